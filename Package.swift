@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+//
+// readmit: 30-day readmission risk at discharge, served over ZeroMQ.
+//
+// Module layout (one job each; data flows one way):
+//   CZlib, CZeroMQ, CXGBoost  thin system-library targets over C libraries
+//   ReadmitCore               pure: data, cohort, features, models, metrics, model file
+//   ReadmitReport             SVG charts and the self-contained HTML report
+//   ReadmitWire               the wire protocol codec (pure, no sockets)
+//   ReadmitServer             the daemon's machinery (sockets, workers, reload, auth, stats)
+//   readmit, readmitd         executables: argument parsing and process wiring only
+import PackageDescription
+
+let package = Package(
+    name: "readmit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "readmit", targets: ["readmit"]),
+        .executable(name: "readmitd", targets: ["readmitd"]),
+        .library(name: "ReadmitCore", targets: ["ReadmitCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
+        .target(
+            name: "ReadmitCore",
+            dependencies: [
+                "CZlib", "CXGBoost",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(name: "ReadmitReport"),
+        .target(name: "ReadmitWire"),
+        .target(
+            name: "ReadmitServer",
+            dependencies: [
+                "ReadmitCore", "ReadmitWire", "CZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "readmit",
+            dependencies: [
+                "ReadmitCore", "ReadmitReport", "CZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "readmitd",
+            dependencies: [
+                "ReadmitServer", "ReadmitCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ReadmitCoreTests", dependencies: ["ReadmitCore"]),
+        .testTarget(name: "ReadmitReportTests", dependencies: ["ReadmitReport"]),
+        .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),
+        .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitWire", "ReadmitCore", "CZeroMQ"]),
+    ]
+)

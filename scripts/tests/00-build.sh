@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the release binaries and trains the small fixture model that the daemon, C, Python
+# and R tests serve (a real model file from the shipped data, trained with --quick).
+set -euo pipefail
+cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
+export PATH="/opt/swift/usr/bin:$PATH"
+swift build -c release
+mkdir -p .build/fixtures
+if [ ! -s .build/fixtures/model.readmit ] || [ .build/release/readmit -nt .build/fixtures/model.readmit ]; then
+  .build/release/readmit train --quick --out .build/fixtures/train --no-report
+  cp .build/fixtures/train/model.readmit .build/fixtures/model.readmit
+fi
