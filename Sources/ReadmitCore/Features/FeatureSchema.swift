@@ -1,0 +1,52 @@
+/// The contract every client uses to build a feature vector.
+///
+/// A feature vector has one `Double` per input feature, in schema order. Numeric features
+/// carry their value; categorical features carry the index of their level in ``FeatureSpec/levels``;
+/// `NaN` means missing and is valid for every feature (a row of all `NaN` still gets a score).
+public struct FeatureSchema: Codable, Sendable, Equatable {
+    /// The input features in the order a feature vector lists them.
+    public var features: [FeatureSpec]
+
+    /// Creates a schema from its ordered features.
+    public init(features: [FeatureSpec]) { self.features = features }
+
+    /// The number of input features (columns of a feature matrix).
+    public var count: Int { features.count }
+
+    /// The index of the feature called `name`, if any.
+    public func index(of name: String) -> Int? { features.firstIndex { $0.name == name } }
+}
+
+/// One input feature of the ``FeatureSchema``.
+public struct FeatureSpec: Codable, Sendable, Equatable {
+    /// Whether a feature is a number or a category.
+    public enum Kind: String, Codable, Sendable {
+        /// A real number; any finite value is accepted.
+        case numeric
+        /// A category, sent as the index of its level in ``FeatureSpec/levels``.
+        case categorical
+    }
+
+    /// Stable name, unique within the schema.
+    public var name: String
+    /// Numeric or categorical.
+    public var kind: Kind
+    /// Category levels (categorical features only); index `i` names level `i`.
+    public var levels: [String]
+    /// The raw CSV column or derivation the feature comes from.
+    public var source: String
+    /// How a missing value is treated (sent as `NaN`).
+    public var missing: String
+    /// A human-readable description.
+    public var description: String
+
+    /// Creates a feature description.
+    public init(name: String, kind: Kind, levels: [String] = [], source: String, missing: String, description: String) {
+        self.name = name
+        self.kind = kind
+        self.levels = levels
+        self.source = source
+        self.missing = missing
+        self.description = description
+    }
+}
