@@ -33,19 +33,37 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     public var kind: Kind
     /// Category levels (categorical features only); index `i` names level `i`.
     public var levels: [String]
-    /// The raw CSV column or derivation the feature comes from.
+    /// The raw CSV column the feature comes from.
     public var source: String
+    /// How a raw CSV value of ``source`` becomes the feature's value (see ``Transform``).
+    public var transform: Transform
     /// How a missing value is treated (sent as `NaN`).
     public var missing: String
     /// A human-readable description.
     public var description: String
 
+    /// How a raw CSV value becomes a feature value; documented in `docs/FEATURES.md` so every
+    /// client (Python, R, C) encodes a CSV row exactly as `readmit score` does.
+    public enum Transform: String, Codable, Sendable {
+        /// Parse the text as a number; `?` or empty is missing.
+        case number
+        /// The index of the level equal to the text; `?`, empty or an unseen value is missing.
+        case level
+        /// As ``level``, but a value not among the levels maps to the last level, `Other`.
+        case levelOrOther = "level_or_other"
+        /// The ICD-9 chapter of a diagnosis code (`docs/FEATURES.md`), as a level index.
+        case icd9Chapter = "icd9_chapter"
+        /// Derived from the patient's earlier encounters (lower `encounter_id`, same `patient_nbr`).
+        case history
+    }
+
     /// Creates a feature description.
-    public init(name: String, kind: Kind, levels: [String] = [], source: String, missing: String, description: String) {
+    public init(name: String, kind: Kind, levels: [String] = [], source: String, transform: Transform, missing: String, description: String) {
         self.name = name
         self.kind = kind
         self.levels = levels
         self.source = source
+        self.transform = transform
         self.missing = missing
         self.description = description
     }
