@@ -1,0 +1,112 @@
+/// Renders the self-contained report page: inline CSS, inline SVG, no scripts and no
+/// external resources, so it opens offline and can be mailed as a single file.
+enum HTMLReport {
+    private typealias F = NumberFormat
+
+    private static func e(_ s: String) -> String { TextEscaping.escape(s) }
+
+    static func render(_ input: ReportInput, plots: [RenderedPlot]) -> String {
+        var h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+        h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
+        h += "<title>\(e(input.title))</title>\n<style>\n\(css)</style>\n</head>\n<body>\n<main>\n"
+        h += "<h1>\(e(input.title))</h1>\n"
+        h += "<p class=\"meta\">Generated \(e(input.generatedAt))</p>\n"
+        h += "<p>\(e(input.datasetDescription))</p>\n"
+        h += "<nav><a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · <a href=\"#factors\">Risk factors</a> · <a href=\"#features\">Features</a> · <a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
+
+        h += "<section id=\"cohort\">\n<h2>Cohort</h2>\n" + summaryTable(input.cohortSummary) + "</section>\n"
+        h += "<section id=\"metrics\">\n<h2>Model performance on the test split</h2>\n" + metricsTable(input) + "</section>\n"
+
+        let byName = Dictionary(plots.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        h += "<section id=\"curves\">\n<h2>Curves</h2>\n<div class=\"grid\">\n"
+        for name in ["roc", "pr", "calibration", "risk_distribution", "gain", "lift"] {
+            if let p = byName[name] { h += figure(p) }
+        }
+        h += "</div>\n</section>\n"
+        h += "<section id=\"factors\">\n<h2>Top risk factors</h2>\n"
+        if let p = byName["top_factors"] { h += figure(p) }
+        h += "</section>\n"
+
+        h += "<section id=\"features\">\n<h2>Features</h2>\n<h3>Missing values</h3>\n" + missingnessTable(input.missingness)
+        h += "<h3>Distributions by outcome</h3>\n<div class=\"grid\">\n"
+        for p in plots where p.name.hasPrefix("feature_") { h += figure(p) }
+        h += "</div>\n</section>\n"
+
+        h += "<section id=\"notes\">\n<h2>Notes and caveats</h2>\n<ul>\n"
+        for n in input.notes { h += "<li>\(e(n))</li>\n" }
+        h += "</ul>\n</section>\n"
+        h += "<section id=\"model-file\">\n<h2>Model file</h2>\n" + summaryTable(input.modelFileInfo) + "</section>\n"
+        h += "<footer>Every chart is also saved as <code>plots/&lt;name&gt;.svg</code> next to this page.</footer>\n"
+        h += "</main>\n</body>\n</html>\n"
+        return h
+    }
+
+    static func summaryTable(_ rows: [SummaryRow]) -> String {
+        var t = "<table class=\"summary\">\n<tbody>\n"
+        for r in rows { t += "<tr><th scope=\"row\">\(e(r.label))</th><td>\(e(r.value))</td></tr>\n" }
+        return t + "</tbody>\n</table>\n"
+    }
+
+    static func metricsTable(_ input: ReportInput) -> String {
+        var t = "<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Model</th><th scope=\"col\">Key</th>"
+        for c in ["ROC AUC", "95% CI", "PR AUC", "Brier", "ECE", "Precision at top 10%", "Recall at top 10%"] {
+            t += "<th scope=\"col\" class=\"num\">\(c)</th>"
+        }
+        t += "</tr></thead>\n<tbody>\n"
+        for m in input.models {
+            let served = m.key == input.servedModelKey
+            let x = m.metrics
+            let ci = x.rocAUCInterval.map { "\(F.fixed($0.lower, 3))–\(F.fixed($0.upper, 3))" } ?? "–"
+            t += served ? "<tr class=\"served\">" : "<tr>"
+            t += "<th scope=\"row\">\(e(m.displayName))\(served ? " <span class=\"tag\">served</span>" : "")</th>"
+            t += "<td><code>\(e(m.key))</code></td>"
+            for v in [F.fixed(x.rocAUC, 3), ci, F.fixed(x.prAUC, 3),
+                      x.brier.map { F.fixed($0, 4) } ?? "–", x.ece.map { F.fixed($0, 4) } ?? "–",
+                      F.fixed(x.precisionAt10Pct, 3), F.fixed(x.recallAt10Pct, 3)] {
+                t += "<td class=\"num\">\(e(v))</td>"
+            }
+            t += "</tr>\n"
+        }
+        t += "</tbody>\n</table>\n"
+        t += "<p class=\"small\">Brier and ECE are shown only for scores that are probabilities (–: not applicable). Test-split prevalence: \(F.fixed(input.prevalence, 4)).</p>\n"
+        return t
+    }
+
+    static func missingnessTable(_ rows: [MissingnessRow]) -> String {
+        var t = "<table class=\"missing\">\n<thead><tr><th scope=\"col\">Feature</th><th scope=\"col\" class=\"num\">Missing</th><th scope=\"col\"></th></tr></thead>\n<tbody>\n"
+        for r in rows {
+            let width = F.fixed(min(1, max(0, r.fraction)) * 100, 1)
+            t += "<tr><th scope=\"row\">\(e(r.feature))</th><td class=\"num\">\(F.percent(r.fraction, 1))</td>"
+            t += "<td><span class=\"bar\" style=\"width:\(width)%\"></span></td></tr>\n"
+        }
+        return t + "</tbody>\n</table>\n"
+    }
+
+    static func figure(_ p: RenderedPlot) -> String {
+        "<figure id=\"fig-\(p.name)\">\n<h3>\(e(p.title))</h3>\n\(p.inlineSVG)<figcaption>\(e(p.caption)) <a href=\"plots/\(p.name).svg\">plots/\(p.name).svg</a></figcaption>\n</figure>\n"
+    }
+
+    static let css = """
+        body { margin: 0; background: #F7F7F7; color: #222; font: 15px/1.45 "DejaVu Sans", Helvetica, Arial, sans-serif; }
+        main { max-width: 1600px; margin: 0 auto; padding: 24px; }
+        h1 { margin: 0 0 4px; font-size: 26px; }
+        h2 { margin-top: 36px; border-bottom: 2px solid #0072B2; padding-bottom: 4px; }
+        .meta, .small, figcaption { color: #555; font-size: 13px; }
+        nav { margin: 12px 0; }
+        a { color: #0062A0; }
+        table { border-collapse: collapse; background: #FFF; margin: 8px 0; }
+        th, td { padding: 5px 10px; border-bottom: 1px solid #DDD; text-align: left; vertical-align: top; }
+        thead th { background: #EEE; }
+        td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+        tr.served { background: #FFF1CC; font-weight: bold; }
+        .tag { font-size: 11px; background: #0072B2; color: #FFF; border-radius: 3px; padding: 1px 5px; }
+        .bar { display: inline-block; height: 10px; background: #0072B2; }
+        table.missing td:last-child { width: 200px; }
+        .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(720px, 1fr)); gap: 16px; }
+        figure { margin: 0; background: #FFF; padding: 12px; border: 1px solid #DDD; }
+        figure h3 { margin: 0 0 6px; font-size: 16px; }
+        figure svg { width: 100%; height: auto; max-width: 760px; display: block; }
+        footer { margin-top: 36px; color: #555; font-size: 13px; }
+
+        """
+}

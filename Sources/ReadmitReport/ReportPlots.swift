@@ -1,0 +1,196 @@
+/// One finished chart of the report.
+public struct RenderedPlot: Sendable, Equatable {
+    /// File stem: the plot is written as `plots/<name>.svg`.
+    public var name: String
+    /// Heading shown above the plot.
+    public var title: String
+    /// One-sentence reading guide shown under the plot.
+    public var caption: String
+    /// Complete SVG file (XML declaration and namespace).
+    public var svg: String
+    /// The same image for inlining in HTML (no declaration, namespace implied).
+    public var inlineSVG: String
+}
+
+/// Builds the report's charts from its input.
+enum ReportPlots {
+    /// All plots in report order. Assumes `ReportValidation.check(input)` passed.
+    static func make(_ input: ReportInput) -> [RenderedPlot] {
+        let served = input.models.first { $0.key == input.servedModelKey } ?? input.models[0]
+        // The served model first: first colour, thickest line, drawn on top.
+        let ordered = [served] + input.models.filter { $0.key != served.key }
+        var plots: [RenderedPlot] = []
+        plots.append(roc(ordered, served))
+        plots.append(precisionRecall(ordered, served, input.prevalence))
+        plots.append(calibration(ordered, served))
+        if let h = served.scoreHistogram {
+            plots.append(riskDistribution(served, h, input))
+        }
+        plots.append(gain(ordered, served, input.prevalence))
+        plots.append(lift(ordered, served))
+        plots.append(topFactors(input))
+        var used = Set(plots.map(\.name))
+        for d in input.featureDistributions {
+            var name = "feature_" + TextEscaping.fileSafe(d.feature)
+            // Two features can map to one file-safe name; number the later ones.
+            if used.contains(name) {
+                var k = 2
+                while used.contains("\(name)_\(k)") { k += 1 }
+                name = "\(name)_\(k)"
+            }
+            used.insert(name)
+            plots.append(feature(d, name: name, input: input))
+        }
+        return plots
+    }
+
+    private static func plot(_ name: String, _ title: String, _ caption: String,
+                             _ render: (Bool) -> String) -> RenderedPlot {
+        RenderedPlot(name: name, title: title, caption: caption, svg: render(true), inlineSVG: render(false))
+    }
+
+    private static func style(_ i: Int, _ m: ModelCurves, _ served: ModelCurves) -> (String, Double) {
+        (Palette.series[i % Palette.series.count], m.key == served.key ? 3 : 1.75)
+    }
+
+    private static func f3(_ x: Double) -> String { NumberFormat.fixed(x, 3) }
+
+    static func roc(_ models: [ModelCurves], _ served: ModelCurves) -> RenderedPlot {
+        var series = models.enumerated().map { i, m in
+            let (color, width) = style(i, m, served)
+            return LineSeries(name: "\(m.displayName) (AUC \(f3(m.metrics.rocAUC)))", points: m.roc,
+                              color: color, width: width)
+        }
+        series.append(LineSeries(name: "Chance", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
+                                 color: Palette.reference, width: 1.25, dash: "6 4"))
+        let chart = LineChart(
+            id: "plot-roc", title: "ROC curves (test split)",
+            summary: "ROC curves of \(models.count) models; served model \(served.displayName) has ROC AUC \(f3(served.metrics.rocAUC)).",
+            xLabel: "False-positive rate", yLabel: "True-positive rate",
+            xDomain: 0...1, yDomain: 0...1, series: series)
+        return plot("roc", "ROC curves", "True-positive against false-positive rate over all thresholds; the dashed diagonal is a random ranking.", chart.svg)
+    }
+
+    static func precisionRecall(_ models: [ModelCurves], _ served: ModelCurves, _ prevalence: Double) -> RenderedPlot {
+        var series = models.enumerated().map { i, m in
+            let (color, width) = style(i, m, served)
+            return LineSeries(name: "\(m.displayName) (AP \(f3(m.metrics.prAUC)))", points: m.precisionRecall,
+                              color: color, width: width)
+        }
+        series.append(LineSeries(name: "Prevalence (\(f3(prevalence)))",
+                                 points: [CurvePoint(0, prevalence), CurvePoint(1, prevalence)],
+                                 color: Palette.reference, width: 1.25, dash: "6 4"))
+        let chart = LineChart(
+            id: "plot-pr", title: "Precision-recall curves (test split)",
+            summary: "Precision against recall of \(models.count) models; the baseline is the prevalence \(f3(prevalence)).",
+            xLabel: "Recall", yLabel: "Precision", xDomain: 0...1, yDomain: 0...1, series: series)
+        return plot("pr", "Precision-recall curves", "Precision against recall; the dashed line is the precision of a random ranking (the prevalence).", chart.svg)
+    }
+
+    static func calibration(_ models: [ModelCurves], _ served: ModelCurves) -> RenderedPlot {
+        let calibrated = models.enumerated().filter { !$0.element.reliability.isEmpty }
+        let maxValue = calibrated.flatMap { $0.element.reliability.filter { $0.count > 0 } }
+            .flatMap { [$0.meanPredicted, $0.observedRate] }.max() ?? 1
+        // Readmission risks sit well below 1; a full 0-1 square would squeeze the curve.
+        let upper = min(1, AxisTicks.niceUpper(maxValue * 1.05))
+        var series = calibrated.map { i, m in
+            let (color, width) = style(i, m, served)
+            let pts = m.reliability.filter { $0.count > 0 }.map { CurvePoint($0.meanPredicted, $0.observedRate) }
+            let ece = m.metrics.ece.map { " (ECE \(f3($0)))" } ?? ""
+            return LineSeries(name: m.displayName + ece, points: pts, color: color, width: width, markers: true)
+        }
+        series.append(LineSeries(name: "Perfect calibration", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
+                                 color: Palette.reference, width: 1.25, dash: "6 4"))
+        let strip = CountStrip(
+            label: "Records per bin: \(served.displayName)",
+            bins: served.reliability.map { ($0.lower, $0.upper, $0.count) }, color: Palette.series[0])
+        let chart = LineChart(
+            id: "plot-calibration", title: "Calibration (reliability diagram, test split)",
+            summary: "Observed readmission rate against mean predicted probability per bin for \(calibrated.count) probabilistic models.",
+            xLabel: "Mean predicted probability", yLabel: "Observed rate",
+            xDomain: 0...upper, yDomain: 0...upper, series: series,
+            strip: served.reliability.isEmpty ? nil : strip, height: 560)
+        return plot("calibration", "Calibration", "Observed rate against mean predicted probability per bin; points on the diagonal are well calibrated. Bars: records per bin of the served model. Models whose score is not a probability are left out.", chart.svg)
+    }
+
+    static func riskDistribution(_ served: ModelCurves, _ h: ScoreHistogram, _ input: ReportInput) -> RenderedPlot {
+        let chart = GroupedBarChart(
+            id: "plot-risk_distribution", title: "Predicted risk by outcome (\(TextEscaping.truncate(served.displayName, 40)))",
+            summary: "Distribution of the served model's predicted risk on the test split, as a share of each outcome group.",
+            xLabel: "Predicted risk", yLabel: "Share of outcome group",
+            groups: .edges(h.binEdges),
+            series: outcomeSeries(h.positiveCounts, h.negativeCounts, input), yPercent: true)
+        return plot("risk_distribution", "Risk score distribution", "Each outcome group as a share of its own size; the further apart the two shapes, the better the separation.", chart.svg)
+    }
+
+    static func gain(_ models: [ModelCurves], _ served: ModelCurves, _ prevalence: Double) -> RenderedPlot {
+        var series = models.enumerated().map { i, m in
+            let (color, width) = style(i, m, served)
+            return LineSeries(name: m.displayName, points: m.cumulativeGain, color: color, width: width)
+        }
+        series.append(LineSeries(name: "Perfect ranking", points: [CurvePoint(0, 0), CurvePoint(prevalence, 1), CurvePoint(1, 1)],
+                                 color: Palette.reference, width: 1.25, dash: "2 3"))
+        series.append(LineSeries(name: "Random", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
+                                 color: Palette.reference, width: 1.25, dash: "6 4"))
+        let chart = LineChart(
+            id: "plot-gain", title: "Cumulative gain (test split)",
+            summary: "Share of all readmissions captured when targeting the highest-risk share of patients, for \(models.count) models.",
+            xLabel: "Share of patients targeted (highest risk first)", yLabel: "Share of readmissions captured",
+            xDomain: 0...1, yDomain: 0...1, series: series, xPercent: true, yPercent: true)
+        return plot("gain", "Cumulative gain", "Share of readmissions captured when the highest-risk share of patients is targeted.", chart.svg)
+    }
+
+    static func lift(_ models: [ModelCurves], _ served: ModelCurves) -> RenderedPlot {
+        // Lift is noise below 1% of the population (a handful of records), so it starts there.
+        let minShare = 0.01
+        let lifts = models.map { m in
+            m.cumulativeGain.filter { $0.x >= minShare }.map { CurvePoint($0.x, $0.y / $0.x) }
+        }
+        let upper = AxisTicks.niceUpper(max(1.5, lifts.flatMap { $0.map(\.y) }.max() ?? 1))
+        var series = models.enumerated().map { i, m in
+            let (color, width) = style(i, m, served)
+            return LineSeries(name: m.displayName, points: lifts[i], color: color, width: width)
+        }
+        series.append(LineSeries(name: "Random (lift 1)", points: [CurvePoint(0, 1), CurvePoint(1, 1)],
+                                 color: Palette.reference, width: 1.25, dash: "6 4"))
+        let chart = LineChart(
+            id: "plot-lift", title: "Lift (test split)",
+            summary: "Readmission rate among the targeted share divided by the overall rate, for \(models.count) models.",
+            xLabel: "Share of patients targeted (highest risk first)", yLabel: "Lift over random",
+            xDomain: 0...1, yDomain: 0...upper, series: series, xPercent: true)
+        return plot("lift", "Lift", "How many times the overall readmission rate is found among the targeted patients (from 1% targeted).", chart.svg)
+    }
+
+    static func topFactors(_ input: ReportInput) -> RenderedPlot {
+        let chart = HorizontalBarChart(
+            id: "plot-top_factors", title: "Top risk factors (served model)",
+            summary: "The \(input.topRiskFactors.count) most important features of the served model by \(input.riskFactorMeasure).",
+            valueLabel: input.riskFactorMeasure,
+            labels: input.topRiskFactors.map(\.feature), values: input.topRiskFactors.map(\.importance))
+        return plot("top_factors", "Top risk factors", "Features ranked by \(input.riskFactorMeasure) in the served model; importance is association in this model, not causation.", chart.svg)
+    }
+
+    static func feature(_ d: FeatureDistribution, name: String, input: ReportInput) -> RenderedPlot {
+        let groups: GroupedBarChart.Groups = d.kind == .numeric ? .edges(d.binEdges) : .categories(d.levels)
+        let chart = GroupedBarChart(
+            id: "plot-\(name)", title: "\(TextEscaping.truncate(d.feature, 50)) by outcome",
+            summary: "Distribution of \(d.feature) in each outcome group, as a share of the group.",
+            xLabel: d.feature, yLabel: "Share of outcome group",
+            groups: groups, series: outcomeSeries(d.positiveCounts, d.negativeCounts, input), yPercent: true)
+        return plot(name, "\(d.feature) by outcome", "Share of each outcome group per \(d.kind == .numeric ? "bin" : "level").", chart.svg)
+    }
+
+    /// Positive and negative counts as shares of their own group totals.
+    private static func outcomeSeries(_ pos: [Int], _ neg: [Int], _ input: ReportInput) -> [BarSeries] {
+        func shares(_ c: [Int]) -> [Double] {
+            let total = c.reduce(0, +)
+            return c.map { total > 0 ? Double($0) / Double(total) : 0 }
+        }
+        return [
+            BarSeries(name: "\(input.positiveLabel) (n=\(NumberFormat.grouped(pos.reduce(0, +))))",
+                      values: shares(pos), color: Palette.positive),
+            BarSeries(name: "\(input.negativeLabel) (n=\(NumberFormat.grouped(neg.reduce(0, +))))",
+                      values: shares(neg), color: Palette.negative),
+        ]
+    }
+}

@@ -1,0 +1,46 @@
+import Testing
+@testable import ReadmitReport
+
+@Suite struct FormattingTests {
+    @Test func fixedRoundsHalfAwayAndNeverPrintsNegativeZero() {
+        #expect(NumberFormat.fixed(0.1235, 3) == "0.124")
+        #expect(NumberFormat.fixed(2.5, 0) == "3")
+        #expect(NumberFormat.fixed(-0.0004, 3) == "0.000")
+        #expect(NumberFormat.fixed(-1.25, 1) == "-1.3")
+        #expect(NumberFormat.fixed(0.05, 2) == "0.05")
+        #expect(NumberFormat.fixed(.nan, 2) == "n/a")
+        #expect(NumberFormat.coord(12.50) == "12.5")
+        #expect(NumberFormat.coord(40) == "40")
+        #expect(NumberFormat.grouped(19597) == "19,597")
+        #expect(NumberFormat.grouped(-1234567) == "-1,234,567")
+        #expect(NumberFormat.percent(0.1137, 2) == "11.37%")
+    }
+
+    @Test func escapingCoversMarkupQuotesAndControlCharacters() {
+        #expect(TextEscaping.escape("a<b>&\"c'") == "a&lt;b&gt;&amp;&quot;c&#39;")
+        #expect(TextEscaping.escape("x\u{01}y") == "x\u{FFFD}y")
+        #expect(TextEscaping.escape("tab\tok") == "tab\tok")
+        #expect(TextEscaping.fileSafe("discharge/disp id=1") == "discharge_disp_id_1")
+        #expect(TextEscaping.truncate("abcdef", 4) == "abc…")
+    }
+
+    @Test func ticksAreNiceAndCoverTheDomain() {
+        let unit = AxisTicks(lower: 0, upper: 1)
+        #expect(unit.values.map { NumberFormat.fixed($0, 1) } == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"])
+        #expect(unit.decimals == 1)
+        let big = AxisTicks(lower: 0, upper: 8700)
+        #expect(big.values == [0, 2000, 4000, 6000, 8000])
+        #expect(AxisTicks.niceUpper(8700) == 10000)
+        #expect(AxisTicks.niceUpper(0.37) == 0.4)
+        #expect(AxisTicks.niceUpper(0) == 1)
+    }
+
+    @Test func scaleMapsDomainOntoPixelsIncludingReversedRanges() {
+        let y = LinearScale(domain: 0...1, range: (418, 48))
+        #expect(y(0) == 418)
+        #expect(y(1) == 48)
+        #expect(y(0.25) == 325.5)
+        let degenerate = LinearScale(domain: 3...3, range: (0, 100))
+        #expect(degenerate(3.5) == 50)
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import ReadmitReport
+
+@Suite struct ReportWriterTests {
+    static let expectedPlots = ["roc", "pr", "calibration", "risk_distribution", "gain", "lift", "top_factors",
+                                "feature_number_inpatient", "feature_age", "feature_A1Cresult"]
+
+    func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("readmit-report-\(UUID().uuidString)")
+    }
+
+    @Test func everyPlotIsWellFormedSVGWithTitle() throws {
+        let report = try ReportWriter.render(ReportFixtures.sample())
+        #expect(report.plots.map(\.name) == Self.expectedPlots)
+        for p in report.plots {
+            let xml = try #require(XMLElements.parse(p.svg), "plot \(p.name) is not well-formed")
+            #expect(xml.elements.first?.name == "svg")
+            #expect(xml.elements.first?.attributes["xmlns"] == "http://www.w3.org/2000/svg")
+            #expect(!xml.named("title").isEmpty)
+            #expect(XMLElements.parse(p.inlineSVG) != nil, "inline \(p.name) is not well-formed")
+        }
+    }
+
+    @Test func htmlIsWellFormedSelfContainedAndEscaped() throws {
+        let input = ReportFixtures.sample()
+        let html = try ReportWriter.render(input).html
+        let xml = try #require(XMLElements.parse(html), "report.html is not well-formed XML")
+        // No network references of any kind, no scripts, no external style sheets or images.
+        #expect(!html.contains("http://") && !html.contains("https://"))
+        #expect(!html.contains("<script") && !html.contains("<link") && !html.contains("<img") && !html.contains("@import"))
+        for a in xml.elements.compactMap({ $0.attributes["href"] ?? $0.attributes["src"] }) {
+            #expect(a.hasPrefix("#") || a.hasPrefix("plots/"), "unexpected reference \(a)")
+        }
+        // The caller's text appears as text, never as markup.
+        #expect(html.contains("&lt;test &amp; &quot;sample&quot;&gt;"))
+        #expect(html.contains("&lt;b&gt;markup&lt;/b&gt;"))
+        #expect(!html.contains("<b>"))
+        #expect(xml.text.contains("<test & \"sample\">"))
+        // Every plot is inlined, the served model's row is highlighted, once.
+        #expect(xml.named("svg").count == Self.expectedPlots.count)
+        #expect(xml.elements.filter { $0.attributes["class"] == "served" }.count == 1)
+        #expect(html.contains("<tr class=\"served\"><th scope=\"row\">Risk model (XGBoost, calibrated) <span class=\"tag\">served</span>"))
+        #expect(html.contains("0.689–0.712"))
+        // Element ids are unique across the inlined charts.
+        let ids = xml.elements.compactMap { $0.attributes["id"] }
+        #expect(Set(ids).count == ids.count)
+    }
+
+    @Test func outputIsDeterministic() throws {
+        let a = try ReportWriter.render(ReportFixtures.sample())
+        let b = try ReportWriter.render(ReportFixtures.sample())
+        #expect(a == b)
+        let dirA = temporaryDirectory(), dirB = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dirA); try? FileManager.default.removeItem(at: dirB) }
+        let filesA = try ReportWriter.write(ReportFixtures.sample(), to: dirA)
+        let filesB = try ReportWriter.write(ReportFixtures.sample(), to: dirB)
+        #expect(filesA.map(\.lastPathComponent) == filesB.map(\.lastPathComponent))
+        for (x, y) in zip(filesA, filesB) {
+            #expect(try Data(contentsOf: x) == Data(contentsOf: y), "\(x.lastPathComponent) differs")
+        }
+    }
+
+    @Test func writesTheHTMLAndEveryPlotFile() throws {
+        let dir = temporaryDirectory().appendingPathComponent("nested/output")
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent().deletingLastPathComponent()) }
+        let written = try ReportWriter.write(ReportFixtures.sample(), to: dir)
+        #expect(written.count == 1 + Self.expectedPlots.count)
+        let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        for name in Self.expectedPlots {
+            let url = dir.appendingPathComponent("plots/\(name).svg")
+            let svg = try String(contentsOf: url, encoding: .utf8)
+            #expect(XMLElements.parse(svg) != nil, "\(name).svg")
+        }
+    }
+
+    @Test func unwritableDirectoryIsATypedError() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A regular file where the directory should be.
+        try Data("x".utf8).write(to: dir)
+        #expect(throws: ReportError.self) { try ReportWriter.write(ReportFixtures.sample(), to: dir) }
+        do {
+            try ReportWriter.write(ReportFixtures.sample(), to: dir)
+        } catch {
+            #expect(error.code == .cannotCreateDirectory)
+            #expect(error.message.contains(dir.path))
+        }
+    }
+
+    @Test func featureNamesBecomeSafeUniqueFileNames() throws {
+        var input = ReportFixtures.sample()
+        input.featureDistributions = [
+            .categorical("a/b", levels: ["x"], positiveCounts: [1], negativeCounts: [1]),
+            .categorical("a b", levels: ["x"], positiveCounts: [1], negativeCounts: [1]),
+        ]
+        let names = try ReportWriter.render(input).plots.map(\.name)
+        #expect(names.suffix(2) == ["feature_a_b", "feature_a_b_2"])
+    }
+}
