@@ -1,0 +1,126 @@
+/// Decodes and structurally validates request frames (everything after the empty delimiter).
+///
+/// Pure and total: any byte sequence yields either a ``Request`` or a typed
+/// ``RequestDecodeError``; it never traps, so it is safe to fuzz. Model-dependent checks
+/// (column count against the schema, values, categories) are the caller's, except that
+/// `expectedColumns`, when given, is checked here.
+public struct RequestDecoder: Sendable {
+    /// The largest `n_rows` accepted (`--max-rows`).
+    public var maxRows: Int
+
+    /// Creates a decoder with a row limit.
+    public init(maxRows: Int = WireFormat.defaultMaxRows) {
+        self.maxRows = maxRows
+    }
+
+    /// Decodes `frames`; `expectedColumns` is the model's feature count when a model is loaded.
+    public func decode(_ frames: [UnsafeRawBufferPointer], expectedColumns: Int? = nil)
+        -> Result<Request, RequestDecodeError>
+    {
+        guard let first = frames.first else {
+            return .failure(.init(op: 0, requestID: 0, error: WireError(.badFrames, "empty request: no header frame")))
+        }
+        guard first.count >= 4, Array(first[0..<4]) == WireFormat.magic else {
+            return .failure(.init(op: 0, requestID: 0,
+                                  error: WireError(.badMagic, "request header does not start with 'RDMT'")))
+        }
+        guard first.count == WireFormat.requestHeaderSize else {
+            return .failure(.init(op: 0, requestID: 0, error: WireError(
+                .badFrames, "request header is \(first.count) bytes, expected \(WireFormat.requestHeaderSize)")))
+        }
+        let header = RequestHeader(op: first[5], flags: first.leUInt16(at: 6), requestID: first.leUInt64(at: 8))
+        func fail(_ error: WireError) -> Result<Request, RequestDecodeError> {
+            .failure(.init(op: header.op, requestID: header.requestID, error: error))
+        }
+        guard first[4] == WireFormat.version else {
+            return fail(WireError(.badVersion, "protocol version \(first[4]) is not supported (this daemon speaks \(WireFormat.version))"))
+        }
+        guard let op = Operation(rawValue: header.op) else {
+            return fail(WireError(.badOp, "unknown operation code \(header.op)"))
+        }
+        if header.flags & ~WireFormat.flagPrometheus != 0 || (header.flags != 0 && op != .stats) {
+            return fail(WireError(.badArgument, "flags 0x\(String(header.flags, radix: 16)) are not valid for \(op.name)"))
+        }
+        let body: Result<Request.Body, WireError>
+        switch op {
+        case .score: body = decodeMatrixOp(op, frames, expectedColumns: expectedColumns)
+        case .explain: body = decodeMatrixOp(op, frames, expectedColumns: expectedColumns)
+        case .info: body = expectFrames(op, frames, 1).map { .info }
+        case .health: body = expectFrames(op, frames, 1).map { .health }
+        case .stats: body = expectFrames(op, frames, 1).map { .stats(prometheus: header.flags & WireFormat.flagPrometheus != 0) }
+        case .reload: body = decodeReload(frames)
+        }
+        switch body {
+        case .success(let body): return .success(Request(header: header, body: body))
+        case .failure(let error): return fail(error)
+        }
+    }
+
+    private func expectFrames(_ op: Operation, _ frames: [UnsafeRawBufferPointer], _ count: Int) -> Result<Void, WireError> {
+        guard frames.count == count else {
+            return .failure(WireError(.badFrames, "\(op.name) takes \(count) frame\(count == 1 ? "" : "s") (header\(count > 1 ? " and arguments" : "")), got \(frames.count)"))
+        }
+        return .success(())
+    }
+
+    private func decodeReload(_ frames: [UnsafeRawBufferPointer]) -> Result<Request.Body, WireError> {
+        switch frames.count {
+        case 1: return .success(.reload(path: nil))
+        case 2:
+            guard frames[1].count > 0, let path = String(validating: frames[1], as: UTF8.self),
+                  !path.contains("\0") else {
+                return .failure(WireError(.badArgument, "RELOAD path frame is empty, not UTF-8, or contains NUL"))
+            }
+            return .success(.reload(path: path))
+        default:
+            return .failure(WireError(.badFrames, "RELOAD takes 1 or 2 frames (header, optional path), got \(frames.count)"))
+        }
+    }
+
+    private func decodeMatrixOp(_ op: Operation, _ frames: [UnsafeRawBufferPointer], expectedColumns: Int?)
+        -> Result<Request.Body, WireError>
+    {
+        guard frames.count == 3 else {
+            return .failure(WireError(.badFrames, "\(op.name) takes 3 frames (header, counts, matrix), got \(frames.count)"))
+        }
+        let counts = frames[1]
+        let countsSize = op == .score ? WireFormat.scoreCountsSize : WireFormat.explainCountsSize
+        guard counts.count == countsSize else {
+            return .failure(WireError(.badFrames, "\(op.name) counts frame is \(counts.count) bytes, expected \(countsSize)"))
+        }
+        let rows = Int(counts.leUInt32(at: 0))
+        let columns = Int(counts.leUInt32(at: 4))
+        var k = 0
+        if op == .explain {
+            k = Int(counts.leUInt32(at: 8))
+            let reserved = counts.leUInt32(at: 12)
+            guard reserved == 0 else {
+                return .failure(WireError(.badArgument, "EXPLAIN reserved field is \(reserved), must be 0"))
+            }
+            guard k > 0 else { return .failure(WireError(.badArgument, "EXPLAIN k is 0, must be at least 1")) }
+        }
+        guard rows <= maxRows else {
+            return .failure(WireError(.tooManyRows, "n_rows \(rows) is over this daemon's limit of \(maxRows) (--max-rows)"))
+        }
+        // u32 * u32 * 8 fits in Int on 64-bit platforms, so no overflow here.
+        let expectedBytes = rows * columns * 8
+        guard frames[2].count == expectedBytes else {
+            return .failure(WireError(.badPayloadSize, "matrix frame is \(frames[2].count) bytes, expected n_rows * n_cols * 8 = \(rows) * \(columns) * 8 = \(expectedBytes)"))
+        }
+        if let expectedColumns, columns != expectedColumns {
+            return .failure(WireError(.badColumns, "n_cols is \(columns), the model's schema has \(expectedColumns) features"))
+        }
+        return .success(op == .score ? .score(rows: rows, columns: columns) : .explain(rows: rows, columns: columns, k: k))
+    }
+}
+
+extension RequestDecoder {
+    /// Convenience for tests and clients holding frames as byte arrays.
+    public func decode(_ frames: [[UInt8]], expectedColumns: Int? = nil) -> Result<Request, RequestDecodeError> {
+        func go(_ index: Int, _ acc: [UnsafeRawBufferPointer]) -> Result<Request, RequestDecodeError> {
+            if index == frames.count { return decode(acc, expectedColumns: expectedColumns) }
+            return frames[index].withUnsafeBytes { go(index + 1, acc + [$0]) }
+        }
+        return go(0, [])
+    }
+}

@@ -1,0 +1,149 @@
+import XCTest
+@testable import ReadmitWire
+
+/// Every structural error of docs/PROTOCOL.md gets its typed status and a message naming it.
+final class RequestDecoderTests: XCTestCase {
+    private let decoder = RequestDecoder(maxRows: 100)
+
+    private func error(_ frames: [[UInt8]], columns: Int? = nil) -> RequestDecodeError? {
+        if case .failure(let e) = decoder.decode(frames, expectedColumns: columns) { return e }
+        return nil
+    }
+
+    func testScoreRoundTrip() throws {
+        let matrix: [Double] = [1, .nan, 3, 4, 5, 6]
+        let frames = RequestEncoder.score(requestID: 42, rows: 2, columns: 3, matrix: matrix)
+        let request = try decoder.decode(frames, expectedColumns: 3).get()
+        XCTAssertEqual(request.header.requestID, 42)
+        XCTAssertEqual(request.body, .score(rows: 2, columns: 3))
+        XCTAssertEqual(frames[Request.matrixFrameIndex].count, 48)
+        XCTAssertEqual(ReplyDecoder.doubles(frames[2])[3], 4)
+    }
+
+    func testEveryOperationDecodes() throws {
+        XCTAssertEqual(try decoder.decode(RequestEncoder.explain(requestID: 1, rows: 1, columns: 2, k: 5, matrix: [0, 0])).get().body,
+                       .explain(rows: 1, columns: 2, k: 5))
+        XCTAssertEqual(try decoder.decode(RequestEncoder.simple(.info, requestID: 2)).get().body, .info)
+        XCTAssertEqual(try decoder.decode(RequestEncoder.simple(.health, requestID: 3)).get().body, .health)
+        XCTAssertEqual(try decoder.decode(RequestEncoder.simple(.stats, requestID: 4, flags: 1)).get().body, .stats(prometheus: true))
+        XCTAssertEqual(try decoder.decode(RequestEncoder.simple(.reload, requestID: 5)).get().body, .reload(path: nil))
+        XCTAssertEqual(try decoder.decode(RequestEncoder.reload(requestID: 6, path: "/m.readmit")).get().body, .reload(path: "/m.readmit"))
+    }
+
+    func testBadMagic() {
+        var frames = RequestEncoder.simple(.health, requestID: 9)
+        frames[0][0] = 0x58
+        let e = error(frames)
+        XCTAssertEqual(e?.error.status, .badMagic)
+        XCTAssertEqual(e?.requestID, 0, "an unreadable header echoes id 0")
+        XCTAssertEqual(error([[0x52, 0x44]])?.error.status, .badMagic)
+    }
+
+    func testHeaderOfWrongSize() {
+        let frames = [Array(RequestEncoder.simple(.health, requestID: 9)[0].prefix(10))]
+        XCTAssertEqual(error(frames)?.error.status, .badFrames)
+        XCTAssertEqual(error([])?.error.status, .badFrames)
+    }
+
+    func testBadVersionEchoesIdAndOp() {
+        var frames = RequestEncoder.simple(.info, requestID: 77)
+        frames[0][4] = 2
+        let e = error(frames)
+        XCTAssertEqual(e?.error.status, .badVersion)
+        XCTAssertEqual(e?.requestID, 77)
+        XCTAssertEqual(e?.op, Operation.info.rawValue)
+    }
+
+    func testBadOp() {
+        let e = error([RequestHeader(op: 99, requestID: 5).encoded()])
+        XCTAssertEqual(e?.error.status, .badOp)
+        XCTAssertEqual(e?.op, 99)
+        XCTAssertTrue(e?.error.message.contains("99") ?? false)
+    }
+
+    func testFlags() {
+        XCTAssertEqual(error(RequestEncoder.simple(.info, requestID: 1, flags: 1))?.error.status, .badArgument)
+        XCTAssertEqual(error(RequestEncoder.simple(.stats, requestID: 1, flags: 2))?.error.status, .badArgument)
+    }
+
+    func testWrongFrameCounts() {
+        let score = RequestEncoder.score(requestID: 1, rows: 1, columns: 2, matrix: [0, 0])
+        XCTAssertEqual(error(Array(score.prefix(2)))?.error.status, .badFrames)
+        XCTAssertEqual(error(score + [[1]])?.error.status, .badFrames)
+        XCTAssertEqual(error(RequestEncoder.simple(.info, requestID: 1) + [[1]])?.error.status, .badFrames)
+        XCTAssertEqual(error(RequestEncoder.reload(requestID: 1, path: "x") + [[1]])?.error.status, .badFrames)
+        var badCounts = score
+        badCounts[1] = [1, 0, 0, 0]
+        XCTAssertEqual(error(badCounts)?.error.status, .badFrames)
+    }
+
+    func testPayloadSize() {
+        var frames = RequestEncoder.score(requestID: 1, rows: 2, columns: 3, matrix: [0, 0, 0, 0, 0, 0])
+        frames[2].removeLast()
+        let e = error(frames)
+        XCTAssertEqual(e?.error.status, .badPayloadSize)
+        XCTAssertTrue(e?.error.message.contains("48") ?? false, e?.error.message ?? "")
+    }
+
+    func testColumns() {
+        let frames = RequestEncoder.score(requestID: 1, rows: 1, columns: 3, matrix: [0, 0, 0])
+        XCTAssertEqual(error(frames, columns: 4)?.error.status, .badColumns)
+        XCTAssertNil(error(frames, columns: 3))
+    }
+
+    func testTooManyRows() {
+        let frames = RequestEncoder.score(requestID: 1, rows: 101, columns: 1, matrix: Array(repeating: 0, count: 101))
+        XCTAssertEqual(error(frames)?.error.status, .tooManyRows)
+        XCTAssertNil(error(RequestEncoder.score(requestID: 1, rows: 0, columns: 1, matrix: [])), "0 rows is valid")
+    }
+
+    func testExplainArguments() {
+        XCTAssertEqual(error(RequestEncoder.explain(requestID: 1, rows: 1, columns: 1, k: 0, matrix: [0]))?.error.status, .badArgument)
+        var frames = RequestEncoder.explain(requestID: 1, rows: 1, columns: 1, k: 1, matrix: [0])
+        frames[1][12] = 1
+        XCTAssertEqual(error(frames)?.error.status, .badArgument)
+    }
+
+    func testReloadPathMustBeUTF8() {
+        XCTAssertEqual(error([RequestHeader(operation: .reload, requestID: 1).encoded(), [0xFF, 0xFE]])?.error.status, .badArgument)
+        XCTAssertEqual(error([RequestHeader(operation: .reload, requestID: 1).encoded(), []])?.error.status, .badArgument)
+    }
+
+    /// Random frames never trap and always produce a request or a typed, non-OK error.
+    func testFuzzNeverTraps() {
+        var rng = SplitMix64(seed: 0x5EED)
+        let valid = RequestEncoder.explain(requestID: 3, rows: 2, columns: 2, k: 1, matrix: [1, 2, 3, 4])
+        for _ in 0..<20_000 {
+            var frames = valid
+            let mutations = Int(rng.next() % 4) + 1
+            for _ in 0..<mutations {
+                switch rng.next() % 4 {
+                case 0: frames.append((0..<Int(rng.next() % 20)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+                case 1: if !frames.isEmpty { frames.removeLast() }
+                default:
+                    let f = Int(rng.next() % UInt64(max(frames.count, 1)))
+                    if f < frames.count, !frames[f].isEmpty {
+                        frames[f][Int(rng.next() % UInt64(frames[f].count))] = UInt8(truncatingIfNeeded: rng.next())
+                    }
+                }
+            }
+            switch decoder.decode(frames, expectedColumns: 2) {
+            case .success: break
+            case .failure(let e): XCTAssertNotEqual(e.error.status, .ok); XCTAssertFalse(e.error.message.isEmpty)
+            }
+        }
+    }
+}
+
+/// A small deterministic generator for the fuzz test.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
