@@ -53,12 +53,15 @@ enum ReportPlots {
         (Palette.series[i % Palette.series.count], m.key == served.key ? 3 : 1.75)
     }
 
+    /// A display name short enough that the legend keeps the metric after it.
+    private static func short(_ m: ModelCurves) -> String { TextEscaping.truncate(m.displayName, 30) }
+
     private static func f3(_ x: Double) -> String { NumberFormat.fixed(x, 3) }
 
     static func roc(_ models: [ModelCurves], _ served: ModelCurves) -> RenderedPlot {
         var series = models.enumerated().map { i, m in
             let (color, width) = style(i, m, served)
-            return LineSeries(name: "\(m.displayName) (AUC \(f3(m.metrics.rocAUC)))", points: m.roc,
+            return LineSeries(name: "\(short(m)) (AUC \(f3(m.metrics.rocAUC)))", points: m.roc,
                               color: color, width: width)
         }
         series.append(LineSeries(name: "Chance", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
@@ -74,7 +77,7 @@ enum ReportPlots {
     static func precisionRecall(_ models: [ModelCurves], _ served: ModelCurves, _ prevalence: Double) -> RenderedPlot {
         var series = models.enumerated().map { i, m in
             let (color, width) = style(i, m, served)
-            return LineSeries(name: "\(m.displayName) (AP \(f3(m.metrics.prAUC)))", points: m.precisionRecall,
+            return LineSeries(name: "\(short(m)) (AP \(f3(m.metrics.prAUC)))", points: m.precisionRecall,
                               color: color, width: width)
         }
         series.append(LineSeries(name: "Prevalence (\(f3(prevalence)))",
@@ -97,12 +100,12 @@ enum ReportPlots {
             let (color, width) = style(i, m, served)
             let pts = m.reliability.filter { $0.count > 0 }.map { CurvePoint($0.meanPredicted, $0.observedRate) }
             let ece = m.metrics.ece.map { " (ECE \(f3($0)))" } ?? ""
-            return LineSeries(name: m.displayName + ece, points: pts, color: color, width: width, markers: true)
+            return LineSeries(name: short(m) + ece, points: pts, color: color, width: width, markers: true)
         }
         series.append(LineSeries(name: "Perfect calibration", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
                                  color: Palette.reference, width: 1.25, dash: "6 4"))
         let strip = CountStrip(
-            label: "Records per bin: \(served.displayName)",
+            label: "Records per bin (served model)",
             bins: served.reliability.map { ($0.lower, $0.upper, $0.count) }, color: Palette.series[0])
         let chart = LineChart(
             id: "plot-calibration", title: "Calibration (reliability diagram, test split)",
@@ -118,7 +121,7 @@ enum ReportPlots {
             id: "plot-risk_distribution", title: "Predicted risk by outcome (\(TextEscaping.truncate(served.displayName, 40)))",
             summary: "Distribution of the served model's predicted risk on the test split, as a share of each outcome group.",
             xLabel: "Predicted risk", yLabel: "Share of outcome group",
-            groups: .edges(h.binEdges),
+            groups: binGroups(h.binEdges),
             series: outcomeSeries(h.positiveCounts, h.negativeCounts, input), yPercent: true)
         return plot("risk_distribution", "Risk score distribution", "Each outcome group as a share of its own size; the further apart the two shapes, the better the separation.", chart.svg)
     }
@@ -171,13 +174,26 @@ enum ReportPlots {
     }
 
     static func feature(_ d: FeatureDistribution, name: String, input: ReportInput) -> RenderedPlot {
-        let groups: GroupedBarChart.Groups = d.kind == .numeric ? .edges(d.binEdges) : .categories(d.levels)
+        let groups: GroupedBarChart.Groups = d.kind == .numeric ? binGroups(d.binEdges) : .categories(d.levels)
         let chart = GroupedBarChart(
             id: "plot-\(name)", title: "\(TextEscaping.truncate(d.feature, 50)) by outcome",
             summary: "Distribution of \(d.feature) in each outcome group, as a share of the group.",
             xLabel: d.feature, yLabel: "Share of outcome group",
             groups: groups, series: outcomeSeries(d.positiveCounts, d.negativeCounts, input), yPercent: true)
         return plot(name, "\(d.feature) by outcome", "Share of each outcome group per \(d.kind == .numeric ? "bin" : "level").", chart.svg)
+    }
+
+    /// Equal-width bins get a value axis. Unequal bins (e.g. 0, 1, 2, 3-4, 5-9, 10+) get equal
+    /// bands labelled by interval: on a value axis a wide tail bin would look like a large
+    /// share, because bars show each bin's share, not a density.
+    static func binGroups(_ edges: [Double]) -> GroupedBarChart.Groups {
+        let widths = zip(edges, edges.dropFirst()).map { $1 - $0 }
+        let first = widths.first ?? 1
+        if widths.allSatisfy({ abs($0 - first) <= 1e-9 * max(1, abs(first)) }) { return .edges(edges) }
+        return .categories((0..<widths.count).map { i in
+            let close = i == widths.count - 1 ? "]" : ")"
+            return "[\(NumberFormat.coord(edges[i])), \(NumberFormat.coord(edges[i + 1]))\(close)"
+        })
     }
 
     /// Positive and negative counts as shares of their own group totals.

@@ -61,3 +61,10 @@ import Testing
         #expect(bars.map { $0["width"] } == ["210", "210"])
     }
 }
+
+@Suite struct BinLayoutTests {
+    @Test func equalBinsGetAValueAxisUnequalBinsGetLabelledBands() {
+        #expect(ReportPlots.binGroups([0, 0.5, 1]) == .edges([0, 0.5, 1]))
+        #expect(ReportPlots.binGroups([0, 1, 2, 5, 21]) == .categories(["[0, 1)", "[1, 2)", "[2, 5)", "[5, 21]"]))
+    }
+}

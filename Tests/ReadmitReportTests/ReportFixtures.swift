@@ -1,3 +1,4 @@
+import Foundation
 import ReadmitReport
 
 /// A deterministic, realistic report input: scores from a fixed-seed generator, curves and
@@ -21,9 +22,10 @@ enum ReportFixtures {
         var rng = Rng(state: seed)
         return (0..<n).map { _ in
             let positive = rng.next() < prevalence
-            let noise = rng.next()
-            let base = positive ? 0.5 + signal * 0.5 : 0.5 - signal * 0.5
-            let s = min(0.999, max(0.001, 0.12 * (base + (noise - 0.5) * 1.6) + 0.05))
+            // Roughly normal noise (sum of three uniforms), shifted for positives by `signal`.
+            let z = (rng.next() + rng.next() + rng.next() - 1.5) * 2
+            let logit = log(prevalence / (1 - prevalence)) - 0.2 + (positive ? signal * 2.5 : 0) + z * (0.4 + signal)
+            let s = 1 / (1 + exp(-logit))
             return (s, positive)
         }
     }

@@ -23,7 +23,7 @@ struct GroupedBarChart: Sendable {
     var groups: Groups
     var series: [BarSeries]
     var yPercent = false
-    var width: Double = 760
+    var width: Double = 840
     var height: Double = 460
 
     var groupCount: Int {
@@ -36,14 +36,14 @@ struct GroupedBarChart: Sendable {
     /// Category labels are rotated when they would collide.
     var rotateLabels: Bool {
         guard case .categories(let c) = groups else { return false }
-        let band = (width - 72 - 250) / Double(max(1, c.count))
+        let band = (width - 72 - 330) / Double(max(1, c.count))
         let longest = Double(c.map { min($0.count, 18) }.max() ?? 0)
         return longest * 7 > band
     }
 
     var area: PlotArea {
-        let bottom: Double = rotateLabels ? 120 : 62
-        return PlotArea(left: 72, top: 48, width: width - 72 - 250, height: height - 48 - bottom)
+        let bottom: Double = rotateLabels ? 100 : 62
+        return PlotArea(left: 72, top: 48, width: width - 72 - 330, height: height - 48 - bottom)
     }
 
     var yScale: LinearScale {

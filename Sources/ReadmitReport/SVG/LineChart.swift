@@ -36,17 +36,17 @@ struct LineChart: Sendable {
     var xPercent = false
     var yPercent = false
     var strip: CountStrip? = nil
-    var width: Double = 760
+    var width: Double = 840
     var height: Double = 480
 
     static let stripHeight: Double = 70
     static let stripGap: Double = 16
 
-    /// Where the curves are drawn. The legend takes the right 250 px; a count strip takes
+    /// Where the curves are drawn. The legend takes the right 330 px; a count strip takes
     /// space below the curves and carries the x axis labels.
     var area: PlotArea {
         let extra = strip == nil ? 0 : Self.stripHeight + Self.stripGap
-        return PlotArea(left: 72, top: 48, width: width - 72 - 250, height: height - 48 - 62 - extra)
+        return PlotArea(left: 72, top: 48, width: width - 72 - 330, height: height - 48 - 62 - extra)
     }
 
     var xScale: LinearScale { LinearScale(domain: xDomain, range: (area.left, area.right)) }
@@ -116,6 +116,6 @@ struct LineChart: Sendable {
         let countTicks = AxisTicks(lower: 0, upper: upper, target: 2)
         sa.drawYAxis(&svg, scale: ys, ticks: countTicks, label: "n", labelOffset: 52)
         sa.drawXAxis(&svg, scale: xs, ticks: xTicks, label: xLabel, percent: xPercent, grid: false)
-        svg.text(sa.right + 20, sa.top + sa.height / 2 + 4, TextEscaping.truncate(strip.label, 34), size: 11)
+        svg.text(sa.right + 20, sa.top + sa.height / 2 + 4, TextEscaping.truncate(strip.label, 44), size: 11)
     }
 }

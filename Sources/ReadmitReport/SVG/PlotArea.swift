@@ -51,7 +51,7 @@ struct LegendEntry: Sendable, Equatable {
 
     /// Draws entries one under another starting at (x, y).
     static func draw(_ svg: inout SVGWriter, _ entries: [LegendEntry], x: Double, y: Double,
-                     maxChars: Int = 34) {
+                     maxChars: Int = 44) {
         for (i, e) in entries.enumerated() {
             let cy = y + Double(i) * 20
             if e.box {
