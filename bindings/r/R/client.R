@@ -1,0 +1,190 @@
+# The client object: an environment (reference semantics, so readmit_close() closes every
+# copy) holding the external pointer to the C client and the cached INFO of the model.
+
+#' Connect to a readmitd daemon
+#'
+#' Opens a client to a running \code{readmitd}. ZeroMQ connects in the background, so this
+#' succeeds even when the daemon is not up yet; the first request then waits for it up to the
+#' timeout. A client that is not closed with \code{\link{readmit_close}} is closed when it is
+#' garbage collected or when R exits.
+#'
+#' @param endpoint the daemon's endpoint, e.g. \code{"tcp://127.0.0.1:5555"} or
+#'   \code{"ipc:///run/readmit.sock"}; several endpoints give failover (the client moves to
+#'   the next one after a timeout).
+#' @param timeout_ms per-attempt timeout of a request in milliseconds; a call returns within
+#'   \code{(retries + 1) * timeout_ms}.
+#' @param retries how many times a timed-out request is resent on a fresh socket
+#'   (\code{NULL}: the library default, 2).
+#' @param server_public_key,public_key,secret_key CURVE keys (40-character Z85 text as
+#'   written by \code{readmit keys}): the daemon's public key and this client's key pair. All
+#'   three or none.
+#' @param max_reply_bytes largest reply accepted (\code{NULL}: the library default, 512 MiB).
+#' @return a \code{readmit_client}.
+#' @seealso \code{\link{readmit_score}}, \code{\link{readmit_info}}, \code{\link{readmit_close}}
+#' @examples
+#' \dontrun{
+#' cl <- readmit_connect("tcp://127.0.0.1:5555", timeout_ms = 2000)
+#' readmit_health(cl)
+#' readmit_close(cl)
+#' }
+#' @export
+readmit_connect <- function(endpoint, timeout_ms = 5000, retries = NULL,
+                            server_public_key = NULL, public_key = NULL, secret_key = NULL,
+                            max_reply_bytes = NULL) {
+  if (!is.character(endpoint) || length(endpoint) < 1L || anyNA(endpoint) || any(!nzchar(endpoint))) {
+    readmit_abort("'endpoint' must be a non-empty character vector, e.g. \"tcp://127.0.0.1:5555\"",
+                  class = "readmit_invalid_argument")
+  }
+  timeout_ms <- check_count(timeout_ms, "timeout_ms", min = 1)
+  retries <- if (is.null(retries)) NA_integer_ else check_count(retries, "retries", min = 0)
+  keys <- list(server_public_key, public_key, secret_key)
+  given <- !vapply(keys, is.null, logical(1))
+  if (any(given) && !all(given)) {
+    readmit_abort("CURVE needs all of 'server_public_key', 'public_key' and 'secret_key'",
+                  class = "readmit_invalid_argument")
+  }
+  curve <- if (all(given)) {
+    keys <- vapply(keys, function(k) {
+      if (!is.character(k) || length(k) != 1L || is.na(k)) {
+        readmit_abort("CURVE keys must be single strings", class = "readmit_invalid_argument")
+      }
+      k
+    }, character(1))
+    keys
+  } else NULL
+  max_reply <- if (is.null(max_reply_bytes)) NA_real_ else as.numeric(max_reply_bytes)
+  ptr <- check_failure(.Call(rreadmit_connect, endpoint, timeout_ms, retries, curve, max_reply))
+  cl <- new.env(parent = emptyenv())
+  cl$ptr <- ptr
+  cl$endpoint <- endpoint
+  cl$timeout_ms <- timeout_ms
+  cl$info <- NULL
+  class(cl) <- "readmit_client"
+  cl
+}
+
+# A whole number >= min, as an integer; otherwise an error naming the argument.
+check_count <- function(x, name, min = 0) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x) || x != floor(x) || x < min || x > .Machine$integer.max) {
+    readmit_abort(sprintf("'%s' must be a whole number >= %d", name, min),
+                  class = "readmit_invalid_argument", call = sys.call(-1))
+  }
+  as.integer(x)
+}
+
+# The external pointer of an open client, or a classed error.
+client_ptr <- function(cl) {
+  if (!inherits(cl, "readmit_client")) {
+    readmit_abort("'cl' must be a client from readmit_connect()", class = "readmit_invalid_argument",
+                  call = sys.call(-1))
+  }
+  if (is.null(cl$ptr) || !.Call(rreadmit_is_open, cl$ptr)) {
+    readmit_abort("the readmit client is closed", class = "readmit_closed", call = sys.call(-1))
+  }
+  cl$ptr
+}
+
+#' Close a client
+#'
+#' Closes the connection and frees the client. Closing twice is harmless; using a closed
+#' client is an error of class \code{readmit_closed}.
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @return \code{cl}, invisibly.
+#' @export
+readmit_close <- function(cl) {
+  if (!inherits(cl, "readmit_client")) {
+    readmit_abort("'cl' must be a client from readmit_connect()", class = "readmit_invalid_argument")
+  }
+  if (!is.null(cl$ptr)) .Call(rreadmit_close, cl$ptr)
+  invisible(cl)
+}
+
+#' @export
+print.readmit_client <- function(x, ...) {
+  open <- !is.null(x$ptr) && .Call(rreadmit_is_open, x$ptr)
+  cat(sprintf("<readmit_client %s (%s)>\n", paste(x$endpoint, collapse = ", "),
+              if (open) "open" else "closed"))
+  if (open && !is.null(x$info)) {
+    cat(sprintf("  model %s, %d features\n", x$info$model_id, length(x$info$features)))
+  }
+  invisible(x)
+}
+
+#' Model information and feature schema
+#'
+#' Asks the daemon (INFO) for the serving model's metadata and its feature schema, the
+#' contract for building feature vectors (see \code{\link{readmit_encode}}).
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @param refresh ask the daemon again instead of returning the copy cached by the client
+#'   (useful after a model reload).
+#' @return a list parsed from the INFO JSON: \code{model_id}, \code{model_version},
+#'   \code{created_at}, \code{tiers} (list of \code{name}, \code{min_risk}),
+#'   \code{n_features} and \code{features}, a list with one entry per feature in schema
+#'   order (\code{index}, \code{name}, \code{kind}, \code{levels}, \code{source},
+#'   \code{transform}, \code{missing}, \code{description}).
+#' @export
+readmit_info <- function(cl, refresh = FALSE) {
+  ptr <- client_ptr(cl)
+  if (refresh || is.null(cl$info)) {
+    json <- check_failure(.Call(rreadmit_info_json, ptr))
+    cl$info <- parse_json(json)
+  }
+  cl$info
+}
+
+#' Daemon health
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @return a list with \code{live} (\code{TRUE}: the daemon answered), \code{ready}
+#'   (\code{TRUE} when a model is loaded) and \code{model_version} (16 hex digits). A daemon
+#'   that does not answer gives an error of class \code{readmit_timeout}.
+#' @export
+readmit_health <- function(cl) {
+  check_failure(.Call(rreadmit_health, client_ptr(cl)))
+}
+
+#' Daemon statistics
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @param prometheus return Prometheus text instead of the parsed JSON.
+#' @return a list parsed from the STATS JSON (request and error counters, latency
+#'   percentiles, model version, uptime), or a string of Prometheus text.
+#' @export
+readmit_stats <- function(cl, prometheus = FALSE) {
+  text <- check_failure(.Call(rreadmit_stats, client_ptr(cl), isTRUE(prometheus)))
+  if (isTRUE(prometheus)) text else parse_json(text)
+}
+
+#' Reload the daemon's model
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @param path \code{NULL} to re-read the daemon's configured model file, or the path of a
+#'   model file (needs the daemon's \code{--allow-reload-path}).
+#' @return a list with the \code{model_version} and \code{model_id} now serving. The client's
+#'   cached schema is dropped.
+#' @export
+readmit_reload <- function(cl, path = NULL) {
+  ptr <- client_ptr(cl)
+  if (!is.null(path) && (!is.character(path) || length(path) != 1L || is.na(path))) {
+    readmit_abort("'path' must be NULL or a single string", class = "readmit_invalid_argument")
+  }
+  text <- check_failure(.Call(rreadmit_reload, ptr, path))
+  cl$info <- NULL
+  parse_json(text)
+}
+
+#' Version of the compiled client library
+#'
+#' @return the libreadmit version string compiled into this package.
+#' @export
+readmit_library_version <- function() {
+  .Call(rreadmit_lib_version)
+}
+
+# Parses JSON text into R values (src/json.c): objects become named lists, arrays of scalars
+# of one type become atomic vectors, other arrays lists.
+parse_json <- function(text) {
+  .Call(rreadmit_json_parse, text)
+}

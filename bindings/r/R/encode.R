@@ -1,0 +1,336 @@
+# Raw CSV columns -> the feature matrix of the model's schema, following docs/FEATURES.md
+# exactly as `readmit score` does, so R scores equal the CLI's scores on the same rows.
+
+# ICD-9 chapter names in the order of docs/FEATURES.md (the `icd9_chapter` transform).
+.icd9_chapters <- c("circulatory", "respiratory", "digestive", "diabetes", "injury",
+                    "musculoskeletal", "genitourinary", "neoplasms", "other")
+
+# History feature sources (docs/FEATURES.md, `history` transform).
+.history_sources <- c("prior_encounters", "prior_days_in_hospital", "prev_number_inpatient",
+                      "prev_time_in_hospital", "prev_discharged_home",
+                      "prior_readmitted_within_30")
+
+#' Encode a data frame of raw columns into the model's feature matrix
+#'
+#' Turns rows with the raw columns of the training data (for example
+#' \code{read.csv(file, na.strings = "?")} of the Diabetes 130-US CSV) into the numeric matrix
+#' the daemon scores: one column per feature of the model's schema, in schema order, with
+#' categorical values as 0-based level indices and \code{NA} for missing. The rules are those
+#' of \code{docs/FEATURES.md}, the same as \code{readmit score}:
+#' \itemize{
+#'   \item \code{number}: the value; \code{NA}, \code{"?"} and \code{""} are missing.
+#'   \item \code{level}: the index of the level equal to the text (ID columns such as
+#'     \code{admission_type_id} may be integer or text); a value never seen in training is
+#'     set to \code{NA}. \code{"None"} in \code{max_glu_serum} and \code{A1Cresult} is a real
+#'     level, so read the CSV with \code{na.strings = "?"} (not \code{"None"}).
+#'   \item \code{level_or_other}: as \code{level}, but an unseen value maps to the last level,
+#'     \code{Other}.
+#'   \item \code{icd9_chapter}: the ICD-9 chapter of a diagnosis code.
+#'   \item \code{history}: the patient's earlier encounters in the same data frame (same
+#'     \code{patient_nbr}, lower \code{encounter_id}). A column named like the feature's
+#'     source (e.g. \code{prior_encounters}) is used as is instead, so a caller scoring new
+#'     encounters can supply history from its own records. Without \code{patient_nbr} and
+#'     \code{encounter_id} these features are missing.
+#' }
+#' Extra columns (such as the label) are ignored; a missing required column is an error of
+#' class \code{readmit_missing_column} naming it. Missing values, values not among the
+#' training levels and values that are not numbers become \code{NA} with one warning of
+#' class \code{readmit_encode_warning} that counts them (its \code{counts} field has the
+#' counts per feature).
+#'
+#' @param cl a client from \code{\link{readmit_connect}} (the schema comes from
+#'   \code{\link{readmit_info}}).
+#' @param df a data frame with the raw columns.
+#' @param warn whether to warn about values set to \code{NA}.
+#' @return a double matrix with \code{nrow(df)} rows and one named column per feature.
+#' @examples
+#' \dontrun{
+#' cl <- readmit_connect("tcp://127.0.0.1:5555")
+#' df <- read.csv("diabetic_data.csv", na.strings = "?")
+#' x <- readmit_encode(cl, df)
+#' }
+#' @export
+readmit_encode <- function(cl, df, warn = TRUE) {
+  info <- readmit_info(cl)
+  encode_frame(df, info$features, warn = warn, call = sys.call())
+}
+
+#' The model's feature schema as a data frame
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @return a data frame with one row per feature in schema order: \code{index} (1-based
+#'   column of the feature matrix), \code{name}, \code{kind}, \code{source},
+#'   \code{transform} and \code{n_levels}.
+#' @export
+readmit_schema <- function(cl) {
+  specs <- feature_specs(readmit_info(cl)$features)
+  data.frame(
+    index = seq_along(specs),
+    name = vapply(specs, `[[`, "", "name"),
+    kind = vapply(specs, `[[`, "", "kind"),
+    source = vapply(specs, `[[`, "", "source"),
+    transform = vapply(specs, `[[`, "", "transform"),
+    n_levels = vapply(specs, function(s) length(s$levels), integer(1)),
+    stringsAsFactors = FALSE
+  )
+}
+
+# Normalises the INFO "features" list: levels as a character vector, a transform for every
+# feature (schemas without one: numbers for numeric, levels for categorical, history by name).
+feature_specs <- function(features) {
+  if (!is.list(features) || length(features) == 0L) {
+    readmit_abort("the model's INFO has no feature schema", class = "readmit_protocol_error")
+  }
+  lapply(features, function(f) {
+    name <- as.character(f$name)
+    source <- if (is.null(f$source)) name else as.character(f$source)
+    kind <- as.character(f$kind)
+    levels <- if (length(f$levels)) as.character(unlist(f$levels)) else character()
+    transform <- if (!is.null(f$transform)) as.character(f$transform)
+                 else if (source %in% .history_sources) "history"
+                 else if (identical(kind, "categorical")) "level"
+                 else "number"
+    list(name = name, kind = kind, levels = levels, source = source, transform = transform)
+  })
+}
+
+# Text of a raw column with NA for missing (NA, "?" or empty), as the CSV would hold it.
+raw_text <- function(x) {
+  txt <- if (is.factor(x)) as.character(x) else if (is.character(x)) x else as.character(x)
+  txt[!is.na(txt) & (txt == "?" | txt == "")] <- NA_character_
+  txt
+}
+
+# Numbers of a raw column: list(value, missing, invalid) where `missing` marks NA/"?"/"" and
+# `invalid` marks present text that is not a finite number (both become NA).
+raw_number <- function(x) {
+  if (is.numeric(x) || is.logical(x)) {
+    v <- as.double(x)
+    missing <- is.na(v)
+    invalid <- !missing & !is.finite(v)
+  } else {
+    txt <- raw_text(x)
+    missing <- is.na(txt)
+    v <- suppressWarnings(as.numeric(txt))
+    invalid <- !missing & (is.na(v) | !is.finite(v))
+  }
+  v[invalid | missing] <- NA_real_
+  list(value = v, missing = missing, invalid = invalid)
+}
+
+# ICD-9 chapter names of diagnosis codes (NA where the code is missing).
+icd9_chapter <- function(x) {
+  txt <- raw_text(x)
+  out <- rep(NA_character_, length(txt))
+  present <- !is.na(txt)
+  out[present] <- "other"
+  first <- substr(txt, 1L, 1L)
+  # `readmit score` parses the code strictly: surrounding blanks make it "not a number".
+  numeric_like <- present & first != "V" & first != "E" & !grepl("^\\s|\\s$", txt)
+  num <- rep(NA_real_, length(txt))
+  num[numeric_like] <- suppressWarnings(as.numeric(txt[numeric_like]))
+  c <- floor(num)
+  ok <- !is.na(c) & is.finite(c)
+  within <- function(lo, hi) ok & c >= lo & c <= hi
+  out[ok & c == 250] <- "diabetes"
+  out[within(390, 459) | (ok & c == 785)] <- "circulatory"
+  out[within(460, 519) | (ok & c == 786)] <- "respiratory"
+  out[within(520, 579) | (ok & c == 787)] <- "digestive"
+  out[within(800, 999)] <- "injury"
+  out[within(710, 739)] <- "musculoskeletal"
+  out[within(580, 629) | (ok & c == 788)] <- "genitourinary"
+  out[within(140, 239)] <- "neoplasms"
+  out
+}
+
+# Sum of `x` over the earlier rows of each group (rows sorted by group; `start` is the first
+# row of each row's group). Sequential within each group, as `readmit score` adds them.
+prior_sum <- function(x, start) {
+  if (all(x == floor(x)) && sum(abs(x)) < 2^52) {
+    # Whole numbers: a global running sum is exact, and much faster than one per group.
+    before <- cumsum(x) - x
+    return(before - before[start])
+  }
+  stats::ave(x, start, FUN = function(v) c(0, cumsum(v))[seq_along(v)])
+}
+
+# The six history features (columns named by .history_sources) of every row of `df`.
+history_matrix <- function(df) {
+  n <- nrow(df)
+  out <- matrix(NA_real_, n, length(.history_sources), dimnames = list(NULL, .history_sources))
+  if (n == 0L || !all(c("patient_nbr", "encounter_id") %in% names(df))) return(out)
+  need <- c("time_in_hospital", "number_inpatient", "discharge_disposition_id")
+  absent <- setdiff(need, names(df))
+  if (length(absent)) {
+    readmit_abort(sprintf("missing required column%s %s (needed for the history features)",
+                          if (length(absent) > 1L) "s" else "",
+                          paste0("'", absent, "'", collapse = ", ")),
+                  class = c("readmit_missing_column", "readmit_input_error"), call = NULL,
+                  columns = absent)
+  }
+  # Unreadable ids count as -1, as in `readmit score`.
+  id_of <- function(x) { v <- raw_number(x)$value; v[is.na(v)] <- -1; v }
+  patient <- id_of(df$patient_nbr)
+  encounter <- id_of(df$encounter_id)
+  los <- raw_number(df$time_in_hospital)$value
+  inpatient <- raw_number(df$number_inpatient)$value
+  home <- as.numeric(!is.na(raw_text(df$discharge_disposition_id)) &
+                       raw_text(df$discharge_disposition_id) == "1")
+
+  o <- order(patient, encounter, method = "radix")          # stable: ties keep file order
+  p <- patient[o]
+  first <- c(TRUE, p[-1L] != p[-n])
+  k <- seq_len(n)
+  start <- cummax(ifelse(first, k, 0L))
+  pos <- k - start                                             # earlier encounters in the group
+  prev <- ifelse(first, NA_integer_, c(NA_integer_, o[-n]))    # file row of the previous one
+
+  los0 <- los[o]
+  los0[is.na(los0)] <- 0
+  h <- matrix(NA_real_, n, length(.history_sources))
+  h[, 1L] <- pos
+  h[, 2L] <- prior_sum(los0, start)
+  h[, 3L] <- inpatient[prev]
+  h[, 4L] <- los[prev]
+  h[, 5L] <- home[prev]
+  if ("readmitted" %in% names(df)) {
+    within30 <- as.numeric(!is.na(df$readmitted) & as.character(df$readmitted) == "<30")
+    h[, 6L] <- prior_sum(within30[o], start)
+  }
+  out[o, ] <- h
+  out
+}
+
+# Lets `df` use read.csv's default syntactic names (glyburide.metformin for
+# glyburide-metformin): a source column that is absent under its own name is taken from its
+# make.names() spelling.
+resolve_columns <- function(df, sources) {
+  for (s in setdiff(sources, names(df))) {
+    alt <- make.names(s)
+    if (alt != s && alt %in% names(df)) df[[s]] <- df[[alt]]
+  }
+  df
+}
+
+# Encodes `df` by the normalised feature list of an INFO reply (see readmit_encode).
+encode_frame <- function(df, features, warn = TRUE, call = NULL) {
+  if (is.matrix(df)) {
+    readmit_abort("readmit_encode() needs a data frame of raw columns (a matrix is already encoded)",
+                  class = "readmit_invalid_argument", call = call)
+  }
+  if (!is.data.frame(df)) {
+    readmit_abort("'df' must be a data frame with the raw columns of the training data",
+                  class = "readmit_invalid_argument", call = call)
+  }
+  specs <- feature_specs(features)
+  names_ <- vapply(specs, `[[`, "", "name")
+  transforms <- vapply(specs, `[[`, "", "transform")
+  sources <- vapply(specs, `[[`, "", "source")
+  known <- c("number", "level", "level_or_other", "icd9_chapter", "history")
+  if (any(!transforms %in% known)) {
+    bad <- unique(transforms[!transforms %in% known])
+    readmit_abort(sprintf("the model uses transform%s %s that this package does not know; update the readmit package",
+                          if (length(bad) > 1L) "s" else "", paste0("'", bad, "'", collapse = ", ")),
+                  class = "readmit_unsupported_schema", call = call)
+  }
+  direct <- transforms != "history"
+  df <- resolve_columns(df, unique(sources))
+  absent <- setdiff(unique(sources[direct]), names(df))
+  if (length(absent)) {
+    readmit_abort(sprintf("missing required column%s %s (the model's features are built from %s)",
+                          if (length(absent) > 1L) "s" else "",
+                          paste0("'", absent, "'", collapse = ", "),
+                          if (length(absent) > 1L) "them" else "it"),
+                  class = c("readmit_missing_column", "readmit_input_error"), call = call,
+                  columns = absent)
+  }
+
+  n <- nrow(df)
+  m <- length(specs)
+  x <- matrix(NA_real_, n, m, dimnames = list(NULL, names_))
+  n_missing <- integer(m)
+  n_unseen <- integer(m)
+  n_invalid <- integer(m)
+  history <- NULL
+  for (j in seq_len(m)) {
+    s <- specs[[j]]
+    col <- df[[s$source]]
+    switch(s$transform,
+      number = {
+        r <- raw_number(col)
+        x[, j] <- r$value
+        n_missing[j] <- sum(r$missing)
+        n_invalid[j] <- sum(r$invalid)
+      },
+      level = , level_or_other = {
+        txt <- raw_text(col)
+        idx <- match(txt, s$levels) - 1
+        unseen <- !is.na(txt) & is.na(idx)
+        if (s$transform == "level_or_other") {
+          idx[unseen] <- length(s$levels) - 1
+        } else {
+          n_unseen[j] <- sum(unseen)
+        }
+        x[, j] <- idx
+        n_missing[j] <- sum(is.na(txt))
+      },
+      icd9_chapter = {
+        chapter <- icd9_chapter(col)
+        idx <- match(chapter, s$levels) - 1
+        n_unseen[j] <- sum(!is.na(chapter) & is.na(idx))
+        x[, j] <- idx
+        n_missing[j] <- sum(is.na(chapter))
+      },
+      history = {
+        if (s$source %in% names(df)) {
+          # Supplied by the caller (e.g. from the EHR's own records).
+          r <- raw_number(col)
+          x[, j] <- r$value
+          n_invalid[j] <- sum(r$invalid)
+        } else if (s$source %in% .history_sources) {
+          if (is.null(history)) history <- history_matrix(df)
+          x[, j] <- history[, s$source]
+        } else {
+          readmit_abort(sprintf("history feature '%s' has unknown source '%s'; supply a column '%s'",
+                                s$name, s$source, s$source),
+                        class = "readmit_unsupported_schema", call = call)
+        }
+      }
+    )
+  }
+  if (warn && (any(n_missing) || any(n_unseen) || any(n_invalid))) {
+    counts <- data.frame(feature = names_, missing = n_missing, unseen = n_unseen,
+                         invalid = n_invalid, stringsAsFactors = FALSE)
+    counts <- counts[counts$missing + counts$unseen + counts$invalid > 0L, , drop = FALSE]
+    rownames(counts) <- NULL
+    warning(encode_warning(counts, call))
+  }
+  x
+}
+
+# The one warning of an encode: totals, then the features with unseen or invalid values.
+encode_warning <- function(counts, call) {
+  per <- function(field) {
+    sel <- counts[[field]] > 0L
+    if (!any(sel)) return("")
+    top <- head(counts[sel, , drop = FALSE][order(-counts[[field]][sel]), , drop = FALSE], 5L)
+    more <- if (sum(sel) > 5L) ", ..." else ""
+    sprintf(" (%s%s)", paste0(top$feature, ": ", top[[field]], collapse = ", "), more)
+  }
+  parts <- character()
+  if (sum(counts$unseen)) {
+    parts <- c(parts, sprintf("%d value%s not among the training levels%s",
+                              sum(counts$unseen), if (sum(counts$unseen) > 1) "s" else "", per("unseen")))
+  }
+  if (sum(counts$invalid)) {
+    parts <- c(parts, sprintf("%d value%s not a finite number%s",
+                              sum(counts$invalid), if (sum(counts$invalid) > 1) "s" else "", per("invalid")))
+  }
+  if (sum(counts$missing)) {
+    parts <- c(parts, sprintf("%d missing value%s", sum(counts$missing),
+                              if (sum(counts$missing) > 1) "s" else ""))
+  }
+  msg <- paste0(paste(parts, collapse = "; "), " encoded as NA (missing); see the warning's $counts")
+  structure(class = c("readmit_encode_warning", "warning", "condition"),
+            list(message = msg, call = call, counts = counts))
+}

@@ -1,0 +1,55 @@
+# Errors are R conditions with class c(<specific>, <group>, "readmit_error", "error",
+# "condition"), so callers can tryCatch(readmit_timeout = ...) or catch every readmit_error.
+
+# Condition subclass by libreadmit result code (include/readmit.h); the daemon's statuses
+# 1..15 are the wire protocol's (docs/PROTOCOL.md).
+.readmit_code_class <- c(
+  "1" = "readmit_bad_magic", "2" = "readmit_bad_version", "3" = "readmit_bad_op",
+  "4" = "readmit_bad_frames", "5" = "readmit_bad_payload", "6" = "readmit_bad_columns",
+  "7" = "readmit_bad_value", "8" = "readmit_bad_category", "9" = "readmit_too_many_rows",
+  "10" = "readmit_not_ready", "11" = "readmit_overloaded", "12" = "readmit_reload_failed",
+  "13" = "readmit_forbidden", "14" = "readmit_bad_argument", "15" = "readmit_internal",
+  "100" = "readmit_invalid_argument", "101" = "readmit_out_of_memory",
+  "102" = "readmit_timeout", "103" = "readmit_zmq_error", "104" = "readmit_protocol_error",
+  "105" = "readmit_reply_too_big", "106" = "readmit_buffer_too_small",
+  "107" = "readmit_unknown_status", "108" = "readmit_not_found"
+)
+
+#' Build a readmit error condition
+#'
+#' @param message the message.
+#' @param class the specific classes, most specific first.
+#' @param call the call to report.
+#' @param ... further fields stored in the condition.
+#' @return a condition object inheriting from \code{readmit_error}.
+#' @noRd
+readmit_condition <- function(message, class = character(), call = NULL, ...) {
+  structure(
+    class = unique(c(class, "readmit_error", "error", "condition")),
+    list(message = message, call = call, ...)
+  )
+}
+
+# Signals an error detected on the R side (bad argument, missing column, closed client).
+readmit_abort <- function(message, class = "readmit_input_error", call = sys.call(-1), ...) {
+  stop(readmit_condition(message, class = class, call = call, ...))
+}
+
+# Turns a "readmit_failure" returned by the C glue into a classed error; passes other values
+# through, so every .Call can be wrapped: check_failure(.Call(...)).
+check_failure <- function(x, call = sys.call(-1)) {
+  if (!inherits(x, "readmit_failure")) return(x)
+  code <- as.character(x$code)
+  specific <- .readmit_code_class[code]
+  if (is.na(specific)) specific <- "readmit_library_error"
+  group <- if (x$code >= 1L && x$code < 100L) "readmit_daemon_error" else "readmit_client_error"
+  # The daemon counts rows and features from 0; R users index from 1.
+  row <- if (x$row >= 0L) x$row + 1L else NA_integer_
+  feature <- if (x$feature >= 0L) x$feature + 1L else NA_integer_
+  stop(readmit_condition(
+    sprintf("%s: %s", x$name, x$message),
+    class = c(unname(specific), group),
+    call = call,
+    code = x$code, name = x$name, row = row, feature = feature
+  ))
+}

@@ -1,0 +1,269 @@
+/* .Call glue between R and libreadmit (the C shim compiled into this package).
+ *
+ * A client is an external pointer to a readmit_client with a C finalizer, so a client the
+ * user forgets to close is closed when it is garbage collected or when R exits.
+ *
+ * Failures of the library are not raised here: the entry points return a small list of class
+ * "readmit_failure" (code, name, message, row, feature) and the R side turns it into a classed
+ * condition (R/errors.R). Rf_error() cannot carry a condition class. Outputs are allocated as R
+ * vectors before the library call (and the row-major copy with R_alloc), so an early return or
+ * an R error leaks nothing. */
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <R.h>
+#include <Rinternals.h>
+#include "readmit.h"
+#include "rreadmit.h"
+
+static SEXP client_tag(void) { return Rf_install("readmit_client"); }
+
+static void client_finalizer(SEXP xp) {
+    readmit_client *c = (readmit_client *)R_ExternalPtrAddr(xp);
+    if (c != NULL) {
+        readmit_close(c);
+        R_ClearExternalPtr(xp);
+    }
+}
+
+/* The open client behind `xp`, or an R error for anything else or a closed client. */
+static readmit_client *get_client(SEXP xp) {
+    if (TYPEOF(xp) != EXTPTRSXP || R_ExternalPtrTag(xp) != client_tag())
+        Rf_error("not a readmit client handle");
+    readmit_client *c = (readmit_client *)R_ExternalPtrAddr(xp);
+    if (c == NULL) Rf_error("the readmit client is closed");
+    return c;
+}
+
+/* Describes a failed library call for the R side (R/errors.R signals it). */
+static SEXP failure(const readmit_client *c, int rc, const char *fallback) {
+    const char *names[] = {"code", "name", "message", "row", "feature", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    const char *strerr = readmit_strerror(rc);
+    const char *msg = (c != NULL) ? readmit_errmsg(c) : NULL;
+    if (msg == NULL || msg[0] == '\0') msg = (fallback != NULL && fallback[0]) ? fallback : strerr;
+    /* strerror reads "READMIT_EXXX: description"; the name is the part before the colon. */
+    size_t name_len = strcspn(strerr, ":");
+    SET_VECTOR_ELT(out, 0, Rf_ScalarInteger(rc));
+    SET_VECTOR_ELT(out, 1, Rf_ScalarString(Rf_mkCharLenCE(strerr, (int)name_len, CE_UTF8)));
+    SET_VECTOR_ELT(out, 2, Rf_ScalarString(Rf_mkCharCE(msg, CE_UTF8)));
+    SET_VECTOR_ELT(out, 3, Rf_ScalarInteger(c != NULL ? readmit_error_row(c) : -1));
+    SET_VECTOR_ELT(out, 4, Rf_ScalarInteger(c != NULL ? readmit_error_feature(c) : -1));
+    Rf_setAttrib(out, R_ClassSymbol, Rf_mkString("readmit_failure"));
+    UNPROTECT(1);
+    return out;
+}
+
+static SEXP hex_version(uint64_t v) {
+    char buf[17];
+    snprintf(buf, sizeof buf, "%016" PRIx64, v);
+    return Rf_mkString(buf);
+}
+
+SEXP rreadmit_lib_version(void) { return Rf_mkString(readmit_version()); }
+
+SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
+                      SEXP max_reply_bytes) {
+    if (TYPEOF(endpoints) != STRSXP || XLENGTH(endpoints) < 1)
+        Rf_error("'endpoint' must be a non-empty character vector");
+    readmit_options *opt = NULL;
+    int rc = readmit_options_new(&opt);
+    if (rc != READMIT_OK) return failure(NULL, rc, "cannot allocate client options");
+    /* From here every path frees `opt`: no R allocation can fail before it is freed, except
+     * the final wrapping, which happens after readmit_options_free. */
+    for (R_xlen_t i = 0; i < XLENGTH(endpoints) && rc == READMIT_OK; i++) {
+        SEXP e = STRING_ELT(endpoints, i);
+        if (e == NA_STRING) { rc = READMIT_EINVAL; break; }
+        rc = readmit_options_add_endpoint(opt, Rf_translateCharUTF8(e));
+    }
+    if (rc == READMIT_OK) rc = readmit_options_set_timeout_ms(opt, Rf_asInteger(timeout_ms));
+    if (rc == READMIT_OK && Rf_asInteger(retries) != NA_INTEGER)
+        rc = readmit_options_set_retries(opt, Rf_asInteger(retries));
+    if (rc == READMIT_OK && TYPEOF(curve) == STRSXP && XLENGTH(curve) == 3)
+        rc = readmit_options_set_curve(opt, Rf_translateCharUTF8(STRING_ELT(curve, 0)),
+                                       Rf_translateCharUTF8(STRING_ELT(curve, 1)),
+                                       Rf_translateCharUTF8(STRING_ELT(curve, 2)));
+    if (rc == READMIT_OK && !ISNAN(Rf_asReal(max_reply_bytes)))
+        rc = readmit_options_set_max_reply_bytes(opt, (size_t)Rf_asReal(max_reply_bytes));
+    if (rc != READMIT_OK) {
+        readmit_options_free(opt);
+        return failure(NULL, rc, "invalid client option (endpoint, timeout, retries, keys)");
+    }
+    readmit_client *c = NULL;
+    rc = readmit_open_ex(NULL, opt, &c);
+    readmit_options_free(opt);
+    if (rc != READMIT_OK) return failure(NULL, rc, "cannot open the client (bad endpoint?)");
+    SEXP xp = PROTECT(R_MakeExternalPtr(c, client_tag(), R_NilValue));
+    R_RegisterCFinalizerEx(xp, client_finalizer, TRUE);
+    UNPROTECT(1);
+    return xp;
+}
+
+SEXP rreadmit_close(SEXP xp) {
+    if (TYPEOF(xp) != EXTPTRSXP || R_ExternalPtrTag(xp) != client_tag())
+        Rf_error("not a readmit client handle");
+    client_finalizer(xp);
+    return R_NilValue;
+}
+
+SEXP rreadmit_is_open(SEXP xp) {
+    return Rf_ScalarLogical(TYPEOF(xp) == EXTPTRSXP && R_ExternalPtrAddr(xp) != NULL);
+}
+
+SEXP rreadmit_info_json(SEXP xp) {
+    readmit_client *c = get_client(xp);
+    char *json = NULL;
+    int rc = readmit_info_json_alloc(c, &json);
+    if (rc != READMIT_OK) return failure(c, rc, NULL);
+    /* mkCharCE can only fail by an R error (out of memory); copy then free right away. */
+    SEXP out = PROTECT(Rf_allocVector(STRSXP, 1));
+    size_t len = strlen(json);
+    if (len > INT_MAX) { readmit_free(json); Rf_error("INFO reply too large"); }
+    SET_STRING_ELT(out, 0, Rf_mkCharLenCE(json, (int)len, CE_UTF8));
+    readmit_free(json);
+    UNPROTECT(1);
+    return out;
+}
+
+SEXP rreadmit_health(SEXP xp) {
+    readmit_client *c = get_client(xp);
+    int ready = 0;
+    uint64_t version = 0;
+    int rc = readmit_health(c, &ready, &version);
+    if (rc != READMIT_OK) return failure(c, rc, NULL);
+    const char *names[] = {"live", "ready", "model_version", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SET_VECTOR_ELT(out, 0, Rf_ScalarLogical(1));
+    SET_VECTOR_ELT(out, 1, Rf_ScalarLogical(ready != 0));
+    SET_VECTOR_ELT(out, 2, hex_version(version));
+    UNPROTECT(1);
+    return out;
+}
+
+/* Copies a library-allocated string into an R string and frees it. */
+static SEXP take_string(char *s) {
+    size_t len = (s != NULL) ? strlen(s) : 0;
+    if (len > INT_MAX) { readmit_free(s); Rf_error("reply too large"); }
+    SEXP out = PROTECT(Rf_allocVector(STRSXP, 1));
+    SET_STRING_ELT(out, 0, Rf_mkCharLenCE(s != NULL ? s : "", (int)len, CE_UTF8));
+    readmit_free(s);
+    UNPROTECT(1);
+    return out;
+}
+
+SEXP rreadmit_stats(SEXP xp, SEXP prometheus) {
+    readmit_client *c = get_client(xp);
+    char *s = NULL;
+    int rc = readmit_stats_alloc(c, Rf_asLogical(prometheus) == TRUE, &s);
+    if (rc != READMIT_OK) return failure(c, rc, NULL);
+    return take_string(s);
+}
+
+SEXP rreadmit_reload(SEXP xp, SEXP path) {
+    readmit_client *c = get_client(xp);
+    const char *p = NULL;
+    if (TYPEOF(path) == STRSXP && XLENGTH(path) == 1 && STRING_ELT(path, 0) != NA_STRING)
+        p = Rf_translateCharUTF8(STRING_ELT(path, 0));
+    char *s = NULL;
+    int rc = readmit_reload(c, p, &s);
+    if (rc != READMIT_OK) return failure(c, rc, NULL);
+    return take_string(s);
+}
+
+/* The row-major copy of a column-major double matrix, as the wire protocol wants it. The copy
+ * goes block by block so both sides stay in cache. Memory from R_alloc: released when the
+ * .Call returns, also after an error. */
+static const double *row_major(SEXP x, size_t n, size_t m) {
+    if (n == 0 || m == 0) return NULL;
+    if ((double)n * (double)m > (double)SIZE_MAX / sizeof(double)) Rf_error("matrix too large");
+    double *buf = (double *)R_alloc(n * m, sizeof(double));
+    const double *src = REAL(x);
+    const size_t block = 64;
+    for (size_t r0 = 0; r0 < n; r0 += block) {
+        size_t r1 = (r0 + block < n) ? r0 + block : n;
+        for (size_t j = 0; j < m; j++) {
+            const double *col = src + j * n;
+            for (size_t r = r0; r < r1; r++) buf[r * m + j] = col[r];
+        }
+    }
+    return buf;
+}
+
+static void check_matrix(SEXP x, size_t *n, size_t *m) {
+    if (TYPEOF(x) != REALSXP) Rf_error("the feature matrix must be of type double");
+    SEXP dim = Rf_getAttrib(x, R_DimSymbol);
+    if (TYPEOF(dim) != INTSXP || XLENGTH(dim) != 2) Rf_error("the features must be a matrix");
+    *n = (size_t)INTEGER(dim)[0];
+    *m = (size_t)INTEGER(dim)[1];
+}
+
+SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
+    readmit_client *c = get_client(xp);
+    size_t n, m;
+    check_matrix(x, &n, &m);
+    int want_full = Rf_asLogical(full) == TRUE;
+    SEXP risk = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)n));
+    SEXP atyp = PROTECT(want_full ? Rf_allocVector(REALSXP, (R_xlen_t)n) : R_NilValue);
+    SEXP tier = PROTECT(want_full ? Rf_allocVector(INTSXP, (R_xlen_t)n) : R_NilValue);
+    uint8_t *tier8 = want_full ? (uint8_t *)R_alloc(n > 0 ? n : 1, 1) : NULL;
+    const double *rows = row_major(x, n, m);
+    double dummy = 0.0;
+    int rc;
+    if (want_full)
+        rc = readmit_score_full(c, rows != NULL ? rows : &dummy, n, m, REAL(risk), REAL(atyp), tier8);
+    else
+        rc = readmit_score(c, rows != NULL ? rows : &dummy, n, m, REAL(risk));
+    if (rc != READMIT_OK) {
+        UNPROTECT(3);
+        return failure(c, rc, NULL);
+    }
+    if (!want_full) {
+        UNPROTECT(3);
+        return risk;
+    }
+    for (size_t i = 0; i < n; i++) INTEGER(tier)[i] = tier8[i];
+    const char *names[] = {"risk", "atypicality", "tier", "model_version", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SET_VECTOR_ELT(out, 0, risk);
+    SET_VECTOR_ELT(out, 1, atyp);
+    SET_VECTOR_ELT(out, 2, tier);
+    SET_VECTOR_ELT(out, 3, hex_version(readmit_last_model_version(c)));
+    UNPROTECT(4);
+    return out;
+}
+
+SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k_) {
+    readmit_client *c = get_client(xp);
+    size_t n, m;
+    check_matrix(x, &n, &m);
+    int k = Rf_asInteger(k_);
+    if (k == NA_INTEGER || k < 1) Rf_error("'k' must be a positive integer");
+    size_t kk = (size_t)k < m ? (size_t)k : (m > 0 ? m : 1);   /* the daemon clamps k too */
+    if ((double)n * (double)kk > (double)R_XLEN_T_MAX) Rf_error("too many rows");
+    int32_t *idx = (int32_t *)R_alloc(n * kk > 0 ? n * kk : 1, sizeof(int32_t));
+    double *con = (double *)R_alloc(n * kk > 0 ? n * kk : 1, sizeof(double));
+    const double *rows = row_major(x, n, m);
+    double dummy = 0.0;
+    size_t k_used = kk;
+    int rc = readmit_explain(c, rows != NULL ? rows : &dummy, n, m, kk, idx, con, &k_used);
+    if (rc != READMIT_OK) return failure(c, rc, NULL);
+    if (k_used > kk) k_used = kk;
+    /* Column-major n x k_used matrices; feature indices become 1-based R indices (NA = pad). */
+    SEXP fidx = PROTECT(Rf_allocMatrix(INTSXP, (int)n, (int)k_used));
+    SEXP fcon = PROTECT(Rf_allocMatrix(REALSXP, (int)n, (int)k_used));
+    for (size_t r = 0; r < n; r++) {
+        for (size_t j = 0; j < k_used; j++) {
+            int32_t f = idx[r * kk + j];
+            INTEGER(fidx)[j * n + r] = (f < 0) ? NA_INTEGER : (int)f + 1;
+            REAL(fcon)[j * n + r] = (f < 0) ? NA_REAL : con[r * kk + j];
+        }
+    }
+    const char *names[] = {"feature", "contribution", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SET_VECTOR_ELT(out, 0, fidx);
+    SET_VECTOR_ELT(out, 1, fcon);
+    UNPROTECT(3);
+    return out;
+}

@@ -1,0 +1,55 @@
+# Client errors that need no daemon: real sockets to a port where nothing listens.
+
+test_that("a request to a port with no daemon times out with readmit_timeout", {
+  cl <- readmit_connect(sprintf("tcp://127.0.0.1:%d", free_port()), timeout_ms = 200, retries = 1)
+  on.exit(readmit_close(cl))
+  t0 <- Sys.time()
+  err <- tryCatch(readmit_health(cl), error = identity)
+  elapsed <- as.numeric(Sys.time() - t0, units = "secs")
+  expect_s3_class(err, "readmit_timeout")
+  expect_s3_class(err, "readmit_client_error")
+  expect_s3_class(err, "readmit_error")
+  expect_identical(err$code, 102L)
+  expect_match(conditionMessage(err), "READMIT_ETIMEDOUT")
+  expect_lt(elapsed, 2)          # (retries + 1) * timeout_ms, plus slack
+  expect_gte(elapsed, 0.35)
+  # The client is still usable after a timeout (and still times out).
+  expect_error(readmit_score(cl, matrix(0, 1, 3)), class = "readmit_timeout")
+})
+
+test_that("bad arguments are classed errors naming the argument", {
+  expect_error(readmit_connect(""), class = "readmit_invalid_argument")
+  expect_error(readmit_connect(NA_character_), "endpoint")
+  expect_error(readmit_connect("tcp://127.0.0.1:1", timeout_ms = 0), "timeout_ms")
+  expect_error(readmit_connect("tcp://127.0.0.1:1", retries = -1), "retries")
+  expect_error(readmit_connect("tcp://127.0.0.1:1", server_public_key = "x"), "CURVE")
+  err <- tryCatch(readmit_connect("no-such-transport://x"), error = identity)
+  expect_s3_class(err, "readmit_error")
+  expect_true(nzchar(conditionMessage(err)))
+  expect_error(readmit_score(list(), matrix(0, 1, 1)), class = "readmit_invalid_argument")
+})
+
+test_that("a closed client gives readmit_closed; closing twice is harmless", {
+  cl <- readmit_connect("tcp://127.0.0.1:9", timeout_ms = 100)
+  readmit_close(cl)
+  expect_silent(readmit_close(cl))
+  expect_error(readmit_health(cl), class = "readmit_closed")
+  expect_error(readmit_info(cl), class = "readmit_closed")
+  expect_output(print(cl), "closed")
+})
+
+test_that("the finalizer closes a forgotten client (its sockets and threads go away)", {
+  skip_if_not(dir.exists("/proc/self/fd"), "needs /proc to count file descriptors")
+  fds <- function() length(list.files("/proc/self/fd"))
+  gc()
+  before <- fds()
+  for (i in 1:5) {
+    cl <- readmit_connect(sprintf("tcp://127.0.0.1:%d", free_port()), timeout_ms = 50, retries = 0)
+    try(readmit_health(cl), silent = TRUE)
+  }
+  expect_gt(fds(), before)
+  rm(cl)
+  gc()
+  gc()
+  expect_identical(fds(), before)
+})
