@@ -102,10 +102,10 @@ enum HTMLReport {
         .tag { font-size: 11px; background: #0072B2; color: #FFF; border-radius: 3px; padding: 1px 5px; }
         .bar { display: inline-block; height: 10px; background: #0072B2; }
         table.missing td:last-child { width: 200px; }
-        .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(720px, 1fr)); gap: 16px; }
+        .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 760px), 1fr)); gap: 16px; }
         figure { margin: 0; background: #FFF; padding: 12px; border: 1px solid #DDD; }
         figure h3 { margin: 0 0 6px; font-size: 16px; }
-        figure svg { width: 100%; height: auto; max-width: 760px; display: block; }
+        figure svg { width: 100%; height: auto; max-width: 840px; display: block; }
         footer { margin-top: 36px; color: #555; font-size: 13px; }
 
         """
