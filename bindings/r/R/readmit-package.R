@@ -6,6 +6,25 @@
 #' \code{\link{readmit_score_frame}}, explain with \code{\link{readmit_explain}}, close with
 #' \code{\link{readmit_close}}. Errors are conditions of class \code{readmit_error}.
 #'
+#' @section Errors:
+#' Every error is a condition of class \code{readmit_error} (and \code{error},
+#' \code{condition}) with a more specific class first:
+#' \itemize{
+#'   \item from the daemon (class \code{readmit_daemon_error}): \code{readmit_bad_value},
+#'     \code{readmit_bad_category}, \code{readmit_bad_columns}, \code{readmit_not_ready},
+#'     \code{readmit_overloaded}, \code{readmit_too_many_rows}, ...; the condition's
+#'     \code{row} and \code{feature} give the 1-based offending row and feature where the
+#'     daemon named them;
+#'   \item from the client library (class \code{readmit_client_error}):
+#'     \code{readmit_timeout}, \code{readmit_zmq_error}, \code{readmit_protocol_error}, ...;
+#'   \item from the R side: \code{readmit_missing_column}, \code{readmit_bad_shape},
+#'     \code{readmit_invalid_argument}, \code{readmit_closed}.
+#' }
+#' Every condition carries the message of the library or daemon; library and daemon errors
+#' also carry \code{code} (the \code{READMIT_E*} number) and \code{name}.
+#'
 #' @useDynLib readmit, .registration = TRUE
+#' @importFrom stats ave
+#' @importFrom utils head
 #' @keywords internal
 "_PACKAGE"

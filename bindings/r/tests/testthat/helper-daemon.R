@@ -27,6 +27,11 @@ free_port <- function() {
   stop("no free TCP port found")
 }
 
+read_pid <- function(pidfile) {
+  if (!file.exists(pidfile)) return(NA_integer_)
+  suppressWarnings(as.integer(readLines(pidfile, warn = FALSE)[1]))
+}
+
 process_alive <- function(pid) {
   stat <- sprintf("/proc/%d/stat", pid)
   if (dir.exists("/proc")) {
@@ -60,10 +65,11 @@ start_daemon <- function(extra_args = character(), timeout_s = 60) {
     reg.finalizer(d, function(e) stop_daemon(e), onexit = TRUE)
     deadline <- Sys.time() + timeout_s
     while (Sys.time() < deadline) {
-      if (is.na(d$pid) && file.exists(pidfile)) {
-        d$pid <- suppressWarnings(as.integer(readLines(pidfile, warn = FALSE)[1]))
+      if (is.na(d$pid)) {
+        d$pid <- read_pid(pidfile)
+        if (is.na(d$pid)) { Sys.sleep(0.02); next }           # the shell has not written it yet
       }
-      if (!is.na(d$pid) && !process_alive(d$pid)) break      # exited: port taken? retry
+      if (!process_alive(d$pid)) break                         # exited: port taken? retry
       cl <- readmit_connect(endpoint, timeout_ms = 250, retries = 0)
       ready <- tryCatch(isTRUE(readmit_health(cl)$ready), readmit_error = function(e) FALSE)
       readmit_close(cl)

@@ -1,0 +1,484 @@
+/*
+ * rm_client.c: the public calls of libreadmit: options, open/close, scoring, explanations,
+ * model information, health, stats and reload. Each call checks its arguments, builds the
+ * request frames, lets rm_transport.c do the exchange, then checks every payload size against
+ * what was asked before copying anything out.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rm_internal.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Options                                                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+int readmit_options_new(readmit_options **out) {
+    if (!out) return READMIT_EINVAL;
+    *out = calloc(1, sizeof **out);
+    if (!*out) return READMIT_ENOMEM;
+    (*out)->timeout_ms = READMIT_DEFAULT_TIMEOUT_MS;
+    (*out)->retries = READMIT_DEFAULT_RETRIES;
+    (*out)->max_reply_bytes = READMIT_DEFAULT_MAX_REPLY_BYTES;
+    return READMIT_OK;
+}
+
+void readmit_options_free(readmit_options *options) {
+    if (!options) return;
+    for (size_t i = 0; i < options->n_endpoints; i++) free(options->endpoints[i]);
+    free(options->endpoints);
+    free(options);
+}
+
+int readmit_options_set_timeout_ms(readmit_options *options, int timeout_ms) {
+    if (!options || timeout_ms <= 0) return READMIT_EINVAL;
+    options->timeout_ms = timeout_ms;
+    return READMIT_OK;
+}
+
+int readmit_options_set_retries(readmit_options *options, int retries) {
+    if (!options || retries < 0 || retries > 1000) return READMIT_EINVAL;
+    options->retries = retries;
+    return READMIT_OK;
+}
+
+static char *rm_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+int readmit_options_add_endpoint(readmit_options *options, const char *endpoint) {
+    if (!options || !endpoint || !*endpoint) return READMIT_EINVAL;
+    char **e = realloc(options->endpoints, (options->n_endpoints + 1) * sizeof *e);
+    if (!e) return READMIT_ENOMEM;
+    options->endpoints = e;
+    e[options->n_endpoints] = rm_strdup(endpoint);
+    if (!e[options->n_endpoints]) return READMIT_ENOMEM;
+    options->n_endpoints++;
+    return READMIT_OK;
+}
+
+static int rm_valid_z85_key(const char *key) {
+    if (!key || strlen(key) != 40) return 0;
+    uint8_t bin[32];
+    return zmq_z85_decode(bin, key) != NULL;
+}
+
+int readmit_options_set_curve(readmit_options *options, const char *server_public_key,
+                              const char *client_public_key, const char *client_secret_key) {
+    if (!options || !rm_valid_z85_key(server_public_key) || !rm_valid_z85_key(client_public_key) ||
+        !rm_valid_z85_key(client_secret_key))
+        return READMIT_EINVAL;
+    memcpy(options->server_public_key, server_public_key, 41);
+    memcpy(options->client_public_key, client_public_key, 41);
+    memcpy(options->client_secret_key, client_secret_key, 41);
+    options->curve = 1;
+    return READMIT_OK;
+}
+
+int readmit_options_set_max_reply_bytes(readmit_options *options, size_t max_bytes) {
+    if (!options || max_bytes < 1024) return READMIT_EINVAL;
+    options->max_reply_bytes = max_bytes;
+    return READMIT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Open / close                                                                              */
+/* ---------------------------------------------------------------------------------------- */
+
+int readmit_open(const char *endpoint, readmit_client **out) {
+    return readmit_open_ex(endpoint, NULL, out);
+}
+
+/* Checks an endpoint's syntax with a throwaway socket, so a typo fails at open, not later. */
+static int rm_check_endpoint(void *context, const char *endpoint, int *zerr) {
+    void *s = zmq_socket(context, ZMQ_REQ);
+    if (!s) { *zerr = zmq_errno(); return 0; }
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    int ok = zmq_connect(s, endpoint) == 0;
+    if (!ok) *zerr = zmq_errno();
+    zmq_close(s);
+    return ok;
+}
+
+int readmit_open_ex(const char *endpoint, const readmit_options *options, readmit_client **out) {
+    if (!out) return READMIT_EINVAL;
+    *out = NULL;
+    size_t extra = options ? options->n_endpoints : 0;
+    if (!endpoint && extra == 0) return READMIT_EINVAL;
+    if (endpoint && !*endpoint) return READMIT_EINVAL;
+    readmit_client *c = calloc(1, sizeof *c);
+    if (!c) return READMIT_ENOMEM;
+    c->error_row = c->error_feature = -1;
+    c->timeout_ms = options ? options->timeout_ms : READMIT_DEFAULT_TIMEOUT_MS;
+    c->retries = options ? options->retries : READMIT_DEFAULT_RETRIES;
+    c->max_reply_bytes = options ? options->max_reply_bytes : READMIT_DEFAULT_MAX_REPLY_BYTES;
+    if (options && options->curve) {
+        if (!zmq_has("curve")) {
+            free(c);
+            return READMIT_EZMQ;
+        }
+        c->curve = 1;
+        memcpy(c->server_public_key, options->server_public_key, 41);
+        memcpy(c->client_public_key, options->client_public_key, 41);
+        memcpy(c->client_secret_key, options->client_secret_key, 41);
+    }
+    c->endpoints = calloc((endpoint ? 1 : 0) + extra, sizeof *c->endpoints);
+    if (!c->endpoints) { free(c); return READMIT_ENOMEM; }
+    if (endpoint) c->endpoints[c->n_endpoints++] = rm_strdup(endpoint);
+    for (size_t i = 0; i < extra; i++) c->endpoints[c->n_endpoints++] = rm_strdup(options->endpoints[i]);
+    for (size_t i = 0; i < c->n_endpoints; i++)
+        if (!c->endpoints[i]) { readmit_close(c); return READMIT_ENOMEM; }
+    /* Request ids differ between clients and runs, which makes misrouted replies detectable. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    c->next_request_id = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16) ^
+                         (uint64_t)(uintptr_t)c;
+    if (c->next_request_id == 0) c->next_request_id = 1;
+    c->context = zmq_ctx_new();
+    if (!c->context) { readmit_close(c); return READMIT_EZMQ; }
+    for (size_t i = 0; i < c->n_endpoints; i++) {
+        int zerr = 0;
+        if (!rm_check_endpoint(c->context, c->endpoints[i], &zerr)) {
+            readmit_close(c);
+            return READMIT_EZMQ;
+        }
+    }
+    int rc = rm_transport_connect(c);
+    if (rc != READMIT_OK) { readmit_close(c); return rc; }
+    rm_ok(c);
+    *out = c;
+    return READMIT_OK;
+}
+
+void readmit_close(readmit_client *client) {
+    if (!client) return;
+    rm_transport_disconnect(client);
+    if (client->context) zmq_ctx_term(client->context);
+    for (size_t i = 0; i < client->n_endpoints; i++) free(client->endpoints[i]);
+    free(client->endpoints);
+    rm_schema_free(client->schema);
+    free(client);
+}
+
+void readmit_free(void *ptr) { free(ptr); }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Scoring                                                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Checks the matrix arguments and prepares the matrix frame (converted to little-endian on
+ * big-endian hosts, in *owned). */
+static int rm_matrix_frame(readmit_client *client, const double *features, size_t n_rows,
+                           size_t n_cols, const void **data, size_t *size, void **owned) {
+    *owned = NULL;
+    if (n_rows > UINT32_MAX || n_cols > UINT32_MAX)
+        return rm_fail(client, READMIT_EINVAL, "n_rows (%zu) and n_cols (%zu) must fit in 32 bits", n_rows, n_cols);
+    if (n_cols == 0) return rm_fail(client, READMIT_EINVAL, "n_cols must be > 0");
+    if (n_rows > SIZE_MAX / 8 / n_cols)
+        return rm_fail(client, READMIT_EINVAL, "n_rows * n_cols (%zu * %zu) is too large", n_rows, n_cols);
+    if (n_rows > 0 && !features) return rm_fail(client, READMIT_EINVAL, "features is NULL");
+    *size = n_rows * n_cols * 8;
+    *data = features;
+    if (*size > 0 && !rm_host_is_little_endian()) {
+        *owned = malloc(*size);
+        if (!*owned) return rm_fail(client, READMIT_ENOMEM, "out of memory converting %zu bytes", *size);
+        rm_copy_f64_le(*owned, features, n_rows * n_cols);
+        *data = *owned;
+    }
+    return READMIT_OK;
+}
+
+int readmit_score_full(readmit_client *client, const double *features, size_t n_rows,
+                       size_t n_cols, double *risk, double *atypicality, uint8_t *tier) {
+    if (!client) return READMIT_EINVAL;
+    const void *data;
+    size_t size;
+    void *owned;
+    int rc = rm_matrix_frame(client, features, n_rows, n_cols, &data, &size, &owned);
+    if (rc != READMIT_OK) return rc;
+    unsigned char counts[8];
+    rm_put_u32(counts, (uint32_t)n_rows);
+    rm_put_u32(counts + 4, (uint32_t)n_cols);
+    rm_request req = {RM_OP_SCORE, 0, 2, {counts, data}, {sizeof counts, size}};
+    rm_reply reply;
+    rc = rm_transport_call(client, &req, &reply);
+    free(owned);
+    if (rc != READMIT_OK) return rc;
+    rc = rm_reply_expect_frames(client, &reply, 4);
+    if (rc == READMIT_OK) {
+        const unsigned char *cnt = zmq_msg_data(&reply.frames[1]);
+        if (zmq_msg_size(&reply.frames[1]) != 8 || rm_get_u32(cnt) != n_rows || rm_get_u32(cnt + 4) != 0)
+            rc = rm_fail(client, READMIT_EPROTO, "malformed SCORE reply: bad row count frame");
+        else if (zmq_msg_size(&reply.frames[2]) != n_rows * 8 || zmq_msg_size(&reply.frames[3]) != n_rows * 8 ||
+                 zmq_msg_size(&reply.frames[4]) != n_rows)
+            rc = rm_fail(client, READMIT_EPROTO, "malformed SCORE reply: result frames do not hold %zu rows", n_rows);
+    }
+    if (rc == READMIT_OK && n_rows > 0) {
+        if (risk) rm_copy_f64_le(risk, zmq_msg_data(&reply.frames[2]), n_rows);
+        if (atypicality) rm_copy_f64_le(atypicality, zmq_msg_data(&reply.frames[3]), n_rows);
+        if (tier) memcpy(tier, zmq_msg_data(&reply.frames[4]), n_rows);
+    }
+    rm_reply_close(&reply);
+    return rc;
+}
+
+int readmit_score(readmit_client *client, const double *features, size_t n_rows, size_t n_cols,
+                  double *risk) {
+    if (!client) return READMIT_EINVAL;
+    if (n_rows > 0 && !risk) return rm_fail(client, READMIT_EINVAL, "risk is NULL");
+    return readmit_score_full(client, features, n_rows, n_cols, risk, NULL, NULL);
+}
+
+int readmit_explain(readmit_client *client, const double *features, size_t n_rows, size_t n_cols,
+                    size_t k, int32_t *feature_index, double *contribution, size_t *k_used) {
+    if (!client) return READMIT_EINVAL;
+    if (k == 0 || k > UINT32_MAX) return rm_fail(client, READMIT_EINVAL, "k must be between 1 and 2^32-1");
+    if (n_rows > 0 && n_rows > SIZE_MAX / 8 / k)
+        return rm_fail(client, READMIT_EINVAL, "n_rows * k (%zu * %zu) is too large", n_rows, k);
+    const void *data;
+    size_t size;
+    void *owned;
+    int rc = rm_matrix_frame(client, features, n_rows, n_cols, &data, &size, &owned);
+    if (rc != READMIT_OK) return rc;
+    unsigned char counts[16];
+    rm_put_u32(counts, (uint32_t)n_rows);
+    rm_put_u32(counts + 4, (uint32_t)n_cols);
+    rm_put_u32(counts + 8, (uint32_t)k);
+    rm_put_u32(counts + 12, 0);
+    rm_request req = {RM_OP_EXPLAIN, 0, 2, {counts, data}, {sizeof counts, size}};
+    rm_reply reply;
+    rc = rm_transport_call(client, &req, &reply);
+    free(owned);
+    if (rc != READMIT_OK) return rc;
+    size_t kk = 0;
+    rc = rm_reply_expect_frames(client, &reply, 3);
+    if (rc == READMIT_OK) {
+        const unsigned char *cnt = zmq_msg_data(&reply.frames[1]);
+        if (zmq_msg_size(&reply.frames[1]) != 8 || rm_get_u32(cnt) != n_rows)
+            rc = rm_fail(client, READMIT_EPROTO, "malformed EXPLAIN reply: bad count frame");
+        else if ((kk = rm_get_u32(cnt + 4)) > k || kk == 0)
+            rc = rm_fail(client, READMIT_EPROTO, "malformed EXPLAIN reply: k %zu for a request of k %zu", kk, k);
+        else if (zmq_msg_size(&reply.frames[2]) != n_rows * kk * 4 || zmq_msg_size(&reply.frames[3]) != n_rows * kk * 8)
+            rc = rm_fail(client, READMIT_EPROTO, "malformed EXPLAIN reply: frames do not hold %zu x %zu values", n_rows, kk);
+    }
+    if (rc == READMIT_OK) {
+        const unsigned char *idx = zmq_msg_data(&reply.frames[2]);
+        const unsigned char *con = zmq_msg_data(&reply.frames[3]);
+        for (size_t r = 0; r < n_rows; r++) {
+            for (size_t j = 0; j < k; j++) {
+                int inside = j < kk;
+                if (feature_index) feature_index[r * k + j] = inside ? rm_get_i32(idx + 4 * (r * kk + j)) : -1;
+                if (contribution) {
+                    if (inside) rm_copy_f64_le(&contribution[r * k + j], con + 8 * (r * kk + j), 1);
+                    else contribution[r * k + j] = 0.0;
+                }
+            }
+        }
+        if (k_used) *k_used = kk;
+    }
+    rm_reply_close(&reply);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Text replies: INFO, HEALTH, STATS, RELOAD                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Sends a request whose success reply is one UTF-8 frame and returns a NUL-terminated copy. */
+static int rm_text_call(readmit_client *client, uint8_t op, uint16_t flags, const char *arg,
+                        char **out, size_t *out_len) {
+    rm_request req = {op, flags, arg ? 1 : 0, {arg, NULL}, {arg ? strlen(arg) : 0, 0}};
+    rm_reply reply;
+    int rc = rm_transport_call(client, &req, &reply);
+    if (rc != READMIT_OK) return rc;
+    rc = rm_reply_expect_frames(client, &reply, 1);
+    if (rc == READMIT_OK) {
+        size_t len = zmq_msg_size(&reply.frames[1]);
+        char *s = malloc(len + 1);
+        if (!s) {
+            rc = rm_fail(client, READMIT_ENOMEM, "out of memory for a %zu-byte reply", len);
+        } else {
+            memcpy(s, zmq_msg_data(&reply.frames[1]), len);
+            s[len] = '\0';
+            if (memchr(s, '\0', len)) {
+                free(s);
+                rc = rm_fail(client, READMIT_EPROTO, "malformed reply: NUL byte in a text frame");
+            } else {
+                *out = s;
+                if (out_len) *out_len = len;
+            }
+        }
+    }
+    rm_reply_close(&reply);
+    return rc;
+}
+
+/* Fetches INFO and refreshes the cached schema. */
+static int rm_fetch_info(readmit_client *client, char **json, size_t *len) {
+    char *s;
+    size_t n;
+    int rc = rm_text_call(client, RM_OP_INFO, 0, NULL, &s, &n);
+    if (rc != READMIT_OK) return rc;
+    rm_schema *schema;
+    const char *err = NULL;
+    rc = rm_schema_from_info(s, n, &schema, &err);
+    if (rc != READMIT_OK) {
+        free(s);
+        return rm_fail(client, rc, "malformed INFO reply: %s", err ? err : "bad JSON");
+    }
+    rm_schema_free(client->schema);
+    client->schema = schema;
+    if (json) {
+        *json = s;
+        if (len) *len = n;
+    } else {
+        free(s);
+    }
+    return rm_ok(client);
+}
+
+int readmit_n_features(readmit_client *client, size_t *n_features) {
+    if (!client) return READMIT_EINVAL;
+    if (!n_features) return rm_fail(client, READMIT_EINVAL, "n_features is NULL");
+    int rc = rm_fetch_info(client, NULL, NULL);
+    if (rc == READMIT_OK) *n_features = client->schema->n_features;
+    return rc;
+}
+
+/* Copies `s` into a caller buffer, snprintf style (READMIT_ERANGE if it does not fit). */
+static int rm_copy_out(readmit_client *client, const char *s, size_t len, char *buf, size_t buf_size,
+                       size_t *needed) {
+    if (needed) *needed = len + 1;
+    if (!buf || buf_size < len + 1)
+        return rm_fail(client, READMIT_ERANGE, "buffer of %zu bytes is too small: %zu needed", buf ? buf_size : 0,
+                       len + 1);
+    memcpy(buf, s, len + 1);
+    return rm_ok(client);
+}
+
+int readmit_info_json(readmit_client *client, char *buf, size_t buf_size, size_t *needed) {
+    if (!client) return READMIT_EINVAL;
+    char *s;
+    size_t n;
+    int rc = rm_fetch_info(client, &s, &n);
+    if (rc != READMIT_OK) return rc;
+    rc = rm_copy_out(client, s, n, buf, buf_size, needed);
+    free(s);
+    return rc;
+}
+
+int readmit_info_json_alloc(readmit_client *client, char **out) {
+    if (!client) return READMIT_EINVAL;
+    if (!out) return rm_fail(client, READMIT_EINVAL, "out is NULL");
+    *out = NULL;
+    return rm_fetch_info(client, out, NULL);
+}
+
+/* The cached schema's feature `index`, fetching INFO first if nothing is cached. */
+static int rm_feature_at(readmit_client *client, size_t index, const rm_feature **f) {
+    if (!client->schema) {
+        int rc = rm_fetch_info(client, NULL, NULL);
+        if (rc != READMIT_OK) return rc;
+    }
+    if (index >= client->schema->n_features)
+        return rm_fail(client, READMIT_ENOTFOUND, "feature index %zu is out of range (%zu features)", index,
+                       client->schema->n_features);
+    *f = &client->schema->features[index];
+    return READMIT_OK;
+}
+
+int readmit_feature_name(readmit_client *client, size_t index, char *buf, size_t buf_size, size_t *needed) {
+    if (!client) return READMIT_EINVAL;
+    const rm_feature *f = NULL;
+    int rc = rm_feature_at(client, index, &f);
+    return rc != READMIT_OK ? rc : rm_copy_out(client, f->name, strlen(f->name), buf, buf_size, needed);
+}
+
+int readmit_feature_source(readmit_client *client, size_t index, char *buf, size_t buf_size, size_t *needed) {
+    if (!client) return READMIT_EINVAL;
+    const rm_feature *f = NULL;
+    int rc = rm_feature_at(client, index, &f);
+    return rc != READMIT_OK ? rc : rm_copy_out(client, f->source, strlen(f->source), buf, buf_size, needed);
+}
+
+int readmit_feature_kind(readmit_client *client, size_t index, int *kind) {
+    if (!client) return READMIT_EINVAL;
+    if (!kind) return rm_fail(client, READMIT_EINVAL, "kind is NULL");
+    const rm_feature *f = NULL;
+    int rc = rm_feature_at(client, index, &f);
+    if (rc != READMIT_OK) return rc;
+    *kind = f->kind;
+    return rm_ok(client);
+}
+
+int readmit_feature_n_levels(readmit_client *client, size_t index, size_t *n_levels) {
+    if (!client) return READMIT_EINVAL;
+    if (!n_levels) return rm_fail(client, READMIT_EINVAL, "n_levels is NULL");
+    const rm_feature *f = NULL;
+    int rc = rm_feature_at(client, index, &f);
+    if (rc != READMIT_OK) return rc;
+    *n_levels = f->n_levels;
+    return rm_ok(client);
+}
+
+int readmit_feature_level(readmit_client *client, size_t index, size_t level, char *buf, size_t buf_size,
+                          size_t *needed) {
+    if (!client) return READMIT_EINVAL;
+    const rm_feature *f = NULL;
+    int rc = rm_feature_at(client, index, &f);
+    if (rc != READMIT_OK) return rc;
+    if (level >= f->n_levels)
+        return rm_fail(client, READMIT_ENOTFOUND, "level %zu of feature '%s' is out of range (%zu levels)", level,
+                       f->name, f->n_levels);
+    return rm_copy_out(client, f->levels[level], strlen(f->levels[level]), buf, buf_size, needed);
+}
+
+int readmit_health(readmit_client *client, int *ready, uint64_t *model_version) {
+    if (!client) return READMIT_EINVAL;
+    char *s;
+    size_t n;
+    int rc = rm_text_call(client, RM_OP_HEALTH, 0, NULL, &s, &n);
+    if (rc != READMIT_OK) return rc;
+    const char *err = NULL;
+    rm_json *root = rm_json_parse(s, n, &err);
+    free(s);
+    const rm_json *r = root ? rm_json_get(root, "ready") : NULL;
+    if (!r || r->type != RM_JSON_BOOL) {
+        rm_json_free(root);
+        return rm_fail(client, READMIT_EPROTO, "malformed HEALTH reply: %s", root ? "no boolean \"ready\"" : err);
+    }
+    if (ready) *ready = r->boolean;
+    if (model_version) *model_version = client->last_model_version;
+    rm_json_free(root);
+    return rm_ok(client);
+}
+
+int readmit_stats_alloc(readmit_client *client, int prometheus, char **out) {
+    if (!client) return READMIT_EINVAL;
+    if (!out) return rm_fail(client, READMIT_EINVAL, "out is NULL");
+    *out = NULL;
+    return rm_text_call(client, RM_OP_STATS, prometheus ? 1 : 0, NULL, out, NULL);
+}
+
+int readmit_reload(readmit_client *client, const char *model_path, char **out_json) {
+    if (!client) return READMIT_EINVAL;
+    if (out_json) *out_json = NULL;
+    if (model_path && !*model_path) return rm_fail(client, READMIT_EINVAL, "model_path is empty");
+    char *s;
+    int rc = rm_text_call(client, RM_OP_RELOAD, 0, model_path, &s, NULL);
+    if (rc != READMIT_OK) return rc;
+    /* The schema may have changed with the model: refetch it on next use. */
+    rm_schema_free(client->schema);
+    client->schema = NULL;
+    if (out_json) *out_json = s;
+    else free(s);
+    return READMIT_OK;
+}

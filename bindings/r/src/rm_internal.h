@@ -1,0 +1,173 @@
+/*
+ * rm_internal.h: private declarations shared by the libreadmit sources (not installed).
+ *
+ * The shim is split by concept: rm_wire.c (byte layout of the protocol), rm_json.c (a small
+ * JSON reader for INFO/HEALTH), rm_transport.c (the REQ socket, timeouts, Lazy Pirate retry and
+ * reply validation), rm_schema.c (the cached feature schema), rm_client.c (the public calls)
+ * and rm_errors.c (codes, messages, version). All are plain C11 over libzmq and libc.
+ */
+#ifndef RM_INTERNAL_H
+#define RM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "readmit.h"
+
+/* ---- wire protocol constants (docs/PROTOCOL.md) ---- */
+#define RM_REQ_HEADER_SIZE 16
+#define RM_REP_HEADER_SIZE 24
+#define RM_OP_SCORE 1
+#define RM_OP_EXPLAIN 2
+#define RM_OP_INFO 3
+#define RM_OP_HEALTH 4
+#define RM_OP_STATS 5
+#define RM_OP_RELOAD 6
+#define RM_STATUS_MAX_KNOWN 15
+/* A valid reply never has more frames than this (SCORE: header + 4). */
+#define RM_MAX_FRAMES 6
+/* Request payloads at least this big are sent without copying (see rm_transport.c). */
+#define RM_ZERO_COPY_MIN_BYTES ((size_t)64 * 1024)
+
+/* ---- little-endian byte access (rm_wire.c) ---- */
+void rm_put_u16(unsigned char *p, uint16_t v);
+void rm_put_u32(unsigned char *p, uint32_t v);
+void rm_put_u64(unsigned char *p, uint64_t v);
+uint16_t rm_get_u16(const unsigned char *p);
+uint32_t rm_get_u32(const unsigned char *p);
+int32_t rm_get_i32(const unsigned char *p);
+uint64_t rm_get_u64(const unsigned char *p);
+/* 1 when doubles are stored little-endian on this host (then no byte swapping is needed). */
+int rm_host_is_little_endian(void);
+/* Copies n float64 values between host order and little-endian wire order (either way). */
+void rm_copy_f64_le(void *dst, const void *src, size_t n);
+/* Copies n int32 values from little-endian wire order to host order. */
+void rm_copy_i32_le(int32_t *dst, const void *src, size_t n);
+/* Builds a 16-byte request header. */
+void rm_build_request_header(unsigned char out[RM_REQ_HEADER_SIZE], uint8_t op, uint16_t flags,
+                             uint64_t request_id);
+
+/* ---- JSON (rm_json.c): a small DOM, enough for the INFO and HEALTH replies ---- */
+typedef enum { RM_JSON_NULL, RM_JSON_BOOL, RM_JSON_NUMBER, RM_JSON_STRING, RM_JSON_ARRAY,
+               RM_JSON_OBJECT } rm_json_type;
+
+typedef struct rm_json rm_json;
+struct rm_json {
+    rm_json_type type;
+    int boolean;
+    double number;
+    char *string;     /* NUL-terminated UTF-8 (RM_JSON_STRING) */
+    size_t length;    /* number of items (array) or members (object) */
+    rm_json **items;  /* array items, or object values */
+    char **keys;      /* object keys */
+};
+
+/* Parses `len` bytes of JSON text (not NUL-terminated). Returns NULL on malformed input or out
+ * of memory; *err (may be NULL) then gets a static reason. */
+rm_json *rm_json_parse(const char *text, size_t len, const char **err);
+void rm_json_free(rm_json *value);
+/* The member `key` of an object, or NULL. */
+const rm_json *rm_json_get(const rm_json *object, const char *key);
+
+/* ---- cached schema (rm_schema.c) ---- */
+typedef struct {
+    char *name;
+    char *source;
+    int kind; /* READMIT_FEATURE_* */
+    size_t n_levels;
+    char **levels;
+} rm_feature;
+
+typedef struct {
+    size_t n_features;
+    rm_feature *features;
+    uint64_t model_version;
+} rm_schema;
+
+/* Builds the schema from INFO JSON text. Returns READMIT_OK, READMIT_EPROTO (with a reason in
+ * *err) or READMIT_ENOMEM. */
+int rm_schema_from_info(const char *json, size_t len, rm_schema **out, const char **err);
+void rm_schema_free(rm_schema *schema);
+
+/* ---- client state ---- */
+struct readmit_options {
+    int timeout_ms;
+    int retries;
+    size_t max_reply_bytes;
+    size_t n_endpoints;
+    char **endpoints;
+    int curve;
+    char server_public_key[41];
+    char client_public_key[41];
+    char client_secret_key[41];
+};
+
+/* One received reply: header fields and the frames after the header. */
+typedef struct {
+    uint8_t op;
+    uint16_t status;
+    uint64_t request_id;
+    uint64_t model_version;
+    size_t n_frames;                 /* frames after the header */
+    zmq_msg_t frames[RM_MAX_FRAMES]; /* frames[0] is the header, 1..n_frames the rest */
+    int held;                        /* number of initialised messages in frames[] */
+} rm_reply;
+
+struct readmit_client {
+    void *context;
+    void *socket;           /* NULL until needed, and after a timeout (reopened lazily) */
+    char **endpoints;
+    size_t n_endpoints;
+    size_t current;         /* index of the endpoint the socket talks to */
+    int timeout_ms;
+    int retries;
+    size_t max_reply_bytes;
+    int curve;
+    char server_public_key[41];
+    char client_public_key[41];
+    char client_secret_key[41];
+    uint64_t next_request_id;
+    int errcode;
+    int error_row;
+    int error_feature;
+    uint64_t last_model_version;
+    rm_schema *schema;
+    char errmsg[1024];
+};
+
+/* ---- errors (rm_errors.c) ---- */
+/* Records an error on the client (formatted message) and returns `code`. */
+int rm_fail(readmit_client *client, int code, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Records success on the client and returns READMIT_OK. */
+int rm_ok(readmit_client *client);
+
+/* ---- transport (rm_transport.c) ---- */
+/* A request: the op, its flags and up to two payload frames after the header. */
+typedef struct {
+    uint8_t op;
+    uint16_t flags;
+    size_t n_parts;
+    const void *parts[2];
+    size_t sizes[2];
+} rm_request;
+
+/* Opens the socket to the current endpoint if it is closed. */
+int rm_transport_connect(readmit_client *client);
+/* Closes the socket (discarding anything pending). */
+void rm_transport_disconnect(readmit_client *client);
+/* Sends `req` and receives a validated reply (header checked: magic, version, op, request id;
+ * size limit; error replies decoded into the client's error state and returned as their code).
+ * On READMIT_OK the caller owns `reply` and must call rm_reply_close. Retries per the client's
+ * options; never waits longer than (retries + 1) * timeout_ms. */
+int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *reply);
+void rm_reply_close(rm_reply *reply);
+/* Validates that the reply has exactly `n` frames after the header. */
+int rm_reply_expect_frames(readmit_client *client, const rm_reply *reply, size_t n);
+
+#endif /* RM_INTERNAL_H */

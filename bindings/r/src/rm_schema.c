@@ -1,0 +1,114 @@
+/*
+ * rm_schema.c: the feature schema a client caches from the daemon's INFO JSON, so callers can
+ * ask for feature names, sources and category levels without parsing JSON themselves.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rm_internal.h"
+
+static char *rm_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+void rm_schema_free(rm_schema *schema) {
+    if (!schema) return;
+    for (size_t i = 0; i < schema->n_features; i++) {
+        rm_feature *f = &schema->features[i];
+        free(f->name);
+        free(f->source);
+        for (size_t j = 0; j < f->n_levels; j++) free(f->levels[j]);
+        free(f->levels);
+    }
+    free(schema->features);
+    free(schema);
+}
+
+static uint64_t rm_parse_hex64(const char *s, int *ok) {
+    uint64_t v = 0;
+    size_t n = strlen(s);
+    *ok = n > 0 && n <= 16;
+    for (size_t i = 0; *ok && i < n; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9') d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') d = (unsigned)(c - 'A' + 10);
+        else { *ok = 0; break; }
+        v = (v << 4) | d;
+    }
+    return v;
+}
+
+int rm_schema_from_info(const char *json, size_t len, rm_schema **out, const char **err) {
+    *out = NULL;
+    const char *perr = NULL;
+    rm_json *root = rm_json_parse(json, len, &perr);
+    if (!root) { *err = perr; return READMIT_EPROTO; }
+    int rc = READMIT_EPROTO;
+    rm_schema *s = NULL;
+    const rm_json *features = rm_json_get(root, "features");
+    if (root->type != RM_JSON_OBJECT || !features || features->type != RM_JSON_ARRAY) {
+        *err = "INFO JSON has no \"features\" array";
+        goto done;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s) { rc = READMIT_ENOMEM; *err = "out of memory"; goto done; }
+    const rm_json *mv = rm_json_get(root, "model_version");
+    if (mv && mv->type == RM_JSON_STRING) {
+        int ok;
+        uint64_t v = rm_parse_hex64(mv->string, &ok);
+        if (ok) s->model_version = v;
+    }
+    if (features->length > 0) {
+        s->features = calloc(features->length, sizeof *s->features);
+        if (!s->features) { rc = READMIT_ENOMEM; *err = "out of memory"; goto done; }
+    }
+    for (size_t i = 0; i < features->length; i++) {
+        const rm_json *f = features->items[i];
+        const rm_json *name = rm_json_get(f, "name");
+        const rm_json *kind = rm_json_get(f, "kind");
+        const rm_json *source = rm_json_get(f, "source");
+        const rm_json *levels = rm_json_get(f, "levels");
+        if (!name || name->type != RM_JSON_STRING || !kind || kind->type != RM_JSON_STRING) {
+            *err = "INFO JSON feature without a string \"name\" and \"kind\"";
+            goto done;
+        }
+        rm_feature *dst = &s->features[i];
+        s->n_features = i + 1; /* so rm_schema_free frees what is filled so far */
+        if (strcmp(kind->string, "numeric") == 0) dst->kind = READMIT_FEATURE_NUMERIC;
+        else if (strcmp(kind->string, "categorical") == 0) dst->kind = READMIT_FEATURE_CATEGORICAL;
+        else { *err = "INFO JSON feature kind is neither \"numeric\" nor \"categorical\""; goto done; }
+        dst->name = rm_strdup(name->string);
+        dst->source = rm_strdup(source && source->type == RM_JSON_STRING ? source->string : "");
+        if (!dst->name || !dst->source) { rc = READMIT_ENOMEM; *err = "out of memory"; goto done; }
+        if (levels && levels->type == RM_JSON_ARRAY && levels->length > 0) {
+            dst->levels = calloc(levels->length, sizeof *dst->levels);
+            if (!dst->levels) { rc = READMIT_ENOMEM; *err = "out of memory"; goto done; }
+            for (size_t j = 0; j < levels->length; j++) {
+                if (levels->items[j]->type != RM_JSON_STRING) {
+                    *err = "INFO JSON level is not a string";
+                    goto done;
+                }
+                dst->levels[j] = rm_strdup(levels->items[j]->string);
+                dst->n_levels = j + 1;
+                if (!dst->levels[j]) { rc = READMIT_ENOMEM; *err = "out of memory"; goto done; }
+            }
+        }
+    }
+    const rm_json *nf = rm_json_get(root, "n_features");
+    if (nf && (nf->type != RM_JSON_NUMBER || nf->number != (double)features->length)) {
+        *err = "INFO JSON \"n_features\" differs from the length of \"features\"";
+        goto done;
+    }
+    rc = READMIT_OK;
+    *out = s;
+    s = NULL;
+done:
+    rm_schema_free(s);
+    rm_json_free(root);
+    return rc;
+}

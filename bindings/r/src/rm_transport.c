@@ -1,0 +1,316 @@
+/*
+ * rm_transport.c: one request/reply exchange with readmitd over a ZeroMQ REQ socket.
+ *
+ * Reliability (the "Lazy Pirate" pattern of the ZeroMQ guide): every send and receive is
+ * bounded by zmq_poll with the time left of the attempt; on a timeout the REQ socket (stuck
+ * waiting for its reply) is closed with linger 0 and a fresh one is connected, to the next
+ * endpoint when there are several, and the request is resent while retries remain. Every reply
+ * is validated before anything reads it: frame count, header size, magic, version, op, request
+ * id, total size; payload sizes are checked by the callers against what they asked for.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "rm_internal.h"
+
+static int64_t rm_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void rm_sleep_us(long us) {
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* Called by libzmq (possibly on its I/O thread) when a zero-copy payload is no longer used. */
+static void rm_release_payload(void *data, void *hint) {
+    (void)data;
+    atomic_store((atomic_int *)hint, 1);
+}
+
+void rm_transport_disconnect(readmit_client *client) {
+    if (client->socket) {
+        zmq_close(client->socket);
+        client->socket = NULL;
+    }
+}
+
+/* Closes the socket and, when libzmq may still hold a caller's zero-copy buffer, terminates the
+ * context: zmq_ctx_term returns only after every pending message is released, so the caller's
+ * buffer is never touched after the call returns. */
+static void rm_reset(readmit_client *client, atomic_int *released, int zero_copy) {
+    rm_transport_disconnect(client);
+    if (zero_copy && !atomic_load(released) && client->context) {
+        zmq_ctx_term(client->context);
+        client->context = NULL;
+    }
+}
+
+static int rm_setopt(readmit_client *client, int option, const void *value, size_t size,
+                     const char *name) {
+    if (zmq_setsockopt(client->socket, option, value, size) != 0) {
+        int e = zmq_errno();
+        rm_transport_disconnect(client);
+        return rm_fail(client, READMIT_EZMQ, "cannot set %s on the socket: %s", name, zmq_strerror(e));
+    }
+    return READMIT_OK;
+}
+
+int rm_transport_connect(readmit_client *client) {
+    if (client->socket) return READMIT_OK;
+    if (!client->context) {
+        client->context = zmq_ctx_new();
+        if (!client->context)
+            return rm_fail(client, READMIT_EZMQ, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+    }
+    client->socket = zmq_socket(client->context, ZMQ_REQ);
+    if (!client->socket)
+        return rm_fail(client, READMIT_EZMQ, "cannot create a ZeroMQ REQ socket: %s", zmq_strerror(zmq_errno()));
+    int linger = 0;
+    int64_t max_msg = client->max_reply_bytes > (size_t)INT64_MAX ? -1 : (int64_t)client->max_reply_bytes;
+    int rc = rm_setopt(client, ZMQ_LINGER, &linger, sizeof linger, "ZMQ_LINGER");
+    if (rc == READMIT_OK) rc = rm_setopt(client, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg, "ZMQ_MAXMSGSIZE");
+    if (rc == READMIT_OK && client->curve) {
+        rc = rm_setopt(client, ZMQ_CURVE_SERVERKEY, client->server_public_key, 41, "ZMQ_CURVE_SERVERKEY");
+        if (rc == READMIT_OK)
+            rc = rm_setopt(client, ZMQ_CURVE_PUBLICKEY, client->client_public_key, 41, "ZMQ_CURVE_PUBLICKEY");
+        if (rc == READMIT_OK)
+            rc = rm_setopt(client, ZMQ_CURVE_SECRETKEY, client->client_secret_key, 41, "ZMQ_CURVE_SECRETKEY");
+    }
+    if (rc != READMIT_OK) return rc;
+    const char *endpoint = client->endpoints[client->current];
+    if (zmq_connect(client->socket, endpoint) != 0) {
+        int e = zmq_errno();
+        rm_transport_disconnect(client);
+        return rm_fail(client, READMIT_EZMQ, "cannot connect to '%s': %s", endpoint, zmq_strerror(e));
+    }
+    return READMIT_OK;
+}
+
+void rm_reply_close(rm_reply *reply) {
+    for (int i = 0; i < reply->held; i++) zmq_msg_close(&reply->frames[i]);
+    reply->held = 0;
+    reply->n_frames = 0;
+}
+
+int rm_reply_expect_frames(readmit_client *client, const rm_reply *reply, size_t n) {
+    if (reply->n_frames != n)
+        return rm_fail(client, READMIT_EPROTO, "malformed reply: %zu frames after the header, expected %zu",
+                       reply->n_frames, n);
+    return READMIT_OK;
+}
+
+/* Waits until the socket has `events` or the deadline passes. 1: ready, 0: timed out,
+ * -1: zmq error (recorded on the client). */
+static int rm_wait(readmit_client *client, short events, int64_t deadline) {
+    for (;;) {
+        int64_t left = deadline - rm_now_ms();
+        if (left < 0) left = 0;
+        zmq_pollitem_t item = {client->socket, 0, events, 0};
+        int n = zmq_poll(&item, 1, (long)left);
+        if (n > 0) return 1;
+        if (n == 0) {
+            if (rm_now_ms() >= deadline) return 0;
+            continue;
+        }
+        if (zmq_errno() == EINTR) continue;
+        rm_fail(client, READMIT_EZMQ, "zmq_poll failed: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+}
+
+/* Sends one frame without blocking past the deadline. 1: sent, 0: timed out, -1: error.
+ * The message is always consumed (sent or closed). */
+static int rm_send_frame(readmit_client *client, zmq_msg_t *msg, int more, int64_t deadline) {
+    int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
+    for (;;) {
+        if (zmq_msg_send(msg, client->socket, flags) >= 0) return 1;
+        int e = zmq_errno();
+        if (e == EINTR) continue;
+        if (e != EAGAIN) {
+            zmq_msg_close(msg);
+            rm_fail(client, READMIT_EZMQ, "cannot send the request: %s", zmq_strerror(e));
+            return -1;
+        }
+        int w = rm_wait(client, ZMQ_POLLOUT, deadline);
+        if (w <= 0) {
+            zmq_msg_close(msg);
+            return w;
+        }
+    }
+}
+
+/* Sends the whole request. 1: sent, 0: timed out, -1: error. *zero_copy is set when libzmq was
+ * handed the caller's payload without a copy (it then sets *released when done with it). */
+static int rm_send_request(readmit_client *client, const rm_request *req, uint64_t id,
+                           int64_t deadline, atomic_int *released, int *zero_copy) {
+    unsigned char header[RM_REQ_HEADER_SIZE];
+    rm_build_request_header(header, req->op, req->flags, id);
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, sizeof header) != 0) {
+        rm_fail(client, READMIT_ENOMEM, "out of memory for the request header");
+        return -1;
+    }
+    memcpy(zmq_msg_data(&msg), header, sizeof header);
+    int r = rm_send_frame(client, &msg, req->n_parts > 0, deadline);
+    for (size_t i = 0; r == 1 && i < req->n_parts; i++) {
+        int more = i + 1 < req->n_parts;
+        size_t size = req->sizes[i];
+        if (size >= RM_ZERO_COPY_MIN_BYTES) {
+            /* Large matrices go without a copy; rm_reset/the caller wait for the release. */
+            if (zmq_msg_init_data(&msg, (void *)req->parts[i], size, rm_release_payload, released) != 0) {
+                rm_fail(client, READMIT_ENOMEM, "out of memory for a request frame");
+                return -1;
+            }
+            *zero_copy = 1;
+        } else {
+            if (zmq_msg_init_size(&msg, size) != 0) {
+                rm_fail(client, READMIT_ENOMEM, "out of memory for a request frame of %zu bytes", size);
+                return -1;
+            }
+            if (size > 0) memcpy(zmq_msg_data(&msg), req->parts[i], size);
+        }
+        r = rm_send_frame(client, &msg, more, deadline);
+    }
+    return r;
+}
+
+/* Receives every part of the waiting reply (a multipart message arrives whole) and validates
+ * its header. Returns READMIT_OK, a client error, or the daemon's status code. */
+static int rm_receive_reply(readmit_client *client, const rm_request *req, uint64_t id,
+                            rm_reply *reply) {
+    size_t n = 0, total = 0;
+    int more = 1, rc = READMIT_OK;
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_t *m = n < RM_MAX_FRAMES ? &reply->frames[n] : &extra;
+        zmq_msg_init(m);
+        if (n < RM_MAX_FRAMES) reply->held = (int)n + 1;
+        if (zmq_msg_recv(m, client->socket, ZMQ_DONTWAIT) < 0) {
+            int e = zmq_errno();
+            if (m == &extra) zmq_msg_close(m);
+            rm_transport_disconnect(client); /* the REQ state is unknown now: start afresh */
+            rm_reply_close(reply);
+            return rm_fail(client, READMIT_EPROTO, "cannot receive the reply: %s", zmq_strerror(e));
+        }
+        total += zmq_msg_size(m);
+        more = zmq_msg_more(m);
+        if (m == &extra) zmq_msg_close(m);
+        n++;
+    }
+    if (total > client->max_reply_bytes)
+        rc = rm_fail(client, READMIT_ETOOBIG, "reply of %zu bytes is over the limit of %zu bytes", total,
+                     client->max_reply_bytes);
+    else if (n > RM_MAX_FRAMES)
+        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: %zu frames", n);
+    if (rc != READMIT_OK) {
+        rm_reply_close(reply);
+        return rc;
+    }
+    reply->n_frames = n - 1;
+    const unsigned char *h = zmq_msg_data(&reply->frames[0]);
+    if (zmq_msg_size(&reply->frames[0]) != RM_REP_HEADER_SIZE)
+        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: header of %zu bytes, expected %d",
+                     zmq_msg_size(&reply->frames[0]), RM_REP_HEADER_SIZE);
+    else if (memcmp(h, "RDMT", 4) != 0)
+        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: bad magic");
+    else if (h[4] != READMIT_PROTOCOL_VERSION)
+        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: protocol version %u, expected %d", h[4],
+                     READMIT_PROTOCOL_VERSION);
+    if (rc != READMIT_OK) {
+        rm_reply_close(reply);
+        return rc;
+    }
+    reply->op = h[5];
+    reply->status = rm_get_u16(h + 6);
+    reply->request_id = rm_get_u64(h + 8);
+    reply->model_version = rm_get_u64(h + 16);
+    /* op 0 / id 0 is the daemon saying it could not read our header at all (an error). */
+    int unread = reply->op == 0 && reply->request_id == 0 && reply->status != 0;
+    if (!unread && reply->op != req->op)
+        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: op %u to a request of op %u", reply->op, req->op);
+    else if (!unread && reply->request_id != id)
+        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: request id %llu, expected %llu",
+                     (unsigned long long)reply->request_id, (unsigned long long)id);
+    if (rc != READMIT_OK) {
+        rm_reply_close(reply);
+        return rc;
+    }
+    client->last_model_version = reply->model_version;
+    if (reply->status == 0) return READMIT_OK;
+
+    /* Error reply: frame 1 is i32 row, i32 feature; frame 2 the message. */
+    if (reply->n_frames != 2 || zmq_msg_size(&reply->frames[1]) != 8) {
+        rc = rm_fail(client, READMIT_EPROTO, "malformed error reply (status %u): %zu frames", reply->status,
+                     reply->n_frames);
+        rm_reply_close(reply);
+        return rc;
+    }
+    const unsigned char *loc = zmq_msg_data(&reply->frames[1]);
+    size_t len = zmq_msg_size(&reply->frames[2]);
+    if (len > sizeof client->errmsg - 1) len = sizeof client->errmsg - 1;
+    int code = reply->status <= RM_STATUS_MAX_KNOWN ? (int)reply->status : READMIT_ESTATUS;
+    client->errcode = code;
+    client->error_row = rm_get_i32(loc);
+    client->error_feature = rm_get_i32(loc + 4);
+    if (code == READMIT_ESTATUS) {
+        snprintf(client->errmsg, sizeof client->errmsg, "daemon status %u: %.*s", reply->status, (int)len,
+                 (const char *)zmq_msg_data(&reply->frames[2]));
+    } else {
+        memcpy(client->errmsg, zmq_msg_data(&reply->frames[2]), len);
+        client->errmsg[len] = '\0';
+    }
+    rm_reply_close(reply);
+    return code;
+}
+
+int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *reply) {
+    memset(reply, 0, sizeof *reply);
+    uint64_t id = client->next_request_id++;
+    int attempts = client->retries + 1;
+    for (int attempt = 0; attempt < attempts; attempt++) {
+        int rc = rm_transport_connect(client);
+        if (rc != READMIT_OK) return rc;
+        int64_t deadline = rm_now_ms() + client->timeout_ms;
+        atomic_int released;
+        atomic_init(&released, 0);
+        int zero_copy = 0;
+        int sent = rm_send_request(client, req, id, deadline, &released, &zero_copy);
+        if (sent < 0) {
+            rm_reset(client, &released, zero_copy);
+            return client->errcode;
+        }
+        int ready = sent ? rm_wait(client, ZMQ_POLLIN, deadline) : 0;
+        if (ready < 0) {
+            rm_reset(client, &released, zero_copy);
+            return client->errcode;
+        }
+        if (ready) {
+            rc = rm_receive_reply(client, req, id, reply);
+            if (zero_copy) {
+                /* The daemon answered, so it read the whole payload; libzmq releases it right
+                 * after writing it. Wait briefly for that, else reset (which waits for sure). */
+                for (int i = 0; i < 2000 && !atomic_load(&released); i++) rm_sleep_us(50);
+                if (!atomic_load(&released)) rm_reset(client, &released, zero_copy);
+            }
+            if (rc == READMIT_OK) rm_ok(client);
+            return rc;
+        }
+        /* Timed out: the REQ socket cannot send again before a reply, so drop it (Lazy
+         * Pirate) and fail over to the next endpoint. */
+        rm_reset(client, &released, zero_copy);
+        client->current = (client->current + 1) % client->n_endpoints;
+    }
+    if (client->n_endpoints == 1)
+        return rm_fail(client, READMIT_ETIMEDOUT, "no reply from %s within %d ms (%d attempt%s)",
+                       client->endpoints[0], client->timeout_ms, attempts, attempts == 1 ? "" : "s");
+    return rm_fail(client, READMIT_ETIMEDOUT, "no reply from any of %zu endpoints within %d ms (%d attempts)",
+                   client->n_endpoints, client->timeout_ms, attempts);
+}
