@@ -93,7 +93,8 @@ install: all
 	ln -sf libreadmit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libreadmit.so.$(SOMAJOR)
 	ln -sf libreadmit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libreadmit.so
 	install -m 644 $(B)/libreadmit.a $(DESTDIR)$(LIBDIR)/libreadmit.a
-	install -m 644 $(B)/readmit.pc $(DESTDIR)$(PKGDIR)/readmit.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@ZMQ_LIBS@|$(ZMQ_LIBS)|' readmit.pc.in > $(DESTDIR)$(PKGDIR)/readmit.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/readmit.h $(DESTDIR)$(LIBDIR)/libreadmit.so* $(DESTDIR)$(LIBDIR)/libreadmit.a \

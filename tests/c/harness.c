@@ -73,7 +73,7 @@ readmit_client *th_open(const char *endpoint, int timeout_ms, int retries) {
     return c;
 }
 
-int th_daemon_start(th_daemon *d, int port, ...) {
+static int th_spawn(th_daemon *d, int port, va_list ap) {
     const char *bin = th_env("READMITD_BIN", ".build/release/readmitd");
     const char *model = th_env("READMIT_TEST_MODEL", ".build/fixtures/model.readmit");
     d->port = port ? port : th_free_port();
@@ -85,10 +85,7 @@ int th_daemon_start(th_daemon *d, int port, ...) {
     argv[n++] = (char *)model;
     argv[n++] = "--endpoint";
     argv[n++] = d->endpoint;
-    va_list ap;
-    va_start(ap, port);
     for (const char *a; n < 30 && (a = va_arg(ap, const char *)) != NULL;) argv[n++] = (char *)a;
-    va_end(ap);
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -102,6 +99,26 @@ int th_daemon_start(th_daemon *d, int port, ...) {
         fprintf(stderr, "cannot start %s: %s\n", bin, strerror(rc));
         return 0;
     }
+    return 1;
+}
+
+static int th_spawn_list(th_daemon *d, int port, ...) {
+    va_list ap;
+    va_start(ap, port);
+    int ok = th_spawn(d, port, ap);
+    va_end(ap);
+    return ok;
+}
+
+int th_daemon_spawn(th_daemon *d, int port) { return th_spawn_list(d, port, (const char *)NULL); }
+
+int th_daemon_start(th_daemon *d, int port, ...) {
+    va_list ap;
+    va_start(ap, port);
+    int ok = th_spawn(d, port, ap);
+    va_end(ap);
+    if (!ok) return 0;
+    const char *bin = th_env("READMITD_BIN", ".build/release/readmitd");
     readmit_client *c = th_open(d->endpoint, 250, 0);
     long long deadline = th_now_ms() + 60000;
     int ready = 0;

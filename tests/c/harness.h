@@ -62,6 +62,8 @@ long long th_now_ms(void);
 /* Starts readmitd on `port` (0: a free one) and waits until HEALTH says ready (up to 60 s).
  * Returns 1 on success. Extra arguments (NULL-terminated) are appended to the command line. */
 int th_daemon_start(th_daemon *d, int port, ...);
+/* Starts readmitd on `port` without waiting for it (for restart tests). Returns 1 if spawned. */
+int th_daemon_spawn(th_daemon *d, int port);
 /* Sends `sig` to the daemon (SIGSTOP/SIGCONT to freeze it mid-request). */
 void th_daemon_signal(th_daemon *d, int sig);
 /* Stops the daemon (SIGTERM, then SIGKILL after 5 s) and reaps it. */

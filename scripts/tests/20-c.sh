@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# libreadmit (the C shim): builds it with make (C compiler only), checks that the shared library
+# does not depend on the Swift runtime, runs the C tests against a real readmitd (the tests
+# start it on free ports), then runs them again under valgrind (no leak, no invalid access)
+# and checks `make install` + pkg-config into a scratch prefix.
+set -euo pipefail
+cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
+export READMITD_BIN="$PWD/.build/release/readmitd"
+export READMIT_TEST_MODEL="$PWD/.build/fixtures/model.readmit"
+JOBS=${JOBS:-2}
+
+make -j"$JOBS" all
+
+echo "--- ldd build/libreadmit.so (must not need the Swift runtime)"
+ldd build/libreadmit.so
+if ldd build/libreadmit.so | grep -qi swift; then
+  echo "20-c: libreadmit.so depends on the Swift runtime" >&2; exit 1
+fi
+needed=$(readelf -d build/libreadmit.so | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+echo "NEEDED: $needed"
+for lib in $needed; do
+  case "$lib" in libzmq.so.*|libc.so.*) ;; *) echo "20-c: unexpected direct dependency $lib" >&2; exit 1;; esac
+done
+
+echo "--- C tests against a real readmitd"
+make -j"$JOBS" test
+
+echo "--- C tests under valgrind"
+make check-valgrind
+
+echo "--- make install + pkg-config"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+make install PREFIX="$prefix" >/dev/null
+test -f "$prefix/include/readmit.h" && test -f "$prefix/lib/libreadmit.a" && test -L "$prefix/lib/libreadmit.so"
+cat > "$prefix/hello.c" <<'C'
+#include <readmit.h>
+#include <stdio.h>
+int main(void) { printf("%s\n", readmit_version()); return readmit_version_number() != READMIT_VERSION_NUMBER; }
+C
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 "$prefix/hello.c" -o "$prefix/hello" \
+  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs readmit) -Wl,-rpath,"$prefix/lib"
+"$prefix/hello"
+
+echo "--- example program"
+n=$(build/readmit_score -s -e tcp://127.0.0.1:1 -t 200 2>/dev/null | wc -l || true)
+[ "$n" -eq 0 ] # no daemon there: fails cleanly with a timeout
+echo "20-c: ok"
