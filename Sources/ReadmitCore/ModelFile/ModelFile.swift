@@ -1,0 +1,215 @@
+import Crypto
+import Foundation
+
+/// The versioned model file: a fixed binary preamble, a JSON header, binary sections, and a
+/// SHA-256 trailer. The layout is documented in `docs/MODEL_FORMAT.md`.
+///
+/// ```
+/// 0   8 bytes  magic "RDMTMODL"
+/// 8   u32      format version (1)
+/// 12  u32      reserved (0)
+/// 16  u64      header length H
+/// 24  u64      payload length P
+/// 32  H bytes  header JSON (UTF-8)
+/// ..  P bytes  payload: the binary sections the header points into
+/// ..  32 bytes SHA-256 of every byte before it
+/// ```
+public enum ModelFile {
+    /// The magic bytes every model file starts with.
+    public static let magic: [UInt8] = Array("RDMTMODL".utf8)
+    /// The format version this build writes and reads.
+    public static let formatVersion: UInt32 = 1
+    static let preambleSize = 32
+    static let checksumSize = 32
+
+    /// Where a binary section lies in the payload.
+    struct Section: Codable { var offset: Int; var length: Int }
+
+    /// The JSON header.
+    struct Header: Codable {
+        var metadata: ModelParameters.Metadata
+        var schema: FeatureSchema
+        var layout: ModelInputLayout
+        var detector: HistogramDetector
+        var calibrator: PlattCalibrator
+        var tiers: [RiskTier]
+        var forest: ForestHeader
+        var trainingSummary: [String: String]
+        var sections: [String: Section]
+
+        enum CodingKeys: String, CodingKey {
+            case metadata, schema, layout, detector, calibrator, tiers, forest, sections
+            case trainingSummary = "training_summary"
+        }
+    }
+
+    struct ForestHeader: Codable {
+        var columns: Int
+        var maxSamples: Int
+        var trees: Int
+        var nodes: Int
+        enum CodingKeys: String, CodingKey { case columns, maxSamples = "max_samples", trees, nodes }
+    }
+
+    /// The model id of a parameter set: the first 8 bytes of the SHA-256 of everything fitted.
+    public static func modelID(of p: ModelParameters) -> String {
+        var hasher = SHA256()
+        let (payload, _) = payloadAndSections(p)
+        hasher.update(data: payload)
+        var copy = p
+        copy.metadata.modelID = ""
+        copy.metadata.createdAt = ""
+        if let json = try? headerJSON(copy, sections: [:]) { hasher.update(data: json) }
+        return hasher.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The SHA-256 of `bytes`, in hex.
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func payloadAndSections(_ p: ModelParameters) -> ([UInt8], [String: Section]) {
+        var payload: [UInt8] = []
+        var sections: [String: Section] = [:]
+        func add(_ name: String, _ bytes: [UInt8]) {
+            while payload.count % 8 != 0 { payload.append(0) }
+            sections[name] = Section(offset: payload.count, length: bytes.count)
+            payload.append(contentsOf: bytes)
+        }
+        add("forest.feature", LittleEndian.bytes(p.forest.feature))
+        add("forest.left", LittleEndian.bytes(p.forest.left))
+        add("forest.value", LittleEndian.bytes(p.forest.value))
+        add("forest.roots", LittleEndian.bytes(p.forest.roots))
+        add("atypicality_reference", LittleEndian.bytes(p.atypicalityReference))
+        add("booster.ubj", p.boosterBytes)
+        return (payload, sections)
+    }
+
+    static func headerJSON(_ p: ModelParameters, sections: [String: Section]) throws -> [UInt8] {
+        let header = Header(metadata: p.metadata, schema: p.schema, layout: p.layout, detector: p.detector, calibrator: p.calibrator,
+                            tiers: p.tiers,
+                            forest: ForestHeader(columns: p.forest.columns, maxSamples: p.forest.maxSamples, trees: p.forest.treeCount, nodes: p.forest.feature.count),
+                            trainingSummary: p.trainingSummary, sections: sections)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return Array(try encoder.encode(header))
+    }
+
+    /// The complete file contents of a parameter set.
+    public static func encode(_ p: ModelParameters) throws(ModelFileError) -> [UInt8] {
+        let (payload, sections) = payloadAndSections(p)
+        let header: [UInt8]
+        do { header = try headerJSON(p, sections: sections) } catch {
+            throw ModelFileError(code: .writeFailed, message: "cannot encode the model header: \(error)")
+        }
+        var out = magic
+        out += LittleEndian.bytes([formatVersion, 0])
+        out += LittleEndian.bytes([UInt64(header.count), UInt64(payload.count)])
+        out += header
+        out += payload
+        out += Array(SHA256.hash(data: out))
+        return out
+    }
+
+    /// Writes the file atomically: to a temporary file beside `path`, then renamed, so that no
+    /// partial model file is ever left at `path`.
+    public static func write(_ p: ModelParameters, to path: String) throws(ModelFileError) {
+        let bytes = try encode(p)
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try Data(bytes).write(to: tmp)
+            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) }
+            else { try FileManager.default.moveItem(at: tmp, to: url) }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw ModelFileError(code: .writeFailed, message: "cannot write model file \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Reads and validates a model file.
+    public static func read(path: String) throws(ModelFileError) -> ModelParameters {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelFileError(code: .notFound, message: "cannot read model file \(path) (does it exist?)")
+        }
+        return try decode(Array(data), name: path)
+    }
+
+    /// Decodes and validates file contents; `name` is used in messages.
+    public static func decode(_ bytes: [UInt8], name: String = "model file") throws(ModelFileError) -> ModelParameters {
+        guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
+            throw ModelFileError(code: .badMagic, message: "\(name) is not a readmit model file (wrong magic bytes)")
+        }
+        guard bytes.count >= preambleSize + checksumSize else {
+            throw ModelFileError(code: .truncated, message: "\(name) is truncated (\(bytes.count) bytes)")
+        }
+        let version: UInt32 = LittleEndian.read(bytes, at: 8)
+        guard version == formatVersion else {
+            throw ModelFileError(code: .unsupportedVersion, message: "\(name) has format version \(version); this readmit reads version \(formatVersion)")
+        }
+        let headerLength: UInt64 = LittleEndian.read(bytes, at: 16)
+        let payloadLength: UInt64 = LittleEndian.read(bytes, at: 24)
+        let (sum1, o1) = UInt64(preambleSize).addingReportingOverflow(headerLength)
+        let (sum2, o2) = sum1.addingReportingOverflow(payloadLength)
+        let (total, o3) = sum2.addingReportingOverflow(UInt64(checksumSize))
+        guard !o1, !o2, !o3, total <= UInt64(bytes.count) else {
+            throw ModelFileError(code: .truncated, message: "\(name) is truncated: its header announces \(total) bytes, the file has \(bytes.count)")
+        }
+        guard total == UInt64(bytes.count) else {
+            throw ModelFileError(code: .malformed, message: "\(name) has \(UInt64(bytes.count) - total) unexpected trailing bytes")
+        }
+        let body = Int(sum2)
+        guard Array(SHA256.hash(data: bytes[0..<body])) == Array(bytes[body...]) else {
+            throw ModelFileError(code: .checksumMismatch, message: "\(name) is corrupted: its SHA-256 checksum does not match its contents")
+        }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data(bytes[preambleSize..<(preambleSize + Int(headerLength))]))
+        } catch {
+            throw ModelFileError(code: .malformed, message: "\(name) has an unreadable header: \(error)")
+        }
+        let payloadStart = preambleSize + Int(headerLength)
+        func section(_ key: String) throws(ModelFileError) -> ArraySlice<UInt8> {
+            guard let s = header.sections[key], s.offset >= 0, s.length >= 0, s.offset + s.length <= Int(payloadLength) else {
+                throw ModelFileError(code: .malformed, message: "\(name) lacks a valid section '\(key)'")
+            }
+            return bytes[(payloadStart + s.offset)..<(payloadStart + s.offset + s.length)]
+        }
+        let forest = IsolationForest(columns: header.forest.columns, maxSamples: header.forest.maxSamples,
+                                     feature: LittleEndian.array(try section("forest.feature")),
+                                     value: LittleEndian.array(try section("forest.value")),
+                                     left: LittleEndian.array(try section("forest.left")),
+                                     roots: LittleEndian.array(try section("forest.roots")))
+        return ModelParameters(metadata: header.metadata, schema: header.schema, layout: header.layout, forest: forest,
+                               atypicalityReference: LittleEndian.array(try section("atypicality_reference")),
+                               detector: header.detector, boosterBytes: Array(try section("booster.ubj")),
+                               calibrator: header.calibrator, tiers: header.tiers, trainingSummary: header.trainingSummary)
+    }
+}
+
+/// Little-endian encoding of fixed-width numbers for the model file's binary sections.
+enum LittleEndian {
+    static func bytes<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+        var out = [UInt8](); out.reserveCapacity(values.count * MemoryLayout<T>.size)
+        for v in values { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        return out
+    }
+    static func bytes(_ values: [Double]) -> [UInt8] { bytes(values.map(\.bitPattern)) }
+
+    static func read<T: FixedWidthInteger>(_ bytes: [UInt8], at offset: Int) -> T {
+        var v: T = 0
+        for i in 0..<MemoryLayout<T>.size { v |= T(truncatingIfNeeded: bytes[offset + i]) << (8 * i) }
+        return v
+    }
+    static func array<T: FixedWidthInteger>(_ slice: ArraySlice<UInt8>) -> [T] {
+        let size = MemoryLayout<T>.size
+        let base = slice.startIndex
+        return (0..<(slice.count / size)).map { k in
+            var v: T = 0
+            for i in 0..<size { v |= T(truncatingIfNeeded: slice[base + k * size + i]) << (8 * i) }
+            return v
+        }
+    }
+    static func array(_ slice: ArraySlice<UInt8>) -> [Double] { (array(slice) as [UInt64]).map(Double.init(bitPattern:)) }
+}

@@ -1,0 +1,234 @@
+import Foundation
+
+/// A fitted readmission model, ready to score feature vectors: the unit a model file holds
+/// and the daemon serves.
+///
+/// For each row it returns the calibrated probability of readmission within 30 days, an
+/// atypicality score (the isolation forest score as a percentile of the training cohort's
+/// scores: 0.99 means more unusual than 99% of training encounters, a sign that the risk
+/// estimate rests on less data like it), and a risk tier.
+///
+/// Immutable after loading; every method may be called from several threads at once.
+public final class ReadmitModel: Sendable {
+    /// The parameters that define the model (what the model file stores).
+    public let parameters: ModelParameters
+    /// The booster, loaded from ``ModelParameters/boosterBytes``.
+    let booster: XGBoostBooster
+    let forest: IsolationForest
+
+    /// The input feature schema.
+    public var schema: FeatureSchema { parameters.schema }
+    /// The model id: 16 lowercase hex digits derived from the fitted parameters.
+    public var modelID: String { parameters.metadata.modelID }
+    /// The model version sent on the wire: ``modelID`` as a number.
+    public var modelVersion: UInt64 { UInt64(modelID, radix: 16) ?? 0 }
+    /// Tier names, in tier order.
+    public var tierNames: [String] { parameters.tiers.map(\.name) }
+
+    /// Rows scored per chunk: bounds the scratch memory of a large batch.
+    static let chunkRows = 512
+
+    /// Builds a model from its parameters (validating that they fit together).
+    public init(parameters: ModelParameters) throws(ModelFileError) {
+        self.parameters = parameters
+        do {
+            booster = try XGBoostBooster(serialized: parameters.boosterBytes)
+        } catch {
+            throw ModelFileError(code: .malformed, message: "the booster section cannot be loaded: \(error.message)")
+        }
+        forest = parameters.forest
+        guard forest.isStructurallyValid(), forest.columns == parameters.layout.width,
+              parameters.layout.slots.count == parameters.schema.count,
+              parameters.detector.histograms.count == parameters.schema.count,
+              !parameters.tiers.isEmpty, !parameters.atypicalityReference.isEmpty
+        else {
+            throw ModelFileError(code: .malformed, message: "model parts do not fit together (schema, layout, forest, detector, tiers)")
+        }
+        // Warm up (and prove) the whole path on an all-missing row before the model is served.
+        let row = [Double](repeating: .nan, count: parameters.schema.count)
+        var risk = [0.0], atyp = [0.0], tier: [UInt8] = [0]
+        do {
+            try row.withUnsafeBufferPointer { r throws(FeatureVectorError) in
+                try risk.withUnsafeMutableBufferPointer { rb throws(FeatureVectorError) in
+                    try atyp.withUnsafeMutableBufferPointer { ab throws(FeatureVectorError) in
+                        try tier.withUnsafeMutableBufferPointer { tb throws(FeatureVectorError) in
+                            try score(r, rows: 1, risk: rb, atypicality: ab, tier: tb)
+                        }
+                    }
+                }
+            }
+        } catch {
+            throw ModelFileError(code: .malformed, message: "the model cannot score an all-missing row: \(error.message)")
+        }
+        guard risk[0].isFinite, risk[0] >= 0, risk[0] <= 1 else {
+            throw ModelFileError(code: .malformed, message: "the model gives an invalid risk (\(risk[0])) for an all-missing row")
+        }
+    }
+
+    /// Loads and validates a model file.
+    public static func load(path: String) throws(ModelFileError) -> ReadmitModel {
+        try ReadmitModel(parameters: ModelFile.read(path: path))
+    }
+
+    /// Checks every value: finite or NaN; categorical values NaN or a level index.
+    public func validate(_ features: UnsafeBufferPointer<Double>, rows: Int) throws(FeatureVectorError) {
+        let m = schema.count
+        guard features.count == rows * m else {
+            throw FeatureVectorError(code: .shape, message: "feature matrix has \(features.count) values; \(rows) rows x \(m) features needs \(rows * m)")
+        }
+        let specs = schema.features
+        for r in 0..<rows {
+            for j in 0..<m {
+                let v = features[r * m + j]
+                if v.isNaN { continue }
+                if !v.isFinite {
+                    throw FeatureVectorError(code: .notFinite, row: r, feature: j,
+                                             message: "row \(r), feature '\(specs[j].name)' (index \(j)): value is infinite; only NaN may stand for missing")
+                }
+                if specs[j].kind == .categorical && (v < 0 || v >= Double(specs[j].levels.count) || v != v.rounded(.down)) {
+                    throw FeatureVectorError(code: .badCategory, row: r, feature: j,
+                                             message: "row \(r), feature '\(specs[j].name)' (index \(j)): not a level index (expected an integer in 0..<\(specs[j].levels.count))")
+                }
+            }
+        }
+    }
+
+    /// Validates then scores `rows` row-major feature vectors into the caller's buffers.
+    public func score(_ features: UnsafeBufferPointer<Double>, rows: Int,
+                      risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
+                      tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError) {
+        try validate(features, rows: rows)
+        guard risk.count >= rows, atypicality.count >= rows, tier.count >= rows else {
+            throw FeatureVectorError(code: .shape, message: "output buffers hold fewer than \(rows) rows")
+        }
+        try forEachChunk(features, rows: rows, kind: .margin) { start, count, input, output in
+            for i in 0..<count {
+                let p = parameters.calibrator.probability(margin: output[i])
+                risk[start + i] = p
+                atypicality[start + i] = percentile(ofForestScore: input[i * boosterWidth + boosterWidth - 2])
+                tier[start + i] = tierIndex(p)
+            }
+        }
+    }
+
+    /// Top-`k` schema features per row by absolute contribution to the risk's log-odds (SHAP
+    /// values of the booster, one-hot columns summed back to their feature). Rows with fewer
+    /// than `k` non-zero contributions are padded with index -1 and contribution 0.
+    public func explain(_ features: UnsafeBufferPointer<Double>, rows: Int, k: Int,
+                        featureIndex: UnsafeMutableBufferPointer<Int32>, contribution: UnsafeMutableBufferPointer<Double>) throws(FeatureVectorError) {
+        guard k >= 1 else { throw FeatureVectorError(code: .badArgument, message: "k must be at least 1 (got \(k))") }
+        try validate(features, rows: rows)
+        guard featureIndex.count >= rows * k, contribution.count >= rows * k else {
+            throw FeatureVectorError(code: .shape, message: "output buffers hold fewer than \(rows) x \(k) values")
+        }
+        let m = schema.count
+        let owner = parameters.layout.columnFeature
+        var perFeature = [Double](repeating: 0, count: m)
+        var order = Array(0..<m)
+        try forEachChunk(features, rows: rows, kind: .contributions) { start, count, _, output in
+            let stride = boosterWidth + 1
+            for i in 0..<count {
+                for j in 0..<m { perFeature[j] = 0 }
+                // The last three columns are the two anomaly scores and the bias: not input features.
+                for c in 0..<owner.count { perFeature[owner[c]] += output[i * stride + c] }
+                for j in 0..<m { order[j] = j }
+                order.sort { abs(perFeature[$0]) != abs(perFeature[$1]) ? abs(perFeature[$0]) > abs(perFeature[$1]) : $0 < $1 }
+                for t in 0..<k {
+                    let o = (start + i) * k + t
+                    if t < m && perFeature[order[t]] != 0 {
+                        featureIndex[o] = Int32(order[t]); contribution[o] = perFeature[order[t]]
+                    } else {
+                        featureIndex[o] = -1; contribution[o] = 0
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per-feature terms of the histogram detector for one valid row: which values make the
+    /// record unusual (larger is more unusual), in schema order.
+    public func atypicalityTerms(_ row: UnsafeBufferPointer<Double>) -> [Double] {
+        (0..<schema.count).map { parameters.detector.contribution(feature: $0, value: row[$0]) }
+    }
+
+    /// The booster's input width: the expanded layout plus the two anomaly scores.
+    var boosterWidth: Int { parameters.layout.width + 2 }
+
+    /// Builds the booster input for chunks of rows and runs one prediction per chunk.
+    /// `body(start, count, boosterInput, prediction)`.
+    private func forEachChunk(_ features: UnsafeBufferPointer<Double>, rows: Int, kind: XGBoostBooster.PredictionKind,
+                              _ body: (Int, Int, UnsafePointer<Double>, UnsafePointer<Double>) -> Void) throws(FeatureVectorError) {
+        guard rows > 0, let base = features.baseAddress else { return }
+        let m = schema.count, width = boosterWidth, layout = parameters.layout
+        let chunk = min(rows, Self.chunkRows)
+        let input = UnsafeMutablePointer<Double>.allocate(capacity: chunk * width)
+        let imputed = UnsafeMutablePointer<Double>.allocate(capacity: layout.width)
+        let outWidth = kind == .contributions ? width + 1 : 1
+        let output = UnsafeMutablePointer<Double>.allocate(capacity: chunk * outWidth)
+        defer { input.deallocate(); imputed.deallocate(); output.deallocate() }
+        var start = 0
+        while start < rows {
+            let count = min(chunk, rows - start)
+            for i in 0..<count {
+                let row = base + (start + i) * m
+                let dst = input + i * width
+                layout.expand(row, into: imputed, imputed: true)
+                layout.expand(row, into: dst, imputed: false)
+                dst[width - 2] = forest.score(imputed)
+                dst[width - 1] = parameters.detector.score(row)
+            }
+            do {
+                try booster.predict(input, rows: count, columns: width, kind: kind, into: output)
+            } catch {
+                throw FeatureVectorError(code: .badArgument, message: "prediction failed: \(error.message)")
+            }
+            body(start, count, input, output)
+            start += count
+        }
+    }
+
+    /// The isolation-forest score as the share of training encounters with a lower score.
+    @inline(__always)
+    func percentile(ofForestScore s: Double) -> Double {
+        let ref = parameters.atypicalityReference
+        var lo = 0, hi = ref.count
+        while lo < hi { let mid = (lo + hi) / 2; if ref[mid] < s { lo = mid + 1 } else { hi = mid } }
+        return Double(lo) / Double(ref.count)
+    }
+
+    @inline(__always)
+    func tierIndex(_ p: Double) -> UInt8 {
+        var t = 0
+        for (i, tier) in parameters.tiers.enumerated() where p >= tier.minRisk { t = i }
+        return UInt8(t)
+    }
+
+    /// The `INFO` JSON of `docs/PROTOCOL.md`: metadata and the full feature schema.
+    public func infoJSON() -> String {
+        let meta = parameters.metadata
+        var features: [[String: Any]] = []
+        for (i, f) in schema.features.enumerated() {
+            var d: [String: Any] = ["index": i, "name": f.name, "kind": f.kind.rawValue, "source": f.source,
+                                    "transform": f.transform.rawValue, "missing": f.missing, "description": f.description]
+            if f.kind == .categorical { d["levels"] = f.levels }
+            features.append(d)
+        }
+        let info: [String: Any] = [
+            "protocol_version": 1,
+            "model_id": meta.modelID,
+            "model_version": meta.modelID,
+            "format_version": ModelFile.formatVersion,
+            "created_at": meta.createdAt,
+            "training_data_sha256": meta.trainingDataSHA256,
+            "training_data_file": meta.trainingDataFile,
+            "readmit_version": meta.readmitVersion,
+            "seed": meta.seed,
+            "tiers": parameters.tiers.map { ["name": $0.name, "min_risk": $0.minRisk] as [String: Any] },
+            "atypicality": "isolation-forest score as a percentile of the training cohort (0..1, higher is more unusual)",
+            "n_features": schema.count,
+            "features": features,
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

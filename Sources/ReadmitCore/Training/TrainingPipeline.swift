@@ -1,0 +1,261 @@
+import Foundation
+
+/// The training job: data -> cohort -> features -> anomaly detectors -> booster -> calibration
+/// -> evaluation on the test patients. Pure: it reports progress through a callback and never prints.
+public enum TrainingPipeline {
+    /// The readmit release written into model files.
+    public static let readmitVersion = "0.1.0"
+
+    /// Which patients of the training split each stage uses (hashing the patient number with a
+    /// second SplitMix64 round keeps this independent of the test split).
+    enum Role { case fit, validation, calibration }
+    static func role(ofPatient p: Int) -> Role {
+        switch SplitMix64.mix(SplitMix64.mix(UInt64(bitPattern: Int64(p)))) % 10 {
+        case 0: return .validation
+        case 1: return .calibration
+        default: return .fit
+        }
+    }
+
+    /// Runs the whole job on the labelled CSV at `path`.
+    public static func run(path: String, options: TrainingOptions, progress: @escaping (String) -> Void = { _ in }) throws -> TrainingResult {
+        var stages: [(String, Double)] = []
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func stage(_ name: String) {
+            let now = clock.now
+            let d = now - mark
+            stages.append((name, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18))
+            mark = now
+            progress("\(name) done")
+        }
+
+        // Data and cohort.
+        let bytes = try CompressedFile.readAll(path: path)
+        let dataHash = ModelFile.sha256Hex(bytes)
+        let csv = try CSVTable(bytes: bytes, file: path)
+        let table = try EncounterTable(table: csv, requireLabel: true, requireIDs: true, strict: true)
+        let cohort = Cohort(table: table)
+        stage("read")
+
+        let trainIdx = cohort.rows.indices.filter { !cohort.isTest[$0] }
+        let testIdx = cohort.rows.indices.filter { cohort.isTest[$0] }
+        guard !trainIdx.isEmpty, !testIdx.isEmpty else {
+            throw DataError(code: .empty, file: path, message: "the cohort needs encounters in both the training and the test split")
+        }
+        let schema = FeatureSchemaBuilder.build(table: table, trainingRows: trainIdx.map { cohort.rows[$0] })
+        let all = FeatureEncoder.encode(table: table, schema: schema)
+        let x = all.selecting(rows: cohort.rows)  // cohort order
+        let y = cohort.labels
+        var fitIdx: [Int] = [], validIdx: [Int] = [], calibIdx: [Int] = []
+        for i in trainIdx {
+            switch role(ofPatient: cohort.patients[i]) {
+            case .fit: fitIdx.append(i)
+            case .validation: validIdx.append(i)
+            case .calibration: calibIdx.append(i)
+            }
+        }
+        let xTrain = x.selecting(rows: trainIdx)
+        let layout = ModelInputLayout(schema: schema, training: xTrain)
+        stage("features")
+
+        // Anomaly detectors, fitted on all training encounters (unsupervised).
+        let imputed = layout.expand(x, imputed: true)
+        let forest = IsolationForest(data: imputed.selecting(rows: trainIdx), trees: options.forestTrees,
+                                     maxSamples: options.forestSamples, seed: options.seed)
+        let forestScores = forest.score(imputed)
+        let detector = HistogramDetector(schema: schema, training: xTrain)
+        let detectorScores = detector.score(x)
+        let trainForest = trainIdx.map { forestScores[$0] }.sorted()
+        let reference = stride(from: 0, to: trainForest.count, by: max(1, trainForest.count / 2000)).map { trainForest[$0] }
+        stage("anomaly detectors")
+
+        // Booster input: the expanded features (NaN kept) plus the two anomaly scores.
+        let raw = layout.expand(x, imputed: false)
+        let width = layout.width + 2
+        var boosterValues = [Double](repeating: 0, count: x.rows * width)
+        for r in 0..<x.rows {
+            for c in 0..<layout.width { boosterValues[r * width + c] = raw.values[r * layout.width + c] }
+            boosterValues[r * width + width - 2] = forestScores[r]
+            boosterValues[r * width + width - 1] = detectorScores[r]
+        }
+        let boosterInput = FeatureMatrix(rows: x.rows, columns: width, values: boosterValues)
+        func labels(_ idx: [Int]) -> [Bool] { idx.map { y[$0] } }
+        let prevalence = Double(labels(trainIdx).filter { $0 }.count) / Double(trainIdx.count)
+        func parameters(depth: Int, minChild: Int, eta: Double) -> [(String, String)] {
+            [("booster", "gbtree"), ("objective", "binary:logistic"), ("eval_metric", "logloss"), ("tree_method", "hist"),
+             ("max_depth", String(depth)), ("eta", String(eta)), ("min_child_weight", String(minChild)),
+             ("subsample", "0.8"), ("colsample_bytree", "0.8"), ("lambda", "1"), ("alpha", "0"), ("gamma", "0"),
+             ("max_bin", "256"), ("base_score", String(prevalence)), ("seed", String(options.seed % 1_000_000_007)),
+             ("seed_per_iteration", "false"), ("max_delta_step", "0"), ("scale_pos_weight", "1"), ("sampling_method", "uniform"),
+             ("grow_policy", "depthwise"), ("verbosity", "1")]
+        }
+        let grid: [(depth: Int, minChild: Int)] = options.quick ? [(4, 5)] : [(4, 5), (5, 5), (6, 10)]
+        let eta = options.quick ? 0.1 : 0.03
+        let maxRounds = options.quick ? 120 : 2000
+        let patience = options.quick ? 20 : 100
+        let xFit = boosterInput.selecting(rows: fitIdx), xValid = boosterInput.selecting(rows: validIdx)
+        var trials: [HyperparameterTrial] = []
+        var best: (depth: Int, minChild: Int, rounds: Int, loss: Double)?
+        for g in grid {
+            progress("booster: trying depth \(g.depth), min_child_weight \(g.minChild)")
+            let (booster, trace) = try XGBoostBooster.train(train: xFit, labels: labels(fitIdx), validation: xValid, validationLabels: labels(validIdx),
+                                                           parameters: parameters(depth: g.depth, minChild: g.minChild, eta: eta),
+                                                           maxRounds: maxRounds, patience: patience, threads: options.threads)
+            let validP = try booster.predict(xValid, kind: .probability)
+            let loss = trace.validationLogLoss[trace.bestRounds - 1]
+            trials.append(HyperparameterTrial(description: "max_depth=\(g.depth), min_child_weight=\(g.minChild), eta=\(eta)",
+                                              validationLogLoss: loss, validationAUC: BinaryMetrics.rocAUC(scores: validP, labels: labels(validIdx)),
+                                              rounds: trace.bestRounds))
+            if best == nil || loss < best!.loss { best = (g.depth, g.minChild, trace.bestRounds, loss) }
+        }
+        guard let chosen = best else { throw BoosterError(operation: "train", message: "no hyperparameter set was tried") }
+        stage("booster search")
+
+        // Refit on fit + validation patients with the chosen settings, a round count scaled to the
+        // larger training set; calibrate on the calibration patients, who took no part in fitting.
+        let refitIdx = (fitIdx + validIdx).sorted()
+        let refitRounds = Int((Double(chosen.rounds) * Double(refitIdx.count) / Double(fitIdx.count)).rounded())
+        progress("booster: refit with max_depth \(chosen.depth), \(refitRounds) rounds")
+        let xCalib = boosterInput.selecting(rows: calibIdx)
+        let (booster, _) = try XGBoostBooster.train(train: boosterInput.selecting(rows: refitIdx), labels: labels(refitIdx),
+                                                    validation: xCalib, validationLabels: labels(calibIdx),
+                                                    parameters: parameters(depth: chosen.depth, minChild: chosen.minChild, eta: eta),
+                                                    maxRounds: refitRounds, patience: refitRounds + 1, threads: options.threads)
+        let calibrator = PlattCalibrator(margins: try booster.predict(xCalib, kind: .margin), labels: labels(calibIdx))
+        let heldOut = (validIdx + calibIdx)
+        let heldOutRisk = try booster.predict(boosterInput.selecting(rows: heldOut), kind: .margin).map { calibrator.probability(margin: $0) }.sorted()
+        func quantile(_ q: Double) -> Double { heldOutRisk[min(heldOutRisk.count - 1, Int(Double(heldOutRisk.count) * q))] }
+        let tiers = [RiskTier(name: "low", minRisk: 0), RiskTier(name: "medium", minRisk: quantile(0.70)), RiskTier(name: "high", minRisk: quantile(0.90))]
+        stage("booster refit and calibration")
+
+        var summary = [
+            "max_depth": String(chosen.depth), "min_child_weight": String(chosen.minChild), "eta": String(eta),
+            "rounds": String(refitRounds), "fit_rows": String(refitIdx.count), "calibration_rows": String(calibIdx.count),
+            "tier_rule": "medium: at least the 70th percentile of held-out risk; high: at least the 90th",
+            "quick": String(options.quick),
+        ]
+        summary["forest"] = "\(options.forestTrees) trees, \(options.forestSamples) samples per tree"
+        var params = ModelParameters(
+            metadata: .init(modelID: "", createdAt: ISO8601DateFormatter().string(from: Date()), trainingDataSHA256: dataHash,
+                            trainingDataFile: URL(fileURLWithPath: path).lastPathComponent, seed: options.seed, readmitVersion: readmitVersion),
+            schema: schema, layout: layout, forest: forest, atypicalityReference: reference, detector: detector,
+            boosterBytes: try booster.serialized(), calibrator: calibrator, tiers: tiers, trainingSummary: summary)
+        params.metadata.modelID = ModelFile.modelID(of: params)
+        let model = try ReadmitModel(parameters: params)
+        stage("model assembly")
+
+        // Evaluation on the test patients: the served model, scored through the same code path
+        // the daemon uses, and the references, each calibrated on the calibration patients.
+        let yTest = labels(testIdx)
+        let xTest = x.selecting(rows: testIdx)
+        var risk = [Double](repeating: 0, count: testIdx.count), atyp = risk
+        var tier = [UInt8](repeating: 0, count: testIdx.count)
+        try xTest.values.withUnsafeBufferPointer { f in
+            try risk.withUnsafeMutableBufferPointer { r in
+                try atyp.withUnsafeMutableBufferPointer { a in
+                    try tier.withUnsafeMutableBufferPointer { t in try model.score(f, rows: testIdx.count, risk: r, atypicality: a, tier: t) }
+                }
+            }
+        }
+        var evaluations = [ModelEvaluation(key: "risk_model", name: "Risk model (XGBoost + anomaly scores, Platt-calibrated)", probabilities: risk, labels: yTest)]
+        func calibrated(_ key: String, _ name: String, _ score: [Double]) -> ModelEvaluation {
+            let platt = PlattCalibrator(margins: calibIdx.map { score[$0] }, labels: labels(calibIdx))
+            return ModelEvaluation(key: key, name: name, probabilities: testIdx.map { platt.probability(margin: score[$0]) }, labels: yTest)
+        }
+        // Logistic regression: XGBoost's linear booster (L2-regularised logistic regression by
+        // coordinate descent) on standardised, imputed features.
+        progress("logistic regression")
+        var standardized = imputed
+        let w = layout.width
+        for c in 0..<w {
+            var s = 0.0, s2 = 0.0
+            for i in trainIdx { let v = imputed.values[i * w + c]; s += v; s2 += v * v }
+            let mean = s / Double(trainIdx.count)
+            let sd = (s2 / Double(trainIdx.count) - mean * mean).squareRoot()
+            for r in 0..<imputed.rows { standardized.values[r * w + c] = sd > 0 ? (imputed.values[r * w + c] - mean) / sd : 0 }
+        }
+        let linearParams: [(String, String)] = [("booster", "gblinear"), ("objective", "binary:logistic"), ("eval_metric", "logloss"),
+                                                ("updater", "coord_descent"), ("feature_selector", "cyclic"), ("lambda", "1"), ("alpha", "0"),
+                                                ("eta", "0.5"), ("base_score", String(prevalence)), ("seed", "0"), ("verbosity", "1")]
+        let (linear, _) = try XGBoostBooster.train(train: standardized.selecting(rows: fitIdx), labels: labels(fitIdx),
+                                                   validation: standardized.selecting(rows: validIdx), validationLabels: labels(validIdx),
+                                                   parameters: linearParams, maxRounds: options.quick ? 30 : 300, patience: 10, threads: options.threads)
+        let linearMargin = try linear.predict(standardized, kind: .margin)
+        evaluations.append(calibrated("logistic_regression", "Logistic regression (L2, standardised one-hot features)", linearMargin))
+        var lace = [Double](repeating: 0, count: x.rows)
+        x.values.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return }
+            for r in 0..<x.rows { lace[r] = LACEScore.score(base + r * x.columns, schema: schema) }
+        }
+        evaluations.append(calibrated("lace", "LACE-like index", lace))
+        evaluations.append(calibrated("isolation_forest", "Isolation Forest alone", forestScores))
+        evaluations.append(calibrated("histogram_detector", "Per-feature histogram detector alone", detectorScores))
+        stage("references")
+
+        let interval = BinaryMetrics.bootstrapAUC(scores: risk, labels: yTest, patients: testIdx.map { cohort.patients[$0] },
+                                                  replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed)
+        let firstIdx = testIdx.indices.filter { cohort.isFirstEncounter[testIdx[$0]] }
+        let firstMetrics = BinaryMetrics(scores: firstIdx.map { risk[$0] }, labels: firstIdx.map { yTest[$0] }, probabilities: true)
+
+        // Global importance: mean |SHAP| per feature over (up to 4,000) test rows.
+        let sample = Array(0..<min(4000, testIdx.count))
+        let xs = xTest.selecting(rows: sample)
+        let k = schema.count
+        var idx = [Int32](repeating: -1, count: sample.count * k), contrib = [Double](repeating: 0, count: sample.count * k)
+        try xs.values.withUnsafeBufferPointer { f in
+            try idx.withUnsafeMutableBufferPointer { i in
+                try contrib.withUnsafeMutableBufferPointer { c in try model.explain(f, rows: sample.count, k: k, featureIndex: i, contribution: c) }
+            }
+        }
+        var total = [Double](repeating: 0, count: k)
+        for t in 0..<idx.count where idx[t] >= 0 { total[Int(idx[t])] += abs(contrib[t]) }
+        let importance = (0..<k).map { (schema.features[$0].name, total[$0] / Double(max(sample.count, 1))) }.sorted { $0.1 > $1.1 }
+
+        let missingness = EncounterTable.numericColumns.map { c in (c, cohort.rows.filter { table.numeric[c]?[$0].isNaN ?? true }.count) }
+            + EncounterTable.categoricalColumns.map { c in (c, cohort.rows.filter { !FeatureSchemaBuilder.isPresent(table.categorical[c]?[$0] ?? "") }.count) }
+        let distributions = ["time_in_hospital", "number_inpatient", "number_emergency", "num_medications", "number_diagnoses", "age",
+                             "prior_encounters", "prev_number_inpatient", "discharge_disposition_id", "diag_1_chapter"]
+            .compactMap { name in schema.index(of: name).map { distribution(of: $0, schema: schema, x: xTrain, y: labels(trainIdx)) } }
+        stage("evaluation")
+
+        let trainPatients = Set(trainIdx.map { cohort.patients[$0] }), testPatients = Set(testIdx.map { cohort.patients[$0] })
+        let summaryCounts = CohortSummary(
+            rows: table.count, patients: Set(table.patientNbr ?? []).count, excluded: cohort.excludedCount,
+            trainEncounters: trainIdx.count, testEncounters: testIdx.count, trainPatients: trainPatients.count, testPatients: testPatients.count,
+            trainPositives: labels(trainIdx).filter { $0 }.count, testPositives: yTest.filter { $0 }.count,
+            testFirstEncounters: firstIdx.count, fitRows: refitIdx.count, validationRows: validIdx.count, calibrationRows: calibIdx.count)
+        return TrainingResult(parameters: params, cohort: summaryCounts, evaluations: evaluations, riskModelAUCInterval: interval,
+                              firstEncounterMetrics: firstMetrics, trials: trials,
+                              missingness: missingness.map { ($0.0, Double($0.1) / Double(cohort.rows.count)) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 },
+                              importance: importance, distributions: distributions, testLabels: yTest, stageSeconds: stages)
+    }
+
+    /// The distribution of feature `j` among positive and negative rows (shares per bin or level).
+    static func distribution(of j: Int, schema: FeatureSchema, x: FeatureMatrix, y: [Bool]) -> FeatureDistribution {
+        let spec = schema.features[j]
+        var values: [Double] = []
+        for r in 0..<x.rows { values.append(x.values[r * x.columns + j]) }
+        var bins: [String]
+        var binOf: (Double) -> Int
+        if spec.kind == .categorical {
+            bins = spec.levels + ["missing"]
+            binOf = { $0.isNaN ? spec.levels.count : Int($0) }
+        } else {
+            let present = values.filter { !$0.isNaN }
+            let lo = present.min() ?? 0, hi = present.max() ?? 0
+            let integerValued = present.allSatisfy { $0 == $0.rounded() }
+            if integerValued && hi - lo <= 15 {
+                bins = (Int(lo)...Int(hi)).map(String.init) + ["missing"]
+                binOf = { $0.isNaN ? Int(hi - lo) + 1 : Int($0 - lo) }
+            } else {
+                let width = max((hi - lo) / 12, 1e-9)
+                bins = (0..<12).map { String(format: "%.0f-%.0f", lo + Double($0) * width, lo + Double($0 + 1) * width) } + ["missing"]
+                binOf = { $0.isNaN ? 12 : min(Int(($0 - lo) / width), 11) }
+            }
+        }
+        var pos = [Int](repeating: 0, count: bins.count), neg = pos
+        for (r, v) in values.enumerated() { if y[r] { pos[binOf(v)] += 1 } else { neg[binOf(v)] += 1 } }
+        return FeatureDistribution(feature: spec.name, bins: bins, positive: pos, negative: neg)
+    }
+}
