@@ -8,9 +8,12 @@ daemon_paths <- function() {
 }
 
 # Skips the calling test, with the reason, when there is no daemon to test against.
+# With READMIT_REQUIRE_DAEMON=1 (the stage script) a missing daemon is a failure instead.
 skip_without_daemon <- function(daemon) {
   if (is.null(daemon)) {
-    skip("no readmitd: set READMITD_BIN and READMIT_TEST_MODEL (scripts/tests/40-r.sh does)")
+    why <- "no readmitd: set READMITD_BIN and READMIT_TEST_MODEL (scripts/tests/40-r.sh does)"
+    if (identical(Sys.getenv("READMIT_REQUIRE_DAEMON"), "1")) stop(why)
+    skip(why)
   }
 }
 
