@@ -1,0 +1,139 @@
+"""ctypes bindings to libreadmit (the C shim built into this package) and `_check_call`.
+
+Every C call goes through :func:`_check_call`, which turns a non-zero result code into the
+matching :mod:`readmit.errors` exception with the client's message, row and feature (the
+pattern of XGBoost's Python package). ctypes releases the GIL during each call.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint8, c_uint64, c_void_p
+
+from . import errors
+
+# Result codes, as in include/readmit.h.
+OK = 0
+EBADMAGIC, EBADVERSION, EBADOP, EBADFRAMES, EBADPAYLOAD = 1, 2, 3, 4, 5
+EBADCOLUMNS, EBADVALUE, EBADCATEGORY, ETOOMANYROWS = 6, 7, 8, 9
+ENOTREADY, EOVERLOADED, ERELOADFAILED, EFORBIDDEN, EBADARGUMENT, EINTERNAL = 10, 11, 12, 13, 14, 15
+EINVAL, ENOMEM, ETIMEDOUT, EZMQ, EPROTO, ETOOBIG, ERANGE, ESTATUS, ENOTFOUND = range(100, 109)
+
+_ERROR_CLASSES = {
+    ETIMEDOUT: errors.ReadmitTimeout,
+    EZMQ: errors.ReadmitConnectionError,
+    EPROTO: errors.ProtocolError,
+    ETOOBIG: errors.ProtocolError,
+    ESTATUS: errors.ProtocolError,
+    EINVAL: errors.InvalidArgumentError,
+    ENOMEM: errors.ReadmitError,
+    ERANGE: errors.ReadmitError,
+    ENOTFOUND: errors.InvalidArgumentError,
+    EBADCOLUMNS: errors.InvalidFeatureError,
+    EBADVALUE: errors.InvalidFeatureError,
+    EBADCATEGORY: errors.InvalidFeatureError,
+    ETOOMANYROWS: errors.InvalidFeatureError,
+    EBADARGUMENT: errors.InvalidFeatureError,
+    ENOTREADY: errors.NotReadyError,
+    EOVERLOADED: errors.OverloadedError,
+    ERELOADFAILED: errors.ReloadFailedError,
+    EFORBIDDEN: errors.ForbiddenError,
+}
+
+
+class _Client(ctypes.Structure):
+    """Opaque readmit_client."""
+
+
+class _Options(ctypes.Structure):
+    """Opaque readmit_options."""
+
+
+ClientP = POINTER(_Client)
+OptionsP = POINTER(_Options)
+
+
+def _library_path() -> str:
+    override = os.environ.get("READMIT_LIBRARY")
+    if override:
+        return override
+    suffix = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "_libreadmit" + suffix)
+
+
+def _load() -> ctypes.CDLL:
+    lib = ctypes.CDLL(_library_path())
+    sig = {
+        "readmit_version": (c_char_p, []),
+        "readmit_version_number": (c_int, []),
+        "readmit_strerror": (c_char_p, [c_int]),
+        "readmit_options_new": (c_int, [POINTER(OptionsP)]),
+        "readmit_options_free": (None, [OptionsP]),
+        "readmit_options_set_timeout_ms": (c_int, [OptionsP, c_int]),
+        "readmit_options_set_retries": (c_int, [OptionsP, c_int]),
+        "readmit_options_add_endpoint": (c_int, [OptionsP, c_char_p]),
+        "readmit_options_set_curve": (c_int, [OptionsP, c_char_p, c_char_p, c_char_p]),
+        "readmit_options_set_max_reply_bytes": (c_int, [OptionsP, c_size_t]),
+        "readmit_open": (c_int, [c_char_p, POINTER(ClientP)]),
+        "readmit_open_ex": (c_int, [c_char_p, OptionsP, POINTER(ClientP)]),
+        "readmit_close": (None, [ClientP]),
+        "readmit_errmsg": (c_char_p, [ClientP]),
+        "readmit_errcode": (c_int, [ClientP]),
+        "readmit_error_row": (c_int, [ClientP]),
+        "readmit_error_feature": (c_int, [ClientP]),
+        "readmit_last_model_version": (c_uint64, [ClientP]),
+        "readmit_n_features": (c_int, [ClientP, POINTER(c_size_t)]),
+        "readmit_score": (c_int, [ClientP, c_void_p, c_size_t, c_size_t, c_void_p]),
+        "readmit_score_full": (c_int, [ClientP, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p]),
+        "readmit_explain": (c_int, [ClientP, c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_void_p,
+                                    POINTER(c_size_t)]),
+        "readmit_info_json_alloc": (c_int, [ClientP, POINTER(c_void_p)]),
+        "readmit_health": (c_int, [ClientP, POINTER(c_int), POINTER(c_uint64)]),
+        "readmit_stats_alloc": (c_int, [ClientP, c_int, POINTER(c_void_p)]),
+        "readmit_reload": (c_int, [ClientP, c_char_p, POINTER(c_void_p)]),
+        "readmit_free": (None, [c_void_p]),
+    }
+    for name, (restype, argtypes) in sig.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
+
+
+LIB = _load()
+
+
+def strerror(code: int) -> str:
+    """The library's name and description of a result code."""
+    return LIB.readmit_strerror(code).decode("utf-8", "replace")
+
+
+def _check_call(rc: int, handle=None) -> None:
+    """Raises the exception for a non-zero libreadmit result code (with the client's details)."""
+    if rc == OK:
+        return
+    message, row, feature = strerror(rc), None, None
+    if handle:
+        text = LIB.readmit_errmsg(handle)
+        if text:
+            message = text.decode("utf-8", "replace")
+        r, f = LIB.readmit_error_row(handle), LIB.readmit_error_feature(handle)
+        row = r if r >= 0 else None
+        feature = f if f >= 0 else None
+    cls = _ERROR_CLASSES.get(rc)
+    if cls is None:
+        cls = errors.ServerError if 1 <= rc < 100 else errors.ReadmitError
+    raise cls(message, code=rc, row=row, feature=feature)
+
+
+def take_string(ptr: c_void_p) -> str:
+    """Copies a library-allocated NUL-terminated string and frees it."""
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8") if ptr.value else ""
+    finally:
+        LIB.readmit_free(ptr)
+
+
+# Keep the unused ctypes names importable for type annotations elsewhere.
+__all__ = ["LIB", "ClientP", "OptionsP", "_check_call", "take_string", "strerror", "c_double", "c_int32", "c_uint8"]

@@ -1,0 +1,283 @@
+"""Turns raw rows of the training CSV (a pandas DataFrame) into the daemon's feature matrix.
+
+The rules are those of ``docs/FEATURES.md`` and of ``readmit score``, driven by the feature
+schema the daemon returns in INFO (each feature's ``source`` column, ``transform`` and
+``levels``), so the matrix is exactly the one the CLI would build from the same rows. Everything
+is vectorised with pandas/numpy.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import EncodingError, InvalidArgumentError, ReadmitEncodingWarning
+
+#: Text that means "missing" in the CSV.
+MISSING_TEXT = ("", "?")
+
+#: ICD-9 chapter levels in order (docs/FEATURES.md); "other" is the fallback.
+ICD9_CHAPTERS = ["circulatory", "respiratory", "digestive", "diabetes", "injury", "musculoskeletal",
+                 "genitourinary", "neoplasms", "other"]
+
+#: History features and the raw columns they are derived from.
+HISTORY_COLUMNS = ("patient_nbr", "encounter_id")
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """The column as text, like the CSV: integer codes as "6" (also when pandas read them as
+    6.0), NaN/None kept as missing."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.map({True: "True", False: "False"}).astype(object)
+    if pd.api.types.is_integer_dtype(series):
+        return series.astype(str).astype(object)
+    if pd.api.types.is_float_dtype(series):
+        values = series.to_numpy(dtype=float)
+        out = np.empty(len(values), dtype=object)
+        present = ~np.isnan(values)
+        integral = present & (np.floor(values) == values) & (np.abs(values) < 2**53)
+        out[integral] = values[integral].astype(np.int64).astype(str)
+        other = present & ~integral
+        out[other] = [repr(float(v)) for v in values[other]]
+        out[~present] = None
+        return pd.Series(out, index=series.index)
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in ("string", "empty"):
+        return series.astype(object)
+    # Mixed content (ints and strings in one object column): convert element by element.
+    def one(v: Any) -> Optional[str]:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v)
+    return series.map(one).astype(object)
+
+
+def _missing(text: pd.Series) -> np.ndarray:
+    return (text.isna() | text.isin(MISSING_TEXT)).to_numpy()
+
+
+def _level_codes(text: pd.Series, levels: Sequence[str]) -> np.ndarray:
+    """Level index of each value, -1 where missing or not a level."""
+    return pd.Categorical(text, categories=list(levels)).codes.astype(np.int64)
+
+
+def _numbers(series: pd.Series, column: str) -> np.ndarray:
+    """The `number` transform: '?' or empty is NaN; anything else must be a finite number."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        text = _text(series)
+        missing = _missing(text)
+        cleaned = text.where(~missing, None)
+        values = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
+        bad = np.isnan(values) & ~missing
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise EncodingError(f"column '{column}', row {i}: '{text.iloc[i]}' is not a number "
+                                f"({int(bad.sum())} such value(s) in the column)")
+    if np.isinf(values).any():
+        i = int(np.flatnonzero(np.isinf(values))[0])
+        raise EncodingError(f"column '{column}', row {i}: value {values[i]} is not finite")
+    return values
+
+
+def _icd9_chapters(text: pd.Series) -> np.ndarray:
+    """The `icd9_chapter` transform: chapter index per code, NaN where missing."""
+    missing = _missing(text)
+    s = text.where(~missing, "")
+    first = s.str[:1]
+    special = (first == "V") | (first == "E")
+    x = pd.to_numeric(s.where(~special, None), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        c = np.floor(x)
+    conditions = [
+        c == 250,
+        ((c >= 390) & (c <= 459)) | (c == 785),
+        ((c >= 460) & (c <= 519)) | (c == 786),
+        ((c >= 520) & (c <= 579)) | (c == 787),
+        (c >= 800) & (c <= 999),
+        (c >= 710) & (c <= 739),
+        ((c >= 580) & (c <= 629)) | (c == 788),
+        (c >= 140) & (c <= 239),
+    ]
+    choices = [3, 0, 1, 2, 4, 5, 6, 7]
+    out = np.select(conditions, choices, default=8).astype(float)
+    out[missing] = np.nan
+    return out
+
+
+def _history(frame: pd.DataFrame) -> Dict[str, np.ndarray]:
+    """The `history` features, from earlier rows (lower encounter_id) of the same patient."""
+    n = len(frame)
+    names = ["prior_encounters", "prior_days_in_hospital", "prev_number_inpatient", "prev_time_in_hospital",
+             "prev_discharged_home", "prior_readmitted_within_30"]
+    if not all(c in frame.columns for c in HISTORY_COLUMNS):
+        return {name: np.full(n, np.nan) for name in names}
+    ids = {}
+    for c in HISTORY_COLUMNS:
+        v = pd.to_numeric(frame[c], errors="coerce")
+        if v.isna().any() or not np.all(np.floor(v) == v):
+            i = int(np.flatnonzero(v.isna().to_numpy() | (np.floor(v) != v).to_numpy())[0])
+            raise EncodingError(f"column '{c}', row {i}: '{frame[c].iloc[i]}' is not an integer")
+        ids[c] = v.to_numpy(dtype=np.int64)
+    los = _numbers(frame["time_in_hospital"], "time_in_hospital")
+    inpatient = _numbers(frame["number_inpatient"], "number_inpatient")
+    home = (_text(frame["discharge_disposition_id"]) == "1").to_numpy(dtype=float)
+    if "readmitted" in frame.columns:
+        within30 = (_text(frame["readmitted"]) == "<30").to_numpy(dtype=float)
+    else:
+        within30 = None
+
+    order = np.lexsort((ids["encounter_id"], ids["patient_nbr"]))  # stable: by patient, then encounter
+    patient = ids["patient_nbr"][order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = patient[1:] != patient[:-1]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    position = np.arange(n) - group_start
+
+    def shifted(values: np.ndarray) -> np.ndarray:
+        v = values[order]
+        prev = np.empty(n)
+        prev[0] = np.nan
+        prev[1:] = v[:-1]
+        prev[first] = np.nan
+        return prev
+
+    def before(values: np.ndarray) -> np.ndarray:
+        """Sum over earlier rows of the same patient (exclusive cumulative sum)."""
+        v = values[order]
+        total = np.cumsum(v)
+        exclusive = total - v
+        return exclusive - exclusive[group_start]
+
+    sorted_out = {
+        "prior_encounters": position.astype(float),
+        "prior_days_in_hospital": before(np.nan_to_num(los, nan=0.0)),
+        "prev_number_inpatient": shifted(inpatient),
+        "prev_time_in_hospital": shifted(los),
+        "prev_discharged_home": shifted(home),
+        "prior_readmitted_within_30": before(within30) if within30 is not None else np.full(n, np.nan),
+    }
+    out = {}
+    for name, values in sorted_out.items():
+        unsorted = np.empty(n)
+        unsorted[order] = values
+        out[name] = unsorted
+    return out
+
+
+class Encoder:
+    """Encodes DataFrames for one feature schema (the ``features`` list of the INFO JSON)."""
+
+    def __init__(self, features: List[Mapping[str, Any]]):
+        self.features = list(features)
+        #: Feature names in schema order (the matrix columns).
+        self.names = [f["name"] for f in self.features]
+
+    @property
+    def n_features(self) -> int:
+        return len(self.features)
+
+    @staticmethod
+    def _transform(feature: Mapping[str, Any]) -> str:
+        t = feature.get("transform")
+        if t:
+            return t
+        return "level" if feature.get("kind") == "categorical" else "number"
+
+    def required_columns(self) -> List[str]:
+        """The raw columns a DataFrame must have (history features need none: they are NaN
+        without ``patient_nbr``/``encounter_id``)."""
+        cols: List[str] = []
+        for f in self.features:
+            if self._transform(f) == "history":
+                for c in ("time_in_hospital", "number_inpatient", "discharge_disposition_id"):
+                    if c not in cols:
+                        cols.append(c)
+            elif f["source"] not in cols:
+                cols.append(f["source"])
+        return cols
+
+    def check_matrix(self, data: Any) -> np.ndarray:
+        """A 2-D float64 C-contiguous array with one column per feature, or InvalidArgumentError."""
+        a = np.asarray(data)
+        if a.ndim == 1 and a.shape[0] == self.n_features:
+            a = a.reshape(1, -1)
+        if a.ndim != 2 or a.shape[1] != self.n_features:
+            raise InvalidArgumentError(
+                f"feature matrix has shape {a.shape}; the model expects (n_rows, {self.n_features}) in schema order")
+        if a.dtype != np.float64 or not a.flags.c_contiguous:
+            try:
+                a = np.ascontiguousarray(a, dtype=np.float64)
+            except (TypeError, ValueError) as e:
+                raise InvalidArgumentError(f"feature matrix cannot be converted to float64: {e}") from None
+        return a
+
+    def encode(self, frame: pd.DataFrame, warn: bool = True) -> np.ndarray:
+        """The (len(frame), n_features) float64 matrix for the rows of ``frame``."""
+        if not isinstance(frame, pd.DataFrame):
+            return self.check_matrix(frame)
+        missing_cols = [c for c in self.required_columns() if c not in frame.columns]
+        if missing_cols:
+            needed_by = {c: [f["name"] for f in self.features if f["source"] == c] for c in missing_cols}
+            detail = ", ".join(f"'{c}' (for {', '.join(needed_by[c]) or 'history features'})" for c in missing_cols)
+            raise EncodingError(f"the data frame lacks required column(s): {detail}")
+        n = len(frame)
+        out = np.empty((n, self.n_features), dtype=np.float64, order="C")
+        history: Optional[Dict[str, np.ndarray]] = None
+        missing_counts: Dict[str, int] = {}
+        unseen_counts: Dict[str, int] = {}
+        for j, f in enumerate(self.features):
+            t, source = self._transform(f), f["source"]
+            if t == "number":
+                values = _numbers(frame[source], source)
+                if np.isnan(values).any():
+                    missing_counts[source] = int(np.isnan(values).sum())
+                out[:, j] = values
+            elif t in ("level", "level_or_other"):
+                text = _text(frame[source])
+                levels = f.get("levels") or []
+                codes = _level_codes(text, levels)
+                missing = _missing(text)
+                unseen = (codes < 0) & ~missing
+                col = codes.astype(float)
+                col[codes < 0] = np.nan
+                if t == "level_or_other":
+                    col[unseen] = len(levels) - 1
+                elif unseen.any():
+                    unseen_counts[source] = int(unseen.sum())
+                if missing.any():
+                    missing_counts[source] = int(missing.sum())
+                out[:, j] = col
+            elif t == "icd9_chapter":
+                col = _icd9_chapters(_text(frame[source]))
+                if np.isnan(col).any():
+                    missing_counts[source] = int(np.isnan(col).sum())
+                out[:, j] = col
+            elif t == "history":
+                if history is None:
+                    history = _history(frame)
+                out[:, j] = history.get(source, np.full(n, np.nan))
+            else:
+                raise EncodingError(f"feature '{f['name']}' uses transform '{t}', which this client does not know; "
+                                    "upgrade the readmit package")
+        if warn and (missing_counts or unseen_counts):
+            warnings.warn(_summary(missing_counts, unseen_counts), ReadmitEncodingWarning, stacklevel=3)
+        return out
+
+
+def _summary(missing: Dict[str, int], unseen: Dict[str, int]) -> str:
+    parts = []
+    if missing:
+        top = sorted(missing.items(), key=lambda kv: -kv[1])[:5]
+        parts.append(f"{sum(missing.values())} missing value(s) sent as NaN ("
+                     + ", ".join(f"{c}: {k}" for c, k in top) + (", ..." if len(missing) > 5 else "") + ")")
+    if unseen:
+        top = sorted(unseen.items(), key=lambda kv: -kv[1])[:5]
+        parts.append(f"{sum(unseen.values())} value(s) of levels never seen in training sent as NaN ("
+                     + ", ".join(f"{c}: {k}" for c, k in top) + (", ..." if len(unseen) > 5 else "") + ")")
+    return "readmit.encode: " + "; ".join(parts)

@@ -1,0 +1,100 @@
+"""Fixtures: a real readmitd on a free 127.0.0.1 port serving the fixture model.
+
+READMITD_BIN, READMIT_BIN and READMIT_TEST_MODEL override the defaults (the release build and
+the fixture model of scripts/tests/00-build.sh, relative to the repository root).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import readmit
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _path(env: str, default: Path) -> Path:
+    return Path(os.environ.get(env) or default)
+
+
+READMITD = _path("READMITD_BIN", ROOT / ".build/release/readmitd")
+READMIT = _path("READMIT_BIN", ROOT / ".build/release/readmit")
+MODEL = _path("READMIT_TEST_MODEL", ROOT / ".build/fixtures/model.readmit")
+DATA = ROOT / "data/diabetes130/diabetic_data.csv.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """A readmitd child process."""
+
+    def __init__(self, port: int = 0, *extra: str):
+        for p in (READMITD, MODEL):
+            if not p.exists():
+                pytest.fail(f"{p} does not exist: run scripts/tests/00-build.sh (or set READMITD_BIN/READMIT_TEST_MODEL)")
+        self.port = port or free_port()
+        self.endpoint = f"tcp://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([str(READMITD), "--model", str(MODEL), "--endpoint", self.endpoint, *extra],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        with readmit.Client(self.endpoint, timeout_ms=250, retries=0) as probe:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                    pytest.fail(f"readmitd exited with {self.proc.returncode}: {err[-2000:]}")
+                try:
+                    if probe.health()["ready"]:
+                        return
+                except readmit.ReadmitTimeout:
+                    pass
+                time.sleep(0.05)
+        self.stop()
+        pytest.fail("readmitd did not become ready within 60 s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def daemon() -> Iterator[Daemon]:
+    d = Daemon()
+    yield d
+    d.stop()
+
+
+@pytest.fixture()
+def client(daemon: Daemon) -> Iterator[readmit.Client]:
+    with readmit.Client(daemon.endpoint, timeout_ms=20000, retries=0) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def sample_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 3,000 rows of the shipped data set as a plain CSV (patients with several
+    encounters included, so the history features are exercised)."""
+    path = tmp_path_factory.mktemp("data") / "sample.csv"
+    with gzip.open(DATA, "rt", newline="") as src, open(path, "w", newline="") as dst:
+        for i, line in enumerate(src):
+            if i > 3000:
+                break
+            dst.write(line)
+    return path

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Python binding: pip installs ./bindings/python (which compiles the C shim into the package)
+# into the CI python, then runs its pytest suite against real readmitd processes, and the
+# example script against one.
+set -euo pipefail
+cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
+PYTHON=${PYTHON:-python3}
+export READMITD_BIN="$PWD/.build/release/readmitd"
+export READMIT_BIN="$PWD/.build/release/readmit"
+export READMIT_TEST_MODEL="$PWD/.build/fixtures/model.readmit"
+
+pip_install() { "$PYTHON" -m pip install -q "$@" || "$PYTHON" -m pip install -q --break-system-packages "$@"; }
+# Build isolation fetches setuptools from PyPI; fall back to the installed one when offline.
+pip_install --force-reinstall --no-deps ./bindings/python || pip_install --no-build-isolation --force-reinstall --no-deps ./bindings/python
+
+# Import from site-packages, not the source tree, so the test proves the installed package works.
+(cd /tmp && env -u LD_LIBRARY_PATH "$PYTHON" -c 'import readmit, sys; print("readmit", readmit.__version__, "libreadmit", readmit.version(), "at", readmit.__file__)')
+(cd bindings/python && env -u LD_LIBRARY_PATH "$PYTHON" -m pytest -q -p no:cacheprovider tests)
+
+echo "--- example: score the held-out test patients"
+port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$READMITD_BIN" --model "$READMIT_TEST_MODEL" --endpoint "tcp://127.0.0.1:$port" >/dev/null 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+"$PYTHON" bindings/python/examples/score_test_patients.py --endpoint "tcp://127.0.0.1:$port" --top 5
+echo "30-python: ok"
