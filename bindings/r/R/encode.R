@@ -97,25 +97,24 @@ feature_specs <- function(features) {
 # Text of a raw column with NA for missing (NA, "?" or empty), as the CSV would hold it.
 raw_text <- function(x) {
   txt <- if (is.factor(x)) as.character(x) else if (is.character(x)) x else as.character(x)
-  txt[!is.na(txt) & (txt == "?" | txt == "")] <- NA_character_
+  txt[match(txt, c("?", ""), nomatch = 0L) > 0L] <- NA_character_
   txt
 }
 
-# Numbers of a raw column: list(value, missing, invalid) where `missing` marks NA/"?"/"" and
-# `invalid` marks present text that is not a finite number (both become NA).
+# Numbers of a raw column: list(value, invalid), where `value` has NA for missing values (NA,
+# "?", empty) and for present values that are not finite numbers, which `invalid` counts.
 raw_number <- function(x) {
-  if (is.numeric(x) || is.logical(x)) {
-    v <- as.double(x)
-    missing <- is.na(v)
-    invalid <- !missing & !is.finite(v)
-  } else {
-    txt <- raw_text(x)
-    missing <- is.na(txt)
-    v <- suppressWarnings(as.numeric(txt))
-    invalid <- !missing & (is.na(v) | !is.finite(v))
+  if (is.integer(x) || is.logical(x)) return(list(value = x, invalid = 0L))
+  if (is.double(x)) {
+    bad <- is.infinite(x)
+    if (any(bad)) x[bad] <- NA_real_
+    return(list(value = x, invalid = sum(bad)))
   }
-  v[invalid | missing] <- NA_real_
-  list(value = v, missing = missing, invalid = invalid)
+  txt <- raw_text(x)
+  v <- suppressWarnings(as.numeric(txt))
+  bad <- !is.na(txt) & (is.na(v) | !is.finite(v))
+  v[bad] <- NA_real_
+  list(value = v, invalid = sum(bad))
 }
 
 # ICD-9 chapter names of diagnosis codes (NA where the code is missing).
@@ -141,6 +140,29 @@ icd9_chapter <- function(x) {
   out[within(580, 629) | (ok & c == 788)] <- "genitourinary"
   out[within(140, 239)] <- "neoplasms"
   out
+}
+
+# Level codes of raw values for the C assembly (src/rreadmit_assemble.c): the position in
+# c(levels, "?", "", NA), so 1..L is a level, > L is missing (NA, "?" or empty in the CSV) and 0
+# a value not among the levels. One hash lookup per value.
+level_codes <- function(txt, levels) {
+  if (!is.character(txt)) txt <- as.character(txt)
+  match(txt, c(levels, "?", "", NA_character_), nomatch = 0L)
+}
+
+# Applies `f` (a vectorised function of raw values) to the distinct values of `col` only, which
+# is much faster for columns with few distinct values. Character columns go straight to `f`
+# unless `always` (when `f` is costly per value).
+by_distinct <- function(col, f, always = FALSE) {
+  if (is.factor(col)) {
+    code <- f(c(levels(col), NA_character_))
+    i <- as.integer(col)
+    i[is.na(i)] <- length(code)
+    return(code[i])
+  }
+  if (is.character(col) && !always) return(f(col))
+  u <- unique(col)
+  f(u)[match(col, u)]
 }
 
 # Sum of `x` over the earlier rows of each group (rows sorted by group; `start` is the first
@@ -169,11 +191,11 @@ history_matrix <- function(df) {
                   columns = absent)
   }
   # Unreadable ids count as -1, as in `readmit score`.
-  id_of <- function(x) { v <- raw_number(x)$value; v[is.na(v)] <- -1; v }
+  id_of <- function(x) { v <- as.double(raw_number(x)$value); v[is.na(v)] <- -1; v }
   patient <- id_of(df$patient_nbr)
   encounter <- id_of(df$encounter_id)
-  los <- raw_number(df$time_in_hospital)$value
-  inpatient <- raw_number(df$number_inpatient)$value
+  los <- as.double(raw_number(df$time_in_hospital)$value)
+  inpatient <- as.double(raw_number(df$number_inpatient)$value)
   home <- as.numeric(!is.na(raw_text(df$discharge_disposition_id)) &
                        raw_text(df$discharge_disposition_id) == "1")
 
@@ -247,9 +269,11 @@ encode_frame <- function(df, features, warn = TRUE, call = NULL) {
 
   n <- nrow(df)
   m <- length(specs)
-  x <- matrix(NA_real_, n, m, dimnames = list(NULL, names_))
-  n_missing <- integer(m)
-  n_unseen <- integer(m)
+  # Each feature becomes a column for the C assembly: numbers as they are, categorical values as
+  # level codes (see level_codes); the C side builds the matrix and counts missing values.
+  cols <- vector("list", m)
+  kind <- integer(m)                 # 0 number, 1 level, 2 level or Other, 3 uncounted number
+  n_levels <- vapply(specs, function(s) length(s$levels), integer(1))
   n_invalid <- integer(m)
   history <- NULL
   for (j in seq_len(m)) {
@@ -258,46 +282,42 @@ encode_frame <- function(df, features, warn = TRUE, call = NULL) {
     switch(s$transform,
       number = {
         r <- raw_number(col)
-        x[, j] <- r$value
-        n_missing[j] <- sum(r$missing)
-        n_invalid[j] <- sum(r$invalid)
+        cols[[j]] <- r$value
+        n_invalid[j] <- r$invalid
       },
       level = , level_or_other = {
-        txt <- raw_text(col)
-        idx <- match(txt, s$levels) - 1
-        unseen <- !is.na(txt) & is.na(idx)
-        if (s$transform == "level_or_other") {
-          idx[unseen] <- length(s$levels) - 1
-        } else {
-          n_unseen[j] <- sum(unseen)
-        }
-        x[, j] <- idx
-        n_missing[j] <- sum(is.na(txt))
+        cols[[j]] <- by_distinct(col, function(v) level_codes(v, s$levels))
+        kind[j] <- if (s$transform == "level") 1L else 2L
       },
       icd9_chapter = {
-        chapter <- icd9_chapter(col)
-        idx <- match(chapter, s$levels) - 1
-        n_unseen[j] <- sum(!is.na(chapter) & is.na(idx))
-        x[, j] <- idx
-        n_missing[j] <- sum(is.na(chapter))
+        cols[[j]] <- by_distinct(col, function(v) level_codes(icd9_chapter(v), s$levels),
+                                 always = TRUE)
+        kind[j] <- 1L
       },
       history = {
         if (s$source %in% names(df)) {
           # Supplied by the caller (e.g. from the EHR's own records).
           r <- raw_number(col)
-          x[, j] <- r$value
-          n_invalid[j] <- sum(r$invalid)
+          cols[[j]] <- r$value
+          n_invalid[j] <- r$invalid
         } else if (s$source %in% .history_sources) {
           if (is.null(history)) history <- history_matrix(df)
-          x[, j] <- history[, s$source]
+          cols[[j]] <- history[, s$source]
         } else {
           readmit_abort(sprintf("history feature '%s' has unknown source '%s'; supply a column '%s'",
                                 s$name, s$source, s$source),
                         class = "readmit_unsupported_schema", call = call)
         }
+        kind[j] <- 3L
       }
     )
+    if (is.null(cols[[j]])) cols[[j]] <- rep(NA_real_, n)   # e.g. a 0-row frame's column
   }
+  res <- .Call(rreadmit_assemble, cols, kind, n_levels)
+  x <- res$x
+  colnames(x) <- names_
+  n_missing <- res$missing - n_invalid        # invalid numbers are NA too; count them once
+  n_unseen <- res$unseen
   if (warn && (any(n_missing) || any(n_unseen) || any(n_invalid))) {
     counts <- data.frame(feature = names_, missing = n_missing, unseen = n_unseen,
                          invalid = n_invalid, stringsAsFactors = FALSE)

@@ -1,41 +1,56 @@
 /* .Call glue between R and libreadmit (the C shim compiled into this package).
  *
- * A client is an external pointer to a readmit_client with a C finalizer, so a client the
- * user forgets to close is closed when it is garbage collected or when R exits.
+ * A client is an external pointer to an rclient (the readmit_client and a scratch buffer) with
+ * a C finalizer, so a client the user forgets to close is closed when it is garbage collected
+ * or when R exits.
  *
  * Failures of the library are not raised here: the entry points return a small list of class
  * "readmit_failure" (code, name, message, row, feature) and the R side turns it into a classed
  * condition (R/errors.R). Rf_error() cannot carry a condition class. Outputs are allocated as R
- * vectors before the library call (and the row-major copy with R_alloc), so an early return or
- * an R error leaks nothing. */
+ * vectors (or with R_alloc) before the library call, and the row-major copy of a matrix lives in
+ * the client's scratch buffer, so an early return or an R error leaks nothing. */
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <R.h>
 #include <Rinternals.h>
 #include "readmit.h"
 #include "rreadmit.h"
 
+/* A client as R holds it. The scratch buffer holds the row-major copy of the last feature
+ * matrix: reusing it spares a fresh allocation (and its page faults) on every scoring call of
+ * a large batch. It is freed with the client. */
+typedef struct {
+    readmit_client *client;
+    double *scratch;
+    size_t scratch_len;   /* in doubles */
+} rclient;
+
 static SEXP client_tag(void) { return Rf_install("readmit_client"); }
 
 static void client_finalizer(SEXP xp) {
-    readmit_client *c = (readmit_client *)R_ExternalPtrAddr(xp);
-    if (c != NULL) {
-        readmit_close(c);
+    rclient *rc = (rclient *)R_ExternalPtrAddr(xp);
+    if (rc != NULL) {
         R_ClearExternalPtr(xp);
+        readmit_close(rc->client);
+        free(rc->scratch);
+        free(rc);
     }
 }
 
 /* The open client behind `xp`, or an R error for anything else or a closed client. */
-static readmit_client *get_client(SEXP xp) {
+static rclient *get_rclient(SEXP xp) {
     if (TYPEOF(xp) != EXTPTRSXP || R_ExternalPtrTag(xp) != client_tag())
         Rf_error("not a readmit client handle");
-    readmit_client *c = (readmit_client *)R_ExternalPtrAddr(xp);
-    if (c == NULL) Rf_error("the readmit client is closed");
-    return c;
+    rclient *rc = (rclient *)R_ExternalPtrAddr(xp);
+    if (rc == NULL) Rf_error("the readmit client is closed");
+    return rc;
 }
+
+static readmit_client *get_client(SEXP xp) { return get_rclient(xp)->client; }
 
 /* Describes a failed library call for the R side (R/errors.R signals it). */
 static SEXP failure(const readmit_client *c, int rc, const char *fallback) {
@@ -91,12 +106,24 @@ SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
         readmit_options_free(opt);
         return failure(NULL, rc, "invalid client option (endpoint, timeout, retries, keys)");
     }
-    readmit_client *c = NULL;
-    rc = readmit_open_ex(NULL, opt, &c);
-    readmit_options_free(opt);
-    if (rc != READMIT_OK) return failure(NULL, rc, "cannot open the client (bad endpoint?)");
-    SEXP xp = PROTECT(R_MakeExternalPtr(c, client_tag(), R_NilValue));
+    /* The handle exists before the client, so no R allocation can fail while an unowned
+     * client is held. */
+    SEXP xp = PROTECT(R_MakeExternalPtr(NULL, client_tag(), R_NilValue));
     R_RegisterCFinalizerEx(xp, client_finalizer, TRUE);
+    rclient *holder = (rclient *)calloc(1, sizeof *holder);
+    if (holder == NULL) {
+        readmit_options_free(opt);
+        UNPROTECT(1);
+        return failure(NULL, READMIT_ENOMEM, "out of memory");
+    }
+    rc = readmit_open_ex(NULL, opt, &holder->client);
+    readmit_options_free(opt);
+    if (rc != READMIT_OK) {
+        free(holder);
+        UNPROTECT(1);
+        return failure(NULL, rc, "cannot open the client (bad endpoint?)");
+    }
+    R_SetExternalPtrAddr(xp, holder);
     UNPROTECT(1);
     return xp;
 }
@@ -172,13 +199,22 @@ SEXP rreadmit_reload(SEXP xp, SEXP path) {
     return take_string(s);
 }
 
-/* The row-major copy of a column-major double matrix, as the wire protocol wants it. The copy
- * goes block by block so both sides stay in cache. Memory from R_alloc: released when the
- * .Call returns, also after an error. */
-static const double *row_major(SEXP x, size_t n, size_t m) {
+/* The row-major copy of a column-major double matrix, as the wire protocol wants it, in the
+ * client's scratch buffer (grown as needed). The copy goes block by block so both sides stay in
+ * cache. */
+static const double *row_major(rclient *rc, SEXP x, size_t n, size_t m) {
     if (n == 0 || m == 0) return NULL;
     if ((double)n * (double)m > (double)SIZE_MAX / sizeof(double)) Rf_error("matrix too large");
-    double *buf = (double *)R_alloc(n * m, sizeof(double));
+    size_t len = n * m;
+    if (rc->scratch_len < len) {
+        free(rc->scratch);
+        rc->scratch_len = 0;
+        rc->scratch = (double *)malloc(len * sizeof(double));
+        if (rc->scratch == NULL) Rf_error("out of memory for a %lu x %lu feature matrix",
+                                          (unsigned long)n, (unsigned long)m);
+        rc->scratch_len = len;
+    }
+    double *buf = rc->scratch;
     const double *src = REAL(x);
     const size_t block = 64;
     for (size_t r0 = 0; r0 < n; r0 += block) {
@@ -200,7 +236,8 @@ static void check_matrix(SEXP x, size_t *n, size_t *m) {
 }
 
 SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
-    readmit_client *c = get_client(xp);
+    rclient *holder = get_rclient(xp);
+    readmit_client *c = holder->client;
     size_t n, m;
     check_matrix(x, &n, &m);
     int want_full = Rf_asLogical(full) == TRUE;
@@ -208,7 +245,7 @@ SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
     SEXP atyp = PROTECT(want_full ? Rf_allocVector(REALSXP, (R_xlen_t)n) : R_NilValue);
     SEXP tier = PROTECT(want_full ? Rf_allocVector(INTSXP, (R_xlen_t)n) : R_NilValue);
     uint8_t *tier8 = want_full ? (uint8_t *)R_alloc(n > 0 ? n : 1, 1) : NULL;
-    const double *rows = row_major(x, n, m);
+    const double *rows = row_major(holder, x, n, m);
     double dummy = 0.0;
     int rc;
     if (want_full)
@@ -235,7 +272,8 @@ SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
 }
 
 SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k_) {
-    readmit_client *c = get_client(xp);
+    rclient *holder = get_rclient(xp);
+    readmit_client *c = holder->client;
     size_t n, m;
     check_matrix(x, &n, &m);
     int k = Rf_asInteger(k_);
@@ -244,7 +282,7 @@ SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k_) {
     if ((double)n * (double)kk > (double)R_XLEN_T_MAX) Rf_error("too many rows");
     int32_t *idx = (int32_t *)R_alloc(n * kk > 0 ? n * kk : 1, sizeof(int32_t));
     double *con = (double *)R_alloc(n * kk > 0 ? n * kk : 1, sizeof(double));
-    const double *rows = row_major(x, n, m);
+    const double *rows = row_major(holder, x, n, m);
     double dummy = 0.0;
     size_t k_used = kk;
     int rc = readmit_explain(c, rows != NULL ? rows : &dummy, n, m, kk, idx, con, &k_used);

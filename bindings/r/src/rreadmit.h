@@ -16,5 +16,6 @@ SEXP rreadmit_reload(SEXP xp, SEXP path);
 SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full);
 SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k);
 SEXP rreadmit_lib_version(void);
+SEXP rreadmit_assemble(SEXP cols, SEXP spec, SEXP n_levels);
 
 #endif
