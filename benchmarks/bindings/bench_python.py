@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Benchmark: 100,000 rows through the Python binding vs the same rows through the C shim, in
+one run against one readmitd.
+
+    bash benchmarks/bindings/run_python.sh        (from the repository root, after the build)
+
+Measures, in alternating blocks (so drift hits every variant alike):
+  * C shim: `build/bench_shim --shim-only` timing readmit_score on the encoded matrix;
+  * Python, encoding excluded: `Client.score(matrix)`;
+  * Python, encoding included: `Client.score(frame)` on the raw DataFrame (read as text);
+  * Python encoding alone: `Client.encode(frame)`.
+Reports medians and the ratios to the C shim.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import readmit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def timed(fn, reps):
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("endpoint")
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--blocks", type=int, default=3)
+    ap.add_argument("--bench-shim", default=str(ROOT / "build" / "bench_shim"))
+    args = ap.parse_args()
+
+    warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
+    frame = readmit.read_csv(ROOT / "data/diabetes130/diabetic_data.csv.gz", nrows=args.rows)
+    with readmit.Client(args.endpoint, timeout_ms=120_000, retries=0) as cl:
+        x = cl.encode(frame)
+        cl.score(x)  # warm-up
+        with tempfile.NamedTemporaryFile(suffix=".f64") as f:
+            x.astype("<f8").tofile(f.name)
+            c_ms, py_ms, py_enc_ms, enc_ms = [], [], [], []
+            for _ in range(args.blocks):
+                out = subprocess.run([args.bench_shim, args.endpoint, "--shim-only", "--rows-file", f.name,
+                                      "--batch-reps", str(args.reps)], check=True, capture_output=True, text=True)
+                c_ms.append(float(out.stdout.split()[1]))  # the block's median
+                py_ms += [t * 1e3 for t in timed(lambda: cl.score(x), args.reps)]
+                py_enc_ms += [t * 1e3 for t in timed(lambda: cl.score(frame), args.reps)]
+                enc_ms += [t * 1e3 for t in timed(lambda: cl.encode(frame), args.reps)]
+    c, p, pe, e = (statistics.median(v) for v in (c_ms, py_ms, py_enc_ms, enc_ms))
+    print(f"{len(x):,} rows x {x.shape[1]} features; {args.blocks} blocks x {args.reps} reps; medians")
+    print(f"  C shim readmit_score             : {c:9.2f} ms")
+    print(f"  Python Client.score(matrix)      : {p:9.2f} ms   ratio to C shim {p / c:.3f}")
+    print(f"  Python Client.score(DataFrame)   : {pe:9.2f} ms   ratio to C shim {pe / c:.3f}")
+    print(f"  Python Client.encode(DataFrame)  : {e:9.2f} ms   (encoding alone)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
