@@ -97,6 +97,7 @@ def test_encode_names_a_missing_column(client, sample_csv):
 
 def test_encode_unseen_levels_and_missing_to_nan_with_warning(client, sample_csv):
     frame = readmit.read_csv(sample_csv).head(20).copy()
+    frame["race"] = "Caucasian"
     frame.loc[frame.index[:3], "race"] = "Martian"
     frame.loc[frame.index[3:5], "race"] = "?"
     j = client.feature_names.index("race")

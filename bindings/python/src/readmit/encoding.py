@@ -7,6 +7,7 @@ is vectorised with pandas/numpy.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -26,43 +27,52 @@ ICD9_CHAPTERS = ["circulatory", "respiratory", "digestive", "diabetes", "injury"
 HISTORY_COLUMNS = ("patient_nbr", "encounter_id")
 
 
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _one_text(v: Any) -> Optional[str]:
+    """One CSV value as text: integer codes as "6" (also when pandas read them as 6.0);
+    None for NaN/None."""
+    if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _factorize(series: pd.Series):
+    """(codes, texts): each row's index into `texts` (the distinct values as text), -1 where
+    NaN/None. Work is then done once per distinct value, which keeps 100,000 rows fast."""
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object) if series.dtype == object else series.to_numpy(),
+                                  use_na_sentinel=True)
+    return codes.astype(np.int64), [_one_text(u) for u in uniques]
+
+
+def _take(codes: np.ndarray, per_unique: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    """per_unique[codes], with `fill` where the code is -1."""
+    table = np.append(np.asarray(per_unique, dtype=float), fill)
+    return table[codes]  # code -1 picks the appended fill
+
+
 def _text(series: pd.Series) -> pd.Series:
-    """The column as text, like the CSV: integer codes as "6" (also when pandas read them as
-    6.0), NaN/None kept as missing."""
-    if pd.api.types.is_bool_dtype(series):
-        return series.map({True: "True", False: "False"}).astype(object)
-    if pd.api.types.is_integer_dtype(series):
-        return series.astype(str).astype(object)
-    if pd.api.types.is_float_dtype(series):
-        values = series.to_numpy(dtype=float)
-        out = np.empty(len(values), dtype=object)
-        present = ~np.isnan(values)
-        integral = present & (np.floor(values) == values) & (np.abs(values) < 2**53)
-        out[integral] = values[integral].astype(np.int64).astype(str)
-        other = present & ~integral
-        out[other] = [repr(float(v)) for v in values[other]]
-        out[~present] = None
-        return pd.Series(out, index=series.index)
-    kind = pd.api.types.infer_dtype(series, skipna=True)
-    if kind in ("string", "empty"):
-        return series.astype(object)
-    # Mixed content (ints and strings in one object column): convert element by element.
-    def one(v: Any) -> Optional[str]:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            return str(int(v))
-        return str(v)
-    return series.map(one).astype(object)
+    """The column as text (see _one_text), NaN/None kept as None."""
+    codes, texts = _factorize(series)
+    table = np.array(texts + [None], dtype=object)
+    return pd.Series(table[codes], index=series.index)
 
 
-def _missing(text: pd.Series) -> np.ndarray:
-    return (text.isna() | text.isin(MISSING_TEXT)).to_numpy()
+def _missing_per_unique(texts: List[Optional[str]]) -> np.ndarray:
+    return np.array([t is None or t in MISSING_TEXT for t in texts], dtype=bool)
 
 
-def _level_codes(text: pd.Series, levels: Sequence[str]) -> np.ndarray:
-    """Level index of each value, -1 where missing or not a level."""
-    return pd.Categorical(text, categories=list(levels)).codes.astype(np.int64)
+def _count(codes: np.ndarray, per_unique_flag: np.ndarray, count_na: bool) -> int:
+    n = int(np.bincount(codes[codes >= 0], minlength=len(per_unique_flag))[per_unique_flag].sum()) if len(
+        per_unique_flag) else 0
+    return n + (int((codes < 0).sum()) if count_na else 0)
 
 
 def _numbers(series: pd.Series, column: str) -> np.ndarray:
@@ -70,44 +80,39 @@ def _numbers(series: pd.Series, column: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.to_numpy(dtype=float, na_value=np.nan)
     else:
-        text = _text(series)
-        missing = _missing(text)
-        cleaned = text.where(~missing, None)
-        values = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
-        bad = np.isnan(values) & ~missing
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise EncodingError(f"column '{column}', row {i}: '{text.iloc[i]}' is not a number "
-                                f"({int(bad.sum())} such value(s) in the column)")
-    if np.isinf(values).any():
-        i = int(np.flatnonzero(np.isinf(values))[0])
+        codes, texts = _factorize(series)
+        parsed = np.full(len(texts), np.nan)
+        for i, t in enumerate(texts):
+            if t is None or t in MISSING_TEXT:
+                continue
+            if not _NUMBER.match(t):
+                row = int(np.flatnonzero(codes == i)[0])
+                count = int((codes == i).sum())
+                raise EncodingError(f"column '{column}', row {row}: '{t}' is not a number"
+                                    f" ({count} row(s) with this value)")
+            parsed[i] = float(t)
+        values = _take(codes, parsed)
+    bad = np.isinf(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
         raise EncodingError(f"column '{column}', row {i}: value {values[i]} is not finite")
     return values
 
 
-def _icd9_chapters(text: pd.Series) -> np.ndarray:
-    """The `icd9_chapter` transform: chapter index per code, NaN where missing."""
-    missing = _missing(text)
-    s = text.where(~missing, "")
-    first = s.str[:1]
-    special = (first == "V") | (first == "E")
-    x = pd.to_numeric(s.where(~special, None), errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        c = np.floor(x)
-    conditions = [
-        c == 250,
-        ((c >= 390) & (c <= 459)) | (c == 785),
-        ((c >= 460) & (c <= 519)) | (c == 786),
-        ((c >= 520) & (c <= 579)) | (c == 787),
-        (c >= 800) & (c <= 999),
-        (c >= 710) & (c <= 739),
-        ((c >= 580) & (c <= 629)) | (c == 788),
-        (c >= 140) & (c <= 239),
-    ]
-    choices = [3, 0, 1, 2, 4, 5, 6, 7]
-    out = np.select(conditions, choices, default=8).astype(float)
-    out[missing] = np.nan
-    return out
+def _icd9_chapter(code: str) -> int:
+    """docs/FEATURES.md: the chapter index of an ICD-9 code (not missing)."""
+    if code[0] in "VE":
+        return 8
+    if not _NUMBER.match(code):
+        return 8
+    c = int(np.floor(float(code)))
+    if c == 250:
+        return 3
+    for lo, hi, extra, chapter in ((390, 459, 785, 0), (460, 519, 786, 1), (520, 579, 787, 2), (800, 999, None, 4),
+                                   (710, 739, None, 5), (580, 629, 788, 6), (140, 239, None, 7)):
+        if lo <= c <= hi or c == extra:
+            return chapter
+    return 8
 
 
 def _history(frame: pd.DataFrame) -> Dict[str, np.ndarray]:
@@ -239,25 +244,30 @@ class Encoder:
                     missing_counts[source] = int(np.isnan(values).sum())
                 out[:, j] = values
             elif t in ("level", "level_or_other"):
-                text = _text(frame[source])
-                levels = f.get("levels") or []
-                codes = _level_codes(text, levels)
-                missing = _missing(text)
-                unseen = (codes < 0) & ~missing
-                col = codes.astype(float)
-                col[codes < 0] = np.nan
+                codes, texts = _factorize(frame[source])
+                levels = list(f.get("levels") or [])
+                lookup = {level: float(i) for i, level in enumerate(levels)}
+                missing = _missing_per_unique(texts)
+                per_unique = np.array([np.nan if m else lookup.get(text, np.nan) for text, m in zip(texts, missing)])
+                unseen = ~missing & np.isnan(per_unique)
                 if t == "level_or_other":
-                    col[unseen] = len(levels) - 1
-                elif unseen.any():
-                    unseen_counts[source] = int(unseen.sum())
-                if missing.any():
-                    missing_counts[source] = int(missing.sum())
-                out[:, j] = col
+                    per_unique[unseen] = len(levels) - 1
+                else:
+                    n_unseen = _count(codes, unseen, count_na=False)
+                    if n_unseen:
+                        unseen_counts[source] = n_unseen
+                n_missing = _count(codes, missing, count_na=True)
+                if n_missing:
+                    missing_counts[source] = n_missing
+                out[:, j] = _take(codes, per_unique)
             elif t == "icd9_chapter":
-                col = _icd9_chapters(_text(frame[source]))
-                if np.isnan(col).any():
-                    missing_counts[source] = int(np.isnan(col).sum())
-                out[:, j] = col
+                codes, texts = _factorize(frame[source])
+                missing = _missing_per_unique(texts)
+                per_unique = np.array([np.nan if m else _icd9_chapter(text) for text, m in zip(texts, missing)])
+                n_missing = _count(codes, missing, count_na=True)
+                if n_missing:
+                    missing_counts[source] = n_missing
+                out[:, j] = _take(codes, per_unique)
             elif t == "history":
                 if history is None:
                     history = _history(frame)
