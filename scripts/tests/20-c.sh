@@ -42,7 +42,27 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -std=c11 "$prefix/hello.c" -o "$prefi
   $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs readmit) -Wl,-rpath,"$prefix/lib"
 "$prefix/hello"
 
-echo "--- example program"
-n=$(build/readmit_score -s -e tcp://127.0.0.1:1 -t 200 2>/dev/null | wc -l || true)
-[ "$n" -eq 0 ] # no daemon there: fails cleanly with a timeout
+echo "--- example program against a real readmitd"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$READMITD_BIN" --model "$READMIT_TEST_MODEL" --endpoint "tcp://127.0.0.1:$port" >/dev/null 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$prefix"' EXIT
+schema=$(build/readmit_score -e "tcp://127.0.0.1:$port" -t 30000 -s)
+nf=$(printf '%s\n' "$schema" | wc -l)
+# Three rows in schema order: all zeros (numeric 0, level 0), all missing, and mixed.
+{
+  printf '%s\n' "$schema" | cut -d, -f2 | paste -sd, -
+  yes 0 | head -n "$nf" | paste -sd, -
+  yes '' | head -n "$nf" | paste -sd, -
+  seq 1 "$nf" | awk '{ print ($1 % 3 == 0) ? "NaN" : 0 }' | paste -sd, -
+} > "$prefix/rows.csv"
+out=$(build/readmit_score -e "tcp://127.0.0.1:$port" "$prefix/rows.csv")
+printf '%s\n' "$out"
+[ "$(printf '%s\n' "$out" | tail -n +2 | awk -F, '$2 > 0 && $2 < 1' | wc -l)" -eq 3 ]
+# A bad value is reported with its row, and the program fails.
+printf '%s\n' "$(seq 1 "$nf" | awk '{ print ($1 == 1) ? "inf" : 0 }' | paste -sd, -)" > "$prefix/bad.csv"
+if build/readmit_score -e "tcp://127.0.0.1:$port" "$prefix/bad.csv" 2>"$prefix/err"; then
+  echo "20-c: readmit_score accepted an infinite value" >&2; exit 1
+fi
+cat "$prefix/err"
 echo "20-c: ok"

@@ -112,6 +112,14 @@ static int th_spawn_list(th_daemon *d, int port, ...) {
 
 int th_daemon_spawn(th_daemon *d, int port) { return th_spawn_list(d, port, (const char *)NULL); }
 
+int th_daemon_spawn_args(th_daemon *d, ...) {
+    va_list ap;
+    va_start(ap, d);
+    int ok = th_spawn(d, 0, ap);
+    va_end(ap);
+    return ok;
+}
+
 int th_daemon_start(th_daemon *d, int port, ...) {
     va_list ap;
     va_start(ap, port);

@@ -64,6 +64,8 @@ long long th_now_ms(void);
 int th_daemon_start(th_daemon *d, int port, ...);
 /* Starts readmitd on `port` without waiting for it (for restart tests). Returns 1 if spawned. */
 int th_daemon_spawn(th_daemon *d, int port);
+/* Starts readmitd on a free port with extra arguments (NULL-terminated), without waiting. */
+int th_daemon_spawn_args(th_daemon *d, ...);
 /* Sends `sig` to the daemon (SIGSTOP/SIGCONT to freeze it mid-request). */
 void th_daemon_signal(th_daemon *d, int sig);
 /* Stops the daemon (SIGTERM, then SIGKILL after 5 s) and reaps it. */

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "rm_internal.h" /* the shim's JSON reader, to check tiers against INFO */
@@ -231,6 +232,71 @@ static void test_stopped_and_restarted(void) {
     readmit_close(c);
 }
 
+static void write_key(const char *path, const char *key) {
+    FILE *f = fopen(path, "w");
+    if (!f) { perror(path); exit(2); }
+    fprintf(f, "# test key\n%s\n", key);
+    fclose(f);
+}
+
+static readmit_client *curve_client(const char *endpoint, const char *server_pub, const char *pub, const char *sec) {
+    readmit_options *o;
+    readmit_client *c = NULL;
+    readmit_options_new(&o);
+    readmit_options_set_timeout_ms(o, 1000);
+    readmit_options_set_retries(o, 0);
+    CHECK(readmit_options_set_curve(o, server_pub, pub, sec) == READMIT_OK, "curve keys accepted");
+    CHECK(readmit_open_ex(endpoint, o, &c) == READMIT_OK, "open with CURVE");
+    readmit_options_free(o);
+    return c;
+}
+
+/* CURVE: an authorised key pair scores; an unknown key or a plain client gets no answer. */
+static void test_curve(void) {
+    char dir[] = "/tmp/readmit-curve-XXXXXX";
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return; }
+    char path[400], keys[200];
+    char spub[41], ssec[41], cpub[41], csec[41], xpub[41], xsec[41];
+    zmq_curve_keypair(spub, ssec);
+    zmq_curve_keypair(cpub, csec);
+    zmq_curve_keypair(xpub, xsec); /* never authorised */
+    snprintf(keys, sizeof keys, "%s/clients", dir);
+    mkdir(keys, 0700);
+    snprintf(path, sizeof path, "%s/client.pub", keys);
+    write_key(path, cpub);
+    snprintf(path, sizeof path, "%s/server.key", dir);
+    write_key(path, ssec);
+    th_daemon secure;
+    /* The harness probes HEALTH without CURVE, so start without waiting and probe with keys. */
+    CHECK(th_daemon_spawn_args(&secure, "--curve-secret-key", path, "--authorized-keys", keys), "spawn CURVE daemon");
+    readmit_options *o;
+    readmit_client *good = NULL;
+    readmit_options_new(&o);
+    readmit_options_set_timeout_ms(o, 500);
+    readmit_options_set_retries(o, 100);
+    readmit_options_set_curve(o, spub, cpub, csec);
+    readmit_open_ex(secure.endpoint, o, &good);
+    readmit_options_free(o);
+    int ready = 0;
+    CHECK_RC(good, readmit_health(good, &ready, NULL), READMIT_OK);
+    double *x = malloc(nf * sizeof *x), risk = -1;
+    th_fill_rows(good, x, 1, nf, 7);
+    CHECK_RC(good, readmit_score(good, x, 1, nf, &risk), READMIT_OK);
+    CHECK(risk > 0 && risk < 1, "risk over CURVE %g", risk);
+    readmit_close(good);
+
+    readmit_client *stranger = curve_client(secure.endpoint, spub, xpub, xsec);
+    CHECK_RC(stranger, readmit_score(stranger, x, 1, nf, &risk), READMIT_ETIMEDOUT);
+    readmit_close(stranger);
+    readmit_client *plain = th_open(secure.endpoint, 1000, 0);
+    CHECK_RC(plain, readmit_score(plain, x, 1, nf, &risk), READMIT_ETIMEDOUT);
+    readmit_close(plain);
+    th_daemon_stop(&secure);
+    free(x);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    CHECK(system(path) == 0, "cleanup");
+}
+
 typedef struct {
     const double *x;
     size_t rows;
@@ -284,6 +350,7 @@ int main(void) {
         RUN(test_explain);
         RUN(test_large_batch);
         RUN(test_threads);
+        RUN(test_curve);
         RUN(test_stopped_and_restarted);
     }
     th_daemon_stop(&daemon_);
