@@ -234,8 +234,10 @@ resolve_columns <- function(df, sources) {
   df
 }
 
-# Encodes `df` by the normalised feature list of an INFO reply (see readmit_encode).
-encode_frame <- function(df, features, warn = TRUE, call = NULL) {
+# Prepares `df` for the C assembly (src/rreadmit_assemble.c) by the feature list of an INFO
+# reply: list(cols, kind, n_levels, n_invalid, names), one entry per feature. Numbers stay as
+# they are; categorical values become level codes (level_codes). Errors name what is wrong.
+prepare_columns <- function(df, features, call = NULL) {
   if (is.matrix(df)) {
     readmit_abort("readmit_encode() needs a data frame of raw columns (a matrix is already encoded)",
                   class = "readmit_invalid_argument", call = call)
@@ -269,8 +271,6 @@ encode_frame <- function(df, features, warn = TRUE, call = NULL) {
 
   n <- nrow(df)
   m <- length(specs)
-  # Each feature becomes a column for the C assembly: numbers as they are, categorical values as
-  # level codes (see level_codes); the C side builds the matrix and counts missing values.
   cols <- vector("list", m)
   kind <- integer(m)                 # 0 number, 1 level, 2 level or Other, 3 uncounted number
   n_levels <- vapply(specs, function(s) length(s$levels), integer(1))
@@ -313,18 +313,28 @@ encode_frame <- function(df, features, warn = TRUE, call = NULL) {
     )
     if (is.null(cols[[j]])) cols[[j]] <- rep(NA_real_, n)   # e.g. a 0-row frame's column
   }
-  res <- .Call(rreadmit_assemble, cols, kind, n_levels)
+  list(cols = cols, kind = kind, n_levels = n_levels, n_invalid = n_invalid, names = names_)
+}
+
+# Raises the encode warning (if any value became NA) from the counts of the C assembly.
+warn_encode <- function(prep, missing, unseen, call) {
+  invalid <- prep$n_invalid
+  missing <- missing - invalid            # invalid numbers are NA too; count them once
+  if (!any(missing) && !any(unseen) && !any(invalid)) return(invisible())
+  counts <- data.frame(feature = prep$names, missing = missing, unseen = unseen,
+                       invalid = invalid, stringsAsFactors = FALSE)
+  counts <- counts[counts$missing + counts$unseen + counts$invalid > 0L, , drop = FALSE]
+  rownames(counts) <- NULL
+  warning(encode_warning(counts, call))
+}
+
+# Encodes `df` by the feature list of an INFO reply (see readmit_encode) into an R matrix.
+encode_frame <- function(df, features, warn = TRUE, call = NULL) {
+  prep <- prepare_columns(df, features, call)
+  res <- .Call(rreadmit_assemble, prep$cols, prep$kind, prep$n_levels)
   x <- res$x
-  colnames(x) <- names_
-  n_missing <- res$missing - n_invalid        # invalid numbers are NA too; count them once
-  n_unseen <- res$unseen
-  if (warn && (any(n_missing) || any(n_unseen) || any(n_invalid))) {
-    counts <- data.frame(feature = names_, missing = n_missing, unseen = n_unseen,
-                         invalid = n_invalid, stringsAsFactors = FALSE)
-    counts <- counts[counts$missing + counts$unseen + counts$invalid > 0L, , drop = FALSE]
-    rownames(counts) <- NULL
-    warning(encode_warning(counts, call))
-  }
+  colnames(x) <- prep$names
+  if (warn) warn_encode(prep, res$missing, res$unseen, call)
   x
 }
 

@@ -56,9 +56,19 @@ as_feature_matrix <- function(cl, x, call) {
 #' }
 #' @export
 readmit_score <- function(cl, x) {
+  score_any(cl, x, full = FALSE, call = sys.call())
+}
+
+# Scores a data frame (encoded straight into the send buffer, no R matrix) or a matrix.
+score_any <- function(cl, x, full, call) {
   ptr <- client_ptr(cl)
-  features <- as_feature_matrix(cl, x, sys.call())
-  check_failure(.Call(rreadmit_score, ptr, features, FALSE))
+  if (is.data.frame(x)) {
+    prep <- prepare_columns(x, readmit_info(cl)$features, call)
+    res <- .Call(rreadmit_score_columns, ptr, prep$cols, prep$kind, prep$n_levels, full)
+    warn_encode(prep, res$missing, res$unseen, call)
+    return(check_failure(res$result, call))
+  }
+  check_failure(.Call(rreadmit_score, ptr, as_feature_matrix(cl, x, call), full), call)
 }
 
 #' Score patients, with atypicality and risk tier
@@ -71,9 +81,7 @@ readmit_score <- function(cl, x) {
 #'   \code{model_version} names the model that scored the rows.
 #' @export
 readmit_score_frame <- function(cl, x) {
-  ptr <- client_ptr(cl)
-  features <- as_feature_matrix(cl, x, sys.call())
-  res <- check_failure(.Call(rreadmit_score, ptr, features, TRUE))
+  res <- score_any(cl, x, full = TRUE, call = sys.call())
   tiers <- tier_names(readmit_info(cl))
   out <- data.frame(
     risk = res$risk,

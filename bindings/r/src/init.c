@@ -18,6 +18,7 @@ static const R_CallMethodDef call_methods[] = {
     {"rreadmit_explain", (DL_FUNC)&rreadmit_explain, 3},
     {"rreadmit_lib_version", (DL_FUNC)&rreadmit_lib_version, 0},
     {"rreadmit_assemble", (DL_FUNC)&rreadmit_assemble, 3},
+    {"rreadmit_score_columns", (DL_FUNC)&rreadmit_score_columns, 5},
     {NULL, NULL, 0}
 };
 

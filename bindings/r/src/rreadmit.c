@@ -199,12 +199,9 @@ SEXP rreadmit_reload(SEXP xp, SEXP path) {
     return take_string(s);
 }
 
-/* The row-major copy of a column-major double matrix, as the wire protocol wants it, in the
- * client's scratch buffer (grown as needed). The copy goes block by block so both sides stay in
- * cache. */
-static const double *row_major(rclient *rc, SEXP x, size_t n, size_t m) {
-    if (n == 0 || m == 0) return NULL;
-    if ((double)n * (double)m > (double)SIZE_MAX / sizeof(double)) Rf_error("matrix too large");
+/* The client's scratch buffer with room for `len` doubles (grown as needed). */
+static double *scratch(rclient *rc, size_t n, size_t m) {
+    if (n != 0 && m > SIZE_MAX / sizeof(double) / n) Rf_error("matrix too large");
     size_t len = n * m;
     if (rc->scratch_len < len) {
         free(rc->scratch);
@@ -214,7 +211,14 @@ static const double *row_major(rclient *rc, SEXP x, size_t n, size_t m) {
                                           (unsigned long)n, (unsigned long)m);
         rc->scratch_len = len;
     }
-    double *buf = rc->scratch;
+    return rc->scratch;
+}
+
+/* The row-major copy of a column-major double matrix, as the wire protocol wants it, in the
+ * client's scratch buffer. The copy goes block by block so both sides stay in cache. */
+static const double *row_major(rclient *rc, SEXP x, size_t n, size_t m) {
+    if (n == 0 || m == 0) return NULL;
+    double *buf = scratch(rc, n, m);
     const double *src = REAL(x);
     const size_t block = 64;
     for (size_t r0 = 0; r0 < n; r0 += block) {
@@ -235,17 +239,14 @@ static void check_matrix(SEXP x, size_t *n, size_t *m) {
     *m = (size_t)INTEGER(dim)[1];
 }
 
-SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
-    rclient *holder = get_rclient(xp);
+/* Scores n row-major rows: the risk vector, or with `want_full` a list of risk, atypicality,
+ * tier (0-based) and model_version; a "readmit_failure" on error. */
+static SEXP score_rows(rclient *holder, const double *rows, size_t n, size_t m, int want_full) {
     readmit_client *c = holder->client;
-    size_t n, m;
-    check_matrix(x, &n, &m);
-    int want_full = Rf_asLogical(full) == TRUE;
     SEXP risk = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)n));
     SEXP atyp = PROTECT(want_full ? Rf_allocVector(REALSXP, (R_xlen_t)n) : R_NilValue);
     SEXP tier = PROTECT(want_full ? Rf_allocVector(INTSXP, (R_xlen_t)n) : R_NilValue);
     uint8_t *tier8 = want_full ? (uint8_t *)R_alloc(n > 0 ? n : 1, 1) : NULL;
-    const double *rows = row_major(holder, x, n, m);
     double dummy = 0.0;
     int rc;
     if (want_full)
@@ -267,6 +268,38 @@ SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
     SET_VECTOR_ELT(out, 1, atyp);
     SET_VECTOR_ELT(out, 2, tier);
     SET_VECTOR_ELT(out, 3, hex_version(readmit_last_model_version(c)));
+    UNPROTECT(4);
+    return out;
+}
+
+SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
+    rclient *holder = get_rclient(xp);
+    size_t n, m;
+    check_matrix(x, &n, &m);
+    const double *rows = row_major(holder, x, n, m);
+    return score_rows(holder, rows, n, m, Rf_asLogical(full) == TRUE);
+}
+
+/* Scores feature columns prepared by R/encode.R, written row-major straight into the send
+ * buffer (no intermediate R matrix). Returns list(result, missing, unseen); `result` is what
+ * rreadmit_score returns, or the "readmit_failure". */
+SEXP rreadmit_score_columns(SEXP xp, SEXP cols, SEXP spec, SEXP n_levels, SEXP full) {
+    rclient *holder = get_rclient(xp);
+    size_t n = (size_t)rreadmit_columns_check(cols, spec, n_levels);
+    size_t m = (size_t)XLENGTH(cols);
+    SEXP missing = PROTECT(Rf_allocVector(INTSXP, (R_xlen_t)m));
+    SEXP unseen = PROTECT(Rf_allocVector(INTSXP, (R_xlen_t)m));
+    double *rows = (n > 0 && m > 0) ? scratch(holder, n, m) : NULL;
+    if (rows != NULL)
+        rreadmit_columns_write(cols, spec, n_levels, rows, 1, INTEGER(missing), INTEGER(unseen));
+    else
+        for (size_t j = 0; j < m; j++) INTEGER(missing)[j] = INTEGER(unseen)[j] = 0;
+    SEXP result = PROTECT(score_rows(holder, rows, n, m, Rf_asLogical(full) == TRUE));
+    const char *names[] = {"result", "missing", "unseen", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SET_VECTOR_ELT(out, 0, result);
+    SET_VECTOR_ELT(out, 1, missing);
+    SET_VECTOR_ELT(out, 2, unseen);
     UNPROTECT(4);
     return out;
 }

@@ -90,6 +90,12 @@ test_that("score_frame gives risk, atypicality and tier for a data frame or a ma
   expect_identical(as.integer(res$tier), findInterval(res$risk, mins))
   expect_identical(attr(res, "model_version"), readmit_info(cl)$model_version)
   expect_identical(readmit_score(cl, x), res$risk)
+  # A data frame is encoded straight into the send buffer: same scores, same warning.
+  w <- tryCatch(readmit_score(cl, df), warning = identity)
+  expect_s3_class(w, "readmit_encode_warning")
+  expect_identical(w$counts, tryCatch(readmit_encode(cl, df), warning = identity)$counts)
+  expect_identical(suppressWarnings(readmit_score(cl, df)), res$risk)
+  expect_identical(suppressWarnings(readmit_score_frame(cl, df))[, 1:3], res[, 1:3])
   # Columns given by name in another order are put back in schema order.
   expect_identical(readmit_score(cl, x[, rev(colnames(x))]), res$risk)
 })
