@@ -56,19 +56,43 @@ as_feature_matrix <- function(cl, x, call) {
 #' }
 #' @export
 readmit_score <- function(cl, x) {
-  score_any(cl, x, full = FALSE, call = sys.call())
+  score_any(cl, x, full = FALSE, call = sys.call())$risk
 }
 
 # Scores a data frame (encoded straight into the send buffer, no R matrix) or a matrix.
+# Returns the C result: list(risk, atypicality, tier, model_version).
+#
+# The schema used to encode is the client's cached INFO. If the reply says another model scored
+# the rows (the daemon reloaded a model meanwhile), the cache is refreshed; a data frame is then
+# encoded again for the new model and scored once more, and for a matrix (encoded by the
+# caller) a warning says it may have been encoded for the old model.
 score_any <- function(cl, x, full, call) {
   ptr <- client_ptr(cl)
-  if (is.data.frame(x)) {
-    prep <- prepare_columns(x, readmit_info(cl)$features, call)
-    res <- .Call(rreadmit_score_columns, ptr, prep$cols, prep$kind, prep$n_levels, full)
-    warn_encode(prep, res$missing, res$unseen, call)
-    return(check_failure(res$result, call))
+  for (attempt in 1:2) {
+    info <- readmit_info(cl)
+    if (is.data.frame(x)) {
+      prep <- prepare_columns(x, info$features, call)
+      res <- .Call(rreadmit_score_columns, ptr, prep$cols, prep$kind, prep$n_levels, full)
+      if (attempt == 1L) warn_encode(prep, res$missing, res$unseen, call)
+      res <- check_failure(res$result, call)
+    } else {
+      res <- check_failure(.Call(rreadmit_score, ptr, as_feature_matrix(cl, x, call), full), call)
+    }
+    if (same_version(res$model_version, info$model_version)) break
+    readmit_info(cl, refresh = TRUE)
+    if (!is.data.frame(x)) {
+      warning(sprintf("the daemon now serves model %s, not %s: the matrix may have been encoded for the old model (encode again)",
+                      res$model_version, info$model_version), call. = FALSE)
+      break
+    }
   }
-  check_failure(.Call(rreadmit_score, ptr, as_feature_matrix(cl, x, call), full), call)
+  res
+}
+
+# Model versions are hex strings; compare them as numbers (case and leading zeros aside).
+same_version <- function(a, b) {
+  is.character(a) && is.character(b) && length(a) == 1L && length(b) == 1L &&
+    identical(sub("^0+", "", tolower(a)), sub("^0+", "", tolower(b)))
 }
 
 #' Score patients, with atypicality and risk tier

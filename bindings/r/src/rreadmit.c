@@ -239,8 +239,9 @@ static void check_matrix(SEXP x, size_t *n, size_t *m) {
     *m = (size_t)INTEGER(dim)[1];
 }
 
-/* Scores n row-major rows: the risk vector, or with `want_full` a list of risk, atypicality,
- * tier (0-based) and model_version; a "readmit_failure" on error. */
+/* Scores n row-major rows: a list of risk, atypicality and tier (0-based; both NULL unless
+ * `want_full`) and model_version (of the model that scored them); a "readmit_failure" on
+ * error. */
 static SEXP score_rows(rclient *holder, const double *rows, size_t n, size_t m, int want_full) {
     readmit_client *c = holder->client;
     SEXP risk = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)n));
@@ -257,11 +258,8 @@ static SEXP score_rows(rclient *holder, const double *rows, size_t n, size_t m, 
         UNPROTECT(3);
         return failure(c, rc, NULL);
     }
-    if (!want_full) {
-        UNPROTECT(3);
-        return risk;
-    }
-    for (size_t i = 0; i < n; i++) INTEGER(tier)[i] = tier8[i];
+    if (want_full)
+        for (size_t i = 0; i < n; i++) INTEGER(tier)[i] = tier8[i];
     const char *names[] = {"risk", "atypicality", "tier", "model_version", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SET_VECTOR_ELT(out, 0, risk);
