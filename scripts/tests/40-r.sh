@@ -31,7 +31,7 @@ R_LIBS="$WORK/lib${R_LIBS:+:$R_LIBS}" Rscript -e '
   library(testthat)
   library(readmit)
   res <- test_dir("bindings/r/tests/testthat", package = "readmit", load_package = "installed",
-                  reporter = ProgressReporter$new(show_praise = FALSE), stop_on_failure = TRUE,
+                  reporter = SummaryReporter$new(show_praise = FALSE), stop_on_failure = TRUE,
                   stop_on_warning = TRUE)
   df <- as.data.frame(res)
   if (sum(df$skipped) > 0) stop("tests were skipped: ", sum(df$skipped))

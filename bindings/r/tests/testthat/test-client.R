@@ -57,7 +57,7 @@ test_that("R scores equal `readmit score` on the same rows, bit for bit", {
     out <- tempfile(fileext = ".csv")
     log <- system2(cli, c("score", "--model", shQuote(daemon_paths()$model), "--data", shQuote(csv),
                           "--out", shQuote(out)), stdout = TRUE, stderr = TRUE)
-    expect_true(file.exists(out), info = paste(log, collapse = "\n"))
+    if (!file.exists(out)) stop("readmit score wrote no output:\n", paste(log, collapse = "\n"))
     ref <- utils::read.csv(out, stringsAsFactors = FALSE, na.strings = c("", "NA"))
     df <- read_raw_csv(csv)
     expect_identical(nrow(ref), nrow(df))
