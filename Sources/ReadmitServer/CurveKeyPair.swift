@@ -1,0 +1,90 @@
+import CZeroMQ
+import Foundation
+
+/// A CURVE key pair in Z85 text (40 characters each), as libzmq and the key files use it.
+///
+/// Key files hold the key on its own line; lines starting with `#` are comments. The secret
+/// key file is written with mode 0600.
+public struct CurveKeyPair: Sendable, Equatable {
+    /// The public key (Z85); give it to peers (the daemon's clients, or `--authorized-keys`).
+    public let publicKey: String
+    /// The secret key (Z85); keep it private.
+    public let secretKey: String
+
+    /// A fresh key pair from libzmq's `zmq_curve_keypair`.
+    public static func generate() throws(KeyFileError) -> CurveKeyPair {
+        var pub = [CChar](repeating: 0, count: 41), sec = [CChar](repeating: 0, count: 41)
+        guard zmq_curve_keypair(&pub, &sec) == 0 else {
+            throw KeyFileError("zmq_curve_keypair failed: libzmq was built without CURVE support")
+        }
+        return CurveKeyPair(publicKey: String(cString: pub), secretKey: String(cString: sec))
+    }
+
+    /// The pair whose secret key is `secretKey` (derives the public key).
+    public static func fromSecret(_ secretKey: String) throws(KeyFileError) -> CurveKeyPair {
+        guard secretKey.utf8.count == 40 else { throw KeyFileError("a Z85 CURVE key is 40 characters, got \(secretKey.utf8.count)") }
+        var pub = [CChar](repeating: 0, count: 41)
+        guard zmq_curve_public(&pub, secretKey) == 0 else { throw KeyFileError("not a valid Z85 CURVE secret key") }
+        return CurveKeyPair(publicKey: String(cString: pub), secretKey: secretKey)
+    }
+
+    /// Creates a pair from its Z85 keys.
+    public init(publicKey: String, secretKey: String) {
+        self.publicKey = publicKey
+        self.secretKey = secretKey
+    }
+
+    /// Writes `<base>.pub` (the public key) and `<base>.key` (the secret key, mode 0600);
+    /// refuses to overwrite existing files. Returns the two paths.
+    @discardableResult
+    public func write(basePath: String) throws(KeyFileError) -> (publicKeyPath: String, secretKeyPath: String) {
+        let pubPath = basePath + ".pub", secPath = basePath + ".key"
+        try Self.writeNew(secPath, "# readmit CURVE secret key: keep private (readmitd --curve-secret-key, or a client's key pair)\n\(secretKey)\n", mode: 0o600)
+        try Self.writeNew(pubPath, "# readmit CURVE public key: share (a client's goes in readmitd --authorized-keys DIR)\n\(publicKey)\n", mode: 0o644)
+        return (pubPath, secPath)
+    }
+
+    private static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(KeyFileError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
+        guard fd >= 0 else { throw KeyFileError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw KeyFileError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// Reads the Z85 key from a key file (first line that is neither empty nor a comment).
+    public static func readKey(path: String) throws(KeyFileError) -> String {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw KeyFileError("cannot read key file \(path): \(error.localizedDescription)")
+        }
+        guard let line = text.split(whereSeparator: \.isNewline)
+            .map({ $0.trimmingCharacters(in: .whitespaces) })
+            .first(where: { !$0.isEmpty && !$0.hasPrefix("#") }) else {
+            throw KeyFileError("key file \(path) holds no key")
+        }
+        guard z85Decode(line) != nil else {
+            throw KeyFileError("key file \(path) does not hold a 40-character Z85 CURVE key")
+        }
+        return line
+    }
+
+    /// The 32 raw bytes of a Z85 key, or nil if it is not one.
+    public static func z85Decode(_ key: String) -> [UInt8]? {
+        guard key.utf8.count == 40 else { return nil }
+        var raw = [UInt8](repeating: 0, count: 32)
+        guard zmq_z85_decode(&raw, key) != nil else { return nil }
+        return raw
+    }
+}
+
+/// A key file that could not be made, read or parsed.
+public struct KeyFileError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, naming the file.
+    public let message: String
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+    /// The message.
+    public var description: String { message }
+}

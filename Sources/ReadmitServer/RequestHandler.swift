@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import ReadmitCore
+import ReadmitWire
+
+#if _endian(big)
+#error("readmitd reads float64 frames in place and assumes a little-endian host")
+#endif
+
+/// Turns one request (the frames after the delimiter) into reply frames. Used by the worker
+/// threads (and by the broker for the cheap HEALTH and OVERLOADED replies); owns no socket.
+struct RequestHandler: Sendable {
+    let store: ModelStore
+    let stats: ServerStats
+    let decoder: RequestDecoder
+    let allowReloadPath: Bool
+    let workers: Int
+    let queued: Locked<Int>
+    let logger: Logger
+
+    /// The outcome of one request, for the reply and the counters.
+    struct Outcome {
+        var frames: [OutgoingFrame]
+        var op: UInt8
+        var status: Status
+        var rows: Int
+    }
+
+    /// Handles `body`; never throws: every failure becomes a typed error reply.
+    func handle(_ body: [ZMQFrame]) -> Outcome {
+        let model = store.current()
+        let version = model?.servingVersion ?? 0
+        let request: Request
+        switch decoder.decode(body.map(\.bytes), expectedColumns: model?.featureCount) {
+        case .success(let r): request = r
+        case .failure(let e): return errorReply(op: e.op, requestID: e.requestID, version: version, e.error)
+        }
+        let op = request.header.op, id = request.header.requestID
+        func ok(_ frames: [OutgoingFrame], rows: Int = 0, version: UInt64 = version) -> Outcome {
+            let header = ReplyHeader(op: op, status: 0, requestID: id, modelVersion: version)
+            return Outcome(frames: [.bytes(header.encoded())] + frames, op: op, status: .ok, rows: rows)
+        }
+        func fail(_ error: WireError) -> Outcome { errorReply(op: op, requestID: id, version: version, error) }
+        func text(_ s: String) -> [OutgoingFrame] { [.bytes(Array(s.utf8))] }
+
+        do {
+            switch request.body {
+            case .health:
+                return ok(text(healthJSON(model)))
+            case .stats(let prometheus):
+                let depth = queued.current
+                return ok(text(prometheus ? stats.prometheus(store: store, workers: workers, queued: depth)
+                                          : stats.json(store: store, workers: workers, queued: depth)))
+            case .info:
+                guard let model else { return fail(Self.notReady) }
+                return ok(text(model.infoJSON()))
+            case .reload(let path):
+                if path != nil && !allowReloadPath {
+                    return fail(WireError(.forbidden, "RELOAD with a path needs readmitd --allow-reload-path; send RELOAD without a path to re-read the configured model"))
+                }
+                switch store.reload(path: path) {
+                case .success(let loaded):
+                    return ok(text("{\"model_version\": \(jsonString(hexVersion(loaded.servingVersion))), \"model_id\": \(jsonString(loaded.servingID))}"),
+                              version: loaded.servingVersion)
+                case .failure(let error):
+                    return fail(WireError(.reloadFailed, error.message))
+                }
+            case .score(let rows, _):
+                guard let model else { return fail(Self.notReady) }
+                return try score(model, body[Request.matrixFrameIndex], rows: rows, ok: ok)
+            case .explain(let rows, _, let k):
+                guard let model else { return fail(Self.notReady) }
+                return try explain(model, body[Request.matrixFrameIndex], rows: rows, k: min(k, model.featureCount), ok: ok)
+            }
+        } catch let error as FeatureVectorError {
+            return fail(Self.wireError(error))
+        } catch {
+            logger.error("request failed unexpectedly", metadata: ["op": "\(op)", "error": "\(error)"])
+            return fail(WireError(.internal, "internal error: \(error)"))
+        }
+    }
+
+    /// The HEALTH JSON.
+    func healthJSON(_ model: (any ServingModel)?) -> String {
+        let reason = model.map { "serving model \($0.servingID)" } ?? "no model loaded"
+        return "{\"live\": true, \"ready\": \(model != nil), \"model_version\": \(jsonString(hexVersion(model?.servingVersion ?? 0))), \"reason\": \(jsonString(reason))}"
+    }
+
+    /// An error reply.
+    func errorReply(op: UInt8, requestID: UInt64, version: UInt64, _ error: WireError) -> Outcome {
+        let header = ReplyHeader(op: op, status: error.status.rawValue, requestID: requestID, modelVersion: version)
+        return Outcome(frames: [.bytes(header.encoded()), .bytes(error.locationFrame()), .bytes(error.messageFrame())],
+                       op: op, status: error.status, rows: 0)
+    }
+
+    static let notReady = WireError(.notReady, "no model is loaded (start readmitd with --model, or RELOAD one)")
+
+    /// Maps the core's validation error to the wire's typed error, keeping row and feature.
+    static func wireError(_ error: FeatureVectorError) -> WireError {
+        let status: Status = switch error.code {
+        case .shape: .badColumns
+        case .notFinite: .badValue
+        case .badCategory: .badCategory
+        case .badArgument: .badArgument
+        }
+        return WireError(status, row: Int32(clamping: error.row ?? -1), feature: Int32(clamping: error.feature ?? -1), error.message)
+    }
+
+    private func score(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int,
+                       ok: ([OutgoingFrame], Int, UInt64) -> Outcome) throws -> Outcome {
+        var counts: [UInt8] = []
+        counts.append(contentsOf: withUnsafeBytes(of: UInt32(rows).littleEndian, Array.init))
+        counts.append(contentsOf: [0, 0, 0, 0])
+        let risk = try ZMQFrame(size: rows * 8), atyp = try ZMQFrame(size: rows * 8), tier = try ZMQFrame(size: rows)
+        if rows > 0 {
+            try withDoubles(matrix) { x throws(FeatureVectorError) in
+                try withOutput(risk, Double.self) { r throws(FeatureVectorError) in
+                    try withOutput(atyp, Double.self) { a throws(FeatureVectorError) in
+                        try withOutput(tier, UInt8.self) { t throws(FeatureVectorError) in
+                            try model.scoreRows(x, rows: rows, risk: r, atypicality: a, tier: t)
+                        }
+                    }
+                }
+            }
+        }
+        return ok([.bytes(counts), .message(risk), .message(atyp), .message(tier)], rows, model.servingVersion)
+    }
+
+    private func explain(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int, k: Int,
+                         ok: ([OutgoingFrame], Int, UInt64) -> Outcome) throws -> Outcome {
+        var counts: [UInt8] = []
+        counts.append(contentsOf: withUnsafeBytes(of: UInt32(rows).littleEndian, Array.init))
+        counts.append(contentsOf: withUnsafeBytes(of: UInt32(k).littleEndian, Array.init))
+        let index = try ZMQFrame(size: rows * k * 4), contribution = try ZMQFrame(size: rows * k * 8)
+        if rows > 0 {
+            try withDoubles(matrix) { x throws(FeatureVectorError) in
+                try withOutput(index, Int32.self) { i throws(FeatureVectorError) in
+                    try withOutput(contribution, Double.self) { c throws(FeatureVectorError) in
+                        try model.explainRows(x, rows: rows, k: k, featureIndex: i, contribution: c)
+                    }
+                }
+            }
+        }
+        return ok([.bytes(counts), .message(index), .message(contribution)], rows, model.servingVersion)
+    }
+}
+
+/// The frame's float64 values in place when aligned (the common case), else a copy.
+private func withDoubles<T>(_ frame: ZMQFrame, _ body: (UnsafeBufferPointer<Double>) throws(FeatureVectorError) -> T)
+    throws(FeatureVectorError) -> T
+{
+    let raw = frame.bytes
+    let n = raw.count / 8
+    if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Double>.alignment == 0 {
+        return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Double.self), count: n))
+    }
+    var copy = [Double](repeating: 0, count: n)
+    copy.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 8)])) }
+    return try copy.withUnsafeBufferPointer { (b) throws(FeatureVectorError) -> T in try body(b) }
+}
+
+/// Lets the model write straight into the reply message when aligned, else through a copy.
+private func withOutput<E, T>(_ frame: ZMQFrame, _ type: E.Type,
+                              _ body: (UnsafeMutableBufferPointer<E>) throws(FeatureVectorError) -> T) throws(FeatureVectorError) -> T
+{
+    let raw = frame.mutableBytes
+    let n = raw.count / MemoryLayout<E>.stride
+    if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<E>.alignment == 0 {
+        return try body(UnsafeMutableBufferPointer(start: base.bindMemory(to: E.self, capacity: n), count: n))
+    }
+    let temp = UnsafeMutableBufferPointer<E>.allocate(capacity: n)
+    defer { temp.deallocate() }
+    let result = try body(temp)
+    raw.copyMemory(from: UnsafeRawBufferPointer(temp))
+    return result
+}

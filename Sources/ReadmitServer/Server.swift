@@ -1,0 +1,167 @@
+import CZeroMQ
+import Foundation
+import Logging
+import ReadmitWire
+
+/// The daemon: loads the model, binds the front socket, starts the broker, the workers and
+/// (with CURVE) the ZAP handler, and stops them in order.
+///
+/// Thread layout, one ZeroMQ socket per thread: the broker owns the front ROUTER, the inproc
+/// backend ROUTER and the control PULL; each worker owns a DEALER; the ZAP handler owns a REP.
+public final class Server: @unchecked Sendable {
+    /// Why the daemon could not start.
+    public struct StartError: Error, Sendable, CustomStringConvertible {
+        /// The message.
+        public let message: String
+        /// The message.
+        public var description: String { message }
+    }
+
+    private let config: ServerConfiguration
+    private let logger: Logger
+    /// The model holder (reloads go through it).
+    public let store: ModelStore
+    /// Counters and latencies.
+    public let stats = ServerStats()
+    private let context: ZMQContext
+    private let authorizedKeys = Locked(AuthorizedKeys(keys: [:]))
+    private let zapStop = Locked(false)
+    private let stopRequested = Locked(false)
+    private var threads: [JoinableThread] = []
+    private var brokerThread: JoinableThread?
+    private var zapThread: JoinableThread?
+    private let controlEndpoint = "inproc://readmitd-control"
+    private let backendEndpoint = "inproc://readmitd-workers"
+
+    /// Prepares a server; nothing is bound until ``start()``.
+    public init(configuration: ServerConfiguration, loader: @escaping ModelLoader, logger: Logger) throws {
+        config = configuration
+        self.logger = logger
+        store = ModelStore(configuredPath: configuration.modelPath, loader: loader, logger: logger)
+        context = try ZMQContext(ioThreads: 1)
+    }
+
+    /// Loads the model, binds every endpoint and starts the threads. Throws (and binds
+    /// nothing further) on a bad key, a refused endpoint, a model that fails to load, or a
+    /// bind error.
+    public func start() throws {
+        let curve = config.curveSecretKeyPath != nil
+        if curve != (config.authorizedKeysDirectory != nil) {
+            throw StartError(message: "--curve-secret-key and --authorized-keys must be given together")
+        }
+        guard !config.endpoints.isEmpty else { throw StartError(message: "no --endpoint given") }
+        guard config.workers >= 1 else { throw StartError(message: "--workers must be at least 1") }
+        for endpoint in config.endpoints {
+            try EndpointPolicy.check(endpoint, curve: curve, insecure: config.insecure)
+        }
+        if config.modelPath != nil, case .failure(let error) = store.reload() {
+            throw StartError(message: error.message)
+        }
+        if config.modelPath == nil {
+            logger.warning("no --model given: serving HEALTH (not ready), STATS and RELOAD only")
+        }
+
+        // CURVE: the ZAP handler must be bound before the front socket binds.
+        var serverKeys: CurveKeyPair?
+        if let keyPath = config.curveSecretKeyPath, let dir = config.authorizedKeysDirectory {
+            serverKeys = try CurveKeyPair.fromSecret(CurveKeyPair.readKey(path: keyPath))
+            let keys = try AuthorizedKeys.load(directory: dir)
+            authorizedKeys.withLock { $0 = keys }
+            logger.info("CURVE enabled", metadata: ["authorized_keys": "\(keys.keys.count)", "server_public_key": "\(serverKeys?.publicKey ?? "")"])
+            let zap = SocketBox(try ZAPHandler.bind(context: context))
+            let (keysRef, stats, stop, logger) = (authorizedKeys, stats, zapStop, logger)
+            zapThread = JoinableThread(name: "readmitd-zap") { ZAPHandler.run(socket: zap.take(), keys: keysRef, stats: stats, stop: stop, logger: logger) }
+        }
+
+        let front = try ZMQSocket(context, type: ZMQ_ROUTER)
+        try front.set(ZMQ_LINGER, 2000)
+        try front.set(ZMQ_MAXMSGSIZE, int64: config.maxMessageBytes)
+        if let serverKeys {
+            try front.set(ZMQ_CURVE_SERVER, 1)
+            try front.set(ZMQ_CURVE_SECRETKEY, string: serverKeys.secretKey)
+            try front.set(ZMQ_ZAP_DOMAIN, string: ZAPHandler.domain)
+        }
+        for endpoint in config.endpoints { try front.bind(endpoint) }
+        let backend = try ZMQSocket(context, type: ZMQ_ROUTER)
+        try backend.set(ZMQ_LINGER, 0)
+        try backend.set(ZMQ_SNDHWM, 0)
+        try backend.set(ZMQ_RCVHWM, 0)
+        try backend.bind(backendEndpoint)
+        let control = try ZMQSocket(context, type: ZMQ_PULL)
+        try control.set(ZMQ_LINGER, 0)
+        try control.bind(controlEndpoint)
+
+        let handler = RequestHandler(store: store, stats: stats, decoder: RequestDecoder(maxRows: config.maxRows),
+                                     allowReloadPath: config.allowReloadPath, workers: config.workers,
+                                     queued: Locked(0), logger: logger)
+        for i in 0..<config.workers {
+            let (ctx, endpoint, logger) = (context, backendEndpoint, logger)
+            threads.append(JoinableThread(name: "readmitd-worker-\(i)") {
+                Worker.run(index: i, context: ctx, backend: endpoint, handler: handler, logger: logger)
+            })
+        }
+        let broker = SocketBox(Broker(front: front, backend: backend, control: control, handler: handler,
+                                      workers: config.workers, maxQueued: config.maxQueued,
+                                      drainTimeout: config.drainTimeout, logger: logger))
+        brokerThread = JoinableThread(name: "readmitd-broker") {
+            let b = broker.take()
+            b.run()
+        }
+        logger.info("readmitd serving", metadata: [
+            "endpoints": "\(config.endpoints.joined(separator: ","))", "workers": "\(config.workers)",
+            "curve": "\(curve)", "model_version": "\(hexVersion(store.current()?.servingVersion ?? 0))",
+        ])
+    }
+
+    /// Re-reads the configured model (and, with CURVE, the authorized keys): SIGHUP.
+    public func reloadFromSignal() {
+        logger.info("SIGHUP: reloading")
+        store.reload()
+        if let dir = config.authorizedKeysDirectory {
+            do {
+                let keys = try AuthorizedKeys.load(directory: dir)
+                authorizedKeys.withLock { $0 = keys }
+                logger.info("authorized keys reloaded", metadata: ["authorized_keys": "\(keys.keys.count)"])
+            } catch {
+                logger.error("authorized keys not reloaded; the previous set stays: \(error)")
+            }
+        }
+    }
+
+    /// Asks the broker to stop taking requests and drain (any thread; idempotent).
+    public func requestStop() {
+        let first = stopRequested.withLock { old -> Bool in defer { old = true }; return !old }
+        guard first else { return }
+        do {
+            let push = try ZMQSocket(context, type: ZMQ_PUSH)
+            try push.set(ZMQ_LINGER, 1000)
+            try push.connect(controlEndpoint)
+            try push.send([Array("stop".utf8)])
+            push.close()
+        } catch {
+            logger.error("cannot signal the broker to stop: \(error)")
+        }
+    }
+
+    /// Waits for the broker to drain and the workers to exit, then ends the ZeroMQ context
+    /// (which flushes the last replies, up to the front socket's linger).
+    public func wait() {
+        brokerThread?.join()
+        for thread in threads { thread.join(timeout: 5) }
+        zapStop.withLock { $0 = true }
+        zapThread?.join(timeout: 5)
+        context.terminate()
+        logger.info("readmitd stopped", metadata: ["requests": "\(stats.totalRequests)"])
+    }
+}
+
+/// Hands a non-Sendable value (a socket, the broker) to the one thread that will use it.
+final class SocketBox<T>: @unchecked Sendable {
+    private var value: T?
+    init(_ value: T) { self.value = value }
+    func take() -> T {
+        guard let v = value else { preconditionFailure("SocketBox taken twice") }
+        value = nil
+        return v
+    }
+}

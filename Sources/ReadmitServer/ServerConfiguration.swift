@@ -1,0 +1,30 @@
+import ReadmitWire
+
+/// Everything the daemon is started with (from flags or a config file).
+public struct ServerConfiguration: Sendable {
+    /// The model file served and re-read on SIGHUP / path-less RELOAD (nil: start not ready).
+    public var modelPath: String?
+    /// Endpoints the front ROUTER binds (tcp:// or ipc://).
+    public var endpoints: [String] = ["tcp://127.0.0.1:5555"]
+    /// Worker threads.
+    public var workers: Int = 2
+    /// Largest `n_rows` accepted.
+    public var maxRows: Int = WireFormat.defaultMaxRows
+    /// ZMQ_MAXMSGSIZE on the front socket: larger frames make libzmq drop the peer.
+    public var maxMessageBytes: Int64 = 256 << 20
+    /// Requests that may wait for a worker before new ones get OVERLOADED.
+    public var maxQueued: Int = 256
+    /// Seconds to let requests in flight finish on SIGTERM before exiting anyway.
+    public var drainTimeout: Double = 30
+    /// The daemon's CURVE secret key file (enables CURVE).
+    public var curveSecretKeyPath: String?
+    /// Directory of authorised client public keys (required with CURVE).
+    public var authorizedKeysDirectory: String?
+    /// Allow binding non-loopback tcp without CURVE.
+    public var insecure = false
+    /// Allow RELOAD with a path frame.
+    public var allowReloadPath = false
+
+    /// A configuration with the defaults.
+    public init() {}
+}

@@ -1,0 +1,146 @@
+import Foundation
+import ReadmitWire
+
+/// Request counters and latency histograms shared by the broker and the workers.
+public final class ServerStats: @unchecked Sendable {
+    private struct State {
+        var byOpStatus: [String: [String: UInt64]] = [:]
+        var latency: [String: LatencyHistogram] = [:]
+        var rowsScored: UInt64 = 0
+        var authFailures: UInt64 = 0
+    }
+
+    private let state = Locked(State())
+    /// When the daemon started.
+    public let startedAt = Date()
+
+    /// Creates empty statistics.
+    public init() {}
+
+    /// Records one reply: its op (name, `UNKNOWN` when unreadable), status, rows and service time.
+    public func record(op: UInt8, status: Status, rows: Int = 0, nanos: UInt64) {
+        let opName = Operation(rawValue: op)?.name ?? "UNKNOWN"
+        state.withLock { s in
+            s.byOpStatus[opName, default: [:]][status.name, default: 0] += 1
+            s.latency[opName, default: LatencyHistogram()].record(nanos: nanos)
+            if status == .ok { s.rowsScored += UInt64(rows) }
+        }
+    }
+
+    /// Records a client refused by the CURVE authenticator.
+    public func recordAuthFailure() { state.withLock { $0.authFailures += 1 } }
+
+    /// Replies sent so far.
+    public var totalRequests: UInt64 {
+        state.withLock { s in s.byOpStatus.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
+    }
+
+    /// Number of refused clients.
+    public var authFailures: UInt64 { state.withLock { $0.authFailures } }
+
+    /// The STATS JSON.
+    public func json(store: ModelStore, workers: Int, queued: Int) -> String {
+        let s = state.current
+        let model = store.current()
+        var out = "{"
+        out += "\"uptime_seconds\": \(String(format: "%.3f", Date().timeIntervalSince(startedAt)))"
+        out += ", \"model_version\": \(jsonString(hexVersion(model?.servingVersion ?? 0)))"
+        out += ", \"model_id\": \(model.map { jsonString($0.servingID) } ?? "null")"
+        out += ", \"workers\": \(workers), \"queued\": \(queued)"
+        var total: UInt64 = 0, errors: UInt64 = 0
+        var errorsByStatus: [String: UInt64] = [:]
+        for (_, statuses) in s.byOpStatus {
+            for (status, n) in statuses {
+                total += n
+                if status != Status.ok.name { errors += n; errorsByStatus[status, default: 0] += n }
+            }
+        }
+        out += ", \"requests_total\": \(total), \"errors_total\": \(errors)"
+        out += ", \"rows_scored\": \(s.rowsScored), \"auth_failures\": \(s.authFailures)"
+        out += ", \"requests\": {" + s.byOpStatus.keys.sorted().map { op in
+            jsonString(op) + ": {" + (s.byOpStatus[op] ?? [:]).keys.sorted().map { st in
+                "\(jsonString(st)): \(s.byOpStatus[op]?[st] ?? 0)"
+            }.joined(separator: ", ") + "}"
+        }.joined(separator: ", ") + "}"
+        out += ", \"errors\": {" + errorsByStatus.keys.sorted().map { "\(jsonString($0)): \(errorsByStatus[$0] ?? 0)" }.joined(separator: ", ") + "}"
+        var all = LatencyHistogram()
+        for h in s.latency.values { all.merge(h) }
+        func latencyJSON(_ h: LatencyHistogram) -> String {
+            func us(_ nanos: Double) -> String { String(format: "%.1f", nanos / 1000) }
+            return "{\"count\": \(h.count), \"p50_us\": \(us(h.quantile(0.5))), \"p90_us\": \(us(h.quantile(0.9))), \"p99_us\": \(us(h.quantile(0.99))), \"max_us\": \(us(Double(h.maxNanos)))}"
+        }
+        out += ", \"latency\": {\"ALL\": \(latencyJSON(all))" + s.latency.keys.sorted().map { ", \(jsonString($0)): \(latencyJSON(s.latency[$0] ?? LatencyHistogram()))" }.joined() + "}"
+        let counts = store.reloadCounts
+        out += ", \"reloads\": {\"ok\": \(counts.ok), \"failed\": \(counts.failed)}"
+        if let last = store.lastOutcome {
+            out += ", \"last_reload\": {\"ok\": \(last.succeeded), \"at\": \(jsonString(ISO8601DateFormatter().string(from: last.at)))"
+            out += ", \"path\": \(jsonString(last.path)), \"model_version\": \(jsonString(hexVersion(last.modelVersion)))"
+            out += ", \"error\": \(last.error.map(jsonString) ?? "null")}"
+        } else {
+            out += ", \"last_reload\": null"
+        }
+        return out + "}"
+    }
+
+    /// The STATS Prometheus text exposition.
+    public func prometheus(store: ModelStore, workers: Int, queued: Int) -> String {
+        let s = state.current
+        var lines: [String] = []
+        lines.append("# HELP readmitd_requests_total Replies sent, by operation and status.")
+        lines.append("# TYPE readmitd_requests_total counter")
+        for op in s.byOpStatus.keys.sorted() {
+            for st in (s.byOpStatus[op] ?? [:]).keys.sorted() {
+                lines.append("readmitd_requests_total{op=\"\(op)\",status=\"\(st)\"} \(s.byOpStatus[op]?[st] ?? 0)")
+            }
+        }
+        lines.append("# HELP readmitd_request_duration_seconds Service time of a request in a worker.")
+        lines.append("# TYPE readmitd_request_duration_seconds summary")
+        for op in s.latency.keys.sorted() {
+            guard let h = s.latency[op] else { continue }
+            for q in [0.5, 0.9, 0.99] {
+                lines.append("readmitd_request_duration_seconds{op=\"\(op)\",quantile=\"\(q)\"} \(h.quantile(q) / 1e9)")
+            }
+            lines.append("readmitd_request_duration_seconds_sum{op=\"\(op)\"} \(Double(h.sumNanos) / 1e9)")
+            lines.append("readmitd_request_duration_seconds_count{op=\"\(op)\"} \(h.count)")
+        }
+        let model = store.current()
+        let counts = store.reloadCounts
+        lines += [
+            "# HELP readmitd_rows_scored_total Rows scored successfully.", "# TYPE readmitd_rows_scored_total counter",
+            "readmitd_rows_scored_total \(s.rowsScored)",
+            "# HELP readmitd_auth_failures_total Clients refused by the CURVE authenticator.", "# TYPE readmitd_auth_failures_total counter",
+            "readmitd_auth_failures_total \(s.authFailures)",
+            "# HELP readmitd_reloads_total Model loads, by result.", "# TYPE readmitd_reloads_total counter",
+            "readmitd_reloads_total{result=\"ok\"} \(counts.ok)", "readmitd_reloads_total{result=\"failed\"} \(counts.failed)",
+            "# HELP readmitd_last_reload_success Whether the last model load succeeded.", "# TYPE readmitd_last_reload_success gauge",
+            "readmitd_last_reload_success \((store.lastOutcome?.succeeded ?? false) ? 1 : 0)",
+            "# HELP readmitd_model_info The model serving now (absent: none).", "# TYPE readmitd_model_info gauge",
+        ]
+        if let model { lines.append("readmitd_model_info{model_id=\"\(model.servingID)\"} 1") }
+        lines += [
+            "# HELP readmitd_ready Whether a model is loaded.", "# TYPE readmitd_ready gauge", "readmitd_ready \(model == nil ? 0 : 1)",
+            "# HELP readmitd_workers Worker threads.", "# TYPE readmitd_workers gauge", "readmitd_workers \(workers)",
+            "# HELP readmitd_queued_requests Requests waiting for a worker.", "# TYPE readmitd_queued_requests gauge", "readmitd_queued_requests \(queued)",
+            "# HELP readmitd_uptime_seconds Seconds since start.", "# TYPE readmitd_uptime_seconds gauge",
+            "readmitd_uptime_seconds \(Date().timeIntervalSince(startedAt))",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A JSON string literal for `s`.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,31 @@
+import ReadmitCore
+
+/// What the daemon needs from a loaded model. `ReadmitModel` conforms; the seam keeps the
+/// serving machinery independent of how models are built.
+public protocol ServingModel: AnyObject, Sendable {
+    /// Number of input features (columns of a feature matrix).
+    var featureCount: Int { get }
+    /// The 64-bit model id carried in every reply header.
+    var servingVersion: UInt64 { get }
+    /// The model id as 16 lowercase hex digits.
+    var servingID: String { get }
+    /// The INFO JSON of docs/PROTOCOL.md.
+    func infoJSON() -> String
+    /// Validates and scores `rows` row-major rows into the caller-allocated outputs.
+    func scoreRows(_ features: UnsafeBufferPointer<Double>, rows: Int,
+                   risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
+                   tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError)
+    /// Top-`k` contributions per row, padded with -1 / 0.
+    func explainRows(_ features: UnsafeBufferPointer<Double>, rows: Int, k: Int,
+                     featureIndex: UnsafeMutableBufferPointer<Int32>,
+                     contribution: UnsafeMutableBufferPointer<Double>) throws(FeatureVectorError)
+}
+
+/// Loads the model file at a path; throws an error whose description says why it failed.
+public typealias ModelLoader = @Sendable (String) throws -> any ServingModel
+
+/// The model version as the 16 hex digits used in JSON replies.
+func hexVersion(_ version: UInt64) -> String {
+    let digits = String(version, radix: 16)
+    return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// A `readmitd --config FILE`: `name = value` lines using the long flag names without dashes
+/// (`model = /var/lib/readmit/model.readmit`, `endpoint = ...` may repeat, `insecure = true`);
+/// `#` starts a comment. Flags on the command line win over the file.
+struct ConfigFile {
+    /// Values by flag name, in file order.
+    var values: [String: [String]] = [:]
+
+    static let known: Set<String> = [
+        "model", "endpoint", "workers", "max-rows", "max-message-bytes", "max-queued", "drain-timeout",
+        "curve-secret-key", "authorized-keys", "insecure", "allow-reload-path", "log-level",
+    ]
+
+    /// Parses the file at `path`, naming the line of any error.
+    static func load(path: String) throws -> ConfigFile {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError("cannot read config file \(path): \(error.localizedDescription)")
+        }
+        var config = ConfigFile()
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let eq = trimmed.firstIndex(of: "=") else {
+                throw ConfigError("\(path):\(number + 1): expected 'name = value'")
+            }
+            let name = trimmed[..<eq].trimmingCharacters(in: .whitespaces)
+            let value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            guard known.contains(name) else {
+                throw ConfigError("\(path):\(number + 1): unknown setting '\(name)' (known: \(known.sorted().joined(separator: ", ")))")
+            }
+            config.values[name, default: []].append(value)
+        }
+        return config
+    }
+
+    /// The last value of `name`, if set.
+    func string(_ name: String) -> String? { values[name]?.last }
+
+    /// An integer setting, or an error naming it.
+    func int(_ name: String) throws -> Int? {
+        guard let s = string(name) else { return nil }
+        guard let v = Int(s.replacingOccurrences(of: "_", with: "")) else { throw ConfigError("config: \(name) = \(s) is not an integer") }
+        return v
+    }
+
+    /// A boolean setting (`true`/`false`/`yes`/`no`/`1`/`0`).
+    func bool(_ name: String) throws -> Bool? {
+        guard let s = string(name)?.lowercased() else { return nil }
+        switch s {
+        case "true", "yes", "1", "on": return true
+        case "false", "no", "0", "off": return false
+        default: throw ConfigError("config: \(name) = \(s) is not true or false")
+        }
+    }
+}
+
+/// A bad config file or flag combination.
+struct ConfigError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

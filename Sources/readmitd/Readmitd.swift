@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ReadmitCore
+import ReadmitServer
+
+/// `readmitd`: serves a readmission model over ZeroMQ until SIGTERM/SIGINT.
+@main
+struct Readmitd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "readmitd",
+        abstract: "Serve a readmit model over ZeroMQ (wire protocol: docs/PROTOCOL.md).",
+        discussion: """
+        Stops on SIGTERM or SIGINT after finishing the requests in flight (exit 0). SIGHUP re-reads \
+        the model file (and the authorized keys): the new model is validated and warmed up, then \
+        swapped in atomically; if it fails to load, the old model keeps serving. Non-loopback tcp \
+        endpoints need CURVE (--curve-secret-key with --authorized-keys) or --insecure.
+        """
+    )
+
+    @Option(help: "Model file to serve (re-read on SIGHUP and on RELOAD without a path).")
+    var model: String?
+
+    @Option(help: "Endpoint to bind, tcp:// or ipc:// (repeatable; default tcp://127.0.0.1:5555).")
+    var endpoint: [String] = []
+
+    @Option(help: "Worker threads (default: the number of cores).")
+    var workers: Int?
+
+    @Option(help: "Largest n_rows accepted in one request (default 1000000).")
+    var maxRows: Int?
+
+    @Option(help: "Largest inbound message frame in bytes (ZMQ_MAXMSGSIZE); larger ones make libzmq drop the peer (default 268435456).")
+    var maxMessageBytes: Int?
+
+    @Option(help: "Requests that may wait for a busy worker pool before new ones get OVERLOADED (default 256).")
+    var maxQueued: Int?
+
+    @Option(help: "Seconds to let requests in flight finish on SIGTERM (default 30).")
+    var drainTimeout: Double?
+
+    @Option(help: "This daemon's CURVE secret key file (from `readmit keys`); enables CURVE encryption and client authentication.")
+    var curveSecretKey: String?
+
+    @Option(help: "Directory of client public key files allowed to connect (required with --curve-secret-key).")
+    var authorizedKeys: String?
+
+    @Flag(help: "Allow binding a non-loopback tcp endpoint without CURVE.")
+    var insecure = false
+
+    @Flag(help: "Allow RELOAD requests that name a model file path.")
+    var allowReloadPath = false
+
+    @Option(help: "Settings file of 'name = value' lines with these flags' names; flags win.")
+    var config: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    mutating func run() throws {
+        // Before any thread exists, so only the signal thread receives them.
+        SignalWatcher.blockSignals()
+        let file = try config.map(ConfigFile.load) ?? ConfigFile()
+        let levelName = logLevel ?? file.string("log-level") ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("--log-level \(levelName) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "readmitd")
+
+        var settings = ServerConfiguration()
+        settings.modelPath = model ?? file.string("model")
+        let endpoints = endpoint.isEmpty ? (file.values["endpoint"] ?? []) : endpoint
+        if !endpoints.isEmpty { settings.endpoints = endpoints }
+        settings.workers = try workers ?? file.int("workers") ?? ProcessInfo.processInfo.activeProcessorCount
+        settings.maxRows = try maxRows ?? file.int("max-rows") ?? settings.maxRows
+        settings.maxMessageBytes = Int64(try maxMessageBytes ?? file.int("max-message-bytes") ?? Int(settings.maxMessageBytes))
+        settings.maxQueued = try maxQueued ?? file.int("max-queued") ?? settings.maxQueued
+        settings.drainTimeout = drainTimeout ?? file.string("drain-timeout").flatMap(Double.init) ?? settings.drainTimeout
+        settings.curveSecretKeyPath = curveSecretKey ?? file.string("curve-secret-key")
+        settings.authorizedKeysDirectory = authorizedKeys ?? file.string("authorized-keys")
+        settings.insecure = try insecure || (file.bool("insecure") ?? false)
+        settings.allowReloadPath = try allowReloadPath || (file.bool("allow-reload-path") ?? false)
+        guard settings.maxRows >= 0, settings.maxMessageBytes > 0, settings.maxQueued >= 0 else {
+            throw ValidationError("--max-rows, --max-message-bytes and --max-queued must not be negative")
+        }
+
+        let server = try Server(configuration: settings, loader: { path in try ReadmitModel.load(path: path) }, logger: logger)
+        do {
+            try server.start()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        SignalWatcher.start(onStop: { signal in
+            logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM")")
+            server.requestStop()
+        }, onReload: { server.reloadFromSignal() })
+        server.wait()
+    }
+}

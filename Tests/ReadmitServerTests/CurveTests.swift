@@ -1,0 +1,66 @@
+import Foundation
+import ReadmitServer
+import ReadmitWire
+import XCTest
+
+/// CURVE with the ZAP handler: an authorized key is served; an unknown key and a plain
+/// (non-CURVE) client get nothing, and the refusals are logged and counted.
+final class CurveTests: XCTestCase {
+    func testOnlyAuthorizedKeysAreServed() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-curve-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/authorized", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try CurveKeyPair.generate()
+        let allowed = try CurveKeyPair.generate()
+        let stranger = try CurveKeyPair.generate()
+        let (_, serverSecret) = try server.write(basePath: dir + "/server")
+        try allowed.write(basePath: dir + "/allowed")
+        try FileManager.default.copyItem(atPath: dir + "/allowed.pub", toPath: dir + "/authorized/allowed.pub")
+        let mode = try FileManager.default.attributesOfItem(atPath: serverSecret)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600, "secret key files are private")
+        XCTAssertEqual(try CurveKeyPair.readKey(path: dir + "/allowed.pub"), allowed.publicKey)
+
+        let good = CurveClientKeys(client: allowed, serverPublicKey: server.publicKey)
+        let daemon = try DaemonProcess(arguments: ["--workers", "1", "--curve-secret-key", serverSecret,
+                                                   "--authorized-keys", dir + "/authorized"], curveClient: good)
+        defer { daemon.stop() }
+
+        let authorized = try WireClient(endpoint: daemon.endpoint, curve: good)
+        XCTAssertEqual(try authorized.call(RequestEncoder.simple(.health, requestID: 1)).header.status, 0)
+
+        let unknown = try WireClient(endpoint: daemon.endpoint, timeoutMs: 1500,
+                                     curve: CurveClientKeys(client: stranger, serverPublicKey: server.publicKey))
+        XCTAssertThrowsError(try unknown.call(RequestEncoder.simple(.health, requestID: 2))) { XCTAssertTrue($0 is ReplyTimeout) }
+
+        let plain = try WireClient(endpoint: daemon.endpoint, timeoutMs: 1500)
+        XCTAssertThrowsError(try plain.call(RequestEncoder.simple(.health, requestID: 3))) { XCTAssertTrue($0 is ReplyTimeout) }
+
+        // The authorized client is still served, and the refusal was counted and logged.
+        let stats = try authorized.call(RequestEncoder.simple(.stats, requestID: 4))
+        guard case .text(let json) = stats.body else { return XCTFail("\(stats.body)") }
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        XCTAssertGreaterThanOrEqual(object["auth_failures"] as? Int ?? 0, 1)
+        XCTAssertTrue(daemon.log.contains("client refused"), daemon.log)
+        XCTAssertTrue(daemon.log.contains(stranger.publicKey), "the refused key is named in the log")
+    }
+
+    func testCurveFlagsMustComeTogether() throws {
+        let daemon = try DaemonProcess(arguments: ["--curve-secret-key", "/nonexistent"], waitForHealth: false)
+        XCTAssertEqual(daemon.waitForExit(seconds: 15), 1)
+        XCTAssertTrue(daemon.log.contains("--authorized-keys"), daemon.log)
+    }
+
+    func testEndpointPolicy() {
+        XCTAssertTrue(EndpointPolicy.isLoopback("tcp://127.0.0.1:5555"))
+        XCTAssertTrue(EndpointPolicy.isLoopback("tcp://[::1]:5555"))
+        XCTAssertTrue(EndpointPolicy.isLoopback("tcp://localhost:5555"))
+        XCTAssertFalse(EndpointPolicy.isLoopback("tcp://*:5555"))
+        XCTAssertFalse(EndpointPolicy.isLoopback("tcp://0.0.0.0:5555"))
+        XCTAssertFalse(EndpointPolicy.isLoopback("tcp://10.0.0.1:5555"))
+        XCTAssertFalse(EndpointPolicy.isLoopback("tcp://127.evil.com:5555"))
+        XCTAssertThrowsError(try EndpointPolicy.check("tcp://*:5555", curve: false, insecure: false))
+        XCTAssertNoThrow(try EndpointPolicy.check("tcp://*:5555", curve: true, insecure: false))
+        XCTAssertNoThrow(try EndpointPolicy.check("tcp://*:5555", curve: false, insecure: true))
+        XCTAssertThrowsError(try EndpointPolicy.check("inproc://x", curve: false, insecure: true))
+    }
+}

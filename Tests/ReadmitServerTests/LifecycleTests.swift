@@ -1,0 +1,74 @@
+import CZeroMQ
+import Foundation
+import ReadmitCore
+import ReadmitServer
+import ReadmitWire
+import XCTest
+
+/// Start-up refusals and graceful shutdown.
+final class LifecycleTests: XCTestCase {
+    /// SIGTERM while large batches are in flight: every request gets its full reply, then exit 0.
+    func testSigtermFinishesRequestsInFlight() throws {
+        let path = try DaemonProcess.fixtureModel()
+        let model = try ReadmitModel.load(path: path)
+        let daemon = try DaemonProcess(arguments: ["--model", path, "--workers", "2"])
+        defer { daemon.stop() }
+        let dealer = try ZMQSocket(testContext, type: ZMQ_DEALER)
+        defer { dealer.close() }
+        try dealer.set(ZMQ_LINGER, 0)
+        try dealer.set(ZMQ_RCVTIMEO, 30_000)
+        try dealer.connect(daemon.endpoint)
+        let rows = 20_000
+        let matrix = TestRows.make(model.schema, rows: rows)
+        let requests = 6
+        for id in 0..<requests {
+            try dealer.send([[]] + RequestEncoder.score(requestID: UInt64(id), rows: rows, columns: model.schema.count, matrix: matrix))
+        }
+        // Let the requests reach the daemon, then stop it while they run or wait in the queue.
+        usleep(150_000)
+        daemon.send(SIGTERM)
+        var ids = Set<UInt64>()
+        for _ in 0..<requests {
+            let frames = try XCTUnwrap(try dealer.receive(), "a reply was lost on SIGTERM").map(\.array)
+            let reply = try ReplyDecoder.decode(Array(frames.dropFirst()))
+            XCTAssertEqual(reply.header.status, 0)
+            if case .score(let risk, _, _) = reply.body { XCTAssertEqual(risk.count, rows) } else { XCTFail("\(reply.body)") }
+            ids.insert(reply.header.requestID)
+        }
+        XCTAssertEqual(ids.count, requests)
+        XCTAssertEqual(daemon.waitForExit(seconds: 20), 0, daemon.log)
+        XCTAssertTrue(daemon.log.contains("stopping"), daemon.log)
+    }
+
+    func testSigintExitsZero() throws {
+        let daemon = try DaemonProcess(arguments: ["--workers", "1"])
+        daemon.send(SIGINT)
+        XCTAssertEqual(daemon.waitForExit(seconds: 15), 0, daemon.log)
+    }
+
+    func testNonLoopbackTcpWithoutCurveIsRefused() throws {
+        let port = try DaemonProcess.freePort()
+        let daemon = try DaemonProcess(arguments: ["--workers", "1"], endpoint: "tcp://0.0.0.0:\(port)", waitForHealth: false)
+        XCTAssertEqual(daemon.waitForExit(seconds: 15), 1)
+        XCTAssertTrue(daemon.log.contains("--insecure"), daemon.log)
+    }
+
+    func testUnloadableModelAtStartExitsNonZero() throws {
+        let daemon = try DaemonProcess(arguments: ["--model", "/nonexistent/model.readmit"], waitForHealth: false)
+        XCTAssertEqual(daemon.waitForExit(seconds: 15), 1)
+        XCTAssertTrue(daemon.log.contains("/nonexistent/model.readmit"), daemon.log)
+    }
+
+    func testIpcEndpointAndConfigFile() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-cfg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let endpoint = "ipc://\(dir)/readmitd.sock"
+        try "# test config\nendpoint = \(endpoint)\nworkers = 1\nmax-rows = 7\n".write(toFile: dir + "/readmitd.conf", atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(arguments: ["--config", dir + "/readmitd.conf", "--endpoint", endpoint], endpoint: endpoint)
+        defer { daemon.stop() }
+        let client = try WireClient(endpoint: endpoint)
+        let reply = try client.call(RequestEncoder.score(requestID: 1, rows: 8, columns: 1, matrix: Array(repeating: 0, count: 8)))
+        XCTAssertEqual(reply.header.knownStatus, .tooManyRows, "max-rows from the config file applies")
+    }
+}

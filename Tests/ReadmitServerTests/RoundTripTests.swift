@@ -1,0 +1,148 @@
+import CZeroMQ
+import Foundation
+import ReadmitCore
+import ReadmitServer
+import ReadmitWire
+import XCTest
+
+/// Every operation over a real socket to a real daemon, and the wire's scores equal the
+/// in-process scores of the same model file bit for bit.
+final class RoundTripTests: XCTestCase {
+    var daemon: DaemonProcess!
+    var model: ReadmitModel!
+    var client: WireClient!
+
+    override func setUpWithError() throws {
+        let path = try DaemonProcess.fixtureModel()
+        model = try ReadmitModel.load(path: path)
+        daemon = try DaemonProcess(arguments: ["--model", path, "--workers", "2"])
+        client = try WireClient(endpoint: daemon.endpoint)
+    }
+
+    override func tearDown() {
+        daemon?.stop()
+        daemon = nil
+    }
+
+    func testScoreEqualsInProcessBitForBit() throws {
+        let rows = 500
+        let matrix = TestRows.make(model.schema, rows: rows)
+        let expected = try TestRows.score(model, matrix, rows: rows)
+        let reply = try client.call(RequestEncoder.score(requestID: 11, rows: rows, columns: model.schema.count, matrix: matrix))
+        XCTAssertEqual(reply.header.status, 0)
+        XCTAssertEqual(reply.header.requestID, 11)
+        XCTAssertEqual(reply.header.modelVersion, model.modelVersion)
+        guard case .score(let risk, let atyp, let tier) = reply.body else { return XCTFail("not a SCORE reply: \(reply.body)") }
+        XCTAssertEqual(risk.map(\.bitPattern), expected.risk.map(\.bitPattern))
+        XCTAssertEqual(atyp.map(\.bitPattern), expected.atyp.map(\.bitPattern))
+        XCTAssertEqual(tier, expected.tier)
+        XCTAssertTrue(risk.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
+
+    func testScoreOfZeroRowsIsEmpty() throws {
+        let reply = try client.call(RequestEncoder.score(requestID: 2, rows: 0, columns: model.schema.count, matrix: []))
+        XCTAssertEqual(reply.body, .score(risk: [], atypicality: [], tier: []))
+    }
+
+    func testExplainEqualsInProcess() throws {
+        let rows = 20, k = 5
+        let matrix = TestRows.make(model.schema, rows: rows, seed: 3)
+        var index = [Int32](repeating: 0, count: rows * k), contribution = [Double](repeating: 0, count: rows * k)
+        try matrix.withUnsafeBufferPointer { x in
+            try index.withUnsafeMutableBufferPointer { i in
+                try contribution.withUnsafeMutableBufferPointer { c in
+                    try model.explain(x, rows: rows, k: k, featureIndex: i, contribution: c)
+                }
+            }
+        }
+        let reply = try client.call(RequestEncoder.explain(requestID: 3, rows: rows, columns: model.schema.count, k: k, matrix: matrix))
+        guard case .explain(let r, let kk, let gotIndex, let gotContribution) = reply.body else { return XCTFail("\(reply.body)") }
+        XCTAssertEqual(r, rows)
+        XCTAssertEqual(kk, k)
+        XCTAssertEqual(gotIndex, index)
+        XCTAssertEqual(gotContribution.map(\.bitPattern), contribution.map(\.bitPattern))
+    }
+
+    func testExplainClampsK() throws {
+        let matrix = TestRows.make(model.schema, rows: 1)
+        let reply = try client.call(RequestEncoder.explain(requestID: 3, rows: 1, columns: model.schema.count, k: 10_000, matrix: matrix))
+        guard case .explain(_, let k, _, _) = reply.body else { return XCTFail("\(reply.body)") }
+        XCTAssertEqual(k, model.schema.count)
+    }
+
+    func testInfoCarriesTheSchema() throws {
+        let reply = try client.call(RequestEncoder.simple(.info, requestID: 4))
+        guard case .text(let json) = reply.body else { return XCTFail("\(reply.body)") }
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        XCTAssertEqual(object["model_id"] as? String, model.modelID)
+        XCTAssertEqual((object["features"] as? [Any])?.count, model.schema.count)
+    }
+
+    func testHealthIsReady() throws {
+        let reply = try client.call(RequestEncoder.simple(.health, requestID: 5))
+        guard case .text(let json) = reply.body else { return XCTFail("\(reply.body)") }
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        XCTAssertEqual(object["live"] as? Bool, true)
+        XCTAssertEqual(object["ready"] as? Bool, true)
+        XCTAssertEqual(object["model_version"] as? String, model.modelID)
+    }
+
+    func testStatsCountsRequestsInJSONAndPrometheus() throws {
+        for i in 0..<3 { _ = try client.call(RequestEncoder.simple(.info, requestID: UInt64(i))) }
+        _ = try client.call(RequestEncoder.score(requestID: 9, rows: 1, columns: 1, matrix: [0]))   // BAD_COLUMNS
+        let reply = try client.call(RequestEncoder.simple(.stats, requestID: 6))
+        guard case .text(let json) = reply.body else { return XCTFail("\(reply.body)") }
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let requests = try XCTUnwrap(object["requests"] as? [String: [String: Int]])
+        XCTAssertEqual(requests["INFO"]?["OK"], 3)
+        XCTAssertEqual(requests["SCORE"]?["BAD_COLUMNS"], 1)
+        XCTAssertEqual((object["errors"] as? [String: Int])?["BAD_COLUMNS"], 1)
+        XCTAssertNotNil((object["latency"] as? [String: Any])?["INFO"])
+        XCTAssertEqual(object["model_version"] as? String, model.modelID)
+        let prom = try client.call(RequestEncoder.simple(.stats, requestID: 7, flags: 1))
+        guard case .text(let text) = prom.body else { return XCTFail("\(prom.body)") }
+        XCTAssertTrue(text.contains("readmitd_requests_total{op=\"INFO\",status=\"OK\"} 3"), text)
+        XCTAssertTrue(text.contains("readmitd_request_duration_seconds{op=\"INFO\",quantile=\"0.99\"}"), text)
+    }
+
+    func testReloadOfConfiguredPath() throws {
+        let reply = try client.call(RequestEncoder.simple(.reload, requestID: 8))
+        XCTAssertEqual(reply.header.status, 0, "\(reply.body)")
+        guard case .text(let json) = reply.body else { return XCTFail("\(reply.body)") }
+        XCTAssertTrue(json.contains(model.modelID))
+    }
+
+    func testDealerClientWithSeveralRequestsInFlight() throws {
+        let dealer = try ZMQSocket(testContext, type: ZMQ_DEALER)
+        defer { dealer.close() }
+        try dealer.set(ZMQ_LINGER, 0)
+        try dealer.set(ZMQ_RCVTIMEO, 10_000)
+        try dealer.connect(daemon.endpoint)
+        let matrix = TestRows.make(model.schema, rows: 3)
+        for id in 100..<110 {
+            try dealer.send([[]] + RequestEncoder.score(requestID: UInt64(id), rows: 3, columns: model.schema.count, matrix: matrix))
+        }
+        var seen = Set<UInt64>()
+        for _ in 0..<10 {
+            let frames = try XCTUnwrap(try dealer.receive()).map(\.array)
+            XCTAssertEqual(frames.first, [], "DEALER replies start with the empty delimiter")
+            let reply = try ReplyDecoder.decode(Array(frames.dropFirst()))
+            XCTAssertEqual(reply.header.status, 0)
+            seen.insert(reply.header.requestID)
+        }
+        XCTAssertEqual(seen, Set(100..<110))
+    }
+
+    func testLogNeverHoldsFeatureValues() throws {
+        var matrix = TestRows.make(model.schema, rows: 2)
+        let numeric = try XCTUnwrap(model.schema.features.firstIndex { $0.kind == .numeric })
+        matrix[numeric] = 98765.4321
+        matrix[model.schema.count + numeric] = .infinity
+        _ = try client.call(RequestEncoder.score(requestID: 1, rows: 2, columns: model.schema.count, matrix: matrix))
+        matrix[model.schema.count + numeric] = 0
+        _ = try client.call(RequestEncoder.score(requestID: 2, rows: 2, columns: model.schema.count, matrix: matrix))
+        daemon.stop()
+        XCTAssertFalse(daemon.log.contains("98765"), daemon.log)
+        XCTAssertTrue(daemon.log.contains("readmitd serving"), daemon.log)
+    }
+}
