@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "readmit",
             dependencies: [
-                "ReadmitCore", "ReadmitReport", "CZeroMQ",
+                "ReadmitCore", "ReadmitReport", "ReadmitServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

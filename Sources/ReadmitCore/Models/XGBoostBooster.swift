@@ -20,6 +20,7 @@ public final class XGBoostBooster: @unchecked Sendable {
     // @unchecked: the handle is only mutated during training (one thread); afterwards it is
     // used read-only through in-place prediction, which XGBoost documents as thread-safe.
     let handle: BoosterHandle
+    private let contributionLock = NSLock()
 
     @inline(__always)
     static func check(_ rc: Int32, _ operation: String) throws(BoosterError) {
@@ -94,9 +95,15 @@ public final class XGBoostBooster: @unchecked Sendable {
             if loss < best - 1e-7 { best = loss; bestRound = round + 1 }
             if round + 1 - bestRound >= patience { break }
         }
-        let sliced = try booster.slice(rounds: bestRound)
-        try sliced.setThreads(1)
-        return (sliced, TrainingTrace(validationLogLoss: losses, bestRounds: bestRound))
+        // Tree boosters keep their best rounds; a linear booster (which XGBoost cannot slice) is
+        // one model whatever the round count, and keeps its last state.
+        let kept = isTreeBooster(parameters) ? try booster.slice(rounds: bestRound) : booster
+        try kept.setThreads(1)
+        return (kept, TrainingTrace(validationLogLoss: losses, bestRounds: bestRound))
+    }
+
+    static func isTreeBooster(_ parameters: [(String, String)]) -> Bool {
+        parameters.last { $0.0 == "booster" }?.1 ?? "gbtree" != "gblinear"
     }
 
     init(handle: BoosterHandle) { self.handle = handle }
@@ -149,6 +156,19 @@ public final class XGBoostBooster: @unchecked Sendable {
     public func predict(_ data: UnsafePointer<Double>, rows: Int, columns: Int, kind: PredictionKind,
                         into out: UnsafeMutablePointer<Double>) throws(BoosterError) {
         if rows == 0 { return }
+        if kind == .contributions {
+            // XGBoost 1.7 computes SHAP values only through a DMatrix; that path configures the
+            // learner, so it is serialised.
+            let copy = FeatureMatrix(rows: rows, columns: columns, values: Array(UnsafeBufferPointer(start: data, count: rows * columns)))
+            contributionLock.lock()
+            defer { contributionLock.unlock() }
+            let values = try predictViaDMatrix(copy, kind: .contributions)
+            guard values.count == rows * (columns + 1) else {
+                throw BoosterError(operation: "predict", message: "unexpected contribution shape (\(values.count) values)")
+            }
+            for i in 0..<values.count { out[i] = values[i] }
+            return
+        }
         let iface = Self.arrayInterface(data, rows: rows, columns: columns)
         let config = "{\"type\": \(kind.rawValue), \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false, \"cache_id\": 0, \"missing\": NaN}"
         var shape: UnsafePointer<bst_ulong>?
@@ -161,6 +181,21 @@ public final class XGBoostBooster: @unchecked Sendable {
         for d in 0..<Int(dim) { total *= Int(shape[d]) }
         guard total == expected else { throw BoosterError(operation: "predict", message: "unexpected result shape (\(total) values, expected \(expected))") }
         for i in 0..<expected { out[i] = Double(result[i]) }
+    }
+
+    /// Prediction through a DMatrix copy of the data: the path for linear boosters, which
+    /// XGBoost cannot predict in place.
+    public func predictViaDMatrix(_ data: FeatureMatrix, kind: PredictionKind) throws(BoosterError) -> [Double] {
+        let matrix = try DMatrix(data, labels: nil, threads: 1)
+        let config = "{\"type\": \(kind.rawValue), \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false}"
+        var shape: UnsafePointer<bst_ulong>?
+        var dim: bst_ulong = 0
+        var result: UnsafePointer<Float>?
+        try Self.check(XGBoosterPredictFromDMatrix(handle, matrix.handle, config, &shape, &dim, &result), "predict")
+        guard let result, let shape else { throw BoosterError(operation: "predict", message: "no result") }
+        var total = 1
+        for d in 0..<Int(dim) { total *= Int(shape[d]) }
+        return (0..<total).map { Double(result[$0]) }
     }
 
     /// Prediction over a whole matrix.

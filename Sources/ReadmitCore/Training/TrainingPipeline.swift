@@ -91,7 +91,7 @@ public enum TrainingPipeline {
              ("grow_policy", "depthwise"), ("verbosity", "1")]
         }
         let grid: [(depth: Int, minChild: Int)] = options.quick ? [(4, 5)] : [(4, 5), (5, 5), (6, 10)]
-        let eta = options.quick ? 0.1 : 0.03
+        let eta = options.quick ? 0.1 : 0.04
         let maxRounds = options.quick ? 120 : 2000
         let patience = options.quick ? 20 : 100
         let xFit = boosterInput.selecting(rows: fitIdx), xValid = boosterInput.selecting(rows: validIdx)
@@ -177,11 +177,11 @@ public enum TrainingPipeline {
         }
         let linearParams: [(String, String)] = [("booster", "gblinear"), ("objective", "binary:logistic"), ("eval_metric", "logloss"),
                                                 ("updater", "coord_descent"), ("feature_selector", "cyclic"), ("lambda", "1"), ("alpha", "0"),
-                                                ("eta", "0.5"), ("base_score", String(prevalence)), ("seed", "0"), ("verbosity", "1")]
+                                                ("eta", "1"), ("base_score", String(prevalence)), ("seed", "0"), ("verbosity", "1")]
         let (linear, _) = try XGBoostBooster.train(train: standardized.selecting(rows: fitIdx), labels: labels(fitIdx),
                                                    validation: standardized.selecting(rows: validIdx), validationLabels: labels(validIdx),
-                                                   parameters: linearParams, maxRounds: options.quick ? 30 : 300, patience: 10, threads: options.threads)
-        let linearMargin = try linear.predict(standardized, kind: .margin)
+                                                   parameters: linearParams, maxRounds: options.quick ? 10 : 60, patience: 5, threads: options.threads)
+        let linearMargin = try linear.predictViaDMatrix(standardized, kind: .margin)
         evaluations.append(calibrated("logistic_regression", "Logistic regression (L2, standardised one-hot features)", linearMargin))
         var lace = [Double](repeating: 0, count: x.rows)
         x.values.withUnsafeBufferPointer { b in
@@ -256,6 +256,12 @@ public enum TrainingPipeline {
         }
         var pos = [Int](repeating: 0, count: bins.count), neg = pos
         for (r, v) in values.enumerated() { if y[r] { pos[binOf(v)] += 1 } else { neg[binOf(v)] += 1 } }
-        return FeatureDistribution(feature: spec.name, bins: bins, positive: pos, negative: neg)
+        var means: (Double, Double)?
+        if spec.kind == .numeric {
+            var sp = 0.0, np = 0.0, sn = 0.0, nn = 0.0
+            for (r, v) in values.enumerated() where !v.isNaN { if y[r] { sp += v; np += 1 } else { sn += v; nn += 1 } }
+            means = (np > 0 ? sp / np : .nan, nn > 0 ? sn / nn : .nan)
+        }
+        return FeatureDistribution(feature: spec.name, bins: bins, positive: pos, negative: neg, means: means)
     }
 }

@@ -68,6 +68,8 @@ public struct FeatureDistribution: Sendable {
     public var positive: [Int]
     /// Negative encounters per bin.
     public var negative: [Int]
+    /// Mean among positive and negative encounters (numeric features; missing values left out).
+    public var means: (positive: Double, negative: Double)?
 }
 
 /// One hyperparameter set tried on the validation patients.

@@ -1,0 +1,8 @@
+import ReadmitCore
+import ReadmitReport
+
+extension DataError: DataErrorDescribing { var cliDescription: String { description } }
+extension ModelFileError: DataErrorDescribing { var cliDescription: String { "model file: \(message)" } }
+extension BoosterError: DataErrorDescribing { var cliDescription: String { description } }
+extension FeatureVectorError: DataErrorDescribing { var cliDescription: String { message } }
+extension ReportError: DataErrorDescribing { var cliDescription: String { "report: \(message)" } }

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import ReadmitCore
+
+/// `readmit evaluate`: metrics of a saved model on a labelled file.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a saved model on a labelled CSV (death and hospice encounters excluded, as in training).",
+        discussion: """
+            Prints ROC AUC, PR AUC, Brier score, ECE and precision/recall among the top 10% risk, for all \
+            eligible encounters and for each patient's first encounter. With --test-split only the fixed \
+            test patients are used (training patients would flatter a model trained on this data).
+            """
+    )
+
+    @Option(name: .long, help: "Model file written by `readmit train`.")
+    var model: String
+
+    @Option(name: .long, help: "Labelled CSV (gzip or plain) with a readmitted column.")
+    var data: String
+
+    @Flag(name: .long, help: "Use only the test patients of the fixed split.")
+    var testSplit = false
+
+    @Option(name: .long, help: "Also write the metrics as JSON to this file.")
+    var json: String?
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runReportingErrors {
+            let loaded = try ReadmitModel.load(path: model)
+            let table = try EncounterTable(table: try CSVTable(path: data), requireLabel: true, requireIDs: false, strict: true)
+            let cohort = Cohort(table: table)
+            let keep = cohort.rows.indices.filter { !testSplit || cohort.isTest[$0] }
+            guard !keep.isEmpty else { throw ValidationError("no eligible encounters to evaluate in \(data)") }
+            let x = FeatureEncoder.encode(table: table, schema: loaded.schema).selecting(rows: keep.map { cohort.rows[$0] })
+            var risk = [Double](repeating: 0, count: keep.count), atyp = risk
+            var tier = [UInt8](repeating: 0, count: keep.count)
+            try x.values.withUnsafeBufferPointer { f in
+                try risk.withUnsafeMutableBufferPointer { r in
+                    try atyp.withUnsafeMutableBufferPointer { a in
+                        try tier.withUnsafeMutableBufferPointer { t in try loaded.score(f, rows: keep.count, risk: r, atypicality: a, tier: t) }
+                    }
+                }
+            }
+            let labels = keep.map { cohort.labels[$0] }
+            let all = BinaryMetrics(scores: risk, labels: labels, probabilities: true)
+            let firstIdx = keep.indices.filter { cohort.isFirstEncounter[keep[$0]] }
+            let first = BinaryMetrics(scores: firstIdx.map { risk[$0] }, labels: firstIdx.map { labels[$0] }, probabilities: true)
+            func row(_ name: String, _ m: BinaryMetrics) -> [String] {
+                [name, Format.int(m.count), Format.pct(Double(m.positives) / Double(max(m.count, 1))), Format.f(m.rocAUC), Format.f(m.prAUC),
+                 Format.f(m.brier), Format.f(m.ece), Format.f(m.precisionAt10), Format.f(m.recallAt10)]
+            }
+            print("Model \(loaded.modelID) on \(data)\(testSplit ? " (test patients)" : "")")
+            print(TextTable.render(header: ["encounters", "n", "prevalence", "ROC AUC", "PR AUC", "Brier", "ECE", "prec@10%", "recall@10%"],
+                                   rows: [row("all eligible", all), row("first per patient", first)]))
+            if let json {
+                let object: [String: Any] = ["model_id": loaded.modelID, "data": data, "test_split": testSplit,
+                                             "risk_model": MetricsJSON.metrics(all), "first_encounter": ["risk_model": MetricsJSON.metrics(first)]]
+                let bytes = try JSONSerialization.data(withJSONObject: MetricsJSON.sanitized(object), options: [.prettyPrinted, .sortedKeys])
+                try bytes.write(to: URL(fileURLWithPath: json), options: .atomic)
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import ReadmitCore
+
+/// Writes `metrics.json`: each model under its own key (`risk_model` is the served one) with
+/// `roc_auc`, `pr_auc`, `brier`, `ece`, `precision_at_10pct`, `recall_at_10pct`, plus the cohort,
+/// the hyperparameter search and stage times.
+enum MetricsJSON {
+    static func metrics(_ m: BinaryMetrics) -> [String: Any] {
+        var d: [String: Any] = ["roc_auc": m.rocAUC, "pr_auc": m.prAUC, "precision_at_10pct": m.precisionAt10,
+                                "recall_at_10pct": m.recallAt10, "n": m.count, "positives": m.positives]
+        d["brier"] = m.brier ?? NSNull()
+        d["ece"] = m.ece ?? NSNull()
+        return d
+    }
+
+    static func object(_ r: TrainingResult, stages: [(String, Double)]) -> [String: Any] {
+        var root: [String: Any] = [:]
+        for e in r.evaluations {
+            var m = metrics(e.metrics)
+            m["name"] = e.name
+            if e.key == "risk_model" { m["roc_auc_ci95"] = [r.riskModelAUCInterval.low, r.riskModelAUCInterval.high] }
+            root[e.key] = m
+        }
+        let c = r.cohort
+        root["first_encounter"] = ["risk_model": metrics(r.firstEncounterMetrics), "description": "test patients' first encounter (lowest encounter_id) only"]
+        root["cohort"] = [
+            "rows": c.rows, "patients": c.patients, "excluded_death_or_hospice": c.excluded,
+            "train_encounters": c.trainEncounters, "test_encounters": c.testEncounters,
+            "train_patients": c.trainPatients, "test_patients": c.testPatients,
+            "train_positives": c.trainPositives, "test_positives": c.testPositives,
+            "test_prevalence": Double(c.testPositives) / Double(max(c.testEncounters, 1)),
+            "test_first_encounters": c.testFirstEncounters,
+            "fit_rows": c.fitRows, "validation_rows": c.validationRows, "calibration_rows": c.calibrationRows,
+        ] as [String: Any]
+        root["hyperparameter_search"] = r.trials.map {
+            ["parameters": $0.description, "validation_logloss": $0.validationLogLoss, "validation_roc_auc": $0.validationAUC, "rounds": $0.rounds] as [String: Any]
+        }
+        root["model"] = ["model_id": r.parameters.metadata.modelID, "created_at": r.parameters.metadata.createdAt,
+                         "training_data_sha256": r.parameters.metadata.trainingDataSHA256,
+                         "tiers": r.parameters.tiers.map { ["name": $0.name, "min_risk": $0.minRisk] as [String: Any] },
+                         "training_summary": r.parameters.trainingSummary] as [String: Any]
+        root["top_risk_factors"] = r.importance.prefix(15).map { ["feature": $0.feature, "mean_abs_contribution": $0.meanAbsContribution] as [String: Any] }
+        root["stage_seconds"] = Dictionary(stages.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        return root
+    }
+
+    /// JSON has no NaN or infinity: such values become null.
+    static func sanitized(_ value: Any) -> Any {
+        switch value {
+        case let d as Double: return d.isFinite ? d : NSNull()
+        case let a as [Any]: return a.map(sanitized)
+        case let o as [String: Any]: return o.mapValues(sanitized)
+        default: return value
+        }
+    }
+
+    static func write(_ r: TrainingResult, stages: [(String, Double)], to url: URL) throws {
+        let data = try JSONSerialization.data(withJSONObject: sanitized(object(r, stages: stages)), options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: url, options: .atomic)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import ReadmitCore
+import ReadmitReport
+
+/// Maps a training result onto the report's input model.
+enum ReportBuilder {
+    static func input(_ r: TrainingResult) -> ReportInput {
+        let c = r.cohort
+        let meta = r.parameters.metadata
+        let prevalence = Double(c.testPositives) / Double(max(c.testEncounters, 1))
+        let models = r.evaluations.map { e -> ModelCurves in
+            let m = e.metrics
+            let interval = e.key == "risk_model" ? ConfidenceInterval(lower: r.riskModelAUCInterval.low, upper: r.riskModelAUCInterval.high) : nil
+            var histogram: ScoreHistogram?
+            if e.key == "risk_model" {
+                let edges = (0...20).map { Double($0) * 0.025 } + [1.0]
+                var pos = [Int](repeating: 0, count: edges.count - 1), neg = pos
+                for (i, p) in e.probabilities.enumerated() {
+                    let b = min(edges.count - 2, edges.lastIndex(where: { $0 <= p }) ?? 0)
+                    if r.testLabels[i] { pos[b] += 1 } else { neg[b] += 1 }
+                }
+                histogram = ScoreHistogram(binEdges: edges, positiveCounts: pos, negativeCounts: neg)
+            }
+            return ModelCurves(
+                key: e.key, displayName: shortName(e.key),
+                roc: e.roc.map { CurvePoint($0.fpr, $0.tpr) },
+                precisionRecall: e.precisionRecall.map { CurvePoint($0.recall, $0.precision) },
+                reliability: e.calibration.map { b in
+                    let lower = (b.meanPredicted * 10).rounded(.down) / 10
+                    return ReliabilityBin(lower: lower, upper: lower + 0.1, meanPredicted: b.meanPredicted, observedRate: b.observedRate, count: b.count)
+                },
+                cumulativeGain: e.gain.map { CurvePoint($0.share, $0.gain) },
+                scoreHistogram: histogram,
+                metrics: ModelMetrics(rocAUC: m.rocAUC, rocAUCInterval: interval, prAUC: m.prAUC, brier: m.brier, ece: m.ece,
+                                      precisionAt10Pct: m.precisionAt10, recallAt10Pct: m.recallAt10))
+        }
+        let cohort = [
+            SummaryRow("Encounters in file", Format.int(c.rows)),
+            SummaryRow("Patients in file", Format.int(c.patients)),
+            SummaryRow("Excluded (death, hospice)", Format.int(c.excluded)),
+            SummaryRow("Training encounters / patients", "\(Format.int(c.trainEncounters)) / \(Format.int(c.trainPatients))"),
+            SummaryRow("Test encounters / patients", "\(Format.int(c.testEncounters)) / \(Format.int(c.testPatients))"),
+            SummaryRow("Readmitted within 30 days (test)", "\(Format.int(c.testPositives)) (\(Format.pct(prevalence)))"),
+            SummaryRow("Test first encounters only: risk model ROC AUC", "\(Format.f(r.firstEncounterMetrics.rocAUC)) on \(Format.int(r.firstEncounterMetrics.count)) encounters"),
+            SummaryRow("Fit / validation / calibration rows", "\(Format.int(c.fitRows)) / \(Format.int(c.validationRows)) / \(Format.int(c.calibrationRows))"),
+        ] + r.trials.map { SummaryRow("Validation: \($0.description)", "log loss \(Format.f($0.validationLogLoss, 5)), AUC \(Format.f($0.validationAUC)), \($0.rounds) rounds") }
+        let modelInfo = [
+            SummaryRow("Model id", meta.modelID),
+            SummaryRow("Created", meta.createdAt),
+            SummaryRow("Training data", "\(meta.trainingDataFile) (SHA-256 \(meta.trainingDataSHA256.prefix(16))...)"),
+            SummaryRow("Seed", String(meta.seed)),
+            SummaryRow("Input features", String(r.parameters.schema.count)),
+            SummaryRow("Tiers", r.parameters.tiers.map { "\($0.name) >= \(Format.f($0.minRisk, 3))" }.joined(separator: ", ")),
+        ] + r.parameters.trainingSummary.sorted { $0.key < $1.key }.map { SummaryRow($0.key, $0.value) }
+        return ReportInput(
+            title: "30-day readmission risk: training report",
+            generatedAt: meta.createdAt,
+            datasetDescription: "UCI Diabetes 130-US hospitals 1999-2008 (Strack et al. 2014, CC BY 4.0): \(meta.trainingDataFile). Test split: patients with splitmix64(patient_nbr) % 5 == 0.",
+            cohortSummary: cohort,
+            prevalence: prevalence,
+            missingness: r.missingness.map { MissingnessRow(feature: $0.column, fraction: $0.fraction) },
+            featureDistributions: r.distributions.map { .categorical($0.feature, levels: $0.bins, positiveCounts: $0.positive, negativeCounts: $0.negative) },
+            models: models,
+            topRiskFactors: r.importance.prefix(15).map { RiskFactor(feature: $0.feature, importance: $0.meanAbsContribution) },
+            notes: [
+                "Every hyperparameter was chosen on validation patients drawn from the training split; the test patients were used once, for the figures here.",
+                "References (logistic regression, LACE-like index, isolation forest, histogram detector) are Platt-calibrated on the calibration patients so that Brier score and ECE compare.",
+                "Anomaly scores alone are close to chance for readmission; they are served as atypicality (how unlike the training cohort a record is), not as risk.",
+                "History features come from the patient's earlier encounters only (lower encounter_id); nothing from later encounters is used.",
+                "The LACE-like index lacks the Charlson comorbidity index and uses diagnosis chapters instead; it is a simple reference, not a validated LACE score.",
+            ],
+            modelFileInfo: modelInfo)
+    }
+
+    static func shortName(_ key: String) -> String {
+        switch key {
+        case "risk_model": return "Risk model (served)"
+        case "logistic_regression": return "Logistic regression"
+        case "lace": return "LACE-like index"
+        case "isolation_forest": return "Isolation Forest"
+        case "histogram_detector": return "Histogram detector"
+        default: return key
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import ReadmitCore
+
+/// `readmit score`: offline, in-process scoring of a CSV file.
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Score a CSV in the training schema with a saved model, in process.",
+        discussion: """
+            Writes a CSV with the input's encounter_id (when present) and the columns risk, atypicality, \
+            tier, error. Numbers are written in the shortest form that reads back to the same double. A row \
+            with a bad value gets its message in `error` and empty scores; the other rows are scored. Extra \
+            columns (such as the label) are ignored. History features come from earlier rows of the same \
+            patient in the file (docs/FEATURES.md).
+            """
+    )
+
+    @Option(name: .long, help: "Model file written by `readmit train`.")
+    var model: String
+
+    @Option(name: .long, help: "CSV to score (gzip or plain).")
+    var data: String
+
+    @Option(name: .long, help: "Output CSV.")
+    var out: String
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runReportingErrors {
+            let console = Console(label: "readmit.score", level: global.logLevel, totalSteps: 3)
+            let loaded = try ReadmitModel.load(path: model)
+            let table = try EncounterTable(table: try CSVTable(path: data), requireLabel: false, requireIDs: false, strict: false)
+            console.progress("read done")
+            let x = FeatureEncoder.encode(table: table, schema: loaded.schema)
+            let n = table.count
+            var risk = [Double](repeating: .nan, count: n), atyp = risk
+            var tier = [UInt8](repeating: 0, count: n)
+            let good = (0..<n).filter { table.rowErrors[$0] == nil }
+            let xs = x.selecting(rows: good)
+            var r = [Double](repeating: 0, count: good.count), a = r
+            var t = [UInt8](repeating: 0, count: good.count)
+            try xs.values.withUnsafeBufferPointer { f in
+                try r.withUnsafeMutableBufferPointer { rb in
+                    try a.withUnsafeMutableBufferPointer { ab in
+                        try t.withUnsafeMutableBufferPointer { tb in try loaded.score(f, rows: good.count, risk: rb, atypicality: ab, tier: tb) }
+                    }
+                }
+            }
+            for (k, i) in good.enumerated() { risk[i] = r[k]; atyp[i] = a[k]; tier[i] = t[k] }
+            console.progress("score done")
+            var lines = [(table.encounterID != nil ? "encounter_id," : "") + "risk,atypicality,tier,error"]
+            lines.reserveCapacity(n + 1)
+            for i in 0..<n {
+                var line = table.encounterID.map { "\($0[i])," } ?? ""
+                if let message = table.rowErrors[i] {
+                    line += ",,," + CSVField.quote("line \(table.lines[i]): \(message)")
+                } else {
+                    line += "\(risk[i]),\(atyp[i]),\(loaded.tierNames[Int(tier[i])]),"
+                }
+                lines.append(line)
+            }
+            let text = lines.joined(separator: "\n") + "\n"
+            let tmp = out + ".tmp-\(getpid())"
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+                if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
+                try FileManager.default.moveItem(atPath: tmp, toPath: out)
+            } catch {
+                try? FileManager.default.removeItem(atPath: tmp)
+                throw error
+            }
+            console.progress("write done")
+            console.finishProgress()
+            console.logger.info("scored \(good.count) of \(n) rows (\(n - good.count) with errors) into \(out)")
+        }
+    }
+}
+
+/// CSV quoting for free text.
+enum CSVField {
+    static func quote(_ s: String) -> String {
+        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return s
+    }
+}

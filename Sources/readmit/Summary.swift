@@ -1,0 +1,49 @@
+import ReadmitCore
+
+/// The console summary of a training run: cohort, key distributions by outcome, metrics.
+enum Summary {
+    static func render(_ r: TrainingResult) -> String {
+        let c = r.cohort
+        var out: [String] = []
+        out.append("Cohort")
+        out.append(TextTable.render(header: ["", "value"], rows: [
+            ["encounters in file", Format.int(c.rows)],
+            ["patients in file", Format.int(c.patients)],
+            ["excluded (death, hospice)", Format.int(c.excluded)],
+            ["training encounters / patients", "\(Format.int(c.trainEncounters)) / \(Format.int(c.trainPatients))"],
+            ["test encounters / patients", "\(Format.int(c.testEncounters)) / \(Format.int(c.testPatients))"],
+            ["prevalence (<30 days), training", Format.pct(Double(c.trainPositives) / Double(max(c.trainEncounters, 1)))],
+            ["prevalence (<30 days), test", Format.pct(Double(c.testPositives) / Double(max(c.testEncounters, 1)))],
+            ["test first encounters", Format.int(c.testFirstEncounters)],
+            ["fit / validation / calibration rows", "\(Format.int(c.fitRows)) / \(Format.int(c.validationRows)) / \(Format.int(c.calibrationRows))"],
+        ]))
+        out.append("")
+        out.append("Missing values (share of eligible encounters)")
+        out.append(TextTable.render(header: ["column", "missing"], rows: r.missingness.prefix(8).map { [$0.column, Format.pct($0.fraction, 1)] }))
+        out.append("")
+        out.append("Key features by outcome (training encounters; numeric: mean, categorical: share in the most common level)")
+        var rows: [[String]] = []
+        for d in r.distributions {
+            let np = max(d.positive.reduce(0, +), 1), nn = max(d.negative.reduce(0, +), 1)
+            if let v = d.means {
+                rows.append(["\(d.feature) (mean)", Format.f(v.positive, 2), Format.f(v.negative, 2)])
+            } else if let top = d.negative.indices.max(by: { d.negative[$0] < d.negative[$1] }) {
+                rows.append(["\(d.feature) = \(d.bins[top])", Format.pct(Double(d.positive[top]) / Double(np), 1), Format.pct(Double(d.negative[top]) / Double(nn), 1)])
+            }
+        }
+        out.append(TextTable.render(header: ["feature", "readmitted <30", "not"], rows: rows))
+        out.append("")
+        out.append("Test-split metrics (\(Format.int(c.testEncounters)) encounters; references calibrated on held-out training patients)")
+        out.append(TextTable.render(header: ["model", "ROC AUC", "PR AUC", "Brier", "ECE", "prec@10%", "recall@10%"],
+                                    rows: r.evaluations.map { e in
+                                        let m = e.metrics
+                                        return [e.key, Format.f(m.rocAUC), Format.f(m.prAUC), Format.f(m.brier), Format.f(m.ece),
+                                                Format.f(m.precisionAt10), Format.f(m.recallAt10)]
+                                    }))
+        let ci = r.riskModelAUCInterval
+        out.append("risk_model ROC AUC 95% patient-bootstrap interval: \(Format.f(ci.low)) - \(Format.f(ci.high))")
+        out.append("risk_model on first encounters only: ROC AUC \(Format.f(r.firstEncounterMetrics.rocAUC)), Brier \(Format.f(r.firstEncounterMetrics.brier)) (\(Format.int(r.firstEncounterMetrics.count)) encounters)")
+        out.append("Hyperparameters (chosen on validation patients): " + r.trials.map { "\($0.description): logloss \(Format.f($0.validationLogLoss, 5)), AUC \(Format.f($0.validationAUC)), \($0.rounds) rounds" }.joined(separator: "; "))
+        return out.joined(separator: "\n")
+    }
+}

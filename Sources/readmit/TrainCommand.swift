@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import ReadmitCore
+import ReadmitReport
+
+/// `readmit train`: the main job.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the readmission model and write the report, metrics.json and model.readmit.",
+        discussion: """
+            Reads a CSV (gzip or plain) in the UCI Diabetes 130-US schema, builds the cohort (death and \
+            hospice excluded, label readmitted == "<30"), splits by patient (test: splitmix64(patient_nbr) \
+            % 5 == 0), fits the isolation forest, the per-feature detector and the calibrated XGBoost risk \
+            model, evaluates everything on the test patients, and writes DIR/report.html, DIR/plots/, \
+            DIR/metrics.json and DIR/model.readmit.
+            """
+    )
+
+    @Option(name: .long, help: "Training CSV (default: the shipped data/diabetes130/diabetic_data.csv.gz).")
+    var data: String?
+
+    @Option(name: .long, help: "Output directory.")
+    var out: String = "output"
+
+    @Option(name: .long, help: "Seed of every random choice; the same seed gives the same model.")
+    var seed: UInt64 = 42
+
+    @Option(name: .long, help: "Threads for XGBoost training.")
+    var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    @Flag(name: .long, help: "A fast run (one hyperparameter set, fewer rounds): for tests, not for use.")
+    var quick = false
+
+    @Flag(name: .long, help: "Skip the HTML report and plots (metrics.json and the model are still written).")
+    var noReport = false
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runReportingErrors {
+            let console = Console(label: "readmit.train", level: global.logLevel, totalSteps: 8)
+            guard let path = data ?? DefaultData.locate() else {
+                throw ValidationError("the shipped data set was not found (looked for \(DefaultData.relativePath) here and above the executable); pass --data PATH")
+            }
+            var options = TrainingOptions()
+            options.seed = seed
+            options.quick = quick
+            options.threads = max(1, threads)
+            console.logger.info("training on \(path)")
+            let start = ContinuousClock.now
+            let result = try TrainingPipeline.run(path: path, options: options, progress: console.progress)
+            console.finishProgress()
+
+            let outDir = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+            let clock = ContinuousClock()
+            var mark = clock.now
+            var stages = result.stageSeconds
+            func stage(_ name: String) {
+                let d = clock.now - mark
+                stages.append((name, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18))
+                mark = clock.now
+            }
+            let modelPath = outDir.appendingPathComponent("model.readmit").path
+            try ModelFile.write(result.parameters, to: modelPath)
+            stage("model file")
+            if !noReport {
+                try ReportWriter.write(ReportBuilder.input(result), to: outDir)
+                stage("report")
+            }
+            let total = ContinuousClock.now - start
+            stages.append(("total", Double(total.components.seconds) + Double(total.components.attoseconds) * 1e-18))
+            try MetricsJSON.write(result, stages: stages, to: outDir.appendingPathComponent("metrics.json"))
+
+            console.print(Summary.render(result))
+            console.print()
+            console.print("Stage times (s): " + stages.map { "\($0.0) \(Format.f($0.1, 2))" }.joined(separator: ", "))
+            console.print("Wrote \(modelPath) (model id \(result.parameters.metadata.modelID)), "
+                + "\(outDir.appendingPathComponent("metrics.json").path)" + (noReport ? "" : ", \(outDir.appendingPathComponent("report.html").path)"))
+        }
+    }
+}
