@@ -1,0 +1,231 @@
+"""A raw client of docs/PROTOCOL.md written with pyzmq and struct only (no readmit code).
+
+Starts a real readmitd (env READMITD_BIN, model READMIT_TEST_MODEL) on a free loopback port
+and checks every operation and the typed errors byte by byte against the document.
+"""
+import json
+import math
+import os
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+import zmq
+
+MAGIC = b"RDMT"
+OPS = {"SCORE": 1, "EXPLAIN": 2, "INFO": 3, "HEALTH": 4, "STATS": 5, "RELOAD": 6}
+STATUS = {"OK": 0, "BAD_MAGIC": 1, "BAD_VERSION": 2, "BAD_OP": 3, "BAD_FRAMES": 4, "BAD_PAYLOAD_SIZE": 5,
+          "BAD_COLUMNS": 6, "BAD_VALUE": 7, "BAD_CATEGORY": 8, "TOO_MANY_ROWS": 9, "NOT_READY": 10,
+          "OVERLOADED": 11, "RELOAD_FAILED": 12, "FORBIDDEN": 13, "BAD_ARGUMENT": 14, "INTERNAL": 15}
+
+
+def root():
+    return os.environ.get("READMIT_ROOT", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def header(op, request_id, version=1, flags=0, magic=MAGIC):
+    return magic + struct.pack("<BBHQ", version, op, flags, request_id)
+
+
+def parse_reply(frames):
+    h = frames[0]
+    assert len(h) == 24 and h[:4] == MAGIC and h[4] == 1
+    op, status, request_id, model_version = struct.unpack("<BHQQ", h[5:24])
+    return {"op": op, "status": status, "id": request_id, "version": model_version, "frames": frames[1:]}
+
+
+class Client:
+    def __init__(self, ctx, endpoint):
+        self.ctx, self.endpoint = ctx, endpoint
+        self.sock = self._open()
+
+    def _open(self):
+        s = self.ctx.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVTIMEO, 10000)
+        s.connect(self.endpoint)
+        return s
+
+    def call(self, frames):
+        self.sock.send_multipart(frames)
+        return parse_reply(self.sock.recv_multipart())
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    binary = os.environ.get("READMITD_BIN", os.path.join(root(), ".build", "release", "readmitd"))
+    model = os.environ.get("READMIT_TEST_MODEL", os.path.join(root(), ".build", "fixtures", "model.readmit"))
+    if not os.path.exists(model):
+        pytest.fail(f"no fixture model at {model} (scripts/tests/00-build.sh trains it)")
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([binary, "--model", model, "--endpoint", endpoint, "--workers", "2", "--max-rows", "1000"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ctx = zmq.Context()
+    client = Client(ctx, endpoint)
+    deadline = time.time() + 30
+    while True:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        try:
+            probe = ctx.socket(zmq.REQ)
+            probe.setsockopt(zmq.LINGER, 0)
+            probe.setsockopt(zmq.RCVTIMEO, 300)
+            probe.connect(endpoint)
+            probe.send_multipart([header(OPS["HEALTH"], 1)])
+            probe.recv_multipart()
+            probe.close()
+            break
+        except zmq.Again:
+            probe.close()
+            assert time.time() < deadline, "readmitd did not answer HEALTH"
+    yield client
+    client.close()
+    proc.terminate()
+    assert proc.wait(timeout=20) == 0
+    ctx.term()
+
+
+@pytest.fixture(scope="module")
+def schema(daemon):
+    reply = daemon.call([header(OPS["INFO"], 2)])
+    assert reply["status"] == 0
+    return json.loads(reply["frames"][0].decode("utf-8"))
+
+
+def matrix_rows(schema, rows):
+    values = []
+    for r in range(rows):
+        for i, f in enumerate(schema["features"]):
+            if (r + i) % 4 == 0:
+                values.append(float("nan"))
+            elif f["kind"] == "categorical":
+                values.append(float((r + i) % len(f["levels"])))
+            else:
+                values.append(float((r * 7 + i) % 10))
+    return values
+
+
+def score_request(request_id, rows, cols, values):
+    return [header(OPS["SCORE"], request_id), struct.pack("<II", rows, cols), struct.pack(f"<{len(values)}d", *values)]
+
+
+def test_health(daemon, schema):
+    reply = daemon.call([header(OPS["HEALTH"], 77)])
+    assert reply["status"] == 0 and reply["id"] == 77 and reply["op"] == OPS["HEALTH"]
+    body = json.loads(reply["frames"][0])
+    assert body["live"] is True and body["ready"] is True
+    assert int(body["model_version"], 16) == reply["version"] == int(schema["model_id"], 16)
+
+
+def test_info_schema(schema):
+    assert schema["protocol_version"] == 1
+    assert schema["n_features"] == len(schema["features"]) > 0
+    for i, f in enumerate(schema["features"]):
+        assert f["index"] == i and f["kind"] in ("numeric", "categorical") and f["source"]
+
+
+def test_score(daemon, schema):
+    cols = schema["n_features"]
+    reply = daemon.call(score_request(5, 3, cols, matrix_rows(schema, 3)))
+    assert reply["status"] == 0 and reply["id"] == 5
+    counts, risk, atyp, tier = reply["frames"]
+    assert struct.unpack("<II", counts) == (3, 0)
+    risks = struct.unpack("<3d", risk)
+    assert all(0.0 <= p <= 1.0 for p in risks)
+    assert all(math.isfinite(a) for a in struct.unpack("<3d", atyp))
+    assert all(t in (0, 1, 2) for t in tier) and len(tier) == 3
+
+
+def test_explain(daemon, schema):
+    cols = schema["n_features"]
+    values = matrix_rows(schema, 2)
+    reply = daemon.call([header(OPS["EXPLAIN"], 6), struct.pack("<IIII", 2, cols, 4, 0), struct.pack(f"<{len(values)}d", *values)])
+    assert reply["status"] == 0
+    counts, index, contrib = reply["frames"]
+    assert struct.unpack("<II", counts) == (2, 4)
+    idx = struct.unpack("<8i", index)
+    c = struct.unpack("<8d", contrib)
+    assert all(-1 <= i < cols for i in idx)
+    for row in range(2):
+        mags = [abs(x) for x in c[row * 4:(row + 1) * 4]]
+        assert mags == sorted(mags, reverse=True)
+
+
+def test_stats_json_and_prometheus(daemon):
+    reply = daemon.call([header(OPS["STATS"], 8)])
+    stats = json.loads(reply["frames"][0])
+    assert stats["requests_total"] >= 1 and "latency" in stats
+    prom = daemon.call([header(OPS["STATS"], 9, flags=1)])["frames"][0].decode()
+    assert "# TYPE readmitd_requests_total counter" in prom
+
+
+def error_of(reply):
+    assert reply["status"] != 0
+    row, feature = struct.unpack("<ii", reply["frames"][0])
+    return reply["status"], row, feature, reply["frames"][1].decode("utf-8")
+
+
+@pytest.mark.parametrize("name,frames,expected", [
+    ("magic", lambda c: [header(OPS["HEALTH"], 1, magic=b"XXXX")], "BAD_MAGIC"),
+    ("version", lambda c: [header(OPS["HEALTH"], 1, version=2)], "BAD_VERSION"),
+    ("op", lambda c: [header(99, 1)], "BAD_OP"),
+    ("frames", lambda c: [header(OPS["SCORE"], 1), struct.pack("<II", 1, c)], "BAD_FRAMES"),
+    ("payload", lambda c: [header(OPS["SCORE"], 1), struct.pack("<II", 1, c), b"\0" * (8 * c - 1)], "BAD_PAYLOAD_SIZE"),
+    ("columns", lambda c: score_request(1, 1, c + 1, [0.0] * (c + 1)), "BAD_COLUMNS"),
+    ("rows", lambda c: score_request(1, 1001, 1, [0.0] * 1001), "TOO_MANY_ROWS"),
+    ("k", lambda c: [header(OPS["EXPLAIN"], 1), struct.pack("<IIII", 1, c, 0, 0), b"\0" * (8 * c)], "BAD_ARGUMENT"),
+    ("reload path", lambda c: [header(OPS["RELOAD"], 1), b"/tmp/x.readmit"], "FORBIDDEN"),
+])
+def test_typed_errors_then_valid(daemon, schema, name, frames, expected):
+    cols = schema["n_features"]
+    status, _, _, message = error_of(daemon.call(frames(cols)))
+    assert status == STATUS[expected], message
+    assert message
+    ok = daemon.call(score_request(2, 1, cols, matrix_rows(schema, 1)))
+    assert ok["status"] == 0
+
+
+def test_bad_value_names_row_and_feature(daemon, schema):
+    cols = schema["n_features"]
+    values = matrix_rows(schema, 2)
+    numeric = next(i for i, f in enumerate(schema["features"]) if f["kind"] == "numeric")
+    values[cols + numeric] = float("inf")
+    status, row, feature, message = error_of(daemon.call(score_request(3, 2, cols, values)))
+    assert (status, row, feature) == (STATUS["BAD_VALUE"], 1, numeric)
+    assert schema["features"][numeric]["name"] in message
+
+
+def test_bad_category_names_row_and_feature(daemon, schema):
+    cols = schema["n_features"]
+    values = matrix_rows(schema, 1)
+    cat = next(i for i, f in enumerate(schema["features"]) if f["kind"] == "categorical")
+    values[cat] = float(len(schema["features"][cat]["levels"]) + 3)
+    status, row, feature, _ = error_of(daemon.call(score_request(3, 1, cols, values)))
+    assert (status, row, feature) == (STATUS["BAD_CATEGORY"], 0, cat)
+
+
+def test_dealer_with_several_requests_in_flight(daemon, schema):
+    cols = schema["n_features"]
+    dealer = daemon.ctx.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.setsockopt(zmq.RCVTIMEO, 10000)
+    dealer.connect(daemon.endpoint)
+    for i in range(5):
+        dealer.send_multipart([b""] + score_request(100 + i, 1, cols, matrix_rows(schema, 1)))
+    ids = set()
+    for _ in range(5):
+        frames = dealer.recv_multipart()
+        assert frames[0] == b""
+        ids.add(parse_reply(frames[1:])["id"])
+    dealer.close()
+    assert ids == set(range(100, 105))
