@@ -85,6 +85,9 @@ public enum ModelFile {
         return (payload, sections)
     }
 
+    /// JSON has no NaN: the header spells it (and infinities) as strings.
+    static let nonConformingFloats = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+
     static func headerJSON(_ p: ModelParameters, sections: [String: Section]) throws -> [UInt8] {
         let header = Header(metadata: p.metadata, schema: p.schema, layout: p.layout, detector: p.detector, calibrator: p.calibrator,
                             tiers: p.tiers,
@@ -120,8 +123,13 @@ public enum ModelFile {
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
             try Data(bytes).write(to: tmp)
-            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) }
-            else { try FileManager.default.moveItem(at: tmp, to: url) }
+            // rename(2) replaces the destination atomically: readers see the old file or the new one.
+            guard rename(tmp.path, path) == 0 else {
+                throw ModelFileError(code: .writeFailed, message: "cannot move the new model file into place at \(path): \(String(cString: strerror(errno)))")
+            }
+        } catch let error as ModelFileError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw ModelFileError(code: .writeFailed, message: "cannot write model file \(path): \(error.localizedDescription)")
@@ -165,7 +173,9 @@ public enum ModelFile {
         }
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(bytes[preambleSize..<(preambleSize + Int(headerLength))]))
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = nonConformingFloats
+            header = try decoder.decode(Header.self, from: Data(bytes[preambleSize..<(preambleSize + Int(headerLength))]))
         } catch {
             throw ModelFileError(code: .malformed, message: "\(name) has an unreadable header: \(error)")
         }

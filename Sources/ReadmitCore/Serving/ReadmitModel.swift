@@ -122,15 +122,14 @@ public final class ReadmitModel: Sendable {
             throw FeatureVectorError(code: .shape, message: "output buffers hold fewer than \(rows) x \(k) values")
         }
         let m = schema.count
-        let owner = parameters.layout.columnFeature
         var perFeature = [Double](repeating: 0, count: m)
         var order = Array(0..<m)
         try forEachChunk(features, rows: rows, kind: .contributions) { start, count, _, output in
             let stride = boosterWidth + 1
             for i in 0..<count {
-                for j in 0..<m { perFeature[j] = 0 }
-                // The last three columns are the two anomaly scores and the bias: not input features.
-                for c in 0..<owner.count { perFeature[owner[c]] += output[i * stride + c] }
+                // Booster column j is schema feature j; the last three are the two anomaly scores
+                // and the bias, which are not input features.
+                for j in 0..<m { perFeature[j] = output[i * stride + j] }
                 for j in 0..<m { order[j] = j }
                 order.sort { abs(perFeature[$0]) != abs(perFeature[$1]) ? abs(perFeature[$0]) > abs(perFeature[$1]) : $0 < $1 }
                 for t in 0..<k {
@@ -151,8 +150,8 @@ public final class ReadmitModel: Sendable {
         (0..<schema.count).map { parameters.detector.contribution(feature: $0, value: row[$0]) }
     }
 
-    /// The booster's input width: the expanded layout plus the two anomaly scores.
-    var boosterWidth: Int { parameters.layout.width + 2 }
+    /// The booster's input width: one column per schema feature plus the two anomaly scores.
+    var boosterWidth: Int { parameters.schema.count + 2 }
 
     /// Builds the booster input for chunks of rows and runs one prediction per chunk.
     /// `body(start, count, boosterInput, prediction)`.
@@ -173,7 +172,7 @@ public final class ReadmitModel: Sendable {
                 let row = base + (start + i) * m
                 let dst = input + i * width
                 layout.expand(row, into: imputed, imputed: true)
-                layout.expand(row, into: dst, imputed: false)
+                layout.boosterRow(row, into: dst)
                 dst[width - 2] = forest.score(imputed)
                 dst[width - 1] = parameters.detector.score(row)
             }

@@ -56,7 +56,7 @@ public enum TrainingPipeline {
             }
         }
         let xTrain = x.selecting(rows: trainIdx)
-        let layout = ModelInputLayout(schema: schema, training: xTrain)
+        let layout = ModelInputLayout(schema: schema, training: xTrain, labels: trainIdx.map { y[$0] })
         stage("features")
 
         // Anomaly detectors, fitted on all training encounters (unsupervised).
@@ -70,14 +70,18 @@ public enum TrainingPipeline {
         let reference = stride(from: 0, to: trainForest.count, by: max(1, trainForest.count / 2000)).map { trainForest[$0] }
         stage("anomaly detectors")
 
-        // Booster input: the expanded features (NaN kept) plus the two anomaly scores.
-        let raw = layout.expand(x, imputed: false)
-        let width = layout.width + 2
+        // Booster input: one column per schema feature (NaN kept, levels ranked) plus the two anomaly scores.
+        let width = schema.count + 2
         var boosterValues = [Double](repeating: 0, count: x.rows * width)
-        for r in 0..<x.rows {
-            for c in 0..<layout.width { boosterValues[r * width + c] = raw.values[r * layout.width + c] }
-            boosterValues[r * width + width - 2] = forestScores[r]
-            boosterValues[r * width + width - 1] = detectorScores[r]
+        x.values.withUnsafeBufferPointer { src in
+            boosterValues.withUnsafeMutableBufferPointer { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                for r in 0..<x.rows {
+                    layout.boosterRow(s + r * schema.count, into: d + r * width)
+                    d[r * width + width - 2] = forestScores[r]
+                    d[r * width + width - 1] = detectorScores[r]
+                }
+            }
         }
         let boosterInput = FeatureMatrix(rows: x.rows, columns: width, values: boosterValues)
         func labels(_ idx: [Int]) -> [Bool] { idx.map { y[$0] } }
@@ -91,9 +95,9 @@ public enum TrainingPipeline {
              ("grow_policy", "depthwise"), ("verbosity", "1")]
         }
         let grid: [(depth: Int, minChild: Int)] = options.quick ? [(4, 5)] : [(4, 5), (5, 5), (6, 10)]
-        let eta = options.quick ? 0.1 : 0.04
+        let eta = options.quick ? 0.1 : 0.03
         let maxRounds = options.quick ? 120 : 2000
-        let patience = options.quick ? 20 : 100
+        let patience = options.quick ? 20 : 80
         let xFit = boosterInput.selecting(rows: fitIdx), xValid = boosterInput.selecting(rows: validIdx)
         var trials: [HyperparameterTrial] = []
         var best: (depth: Int, minChild: Int, rounds: Int, loss: Double)?

@@ -1,0 +1,48 @@
+import ReadmitCore
+import XCTest
+
+final class CSVTableTests: XCTestCase {
+    func testParsesCRLFQuotesAndEmptyFields() throws {
+        let text = "a,b,c\r\n1,\"x, \"\"y\"\"\",\r\n2,,z\r\n"
+        let t = try CSVTable(bytes: Array(text.utf8), file: "t.csv")
+        XCTAssertEqual(t.header, ["a", "b", "c"])
+        XCTAssertEqual(t.rowCount, 2)
+        XCTAssertEqual(t.string(row: 0, column: 1), "x, \"y\"")
+        XCTAssertEqual(t.string(row: 0, column: 2), "")
+        XCTAssertEqual(t.string(row: 1, column: 2), "z")
+        XCTAssertEqual(t.line(ofRow: 1), 3)
+    }
+
+    func testWrongFieldCountNamesTheLine() {
+        XCTAssertThrowsError(try CSVTable(bytes: Array("a,b\n1,2\n3\n".utf8), file: "f.csv")) { error in
+            let e = error as? DataError
+            XCTAssertEqual(e?.code, .malformed)
+            XCTAssertEqual(e?.line, 3)
+            XCTAssertEqual(e?.file, "f.csv")
+        }
+    }
+
+    func testEmptyAndMissingFiles() {
+        XCTAssertThrowsError(try CSVTable(bytes: [], file: "empty.csv")) { XCTAssertEqual(($0 as? DataError)?.code, .empty) }
+        XCTAssertThrowsError(try CSVTable(path: "/nonexistent/x.csv")) { XCTAssertEqual(($0 as? DataError)?.code, .fileNotFound) }
+    }
+
+    func testBadNumberNamesFileLineAndColumn() throws {
+        let t = try CSVTable(bytes: Array("n\n1\nabc\n".utf8), file: "g.csv")
+        XCTAssertEqual(try t.double(row: 0, column: 0), 1)
+        XCTAssertThrowsError(try t.double(row: 1, column: 0)) { error in
+            let e = error as? DataError
+            XCTAssertEqual(e?.code, .badNumber)
+            XCTAssertEqual(e?.line, 3)
+            XCTAssertEqual(e?.column, "n")
+            XCTAssertEqual(e?.description, "g.csv:3: column 'n': 'abc' is not a number")
+        }
+    }
+
+    func testReadsTheShippedGzipDirectly() throws {
+        let t = try CSVTable(path: TestSupport.dataPath)
+        XCTAssertEqual(t.rowCount, 101_766)
+        XCTAssertEqual(t.header.count, 50)
+        XCTAssertEqual(t.header.last, "readmitted")  // CRLF stripped from the last column name
+    }
+}

@@ -1,0 +1,50 @@
+import ReadmitCore
+import XCTest
+
+final class MetricsTests: XCTestCase {
+    func testROCAUCByHandWithTies() {
+        // Pairs (pos, neg): (0.9 vs 0.1) 1, (0.9 vs 0.5) 1, (0.5 vs 0.1) 1, (0.5 vs 0.5) 0.5 -> 3.5 / 4.
+        XCTAssertEqual(BinaryMetrics.rocAUC(scores: [0.9, 0.5, 0.5, 0.1], labels: [true, true, false, false]), 0.875)
+        XCTAssertEqual(BinaryMetrics.rocAUC(scores: [1, 2, 3], labels: [false, false, true]), 1)
+    }
+
+    func testAveragePrecisionBrierAndTopDecile() {
+        // Ranked: 0.9 (pos), 0.8 (neg), 0.7 (pos), 0.1 (neg): AP = 0.5*1 + 0.5*(2/3).
+        let s = [0.9, 0.8, 0.7, 0.1], y = [true, false, true, false]
+        let m = BinaryMetrics(scores: s, labels: y, probabilities: true)
+        XCTAssertEqual(m.prAUC, 0.5 + 1.0 / 3.0, accuracy: 1e-12)
+        XCTAssertEqual(m.brier!, (0.01 + 0.64 + 0.09 + 0.01) / 4, accuracy: 1e-12)
+        XCTAssertEqual(m.precisionAt10, 1)  // top 10% of 4 rows rounds up to one row, a positive
+        XCTAssertEqual(m.recallAt10, 0.5)
+    }
+
+    func testECEOfPerfectCalibrationIsSmall() {
+        var rng = SplitMix64(seed: 5)
+        var s: [Double] = [], y: [Bool] = []
+        for _ in 0..<200_000 { let p = rng.nextUnit(); s.append(p); y.append(rng.nextUnit() < p) }
+        XCTAssertLessThan(BinaryMetrics(scores: s, labels: y, probabilities: true).ece!, 0.01)
+        XCTAssertGreaterThan(BinaryMetrics(scores: s.map { $0 * 0.5 }, labels: y, probabilities: true).ece!, 0.2)
+    }
+
+    func testPlattRecoversALogisticLink() {
+        var rng = SplitMix64(seed: 9)
+        var m: [Double] = [], y: [Bool] = []
+        for _ in 0..<50_000 {
+            let x = rng.nextUnit() * 8 - 4
+            m.append(x); y.append(rng.nextUnit() < 1 / (1 + exp(-(0.5 * x - 1))))
+        }
+        let platt = PlattCalibrator(margins: m, labels: y)
+        XCTAssertEqual(platt.a, 0.5, accuracy: 0.05)
+        XCTAssertEqual(platt.b, -1, accuracy: 0.05)
+    }
+
+    func testBootstrapIntervalContainsThePointEstimate() {
+        var rng = SplitMix64(seed: 2)
+        var s: [Double] = [], y: [Bool] = [], p: [Int] = []
+        for i in 0..<3000 { let pos = rng.nextUnit() < 0.2; y.append(pos); s.append(rng.nextUnit() + (pos ? 0.3 : 0)); p.append(i / 2) }
+        let auc = BinaryMetrics.rocAUC(scores: s, labels: y)
+        let ci = BinaryMetrics.bootstrapAUC(scores: s, labels: y, patients: p, replicates: 200, seed: 1)
+        XCTAssertLessThan(ci.low, auc); XCTAssertGreaterThan(ci.high, auc)
+        XCTAssertLessThan(ci.high - ci.low, 0.1)
+    }
+}

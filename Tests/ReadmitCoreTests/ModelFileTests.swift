@@ -1,0 +1,127 @@
+import Foundation
+import ReadmitCore
+import XCTest
+
+final class ModelFileTests: XCTestCase {
+    func model() throws -> (TrainingResult, ReadmitModel, String) {
+        switch TestSupport.smallModel {
+        case .success(let m): return m
+        case .failure(let e): throw e
+        }
+    }
+
+    func testRoundTripScoresBitForBit() throws {
+        let (result, model, path) = try model()
+        let reloaded = try ReadmitModel.load(path: path)
+        XCTAssertEqual(reloaded.modelID, model.modelID)
+        XCTAssertEqual(reloaded.schema, result.parameters.schema)
+        let inMemory = try ReadmitModel(parameters: result.parameters)
+        let rows = 50
+        var rng = SplitMix64(seed: 4)
+        let x: [Double] = (0..<rows).flatMap { _ in model.schema.features.map { f -> Double in
+            if rng.nextUnit() < 0.2 { return .nan }
+            if f.kind == .categorical { return f.levels.isEmpty ? .nan : Double(Int(rng.next() % UInt64(f.levels.count))) }
+            return Double(rng.next() % 20)
+        } }
+        func score(_ m: ReadmitModel) throws -> [Double] {
+            var r = [Double](repeating: 0, count: rows), a = r
+            var t = [UInt8](repeating: 0, count: rows)
+            try x.withUnsafeBufferPointer { f in
+                try r.withUnsafeMutableBufferPointer { rb in try a.withUnsafeMutableBufferPointer { ab in
+                    try t.withUnsafeMutableBufferPointer { tb in try m.score(f, rows: rows, risk: rb, atypicality: ab, tier: tb) } } }
+            }
+            return r + a + t.map(Double.init)
+        }
+        let s1 = try score(reloaded), s2 = try score(inMemory)
+        XCTAssertEqual(s1.map(\.bitPattern), s2.map(\.bitPattern))
+    }
+
+    func testRejectsWrongMagicTruncationCorruptionAndVersion() throws {
+        let (_, _, path) = try model()
+        let good = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        func code(_ bytes: [UInt8]) -> ModelFileError.Code? {
+            do { _ = try ModelFile.decode(bytes); return nil } catch { return error.code }
+        }
+        XCTAssertNil(code(good))
+        var magic = good; magic[0] = UInt8(ascii: "X")
+        XCTAssertEqual(code(magic), .badMagic)
+        XCTAssertEqual(code(Array(good.prefix(good.count / 2))), .truncated)
+        XCTAssertEqual(code(Array(good.prefix(10))), .truncated)
+        var corrupt = good; corrupt[good.count / 2] ^= 0x40
+        XCTAssertEqual(code(corrupt), .checksumMismatch)
+        var version = good; version[8] = 9
+        XCTAssertEqual(code(version), .unsupportedVersion)
+        XCTAssertThrowsError(try ReadmitModel.load(path: "/nonexistent/model.readmit")) { XCTAssertEqual(($0 as? ModelFileError)?.code, .notFound) }
+    }
+
+    func testAllMissingRowIsValidAndBadValuesNameRowAndFeature() throws {
+        let (_, model, _) = try model()
+        let m = model.schema.count
+        var x = [Double](repeating: .nan, count: 3 * m)
+        var r = [Double](repeating: 0, count: 3), a = r
+        var t = [UInt8](repeating: 0, count: 3)
+        func run() throws(FeatureVectorError) {
+            try x.withUnsafeBufferPointer { f throws(FeatureVectorError) in
+                try r.withUnsafeMutableBufferPointer { rb throws(FeatureVectorError) in try a.withUnsafeMutableBufferPointer { ab throws(FeatureVectorError) in
+                    try t.withUnsafeMutableBufferPointer { tb throws(FeatureVectorError) in try model.score(f, rows: 3, risk: rb, atypicality: ab, tier: tb) } } }
+            }
+        }
+        try run()
+        XCTAssertTrue(r.allSatisfy { $0 > 0 && $0 < 1 })
+        XCTAssertTrue(a.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let numeric = model.schema.index(of: "time_in_hospital")!, race = model.schema.index(of: "race")!
+        x[1 * m + numeric] = .infinity
+        XCTAssertThrowsError(try run()) { error in
+            let e = error as? FeatureVectorError
+            XCTAssertEqual(e?.code, .notFinite); XCTAssertEqual(e?.row, 1); XCTAssertEqual(e?.feature, numeric)
+            XCTAssertTrue(e?.message.contains("time_in_hospital") ?? false)
+        }
+        x[1 * m + numeric] = 3
+        x[2 * m + race] = 99
+        XCTAssertThrowsError(try run()) { error in
+            let e = error as? FeatureVectorError
+            XCTAssertEqual(e?.code, .badCategory); XCTAssertEqual(e?.row, 2); XCTAssertEqual(e?.feature, race)
+        }
+        x[2 * m + race] = 0.5
+        XCTAssertThrowsError(try run()) { XCTAssertEqual(($0 as? FeatureVectorError)?.code, .badCategory) }
+    }
+
+    func testExplainReturnsTopFeaturesByContribution() throws {
+        let (_, model, _) = try model()
+        let m = model.schema.count
+        let dir = TestSupport.temporaryDirectory()
+        let table = try EncounterTable(table: try CSVTable(path: try TestSupport.subsetCSV(rows: 20, in: dir)), requireLabel: false, requireIDs: false, strict: false)
+        let x = FeatureEncoder.encode(table: table, schema: model.schema)
+        let k = 5
+        var idx = [Int32](repeating: 0, count: 20 * k), c = [Double](repeating: 0, count: 20 * k)
+        try x.values.withUnsafeBufferPointer { f in
+            try idx.withUnsafeMutableBufferPointer { i in try c.withUnsafeMutableBufferPointer { cb in try model.explain(f, rows: 20, k: k, featureIndex: i, contribution: cb) } }
+        }
+        for r in 0..<20 {
+            let row = (0..<k).map { abs(c[r * k + $0]) }
+            XCTAssertEqual(row, row.sorted(by: >))
+            XCTAssertTrue(idx[(r * k)..<(r * k + k)].allSatisfy { $0 >= -1 && $0 < Int32(m) })
+            XCTAssertGreaterThanOrEqual(idx[r * k], 0)
+        }
+    }
+
+    func testSameSeedGivesTheSameModel() throws {
+        let (result, _, _) = try model()
+        let dir = TestSupport.temporaryDirectory()
+        var options = TrainingOptions()
+        options.quick = true
+        options.bootstrapReplicates = 20
+        let again = try TrainingPipeline.run(path: try TestSupport.subsetCSV(rows: 6000, in: dir), options: options)
+        XCTAssertEqual(again.parameters.metadata.modelID, result.parameters.metadata.modelID)
+        XCTAssertEqual(again.parameters.boosterBytes, result.parameters.boosterBytes)
+    }
+
+    func testWriteLeavesNoTemporaryFiles() throws {
+        let (result, _, _) = try model()
+        let dir = TestSupport.temporaryDirectory()
+        let path = dir.appendingPathComponent("m.readmit").path
+        try ModelFile.write(result.parameters, to: path)
+        try ModelFile.write(result.parameters, to: path)  // replaces atomically
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["m.readmit"])
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import ReadmitCore
+
+/// Paths and fixtures shared by the core tests.
+enum TestSupport {
+    /// The repository root (two levels above this file's folder).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The shipped data set.
+    static let dataPath = root.appendingPathComponent("data/diabetes130/diabetic_data.csv.gz").path
+
+    /// A fresh temporary directory.
+    static func temporaryDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("readmit-tests-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The header and the first `rows` data lines of the shipped data, as a plain CSV file.
+    static func subsetCSV(rows: Int, in dir: URL) throws -> String {
+        let bytes = try CompressedFile.readAll(path: dataPath)
+        var lines = 0, end = 0
+        while end < bytes.count && lines <= rows { if bytes[end] == UInt8(ascii: "\n") { lines += 1 }; end += 1 }
+        let path = dir.appendingPathComponent("subset.csv").path
+        try Data(bytes[0..<end]).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Writes `text` to a file in `dir`.
+    static func write(_ text: String, name: String, in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A model trained (quick settings) on the first 6,000 encounters, shared by the tests that need one.
+    static let smallModel: Result<(TrainingResult, ReadmitModel, String), Error> = Result {
+        let dir = temporaryDirectory()
+        let csv = try subsetCSV(rows: 6000, in: dir)
+        var options = TrainingOptions()
+        options.quick = true
+        options.bootstrapReplicates = 20
+        let result = try TrainingPipeline.run(path: csv, options: options)
+        let path = dir.appendingPathComponent("model.readmit").path
+        try ModelFile.write(result.parameters, to: path)
+        return (result, try ReadmitModel.load(path: path), path)
+    }
+}
