@@ -32,6 +32,7 @@ public final class ModelStore: @unchecked Sendable {
     }
 
     private let model = Locked<(any ServingModel)?>(nil)
+    private let infoCache = Locked<(model: any ServingModel, json: String)?>(nil)
     private let reloadLock = NSLock()
     private let outcome = Locked<ReloadOutcome?>(nil)
     private let reloadCount = Locked<(ok: Int, failed: Int)>((0, 0))
@@ -49,6 +50,15 @@ public final class ModelStore: @unchecked Sendable {
 
     /// The model serving now, if any.
     public func current() -> (any ServingModel)? { model.current }
+
+    /// The INFO JSON of `served`, built once per model (it is large and costly to render).
+    public func info(for served: any ServingModel) -> String {
+        // Holds the model itself, so its address cannot be reused by another while cached.
+        if let cached = infoCache.current, cached.model === served { return cached.json }
+        let json = served.infoJSON()
+        infoCache.withLock { $0 = (served, json) }
+        return json
+    }
 
     /// The last load's outcome.
     public var lastOutcome: ReloadOutcome? { outcome.current }
@@ -76,6 +86,7 @@ public final class ModelStore: @unchecked Sendable {
         } catch {
             return record(.failure(ReloadError(message: "model file \(path) loaded but failed its warm-up: \(error)")), path: path)
         }
+        _ = info(for: loaded)   // render INFO before the swap, off the request path
         let previous = model.withLock { current -> (any ServingModel)? in
             let old = current
             current = loaded

@@ -9,6 +9,11 @@ extension ReadmitModel: ServingModel {
     /// ``ReadmitModel/modelID``.
     public var servingID: String { modelID }
 
+    /// Forwards to ``ReadmitModel/validate(_:rows:)``.
+    public func validateRows(_ features: UnsafeBufferPointer<Double>, rows: Int) throws(FeatureVectorError) {
+        try validate(features, rows: rows)
+    }
+
     /// Forwards to ``ReadmitModel/score(_:rows:risk:atypicality:tier:)``.
     public func scoreRows(_ features: UnsafeBufferPointer<Double>, rows: Int,
                           risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,

@@ -53,7 +53,7 @@ struct RequestHandler: Sendable {
                                           : stats.json(store: store, workers: workers, queued: depth)))
             case .info:
                 guard let model else { return fail(Self.notReady) }
-                return ok(text(model.infoJSON()))
+                return ok(text(store.info(for: model)))
             case .reload(let path):
                 if path != nil && !allowReloadPath {
                     return fail(WireError(.forbidden, "RELOAD with a path needs readmitd --allow-reload-path; send RELOAD without a path to re-read the configured model"))
@@ -117,7 +117,7 @@ struct RequestHandler: Sendable {
                 try withOutput(risk, Double.self) { r throws(FeatureVectorError) in
                     try withOutput(atyp, Double.self) { a throws(FeatureVectorError) in
                         try withOutput(tier, UInt8.self) { t throws(FeatureVectorError) in
-                            try model.scoreRows(x, rows: rows, risk: r, atypicality: a, tier: t)
+                            try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t)
                         }
                     }
                 }
@@ -143,6 +143,39 @@ struct RequestHandler: Sendable {
         }
         return ok([.bytes(counts), .message(index), .message(contribution)], rows, model.servingVersion)
     }
+}
+
+/// Rows per chunk when a large batch is split across cores.
+private let chunkRows = 8192
+
+/// Scores a large batch in chunks on all cores (rows are independent, so the results are
+/// bit-identical to one call); small batches in one call on this thread. The whole matrix is
+/// validated first so that an error names its row in the full request.
+private func scoreInChunks(_ model: any ServingModel, _ x: UnsafeBufferPointer<Double>, rows: Int,
+                           risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
+                           tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError) {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    guard rows >= 2 * chunkRows, cores > 1, let base = x.baseAddress else {
+        return try model.scoreRows(x, rows: rows, risk: risk, atypicality: atypicality, tier: tier)
+    }
+    try model.validateRows(x, rows: rows)
+    let columns = x.count / rows
+    let chunks = (rows + chunkRows - 1) / chunkRows
+    let failure = Locked<FeatureVectorError?>(nil)
+    nonisolated(unsafe) let (r, a, t) = (risk, atypicality, tier)
+    nonisolated(unsafe) let input = base
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        let start = chunk * chunkRows, count = min(chunkRows, rows - start)
+        do throws(FeatureVectorError) {
+            try model.scoreRows(UnsafeBufferPointer(start: input + start * columns, count: count * columns), rows: count,
+                                risk: UnsafeMutableBufferPointer(rebasing: r[start..<(start + count)]),
+                                atypicality: UnsafeMutableBufferPointer(rebasing: a[start..<(start + count)]),
+                                tier: UnsafeMutableBufferPointer(rebasing: t[start..<(start + count)]))
+        } catch {
+            failure.withLock { $0 = $0 ?? error }
+        }
+    }
+    if let error = failure.current { throw error }
 }
 
 /// The frame's float64 values in place when aligned (the common case), else a copy.

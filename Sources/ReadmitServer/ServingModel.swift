@@ -11,6 +11,8 @@ public protocol ServingModel: AnyObject, Sendable {
     var servingID: String { get }
     /// The INFO JSON of docs/PROTOCOL.md.
     func infoJSON() -> String
+    /// Checks every value (finite or NaN; categorical values are level indices) without scoring.
+    func validateRows(_ features: UnsafeBufferPointer<Double>, rows: Int) throws(FeatureVectorError)
     /// Validates and scores `rows` row-major rows into the caller-allocated outputs.
     func scoreRows(_ features: UnsafeBufferPointer<Double>, rows: Int,
                    risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,

@@ -39,6 +39,26 @@ final class RoundTripTests: XCTestCase {
         XCTAssertTrue(risk.allSatisfy { $0 >= 0 && $0 <= 1 })
     }
 
+    /// Large batches are split across cores; the result must not change by a bit, and an
+    /// error in a late row names that row of the whole request.
+    func testLargeBatchSplitAcrossCoresIsBitIdentical() throws {
+        let rows = 20_000
+        var matrix = TestRows.make(model.schema, rows: rows, seed: 9)
+        let expected = try TestRows.score(model, matrix, rows: rows)
+        let reply = try client.call(RequestEncoder.score(requestID: 12, rows: rows, columns: model.schema.count, matrix: matrix))
+        guard case .score(let risk, let atyp, let tier) = reply.body else { return XCTFail("not a SCORE reply: \(reply.body)") }
+        XCTAssertEqual(risk.map(\.bitPattern), expected.risk.map(\.bitPattern))
+        XCTAssertEqual(atyp.map(\.bitPattern), expected.atyp.map(\.bitPattern))
+        XCTAssertEqual(tier, expected.tier)
+        let numeric = try XCTUnwrap(model.schema.features.firstIndex { $0.kind == .numeric })
+        matrix[19_999 * model.schema.count + numeric] = .infinity
+        let bad = try client.call(RequestEncoder.score(requestID: 13, rows: rows, columns: model.schema.count, matrix: matrix))
+        guard case .error(let error) = bad.body else { return XCTFail("inf accepted: \(bad.body)") }
+        XCTAssertEqual(error.status, .badValue)
+        XCTAssertEqual(error.row, 19_999)
+        XCTAssertEqual(error.feature, Int32(numeric))
+    }
+
     func testScoreOfZeroRowsIsEmpty() throws {
         let reply = try client.call(RequestEncoder.score(requestID: 2, rows: 0, columns: model.schema.count, matrix: []))
         XCTAssertEqual(reply.body, .score(risk: [], atypicality: [], tier: []))

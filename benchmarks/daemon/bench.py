@@ -1,0 +1,175 @@
+"""Drives the readmitd benchmark: starts the references and readmitd, runs the C load client
+against each, side by side in one run, and prints a table of medians and ratios.
+
+Run through run.sh (which builds the C programs). Every load is bounded in request count.
+"""
+import json
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+import zmq
+
+OUT = os.environ["BENCH_OUT"]
+READMITD = os.environ["READMITD_BIN"]
+MODEL = os.environ["BENCH_MODEL"]
+CLIENT = os.path.join(OUT, "load_client")
+ECHO = os.path.join(OUT, "echo_server")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+
+
+def free_endpoint():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+def request(endpoint, op, timeout_ms=500):
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    s.connect(endpoint)
+    try:
+        s.send(b"RDMT" + bytes([1, op]) + struct.pack("<HQ", 0, 1))
+        return s.recv_multipart()
+    finally:
+        s.close()
+
+
+def wait_ready(endpoint, proc, what):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited with {proc.returncode}")
+        try:
+            return request(endpoint, 4)
+        except zmq.Again:
+            pass
+    sys.exit(f"{what} did not answer within 60 s")
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_client(*args):
+    out = subprocess.run([CLIENT, *map(str, args)], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        sys.exit(f"load_client {' '.join(map(str, args))} failed: {out.stderr}{out.stdout}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    procs = []
+    try:
+        echo_ep, daemon_ep, sk_ep = free_endpoint(), free_endpoint(), free_endpoint()
+        procs.append(subprocess.Popen([ECHO, echo_ep]))
+        daemon = subprocess.Popen([READMITD, "--model", MODEL, "--endpoint", daemon_ep, "--log-level", "warning"])
+        procs.append(daemon)
+        wait_ready(daemon_ep, daemon, "readmitd")
+        info = json.loads(request(daemon_ep, 3)[1])
+        cols = info["n_features"]
+        rss_start = rss_mb(daemon.pid)
+        with_sklearn = os.environ.get("BENCH_SKLEARN", "1") == "1"
+        if with_sklearn:
+            sk = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "sklearn_server.py"), sk_ep, str(cols)])
+            procs.append(sk)
+            wait_ready_sk(sk_ep, sk, cols)
+
+        results = {"cols": cols, "workers": os.cpu_count(), "rss_start_mb": rss_start, "rounds": ROUNDS}
+        lat_echo, lat_daemon, p99_echo, p99_daemon = [], [], [], []
+        for _ in range(ROUNDS):  # alternate, so drift affects both sides alike
+            e = run_client("latency", echo_ep, cols, 3000)
+            d = run_client("latency", daemon_ep, cols, 3000)
+            lat_echo.append(e["median_us"]); p99_echo.append(e["p99_us"])
+            lat_daemon.append(d["median_us"]); p99_daemon.append(d["p99_us"])
+        results["echo_median_us"] = statistics.median(lat_echo)
+        results["echo_p99_us"] = statistics.median(p99_echo)
+        results["score1_median_us"] = statistics.median(lat_daemon)
+        results["score1_p99_us"] = statistics.median(p99_daemon)
+        results["batch1k_rows_per_s"] = statistics.median(run_client("batch", daemon_ep, cols, 1000, 100)["rows_per_s"] for _ in range(ROUNDS))
+        results["batch100k_rows_per_s"] = statistics.median(run_client("batch", daemon_ep, cols, 100000, 10)["rows_per_s"] for _ in range(ROUNDS))
+        par = [run_client("parallel", daemon_ep, cols, 16, 300) for _ in range(ROUNDS)]
+        results["parallel16_req_per_s"] = statistics.median(p["requests_per_s"] for p in par)
+        results["parallel16_p50_us"] = statistics.median(p["p50_us"] for p in par)
+        results["parallel16_p99_us"] = statistics.median(p["p99_us"] for p in par)
+        results["rss_after_mb"] = rss_mb(daemon.pid)
+        if with_sklearn:
+            results["sklearn_score1_median_us"] = statistics.median(run_client("latency", sk_ep, cols, 300)["median_us"] for _ in range(ROUNDS))
+            results["sklearn_batch1k_rows_per_s"] = statistics.median(run_client("batch", sk_ep, cols, 1000, 20)["rows_per_s"] for _ in range(ROUNDS))
+            results["sklearn_batch100k_rows_per_s"] = statistics.median(run_client("batch", sk_ep, cols, 100000, 3)["rows_per_s"] for _ in range(ROUNDS))
+        report(results)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def wait_ready_sk(endpoint, proc, cols):
+    ctx = zmq.Context.instance()
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit("sklearn server exited")
+        s = ctx.socket(zmq.REQ)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVTIMEO, 1000)
+        s.connect(endpoint)
+        try:
+            s.send_multipart([b"RDMT" + bytes([1, 1]) + struct.pack("<HQ", 0, 1), struct.pack("<II", 1, cols), bytes(8 * cols)])
+            s.recv_multipart()
+            return
+        except zmq.Again:
+            pass
+        finally:
+            s.close()
+    sys.exit("sklearn server did not answer")
+
+
+def report(r):
+    def ratio(a, b):
+        return f"{a / b:.2f}x" if b else "n/a"
+    lines = [
+        f"readmitd benchmark ({r['cols']} features, {r['workers']} cores, loopback tcp, medians of {r['rounds']} rounds)",
+        "",
+        "| measure | readmitd | reference | ratio (readmitd / reference) | target |",
+        "|---|---|---|---|---|",
+        f"| 1-row SCORE round trip, median | {r['score1_median_us']:.1f} us | raw libzmq REQ/REP echo {r['echo_median_us']:.1f} us | {ratio(r['score1_median_us'], r['echo_median_us'])} | <= 1.2x |",
+        f"| 1-row SCORE round trip, p99 | {r['score1_p99_us']:.1f} us | echo {r['echo_p99_us']:.1f} us | {ratio(r['score1_p99_us'], r['echo_p99_us'])} | |",
+    ]
+    if "sklearn_score1_median_us" in r:
+        lines.append(f"| 1-row SCORE, median vs pyzmq+sklearn | {r['score1_median_us']:.1f} us | {r['sklearn_score1_median_us']:.1f} us | {ratio(r['score1_median_us'], r['sklearn_score1_median_us'])} | |")
+        lines.append(f"| 1,000-row batch | {r['batch1k_rows_per_s']:,.0f} rows/s | pyzmq+sklearn {r['sklearn_batch1k_rows_per_s']:,.0f} rows/s | {ratio(r['batch1k_rows_per_s'], r['sklearn_batch1k_rows_per_s'])} | |")
+        lines.append(f"| 100,000-row batch | {r['batch100k_rows_per_s']:,.0f} rows/s | pyzmq+sklearn {r['sklearn_batch100k_rows_per_s']:,.0f} rows/s | {ratio(r['batch100k_rows_per_s'], r['sklearn_batch100k_rows_per_s'])} | >= 1,000,000 rows/s |")
+    else:
+        lines.append(f"| 1,000-row batch | {r['batch1k_rows_per_s']:,.0f} rows/s | | | |")
+        lines.append(f"| 100,000-row batch | {r['batch100k_rows_per_s']:,.0f} rows/s | | | >= 1,000,000 rows/s |")
+    lines += [
+        f"| 16 concurrent clients, 1-row SCORE | {r['parallel16_req_per_s']:,.0f} req/s, p50 {r['parallel16_p50_us']:.0f} us, p99 {r['parallel16_p99_us']:.0f} us | | | |",
+        f"| daemon RSS (model loaded / after the run) | {r['rss_start_mb']:.1f} MB / {r['rss_after_mb']:.1f} MB | | | < 50 MB |",
+        "",
+        "Reproduce: bash benchmarks/daemon/run.sh [MODEL]",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(r, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
