@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Benchmark: in-process scoring throughput on 100,000 rows, one thread, Swift vs Python, same run.
+#
+#   benchmarks/train/score_throughput.sh [MODEL_DIR] [ROWS]
+#
+# MODEL_DIR holds model.readmit and metrics.json from `readmit train` (default: a fresh
+# `readmit train --no-report` into a temporary folder). The Python side fits scikit-learn's
+# IsolationForest and an XGBoost booster of the depth, min_child_weight, eta and round count
+# that readmit chose (from metrics.json), so both score the same amount of model.
+# Swift side: the hidden `readmit benchmark-scoring` subcommand (skipped if the binary lacks it).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+BIN=${READMIT_BIN:-$ROOT/.build/release/readmit}
+PYTHON=${PYTHON:-python3}
+ROWS=${2:-100000}
+REPEATS=${REPEATS:-5}
+export PATH="/opt/swift/usr/bin:$PATH"
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+if [ ! -x "$BIN" ]; then swift build -c release --product readmit >&2; fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/readmit-score-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+DIR=${1:-}
+if [ -z "$DIR" ]; then
+  DIR=$WORK/model
+  echo "score_throughput: training a model (readmit train --no-report)" >&2
+  "$BIN" train --out "$DIR" --no-report >"$WORK/train.log" 2>&1 || { cat "$WORK/train.log" >&2; exit 1; }
+fi
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); date: $(date -u +%Y-%m-%dT%H:%M:%SZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+read -r DEPTH MCW ETA ROUNDS < <("$PYTHON" -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["model"]["training_summary"]
+print(t["max_depth"], t["min_child_weight"], t["eta"], t["rounds"])' "$DIR/metrics.json")
+
+SWIFT_JSON=""
+if "$BIN" benchmark-scoring --help 2>&1 | grep -q -- '--rows'; then
+  "$BIN" benchmark-scoring --model "$DIR/model.readmit" --rows "$ROWS" --repeats "$REPEATS" >"$WORK/swift.json"
+  SWIFT_JSON=$WORK/swift.json
+else
+  echo "score_throughput: $BIN has no benchmark-scoring subcommand; Python side only" >&2
+fi
+"$PYTHON" benchmarks/train/score_throughput.py --rows "$ROWS" --repeats "$REPEATS" --max-depth "$DEPTH" \
+  --min-child-weight "$MCW" --eta "$ETA" --rounds "$ROUNDS" >"$WORK/python.json"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$PYTHON" - "$WORK/python.json" "$SWIFT_JSON" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2])) if sys.argv[2] else {}
+b = p["booster"]
+print(f"rows {p['rows']}, one thread, median of {p['repeats']}; booster depth {b['max_depth']}, {b['rounds']} trees")
+print(f"{'rows/s (one thread)':<52}{'Swift':>12}{'Python':>12}{'Swift/Python':>14}")
+def row(name, sv, pv):
+    ratio = f"{sv / pv:14.2f}" if sv else f"{'-':>14}"
+    print(f"{name:<52}{(f'{sv:12.0f}' if sv else f'{chr(45):>12}')}{pv:12.0f}{ratio}")
+row("isolation forest (sklearn score_samples, expanded)", s.get("isolation_forest_rows_per_second"), p["isolation_forest_score_samples_rows_per_second"])
+row("isolation forest (incl. one-hot expansion)", s.get("isolation_forest_rows_per_second"), p["isolation_forest_with_expansion_rows_per_second"])
+row("risk model, full served path (schema rows in)", s.get("risk_model_rows_per_second"), p["risk_model_rows_per_second"])
+row("  Python: XGBoost predict + Platt only", None, p["xgboost_platt_predict_proba_rows_per_second"])
+PY
