@@ -61,6 +61,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ReadmitCoreTests", dependencies: ["ReadmitCore"]),
+        .testTarget(name: "ReadmitCLITests", dependencies: ["ReadmitCore"]),
         .testTarget(name: "ReadmitReportTests", dependencies: ["ReadmitReport"]),
         .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),
         .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitWire", "ReadmitCore", "CZeroMQ"]),

@@ -1,5 +1,5 @@
 import Foundation
-import ReadmitCore
+@testable import ReadmitCore
 import XCTest
 
 final class ModelFileTests: XCTestCase {
@@ -123,5 +123,38 @@ final class ModelFileTests: XCTestCase {
         try ModelFile.write(result.parameters, to: path)
         try ModelFile.write(result.parameters, to: path)  // replaces atomically
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["m.readmit"])
+    }
+}
+
+final class CompiledForestTests: XCTestCase {
+    /// The compiled forest (testing schema rows) gives bit-identical scores to the fitted forest
+    /// on the expanded, imputed rows, including missing values.
+    func testCompiledScoresEqualTheFittedForest() throws {
+        let (result, model, _) = try TestSupport.smallModel.get()
+        let p = result.parameters
+        let dir = TestSupport.temporaryDirectory()
+        let table = try EncounterTable(table: try CSVTable(path: try TestSupport.subsetCSV(rows: 500, in: dir)), requireLabel: false, requireIDs: false, strict: false)
+        var x = FeatureEncoder.encode(table: table, schema: p.schema)
+        for i in stride(from: 0, to: x.values.count, by: 7) { x.values[i] = .nan }
+        let reference = p.forest.score(p.layout.expand(x, imputed: true))
+        let compiled = try x.values.withUnsafeBufferPointer { try model.isolationForestScores($0, rows: x.rows) }
+        XCTAssertEqual(compiled.map(\.bitPattern), reference.map(\.bitPattern))
+    }
+}
+
+final class CompiledBoosterTests: XCTestCase {
+    /// The natively walked trees give XGBoost's own margins (to float32 rounding), missing values included.
+    func testMarginsMatchXGBoost() throws {
+        let (result, _, _) = try TestSupport.smallModel.get()
+        let booster = try XGBoostBooster(serialized: result.parameters.boosterBytes)
+        let compiled = try CompiledBooster(json: try booster.jsonModel())
+        let columns = result.parameters.schema.count + 2
+        var rng = SplitMix64(seed: 8)
+        let rows = 300
+        let x: [Double] = (0..<(rows * columns)).map { _ in rng.nextUnit() < 0.3 ? .nan : Double(rng.next() % 12) + rng.nextUnit() }
+        let expected = try booster.predict(FeatureMatrix(rows: rows, columns: columns, values: x), kind: .margin)
+        var got = [Double](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { xb in got.withUnsafeMutableBufferPointer { compiled.margins(xb.baseAddress!, count: rows, columns: columns, into: $0.baseAddress!) } }
+        for i in 0..<rows { XCTAssertEqual(got[i], expected[i], accuracy: 1e-5, "row \(i)") }
     }
 }

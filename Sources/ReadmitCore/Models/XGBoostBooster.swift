@@ -142,6 +142,15 @@ public final class XGBoostBooster: @unchecked Sendable {
         return data.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { Array(UnsafeBufferPointer(start: $0, count: Int(length))) }
     }
 
+    /// The model as XGBoost's JSON (the trees ``CompiledBooster`` reads).
+    public func jsonModel() throws(BoosterError) -> [UInt8] {
+        var length: bst_ulong = 0
+        var data: UnsafePointer<CChar>?
+        try Self.check(XGBoosterSaveModelToBuffer(handle, "{\"format\": \"json\"}", &length, &data), "save model as JSON")
+        guard let data else { return [] }
+        return data.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { Array(UnsafeBufferPointer(start: $0, count: Int(length))) }
+    }
+
     /// What ``predict(_:rows:columns:kind:into:)`` computes.
     public enum PredictionKind: Int, Sendable {
         /// Probability (after the logistic link).

@@ -14,7 +14,9 @@ public final class ReadmitModel: Sendable {
     public let parameters: ModelParameters
     /// The booster, loaded from ``ModelParameters/boosterBytes``.
     let booster: XGBoostBooster
-    let forest: IsolationForest
+    let forest: CompiledForest
+    /// The booster's trees for scoring (XGBoost itself computes explanations).
+    let trees: CompiledBooster
 
     /// The input feature schema.
     public var schema: FeatureSchema { parameters.schema }
@@ -36,13 +38,21 @@ public final class ReadmitModel: Sendable {
         } catch {
             throw ModelFileError(code: .malformed, message: "the booster section cannot be loaded: \(error.message)")
         }
-        forest = parameters.forest
-        guard forest.isStructurallyValid(), forest.columns == parameters.layout.width,
+        guard parameters.forest.isStructurallyValid(), parameters.forest.columns == parameters.layout.width,
               parameters.layout.slots.count == parameters.schema.count,
               parameters.detector.histograms.count == parameters.schema.count,
               !parameters.tiers.isEmpty, !parameters.atypicalityReference.isEmpty
         else {
             throw ModelFileError(code: .malformed, message: "model parts do not fit together (schema, layout, forest, detector, tiers)")
+        }
+        forest = CompiledForest(forest: parameters.forest, layout: parameters.layout)
+        do {
+            trees = try CompiledBooster(json: try booster.jsonModel())
+        } catch {
+            throw ModelFileError(code: .malformed, message: "the booster's trees cannot be read: \(error)")
+        }
+        guard trees.maxFeatureIndex < parameters.schema.count + 2 else {
+            throw ModelFileError(code: .malformed, message: "the booster reads a feature beyond its input width")
         }
         // Warm up (and prove) the whole path on an all-missing row before the model is served.
         let row = [Double](repeating: .nan, count: parameters.schema.count)
@@ -150,6 +160,27 @@ public final class ReadmitModel: Sendable {
         (0..<schema.count).map { parameters.detector.contribution(feature: $0, value: row[$0]) }
     }
 
+    /// Raw isolation-forest scores (2^(-E[h]/c(256)), before the percentile) of valid rows: the
+    /// forest alone, as the scoring benchmark and the report measure it.
+    public func isolationForestScores(_ features: UnsafeBufferPointer<Double>, rows: Int) throws(FeatureVectorError) -> [Double] {
+        try validate(features, rows: rows)
+        guard let base = features.baseAddress else { return [] }
+        let block = min(rows, Self.chunkRows)
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: max(block, 1) * schema.count)
+        defer { scratch.deallocate() }
+        var out = [Double](repeating: 0, count: rows)
+        out.withUnsafeMutableBufferPointer { o in
+            guard let ob = o.baseAddress else { return }
+            var start = 0
+            while start < rows {
+                let count = min(block, rows - start)
+                forest.score(rows: base + start * schema.count, count: count, scratch: scratch, into: ob + start)
+                start += count
+            }
+        }
+        return out
+    }
+
     /// The booster's input width: one column per schema feature plus the two anomaly scores.
     var boosterWidth: Int { parameters.schema.count + 2 }
 
@@ -161,25 +192,30 @@ public final class ReadmitModel: Sendable {
         let m = schema.count, width = boosterWidth, layout = parameters.layout
         let chunk = min(rows, Self.chunkRows)
         let input = UnsafeMutablePointer<Double>.allocate(capacity: chunk * width)
-        let imputed = UnsafeMutablePointer<Double>.allocate(capacity: layout.width)
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: chunk * m)
+        let forestScores = UnsafeMutablePointer<Double>.allocate(capacity: chunk)
         let outWidth = kind == .contributions ? width + 1 : 1
         let output = UnsafeMutablePointer<Double>.allocate(capacity: chunk * outWidth)
-        defer { input.deallocate(); imputed.deallocate(); output.deallocate() }
+        defer { input.deallocate(); scratch.deallocate(); forestScores.deallocate(); output.deallocate() }
         var start = 0
         while start < rows {
             let count = min(chunk, rows - start)
+            forest.score(rows: base + start * m, count: count, scratch: scratch, into: forestScores)
             for i in 0..<count {
                 let row = base + (start + i) * m
                 let dst = input + i * width
-                layout.expand(row, into: imputed, imputed: true)
                 layout.boosterRow(row, into: dst)
-                dst[width - 2] = forest.score(imputed)
+                dst[width - 2] = forestScores[i]
                 dst[width - 1] = parameters.detector.score(row)
             }
-            do {
-                try booster.predict(input, rows: count, columns: width, kind: kind, into: output)
-            } catch {
-                throw FeatureVectorError(code: .badArgument, message: "prediction failed: \(error.message)")
+            if kind == .margin {
+                trees.margins(input, count: count, columns: width, into: output)
+            } else {
+                do {
+                    try booster.predict(input, rows: count, columns: width, kind: kind, into: output)
+                } catch {
+                    throw FeatureVectorError(code: .badArgument, message: "prediction failed: \(error.message)")
+                }
             }
             body(start, count, input, output)
             start += count

@@ -1,0 +1,138 @@
+import Foundation
+
+/// An isolation forest rewritten for fast scoring of schema rows.
+///
+/// Two transformations, both exact (scores are bit-identical to ``IsolationForest/score(_:)``
+/// on the expanded rows; a test checks this):
+///
+/// * **Schema-space tests.** The forest is fitted on the expanded (one-hot, imputed) matrix. A
+///   split on an indicator column "feature j is level l" with a threshold in (0, 1) sends a row
+///   left exactly when `row[j] != l` (a missing value has all indicators 0, so it goes left
+///   too); a split on a numeric column compares the imputed value. Testing the schema row skips
+///   building the 200-column expanded row.
+/// * **Complete trees.** Every tree is padded to a complete binary tree of the forest's depth:
+///   a leaf above the bottom becomes a pass-through node (it always goes left) whose descendant
+///   leaves all carry its path length. Traversal is then a fixed number of branch-free steps
+///   (`i = 2i + 1 + right`), and several rows walk a tree together, which keeps the CPU busy
+///   instead of waiting on mispredicted branches.
+public struct CompiledForest: Sendable {
+    /// Tree depth after padding.
+    let depth: Int
+    /// Internal nodes per tree (`2^depth - 1`) and leaves per tree (`2^depth`).
+    let internalCount: Int, leafCount: Int
+    /// Per internal node: the schema feature tested, with ``levelFlag`` for an indicator test.
+    private var feature: [Int32]
+    /// Per internal node: the threshold (go right when `!(x <= value)`) or the level (go right when `x == value`).
+    private var value: [Double]
+    /// Per leaf: the path length `depth + c(size)` of the original leaf.
+    private var leaf: [Double]
+    private let trees: Int
+    private let medians: [Double]
+    private let normaliser: Double
+    static let levelFlag: Int32 = 1 << 30
+
+    /// Compiles `forest` (fitted on `layout`'s imputed expansion).
+    public init(forest: IsolationForest, layout: ModelInputLayout) {
+        var slotOfColumn = [Int](repeating: 0, count: layout.width)
+        for (j, slot) in layout.slots.enumerated() { for c in slot.offset..<(slot.offset + slot.width) { slotOfColumn[c] = j } }
+        // Depth of the deepest leaf.
+        var maxDepth = 0
+        for root in forest.roots {
+            var stack = [(Int(root), 0)]
+            while let (i, d) = stack.popLast() {
+                if forest.feature[i] < 0 { maxDepth = max(maxDepth, d); continue }
+                stack.append((Int(forest.left[i]), d + 1)); stack.append((Int(forest.left[i]) + 1, d + 1))
+            }
+        }
+        depth = maxDepth
+        internalCount = (1 << maxDepth) - 1
+        leafCount = 1 << maxDepth
+        trees = forest.roots.count
+        var feature = [Int32](repeating: Self.levelFlag, count: trees * internalCount)
+        var value = [Double](repeating: .nan, count: trees * internalCount)  // pass-through: x == NaN is never true
+        var leaf = [Double](repeating: 0, count: trees * leafCount)
+        for (t, root) in forest.roots.enumerated() {
+            // (original node, complete-tree position)
+            var stack = [(Int(root), 0)]
+            while let (i, pos) = stack.popLast() {
+                if forest.feature[i] < 0 {
+                    // Fill every bottom leaf under `pos` with this leaf's path length.
+                    var first = pos, count = 1
+                    while first < internalCount { first = 2 * first + 1; count *= 2 }
+                    for k in 0..<count { leaf[t * leafCount + first - internalCount + k] = forest.value[i] }
+                    continue
+                }
+                let c = Int(forest.feature[i])
+                let j = slotOfColumn[c]
+                let slot = layout.slots[j]
+                if slot.oneHot {
+                    feature[t * internalCount + pos] = Int32(j) | Self.levelFlag
+                    value[t * internalCount + pos] = Double(c - slot.offset)
+                } else {
+                    feature[t * internalCount + pos] = Int32(j)
+                    value[t * internalCount + pos] = forest.value[i]
+                }
+                stack.append((Int(forest.left[i]), 2 * pos + 1)); stack.append((Int(forest.left[i]) + 1, 2 * pos + 2))
+            }
+        }
+        self.feature = feature
+        self.value = value
+        self.leaf = leaf
+        self.medians = layout.slots.map { $0.oneHot ? .nan : $0.median }
+        self.normaliser = IsolationForest.averagePathLength(forest.maxSamples)
+    }
+
+    /// Scores `count` valid schema rows (row-major, one column per schema feature) into `out`;
+    /// `scratch` holds at least `count * features` values.
+    public func score(rows: UnsafePointer<Double>, count: Int, scratch: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        let m = medians.count
+        for r in 0..<count {
+            for j in 0..<m {
+                let v = rows[r * m + j]
+                scratch[r * m + j] = v.isNaN && !medians[j].isNaN ? medians[j] : v
+            }
+            out[r] = 0
+        }
+        let depth = self.depth, internalCount = self.internalCount, leafCount = self.leafCount
+        feature.withUnsafeBufferPointer { fAll in
+            value.withUnsafeBufferPointer { vAll in
+                leaf.withUnsafeBufferPointer { lAll in
+                    guard let fb = fAll.baseAddress, let vb = vAll.baseAddress, let lb = lAll.baseAddress else { return }
+                    for t in 0..<trees {
+                        let f = fb + t * internalCount, v = vb + t * internalCount, l = lb + t * leafCount
+                        @inline(__always) func right(_ x: UnsafePointer<Double>, _ i: Int) -> Int {
+                            let code = f[i]
+                            let xv = x[Int(code & ~Self.levelFlag)], tv = v[i]
+                            return (code & Self.levelFlag != 0) ? (xv == tv ? 1 : 0) : (xv <= tv ? 0 : 1)
+                        }
+                        // Four rows walk the tree together.
+                        var r = 0
+                        while r + 4 <= count {
+                            let x0 = UnsafePointer(scratch + r * m), x1 = UnsafePointer(scratch + (r + 1) * m)
+                            let x2 = UnsafePointer(scratch + (r + 2) * m), x3 = UnsafePointer(scratch + (r + 3) * m)
+                            var i0 = 0, i1 = 0, i2 = 0, i3 = 0
+                            for _ in 0..<depth {
+                                i0 = 2 * i0 + 1 + right(x0, i0)
+                                i1 = 2 * i1 + 1 + right(x1, i1)
+                                i2 = 2 * i2 + 1 + right(x2, i2)
+                                i3 = 2 * i3 + 1 + right(x3, i3)
+                            }
+                            out[r] += l[i0 - internalCount]; out[r + 1] += l[i1 - internalCount]
+                            out[r + 2] += l[i2 - internalCount]; out[r + 3] += l[i3 - internalCount]
+                            r += 4
+                        }
+                        while r < count {
+                            let x = UnsafePointer(scratch + r * m)
+                            var i = 0
+                            for _ in 0..<depth { i = 2 * i + 1 + right(x, i) }
+                            out[r] += l[i - internalCount]
+                            r += 1
+                        }
+                    }
+                }
+            }
+        }
+        // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c).
+        for r in 0..<count { out[r] = Foundation.pow(2, -(out[r] / Double(trees)) / normaliser) }
+    }
+}

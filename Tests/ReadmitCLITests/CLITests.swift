@@ -1,0 +1,141 @@
+import Foundation
+import ReadmitCore
+import XCTest
+
+/// Runs the real `readmit` executable (READMIT_BIN, or the release/debug build in .build).
+final class CLITests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let dataPath = root.appendingPathComponent("data/diabetes130/diabetic_data.csv.gz").path
+
+    static var binary: String? {
+        if let env = ProcessInfo.processInfo.environment["READMIT_BIN"], FileManager.default.isExecutableFile(atPath: env) { return env }
+        for config in ["release", "debug"] {
+            let p = root.appendingPathComponent(".build/\(config)/readmit").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    func run(_ args: [String]) throws -> Run {
+        let bin = try XCTUnwrap(Self.binary, "build the readmit executable first (swift build)")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bin)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func temporaryDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("readmit-cli-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The header plus the first `rows` data lines of the shipped data (CRLF kept).
+    func subset(_ rows: Int) throws -> [String] {
+        let text = String(decoding: try CompressedFile.readAll(path: Self.dataPath), as: UTF8.self)
+        return Array(text.components(separatedBy: "\r\n").prefix(rows + 1))
+    }
+
+    func write(_ lines: [String], _ name: String, _ dir: URL) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try Data((lines.joined(separator: "\r\n") + "\r\n").utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Training on bad input fails with the file, line and column, a non-zero status, and no model file.
+    func testTrainRejectsBadInputClearly() throws {
+        let dir = temporaryDirectory()
+        var lines = try subset(50)
+        let out = dir.appendingPathComponent("out").path
+        func assertFails(_ path: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+            let r = try run(["train", "--data", path, "--out", out, "--quick"])
+            XCTAssertNotEqual(r.status, 0, file: file, line: line)
+            XCTAssertTrue(r.stderr.contains(expected), "stderr: \(r.stderr)", file: file, line: line)
+            XCTAssertFalse(r.stderr.contains("Fatal error"), file: file, line: line)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.readmit"), file: file, line: line)
+        }
+        try assertFails(dir.appendingPathComponent("missing.csv").path, "missing.csv: cannot open file")
+        try assertFails(try write([], "empty.csv", dir), "empty.csv: file is empty")
+        try assertFails(try write([lines[0]], "header-only.csv", dir), "header-only.csv: file has a header but no data rows")
+        let noLabel = lines.map { $0.components(separatedBy: ",").dropLast().joined(separator: ",") }
+        try assertFails(try write(noLabel, "nolabel.csv", dir), "nolabel.csv:1: column 'readmitted': required column 'readmitted' is missing")
+        var fields = lines[3].components(separatedBy: ",")
+        fields[9] = "three"  // time_in_hospital
+        lines[3] = fields.joined(separator: ",")
+        try assertFails(try write(lines, "badnumber.csv", dir), "badnumber.csv:4: column 'time_in_hospital': 'three' is not a number")
+        lines = try subset(50)
+        fields = lines[5].components(separatedBy: ",")
+        fields[49] = "soon"
+        lines[5] = fields.joined(separator: ",")
+        try assertFails(try write(lines, "badlabel.csv", dir), "badlabel.csv:6: column 'readmitted': unknown label value 'soon'")
+    }
+
+    func testEveryCommandHasHelp() throws {
+        for command in ["train", "evaluate", "score", "keys"] {
+            let r = try run([command, "--help"])
+            XCTAssertEqual(r.status, 0, command)
+            XCTAssertTrue(r.stdout.contains("USAGE"), command)
+        }
+    }
+
+    /// `readmit score` writes numbers that read back to the in-process scores exactly, puts a bad
+    /// row's message in `error`, and scores the others.
+    func testScoreWritesExactNumbersAndPerRowErrors() throws {
+        let dir = temporaryDirectory()
+        let modelPath: String
+        if let fixture = ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"], FileManager.default.fileExists(atPath: fixture) {
+            modelPath = fixture
+        } else {
+            let train = try run(["train", "--data", try write(try subset(6000), "train.csv", dir), "--out", dir.path, "--quick", "--no-report"])
+            XCTAssertEqual(train.status, 0, train.stderr)
+            modelPath = dir.appendingPathComponent("model.readmit").path
+        }
+        var lines = try subset(200)
+        var fields = lines[7].components(separatedBy: ",")
+        fields[12] = "12x"  // num_lab_procedures
+        lines[7] = fields.joined(separator: ",")
+        let input = try write(lines, "score.csv", dir)
+        let output = dir.appendingPathComponent("scores.csv").path
+        let r = try run(["score", "--model", modelPath, "--data", input, "--out", output])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { $0.components(separatedBy: ",") }
+        XCTAssertEqual(rows[0], ["encounter_id", "risk", "atypicality", "tier", "error"])
+        XCTAssertEqual(rows.count, 201)
+        XCTAssertTrue(rows[7][4].contains("line 8") && rows[7][4].contains("num_lab_procedures"), rows[7].joined(separator: ","))
+        XCTAssertEqual(rows[7][1], "")
+
+        // In-process scores of the same rows (the bad row's value is missing there, so compare the others).
+        let model = try ReadmitModel.load(path: modelPath)
+        let table = try EncounterTable(table: try CSVTable(path: input), requireLabel: false, requireIDs: false, strict: false)
+        let x = FeatureEncoder.encode(table: table, schema: model.schema)
+        var risk = [Double](repeating: 0, count: 200), atyp = risk
+        var tier = [UInt8](repeating: 0, count: 200)
+        try x.values.withUnsafeBufferPointer { f in
+            try risk.withUnsafeMutableBufferPointer { rb in try atyp.withUnsafeMutableBufferPointer { ab in
+                try tier.withUnsafeMutableBufferPointer { tb in try model.score(f, rows: 200, risk: rb, atypicality: ab, tier: tb) } } }
+        }
+        for i in 0..<200 where i != 6 {
+            XCTAssertEqual(Double(rows[i + 1][1])?.bitPattern, risk[i].bitPattern, "row \(i)")
+            XCTAssertEqual(Double(rows[i + 1][2])?.bitPattern, atyp[i].bitPattern, "row \(i)")
+            XCTAssertEqual(rows[i + 1][3], model.tierNames[Int(tier[i])])
+            XCTAssertEqual(rows[i + 1][4], "")
+        }
+    }
+
+    func testKeysWritesAPairAndNeverOverwrites() throws {
+        let dir = temporaryDirectory()
+        let r = try run(["keys", "--out", dir.path, "--name", "server"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("server.key").path)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("server.pub").path))
+        XCTAssertNotEqual(try run(["keys", "--out", dir.path, "--name", "server"]).status, 0)
+    }
+}
