@@ -278,7 +278,13 @@ static void test_curve(void) {
     readmit_open_ex(secure.endpoint, o, &good);
     readmit_options_free(o);
     int ready = 0;
-    CHECK_RC(good, readmit_health(good, &ready, NULL), READMIT_OK);
+    int rc = readmit_health(good, &ready, NULL);
+    CHECK_RC(good, rc, READMIT_OK);
+    if (rc != READMIT_OK) {
+        readmit_close(good);
+        th_daemon_stop(&secure);
+        return;
+    }
     double *x = malloc(nf * sizeof *x), risk = -1;
     th_fill_rows(good, x, 1, nf, 7);
     CHECK_RC(good, readmit_score(good, x, 1, nf, &risk), READMIT_OK);
@@ -343,6 +349,10 @@ int main(void) {
         fprintf(stderr, "test_daemon: cannot start readmitd (set READMITD_BIN and READMIT_TEST_MODEL)\n");
         return 1;
     }
+    readmit_client *c = client();
+    int rc = readmit_n_features(c, &nf);
+    CHECK_RC(c, rc, READMIT_OK);
+    readmit_close(c);
     RUN(test_info_and_schema);
     if (nf > 0) {
         RUN(test_score);
