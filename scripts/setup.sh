@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libxgboost-dev       # gradient-boosted risk model (C API)
   r-base-dev r-cran-testthat   # R binding and its tests
   valgrind             # C shim memory checks
+  librsvg2-bin         # PNG copies of the report plots (rsvg-convert)
   time                 # GNU time (/usr/bin/time -v): peak memory in benchmarks/train
 )
 PIP_PACKAGES=(numpy pandas pyzmq pytest scikit-learn xgboost)

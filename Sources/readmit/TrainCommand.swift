@@ -66,7 +66,9 @@ struct TrainCommand: ParsableCommand {
             try ModelFile.write(result.parameters, to: modelPath)
             stage("model file")
             if !noReport {
-                try ReportWriter.write(ReportBuilder.input(result), to: outDir)
+                let written = try ReportWriter.write(ReportBuilder.input(result), to: outDir)
+                let pngs = PNGExport.convert(written.filter { $0.pathExtension == "svg" })
+                if pngs == 0 { console.logger.info("PNG copies of the plots skipped (rsvg-convert not found; the SVGs are complete)") }
                 stage("report")
             }
             let total = ContinuousClock.now - start

@@ -1,0 +1,26 @@
+import Foundation
+
+/// PNG copies of the SVG plots, where cheap: made by librsvg's `rsvg-convert` when it is
+/// installed (`scripts/setup.sh` installs it); skipped otherwise, since the SVGs are complete.
+enum PNGExport {
+    /// Converts each SVG to a PNG beside it; returns how many were written.
+    static func convert(_ svgs: [URL]) -> Int {
+        guard let tool = locate("rsvg-convert") else { return 0 }
+        var written = 0
+        for svg in svgs {
+            let png = svg.deletingPathExtension().appendingPathExtension("png")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: tool)
+            p.arguments = [svg.path, "-o", png.path]
+            p.standardError = FileHandle.nullDevice
+            do { try p.run(); p.waitUntilExit() } catch { continue }
+            if p.terminationStatus == 0 { written += 1 }
+        }
+        return written
+    }
+
+    static func locate(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
