@@ -268,12 +268,12 @@ static void test_curve(void) {
     write_key(path, ssec);
     th_daemon secure;
     /* The harness probes HEALTH without CURVE, so start without waiting and probe with keys. */
-    CHECK(th_daemon_spawn_args(&secure, "--curve-secret-key", path, "--authorized-keys", keys), "spawn CURVE daemon");
+    CHECK(th_daemon_spawn_args(&secure, "--curve-secret-key", path, "--authorized-keys", keys, (const char *)NULL), "spawn CURVE daemon");
     readmit_options *o;
     readmit_client *good = NULL;
     readmit_options_new(&o);
     readmit_options_set_timeout_ms(o, 500);
-    readmit_options_set_retries(o, 100);
+    readmit_options_set_retries(o, 40);
     readmit_options_set_curve(o, spub, cpub, csec);
     readmit_open_ex(secure.endpoint, o, &good);
     readmit_options_free(o);
