@@ -3,7 +3,8 @@
 # xgboost), in the same run, N times each, alternating. Prints medians and ratios per stage,
 # total wall time, peak RSS and each side's test ROC AUC.
 #
-#   benchmarks/train/run.sh [N]            (N defaults to 3; READMIT_BIN overrides the binary)
+#   benchmarks/train/run.sh [N]     (N defaults to 3; READMIT_BIN overrides the binary, THREADS the
+#                                    XGBoost threads of both sides, KEEP=DIR keeps the outputs)
 #
 # Needs: swift (to build readmit if missing), python3 with numpy pandas scikit-learn xgboost,
 # GNU time at /usr/bin/time (scripts/setup.sh installs all of them).
@@ -23,8 +24,9 @@ if [ ! -x "$BIN" ]; then
 fi
 "$PYTHON" -c 'import numpy, pandas, sklearn, xgboost' || { echo "run.sh: python3 needs numpy pandas scikit-learn xgboost" >&2; exit 1; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/readmit-train-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# KEEP=DIR keeps every run's output (models, metrics.json, GNU time logs) in DIR.
+if [ -n "${KEEP:-}" ]; then WORK=$KEEP; mkdir -p "$WORK"; else
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/readmit-train-bench.XXXXXX"); trap 'rm -rf "$WORK"' EXIT; fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); readmit: $BIN; threads: $THREADS; runs: $N"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"

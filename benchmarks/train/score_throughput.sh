@@ -16,6 +16,7 @@ PYTHON=${PYTHON:-python3}
 ROWS=${2:-100000}
 REPEATS=${REPEATS:-5}
 export PATH="/opt/swift/usr/bin:$PATH"
+CORES=$(nproc)  # before OMP_NUM_THREADS=1, which nproc obeys
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 if [ ! -x "$BIN" ]; then swift build -c release --product readmit >&2; fi
 
@@ -27,7 +28,7 @@ if [ -z "$DIR" ]; then
   echo "score_throughput: training a model (readmit train --no-report)" >&2
   "$BIN" train --out "$DIR" --no-report >"$WORK/train.log" 2>&1 || { cat "$WORK/train.log" >&2; exit 1; }
 fi
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); date: $(date -u +%Y-%m-%dT%H:%M:%SZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); date: $(date -u +%Y-%m-%dT%H:%M:%SZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 read -r DEPTH MCW ETA ROUNDS < <("$PYTHON" -c '
 import json, sys
 t = json.load(open(sys.argv[1]))["model"]["training_summary"]

@@ -54,6 +54,10 @@ def main():
     print(f"{'test Brier, risk model':<32}{med(sw['brier']):>16.4f}{med(py['brier']):>17.4f}")
     print(f"chosen (Swift):  {sorted(set(sw['rounds']))}")
     print(f"chosen (Python): {sorted(set(py['rounds']))}")
+    print("per run (s), Swift | Python:")
+    for s in STAGES:
+        print(f"  {s:<30}" + " ".join(f"{st.get(s, float('nan')):7.2f}" for st in sw["stages"]) + "  | "
+              + " ".join(f"{st.get(s, float('nan')):7.2f}" for st in py["stages"]))
     print(f"runs: {n}; per-run totals Swift {[round(st['total'], 1) for st in sw['stages']]}, Python {[round(st['total'], 1) for st in py['stages']]}")
     print(json.dumps({"swift": sw, "python": py}, default=str), file=open(f"{work}/summary.json", "w"))
 
