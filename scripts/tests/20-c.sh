@@ -5,8 +5,8 @@
 # and checks `make install` + pkg-config into a scratch prefix.
 set -euo pipefail
 cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
-export READMITD_BIN="$PWD/.build/release/readmitd"
-export READMIT_TEST_MODEL="$PWD/.build/fixtures/model.readmit"
+export READMITD_BIN="${READMITD_BIN:-$PWD/.build/release/readmitd}"
+export READMIT_TEST_MODEL="${READMIT_TEST_MODEL:-$PWD/.build/fixtures/model.readmit}"
 JOBS=${JOBS:-2}
 
 make -j"$JOBS" all
@@ -52,8 +52,8 @@ nf=$(printf '%s\n' "$schema" | wc -l)
 # Three rows in schema order: all zeros (numeric 0, level 0), all missing, and mixed.
 {
   printf '%s\n' "$schema" | cut -d, -f2 | paste -sd, -
-  yes 0 | head -n "$nf" | paste -sd, -
-  yes '' | head -n "$nf" | paste -sd, -
+  seq 1 "$nf" | awk '{ print 0 }' | paste -sd, -
+  seq 1 "$nf" | awk '{ print "" }' | paste -sd, -
   seq 1 "$nf" | awk '{ print ($1 % 3 == 0) ? "NaN" : 0 }' | paste -sd, -
 } > "$prefix/rows.csv"
 out=$(build/readmit_score -e "tcp://127.0.0.1:$port" "$prefix/rows.csv")

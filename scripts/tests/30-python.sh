@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
 PYTHON=${PYTHON:-python3}
-export READMITD_BIN="$PWD/.build/release/readmitd"
-export READMIT_BIN="$PWD/.build/release/readmit"
-export READMIT_TEST_MODEL="$PWD/.build/fixtures/model.readmit"
+export READMITD_BIN="${READMITD_BIN:-$PWD/.build/release/readmitd}"
+export READMIT_BIN="${READMIT_BIN:-$PWD/.build/release/readmit}"
+export READMIT_TEST_MODEL="${READMIT_TEST_MODEL:-$PWD/.build/fixtures/model.readmit}"
 
 pip_install() { "$PYTHON" -m pip install -q "$@" || "$PYTHON" -m pip install -q --break-system-packages "$@"; }
 # Build isolation fetches setuptools from PyPI; fall back to the installed one when offline.
