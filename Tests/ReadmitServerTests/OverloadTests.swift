@@ -18,11 +18,13 @@ final class OverloadTests: XCTestCase {
         try dealer.set(ZMQ_LINGER, 0)
         try dealer.set(ZMQ_RCVTIMEO, 60_000)
         try dealer.connect(daemon.endpoint)
-        let rows = 40_000
+        // EXPLAIN (SHAP values) is the slowest operation per row, so a few requests keep the
+        // single worker busy long enough for the queue to fill, whatever the machine.
+        let rows = 5_000
         let matrix = TestRows.make(model.schema, rows: rows)
         let requests = 6
         for id in 0..<requests {
-            try dealer.send([[]] + RequestEncoder.score(requestID: UInt64(id), rows: rows, columns: model.schema.count, matrix: matrix))
+            try dealer.send([[]] + RequestEncoder.explain(requestID: UInt64(id), rows: rows, columns: model.schema.count, k: 3, matrix: matrix))
         }
         // While the single worker is busy, HEALTH is still answered by the front.
         let health = try WireClient(endpoint: daemon.endpoint, timeoutMs: 5000)
