@@ -2,7 +2,7 @@
  * rm_transport.c: one request/reply exchange with readmitd over a ZeroMQ REQ socket.
  *
  * Reliability (the "Lazy Pirate" pattern of the ZeroMQ guide): every send and receive is
- * bounded by zmq_poll with the time left of the attempt; on a timeout the REQ socket (stuck
+ * bounded by ZMQ_SNDTIMEO/ZMQ_RCVTIMEO set to the time left of the attempt; on a timeout the REQ socket (stuck
  * waiting for its reply) is closed with linger 0 and a fresh one is connected, to the next
  * endpoint when there are several, and the request is resent while retries remain. Every reply
  * is validated before anything reads it: frame count, header size, magic, version, op, request
@@ -107,43 +107,32 @@ int rm_reply_expect_frames(readmit_client *client, const rm_reply *reply, size_t
     return READMIT_OK;
 }
 
-/* Waits until the socket has `events` or the deadline passes. 1: ready, 0: timed out,
- * -1: zmq error (recorded on the client). */
-static int rm_wait(readmit_client *client, short events, int64_t deadline) {
-    for (;;) {
-        int64_t left = deadline - rm_now_ms();
-        if (left < 0) left = 0;
-        zmq_pollitem_t item = {client->socket, 0, events, 0};
-        int n = zmq_poll(&item, 1, (long)left);
-        if (n > 0) return 1;
-        if (n == 0) {
-            if (rm_now_ms() >= deadline) return 0;
-            continue;
-        }
-        if (zmq_errno() == EINTR) continue;
-        rm_fail(client, READMIT_EZMQ, "zmq_poll failed: %s", zmq_strerror(zmq_errno()));
-        return -1;
-    }
+/* Milliseconds left until the deadline (0 when passed). */
+static int rm_left_ms(int64_t deadline) {
+    int64_t left = deadline - rm_now_ms();
+    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Bounds the next blocking send or receive by the time left (ZMQ_SNDTIMEO/ZMQ_RCVTIMEO: libzmq
+ * then waits on its own mailbox, which costs less per call than a separate zmq_poll). */
+static void rm_set_timeout(readmit_client *client, int option, int64_t deadline) {
+    int left = rm_left_ms(deadline);
+    if (left == 0) left = 1; /* 0 would mean "do not wait at all": still allow a ready message */
+    zmq_setsockopt(client->socket, option, &left, sizeof left);
 }
 
 /* Sends one frame without blocking past the deadline. 1: sent, 0: timed out, -1: error.
  * The message is always consumed (sent or closed). */
 static int rm_send_frame(readmit_client *client, zmq_msg_t *msg, int more, int64_t deadline) {
-    int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
     for (;;) {
-        if (zmq_msg_send(msg, client->socket, flags) >= 0) return 1;
+        rm_set_timeout(client, ZMQ_SNDTIMEO, deadline);
+        if (zmq_msg_send(msg, client->socket, more ? ZMQ_SNDMORE : 0) >= 0) return 1;
         int e = zmq_errno();
-        if (e == EINTR) continue;
-        if (e != EAGAIN) {
-            zmq_msg_close(msg);
-            rm_fail(client, READMIT_EZMQ, "cannot send the request: %s", zmq_strerror(e));
-            return -1;
-        }
-        int w = rm_wait(client, ZMQ_POLLOUT, deadline);
-        if (w <= 0) {
-            zmq_msg_close(msg);
-            return w;
-        }
+        if ((e == EINTR || e == EAGAIN) && rm_left_ms(deadline) > 0) continue;
+        zmq_msg_close(msg);
+        if (e == EAGAIN || e == EINTR) return 0;
+        rm_fail(client, READMIT_EZMQ, "cannot send the request: %s", zmq_strerror(e));
+        return -1;
     }
 }
 
@@ -182,12 +171,30 @@ static int rm_send_request(readmit_client *client, const rm_request *req, uint64
     return r;
 }
 
-/* Receives every part of the waiting reply (a multipart message arrives whole) and validates
- * its header. Returns READMIT_OK, a client error, or the daemon's status code. */
+/* Waits until the deadline for the first frame of the reply, into reply->frames[0].
+ * 1: received, 0: timed out, -1: zmq error (recorded). */
+static int rm_receive_first(readmit_client *client, int64_t deadline, rm_reply *reply) {
+    zmq_msg_init(&reply->frames[0]);
+    reply->held = 1;
+    for (;;) {
+        rm_set_timeout(client, ZMQ_RCVTIMEO, deadline);
+        if (zmq_msg_recv(&reply->frames[0], client->socket, 0) >= 0) return 1;
+        int e = zmq_errno();
+        if ((e == EINTR || e == EAGAIN) && rm_left_ms(deadline) > 0) continue;
+        rm_reply_close(reply);
+        if (e == EAGAIN || e == EINTR) return 0;
+        rm_fail(client, READMIT_EZMQ, "cannot receive the reply: %s", zmq_strerror(e));
+        return -1;
+    }
+}
+
+/* Receives the remaining parts of the reply whose first frame has arrived (a multipart
+ * message arrives whole) and validates its header. Returns READMIT_OK, a client error, or the
+ * daemon's status code. */
 static int rm_receive_reply(readmit_client *client, const rm_request *req, uint64_t id,
                             rm_reply *reply) {
-    size_t n = 0, total = 0;
-    int more = 1, rc = READMIT_OK;
+    size_t n = 1, total = zmq_msg_size(&reply->frames[0]);
+    int more = zmq_msg_more(&reply->frames[0]), rc = READMIT_OK;
     while (more) {
         zmq_msg_t extra;
         zmq_msg_t *m = n < RM_MAX_FRAMES ? &reply->frames[n] : &extra;
@@ -287,7 +294,7 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
             rm_reset(client, &released, zero_copy);
             return client->errcode;
         }
-        int ready = sent ? rm_wait(client, ZMQ_POLLIN, deadline) : 0;
+        int ready = sent ? rm_receive_first(client, deadline, reply) : 0;
         if (ready < 0) {
             rm_reset(client, &released, zero_copy);
             return client->errcode;
