@@ -112,19 +112,26 @@ public struct CompiledBooster: Sendable {
                             if v.isNaN { return code & Self.defaultRightFlag != 0 ? 1 : 0 }
                             return v < s[i] ? 0 : 1
                         }
+                        // Eight rows walk the tree together: independent loads overlap.
                         var r = 0
-                        while r + 4 <= count {
-                            let x0 = x + r * columns, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns
-                            var i0 = 0, i1 = 0, i2 = 0, i3 = 0
+                        while r + 8 <= count {
+                            let x0 = x + r * columns
+                            var i = (0, 0, 0, 0, 0, 0, 0, 0)
                             for _ in 0..<depth {
-                                i0 = 2 * i0 + 1 + right(x0, i0)
-                                i1 = 2 * i1 + 1 + right(x1, i1)
-                                i2 = 2 * i2 + 1 + right(x2, i2)
-                                i3 = 2 * i3 + 1 + right(x3, i3)
+                                i.0 = 2 * i.0 + 1 + right(x0, i.0)
+                                i.1 = 2 * i.1 + 1 + right(x0 + columns, i.1)
+                                i.2 = 2 * i.2 + 1 + right(x0 + 2 * columns, i.2)
+                                i.3 = 2 * i.3 + 1 + right(x0 + 3 * columns, i.3)
+                                i.4 = 2 * i.4 + 1 + right(x0 + 4 * columns, i.4)
+                                i.5 = 2 * i.5 + 1 + right(x0 + 5 * columns, i.5)
+                                i.6 = 2 * i.6 + 1 + right(x0 + 6 * columns, i.6)
+                                i.7 = 2 * i.7 + 1 + right(x0 + 7 * columns, i.7)
                             }
-                            acc[r] += l[i0 - internalCount]; acc[r + 1] += l[i1 - internalCount]
-                            acc[r + 2] += l[i2 - internalCount]; acc[r + 3] += l[i3 - internalCount]
-                            r += 4
+                            acc[r] += l[i.0 - internalCount]; acc[r + 1] += l[i.1 - internalCount]
+                            acc[r + 2] += l[i.2 - internalCount]; acc[r + 3] += l[i.3 - internalCount]
+                            acc[r + 4] += l[i.4 - internalCount]; acc[r + 5] += l[i.5 - internalCount]
+                            acc[r + 6] += l[i.6 - internalCount]; acc[r + 7] += l[i.7 - internalCount]
+                            r += 8
                         }
                         while r < count {
                             var i = 0

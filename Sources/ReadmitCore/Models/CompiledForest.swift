@@ -105,21 +105,26 @@ public struct CompiledForest: Sendable {
                             let xv = x[Int(code & ~Self.levelFlag)], tv = v[i]
                             return (code & Self.levelFlag != 0) ? (xv == tv ? 1 : 0) : (xv <= tv ? 0 : 1)
                         }
-                        // Four rows walk the tree together.
+                        // Eight rows walk the tree together: independent loads overlap.
                         var r = 0
-                        while r + 4 <= count {
-                            let x0 = UnsafePointer(scratch + r * m), x1 = UnsafePointer(scratch + (r + 1) * m)
-                            let x2 = UnsafePointer(scratch + (r + 2) * m), x3 = UnsafePointer(scratch + (r + 3) * m)
-                            var i0 = 0, i1 = 0, i2 = 0, i3 = 0
+                        while r + 8 <= count {
+                            let x = UnsafePointer(scratch + r * m)
+                            var i = (0, 0, 0, 0, 0, 0, 0, 0)
                             for _ in 0..<depth {
-                                i0 = 2 * i0 + 1 + right(x0, i0)
-                                i1 = 2 * i1 + 1 + right(x1, i1)
-                                i2 = 2 * i2 + 1 + right(x2, i2)
-                                i3 = 2 * i3 + 1 + right(x3, i3)
+                                i.0 = 2 * i.0 + 1 + right(x, i.0)
+                                i.1 = 2 * i.1 + 1 + right(x + m, i.1)
+                                i.2 = 2 * i.2 + 1 + right(x + 2 * m, i.2)
+                                i.3 = 2 * i.3 + 1 + right(x + 3 * m, i.3)
+                                i.4 = 2 * i.4 + 1 + right(x + 4 * m, i.4)
+                                i.5 = 2 * i.5 + 1 + right(x + 5 * m, i.5)
+                                i.6 = 2 * i.6 + 1 + right(x + 6 * m, i.6)
+                                i.7 = 2 * i.7 + 1 + right(x + 7 * m, i.7)
                             }
-                            out[r] += l[i0 - internalCount]; out[r + 1] += l[i1 - internalCount]
-                            out[r + 2] += l[i2 - internalCount]; out[r + 3] += l[i3 - internalCount]
-                            r += 4
+                            out[r] += l[i.0 - internalCount]; out[r + 1] += l[i.1 - internalCount]
+                            out[r + 2] += l[i.2 - internalCount]; out[r + 3] += l[i.3 - internalCount]
+                            out[r + 4] += l[i.4 - internalCount]; out[r + 5] += l[i.5 - internalCount]
+                            out[r + 6] += l[i.6 - internalCount]; out[r + 7] += l[i.7 - internalCount]
+                            r += 8
                         }
                         while r < count {
                             let x = UnsafePointer(scratch + r * m)
