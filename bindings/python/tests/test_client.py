@@ -116,6 +116,13 @@ def test_encode_accepts_integer_codes_as_read_by_pandas(client, sample_csv):
         np.testing.assert_array_equal(client.encode(text), client.encode(typed))
 
 
+def test_encode_accepts_categorical_columns(client, sample_csv):
+    text = readmit.read_csv(sample_csv).head(500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
+        np.testing.assert_array_equal(client.encode(text), client.encode(text.astype("category")))
+
+
 def test_encode_rejects_a_non_number(client, sample_csv):
     frame = readmit.read_csv(sample_csv).head(10).copy()
     frame.loc[frame.index[4], "num_lab_procedures"] = "many"
