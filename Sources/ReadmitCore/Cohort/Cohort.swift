@@ -28,7 +28,7 @@ public struct Cohort: Sendable {
 
     /// Builds the cohort from a labelled table with IDs.
     public init(table: EncounterTable) {
-        let disposition = table.categorical["discharge_disposition_id"] ?? []
+        let disposition = table.categorical["discharge_disposition_id"] ?? .empty
         let ids = table.encounterID ?? Array(0..<table.count)
         let patients = table.patientNbr ?? Array(0..<table.count)
         var rows: [Int] = []

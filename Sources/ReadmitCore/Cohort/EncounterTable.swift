@@ -34,8 +34,8 @@ public struct EncounterTable: Sendable {
     public let patientNbr: [Int]?
     /// Numeric columns by name; NaN where missing (`?`) or bad.
     public let numeric: [String: [Double]]
-    /// Categorical columns by name; the raw text (`?` kept as is).
-    public let categorical: [String: [String]]
+    /// Categorical columns by name; the raw text (`?` kept as is), interned.
+    public let categorical: [String: InternedColumn]
     /// `readmitted` per row, when the file has the column (nil entries only in lenient mode).
     public let readmitted: [Readmission?]?
     /// 1-based file line of each row.
@@ -85,10 +85,9 @@ public struct EncounterTable: Sendable {
             numeric[name] = values
         }
 
-        var categorical: [String: [String]] = [:]
+        var categorical: [String: InternedColumn] = [:]
         for name in Self.categoricalColumns {
-            let c = try table.column(name)
-            categorical[name] = (0..<count).map { table.string(row: $0, column: c) }
+            categorical[name] = table.internedColumn(try table.column(name))
         }
 
         let readmitted: [Readmission?]?

@@ -1,3 +1,29 @@
+import Foundation
+
+/// A text column stored as its distinct values and one index per row.
+public struct InternedColumn: Sendable {
+    /// The distinct raw texts, in order of first appearance.
+    public let values: [String]
+    /// Per row, the index of its text in ``values``.
+    public let codes: [Int32]
+
+    /// Creates a column.
+    public init(values: [String], codes: [Int32]) { self.values = values; self.codes = codes }
+
+    /// A column with no rows.
+    public static let empty = InternedColumn(values: [], codes: [])
+
+    /// The raw text of row `row`.
+    @inline(__always)
+    public subscript(row: Int) -> String { values[Int(codes[row])] }
+
+    /// Applies `transform` to each distinct value once and returns the result per row.
+    public func map<T>(_ transform: (String) -> T) -> [T] {
+        let mapped = values.map(transform)
+        return codes.map { mapped[Int($0)] }
+    }
+}
+
 /// A CSV file held as its bytes plus the byte range of every field.
 ///
 /// Written by hand rather than with SwiftCSV/CSV.swift: those build a `String` per field
@@ -139,9 +165,81 @@ public struct CSVTable: Sendable {
         return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }
 
+    /// The field as a plain decimal integer (optional minus sign, at most 18 digits), or nil
+    /// when it is anything else: the allocation-free fast path of ``double(row:column:missing:)``
+    /// and ``integer(row:column:)``.
+    @inline(__always)
+    func plainInteger(row: Int, column: Int) -> Int? {
+        let k = 2 * (row * header.count + column)
+        var i = Int(bounds[k]), end = Int(bounds[k + 1])
+        if end == i || end - i > 19 { return nil }
+        return bytes.withUnsafeBufferPointer { b -> Int? in
+            var negative = false
+            if b[i] == UInt8(ascii: "-") { negative = true; i += 1; if i == end { return nil } }
+            var v = 0
+            while i < end {
+                let d = Int(b[i]) &- 48
+                if d < 0 || d > 9 { return nil }
+                v = v &* 10 &+ d
+                i += 1
+            }
+            _ = end
+            return negative ? -v : v
+        }
+    }
+
+    /// The column's values interned: each distinct text once, and per row the index of its text.
+    /// Hashes the field bytes in place instead of building a `String` per field (5 million here).
+    public func internedColumn(_ column: Int) -> InternedColumn {
+        var values: [String] = []
+        var codes = [Int32](repeating: 0, count: rowCount)
+        var byHash: [UInt64: [Int32]] = [:]
+        var firstSpan: [(Int, Int)] = []
+        var quotedCodes: [String: Int32] = [:]
+        var cacheHash = [UInt64](repeating: 0, count: 64), cacheCode = [Int32](repeating: -1, count: 64)
+        bytes.withUnsafeBufferPointer { b in
+            for r in 0..<rowCount {
+                if quotedRows.contains(r) {
+                    let text = string(row: r, column: column)
+                    if let c = quotedCodes[text] { codes[r] = c; continue }
+                    let c = Int32(values.count)
+                    values.append(text); firstSpan.append((0, -1)); quotedCodes[text] = c; codes[r] = c
+                    continue
+                }
+                let k = 2 * (r * header.count + column)
+                let start = Int(bounds[k]), end = Int(bounds[k + 1])
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+                for i in start..<end { h = (h ^ UInt64(b[i])) &* 0x100_0000_01b3 }
+                // A small direct-mapped cache in front of the dictionary: columns have few distinct values.
+                let slot = Int(h & 63)
+                if cacheHash[slot] == h, cacheCode[slot] >= 0 {
+                    let c = cacheCode[slot]
+                    let (s0, e0) = firstSpan[Int(c)]
+                    if e0 - s0 == end - start && memcmp(b.baseAddress! + s0, b.baseAddress! + start, end - start) == 0 { codes[r] = c; continue }
+                }
+                var found: Int32 = -1
+                for c in byHash[h] ?? [] {
+                    let (s0, e0) = firstSpan[Int(c)]
+                    if e0 - s0 == end - start && memcmp(b.baseAddress! + s0, b.baseAddress! + start, end - start) == 0 { found = c; break }
+                }
+                if found < 0 {
+                    found = Int32(values.count)
+                    values.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
+                    firstSpan.append((start, end))
+                    byHash[h, default: []].append(found)
+                }
+                cacheHash[slot] = h
+                cacheCode[slot] = found
+                codes[r] = found
+            }
+        }
+        return InternedColumn(values: values, codes: codes)
+    }
+
     /// A numeric field: `nil` when it equals `missing` (e.g. `?`), an error naming file, line and
     /// column when it is not a number.
     public func double(row: Int, column: Int, missing: String = "?") throws(DataError) -> Double? {
+        if let v = plainInteger(row: row, column: column) { return Double(v) }
         let text = string(row: row, column: column)
         if text == missing || text.isEmpty { return nil }
         guard let value = Double(text), value.isFinite else {
@@ -153,6 +251,7 @@ public struct CSVTable: Sendable {
 
     /// An integer field, or an error naming file, line and column.
     public func integer(row: Int, column: Int) throws(DataError) -> Int {
+        if let v = plainInteger(row: row, column: column) { return v }
         let text = string(row: row, column: column)
         guard let value = Int(text) else {
             throw DataError(code: .badNumber, file: file, line: line(ofRow: row), column: header[column],

@@ -44,17 +44,14 @@ public enum FeatureEncoder {
                 var index: [String: Double] = [:]
                 for (i, level) in spec.levels.enumerated() { index[level] = Double(i) }
                 let other = spec.transform == .levelOrOther ? Double(spec.levels.count - 1) : Double.nan
-                let column = table.categorical[spec.source] ?? []
-                for r in 0..<table.count {
-                    let text = column[r]
-                    if !FeatureSchemaBuilder.isPresent(text) { continue }
-                    values[r * m + j] = index[text] ?? other
-                }
+                let column = table.categorical[spec.source] ?? .empty
+                // Each distinct text is looked up once; rows then copy its level.
+                let level = column.values.map { FeatureSchemaBuilder.isPresent($0) ? (index[$0] ?? other) : .nan }
+                for r in 0..<table.count { values[r * m + j] = level[Int(column.codes[r])] }
             case .icd9Chapter:
-                let column = table.categorical[spec.source] ?? []
-                for r in 0..<table.count {
-                    if let c = ICD9.chapterIndex(of: column[r]) { values[r * m + j] = Double(c) }
-                }
+                let column = table.categorical[spec.source] ?? .empty
+                let chapter = column.values.map { ICD9.chapterIndex(of: $0).map(Double.init) ?? .nan }
+                for r in 0..<table.count { values[r * m + j] = chapter[Int(column.codes[r])] }
             case .history:
                 guard let h = History.names.firstIndex(of: spec.source) else { continue }
                 for r in 0..<table.count { values[r * m + j] = history[r][h] }

@@ -29,17 +29,13 @@ public enum FeatureSchemaBuilder {
         let vocabularyColumns = ["race", "gender", "admission_type_id", "discharge_disposition_id", "admission_source_id",
                                  "payer_code", "max_glu_serum", "A1Cresult", "change", "diabetesMed"] + EncounterTable.medicationColumns
         for name in vocabularyColumns {
-            let values = table.categorical[name] ?? []
-            var counts: [String: Int] = [:]
-            for r in trainingRows where isPresent(values[r]) { counts[values[r], default: 0] += 1 }
+            let counts = presentCounts(table.categorical[name] ?? .empty, rows: trainingRows)
             features.append(FeatureSpec(name: name, kind: .categorical, levels: sortedLevels(Array(counts.keys)), source: name,
                                         transform: .level, missing: "NaN ('?' or a level unseen in training): no level indicator set",
                                         description: EncounterTable.medicationColumns.contains(name) ? "medication \(name): No / Steady / Up / Down" : name))
         }
         // medical_specialty: the most frequent training specialties, then Other.
-        let specialty = table.categorical["medical_specialty"] ?? []
-        var specialtyCounts: [String: Int] = [:]
-        for r in trainingRows where isPresent(specialty[r]) { specialtyCounts[specialty[r], default: 0] += 1 }
+        let specialtyCounts = presentCounts(table.categorical["medical_specialty"] ?? .empty, rows: trainingRows)
         let top = specialtyCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             .prefix(topSpecialties).map(\.key)
         features.append(FeatureSpec(name: "medical_specialty", kind: .categorical, levels: top + ["Other"], source: "medical_specialty",
@@ -64,6 +60,15 @@ public enum FeatureSchemaBuilder {
                                         description: historyDescriptions[i]))
         }
         return FeatureSchema(features: features)
+    }
+
+    /// How many of `rows` hold each present (not `?`, not empty) text of `column`.
+    static func presentCounts(_ column: InternedColumn, rows: [Int]) -> [String: Int] {
+        var byCode = [Int](repeating: 0, count: column.values.count)
+        for r in rows { byCode[Int(column.codes[r])] += 1 }
+        var counts: [String: Int] = [:]
+        for (code, text) in column.values.enumerated() where byCode[code] > 0 && isPresent(text) { counts[text, default: 0] += byCode[code] }
+        return counts
     }
 
     static func isPresent(_ text: String) -> Bool { !text.isEmpty && text != "?" }

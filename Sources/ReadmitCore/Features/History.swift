@@ -18,7 +18,7 @@ public enum History {
         }
         let los = table.numeric["time_in_hospital"] ?? []
         let inpatient = table.numeric["number_inpatient"] ?? []
-        let disposition = table.categorical["discharge_disposition_id"] ?? []
+        let disposition = table.categorical["discharge_disposition_id"] ?? .empty
         let labels = table.readmitted
 
         var byPatient: [Int: [Int]] = [:]

@@ -217,7 +217,10 @@ public enum TrainingPipeline {
         let importance = (0..<k).map { (schema.features[$0].name, total[$0] / Double(max(sample.count, 1))) }.sorted { $0.1 > $1.1 }
 
         let missingness = EncounterTable.numericColumns.map { c in (c, cohort.rows.filter { table.numeric[c]?[$0].isNaN ?? true }.count) }
-            + EncounterTable.categoricalColumns.map { c in (c, cohort.rows.filter { !FeatureSchemaBuilder.isPresent(table.categorical[c]?[$0] ?? "") }.count) }
+            + EncounterTable.categoricalColumns.map { c -> (String, Int) in
+                let present = (table.categorical[c] ?? .empty).values.map(FeatureSchemaBuilder.isPresent)
+                return (c, cohort.rows.filter { !present[Int(table.categorical[c]?.codes[$0] ?? 0)] }.count)
+            }
         let distributions = ["time_in_hospital", "number_inpatient", "number_emergency", "num_medications", "number_diagnoses", "age",
                              "prior_encounters", "prev_number_inpatient", "discharge_disposition_id", "diag_1_chapter"]
             .compactMap { name in schema.index(of: name).map { distribution(of: $0, schema: schema, x: xTrain, y: labels(trainIdx)) } }
