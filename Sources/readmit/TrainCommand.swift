@@ -67,9 +67,10 @@ struct TrainCommand: ParsableCommand {
             stage("model file")
             if !noReport {
                 let written = try ReportWriter.write(ReportBuilder.input(result), to: outDir)
+                stage("report")
                 let pngs = PNGExport.convert(written.filter { $0.pathExtension == "svg" })
                 if pngs == 0 { console.logger.info("PNG copies of the plots skipped (rsvg-convert not found; the SVGs are complete)") }
-                stage("report")
+                stage("png copies")
             }
             let total = ContinuousClock.now - start
             stages.append(("total", Double(total.components.seconds) + Double(total.components.attoseconds) * 1e-18))

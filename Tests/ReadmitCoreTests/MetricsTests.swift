@@ -48,3 +48,23 @@ final class MetricsTests: XCTestCase {
         XCTAssertLessThan(ci.high - ci.low, 0.1)
     }
 }
+
+final class BootstrapTests: XCTestCase {
+    /// The one-pass weighted AUC of a replicate equals the AUC of the explicitly resampled rows.
+    func testWeightedReplicateEqualsExplicitResample() {
+        var rng = SplitMix64(seed: 21)
+        var s: [Double] = [], y: [Bool] = [], p: [Int] = []
+        for i in 0..<400 { let pos = rng.nextUnit() < 0.3; y.append(pos); s.append(Double(Int(rng.nextUnit() * 20)) + (pos ? 3 : 0)); p.append(i / 3) }
+        // One replicate by hand, with the generator the bootstrap uses.
+        let groups = Array(Set(p)).count
+        var draw = SplitMix64(seed: 5)
+        var counts = [Int](repeating: 0, count: groups)
+        for _ in 0..<groups { counts[Int(draw.next() % UInt64(groups))] += 1 }
+        var rs: [Double] = [], ry: [Bool] = []
+        for i in 0..<s.count { for _ in 0..<counts[p[i]] { rs.append(s[i]); ry.append(y[i]) } }
+        let expected = BinaryMetrics.rocAUC(scores: rs, labels: ry)
+        let ci = BinaryMetrics.bootstrapAUC(scores: s, labels: y, patients: p, replicates: 1, seed: 5)
+        XCTAssertEqual(ci.low, expected, accuracy: 1e-12)
+        XCTAssertEqual(ci.high, expected, accuracy: 1e-12)
+    }
+}

@@ -144,21 +144,44 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
 
     /// A patient-clustered bootstrap percentile interval of the ROC AUC: patients (not rows) are
     /// resampled with replacement, so repeat encounters of one patient move together.
+    ///
+    /// A replicate is a weighting of the original rows (each row weighs as many times as its
+    /// patient was drawn), so the rows are sorted once and each replicate's AUC is one pass:
+    /// the weighted Mann-Whitney statistic with ties counted one half.
     public static func bootstrapAUC(scores: [Double], labels: [Bool], patients: [Int], replicates: Int = 1000,
                                     level: Double = 0.95, seed: UInt64) -> (low: Double, high: Double) {
-        var byPatient: [Int: [Int]] = [:]
-        for (i, p) in patients.enumerated() { byPatient[p, default: []].append(i) }
-        let groups = byPatient.keys.sorted().map { byPatient[$0] ?? [] }
+        var patientIndex: [Int: Int] = [:]
+        let group = patients.map { p -> Int in
+            if let g = patientIndex[p] { return g }
+            let g = patientIndex.count
+            patientIndex[p] = g
+            return g
+        }
+        let groups = patientIndex.count
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
         var rng = SplitMix64(seed: seed)
+        var draws = [Double](repeating: 0, count: groups)
         var aucs: [Double] = []
-        var s: [Double] = [], l: [Bool] = []
+        aucs.reserveCapacity(replicates)
         for _ in 0..<replicates {
-            s.removeAll(keepingCapacity: true); l.removeAll(keepingCapacity: true)
-            for _ in 0..<groups.count {
-                for i in groups[Int(rng.next() % UInt64(groups.count))] { s.append(scores[i]); l.append(labels[i]) }
+            for g in 0..<groups { draws[g] = 0 }
+            for _ in 0..<groups { draws[Int(rng.next() % UInt64(groups))] += 1 }
+            // Walk tie blocks in increasing score: each positive outranks the negatives below its block.
+            var negativesBelow = 0.0, pairs = 0.0, positives = 0.0
+            var i = 0
+            while i < order.count {
+                var j = i, blockPos = 0.0, blockNeg = 0.0
+                while j < order.count && scores[order[j]] == scores[order[i]] {
+                    let w = draws[group[order[j]]]
+                    if labels[order[j]] { blockPos += w } else { blockNeg += w }
+                    j += 1
+                }
+                pairs += blockPos * (negativesBelow + 0.5 * blockNeg)
+                positives += blockPos
+                negativesBelow += blockNeg
+                i = j
             }
-            let a = rocAUC(scores: s, labels: l)
-            if !a.isNaN { aucs.append(a) }
+            if positives > 0 && negativesBelow > 0 { aucs.append(pairs / (positives * negativesBelow)) }
         }
         aucs.sort()
         guard !aucs.isEmpty else { return (.nan, .nan) }

@@ -202,18 +202,15 @@ public enum TrainingPipeline {
         let firstIdx = testIdx.indices.filter { cohort.isFirstEncounter[testIdx[$0]] }
         let firstMetrics = BinaryMetrics(scores: firstIdx.map { risk[$0] }, labels: firstIdx.map { yTest[$0] }, probabilities: true)
 
-        // Global importance: mean |SHAP| per feature over (up to 4,000) test rows.
-        let sample = Array(0..<min(4000, testIdx.count))
-        let xs = xTest.selecting(rows: sample)
+        // Global importance: mean |SHAP| per feature over (up to 4,000) test rows, computed with
+        // all training threads (the served model's booster is single-threaded).
+        let sample = Array(testIdx.prefix(4000))
+        try booster.setThreads(options.threads)
+        let shap = try booster.predictViaDMatrix(boosterInput.selecting(rows: sample), kind: .contributions)
+        try booster.setThreads(1)
         let k = schema.count
-        var idx = [Int32](repeating: -1, count: sample.count * k), contrib = [Double](repeating: 0, count: sample.count * k)
-        try xs.values.withUnsafeBufferPointer { f in
-            try idx.withUnsafeMutableBufferPointer { i in
-                try contrib.withUnsafeMutableBufferPointer { c in try model.explain(f, rows: sample.count, k: k, featureIndex: i, contribution: c) }
-            }
-        }
         var total = [Double](repeating: 0, count: k)
-        for t in 0..<idx.count where idx[t] >= 0 { total[Int(idx[t])] += abs(contrib[t]) }
+        for r in 0..<sample.count { for j in 0..<k { total[j] += abs(shap[r * (width + 1) + j]) } }
         let importance = (0..<k).map { (schema.features[$0].name, total[$0] / Double(max(sample.count, 1))) }.sorted { $0.1 > $1.1 }
 
         let missingness = EncounterTable.numericColumns.map { c in (c, cohort.rows.filter { table.numeric[c]?[$0].isNaN ?? true }.count) }
