@@ -97,6 +97,11 @@ public final class ModelStore: @unchecked Sendable {
             "previous_model_id": "\(previous?.servingID ?? "none")",
             "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
         ])
+        // Loading parses the booster's JSON and warms the model up; hand the freed memory back
+        // to the OS so that the daemon's resident size reflects the model, not the load.
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
         return record(.success(loaded), path: path)
     }
 
@@ -134,3 +139,9 @@ public final class ModelStore: @unchecked Sendable {
         return result
     }
 }
+
+#if os(Linux)
+/// glibc's `malloc_trim` (declared in <malloc.h>, which the Glibc module does not export).
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
