@@ -9,7 +9,8 @@ struct ScoreCommand: ParsableCommand {
         abstract: "Score a CSV in the training schema with a saved model, in process.",
         discussion: """
             Writes a CSV with the input's encounter_id (when present) and the columns risk, atypicality, \
-            tier, error. Numbers are written in the shortest form that reads back to the same double. A row \
+            tier, unusual_features (the three features the per-feature histogram detector finds most \
+            unusual in the row, most unusual first, separated by ';'), error. Numbers are written in the shortest form that reads back to the same double. A row \
             with a bad value gets its message in `error` and empty scores; the other rows are scored. Extra \
             columns (such as the label) are ignored. History features come from earlier rows of the same \
             patient in the file (docs/FEATURES.md).
@@ -50,14 +51,24 @@ struct ScoreCommand: ParsableCommand {
             }
             for (k, i) in good.enumerated() { risk[i] = r[k]; atyp[i] = a[k]; tier[i] = t[k] }
             console.progress("score done")
-            var lines = [(table.encounterID != nil ? "encounter_id," : "") + "risk,atypicality,tier,error"]
+            // Which values make each record unusual: the histogram detector's largest terms.
+            let names = loaded.schema.features.map(\.name)
+            let unusual: [String] = xs.values.withUnsafeBufferPointer { f in
+                (0..<good.count).map { r in
+                    let terms = loaded.atypicalityTerms(UnsafeBufferPointer(rebasing: f[(r * names.count)..<((r + 1) * names.count)]))
+                    return terms.indices.sorted { terms[$0] != terms[$1] ? terms[$0] > terms[$1] : $0 < $1 }.prefix(3).map { names[$0] }.joined(separator: ";")
+                }
+            }
+            var unusualByRow = [String](repeating: "", count: n)
+            for (k, i) in good.enumerated() { unusualByRow[i] = unusual[k] }
+            var lines = [(table.encounterID != nil ? "encounter_id," : "") + "risk,atypicality,tier,unusual_features,error"]
             lines.reserveCapacity(n + 1)
             for i in 0..<n {
                 var line = table.encounterID.map { "\($0[i])," } ?? ""
                 if let message = table.rowErrors[i] {
-                    line += ",,," + CSVField.quote("line \(table.lines[i]): \(message)")
+                    line += ",,,," + CSVField.quote("line \(table.lines[i]): \(message)")
                 } else {
-                    line += "\(risk[i]),\(atyp[i]),\(loaded.tierNames[Int(tier[i])]),"
+                    line += "\(risk[i]),\(atyp[i]),\(loaded.tierNames[Int(tier[i])]),\(unusualByRow[i]),"
                 }
                 lines.append(line)
             }

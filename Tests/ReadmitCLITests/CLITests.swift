@@ -8,12 +8,13 @@ final class CLITests: XCTestCase {
     static let dataPath = root.appendingPathComponent("data/diabetes130/diabetic_data.csv.gz").path
 
     static var binary: String? {
+        // READMIT_BIN wins (the test stage sets it to the release build it just made).
         if let env = ProcessInfo.processInfo.environment["READMIT_BIN"], FileManager.default.isExecutableFile(atPath: env) { return env }
-        for config in ["release", "debug"] {
-            let p = root.appendingPathComponent(".build/\(config)/readmit").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
+        // The newer of the two builds, so that a stale release binary is not tested by mistake.
+        let built = ["release", "debug"].map { root.appendingPathComponent(".build/\($0)/readmit").path }
+            .filter { FileManager.default.isExecutableFile(atPath: $0) }
+        func modified(_ p: String) -> Date { ((try? FileManager.default.attributesOfItem(atPath: p))?[.modificationDate] as? Date) ?? .distantPast }
+        return built.max { modified($0) < modified($1) }
     }
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
@@ -106,9 +107,9 @@ final class CLITests: XCTestCase {
         let r = try run(["score", "--model", modelPath, "--data", input, "--out", output])
         XCTAssertEqual(r.status, 0, r.stderr)
         let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { $0.components(separatedBy: ",") }
-        XCTAssertEqual(rows[0], ["encounter_id", "risk", "atypicality", "tier", "error"])
+        XCTAssertEqual(rows[0], ["encounter_id", "risk", "atypicality", "tier", "unusual_features", "error"])
         XCTAssertEqual(rows.count, 201)
-        XCTAssertTrue(rows[7][4].contains("line 8") && rows[7][4].contains("num_lab_procedures"), rows[7].joined(separator: ","))
+        XCTAssertTrue(rows[7][5].contains("line 8") && rows[7][5].contains("num_lab_procedures"), rows[7].joined(separator: ","))
         XCTAssertEqual(rows[7][1], "")
 
         // In-process scores of the same rows (the bad row's value is missing there, so compare the others).
@@ -125,7 +126,9 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(Double(rows[i + 1][1])?.bitPattern, risk[i].bitPattern, "row \(i)")
             XCTAssertEqual(Double(rows[i + 1][2])?.bitPattern, atyp[i].bitPattern, "row \(i)")
             XCTAssertEqual(rows[i + 1][3], model.tierNames[Int(tier[i])])
-            XCTAssertEqual(rows[i + 1][4], "")
+            XCTAssertEqual(rows[i + 1][4].split(separator: ";").count, 3)
+            XCTAssertTrue(rows[i + 1][4].split(separator: ";").allSatisfy { model.schema.index(of: String($0)) != nil })
+            XCTAssertEqual(rows[i + 1][5], "")
         }
     }
 

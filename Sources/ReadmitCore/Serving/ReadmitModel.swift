@@ -122,7 +122,8 @@ public final class ReadmitModel: Sendable {
     }
 
     /// Top-`k` schema features per row by absolute contribution to the risk's log-odds (SHAP
-    /// values of the booster, one-hot columns summed back to their feature). Rows with fewer
+    /// values of the booster, whose columns are the schema features plus the two anomaly scores;
+    /// the anomaly scores are not input features and are left out). Rows with fewer
     /// than `k` non-zero contributions are padded with index -1 and contribution 0.
     public func explain(_ features: UnsafeBufferPointer<Double>, rows: Int, k: Int,
                         featureIndex: UnsafeMutableBufferPointer<Int32>, contribution: UnsafeMutableBufferPointer<Double>) throws(FeatureVectorError) {
