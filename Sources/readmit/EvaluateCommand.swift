@@ -36,15 +36,7 @@ struct EvaluateCommand: ParsableCommand {
             let keep = cohort.rows.indices.filter { !testSplit || cohort.isTest[$0] }
             guard !keep.isEmpty else { throw ValidationError("no eligible encounters to evaluate in \(data)") }
             let x = FeatureEncoder.encode(table: table, schema: loaded.schema).selecting(rows: keep.map { cohort.rows[$0] })
-            var risk = [Double](repeating: 0, count: keep.count), atyp = risk
-            var tier = [UInt8](repeating: 0, count: keep.count)
-            try x.values.withUnsafeBufferPointer { f in
-                try risk.withUnsafeMutableBufferPointer { r in
-                    try atyp.withUnsafeMutableBufferPointer { a in
-                        try tier.withUnsafeMutableBufferPointer { t in try loaded.score(f, rows: keep.count, risk: r, atypicality: a, tier: t) }
-                    }
-                }
-            }
+            let risk = try loaded.score(x).risk
             let labels = keep.map { cohort.labels[$0] }
             let all = BinaryMetrics(scores: risk, labels: labels, probabilities: true)
             let firstIdx = keep.indices.filter { cohort.isFirstEncounter[keep[$0]] }

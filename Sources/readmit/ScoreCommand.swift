@@ -40,16 +40,8 @@ struct ScoreCommand: ParsableCommand {
             var tier = [UInt8](repeating: 0, count: n)
             let good = (0..<n).filter { table.rowErrors[$0] == nil }
             let xs = x.selecting(rows: good)
-            var r = [Double](repeating: 0, count: good.count), a = r
-            var t = [UInt8](repeating: 0, count: good.count)
-            try xs.values.withUnsafeBufferPointer { f in
-                try r.withUnsafeMutableBufferPointer { rb in
-                    try a.withUnsafeMutableBufferPointer { ab in
-                        try t.withUnsafeMutableBufferPointer { tb in try loaded.score(f, rows: good.count, risk: rb, atypicality: ab, tier: tb) }
-                    }
-                }
-            }
-            for (k, i) in good.enumerated() { risk[i] = r[k]; atyp[i] = a[k]; tier[i] = t[k] }
+            let scores = try loaded.score(xs)
+            for (k, i) in good.enumerated() { risk[i] = scores.risk[k]; atyp[i] = scores.atypicality[k]; tier[i] = scores.tier[k] }
             console.progress("score done")
             // Which values make each record unusual: the histogram detector's largest terms.
             let names = loaded.schema.features.map(\.name)

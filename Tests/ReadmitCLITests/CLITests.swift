@@ -116,12 +116,8 @@ final class CLITests: XCTestCase {
         let model = try ReadmitModel.load(path: modelPath)
         let table = try EncounterTable(table: try CSVTable(path: input), requireLabel: false, requireIDs: false, strict: false)
         let x = FeatureEncoder.encode(table: table, schema: model.schema)
-        var risk = [Double](repeating: 0, count: 200), atyp = risk
-        var tier = [UInt8](repeating: 0, count: 200)
-        try x.values.withUnsafeBufferPointer { f in
-            try risk.withUnsafeMutableBufferPointer { rb in try atyp.withUnsafeMutableBufferPointer { ab in
-                try tier.withUnsafeMutableBufferPointer { tb in try model.score(f, rows: 200, risk: rb, atypicality: ab, tier: tb) } } }
-        }
+        let scores = try model.score(x)
+        let (risk, atyp, tier) = (scores.risk, scores.atypicality, scores.tier)
         for i in 0..<200 where i != 6 {
             XCTAssertEqual(Double(rows[i + 1][1])?.bitPattern, risk[i].bitPattern, "row \(i)")
             XCTAssertEqual(Double(rows[i + 1][2])?.bitPattern, atyp[i].bitPattern, "row \(i)")

@@ -55,23 +55,15 @@ public final class ReadmitModel: Sendable {
             throw ModelFileError(code: .malformed, message: "the booster reads a feature beyond its input width")
         }
         // Warm up (and prove) the whole path on an all-missing row before the model is served.
-        let row = [Double](repeating: .nan, count: parameters.schema.count)
-        var risk = [0.0], atyp = [0.0], tier: [UInt8] = [0]
+        let risk: Double
         do {
-            try row.withUnsafeBufferPointer { r throws(FeatureVectorError) in
-                try risk.withUnsafeMutableBufferPointer { rb throws(FeatureVectorError) in
-                    try atyp.withUnsafeMutableBufferPointer { ab throws(FeatureVectorError) in
-                        try tier.withUnsafeMutableBufferPointer { tb throws(FeatureVectorError) in
-                            try score(r, rows: 1, risk: rb, atypicality: ab, tier: tb)
-                        }
-                    }
-                }
-            }
+            risk = try score(FeatureMatrix(rows: 1, columns: parameters.schema.count,
+                                           values: [Double](repeating: .nan, count: parameters.schema.count))).risk[0]
         } catch {
             throw ModelFileError(code: .malformed, message: "the model cannot score an all-missing row: \(error.message)")
         }
-        guard risk[0].isFinite, risk[0] >= 0, risk[0] <= 1 else {
-            throw ModelFileError(code: .malformed, message: "the model gives an invalid risk (\(risk[0])) for an all-missing row")
+        guard risk.isFinite, risk >= 0, risk <= 1 else {
+            throw ModelFileError(code: .malformed, message: "the model gives an invalid risk (\(risk)) for an all-missing row")
         }
     }
 
@@ -119,6 +111,32 @@ public final class ReadmitModel: Sendable {
                 tier[start + i] = tierIndex(p)
             }
         }
+    }
+
+    /// Scores of every row of a schema-order matrix.
+    public struct Scores: Sendable {
+        /// Calibrated risk per row.
+        public var risk: [Double]
+        /// Atypicality per row.
+        public var atypicality: [Double]
+        /// Tier index per row (see ``tierNames``).
+        public var tier: [UInt8]
+    }
+
+    /// Validates then scores every row of `matrix` (schema order).
+    public func score(_ matrix: FeatureMatrix) throws(FeatureVectorError) -> Scores {
+        var out = Scores(risk: [Double](repeating: 0, count: matrix.rows), atypicality: [Double](repeating: 0, count: matrix.rows),
+                         tier: [UInt8](repeating: 0, count: matrix.rows))
+        try matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
+            try out.risk.withUnsafeMutableBufferPointer { r throws(FeatureVectorError) in
+                try out.atypicality.withUnsafeMutableBufferPointer { a throws(FeatureVectorError) in
+                    try out.tier.withUnsafeMutableBufferPointer { t throws(FeatureVectorError) in
+                        try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t)
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// Top-`k` schema features per row by absolute contribution to the risk's log-odds (SHAP

@@ -153,15 +153,7 @@ public enum TrainingPipeline {
         // the daemon uses, and the references, each calibrated on the calibration patients.
         let yTest = labels(testIdx)
         let xTest = x.selecting(rows: testIdx)
-        var risk = [Double](repeating: 0, count: testIdx.count), atyp = risk
-        var tier = [UInt8](repeating: 0, count: testIdx.count)
-        try xTest.values.withUnsafeBufferPointer { f in
-            try risk.withUnsafeMutableBufferPointer { r in
-                try atyp.withUnsafeMutableBufferPointer { a in
-                    try tier.withUnsafeMutableBufferPointer { t in try model.score(f, rows: testIdx.count, risk: r, atypicality: a, tier: t) }
-                }
-            }
-        }
+        let risk = try model.score(xTest).risk
         var evaluations = [ModelEvaluation(key: "risk_model", name: "Risk model (XGBoost + anomaly scores, Platt-calibrated)", probabilities: risk, labels: yTest)]
         func calibrated(_ key: String, _ name: String, _ score: [Double]) -> ModelEvaluation {
             let platt = PlattCalibrator(margins: calibIdx.map { score[$0] }, labels: labels(calibIdx))
