@@ -7,6 +7,7 @@ is vectorised with pandas/numpy.
 """
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -44,61 +45,106 @@ def _one_text(v: Any) -> Optional[str]:
     return str(v)
 
 
-def _factorize(series: pd.Series):
-    """(codes, texts): each row's index into `texts` (the distinct values as text), -1 where
-    NaN/None. Work is then done once per distinct value, which keeps 100,000 rows fast."""
-    if isinstance(series.dtype, pd.CategoricalDtype):  # already factorized (e.g. read with dtype="category")
-        return series.cat.codes.to_numpy(dtype=np.int64), [_one_text(u) for u in series.cat.categories]
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object) if series.dtype == object else series.to_numpy(),
-                                  use_na_sentinel=True)
-    return codes.astype(np.int64), [_one_text(u) for u in uniques]
+def _object_ids(values: np.ndarray) -> Optional[np.ndarray]:
+    """The object pointers of a 1-D object array, viewed as integers (no copy), or None when
+    numpy does not expose them. Only meaningful while ``values`` is alive."""
+    try:
+        return np.frombuffer(values, dtype=np.intp)
+    except (TypeError, ValueError, BufferError):
+        return None
 
 
-def _take(codes: np.ndarray, per_unique: np.ndarray, fill: float = np.nan) -> np.ndarray:
-    """per_unique[codes], with `fill` where the code is -1."""
-    table = np.append(np.asarray(per_unique, dtype=float), fill)
-    return table[codes]  # code -1 picks the appended fill
+class _Distinct:
+    """A column reduced to its distinct values, so that per-value work (text conversion, level
+    lookup, number parsing, ICD-9 chapters) is done once per value and then spread to the rows
+    with one numpy take.
+
+    Rows map to *groups* (``codes``; -1 for NaN/None), groups to distinct values (``groups``;
+    -1 for NaN/None; None when every group is its own value) and values have ``texts`` (their
+    CSV text, see :func:`_one_text`).
+    """
+
+    __slots__ = ("codes", "groups", "texts")
+
+    def __init__(self, codes: np.ndarray, groups: Optional[np.ndarray], texts: List[Optional[str]]):
+        self.codes = codes
+        self.groups = groups
+        self.texts = texts
+
+    @classmethod
+    def of(cls, series: pd.Series, positions: Optional[np.ndarray] = None) -> "_Distinct":
+        """``positions``: ``np.arange(len(series))``, when the caller has it already."""
+        if isinstance(series.dtype, pd.CategoricalDtype):  # already factorized (e.g. read with dtype="category")
+            return cls(series.cat.codes.to_numpy(dtype=np.intp), None,
+                       [_one_text(u) for u in series.cat.categories])
+        values = series.to_numpy(dtype=object) if series.dtype == object else series.to_numpy()
+        ids = _object_ids(values) if values.dtype == object and values.ndim == 1 else None
+        if ids is None:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            return cls(codes, None, [_one_text(u) for u in uniques])
+        # Strings of a text column (object or the python-backed "str" dtype) are Python objects,
+        # and pandas' CSV reader hands out one object per distinct field value: factorizing the
+        # object pointers (an integer hash table) is ~7x faster than hashing 100,000 strings.
+        # Equal values may still be different objects, so the few distinct objects are then
+        # factorized by value exactly as before (NaN/None -> -1; first appearance decides).
+        rows, distinct_ids = pd.factorize(ids)
+        first = np.empty(len(distinct_ids), dtype=np.intp)
+        first[rows] = np.arange(len(rows)) if positions is None else positions  # any row of a group: same object
+        groups, uniques = pd.factorize(values[first], use_na_sentinel=True)
+        return cls(rows, groups, [_one_text(u) for u in uniques])
+
+    def spread(self, per_text: Sequence[float], fill: float = np.nan) -> np.ndarray:
+        """Each row's value of ``per_text`` (one entry per text), ``fill`` for NaN/None."""
+        table = np.append(np.asarray(per_text, dtype=float), fill)  # code -1 picks the appended fill
+        if self.groups is not None:
+            table = np.append(table[self.groups], fill)
+        return table[self.codes]
+
+    def count(self, per_text_flag: np.ndarray, count_na: bool) -> int:
+        """The number of rows whose text is flagged (and of NaN/None rows when ``count_na``);
+        touches the rows only when some value is flagged."""
+        flag = np.append(np.asarray(per_text_flag, dtype=bool), count_na)
+        if self.groups is not None:
+            flag = np.append(flag[self.groups], count_na)
+        return int(np.count_nonzero(flag[self.codes])) if flag.any() else 0
+
+    def first_row(self, text_index: int) -> int:
+        """The first row holding text number ``text_index``."""
+        flag = np.zeros(len(self.texts), dtype=bool)
+        flag[text_index] = True
+        return int(np.flatnonzero(self.spread(flag, fill=0.0))[0])
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """The column as text (see _one_text), NaN/None kept as None."""
-    codes, texts = _factorize(series)
-    table = np.array(texts + [None], dtype=object)
-    return pd.Series(table[codes], index=series.index)
-
-
-def _missing_per_unique(texts: List[Optional[str]]) -> np.ndarray:
+def _missing_per_text(texts: List[Optional[str]]) -> np.ndarray:
     return np.array([t is None or t in MISSING_TEXT for t in texts], dtype=bool)
 
 
-def _count(codes: np.ndarray, per_unique_flag: np.ndarray, count_na: bool) -> int:
-    n = int(np.bincount(codes[codes >= 0], minlength=len(per_unique_flag))[per_unique_flag].sum()) if len(
-        per_unique_flag) else 0
-    return n + (int((codes < 0).sum()) if count_na else 0)
+def _parse_numbers(distinct: _Distinct, column: str) -> np.ndarray:
+    """The `number` transform of a text column: '?' or empty is NaN; anything else must be a
+    number (parsed once per distinct text)."""
+    parsed = np.full(len(distinct.texts), np.nan)
+    for i, t in enumerate(distinct.texts):
+        if t is None or t in MISSING_TEXT:
+            continue
+        if not _NUMBER.match(t):
+            flag = np.zeros(len(distinct.texts), dtype=bool)
+            flag[i] = True
+            raise EncodingError(f"column '{column}', row {distinct.first_row(i)}: '{t}' is not a number"
+                                f" ({distinct.count(flag, count_na=False)} row(s) with this value)")
+        parsed[i] = float(t)
+    return distinct.spread(parsed)
 
 
-def _numbers(series: pd.Series, column: str) -> np.ndarray:
-    """The `number` transform: '?' or empty is NaN; anything else must be a finite number."""
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        values = series.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        codes, texts = _factorize(series)
-        parsed = np.full(len(texts), np.nan)
-        for i, t in enumerate(texts):
-            if t is None or t in MISSING_TEXT:
-                continue
-            if not _NUMBER.match(t):
-                row = int(np.flatnonzero(codes == i)[0])
-                count = int((codes == i).sum())
-                raise EncodingError(f"column '{column}', row {row}: '{t}' is not a number"
-                                    f" ({count} row(s) with this value)")
-            parsed[i] = float(t)
-        values = _take(codes, parsed)
+def _check_finite(values: np.ndarray, column: str) -> np.ndarray:
     bad = np.isinf(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise EncodingError(f"column '{column}', row {i}: value {values[i]} is not finite")
     return values
+
+
+def _is_number_column(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _integers(series: pd.Series, column: str) -> np.ndarray:
@@ -123,8 +169,10 @@ def _integers(series: pd.Series, column: str) -> np.ndarray:
     return series.to_numpy(dtype=object).astype(np.int64)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _icd9_chapter(code: str) -> int:
-    """docs/FEATURES.md: the chapter index of an ICD-9 code (not missing)."""
+    """docs/FEATURES.md: the chapter index of an ICD-9 code (not missing). Cached: a data set
+    has a few thousand distinct codes, and every call would otherwise redo the parsing."""
     if code[0] in "VE":
         return 8
     if not _NUMBER.match(code):
@@ -139,8 +187,43 @@ def _icd9_chapter(code: str) -> int:
     return 8
 
 
-def _history(frame: pd.DataFrame) -> Dict[str, np.ndarray]:
+class _Columns:
+    """The raw columns of one DataFrame, each factorized or parsed at most once per
+    :meth:`Encoder.encode` call (history features reuse the columns of the plain features)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._distinct: Dict[str, _Distinct] = {}
+        self._numbers: Dict[str, np.ndarray] = {}
+        self._positions = np.arange(len(frame))
+
+    def distinct(self, column: str) -> _Distinct:
+        d = self._distinct.get(column)
+        if d is None:
+            d = self._distinct[column] = _Distinct.of(self.frame[column], self._positions)
+        return d
+
+    def numbers(self, column: str) -> np.ndarray:
+        """The `number` transform: '?' or empty is NaN; anything else must be a finite number."""
+        v = self._numbers.get(column)
+        if v is None:
+            series = self.frame[column]
+            if _is_number_column(series):
+                v = series.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                v = _parse_numbers(self.distinct(column), column)
+            v = self._numbers[column] = _check_finite(v, column)
+        return v
+
+    def equals(self, column: str, text: str) -> np.ndarray:
+        """1.0 where the column's text is ``text``, else 0.0 (NaN/None included)."""
+        d = self.distinct(column)
+        return d.spread([1.0 if t == text else 0.0 for t in d.texts], fill=0.0)
+
+
+def _history(columns: _Columns) -> Dict[str, np.ndarray]:
     """The `history` features, from earlier rows (lower encounter_id) of the same patient."""
+    frame = columns.frame
     n = len(frame)
     names = ["prior_encounters", "prior_days_in_hospital", "prev_number_inpatient", "prev_time_in_hospital",
              "prev_discharged_home", "prior_readmitted_within_30"]
@@ -149,14 +232,10 @@ def _history(frame: pd.DataFrame) -> Dict[str, np.ndarray]:
     ids = {}
     for c in HISTORY_COLUMNS:
         ids[c] = _integers(frame[c], c)
-    los = _numbers(frame["time_in_hospital"], "time_in_hospital")
-    inpatient = _numbers(frame["number_inpatient"], "number_inpatient")
-    home = (_text(frame["discharge_disposition_id"]) == "1").to_numpy(dtype=float)
-    if "readmitted" in frame.columns:
-        within30 = (_text(frame["readmitted"]) == "<30").to_numpy(dtype=float)
-    else:
-        within30 = None
-
+    los = columns.numbers("time_in_hospital")
+    inpatient = columns.numbers("number_inpatient")
+    home = columns.equals("discharge_disposition_id", "1")
+    within30 = columns.equals("readmitted", "<30") if "readmitted" in frame.columns else None
     order = np.lexsort((ids["encounter_id"], ids["patient_nbr"]))  # stable: by patient, then encounter
     patient = ids["patient_nbr"][order]
     first = np.ones(n, dtype=bool)
@@ -253,44 +332,46 @@ class Encoder:
             raise EncodingError(f"the data frame lacks required column(s): {detail}")
         n = len(frame)
         out = np.empty((n, self.n_features), dtype=np.float64, order="C")
+        columns = _Columns(frame)
         history: Optional[Dict[str, np.ndarray]] = None
         missing_counts: Dict[str, int] = {}
         unseen_counts: Dict[str, int] = {}
         for j, f in enumerate(self.features):
             t, source = self._transform(f), f["source"]
             if t == "number":
-                values = _numbers(frame[source], source)
-                if np.isnan(values).any():
-                    missing_counts[source] = int(np.isnan(values).sum())
+                values = columns.numbers(source)
+                n_missing = int(np.count_nonzero(np.isnan(values)))
+                if n_missing:
+                    missing_counts[source] = n_missing
                 out[:, j] = values
             elif t in ("level", "level_or_other"):
-                codes, texts = _factorize(frame[source])
+                d = columns.distinct(source)
                 levels = list(f.get("levels") or [])
                 lookup = {level: float(i) for i, level in enumerate(levels)}
-                missing = _missing_per_unique(texts)
-                per_unique = np.array([np.nan if m else lookup.get(text, np.nan) for text, m in zip(texts, missing)])
-                unseen = ~missing & np.isnan(per_unique)
+                missing = _missing_per_text(d.texts)
+                per_text = np.array([np.nan if m else lookup.get(text, np.nan) for text, m in zip(d.texts, missing)])
+                unseen = ~missing & np.isnan(per_text)
                 if t == "level_or_other":
-                    per_unique[unseen] = len(levels) - 1
+                    per_text[unseen] = len(levels) - 1
                 else:
-                    n_unseen = _count(codes, unseen, count_na=False)
+                    n_unseen = d.count(unseen, count_na=False)
                     if n_unseen:
                         unseen_counts[source] = n_unseen
-                n_missing = _count(codes, missing, count_na=True)
+                n_missing = d.count(missing, count_na=True)
                 if n_missing:
                     missing_counts[source] = n_missing
-                out[:, j] = _take(codes, per_unique)
+                out[:, j] = d.spread(per_text)
             elif t == "icd9_chapter":
-                codes, texts = _factorize(frame[source])
-                missing = _missing_per_unique(texts)
-                per_unique = np.array([np.nan if m else _icd9_chapter(text) for text, m in zip(texts, missing)])
-                n_missing = _count(codes, missing, count_na=True)
+                d = columns.distinct(source)
+                missing = _missing_per_text(d.texts)
+                per_text = np.array([np.nan if m else _icd9_chapter(text) for text, m in zip(d.texts, missing)])
+                n_missing = d.count(missing, count_na=True)
                 if n_missing:
                     missing_counts[source] = n_missing
-                out[:, j] = _take(codes, per_unique)
+                out[:, j] = d.spread(per_text)
             elif t == "history":
                 if history is None:
-                    history = _history(frame)
+                    history = _history(columns)
                 out[:, j] = history.get(source, np.full(n, np.nan))
             else:
                 raise EncodingError(f"feature '{f['name']}' uses transform '{t}', which this client does not know; "
