@@ -238,3 +238,28 @@ def test_one_client_shared_by_threads(client, sample_csv):
     for t in threads:
         t.join(60)
     assert not errors and len(results) == 40 and all(results)
+
+
+def test_large_frames_encode_in_parallel_as_in_one_thread(client, monkeypatch):
+    """Frames of PARALLEL_MIN_ROWS rows or more are encoded by a thread pool: same matrix, same
+    warning, and the first error in schema order, as the one-thread path."""
+    frame = readmit.read_csv(DATA, nrows=30_000)
+    assert len(frame) >= readmit.encoding.PARALLEL_MIN_ROWS
+    bad = frame.copy()
+    bad.loc[bad.index[20_000:20_002], "num_medications"] = "lots"  # a number feature...
+    bad.loc[bad.index[25_000], "patient_nbr"] = "p1"  # ...comes before the history features
+
+    def encode_both():
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            x = client.encode(frame)
+        with pytest.raises(readmit.EncodingError) as e:
+            client.encode(bad)
+        return x, [str(m.message) for m in w], str(e.value)
+
+    parallel = encode_both()
+    monkeypatch.setattr(readmit.encoding, "PARALLEL_MIN_ROWS", len(frame) + 1)
+    serial = encode_both()
+    assert parallel[0].tobytes() == serial[0].tobytes()
+    assert parallel[1:] == serial[1:] and len(parallel[1]) == 1
+    assert "column 'num_medications', row 20000: 'lots' is not a number (2 row(s)" in parallel[2]
