@@ -157,4 +157,45 @@ final class CompiledBoosterTests: XCTestCase {
         x.withUnsafeBufferPointer { xb in got.withUnsafeMutableBufferPointer { compiled.margins(xb.baseAddress!, count: rows, columns: columns, into: $0.baseAddress!) } }
         for i in 0..<rows { XCTAssertEqual(got[i], expected[i], accuracy: 1e-5, "row \(i)") }
     }
+
+    /// A row scored alone (eight trees walked at a time) gets the same margin to the bit as in a
+    /// batch (eight rows walked at a time), so a one-row request over the wire equals batch scoring.
+    func testOneRowAtATimeEqualsTheBatch() throws {
+        let (result, _, _) = try TestSupport.smallModel.get()
+        let compiled = try CompiledBooster(json: try XGBoostBooster(serialized: result.parameters.boosterBytes).jsonModel())
+        let columns = result.parameters.schema.count + 2
+        var rng = SplitMix64(seed: 9)
+        let rows = 64
+        let x: [Double] = (0..<(rows * columns)).map { _ in rng.nextUnit() < 0.3 ? .nan : Double(rng.next() % 12) + rng.nextUnit() }
+        var batch = [Double](repeating: 0, count: rows), single = [Double](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { xb in
+            guard let base = xb.baseAddress else { return XCTFail("empty matrix") }
+            batch.withUnsafeMutableBufferPointer { out in compiled.margins(base, count: rows, columns: columns, into: out.baseAddress!) }
+            single.withUnsafeMutableBufferPointer { out in
+                for r in 0..<rows { compiled.margins(base + r * columns, count: 1, columns: columns, into: out.baseAddress! + r) }
+            }
+        }
+        XCTAssertEqual(single.map(\.bitPattern), batch.map(\.bitPattern))
+        XCTAssertEqual(Set(batch).count, rows, "the rows should not all share a margin")
+    }
+}
+
+final class ModelRowOrderTests: XCTestCase {
+    /// The whole served result of each row is the same to the bit whether it is scored alone or
+    /// in a batch (the forest and the booster walk trees differently in the two cases).
+    func testOneRowAtATimeEqualsTheBatch() throws {
+        let (result, model, _) = try TestSupport.smallModel.get()
+        let dir = TestSupport.temporaryDirectory()
+        let table = try EncounterTable(table: try CSVTable(path: try TestSupport.subsetCSV(rows: 100, in: dir)), requireLabel: false, requireIDs: false, strict: false)
+        var x = FeatureEncoder.encode(table: table, schema: result.parameters.schema)
+        for i in stride(from: 0, to: x.values.count, by: 11) { x.values[i] = .nan }
+        let batch = try model.score(x)
+        for r in 0..<x.rows {
+            let row = FeatureMatrix(rows: 1, columns: x.columns, values: Array(x.values[(r * x.columns)..<((r + 1) * x.columns)]))
+            let alone = try model.score(row)
+            XCTAssertEqual(alone.risk[0].bitPattern, batch.risk[r].bitPattern, "row \(r) risk")
+            XCTAssertEqual(alone.atypicality[0].bitPattern, batch.atypicality[r].bitPattern, "row \(r) atypicality")
+            XCTAssertEqual(alone.tier[0], batch.tier[r], "row \(r) tier")
+        }
+    }
 }

@@ -94,6 +94,15 @@ public struct CompiledBooster: Sendable {
     /// The largest feature index any split reads (for validating against the input width).
     var maxFeatureIndex: Int { feature.map { Int($0 & ~Self.defaultRightFlag) }.max() ?? 0 }
 
+    /// 1 when `v` goes right at a node with `split` and feature `code`: `v >= split`, or `v`
+    /// missing (NaN compares false) and the node's default is right. Written without branches
+    /// for the eight-row walk, where whether a value is missing varies from row to row and
+    /// would be mispredicted (30% more rows/s measured with `readmit benchmark-scoring`).
+    @inline(__always)
+    static func goesRight(_ v: Float, _ split: Float, _ code: Int32) -> Int {
+        Int(truncatingIfNeeded: (v >= split ? 1 : 0) | ((code >> 30) & (v.isNaN ? 1 : 0)))
+    }
+
     /// Margins (log-odds) of `count` rows of `columns` doubles into `out`.
     func margins(_ x: UnsafePointer<Double>, count: Int, columns: Int, into out: UnsafeMutablePointer<Double>) {
         let acc = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
@@ -109,8 +118,7 @@ public struct CompiledBooster: Sendable {
                         @inline(__always) func right(_ row: UnsafePointer<Double>, _ i: Int) -> Int {
                             let code = f[i]
                             let v = Float(row[Int(code & ~Self.defaultRightFlag)])
-                            if v.isNaN { return code & Self.defaultRightFlag != 0 ? 1 : 0 }
-                            return v < s[i] ? 0 : 1
+                            return Self.goesRight(v, s[i], code)
                         }
                         // Eight rows walk the tree together: independent loads overlap.
                         var r = 0
@@ -133,12 +141,44 @@ public struct CompiledBooster: Sendable {
                             acc[r + 6] += l[i.6 - internalCount]; acc[r + 7] += l[i.7 - internalCount]
                             r += 8
                         }
-                        while r < count {
-                            var i = 0
-                            for _ in 0..<depth { i = 2 * i + 1 + right(x + r * columns, i) }
-                            acc[r] += l[i - internalCount]
-                            r += 1
+                    }
+                    // The last rows (all of them for a single-row request) walk eight trees at a
+                    // time instead: the walks are independent, so their loads overlap too. The
+                    // leaves are still added in tree order, so the sum is the same to the bit.
+                    @inline(__always) func right(_ t: Int, _ row: UnsafePointer<Double>, _ i: Int) -> Int {
+                        let code = fb[t * internalCount + i]
+                        let v = Float(row[Int(code & ~Self.defaultRightFlag)])
+                        // Branching on the missing value measured faster here than goesRight.
+                        if v.isNaN { return code & Self.defaultRightFlag != 0 ? 1 : 0 }
+                        return v < sb[t * internalCount + i] ? 0 : 1
+                    }
+                    @inline(__always) func leaf(_ t: Int, _ i: Int) -> Float { lb[t * leafCount + i - internalCount] }
+                    for r in (count - count % 8)..<count {
+                        let row = x + r * columns
+                        var sum = acc[r], t = 0
+                        while t + 8 <= trees {
+                            var i = (0, 0, 0, 0, 0, 0, 0, 0)
+                            for _ in 0..<depth {
+                                i.0 = 2 * i.0 + 1 + right(t, row, i.0)
+                                i.1 = 2 * i.1 + 1 + right(t + 1, row, i.1)
+                                i.2 = 2 * i.2 + 1 + right(t + 2, row, i.2)
+                                i.3 = 2 * i.3 + 1 + right(t + 3, row, i.3)
+                                i.4 = 2 * i.4 + 1 + right(t + 4, row, i.4)
+                                i.5 = 2 * i.5 + 1 + right(t + 5, row, i.5)
+                                i.6 = 2 * i.6 + 1 + right(t + 6, row, i.6)
+                                i.7 = 2 * i.7 + 1 + right(t + 7, row, i.7)
+                            }
+                            sum += leaf(t, i.0); sum += leaf(t + 1, i.1); sum += leaf(t + 2, i.2); sum += leaf(t + 3, i.3)
+                            sum += leaf(t + 4, i.4); sum += leaf(t + 5, i.5); sum += leaf(t + 6, i.6); sum += leaf(t + 7, i.7)
+                            t += 8
                         }
+                        while t < trees {
+                            var i = 0
+                            for _ in 0..<depth { i = 2 * i + 1 + right(t, row, i) }
+                            sum += leaf(t, i)
+                            t += 1
+                        }
+                        acc[r] = sum
                     }
                 }
             }

@@ -22,8 +22,8 @@ public final class ReadmitModel: Sendable {
     public var schema: FeatureSchema { parameters.schema }
     /// The model id: 16 lowercase hex digits derived from the fitted parameters.
     public var modelID: String { parameters.metadata.modelID }
-    /// The model version sent on the wire: ``modelID`` as a number.
-    public var modelVersion: UInt64 { UInt64(modelID, radix: 16) ?? 0 }
+    /// The model version sent on the wire: ``modelID`` as a number (parsed once: every reply carries it).
+    public let modelVersion: UInt64
     /// Tier names, in tier order.
     public var tierNames: [String] { parameters.tiers.map(\.name) }
 
@@ -33,6 +33,7 @@ public final class ReadmitModel: Sendable {
     /// Builds a model from its parameters (validating that they fit together).
     public init(parameters: ModelParameters) throws(ModelFileError) {
         self.parameters = parameters
+        modelVersion = UInt64(parameters.metadata.modelID, radix: 16) ?? 0
         do {
             booster = try XGBoostBooster(serialized: parameters.boosterBytes)
         } catch {
