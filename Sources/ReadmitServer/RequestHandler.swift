@@ -148,14 +148,17 @@ struct RequestHandler: Sendable {
 /// Rows per chunk when a large batch is split across cores.
 private let chunkRows = 8192
 
+/// Read once: on Linux, Foundation's `activeProcessorCount` reads cgroup files on every call,
+/// which would cost a one-row request more than its scoring.
+private let availableCores = ProcessInfo.processInfo.activeProcessorCount
+
 /// Scores a large batch in chunks on all cores (rows are independent, so the results are
 /// bit-identical to one call); small batches in one call on this thread. The whole matrix is
 /// validated first so that an error names its row in the full request.
 private func scoreInChunks(_ model: any ServingModel, _ x: UnsafeBufferPointer<Double>, rows: Int,
                            risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
                            tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError) {
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    guard rows >= 2 * chunkRows, cores > 1, let base = x.baseAddress else {
+    guard rows >= 2 * chunkRows, availableCores > 1, let base = x.baseAddress else {
         return try model.scoreRows(x, rows: rows, risk: risk, atypicality: atypicality, tier: tier)
     }
     try model.validateRows(x, rows: rows)

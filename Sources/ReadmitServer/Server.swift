@@ -76,6 +76,9 @@ public final class Server: @unchecked Sendable {
         let front = try ZMQSocket(context, type: ZMQ_ROUTER)
         try front.set(ZMQ_LINGER, 2000)
         try front.set(ZMQ_MAXMSGSIZE, int64: config.maxMessageBytes)
+        // The broker blocks on the front alone while no worker is busy; this bounds how long
+        // it waits before looking at the control socket again.
+        try front.set(ZMQ_RCVTIMEO, 100)
         if let serverKeys {
             try front.set(ZMQ_CURVE_SERVER, 1)
             try front.set(ZMQ_CURVE_SECRETKEY, string: serverKeys.secretKey)
