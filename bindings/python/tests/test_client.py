@@ -123,6 +123,12 @@ def test_encode_accepts_categorical_columns(client, sample_csv):
         np.testing.assert_array_equal(client.encode(text), client.encode(text.astype("category")))
 
 
+def test_encode_an_empty_frame(client, sample_csv):
+    empty = readmit.read_csv(sample_csv).head(0)
+    assert client.encode(empty).shape == (0, client.n_features)
+    assert client.score(empty).shape == (0,)
+
+
 def test_encode_rejects_a_non_number(client, sample_csv):
     frame = readmit.read_csv(sample_csv).head(10).copy()
     frame.loc[frame.index[4], "num_lab_procedures"] = "many"

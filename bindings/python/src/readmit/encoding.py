@@ -297,7 +297,7 @@ def _history(columns: _Columns) -> Dict[str, np.ndarray]:
     def shifted(values: np.ndarray) -> np.ndarray:
         v = values[order]
         prev = np.empty(n)
-        prev[0] = np.nan
+        prev[:1] = np.nan  # (no row at all in an empty frame)
         prev[1:] = v[:-1]
         prev[first] = np.nan
         return prev
