@@ -334,9 +334,10 @@ _pool_lock = threading.Lock()
 
 def _executor() -> Optional[ThreadPoolExecutor]:
     """The encoding thread pool (one per process; re-made after a fork, whose child has no
-    threads), or None on a single-core machine."""
+    threads), or None when the process may use only one core."""
     global _pool, _pool_pid
-    workers = min(4, os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(4, cores)  # the work splits into ~50 columns; more threads mostly wait on each other
     if workers < 2:
         return None
     with _pool_lock:
