@@ -8,7 +8,9 @@ Measures, in alternating blocks (so drift hits every variant alike):
   * C shim: `build/bench_shim --shim-only` timing readmit_score on the encoded matrix;
   * Python, encoding excluded: `Client.score(matrix)`;
   * Python, encoding included: `Client.score(frame)` on the raw DataFrame (read as text);
-  * Python encoding alone: `Client.encode(frame)`.
+  * Python encoding alone: `Client.encode(frame)`, also in one thread (the encoder's pool off),
+    and on the same rows as `pandas.read_csv` reads them with its default dtypes (integer
+    columns, "str" text columns).
 Reports medians and the ratios to the C shim.
 """
 from __future__ import annotations
@@ -22,7 +24,10 @@ import time
 import warnings
 from pathlib import Path
 
+import pandas as pd
+
 import readmit
+import readmit.encoding
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,13 +51,24 @@ def main() -> int:
     args = ap.parse_args()
 
     warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-    frame = readmit.read_csv(ROOT / "data/diabetes130/diabetic_data.csv.gz", nrows=args.rows)
+    data = ROOT / "data/diabetes130/diabetic_data.csv.gz"
+    frame = readmit.read_csv(data, nrows=args.rows)
+    default_frame = pd.read_csv(data, nrows=args.rows)
+    parallel_min_rows = readmit.encoding.PARALLEL_MIN_ROWS
     with readmit.Client(args.endpoint, timeout_ms=120_000, retries=0) as cl:
+
+        def encode_one_thread():
+            readmit.encoding.PARALLEL_MIN_ROWS = len(frame) + 1
+            try:
+                cl.encode(frame)
+            finally:
+                readmit.encoding.PARALLEL_MIN_ROWS = parallel_min_rows
+
         x = cl.encode(frame)
         cl.score(x)  # warm-up
         with tempfile.NamedTemporaryFile(suffix=".f64") as f:
             x.astype("<f8").tofile(f.name)
-            c_ms, py_ms, py_enc_ms, enc_ms = [], [], [], []
+            c_ms, py_ms, py_enc_ms, enc_ms, enc1_ms, encd_ms = [], [], [], [], [], []
             for _ in range(args.blocks):
                 out = subprocess.run([args.bench_shim, args.endpoint, "--shim-only", "--rows-file", f.name,
                                       "--batch-reps", str(args.reps)], check=True, capture_output=True, text=True)
@@ -60,12 +76,16 @@ def main() -> int:
                 py_ms += [t * 1e3 for t in timed(lambda: cl.score(x), args.reps)]
                 py_enc_ms += [t * 1e3 for t in timed(lambda: cl.score(frame), args.reps)]
                 enc_ms += [t * 1e3 for t in timed(lambda: cl.encode(frame), args.reps)]
-    c, p, pe, e = (statistics.median(v) for v in (c_ms, py_ms, py_enc_ms, enc_ms))
+                enc1_ms += [t * 1e3 for t in timed(encode_one_thread, args.reps)]
+                encd_ms += [t * 1e3 for t in timed(lambda: cl.encode(default_frame), args.reps)]
+    c, p, pe, e, e1, ed = (statistics.median(v) for v in (c_ms, py_ms, py_enc_ms, enc_ms, enc1_ms, encd_ms))
     print(f"{len(x):,} rows x {x.shape[1]} features; {args.blocks} blocks x {args.reps} reps; medians")
     print(f"  C shim readmit_score             : {c:9.2f} ms")
     print(f"  Python Client.score(matrix)      : {p:9.2f} ms   ratio to C shim {p / c:.3f}")
     print(f"  Python Client.score(DataFrame)   : {pe:9.2f} ms   ratio to C shim {pe / c:.3f}")
     print(f"  Python Client.encode(DataFrame)  : {e:9.2f} ms   (encoding alone)")
+    print(f"    ... in one thread              : {e1:9.2f} ms")
+    print(f"    ... pandas default dtypes      : {ed:9.2f} ms")
     return 0
 
 
