@@ -229,8 +229,12 @@ class _Columns:
     :meth:`Encoder.encode` call (history features reuse the columns of the plain features).
     Safe to use from several threads: a column is computed by one of them, the others wait."""
 
-    def __init__(self, frame: pd.DataFrame):
-        self.frame = frame
+    def __init__(self, frame: pd.DataFrame, names: Sequence[str]):
+        self.n_rows = len(frame)
+        # The Series (of those of ``names`` the frame has) are taken here, in the calling
+        # thread: pandas does not promise that DataFrame.__getitem__ is thread-safe (older
+        # versions cache the Series it makes).
+        self._series: Dict[str, pd.Series] = {c: frame[c] for c in dict.fromkeys(names) if c in frame.columns}
         self.positions = np.arange(len(frame))
         self._done: Dict[Tuple[str, str], Any] = {}
         self._locks: Dict[Tuple[str, str], threading.Lock] = {}
@@ -246,15 +250,21 @@ class _Columns:
                 self._done[key] = compute()
         return self._done[key]
 
+    def __contains__(self, column: str) -> bool:
+        return column in self._series
+
+    def series(self, column: str) -> pd.Series:
+        return self._series[column]
+
     def distinct(self, column: str) -> _Distinct:
-        return self._once(("distinct", column), lambda: _Distinct.of(self.frame[column], self.positions))
+        return self._once(("distinct", column), lambda: _Distinct.of(self._series[column], self.positions))
 
     def numbers(self, column: str) -> _Column:
         """The `number` transform: '?' or empty is NaN; anything else must be a finite number."""
         return self._once(("numbers", column), lambda: self._numbers(column))
 
     def _numbers(self, column: str) -> _Column:
-        series = self.frame[column]
+        series = self._series[column]
         if _is_number_column(series):
             col = _Column(series.to_numpy(dtype=float, na_value=np.nan))
         else:
@@ -278,17 +288,16 @@ HISTORY_FEATURES = ("prior_encounters", "prior_days_in_hospital", "prev_number_i
 
 def _history(columns: _Columns) -> Dict[str, np.ndarray]:
     """The `history` features, from earlier rows (lower encounter_id) of the same patient."""
-    frame = columns.frame
-    n = len(frame)
-    if not all(c in frame.columns for c in HISTORY_COLUMNS):
+    n = columns.n_rows
+    if not all(c in columns for c in HISTORY_COLUMNS):
         return {name: np.full(n, np.nan) for name in HISTORY_FEATURES}
-    ids = {c: _integers(frame[c], c) for c in HISTORY_COLUMNS}
+    ids = {c: _integers(columns.series(c), c) for c in HISTORY_COLUMNS}
     order = np.lexsort((ids["encounter_id"], ids["patient_nbr"]))  # stable: by patient, then encounter
     patient = ids["patient_nbr"][order]
     los = columns.numbers("time_in_hospital").rows()
     inpatient = columns.numbers("number_inpatient").rows()
     home = columns.equals("discharge_disposition_id", "1")
-    within30 = columns.equals("readmitted", "<30") if "readmitted" in columns.frame.columns else None
+    within30 = columns.equals("readmitted", "<30") if "readmitted" in columns else None
     first = np.ones(n, dtype=bool)
     first[1:] = patient[1:] != patient[:-1]
     group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
@@ -422,7 +431,7 @@ class Encoder:
             raise EncodingError(f"the data frame lacks required column(s): {detail}")
         n = len(frame)
         pool = _executor() if n >= PARALLEL_MIN_ROWS else None
-        columns = _Columns(frame)
+        columns = _Columns(frame, [*self.required_columns(), *HISTORY_COLUMNS, "readmitted"])
         transforms = [self._transform(f) for f in self.features]
 
         # 1. Every feature in compact form (factorized raw columns and per-value tables), in
