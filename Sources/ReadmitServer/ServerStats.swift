@@ -3,11 +3,38 @@ import ReadmitWire
 
 /// Request counters and latency histograms shared by the broker and the workers.
 public final class ServerStats: @unchecked Sendable {
+    /// Recorded on every request, so indexed by number rather than keyed by name: slot 0 is an
+    /// unreadable op (`UNKNOWN`), slot `op` an operation; statuses by their code.
     private struct State {
-        var byOpStatus: [String: [String: UInt64]] = [:]
-        var latency: [String: LatencyHistogram] = [:]
+        var counts = [UInt64](repeating: 0, count: State.opSlots * State.statusSlots)
+        var latencies = [LatencyHistogram](repeating: LatencyHistogram(), count: State.opSlots)
         var rowsScored: UInt64 = 0
         var authFailures: UInt64 = 0
+
+        static let opSlots = (Operation.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
+        static let statusSlots = (Status.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
+
+        static func opSlot(_ op: UInt8) -> Int { Operation(rawValue: op) == nil ? 0 : Int(op) }
+        static func opName(_ slot: Int) -> String { Operation(rawValue: UInt8(slot)).map(\.name) ?? "UNKNOWN" }
+
+        /// Replies by op name and status name (the non-zero ones), as STATS reports them.
+        var byOpStatus: [String: [String: UInt64]] {
+            var out: [String: [String: UInt64]] = [:]
+            for slot in 0..<State.opSlots {
+                for status in Status.allCases {
+                    let n = counts[slot * State.statusSlots + Int(status.rawValue)]
+                    if n > 0 { out[State.opName(slot), default: [:]][status.name] = n }
+                }
+            }
+            return out
+        }
+
+        /// Latency histograms by op name (the ones with samples).
+        var latency: [String: LatencyHistogram] {
+            var out: [String: LatencyHistogram] = [:]
+            for slot in 0..<State.opSlots where latencies[slot].count > 0 { out[State.opName(slot)] = latencies[slot] }
+            return out
+        }
     }
 
     private let state = Locked(State())
@@ -19,10 +46,10 @@ public final class ServerStats: @unchecked Sendable {
 
     /// Records one reply: its op (name, `UNKNOWN` when unreadable), status, rows and service time.
     public func record(op: UInt8, status: Status, rows: Int = 0, nanos: UInt64) {
-        let opName = Operation(rawValue: op)?.name ?? "UNKNOWN"
+        let slot = State.opSlot(op)
         state.withLock { s in
-            s.byOpStatus[opName, default: [:]][status.name, default: 0] += 1
-            s.latency[opName, default: LatencyHistogram()].record(nanos: nanos)
+            s.counts[slot * State.statusSlots + Int(status.rawValue)] += 1
+            s.latencies[slot].record(nanos: nanos)
             if status == .ok { s.rowsScored += UInt64(rows) }
         }
     }
@@ -32,7 +59,7 @@ public final class ServerStats: @unchecked Sendable {
 
     /// Replies sent so far.
     public var totalRequests: UInt64 {
-        state.withLock { s in s.byOpStatus.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
+        state.withLock { s in s.counts.reduce(0, +) }
     }
 
     /// Number of refused clients.
@@ -41,6 +68,7 @@ public final class ServerStats: @unchecked Sendable {
     /// The STATS JSON.
     public func json(store: ModelStore, workers: Int, queued: Int) -> String {
         let s = state.current
+        let byOpStatus = s.byOpStatus, latency = s.latency
         let model = store.current()
         var out = "{"
         out += "\"uptime_seconds\": \(String(format: "%.3f", Date().timeIntervalSince(startedAt)))"
@@ -49,7 +77,7 @@ public final class ServerStats: @unchecked Sendable {
         out += ", \"workers\": \(workers), \"queued\": \(queued)"
         var total: UInt64 = 0, errors: UInt64 = 0
         var errorsByStatus: [String: UInt64] = [:]
-        for (_, statuses) in s.byOpStatus {
+        for (_, statuses) in byOpStatus {
             for (status, n) in statuses {
                 total += n
                 if status != Status.ok.name { errors += n; errorsByStatus[status, default: 0] += n }
@@ -57,19 +85,19 @@ public final class ServerStats: @unchecked Sendable {
         }
         out += ", \"requests_total\": \(total), \"errors_total\": \(errors)"
         out += ", \"rows_scored\": \(s.rowsScored), \"auth_failures\": \(s.authFailures)"
-        out += ", \"requests\": {" + s.byOpStatus.keys.sorted().map { op in
-            jsonString(op) + ": {" + (s.byOpStatus[op] ?? [:]).keys.sorted().map { st in
-                "\(jsonString(st)): \(s.byOpStatus[op]?[st] ?? 0)"
+        out += ", \"requests\": {" + byOpStatus.keys.sorted().map { op in
+            jsonString(op) + ": {" + (byOpStatus[op] ?? [:]).keys.sorted().map { st in
+                "\(jsonString(st)): \(byOpStatus[op]?[st] ?? 0)"
             }.joined(separator: ", ") + "}"
         }.joined(separator: ", ") + "}"
         out += ", \"errors\": {" + errorsByStatus.keys.sorted().map { "\(jsonString($0)): \(errorsByStatus[$0] ?? 0)" }.joined(separator: ", ") + "}"
         var all = LatencyHistogram()
-        for h in s.latency.values { all.merge(h) }
+        for h in latency.values { all.merge(h) }
         func latencyJSON(_ h: LatencyHistogram) -> String {
             func us(_ nanos: Double) -> String { String(format: "%.1f", nanos / 1000) }
             return "{\"count\": \(h.count), \"p50_us\": \(us(h.quantile(0.5))), \"p90_us\": \(us(h.quantile(0.9))), \"p99_us\": \(us(h.quantile(0.99))), \"max_us\": \(us(Double(h.maxNanos)))}"
         }
-        out += ", \"latency\": {\"ALL\": \(latencyJSON(all))" + s.latency.keys.sorted().map { ", \(jsonString($0)): \(latencyJSON(s.latency[$0] ?? LatencyHistogram()))" }.joined() + "}"
+        out += ", \"latency\": {\"ALL\": \(latencyJSON(all))" + latency.keys.sorted().map { ", \(jsonString($0)): \(latencyJSON(latency[$0] ?? LatencyHistogram()))" }.joined() + "}"
         let counts = store.reloadCounts
         out += ", \"reloads\": {\"ok\": \(counts.ok), \"failed\": \(counts.failed)}"
         if let last = store.lastOutcome {
@@ -85,18 +113,19 @@ public final class ServerStats: @unchecked Sendable {
     /// The STATS Prometheus text exposition.
     public func prometheus(store: ModelStore, workers: Int, queued: Int) -> String {
         let s = state.current
+        let byOpStatus = s.byOpStatus, latency = s.latency
         var lines: [String] = []
         lines.append("# HELP readmitd_requests_total Replies sent, by operation and status.")
         lines.append("# TYPE readmitd_requests_total counter")
-        for op in s.byOpStatus.keys.sorted() {
-            for st in (s.byOpStatus[op] ?? [:]).keys.sorted() {
-                lines.append("readmitd_requests_total{op=\"\(op)\",status=\"\(st)\"} \(s.byOpStatus[op]?[st] ?? 0)")
+        for op in byOpStatus.keys.sorted() {
+            for st in (byOpStatus[op] ?? [:]).keys.sorted() {
+                lines.append("readmitd_requests_total{op=\"\(op)\",status=\"\(st)\"} \(byOpStatus[op]?[st] ?? 0)")
             }
         }
         lines.append("# HELP readmitd_request_duration_seconds Service time of a request in a worker.")
         lines.append("# TYPE readmitd_request_duration_seconds summary")
-        for op in s.latency.keys.sorted() {
-            guard let h = s.latency[op] else { continue }
+        for op in latency.keys.sorted() {
+            guard let h = latency[op] else { continue }
             for q in [0.5, 0.9, 0.99] {
                 lines.append("readmitd_request_duration_seconds{op=\"\(op)\",quantile=\"\(q)\"} \(h.quantile(q) / 1e9)")
             }

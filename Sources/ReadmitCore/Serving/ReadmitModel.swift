@@ -211,12 +211,12 @@ public final class ReadmitModel: Sendable {
         guard rows > 0, let base = features.baseAddress else { return }
         let m = schema.count, width = boosterWidth, layout = parameters.layout
         let chunk = min(rows, Self.chunkRows)
-        let input = UnsafeMutablePointer<Double>.allocate(capacity: chunk * width)
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: chunk * m)
-        let forestScores = UnsafeMutablePointer<Double>.allocate(capacity: chunk)
         let outWidth = kind == .contributions ? width + 1 : 1
-        let output = UnsafeMutablePointer<Double>.allocate(capacity: chunk * outWidth)
-        defer { input.deallocate(); scratch.deallocate(); forestScores.deallocate(); output.deallocate() }
+        // One allocation for the four scratch areas (a one-row request notices each malloc).
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: chunk * (width + m + 1 + outWidth))
+        defer { buffer.deallocate() }
+        let input = buffer, scratch = buffer + chunk * width
+        let forestScores = scratch + chunk * m, output = forestScores + chunk
         var start = 0
         while start < rows {
             let count = min(chunk, rows - start)
