@@ -71,6 +71,14 @@ def _object_ids(values: np.ndarray) -> Optional[np.ndarray]:
         return None
 
 
+def _arrow_backed(dtype: Any) -> bool:
+    """Whether a column's values live in Arrow memory (``string[pyarrow]``, ``str`` with
+    pyarrow installed, ``pd.ArrowDtype``)."""
+    arrow_dtype = getattr(pd, "ArrowDtype", None)
+    return getattr(dtype, "storage", None) in ("pyarrow", "pyarrow_numpy") or (
+        arrow_dtype is not None and isinstance(dtype, arrow_dtype))
+
+
 class _Column:
     """One column of the matrix in compact form: ``values[codes]`` per row when ``codes`` is
     given (``values`` is then a small table, one entry per distinct raw value; code -1 picks its
@@ -121,6 +129,11 @@ class _Distinct:
         if isinstance(series.dtype, pd.CategoricalDtype):  # already factorized (e.g. read with dtype="category")
             return cls(series.cat.codes.to_numpy(dtype=np.intp), None,
                        [_one_text(u) for u in series.cat.categories])
+        if _arrow_backed(series.dtype):
+            # Arrow strings (pandas' default "str" when pyarrow is installed) factorize in
+            # Arrow (dictionary_encode); to_numpy() would first make a Python str per row.
+            codes, uniques = series.array.factorize(use_na_sentinel=True)
+            return cls(np.asarray(codes, dtype=np.intp), None, [_one_text(u) for u in uniques])
         values = series.to_numpy(dtype=object) if series.dtype == object else series.to_numpy()
         ids = _object_ids(values) if values.dtype == object and values.ndim == 1 else None
         if ids is None:
