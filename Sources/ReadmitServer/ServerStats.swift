@@ -122,7 +122,7 @@ public final class ServerStats: @unchecked Sendable {
                 lines.append("readmitd_requests_total{op=\"\(op)\",status=\"\(st)\"} \(byOpStatus[op]?[st] ?? 0)")
             }
         }
-        lines.append("# HELP readmitd_request_duration_seconds Service time of a request in a worker.")
+        lines.append("# HELP readmitd_request_duration_seconds Service time of a request, from receipt to reply.")
         lines.append("# TYPE readmitd_request_duration_seconds summary")
         for op in latency.keys.sorted() {
             guard let h = latency[op] else { continue }

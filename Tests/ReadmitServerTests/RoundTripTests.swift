@@ -132,6 +132,40 @@ final class RoundTripTests: XCTestCase {
         XCTAssertTrue(json.contains(model.modelID))
     }
 
+    /// While a worker scores a large batch, one-row requests from another client keep being
+    /// answered quickly: none waits for the batch (they would, if the batch held up the front).
+    func testLargeBatchDoesNotHoldUpOneRowRequests() throws {
+        let dealer = try ZMQSocket(testContext, type: ZMQ_DEALER)
+        defer { dealer.close() }
+        try dealer.set(ZMQ_LINGER, 0)
+        try dealer.connect(daemon.endpoint)
+        let batchRows = 60_000
+        let batch = TestRows.make(model.schema, rows: batchRows, seed: 3)
+        let one = TestRows.make(model.schema, rows: 1, seed: 4)
+        let expected = try TestRows.score(model, one, rows: 1)
+        let sent = DispatchTime.now().uptimeNanoseconds
+        try dealer.send([[]] + RequestEncoder.score(requestID: 1, rows: batchRows, columns: model.schema.count, matrix: batch))
+        var singles = 0, slowest: UInt64 = 0
+        var batchNanos: UInt64 = 0
+        for id in 2..<20_002 {  // bounded: ends when the batch's reply is in
+            if let frames = try dealer.receive(dontWait: true) {
+                batchNanos = DispatchTime.now().uptimeNanoseconds - sent
+                let reply = try ReplyDecoder.decode(Array(frames.dropFirst().map(\.array)))
+                XCTAssertEqual(reply.header.status, 0)
+                break
+            }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let reply = try client.call(RequestEncoder.score(requestID: UInt64(id), rows: 1, columns: model.schema.count, matrix: one))
+            slowest = max(slowest, DispatchTime.now().uptimeNanoseconds - started)
+            guard case .score(let risk, _, _) = reply.body else { return XCTFail("not a SCORE reply: \(reply.body)") }
+            XCTAssertEqual(risk[0].bitPattern, expected.risk[0].bitPattern)
+            singles += 1
+        }
+        XCTAssertGreaterThan(batchNanos, 0, "the batch was not answered")
+        XCTAssertGreaterThanOrEqual(singles, 3, "one-row requests were not answered while the batch ran")
+        XCTAssertLessThan(slowest, batchNanos / 2, "a one-row request waited for the batch (\(slowest) ns of \(batchNanos) ns)")
+    }
+
     func testDealerClientWithSeveralRequestsInFlight() throws {
         let dealer = try ZMQSocket(testContext, type: ZMQ_DEALER)
         defer { dealer.close() }
