@@ -11,7 +11,9 @@ Measures, in alternating blocks (so drift hits every variant alike):
   * Python encoding alone: `Client.encode(frame)`, also in one thread (the encoder's pool off),
     and on the same rows as `pandas.read_csv` reads them with its default dtypes (integer
     columns, "str" text columns).
-Reports medians and the ratios to the C shim.
+Reports medians and the ratios to the C shim, and the ratios within each block (the C shim's block
+median against the Python variant's measured right after it), which a load that drifts between
+blocks disturbs less.
 """
 from __future__ import annotations
 
@@ -69,12 +71,17 @@ def main() -> int:
         with tempfile.NamedTemporaryFile(suffix=".f64") as f:
             x.astype("<f8").tofile(f.name)
             c_ms, py_ms, py_enc_ms, enc_ms, enc1_ms, encd_ms = [], [], [], [], [], []
+            block_ratios: list = []  # per block: (score(matrix), score(DataFrame)) / C shim
             for _ in range(args.blocks):
                 out = subprocess.run([args.bench_shim, args.endpoint, "--shim-only", "--rows-file", f.name,
                                       "--batch-reps", str(args.reps)], check=True, capture_output=True, text=True)
                 c_ms.append(float(out.stdout.split()[1]))  # the block's median
-                py_ms += [t * 1e3 for t in timed(lambda: cl.score(x), args.reps)]
-                py_enc_ms += [t * 1e3 for t in timed(lambda: cl.score(frame), args.reps)]
+                block_py = [t * 1e3 for t in timed(lambda: cl.score(x), args.reps)]
+                block_py_enc = [t * 1e3 for t in timed(lambda: cl.score(frame), args.reps)]
+                block_ratios.append((statistics.median(block_py) / c_ms[-1],
+                                     statistics.median(block_py_enc) / c_ms[-1]))
+                py_ms += block_py
+                py_enc_ms += block_py_enc
                 enc_ms += [t * 1e3 for t in timed(lambda: cl.encode(frame), args.reps)]
                 enc1_ms += [t * 1e3 for t in timed(encode_one_thread, args.reps)]
                 encd_ms += [t * 1e3 for t in timed(lambda: cl.encode(default_frame), args.reps)]
@@ -83,6 +90,10 @@ def main() -> int:
     print(f"  C shim readmit_score             : {c:9.2f} ms")
     print(f"  Python Client.score(matrix)      : {p:9.2f} ms   ratio to C shim {p / c:.3f}")
     print(f"  Python Client.score(DataFrame)   : {pe:9.2f} ms   ratio to C shim {pe / c:.3f}")
+    for name, i in (("score(matrix)", 0), ("score(DataFrame)", 1)):
+        ratios = sorted(r[i] for r in block_ratios)
+        print(f"    {name} / C shim per block: median {statistics.median(ratios):.3f}"
+              f" (range {ratios[0]:.3f}-{ratios[-1]:.3f})")
     print(f"  Python Client.encode(DataFrame)  : {e:9.2f} ms   (encoding alone)")
     print(f"    ... in one thread              : {e1:9.2f} ms")
     print(f"    ... pandas default dtypes      : {ed:9.2f} ms")
