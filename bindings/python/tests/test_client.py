@@ -269,3 +269,12 @@ def test_large_frames_encode_in_parallel_as_in_one_thread(client, monkeypatch):
     assert parallel[0].tobytes() == serial[0].tobytes()
     assert parallel[1:] == serial[1:] and len(parallel[1]) == 1
     assert "column 'num_medications', row 20000: 'lots' is not a number (2 row(s)" in parallel[2]
+
+
+def test_big_frames_codes_in_small_integers_encode_the_same(client, sample_csv, monkeypatch):
+    frame = readmit.read_csv(sample_csv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
+        want = client.encode(frame)
+        monkeypatch.setattr(readmit.encoding, "COMPACT_CODES_MIN_ROWS", 1)
+        assert client.encode(frame).tobytes() == want.tobytes()
