@@ -56,10 +56,13 @@ def main() -> int:
     data = ROOT / "data/diabetes130/diabetic_data.csv.gz"
     frame = readmit.read_csv(data, nrows=args.rows)
     default_frame = pd.read_csv(data, nrows=args.rows)
-    parallel_min_rows = readmit.encoding.PARALLEL_MIN_ROWS
+    # (None: a readmit from before the encoding pool, when comparing versions)
+    parallel_min_rows = getattr(readmit.encoding, "PARALLEL_MIN_ROWS", None)
     with readmit.Client(args.endpoint, timeout_ms=120_000, retries=0) as cl:
 
         def encode_one_thread():
+            if parallel_min_rows is None:
+                return cl.encode(frame)
             readmit.encoding.PARALLEL_MIN_ROWS = len(frame) + 1
             try:
                 cl.encode(frame)
