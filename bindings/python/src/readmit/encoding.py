@@ -482,7 +482,8 @@ class Encoder:
             source = f["source"]
             if t == "history":
                 assert history is not None
-                cols.append(_Column(history.result().get(source, np.full(n, np.nan))))
+                values = history.result().get(source)
+                cols.append(_Column(np.full(n, np.nan) if values is None else values))
                 continue
             col, n_missing, n_unseen = next(next_result).result()
             if n_missing:
