@@ -153,15 +153,15 @@ private let chunkRows = 8192
 private let availableCores = ProcessInfo.processInfo.activeProcessorCount
 
 /// Scores a large batch in chunks on all cores (rows are independent, so the results are
-/// bit-identical to one call); small batches in one call on this thread. The whole matrix is
-/// validated first so that an error names its row in the full request.
+/// bit-identical to one call); small batches in one call on this thread. Each chunk validates
+/// its own rows; if one fails, the whole matrix is validated again on this thread so that the
+/// error names the first bad row of the full request (not of its chunk).
 private func scoreInChunks(_ model: any ServingModel, _ x: UnsafeBufferPointer<Double>, rows: Int,
                            risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
                            tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError) {
     guard rows >= 2 * chunkRows, availableCores > 1, let base = x.baseAddress else {
         return try model.scoreRows(x, rows: rows, risk: risk, atypicality: atypicality, tier: tier)
     }
-    try model.validateRows(x, rows: rows)
     let columns = x.count / rows
     let chunks = (rows + chunkRows - 1) / chunkRows
     let failure = Locked<FeatureVectorError?>(nil)
@@ -178,7 +178,10 @@ private func scoreInChunks(_ model: any ServingModel, _ x: UnsafeBufferPointer<D
             failure.withLock { $0 = $0 ?? error }
         }
     }
-    if let error = failure.current { throw error }
+    if let error = failure.current {
+        try model.validateRows(x, rows: rows)
+        throw error
+    }
 }
 
 /// The frame's float64 values in place when aligned (the common case), else a copy.

@@ -27,6 +27,10 @@ public final class ReadmitModel: Sendable {
     /// Tier names, in tier order.
     public var tierNames: [String] { parameters.tiers.map(\.name) }
 
+    /// Per feature: the number of levels of a categorical feature, -1 for a numeric one (read
+    /// once, so that validating a value does not touch the schema's strings and arrays).
+    private let levelLimits: [Double]
+
     /// Rows scored per chunk: bounds the scratch memory of a large batch.
     static let chunkRows = 512
 
@@ -34,6 +38,7 @@ public final class ReadmitModel: Sendable {
     public init(parameters: ModelParameters) throws(ModelFileError) {
         self.parameters = parameters
         modelVersion = UInt64(parameters.metadata.modelID, radix: 16) ?? 0
+        levelLimits = parameters.schema.features.map { $0.kind == .categorical ? Double($0.levels.count) : -1 }
         do {
             booster = try XGBoostBooster(serialized: parameters.boosterBytes)
         } catch {
@@ -79,7 +84,7 @@ public final class ReadmitModel: Sendable {
         guard features.count == rows * m else {
             throw FeatureVectorError(code: .shape, message: "feature matrix has \(features.count) values; \(rows) rows x \(m) features needs \(rows * m)")
         }
-        let specs = schema.features
+        let specs = schema.features, limits = levelLimits
         for r in 0..<rows {
             for j in 0..<m {
                 let v = features[r * m + j]
@@ -88,7 +93,8 @@ public final class ReadmitModel: Sendable {
                     throw FeatureVectorError(code: .notFinite, row: r, feature: j,
                                              message: "row \(r), feature '\(specs[j].name)' (index \(j)): value is infinite; only NaN may stand for missing")
                 }
-                if specs[j].kind == .categorical && (v < 0 || v >= Double(specs[j].levels.count) || v != v.rounded(.down)) {
+                let limit = limits[j]
+                if limit >= 0 && (v < 0 || v >= limit || v != v.rounded(.down)) {
                     throw FeatureVectorError(code: .badCategory, row: r, feature: j,
                                              message: "row \(r), feature '\(specs[j].name)' (index \(j)): not a level index (expected an integer in 0..<\(specs[j].levels.count))")
                 }
