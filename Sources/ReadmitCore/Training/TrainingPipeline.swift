@@ -159,25 +159,14 @@ public enum TrainingPipeline {
             let platt = PlattCalibrator(margins: calibIdx.map { score[$0] }, labels: labels(calibIdx))
             return ModelEvaluation(key: key, name: name, probabilities: testIdx.map { platt.probability(margin: score[$0]) }, labels: yTest)
         }
-        // Logistic regression: XGBoost's linear booster (L2-regularised logistic regression by
-        // coordinate descent) on standardised, imputed features.
+        // Logistic regression: L2-regularised (scikit-learn's C = 1) on the imputed one-hot
+        // features standardised with the training patients' means and deviations, fitted on the
+        // fit patients (see LogisticRegression for why it is hand-written).
         progress("logistic regression")
-        var standardized = imputed
-        let w = layout.width
-        for c in 0..<w {
-            var s = 0.0, s2 = 0.0
-            for i in trainIdx { let v = imputed.values[i * w + c]; s += v; s2 += v * v }
-            let mean = s / Double(trainIdx.count)
-            let sd = (s2 / Double(trainIdx.count) - mean * mean).squareRoot()
-            for r in 0..<imputed.rows { standardized.values[r * w + c] = sd > 0 ? (imputed.values[r * w + c] - mean) / sd : 0 }
-        }
-        let linearParams: [(String, String)] = [("booster", "gblinear"), ("objective", "binary:logistic"), ("eval_metric", "logloss"),
-                                                ("updater", "coord_descent"), ("feature_selector", "cyclic"), ("lambda", "1"), ("alpha", "0"),
-                                                ("eta", "1"), ("base_score", String(prevalence)), ("seed", "0"), ("verbosity", "1")]
-        let (linear, _) = try XGBoostBooster.train(train: standardized.selecting(rows: fitIdx), labels: labels(fitIdx),
-                                                   validation: standardized.selecting(rows: validIdx), validationLabels: labels(validIdx),
-                                                   parameters: linearParams, maxRounds: options.quick ? 10 : 60, patience: 5, threads: options.threads)
-        let linearMargin = try linear.predictViaDMatrix(standardized, kind: .margin)
+        let standardization = LogisticRegression.standardization(of: imputed, rows: trainIdx)
+        let linear = LogisticRegression(matrix: imputed, rows: fitIdx, labels: labels(fitIdx), center: standardization.center,
+                                        scale: standardization.scale, l2: 1, threads: options.threads)
+        let linearMargin = linear.margins(imputed)
         evaluations.append(calibrated("logistic_regression", "Logistic regression (L2, standardised one-hot features)", linearMargin))
         var lace = [Double](repeating: 0, count: x.rows)
         x.values.withUnsafeBufferPointer { b in
