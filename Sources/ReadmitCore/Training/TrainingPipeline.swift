@@ -32,10 +32,14 @@ public enum TrainingPipeline {
 
         // Data and cohort.
         let bytes = try CompressedFile.readAll(path: path)
-        let dataHash = ModelFile.sha256Hex(bytes)
+        // The data hash (for the model file) runs beside the parse.
+        let hashing = DispatchGroup(), dataHashBox = ResultBox<String>()
+        DispatchQueue.global().async(group: hashing) { dataHashBox.value = ModelFile.sha256Hex(bytes) }
         let csv = try CSVTable(bytes: bytes, file: path)
         let table = try EncounterTable(table: csv, requireLabel: true, requireIDs: true, strict: true)
         let cohort = Cohort(table: table)
+        hashing.wait()
+        guard let dataHash = dataHashBox.value else { throw DataError(code: .unreadable, file: path, message: "cannot hash the data") }
         stage("read")
 
         let trainIdx = cohort.rows.indices.filter { !cohort.isTest[$0] }
@@ -248,5 +252,16 @@ public enum TrainingPipeline {
             means = (np > 0 ? sp / np : .nan, nn > 0 ? sn / nn : .nan)
         }
         return FeatureDistribution(feature: spec.name, bins: bins, positive: pos, negative: neg, means: means)
+    }
+}
+
+/// A value written by one task and read after waiting for it.
+final class ResultBox<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value?
+    /// The value, once set.
+    var value: Value? {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
     }
 }
