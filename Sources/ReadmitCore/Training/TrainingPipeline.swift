@@ -145,7 +145,7 @@ public enum TrainingPipeline {
         ]
         summary["forest"] = "\(options.forestTrees) trees, \(options.forestSamples) samples per tree"
         var params = ModelParameters(
-            metadata: .init(modelID: "", createdAt: ISO8601DateFormatter().string(from: Date()), trainingDataSHA256: dataHash,
+            metadata: .init(modelID: "", createdAt: utcTimestamp(), trainingDataSHA256: dataHash,
                             trainingDataFile: URL(fileURLWithPath: path).lastPathComponent, seed: options.seed, readmitVersion: readmitVersion),
             schema: schema, layout: layout, forest: forest, atypicalityReference: reference, detector: detector,
             boosterBytes: try booster.serialized(), calibrator: calibrator, tiers: tiers, trainingSummary: summary)
@@ -264,4 +264,23 @@ final class ResultBox<Value: Sendable>: @unchecked Sendable {
         get { lock.lock(); defer { lock.unlock() }; return stored }
         set { lock.lock(); stored = newValue; lock.unlock() }
     }
+}
+
+/// The current time as ISO 8601 UTC (`2026-11-25T12:00:00Z`, as `ISO8601DateFormatter` writes
+/// it), formatted by hand: the formatter's first use loads ICU data, about 10 ms.
+func utcTimestamp(_ seconds: Int = Int(Date().timeIntervalSince1970)) -> String {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+    let secondOfDay = seconds - days * 86_400
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let mp = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+    return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
 }
