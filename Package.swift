@@ -3,7 +3,7 @@
 // readmit: 30-day readmission risk at discharge, served over ZeroMQ.
 //
 // Module layout (one job each; data flows one way):
-//   CZlib, CZeroMQ, CXGBoost  thin system-library targets over C libraries
+//   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
 //   ReadmitCore               pure: data, cohort, features, models, metrics, model file
 //   ReadmitReport             SVG charts and the self-contained HTML report
 //   ReadmitWire               the wire protocol codec (pure, no sockets)
@@ -25,13 +25,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
         .target(
             name: "ReadmitCore",
             dependencies: [
-                "CZlib", "CXGBoost",
+                "CDeflate", "CXGBoost",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

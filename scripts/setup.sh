@@ -6,6 +6,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
   build-essential pkg-config zlib1g-dev
+  libdeflate-dev       # whole-buffer gunzip of the training CSV
   libzmq3-dev          # ZeroMQ: daemon and C shim
   libxgboost-dev       # gradient-boosted risk model (C API)
   r-base-dev r-cran-testthat   # R binding and its tests

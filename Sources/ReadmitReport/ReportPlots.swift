@@ -1,3 +1,5 @@
+import Dispatch
+
 /// One finished chart of the report.
 public struct RenderedPlot: Sendable, Equatable {
     /// File stem: the plot is written as `plots/<name>.svg`.
@@ -19,17 +21,16 @@ enum ReportPlots {
         let served = input.models.first { $0.key == input.servedModelKey } ?? input.models[0]
         // The served model first: first colour, thickest line, drawn on top.
         let ordered = [served] + input.models.filter { $0.key != served.key }
-        var plots: [RenderedPlot] = []
-        plots.append(roc(ordered, served))
-        plots.append(precisionRecall(ordered, served, input.prevalence))
-        plots.append(calibration(ordered, served))
+        // Each chart is drawn independently (on all cores); the list keeps report order.
+        var builders: [@Sendable () -> RenderedPlot] = [
+            { roc(ordered, served) }, { precisionRecall(ordered, served, input.prevalence) }, { calibration(ordered, served) },
+        ]
         if let h = served.scoreHistogram {
-            plots.append(riskDistribution(served, h, input))
+            builders.append { riskDistribution(served, h, input) }
         }
-        plots.append(gain(ordered, served, input.prevalence))
-        plots.append(lift(ordered, served))
-        plots.append(topFactors(input))
-        var used = Set(plots.map(\.name))
+        builders += [{ gain(ordered, served, input.prevalence) }, { lift(ordered, served) }, { topFactors(input) }]
+        var used: Set<String> = ["roc", "pr", "calibration", "gain", "lift", "top_factors"]
+        if served.scoreHistogram != nil { used.insert("risk_distribution") }
         for d in input.featureDistributions {
             var name = "feature_" + TextEscaping.fileSafe(d.feature)
             // Two features can map to one file-safe name; number the later ones.
@@ -39,14 +40,25 @@ enum ReportPlots {
                 name = "\(name)_\(k)"
             }
             used.insert(name)
-            plots.append(feature(d, name: name, input: input))
+            let fileName = name
+            builders.append { feature(d, name: fileName, input: input) }
         }
-        return plots
+        let out = UnsafeMutableBufferPointer<RenderedPlot?>.allocate(capacity: builders.count)
+        out.initialize(repeating: nil)
+        defer { out.deinitialize(); out.deallocate() }
+        nonisolated(unsafe) let slots = out
+        let work = builders
+        DispatchQueue.concurrentPerform(iterations: work.count) { k in slots[k] = work[k]() }
+        return out.compactMap { $0 }
     }
 
     private static func plot(_ name: String, _ title: String, _ caption: String,
                              _ render: (Bool) -> String) -> RenderedPlot {
-        RenderedPlot(name: name, title: title, caption: caption, svg: render(true), inlineSVG: render(false))
+        // The inline form is the file form without the XML declaration and namespace (see
+        // SVGWriter.render): cut from the one rendering instead of drawing the chart twice.
+        let svg = render(true)
+        let inline = SVGWriter.inlineForm(ofStandalone: svg) ?? render(false)
+        return RenderedPlot(name: name, title: title, caption: caption, svg: svg, inlineSVG: inline)
     }
 
     private static func style(_ i: Int, _ m: ModelCurves, _ served: ModelCurves) -> (String, Double) {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ReadmitReport
 
@@ -14,6 +15,32 @@ import Testing
         #expect(NumberFormat.grouped(19597) == "19,597")
         #expect(NumberFormat.grouped(-1234567) == "-1,234,567")
         #expect(NumberFormat.percent(0.1137, 2) == "11.37%")
+    }
+
+    /// The digit-by-digit coordinate equals the fixed-then-trimmed form it replaces.
+    @Test func coordEqualsFixedWithTrailingZerosTrimmed() {
+        func reference(_ x: Double) -> String {
+            var s = NumberFormat.fixed(x.isFinite ? x : 0, 2)
+            if s.contains(".") {
+                while s.hasSuffix("0") { s.removeLast() }
+                if s.hasSuffix(".") { s.removeLast() }
+            }
+            return s
+        }
+        var values: [Double] = [0, -0.0, 0.004, -0.004, 0.005, -0.005, 0.1, 0.05, 1.005, 12.5, 40, -40, 99.995, 1e15, -123456.789, .nan, .infinity]
+        var state: UInt64 = 42
+        for _ in 0..<20_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            values.append((Double(state >> 11) / Double(1 << 53) - 0.5) * pow(10, Double(state % 9)))
+        }
+        for v in values { #expect(NumberFormat.coord(v) == reference(v), "\(v)") }
+    }
+
+    @Test func inlineFormIsTheStandaloneRenderingWithoutDeclarationAndNamespace() {
+        var w = SVGWriter(width: 100, height: 50, id: "t", title: "T", summary: "S")
+        w.line(0, 0, 10, 10, stroke: "#000")
+        #expect(SVGWriter.inlineForm(ofStandalone: w.render(standalone: true)) == w.render(standalone: false))
+        #expect(SVGWriter.inlineForm(ofStandalone: "<svg>") == nil)
     }
 
     @Test func escapingCoversMarkupQuotesAndControlCharacters() {

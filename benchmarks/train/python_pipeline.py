@@ -15,7 +15,7 @@ Equivalences, stage by stage (Swift -> Python):
   booster     XGBoost C API (libxgboost 1.7) grid + early stopping -> xgboost package, same params
   refit       refit + Platt -> same; Platt via sklearn LogisticRegression on the margin
   assembly    model parameters + id hash + model object -> booster raw bytes + pickle + sha256
-  references  test scoring, gblinear logistic regression, LACE, per-model Platt and metrics
+  references  test scoring, Newton L2 logistic regression, LACE, per-model Platt and metrics
               -> same scoring, sklearn LogisticRegression (lbfgs) on standardised features
   evaluation  patient bootstrap (1000), first-encounter metrics, SHAP (4000 rows),
               missingness, distributions -> same with numpy/sklearn and pred_contribs

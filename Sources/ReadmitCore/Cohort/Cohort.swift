@@ -33,11 +33,15 @@ public struct Cohort: Sendable {
         let patients = table.patientNbr ?? Array(0..<table.count)
         var rows: [Int] = []
         var excluded = 0
+        // Each distinct disposition text is looked up once.
+        let isExcluded = disposition.values.map { Self.excludedDispositions.contains($0) }
+        rows.reserveCapacity(table.count)
         for r in 0..<table.count {
-            if Self.excludedDispositions.contains(disposition[r]) { excluded += 1; continue }
+            if r < disposition.codes.count && isExcluded[Int(disposition.codes[r])] { excluded += 1; continue }
             rows.append(r)
         }
         var firstByPatient: [Int: Int] = [:]
+        firstByPatient.reserveCapacity(rows.count)
         for r in rows {
             let p = patients[r]
             if let f = firstByPatient[p], ids[f] <= ids[r] { continue }

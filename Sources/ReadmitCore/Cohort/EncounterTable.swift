@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Encounters read from a CSV in the Diabetes 130-US schema, column by column.
 ///
 /// Only the columns the features need are read; extra columns (such as the label in a scoring
@@ -43,6 +45,13 @@ public struct EncounterTable: Sendable {
     /// Lenient mode: the message for each row that has a bad value.
     public let rowErrors: [Int: String]
 
+    /// What each of the two reading threads produces.
+    private struct Parts {
+        var integers: [(values: [Int], errors: [(row: Int, error: DataError)])] = []
+        var doubles: [(values: [Double], errors: [(row: Int, error: DataError)])] = []
+        var texts: [InternedColumn] = []
+    }
+
     /// Reads the encounters of `table`.
     ///
     /// - Parameters:
@@ -54,59 +63,91 @@ public struct EncounterTable: Sendable {
         if count == 0 {
             throw DataError(code: .empty, file: table.file, message: "file has a header but no data rows")
         }
+        // The columns are read in two groups on two threads, each group in one pass over the
+        // rows. Each column keeps its values and its bad rows; the errors are then applied in the
+        // order the columns were always read in (IDs, numeric, categorical, label; rows in
+        // order), so strict mode throws, and lenient mode records per row, exactly the error a
+        // column-by-column read meets first.
+        enum Job { case id(String, Int), numeric(String, Int), categorical(String, Int), label(Int) }
+        var jobs: [Job] = []
+        var lookupError: DataError?
+        do throws(DataError) {
+            for name in ["encounter_id", "patient_nbr"] {
+                if table.header.contains(name) { jobs.append(.id(name, try table.column(name))) } else if requireIDs { _ = try table.column(name) }
+            }
+            for name in Self.numericColumns { jobs.append(.numeric(name, try table.column(name))) }
+            for name in Self.categoricalColumns { jobs.append(.categorical(name, try table.column(name))) }
+            if table.header.contains("readmitted") || requireLabel { jobs.append(.label(try table.column("readmitted"))) }
+        } catch {
+            lookupError = error  // thrown after the errors of the columns before it
+        }
+        var idColumns: [Int] = [], numericColumns: [Int] = [], textColumns: [Int] = []
+        for job in jobs {
+            switch job {
+            case .id(_, let c): idColumns.append(c)
+            case .numeric(_, let c): numericColumns.append(c)
+            case .categorical(_, let c), .label(let c): textColumns.append(c)
+            }
+        }
+        // Numbers and the first text columns on one thread, the other text columns on the other
+        // (about equal work).
+        let firstTexts = min(textColumns.count, max(0, textColumns.count / 2 - (idColumns.count + numericColumns.count) / 4))
+        let results = UnsafeMutableBufferPointer<Parts>.allocate(capacity: 2)
+        results.initialize(repeating: Parts())
+        defer { results.deinitialize(); results.deallocate() }
+        nonisolated(unsafe) let slots = results
+        let (ids, nums, texts) = (idColumns, numericColumns, textColumns)
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            if part == 0 {
+                slots[0].integers = table.integerColumns(ids)
+                slots[0].doubles = table.doubleColumns(nums)
+                slots[0].texts = table.internedColumns(Array(texts[..<firstTexts]))
+            } else {
+                slots[1].texts = table.internedColumns(Array(texts[firstTexts...]))
+            }
+        }
+        let integerResults = results[0].integers, doubleResults = results[0].doubles
+        let textResults = results[0].texts + results[1].texts
+
         var errors: [Int: String] = [:]
-        func fail(_ error: DataError, row: Int) throws(DataError) {
-            if strict { throw error }
-            if errors[row] == nil { errors[row] = "column '\(error.column ?? "?")': \(error.message)" }
-        }
-
-        func idColumn(_ name: String) throws(DataError) -> [Int]? {
-            guard table.header.contains(name) else {
-                if requireIDs { _ = try table.column(name) }
-                return nil
-            }
-            let c = try table.column(name)
-            var values = [Int](repeating: -1, count: count)
-            for r in 0..<count {
-                do throws(DataError) { values[r] = try table.integer(row: r, column: c) } catch { try fail(error, row: r) }
-            }
-            return values
-        }
-        let encounterID = try idColumn("encounter_id")
-        let patientNbr = try idColumn("patient_nbr")
-
+        var encounterID: [Int]?, patientNbr: [Int]?, readmitted: [Readmission?]?
         var numeric: [String: [Double]] = [:]
-        for name in Self.numericColumns {
-            let c = try table.column(name)
-            var values = [Double](repeating: .nan, count: count)
-            for r in 0..<count {
-                do throws(DataError) { values[r] = try table.double(row: r, column: c) ?? .nan } catch { try fail(error, row: r) }
-            }
-            numeric[name] = values
-        }
-
         var categorical: [String: InternedColumn] = [:]
-        for name in Self.categoricalColumns {
-            categorical[name] = table.internedColumn(try table.column(name))
-        }
-
-        let readmitted: [Readmission?]?
-        if table.header.contains("readmitted") || requireLabel {
-            let c = try table.column("readmitted")
-            var labels = [Readmission?](repeating: nil, count: count)
-            for r in 0..<count {
-                let text = table.string(row: r, column: c)
-                if let label = Readmission(rawValue: text) {
-                    labels[r] = label
-                } else if requireLabel {
-                    try fail(DataError(code: .badValue, file: table.file, line: table.line(ofRow: r), column: "readmitted",
-                                       message: "unknown label value '\(text)' (expected NO, >30 or <30)"), row: r)
+        var nextID = 0, nextNumeric = 0, nextText = 0
+        for job in jobs {
+            var jobErrors: [(row: Int, error: DataError)] = []
+            switch job {
+            case .id(let name, _):
+                let (values, bad) = integerResults[nextID]; nextID += 1
+                if name == "encounter_id" { encounterID = values } else { patientNbr = values }
+                jobErrors = bad
+            case .numeric(let name, _):
+                let (values, bad) = doubleResults[nextNumeric]; nextNumeric += 1
+                numeric[name] = values
+                jobErrors = bad
+            case .categorical(let name, _):
+                categorical[name] = textResults[nextText]; nextText += 1
+            case .label:
+                let column = textResults[nextText]; nextText += 1
+                let known = column.values.map { Readmission(rawValue: $0) }
+                var labels = [Readmission?](repeating: nil, count: count)
+                for r in 0..<count {
+                    let code = Int(column.codes[r])
+                    if let label = known[code] {
+                        labels[r] = label
+                    } else if requireLabel {
+                        jobErrors.append((r, DataError(code: .badValue, file: table.file, line: table.line(ofRow: r), column: "readmitted",
+                                                       message: "unknown label value '\(column.values[code])' (expected NO, >30 or <30)")))
+                    }
                 }
+                readmitted = labels
             }
-            readmitted = labels
-        } else {
-            readmitted = nil
+            for (row, error) in jobErrors {
+                if strict { throw error }
+                if errors[row] == nil { errors[row] = "column '\(error.column ?? "?")': \(error.message)" }
+            }
         }
+        if let lookupError { throw lookupError }
         self.file = table.file
         self.count = count
         self.encounterID = encounterID

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// A text column stored as its distinct values and one index per row.
@@ -24,6 +25,114 @@ public struct InternedColumn: Sendable {
     }
 }
 
+/// An open-addressing hash table from a short field's packed key (its up to 7 bytes,
+/// little-endian, with the length in the top byte) to its interned code.
+struct ShortKeyTable {
+    private var bits = 8
+    private var keys = [UInt64](repeating: 0, count: 256)
+    private var codes = [Int32](repeating: -1, count: 256)  // -1: empty slot
+    private var count = 0
+
+    @inline(__always)
+    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - bits)) }
+
+    /// The code of `key`, or -1.
+    @inline(__always)
+    func find(_ key: UInt64) -> Int32 {
+        var i = slot(key)
+        let mask = keys.count - 1
+        while codes[i] >= 0 {
+            if keys[i] == key { return codes[i] }
+            i = (i + 1) & mask
+        }
+        return -1
+    }
+
+    /// Adds `key` (not present) with `code`; the table doubles at half full.
+    mutating func insert(_ key: UInt64, _ code: Int32) {
+        if 2 * (count + 1) > keys.count {
+            let oldKeys = keys, oldCodes = codes
+            bits += 1
+            keys = [UInt64](repeating: 0, count: 1 << bits)
+            codes = [Int32](repeating: -1, count: 1 << bits)
+            count = 0
+            for k in 0..<oldKeys.count where oldCodes[k] >= 0 { insert(oldKeys[k], oldCodes[k]) }
+        }
+        var i = slot(key)
+        while codes[i] >= 0 { i = (i + 1) & (keys.count - 1) }
+        keys[i] = key
+        codes[i] = code
+        count += 1
+    }
+}
+
+/// Interns one column's fields, row by row (see ``CSVTable/internedColumns(_:)``).
+///
+/// A field of up to 7 bytes (almost every field of this data) is packed with its length into
+/// one 64-bit key looked up in a ``ShortKeyTable``; a longer one is hashed (FNV-1a) and
+/// compared byte for byte with the first field of that text.
+struct ColumnInterner {
+    var values: [String] = []
+    var codes: [Int32]
+    private var short = ShortKeyTable()
+    private var byHash: [UInt64: [Int32]] = [:]
+    /// Per code, the byte range of its first field ((0, -1) for a text from a quoted row).
+    private var firstSpan: [(Int, Int)] = []
+    private var quotedCodes: [String: Int32] = [:]
+    private var lastHash: UInt64 = 0, lastCode: Int32 = -1
+
+    init(rows: Int) { codes = [Int32](repeating: 0, count: rows) }
+
+    /// Adds row `row`'s field `base[start..<end]`.
+    @inline(__always)
+    mutating func add(_ base: UnsafePointer<UInt8>, start: Int, end: Int, row: Int) {
+        let length = end - start
+        if length <= 7 {
+            var key = UInt64(length) << 56
+            for i in 0..<length { key |= UInt64(base[start + i]) << UInt64(8 * i) }
+            var found = short.find(key)
+            if found < 0 {
+                found = newValue(String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self), span: (start, end))
+                short.insert(key, found)
+            }
+            codes[row] = found
+            return
+        }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for i in start..<end { h = (h ^ UInt64(base[i])) &* 0x100_0000_01b3 }
+        // The previous long text first: runs of one value are common.
+        if h == lastHash && lastCode >= 0 && same(base, firstSpan[Int(lastCode)], start, length) { codes[row] = lastCode; return }
+        var found: Int32 = -1
+        for c in byHash[h] ?? [] where same(base, firstSpan[Int(c)], start, length) { found = c; break }
+        if found < 0 {
+            found = newValue(String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self), span: (start, end))
+            byHash[h, default: []].append(found)
+        }
+        lastHash = h
+        lastCode = found
+        codes[row] = found
+    }
+
+    /// Adds row `row`'s (unescaped) text from a quoted row.
+    mutating func add(text: String, row: Int) {
+        if let c = quotedCodes[text] { codes[row] = c; return }
+        let c = newValue(text, span: (0, -1))
+        quotedCodes[text] = c
+        codes[row] = c
+    }
+
+    private mutating func newValue(_ text: String, span: (Int, Int)) -> Int32 {
+        values.append(text)
+        firstSpan.append(span)
+        return Int32(values.count - 1)
+    }
+
+    @inline(__always)
+    private func same(_ base: UnsafePointer<UInt8>, _ span: (Int, Int), _ start: Int, _ length: Int) -> Bool {
+        span.1 - span.0 == length && memcmp(base + span.0, base + start, length) == 0
+    }
+}
+
 /// A CSV file held as its bytes plus the byte range of every field.
 ///
 /// Written by hand rather than with SwiftCSV/CSV.swift: those build a `String` per field
@@ -37,18 +146,184 @@ public struct CSVTable: Sendable {
     /// Number of data rows.
     public let rowCount: Int
 
-    private let bytes: [UInt8]
+    let bytes: [UInt8]
     /// `2 * (row * columns + column)` holds the start, `+1` the end (exclusive) of a field.
-    private let bounds: [Int32]
+    let bounds: [Int32]
     /// 1-based file line on which each data row starts.
-    private let lines: [Int32]
+    let lines: [Int32]
     /// Rows that contain a quoted field (rare; such fields are unescaped on access).
-    private let quotedRows: Set<Int>
+    let quotedRows: Set<Int>
 
     /// Parses `bytes`; `file` names the source in errors.
     public init(bytes: [UInt8], file: String) throws(DataError) {
+        try self.init(bytes: bytes, file: file, parallel: true)
+    }
+
+    /// Parses `bytes`. A file without any quote character (the shipped data) takes the fast
+    /// path: fields split at commas, records at line feeds, the body cut at a line boundary into
+    /// two halves parsed on two threads when `parallel`; the result is identical to the
+    /// single-threaded parse (the tests compare them), errors included (the first in file order).
+    /// Files with quotes take the general RFC 4180 parser.
+    init(bytes: [UInt8], file: String, parallel: Bool) throws(DataError) {
+        guard bytes.count < Int(Int32.max) else {
+            throw DataError(code: .unreadable, file: file, message: "file larger than 2 GiB is not supported")
+        }
+        let hasQuote = bytes.withUnsafeBufferPointer { b in b.baseAddress.map { memchr($0, 0x22, b.count) != nil } ?? false }
+        let parsed = hasQuote ? try Self.parseGeneral(bytes, file: file) : try Self.parseUnquoted(bytes, file: file, parallel: parallel)
+        if parsed.header.isEmpty || parsed.header == [""] {
+            throw DataError(code: .empty, file: file, message: "file is empty (no header line)")
+        }
         self.file = file
         self.bytes = bytes
+        self.header = parsed.header
+        self.bounds = parsed.bounds
+        self.lines = parsed.lines
+        self.quotedRows = parsed.quotedRows
+        self.rowCount = parsed.lines.count
+    }
+
+    /// What a parse produces.
+    struct Parsed {
+        var header: [String]
+        var bounds: [Int32]
+        var lines: [Int32]
+        var quotedRows: Set<Int>
+    }
+
+    /// The fast parse of a file without quotes (see ``init(bytes:file:parallel:)``).
+    static func parseUnquoted(_ bytes: [UInt8], file: String, parallel: Bool) throws(DataError) -> Parsed {
+        let n = bytes.count
+        return try bytes.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(DataError) -> Parsed in
+            guard let base = b.baseAddress, n > 0 else { return Parsed(header: [], bounds: [], lines: [], quotedRows: []) }
+            // Header: the first line that is not blank.
+            var i = 0, line: Int32 = 1
+            var header: [String] = []
+            while i < n {
+                let end = newline(base, from: i, to: n)
+                var fieldsEnd = end
+                if fieldsEnd > i && base[fieldsEnd - 1] == UInt8(ascii: "\r") { fieldsEnd -= 1 }
+                let lineStart = i
+                i = end < n ? end + 1 : n
+                if fieldsEnd == lineStart { line += 1; continue }  // blank line
+                var start = lineStart
+                for k in lineStart...fieldsEnd where k == fieldsEnd || base[k] == UInt8(ascii: ",") {
+                    header.append(String(decoding: UnsafeBufferPointer(start: base + start, count: k - start), as: UTF8.self))
+                    start = k + 1
+                }
+                line += 1
+                break
+            }
+            let columns = header.count
+            if columns == 0 { return Parsed(header: [], bounds: [], lines: [], quotedRows: []) }
+            // Cut the body at a line feed near its middle; count each part's line feeds (an
+            // upper bound on its records, and the line number where the second part starts).
+            var split = n
+            if parallel && n - i > 1 << 20, let mid = memchr(base + i + (n - i) / 2, 0x0a, n - i - (n - i) / 2) {
+                split = base.distance(to: mid.assumingMemoryBound(to: UInt8.self)) + 1
+            }
+            let firstFeeds = countFeeds(base, from: i, to: split), secondFeeds = countFeeds(base, from: split, to: n)
+            let parts = split < n ? [(i, split, line, 0), (split, n, line + Int32(firstFeeds), firstFeeds)] : [(i, n, line, 0)]
+            let capacityRows = firstFeeds + secondFeeds + 1
+            var results = [Chunk?](repeating: nil, count: parts.count)
+            var lines = [Int32](repeating: 0, count: capacityRows)
+            var bounds = [Int32](unsafeUninitializedCapacity: capacityRows * columns * 2) { out, initialized in
+                initialized = 0
+                guard let outBase = out.baseAddress else { return }
+                nonisolated(unsafe) let src = base, dst = outBase
+                lines.withUnsafeMutableBufferPointer { linesBuffer in
+                    results.withUnsafeMutableBufferPointer { resultBuffer in
+                        nonisolated(unsafe) let lineDst = linesBuffer.baseAddress, result = resultBuffer
+                        let work = { @Sendable (k: Int) in
+                            let (lo, hi, startLine, firstRow) = parts[k]
+                            guard let lineDst else { return }
+                            result[k] = scanUnquoted(src, from: lo, to: hi, line: startLine, columns: columns,
+                                                     bounds: dst + firstRow * columns * 2, lines: lineDst + firstRow)
+                        }
+                        if parts.count > 1 { DispatchQueue.concurrentPerform(iterations: parts.count, execute: work) } else { work(0) }
+                    }
+                }
+                // The first part may have had fewer records than line feeds (blank lines): move the
+                // second part's records down to follow it.
+                var rows = 0
+                for (k, part) in parts.enumerated() {
+                    guard let r = results[k], r.error == nil else { break }
+                    if rows != part.3 {
+                        (outBase + rows * columns * 2).update(from: outBase + part.3 * columns * 2, count: r.rows * columns * 2)
+                        lines.withUnsafeMutableBufferPointer { l in
+                            guard let lb = l.baseAddress else { return }
+                            (lb + rows).update(from: lb + part.3, count: r.rows)
+                        }
+                    }
+                    rows += r.rows
+                }
+                initialized = rows * columns * 2
+            }
+            for r in results { if let r, let error = r.error { throw DataError(code: .malformed, file: file, line: Int(error.line), message: error.message) } }
+            lines.removeLast(capacityRows - bounds.count / (2 * columns))
+            return Parsed(header: header, bounds: bounds, lines: lines, quotedRows: [])
+        }
+    }
+
+    /// One part's result: its record count, or the first error in it.
+    struct Chunk: Sendable {
+        var rows: Int
+        var error: (line: Int32, message: String)?
+    }
+
+    /// The index of the first line feed in `b[from..<to]`, or `to`.
+    @inline(__always)
+    static func newline(_ b: UnsafePointer<UInt8>, from: Int, to: Int) -> Int {
+        guard from < to, let p = memchr(b + from, 0x0a, to - from) else { return to }
+        return b.distance(to: p.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// The number of line feeds in `b[from..<to]`.
+    static func countFeeds(_ b: UnsafePointer<UInt8>, from: Int, to: Int) -> Int {
+        var count = 0, i = from
+        while i < to {
+            i = newline(b, from: i, to: to)
+            if i < to { count += 1; i += 1 }
+        }
+        return count
+    }
+
+    /// Splits the records of `b[from..<to]` (no quotes; `from` at a record start, `to` just
+    /// after a line feed or at the end of the file) into field bounds, `columns` per record,
+    /// with the same rules as the general parser: a carriage return before a line feed (or the
+    /// end) is not part of the last field, and a blank line is skipped.
+    static func scanUnquoted(_ b: UnsafePointer<UInt8>, from: Int, to: Int, line startLine: Int32, columns: Int,
+                             bounds: UnsafeMutablePointer<Int32>, lines: UnsafeMutablePointer<Int32>) -> Chunk {
+        var i = from, line = startLine, rows = 0
+        var out = bounds
+        while i < to {
+            let rowLine = line
+            var fields = 0
+            var firstStart = i, firstEnd = i
+            while true {
+                let start = i
+                while i < to && b[i] != UInt8(ascii: ",") && b[i] != UInt8(ascii: "\n") { i += 1 }
+                var end = i
+                if end > start && b[end - 1] == UInt8(ascii: "\r") && (i == to || b[i] == UInt8(ascii: "\n")) { end -= 1 }
+                if fields < columns { out[2 * fields] = Int32(start); out[2 * fields + 1] = Int32(end) }
+                if fields == 0 { firstStart = start; firstEnd = end }
+                fields += 1
+                if i < to && b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if i < to { i += 1; line += 1 }  // the line feed
+                break
+            }
+            if fields == 1 && firstStart == firstEnd { continue }  // blank line
+            if fields != columns {
+                return Chunk(rows: rows, error: (rowLine, "row has \(fields) fields, the header has \(columns)"))
+            }
+            lines[rows] = rowLine
+            rows += 1
+            out += 2 * columns
+        }
+        return Chunk(rows: rows, error: nil)
+    }
+
+    /// The general parser (RFC 4180 quoting): used when the file contains a quote character.
+    static func parseGeneral(_ bytes: [UInt8], file: String) throws(DataError) -> Parsed {
         var bounds: [Int32] = []
         var lines: [Int32] = []
         var quotedRows = Set<Int>()
@@ -60,9 +335,6 @@ public struct CSVTable: Sendable {
         var rowHasQuote = false
         var rowStartLine: Int32 = 1
         var rowIndex = -1  // -1 while reading the header
-        guard n < Int(Int32.max) else {
-            throw DataError(code: .unreadable, file: file, message: "file larger than 2 GiB is not supported")
-        }
 
         func finishRow() throws(DataError) {
             // A blank line (one empty field) is skipped.
@@ -123,14 +395,7 @@ public struct CSVTable: Sendable {
             }
             try finishRow()
         }
-        if header.isEmpty || header == [""] {
-            throw DataError(code: .empty, file: file, message: "file is empty (no header line)")
-        }
-        self.header = header
-        self.bounds = bounds
-        self.lines = lines
-        self.quotedRows = quotedRows
-        self.rowCount = lines.count
+        return Parsed(header: header, bounds: bounds, lines: lines, quotedRows: quotedRows)
     }
 
     /// Reads and parses a CSV file (gzip-compressed or plain).
@@ -189,51 +454,58 @@ public struct CSVTable: Sendable {
     }
 
     /// The column's values interned: each distinct text once, and per row the index of its text.
-    /// Hashes the field bytes in place instead of building a `String` per field (5 million here).
-    public func internedColumn(_ column: Int) -> InternedColumn {
-        var values: [String] = []
-        var codes = [Int32](repeating: 0, count: rowCount)
-        var byHash: [UInt64: [Int32]] = [:]
-        var firstSpan: [(Int, Int)] = []
-        var quotedCodes: [String: Int32] = [:]
-        var cacheHash = [UInt64](repeating: 0, count: 64), cacheCode = [Int32](repeating: -1, count: 64)
+    public func internedColumn(_ column: Int) -> InternedColumn { internedColumns([column])[0] }
+
+    /// Several columns interned (see ``InternedColumn``) in one pass over the rows.
+    ///
+    /// Works on the field bytes in place instead of building a `String` per field (5 million
+    /// here), and row by row: a row's fields lie together in the file, so one sequential pass
+    /// serves every column (a pass per column would read the whole file from memory each time).
+    public func internedColumns(_ columns: [Int]) -> [InternedColumn] {
+        var interners = columns.map { _ in ColumnInterner(rows: rowCount) }
+        let stride = 2 * header.count
         bytes.withUnsafeBufferPointer { b in
-            for r in 0..<rowCount {
-                if quotedRows.contains(r) {
-                    let text = string(row: r, column: column)
-                    if let c = quotedCodes[text] { codes[r] = c; continue }
-                    let c = Int32(values.count)
-                    values.append(text); firstSpan.append((0, -1)); quotedCodes[text] = c; codes[r] = c
-                    continue
+            guard let base = b.baseAddress else { return }
+            bounds.withUnsafeBufferPointer { bd in
+                for r in 0..<rowCount {
+                    if !quotedRows.isEmpty && quotedRows.contains(r) {
+                        for (k, c) in columns.enumerated() { interners[k].add(text: string(row: r, column: c), row: r) }
+                        continue
+                    }
+                    for (k, c) in columns.enumerated() {
+                        let f = r * stride + 2 * c
+                        interners[k].add(base, start: Int(bd[f]), end: Int(bd[f + 1]), row: r)
+                    }
                 }
-                let k = 2 * (r * header.count + column)
-                let start = Int(bounds[k]), end = Int(bounds[k + 1])
-                var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-                for i in start..<end { h = (h ^ UInt64(b[i])) &* 0x100_0000_01b3 }
-                // A small direct-mapped cache in front of the dictionary: columns have few distinct values.
-                let slot = Int(h & 63)
-                if cacheHash[slot] == h, cacheCode[slot] >= 0 {
-                    let c = cacheCode[slot]
-                    let (s0, e0) = firstSpan[Int(c)]
-                    if e0 - s0 == end - start && memcmp(b.baseAddress! + s0, b.baseAddress! + start, end - start) == 0 { codes[r] = c; continue }
-                }
-                var found: Int32 = -1
-                for c in byHash[h] ?? [] {
-                    let (s0, e0) = firstSpan[Int(c)]
-                    if e0 - s0 == end - start && memcmp(b.baseAddress! + s0, b.baseAddress! + start, end - start) == 0 { found = c; break }
-                }
-                if found < 0 {
-                    found = Int32(values.count)
-                    values.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
-                    firstSpan.append((start, end))
-                    byHash[h, default: []].append(found)
-                }
-                cacheHash[slot] = h
-                cacheCode[slot] = found
-                codes[r] = found
             }
         }
-        return InternedColumn(values: values, codes: codes)
+        return interners.map { InternedColumn(values: $0.values, codes: $0.codes) }
+    }
+
+    /// Numeric columns (as ``double(row:column:missing:)``), in one pass over the rows: NaN
+    /// where missing, and per column the rows whose value is not a number with their errors.
+    public func doubleColumns(_ columns: [Int], missing: String = "?") -> [(values: [Double], errors: [(row: Int, error: DataError)])] {
+        var out = columns.map { _ in (values: [Double](repeating: .nan, count: rowCount), errors: [(row: Int, error: DataError)]()) }
+        for r in 0..<rowCount {
+            for (k, c) in columns.enumerated() {
+                if let v = plainInteger(row: r, column: c) { out[k].values[r] = Double(v); continue }
+                do throws(DataError) { out[k].values[r] = try double(row: r, column: c, missing: missing) ?? .nan } catch { out[k].errors.append((r, error)) }
+            }
+        }
+        return out
+    }
+
+    /// Integer columns (as ``integer(row:column:)``), in one pass over the rows: -1 where a value
+    /// is not an integer, and per column those rows with their errors.
+    public func integerColumns(_ columns: [Int]) -> [(values: [Int], errors: [(row: Int, error: DataError)])] {
+        var out = columns.map { _ in (values: [Int](repeating: -1, count: rowCount), errors: [(row: Int, error: DataError)]()) }
+        for r in 0..<rowCount {
+            for (k, c) in columns.enumerated() {
+                if let v = plainInteger(row: r, column: c) { out[k].values[r] = v; continue }
+                do throws(DataError) { out[k].values[r] = try integer(row: r, column: c) } catch { out[k].errors.append((r, error)) }
+            }
+        }
+        return out
     }
 
     /// A numeric field: `nil` when it equals `missing` (e.g. `?`), an error naming file, line and

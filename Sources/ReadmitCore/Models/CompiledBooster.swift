@@ -27,33 +27,22 @@ public struct CompiledBooster: Sendable {
     /// An error reading the booster's JSON model.
     struct FormatError: Error { var message: String }
 
-    /// Reads the trees from XGBoost's JSON model (`XGBoosterSaveModelToBuffer`, format json).
+    /// Reads the trees from XGBoost's model (`XGBoosterSaveModelToBuffer`): its JSON text, or
+    /// its UBJSON (what model files store), read without asking XGBoost for a JSON dump.
     init(json: [UInt8]) throws {
-        guard let root = try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
-              let learner = root["learner"] as? [String: Any],
-              let params = learner["learner_model_param"] as? [String: Any],
-              let gb = learner["gradient_booster"] as? [String: Any],
-              let model = gb["model"] as? [String: Any],
-              let treeList = model["trees"] as? [[String: Any]]
-        else { throw FormatError(message: "unexpected XGBoost model JSON layout") }
-        guard (gb["name"] as? String) == "gbtree" else { throw FormatError(message: "only gbtree boosters can be compiled") }
-        let baseScore = Double(String(describing: params["base_score"] ?? "0.5")) ?? 0.5
+        let document = try XGBoostTreeJSON(json: json)
+        guard document.boosterName == "gbtree" else { throw FormatError(message: "only gbtree boosters can be compiled") }
         // binary:logistic: the margin of the base score. XGBoost keeps it as a 32-bit float.
-        baseMargin = Float(Foundation.log(baseScore / (1 - baseScore)))
+        baseMargin = Float(Foundation.log(document.baseScore / (1 - document.baseScore)))
 
-        func ints(_ any: Any?) -> [Int] { (any as? [Any] ?? []).map { ($0 as? NSNumber)?.intValue ?? (($0 as? Bool) == true ? 1 : 0) } }
-        func floats(_ any: Any?) -> [Float] { (any as? [Any] ?? []).map { ($0 as? NSNumber)?.floatValue ?? .nan } }
-        struct Tree { var left: [Int], right: [Int], index: [Int], cond: [Float], defaultLeft: [Int] }
-        var parsed: [Tree] = []
+        let parsed = document.trees
         var maxDepth = 0
-        for t in treeList {
-            let tree = Tree(left: ints(t["left_children"]), right: ints(t["right_children"]), index: ints(t["split_indices"]),
-                            cond: floats(t["split_conditions"]), defaultLeft: ints(t["default_left"]))
+        for tree in parsed {
             let n = tree.left.count
             guard n > 0, tree.right.count == n, tree.index.count == n, tree.cond.count == n, tree.defaultLeft.count == n else {
                 throw FormatError(message: "a tree has inconsistent node arrays")
             }
-            if let types = t["split_type"] as? [Any], types.contains(where: { ($0 as? NSNumber)?.intValue ?? 0 != 0 }) {
+            if tree.hasCategoricalSplit {
                 throw FormatError(message: "categorical splits are not supported")
             }
             var stack = [(0, 0)]
@@ -62,7 +51,6 @@ public struct CompiledBooster: Sendable {
                 if tree.left[i] == -1 { maxDepth = max(maxDepth, d); continue }
                 stack.append((tree.left[i], d + 1)); stack.append((tree.right[i], d + 1))
             }
-            parsed.append(tree)
         }
         depth = maxDepth
         internalCount = (1 << maxDepth) - 1

@@ -53,7 +53,10 @@ public final class ReadmitModel: Sendable {
         }
         forest = CompiledForest(forest: parameters.forest, layout: parameters.layout)
         do {
-            trees = try CompiledBooster(json: try booster.jsonModel())
+            // The stored UBJSON is read directly (a JSON dump through XGBoost and its parse cost
+            // more than the rest of loading); anything else goes through XGBoost's JSON.
+            let encoded = XGBoostTreeJSON.isUBJSON(parameters.boosterBytes) ? parameters.boosterBytes : try booster.jsonModel()
+            trees = try CompiledBooster(json: encoded)
         } catch {
             throw ModelFileError(code: .malformed, message: "the booster's trees cannot be read: \(error)")
         }

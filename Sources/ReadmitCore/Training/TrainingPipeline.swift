@@ -32,10 +32,14 @@ public enum TrainingPipeline {
 
         // Data and cohort.
         let bytes = try CompressedFile.readAll(path: path)
-        let dataHash = ModelFile.sha256Hex(bytes)
+        // The data hash (for the model file) runs beside the parse.
+        let hashing = DispatchGroup(), dataHashBox = ResultBox<String>()
+        DispatchQueue.global().async(group: hashing) { dataHashBox.value = ModelFile.sha256Hex(bytes) }
         let csv = try CSVTable(bytes: bytes, file: path)
         let table = try EncounterTable(table: csv, requireLabel: true, requireIDs: true, strict: true)
         let cohort = Cohort(table: table)
+        hashing.wait()
+        guard let dataHash = dataHashBox.value else { throw DataError(code: .unreadable, file: path, message: "cannot hash the data") }
         stage("read")
 
         let trainIdx = cohort.rows.indices.filter { !cohort.isTest[$0] }
@@ -141,7 +145,7 @@ public enum TrainingPipeline {
         ]
         summary["forest"] = "\(options.forestTrees) trees, \(options.forestSamples) samples per tree"
         var params = ModelParameters(
-            metadata: .init(modelID: "", createdAt: ISO8601DateFormatter().string(from: Date()), trainingDataSHA256: dataHash,
+            metadata: .init(modelID: "", createdAt: utcTimestamp(), trainingDataSHA256: dataHash,
                             trainingDataFile: URL(fileURLWithPath: path).lastPathComponent, seed: options.seed, readmitVersion: readmitVersion),
             schema: schema, layout: layout, forest: forest, atypicalityReference: reference, detector: detector,
             boosterBytes: try booster.serialized(), calibrator: calibrator, tiers: tiers, trainingSummary: summary)
@@ -159,25 +163,14 @@ public enum TrainingPipeline {
             let platt = PlattCalibrator(margins: calibIdx.map { score[$0] }, labels: labels(calibIdx))
             return ModelEvaluation(key: key, name: name, probabilities: testIdx.map { platt.probability(margin: score[$0]) }, labels: yTest)
         }
-        // Logistic regression: XGBoost's linear booster (L2-regularised logistic regression by
-        // coordinate descent) on standardised, imputed features.
+        // Logistic regression: L2-regularised (scikit-learn's C = 1) on the imputed one-hot
+        // features standardised with the training patients' means and deviations, fitted on the
+        // fit patients (see LogisticRegression for why it is hand-written).
         progress("logistic regression")
-        var standardized = imputed
-        let w = layout.width
-        for c in 0..<w {
-            var s = 0.0, s2 = 0.0
-            for i in trainIdx { let v = imputed.values[i * w + c]; s += v; s2 += v * v }
-            let mean = s / Double(trainIdx.count)
-            let sd = (s2 / Double(trainIdx.count) - mean * mean).squareRoot()
-            for r in 0..<imputed.rows { standardized.values[r * w + c] = sd > 0 ? (imputed.values[r * w + c] - mean) / sd : 0 }
-        }
-        let linearParams: [(String, String)] = [("booster", "gblinear"), ("objective", "binary:logistic"), ("eval_metric", "logloss"),
-                                                ("updater", "coord_descent"), ("feature_selector", "cyclic"), ("lambda", "1"), ("alpha", "0"),
-                                                ("eta", "1"), ("base_score", String(prevalence)), ("seed", "0"), ("verbosity", "1")]
-        let (linear, _) = try XGBoostBooster.train(train: standardized.selecting(rows: fitIdx), labels: labels(fitIdx),
-                                                   validation: standardized.selecting(rows: validIdx), validationLabels: labels(validIdx),
-                                                   parameters: linearParams, maxRounds: options.quick ? 10 : 60, patience: 5, threads: options.threads)
-        let linearMargin = try linear.predictViaDMatrix(standardized, kind: .margin)
+        let standardization = LogisticRegression.standardization(of: imputed, rows: trainIdx)
+        let linear = LogisticRegression(matrix: imputed, rows: fitIdx, labels: labels(fitIdx), center: standardization.center,
+                                        scale: standardization.scale, l2: 1, threads: options.threads)
+        let linearMargin = linear.margins(imputed)
         evaluations.append(calibrated("logistic_regression", "Logistic regression (L2, standardised one-hot features)", linearMargin))
         var lace = [Double](repeating: 0, count: x.rows)
         x.values.withUnsafeBufferPointer { b in
@@ -260,4 +253,34 @@ public enum TrainingPipeline {
         }
         return FeatureDistribution(feature: spec.name, bins: bins, positive: pos, negative: neg, means: means)
     }
+}
+
+/// A value written by one task and read after waiting for it.
+final class ResultBox<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value?
+    /// The value, once set.
+    var value: Value? {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
+    }
+}
+
+/// The current time as ISO 8601 UTC (`2026-11-25T12:00:00Z`, as `ISO8601DateFormatter` writes
+/// it), formatted by hand: the formatter's first use loads ICU data, about 10 ms.
+func utcTimestamp(_ seconds: Int = Int(Date().timeIntervalSince1970)) -> String {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+    let secondOfDay = seconds - days * 86_400
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let mp = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+    return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
 }

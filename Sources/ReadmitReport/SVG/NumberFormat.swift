@@ -23,8 +23,35 @@ enum NumberFormat {
     }
 
     /// A pixel coordinate: two decimals with trailing zeros dropped ("12.5", "40").
+    ///
+    /// Written digit by digit (the charts print tens of thousands of coordinates); the same
+    /// text as ``fixed(_:_:)`` with 2 decimals and the trailing zeros removed.
     static func coord(_ x: Double) -> String {
-        var s = fixed(x.isFinite ? x : 0, 2)
+        let v = x.isFinite ? x : 0
+        let scaled = (abs(v) * 100).rounded(.toNearestOrAwayFromZero)
+        guard scaled < 9.0e15 else { return slowCoord(v) }
+        let units = Int64(scaled)
+        var whole = units / 100
+        let frac = Int(units % 100)
+        // Up to 16 integer digits, sign, point and two decimals.
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { raw -> String in
+            let end = raw.count
+            var i = end
+            if frac != 0 {
+                if frac % 10 != 0 { i -= 1; raw[i] = UInt8(48 + frac % 10) }
+                i -= 1; raw[i] = UInt8(48 + frac / 10)
+                i -= 1; raw[i] = UInt8(ascii: ".")
+            }
+            repeat { i -= 1; raw[i] = UInt8(48 + whole % 10); whole /= 10 } while whole > 0
+            if v < 0 && units != 0 { i -= 1; raw[i] = UInt8(ascii: "-") }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: raw[i..<end]), as: UTF8.self)
+        }
+    }
+
+    /// ``coord(_:)`` for values beyond 2^53 hundredths (never a pixel position in practice).
+    static func slowCoord(_ x: Double) -> String {
+        var s = fixed(x, 2)
         if s.contains(".") {
             while s.hasSuffix("0") { s.removeLast() }
             if s.hasSuffix(".") { s.removeLast() }

@@ -86,12 +86,23 @@ struct SVGWriter {
         return clip
     }
 
+    static let declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    static let namespace = " xmlns=\"http://www.w3.org/2000/svg\""
+
+    /// The inline form of a standalone rendering (``render(standalone:)`` with `false`), or nil
+    /// when `svg` does not start as a standalone rendering does.
+    static func inlineForm(ofStandalone svg: String) -> String? {
+        let head = declaration + "<svg" + namespace
+        guard svg.utf8.starts(with: head.utf8) else { return nil }
+        return "<svg" + String(decoding: svg.utf8.dropFirst(head.utf8.count), as: UTF8.self)
+    }
+
     /// The finished image. `standalone` adds the XML declaration and the SVG namespace
     /// (needed in a .svg file, implied when inlined in HTML).
     func render(standalone: Bool) -> String {
-        var out = standalone ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" : ""
+        var out = standalone ? Self.declaration : ""
         out += "<svg"
-        if standalone { out += " xmlns=\"http://www.w3.org/2000/svg\"" }
+        if standalone { out += Self.namespace }
         out += " width=\"\(F.coord(width))\" height=\"\(F.coord(height))\" viewBox=\"0 0 \(F.coord(width)) \(F.coord(height))\""
         out += " role=\"img\" aria-labelledby=\"\(id)-title \(id)-desc\""
         out += " font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"

@@ -1,0 +1,111 @@
+import Foundation
+import XCTest
+@testable import ReadmitCore
+
+/// The fast read path (libdeflate, the quote-free two-thread CSV parse, the row-major column
+/// reads) against the general code it replaces.
+final class FastReadTests: XCTestCase {
+    static let memberA: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x4b, 0xd4, 0x49, 0xe2, 0x32, 0xd4,
+                                   0x31, 0xe2, 0x02, 0x00, 0x7b, 0x07, 0x97, 0x0a, 0x08, 0x00, 0x00, 0x00]  // "a,b\n1,2\n"
+    static let memberB: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x33, 0xd6, 0x31, 0xe1, 0x02, 0x00,
+                                   0x3e, 0x2d, 0x72, 0xa9, 0x04, 0x00, 0x00, 0x00]  // "3,4\n"
+
+    func testGzipMembersPlainFilesAndErrors() throws {
+        let dir = TestSupport.temporaryDirectory()
+        func file(_ bytes: [UInt8], _ name: String) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        XCTAssertEqual(try CompressedFile.readAll(path: try file(Self.memberA, "one.gz")), Array("a,b\n1,2\n".utf8))
+        // Concatenated members are read one after another; trailing bytes that start no member are ignored.
+        XCTAssertEqual(try CompressedFile.readAll(path: try file(Self.memberA + Self.memberB + [0, 0], "two.gz")), Array("a,b\n1,2\n3,4\n".utf8))
+        XCTAssertEqual(try CompressedFile.readAll(path: try file(Array("x,y\n".utf8), "plain.csv")), Array("x,y\n".utf8))
+        XCTAssertEqual(try CompressedFile.readAll(path: try file([], "empty.csv")), [])
+        XCTAssertThrowsError(try CompressedFile.readAll(path: try file(Array(Self.memberA.dropLast(6)), "truncated.gz"))) {
+            XCTAssertEqual(($0 as? DataError)?.code, .unreadable)
+        }
+        XCTAssertThrowsError(try CompressedFile.readAll(path: dir.appendingPathComponent("missing.gz").path)) {
+            XCTAssertEqual(($0 as? DataError)?.code, .fileNotFound)
+        }
+        XCTAssertThrowsError(try CompressedFile.readAll(path: dir.path)) { XCTAssertEqual(($0 as? DataError)?.code, .unreadable) }
+        // The shipped file: as many bytes as gzip's trailer says, and the known hash.
+        let data = try CompressedFile.readAll(path: TestSupport.dataPath)
+        XCTAssertEqual(data.count, 19_159_383)
+        XCTAssertEqual(ModelFile.sha256Hex(data), "0689e7ec031237dc63031b938805c48377748761a3b26acab621567afa24df97")
+    }
+
+    /// Parsed with the two-thread path, the one-thread path and the general (quote-aware) parser.
+    func assertSameParses(_ bytes: [UInt8], file: String = "t.csv", line: UInt = #line) throws {
+        let parallel = try CSVTable(bytes: bytes, file: file, parallel: true)
+        let serial = try CSVTable(bytes: bytes, file: file, parallel: false)
+        let general = try CSVTable.parseGeneral(bytes, file: file)
+        for t in [parallel, serial] {
+            XCTAssertEqual(t.header, general.header, line: line)
+            XCTAssertEqual(t.bounds, general.bounds, line: line)
+            XCTAssertEqual(t.lines, general.lines, line: line)
+        }
+    }
+
+    /// The same error (code, line, message) from all three parsers.
+    func assertSameError(_ bytes: [UInt8], line: UInt = #line) -> DataError? {
+        func failure(_ body: () throws(DataError) -> Void) -> DataError? {
+            do { try body(); return nil } catch { return error }
+        }
+        let errors = [failure { () throws(DataError) in _ = try CSVTable(bytes: bytes, file: "e.csv", parallel: true) },
+                      failure { () throws(DataError) in _ = try CSVTable(bytes: bytes, file: "e.csv", parallel: false) },
+                      failure { () throws(DataError) in _ = try CSVTable.parseGeneral(bytes, file: "e.csv") }]
+        XCTAssertNotNil(errors[0], line: line)
+        XCTAssertEqual(errors[0], errors[1], line: line)
+        XCTAssertEqual(errors[0], errors[2], line: line)
+        return errors[0]
+    }
+
+    func testFastParseEqualsGeneralParse() throws {
+        try assertSameParses(Array("a,b,c\r\n1,,3\r\n\r\n4,5,6\r\n,,\r\n7,8,9".utf8))  // CRLF, blank line, empty fields, no final newline
+        try assertSameParses(Array("\n\r\na,b\n1,2\n".utf8))  // blank lines before the header
+        try assertSameParses(Array("a,b\n1,2\r\r\n3,\r\n".utf8))  // a CR inside the last field stays
+        try assertSameParses(Array("a\n\n\n".utf8))
+        try assertSameParses(try CompressedFile.readAll(path: TestSupport.dataPath))
+        // Large enough to be split (over 1 MiB), with blank lines in the first half.
+        var text = "x,y,z\n"
+        for i in 0..<120_000 { text += i % 9_999 == 0 ? "\n" : "\(i),\(i % 7),v\(i % 3)\r\n" }
+        try assertSameParses(Array(text.utf8))
+    }
+
+    func testFastParseErrorsNameTheFirstBadLine() throws {
+        var text = "x,y\n"
+        for i in 0..<200_000 { text += "\(i),\(i)\n" }
+        var second = Array(text.utf8)
+        second += Array("1,2,3\n4\n".utf8)  // bad rows in the second half only: the first of them
+        XCTAssertEqual(assertSameError(second)?.line, 200_002)
+        var first = Array("x,y\n1\n".utf8)
+        first += Array(text.utf8.dropFirst(4)) + Array("1,2,3\n".utf8)  // bad rows in both halves: the first half's
+        XCTAssertEqual(assertSameError(first)?.line, 2)
+        XCTAssertEqual(assertSameError(first)?.message, "row has 1 fields, the header has 2")
+    }
+
+    func testRowMajorColumnsEqualCellByCell() throws {
+        let text = "id,n,t\n1,2.5,a\n2,?,bb\n3,x,abcdefghij\n4,7,\"q,\"\"r\"\n5,-3,abcdefghij\n6,1e3,a\n"
+        let t = try CSVTable(bytes: Array(text.utf8), file: "r.csv")
+        let ints = t.integerColumns([0])[0]
+        XCTAssertEqual(ints.values, [1, 2, 3, 4, 5, 6])
+        XCTAssertTrue(ints.errors.isEmpty)
+        let doubles = t.doubleColumns([1])[0]
+        XCTAssertEqual(doubles.values.map { $0.isNaN ? -999 : $0 }, [2.5, -999, -999, 7, -3, 1000])
+        XCTAssertEqual(doubles.errors.map(\.row), [2])
+        XCTAssertEqual(doubles.errors.first?.error, DataError(code: .badNumber, file: "r.csv", line: 4, column: "n", message: "'x' is not a number"))
+        let texts = t.internedColumns([2, 0])
+        XCTAssertEqual((0..<t.rowCount).map { texts[0][$0] }, ["a", "bb", "abcdefghij", "q,\"r", "abcdefghij", "a"])
+        XCTAssertEqual(texts[0].values, ["a", "bb", "abcdefghij", "q,\"r"])
+        XCTAssertEqual(texts[1].values, ["1", "2", "3", "4", "5", "6"])
+        // The shipped data: every categorical column interned row-major equals its text per row.
+        let data = try CSVTable(path: TestSupport.dataPath)
+        let columns = try EncounterTable.categoricalColumns.map { try data.column($0) }
+        let interned = data.internedColumns(columns)
+        for (k, c) in columns.enumerated() {
+            XCTAssertEqual(Set(interned[k].values).count, interned[k].values.count)
+            for r in Swift.stride(from: 0, to: data.rowCount, by: 97) { XCTAssertEqual(interned[k][r], data.string(row: r, column: c)) }
+        }
+    }
+}
