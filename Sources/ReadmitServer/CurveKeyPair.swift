@@ -11,13 +11,18 @@ public struct CurveKeyPair: Sendable, Equatable {
     /// The secret key (Z85); keep it private.
     public let secretKey: String
 
+    /// The text of a NUL-terminated Z85 key buffer filled by libzmq.
+    private static func z85String(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// A fresh key pair from libzmq's `zmq_curve_keypair`.
     public static func generate() throws(KeyFileError) -> CurveKeyPair {
         var pub = [CChar](repeating: 0, count: 41), sec = [CChar](repeating: 0, count: 41)
         guard zmq_curve_keypair(&pub, &sec) == 0 else {
             throw KeyFileError("zmq_curve_keypair failed: libzmq was built without CURVE support")
         }
-        return CurveKeyPair(publicKey: String(cString: pub), secretKey: String(cString: sec))
+        return CurveKeyPair(publicKey: z85String(pub), secretKey: z85String(sec))
     }
 
     /// The pair whose secret key is `secretKey` (derives the public key).
@@ -25,7 +30,7 @@ public struct CurveKeyPair: Sendable, Equatable {
         guard secretKey.utf8.count == 40 else { throw KeyFileError("a Z85 CURVE key is 40 characters, got \(secretKey.utf8.count)") }
         var pub = [CChar](repeating: 0, count: 41)
         guard zmq_curve_public(&pub, secretKey) == 0 else { throw KeyFileError("not a valid Z85 CURVE secret key") }
-        return CurveKeyPair(publicKey: String(cString: pub), secretKey: secretKey)
+        return CurveKeyPair(publicKey: z85String(pub), secretKey: secretKey)
     }
 
     /// Creates a pair from its Z85 keys.

@@ -54,7 +54,7 @@ enum ZAPHandler {
                 var z85 = [CChar](repeating: 0, count: 41)
                 if parts.count >= 7 && parts[6].count == 32 { _ = zmq_z85_encode(&z85, parts[6], 32) }
                 logger.warning("client refused", metadata: [
-                    "address": "\(address)", "reason": "\(text)", "client_key": "\(String(cString: z85))",
+                    "address": "\(address)", "reason": "\(text)", "client_key": "\(String(decoding: z85.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))",
                 ])
             }
             try? socket.send([Array("1.0".utf8), requestID, Array(status.utf8), Array(text.utf8), Array(user.utf8), []])

@@ -226,7 +226,7 @@ public struct CSVTable: Sendable {
             let capacityRows = firstFeeds + secondFeeds + 1
             var results = [Chunk?](repeating: nil, count: parts.count)
             var lines = [Int32](repeating: 0, count: capacityRows)
-            var bounds = [Int32](unsafeUninitializedCapacity: capacityRows * columns * 2) { out, initialized in
+            let bounds = [Int32](unsafeUninitializedCapacity: capacityRows * columns * 2) { out, initialized in
                 initialized = 0
                 guard let outBase = out.baseAddress else { return }
                 nonisolated(unsafe) let src = base, dst = outBase
