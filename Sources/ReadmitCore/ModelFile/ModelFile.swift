@@ -200,10 +200,17 @@ public enum ModelFile {
 
 /// Little-endian encoding of fixed-width numbers for the model file's binary sections.
 enum LittleEndian {
+    // On a little-endian host (every platform this builds for; checked at compile time) the
+    // in-memory bytes of an array are its file bytes: copy them in bulk rather than value by
+    // value, which cost milliseconds for the forest's arrays on every save and load.
     static func bytes<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+        #if _endian(little)
+        return values.withUnsafeBytes { Array($0) }
+        #else
         var out = [UInt8](); out.reserveCapacity(values.count * MemoryLayout<T>.size)
         for v in values { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         return out
+        #endif
     }
     static func bytes(_ values: [Double]) -> [UInt8] { bytes(values.map(\.bitPattern)) }
 
@@ -214,12 +221,24 @@ enum LittleEndian {
     }
     static func array<T: FixedWidthInteger>(_ slice: ArraySlice<UInt8>) -> [T] {
         let size = MemoryLayout<T>.size
+        let n = slice.count / size
+        #if _endian(little)
+        return [T](unsafeUninitializedCapacity: n) { out, initialized in
+            slice.withUnsafeBytes { raw in
+                if n > 0, let base = raw.baseAddress, let dst = out.baseAddress {
+                    UnsafeMutableRawPointer(dst).copyMemory(from: base, byteCount: n * size)
+                }
+            }
+            initialized = n
+        }
+        #else
         let base = slice.startIndex
-        return (0..<(slice.count / size)).map { k in
+        return (0..<n).map { k in
             var v: T = 0
             for i in 0..<size { v |= T(truncatingIfNeeded: slice[base + k * size + i]) << (8 * i) }
             return v
         }
+        #endif
     }
     static func array(_ slice: ArraySlice<UInt8>) -> [Double] { (array(slice) as [UInt64]).map(Double.init(bitPattern:)) }
 }
