@@ -144,7 +144,7 @@ icd9_chapter <- function(x) {
 
 # Level codes of raw values for the C assembly (src/rreadmit_assemble.c): the position in
 # c(levels, "?", "", NA), so 1..L is a level, > L is missing (NA, "?" or empty in the CSV) and 0
-# a value not among the levels. One hash lookup per value.
+# a value not among the levels. Applied to a column's distinct values (prepare_columns).
 level_codes <- function(txt, levels) {
   if (!is.character(txt)) txt <- as.character(txt)
   match(txt, c(levels, "?", "", NA_character_), nomatch = 0L)
@@ -152,7 +152,8 @@ level_codes <- function(txt, levels) {
 
 # Applies `f` (a vectorised function of raw values) to the distinct values of `col` only, which
 # is much faster for columns with few distinct values. Character columns go straight to `f`
-# unless `always` (when `f` is costly per value).
+# unless `always` (when `f` is costly per value). For the columns that the C assembly cannot key
+# (keyable), and for discharge_disposition_id of the history features when it is not integer.
 by_distinct <- function(col, f, always = FALSE) {
   if (is.factor(col)) {
     code <- f(c(levels(col), NA_character_))
@@ -165,22 +166,14 @@ by_distinct <- function(col, f, always = FALSE) {
   f(u)[match(col, u)]
 }
 
-# Sum of `x` over the earlier rows of each group (rows sorted by group; `start` is the first
-# row of each row's group). Sequential within each group, as `readmit score` adds them.
-prior_sum <- function(x, start) {
-  if (all(x == floor(x)) && sum(abs(x)) < 2^52) {
-    # Whole numbers: a global running sum is exact, and much faster than one per group.
-    before <- cumsum(x) - x
-    return(before - before[start])
-  }
-  stats::ave(x, start, FUN = function(v) c(0, cumsum(v))[seq_along(v)])
-}
-
-# The six history features (columns named by .history_sources) of every row of `df`.
-history_matrix <- function(df) {
+# The six history features (named by .history_sources) of every row of `df`, as a list of
+# double vectors. Sorting is done here (order(), stable: ties keep file order); the features come
+# from one pass over the sorted rows in C (src/rreadmit_history.c).
+history_columns <- function(df) {
   n <- nrow(df)
-  out <- matrix(NA_real_, n, length(.history_sources), dimnames = list(NULL, .history_sources))
-  if (n == 0L || !all(c("patient_nbr", "encounter_id") %in% names(df))) return(out)
+  if (n == 0L || !all(c("patient_nbr", "encounter_id") %in% names(df))) {
+    return(stats::setNames(rep(list(rep(NA_real_, n)), length(.history_sources)), .history_sources))
+  }
   need <- c("time_in_hospital", "number_inpatient", "discharge_disposition_id")
   absent <- setdiff(need, names(df))
   if (length(absent)) {
@@ -190,37 +183,27 @@ history_matrix <- function(df) {
                   class = c("readmit_missing_column", "readmit_input_error"), call = NULL,
                   columns = absent)
   }
-  # Unreadable ids count as -1, as in `readmit score`.
-  id_of <- function(x) { v <- as.double(raw_number(x)$value); v[is.na(v)] <- -1; v }
+  # Unreadable ids count as -1, as in `readmit score`. Integer ids stay integer (they sort the
+  # same as their doubles, and faster).
+  id_of <- function(x) {
+    v <- raw_number(x)$value
+    if (!is.integer(v)) v <- as.double(v)
+    if (anyNA(v)) v[is.na(v)] <- if (is.integer(v)) -1L else -1
+    v
+  }
   patient <- id_of(df$patient_nbr)
   encounter <- id_of(df$encounter_id)
-  los <- as.double(raw_number(df$time_in_hospital)$value)
-  inpatient <- as.double(raw_number(df$number_inpatient)$value)
-  home <- as.numeric(!is.na(raw_text(df$discharge_disposition_id)) &
-                       raw_text(df$discharge_disposition_id) == "1")
-
-  o <- order(patient, encounter, method = "radix")          # stable: ties keep file order
-  p <- patient[o]
-  first <- c(TRUE, p[-1L] != p[-n])
-  k <- seq_len(n)
-  start <- cummax(ifelse(first, k, 0L))
-  pos <- k - start                                             # earlier encounters in the group
-  prev <- ifelse(first, NA_integer_, c(NA_integer_, o[-n]))    # file row of the previous one
-
-  los0 <- los[o]
-  los0[is.na(los0)] <- 0
-  h <- matrix(NA_real_, n, length(.history_sources))
-  h[, 1L] <- pos
-  h[, 2L] <- prior_sum(los0, start)
-  h[, 3L] <- inpatient[prev]
-  h[, 4L] <- los[prev]
-  h[, 5L] <- home[prev]
-  if ("readmitted" %in% names(df)) {
-    within30 <- as.numeric(!is.na(df$readmitted) & as.character(df$readmitted) == "<30")
-    h[, 6L] <- prior_sum(within30[o], start)
+  # Discharged home: the text of discharge_disposition_id is "1". For a plain integer column
+  # that is the value 1 (as.character() of any other integer is not "1").
+  disp <- df$discharge_disposition_id
+  home <- if (is.integer(disp) && !is.object(disp)) !is.na(disp) & disp == 1L
+          else by_distinct(disp, function(v) { t <- raw_text(v); !is.na(t) & t == "1" }, always = TRUE)
+  within30 <- if ("readmitted" %in% names(df)) {
+    !is.na(df$readmitted) & as.character(df$readmitted) == "<30"
   }
-  out[o, ] <- h
-  out
+  o <- order(patient, encounter, method = "radix")
+  .Call(rreadmit_history, o, patient, raw_number(df$time_in_hospital)$value,
+        raw_number(df$number_inpatient)$value, home, within30)
 }
 
 # Lets `df` use read.csv's default syntactic names (glyburide.metformin for
@@ -276,6 +259,7 @@ prepare_columns <- function(df, features, call = NULL) {
   n_levels <- vapply(specs, function(s) length(s$levels), integer(1))
   n_invalid <- integer(m)
   history <- NULL
+  keyed <- integer()                 # level features whose raw column C keys (see below)
   for (j in seq_len(m)) {
     s <- specs[[j]]
     col <- df[[s$source]]
@@ -285,14 +269,14 @@ prepare_columns <- function(df, features, call = NULL) {
         cols[[j]] <- r$value
         n_invalid[j] <- r$invalid
       },
-      level = , level_or_other = {
-        cols[[j]] <- by_distinct(col, function(v) level_codes(v, s$levels))
-        kind[j] <- if (s$transform == "level") 1L else 2L
-      },
-      icd9_chapter = {
-        cols[[j]] <- by_distinct(col, function(v) level_codes(icd9_chapter(v), s$levels),
-                                 always = TRUE)
-        kind[j] <- 1L
+      level = , level_or_other = , icd9_chapter = {
+        kind[j] <- if (s$transform == "level_or_other") 2L else 1L
+        if (keyable(col)) {
+          cols[[j]] <- col
+          keyed <- c(keyed, j)
+        } else {
+          cols[[j]] <- by_distinct(col, level_coder(s), always = TRUE)
+        }
       },
       history = {
         if (s$source %in% names(df)) {
@@ -301,8 +285,8 @@ prepare_columns <- function(df, features, call = NULL) {
           cols[[j]] <- r$value
           n_invalid[j] <- r$invalid
         } else if (s$source %in% .history_sources) {
-          if (is.null(history)) history <- history_matrix(df)
-          cols[[j]] <- history[, s$source]
+          if (is.null(history)) history <- history_columns(df)
+          cols[[j]] <- history[[s$source]]
         } else {
           readmit_abort(sprintf("history feature '%s' has unknown source '%s'; supply a column '%s'",
                                 s$name, s$source, s$source),
@@ -313,7 +297,40 @@ prepare_columns <- function(df, features, call = NULL) {
     )
     if (is.null(cols[[j]])) cols[[j]] <- rep(NA_real_, n)   # e.g. a 0-row frame's column
   }
+  # Level features: the codes of a column's distinct values only (few, even on 100,000 rows),
+  # computed by the same R code as for every value; the C assembly finds each row's code by the
+  # identity of its value (src/rreadmit_assemble.c, "keyed" columns). No per-row R vector.
+  if (length(keyed)) {
+    raw <- cols[keyed]
+    keys <- .Call(rreadmit_distinct, raw)
+    for (i in seq_along(keyed)) {
+      j <- keyed[i]
+      k <- keys[[i]]
+      values <- if (is.factor(raw[[i]])) {
+        # A factor is keyed by its integer codes: its values are the level texts (NA for NA).
+        lv <- levels(raw[[i]])
+        lv[ifelse(is.na(k), length(lv) + 1L, k)]
+      } else {
+        k
+      }
+      cols[[j]] <- list(raw[[i]], k, level_coder(specs[[j]])(values))
+    }
+  }
   list(cols = cols, kind = kind, n_levels = n_levels, n_invalid = n_invalid, names = names_)
+}
+
+# Whether the C assembly can key a raw level column by the identity of its values: a plain
+# character, integer, logical or double vector, or a factor. Other classed vectors (Dates, ...)
+# are coded row by row in R, since as.character() of their values depends on their class.
+keyable <- function(col) {
+  (is.character(col) || is.integer(col) || is.logical(col) || is.double(col)) &&
+    (!is.object(col) || is.factor(col))
+}
+
+# The level codes (level_codes) of raw values of feature `s`, as a function of the values.
+level_coder <- function(s) {
+  if (identical(s$transform, "icd9_chapter")) function(v) level_codes(icd9_chapter(v), s$levels)
+  else function(v) level_codes(v, s$levels)
 }
 
 # Raises the encode warning (if any value became NA) from the counts of the C assembly.
@@ -331,11 +348,9 @@ warn_encode <- function(prep, missing, unseen, call) {
 # Encodes `df` by the feature list of an INFO reply (see readmit_encode) into an R matrix.
 encode_frame <- function(df, features, warn = TRUE, call = NULL) {
   prep <- prepare_columns(df, features, call)
-  res <- .Call(rreadmit_assemble, prep$cols, prep$kind, prep$n_levels)
-  x <- res$x
-  colnames(x) <- prep$names
+  res <- .Call(rreadmit_assemble, prep$cols, prep$kind, prep$n_levels, FALSE, prep$names)
   if (warn) warn_encode(prep, res$missing, res$unseen, call)
-  x
+  res$x
 }
 
 # The one warning of an encode: totals, then the features with unseen or invalid values.

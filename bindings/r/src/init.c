@@ -17,7 +17,9 @@ static const R_CallMethodDef call_methods[] = {
     {"rreadmit_score", (DL_FUNC)&rreadmit_score, 3},
     {"rreadmit_explain", (DL_FUNC)&rreadmit_explain, 3},
     {"rreadmit_lib_version", (DL_FUNC)&rreadmit_lib_version, 0},
-    {"rreadmit_assemble", (DL_FUNC)&rreadmit_assemble, 3},
+    {"rreadmit_assemble", (DL_FUNC)&rreadmit_assemble, 5},
+    {"rreadmit_distinct", (DL_FUNC)&rreadmit_distinct, 1},
+    {"rreadmit_history", (DL_FUNC)&rreadmit_history, 6},
     {"rreadmit_score_columns", (DL_FUNC)&rreadmit_score_columns, 5},
     {NULL, NULL, 0}
 };

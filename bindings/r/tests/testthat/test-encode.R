@@ -151,3 +151,116 @@ test_that("an empty data frame gives a 0-row matrix; non-frames are rejected", {
   expect_error(encode_fixture(matrix(0, 1, 52)), class = "readmit_invalid_argument")
   expect_error(encode_fixture(list(a = 1)), class = "readmit_invalid_argument")
 })
+
+# The level codes of every row computed in R, as the encoder did before it keyed columns in C
+# (src/rreadmit_assemble.c): each keyed column list(x, keys, codes) becomes its per-row codes.
+encode_row_by_row <- function(df, features = fixture_info()$features) {
+  prep <- readmit:::prepare_columns(df, features)
+  specs <- readmit:::feature_specs(features)
+  cols <- prep$cols
+  for (j in seq_along(cols)) {
+    if (is.list(cols[[j]])) {
+      x <- cols[[j]][[1]]
+      values <- if (is.factor(x)) as.character(x) else x
+      cols[[j]] <- readmit:::level_coder(specs[[j]])(values)
+    }
+  }
+  res <- .Call(readmit:::rreadmit_assemble, cols, prep$kind, prep$n_levels, FALSE, prep$names)
+  list(x = res$x, missing = res$missing, unseen = res$unseen)
+}
+
+keyed_encode <- function(df, features = fixture_info()$features) {
+  prep <- readmit:::prepare_columns(df, features)
+  res <- .Call(readmit:::rreadmit_assemble, prep$cols, prep$kind, prep$n_levels, FALSE, prep$names)
+  list(x = res$x, missing = res$missing, unseen = res$unseen)
+}
+
+test_that("level columns keyed in C give the row-by-row codes, counts included", {
+  df <- read_raw_csv(test_path("fixtures", "sample.csv"))
+  df$race[c(3, 9, 27)] <- "Martian"
+  df$payer_code[5] <- "ZZ"
+  df$gender[c(2, 4)] <- c("", "?")
+  df$medical_specialty[11:14] <- "Some-Rare-Specialty"
+  df$diag_1[c(1, 2)] <- c(" 401", "abc")
+  variants <- list(
+    character = df,
+    integer_ids_as_double = transform(df, admission_type_id = as.double(admission_type_id),
+                                      discharge_disposition_id = as.double(discharge_disposition_id)),
+    ids_as_text = transform(df, admission_source_id = as.character(admission_source_id)),
+    factors = as.data.frame(lapply(df, function(x) if (is.character(x)) factor(x) else x),
+                            check.names = FALSE),
+    all_na_logical = transform(df, weight = NA),
+    as_is = transform(df, race = I(race))
+  )
+  for (v in names(variants)) {
+    keyed <- keyed_encode(variants[[v]])
+    expect_identical(keyed, encode_row_by_row(variants[[v]]), info = v)
+  }
+  counts <- keyed_encode(df)
+  names(counts$unseen) <- colnames(counts$x)
+  expect_identical(counts$unseen[["race"]], 3L)
+  expect_identical(counts$unseen[["payer_code"]], 1L)
+  expect_identical(sum(counts$unseen), 4L)    # medical_specialty maps to Other, not unseen
+  w <- tryCatch(readmit:::encode_frame(df, fixture_info()$features), warning = identity)
+  expect_match(conditionMessage(w), "4 values not among the training levels (race: 3, payer_code: 1)",
+               fixed = TRUE)
+})
+
+test_that("distinct values are found by identity; equal text in two encodings gets one code", {
+  x <- c("b", NA, "a", "b", "?", "", NA, "a")
+  expect_identical(.Call(readmit:::rreadmit_distinct, list(x))[[1]], unique(x))
+  i <- c(3L, NA, 3L, 1L)
+  d <- c(2.5, NaN, NA, 2.5, -0, 0)
+  l <- c(NA, TRUE, NA)
+  keys <- .Call(readmit:::rreadmit_distinct, list(i, d, l, character()))
+  expect_identical(keys[[1]], c(3L, NA, 1L))
+  expect_identical(keys[[2]], c(2.5, NaN, NA, -0, 0))   # by bits: -0 and 0 are two keys
+  expect_identical(keys[[3]], c(NA, TRUE))
+  expect_identical(keys[[4]], character())
+  # One level in UTF-8; the column has the same text in latin1 and in UTF-8.
+  features <- fixture_info()$features
+  race <- which(vapply(features, `[[`, "", "name") == "race")
+  features[[race]]$levels[[1]] <- "Caf\u00e9"
+  df <- read_raw_csv(test_path("fixtures", "sample.csv"))[1:3, ]
+  df$race <- c(iconv("Caf\u00e9", "UTF-8", "latin1"), "Caf\u00e9", "other text")
+  expect_identical(Encoding(df$race[1:2]), c("latin1", "UTF-8"))
+  x <- readmit:::encode_frame(df, features, warn = FALSE)
+  expect_identical(unname(x[, "race"]), c(0, 0, NA))
+  expect_identical(keyed_encode(df, features), encode_row_by_row(df, features))
+})
+
+test_that("the row-major assembly (the send buffer of a data frame) holds the same values", {
+  df <- read_raw_csv(test_path("fixtures", "sample.csv"))
+  prep <- readmit:::prepare_columns(df, fixture_info()$features)
+  cm <- .Call(readmit:::rreadmit_assemble, prep$cols, prep$kind, prep$n_levels, FALSE, NULL)
+  rm <- .Call(readmit:::rreadmit_assemble, prep$cols, prep$kind, prep$n_levels, TRUE, NULL)
+  expect_identical(dim(rm$x), rev(dim(cm$x)))
+  expect_identical(t(rm$x), cm$x)
+  expect_identical(rm[c("missing", "unseen")], cm[c("missing", "unseen")])
+  # More rows than one block of the writer (512), in a frame of 279 rows repeated.
+  big <- df[rep(seq_len(nrow(df)), 5), ]
+  prep <- readmit:::prepare_columns(big, fixture_info()$features)
+  cm <- .Call(readmit:::rreadmit_assemble, prep$cols, prep$kind, prep$n_levels, FALSE, NULL)
+  rm <- .Call(readmit:::rreadmit_assemble, prep$cols, prep$kind, prep$n_levels, TRUE, NULL)
+  expect_identical(t(rm$x), cm$x)
+  expect_identical(keyed_encode(big), encode_row_by_row(big))
+})
+
+test_that("a keyed column whose keys miss a value is an error, not a wrong code", {
+  df <- read_raw_csv(test_path("fixtures", "sample.csv"))[1:3, ]
+  prep <- readmit:::prepare_columns(df, fixture_info()$features)
+  j <- which(vapply(prep$cols, is.list, NA))[1]
+  prep$cols[[j]][[2]] <- prep$cols[[j]][[2]][0]
+  prep$cols[[j]][[3]] <- integer()
+  expect_error(.Call(readmit:::rreadmit_assemble, prep$cols, prep$kind, prep$n_levels, FALSE, NULL),
+               "not among its keys")
+})
+
+test_that("history from integer and from double ids and stays is the same", {
+  df <- read_raw_csv(test_path("fixtures", "sample.csv"))
+  expect_true(is.integer(df$patient_nbr) && is.integer(df$time_in_hospital))
+  dbl <- transform(df, patient_nbr = as.double(patient_nbr), encounter_id = as.double(encounter_id),
+                   time_in_hospital = as.double(time_in_hospital),
+                   discharge_disposition_id = as.character(discharge_disposition_id))
+  expect_identical(encode_fixture(dbl), encode_fixture(df))
+})
