@@ -298,14 +298,15 @@ prepare_columns <- function(df, features, call = NULL) {
     if (is.null(cols[[j]])) cols[[j]] <- rep(NA_real_, n)   # e.g. a 0-row frame's column
   }
   # Level features: the codes of a column's distinct values only (few, even on 100,000 rows),
-  # computed by the same R code as for every value; the C assembly finds each row's code by the
-  # identity of its value (src/rreadmit_assemble.c, "keyed" columns). No per-row R vector.
+  # computed by the same R code as for every value. C finds the distinct values by identity and
+  # which one each row holds (src/rreadmit_assemble.c, "keyed" columns): no per-row R vector of
+  # text or codes, no hash of every row by match().
   if (length(keyed)) {
     raw <- cols[keyed]
-    keys <- .Call(rreadmit_distinct, raw)
+    distinct <- .Call(rreadmit_distinct, raw)
     for (i in seq_along(keyed)) {
       j <- keyed[i]
-      k <- keys[[i]]
+      k <- distinct[[i]]$keys
       values <- if (is.factor(raw[[i]])) {
         # A factor is keyed by its integer codes: its values are the level texts (NA for NA).
         lv <- levels(raw[[i]])
@@ -313,7 +314,7 @@ prepare_columns <- function(df, features, call = NULL) {
       } else {
         k
       }
-      cols[[j]] <- list(raw[[i]], k, level_coder(specs[[j]])(values))
+      cols[[j]] <- list(distinct[[i]]$ids, level_coder(specs[[j]])(values))
     }
   }
   list(cols = cols, kind = kind, n_levels = n_levels, n_invalid = n_invalid, names = names_)

@@ -10,14 +10,16 @@
  *      (NA, counted as unseen). The codes are those of match(text, c(levels, "?", "", NA)),
  *      given either
  *        - as an integer vector of codes, one per row, or
- *        - keyed: list(x, keys, codes), where x is the raw column (character, integer, logical
- *          or double), keys its distinct values (rreadmit_distinct) and codes the code of each
- *          key, computed in R from the few keys. Each row's code is then found here by the
- *          identity of its value (the CHARSXP pointer of a string, the bits of a number) in a
- *          small hash table, so no per-row integer vector is made and R's match() and unique()
- *          (a hash of every row each, plus the encoding checks of every string) are spared.
- *          Equal pointers are equal strings; two distinct pointers with equal text (say latin1
- *          and UTF-8) are two keys that R gave the same code, so the result is that of match().
+ *        - keyed: list(ids, codes), where codes holds the code of each distinct value of the
+ *          raw column (character, integer, logical or double), computed in R from those few
+ *          values, and ids (raw or integer, 0-based) says which distinct value each row holds.
+ *          rreadmit_distinct finds the distinct values and the ids in one pass, by the identity
+ *          of the values (the CHARSXP pointer of a string, the bits of a number) in a small hash
+ *          table, so R's match() and unique() (a hash of every row each, plus the encoding
+ *          checks of every string) and a per-row integer vector of codes are spared. Equal
+ *          pointers are equal strings; two distinct pointers with equal text (say latin1 and
+ *          UTF-8) are two distinct values that R gives the same code, so the result is that of
+ *          match().
  *   2  as 1, but a value not among the levels is the last level (Other).
  *   3  number, not counted (derived history features, where NA is structural).
  *
@@ -113,8 +115,9 @@ static const void *data_of(SEXP x) {
     }
 }
 
-/* The distinct values of each vector of `cols` (a list), in order of first appearance, by
- * identity (see key_at): the keys of keyed level columns. */
+/* For each vector of `cols` (a list): list(keys, ids), its distinct values by identity (see
+ * key_at) in order of first appearance, and for each element the 0-based index of its value in
+ * keys, as a raw vector when there are at most 256 keys (a quarter of the memory), else integer. */
 SEXP rreadmit_distinct(SEXP cols) {
     if (TYPEOF(cols) != VECSXP) Rf_error("distinct: 'cols' must be a list");
     R_xlen_t m = XLENGTH(cols);
@@ -126,7 +129,10 @@ SEXP rreadmit_distinct(SEXP cols) {
         if (XLENGTH(x) > INT_MAX) Rf_error("too many rows");
         if (XLENGTH(x) > max_n) max_n = XLENGTH(x);
     }
-    int *first = (int *)R_alloc(max_n > 0 ? (size_t)max_n : 1, sizeof(int));   /* rows of the keys */
+    size_t len = max_n > 0 ? (size_t)max_n : 1;
+    int *first = (int *)R_alloc(len, sizeof(int));   /* row of each key */
+    int *ids = (int *)R_alloc(len, sizeof(int));
+    const char *names[] = {"keys", "ids", ""};
     SEXP out = PROTECT(Rf_allocVector(VECSXP, m));
     for (R_xlen_t j = 0; j < m; j++) {
         SEXP x = VECTOR_ELT(cols, j);
@@ -142,9 +148,13 @@ SEXP rreadmit_distinct(SEXP cols) {
             if (h.val[s] < 0) {
                 kh_put(&h, k, nk);
                 first[nk++] = (int)i;
+                s = kh_slot(&h, k);
             }
+            ids[i] = h.val[s];
         }
-        SEXP keys = PROTECT(Rf_allocVector(type, nk));
+        SEXP res = PROTECT(Rf_mkNamed(VECSXP, names));
+        SEXP keys = Rf_allocVector(type, nk);
+        SET_VECTOR_ELT(res, 0, keys);
         for (int k = 0; k < nk; k++) {
             switch (type) {
             case STRSXP: SET_STRING_ELT(keys, k, STRING_ELT(x, first[k])); break;
@@ -153,7 +163,17 @@ SEXP rreadmit_distinct(SEXP cols) {
             default: INTEGER(keys)[k] = INTEGER(x)[first[k]]; break;
             }
         }
-        SET_VECTOR_ELT(out, j, keys);
+        if (nk <= 256) {
+            SEXP r = Rf_allocVector(RAWSXP, n);
+            SET_VECTOR_ELT(res, 1, r);
+            Rbyte *rb = RAW(r);
+            for (R_xlen_t i = 0; i < n; i++) rb[i] = (Rbyte)ids[i];
+        } else {
+            SEXP r = Rf_allocVector(INTSXP, n);
+            SET_VECTOR_ELT(res, 1, r);
+            memcpy(INTEGER(r), ids, (size_t)n * sizeof(int));
+        }
+        SET_VECTOR_ELT(out, j, res);
         UNPROTECT(1);
     }
     UNPROTECT(1);
@@ -176,11 +196,9 @@ R_xlen_t rreadmit_columns_check(SEXP cols, SEXP spec, SEXP n_levels) {
         if (k < 0 || k > 3) Rf_error("feature column %ld has an unknown kind", (long)(j + 1));
         R_xlen_t len;
         if (is_keyed(c)) {
-            if ((k != 1 && k != 2) || XLENGTH(c) != 3 || !keyable(VECTOR_ELT(c, 0)) ||
-                TYPEOF(VECTOR_ELT(c, 1)) != TYPEOF(VECTOR_ELT(c, 0)) ||
-                TYPEOF(VECTOR_ELT(c, 2)) != INTSXP ||
-                XLENGTH(VECTOR_ELT(c, 2)) != XLENGTH(VECTOR_ELT(c, 1)) ||
-                XLENGTH(VECTOR_ELT(c, 1)) > INT_MAX)
+            if ((k != 1 && k != 2) || XLENGTH(c) != 2 ||
+                (TYPEOF(VECTOR_ELT(c, 0)) != RAWSXP && TYPEOF(VECTOR_ELT(c, 0)) != INTSXP) ||
+                TYPEOF(VECTOR_ELT(c, 1)) != INTSXP || XLENGTH(VECTOR_ELT(c, 1)) > INT_MAX)
                 Rf_error("feature column %ld is not a valid keyed column", (long)(j + 1));
             len = XLENGTH(VECTOR_ELT(c, 0));
         } else {
@@ -200,51 +218,42 @@ R_xlen_t rreadmit_columns_check(SEXP cols, SEXP spec, SEXP n_levels) {
 /* What the writer keeps per column across blocks of rows. */
 typedef struct {
     int kind, nl, type;
-    SEXP x;                  /* the values (keyed: the raw column) */
-    const void *data;        /* their elements (data_of) */
-    int keyed;
-    khash h;                 /* keyed: key -> code */
+    const void *data;        /* the values (data_of; keyed: the ids) */
+    const int *codes;        /* keyed: the code of each id */
+    int n_codes;             /* keyed: how many */
     R_xlen_t missing, unseen;
 } colstate;
 
-static void column_init(colstate *s, SEXP c, int kind, int nl, R_xlen_t j) {
+static void column_init(colstate *s, SEXP c, int kind, int nl) {
     memset(s, 0, sizeof *s);
     s->kind = kind;
     s->nl = nl;
-    s->keyed = is_keyed(c);
-    s->x = s->keyed ? VECTOR_ELT(c, 0) : c;
-    s->type = TYPEOF(s->x);
-    s->data = data_of(s->x);
-    if (s->keyed) {
-        SEXP keys = VECTOR_ELT(c, 1);
-        const int *codes = INTEGER(VECTOR_ELT(c, 2));
-        const void *kdata = data_of(keys);
-        R_xlen_t nk = XLENGTH(keys);
-        kh_init(&s->h, (size_t)nk);
-        for (R_xlen_t k = 0; k < nk; k++) {
-            if (codes[k] == NA_INTEGER || codes[k] < 0)
-                Rf_error("feature column %ld: bad code for a key", (long)(j + 1));
-            kh_put(&s->h, key_at(s->type, kdata, k), codes[k]);
-        }
+    SEXP x = is_keyed(c) ? VECTOR_ELT(c, 0) : c;
+    s->type = TYPEOF(x);
+    s->data = x == c ? data_of(x) : (s->type == RAWSXP ? (const void *)RAW(x) : INTEGER(x));
+    if (x != c) {
+        s->codes = INTEGER(VECTOR_ELT(c, 1));
+        s->n_codes = (int)XLENGTH(VECTOR_ELT(c, 1));
     }
 }
 
-static inline int keyed_code(const colstate *s, R_xlen_t r, R_xlen_t j) {
-    size_t slot = kh_slot(&s->h, key_at(s->type, s->data, r));
-    if (s->h.val[slot] < 0) Rf_error("feature column %ld: row %ld has a value not among its keys",
-                                     (long)(j + 1), (long)(r + 1));
-    return s->h.val[slot];
+/* The level code of row r of a level column (kind 1 or 2). */
+static inline int level_code(const colstate *s, R_xlen_t r, R_xlen_t j) {
+    if (s->codes == NULL) return ((const int *)s->data)[r];
+    int id = s->type == RAWSXP ? ((const Rbyte *)s->data)[r] : ((const int *)s->data)[r];
+    if (id < 0 || id >= s->n_codes)
+        Rf_error("feature column %ld: row %ld has an id without a code", (long)(j + 1), (long)(r + 1));
+    return s->codes[id];
 }
 
 /* Rows [r0, r1) of column j into out[r * step] (out already offset to the column). */
 static void column_write(colstate *s, R_xlen_t r0, R_xlen_t r1, double *out, size_t step,
                          R_xlen_t j) {
     if (s->kind == 1 || s->kind == 2) {
-        const int *idx = s->keyed ? NULL : (const int *)s->data;
         int nl = s->nl;
         double other = s->kind == 2 ? (double)(nl - 1) : NA_REAL;
         for (R_xlen_t r = r0; r < r1; r++) {
-            int i = idx != NULL ? idx[r] : keyed_code(s, r, j);
+            int i = level_code(s, r, j);
             double v;
             if (i >= 1 && i <= nl) {
                 v = (double)(i - 1);
@@ -280,7 +289,7 @@ void rreadmit_columns_write(SEXP cols, SEXP spec, SEXP n_levels, double *base, i
     R_xlen_t n = rreadmit_columns_check(cols, spec, n_levels);
     colstate *st = (colstate *)R_alloc(m > 0 ? (size_t)m : 1, sizeof(colstate));
     for (R_xlen_t j = 0; j < m; j++)
-        column_init(&st[j], VECTOR_ELT(cols, j), INTEGER(spec)[j], INTEGER(n_levels)[j], j);
+        column_init(&st[j], VECTOR_ELT(cols, j), INTEGER(spec)[j], INTEGER(n_levels)[j]);
     size_t step = row_major ? (size_t)m : 1;
     for (R_xlen_t r0 = 0; r0 < n; r0 += ROW_BLOCK) {
         R_xlen_t r1 = n - r0 < ROW_BLOCK ? n : r0 + ROW_BLOCK;

@@ -153,14 +153,16 @@ test_that("an empty data frame gives a 0-row matrix; non-frames are rejected", {
 })
 
 # The level codes of every row computed in R, as the encoder did before it keyed columns in C
-# (src/rreadmit_assemble.c): each keyed column list(x, keys, codes) becomes its per-row codes.
+# (src/rreadmit_assemble.c): each keyed column list(ids, codes) becomes the per-row codes of the
+# raw column.
 encode_row_by_row <- function(df, features = fixture_info()$features) {
   prep <- readmit:::prepare_columns(df, features)
   specs <- readmit:::feature_specs(features)
+  df <- readmit:::resolve_columns(df, vapply(specs, `[[`, "", "source"))
   cols <- prep$cols
   for (j in seq_along(cols)) {
     if (is.list(cols[[j]])) {
-      x <- cols[[j]][[1]]
+      x <- df[[specs[[j]]$source]]
       values <- if (is.factor(x)) as.character(x) else x
       cols[[j]] <- readmit:::level_coder(specs[[j]])(values)
     }
@@ -208,15 +210,22 @@ test_that("level columns keyed in C give the row-by-row codes, counts included",
 
 test_that("distinct values are found by identity; equal text in two encodings gets one code", {
   x <- c("b", NA, "a", "b", "?", "", NA, "a")
-  expect_identical(.Call(readmit:::rreadmit_distinct, list(x))[[1]], unique(x))
+  d <- .Call(readmit:::rreadmit_distinct, list(x))[[1]]
+  expect_identical(d$keys, unique(x))
+  expect_identical(d$ids, as.raw(match(x, unique(x)) - 1L))
   i <- c(3L, NA, 3L, 1L)
   d <- c(2.5, NaN, NA, 2.5, -0, 0)
   l <- c(NA, TRUE, NA)
-  keys <- .Call(readmit:::rreadmit_distinct, list(i, d, l, character()))
+  keys <- lapply(.Call(readmit:::rreadmit_distinct, list(i, d, l, character())), `[[`, "keys")
   expect_identical(keys[[1]], c(3L, NA, 1L))
   expect_identical(keys[[2]], c(2.5, NaN, NA, -0, 0))   # by bits: -0 and 0 are two keys
   expect_identical(keys[[3]], c(NA, TRUE))
   expect_identical(keys[[4]], character())
+  # More than 256 distinct values: integer ids.
+  many <- as.character(c(1:300, 300:1))
+  d <- .Call(readmit:::rreadmit_distinct, list(many))[[1]]
+  expect_identical(d$keys, as.character(1:300))
+  expect_identical(d$ids, c(0:299, 299:0))
   # One level in UTF-8; the column has the same text in latin1 and in UTF-8.
   features <- fixture_info()$features
   race <- which(vapply(features, `[[`, "", "name") == "race")
@@ -246,14 +255,13 @@ test_that("the row-major assembly (the send buffer of a data frame) holds the sa
   expect_identical(keyed_encode(big), encode_row_by_row(big))
 })
 
-test_that("a keyed column whose keys miss a value is an error, not a wrong code", {
+test_that("a keyed column with an id that has no code is an error, not a wrong code", {
   df <- read_raw_csv(test_path("fixtures", "sample.csv"))[1:3, ]
   prep <- readmit:::prepare_columns(df, fixture_info()$features)
   j <- which(vapply(prep$cols, is.list, NA))[1]
-  prep$cols[[j]][[2]] <- prep$cols[[j]][[2]][0]
-  prep$cols[[j]][[3]] <- integer()
+  prep$cols[[j]][[2]] <- integer()
   expect_error(.Call(readmit:::rreadmit_assemble, prep$cols, prep$kind, prep$n_levels, FALSE, NULL),
-               "not among its keys")
+               "has an id without a code")
 })
 
 test_that("history from integer and from double ids and stays is the same", {
