@@ -117,6 +117,20 @@ raw_number <- function(x) {
   list(value = v, invalid = sum(bad))
 }
 
+# raw_number() of a column of few distinct values (a count or a length of stay): for a plain
+# character column (read.csv(colClasses = "character")), as.numeric() of its distinct texts only,
+# spread to the rows by the ids of rreadmit_distinct. The same values and count as raw_number().
+raw_number_distinct <- function(x) {
+  if (!is.character(x) || is.object(x)) return(raw_number(x))
+  d <- .Call(rreadmit_distinct, list(x))[[1L]]
+  txt <- raw_text(d$keys)
+  v <- suppressWarnings(as.numeric(txt))
+  bad <- !is.na(txt) & (is.na(v) | !is.finite(v))
+  v[bad] <- NA_real_
+  i <- as.integer(d$ids) + 1L
+  list(value = v[i], invalid = sum(tabulate(i, length(v))[bad]))
+}
+
 # ICD-9 chapter names of diagnosis codes (NA where the code is missing).
 icd9_chapter <- function(x) {
   txt <- raw_text(x)
@@ -202,8 +216,8 @@ history_columns <- function(df) {
     !is.na(df$readmitted) & as.character(df$readmitted) == "<30"
   }
   o <- order(patient, encounter, method = "radix")
-  .Call(rreadmit_history, o, patient, raw_number(df$time_in_hospital)$value,
-        raw_number(df$number_inpatient)$value, home, within30)
+  .Call(rreadmit_history, o, patient, raw_number_distinct(df$time_in_hospital)$value,
+        raw_number_distinct(df$number_inpatient)$value, home, within30)
 }
 
 # Lets `df` use read.csv's default syntactic names (glyburide.metformin for
@@ -265,7 +279,7 @@ prepare_columns <- function(df, features, call = NULL) {
     col <- df[[s$source]]
     switch(s$transform,
       number = {
-        r <- raw_number(col)
+        r <- raw_number_distinct(col)
         cols[[j]] <- r$value
         n_invalid[j] <- r$invalid
       },

@@ -272,3 +272,23 @@ test_that("history from integer and from double ids and stays is the same", {
                    discharge_disposition_id = as.character(discharge_disposition_id))
   expect_identical(encode_fixture(dbl), encode_fixture(df))
 })
+
+test_that("numbers in character columns are read from their distinct texts as from every row", {
+  x <- c("3", "many", " 5", "Inf", "", "?", NA, "1e3", "-0", "3", "many", "2.5", "NaN")
+  expect_identical(readmit:::raw_number_distinct(x), readmit:::raw_number(x))
+  expect_identical(readmit:::raw_number_distinct(character()), readmit:::raw_number(character()))
+  expect_identical(readmit:::raw_number_distinct(7:9), readmit:::raw_number(7:9))
+  df <- utils::read.csv(test_path("fixtures", "sample.csv"), na.strings = "?", colClasses = "character",
+                        check.names = FALSE)
+  df$num_lab_procedures[1:3] <- c("many", "Inf", " 5")
+  df$time_in_hospital[4] <- "x"
+  w <- tryCatch(readmit:::encode_frame(df, fixture_info()$features), warning = identity)
+  # " 5" is the number 5 for as.numeric(), as for raw_number() of every row.
+  expect_match(conditionMessage(w), "3 values not a finite number (num_lab_procedures: 2, time_in_hospital: 1);",
+               fixed = TRUE)
+  typed <- read_raw_csv(test_path("fixtures", "sample.csv"))
+  x <- encode_fixture(df)
+  keep <- !colnames(x) %in% c("num_lab_procedures", "time_in_hospital", "prior_days_in_hospital",
+                               "prev_time_in_hospital")
+  expect_identical(x[, keep], encode_fixture(typed)[, keep])
+})
