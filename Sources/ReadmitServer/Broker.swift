@@ -153,36 +153,43 @@ final class Broker {
         }
     }
 
-    /// Handles what the front has queued (bounded), after `first` when one was already received.
+    /// Handles what the front has queued (bounded), after `first` when one was already received
+    /// (then no worker is busy, and a small `first` is answered before looking for more, so a
+    /// lone client's round trip does not include that look).
     private func drainFront(first: [ZMQFrame]? = nil) throws {
+        if let first { try route(first, inlineIfSmall: true) }
         // Everything readable now, so the last small one can be kept for this thread.
-        var arrived: [[ZMQFrame]] = first.map { [$0] } ?? []
+        var arrived: [[ZMQFrame]] = []
         while arrived.count < 256, let frames = try front.receive(dontWait: true) { arrived.append(frames) }
         for (position, frames) in arrived.enumerated() {
-            let started = DispatchTime.now().uptimeNanoseconds
-            guard let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 }) else {
-                // A DEALER that forgot the empty delimiter: answer on its identity, without one.
-                let outcome = handler.errorReply(op: 0, requestID: 0, version: handler.store.current()?.servingVersion ?? 0,
-                    WireError(.badFrames, "missing the empty delimiter frame before the request header (DEALER clients must send it)"))
-                try reply(envelope: [frames[0]], outcome, started: started)
-                continue
-            }
-            let body = frames[(delimiter + 1)...]
-            let header = body.first.flatMap { RequestHeader.peek($0.bytes) }
-            let isLast = position == arrived.count - 1
-            if Self.isSmall(header, body) && (isLast || idle.isEmpty) {
-                try reply(envelope: Array(frames[...delimiter]), handler.handle(Array(body)), started: started)
-            } else if let worker = idle.popLast() {
-                forward(frames, to: worker)
-            } else if queuedCount < maxQueued {
-                pending.append(frames)
-                handler.queued.withLock { $0 = queuedCount }
-            } else {
-                let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
-                    version: handler.store.current()?.servingVersion ?? 0,
-                    WireError(.overloaded, "all \(workers) workers are busy and \(maxQueued) requests are queued; retry later"))
-                try reply(envelope: Array(frames[...delimiter]), outcome, started: started)
-            }
+            try route(frames, inlineIfSmall: position == arrived.count - 1 || idle.isEmpty)
+        }
+    }
+
+    /// Answers one request here (small ones, when `inlineIfSmall`), hands it to an idle worker,
+    /// queues it, or refuses it as overloaded.
+    private func route(_ frames: [ZMQFrame], inlineIfSmall: Bool) throws {
+        let started = DispatchTime.now().uptimeNanoseconds
+        guard let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 }) else {
+            // A DEALER that forgot the empty delimiter: answer on its identity, without one.
+            let outcome = handler.errorReply(op: 0, requestID: 0, version: handler.store.current()?.servingVersion ?? 0,
+                WireError(.badFrames, "missing the empty delimiter frame before the request header (DEALER clients must send it)"))
+            return try reply(envelope: [frames[0]], outcome, started: started)
+        }
+        let body = frames[(delimiter + 1)...]
+        let header = body.first.flatMap { RequestHeader.peek($0.bytes) }
+        if inlineIfSmall && Self.isSmall(header, body) {
+            try reply(envelope: Array(frames[...delimiter]), handler.handle(Array(body)), started: started)
+        } else if let worker = idle.popLast() {
+            forward(frames, to: worker)
+        } else if queuedCount < maxQueued {
+            pending.append(frames)
+            handler.queued.withLock { $0 = queuedCount }
+        } else {
+            let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
+                version: handler.store.current()?.servingVersion ?? 0,
+                WireError(.overloaded, "all \(workers) workers are busy and \(maxQueued) requests are queued; retry later"))
+            try reply(envelope: Array(frames[...delimiter]), outcome, started: started)
         }
     }
 
