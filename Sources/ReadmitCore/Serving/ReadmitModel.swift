@@ -35,15 +35,25 @@ public final class ReadmitModel: Sendable {
     static let chunkRows = 512
 
     /// Builds a model from its parameters (validating that they fit together).
-    public init(parameters: ModelParameters) throws(ModelFileError) {
-        self.parameters = parameters
-        modelVersion = UInt64(parameters.metadata.modelID, radix: 16) ?? 0
-        levelLimits = parameters.schema.features.map { $0.kind == .categorical ? Double($0.levels.count) : -1 }
+    public convenience init(parameters: ModelParameters) throws(ModelFileError) {
+        let booster: XGBoostBooster
         do {
             booster = try XGBoostBooster(serialized: parameters.boosterBytes)
         } catch {
             throw ModelFileError(code: .malformed, message: "the booster section cannot be loaded: \(error.message)")
         }
+        try self.init(parameters: parameters, booster: booster)
+    }
+
+    /// Builds a model around a booster already in memory whose serialization is
+    /// `parameters.boosterBytes` (training holds the booster it just fitted; loading it again
+    /// from its bytes would only repeat XGBoost's parse). The scoring trees are still read from
+    /// `parameters.boosterBytes`, so what is scored is what the model file stores.
+    init(parameters: ModelParameters, booster: XGBoostBooster) throws(ModelFileError) {
+        self.parameters = parameters
+        modelVersion = UInt64(parameters.metadata.modelID, radix: 16) ?? 0
+        levelLimits = parameters.schema.features.map { $0.kind == .categorical ? Double($0.levels.count) : -1 }
+        self.booster = booster
         guard parameters.forest.isStructurallyValid(), parameters.forest.columns == parameters.layout.width,
               parameters.layout.slots.count == parameters.schema.count,
               parameters.detector.histograms.count == parameters.schema.count,

@@ -150,7 +150,7 @@ public enum TrainingPipeline {
             schema: schema, layout: layout, forest: forest, atypicalityReference: reference, detector: detector,
             boosterBytes: try booster.serialized(), calibrator: calibrator, tiers: tiers, trainingSummary: summary)
         params.metadata.modelID = ModelFile.modelID(of: params)
-        let model = try ReadmitModel(parameters: params)
+        let model = try ReadmitModel(parameters: params, booster: booster)
         stage("model assembly")
 
         // Evaluation on the test patients: the served model, scored through the same code path
