@@ -63,6 +63,48 @@ final class XGBoostTreeJSONTests: XCTestCase {
         XCTAssertThrowsError(try XGBoostTreeJSON(json: [UInt8(ascii: "{"), UInt8(ascii: "L"), 0, 0]))
     }
 
+    /// Typed UBJSON arrays of every numeric width convert exactly, and the tree members the
+    /// scorer does not use are stepped over without disturbing what follows them.
+    func testUBJSONTypedArraysAndSkippedMembers() throws {
+        func key(_ k: String) -> [UInt8] { [UInt8(ascii: "U"), UInt8(k.utf8.count)] + Array(k.utf8) }
+        func typed(_ type: Unicode.Scalar, _ elements: [[UInt8]]) -> [UInt8] {
+            [UInt8(ascii: "["), UInt8(ascii: "$"), UInt8(ascii: type), UInt8(ascii: "#"), UInt8(ascii: "U"), UInt8(elements.count)] + elements.flatMap { $0 }
+        }
+        func be<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+        var doc: [UInt8] = [UInt8(ascii: "{")]
+        doc += key("i") + typed("i", [[0xFF], [0x05]])
+        doc += key("U") + typed("U", [[0xFF], [0x00]])
+        doc += key("I") + typed("I", [be(Int16(-300)), be(Int16(7))])
+        doc += key("l") + typed("l", [be(Int32(-70_000)), be(Int32(1))])
+        doc += key("L") + typed("L", [be(Int64(-(1 << 40))), be(Int64(2))])
+        doc += key("d") + typed("d", [be(Float(0.1).bitPattern), be(Float(-2.5).bitPattern)])
+        doc += key("D") + typed("D", [be((0.1).bitPattern), be((-1e300).bitPattern)])
+        doc += key("loss_changes") + typed("d", [be(Float(1).bitPattern), be(Float(2).bitPattern)])
+        doc += key("parents") + [UInt8(ascii: "["), UInt8(ascii: "U"), 1, UInt8(ascii: "]")]  // untyped: parsed, then dropped
+        doc += key("after") + [UInt8(ascii: "U"), 42]
+        doc.append(UInt8(ascii: "}"))
+        var parser = XGBoostTreeJSON.UBJSONParser(bytes: doc)
+        guard case .object(let o) = try parser.document() else { return XCTFail("expected an object") }
+        XCTAssertEqual(XGBoostTreeJSON.numbers(o["i"]), [-1, 5])
+        XCTAssertEqual(XGBoostTreeJSON.numbers(o["U"]), [255, 0])
+        XCTAssertEqual(XGBoostTreeJSON.numbers(o["I"]), [-300, 7])
+        XCTAssertEqual(XGBoostTreeJSON.numbers(o["l"]), [-70_000, 1])
+        XCTAssertEqual(XGBoostTreeJSON.numbers(o["L"]), [-Double(1 << 40), 2])
+        XCTAssertEqual(XGBoostTreeJSON.numbers(o["d"]), [Double(Float(0.1)), -2.5])
+        XCTAssertEqual(XGBoostTreeJSON.numbers(o["D"]), [0.1, -1e300])
+        XCTAssertNil(o["loss_changes"])
+        XCTAssertNil(o["parents"])
+        guard case .number(42)? = o["after"] else { return XCTFail("the member after the skipped ones is lost") }
+
+        // A typed array announcing more elements than the bytes hold is an error, read or skipped.
+        for name in ["split_conditions", "sum_hessian"] {
+            var truncated: [UInt8] = [UInt8(ascii: "{")] + key(name)
+            truncated += [UInt8(ascii: "["), UInt8(ascii: "$"), UInt8(ascii: "d"), UInt8(ascii: "#"), UInt8(ascii: "U"), 200, 0, 0, 0, 0]
+            var q = XGBoostTreeJSON.UBJSONParser(bytes: truncated)
+            XCTAssertThrowsError(try q.document(), name)
+        }
+    }
+
     func testUTCTimestampMatchesISO8601DateFormatter() {
         let formatter = ISO8601DateFormatter()
         for seconds in [0, 951_782_400, 1_700_000_000, 1_795_000_000, 4_102_444_799, 1_709_164_800] {

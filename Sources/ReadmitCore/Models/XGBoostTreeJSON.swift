@@ -376,22 +376,75 @@ struct XGBoostTreeJSON {
                     if bytes[i] == UInt8(ascii: "}") { i += 1; break }
                 }
                 let key = try text(try count())
-                if let type { members[key] = try value(of: type) } else { members[key] = try value() }
+                let valueType: UInt8
+                if let type { valueType = type } else { valueType = try marker() }
+                if Self.unreadKeys.contains(key) { try skip(valueType) } else { members[key] = try value(of: valueType) }
                 k += 1
             }
             return .object(members)
         }
 
+        /// Tree members ``CompiledBooster`` does not use: skipped without converting their numbers
+        /// (they are over half of the model's bytes).
+        static let unreadKeys: Set<String> = ["base_weights", "loss_changes", "sum_hessian", "parents"]
+
+        /// The byte width of a numeric marker, nil for any other marker.
+        static func width(of type: UInt8) -> Int? {
+            switch type {
+            case UInt8(ascii: "i"), UInt8(ascii: "U"): return 1
+            case UInt8(ascii: "I"): return 2
+            case UInt8(ascii: "l"), UInt8(ascii: "d"): return 4
+            case UInt8(ascii: "L"), UInt8(ascii: "D"): return 8
+            default: return nil
+            }
+        }
+
+        /// The `n` elements of a typed numeric array, converted in one loop per type (the node
+        /// arrays are most of the model: a per-element `number(_:)` call was most of the parse).
+        mutating func typedNumbers(_ type: UInt8, width: Int, count n: Int) throws(CompiledBooster.FormatError) -> [Double] {
+            guard n <= (bytes.count - i) / width else { throw fail("unexpected end") }
+            let start = i
+            let numbers = [Double](unsafeUninitializedCapacity: n) { out, initialized in
+                bytes.withUnsafeBytes { raw in
+                    let p = raw.baseAddress.map { $0 + start }
+                    guard let p else { return }
+                    switch type {
+                    case UInt8(ascii: "i"): for k in 0..<n { out[k] = Double(Int8(bitPattern: p.load(fromByteOffset: k, as: UInt8.self))) }
+                    case UInt8(ascii: "U"): for k in 0..<n { out[k] = Double(p.load(fromByteOffset: k, as: UInt8.self)) }
+                    case UInt8(ascii: "I"): for k in 0..<n { out[k] = Double(Int16(bigEndian: p.loadUnaligned(fromByteOffset: 2 * k, as: Int16.self))) }
+                    case UInt8(ascii: "l"): for k in 0..<n { out[k] = Double(Int32(bigEndian: p.loadUnaligned(fromByteOffset: 4 * k, as: Int32.self))) }
+                    case UInt8(ascii: "L"): for k in 0..<n { out[k] = Double(Int64(bigEndian: p.loadUnaligned(fromByteOffset: 8 * k, as: Int64.self))) }
+                    case UInt8(ascii: "d"):
+                        for k in 0..<n { out[k] = Double(Float(bitPattern: UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))) }
+                    default:
+                        for k in 0..<n { out[k] = Double(bitPattern: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))) }
+                    }
+                }
+                initialized = n
+            }
+            i += n * width
+            return numbers
+        }
+
+        /// Steps over one value of type `type` without building it.
+        mutating func skip(_ type: UInt8) throws(CompiledBooster.FormatError) {
+            if type == UInt8(ascii: "["), i < bytes.count, bytes[i] == UInt8(ascii: "$"), i + 1 < bytes.count, let width = Self.width(of: bytes[i + 1]) {
+                let mark = i
+                i += 2
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "#") else { i = mark; _ = try value(of: type); return }
+                i += 1
+                let n = try count()
+                guard n <= (bytes.count - i) / width else { throw fail("unexpected end") }
+                i += n * width
+                return
+            }
+            _ = try value(of: type)
+        }
+
         mutating func array() throws(CompiledBooster.FormatError) -> JSONValue {
             let (type, n) = try containerHeader()
-            if let type, let n, "iUIlLdD".utf8.contains(type) {
-                // A typed array: read the numbers directly.
-                var numbers: [Double] = []
-                numbers.reserveCapacity(n)
-                for _ in 0..<n {
-                    if let v = try number(type) { numbers.append(v) }
-                }
-                return .numbers(numbers)
+            if let type, let n, let width = Self.width(of: type) {
+                return .numbers(try typedNumbers(type, width: width, count: n))
             }
             var numbers: [Double] = []
             var items: [JSONValue]?
