@@ -63,7 +63,7 @@ struct TrainCommand: ParsableCommand {
                 mark = clock.now
             }
             let modelPath = outDir.appendingPathComponent("model.readmit").path
-            try ModelFile.write(result.parameters, to: modelPath)
+            try ModelFile.write(result.modelFile, to: modelPath)
             stage("model file")
             if !noReport {
                 let written = try ReportWriter.write(ReportBuilder.input(result), to: outDir)

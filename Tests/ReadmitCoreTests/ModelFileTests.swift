@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 @testable import ReadmitCore
 import XCTest
@@ -123,6 +124,39 @@ final class ModelFileTests: XCTestCase {
         try ModelFile.write(result.parameters, to: path)
         try ModelFile.write(result.parameters, to: path)  // replaces atomically
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["m.readmit"])
+    }
+}
+
+final class EncodedModelTests: XCTestCase {
+    /// The header spliced from separately encoded members is byte for byte the header encoded
+    /// whole, and the model id is the documented hash of the payload and the anonymous header:
+    /// the splice changes neither the file nor the id.
+    func testSplicedHeaderAndModelIDEqualTheWholeEncoding() throws {
+        let (result, _, path) = try TestSupport.smallModel.get()
+        let p = result.parameters
+        let encoded = try EncodedModel(p)
+        XCTAssertEqual(try encoded.header(metadata: p.metadata, sections: encoded.sections), try ModelFile.headerJSON(p, sections: encoded.sections))
+
+        var anonymous = p
+        anonymous.metadata.modelID = ""
+        anonymous.metadata.createdAt = ""
+        var hasher = SHA256()
+        hasher.update(data: encoded.payload)
+        hasher.update(data: try ModelFile.headerJSON(anonymous, sections: [:]))
+        let expectedID = hasher.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
+        XCTAssertEqual(try encoded.modelID(), expectedID)
+        XCTAssertEqual(p.metadata.modelID, expectedID, "training names the model by the same hash")
+        XCTAssertEqual(try ModelFile.modelID(of: p), expectedID)
+
+        // The training result's own encoding is the file training writes.
+        XCTAssertEqual(try result.modelFile.fileBytes(), try ModelFile.encode(p))
+        XCTAssertEqual(try ModelFile.decode(try result.modelFile.fileBytes()).metadata, p.metadata)
+        XCTAssertEqual(try ModelFile.read(path: path).metadata, p.metadata)
+
+        // Another id changes the metadata only.
+        let renamed = encoded.withModelID("00000000000000ff")
+        XCTAssertEqual(try ModelFile.decode(try renamed.fileBytes()).metadata.modelID, "00000000000000ff")
+        XCTAssertEqual(try renamed.modelID(), expectedID, "the id does not depend on the id")
     }
 }
 

@@ -21,7 +21,7 @@ final class ReloadTests: XCTestCase {
         // A second, genuinely different model file: same fit, different seed metadata, so a new model id.
         var parameters = try ModelFile.read(path: fixture)
         parameters.metadata.seed &+= 1
-        parameters.metadata.modelID = ModelFile.modelID(of: parameters)
+        parameters.metadata.modelID = try ModelFile.modelID(of: parameters)
         try ModelFile.write(parameters, to: pathB)
         modelA = try ReadmitModel.load(path: pathA)
         modelB = try ReadmitModel.load(path: pathB)

@@ -148,8 +148,20 @@ public enum TrainingPipeline {
             metadata: .init(modelID: "", createdAt: utcTimestamp(), trainingDataSHA256: dataHash,
                             trainingDataFile: URL(fileURLWithPath: path).lastPathComponent, seed: options.seed, readmitVersion: readmitVersion),
             schema: schema, layout: layout, forest: forest, atypicalityReference: reference, detector: detector,
-            boosterBytes: try booster.serialized(), calibrator: calibrator, tiers: tiers, trainingSummary: summary)
-        params.metadata.modelID = ModelFile.modelID(of: params)
+            boosterBytes: [], calibrator: calibrator, tiers: tiers, trainingSummary: summary)
+        // XGBoost's serialization of the booster and the JSON of the model file's header do not
+        // depend on each other (about 2 ms each): one thread each.
+        let (boosterBytes, headerMembers) = try Self.concurrently(
+            { () throws(BoosterError) in try booster.serialized() },
+            { [params] () throws(ModelFileError) in
+                do { return try EncodedModel.HeaderMembers(params) } catch {
+                    throw ModelFileError(code: .writeFailed, message: "cannot encode the model header: \(error)")
+                }
+            })
+        params.boosterBytes = boosterBytes
+        let unnamed = EncodedModel(params, members: headerMembers)
+        let modelFile = unnamed.withModelID(try unnamed.modelID())
+        params = modelFile.parameters
         let model = try ReadmitModel(parameters: params, booster: booster)
         stage("model assembly")
 
@@ -214,10 +226,24 @@ public enum TrainingPipeline {
             trainEncounters: trainIdx.count, testEncounters: testIdx.count, trainPatients: trainPatients.count, testPatients: testPatients.count,
             trainPositives: labels(trainIdx).filter { $0 }.count, testPositives: yTest.filter { $0 }.count,
             testFirstEncounters: firstIdx.count, fitRows: refitIdx.count, validationRows: validIdx.count, calibrationRows: calibIdx.count)
-        return TrainingResult(parameters: params, cohort: summaryCounts, evaluations: evaluations, riskModelAUCInterval: interval,
+        return TrainingResult(modelFile: modelFile, cohort: summaryCounts, evaluations: evaluations, riskModelAUCInterval: interval,
                               firstEncounterMetrics: firstMetrics, trials: trials,
                               missingness: missingness.map { ($0.0, Double($0.1) / Double(cohort.rows.count)) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 },
                               importance: importance, distributions: distributions, testLabels: yTest, stageSeconds: stages)
+    }
+
+    /// Runs `first` on the calling thread and `second` on another one; returns both results or
+    /// rethrows the first error (of `first` before `second`).
+    static func concurrently<A: Sendable, B: Sendable, E1: Error, E2: Error>(
+        _ first: @Sendable () throws(E1) -> A, _ second: @Sendable () throws(E2) -> B
+    ) throws -> (A, B) {
+        nonisolated(unsafe) var a: Result<A, E1>?
+        nonisolated(unsafe) var b: Result<B, E2>?
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            if k == 0 { a = Result { () throws(E1) in try first() } } else { b = Result { () throws(E2) in try second() } }
+        }
+        guard let a, let b else { preconditionFailure("concurrentPerform ran every iteration") }
+        return (try a.get(), try b.get())
     }
 
     /// The distribution of feature `j` among positive and negative rows (shares per bin or level).

@@ -86,8 +86,10 @@ public struct HyperparameterTrial: Sendable {
 
 /// Everything a training run produces.
 public struct TrainingResult: Sendable {
+    /// The fitted model, encoded for its model file (its id was computed from this encoding).
+    public var modelFile: EncodedModel
     /// The fitted model.
-    public var parameters: ModelParameters
+    public var parameters: ModelParameters { modelFile.parameters }
     /// Cohort counts.
     public var cohort: CohortSummary
     /// Evaluations of the served model and of the references, risk model first.
