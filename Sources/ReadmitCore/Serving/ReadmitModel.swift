@@ -48,8 +48,10 @@ public final class ReadmitModel: Sendable {
     /// Builds a model around a booster already in memory whose serialization is
     /// `parameters.boosterBytes` (training holds the booster it just fitted; loading it again
     /// from its bytes would only repeat XGBoost's parse). The scoring trees are still read from
-    /// `parameters.boosterBytes`, so what is scored is what the model file stores.
-    init(parameters: ModelParameters, booster: XGBoostBooster) throws(ModelFileError) {
+    /// `parameters.boosterBytes`, so what is scored is what the model file stores; `trees`, when
+    /// given, must be ``compileTrees(_:booster:)`` of those bytes (training compiles them while it
+    /// computes the model id).
+    init(parameters: ModelParameters, booster: XGBoostBooster, trees compiled: CompiledBooster? = nil) throws(ModelFileError) {
         self.parameters = parameters
         modelVersion = UInt64(parameters.metadata.modelID, radix: 16) ?? 0
         levelLimits = parameters.schema.features.map { $0.kind == .categorical ? Double($0.levels.count) : -1 }
@@ -62,14 +64,7 @@ public final class ReadmitModel: Sendable {
             throw ModelFileError(code: .malformed, message: "model parts do not fit together (schema, layout, forest, detector, tiers)")
         }
         forest = CompiledForest(forest: parameters.forest, layout: parameters.layout)
-        do {
-            // The stored UBJSON is read directly (a JSON dump through XGBoost and its parse cost
-            // more than the rest of loading); anything else goes through XGBoost's JSON.
-            let encoded = XGBoostTreeJSON.isUBJSON(parameters.boosterBytes) ? parameters.boosterBytes : try booster.jsonModel()
-            trees = try CompiledBooster(json: encoded)
-        } catch {
-            throw ModelFileError(code: .malformed, message: "the booster's trees cannot be read: \(error)")
-        }
+        if let compiled { trees = compiled } else { trees = try Self.compileTrees(parameters.boosterBytes, booster: booster) }
         guard trees.maxFeatureIndex < parameters.schema.count + 2 else {
             throw ModelFileError(code: .malformed, message: "the booster reads a feature beyond its input width")
         }
@@ -83,6 +78,17 @@ public final class ReadmitModel: Sendable {
         }
         guard risk.isFinite, risk >= 0, risk <= 1 else {
             throw ModelFileError(code: .malformed, message: "the model gives an invalid risk (\(risk)) for an all-missing row")
+        }
+    }
+
+    /// The scoring trees of a booster serialized as `boosterBytes`: the stored UBJSON is read
+    /// directly (a JSON dump through XGBoost and its parse cost more than the rest of loading);
+    /// anything else goes through XGBoost's JSON.
+    static func compileTrees(_ boosterBytes: [UInt8], booster: XGBoostBooster) throws(ModelFileError) -> CompiledBooster {
+        do {
+            return try CompiledBooster(json: XGBoostTreeJSON.isUBJSON(boosterBytes) ? boosterBytes : try booster.jsonModel())
+        } catch {
+            throw ModelFileError(code: .malformed, message: "the booster's trees cannot be read: \(error)")
         }
     }
 

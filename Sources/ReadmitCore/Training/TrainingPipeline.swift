@@ -159,10 +159,15 @@ public enum TrainingPipeline {
                 }
             })
         params.boosterBytes = boosterBytes
-        let unnamed = EncodedModel(params, members: headerMembers)
-        let modelFile = unnamed.withModelID(try unnamed.modelID())
+        // The scoring trees are compiled from those bytes while the model id is hashed.
+        let (trees, modelFile) = try Self.concurrently(
+            { () throws(ModelFileError) in try ReadmitModel.compileTrees(boosterBytes, booster: booster) },
+            { [params] () throws(ModelFileError) in
+                let unnamed = EncodedModel(params, members: headerMembers)
+                return unnamed.withModelID(try unnamed.modelID())
+            })
         params = modelFile.parameters
-        let model = try ReadmitModel(parameters: params, booster: booster)
+        let model = try ReadmitModel(parameters: params, booster: booster, trees: trees)
         stage("model assembly")
 
         // Evaluation on the test patients: the served model, scored through the same code path
