@@ -45,7 +45,7 @@ def main():
         a = med([st.get(s, float("nan")) for st in sw["stages"]])
         b = med([st.get(s, float("nan")) for st in py["stages"]])
         rows.append((s, a, b))
-        print(f"{s:<32}{a:>16.3f}{b:>17.3f}{a / b if b > 0 else float('nan'):>14.3f}")
+        print(f"{s:<32}{a:>16.4f}{b:>17.4f}{a / b if b > 0 else float('nan'):>14.3f}")
     a, b = med(sw["wall"]), med(py["wall"])
     print(f"{'process wall time (GNU time)':<32}{a:>16.2f}{b:>17.2f}{a / b:>14.3f}")
     a, b = med(sw["rss"]), med(py["rss"])
@@ -56,8 +56,8 @@ def main():
     print(f"chosen (Python): {sorted(set(py['rounds']))}")
     print("per run (s), Swift | Python:")
     for s in STAGES:
-        print(f"  {s:<30}" + " ".join(f"{st.get(s, float('nan')):7.2f}" for st in sw["stages"]) + "  | "
-              + " ".join(f"{st.get(s, float('nan')):7.2f}" for st in py["stages"]))
+        print(f"  {s:<30}" + " ".join(f"{st.get(s, float('nan')):8.4f}" for st in sw["stages"]) + "  | "
+              + " ".join(f"{st.get(s, float('nan')):8.4f}" for st in py["stages"]))
     print(f"runs: {n}; per-run totals Swift {[round(st['total'], 1) for st in sw['stages']]}, Python {[round(st['total'], 1) for st in py['stages']]}")
     print(json.dumps({"swift": sw, "python": py}, default=str), file=open(f"{work}/summary.json", "w"))
 
