@@ -90,8 +90,9 @@ public struct EncounterTable: Sendable {
             }
         }
         // Numbers and the first text columns on one thread, the other text columns on the other
-        // (about equal work).
-        let firstTexts = min(textColumns.count, max(0, textColumns.count / 2 - (idColumns.count + numericColumns.count) / 4))
+        // (about equal work: a numeric column costs about two text columns, measured on the
+        // shipped data).
+        let firstTexts = min(textColumns.count, max(0, textColumns.count / 2 - (idColumns.count + numericColumns.count)))
         let results = UnsafeMutableBufferPointer<Parts>.allocate(capacity: 2)
         results.initialize(repeating: Parts())
         defer { results.deinitialize(); results.deallocate() }
