@@ -195,6 +195,7 @@ final class Broker {
 
     private func reply(envelope: [ZMQFrame], _ outcome: RequestHandler.Outcome, started: UInt64) throws {
         var frames = envelope
+        frames.reserveCapacity(envelope.count + outcome.frames.count)
         for frame in outcome.frames { frames.append(try frame.toMessage()) }
         try front.send(frames)
         handler.stats.record(op: outcome.op, status: outcome.status, rows: outcome.rows,

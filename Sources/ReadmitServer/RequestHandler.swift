@@ -37,8 +37,11 @@ struct RequestHandler: Sendable {
         }
         let op = request.header.op, id = request.header.requestID
         func ok(_ frames: [OutgoingFrame], rows: Int = 0, version: UInt64 = version) -> Outcome {
-            let header = ReplyHeader(op: op, status: 0, requestID: id, modelVersion: version)
-            return Outcome(frames: [.bytes(header.encoded())] + frames, op: op, status: .ok, rows: rows)
+            var all: [OutgoingFrame] = []
+            all.reserveCapacity(1 + frames.count)  // one allocation (`[header] + frames` made two)
+            all.append(.bytes(ReplyHeader(op: op, status: 0, requestID: id, modelVersion: version).encoded()))
+            all.append(contentsOf: frames)
+            return Outcome(frames: all, op: op, status: .ok, rows: rows)
         }
         func fail(_ error: WireError) -> Outcome { errorReply(op: op, requestID: id, version: version, error) }
         func text(_ s: String) -> [OutgoingFrame] { [.bytes(Array(s.utf8))] }
@@ -108,9 +111,9 @@ struct RequestHandler: Sendable {
 
     private func score(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int,
                        ok: ([OutgoingFrame], Int, UInt64) -> Outcome) throws -> Outcome {
-        var counts: [UInt8] = []
-        counts.append(contentsOf: withUnsafeBytes(of: UInt32(rows).littleEndian, Array.init))
-        counts.append(contentsOf: [0, 0, 0, 0])
+        let n = UInt32(rows)
+        let counts: [UInt8] = [UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n >> 16),
+                               UInt8(truncatingIfNeeded: n >> 24), 0, 0, 0, 0]  // n_rows, then 0 (u32 LE each)
         let risk = try ZMQFrame(size: rows * 8), atyp = try ZMQFrame(size: rows * 8), tier = try ZMQFrame(size: rows)
         if rows > 0 {
             try withDoubles(matrix) { x throws(FeatureVectorError) in

@@ -66,6 +66,7 @@ public final class ZMQSocket {
     /// Receives one multipart message; `nil` on timeout (`ZMQ_RCVTIMEO`) or with `dontWait` and nothing queued.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [ZMQFrame]? {
         var frames: [ZMQFrame] = []
+        frames.reserveCapacity(4)  // identity, delimiter, header, payload: one allocation, not three
         while true {
             let frame = ZMQFrame()
             let rc = zmq_msg_recv(frame.msg, handle, dontWait && frames.isEmpty ? ZMQ_DONTWAIT : 0)
