@@ -32,14 +32,13 @@ public enum TrainingPipeline {
 
         // Data and cohort.
         let bytes = try CompressedFile.readAll(path: path)
-        // The data hash (for the model file) runs beside the parse.
-        let hashing = DispatchGroup(), dataHashBox = ResultBox<String>()
-        DispatchQueue.global().async(group: hashing) { dataHashBox.value = ModelFile.sha256Hex(bytes) }
         let csv = try CSVTable(bytes: bytes, file: path)
         let table = try EncounterTable(table: csv, requireLabel: true, requireIDs: true, strict: true)
+        // The data hash is needed only in the model file: it runs in the background from here
+        // (where the parse, which keeps both cores busy, is done) until the model is assembled.
+        let hashing = DispatchGroup(), dataHashBox = ResultBox<String>()
+        DispatchQueue.global().async(group: hashing) { dataHashBox.value = ModelFile.sha256Hex(bytes) }
         let cohort = Cohort(table: table)
-        hashing.wait()
-        guard let dataHash = dataHashBox.value else { throw DataError(code: .unreadable, file: path, message: "cannot hash the data") }
         stage("read")
 
         let trainIdx = cohort.rows.indices.filter { !cohort.isTest[$0] }
@@ -144,6 +143,8 @@ public enum TrainingPipeline {
             "quick": String(options.quick),
         ]
         summary["forest"] = "\(options.forestTrees) trees, \(options.forestSamples) samples per tree"
+        hashing.wait()
+        guard let dataHash = dataHashBox.value else { throw DataError(code: .unreadable, file: path, message: "cannot hash the data") }
         var params = ModelParameters(
             metadata: .init(modelID: "", createdAt: utcTimestamp(), trainingDataSHA256: dataHash,
                             trainingDataFile: URL(fileURLWithPath: path).lastPathComponent, seed: options.seed, readmitVersion: readmitVersion),
