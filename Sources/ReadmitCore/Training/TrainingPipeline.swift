@@ -238,8 +238,9 @@ public enum TrainingPipeline {
                               importance: importance, distributions: distributions, testLabels: yTest, stageSeconds: stages)
     }
 
-    /// Runs `first` on the calling thread and `second` on another one; returns both results or
-    /// rethrows the first error (of `first` before `second`).
+    /// Runs `first` and `second` at the same time (two iterations of `concurrentPerform`: the
+    /// calling thread and one of GCD's); returns both results, or throws `first`'s error if it
+    /// failed, else `second`'s.
     static func concurrently<A: Sendable, B: Sendable, E1: Error, E2: Error>(
         _ first: @Sendable () throws(E1) -> A, _ second: @Sendable () throws(E2) -> B
     ) throws -> (A, B) {
