@@ -53,7 +53,9 @@ def main() -> int:
     args = ap.parse_args()
 
     warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-    data = ROOT / "data/diabetes130/diabetic_data.csv.gz"
+    # The data is not in the repository: a copy in data/diabetes130/, else the shared one beside it.
+    candidates = [ROOT / "data/diabetes130/diabetic_data.csv.gz", ROOT.parent / "shared/data/diabetes130/diabetic_data.csv.gz"]
+    data = next((p for p in candidates if p.exists()), candidates[0])
     frame = readmit.read_csv(data, nrows=args.rows)
     default_frame = pd.read_csv(data, nrows=args.rows)
     # (None: a readmit from before the encoding pool, when comparing versions)

@@ -22,6 +22,9 @@ R CMD INSTALL --preclean --clean --library="$WORK/lib" bindings/r > "$WORK/insta
 ${CC:-cc} -std=c11 -O2 -Iinclude -Ishim $(pkg-config --cflags libzmq 2>/dev/null) \
   benchmarks/bindings/r_vs_c_shim.c shim/*.c -o "$WORK/r_vs_c_shim" \
   $(pkg-config --libs libzmq 2>/dev/null || echo -lzmq)
+# The data is not in the repository: a copy in data/diabetes130/, else the shared one beside it.
+DATA="$ROOT/data/diabetes130/diabetic_data.csv.gz"
+[ -e "$DATA" ] || DATA="$ROOT/../shared/data/diabetes130/diabetic_data.csv.gz"
 R_LIBS="$WORK/lib${R_LIBS:+:$R_LIBS}" Rscript benchmarks/bindings/r_vs_c.R \
   --daemon "$DAEMON" --model "$MODEL" --cbench "$WORK/r_vs_c_shim" \
-  --data "$ROOT/data/diabetes130/diabetic_data.csv.gz" "$@"
+  --data "$DATA" "$@"

@@ -63,6 +63,15 @@ TOP_SPECIALTIES = 20
 HBOS_BINS = 20
 
 
+def default_data():
+    """The Diabetes 130 CSV, which is not in the repository: a copy in data/diabetes130/, else
+    the shared one beside the checkout (../shared/data/diabetes130/)."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    paths = [os.path.join(root, "data", "diabetes130", "diabetic_data.csv.gz"),
+             os.path.join(root, "..", "shared", "data", "diabetes130", "diabetic_data.csv.gz")]
+    return next((p for p in paths if os.path.exists(p)), paths[0])
+
+
 def splitmix64(x):
     """The SplitMix64 finalizer on a uint64 array (wrapping arithmetic)."""
     z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
@@ -332,7 +341,7 @@ def svg_bars(title, labels, a, b, w=840, h=420):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "diabetes130", "diabetic_data.csv.gz"))
+    ap.add_argument("--data", default=default_data())
     ap.add_argument("--out", default="output-python")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)

@@ -31,7 +31,7 @@ import python_pipeline as pp  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description="Python scoring throughput (one thread)")
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "diabetes130", "diabetic_data.csv.gz"))
+    ap.add_argument("--data", default=pp.default_data())
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--max-depth", type=int, default=6)

@@ -26,7 +26,7 @@ import python_pipeline as pp  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "diabetes130", "diabetic_data.csv.gz"))
+    ap.add_argument("--data", default=pp.default_data())
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lib", default="/lib/x86_64-linux-gnu/libxgboost.so.0")

@@ -22,7 +22,11 @@ import numpy as np
 import readmit
 
 EXCLUDED_DISPOSITIONS = {"11", "13", "14", "19", "20"}  # death and hospice
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "data" / "diabetes130" / "diabetic_data.csv.gz"
+# The data is not in the repository (data/diabetes130/README.md): a copy in data/diabetes130/,
+# else the shared one beside the checkout (../shared/data/diabetes130/).
+_ROOT = Path(__file__).resolve().parents[3]
+_DATA = [_ROOT / "data/diabetes130/diabetic_data.csv.gz", _ROOT.parent / "shared/data/diabetes130/diabetic_data.csv.gz"]
+DEFAULT_DATA = next((p for p in _DATA if p.exists()), _DATA[0])
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:

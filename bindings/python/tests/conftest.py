@@ -27,7 +27,9 @@ def _path(env: str, default: Path) -> Path:
 READMITD = _path("READMITD_BIN", ROOT / ".build/release/readmitd")
 READMIT = _path("READMIT_BIN", ROOT / ".build/release/readmit")
 MODEL = _path("READMIT_TEST_MODEL", ROOT / ".build/fixtures/model.readmit")
-DATA = ROOT / "data/diabetes130/diabetic_data.csv.gz"
+# The data is not in the repository: a copy in data/diabetes130/, else the shared one beside it.
+_DATA = [ROOT / "data/diabetes130/diabetic_data.csv.gz", ROOT.parent / "shared/data/diabetes130/diabetic_data.csv.gz"]
+DATA = next((p for p in _DATA if p.exists()), _DATA[0])
 
 
 def free_port() -> int:

@@ -1,7 +1,8 @@
 #!/usr/bin/env Rscript
-# Scores a cohort from a CSV file (the raw columns of the Diabetes 130-US data, e.g. the shipped
-# data/diabetes130/diabetic_data.csv.gz) against a running readmitd, and prints the patients
-# with the highest 30-day readmission risk with the features that drive it.
+# Scores a cohort from a CSV file (the raw columns of the Diabetes 130-US data, e.g. a copy in
+# data/diabetes130/diabetic_data.csv.gz or the shared ../shared/data/diabetes130/diabetic_data.csv.gz;
+# the data is not in the repository, see data/diabetes130/README.md) against a running readmitd,
+# and prints the patients with the highest 30-day readmission risk with the features that drive it.
 #
 #   readmitd --model output/model.readmit --endpoint tcp://127.0.0.1:5555 &
 #   Rscript bindings/r/examples/score_cohort.R data/diabetes130/diabetic_data.csv.gz \
