@@ -4,7 +4,8 @@
 //
 // Module layout (one job each; data flows one way):
 //   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
-//   ReadmitCore               pure: data, cohort, features, models, metrics, model file
+//   ReadmitSpec               the dataset spec: its types and its YAML reader (pure)
+//   ReadmitCore               pure: tables, cohort, features, models, metrics, model file
 //   ReadmitReport             SVG charts and the self-contained HTML report
 //   ReadmitWire               the wire protocol codec (pure, no sockets)
 //   ReadmitServer             the daemon's machinery (sockets, workers, reload, auth, stats)
@@ -23,15 +24,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        // YAML for dataset specs: libyaml underneath, and nodes that keep their line and column.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
+        .target(name: "ReadmitSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "ReadmitCore",
             dependencies: [
-                "CDeflate", "CXGBoost",
+                "ReadmitSpec", "CDeflate", "CXGBoost",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -47,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "readmit",
             dependencies: [
-                "ReadmitCore", "ReadmitReport", "ReadmitServer",
+                "ReadmitSpec", "ReadmitCore", "ReadmitReport", "ReadmitServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,8 +64,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ReadmitCoreTests", dependencies: ["ReadmitCore"]),
-        .testTarget(name: "ReadmitCLITests", dependencies: ["ReadmitCore"]),
+        .testTarget(name: "ReadmitSpecTests", dependencies: ["ReadmitSpec"]),
+        .testTarget(name: "ReadmitCoreTests", dependencies: ["ReadmitCore", "ReadmitSpec"]),
+        .testTarget(name: "ReadmitCLITests", dependencies: ["ReadmitCore", "ReadmitSpec"]),
         .testTarget(name: "ReadmitReportTests", dependencies: ["ReadmitReport"]),
         .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),
         .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitWire", "ReadmitCore", "CZeroMQ"]),

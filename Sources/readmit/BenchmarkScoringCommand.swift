@@ -14,8 +14,7 @@ struct BenchmarkScoringCommand: ParsableCommand {
     @Option(name: .long, help: "Model file.")
     var model: String
 
-    @Option(name: .long, help: "Data file (default: the shipped data).")
-    var data: String?
+    @OptionGroup var source: DatasetOptions
 
     @Option(name: .long, help: "Rows to score per repetition.")
     var rows: Int = 100_000
@@ -25,12 +24,12 @@ struct BenchmarkScoringCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            guard let path = data ?? DefaultData.locate() else { throw ValidationError("pass --data") }
             let loaded = try ReadmitModel.load(path: model)
-            let table = try EncounterTable(table: try CSVTable(path: path), requireLabel: false, requireIDs: true, strict: true)
-            let cohort = Cohort(table: table)
+            let (_, tables) = try source.load()
+            let data = try PreparedData(tables: tables)
+            let cohort = data.cohort
             let test = cohort.rows.indices.filter { cohort.isTest[$0] }.map { cohort.rows[$0] }
-            let all = FeatureEncoder.encode(table: table, schema: loaded.schema)
+            let all = FeatureEncoder.encode(raw: data.raw, spec: tables.spec, schema: loaded.schema)
             let x = all.selecting(rows: (0..<rows).map { test[$0 % test.count] })
             var risk = [Double](repeating: 0, count: rows), atyp = risk
             var tier = [UInt8](repeating: 0, count: rows)

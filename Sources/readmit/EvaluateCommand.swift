@@ -6,19 +6,22 @@ import ReadmitCore
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Evaluate a saved model on a labelled CSV (death and hospice encounters excluded, as in training).",
+        abstract: "Evaluate a saved model on labelled tables, with the cohort rules of its dataset spec (exclusions, label, split).",
         discussion: """
             Prints ROC AUC, PR AUC, Brier score, ECE and precision/recall among the top 10% risk, for all \
             eligible encounters and for each patient's first encounter. With --test-split only the fixed \
-            test patients are used (training patients would flatter a model trained on this data).
+            test patients of the spec's split are used (training patients would flatter a model trained on this data).
             """
     )
 
     @Option(name: .long, help: "Model file written by `readmit train`.")
     var model: String
 
-    @Option(name: .long, help: "Labelled CSV (gzip or plain) with a readmitted column.")
+    @Option(name: .long, help: "Labelled encounters table (CSV or CSV.gz).")
     var data: String
+
+    @Option(name: .customLong("data-dir"), help: "Folder of the spec's other tables (default: the folder of --data).")
+    var dataDirectory: String?
 
     @Flag(name: .long, help: "Use only the test patients of the fixed split.")
     var testSplit = false
@@ -31,11 +34,13 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let loaded = try ReadmitModel.load(path: model)
-            let table = try EncounterTable(table: try CSVTable(path: data), requireLabel: true, requireIDs: false, strict: true)
-            let cohort = Cohort(table: table)
+            let folder = dataDirectory ?? URL(fileURLWithPath: data).deletingLastPathComponent().path
+            let tables = try DatasetTables(spec: loaded.parameters.dataset, folders: [folder], encountersFile: data)
+            let encoded = try EncodedRows(tables: tables, schema: loaded.schema, requireLabel: true, strict: true)
+            let cohort = try Cohort(tables: tables, records: encoded.records, labels: encoded.labels)
             let keep = cohort.rows.indices.filter { !testSplit || cohort.isTest[$0] }
             guard !keep.isEmpty else { throw ValidationError("no eligible encounters to evaluate in \(data)") }
-            let x = FeatureEncoder.encode(table: table, schema: loaded.schema).selecting(rows: keep.map { cohort.rows[$0] })
+            let x = encoded.matrix.selecting(rows: keep.map { cohort.rows[$0] })
             let risk = try loaded.score(x).risk
             let labels = keep.map { cohort.labels[$0] }
             let all = BinaryMetrics(scores: risk, labels: labels, probabilities: true)

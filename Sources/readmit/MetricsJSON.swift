@@ -22,9 +22,12 @@ enum MetricsJSON {
             root[e.key] = m
         }
         let c = r.cohort
-        root["first_encounter"] = ["risk_model": metrics(r.firstEncounterMetrics), "description": "test patients' first encounter (lowest encounter_id) only"]
+        root["first_encounter"] = ["risk_model": metrics(r.firstEncounterMetrics), "description": "test patients' first encounter only"]
         root["cohort"] = [
-            "rows": c.rows, "patients": c.patients, "excluded_death_or_hospice": c.excluded,
+            "dataset": c.dataset, "split": c.splitDescription,
+            "rows": c.rows, "patients": c.patients, "excluded": c.excluded,
+            "exclusions": c.exclusions.map { ["reason": $0.reason, "count": $0.count] as [String: Any] },
+            "not_first_encounter": c.notFirstEncounter, "left_out_by_split": c.leftOutBySplit, "patients_on_both_sides": c.patientsOnBothSides,
             "train_encounters": c.trainEncounters, "test_encounters": c.testEncounters,
             "train_patients": c.trainPatients, "test_patients": c.testPatients,
             "train_positives": c.trainPositives, "test_positives": c.testPositives,

@@ -37,10 +37,12 @@ enum ReportBuilder {
         let cohort = [
             SummaryRow("Encounters in file", Format.int(c.rows)),
             SummaryRow("Patients in file", Format.int(c.patients)),
-            SummaryRow("Excluded (death, hospice)", Format.int(c.excluded)),
+        ] + c.exclusions.map { SummaryRow("Excluded: \($0.reason)", Format.int($0.count)) }
+          + Summary.leftOut(c).map { SummaryRow($0[0].prefix(1).uppercased() + $0[0].dropFirst(), $0[1]) } + [
+            SummaryRow("Split", c.splitDescription),
             SummaryRow("Training encounters / patients", "\(Format.int(c.trainEncounters)) / \(Format.int(c.trainPatients))"),
             SummaryRow("Test encounters / patients", "\(Format.int(c.testEncounters)) / \(Format.int(c.testPatients))"),
-            SummaryRow("Readmitted within 30 days (test)", "\(Format.int(c.testPositives)) (\(Format.pct(prevalence)))"),
+            SummaryRow("Readmitted (test)", "\(Format.int(c.testPositives)) (\(Format.pct(prevalence)))"),
             SummaryRow("Test first encounters only: risk model ROC AUC", "\(Format.f(r.firstEncounterMetrics.rocAUC)) on \(Format.int(r.firstEncounterMetrics.count)) encounters"),
             SummaryRow("Fit / validation / calibration rows", "\(Format.int(c.fitRows)) / \(Format.int(c.validationRows)) / \(Format.int(c.calibrationRows))"),
         ] + r.trials.map { SummaryRow("Validation: \($0.description)", "log loss \(Format.f($0.validationLogLoss, 5)), AUC \(Format.f($0.validationAUC)), \($0.rounds) rounds") }
@@ -55,20 +57,19 @@ enum ReportBuilder {
         return ReportInput(
             title: "30-day readmission risk: training report",
             generatedAt: meta.createdAt,
-            datasetDescription: "UCI Diabetes 130-US hospitals 1999-2008 (Strack et al. 2014, CC BY 4.0): \(meta.trainingDataFile). Test split: patients with splitmix64(patient_nbr) % 5 == 0.",
+            datasetDescription: "\(r.parameters.dataset.name): \(r.parameters.dataset.description) Data: \(meta.trainingDataFile). Test split: \(c.splitDescription).",
             cohortSummary: cohort,
             prevalence: prevalence,
             missingness: r.missingness.map { MissingnessRow(feature: $0.column, fraction: $0.fraction) },
             featureDistributions: r.distributions.map { .categorical($0.feature, levels: $0.bins, positiveCounts: $0.positive, negativeCounts: $0.negative) },
             models: models,
             topRiskFactors: r.importance.prefix(15).map { RiskFactor(feature: $0.feature, importance: $0.meanAbsContribution) },
-            notes: [
+            notes: (c.testEncounters < 1000 ? ["Only \(c.testEncounters) test encounters (\(c.testPositives) readmitted): every metric here is uncertain; read the 95% interval of the ROC AUC, not the point estimate."] : []) + [
                 "Every hyperparameter was chosen on validation patients drawn from the training split; the test patients were used once, for the figures here.",
                 "References (logistic regression, LACE-like index, isolation forest, histogram detector) are Platt-calibrated on the calibration patients so that Brier score and ECE compare.",
                 "Anomaly scores alone are close to chance for readmission; they are served as atypicality (how unlike the training cohort a record is), not as risk.",
-                "History features come from the patient's earlier encounters only (lower encounter_id); nothing from later encounters is used.",
-                "The LACE-like index lacks the Charlson comorbidity index and uses diagnosis chapters instead; it is a simple reference, not a validated LACE score.",
-            ],
+                "History features come from the patient's earlier encounters only (those that ended before the admission, as the dataset spec orders them); nothing from later encounters is used.",
+            ] + (r.evaluations.contains { $0.key == "lace" } ? ["The LACE-like index lacks the Charlson comorbidity index and uses the comorbidity features the spec declares instead; it is a simple reference, not a validated LACE score."] : []),
             modelFileInfo: modelInfo)
     }
 

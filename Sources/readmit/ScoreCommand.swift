@@ -1,27 +1,32 @@
 import ArgumentParser
 import Foundation
 import ReadmitCore
+import ReadmitSpec
 
 /// `readmit score`: offline, in-process scoring of a CSV file.
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score a CSV in the training schema with a saved model, in process.",
+        abstract: "Score raw encounter tables with a saved model, in process, through the model's dataset spec.",
         discussion: """
-            Writes a CSV with the input's encounter_id (when present) and the columns risk, atypicality, \
-            tier, unusual_features (the three features the per-feature histogram detector finds most \
-            unusual in the row, most unusual first, separated by ';'), error. Numbers are written in the shortest form that reads back to the same double. A row \
-            with a bad value gets its message in `error` and empty scores; the other rows are scored. Extra \
-            columns (such as the label) are ignored. History features come from earlier rows of the same \
-            patient in the file (docs/FEATURES.md).
+            The spec stored in the model file says which tables and columns to read (docs/DATASET_SPEC.md). \
+            Writes a CSV with the encounter id column and the columns risk, atypicality, tier, \
+            unusual_features (the three features the per-feature histogram detector finds most unusual in \
+            the row, most unusual first, separated by ';'), error. Numbers are written in the shortest form \
+            that reads back to the same double. A row with a bad value gets its message in `error` and empty \
+            scores; the other rows are scored. Extra columns (such as the label) are ignored. History \
+            features come from earlier rows of the same patient in the tables.
             """
     )
 
     @Option(name: .long, help: "Model file written by `readmit train`.")
     var model: String
 
-    @Option(name: .long, help: "CSV to score (gzip or plain).")
-    var data: String
+    @Option(name: .long, help: "Encounters table to score (CSV or CSV.gz); default: the spec's file in --data-dir.")
+    var data: String?
+
+    @Option(name: .customLong("data-dir"), help: "Folder of the spec's other tables (patients, events); default: the folder of --data.")
+    var dataDirectory: String?
 
     @Option(name: .long, help: "Output CSV.")
     var out: String
@@ -32,13 +37,20 @@ struct ScoreCommand: ParsableCommand {
         try runReportingErrors {
             let console = Console(label: "readmit.score", level: global.logLevel, totalSteps: 3)
             let loaded = try ReadmitModel.load(path: model)
-            let table = try EncounterTable(table: try CSVTable(path: data), requireLabel: false, requireIDs: false, strict: false)
+            guard let folder = dataDirectory ?? data.map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
+                throw ValidationError("pass --data (the encounters table) or --data-dir (the folder of the spec's tables)")
+            }
+            let tables = try DatasetTables(spec: loaded.parameters.dataset, folders: [folder], encountersFile: data)
+            let encoded = try EncodedRows(tables: tables, schema: loaded.schema, requireLabel: false, strict: false)
+            let rowErrors = encoded.errors.byRow
+            let ids = encoded.records.encounterIDs
+            let x = encoded.matrix
+            let table = tables.encounters
             console.progress("read done")
-            let x = FeatureEncoder.encode(table: table, schema: loaded.schema)
-            let n = table.count
+            let n = table.rowCount
             var risk = [Double](repeating: .nan, count: n), atyp = risk
             var tier = [UInt8](repeating: 0, count: n)
-            let good = (0..<n).filter { table.rowErrors[$0] == nil }
+            let good = (0..<n).filter { rowErrors[$0] == nil }
             let xs = x.selecting(rows: good)
             let scores = try loaded.score(xs)
             for (k, i) in good.enumerated() { risk[i] = scores.risk[k]; atyp[i] = scores.atypicality[k]; tier[i] = scores.tier[k] }
@@ -53,12 +65,12 @@ struct ScoreCommand: ParsableCommand {
             }
             var unusualByRow = [String](repeating: "", count: n)
             for (k, i) in good.enumerated() { unusualByRow[i] = unusual[k] }
-            var lines = [(table.encounterID != nil ? "encounter_id," : "") + "risk,atypicality,tier,unusual_features,error"]
+            var lines = [CSVField.quote(tables.spec.encounters.encounterID) + ",risk,atypicality,tier,unusual_features,error"]
             lines.reserveCapacity(n + 1)
             for i in 0..<n {
-                var line = table.encounterID.map { "\($0[i])," } ?? ""
-                if let message = table.rowErrors[i] {
-                    line += ",,,," + CSVField.quote("line \(table.lines[i]): \(message)")
+                var line = CSVField.quote(ids.text(i) ?? "") + ","
+                if let error = rowErrors[i] {
+                    line += ",,,," + CSVField.quote("line \(error.line ?? table.csv.line(ofRow: i)): " + (error.column.map { "column '\($0)': " } ?? "") + error.message)
                 } else {
                     line += "\(risk[i]),\(atyp[i]),\(loaded.tierNames[Int(tier[i])]),\(unusualByRow[i]),"
                 }

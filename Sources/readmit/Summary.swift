@@ -7,19 +7,21 @@ enum Summary {
         var out: [String] = []
         out.append("Cohort")
         out.append(TextTable.render(header: ["", "value"], rows: [
+            ["dataset", c.dataset],
             ["encounters in file", Format.int(c.rows)],
             ["patients in file", Format.int(c.patients)],
-            ["excluded (death, hospice)", Format.int(c.excluded)],
+        ] + c.exclusions.map { ["excluded: \($0.reason)", Format.int($0.count)] } + Summary.leftOut(c) + [
+            ["split", c.splitDescription],
             ["training encounters / patients", "\(Format.int(c.trainEncounters)) / \(Format.int(c.trainPatients))"],
             ["test encounters / patients", "\(Format.int(c.testEncounters)) / \(Format.int(c.testPatients))"],
-            ["prevalence (<30 days), training", Format.pct(Double(c.trainPositives) / Double(max(c.trainEncounters, 1)))],
-            ["prevalence (<30 days), test", Format.pct(Double(c.testPositives) / Double(max(c.testEncounters, 1)))],
+            ["prevalence, training", Format.pct(Double(c.trainPositives) / Double(max(c.trainEncounters, 1)))],
+            ["prevalence, test", Format.pct(Double(c.testPositives) / Double(max(c.testEncounters, 1)))],
             ["test first encounters", Format.int(c.testFirstEncounters)],
             ["fit / validation / calibration rows", "\(Format.int(c.fitRows)) / \(Format.int(c.validationRows)) / \(Format.int(c.calibrationRows))"],
         ]))
         out.append("")
         out.append("Missing values (share of eligible encounters)")
-        out.append(TextTable.render(header: ["column", "missing"], rows: r.missingness.prefix(8).map { [$0.column, Format.pct($0.fraction, 1)] }))
+        out.append(TextTable.render(header: ["feature", "missing"], rows: r.missingness.prefix(8).map { [$0.column, Format.pct($0.fraction, 1)] }))
         out.append("")
         out.append("Key features by outcome (training encounters; numeric: mean, categorical: share in the most common level)")
         var rows: [[String]] = []
@@ -31,7 +33,7 @@ enum Summary {
                 rows.append(["\(d.feature) = \(d.bins[top])", Format.pct(Double(d.positive[top]) / Double(np), 1), Format.pct(Double(d.negative[top]) / Double(nn), 1)])
             }
         }
-        out.append(TextTable.render(header: ["feature", "readmitted <30", "not"], rows: rows))
+        out.append(TextTable.render(header: ["feature", "positive", "negative"], rows: rows))
         out.append("")
         out.append("Test-split metrics (\(Format.int(c.testEncounters)) encounters; references calibrated on held-out training patients)")
         out.append(TextTable.render(header: ["model", "ROC AUC", "PR AUC", "Brier", "ECE", "prec@10%", "recall@10%"],
@@ -44,6 +46,18 @@ enum Summary {
         out.append("risk_model ROC AUC 95% patient-bootstrap interval: \(Format.f(ci.low)) - \(Format.f(ci.high))")
         out.append("risk_model on first encounters only: ROC AUC \(Format.f(r.firstEncounterMetrics.rocAUC)), Brier \(Format.f(r.firstEncounterMetrics.brier)) (\(Format.int(r.firstEncounterMetrics.count)) encounters)")
         out.append("Hyperparameters (chosen on validation patients): " + r.trials.map { "\($0.description): logloss \(Format.f($0.validationLogLoss, 5)), AUC \(Format.f($0.validationAUC)), \($0.rounds) rounds" }.joined(separator: "; "))
+        if c.testEncounters < 1000 {
+            out.append("Note: \(Format.int(c.testEncounters)) test encounters (\(Format.int(c.testPositives)) readmitted): every figure above is uncertain; read the intervals.")
+        }
         return out.joined(separator: "\n")
+    }
+
+    /// Rows the cohort filter or a declared split left out, and patients on both sides of a split.
+    static func leftOut(_ c: CohortSummary) -> [[String]] {
+        var rows: [[String]] = []
+        if c.notFirstEncounter > 0 { rows.append(["left out: not the patient's first encounter", Format.int(c.notFirstEncounter)]) }
+        if c.leftOutBySplit > 0 { rows.append(["left out by the split", Format.int(c.leftOutBySplit)]) }
+        if c.patientsOnBothSides > 0 { rows.append(["patients on both sides of the split", Format.int(c.patientsOnBothSides)]) }
+        return rows
     }
 }

@@ -1,11 +1,19 @@
 import Foundation
 import ReadmitCore
+import ReadmitSpec
 import XCTest
 
 /// Runs the real `readmit` executable (READMIT_BIN, or the release/debug build in .build).
 final class CLITests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let dataPath = root.appendingPathComponent("data/diabetes130/diabetic_data.csv.gz").path
+    /// The Diabetes 130 data: a user's copy in data/diabetes130/, else ../shared/data/diabetes130/.
+    static let dataPath: String = {
+        let local = root.appendingPathComponent("data/diabetes130/diabetic_data.csv.gz").path
+        if FileManager.default.fileExists(atPath: local) { return local }
+        return root.deletingLastPathComponent().appendingPathComponent("shared/data/diabetes130/diabetic_data.csv.gz").path
+    }()
+    static let specPath = root.appendingPathComponent("data/diabetes130/dataset.yaml").path
+    static let mimicSpecPath = root.appendingPathComponent("data/mimic-iv-demo/dataset.yaml").path
 
     static var binary: String? {
         // READMIT_BIN wins (the test stage sets it to the release build it just made).
@@ -66,7 +74,7 @@ final class CLITests: XCTestCase {
         try assertFails(try write([], "empty.csv", dir), "empty.csv: file is empty")
         try assertFails(try write([lines[0]], "header-only.csv", dir), "header-only.csv: file has a header but no data rows")
         let noLabel = lines.map { $0.components(separatedBy: ",").dropLast().joined(separator: ",") }
-        try assertFails(try write(noLabel, "nolabel.csv", dir), "nolabel.csv:1: column 'readmitted': required column 'readmitted' is missing")
+        try assertFails(try write(noLabel, "nolabel.csv", dir), "nolabel.csv:1: column 'readmitted': column 'readmitted' (spec key label.column) is not in the header")
         var fields = lines[3].components(separatedBy: ",")
         fields[9] = "three"  // time_in_hospital
         lines[3] = fields.joined(separator: ",")
@@ -75,11 +83,11 @@ final class CLITests: XCTestCase {
         fields = lines[5].components(separatedBy: ",")
         fields[49] = "soon"
         lines[5] = fields.joined(separator: ",")
-        try assertFails(try write(lines, "badlabel.csv", dir), "badlabel.csv:6: column 'readmitted': unknown label value 'soon'")
+        try assertFails(try write(lines, "badlabel.csv", dir), "badlabel.csv:6: column 'readmitted': label value 'soon' is neither positive (<30) nor negative (NO, >30)")
     }
 
     func testEveryCommandHasHelp() throws {
-        for command in ["train", "evaluate", "score", "keys"] {
+        for command in ["train", "check", "evaluate", "score", "keys"] {
             let r = try run([command, "--help"])
             XCTAssertEqual(r.status, 0, command)
             XCTAssertTrue(r.stdout.contains("USAGE"), command)
@@ -114,8 +122,8 @@ final class CLITests: XCTestCase {
 
         // In-process scores of the same rows (the bad row's value is missing there, so compare the others).
         let model = try ReadmitModel.load(path: modelPath)
-        let table = try EncounterTable(table: try CSVTable(path: input), requireLabel: false, requireIDs: false, strict: false)
-        let x = FeatureEncoder.encode(table: table, schema: model.schema)
+        let tables = try DatasetTables(spec: model.parameters.dataset, folders: [], encountersFile: input)
+        let x = try EncodedRows(tables: tables, schema: model.schema, requireLabel: false, strict: false).matrix
         let scores = try model.score(x)
         let (risk, atyp, tier) = (scores.risk, scores.atypicality, scores.tier)
         for i in 0..<200 where i != 6 {

@@ -1,4 +1,6 @@
+import Foundation
 import ReadmitCore
+import ReadmitSpec
 import XCTest
 
 final class CohortTests: XCTestCase {
@@ -11,10 +13,13 @@ final class CohortTests: XCTestCase {
         XCTAssertEqual(SplitMix64.mix(0), 0xE220_A839_7B1D_CDAF)
     }
 
+    /// Through its spec, Diabetes 130 keeps exactly the published split.
     func testFixedSplitOnTheShippedData() throws {
-        let table = try EncounterTable(table: try CSVTable(path: TestSupport.dataPath), requireLabel: true, requireIDs: true, strict: true)
-        let cohort = Cohort(table: table)
+        let data = try PreparedData(tables: TestSupport.tables(TestSupport.dataPath))
+        let cohort = data.cohort
         XCTAssertEqual(cohort.excludedCount, 2423)
+        XCTAssertEqual(cohort.exclusions.map(\.reason), ["died in hospital", "discharged to hospice"])
+        XCTAssertEqual(cohort.exclusions.map(\.count), [1652, 771])
         let test = cohort.isTest.filter { $0 }.count
         XCTAssertEqual(cohort.rows.count - test, 79_746)
         XCTAssertEqual(test, 19_597)
@@ -25,6 +30,7 @@ final class CohortTests: XCTestCase {
         for (p, t) in zip(cohort.patients, cohort.isTest) {
             if let s = side[p] { XCTAssertEqual(s, t) } else { side[p] = t }
         }
+        XCTAssertEqual(cohort.patientsOnBothSides, 0)
         // First encounter per patient (death/hospice excluded): the README's 69,990.
         XCTAssertEqual(cohort.isFirstEncounter.filter { $0 }.count, 69_990)
     }
@@ -35,7 +41,7 @@ final class CohortTests: XCTestCase {
         var text = try String(contentsOfFile: csv, encoding: .utf8)
         text = text.replacingOccurrences(of: ",NO\r\n", with: ",MAYBE\r\n")
         let path = try TestSupport.write(text, name: "bad.csv", in: dir)
-        XCTAssertThrowsError(try EncounterTable(table: try CSVTable(path: path), requireLabel: true, requireIDs: true, strict: true)) { error in
+        XCTAssertThrowsError(try PreparedData(tables: TestSupport.tables(path))) { error in
             let e = error as? DataError
             XCTAssertEqual(e?.code, .badValue)
             XCTAssertEqual(e?.column, "readmitted")
@@ -43,10 +49,13 @@ final class CohortTests: XCTestCase {
         }
     }
 
-    func testMissingColumnIsNamed() throws {
-        let t = try CSVTable(bytes: Array("encounter_id,patient_nbr\n1,2\n".utf8), file: "h.csv")
-        XCTAssertThrowsError(try EncounterTable(table: t, requireLabel: true, requireIDs: true, strict: true)) { error in
-            XCTAssertEqual((error as? DataError)?.code, .missingColumn)
+    func testMissingColumnNamesTheSpecKey() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let path = try TestSupport.write("encounter_id,patient_nbr\n1,2\n", name: "h.csv", in: dir)
+        XCTAssertThrowsError(try PreparedData(tables: TestSupport.tables(path))) { error in
+            let e = error as? DataError
+            XCTAssertEqual(e?.code, .missingColumn)
+            XCTAssertTrue(e?.message.contains("spec key") ?? false, e?.message ?? "")
         }
     }
 }

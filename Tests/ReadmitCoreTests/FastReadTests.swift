@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ReadmitCore
+import ReadmitSpec
 
 /// The fast read path (libdeflate, the quote-free two-thread CSV parse, the row-major column
 /// reads) against the general code it replaces.
@@ -101,7 +102,7 @@ final class FastReadTests: XCTestCase {
         XCTAssertEqual(texts[1].values, ["1", "2", "3", "4", "5", "6"])
         // The shipped data: every categorical column interned row-major equals its text per row.
         let data = try CSVTable(path: TestSupport.dataPath)
-        let columns = try EncounterTable.categoricalColumns.map { try data.column($0) }
+        let columns = try TestSupport.spec.features.filter(\.isCategorical).compactMap(\.column).map { try data.column($0) }
         let interned = data.internedColumns(columns)
         for (k, c) in columns.enumerated() {
             XCTAssertEqual(Set(interned[k].values).count, interned[k].values.count)

@@ -52,15 +52,16 @@ final class IsolationForestTests: XCTestCase {
         try check.run(); check.waitUntilExit()
         try XCTSkipIf(check.terminationStatus != 0, "scikit-learn is not installed (scripts/setup.sh installs it)")
 
-        let table = try EncounterTable(table: try CSVTable(path: TestSupport.dataPath), requireLabel: true, requireIDs: true, strict: true)
-        let cohort = Cohort(table: table)
+        // The eight numeric features and the age bracket's index (the spec's first nine features).
+        let prepared = try PreparedData(tables: TestSupport.tables(TestSupport.dataPath))
+        let cohort = prepared.cohort
         let train = cohort.rows.indices.filter { !cohort.isTest[$0] }.map { cohort.rows[$0] }
-        let columns = EncounterTable.numericColumns
-        let age = table.categorical["age"]!
+        let schema = FeatureSchemaBuilder.build(spec: prepared.spec, raw: prepared.raw, trainingRows: train)
+        let x = FeatureEncoder.encode(raw: prepared.raw, spec: prepared.spec, schema: schema)
+        XCTAssertEqual(schema.features.prefix(9).map(\.name).last, "age")
         var values: [Double] = []
         for r in train {
-            for c in columns { values.append(table.numeric[c]![r]) }
-            values.append(Double(FeatureSchemaBuilder.ageLevels.firstIndex(of: age[r]) ?? 0))
+            for j in 0..<9 { values.append(x.values[r * x.columns + j]) }
         }
         let data = FeatureMatrix(rows: train.count, columns: 9, values: values)
         let ours = IsolationForest(data: data, trees: 100, maxSamples: 256, seed: 42).score(data)

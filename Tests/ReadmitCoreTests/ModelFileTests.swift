@@ -91,8 +91,7 @@ final class ModelFileTests: XCTestCase {
         let (_, model, _) = try model()
         let m = model.schema.count
         let dir = TestSupport.temporaryDirectory()
-        let table = try EncounterTable(table: try CSVTable(path: try TestSupport.subsetCSV(rows: 20, in: dir)), requireLabel: false, requireIDs: false, strict: false)
-        let x = FeatureEncoder.encode(table: table, schema: model.schema)
+        let x = try TestSupport.encode(try TestSupport.subsetCSV(rows: 20, in: dir), schema: model.schema)
         let k = 5
         var idx = [Int32](repeating: 0, count: 20 * k), c = [Double](repeating: 0, count: 20 * k)
         try x.values.withUnsafeBufferPointer { f in
@@ -112,7 +111,7 @@ final class ModelFileTests: XCTestCase {
         var options = TrainingOptions()
         options.quick = true
         options.bootstrapReplicates = 20
-        let again = try TrainingPipeline.run(path: try TestSupport.subsetCSV(rows: 6000, in: dir), options: options)
+        let again = try TrainingPipeline.run(tables: TestSupport.tables(try TestSupport.subsetCSV(rows: 6000, in: dir)), options: options)
         XCTAssertEqual(again.parameters.metadata.modelID, result.parameters.metadata.modelID)
         XCTAssertEqual(again.parameters.boosterBytes, result.parameters.boosterBytes)
     }
@@ -167,8 +166,7 @@ final class CompiledForestTests: XCTestCase {
         let (result, model, _) = try TestSupport.smallModel.get()
         let p = result.parameters
         let dir = TestSupport.temporaryDirectory()
-        let table = try EncounterTable(table: try CSVTable(path: try TestSupport.subsetCSV(rows: 500, in: dir)), requireLabel: false, requireIDs: false, strict: false)
-        var x = FeatureEncoder.encode(table: table, schema: p.schema)
+        var x = try TestSupport.encode(try TestSupport.subsetCSV(rows: 500, in: dir), schema: p.schema)
         for i in stride(from: 0, to: x.values.count, by: 7) { x.values[i] = .nan }
         let reference = p.forest.score(p.layout.expand(x, imputed: true))
         let compiled = try x.values.withUnsafeBufferPointer { try model.isolationForestScores($0, rows: x.rows) }
@@ -220,8 +218,7 @@ final class ModelRowOrderTests: XCTestCase {
     func testOneRowAtATimeEqualsTheBatch() throws {
         let (result, model, _) = try TestSupport.smallModel.get()
         let dir = TestSupport.temporaryDirectory()
-        let table = try EncounterTable(table: try CSVTable(path: try TestSupport.subsetCSV(rows: 100, in: dir)), requireLabel: false, requireIDs: false, strict: false)
-        var x = FeatureEncoder.encode(table: table, schema: result.parameters.schema)
+        var x = try TestSupport.encode(try TestSupport.subsetCSV(rows: 100, in: dir), schema: result.parameters.schema)
         for i in stride(from: 0, to: x.values.count, by: 11) { x.values[i] = .nan }
         let batch = try model.score(x)
         for r in 0..<x.rows {

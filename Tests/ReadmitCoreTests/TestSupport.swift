@@ -1,12 +1,33 @@
 import Foundation
 import ReadmitCore
+import ReadmitSpec
 
 /// Paths and fixtures shared by the core tests.
 enum TestSupport {
     /// The repository root (two levels above this file's folder).
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    /// The shipped data set.
-    static let dataPath = root.appendingPathComponent("data/diabetes130/diabetic_data.csv.gz").path
+    /// The shipped Diabetes 130 spec.
+    static let specPath = root.appendingPathComponent("data/diabetes130/dataset.yaml").path
+    /// The MIMIC-IV demo spec.
+    static let mimicSpecPath = root.appendingPathComponent("data/mimic-iv-demo/dataset.yaml").path
+    /// The Diabetes 130 spec, parsed.
+    static let spec: DatasetSpec = try! SpecReader.read(path: specPath)
+    /// The Diabetes 130 data: a user's copy in data/diabetes130/, else ../shared/data/diabetes130/.
+    static let dataPath: String = {
+        let local = root.appendingPathComponent("data/diabetes130/diabetic_data.csv.gz").path
+        if FileManager.default.fileExists(atPath: local) { return local }
+        return root.deletingLastPathComponent().appendingPathComponent("shared/data/diabetes130/diabetic_data.csv.gz").path
+    }()
+
+    /// The Diabetes 130 spec's tables with `path` as the encounters table.
+    static func tables(_ path: String) throws -> DatasetTables {
+        try DatasetTables(spec: spec, folders: [], encountersFile: path)
+    }
+
+    /// Every row of the encounters table at `path`, encoded by `schema` through the Diabetes 130 spec (lenient).
+    static func encode(_ path: String, schema: FeatureSchema) throws -> FeatureMatrix {
+        try EncodedRows(tables: tables(path), schema: schema, requireLabel: false, strict: false).matrix
+    }
 
     /// A fresh temporary directory.
     static func temporaryDirectory() -> URL {
@@ -39,7 +60,7 @@ enum TestSupport {
         var options = TrainingOptions()
         options.quick = true
         options.bootstrapReplicates = 20
-        let result = try TrainingPipeline.run(path: csv, options: options)
+        let result = try TrainingPipeline.run(tables: tables(csv), options: options)
         let path = dir.appendingPathComponent("model.readmit").path
         try ModelFile.write(result.parameters, to: path)
         return (result, try ReadmitModel.load(path: path), path)

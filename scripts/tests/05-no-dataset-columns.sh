@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
 
+# encounter_id is left out: it is also a key of the spec grammar (encounters.encounter_id) and the
+# name of a role in INFO, which the code must spell.
 columns=(
-  encounter_id patient_nbr readmitted discharge_disposition_id admission_type_id
+  patient_nbr readmitted discharge_disposition_id admission_type_id
   admission_source_id time_in_hospital num_lab_procedures num_procedures num_medications
   number_outpatient number_emergency number_inpatient number_diagnoses medical_specialty
   payer_code max_glu_serum A1Cresult diabetesMed diag_1 diag_2 diag_3 metformin insulin

@@ -1,57 +1,108 @@
-/// The study cohort: which encounters are eligible, their label, and the patient-level split.
-///
-/// Follows the data set's README: encounters ending in death or hospice cannot be readmitted
-/// and are excluded; the label is `readmitted == "<30"`; the split is by patient, fixed by the
-/// SplitMix64 finalizer so results compare with outside references.
-public struct Cohort: Sendable {
-    /// `discharge_disposition_id` codes of death (11, 19, 20) and hospice (13, 14).
-    public static let excludedDispositions: Set<String> = ["11", "13", "14", "19", "20"]
+import ReadmitSpec
 
-    /// Whether `patientNbr` belongs to the test split.
+/// The study cohort: which encounters are eligible, their label, and the patient-level split,
+/// all as the dataset spec declares.
+public struct Cohort: Sendable {
+    /// Whether the patient with key `patientKey` belongs to the test split of the default
+    /// `patient_hash` rule (`splitmix64(key) % 5 == 0`).
     @inline(__always)
-    public static func isTestPatient(_ patientNbr: Int) -> Bool {
-        SplitMix64.mix(UInt64(bitPattern: Int64(patientNbr))) % 5 == 0
+    public static func isTestPatient(_ patientKey: Int) -> Bool {
+        SplitMix64.mix(UInt64(bitPattern: Int64(patientKey))) % 5 == 0
     }
 
-    /// Row indices of eligible encounters (in file order).
+    /// Encounter-table row indices of eligible encounters (in file order).
     public let rows: [Int]
     /// Label per eligible encounter (parallel to ``rows``).
     public let labels: [Bool]
     /// Whether each eligible encounter is in the test split (parallel to ``rows``).
     public let isTest: [Bool]
-    /// Whether each eligible encounter is its patient's first eligible one (lowest `encounter_id`).
+    /// Whether each eligible encounter is its patient's first eligible one.
     public let isFirstEncounter: [Bool]
-    /// Patient number per eligible encounter (parallel to ``rows``).
+    /// Patient key per eligible encounter (parallel to ``rows``).
     public let patients: [Int]
-    /// Number of rows excluded as death or hospice.
-    public let excludedCount: Int
+    /// Rows excluded, per reason, in spec order (a row counts under its first matching reason).
+    public let exclusions: [(reason: String, count: Int)]
+    /// Eligible rows left out by the cohort filter (first encounter only).
+    public let notFirstEncounter: Int
+    /// Rows left out by a date split (the stay straddles the date), or by a split column value
+    /// that is neither train nor test.
+    public let leftOutBySplit: Int
+    /// Patients with encounters on both sides of a declared (column or date) split.
+    public let patientsOnBothSides: Int
 
-    /// Builds the cohort from a labelled table with IDs.
-    public init(table: EncounterTable) {
-        let disposition = table.categorical["discharge_disposition_id"] ?? .empty
-        let ids = table.encounterID ?? Array(0..<table.count)
-        let patients = table.patientNbr ?? Array(0..<table.count)
-        var rows: [Int] = []
-        var excluded = 0
-        // Each distinct disposition text is looked up once.
-        let isExcluded = disposition.values.map { Self.excludedDispositions.contains($0) }
-        rows.reserveCapacity(table.count)
-        for r in 0..<table.count {
-            if r < disposition.codes.count && isExcluded[Int(disposition.codes[r])] { excluded += 1; continue }
-            rows.append(r)
+    /// Rows excluded in all.
+    public var excludedCount: Int { exclusions.reduce(0) { $0 + $1.count } }
+
+    /// Builds the cohort. `labels` comes from ``Labels/compute``; a row without a label is not eligible.
+    public init(tables: DatasetTables, records: EncounterRecords, labels rowLabels: [Bool?]) throws(DataError) {
+        let spec = tables.spec
+        let n = records.count
+        var excludedReason = [Int](repeating: -1, count: n)
+        var counts = [Int](repeating: 0, count: spec.exclusions.count)
+        for (k, x) in spec.exclusions.enumerated() {
+            let source = x.table == .patients ? tables.patients : tables.encounters
+            guard let source else { continue }
+            let column = try source.texts(x.column, key: "exclusions[\(k)].column")
+            let values = Set(x.values)
+            let hit = column.interned.values.enumerated().map { values.contains($0.element) && !column.isMissing[$0.offset] }
+            for r in 0..<n where excludedReason[r] < 0 {
+                let row = x.table == .patients ? (records.patientRow?[r] ?? -1) : r
+                if row >= 0 && hit[Int(column.interned.codes[row])] { excludedReason[r] = k; counts[k] += 1 }
+            }
         }
+        var eligible: [Int] = []
+        eligible.reserveCapacity(n)
+        for r in 0..<n where excludedReason[r] < 0 && rowLabels[r] != nil { eligible.append(r) }
+        // Each patient's first eligible encounter (lowest admission time or order, then file order).
         var firstByPatient: [Int: Int] = [:]
-        firstByPatient.reserveCapacity(rows.count)
-        for r in rows {
-            let p = patients[r]
-            if let f = firstByPatient[p], ids[f] <= ids[r] { continue }
+        for r in eligible {
+            let p = records.patientKeys[r]
+            if let f = firstByPatient[p], (records.sortKey(f), f) <= (records.sortKey(r), r) { continue }
             firstByPatient[p] = r
         }
-        self.rows = rows
-        self.labels = rows.map { table.readmitted?[$0]?.isPositive ?? false }
-        self.isTest = rows.map { Self.isTestPatient(patients[$0]) }
-        self.isFirstEncounter = rows.map { firstByPatient[patients[$0]] == $0 }
-        self.patients = rows.map { patients[$0] }
-        self.excludedCount = excluded
+        var rows = eligible
+        var notFirst = 0
+        if spec.firstEncounterOnly {
+            rows = eligible.filter { firstByPatient[records.patientKeys[$0]] == $0 }
+            notFirst = eligible.count - rows.count
+        }
+        // The split.
+        var side: [Bool?] = rows.map { _ in nil }
+        switch spec.split {
+        case .patientHash:
+            for (i, r) in rows.enumerated() { side[i] = Self.isTestPatient(records.patientKeys[r]) }
+        case .column(let name, let test, let train):
+            let column = try tables.encounters.texts(name, key: "split.column")
+            let t = Set(test), f = Set(train)
+            for (i, r) in rows.enumerated() {
+                guard let text = column.text(r) else { continue }
+                if t.contains(text) { side[i] = true } else if f.isEmpty || f.contains(text) { side[i] = false }
+            }
+        case .date(let text):
+            let cut = Double(TimestampFormat.parse(text, format: "%Y-%m-%d") ?? 0)
+            if let a = records.admitted, let d = records.discharged {
+                for (i, r) in rows.enumerated() {
+                    if d[r] < cut { side[i] = false } else if a[r] >= cut { side[i] = true }
+                }
+            }
+        }
+        var kept: [Int] = [], isTest: [Bool] = []
+        for (i, r) in rows.enumerated() { if let s = side[i] { kept.append(r); isTest.append(s) } }
+        leftOutBySplit = rows.count - kept.count
+        var sides: [Int: UInt8] = [:]
+        for (i, r) in kept.enumerated() { sides[records.patientKeys[r], default: 0] |= isTest[i] ? 2 : 1 }
+        patientsOnBothSides = sides.values.filter { $0 == 3 }.count
+        self.rows = kept
+        self.isTest = isTest
+        labels = kept.map { rowLabels[$0] ?? false }
+        isFirstEncounter = kept.map { firstByPatient[records.patientKeys[$0]] == $0 }
+        patients = kept.map { records.patientKeys[$0] }
+        // One count per reason (a spec may list several rules under one reason).
+        var byReason: [(reason: String, count: Int)] = []
+        for (k, x) in spec.exclusions.enumerated() {
+            if let i = byReason.firstIndex(where: { $0.reason == x.reason }) { byReason[i].count += counts[k] } else { byReason.append((x.reason, counts[k])) }
+        }
+        exclusions = byReason
+        notFirstEncounter = notFirst
     }
 }

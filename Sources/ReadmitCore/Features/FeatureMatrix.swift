@@ -1,3 +1,5 @@
+import ReadmitSpec
+
 /// A dense row-major matrix of `Double`: feature vectors in schema order, NaN for missing.
 public struct FeatureMatrix: Sendable {
     /// Number of rows.
@@ -27,36 +29,50 @@ public struct FeatureMatrix: Sendable {
     }
 }
 
-/// Turns raw CSV rows into feature vectors by the schema's transforms (`docs/FEATURES.md`).
+/// The one encoder: raw features -> feature vectors in schema order, by the spec and what
+/// training learned (the schema's levels). Training, `readmit score` and the daemon all call it.
 public enum FeatureEncoder {
-    /// Encodes every row of `table`. Bad numeric values are already NaN in the table (and
-    /// recorded in its `rowErrors` in lenient mode).
-    public static func encode(table: EncounterTable, schema: FeatureSchema) -> FeatureMatrix {
+    /// Encodes every encounter row.
+    public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema) -> FeatureMatrix {
         let m = schema.count
-        var values = [Double](repeating: .nan, count: table.count * m)
-        let history = History.compute(table: table)
-        for (j, spec) in schema.features.enumerated() {
-            switch spec.transform {
-            case .number:
-                let column = table.numeric[spec.source] ?? []
-                for r in 0..<table.count { values[r * m + j] = column[r] }
-            case .level, .levelOrOther:
+        let n = raw.features.first.map(count) ?? 0
+        var values = [Double](repeating: .nan, count: n * m)
+        for (j, feature) in schema.features.enumerated() where j < raw.features.count {
+            let definition = spec.features[j]
+            switch raw.features[j] {
+            case .numbers(let v):
+                for r in 0..<n { values[r * m + j] = v[r] }
+            case .texts(let column):
                 var index: [String: Double] = [:]
-                for (i, level) in spec.levels.enumerated() { index[level] = Double(i) }
-                let other = spec.transform == .levelOrOther ? Double(spec.levels.count - 1) : Double.nan
-                let column = table.categorical[spec.source] ?? .empty
+                for (i, level) in feature.levels.enumerated() { index[level] = Double(i) }
+                let other = definition.other.flatMap { feature.levels.firstIndex(of: $0) }.map(Double.init) ?? .nan
                 // Each distinct text is looked up once; rows then copy its level.
-                let level = column.values.map { FeatureSchemaBuilder.isPresent($0) ? (index[$0] ?? other) : .nan }
-                for r in 0..<table.count { values[r * m + j] = level[Int(column.codes[r])] }
-            case .icd9Chapter:
-                let column = table.categorical[spec.source] ?? .empty
-                let chapter = column.values.map { ICD9.chapterIndex(of: $0).map(Double.init) ?? .nan }
-                for r in 0..<table.count { values[r * m + j] = chapter[Int(column.codes[r])] }
-            case .history:
-                guard let h = History.names.firstIndex(of: spec.source) else { continue }
-                for r in 0..<table.count { values[r * m + j] = history[r][h] }
+                let level = column.interned.values.enumerated().map { c, text in
+                    column.isMissing[c] ? .nan : (index[text] ?? (definition.kind == .ordinal ? .nan : other))
+                }
+                for r in 0..<n { values[r * m + j] = level[Int(column.interned.codes[r])] }
+            case .codes(let column, let systems):
+                let level: [Double]
+                if feature.transform == .icdCategory {
+                    var index: [String: Double] = [:]
+                    for (i, l) in feature.levels.enumerated() { index[l] = Double(i) }
+                    let other = Double(feature.levels.count - 1)
+                    level = FeatureSchemaBuilder.categories(column, systems: systems).map { $0.map { index[$0] ?? other } ?? .nan }
+                } else {
+                    level = column.interned.values.enumerated().map { c, text in
+                        column.isMissing[c] ? .nan : ICDChapters.chapter(of: text, system: systems[c]).map(Double.init) ?? .nan
+                    }
+                }
+                for r in 0..<n { values[r * m + j] = level[Int(column.interned.codes[r])] }
             }
         }
-        return FeatureMatrix(rows: table.count, columns: m, values: values)
+        return FeatureMatrix(rows: n, columns: m, values: values)
+    }
+
+    static func count(_ raw: RawFeature) -> Int {
+        switch raw {
+        case .numbers(let v): return v.count
+        case .texts(let c), .codes(let c, _): return c.count
+        }
     }
 }

@@ -33,6 +33,9 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
     public var kind: Kind
     /// Category levels (categorical features only); index `i` names level `i`.
     public var levels: [String]
+    /// Whether the levels are ordered (the level index is then used as a number by the
+    /// linear model and the anomaly detectors instead of one indicator per level).
+    public var ordinal: Bool
     /// The raw CSV column the feature comes from.
     public var source: String
     /// How a raw CSV value of ``source`` becomes the feature's value (see ``Transform``).
@@ -53,15 +56,25 @@ public struct FeatureSpec: Codable, Sendable, Equatable {
         case levelOrOther = "level_or_other"
         /// The ICD-9 chapter of a diagnosis code (`docs/FEATURES.md`), as a level index.
         case icd9Chapter = "icd9_chapter"
-        /// Derived from the patient's earlier encounters (lower `encounter_id`, same `patient_nbr`).
+        /// The chapter of an ICD-9 or ICD-10 code from an events table (`docs/DATASET_SPEC.md`).
+        case icdChapter = "icd_chapter"
+        /// The three-character category of an ICD code, rare ones `other`.
+        case icdCategory = "icd_category"
+        /// Derived from the admission and discharge timestamps or the patient table.
+        case derived
+        /// An aggregation of an events table within the stay.
+        case event
+        /// Derived from the patient's earlier encounters (`docs/DATASET_SPEC.md`).
         case history
     }
 
     /// Creates a feature description.
-    public init(name: String, kind: Kind, levels: [String] = [], source: String, transform: Transform, missing: String, description: String) {
+    public init(name: String, kind: Kind, levels: [String] = [], ordinal: Bool = false, source: String, transform: Transform,
+                missing: String, description: String) {
         self.name = name
         self.kind = kind
         self.levels = levels
+        self.ordinal = ordinal
         self.source = source
         self.transform = transform
         self.missing = missing

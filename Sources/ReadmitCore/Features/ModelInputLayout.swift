@@ -1,6 +1,6 @@
 /// How a schema feature vector expands into the dense numeric input of the models.
 ///
-/// Numeric features keep one column; `age` keeps its level index as an ordinal; other
+/// Numeric features keep one column; ordinal features keep their level index; other
 /// categorical features become one indicator column per level (all zero when missing). The
 /// `imputed` variant replaces a missing numeric value by the training median (isolation forest,
 /// logistic regression).
@@ -43,7 +43,7 @@ public struct ModelInputLayout: Codable, Sendable, Equatable {
         var owner: [Int] = []
         var offset = 0
         for (j, spec) in schema.features.enumerated() {
-            let oneHot = spec.kind == .categorical && spec.name != "age"
+            let oneHot = spec.kind == .categorical && !spec.ordinal
             var rank: [Double] = []
             if spec.kind == .categorical {
                 // Smoothed rate: (positives + 20 * prevalence) / (count + 20), so rare levels sit near the mean.

@@ -17,10 +17,10 @@ public struct EncodedModel: Sendable {
     let members: HeaderMembers
 
     /// The JSON of the header members other than `metadata` and `sections`, split where those two
-    /// go (keys sorted: calibrator, detector, forest, layout | metadata | schema | sections |
+    /// go (keys sorted: calibrator, dataset, detector, forest, layout | metadata | schema | sections |
     /// tiers, training_summary).
     struct HeaderMembers: Sendable {
-        /// `"calibrator":…,"detector":…,"forest":…,"layout":…`
+        /// `"calibrator":…,"dataset":…,"detector":…,"forest":…,"layout":…`
         var beforeMetadata: [UInt8]
         /// The value of `schema`.
         var schema: [UInt8]
@@ -33,7 +33,8 @@ public struct EncodedModel: Sendable {
             func member(_ key: String, _ value: some Encodable) throws -> [UInt8] { Array("\"\(key)\":".utf8) + (try json(value)) }
             let forest = ModelFile.ForestHeader(columns: p.forest.columns, maxSamples: p.forest.maxSamples, trees: p.forest.treeCount,
                                                 nodes: p.forest.feature.count)
-            beforeMetadata = try member("calibrator", p.calibrator) + [UInt8(ascii: ",")] + member("detector", p.detector)
+            beforeMetadata = try member("calibrator", p.calibrator) + [UInt8(ascii: ",")] + member("dataset", p.dataset)
+                + [UInt8(ascii: ",")] + member("detector", p.detector)
                 + [UInt8(ascii: ",")] + member("forest", forest) + [UInt8(ascii: ",")] + member("layout", p.layout)
             schema = try json(p.schema)
             afterSections = try member("tiers", p.tiers) + [UInt8(ascii: ",")] + member("training_summary", p.trainingSummary)

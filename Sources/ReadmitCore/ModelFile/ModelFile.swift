@@ -1,12 +1,13 @@
 import Crypto
 import Foundation
+import ReadmitSpec
 
 /// The versioned model file: a fixed binary preamble, a JSON header, binary sections, and a
 /// SHA-256 trailer. The layout is documented in `docs/MODEL_FORMAT.md`.
 ///
 /// ```
 /// 0   8 bytes  magic "RDMTMODL"
-/// 8   u32      format version (1)
+/// 8   u32      format version (2)
 /// 12  u32      reserved (0)
 /// 16  u64      header length H
 /// 24  u64      payload length P
@@ -18,7 +19,7 @@ public enum ModelFile {
     /// The magic bytes every model file starts with.
     public static let magic: [UInt8] = Array("RDMTMODL".utf8)
     /// The format version this build writes and reads.
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
     static let preambleSize = 32
     static let checksumSize = 32
 
@@ -28,6 +29,7 @@ public enum ModelFile {
     /// The JSON header.
     struct Header: Codable {
         var metadata: ModelParameters.Metadata
+        var dataset: DatasetSpec
         var schema: FeatureSchema
         var layout: ModelInputLayout
         var detector: HistogramDetector
@@ -38,7 +40,7 @@ public enum ModelFile {
         var sections: [String: Section]
 
         enum CodingKeys: String, CodingKey {
-            case metadata, schema, layout, detector, calibrator, tiers, forest, sections
+            case metadata, dataset, schema, layout, detector, calibrator, tiers, forest, sections
             case trainingSummary = "training_summary"
         }
     }
@@ -94,7 +96,7 @@ public enum ModelFile {
     /// The header encoded whole: the reference that ``EncodedModel``'s splice of separately
     /// encoded members must equal (a test checks it).
     static func headerJSON(_ p: ModelParameters, sections: [String: Section]) throws -> [UInt8] {
-        let header = Header(metadata: p.metadata, schema: p.schema, layout: p.layout, detector: p.detector, calibrator: p.calibrator,
+        let header = Header(metadata: p.metadata, dataset: p.dataset, schema: p.schema, layout: p.layout, detector: p.detector, calibrator: p.calibrator,
                             tiers: p.tiers,
                             forest: ForestHeader(columns: p.forest.columns, maxSamples: p.forest.maxSamples, trees: p.forest.treeCount, nodes: p.forest.feature.count),
                             trainingSummary: p.trainingSummary, sections: sections)
@@ -161,7 +163,10 @@ public enum ModelFile {
         }
         let version: UInt32 = LittleEndian.read(bytes, at: 8)
         guard version == formatVersion else {
-            throw ModelFileError(code: .unsupportedVersion, message: "\(name) has format version \(version); this readmit reads version \(formatVersion)")
+            let advice = version < formatVersion
+                ? ": it was written before models carried their dataset spec; retrain it with this version (readmit train --dataset SPEC)"
+                : ": it was written by a newer readmit"
+            throw ModelFileError(code: .unsupportedVersion, message: "\(name) has format version \(version); this readmit reads version \(formatVersion)" + advice)
         }
         let headerLength: UInt64 = LittleEndian.read(bytes, at: 16)
         let payloadLength: UInt64 = LittleEndian.read(bytes, at: 24)
@@ -198,7 +203,7 @@ public enum ModelFile {
                                      value: LittleEndian.array(try section("forest.value")),
                                      left: LittleEndian.array(try section("forest.left")),
                                      roots: LittleEndian.array(try section("forest.roots")))
-        return ModelParameters(metadata: header.metadata, schema: header.schema, layout: header.layout, forest: forest,
+        return ModelParameters(metadata: header.metadata, dataset: header.dataset, schema: header.schema, layout: header.layout, forest: forest,
                                atypicalityReference: LittleEndian.array(try section("atypicality_reference")),
                                detector: header.detector, boosterBytes: Array(try section("booster.ubj")),
                                calibrator: header.calibrator, tiers: header.tiers, trainingSummary: header.trainingSummary)

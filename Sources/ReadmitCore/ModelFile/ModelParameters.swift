@@ -1,3 +1,5 @@
+import ReadmitSpec
+
 /// Everything a fitted model consists of: what ``ModelFile`` writes and reads.
 public struct ModelParameters: Sendable {
     /// Identity and provenance.
@@ -33,7 +35,9 @@ public struct ModelParameters: Sendable {
 
     /// Identity and provenance.
     public var metadata: Metadata
-    /// The input feature schema (the client contract).
+    /// The dataset spec the model was trained through: how raw fields become its features.
+    public var dataset: DatasetSpec
+    /// The input feature schema (the client contract), with everything learned in training.
     public var schema: FeatureSchema
     /// How schema rows expand into model columns.
     public var layout: ModelInputLayout
@@ -53,9 +57,10 @@ public struct ModelParameters: Sendable {
     public var trainingSummary: [String: String]
 
     /// Creates a parameter set.
-    public init(metadata: Metadata, schema: FeatureSchema, layout: ModelInputLayout, forest: IsolationForest, atypicalityReference: [Double],
+    public init(metadata: Metadata, dataset: DatasetSpec, schema: FeatureSchema, layout: ModelInputLayout, forest: IsolationForest, atypicalityReference: [Double],
                 detector: HistogramDetector, boosterBytes: [UInt8], calibrator: PlattCalibrator, tiers: [RiskTier], trainingSummary: [String: String]) {
         self.metadata = metadata
+        self.dataset = dataset
         self.schema = schema
         self.layout = layout
         self.forest = forest

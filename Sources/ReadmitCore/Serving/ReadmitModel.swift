@@ -1,4 +1,5 @@
 import Foundation
+import ReadmitSpec
 
 /// A fitted readmission model, ready to score feature vectors: the unit a model file holds
 /// and the daemon serves.
@@ -290,9 +291,10 @@ public final class ReadmitModel: Sendable {
         for (i, f) in schema.features.enumerated() {
             var d: [String: Any] = ["index": i, "name": f.name, "kind": f.kind.rawValue, "source": f.source,
                                     "transform": f.transform.rawValue, "missing": f.missing, "description": f.description]
-            if f.kind == .categorical { d["levels"] = f.levels }
+            if f.kind == .categorical { d["levels"] = f.levels; d["ordinal"] = f.ordinal }
             features.append(d)
         }
+        let dataset = parameters.dataset
         let info: [String: Any] = [
             "protocol_version": 1,
             "model_id": meta.modelID,
@@ -307,6 +309,8 @@ public final class ReadmitModel: Sendable {
             "atypicality": "isolation-forest score as a percentile of the training cohort (0..1, higher is more unusual)",
             "n_features": schema.count,
             "features": features,
+            "dataset": ["name": dataset.name, "description": dataset.description] as [String: Any],
+            "raw_fields": RawFieldList.fields(dataset: dataset, schema: schema),
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)

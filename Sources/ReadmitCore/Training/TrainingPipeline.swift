@@ -1,4 +1,5 @@
 import Foundation
+import ReadmitSpec
 
 /// The training job: data -> cohort -> features -> anomaly detectors -> booster -> calibration
 /// -> evaluation on the test patients. Pure: it reports progress through a callback and never prints.
@@ -17,8 +18,8 @@ public enum TrainingPipeline {
         }
     }
 
-    /// Runs the whole job on the labelled CSV at `path`.
-    public static func run(path: String, options: TrainingOptions, progress: @escaping (String) -> Void = { _ in }) throws -> TrainingResult {
+    /// Runs the whole job on the tables a dataset spec declares.
+    public static func run(tables: DatasetTables, options: TrainingOptions, progress: @escaping (String) -> Void = { _ in }) throws -> TrainingResult {
         var stages: [(String, Double)] = []
         let clock = ContinuousClock()
         var mark = clock.now
@@ -30,24 +31,20 @@ public enum TrainingPipeline {
             progress("\(name) done")
         }
 
-        // Data and cohort.
-        let bytes = try CompressedFile.readAll(path: path)
-        let csv = try CSVTable(bytes: bytes, file: path)
-        let table = try EncounterTable(table: csv, requireLabel: true, requireIDs: true, strict: true)
-        // The data hash is needed only in the model file: it runs in the background from here
-        // (where the parse, which keeps both cores busy, is done) until the model is assembled.
+        // Data and cohort. The data hash is needed only in the model file: it runs in the
+        // background until the model is assembled.
         let hashing = DispatchGroup(), dataHashBox = ResultBox<String>()
-        DispatchQueue.global().async(group: hashing) { dataHashBox.value = ModelFile.sha256Hex(bytes) }
-        let cohort = Cohort(table: table)
+        DispatchQueue.global().async(group: hashing) { dataHashBox.value = tables.sha256Hex() }
+        let data = try PreparedData(tables: tables)
+        try data.requireTrainable()
+        let spec = tables.spec, cohort = data.cohort
+        let path = tables.encounters.file
         stage("read")
 
         let trainIdx = cohort.rows.indices.filter { !cohort.isTest[$0] }
         let testIdx = cohort.rows.indices.filter { cohort.isTest[$0] }
-        guard !trainIdx.isEmpty, !testIdx.isEmpty else {
-            throw DataError(code: .empty, file: path, message: "the cohort needs encounters in both the training and the test split")
-        }
-        let schema = FeatureSchemaBuilder.build(table: table, trainingRows: trainIdx.map { cohort.rows[$0] })
-        let all = FeatureEncoder.encode(table: table, schema: schema)
+        let schema = FeatureSchemaBuilder.build(spec: spec, raw: data.raw, trainingRows: trainIdx.map { cohort.rows[$0] })
+        let all = FeatureEncoder.encode(raw: data.raw, spec: spec, schema: schema)
         let x = all.selecting(rows: cohort.rows)  // cohort order
         let y = cohort.labels
         var fitIdx: [Int] = [], validIdx: [Int] = [], calibIdx: [Int] = []
@@ -147,8 +144,8 @@ public enum TrainingPipeline {
         guard let dataHash = dataHashBox.value else { throw DataError(code: .unreadable, file: path, message: "cannot hash the data") }
         var params = ModelParameters(
             metadata: .init(modelID: "", createdAt: utcTimestamp(), trainingDataSHA256: dataHash,
-                            trainingDataFile: URL(fileURLWithPath: path).lastPathComponent, seed: options.seed, readmitVersion: readmitVersion),
-            schema: schema, layout: layout, forest: forest, atypicalityReference: reference, detector: detector,
+                            trainingDataFile: tables.fileNames, seed: options.seed, readmitVersion: readmitVersion),
+            dataset: spec, schema: schema, layout: layout, forest: forest, atypicalityReference: reference, detector: detector,
             boosterBytes: [], calibrator: calibrator, tiers: tiers, trainingSummary: summary)
         // XGBoost's serialization of the booster and the JSON of the model file's header do not
         // depend on each other (about 2 ms each): one thread each.
@@ -190,12 +187,14 @@ public enum TrainingPipeline {
                                         scale: standardization.scale, l2: 1, threads: options.threads)
         let linearMargin = linear.margins(imputed)
         evaluations.append(calibrated("logistic_regression", "Logistic regression (L2, standardised one-hot features)", linearMargin))
-        var lace = [Double](repeating: 0, count: x.rows)
-        x.values.withUnsafeBufferPointer { b in
-            guard let base = b.baseAddress else { return }
-            for r in 0..<x.rows { lace[r] = LACEScore.score(base + r * x.columns, schema: schema) }
+        if let laceScore = LACEScore(definition: spec.lace, schema: schema) {
+            var lace = [Double](repeating: 0, count: x.rows)
+            x.values.withUnsafeBufferPointer { b in
+                guard let base = b.baseAddress else { return }
+                for r in 0..<x.rows { lace[r] = laceScore.score(base + r * x.columns) }
+            }
+            evaluations.append(calibrated("lace", "LACE-like index", lace))
         }
-        evaluations.append(calibrated("lace", "LACE-like index", lace))
         evaluations.append(calibrated("isolation_forest", "Isolation Forest alone", forestScores))
         evaluations.append(calibrated("histogram_detector", "Per-feature histogram detector alone", detectorScores))
         stage("references")
@@ -216,19 +215,20 @@ public enum TrainingPipeline {
         for r in 0..<sample.count { for j in 0..<k { total[j] += abs(shap[r * (width + 1) + j]) } }
         let importance = (0..<k).map { (schema.features[$0].name, total[$0] / Double(max(sample.count, 1))) }.sorted { $0.1 > $1.1 }
 
-        let missingness = EncounterTable.numericColumns.map { c in (c, cohort.rows.filter { table.numeric[c]?[$0].isNaN ?? true }.count) }
-            + EncounterTable.categoricalColumns.map { c -> (String, Int) in
-                let present = (table.categorical[c] ?? .empty).values.map(FeatureSchemaBuilder.isPresent)
-                return (c, cohort.rows.filter { !present[Int(table.categorical[c]?.codes[$0] ?? 0)] }.count)
-            }
-        let distributions = ["time_in_hospital", "number_inpatient", "number_emergency", "num_medications", "number_diagnoses", "age",
-                             "prior_encounters", "prev_number_inpatient", "discharge_disposition_id", "diag_1_chapter"]
-            .compactMap { name in schema.index(of: name).map { distribution(of: $0, schema: schema, x: xTrain, y: labels(trainIdx)) } }
+        // Missing share of each feature in the cohort, and the charted distributions (the
+        // spec's list, else the six most important features).
+        var missing = [Int](repeating: 0, count: schema.count)
+        for r in 0..<x.rows { for j in 0..<schema.count where x.values[r * x.columns + j].isNaN { missing[j] += 1 } }
+        let missingness = schema.features.indices.map { (schema.features[$0].name, missing[$0]) }
+        let charted = spec.reportDistributions.isEmpty ? importance.prefix(6).map(\.0) : spec.reportDistributions
+        let distributions = charted.compactMap { name in schema.index(of: name).map { distribution(of: $0, schema: schema, x: xTrain, y: labels(trainIdx)) } }
         stage("evaluation")
 
         let trainPatients = Set(trainIdx.map { cohort.patients[$0] }), testPatients = Set(testIdx.map { cohort.patients[$0] })
         let summaryCounts = CohortSummary(
-            rows: table.count, patients: Set(table.patientNbr ?? []).count, excluded: cohort.excludedCount,
+            dataset: spec.name, rows: data.records.count, patients: Set(data.records.patientKeys).count, excluded: cohort.excludedCount,
+            exclusions: cohort.exclusions, notFirstEncounter: cohort.notFirstEncounter, leftOutBySplit: cohort.leftOutBySplit,
+            patientsOnBothSides: cohort.patientsOnBothSides, splitDescription: Self.describeSplit(spec.split),
             trainEncounters: trainIdx.count, testEncounters: testIdx.count, trainPatients: trainPatients.count, testPatients: testPatients.count,
             trainPositives: labels(trainIdx).filter { $0 }.count, testPositives: yTest.filter { $0 }.count,
             testFirstEncounters: firstIdx.count, fitRows: refitIdx.count, validationRows: validIdx.count, calibrationRows: calibIdx.count)
@@ -236,6 +236,15 @@ public enum TrainingPipeline {
                               firstEncounterMetrics: firstMetrics, trials: trials,
                               missingness: missingness.map { ($0.0, Double($0.1) / Double(cohort.rows.count)) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 },
                               importance: importance, distributions: distributions, testLabels: yTest, stageSeconds: stages)
+    }
+
+    /// The split rule in words, for the console and the report.
+    public static func describeSplit(_ split: SplitRule) -> String {
+        switch split {
+        case .patientHash: return "by patient: test when splitmix64(patient id) % 5 == 0"
+        case .column(let name, let test, _): return "by the column \(name) (test: \(test.joined(separator: ", ")))"
+        case .date(let date): return "by date: trained on stays that ended before \(date), tested on stays that began on or after it"
+        }
     }
 
     /// Runs `first` and `second` at the same time (two iterations of `concurrentPerform`: the
@@ -299,9 +308,9 @@ final class ResultBox<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-/// The current time as ISO 8601 UTC (`2026-11-25T12:00:00Z`, as `ISO8601DateFormatter` writes
+/// The current time (or `seconds` since 1970) as ISO 8601 UTC (`2026-11-25T12:00:00Z`, as `ISO8601DateFormatter` writes
 /// it), formatted by hand: the formatter's first use loads ICU data, about 10 ms.
-func utcTimestamp(_ seconds: Int = Int(Date().timeIntervalSince1970)) -> String {
+public func utcTimestamp(_ seconds: Int = Int(Date().timeIntervalSince1970)) -> String {
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
     let secondOfDay = seconds - days * 86_400

@@ -40,12 +40,24 @@ public struct ModelEvaluation: Sendable {
 
 /// Counts describing the cohort.
 public struct CohortSummary: Sendable {
-    /// Rows in the file.
+    /// The dataset spec's name.
+    public var dataset: String
+    /// Rows in the encounter table.
     public var rows: Int
-    /// Distinct patients in the file.
+    /// Distinct patients in the encounter table.
     public var patients: Int
-    /// Rows excluded as death or hospice.
+    /// Rows excluded, all reasons.
     public var excluded: Int
+    /// Rows excluded per reason, in spec order.
+    public var exclusions: [(reason: String, count: Int)]
+    /// Eligible rows left out by the cohort filter (first encounter only).
+    public var notFirstEncounter: Int
+    /// Rows left out by a declared split (a stay straddling the split date, an unknown side).
+    public var leftOutBySplit: Int
+    /// Patients with encounters on both sides of a declared split.
+    public var patientsOnBothSides: Int
+    /// The split rule in words.
+    public var splitDescription: String
     /// Eligible encounters in training / test.
     public var trainEncounters: Int, testEncounters: Int
     /// Patients in training / test.
@@ -100,7 +112,7 @@ public struct TrainingResult: Sendable {
     public var firstEncounterMetrics: BinaryMetrics
     /// Hyperparameter trials on the validation patients, in the order tried.
     public var trials: [HyperparameterTrial]
-    /// Missing share of each raw input column in the eligible cohort.
+    /// Missing share of each feature in the eligible cohort.
     public var missingness: [(column: String, fraction: Double)]
     /// Mean absolute contribution (log-odds) of each schema feature on test rows, largest first.
     public var importance: [(feature: String, meanAbsContribution: Double)]

@@ -1,0 +1,49 @@
+import ReadmitSpec
+
+/// The outcome of each encounter row, by the spec's label rule.
+public enum Labels {
+    /// Per row: true (positive), false (negative), nil (unknown: no label column in a scoring file,
+    /// or a bad value in lenient mode).
+    ///
+    /// A label column's value must be one of the declared positive or negative values (an
+    /// error naming file, line and column otherwise). A label from dates is positive when the
+    /// patient's next admission starting strictly after this discharge starts within N days;
+    /// admissions that start at or before this discharge (overlapping stays, transfers at the same
+    /// minute) are not readmissions of this stay.
+    public static func compute(tables: DatasetTables, records: EncounterRecords, required: Bool, strict: Bool,
+                               errors: inout RowErrors) throws(DataError) -> [Bool?] {
+        let table = tables.encounters
+        switch tables.spec.label {
+        case .column(let name, let positive, let negative):
+            guard table.csv.header.contains(name) || required else { return Array(repeating: nil, count: records.count) }
+            let column = try table.texts(name, key: "label.column")
+            let pos = Set(positive), neg = Set(negative)
+            let known: [Bool?] = column.interned.values.map { pos.contains($0) ? true : (neg.contains($0) ? false : nil) }
+            var out = [Bool?](repeating: nil, count: records.count)
+            for r in 0..<records.count {
+                let c = Int(column.interned.codes[r])
+                if let v = known[c] { out[r] = v; continue }
+                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: name,
+                                  message: "label value '\(column.interned.values[c])' is neither positive (\(positive.joined(separator: ", "))) nor negative (\(negative.joined(separator: ", "))) (spec key label)")
+                if strict && required { throw e }
+                if required { errors.record(row: r, e) }
+            }
+            return out
+        case .readmissionWithinDays(let days):
+            guard let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: nil, count: records.count) }
+            var byPatient: [Int: [Int]] = [:]
+            for r in 0..<records.count where !admitted[r].isNaN { byPatient[records.patientKeys[r], default: []].append(r) }
+            var out = [Bool?](repeating: nil, count: records.count)
+            let window = Double(days) * 86_400
+            for (_, rows) in byPatient {
+                let sorted = rows.sorted { admitted[$0] != admitted[$1] ? admitted[$0] < admitted[$1] : $0 < $1 }
+                for r in sorted where !discharged[r].isNaN {
+                    // The first admission that starts strictly after this discharge.
+                    let next = sorted.first { admitted[$0] > discharged[r] }
+                    out[r] = next.map { admitted[$0] - discharged[r] <= window } ?? false
+                }
+            }
+            return out
+        }
+    }
+}

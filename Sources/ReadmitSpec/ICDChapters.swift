@@ -1,0 +1,71 @@
+/// ICD diagnosis chapters shared by ICD-9 and ICD-10: the `chapter` grouping of
+/// `docs/DATASET_SPEC.md`. Both revisions map onto the same nine levels, so a model trained on
+/// a mix (MIMIC-IV holds both) reads one feature.
+public enum ICDChapters {
+    /// Chapter names in level order.
+    public static let names = [
+        "circulatory", "respiratory", "digestive", "diabetes", "injury",
+        "musculoskeletal", "genitourinary", "neoplasms", "other",
+    ]
+
+    /// The chapter index of `code` in `system`, or nil when the code is empty.
+    public static func chapter(of code: String, system: CodeSystem) -> Int? {
+        switch system {
+        case .icd9: return icd9(code)
+        case .icd10: return icd10(code)
+        }
+    }
+
+    /// ICD-9-CM by numeric ranges (Strack et al. 2014's grouping); V and E codes are other.
+    static func icd9(_ code: String) -> Int? {
+        guard let first = code.utf8.first else { return nil }
+        if first == UInt8(ascii: "V") || first == UInt8(ascii: "E") { return 8 }
+        // MIMIC writes codes without the dot ("4280"): the category is the first three digits.
+        let category: Int
+        if code.contains(".") || code.count <= 3 {
+            guard let x = Double(code), x.isFinite else { return 8 }
+            category = Int(x.rounded(.down))
+        } else {
+            guard let x = Int(code.prefix(3)) else { return 8 }
+            category = x
+        }
+        switch category {
+        case 250: return 3
+        case 390...459, 785: return 0
+        case 460...519, 786: return 1
+        case 520...579, 787: return 2
+        case 800...999: return 4
+        case 710...739: return 5
+        case 580...629, 788: return 6
+        case 140...239: return 7
+        default: return 8
+        }
+    }
+
+    /// ICD-10-CM by chapter letters: I circulatory, J respiratory, K digestive, E08-E13
+    /// diabetes, S and T injury, M musculoskeletal, N genitourinary, C00-D49 neoplasms.
+    static func icd10(_ code: String) -> Int? {
+        let u = Array(code.uppercased().utf8)
+        guard let letter = u.first else { return nil }
+        let number = u.count >= 3 ? Int(String(decoding: u[1..<3], as: UTF8.self)) : nil
+        switch letter {
+        case UInt8(ascii: "I"): return 0
+        case UInt8(ascii: "J"): return 1
+        case UInt8(ascii: "K"): return 2
+        case UInt8(ascii: "E"): if let n = number, (8...13).contains(n) { return 3 } else { return 8 }
+        case UInt8(ascii: "S"), UInt8(ascii: "T"): return 4
+        case UInt8(ascii: "M"): return 5
+        case UInt8(ascii: "N"): return 6
+        case UInt8(ascii: "C"): return 7
+        case UInt8(ascii: "D"): if let n = number, n <= 49 { return 7 } else { return 8 }
+        default: return 8
+        }
+    }
+
+    /// The three-character category of `code`, prefixed by its system (`icd9:428`, `icd10:I50`).
+    public static func category(of code: String, system: CodeSystem) -> String? {
+        if code.isEmpty { return nil }
+        let head = code.split(separator: ".").first.map(String.init) ?? code
+        return "\(system.rawValue):\(head.prefix(3).uppercased())"
+    }
+}

@@ -1,0 +1,85 @@
+/// Checks that the parts of a spec fit together (names exist, dates are there where needed).
+/// Whether the named columns exist is checked against the data, by the table reader.
+struct SpecValidator {
+    let spec: DatasetSpec
+    let file: String
+    let reader: NodeReader
+
+    func fail(_ key: String, _ message: String) -> SpecError { reader.error(.inconsistent, key, nil, message) }
+
+    func validate() throws(SpecError) {
+        let e = spec.encounters
+        if (e.admitted == nil) != (e.discharged == nil) {
+            throw fail(e.admitted == nil ? "encounters.discharged" : "encounters.admitted", "admitted and discharged are declared together")
+        }
+        if !spec.hasDates && e.order == nil {
+            throw fail("encounters", "declare either order (a column ordering each patient's encounters) or admitted and discharged timestamps")
+        }
+        if case .readmissionWithinDays = spec.label, !spec.hasDates {
+            throw fail("label.readmission_within_days", "a label derived from dates needs encounters.admitted and encounters.discharged")
+        }
+        if case .date = spec.split, !spec.hasDates {
+            throw fail("split.date", "a date split needs encounters.admitted and encounters.discharged")
+        }
+        if case .column(_, let test, _) = spec.split, test.isEmpty {
+            throw fail("split.test", "a column split needs the values that mean test")
+        }
+        for (i, x) in spec.exclusions.enumerated() where x.table == .patients && spec.patients == nil {
+            throw fail("exclusions[\(i)].table", "no patients table is declared")
+        }
+        var names = Set<String>()
+        for (i, ev) in spec.events.enumerated() {
+            if !names.insert(ev.name).inserted { throw fail("events[\(i)].name", "events table '\(ev.name)' is declared twice") }
+        }
+        names = []
+        for (i, f) in spec.features.enumerated() {
+            let key = "features[\(i)]"
+            if f.name.isEmpty { throw fail("\(key).name", "a feature needs a name") }
+            if !names.insert(f.name).inserted { throw fail("\(key).name", "feature '\(f.name)' is declared twice") }
+            if f.table == .patients && spec.patients == nil { throw fail("\(key).table", "no patients table is declared") }
+            if let events = f.events {
+                guard let source = spec.eventSource(named: events) else {
+                    throw fail("\(key).events", "no events table is called '\(events)' (declared: \(spec.events.map(\.name).joined(separator: ", ")))")
+                }
+                let needsValue: Set<FeatureDefinition.Aggregate> = [.first, .last, .min, .max, .mean]
+                if let a = f.aggregate, needsValue.contains(a), source.value == nil {
+                    throw fail("\(key).aggregate", "aggregate \(a.rawValue) needs a value column in events table '\(events)'")
+                }
+                let isDiagnosis = f.kind == .diagnosis || f.group != nil
+                if isDiagnosis && source.codeSystem == nil && source.codeSystemColumn == nil {
+                    throw fail("\(key).events", "events table '\(events)' declares no code_system, so its codes cannot be grouped")
+                }
+                if let group = f.group {
+                    guard f.aggregate == .any else { throw fail("\(key).group", "group is used with aggregate: any") }
+                    guard ICDChapters.names.contains(group) else {
+                        throw fail("\(key).group", "'\(group)' is not a chapter (\(ICDChapters.names.joined(separator: ", ")))")
+                    }
+                }
+            }
+            switch f.kind {
+            case .derived:
+                if !spec.hasDates { throw fail("\(key).derive", "\(f.derive?.rawValue ?? "") needs encounters.admitted and encounters.discharged") }
+                if f.derive == .ageAtAdmission && spec.patients == nil { throw fail("\(key).derive", "age_at_admission needs a patients table") }
+            case .history:
+                guard let h = f.history else { break }
+                if (h == .sum || h == .previous) && f.of == nil { throw fail("\(key).of", "history \(h.rawValue) needs 'of' (a column or feature)") }
+                if h == .daysSinceLastDischarge && !spec.hasDates { throw fail("\(key).history", "days_since_last_discharge needs dates") }
+                if f.windowDays != nil && !spec.hasDates { throw fail("\(key).window_days", "a window in days needs dates") }
+                if let of = f.of, let target = spec.feature(named: of), target.kind == .history {
+                    throw fail("\(key).of", "'\(of)' is a history feature; history is computed from raw columns or other features")
+                }
+                if !f.equals.isEmpty && h != .previous { throw fail("\(key).equals", "equals is used with history: previous") }
+            default: break
+            }
+        }
+        if let lace = spec.lace {
+            let named = [lace.lengthOfStay, lace.acuteFeature, lace.emergencyVisits].compactMap { $0 } + lace.comorbidityFeatures
+            for name in named where spec.feature(named: name) == nil {
+                throw fail("references.lace", "no feature is called '\(name)'")
+            }
+        }
+        for name in spec.reportDistributions where spec.feature(named: name) == nil {
+            throw fail("report.distributions", "no feature is called '\(name)'")
+        }
+    }
+}

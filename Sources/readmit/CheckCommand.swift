@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import ReadmitCore
+import ReadmitSpec
+
+/// `readmit check`: reads an extract through its spec, without training, and says what it found.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Read a dataset through its spec without training, and report what was found and every problem with its place.",
+        discussion: """
+            Prints rows per table, the cohort (encounters, patients, exclusions per reason, label \\
+            prevalence, the split), date ranges, missingness per feature, levels per categorical feature, \\
+            and each problem with its file, line and column. Exits 1 when the spec or the data has a problem \\
+            that training would stop at.
+            """
+    )
+
+    @OptionGroup var source: DatasetOptions
+
+    @Option(name: .long, help: "How many row problems to list.")
+    var problems: Int = 20
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runReportingErrors {
+            let (specPath, tables) = try source.load()
+            let spec = tables.spec
+            let data = try PreparedData(tables: tables, strict: false)
+            let c = data.cohort
+            print("Dataset '\(spec.name)' (\(specPath))")
+            var tableRows = [[tables.encounters.file, "encounters", Format.int(tables.encounters.rowCount)]]
+            if let p = tables.patients { tableRows.append([p.file, "patients", Format.int(p.rowCount)]) }
+            for (i, e) in tables.events.enumerated() {
+                tableRows.append([e.file, "events '\(spec.events[i].name)'", Format.int(e.rowCount) + " (\(Format.int(data.raw.unmatchedEvents[i])) match no encounter)"])
+            }
+            print(TextTable.render(header: ["file", "table", "rows"], rows: tableRows))
+            print()
+            let train = c.isTest.filter { !$0 }.count, test = c.isTest.count - train
+            let positives = c.labels.filter { $0 }.count
+            var cohortRows: [[String]] = [
+                ["encounters", Format.int(data.records.count)],
+                ["patients", Format.int(Set(data.records.patientKeys).count)],
+            ]
+            cohortRows += c.exclusions.map { ["excluded: \($0.reason)", Format.int($0.count)] }
+            if c.notFirstEncounter > 0 { cohortRows.append(["left out: not the patient's first encounter", Format.int(c.notFirstEncounter)]) }
+            if !data.errors.byRow.isEmpty { cohortRows.append(["left out: rows with a problem (below)", Format.int(data.errors.byRow.count)]) }
+            cohortRows += [
+                ["cohort encounters / patients", "\(Format.int(c.rows.count)) / \(Format.int(Set(c.patients).count))"],
+                ["label prevalence", "\(Format.int(positives)) (\(Format.pct(Double(positives) / Double(max(c.labels.count, 1)))))"],
+                ["split", TrainingPipeline.describeSplit(spec.split)],
+                ["training / test encounters", "\(Format.int(train)) / \(Format.int(test))"],
+            ]
+            if c.leftOutBySplit > 0 { cohortRows.append(["left out by the split", Format.int(c.leftOutBySplit)]) }
+            if c.patientsOnBothSides > 0 { cohortRows.append(["patients on both sides of the split", Format.int(c.patientsOnBothSides)]) }
+            if data.records.unmatchedPatients > 0 { cohortRows.append(["encounters without a patients-table row", Format.int(data.records.unmatchedPatients)]) }
+            if let a = data.records.admitted, let d = data.records.discharged {
+                func range(_ v: [Double]) -> String {
+                    let present = v.filter { !$0.isNaN }
+                    guard let lo = present.min(), let hi = present.max() else { return "none" }
+                    return "\(Self.date(lo)) .. \(Self.date(hi))"
+                }
+                cohortRows.append(["admitted", range(a)])
+                cohortRows.append(["discharged", range(d)])
+            }
+            print("Cohort")
+            print(TextTable.render(header: ["", "value"], rows: cohortRows))
+            print()
+
+            // Features over the cohort rows, with vocabularies learned from its training rows.
+            let trainingRows = c.rows.indices.filter { !c.isTest[$0] }.map { c.rows[$0] }
+            let schema = FeatureSchemaBuilder.build(spec: spec, raw: data.raw, trainingRows: trainingRows)
+            let x = FeatureEncoder.encode(raw: data.raw, spec: spec, schema: schema)
+            var featureRows: [[String]] = []
+            for (j, f) in schema.features.enumerated() {
+                var values: [Double] = []
+                for r in c.rows { values.append(x.values[r * x.columns + j]) }
+                let missing = values.filter(\.isNaN).count
+                let present = values.filter { !$0.isNaN }.sorted()
+                var detail: String
+                if f.kind == .categorical {
+                    var counts = [Int](repeating: 0, count: f.levels.count)
+                    for v in present { counts[Int(v)] += 1 }
+                    let top = counts.indices.sorted { counts[$0] > counts[$1] }.prefix(4).map { "\(f.levels[$0]) \(Format.int(counts[$0]))" }
+                    detail = "\(f.levels.count) levels: " + top.joined(separator: ", ") + (f.levels.count > 4 ? ", ..." : "")
+                } else if let lo = present.first, let hi = present.last {
+                    detail = "min \(Format.f(lo, 2)), median \(Format.f(present[present.count / 2], 2)), max \(Format.f(hi, 2))"
+                } else {
+                    detail = "no values"
+                }
+                featureRows.append([f.name, spec.features[j].kind.rawValue, Format.pct(Double(missing) / Double(max(values.count, 1)), 1), detail])
+            }
+            print("Features (cohort encounters; levels learned from the training split)")
+            print(TextTable.render(header: ["feature", "kind", "missing", "values"], rows: featureRows))
+            print()
+
+            var failures: [String] = []
+            for (i, n) in data.raw.unmatchedEvents.enumerated() where n > 0 {
+                print("note: \(Format.int(n)) rows of \(tables.events[i].file) match no encounter (empty or unknown \(spec.events[i].encounterID)); they are left out")
+            }
+            let sorted = data.errors.byRow.sorted { $0.key < $1.key }
+            for (_, error) in sorted.prefix(max(0, problems)) { failures.append(error.description) }
+            if sorted.count > problems { failures.append("... and \(Format.int(sorted.count - problems)) more rows with a problem") }
+            do throws(DataError) { try data.requireTrainable() } catch { failures.append(error.description) }
+            if failures.isEmpty {
+                print("No problems found: `readmit train --dataset \(specPath)` can train on this.")
+            } else {
+                print("Problems (training stops at the first):")
+                for f in failures { print("  " + f) }
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    static func date(_ seconds: Double) -> String {
+        let days = Int((seconds / 86_400).rounded(.down))
+        return String(utcTimestamp(days * 86_400).prefix(10))
+    }
+}

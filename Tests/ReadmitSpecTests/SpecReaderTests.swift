@@ -1,0 +1,121 @@
+import Foundation
+import ReadmitSpec
+import XCTest
+
+final class SpecReaderTests: XCTestCase {
+    static let minimal = """
+        name: t
+        encounters: {file: e.csv, encounter_id: id, patient_id: pid, order: id}
+        label: {column: y, positive: ["1"], negative: ["0"]}
+        features:
+          - name: x
+            kind: numeric
+            column: x
+        """
+
+    func parse(_ text: String) throws -> DatasetSpec { try SpecReader.parse(text, file: "spec.yaml") }
+
+    func error(_ text: String) -> SpecError? {
+        do { _ = try parse(text); return nil } catch { return error as? SpecError }
+    }
+
+    func testMinimalSpecReadsWithDefaults() throws {
+        let spec = try parse(Self.minimal)
+        XCTAssertEqual(spec.name, "t")
+        XCTAssertEqual(spec.encounters.missing, [""])
+        XCTAssertEqual(spec.split, .patientHash)
+        XCTAssertEqual(spec.label, .column(name: "y", positive: ["1"], negative: ["0"]))
+        XCTAssertEqual(spec.features.map(\.name), ["x"])
+        XCTAssertFalse(spec.firstEncounterOnly)
+    }
+
+    func testScalarsAreReadAsWrittenNotAsYAMLBooleans() throws {
+        let spec = try parse(Self.minimal.replacingOccurrences(of: #"positive: ["1"], negative: ["0"]"#, with: #"positive: ["<30"], negative: [NO, ">30"]"#))
+        XCTAssertEqual(spec.label, .column(name: "y", positive: ["<30"], negative: ["NO", ">30"]))
+    }
+
+    func testUnknownKeyNamesLineColumnAndPath() throws {
+        let e = error(Self.minimal + "\n    colum: z\n")
+        XCTAssertEqual(e?.code, .unknownKey)
+        XCTAssertEqual(e?.key, "features[0].colum")
+        XCTAssertEqual(e?.line, 8)
+        XCTAssertEqual(e?.column, 5)
+        XCTAssertEqual(e?.description.hasPrefix("spec.yaml:8:5: key 'features[0].colum':"), true)
+    }
+
+    func testKeyOfAnotherKindIsUnknown() throws {
+        let e = error(Self.minimal + "\n    levels: [a]\n")
+        XCTAssertEqual(e?.code, .unknownKey)
+        XCTAssertEqual(e?.key, "features[0].levels")
+    }
+
+    func testWrongTypeAndBadChoice() throws {
+        XCTAssertEqual(error(Self.minimal.replacingOccurrences(of: "kind: numeric", with: "kind: number"))?.key, "features[0].kind")
+        XCTAssertEqual(error(Self.minimal.replacingOccurrences(of: "name: t", with: "name: [t]"))?.code, .badValue)
+        let e = error(Self.minimal + "\ncohort: {first_encounter_only: yes}\n")
+        XCTAssertEqual(e?.key, "cohort.first_encounter_only")
+    }
+
+    func testMissingKeysAndSyntax() throws {
+        XCTAssertEqual(error(Self.minimal.replacingOccurrences(of: "patient_id: pid, ", with: ""))?.key, "encounters.patient_id")
+        XCTAssertEqual(error("name: [unclosed\n")?.code, .syntax)
+        XCTAssertNotNil(error("name: [unclosed\n")?.line)
+        XCTAssertEqual(error("")?.code, .syntax)
+    }
+
+    func testCrossReferencesAreChecked() throws {
+        // A label from dates needs dates; a history window needs dates; a feature may be declared once.
+        XCTAssertEqual(error(Self.minimal.replacingOccurrences(of: #"{column: y, positive: ["1"], negative: ["0"]}"#, with: "{readmission_within_days: 30}"))?.code, .inconsistent)
+        XCTAssertEqual(error(Self.minimal + "\n  - {name: h, kind: history, history: count, window_days: 30}\n")?.key, "features[1].window_days")
+        XCTAssertEqual(error(Self.minimal + "\n  - {name: x, kind: numeric, column: x}\n")?.key, "features[1].name")
+        XCTAssertEqual(error(Self.minimal + "\n  - {name: l, kind: event, events: labs, aggregate: last}\n")?.key, "features[1].events")
+        XCTAssertEqual(error(Self.minimal + "\nreport: {distributions: [nope]}\n")?.key, "report.distributions")
+    }
+
+    func testBadTimestampFormatIsRejected() throws {
+        let dated = Self.minimal.replacingOccurrences(of: "order: id}", with: #"admitted: {column: a, format: "%Y-%q"}, discharged: {column: d, format: "%Y-%m-%d"}}"#)
+        XCTAssertEqual(error(dated)?.key, "encounters.admitted.format")
+    }
+
+    func testShippedSpecsRead() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let diabetes = try SpecReader.read(path: root.appendingPathComponent("data/diabetes130/dataset.yaml").path)
+        XCTAssertEqual(diabetes.features.count, 52)
+        XCTAssertEqual(diabetes.exclusions.count, 2)
+        let mimic = try SpecReader.read(path: root.appendingPathComponent("data/mimic-iv-demo/dataset.yaml").path)
+        XCTAssertTrue(mimic.hasDates)
+        XCTAssertEqual(mimic.label, .readmissionWithinDays(30))
+        XCTAssertEqual(mimic.events.map(\.name), ["diagnoses", "labs"])
+    }
+}
+
+final class TimestampAndICDTests: XCTestCase {
+    func testTimestampsParseStrictly() {
+        let f = "%Y-%m-%d %H:%M:%S"
+        XCTAssertEqual(TimestampFormat.parse("1970-01-02 00:00:01", format: f), 86_401)
+        XCTAssertEqual(TimestampFormat.parse("2000-03-01 00:00:00", format: f).map { $0 - TimestampFormat.parse("2000-02-28 00:00:00", format: f)! }, 2 * 86_400)
+        XCTAssertNil(TimestampFormat.parse("2001-02-29 00:00:00", format: f))
+        XCTAssertNil(TimestampFormat.parse("2001-02-28 00:00", format: f))
+        XCTAssertNil(TimestampFormat.parse("2001-02-28 00:00:00x", format: f))
+        XCTAssertNil(TimestampFormat.parse("2001-13-01 00:00:00", format: f))
+        XCTAssertEqual(TimestampFormat.year(ofSeconds: TimestampFormat.parse("2153-09-17 17:08:00", format: f)!), 2153)
+        XCTAssertEqual(TimestampFormat.year(ofSeconds: TimestampFormat.parse("1969-12-31 23:59:59", format: f)!), 1969)
+    }
+
+    func testICDChapters() {
+        func ch(_ c: String, _ s: CodeSystem) -> String? { ICDChapters.chapter(of: c, system: s).map { ICDChapters.names[$0] } }
+        XCTAssertEqual(ch("428", .icd9), "circulatory")
+        XCTAssertEqual(ch("4280", .icd9), "circulatory")       // MIMIC writes no dot
+        XCTAssertEqual(ch("250.83", .icd9), "diabetes")
+        XCTAssertEqual(ch("25000", .icd9), "diabetes")
+        XCTAssertEqual(ch("V57", .icd9), "other")
+        XCTAssertEqual(ch("I5032", .icd10), "circulatory")
+        XCTAssertEqual(ch("E119", .icd10), "diabetes")
+        XCTAssertEqual(ch("E785", .icd10), "other")
+        XCTAssertEqual(ch("D490", .icd10), "neoplasms")
+        XCTAssertEqual(ch("D500", .icd10), "other")
+        XCTAssertNil(ch("", .icd10))
+        XCTAssertEqual(ICDChapters.category(of: "428.0", system: .icd9), "icd9:428")
+        XCTAssertEqual(ICDChapters.category(of: "I5032", system: .icd10), "icd10:I50")
+    }
+}
