@@ -171,7 +171,9 @@ public struct CompiledForest: Sendable {
                 }
             }
         }
-        // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c).
-        for r in 0..<count { out[r] = Foundation.pow(2, -(out[r] / Double(trees)) / normaliser) }
+        // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c) by
+        // exp2. Not pow(2, x): optimised builds turn that into exp2, unoptimised ones do not,
+        // and the two differ in the last bit, so a debug and a release build would disagree.
+        for r in 0..<count { out[r] = Foundation.exp2(-(out[r] / Double(trees)) / normaliser) }
     }
 }

@@ -155,7 +155,7 @@ public struct IsolationForest: Sendable, Equatable {
     /// The anomaly score `2^(-E[h]/c(maxSamples))` of one row.
     @inline(__always)
     public func score(_ row: UnsafePointer<Double>) -> Double {
-        Foundation.pow(2, -meanPathLength(row) / Self.averagePathLength(maxSamples))
+        Foundation.exp2(-meanPathLength(row) / Self.averagePathLength(maxSamples))  // exp2, not pow: see CompiledForest.score
     }
 
     /// Scores every row of a matrix.
