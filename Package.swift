@@ -8,7 +8,8 @@
 //   ReadmitCore               pure: tables, cohort, features, models, metrics, model file
 //   ReadmitReport             SVG charts and the self-contained HTML report
 //   ReadmitWire               the wire protocol codec (pure, no sockets)
-//   ReadmitServer             the daemon's machinery (sockets, workers, reload, auth, stats)
+//   ReadmitKeys               CURVE key pairs and key files (libzmq's key functions only)
+//   ReadmitServer             the daemon's machinery (sockets, workers, reload, auth, stats, INFO)
 //   readmit, readmitd         executables: argument parsing and process wiring only
 import PackageDescription
 
@@ -41,17 +42,18 @@ let package = Package(
         ),
         .target(name: "ReadmitReport"),
         .target(name: "ReadmitWire"),
+        .target(name: "ReadmitKeys", dependencies: ["CZeroMQ"]),
         .target(
             name: "ReadmitServer",
             dependencies: [
-                "ReadmitCore", "ReadmitWire", "CZeroMQ",
+                "ReadmitSpec", "ReadmitCore", "ReadmitWire", "ReadmitKeys", "CZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "readmit",
             dependencies: [
-                "ReadmitSpec", "ReadmitCore", "ReadmitReport", "ReadmitServer",
+                "ReadmitSpec", "ReadmitCore", "ReadmitReport", "ReadmitKeys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -69,6 +71,6 @@ let package = Package(
         .testTarget(name: "ReadmitCLITests", dependencies: ["ReadmitCore", "ReadmitSpec"]),
         .testTarget(name: "ReadmitReportTests", dependencies: ["ReadmitReport"]),
         .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),
-        .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitWire", "ReadmitCore", "CZeroMQ"]),
+        .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitWire", "ReadmitCore", "ReadmitSpec", "ReadmitKeys", "CZeroMQ"]),
     ]
 )

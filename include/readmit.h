@@ -68,7 +68,7 @@ extern "C" {
 #define READMIT_VERSION_NUMBER \
     READMIT_MAKE_VERSION(READMIT_VERSION_MAJOR, READMIT_VERSION_MINOR, READMIT_VERSION_PATCH)
 /** The wire protocol version this library speaks (docs/PROTOCOL.md). */
-#define READMIT_PROTOCOL_VERSION 1
+#define READMIT_PROTOCOL_VERSION 2
 
 /** The version string of the linked library (may differ from READMIT_VERSION if the header
  *  and the library come from different installs). Thread-safe; the string is static. */

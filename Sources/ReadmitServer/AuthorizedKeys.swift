@@ -1,4 +1,5 @@
 import Foundation
+import ReadmitKeys
 
 /// The client public keys allowed to connect: every key file in a directory (hidden files
 /// skipped). Re-read on SIGHUP.

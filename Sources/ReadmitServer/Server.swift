@@ -1,6 +1,7 @@
 import CZeroMQ
 import Foundation
 import Logging
+import ReadmitKeys
 import ReadmitWire
 
 /// The daemon: loads the model, binds the front socket, starts the broker, the workers and

@@ -1,9 +1,9 @@
-/// Fixed constants of the readmitd wire protocol, version 1 (see docs/PROTOCOL.md).
+/// Fixed constants of the readmitd wire protocol, version 2 (see docs/PROTOCOL.md).
 public enum WireFormat {
     /// The four bytes every request and reply header starts with: ASCII `RDMT`.
     public static let magic: [UInt8] = [0x52, 0x44, 0x4D, 0x54]
     /// The protocol version this codec speaks.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// Size of a request header in bytes.
     public static let requestHeaderSize = 16
     /// Size of a reply header in bytes.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import ReadmitServer
+import ReadmitKeys
 
 /// `readmit keys`: writes a CURVE key pair for readmitd or a client.
 struct KeysCommand: ParsableCommand {

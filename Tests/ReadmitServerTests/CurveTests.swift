@@ -1,4 +1,5 @@
 import Foundation
+import ReadmitKeys
 import ReadmitServer
 import ReadmitWire
 import XCTest

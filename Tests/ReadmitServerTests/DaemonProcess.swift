@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import ReadmitKeys
 import ReadmitServer
 import ReadmitWire
 import XCTest

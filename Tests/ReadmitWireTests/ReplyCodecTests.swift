@@ -7,7 +7,7 @@ final class ReplyCodecTests: XCTestCase {
         let header = ReplyHeader(op: 1, status: 7, requestID: 0x0102030405060708, modelVersion: 0x9f2c4e0a1b3d5f70)
         let bytes = header.encoded()
         XCTAssertEqual(bytes.count, 24)
-        XCTAssertEqual(Array(bytes[0..<6]), [0x52, 0x44, 0x4D, 0x54, 1, 1])
+        XCTAssertEqual(Array(bytes[0..<6]), [0x52, 0x44, 0x4D, 0x54, WireFormat.version, 1])
         XCTAssertEqual(Array(bytes[6..<8]), [7, 0])
         XCTAssertEqual(bytes[8], 0x08, "request id is little-endian")
         XCTAssertEqual(bytes[23], 0x9f)
@@ -16,7 +16,7 @@ final class ReplyCodecTests: XCTestCase {
 
     func testRequestHeaderLayout() {
         let bytes = RequestHeader(operation: .stats, flags: 1, requestID: 5).encoded()
-        XCTAssertEqual(bytes, [0x52, 0x44, 0x4D, 0x54, 1, 5, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(bytes, [0x52, 0x44, 0x4D, 0x54, WireFormat.version, 5, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0])
     }
 
     func testErrorReplyRoundTrip() throws {

@@ -47,7 +47,7 @@ final class RequestDecoderTests: XCTestCase {
 
     func testBadVersionEchoesIdAndOp() {
         var frames = RequestEncoder.simple(.info, requestID: 77)
-        frames[0][4] = 2
+        frames[0][4] = 1  // the previous protocol version
         let e = error(frames)
         XCTAssertEqual(e?.error.status, .badVersion)
         XCTAssertEqual(e?.requestID, 77)

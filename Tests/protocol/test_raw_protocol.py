@@ -31,7 +31,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def header(op, request_id, version=1, flags=0, magic=MAGIC):
+def header(op, request_id, version=2, flags=0, magic=MAGIC):
     return magic + struct.pack("<BBHQ", version, op, flags, request_id)
 
 
@@ -128,7 +128,7 @@ def test_health(daemon, schema):
 
 
 def test_info_schema(schema):
-    assert schema["protocol_version"] == 1
+    assert schema["protocol_version"] == 2
     assert schema["n_features"] == len(schema["features"]) > 0
     for i, f in enumerate(schema["features"]):
         assert f["index"] == i and f["kind"] in ("numeric", "categorical") and f["source"]
@@ -177,7 +177,7 @@ def error_of(reply):
 
 @pytest.mark.parametrize("name,frames,expected", [
     ("magic", lambda c: [header(OPS["HEALTH"], 1, magic=b"XXXX")], "BAD_MAGIC"),
-    ("version", lambda c: [header(OPS["HEALTH"], 1, version=2)], "BAD_VERSION"),
+    ("version", lambda c: [header(OPS["HEALTH"], 1, version=1)], "BAD_VERSION"),
     ("op", lambda c: [header(99, 1)], "BAD_OP"),
     ("frames", lambda c: [header(OPS["SCORE"], 1), struct.pack("<II", 1, c)], "BAD_FRAMES"),
     ("payload", lambda c: [header(OPS["SCORE"], 1), struct.pack("<II", 1, c), b"\0" * (8 * c - 1)], "BAD_PAYLOAD_SIZE"),

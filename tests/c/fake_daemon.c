@@ -25,7 +25,7 @@ struct fake_daemon {
 };
 
 static const char *k_info =
-    "{\"protocol_version\":1,\"model_id\":\"00000000000000ff\",\"model_version\":\"00000000000000ff\","
+    "{\"protocol_version\":2,\"model_id\":\"00000000000000ff\",\"model_version\":\"00000000000000ff\","
     "\"n_features\":2,\"features\":[{\"index\":0,\"name\":\"age\",\"kind\":\"numeric\",\"source\":\"age\"},"
     "{\"index\":1,\"name\":\"race\",\"kind\":\"categorical\",\"levels\":[\"A\",\"B\\u00e9\"],\"source\":\"race\"}]}";
 
@@ -64,7 +64,7 @@ static void answer(fake_daemon *f, zmq_msg_t *parts, int n) {
 
     unsigned char h[24];
     memcpy(h, mode == FAKE_BAD_MAGIC ? "XDMT" : "RDMT", 4);
-    h[4] = mode == FAKE_BAD_VERSION ? 9 : 1;
+    h[4] = mode == FAKE_BAD_VERSION ? 9 : 2; /* READMIT_PROTOCOL_VERSION */
     h[5] = (unsigned char)(mode == FAKE_WRONG_OP ? (op == 3 ? 4 : 3) : op);
     uint16_t status = mode == FAKE_UNKNOWN_STATUS ? 99 : mode == FAKE_ERROR_NO_MESSAGE ? 7 : 0;
     h[6] = (unsigned char)(status & 0xff);

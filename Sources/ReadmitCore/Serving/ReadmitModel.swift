@@ -283,36 +283,4 @@ public final class ReadmitModel: Sendable {
         for (i, tier) in parameters.tiers.enumerated() where p >= tier.minRisk { t = i }
         return UInt8(t)
     }
-
-    /// The `INFO` JSON of `docs/PROTOCOL.md`: metadata and the full feature schema.
-    public func infoJSON() -> String {
-        let meta = parameters.metadata
-        var features: [[String: Any]] = []
-        for (i, f) in schema.features.enumerated() {
-            var d: [String: Any] = ["index": i, "name": f.name, "kind": f.kind.rawValue, "source": f.source,
-                                    "transform": f.transform.rawValue, "missing": f.missing, "description": f.description]
-            if f.kind == .categorical { d["levels"] = f.levels; d["ordinal"] = f.ordinal }
-            features.append(d)
-        }
-        let dataset = parameters.dataset
-        let info: [String: Any] = [
-            "protocol_version": 1,
-            "model_id": meta.modelID,
-            "model_version": meta.modelID,
-            "format_version": ModelFile.formatVersion,
-            "created_at": meta.createdAt,
-            "training_data_sha256": meta.trainingDataSHA256,
-            "training_data_file": meta.trainingDataFile,
-            "readmit_version": meta.readmitVersion,
-            "seed": meta.seed,
-            "tiers": parameters.tiers.map { ["name": $0.name, "min_risk": $0.minRisk] as [String: Any] },
-            "atypicality": "isolation-forest score as a percentile of the training cohort (0..1, higher is more unusual)",
-            "n_features": schema.count,
-            "features": features,
-            "dataset": ["name": dataset.name, "description": dataset.description] as [String: Any],
-            "raw_fields": RawFieldList.fields(dataset: dataset, schema: schema),
-        ]
-        guard let data = try? JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
 }

@@ -30,7 +30,7 @@ def request(sock, op, frames=(), request_id=42, flags=0):
     sock.send_multipart([MAGIC + struct.pack("<BBHQ", 1, op, flags, request_id), *frames])
     reply = sock.recv_multipart()
     magic, version, rop, status, rid, model_version = struct.unpack("<4sBBHQQ", reply[0])
-    assert magic == MAGIC and version == 1 and len(reply[0]) == 24
+    assert magic == MAGIC and version == 2 and len(reply[0]) == 24
     return rop, status, rid, model_version, reply[1:]
 
 

@@ -1,3 +1,4 @@
+import ReadmitCore
 import ReadmitSpec
 
 /// The raw fields a client may send for one encounter, as the model's spec reads them: the
