@@ -70,7 +70,7 @@ final class CLITests: XCTestCase {
             XCTAssertFalse(r.stderr.contains("Fatal error"), file: file, line: line)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.readmit"), file: file, line: line)
         }
-        try assertFails(dir.appendingPathComponent("missing.csv").path, "missing.csv: cannot open file")
+        try assertFails(dir.appendingPathComponent("missing.csv").path, "missing.csv: data file not found")
         try assertFails(try write([], "empty.csv", dir), "empty.csv: file is empty")
         try assertFails(try write([lines[0]], "header-only.csv", dir), "header-only.csv: file has a header but no data rows")
         let noLabel = lines.map { $0.components(separatedBy: ",").dropLast().joined(separator: ",") }
@@ -134,6 +134,81 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(rows[i + 1][4].split(separator: ";").allSatisfy { model.schema.index(of: String($0)) != nil })
             XCTAssertEqual(rows[i + 1][5], "")
         }
+    }
+
+    /// `readmit check` reads both shipped specs without training and reports the cohort.
+    func testCheckReportsBothShippedDatasets() throws {
+        let diabetes = try run(["check", "--dataset", Self.specPath])
+        XCTAssertEqual(diabetes.status, 0, diabetes.stderr)
+        XCTAssertTrue(diabetes.stdout.contains("79,746 / 19,597"), diabetes.stdout)
+        XCTAssertTrue(diabetes.stdout.contains("excluded: died in hospital"), diabetes.stdout)
+        XCTAssertTrue(diabetes.stdout.contains("No problems found"), diabetes.stdout)
+        let mimic = try run(["check", "--dataset", Self.mimicSpecPath])
+        XCTAssertEqual(mimic.status, 0, mimic.stderr)
+        XCTAssertTrue(mimic.stdout.contains("255 / 93"), mimic.stdout)
+        XCTAssertTrue(mimic.stdout.contains("match no encounter"), mimic.stdout)
+    }
+
+    /// A wrong spec fails in `check` and `train` with the spec file, line, column and key, exit
+    /// code 1, and no model file; a data problem found by `check` names its file, line and column.
+    func testBadSpecFailsClearlyEverywhere() throws {
+        let dir = temporaryDirectory()
+        var text = try String(contentsOfFile: Self.specPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  order: encounter_id", with: "  oder: encounter_id")
+        text = text.replacingOccurrences(of: #"search: ["../../../shared/data/diabetes130"]"#, with: "search: [\"\(URL(fileURLWithPath: Self.dataPath).deletingLastPathComponent().path)\"]")
+        let spec = dir.appendingPathComponent("typo.yaml").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: spec))
+        let out = dir.appendingPathComponent("out").path
+        for args in [["check", "--dataset", spec], ["train", "--dataset", spec, "--out", out, "--quick"]] {
+            let r = try run(args)
+            XCTAssertEqual(r.status, 1, args[0])
+            XCTAssertTrue(r.stderr.contains("typo.yaml:17:3: key 'encounters.oder': unknown key 'oder'"), r.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.readmit"))
+
+        // A spec that is right, over data with a bad timestamp-free value: check lists the place.
+        var lines = try subset(50)
+        var fields = lines[3].components(separatedBy: ",")
+        fields[9] = "three"
+        lines[3] = fields.joined(separator: ",")
+        let data = try write(lines, "bad.csv", dir)
+        let r = try run(["check", "--dataset", Self.specPath, "--data", data])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("bad.csv:4: column 'time_in_hospital': 'three' is not a number"), r.stdout)
+    }
+
+    /// The second declared dataset trains end to end from the command line.
+    func testMIMICDemoTrainsThroughItsSpec() throws {
+        let dir = temporaryDirectory()
+        let r = try run(["train", "--dataset", Self.mimicSpecPath, "--out", dir.path, "--quick"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("every figure above is uncertain"), r.stdout)
+        for name in ["model.readmit", "metrics.json", "report.html"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), name)
+        }
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("metrics.json"))) as? [String: Any]
+        let cohort = metrics?["cohort"] as? [String: Any]
+        XCTAssertEqual(cohort?["dataset"] as? String, "mimic-iv-demo")
+        XCTAssertEqual(cohort?["test_encounters"] as? Int, 65)
+        let ci = (metrics?["risk_model"] as? [String: Any])?["roc_auc_ci95"] as? [Double]
+        XCTAssertEqual(ci?.count, 2)
+    }
+
+    /// A model file of format 1 (before models carried their spec) is refused with advice.
+    func testVersionOneModelFileSaysRetrain() throws {
+        let dir = temporaryDirectory()
+        let source = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            ?? { () -> String? in
+                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
+                return FileManager.default.fileExists(atPath: p) ? p : nil
+            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: source))
+        bytes[8] = 1
+        let old = dir.appendingPathComponent("old.readmit").path
+        try bytes.write(to: URL(fileURLWithPath: old))
+        let r = try run(["score", "--model", old, "--data", Self.dataPath, "--out", dir.appendingPathComponent("s.csv").path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("format version 1") && r.stderr.contains("retrain it with this version"), r.stderr)
     }
 
     func testKeysWritesAPairAndNeverOverwrites() throws {

@@ -20,7 +20,7 @@ public struct DatasetTables: Sendable {
         guard let specPath else { return ["."] }
         let absolute = specPath.hasPrefix("/") ? specPath : FileManager.default.currentDirectoryPath + "/" + specPath
         let folder = URL(fileURLWithPath: absolute).standardized.deletingLastPathComponent()
-        return [folder.path] + spec.search.map { folder.appendingPathComponent($0).standardized.path }
+        return [folder.path] + spec.search.map { $0.hasPrefix("/") ? $0 : folder.appendingPathComponent($0).standardized.path }
     }
 
     /// The first existing `folder/file`, or an error listing where it was looked for.
