@@ -37,7 +37,7 @@ def header(op, request_id, version=2, flags=0, magic=MAGIC):
 
 def parse_reply(frames):
     h = frames[0]
-    assert len(h) == 24 and h[:4] == MAGIC and h[4] == 1
+    assert len(h) == 24 and h[:4] == MAGIC and h[4] == 2
     op, status, request_id, model_version = struct.unpack("<BHQQ", h[5:24])
     return {"op": op, "status": status, "id": request_id, "version": model_version, "frames": frames[1:]}
 
