@@ -5,7 +5,12 @@
 // Module layout (one job each; data flows one way):
 //   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
 //   ReadmitSpec               the dataset spec: its types and its YAML reader (pure)
-//   ReadmitCore               pure: tables, cohort, features, models, metrics, model file
+//   ReadmitTables             tables read through a spec; the cohort, its label and split (pure)
+//   ReadmitFeatures           raw features and the one encoder training and serving share (pure)
+//   ReadmitModels             detectors, booster, compiled scorers, references, metrics (pure)
+//   ReadmitModelFile          the versioned model file and the served model it loads (pure)
+//   ReadmitTraining           one type per training stage (pure)
+//   ReadmitCore               the pure modules above under one import
 //   ReadmitReport             SVG charts and the self-contained HTML report
 //   ReadmitWire               the wire protocol codec (pure, no sockets)
 //   ReadmitKeys               CURVE key pairs and key files (libzmq's key functions only)
@@ -33,12 +38,17 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
         .target(name: "ReadmitSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables"]),
+        .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "CXGBoost"]),
+        .target(
+            name: "ReadmitModelFile",
+            dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "ReadmitTraining", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile"]),
         .target(
             name: "ReadmitCore",
-            dependencies: [
-                "ReadmitSpec", "CDeflate", "CXGBoost",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTraining"]
         ),
         .target(name: "ReadmitReport"),
         .target(name: "ReadmitWire"),
@@ -67,7 +77,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ReadmitSpecTests", dependencies: ["ReadmitSpec"]),
-        .testTarget(name: "ReadmitCoreTests", dependencies: ["ReadmitCore", "ReadmitSpec"]),
+        .testTarget(
+            name: "ReadmitCoreTests",
+            dependencies: ["ReadmitCore", "ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTraining"]
+        ),
         .testTarget(name: "ReadmitCLITests", dependencies: ["ReadmitCore", "ReadmitSpec"]),
         .testTarget(name: "ReadmitReportTests", dependencies: ["ReadmitReport"]),
         .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),

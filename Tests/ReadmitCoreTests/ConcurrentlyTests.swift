@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import ReadmitCore
+import ReadmitCore
+@testable import ReadmitTraining
 
 /// `TrainingPipeline.concurrently`, which model assembly uses to overlap independent steps.
 final class ConcurrentlyTests: XCTestCase {

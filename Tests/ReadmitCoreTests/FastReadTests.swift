@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import ReadmitCore
+import ReadmitCore
+@testable import ReadmitTables
 import ReadmitSpec
 
 /// The fast read path (libdeflate, the quote-free two-thread CSV parse, the row-major column

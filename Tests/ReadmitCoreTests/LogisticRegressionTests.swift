@@ -1,5 +1,6 @@
 import XCTest
-@testable import ReadmitCore
+import ReadmitCore
+@testable import ReadmitModels
 
 /// The hand-written logistic regression against scikit-learn on the same data.
 final class LogisticRegressionTests: XCTestCase {

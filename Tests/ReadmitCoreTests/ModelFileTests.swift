@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
-@testable import ReadmitCore
+import ReadmitCore
+@testable import ReadmitModelFile
+@testable import ReadmitModels
 import XCTest
 
 final class ModelFileTests: XCTestCase {

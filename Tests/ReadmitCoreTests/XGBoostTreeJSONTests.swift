@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import ReadmitCore
+import ReadmitCore
+@testable import ReadmitModelFile
+@testable import ReadmitModels
 
 /// The hand-written JSON and UBJSON readers of XGBoost's model against the `JSONSerialization`
 /// reading ``CompiledBooster`` used before.

@@ -2,7 +2,7 @@
 """The `readmit train` pipeline written the usual Python way, as the benchmark's reference.
 
 Same data, cohort, split, features, models, parameters and evaluation as
-Sources/ReadmitCore/Training/TrainingPipeline.swift (pandas, numpy, scikit-learn and the
+Sources/ReadmitTraining/ (TrainingPipeline and its stages) (pandas, numpy, scikit-learn and the
 xgboost package), timed per stage under the same stage names. Prints one JSON object:
 {"stage_seconds": {...}, "risk_model": {...}, ...}. Used by benchmarks/train/run.sh.
 

@@ -1,0 +1,79 @@
+import ReadmitSpec
+import ReadmitTables
+
+/// A dense row-major matrix of `Double`: feature vectors in schema order, NaN for missing.
+public struct FeatureMatrix: Sendable {
+    /// Number of rows.
+    public let rows: Int
+    /// Number of columns.
+    public let columns: Int
+    /// `rows * columns` values, row-major.
+    public var values: [Double]
+
+    /// Creates a matrix from row-major values.
+    public init(rows: Int, columns: Int, values: [Double]) {
+        precondition(values.count == rows * columns, "matrix size mismatch")
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
+
+    /// Row `r` as a new array.
+    public func row(_ r: Int) -> [Double] { Array(values[(r * columns)..<((r + 1) * columns)]) }
+
+    /// The sub-matrix of the given rows, in that order.
+    public func selecting(rows indices: [Int]) -> FeatureMatrix {
+        var out = [Double]()
+        out.reserveCapacity(indices.count * columns)
+        for r in indices { out.append(contentsOf: values[(r * columns)..<((r + 1) * columns)]) }
+        return FeatureMatrix(rows: indices.count, columns: columns, values: out)
+    }
+}
+
+/// The one encoder: raw features -> feature vectors in schema order, by the spec and what
+/// training learned (the schema's levels). Training, `readmit score` and the daemon all call it.
+public enum FeatureEncoder {
+    /// Encodes every encounter row.
+    public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema) -> FeatureMatrix {
+        let m = schema.count
+        let n = raw.features.first.map(count) ?? 0
+        var values = [Double](repeating: .nan, count: n * m)
+        for (j, feature) in schema.features.enumerated() where j < raw.features.count {
+            let definition = spec.features[j]
+            switch raw.features[j] {
+            case .numbers(let v):
+                for r in 0..<n { values[r * m + j] = v[r] }
+            case .texts(let column):
+                var index: [String: Double] = [:]
+                for (i, level) in feature.levels.enumerated() { index[level] = Double(i) }
+                let other = definition.other.flatMap { feature.levels.firstIndex(of: $0) }.map(Double.init) ?? .nan
+                // Each distinct text is looked up once; rows then copy its level.
+                let level = column.interned.values.enumerated().map { c, text in
+                    column.isMissing[c] ? .nan : (index[text] ?? (definition.kind == .ordinal ? .nan : other))
+                }
+                for r in 0..<n { values[r * m + j] = level[Int(column.interned.codes[r])] }
+            case .codes(let column, let systems):
+                let level: [Double]
+                if feature.transform == .icdCategory {
+                    var index: [String: Double] = [:]
+                    for (i, l) in feature.levels.enumerated() { index[l] = Double(i) }
+                    let other = Double(feature.levels.count - 1)
+                    level = FeatureSchemaBuilder.categories(column, systems: systems).map { $0.map { index[$0] ?? other } ?? .nan }
+                } else {
+                    level = column.interned.values.enumerated().map { c, text in
+                        column.isMissing[c] ? .nan : ICDChapters.chapter(of: text, system: systems[c]).map(Double.init) ?? .nan
+                    }
+                }
+                for r in 0..<n { values[r * m + j] = level[Int(column.interned.codes[r])] }
+            }
+        }
+        return FeatureMatrix(rows: n, columns: m, values: values)
+    }
+
+    static func count(_ raw: RawFeature) -> Int {
+        switch raw {
+        case .numbers(let v): return v.count
+        case .texts(let c), .codes(let c, _): return c.count
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ReadmitSpec
+import ReadmitTables
+
+/// History features: what the patient's earlier encounters say, known at discharge.
+///
+/// "Earlier" is an encounter of the same patient that ended before this one began: with dates,
+/// discharged at or before this admission; without, a lower `order` value. Later encounters,
+/// and encounters that overlap this one, never feed its features: they would leak the outcome.
+/// Every row of the encounter table counts as history, excluded ones included (a stay ending in
+/// hospice is still a stay). A first encounter has count 0, sum 0 and count_positive 0; previous
+/// and days since the last discharge are missing.
+enum History {
+    static func compute(_ f: FeatureDefinition, key: String, tables: DatasetTables, records: EncounterRecords, labels: [Bool?],
+                        computed: [RawFeature?], strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
+        let n = records.count
+        guard let kind = f.history else { return Array(repeating: .nan, count: n) }
+        // The value `of` names: a feature computed already, else a column of the encounter table.
+        var numbers: [Double]?
+        var matches: [Bool?]?
+        if let of = f.of {
+            let source: RawFeature
+            if let j = tables.spec.features.firstIndex(where: { $0.name == of }), let raw = computed[j] {
+                source = raw
+            } else if !f.equals.isEmpty {
+                source = .texts(try tables.encounters.texts(of, key: key + ".of"))
+            } else {
+                source = .numbers(try tables.encounters.numbers(of, key: key + ".of", strict: strict, errors: &errors))
+            }
+            switch source {
+            case .numbers(let v):
+                if f.equals.isEmpty { numbers = v } else { let set = Set(f.equals.compactMap(Double.init)); matches = v.map { $0.isNaN ? nil : set.contains($0) } }
+            case .texts(let t), .codes(let t, _):
+                let set = Set(f.equals)
+                guard !set.isEmpty else {
+                    throw DataError(code: .badValue, file: tables.encounters.file, column: of,
+                                    message: "history \(kind.rawValue) of the text column '\(of)' needs 'equals' (spec key \(key).equals)")
+                }
+                let byValue: [Bool?] = t.interned.values.enumerated().map { t.isMissing[$0.offset] ? nil : set.contains($0.element) }
+                matches = t.interned.codes.map { byValue[Int($0)] }
+            }
+        }
+        let window = f.windowDays.map { Double($0) * 86_400 }
+        var out = [Double](repeating: .nan, count: n)
+        for sorted in records.patientGroups {
+            for (i, r) in sorted.enumerated() {
+                // Earlier encounters of the patient, latest ending last. Sorted by start, only
+                // those before position i can have ended before r began (unless they overlap it).
+                var count = 0.0, sum = 0.0, positives = 0.0, labelKnown = true
+                var previous = -1
+                for p in sorted[..<i] where records.endedBefore(p, r) {
+                    if let window, let d = records.discharged, let a = records.admitted, a[r] - d[p] > window { continue }
+                    count += 1
+                    if let numbers, !numbers[p].isNaN { sum += numbers[p] }
+                    if let label = labels[p] { positives += label ? 1 : 0 } else { labelKnown = false }
+                    if previous < 0 || Self.endsLater(p, than: previous, records) { previous = p }
+                }
+                if window != nil {
+                    // previous and days-since ignore the window: they look at the last stay only.
+                    previous = -1
+                    for p in sorted[..<i] where records.endedBefore(p, r) {
+                        if previous < 0 || Self.endsLater(p, than: previous, records) { previous = p }
+                    }
+                }
+                switch kind {
+                case .count: out[r] = count
+                case .sum: out[r] = sum
+                case .countPositive: out[r] = labelKnown ? positives : .nan
+                case .previous:
+                    guard previous >= 0 else { continue }
+                    if let matches { out[r] = matches[previous].map { $0 ? 1 : 0 } ?? .nan } else { out[r] = numbers?[previous] ?? .nan }
+                case .daysSinceLastDischarge:
+                    guard previous >= 0, let d = records.discharged, let a = records.admitted else { continue }
+                    out[r] = (a[r] - d[previous]) / 86_400
+                }
+            }
+        }
+        return out
+    }
+
+    /// Whether `a` ended after `b` (discharge time, or order; ties by file order).
+    static func endsLater(_ a: Int, than b: Int, _ records: EncounterRecords) -> Bool {
+        let ka = records.discharged?[a] ?? records.order?[a] ?? Double(a)
+        let kb = records.discharged?[b] ?? records.order?[b] ?? Double(b)
+        return ka != kb ? ka > kb : a > b
+    }
+}

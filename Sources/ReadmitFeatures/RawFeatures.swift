@@ -1,0 +1,229 @@
+import ReadmitSpec
+import ReadmitTables
+
+/// One declared feature's raw values for every encounter row, before encoding: numbers, texts
+/// (categories) or diagnosis codes with their ICD revision.
+public enum RawFeature: Sendable {
+    /// Numbers, NaN for missing.
+    case numbers([Double])
+    /// Category texts.
+    case texts(TextColumn)
+    /// Diagnosis codes; `systems` gives the revision of each distinct text.
+    case codes(TextColumn, systems: [CodeSystem])
+}
+
+/// Computes the raw value of every feature the spec declares, for every encounter row: columns
+/// read (and joined from the patients table), fields derived from dates, aggregations of the
+/// events tables, then history over each patient's earlier encounters.
+public struct RawFeatures: Sendable {
+    /// One per spec feature, in spec order.
+    public let features: [RawFeature]
+    /// Events whose encounter id is missing or matches no encounter, per events table.
+    public let unmatchedEvents: [Int]
+
+    /// Computes the raw features. Strict: the first bad value throws; lenient: encounter-table
+    /// problems are recorded per row in `errors` (the other tables are always strict).
+    public init(tables: DatasetTables, records: EncounterRecords, labels: [Bool?], strict: Bool, errors: inout RowErrors) throws(DataError) {
+        let spec = tables.spec
+        var out: [RawFeature?] = Array(repeating: nil, count: spec.features.count)
+        let events = try tables.events.enumerated().map { (i, t) throws(DataError) in
+            try EventIndex(table: t, source: spec.events[i], key: "events[\(i)]", records: records)
+        }
+        unmatchedEvents = events.map(\.unmatched)
+        for (i, f) in spec.features.enumerated() where f.kind != .history {
+            let key = "features[\(i)]"
+            switch f.kind {
+            case .numeric:
+                out[i] = .numbers(try Self.numbers(tables, records, f, key: key, strict: strict, errors: &errors))
+            case .categorical, .ordinal:
+                out[i] = .texts(try Self.texts(tables, records, f, key: key))
+            case .diagnosis:
+                if let name = f.events, let index = events.first(where: { $0.source.name == name }) {
+                    out[i] = try index.principal(records: records)
+                } else {
+                    let column = try Self.texts(tables, records, f, key: key)
+                    out[i] = .codes(column, systems: Array(repeating: f.system ?? .icd9, count: column.interned.values.count))
+                }
+            case .derived:
+                out[i] = .numbers(try Self.derived(tables, records, f, key: key))
+            case .event:
+                guard let name = f.events, let index = events.first(where: { $0.source.name == name }) else { continue }
+                out[i] = .numbers(try index.aggregate(f, key: key, records: records))
+            case .history:
+                break
+            }
+        }
+        for (i, f) in spec.features.enumerated() where f.kind == .history {
+            out[i] = .numbers(try History.compute(f, key: "features[\(i)]", tables: tables, records: records, labels: labels,
+                                                  computed: out, strict: strict, errors: &errors))
+        }
+        features = out.map { $0 ?? .numbers(Array(repeating: .nan, count: records.count)) }
+    }
+
+    static func texts(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: String) throws(DataError) -> TextColumn {
+        let column = f.column ?? f.name
+        if f.table == .patients, let p = tables.patients, let rows = records.patientRow {
+            return try p.texts(column, key: key + ".column").joined(rows)
+        }
+        return try tables.encounters.texts(column, key: key + ".column")
+    }
+
+    static func numbers(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: String, strict: Bool,
+                        errors: inout RowErrors) throws(DataError) -> [Double] {
+        let column = f.column ?? f.name
+        if f.table == .patients, let p = tables.patients, let rows = records.patientRow {
+            var ignored = RowErrors()
+            let values = try p.numbers(column, key: key + ".column", strict: true, errors: &ignored)
+            return rows.map { $0 >= 0 ? values[$0] : .nan }
+        }
+        return try tables.encounters.numbers(column, key: key + ".column", strict: strict, errors: &errors)
+    }
+
+    static func derived(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: String) throws(DataError) -> [Double] {
+        guard let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: .nan, count: records.count) }
+        switch f.derive {
+        case .lengthOfStayDays, .none:
+            return (0..<records.count).map { (discharged[$0] - admitted[$0]) / 86_400 }
+        case .ageAtAdmission:
+            guard let p = tables.patients, let rows = records.patientRow, let ageColumn = f.ageColumn, let yearColumn = f.yearColumn else {
+                return Array(repeating: .nan, count: records.count)
+            }
+            var ignored = RowErrors()
+            let age = try p.numbers(ageColumn, key: key + ".age", strict: true, errors: &ignored)
+            let year = try p.numbers(yearColumn, key: key + ".year", strict: true, errors: &ignored)
+            return (0..<records.count).map { r in
+                let row = rows[r]
+                guard row >= 0, !admitted[r].isNaN else { return .nan }
+                return age[row] + Double(TimestampFormat.year(ofSeconds: Int64(admitted[r]))) - year[row]
+            }
+        }
+    }
+}
+
+/// An events table indexed by encounter: which encounter row each event belongs to.
+struct EventIndex {
+    let table: SourceTable
+    let source: EventSource
+    let key: String
+    /// Per event row, the encounter row, or -1.
+    let encounterRow: [Int]
+    /// Events whose encounter id is missing or unknown.
+    let unmatched: Int
+
+    init(table: SourceTable, source: EventSource, key: String, records: EncounterRecords) throws(DataError) {
+        self.table = table
+        self.source = source
+        self.key = key
+        var rowOfID: [String: Int] = [:]
+        for r in 0..<records.count { if let id = records.encounterIDs.text(r) { rowOfID[id] = r } }
+        let ids = try table.texts(source.encounterID, key: key + ".encounter_id")
+        let rowOfText = ids.interned.values.enumerated().map { ids.isMissing[$0.offset] ? -1 : (rowOfID[$0.element] ?? -1) }
+        encounterRow = ids.interned.codes.map { rowOfText[Int($0)] }
+        unmatched = encounterRow.filter { $0 < 0 }.count
+        if table.rowCount > 0 && unmatched == table.rowCount {
+            throw DataError(code: .badValue, file: table.file, column: source.encounterID,
+                            message: "no id in this events table (spec key \(key).encounter_id) matches an encounter id")
+        }
+    }
+
+    /// The ICD revision of each event row.
+    func systems() throws(DataError) -> [CodeSystem?] {
+        if let fixed = source.codeSystem { return Array(repeating: fixed, count: table.rowCount) }
+        guard let name = source.codeSystemColumn else { return Array(repeating: nil, count: table.rowCount) }
+        let column = try table.texts(name, key: key + ".code_system.column")
+        let nine = Set(source.icd9Values), ten = Set(source.icd10Values)
+        let byValue: [CodeSystem?] = column.interned.values.map { nine.contains($0) ? .icd9 : (ten.contains($0) ? .icd10 : nil) }
+        return column.interned.codes.map { byValue[Int($0)] }
+    }
+
+    /// Event rows in the order first/last use: by time (then file order), else file order.
+    func ordering() throws(DataError) -> [Double] {
+        guard let t = source.time else { return (0..<table.rowCount).map(Double.init) }
+        var ignored = RowErrors()
+        let records = try EncounterRecords.timestamps(table, t, key: key + ".time", strict: true, errors: &ignored)
+        return records
+    }
+
+    /// The principal diagnosis per encounter: the code with the lowest sequence (file order without one).
+    func principal(records: EncounterRecords) throws(DataError) -> RawFeature {
+        let codes = try table.texts(source.code, key: key + ".code")
+        let systems = try systems()
+        var ignored = RowErrors()
+        let sequence = try source.sequence.map { s throws(DataError) in try table.numbers(s, key: key + ".sequence", strict: true, errors: &ignored) }
+        var best = [Int](repeating: -1, count: records.count)
+        for e in 0..<table.rowCount {
+            let r = encounterRow[e]
+            guard r >= 0, codes.text(e) != nil, systems[e] != nil else { continue }
+            if best[r] < 0 { best[r] = e; continue }
+            if let sequence, sequence[e] < sequence[best[r]] { best[r] = e }
+        }
+        // Interned by (system, code): a code text can mean different things in ICD-9 and ICD-10.
+        var valueOf: [String: Int32] = [:]
+        var values: [String] = [], valueSystems: [CodeSystem] = []
+        var rowCodes = [Int32](repeating: 0, count: records.count)
+        for r in 0..<records.count {
+            guard best[r] >= 0, let text = codes.text(best[r]), let system = systems[best[r]] else { rowCodes[r] = -1; continue }
+            let k = "\(system.rawValue)|\(text)"
+            if let c = valueOf[k] { rowCodes[r] = c; continue }
+            let c = Int32(values.count)
+            valueOf[k] = c; values.append(text); valueSystems.append(system)
+            rowCodes[r] = c
+        }
+        let absent = Int32(values.count)
+        let column = TextColumn(InternedColumn(values: values + [""], codes: rowCodes.map { $0 < 0 ? absent : $0 }),
+                                isMissing: Array(repeating: false, count: values.count) + [true])
+        return .codes(column, systems: valueSystems + [.icd9])
+    }
+
+    /// One aggregation of the events per encounter.
+    func aggregate(_ f: FeatureDefinition, key featureKey: String, records: EncounterRecords) throws(DataError) -> [Double] {
+        let n = records.count
+        let codes = try table.texts(source.code, key: key + ".code")
+        let wanted = Set(f.codes)
+        var keep = codes.interned.values.enumerated().map { !codes.isMissing[$0.offset] && (wanted.isEmpty || wanted.contains($0.element)) }
+        if !f.codes.isEmpty && !keep.contains(true) {
+            throw DataError(code: .badValue, file: table.file, column: source.code,
+                            message: "none of the codes \(f.codes.joined(separator: ", ")) (spec key \(featureKey).codes) occurs in this table")
+        }
+        var groupHit: [Bool]?
+        if let group = f.group, let chapter = ICDChapters.names.firstIndex(of: group) {
+            let systems = try systems()
+            groupHit = (0..<table.rowCount).map { e in
+                guard let s = systems[e], let text = codes.text(e) else { return false }
+                return ICDChapters.chapter(of: text, system: s) == chapter
+            }
+        }
+        _ = keep.count
+        switch f.aggregate {
+        case .count, .any:
+            var count = [Double](repeating: 0, count: n)
+            for e in 0..<table.rowCount {
+                let r = encounterRow[e]
+                guard r >= 0, keep[Int(codes.interned.codes[e])], groupHit?[e] ?? true else { continue }
+                count[r] += 1
+            }
+            return f.aggregate == .any ? count.map { $0 > 0 ? 1 : 0 } : count
+        default:
+            guard let valueColumn = source.value else { return Array(repeating: .nan, count: n) }
+            var ignored = RowErrors()
+            let values = try table.numbers(valueColumn, key: key + ".value", strict: true, errors: &ignored)
+            let order = (f.aggregate == .first || f.aggregate == .last) ? try ordering() : []
+            var out = [Double](repeating: .nan, count: n), at = [Double](repeating: .nan, count: n), seen = [Double](repeating: 0, count: n)
+            for e in 0..<table.rowCount {
+                let r = encounterRow[e]
+                let v = values[e]
+                guard r >= 0, !v.isNaN, keep[Int(codes.interned.codes[e])] else { continue }
+                switch f.aggregate {
+                case .first: if at[r].isNaN || order[e] < at[r] { at[r] = order[e]; out[r] = v }
+                case .last: if at[r].isNaN || order[e] >= at[r] { at[r] = order[e]; out[r] = v }
+                case .min: out[r] = out[r].isNaN ? v : Swift.min(out[r], v)
+                case .max: out[r] = out[r].isNaN ? v : Swift.max(out[r], v)
+                default: out[r] = (out[r].isNaN ? 0 : out[r]) + v; seen[r] += 1
+                }
+            }
+            if f.aggregate == .mean { for r in 0..<n where seen[r] > 0 { out[r] /= seen[r] } }
+            keep.removeAll()
+            return out
+        }
+    }
+}

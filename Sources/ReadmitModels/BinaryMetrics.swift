@@ -1,0 +1,195 @@
+import Foundation
+import ReadmitFeatures
+import ReadmitSpec
+import ReadmitTables
+
+/// Discrimination and calibration metrics of scores against binary outcomes.
+public struct BinaryMetrics: Codable, Sendable, Equatable {
+    /// Area under the ROC curve (ties count one half).
+    public var rocAUC: Double
+    /// Area under the precision-recall curve (average precision, as scikit-learn computes it).
+    public var prAUC: Double
+    /// Mean squared error of the scores as probabilities (nil when the scores are not probabilities).
+    public var brier: Double?
+    /// Expected calibration error over 10 equal-width bins (nil when the scores are not probabilities).
+    public var ece: Double?
+    /// Precision among the 10% highest scores.
+    public var precisionAt10: Double
+    /// Share of all positives found among the 10% highest scores.
+    public var recallAt10: Double
+    /// Number of rows.
+    public var count: Int
+    /// Number of positive rows.
+    public var positives: Int
+
+    /// Keys used in `metrics.json`.
+    enum CodingKeys: String, CodingKey {
+        case rocAUC = "roc_auc", prAUC = "pr_auc", brier, ece
+        case precisionAt10 = "precision_at_10pct", recallAt10 = "recall_at_10pct", count = "n", positives
+    }
+
+    /// Computes the metrics; `probabilities` says whether Brier and ECE are meaningful.
+    public init(scores: [Double], labels: [Bool], probabilities: Bool) {
+        precondition(scores.count == labels.count, "scores and labels differ in length")
+        let count = scores.count
+        self.count = count
+        positives = labels.filter { $0 }.count
+        rocAUC = Self.rocAUC(scores: scores, labels: labels)
+        prAUC = Self.averagePrecision(scores: scores, labels: labels)
+        if probabilities {
+            var s = 0.0
+            for i in 0..<scores.count { let d = scores[i] - (labels[i] ? 1 : 0); s += d * d }
+            brier = s / Double(max(count, 1))
+            ece = Self.calibrationBins(scores: scores, labels: labels).reduce(0) { $0 + Double($1.count) / Double(max(count, 1)) * abs($1.meanPredicted - $1.observedRate) }
+        }
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        let top = max(1, Int((Double(count) * 0.1).rounded()))
+        let hits = order.prefix(top).filter { labels[$0] }.count
+        precisionAt10 = Double(hits) / Double(top)
+        recallAt10 = positives > 0 ? Double(hits) / Double(positives) : 0
+    }
+
+    /// ROC AUC by the rank-sum (Mann-Whitney) formula with midranks for ties.
+    public static func rocAUC(scores: [Double], labels: [Bool]) -> Double {
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        var rankSum = 0.0
+        var i = 0
+        let n = order.count
+        while i < n {
+            var j = i
+            while j + 1 < n && scores[order[j + 1]] == scores[order[i]] { j += 1 }
+            let midrank = Double(i + j) / 2 + 1
+            for k in i...j where labels[order[k]] { rankSum += midrank }
+            i = j + 1
+        }
+        let p = Double(labels.filter { $0 }.count), q = Double(n) - p
+        if p == 0 || q == 0 { return .nan }
+        return (rankSum - p * (p + 1) / 2) / (p * q)
+    }
+
+    /// Average precision: sum over thresholds of (recall step) x precision.
+    public static func averagePrecision(scores: [Double], labels: [Bool]) -> Double {
+        let curve = precisionRecallCurve(scores: scores, labels: labels)
+        var ap = 0.0, lastRecall = 0.0
+        for point in curve { ap += (point.recall - lastRecall) * point.precision; lastRecall = point.recall }
+        return ap
+    }
+
+    /// ROC curve points (false positive rate, true positive rate) at each distinct threshold, from (0,0).
+    public static func rocCurve(scores: [Double], labels: [Bool]) -> [(fpr: Double, tpr: Double)] {
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        let p = Double(labels.filter { $0 }.count), q = Double(labels.count) - p
+        var tp = 0.0, fp = 0.0
+        var out: [(Double, Double)] = [(0, 0)]
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j < order.count && scores[order[j]] == scores[order[i]] { if labels[order[j]] { tp += 1 } else { fp += 1 }; j += 1 }
+            out.append((q > 0 ? fp / q : 0, p > 0 ? tp / p : 0))
+            i = j
+        }
+        return out
+    }
+
+    /// Precision-recall points at each distinct threshold, in increasing recall.
+    public static func precisionRecallCurve(scores: [Double], labels: [Bool]) -> [(recall: Double, precision: Double)] {
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        let p = Double(labels.filter { $0 }.count)
+        var tp = 0.0, seen = 0.0
+        var out: [(Double, Double)] = []
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j < order.count && scores[order[j]] == scores[order[i]] { if labels[order[j]] { tp += 1 }; seen += 1; j += 1 }
+            out.append((p > 0 ? tp / p : 0, tp / seen))
+            i = j
+        }
+        return out
+    }
+
+    /// One bin of a reliability diagram.
+    public struct CalibrationBin: Codable, Sendable, Equatable {
+        /// Mean predicted probability in the bin.
+        public var meanPredicted: Double
+        /// Observed positive rate in the bin.
+        public var observedRate: Double
+        /// Rows in the bin.
+        public var count: Int
+    }
+
+    /// Non-empty equal-width probability bins.
+    public static func calibrationBins(scores: [Double], labels: [Bool], bins: Int = 10) -> [CalibrationBin] {
+        var sum = [Double](repeating: 0, count: bins), pos = [Double](repeating: 0, count: bins), cnt = [Int](repeating: 0, count: bins)
+        for i in 0..<scores.count {
+            let b = min(max(Int(scores[i] * Double(bins)), 0), bins - 1)
+            sum[b] += scores[i]; cnt[b] += 1
+            if labels[i] { pos[b] += 1 }
+        }
+        return (0..<bins).compactMap { b in
+            cnt[b] == 0 ? nil : CalibrationBin(meanPredicted: sum[b] / Double(cnt[b]), observedRate: pos[b] / Double(cnt[b]), count: cnt[b])
+        }
+    }
+
+    /// Cumulative gain: share of positives found (y) among the top share of rows (x), at `points` steps.
+    public static func cumulativeGain(scores: [Double], labels: [Bool], points: Int = 50) -> [(share: Double, gain: Double)] {
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        let p = Double(max(labels.filter { $0 }.count, 1))
+        var out: [(Double, Double)] = [(0, 0)]
+        var tp = 0.0, next = 1
+        for (k, i) in order.enumerated() {
+            if labels[i] { tp += 1 }
+            while next <= points && k + 1 >= Int((Double(order.count) * Double(next) / Double(points)).rounded()) {
+                out.append((Double(next) / Double(points), tp / p)); next += 1
+            }
+        }
+        return out
+    }
+
+    /// A patient-clustered bootstrap percentile interval of the ROC AUC: patients (not rows) are
+    /// resampled with replacement, so repeat encounters of one patient move together.
+    ///
+    /// A replicate is a weighting of the original rows (each row weighs as many times as its
+    /// patient was drawn), so the rows are sorted once and each replicate's AUC is one pass:
+    /// the weighted Mann-Whitney statistic with ties counted one half.
+    public static func bootstrapAUC(scores: [Double], labels: [Bool], patients: [Int], replicates: Int = 1000,
+                                    level: Double = 0.95, seed: UInt64) -> (low: Double, high: Double) {
+        var patientIndex: [Int: Int] = [:]
+        let group = patients.map { p -> Int in
+            if let g = patientIndex[p] { return g }
+            let g = patientIndex.count
+            patientIndex[p] = g
+            return g
+        }
+        let groups = patientIndex.count
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        var rng = SplitMix64(seed: seed)
+        var draws = [Double](repeating: 0, count: groups)
+        var aucs: [Double] = []
+        aucs.reserveCapacity(replicates)
+        for _ in 0..<replicates {
+            for g in 0..<groups { draws[g] = 0 }
+            for _ in 0..<groups { draws[Int(rng.next() % UInt64(groups))] += 1 }
+            // Walk tie blocks in increasing score: each positive outranks the negatives below its block.
+            var negativesBelow = 0.0, pairs = 0.0, positives = 0.0
+            var i = 0
+            while i < order.count {
+                var j = i, blockPos = 0.0, blockNeg = 0.0
+                while j < order.count && scores[order[j]] == scores[order[i]] {
+                    let w = draws[group[order[j]]]
+                    if labels[order[j]] { blockPos += w } else { blockNeg += w }
+                    j += 1
+                }
+                pairs += blockPos * (negativesBelow + 0.5 * blockNeg)
+                positives += blockPos
+                negativesBelow += blockNeg
+                i = j
+            }
+            if positives > 0 && negativesBelow > 0 { aucs.append(pairs / (positives * negativesBelow)) }
+        }
+        aucs.sort()
+        guard !aucs.isEmpty else { return (.nan, .nan) }
+        let lo = aucs[Int(Double(aucs.count - 1) * (1 - level) / 2)]
+        let hi = aucs[Int(Double(aucs.count - 1) * (1 + level) / 2)]
+        return (lo, hi)
+    }
+}

@@ -1,0 +1,94 @@
+import Crypto
+import Foundation
+import ReadmitSpec
+
+/// The tables a spec declares, read from disk: the encounters, the optional patients table and
+/// the events tables.
+public struct DatasetTables: Sendable {
+    /// The spec the tables were read by.
+    public let spec: DatasetSpec
+    /// The encounter-level table.
+    public let encounters: SourceTable
+    /// The per-patient table, when declared.
+    public let patients: SourceTable?
+    /// The events tables, in spec order.
+    public let events: [SourceTable]
+
+    /// Where the data files of a spec are looked up, in order: `dataDirectory` when given (only
+    /// it), else the spec's own folder, then each of its `search` folders (relative to the spec).
+    public static func searchFolders(spec: DatasetSpec, specPath: String?, dataDirectory: String?) -> [String] {
+        if let dataDirectory { return [dataDirectory] }
+        guard let specPath else { return ["."] }
+        let absolute = specPath.hasPrefix("/") ? specPath : FileManager.default.currentDirectoryPath + "/" + specPath
+        let folder = URL(fileURLWithPath: absolute).standardized.deletingLastPathComponent()
+        return [folder.path] + spec.search.map { $0.hasPrefix("/") ? $0 : folder.appendingPathComponent($0).standardized.path }
+    }
+
+    /// The first existing `folder/file`, or an error listing where it was looked for.
+    public static func locate(_ file: String, key: String, in folders: [String]) throws(DataError) -> String {
+        if file.hasPrefix("/") {
+            if FileManager.default.fileExists(atPath: file) { return file }
+            throw DataError(code: .fileNotFound, file: file, message: "data file not found (spec key \(key))")
+        }
+        for folder in folders {
+            let path = URL(fileURLWithPath: folder).appendingPathComponent(file).path
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        throw DataError(code: .fileNotFound, file: file,
+                        message: "data file not found (spec key \(key)); looked in \(folders.joined(separator: ", ")). "
+                            + "Put the file in one of these folders or pass --data-dir")
+    }
+
+    /// Reads every table of `spec`. `encountersFile`, when given, replaces the spec's encounters file.
+    public init(spec: DatasetSpec, folders: [String], encountersFile: String? = nil) throws(DataError) {
+        self.spec = spec
+        let encounterPath: String
+        if let encountersFile {
+            guard FileManager.default.fileExists(atPath: encountersFile) else {
+                throw DataError(code: .fileNotFound, file: encountersFile, message: "data file not found")
+            }
+            encounterPath = encountersFile
+        } else {
+            encounterPath = try Self.locate(spec.encounters.file, key: "encounters.file", in: folders)
+        }
+        // The other tables are located before the (large) encounters table is read: a missing
+        // file fails at once.
+        let patientPath = try spec.patients.map { p throws(DataError) in try Self.locate(p.file, key: "patients.file", in: folders) }
+        var eventPaths: [String] = []
+        for (i, e) in spec.events.enumerated() { eventPaths.append(try Self.locate(e.file, key: "events[\(i)].file", in: folders)) }
+
+        encounters = try SourceTable(path: encounterPath, missing: spec.encounters.missing)
+        if encounters.rowCount == 0 {
+            throw DataError(code: .empty, file: encounterPath, message: "file has a header but no data rows")
+        }
+        patients = try patientPath.map { path throws(DataError) in try SourceTable(path: path, missing: spec.patients?.missing ?? [""]) }
+        var events: [SourceTable] = []
+        for (i, path) in eventPaths.enumerated() { events.append(try SourceTable(path: path, missing: spec.events[i].missing)) }
+        self.events = events
+    }
+
+    /// Wraps tables already in memory (tests, and a scoring request's rows).
+    public init(spec: DatasetSpec, encounters: SourceTable, patients: SourceTable? = nil, events: [SourceTable] = []) {
+        self.spec = spec
+        self.encounters = encounters
+        self.patients = patients
+        self.events = events
+    }
+
+    /// The SHA-256 (hex) of the tables' bytes, in spec order: for one table, the hash of its bytes.
+    public func sha256Hex() -> String {
+        let all = [encounters] + (patients.map { [$0] } ?? []) + events
+        if all.count == 1 { return Self.sha256Hex(encounters.bytes) }
+        return Self.sha256Hex(all.flatMap(\.bytes))
+    }
+
+    /// The SHA-256 of `bytes`, in lowercase hex.
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The data files' names, for the model file's metadata.
+    public var fileNames: String {
+        ([encounters] + (patients.map { [$0] } ?? []) + events).map { URL(fileURLWithPath: $0.file).lastPathComponent }.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,145 @@
+import ReadmitSpec
+
+/// The roles of the encounter table's rows: who the patient is, when the stay was, and the
+/// patient-table row it joins to.
+public struct EncounterRecords: Sendable {
+    /// Number of encounter rows.
+    public let count: Int
+    /// The encounter id text per row (nil when missing).
+    public let encounterIDs: TextColumn
+    /// A key per patient: the id itself when it is an integer, else the FNV-1a hash of its text.
+    public let patientKeys: [Int]
+    /// The ordering value per row (data without dates), NaN when missing.
+    public let order: [Double]?
+    /// Admission and discharge, seconds on the data's clock, NaN when missing.
+    public let admitted: [Double]?, discharged: [Double]?
+    /// Per row, the joined patient-table row, or -1.
+    public let patientRow: [Int]?
+    /// Rows whose patient id has no row in the patients table.
+    public let unmatchedPatients: Int
+    /// Each patient's rows, by admission time or order (then file order).
+    public let patientGroups: [[Int]]
+
+    /// Reads the roles. Strict: the first bad value throws; lenient: recorded in `errors`.
+    public init(tables: DatasetTables, strict: Bool, errors: inout RowErrors) throws(DataError) {
+        let spec = tables.spec, table = tables.encounters
+        count = table.rowCount
+        encounterIDs = try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
+        let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
+        for r in 0..<count {
+            for (column, name) in [(encounterIDs, spec.encounters.encounterID), (patientIDs, spec.encounters.patientID)] where column.text(r) == nil {
+                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: name, message: "the id is missing")
+                if strict { throw e }
+                errors.record(row: r, e)
+            }
+        }
+        let keyOfText = patientIDs.interned.values.map(Self.patientKey)
+        patientKeys = patientIDs.interned.codes.map { keyOfText[Int($0)] }
+        if let o = spec.encounters.order {
+            order = try table.numbers(o, key: "encounters.order", strict: strict, errors: &errors)
+        } else { order = nil }
+        if let a = spec.encounters.admitted, let d = spec.encounters.discharged {
+            let admitted = try Self.timestamps(table, a, key: "encounters.admitted", strict: strict, errors: &errors)
+            let discharged = try Self.timestamps(table, d, key: "encounters.discharged", strict: strict, errors: &errors)
+            for r in 0..<count where discharged[r] < admitted[r] {
+                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: d.column,
+                                  message: "discharge is before admission")
+                if strict { throw e }
+                errors.record(row: r, e)
+            }
+            self.admitted = admitted
+            self.discharged = discharged
+        } else {
+            admitted = nil
+            discharged = nil
+        }
+        if let p = tables.patients, let source = spec.patients {
+            let ids = try p.texts(source.patientID, key: "patients.patient_id")
+            var rowOfKey: [Int: Int] = [:]
+            for r in 0..<p.rowCount { if let t = ids.text(r) { rowOfKey[Self.patientKey(t)] = r } }
+            let rows = patientKeys.map { rowOfKey[$0] ?? -1 }
+            patientRow = rows
+            unmatchedPatients = rows.filter { $0 < 0 }.count
+            if !rows.isEmpty && unmatchedPatients == rows.count {
+                throw DataError(code: .badValue, file: p.file, column: source.patientID,
+                                message: "no patient id of this table matches an encounter's \(spec.encounters.patientID)")
+            }
+        } else {
+            patientRow = nil
+            unmatchedPatients = 0
+        }
+        patientGroups = Self.groups(patientKeys: patientKeys, admitted: admitted, order: order)
+        if strict {
+
+            var seen = Set<String>()
+            for r in 0..<count {
+                if let id = encounterIDs.text(r), !seen.insert(id).inserted {
+                    throw DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: spec.encounters.encounterID,
+                                    message: "encounter id '\(id)' appears on more than one row")
+                }
+            }
+        }
+    }
+
+    /// Each patient's rows, sorted by admission time or order, then file order.
+    static func groups(patientKeys: [Int], admitted: [Double]?, order: [Double]?) -> [[Int]] {
+        var byPatient: [Int: Int] = [:]
+        var groups: [[Int]] = []
+        for r in patientKeys.indices {
+            if let g = byPatient[patientKeys[r]] { groups[g].append(r) } else { byPatient[patientKeys[r]] = groups.count; groups.append([r]) }
+        }
+        let keys = patientKeys.indices.map { admitted?[$0] ?? order?[$0] ?? Double($0) }
+        for g in groups.indices where groups[g].count > 1 {
+            groups[g].sort { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : $0 < $1 }
+        }
+        return groups
+    }
+
+    /// Seconds per row of a timestamp column (NaN when missing or, lenient, unparseable).
+    package static func timestamps(_ table: SourceTable, _ ts: TimestampColumn, key: String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
+        let column = try table.texts(ts.column, key: key + ".column")
+        var parsed = [Double](repeating: .nan, count: column.interned.values.count)
+        var bad = [Bool](repeating: false, count: parsed.count)
+        for (c, text) in column.interned.values.enumerated() where !column.isMissing[c] {
+            if let s = TimestampFormat.parse(text, format: ts.format) { parsed[c] = Double(s) } else { bad[c] = true }
+        }
+        var out = [Double](repeating: .nan, count: column.count)
+        for r in 0..<column.count {
+            let c = Int(column.interned.codes[r])
+            if bad[c] {
+                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: ts.column,
+                                  message: "'\(column.interned.values[c])' does not match the timestamp format '\(ts.format)' (spec key \(key).format)")
+                if strict { throw e }
+                errors.record(row: r, e)
+            } else if column.isMissing[c] {
+                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: ts.column, message: "the timestamp is missing")
+                if strict { throw e }
+                errors.record(row: r, e)
+            } else {
+                out[r] = parsed[c]
+            }
+        }
+        return out
+    }
+
+    /// The patient key of an id text: the integer itself, or the 64-bit FNV-1a hash of its UTF-8.
+    public static func patientKey(_ text: String) -> Int {
+        if let v = Int(text) { return v }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return Int(bitPattern: UInt(h))
+    }
+
+    /// Whether row `a`'s stay ended before row `b`'s began: with dates, `a` was discharged at or
+    /// before `b`'s admission; without, `a` has a lower order value.
+    @inline(__always)
+    package func endedBefore(_ a: Int, _ b: Int) -> Bool {
+        if let admitted, let discharged { return discharged[a] <= admitted[b] }
+        if let order { return order[a] < order[b] }
+        return false
+    }
+
+    /// The sort key of a row among its patient's encounters (admission time, or order).
+    @inline(__always)
+    func sortKey(_ r: Int) -> Double { admitted?[r] ?? order?[r] ?? Double(r) }
+}

@@ -1,0 +1,109 @@
+import ReadmitFeatures
+import ReadmitModelFile
+import ReadmitModels
+import ReadmitSpec
+import ReadmitTables
+
+/// The booster's hyperparameter search on the validation patients.
+///
+/// Booster input: one column per schema feature (NaN kept, levels ranked) plus the two anomaly
+/// scores.
+struct BoosterSearch: Sendable {
+    /// The booster input of every cohort encounter.
+    let input: FeatureMatrix
+    /// Every setting tried, in order.
+    let trials: [HyperparameterTrial]
+    /// The chosen setting and its best round count.
+    let depth: Int, minChild: Int, rounds: Int
+    /// Learning rate.
+    let eta: Double
+    /// Training prevalence (the booster's base score).
+    let prevalence: Double
+
+    init(features: FeatureStage, anomalies: AnomalyStage, split: TrainingSplit, options: TrainingOptions,
+         progress: (String) -> Void) throws {
+        let x = features.x, layout = features.layout, m = features.schema.count
+        let width = m + 2
+        var values = [Double](repeating: 0, count: x.rows * width)
+        x.values.withUnsafeBufferPointer { src in
+            values.withUnsafeMutableBufferPointer { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                for r in 0..<x.rows {
+                    layout.boosterRow(s + r * m, into: d + r * width)
+                    d[r * width + width - 2] = anomalies.forestScores[r]
+                    d[r * width + width - 1] = anomalies.detectorScores[r]
+                }
+            }
+        }
+        input = FeatureMatrix(rows: x.rows, columns: width, values: values)
+        prevalence = Double(split.labels(split.train).filter { $0 }.count) / Double(split.train.count)
+        let grid: [(depth: Int, minChild: Int)] = options.quick ? [(4, 5)] : [(4, 5), (5, 5), (6, 10)]
+        eta = options.quick ? 0.1 : 0.03
+        let maxRounds = options.quick ? 120 : 2000
+        let patience = options.quick ? 20 : 80
+        let xFit = input.selecting(rows: split.fit), xValid = input.selecting(rows: split.validation)
+        var trials: [HyperparameterTrial] = []
+        var best: (depth: Int, minChild: Int, rounds: Int, loss: Double)?
+        for g in grid {
+            progress("booster: trying depth \(g.depth), min_child_weight \(g.minChild)")
+            let (booster, trace) = try XGBoostBooster.train(
+                train: xFit, labels: split.labels(split.fit), validation: xValid, validationLabels: split.labels(split.validation),
+                parameters: Self.parameters(depth: g.depth, minChild: g.minChild, eta: eta, prevalence: prevalence, seed: options.seed),
+                maxRounds: maxRounds, patience: patience, threads: options.threads)
+            let validP = try booster.predict(xValid, kind: .probability)
+            let loss = trace.validationLogLoss[trace.bestRounds - 1]
+            trials.append(HyperparameterTrial(description: "max_depth=\(g.depth), min_child_weight=\(g.minChild), eta=\(eta)",
+                                              validationLogLoss: loss,
+                                              validationAUC: BinaryMetrics.rocAUC(scores: validP, labels: split.labels(split.validation)),
+                                              rounds: trace.bestRounds))
+            if best.map({ loss < $0.loss }) ?? true { best = (g.depth, g.minChild, trace.bestRounds, loss) }
+        }
+        guard let chosen = best else { throw BoosterError(operation: "train", message: "no hyperparameter set was tried") }
+        self.trials = trials
+        (depth, minChild, rounds) = (chosen.depth, chosen.minChild, chosen.rounds)
+    }
+
+    /// Every XGBoost parameter, set explicitly (defaults differ between XGBoost releases).
+    static func parameters(depth: Int, minChild: Int, eta: Double, prevalence: Double, seed: UInt64) -> [(String, String)] {
+        [("booster", "gbtree"), ("objective", "binary:logistic"), ("eval_metric", "logloss"), ("tree_method", "hist"),
+         ("max_depth", String(depth)), ("eta", String(eta)), ("min_child_weight", String(minChild)),
+         ("subsample", "0.8"), ("colsample_bytree", "0.8"), ("lambda", "1"), ("alpha", "0"), ("gamma", "0"),
+         ("max_bin", "256"), ("base_score", String(prevalence)), ("seed", String(seed % 1_000_000_007)),
+         ("seed_per_iteration", "false"), ("max_delta_step", "0"), ("scale_pos_weight", "1"), ("sampling_method", "uniform"),
+         ("grow_policy", "depthwise"), ("verbosity", "1")]
+    }
+}
+
+/// The booster refitted on fit + validation patients with the chosen setting and a round count
+/// scaled to the larger training set, calibrated on the calibration patients (who took no part
+/// in fitting), and the risk tiers from held-out risk.
+struct BoosterRefit {
+    /// The refitted booster.
+    let booster: XGBoostBooster
+    /// Platt scaling of its margin.
+    let calibrator: PlattCalibrator
+    /// Risk tiers: medium from the 70th, high from the 90th percentile of held-out risk.
+    let tiers: [RiskTier]
+    /// The refit's rows and rounds.
+    let rows: [Int], rounds: Int
+
+    init(search: BoosterSearch, split: TrainingSplit, options: TrainingOptions, progress: (String) -> Void) throws {
+        rows = (split.fit + split.validation).sorted()
+        rounds = Int((Double(search.rounds) * Double(rows.count) / Double(split.fit.count)).rounded())
+        progress("booster: refit with max_depth \(search.depth), \(rounds) rounds")
+        let xCalib = search.input.selecting(rows: split.calibration)
+        (booster, _) = try XGBoostBooster.train(
+            train: search.input.selecting(rows: rows), labels: split.labels(rows),
+            validation: xCalib, validationLabels: split.labels(split.calibration),
+            parameters: BoosterSearch.parameters(depth: search.depth, minChild: search.minChild, eta: search.eta,
+                                                 prevalence: search.prevalence, seed: options.seed),
+            maxRounds: rounds, patience: rounds + 1, threads: options.threads)
+        let calibrator = PlattCalibrator(margins: try booster.predict(xCalib, kind: .margin), labels: split.labels(split.calibration))
+        self.calibrator = calibrator
+        let heldOut = split.validation + split.calibration
+        let heldOutRisk = try booster.predict(search.input.selecting(rows: heldOut), kind: .margin)
+            .map { calibrator.probability(margin: $0) }.sorted()
+        func quantile(_ q: Double) -> Double { heldOutRisk[min(heldOutRisk.count - 1, Int(Double(heldOutRisk.count) * q))] }
+        tiers = [RiskTier(name: "low", minRisk: 0), RiskTier(name: "medium", minRisk: quantile(0.70)), RiskTier(name: "high", minRisk: quantile(0.90))]
+    }
+}

@@ -1,0 +1,54 @@
+import ReadmitFeatures
+import ReadmitModelFile
+import ReadmitModels
+import ReadmitSpec
+import ReadmitTables
+
+/// The first training stage: a spec's tables read into a cohort and raw features, everything
+/// `readmit check` reports and training builds on.
+public struct PreparedData: Sendable {
+    /// The tables.
+    public let tables: DatasetTables
+    /// Roles of the encounter rows.
+    public let records: EncounterRecords
+    /// Label per encounter row (nil: unknown).
+    public let labels: [Bool?]
+    /// The cohort and its split.
+    public let cohort: Cohort
+    /// Every declared feature's raw values.
+    public let raw: RawFeatures
+    /// Lenient reading: each row's first problem (rows with one leave the cohort).
+    public let errors: RowErrors
+
+    /// The spec.
+    public var spec: DatasetSpec { tables.spec }
+
+    /// Reads the cohort and the raw features. Strict (training): the first bad value is an
+    /// error. Lenient (`readmit check`): each row's first problem is recorded, and such rows
+    /// leave the cohort.
+    public init(tables: DatasetTables, strict: Bool = true) throws(DataError) {
+        self.tables = tables
+        var errors = RowErrors()
+        records = try EncounterRecords(tables: tables, strict: strict, errors: &errors)
+        var labels = try Labels.compute(tables: tables, records: records, required: true, strict: strict, errors: &errors)
+        raw = try RawFeatures(tables: tables, records: records, labels: labels, strict: strict, errors: &errors)
+        for r in errors.byRow.keys { labels[r] = nil }
+        self.labels = labels
+        cohort = try Cohort(tables: tables, records: records, labels: labels)
+        self.errors = errors
+    }
+
+    /// Checks that the cohort can be trained on: encounters on both sides of the split, and
+    /// both outcomes among them.
+    public func requireTrainable() throws(DataError) {
+        let file = tables.encounters.file
+        let positives = cohort.labels.filter { $0 }.count
+        guard positives > 0, positives < cohort.labels.count else {
+            throw DataError(code: .badValue, file: file, message: "the label rule gives \(positives == 0 ? "no positive" : "no negative") encounter in the cohort of \(cohort.labels.count) (spec key label)")
+        }
+        let train = cohort.isTest.filter { !$0 }.count, test = cohort.isTest.count - train
+        guard train > 0, test > 0 else {
+            throw DataError(code: .empty, file: file, message: "the cohort needs encounters in both the training and the test split (train \(train), test \(test); spec key split)")
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import ReadmitFeatures
+import ReadmitModelFile
+import ReadmitModels
+import ReadmitSpec
+import ReadmitTables
+
+/// Settings of a training run.
+public struct TrainingOptions: Sendable {
+    /// The seed of every random choice (forest, booster subsampling, bootstrap).
+    public var seed: UInt64 = 42
+    /// A fast run for tests: one fixed hyperparameter set, fewer rounds, fewer bootstrap replicates.
+    public var quick = false
+    /// Threads XGBoost may use for training.
+    public var threads = 2
+    /// Isolation forest size.
+    public var forestTrees = 100
+    /// Isolation forest subsample per tree.
+    public var forestSamples = 256
+    /// Bootstrap replicates for the AUC interval.
+    public var bootstrapReplicates = 1000
+
+    /// Default settings.
+    public init() {}
+}
