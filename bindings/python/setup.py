@@ -62,6 +62,9 @@ library_dirs = [f[2:] for f in pkg_config("--libs-only-L")]
 libreadmit = Extension(
     "readmit._libreadmit",
     sources=sources,
+    # The headers too: build_ext rebuilds an object only when a source or a `depends` file is
+    # newer, and a reused build/ folder otherwise kept objects compiled against an old header.
+    depends=sorted(glob.glob(os.path.join(SHIM_COPY, "*.h"))),
     include_dirs=include_dirs,
     library_dirs=library_dirs,
     libraries=["zmq"],

@@ -12,6 +12,7 @@ import zmq
 import readmit
 
 MAGIC = b"RDMT"
+VERSION = 2  # the protocol version (docs/PROTOCOL.md)
 
 
 @pytest.fixture()
@@ -27,10 +28,10 @@ def sock(daemon):
 
 
 def request(sock, op, frames=(), request_id=42, flags=0):
-    sock.send_multipart([MAGIC + struct.pack("<BBHQ", 1, op, flags, request_id), *frames])
+    sock.send_multipart([MAGIC + struct.pack("<BBHQ", VERSION, op, flags, request_id), *frames])
     reply = sock.recv_multipart()
     magic, version, rop, status, rid, model_version = struct.unpack("<4sBBHQQ", reply[0])
-    assert magic == MAGIC and version == 2 and len(reply[0]) == 24
+    assert magic == MAGIC and version == VERSION and len(reply[0]) == 24
     return rop, status, rid, model_version, reply[1:]
 
 
@@ -65,7 +66,7 @@ def test_error_replies(sock, client):
 
 
 def test_bad_magic(sock):
-    sock.send_multipart([b"XXXX" + struct.pack("<BBHQ", 1, 3, 0, 5)])
+    sock.send_multipart([b"XXXX" + struct.pack("<BBHQ", VERSION, 3, 0, 5)])
     reply = sock.recv_multipart()
     _, _, _, status, _, _ = struct.unpack("<4sBBHQQ", reply[0])
     assert status == 1
