@@ -35,6 +35,14 @@ public struct FeatureMatrix: Sendable {
 public enum FeatureEncoder {
     /// Encodes every encounter row.
     public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema) -> FeatureMatrix {
+        var ignored = RowErrors()
+        return encode(raw: raw, spec: spec, schema: schema, warnings: &ignored, warnUnknownLevels: false)
+    }
+
+    /// Encodes every encounter row; a text that is not a level learned in training gets an
+    /// `unknown_level` warning for its row (it is missing, or the spec's `other` level).
+    public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema, warnings: inout RowErrors,
+                              warnUnknownLevels: Bool = true) -> FeatureMatrix {
         let m = schema.count
         let n = raw.features.first.map(count) ?? 0
         var values = [Double](repeating: .nan, count: n * m)
@@ -52,6 +60,21 @@ public enum FeatureEncoder {
                     column.isMissing[c] ? .nan : (index[text] ?? (definition.kind == .ordinal ? .nan : other))
                 }
                 for r in 0..<n { values[r * m + j] = level[Int(column.interned.codes[r])] }
+                // A level outside the vocabulary is declared behaviour where the spec has an
+                // `other` level (rare values go there); where it becomes missing, say so.
+                if warnUnknownLevels && (definition.kind == .ordinal || other.isNaN) {
+                    let unknown = column.interned.values.enumerated().map { c, text in !column.isMissing[c] && index[text] == nil }
+                    if unknown.contains(true) {
+                        let field = definition.column ?? definition.name
+                        let outcome = "read as missing"
+                        for r in 0..<n where unknown[Int(column.interned.codes[r])] {
+                            let text = column.interned[r]
+                            let near = feature.levels.first { $0.lowercased() == text.lowercased() }.map { "; did you mean '\($0)'?" } ?? ""
+                            warnings.warn(DataWarning(row: r, field: field, code: "unknown_level",
+                                                      message: "'\(text)' is not a level of \(feature.name) learned in training: \(outcome)\(near)"))
+                        }
+                    }
+                }
             case .codes(let column, let systems):
                 let level: [Double]
                 if feature.transform == .icdCategory {

@@ -40,6 +40,8 @@ public struct RawFeatures: Sendable {
             case .diagnosis:
                 if let name = f.events, let index = events.first(where: { $0.source.name == name }) {
                     out[i] = try index.principal(records: records)
+                } else if tables.isRecords, let name = f.events {
+                    out[i] = try Self.recordCodes(tables, f, source: spec.eventSource(named: name), key: key, strict: strict, errors: &errors)
                 } else {
                     let column = try Self.texts(tables, records, f, key: key)
                     out[i] = .codes(column, systems: Array(repeating: f.system ?? .icd9, count: column.interned.values.count))
@@ -47,6 +49,11 @@ public struct RawFeatures: Sendable {
             case .derived:
                 out[i] = .numbers(try Self.derived(tables, records, f, key: key))
             case .event:
+                if tables.isRecords {
+                    // Raw records carry the caller's aggregate, named after the feature.
+                    out[i] = .numbers(try tables.encounters.numbers(f.name, key: key, strict: strict, errors: &errors))
+                    continue
+                }
                 guard let name = f.events, let index = events.first(where: { $0.source.name == name }) else { continue }
                 out[i] = .numbers(try index.aggregate(f, key: key, records: records))
             case .history:
@@ -54,6 +61,11 @@ public struct RawFeatures: Sendable {
             }
         }
         for (i, f) in spec.features.enumerated() where f.kind == .history {
+            if tables.isRecords {
+                // History is an input of raw records, never derived from the other rows.
+                out[i] = .numbers(try tables.encounters.numbers(f.name, key: "features[\(i)]", strict: strict, errors: &errors))
+                continue
+            }
             out[i] = .numbers(try History.compute(f, key: "features[\(i)]", tables: tables, records: records, labels: labels,
                                                   computed: out, strict: strict, errors: &errors))
         }
@@ -84,6 +96,15 @@ public struct RawFeatures: Sendable {
         switch f.derive {
         case .lengthOfStayDays, .none:
             return (0..<records.count).map { (discharged[$0] - admitted[$0]) / 86_400 }
+        case .ageAtAdmission where tables.isRecords:
+            // Raw records carry the patient's fields inline.
+            guard let ageColumn = f.ageColumn, let yearColumn = f.yearColumn else { return Array(repeating: .nan, count: records.count) }
+            var ignored = RowErrors()
+            let age = try tables.encounters.numbers(ageColumn, key: key + ".age", strict: false, errors: &ignored)
+            let year = try tables.encounters.numbers(yearColumn, key: key + ".year", strict: false, errors: &ignored)
+            return (0..<records.count).map { r in
+                admitted[r].isNaN ? .nan : age[r] + Double(TimestampFormat.year(ofSeconds: Int64(admitted[r]))) - year[r]
+            }
         case .ageAtAdmission:
             guard let p = tables.patients, let rows = records.patientRow, let ageColumn = f.ageColumn, let yearColumn = f.yearColumn else {
                 return Array(repeating: .nan, count: records.count)
@@ -97,6 +118,48 @@ public struct RawFeatures: Sendable {
                 return age[row] + Double(TimestampFormat.year(ofSeconds: Int64(admitted[r]))) - year[row]
             }
         }
+    }
+}
+
+extension RawFeatures {
+    /// The principal diagnosis of raw records: the code in a field named after the feature, its
+    /// ICD revision in `<feature>_system` (`icd9`/`icd10`, or the events table's own texts for
+    /// them), unless the events table declares one revision for every code.
+    static func recordCodes(_ tables: DatasetTables, _ f: FeatureDefinition, source: EventSource?, key: String, strict: Bool,
+                            errors: inout RowErrors) throws(DataError) -> RawFeature {
+        let table = tables.encounters
+        let codes = try table.texts(f.name, key: key)
+        if let fixed = source?.codeSystem {
+            return .codes(codes, systems: Array(repeating: fixed, count: codes.interned.values.count))
+        }
+        let systemField = f.name + "_system"
+        let systemColumn = try table.texts(systemField, key: key)
+        let nine = Set(["icd9"] + (source?.icd9Values ?? [])), ten = Set(["icd10"] + (source?.icd10Values ?? []))
+        // Interned by (system, code), as the events path does.
+        var valueOf: [String: Int32] = [:]
+        var values: [String] = [], systems: [CodeSystem] = []
+        var rowCodes = [Int32](repeating: -1, count: table.rowCount)
+        for r in 0..<table.rowCount {
+            guard let code = codes.text(r) else { continue }
+            let text = systemColumn.text(r)
+            let system: CodeSystem? = text.map { nine.contains($0) ? .icd9 : (ten.contains($0) ? .icd10 : nil) } ?? nil
+            guard let system else {
+                let e = table.error(.badValue, row: r, column: systemField,
+                                    message: "the ICD revision of '\(code)' is \(text.map { "'\($0)'" } ?? "missing"): expected icd9 or icd10")
+                if strict { throw e }
+                errors.report(e, row: r)
+                continue
+            }
+            let k = "\(system.rawValue)|\(code)"
+            if let c = valueOf[k] { rowCodes[r] = c; continue }
+            let c = Int32(values.count)
+            valueOf[k] = c; values.append(code); systems.append(system)
+            rowCodes[r] = c
+        }
+        let absent = Int32(values.count)
+        let column = TextColumn(InternedColumn(values: values + [""], codes: rowCodes.map { $0 < 0 ? absent : $0 }),
+                                isMissing: Array(repeating: false, count: values.count) + [true])
+        return .codes(column, systems: systems + [.icd9])
     }
 }
 

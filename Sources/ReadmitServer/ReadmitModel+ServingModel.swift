@@ -1,4 +1,5 @@
 import ReadmitCore
+import ReadmitWire
 
 /// The core's model is what the daemon serves.
 extension ReadmitModel: ServingModel {
@@ -19,6 +20,19 @@ extension ReadmitModel: ServingModel {
                           risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
                           tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError) {
         try score(features, rows: rows, risk: risk, atypicality: atypicality, tier: tier)
+    }
+
+    /// Forwards to ``ReadmitModel/scoreRecords(columns:rows:k:options:)`` with the wire's columns.
+    public func scoreRecords(_ request: RecordsRequest) throws(DataError) -> RecordsResult {
+        let columns = request.columns.map { (name: String, column: RecordsRequest.Column) -> (name: String, column: RecordColumn) in
+            switch column {
+            case .numbers(let v): return (name, .numbers(v))
+            case .texts(let values, let codes): return (name, .texts(values: values, codes: codes))
+            }
+        }
+        let options = RecordBatch.Options(missingFieldsOk: request.options & RecordsRequest.optionMissingFieldsOk != 0,
+                                          badValuesMissing: request.options & RecordsRequest.optionBadValuesMissing != 0)
+        return try scoreRecords(columns: columns, rows: request.rows, k: request.k, options: options)
     }
 
     /// Forwards to ``ReadmitModel/explain(_:rows:k:featureIndex:contribution:)``.

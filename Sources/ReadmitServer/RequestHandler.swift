@@ -74,6 +74,18 @@ struct RequestHandler: Sendable {
             case .explain(let rows, _, let k):
                 guard let model else { return fail(Self.notReady) }
                 return try explain(model, body[Request.matrixFrameIndex], rows: rows, k: min(k, model.featureCount), ok: ok)
+            case .records(let records):
+                guard let model else { return fail(Self.notReady) }
+                let result: RecordsResult
+                do { result = try model.scoreRecords(records) } catch {
+                    return fail(WireError(.badArgument, error.description))
+                }
+                var counts: [UInt8] = []
+                counts.append(contentsOf: withUnsafeBytes(of: UInt32(records.rows).littleEndian, Array.init))
+                counts.append(contentsOf: withUnsafeBytes(of: UInt32(records.k).littleEndian, Array.init))
+                return ok([.bytes(counts), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
+                           .bytes(result.tier), .bytes(Array(RecordsJSON.render(result, k: records.k).utf8))],
+                          rows: records.rows, version: model.servingVersion)
             }
         } catch let error as FeatureVectorError {
             return fail(Self.wireError(error))

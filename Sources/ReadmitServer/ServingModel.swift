@@ -1,4 +1,5 @@
 import ReadmitCore
+import ReadmitWire
 
 /// What the daemon needs from a loaded model. `ReadmitModel` conforms; the seam keeps the
 /// serving machinery independent of how models are built.
@@ -17,6 +18,9 @@ public protocol ServingModel: AnyObject, Sendable {
     func scoreRows(_ features: UnsafeBufferPointer<Double>, rows: Int,
                    risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
                    tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError)
+    /// Encodes raw records by the model's spec and scores them (`RECORDS`); throws for a
+    /// problem of the whole request.
+    func scoreRecords(_ request: RecordsRequest) throws(DataError) -> RecordsResult
     /// Top-`k` contributions per row, padded with -1 / 0.
     func explainRows(_ features: UnsafeBufferPointer<Double>, rows: Int, k: Int,
                      featureIndex: UnsafeMutableBufferPointer<Int32>,

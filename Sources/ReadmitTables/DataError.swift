@@ -6,8 +6,9 @@ import ReadmitSpec
 public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of problem.
     public enum Code: String, Sendable {
+        // Raw values are the stable codes of docs/PROTOCOL.md's RECORDS messages.
         /// The file does not exist or cannot be opened.
-        case fileNotFound
+        case fileNotFound = "file_not_found"
         /// The file could not be read or decompressed.
         case unreadable
         /// The file has no header or no data rows.
@@ -15,11 +16,15 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A row does not have as many fields as the header, or a quote is not closed.
         case malformed
         /// A required column is absent from the header.
-        case missingColumn
+        case missingColumn = "missing_field"
         /// A value is not a number where a number is required.
-        case badNumber
+        case badNumber = "bad_number"
         /// A value is not one of the accepted values of its column (e.g. the label).
-        case badValue
+        case badValue = "bad_value"
+        /// A number is infinite.
+        case notFinite = "not_finite"
+        /// A timestamp does not match the spec's format.
+        case badTimestamp = "bad_timestamp"
     }
 
     /// The kind of problem.
@@ -28,16 +33,19 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     /// 1-based line number (the header is line 1), if the problem is on a line.
     public var line: Int?
+    /// 0-based row of raw records (which have no lines), if the problem is in a row.
+    public var row: Int?
     /// The column name, if the problem is in a column.
     public var column: String?
     /// A message naming the problem.
     public var message: String
 
     /// Creates an error.
-    public init(code: Code, file: String, line: Int? = nil, column: String? = nil, message: String) {
+    public init(code: Code, file: String, line: Int? = nil, row: Int? = nil, column: String? = nil, message: String) {
         self.code = code
         self.file = file
         self.line = line
+        self.row = row
         self.column = column
         self.message = message
     }
@@ -47,6 +55,7 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         var s = file
         if let line { s += ":\(line)" }
         s += ":"
+        if let row { s += " row \(row)," }
         if let column { s += " column '\(column)':" }
         return s + " " + message
     }

@@ -67,13 +67,24 @@ public struct DatasetTables: Sendable {
         self.events = events
     }
 
-    /// Wraps tables already in memory (tests, and a scoring request's rows).
+    /// Wraps tables already in memory (tests).
     public init(spec: DatasetSpec, encounters: SourceTable, patients: SourceTable? = nil, events: [SourceTable] = []) {
         self.spec = spec
         self.encounters = encounters
         self.patients = patients
         self.events = events
     }
+
+    /// Raw records: one flat row per encounter (a `RECORDS` request, or `readmit score
+    /// --records`). Patient fields are columns of the row; each events feature and history
+    /// feature is a column named after the feature (the caller's aggregate); nothing is derived
+    /// from other rows.
+    public init(spec: DatasetSpec, records: SourceTable) {
+        self.init(spec: spec, encounters: records)
+    }
+
+    /// Whether the encounters are raw records (``init(spec:records:)``): rows stand alone.
+    public var isRecords: Bool { encounters.isRecords }
 
     /// The SHA-256 (hex) of the tables' bytes, in spec order: for one table, the hash of its bytes.
     public func sha256Hex() -> String {

@@ -24,26 +24,34 @@ public struct EncounterRecords: Sendable {
     public init(tables: DatasetTables, strict: Bool, errors: inout RowErrors) throws(DataError) {
         let spec = tables.spec, table = tables.encounters
         count = table.rowCount
-        encounterIDs = try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
-        let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
-        for r in 0..<count {
-            for (column, name) in [(encounterIDs, spec.encounters.encounterID), (patientIDs, spec.encounters.patientID)] where column.text(r) == nil {
-                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: name, message: "the id is missing")
-                if strict { throw e }
-                errors.record(row: r, e)
+        if tables.isRecords {
+            // Raw records: each row stands alone (history is an input), so ids are optional and
+            // every row is its own patient.
+            encounterIDs = table.has(spec.encounters.encounterID)
+                ? try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
+                : TextColumn(InternedColumn(values: [""], codes: [Int32](repeating: 0, count: count)), isMissing: [true])
+            patientKeys = Array(0..<count)
+        } else {
+            encounterIDs = try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
+            let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
+            for r in 0..<count {
+                for (column, name) in [(encounterIDs, spec.encounters.encounterID), (patientIDs, spec.encounters.patientID)] where column.text(r) == nil {
+                    let e = table.error(.badValue, row: r, column: name, message: "the id is missing")
+                    if strict { throw e }
+                    errors.record(row: r, e)
+                }
             }
+            let keyOfText = patientIDs.interned.values.map(Self.patientKey)
+            patientKeys = patientIDs.interned.codes.map { keyOfText[Int($0)] }
         }
-        let keyOfText = patientIDs.interned.values.map(Self.patientKey)
-        patientKeys = patientIDs.interned.codes.map { keyOfText[Int($0)] }
-        if let o = spec.encounters.order {
+        if let o = spec.encounters.order, !tables.isRecords {
             order = try table.numbers(o, key: "encounters.order", strict: strict, errors: &errors)
         } else { order = nil }
-        if let a = spec.encounters.admitted, let d = spec.encounters.discharged {
+        if let a = spec.encounters.admitted, let d = spec.encounters.discharged, !tables.isRecords || (table.has(a.column) && table.has(d.column)) {
             let admitted = try Self.timestamps(table, a, key: "encounters.admitted", strict: strict, errors: &errors)
             let discharged = try Self.timestamps(table, d, key: "encounters.discharged", strict: strict, errors: &errors)
             for r in 0..<count where discharged[r] < admitted[r] {
-                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: d.column,
-                                  message: "discharge is before admission")
+                let e = table.error(.badTimestamp, row: r, column: d.column, message: "discharge is before admission")
                 if strict { throw e }
                 errors.record(row: r, e)
             }
@@ -53,7 +61,7 @@ public struct EncounterRecords: Sendable {
             admitted = nil
             discharged = nil
         }
-        if let p = tables.patients, let source = spec.patients {
+        if let p = tables.patients, let source = spec.patients, !tables.isRecords {
             let ids = try p.texts(source.patientID, key: "patients.patient_id")
             var rowOfKey: [Int: Int] = [:]
             for r in 0..<p.rowCount { if let t = ids.text(r) { rowOfKey[Self.patientKey(t)] = r } }
@@ -74,8 +82,7 @@ public struct EncounterRecords: Sendable {
             var seen = Set<String>()
             for r in 0..<count {
                 if let id = encounterIDs.text(r), !seen.insert(id).inserted {
-                    throw DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: spec.encounters.encounterID,
-                                    message: "encounter id '\(id)' appears on more than one row")
+                    throw table.error(.badValue, row: r, column: spec.encounters.encounterID, message: "encounter id '\(id)' appears on more than one row")
                 }
             }
         }
@@ -107,14 +114,14 @@ public struct EncounterRecords: Sendable {
         for r in 0..<column.count {
             let c = Int(column.interned.codes[r])
             if bad[c] {
-                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: ts.column,
-                                  message: "'\(column.interned.values[c])' does not match the timestamp format '\(ts.format)' (spec key \(key).format)")
+                let e = table.error(.badTimestamp, row: r, column: ts.column,
+                                    message: "'\(column.interned.values[c])' does not match the timestamp format '\(ts.format)' (spec key \(key).format)")
                 if strict { throw e }
-                errors.record(row: r, e)
+                errors.report(e, row: r)
             } else if column.isMissing[c] {
-                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: ts.column, message: "the timestamp is missing")
+                let e = table.error(.badTimestamp, row: r, column: ts.column, message: "the timestamp is missing")
                 if strict { throw e }
-                errors.record(row: r, e)
+                errors.report(e, row: r)
             } else {
                 out[r] = parsed[c]
             }

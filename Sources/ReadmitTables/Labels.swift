@@ -15,7 +15,7 @@ public enum Labels {
         let table = tables.encounters
         switch tables.spec.label {
         case .column(let name, let positive, let negative):
-            guard table.csv.header.contains(name) || required else { return Array(repeating: nil, count: records.count) }
+            guard table.has(name) || required else { return Array(repeating: nil, count: records.count) }
             let column = try table.texts(name, key: "label.column")
             let pos = Set(positive), neg = Set(negative)
             let known: [Bool?] = column.interned.values.map { pos.contains($0) ? true : (neg.contains($0) ? false : nil) }
@@ -23,14 +23,14 @@ public enum Labels {
             for r in 0..<records.count {
                 let c = Int(column.interned.codes[r])
                 if let v = known[c] { out[r] = v; continue }
-                let e = DataError(code: .badValue, file: table.file, line: table.csv.line(ofRow: r), column: name,
-                                  message: "label value '\(column.interned.values[c])' is neither positive (\(positive.joined(separator: ", "))) nor negative (\(negative.joined(separator: ", "))) (spec key label)")
+                let e = table.error(.badValue, row: r, column: name,
+                                    message: "label value '\(column.interned.values[c])' is neither positive (\(positive.joined(separator: ", "))) nor negative (\(negative.joined(separator: ", "))) (spec key label)")
                 if strict && required { throw e }
                 if required { errors.record(row: r, e) }
             }
             return out
         case .readmissionWithinDays(let days):
-            guard let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: nil, count: records.count) }
+            guard !tables.isRecords, let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: nil, count: records.count) }
             var byPatient: [Int: [Int]] = [:]
             for r in 0..<records.count where !admitted[r].isNaN { byPatient[records.patientKeys[r], default: []].append(r) }
             var out = [Bool?](repeating: nil, count: records.count)

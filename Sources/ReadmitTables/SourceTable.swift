@@ -1,53 +1,149 @@
 import ReadmitSpec
 
-/// A CSV table read through a spec's rules: its missing-value tokens, and errors that name the
-/// spec key a column came from.
+/// One column of an in-memory table (a `RECORDS` request): numbers, or dictionary-encoded texts.
+public enum RecordColumn: Sendable, Equatable {
+    /// Numbers; NaN is missing.
+    case numbers([Double])
+    /// Distinct texts and a code per row into them; -1 is missing.
+    case texts(values: [String], codes: [Int32])
+}
+
+/// A table read through a spec's rules: its missing-value tokens, and errors that name the
+/// spec key a column came from. Backed by a CSV file, or by columns in memory (raw records
+/// sent to the daemon), which are read by the same rules.
 public struct SourceTable: Sendable {
-    /// The parsed file.
-    public let csv: CSVTable
+    enum Backing: Sendable {
+        case csv(CSVTable)
+        case columns([String: RecordColumn], header: [String], rows: Int)
+    }
+
+    let backing: Backing
     /// Texts read as missing in every column (an empty field is always missing).
     public let missing: Set<String>
     /// The raw bytes as read (decompressed), for the training data hash.
     public let bytes: [UInt8]
+    /// The file name (or `request` for raw records).
+    public let file: String
 
     /// Reads the table at `path`.
     public init(path: String, missing: [String]) throws(DataError) {
         let bytes = try CompressedFile.readAll(path: path)
-        csv = try CSVTable(bytes: bytes, file: path)
-        self.missing = Set(missing)
-        self.bytes = bytes
+        self.init(csv: try CSVTable(bytes: bytes, file: path), missing: missing, bytes: bytes)
     }
 
     /// Wraps an already parsed table.
     public init(csv: CSVTable, missing: [String], bytes: [UInt8] = []) {
-        self.csv = csv
+        backing = .csv(csv)
         self.missing = Set(missing)
         self.bytes = bytes
+        file = csv.file
     }
 
-    /// The file name.
-    public var file: String { csv.file }
-    /// Number of data rows.
-    public var rowCount: Int { csv.rowCount }
+    /// A table of `rows` rows held as named columns (in `header` order).
+    public init(columns: [(name: String, column: RecordColumn)], rows: Int, missing: [String], name: String = "request") {
+        var byName: [String: RecordColumn] = [:]
+        for (n, c) in columns { byName[n] = c }
+        backing = .columns(byName, header: columns.map(\.name), rows: rows)
+        self.missing = Set(missing)
+        bytes = []
+        file = name
+    }
 
-    /// The index of `name`, or an error naming the file, the column and the spec key that asked for it.
-    public func column(_ name: String, key: String) throws(DataError) -> Int {
-        guard let index = csv.header.firstIndex(of: name) else {
+    /// Whether the table is raw records (errors then name rows, not file lines).
+    public var isRecords: Bool { if case .columns = backing { return true } else { return false } }
+
+    /// Number of data rows.
+    public var rowCount: Int {
+        switch backing {
+        case .csv(let t): return t.rowCount
+        case .columns(_, _, let rows): return rows
+        }
+    }
+
+    /// The column names.
+    public var header: [String] {
+        switch backing {
+        case .csv(let t): return t.header
+        case .columns(_, let header, _): return header
+        }
+    }
+
+    /// Whether the table has the column `name`.
+    public func has(_ name: String) -> Bool { header.contains(name) }
+
+    /// A problem at row `row` (0-based) of column `column`: placed by its file line, or for raw
+    /// records by the row.
+    public func error(_ code: DataError.Code, row: Int, column: String, message: String) -> DataError {
+        switch backing {
+        case .csv(let t): return DataError(code: code, file: file, line: t.line(ofRow: row), column: column, message: message)
+        case .columns: return DataError(code: code, file: file, row: row, column: column, message: message)
+        }
+    }
+
+    /// An error naming the file, the column and the spec key that asked for it, when `name` is absent.
+    public func requireColumn(_ name: String, key: String) throws(DataError) {
+        guard has(name) else {
+            if isRecords {
+                throw DataError(code: .missingColumn, file: file, column: name, message: "required field '\(name)' (spec key \(key)) is not in the request")
+            }
             throw DataError(code: .missingColumn, file: file, line: 1, column: name,
                             message: "column '\(name)' (spec key \(key)) is not in the header")
         }
-        return index
     }
 
-    /// A text column with its missing values marked.
+    /// A text column with its missing values marked. Numbers of a raw-records column become
+    /// their shortest text (6.0 is `6`).
     public func texts(_ name: String, key: String) throws(DataError) -> TextColumn {
-        TextColumn(csv.internedColumn(try column(name, key: key)), missing: missing)
+        try requireColumn(name, key: key)
+        switch backing {
+        case .csv(let t):
+            guard let index = t.header.firstIndex(of: name) else { preconditionFailure("checked by requireColumn") }
+            return TextColumn(t.internedColumn(index), missing: missing)
+        case .columns(let columns, _, let rows):
+            switch columns[name] {
+            case .texts(let values, let codes)?:
+                let absent = Int32(values.count)
+                return TextColumn(InternedColumn(values: values + [""], codes: codes.map { $0 < 0 ? absent : $0 }), missing: missing)
+            case .numbers(let numbers)?:
+                var valueOf: [UInt64: Int32] = [:]
+                var values: [String] = []
+                var codes = [Int32](repeating: 0, count: rows)
+                for (r, v) in numbers.enumerated() {
+                    let key = v.isNaN ? Double.nan.bitPattern : v.bitPattern
+                    if let c = valueOf[key] { codes[r] = c; continue }
+                    let c = Int32(values.count)
+                    valueOf[key] = c
+                    values.append(v.isNaN ? "" : Self.shortestText(v))
+                    codes[r] = c
+                }
+                return TextColumn(InternedColumn(values: values, codes: codes), missing: missing)
+            case nil:
+                preconditionFailure("checked by requireColumn")
+            }
+        }
     }
 
     /// A numeric column: NaN where missing; a value that is not a finite number is recorded in
-    /// `errors` (lenient) or thrown (strict), naming file, line and column.
+    /// `errors` (lenient; a warning and missing under `errors.badValuesMissing`) or thrown
+    /// (strict), naming the file and line, or the row, and the column.
     public func numbers(_ name: String, key: String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
-        try texts(name, key: key).numbers(table: self, name: name, strict: strict, errors: &errors)
+        if case .columns(let columns, _, _) = backing, case .numbers(let values)? = columns[name] {
+            var out = values
+            for (r, v) in values.enumerated() where !v.isNaN && !v.isFinite {
+                let e = error(.notFinite, row: r, column: name, message: "\(v) is not a finite number")
+                if strict { throw e }
+                errors.report(e, row: r)
+                out[r] = .nan
+            }
+            return out
+        }
+        return try texts(name, key: key).numbers(table: self, name: name, strict: strict, errors: &errors)
+    }
+
+    /// The shortest text that reads back as `v` (`6` for 6.0, `0.1` for 0.1).
+    static func shortestText(_ v: Double) -> String {
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return "\(v)"
     }
 }
 
@@ -98,10 +194,11 @@ public struct TextColumn: Sendable {
         for r in 0..<count {
             let c = Int(interned.codes[r])
             if bad[c] {
-                let error = DataError(code: .badNumber, file: table.file, line: table.csv.line(ofRow: r), column: name,
-                                      message: "'\(interned.values[c])' is not a number (missing values are written \(table.missing.sorted().map { "'\($0)'" }.joined(separator: " or ")))")
+                let written = table.missing.sorted().map { "'\($0)'" }.joined(separator: " or ")
+                let error = table.error(.badNumber, row: r, column: name,
+                                        message: "'\(interned.values[c])' is not a number" + (written.isEmpty ? "" : " (missing values are written \(written))"))
                 if strict { throw error }
-                errors.record(row: r, error)
+                errors.report(error, row: r)
             } else {
                 out[r] = parsed[c]
             }
@@ -110,16 +207,56 @@ public struct TextColumn: Sendable {
     }
 }
 
-/// Lenient reading: the first problem of each encounter row.
+/// Lenient reading: the first problem of each encounter row, and the warnings.
+///
+/// One policy for a value that cannot be read, everywhere (`docs/PROTOCOL.md`, "Raw records"):
+/// an error for its row, or, when ``badValuesMissing`` is set, missing with a warning.
 public struct RowErrors: Sendable {
-    /// The message per row (encounter-table row index).
+    /// The error per row (encounter-table row index).
     public private(set) var byRow: [Int: DataError] = [:]
+    /// Warnings, in the order they were found (`row` nil: about the whole request).
+    public private(set) var warnings: [DataWarning] = []
+    /// Treat a value that cannot be read as missing, with a warning, instead of a row error.
+    public var badValuesMissing = false
 
     /// Creates an empty record.
-    public init() {}
+    public init(badValuesMissing: Bool = false) { self.badValuesMissing = badValuesMissing }
 
     /// Keeps `error` unless the row already has one.
     public mutating func record(row: Int, _ error: DataError) {
         if byRow[row] == nil { byRow[row] = error }
+    }
+
+    /// A value of row `row` that cannot be read: the row's error, or under
+    /// ``badValuesMissing`` a warning (the value is then missing).
+    public mutating func report(_ error: DataError, row: Int) {
+        if badValuesMissing {
+            warnings.append(DataWarning(row: row, field: error.column ?? "", code: error.code.rawValue, message: error.message + "; read as missing"))
+        } else {
+            record(row: row, error)
+        }
+    }
+
+    /// Adds a warning.
+    public mutating func warn(_ warning: DataWarning) { warnings.append(warning) }
+}
+
+/// Something worth telling the caller that does not stop a row from being scored.
+public struct DataWarning: Sendable, Equatable {
+    /// The row (0-based), or nil for the whole request.
+    public var row: Int?
+    /// The raw field.
+    public var field: String
+    /// A stable code (`unknown_level`, `history_unknown`, ...).
+    public var code: String
+    /// For people.
+    public var message: String
+
+    /// Creates a warning.
+    public init(row: Int?, field: String, code: String, message: String) {
+        self.row = row
+        self.field = field
+        self.code = code
+        self.message = message
     }
 }

@@ -12,6 +12,7 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case stats = 5
     /// Load a model file and swap it in atomically.
     case reload = 6
+    case records = 7
 
     /// The upper-case name used in docs, logs and metrics (`SCORE`, ...).
     public var name: String {
@@ -22,6 +23,7 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .health: "HEALTH"
         case .stats: "STATS"
         case .reload: "RELOAD"
+        case .records: "RECORDS"
         }
     }
 

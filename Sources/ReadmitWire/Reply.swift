@@ -13,6 +13,9 @@ public struct Reply: Sendable, Equatable {
         case explain(rows: Int, k: Int, featureIndex: [Int32], contribution: [Double])
         /// The UTF-8 text of `INFO`, `HEALTH`, `STATS` or `RELOAD`.
         case text(String)
+        /// Per-row risk, atypicality and tier (NaN, NaN, 255 for a row with an error), and the
+        /// JSON of messages and explanations.
+        case records(risk: [Double], atypicality: [Double], tier: [UInt8], k: Int, json: String)
         /// An error reply.
         case error(WireError)
     }
@@ -68,6 +71,14 @@ public enum ReplyDecoder {
                 (0..<(rows * k)).map { Int32(bitPattern: raw.leUInt32(at: $0 * 4)) }
             }
             return Reply(header: header, body: .explain(rows: rows, k: k, featureIndex: indices, contribution: doubles(rest[2])))
+        case .records:
+            guard rest.count == 5, rest[0].count == 8 else { throw ReplyDecodeError("RECORDS reply needs 6 frames") }
+            let (rows, k) = rest[0].withUnsafeBytes { (Int($0.leUInt32(at: 0)), Int($0.leUInt32(at: 4))) }
+            guard rest[1].count == rows * 8, rest[2].count == rows * 8, rest[3].count == rows else {
+                throw ReplyDecodeError("RECORDS reply frame sizes do not match \(rows) rows")
+            }
+            return Reply(header: header, body: .records(risk: doubles(rest[1]), atypicality: doubles(rest[2]), tier: rest[3], k: k,
+                                                        json: String(decoding: rest[4], as: UTF8.self)))
         case .info, .health, .stats, .reload:
             guard rest.count == 1 else { throw ReplyDecodeError("reply needs 2 frames") }
             return Reply(header: header, body: .text(String(decoding: rest[0], as: UTF8.self)))

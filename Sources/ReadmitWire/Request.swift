@@ -26,6 +26,8 @@ public struct Request: Sendable, Equatable {
         case stats(prometheus: Bool)
         /// Reload the configured model (`path == nil`) or the model at `path`.
         case reload(path: String?)
+        /// Score raw records (named columns), encoded by the model's spec.
+        case records(RecordsRequest)
     }
 
     /// The operation.
@@ -37,6 +39,7 @@ public struct Request: Sendable, Equatable {
         case .health: .health
         case .stats: .stats
         case .reload: .reload
+        case .records: .records
         }
     }
 

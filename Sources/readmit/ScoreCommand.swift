@@ -70,7 +70,7 @@ struct ScoreCommand: ParsableCommand {
             for i in 0..<n {
                 var line = CSVField.quote(ids.text(i) ?? "") + ","
                 if let error = rowErrors[i] {
-                    line += ",,,," + CSVField.quote("line \(error.line ?? table.csv.line(ofRow: i)): " + (error.column.map { "column '\($0)': " } ?? "") + error.message)
+                    line += ",,,," + CSVField.quote(Self.place(error) + (error.column.map { "column '\($0)': " } ?? "") + error.message)
                 } else {
                     line += "\(risk[i]),\(atyp[i]),\(loaded.tierNames[Int(tier[i])]),\(unusualByRow[i]),"
                 }
@@ -90,6 +90,15 @@ struct ScoreCommand: ParsableCommand {
             console.finishProgress()
             console.logger.info("scored \(good.count) of \(n) rows (\(n - good.count) with errors) into \(out)")
         }
+    }
+}
+
+extension ScoreCommand {
+    /// Where a row's problem is: its file line, or its row for raw records.
+    static func place(_ error: DataError) -> String {
+        if let line = error.line { return "line \(line): " }
+        if let row = error.row { return "row \(row + 1): " }
+        return ""
     }
 }
 

@@ -51,9 +51,12 @@ final class SecondDatasetTests: XCTestCase {
         XCTAssertEqual(object["protocol_version"] as? Int, Int(WireFormat.version))
         XCTAssertEqual((object["dataset"] as? [String: Any])?["name"] as? String, "mimic-iv-demo")
         func field(_ name: String) -> [String: Any]? { fields.first { $0["name"] as? String == name } }
-        XCTAssertEqual(field("hadm_id")?["role"] as? String, "encounter_id")
         XCTAssertEqual(field("admittime")?["type"] as? String, "timestamp")
-        XCTAssertEqual(field("labs")?["type"] as? String, "events")
+        XCTAssertEqual(field("creatinine_last")?["type"] as? String, "number")
+        XCTAssertEqual(field("creatinine_last")?["table"] as? String, "labs")
+        XCTAssertEqual(field("principal_diagnosis")?["type"] as? String, "diagnosis_code")
+        XCTAssertEqual(field("principal_diagnosis_system")?["levels"] as? [String], ["icd9", "icd10"])
+        XCTAssertEqual(field("anchor_age")?["table"] as? String, "patients")
         XCTAssertEqual(field("prior_admissions_365d")?["history"] as? Bool, true)
         XCTAssertEqual(field("insurance")?["levels"] as? [String], model.schema.features[model.schema.index(of: "insurance")!].levels)
 

@@ -1,0 +1,128 @@
+import ReadmitSpec
+import ReadmitTables
+
+/// One raw field of a flat record: what a client sends for one encounter in a `RECORDS`
+/// request (`docs/PROTOCOL.md`), and what INFO's `raw_fields` lists.
+public struct RecordField: Sendable, Equatable {
+    /// How the field's values are written.
+    public enum FieldType: String, Sendable {
+        case number, text, timestamp
+        case diagnosisCode = "diagnosis_code"
+    }
+
+    /// The field's name (a column of the spec's tables, or a feature's name).
+    public var name: String
+    /// Its type.
+    public var type: FieldType
+    /// Whether a request must carry it (history fields are optional: unknown when absent).
+    public var required: Bool
+    /// Whether the field is a history feature (from the patient's earlier stays).
+    public var history: Bool
+    /// The feature it feeds, if it is one feature's input.
+    public var feature: String?
+    /// The levels learned in training (text fields of categorical features).
+    public var levels: [String]?
+    /// The timestamp format, or the ICD revision of a diagnosis column.
+    public var format: String?, system: String?
+    /// Which table of the spec it comes from (`encounters`, `patients`, an events table, `history`).
+    public var table: String
+}
+
+/// The flat-record fields of a model: one place that says what a client sends.
+public enum RecordFields {
+    /// The fields of one encounter, from the spec and the schema learned in training.
+    public static func fields(spec: DatasetSpec, schema: FeatureSchema) -> [RecordField] {
+        var out: [RecordField] = []
+        var seen = Set<String>()
+        func add(_ field: RecordField) {
+            if seen.insert(field.name).inserted { out.append(field) }
+        }
+        func levels(_ j: Int) -> [String]? { j < schema.count ? schema.features[j].levels : nil }
+        for (j, f) in spec.features.enumerated() {
+            let table = f.table.rawValue
+            switch f.kind {
+            case .numeric:
+                add(RecordField(name: f.column ?? f.name, type: .number, required: true, history: false, feature: f.name, table: table))
+            case .categorical, .ordinal:
+                add(RecordField(name: f.column ?? f.name, type: .text, required: true, history: false, feature: f.name, levels: levels(j), table: table))
+            case .diagnosis:
+                if let events = f.events {
+                    add(RecordField(name: f.name, type: .diagnosisCode, required: true, history: false, feature: f.name, table: events))
+                    if spec.eventSource(named: events)?.codeSystem == nil {
+                        add(RecordField(name: f.name + "_system", type: .text, required: true, history: false, feature: f.name,
+                                        levels: CodeSystem.allCases.map(\.rawValue), table: events))
+                    }
+                } else {
+                    add(RecordField(name: f.column ?? f.name, type: .diagnosisCode, required: true, history: false, feature: f.name,
+                                    system: f.system?.rawValue, table: table))
+                }
+            case .derived:
+                if let a = spec.encounters.admitted {
+                    add(RecordField(name: a.column, type: .timestamp, required: true, history: false, format: a.format, table: "encounters"))
+                }
+                if f.derive == .lengthOfStayDays, let d = spec.encounters.discharged {
+                    add(RecordField(name: d.column, type: .timestamp, required: true, history: false, format: d.format, table: "encounters"))
+                }
+                if f.derive == .ageAtAdmission {
+                    for column in [f.ageColumn, f.yearColumn].compactMap({ $0 }) {
+                        add(RecordField(name: column, type: .number, required: true, history: false, feature: f.name, table: "patients"))
+                    }
+                }
+            case .event:
+                add(RecordField(name: f.name, type: .number, required: true, history: false, feature: f.name, table: f.events ?? "events"))
+            case .history:
+                add(RecordField(name: f.name, type: .number, required: false, history: true, feature: f.name, table: "history"))
+            }
+        }
+        return out
+    }
+}
+
+/// A `RECORDS` request made ready for the encoder: absent required fields, unused columns and
+/// absent history fields resolved by the documented rules (`docs/PROTOCOL.md`, "Raw records").
+public enum RecordBatch {
+    /// The options of a request.
+    public struct Options: Sendable, Equatable {
+        /// A required field absent from the request is missing for every row (with a warning).
+        public var missingFieldsOk = false
+        /// A value that cannot be read is missing with a warning, not an error for its row.
+        public var badValuesMissing = false
+        /// Creates options.
+        public init(missingFieldsOk: Bool = false, badValuesMissing: Bool = false) {
+            self.missingFieldsOk = missingFieldsOk
+            self.badValuesMissing = badValuesMissing
+        }
+    }
+
+    /// The table the encoder reads: the request's columns plus an all-missing column for each
+    /// absent field it may leave out. Throws `missingColumn` for an absent required field.
+    public static func table(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, schema: FeatureSchema,
+                             options: Options, warnings: inout RowErrors) throws(DataError) -> SourceTable {
+        let fields = RecordFields.fields(spec: spec, schema: schema)
+        let sent = Set(columns.map(\.name))
+        let known = Set(fields.map(\.name)).union([spec.encounters.encounterID, spec.encounters.patientID])
+        var all = columns
+        for c in columns where !known.contains(c.name) {
+            warnings.warn(DataWarning(row: nil, field: c.name, code: "unused_field", message: "field '\(c.name)' is not read by this model; ignored"))
+        }
+        let absentHistory = fields.filter { $0.history && !sent.contains($0.name) }.map(\.name)
+        if !absentHistory.isEmpty {
+            warnings.warn(DataWarning(row: nil, field: absentHistory.joined(separator: ","), code: "history_unknown",
+                                      message: "history fields absent (\(absentHistory.joined(separator: ", "))): every row's history is unknown, not a first encounter's"))
+        }
+        for f in fields where !sent.contains(f.name) {
+            if f.required {
+                guard options.missingFieldsOk else {
+                    throw DataError(code: .missingColumn, file: "request", column: f.name,
+                                    message: "required field '\(f.name)' is absent from the request (send it, or set the option to send absent fields as missing)")
+                }
+                warnings.warn(DataWarning(row: nil, field: f.name, code: "missing_field", message: "required field '\(f.name)' is absent: missing for every row"))
+            }
+            let column: RecordColumn = f.type == .number
+                ? .numbers([Double](repeating: .nan, count: rows))
+                : .texts(values: [], codes: [Int32](repeating: -1, count: rows))
+            all.append((f.name, column))
+        }
+        return SourceTable(columns: all, rows: rows, missing: spec.encounters.missing)
+    }
+}

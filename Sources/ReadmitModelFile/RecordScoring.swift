@@ -1,0 +1,118 @@
+import ReadmitFeatures
+import ReadmitSpec
+import ReadmitTables
+
+/// One error or warning of a raw-records request (`docs/PROTOCOL.md`, "Raw records").
+public struct RecordMessage: Sendable, Equatable {
+    /// `error` (the row is not scored) or `warning`.
+    public enum Severity: String, Sendable { case error, warning }
+    /// The row (0-based), or -1 for the whole request.
+    public var row: Int
+    /// The raw field.
+    public var field: String
+    /// Error or warning.
+    public var severity: Severity
+    /// A stable code (`bad_number`, `unknown_level`, ...).
+    public var code: String
+    /// For people.
+    public var message: String
+}
+
+/// One term of a row's explanation: the feature, its contribution and the raw value as sent.
+public struct RecordExplanation: Sendable, Equatable {
+    /// A raw value: a number, a text, or missing.
+    public enum Value: Sendable, Equatable { case number(Double), text(String), missing }
+    /// The feature.
+    public var feature: String
+    /// Its contribution to the risk's log-odds.
+    public var contribution: Double
+    /// The raw value the feature was computed from.
+    public var value: Value
+}
+
+/// The per-row results of a raw-records request.
+public struct RecordsResult: Sendable {
+    /// Risk per row; NaN for a row with an error.
+    public var risk: [Double]
+    /// Atypicality per row; NaN for a row with an error.
+    public var atypicality: [Double]
+    /// Tier index per row; 255 for a row with an error.
+    public var tier: [UInt8]
+    /// Every error and warning, in row order (request-level first).
+    public var messages: [RecordMessage]
+    /// Per row, up to `k` explanation terms (empty for a row with an error, or when k is 0).
+    public var explanations: [[RecordExplanation]]
+}
+
+extension ReadmitModel {
+    /// Scores raw records: named columns encoded by the model's own spec through the encoder
+    /// training uses. Each row is encoded and scored on its own: a row's result never depends
+    /// on the other rows. Throws for a problem of the whole request (a required field absent).
+    public func scoreRecords(columns: [(name: String, column: RecordColumn)], rows: Int, k: Int,
+                             options: RecordBatch.Options) throws(DataError) -> RecordsResult {
+        let spec = parameters.dataset
+        var problems = RowErrors(badValuesMissing: options.badValuesMissing)
+        let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, schema: schema, options: options, warnings: &problems)
+        let tables = DatasetTables(spec: spec, records: table)
+        let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
+        let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: rows), strict: false, errors: &problems)
+        let x = FeatureEncoder.encode(raw: raw, spec: spec, schema: schema, warnings: &problems)
+        let good = (0..<rows).filter { problems.byRow[$0] == nil }
+        var result = RecordsResult(risk: [Double](repeating: .nan, count: rows), atypicality: [Double](repeating: .nan, count: rows),
+                                   tier: [UInt8](repeating: 255, count: rows), messages: [], explanations: Array(repeating: [], count: rows))
+        if !good.isEmpty {
+            let xs = good.count == rows ? x : x.selecting(rows: good)
+            do {
+                let scores = try score(xs)
+                for (i, r) in good.enumerated() { result.risk[r] = scores.risk[i]; result.atypicality[r] = scores.atypicality[i]; result.tier[r] = scores.tier[i] }
+                if k > 0 {
+                    let kk = min(k, schema.count)
+                    var index = [Int32](repeating: -1, count: good.count * kk), contribution = [Double](repeating: 0, count: good.count * kk)
+                    try xs.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
+                        try index.withUnsafeMutableBufferPointer { ib throws(FeatureVectorError) in
+                            try contribution.withUnsafeMutableBufferPointer { cb throws(FeatureVectorError) in
+                                try explain(f, rows: good.count, k: kk, featureIndex: ib, contribution: cb)
+                            }
+                        }
+                    }
+                    for (i, r) in good.enumerated() {
+                        result.explanations[r] = (0..<kk).compactMap { t in
+                            let j = Int(index[i * kk + t])
+                            guard j >= 0 else { return nil }
+                            return RecordExplanation(feature: schema.features[j].name, contribution: contribution[i * kk + t],
+                                                     value: Self.rawValue(raw.features[j], row: r))
+                        }
+                    }
+                }
+            } catch {
+                throw DataError(code: .badValue, file: "request", message: "the encoded rows could not be scored: \(error.message)")
+            }
+        }
+        result.messages = Self.messages(problems)
+        return result
+    }
+
+    /// The raw value of one feature in one row, for an explanation.
+    static func rawValue(_ feature: RawFeature, row: Int) -> RecordExplanation.Value {
+        switch feature {
+        case .numbers(let v): return v[row].isNaN ? .missing : .number(v[row])
+        case .texts(let c), .codes(let c, _): return c.text(row).map { .text($0) } ?? .missing
+        }
+    }
+
+    /// Errors and warnings in row order, those about the whole request first.
+    static func messages(_ problems: RowErrors) -> [RecordMessage] {
+        var out = problems.warnings.map {
+            RecordMessage(row: $0.row ?? -1, field: $0.field, severity: .warning, code: $0.code, message: $0.message)
+        }
+        out += problems.byRow.map { row, e in
+            RecordMessage(row: row, field: e.column ?? "", severity: .error, code: e.code.rawValue, message: e.message)
+        }
+        // Stable order: by row, errors before warnings, then as found.
+        return out.enumerated().sorted { a, b in
+            if a.element.row != b.element.row { return a.element.row < b.element.row }
+            if a.element.severity != b.element.severity { return a.element.severity == .error }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+}

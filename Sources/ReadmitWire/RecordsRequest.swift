@@ -1,0 +1,179 @@
+/// The arguments of a `RECORDS` request: encounters as named columns (`docs/PROTOCOL.md`,
+/// "Raw records").
+public struct RecordsRequest: Sendable, Equatable {
+    /// One column's values as sent.
+    public enum Column: Sendable, Equatable {
+        /// Numbers; NaN is missing.
+        case numbers([Double])
+        /// Distinct texts and a code per row (-1 is missing).
+        case texts(values: [String], codes: [Int32])
+    }
+
+    /// Options bit 0: a required field absent from the request is missing for every row.
+    public static let optionMissingFieldsOk: UInt32 = 1
+    /// Options bit 1: a value that cannot be read is missing with a warning, not a row error.
+    public static let optionBadValuesMissing: UInt32 = 2
+    /// The longest column name, in bytes.
+    public static let maxNameBytes = 256
+    /// Size of the counts frame: `u32 n_rows, u32 n_columns, u32 k, u32 options`.
+    public static let countsSize = 16
+
+    /// Rows in every column.
+    public var rows: Int
+    /// Explanations per row (0: none).
+    public var k: Int
+    /// The option bits.
+    public var options: UInt32
+    /// The columns, in request order; names are unique.
+    public var columns: [(name: String, column: Column)]
+
+    /// Creates a request's arguments.
+    public init(rows: Int, k: Int, options: UInt32, columns: [(name: String, column: Column)]) {
+        self.rows = rows
+        self.k = k
+        self.options = options
+        self.columns = columns
+    }
+
+    public static func == (a: RecordsRequest, b: RecordsRequest) -> Bool {
+        a.rows == b.rows && a.k == b.k && a.options == b.options && a.columns.count == b.columns.count
+            && zip(a.columns, b.columns).allSatisfy { $0.name == $1.name && $0.column == $1.column }
+    }
+}
+
+extension RequestDecoder {
+    /// Decodes the frames of `RECORDS` after the header: counts, then a name and a values frame
+    /// per column. Every size is checked before it is used; nothing here can trap.
+    func decodeRecords(_ frames: [UnsafeRawBufferPointer]) -> Result<Request.Body, WireError> {
+        guard frames.count >= 2, frames[1].count == RecordsRequest.countsSize else {
+            let got = frames.count >= 2 ? "a counts frame of \(frames[1].count) bytes" : "no counts frame"
+            return .failure(WireError(.badFrames, "RECORDS needs a \(RecordsRequest.countsSize)-byte counts frame after the header, got \(got)"))
+        }
+        let counts = frames[1]
+        let rows = Int(counts.leUInt32(at: 0)), columnCount = Int(counts.leUInt32(at: 4))
+        let k = Int(counts.leUInt32(at: 8)), options = counts.leUInt32(at: 12)
+        let known = RecordsRequest.optionMissingFieldsOk | RecordsRequest.optionBadValuesMissing
+        guard options & ~known == 0 else {
+            return .failure(WireError(.badArgument, "RECORDS options 0x\(String(options, radix: 16)) has unknown bits (known: 0x\(String(known, radix: 16)))"))
+        }
+        guard rows <= maxRows else {
+            return .failure(WireError(.tooManyRows, "n_rows \(rows) is over this daemon's limit of \(maxRows) (--max-rows)"))
+        }
+        // n_columns is a u32, so 2 + 2 * n_columns fits in Int on 64-bit platforms.
+        guard frames.count == 2 + 2 * columnCount else {
+            return .failure(WireError(.badFrames, "RECORDS with \(columnCount) columns takes \(2 + 2 * columnCount) frames (header, counts, a name and a values frame per column), got \(frames.count)"))
+        }
+        var columns: [(name: String, column: RecordsRequest.Column)] = []
+        var names = Set<String>()
+        for c in 0..<columnCount {
+            let nameFrame = frames[2 + 2 * c], valueFrame = frames[3 + 2 * c]
+            guard nameFrame.count >= 1, nameFrame.count <= RecordsRequest.maxNameBytes,
+                  let name = String(validating: nameFrame, as: UTF8.self), !name.contains("\0") else {
+                return .failure(WireError(.badArgument, "column \(c): the name must be 1 to \(RecordsRequest.maxNameBytes) bytes of UTF-8 without NUL"))
+            }
+            guard names.insert(name).inserted else {
+                return .failure(WireError(.badArgument, "column \(c): the name '\(name)' is sent twice"))
+            }
+            switch Self.decodeColumn(valueFrame, rows: rows) {
+            case .success(let column): columns.append((name, column))
+            case .failure(let message): return .failure(WireError(.badPayloadSize, "column '\(name)': \(message)"))
+            }
+        }
+        return .success(.records(RecordsRequest(rows: rows, k: k, options: options, columns: columns)))
+    }
+
+    /// Why a values frame is malformed, for ``decodeColumn(_:rows:)``.
+    struct ColumnError: Error { var message: String }
+
+    static func decodeColumn(_ frame: UnsafeRawBufferPointer, rows: Int) -> Result<RecordsRequest.Column, ColumnError> {
+        guard let type = frame.first else { return .failure(ColumnError(message: "the values frame is empty (it starts with a type byte)")) }
+        switch type {
+        case 1:
+            let (bytes, overflow) = rows.multipliedReportingOverflow(by: 8)
+            guard !overflow, frame.count == 1 + bytes else {
+                return .failure(ColumnError(message: "numbers take 1 + n_rows * 8 = \(overflow ? "too many" : String(1 + bytes)) bytes, got \(frame.count)"))
+            }
+            return .success(.numbers((0..<rows).map { Double(bitPattern: frame.leUInt64(at: 1 + 8 * $0)) }))
+        case 2:
+            guard frame.count >= 5 else { return .failure(ColumnError(message: "texts need a u32 count of distinct texts after the type byte")) }
+            let distinct = Int(frame.leUInt32(at: 1))
+            var offset = 5
+            var values: [String] = []
+            // Each distinct text takes at least 4 bytes, so the count is bounded by the frame.
+            guard distinct <= (frame.count - offset) / 4 else {
+                return .failure(ColumnError(message: "\(distinct) distinct texts cannot fit in \(frame.count) bytes"))
+            }
+            values.reserveCapacity(distinct)
+            for i in 0..<distinct {
+                guard frame.count - offset >= 4 else { return .failure(ColumnError(message: "text \(i): its length is cut off")) }
+                let length = Int(frame.leUInt32(at: offset))
+                offset += 4
+                guard length <= frame.count - offset else { return .failure(ColumnError(message: "text \(i) of \(length) bytes runs past the frame")) }
+                guard let text = String(validating: UnsafeRawBufferPointer(rebasing: frame[offset..<(offset + length)]), as: UTF8.self) else {
+                    return .failure(ColumnError(message: "text \(i) is not valid UTF-8"))
+                }
+                values.append(text)
+                offset += length
+            }
+            let (codeBytes, overflow) = rows.multipliedReportingOverflow(by: 4)
+            guard !overflow, frame.count - offset == codeBytes else {
+                return .failure(ColumnError(message: "after the distinct texts, n_rows * 4 = \(overflow ? "too many" : String(codeBytes)) bytes of codes are expected, got \(frame.count - offset)"))
+            }
+            var codes = [Int32](repeating: -1, count: rows)
+            for r in 0..<rows {
+                let code = Int32(bitPattern: frame.leUInt32(at: offset + 4 * r))
+                guard code >= -1, Int(code) < distinct else {
+                    return .failure(ColumnError(message: "row \(r): code \(code) is not -1 (missing) or an index below \(distinct)"))
+                }
+                codes[r] = code
+            }
+            return .success(.texts(values: values, codes: codes))
+        default:
+            return .failure(ColumnError(message: "unknown values type \(type) (1: numbers, 2: texts)"))
+        }
+    }
+}
+
+extension RequestEncoder {
+    /// `RECORDS` of named columns, each `rows` long.
+    public static func records(requestID: UInt64, rows: Int, k: Int = 0, options: UInt32 = 0,
+                               columns: [(name: String, column: RecordsRequest.Column)]) -> [[UInt8]] {
+        var counts: [UInt8] = []
+        counts.appendLE(UInt32(truncatingIfNeeded: rows))
+        counts.appendLE(UInt32(truncatingIfNeeded: columns.count))
+        counts.appendLE(UInt32(truncatingIfNeeded: k))
+        counts.appendLE(options)
+        var frames = [RequestHeader(operation: .records, requestID: requestID).encoded(), counts]
+        for (name, column) in columns {
+            frames.append(Array(name.utf8))
+            var bytes: [UInt8] = []
+            switch column {
+            case .numbers(let values):
+                bytes.append(1)
+                for v in values { bytes.appendLE(v.bitPattern) }
+            case .texts(let values, let codes):
+                bytes.append(2)
+                bytes.appendLE(UInt32(truncatingIfNeeded: values.count))
+                for v in values { bytes.appendLE(UInt32(truncatingIfNeeded: v.utf8.count)); bytes.append(contentsOf: v.utf8) }
+                for c in codes { bytes.appendLE(UInt32(bitPattern: c)) }
+            }
+            frames.append(bytes)
+        }
+        return frames
+    }
+
+    /// A text column dictionary-encoded from per-row texts (nil is missing).
+    public static func textColumn(_ texts: [String?]) -> RecordsRequest.Column {
+        var index: [String: Int32] = [:]
+        var values: [String] = []
+        let codes: [Int32] = texts.map { text in
+            guard let text else { return -1 }
+            if let c = index[text] { return c }
+            let c = Int32(values.count)
+            index[text] = c
+            values.append(text)
+            return c
+        }
+        return .texts(values: values, codes: codes)
+    }
+}

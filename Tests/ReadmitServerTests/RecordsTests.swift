@@ -1,0 +1,185 @@
+import Foundation
+import ReadmitCore
+import ReadmitServer
+import ReadmitWire
+import XCTest
+
+/// `RECORDS` against a real daemon: raw fields encoded by the model's own spec. Each row's
+/// result is the same alone or in any batch, equals the numeric SCORE of the encoder's vector
+/// (history supplied), and bad values get the documented per-row outcomes.
+final class RecordsTests: XCTestCase {
+    var daemon: DaemonProcess!
+    var model: ReadmitModel!
+    var client: WireClient!
+
+    override func setUpWithError() throws {
+        let path = try DaemonProcess.fixtureModel()
+        model = try ReadmitModel.load(path: path)
+        daemon = try DaemonProcess(arguments: ["--model", path, "--workers", "2"])
+        client = try WireClient(endpoint: daemon.endpoint)
+    }
+
+    override func tearDown() {
+        daemon?.stop()
+        daemon = nil
+    }
+
+    static var dataPath: String {
+        let root = DaemonProcess.packageRoot
+        let local = root.appendingPathComponent("data/diabetes130/diabetic_data.csv.gz").path
+        if FileManager.default.fileExists(atPath: local) { return local }
+        return root.deletingLastPathComponent().appendingPathComponent("shared/data/diabetes130/diabetic_data.csv.gz").path
+    }
+
+    /// The shipped data's test-split rows, with their history derived from the whole file (what
+    /// `readmit history` does), and the encoder's vectors of the same rows.
+    struct Sample {
+        var rows: [Int]
+        var columns: [(name: String, column: RecordsRequest.Column)]
+        var matrix: FeatureMatrix
+    }
+
+    func sample(count: Int, seed: UInt64, numbersAsText: Bool = false) throws -> Sample {
+        let spec = model.parameters.dataset
+        let tables = try DatasetTables(spec: spec, folders: [], encountersFile: Self.dataPath)
+        let data = try PreparedData(tables: tables)
+        let encoded = FeatureEncoder.encode(raw: data.raw, spec: spec, schema: model.schema)
+        let test = data.cohort.rows.indices.filter { data.cohort.isTest[$0] }.map { data.cohort.rows[$0] }
+        var rng = SplitMix64(seed: seed)
+        let rows = (0..<count).map { _ in test[Int(rng.next() % UInt64(test.count))] }
+        let csv = try CSVTable(path: Self.dataPath)
+        var columns: [(name: String, column: RecordsRequest.Column)] = []
+        for field in RecordFields.fields(spec: spec, schema: model.schema) {
+            if field.history {
+                let j = try XCTUnwrap(model.schema.index(of: field.name))
+                columns.append((field.name, .numbers(rows.map { encoded.values[$0 * encoded.columns + j] })))
+                continue
+            }
+            let c = try csv.column(field.name)
+            let texts = rows.map { csv.string(row: $0, column: c) }
+            if field.type == .number && !numbersAsText {
+                columns.append((field.name, .numbers(texts.map { Double($0) ?? .nan })))
+            } else {
+                columns.append((field.name, RequestEncoder.textColumn(texts)))
+            }
+        }
+        return Sample(rows: rows, columns: columns, matrix: encoded.selecting(rows: rows))
+    }
+
+    func records(_ columns: [(name: String, column: RecordsRequest.Column)], rows: Int, k: Int = 0, options: UInt32 = 0) throws
+        -> (risk: [Double], atyp: [Double], tier: [UInt8], json: [String: Any])
+    {
+        let reply = try client.call(RequestEncoder.records(requestID: 3, rows: rows, k: k, options: options, columns: columns))
+        guard case .records(let risk, let atyp, let tier, _, let json) = reply.body else {
+            throw HarnessError("not a RECORDS reply: \(reply.body)")
+        }
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        return (risk, atyp, tier, object)
+    }
+
+    static func slice(_ columns: [(name: String, column: RecordsRequest.Column)], _ rows: [Int]) -> [(name: String, column: RecordsRequest.Column)] {
+        columns.map { name, column in
+            switch column {
+            case .numbers(let v): return (name, .numbers(rows.map { v[$0] }))
+            case .texts(let values, let codes): return (name, .texts(values: values, codes: rows.map { codes[$0] }))
+            }
+        }
+    }
+
+    /// Raw fields with history supplied give exactly the numeric SCORE of the encoder's vectors;
+    /// numbers sent as texts give the same; every row alone equals the row in the batch.
+    func testRecordsEqualScoreAndEveryRowStandsAlone() throws {
+        let s = try sample(count: 300, seed: 7)
+        let numeric = try client.call(RequestEncoder.score(requestID: 1, rows: s.rows.count, columns: model.schema.count, matrix: s.matrix.values))
+        guard case .score(let risk, let atyp, let tier) = numeric.body else { return XCTFail("\(numeric.body)") }
+        let batch = try records(s.columns, rows: s.rows.count)
+        XCTAssertEqual(batch.risk.map(\.bitPattern), risk.map(\.bitPattern))
+        XCTAssertEqual(batch.atyp.map(\.bitPattern), atyp.map(\.bitPattern))
+        XCTAssertEqual(batch.tier, tier)
+        XCTAssertEqual((batch.json["messages"] as? [Any])?.count, 0, "\(batch.json)")
+        let asText = try records(try sample(count: 300, seed: 7, numbersAsText: true).columns, rows: 300)
+        XCTAssertEqual(asText.risk.map(\.bitPattern), risk.map(\.bitPattern))
+        // Row independence: random subsets and single rows, bit for bit.
+        var rng = SplitMix64(seed: 11)
+        for size in [1, 1, 1, 2, 17, 64] {
+            let pick = (0..<size).map { _ in Int(rng.next() % 300) }
+            let part = try records(Self.slice(s.columns, pick), rows: size)
+            XCTAssertEqual(part.risk.map(\.bitPattern), pick.map { risk[$0].bitPattern }, "subset of \(size)")
+            XCTAssertEqual(part.tier, pick.map { tier[$0] })
+        }
+    }
+
+    /// Bad values: the documented outcome per row, the other rows scored, rows and fields named.
+    func testDirtyValuesHaveOneDocumentedOutcome() throws {
+        let s = try sample(count: 6, seed: 3, numbersAsText: true)
+        var columns = s.columns
+        func setText(_ field: String, row: Int, _ text: String?) throws {
+            let i = try XCTUnwrap(columns.firstIndex { $0.name == field })
+            guard case .texts(let values, let codes) = columns[i].column else { return XCTFail("\(field) is not a text column") }
+            var texts: [String?] = codes.map { $0 < 0 ? nil : values[Int($0)] }
+            texts[row] = text
+            columns[i].column = RequestEncoder.textColumn(texts)
+        }
+        try setText("time_in_hospital", row: 1, "three")
+        try setText("race", row: 2, "caucasian")
+        try setText("num_lab_procedures", row: 3, "2026-12-02")
+        let all = try records(columns, rows: 6, k: 3)
+        let messages = try XCTUnwrap(all.json["messages"] as? [[String: Any]])
+        func message(row: Int) -> [String: Any]? { messages.first { $0["row"] as? Int == row } }
+        XCTAssertEqual(message(row: 1)?["severity"] as? String, "error")
+        XCTAssertEqual(message(row: 1)?["field"] as? String, "time_in_hospital")
+        XCTAssertEqual(message(row: 1)?["code"] as? String, "bad_number")
+        XCTAssertTrue(all.risk[1].isNaN)
+        XCTAssertEqual(all.tier[1], 255)
+        XCTAssertEqual(message(row: 2)?["severity"] as? String, "warning")
+        XCTAssertEqual(message(row: 2)?["code"] as? String, "unknown_level")
+        XCTAssertTrue((message(row: 2)?["message"] as? String)?.contains("did you mean 'Caucasian'") ?? false, "\(messages)")
+        XCTAssertFalse(all.risk[2].isNaN)
+        XCTAssertEqual(message(row: 3)?["code"] as? String, "bad_number")
+        for r in [0, 4, 5] { XCTAssertFalse(all.risk[r].isNaN) }
+        // The clean rows equal those rows sent alone; explanations name features and raw values.
+        let alone = try records(Self.slice(columns, [4]), rows: 1)
+        XCTAssertEqual(alone.risk[0].bitPattern, all.risk[4].bitPattern)
+        let explanations = try XCTUnwrap(all.json["explanations"] as? [[[String: Any]]])
+        XCTAssertEqual(explanations[1].count, 0)
+        XCTAssertEqual(explanations[0].count, 3)
+        XCTAssertNotNil(explanations[0][0]["feature"] as? String)
+        // Under bad_values_missing the bad numbers are missing with a warning and the rows scored.
+        let lenient = try records(columns, rows: 6, options: RecordsRequest.optionBadValuesMissing)
+        XCTAssertFalse(lenient.risk[1].isNaN)
+        let lenientMessages = try XCTUnwrap(lenient.json["messages"] as? [[String: Any]])
+        XCTAssertTrue(lenientMessages.allSatisfy { $0["severity"] as? String == "warning" }, "\(lenientMessages)")
+        // An infinite number is not finite.
+        var infinite = s.columns
+        let i = try XCTUnwrap(infinite.firstIndex { $0.name == "num_medications" })
+        infinite[i].column = .numbers([1, .infinity, 3, 4, 5, 6])
+        let inf = try records(infinite, rows: 6)
+        XCTAssertEqual((inf.json["messages"] as? [[String: Any]])?.first?["code"] as? String, "not_finite")
+        XCTAssertTrue(inf.risk[1].isNaN)
+    }
+
+    /// Absent fields: a required one fails the request unless the caller opts in; absent history
+    /// is unknown history (a warning), never a first encounter; unknown fields are ignored with a warning.
+    func testAbsentFieldsAndHistory() throws {
+        let s = try sample(count: 4, seed: 5)
+        let withoutAge = s.columns.filter { $0.name != "age" }
+        let refused = try client.call(RequestEncoder.records(requestID: 9, rows: 4, columns: withoutAge))
+        guard case .error(let error) = refused.body else { return XCTFail("accepted without a required field: \(refused.body)") }
+        XCTAssertEqual(error.status, .badArgument)
+        XCTAssertTrue(error.message.contains("'age'"), error.message)
+        let optedIn = try records(withoutAge, rows: 4, options: RecordsRequest.optionMissingFieldsOk)
+        XCTAssertTrue(optedIn.risk.allSatisfy { !$0.isNaN })
+        XCTAssertTrue((optedIn.json["messages"] as? [[String: Any]])?.contains { $0["code"] as? String == "missing_field" } ?? false)
+
+        let historyNames = Set(RecordFields.fields(spec: model.parameters.dataset, schema: model.schema).filter(\.history).map(\.name))
+        let noHistory = s.columns.filter { !historyNames.contains($0.name) } + [("shoe_size", .numbers([1, 2, 3, 4]))]
+        let unknown = try records(noHistory, rows: 4)
+        let messages = try XCTUnwrap(unknown.json["messages"] as? [[String: Any]])
+        XCTAssertTrue(messages.contains { $0["code"] as? String == "history_unknown" && $0["row"] as? Int == -1 }, "\(messages)")
+        XCTAssertTrue(messages.contains { $0["code"] as? String == "unused_field" && $0["field"] as? String == "shoe_size" })
+        // Unknown history is scored as NaN history, not as a first encounter's zeros.
+        var nanHistory = s.matrix
+        for r in 0..<4 { for name in historyNames { nanHistory.values[r * nanHistory.columns + model.schema.index(of: name)!] = .nan } }
+        XCTAssertEqual(unknown.risk.map(\.bitPattern), try model.score(nanHistory).risk.map(\.bitPattern))
+    }
+}

@@ -1,0 +1,101 @@
+import XCTest
+@testable import ReadmitWire
+
+/// RECORDS decoding: a round trip, and every malformed frame a typed error naming it.
+final class RecordsDecoderTests: XCTestCase {
+    private let decoder = RequestDecoder(maxRows: 100)
+
+    private func decode(_ frames: [[UInt8]]) -> Result<Request, RequestDecodeError> { decoder.decode(frames) }
+
+    private func error(_ frames: [[UInt8]]) -> WireError? {
+        if case .failure(let e) = decode(frames) { return e.error }
+        return nil
+    }
+
+    private let columns: [(name: String, column: RecordsRequest.Column)] = [
+        ("time_in_hospital", .numbers([3, .nan, 7])),
+        ("race", RequestEncoder.textColumn(["Caucasian", nil, "Caucasian"])),
+        ("empty", .texts(values: [], codes: [-1, -1, -1])),
+    ]
+
+    func testRoundTrip() throws {
+        let frames = RequestEncoder.records(requestID: 8, rows: 3, k: 2, options: 3, columns: columns)
+        let request = try decode(frames).get()
+        XCTAssertEqual(request.operation, .records)
+        guard case .records(let r) = request.body else { return XCTFail("\(request.body)") }
+        XCTAssertEqual(r.rows, 3)
+        XCTAssertEqual(r.k, 2)
+        XCTAssertEqual(r.options, 3)
+        XCTAssertEqual(r.columns.map(\.name), ["time_in_hospital", "race", "empty"])
+        XCTAssertEqual(r.columns[1].column, .texts(values: ["Caucasian"], codes: [0, -1, 0]))
+        guard case .numbers(let v) = r.columns[0].column else { return XCTFail() }
+        XCTAssertEqual(v[0], 3)
+        XCTAssertTrue(v[1].isNaN)
+    }
+
+    func testMalformedFramesAreTypedErrors() {
+        let valid = RequestEncoder.records(requestID: 1, rows: 3, columns: columns)
+        XCTAssertEqual(error(Array(valid.dropLast()))?.status, .badFrames)
+        var frames = valid
+        frames[1] = Array(frames[1].prefix(12))
+        XCTAssertEqual(error(frames)?.status, .badFrames)
+        frames = valid
+        frames[1][12] = 4  // an unknown option bit
+        XCTAssertEqual(error(frames)?.status, .badArgument)
+        frames = valid
+        frames[1][0] = 101  // over --max-rows
+        XCTAssertEqual(error(frames)?.status, .tooManyRows)
+        frames = valid
+        frames[2] = []
+        XCTAssertEqual(error(frames)?.status, .badArgument)
+        frames = valid
+        frames[4] = frames[2]  // the same name twice
+        XCTAssertTrue(error(frames)?.message.contains("twice") ?? false)
+        frames = valid
+        frames[3][0] = 9
+        XCTAssertTrue(error(frames)?.message.contains("unknown values type 9") ?? false)
+        frames = valid
+        frames[3].removeLast()
+        XCTAssertEqual(error(frames)?.status, .badPayloadSize)
+        frames = valid
+        frames[5][5] = 200  // the first text's length runs past the frame
+        XCTAssertEqual(error(frames)?.status, .badPayloadSize)
+        frames = valid
+        frames[5][9] = 0xFF  // not UTF-8
+        XCTAssertTrue(error(frames)?.message.contains("UTF-8") ?? false)
+        frames = valid
+        frames[5][frames[5].count - 4] = 7  // a code past the distinct texts
+        XCTAssertTrue(error(frames)?.message.contains("code 7") ?? false)
+        frames = valid
+        frames[7] = [2, 0xFF, 0xFF, 0xFF, 0xFF]  // 2^32 - 1 distinct texts announced in 5 bytes
+        XCTAssertEqual(error(frames)?.status, .badPayloadSize)
+    }
+
+    /// rows * columns * 8 past Int.max is a size error, not an arithmetic trap (it was one).
+    func testHugeScoreCountsDoNotOverflow() {
+        let big = RequestDecoder(maxRows: Int(UInt32.max))
+        var counts: [UInt8] = []
+        counts.appendLE(UInt32(268_435_457))
+        counts.appendLE(UInt32.max)
+        let frames = [RequestHeader(operation: .score, requestID: 1).encoded(), counts, [0, 0, 0, 0, 0, 0, 0, 0]]
+        guard case .failure(let e) = big.decode(frames) else { return XCTFail("accepted") }
+        XCTAssertEqual(e.error.status, .badPayloadSize)
+        XCTAssertTrue(e.error.message.contains("more than Int.max"), e.error.message)
+    }
+
+    /// Random bytes in each frame: a value or a typed error, never a trap.
+    func testRandomFramesNeverTrap() {
+        var state: UInt64 = 0x1234_5678
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        let valid = RequestEncoder.records(requestID: 1, rows: 3, columns: columns)
+        for _ in 0..<2000 {
+            var frames = valid
+            let f = Int(next() % UInt64(frames.count - 1)) + 1
+            for _ in 0..<(1 + Int(next() % 4)) where !frames[f].isEmpty {
+                frames[f][Int(next() % UInt64(frames[f].count))] = UInt8(truncatingIfNeeded: next())
+            }
+            if next() % 5 == 0 { frames[f] = Array(frames[f].prefix(Int(next() % UInt64(frames[f].count + 1)))) }
+            _ = decode(frames)
+        }
+    }
+}
