@@ -10,7 +10,9 @@
  *     that client (for daemon errors, the daemon's message naming the row and feature).
  *   - Outputs are allocated by the caller. Variable-size outputs (JSON, names) take a buffer and
  *     its size and report the size needed (snprintf style); the *_alloc variants return
- *     library-allocated memory that the caller releases with readmit_free().
+ *     library-allocated memory that the caller releases with readmit_free(). Raw-record
+ *     scoring (readmit_score_records) works with two more handles, each with its own free:
+ *     readmit_records (the batch, built by the caller) and readmit_result (what came back).
  *   - Every network call returns within (retries + 1) * timeout_ms: a daemon that is down, slow
  *     or stopped mid-request gives READMIT_ETIMEDOUT, never a hang. After a timeout the client
  *     reopens its socket (Lazy Pirate), so a later call succeeds once the daemon is back.
@@ -18,7 +20,8 @@
  *     threads at once (serialise with your own lock, or open one client per thread). Distinct
  *     clients are fully independent and may be used concurrently. Functions that take no
  *     client (readmit_version, readmit_strerror, readmit_free, the readmit_options_* calls
- *     on distinct option objects) are thread-safe.
+ *     on distinct option objects, the readmit_records_* calls on distinct batches, the
+ *     readmit_result_* calls) are thread-safe.
  *
  * Ten-line use:
  *
@@ -57,11 +60,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 1
+#define READMIT_VERSION_MINOR 2
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.1.0"
+#define READMIT_VERSION "0.2.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -318,6 +321,206 @@ READMIT_EXPORT int readmit_feature_n_levels(readmit_client *client, size_t index
  *  level index itself, as a double. */
 READMIT_EXPORT int readmit_feature_level(readmit_client *client, size_t index, size_t level,
                                          char *buf, size_t buf_size, size_t *needed);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Raw fields (INFO "raw_fields")                                                            */
+/* ---------------------------------------------------------------------------------------- */
+
+/* The raw fields of one encounter, as the model's dataset spec names them: the columns a
+ * readmit_records batch sends (docs/PROTOCOL.md, "Raw records"). Read them here instead of
+ * hard-coding field names: they change with the model's dataset. Like the readmit_feature_*
+ * calls they read the schema cached by the client (INFO, fetched on first use, refreshed by
+ * readmit_n_raw_fields, readmit_n_features and readmit_info_json); strings follow the
+ * readmit_info_json convention (buffer, size, *needed; READMIT_ERANGE if too small); an index
+ * out of range gives READMIT_ENOTFOUND. A malformed "raw_fields" in INFO (or none) makes these
+ * calls fail with READMIT_EPROTO and a message saying what was wrong; the readmit_feature_*
+ * calls and scoring are not affected by it. Same thread rules as the client. */
+
+/** Raw field types returned by readmit_raw_field_type (the INFO "type" of the field). A
+ *  number field is set with readmit_records_set_number(s); text, timestamp and diagnosis
+ *  code fields are sent as texts (readmit_records_set_text(s)), as written in the EHR. */
+#define READMIT_FIELD_NUMBER 0
+#define READMIT_FIELD_TEXT 1
+/** A date/time, as text in the format of the model's dataset spec. */
+#define READMIT_FIELD_TIMESTAMP 2
+/** A diagnosis code (ICD-9, ICD-10, ...), as text. */
+#define READMIT_FIELD_DIAGNOSIS_CODE 3
+/** An events table that a feature aggregates (not a column of one encounter). */
+#define READMIT_FIELD_EVENTS 4
+/** A type this version of the library does not know. */
+#define READMIT_FIELD_OTHER 5
+
+/** Asks the daemon (INFO) for the number of raw fields of one encounter and refreshes the
+ *  client's cached schema. */
+READMIT_EXPORT int readmit_n_raw_fields(readmit_client *client, size_t *n_fields);
+
+/** The name of raw field `index` (INFO order): the column name to use in a readmit_records. */
+READMIT_EXPORT int readmit_raw_field_name(readmit_client *client, size_t index, char *buf,
+                                          size_t buf_size, size_t *needed);
+
+/** The index of the raw field named `name` (the first one if several share it), or
+ *  READMIT_ENOTFOUND. */
+READMIT_EXPORT int readmit_raw_field_index(readmit_client *client, const char *name,
+                                           size_t *index);
+
+/** The type of raw field `index` (READMIT_FIELD_*). */
+READMIT_EXPORT int readmit_raw_field_type(readmit_client *client, size_t index, int *type);
+
+/** Whether raw field `index` is required: *required is 1 when a request without it fails with
+ *  READMIT_EBADARGUMENT (unless READMIT_RECORDS_MISSING_FIELDS_OK), 0 when it may be left out,
+ *  and -1 when the daemon's INFO does not say. */
+READMIT_EXPORT int readmit_raw_field_required(readmit_client *client, size_t index,
+                                              int *required);
+
+/** Whether raw field `index` is a history field (*history 1 or 0): a value the caller supplies
+ *  from its records of the patient's earlier stays. A row without it has unknown history. */
+READMIT_EXPORT int readmit_raw_field_history(readmit_client *client, size_t index,
+                                             int *history);
+
+/** The number of levels of raw field `index` (the texts learned in training; 0 when the
+ *  field has no list of levels). */
+READMIT_EXPORT int readmit_raw_field_n_levels(readmit_client *client, size_t index,
+                                              size_t *n_levels);
+
+/** Level `level` of raw field `index`: a text to send as is. */
+READMIT_EXPORT int readmit_raw_field_level(readmit_client *client, size_t index, size_t level,
+                                           char *buf, size_t buf_size, size_t *needed);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Raw records (RECORDS)                                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/* readmit_score_records sends encounters as they are in the EHR, one named column per raw
+ * field, and the daemon encodes them with the model's own dataset spec (docs/PROTOCOL.md,
+ * "Raw records"): the caller never maps levels to indices or computes a feature. Each row is
+ * encoded alone, so a row's result never depends on the other rows of the batch. Problems
+ * with single values (a text in a number field, an unknown level) do not fail the call: they
+ * come back as messages in the result, and a row with an error is not scored. */
+
+/** A batch of raw encounters (opaque), built column by column. A column is created by the
+ *  first setter that names it, and its kind (numbers or texts) is fixed by that setter;
+ *  cells never set are missing. Columns are sent in the order they were created. A records
+ *  object is not thread-safe while it is being modified; once built it may be scored by
+ *  several clients on several threads at once (readmit_score_records only reads it). */
+typedef struct readmit_records readmit_records;
+
+/** Allocates an empty batch of n_rows rows (0 to 2^32-1; the daemon's --max-rows also
+ *  applies). On success *out is a new object to release with readmit_records_free; on failure
+ *  *out is NULL and the code is READMIT_EINVAL or READMIT_ENOMEM. Thread-safe. */
+READMIT_EXPORT int readmit_records_new(size_t n_rows, readmit_records **out);
+
+/** Frees the batch; NULL is a no-op. */
+READMIT_EXPORT void readmit_records_free(readmit_records *records);
+
+/** The message of the records object's last failed call ("" after a success), e.g. "field
+ *  'age' holds texts: cannot set a number". The string belongs to the object and stays valid
+ *  until its next call. A NULL object gives a static message. */
+READMIT_EXPORT const char *readmit_records_errmsg(const readmit_records *records);
+
+/** Sets `field`'s value in `row` to a number; NaN means missing (an infinite value is sent as
+ *  is; the daemon reports it as an error of its row). `field` is UTF-8, 1 to 256 bytes.
+ *  Returns READMIT_OK; READMIT_EINVAL for a bad argument or when `field` holds texts (the
+ *  message names the field); READMIT_ENOTFOUND for a row out of range; READMIT_ENOMEM. */
+READMIT_EXPORT int readmit_records_set_number(readmit_records *records, const char *field,
+                                              size_t row, double value);
+
+/** Sets `field`'s value in `row` to a text (UTF-8, copied; NULL means missing). The text is
+ *  sent as written: the dataset spec's missing tokens (like "?") are missing for the daemon,
+ *  and a number field may be given texts (the daemon reads them as numbers; one that is not a
+ *  number is an error of its row). READMIT_EINVAL when `field` holds numbers or the text is
+ *  not valid UTF-8; otherwise as readmit_records_set_number. */
+READMIT_EXPORT int readmit_records_set_text(readmit_records *records, const char *field,
+                                            size_t row, const char *text);
+
+/** Sets the whole column `field` to n_rows numbers (`values` may be NULL when n_rows is 0).
+ *  As readmit_records_set_number otherwise. */
+READMIT_EXPORT int readmit_records_set_numbers(readmit_records *records, const char *field,
+                                               const double *values);
+
+/** Sets the whole column `field` to n_rows texts (NULL entries are missing; `texts` may be
+ *  NULL when n_rows is 0). Every text is checked before anything is changed; on
+ *  READMIT_ENOMEM the column may be partly set. As readmit_records_set_text otherwise. */
+READMIT_EXPORT int readmit_records_set_texts(readmit_records *records, const char *field,
+                                             const char *const *texts);
+
+/* Option bits of readmit_score_records (the protocol's RECORDS options). */
+/** A required field absent from the batch is sent as missing for every row (one warning),
+ *  instead of the call failing with READMIT_EBADARGUMENT. */
+#define READMIT_RECORDS_MISSING_FIELDS_OK 0x1u
+/** A value that cannot be read (a text that is not a number in a number field, an infinite
+ *  number, ...) is missing with a warning, instead of an error for its row. */
+#define READMIT_RECORDS_BAD_VALUES_MISSING 0x2u
+
+/** The result of readmit_score_records (opaque, immutable): per row the risk, atypicality
+ *  and tier, the messages (errors and warnings) and, when asked, the explanations. Strings
+ *  returned by the readmit_result_* calls belong to the result and stay valid until
+ *  readmit_result_free. A result may be read from several threads at once. */
+typedef struct readmit_result readmit_result;
+
+/** Severities of a result message. */
+#define READMIT_SEVERITY_WARNING 1
+#define READMIT_SEVERITY_ERROR 2
+
+/** Scores the encounters of `records` with the daemon's RECORDS operation. k is the number of
+ *  explanations per row (0 = none; the daemon may clamp it), `options` a combination of
+ *  READMIT_RECORDS_* bits. Field names are those of readmit_raw_field_name; a required field
+ *  absent from the batch fails the call with READMIT_EBADARGUMENT naming it, a column the model
+ *  does not read is ignored with a warning. On success *out is a new result to release with
+ *  readmit_result_free, also when some rows have errors (readmit_result_row); on failure *out
+ *  is NULL and readmit_errmsg(client) says why (a malformed reply is READMIT_EPROTO). Same
+ *  thread rules as the client. */
+READMIT_EXPORT int readmit_score_records(readmit_client *client, const readmit_records *records,
+                                         size_t k, unsigned options, readmit_result **out);
+
+/** Frees a result; NULL is a no-op. */
+READMIT_EXPORT void readmit_result_free(readmit_result *result);
+
+/** The number of rows of the result (the batch's n_rows; 0 for NULL). */
+READMIT_EXPORT size_t readmit_result_n_rows(const readmit_result *result);
+
+/** The number of explanations per row the daemon used (at most the k asked; 0 for NULL). */
+READMIT_EXPORT size_t readmit_result_k(const readmit_result *result);
+
+/** The model version (the 64-bit model id) that computed the result (0 for NULL). */
+READMIT_EXPORT uint64_t readmit_result_model_version(const readmit_result *result);
+
+/** Row `row` of the result: the calibrated risk, the atypicality score, the tier
+ *  (READMIT_TIER_*) and *has_error (1 when the row has an error and was not scored: then the
+ *  risk and atypicality are NaN and the tier is 255; its messages say why). Any output may be
+ *  NULL. READMIT_ENOTFOUND for a row out of range, READMIT_EINVAL for a NULL result. */
+READMIT_EXPORT int readmit_result_row(const readmit_result *result, size_t row, double *risk,
+                                      double *atypicality, uint8_t *tier, int *has_error);
+
+/** Copies every row's risk, atypicality and tier (each output has room for n_rows values and
+ *  may be NULL), as readmit_score_full does. Rows with an error have NaN, NaN and 255. */
+READMIT_EXPORT int readmit_result_scores(const readmit_result *result, double *risk,
+                                         double *atypicality, uint8_t *tier);
+
+/** The number of messages (errors and warnings, in the daemon's order: by row). */
+READMIT_EXPORT size_t readmit_result_n_messages(const readmit_result *result);
+
+/** Message `index`: *row is the 0-based row it is about, or -1 for the whole request; *field
+ *  the raw field's name (NULL when the message names none); *severity READMIT_SEVERITY_*;
+ *  *code a stable machine-readable code ("bad_number", "not_finite", "unknown_level",
+ *  "bad_timestamp", "history_unknown", "unused_field", ...); *message an English sentence.
+ *  Any output may be NULL. READMIT_ENOTFOUND for an index out of range. */
+READMIT_EXPORT int readmit_result_message(const readmit_result *result, size_t index, int *row,
+                                          const char **field, int *severity, const char **code,
+                                          const char **message);
+
+/** The number of explanations of row `row` in *n (at most readmit_result_k; 0 for a row with
+ *  an error or when k was 0). READMIT_ENOTFOUND for a row out of range. */
+READMIT_EXPORT int readmit_result_n_explanations(const readmit_result *result, size_t row,
+                                                 size_t *n);
+
+/** Explanation `index` of row `row`, the largest absolute contribution first: *feature the
+ *  model feature's name (readmit_feature_name), *contribution its log-odds contribution,
+ *  *value the raw value as sent (a level's text, a number's shortest text such as "6"), or
+ *  NULL when the value was missing. Any output may be NULL. READMIT_ENOTFOUND for a row or
+ *  index out of range. */
+READMIT_EXPORT int readmit_result_explanation(const readmit_result *result, size_t row,
+                                              size_t index, const char **feature,
+                                              double *contribution, const char **value);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Operations                                                                                */

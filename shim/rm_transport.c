@@ -29,10 +29,11 @@ static void rm_sleep_us(long us) {
     nanosleep(&ts, NULL);
 }
 
-/* Called by libzmq (possibly on its I/O thread) when a zero-copy payload is no longer used. */
+/* Called by libzmq (possibly on its I/O thread) when a zero-copy payload is no longer used.
+ * `hint` counts the zero-copy frames of the request that libzmq still holds. */
 static void rm_release_payload(void *data, void *hint) {
     (void)data;
-    atomic_store((atomic_int *)hint, 1);
+    atomic_fetch_sub((atomic_int *)hint, 1);
 }
 
 void rm_transport_disconnect(readmit_client *client) {
@@ -44,10 +45,11 @@ void rm_transport_disconnect(readmit_client *client) {
 
 /* Closes the socket and, when libzmq may still hold a caller's zero-copy buffer, terminates the
  * context: zmq_ctx_term returns only after every pending message is released, so the caller's
- * buffer is never touched after the call returns. */
-static void rm_reset(readmit_client *client, atomic_int *released, int zero_copy) {
+ * buffer is never touched after the call returns. `held` counts the zero-copy frames not yet
+ * released. */
+static void rm_reset(readmit_client *client, atomic_int *held, int zero_copy) {
     rm_transport_disconnect(client);
-    if (zero_copy && !atomic_load(released) && client->context) {
+    if (zero_copy && atomic_load(held) != 0 && client->context) {
         zmq_ctx_term(client->context);
         client->context = NULL;
     }
@@ -137,9 +139,9 @@ static int rm_send_frame(readmit_client *client, zmq_msg_t *msg, int more, int64
 }
 
 /* Sends the whole request. 1: sent, 0: timed out, -1: error. *zero_copy is set when libzmq was
- * handed the caller's payload without a copy (it then sets *released when done with it). */
+ * handed a caller's payload without a copy (*held counts those it has not released yet). */
 static int rm_send_request(readmit_client *client, const rm_request *req, uint64_t id,
-                           int64_t deadline, atomic_int *released, int *zero_copy) {
+                           int64_t deadline, atomic_int *held, int *zero_copy) {
     unsigned char header[RM_REQ_HEADER_SIZE];
     rm_build_request_header(header, req->op, req->flags, id);
     zmq_msg_t msg;
@@ -154,7 +156,9 @@ static int rm_send_request(readmit_client *client, const rm_request *req, uint64
         size_t size = req->sizes[i];
         if (size >= RM_ZERO_COPY_MIN_BYTES) {
             /* Large matrices go without a copy; rm_reset/the caller wait for the release. */
-            if (zmq_msg_init_data(&msg, (void *)req->parts[i], size, rm_release_payload, released) != 0) {
+            atomic_fetch_add(held, 1);
+            if (zmq_msg_init_data(&msg, (void *)req->parts[i], size, rm_release_payload, held) != 0) {
+                atomic_fetch_sub(held, 1);
                 rm_fail(client, READMIT_ENOMEM, "out of memory for a request frame");
                 return -1;
             }
@@ -286,17 +290,17 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
         int rc = rm_transport_connect(client);
         if (rc != READMIT_OK) return rc;
         int64_t deadline = rm_now_ms() + client->timeout_ms;
-        atomic_int released;
-        atomic_init(&released, 0);
+        atomic_int held;
+        atomic_init(&held, 0);
         int zero_copy = 0;
-        int sent = rm_send_request(client, req, id, deadline, &released, &zero_copy);
+        int sent = rm_send_request(client, req, id, deadline, &held, &zero_copy);
         if (sent < 0) {
-            rm_reset(client, &released, zero_copy);
+            rm_reset(client, &held, zero_copy);
             return client->errcode;
         }
         int ready = sent ? rm_receive_first(client, deadline, reply) : 0;
         if (ready < 0) {
-            rm_reset(client, &released, zero_copy);
+            rm_reset(client, &held, zero_copy);
             return client->errcode;
         }
         if (ready) {
@@ -304,15 +308,15 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
             if (zero_copy) {
                 /* The daemon answered, so it read the whole payload; libzmq releases it right
                  * after writing it. Wait briefly for that, else reset (which waits for sure). */
-                for (int i = 0; i < 2000 && !atomic_load(&released); i++) rm_sleep_us(50);
-                if (!atomic_load(&released)) rm_reset(client, &released, zero_copy);
+                for (int i = 0; i < 2000 && atomic_load(&held) != 0; i++) rm_sleep_us(50);
+                if (atomic_load(&held) != 0) rm_reset(client, &held, zero_copy);
             }
             if (rc == READMIT_OK) rm_ok(client);
             return rc;
         }
         /* Timed out: the REQ socket cannot send again before a reply, so drop it (Lazy
          * Pirate) and fail over to the next endpoint. */
-        rm_reset(client, &released, zero_copy);
+        rm_reset(client, &held, zero_copy);
         client->current = (client->current + 1) % client->n_endpoints;
     }
     if (client->n_endpoints == 1)

@@ -1,8 +1,9 @@
 /*
  * rm_client.c: the public calls of libreadmit: options, open/close, scoring, explanations,
- * model information, health, stats and reload. Each call checks its arguments, builds the
- * request frames, lets rm_transport.c do the exchange, then checks every payload size against
- * what was asked before copying anything out.
+ * model information (features and raw fields), health, stats and reload. Each call checks its
+ * arguments, builds the request frames, lets rm_transport.c do the exchange, then checks every
+ * payload size against what was asked before copying anything out. Raw records are in
+ * rm_records.c and rm_result.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -207,7 +208,9 @@ int readmit_score_full(readmit_client *client, const double *features, size_t n_
     unsigned char counts[8];
     rm_put_u32(counts, (uint32_t)n_rows);
     rm_put_u32(counts + 4, (uint32_t)n_cols);
-    rm_request req = {RM_OP_SCORE, 0, 2, {counts, data}, {sizeof counts, size}};
+    const void *parts[2] = {counts, data};
+    size_t sizes[2] = {sizeof counts, size};
+    rm_request req = {RM_OP_SCORE, 0, 2, parts, sizes};
     rm_reply reply;
     rc = rm_transport_call(client, &req, &reply);
     free(owned);
@@ -253,7 +256,9 @@ int readmit_explain(readmit_client *client, const double *features, size_t n_row
     rm_put_u32(counts + 4, (uint32_t)n_cols);
     rm_put_u32(counts + 8, (uint32_t)k);
     rm_put_u32(counts + 12, 0);
-    rm_request req = {RM_OP_EXPLAIN, 0, 2, {counts, data}, {sizeof counts, size}};
+    const void *parts[2] = {counts, data};
+    size_t sizes[2] = {sizeof counts, size};
+    rm_request req = {RM_OP_EXPLAIN, 0, 2, parts, sizes};
     rm_reply reply;
     rc = rm_transport_call(client, &req, &reply);
     free(owned);
@@ -295,7 +300,9 @@ int readmit_explain(readmit_client *client, const double *features, size_t n_row
 /* Sends a request whose success reply is one UTF-8 frame and returns a NUL-terminated copy. */
 static int rm_text_call(readmit_client *client, uint8_t op, uint16_t flags, const char *arg,
                         char **out, size_t *out_len) {
-    rm_request req = {op, flags, arg ? 1 : 0, {arg, NULL}, {arg ? strlen(arg) : 0, 0}};
+    const void *parts[1] = {arg};
+    size_t sizes[1] = {arg ? strlen(arg) : 0};
+    rm_request req = {op, flags, arg ? 1 : 0, parts, sizes};
     rm_reply reply;
     int rc = rm_transport_call(client, &req, &reply);
     if (rc != READMIT_OK) return rc;
@@ -382,12 +389,14 @@ int readmit_info_json_alloc(readmit_client *client, char **out) {
     return rm_fetch_info(client, out, NULL);
 }
 
+int rm_schema_ensure(readmit_client *client) {
+    return client->schema ? READMIT_OK : rm_fetch_info(client, NULL, NULL);
+}
+
 /* The cached schema's feature `index`, fetching INFO first if nothing is cached. */
 static int rm_feature_at(readmit_client *client, size_t index, const rm_feature **f) {
-    if (!client->schema) {
-        int rc = rm_fetch_info(client, NULL, NULL);
-        if (rc != READMIT_OK) return rc;
-    }
+    int rc = rm_schema_ensure(client);
+    if (rc != READMIT_OK) return rc;
     if (index >= client->schema->n_features)
         return rm_fail(client, READMIT_ENOTFOUND, "feature index %zu is out of range (%zu features)", index,
                        client->schema->n_features);
@@ -440,6 +449,117 @@ int readmit_feature_level(readmit_client *client, size_t index, size_t level, ch
                        f->name, f->n_levels);
     return rm_copy_out(client, f->levels[level], strlen(f->levels[level]), buf, buf_size, needed);
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Raw fields                                                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Checks that the cached schema (fetched if needed) has readable raw fields. */
+static int rm_raw_fields_ready(readmit_client *client) {
+    int rc = rm_schema_ensure(client);
+    if (rc != READMIT_OK) return rc;
+    if (client->schema->raw_error)
+        return rm_fail(client, READMIT_EPROTO, "malformed INFO reply: %s", client->schema->raw_error);
+    return READMIT_OK;
+}
+
+/* The cached schema's raw field `index`. */
+static int rm_raw_field_at(readmit_client *client, size_t index, const rm_raw_field **f) {
+    int rc = rm_raw_fields_ready(client);
+    if (rc != READMIT_OK) return rc;
+    if (index >= client->schema->n_raw_fields)
+        return rm_fail(client, READMIT_ENOTFOUND, "raw field index %zu is out of range (%zu raw fields)", index,
+                       client->schema->n_raw_fields);
+    *f = &client->schema->raw_fields[index];
+    return READMIT_OK;
+}
+
+int readmit_n_raw_fields(readmit_client *client, size_t *n_fields) {
+    if (!client) return READMIT_EINVAL;
+    if (!n_fields) return rm_fail(client, READMIT_EINVAL, "n_fields is NULL");
+    int rc = rm_fetch_info(client, NULL, NULL);
+    if (rc == READMIT_OK) rc = rm_raw_fields_ready(client);
+    if (rc != READMIT_OK) return rc;
+    *n_fields = client->schema->n_raw_fields;
+    return rm_ok(client);
+}
+
+int readmit_raw_field_name(readmit_client *client, size_t index, char *buf, size_t buf_size, size_t *needed) {
+    if (!client) return READMIT_EINVAL;
+    const rm_raw_field *f = NULL;
+    int rc = rm_raw_field_at(client, index, &f);
+    return rc != READMIT_OK ? rc : rm_copy_out(client, f->name, strlen(f->name), buf, buf_size, needed);
+}
+
+int readmit_raw_field_index(readmit_client *client, const char *name, size_t *index) {
+    if (!client) return READMIT_EINVAL;
+    if (!name || !index) return rm_fail(client, READMIT_EINVAL, "name and index must not be NULL");
+    int rc = rm_raw_fields_ready(client);
+    if (rc != READMIT_OK) return rc;
+    for (size_t i = 0; i < client->schema->n_raw_fields; i++) {
+        if (strcmp(client->schema->raw_fields[i].name, name) == 0) {
+            *index = i;
+            return rm_ok(client);
+        }
+    }
+    return rm_fail(client, READMIT_ENOTFOUND, "the model has no raw field '%s'", name);
+}
+
+int readmit_raw_field_type(readmit_client *client, size_t index, int *type) {
+    if (!client) return READMIT_EINVAL;
+    if (!type) return rm_fail(client, READMIT_EINVAL, "type is NULL");
+    const rm_raw_field *f = NULL;
+    int rc = rm_raw_field_at(client, index, &f);
+    if (rc != READMIT_OK) return rc;
+    *type = f->type;
+    return rm_ok(client);
+}
+
+int readmit_raw_field_required(readmit_client *client, size_t index, int *required) {
+    if (!client) return READMIT_EINVAL;
+    if (!required) return rm_fail(client, READMIT_EINVAL, "required is NULL");
+    const rm_raw_field *f = NULL;
+    int rc = rm_raw_field_at(client, index, &f);
+    if (rc != READMIT_OK) return rc;
+    *required = f->required;
+    return rm_ok(client);
+}
+
+int readmit_raw_field_history(readmit_client *client, size_t index, int *history) {
+    if (!client) return READMIT_EINVAL;
+    if (!history) return rm_fail(client, READMIT_EINVAL, "history is NULL");
+    const rm_raw_field *f = NULL;
+    int rc = rm_raw_field_at(client, index, &f);
+    if (rc != READMIT_OK) return rc;
+    *history = f->history;
+    return rm_ok(client);
+}
+
+int readmit_raw_field_n_levels(readmit_client *client, size_t index, size_t *n_levels) {
+    if (!client) return READMIT_EINVAL;
+    if (!n_levels) return rm_fail(client, READMIT_EINVAL, "n_levels is NULL");
+    const rm_raw_field *f = NULL;
+    int rc = rm_raw_field_at(client, index, &f);
+    if (rc != READMIT_OK) return rc;
+    *n_levels = f->n_levels;
+    return rm_ok(client);
+}
+
+int readmit_raw_field_level(readmit_client *client, size_t index, size_t level, char *buf, size_t buf_size,
+                            size_t *needed) {
+    if (!client) return READMIT_EINVAL;
+    const rm_raw_field *f = NULL;
+    int rc = rm_raw_field_at(client, index, &f);
+    if (rc != READMIT_OK) return rc;
+    if (level >= f->n_levels)
+        return rm_fail(client, READMIT_ENOTFOUND, "level %zu of raw field '%s' is out of range (%zu levels)", level,
+                       f->name, f->n_levels);
+    return rm_copy_out(client, f->levels[level], strlen(f->levels[level]), buf, buf_size, needed);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Health, stats, reload                                                                     */
+/* ---------------------------------------------------------------------------------------- */
 
 int readmit_health(readmit_client *client, int *ready, uint64_t *model_version) {
     if (!client) return READMIT_EINVAL;

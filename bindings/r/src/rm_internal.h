@@ -2,9 +2,11 @@
  * rm_internal.h: private declarations shared by the libreadmit sources (not installed).
  *
  * The shim is split by concept: rm_wire.c (byte layout of the protocol), rm_json.c (a small
- * JSON reader for INFO/HEALTH), rm_transport.c (the REQ socket, timeouts, Lazy Pirate retry and
- * reply validation), rm_schema.c (the cached feature schema), rm_client.c (the public calls)
- * and rm_errors.c (codes, messages, version). All are plain C11 over libzmq and libc.
+ * JSON reader for INFO/HEALTH/RECORDS), rm_transport.c (the REQ socket, timeouts, Lazy Pirate
+ * retry and reply validation), rm_schema.c (the cached feature schema and raw fields),
+ * rm_client.c (the public calls), rm_records.c (the raw-records batch and its request),
+ * rm_result.c (the RECORDS reply: validation and the result accessors) and rm_errors.c (codes,
+ * messages, version). All are plain C11 over libzmq and libc.
  */
 #ifndef RM_INTERNAL_H
 #define RM_INTERNAL_H
@@ -25,8 +27,9 @@
 #define RM_OP_HEALTH 4
 #define RM_OP_STATS 5
 #define RM_OP_RELOAD 6
+#define RM_OP_RECORDS 7
 #define RM_STATUS_MAX_KNOWN 15
-/* A valid reply never has more frames than this (SCORE: header + 4). */
+/* A valid reply never has more frames than this (RECORDS: header + 5). */
 #define RM_MAX_FRAMES 6
 /* Request payloads at least this big are sent without copying (see rm_transport.c). */
 #define RM_ZERO_COPY_MIN_BYTES ((size_t)64 * 1024)
@@ -80,10 +83,25 @@ typedef struct {
     char **levels;
 } rm_feature;
 
+/* One entry of INFO's "raw_fields". */
+typedef struct {
+    char *name;
+    int type;     /* READMIT_FIELD_* */
+    int required; /* 1, 0, or -1 when INFO does not say */
+    int history;  /* 1 or 0 */
+    size_t n_levels;
+    char **levels;
+} rm_raw_field;
+
 typedef struct {
     size_t n_features;
     rm_feature *features;
     uint64_t model_version;
+    size_t n_raw_fields;
+    rm_raw_field *raw_fields;
+    /* Why "raw_fields" could not be read (static text), or NULL. A bad "raw_fields" fails only
+     * the raw-field calls, not the feature schema. */
+    const char *raw_error;
 } rm_schema;
 
 /* Builds the schema from INFO JSON text. Returns READMIT_OK, READMIT_EPROTO (with a reason in
@@ -148,13 +166,15 @@ int rm_fail(readmit_client *client, int code, const char *fmt, ...)
 int rm_ok(readmit_client *client);
 
 /* ---- transport (rm_transport.c) ---- */
-/* A request: the op, its flags and up to two payload frames after the header. */
+/* A request: the op, its flags and the payload frames after the header (n_parts pointers and
+ * sizes; parts of RM_ZERO_COPY_MIN_BYTES or more are sent without a copy and must stay valid
+ * until rm_transport_call returns). */
 typedef struct {
     uint8_t op;
     uint16_t flags;
     size_t n_parts;
-    const void *parts[2];
-    size_t sizes[2];
+    const void *const *parts;
+    const size_t *sizes;
 } rm_request;
 
 /* Opens the socket to the current endpoint if it is closed. */
@@ -169,5 +189,16 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
 void rm_reply_close(rm_reply *reply);
 /* Validates that the reply has exactly `n` frames after the header. */
 int rm_reply_expect_frames(readmit_client *client, const rm_reply *reply, size_t n);
+
+/* ---- client helpers shared by rm_client.c and rm_records.c ---- */
+/* Fetches INFO if nothing is cached yet (the schema is then client->schema). */
+int rm_schema_ensure(readmit_client *client);
+
+/* ---- RECORDS reply (rm_result.c) ---- */
+/* Validates a RECORDS success reply (frames 1..5) against the request's n_rows and k and
+ * builds the result. Returns READMIT_OK, READMIT_EPROTO (recorded on the client) or
+ * READMIT_ENOMEM. */
+int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t k,
+                         readmit_result **out);
 
 #endif /* RM_INTERNAL_H */

@@ -1,6 +1,7 @@
 /*
  * rm_schema.c: the feature schema a client caches from the daemon's INFO JSON, so callers can
- * ask for feature names, sources and category levels without parsing JSON themselves.
+ * ask for feature names, sources and category levels, and for the raw fields of an encounter
+ * (INFO "raw_fields", for RECORDS), without parsing JSON themselves.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,18 @@ static char *rm_strdup(const char *s) {
     return d;
 }
 
+static void rm_raw_fields_free(rm_raw_field *fields, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(fields[i].name);
+        for (size_t j = 0; j < fields[i].n_levels; j++) free(fields[i].levels[j]);
+        free(fields[i].levels);
+    }
+    free(fields);
+}
+
 void rm_schema_free(rm_schema *schema) {
     if (!schema) return;
+    rm_raw_fields_free(schema->raw_fields, schema->n_raw_fields);
     for (size_t i = 0; i < schema->n_features; i++) {
         rm_feature *f = &schema->features[i];
         free(f->name);
@@ -41,6 +52,82 @@ static uint64_t rm_parse_hex64(const char *s, int *ok) {
         v = (v << 4) | d;
     }
     return v;
+}
+
+static int rm_raw_type(const char *type) {
+    static const struct { const char *name; int type; } types[] = {
+        {"number", READMIT_FIELD_NUMBER},       {"text", READMIT_FIELD_TEXT},
+        {"timestamp", READMIT_FIELD_TIMESTAMP}, {"diagnosis_code", READMIT_FIELD_DIAGNOSIS_CODE},
+        {"events", READMIT_FIELD_EVENTS},
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(type, types[i].name) == 0) return types[i].type;
+    return READMIT_FIELD_OTHER;
+}
+
+/* Reads INFO's "raw_fields" into the schema. Returns READMIT_OK, READMIT_ENOMEM, or
+ * READMIT_EPROTO with the reason in *err (the caller keeps the feature schema and records the
+ * reason for the raw-field calls). */
+static int rm_raw_fields_from_info(const rm_json *root, rm_schema *s, const char **err) {
+    const rm_json *raw = rm_json_get(root, "raw_fields");
+    if (!raw) { *err = "INFO JSON has no \"raw_fields\" (a daemon without raw records)"; return READMIT_EPROTO; }
+    if (raw->type != RM_JSON_ARRAY) { *err = "INFO JSON \"raw_fields\" is not an array"; return READMIT_EPROTO; }
+    if (raw->length == 0) return READMIT_OK;
+    rm_raw_field *fields = calloc(raw->length, sizeof *fields);
+    if (!fields) { *err = "out of memory"; return READMIT_ENOMEM; }
+    size_t n = 0;
+    int rc = READMIT_EPROTO;
+    for (size_t i = 0; i < raw->length; i++) {
+        const rm_json *f = raw->items[i];
+        const rm_json *name = rm_json_get(f, "name");
+        const rm_json *type = rm_json_get(f, "type");
+        const rm_json *required = rm_json_get(f, "required");
+        const rm_json *history = rm_json_get(f, "history");
+        const rm_json *levels = rm_json_get(f, "levels");
+        if (f->type != RM_JSON_OBJECT) { *err = "INFO JSON raw field is not an object"; goto fail; }
+        if (!name || name->type != RM_JSON_STRING || name->string[0] == '\0') {
+            *err = "INFO JSON raw field without a non-empty string \"name\"";
+            goto fail;
+        }
+        if (!type || type->type != RM_JSON_STRING) { *err = "INFO JSON raw field without a string \"type\""; goto fail; }
+        if (!history || history->type != RM_JSON_BOOL) {
+            *err = "INFO JSON raw field without a boolean \"history\"";
+            goto fail;
+        }
+        if (required && required->type != RM_JSON_BOOL) {
+            *err = "INFO JSON raw field \"required\" is not a boolean";
+            goto fail;
+        }
+        if (levels && levels->type != RM_JSON_ARRAY) { *err = "INFO JSON raw field \"levels\" is not an array"; goto fail; }
+        rm_raw_field *dst = &fields[n++];
+        dst->type = rm_raw_type(type->string);
+        dst->required = required ? required->boolean : -1;
+        dst->history = history->boolean;
+        dst->name = rm_strdup(name->string);
+        if (!dst->name) goto oom;
+        if (levels && levels->length > 0) {
+            dst->levels = calloc(levels->length, sizeof *dst->levels);
+            if (!dst->levels) goto oom;
+            for (size_t j = 0; j < levels->length; j++) {
+                if (levels->items[j]->type != RM_JSON_STRING) {
+                    *err = "INFO JSON raw field level is not a string";
+                    goto fail;
+                }
+                dst->levels[j] = rm_strdup(levels->items[j]->string);
+                if (!dst->levels[j]) goto oom;
+                dst->n_levels = j + 1;
+            }
+        }
+    }
+    s->raw_fields = fields;
+    s->n_raw_fields = n;
+    return READMIT_OK;
+oom:
+    rc = READMIT_ENOMEM;
+    *err = "out of memory";
+fail:
+    rm_raw_fields_free(fields, n);
+    return rc;
 }
 
 int rm_schema_from_info(const char *json, size_t len, rm_schema **out, const char **err) {
@@ -104,6 +191,10 @@ int rm_schema_from_info(const char *json, size_t len, rm_schema **out, const cha
         *err = "INFO JSON \"n_features\" differs from the length of \"features\"";
         goto done;
     }
+    const char *raw_err = NULL;
+    rc = rm_raw_fields_from_info(root, s, &raw_err);
+    if (rc == READMIT_ENOMEM) { *err = raw_err; goto done; }
+    s->raw_error = rc == READMIT_OK ? NULL : raw_err;
     rc = READMIT_OK;
     *out = s;
     s = NULL;

@@ -1,0 +1,492 @@
+/*
+ * rm_records.c: a batch of raw encounters (readmit_records) and the RECORDS request built from
+ * it (docs/PROTOCOL.md, "Raw records").
+ *
+ * A column is stored the way it goes on the wire, so scoring sends it with little work:
+ *   - numbers: the whole values frame, a type byte (1) then n_rows little-endian float64 (NaN =
+ *     missing), sent as is (without a copy when large);
+ *   - texts: dictionary-encoded as they are set (each distinct text stored once, found again
+ *     through a hash table; one int32 code per row, -1 = missing). The values frame is built at
+ *     request time with only the texts some row uses, in the order of their first row, so the
+ *     same cells always give the same bytes whatever the order they were set in.
+ * Column names are found through a hash table too, so setting cells one by one costs O(1) each.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rm_internal.h"
+
+#define RM_COLUMN_NUMBERS 1 /* the protocol's type bytes */
+#define RM_COLUMN_TEXTS 2
+#define RM_FIELD_NAME_MAX 256
+
+/* ---- a small open-addressing hash table of strings held elsewhere ---- */
+
+typedef struct {
+    uint64_t hash;
+    size_t index; /* index + 1 of the string in its owner's array; 0 = empty slot */
+} rm_slot;
+
+typedef struct {
+    rm_slot *slots;
+    size_t cap; /* a power of two, or 0 */
+    size_t count;
+} rm_strtab;
+
+static uint64_t rm_hash(const char *s, size_t len) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* The string at `index` of the table's owner. */
+typedef const char *(*rm_key_fn)(const void *owner, size_t index, size_t *len);
+
+/* The index of `s` in the owner's array, or SIZE_MAX. */
+static size_t rm_strtab_find(const rm_strtab *t, const void *owner, rm_key_fn key, const char *s, size_t len,
+                             uint64_t h) {
+    if (t->cap == 0) return SIZE_MAX;
+    for (size_t i = (size_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        const rm_slot *slot = &t->slots[i];
+        if (slot->index == 0) return SIZE_MAX;
+        if (slot->hash == h) {
+            size_t klen;
+            const char *k = key(owner, slot->index - 1, &klen);
+            if (klen == len && memcmp(k, s, len) == 0) return slot->index - 1;
+        }
+    }
+}
+
+static void rm_strtab_put(rm_strtab *t, uint64_t h, size_t index) {
+    size_t i = (size_t)h & (t->cap - 1);
+    while (t->slots[i].index != 0) i = (i + 1) & (t->cap - 1);
+    t->slots[i].hash = h;
+    t->slots[i].index = index + 1;
+    t->count++;
+}
+
+/* Adds string `index` (hash h), growing the table to stay at most half full. 0: out of memory. */
+static int rm_strtab_add(rm_strtab *t, uint64_t h, size_t index) {
+    if ((t->count + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        if (cap > SIZE_MAX / sizeof(rm_slot)) return 0;
+        rm_slot *slots = calloc(cap, sizeof *slots);
+        if (!slots) return 0;
+        rm_strtab grown = {slots, cap, 0};
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slots[i].index != 0) rm_strtab_put(&grown, t->slots[i].hash, t->slots[i].index - 1);
+        free(t->slots);
+        *t = grown;
+    }
+    rm_strtab_put(t, h, index);
+    return 1;
+}
+
+static void rm_strtab_clear(rm_strtab *t) {
+    free(t->slots);
+    t->slots = NULL;
+    t->cap = t->count = 0;
+}
+
+/* ---- the batch ---- */
+
+typedef struct {
+    char *name;
+    size_t name_len;
+    int kind;               /* RM_COLUMN_NUMBERS or RM_COLUMN_TEXTS */
+    unsigned char *numbers; /* numbers: the values frame (1 + 8 * n_rows bytes) */
+    int32_t *codes;         /* texts: n_rows codes into dict, -1 = missing */
+    char **dict;            /* texts: the distinct texts set so far */
+    size_t *dict_len;
+    size_t n_dict, cap_dict;
+    rm_strtab dict_index;
+} rm_column;
+
+struct readmit_records {
+    size_t n_rows;
+    rm_column *columns;
+    size_t n_columns, cap_columns;
+    rm_strtab column_index;
+    char errmsg[512];
+};
+
+static const char *rm_column_key(const void *owner, size_t index, size_t *len) {
+    const rm_column *c = &((const readmit_records *)owner)->columns[index];
+    *len = c->name_len;
+    return c->name;
+}
+
+static const char *rm_dict_key(const void *owner, size_t index, size_t *len) {
+    const rm_column *c = owner;
+    *len = c->dict_len[index];
+    return c->dict[index];
+}
+
+static int rm_records_fail(readmit_records *r, int code, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int rm_records_fail(readmit_records *r, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int rm_records_ok(readmit_records *r) {
+    r->errmsg[0] = '\0';
+    return READMIT_OK;
+}
+
+/* 1 when s[0..len) is well-formed UTF-8 (no overlong forms, surrogates or code points over
+ * U+10FFFF). */
+static int rm_utf8_valid(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p++;
+        if (c < 0x80) continue;
+        size_t more;
+        unsigned cp, min;
+        if (c >= 0xC2 && c <= 0xDF) { more = 1; cp = c & 0x1F; min = 0x80; }
+        else if (c >= 0xE0 && c <= 0xEF) { more = 2; cp = c & 0x0F; min = 0x800; }
+        else if (c >= 0xF0 && c <= 0xF4) { more = 3; cp = c & 0x07; min = 0x10000; }
+        else return 0;
+        if ((size_t)(end - p) < more) return 0;
+        for (size_t i = 0; i < more; i++) {
+            if ((p[i] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        p += more;
+    }
+    return 1;
+}
+
+int readmit_records_new(size_t n_rows, readmit_records **out) {
+    if (!out) return READMIT_EINVAL;
+    *out = NULL;
+    /* n_rows goes on the wire as a u32; a values frame of 1 + 8 * n_rows bytes must fit. */
+    if (n_rows > UINT32_MAX || n_rows > (SIZE_MAX - 16) / 8) return READMIT_EINVAL;
+    readmit_records *r = calloc(1, sizeof *r);
+    if (!r) return READMIT_ENOMEM;
+    r->n_rows = n_rows;
+    *out = r;
+    return READMIT_OK;
+}
+
+static void rm_column_clear_texts(rm_column *c) {
+    for (size_t i = 0; i < c->n_dict; i++) free(c->dict[i]);
+    free(c->dict);
+    free(c->dict_len);
+    c->dict = NULL;
+    c->dict_len = NULL;
+    c->n_dict = c->cap_dict = 0;
+    rm_strtab_clear(&c->dict_index);
+}
+
+void readmit_records_free(readmit_records *records) {
+    if (!records) return;
+    for (size_t i = 0; i < records->n_columns; i++) {
+        rm_column *c = &records->columns[i];
+        free(c->name);
+        free(c->numbers);
+        free(c->codes);
+        rm_column_clear_texts(c);
+    }
+    free(records->columns);
+    rm_strtab_clear(&records->column_index);
+    free(records);
+}
+
+const char *readmit_records_errmsg(const readmit_records *records) {
+    if (!records) return "no records (NULL; readmit_records_new failed or was not called)";
+    return records->errmsg;
+}
+
+/* Checks a field name argument (the message names the problem). */
+static int rm_check_field(readmit_records *r, const char *field, size_t *len) {
+    if (!field) return rm_records_fail(r, READMIT_EINVAL, "field is NULL");
+    *len = strlen(field);
+    if (*len == 0 || *len > RM_FIELD_NAME_MAX)
+        return rm_records_fail(r, READMIT_EINVAL, "field name '%.40s%s' is %zu bytes; it must be 1 to %d", field,
+                               *len > 40 ? "..." : "", *len, RM_FIELD_NAME_MAX);
+    if (!rm_utf8_valid(field, *len))
+        return rm_records_fail(r, READMIT_EINVAL, "field name '%s' is not valid UTF-8", field);
+    return READMIT_OK;
+}
+
+/* Writes `value` as little-endian float64 at p. */
+static void rm_put_f64(unsigned char *p, double value) { rm_copy_f64_le(p, &value, 1); }
+
+/* Finds column `field` (checked by rm_check_field, `len` bytes) of kind `kind`, creating it if
+ * new. *col is its index. */
+static int rm_column_get(readmit_records *r, const char *field, size_t len, int kind, size_t *col) {
+    uint64_t h = rm_hash(field, len);
+    size_t i = rm_strtab_find(&r->column_index, r, rm_column_key, field, len, h);
+    if (i != SIZE_MAX) {
+        if (r->columns[i].kind != kind)
+            return rm_records_fail(r, READMIT_EINVAL,
+                                   "field '%s' holds %s: cannot set a %s (a column's kind is fixed by its first "
+                                   "setter)",
+                                   field, kind == RM_COLUMN_TEXTS ? "numbers" : "texts",
+                                   kind == RM_COLUMN_TEXTS ? "text" : "number");
+        *col = i;
+        return READMIT_OK;
+    }
+    if (r->n_columns >= UINT32_MAX / 2) return rm_records_fail(r, READMIT_EINVAL, "too many fields");
+    if (r->n_columns == r->cap_columns) {
+        size_t cap = r->cap_columns ? r->cap_columns * 2 : 16;
+        rm_column *cols = realloc(r->columns, cap * sizeof *cols);
+        if (!cols) return rm_records_fail(r, READMIT_ENOMEM, "out of memory adding field '%s'", field);
+        r->columns = cols;
+        r->cap_columns = cap;
+    }
+    rm_column c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.name_len = len;
+    c.name = malloc(len + 1);
+    size_t n = r->n_rows;
+    if (kind == RM_COLUMN_NUMBERS) {
+        c.numbers = malloc(1 + 8 * n);
+        if (c.numbers) {
+            c.numbers[0] = RM_COLUMN_NUMBERS;
+            for (size_t row = 0; row < n; row++) rm_put_f64(c.numbers + 1 + 8 * row, (double)NAN);
+        }
+    } else {
+        c.codes = malloc(n ? 4 * n : 1);
+        if (c.codes)
+            for (size_t row = 0; row < n; row++) c.codes[row] = -1;
+    }
+    if (!c.name || (kind == RM_COLUMN_NUMBERS ? !c.numbers : !c.codes) ||
+        !rm_strtab_add(&r->column_index, h, r->n_columns)) {
+        free(c.name);
+        free(c.numbers);
+        free(c.codes);
+        return rm_records_fail(r, READMIT_ENOMEM, "out of memory adding field '%s'", field);
+    }
+    memcpy(c.name, field, len + 1);
+    r->columns[r->n_columns] = c;
+    *col = r->n_columns++;
+    return READMIT_OK;
+}
+
+/* Checks a text argument: valid UTF-8, at most 2^32-1 bytes. */
+static int rm_check_text(readmit_records *r, const char *field, size_t row, const char *text, size_t *len) {
+    *len = strlen(text);
+    if (*len > UINT32_MAX)
+        return rm_records_fail(r, READMIT_EINVAL, "field '%s', row %zu: text of %zu bytes is too long", field, row,
+                               *len);
+    if (!rm_utf8_valid(text, *len))
+        return rm_records_fail(r, READMIT_EINVAL, "field '%s', row %zu: text is not valid UTF-8", field, row);
+    return READMIT_OK;
+}
+
+/* The code of `text` in the column's dictionary, adding it if new. -1 on out of memory. */
+static int32_t rm_intern(rm_column *c, const char *text, size_t len) {
+    uint64_t h = rm_hash(text, len);
+    size_t i = rm_strtab_find(&c->dict_index, c, rm_dict_key, text, len, h);
+    if (i != SIZE_MAX) return (int32_t)i;
+    if (c->n_dict >= INT32_MAX) return -1;
+    if (c->n_dict == c->cap_dict) {
+        size_t cap = c->cap_dict ? c->cap_dict * 2 : 8;
+        char **dict = realloc(c->dict, cap * sizeof *dict);
+        if (!dict) return -1;
+        c->dict = dict;
+        size_t *lens = realloc(c->dict_len, cap * sizeof *lens);
+        if (!lens) return -1;
+        c->dict_len = lens;
+        c->cap_dict = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) return -1;
+    memcpy(copy, text, len + 1);
+    c->dict[c->n_dict] = copy;
+    c->dict_len[c->n_dict] = len;
+    if (!rm_strtab_add(&c->dict_index, h, c->n_dict)) {
+        free(copy);
+        return -1;
+    }
+    return (int32_t)c->n_dict++;
+}
+
+/* Checks the field name and the row of a one-cell setter. */
+static int rm_check_cell(readmit_records *r, const char *field, size_t row, size_t *len) {
+    int rc = rm_check_field(r, field, len);
+    if (rc != READMIT_OK) return rc;
+    if (row >= r->n_rows)
+        return rm_records_fail(r, READMIT_ENOTFOUND, "field '%s': row %zu is out of range (%zu rows)", field, row,
+                               r->n_rows);
+    return READMIT_OK;
+}
+
+int readmit_records_set_number(readmit_records *records, const char *field, size_t row, double value) {
+    if (!records) return READMIT_EINVAL;
+    size_t len, col;
+    int rc = rm_check_cell(records, field, row, &len);
+    if (rc == READMIT_OK) rc = rm_column_get(records, field, len, RM_COLUMN_NUMBERS, &col);
+    if (rc != READMIT_OK) return rc;
+    rm_put_f64(records->columns[col].numbers + 1 + 8 * row, value);
+    return rm_records_ok(records);
+}
+
+int readmit_records_set_numbers(readmit_records *records, const char *field, const double *values) {
+    if (!records) return READMIT_EINVAL;
+    size_t len, col;
+    int rc = rm_check_field(records, field, &len);
+    if (rc != READMIT_OK) return rc;
+    if (!values && records->n_rows > 0)
+        return rm_records_fail(records, READMIT_EINVAL, "field '%s': values is NULL", field);
+    rc = rm_column_get(records, field, len, RM_COLUMN_NUMBERS, &col);
+    if (rc != READMIT_OK) return rc;
+    if (records->n_rows > 0) rm_copy_f64_le(records->columns[col].numbers + 1, values, records->n_rows);
+    return rm_records_ok(records);
+}
+
+int readmit_records_set_text(readmit_records *records, const char *field, size_t row, const char *text) {
+    if (!records) return READMIT_EINVAL;
+    size_t name_len, len = 0, col;
+    int rc = rm_check_cell(records, field, row, &name_len);
+    if (rc == READMIT_OK && text) rc = rm_check_text(records, field, row, text, &len);
+    if (rc == READMIT_OK) rc = rm_column_get(records, field, name_len, RM_COLUMN_TEXTS, &col);
+    if (rc != READMIT_OK) return rc;
+    rm_column *c = &records->columns[col];
+    int32_t code = -1;
+    if (text && (code = rm_intern(c, text, len)) < 0)
+        return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
+    c->codes[row] = code;
+    return rm_records_ok(records);
+}
+
+int readmit_records_set_texts(readmit_records *records, const char *field, const char *const *texts) {
+    if (!records) return READMIT_EINVAL;
+    size_t n = records->n_rows, name_len, len, col;
+    int rc = rm_check_field(records, field, &name_len);
+    if (rc != READMIT_OK) return rc;
+    if (!texts && n > 0) return rm_records_fail(records, READMIT_EINVAL, "field '%s': texts is NULL", field);
+    for (size_t row = 0; row < n; row++) {
+        rc = texts[row] ? rm_check_text(records, field, row, texts[row], &len) : READMIT_OK;
+        if (rc != READMIT_OK) return rc;
+    }
+    rc = rm_column_get(records, field, name_len, RM_COLUMN_TEXTS, &col);
+    if (rc != READMIT_OK) return rc;
+    rm_column *c = &records->columns[col];
+    rm_column_clear_texts(c); /* the whole column is replaced: drop the old texts */
+    for (size_t row = 0; row < n; row++) c->codes[row] = -1;
+    for (size_t row = 0; row < n; row++) {
+        if (!texts[row]) continue;
+        int32_t code = rm_intern(c, texts[row], strlen(texts[row]));
+        if (code < 0) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
+        c->codes[row] = code;
+    }
+    return rm_records_ok(records);
+}
+
+/* ---- the RECORDS request ---- */
+
+/* Builds the values frame of a text column: type byte 2, u32 n_distinct, each distinct text
+ * used by some row (u32 length + bytes) in the order of its first row, then n_rows i32 codes. */
+static unsigned char *rm_text_frame(const rm_column *c, size_t n_rows, size_t *size) {
+    int32_t *remap = malloc((c->n_dict ? c->n_dict : 1) * sizeof *remap);
+    size_t *order = malloc((c->n_dict ? c->n_dict : 1) * sizeof *order);
+    unsigned char *frame = NULL;
+    if (!remap || !order) goto done;
+    for (size_t i = 0; i < c->n_dict; i++) remap[i] = -1;
+    size_t n_used = 0, bytes = 1 + 4 + 4 * n_rows;
+    for (size_t row = 0; row < n_rows; row++) {
+        int32_t code = c->codes[row];
+        if (code >= 0 && remap[code] < 0) {
+            remap[code] = (int32_t)n_used;
+            order[n_used++] = (size_t)code;
+            if (bytes > SIZE_MAX - 4 - c->dict_len[code]) goto done;
+            bytes += 4 + c->dict_len[code];
+        }
+    }
+    frame = malloc(bytes);
+    if (!frame) goto done;
+    unsigned char *p = frame;
+    *p++ = RM_COLUMN_TEXTS;
+    rm_put_u32(p, (uint32_t)n_used);
+    p += 4;
+    for (size_t i = 0; i < n_used; i++) {
+        size_t len = c->dict_len[order[i]];
+        rm_put_u32(p, (uint32_t)len);
+        memcpy(p + 4, c->dict[order[i]], len);
+        p += 4 + len;
+    }
+    for (size_t row = 0; row < n_rows; row++) {
+        int32_t code = c->codes[row] < 0 ? -1 : remap[c->codes[row]];
+        rm_put_u32(p, (uint32_t)code);
+        p += 4;
+    }
+    *size = bytes;
+done:
+    free(remap);
+    free(order);
+    return frame;
+}
+
+int readmit_score_records(readmit_client *client, const readmit_records *records, size_t k, unsigned options,
+                          readmit_result **out) {
+    if (!client) return READMIT_EINVAL;
+    if (!out) return rm_fail(client, READMIT_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!records) return rm_fail(client, READMIT_EINVAL, "records is NULL");
+    unsigned known = READMIT_RECORDS_MISSING_FIELDS_OK | READMIT_RECORDS_BAD_VALUES_MISSING;
+    if (options & ~known)
+        return rm_fail(client, READMIT_EINVAL, "unknown option bits 0x%x (known: READMIT_RECORDS_*)", options & ~known);
+    if (k > UINT32_MAX) return rm_fail(client, READMIT_EINVAL, "k (%zu) must fit in 32 bits", k);
+    size_t n_rows = records->n_rows, n_cols = records->n_columns, n_parts = 1 + 2 * n_cols;
+    const void **parts = calloc(n_parts, sizeof *parts);
+    size_t *sizes = calloc(n_parts, sizeof *sizes);
+    unsigned char **owned = calloc(n_cols ? n_cols : 1, sizeof *owned);
+    int rc = READMIT_OK;
+    if (!parts || !sizes || !owned) {
+        rc = rm_fail(client, READMIT_ENOMEM, "out of memory building a request of %zu fields", n_cols);
+        goto done;
+    }
+    unsigned char counts[16];
+    rm_put_u32(counts, (uint32_t)n_rows);
+    rm_put_u32(counts + 4, (uint32_t)n_cols);
+    rm_put_u32(counts + 8, (uint32_t)k);
+    rm_put_u32(counts + 12, options);
+    parts[0] = counts;
+    sizes[0] = sizeof counts;
+    for (size_t i = 0; i < n_cols; i++) {
+        const rm_column *c = &records->columns[i];
+        parts[1 + 2 * i] = c->name;
+        sizes[1 + 2 * i] = c->name_len;
+        if (c->kind == RM_COLUMN_NUMBERS) {
+            parts[2 + 2 * i] = c->numbers;
+            sizes[2 + 2 * i] = 1 + 8 * n_rows;
+        } else {
+            owned[i] = rm_text_frame(c, n_rows, &sizes[2 + 2 * i]);
+            if (!owned[i]) {
+                rc = rm_fail(client, READMIT_ENOMEM, "out of memory encoding the texts of field '%s'", c->name);
+                goto done;
+            }
+            parts[2 + 2 * i] = owned[i];
+        }
+    }
+    rm_request req = {RM_OP_RECORDS, 0, n_parts, parts, sizes};
+    rm_reply reply;
+    rc = rm_transport_call(client, &req, &reply);
+    if (rc == READMIT_OK) {
+        rc = rm_result_from_reply(client, &reply, n_rows, k, out);
+        rm_reply_close(&reply);
+    }
+done:
+    for (size_t i = 0; owned && i < n_cols; i++) free(owned[i]);
+    free(owned);
+    free(parts);
+    free(sizes);
+    return rc;
+}

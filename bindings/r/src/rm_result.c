@@ -1,0 +1,328 @@
+/*
+ * rm_result.c: the RECORDS reply (docs/PROTOCOL.md, "Raw records"): validated in full before
+ * a result exists, then read through the readmit_result_* accessors.
+ *
+ * Checked: 5 frames; the count frame (8 bytes, n_rows equal to the request's, k at most the
+ * request's); the risk and atypicality frames (8 * n_rows bytes) and the tier frame (n_rows
+ * bytes); each row either scored (risk in [0, 1], finite atypicality, tier not 255) or failed
+ * (NaN, NaN, 255) and failed exactly when an error message names it; the JSON frame (UTF-8
+ * without NUL, an object with a "messages" array of well-formed messages whose rows are -1 or
+ * in range, and "explanations" with one list per row of at most k well-formed entries, empty
+ * for a failed row). Anything else is READMIT_EPROTO with a message saying what was wrong.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rm_internal.h"
+
+typedef struct {
+    int row;
+    int severity;
+    char *field; /* NULL when the message names no field */
+    char *code;
+    char *message;
+} rm_message;
+
+typedef struct {
+    char *feature;
+    double contribution;
+    char *value; /* NULL when missing */
+} rm_explanation;
+
+struct readmit_result {
+    size_t n_rows;
+    size_t k;
+    uint64_t model_version;
+    double *risk;
+    double *atypicality;
+    uint8_t *tier;
+    rm_message *messages;
+    size_t n_messages;
+    size_t *first; /* n_rows + 1 offsets: row r's explanations are first[r] .. first[r + 1] */
+    rm_explanation *explanations;
+    size_t n_explanations;
+};
+
+#define RM_TIER_FAILED 255
+
+void readmit_result_free(readmit_result *result) {
+    if (!result) return;
+    for (size_t i = 0; i < result->n_messages; i++) {
+        free(result->messages[i].field);
+        free(result->messages[i].code);
+        free(result->messages[i].message);
+    }
+    for (size_t i = 0; i < result->n_explanations; i++) {
+        free(result->explanations[i].feature);
+        free(result->explanations[i].value);
+    }
+    free(result->messages);
+    free(result->explanations);
+    free(result->first);
+    free(result->risk);
+    free(result->atypicality);
+    free(result->tier);
+    free(result);
+}
+
+static char *rm_dup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* The shortest text that reads back as `x` ("6" for 6.0, "0.1", "1e+300"). */
+static char *rm_number_text(double x) {
+    char buf[40];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(buf, sizeof buf, "%.*g", precision, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    return rm_dup(buf);
+}
+
+/* A string member, or NULL when absent or not a string. */
+static const char *rm_string_member(const rm_json *object, const char *key) {
+    const rm_json *v = rm_json_get(object, key);
+    return v && v->type == RM_JSON_STRING ? v->string : NULL;
+}
+
+#define RM_BAD(...)                                                                                    \
+    do {                                                                                               \
+        rc = rm_fail(client, READMIT_EPROTO, "malformed RECORDS reply: " __VA_ARGS__);                 \
+        goto done;                                                                                     \
+    } while (0)
+#define RM_OOM()                                                                                       \
+    do {                                                                                               \
+        rc = rm_fail(client, READMIT_ENOMEM, "out of memory reading the RECORDS reply");               \
+        goto done;                                                                                     \
+    } while (0)
+
+static int rm_read_messages(readmit_client *client, const rm_json *root, readmit_result *res,
+                            unsigned char *row_error) {
+    int rc = READMIT_OK;
+    const rm_json *messages = rm_json_get(root, "messages");
+    if (!messages || messages->type != RM_JSON_ARRAY) RM_BAD("the JSON has no \"messages\" array");
+    if (messages->length > 0) {
+        res->messages = calloc(messages->length, sizeof *res->messages);
+        if (!res->messages) RM_OOM();
+    }
+    for (size_t i = 0; i < messages->length; i++) {
+        const rm_json *m = messages->items[i];
+        if (m->type != RM_JSON_OBJECT) RM_BAD("message %zu is not an object", i);
+        const rm_json *row = rm_json_get(m, "row");
+        const rm_json *field = rm_json_get(m, "field");
+        const char *severity = rm_string_member(m, "severity");
+        const char *code = rm_string_member(m, "code");
+        const char *text = rm_string_member(m, "message");
+        if (!row || row->type != RM_JSON_NUMBER || !(row->number >= -1 && row->number < (double)res->n_rows) ||
+            row->number != (double)(long long)row->number)
+            RM_BAD("message %zu has no \"row\" between -1 and %zu", i, res->n_rows);
+        if (field && field->type != RM_JSON_STRING && field->type != RM_JSON_NULL)
+            RM_BAD("message %zu has a \"field\" that is neither a string nor null", i);
+        if (!severity || (strcmp(severity, "error") != 0 && strcmp(severity, "warning") != 0))
+            RM_BAD("message %zu has no \"severity\" \"error\" or \"warning\"", i);
+        if (!code || !text) RM_BAD("message %zu has no string \"code\" and \"message\"", i);
+        rm_message *dst = &res->messages[res->n_messages++];
+        dst->row = (int)row->number;
+        dst->severity = severity[0] == 'e' ? READMIT_SEVERITY_ERROR : READMIT_SEVERITY_WARNING;
+        dst->code = rm_dup(code);
+        dst->message = rm_dup(text);
+        dst->field = field && field->type == RM_JSON_STRING ? rm_dup(field->string) : NULL;
+        if (!dst->code || !dst->message || (field && field->type == RM_JSON_STRING && !dst->field)) RM_OOM();
+        if (dst->severity == READMIT_SEVERITY_ERROR && dst->row >= 0) row_error[dst->row] = 1;
+    }
+done:
+    return rc;
+}
+
+static int rm_read_explanations(readmit_client *client, const rm_json *root, readmit_result *res) {
+    int rc = READMIT_OK;
+    size_t n = res->n_rows;
+    res->first = calloc(n + 1, sizeof *res->first);
+    if (!res->first) RM_OOM();
+    const rm_json *lists = rm_json_get(root, "explanations");
+    if (res->k == 0 && !lists) goto done; /* none asked: the member may be left out */
+    if (!lists || lists->type != RM_JSON_ARRAY) RM_BAD("the JSON has no \"explanations\" array");
+    if (lists->length != n && !(res->k == 0 && lists->length == 0))
+        RM_BAD("\"explanations\" has %zu lists for %zu rows", lists->length, n);
+    size_t total = 0;
+    for (size_t r = 0; r < lists->length; r++) {
+        const rm_json *list = lists->items[r];
+        if (list->type != RM_JSON_ARRAY) RM_BAD("the explanations of row %zu are not an array", r);
+        if (list->length > res->k) RM_BAD("row %zu has %zu explanations, k is %zu", r, list->length, res->k);
+        if (list->length > 0 && res->tier[r] == RM_TIER_FAILED)
+            RM_BAD("row %zu has an error but %zu explanations", r, list->length);
+        total += list->length;
+    }
+    if (total > 0) {
+        res->explanations = calloc(total, sizeof *res->explanations);
+        if (!res->explanations) RM_OOM();
+    }
+    for (size_t r = 0; r < lists->length; r++) {
+        const rm_json *list = lists->items[r];
+        res->first[r] = res->n_explanations;
+        for (size_t j = 0; j < list->length; j++) {
+            const rm_json *e = list->items[j];
+            if (e->type != RM_JSON_OBJECT) RM_BAD("explanation %zu of row %zu is not an object", j, r);
+            const char *feature = rm_string_member(e, "feature");
+            const rm_json *contribution = rm_json_get(e, "contribution");
+            const rm_json *value = rm_json_get(e, "value");
+            if (!feature) RM_BAD("explanation %zu of row %zu has no string \"feature\"", j, r);
+            if (!contribution || contribution->type != RM_JSON_NUMBER || !isfinite(contribution->number))
+                RM_BAD("explanation %zu of row %zu has no finite \"contribution\"", j, r);
+            if (!value || (value->type != RM_JSON_STRING && value->type != RM_JSON_NUMBER &&
+                           value->type != RM_JSON_NULL))
+                RM_BAD("explanation %zu of row %zu has no \"value\" (a string, a number or null)", j, r);
+            rm_explanation *dst = &res->explanations[res->n_explanations++];
+            dst->contribution = contribution->number;
+            dst->feature = rm_dup(feature);
+            if (value->type == RM_JSON_STRING) dst->value = rm_dup(value->string);
+            else if (value->type == RM_JSON_NUMBER) dst->value = rm_number_text(value->number);
+            if (!dst->feature || (value->type != RM_JSON_NULL && !dst->value)) RM_OOM();
+        }
+    }
+    for (size_t r = lists->length; r <= n; r++) res->first[r] = res->n_explanations;
+done:
+    return rc;
+}
+
+int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t k,
+                         readmit_result **out) {
+    *out = NULL;
+    int rc = rm_reply_expect_frames(client, reply, 5);
+    if (rc != READMIT_OK) return rc;
+    readmit_result *res = NULL;
+    unsigned char *row_error = NULL;
+    rm_json *root = NULL;
+    const unsigned char *cnt = zmq_msg_data((zmq_msg_t *)&reply->frames[1]);
+    if (zmq_msg_size((zmq_msg_t *)&reply->frames[1]) != 8) RM_BAD("count frame of %zu bytes, expected 8",
+                                                                   zmq_msg_size((zmq_msg_t *)&reply->frames[1]));
+    size_t got_rows = rm_get_u32(cnt), got_k = rm_get_u32(cnt + 4);
+    if (got_rows != n_rows) RM_BAD("%zu rows for a request of %zu rows", got_rows, n_rows);
+    if (got_k > k) RM_BAD("k %zu for a request of k %zu", got_k, k);
+    size_t sizes[4] = {0, 8 * n_rows, 8 * n_rows, n_rows};
+    static const char *names[4] = {"", "risk", "atypicality", "tier"};
+    for (int f = 1; f <= 3; f++)
+        if (zmq_msg_size((zmq_msg_t *)&reply->frames[f + 1]) != sizes[f])
+            RM_BAD("%s frame of %zu bytes for %zu rows", names[f], zmq_msg_size((zmq_msg_t *)&reply->frames[f + 1]),
+                   n_rows);
+    const char *json = zmq_msg_data((zmq_msg_t *)&reply->frames[5]);
+    size_t json_len = zmq_msg_size((zmq_msg_t *)&reply->frames[5]);
+    if (memchr(json, '\0', json_len)) RM_BAD("NUL byte in the JSON frame");
+    const char *jerr = NULL;
+    root = rm_json_parse(json, json_len, &jerr);
+    if (!root) RM_BAD("the JSON frame is not JSON (%s)", jerr ? jerr : "malformed");
+    if (root->type != RM_JSON_OBJECT) RM_BAD("the JSON frame is not an object");
+
+    res = calloc(1, sizeof *res);
+    size_t cells = n_rows ? n_rows : 1;
+    row_error = calloc(cells, 1);
+    if (!res || !row_error) RM_OOM();
+    res->n_rows = n_rows;
+    res->k = got_k;
+    res->model_version = reply->model_version;
+    res->risk = malloc(cells * sizeof *res->risk);
+    res->atypicality = malloc(cells * sizeof *res->atypicality);
+    res->tier = malloc(cells);
+    if (!res->risk || !res->atypicality || !res->tier) RM_OOM();
+    if (n_rows > 0) {
+        rm_copy_f64_le(res->risk, zmq_msg_data((zmq_msg_t *)&reply->frames[2]), n_rows);
+        rm_copy_f64_le(res->atypicality, zmq_msg_data((zmq_msg_t *)&reply->frames[3]), n_rows);
+        memcpy(res->tier, zmq_msg_data((zmq_msg_t *)&reply->frames[4]), n_rows);
+    }
+    for (size_t r = 0; r < n_rows; r++) {
+        double risk = res->risk[r], aty = res->atypicality[r];
+        if (res->tier[r] == RM_TIER_FAILED) {
+            if (!isnan(risk) || !isnan(aty))
+                RM_BAD("row %zu has tier 255 (an error) but risk %g and atypicality %g, not NaN", r, risk, aty);
+        } else if (!(risk >= 0 && risk <= 1) || !isfinite(aty)) {
+            RM_BAD("row %zu has tier %u but risk %g and atypicality %g", r, res->tier[r], risk, aty);
+        }
+    }
+    rc = rm_read_messages(client, root, res, row_error);
+    if (rc != READMIT_OK) goto done;
+    for (size_t r = 0; r < n_rows; r++) {
+        int failed = res->tier[r] == RM_TIER_FAILED;
+        if (failed && !row_error[r]) RM_BAD("row %zu has tier 255 (an error) but no error message", r);
+        if (!failed && row_error[r]) RM_BAD("row %zu has an error message but was scored", r);
+    }
+    rc = rm_read_explanations(client, root, res);
+    if (rc != READMIT_OK) goto done;
+    *out = res;
+    res = NULL;
+done:
+    readmit_result_free(res);
+    free(row_error);
+    rm_json_free(root);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Accessors                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+size_t readmit_result_n_rows(const readmit_result *result) { return result ? result->n_rows : 0; }
+
+size_t readmit_result_k(const readmit_result *result) { return result ? result->k : 0; }
+
+uint64_t readmit_result_model_version(const readmit_result *result) {
+    return result ? result->model_version : 0;
+}
+
+int readmit_result_row(const readmit_result *result, size_t row, double *risk, double *atypicality,
+                       uint8_t *tier, int *has_error) {
+    if (!result) return READMIT_EINVAL;
+    if (row >= result->n_rows) return READMIT_ENOTFOUND;
+    if (risk) *risk = result->risk[row];
+    if (atypicality) *atypicality = result->atypicality[row];
+    if (tier) *tier = result->tier[row];
+    if (has_error) *has_error = result->tier[row] == RM_TIER_FAILED;
+    return READMIT_OK;
+}
+
+int readmit_result_scores(const readmit_result *result, double *risk, double *atypicality, uint8_t *tier) {
+    if (!result) return READMIT_EINVAL;
+    size_t n = result->n_rows;
+    if (n == 0) return READMIT_OK;
+    if (risk) memcpy(risk, result->risk, n * sizeof *risk);
+    if (atypicality) memcpy(atypicality, result->atypicality, n * sizeof *atypicality);
+    if (tier) memcpy(tier, result->tier, n);
+    return READMIT_OK;
+}
+
+size_t readmit_result_n_messages(const readmit_result *result) { return result ? result->n_messages : 0; }
+
+int readmit_result_message(const readmit_result *result, size_t index, int *row, const char **field,
+                           int *severity, const char **code, const char **message) {
+    if (!result) return READMIT_EINVAL;
+    if (index >= result->n_messages) return READMIT_ENOTFOUND;
+    const rm_message *m = &result->messages[index];
+    if (row) *row = m->row;
+    if (field) *field = m->field;
+    if (severity) *severity = m->severity;
+    if (code) *code = m->code;
+    if (message) *message = m->message;
+    return READMIT_OK;
+}
+
+int readmit_result_n_explanations(const readmit_result *result, size_t row, size_t *n) {
+    if (!result || !n) return READMIT_EINVAL;
+    if (row >= result->n_rows) return READMIT_ENOTFOUND;
+    *n = result->first[row + 1] - result->first[row];
+    return READMIT_OK;
+}
+
+int readmit_result_explanation(const readmit_result *result, size_t row, size_t index, const char **feature,
+                               double *contribution, const char **value) {
+    if (!result) return READMIT_EINVAL;
+    if (row >= result->n_rows || index >= result->first[row + 1] - result->first[row]) return READMIT_ENOTFOUND;
+    const rm_explanation *e = &result->explanations[result->first[row] + index];
+    if (feature) *feature = e->feature;
+    if (contribution) *contribution = e->contribution;
+    if (value) *value = e->value;
+    return READMIT_OK;
+}
