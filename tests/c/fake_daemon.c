@@ -14,6 +14,12 @@
 #include <time.h>
 #include <zmq.h>
 
+typedef struct {
+    size_t n;
+    unsigned char **data;
+    size_t *size;
+} frames;
+
 struct fake_daemon {
     void *ctx;
     void *sock;
@@ -22,12 +28,43 @@ struct fake_daemon {
     atomic_int stop;
     atomic_int requests;
     char endpoint[64];
+    pthread_mutex_t lock; /* guards script and last */
+    frames script;        /* FAKE_SCRIPTED's frames after the header */
+    frames last;          /* the last request's frames after the delimiter */
 };
+
+static void frames_clear(frames *fr) {
+    for (size_t i = 0; i < fr->n; i++) free(fr->data[i]);
+    free(fr->data);
+    free(fr->size);
+    fr->n = 0;
+    fr->data = NULL;
+    fr->size = NULL;
+}
+
+static void frames_set(frames *fr, size_t n, const void *const *data, const size_t *size) {
+    frames_clear(fr);
+    fr->data = calloc(n + 1, sizeof *fr->data);
+    fr->size = calloc(n + 1, sizeof *fr->size);
+    for (size_t i = 0; i < n; i++) {
+        fr->data[i] = malloc(size[i] + 1);
+        if (size[i]) memcpy(fr->data[i], data[i], size[i]);
+        fr->size[i] = size[i];
+    }
+    fr->n = n;
+}
 
 static const char *k_info =
     "{\"protocol_version\":2,\"model_id\":\"00000000000000ff\",\"model_version\":\"00000000000000ff\","
     "\"n_features\":2,\"features\":[{\"index\":0,\"name\":\"age\",\"kind\":\"numeric\",\"source\":\"age\"},"
-    "{\"index\":1,\"name\":\"race\",\"kind\":\"categorical\",\"levels\":[\"A\",\"B\\u00e9\"],\"source\":\"race\"}]}";
+    "{\"index\":1,\"name\":\"race\",\"kind\":\"categorical\",\"levels\":[\"A\",\"B\\u00e9\"],\"source\":\"race\"}],"
+    "\"raw_fields\":[{\"name\":\"age\",\"type\":\"number\",\"required\":true,\"history\":false,\"table\":\"encounters\"},"
+    "{\"name\":\"race\",\"type\":\"text\",\"required\":false,\"history\":false,\"levels\":[\"A\",\"B\\u00e9\"]},"
+    "{\"name\":\"prior_stays\",\"type\":\"number\",\"history\":true,\"table\":\"history\"},"
+    "{\"name\":\"admitted\",\"type\":\"timestamp\",\"history\":false,\"required\":true,\"format\":\"%Y\"},"
+    "{\"name\":\"dx\",\"type\":\"diagnosis_code\",\"history\":false,\"system\":\"icd10\"},"
+    "{\"name\":\"labs\",\"type\":\"events\",\"history\":false},"
+    "{\"name\":\"future\",\"type\":\"hologram\",\"history\":false}]}";
 
 static void put32(unsigned char *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -48,6 +85,35 @@ static void send_frame(void *s, const void *data, size_t n, int more) {
     zmq_send(s, data, n, more ? ZMQ_SNDMORE : 0);
 }
 
+/* The valid RECORDS reply frames after the header (see fake_daemon.h). */
+static void send_records(fake_daemon *f, uint32_t rows, uint32_t k, int more) {
+    uint32_t kk = k > 3 ? 3 : k;
+    unsigned char cnt[8];
+    put32(cnt, rows);
+    put32(cnt + 4, kk);
+    double *risk = calloc(rows + 1, sizeof *risk), *aty = calloc(rows + 1, sizeof *aty);
+    unsigned char *tier = calloc(rows + 1, 1);
+    for (uint32_t i = 0; i < rows; i++) risk[i] = 0.25, aty[i] = 0.5, tier[i] = 1;
+    static const char *entries[3] = {"{\"feature\":\"age\",\"contribution\":-0.5,\"value\":6}",
+                                     "{\"feature\":\"race\",\"contribution\":0.25,\"value\":\"B\\u00e9\"}",
+                                     "{\"feature\":\"x\",\"contribution\":0.125,\"value\":null}"};
+    size_t cap = 64 + (size_t)rows * 200, len = 0;
+    char *json = malloc(cap);
+    len += (size_t)snprintf(json + len, cap - len, "{\"messages\": [], \"explanations\": [");
+    for (uint32_t r = 0; kk > 0 && r < rows; r++) {
+        len += (size_t)snprintf(json + len, cap - len, "%s[", r ? "," : "");
+        for (uint32_t j = 0; j < kk; j++) len += (size_t)snprintf(json + len, cap - len, "%s%s", j ? "," : "", entries[j]);
+        len += (size_t)snprintf(json + len, cap - len, "]");
+    }
+    len += (size_t)snprintf(json + len, cap - len, "]}");
+    send_frame(f->sock, cnt, 8, 1);
+    send_frame(f->sock, risk, (size_t)rows * 8, 1);
+    send_frame(f->sock, aty, (size_t)rows * 8, 1);
+    send_frame(f->sock, tier, rows, 1);
+    send_frame(f->sock, json, len, more);
+    free(risk), free(aty), free(tier), free(json);
+}
+
 static void answer(fake_daemon *f, zmq_msg_t *parts, int n) {
     fake_mode mode = (fake_mode)atomic_load(&f->mode);
     if (mode == FAKE_SILENT || n < 3 || zmq_msg_size(&parts[2]) != 16) return;
@@ -60,7 +126,9 @@ static void answer(fake_daemon *f, zmq_msg_t *parts, int n) {
     uint64_t id = get64(req + 8);
     uint32_t rows = 0, k = 0;
     if ((op == 1 || op == 2) && n >= 4 && zmq_msg_size(&parts[3]) >= 8) rows = get32(zmq_msg_data(&parts[3]));
-    if (op == 2 && n >= 4 && zmq_msg_size(&parts[3]) >= 12) k = get32((const unsigned char *)zmq_msg_data(&parts[3]) + 8);
+    if ((op == 2 || op == 7) && n >= 4 && zmq_msg_size(&parts[3]) >= 12)
+        k = get32((const unsigned char *)zmq_msg_data(&parts[3]) + 8);
+    if (op == 7 && n >= 4 && zmq_msg_size(&parts[3]) >= 4) rows = get32(zmq_msg_data(&parts[3]));
 
     unsigned char h[24];
     memcpy(h, mode == FAKE_BAD_MAGIC ? "XDMT" : "RDMT", 4);
@@ -76,7 +144,13 @@ static void answer(fake_daemon *f, zmq_msg_t *parts, int n) {
     send_frame(f->sock, "", 0, 1);                                             /* delimiter */
     int tail = mode == FAKE_EXTRA_FRAMES || mode == FAKE_HUGE || mode == FAKE_HUGE_FRAME;
     send_frame(f->sock, h, mode == FAKE_SHORT_HEADER ? 23 : 24, 1);
-    if (status != 0) {
+    if (mode == FAKE_SCRIPTED) {
+        pthread_mutex_lock(&f->lock);
+        for (size_t i = 0; i < f->script.n; i++)
+            send_frame(f->sock, f->script.data[i], f->script.size[i], i + 1 < f->script.n);
+        if (f->script.n == 0) send_frame(f->sock, "", 0, 0);
+        pthread_mutex_unlock(&f->lock);
+    } else if (status != 0) {
         unsigned char loc[8];
         put32(loc, 3);
         put32(loc + 4, 1);
@@ -108,6 +182,8 @@ static void answer(fake_daemon *f, zmq_msg_t *parts, int n) {
         send_frame(f->sock, buf, cells * 4, 1);
         send_frame(f->sock, buf, cells * 8, tail);
         free(buf);
+    } else if (op == 7) {
+        send_records(f, rows, k, tail);
     } else if (op == 3 || op == 4) {
         const char *text = mode == FAKE_BAD_JSON ? "{\"features\": [" :
                            op == 3 ? k_info : "{\"live\": true, \"ready\": true, \"model_version\": \"ff\"}";
@@ -131,19 +207,36 @@ static void *serve(void *arg) {
     while (!atomic_load(&f->stop)) {
         zmq_pollitem_t item = {f->sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 20) <= 0) continue;
-        zmq_msg_t parts[8];
+        zmq_msg_t *parts = NULL;
         int n = 0, more = 1;
         while (more) {
             zmq_msg_t m;
             zmq_msg_init(&m);
             if (zmq_msg_recv(&m, f->sock, 0) < 0) { zmq_msg_close(&m); break; }
             more = zmq_msg_more(&m);
-            if (n < 8) { zmq_msg_init(&parts[n]); zmq_msg_move(&parts[n], &m); n++; }
+            parts = realloc(parts, (size_t)(n + 1) * sizeof *parts);
+            zmq_msg_init(&parts[n]);
+            zmq_msg_move(&parts[n], &m);
+            n++;
             zmq_msg_close(&m);
         }
+        /* Keep a copy of the frames after the identity and the delimiter. */
+        size_t kept = n > 2 ? (size_t)n - 2 : 0;
+        const void **data = calloc(kept + 1, sizeof *data);
+        size_t *size = calloc(kept + 1, sizeof *size);
+        for (size_t i = 0; i < kept; i++) {
+            data[i] = zmq_msg_data(&parts[i + 2]);
+            size[i] = zmq_msg_size(&parts[i + 2]);
+        }
+        pthread_mutex_lock(&f->lock);
+        frames_set(&f->last, kept, data, size);
+        pthread_mutex_unlock(&f->lock);
+        free(data);
+        free(size);
         atomic_fetch_add(&f->requests, 1);
         answer(f, parts, n);
         for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+        free(parts);
     }
     return NULL;
 }
@@ -163,6 +256,7 @@ fake_daemon *fake_start(void) {
     atomic_init(&f->mode, FAKE_VALID);
     atomic_init(&f->stop, 0);
     atomic_init(&f->requests, 0);
+    pthread_mutex_init(&f->lock, NULL);
     pthread_create(&f->thread, NULL, serve, f);
     return f;
 }
@@ -173,9 +267,33 @@ void fake_set_mode(fake_daemon *f, fake_mode mode) { atomic_store(&f->mode, (int
 
 int fake_requests(const fake_daemon *f) { return atomic_load(&((fake_daemon *)f)->requests); }
 
+void fake_script(fake_daemon *f, size_t n, const void *const *data, const size_t *size) {
+    pthread_mutex_lock(&f->lock);
+    frames_set(&f->script, n, data, size);
+    pthread_mutex_unlock(&f->lock);
+}
+
+size_t fake_last_n_frames(fake_daemon *f) {
+    pthread_mutex_lock(&f->lock);
+    size_t n = f->last.n;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
+const unsigned char *fake_last_frame(fake_daemon *f, size_t i, size_t *size) {
+    pthread_mutex_lock(&f->lock);
+    const unsigned char *d = i < f->last.n ? f->last.data[i] : NULL;
+    if (size) *size = i < f->last.n ? f->last.size[i] : 0;
+    pthread_mutex_unlock(&f->lock);
+    return d;
+}
+
 void fake_stop(fake_daemon *f) {
     atomic_store(&f->stop, 1);
     pthread_join(f->thread, NULL);
+    frames_clear(&f->script);
+    frames_clear(&f->last);
+    pthread_mutex_destroy(&f->lock);
     zmq_close(f->sock);
     zmq_ctx_term(f->ctx);
     free(f);

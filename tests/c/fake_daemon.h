@@ -8,9 +8,12 @@
 #ifndef READMIT_TEST_FAKE_DAEMON_H
 #define READMIT_TEST_FAKE_DAEMON_H
 
+#include <stddef.h>
+
 /* How the fake answers the next requests. */
 typedef enum {
-    FAKE_VALID,            /* a well-formed reply (SCORE: risk 0.25 per row; INFO: 2 features) */
+    FAKE_VALID,            /* a well-formed reply (SCORE: risk 0.25 per row; INFO: 2 features and
+                              3 raw fields; RECORDS: see below) */
     FAKE_SILENT,           /* never answers */
     FAKE_SHORT_HEADER,     /* a 23-byte reply header */
     FAKE_BAD_MAGIC,        /* "XDMT" */
@@ -28,8 +31,13 @@ typedef enum {
     FAKE_ERROR_NO_MESSAGE, /* status 7 with only the row/feature frame */
     FAKE_BAD_JSON,         /* INFO/HEALTH frame that is not JSON */
     FAKE_EXPLAIN_BIG_K,    /* EXPLAIN reply with k larger than requested */
-    FAKE_SLOW              /* answers correctly after 1.5 s */
+    FAKE_SLOW,             /* answers correctly after 1.5 s */
+    FAKE_SCRIPTED          /* status 0, then the frames given to fake_script (any op) */
 } fake_mode;
+
+/* The valid RECORDS reply: risk 0.25, atypicality 0.5 and tier 1 for every row, no messages,
+ * and min(k, 3) explanations per row: {"age", -0.5, 6}, {"race", 0.25, "B\u00e9"} and
+ * {"x", 0.125, null} (so the reply's k is the request's clamped to 3). */
 
 typedef struct fake_daemon fake_daemon;
 
@@ -41,6 +49,13 @@ const char *fake_endpoint(const fake_daemon *f);
 void fake_set_mode(fake_daemon *f, fake_mode mode);
 /* Number of requests it has received. */
 int fake_requests(const fake_daemon *f);
+/* Sets the frames FAKE_SCRIPTED sends after the reply header (copied). */
+void fake_script(fake_daemon *f, size_t n, const void *const *frames, const size_t *sizes);
+/* The number of frames of the last request, after the empty delimiter (frame 0 is the 16-byte
+ * request header). */
+size_t fake_last_n_frames(fake_daemon *f);
+/* Frame i of the last request (a copy, valid until the next request; NULL if out of range). */
+const unsigned char *fake_last_frame(fake_daemon *f, size_t i, size_t *size);
 /* Stops the thread and frees everything. */
 void fake_stop(fake_daemon *f);
 

@@ -3,7 +3,10 @@
  * server (fake_daemon.h) sends truncated, oversized, mislabelled and malformed replies; every
  * one must give a clear error code, never a crash or a read past the end (run under valgrind
  * and ASan by scripts/tests/20-c.sh), and the client must keep working afterwards.
- * Also: argument checks, version, strerror, and timeouts against a silent server.
+ * Also: argument checks, version, strerror, and timeouts against a silent server. For raw
+ * records (RECORDS): the request frames byte for byte (dictionary encoding, options, frame
+ * layout), every malformed reply rejected, the builder's argument checks, and INFO's
+ * raw_fields read and validated.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -126,6 +129,15 @@ static void expect_rejected(fake_mode mode, int op, int want, const char *what) 
     } else if (op == 3) {
         size_t nf;
         rc = readmit_n_features(c, &nf);
+    } else if (op == 7) {
+        readmit_records *r = NULL;
+        readmit_result *res = NULL;
+        readmit_records_new(3, &r);
+        readmit_records_set_number(r, "age", 0, 1);
+        rc = readmit_score_records(c, r, 1, 0, &res);
+        CHECK(res == NULL || rc == READMIT_OK, "%s: no result on failure", what);
+        readmit_result_free(res);
+        readmit_records_free(r);
     } else {
         int ready;
         rc = readmit_health(c, &ready, NULL);
@@ -250,6 +262,563 @@ static void test_zero_copy_timeout(void) {
     readmit_close(c);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Raw records (RECORDS) and raw fields                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+/* A byte string built by hand, to compare request frames with byte for byte. */
+typedef struct {
+    unsigned char b[1024];
+    size_t n;
+} bytes;
+
+static void put_u8(bytes *x, unsigned v) { x->b[x->n++] = (unsigned char)v; }
+static void put_u32(bytes *x, uint32_t v) {
+    for (int i = 0; i < 4; i++) put_u8(x, (v >> (8 * i)) & 0xff);
+}
+static void put_f64(bytes *x, double v) {
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    for (int i = 0; i < 8; i++) put_u8(x, (unsigned)(u >> (8 * i)) & 0xff);
+}
+static void put_text(bytes *x, const char *s) { /* u32 length + bytes */
+    put_u32(x, (uint32_t)strlen(s));
+    memcpy(x->b + x->n, s, strlen(s));
+    x->n += strlen(s);
+}
+
+/* Frame i of the fake's last request equals `want`. */
+static void check_frame(size_t i, const void *want, size_t want_size, const char *what) {
+    size_t size = 0;
+    const unsigned char *got = fake_last_frame(fake, i, &size);
+    CHECK(got != NULL && size == want_size && memcmp(got, want, size) == 0, "%s: frame %zu is %zu bytes, want %zu%s",
+          what, i, size, want_size, got && size == want_size ? " (bytes differ)" : "");
+    if (got && size == want_size && memcmp(got, want, size) != 0)
+        for (size_t j = 0; j < size; j++)
+            if (got[j] != ((const unsigned char *)want)[j]) {
+                fprintf(stderr, "   first difference at byte %zu: 0x%02x, want 0x%02x\n", j, got[j],
+                        ((const unsigned char *)want)[j]);
+                break;
+            }
+}
+
+static void test_records_builder(void) {
+    readmit_records *r = NULL;
+    CHECK(readmit_records_new(2, NULL) == READMIT_EINVAL, "NULL out");
+    CHECK(readmit_records_new((size_t)UINT32_MAX + 1, &r) == READMIT_EINVAL && r == NULL, "2^32 rows");
+    CHECK(strlen(readmit_records_errmsg(NULL)) > 0, "errmsg(NULL)");
+    readmit_records_free(NULL);
+    CHECK(readmit_records_set_number(NULL, "age", 0, 1) == READMIT_EINVAL, "NULL records");
+    CHECK(readmit_records_new(3, &r) == READMIT_OK && r != NULL, "new");
+    CHECK(strcmp(readmit_records_errmsg(r), "") == 0, "no message yet");
+
+    CHECK(readmit_records_set_number(r, NULL, 0, 1) == READMIT_EINVAL, "NULL field");
+    CHECK(readmit_records_set_number(r, "", 0, 1) == READMIT_EINVAL, "empty field");
+    char long_name[258];
+    memset(long_name, 'a', 257);
+    long_name[257] = '\0';
+    CHECK(readmit_records_set_number(r, long_name, 0, 1) == READMIT_EINVAL, "257-byte field name");
+    CHECK(strstr(readmit_records_errmsg(r), "257 bytes") != NULL, "%s", readmit_records_errmsg(r));
+    long_name[256] = '\0';
+    CHECK(readmit_records_set_number(r, long_name, 0, 1) == READMIT_OK, "256-byte field name: %s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_number(r, "bad\xff", 0, 1) == READMIT_EINVAL, "field name not UTF-8");
+    CHECK(readmit_records_set_number(r, "age", 3, 1) == READMIT_ENOTFOUND, "row out of range");
+    CHECK(strstr(readmit_records_errmsg(r), "row 3") != NULL, "%s", readmit_records_errmsg(r));
+
+    CHECK(readmit_records_set_number(r, "age", 0, 70) == READMIT_OK, "number");
+    CHECK(strcmp(readmit_records_errmsg(r), "") == 0, "success clears the message");
+    CHECK(readmit_records_set_text(r, "age", 1, "70") == READMIT_EINVAL, "text into a number column");
+    CHECK(strstr(readmit_records_errmsg(r), "'age'") && strstr(readmit_records_errmsg(r), "numbers"), "%s",
+          readmit_records_errmsg(r));
+    const char *texts[3] = {"x", NULL, "y"};
+    CHECK(readmit_records_set_texts(r, "age", texts) == READMIT_EINVAL, "texts into a number column");
+    CHECK(readmit_records_set_text(r, "race", 0, "A") == READMIT_OK, "text");
+    CHECK(readmit_records_set_number(r, "race", 1, 2) == READMIT_EINVAL, "number into a text column");
+    CHECK(strstr(readmit_records_errmsg(r), "'race'") && strstr(readmit_records_errmsg(r), "texts"), "%s",
+          readmit_records_errmsg(r));
+    double values[3] = {1, 2, 3};
+    CHECK(readmit_records_set_numbers(r, "race", values) == READMIT_EINVAL, "numbers into a text column");
+    CHECK(readmit_records_set_text(r, "race", 1, "caf\xc3") == READMIT_EINVAL, "truncated UTF-8 text");
+    CHECK(readmit_records_set_text(r, "race", 1, "\xed\xa0\x80") == READMIT_EINVAL, "a UTF-16 surrogate");
+    CHECK(readmit_records_set_text(r, "race", 1, "\xc0\xaf") == READMIT_EINVAL, "overlong UTF-8");
+    CHECK(readmit_records_set_text(r, "race", 1, "caf\xc3\xa9 \xf0\x9f\x98\x80") == READMIT_OK, "valid UTF-8: %s",
+          readmit_records_errmsg(r));
+    const char *bad[3] = {"ok", "ok", "\xff"};
+    CHECK(readmit_records_set_texts(r, "gender", bad) == READMIT_EINVAL, "a bad text in a whole column");
+    CHECK(strstr(readmit_records_errmsg(r), "row 2") != NULL, "%s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_numbers(r, "x", NULL) == READMIT_EINVAL, "NULL values");
+    CHECK(readmit_records_set_texts(r, "y", NULL) == READMIT_EINVAL, "NULL texts");
+    readmit_records_free(r);
+
+    /* Zero rows: NULL column arrays are fine. */
+    CHECK(readmit_records_new(0, &r) == READMIT_OK, "0 rows");
+    CHECK(readmit_records_set_numbers(r, "age", NULL) == READMIT_OK, "0-row numbers");
+    CHECK(readmit_records_set_texts(r, "race", NULL) == READMIT_OK, "0-row texts");
+    CHECK(readmit_records_set_number(r, "age", 0, 1) == READMIT_ENOTFOUND, "no row 0");
+    readmit_records_free(r);
+}
+
+/* The request is built byte for byte as docs/PROTOCOL.md says: counts, then name and values
+ * frames per column in creation order; texts dictionary-encoded with only the texts in use, in
+ * the order of their first row. */
+static void test_records_request_bytes(void) {
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_client *c = th_open(fake_endpoint(fake), 2000, 0);
+    readmit_records *r = NULL;
+    readmit_result *res = NULL;
+    readmit_records_new(3, &r);
+    readmit_records_set_number(r, "age", 2, -2.0); /* row 1 never set: missing */
+    readmit_records_set_number(r, "age", 0, 1.5);
+    readmit_records_set_text(r, "race", 2, "Z");
+    readmit_records_set_text(r, "race", 0, "B");
+    readmit_records_set_text(r, "race", 0, "Y"); /* "B" is no longer used: not sent */
+    const char *g[3] = {"F", "M", "F"};
+    CHECK(readmit_records_set_texts(r, "g\xc3\xa9", g) == READMIT_OK, "%s", readmit_records_errmsg(r));
+    double prior[3] = {0, NAN, 4};
+    readmit_records_set_numbers(r, "prior", prior);
+    readmit_records_set_text(r, "empty", 1, NULL); /* a text column with no text at all */
+    CHECK_RC(c, readmit_score_records(c, r, 2, READMIT_RECORDS_BAD_VALUES_MISSING, &res), READMIT_OK);
+    readmit_result_free(res);
+
+    CHECK(fake_last_n_frames(fake) == 2 + 2 * 5, "%zu request frames, want 12", fake_last_n_frames(fake));
+    size_t size = 0;
+    const unsigned char *h = fake_last_frame(fake, 0, &size);
+    CHECK(h && size == 16 && memcmp(h, "RDMT", 4) == 0 && h[4] == 2 && h[5] == 7 && h[6] == 0 && h[7] == 0,
+          "request header: magic, version 2, op 7, flags 0");
+    bytes x = {{0}, 0};
+    put_u32(&x, 3), put_u32(&x, 5), put_u32(&x, 2), put_u32(&x, 2); /* n_rows, n_columns, k, options */
+    check_frame(1, x.b, x.n, "counts");
+    check_frame(2, "age", 3, "name of column 0 (no NUL)");
+    x.n = 0;
+    put_u8(&x, 1), put_f64(&x, 1.5);
+    for (int i = 0; i < 6; i++) put_u8(&x, 0); /* unset: the quiet NaN 0x7ff8000000000000, LE */
+    put_u8(&x, 0xf8), put_u8(&x, 0x7f);
+    put_f64(&x, -2.0);
+    check_frame(3, x.b, x.n, "numbers: type 1, float64 LE, unset = NaN");
+    check_frame(4, "race", 4, "name of column 1");
+    x.n = 0;
+    put_u8(&x, 2), put_u32(&x, 2), put_text(&x, "Y"), put_text(&x, "Z");
+    put_u32(&x, 0), put_u32(&x, UINT32_MAX), put_u32(&x, 1);
+    check_frame(5, x.b, x.n, "texts: type 2, used texts by first row, codes with -1");
+    check_frame(6, "g\xc3\xa9", 3, "UTF-8 name");
+    x.n = 0;
+    put_u8(&x, 2), put_u32(&x, 2), put_text(&x, "F"), put_text(&x, "M");
+    put_u32(&x, 0), put_u32(&x, 1), put_u32(&x, 0);
+    check_frame(7, x.b, x.n, "whole text column");
+    check_frame(8, "prior", 5, "name of column 3");
+    size_t psize = 0;
+    const unsigned char *p = fake_last_frame(fake, 9, &psize);
+    double back[3] = {0, 0, 0};
+    if (p && psize == 25) memcpy(back, p + 1, 24);
+    CHECK(p && psize == 25 && p[0] == 1 && back[0] == 0 && isnan(back[1]) && back[2] == 4, "whole number column");
+    check_frame(10, "empty", 5, "name of column 4");
+    x.n = 0;
+    put_u8(&x, 2), put_u32(&x, 0), put_u32(&x, UINT32_MAX), put_u32(&x, UINT32_MAX), put_u32(&x, UINT32_MAX);
+    check_frame(11, x.b, x.n, "a text column without texts");
+
+    /* The same cells set in another order give the same bytes. */
+    readmit_records *r2 = NULL;
+    readmit_records_new(3, &r2);
+    readmit_records_set_number(r2, "age", 0, 1.5);
+    readmit_records_set_number(r2, "age", 2, -2.0);
+    readmit_records_set_text(r2, "race", 0, "Y");
+    readmit_records_set_text(r2, "race", 2, "Z");
+    readmit_records_set_texts(r2, "g\xc3\xa9", g);
+    readmit_records_set_numbers(r2, "prior", prior);
+    readmit_records_set_texts(r2, "empty", (const char *const[3]){NULL, NULL, NULL});
+    size_t n1 = fake_last_n_frames(fake);
+    unsigned char *copy[12];
+    size_t sizes[12];
+    for (size_t i = 0; i < n1 && i < 12; i++) {
+        const unsigned char *d = fake_last_frame(fake, i, &sizes[i]);
+        copy[i] = malloc(sizes[i] + 1);
+        memcpy(copy[i], d, sizes[i]);
+    }
+    CHECK_RC(c, readmit_score_records(c, r2, 2, READMIT_RECORDS_BAD_VALUES_MISSING, &res), READMIT_OK);
+    readmit_result_free(res);
+    for (size_t i = 1; i < n1 && i < 12; i++) check_frame(i, copy[i], sizes[i], "same cells, another order");
+    for (size_t i = 0; i < n1 && i < 12; i++) free(copy[i]);
+    readmit_records_free(r2);
+
+    /* Options and k travel in the counts frame; every option bit known. */
+    CHECK_RC(c, readmit_score_records(c, r, 0, READMIT_RECORDS_MISSING_FIELDS_OK | READMIT_RECORDS_BAD_VALUES_MISSING, &res),
+             READMIT_OK);
+    readmit_result_free(res);
+    x.n = 0;
+    put_u32(&x, 3), put_u32(&x, 5), put_u32(&x, 0), put_u32(&x, 3);
+    check_frame(1, x.b, x.n, "counts with k 0 and both options");
+    readmit_records_free(r);
+
+    /* No rows, no columns: the header and the counts only. */
+    readmit_records_new(0, &r);
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+    CHECK(res && readmit_result_n_rows(res) == 0, "empty result");
+    readmit_result_free(res);
+    CHECK(fake_last_n_frames(fake) == 2, "%zu frames for an empty request", fake_last_n_frames(fake));
+    x.n = 0;
+    put_u32(&x, 0), put_u32(&x, 0), put_u32(&x, 0), put_u32(&x, 0);
+    check_frame(1, x.b, x.n, "empty counts");
+
+    /* Argument checks: nothing is sent. */
+    int before = fake_requests(fake);
+    res = (readmit_result *)&before; /* set to NULL on failure */
+    CHECK_RC(c, readmit_score_records(c, r, 0, 4, &res), READMIT_EINVAL);
+    CHECK(res == NULL, "*out is NULL after a failure");
+    CHECK(strstr(readmit_errmsg(c), "0x4") != NULL, "message names the unknown bit: %s", readmit_errmsg(c));
+    CHECK_RC(c, readmit_score_records(c, NULL, 0, 0, &res), READMIT_EINVAL);
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, NULL), READMIT_EINVAL);
+    CHECK_RC(c, readmit_score_records(c, r, (size_t)UINT32_MAX + 1, 0, &res), READMIT_EINVAL);
+    CHECK(readmit_score_records(NULL, r, 0, 0, &res) == READMIT_EINVAL, "NULL client");
+    CHECK(fake_requests(fake) == before, "invalid calls send nothing");
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
+/* A large batch (number frames sent without a copy, texts encoded): the bytes arrive intact. */
+static void test_records_large(void) {
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_client *c = th_open(fake_endpoint(fake), 5000, 0);
+    size_t rows = 20000;
+    readmit_records *r = NULL;
+    readmit_records_new(rows, &r);
+    static const char *levels[3] = {"alpha", "beta", "gamma"};
+    for (size_t i = 0; i < rows; i++) {
+        readmit_records_set_number(r, "n", i, (double)i / 4);
+        readmit_records_set_text(r, "t", i, i % 7 == 0 ? NULL : levels[i % 3]);
+    }
+    readmit_result *res = NULL;
+    CHECK_RC(c, readmit_score_records(c, r, 1, 0, &res), READMIT_OK);
+    size_t size = 0;
+    const unsigned char *p = fake_last_frame(fake, 3, &size);
+    int ok = p && size == 1 + 8 * rows && p[0] == 1;
+    for (size_t i = 0; ok && i < rows; i++) {
+        double v;
+        memcpy(&v, p + 1 + 8 * i, 8);
+        ok = v == (double)i / 4;
+    }
+    CHECK(ok, "20,000 numbers arrive intact");
+    p = fake_last_frame(fake, 5, &size);
+    size_t dict = 1 + 4 + 3 * 4 + strlen("alpha") + strlen("beta") + strlen("gamma");
+    ok = p && size == dict + 4 * rows && p[0] == 2 && p[1] == 3;
+    /* first rows: 0 missing, 1 beta, 2 gamma, 3 alpha: codes beta 0, gamma 1, alpha 2 */
+    for (size_t i = 0; ok && i < rows; i++) {
+        int32_t code;
+        memcpy(&code, p + dict + 4 * i, 4);
+        int32_t want = i % 7 == 0 ? -1 : (int32_t)((i % 3 + 2) % 3);
+        ok = code == want;
+    }
+    CHECK(ok, "20,000 codes arrive intact");
+    CHECK(res && readmit_result_n_rows(res) == rows, "rows");
+    readmit_result_free(res);
+
+    /* A timeout with zero-copy frames in flight: the library must be done with them on return
+     * (valgrind/ASan would flag a late read of the freed batch). */
+    readmit_client *quick = th_open(fake_endpoint(fake), 300, 1);
+    fake_set_mode(fake, FAKE_SILENT);
+    res = NULL;
+    CHECK_RC(quick, readmit_score_records(quick, r, 0, 0, &res), READMIT_ETIMEDOUT);
+    CHECK(res == NULL, "no result after a timeout");
+    readmit_records_free(r);
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_records_new(1, &r);
+    readmit_records_set_number(r, "n", 0, 1);
+    CHECK_RC(quick, readmit_score_records(quick, r, 0, 0, &res), READMIT_OK);
+    readmit_result_free(res);
+    readmit_records_free(r);
+    readmit_close(quick);
+    readmit_close(c);
+}
+
+static void test_records_result(void) {
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_client *c = th_open(fake_endpoint(fake), 2000, 0);
+    readmit_records *r = NULL;
+    readmit_records_new(2, &r);
+    readmit_records_set_number(r, "age", 0, 6);
+    readmit_result *res = NULL;
+    CHECK_RC(c, readmit_score_records(c, r, 5, 0, &res), READMIT_OK);
+    CHECK(readmit_result_n_rows(res) == 2 && readmit_result_k(res) == 3, "rows %zu, k %zu (clamped from 5)",
+          readmit_result_n_rows(res), readmit_result_k(res));
+    CHECK(readmit_result_model_version(res) == 0xff, "model version");
+    double risk = 0, aty = 0;
+    uint8_t tier = 0;
+    int err = -1;
+    CHECK(readmit_result_row(res, 1, &risk, &aty, &tier, &err) == READMIT_OK, "row 1");
+    CHECK(risk == 0.25 && aty == 0.5 && tier == 1 && err == 0, "risk %g aty %g tier %u error %d", risk, aty, tier, err);
+    CHECK(readmit_result_row(res, 2, &risk, NULL, NULL, NULL) == READMIT_ENOTFOUND, "row 2 out of range");
+    CHECK(readmit_result_row(NULL, 0, &risk, NULL, NULL, NULL) == READMIT_EINVAL, "NULL result");
+    double risks[2] = {0, 0};
+    uint8_t tiers[2] = {9, 9};
+    CHECK(readmit_result_scores(res, risks, NULL, tiers) == READMIT_OK && risks[0] == 0.25 && tiers[1] == 1, "scores");
+    CHECK(readmit_result_n_messages(res) == 0, "no messages");
+    CHECK(readmit_result_message(res, 0, NULL, NULL, NULL, NULL, NULL) == READMIT_ENOTFOUND, "message 0");
+    size_t n = 0;
+    CHECK(readmit_result_n_explanations(res, 1, &n) == READMIT_OK && n == 3, "3 explanations, got %zu", n);
+    const char *feature = NULL, *value = "unset";
+    double contribution = 0;
+    CHECK(readmit_result_explanation(res, 1, 0, &feature, &contribution, &value) == READMIT_OK, "explanation 0");
+    CHECK(feature && strcmp(feature, "age") == 0 && contribution == -0.5 && value && strcmp(value, "6") == 0,
+          "number value as its shortest text: %s %g %s", feature, contribution, value ? value : "NULL");
+    readmit_result_explanation(res, 1, 1, &feature, NULL, &value);
+    CHECK(value && strcmp(value, "B\xc3\xa9") == 0, "text value decoded: %s", value ? value : "NULL");
+    readmit_result_explanation(res, 1, 2, &feature, NULL, &value);
+    CHECK(value == NULL, "missing value is NULL");
+    CHECK(readmit_result_explanation(res, 1, 3, &feature, NULL, &value) == READMIT_ENOTFOUND, "index 3");
+    CHECK(readmit_result_explanation(res, 2, 0, &feature, NULL, &value) == READMIT_ENOTFOUND, "row 2");
+    readmit_result_free(res);
+    CHECK(readmit_result_n_rows(NULL) == 0 && readmit_result_k(NULL) == 0 && readmit_result_n_messages(NULL) == 0,
+          "NULL result counts");
+    readmit_result_free(NULL);
+
+    /* A daemon error reply: the code, the daemon's message and row, no result. */
+    fake_set_mode(fake, FAKE_UNKNOWN_STATUS);
+    res = NULL;
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_ESTATUS);
+    CHECK(res == NULL && strstr(readmit_errmsg(c), "made-up failure"), "%s", readmit_errmsg(c));
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
+/* Scripted RECORDS replies for a 2-row request with k = 2: the count frame, risk, atypicality,
+ * tier, JSON. */
+typedef struct {
+    uint32_t rows, k;
+    double risk[2], aty[2];
+    unsigned char tier[2];
+    size_t risk_size, aty_size, tier_size, count_size;
+    const char *json;
+    int n_frames;
+} script;
+
+static script good_script(void) {
+    script s = {2, 2, {0.1, NAN}, {0.3, NAN}, {0, 255}, 16, 16, 2, 8,
+                "{\"messages\": [{\"row\": -1, \"field\": null, \"severity\": \"warning\", \"code\": \"history_unknown\", "
+                "\"message\": \"no history\"}, {\"row\": 1, \"field\": \"age\", \"severity\": \"error\", \"code\": "
+                "\"bad_number\", \"message\": \"row 1, field 'age': 'three' is not a number\"}], "
+                "\"explanations\": [[{\"feature\": \"age\", \"contribution\": 0.5, \"value\": 70}], []]}",
+                5};
+    return s;
+}
+
+static int run_script(readmit_client *c, const script *s, readmit_result **res) {
+    unsigned char cnt[8];
+    for (int i = 0; i < 4; i++) cnt[i] = (unsigned char)(s->rows >> (8 * i)), cnt[4 + i] = (unsigned char)(s->k >> (8 * i));
+    double risk[4] = {s->risk[0], s->risk[1], 0.5, 0.5}, aty[4] = {s->aty[0], s->aty[1], 0.5, 0.5};
+    unsigned char tier[4] = {s->tier[0], s->tier[1], 0, 0};
+    const void *frames[5] = {cnt, risk, aty, tier, s->json};
+    size_t sizes[5] = {s->count_size, s->risk_size, s->aty_size, s->tier_size, strlen(s->json)};
+    fake_script(fake, (size_t)s->n_frames, frames, sizes);
+    fake_set_mode(fake, FAKE_SCRIPTED);
+    readmit_records *r = NULL;
+    readmit_records_new(2, &r);
+    readmit_records_set_number(r, "age", 0, 70);
+    *res = NULL;
+    int rc = readmit_score_records(c, r, 2, 0, res);
+    readmit_records_free(r);
+    fake_set_mode(fake, FAKE_VALID);
+    return rc;
+}
+
+/* One malformed variant of the good script: READMIT_EPROTO naming `needle`, no result, and
+ * the client goes on. */
+static void expect_bad_records(readmit_client *c, script s, const char *needle, const char *what) {
+    readmit_result *res = NULL;
+    int rc = run_script(c, &s, &res);
+    CHECK(rc == READMIT_EPROTO && res == NULL, "%s: got %d (%s: %s), want READMIT_EPROTO", what, rc,
+          readmit_strerror(rc), readmit_errmsg(c));
+    CHECK(strstr(readmit_errmsg(c), needle) != NULL, "%s: message '%s' should mention '%s'", what, readmit_errmsg(c),
+          needle);
+    readmit_result_free(res);
+    CHECK_RC(c, score_rc(c, 1), READMIT_OK);
+}
+
+static void test_records_malformed_replies(void) {
+    readmit_client *c = th_open(fake_endpoint(fake), 1000, 0);
+    /* The good script is accepted, with its messages, the failed row and the explanations. */
+    script g = good_script();
+    readmit_result *res = NULL;
+    CHECK_RC(c, run_script(c, &g, &res), READMIT_OK);
+    int row = 0, severity = 0, err = 0;
+    const char *field = "x", *code = NULL, *message = NULL;
+    CHECK(readmit_result_n_messages(res) == 2, "2 messages");
+    CHECK(readmit_result_message(res, 0, &row, &field, &severity, &code, &message) == READMIT_OK && row == -1 &&
+              field == NULL && severity == READMIT_SEVERITY_WARNING && strcmp(code, "history_unknown") == 0,
+          "request-level warning");
+    CHECK(readmit_result_message(res, 1, &row, &field, &severity, &code, &message) == READMIT_OK && row == 1 &&
+              field && strcmp(field, "age") == 0 && severity == READMIT_SEVERITY_ERROR &&
+              strcmp(code, "bad_number") == 0 && strstr(message, "three"),
+          "row error");
+    double risk = 0;
+    uint8_t tier = 0;
+    CHECK(readmit_result_row(res, 1, &risk, NULL, &tier, &err) == READMIT_OK && err == 1 && isnan(risk) && tier == 255,
+          "row 1 has an error");
+    size_t n = 9;
+    CHECK(readmit_result_n_explanations(res, 1, &n) == READMIT_OK && n == 0, "no explanations for a failed row");
+    readmit_result_free(res);
+
+    script s = g;
+    s.json = "{\"messages\": [{\"row\": 1, \"severity\": \"error\", \"code\": \"x\", \"message\": \"y\"}]}";
+    s.k = 0;
+    CHECK_RC(c, run_script(c, &s, &res), READMIT_OK); /* k 0: "explanations" may be left out; "field" too */
+    readmit_result_free(res);
+
+    s = g, s.n_frames = 4;
+    expect_bad_records(c, s, "4 frames", "JSON frame missing");
+    s = g, s.count_size = 7;
+    expect_bad_records(c, s, "count frame", "7-byte count frame");
+    s = g, s.rows = 3;
+    expect_bad_records(c, s, "3 rows", "row count differs from the request");
+    s = g, s.k = 3;
+    expect_bad_records(c, s, "k 3", "k over the request's");
+    s = g, s.risk_size = 8;
+    expect_bad_records(c, s, "risk frame", "risk frame one row short");
+    s = g, s.aty_size = 24;
+    expect_bad_records(c, s, "atypicality frame", "atypicality frame one row long");
+    s = g, s.tier_size = 1;
+    expect_bad_records(c, s, "tier frame", "tier frame one row short");
+    s = g, s.tier[1] = 2;
+    expect_bad_records(c, s, "row 1", "NaN risk with a tier");
+    s = g, s.risk[1] = 0.5;
+    expect_bad_records(c, s, "row 1", "tier 255 with a risk");
+    s = g, s.risk[0] = 1.5;
+    expect_bad_records(c, s, "row 0", "risk over 1");
+    s = g, s.aty[0] = NAN;
+    expect_bad_records(c, s, "row 0", "NaN atypicality for a scored row");
+    s = g, s.json = "{\"messages\": [";
+    expect_bad_records(c, s, "not JSON", "truncated JSON");
+    s = g, s.json = "[]";
+    expect_bad_records(c, s, "not an object", "JSON array");
+    s = g, s.json = "{\"explanations\": [[], []]}";
+    expect_bad_records(c, s, "\"messages\"", "no messages");
+    s = g, s.json = "{\"messages\": [{\"row\": 2, \"field\": \"a\", \"severity\": \"warning\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [[], []]}";
+    expect_bad_records(c, s, "\"row\"", "message row out of range");
+    s = g, s.json = "{\"messages\": [{\"row\": 0.5, \"field\": \"a\", \"severity\": \"warning\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [[], []]}";
+    expect_bad_records(c, s, "\"row\"", "fractional message row");
+    s = g, s.json = "{\"messages\": [{\"row\": -2, \"field\": \"a\", \"severity\": \"warning\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [[], []]}";
+    expect_bad_records(c, s, "\"row\"", "message row -2");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"fatal\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [[], []]}";
+    expect_bad_records(c, s, "severity", "unknown severity");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": 3, \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [[], []]}";
+    expect_bad_records(c, s, "field", "numeric field");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"message\": \"m\"}], \"explanations\": [[], []]}";
+    expect_bad_records(c, s, "code", "message without a code");
+    s = g, s.json = "{\"messages\": [\"oops\"], \"explanations\": [[], []]}";
+    expect_bad_records(c, s, "not an object", "message that is a string");
+    s = g, s.json = "{\"messages\": [], \"explanations\": [[], []]}";
+    expect_bad_records(c, s, "no error message", "a failed row without an error message");
+    s = g, s.tier[1] = 1, s.risk[1] = 0.2, s.aty[1] = 0.2;
+    expect_bad_records(c, s, "was scored", "an error message for a scored row");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [[]]}";
+    expect_bad_records(c, s, "1 lists for 2 rows", "one explanation list short");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}]}";
+    expect_bad_records(c, s, "\"explanations\"", "no explanations with k > 0");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [["
+                    "{\"feature\": \"a\", \"contribution\": 1, \"value\": 1}, {\"feature\": \"b\", \"contribution\": 1, \"value\": 1},"
+                    "{\"feature\": \"c\", \"contribution\": 1, \"value\": 1}], []]}";
+    expect_bad_records(c, s, "3 explanations", "more explanations than k");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [[], ["
+                    "{\"feature\": \"a\", \"contribution\": 1, \"value\": 1}]]}";
+    expect_bad_records(c, s, "row 1 has an error but 1 explanations", "explanations for a failed row");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [["
+                    "{\"feature\": \"a\", \"contribution\": \"big\", \"value\": 1}], []]}";
+    expect_bad_records(c, s, "contribution", "text contribution");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [["
+                    "{\"feature\": \"a\", \"contribution\": 1e999, \"value\": 1}], []]}";
+    expect_bad_records(c, s, "contribution", "infinite contribution");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [["
+                    "{\"feature\": \"a\", \"contribution\": 1, \"value\": [1]}], []]}";
+    expect_bad_records(c, s, "value", "array value");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [["
+                    "{\"contribution\": 1, \"value\": 1}], []]}";
+    expect_bad_records(c, s, "feature", "explanation without a feature");
+    s = g, s.json = "{\"messages\": [{\"row\": 1, \"field\": \"a\", \"severity\": \"error\", \"code\": \"c\", \"message\": \"m\"}], \"explanations\": [{}, []]}";
+    expect_bad_records(c, s, "not an array", "explanation list that is an object");
+    readmit_close(c);
+
+    /* The generic defences apply to RECORDS too. */
+    expect_rejected(FAKE_EXTRA_FRAMES, 7, READMIT_EPROTO, "extra frames after RECORDS");
+    expect_rejected(FAKE_HUGE, 7, READMIT_ETOOBIG, "RECORDS reply over max_reply_bytes");
+    expect_rejected(FAKE_WRONG_ID, 7, READMIT_EPROTO, "RECORDS wrong request id");
+    expect_rejected(FAKE_WRONG_OP, 7, READMIT_EPROTO, "RECORDS reply with another op");
+}
+
+static void test_raw_fields(void) {
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_client *c = th_open(fake_endpoint(fake), 1000, 0);
+    size_t n = 0, index = 99, levels = 0;
+    CHECK_RC(c, readmit_n_raw_fields(c, &n), READMIT_OK);
+    CHECK(n == 7, "7 raw fields, got %zu", n);
+    char buf[64];
+    CHECK_RC(c, readmit_raw_field_name(c, 1, buf, sizeof buf, NULL), READMIT_OK);
+    CHECK(strcmp(buf, "race") == 0, "%s", buf);
+    size_t need = 0;
+    CHECK_RC(c, readmit_raw_field_name(c, 2, buf, 4, &need), READMIT_ERANGE);
+    CHECK(need == strlen("prior_stays") + 1, "needed %zu", need);
+    CHECK_RC(c, readmit_raw_field_index(c, "prior_stays", &index), READMIT_OK);
+    CHECK(index == 2, "index %zu", index);
+    CHECK_RC(c, readmit_raw_field_index(c, "Prior_stays", &index), READMIT_ENOTFOUND);
+    CHECK(strstr(readmit_errmsg(c), "Prior_stays") != NULL, "%s", readmit_errmsg(c));
+    int want_type[7] = {READMIT_FIELD_NUMBER, READMIT_FIELD_TEXT, READMIT_FIELD_NUMBER, READMIT_FIELD_TIMESTAMP,
+                        READMIT_FIELD_DIAGNOSIS_CODE, READMIT_FIELD_EVENTS, READMIT_FIELD_OTHER};
+    int want_required[7] = {1, 0, -1, 1, -1, -1, -1}, want_history[7] = {0, 0, 1, 0, 0, 0, 0};
+    for (size_t i = 0; i < 7 && i < n; i++) {
+        int type = -9, required = -9, history = -9;
+        CHECK_RC(c, readmit_raw_field_type(c, i, &type), READMIT_OK);
+        CHECK_RC(c, readmit_raw_field_required(c, i, &required), READMIT_OK);
+        CHECK_RC(c, readmit_raw_field_history(c, i, &history), READMIT_OK);
+        CHECK(type == want_type[i] && required == want_required[i] && history == want_history[i],
+              "raw field %zu: type %d required %d history %d", i, type, required, history);
+    }
+    CHECK_RC(c, readmit_raw_field_n_levels(c, 1, &levels), READMIT_OK);
+    CHECK(levels == 2, "race has 2 levels: %zu", levels);
+    CHECK_RC(c, readmit_raw_field_level(c, 1, 1, buf, sizeof buf, NULL), READMIT_OK);
+    CHECK(strcmp(buf, "B\xc3\xa9") == 0, "level 1: %s", buf);
+    CHECK_RC(c, readmit_raw_field_level(c, 1, 2, buf, sizeof buf, NULL), READMIT_ENOTFOUND);
+    CHECK_RC(c, readmit_raw_field_n_levels(c, 0, &levels), READMIT_OK);
+    CHECK(levels == 0, "a number has no levels");
+    CHECK_RC(c, readmit_raw_field_type(c, 7, &want_type[0]), READMIT_ENOTFOUND);
+    CHECK_RC(c, readmit_raw_field_type(c, 0, NULL), READMIT_EINVAL);
+    CHECK_RC(c, readmit_n_raw_fields(c, NULL), READMIT_EINVAL);
+    CHECK_RC(c, readmit_raw_field_index(c, NULL, &index), READMIT_EINVAL);
+    readmit_close(c);
+
+    /* A malformed "raw_fields" fails the raw-field calls with a reason, not the feature schema. */
+    static const struct { const char *raw, *needle; } bad[] = {
+        {"", "no \"raw_fields\""},
+        {",\"raw_fields\":{}", "not an array"},
+        {",\"raw_fields\":[3]", "not an object"},
+        {",\"raw_fields\":[{\"type\":\"number\",\"history\":false}]", "\"name\""},
+        {",\"raw_fields\":[{\"name\":\"\",\"type\":\"number\",\"history\":false}]", "\"name\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"history\":false}]", "\"type\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"number\"}]", "\"history\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"number\",\"history\":false,\"required\":1}]", "\"required\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"text\",\"history\":false,\"levels\":\"A\"}]", "\"levels\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"text\",\"history\":false,\"levels\":[\"A\",2]}]", "level"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char info[512];
+        snprintf(info, sizeof info,
+                 "{\"n_features\":1,\"features\":[{\"name\":\"age\",\"kind\":\"numeric\",\"source\":\"age\"}]%s}",
+                 bad[i].raw);
+        const void *frames[1] = {info};
+        size_t sizes[1] = {strlen(info)};
+        fake_script(fake, 1, frames, sizes);
+        fake_set_mode(fake, FAKE_SCRIPTED);
+        c = th_open(fake_endpoint(fake), 1000, 0);
+        size_t nf = 0;
+        CHECK_RC(c, readmit_n_features(c, &nf), READMIT_OK);
+        CHECK(nf == 1, "feature schema kept");
+        CHECK_RC(c, readmit_n_raw_fields(c, &n), READMIT_EPROTO);
+        CHECK(strstr(readmit_errmsg(c), bad[i].needle) != NULL, "case %zu: '%s' should mention %s", i,
+              readmit_errmsg(c), bad[i].needle);
+        CHECK_RC(c, readmit_raw_field_type(c, 0, &want_type[0]), READMIT_EPROTO);
+        fake_set_mode(fake, FAKE_VALID);
+        CHECK_RC(c, readmit_n_raw_fields(c, &n), READMIT_OK); /* refreshed from a good INFO */
+        readmit_close(c);
+    }
+}
+
 int main(void) {
     fake = fake_start();
     RUN(test_version_and_strerror);
@@ -260,6 +829,12 @@ int main(void) {
     RUN(test_timeouts_and_retries);
     RUN(test_failover);
     RUN(test_zero_copy_timeout);
+    RUN(test_records_builder);
+    RUN(test_records_request_bytes);
+    RUN(test_records_large);
+    RUN(test_records_result);
+    RUN(test_records_malformed_replies);
+    RUN(test_raw_fields);
     fake_stop(fake);
     return th_finish("test_reply_validation");
 }
