@@ -11,6 +11,10 @@ import ReadmitTables
 struct BoosterSearch: Sendable {
     /// The booster input of every cohort encounter.
     let input: FeatureMatrix
+    /// The same with every history feature withheld (nil when the spec has no history).
+    let withheldInput: FeatureMatrix?
+    /// Training encounters whose withheld copy joins the training rows.
+    let withheldRows: [Int]
     /// Every setting tried, in order.
     let trials: [HyperparameterTrial]
     /// The chosen setting and its best round count.
@@ -22,32 +26,25 @@ struct BoosterSearch: Sendable {
 
     init(features: FeatureStage, anomalies: AnomalyStage, split: TrainingSplit, options: TrainingOptions,
          progress: (String) -> Void) throws {
-        let x = features.x, layout = features.layout, m = features.schema.count
-        let width = m + 2
-        var values = [Double](repeating: 0, count: x.rows * width)
-        x.values.withUnsafeBufferPointer { src in
-            values.withUnsafeMutableBufferPointer { dst in
-                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
-                for r in 0..<x.rows {
-                    layout.boosterRow(s + r * m, into: d + r * width)
-                    d[r * width + width - 2] = anomalies.forestScores[r]
-                    d[r * width + width - 1] = anomalies.detectorScores[r]
-                }
-            }
-        }
-        input = FeatureMatrix(rows: x.rows, columns: width, values: values)
+        input = anomalies.boosterInput(features.x, layout: features.layout, forestScores: anomalies.forestScores,
+                                       detectorScores: anomalies.detectorScores)
+        let withholding = HistoryWithholding(schema: features.schema)
+        withheldInput = withholding.columns.isEmpty ? nil
+            : anomalies.boosterInput(withholding.withheld(features.x), layout: features.layout)
+        withheldRows = withheldInput == nil ? [] : HistoryWithholding.sample(split.train, share: options.historyWithheldShare, seed: options.seed)
         prevalence = Double(split.labels(split.train).filter { $0 }.count) / Double(split.train.count)
         let grid: [(depth: Int, minChild: Int)] = options.quick ? [(4, 5)] : [(4, 5), (5, 5), (6, 10)]
         eta = options.quick ? 0.1 : 0.03
         let maxRounds = options.quick ? 120 : 2000
         let patience = options.quick ? 20 : 80
-        let xFit = input.selecting(rows: split.fit), xValid = input.selecting(rows: split.validation)
+        let (xFit, yFit) = Self.trainingSet(split.fit, input: input, withheldInput: withheldInput, withheldRows: withheldRows, split: split)
+        let xValid = input.selecting(rows: split.validation)
         var trials: [HyperparameterTrial] = []
         var best: (depth: Int, minChild: Int, rounds: Int, loss: Double)?
         for g in grid {
             progress("booster: trying depth \(g.depth), min_child_weight \(g.minChild)")
             let (booster, trace) = try XGBoostBooster.train(
-                train: xFit, labels: split.labels(split.fit), validation: xValid, validationLabels: split.labels(split.validation),
+                train: xFit, labels: yFit, validation: xValid, validationLabels: split.labels(split.validation),
                 parameters: Self.parameters(depth: g.depth, minChild: g.minChild, eta: eta, prevalence: prevalence, seed: options.seed),
                 maxRounds: maxRounds, patience: patience, threads: options.threads)
             let validP = try booster.predict(xValid, kind: .probability)
@@ -61,6 +58,23 @@ struct BoosterSearch: Sendable {
         guard let chosen = best else { throw BoosterError(operation: "train", message: "no hyperparameter set was tried") }
         self.trials = trials
         (depth, minChild, rounds) = (chosen.depth, chosen.minChild, chosen.rounds)
+    }
+
+    /// The training matrix of cohort rows `rows`: their booster input, then the history-withheld
+    /// copies of those among ``withheldRows``; and the labels.
+    func trainingSet(_ rows: [Int], split: TrainingSplit) -> (FeatureMatrix, [Bool]) {
+        Self.trainingSet(rows, input: input, withheldInput: withheldInput, withheldRows: withheldRows, split: split)
+    }
+
+    static func trainingSet(_ rows: [Int], input: FeatureMatrix, withheldInput: FeatureMatrix?, withheldRows: [Int],
+                            split: TrainingSplit) -> (FeatureMatrix, [Bool]) {
+        let base = input.selecting(rows: rows)
+        guard let withheldInput else { return (base, split.labels(rows)) }
+        let sampled = Set(withheldRows)
+        let copies = rows.filter(sampled.contains)
+        let extra = withheldInput.selecting(rows: copies)
+        return (FeatureMatrix(rows: base.rows + extra.rows, columns: base.columns, values: base.values + extra.values),
+                split.labels(rows) + split.labels(copies))
     }
 
     /// Every XGBoost parameter, set explicitly (defaults differ between XGBoost releases).
@@ -92,8 +106,9 @@ struct BoosterRefit {
         rounds = Int((Double(search.rounds) * Double(rows.count) / Double(split.fit.count)).rounded())
         progress("booster: refit with max_depth \(search.depth), \(rounds) rounds")
         let xCalib = search.input.selecting(rows: split.calibration)
+        let (xTrain, yTrain) = search.trainingSet(rows, split: split)
         (booster, _) = try XGBoostBooster.train(
-            train: search.input.selecting(rows: rows), labels: split.labels(rows),
+            train: xTrain, labels: yTrain,
             validation: xCalib, validationLabels: split.labels(split.calibration),
             parameters: BoosterSearch.parameters(depth: search.depth, minChild: search.minChild, eta: search.eta,
                                                  prevalence: search.prevalence, seed: options.seed),

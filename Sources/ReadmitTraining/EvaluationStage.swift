@@ -49,10 +49,12 @@ struct EvaluationStage {
     }
 
     init(data: PreparedData, features: FeatureStage, search: BoosterSearch, refit: BoosterRefit, split: TrainingSplit,
-         risk: [Double], references: [ModelEvaluation], options: TrainingOptions) throws {
+         risk: [Double], riskWithheld: [Double]?, references: [ModelEvaluation], options: TrainingOptions) throws {
         let cohort = data.cohort, schema = features.schema
         let yTest = split.labels(split.test)
         evaluations = [ModelEvaluation(key: "risk_model", name: "Risk model (XGBoost + anomaly scores, Platt-calibrated)", probabilities: risk, labels: yTest)]
+            + (riskWithheld.map { [ModelEvaluation(key: "risk_model_history_unknown", name: "Risk model, history withheld (a caller that does not send it)",
+                                                   probabilities: $0, labels: yTest)] } ?? [])
             + references
         interval = BinaryMetrics.bootstrapAUC(scores: risk, labels: yTest, patients: split.test.map { cohort.patients[$0] },
                                               replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed)

@@ -16,6 +16,9 @@ public struct TrainingOptions: Sendable {
     public var forestTrees = 100
     /// Isolation forest subsample per tree.
     public var forestSamples = 256
+    /// Share of training encounters added again with their history withheld, so that unknown
+    /// history (a caller that does not send it) is a state the booster has seen; 0 disables.
+    public var historyWithheldShare = 0.1
     /// Bootstrap replicates for the AUC interval.
     public var bootstrapReplicates = 1000
 

@@ -48,12 +48,17 @@ public enum TrainingPipeline {
         let assembly = try ModelAssembly(spec: tables.spec, tables: tables, dataHash: dataHash, features: features, anomalies: anomalies,
                                          search: search, refit: refit, split: split, options: options)
         stage("model assembly")
-        let risk = try assembly.model.score(features.x.selecting(rows: split.test)).risk
+        let xTest = features.x.selecting(rows: split.test)
+        let risk = try assembly.model.score(xTest).risk
+        // The same test encounters with their history withheld: what a caller that does not
+        // send history gets.
+        let withholding = HistoryWithholding(schema: features.schema)
+        let riskWithheld = withholding.columns.isEmpty ? nil : try assembly.model.score(withholding.withheld(xTest)).risk
         let references = EvaluationStage.references(data: data, features: features, anomalies: anomalies, split: split,
                                                     options: options, progress: progress)
         stage("references")
         let evaluation = try EvaluationStage(data: data, features: features, search: search, refit: refit, split: split,
-                                             risk: risk, references: references, options: options)
+                                             risk: risk, riskWithheld: riskWithheld, references: references, options: options)
         stage("evaluation")
 
         let cohort = data.cohort, spec = tables.spec

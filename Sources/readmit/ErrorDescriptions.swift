@@ -8,3 +8,4 @@ extension BoosterError: DataErrorDescribing { var cliDescription: String { descr
 extension FeatureVectorError: DataErrorDescribing { var cliDescription: String { message } }
 extension ReportError: DataErrorDescribing { var cliDescription: String { "report: \(message)" } }
 extension SpecError: DataErrorDescribing { var cliDescription: String { "dataset spec \(description)" } }
+extension OutputFile.Refused: DataErrorDescribing { var cliDescription: String { description } }

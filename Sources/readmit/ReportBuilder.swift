@@ -76,6 +76,7 @@ enum ReportBuilder {
     static func shortName(_ key: String) -> String {
         switch key {
         case "risk_model": return "Risk model (served)"
+        case "risk_model_history_unknown": return "Risk model, history unknown"
         case "logistic_regression": return "Logistic regression"
         case "lace": return "LACE-like index"
         case "isolation_forest": return "Isolation Forest"

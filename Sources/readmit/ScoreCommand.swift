@@ -28,7 +28,19 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Folder of the spec's other tables (patients, events); default: the folder of --data.")
     var dataDirectory: String?
 
-    @Option(name: .long, help: "Output CSV.")
+    @Option(name: .long, help: "Raw records to score instead (CSV or CSV.gz): one flat row per encounter, each scored alone, history fields as columns (docs/PROTOCOL.md, \"Raw records\"; `readmit history` derives them).")
+    var records: String?
+
+    @Option(name: .long, help: "With --records: explain each row's risk by its k largest feature contributions.")
+    var explain: Int = 0
+
+    @Flag(name: .customLong("bad-values-missing"), help: "With --records: a value that cannot be read is missing with a warning, not an error for its row.")
+    var badValuesMissing = false
+
+    @Flag(name: .customLong("missing-fields-ok"), help: "With --records: a required field absent from the file is missing for every row, with a warning.")
+    var missingFieldsOk = false
+
+    @Option(name: .long, help: "Output CSV (- for standard output; only a regular file is ever replaced).")
     var out: String
 
     @OptionGroup var global: GlobalOptions
@@ -37,6 +49,11 @@ struct ScoreCommand: ParsableCommand {
         try runReportingErrors {
             let console = Console(label: "readmit.score", level: global.logLevel, totalSteps: 3)
             let loaded = try ReadmitModel.load(path: model)
+            if let records {
+                guard data == nil, dataDirectory == nil else { throw ValidationError("--records scores a flat file alone; leave out --data and --data-dir") }
+                try scoreRecords(loaded, path: records, console: console)
+                return
+            }
             guard let folder = dataDirectory ?? data.map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
                 throw ValidationError("pass --data (the encounters table) or --data-dir (the folder of the spec's tables)")
             }
@@ -77,15 +94,7 @@ struct ScoreCommand: ParsableCommand {
                 lines.append(line)
             }
             let text = lines.joined(separator: "\n") + "\n"
-            let tmp = out + ".tmp-\(getpid())"
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
-                if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
-                try FileManager.default.moveItem(atPath: tmp, toPath: out)
-            } catch {
-                try? FileManager.default.removeItem(atPath: tmp)
-                throw error
-            }
+            try OutputFile.write(text, to: out)
             console.progress("write done")
             console.finishProgress()
             console.logger.info("scored \(good.count) of \(n) rows (\(n - good.count) with errors) into \(out)")
@@ -94,6 +103,57 @@ struct ScoreCommand: ParsableCommand {
 }
 
 extension ScoreCommand {
+    /// `--records`: a flat file scored row by row through the model's spec, with the per-row
+    /// outcomes of the daemon's `RECORDS` (the same code).
+    func scoreRecords(_ model: ReadmitModel, path: String, console: Console) throws {
+        let csv = try CSVTable(path: path)
+        guard csv.rowCount > 0 else { throw DataError(code: .empty, file: path, message: "file has a header but no data rows") }
+        let interned = csv.internedColumns(Array(csv.header.indices))
+        let columns: [(name: String, column: RecordColumn)] = csv.header.enumerated().map { c, name in
+            (name, .texts(values: interned[c].values, codes: interned[c].codes))
+        }
+        console.progress("read done")
+        let result = try model.scoreRecords(columns: columns, rows: csv.rowCount, k: max(0, explain),
+                                            options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing))
+        console.progress("score done")
+        var errors: [Int: String] = [:], warnings: [Int: [String]] = [:]
+        for m in result.messages {
+            let text = (m.field.isEmpty ? "" : "\(m.field): ") + m.message
+            if m.row < 0 { console.logger.warning("\(m.code): \(text)"); continue }
+            if m.severity == .error { errors[m.row] = "line \(csv.line(ofRow: m.row)): " + text } else { warnings[m.row, default: []].append(text) }
+        }
+        let idColumn = model.parameters.dataset.encounters.encounterID
+        let id = csv.header.firstIndex(of: idColumn)
+        var lines = [(id != nil ? CSVField.quote(idColumn) + "," : "") + "risk,atypicality,tier" + (explain > 0 ? ",explanation" : "") + ",warnings,error"]
+        for r in 0..<csv.rowCount {
+            var line = id.map { CSVField.quote(csv.string(row: r, column: $0)) + "," } ?? ""
+            if result.tier[r] == 255 {
+                line += ",,"
+            } else {
+                line += "\(result.risk[r]),\(result.atypicality[r]),\(model.tierNames[Int(result.tier[r])])"
+            }
+            if explain > 0 {
+                let terms = result.explanations[r].map { t -> String in
+                    let value: String
+                    switch t.value {
+                    case .number(let v): value = "\(v)"
+                    case .text(let s): value = s
+                    case .missing: value = "missing"
+                    }
+                    return "\(t.feature)=\(value) \(t.contribution >= 0 ? "+" : "")\(t.contribution)"
+                }
+                line += "," + CSVField.quote(terms.joined(separator: "; "))
+            }
+            line += "," + CSVField.quote((warnings[r] ?? []).joined(separator: "; ")) + "," + CSVField.quote(errors[r] ?? "")
+            lines.append(line)
+        }
+        try OutputFile.write(lines.joined(separator: "\n") + "\n", to: out)
+        console.progress("write done")
+        console.finishProgress()
+        let failed = result.tier.filter { $0 == 255 }.count
+        console.logger.info("scored \(csv.rowCount - failed) of \(csv.rowCount) records (\(failed) with errors) into \(out)")
+    }
+
     /// Where a row's problem is: its file line, or its row for raw records.
     static func place(_ error: DataError) -> String {
         if let line = error.line { return "line \(line): " }

@@ -28,6 +28,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Threads for XGBoost training.")
     var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+    @Option(name: .customLong("history-withheld-share"),
+            help: "Share of training encounters added again with their history withheld (unknown history is then a state the model has seen); 0 disables.")
+    var historyWithheldShare: Double = TrainingOptions().historyWithheldShare
+
     @Flag(name: .long, help: "A fast run (one hyperparameter set, fewer rounds): for tests, not for use.")
     var quick = false
 
@@ -46,6 +50,8 @@ struct TrainCommand: ParsableCommand {
             options.seed = seed
             options.quick = quick
             options.threads = max(1, threads)
+            guard (0...1).contains(historyWithheldShare) else { throw ValidationError("--history-withheld-share must be between 0 and 1") }
+            options.historyWithheldShare = historyWithheldShare
             console.logger.info("training on \(tables.encounters.file) through \(specPath)")
             let result = try TrainingPipeline.run(tables: tables, options: options, progress: console.progress)
             console.finishProgress()

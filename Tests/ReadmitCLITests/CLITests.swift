@@ -87,7 +87,7 @@ final class CLITests: XCTestCase {
     }
 
     func testEveryCommandHasHelp() throws {
-        for command in ["train", "check", "evaluate", "score", "keys"] {
+        for command in ["train", "check", "evaluate", "score", "history", "keys"] {
             let r = try run([command, "--help"])
             XCTAssertEqual(r.status, 0, command)
             XCTAssertTrue(r.stdout.contains("USAGE"), command)
@@ -209,6 +209,59 @@ final class CLITests: XCTestCase {
         let r = try run(["score", "--model", old, "--data", Self.dataPath, "--out", dir.appendingPathComponent("s.csv").path])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("format version 1") && r.stderr.contains("retrain it with this version"), r.stderr)
+    }
+
+    /// `readmit history` then `readmit score --records` (each row alone, history as an input)
+    /// gives `readmit score --data`'s scores bit for bit, for both declared datasets.
+    func testHistoryThenRecordsEqualsTableScoring() throws {
+        let dir = temporaryDirectory()
+        let d130 = dir.appendingPathComponent("d130")
+        XCTAssertEqual(try run(["train", "--data", try write(try subset(3000), "train.csv", dir), "--out", d130.path, "--quick", "--no-report"]).status, 0)
+        let mimic = dir.appendingPathComponent("mimic")
+        XCTAssertEqual(try run(["train", "--dataset", Self.mimicSpecPath, "--out", mimic.path, "--quick", "--no-report"]).status, 0)
+        let mimicData = URL(fileURLWithPath: Self.root.deletingLastPathComponent().path).appendingPathComponent("shared/data/mimic-iv-demo").path
+        let cases: [(String, [String])] = [
+            (d130.appendingPathComponent("model.readmit").path, ["--data", try write(try subset(400), "score.csv", dir)]),
+            (mimic.appendingPathComponent("model.readmit").path, ["--data-dir", mimicData]),
+        ]
+        for (model, source) in cases {
+            let flat = dir.appendingPathComponent("flat.csv").path, viaRecords = dir.appendingPathComponent("r.csv").path
+            let viaTables = dir.appendingPathComponent("t.csv").path
+            var r = try run(["history", "--model", model] + source + ["--out", flat])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            r = try run(["score", "--model", model, "--records", flat, "--out", viaRecords])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            r = try run(["score", "--model", model] + source + ["--out", viaTables])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            func risks(_ path: String) throws -> [String] {
+                try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",")[1] }
+            }
+            let a = try risks(viaRecords), b = try risks(viaTables)
+            XCTAssertGreaterThan(a.count, 200)
+            XCTAssertEqual(a, b)
+        }
+    }
+
+    /// An output is only ever a regular file: a directory is refused and kept; `-` is standard output.
+    func testOutputNeverReplacesADirectory() throws {
+        let dir = temporaryDirectory()
+        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            ?? { () -> String? in
+                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
+                return FileManager.default.fileExists(atPath: p) ? p : nil
+            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let input = try write(try subset(20), "s.csv", dir)
+        let keep = dir.appendingPathComponent("keep")
+        try FileManager.default.createDirectory(at: keep, withIntermediateDirectories: true)
+        try Data("precious".utf8).write(to: keep.appendingPathComponent("inside.txt"))
+        let refused = try run(["score", "--model", model, "--data", input, "--out", keep.path])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("not a regular file"), refused.stderr)
+        XCTAssertEqual(try String(contentsOf: keep.appendingPathComponent("inside.txt"), encoding: .utf8), "precious")
+        let stdout = try run(["score", "--model", model, "--data", input, "--out", "-", "--log-level", "error"])
+        XCTAssertEqual(stdout.status, 0, stdout.stderr)
+        XCTAssertEqual(stdout.stdout.split(separator: "\n").count, 21)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "-"))
     }
 
     func testKeysWritesAPairAndNeverOverwrites() throws {

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import ReadmitCore
+
+/// `readmit history`: turns relational tables into flat raw records, deriving each encounter's
+/// history from the earlier encounters in the tables. Explicit, never behind the caller's back:
+/// `readmit score --records` and the daemon's `RECORDS` take history as an input.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Write the tables as flat raw records with their history fields derived from earlier encounters.",
+        discussion: """
+            Reads the tables of the model's dataset spec and writes one row per encounter: the encounter \\
+            table's own columns, then every other raw field the model reads (docs/PROTOCOL.md, "Raw \\
+            records"): the patient's fields, each events feature's aggregate, the principal diagnosis and \\
+            its ICD revision, and the history features computed from the same patient's encounters that \\
+            ended before this one (docs/DATASET_SPEC.md). `readmit score --records` on the result gives the \\
+            scores of `readmit score --data` on the tables, bit for bit.
+            """
+    )
+
+    @Option(name: .long, help: "Model file written by `readmit train` (its spec says how to read the tables).")
+    var model: String
+
+    @Option(name: .long, help: "Encounters table (CSV or CSV.gz); default: the spec's file in --data-dir.")
+    var data: String?
+
+    @Option(name: .customLong("data-dir"), help: "Folder of the spec's other tables; default: the folder of --data.")
+    var dataDirectory: String?
+
+    @Option(name: .long, help: "Output CSV (- for standard output; only a regular file is ever replaced).")
+    var out: String
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try runReportingErrors {
+            let loaded = try ReadmitModel.load(path: model)
+            guard let folder = dataDirectory ?? data.map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
+                throw ValidationError("pass --data (the encounters table) or --data-dir (the folder of the spec's tables)")
+            }
+            let spec = loaded.parameters.dataset
+            let tables = try DatasetTables(spec: spec, folders: [folder], encountersFile: data)
+            var errors = RowErrors()
+            let records = try EncounterRecords(tables: tables, strict: false, errors: &errors)
+            let labels = try Labels.compute(tables: tables, records: records, required: false, strict: false, errors: &errors)
+            let raw = try RawFeatures(tables: tables, records: records, labels: labels, strict: false, errors: &errors)
+            let encounters = tables.encounters
+            let header = encounters.header
+            var columns: [(name: String, value: (Int) -> String)] = []
+            for name in header {
+                let text = try encounters.texts(name, key: "encounters")
+                columns.append((name, { text.interned[$0] }))
+            }
+            func number(_ v: Double) -> String { v.isNaN ? "" : (v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)") }
+            for field in RecordFields.fields(spec: spec, schema: loaded.schema) where !header.contains(field.name) {
+                if let j = spec.features.firstIndex(where: { $0.name == field.name || $0.name + "_system" == field.name }) {
+                    switch raw.features[j] {
+                    case .numbers(let v): columns.append((field.name, { number(v[$0]) }))
+                    case .texts(let t): columns.append((field.name, { t.text($0) ?? "" }))
+                    case .codes(let t, let systems):
+                        let isSystem = field.name.hasSuffix("_system") && spec.features[j].name != field.name
+                        columns.append((field.name, { r in
+                            guard t.text(r) != nil else { return "" }
+                            return isSystem ? systems[Int(t.interned.codes[r])].rawValue : t.interned[r]
+                        }))
+                    }
+                } else if field.table == "patients", let patients = tables.patients, let rows = records.patientRow {
+                    let text = try patients.texts(field.name, key: "patients")
+                    columns.append((field.name, { rows[$0] >= 0 ? (text.text(rows[$0]) ?? "") : "" }))
+                }
+            }
+            var lines = [columns.map { CSVField.quote($0.name) }.joined(separator: ",")]
+            lines.reserveCapacity(records.count + 1)
+            for r in 0..<records.count { lines.append(columns.map { CSVField.quote($0.value(r)) }.joined(separator: ",")) }
+            try OutputFile.write(lines.joined(separator: "\n") + "\n", to: out)
+            for (row, error) in errors.byRow.sorted(by: { $0.key < $1.key }).prefix(5) {
+                FileHandle.standardError.write(Data("warning: row \(row + 1): \(error.description)\n".utf8))
+            }
+        }
+    }
+}
