@@ -15,7 +15,7 @@ import pytest
 import zmq
 
 MAGIC = b"RDMT"
-OPS = {"SCORE": 1, "EXPLAIN": 2, "INFO": 3, "HEALTH": 4, "STATS": 5, "RELOAD": 6}
+OPS = {"SCORE": 1, "EXPLAIN": 2, "INFO": 3, "HEALTH": 4, "STATS": 5, "RELOAD": 6, "RECORDS": 7}
 STATUS = {"OK": 0, "BAD_MAGIC": 1, "BAD_VERSION": 2, "BAD_OP": 3, "BAD_FRAMES": 4, "BAD_PAYLOAD_SIZE": 5,
           "BAD_COLUMNS": 6, "BAD_VALUE": 7, "BAD_CATEGORY": 8, "TOO_MANY_ROWS": 9, "NOT_READY": 10,
           "OVERLOADED": 11, "RELOAD_FAILED": 12, "FORBIDDEN": 13, "BAD_ARGUMENT": 14, "INTERNAL": 15}
@@ -229,3 +229,67 @@ def test_dealer_with_several_requests_in_flight(daemon, schema):
         ids.add(parse_reply(frames[1:])["id"])
     dealer.close()
     assert ids == set(range(100, 105))
+
+
+def records_request(request_id, rows, columns, k=0, options=0):
+    """RECORDS frames of docs/PROTOCOL.md: columns is a list of (name, values); values are floats
+    (type 1, NaN missing) or str/None (type 2, dictionary-encoded, -1 missing)."""
+    frames = [header(OPS["RECORDS"], request_id), struct.pack("<IIII", rows, len(columns), k, options)]
+    for name, values in columns:
+        frames.append(name.encode("utf-8"))
+        if all(isinstance(v, float) for v in values):
+            frames.append(b"\x01" + struct.pack(f"<{rows}d", *values))
+        else:
+            distinct = sorted({v for v in values if v is not None})
+            index = {v: i for i, v in enumerate(distinct)}
+            body = b"\x02" + struct.pack("<I", len(distinct))
+            for v in distinct:
+                raw = v.encode("utf-8")
+                body += struct.pack("<I", len(raw)) + raw
+            body += struct.pack(f"<{rows}i", *[index[v] if v is not None else -1 for v in values])
+            frames.append(body)
+    return frames
+
+
+def one_encounter(schema):
+    """One encounter's raw fields from INFO's raw_fields: a known level of each text field, a
+    small number for numbers, and history fields as numbers."""
+    fields = {}
+    for f in schema["raw_fields"]:
+        if f["type"] == "number":
+            fields[f["name"]] = 1.0
+        elif f["type"] == "text":
+            fields[f["name"]] = f["levels"][0] if f.get("levels") else "x"
+        elif f["type"] == "diagnosis_code":
+            fields[f["name"]] = "428"
+        elif f["type"] == "timestamp":
+            fields[f["name"]] = "2100-01-01 00:00:00"
+    return fields
+
+
+def test_records(daemon, schema):
+    assert any(f["history"] for f in schema["raw_fields"]) and all("required" in f for f in schema["raw_fields"])
+    one = one_encounter(schema)
+    rows = 3
+    columns = [(name, [value] * rows) for name, value in one.items()]
+    # Row 1: a number field holding a text that is not a number; row 2: an unknown level.
+    number_field = next(f["name"] for f in schema["raw_fields"] if f["type"] == "number" and not f["history"])
+    text_field = next(f["name"] for f in schema["raw_fields"] if f["type"] == "text")
+    columns = [(n, ["1", "three", "1"] if n == number_field else (["Martian" if i == 2 else v[i] for i in range(rows)] if n == text_field else v))
+               for n, v in columns]
+    reply = daemon.call(records_request(31, rows, columns, k=2))
+    assert reply["status"] == 0 and reply["op"] == OPS["RECORDS"] and reply["id"] == 31
+    counts, risk, atyp, tier, body = reply["frames"]
+    assert struct.unpack("<II", counts) == (rows, 2)
+    risk = struct.unpack(f"<{rows}d", risk)
+    assert math.isnan(risk[1]) and tier[1] == 255 and not math.isnan(risk[0]) and not math.isnan(risk[2])
+    messages = json.loads(body)["messages"]
+    error = next(m for m in messages if m["severity"] == "error")
+    assert error["row"] == 1 and error["field"] == number_field and error["code"] == "bad_number"
+    assert any(m["row"] == 2 and m["code"] == "unknown_level" and m["field"] == text_field for m in messages)
+    # Row 0 alone gives the same bits as in the batch.
+    alone = daemon.call(records_request(32, 1, [(n, v[:1]) for n, v in columns]))
+    assert alone["frames"][1] == struct.pack("<d", risk[0])
+    # A required field absent: BAD_ARGUMENT naming it.
+    absent = daemon.call(records_request(33, 1, [(n, v[:1]) for n, v in columns if n != text_field]))
+    assert absent["status"] == STATUS["BAD_ARGUMENT"] and text_field in absent["frames"][1].decode()
