@@ -2,7 +2,10 @@
  * test_daemon: libreadmit against a real readmitd (started by the harness on a free port with
  * the fixture model): schema, scoring, full results, explanations, typed daemon errors with
  * row and feature, bounded waits when the daemon is stopped or down, Lazy Pirate recovery
- * after a restart, and independent clients on several threads.
+ * after a restart, and independent clients on several threads. Raw records (RECORDS): one
+ * encounter scored from the raw fields INFO lists, row alone = row in a batch bit for bit,
+ * row-level errors and warnings, request-level outcomes; these skip (with a message) while the
+ * daemon answers RECORDS with BAD_OP, and must pass once it implements it.
  */
 #include <math.h>
 #include <pthread.h>
@@ -343,6 +346,500 @@ static void test_threads(void) {
     free(x), free(want);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Raw records (RECORDS): field names come from INFO's raw_fields, never hard-coded          */
+/* ---------------------------------------------------------------------------------------- */
+
+/* The model's raw fields, read once from INFO with the raw-field calls. */
+typedef struct {
+    char name[257];
+    int type, required, history;
+    size_t n_levels;
+    char **levels;
+} raw_field;
+
+static raw_field *raw;
+static size_t n_raw;
+
+static void read_raw_fields(readmit_client *c) {
+    CHECK_RC(c, readmit_n_raw_fields(c, &n_raw), READMIT_OK);
+    raw = calloc(n_raw ? n_raw : 1, sizeof *raw);
+    for (size_t i = 0; i < n_raw; i++) {
+        raw_field *f = &raw[i];
+        CHECK_RC(c, readmit_raw_field_name(c, i, f->name, sizeof f->name, NULL), READMIT_OK);
+        CHECK_RC(c, readmit_raw_field_type(c, i, &f->type), READMIT_OK);
+        CHECK_RC(c, readmit_raw_field_required(c, i, &f->required), READMIT_OK);
+        CHECK_RC(c, readmit_raw_field_history(c, i, &f->history), READMIT_OK);
+        CHECK_RC(c, readmit_raw_field_n_levels(c, i, &f->n_levels), READMIT_OK);
+        f->levels = calloc(f->n_levels ? f->n_levels : 1, sizeof *f->levels);
+        for (size_t j = 0; j < f->n_levels; j++) {
+            char buf[512] = "";
+            CHECK_RC(c, readmit_raw_field_level(c, i, j, buf, sizeof buf, NULL), READMIT_OK);
+            f->levels[j] = strdup(buf);
+        }
+        size_t back = 99;
+        CHECK(readmit_raw_field_index(c, f->name, &back) == READMIT_OK && back <= i, "index of '%s'", f->name);
+    }
+}
+
+static void free_raw_fields(void) {
+    for (size_t i = 0; i < n_raw; i++) {
+        for (size_t j = 0; j < raw[i].n_levels; j++) free(raw[i].levels[j]);
+        free(raw[i].levels);
+    }
+    free(raw);
+}
+
+/* The first raw field of `type` (history or not) with at least `min_levels` levels. */
+static const raw_field *find_raw(int type, int history, size_t min_levels) {
+    for (size_t i = 0; i < n_raw; i++)
+        if (raw[i].type == type && raw[i].history == history && raw[i].n_levels >= min_levels) return &raw[i];
+    return NULL;
+}
+
+/* What fill_row puts in a cell: a text, a number, or nothing (missing). */
+typedef struct {
+    const char *text;
+    double number;
+    int missing;
+} cell;
+
+/* A plausible value of raw field i for seed s: numbers small integers (history fields too),
+ * texts one of their levels (or an id when the field has none), diagnosis codes from a few
+ * ICD-9 codes, a few cells missing; timestamps and events are left out. */
+static int cell_for(size_t i, unsigned s, cell *out) {
+    static const char *codes[] = {"428", "250.83", "414", "786", "V58", "276", "?"};
+    static char ids[64][16];
+    const raw_field *f = &raw[i];
+    unsigned v = (s * 2654435761u + (unsigned)i * 40503u) >> 7;
+    memset(out, 0, sizeof *out);
+    out->number = NAN;
+    if (f->type != READMIT_FIELD_NUMBER && f->type != READMIT_FIELD_TEXT && f->type != READMIT_FIELD_DIAGNOSIS_CODE)
+        return 0; /* timestamps, events: not sent */
+    if ((v % 17) == 3) { /* missing */
+        out->missing = 1;
+        return 1;
+    }
+    switch (f->type) {
+    case READMIT_FIELD_NUMBER:
+        out->number = (double)(v % (f->history ? 4 : 12));
+        return 1;
+    case READMIT_FIELD_TEXT:
+        if (f->n_levels > 0) {
+            out->text = f->levels[v % f->n_levels];
+        } else {
+            snprintf(ids[s % 64], sizeof ids[0], "%u", 1000 + s);
+            out->text = ids[s % 64];
+        }
+        return 1;
+    case READMIT_FIELD_DIAGNOSIS_CODE:
+        out->text = codes[v % (sizeof codes / sizeof codes[0])];
+        return 1;
+    default:
+        return 0; /* not sent */
+    }
+}
+
+/* Sets raw field i of `row` in r to the cell for seed s (number fields as numbers, the others
+ * as texts; a missing cell is NaN or NULL). Returns the setter's code, READMIT_OK if not sent. */
+static int set_cell(readmit_records *r, size_t i, size_t row, unsigned s) {
+    cell x;
+    if (!cell_for(i, s, &x)) return READMIT_OK;
+    if (raw[i].type == READMIT_FIELD_NUMBER) return readmit_records_set_number(r, raw[i].name, row, x.number);
+    return readmit_records_set_text(r, raw[i].name, row, x.text);
+}
+
+/* Fills `row` of r with every sendable raw field for seed s. */
+static void fill_row(readmit_records *r, size_t row, unsigned s) {
+    for (size_t i = 0; i < n_raw; i++) {
+        int rc = set_cell(r, i, row, s);
+        if (rc != READMIT_OK) {
+            CHECK(rc == READMIT_OK, "set '%s' row %zu: %s", raw[i].name, row, readmit_records_errmsg(r));
+            return;
+        }
+    }
+}
+
+/* The index of the first message matching row, field (NULL: any), severity and code (NULL:
+ * any), or -1. */
+static long find_message(const readmit_result *res, int row, const char *field, int severity, const char *code) {
+    for (size_t i = 0; i < readmit_result_n_messages(res); i++) {
+        int mrow, msev;
+        const char *mfield, *mcode, *text;
+        readmit_result_message(res, i, &mrow, &mfield, &msev, &mcode, &text);
+        if (mrow == row && msev == severity && (!field || (mfield && strcmp(mfield, field) == 0)) &&
+            (!code || strcmp(mcode, code) == 0))
+            return (long)i;
+    }
+    return -1;
+}
+
+static void print_messages(const readmit_result *res) {
+    for (size_t i = 0; i < readmit_result_n_messages(res); i++) {
+        int row, sev;
+        const char *field, *code, *text;
+        readmit_result_message(res, i, &row, &field, &sev, &code, &text);
+        fprintf(stderr, "   message %zu: row %d field %s %s %s: %s\n", i, row, field ? field : "(none)",
+                sev == READMIT_SEVERITY_ERROR ? "error" : "warning", code, text);
+    }
+}
+
+/* Rows a of x and b of y are equal bit for bit: risk, atypicality, tier, explanations. */
+static int same_row(const readmit_result *x, size_t a, const readmit_result *y, size_t b) {
+    double r1, r2, a1, a2;
+    uint8_t t1, t2;
+    size_t n1 = 0, n2 = 0;
+    if (readmit_result_row(x, a, &r1, &a1, &t1, NULL) != READMIT_OK ||
+        readmit_result_row(y, b, &r2, &a2, &t2, NULL) != READMIT_OK)
+        return 0;
+    if (memcmp(&r1, &r2, sizeof r1) != 0 || memcmp(&a1, &a2, sizeof a1) != 0 || t1 != t2) return 0;
+    readmit_result_n_explanations(x, a, &n1);
+    readmit_result_n_explanations(y, b, &n2);
+    if (n1 != n2) return 0;
+    for (size_t j = 0; j < n1; j++) {
+        const char *f1, *f2, *v1, *v2;
+        double c1, c2;
+        readmit_result_explanation(x, a, j, &f1, &c1, &v1);
+        readmit_result_explanation(y, b, j, &f2, &c2, &v2);
+        if (strcmp(f1, f2) != 0 || memcmp(&c1, &c2, sizeof c1) != 0 || (v1 == NULL) != (v2 == NULL) ||
+            (v1 && strcmp(v1, v2) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when the daemon answers RECORDS with anything but BAD_OP (an empty request, every field
+ * absent and allowed to be). */
+static int records_supported(void) {
+    readmit_client *c = client();
+    readmit_records *r = NULL;
+    readmit_result *res = NULL;
+    readmit_records_new(0, &r);
+    int rc = readmit_score_records(c, r, 0, READMIT_RECORDS_MISSING_FIELDS_OK, &res);
+    if (rc == READMIT_EBADOP) {
+        const char *bin = getenv("READMITD_BIN");
+        fprintf(stderr,
+                "SKIP test_records_*: %s answers RECORDS (op 7) with BAD_OP (\"%s\"): the daemon does not "
+                "implement raw records yet; these tests run once it does\n",
+                bin && *bin ? bin : ".build/release/readmitd", readmit_errmsg(c));
+    } else {
+        CHECK_RC(c, rc, READMIT_OK);
+        CHECK(res && readmit_result_n_rows(res) == 0, "an empty request gets an empty result");
+    }
+    readmit_result_free(res);
+    readmit_records_free(r);
+    readmit_close(c);
+    return rc != READMIT_EBADOP;
+}
+
+/* INFO's raw_fields name what the test needs: a number, a text with levels, a history field. */
+static void test_records_raw_fields(void) {
+    CHECK(n_raw > 0, "INFO lists raw fields");
+    CHECK(find_raw(READMIT_FIELD_NUMBER, 0, 0) != NULL, "a number field");
+    CHECK(find_raw(READMIT_FIELD_TEXT, 0, 2) != NULL, "a text field with levels");
+    int history = 0;
+    for (size_t i = 0; i < n_raw; i++) history |= raw[i].history;
+    CHECK(history, "a history field");
+}
+
+/* One encounter scored from raw fields: a probability, a tier under INFO's thresholds, no
+ * error, and explanations that name schema features and echo the raw values sent. */
+static void test_records_one_encounter(void) {
+    readmit_client *c = client();
+    readmit_records *r = NULL;
+    readmit_result *res = NULL;
+    CHECK(readmit_records_new(1, &r) == READMIT_OK, "new");
+    fill_row(r, 0, 11);
+    CHECK_RC(c, readmit_score_records(c, r, 5, 0, &res), READMIT_OK);
+    if (!res) { readmit_records_free(r); readmit_close(c); return; }
+    double risk = -1, aty = NAN;
+    uint8_t tier = 99;
+    int err = -1;
+    CHECK(readmit_result_n_rows(res) == 1 && readmit_result_k(res) == 5, "1 row, k 5 (got k %zu)", readmit_result_k(res));
+    CHECK(readmit_result_row(res, 0, &risk, &aty, &tier, &err) == READMIT_OK, "row 0");
+    CHECK(err == 0 && risk > 0 && risk < 1 && isfinite(aty) && tier <= READMIT_TIER_HIGH, "risk %g aty %g tier %u error %d",
+          risk, aty, tier, err);
+    CHECK(find_message(res, 0, NULL, READMIT_SEVERITY_ERROR, NULL) < 0, "no error for a plausible encounter");
+    if (err) print_messages(res);
+    CHECK(readmit_result_model_version(res) == readmit_last_model_version(c) && readmit_result_model_version(res) != 0,
+          "model version");
+    char *json = NULL;
+    readmit_info_json_alloc(c, &json);
+    rm_json *info = json ? rm_json_parse(json, strlen(json), NULL) : NULL;
+    CHECK(tier == expected_tier(rm_json_get(info, "tiers"), risk), "tier %u follows INFO's thresholds", tier);
+    rm_json_free(info);
+    readmit_free(json);
+    size_t n = 0;
+    CHECK(readmit_result_n_explanations(res, 0, &n) == READMIT_OK && n > 0 && n <= 5, "%zu explanations", n);
+    double last = INFINITY;
+    for (size_t j = 0; j < n; j++) {
+        const char *feature = NULL, *value = NULL;
+        double contribution = 0;
+        readmit_result_explanation(res, 0, j, &feature, &contribution, &value);
+        CHECK(fabs(contribution) <= last, "largest |contribution| first");
+        last = fabs(contribution);
+        int known = 0;
+        char name[256];
+        for (size_t f = 0; f < nf && !known; f++)
+            known = readmit_feature_name(c, f, name, sizeof name, NULL) == READMIT_OK && strcmp(name, feature) == 0;
+        CHECK(known, "explained feature '%s' is a schema feature", feature);
+        /* A feature read straight from a raw field of the same name shows the value sent. */
+        for (size_t i = 0; i < n_raw; i++) {
+            cell x;
+            if (strcmp(raw[i].name, feature) != 0 || !cell_for(i, 11, &x)) continue;
+            char want[64];
+            const char *w = x.missing ? NULL : x.text;
+            if (raw[i].type == READMIT_FIELD_NUMBER && !x.missing) {
+                snprintf(want, sizeof want, "%.0f", x.number); /* small integers: "6", the shortest text */
+                w = want;
+            }
+            CHECK((w == NULL && value == NULL) || (w && value && strcmp(w, value) == 0),
+                  "feature '%s': value %s, sent %s", feature, value ? value : "null", w ? w : "nothing");
+        }
+    }
+    readmit_result_free(res);
+    /* Without explanations. */
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+    CHECK(res && readmit_result_k(res) == 0 && readmit_result_n_explanations(res, 0, &n) == READMIT_OK && n == 0,
+          "k 0: no explanations");
+    double risk0 = -1;
+    readmit_result_row(res, 0, &risk0, NULL, NULL, NULL);
+    CHECK(memcmp(&risk0, &risk, sizeof risk) == 0, "k does not change the risk");
+    readmit_result_free(res);
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
+/* Row i alone equals row i in a batch, bit for bit (risk, atypicality, tier, explanations). */
+static void test_records_batch_equals_single(void) {
+    readmit_client *c = client();
+    size_t rows = 24;
+    readmit_records *batch = NULL;
+    readmit_result *all = NULL;
+    readmit_records_new(rows, &batch);
+    for (size_t i = 0; i < rows; i++) fill_row(batch, i, 100 + (unsigned)i);
+    CHECK_RC(c, readmit_score_records(c, batch, 4, 0, &all), READMIT_OK);
+    int distinct = 0, same = 1;
+    for (size_t i = 0; all && i < rows; i++) {
+        readmit_records *one = NULL;
+        readmit_result *alone = NULL;
+        readmit_records_new(1, &one);
+        fill_row(one, 0, 100 + (unsigned)i);
+        int rc = readmit_score_records(c, one, 4, 0, &alone);
+        if (rc != READMIT_OK || !same_row(all, i, alone, 0)) {
+            same = 0;
+            fprintf(stderr, "   row %zu alone differs from the batch (%s)\n", i, readmit_strerror(rc));
+        }
+        double r0, ri;
+        readmit_result_row(all, 0, &r0, NULL, NULL, NULL);
+        readmit_result_row(all, i, &ri, NULL, NULL, NULL);
+        if (ri != r0) distinct = 1;
+        readmit_result_free(alone);
+        readmit_records_free(one);
+    }
+    CHECK(same, "every row alone equals the row in the batch");
+    CHECK(distinct, "different encounters get different risks");
+    readmit_result_free(all);
+    readmit_records_free(batch);
+    readmit_close(c);
+}
+
+/* A non-number in a number field is an error of that row alone, naming row and field; with
+ * READMIT_RECORDS_BAD_VALUES_MISSING it is a missing value with a warning. */
+static void test_records_bad_number(void) {
+    const raw_field *num = find_raw(READMIT_FIELD_NUMBER, 0, 0);
+    if (!num) return;
+    readmit_client *c = client();
+    readmit_records *r = NULL, *ref = NULL;
+    readmit_result *res = NULL, *want = NULL;
+    readmit_records_new(3, &r);
+    readmit_records_new(3, &ref);
+    for (size_t i = 0; i < n_raw; i++) { /* every field but `num` as fill_row would */
+        if (&raw[i] == num) continue;
+        for (size_t row = 0; row < 3; row++) {
+            set_cell(r, i, row, 7 + (unsigned)row);
+            set_cell(ref, i, row, 7 + (unsigned)row);
+        }
+    }
+    /* `num` as texts in one, as numbers (the bad one missing) in the other. */
+    const char *texts[3] = {"3", "three", "5"};
+    double numbers[3] = {3, NAN, 5};
+    CHECK(readmit_records_set_texts(r, num->name, texts) == READMIT_OK, "%s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_numbers(ref, num->name, numbers) == READMIT_OK, "%s", readmit_records_errmsg(ref));
+
+    CHECK_RC(c, readmit_score_records(c, r, 3, 0, &res), READMIT_OK);
+    CHECK_RC(c, readmit_score_records(c, ref, 3, 0, &want), READMIT_OK);
+    if (res && want) {
+        int err[3] = {-1, -1, -1};
+        for (size_t row = 0; row < 3; row++) readmit_result_row(res, row, NULL, NULL, NULL, &err[row]);
+        CHECK(err[0] == 0 && err[1] == 1 && err[2] == 0, "only row 1 fails: %d %d %d", err[0], err[1], err[2]);
+        long m = find_message(res, 1, num->name, READMIT_SEVERITY_ERROR, "bad_number");
+        CHECK(m >= 0, "an error 'bad_number' for row 1, field '%s'", num->name);
+        if (m < 0) print_messages(res);
+        const char *text = NULL;
+        if (m >= 0) readmit_result_message(res, (size_t)m, NULL, NULL, NULL, NULL, &text);
+        CHECK(text && strlen(text) > 0, "the error has a message");
+        CHECK(find_message(res, 0, NULL, READMIT_SEVERITY_ERROR, NULL) < 0 &&
+                  find_message(res, 2, NULL, READMIT_SEVERITY_ERROR, NULL) < 0,
+              "no error for rows 0 and 2");
+        double risk = NAN;
+        uint8_t tier = 0;
+        readmit_result_row(res, 1, &risk, NULL, &tier, NULL);
+        CHECK(isnan(risk) && tier == 255, "the failed row: risk NaN, tier 255");
+        size_t n = 9;
+        CHECK(readmit_result_n_explanations(res, 1, &n) == READMIT_OK && n == 0, "no explanations for the failed row");
+        CHECK(same_row(res, 0, want, 0) && same_row(res, 2, want, 2),
+              "the text \"3\" in a number field reads as 3; rows 0 and 2 are not affected by row 1");
+    }
+    readmit_result_free(res);
+    res = NULL;
+
+    /* bad_values_missing: the bad value is missing, with a warning; the row equals the row
+     * with the value missing. */
+    CHECK_RC(c, readmit_score_records(c, r, 3, READMIT_RECORDS_BAD_VALUES_MISSING, &res), READMIT_OK);
+    if (res && want) {
+        int err = -1;
+        readmit_result_row(res, 1, NULL, NULL, NULL, &err);
+        CHECK(err == 0, "row 1 is scored under bad_values_missing");
+        CHECK(find_message(res, 1, num->name, READMIT_SEVERITY_WARNING, NULL) >= 0, "a warning for row 1, field '%s'",
+              num->name);
+        CHECK(same_row(res, 1, want, 1), "the unreadable value is scored as missing");
+    }
+    readmit_result_free(res);
+    res = NULL;
+
+    /* An infinite number is an error too (not_finite). */
+    readmit_records_set_numbers(ref, num->name, (const double[3]){3, INFINITY, 5});
+    CHECK_RC(c, readmit_score_records(c, ref, 0, 0, &res), READMIT_OK);
+    if (res) {
+        int err = -1;
+        readmit_result_row(res, 1, NULL, NULL, NULL, &err);
+        CHECK(err == 1 && find_message(res, 1, num->name, READMIT_SEVERITY_ERROR, "not_finite") >= 0,
+              "infinity: error 'not_finite' for row 1");
+    }
+    readmit_result_free(res);
+    readmit_result_free(want);
+    readmit_records_free(r);
+    readmit_records_free(ref);
+    readmit_close(c);
+}
+
+/* A text that is not a level learned in training is a warning (unknown_level), not an error;
+ * when only the case differs the message names the level. */
+static void test_records_unknown_level(void) {
+    const raw_field *text = NULL;
+    const char *level = NULL;
+    for (size_t i = 0; i < n_raw && !level; i++) { /* a text field with a level that has letters */
+        if (raw[i].type != READMIT_FIELD_TEXT || raw[i].history || raw[i].n_levels < 2) continue;
+        for (size_t j = 0; j < raw[i].n_levels && !level; j++)
+            for (const char *p = raw[i].levels[j]; *p && !level; p++)
+                if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')) text = &raw[i], level = raw[i].levels[j];
+    }
+    CHECK(level != NULL, "a text field with a level made of letters");
+    if (!level) return;
+    char flipped[512];
+    snprintf(flipped, sizeof flipped, "%s", level);
+    for (char *p = flipped; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+        else if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
+    }
+    readmit_client *c = client();
+    readmit_records *r = NULL;
+    readmit_result *res = NULL;
+    readmit_records_new(3, &r);
+    for (size_t row = 0; row < 3; row++) fill_row(r, row, 31 + (unsigned)row);
+    readmit_records_set_text(r, text->name, 0, "Martian");
+    readmit_records_set_text(r, text->name, 1, flipped);
+    readmit_records_set_text(r, text->name, 2, level);
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+    if (res) {
+        int err[3] = {-1, -1, -1};
+        for (size_t row = 0; row < 3; row++) readmit_result_row(res, row, NULL, NULL, NULL, &err[row]);
+        CHECK(err[0] == 0 && err[1] == 0 && err[2] == 0, "every row is scored: %d %d %d", err[0], err[1], err[2]);
+        CHECK(find_message(res, 0, text->name, READMIT_SEVERITY_WARNING, "unknown_level") >= 0,
+              "'Martian' in '%s': warning unknown_level for row 0", text->name);
+        long m = find_message(res, 1, text->name, READMIT_SEVERITY_WARNING, "unknown_level");
+        CHECK(m >= 0, "'%s' in '%s': warning unknown_level for row 1", flipped, text->name);
+        const char *msg = NULL;
+        if (m >= 0) readmit_result_message(res, (size_t)m, NULL, NULL, NULL, NULL, &msg);
+        CHECK(msg && strstr(msg, level) != NULL, "the message names the level '%s': %s", level, msg ? msg : "");
+        CHECK(find_message(res, 2, text->name, READMIT_SEVERITY_WARNING, "unknown_level") < 0, "a learned level: no warning");
+        if (find_message(res, 0, text->name, READMIT_SEVERITY_WARNING, "unknown_level") < 0) print_messages(res);
+    }
+    readmit_result_free(res);
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
+/* Request-level outcomes: a required field absent (BAD_ARGUMENT naming it, or a warning under
+ * missing_fields_ok), history absent (history_unknown), a column the model does not read
+ * (unused_field). */
+static void test_records_request_level(void) {
+    readmit_client *c = client();
+    const raw_field *num = find_raw(READMIT_FIELD_NUMBER, 0, 0);
+    const raw_field *required = NULL;
+    for (size_t i = 0; i < n_raw && !required; i++)
+        if (raw[i].required == 1 && &raw[i] != num) required = &raw[i];
+    readmit_records *r = NULL;
+    readmit_result *res = NULL;
+    readmit_records_new(2, &r);
+    readmit_records_set_numbers(r, num->name, (const double[2]){2, 5});
+    readmit_records_set_numbers(r, "readmit_test_not_a_field", (const double[2]){1, 1});
+    if (required) {
+        CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_EBADARGUMENT);
+        int named = 0;
+        for (size_t i = 0; i < n_raw; i++)
+            if (raw[i].required == 1 && &raw[i] != num && strstr(readmit_errmsg(c), raw[i].name)) named = 1;
+        CHECK(named, "the error names a missing required field: %s", readmit_errmsg(c));
+        CHECK(res == NULL, "no result");
+    } else {
+        fprintf(stderr, "   (INFO marks no raw field required: the BAD_ARGUMENT case is not checked)\n");
+    }
+    CHECK_RC(c, readmit_score_records(c, r, 0, READMIT_RECORDS_MISSING_FIELDS_OK, &res), READMIT_OK);
+    if (res) {
+        int err = -1;
+        readmit_result_row(res, 0, NULL, NULL, NULL, &err);
+        CHECK(err == 0, "scored with the absent fields missing");
+        if (required)
+            CHECK(find_message(res, -1, required->name, READMIT_SEVERITY_WARNING, NULL) >= 0,
+                  "a request-level warning for the absent required field '%s'", required->name);
+        CHECK(find_message(res, -1, "readmit_test_not_a_field", READMIT_SEVERITY_WARNING, "unused_field") >= 0,
+              "warning unused_field for a column the model does not read");
+        CHECK(find_message(res, -1, NULL, READMIT_SEVERITY_WARNING, "history_unknown") >= 0,
+              "warning history_unknown when no history field is sent");
+        if (find_message(res, -1, NULL, READMIT_SEVERITY_WARNING, "history_unknown") < 0) print_messages(res);
+    }
+    readmit_result_free(res);
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
+/* A large batch (number frames go without a copy) equals the same rows sent in 4 chunks. */
+static void test_records_large_batch(void) {
+    readmit_client *c = client();
+    size_t rows = slow ? 2000 : 20000, chunk = rows / 4;
+    readmit_records *all = NULL;
+    readmit_result *whole = NULL;
+    readmit_records_new(rows, &all);
+    for (size_t i = 0; i < rows; i++) fill_row(all, i, 5000 + (unsigned)i);
+    CHECK_RC(c, readmit_score_records(c, all, 0, 0, &whole), READMIT_OK);
+    int same = whole != NULL;
+    for (size_t start = 0; same && start < rows; start += chunk) {
+        readmit_records *part = NULL;
+        readmit_result *res = NULL;
+        readmit_records_new(chunk, &part);
+        for (size_t i = 0; i < chunk; i++) fill_row(part, i, 5000 + (unsigned)(start + i));
+        same = readmit_score_records(c, part, 0, 0, &res) == READMIT_OK;
+        for (size_t i = 0; same && i < chunk; i++) same = same_row(whole, start + i, res, i);
+        readmit_result_free(res);
+        readmit_records_free(part);
+    }
+    CHECK(same, "%zu rows in one batch equal 4 chunks", rows);
+    readmit_result_free(whole);
+    readmit_records_free(all);
+    readmit_close(c);
+}
+
 int main(void) {
     slow = getenv("READMIT_TEST_SLOW") != NULL;
     if (!th_daemon_start(&daemon_, 0, (const char *)NULL)) {
@@ -361,6 +858,21 @@ int main(void) {
         RUN(test_large_batch);
         RUN(test_threads);
         RUN(test_curve);
+        if (records_supported()) {
+            c = client();
+            read_raw_fields(c);
+            readmit_close(c);
+            RUN(test_records_raw_fields);
+            if (n_raw > 0 && find_raw(READMIT_FIELD_NUMBER, 0, 0)) {
+                RUN(test_records_one_encounter);
+                RUN(test_records_batch_equals_single);
+                RUN(test_records_bad_number);
+                RUN(test_records_unknown_level);
+                RUN(test_records_request_level);
+                RUN(test_records_large_batch);
+            }
+            free_raw_fields();
+        }
         RUN(test_stopped_and_restarted);
     }
     th_daemon_stop(&daemon_);
