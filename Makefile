@@ -1,7 +1,8 @@
 # Builds libreadmit (the C client of readmitd), its example program and its C tests with the
 # C compiler alone: plain C11 over libzmq and libc, no Swift.
 #
-#   make                     build/libreadmit.so, build/libreadmit.a, build/readmit.pc, build/readmit_score
+#   make                     build/libreadmit.so, build/libreadmit.a, build/readmit.pc, and the examples
+#                            build/readmit_score, build/readmit_records
 #   make test                build and run the C tests (they start a real readmitd; see tests/c/)
 #   make check-valgrind      the C tests under valgrind --leak-check=full (errors fail)
 #   make check-asan          the C tests built with AddressSanitizer + UndefinedBehaviorSanitizer
@@ -34,7 +35,9 @@ TEST_HDR := tests/c/harness.h tests/c/fake_daemon.h
 
 .PHONY: all test check-valgrind check-asan install uninstall clean bench
 
-all: $(B)/libreadmit.so $(B)/libreadmit.a $(B)/readmit.pc $(B)/readmit_score
+EXAMPLES := $(B)/readmit_score $(B)/readmit_records
+
+all: $(B)/libreadmit.so $(B)/libreadmit.a $(B)/readmit.pc $(EXAMPLES)
 
 $(B)/pic/%.o: shim/%.c $(SHIM_HDR)
 	@mkdir -p $(@D)
@@ -61,8 +64,8 @@ $(B)/readmit.pc: readmit.pc.in include/readmit.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@ZMQ_LIBS@|$(ZMQ_LIBS)|' $< > $@
 
-# The example links the shared library with an rpath so it runs from the build tree.
-$(B)/readmit_score: bindings/c/readmit_score.c $(B)/libreadmit.so
+# The examples link the shared library with an rpath so they run from the build tree.
+$(B)/readmit_%: bindings/c/readmit_%.c include/readmit.h $(B)/libreadmit.so
 	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(B) -lreadmit -Wl,-rpath,'$$ORIGIN' $(ZMQ_LIBS)
 
 # Tests link the static library so valgrind/ASan see every line of the shim.

@@ -65,4 +65,26 @@ if build/readmit_score -e "tcp://127.0.0.1:$port" "$prefix/bad.csv" 2>"$prefix/e
   echo "20-c: readmit_score accepted an infinite value" >&2; exit 1
 fi
 cat "$prefix/err"
+
+echo "--- raw-records example against a real readmitd"
+export READMIT_ENDPOINT="tcp://127.0.0.1:$port"
+fields=$(build/readmit_records)
+printf '%s\n' "$fields" | head -3
+# Every number field listed by INFO set to 1 (no field name is written here).
+set -- $(printf '%s\n' "$fields" | awk '$2 == "number" { print $1 "=1" }')
+[ $# -gt 0 ] || { echo "20-c: readmit_records lists no number field" >&2; exit 1; }
+if out=$(build/readmit_records "$@" 2>"$prefix/err"); then
+  printf '%s\n' "$out"
+  printf '%s\n' "$out" | grep -Eq '^risk 0\.[0-9]+, tier (low|medium|high)' || {
+    echo "20-c: readmit_records printed no risk" >&2; exit 1; }
+  # A number field holding a text that is not a number is an error of the row: exit 1.
+  if build/readmit_records "${1%%=*}=three" > "$prefix/out" 2>&1; then
+    echo "20-c: readmit_records accepted 'three' in a number field" >&2; exit 1
+  fi
+  grep -q bad_number "$prefix/out" || { cat "$prefix/out" >&2; exit 1; }
+elif grep -q READMIT_EBADOP "$prefix/err"; then
+  echo "20-c: SKIP readmit_records: $READMITD_BIN does not answer RECORDS (op 7) yet"
+else
+  cat "$prefix/err" >&2; exit 1
+fi
 echo "20-c: ok"
