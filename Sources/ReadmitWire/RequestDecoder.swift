@@ -49,6 +49,7 @@ public struct RequestDecoder: Sendable {
         case .health: body = expectFrames(op, frames, 1).map { .health }
         case .stats: body = expectFrames(op, frames, 1).map { .stats(prometheus: header.flags & WireFormat.flagPrometheus != 0) }
         case .reload: body = decodeReload(frames)
+        case .records: body = decodeRecords(frames)
         }
         switch body {
         case .success(let body): return .success(Request(header: header, body: body))
@@ -102,10 +103,13 @@ public struct RequestDecoder: Sendable {
         guard rows <= maxRows else {
             return .failure(WireError(.tooManyRows, "n_rows \(rows) is over this daemon's limit of \(maxRows) (--max-rows)"))
         }
-        // u32 * u32 * 8 fits in Int on 64-bit platforms, so no overflow here.
-        let expectedBytes = rows * columns * 8
-        guard frames[2].count == expectedBytes else {
-            return .failure(WireError(.badPayloadSize, "matrix frame is \(frames[2].count) bytes, expected n_rows * n_cols * 8 = \(rows) * \(columns) * 8 = \(expectedBytes)"))
+        // rows * columns * 8 can pass Int.max (2^32 - 1 columns of 2^28 rows): computed with
+        // overflow checks, and a product that does not fit is simply the wrong size.
+        let (cells, overflowCells) = rows.multipliedReportingOverflow(by: columns)
+        let (expectedBytes, overflowBytes) = cells.multipliedReportingOverflow(by: 8)
+        guard !overflowCells, !overflowBytes, frames[2].count == expectedBytes else {
+            let expected = overflowCells || overflowBytes ? "more than Int.max" : String(expectedBytes)
+            return .failure(WireError(.badPayloadSize, "matrix frame is \(frames[2].count) bytes, expected n_rows * n_cols * 8 = \(rows) * \(columns) * 8 = \(expected)"))
         }
         if let expectedColumns, columns != expectedColumns {
             return .failure(WireError(.badColumns, "n_cols is \(columns), the model's schema has \(expectedColumns) features"))
