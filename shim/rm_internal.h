@@ -87,7 +87,7 @@ typedef struct {
 typedef struct {
     char *name;
     int type;     /* READMIT_FIELD_* */
-    int required; /* 1, 0, or -1 when INFO does not say */
+    int required; /* 1 or 0 */
     int history;  /* 1 or 0 */
     size_t n_levels;
     char **levels;

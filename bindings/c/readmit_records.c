@@ -20,7 +20,7 @@
 #include "readmit.h"
 
 int main(int argc, char **argv) {
-    static const char *types[] = {"number", "text", "timestamp", "diagnosis_code", "events", "other"};
+    static const char *types[] = {"number", "text", "timestamp", "diagnosis_code", "other"};
     static const char *tiers[] = {"low", "medium", "high"};
     const char *endpoint = getenv("READMIT_ENDPOINT") ? getenv("READMIT_ENDPOINT") : "tcp://127.0.0.1:5555";
     readmit_client *c = NULL;
@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
         if (argc == 1) printf("%s %s%s\n", name, types[type], history ? " history" : "");
         for (int a = 1; a < argc; a++)
             if (!strncmp(argv[a], name, strlen(name)) && argv[a][strlen(name)] == '=') value = argv[a] + strlen(name) + 1, used++;
-        if (type != READMIT_FIELD_EVENTS && type != READMIT_FIELD_OTHER) rc = readmit_records_set_text(r, name, 0, value);
+        rc = readmit_records_set_text(r, name, 0, value);
     }
     if (rc != READMIT_OK || argc == 1) goto out;
     if (used != (size_t)argc - 1) {

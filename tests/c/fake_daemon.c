@@ -60,11 +60,10 @@ static const char *k_info =
     "{\"index\":1,\"name\":\"race\",\"kind\":\"categorical\",\"levels\":[\"A\",\"B\\u00e9\"],\"source\":\"race\"}],"
     "\"raw_fields\":[{\"name\":\"age\",\"type\":\"number\",\"required\":true,\"history\":false,\"table\":\"encounters\"},"
     "{\"name\":\"race\",\"type\":\"text\",\"required\":false,\"history\":false,\"levels\":[\"A\",\"B\\u00e9\"]},"
-    "{\"name\":\"prior_stays\",\"type\":\"number\",\"history\":true,\"table\":\"history\"},"
+    "{\"name\":\"prior_stays\",\"type\":\"number\",\"required\":false,\"history\":true,\"table\":\"history\"},"
     "{\"name\":\"admitted\",\"type\":\"timestamp\",\"history\":false,\"required\":true,\"format\":\"%Y\"},"
-    "{\"name\":\"dx\",\"type\":\"diagnosis_code\",\"history\":false,\"system\":\"icd10\"},"
-    "{\"name\":\"labs\",\"type\":\"events\",\"history\":false},"
-    "{\"name\":\"future\",\"type\":\"hologram\",\"history\":false}]}";
+    "{\"name\":\"dx\",\"type\":\"diagnosis_code\",\"required\":false,\"history\":false,\"system\":\"icd10\"},"
+    "{\"name\":\"future\",\"type\":\"hologram\",\"required\":false,\"history\":false}]}";
 
 static void put32(unsigned char *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));

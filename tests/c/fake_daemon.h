@@ -13,7 +13,7 @@
 /* How the fake answers the next requests. */
 typedef enum {
     FAKE_VALID,            /* a well-formed reply (SCORE: risk 0.25 per row; INFO: 2 features and
-                              3 raw fields; RECORDS: see below) */
+                              6 raw fields; RECORDS: see below) */
     FAKE_SILENT,           /* never answers */
     FAKE_SHORT_HEADER,     /* a 23-byte reply header */
     FAKE_BAD_MAGIC,        /* "XDMT" */

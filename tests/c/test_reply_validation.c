@@ -748,7 +748,7 @@ static void test_raw_fields(void) {
     readmit_client *c = th_open(fake_endpoint(fake), 1000, 0);
     size_t n = 0, index = 99, levels = 0;
     CHECK_RC(c, readmit_n_raw_fields(c, &n), READMIT_OK);
-    CHECK(n == 7, "7 raw fields, got %zu", n);
+    CHECK(n == 6, "6 raw fields, got %zu", n);
     char buf[64];
     CHECK_RC(c, readmit_raw_field_name(c, 1, buf, sizeof buf, NULL), READMIT_OK);
     CHECK(strcmp(buf, "race") == 0, "%s", buf);
@@ -759,10 +759,10 @@ static void test_raw_fields(void) {
     CHECK(index == 2, "index %zu", index);
     CHECK_RC(c, readmit_raw_field_index(c, "Prior_stays", &index), READMIT_ENOTFOUND);
     CHECK(strstr(readmit_errmsg(c), "Prior_stays") != NULL, "%s", readmit_errmsg(c));
-    int want_type[7] = {READMIT_FIELD_NUMBER, READMIT_FIELD_TEXT, READMIT_FIELD_NUMBER, READMIT_FIELD_TIMESTAMP,
-                        READMIT_FIELD_DIAGNOSIS_CODE, READMIT_FIELD_EVENTS, READMIT_FIELD_OTHER};
-    int want_required[7] = {1, 0, -1, 1, -1, -1, -1}, want_history[7] = {0, 0, 1, 0, 0, 0, 0};
-    for (size_t i = 0; i < 7 && i < n; i++) {
+    int want_type[6] = {READMIT_FIELD_NUMBER, READMIT_FIELD_TEXT, READMIT_FIELD_NUMBER, READMIT_FIELD_TIMESTAMP,
+                        READMIT_FIELD_DIAGNOSIS_CODE, READMIT_FIELD_OTHER};
+    int want_required[6] = {1, 0, 0, 1, 0, 0}, want_history[6] = {0, 0, 1, 0, 0, 0};
+    for (size_t i = 0; i < 6 && i < n; i++) {
         int type = -9, required = -9, history = -9;
         CHECK_RC(c, readmit_raw_field_type(c, i, &type), READMIT_OK);
         CHECK_RC(c, readmit_raw_field_required(c, i, &required), READMIT_OK);
@@ -777,7 +777,7 @@ static void test_raw_fields(void) {
     CHECK_RC(c, readmit_raw_field_level(c, 1, 2, buf, sizeof buf, NULL), READMIT_ENOTFOUND);
     CHECK_RC(c, readmit_raw_field_n_levels(c, 0, &levels), READMIT_OK);
     CHECK(levels == 0, "a number has no levels");
-    CHECK_RC(c, readmit_raw_field_type(c, 7, &want_type[0]), READMIT_ENOTFOUND);
+    CHECK_RC(c, readmit_raw_field_type(c, 6, &want_type[0]), READMIT_ENOTFOUND);
     CHECK_RC(c, readmit_raw_field_type(c, 0, NULL), READMIT_EINVAL);
     CHECK_RC(c, readmit_n_raw_fields(c, NULL), READMIT_EINVAL);
     CHECK_RC(c, readmit_raw_field_index(c, NULL, &index), READMIT_EINVAL);
@@ -788,13 +788,14 @@ static void test_raw_fields(void) {
         {"", "no \"raw_fields\""},
         {",\"raw_fields\":{}", "not an array"},
         {",\"raw_fields\":[3]", "not an object"},
-        {",\"raw_fields\":[{\"type\":\"number\",\"history\":false}]", "\"name\""},
-        {",\"raw_fields\":[{\"name\":\"\",\"type\":\"number\",\"history\":false}]", "\"name\""},
-        {",\"raw_fields\":[{\"name\":\"a\",\"history\":false}]", "\"type\""},
-        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"number\"}]", "\"history\""},
+        {",\"raw_fields\":[{\"type\":\"number\",\"required\":true,\"history\":false}]", "\"name\""},
+        {",\"raw_fields\":[{\"name\":\"\",\"type\":\"number\",\"required\":true,\"history\":false}]", "\"name\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"required\":true,\"history\":false}]", "\"type\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"number\",\"required\":true}]", "\"history\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"number\",\"history\":false}]", "\"required\""},
         {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"number\",\"history\":false,\"required\":1}]", "\"required\""},
-        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"text\",\"history\":false,\"levels\":\"A\"}]", "\"levels\""},
-        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"text\",\"history\":false,\"levels\":[\"A\",2]}]", "level"},
+        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"text\",\"required\":true,\"history\":false,\"levels\":\"A\"}]", "\"levels\""},
+        {",\"raw_fields\":[{\"name\":\"a\",\"type\":\"text\",\"required\":true,\"history\":false,\"levels\":[\"A\",2]}]", "level"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char info[512];

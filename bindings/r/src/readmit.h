@@ -345,10 +345,8 @@ READMIT_EXPORT int readmit_feature_level(readmit_client *client, size_t index, s
 #define READMIT_FIELD_TIMESTAMP 2
 /** A diagnosis code (ICD-9, ICD-10, ...), as text. */
 #define READMIT_FIELD_DIAGNOSIS_CODE 3
-/** An events table that a feature aggregates (not a column of one encounter). */
-#define READMIT_FIELD_EVENTS 4
-/** A type this version of the library does not know. */
-#define READMIT_FIELD_OTHER 5
+/** A type this version of the library does not know (a newer daemon); send it as text. */
+#define READMIT_FIELD_OTHER 4
 
 /** Asks the daemon (INFO) for the number of raw fields of one encounter and refreshes the
  *  client's cached schema. */
@@ -366,9 +364,9 @@ READMIT_EXPORT int readmit_raw_field_index(readmit_client *client, const char *n
 /** The type of raw field `index` (READMIT_FIELD_*). */
 READMIT_EXPORT int readmit_raw_field_type(readmit_client *client, size_t index, int *type);
 
-/** Whether raw field `index` is required: *required is 1 when a request without it fails with
- *  READMIT_EBADARGUMENT (unless READMIT_RECORDS_MISSING_FIELDS_OK), 0 when it may be left out,
- *  and -1 when the daemon's INFO does not say. */
+/** Whether raw field `index` is required: *required is 1 when a batch without the column fails
+ *  with READMIT_EBADARGUMENT (unless READMIT_RECORDS_MISSING_FIELDS_OK), 0 when it may be left
+ *  out. A required column may still hold missing cells. */
 READMIT_EXPORT int readmit_raw_field_required(readmit_client *client, size_t index,
                                               int *required);
 

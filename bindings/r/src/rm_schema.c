@@ -58,7 +58,6 @@ static int rm_raw_type(const char *type) {
     static const struct { const char *name; int type; } types[] = {
         {"number", READMIT_FIELD_NUMBER},       {"text", READMIT_FIELD_TEXT},
         {"timestamp", READMIT_FIELD_TIMESTAMP}, {"diagnosis_code", READMIT_FIELD_DIAGNOSIS_CODE},
-        {"events", READMIT_FIELD_EVENTS},
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(type, types[i].name) == 0) return types[i].type;
@@ -94,14 +93,14 @@ static int rm_raw_fields_from_info(const rm_json *root, rm_schema *s, const char
             *err = "INFO JSON raw field without a boolean \"history\"";
             goto fail;
         }
-        if (required && required->type != RM_JSON_BOOL) {
-            *err = "INFO JSON raw field \"required\" is not a boolean";
+        if (!required || required->type != RM_JSON_BOOL) {
+            *err = "INFO JSON raw field without a boolean \"required\"";
             goto fail;
         }
         if (levels && levels->type != RM_JSON_ARRAY) { *err = "INFO JSON raw field \"levels\" is not an array"; goto fail; }
         rm_raw_field *dst = &fields[n++];
         dst->type = rm_raw_type(type->string);
-        dst->required = required ? required->boolean : -1;
+        dst->required = required->boolean;
         dst->history = history->boolean;
         dst->name = rm_strdup(name->string);
         if (!dst->name) goto oom;
