@@ -148,7 +148,14 @@ int th_daemon_start(th_daemon *d, int port, ...) {
 }
 
 void th_daemon_signal(th_daemon *d, int sig) {
-    if (d->pid > 0) kill(d->pid, sig);
+    if (d->pid <= 0) return;
+    kill(d->pid, sig);
+    /* kill() returns before every thread has stopped; a busy daemon could still answer one
+     * request in between. Wait (we are its parent) until the whole process has stopped. */
+    if (sig == SIGSTOP) {
+        int status;
+        while (waitpid(d->pid, &status, WUNTRACED) < 0 && errno == EINTR) {}
+    }
 }
 
 void th_daemon_stop(th_daemon *d) {

@@ -70,7 +70,8 @@ int th_daemon_start(th_daemon *d, int port, ...);
 int th_daemon_spawn(th_daemon *d, int port);
 /* Starts readmitd on a free port with extra arguments (NULL-terminated), without waiting. */
 int th_daemon_spawn_args(th_daemon *d, ...);
-/* Sends `sig` to the daemon (SIGSTOP/SIGCONT to freeze it mid-request). */
+/* Sends `sig` to the daemon (SIGSTOP/SIGCONT to freeze it mid-request); after SIGSTOP it
+ * returns once the daemon has stopped. */
 void th_daemon_signal(th_daemon *d, int sig);
 /* Stops the daemon (SIGTERM, then SIGKILL after 5 s) and reaps it. */
 void th_daemon_stop(th_daemon *d);
