@@ -500,7 +500,8 @@ READMIT_EXPORT size_t readmit_result_n_messages(const readmit_result *result);
 /** Message `index`: *row is the 0-based row it is about, or -1 for the whole request; *field
  *  the raw field's name (NULL when the message names none); *severity READMIT_SEVERITY_*;
  *  *code a stable machine-readable code ("bad_number", "not_finite", "unknown_level",
- *  "bad_timestamp", "history_unknown", "unused_field", ...); *message an English sentence.
+ *  "bad_timestamp", "missing_field", "history_unknown", "unused_field", ...); *message an
+ *  English sentence.
  *  Any output may be NULL. READMIT_ENOTFOUND for an index out of range. */
 READMIT_EXPORT int readmit_result_message(const readmit_result *result, size_t index, int *row,
                                           const char **field, int *severity, const char **code,
