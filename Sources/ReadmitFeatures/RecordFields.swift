@@ -105,10 +105,9 @@ public enum RecordBatch {
         for c in columns where !known.contains(c.name) {
             warnings.warn(DataWarning(row: nil, field: c.name, code: "unused_field", message: "field '\(c.name)' is not read by this model; ignored"))
         }
-        let absentHistory = fields.filter { $0.history && !sent.contains($0.name) }.map(\.name)
-        if !absentHistory.isEmpty {
-            warnings.warn(DataWarning(row: nil, field: absentHistory.joined(separator: ","), code: "history_unknown",
-                                      message: "history fields absent (\(absentHistory.joined(separator: ", "))): every row's history is unknown, not a first encounter's"))
+        for name in fields.filter({ $0.history && !sent.contains($0.name) }).map(\.name) {
+            warnings.warn(DataWarning(row: nil, field: name, code: "history_unknown",
+                                      message: "history field '\(name)' is absent: unknown for every row (not a first encounter's value)"))
         }
         for f in fields where !sent.contains(f.name) {
             if f.required {

@@ -76,7 +76,7 @@ extension RequestDecoder {
             }
             switch Self.decodeColumn(valueFrame, rows: rows) {
             case .success(let column): columns.append((name, column))
-            case .failure(let message): return .failure(WireError(.badPayloadSize, "column '\(name)': \(message)"))
+            case .failure(let error): return .failure(WireError(.badPayloadSize, "column '\(name)': \(error.message)"))
             }
         }
         return .success(.records(RecordsRequest(rows: rows, k: k, options: options, columns: columns)))
