@@ -6,14 +6,15 @@
 ...     risk = cl.score(frame)                 # numpy array of probabilities
 ...     full = cl.score_frame(frame)           # risk, atypicality, tier
 ...     why = cl.explain(frame.head(3), k=5)   # top features per row
+...     out = cl.score_records(frame)          # raw fields, encoded by the daemon
 
 The package talks to the daemon through libreadmit (the project's C shim, built into the
 package); errors are :class:`ReadmitError` subclasses carrying the daemon's message.
 """
 from .client import Client, version
-from .errors import (EncodingError, ForbiddenError, InvalidArgumentError, InvalidFeatureError, NotReadyError,
-                     OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitEncodingWarning, ReadmitError,
-                     ReadmitTimeout, ReloadFailedError, ServerError)
+from .errors import (DataWarningError, EncodingError, ForbiddenError, InvalidArgumentError, InvalidFeatureError,
+                     NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
+                     ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError)
 from .io import read_csv
 
 __version__ = "0.1.0"
@@ -21,5 +22,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Client", "version", "read_csv", "ReadmitError", "ReadmitTimeout", "ReadmitConnectionError", "ProtocolError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
-    "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning",
+    "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning",
+    "DataWarningError",
 ]

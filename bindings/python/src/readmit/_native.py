@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint8, c_uint64, c_void_p
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint, c_uint8, c_uint64, c_void_p
 
 from . import errors
 
@@ -19,6 +19,15 @@ EBADMAGIC, EBADVERSION, EBADOP, EBADFRAMES, EBADPAYLOAD = 1, 2, 3, 4, 5
 EBADCOLUMNS, EBADVALUE, EBADCATEGORY, ETOOMANYROWS = 6, 7, 8, 9
 ENOTREADY, EOVERLOADED, ERELOADFAILED, EFORBIDDEN, EBADARGUMENT, EINTERNAL = 10, 11, 12, 13, 14, 15
 EINVAL, ENOMEM, ETIMEDOUT, EZMQ, EPROTO, ETOOBIG, ERANGE, ESTATUS, ENOTFOUND = range(100, 109)
+
+# Raw field types (READMIT_FIELD_*), RECORDS option bits and message severities.
+FIELD_NUMBER, FIELD_TEXT, FIELD_TIMESTAMP, FIELD_DIAGNOSIS_CODE, FIELD_OTHER = 0, 1, 2, 3, 4
+FIELD_TYPE_NAMES = {FIELD_NUMBER: "number", FIELD_TEXT: "text", FIELD_TIMESTAMP: "timestamp",
+                    FIELD_DIAGNOSIS_CODE: "diagnosis_code", FIELD_OTHER: "other"}
+RECORDS_MISSING_FIELDS_OK = 0x1
+RECORDS_BAD_VALUES_MISSING = 0x2
+SEVERITY_WARNING, SEVERITY_ERROR = 1, 2
+TIER_ERROR = 255
 
 _ERROR_CLASSES = {
     ETIMEDOUT: errors.ReadmitTimeout,
@@ -50,8 +59,18 @@ class _Options(ctypes.Structure):
     """Opaque readmit_options."""
 
 
+class _Records(ctypes.Structure):
+    """Opaque readmit_records (a batch of raw encounters)."""
+
+
+class _Result(ctypes.Structure):
+    """Opaque readmit_result (what readmit_score_records returned)."""
+
+
 ClientP = POINTER(_Client)
 OptionsP = POINTER(_Options)
+RecordsP = POINTER(_Records)
+ResultP = POINTER(_Result)
 
 
 def _library_path() -> str:
@@ -93,6 +112,39 @@ def _load() -> ctypes.CDLL:
         "readmit_stats_alloc": (c_int, [ClientP, c_int, POINTER(c_void_p)]),
         "readmit_reload": (c_int, [ClientP, c_char_p, POINTER(c_void_p)]),
         "readmit_free": (None, [c_void_p]),
+        # Raw fields (INFO "raw_fields"). Name/level buffers are passed as c_void_p (a
+        # create_string_buffer or None with size 0 to ask for the size).
+        "readmit_n_raw_fields": (c_int, [ClientP, POINTER(c_size_t)]),
+        "readmit_raw_field_name": (c_int, [ClientP, c_size_t, c_void_p, c_size_t, POINTER(c_size_t)]),
+        "readmit_raw_field_index": (c_int, [ClientP, c_char_p, POINTER(c_size_t)]),
+        "readmit_raw_field_type": (c_int, [ClientP, c_size_t, POINTER(c_int)]),
+        "readmit_raw_field_required": (c_int, [ClientP, c_size_t, POINTER(c_int)]),
+        "readmit_raw_field_history": (c_int, [ClientP, c_size_t, POINTER(c_int)]),
+        "readmit_raw_field_n_levels": (c_int, [ClientP, c_size_t, POINTER(c_size_t)]),
+        "readmit_raw_field_level": (c_int, [ClientP, c_size_t, c_size_t, c_void_p, c_size_t, POINTER(c_size_t)]),
+        # Raw records (RECORDS). set_numbers takes a float64 buffer, set_texts an array of
+        # n_rows `const char *` (NULL = missing), both as raw addresses.
+        "readmit_records_new": (c_int, [c_size_t, POINTER(RecordsP)]),
+        "readmit_records_free": (None, [RecordsP]),
+        "readmit_records_errmsg": (c_char_p, [RecordsP]),
+        "readmit_records_set_number": (c_int, [RecordsP, c_char_p, c_size_t, c_double]),
+        "readmit_records_set_text": (c_int, [RecordsP, c_char_p, c_size_t, c_char_p]),
+        "readmit_records_set_numbers": (c_int, [RecordsP, c_char_p, c_void_p]),
+        "readmit_records_set_texts": (c_int, [RecordsP, c_char_p, c_void_p]),
+        "readmit_score_records": (c_int, [ClientP, RecordsP, c_size_t, c_uint, POINTER(ResultP)]),
+        "readmit_result_free": (None, [ResultP]),
+        "readmit_result_n_rows": (c_size_t, [ResultP]),
+        "readmit_result_k": (c_size_t, [ResultP]),
+        "readmit_result_model_version": (c_uint64, [ResultP]),
+        "readmit_result_row": (c_int, [ResultP, c_size_t, POINTER(c_double), POINTER(c_double), POINTER(c_uint8),
+                                       POINTER(c_int)]),
+        "readmit_result_scores": (c_int, [ResultP, c_void_p, c_void_p, c_void_p]),
+        "readmit_result_n_messages": (c_size_t, [ResultP]),
+        "readmit_result_message": (c_int, [ResultP, c_size_t, POINTER(c_int), POINTER(c_char_p), POINTER(c_int),
+                                           POINTER(c_char_p), POINTER(c_char_p)]),
+        "readmit_result_n_explanations": (c_int, [ResultP, c_size_t, POINTER(c_size_t)]),
+        "readmit_result_explanation": (c_int, [ResultP, c_size_t, c_size_t, POINTER(c_char_p), POINTER(c_double),
+                                               POINTER(c_char_p)]),
     }
     for name, (restype, argtypes) in sig.items():
         fn = getattr(lib, name)
@@ -136,4 +188,4 @@ def take_string(ptr: c_void_p) -> str:
 
 
 # Keep the unused ctypes names importable for type annotations elsewhere.
-__all__ = ["LIB", "ClientP", "OptionsP", "_check_call", "take_string", "strerror", "c_double", "c_int32", "c_uint8"]
+__all__ = ["LIB", "ClientP", "OptionsP", "RecordsP", "ResultP", "_check_call", "take_string", "strerror", "c_double", "c_int32", "c_uint8"]

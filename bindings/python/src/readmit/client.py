@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import ctypes
 import json
+import re
 import threading
-from ctypes import byref, c_int, c_size_t, c_uint64, c_void_p
-from typing import Any, Dict, List, Optional, Sequence, Union
+import warnings
+from ctypes import byref, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -13,9 +15,14 @@ import pandas as pd
 from . import _native
 from ._native import LIB, _check_call, take_string
 from .encoding import Encoder
-from .errors import InvalidArgumentError, ReadmitError
+from .errors import DataWarningError, InvalidArgumentError, ProtocolError, ReadmitDataWarning, ReadmitError
 
 ArrayLike = Union[pd.DataFrame, np.ndarray, Sequence[Sequence[float]]]
+RecordsLike = Union[pd.DataFrame, pd.Series, Mapping[str, Any]]
+
+#: How many warnings the ReadmitDataWarning of one score_records call quotes.
+WARNINGS_QUOTED = 3
+_QUOTED_NAME = re.compile(r"'([^']+)'")
 
 
 def _b(text: Optional[str]) -> Optional[bytes]:
@@ -151,6 +158,32 @@ class Client:
         """The number of features of the model's schema."""
         return self._schema().n_features
 
+    def raw_fields(self) -> List[Dict[str, Any]]:
+        """The raw fields of one encounter that :meth:`score_records` sends (INFO "raw_fields",
+        read through libreadmit): a list of dicts with ``name``, ``type`` (``"number"``,
+        ``"text"``, ``"timestamp"``, ``"diagnosis_code"`` or ``"other"``), ``required``,
+        ``history`` and ``levels`` (the texts learned in training; empty when the field has
+        none). Asks the daemon (INFO) each time, so it follows a reloaded model."""
+        with self._lock:
+            h = self._h()
+            n = c_size_t()
+            _check_call(LIB.readmit_n_raw_fields(h, byref(n)), h)
+            fields = []
+            for i in range(n.value):
+                kind, required, history, n_levels = c_int(), c_int(), c_int(), c_size_t()
+                _check_call(LIB.readmit_raw_field_type(h, i, byref(kind)), h)
+                _check_call(LIB.readmit_raw_field_required(h, i, byref(required)), h)
+                _check_call(LIB.readmit_raw_field_history(h, i, byref(history)), h)
+                _check_call(LIB.readmit_raw_field_n_levels(h, i, byref(n_levels)), h)
+                fields.append({
+                    "name": _string_out(h, LIB.readmit_raw_field_name, i),
+                    "type": _native.FIELD_TYPE_NAMES.get(kind.value, "other"),
+                    "required": bool(required.value),
+                    "history": bool(history.value),
+                    "levels": [_string_out(h, LIB.readmit_raw_field_level, i, j) for j in range(n_levels.value)],
+                })
+        return fields
+
     def health(self) -> Dict[str, Any]:
         """``{"live": True, "ready": bool, "model_version": "hex"}``; raises ReadmitTimeout when
         the daemon does not answer."""
@@ -263,6 +296,307 @@ class Client:
             "feature_index": index[keep],
             "contribution": contribution[keep],
         }).reset_index(drop=True)
+
+    # -- raw records -------------------------------------------------------------------------
+
+    def score_records(self, data: RecordsLike, k: int = 0, *, bad_values: str = "error",
+                      missing_fields: str = "error", warn: Union[bool, str] = True) -> pd.DataFrame:
+        """Scores encounters given as their raw fields; the daemon encodes them with the model's
+        own dataset spec (the protocol's ``RECORDS``; :meth:`raw_fields` lists the fields).
+
+        ``data`` is a DataFrame (one row per encounter), a dict of column -> list/array (several
+        encounters), or one encounter as a dict of field -> scalar or a Series. Columns are sent
+        as they are, with no encoding here: an integer or float column as numbers (NaN and
+        ``pd.NA`` missing), every other column (object, string, category, bool, datetime, ...)
+        as the texts ``str(value)`` (None, NaN, ``pd.NA``, NaT missing). The daemon then applies
+        its one policy: a text that is not a number in a number field (``"three"``, ``True``, a
+        date) is a ``bad_number`` error of its row, an infinite number ``not_finite``, an unknown
+        level is missing with an ``unknown_level`` warning, and so on (docs/PROTOCOL.md, "Raw
+        records"). Each row is scored alone: its result never depends on the other rows.
+
+        Args:
+            k: explanations per row (0 = none); with ``k > 0`` the result has an
+                ``explanation`` column.
+            bad_values: ``"error"`` (a value that cannot be read is an error of its row) or
+                ``"missing"`` (it is missing, with a warning).
+            missing_fields: ``"error"`` (an absent required field fails the call with
+                :class:`readmit.InvalidFeatureError`, a ``ValueError`` whose ``field`` names
+                it) or ``"missing"`` (the field is missing for every row, with a warning).
+            warn: True: one :class:`readmit.ReadmitDataWarning` per call that counts the
+                daemon's warnings and quotes the first few; False: none; ``"error"``: raise
+                :class:`readmit.DataWarningError` (``row``, ``field``, ``kind`` of the first
+                warning) when there is any.
+
+        Returns a DataFrame indexed like ``data`` (one row for a single encounter) with
+        ``risk``, ``atypicality``, ``tier`` (categorical of the tier names in INFO), ``error``
+        (the row's error as ``"field: message"``, or None; such a row has NaN risk and
+        atypicality and no tier), ``warnings`` (list of the row's warnings, ``"field:
+        message"``, as ``readmit score --records`` writes them) and, with ``k > 0``,
+        ``explanation`` (list of ``(feature, contribution, value)``, the largest absolute
+        log-odds contribution first; ``value`` is the raw value read, as text, or None).
+        Warnings about the whole request (absent fields, unused columns) are in the
+        ReadmitDataWarning and in ``result.attrs["request_messages"]``. Row errors never raise.
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise InvalidArgumentError(f"k must be a non-negative integer, not {k!r}")
+        k = int(k)
+        options = 0
+        if bad_values == "missing":
+            options |= _native.RECORDS_BAD_VALUES_MISSING
+        elif bad_values != "error":
+            raise InvalidArgumentError(f"bad_values must be 'error' or 'missing', not {bad_values!r}")
+        if missing_fields == "missing":
+            options |= _native.RECORDS_MISSING_FIELDS_OK
+        elif missing_fields != "error":
+            raise InvalidArgumentError(f"missing_fields must be 'error' or 'missing', not {missing_fields!r}")
+        if warn not in (True, False, "error"):
+            raise InvalidArgumentError(f"warn must be True, False or 'error', not {warn!r}")
+
+        columns, n_rows, index = _records_columns(data)
+        records = _native.RecordsP()
+        _check_call(LIB.readmit_records_new(n_rows, byref(records)))
+        result = _native.ResultP()
+        try:
+            for name, column in columns:
+                _set_column(records, name, column, n_rows)
+            with self._lock:
+                h = self._h()
+                rc = LIB.readmit_score_records(h, records, k, options, byref(result))
+                error: Optional[ReadmitError] = None
+                try:
+                    _check_call(rc, h)
+                except ReadmitError as e:
+                    error = e
+            if error is not None:
+                error.field = self._field_named(str(error), [name for name, _ in columns])
+                raise error
+            frame, messages = self._records_result(result, n_rows, index, k)
+        finally:
+            LIB.readmit_result_free(result)
+            LIB.readmit_records_free(records)
+
+        warned = [m for m in messages if m["severity"] == "warning"]
+        if warned and warn == "error":
+            first = warned[0]
+            raise DataWarningError(_warning_summary(warned), row=first["row"], field=first["field"],
+                                   kind=first["code"], messages=warned)
+        if warned and warn is True:
+            warnings.warn(_warning_summary(warned), ReadmitDataWarning, stacklevel=2)
+        return frame
+
+    def _field_named(self, message: str, columns: List[str]) -> Optional[str]:
+        """The raw field (or request column) a daemon or library message names in quotes."""
+        quoted = _QUOTED_NAME.findall(message)
+        if not quoted:
+            return None
+        known = set(columns)
+        try:
+            info = self._info or self.info()
+            known.update(f.get("name") for f in info.get("raw_fields", []) if isinstance(f, dict))
+        except ReadmitError:
+            pass
+        return next((q for q in quoted if q in known), None)
+
+    def _records_result(self, result, n: int, index: Any, k: int) -> Tuple[pd.DataFrame, List[Dict[str, Any]]]:
+        """The DataFrame of a readmit_result, and its messages as dicts."""
+        if LIB.readmit_result_n_rows(result) != n:
+            raise ProtocolError(f"the reply has {LIB.readmit_result_n_rows(result)} rows, not {n}")
+        risk = np.empty(n, dtype=np.float64)
+        atypicality = np.empty(n, dtype=np.float64)
+        tier = np.empty(n, dtype=np.uint8)
+        if n:
+            _check_call(LIB.readmit_result_scores(result, risk.ctypes.data, atypicality.ctypes.data,
+                                                  tier.ctypes.data))
+        messages: List[Dict[str, Any]] = []
+        row_error: List[Optional[str]] = [None] * n
+        row_warnings: List[List[str]] = [[] for _ in range(n)]
+        row, field, severity, code, text = c_int(), c_char_p(), c_int(), c_char_p(), c_char_p()
+        for i in range(LIB.readmit_result_n_messages(result)):
+            _check_call(LIB.readmit_result_message(result, i, byref(row), byref(field), byref(severity), byref(code),
+                                                   byref(text)))
+            m = {
+                "row": row.value if row.value >= 0 else None,
+                "field": _text(field.value),
+                "severity": "error" if severity.value == _native.SEVERITY_ERROR else "warning",
+                "code": _text(code.value),
+                "message": _text(text.value) or "",
+            }
+            messages.append(m)
+            r = m["row"]
+            if r is not None and 0 <= r < n:
+                line = f"{m['field']}: {m['message']}" if m["field"] else m["message"]  # as readmit score
+                if m["severity"] == "error":
+                    if row_error[r] is None:
+                        row_error[r] = line
+                else:
+                    row_warnings[r].append(line)
+
+        version = f"{LIB.readmit_result_model_version(result):016x}"
+        info = self._info
+        if info is None or str(info.get("model_version", "")).lower().rjust(16, "0") != version:
+            info = self.info()
+        names = [t["name"] for t in info.get("tiers", [])] or ["low", "medium", "high"]
+        codes = tier.astype(np.int64)
+        codes[tier == _native.TIER_ERROR] = -1
+        columns: Dict[str, Any] = {
+            "risk": risk,
+            "atypicality": atypicality,
+            "tier": pd.Categorical.from_codes(codes, categories=names, ordered=True),  # NaN for an error row
+            "error": _object_array(row_error),
+            "warnings": _object_array(row_warnings),
+        }
+        if k > 0:
+            columns["explanation"] = _object_array(_explanations(result, n))
+        # Object columns stay object (pandas 3 would infer a string dtype and turn None into NaN).
+        frame = pd.DataFrame({name: pd.Series(values, index=index, dtype=object) if values.dtype == object
+                              else pd.Series(values, index=index) for name, values in columns.items()}, index=index)
+        frame.attrs["request_messages"] = [m for m in messages if m["row"] is None]
+        return frame, messages
+
+def _text(value: Optional[bytes]) -> Optional[str]:
+    return None if value is None else value.decode("utf-8", "replace")
+
+
+def _object_array(items: List[Any]) -> np.ndarray:
+    """A 1-d object array holding `items` as they are (lists stay lists)."""
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
+
+
+def _explanations(result, n: int) -> List[List[Tuple[str, float, Optional[str]]]]:
+    rows = []
+    count = c_size_t()
+    feature, contribution, value = c_char_p(), c_double(), c_char_p()
+    for r in range(n):
+        _check_call(LIB.readmit_result_n_explanations(result, r, byref(count)))
+        entries = []
+        for j in range(count.value):
+            _check_call(LIB.readmit_result_explanation(result, r, j, byref(feature), byref(contribution),
+                                                       byref(value)))
+            entries.append((_text(feature.value) or "", contribution.value, _text(value.value)))
+        rows.append(entries)
+    return rows
+
+
+def _warning_summary(warned: List[Dict[str, Any]]) -> str:
+    def where(m: Dict[str, Any]) -> str:
+        place = "request" if m["row"] is None else f"row {m['row']}"
+        return place + (f", field '{m['field']}'" if m["field"] else "")
+
+    quoted = "; ".join(f"{where(m)}: {m['message']}" for m in warned[:WARNINGS_QUOTED])
+    more = f"; and {len(warned) - WARNINGS_QUOTED} more" if len(warned) > WARNINGS_QUOTED else ""
+    noun = "warning" if len(warned) == 1 else "warnings"
+    return (f"{len(warned)} {noun} about the records: {quoted}{more} (the 'warnings' column has each row's; "
+            f"warn=False silences this)")
+
+
+def _string_out(handle, fn, *args: int) -> str:
+    """A string from a (buffer, size, *needed) libreadmit call: asks the size, then copies."""
+    needed = c_size_t()
+    rc = fn(handle, *args, None, 0, byref(needed))
+    if rc not in (_native.OK, _native.ERANGE):
+        _check_call(rc, handle)
+    buf = ctypes.create_string_buffer(max(needed.value, 1))
+    _check_call(fn(handle, *args, buf, len(buf), byref(needed)), handle)
+    return buf.value.decode("utf-8", "replace")
+
+
+def _is_column(value: Any) -> bool:
+    return pd.api.types.is_list_like(value) and not isinstance(value, (dict, set, frozenset))
+
+
+def _records_columns(data: RecordsLike) -> Tuple[List[Tuple[str, pd.Series]], int, Any]:
+    """(name, values) per column, the number of rows and the result's index."""
+    if isinstance(data, pd.DataFrame):
+        names = [str(c) for c in data.columns]
+        columns = [(names[j], data.iloc[:, j]) for j in range(data.shape[1])]
+        n, index = len(data), data.index
+    elif isinstance(data, pd.Series):  # one encounter: field -> value
+        names = [str(c) for c in data.index]
+        columns = [(name, pd.Series([value])) for name, value in zip(names, data.tolist())]
+        n, index = 1, pd.Index([data.name]) if data.name is not None else pd.RangeIndex(1)
+    elif isinstance(data, Mapping):
+        names = [str(c) for c in data.keys()]
+        values = list(data.values())
+        if values and all(_is_column(v) for v in values):
+            columns = [(name, v if isinstance(v, pd.Series) else pd.Series(v)) for name, v in zip(names, values)]
+            lengths = {len(c) for _, c in columns}
+            if len(lengths) > 1:
+                raise InvalidArgumentError(f"the columns of data have different lengths: {sorted(lengths)}")
+            n = lengths.pop()
+            index = pd.RangeIndex(n)
+        elif all(not _is_column(v) for v in values):  # one encounter: field -> scalar
+            columns = [(name, pd.Series([v])) for name, v in zip(names, values)]
+            n, index = 1, pd.RangeIndex(1)
+        else:
+            bad = next(name for name, v in zip(names, values) if not _is_column(v))
+            raise InvalidArgumentError(
+                "data mixes columns (lists, arrays) and single values; give one encounter as field -> value or "
+                f"several as field -> list (field '{bad}' holds a single value)", field=bad)
+    else:
+        raise InvalidArgumentError(
+            f"data must be a DataFrame, a Series or a dict of field -> values, not {type(data).__name__}")
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InvalidArgumentError(f"column '{name}' appears twice", field=name)
+        seen.add(name)
+    return columns, n, index
+
+
+def _is_number_dtype(dtype: Any) -> bool:
+    return (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)) \
+        and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _set_column(records, name: str, column: pd.Series, n: int) -> None:
+    """Sets one column of a readmit_records: numbers for int/float dtypes, texts otherwise."""
+    try:
+        name_b = name.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidArgumentError(f"column name {name!r} is not valid UTF-8: {e}", field=name) from None
+    if _is_number_dtype(column.dtype):
+        values = np.ascontiguousarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
+        rc = LIB.readmit_records_set_numbers(records, name_b, values.ctypes.data if n else None)
+    else:
+        texts = _texts(column, name)
+        addresses = np.array([ctypes.cast(c_char_p(t), c_void_p).value for t in texts[0]] + [0], dtype=np.uintp)
+        pointers = np.ascontiguousarray(addresses[texts[1]])  # code -1 -> the trailing NULL
+        rc = LIB.readmit_records_set_texts(records, name_b, pointers.ctypes.data if n else None)
+        del texts  # the library copied the texts
+    if rc != _native.OK:
+        message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
+        cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError
+        raise cls(message, code=rc, field=name)
+
+
+def _texts(column: pd.Series, name: str) -> Tuple[List[bytes], np.ndarray]:
+    """The distinct texts (UTF-8) of a column and each row's code into them (-1 = missing)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy(dtype=np.int64)
+        uniques = [str(c) for c in column.cat.categories]
+    else:
+        values = column.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            codes, found = pd.factorize(values)
+        else:
+            missing = pd.isna(values)
+            strings = np.empty(len(values), dtype=object)
+            strings[~missing] = [str(v) for v in values[~missing]]
+            codes, found = pd.factorize(strings)
+        uniques = [str(u) for u in found]
+        codes = np.asarray(codes, dtype=np.int64)
+    encoded = []
+    for u in uniques:
+        if "\0" in u:
+            raise InvalidArgumentError(f"column '{name}' holds a text with a NUL character: {u!r}", field=name)
+        try:
+            encoded.append(u.encode("utf-8"))
+        except UnicodeEncodeError as e:
+            raise InvalidArgumentError(f"column '{name}' holds a text that is not valid UTF-8: {e}", field=name) from None
+    return encoded, codes
 
 
 def version() -> str:

@@ -12,7 +12,8 @@ from typing import Optional
 class ReadmitError(Exception):
     """Base class of every error raised by this package."""
 
-    def __init__(self, message: str, code: int = 0, row: Optional[int] = None, feature: Optional[int] = None):
+    def __init__(self, message: str, code: int = 0, row: Optional[int] = None, feature: Optional[int] = None,
+                 field: Optional[str] = None):
         super().__init__(message)
         #: The libreadmit result code (``READMIT_E*``), 0 for errors raised in Python.
         self.code = code
@@ -22,6 +23,8 @@ class ReadmitError(Exception):
         self.row = row
         #: The feature index (schema order) the daemon named, or None.
         self.feature = feature
+        #: The raw field (column of :meth:`readmit.Client.score_records`) the message names, or None.
+        self.field = field
 
 
 class ReadmitTimeout(ReadmitError, TimeoutError):
@@ -74,6 +77,29 @@ class ReloadFailedError(ServerError):
 
 class ForbiddenError(ServerError, PermissionError):
     """The daemon's configuration does not allow the operation."""
+
+
+class DataWarningError(ReadmitError, ValueError):
+    """A warning about the data of :meth:`readmit.Client.score_records` under ``warn="error"``.
+
+    ``row`` (0-based position in the data, None for a warning about the whole request),
+    ``field`` (the raw field) and ``kind`` (the daemon's code, e.g. ``"unknown_level"``) are
+    those of the first warning; ``messages`` lists every warning of the request as dicts.
+    """
+
+    def __init__(self, message: str, row: Optional[int] = None, field: Optional[str] = None,
+                 kind: Optional[str] = None, messages: Optional[list] = None):
+        super().__init__(message, code=0, row=row, field=field)
+        #: The daemon's machine-readable code of the first warning ("unknown_level", ...).
+        self.kind = kind
+        #: Every warning of the request: dicts with row, field, severity, code, message.
+        self.messages = list(messages or [])
+
+
+class ReadmitDataWarning(UserWarning):
+    """Warnings the daemon reported about the data of :meth:`readmit.Client.score_records`
+    (unknown levels, absent history or required fields, unused columns, values read as
+    missing): one per call, counting them and quoting the first few with row and field."""
 
 
 class ReadmitEncodingWarning(UserWarning):

@@ -1,0 +1,360 @@
+"""Client.score_records (the protocol's RECORDS) against real readmitd processes: equal to
+`readmit score --records` bit for bit (Diabetes 130 and the MIMIC-IV demo), rows independent of
+each other, dirty data handled by the daemon's one policy, and the warning/error surface."""
+from __future__ import annotations
+
+import inspect
+import struct
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import readmit
+
+import conftest
+from conftest import MODEL, READMIT, ROOT, Daemon
+
+
+def bits(values) -> list:
+    """The exact bit patterns of float64 values (NaN patterns included)."""
+    arr = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+    return list(struct.unpack(f"<{len(arr)}q", arr.tobytes()))
+
+
+def cli_has_records() -> bool:
+    """Whether READMIT_BIN has `readmit history` and `readmit score --records`."""
+    try:
+        score = subprocess.run([str(READMIT), "score", "--help"], capture_output=True, text=True, timeout=60)
+        history = subprocess.run([str(READMIT), "history", "--help"], capture_output=True, timeout=60)
+    except OSError:
+        return False
+    return "--records" in score.stdout + score.stderr and history.returncode == 0
+
+
+needs_records_cli = pytest.mark.skipif(
+    not cli_has_records(),
+    reason=f"{READMIT} has no `history` / `score --records` (a build older than RECORDS): rebuild it, "
+           "or point READMIT_BIN at one that has them")
+
+
+def run_cli(*args: str) -> None:
+    proc = subprocess.run([str(READMIT), *args], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"readmit {' '.join(args)} failed:\n{proc.stderr[-3000:]}"
+
+
+def cli_score_records(model: Path, flat: Path, out: Path) -> pd.DataFrame:
+    run_cli("score", "--model", str(model), "--records", str(flat), "--out", str(out))
+    return pd.read_csv(out, dtype=str, keep_default_na=False)
+
+
+def assert_same_as_cli(ours: pd.DataFrame, cli: pd.DataFrame) -> None:
+    """Risks equal bit for bit, the same rows have errors, the same tiers."""
+    assert len(ours) == len(cli)
+    cli_error = (cli["error"] != "").to_numpy()
+    assert (ours["error"].notna().to_numpy() == cli_error).all()
+    cli_risk = np.array([float(r) if r != "" else np.nan for r in cli["risk"]])
+    assert np.isnan(cli_risk[cli_error]).all() and np.isnan(ours["risk"].to_numpy()[cli_error]).all()
+    ok = ~cli_error
+    assert [float.hex(x) for x in ours["risk"].to_numpy()[ok]] == [float.hex(x) for x in cli_risk[ok]]
+    assert (ours["tier"].astype(str).to_numpy()[ok] == cli["tier"].to_numpy()[ok]).all()
+
+
+@pytest.fixture(scope="module")
+def raw_fields(daemon):
+    with readmit.Client(daemon.endpoint, timeout_ms=20000, retries=0) as c:
+        return c.raw_fields()
+
+
+@pytest.fixture()
+def clean(raw_fields, sample_csv) -> pd.DataFrame:
+    """12 encounters with exactly the model's raw fields (history given as 0), so that scoring
+    them gives no warning at all."""
+    frame = readmit.read_csv(sample_csv).iloc[20:32]
+    names = [f["name"] for f in raw_fields if not f["history"]]
+    out = frame[names].copy()
+    for f in raw_fields:
+        if f["history"]:
+            out[f["name"]] = 0.0
+    return out
+
+
+# -- raw fields ---------------------------------------------------------------------------------
+
+def test_raw_fields_match_info(client, raw_fields):
+    info = client.info()["raw_fields"]
+    assert [f["name"] for f in raw_fields] == [f["name"] for f in info]
+    for ours, theirs in zip(raw_fields, info):
+        assert ours["type"] == theirs["type"] and ours["required"] == theirs["required"]
+        assert ours["history"] == theirs.get("history", False)
+        assert ours["levels"] == theirs.get("levels", [])
+    assert any(f["history"] for f in raw_fields) and any(f["levels"] for f in raw_fields)
+
+
+# -- (a) parity with `readmit score --records` ---------------------------------------------------
+
+@needs_records_cli
+def test_equals_readmit_score_records(client, sample_csv, tmp_path):
+    flat = tmp_path / "flat.csv"
+    run_cli("history", "--model", str(MODEL), "--data", str(sample_csv), "--out", str(flat))
+    frame = pd.read_csv(flat, dtype=str, keep_default_na=False)
+    # A few rows the daemon must refuse, in both paths.
+    frame.loc[5, "time_in_hospital"] = "three"
+    frame.loc[17, "num_medications"] = "2020-01-01"
+    frame.loc[40, "time_in_hospital"] = "1e999"
+    dirty = tmp_path / "dirty.csv"
+    frame.to_csv(dirty, index=False)
+    frame = pd.read_csv(dirty, dtype=str, keep_default_na=False)
+    ours = client.score_records(frame, warn=False)
+    cli = cli_score_records(MODEL, dirty, tmp_path / "out.csv")
+    assert ours.index.equals(frame.index)
+    assert (cli.iloc[:, 0].to_numpy() == frame["encounter_id"].to_numpy()).all()
+    assert_same_as_cli(ours, cli)
+    assert set(np.flatnonzero(ours["error"].notna())) == {5, 17, 40}
+    assert ours["risk"].notna().sum() > 2900
+
+
+# -- (b) rows are independent ------------------------------------------------------------------
+
+def test_row_alone_equals_row_in_batch(client, sample_csv):
+    frame = readmit.read_csv(sample_csv).iloc[:800].copy()
+    frame.loc[frame.index[7], "time_in_hospital"] = "three"
+    frame.loc[frame.index[11], "gender"] = "female"
+    full = client.score_records(frame, warn=False)
+    rng = np.random.default_rng(20261202)
+    picks = sorted(set(rng.choice(len(frame), 30, replace=False)) | {7, 11})
+    for i in picks:
+        one = client.score_records(frame.iloc[[i]], warn=False)
+        assert one.index[0] == frame.index[i]
+        assert bits(one["risk"]) == bits(full["risk"].iloc[[i]])
+        assert bits(one["atypicality"]) == bits(full["atypicality"].iloc[[i]])
+        assert one["error"].iloc[0] == full["error"].iloc[i]
+        assert one["warnings"].iloc[0] == full["warnings"].iloc[i]
+    perm = rng.permutation(len(frame))
+    shuffled = client.score_records(frame.iloc[perm], warn=False)
+    assert shuffled.index.equals(frame.index[perm])
+    assert bits(shuffled["risk"]) == bits(full["risk"].iloc[perm])
+    assert bits(shuffled["atypicality"]) == bits(full["atypicality"].iloc[perm])
+    assert shuffled["error"].tolist() == full["error"].iloc[perm].tolist()
+    assert shuffled.loc[frame.index[7], "error"].startswith("time_in_hospital:")
+
+
+# -- (c) dirty data ----------------------------------------------------------------------------
+
+def test_clean_frame_has_no_warning(client, clean):
+    out = client.score_records(clean, warn="error")
+    assert list(out.columns) == ["risk", "atypicality", "tier", "error", "warnings"]
+    assert out.index.equals(clean.index)
+    assert out["error"].isna().all() and (out["warnings"].map(len) == 0).all()
+    assert ((out["risk"] > 0) & (out["risk"] < 1)).all()
+    assert out.attrs["request_messages"] == []
+    names = [t["name"] for t in client.info()["tiers"]]
+    assert list(out["tier"].cat.categories) == names
+
+
+def test_text_in_number_field_is_a_row_error(client, clean):
+    base = client.score_records(clean)
+    dirty = clean.copy()
+    dirty.iloc[3, dirty.columns.get_loc("time_in_hospital")] = "three"
+    out = client.score_records(dirty)  # an error, not a warning: nothing is emitted
+    assert out["error"].iloc[3].startswith("time_in_hospital:") and "three" in out["error"].iloc[3]
+    assert np.isnan(out["risk"].iloc[3]) and np.isnan(out["atypicality"].iloc[3]) and pd.isna(out["tier"].iloc[3])
+    others = [i for i in range(len(clean)) if i != 3]
+    assert bits(out["risk"].iloc[others]) == bits(base["risk"].iloc[others])
+    assert out["error"].iloc[others].isna().all()
+    # bad_values="missing": read as missing, with a warning that names the field and row.
+    missing = dirty.copy()
+    missing.iloc[3, missing.columns.get_loc("time_in_hospital")] = None
+    with pytest.raises(readmit.DataWarningError) as e:
+        client.score_records(dirty, bad_values="missing", warn="error")
+    assert (e.value.row, e.value.field, e.value.kind) == (3, "time_in_hospital", "bad_number")
+    relaxed = client.score_records(dirty, bad_values="missing", warn=False)
+    assert relaxed["error"].isna().all()
+    assert bits(relaxed["risk"]) == bits(client.score_records(missing)["risk"])
+
+
+def test_unknown_level_is_missing_with_a_warning(client, clean):
+    dirty = clean.copy()
+    dirty.iloc[2, dirty.columns.get_loc("gender")] = "female"
+    missing = clean.copy()
+    missing.iloc[2, missing.columns.get_loc("gender")] = None
+    with pytest.warns(readmit.ReadmitDataWarning, match=r"row 2, field 'gender'"):
+        out = client.score_records(dirty)
+    assert out["error"].isna().all()
+    assert len(out["warnings"].iloc[2]) == 1 and out["warnings"].iloc[2][0].startswith("gender:")
+    assert "Female" in out["warnings"].iloc[2][0]
+    assert bits(out["risk"]) == bits(client.score_records(missing)["risk"])
+    # warn="error": a typed exception with the row and field of the first warning.
+    with pytest.raises(readmit.DataWarningError) as e:
+        client.score_records(dirty, warn="error")
+    assert isinstance(e.value, ValueError)
+    assert (e.value.row, e.value.field, e.value.kind) == (2, "gender", "unknown_level")
+    assert len(e.value.messages) == 1
+    # warn=False: silent.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.score_records(dirty, warn=False)
+
+
+def test_warning_points_at_the_caller(client, clean):
+    dirty = clean.copy()
+    dirty["gender"] = "female"
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        client.score_records(dirty)
+    assert len(w) == 1, [str(x.message) for x in w]
+    assert issubclass(w[0].category, readmit.ReadmitDataWarning) and issubclass(w[0].category, UserWarning)
+    assert w[0].filename == __file__ and w[0].lineno == line
+    text = str(w[0].message)
+    assert text.startswith(f"{len(dirty)} warnings") and "row 0, field 'gender'" in text and "and " in text
+
+
+def test_absent_required_field(client, clean):
+    without = clean.drop(columns=["age"])
+    with pytest.raises(ValueError) as e:
+        client.score_records(without)
+    assert isinstance(e.value, readmit.InvalidFeatureError) and e.value.field == "age"
+    assert e.value.status == 14  # BAD_ARGUMENT
+    with pytest.warns(readmit.ReadmitDataWarning, match="age"):
+        out = client.score_records(without, missing_fields="missing")
+    assert [m["code"] for m in out.attrs["request_messages"]] == ["missing_field"]
+    assert out.attrs["request_messages"][0]["field"] == "age"
+    with_none = clean.copy()
+    with_none["age"] = None
+    assert bits(out["risk"]) == bits(client.score_records(with_none)["risk"])
+    with pytest.raises(readmit.DataWarningError) as e:
+        client.score_records(without, missing_fields="missing", warn="error")
+    assert e.value.row is None and e.value.field == "age" and e.value.kind == "missing_field"
+
+
+def test_python_bools_in_a_number_field(client, clean):
+    dirty = clean.copy()
+    flags = [i % 3 == 0 for i in range(len(dirty))]
+    dirty["num_medications"] = flags  # a bool column: sent as the texts "True" / "False"
+    out = client.score_records(dirty)
+    assert out["error"].notna().all()
+    assert all(e.startswith("num_medications:") for e in out["error"])
+    assert np.isnan(out["risk"]).all()
+    # Mixed in an object column, only the bool rows are refused.
+    mixed = clean.copy()
+    values = mixed["num_medications"].astype(object).to_numpy().copy()
+    values[[1, 4]] = [True, False]
+    mixed["num_medications"] = values
+    out = client.score_records(mixed)
+    assert list(np.flatnonzero(out["error"].notna())) == [1, 4]
+    with pytest.raises(readmit.DataWarningError) as e:
+        client.score_records(mixed, bad_values="missing", warn="error")
+    assert (e.value.row, e.value.field, e.value.kind) == (1, "num_medications", "bad_number")
+
+
+def test_numbers_are_sent_as_numbers(client, clean):
+    base = client.score_records(clean)
+    numeric = clean.copy()
+    numeric_fields = [f["name"] for f in client.raw_fields() if f["type"] == "number" and not f["history"]]
+    for name in numeric_fields:
+        numeric[name] = pd.to_numeric(numeric[name], errors="coerce")
+    numeric.iloc[0, numeric.columns.get_loc("num_lab_procedures")] = np.nan
+    numeric["num_procedures"] = numeric["num_procedures"].astype("Int64")
+    numeric.iloc[1, numeric.columns.get_loc("num_procedures")] = pd.NA
+    texts = clean.copy()
+    texts.iloc[0, texts.columns.get_loc("num_lab_procedures")] = "?"
+    texts.iloc[1, texts.columns.get_loc("num_procedures")] = None
+    assert bits(client.score_records(numeric)["risk"]) == bits(client.score_records(texts)["risk"])
+    assert bits(client.score_records(numeric.iloc[2:])["risk"]) == bits(base["risk"].iloc[2:])
+
+
+def test_infinite_number(client, clean):
+    dirty = clean.copy()
+    dirty["num_lab_procedures"] = pd.to_numeric(dirty["num_lab_procedures"]).astype(float)
+    dirty.iloc[2, dirty.columns.get_loc("num_lab_procedures")] = np.inf
+    out = client.score_records(dirty)
+    assert list(np.flatnonzero(out["error"].notna())) == [2]
+    assert out["error"].iloc[2].startswith("num_lab_procedures:")
+    with pytest.raises(readmit.DataWarningError) as e:
+        client.score_records(dirty, bad_values="missing", warn="error")
+    assert (e.value.row, e.value.field, e.value.kind) == (2, "num_lab_procedures", "not_finite")
+
+
+def test_one_encounter_as_dict_or_series(client, clean):
+    base = client.score_records(clean)
+    row = clean.iloc[4]
+    from_dict = client.score_records(row.to_dict())
+    assert len(from_dict) == 1 and list(from_dict.index) == [0]
+    assert bits(from_dict["risk"]) == bits(base["risk"].iloc[[4]])
+    from_series = client.score_records(row)
+    assert list(from_series.index) == [clean.index[4]]
+    assert bits(from_series["risk"]) == bits(base["risk"].iloc[[4]])
+    columns = {name: clean[name].tolist() for name in clean.columns}
+    from_columns = client.score_records(columns)
+    assert from_columns.index.equals(pd.RangeIndex(len(clean)))
+    assert bits(from_columns["risk"]) == bits(base["risk"])
+    # A bool scalar in a number field: the same bad_number as in a column.
+    bad = dict(row.to_dict(), time_in_hospital=True)
+    assert client.score_records(bad)["error"].iloc[0].startswith("time_in_hospital:")
+    with pytest.raises(readmit.InvalidArgumentError):
+        client.score_records({"age": ["[50-60)"], "gender": "Male"})
+
+
+def test_explanations(client, clean):
+    out = client.score_records(clean.iloc[:3], k=4)
+    assert list(out.columns) == ["risk", "atypicality", "tier", "error", "warnings", "explanation"]
+    features = set(client.feature_names)
+    for entries in out["explanation"]:
+        assert 0 < len(entries) <= 4
+        contributions = [c for _, c, _ in entries]
+        assert all(f in features for f, _, _ in entries)
+        assert contributions == sorted(contributions, key=abs, reverse=True)
+        assert all(v is None or isinstance(v, str) for _, _, v in entries)
+    dirty = clean.iloc[:3].copy()
+    dirty.iloc[1, dirty.columns.get_loc("time_in_hospital")] = "three"
+    assert client.score_records(dirty, k=4)["explanation"].iloc[1] == []
+
+
+def test_bad_arguments(client, clean):
+    for kwargs in ({"k": -1}, {"k": 1.5}, {"bad_values": "drop"}, {"missing_fields": "ignore"}, {"warn": "always"}):
+        with pytest.raises(readmit.InvalidArgumentError):
+            client.score_records(clean, **kwargs)
+    with pytest.raises(readmit.InvalidArgumentError):
+        client.score_records([[1, 2, 3]])
+    empty = client.score_records(clean.iloc[:0])
+    assert len(empty) == 0 and list(empty.columns) == ["risk", "atypicality", "tier", "error", "warnings"]
+
+
+# -- (d) the MIMIC-IV demo ---------------------------------------------------------------------
+
+def _mimic_data_dir() -> Path:
+    for d in (ROOT / "data/mimic-iv-demo", ROOT.parent / "shared/data/mimic-iv-demo"):
+        if (d / "hosp").is_dir():
+            return d
+    pytest.skip("the MIMIC-IV demo data is not in data/mimic-iv-demo/ nor ../shared/data/mimic-iv-demo/")
+
+
+@needs_records_cli
+def test_mimic_demo_equals_readmit_score_records(tmp_path):
+    data_dir = _mimic_data_dir()
+    run_cli("train", "--dataset", str(ROOT / "data/mimic-iv-demo/dataset.yaml"), "--data-dir", str(data_dir),
+            "--quick", "--no-report", "--out", str(tmp_path / "model"))
+    model = tmp_path / "model" / "model.readmit"
+    flat = tmp_path / "flat.csv"
+    run_cli("history", "--model", str(model), "--data-dir", str(data_dir), "--out", str(flat))
+    cli = cli_score_records(model, flat, tmp_path / "out.csv")
+    frame = pd.read_csv(flat, dtype=str, keep_default_na=False)
+    # The conftest daemon, started on this model instead of the fixture model.
+    saved = conftest.MODEL
+    conftest.MODEL = model
+    try:
+        daemon = Daemon()
+    finally:
+        conftest.MODEL = saved
+    try:
+        with readmit.Client(daemon.endpoint, timeout_ms=20000, retries=0) as c:
+            assert any(f["type"] == "timestamp" for f in c.raw_fields())
+            ours = c.score_records(frame, warn=False)
+    finally:
+        daemon.stop()
+    assert len(frame) > 100
+    assert_same_as_cli(ours, cli)
