@@ -2,9 +2,12 @@
 #'
 #' A client for the \code{readmitd} scoring daemon, built on the project's C client library
 #' (libreadmit, compiled into this package). Connect with \code{\link{readmit_connect}},
-#' score data frames of raw columns with \code{\link{readmit_score}} or
-#' \code{\link{readmit_score_frame}}, explain with \code{\link{readmit_explain}}, close with
-#' \code{\link{readmit_close}}. Errors are conditions of class \code{readmit_error}.
+#' score raw encounter records (the daemon encodes them with its model's own dataset spec)
+#' with \code{\link{readmit_score_records}}, whose fields \code{\link{readmit_raw_fields}}
+#' lists, close with \code{\link{readmit_close}}. The older path, \code{\link{readmit_score}},
+#' \code{\link{readmit_score_frame}} and \code{\link{readmit_explain}} on data frames encoded in
+#' R (\code{\link{readmit_encode}}), stays until callers have moved. Errors are conditions of
+#' class \code{readmit_error}.
 #'
 #' @section Errors:
 #' Every error is a condition of class \code{readmit_error} (and \code{error},

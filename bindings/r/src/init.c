@@ -21,6 +21,8 @@ static const R_CallMethodDef call_methods[] = {
     {"rreadmit_distinct", (DL_FUNC)&rreadmit_distinct, 1},
     {"rreadmit_history", (DL_FUNC)&rreadmit_history, 6},
     {"rreadmit_score_columns", (DL_FUNC)&rreadmit_score_columns, 5},
+    {"rreadmit_score_records", (DL_FUNC)&rreadmit_score_records, 6},
+    {"rreadmit_raw_fields", (DL_FUNC)&rreadmit_raw_fields, 1},
     {NULL, NULL, 0}
 };
 

@@ -52,6 +52,8 @@ static rclient *get_rclient(SEXP xp) {
 
 static readmit_client *get_client(SEXP xp) { return get_rclient(xp)->client; }
 
+readmit_client *rreadmit_get_client(SEXP xp) { return get_client(xp); }
+
 /* Describes a failed library call for the R side (R/errors.R signals it). */
 static SEXP failure(const readmit_client *c, int rc, const char *fallback) {
     const char *names[] = {"code", "name", "message", "row", "feature", ""};
@@ -71,11 +73,17 @@ static SEXP failure(const readmit_client *c, int rc, const char *fallback) {
     return out;
 }
 
+SEXP rreadmit_failure(const readmit_client *c, int rc, const char *fallback) {
+    return failure(c, rc, fallback);
+}
+
 static SEXP hex_version(uint64_t v) {
     char buf[17];
     snprintf(buf, sizeof buf, "%016" PRIx64, v);
     return Rf_mkString(buf);
 }
+
+SEXP rreadmit_hex_version(uint64_t v) { return hex_version(v); }
 
 SEXP rreadmit_lib_version(void) { return Rf_mkString(readmit_version()); }
 

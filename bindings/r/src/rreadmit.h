@@ -2,7 +2,9 @@
 #ifndef RREADMIT_H
 #define RREADMIT_H
 
+#include <stdint.h>
 #include <Rinternals.h>
+#include "readmit.h"
 
 SEXP rreadmit_json_parse(SEXP text);
 SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
@@ -21,6 +23,14 @@ SEXP rreadmit_distinct(SEXP cols);
 SEXP rreadmit_history(SEXP order, SEXP patient, SEXP los, SEXP inpatient, SEXP home,
                       SEXP within30);
 SEXP rreadmit_score_columns(SEXP xp, SEXP cols, SEXP spec, SEXP n_levels, SEXP full);
+SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows, SEXP k, SEXP options);
+SEXP rreadmit_raw_fields(SEXP xp);
+
+/* Shared by the glue files (src/rreadmit.c): the open client behind a handle (or an R error),
+ * a "readmit_failure" list describing a failed library call, and a model version in hex. */
+readmit_client *rreadmit_get_client(SEXP xp);
+SEXP rreadmit_failure(const readmit_client *c, int rc, const char *fallback);
+SEXP rreadmit_hex_version(uint64_t v);
 
 /* Feature columns prepared in R (src/rreadmit_assemble.c): checks them and returns the row
  * count, or raises an R error. */

@@ -47,9 +47,11 @@ process_alive <- function(pid) {
 }
 
 # Starts readmitd on a free loopback port and waits until it is ready (HEALTH says a model is
-# loaded). Returns NULL when the daemon or model is not configured.
-start_daemon <- function(extra_args = character(), timeout_s = 60) {
+# loaded). Returns NULL when the daemon or model is not configured. `model` serves another
+# model file than READMIT_TEST_MODEL.
+start_daemon <- function(extra_args = character(), timeout_s = 60, model = NULL) {
   p <- daemon_paths()
+  if (!is.null(model)) p$model <- model
   if (!nzchar(p$bin) || !file.exists(p$bin) || !nzchar(p$model) || !file.exists(p$model)) return(NULL)
   for (attempt in 1:5) {
     port <- free_port()

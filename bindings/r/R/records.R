@@ -1,0 +1,275 @@
+# Raw records (the protocol's RECORDS, docs/PROTOCOL.md "Raw records"): encounters go to the
+# daemon as they are, one named column per raw field, and the daemon encodes them with its
+# model's own dataset spec. Nothing is encoded here: the columns are sent as numbers or as
+# texts, and the daemon applies its one documented policy to both (the same outcome as the C
+# and Python clients and `readmit score --records`).
+
+#' Raw fields of the serving model
+#'
+#' Lists the raw fields of one encounter that \code{\link{readmit_score_records}} sends, as the
+#' model's dataset spec names them (the INFO reply's \code{raw_fields}). Read them instead of
+#' hard-coding column names: they change with the model's dataset.
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @return a data frame with one row per raw field: \code{name} (the column name to send),
+#'   \code{type} (\code{"number"}, \code{"text"}, \code{"timestamp"},
+#'   \code{"diagnosis_code"}, or \code{"other"} for a type newer than this package),
+#'   \code{required} (\code{TRUE} when a request without this column fails, unless
+#'   \code{missing_fields = "missing"}), \code{history} (\code{TRUE} for a value from the
+#'   caller's records of the patient's earlier stays) and \code{levels} (a list column: the
+#'   texts learned in training for a text field, else empty).
+#' @seealso \code{\link{readmit_score_records}}
+#' @examples
+#' \dontrun{
+#' cl <- readmit_connect("tcp://127.0.0.1:5555")
+#' fields <- readmit_raw_fields(cl)
+#' fields$name[fields$required]
+#' }
+#' @export
+readmit_raw_fields <- function(cl) {
+  res <- check_failure(.Call(rreadmit_raw_fields, client_ptr(cl)))
+  data.frame(
+    name = res$name,
+    type = res$type,
+    required = res$required,
+    history = res$history,
+    levels = I(res$levels),
+    stringsAsFactors = FALSE
+  )
+}
+
+#' Score raw encounter records
+#'
+#' Sends encounters as they are in the EHR, one named column per raw field (see
+#' \code{\link{readmit_raw_fields}}), and the daemon encodes them with its model's own dataset
+#' spec, through the encoder training used. Each row is encoded alone: a row's result never
+#' depends on the other rows.
+#'
+#' The columns are sent as they are, without any encoding in R: numeric and integer columns
+#' as numbers (\code{NA} is missing); every other column (character, factor (its labels),
+#' logical, \code{Date}, \code{POSIXct}, ...) as texts, through \code{as.character}
+#' (\code{NA} is missing). The daemon then reads them by the rules of
+#' \code{docs/PROTOCOL.md}: a text that is not a number in a number field (\code{"three"},
+#' \code{TRUE}, a date) is an error of its row (\code{bad_number}), a text that is not a level
+#' learned in training is missing with a warning (\code{unknown_level}), the spec's missing
+#' tokens (such as \code{"?"}) are missing. Column names that \code{read.csv} mangled
+#' (\code{glyburide.metformin} for \code{glyburide-metformin}) are given back their raw
+#' field's name; columns the model does not read are ignored with a warning.
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @param data a data frame of encounters (one row each), or a named list of scalars for one
+#'   encounter.
+#' @param k the number of explanations per row (0: none).
+#' @param bad_values \code{"error"}: a value that cannot be read is an error of its row (the
+#'   row is not scored); \code{"missing"}: it is missing, with a warning.
+#' @param missing_fields \code{"error"}: a required field absent from \code{data} fails the
+#'   call with a \code{readmit_bad_argument} error naming it; \code{"missing"}: it is missing
+#'   for every row, with a warning.
+#' @return a data frame with one row per input row: \code{risk} (calibrated probability of
+#'   readmission within 30 days), \code{atypicality}, \code{tier} (a factor with the model's
+#'   tier names), \code{error} (the row's error message, \code{NA} when the row was scored;
+#'   a row with an error has \code{NA} risk, atypicality and tier), \code{warnings} (the
+#'   row's warnings joined by \code{"; "}, \code{""} when none) and, when \code{k > 0},
+#'   \code{explanation} (\code{"feature=value +contribution; ..."}, the largest absolute
+#'   log-odds contribution first). Attributes: \code{messages} (every error and warning:
+#'   \code{row} (1-based, \code{NA} for the whole request), \code{field}, \code{severity},
+#'   \code{code}, \code{message}), \code{explanations} (with \code{k > 0}, in long form:
+#'   \code{row}, \code{rank}, \code{feature}, \code{value}, \code{contribution}) and
+#'   \code{model_version}.
+#' @details Row errors never signal: they are in the \code{error} column. Warnings (unknown
+#'   levels, unused columns, absent history fields, ...) are summarised in one warning of
+#'   class \code{readmit_data_warning} per call, whose \code{messages} field holds them all.
+#'   A request the daemon refuses (an absent required field) is an error of class
+#'   \code{readmit_bad_argument} (a \code{readmit_daemon_error}) naming the field (also in
+#'   its \code{field}); daemon and connection failures are the classed conditions of
+#'   \code{\link{readmit_score}}. Like the other calls, a call waits for the daemon at most
+#'   \code{(retries + 1) * timeout_ms} (see \code{\link{readmit_connect}}).
+#'
+#'   \code{readmit_score}, \code{readmit_score_frame} and \code{readmit_explain} on a data
+#'   frame encode it in R (\code{\link{readmit_encode}}): that is the older path, to be
+#'   removed once callers have moved to \code{readmit_score_records}.
+#' @seealso \code{\link{readmit_raw_fields}}
+#' @examples
+#' \dontrun{
+#' cl <- readmit_connect("tcp://127.0.0.1:5555")
+#' # flat records as `readmit history` writes them, every column read as text
+#' recs <- read.csv("flat.csv", colClasses = "character", na.strings = character(0))
+#' res <- readmit_score_records(cl, recs, k = 3)
+#' res[!is.na(res$error), c("error")]
+#' readmit_score_records(cl, list(time_in_hospital = 3, race = "Caucasian", age = "[70-80)"),
+#'                       missing_fields = "missing")
+#' }
+#' @export
+readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "missing"),
+                                  missing_fields = c("error", "missing")) {
+  call <- sys.call()
+  ptr <- client_ptr(cl)
+  k <- check_count(k, "k", min = 0)
+  bad_values <- match.arg(bad_values)
+  missing_fields <- match.arg(missing_fields)
+  cols <- records_columns(data, call)
+  info <- readmit_info(cl)
+  names(cols$cols) <- unmangle_names(names(cols$cols), info)
+  options <- (if (missing_fields == "missing") 1L else 0L) + (if (bad_values == "missing") 2L else 0L)
+  res <- .Call(rreadmit_score_records, ptr, names(cols$cols), unname(cols$cols), cols$n, k, options)
+  if (inherits(res, "readmit_failure")) {
+    # The daemon names an absent required field ("required field 'age' is absent"): the
+    # condition carries it as `field`.
+    field <- regmatches(res$message, regexec("required field '([^']+)'", res$message))[[1]]
+    err <- tryCatch(check_failure(res, call), readmit_error = identity)
+    if (length(field) == 2L) err$field <- field[2]
+    stop(err)
+  }
+  if (!same_version(res$model_version, info$model_version)) info <- readmit_info(cl, refresh = TRUE)
+  records_frame(res, cols$n, k, tier_names(info), call)
+}
+
+# The columns of `data` as sent: list(cols = named list of double or character vectors, n).
+records_columns <- function(data, call) {
+  if (is.data.frame(data)) {
+    n <- nrow(data)
+    cols <- as.list(data)
+  } else if (is.list(data) && !is.object(data)) {
+    cols <- data
+    n <- 1L
+    bad <- names(cols)[lengths(cols) != 1L]
+    if (length(bad)) {
+      readmit_abort(sprintf("one encounter is a named list of single values; %s",
+                            paste(sprintf("'%s' has %d", bad, lengths(cols)[lengths(cols) != 1L]), collapse = ", ")),
+                    class = "readmit_invalid_argument", call = call)
+    }
+  } else {
+    readmit_abort("'data' must be a data frame of encounters or a named list of one encounter's fields",
+                  class = "readmit_invalid_argument", call = call)
+  }
+  nm <- names(cols)
+  if (length(cols) && (is.null(nm) || anyNA(nm) || any(!nzchar(nm)))) {
+    readmit_abort("every column of 'data' needs a name (the raw field's name)",
+                  class = "readmit_invalid_argument", call = call)
+  }
+  if (anyDuplicated(nm)) {
+    readmit_abort(sprintf("duplicated column names: %s", paste(unique(nm[duplicated(nm)]), collapse = ", ")),
+                  class = "readmit_invalid_argument", call = call)
+  }
+  for (j in seq_along(cols)) cols[[j]] <- record_column(cols[[j]], nm[j], call)
+  list(cols = cols, n = n)
+}
+
+# One column as sent: plain numbers as doubles (NA/NaN: missing), everything else as texts
+# through as.character (NA: missing). No value is changed beyond that.
+record_column <- function(x, name, call) {
+  if (!is.null(dim(x)) && length(dim(x)) > 1L) {
+    readmit_abort(sprintf("column '%s' is a matrix; give one vector per field", name),
+                  class = "readmit_invalid_argument", call = call)
+  }
+  if (is.list(x)) {
+    readmit_abort(sprintf("column '%s' is a list; give one vector per field", name),
+                  class = "readmit_invalid_argument", call = call)
+  }
+  if (is.numeric(x) && typeof(x) %in% c("double", "integer") && !inherits(x, "integer64")) {
+    return(as.double(unclass(x)))
+  }
+  out <- as.character(x)
+  if (length(out) != length(x)) {
+    readmit_abort(sprintf("column '%s' could not be turned into texts", name),
+                  class = "readmit_invalid_argument", call = call)
+  }
+  enc2utf8(out)
+}
+
+# read.csv (check.names = TRUE) turns "glyburide-metformin" into "glyburide.metformin": a
+# column that is not a raw field but whose make.names() form is exactly one raw field's, absent
+# from the data under its own name, gets that name back.
+unmangle_names <- function(nm, info) {
+  fields <- vapply(info$raw_fields, function(f) as.character(f$name), "")
+  if (!length(fields) || !length(nm)) return(nm)
+  unknown <- which(!nm %in% fields)
+  mangled <- make.names(fields)
+  for (j in unknown) {
+    hit <- fields[mangled == nm[j]]
+    if (length(hit) == 1L && !hit %in% nm) nm[j] <- hit
+  }
+  nm
+}
+
+# The R result of a RECORDS reply (see readmit_score_records' @return); warns once with the
+# warnings.
+records_frame <- function(res, n, k, tiers, call) {
+  m <- res$messages
+  msgs <- data.frame(
+    row = ifelse(m$row < 0L, NA_integer_, m$row + 1L),
+    field = m$field,
+    severity = m$severity,
+    code = m$code,
+    message = m$message,
+    stringsAsFactors = FALSE
+  )
+  text <- ifelse(is.na(msgs$field), sprintf("%s: %s", msgs$code, msgs$message),
+                 sprintf("%s (%s): %s", msgs$field, msgs$code, msgs$message))
+  error <- rep(NA_character_, n)
+  warnings <- rep("", n)
+  is_row <- !is.na(msgs$row)
+  errs <- which(is_row & msgs$severity == "error")
+  errs <- errs[!duplicated(msgs$row[errs])]
+  error[msgs$row[errs]] <- text[errs]
+  w <- which(is_row & msgs$severity == "warning")
+  if (length(w)) {
+    joined <- tapply(text[w], msgs$row[w], paste, collapse = "; ")
+    warnings[as.integer(names(joined))] <- unname(joined)
+  }
+  tier <- res$tier
+  out <- data.frame(
+    risk = res$risk,
+    atypicality = res$atypicality,
+    tier = factor(tiers[tier + 1L], levels = tiers),
+    error = error,
+    warnings = warnings,
+    stringsAsFactors = FALSE
+  )
+  if (k > 0L) {
+    e <- res$explanations
+    ex <- data.frame(row = e$row + 1L, rank = e$rank, feature = e$feature,
+                     value = e$value, contribution = e$contribution, stringsAsFactors = FALSE)
+    expl <- rep("", n)
+    if (nrow(ex)) {
+      item <- sprintf("%s=%s %s", ex$feature, ifelse(is.na(ex$value), "missing", ex$value),
+                      format_exact(ex$contribution))
+      joined <- tapply(item, ex$row, paste, collapse = "; ")
+      expl[as.integer(names(joined))] <- unname(joined)
+    }
+    out$explanation <- expl
+    attr(out, "explanations") <- ex
+  }
+  attr(out, "messages") <- msgs
+  attr(out, "model_version") <- res$model_version
+  warn_records(msgs, call)
+  out
+}
+
+# One warning of class readmit_data_warning summarising the reply's warnings.
+warn_records <- function(msgs, call, show = 5L) {
+  w <- msgs[msgs$severity == "warning", , drop = FALSE]
+  if (!nrow(w)) return(invisible())
+  where <- ifelse(is.na(w$row), "request", sprintf("row %d", w$row))
+  items <- sprintf("%s, %s: %s", where, ifelse(is.na(w$field), "-", w$field), w$message)
+  shown <- head(items, show)
+  more <- nrow(w) - length(shown)
+  text <- sprintf("%d warning%s from the daemon: %s%s", nrow(w), if (nrow(w) == 1L) "" else "s",
+                  paste(shown, collapse = "; "),
+                  if (more > 0L) sprintf("; and %d more (attr(result, \"messages\"))", more) else "")
+  cond <- structure(class = c("readmit_data_warning", "warning", "condition"),
+                    list(message = text, call = call, messages = w))
+  warning(cond)
+}
+
+# Numbers as the shortest of 15, 16 or 17 significant digits that reads back to the same
+# double, with a sign ("+0.2474274337291718").
+format_exact <- function(x) {
+  out <- sprintf("%+.15g", x)
+  for (d in 16:17) {
+    redo <- !is.na(x) & as.numeric(out) != x
+    if (!any(redo)) break
+    out[redo] <- sprintf(paste0("%+.", d, "g"), x[redo])
+  }
+  out
+}

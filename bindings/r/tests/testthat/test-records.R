@@ -1,0 +1,333 @@
+# readmit_score_records (the protocol's RECORDS) against real readmitd processes: the daemon
+# encodes raw fields with its model's own spec, and the R scores must equal those of
+# `readmit score --records` (the CLI, READMIT_BIN) bit for bit.
+
+daemon <- start_daemon()
+
+connect_to <- function(d) readmit_connect(d$endpoint, timeout_ms = 20000)
+
+# The CLI, which must have `history` and `score --records`.
+records_cli <- function() {
+  cli <- daemon_paths()$cli
+  why <- NULL
+  if (!nzchar(cli) || !file.exists(cli)) {
+    why <- "READMIT_BIN (the readmit CLI) not set"
+  } else {
+    help <- suppressWarnings(system2(cli, c("history", "--help"), stdout = TRUE, stderr = TRUE))
+    if (!any(grepl("flat raw records", help, fixed = TRUE))) {
+      why <- sprintf("READMIT_BIN (%s) has no `history` subcommand: an old build (stage 00-build.sh makes a new one)", cli)
+    }
+  }
+  if (!is.null(why)) {
+    if (identical(Sys.getenv("READMIT_REQUIRE_DAEMON"), "1")) stop(why)
+    skip(why)
+  }
+  cli
+}
+
+# Runs the CLI; stops with its output when it fails or writes no `out`.
+run_cli <- function(cli, args, out) {
+  log <- suppressWarnings(system2(cli, shQuote(args), stdout = TRUE, stderr = TRUE))
+  if (!is.null(attr(log, "status")) || !file.exists(out)) {
+    stop("readmit ", args[1], " failed:\n", paste(log, collapse = "\n"))
+  }
+  invisible(log)
+}
+
+# `readmit history` then `readmit score --records` on its output: list(flat, scores).
+cli_records <- function(cli, model, history_args) {
+  flat <- tempfile(fileext = ".csv")
+  out <- tempfile(fileext = ".csv")
+  run_cli(cli, c("history", "--model", model, history_args, "--out", flat), flat)
+  run_cli(cli, c("score", "--model", model, "--records", flat, "--out", out), out)
+  list(flat = flat,
+       scores = utils::read.csv(out, stringsAsFactors = FALSE, na.strings = c("", "NA")))
+}
+
+# Flat records read as texts, exactly as written.
+read_flat <- function(path, ...) {
+  utils::read.csv(path, colClasses = "character", na.strings = character(0), ...)
+}
+
+# readmit_score_records with its readmit_data_warning muffled (other warnings pass).
+score_quiet <- function(...) {
+  withCallingHandlers(readmit_score_records(...),
+                      readmit_data_warning = function(w) invokeRestart("muffleWarning"))
+}
+
+# The readmit_data_warning of a call, and its value.
+score_warned <- function(...) {
+  w <- NULL
+  value <- withCallingHandlers(readmit_score_records(...), readmit_data_warning = function(c) {
+    w <<- c
+    invokeRestart("muffleWarning")
+  })
+  list(value = value, warning = w)
+}
+
+bits <- function(x) sprintf("%a", x)
+
+# fixtures/sample_flat.csv is `readmit history --model READMIT_TEST_MODEL --data
+# fixtures/sample.csv` (flat records with their history fields), so the tests below that only
+# compare R with the daemon need no CLI; the parity tests run the CLI themselves.
+flat_fixture <- function(...) read_flat(test_path("fixtures", "sample_flat.csv"), ...)
+
+cli_sample_records <- local({
+  cache <- NULL
+  function() {
+    if (is.null(cache)) {
+      cache <<- cli_records(records_cli(), daemon_paths()$model,
+                            c("--data", normalizePath(test_path("fixtures", "sample.csv"))))
+    }
+    cache
+  }
+})
+
+test_that("raw fields come from INFO", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  f <- readmit_raw_fields(cl)
+  expect_identical(names(f), c("name", "type", "required", "history", "levels"))
+  expect_identical(f$name, vapply(readmit_info(cl)$raw_fields, `[[`, "", "name"))
+  expect_true(all(f$type %in% c("number", "text", "timestamp", "diagnosis_code", "other")))
+  expect_type(f$required, "logical")
+  expect_true(any(f$required))
+  expect_true(any(f$history))
+  expect_false(any(f$required & f$history))
+  race <- f$levels[[match("race", f$name)]]
+  expect_true("Caucasian" %in% race)
+  expect_length(f$levels[[match("time_in_hospital", f$name)]], 0L)
+})
+
+test_that("R scores of `readmit history` records equal `readmit score --records`, bit for bit", {
+  skip_without_daemon(daemon)
+  ref <- cli_sample_records()
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- read_flat(ref$flat)
+  expect_true("glyburide.metformin" %in% names(recs))   # read.csv's mangled names are fine
+  got <- score_warned(cl, recs)
+  res <- got$value
+  expect_identical(nrow(res), nrow(ref$scores))
+  expect_identical(names(res), c("risk", "atypicality", "tier", "error", "warnings"))
+  expect_true(all(is.na(ref$scores$error)))
+  expect_true(all(is.na(res$error)))
+  expect_identical(bits(res$risk), bits(ref$scores$risk))
+  expect_identical(bits(res$atypicality), bits(ref$scores$atypicality))
+  expect_identical(as.character(res$tier), ref$scores$tier)
+  # The flat file's label and unread columns are ignored with a warning, at request level.
+  expect_s3_class(got$warning, "readmit_data_warning")
+  w <- got$warning$messages
+  expect_true(all(w$field[w$code == "unused_field"] %in% c("weight", "readmitted")))
+  expect_true(all(is.na(w$row[w$code == "unused_field"])))
+  expect_identical(res$warnings != "", seq_len(nrow(res)) %in% w$row)
+  expect_identical(got$warning$messages, attr(res, "messages"))
+  # Names as written give the same result.
+  strict <- score_quiet(cl, read_flat(ref$flat, check.names = FALSE))
+  expect_identical(strict, res)
+  # Typed columns (numbers as numbers) give the same scores as texts.
+  typed <- recs
+  fields <- readmit_raw_fields(cl)
+  for (f in intersect(make.names(fields$name[fields$type == "number"]), names(typed))) {
+    typed[[f]] <- suppressWarnings(as.numeric(typed[[f]]))   # "" and "?" become NA
+  }
+  for (f in intersect(fields$name[fields$type == "text"], names(typed))) typed[[f]] <- factor(typed[[f]])
+  expect_identical(bits(score_quiet(cl, typed)$risk), bits(res$risk))
+  # Zero rows give an empty result.
+  empty <- score_quiet(cl, recs[0, ])
+  expect_identical(nrow(empty), 0L)
+  expect_identical(names(empty), names(res))
+})
+
+test_that("each row alone scores as in the batch, bit for bit", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture()
+  batch <- score_quiet(cl, recs)
+  set.seed(20261202)
+  for (i in sample(nrow(recs), 20)) {
+    alone <- score_quiet(cl, recs[i, , drop = FALSE])
+    expect_identical(bits(alone$risk), bits(batch$risk[i]))
+    expect_identical(bits(alone$atypicality), bits(batch$atypicality[i]))
+    expect_identical(alone$tier, batch$tier[i])
+  }
+  # A row's neighbours do not change it either: the rows reversed give the rows reversed.
+  rev_res <- score_quiet(cl, recs[rev(seq_len(nrow(recs))), ])
+  expect_identical(bits(rev(rev_res$risk)), bits(batch$risk))
+})
+
+test_that("one encounter as a named list scores as its row; numbers may be numbers or texts", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture(check.names = FALSE)
+  batch <- score_quiet(cl, recs)
+  one <- as.list(recs[5, ])
+  res <- score_quiet(cl, one)
+  expect_identical(nrow(res), 1L)
+  expect_identical(bits(res$risk), bits(batch$risk[5]))
+  one$time_in_hospital <- as.numeric(one$time_in_hospital)
+  one$num_medications <- as.integer(one$num_medications)
+  expect_identical(bits(score_quiet(cl, one)$risk), bits(batch$risk[5]))
+  expect_error(readmit_score_records(cl, c(one, list(race = c("A", "B")))), class = "readmit_invalid_argument")
+  expect_error(readmit_score_records(cl, 1:3), class = "readmit_invalid_argument")
+  expect_error(readmit_score_records(cl, list(1, 2)), class = "readmit_invalid_argument")
+})
+
+test_that("dirty values: row errors and warnings name the 1-based row and the field", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture(check.names = FALSE)[1:6, ]
+  clean <- score_quiet(cl, recs)
+  dirty <- recs
+  dirty$time_in_hospital[2] <- "three"
+  dirty$gender[3] <- "female"
+  got <- score_warned(cl, dirty)
+  res <- got$value
+  # "three" in a number field: an error of row 2, not a failure of the call.
+  expect_identical(which(!is.na(res$error)), 2L)
+  expect_match(res$error[2], "time_in_hospital", fixed = TRUE)
+  expect_match(res$error[2], "bad_number", fixed = TRUE)
+  expect_true(is.na(res$risk[2]) && is.na(res$atypicality[2]) && is.na(res$tier[2]))
+  m <- attr(res, "messages")
+  err <- m[m$severity == "error", ]
+  expect_identical(err$row, 2L)
+  expect_identical(err$field, "time_in_hospital")
+  expect_identical(err$code, "bad_number")
+  # "female" for "Female": missing, with a warning naming row 3 and gender.
+  expect_false(is.na(res$risk[3]))
+  expect_match(res$warnings[3], "gender", fixed = TRUE)
+  expect_match(res$warnings[3], "unknown_level", fixed = TRUE)
+  w <- got$warning$messages
+  expect_true(any(w$row %in% 3L & w$field %in% "gender" & w$code == "unknown_level"))
+  expect_match(conditionMessage(got$warning), "row 3, gender", fixed = TRUE)
+  # The other rows are as in the clean batch.
+  expect_identical(bits(res$risk[-(2:3)]), bits(clean$risk[-(2:3)]))
+  # bad_values = "missing": the row is scored, with a warning.
+  lenient <- score_quiet(cl, dirty, bad_values = "missing")
+  expect_true(all(is.na(lenient$error)))
+  expect_false(is.na(lenient$risk[2]))
+  expect_match(lenient$warnings[2], "time_in_hospital", fixed = TRUE)
+})
+
+test_that("TRUE or a Date in a number field is bad_number for its row", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture(check.names = FALSE)[1:4, ]
+  clean <- score_quiet(cl, recs)
+  lg <- recs
+  lg$num_procedures <- c(TRUE, NA, FALSE, TRUE)
+  res <- score_quiet(cl, lg)
+  expect_identical(!is.na(res$error), c(TRUE, FALSE, TRUE, TRUE))
+  m <- attr(res, "messages")
+  expect_identical(m$row[m$severity == "error"], c(1L, 3L, 4L))
+  expect_true(all(m$field[m$severity == "error"] == "num_procedures"))
+  expect_true(all(m$code[m$severity == "error"] == "bad_number"))
+  expect_false(is.na(res$risk[2]))   # NA is missing, not an error
+  dt <- recs
+  dt$num_medications <- as.Date("2020-01-01") + 0:3
+  dt$num_medications[2] <- NA
+  res <- score_quiet(cl, dt)
+  expect_identical(!is.na(res$error), c(TRUE, FALSE, TRUE, TRUE))
+  expect_match(res$error[1], "num_medications (bad_number)", fixed = TRUE)
+  expect_match(res$error[1], "2020-01-01", fixed = TRUE)
+  # An infinite number is not_finite for its row; NA and NaN are missing.
+  inf <- recs
+  inf$num_lab_procedures <- c(Inf, NA, NaN, 41)
+  res <- score_quiet(cl, inf)
+  expect_identical(!is.na(res$error), c(TRUE, FALSE, FALSE, FALSE))
+  expect_match(res$error[1], "num_lab_procedures (not_finite)", fixed = TRUE)
+  # A factor sends its labels.
+  fc <- recs
+  fc$race <- factor(fc$race)
+  fc$time_in_hospital <- factor(fc$time_in_hospital)
+  expect_identical(bits(score_quiet(cl, fc)$risk), bits(clean$risk))
+})
+
+test_that("an absent required field fails the call naming it, or is missing on request", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture(check.names = FALSE)[1:3, ]
+  recs$age <- NULL
+  err <- tryCatch(readmit_score_records(cl, recs), error = identity)
+  expect_s3_class(err, "readmit_bad_argument")
+  expect_s3_class(err, "readmit_daemon_error")
+  expect_match(conditionMessage(err), "'age'", fixed = TRUE)
+  expect_identical(err$field, "age")
+  got <- score_warned(cl, recs, missing_fields = "missing")
+  expect_true(all(is.na(got$value$error)))
+  expect_true(all(got$value$risk > 0 & got$value$risk < 1))
+  w <- got$warning$messages
+  expect_true(any(is.na(w$row) & w$field %in% "age" & w$code == "missing_field"))
+  expect_match(conditionMessage(got$warning), "request, age", fixed = TRUE)
+  # The client works after the failure.
+  expect_identical(nrow(score_quiet(cl, recs, missing_fields = "missing")), 3L)
+})
+
+test_that("k > 0 adds explanations; bad arguments and a closed client are classed errors", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  recs <- flat_fixture(check.names = FALSE)[1:5, ]
+  recs$time_in_hospital[4] <- "three"
+  res <- score_quiet(cl, recs, k = 3)
+  expect_identical(names(res), c("risk", "atypicality", "tier", "error", "warnings", "explanation"))
+  ex <- attr(res, "explanations")
+  expect_identical(names(ex), c("row", "rank", "feature", "value", "contribution"))
+  expect_identical(sort(unique(ex$row)), c(1L, 2L, 3L, 5L))
+  expect_true(all(table(ex$row) <= 3))
+  by_row <- split(abs(ex$contribution), ex$row)
+  expect_true(all(vapply(by_row, function(v) !is.unsorted(rev(v)), TRUE)))
+  expect_identical(res$explanation[4], "")
+  first <- ex[ex$row == 1L & ex$rank == 1L, ]
+  expect_true(startsWith(res$explanation[1], paste0(first$feature, "=")))
+  # The same scores as without explanations.
+  expect_identical(bits(res$risk), bits(score_quiet(cl, recs)$risk))
+  expect_error(readmit_score_records(cl, recs, k = -1), class = "readmit_invalid_argument")
+  expect_error(readmit_score_records(cl, recs, bad_values = "drop"), "should be one of")
+  readmit_close(cl)
+  expect_error(readmit_score_records(cl, recs), class = "readmit_closed")
+  expect_error(readmit_raw_fields(cl), class = "readmit_closed")
+})
+
+test_that("MIMIC-IV demo: R scores of `readmit history` records equal `readmit score --records`", {
+  skip_without_daemon(daemon)
+  cli <- records_cli()
+  root <- Sys.getenv("READMIT_ROOT")
+  spec <- file.path(root, "data", "mimic-iv-demo", "dataset.yaml")
+  dirs <- file.path(root, c("data", "../shared/data"), "mimic-iv-demo")
+  dirs <- dirs[file.exists(file.path(dirs, "hosp", "admissions.csv.gz"))]
+  if (!nzchar(root) || !file.exists(spec) || !length(dirs)) {
+    why <- "the MIMIC-IV demo (READMIT_ROOT/data/mimic-iv-demo or ../shared/data/mimic-iv-demo) is not at hand"
+    if (identical(Sys.getenv("READMIT_REQUIRE_DAEMON"), "1")) stop(why)
+    skip(why)
+  }
+  out <- tempfile("mimic-model-")
+  log <- suppressWarnings(system2(cli, shQuote(c("train", "--dataset", spec, "--quick", "--no-report", "--out", out)),
+                                  stdout = TRUE, stderr = TRUE))
+  model <- file.path(out, "model.readmit")
+  if (!file.exists(model)) stop("readmit train failed:\n", paste(log, collapse = "\n"))
+  d <- start_daemon(model = model)
+  on.exit(stop_daemon(d))
+  cl <- connect_to(d)
+  on.exit(readmit_close(cl), add = TRUE)
+  expect_identical(readmit_info(cl)$dataset$name, "mimic-iv-demo")
+  fields <- readmit_raw_fields(cl)
+  expect_true(all(c("timestamp", "diagnosis_code") %in% fields$type))
+  ref <- cli_records(cli, model, c("--data-dir", normalizePath(dirs[1])))
+  recs <- read_flat(ref$flat)
+  res <- score_quiet(cl, recs)
+  expect_identical(nrow(res), nrow(ref$scores))
+  expect_gt(nrow(res), 200)
+  ok <- is.na(ref$scores$error)
+  expect_identical(is.na(res$error), ok)
+  expect_identical(bits(res$risk), bits(ref$scores$risk))
+  expect_identical(bits(res$atypicality), bits(ref$scores$atypicality))
+  expect_identical(as.character(res$tier), ref$scores$tier)
+})
+
+stop_daemon(daemon)
