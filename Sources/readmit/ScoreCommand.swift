@@ -136,7 +136,7 @@ extension ScoreCommand {
                 let terms = result.explanations[r].map { t -> String in
                     let value: String
                     switch t.value {
-                    case .number(let v): value = "\(v)"
+                    case .number(let v): value = v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)"  // as the bindings print it
                     case .text(let s): value = s
                     case .missing: value = "missing"
                     }
