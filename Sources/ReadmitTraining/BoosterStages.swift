@@ -11,9 +11,10 @@ import ReadmitTables
 struct BoosterSearch: Sendable {
     /// The booster input of every cohort encounter.
     let input: FeatureMatrix
-    /// The same with every history feature withheld (nil when the spec has no history).
+    /// The booster input of ``withheldRows`` with every history feature withheld (nil when the
+    /// spec has no history or the share is 0); row `i` is cohort row `withheldRows[i]`.
     let withheldInput: FeatureMatrix?
-    /// Training encounters whose withheld copy joins the training rows.
+    /// Training encounters whose withheld copy joins the training rows (sorted).
     let withheldRows: [Int]
     /// Every setting tried, in order.
     let trials: [HyperparameterTrial]
@@ -28,10 +29,13 @@ struct BoosterSearch: Sendable {
          progress: (String) -> Void) throws {
         input = anomalies.boosterInput(features.x, layout: features.layout, forestScores: anomalies.forestScores,
                                        detectorScores: anomalies.detectorScores)
+        // Only the sampled rows' withheld copies are built (their anomaly scores recomputed
+        // without history): a tenth of the training rows, not the whole cohort again.
         let withholding = HistoryWithholding(schema: features.schema)
-        withheldInput = withholding.columns.isEmpty ? nil
-            : anomalies.boosterInput(withholding.withheld(features.x), layout: features.layout)
-        withheldRows = withheldInput == nil ? [] : HistoryWithholding.sample(split.train, share: options.historyWithheldShare, seed: options.seed)
+        let sampled = withholding.columns.isEmpty ? [] : HistoryWithholding.sample(split.train, share: options.historyWithheldShare, seed: options.seed)
+        withheldRows = sampled
+        withheldInput = sampled.isEmpty ? nil
+            : anomalies.boosterInput(withholding.withheld(features.x.selecting(rows: sampled)), layout: features.layout)
         prevalence = Double(split.labels(split.train).filter { $0 }.count) / Double(split.train.count)
         let grid: [(depth: Int, minChild: Int)] = options.quick ? [(4, 5)] : [(4, 5), (5, 5), (6, 10)]
         eta = options.quick ? 0.1 : 0.03
@@ -70,9 +74,10 @@ struct BoosterSearch: Sendable {
                             split: TrainingSplit) -> (FeatureMatrix, [Bool]) {
         let base = input.selecting(rows: rows)
         guard let withheldInput else { return (base, split.labels(rows)) }
-        let sampled = Set(withheldRows)
-        let copies = rows.filter(sampled.contains)
-        let extra = withheldInput.selecting(rows: copies)
+        var position: [Int: Int] = [:]
+        for (i, r) in withheldRows.enumerated() { position[r] = i }
+        let copies = rows.filter { position[$0] != nil }
+        let extra = withheldInput.selecting(rows: copies.compactMap { position[$0] })
         return (FeatureMatrix(rows: base.rows + extra.rows, columns: base.columns, values: base.values + extra.values),
                 split.labels(rows) + split.labels(copies))
     }
