@@ -100,3 +100,28 @@ def sample_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 break
             dst.write(line)
     return path
+
+
+def schema_matrix(info: dict, n: int, seed: int = 0):
+    """A feature matrix of ``n`` rows built from INFO's schema alone (no dataset knowledge), and
+    the same rows as raw records: numeric features get small integers, categorical features
+    valid level indices (their records the level's text). Features that are not a field's
+    number or level (a derived one, such as an ICD-9 chapter) are NaN, their fields missing."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, len(info["features"])), dtype=np.float64)
+    records = {}
+    for j, f in enumerate(info["features"]):
+        if f["kind"] == "categorical" and f["transform"] in ("level", "level_or_other"):
+            index = rng.integers(0, len(f["levels"]), n)
+            x[:, j] = index
+            records[f["source"]] = [f["levels"][i] for i in index]
+        elif f["kind"] == "numeric" and f["transform"] in ("number", "history"):
+            x[:, j] = rng.integers(0, 10, n)
+            records[f["source"]] = x[:, j].copy()
+        else:
+            x[:, j] = np.nan
+            records[f["source"]] = [None] * n
+    return x, pd.DataFrame(records)

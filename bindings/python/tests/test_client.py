@@ -1,9 +1,8 @@
-"""The Python binding against a real readmitd: scores equal `readmit score`, encoding rules,
-typed errors, timeouts, and the DataFrame outputs."""
+"""The Python binding against a real readmitd: score, score_frame and explain of raw records go
+through RECORDS (equal to score_records, which test_records.py compares with `readmit score
+--records`), a numeric feature matrix through SCORE; typed errors, timeouts, threads."""
 from __future__ import annotations
 
-import csv
-import subprocess
 import threading
 import time
 import warnings
@@ -14,36 +13,39 @@ import pytest
 
 import readmit
 
-from conftest import DATA, MODEL, READMIT, free_port
+from conftest import free_port, schema_matrix
 
 
-def cli_scores(csv_path, tmp_path) -> pd.DataFrame:
-    """`readmit score --model M --data CSV --out OUT` on the same rows."""
-    out = tmp_path / "cli_scores.csv"
-    subprocess.run([str(READMIT), "score", "--model", str(MODEL), "--data", str(csv_path), "--out", str(out)],
-                   check=True, capture_output=True, timeout=300)
-    return pd.read_csv(out)
+def bits(values) -> list:
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float64)).view(np.int64).tolist()
 
 
-def test_scores_equal_readmit_score_cli(client, sample_csv, tmp_path):
-    frame = readmit.read_csv(sample_csv)
+def test_records_go_through_score_records(client, sample_csv):
+    """score, score_frame and explain of a DataFrame are score_records' results, bit for bit,
+    with one ReadmitDataWarning attributed to the caller's line."""
+    frame = readmit.read_csv(sample_csv).iloc[:600]
+    want = client.score_records(frame, k=3, warn=False)
+    assert want["error"].isna().all()
+    with pytest.warns(readmit.ReadmitDataWarning) as w:
+        risk = client.score(frame)
+    assert len(w) == 1 and w[0].filename == __file__
+    assert bits(risk) == bits(want["risk"])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        full = client.score_frame(frame)
-    cli = cli_scores(sample_csv, tmp_path)
-    assert "risk" in cli.columns, cli.columns
-    # The CLI may leave out rows it cannot score; match on encounter_id when it reports it.
-    if "encounter_id" in cli.columns:
-        ours = full.assign(encounter_id=frame["encounter_id"].astype(np.int64).to_numpy())
-        merged = cli.merge(ours, on="encounter_id", suffixes=("_cli", ""))
-        assert len(merged) == len(cli) and len(cli) > 2500
-        cli_risk, risk = merged["risk_cli"].to_numpy(), merged["risk"].to_numpy()
-    else:
-        assert len(cli) == len(frame)
-        cli_risk, risk = cli["risk"].to_numpy(), full["risk"].to_numpy()
-    np.testing.assert_array_equal(risk, cli_risk)  # the CLI writes round-trip exact doubles
-    if "tier" in cli.columns and "encounter_id" in cli.columns:
-        assert (merged["tier_cli"].astype(str).to_numpy() == merged["tier"].astype(str).to_numpy()).all()
+        warnings.simplefilter("error")
+        full = client.score_frame(frame, warn=False)
+        why = client.explain(frame, k=3, warn=False)
+    assert list(full.columns) == ["risk", "atypicality", "tier"] and full.index.equals(frame.index)
+    assert bits(full["risk"]) == bits(want["risk"]) and bits(full["atypicality"]) == bits(want["atypicality"])
+    assert (full["tier"] == want["tier"]).all()
+    assert list(why.columns) == ["row", "rank", "feature", "feature_index", "contribution", "value"]
+    expected = [(r, rank, f, c, v) for r, entries in enumerate(want["explanation"])
+                for rank, (f, c, v) in enumerate(entries)]
+    assert list(why[["row", "rank", "feature", "contribution", "value"]].itertuples(index=False, name=None)) == expected
+    names = client.feature_names
+    assert [names[i] for i in why["feature_index"]] == why["feature"].tolist()
+    one = frame.iloc[7]
+    assert bits(client.score(one, warn=False)) == bits(want["risk"].iloc[[7]])
+    assert bits(client.score(one.to_dict(), warn=False)) == bits(want["risk"].iloc[[7]])
 
 
 def test_info_and_schema(client):
@@ -57,7 +59,7 @@ def test_info_and_schema(client):
 
 def test_score_frame_columns_and_tiers(client, sample_csv):
     frame = readmit.read_csv(sample_csv).iloc[100:400].set_index("encounter_id")
-    with pytest.warns(readmit.ReadmitEncodingWarning):
+    with pytest.warns(readmit.ReadmitDataWarning):
         full = client.score_frame(frame)
     assert list(full.columns) == ["risk", "atypicality", "tier"]
     assert full.index.equals(frame.index)
@@ -66,107 +68,77 @@ def test_score_frame_columns_and_tiers(client, sample_csv):
     thresholds = [t["min_risk"] for t in client.info()["tiers"]]
     expected = np.searchsorted(thresholds, full["risk"].to_numpy(), side="right") - 1
     assert (full["tier"].cat.codes.to_numpy() == expected).all()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        assert np.array_equal(client.score(frame), full["risk"].to_numpy())
 
 
-def test_numpy_passes_through_after_shape_check(client, sample_csv):
-    frame = readmit.read_csv(sample_csv).head(50)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        x = client.encode(frame)
-        from_frame = client.score(frame)
-    assert x.shape == (50, client.n_features) and x.dtype == np.float64
-    assert np.array_equal(client.score(x), from_frame)
-    assert np.array_equal(client.score(x.tolist()), from_frame)
-    assert np.array_equal(client.score(np.asfortranarray(x)), from_frame)
+def test_numpy_passes_through_after_shape_check(client):
+    x, _ = schema_matrix(client.info(), 50, seed=1)
+    want = client.score(x)
+    assert want.shape == (50,) and ((want > 0) & (want < 1)).all()
+    assert np.array_equal(client.score(x.tolist()), want)
+    assert np.array_equal(client.score(np.asfortranarray(x)), want)
+    assert np.array_equal(client.score(x.astype(np.float32).astype(np.float64)), want)
+    assert np.array_equal(client.score_frame(x)["risk"].to_numpy(), want)
     assert client.score(x[0]).shape == (1,)
     assert client.score(np.empty((0, client.n_features))).shape == (0,)
     with pytest.raises(readmit.InvalidArgumentError, match=r"shape \(50, %d\)" % (client.n_features - 1)):
         client.score(x[:, 1:])
 
 
-def test_encode_names_a_missing_column(client, sample_csv):
-    frame = readmit.read_csv(sample_csv).head(10).drop(columns=["race", "num_medications"])
-    with pytest.raises(readmit.EncodingError) as e:
-        client.encode(frame)
-    assert "'race'" in str(e.value) and "'num_medications'" in str(e.value)
-    assert isinstance(e.value, ValueError)
+def test_matrix_of_the_schema_scores_as_its_records(client):
+    """A matrix built from INFO's schema and the same rows as raw records score the same: the
+    SCORE and RECORDS paths meet in the daemon's one model."""
+    x, records = schema_matrix(client.info(), 200, seed=2)
+    ours = client.score_records(records, missing_fields="missing", warn=False)
+    assert ours["error"].isna().all()
+    assert bits(client.score(x)) == bits(ours["risk"])
+    assert bits(client.score_frame(x)["atypicality"]) == bits(ours["atypicality"])
 
 
-def test_encode_unseen_levels_and_missing_to_nan_with_warning(client, sample_csv):
-    frame = readmit.read_csv(sample_csv).head(20).copy()
-    frame["race"] = "Caucasian"
-    frame.loc[frame.index[:3], "race"] = "Martian"
-    frame.loc[frame.index[3:5], "race"] = "?"
-    j = client.feature_names.index("race")
-    with pytest.warns(readmit.ReadmitEncodingWarning, match=r"3 value\(s\) of levels never seen.*race: 3") as w:
-        x = client.encode(frame)
-    assert "race: 2" in str(w[0].message)  # the two '?' are counted as missing
-    assert np.isnan(x[:5, j]).all() and not np.isnan(x[5:, j]).any()
-
-
-def test_encode_accepts_integer_codes_as_read_by_pandas(client, sample_csv):
-    text = readmit.read_csv(sample_csv).head(500)
-    typed = pd.read_csv(sample_csv, keep_default_na=False, na_values=["?"]).head(500)  # ints and floats
-    assert pd.api.types.is_integer_dtype(typed["admission_type_id"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        np.testing.assert_array_equal(client.encode(text), client.encode(typed))
-
-
-def test_encode_accepts_categorical_columns(client, sample_csv):
-    text = readmit.read_csv(sample_csv).head(500)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        np.testing.assert_array_equal(client.encode(text), client.encode(text.astype("category")))
-
-
-def test_encode_an_empty_frame(client, sample_csv):
+def test_an_empty_frame(client, sample_csv):
     empty = readmit.read_csv(sample_csv).head(0)
-    assert client.encode(empty).shape == (0, client.n_features)
-    assert client.score(empty).shape == (0,)
+    assert client.score(empty, warn=False).shape == (0,)
+    assert len(client.score_frame(empty, warn=False)) == 0
+    assert len(client.explain(empty, k=2, warn=False)) == 0
 
 
-def test_encode_rejects_a_non_number(client, sample_csv):
+def test_a_row_error_raises_encoding_error(client, sample_csv):
+    """score/score_frame/explain return no per-row errors: a row the daemon cannot read raises,
+    naming the row and field; score_records reports it in the row instead."""
     frame = readmit.read_csv(sample_csv).head(10).copy()
     frame.loc[frame.index[4], "num_lab_procedures"] = "many"
-    with pytest.raises(readmit.EncodingError, match=r"column 'num_lab_procedures', row 4: 'many' is not a number"):
-        client.encode(frame)
+    for call in (client.score, client.score_frame, lambda f, **kw: client.explain(f, 2, **kw)):
+        with pytest.raises(readmit.EncodingError) as e:
+            call(frame, warn=False)
+        assert isinstance(e.value, ValueError)
+        assert (e.value.row, e.value.field) == (4, "num_lab_procedures") and "'many'" in str(e.value)
+    out = client.score_records(frame, warn=False)
+    assert out["error"].notna().tolist() == [i == 4 for i in range(10)]
+    risk = client.score(frame, bad_values="missing", warn=False)
+    assert np.isfinite(risk).all()
 
 
-def test_history_features_from_earlier_encounters(client):
-    base = readmit.read_csv(DATA, nrows=1)
-    rows = pd.concat([base] * 3, ignore_index=True)
-    rows["patient_nbr"] = ["7", "7", "8"]
-    rows["encounter_id"] = ["30", "10", "20"]
-    rows["time_in_hospital"] = ["4", "3", "5"]
-    rows["number_inpatient"] = ["1", "2", "0"]
-    rows["discharge_disposition_id"] = ["3", "1", "1"]
-    rows["readmitted"] = ["NO", "<30", "NO"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        x = client.encode(rows)
-    col = {n: x[:, i] for i, n in enumerate(client.feature_names)}
-    if "prior_encounters" not in col:
-        pytest.skip("the model has no history features")
-    assert col["prior_encounters"].tolist() == [1, 0, 0]
-    assert col["prior_days_in_hospital"].tolist() == [3, 0, 0]
-    assert col["prev_number_inpatient"][0] == 2 and np.isnan(col["prev_number_inpatient"][1:]).all()
-    assert col["prev_discharged_home"][0] == 1
-    assert col["prior_readmitted_within_30"].tolist() == [1, 0, 0]
-    # Without patient_nbr the history is unknown.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        y = client.encode(rows.drop(columns=["patient_nbr"]))
-    assert np.isnan(y[:, client.feature_names.index("prior_encounters")]).all()
+def test_a_missing_required_field_names_it(client, sample_csv):
+    frame = readmit.read_csv(sample_csv).head(10).drop(columns=["race"])
+    with pytest.raises(readmit.InvalidFeatureError) as e:
+        client.score(frame, warn=False)
+    assert e.value.field == "race"
+    assert np.isfinite(client.score(frame, missing_fields="missing", warn=False)).all()
 
 
-def test_daemon_errors_are_typed_with_row_and_feature(client, sample_csv):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        x = client.encode(readmit.read_csv(sample_csv).head(5))
+def test_encode_was_removed(client, sample_csv):
+    with pytest.raises(readmit.ReadmitError, match="the daemon encodes raw fields"):
+        client.encode(readmit.read_csv(sample_csv).head(3))
+
+
+def test_read_csv_keeps_every_text_as_written(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\nNone,?,1\n,NA,007\n")
+    frame = readmit.read_csv(path)
+    assert frame.to_dict("list") == {"a": ["None", ""], "b": ["?", "NA"], "c": ["1", "007"]}
+
+
+def test_daemon_errors_are_typed_with_row_and_feature(client):
+    x, _ = schema_matrix(client.info(), 5, seed=3)
     info = client.info()
     num = next(i for i, f in enumerate(info["features"]) if f["kind"] == "numeric")
     cat = next(i for i, f in enumerate(info["features"]) if f["kind"] == "categorical")
@@ -186,11 +158,9 @@ def test_daemon_errors_are_typed_with_row_and_feature(client, sample_csv):
     assert np.isfinite(client.score(x)).all()  # the daemon and the client carry on
 
 
-def test_explain(client, sample_csv):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        frame = readmit.read_csv(sample_csv).head(8)
-        why = client.explain(frame, k=4)
+def test_explain_of_a_matrix(client):
+    x, _ = schema_matrix(client.info(), 8, seed=4)
+    why = client.explain(x, k=4)
     assert list(why.columns) == ["row", "rank", "feature", "feature_index", "contribution"]
     assert set(why["row"]) <= set(range(8)) and why["rank"].max() <= 3
     assert why["feature"].isin(client.feature_names).all()
@@ -198,7 +168,9 @@ def test_explain(client, sample_csv):
         mags = g.sort_values("rank")["contribution"].abs().to_numpy()
         assert (np.diff(mags) <= 1e-12).all()
     with pytest.raises(readmit.InvalidArgumentError):
-        client.explain(frame, k=0)
+        client.explain(x, k=0)
+    with pytest.raises(readmit.InvalidArgumentError):
+        client.explain(pd.DataFrame({"a": [1]}), k=0)
 
 
 def test_timeout_when_nothing_listens():
@@ -225,16 +197,17 @@ def test_bad_arguments_and_closed_client(daemon):
 
 
 def test_one_client_shared_by_threads(client, sample_csv):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        x = client.encode(readmit.read_csv(sample_csv).head(300))
+    x, _ = schema_matrix(client.info(), 300, seed=5)
+    frame = readmit.read_csv(sample_csv).head(200)
     want = client.score(x)
+    want_records = client.score(frame, warn=False)
     results, errors = [], []
 
     def work():
         try:
             for _ in range(10):
                 results.append(np.array_equal(client.score(x), want))
+                results.append(np.array_equal(client.score(frame, warn=False), want_records))
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -243,38 +216,4 @@ def test_one_client_shared_by_threads(client, sample_csv):
         t.start()
     for t in threads:
         t.join(60)
-    assert not errors and len(results) == 40 and all(results)
-
-
-def test_large_frames_encode_in_parallel_as_in_one_thread(client, monkeypatch):
-    """Frames of PARALLEL_MIN_ROWS rows or more are encoded by a thread pool: same matrix, same
-    warning, and the first error in schema order, as the one-thread path."""
-    frame = readmit.read_csv(DATA, nrows=30_000)
-    assert len(frame) >= readmit.encoding.PARALLEL_MIN_ROWS
-    bad = frame.copy()
-    bad.loc[bad.index[20_000:20_002], "num_medications"] = "lots"  # a number feature...
-    bad.loc[bad.index[25_000], "patient_nbr"] = "p1"  # ...comes before the history features
-
-    def encode_both():
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter("always")
-            x = client.encode(frame)
-        with pytest.raises(readmit.EncodingError) as e:
-            client.encode(bad)
-        return x, [str(m.message) for m in w], str(e.value)
-
-    parallel = encode_both()
-    monkeypatch.setattr(readmit.encoding, "PARALLEL_MIN_ROWS", len(frame) + 1)
-    serial = encode_both()
-    assert parallel[0].tobytes() == serial[0].tobytes()
-    assert parallel[1:] == serial[1:] and len(parallel[1]) == 1
-    assert "column 'num_medications', row 20000: 'lots' is not a number (2 row(s)" in parallel[2]
-
-
-def test_big_frames_codes_in_small_integers_encode_the_same(client, sample_csv, monkeypatch):
-    frame = readmit.read_csv(sample_csv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", readmit.ReadmitEncodingWarning)
-        want = client.encode(frame)
-        monkeypatch.setattr(readmit.encoding, "COMPACT_CODES_MIN_ROWS", 1)
-        assert client.encode(frame).tobytes() == want.tobytes()
+    assert not errors and len(results) == 80 and all(results)

@@ -2,11 +2,15 @@
 
 >>> import readmit
 >>> with readmit.Client("tcp://127.0.0.1:5555") as cl:
-...     frame = readmit.read_csv("patients.csv")
+...     frame = readmit.read_csv("patients.csv")  # raw fields, every value as written
+...     out = cl.score_records(frame, k=3)     # risk, atypicality, tier, error, warnings per row
 ...     risk = cl.score(frame)                 # numpy array of probabilities
 ...     full = cl.score_frame(frame)           # risk, atypicality, tier
 ...     why = cl.explain(frame.head(3), k=5)   # top features per row
-...     out = cl.score_records(frame)          # raw fields, encoded by the daemon
+
+Raw records go to the daemon as they are (the protocol's RECORDS) and the daemon encodes them
+with the model's own dataset spec; nothing is encoded in Python. A numpy feature matrix in
+schema order goes to score, score_frame and explain as it is (the protocol's SCORE).
 
 The package talks to the daemon through libreadmit (the project's C shim, built into the
 package); errors are :class:`ReadmitError` subclasses carrying the daemon's message.

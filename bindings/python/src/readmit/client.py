@@ -14,11 +14,12 @@ import pandas as pd
 
 from . import _native
 from ._native import LIB, _check_call, take_string
-from .encoding import Encoder
-from .errors import DataWarningError, InvalidArgumentError, ProtocolError, ReadmitDataWarning, ReadmitError
+from .errors import (DataWarningError, EncodingError, InvalidArgumentError, ProtocolError, ReadmitDataWarning,
+                     ReadmitError)
 
-ArrayLike = Union[pd.DataFrame, np.ndarray, Sequence[Sequence[float]]]
 RecordsLike = Union[pd.DataFrame, pd.Series, Mapping[str, Any]]
+#: What score, score_frame and explain take: raw records (sent through RECORDS) or a feature matrix.
+DataLike = Union[RecordsLike, np.ndarray, Sequence[Sequence[float]]]
 
 #: How many warnings the ReadmitDataWarning of one score_records call quotes.
 WARNINGS_QUOTED = 3
@@ -52,7 +53,6 @@ class Client:
                  max_reply_bytes: Optional[int] = None):
         self._handle = None
         self._lock = threading.Lock()
-        self._encoder: Optional[Encoder] = None
         self._info: Optional[Dict[str, Any]] = None
         endpoints = [endpoint] if isinstance(endpoint, str) else list(endpoint)
         if not endpoints or not all(isinstance(e, str) and e for e in endpoints):
@@ -131,32 +131,31 @@ class Client:
             _check_call(LIB.readmit_info_json_alloc(h, byref(out)), h)
             info = json.loads(take_string(out))
         self._info = info
-        self._encoder = Encoder(info["features"])
         return info
 
-    def _schema(self) -> Encoder:
-        """The encoder of the serving model's schema (INFO fetched once, again after a reload)."""
-        if self._encoder is None:
+    def _schema(self) -> List[Dict[str, Any]]:
+        """The serving model's features (INFO fetched once, again after a reload)."""
+        if self._info is None:
             self.info()
-        assert self._encoder is not None
-        return self._encoder
+        assert self._info is not None
+        return self._info["features"]
 
     def _track_model(self) -> None:
-        """Drops the cached schema when a reply came from another model than INFO described."""
+        """Drops the cached INFO when a reply came from another model than INFO described."""
         if self._info is not None and self._handle:
             version = f"{LIB.readmit_last_model_version(self._handle):016x}"
             if version != str(self._info.get("model_version", version)).lower().rjust(16, "0"):
-                self._info, self._encoder = None, None
+                self._info = None
 
     @property
     def feature_names(self) -> List[str]:
-        """Feature names in schema order (the columns of an encoded matrix)."""
-        return list(self._schema().names)
+        """Feature names in schema order (the columns of a feature matrix)."""
+        return [f["name"] for f in self._schema()]
 
     @property
     def n_features(self) -> int:
         """The number of features of the model's schema."""
-        return self._schema().n_features
+        return len(self._schema())
 
     def raw_fields(self) -> List[Dict[str, Any]]:
         """The raw fields of one encounter that :meth:`score_records` sends (INFO "raw_fields",
@@ -209,29 +208,59 @@ class Client:
             h = self._h()
             _check_call(LIB.readmit_reload(h, _b(model_path), byref(out)), h)
             text = take_string(out)
-        self._info, self._encoder = None, None
+        self._info = None
         return json.loads(text)
 
-    # -- encoding and scoring ----------------------------------------------------------------
+    # -- scoring -----------------------------------------------------------------------------
 
-    def encode(self, frame: ArrayLike) -> np.ndarray:
-        """The float64 feature matrix the daemon receives.
+    def encode(self, data: Any) -> np.ndarray:
+        """Removed: the daemon encodes raw fields now, with the model's own dataset spec.
 
-        A DataFrame with the raw columns of the training CSV is encoded by the schema's rules
-        (columns by name, extra columns ignored; categorical text or integer codes to level
-        indices; missing values and levels never seen in training to NaN, with a
-        :class:`readmit.ReadmitEncodingWarning` counting them). A missing required column raises
-        :class:`readmit.EncodingError` naming it. A numpy array (or nested list) passes through
-        after a shape check: ``(n_rows, n_features)``.
+        Always raises :class:`readmit.ReadmitError`. Pass the raw records to :meth:`score`,
+        :meth:`score_frame`, :meth:`explain` or :meth:`score_records` instead.
         """
-        return self._schema().encode(frame) if isinstance(frame, pd.DataFrame) else self._schema().check_matrix(frame)
+        raise ReadmitError(
+            "Client.encode was removed: the daemon encodes raw fields with the model's dataset spec (the RECORDS "
+            "request). Pass the DataFrame to score, score_frame, explain or score_records; a numpy feature "
+            "matrix in schema order still goes to score, score_frame and explain as it is.")
 
-    def _matrix(self, data: ArrayLike) -> np.ndarray:
-        return self.encode(data)
+    def _check_matrix(self, data: Any) -> np.ndarray:
+        """A 2-D float64 C-contiguous array with one column per feature, or InvalidArgumentError."""
+        n_features = self.n_features
+        a = np.asarray(data)
+        if a.ndim == 1 and a.shape[0] == n_features:
+            a = a.reshape(1, -1)
+        if a.ndim != 2 or a.shape[1] != n_features:
+            raise InvalidArgumentError(
+                f"feature matrix has shape {a.shape}; the model expects (n_rows, {n_features}) in schema order")
+        if a.dtype != np.float64 or not a.flags.c_contiguous:
+            try:
+                a = np.ascontiguousarray(a, dtype=np.float64)
+            except (TypeError, ValueError) as e:
+                raise InvalidArgumentError(f"feature matrix cannot be converted to float64: {e}") from None
+        return a
 
-    def score(self, data: ArrayLike) -> np.ndarray:
-        """Calibrated 30-day readmission risk per row (float64 array of probabilities)."""
-        x = self._matrix(data)
+    def _every_row(self, data: RecordsLike, k: int, bad_values: str, missing_fields: str,
+                   warn: Union[bool, str]) -> pd.DataFrame:
+        """score_records for score, score_frame and explain, which return no per-row errors:
+        a row with an error raises EncodingError."""
+        return self._records(data, k, bad_values, missing_fields, warn, stacklevel=4, raise_row_errors=True)
+
+    def score(self, data: DataLike, *, bad_values: str = "error", missing_fields: str = "error",
+              warn: Union[bool, str] = True) -> np.ndarray:
+        """Calibrated 30-day readmission risk per row (float64 array of probabilities).
+
+        ``data``: raw records (a DataFrame, a dict of field -> values, or one encounter as a
+        dict or Series), sent through :meth:`score_records` (the daemon encodes them;
+        ``bad_values``, ``missing_fields`` and ``warn`` are its options); or a numpy 2-D float
+        feature matrix in schema order (``(n_rows, n_features)``, as :attr:`feature_names`),
+        sent as it is (the protocol's ``SCORE``). Raises :class:`readmit.EncodingError` (with
+        ``row`` and ``field``) when a record has an error; :meth:`score_records` returns such
+        errors per row instead.
+        """
+        if _is_records(data):
+            return self._every_row(data, 0, bad_values, missing_fields, warn)["risk"].to_numpy()
+        x = self._check_matrix(data)
         n = x.shape[0]
         risk = np.empty(n, dtype=np.float64)
         with self._lock:
@@ -240,13 +269,17 @@ class Client:
         self._track_model()
         return risk
 
-    def score_frame(self, data: ArrayLike) -> pd.DataFrame:
+    def score_frame(self, data: DataLike, *, bad_values: str = "error", missing_fields: str = "error",
+                    warn: Union[bool, str] = True) -> pd.DataFrame:
         """Risk, atypicality and tier per row, as a DataFrame (index of ``data`` when it is one).
 
-        ``atypicality`` says how unlike the training patients a row is; ``tier`` is a
-        categorical of the tier names in INFO (low, medium, high).
+        ``data`` and the options as for :meth:`score`. ``atypicality`` says how unlike the
+        training patients a row is; ``tier`` is a categorical of the tier names in INFO (low,
+        medium, high).
         """
-        x = self._matrix(data)
+        if _is_records(data):
+            return self._every_row(data, 0, bad_values, missing_fields, warn)[["risk", "atypicality", "tier"]]
+        x = self._check_matrix(data)
         n = x.shape[0]
         risk = np.empty(n, dtype=np.float64)
         atypicality = np.empty(n, dtype=np.float64)
@@ -257,26 +290,43 @@ class Client:
                                                atypicality.ctypes.data, tier.ctypes.data), h)
         self._track_model()
         names = [t["name"] for t in (self._info or self.info()).get("tiers", [])] or ["low", "medium", "high"]
-        index = data.index if isinstance(data, pd.DataFrame) else None
         return pd.DataFrame({
             "risk": risk,
             "atypicality": atypicality,
             "tier": pd.Categorical.from_codes(tier.astype(np.int64), categories=names, ordered=True),
-        }, index=index)
+        })
 
-    def explain(self, data: ArrayLike, k: int = 5) -> pd.DataFrame:
+    def explain(self, data: DataLike, k: int = 5, *, bad_values: str = "error", missing_fields: str = "error",
+                warn: Union[bool, str] = True) -> pd.DataFrame:
         """The top-``k`` features per row by absolute contribution to the log-odds.
 
-        Returns a long DataFrame with one line per (row, rank): ``row`` (position in
-        ``data``), ``rank`` (0 = largest), ``feature`` (name), ``feature_index`` and
-        ``contribution`` (log-odds); rows with fewer than ``k`` non-zero contributions have
-        fewer lines.
+        ``data`` and the options as for :meth:`score`. Returns a long DataFrame with one line
+        per (row, rank): ``row`` (position in ``data``), ``rank`` (0 = largest), ``feature``
+        (name), ``feature_index`` and ``contribution`` (log-odds); for raw records also
+        ``value`` (the raw value the feature was read from, as text, or None when missing).
+        Rows with fewer than ``k`` non-zero contributions have fewer lines.
         """
-        if not isinstance(k, (int, np.integer)) or k <= 0:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
             raise InvalidArgumentError(f"k must be a positive integer, not {k!r}")
-        x = self._matrix(data)
-        n = x.shape[0]
         k = int(k)
+        if _is_records(data):
+            frame = self._every_row(data, k, bad_values, missing_fields, warn)
+            position = {name: i for i, name in enumerate(self.feature_names)}
+            lines = [(row, rank, feature, contribution, value)
+                     for row, entries in enumerate(frame["explanation"])
+                     for rank, (feature, contribution, value) in enumerate(entries)]
+            rows, ranks, features, contributions, values = (list(c) for c in zip(*lines)) if lines else ([],) * 5
+            # Object columns stay object (pandas 3 would infer a string dtype and turn None into NaN).
+            return pd.DataFrame({
+                "row": np.asarray(rows, dtype=np.int64),
+                "rank": np.asarray(ranks, dtype=np.int64),
+                "feature": pd.Series(_object_array(features), dtype=object),
+                "feature_index": np.asarray([position.get(f, -1) for f in features], dtype=np.int64),
+                "contribution": np.asarray(contributions, dtype=np.float64),
+                "value": pd.Series(_object_array(values), dtype=object),
+            })
+        x = self._check_matrix(data)
+        n = x.shape[0]
         index = np.empty(n * k, dtype=np.int32)
         contribution = np.empty(n * k, dtype=np.float64)
         k_used = c_size_t()
@@ -337,6 +387,12 @@ class Client:
         Warnings about the whole request (absent fields, unused columns) are in the
         ReadmitDataWarning and in ``result.attrs["request_messages"]``. Row errors never raise.
         """
+        return self._records(data, k, bad_values, missing_fields, warn, stacklevel=3)
+
+    def _records(self, data: RecordsLike, k: int, bad_values: str, missing_fields: str, warn: Union[bool, str],
+                 stacklevel: int, raise_row_errors: bool = False) -> pd.DataFrame:
+        """score_records; with ``raise_row_errors`` the first row error raises EncodingError.
+        ``stacklevel`` attributes the ReadmitDataWarning to the caller's line."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidArgumentError(f"k must be a non-negative integer, not {k!r}")
         k = int(k)
@@ -375,13 +431,17 @@ class Client:
             LIB.readmit_result_free(result)
             LIB.readmit_records_free(records)
 
+        if raise_row_errors:
+            failed = [m for m in messages if m["severity"] == "error" and m["row"] is not None]
+            if failed:
+                raise EncodingError(_row_error_summary(failed), row=failed[0]["row"], field=failed[0]["field"])
         warned = [m for m in messages if m["severity"] == "warning"]
         if warned and warn == "error":
             first = warned[0]
             raise DataWarningError(_warning_summary(warned), row=first["row"], field=first["field"],
                                    kind=first["code"], messages=warned)
         if warned and warn is True:
-            warnings.warn(_warning_summary(warned), ReadmitDataWarning, stacklevel=2)
+            warnings.warn(_warning_summary(warned), ReadmitDataWarning, stacklevel=stacklevel)
         return frame
 
     def _field_named(self, message: str, columns: List[str]) -> Optional[str]:
@@ -490,6 +550,21 @@ def _warning_summary(warned: List[Dict[str, Any]]) -> str:
     noun = "warning" if len(warned) == 1 else "warnings"
     return (f"{len(warned)} {noun} about the records: {quoted}{more} (the 'warnings' column has each row's; "
             f"warn=False silences this)")
+
+
+def _row_error_summary(failed: List[Dict[str, Any]]) -> str:
+    rows = sorted({m["row"] for m in failed})
+    quoted = "; ".join(f"row {m['row']}" + (f", field '{m['field']}'" if m["field"] else "") + f": {m['message']}"
+                       for m in failed[:WARNINGS_QUOTED])
+    more = f"; and {len(failed) - WARNINGS_QUOTED} more" if len(failed) > WARNINGS_QUOTED else ""
+    noun = "row" if len(rows) == 1 else "rows"
+    return (f"{len(rows)} {noun} could not be scored: {quoted}{more} (score_records returns each row's error "
+            f"without raising; bad_values='missing' reads unreadable values as missing)")
+
+
+def _is_records(data: Any) -> bool:
+    """Raw records (sent through RECORDS) rather than a feature matrix."""
+    return isinstance(data, (pd.DataFrame, pd.Series, Mapping))
 
 
 def _string_out(handle, fn, *args: int) -> str:

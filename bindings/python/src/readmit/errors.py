@@ -44,7 +44,10 @@ class InvalidArgumentError(ReadmitError, ValueError):
 
 
 class EncodingError(ReadmitError, ValueError):
-    """A DataFrame could not be encoded (a required column is missing, a number is not a number)."""
+    """A record could not be scored: :meth:`readmit.Client.score`, ``score_frame`` or ``explain``
+    got raw records of which a row has an error from the daemon's encoder (a number field that
+    holds no number, ...). ``row`` and ``field`` name the first; :meth:`readmit.Client.score_records`
+    returns such errors per row instead of raising."""
 
 
 class ServerError(ReadmitError):
@@ -103,4 +106,5 @@ class ReadmitDataWarning(UserWarning):
 
 
 class ReadmitEncodingWarning(UserWarning):
-    """Values that :meth:`readmit.Client.encode` turned into NaN (missing, or levels never seen in training)."""
+    """No longer emitted (it came from the removed local encoder; the daemon's warnings are
+    :class:`ReadmitDataWarning`). Kept so that warning filters naming it keep working."""
