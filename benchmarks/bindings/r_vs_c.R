@@ -4,14 +4,19 @@
 #   bash benchmarks/bindings/r_vs_c.sh [--rows 100000] [--repeats 5] [--rounds 3]
 #
 # Reports medians over rounds x repeats and the ratios R / C:
-#   - readmit_score(cl, matrix)       vs C readmit_score       (binding overhead, no encoding)
-#   - readmit_score_frame(cl, matrix) vs C readmit_score_full  (full result, no encoding)
-#   - readmit_score(cl, data.frame)   vs C readmit_score       (with encoding of the raw rows)
+#   - readmit_score(cl, matrix)       vs C readmit_score       (binding overhead, numeric SCORE)
+#   - readmit_score_frame(cl, matrix) vs C readmit_score_full  (full result, numeric SCORE)
+#   - readmit_score_records(cl, flat records) (RECORDS: the daemon encodes), against C
+#     readmit_score of the matrix for scale
+# The flat records are `readmit history` (--cli) of the first --rows rows of --data. The R
+# package has no local encoder any more, so the numeric matrix is built from the schema alone
+# (valid level indices, small counts, 10% missing): only the times of the two numeric paths are
+# compared with each other, not their risks with those of the records.
 # Rounds alternate C and R so both see the same machine state.
 
 args <- commandArgs(trailingOnly = TRUE)
 opt <- list(rows = "100000", repeats = "5", rounds = "3", data = "", daemon = "", model = "",
-            cbench = "", endpoint = "")
+            cbench = "", endpoint = "", cli = "")
 for (i in seq(1L, length(args), by = 2L)) {
   key <- sub("^--", "", args[[i]])
   if (!key %in% names(opt) || i == length(args)) stop("unknown option ", args[[i]])
@@ -53,14 +58,30 @@ stop_daemon <- function() {
 
 run <- function() {
 
-cl <- readmit_connect(endpoint, timeout_ms = 60000)
+cl <- readmit_connect(endpoint, timeout_ms = 120000)
 con <- gzfile(opt$data, "r")
 lines <- readLines(con, n = rows + 1L)
 close(con)
-df <- utils::read.csv(text = lines, na.strings = "?", stringsAsFactors = FALSE, check.names = FALSE)
+if (length(lines) < rows + 1L) stop("the data has only ", length(lines) - 1L, " rows")
+raw_csv <- tempfile(fileext = ".csv")
+writeLines(lines, raw_csv)
 rm(lines)
-if (nrow(df) < rows) stop("the data has only ", nrow(df), " rows")
-x <- suppressWarnings(readmit_encode(cl, df))
+flat_csv <- tempfile(fileext = ".csv")
+log <- system2(opt$cli, shQuote(c("history", "--model", opt$model, "--data", raw_csv, "--out", flat_csv)),
+               stdout = TRUE, stderr = TRUE)
+if (!file.exists(flat_csv)) stop("readmit history failed:\n", paste(log, collapse = "\n"))
+recs <- utils::read.csv(flat_csv, colClasses = "character", na.strings = character(0))
+
+# The numeric matrix, from the schema alone (see the header).
+set.seed(20261203)
+s <- readmit_schema(cl)
+x <- vapply(seq_len(nrow(s)), function(j) {
+  v <- if (s$kind[j] == "categorical") sample.int(s$n_levels[j], rows, replace = TRUE) - 1
+       else as.double(stats::rpois(rows, 3))
+  v[stats::runif(rows) < 0.1] <- NA_real_
+  v
+}, numeric(rows))
+x <- matrix(x, nrow = rows)
 bin <- tempfile(fileext = ".bin")
 writeBin(as.vector(t(x)), bin, size = 8, endian = "little")
 
@@ -74,10 +95,10 @@ quiet <- function(expr) suppressWarnings(expr)
 # Warm-up (first connection, page faults, byte compilation).
 r_risk <- readmit_score(cl, x)
 invisible(readmit_score_frame(cl, x))
-invisible(quiet(readmit_score(cl, df)))
+invisible(quiet(readmit_score_records(cl, recs)))
 
 times <- list(c_score = numeric(), c_full = numeric(), r_score = numeric(), r_frame = numeric(),
-              r_score_df = numeric(), r_encode = numeric())
+              r_records = numeric())
 c_risk_file <- tempfile(fileext = ".bin")
 for (round in seq_len(rounds)) {
   out <- system2(opt$cbench, c(endpoint, bin, nrow(x), ncol(x), repeats, c_risk_file), stdout = TRUE)
@@ -88,8 +109,7 @@ for (round in seq_len(rounds)) {
   for (r in seq_len(repeats)) {
     times$r_score <- c(times$r_score, time_ms(readmit_score(cl, x)))
     times$r_frame <- c(times$r_frame, time_ms(readmit_score_frame(cl, x)))
-    times$r_score_df <- c(times$r_score_df, time_ms(quiet(readmit_score(cl, df))))
-    times$r_encode <- c(times$r_encode, time_ms(quiet(readmit_encode(cl, df))))
+    times$r_records <- c(times$r_records, time_ms(quiet(readmit_score_records(cl, recs))))
   }
 }
 readmit_close(cl)
@@ -107,11 +127,9 @@ cat(sprintf("\n%s rows x %d features, %d rounds x %d repeats, readmitd at %s, %s
 cat("| path | median ms | rows/s | vs C |\n|---|---:|---:|---:|\n")
 cat(row("C shim: readmit_score", "c_score", NA), "\n")
 cat(row("R: readmit_score(cl, matrix)", "r_score", "c_score"), "\n")
-cat(row("R: readmit_score(cl, data.frame) (+ encode)", "r_score_df", "c_score"), "\n")
 cat(row("C shim: readmit_score_full", "c_full", NA), "\n")
 cat(row("R: readmit_score_frame(cl, matrix)", "r_frame", "c_full"), "\n")
-cat(sprintf("| %-44s | %9.1f | %11s | %s |\n", "R: readmit_encode(cl, data.frame) alone", med[["r_encode"]],
-            "", sprintf("%.2fx of C score", med[["r_encode"]] / med[["c_score"]])))
+cat(row("R: readmit_score_records(cl, flat records)", "r_records", "c_score"), "\n")
 cat("\nreproduce: bash benchmarks/bindings/r_vs_c.sh",
     sprintf("--rows %d --repeats %d --rounds %d\n", rows, repeats, rounds))
 }

@@ -59,6 +59,7 @@ readmit_connect <- function(endpoint, timeout_ms = 5000, retries = NULL,
   cl$endpoint <- endpoint
   cl$timeout_ms <- timeout_ms
   cl$info <- NULL
+  cl$schema <- NULL
   class(cl) <- "readmit_client"
   cl
 }
@@ -106,32 +107,44 @@ print.readmit_client <- function(x, ...) {
   cat(sprintf("<readmit_client %s (%s)>\n", paste(x$endpoint, collapse = ", "),
               if (open) "open" else "closed"))
   if (open && !is.null(x$info)) {
-    cat(sprintf("  model %s, %d features\n", x$info$model_id, length(x$info$features)))
+    cat(sprintf("  model %s, %d features\n", x$info$model_id, length(x$schema$name)))
   }
   invisible(x)
 }
 
 #' Model information and feature schema
 #'
-#' Asks the daemon (INFO) for the serving model's metadata and its feature schema, the
-#' contract for building feature vectors (see \code{\link{readmit_encode}}).
+#' Asks the daemon (INFO) for the serving model's metadata, its feature schema (the contract
+#' for a numeric feature matrix, see \code{\link{readmit_schema}}) and its raw fields (the
+#' columns of \code{\link{readmit_score_records}}, see \code{\link{readmit_raw_fields}}).
 #'
 #' @param cl a client from \code{\link{readmit_connect}}.
 #' @param refresh ask the daemon again instead of returning the copy cached by the client
 #'   (useful after a model reload).
-#' @return a list parsed from the INFO JSON: \code{model_id}, \code{model_version},
-#'   \code{created_at}, \code{tiers} (list of \code{name}, \code{min_risk}),
-#'   \code{n_features} and \code{features}, a list with one entry per feature in schema
-#'   order (\code{index}, \code{name}, \code{kind}, \code{levels}, \code{source},
-#'   \code{transform}, \code{missing}, \code{description}).
+#' @return a list read from the INFO JSON (by the C library's JSON reader): \code{model_id},
+#'   \code{model_version}, \code{created_at}, \code{tiers} (list of \code{name},
+#'   \code{min_risk}), \code{n_features}, \code{features} (one entry per feature in schema
+#'   order: \code{index}, \code{name}, \code{kind}, \code{levels}, ...) and
+#'   \code{raw_fields}, as the daemon sends them.
 #' @export
 readmit_info <- function(cl, refresh = FALSE) {
   ptr <- client_ptr(cl)
   if (refresh || is.null(cl$info)) {
     json <- check_failure(.Call(rreadmit_info_json, ptr))
+    # readmit_info_json also refreshed the library's cached schema: read it back through the
+    # library's accessors (readmit_feature_*, readmit_raw_field_name), with no round trip.
+    schema <- check_failure(.Call(rreadmit_schema, ptr))
     cl$info <- parse_json(json)
+    cl$schema <- schema
   }
   cl$info
+}
+
+# The feature schema and raw field names of the model, as the C library reads them from INFO
+# (src/rreadmit.c, rreadmit_schema): list(name, kind, source, levels, raw_fields).
+client_schema <- function(cl) {
+  readmit_info(cl)
+  cl$schema
 }
 
 #' Daemon health
@@ -172,6 +185,7 @@ readmit_reload <- function(cl, path = NULL) {
   }
   text <- check_failure(.Call(rreadmit_reload, ptr, path))
   cl$info <- NULL
+  cl$schema <- NULL
   parse_json(text)
 }
 
@@ -183,8 +197,9 @@ readmit_library_version <- function() {
   .Call(rreadmit_lib_version)
 }
 
-# Parses JSON text into R values (src/json.c): objects become named lists, arrays of scalars
-# of one type become atomic vectors, other arrays lists.
+# Parses JSON text into R values with the C library's own JSON reader (rm_json.c, through
+# src/rreadmit.c): objects become named lists, arrays of scalars of one type become atomic
+# vectors, other arrays lists.
 parse_json <- function(text) {
   .Call(rreadmit_json_parse, text)
 }

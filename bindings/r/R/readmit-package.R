@@ -4,10 +4,10 @@
 #' (libreadmit, compiled into this package). Connect with \code{\link{readmit_connect}},
 #' score raw encounter records (the daemon encodes them with its model's own dataset spec)
 #' with \code{\link{readmit_score_records}}, whose fields \code{\link{readmit_raw_fields}}
-#' lists, close with \code{\link{readmit_close}}. The older path, \code{\link{readmit_score}},
-#' \code{\link{readmit_score_frame}} and \code{\link{readmit_explain}} on data frames encoded in
-#' R (\code{\link{readmit_encode}}), stays until callers have moved. Errors are conditions of
-#' class \code{readmit_error}.
+#' lists, close with \code{\link{readmit_close}}. \code{\link{readmit_score}},
+#' \code{\link{readmit_score_frame}} and \code{\link{readmit_explain}} send a data frame the
+#' same way, and a numeric feature matrix (\code{\link{readmit_schema}}) as it is. The package
+#' never encodes raw columns itself. Errors are conditions of class \code{readmit_error}.
 #'
 #' @section Errors:
 #' Every error is a condition of class \code{readmit_error} (and \code{error},
@@ -20,14 +20,13 @@
 #'     daemon named them;
 #'   \item from the client library (class \code{readmit_client_error}):
 #'     \code{readmit_timeout}, \code{readmit_zmq_error}, \code{readmit_protocol_error}, ...;
-#'   \item from the R side: \code{readmit_missing_column}, \code{readmit_bad_shape},
+#'   \item from the R side: \code{readmit_bad_shape},
 #'     \code{readmit_invalid_argument}, \code{readmit_closed}.
 #' }
 #' Every condition carries the message of the library or daemon; library and daemon errors
 #' also carry \code{code} (the \code{READMIT_E*} number) and \code{name}.
 #'
 #' @useDynLib readmit, .registration = TRUE
-#' @importFrom stats ave
 #' @importFrom utils head
 #' @keywords internal
 "_PACKAGE"

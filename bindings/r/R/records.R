@@ -85,9 +85,13 @@ readmit_raw_fields <- function(cl) {
 #'   \code{\link{readmit_score}}. Like the other calls, a call waits for the daemon at most
 #'   \code{(retries + 1) * timeout_ms} (see \code{\link{readmit_connect}}).
 #'
-#'   \code{readmit_score}, \code{readmit_score_frame} and \code{readmit_explain} on a data
-#'   frame encode it in R (\code{\link{readmit_encode}}): that is the older path, to be
-#'   removed once callers have moved to \code{readmit_score_records}.
+#'   History fields (\code{history} in \code{\link{readmit_raw_fields}}) come from the
+#'   caller's records of the patient's earlier stays (\code{readmit history} writes them for
+#'   tables of encounters). A frame without them has unknown history: the daemon scores those
+#'   features as missing, with a warning.
+#'
+#'   \code{\link{readmit_score}}, \code{\link{readmit_score_frame}} and
+#'   \code{\link{readmit_explain}} on a data frame send it through this function too.
 #' @seealso \code{\link{readmit_raw_fields}}
 #' @examples
 #' \dontrun{
@@ -96,8 +100,8 @@ readmit_raw_fields <- function(cl) {
 #' recs <- read.csv("flat.csv", colClasses = "character", na.strings = character(0))
 #' res <- readmit_score_records(cl, recs, k = 3)
 #' res[!is.na(res$error), c("error")]
-#' readmit_score_records(cl, list(time_in_hospital = 3, race = "Caucasian", age = "[70-80)"),
-#'                       missing_fields = "missing")
+#' # one encounter as a named list of its fields (the names come from readmit_raw_fields)
+#' readmit_score_records(cl, as.list(recs[1, ]))
 #' }
 #' @export
 readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "missing"),
@@ -109,7 +113,7 @@ readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "mis
   missing_fields <- match.arg(missing_fields)
   cols <- records_columns(data, call)
   info <- readmit_info(cl)
-  names(cols$cols) <- unmangle_names(names(cols$cols), info)
+  names(cols$cols) <- unmangle_names(names(cols$cols), client_schema(cl)$raw_fields)
   options <- (if (missing_fields == "missing") 1L else 0L) + (if (bad_values == "missing") 2L else 0L)
   res <- .Call(rreadmit_score_records, ptr, names(cols$cols), unname(cols$cols), cols$n, k, options)
   if (inherits(res, "readmit_failure")) {
@@ -180,8 +184,7 @@ record_column <- function(x, name, call) {
 # read.csv (check.names = TRUE) turns "glyburide-metformin" into "glyburide.metformin": a
 # column that is not a raw field but whose make.names() form is exactly one raw field's, absent
 # from the data under its own name, gets that name back.
-unmangle_names <- function(nm, info) {
-  fields <- vapply(info$raw_fields, function(f) as.character(f$name), "")
+unmangle_names <- function(nm, fields) {
   if (!length(fields) || !length(nm)) return(nm)
   unknown <- which(!nm %in% fields)
   mangled <- make.names(fields)

@@ -17,10 +17,7 @@ static const R_CallMethodDef call_methods[] = {
     {"rreadmit_score", (DL_FUNC)&rreadmit_score, 3},
     {"rreadmit_explain", (DL_FUNC)&rreadmit_explain, 3},
     {"rreadmit_lib_version", (DL_FUNC)&rreadmit_lib_version, 0},
-    {"rreadmit_assemble", (DL_FUNC)&rreadmit_assemble, 5},
-    {"rreadmit_distinct", (DL_FUNC)&rreadmit_distinct, 1},
-    {"rreadmit_history", (DL_FUNC)&rreadmit_history, 6},
-    {"rreadmit_score_columns", (DL_FUNC)&rreadmit_score_columns, 5},
+    {"rreadmit_schema", (DL_FUNC)&rreadmit_schema, 1},
     {"rreadmit_score_records", (DL_FUNC)&rreadmit_score_records, 6},
     {"rreadmit_raw_fields", (DL_FUNC)&rreadmit_raw_fields, 1},
     {NULL, NULL, 0}

@@ -18,6 +18,7 @@
 #include <R.h>
 #include <Rinternals.h>
 #include "readmit.h"
+#include "rm_internal.h"   /* the shim's JSON reader (rm_json_parse), compiled in */
 #include "rreadmit.h"
 
 /* A client as R holds it. The scratch buffer holds the row-major copy of the last feature
@@ -286,30 +287,6 @@ SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
     return score_rows(holder, rows, n, m, Rf_asLogical(full) == TRUE);
 }
 
-/* Scores feature columns prepared by R/encode.R, written row-major straight into the send
- * buffer (no intermediate R matrix). Returns list(result, missing, unseen); `result` is what
- * rreadmit_score returns, or the "readmit_failure". */
-SEXP rreadmit_score_columns(SEXP xp, SEXP cols, SEXP spec, SEXP n_levels, SEXP full) {
-    rclient *holder = get_rclient(xp);
-    size_t n = (size_t)rreadmit_columns_check(cols, spec, n_levels);
-    size_t m = (size_t)XLENGTH(cols);
-    SEXP missing = PROTECT(Rf_allocVector(INTSXP, (R_xlen_t)m));
-    SEXP unseen = PROTECT(Rf_allocVector(INTSXP, (R_xlen_t)m));
-    double *rows = (n > 0 && m > 0) ? scratch(holder, n, m) : NULL;
-    if (rows != NULL)
-        rreadmit_columns_write(cols, spec, n_levels, rows, 1, INTEGER(missing), INTEGER(unseen));
-    else
-        for (size_t j = 0; j < m; j++) INTEGER(missing)[j] = INTEGER(unseen)[j] = 0;
-    SEXP result = PROTECT(score_rows(holder, rows, n, m, Rf_asLogical(full) == TRUE));
-    const char *names[] = {"result", "missing", "unseen", ""};
-    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
-    SET_VECTOR_ELT(out, 0, result);
-    SET_VECTOR_ELT(out, 1, missing);
-    SET_VECTOR_ELT(out, 2, unseen);
-    UNPROTECT(4);
-    return out;
-}
-
 SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k_) {
     rclient *holder = get_rclient(xp);
     readmit_client *c = holder->client;
@@ -342,5 +319,187 @@ SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k_) {
     SET_VECTOR_ELT(out, 0, fidx);
     SET_VECTOR_ELT(out, 1, fcon);
     UNPROTECT(3);
+    return out;
+}
+
+/* ---- JSON replies (INFO, STATS, RELOAD) through the shim's own reader (rm_json.c) ----
+ *
+ * Mapping: object -> named list; array of only strings / only numbers / only booleans ->
+ * character / double / logical vector; any other array -> list; null -> NULL. The DOM is held
+ * by an external pointer with a finalizer while R values are allocated, so an R error during
+ * the conversion leaks nothing. */
+
+static void json_finalizer(SEXP xp) {
+    rm_json *v = (rm_json *)R_ExternalPtrAddr(xp);
+    if (v != NULL) {
+        R_ClearExternalPtr(xp);
+        rm_json_free(v);
+    }
+}
+
+/* Turns a list of scalars of one type into an atomic vector; returns x otherwise. */
+static SEXP simplify(SEXP x) {
+    R_xlen_t n = XLENGTH(x);
+    if (n == 0) return x;
+    SEXPTYPE t = TYPEOF(VECTOR_ELT(x, 0));
+    if (t != STRSXP && t != REALSXP && t != LGLSXP) return x;
+    for (R_xlen_t k = 0; k < n; k++) {
+        SEXP e = VECTOR_ELT(x, k);
+        if (TYPEOF(e) != t || XLENGTH(e) != 1 || ATTRIB(e) != R_NilValue) return x;
+    }
+    SEXP out = PROTECT(Rf_allocVector(t, n));
+    for (R_xlen_t k = 0; k < n; k++) {
+        SEXP e = VECTOR_ELT(x, k);
+        if (t == STRSXP) SET_STRING_ELT(out, k, STRING_ELT(e, 0));
+        else if (t == REALSXP) REAL(out)[k] = REAL(e)[0];
+        else LOGICAL(out)[k] = LOGICAL(e)[0];
+    }
+    UNPROTECT(1);
+    return out;
+}
+
+static SEXP json_to_r(const rm_json *v) {
+    switch (v->type) {
+    case RM_JSON_NULL: return R_NilValue;
+    case RM_JSON_BOOL: return Rf_ScalarLogical(v->boolean != 0);
+    case RM_JSON_NUMBER: return Rf_ScalarReal(v->number);
+    case RM_JSON_STRING: {
+        size_t len = strlen(v->string);
+        if (len > INT_MAX) Rf_error("JSON string too long");
+        return Rf_ScalarString(Rf_mkCharLenCE(v->string, (int)len, CE_UTF8));
+    }
+    case RM_JSON_ARRAY:
+    case RM_JSON_OBJECT: {
+        int object = v->type == RM_JSON_OBJECT;
+        SEXP out = PROTECT(Rf_allocVector(VECSXP, (R_xlen_t)v->length));
+        SEXP names = PROTECT(object ? Rf_allocVector(STRSXP, (R_xlen_t)v->length) : R_NilValue);
+        for (size_t i = 0; i < v->length; i++) {
+            SET_VECTOR_ELT(out, (R_xlen_t)i, json_to_r(v->items[i]));
+            if (object) SET_STRING_ELT(names, (R_xlen_t)i, Rf_mkCharCE(v->keys[i], CE_UTF8));
+        }
+        if (object) Rf_setAttrib(out, R_NamesSymbol, names);
+        else out = simplify(out);
+        UNPROTECT(2);
+        return out;
+    }
+    }
+    return R_NilValue;
+}
+
+SEXP rreadmit_json_parse(SEXP text) {
+    if (TYPEOF(text) != STRSXP || XLENGTH(text) != 1 || STRING_ELT(text, 0) == NA_STRING)
+        Rf_error("'text' must be a single string");
+    SEXP ch = STRING_ELT(text, 0);
+    const char *err = NULL;
+    SEXP xp = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, R_NilValue));
+    R_RegisterCFinalizerEx(xp, json_finalizer, TRUE);
+    rm_json *dom = rm_json_parse(CHAR(ch), (size_t)XLENGTH(ch), &err);
+    if (dom == NULL) Rf_error("invalid JSON: %s", err != NULL ? err : "malformed");
+    R_SetExternalPtrAddr(xp, dom);
+    SEXP out = PROTECT(json_to_r(dom));
+    json_finalizer(xp);
+    UNPROTECT(2);
+    return out;
+}
+
+/* ---- the feature schema and raw field names cached by the client (readmit_feature_*,
+ * readmit_raw_field_name): fetched with INFO on first use, refreshed by readmit_info_json, so
+ * reading them here costs no round trip. ---- */
+
+typedef int (*string_getter)(readmit_client *, size_t, size_t, char *, size_t, size_t *);
+
+static int get_feature_name(readmit_client *c, size_t i, size_t l, char *b, size_t n, size_t *need) {
+    (void)l;
+    return readmit_feature_name(c, i, b, n, need);
+}
+static int get_feature_source(readmit_client *c, size_t i, size_t l, char *b, size_t n, size_t *need) {
+    (void)l;
+    return readmit_feature_source(c, i, b, n, need);
+}
+static int get_raw_field_name(readmit_client *c, size_t i, size_t l, char *b, size_t n, size_t *need) {
+    (void)l;
+    return readmit_raw_field_name(c, i, b, n, need);
+}
+
+/* A string of the cached schema through the buffer convention of readmit.h, as an R CHARSXP
+ * (NULL with *rc set on failure). */
+static SEXP schema_string(readmit_client *c, string_getter get, size_t index, size_t level,
+                          int *rc) {
+    char small[256];
+    size_t needed = 0;
+    *rc = get(c, index, level, small, sizeof small, &needed);
+    if (*rc == READMIT_OK) return Rf_mkCharCE(small, CE_UTF8);
+    if (*rc != READMIT_ERANGE || needed == 0) return NULL;
+    char *buf = R_alloc(needed, 1);
+    *rc = get(c, index, level, buf, needed, &needed);
+    return (*rc == READMIT_OK) ? Rf_mkCharCE(buf, CE_UTF8) : NULL;
+}
+
+/* list(name, kind, source, levels) of the model's features in schema order, and raw_fields
+ * (the raw field names, empty when INFO's raw_fields cannot be read); a failure when the
+ * schema cannot be fetched. */
+SEXP rreadmit_schema(SEXP xp) {
+    readmit_client *c = get_client(xp);
+    int rc = READMIT_OK;
+    size_t m = 0;
+    int kind = 0;
+    while ((rc = readmit_feature_kind(c, m, &kind)) == READMIT_OK) m++;
+    if (rc != READMIT_ENOTFOUND) return failure(c, rc, NULL);
+    size_t nr = 0;
+    char probe[1];
+    size_t needed = 0;
+    for (;;) {
+        rc = readmit_raw_field_name(c, nr, probe, sizeof probe, &needed);
+        if (rc != READMIT_OK && rc != READMIT_ERANGE) break;
+        nr++;
+    }
+    const char *names[] = {"name", "kind", "source", "levels", "raw_fields", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP name = Rf_allocVector(STRSXP, (R_xlen_t)m);
+    SET_VECTOR_ELT(out, 0, name);
+    SEXP kinds = Rf_allocVector(STRSXP, (R_xlen_t)m);
+    SET_VECTOR_ELT(out, 1, kinds);
+    SEXP source = Rf_allocVector(STRSXP, (R_xlen_t)m);
+    SET_VECTOR_ELT(out, 2, source);
+    SEXP levels = Rf_allocVector(VECSXP, (R_xlen_t)m);
+    SET_VECTOR_ELT(out, 3, levels);
+    SEXP raw = Rf_allocVector(STRSXP, (R_xlen_t)nr);
+    SET_VECTOR_ELT(out, 4, raw);
+    for (size_t j = 0; j < m; j++) {
+        SEXP s = schema_string(c, get_feature_name, j, 0, &rc);
+        if (s == NULL) { UNPROTECT(1); return failure(c, rc, NULL); }
+        SET_STRING_ELT(name, (R_xlen_t)j, s);
+        s = schema_string(c, get_feature_source, j, 0, &rc);
+        if (s == NULL) { UNPROTECT(1); return failure(c, rc, NULL); }
+        SET_STRING_ELT(source, (R_xlen_t)j, s);
+        size_t nl = 0;
+        rc = readmit_feature_kind(c, j, &kind);
+        if (rc == READMIT_OK) rc = readmit_feature_n_levels(c, j, &nl);
+        if (rc != READMIT_OK) { UNPROTECT(1); return failure(c, rc, NULL); }
+        SET_STRING_ELT(kinds, (R_xlen_t)j,
+                       Rf_mkChar(kind == READMIT_FEATURE_CATEGORICAL ? "categorical" : "numeric"));
+        if (nl > INT_MAX) nl = 0;
+        SEXP lv = Rf_allocVector(STRSXP, (R_xlen_t)nl);
+        SET_VECTOR_ELT(levels, (R_xlen_t)j, lv);
+        for (size_t l = 0; l < nl; l++) {
+            char small[256];
+            needed = 0;
+            rc = readmit_feature_level(c, j, l, small, sizeof small, &needed);
+            if (rc == READMIT_OK) {
+                SET_STRING_ELT(lv, (R_xlen_t)l, Rf_mkCharCE(small, CE_UTF8));
+                continue;
+            }
+            char *buf = (rc == READMIT_ERANGE && needed > 0) ? R_alloc(needed, 1) : NULL;
+            if (buf != NULL) rc = readmit_feature_level(c, j, l, buf, needed, &needed);
+            if (buf == NULL || rc != READMIT_OK) { UNPROTECT(1); return failure(c, rc, NULL); }
+            SET_STRING_ELT(lv, (R_xlen_t)l, Rf_mkCharCE(buf, CE_UTF8));
+        }
+    }
+    for (size_t i = 0; i < nr; i++) {
+        SEXP s = schema_string(c, get_raw_field_name, i, 0, &rc);
+        if (s == NULL) { UNPROTECT(1); return failure(c, rc, NULL); }
+        SET_STRING_ELT(raw, (R_xlen_t)i, s);
+    }
+    UNPROTECT(1);
     return out;
 }

@@ -5,9 +5,31 @@ daemon <- start_daemon()
 
 connect <- function(...) readmit_connect(daemon$endpoint, timeout_ms = 10000, ...)
 
-sample_frame <- function() read_raw_csv(test_path("fixtures", "sample.csv"))
+# Flat raw records (fixtures/sample_flat.csv, as `readmit history` writes them), read as texts.
+flat_frame <- function() {
+  utils::read.csv(test_path("fixtures", "sample_flat.csv"), colClasses = "character",
+                  na.strings = character(0))
+}
 
-quiet_encode <- function(cl, df) suppressWarnings(readmit_encode(cl, df))
+# `expr` with its readmit_data_warning muffled (other warnings pass).
+no_data_warning <- function(expr) {
+  withCallingHandlers(expr, readmit_data_warning = function(w) invokeRestart("muffleWarning"))
+}
+
+# A numeric feature matrix of n rows built from the schema alone (categorical features: valid
+# 0-based level indices; numeric features: small counts; about 10% missing), named by feature.
+feature_matrix <- function(cl, n, seed = 20261203) {
+  set.seed(seed)
+  s <- readmit_schema(cl)
+  x <- vapply(seq_len(nrow(s)), function(j) {
+    v <- if (s$kind[j] == "categorical") sample.int(s$n_levels[j], n, replace = TRUE) - 1
+         else as.double(stats::rpois(n, 3))
+    v[stats::runif(n) < 0.1] <- NA_real_
+    v
+  }, numeric(n))
+  x <- matrix(x, nrow = n, dimnames = list(NULL, s$name))
+  x
+}
 
 test_that("info returns the model's metadata and feature schema", {
   skip_without_daemon(daemon)
@@ -20,6 +42,10 @@ test_that("info returns the model's metadata and feature schema", {
   expect_true(all(vapply(info$features, function(f) f$kind %in% c("numeric", "categorical"), TRUE)))
   schema <- readmit_schema(cl)
   expect_identical(nrow(schema), length(info$features))
+  # The schema read through the library's accessors is INFO's.
+  expect_identical(schema$name, vapply(info$features, `[[`, "", "name"))
+  expect_identical(schema$kind, vapply(info$features, `[[`, "", "kind"))
+  expect_identical(schema$n_levels, vapply(info$features, function(f) length(f$levels), 0L))
   expect_true(all(schema$n_levels[schema$kind == "categorical"] > 0))
   expect_output(print(cl), "open")
 })
@@ -34,55 +60,14 @@ test_that("health says live and ready with the model's version", {
   expect_identical(h$model_version, readmit_info(cl)$model_version)
 })
 
-test_that("R scores equal `readmit score` on the same rows, bit for bit", {
-  skip_without_daemon(daemon)
-  cli <- daemon_paths()$cli
-  if (!nzchar(cli) || !file.exists(cli)) {
-    if (identical(Sys.getenv("READMIT_REQUIRE_DAEMON"), "1")) stop("READMIT_BIN not set")
-    skip("READMIT_BIN (the readmit CLI) not set")
-  }
-  files <- test_path("fixtures", "sample.csv")
-  # A larger slice of the shipped data when the repository is at hand (the stage script): a copy
-  # in data/diabetes130/, else the shared one beside the checkout (the data is not in the repository).
-  data <- file.path(Sys.getenv("READMIT_ROOT"), c("data", "../shared/data"), "diabetes130", "diabetic_data.csv.gz")
-  data <- data[file.exists(data)][1]
-  if (nzchar(Sys.getenv("READMIT_ROOT")) && !is.na(data)) {
-    big <- tempfile(fileext = ".csv")
-    con <- gzfile(data, "r")
-    writeLines(readLines(con, n = 5001L), big)
-    close(con)
-    files <- c(files, big)
-  }
-  cl <- connect()
-  on.exit(readmit_close(cl))
-  for (csv in files) {
-    out <- tempfile(fileext = ".csv")
-    log <- system2(cli, c("score", "--model", shQuote(daemon_paths()$model), "--data", shQuote(csv),
-                          "--out", shQuote(out)), stdout = TRUE, stderr = TRUE)
-    if (!file.exists(out)) stop("readmit score wrote no output:\n", paste(log, collapse = "\n"))
-    ref <- utils::read.csv(out, stringsAsFactors = FALSE, na.strings = c("", "NA"))
-    df <- read_raw_csv(csv)
-    expect_identical(nrow(ref), nrow(df))
-    expect_identical(ref$encounter_id, df$encounter_id)
-    ok <- is.na(ref$error) | ref$error == ""
-    expect_gt(sum(ok), 0.9 * nrow(df))
-    res <- suppressWarnings(readmit_score_frame(cl, df))
-    expect_identical(res$risk[ok], ref$risk[ok])
-    expect_identical(res$atypicality[ok], ref$atypicality[ok])
-    expect_identical(as.character(res$tier[ok]), as.character(ref$tier[ok]))
-    expect_identical(suppressWarnings(readmit_score(cl, df)), res$risk)
-  }
-})
-
-test_that("score_frame gives risk, atypicality and tier for a data frame or a matrix", {
+test_that("score_frame gives risk, atypicality and tier for a feature matrix", {
   skip_without_daemon(daemon)
   cl <- connect()
   on.exit(readmit_close(cl))
-  df <- sample_frame()
-  x <- quiet_encode(cl, df)
+  x <- feature_matrix(cl, 300)
   res <- readmit_score_frame(cl, x)
   expect_identical(names(res), c("risk", "atypicality", "tier"))
-  expect_identical(nrow(res), nrow(df))
+  expect_identical(nrow(res), nrow(x))
   expect_true(all(res$risk > 0 & res$risk < 1))
   expect_true(all(is.finite(res$atypicality)))
   tiers <- vapply(readmit_info(cl)$tiers, `[[`, "", "name")
@@ -92,34 +77,68 @@ test_that("score_frame gives risk, atypicality and tier for a data frame or a ma
   expect_identical(as.integer(res$tier), findInterval(res$risk, mins))
   expect_identical(attr(res, "model_version"), readmit_info(cl)$model_version)
   expect_identical(readmit_score(cl, x), res$risk)
-  # A data frame is encoded straight into the send buffer: same scores, same warning.
-  w <- tryCatch(readmit_score(cl, df), warning = identity)
-  expect_s3_class(w, "readmit_encode_warning")
-  expect_identical(w$counts, tryCatch(readmit_encode(cl, df), warning = identity)$counts)
-  expect_identical(suppressWarnings(readmit_score(cl, df)), res$risk)
-  expect_identical(suppressWarnings(readmit_score_frame(cl, df))[, 1:3], res[, 1:3])
   # Columns given by name in another order are put back in schema order.
   expect_identical(readmit_score(cl, x[, rev(colnames(x))]), res$risk)
+  expect_identical(readmit_score(cl, unname(x)), res$risk)
+})
+
+test_that("a data frame or a named list goes through RECORDS: the results of readmit_score_records", {
+  skip_without_daemon(daemon)
+  cl <- connect()
+  on.exit(readmit_close(cl))
+  recs <- flat_frame()
+  ref <- no_data_warning(readmit_score_records(cl, recs))
+  expect_true(all(is.na(ref$error)))
+  expect_identical(no_data_warning(readmit_score(cl, recs)), ref$risk)
+  expect_identical(no_data_warning(readmit_score_frame(cl, recs)), ref)
+  # The daemon's warnings come as the one readmit_data_warning of readmit_score_records.
+  expect_warning(readmit_score(cl, recs), class = "readmit_data_warning")
+  one <- as.list(recs[7, ])
+  expect_identical(no_data_warning(readmit_score(cl, one)), ref$risk[7])
+  # Options of readmit_score_records pass through.
+  ref_missing <- no_data_warning(readmit_score_records(cl, recs[1:5, ], bad_values = "missing"))
+  expect_identical(no_data_warning(readmit_score(cl, recs[1:5, ], bad_values = "missing")),
+                   ref_missing$risk)
+})
+
+test_that("rows the daemon cannot score are NA with one readmit_row_error warning", {
+  skip_without_daemon(daemon)
+  cl <- connect()
+  on.exit(readmit_close(cl))
+  recs <- flat_frame()[1:6, ]
+  fields <- readmit_raw_fields(cl)
+  num <- intersect(make.names(fields$name[fields$type == "number" & fields$required]), names(recs))[1]
+  recs[[num]][c(2, 5)] <- "three"
+  w <- NULL
+  risk <- withCallingHandlers(readmit_score(cl, recs),
+    readmit_data_warning = function(c) invokeRestart("muffleWarning"),
+    readmit_row_error = function(c) { w <<- c; invokeRestart("muffleWarning") })
+  expect_s3_class(w, "readmit_row_error")
+  expect_identical(w$rows, c(2L, 5L))
+  expect_match(conditionMessage(w), "2 rows not scored")
+  expect_identical(is.na(risk), seq_len(6) %in% c(2, 5))
+  # bad_values = "missing" scores them instead.
+  expect_false(anyNA(no_data_warning(readmit_score(cl, recs, bad_values = "missing"))))
 })
 
 test_that("a row of all NA is valid and scored; zero rows give an empty result", {
   skip_without_daemon(daemon)
   cl <- connect()
   on.exit(readmit_close(cl))
-  m <- length(readmit_info(cl)$features)
+  m <- nrow(readmit_schema(cl))
   risk <- readmit_score(cl, matrix(NA_real_, 2, m))
   expect_length(risk, 2)
   expect_true(all(risk > 0 & risk < 1))
   expect_identical(readmit_score(cl, matrix(0, 0, m)), numeric(0))
-  expect_identical(nrow(readmit_score_frame(cl, sample_frame()[0, ])), 0L)
+  expect_identical(nrow(readmit_score_frame(cl, matrix(0, 0, m))), 0L)
+  expect_identical(nrow(no_data_warning(readmit_score_frame(cl, flat_frame()[0, ]))), 0L)
 })
 
 test_that("explain returns the top-k features per row, largest first", {
   skip_without_daemon(daemon)
   cl <- connect()
   on.exit(readmit_close(cl))
-  df <- sample_frame()[1:20, ]
-  x <- quiet_encode(cl, df)
+  x <- feature_matrix(cl, 20)
   ex <- readmit_explain(cl, x, k = 3)
   expect_identical(names(ex), c("row", "rank", "feature", "index", "value", "contribution"))
   expect_true(all(table(ex$row) <= 3))
@@ -128,16 +147,27 @@ test_that("explain returns the top-k features per row, largest first", {
   expect_identical(ex$value, x[cbind(ex$row, ex$index)])
   by_row <- split(abs(ex$contribution), ex$row)
   expect_true(all(vapply(by_row, function(v) !is.unsorted(rev(v)), TRUE)))
-  # A data frame gives the same explanation as its encoding.
-  expect_identical(suppressWarnings(readmit_explain(cl, df, k = 3)), ex)
   expect_error(readmit_explain(cl, x, k = 0), "'k'")
+  # A data frame: the explanations of readmit_score_records, in the same long form.
+  recs <- flat_frame()[1:20, ]
+  exr <- no_data_warning(readmit_explain(cl, recs, k = 3))
+  ref <- attr(no_data_warning(readmit_score_records(cl, recs, k = 3)), "explanations")
+  expect_identical(names(exr), names(ex))
+  expect_identical(exr$row, as.integer(ref$row))
+  expect_identical(exr$feature, ref$feature)
+  expect_identical(exr$contribution, ref$contribution)
+  expect_identical(exr$value, ref$value)
+  expect_identical(exr$feature, colnames(x)[exr$index])
+  expect_true(all(table(exr$row) <= 3))
+  by_row <- split(abs(exr$contribution), exr$row)
+  expect_true(all(vapply(by_row, function(v) !is.unsorted(rev(v)), TRUE)))
 })
 
 test_that("daemon errors are classed conditions with the daemon's message and 1-based position", {
   skip_without_daemon(daemon)
   cl <- connect()
   on.exit(readmit_close(cl))
-  x <- quiet_encode(cl, sample_frame()[1:5, ])
+  x <- feature_matrix(cl, 5)
   schema <- readmit_schema(cl)
   num <- schema$index[schema$kind == "numeric"][1]
   cat <- schema$index[schema$kind == "categorical"][1]
@@ -165,10 +195,14 @@ test_that("daemon errors are classed conditions with the daemon's message and 1-
   expect_s3_class(err, "readmit_error")
   # The client still works after errors.
   expect_length(readmit_score(cl, x), 5)
-  # A data frame missing a required column names it.
-  df <- sample_frame()
-  df$age <- NULL
-  expect_error(readmit_score(cl, df), "'age'", class = "readmit_missing_column")
+  # Raw records without a required field: the daemon refuses the call, naming the field.
+  recs <- flat_frame()
+  fields <- readmit_raw_fields(cl)
+  req <- fields$name[fields$required][1]
+  recs[[make.names(req)]] <- NULL
+  err <- tryCatch(readmit_score(cl, recs), error = identity)
+  expect_s3_class(err, "readmit_bad_argument")
+  expect_identical(err$field, req)
 })
 
 test_that("a daemon that goes away gives readmit_timeout, not a hang", {
