@@ -34,7 +34,7 @@ result=$(awk -v names="${columns[*]}" '
   /^[[:space:]]*(\/\/|#)/ { next }
   {
     for (i = 1; i <= n; i++) {
-      if (index($0, "\"" col[i] "\"") > 0 || index($0, "'" col[i] "'") > 0) {
+      if (index($0, "\"" col[i] "\"") > 0 || index($0, "\047" col[i] "\047") > 0) {
         printf "%s:%d: \"%s\"\n", FILENAME, FNR, col[i]
         hits++
         if (!seen) { seen = 1; nfiles++ }
