@@ -2,7 +2,7 @@ import ReadmitSpec
 
 /// The SplitMix64 generator and finalizer (Steele, Lea and Flood 2014).
 ///
-/// The finalizer fixes the evaluation split (`splitmix64(patient_nbr) % 5 == 0` is test) so
+/// The finalizer fixes the evaluation split (`splitmix64(patient id) % 5 == 0` is test) so
 /// results compare with references computed elsewhere; the generator seeds every random choice.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64

@@ -8,10 +8,9 @@
  *
  * READMIT_ENDPOINT sets the daemon (default tcp://127.0.0.1:5555). Values are sent as the texts
  * typed, as an EHR holds them (the daemon reads a number field's text as a number and reports
- * one that is not, such as "three"); a field not given is sent as missing.
- * Example with the Diabetes 130 model:
- *
- *   build/readmit_records time_in_hospital=3 'age=[70-80)' race=Caucasian diag_1=428
+ * one that is not, such as "three"); a field not given is sent as missing. With the Diabetes
+ * 130 model, list the fields first, then give a few, e.g. a number field, the age bracket
+ * ('age=[70-80)') and a diagnosis code.
  */
 #include <stdio.h>
 #include <stdlib.h>
