@@ -43,23 +43,18 @@ enum History {
         var out = [Double](repeating: .nan, count: n)
         for sorted in records.patientGroups {
             for (i, r) in sorted.enumerated() {
-                // Earlier encounters of the patient, latest ending last. Sorted by start, only
-                // those before position i can have ended before r began (unless they overlap it).
+                // Earlier encounters of the patient: sorted by start, only those before position
+                // i can have ended before r began (unless they overlap it). The window, when
+                // declared, limits count, sum and count_positive; previous and days since the
+                // last discharge look at the last stay whatever its age.
                 var count = 0.0, sum = 0.0, positives = 0.0, labelKnown = true
                 var previous = -1
                 for p in sorted[..<i] where records.endedBefore(p, r) {
+                    if previous < 0 || Self.endsLater(p, than: previous, records) { previous = p }
                     if let window, let d = records.discharged, let a = records.admitted, a[r] - d[p] > window { continue }
                     count += 1
                     if let numbers, !numbers[p].isNaN { sum += numbers[p] }
                     if let label = labels[p] { positives += label ? 1 : 0 } else { labelKnown = false }
-                    if previous < 0 || Self.endsLater(p, than: previous, records) { previous = p }
-                }
-                if window != nil {
-                    // previous and days-since ignore the window: they look at the last stay only.
-                    previous = -1
-                    for p in sorted[..<i] where records.endedBefore(p, r) {
-                        if previous < 0 || Self.endsLater(p, than: previous, records) { previous = p }
-                    }
                 }
                 switch kind {
                 case .count: out[r] = count

@@ -243,7 +243,7 @@ struct EventIndex {
         let n = records.count
         let codes = try table.texts(source.code, key: key + ".code")
         let wanted = Set(f.codes)
-        var keep = codes.interned.values.enumerated().map { !codes.isMissing[$0.offset] && (wanted.isEmpty || wanted.contains($0.element)) }
+        let keep = codes.interned.values.enumerated().map { !codes.isMissing[$0.offset] && (wanted.isEmpty || wanted.contains($0.element)) }
         if !f.codes.isEmpty && !keep.contains(true) {
             throw DataError(code: .badValue, file: table.file, column: source.code,
                             message: "none of the codes \(f.codes.joined(separator: ", ")) (spec key \(featureKey).codes) occurs in this table")
@@ -256,7 +256,6 @@ struct EventIndex {
                 return ICDChapters.chapter(of: text, system: s) == chapter
             }
         }
-        _ = keep.count
         switch f.aggregate {
         case .count, .any:
             var count = [Double](repeating: 0, count: n)
@@ -285,7 +284,6 @@ struct EventIndex {
                 }
             }
             if f.aggregate == .mean { for r in 0..<n where seen[r] > 0 { out[r] /= seen[r] } }
-            keep.removeAll()
             return out
         }
     }

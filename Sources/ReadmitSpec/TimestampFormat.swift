@@ -8,7 +8,8 @@
 public enum TimestampFormat {
     /// Why `format` is not usable, or nil when it is.
     public static func problem(_ format: String) -> String? {
-        var chars = Array(format.utf8), i = 0, fields = Set<UInt8>()
+        let chars = Array(format.utf8)
+        var i = 0, fields = Set<UInt8>()
         while i < chars.count {
             if chars[i] == UInt8(ascii: "%") {
                 guard i + 1 < chars.count, Array("YmdHMS".utf8).contains(chars[i + 1]) else {
@@ -18,7 +19,6 @@ public enum TimestampFormat {
                 i += 2
             } else { i += 1 }
         }
-        chars.removeAll()
         for f in "Ymd".utf8 where !fields.contains(f) { return "format '\(format)' needs %Y, %m and %d" }
         return nil
     }
