@@ -42,6 +42,15 @@ public struct RecordsResult: Sendable {
     public var messages: [RecordMessage]
     /// Per row, up to `k` explanation terms (empty for a row with an error, or when k is 0).
     public var explanations: [[RecordExplanation]]
+
+    /// Creates a result.
+    public init(risk: [Double], atypicality: [Double], tier: [UInt8], messages: [RecordMessage], explanations: [[RecordExplanation]]) {
+        self.risk = risk
+        self.atypicality = atypicality
+        self.tier = tier
+        self.messages = messages
+        self.explanations = explanations
+    }
 }
 
 extension ReadmitModel {

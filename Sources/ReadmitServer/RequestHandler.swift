@@ -77,7 +77,7 @@ struct RequestHandler: Sendable {
             case .records(let records):
                 guard let model else { return fail(Self.notReady) }
                 let result: RecordsResult
-                do { result = try model.scoreRecords(records) } catch {
+                do { result = try scoreRecordsInChunks(model, records) } catch {
                     return fail(WireError(.badArgument, error.description))
                 }
                 var counts: [UInt8] = []
@@ -227,4 +227,47 @@ private func withOutput<E, T>(_ frame: ZMQFrame, _ type: E.Type,
     let result = try body(temp)
     raw.copyMemory(from: UnsafeRawBufferPointer(temp))
     return result
+}
+
+/// Scores a large `RECORDS` request in row chunks on all cores, as ``scoreInChunks`` does for
+/// SCORE: each row is encoded and scored on its own, so the results are bit-identical to one
+/// call. Messages about the whole request are the same in every chunk and kept once (the
+/// first chunk's); row messages get their chunk's offset.
+private func scoreRecordsInChunks(_ model: any ServingModel, _ request: RecordsRequest) throws(DataError) -> RecordsResult {
+    let rows = request.rows
+    guard rows >= 2 * chunkRows, availableCores > 1 else { return try model.scoreRecords(request) }
+    let chunks = (rows + chunkRows - 1) / chunkRows
+    let results = Locked<[Int: Result<RecordsResult, DataError>]>([:])
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        let start = chunk * chunkRows, end = min(rows, start + chunkRows)
+        let part = RecordsRequest(rows: end - start, k: request.k, options: request.options, columns: request.columns.map { name, column in
+            switch column {
+            case .numbers(let v): return (name, .numbers(Array(v[start..<end])))
+            case .texts(let values, let codes): return (name, .texts(values: values, codes: Array(codes[start..<end])))
+            }
+        })
+        let outcome = Result { () throws(DataError) -> RecordsResult in try model.scoreRecords(part) }
+        results.withLock { $0[chunk] = outcome }
+    }
+    let all = results.current
+    var merged = RecordsResult(risk: [], atypicality: [], tier: [], messages: [], explanations: [])
+    merged.risk.reserveCapacity(rows); merged.atypicality.reserveCapacity(rows); merged.tier.reserveCapacity(rows)
+    for chunk in 0..<chunks {
+        guard let outcome = all[chunk] else { preconditionFailure("concurrentPerform ran every chunk") }
+        let part = try outcome.get()
+        let offset = chunk * chunkRows
+        merged.risk += part.risk
+        merged.atypicality += part.atypicality
+        merged.tier += part.tier
+        merged.explanations += part.explanations
+        for var m in part.messages {
+            if m.row < 0 {
+                if chunk == 0 { merged.messages.append(m) }
+            } else {
+                m.row += offset
+                merged.messages.append(m)
+            }
+        }
+    }
+    return merged
 }

@@ -182,4 +182,26 @@ final class RecordsTests: XCTestCase {
         for r in 0..<4 { for name in historyNames { nanHistory.values[r * nanHistory.columns + model.schema.index(of: name)!] = .nan } }
         XCTAssertEqual(unknown.risk.map(\.bitPattern), try model.score(nanHistory).risk.map(\.bitPattern))
     }
+
+    /// A batch large enough to be split across cores gives every row the result it has alone,
+    /// and an error in its last row names that row of the whole request.
+    func testLargeBatchSplitAcrossCoresIsBitIdentical() throws {
+        let s = try sample(count: 300, seed: 13, numbersAsText: true)
+        let alone = try records(s.columns, rows: 300)
+        let copies = 67, rows = 300 * copies  // 20,100 rows: three chunks of 8,192
+        var tiled = Self.slice(s.columns, (0..<rows).map { $0 % 300 })
+        let i = try XCTUnwrap(tiled.firstIndex { $0.name == "num_medications" })
+        guard case .texts(var values, var codes) = tiled[i].column else { return XCTFail("num_medications is not a text column") }
+        values.append("many")
+        codes[rows - 1] = Int32(values.count - 1)
+        tiled[i].column = .texts(values: values, codes: codes)
+        let big = try records(tiled, rows: rows)
+        XCTAssertEqual(big.risk.count, rows)
+        for r in 0..<(rows - 1) where big.risk[r].bitPattern != alone.risk[r % 300].bitPattern {
+            return XCTFail("row \(r) differs from the same row sent alone")
+        }
+        let messages = try XCTUnwrap(big.json["messages"] as? [[String: Any]])
+        XCTAssertEqual(messages.filter { $0["severity"] as? String == "error" }.map { $0["row"] as? Int }, [rows - 1])
+        XCTAssertEqual(big.tier[rows - 1], 255)
+    }
 }
