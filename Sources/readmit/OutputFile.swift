@@ -28,8 +28,9 @@ enum OutputFile {
         let bytes = Array(text.utf8)
         var done = 0
         let ok = bytes.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return fsync(fd) == 0 }  // an empty output
             while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                let n = Glibc.write(fd, base + done, raw.count - done)
                 if n <= 0 { return false }
                 done += n
             }
