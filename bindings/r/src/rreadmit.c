@@ -441,18 +441,11 @@ static SEXP schema_string(readmit_client *c, string_getter get, size_t index, si
 SEXP rreadmit_schema(SEXP xp) {
     readmit_client *c = get_client(xp);
     int rc = READMIT_OK;
-    size_t m = 0;
+    size_t m = 0, nr = 0, needed = 0;
     int kind = 0;
-    while ((rc = readmit_feature_kind(c, m, &kind)) == READMIT_OK) m++;
-    if (rc != READMIT_ENOTFOUND) return failure(c, rc, NULL);
-    size_t nr = 0;
-    char probe[1];
-    size_t needed = 0;
-    for (;;) {
-        rc = readmit_raw_field_name(c, nr, probe, sizeof probe, &needed);
-        if (rc != READMIT_OK && rc != READMIT_ERANGE) break;
-        nr++;
-    }
+    if ((rc = readmit_n_features(c, &m)) != READMIT_OK) return failure(c, rc, NULL);
+    /* A model without raw_fields in INFO (an older daemon) has none: only those calls fail. */
+    if (readmit_n_raw_fields(c, &nr) != READMIT_OK) nr = 0;
     const char *names[] = {"name", "kind", "source", "levels", "raw_fields", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP name = Rf_allocVector(STRSXP, (R_xlen_t)m);
