@@ -441,6 +441,17 @@ READMIT_EXPORT int readmit_records_set_numbers(readmit_records *records, const c
 READMIT_EXPORT int readmit_records_set_texts(readmit_records *records, const char *field,
                                              const char *const *texts);
 
+/** Sets the whole column `field` to dictionary-encoded texts: `levels` holds n_levels texts
+ *  (UTF-8, copied; none NULL; equal texts are allowed and mean the same value) and `codes`
+ *  n_rows indices into them, -1 for missing. The cheapest way to send a large text column: each
+ *  distinct text is checked and stored once (pandas' factorize and R's factor give levels and
+ *  codes as they are). The batch sends the same bytes as readmit_records_set_texts with the
+ *  texts the codes name. READMIT_EINVAL (nothing changed) for a NULL or invalid level or a code
+ *  out of range (the message names the row); otherwise as readmit_records_set_texts. */
+READMIT_EXPORT int readmit_records_set_codes(readmit_records *records, const char *field,
+                                             size_t n_levels, const char *const *levels,
+                                             const int32_t *codes);
+
 /* Option bits of readmit_score_records (the protocol's RECORDS options). */
 /** A required field absent from the batch is sent as missing for every row (one warning),
  *  instead of the call failing with READMIT_EBADARGUMENT. */

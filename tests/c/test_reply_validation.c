@@ -348,6 +348,20 @@ static void test_records_builder(void) {
     CHECK(strstr(readmit_records_errmsg(r), "row 2") != NULL, "%s", readmit_records_errmsg(r));
     CHECK(readmit_records_set_numbers(r, "x", NULL) == READMIT_EINVAL, "NULL values");
     CHECK(readmit_records_set_texts(r, "y", NULL) == READMIT_EINVAL, "NULL texts");
+    const char *levels[2] = {"a", "b"};
+    CHECK(readmit_records_set_codes(r, "codes", 2, levels, (const int32_t[3]){0, 2, 1}) == READMIT_EINVAL, "code 2 of 2 levels");
+    CHECK(strstr(readmit_records_errmsg(r), "row 1") != NULL, "%s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_codes(r, "codes", 2, levels, (const int32_t[3]){0, -2, 1}) == READMIT_EINVAL, "code -2");
+    const char *bad_levels[2] = {"a", "\xff"};
+    CHECK(readmit_records_set_codes(r, "codes", 2, bad_levels, (const int32_t[3]){0, 0, 0}) == READMIT_EINVAL, "a bad level");
+    CHECK(strstr(readmit_records_errmsg(r), "level 1") != NULL, "%s", readmit_records_errmsg(r));
+    const char *null_level[2] = {"a", NULL};
+    CHECK(readmit_records_set_codes(r, "codes", 2, null_level, (const int32_t[3]){0, 0, 0}) == READMIT_EINVAL, "a NULL level");
+    CHECK(readmit_records_set_codes(r, "codes", 2, NULL, (const int32_t[3]){0, 0, 0}) == READMIT_EINVAL, "NULL levels");
+    CHECK(readmit_records_set_codes(r, "codes", 2, levels, NULL) == READMIT_EINVAL, "NULL codes");
+    CHECK(readmit_records_set_codes(r, "age", 2, levels, (const int32_t[3]){0, 1, -1}) == READMIT_EINVAL, "codes into a number column");
+    CHECK(readmit_records_set_codes(r, "codes", 0, NULL, (const int32_t[3]){-1, -1, -1}) == READMIT_OK, "no levels, all missing: %s",
+          readmit_records_errmsg(r));
     readmit_records_free(r);
 
     /* Zero rows: NULL column arrays are fine. */
@@ -421,9 +435,13 @@ static void test_records_request_bytes(void) {
     readmit_records_new(3, &r2);
     readmit_records_set_number(r2, "age", 0, 1.5);
     readmit_records_set_number(r2, "age", 2, -2.0);
-    readmit_records_set_text(r2, "race", 0, "Y");
-    readmit_records_set_text(r2, "race", 2, "Z");
-    readmit_records_set_texts(r2, "g\xc3\xa9", g);
+    /* ... and so do dictionary-encoded columns (unused and repeated levels included). */
+    const char *race_levels[4] = {"Z", "unused", "Y", "Z"};
+    CHECK(readmit_records_set_codes(r2, "race", 4, race_levels, (const int32_t[3]){2, -1, 3}) == READMIT_OK, "%s",
+          readmit_records_errmsg(r2));
+    const char *g_levels[2] = {"M", "F"};
+    CHECK(readmit_records_set_codes(r2, "g\xc3\xa9", 2, g_levels, (const int32_t[3]){1, 0, 1}) == READMIT_OK, "%s",
+          readmit_records_errmsg(r2));
     readmit_records_set_numbers(r2, "prior", prior);
     readmit_records_set_texts(r2, "empty", (const char *const[3]){NULL, NULL, NULL});
     size_t n1 = fake_last_n_frames(fake);

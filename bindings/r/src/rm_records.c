@@ -390,6 +390,45 @@ int readmit_records_set_texts(readmit_records *records, const char *field, const
     return rm_records_ok(records);
 }
 
+int readmit_records_set_codes(readmit_records *records, const char *field, size_t n_levels,
+                              const char *const *levels, const int32_t *codes) {
+    if (!records) return READMIT_EINVAL;
+    size_t n = records->n_rows, name_len, len, col;
+    int rc = rm_check_field(records, field, &name_len);
+    if (rc != READMIT_OK) return rc;
+    if (n_levels > INT32_MAX) return rm_records_fail(records, READMIT_EINVAL, "field '%s': %zu levels is too many", field, n_levels);
+    if (!levels && n_levels > 0) return rm_records_fail(records, READMIT_EINVAL, "field '%s': levels is NULL", field);
+    if (!codes && n > 0) return rm_records_fail(records, READMIT_EINVAL, "field '%s': codes is NULL", field);
+    /* Everything is checked before the column changes: each level once, each code's range. */
+    for (size_t i = 0; i < n_levels; i++) {
+        if (!levels[i]) return rm_records_fail(records, READMIT_EINVAL, "field '%s': level %zu is NULL", field, i);
+        if (strlen(levels[i]) > UINT32_MAX || !rm_utf8_valid(levels[i], strlen(levels[i])))
+            return rm_records_fail(records, READMIT_EINVAL, "field '%s': level %zu is not valid UTF-8", field, i);
+    }
+    for (size_t row = 0; row < n; row++)
+        if (codes[row] < -1 || (codes[row] >= 0 && (size_t)codes[row] >= n_levels))
+            return rm_records_fail(records, READMIT_EINVAL, "field '%s', row %zu: code %d is not -1 or a level (0 to %zu)",
+                                   field, row, (int)codes[row], n_levels);
+    rc = rm_column_get(records, field, name_len, RM_COLUMN_TEXTS, &col);
+    if (rc != READMIT_OK) return rc;
+    rm_column *c = &records->columns[col];
+    rm_column_clear_texts(c);
+    int32_t *remap = malloc((n_levels ? n_levels : 1) * sizeof *remap);
+    if (!remap) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
+    for (size_t i = 0; i < n_levels; i++) { /* equal levels share one code */
+        len = strlen(levels[i]);
+        remap[i] = rm_intern(c, levels[i], len);
+        if (remap[i] < 0) {
+            free(remap);
+            for (size_t row = 0; row < n; row++) c->codes[row] = -1;
+            return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
+        }
+    }
+    for (size_t row = 0; row < n; row++) c->codes[row] = codes[row] < 0 ? -1 : remap[codes[row]];
+    free(remap);
+    return rm_records_ok(records);
+}
+
 /* ---- the RECORDS request ---- */
 
 /* Builds the values frame of a text column: type byte 2, u32 n_distinct, each distinct text

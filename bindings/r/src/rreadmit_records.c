@@ -66,6 +66,39 @@ static size_t check_columns(SEXP names, SEXP cols, SEXP n_rows_) {
     return n;
 }
 
+/* Sets a character column dictionary-encoded (readmit_records_set_codes): R keeps one CHARSXP
+ * per distinct string (its global cache), so the rows are grouped by CHARSXP address in a hash
+ * table and each distinct text is translated to UTF-8 once, not once per row. Two CHARSXPs of
+ * the same text in different encodings become two equal levels, which the library accepts.
+ * Scratch memory is R_alloc'ed and released when the column is done. */
+static int set_text_column(readmit_records *recs, const char *name, SEXP col, size_t n) {
+    const void *vmax = vmaxget();
+    size_t cap = 16;
+    while (cap < 2 * n + 2) cap *= 2;
+    SEXP *slot = (SEXP *)R_alloc(cap, sizeof(SEXP));
+    int32_t *slot_code = (int32_t *)R_alloc(cap, sizeof(int32_t));
+    int32_t *codes = (int32_t *)R_alloc(n ? n : 1, sizeof(int32_t));
+    const char **levels = (const char **)R_alloc(n ? n : 1, sizeof(const char *));
+    for (size_t i = 0; i < cap; i++) slot[i] = NULL;
+    size_t n_levels = 0;
+    for (size_t row = 0; row < n; row++) {
+        SEXP s = STRING_ELT(col, (R_xlen_t)row);
+        if (s == NA_STRING) { codes[row] = -1; continue; }
+        uintptr_t h = ((uintptr_t)s >> 4) * (uintptr_t)0x9E3779B97F4A7C15ull;
+        size_t i = (size_t)(h >> 16) & (cap - 1);
+        while (slot[i] != NULL && slot[i] != s) i = (i + 1) & (cap - 1);
+        if (slot[i] == NULL) {
+            slot[i] = s;
+            slot_code[i] = (int32_t)n_levels;
+            levels[n_levels++] = Rf_translateCharUTF8(s);
+        }
+        codes[row] = slot_code[i];
+    }
+    int rc = readmit_records_set_codes(recs, name, n_levels, levels, codes);
+    vmaxset(vmax);
+    return rc;
+}
+
 /* A failure of a records setter: the batch's own message, copied before the batch is freed. */
 static SEXP records_failure(SEXP rxp, readmit_records *recs, int rc) {
     SEXP f = PROTECT(rreadmit_failure(NULL, rc, readmit_records_errmsg(recs)));
@@ -97,18 +130,13 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
         return rreadmit_failure(NULL, rc, "cannot allocate the records batch");
     }
     R_SetExternalPtrAddr(rxp, recs);
-    const char **texts = (n > 0) ? (const char **)R_alloc(n, sizeof(const char *)) : NULL;
     for (R_xlen_t j = 0; j < XLENGTH(cols); j++) {
         SEXP col = VECTOR_ELT(cols, j);
         const char *name = Rf_translateCharUTF8(STRING_ELT(names, j));
         if (TYPEOF(col) == REALSXP) {
             rc = readmit_records_set_numbers(recs, name, n > 0 ? REAL(col) : NULL);
         } else {
-            for (size_t i = 0; i < n; i++) {
-                SEXP s = STRING_ELT(col, (R_xlen_t)i);
-                texts[i] = (s == NA_STRING) ? NULL : Rf_translateCharUTF8(s);
-            }
-            rc = readmit_records_set_texts(recs, name, texts);
+            rc = set_text_column(recs, name, col, n);
         }
         if (rc != READMIT_OK) {
             SEXP f = records_failure(rxp, recs, rc);

@@ -131,6 +131,8 @@ def _load() -> ctypes.CDLL:
         "readmit_records_set_text": (c_int, [RecordsP, c_char_p, c_size_t, c_char_p]),
         "readmit_records_set_numbers": (c_int, [RecordsP, c_char_p, c_void_p]),
         "readmit_records_set_texts": (c_int, [RecordsP, c_char_p, c_void_p]),
+        # set_codes: n_levels, an array of n_levels `const char *`, n_rows int32 codes (-1 = missing).
+        "readmit_records_set_codes": (c_int, [RecordsP, c_char_p, c_size_t, c_void_p, c_void_p]),
         "readmit_score_records": (c_int, [ClientP, RecordsP, c_size_t, c_uint, POINTER(ResultP)]),
         "readmit_result_free": (None, [ResultP]),
         "readmit_result_n_rows": (c_size_t, [ResultP]),

@@ -7,7 +7,7 @@ import re
 import threading
 import warnings
 from ctypes import byref, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -468,8 +468,8 @@ class Client:
             _check_call(LIB.readmit_result_scores(result, risk.ctypes.data, atypicality.ctypes.data,
                                                   tier.ctypes.data))
         messages: List[Dict[str, Any]] = []
-        row_error: List[Optional[str]] = [None] * n
-        row_warnings: List[List[str]] = [[] for _ in range(n)]
+        row_error: Dict[int, str] = {}  # only the rows with messages: most rows have none
+        row_warnings: Dict[int, List[str]] = {}
         row, field, severity, code, text = c_int(), c_char_p(), c_int(), c_char_p(), c_char_p()
         for i in range(LIB.readmit_result_n_messages(result)):
             _check_call(LIB.readmit_result_message(result, i, byref(row), byref(field), byref(severity), byref(code),
@@ -486,10 +486,9 @@ class Client:
             if r is not None and 0 <= r < n:
                 line = f"{m['field']}: {m['message']}" if m["field"] else m["message"]  # as readmit score
                 if m["severity"] == "error":
-                    if row_error[r] is None:
-                        row_error[r] = line
+                    row_error.setdefault(r, line)
                 else:
-                    row_warnings[r].append(line)
+                    row_warnings.setdefault(r, []).append(line)
 
         version = f"{LIB.readmit_result_model_version(result):016x}"
         info = self._info
@@ -502,8 +501,8 @@ class Client:
             "risk": risk,
             "atypicality": atypicality,
             "tier": pd.Categorical.from_codes(codes, categories=names, ordered=True),  # NaN for an error row
-            "error": _object_array(row_error),
-            "warnings": _object_array(row_warnings),
+            "error": _sparse_object_array(n, row_error, lambda: None),
+            "warnings": _sparse_object_array(n, row_warnings, list),
         }
         if k > 0:
             columns["explanation"] = _object_array(_explanations(result, n))
@@ -523,6 +522,13 @@ def _object_array(items: List[Any]) -> np.ndarray:
     for i, item in enumerate(items):
         out[i] = item
     return out
+
+
+def _sparse_object_array(n: int, items: Dict[int, Any], default: Callable[[], Any]) -> np.ndarray:
+    """A 1-d object array of n entries: items[i] where given, else a new default() each."""
+    if not items:
+        return np.fromiter((default() for _ in range(n)), dtype=object, count=n)
+    return np.fromiter((items[i] if i in items else default() for i in range(n)), dtype=object, count=n)
 
 
 def _explanations(result, n: int) -> List[List[Tuple[str, float, Optional[str]]]]:
@@ -636,22 +642,33 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
         values = np.ascontiguousarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
         rc = LIB.readmit_records_set_numbers(records, name_b, values.ctypes.data if n else None)
     else:
-        texts = _texts(column, name)
-        addresses = np.array([ctypes.cast(c_char_p(t), c_void_p).value for t in texts[0]] + [0], dtype=np.uintp)
-        pointers = np.ascontiguousarray(addresses[texts[1]])  # code -1 -> the trailing NULL
-        rc = LIB.readmit_records_set_texts(records, name_b, pointers.ctypes.data if n else None)
-        del texts  # the library copied the texts
+        # Dictionary-encoded, as pandas holds it after factorize (or as a categorical's codes): each
+        # distinct text crosses into C once, the rows as int32 codes (-1 = missing).
+        levels, codes = _texts(column, name)
+        packed, starts = _pack_levels(levels, name)
+        pointers = np.frombuffer(packed, dtype=np.uint8).ctypes.data + starts  # one address per level
+        pointers = np.ascontiguousarray(pointers, dtype=np.uintp)
+        codes32 = np.ascontiguousarray(codes, dtype=np.int32)
+        rc = LIB.readmit_records_set_codes(records, name_b, len(levels), pointers.ctypes.data if len(levels) else None,
+                                           codes32.ctypes.data if n else None)
+        del packed  # the library copied the texts
     if rc != _native.OK:
         message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
         cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError
         raise cls(message, code=rc, field=name)
 
 
-def _texts(column: pd.Series, name: str) -> Tuple[List[bytes], np.ndarray]:
-    """The distinct texts (UTF-8) of a column and each row's code into them (-1 = missing)."""
+def _texts(column: pd.Series, name: str) -> Tuple[List[str], np.ndarray]:
+    """The distinct texts of a column and each row's code into them (-1 = missing)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy(dtype=np.int64)
-        uniques = [str(c) for c in column.cat.categories]
+        categories = column.cat.categories
+        if categories.inferred_type == "string":
+            uniques = list(categories)
+        elif pd.api.types.is_numeric_dtype(categories.dtype):
+            uniques = categories.astype(str).tolist()  # vectorised; the same texts as str()
+        else:
+            uniques = [str(c) for c in categories]
     else:
         values = column.to_numpy(dtype=object)
         if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
@@ -661,17 +678,25 @@ def _texts(column: pd.Series, name: str) -> Tuple[List[bytes], np.ndarray]:
             strings = np.empty(len(values), dtype=object)
             strings[~missing] = [str(v) for v in values[~missing]]
             codes, found = pd.factorize(strings)
-        uniques = [str(u) for u in found]
-        codes = np.asarray(codes, dtype=np.int64)
-    encoded = []
-    for u in uniques:
-        if "\0" in u:
-            raise InvalidArgumentError(f"column '{name}' holds a text with a NUL character: {u!r}", field=name)
-        try:
-            encoded.append(u.encode("utf-8"))
-        except UnicodeEncodeError as e:
-            raise InvalidArgumentError(f"column '{name}' holds a text that is not valid UTF-8: {e}", field=name) from None
-    return encoded, codes
+        uniques = list(found)
+    return uniques, np.asarray(codes, dtype=np.int64)
+
+
+def _pack_levels(levels: List[str], name: str) -> Tuple[bytes, np.ndarray]:
+    """The levels as one UTF-8 buffer of NUL-terminated texts, and each one's start offset.
+
+    One join and one encode for the whole column instead of one bytes object per level: an ID
+    column has as many levels as rows."""
+    try:
+        packed = ("\0".join(levels) + "\0").encode("utf-8") if levels else b"\0"
+    except UnicodeEncodeError as e:
+        raise InvalidArgumentError(f"column '{name}' holds a text that is not valid UTF-8: {e}", field=name) from None
+    ends = np.flatnonzero(np.frombuffer(packed, dtype=np.uint8) == 0)
+    if len(levels) and len(ends) != len(levels):  # a NUL inside a text: name the first one
+        bad = next(u for u in levels if "\0" in u)
+        raise InvalidArgumentError(f"column '{name}' holds a text with a NUL character: {bad!r}", field=name)
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.uintp) if len(levels) else np.zeros(0, dtype=np.uintp)
+    return packed, starts
 
 
 def version() -> str:
