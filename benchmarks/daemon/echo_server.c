@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <zmq.h>
 
-#define MAX_PARTS 16
+#define MAX_PARTS 2048 /* a raw-records request has two frames per field */
 
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: echo_server ENDPOINT\n"); return 2; }
