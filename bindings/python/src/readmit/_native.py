@@ -3,12 +3,20 @@
 Every C call goes through :func:`_check_call`, which turns a non-zero result code into the
 matching :mod:`readmit.errors` exception with the client's message, row and feature (the
 pattern of XGBoost's Python package). ctypes releases the GIL during each call.
+
+Ctrl-C: every client is opened with :data:`INTERRUPT_CHECK` as libreadmit's interrupt check.
+While a call waits for the daemon, libreadmit calls it at least every 50 ms (and at once when a
+signal cuts the wait short); it runs the pending Python signal handlers
+(``PyErr_CheckSignals``). When a handler raises (KeyboardInterrupt for SIGINT), the exception is
+kept, the check returns 1, the C call returns READMIT_EINTERRUPTED, and :func:`_check_call`
+re-raises the kept exception in the calling frame.
 """
 from __future__ import annotations
 
 import ctypes
 import os
 import sys
+import threading
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint, c_uint8, c_uint64, c_void_p
 
 from . import errors
@@ -19,6 +27,7 @@ EBADMAGIC, EBADVERSION, EBADOP, EBADFRAMES, EBADPAYLOAD = 1, 2, 3, 4, 5
 EBADCOLUMNS, EBADVALUE, EBADCATEGORY, ETOOMANYROWS = 6, 7, 8, 9
 ENOTREADY, EOVERLOADED, ERELOADFAILED, EFORBIDDEN, EBADARGUMENT, EINTERNAL = 10, 11, 12, 13, 14, 15
 EINVAL, ENOMEM, ETIMEDOUT, EZMQ, EPROTO, ETOOBIG, ERANGE, ESTATUS, ENOTFOUND = range(100, 109)
+EUNAVAILABLE, EINTERRUPTED = 109, 110
 
 # Raw field types (READMIT_FIELD_*), RECORDS option bits and message severities.
 FIELD_NUMBER, FIELD_TEXT, FIELD_TIMESTAMP, FIELD_DIAGNOSIS_CODE, FIELD_OTHER = 0, 1, 2, 3, 4
@@ -31,6 +40,7 @@ TIER_ERROR = 255
 
 _ERROR_CLASSES = {
     ETIMEDOUT: errors.ReadmitTimeout,
+    EUNAVAILABLE: errors.UnavailableError,
     EZMQ: errors.ReadmitConnectionError,
     EPROTO: errors.ProtocolError,
     ETOOBIG: errors.ProtocolError,
@@ -73,6 +83,31 @@ RecordsP = POINTER(_Records)
 ResultP = POINTER(_Result)
 
 
+#: The C type of libreadmit's interrupt check: int (*)(void *user).
+INTERRUPT_FN = ctypes.CFUNCTYPE(c_int, c_void_p)
+
+# The exception a signal handler raised inside the interrupt check, per thread (handlers only
+# run in the main thread; the C call and _check_call run on the same thread as the check).
+_interrupted = threading.local()
+_check_signals = ctypes.pythonapi.PyErr_CheckSignals
+_check_signals.restype = c_int
+_check_signals.argtypes = []
+
+
+def _interrupt_check(user) -> int:
+    """libreadmit's interrupt check: runs pending signal handlers; 1 if one raised."""
+    try:
+        _check_signals()  # pythonapi: a handler's exception is raised here
+    except BaseException as e:  # KeyboardInterrupt, or whatever a custom handler raises
+        _interrupted.exception = e
+        return 1
+    return 0
+
+
+#: The check installed on every client (kept referenced for as long as the module lives).
+INTERRUPT_CHECK = INTERRUPT_FN(_interrupt_check)
+
+
 def _library_path() -> str:
     override = os.environ.get("READMIT_LIBRARY")
     if override:
@@ -94,6 +129,8 @@ def _load() -> ctypes.CDLL:
         "readmit_options_add_endpoint": (c_int, [OptionsP, c_char_p]),
         "readmit_options_set_curve": (c_int, [OptionsP, c_char_p, c_char_p, c_char_p]),
         "readmit_options_set_max_reply_bytes": (c_int, [OptionsP, c_size_t]),
+        "readmit_options_set_interrupt": (c_int, [OptionsP, INTERRUPT_FN, c_void_p]),
+        "readmit_open_errmsg": (c_char_p, []),
         "readmit_open": (c_int, [c_char_p, POINTER(ClientP)]),
         "readmit_open_ex": (c_int, [c_char_p, OptionsP, POINTER(ClientP)]),
         "readmit_close": (None, [ClientP]),
@@ -161,11 +198,21 @@ def strerror(code: int) -> str:
     return LIB.readmit_strerror(code).decode("utf-8", "replace")
 
 
-def _check_call(rc: int, handle=None) -> None:
-    """Raises the exception for a non-zero libreadmit result code (with the client's details)."""
+def _check_call(rc: int, handle=None, opening: bool = False) -> None:
+    """Raises the exception for a non-zero libreadmit result code (with the client's details;
+    ``opening``: a readmit_options_* or readmit_open* call, whose message readmit_open_errmsg
+    keeps)."""
     if rc == OK:
         return
+    if rc == EINTERRUPTED:
+        exc = getattr(_interrupted, "exception", None)
+        _interrupted.exception = None
+        raise exc if exc is not None else KeyboardInterrupt()
     message, row, feature = strerror(rc), None, None
+    if opening:
+        text = LIB.readmit_open_errmsg()  # calls without a client (open, options) keep it per thread
+        if text:
+            message = text.decode("utf-8", "replace")
     if handle:
         text = LIB.readmit_errmsg(handle)
         if text:
