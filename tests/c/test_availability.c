@@ -102,6 +102,7 @@ static void test_nothing_listening(void) {
     CHECK_RC(c, readmit_health(c, &ready, NULL), READMIT_EUNAVAILABLE);
     long long dt = th_now_ms() - t0;
     CHECK(dt < 1500 * slack, "nothing at %s: EUNAVAILABLE after %lld ms", ep, dt);
+    fprintf(stderr, "   nothing listening (tcp): EUNAVAILABLE in %lld ms\n", dt);
     char want[128];
     snprintf(want, sizeof want, "no daemon at %s (connection refused)", ep);
     CHECK(strcmp(readmit_errmsg(c), want) == 0, "message '%s', want '%s'", readmit_errmsg(c), want);
@@ -119,6 +120,7 @@ static void test_nothing_listening(void) {
     CHECK_RC(c, readmit_health(c, &ready, NULL), READMIT_EUNAVAILABLE);
     dt = th_now_ms() - t0;
     CHECK(dt < 1500 * slack, "no ipc socket: %lld ms", dt);
+    fprintf(stderr, "   nothing listening (ipc): EUNAVAILABLE in %lld ms\n", dt);
     CHECK(strstr(readmit_errmsg(c), path) && strstr(readmit_errmsg(c), "no such socket file"), "%s",
           readmit_errmsg(c));
     readmit_close(c);
@@ -255,6 +257,7 @@ static void test_interrupt_by_signal(fake_daemon *fake) {
     long long done = th_now_ms();
     pthread_join(t, NULL);
     CHECK(s.sent_at > 0 && done - s.sent_at < 200, "returned %lld ms after the signal", done - s.sent_at);
+    fprintf(stderr, "   signal + interrupt check: EINTERRUPTED %lld ms after the signal\n", done - s.sent_at);
     got_signal = 0;
     fake_set_mode(fake, FAKE_VALID);
     CHECK_RC(c, readmit_score(c, x, 1, 2, &risk), READMIT_OK);
@@ -286,6 +289,7 @@ static void test_stopped_daemon_times_out(th_daemon *d) {
     CHECK_RC(c, readmit_score(c, x, 1, nf, &risk), READMIT_ETIMEDOUT);
     long long dt = th_now_ms() - t0;
     CHECK(dt >= 1350 && dt < 2000 * slack, "2 attempts of 700 ms against a stopped daemon: %lld ms", dt);
+    fprintf(stderr, "   SIGSTOPped, 2 x 700 ms: ETIMEDOUT in %lld ms\n", dt);
     /* A fresh client (no connection made before the stop): the kernel still accepts the
      * connection, so this is a timeout too, not "unavailable". */
     readmit_client *fresh = open_with(d->endpoint, 700, 0, NULL, NULL);
@@ -314,6 +318,8 @@ static void test_interrupt_real_daemon(th_daemon *d) {
     CHECK_RC(c, readmit_score(c, x, 1, nf, &risk), READMIT_EINTERRUPTED);
     long long done = th_now_ms();
     CHECK(st.asked_first > 0 && done - st.asked_first < 200, "returned %lld ms after asking", done - st.asked_first);
+    fprintf(stderr, "   interrupt check against a stopped daemon: EINTERRUPTED %lld ms after asking\n",
+            done - st.asked_first);
     st.ask_at = 0;
     th_daemon_signal(d, SIGCONT);
     CHECK_RC(c, readmit_score(c, x, 1, nf, &risk), READMIT_OK);
@@ -349,6 +355,7 @@ static void test_killed_daemon(void) {
     CHECK_RC(c, readmit_score(c, x, 1, nf, &risk), READMIT_EUNAVAILABLE);
     long long dt = th_now_ms() - t0;
     CHECK(dt < 1500 * slack, "killed between calls: EUNAVAILABLE after %lld ms", dt);
+    fprintf(stderr, "   SIGKILLed between calls: EUNAVAILABLE in %lld ms\n", dt);
     CHECK(strstr(readmit_errmsg(c), d.endpoint) != NULL, "message names the endpoint: %s", readmit_errmsg(c));
 
     /* Back on the same port: the same client works again (retrying on EUNAVAILABLE is the
@@ -369,6 +376,7 @@ static void test_killed_daemon(void) {
     d.pid = 0;
     CHECK(done - k.killed_at < 1500 * slack, "killed during a call: EUNAVAILABLE %lld ms after the kill",
           done - k.killed_at);
+    fprintf(stderr, "   SIGKILLed during a call: EUNAVAILABLE %lld ms after the kill\n", done - k.killed_at);
     CHECK(strstr(readmit_errmsg(c), "connection lost") != NULL, "message says the connection was lost: %s",
           readmit_errmsg(c));
     free(x);
