@@ -285,8 +285,9 @@ static void test_curve(void) {
     readmit_options_set_curve(o, spub, cpub, csec);
     readmit_open_ex(secure.endpoint, o, &good);
     readmit_options_free(o);
-    int ready = 0;
-    int rc = readmit_health(good, &ready, NULL);
+    int ready = 0, rc;
+    long long give_up = th_now_ms() + 60000; /* unavailable until the daemon listens */
+    while ((rc = readmit_health(good, &ready, NULL)) == READMIT_EUNAVAILABLE && th_now_ms() < give_up) th_sleep_ms(50);
     CHECK_RC(good, rc, READMIT_OK);
     if (rc != READMIT_OK) {
         readmit_close(good);

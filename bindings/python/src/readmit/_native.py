@@ -6,17 +6,21 @@ pattern of XGBoost's Python package). ctypes releases the GIL during each call.
 
 Ctrl-C: every client is opened with :data:`INTERRUPT_CHECK` as libreadmit's interrupt check.
 While a call waits for the daemon, libreadmit calls it at least every 50 ms (and at once when a
-signal cuts the wait short); it runs the pending Python signal handlers
-(``PyErr_CheckSignals``). When a handler raises (KeyboardInterrupt for SIGINT), the exception is
-kept, the check returns 1, the C call returns READMIT_EINTERRUPTED, and :func:`_check_call`
-re-raises the kept exception in the calling frame.
+signal cuts the wait short). The check is CPython's own ``PyOS_InterruptOccurred`` (called with
+the GIL, through ctypes.pythonapi): it says whether SIGINT arrived, and takes it, without
+running any Python code. A Python function would not do: the pending KeyboardInterrupt is
+raised on entering it, before any ``try`` inside could catch it, and ctypes then drops the
+exception and returns an undefined value. On READMIT_EINTERRUPTED :func:`_check_call` runs the
+SIGINT handler in the calling frame: the default one raises KeyboardInterrupt; a custom one
+runs as it would have (and if it returns, KeyboardInterrupt is raised, the call having been
+abandoned).
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import sys
-import threading
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint, c_uint8, c_uint64, c_void_p
 
 from . import errors
@@ -86,26 +90,24 @@ ResultP = POINTER(_Result)
 #: The C type of libreadmit's interrupt check: int (*)(void *user).
 INTERRUPT_FN = ctypes.CFUNCTYPE(c_int, c_void_p)
 
-# The exception a signal handler raised inside the interrupt check, per thread (handlers only
-# run in the main thread; the C call and _check_call run on the same thread as the check).
-_interrupted = threading.local()
-_check_signals = ctypes.pythonapi.PyErr_CheckSignals
-_check_signals.restype = c_int
-_check_signals.argtypes = []
-
-
-def _interrupt_check(user) -> int:
-    """libreadmit's interrupt check: runs pending signal handlers; 1 if one raised."""
-    try:
-        _check_signals()  # pythonapi: a handler's exception is raised here
-    except BaseException as e:  # KeyboardInterrupt, or whatever a custom handler raises
-        _interrupted.exception = e
-        return 1
-    return 0
-
+# int PyOS_InterruptOccurred(void): 1 when SIGINT arrived since the last check (main thread
+# only; 0 elsewhere), clearing it. Given the check's `user` argument too, which it ignores (an
+# extra argument is harmless in the C calling conventions CPython runs on).
+_interrupt_occurred = ctypes.pythonapi.PyOS_InterruptOccurred
+_interrupt_occurred.restype = c_int
+_interrupt_occurred.argtypes = [c_void_p]
 
 #: The check installed on every client (kept referenced for as long as the module lives).
-INTERRUPT_CHECK = INTERRUPT_FN(_interrupt_check)
+INTERRUPT_CHECK = INTERRUPT_FN(_interrupt_occurred)
+
+
+def _raise_interrupt() -> None:
+    """SIGINT abandoned a call (and the check took it): run its handler here, as Python would
+    have (the default one raises KeyboardInterrupt)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler) and handler is not signal.default_int_handler:
+        handler(signal.SIGINT, sys._getframe(1))
+    raise KeyboardInterrupt
 
 
 def _library_path() -> str:
@@ -205,9 +207,7 @@ def _check_call(rc: int, handle=None, opening: bool = False) -> None:
     if rc == OK:
         return
     if rc == EINTERRUPTED:
-        exc = getattr(_interrupted, "exception", None)
-        _interrupted.exception = None
-        raise exc if exc is not None else KeyboardInterrupt()
+        _raise_interrupt()
     message, row, feature = strerror(rc), None, None
     if opening:
         text = LIB.readmit_open_errmsg()  # calls without a client (open, options) keep it per thread
