@@ -13,5 +13,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$READMITD_BIN" --model "$MODEL" --endpoint "tcp://127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+# Clients fail fast (READMIT_EUNAVAILABLE) until the daemon listens: wait for it.
+for i in $(seq 600); do build/readmit_score -e "tcp://127.0.0.1:$port" -s >/dev/null 2>&1 && break; sleep 0.1; done
 echo "machine: $(nproc) cores, $(uname -m); daemon $READMITD_BIN, model $MODEL"
 build/bench_shim "tcp://127.0.0.1:$port" "$@"

@@ -22,5 +22,19 @@ port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 "$READMITD_BIN" --model "$READMIT_TEST_MODEL" --endpoint "tcp://127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+# The client fails fast (UnavailableError) until the daemon listens: wait for it.
+"$PYTHON" - "$port" <<'PY'
+import sys, time, readmit
+deadline = time.monotonic() + 60
+while True:
+    try:
+        with readmit.Client(f"tcp://127.0.0.1:{sys.argv[1]}", timeout_ms=1000, retries=0) as c:
+            if c.health()["ready"]:
+                break
+    except (readmit.UnavailableError, readmit.ReadmitTimeout):
+        if time.monotonic() > deadline:
+            raise
+    time.sleep(0.1)
+PY
 "$PYTHON" bindings/python/examples/score_test_patients.py --endpoint "tcp://127.0.0.1:$port" --top 5
 echo "30-python: ok"

@@ -47,6 +47,17 @@ extern int th_checks;
         if (th_failures != th_before_) fprintf(stderr, "-- %s FAILED\n", #fn);             \
     } while (0)
 
+/* Runs one test function that takes an argument. */
+#define RUN_ARG(fn, arg)                                                                   \
+    do {                                                                                   \
+        int th_before_ = th_failures;                                                      \
+        const char *th_only_ = getenv("READMIT_TEST_ONLY");                                \
+        if (th_only_ && !strstr(#fn, th_only_)) break;                                     \
+        fprintf(stderr, "-- %s\n", #fn);                                                   \
+        fn(arg);                                                                           \
+        if (th_failures != th_before_) fprintf(stderr, "-- %s FAILED\n", #fn);             \
+    } while (0)
+
 /* Prints a summary and returns the process exit status. */
 int th_finish(const char *suite);
 

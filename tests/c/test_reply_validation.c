@@ -38,8 +38,8 @@ static void test_argument_checks(void) {
     readmit_client *c = NULL;
     CHECK(readmit_open(NULL, &c) == READMIT_EINVAL && c == NULL, "NULL endpoint");
     CHECK(readmit_open("tcp://127.0.0.1:1", NULL) == READMIT_EINVAL, "NULL out");
-    CHECK(readmit_open("no-such-transport://x", &c) == READMIT_EZMQ && c == NULL, "bad endpoint");
-    CHECK(readmit_open("tcp://", &c) == READMIT_EZMQ && c == NULL, "bad tcp endpoint");
+    CHECK(readmit_open("no-such-transport://x", &c) == READMIT_EINVAL && c == NULL, "bad endpoint");
+    CHECK(readmit_open("tcp://", &c) == READMIT_EINVAL && c == NULL, "bad tcp endpoint");
     readmit_options *o;
     CHECK(readmit_options_new(&o) == READMIT_OK, "options");
     CHECK(readmit_options_set_timeout_ms(o, 0) == READMIT_EINVAL, "timeout 0");
@@ -213,19 +213,21 @@ static void test_timeouts_and_retries(void) {
     CHECK_RC(c, score_rc(c, 1), READMIT_OK);
     readmit_close(c);
 
-    /* Nothing listening at all: connect is asynchronous, the call times out. */
+    /* Nothing listening at all: the refused connection fails the call at once, well before
+     * the timeout (test_availability.c covers this in depth). */
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", th_free_port());
-    c = th_open(ep, 200, 1);
+    c = th_open(ep, 2000, 1);
     t0 = th_now_ms();
     int ready = 1;
-    CHECK_RC(c, readmit_health(c, &ready, NULL), READMIT_ETIMEDOUT);
+    CHECK_RC(c, readmit_health(c, &ready, NULL), READMIT_EUNAVAILABLE);
     dt = th_now_ms() - t0;
-    CHECK(dt >= 350 && dt < 1000, "down daemon: 2 x 200 ms took %lld ms", dt);
+    CHECK(dt < 1000, "down daemon: %lld ms, not 2 x 2000 ms", dt);
     readmit_close(c);
 }
 
-/* Several endpoints: a dead first endpoint fails over to the live one after one timeout. */
+/* Several endpoints: a dead first endpoint fails over to the live one (at once: nothing
+ * listens there). */
 static void test_failover(void) {
     fake_set_mode(fake, FAKE_VALID);
     char dead[64];

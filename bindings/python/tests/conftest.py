@@ -58,7 +58,7 @@ class Daemon:
                 try:
                     if probe.health()["ready"]:
                         return
-                except readmit.ReadmitTimeout:
+                except (readmit.ReadmitTimeout, readmit.UnavailableError):  # not listening yet
                     pass
                 time.sleep(0.05)
         self.stop()

@@ -152,7 +152,8 @@ client_schema <- function(cl) {
 #' @param cl a client from \code{\link{readmit_connect}}.
 #' @return a list with \code{live} (\code{TRUE}: the daemon answered), \code{ready}
 #'   (\code{TRUE} when a model is loaded) and \code{model_version} (16 hex digits). A daemon
-#'   that does not answer gives an error of class \code{readmit_timeout}.
+#'   that does not answer gives an error of class \code{readmit_timeout}; no daemon at the
+#'   endpoint, one of class \code{readmit_unavailable_error} within about a second.
 #' @export
 readmit_health <- function(cl) {
   check_failure(.Call(rreadmit_health, client_ptr(cl)))

@@ -12,8 +12,12 @@
   "100" = "readmit_invalid_argument", "101" = "readmit_out_of_memory",
   "102" = "readmit_timeout", "103" = "readmit_zmq_error", "104" = "readmit_protocol_error",
   "105" = "readmit_reply_too_big", "106" = "readmit_buffer_too_small",
-  "107" = "readmit_unknown_status", "108" = "readmit_not_found"
+  "107" = "readmit_unknown_status", "108" = "readmit_not_found",
+  "109" = "readmit_unavailable_error", "110" = "readmit_interrupted"
 )
+
+# READMIT_EINTERRUPTED: the call was abandoned because R had a user interrupt pending.
+.readmit_interrupted <- 110L
 
 #' Build a readmit error condition
 #'
@@ -39,6 +43,7 @@ readmit_abort <- function(message, class = "readmit_input_error", call = sys.cal
 # through, so every .Call can be wrapped: check_failure(.Call(...)).
 check_failure <- function(x, call = sys.call(-1)) {
   if (!inherits(x, "readmit_failure")) return(x)
+  if (x$code == .readmit_interrupted) signal_interrupt(x$message, call)
   code <- as.character(x$code)
   specific <- .readmit_code_class[code]
   if (is.na(specific)) specific <- "readmit_library_error"
@@ -52,4 +57,15 @@ check_failure <- function(x, call = sys.call(-1)) {
     call = call,
     code = x$code, name = x$name, row = row, feature = feature
   ))
+}
+
+# Ctrl-C during a call: the C glue consumed R's interrupt to abandon the call cleanly, so it is
+# signalled again here, as an "interrupt" condition (also of class readmit_interrupted):
+# tryCatch(interrupt = ) and withCallingHandlers see it as they would a plain Ctrl-C, and
+# without a handler the evaluation is abandoned back to the top level, as R does.
+signal_interrupt <- function(message, call) {
+  cond <- structure(class = c("readmit_interrupted", "interrupt", "condition"),
+                    list(message = message, call = call))
+  signalCondition(cond)
+  invokeRestart("abort")
 }

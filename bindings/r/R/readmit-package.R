@@ -19,7 +19,11 @@
 #'     \code{row} and \code{feature} give the 1-based offending row and feature where the
 #'     daemon named them;
 #'   \item from the client library (class \code{readmit_client_error}):
-#'     \code{readmit_timeout}, \code{readmit_zmq_error}, \code{readmit_protocol_error}, ...;
+#'     \code{readmit_timeout} (no reply in time), \code{readmit_unavailable_error} (no daemon
+#'     at the endpoint, within about a second), \code{readmit_zmq_error},
+#'     \code{readmit_protocol_error}, ...;
+#'   \item Ctrl-C during a call: the call returns at once and R's interrupt is signalled again
+#'     (class \code{c("readmit_interrupted", "interrupt", "condition")});
 #'   \item from the R side: \code{readmit_bad_shape},
 #'     \code{readmit_invalid_argument}, \code{readmit_closed}.
 #' }

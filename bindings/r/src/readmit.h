@@ -13,9 +13,12 @@
  *     library-allocated memory that the caller releases with readmit_free(). Raw-record
  *     scoring (readmit_score_records) works with two more handles, each with its own free:
  *     readmit_records (the batch, built by the caller) and readmit_result (what came back).
- *   - Every network call returns within (retries + 1) * timeout_ms: a daemon that is down, slow
- *     or stopped mid-request gives READMIT_ETIMEDOUT, never a hang. After a timeout the client
- *     reopens its socket (Lazy Pirate), so a later call succeeds once the daemon is back.
+ *   - Every network call returns within (retries + 1) * timeout_ms, never hangs. When nothing
+ *     listens at the endpoint (no daemon, or it died) the call fails fast, in well under a
+ *     second, with READMIT_EUNAVAILABLE; a daemon that is connected but slow or stopped gets
+ *     the full timeout and gives READMIT_ETIMEDOUT. After either the client reopens its socket
+ *     (Lazy Pirate), so a later call succeeds once the daemon is back. A caller-installed check
+ *     (readmit_options_set_interrupt) can abandon a waiting call: READMIT_EINTERRUPTED.
  *   - Thread-safety: a readmit_client wraps a ZeroMQ socket and must not be used from two
  *     threads at once (serialise with your own lock, or open one client per thread). Distinct
  *     clients are fully independent and may be used concurrently. Functions that take no
@@ -60,11 +63,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 2
+#define READMIT_VERSION_MINOR 3
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.2.0"
+#define READMIT_VERSION "0.3.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -128,7 +131,7 @@ READMIT_EXPORT int readmit_version_number(void);
 #define READMIT_ENOMEM 101
 /** No valid reply within the timeout, after all retries. */
 #define READMIT_ETIMEDOUT 102
-/** A ZeroMQ call failed (bad endpoint syntax, CURVE unavailable, ...); see readmit_errmsg. */
+/** A ZeroMQ call failed (CURVE unavailable, an endpoint libzmq refuses, ...); see readmit_errmsg. */
 #define READMIT_EZMQ 103
 /** The reply is malformed (magic, version, op, request id, frame count or a frame size). */
 #define READMIT_EPROTO 104
@@ -140,6 +143,15 @@ READMIT_EXPORT int readmit_version_number(void);
 #define READMIT_ESTATUS 107
 /** An index (feature, level) is out of range. */
 #define READMIT_ENOTFOUND 108
+/** Nothing answers at the endpoint(s): the connection was refused, the ipc socket file does
+ *  not exist, the connect got no answer within a second, or the daemon died (its connection
+ *  dropped and reconnecting fails). Detected within about a second, without waiting for the
+ *  timeout; readmit_errmsg names the endpoint, e.g. "no daemon at tcp://127.0.0.1:5599
+ *  (connection refused)". Since 0.3.0. */
+#define READMIT_EUNAVAILABLE 109
+/** The caller's interrupt check (readmit_options_set_interrupt) asked to abandon the call.
+ *  Since 0.3.0. */
+#define READMIT_EINTERRUPTED 110
 
 /** A static English name and description of a result code, e.g.
  *  "READMIT_ETIMEDOUT: no reply within the timeout". Never NULL; thread-safe. */
@@ -177,9 +189,13 @@ READMIT_EXPORT int readmit_options_set_timeout_ms(readmit_options *options, int 
  *  idempotent, so resending is safe. */
 READMIT_EXPORT int readmit_options_set_retries(readmit_options *options, int retries);
 
-/** Adds an endpoint ("tcp://host:port" or "ipc://path"). With several endpoints the client
- *  talks to one at a time, starting with the first; after a timeout it reconnects to the next
- *  one (failover, round robin). */
+/** Adds an endpoint: "tcp://HOST:PORT" (HOST a name, an IPv4 address or a bracketed IPv6
+ *  address, PORT 1 to 65535) or "ipc://PATH" (a Unix socket path, at most 107 bytes; "@name"
+ *  for Linux's abstract namespace). Anything else gives READMIT_EINVAL, with
+ *  readmit_open_errmsg() saying e.g. "invalid endpoint 'localhost:5555': expected
+ *  tcp://HOST:PORT or ipc://PATH". With several endpoints the client talks to one at a time,
+ *  starting with the first; after a timeout, or at once when an endpoint is unavailable, it
+ *  reconnects to the next one (failover, round robin). */
 READMIT_EXPORT int readmit_options_add_endpoint(readmit_options *options, const char *endpoint);
 
 /** Enables CURVE encryption and authentication. Each key is 40 characters of Z85 text (as
@@ -196,6 +212,24 @@ READMIT_EXPORT int readmit_options_set_curve(readmit_options *options,
  *  READMIT_ETOOBIG (or, for one frame over the limit, READMIT_ETIMEDOUT: libzmq drops it). */
 READMIT_EXPORT int readmit_options_set_max_reply_bytes(readmit_options *options, size_t max_bytes);
 
+/** An interrupt check: returns non-zero to abandon the call in progress. */
+typedef int (*readmit_interrupt_fn)(void *user);
+
+/** Installs an interrupt check (NULL removes it) for the clients opened with these options.
+ *  While a call waits for the daemon it waits in slices of at most READMIT_INTERRUPT_SLICE_MS
+ *  and calls check(user) between them (also when a signal interrupts the wait), on the thread
+ *  that made the call; a non-zero return abandons the call with READMIT_EINTERRUPTED. The
+ *  client stays usable: its socket is replaced, so a late reply is never mistaken for the next
+ *  one. A fast call may never call the check. The check must not use the client it is called
+ *  for; it may be called from several threads at once when several clients share it (one per
+ *  client's thread). Language bindings use it to honour Ctrl-C (Python: a pending SIGINT,
+ *  R: R_CheckUserInterrupt). Since 0.3.0. */
+READMIT_EXPORT int readmit_options_set_interrupt(readmit_options *options, readmit_interrupt_fn check,
+                                                 void *user);
+
+/** The longest wait between two calls of the interrupt check, in milliseconds. */
+#define READMIT_INTERRUPT_SLICE_MS 50
+
 /* ---------------------------------------------------------------------------------------- */
 /* Client                                                                                    */
 /* ---------------------------------------------------------------------------------------- */
@@ -206,9 +240,11 @@ typedef struct readmit_client readmit_client;
 
 /** Opens a client to the daemon at `endpoint` with the default options. ZeroMQ connects in the
  *  background, so this succeeds even when the daemon is not up yet; the first request then
- *  waits for it up to its timeout. On success *out is a new client to release with
- *  readmit_close. On failure *out is set to NULL and the code says why (READMIT_EINVAL,
- *  READMIT_ENOMEM, READMIT_EZMQ for a malformed endpoint). Thread-safe. */
+ *  fails fast with READMIT_EUNAVAILABLE if nothing listens there, or waits for a reply up to
+ *  its timeout. On success *out is a new client to release with readmit_close. On failure
+ *  *out is set to NULL, the code says why (READMIT_EINVAL, also for a malformed endpoint;
+ *  READMIT_ENOMEM; READMIT_EZMQ when libzmq refuses) and readmit_open_errmsg() gives the
+ *  message. Thread-safe. */
 READMIT_EXPORT int readmit_open(const char *endpoint, readmit_client **out);
 
 /** Opens a client with options. `endpoint` may be NULL when the options hold endpoints; if both
@@ -226,6 +262,12 @@ READMIT_EXPORT void readmit_close(readmit_client *client);
  *  string belongs to the client and stays valid until its next call. A NULL client gives a
  *  static message. Same thread rules as the client. */
 READMIT_EXPORT const char *readmit_errmsg(const readmit_client *client);
+
+/** The message of the calling thread's last failed call that had no client to hold it
+ *  (readmit_open, readmit_open_ex, readmit_options_*), e.g. "invalid endpoint 'localhost:5555':
+ *  expected tcp://HOST:PORT or ipc://PATH"; "" if none failed yet. The string is thread-local
+ *  and stays valid until the thread's next such call. Since 0.3.0. */
+READMIT_EXPORT const char *readmit_open_errmsg(void);
 
 /** The result code of the client's last call (READMIT_OK after a success). */
 READMIT_EXPORT int readmit_errcode(const readmit_client *client);
@@ -538,7 +580,8 @@ READMIT_EXPORT int readmit_result_explanation(const readmit_result *result, size
 
 /** Asks the daemon whether it is live and ready. *ready (may be NULL) is 1 when a model is
  *  loaded, else 0; *model_version (may be NULL) is the serving model's version (0 if none).
- *  A daemon that does not answer gives READMIT_ETIMEDOUT. */
+ *  No daemon at the endpoint gives READMIT_EUNAVAILABLE, one that does not answer
+ *  READMIT_ETIMEDOUT. */
 READMIT_EXPORT int readmit_health(readmit_client *client, int *ready, uint64_t *model_version);
 
 /** Fetches the daemon's STATS as JSON (or Prometheus text when `prometheus` is non-zero), in

@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,13 +37,16 @@ void readmit_options_free(readmit_options *options) {
 }
 
 int readmit_options_set_timeout_ms(readmit_options *options, int timeout_ms) {
-    if (!options || timeout_ms <= 0) return READMIT_EINVAL;
+    if (!options) return rm_fail_open(READMIT_EINVAL, "options is NULL");
+    if (timeout_ms <= 0) return rm_fail_open(READMIT_EINVAL, "timeout_ms must be > 0, not %d", timeout_ms);
     options->timeout_ms = timeout_ms;
     return READMIT_OK;
 }
 
 int readmit_options_set_retries(readmit_options *options, int retries) {
-    if (!options || retries < 0 || retries > 1000) return READMIT_EINVAL;
+    if (!options) return rm_fail_open(READMIT_EINVAL, "options is NULL");
+    if (retries < 0 || retries > 1000)
+        return rm_fail_open(READMIT_EINVAL, "retries must be 0 to 1000, not %d", retries);
     options->retries = retries;
     return READMIT_OK;
 }
@@ -54,8 +58,56 @@ static char *rm_strdup(const char *s) {
     return d;
 }
 
+/* The forms a client can connect to; the daemon's --endpoint takes the same. */
+#define RM_ENDPOINT_FORMS "expected tcp://HOST:PORT or ipc://PATH"
+/* sockaddr_un.sun_path holds 108 bytes on Linux (104 on BSDs), with the terminating NUL. */
+#define RM_IPC_PATH_MAX 107
+
+int rm_endpoint_valid(const char *endpoint, char *why, size_t why_size) {
+    const char *reason = NULL;
+    char detail[96];
+    for (const char *p = endpoint; *p && !reason; p++)
+        if ((unsigned char)*p <= ' ') reason = "it contains a space or control character (" RM_ENDPOINT_FORMS ")";
+    if (reason) {
+        /* reported below */
+    } else if (strncmp(endpoint, "tcp://", 6) == 0) {
+        const char *host = endpoint + 6, *colon = strrchr(host, ':');
+        const char *port = colon ? colon + 1 : NULL;
+        size_t digits = port ? strspn(port, "0123456789") : 0;
+        if (!colon || colon == host || !*port) {
+            reason = RM_ENDPOINT_FORMS;
+        } else if (strcmp(port, "*") == 0 || digits != strlen(port) || digits > 5 || atoi(port) < 1 ||
+                   atoi(port) > 65535) {
+            snprintf(detail, sizeof detail, "port '%.8s%s' is not 1 to 65535 (%s)", port, strlen(port) > 8 ? "..." : "",
+                     RM_ENDPOINT_FORMS);
+            reason = detail;
+        } else if (host[0] == '[' && colon[-1] != ']') {
+            reason = "an IPv6 address needs its closing bracket, as in tcp://[::1]:5555";
+        }
+    } else if (strncmp(endpoint, "ipc://", 6) == 0) {
+        size_t len = strlen(endpoint + 6);
+        if (len == 0) {
+            reason = RM_ENDPOINT_FORMS;
+        } else if (len > RM_IPC_PATH_MAX) {
+            snprintf(detail, sizeof detail, "the path is %zu bytes, more than the %d a Unix socket allows", len,
+                     RM_IPC_PATH_MAX);
+            reason = detail;
+        }
+    } else {
+        reason = RM_ENDPOINT_FORMS;
+    }
+    if (!reason) return 1;
+    snprintf(why, why_size, "invalid endpoint '%.200s%s': %s", endpoint, strlen(endpoint) > 200 ? "..." : "", reason);
+    return 0;
+}
+
 int readmit_options_add_endpoint(readmit_options *options, const char *endpoint) {
-    if (!options || !endpoint || !*endpoint) return READMIT_EINVAL;
+    if (!options) return rm_fail_open(READMIT_EINVAL, "options is NULL");
+    if (!endpoint || !*endpoint)
+        return rm_fail_open(READMIT_EINVAL, "invalid endpoint '%s': %s", endpoint ? endpoint : "(NULL)",
+                            RM_ENDPOINT_FORMS);
+    char why[400];
+    if (!rm_endpoint_valid(endpoint, why, sizeof why)) return rm_fail_open(READMIT_EINVAL, "%s", why);
     char **e = realloc(options->endpoints, (options->n_endpoints + 1) * sizeof *e);
     if (!e) return READMIT_ENOMEM;
     options->endpoints = e;
@@ -73,9 +125,10 @@ static int rm_valid_z85_key(const char *key) {
 
 int readmit_options_set_curve(readmit_options *options, const char *server_public_key,
                               const char *client_public_key, const char *client_secret_key) {
-    if (!options || !rm_valid_z85_key(server_public_key) || !rm_valid_z85_key(client_public_key) ||
+    if (!options) return rm_fail_open(READMIT_EINVAL, "options is NULL");
+    if (!rm_valid_z85_key(server_public_key) || !rm_valid_z85_key(client_public_key) ||
         !rm_valid_z85_key(client_secret_key))
-        return READMIT_EINVAL;
+        return rm_fail_open(READMIT_EINVAL, "CURVE keys must be 40 characters of Z85 text");
     memcpy(options->server_public_key, server_public_key, 41);
     memcpy(options->client_public_key, client_public_key, 41);
     memcpy(options->client_secret_key, client_secret_key, 41);
@@ -84,8 +137,16 @@ int readmit_options_set_curve(readmit_options *options, const char *server_publi
 }
 
 int readmit_options_set_max_reply_bytes(readmit_options *options, size_t max_bytes) {
-    if (!options || max_bytes < 1024) return READMIT_EINVAL;
+    if (!options) return rm_fail_open(READMIT_EINVAL, "options is NULL");
+    if (max_bytes < 1024) return rm_fail_open(READMIT_EINVAL, "max_reply_bytes must be >= 1024, not %zu", max_bytes);
     options->max_reply_bytes = max_bytes;
+    return READMIT_OK;
+}
+
+int readmit_options_set_interrupt(readmit_options *options, readmit_interrupt_fn check, void *user) {
+    if (!options) return rm_fail_open(READMIT_EINVAL, "options is NULL");
+    options->interrupt = check;
+    options->interrupt_user = check ? user : NULL;
     return READMIT_OK;
 }
 
@@ -110,21 +171,27 @@ static int rm_check_endpoint(void *context, const char *endpoint, int *zerr) {
 }
 
 int readmit_open_ex(const char *endpoint, const readmit_options *options, readmit_client **out) {
-    if (!out) return READMIT_EINVAL;
+    if (!out) return rm_fail_open(READMIT_EINVAL, "out is NULL");
     *out = NULL;
     size_t extra = options ? options->n_endpoints : 0;
-    if (!endpoint && extra == 0) return READMIT_EINVAL;
-    if (endpoint && !*endpoint) return READMIT_EINVAL;
+    if (!endpoint && extra == 0) return rm_fail_open(READMIT_EINVAL, "no endpoint: give one or add some to the options");
+    char why[400];
+    if (endpoint && !*endpoint) return rm_fail_open(READMIT_EINVAL, "invalid endpoint '': " RM_ENDPOINT_FORMS);
+    if (endpoint && !rm_endpoint_valid(endpoint, why, sizeof why)) return rm_fail_open(READMIT_EINVAL, "%s", why);
     readmit_client *c = calloc(1, sizeof *c);
-    if (!c) return READMIT_ENOMEM;
+    if (!c) return rm_fail_open(READMIT_ENOMEM, "out of memory");
     c->error_row = c->error_feature = -1;
     c->timeout_ms = options ? options->timeout_ms : READMIT_DEFAULT_TIMEOUT_MS;
     c->retries = options ? options->retries : READMIT_DEFAULT_RETRIES;
     c->max_reply_bytes = options ? options->max_reply_bytes : READMIT_DEFAULT_MAX_REPLY_BYTES;
+    if (options) {
+        c->interrupt = options->interrupt;
+        c->interrupt_user = options->interrupt_user;
+    }
     if (options && options->curve) {
         if (!zmq_has("curve")) {
             free(c);
-            return READMIT_EZMQ;
+            return rm_fail_open(READMIT_EZMQ, "this libzmq was built without CURVE");
         }
         c->curve = 1;
         memcpy(c->server_public_key, options->server_public_key, 41);
@@ -132,11 +199,11 @@ int readmit_open_ex(const char *endpoint, const readmit_options *options, readmi
         memcpy(c->client_secret_key, options->client_secret_key, 41);
     }
     c->endpoints = calloc((endpoint ? 1 : 0) + extra, sizeof *c->endpoints);
-    if (!c->endpoints) { free(c); return READMIT_ENOMEM; }
+    if (!c->endpoints) { free(c); return rm_fail_open(READMIT_ENOMEM, "out of memory"); }
     if (endpoint) c->endpoints[c->n_endpoints++] = rm_strdup(endpoint);
     for (size_t i = 0; i < extra; i++) c->endpoints[c->n_endpoints++] = rm_strdup(options->endpoints[i]);
     for (size_t i = 0; i < c->n_endpoints; i++)
-        if (!c->endpoints[i]) { readmit_close(c); return READMIT_ENOMEM; }
+        if (!c->endpoints[i]) { readmit_close(c); return rm_fail_open(READMIT_ENOMEM, "out of memory"); }
     /* Request ids differ between clients and runs, which makes misrouted replies detectable. */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -144,16 +211,27 @@ int readmit_open_ex(const char *endpoint, const readmit_options *options, readmi
                          (uint64_t)(uintptr_t)c;
     if (c->next_request_id == 0) c->next_request_id = 1;
     c->context = zmq_ctx_new();
-    if (!c->context) { readmit_close(c); return READMIT_EZMQ; }
+    if (!c->context) {
+        readmit_close(c);
+        return rm_fail_open(READMIT_EZMQ, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+    }
     for (size_t i = 0; i < c->n_endpoints; i++) {
         int zerr = 0;
         if (!rm_check_endpoint(c->context, c->endpoints[i], &zerr)) {
+            /* The form was right (checked above) but libzmq refuses it, e.g. a host name
+             * with characters it does not accept. */
+            rm_fail_open(READMIT_EINVAL, "invalid endpoint '%.200s': %s (" RM_ENDPOINT_FORMS ")", c->endpoints[i],
+                         zmq_strerror(zerr));
             readmit_close(c);
-            return READMIT_EZMQ;
+            return READMIT_EINVAL;
         }
     }
     int rc = rm_transport_connect(c);
-    if (rc != READMIT_OK) { readmit_close(c); return rc; }
+    if (rc != READMIT_OK) {
+        rm_fail_open(rc, "%s", c->errmsg);
+        readmit_close(c);
+        return rc;
+    }
     rm_ok(c);
     *out = c;
     return READMIT_OK;

@@ -37,6 +37,8 @@ const char *readmit_strerror(int code) {
     case READMIT_ERANGE: return "READMIT_ERANGE: buffer too small";
     case READMIT_ESTATUS: return "READMIT_ESTATUS: unknown status code from the daemon";
     case READMIT_ENOTFOUND: return "READMIT_ENOTFOUND: index out of range";
+    case READMIT_EUNAVAILABLE: return "READMIT_EUNAVAILABLE: no daemon at the endpoint";
+    case READMIT_EINTERRUPTED: return "READMIT_EINTERRUPTED: the call was interrupted";
     default: return "unknown readmit result code";
     }
 }
@@ -52,6 +54,23 @@ int rm_fail(readmit_client *client, int code, const char *fmt, ...) {
     va_end(ap);
     return code;
 }
+
+/* The message of the thread's last failed call without a client (readmit_open_errmsg). */
+#if defined(_MSC_VER)
+static __declspec(thread) char rm_open_errmsg[512];
+#else
+static _Thread_local char rm_open_errmsg[512];
+#endif
+
+int rm_fail_open(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rm_open_errmsg, sizeof rm_open_errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *readmit_open_errmsg(void) { return rm_open_errmsg; }
 
 int rm_ok(readmit_client *client) {
     client->errcode = READMIT_OK;

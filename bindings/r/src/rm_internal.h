@@ -120,6 +120,8 @@ struct readmit_options {
     char server_public_key[41];
     char client_public_key[41];
     char client_secret_key[41];
+    readmit_interrupt_fn interrupt;
+    void *interrupt_user;
 };
 
 /* One received reply: header fields and the frames after the header. */
@@ -133,9 +135,25 @@ typedef struct {
     int held;                        /* number of initialised messages in frames[] */
 } rm_reply;
 
+/* What the socket monitor has said about the REQ socket's connection (rm_transport.c). */
+typedef struct {
+    int up;             /* a connection is established (CONNECTED, no DISCONNECTED since) */
+    int failed;         /* a connection attempt failed since the last CONNECTED */
+    int skip_retry;     /* the next CONNECT_RETRIED only schedules a reconnect (after a drop) */
+    int lost;           /* a connection dropped since the last CONNECTED */
+    int closed;         /* the attempt under way opened a socket (CLOSED before CONNECT_RETRIED) */
+    int64_t since_ms;   /* when the current connection attempt began (to tell refusal from silence) */
+    char reason[96];    /* why the endpoint is unavailable, when failed */
+} rm_link;
+
 struct readmit_client {
     void *context;
     void *socket;           /* NULL until needed, and after a timeout (reopened lazily) */
+    void *monitor;          /* PAIR socket receiving the REQ socket's monitor events */
+    unsigned monitor_seq;   /* makes each monitor's inproc address unique in the context */
+    rm_link link;
+    readmit_interrupt_fn interrupt;
+    void *interrupt_user;
     char **endpoints;
     size_t n_endpoints;
     size_t current;         /* index of the endpoint the socket talks to */
@@ -164,6 +182,16 @@ int rm_fail(readmit_client *client, int code, const char *fmt, ...)
     ;
 /* Records success on the client and returns READMIT_OK. */
 int rm_ok(readmit_client *client);
+/* Records the message of a failed call that has no client (readmit_open*, readmit_options_*)
+ * for readmit_open_errmsg, and returns `code`. */
+int rm_fail_open(int code, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Checks an endpoint's form: 1 if valid, else 0 with the reason in why (a full sentence
+ * naming the endpoint). */
+int rm_endpoint_valid(const char *endpoint, char *why, size_t why_size);
 
 /* ---- transport (rm_transport.c) ---- */
 /* A request: the op, its flags and the payload frames after the header (n_parts pointers and

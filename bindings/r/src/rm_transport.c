@@ -2,11 +2,24 @@
  * rm_transport.c: one request/reply exchange with readmitd over a ZeroMQ REQ socket.
  *
  * Reliability (the "Lazy Pirate" pattern of the ZeroMQ guide): every send and receive is
- * bounded by ZMQ_SNDTIMEO/ZMQ_RCVTIMEO set to the time left of the attempt; on a timeout the REQ socket (stuck
- * waiting for its reply) is closed with linger 0 and a fresh one is connected, to the next
- * endpoint when there are several, and the request is resent while retries remain. Every reply
- * is validated before anything reads it: frame count, header size, magic, version, op, request
- * id, total size; payload sizes are checked by the callers against what they asked for.
+ * bounded by ZMQ_SNDTIMEO/ZMQ_RCVTIMEO set to the time left of the attempt; on a timeout the
+ * REQ socket (stuck waiting for its reply) is closed with linger 0 and a fresh one is
+ * connected, to the next endpoint when there are several, and the request is resent while
+ * retries remain. Every reply is validated before anything reads it: frame count, header size,
+ * magic, version, op, request id, total size; payload sizes are checked by the callers against
+ * what they asked for.
+ *
+ * Failing fast: a socket monitor (zmq_socket_monitor) reports the REQ socket's connection
+ * events. A connection attempt that fails (refused, no ipc socket file, no answer to the TCP
+ * connect within RM_CONNECT_TIMEOUT_MS), also the reconnect after the daemon's connection
+ * dropped, makes the endpoint unavailable at once: the client moves to the next endpoint and,
+ * when every endpoint is unavailable, returns READMIT_EUNAVAILABLE instead of waiting out the
+ * timeout. A daemon that holds its connection but does not answer (busy, SIGSTOPped) gets the
+ * full timeout. ZeroMQ heartbeats are deliberately not used: they would also drop a frozen
+ * daemon's connection, and only the timeout may give up on a daemon that may still answer.
+ *
+ * Waits are cut in slices of at most READMIT_INTERRUPT_SLICE_MS; between slices the monitor is
+ * read and the caller's interrupt check (if any) is called.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -14,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "rm_internal.h"
@@ -36,11 +50,28 @@ static void rm_release_payload(void *data, void *hint) {
     atomic_fetch_sub((atomic_int *)hint, 1);
 }
 
+/* A TCP connect that gets no answer (a host that drops SYNs) is abandoned after this long,
+ * which makes the endpoint unavailable. A stopped daemon's kernel still accepts connections,
+ * so this never cuts short the wait for a live daemon. */
+#define RM_CONNECT_TIMEOUT_MS 1000
+/* The monitor events the link state needs. */
+#define RM_MONITOR_EVENTS \
+    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CLOSED | ZMQ_EVENT_DISCONNECTED)
+
+/* Outcomes of a bounded wait (sending or receiving). */
+enum { RM_WAIT_ERROR = -1, RM_WAIT_TIMEOUT = 0, RM_WAIT_DONE = 1, RM_WAIT_UNAVAILABLE = 2, RM_WAIT_INTERRUPTED = 3 };
+
 void rm_transport_disconnect(readmit_client *client) {
+    if (client->monitor) {
+        zmq_close(client->monitor);
+        client->monitor = NULL;
+    }
     if (client->socket) {
+        zmq_socket_monitor(client->socket, NULL, 0); /* stops the monitor before the close */
         zmq_close(client->socket);
         client->socket = NULL;
     }
+    memset(&client->link, 0, sizeof client->link);
 }
 
 /* Closes the socket and, when libzmq may still hold a caller's zero-copy buffer, terminates the
@@ -86,7 +117,27 @@ int rm_transport_connect(readmit_client *client) {
         if (rc == READMIT_OK)
             rc = rm_setopt(client, ZMQ_CURVE_SECRETKEY, client->client_secret_key, 41, "ZMQ_CURVE_SECRETKEY");
     }
+    int connect_timeout = RM_CONNECT_TIMEOUT_MS;
+    if (rc == READMIT_OK)
+        rc = rm_setopt(client, ZMQ_CONNECT_TIMEOUT, &connect_timeout, sizeof connect_timeout, "ZMQ_CONNECT_TIMEOUT");
     if (rc != READMIT_OK) return rc;
+    /* The monitor is attached before connecting, so no connection event is missed. */
+    char address[64];
+    snprintf(address, sizeof address, "inproc://readmit-monitor-%u", client->monitor_seq++);
+    if (zmq_socket_monitor(client->socket, address, RM_MONITOR_EVENTS) != 0) {
+        int e = zmq_errno();
+        rm_transport_disconnect(client);
+        return rm_fail(client, READMIT_EZMQ, "cannot monitor the socket: %s", zmq_strerror(e));
+    }
+    client->monitor = zmq_socket(client->context, ZMQ_PAIR);
+    if (!client->monitor || zmq_setsockopt(client->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_connect(client->monitor, address) != 0) {
+        int e = zmq_errno();
+        rm_transport_disconnect(client);
+        return rm_fail(client, READMIT_EZMQ, "cannot connect the socket monitor: %s", zmq_strerror(e));
+    }
+    memset(&client->link, 0, sizeof client->link);
+    client->link.since_ms = rm_now_ms();
     const char *endpoint = client->endpoints[client->current];
     if (zmq_connect(client->socket, endpoint) != 0) {
         int e = zmq_errno();
@@ -94,6 +145,87 @@ int rm_transport_connect(readmit_client *client) {
         return rm_fail(client, READMIT_EZMQ, "cannot connect to '%s': %s", endpoint, zmq_strerror(e));
     }
     return READMIT_OK;
+}
+
+/* Why the current attempt to connect to `endpoint` failed, from what the monitor saw. */
+static void rm_link_reason(readmit_client *client, const char *endpoint, int64_t now) {
+    rm_link *l = &client->link;
+    const char *why;
+    if (now - l->since_ms >= RM_CONNECT_TIMEOUT_MS) {
+        snprintf(l->reason, sizeof l->reason, "no answer to connect within %d ms", RM_CONNECT_TIMEOUT_MS);
+        return;
+    }
+    if (strncmp(endpoint, "ipc://", 6) == 0) {
+        struct stat st;
+        const char *path = endpoint + 6;
+        if (path[0] != '@' && stat(path, &st) != 0 && errno == ENOENT) why = "no such socket file";
+        else why = "connection refused";
+    } else if (!l->closed) {
+        why = "cannot resolve the host or open a socket"; /* failed before a socket was opened */
+    } else {
+        why = "connection refused";
+    }
+    snprintf(l->reason, sizeof l->reason, "%s%s", l->lost ? "connection lost, reconnecting: " : "", why);
+}
+
+/* Reads the monitor events that arrived (without waiting) into client->link. A failed
+ * connection attempt while no connection is up marks the endpoint unavailable. */
+static void rm_link_poll(readmit_client *client) {
+    if (!client->monitor) return;
+    rm_link *l = &client->link;
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, client->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&msg) >= 2) memcpy(&event, zmq_msg_data(&msg), sizeof event); /* host order */
+        int more = zmq_msg_more(&msg);
+        zmq_msg_close(&msg);
+        while (more) { /* the second frame: the endpoint */
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, client->monitor, ZMQ_DONTWAIT) < 0) more = 0;
+            else more = zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+        }
+        int64_t now = rm_now_ms();
+        switch (event) {
+        case ZMQ_EVENT_CONNECTED:
+            l->up = 1;
+            l->failed = l->lost = l->skip_retry = l->closed = 0;
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            if (l->up) l->lost = 1;
+            l->up = 0;
+            l->skip_retry = 1; /* libzmq announces the reconnect it schedules as a retry */
+            break;
+        case ZMQ_EVENT_CLOSED:
+            if (!l->up) l->closed = 1;
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            if (l->skip_retry) {
+                l->skip_retry = 0;
+            } else if (!l->up && !l->failed) {
+                l->failed = 1;
+                rm_link_reason(client, client->endpoints[client->current], now);
+            }
+            l->since_ms = now;
+            l->closed = 0;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Between two slices of a wait: 0 to keep waiting, or RM_WAIT_UNAVAILABLE / RM_WAIT_INTERRUPTED. */
+static int rm_wait_check(readmit_client *client) {
+    rm_link_poll(client);
+    if (client->link.failed && !client->link.up) return RM_WAIT_UNAVAILABLE;
+    if (client->interrupt && client->interrupt(client->interrupt_user) != 0) return RM_WAIT_INTERRUPTED;
+    return 0;
 }
 
 void rm_reply_close(rm_reply *reply) {
@@ -115,31 +247,34 @@ static int rm_left_ms(int64_t deadline) {
     return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
-/* Bounds the next blocking send or receive by the time left (ZMQ_SNDTIMEO/ZMQ_RCVTIMEO: libzmq
- * then waits on its own mailbox, which costs less per call than a separate zmq_poll). */
+/* Bounds the next blocking send or receive by the time left, cut to one slice
+ * (ZMQ_SNDTIMEO/ZMQ_RCVTIMEO: libzmq then waits on its own mailbox, which costs less per call
+ * than a separate zmq_poll; a reply that arrives ends the wait at once). */
 static void rm_set_timeout(readmit_client *client, int option, int64_t deadline) {
     int left = rm_left_ms(deadline);
+    if (left > READMIT_INTERRUPT_SLICE_MS) left = READMIT_INTERRUPT_SLICE_MS;
     if (left == 0) left = 1; /* 0 would mean "do not wait at all": still allow a ready message */
     zmq_setsockopt(client->socket, option, &left, sizeof left);
 }
 
-/* Sends one frame without blocking past the deadline. 1: sent, 0: timed out, -1: error.
- * The message is always consumed (sent or closed). */
+/* Sends one frame without blocking past the deadline: an RM_WAIT_* outcome (RM_WAIT_DONE when
+ * sent; an error is recorded). The message is always consumed (sent or closed). */
 static int rm_send_frame(readmit_client *client, zmq_msg_t *msg, int more, int64_t deadline) {
     for (;;) {
         rm_set_timeout(client, ZMQ_SNDTIMEO, deadline);
-        if (zmq_msg_send(msg, client->socket, more ? ZMQ_SNDMORE : 0) >= 0) return 1;
-        int e = zmq_errno();
-        if ((e == EINTR || e == EAGAIN) && rm_left_ms(deadline) > 0) continue;
+        if (zmq_msg_send(msg, client->socket, more ? ZMQ_SNDMORE : 0) >= 0) return RM_WAIT_DONE;
+        int e = zmq_errno(), why = 0;
+        if ((e == EINTR || e == EAGAIN) && (why = rm_wait_check(client)) == 0 && rm_left_ms(deadline) > 0) continue;
         zmq_msg_close(msg);
-        if (e == EAGAIN || e == EINTR) return 0;
+        if (why) return why;
+        if (e == EAGAIN || e == EINTR) return RM_WAIT_TIMEOUT;
         rm_fail(client, READMIT_EZMQ, "cannot send the request: %s", zmq_strerror(e));
-        return -1;
+        return RM_WAIT_ERROR;
     }
 }
 
-/* Sends the whole request. 1: sent, 0: timed out, -1: error. *zero_copy is set when libzmq was
- * handed a caller's payload without a copy (*held counts those it has not released yet). */
+/* Sends the whole request: an RM_WAIT_* outcome. *zero_copy is set when libzmq was handed a
+ * caller's payload without a copy (*held counts those it has not released yet). */
 static int rm_send_request(readmit_client *client, const rm_request *req, uint64_t id,
                            int64_t deadline, atomic_int *held, int *zero_copy) {
     unsigned char header[RM_REQ_HEADER_SIZE];
@@ -147,11 +282,11 @@ static int rm_send_request(readmit_client *client, const rm_request *req, uint64
     zmq_msg_t msg;
     if (zmq_msg_init_size(&msg, sizeof header) != 0) {
         rm_fail(client, READMIT_ENOMEM, "out of memory for the request header");
-        return -1;
+        return RM_WAIT_ERROR;
     }
     memcpy(zmq_msg_data(&msg), header, sizeof header);
     int r = rm_send_frame(client, &msg, req->n_parts > 0, deadline);
-    for (size_t i = 0; r == 1 && i < req->n_parts; i++) {
+    for (size_t i = 0; r == RM_WAIT_DONE && i < req->n_parts; i++) {
         int more = i + 1 < req->n_parts;
         size_t size = req->sizes[i];
         if (size >= RM_ZERO_COPY_MIN_BYTES) {
@@ -160,13 +295,13 @@ static int rm_send_request(readmit_client *client, const rm_request *req, uint64
             if (zmq_msg_init_data(&msg, (void *)req->parts[i], size, rm_release_payload, held) != 0) {
                 atomic_fetch_sub(held, 1);
                 rm_fail(client, READMIT_ENOMEM, "out of memory for a request frame");
-                return -1;
+                return RM_WAIT_ERROR;
             }
             *zero_copy = 1;
         } else {
             if (zmq_msg_init_size(&msg, size) != 0) {
                 rm_fail(client, READMIT_ENOMEM, "out of memory for a request frame of %zu bytes", size);
-                return -1;
+                return RM_WAIT_ERROR;
             }
             if (size > 0) memcpy(zmq_msg_data(&msg), req->parts[i], size);
         }
@@ -175,20 +310,21 @@ static int rm_send_request(readmit_client *client, const rm_request *req, uint64
     return r;
 }
 
-/* Waits until the deadline for the first frame of the reply, into reply->frames[0].
- * 1: received, 0: timed out, -1: zmq error (recorded). */
+/* Waits until the deadline for the first frame of the reply, into reply->frames[0]: an
+ * RM_WAIT_* outcome (RM_WAIT_DONE when received; an error is recorded). */
 static int rm_receive_first(readmit_client *client, int64_t deadline, rm_reply *reply) {
     zmq_msg_init(&reply->frames[0]);
     reply->held = 1;
     for (;;) {
         rm_set_timeout(client, ZMQ_RCVTIMEO, deadline);
-        if (zmq_msg_recv(&reply->frames[0], client->socket, 0) >= 0) return 1;
-        int e = zmq_errno();
-        if ((e == EINTR || e == EAGAIN) && rm_left_ms(deadline) > 0) continue;
+        if (zmq_msg_recv(&reply->frames[0], client->socket, 0) >= 0) return RM_WAIT_DONE;
+        int e = zmq_errno(), why = 0;
+        if ((e == EINTR || e == EAGAIN) && (why = rm_wait_check(client)) == 0 && rm_left_ms(deadline) > 0) continue;
         rm_reply_close(reply);
-        if (e == EAGAIN || e == EINTR) return 0;
+        if (why) return why;
+        if (e == EAGAIN || e == EINTR) return RM_WAIT_TIMEOUT;
         rm_fail(client, READMIT_EZMQ, "cannot receive the reply: %s", zmq_strerror(e));
-        return -1;
+        return RM_WAIT_ERROR;
     }
 }
 
@@ -282,28 +418,44 @@ static int rm_receive_reply(readmit_client *client, const rm_request *req, uint6
     return code;
 }
 
+/* Appends "endpoint (reason)" to the list of unavailable endpoints of this call. */
+static void rm_note_unavailable(char *list, size_t size, const char *endpoint, const char *reason) {
+    size_t used = strlen(list);
+    if (used + 1 < size)
+        snprintf(list + used, size - used, "%s%s (%s)", used ? "; " : "", endpoint, reason);
+}
+
 int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *reply) {
     memset(reply, 0, sizeof *reply);
     uint64_t id = client->next_request_id++;
-    int attempts = client->retries + 1;
-    for (int attempt = 0; attempt < attempts; attempt++) {
+    int attempts = client->retries + 1, used = 0;
+    int64_t start = rm_now_ms();
+    /* Unavailable endpoints are skipped without using an attempt; this bounds the whole call
+     * by (retries + 1) * timeout_ms all the same. */
+    int64_t call_deadline = start + (int64_t)attempts * client->timeout_ms;
+    size_t unavailable = 0; /* endpoints found unavailable in a row */
+    char unavailable_list[sizeof client->errmsg - 64] = "";
+    while (used < attempts) {
+        /* A connection that failed or dropped while the client was idle is replaced, so the
+         * verdict comes from a fresh attempt rather than from old (possibly dropped) events. */
+        if (client->socket) {
+            rm_link_poll(client);
+            if (!client->link.up && (client->link.failed || client->link.lost)) rm_transport_disconnect(client);
+        }
         int rc = rm_transport_connect(client);
         if (rc != READMIT_OK) return rc;
         int64_t deadline = rm_now_ms() + client->timeout_ms;
+        if (deadline > call_deadline) deadline = call_deadline;
         atomic_int held;
         atomic_init(&held, 0);
         int zero_copy = 0;
-        int sent = rm_send_request(client, req, id, deadline, &held, &zero_copy);
-        if (sent < 0) {
+        int outcome = rm_send_request(client, req, id, deadline, &held, &zero_copy);
+        if (outcome == RM_WAIT_DONE) outcome = rm_receive_first(client, deadline, reply);
+        if (outcome == RM_WAIT_ERROR) {
             rm_reset(client, &held, zero_copy);
             return client->errcode;
         }
-        int ready = sent ? rm_receive_first(client, deadline, reply) : 0;
-        if (ready < 0) {
-            rm_reset(client, &held, zero_copy);
-            return client->errcode;
-        }
-        if (ready) {
+        if (outcome == RM_WAIT_DONE) {
             rc = rm_receive_reply(client, req, id, reply);
             if (zero_copy) {
                 /* The daemon answered, so it read the whole payload; libzmq releases it right
@@ -314,14 +466,38 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
             if (rc == READMIT_OK) rm_ok(client);
             return rc;
         }
+        const char *endpoint = client->endpoints[client->current];
+        if (outcome == RM_WAIT_INTERRUPTED) {
+            /* The REQ socket still expects the abandoned reply: replace it, as after a timeout. */
+            rm_reset(client, &held, zero_copy);
+            return rm_fail(client, READMIT_EINTERRUPTED, "interrupted after %lld ms waiting for %s",
+                           (long long)(rm_now_ms() - start), endpoint);
+        }
+        if (outcome == RM_WAIT_UNAVAILABLE) {
+            rm_note_unavailable(unavailable_list, sizeof unavailable_list, endpoint, client->link.reason);
+            rm_reset(client, &held, zero_copy);
+            client->current = (client->current + 1) % client->n_endpoints;
+            if (++unavailable >= client->n_endpoints) {
+                if (client->n_endpoints == 1)
+                    return rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at %s", unavailable_list);
+                return rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at any of %zu endpoints: %s",
+                               client->n_endpoints, unavailable_list);
+            }
+            if (rm_left_ms(call_deadline) == 0) break;
+            continue;
+        }
         /* Timed out: the REQ socket cannot send again before a reply, so drop it (Lazy
          * Pirate) and fail over to the next endpoint. */
         rm_reset(client, &held, zero_copy);
         client->current = (client->current + 1) % client->n_endpoints;
+        used++;
+        unavailable = 0;
+        unavailable_list[0] = '\0';
+        if (rm_left_ms(call_deadline) == 0) break;
     }
     if (client->n_endpoints == 1)
         return rm_fail(client, READMIT_ETIMEDOUT, "no reply from %s within %d ms (%d attempt%s)",
-                       client->endpoints[0], client->timeout_ms, attempts, attempts == 1 ? "" : "s");
+                       client->endpoints[0], client->timeout_ms, used, used == 1 ? "" : "s");
     return rm_fail(client, READMIT_ETIMEDOUT, "no reply from any of %zu endpoints within %d ms (%d attempts)",
-                   client->n_endpoints, client->timeout_ms, attempts);
+                   client->n_endpoints, client->timeout_ms, used);
 }

@@ -88,6 +88,20 @@ SEXP rreadmit_hex_version(uint64_t v) { return hex_version(v); }
 
 SEXP rreadmit_lib_version(void) { return Rf_mkString(readmit_version()); }
 
+/* libreadmit's interrupt check (readmit_options_set_interrupt): R_CheckUserInterrupt would
+ * longjmp out of the shim when Ctrl-C is pending, leaking the call's state; R_ToplevelExec
+ * contains that jump (the pattern of pbdZMQ and cpp11), so the check only reports it. The
+ * interrupt is consumed here; R/errors.R signals it again once the call has returned. */
+static void check_user_interrupt(void *unused) {
+    (void)unused;
+    R_CheckUserInterrupt();
+}
+
+static int interrupt_pending(void *unused) {
+    (void)unused;
+    return R_ToplevelExec(check_user_interrupt, NULL) ? 0 : 1;
+}
+
 SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
                       SEXP max_reply_bytes) {
     if (TYPEOF(endpoints) != STRSXP || XLENGTH(endpoints) < 1)
@@ -99,7 +113,10 @@ SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
      * the final wrapping, which happens after readmit_options_free. */
     for (R_xlen_t i = 0; i < XLENGTH(endpoints) && rc == READMIT_OK; i++) {
         SEXP e = STRING_ELT(endpoints, i);
-        if (e == NA_STRING) { rc = READMIT_EINVAL; break; }
+        if (e == NA_STRING) {
+            readmit_options_free(opt);
+            return failure(NULL, READMIT_EINVAL, "invalid endpoint NA: expected tcp://HOST:PORT or ipc://PATH");
+        }
         rc = readmit_options_add_endpoint(opt, Rf_translateCharUTF8(e));
     }
     if (rc == READMIT_OK) rc = readmit_options_set_timeout_ms(opt, Rf_asInteger(timeout_ms));
@@ -111,9 +128,11 @@ SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
                                        Rf_translateCharUTF8(STRING_ELT(curve, 2)));
     if (rc == READMIT_OK && !ISNAN(Rf_asReal(max_reply_bytes)))
         rc = readmit_options_set_max_reply_bytes(opt, (size_t)Rf_asReal(max_reply_bytes));
+    if (rc == READMIT_OK) rc = readmit_options_set_interrupt(opt, interrupt_pending, NULL);
     if (rc != READMIT_OK) {
         readmit_options_free(opt);
-        return failure(NULL, rc, "invalid client option (endpoint, timeout, retries, keys)");
+        /* The options calls keep their message per thread (e.g. "invalid endpoint ..."). */
+        return failure(NULL, rc, readmit_open_errmsg());
     }
     /* The handle exists before the client, so no R allocation can fail while an unowned
      * client is held. */
@@ -130,7 +149,7 @@ SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
     if (rc != READMIT_OK) {
         free(holder);
         UNPROTECT(1);
-        return failure(NULL, rc, "cannot open the client (bad endpoint?)");
+        return failure(NULL, rc, readmit_open_errmsg());
     }
     R_SetExternalPtrAddr(xp, holder);
     UNPROTECT(1);

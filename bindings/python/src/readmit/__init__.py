@@ -18,13 +18,15 @@ package); errors are :class:`ReadmitError` subclasses carrying the daemon's mess
 from .client import Client, version
 from .errors import (DataWarningError, EncodingError, ForbiddenError, InvalidArgumentError, InvalidFeatureError,
                      NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
-                     ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError)
+                     ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError,
+                     UnavailableError)
 from .io import read_csv
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "version", "read_csv", "ReadmitError", "ReadmitTimeout", "ReadmitConnectionError", "ProtocolError",
+    "Client", "version", "read_csv", "ReadmitError", "ReadmitTimeout", "ReadmitConnectionError", "UnavailableError",
+    "ProtocolError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
     "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning",
     "DataWarningError",

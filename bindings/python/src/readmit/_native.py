@@ -3,11 +3,23 @@
 Every C call goes through :func:`_check_call`, which turns a non-zero result code into the
 matching :mod:`readmit.errors` exception with the client's message, row and feature (the
 pattern of XGBoost's Python package). ctypes releases the GIL during each call.
+
+Ctrl-C: every client is opened with :data:`INTERRUPT_CHECK` as libreadmit's interrupt check.
+While a call waits for the daemon, libreadmit calls it at least every 50 ms (and at once when a
+signal cuts the wait short). The check is CPython's own ``PyOS_InterruptOccurred`` (called with
+the GIL, through ctypes.pythonapi): it says whether SIGINT arrived, and takes it, without
+running any Python code. A Python function would not do: the pending KeyboardInterrupt is
+raised on entering it, before any ``try`` inside could catch it, and ctypes then drops the
+exception and returns an undefined value. On READMIT_EINTERRUPTED :func:`_check_call` runs the
+SIGINT handler in the calling frame: the default one raises KeyboardInterrupt; a custom one
+runs as it would have (and if it returns, KeyboardInterrupt is raised, the call having been
+abandoned).
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import sys
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_size_t, c_uint, c_uint8, c_uint64, c_void_p
 
@@ -19,6 +31,7 @@ EBADMAGIC, EBADVERSION, EBADOP, EBADFRAMES, EBADPAYLOAD = 1, 2, 3, 4, 5
 EBADCOLUMNS, EBADVALUE, EBADCATEGORY, ETOOMANYROWS = 6, 7, 8, 9
 ENOTREADY, EOVERLOADED, ERELOADFAILED, EFORBIDDEN, EBADARGUMENT, EINTERNAL = 10, 11, 12, 13, 14, 15
 EINVAL, ENOMEM, ETIMEDOUT, EZMQ, EPROTO, ETOOBIG, ERANGE, ESTATUS, ENOTFOUND = range(100, 109)
+EUNAVAILABLE, EINTERRUPTED = 109, 110
 
 # Raw field types (READMIT_FIELD_*), RECORDS option bits and message severities.
 FIELD_NUMBER, FIELD_TEXT, FIELD_TIMESTAMP, FIELD_DIAGNOSIS_CODE, FIELD_OTHER = 0, 1, 2, 3, 4
@@ -31,6 +44,7 @@ TIER_ERROR = 255
 
 _ERROR_CLASSES = {
     ETIMEDOUT: errors.ReadmitTimeout,
+    EUNAVAILABLE: errors.UnavailableError,
     EZMQ: errors.ReadmitConnectionError,
     EPROTO: errors.ProtocolError,
     ETOOBIG: errors.ProtocolError,
@@ -73,6 +87,29 @@ RecordsP = POINTER(_Records)
 ResultP = POINTER(_Result)
 
 
+#: The C type of libreadmit's interrupt check: int (*)(void *user).
+INTERRUPT_FN = ctypes.CFUNCTYPE(c_int, c_void_p)
+
+# int PyOS_InterruptOccurred(void): 1 when SIGINT arrived since the last check (main thread
+# only; 0 elsewhere), clearing it. Given the check's `user` argument too, which it ignores (an
+# extra argument is harmless in the C calling conventions CPython runs on).
+_interrupt_occurred = ctypes.pythonapi.PyOS_InterruptOccurred
+_interrupt_occurred.restype = c_int
+_interrupt_occurred.argtypes = [c_void_p]
+
+#: The check installed on every client (kept referenced for as long as the module lives).
+INTERRUPT_CHECK = INTERRUPT_FN(_interrupt_occurred)
+
+
+def _raise_interrupt() -> None:
+    """SIGINT abandoned a call (and the check took it): run its handler here, as Python would
+    have (the default one raises KeyboardInterrupt)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler) and handler is not signal.default_int_handler:
+        handler(signal.SIGINT, sys._getframe(1))
+    raise KeyboardInterrupt
+
+
 def _library_path() -> str:
     override = os.environ.get("READMIT_LIBRARY")
     if override:
@@ -94,6 +131,8 @@ def _load() -> ctypes.CDLL:
         "readmit_options_add_endpoint": (c_int, [OptionsP, c_char_p]),
         "readmit_options_set_curve": (c_int, [OptionsP, c_char_p, c_char_p, c_char_p]),
         "readmit_options_set_max_reply_bytes": (c_int, [OptionsP, c_size_t]),
+        "readmit_options_set_interrupt": (c_int, [OptionsP, INTERRUPT_FN, c_void_p]),
+        "readmit_open_errmsg": (c_char_p, []),
         "readmit_open": (c_int, [c_char_p, POINTER(ClientP)]),
         "readmit_open_ex": (c_int, [c_char_p, OptionsP, POINTER(ClientP)]),
         "readmit_close": (None, [ClientP]),
@@ -163,11 +202,19 @@ def strerror(code: int) -> str:
     return LIB.readmit_strerror(code).decode("utf-8", "replace")
 
 
-def _check_call(rc: int, handle=None) -> None:
-    """Raises the exception for a non-zero libreadmit result code (with the client's details)."""
+def _check_call(rc: int, handle=None, opening: bool = False) -> None:
+    """Raises the exception for a non-zero libreadmit result code (with the client's details;
+    ``opening``: a readmit_options_* or readmit_open* call, whose message readmit_open_errmsg
+    keeps)."""
     if rc == OK:
         return
+    if rc == EINTERRUPTED:
+        _raise_interrupt()
     message, row, feature = strerror(rc), None, None
+    if opening:
+        text = LIB.readmit_open_errmsg()  # calls without a client (open, options) keep it per thread
+        if text:
+            message = text.decode("utf-8", "replace")
     if handle:
         text = LIB.readmit_errmsg(handle)
         if text:

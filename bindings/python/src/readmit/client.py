@@ -37,7 +37,10 @@ class Client:
         endpoint: ``"tcp://host:port"`` or ``"ipc://path"``, or a list of endpoints (the client
             talks to one at a time and fails over to the next after a timeout).
         timeout_ms: per-attempt timeout; a call waits at most ``(retries + 1) * timeout_ms``
-            and then raises :class:`readmit.ReadmitTimeout`.
+            and then raises :class:`readmit.ReadmitTimeout`. When nothing listens at the
+            endpoint (no daemon, or it died) a call raises :class:`readmit.UnavailableError`
+            within about a second instead. Ctrl-C interrupts a waiting call within 50 ms
+            (KeyboardInterrupt); the client stays usable.
         retries: how often a timed-out request is resent on a fresh socket.
         server_public_key, client_public_key, client_secret_key: Z85 CURVE keys (40 characters)
             when the daemon requires CURVE; all three or none.
@@ -67,21 +70,23 @@ class Client:
                 raise InvalidArgumentError(f"timeout_ms must be a positive integer, not {timeout_ms!r}")
             if not isinstance(retries, int) or retries < 0:
                 raise InvalidArgumentError(f"retries must be a non-negative integer, not {retries!r}")
-            _check_call(LIB.readmit_options_set_timeout_ms(opts, timeout_ms))
-            _check_call(LIB.readmit_options_set_retries(opts, retries))
+            _check_call(LIB.readmit_options_set_timeout_ms(opts, timeout_ms), opening=True)
+            _check_call(LIB.readmit_options_set_retries(opts, retries), opening=True)
             for e in endpoints:
-                _check_call(LIB.readmit_options_add_endpoint(opts, _b(e)))
+                _check_call(LIB.readmit_options_add_endpoint(opts, _b(e)), opening=True)
             if server_public_key is not None:
                 rc = LIB.readmit_options_set_curve(opts, _b(server_public_key), _b(client_public_key),
                                                    _b(client_secret_key))
                 if rc != _native.OK:
                     raise InvalidArgumentError("CURVE keys must be 40-character Z85 strings", code=rc)
             if max_reply_bytes is not None:
-                _check_call(LIB.readmit_options_set_max_reply_bytes(opts, int(max_reply_bytes)))
+                _check_call(LIB.readmit_options_set_max_reply_bytes(opts, int(max_reply_bytes)), opening=True)
+            # Ctrl-C interrupts a call that waits for the daemon (see readmit._native).
+            _check_call(LIB.readmit_options_set_interrupt(opts, _native.INTERRUPT_CHECK, None), opening=True)
             handle = _native.ClientP()
             rc = LIB.readmit_open_ex(None, opts, byref(handle))
             if rc != _native.OK:
-                _check_call(rc)  # no client on failure: the code says why
+                _check_call(rc, opening=True)  # no client on failure: readmit_open_errmsg says why
             self._handle = handle
         finally:
             LIB.readmit_options_free(opts)

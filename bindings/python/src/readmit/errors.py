@@ -32,7 +32,16 @@ class ReadmitTimeout(ReadmitError, TimeoutError):
 
 
 class ReadmitConnectionError(ReadmitError, ConnectionError):
-    """The connection could not be set up (malformed endpoint, CURVE unavailable, ...)."""
+    """The connection could not be set up (CURVE unavailable, ...) or nothing answers at the
+    endpoint (:class:`UnavailableError`). A malformed endpoint is an
+    :class:`InvalidArgumentError`."""
+
+
+class UnavailableError(ReadmitConnectionError):
+    """No daemon at the endpoint(s): the connection was refused, the ipc socket file does not
+    exist, or the daemon died. Raised within about a second, without waiting for the timeout;
+    the message names the endpoint ("no daemon at tcp://127.0.0.1:5599 (connection refused)").
+    A daemon that is connected but slow or stopped gives :class:`ReadmitTimeout` instead."""
 
 
 class ProtocolError(ReadmitError):

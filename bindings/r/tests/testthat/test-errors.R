@@ -1,20 +1,28 @@
 # Client errors that need no daemon: real sockets to a port where nothing listens.
 
-test_that("a request to a port with no daemon times out with readmit_timeout", {
-  cl <- readmit_connect(sprintf("tcp://127.0.0.1:%d", free_port()), timeout_ms = 200, retries = 1)
+test_that("a request to a port with no daemon fails fast with readmit_unavailable_error", {
+  endpoint <- sprintf("tcp://127.0.0.1:%d", free_port())
+  cl <- readmit_connect(endpoint, timeout_ms = 2000, retries = 1)
   on.exit(readmit_close(cl))
   t0 <- Sys.time()
   err <- tryCatch(readmit_health(cl), error = identity)
   elapsed <- as.numeric(Sys.time() - t0, units = "secs")
-  expect_s3_class(err, "readmit_timeout")
+  expect_s3_class(err, "readmit_unavailable_error")
   expect_s3_class(err, "readmit_client_error")
   expect_s3_class(err, "readmit_error")
-  expect_identical(err$code, 102L)
-  expect_match(conditionMessage(err), "READMIT_ETIMEDOUT")
-  expect_lt(elapsed, 2)          # (retries + 1) * timeout_ms, plus slack
-  expect_gte(elapsed, 0.35)
-  # The client is still usable after a timeout (and still times out).
-  expect_error(readmit_score(cl, matrix(0, 1, 3)), class = "readmit_timeout")
+  expect_identical(err$code, 109L)
+  expect_match(conditionMessage(err), sprintf("READMIT_EUNAVAILABLE: no daemon at %s (connection refused)", endpoint),
+               fixed = TRUE)
+  expect_lt(elapsed, 1.5)        # not (retries + 1) * timeout_ms = 4 s
+  # The client is still usable (and still finds nobody).
+  expect_error(readmit_score(cl, matrix(0, 1, 3)), class = "readmit_unavailable_error")
+})
+
+test_that("a malformed endpoint is an error naming it", {
+  err <- tryCatch(readmit_connect("localhost:5555"), error = identity)
+  expect_s3_class(err, "readmit_invalid_argument")
+  expect_match(conditionMessage(err),
+               "invalid endpoint 'localhost:5555': expected tcp://HOST:PORT or ipc://PATH", fixed = TRUE)
 })
 
 test_that("bad arguments are classed errors naming the argument", {

@@ -1,0 +1,113 @@
+"""Failing fast and Ctrl-C, against real readmitd processes.
+
+- Nothing listening, or a daemon killed with SIGKILL: :class:`readmit.UnavailableError` within
+  well under the timeout, naming the endpoint.
+- A call waiting on a stopped daemon (SIGSTOP, 60 s timeout) in a child Python process that
+  gets SIGINT raises KeyboardInterrupt there within 200 ms (CLOCK_MONOTONIC is shared by the
+  processes), and the client works afterwards.
+- Malformed endpoints: InvalidArgumentError naming the input.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import readmit
+
+from conftest import Daemon, free_port
+
+
+def test_unavailable_with_default_timeout_and_retries():
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    with readmit.Client(endpoint) as c:  # 5 s timeout, 2 retries: 15 s before 0.3.0
+        t0 = time.monotonic()
+        with pytest.raises(readmit.UnavailableError) as e:
+            c.health()
+        assert time.monotonic() - t0 < 1.5
+    assert str(e.value) == f"no daemon at {endpoint} (connection refused)"
+    assert isinstance(e.value, readmit.ReadmitError) and e.value.code == 109
+
+
+def test_unavailable_ipc_path(tmp_path):
+    endpoint = f"ipc://{tmp_path}/none.sock"
+    with readmit.Client(endpoint) as c:
+        t0 = time.monotonic()
+        with pytest.raises(readmit.UnavailableError, match="no such socket file"):
+            c.health()
+        assert time.monotonic() - t0 < 1.5
+
+
+def test_killed_daemon_is_unavailable_fast():
+    d = Daemon()
+    try:
+        with readmit.Client(d.endpoint) as c:
+            assert c.health()["ready"]
+            d.proc.kill()
+            d.proc.wait()
+            t0 = time.monotonic()
+            with pytest.raises(readmit.UnavailableError, match=d.endpoint):
+                c.health()
+            assert time.monotonic() - t0 < 1.5
+    finally:
+        d.stop()
+
+
+@pytest.mark.parametrize("endpoint", ["localhost:5555", "tcp://127.0.0.1:0", "ipc://"])
+def test_invalid_endpoint_is_named(endpoint):
+    with pytest.raises(readmit.InvalidArgumentError, match=f"invalid endpoint '{endpoint}'"):
+        readmit.Client(endpoint)
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import readmit
+    endpoint, n_features = sys.argv[1], int(sys.argv[2])
+    c = readmit.Client(endpoint, timeout_ms=60000, retries=0)
+    x = np.zeros((1, n_features))
+    print("waiting", flush=True)
+    try:
+        c.score(x)
+        print("returned", flush=True)
+    except KeyboardInterrupt:
+        print("caught %.6f" % time.monotonic(), flush=True)
+    sys.stdin.readline()  # the parent resumes the daemon, then says go
+    print("ready" if c.health()["ready"] else "not ready", flush=True)
+""")
+
+
+def test_ctrl_c_interrupts_a_waiting_call():
+    d = Daemon()
+    child = None
+    try:
+        with readmit.Client(d.endpoint) as probe:
+            n_features = probe.n_features
+        d.proc.send_signal(signal.SIGSTOP)
+        child = subprocess.Popen([sys.executable, "-c", CHILD, d.endpoint, str(n_features)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+        assert child.stdout.readline().strip() == "waiting"
+        time.sleep(0.5)  # the call is now waiting on the stopped daemon
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        line = child.stdout.readline().split()
+        assert line and line[0] == "caught", f"child said {line!r}"
+        latency = float(line[1]) - sent
+        print(f"KeyboardInterrupt {latency * 1000:.1f} ms after SIGINT")
+        assert 0 <= latency < 0.2
+        d.proc.send_signal(signal.SIGCONT)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "ready"  # the client works after the interrupt
+        assert child.wait(30) == 0
+    finally:
+        if child and child.poll() is None:
+            child.kill()
+            child.wait()
+        d.proc.send_signal(signal.SIGCONT)
+        d.stop()
