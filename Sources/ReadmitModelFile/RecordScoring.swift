@@ -59,13 +59,8 @@ extension ReadmitModel {
     /// on the other rows. Throws for a problem of the whole request (a required field absent).
     public func scoreRecords(columns: [(name: String, column: RecordColumn)], rows: Int, k: Int,
                              options: RecordBatch.Options) throws(DataError) -> RecordsResult {
-        let spec = parameters.dataset
         var problems = RowErrors(badValuesMissing: options.badValuesMissing)
-        let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, schema: schema, options: options, warnings: &problems)
-        let tables = DatasetTables(spec: spec, records: table)
-        let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
-        let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: rows), strict: false, errors: &problems)
-        let x = FeatureEncoder.encode(raw: raw, spec: spec, schema: schema, warnings: &problems)
+        let (raw, x) = try encode(columns: columns, rows: rows, options: options, problems: &problems)
         let good = (0..<rows).filter { problems.byRow[$0] == nil }
         var result = RecordsResult(risk: [Double](repeating: .nan, count: rows), atypicality: [Double](repeating: .nan, count: rows),
                                    tier: [UInt8](repeating: 255, count: rows), messages: [], explanations: Array(repeating: [], count: rows))
@@ -99,6 +94,32 @@ extension ReadmitModel {
         }
         result.messages = Self.messages(problems)
         return result
+    }
+
+    /// Encodes raw records into feature vectors (schema order; level indices; NaN = missing) with
+    /// the model's spec, as ``scoreRecords(columns:rows:k:options:)`` does before scoring. A row
+    /// with an error (in `problems.byRow`) has an unspecified vector.
+    func encode(columns: [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
+                problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, matrix: FeatureMatrix) {
+        let spec = parameters.dataset
+        let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, fields: recordFields, options: options, warnings: &problems)
+        let tables = DatasetTables(spec: spec, records: table)
+        let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
+        let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: rows), strict: false, errors: &problems)
+        return (raw, FeatureEncoder.encode(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: levelIndex))
+    }
+
+    /// The feature vectors of raw records as the daemon computes them before scoring (what a
+    /// client that sends ready vectors with `SCORE` must send to get the same scores): the
+    /// matrix (a row with an error is all NaN) and the records' errors and warnings.
+    public func encodeRecords(columns: [(name: String, column: RecordColumn)], rows: Int,
+                              options: RecordBatch.Options) throws(DataError) -> (matrix: FeatureMatrix, messages: [RecordMessage]) {
+        var problems = RowErrors(badValuesMissing: options.badValuesMissing)
+        var x = try encode(columns: columns, rows: rows, options: options, problems: &problems).matrix
+        for r in problems.byRow.keys where r >= 0 && r < rows {
+            for j in 0..<x.columns { x.values[r * x.columns + j] = .nan }
+        }
+        return (x, Self.messages(problems))
     }
 
     /// The raw value of one feature in one row, for an explanation.

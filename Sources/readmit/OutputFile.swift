@@ -8,8 +8,13 @@ enum OutputFile {
     struct Refused: Error, CustomStringConvertible { let description: String }
 
     static func write(_ text: String, to path: String) throws {
+        try write(bytes: Array(text.utf8), to: path)
+    }
+
+    /// Writes bytes with the same guarantees.
+    static func write(bytes: [UInt8], to path: String) throws {
         if path == "-" {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(Data(bytes))
             return
         }
         var st = stat()
@@ -25,7 +30,6 @@ enum OutputFile {
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Refused(description: "\(path): cannot create a temporary file beside it: \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
         var done = 0
         let ok = bytes.withUnsafeBytes { raw -> Bool in
             guard let base = raw.baseAddress else { return fsync(fd) == 0 }  // an empty output

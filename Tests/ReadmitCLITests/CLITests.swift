@@ -242,6 +242,44 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// `readmit encode` writes the vectors the daemon scores: SCORE of them (in process here)
+    /// gives `score --records`' risks bit for bit, and a row with an error is all missing.
+    func testEncodeWritesTheVectorsRecordsScores() throws {
+        let dir = temporaryDirectory()
+        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            ?? { () -> String? in
+                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
+                return FileManager.default.fileExists(atPath: p) ? p : nil
+            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let flat = dir.appendingPathComponent("flat.csv").path
+        XCTAssertEqual(try run(["history", "--model", model, "--data", try write(try subset(300), "s.csv", dir), "--out", flat]).status, 0)
+        // Row 3 gets a non-number in its first numeric field.
+        var lines = try String(contentsOfFile: flat, encoding: .utf8).split(separator: "\n").map(String.init)
+        let loaded = try ReadmitModel.load(path: model)
+        let numeric = try XCTUnwrap(RecordFields.fields(spec: loaded.parameters.dataset, schema: loaded.schema).first { $0.type == .number && !$0.history })
+        let header = lines[0].components(separatedBy: ",")
+        let column = try XCTUnwrap(header.firstIndex(of: numeric.name))
+        var cells = lines[3].components(separatedBy: ",")
+        cells[column] = "three"
+        lines[3] = cells.joined(separator: ",")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: flat, atomically: true, encoding: .utf8)
+        let vectors = dir.appendingPathComponent("x.f64").path, scores = dir.appendingPathComponent("r.csv").path
+        let encoded = try run(["encode", "--model", model, "--records", flat, "--format", "f64", "--out", vectors])
+        XCTAssertEqual(encoded.status, 0, encoded.stderr)
+        XCTAssertTrue(encoded.stderr.contains("line 4") && encoded.stderr.contains(numeric.name), encoded.stderr)
+        XCTAssertEqual(try run(["score", "--model", model, "--records", flat, "--out", scores]).status, 0)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: vectors))
+        let n = loaded.schema.count, rows = lines.count - 1
+        XCTAssertEqual(bytes.count, rows * n * 8)
+        let x = (0..<(rows * n)).map { i in Double(bitPattern: bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }) }
+        XCTAssertTrue(x[(2 * n)..<(3 * n)].allSatisfy(\.isNaN), "the row with an error is all missing")
+        let good = (0..<rows).filter { $0 != 2 }
+        let scored = try loaded.score(FeatureMatrix(rows: rows, columns: n, values: x).selecting(rows: good))
+        let viaRecords = try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",")[1] }
+        XCTAssertEqual(viaRecords[2], "")
+        for (k, r) in good.enumerated() { XCTAssertEqual(viaRecords[r], "\(scored.risk[k])", "row \(r + 1)") }
+    }
+
     /// An output is only ever a regular file: a directory is refused and kept; `-` is standard output.
     func testOutputNeverReplacesADirectory() throws {
         let dir = temporaryDirectory()

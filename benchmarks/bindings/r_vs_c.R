@@ -8,10 +8,9 @@
 #   - readmit_score_frame(cl, matrix) vs C readmit_score_full  (full result, numeric SCORE)
 #   - readmit_score_records(cl, flat records) (RECORDS: the daemon encodes), against C
 #     readmit_score of the matrix for scale
-# The flat records are `readmit history` (--cli) of the first --rows rows of --data. The R
-# package has no local encoder any more, so the numeric matrix is built from the schema alone
-# (valid level indices, small counts, 10% missing): only the times of the two numeric paths are
-# compared with each other, not their risks with those of the records.
+# The flat records are `readmit history` (--cli) of the first --rows rows of --data; the numeric
+# matrix is their feature vectors from `readmit encode`, so every path scores the same rows (the
+# script stops unless the records' risks equal the matrix's, to the bit).
 # Rounds alternate C and R so both see the same machine state.
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -72,16 +71,18 @@ log <- system2(opt$cli, shQuote(c("history", "--model", opt$model, "--data", raw
 if (!file.exists(flat_csv)) stop("readmit history failed:\n", paste(log, collapse = "\n"))
 recs <- utils::read.csv(flat_csv, colClasses = "character", na.strings = character(0))
 
-# The numeric matrix, from the schema alone (see the header).
-set.seed(20261203)
-s <- readmit_schema(cl)
-x <- vapply(seq_len(nrow(s)), function(j) {
-  v <- if (s$kind[j] == "categorical") sample.int(s$n_levels[j], rows, replace = TRUE) - 1
-       else as.double(stats::rpois(rows, 3))
-  v[stats::runif(rows) < 0.1] <- NA_real_
-  v
-}, numeric(rows))
-x <- matrix(x, nrow = rows)
+# The numeric matrix: the same rows' feature vectors as the daemon encodes them (`readmit
+# encode`), which is what a client with ready vectors sends; both paths must give the same risks.
+vectors <- tempfile(fileext = ".f64")
+log <- system2(opt$cli, shQuote(c("encode", "--model", opt$model, "--records", flat_csv, "--format", "f64",
+                                   "--out", vectors)), stdout = TRUE, stderr = TRUE)
+if (!file.exists(vectors)) stop("readmit encode failed:\n", paste(log, collapse = "\n"))
+n_features <- nrow(readmit_schema(cl))
+x <- matrix(readBin(vectors, "double", n = rows * n_features, size = 8, endian = "little"),
+            nrow = rows, byrow = TRUE)
+same <- identical(readmit_score(cl, x), suppressWarnings(readmit_score_records(cl, recs))$risk)
+if (!same) stop("the records' risks differ from the numeric path's on the same rows")
+cat("risks of the records and of their vectors: identical\n")
 bin <- tempfile(fileext = ".bin")
 writeBin(as.vector(t(x)), bin, size = 8, endian = "little")
 
@@ -130,6 +131,8 @@ cat(row("R: readmit_score(cl, matrix)", "r_score", "c_score"), "\n")
 cat(row("C shim: readmit_score_full", "c_full", NA), "\n")
 cat(row("R: readmit_score_frame(cl, matrix)", "r_frame", "c_full"), "\n")
 cat(row("R: readmit_score_records(cl, flat records)", "r_records", "c_score"), "\n")
+cat(sprintf("\nraw records / numeric SCORE of the same rows, throughput through R: %.2f (target >= 0.8)\n",
+            med[["r_score"]] / med[["r_records"]]))
 cat("\nreproduce: bash benchmarks/bindings/r_vs_c.sh",
     sprintf("--rows %d --repeats %d --rounds %d\n", rows, repeats, rounds))
 }

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark: the raw-records path (RECORDS) against the numeric SCORE of the same rows, both
-through the Python binding, in the same run, alternating.
+"""Benchmark: the raw-records path (RECORDS) against the numeric SCORE of the same rows' feature
+vectors, both through the Python binding, in the same run, alternating.
 
-    python3 benchmarks/bindings/records_vs_score.py ENDPOINT FLAT_CSV [N]
+    python3 benchmarks/bindings/records_vs_score.py ENDPOINT FLAT_CSV VECTORS_F64 [N]
 
-FLAT_CSV is `readmit history --model M --data CSV --out FLAT_CSV` of the rows to score (the
-raw records with their history). The numeric side sends a feature matrix of the same shape
-(rows x the schema's features), made once outside the timing with numpy.random from INFO's
-schema (small integers for numeric features, valid level indices for categorical ones): only
-the time is compared, and the binding no longer encodes rows itself.
-Prints each run, then medians and the ratio raw / numeric in rows per second.
+FLAT_CSV holds the raw records (`readmit history --model M --data CSV --out FLAT_CSV`: the rows
+with their history fields); VECTORS_F64 their feature vectors as the daemon encodes them
+(`readmit encode --model M --records FLAT_CSV --format f64 --out VECTORS_F64`), which is what a
+client with ready vectors sends with SCORE. Before timing, every risk of the two paths must be
+equal to the bit: both sides score the same rows.
+
+The raw side is timed on two DataFrames of the same rows: `pandas.read_csv(dtype=str,
+keep_default_na=False)` (object columns: the binding factorizes each) and
+`readmit.read_records`-style categorical columns (`dtype="category"`: the codes are sent as they
+are). Prints each run, then the medians and the ratios numeric / raw time (raw throughput as a
+share of the numeric path's).
 """
 import statistics
 import sys
@@ -21,34 +26,38 @@ import pandas as pd
 import readmit
 
 
-def schema_matrix(info, n, seed=0):
-    """A random (n, n_features) matrix of valid values for the schema in INFO."""
-    rng = np.random.default_rng(seed)
-    return np.column_stack([
-        rng.integers(0, len(f["levels"]), n) if f["kind"] == "categorical" else rng.integers(0, 10, n)
-        for f in info["features"]]).astype(np.float64)
-
-
 def main():
-    endpoint, flat, n = sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 5
-    frame = pd.read_csv(flat, dtype=str, keep_default_na=False)
+    endpoint, flat, vectors = sys.argv[1], sys.argv[2], sys.argv[3]
+    n = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+    frames = {
+        "records(object)": pd.read_csv(flat, dtype=str, keep_default_na=False),
+        "records(category)": pd.read_csv(flat, dtype="category", keep_default_na=False),
+    }
+    rows = len(frames["records(object)"])
     with readmit.Client(endpoint, timeout_ms=120000) as cl:
-        x = schema_matrix(cl.info(), len(frame))  # a numeric matrix of the same shape (outside the timing)
-        rows = len(frame)
-        times = {"records": [], "score": []}
+        n_features = len(cl.info()["features"])
+        x = np.fromfile(vectors, dtype="<f8").reshape(rows, n_features)
+        # The same rows: the raw path and the numeric path give the same risks, to the bit.
+        numeric = cl.score(x)
+        for name, frame in frames.items():
+            raw = cl.score_records(frame, warn=False)["risk"].to_numpy()
+            if not np.array_equal(raw.view(np.uint64), np.asarray(numeric["risk"] if hasattr(numeric, "columns") else numeric,
+                                                                  dtype=np.float64).view(np.uint64)):
+                sys.exit(f"{name}: the raw path's risks differ from the numeric path's")
+        print(f"rows: {rows}; features: {n_features}; risks of both paths equal to the bit")
+        sides = ["score", *frames]
+        times = {s: [] for s in sides}
         for i in range(n):
-            for side in (("records", "score") if i % 2 == 0 else ("score", "records")):
+            for side in (sides if i % 2 == 0 else sides[::-1]):
                 start = time.perf_counter()
-                if side == "records":
-                    out = cl.score_records(frame, warn=False)
-                else:
-                    out = cl.score(x)
+                out = cl.score(x) if side == "score" else cl.score_records(frames[side], warn=False)
                 times[side].append(time.perf_counter() - start)
                 print(f"run {i + 1} {side}: {times[side][-1]:.3f} s ({len(out)} rows)")
         med = {k: statistics.median(v) for k, v in times.items()}
-        print(f"rows: {rows}; median seconds: records {med['records']:.3f}, score {med['score']:.3f}")
-        print(f"rows/s: records {rows / med['records']:,.0f}, score {rows / med['score']:,.0f}; "
-              f"ratio records/score throughput {med['score'] / med['records']:.2f} (target >= 0.8)")
+        print("median seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in med.items()))
+        print("rows/s: " + ", ".join(f"{k} {rows / v:,.0f}" for k, v in med.items()))
+        for side in frames:
+            print(f"ratio {side} / score throughput: {med['score'] / med[side]:.2f} (target >= 0.8)")
 
 
 if __name__ == "__main__":
