@@ -32,6 +32,23 @@ public struct FeatureMatrix: Sendable {
 
 /// The one encoder: raw features -> feature vectors in schema order, by the spec and what
 /// training learned (the schema's levels). Training, `readmit score` and the daemon all call it.
+/// Each feature's level -> index map (empty for a numeric feature), built once per schema: a
+/// one-row request would otherwise rebuild hundreds of entries to look up a few texts.
+public struct LevelIndex: Sendable {
+    let maps: [[String: Double]]
+
+    /// The maps of `schema`'s features (a repeated level maps to its last index, as
+    /// ``FeatureEncoder`` always read them).
+    public init(schema: FeatureSchema) {
+        maps = schema.features.map { f in Dictionary(f.levels.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { _, last in last }) }
+    }
+
+    /// Feature `j`'s map.
+    func map(_ j: Int, levels: [String]) -> [String: Double] {
+        j < maps.count ? maps[j] : Dictionary(levels.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
 public enum FeatureEncoder {
     /// Encodes every encounter row.
     public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema) -> FeatureMatrix {
@@ -41,8 +58,11 @@ public enum FeatureEncoder {
 
     /// Encodes every encounter row; a text that is not a level learned in training gets an
     /// `unknown_level` warning for its row (it is missing, or the spec's `other` level).
+    /// `levels`, when given, is ``LevelIndex`` of `schema` (built once by a model that encodes
+    /// many requests).
     public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema, warnings: inout RowErrors,
-                              warnUnknownLevels: Bool = true) -> FeatureMatrix {
+                              warnUnknownLevels: Bool = true, levels: LevelIndex? = nil) -> FeatureMatrix {
+        let levels = levels ?? LevelIndex(schema: FeatureSchema(features: []))
         let m = schema.count
         let n = raw.features.first.map(count) ?? 0
         var values = [Double](repeating: .nan, count: n * m)
@@ -52,8 +72,7 @@ public enum FeatureEncoder {
             case .numbers(let v):
                 for r in 0..<n { values[r * m + j] = v[r] }
             case .texts(let column):
-                var index: [String: Double] = [:]
-                for (i, level) in feature.levels.enumerated() { index[level] = Double(i) }
+                let index = levels.map(j, levels: feature.levels)
                 let other = definition.other.flatMap { feature.levels.firstIndex(of: $0) }.map(Double.init) ?? .nan
                 // Each distinct text is looked up once; rows then copy its level.
                 let level = column.interned.values.enumerated().map { c, text in
@@ -78,8 +97,7 @@ public enum FeatureEncoder {
             case .codes(let column, let systems):
                 let level: [Double]
                 if feature.transform == .icdCategory {
-                    var index: [String: Double] = [:]
-                    for (i, l) in feature.levels.enumerated() { index[l] = Double(i) }
+                    let index = levels.map(j, levels: feature.levels)
                     let other = Double(feature.levels.count - 1)
                     level = FeatureSchemaBuilder.categories(column, systems: systems).map { $0.map { index[$0] ?? other } ?? .nan }
                 } else {

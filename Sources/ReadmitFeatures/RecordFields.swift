@@ -98,7 +98,13 @@ public enum RecordBatch {
     /// absent field it may leave out. Throws `missingColumn` for an absent required field.
     public static func table(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, schema: FeatureSchema,
                              options: Options, warnings: inout RowErrors) throws(DataError) -> SourceTable {
-        let fields = RecordFields.fields(spec: spec, schema: schema)
+        try table(columns: columns, rows: rows, spec: spec, fields: RecordFields.fields(spec: spec, schema: schema), options: options, warnings: &warnings)
+    }
+
+    /// As ``table(columns:rows:spec:schema:options:warnings:)`` with the model's fields
+    /// (``RecordFields/fields(spec:schema:)``) computed once by the caller.
+    public static func table(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, fields: [RecordField],
+                             options: Options, warnings: inout RowErrors) throws(DataError) -> SourceTable {
         let sent = Set(columns.map(\.name))
         let known = Set(fields.map(\.name)).union([spec.encounters.encounterID, spec.encounters.patientID])
         var all = columns

@@ -69,7 +69,12 @@ public struct SourceTable: Sendable {
     }
 
     /// Whether the table has the column `name`.
-    public func has(_ name: String) -> Bool { header.contains(name) }
+    public func has(_ name: String) -> Bool {
+        switch backing {
+        case .csv(let t): return t.header.contains(name)
+        case .columns(let columns, _, _): return columns[name] != nil  // a hash, not a scan of every name
+        }
+    }
 
     /// A problem at row `row` (0-based) of column `column`: placed by its file line, or for raw
     /// records by the row.
