@@ -4,6 +4,7 @@
 //
 // Module layout (one job each; data flows one way):
 //   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
+//   CMalloc                   glibc's malloc_trim (the daemon hands memory back after a burst)
 //   ReadmitSpec               the dataset spec: its types and its YAML reader (pure)
 //   ReadmitTables             tables read through a spec; the cohort, its label and split (pure)
 //   ReadmitFeatures           raw features and the one encoder training and serving share (pure)
@@ -37,6 +38,7 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .target(name: "ReadmitSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables"]),
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "ReadmitServer",
             dependencies: [
-                "ReadmitSpec", "ReadmitCore", "ReadmitWire", "ReadmitKeys", "CZeroMQ",
+                "ReadmitSpec", "ReadmitCore", "ReadmitWire", "ReadmitKeys", "CZeroMQ", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

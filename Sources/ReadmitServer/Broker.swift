@@ -1,5 +1,8 @@
 import CZeroMQ
 import Foundation
+#if os(Linux)
+import CMalloc
+#endif
 import Logging
 import ReadmitWire
 
@@ -7,7 +10,14 @@ import ReadmitWire
 /// workers over an inproc ROUTER, with a bounded queue of waiting requests.
 ///
 /// Requests wait here (at most `maxQueued`) only while every worker is busy; past that the
-/// broker itself replies `OVERLOADED`.
+/// broker itself replies `OVERLOADED`. Admission is bounded by bytes too: a request larger than
+/// ``exemptBytes`` is refused `OVERLOADED` when the bytes of requests admitted and not yet
+/// answered plus the large replies not yet sent (``OutgoingMemory``) would pass `maxQueuedBytes`.
+/// Replies go out without blocking: a client whose reply queue is at `ZMQ_SNDHWM` (it is not
+/// reading) or that has gone loses the reply, which is counted (`replies_dropped`).
+///
+/// With CURVE, every request's connection key (the ZAP `User-Id`) is checked against the
+/// current key set, so a key revoked by a reload is refused (`FORBIDDEN`) from its next request.
 ///
 /// Small requests (HEALTH, INFO, STATS, and SCOREs of at most ``inlineBytes`` of features) are
 /// answered on the broker's own thread: handing one to a worker and its reply back costs two
@@ -22,25 +32,41 @@ final class Broker {
     private let control: ZMQSocket
     private let handler: RequestHandler
     private let maxQueued: Int
+    private let maxQueuedBytes: Int
+    private let authorizedKeys: Locked<AuthorizedKeys>?
     private let workers: Int
     private let drainTimeout: Double
     private let logger: Logger
 
     private var idle: [[UInt8]] = []
     private var known: Set<[UInt8]> = []
-    private var pending: [[ZMQFrame]] = []
+    private var pending: [(frames: [ZMQFrame], bytes: Int)] = []
     private var pendingHead = 0
+    /// Bytes of the requests admitted and not yet answered (queued here or at a worker).
+    private var heldRequestBytes = 0
+    /// The bytes of the request each busy worker holds.
+    private var atWorker: [[UInt8]: Int] = [:]
+    /// The most bytes held (requests and replies) since memory was last handed back to the system.
+    private var peakSinceTrim = 0
+    private var lastTrim: UInt64 = 0
+    /// Rate limits for warnings a misbehaving client could otherwise repeat at request rate.
+    private var droppedSinceLog = 0
+    private var lastDropLog: UInt64 = 0
+    private var revokedLogged: [String: UInt64] = [:]
     /// When the fast path last looked at the control socket (uptime nanoseconds).
     private var lastControlCheck: UInt64 = 0
 
     init(front: ZMQSocket, backend: ZMQSocket, control: ZMQSocket, handler: RequestHandler,
-         workers: Int, maxQueued: Int, drainTimeout: Double, logger: Logger) {
+         workers: Int, maxQueued: Int, maxQueuedBytes: Int, authorizedKeys: Locked<AuthorizedKeys>?,
+         drainTimeout: Double, logger: Logger) {
         self.front = front
         self.backend = backend
         self.control = control
         self.handler = handler
         self.workers = workers
         self.maxQueued = maxQueued
+        self.maxQueuedBytes = maxQueuedBytes
+        self.authorizedKeys = authorizedKeys
         self.drainTimeout = drainTimeout
         self.logger = logger
     }
@@ -56,6 +82,7 @@ final class Broker {
             if pollReadable([backend], timeoutMs: 100)[0] { _ = try? drainBackend() }
         }
         while true {
+            returnMemoryIfIdle()
             if stopping && queuedCount == 0 && idle.count == workers { break }
             if stopping && Date() > deadline {
                 logger.warning("drain timeout: \(workers - idle.count) requests still running, \(queuedCount) queued; exiting anyway")
@@ -110,7 +137,8 @@ final class Broker {
             if frames.count == 2 && frames[1].array == Worker.ready {
                 known.insert(worker)
             } else if frames.count > 1 {
-                try front.send(Array(frames.dropFirst()))
+                release(worker)
+                try deliver(Array(frames.dropFirst()))
             }
             dispatch(to: worker)
         }
@@ -119,13 +147,15 @@ final class Broker {
     private func dispatch(to worker: [UInt8]) {
         if pendingHead < pending.count {
             let next = pending[pendingHead]
+            pending[pendingHead] = ([], 0)  // the queue must not keep the request alive after it is answered
             pendingHead += 1
             if pendingHead > 1024 && pendingHead * 2 > pending.count {
                 pending.removeFirst(pendingHead)
                 pendingHead = 0
             }
             handler.queued.withLock { $0 = queuedCount }
-            forward(next, to: worker)
+            atWorker[worker] = next.bytes
+            forward(next.frames, to: worker)
         } else {
             idle.append(worker)
         }
@@ -142,6 +172,19 @@ final class Broker {
     /// The largest feature payload a SCORE may have to be answered on the broker's thread:
     /// 32 rows of 64 features, about 0.2 ms of scoring at most.
     static let inlineBytes = 32 * 64 * 8
+
+    /// Requests up to this size (all frames after the delimiter) are never refused for bytes:
+    /// they are bounded by `maxQueued`, and a client sending large requests must not starve
+    /// clients sending small ones.
+    static let exemptBytes = 64 << 10
+
+    /// Largest total of requests read from the front in one batch (the batch also stops after
+    /// any message that takes it past this), so a burst of large requests is looked at, and
+    /// refused or admitted, one at a time.
+    static let batchBytes = 1 << 20
+
+    /// Memory is handed back to the system (`malloc_trim`) after at least this much was held.
+    static let trimAfterBytes = 64 << 20
 
     /// Whether a request is cheap enough to answer here rather than hand to a worker.
     private static func isSmall(_ header: RequestHeader?, _ body: ArraySlice<ZMQFrame>) -> Bool {
@@ -160,7 +203,11 @@ final class Broker {
         if let first { try route(first, inlineIfSmall: true) }
         // Everything readable now, so the last small one can be kept for this thread.
         var arrived: [[ZMQFrame]] = []
-        while arrived.count < 256, let frames = try front.receive(dontWait: true) { arrived.append(frames) }
+        var arrivedBytes = 0
+        while arrived.count < 256, arrivedBytes < Self.batchBytes, let frames = try front.receive(dontWait: true) {
+            arrivedBytes += frames.reduce(0) { $0 + $1.count }
+            arrived.append(frames)
+        }
         for (position, frames) in arrived.enumerated() {
             try route(frames, inlineIfSmall: position == arrived.count - 1 || idle.isEmpty)
         }
@@ -170,6 +217,13 @@ final class Broker {
     /// queues it, or refuses it as overloaded.
     private func route(_ frames: [ZMQFrame], inlineIfSmall: Bool) throws {
         let started = DispatchTime.now().uptimeNanoseconds
+        if authorizedKeys != nil, let refusal = revokedKeyRefusal(frames) {
+            let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 })
+            let header = delimiter.flatMap { $0 + 1 < frames.count ? RequestHeader.peek(frames[$0 + 1].bytes) : nil }
+            let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
+                                             version: handler.store.current()?.servingVersion ?? 0, refusal)
+            return try reply(envelope: Array(frames[...(delimiter ?? 0)]), outcome, started: started)
+        }
         guard let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 }) else {
             // A DEALER that forgot the empty delimiter: answer on its identity, without one.
             let outcome = handler.errorReply(op: 0, requestID: 0, version: handler.store.current()?.servingVersion ?? 0,
@@ -178,12 +232,20 @@ final class Broker {
         }
         let body = frames[(delimiter + 1)...]
         let header = body.first.flatMap { RequestHeader.peek($0.bytes) }
+        let bytes = body.reduce(0) { $0 + $1.count }
         if inlineIfSmall && Self.isSmall(header, body) {
             try reply(envelope: Array(frames[...delimiter]), handler.handle(Array(body)), started: started)
+        } else if let refusal = admissionRefusal(bytes) {
+            let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
+                                             version: handler.store.current()?.servingVersion ?? 0, WireError(.overloaded, refusal))
+            try reply(envelope: Array(frames[...delimiter]), outcome, started: started)
         } else if let worker = idle.popLast() {
+            hold(bytes)
+            atWorker[worker] = bytes
             forward(frames, to: worker)
         } else if queuedCount < maxQueued {
-            pending.append(frames)
+            hold(bytes)
+            pending.append((frames, bytes))
             handler.queued.withLock { $0 = queuedCount }
         } else {
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
@@ -197,8 +259,91 @@ final class Broker {
         var frames = envelope
         frames.reserveCapacity(envelope.count + outcome.frames.count)
         for frame in outcome.frames { frames.append(try frame.toMessage()) }
-        try front.send(frames)
+        try deliver(frames)
         handler.stats.record(op: outcome.op, status: outcome.status, rows: outcome.rows,
                              nanos: DispatchTime.now().uptimeNanoseconds &- started)
+    }
+}
+
+// Admission by bytes, reply delivery, per-request key checks and handing memory back.
+extension Broker {
+    /// Why a request of `bytes` cannot be admitted now, or nil when it can.
+    private func admissionRefusal(_ bytes: Int) -> String? {
+        guard bytes > Self.exemptBytes else { return nil }
+        let queued = heldRequestBytes + OutgoingMemory.current
+        peakSinceTrim = max(peakSinceTrim, queued + bytes)  // a refused request was in memory too
+        if bytes > maxQueuedBytes {
+            return "the request's \(bytes) bytes are more than the daemon's --max-queued-bytes (\(maxQueuedBytes)); send smaller batches"
+        }
+        if queued + bytes > maxQueuedBytes {
+            return "\(queued) bytes of requests and replies are queued and this request's \(bytes) would pass --max-queued-bytes (\(maxQueuedBytes)); retry later"
+        }
+        return nil
+    }
+
+    /// Counts an admitted request's bytes until its worker answers.
+    private func hold(_ bytes: Int) {
+        heldRequestBytes += bytes
+        peakSinceTrim = max(peakSinceTrim, heldRequestBytes + OutgoingMemory.current)
+        handler.stats.setHeldRequestBytes(heldRequestBytes)
+    }
+
+    /// Releases the bytes of the request `worker` has just answered.
+    private func release(_ worker: [UInt8]) {
+        guard let bytes = atWorker.removeValue(forKey: worker) else { return }
+        heldRequestBytes -= bytes
+        peakSinceTrim = max(peakSinceTrim, heldRequestBytes + OutgoingMemory.current)
+        handler.stats.setHeldRequestBytes(heldRequestBytes)
+    }
+
+    /// Sends a reply to its client without blocking; a client that is not reading (its queue
+    /// is at `ZMQ_SNDHWM`) or has gone loses it, counted and logged at most every 10 s.
+    private func deliver(_ frames: [ZMQFrame]) throws {
+        if try front.trySend(frames) { return }
+        handler.stats.recordReplyDropped()
+        droppedSinceLog += 1
+        let now = DispatchTime.now().uptimeNanoseconds
+        if lastDropLog == 0 || now &- lastDropLog > 10_000_000_000 {
+            logger.warning("replies dropped: the client is not reading its replies (its queue is at --max-replies-per-client) or has disconnected",
+                           metadata: ["dropped": "\(droppedSinceLog)"])
+            lastDropLog = now
+            droppedSinceLog = 0
+        }
+    }
+
+    /// With CURVE: a refusal when the key of the connection `frames` came on (the ZAP
+    /// `User-Id` of a frame read from the wire) is no longer in the authorized set.
+    private func revokedKeyRefusal(_ frames: [ZMQFrame]) -> WireError? {
+        guard let keys = authorizedKeys else { return nil }
+        let user = frames.count > 1 ? frames[1].property("User-Id") : nil
+        if let user, keys.withLock({ $0.contains(z85: user) }) { return nil }
+        handler.stats.recordRevokedKeyRequest()
+        let key = user ?? "unknown"
+        let now = DispatchTime.now().uptimeNanoseconds
+        if revokedLogged.count > 1024 { revokedLogged.removeAll() }
+        if revokedLogged[key].map({ now &- $0 > 10_000_000_000 }) ?? true {
+            revokedLogged[key] = now
+            logger.warning("request refused: client key no longer authorized", metadata: [
+                "client_key": "\(key)", "address": "\(frames.count > 1 ? frames[1].property("Peer-Address") ?? "" : "")",
+            ])
+        }
+        return WireError(.forbidden, "this connection's CURVE key is no longer in the daemon's --authorized-keys directory")
+    }
+
+    /// Hands freed memory back to the system (`malloc_trim`) once the bytes held have fallen
+    /// to a quarter of a peak of at least ``trimAfterBytes``, at most once a second: glibc
+    /// otherwise keeps large freed buffers in its arenas, and the daemon would stay at its
+    /// peak size long after the client that caused it has left.
+    private func returnMemoryIfIdle() {
+        guard peakSinceTrim >= Self.trimAfterBytes else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now &- lastTrim > 1_000_000_000 else { return }
+        let queued = heldRequestBytes + OutgoingMemory.current
+        guard queued * 4 < peakSinceTrim else { return }
+        lastTrim = now
+        peakSinceTrim = queued
+        #if os(Linux)
+        malloc_trim(0)
+        #endif
     }
 }

@@ -19,21 +19,63 @@ public enum EndpointPolicy {
         throw Refusal(message: "endpoint \(endpoint) is not a loopback address: refusing to serve it without CURVE (--curve-secret-key and --authorized-keys), or pass --insecure explicitly")
     }
 
-    /// Whether a `tcp://HOST:PORT` endpoint's host is a loopback address.
+    /// Whether a `tcp://HOST:PORT` endpoint's host is a loopback address: `127.a.b.c`, `[::1]`
+    /// or `localhost` (which ``bindForms(_:)`` binds as those literals, never by name lookup).
     public static func isLoopback(_ endpoint: String) -> Bool {
-        var rest = Substring(endpoint.dropFirst("tcp://".count))
-        // tcp://source;host:port binds nothing extra; judge the bound part.
-        if let semi = rest.lastIndex(of: ";") { rest = rest[rest.index(after: semi)...] }
-        let host: Substring
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return false }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-        } else {
-            guard let colon = rest.lastIndex(of: ":") else { return false }
-            host = rest[..<colon]
-        }
+        guard let (host, _) = hostAndPort(endpoint) else { return false }
         if host == "localhost" || host == "::1" { return true }
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// One address to bind for an endpoint: whether it needs `ZMQ_IPV6`, and whether a
+    /// failure to bind it may be skipped (the IPv6 half of `localhost`).
+    public struct BindForm: Sendable, Equatable {
+        /// The endpoint given to `zmq_bind`.
+        public let endpoint: String
+        /// Whether the socket needs `ZMQ_IPV6` for it.
+        public let ipv6: Bool
+        /// Whether failing to bind it is not an error (a host without IPv6 loopback).
+        public let optional: Bool
+
+        /// Creates a bind form.
+        public init(endpoint: String, ipv6: Bool, optional: Bool) {
+            self.endpoint = endpoint
+            self.ipv6 = ipv6
+            self.optional = optional
+        }
+    }
+
+    /// What to bind for `endpoint`. libzmq binds only interface names and numeric addresses
+    /// (`tcp://localhost:P` fails with "No such device") and an IPv6 address only with
+    /// `ZMQ_IPV6`; so `localhost` becomes `127.0.0.1` and, where the host has it, `[::1]` (the
+    /// loopback literals, never a name lookup, which could map it elsewhere), and a bracketed
+    /// host is bound with `ZMQ_IPV6`. A wildcard port (`localhost:*`) is bound on 127.0.0.1 only,
+    /// since the two families would get different ports.
+    public static func bindForms(_ endpoint: String) -> [BindForm] {
+        guard endpoint.hasPrefix("tcp://"), let (host, port) = hostAndPort(endpoint), !endpoint.contains(";") else {
+            return [BindForm(endpoint: endpoint, ipv6: false, optional: false)]
+        }
+        if host == "localhost" {
+            let v4 = BindForm(endpoint: "tcp://127.0.0.1:\(port)", ipv6: false, optional: false)
+            if port == "*" || port == "0" { return [v4] }
+            return [v4, BindForm(endpoint: "tcp://[::1]:\(port)", ipv6: true, optional: true)]
+        }
+        return [BindForm(endpoint: endpoint, ipv6: host.contains(":"), optional: false)]
+    }
+
+    /// The host (without brackets) and port of `tcp://[source;]HOST:PORT`.
+    private static func hostAndPort(_ endpoint: String) -> (Substring, Substring)? {
+        var rest = Substring(endpoint.dropFirst("tcp://".count))
+        // tcp://source;host:port binds nothing extra; judge the bound part.
+        if let semi = rest.lastIndex(of: ";") { rest = rest[rest.index(after: semi)...] }
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            let after = rest[rest.index(after: close)...]
+            guard after.hasPrefix(":") else { return nil }
+            return (rest[rest.index(after: rest.startIndex)..<close], after.dropFirst())
+        }
+        guard let colon = rest.lastIndex(of: ":") else { return nil }
+        return (rest[..<colon], rest[rest.index(after: colon)...])
     }
 }

@@ -52,6 +52,10 @@ public final class Server: @unchecked Sendable {
         }
         guard !config.endpoints.isEmpty else { throw StartError(message: "no --endpoint given") }
         guard config.workers >= 1 else { throw StartError(message: "--workers must be at least 1") }
+        guard config.maxQueuedBytes >= 1 else { throw StartError(message: "--max-queued-bytes must be at least 1") }
+        guard config.maxRepliesPerClient >= 1, config.maxRepliesPerClient <= Int(Int32.max) else {
+            throw StartError(message: "--max-replies-per-client must be at least 1")
+        }
         for endpoint in config.endpoints {
             try EndpointPolicy.check(endpoint, curve: curve, insecure: config.insecure)
         }
@@ -67,7 +71,7 @@ public final class Server: @unchecked Sendable {
         if let keyPath = config.curveSecretKeyPath, let dir = config.authorizedKeysDirectory {
             serverKeys = try CurveKeyPair.fromSecret(CurveKeyPair.readKey(path: keyPath))
             let keys = try AuthorizedKeys.load(directory: dir)
-            authorizedKeys.withLock { $0 = keys }
+            install(keys)
             logger.info("CURVE enabled", metadata: ["authorized_keys": "\(keys.keys.count)", "server_public_key": "\(serverKeys?.publicKey ?? "")"])
             let zap = SocketBox(try ZAPHandler.bind(context: context))
             let (keysRef, stats, stop, logger) = (authorizedKeys, stats, zapStop, logger)
@@ -77,6 +81,12 @@ public final class Server: @unchecked Sendable {
         let front = try ZMQSocket(context, type: ZMQ_ROUTER)
         try front.set(ZMQ_LINGER, 2000)
         try front.set(ZMQ_MAXMSGSIZE, int64: config.maxMessageBytes)
+        // Replies wait per client up to this many; then the broker's non-blocking send fails
+        // (ROUTER_MANDATORY: EAGAIN, or EHOSTUNREACH for a client gone) and the reply is dropped
+        // and counted, instead of piling up for a client that never reads.
+        try front.set(ZMQ_SNDHWM, Int32(config.maxRepliesPerClient))
+        try front.set(ZMQ_ROUTER_MANDATORY, 1)
+        stats.setMaxQueuedBytes(config.maxQueuedBytes)
         // The broker blocks on the front alone while no worker is busy; this bounds how long
         // it waits before looking at the control socket again.
         try front.set(ZMQ_RCVTIMEO, 100)
@@ -85,7 +95,18 @@ public final class Server: @unchecked Sendable {
             try front.set(ZMQ_CURVE_SECRETKEY, string: serverKeys.secretKey)
             try front.set(ZMQ_ZAP_DOMAIN, string: ZAPHandler.domain)
         }
-        for endpoint in config.endpoints { try front.bind(endpoint) }
+        for endpoint in config.endpoints {
+            for form in EndpointPolicy.bindForms(endpoint) {
+                // libzmq binds an IPv6 address only on a socket with ZMQ_IPV6 set; it is read at bind time.
+                try front.set(ZMQ_IPV6, form.ipv6 ? 1 : 0)
+                do {
+                    try front.bind(form.endpoint)
+                } catch {
+                    guard form.optional else { throw error }
+                    logger.info("\(endpoint): not also bound on \(form.endpoint) (\(error)); no IPv6 loopback here?")
+                }
+            }
+        }
         let backend = try ZMQSocket(context, type: ZMQ_ROUTER)
         try backend.set(ZMQ_LINGER, 0)
         try backend.set(ZMQ_SNDHWM, 0)
@@ -106,6 +127,8 @@ public final class Server: @unchecked Sendable {
         }
         let broker = SocketBox(Broker(front: front, backend: backend, control: control, handler: handler,
                                       workers: config.workers, maxQueued: config.maxQueued,
+                                      maxQueuedBytes: config.maxQueuedBytes,
+                                      authorizedKeys: config.authorizedKeysDirectory == nil ? nil : authorizedKeys,
                                       drainTimeout: config.drainTimeout, logger: logger))
         brokerThread = JoinableThread(name: "readmitd-broker") {
             let b = broker.take()
@@ -117,19 +140,30 @@ public final class Server: @unchecked Sendable {
         ])
     }
 
-    /// Re-reads the configured model (and, with CURVE, the authorized keys): SIGHUP.
+    /// Re-reads the authorized keys (with CURVE) and the configured model: SIGHUP. Keys come
+    /// first, so a revocation does not wait for a model to load and warm up.
     public func reloadFromSignal() {
         logger.info("SIGHUP: reloading")
-        store.reload()
         if let dir = config.authorizedKeysDirectory {
             do {
                 let keys = try AuthorizedKeys.load(directory: dir)
-                authorizedKeys.withLock { $0 = keys }
-                logger.info("authorized keys reloaded", metadata: ["authorized_keys": "\(keys.keys.count)"])
+                install(keys)
+                logger.info("authorized keys reloaded", metadata: ["authorized_keys": "\(keys.keys.count)", "skipped": "\(keys.skipped.count)"])
             } catch {
                 logger.error("authorized keys not reloaded; the previous set stays: \(error)")
             }
         }
+        store.reload()
+    }
+
+    /// Makes `keys` the set the ZAP handler and the broker check, logging each skipped file.
+    private func install(_ keys: AuthorizedKeys) {
+        for file in keys.skipped {
+            logger.error("authorized key file skipped", metadata: ["file": "\(file.name)", "reason": "\(file.reason)"])
+        }
+        if keys.keys.isEmpty { logger.warning("no authorized client keys: every CURVE client will be refused") }
+        authorizedKeys.withLock { $0 = keys }
+        stats.setKeys(authorized: keys.keys.count, skipped: keys.skipped.count)
     }
 
     /// Asks the broker to stop taking requests and drain (any thread; idempotent).

@@ -14,6 +14,12 @@ public struct ServerConfiguration: Sendable {
     public var maxMessageBytes: Int64 = 256 << 20
     /// Requests that may wait for a worker before new ones get OVERLOADED.
     public var maxQueued: Int = 256
+    /// Bytes of requests admitted and not yet answered plus large replies not yet sent, past
+    /// which a request larger than 64 KiB gets OVERLOADED.
+    public var maxQueuedBytes: Int = 256 << 20
+    /// Replies queued for one client connection (ZMQ_SNDHWM on the front socket); further
+    /// replies to a client that does not read them are dropped and counted.
+    public var maxRepliesPerClient: Int = 16
     /// Seconds to let requests in flight finish on SIGTERM before exiting anyway.
     public var drainTimeout: Double = 30
     /// The daemon's CURVE secret key file (enables CURVE).

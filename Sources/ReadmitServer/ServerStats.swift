@@ -10,6 +10,12 @@ public final class ServerStats: @unchecked Sendable {
         var latencies = [LatencyHistogram](repeating: LatencyHistogram(), count: State.opSlots)
         var rowsScored: UInt64 = 0
         var authFailures: UInt64 = 0
+        var revokedKeyRequests: UInt64 = 0
+        var repliesDropped: UInt64 = 0
+        var heldRequestBytes = 0
+        var authorizedKeys = 0
+        var keyFilesSkipped = 0
+        var maxQueuedBytes = 0
 
         static let opSlots = (Operation.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
         static let statusSlots = (Status.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
@@ -57,6 +63,28 @@ public final class ServerStats: @unchecked Sendable {
     /// Records a client refused by the CURVE authenticator.
     public func recordAuthFailure() { state.withLock { $0.authFailures += 1 } }
 
+    /// Records a request refused because its connection's key is no longer authorized.
+    public func recordRevokedKeyRequest() { state.withLock { $0.revokedKeyRequests += 1 } }
+
+    /// Records a reply dropped because its client's queue was full or the client had gone.
+    public func recordReplyDropped() { state.withLock { $0.repliesDropped += 1 } }
+
+    /// Sets the bytes of requests admitted and not yet answered (the broker's count).
+    func setHeldRequestBytes(_ bytes: Int) { state.withLock { $0.heldRequestBytes = bytes } }
+
+    /// Sets the size of the authorized key set and how many key files were skipped.
+    func setKeys(authorized: Int, skipped: Int) { state.withLock { $0.authorizedKeys = authorized; $0.keyFilesSkipped = skipped } }
+
+    /// Sets the admission budget (`--max-queued-bytes`), reported in STATS.
+    func setMaxQueuedBytes(_ bytes: Int) { state.withLock { $0.maxQueuedBytes = bytes } }
+
+    /// Requests admitted and not yet answered plus large replies not yet sent: what
+    /// `--max-queued-bytes` bounds.
+    public var queuedBytes: Int { state.withLock { $0.heldRequestBytes } + OutgoingMemory.current }
+
+    /// Replies dropped so far.
+    public var repliesDropped: UInt64 { state.withLock { $0.repliesDropped } }
+
     /// Replies sent so far.
     public var totalRequests: UInt64 {
         state.withLock { s in s.counts.reduce(0, +) }
@@ -85,6 +113,9 @@ public final class ServerStats: @unchecked Sendable {
         }
         out += ", \"requests_total\": \(total), \"errors_total\": \(errors)"
         out += ", \"rows_scored\": \(s.rowsScored), \"auth_failures\": \(s.authFailures)"
+        out += ", \"revoked_key_requests\": \(s.revokedKeyRequests), \"authorized_keys\": \(s.authorizedKeys), \"key_files_skipped\": \(s.keyFilesSkipped)"
+        out += ", \"queued_bytes\": \(s.heldRequestBytes + OutgoingMemory.current), \"max_queued_bytes\": \(s.maxQueuedBytes)"
+        out += ", \"replies_dropped\": \(s.repliesDropped)"
         out += ", \"requests\": {" + byOpStatus.keys.sorted().map { op in
             jsonString(op) + ": {" + (byOpStatus[op] ?? [:]).keys.sorted().map { st in
                 "\(jsonString(st)): \(byOpStatus[op]?[st] ?? 0)"
@@ -139,6 +170,18 @@ public final class ServerStats: @unchecked Sendable {
             "readmitd_rows_scored_total \(s.rowsScored)",
             "# HELP readmitd_auth_failures_total Clients refused by the CURVE authenticator.", "# TYPE readmitd_auth_failures_total counter",
             "readmitd_auth_failures_total \(s.authFailures)",
+            "# HELP readmitd_revoked_key_requests_total Requests refused (FORBIDDEN) because their key was revoked.", "# TYPE readmitd_revoked_key_requests_total counter",
+            "readmitd_revoked_key_requests_total \(s.revokedKeyRequests)",
+            "# HELP readmitd_authorized_keys Client keys authorized now.", "# TYPE readmitd_authorized_keys gauge",
+            "readmitd_authorized_keys \(s.authorizedKeys)",
+            "# HELP readmitd_key_files_skipped Key files skipped at the last key load (unreadable or malformed).", "# TYPE readmitd_key_files_skipped gauge",
+            "readmitd_key_files_skipped \(s.keyFilesSkipped)",
+            "# HELP readmitd_queued_bytes Bytes of requests admitted and not answered plus large replies not yet sent.", "# TYPE readmitd_queued_bytes gauge",
+            "readmitd_queued_bytes \(s.heldRequestBytes + OutgoingMemory.current)",
+            "# HELP readmitd_max_queued_bytes The admission budget (--max-queued-bytes).", "# TYPE readmitd_max_queued_bytes gauge",
+            "readmitd_max_queued_bytes \(s.maxQueuedBytes)",
+            "# HELP readmitd_replies_dropped_total Replies dropped: the client's reply queue was full or the client had gone.", "# TYPE readmitd_replies_dropped_total counter",
+            "readmitd_replies_dropped_total \(s.repliesDropped)",
             "# HELP readmitd_reloads_total Model loads, by result.", "# TYPE readmitd_reloads_total counter",
             "readmitd_reloads_total{result=\"ok\"} \(counts.ok)", "readmitd_reloads_total{result=\"failed\"} \(counts.failed)",
             "# HELP readmitd_last_reload_success Whether the last model load succeeded.", "# TYPE readmitd_last_reload_success gauge",

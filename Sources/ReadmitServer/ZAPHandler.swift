@@ -5,6 +5,7 @@ import Logging
 /// The ZAP (ZeroMQ authentication protocol, RFC 27) handler: libzmq asks it about every CURVE
 /// handshake on the front socket. It accepts only the daemon's ZAP domain, the CURVE
 /// mechanism and client keys in ``AuthorizedKeys``; everything else is refused and logged.
+/// An accepted connection's ZAP `User-Id` is the client's Z85 public key.
 /// Without a handler libzmq would encrypt but accept any client key.
 enum ZAPHandler {
     /// The ZAP domain the front socket announces.
@@ -42,20 +43,18 @@ enum ZAPHandler {
                 text = "ZAP domain '\(requestDomain)' is not '\(domain)'"
             } else if mechanism != "CURVE" || parts.count < 7 || parts[6].count != 32 {
                 text = "mechanism \(mechanism) is not allowed; CURVE is required"
-            } else if let name = keys.current.keys[parts[6]] {
-                status = "200"; text = "OK"; user = name
+            } else if let name = keys.withLock({ $0.keys[parts[6]] }), let z85 = AuthorizedKeys.z85(parts[6]) {
+                // User-Id is the key itself: the broker reads it from every request's metadata
+                // and checks it against the current set, so a revoked key stops at its next request.
+                status = "200"; text = "OK"; user = z85
+                logger.debug("client authorized", metadata: ["address": "\(address)", "key_file": "\(name)"])
             } else {
                 text = "client public key is not authorized"
             }
-            if status == "200" {
-                logger.debug("client authorized", metadata: ["address": "\(address)", "key_file": "\(user)"])
-            } else {
+            if status != "200" {
                 stats.recordAuthFailure()
-                var z85 = [CChar](repeating: 0, count: 41)
-                if parts.count >= 7 && parts[6].count == 32 { _ = zmq_z85_encode(&z85, parts[6], 32) }
-                logger.warning("client refused", metadata: [
-                    "address": "\(address)", "reason": "\(text)", "client_key": "\(String(decoding: z85.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))",
-                ])
+                let z85 = parts.count >= 7 ? AuthorizedKeys.z85(parts[6]) ?? "" : ""
+                logger.warning("client refused", metadata: ["address": "\(address)", "reason": "\(text)", "client_key": "\(z85)"])
             }
             try? socket.send([Array("1.0".utf8), requestID, Array(status.utf8), Array(text.utf8), Array(user.utf8), []])
         }

@@ -1,4 +1,7 @@
 import CZeroMQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One owned ZeroMQ message part (`zmq_msg_t`). Sending it hands its buffer to libzmq
 /// without a copy, which is how requests move from the front socket to a worker.
@@ -12,8 +15,29 @@ public final class ZMQFrame {
     }
 
     /// A message of `size` uninitialised bytes, to write a reply into without copying.
+    ///
+    /// Messages of at least ``OutgoingMemory/trackedMinimum`` bytes are counted in
+    /// ``OutgoingMemory`` from here until libzmq frees them (after writing them to the peer, or
+    /// on dropping them), so the broker's admission control sees reply bytes still queued for
+    /// slow clients.
     public init(size: Int) throws(ZMQError) {
         msg = .allocate(capacity: 1)
+        if size >= OutgoingMemory.trackedMinimum, let data = malloc(size) {
+            OutgoingMemory.add(size)
+            // The size travels in the hint (a pointer-sized integer, never 0 here), so the free
+            // function needs no context: it runs on whichever thread closes the message last.
+            let rc = zmq_msg_init_data(msg, data, size, { data, hint in
+                free(data)
+                OutgoingMemory.add(-Int(bitPattern: hint))
+            }, UnsafeMutableRawPointer(bitPattern: size))
+            guard rc == 0 else {
+                free(data)
+                OutgoingMemory.add(-size)
+                msg.deallocate()
+                throw ZMQError("zmq_msg_init_data(\(size))")
+            }
+            return
+        }
         guard zmq_msg_init_size(msg, size) == 0 else {
             msg.deallocate()
             throw ZMQError("zmq_msg_init_size(\(size))")
@@ -48,4 +72,25 @@ public final class ZMQFrame {
 
     /// A copy of the bytes.
     public var array: [UInt8] { Array(bytes) }
+
+    /// A metadata property of a received message (`zmq_msg_gets`), e.g. `User-Id` (what the
+    /// ZAP handler said about the connection) or `Peer-Address`; nil when absent.
+    public func property(_ name: String) -> String? {
+        guard let value = zmq_msg_gets(msg, name) else { return nil }
+        return String(cString: value)
+    }
+}
+
+/// Bytes of large outgoing messages (replies) that exist now: made by ``ZMQFrame/init(size:)``
+/// and not yet freed by libzmq. A reply to a client that does not read stays here until libzmq
+/// drops it (the client's queue is full, or it disconnects).
+public enum OutgoingMemory {
+    /// Smaller frames are not counted: they are bounded by the number of requests.
+    public static let trackedMinimum = 64 << 10
+    private static let bytes = Locked(0)
+
+    /// The bytes counted now.
+    public static var current: Int { bytes.current }
+
+    static func add(_ delta: Int) { bytes.withLock { $0 += delta } }
 }

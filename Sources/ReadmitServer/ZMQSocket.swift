@@ -92,6 +92,24 @@ public final class ZMQSocket {
         }
     }
 
+    /// Sends `frames` as one multipart message without blocking on the first frame; returns
+    /// false (and sends nothing; the frames are freed with their owner) when a ROUTER with
+    /// `ZMQ_ROUTER_MANDATORY` cannot take it: the peer's queue is at `ZMQ_SNDHWM` (`EAGAIN`)
+    /// or the peer is gone (`EHOSTUNREACH`). libzmq decides this on the first frame only; the
+    /// rest of a message it accepted always follows.
+    public func trySend(_ frames: [ZMQFrame]) throws(ZMQError) -> Bool {
+        for (i, frame) in frames.enumerated() {
+            let more = i == frames.count - 1 ? 0 : ZMQ_SNDMORE
+            while zmq_msg_send(frame.msg, handle, i == 0 ? more | ZMQ_DONTWAIT : more) < 0 {
+                let error = ZMQError("send")
+                if error.interrupted { continue }
+                if i == 0 && (error.code == EAGAIN || error.code == EHOSTUNREACH) { return false }
+                throw error
+            }
+        }
+        return true
+    }
+
     /// Sends byte arrays as one multipart message (copies; for small frames).
     public func send(_ frames: [[UInt8]]) throws(ZMQError) {
         var owned: [ZMQFrame] = []

@@ -8,7 +8,7 @@ struct ConfigFile {
     var values: [String: [String]] = [:]
 
     static let known: Set<String> = [
-        "model", "endpoint", "workers", "max-rows", "max-message-bytes", "max-queued", "drain-timeout",
+        "model", "endpoint", "workers", "max-rows", "max-message-bytes", "max-queued", "max-queued-bytes", "max-replies-per-client", "drain-timeout",
         "curve-secret-key", "authorized-keys", "insecure", "allow-reload-path", "log-level",
     ]
 

@@ -36,6 +36,12 @@ struct Readmitd: ParsableCommand {
     @Option(help: "Requests that may wait for a busy worker pool before new ones get OVERLOADED (default 256).")
     var maxQueued: Int?
 
+    @Option(help: "Bytes of requests admitted and not yet answered plus large replies not yet sent, past which requests over 64 KiB get OVERLOADED (default 268435456).")
+    var maxQueuedBytes: Int?
+
+    @Option(help: "Replies queued for one client connection; further replies to a client that is not reading them are dropped and counted (default 16).")
+    var maxRepliesPerClient: Int?
+
     @Option(help: "Seconds to let requests in flight finish on SIGTERM (default 30).")
     var drainTimeout: Double?
 
@@ -80,6 +86,8 @@ struct Readmitd: ParsableCommand {
         settings.maxRows = try maxRows ?? file.int("max-rows") ?? settings.maxRows
         settings.maxMessageBytes = Int64(try maxMessageBytes ?? file.int("max-message-bytes") ?? Int(settings.maxMessageBytes))
         settings.maxQueued = try maxQueued ?? file.int("max-queued") ?? settings.maxQueued
+        settings.maxQueuedBytes = try maxQueuedBytes ?? file.int("max-queued-bytes") ?? settings.maxQueuedBytes
+        settings.maxRepliesPerClient = try maxRepliesPerClient ?? file.int("max-replies-per-client") ?? settings.maxRepliesPerClient
         settings.drainTimeout = drainTimeout ?? file.string("drain-timeout").flatMap(Double.init) ?? settings.drainTimeout
         settings.curveSecretKeyPath = curveSecretKey ?? file.string("curve-secret-key")
         settings.authorizedKeysDirectory = authorizedKeys ?? file.string("authorized-keys")
@@ -87,6 +95,9 @@ struct Readmitd: ParsableCommand {
         settings.allowReloadPath = try allowReloadPath || (file.bool("allow-reload-path") ?? false)
         guard settings.maxRows >= 0, settings.maxMessageBytes > 0, settings.maxQueued >= 0 else {
             throw ValidationError("--max-rows, --max-message-bytes and --max-queued must not be negative")
+        }
+        guard settings.maxQueuedBytes > 0, (1...Int(Int32.max)).contains(settings.maxRepliesPerClient) else {
+            throw ValidationError("--max-queued-bytes and --max-replies-per-client must be at least 1")
         }
 
         let server = try Server(configuration: settings, loader: { path in try ReadmitModel.load(path: path) }, logger: logger)

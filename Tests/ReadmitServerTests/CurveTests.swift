@@ -63,5 +63,15 @@ final class CurveTests: XCTestCase {
         XCTAssertNoThrow(try EndpointPolicy.check("tcp://*:5555", curve: true, insecure: false))
         XCTAssertNoThrow(try EndpointPolicy.check("tcp://*:5555", curve: false, insecure: true))
         XCTAssertThrowsError(try EndpointPolicy.check("inproc://x", curve: false, insecure: true))
+        // libzmq cannot bind a name: localhost becomes the loopback literals, never a lookup.
+        XCTAssertEqual(EndpointPolicy.bindForms("tcp://localhost:5555"), [
+            .init(endpoint: "tcp://127.0.0.1:5555", ipv6: false, optional: false),
+            .init(endpoint: "tcp://[::1]:5555", ipv6: true, optional: true),
+        ])
+        XCTAssertEqual(EndpointPolicy.bindForms("tcp://localhost:*").map(\.endpoint), ["tcp://127.0.0.1:*"])
+        XCTAssertEqual(EndpointPolicy.bindForms("tcp://[::1]:5555"), [.init(endpoint: "tcp://[::1]:5555", ipv6: true, optional: false)])
+        XCTAssertEqual(EndpointPolicy.bindForms("tcp://127.0.0.1:5555"), [.init(endpoint: "tcp://127.0.0.1:5555", ipv6: false, optional: false)])
+        XCTAssertEqual(EndpointPolicy.bindForms("ipc:///tmp/x.sock").map(\.endpoint), ["ipc:///tmp/x.sock"])
+        XCTAssertFalse(EndpointPolicy.isLoopback("tcp://localhost.evil.com:5555"))
     }
 }
