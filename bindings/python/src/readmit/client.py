@@ -452,7 +452,8 @@ class Client:
         (dicts with ``row`` (the 0-based position, None for the whole request), ``field``,
         ``severity``, ``code``, ``message``) and, as for :meth:`score_records`, in one
         :class:`readmit.ReadmitDataWarning` per call (``warn=False`` silences it; ``"error"``
-        raises :class:`readmit.DataWarningError`). Row errors are reported in that warning too.
+        raises :class:`readmit.DataWarningError` with the ``row``, ``field`` and ``kind`` of the
+        first row error, else of the first warning). Row errors are reported in that warning too.
         ``bad_values`` and ``missing_fields`` as for :meth:`score_records`; an absent field
         needed to place the rows raises :class:`readmit.InvalidFeatureError` naming it.
         """
@@ -496,7 +497,7 @@ class Client:
             summary = _warning_summary(messages, ("message", "messages"), "the history",
                                        "result.attrs['history_messages'] has each one; a row with an error has NaN history")
             if warn == "error":
-                first = messages[0]
+                first = next((m for m in messages if m["severity"] == "error"), messages[0])
                 raise DataWarningError(summary, row=first["row"], field=first["field"], kind=first["code"],
                                        messages=messages)
             if warn is True:
@@ -527,6 +528,9 @@ class Client:
         try:
             info = self._info or self.info()
             known.update(f.get("name") for f in info.get("raw_fields", []) if isinstance(f, dict))
+            inputs = info.get("history_inputs")
+            if isinstance(inputs, dict):  # what HISTORY needs besides the raw fields
+                known.update(n for n in inputs.get("required", []) if isinstance(n, str))
         except ReadmitError:
             pass
         return next((q for q in quoted if q in known), None)
