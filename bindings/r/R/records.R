@@ -182,7 +182,11 @@ readmit_derive_history <- function(cl, data, bad_values = c("error", "missing"),
     stop(err)
   }
   out <- data
-  for (name in names(res$fields)) out[[name]] <- res$fields[[name]]
+  for (name in names(res$fields)) {
+    v <- res$fields[[name]]
+    v[is.nan(v)] <- NA_real_   # unknown is R's NA (the daemon's NaN)
+    out[[name]] <- v
+  }
   m <- res$messages
   msgs <- data.frame(
     row = ifelse(m$row < 0L, NA_integer_, m$row + 1L),
