@@ -574,6 +574,48 @@ READMIT_EXPORT int readmit_result_explanation(const readmit_result *result, size
                                               size_t index, const char **feature,
                                               double *contribution, const char **value);
 
+/** Reads back the numbers of column `field` of the batch into `values` (room for n_rows;
+ *  NaN is missing): for example the history fields readmit_derive_history set. Returns
+ *  READMIT_OK, READMIT_ENOTFOUND when the batch has no such column, READMIT_EINVAL for a NULL
+ *  argument or a column of texts. Only reads the batch: thread-safe with other readers. */
+READMIT_EXPORT int readmit_records_get_numbers(const readmit_records *records, const char *field,
+                                               double *values);
+
+/* History (HISTORY). History is an input of readmit_score_records, never a guess: the daemon
+ * never derives it behind the caller's back. A caller that holds a patient's earlier encounters
+ * in the same batch asks for it explicitly here; the daemon derives each row's history fields
+ * from the other rows of the same patient that ended before it began, by the model's dataset
+ * spec and with the code training uses (docs/PROTOCOL.md, "History"). Unlike scoring, a row's
+ * result depends on the other rows of the batch: that is the point. */
+
+/** Derives the history fields of the encounters of `records` (one patient file: every row
+ *  carries the patient id and the dates or order column of the model's spec; see INFO
+ *  "raw_fields") with the daemon's HISTORY operation and, on success, sets them in `records`
+ *  as number columns, replacing any column of the same name the caller had, so that
+ *  readmit_score_records can follow. `options` as for readmit_score_records. A row with an
+ *  error (a bad timestamp, no patient id, ...) gets NaN (unknown) history and an error message
+ *  naming its row and field; the other rows of its patient get a "history_incomplete" warning.
+ *  When `messages` is not NULL, on success *messages is a new result to release with
+ *  readmit_result_free that holds the messages (readmit_result_message), whether each row has
+ *  an error (readmit_result_row's *has_error; no row is scored: risk and atypicality NaN, tier
+ *  255) and the names of the fields set (readmit_result_history_field). A field needed to
+ *  place the rows (the patient id, ...) absent from the batch fails the call with
+ *  READMIT_EBADARGUMENT naming it, and `records` is not changed; a malformed reply is
+ *  READMIT_EPROTO (also then `records` is not changed); on READMIT_ENOMEM some history fields
+ *  may be set. Same thread rules as the client; `records` must not be used by another thread
+ *  during the call. */
+READMIT_EXPORT int readmit_derive_history(readmit_client *client, readmit_records *records,
+                                          unsigned options, readmit_result **messages);
+
+/** The number of history fields a readmit_derive_history result says it set (0 for NULL or a
+ *  readmit_score_records result). */
+READMIT_EXPORT size_t readmit_result_n_history_fields(const readmit_result *result);
+
+/** The name of history field `index` of a readmit_derive_history result (the column name in
+ *  the records), or NULL when out of range. The string belongs to the result. */
+READMIT_EXPORT const char *readmit_result_history_field(const readmit_result *result,
+                                                        size_t index);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Operations                                                                                */
 /* ---------------------------------------------------------------------------------------- */

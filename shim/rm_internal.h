@@ -4,8 +4,8 @@
  * The shim is split by concept: rm_wire.c (byte layout of the protocol), rm_json.c (a small
  * JSON reader for INFO/HEALTH/RECORDS), rm_transport.c (the REQ socket, timeouts, Lazy Pirate
  * retry and reply validation), rm_schema.c (the cached feature schema and raw fields),
- * rm_client.c (the public calls), rm_records.c (the raw-records batch and its request),
- * rm_result.c (the RECORDS reply: validation and the result accessors) and rm_errors.c (codes,
+ * rm_client.c (the public calls), rm_records.c (the raw-records batch, its RECORDS and HISTORY
+ * requests), rm_result.c (the RECORDS and HISTORY replies: validation and the result accessors) and rm_errors.c (codes,
  * messages, version). All are plain C11 over libzmq and libc.
  */
 #ifndef RM_INTERNAL_H
@@ -28,9 +28,13 @@
 #define RM_OP_STATS 5
 #define RM_OP_RELOAD 6
 #define RM_OP_RECORDS 7
+#define RM_OP_HISTORY 8
 #define RM_STATUS_MAX_KNOWN 15
-/* A valid reply never has more frames than this (RECORDS: header + 5). */
-#define RM_MAX_FRAMES 6
+/* The most history fields a HISTORY reply may carry (a model with more is refused as EPROTO). */
+#define RM_MAX_HISTORY_FIELDS 64
+/* A valid reply never has more frames than this (RECORDS: header + 5; HISTORY: header, counts,
+ * a name and a values frame per history field, JSON). */
+#define RM_MAX_FRAMES (3 + 2 * RM_MAX_HISTORY_FIELDS)
 /* Request payloads at least this big are sent without copying (see rm_transport.c). */
 #define RM_ZERO_COPY_MIN_BYTES ((size_t)64 * 1024)
 
@@ -228,5 +232,11 @@ int rm_schema_ensure(readmit_client *client);
  * READMIT_ENOMEM. */
 int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t k,
                          readmit_result **out);
+/* Builds a messages-only result (HISTORY) from the reply's JSON frame: every row unscored,
+ * has_error from the error messages, `fields` (n_fields names, copied) the history fields set.
+ * Returns READMIT_OK, READMIT_EPROTO (recorded) or READMIT_ENOMEM. */
+int rm_result_from_messages(readmit_client *client, const char *json, size_t json_len, size_t n_rows,
+                            uint64_t model_version, const char *const *fields, const size_t *field_lens,
+                            size_t n_fields, readmit_result **out);
 
 #endif /* RM_INTERNAL_H */

@@ -79,3 +79,38 @@ enum History {
         return ka != kb ? ka > kb : a > b
     }
 }
+
+/// Encounters with their history fields derived from the patient's other encounters: what
+/// training computes, what `readmit history` writes and what the daemon's `HISTORY` replies.
+/// One implementation for all three (``History/compute``, through ``RawFeatures``).
+public struct DerivedHistory: Sendable {
+    /// One history field: its name (the spec feature's) and its value per row (NaN unknown).
+    public struct Field: Sendable, Equatable {
+        /// The field's name.
+        public var name: String
+        /// Its value per row; NaN is unknown.
+        public var values: [Double]
+    }
+
+    /// The encounters' roles (patient, dates or order).
+    public let records: EncounterRecords
+    /// Every spec feature's raw values, history included.
+    public let raw: RawFeatures
+    /// The history fields, in spec order.
+    public let fields: [Field]
+
+    /// Derives the history of every row of `tables`: an encounters table (with its patients
+    /// and events tables), or raw records of one patient file (``DatasetTables/init(spec:historyRecords:)``).
+    /// Lenient: a bad value is recorded in `errors` for its row.
+    public init(tables: DatasetTables, errors: inout RowErrors) throws(DataError) {
+        records = try EncounterRecords(tables: tables, strict: false, errors: &errors)
+        let labels = try Labels.compute(tables: tables, records: records, required: false, strict: false, errors: &errors)
+        raw = try RawFeatures(tables: tables, records: records, labels: labels, strict: false, errors: &errors)
+        var fields: [Field] = []
+        for (j, f) in tables.spec.features.enumerated() where f.kind == .history {
+            guard case .numbers(let values) = raw.features[j] else { continue }
+            fields.append(Field(name: f.name, values: values))
+        }
+        self.fields = fields
+    }
+}

@@ -61,8 +61,9 @@ public struct RawFeatures: Sendable {
             }
         }
         for (i, f) in spec.features.enumerated() where f.kind == .history {
-            if tables.isRecords {
-                // History is an input of raw records, never derived from the other rows.
+            if tables.rowsStandAlone {
+                // History is an input of raw records, never derived from the other rows (a
+                // HISTORY request, whose rows are one patient file, derives it below).
                 out[i] = .numbers(try tables.encounters.numbers(f.name, key: "features[\(i)]", strict: strict, errors: &errors))
                 continue
             }

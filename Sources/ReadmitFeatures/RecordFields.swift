@@ -131,3 +131,62 @@ public enum RecordBatch {
         return SourceTable(columns: all, rows: rows, missing: spec.encounters.missing)
     }
 }
+
+extension RecordBatch {
+    /// What a `HISTORY` request must carry to place each row among its patient's stays and
+    /// compute the history features: the patient id, the order column or the dates, and the
+    /// raw fields each history feature's `of` reads. The label column (when the spec's label
+    /// is one) is optional: without it `count_positive` is unknown past a first stay.
+    public static func historyInputs(spec: DatasetSpec, schema: FeatureSchema) -> (required: [String], label: String?) {
+        let fields = RecordFields.fields(spec: spec, schema: schema)
+        var required: [String] = []
+        func add(_ name: String) { if !required.contains(name) { required.append(name) } }
+        add(spec.encounters.patientID)
+        if let order = spec.encounters.order { add(order) }
+        if let a = spec.encounters.admitted, let d = spec.encounters.discharged { add(a.column); add(d.column) }
+        for f in spec.features where f.kind == .history {
+            guard let of = f.of else { continue }
+            let inputs = fields.filter { $0.feature == of && !$0.history }.map(\.name)
+            if spec.features.contains(where: { $0.name == of }) { inputs.forEach(add) } else { add(of) }
+        }
+        var label: String?
+        if case .column(let name, _, _) = spec.label, spec.features.contains(where: { $0.history == .countPositive }) { label = name }
+        return (required, label)
+    }
+
+    /// The table a `HISTORY` request is read as (one patient file, ``DatasetTables/init(spec:historyRecords:)``):
+    /// the request's columns, plus an all-missing column for every raw field it leaves out.
+    /// Throws `missingColumn` for an absent ``historyInputs(spec:schema:)`` field unless
+    /// `options.missingFieldsOk` (then a warning; the rows it leaves unplaced get errors).
+    public static func historyTable(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, schema: FeatureSchema,
+                                    options: Options, warnings: inout RowErrors) throws(DataError) -> SourceTable {
+        let fields = RecordFields.fields(spec: spec, schema: schema)
+        let inputs = historyInputs(spec: spec, schema: schema)
+        let sent = Set(columns.map(\.name))
+        let known = Set(fields.map(\.name) + inputs.required + [spec.encounters.encounterID] + (inputs.label.map { [$0] } ?? []))
+        var all = columns
+        for c in columns where !known.contains(c.name) {
+            warnings.warn(DataWarning(row: nil, field: c.name, code: "unused_field", message: "field '\(c.name)' is not read by this model; ignored"))
+        }
+        for name in inputs.required where !sent.contains(name) {
+            guard options.missingFieldsOk else {
+                throw DataError(code: .missingColumn, file: "request", column: name,
+                                message: "field '\(name)' is needed to derive history and is absent from the request (send it, or set the option to send absent fields as missing)")
+            }
+            warnings.warn(DataWarning(row: nil, field: name, code: "missing_field", message: "field '\(name)' is absent: missing for every row"))
+            all.append((name, .texts(values: [], codes: [Int32](repeating: -1, count: rows))))
+        }
+        if let label = inputs.label, !sent.contains(label) {
+            warnings.warn(DataWarning(row: nil, field: label, code: "label_absent",
+                                      message: "label field '\(label)' is absent: count_positive history is unknown for every row after a patient's first stay"))
+        }
+        let present = Set(all.map(\.name))
+        for f in fields where !present.contains(f.name) {
+            let column: RecordColumn = f.type == .number
+                ? .numbers([Double](repeating: .nan, count: rows))
+                : .texts(values: [], codes: [Int32](repeating: -1, count: rows))
+            all.append((f.name, column))
+        }
+        return SourceTable(columns: all, rows: rows, missing: spec.encounters.missing)
+    }
+}

@@ -191,7 +191,7 @@ final class Broker {
         guard let header, let op = Operation(rawValue: header.op) else { return false }
         switch op {
         case .health, .info, .stats: return true
-        case .score, .records: return body.reduce(0) { $0 + $1.count } <= inlineBytes + 64
+        case .score, .records, .history: return body.reduce(0) { $0 + $1.count } <= inlineBytes + 64
         case .explain, .reload: return false
         }
     }

@@ -34,6 +34,7 @@ extension ReadmitModel {
             "features": features,
             "dataset": ["name": dataset.name, "description": dataset.description] as [String: Any],
             "raw_fields": RawFieldList.fields(dataset: dataset, schema: schema),
+            "history_inputs": RawFieldList.historyInputs(dataset: dataset, schema: schema),
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)

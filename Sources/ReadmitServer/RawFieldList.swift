@@ -13,4 +13,14 @@ enum RawFieldList {
             return d
         }
     }
+
+    /// INFO's `history_inputs`: what a `HISTORY` request needs besides the raw fields it reads
+    /// (`required`: the patient id, the order or date columns, the fields history features
+    /// read; `label`: the label column, when a `count_positive` feature reads it).
+    static func historyInputs(dataset spec: DatasetSpec, schema: FeatureSchema) -> [String: Any] {
+        let inputs = RecordBatch.historyInputs(spec: spec, schema: schema)
+        var d: [String: Any] = ["required": inputs.required]
+        if let label = inputs.label { d["label"] = label }
+        return d
+    }
 }

@@ -24,15 +24,26 @@ extension ReadmitModel: ServingModel {
 
     /// Forwards to ``ReadmitModel/scoreRecords(columns:rows:k:options:)`` with the wire's columns.
     public func scoreRecords(_ request: RecordsRequest) throws(DataError) -> RecordsResult {
-        let columns = request.columns.map { (name: String, column: RecordsRequest.Column) -> (name: String, column: RecordColumn) in
+        try scoreRecords(columns: Self.columns(request), rows: request.rows, k: request.k, options: Self.options(request))
+    }
+
+    /// Forwards to ``ReadmitModel/deriveHistory(columns:rows:options:)`` with the wire's columns.
+    public func deriveHistory(_ request: RecordsRequest) throws(DataError) -> HistoryResult {
+        try deriveHistory(columns: Self.columns(request), rows: request.rows, options: Self.options(request))
+    }
+
+    static func columns(_ request: RecordsRequest) -> [(name: String, column: RecordColumn)] {
+        request.columns.map { (name: String, column: RecordsRequest.Column) -> (name: String, column: RecordColumn) in
             switch column {
             case .numbers(let v): return (name, .numbers(v))
             case .texts(let values, let codes): return (name, .texts(values: values, codes: codes))
             }
         }
-        let options = RecordBatch.Options(missingFieldsOk: request.options & RecordsRequest.optionMissingFieldsOk != 0,
-                                          badValuesMissing: request.options & RecordsRequest.optionBadValuesMissing != 0)
-        return try scoreRecords(columns: columns, rows: request.rows, k: request.k, options: options)
+    }
+
+    static func options(_ request: RecordsRequest) -> RecordBatch.Options {
+        RecordBatch.Options(missingFieldsOk: request.options & RecordsRequest.optionMissingFieldsOk != 0,
+                            badValuesMissing: request.options & RecordsRequest.optionBadValuesMissing != 0)
     }
 
     /// Forwards to ``ReadmitModel/explain(_:rows:k:featureIndex:contribution:)``.

@@ -5,12 +5,7 @@ import ReadmitCore
 /// here is logged.
 enum RecordsJSON {
     static func render(_ result: RecordsResult, k: Int) -> String {
-        var out = "{\"messages\":["
-        for (i, m) in result.messages.enumerated() {
-            if i > 0 { out += "," }
-            out += "{\"row\":\(m.row),\"field\":\(jsonString(m.field)),\"severity\":\"\(m.severity.rawValue)\",\"code\":\(jsonString(m.code)),\"message\":\(jsonString(m.message))}"
-        }
-        out += "]"
+        var out = "{" + messagesMember(result.messages)
         if k > 0 {
             out += ",\"explanations\":["
             for (r, terms) in result.explanations.enumerated() {
@@ -31,6 +26,19 @@ enum RecordsJSON {
             out += "]"
         }
         return out + "}"
+    }
+
+    /// The JSON frame of a `HISTORY` reply: the messages only.
+    static func render(messages: [RecordMessage]) -> String { "{" + messagesMember(messages) + "}" }
+
+    /// `"messages":[...]`.
+    static func messagesMember(_ messages: [RecordMessage]) -> String {
+        var out = "\"messages\":["
+        for (i, m) in messages.enumerated() {
+            if i > 0 { out += "," }
+            out += "{\"row\":\(m.row),\"field\":\(jsonString(m.field)),\"severity\":\"\(m.severity.rawValue)\",\"code\":\(jsonString(m.code)),\"message\":\(jsonString(m.message))}"
+        }
+        return out + "]"
     }
 
     /// A JSON number (the shortest form that reads back to the same double), or null when not finite.

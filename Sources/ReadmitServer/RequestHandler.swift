@@ -86,6 +86,18 @@ struct RequestHandler: Sendable {
                 return ok([.bytes(counts), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
                            .bytes(result.tier), .bytes(Array(RecordsJSON.render(result, k: records.k).utf8))],
                           rows: records.rows, version: model.servingVersion)
+            case .history(let records):
+                guard let model else { return fail(Self.notReady) }
+                // One call over the whole request: a row's history depends on its patient's
+                // other rows, so the rows are not split into chunks as RECORDS's are.
+                let result: HistoryResult
+                do { result = try model.deriveHistory(records) } catch {
+                    return fail(WireError(.badArgument, error.description))
+                }
+                let columns = result.fields.map { HistoryColumn(name: $0.name, values: $0.values) }
+                let json = RecordsJSON.render(messages: result.messages)
+                return ok(HistoryReply.encode(rows: records.rows, columns: columns, json: json).map { .bytes($0) },
+                          rows: records.rows, version: model.servingVersion)
             }
         } catch let error as FeatureVectorError {
             return fail(Self.wireError(error))

@@ -21,6 +21,9 @@ public protocol ServingModel: AnyObject, Sendable {
     /// Encodes raw records by the model's spec and scores them (`RECORDS`); throws for a
     /// problem of the whole request.
     func scoreRecords(_ request: RecordsRequest) throws(DataError) -> RecordsResult
+    /// Derives the history fields of raw records holding a patient file (`HISTORY`); throws
+    /// for a problem of the whole request.
+    func deriveHistory(_ request: RecordsRequest) throws(DataError) -> HistoryResult
     /// Top-`k` contributions per row, padded with -1 / 0.
     func explainRows(_ features: UnsafeBufferPointer<Double>, rows: Int, k: Int,
                      featureIndex: UnsafeMutableBufferPointer<Int32>,

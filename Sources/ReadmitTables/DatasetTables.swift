@@ -13,6 +13,9 @@ public struct DatasetTables: Sendable {
     public let patients: SourceTable?
     /// The events tables, in spec order.
     public let events: [SourceTable]
+    /// Raw records whose rows are linked by patient (``init(spec:historyRecords:)``): each row's
+    /// history is derived from the other rows of its patient, as from an encounters table.
+    public let linksPatients: Bool
 
     /// Where the data files of a spec are looked up, in order: `dataDirectory` when given (only
     /// it), else the spec's own folder, then each of its `search` folders (relative to the spec).
@@ -65,6 +68,7 @@ public struct DatasetTables: Sendable {
         var events: [SourceTable] = []
         for (i, path) in eventPaths.enumerated() { events.append(try SourceTable(path: path, missing: spec.events[i].missing)) }
         self.events = events
+        linksPatients = false
     }
 
     /// Wraps tables already in memory (tests).
@@ -73,6 +77,7 @@ public struct DatasetTables: Sendable {
         self.encounters = encounters
         self.patients = patients
         self.events = events
+        linksPatients = false
     }
 
     /// Raw records: one flat row per encounter (a `RECORDS` request, or `readmit score
@@ -83,8 +88,24 @@ public struct DatasetTables: Sendable {
         self.init(spec: spec, encounters: records)
     }
 
-    /// Whether the encounters are raw records (``init(spec:records:)``): rows stand alone.
+    /// Raw records laid out as ``init(spec:records:)``, but read as one patient file (a
+    /// `HISTORY` request): rows are grouped by patient id, ordered by the spec's dates or order
+    /// column, and labelled by the spec's rule, so that each row's history comes from the same
+    /// patient's rows that ended before it, as training derives it from the encounters table.
+    public init(spec: DatasetSpec, historyRecords: SourceTable) {
+        self.spec = spec
+        encounters = historyRecords
+        patients = nil
+        events = []
+        linksPatients = true
+    }
+
+    /// Whether the encounters are raw records (``init(spec:records:)`` or
+    /// ``init(spec:historyRecords:)``): the flat layout, patient fields and aggregates inline.
     public var isRecords: Bool { encounters.isRecords }
+
+    /// Whether each row stands alone (``init(spec:records:)``): history is then an input.
+    public var rowsStandAlone: Bool { isRecords && !linksPatients }
 
     /// The SHA-256 (hex) of the tables' bytes, in spec order: for one table, the hash of its bytes.
     public func sha256Hex() -> String {

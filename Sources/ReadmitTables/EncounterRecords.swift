@@ -24,13 +24,23 @@ public struct EncounterRecords: Sendable {
     public init(tables: DatasetTables, strict: Bool, errors: inout RowErrors) throws(DataError) {
         let spec = tables.spec, table = tables.encounters
         count = table.rowCount
-        if tables.isRecords {
+        if tables.rowsStandAlone {
             // Raw records: each row stands alone (history is an input), so ids are optional and
             // every row is its own patient.
-            encounterIDs = table.has(spec.encounters.encounterID)
-                ? try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
-                : TextColumn(InternedColumn(values: [""], codes: [Int32](repeating: 0, count: count)), isMissing: [true])
+            encounterIDs = Self.optionalIDs(table, spec.encounters.encounterID, count: count)
             patientKeys = Array(0..<count)
+        } else if tables.isRecords {
+            // Raw records of one patient file (HISTORY): the patient id links the rows; the
+            // encounter id is not needed to derive history.
+            encounterIDs = Self.optionalIDs(table, spec.encounters.encounterID, count: count)
+            let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
+            for r in 0..<count where patientIDs.text(r) == nil {
+                let e = table.error(.badValue, row: r, column: spec.encounters.patientID, message: "the patient id is missing")
+                if strict { throw e }
+                errors.record(row: r, e)
+            }
+            let keyOfText = patientIDs.interned.values.map(Self.patientKey)
+            patientKeys = patientIDs.interned.codes.map { keyOfText[Int($0)] }
         } else {
             encounterIDs = try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
             let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
@@ -44,8 +54,18 @@ public struct EncounterRecords: Sendable {
             let keyOfText = patientIDs.interned.values.map(Self.patientKey)
             patientKeys = patientIDs.interned.codes.map { keyOfText[Int($0)] }
         }
-        if let o = spec.encounters.order, !tables.isRecords {
-            order = try table.numbers(o, key: "encounters.order", strict: strict, errors: &errors)
+        if let o = spec.encounters.order, !tables.rowsStandAlone {
+            let order = try table.numbers(o, key: "encounters.order", strict: strict, errors: &errors)
+            if tables.linksPatients {
+                // A row of a patient file without its place in the patient's sequence would
+                // silently count as nobody's earlier or later stay.
+                for r in 0..<count where order[r].isNaN {
+                    let e = table.error(.badValue, row: r, column: o, message: "the order value is missing")
+                    if strict { throw e }
+                    errors.record(row: r, e)
+                }
+            }
+            self.order = order
         } else { order = nil }
         if let a = spec.encounters.admitted, let d = spec.encounters.discharged, !tables.isRecords || (table.has(a.column) && table.has(d.column)) {
             let admitted = try Self.timestamps(table, a, key: "encounters.admitted", strict: strict, errors: &errors)
@@ -86,6 +106,14 @@ public struct EncounterRecords: Sendable {
                 }
             }
         }
+    }
+
+    /// The encounter ids of raw records, all missing when the column is absent.
+    static func optionalIDs(_ table: SourceTable, _ name: String, count: Int) -> TextColumn {
+        guard table.has(name), let ids = try? table.texts(name, key: "encounters.encounter_id") else {
+            return TextColumn(InternedColumn(values: [""], codes: [Int32](repeating: 0, count: count)), isMissing: [true])
+        }
+        return ids
     }
 
     /// Each patient's rows, sorted by admission time or order, then file order.

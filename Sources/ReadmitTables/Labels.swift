@@ -30,7 +30,7 @@ public enum Labels {
             }
             return out
         case .readmissionWithinDays(let days):
-            guard !tables.isRecords, let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: nil, count: records.count) }
+            guard !tables.rowsStandAlone, let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: nil, count: records.count) }
             var byPatient: [Int: [Int]] = [:]
             for r in 0..<records.count where !admitted[r].isNaN { byPatient[records.patientKeys[r], default: []].append(r) }
             var out = [Bool?](repeating: nil, count: records.count)

@@ -12,7 +12,10 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case stats = 5
     /// Load a model file and swap it in atomically.
     case reload = 6
+    /// Score raw records (named columns), encoded by the model's spec.
     case records = 7
+    /// Derive the history fields of raw records that hold a patient file.
+    case history = 8
 
     /// The upper-case name used in docs, logs and metrics (`SCORE`, ...).
     public var name: String {
@@ -24,6 +27,7 @@ public enum Operation: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .stats: "STATS"
         case .reload: "RELOAD"
         case .records: "RECORDS"
+        case .history: "HISTORY"
         }
     }
 

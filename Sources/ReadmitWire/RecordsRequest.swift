@@ -42,26 +42,30 @@ public struct RecordsRequest: Sendable, Equatable {
 }
 
 extension RequestDecoder {
-    /// Decodes the frames of `RECORDS` after the header: counts, then a name and a values frame
-    /// per column. Every size is checked before it is used; nothing here can trap.
-    func decodeRecords(_ frames: [UnsafeRawBufferPointer]) -> Result<Request.Body, WireError> {
+    /// Decodes the frames of `RECORDS` (or `HISTORY`, laid out the same with k 0) after the
+    /// header: counts, then a name and a values frame per column. Every size is checked before
+    /// it is used; nothing here can trap.
+    func decodeRecords(_ frames: [UnsafeRawBufferPointer], op: Operation = .records) -> Result<Request.Body, WireError> {
         guard frames.count >= 2, frames[1].count == RecordsRequest.countsSize else {
             let got = frames.count >= 2 ? "a counts frame of \(frames[1].count) bytes" : "no counts frame"
-            return .failure(WireError(.badFrames, "RECORDS needs a \(RecordsRequest.countsSize)-byte counts frame after the header, got \(got)"))
+            return .failure(WireError(.badFrames, "\(op.name) needs a \(RecordsRequest.countsSize)-byte counts frame after the header, got \(got)"))
         }
         let counts = frames[1]
         let rows = Int(counts.leUInt32(at: 0)), columnCount = Int(counts.leUInt32(at: 4))
         let k = Int(counts.leUInt32(at: 8)), options = counts.leUInt32(at: 12)
         let known = RecordsRequest.optionMissingFieldsOk | RecordsRequest.optionBadValuesMissing
         guard options & ~known == 0 else {
-            return .failure(WireError(.badArgument, "RECORDS options 0x\(String(options, radix: 16)) has unknown bits (known: 0x\(String(known, radix: 16)))"))
+            return .failure(WireError(.badArgument, "\(op.name) options 0x\(String(options, radix: 16)) has unknown bits (known: 0x\(String(known, radix: 16)))"))
+        }
+        if op == .history && k != 0 {
+            return .failure(WireError(.badArgument, "HISTORY k is \(k), must be 0 (it explains nothing)"))
         }
         guard rows <= maxRows else {
             return .failure(WireError(.tooManyRows, "n_rows \(rows) is over this daemon's limit of \(maxRows) (--max-rows)"))
         }
         // n_columns is a u32, so 2 + 2 * n_columns fits in Int on 64-bit platforms.
         guard frames.count == 2 + 2 * columnCount else {
-            return .failure(WireError(.badFrames, "RECORDS with \(columnCount) columns takes \(2 + 2 * columnCount) frames (header, counts, a name and a values frame per column), got \(frames.count)"))
+            return .failure(WireError(.badFrames, "\(op.name) with \(columnCount) columns takes \(2 + 2 * columnCount) frames (header, counts, a name and a values frame per column), got \(frames.count)"))
         }
         var columns: [(name: String, column: RecordsRequest.Column)] = []
         var names = Set<String>()
@@ -79,7 +83,8 @@ extension RequestDecoder {
             case .failure(let error): return .failure(WireError(.badPayloadSize, "column '\(name)': \(error.message)"))
             }
         }
-        return .success(.records(RecordsRequest(rows: rows, k: k, options: options, columns: columns)))
+        let request = RecordsRequest(rows: rows, k: k, options: options, columns: columns)
+        return .success(op == .history ? .history(request) : .records(request))
     }
 
     /// Why a values frame is malformed, for ``decodeColumn(_:rows:)``.
@@ -135,15 +140,21 @@ extension RequestDecoder {
 }
 
 extension RequestEncoder {
+    /// `HISTORY` of named columns, each `rows` long (laid out as `RECORDS`, k 0).
+    public static func history(requestID: UInt64, rows: Int, options: UInt32 = 0,
+                               columns: [(name: String, column: RecordsRequest.Column)]) -> [[UInt8]] {
+        records(requestID: requestID, rows: rows, options: options, columns: columns, operation: .history)
+    }
+
     /// `RECORDS` of named columns, each `rows` long.
     public static func records(requestID: UInt64, rows: Int, k: Int = 0, options: UInt32 = 0,
-                               columns: [(name: String, column: RecordsRequest.Column)]) -> [[UInt8]] {
+                               columns: [(name: String, column: RecordsRequest.Column)], operation: Operation = .records) -> [[UInt8]] {
         var counts: [UInt8] = []
         counts.appendLE(UInt32(truncatingIfNeeded: rows))
         counts.appendLE(UInt32(truncatingIfNeeded: columns.count))
         counts.appendLE(UInt32(truncatingIfNeeded: k))
         counts.appendLE(options)
-        var frames = [RequestHeader(operation: .records, requestID: requestID).encoded(), counts]
+        var frames = [RequestHeader(operation: operation, requestID: requestID).encoded(), counts]
         for (name, column) in columns {
             frames.append(Array(name.utf8))
             var bytes: [UInt8] = []

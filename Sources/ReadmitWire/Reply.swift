@@ -16,6 +16,8 @@ public struct Reply: Sendable, Equatable {
         /// Per-row risk, atypicality and tier (NaN, NaN, 255 for a row with an error), and the
         /// JSON of messages and explanations.
         case records(risk: [Double], atypicality: [Double], tier: [UInt8], k: Int, json: String)
+        /// Per history field its values per row (NaN unknown), and the JSON of messages.
+        case history(rows: Int, columns: [HistoryColumn], json: String)
         /// An error reply.
         case error(WireError)
     }
@@ -79,6 +81,11 @@ public enum ReplyDecoder {
             }
             return Reply(header: header, body: .records(risk: doubles(rest[1]), atypicality: doubles(rest[2]), tier: rest[3], k: k,
                                                         json: String(decoding: rest[4], as: UTF8.self)))
+        case .history:
+            switch HistoryReply.decode(rest) {
+            case .success(let r): return Reply(header: header, body: .history(rows: r.rows, columns: r.columns, json: r.json))
+            case .failure(let error): throw error
+            }
         case .info, .health, .stats, .reload:
             guard rest.count == 1 else { throw ReplyDecodeError("reply needs 2 frames") }
             return Reply(header: header, body: .text(String(decoding: rest[0], as: UTF8.self)))

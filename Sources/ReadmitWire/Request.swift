@@ -28,6 +28,8 @@ public struct Request: Sendable, Equatable {
         case reload(path: String?)
         /// Score raw records (named columns), encoded by the model's spec.
         case records(RecordsRequest)
+        /// Derive the history fields of raw records from the other rows of each patient (k is 0).
+        case history(RecordsRequest)
     }
 
     /// The operation.
@@ -40,6 +42,7 @@ public struct Request: Sendable, Equatable {
         case .stats: .stats
         case .reload: .reload
         case .records: .records
+        case .history: .history
         }
     }
 

@@ -50,6 +50,7 @@ public struct RequestDecoder: Sendable {
         case .stats: body = expectFrames(op, frames, 1).map { .stats(prometheus: header.flags & WireFormat.flagPrometheus != 0) }
         case .reload: body = decodeReload(frames)
         case .records: body = decodeRecords(frames)
+        case .history: body = decodeRecords(frames, op: .history)
         }
         switch body {
         case .success(let body): return .success(Request(header: header, body: body))

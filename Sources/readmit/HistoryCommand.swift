@@ -42,9 +42,9 @@ struct HistoryCommand: ParsableCommand {
             let spec = loaded.parameters.dataset
             let tables = try DatasetTables(spec: spec, folders: [folder], encountersFile: data)
             var errors = RowErrors()
-            let records = try EncounterRecords(tables: tables, strict: false, errors: &errors)
-            let labels = try Labels.compute(tables: tables, records: records, required: false, strict: false, errors: &errors)
-            let raw = try RawFeatures(tables: tables, records: records, labels: labels, strict: false, errors: &errors)
+            // The same derivation as training's and the daemon's HISTORY (DerivedHistory).
+            let derived = try DerivedHistory(tables: tables, errors: &errors)
+            let records = derived.records, raw = derived.raw
             let encounters = tables.encounters
             let header = encounters.header
             var columns: [(name: String, value: (Int) -> String)] = []

@@ -538,6 +538,123 @@ static int records_supported(void) {
     return rc != READMIT_EBADOP;
 }
 
+/* Copies the i-th name of INFO's history_inputs.required into buf ("" when absent). */
+static void history_input(readmit_client *c, size_t i, char *buf, size_t size) {
+    char *info = NULL;
+    buf[0] = '\0';
+    if (readmit_info_json_alloc(c, &info) != READMIT_OK) return;
+    const char *p = strstr(info, "\"history_inputs\"");
+    p = p ? strstr(p, "\"required\":[") : NULL;
+    for (p = p ? p + strlen("\"required\":[") : NULL; p && *p == '"'; i--) {
+        const char *end = strchr(p + 1, '"');
+        if (!end) break;
+        if (i == 0) {
+            snprintf(buf, size, "%.*s", (int)(end - p - 1), p + 1);
+            break;
+        }
+        p = end[1] == ',' ? end + 2 : NULL;
+    }
+    readmit_free(info);
+}
+
+/* HISTORY: the history fields derived from a patient file are set in the records (replacing
+ * the caller's column), equal whatever the row order, and scoring follows without a
+ * history_unknown warning; a bad row gets an error naming its row and field and NaN history;
+ * an absent patient id fails the call and leaves the records as they were. */
+static void test_history(void) {
+    readmit_client *c = client();
+    char patient[257], order[257];
+    history_input(c, 0, patient, sizeof patient);
+    history_input(c, 1, order, sizeof order);
+    const raw_field *hist = find_raw(READMIT_FIELD_NUMBER, 1, 0);
+    if (!patient[0] || !order[0] || !hist) {
+        fprintf(stderr, "SKIP test_history: the model's INFO names no patient id and order column\n");
+        readmit_close(c);
+        return;
+    }
+    enum { N = 6 };
+    static const char *patients[N] = {"P1", "P2", "P1", "P2", "P1", "P3"};
+    static const char *orders[N] = {"30", "11", "10", "12", "20", "5"};
+    static const int perm[N] = {5, 3, 1, 4, 0, 2};
+    readmit_records *r = NULL, *shuffled = NULL;
+    readmit_records_new(N, &r);
+    readmit_records_new(N, &shuffled);
+    for (size_t row = 0; row < N; row++) {
+        fill_row(r, row, 300u + (unsigned)row);
+        fill_row(shuffled, (size_t)perm[row], 300u + (unsigned)row);
+        readmit_records_set_text(r, patient, row, patients[row]);
+        readmit_records_set_text(r, order, row, orders[row]);
+        readmit_records_set_text(shuffled, patient, (size_t)perm[row], patients[row]);
+        readmit_records_set_text(shuffled, order, (size_t)perm[row], orders[row]);
+    }
+    /* The caller's own history column is replaced, never read. */
+    for (size_t row = 0; row < N; row++) readmit_records_set_number(r, hist->name, row, 99);
+    readmit_result *msgs = NULL, *again = NULL, *scored = NULL;
+    CHECK_RC(c, readmit_derive_history(c, r, 0, &msgs), READMIT_OK);
+    CHECK_RC(c, readmit_derive_history(c, shuffled, 0, NULL), READMIT_OK);
+    size_t n_hist = 0;
+    for (size_t i = 0; i < n_raw; i++) n_hist += raw[i].history;
+    CHECK(msgs && readmit_result_n_history_fields(msgs) == n_hist, "%zu history fields set, %zu in INFO",
+          readmit_result_n_history_fields(msgs), n_hist);
+    /* Clean rows: no row message (the label column is not sent: one request-level warning). */
+    size_t row_messages = 0;
+    for (size_t i = 0; msgs && i < readmit_result_n_messages(msgs); i++) {
+        int mrow = -1;
+        readmit_result_message(msgs, i, &mrow, NULL, NULL, NULL, NULL);
+        row_messages += mrow >= 0;
+    }
+    CHECK(row_messages == 0, "row messages on clean rows");
+    if (row_messages) print_messages(msgs);
+    for (size_t f = 0; msgs && f < readmit_result_n_history_fields(msgs); f++) {
+        const char *name = readmit_result_history_field(msgs, f);
+        double a[N], b[N];
+        CHECK(readmit_records_get_numbers(r, name, a) == READMIT_OK, "get '%s'", name);
+        CHECK(readmit_records_get_numbers(shuffled, name, b) == READMIT_OK, "get '%s' (shuffled)", name);
+        for (size_t row = 0; row < N; row++)
+            CHECK(a[row] != 99 && memcmp(&a[row], &b[perm[row]], sizeof a[row]) == 0, "'%s' row %zu: %g alone, %g shuffled", name,
+                  row, a[row], b[perm[row]]);
+        if (strcmp(name, "prior_encounters") == 0) { /* the fixture spec's count: earlier stays */
+            static const double want[N] = {2, 0, 0, 1, 1, 0};
+            for (size_t row = 0; row < N; row++)
+                CHECK(a[row] == want[row], "prior_encounters row %zu is %g, want %g", row, a[row], want[row]);
+        }
+        int has_error = -1;
+        CHECK(readmit_result_row(msgs, 0, NULL, NULL, NULL, &has_error) == READMIT_OK && has_error == 0,
+              "row 0 has no error");
+    }
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, &scored), READMIT_OK);
+    CHECK(scored && find_message(scored, -1, NULL, READMIT_SEVERITY_WARNING, "history_unknown") < 0,
+          "history is known after readmit_derive_history");
+    readmit_result_free(scored);
+    readmit_result_free(msgs);
+    msgs = NULL;
+
+    /* A bad order value: an error of its row and field, NaN history there. */
+    readmit_records_set_text(r, order, 5, "soon");
+    CHECK_RC(c, readmit_derive_history(c, r, 0, &again), READMIT_OK);
+    CHECK(again && find_message(again, 5, order, READMIT_SEVERITY_ERROR, NULL) >= 0, "an error for row 5, '%s'", order);
+    int has_error = 0;
+    CHECK(readmit_result_row(again, 5, NULL, NULL, NULL, &has_error) == READMIT_OK && has_error == 1, "row 5 failed");
+    double v[N];
+    CHECK(readmit_records_get_numbers(r, hist->name, v) == READMIT_OK && isnan(v[5]) && !isnan(v[0]),
+          "NaN history for the bad row only");
+    readmit_result_free(again);
+
+    /* No patient id: READMIT_EBADARGUMENT naming it; the records are not changed. */
+    readmit_records *lone = NULL;
+    readmit_records_new(2, &lone);
+    readmit_records_set_text(lone, order, 0, "1");
+    readmit_records_set_text(lone, order, 1, "2");
+    CHECK_RC(c, readmit_derive_history(c, lone, 0, &again), READMIT_EBADARGUMENT);
+    CHECK(again == NULL && strstr(readmit_errmsg(c), patient) != NULL, "the message names '%s': %s", patient,
+          readmit_errmsg(c));
+    CHECK(readmit_records_get_numbers(lone, hist->name, v) == READMIT_ENOTFOUND, "no history column was added");
+    readmit_records_free(lone);
+    readmit_records_free(shuffled);
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
 /* INFO's raw_fields name what the test needs: a number, a text with levels, a history field. */
 static void test_records_raw_fields(void) {
     CHECK(n_raw > 0, "INFO lists raw fields");
@@ -876,6 +993,7 @@ int main(void) {
                 RUN(test_records_unknown_level);
                 RUN(test_records_request_level);
                 RUN(test_records_large_batch);
+                RUN(test_history);
             }
             free_raw_fields();
         }

@@ -128,6 +128,80 @@ readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "mis
   records_frame(res, cols$n, k, tier_names(info), call)
 }
 
+#' Derive history fields from a patient file
+#'
+#' History is an input of \code{\link{readmit_score_records}}, never a guess: the daemon never
+#' derives it behind the caller's back. When the rows of \code{data} hold patients' earlier
+#' encounters, this explicit helper (the protocol's HISTORY) asks the daemon to derive each
+#' row's history fields from the other rows of the same patient that ended before it began,
+#' by the model's dataset spec and with the code training and \code{readmit history} use.
+#' Unlike scoring, a row's history depends on the other rows of \code{data}: that is its job.
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @param data a data frame of encounters, laid out as for \code{\link{readmit_score_records}},
+#'   with the patient id and the dates or order column of the model's dataset spec (and, for a
+#'   \code{count_positive} history feature, its label column).
+#' @param bad_values,missing_fields as for \code{\link{readmit_score_records}}; an absent
+#'   field needed to place the rows is a \code{readmit_bad_argument} error naming it.
+#' @return \code{data} with one numeric column per history field (\code{NA} is unknown),
+#'   replacing columns of the same name; pass it to \code{\link{readmit_score_records}}.
+#'   Attributes: \code{messages} (every error and warning: \code{row} (1-based, \code{NA} for
+#'   the whole request), \code{field}, \code{severity}, \code{code}, \code{message}) and
+#'   \code{model_version}.
+#' @details A row that cannot be placed (a bad date or order value, no patient id, ...) gets
+#'   \code{NA} history and an error message naming its row and field; the other rows of its
+#'   patient get a \code{history_incomplete} warning. Row errors never signal: the errors and
+#'   warnings are summarised in one warning of class \code{readmit_data_warning} per call,
+#'   whose \code{messages} field holds them all.
+#' @seealso \code{\link{readmit_score_records}}, \code{\link{readmit_raw_fields}}
+#' @examples
+#' \dontrun{
+#' cl <- readmit_connect("tcp://127.0.0.1:5555")
+#' encounters <- read.csv("encounters.csv", colClasses = "character", na.strings = character(0))
+#' res <- readmit_score_records(cl, readmit_derive_history(cl, encounters))
+#' }
+#' @export
+readmit_derive_history <- function(cl, data, bad_values = c("error", "missing"),
+                                   missing_fields = c("error", "missing")) {
+  call <- sys.call()
+  ptr <- client_ptr(cl)
+  bad_values <- match.arg(bad_values)
+  missing_fields <- match.arg(missing_fields)
+  if (!is.data.frame(data)) {
+    readmit_abort("'data' must be a data frame of encounters (a patient file)",
+                  class = "readmit_invalid_argument", call = call)
+  }
+  cols <- records_columns(data, call)
+  names(cols$cols) <- unmangle_names(names(cols$cols), client_schema(cl)$raw_fields)
+  options <- (if (missing_fields == "missing") 1L else 0L) + (if (bad_values == "missing") 2L else 0L)
+  res <- .Call(rreadmit_derive_history, ptr, names(cols$cols), unname(cols$cols), cols$n, options)
+  if (inherits(res, "readmit_failure")) {
+    field <- regmatches(res$message, regexec("field '([^']+)'", res$message))[[1]]
+    err <- tryCatch(check_failure(res, call), readmit_error = identity)
+    if (length(field) == 2L) err$field <- field[2]
+    stop(err)
+  }
+  out <- data
+  for (name in names(res$fields)) {
+    v <- res$fields[[name]]
+    v[is.nan(v)] <- NA_real_   # unknown is R's NA (the daemon's NaN)
+    out[[name]] <- v
+  }
+  m <- res$messages
+  msgs <- data.frame(
+    row = ifelse(m$row < 0L, NA_integer_, m$row + 1L),
+    field = m$field,
+    severity = m$severity,
+    code = m$code,
+    message = m$message,
+    stringsAsFactors = FALSE
+  )
+  attr(out, "messages") <- msgs
+  attr(out, "model_version") <- res$model_version
+  warn_records(msgs, call, severities = c("warning", "error"))
+  out
+}
+
 # The columns of `data` as sent: list(cols = named list of double or character vectors, n).
 records_columns <- function(data, call) {
   if (is.data.frame(data)) {
@@ -250,14 +324,15 @@ records_frame <- function(res, n, k, tiers, call) {
 }
 
 # One warning of class readmit_data_warning summarising the reply's warnings.
-warn_records <- function(msgs, call, show = 5L) {
-  w <- msgs[msgs$severity == "warning", , drop = FALSE]
+warn_records <- function(msgs, call, show = 5L, severities = "warning") {
+  w <- msgs[msgs$severity %in% severities, , drop = FALSE]
   if (!nrow(w)) return(invisible())
   where <- ifelse(is.na(w$row), "request", sprintf("row %d", w$row))
   items <- sprintf("%s, %s: %s", where, ifelse(is.na(w$field), "-", w$field), w$message)
   shown <- head(items, show)
   more <- nrow(w) - length(shown)
-  text <- sprintf("%d warning%s from the daemon: %s%s", nrow(w), if (nrow(w) == 1L) "" else "s",
+  noun <- if (length(severities) > 1L) "message" else "warning"
+  text <- sprintf("%d %s%s from the daemon: %s%s", nrow(w), noun, if (nrow(w) == 1L) "" else "s",
                   paste(shown, collapse = "; "),
                   if (more > 0L) sprintf("; and %d more (attr(result, \"messages\"))", more) else "")
   cond <- structure(class = c("readmit_data_warning", "warning", "condition"),

@@ -19,6 +19,7 @@ static const R_CallMethodDef call_methods[] = {
     {"rreadmit_lib_version", (DL_FUNC)&rreadmit_lib_version, 0},
     {"rreadmit_schema", (DL_FUNC)&rreadmit_schema, 1},
     {"rreadmit_score_records", (DL_FUNC)&rreadmit_score_records, 6},
+    {"rreadmit_derive_history", (DL_FUNC)&rreadmit_derive_history, 5},
     {"rreadmit_raw_fields", (DL_FUNC)&rreadmit_raw_fields, 1},
     {NULL, NULL, 0}
 };

@@ -1,6 +1,7 @@
 /*
- * rm_records.c: a batch of raw encounters (readmit_records) and the RECORDS request built from
- * it (docs/PROTOCOL.md, "Raw records").
+ * rm_records.c: a batch of raw encounters (readmit_records), the RECORDS request built from it
+ * (docs/PROTOCOL.md, "Raw records") and the HISTORY request that sets its history fields
+ * ("History").
  *
  * A column is stored the way it goes on the wire, so scoring sends it with little work:
  *   - numbers: the whole values frame, a type byte (1) then n_rows little-endian float64 (NaN =
@@ -473,12 +474,10 @@ done:
     return frame;
 }
 
-int readmit_score_records(readmit_client *client, const readmit_records *records, size_t k, unsigned options,
-                          readmit_result **out) {
-    if (!client) return READMIT_EINVAL;
-    if (!out) return rm_fail(client, READMIT_EINVAL, "out is NULL");
-    *out = NULL;
-    if (!records) return rm_fail(client, READMIT_EINVAL, "records is NULL");
+/* Sends `records` as a RECORDS or HISTORY request (the same layout) and receives the reply.
+ * On READMIT_OK the caller owns `reply` (rm_reply_close). */
+static int rm_records_call(readmit_client *client, const readmit_records *records, uint8_t op, size_t k,
+                           unsigned options, rm_reply *reply) {
     unsigned known = READMIT_RECORDS_MISSING_FIELDS_OK | READMIT_RECORDS_BAD_VALUES_MISSING;
     if (options & ~known)
         return rm_fail(client, READMIT_EINVAL, "unknown option bits 0x%x (known: READMIT_RECORDS_*)", options & ~known);
@@ -515,17 +514,129 @@ int readmit_score_records(readmit_client *client, const readmit_records *records
             parts[2 + 2 * i] = owned[i];
         }
     }
-    rm_request req = {RM_OP_RECORDS, 0, n_parts, parts, sizes};
-    rm_reply reply;
-    rc = rm_transport_call(client, &req, &reply);
-    if (rc == READMIT_OK) {
-        rc = rm_result_from_reply(client, &reply, n_rows, k, out);
-        rm_reply_close(&reply);
-    }
+    rm_request req = {op, 0, n_parts, parts, sizes};
+    rc = rm_transport_call(client, &req, reply);
 done:
     for (size_t i = 0; owned && i < n_cols; i++) free(owned[i]);
     free(owned);
     free(parts);
     free(sizes);
     return rc;
+}
+
+int readmit_score_records(readmit_client *client, const readmit_records *records, size_t k, unsigned options,
+                          readmit_result **out) {
+    if (!client) return READMIT_EINVAL;
+    if (!out) return rm_fail(client, READMIT_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!records) return rm_fail(client, READMIT_EINVAL, "records is NULL");
+    rm_reply reply;
+    int rc = rm_records_call(client, records, RM_OP_RECORDS, k, options, &reply);
+    if (rc == READMIT_OK) {
+        rc = rm_result_from_reply(client, &reply, records->n_rows, k, out);
+        rm_reply_close(&reply);
+    }
+    return rc;
+}
+
+/* ---- the HISTORY request ---- */
+
+/* Sets column `name` (len bytes) to the numbers of a values frame (type byte 1, then n_rows
+ * little-endian float64: the layout a numbers column is stored in), replacing a text column of
+ * that name. */
+static int rm_column_put_frame(readmit_records *r, const char *name, size_t len, const unsigned char *frame) {
+    size_t bytes = 1 + 8 * r->n_rows;
+    uint64_t h = rm_hash(name, len);
+    size_t i = rm_strtab_find(&r->column_index, r, rm_column_key, name, len, h);
+    if (i != SIZE_MAX && r->columns[i].kind == RM_COLUMN_TEXTS) {
+        unsigned char *numbers = malloc(bytes);
+        if (!numbers) return READMIT_ENOMEM;
+        rm_column *c = &r->columns[i];
+        rm_column_clear_texts(c);
+        free(c->codes);
+        c->codes = NULL;
+        c->numbers = numbers;
+        c->kind = RM_COLUMN_NUMBERS;
+    } else if (i == SIZE_MAX) {
+        int rc = rm_column_get(r, name, len, RM_COLUMN_NUMBERS, &i);
+        if (rc != READMIT_OK) return rc;
+    }
+    memcpy(r->columns[i].numbers, frame, bytes);
+    return READMIT_OK;
+}
+
+#define RM_BAD_HISTORY(...)                                                                        \
+    do {                                                                                           \
+        rc = rm_fail(client, READMIT_EPROTO, "malformed HISTORY reply: " __VA_ARGS__);             \
+        goto done;                                                                                 \
+    } while (0)
+
+int readmit_derive_history(readmit_client *client, readmit_records *records, unsigned options,
+                           readmit_result **messages) {
+    if (!client) return READMIT_EINVAL;
+    if (messages) *messages = NULL;
+    if (!records) return rm_fail(client, READMIT_EINVAL, "records is NULL");
+    rm_reply reply;
+    int rc = rm_records_call(client, records, RM_OP_HISTORY, 0, options, &reply);
+    if (rc != READMIT_OK) return rc;
+    size_t n_rows = records->n_rows, n_fields = 0;
+    const char *names[RM_MAX_HISTORY_FIELDS];
+    size_t name_lens[RM_MAX_HISTORY_FIELDS];
+    const unsigned char *values[RM_MAX_HISTORY_FIELDS];
+    readmit_result *result = NULL;
+    /* The whole reply is checked before the records change. */
+    if (reply.n_frames < 2 || zmq_msg_size(&reply.frames[1]) != 8)
+        RM_BAD_HISTORY("%zu frames, or no 8-byte counts frame", reply.n_frames);
+    const unsigned char *counts = zmq_msg_data(&reply.frames[1]);
+    if (rm_get_u32(counts) != n_rows) RM_BAD_HISTORY("%u rows for a request of %zu", rm_get_u32(counts), n_rows);
+    n_fields = rm_get_u32(counts + 4);
+    if (n_fields > RM_MAX_HISTORY_FIELDS || reply.n_frames != 2 + 2 * n_fields)
+        RM_BAD_HISTORY("%zu history fields in %zu frames (at most %d fields, 2 frames each)", n_fields,
+                       reply.n_frames, RM_MAX_HISTORY_FIELDS);
+    for (size_t f = 0; f < n_fields; f++) {
+        names[f] = zmq_msg_data(&reply.frames[2 + 2 * f]);
+        name_lens[f] = zmq_msg_size(&reply.frames[2 + 2 * f]);
+        values[f] = zmq_msg_data(&reply.frames[3 + 2 * f]);
+        if (name_lens[f] == 0 || name_lens[f] > RM_FIELD_NAME_MAX || memchr(names[f], '\0', name_lens[f]) ||
+            !rm_utf8_valid(names[f], name_lens[f]))
+            RM_BAD_HISTORY("field %zu: the name is not 1 to %d bytes of UTF-8 without NUL", f, RM_FIELD_NAME_MAX);
+        for (size_t g = 0; g < f; g++)
+            if (name_lens[g] == name_lens[f] && memcmp(names[g], names[f], name_lens[f]) == 0)
+                RM_BAD_HISTORY("field %zu: the name '%.*s' comes twice", f, (int)name_lens[f], names[f]);
+        if (zmq_msg_size(&reply.frames[3 + 2 * f]) != 1 + 8 * n_rows || values[f][0] != RM_COLUMN_NUMBERS)
+            RM_BAD_HISTORY("field '%.*s': the values frame is not type 1 and %zu float64", (int)name_lens[f],
+                           names[f], n_rows);
+    }
+    rc = rm_result_from_messages(client, zmq_msg_data(&reply.frames[reply.n_frames]),
+                                 zmq_msg_size(&reply.frames[reply.n_frames]), n_rows, reply.model_version, names,
+                                 name_lens, n_fields, &result);
+    if (rc != READMIT_OK) goto done;
+    for (size_t f = 0; f < n_fields; f++) {
+        rc = rm_column_put_frame(records, names[f], name_lens[f], values[f]);
+        if (rc != READMIT_OK) {
+            rc = rm_fail(client, rc, "cannot set history field '%.*s': %s", (int)name_lens[f], names[f],
+                         records->errmsg[0] ? records->errmsg : "out of memory");
+            goto done;
+        }
+    }
+    rm_records_ok(records);
+    if (messages) {
+        *messages = result;
+        result = NULL;
+    }
+done:
+    readmit_result_free(result);
+    rm_reply_close(&reply);
+    return rc;
+}
+
+int readmit_records_get_numbers(const readmit_records *records, const char *field, double *values) {
+    if (!records || !field) return READMIT_EINVAL;
+    size_t len = strlen(field);
+    size_t i = rm_strtab_find(&records->column_index, records, rm_column_key, field, len, rm_hash(field, len));
+    if (i == SIZE_MAX) return READMIT_ENOTFOUND;
+    if (records->columns[i].kind != RM_COLUMN_NUMBERS) return READMIT_EINVAL;
+    if (!values && records->n_rows > 0) return READMIT_EINVAL;
+    if (records->n_rows > 0) rm_copy_f64_le(values, records->columns[i].numbers + 1, records->n_rows);
+    return READMIT_OK;
 }

@@ -1,6 +1,7 @@
 /*
- * rm_result.c: the RECORDS reply (docs/PROTOCOL.md, "Raw records"): validated in full before
- * a result exists, then read through the readmit_result_* accessors.
+ * rm_result.c: the RECORDS reply (docs/PROTOCOL.md, "Raw records"), and the messages of a
+ * HISTORY reply ("History"): validated in full before a result exists, then read through the
+ * readmit_result_* accessors.
  *
  * Checked: 5 frames; the count frame (8 bytes, n_rows equal to the request's, k at most the
  * request's); the risk and atypicality frames (8 * n_rows bytes) and the tier frame (n_rows
@@ -43,6 +44,9 @@ struct readmit_result {
     size_t *first; /* n_rows + 1 offsets: row r's explanations are first[r] .. first[r + 1] */
     rm_explanation *explanations;
     size_t n_explanations;
+    unsigned char *row_error; /* n_rows flags: an error message names the row */
+    char **fields;            /* HISTORY: the history fields set in the records */
+    size_t n_fields;
 };
 
 #define RM_TIER_FAILED 255
@@ -58,6 +62,9 @@ void readmit_result_free(readmit_result *result) {
         free(result->explanations[i].feature);
         free(result->explanations[i].value);
     }
+    for (size_t i = 0; i < result->n_fields; i++) free(result->fields[i]);
+    free(result->fields);
+    free(result->row_error);
     free(result->messages);
     free(result->explanations);
     free(result->first);
@@ -92,12 +99,12 @@ static const char *rm_string_member(const rm_json *object, const char *key) {
 
 #define RM_BAD(...)                                                                                    \
     do {                                                                                               \
-        rc = rm_fail(client, READMIT_EPROTO, "malformed RECORDS reply: " __VA_ARGS__);                 \
+        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: " __VA_ARGS__);                         \
         goto done;                                                                                     \
     } while (0)
 #define RM_OOM()                                                                                       \
     do {                                                                                               \
-        rc = rm_fail(client, READMIT_ENOMEM, "out of memory reading the RECORDS reply");               \
+        rc = rm_fail(client, READMIT_ENOMEM, "out of memory reading the reply");                       \
         goto done;                                                                                     \
     } while (0)
 
@@ -252,11 +259,57 @@ int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n
     }
     rc = rm_read_explanations(client, root, res);
     if (rc != READMIT_OK) goto done;
+    res->row_error = row_error;
+    row_error = NULL;
     *out = res;
     res = NULL;
 done:
     readmit_result_free(res);
     free(row_error);
+    rm_json_free(root);
+    return rc;
+}
+
+int rm_result_from_messages(readmit_client *client, const char *json, size_t json_len, size_t n_rows,
+                            uint64_t model_version, const char *const *fields, const size_t *field_lens,
+                            size_t n_fields, readmit_result **out) {
+    *out = NULL;
+    int rc = READMIT_OK;
+    rm_json *root = NULL;
+    readmit_result *res = calloc(1, sizeof *res);
+    size_t cells = n_rows ? n_rows : 1;
+    if (!res) RM_OOM();
+    res->n_rows = n_rows;
+    res->model_version = model_version;
+    res->row_error = calloc(cells, 1);
+    res->risk = malloc(cells * sizeof *res->risk);
+    res->atypicality = malloc(cells * sizeof *res->atypicality);
+    res->tier = malloc(cells);
+    res->first = calloc(n_rows + 1, sizeof *res->first);
+    res->fields = calloc(n_fields ? n_fields : 1, sizeof *res->fields);
+    if (!res->row_error || !res->risk || !res->atypicality || !res->tier || !res->first || !res->fields) RM_OOM();
+    for (size_t r = 0; r < n_rows; r++) {
+        res->risk[r] = res->atypicality[r] = (double)NAN; /* nothing is scored */
+        res->tier[r] = RM_TIER_FAILED;
+    }
+    for (; res->n_fields < n_fields; res->n_fields++) {
+        char *name = malloc(field_lens[res->n_fields] + 1);
+        if (!name) RM_OOM();
+        memcpy(name, fields[res->n_fields], field_lens[res->n_fields]);
+        name[field_lens[res->n_fields]] = '\0';
+        res->fields[res->n_fields] = name;
+    }
+    if (memchr(json, '\0', json_len)) RM_BAD("NUL byte in the JSON frame");
+    const char *jerr = NULL;
+    root = rm_json_parse(json, json_len, &jerr);
+    if (!root) RM_BAD("the JSON frame is not JSON (%s)", jerr ? jerr : "malformed");
+    if (root->type != RM_JSON_OBJECT) RM_BAD("the JSON frame is not an object");
+    rc = rm_read_messages(client, root, res, res->row_error);
+    if (rc != READMIT_OK) goto done;
+    *out = res;
+    res = NULL;
+done:
+    readmit_result_free(res);
     rm_json_free(root);
     return rc;
 }
@@ -280,7 +333,7 @@ int readmit_result_row(const readmit_result *result, size_t row, double *risk, d
     if (risk) *risk = result->risk[row];
     if (atypicality) *atypicality = result->atypicality[row];
     if (tier) *tier = result->tier[row];
-    if (has_error) *has_error = result->tier[row] == RM_TIER_FAILED;
+    if (has_error) *has_error = result->row_error[row];
     return READMIT_OK;
 }
 
@@ -325,4 +378,10 @@ int readmit_result_explanation(const readmit_result *result, size_t row, size_t 
     if (contribution) *contribution = e->contribution;
     if (value) *value = e->value;
     return READMIT_OK;
+}
+
+size_t readmit_result_n_history_fields(const readmit_result *result) { return result ? result->n_fields : 0; }
+
+const char *readmit_result_history_field(const readmit_result *result, size_t index) {
+    return result && index < result->n_fields ? result->fields[index] : NULL;
 }

@@ -20,6 +20,7 @@ SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k);
 SEXP rreadmit_lib_version(void);
 SEXP rreadmit_schema(SEXP xp);
 SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows, SEXP k, SEXP options);
+SEXP rreadmit_derive_history(SEXP xp, SEXP names, SEXP cols, SEXP n_rows, SEXP options);
 SEXP rreadmit_raw_fields(SEXP xp);
 
 /* Shared by the glue files (src/rreadmit.c): the open client behind a handle (or an R error),

@@ -1,4 +1,5 @@
-/* .Call glue for raw records (the protocol's RECORDS, docs/PROTOCOL.md "Raw records"): the
+/* .Call glue for raw records (the protocol's RECORDS, docs/PROTOCOL.md "Raw records", and
+ * HISTORY, "History"): the
  * columns prepared by R/records.R go into a readmit_records batch as they are, the daemon
  * encodes them with its model's own dataset spec, and the readmit_result comes back as plain R
  * vectors. Also the raw fields of INFO (readmit_raw_field_*).
@@ -107,6 +108,57 @@ static SEXP records_failure(SEXP rxp, readmit_records *recs, int rc) {
     return f;
 }
 
+/* Sets the prepared columns (checked by check_columns) in the batch; a library code on failure
+ * (the batch's message says why). */
+static int set_columns(readmit_records *recs, SEXP names, SEXP cols, size_t n) {
+    for (R_xlen_t j = 0; j < XLENGTH(cols); j++) {
+        SEXP col = VECTOR_ELT(cols, j);
+        const char *name = Rf_translateCharUTF8(STRING_ELT(names, j));
+        int rc;
+        if (TYPEOF(col) == REALSXP) {
+            rc = readmit_records_set_numbers(recs, name, n > 0 ? REAL(col) : NULL);
+        } else {
+            rc = set_text_column(recs, name, col, n);
+        }
+        if (rc != READMIT_OK) return rc;
+    }
+    return READMIT_OK;
+}
+
+/* The messages of a result: list(row (0-based; -1 = the request), field, severity, code,
+ * message), unprotected. *rc is READMIT_OK unless a message could not be read. */
+static SEXP result_messages(const readmit_result *res, int *rc) {
+    *rc = READMIT_OK;
+    size_t n_msg = readmit_result_n_messages(res);
+    if (n_msg > (size_t)R_XLEN_T_MAX) n_msg = 0;
+    const char *mnames[] = {"row", "field", "severity", "code", "message", ""};
+    SEXP msgs = PROTECT(Rf_mkNamed(VECSXP, mnames));
+    SEXP m_row = Rf_allocVector(INTSXP, (R_xlen_t)n_msg);
+    SET_VECTOR_ELT(msgs, 0, m_row);
+    SEXP m_field = Rf_allocVector(STRSXP, (R_xlen_t)n_msg);
+    SET_VECTOR_ELT(msgs, 1, m_field);
+    SEXP m_sev = Rf_allocVector(STRSXP, (R_xlen_t)n_msg);
+    SET_VECTOR_ELT(msgs, 2, m_sev);
+    SEXP m_code = Rf_allocVector(STRSXP, (R_xlen_t)n_msg);
+    SET_VECTOR_ELT(msgs, 3, m_code);
+    SEXP m_text = Rf_allocVector(STRSXP, (R_xlen_t)n_msg);
+    SET_VECTOR_ELT(msgs, 4, m_text);
+    for (size_t m = 0; m < n_msg; m++) {
+        int row = -1, severity = 0;
+        const char *field = NULL, *code = NULL, *text = NULL;
+        *rc = readmit_result_message(res, m, &row, &field, &severity, &code, &text);
+        if (*rc != READMIT_OK) break;
+        INTEGER(m_row)[m] = row;
+        SET_STRING_ELT(m_field, (R_xlen_t)m, mk_utf8(field));
+        SET_STRING_ELT(m_sev, (R_xlen_t)m,
+                       Rf_mkChar(severity == READMIT_SEVERITY_ERROR ? "error" : "warning"));
+        SET_STRING_ELT(m_code, (R_xlen_t)m, mk_utf8(code));
+        SET_STRING_ELT(m_text, (R_xlen_t)m, mk_utf8(text));
+    }
+    UNPROTECT(1);
+    return msgs;
+}
+
 /* Scores raw records. Returns list(risk, atypicality, tier (0-based; NA for a row with an
  * error), messages = list(row (0-based; -1 = the request), field, severity, code, message),
  * explanations = list(row (0-based), rank (1-based), feature, contribution, value),
@@ -130,19 +182,11 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
         return rreadmit_failure(NULL, rc, "cannot allocate the records batch");
     }
     R_SetExternalPtrAddr(rxp, recs);
-    for (R_xlen_t j = 0; j < XLENGTH(cols); j++) {
-        SEXP col = VECTOR_ELT(cols, j);
-        const char *name = Rf_translateCharUTF8(STRING_ELT(names, j));
-        if (TYPEOF(col) == REALSXP) {
-            rc = readmit_records_set_numbers(recs, name, n > 0 ? REAL(col) : NULL);
-        } else {
-            rc = set_text_column(recs, name, col, n);
-        }
-        if (rc != READMIT_OK) {
-            SEXP f = records_failure(rxp, recs, rc);
-            UNPROTECT(1);
-            return f;
-        }
+    rc = set_columns(recs, names, cols, n);
+    if (rc != READMIT_OK) {
+        SEXP f = records_failure(rxp, recs, rc);
+        UNPROTECT(1);
+        return f;
     }
 
     /* The result: owned by resxp as soon as the library hands it over. */
@@ -178,35 +222,11 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     }
     for (size_t i = 0; i < n; i++) INTEGER(tier)[i] = (tier8[i] == 255) ? NA_INTEGER : tier8[i];
 
-    size_t n_msg = readmit_result_n_messages(res);
-    if (n_msg > (size_t)R_XLEN_T_MAX) n_msg = 0;
-    const char *mnames[] = {"row", "field", "severity", "code", "message", ""};
-    SEXP msgs = PROTECT(Rf_mkNamed(VECSXP, mnames));
-    SEXP m_row = Rf_allocVector(INTSXP, (R_xlen_t)n_msg);
-    SET_VECTOR_ELT(msgs, 0, m_row);
-    SEXP m_field = Rf_allocVector(STRSXP, (R_xlen_t)n_msg);
-    SET_VECTOR_ELT(msgs, 1, m_field);
-    SEXP m_sev = Rf_allocVector(STRSXP, (R_xlen_t)n_msg);
-    SET_VECTOR_ELT(msgs, 2, m_sev);
-    SEXP m_code = Rf_allocVector(STRSXP, (R_xlen_t)n_msg);
-    SET_VECTOR_ELT(msgs, 3, m_code);
-    SEXP m_text = Rf_allocVector(STRSXP, (R_xlen_t)n_msg);
-    SET_VECTOR_ELT(msgs, 4, m_text);
-    for (size_t m = 0; m < n_msg; m++) {
-        int row = -1, severity = 0;
-        const char *field = NULL, *code = NULL, *text = NULL;
-        rc = readmit_result_message(res, m, &row, &field, &severity, &code, &text);
-        if (rc != READMIT_OK) {
-            result_finalizer(resxp);
-            UNPROTECT(6);
-            return rreadmit_failure(NULL, rc, "cannot read a message of the result");
-        }
-        INTEGER(m_row)[m] = row;
-        SET_STRING_ELT(m_field, (R_xlen_t)m, mk_utf8(field));
-        SET_STRING_ELT(m_sev, (R_xlen_t)m,
-                       Rf_mkChar(severity == READMIT_SEVERITY_ERROR ? "error" : "warning"));
-        SET_STRING_ELT(m_code, (R_xlen_t)m, mk_utf8(code));
-        SET_STRING_ELT(m_text, (R_xlen_t)m, mk_utf8(text));
+    SEXP msgs = PROTECT(result_messages(res, &rc));
+    if (rc != READMIT_OK) {
+        result_finalizer(resxp);
+        UNPROTECT(6);
+        return rreadmit_failure(NULL, rc, "cannot read a message of the result");
     }
 
     /* Explanations in long form, rows in order, the largest contribution first. */
@@ -261,6 +281,76 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     SET_VECTOR_ELT(out, 4, expl);
     SET_VECTOR_ELT(out, 5, version);
     UNPROTECT(9);
+    return out;
+}
+
+/* Derives the history fields of raw records holding a patient file (HISTORY). Returns
+ * list(fields = named list of the derived numeric columns, messages (as above),
+ * model_version), or a "readmit_failure". */
+SEXP rreadmit_derive_history(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP options_) {
+    readmit_client *c = rreadmit_get_client(xp);
+    size_t n = check_columns(names, cols, n_rows_);
+    int options = Rf_asInteger(options_);
+    if (options == NA_INTEGER || options < 0) Rf_error("internal: bad records options");
+    SEXP rxp = PROTECT(R_MakeExternalPtr(NULL, records_tag(), R_NilValue));
+    R_RegisterCFinalizerEx(rxp, records_finalizer, TRUE);
+    readmit_records *recs = NULL;
+    int rc = readmit_records_new(n, &recs);
+    if (rc != READMIT_OK) {
+        UNPROTECT(1);
+        return rreadmit_failure(NULL, rc, "cannot allocate the records batch");
+    }
+    R_SetExternalPtrAddr(rxp, recs);
+    rc = set_columns(recs, names, cols, n);
+    if (rc != READMIT_OK) {
+        SEXP f = records_failure(rxp, recs, rc);
+        UNPROTECT(1);
+        return f;
+    }
+    SEXP resxp = PROTECT(R_MakeExternalPtr(NULL, result_tag(), R_NilValue));
+    R_RegisterCFinalizerEx(resxp, result_finalizer, TRUE);
+    readmit_result *res = NULL;
+    rc = readmit_derive_history(c, recs, (unsigned)options, &res);
+    if (res != NULL) R_SetExternalPtrAddr(resxp, res);
+    if (rc != READMIT_OK) {
+        SEXP f = PROTECT(rreadmit_failure(c, rc, NULL));
+        result_finalizer(resxp);
+        records_finalizer(rxp);
+        UNPROTECT(3);
+        return f;
+    }
+    size_t n_fields = readmit_result_n_history_fields(res);
+    SEXP fields = PROTECT(Rf_allocVector(VECSXP, (R_xlen_t)n_fields));
+    SEXP field_names = PROTECT(Rf_allocVector(STRSXP, (R_xlen_t)n_fields));
+    for (size_t f = 0; f < n_fields; f++) {
+        const char *name = readmit_result_history_field(res, f);
+        SEXP values = Rf_allocVector(REALSXP, (R_xlen_t)n);
+        SET_VECTOR_ELT(fields, (R_xlen_t)f, values);
+        SET_STRING_ELT(field_names, (R_xlen_t)f, mk_utf8(name));
+        rc = name ? readmit_records_get_numbers(recs, name, n > 0 ? REAL(values) : NULL) : READMIT_EPROTO;
+        if (rc != READMIT_OK) {
+            result_finalizer(resxp);
+            records_finalizer(rxp);
+            UNPROTECT(4);
+            return rreadmit_failure(NULL, rc, "cannot read a history field back from the records");
+        }
+    }
+    Rf_setAttrib(fields, R_NamesSymbol, field_names);
+    records_finalizer(rxp);
+    SEXP msgs = PROTECT(result_messages(res, &rc));
+    if (rc != READMIT_OK) {
+        result_finalizer(resxp);
+        UNPROTECT(5);
+        return rreadmit_failure(NULL, rc, "cannot read a message of the result");
+    }
+    SEXP version = PROTECT(rreadmit_hex_version(readmit_result_model_version(res)));
+    result_finalizer(resxp);
+    const char *names_out[] = {"fields", "messages", "model_version", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names_out));
+    SET_VECTOR_ELT(out, 0, fields);
+    SET_VECTOR_ELT(out, 1, msgs);
+    SET_VECTOR_ELT(out, 2, version);
+    UNPROTECT(7);
     return out;
 }
 

@@ -173,6 +173,11 @@ def _load() -> ctypes.CDLL:
         # set_codes: n_levels, an array of n_levels `const char *`, n_rows int32 codes (-1 = missing).
         "readmit_records_set_codes": (c_int, [RecordsP, c_char_p, c_size_t, c_void_p, c_void_p]),
         "readmit_score_records": (c_int, [ClientP, RecordsP, c_size_t, c_uint, POINTER(ResultP)]),
+        # History (HISTORY): sets the history columns in the records; get_numbers reads them back.
+        "readmit_derive_history": (c_int, [ClientP, RecordsP, c_uint, POINTER(ResultP)]),
+        "readmit_records_get_numbers": (c_int, [RecordsP, c_char_p, c_void_p]),
+        "readmit_result_n_history_fields": (c_size_t, [ResultP]),
+        "readmit_result_history_field": (c_char_p, [ResultP, c_size_t]),
         "readmit_result_free": (None, [ResultP]),
         "readmit_result_n_rows": (c_size_t, [ResultP]),
         "readmit_result_k": (c_size_t, [ResultP]),

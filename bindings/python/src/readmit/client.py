@@ -401,17 +401,7 @@ class Client:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidArgumentError(f"k must be a non-negative integer, not {k!r}")
         k = int(k)
-        options = 0
-        if bad_values == "missing":
-            options |= _native.RECORDS_BAD_VALUES_MISSING
-        elif bad_values != "error":
-            raise InvalidArgumentError(f"bad_values must be 'error' or 'missing', not {bad_values!r}")
-        if missing_fields == "missing":
-            options |= _native.RECORDS_MISSING_FIELDS_OK
-        elif missing_fields != "error":
-            raise InvalidArgumentError(f"missing_fields must be 'error' or 'missing', not {missing_fields!r}")
-        if warn not in (True, False, "error"):
-            raise InvalidArgumentError(f"warn must be True, False or 'error', not {warn!r}")
+        options = self._options(bad_values, missing_fields, warn)
 
         columns, n_rows, index = _records_columns(data)
         records = _native.RecordsP()
@@ -449,6 +439,91 @@ class Client:
             warnings.warn(_warning_summary(warned), ReadmitDataWarning, stacklevel=stacklevel)
         return frame
 
+    def derive_history(self, data: RecordsLike, *, bad_values: str = "error", missing_fields: str = "error",
+                       warn: Union[bool, str] = True) -> pd.DataFrame:
+        """Derives the history fields of encounters that hold patients' earlier stays, explicitly
+        (the protocol's ``HISTORY``; history is never derived behind the caller's back).
+
+        ``data`` is laid out as for :meth:`score_records`, and must carry the patient id and
+        the dates or order column of the model's dataset spec (and, for a ``count_positive``
+        history feature, its label column). The daemon derives each row's history from the
+        other rows of the same patient that ended before it began, with the code training and
+        ``readmit history`` use: unlike scoring, a row's history depends on the other rows.
+
+        Returns a new DataFrame: ``data`` plus one float column per history field (NaN =
+        unknown), replacing columns of the same name; pass it to :meth:`score_records`. A row
+        that cannot be placed (a bad date, no patient id, ...) gets NaN history and raises
+        nothing: its errors, and the warnings, are in ``result.attrs["history_messages"]``
+        (dicts with ``row`` (the 0-based position, None for the whole request), ``field``,
+        ``severity``, ``code``, ``message``) and, as for :meth:`score_records`, in one
+        :class:`readmit.ReadmitDataWarning` per call (``warn=False`` silences it; ``"error"``
+        raises :class:`readmit.DataWarningError` with the ``row``, ``field`` and ``kind`` of the
+        first row error, else of the first warning). Row errors are reported in that warning too.
+        ``bad_values`` and ``missing_fields`` as for :meth:`score_records`; an absent field
+        needed to place the rows raises :class:`readmit.InvalidFeatureError` naming it.
+        """
+        options = self._options(bad_values, missing_fields, warn)
+        columns, n_rows, index = _records_columns(data)
+        records = _native.RecordsP()
+        _check_call(LIB.readmit_records_new(n_rows, byref(records)))
+        result = _native.ResultP()
+        try:
+            for name, column in columns:
+                _set_column(records, name, column, n_rows)
+            with self._lock:
+                h = self._h()
+                rc = LIB.readmit_derive_history(h, records, options, byref(result))
+                error: Optional[ReadmitError] = None
+                try:
+                    _check_call(rc, h)
+                except ReadmitError as e:
+                    error = e
+            if error is not None:
+                error.field = self._field_named(str(error), [name for name, _ in columns])
+                raise error
+            derived: Dict[str, np.ndarray] = {}
+            for i in range(LIB.readmit_result_n_history_fields(result)):
+                name = _text(LIB.readmit_result_history_field(result, i)) or ""
+                values = np.empty(n_rows, dtype=np.float64)
+                _check_call(LIB.readmit_records_get_numbers(records, name.encode("utf-8"),
+                                                            values.ctypes.data if n_rows else None))
+                derived[name] = values
+            messages = _messages(result)
+        finally:
+            LIB.readmit_result_free(result)
+            LIB.readmit_records_free(records)
+
+        frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(
+            {name: column.to_numpy() for name, column in columns}, index=index)
+        for name, values in derived.items():
+            frame[name] = pd.Series(values, index=frame.index, dtype=np.float64)
+        frame.attrs["history_messages"] = messages
+        if messages:
+            summary = _warning_summary(messages, ("message", "messages"), "the history",
+                                       "result.attrs['history_messages'] has each one; a row with an error has NaN history")
+            if warn == "error":
+                first = next((m for m in messages if m["severity"] == "error"), messages[0])
+                raise DataWarningError(summary, row=first["row"], field=first["field"], kind=first["code"],
+                                       messages=messages)
+            if warn is True:
+                warnings.warn(summary, ReadmitDataWarning, stacklevel=2)
+        return frame
+
+    def _options(self, bad_values: str, missing_fields: str, warn: Union[bool, str]) -> int:
+        """The READMIT_RECORDS_* bits of score_records' and derive_history's arguments."""
+        options = 0
+        if bad_values == "missing":
+            options |= _native.RECORDS_BAD_VALUES_MISSING
+        elif bad_values != "error":
+            raise InvalidArgumentError(f"bad_values must be 'error' or 'missing', not {bad_values!r}")
+        if missing_fields == "missing":
+            options |= _native.RECORDS_MISSING_FIELDS_OK
+        elif missing_fields != "error":
+            raise InvalidArgumentError(f"missing_fields must be 'error' or 'missing', not {missing_fields!r}")
+        if warn not in (True, False, "error"):
+            raise InvalidArgumentError(f"warn must be True, False or 'error', not {warn!r}")
+        return options
+
     def _field_named(self, message: str, columns: List[str]) -> Optional[str]:
         """The raw field (or request column) a daemon or library message names in quotes."""
         quoted = _QUOTED_NAME.findall(message)
@@ -458,6 +533,9 @@ class Client:
         try:
             info = self._info or self.info()
             known.update(f.get("name") for f in info.get("raw_fields", []) if isinstance(f, dict))
+            inputs = info.get("history_inputs")
+            if isinstance(inputs, dict):  # what HISTORY needs besides the raw fields
+                known.update(n for n in inputs.get("required", []) if isinstance(n, str))
         except ReadmitError:
             pass
         return next((q for q in quoted if q in known), None)
@@ -472,21 +550,10 @@ class Client:
         if n:
             _check_call(LIB.readmit_result_scores(result, risk.ctypes.data, atypicality.ctypes.data,
                                                   tier.ctypes.data))
-        messages: List[Dict[str, Any]] = []
+        messages = _messages(result)
         row_error: Dict[int, str] = {}  # only the rows with messages: most rows have none
         row_warnings: Dict[int, List[str]] = {}
-        row, field, severity, code, text = c_int(), c_char_p(), c_int(), c_char_p(), c_char_p()
-        for i in range(LIB.readmit_result_n_messages(result)):
-            _check_call(LIB.readmit_result_message(result, i, byref(row), byref(field), byref(severity), byref(code),
-                                                   byref(text)))
-            m = {
-                "row": row.value if row.value >= 0 else None,
-                "field": _text(field.value),
-                "severity": "error" if severity.value == _native.SEVERITY_ERROR else "warning",
-                "code": _text(code.value),
-                "message": _text(text.value) or "",
-            }
-            messages.append(m)
+        for m in messages:
             r = m["row"]
             if r is not None and 0 <= r < n:
                 line = f"{m['field']}: {m['message']}" if m["field"] else m["message"]  # as readmit score
@@ -516,6 +583,23 @@ class Client:
                               else pd.Series(values, index=index) for name, values in columns.items()}, index=index)
         frame.attrs["request_messages"] = [m for m in messages if m["row"] is None]
         return frame, messages
+
+def _messages(result) -> List[Dict[str, Any]]:
+    """The messages of a readmit_result as dicts (row None: the whole request)."""
+    messages: List[Dict[str, Any]] = []
+    row, field, severity, code, text = c_int(), c_char_p(), c_int(), c_char_p(), c_char_p()
+    for i in range(LIB.readmit_result_n_messages(result)):
+        _check_call(LIB.readmit_result_message(result, i, byref(row), byref(field), byref(severity), byref(code),
+                                               byref(text)))
+        messages.append({
+            "row": row.value if row.value >= 0 else None,
+            "field": _text(field.value),
+            "severity": "error" if severity.value == _native.SEVERITY_ERROR else "warning",
+            "code": _text(code.value),
+            "message": _text(text.value) or "",
+        })
+    return messages
+
 
 def _text(value: Optional[bytes]) -> Optional[str]:
     return None if value is None else value.decode("utf-8", "replace")
@@ -551,16 +635,17 @@ def _explanations(result, n: int) -> List[List[Tuple[str, float, Optional[str]]]
     return rows
 
 
-def _warning_summary(warned: List[Dict[str, Any]]) -> str:
+def _warning_summary(warned: List[Dict[str, Any]], nouns: Tuple[str, str] = ("warning", "warnings"),
+                     about: str = "the records",
+                     hint: str = "the 'warnings' column has each row's") -> str:
     def where(m: Dict[str, Any]) -> str:
         place = "request" if m["row"] is None else f"row {m['row']}"
         return place + (f", field '{m['field']}'" if m["field"] else "")
 
     quoted = "; ".join(f"{where(m)}: {m['message']}" for m in warned[:WARNINGS_QUOTED])
     more = f"; and {len(warned) - WARNINGS_QUOTED} more" if len(warned) > WARNINGS_QUOTED else ""
-    noun = "warning" if len(warned) == 1 else "warnings"
-    return (f"{len(warned)} {noun} about the records: {quoted}{more} (the 'warnings' column has each row's; "
-            f"warn=False silences this)")
+    noun = nouns[0] if len(warned) == 1 else nouns[1]
+    return f"{len(warned)} {noun} about {about}: {quoted}{more} ({hint}; warn=False silences this)"
 
 
 def _row_error_summary(failed: List[Dict[str, Any]]) -> str:

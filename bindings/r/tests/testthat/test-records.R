@@ -330,4 +330,76 @@ test_that("MIMIC-IV demo: R scores of `readmit history` records equal `readmit s
   expect_identical(as.character(res$tier), ref$scores$tier)
 })
 
+
+# readmit_derive_history (the protocol's HISTORY): explicit history from a patient file.
+
+# readmit_derive_history with its readmit_data_warning captured: list(value, warning).
+derive_warned <- function(...) {
+  w <- NULL
+  value <- withCallingHandlers(readmit_derive_history(...), readmit_data_warning = function(c) {
+    w <<- c
+    invokeRestart("muffleWarning")
+  })
+  list(value = value, warning = w)
+}
+
+test_that("derive_history then score equals `readmit history` + `readmit score --records`, bit for bit", {
+  skip_without_daemon(daemon)
+  ref <- cli_sample_records()
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  encounters <- read_flat(test_path("fixtures", "sample.csv"))
+  fields <- readmit_raw_fields(cl)
+  hist <- fields$name[fields$history]
+  expect_false(any(hist %in% names(encounters)))
+  got <- derive_warned(cl, encounters)
+  derived <- got$value
+  expect_identical(names(derived), c(names(encounters), hist))
+  # Clean rows: no row message, only request-level ones (the sample's unread columns).
+  m <- attr(derived, "messages")
+  expect_true(all(is.na(m$row)) && all(m$severity == "warning"))
+  flat <- read_flat(ref$flat)
+  for (h in hist) {
+    expect_type(derived[[h]], "double")
+    expect_identical(bits(derived[[h]]), bits(suppressWarnings(as.numeric(flat[[h]]))), label = h)
+  }
+  expect_true(sum(derived[[hist[1]]] > 0, na.rm = TRUE) > 10)   # earlier stays are in the sample
+  res <- score_quiet(cl, derived)
+  expect_identical(bits(res$risk), bits(ref$scores$risk))
+  expect_identical(as.character(res$tier), ref$scores$tier)
+  # Row order does not matter; a caller's own history column is replaced, not read.
+  perm <- rev(seq_len(nrow(encounters)))
+  shuffled <- encounters[perm, ]
+  shuffled[[hist[1]]] <- "99"
+  again <- derive_warned(cl, shuffled)$value
+  for (h in hist) expect_identical(bits(again[[h]]), bits(derived[[h]][perm]), label = h)
+})
+
+test_that("derive_history reports bad rows with their 1-based row and field", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  encounters <- read_flat(test_path("fixtures", "sample.csv"))
+  fields <- readmit_raw_fields(cl)
+  hist <- fields$name[fields$history]
+  id <- "encounter_id"
+  encounters[[id]][3] <- "soon"
+  got <- derive_warned(cl, encounters)
+  expect_s3_class(got$warning, "readmit_data_warning")
+  m <- attr(got$value, "messages")
+  e <- m[m$severity == "error", ]
+  expect_identical(e$row, 3L)
+  expect_identical(e$field, id)
+  expect_identical(e$code, "bad_number")
+  for (h in hist) expect_true(is.na(got$value[[h]][3]))
+  # An absent field needed to place the rows: a classed error naming it.
+  patient <- readmit_info(cl)$history_inputs$required[[1]]
+  if (!is.null(patient)) {
+    err <- tryCatch(readmit_derive_history(cl, encounters[setdiff(names(encounters), patient)]),
+                    readmit_bad_argument = identity)
+    expect_s3_class(err, "readmit_bad_argument")
+    expect_identical(err$field, patient)
+  }
+})
+
 stop_daemon(daemon)
