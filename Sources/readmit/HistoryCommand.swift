@@ -15,7 +15,7 @@ struct HistoryCommand: ParsableCommand {
             records"): the patient's fields, each events feature's aggregate, the principal diagnosis and \\
             its ICD revision, and the history features computed from the same patient's encounters that \\
             ended before this one (docs/DATASET_SPEC.md). `readmit score --records` on the result gives the \\
-            scores of `readmit score --data` on the tables, bit for bit.
+            scores of `readmit score --data --history derive` on the tables, bit for bit.
             """
     )
 

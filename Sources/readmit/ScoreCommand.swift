@@ -14,10 +14,19 @@ struct ScoreCommand: ParsableCommand {
             unusual_features (the three features the per-feature histogram detector finds most unusual in \
             the row, most unusual first, separated by ';'), error. Numbers are written in the shortest form \
             that reads back to the same double. A row with a bad value gets its message in `error` and empty \
-            scores; the other rows are scored. Extra columns (such as the label) are ignored. History \
-            features come from earlier rows of the same patient in the tables.
+            scores; the other rows are scored. Extra columns (such as the label) are ignored. A model \
+            with history features needs --history: `derive` computes them from the earlier encounters of \
+            the same patient in the tables (as training and `readmit history` do; a row's score then \
+            depends on which earlier rows the tables hold), `unknown` scores every row with unknown \
+            history (as the daemon does for raw records without history fields). History is never \
+            derived unasked.
             """
     )
+
+    /// Where `--data` scoring takes history features from.
+    enum HistorySource: String, ExpressibleByArgument, CaseIterable {
+        case derive, unknown
+    }
 
     @Option(name: .long, help: "Model file written by `readmit train`.")
     var model: String
@@ -27,6 +36,9 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "Folder of the spec's other tables (patients, events); default: the folder of --data.")
     var dataDirectory: String?
+
+    @Option(name: .long, help: "With --data, for a model with history features: derive (from the earlier encounters in the tables) or unknown.")
+    var history: HistorySource?
 
     @Option(name: .long, help: "Raw records to score instead (CSV or CSV.gz): one flat row per encounter, each scored alone, history fields as columns (docs/PROTOCOL.md, \"Raw records\"; `readmit history` derives them).")
     var records: String?
@@ -50,18 +62,30 @@ struct ScoreCommand: ParsableCommand {
             let console = Console(label: "readmit.score", level: global.logLevel, totalSteps: 3)
             let loaded = try ReadmitModel.load(path: model)
             if let records {
-                guard data == nil, dataDirectory == nil else { throw ValidationError("--records scores a flat file alone; leave out --data and --data-dir") }
+                guard data == nil, dataDirectory == nil, history == nil else {
+                    throw ValidationError("--records scores a flat file alone, its history fields as columns; leave out --data, --data-dir and --history")
+                }
                 try scoreRecords(loaded, path: records, console: console)
                 return
             }
             guard let folder = dataDirectory ?? data.map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
                 throw ValidationError("pass --data (the encounters table) or --data-dir (the folder of the spec's tables)")
             }
-            let tables = try DatasetTables(spec: loaded.parameters.dataset, folders: [folder], encountersFile: data)
+            let spec = loaded.parameters.dataset
+            let historyFeatures = spec.features.indices.filter { spec.features[$0].kind == .history && $0 < loaded.schema.count }
+            if !historyFeatures.isEmpty && history == nil {
+                let names = historyFeatures.map { spec.features[$0].name }.joined(separator: ", ")
+                throw ValidationError("this model reads history features (\(names)): pass --history derive to compute them from the earlier encounters of each patient in these tables (as `readmit history` does), or --history unknown to score every row without history")
+            }
+            let tables = try DatasetTables(spec: spec, folders: [folder], encountersFile: data)
             let encoded = try EncodedRows(tables: tables, schema: loaded.schema, requireLabel: false, strict: false)
             let rowErrors = encoded.errors.byRow
             let ids = encoded.records.encounterIDs
-            let x = encoded.matrix
+            var x = encoded.matrix
+            if history == .unknown {
+                // What RECORDS does with absent history fields: each history feature is missing.
+                for r in 0..<x.rows { for j in historyFeatures { x.values[r * x.columns + j] = .nan } }
+            }
             let table = tables.encounters
             console.progress("read done")
             let n = table.rowCount

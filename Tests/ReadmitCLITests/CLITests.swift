@@ -112,7 +112,7 @@ final class CLITests: XCTestCase {
         lines[7] = fields.joined(separator: ",")
         let input = try write(lines, "score.csv", dir)
         let output = dir.appendingPathComponent("scores.csv").path
-        let r = try run(["score", "--model", modelPath, "--data", input, "--out", output])
+        let r = try run(["score", "--model", modelPath, "--data", input, "--history", "derive", "--out", output])
         XCTAssertEqual(r.status, 0, r.stderr)
         let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { $0.components(separatedBy: ",") }
         XCTAssertEqual(rows[0], ["encounter_id", "risk", "atypicality", "tier", "unusual_features", "error"])
@@ -206,7 +206,7 @@ final class CLITests: XCTestCase {
         bytes[8] = 1
         let old = dir.appendingPathComponent("old.readmit").path
         try bytes.write(to: URL(fileURLWithPath: old))
-        let r = try run(["score", "--model", old, "--data", Self.dataPath, "--out", dir.appendingPathComponent("s.csv").path])
+        let r = try run(["score", "--model", old, "--data", Self.dataPath, "--history", "derive", "--out", dir.appendingPathComponent("s.csv").path])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("format version 1") && r.stderr.contains("retrain it with this version"), r.stderr)
     }
@@ -231,7 +231,7 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderr)
             r = try run(["score", "--model", model, "--records", flat, "--out", viaRecords])
             XCTAssertEqual(r.status, 0, r.stderr)
-            r = try run(["score", "--model", model] + source + ["--out", viaTables])
+            r = try run(["score", "--model", model] + source + ["--history", "derive", "--out", viaTables])
             XCTAssertEqual(r.status, 0, r.stderr)
             func risks(_ path: String) throws -> [String] {
                 try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",")[1] }
@@ -280,6 +280,44 @@ final class CLITests: XCTestCase {
         for (k, r) in good.enumerated() { XCTAssertEqual(viaRecords[r], "\(scored.risk[k])", "row \(r + 1)") }
     }
 
+    /// History is never derived unasked: `score --data` without `--history` is refused, and
+    /// `--history unknown` gives the scores of the same rows sent as raw records without their
+    /// history fields (the daemon's rule), bit for bit.
+    func testScoreDataNeverDerivesHistoryUnasked() throws {
+        let dir = temporaryDirectory()
+        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            ?? { () -> String? in
+                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
+                return FileManager.default.fileExists(atPath: p) ? p : nil
+            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let input = try write(try subset(300), "s.csv", dir)
+        let refused = try run(["score", "--model", model, "--data", input, "--out", dir.appendingPathComponent("x.csv").path])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("--history derive") && refused.stderr.contains("--history unknown"), refused.stderr)
+        let flat = dir.appendingPathComponent("flat.csv").path
+        XCTAssertEqual(try run(["history", "--model", model, "--data", input, "--out", flat]).status, 0)
+        // The flat rows without their history columns.
+        let loaded = try ReadmitModel.load(path: model)
+        let historyNames = Set(loaded.parameters.dataset.features.filter { $0.kind == .history }.map(\.name))
+        XCTAssertFalse(historyNames.isEmpty)
+        let lines = try String(contentsOfFile: flat, encoding: .utf8).split(separator: "\n").map { $0.components(separatedBy: ",") }
+        let keep = lines[0].indices.filter { !historyNames.contains(lines[0][$0]) }
+        XCTAssertEqual(keep.count, lines[0].count - historyNames.count)
+        let withoutHistory = dir.appendingPathComponent("nohistory.csv").path
+        try (lines.map { l in keep.map { l[$0] }.joined(separator: ",") }.joined(separator: "\n") + "\n").write(toFile: withoutHistory, atomically: true, encoding: .utf8)
+        let viaRecords = dir.appendingPathComponent("r.csv").path, viaTables = dir.appendingPathComponent("t.csv").path
+        XCTAssertEqual(try run(["score", "--model", model, "--records", withoutHistory, "--out", viaRecords]).status, 0)
+        let unknown = try run(["score", "--model", model, "--data", input, "--history", "unknown", "--out", viaTables])
+        XCTAssertEqual(unknown.status, 0, unknown.stderr)
+        func risks(_ path: String) throws -> [String] {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",")[1] }
+        }
+        XCTAssertEqual(try risks(viaRecords), try risks(viaTables))
+        let derived = dir.appendingPathComponent("d.csv").path
+        XCTAssertEqual(try run(["score", "--model", model, "--data", input, "--history", "derive", "--out", derived]).status, 0)
+        XCTAssertNotEqual(try risks(derived), try risks(viaTables), "history changes some risks")
+    }
+
     /// An output is only ever a regular file: a directory is refused and kept; `-` is standard output.
     func testOutputNeverReplacesADirectory() throws {
         let dir = temporaryDirectory()
@@ -292,11 +330,11 @@ final class CLITests: XCTestCase {
         let keep = dir.appendingPathComponent("keep")
         try FileManager.default.createDirectory(at: keep, withIntermediateDirectories: true)
         try Data("precious".utf8).write(to: keep.appendingPathComponent("inside.txt"))
-        let refused = try run(["score", "--model", model, "--data", input, "--out", keep.path])
+        let refused = try run(["score", "--model", model, "--data", input, "--history", "derive", "--out", keep.path])
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.stderr.contains("not a regular file"), refused.stderr)
         XCTAssertEqual(try String(contentsOf: keep.appendingPathComponent("inside.txt"), encoding: .utf8), "precious")
-        let stdout = try run(["score", "--model", model, "--data", input, "--out", "-", "--log-level", "error"])
+        let stdout = try run(["score", "--model", model, "--data", input, "--history", "derive", "--out", "-", "--log-level", "error"])
         XCTAssertEqual(stdout.status, 0, stdout.stderr)
         XCTAssertEqual(stdout.stdout.split(separator: "\n").count, 21)
         XCTAssertFalse(FileManager.default.fileExists(atPath: "-"))

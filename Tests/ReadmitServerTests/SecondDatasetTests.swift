@@ -68,7 +68,7 @@ final class SecondDatasetTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: cli)
         p.arguments = ["score", "--model", modelPath, "--data-dir", try XCTUnwrap(folders.first { FileManager.default.fileExists(atPath: $0 + "/hosp/admissions.csv.gz") }),
-                       "--out", out, "--log-level", "error"]
+                       "--history", "derive", "--out", out, "--log-level", "error"]
         try p.run(); p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",") }
