@@ -40,9 +40,36 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    /// Makes `path` and its missing parents (mkdir -p); nil on success, else why not, naming
+    /// the part of the path that is in the way. By hand because Foundation's createDirectory
+    /// reports only an opaque NSCocoaErrorDomain code for the common cases.
+    static func makeFolder(_ path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + part
+            if mkdir(prefix, 0o755) != 0 {
+                let code = errno
+                var st = stat()
+                if code == EEXIST, stat(prefix, &st) == 0 {
+                    if (st.st_mode & S_IFMT) == S_IFDIR { continue }
+                    return "Not a directory (\(prefix) is a file)"
+                }
+                return "\(String(cString: strerror(code))) (\(prefix))"
+            }
+        }
+        return nil
+    }
+
     func run() throws {
         try runReportingErrors {
             let console = Console(label: "readmit.train", level: global.logLevel, totalSteps: 8)
+            // The output folder is made (or found) before training, so a bad --out fails at once
+            // with its path, not after minutes of work with a Foundation error dump.
+            let outDir = URL(fileURLWithPath: out)
+            if let problem = Self.makeFolder(outDir.path) {
+                throw ValidationError("--out \(out): cannot make the output folder: \(problem)")
+            }
+            guard access(out, W_OK) == 0 else { throw ValidationError("--out \(out): the output folder is not writable") }
             let start = ContinuousClock.now
             let (specPath, tables) = try source.load()
             let loading = ContinuousClock.now - start
@@ -56,8 +83,6 @@ struct TrainCommand: ParsableCommand {
             let result = try TrainingPipeline.run(tables: tables, options: options, progress: console.progress)
             console.finishProgress()
 
-            let outDir = URL(fileURLWithPath: out)
-            try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
             let clock = ContinuousClock()
             var mark = clock.now
             var stages = result.stageSeconds

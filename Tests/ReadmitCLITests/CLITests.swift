@@ -84,6 +84,12 @@ final class CLITests: XCTestCase {
         fields[49] = "soon"
         lines[5] = fields.joined(separator: ",")
         try assertFails(try write(lines, "badlabel.csv", dir), "badlabel.csv:6: column 'readmitted': label value 'soon' is neither positive (<30) nor negative (NO, >30)")
+        // An --out that cannot be a folder fails before training, naming it (not a Foundation dump).
+        let blocker = try write(["x"], "a-file", dir)
+        let r = try run(["train", "--data", try write(try subset(50), "ok.csv", dir), "--out", blocker + "/sub", "--quick"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--out \(blocker)/sub: cannot make the output folder: Not a directory (\(blocker) is a file)"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("NSCocoaErrorDomain") || r.stderr.contains("training on"), r.stderr)
     }
 
     func testEveryCommandHasHelp() throws {
