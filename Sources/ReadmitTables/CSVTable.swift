@@ -138,8 +138,20 @@ struct ColumnInterner {
 ///
 /// Written by hand rather than with SwiftCSV/CSV.swift: those build a `String` per field
 /// (5 million here), which costs more than the whole rest of the pipeline; this parser keeps
-/// offsets and converts only the columns that are used. RFC 4180 quoting, LF and CRLF endings.
+/// offsets and converts only the columns that are used.
+///
+/// The rules (docs/DATASET_SPEC.md, "CSV files"): UTF-8 text, RFC 4180 quoting, LF or CRLF line
+/// endings (mixed is fine; a quoted field keeps its embedded line breaks as written), a UTF-8
+/// byte-order mark at the start ignored, blank lines skipped. A field that is not valid UTF-8
+/// or longer than ``maxFieldBytes``, a row whose field count differs from the header's, an
+/// unclosed quote or text after a closing quote is an error naming the file, the line (the
+/// first such line in the file) and the column: the reader never guesses.
 public struct CSVTable: Sendable {
+    /// The longest field accepted, in bytes as written (quotes excluded): 1 MiB. The data has no
+    /// field near this; a longer one is a broken file (a runaway quote, a binary blob), reported
+    /// as ``DataError/Code/fieldTooLong`` rather than carried into the model.
+    public static let maxFieldBytes = 1 << 20
+
     /// The file the table was read from (for error messages).
     public let file: String
     /// Column names from the header line.
@@ -170,7 +182,10 @@ public struct CSVTable: Sendable {
             throw DataError(code: .unreadable, file: file, message: "file larger than 2 GiB is not supported")
         }
         let hasQuote = bytes.withUnsafeBufferPointer { b in b.baseAddress.map { memchr($0, 0x22, b.count) != nil } ?? false }
-        let parsed = hasQuote ? try Self.parseGeneral(bytes, file: file) : try Self.parseUnquoted(bytes, file: file, parallel: parallel)
+        // A UTF-8 byte-order mark (Excel and Windows tools write one) is not part of the first name.
+        let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let parsed = hasQuote ? try Self.parseGeneral(bytes, from: start, file: file)
+                              : try Self.parseUnquoted(bytes, from: start, file: file, parallel: parallel)
         if parsed.header.isEmpty || parsed.header == [""] {
             throw DataError(code: .empty, file: file, message: "file is empty (no header line)")
         }
@@ -191,13 +206,14 @@ public struct CSVTable: Sendable {
         var quotedRows: Set<Int>
     }
 
-    /// The fast parse of a file without quotes (see ``init(bytes:file:parallel:)``).
-    static func parseUnquoted(_ bytes: [UInt8], file: String, parallel: Bool) throws(DataError) -> Parsed {
+    /// The fast parse of a file without quotes (see ``init(bytes:file:parallel:)``), from byte
+    /// `from` (after a byte-order mark).
+    static func parseUnquoted(_ bytes: [UInt8], from: Int = 0, file: String, parallel: Bool) throws(DataError) -> Parsed {
         let n = bytes.count
         return try bytes.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(DataError) -> Parsed in
-            guard let base = b.baseAddress, n > 0 else { return Parsed(header: [], bounds: [], lines: [], quotedRows: []) }
+            guard let base = b.baseAddress, n > from else { return Parsed(header: [], bounds: [], lines: [], quotedRows: []) }
             // Header: the first line that is not blank.
-            var i = 0, line: Int32 = 1
+            var i = from, line: Int32 = 1
             var header: [String] = []
             while i < n {
                 let end = newline(base, from: i, to: n)
@@ -208,6 +224,9 @@ public struct CSVTable: Sendable {
                 if fieldsEnd == lineStart { line += 1; continue }  // blank line
                 var start = lineStart
                 for k in lineStart...fieldsEnd where k == fieldsEnd || base[k] == UInt8(ascii: ",") {
+                    if let problem = fieldProblem(base, start: start, end: k, field: header.count, checkEncoding: true) {
+                        throw DataError(code: problem.code, file: file, line: Int(line), message: "header " + problem.message)
+                    }
                     header.append(String(decoding: UnsafeBufferPointer(start: base + start, count: k - start), as: UTF8.self))
                     start = k + 1
                 }
@@ -259,16 +278,62 @@ public struct CSVTable: Sendable {
                 }
                 initialized = rows * columns * 2
             }
-            for r in results { if let r, let error = r.error { throw DataError(code: .malformed, file: file, line: Int(error.line), message: error.message) } }
+            for r in results {
+                if let r, let e = r.error {
+                    throw DataError(code: e.code, file: file, line: Int(e.line), column: e.field.flatMap { $0 < columns ? header[$0] : nil },
+                                    message: e.message)
+                }
+            }
             lines.removeLast(capacityRows - bounds.count / (2 * columns))
             return Parsed(header: header, bounds: bounds, lines: lines, quotedRows: [])
         }
     }
 
-    /// One part's result: its record count, or the first error in it.
+    /// One part's result: its record count, or the first error in it (with the 0-based field
+    /// it is in, when it is in one field).
     struct Chunk: Sendable {
         var rows: Int
-        var error: (line: Int32, message: String)?
+        var error: (line: Int32, field: Int?, code: DataError.Code, message: String)?
+    }
+
+    /// What is wrong with the field `b[start..<end]` (number `field`, 0-based), if anything: too
+    /// long, or (when `checkEncoding`, i.e. it has a byte of 0x80 or more) not valid UTF-8.
+    /// The message starts with "field N" (1-based).
+    static func fieldProblem(_ b: UnsafePointer<UInt8>, start: Int, end: Int, field: Int, checkEncoding: Bool) -> (code: DataError.Code, message: String)? {
+        if end - start > maxFieldBytes {
+            return (.fieldTooLong, "field \(field + 1) is \(end - start) bytes long, over the limit of \(maxFieldBytes) bytes (1 MiB)")
+        }
+        if checkEncoding, let bad = firstInvalidUTF8(b, from: start, to: end) {
+            let hex = String(b[bad], radix: 16, uppercase: true)
+            return (.badEncoding, "field \(field + 1) is not valid UTF-8 (byte 0x\(hex.count < 2 ? "0" : "")\(hex) at byte \(bad - start + 1) of the field)")
+        }
+        return nil
+    }
+
+    /// The offset of the first byte of `b[from..<to]` that does not belong to a valid UTF-8
+    /// sequence (overlong forms, surrogates and code points above U+10FFFF are invalid), or nil.
+    static func firstInvalidUTF8(_ b: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+        var i = from
+        while i < to {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            let need: Int
+            var low: UInt8 = 0x80, high: UInt8 = 0xBF  // the allowed range of the second byte
+            switch c {
+            case 0xC2...0xDF: need = 1
+            case 0xE0: need = 2; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: need = 2
+            case 0xED: need = 2; high = 0x9F
+            case 0xF0: need = 3; low = 0x90
+            case 0xF1...0xF3: need = 3
+            case 0xF4: need = 3; high = 0x8F
+            default: return i
+            }
+            if to - i <= need || b[i + 1] < low || b[i + 1] > high { return i }
+            for k in stride(from: 2, through: need, by: 1) where b[i + k] & 0xC0 != 0x80 { return i }
+            i += need + 1
+        }
+        return nil
     }
 
     /// The index of the first line feed in `b[from..<to]`, or `to`.
@@ -302,9 +367,19 @@ public struct CSVTable: Sendable {
             var firstStart = i, firstEnd = i
             while true {
                 let start = i
-                while i < to && b[i] != UInt8(ascii: ",") && b[i] != UInt8(ascii: "\n") { i += 1 }
+                var bits: UInt8 = 0  // every byte or-ed: bit 7 set when the field is not ASCII
+                while i < to {
+                    let c = b[i]
+                    if c == UInt8(ascii: ",") || c == UInt8(ascii: "\n") { break }
+                    bits |= c
+                    i += 1
+                }
                 var end = i
                 if end > start && b[end - 1] == UInt8(ascii: "\r") && (i == to || b[i] == UInt8(ascii: "\n")) { end -= 1 }
+                if end - start > maxFieldBytes || bits >= 0x80,
+                   let problem = fieldProblem(b, start: start, end: end, field: fields, checkEncoding: bits >= 0x80) {
+                    return Chunk(rows: rows, error: (rowLine, fields, problem.code, problem.message))
+                }
                 if fields < columns { out[2 * fields] = Int32(start); out[2 * fields + 1] = Int32(end) }
                 if fields == 0 { firstStart = start; firstEnd = end }
                 fields += 1
@@ -314,7 +389,7 @@ public struct CSVTable: Sendable {
             }
             if fields == 1 && firstStart == firstEnd { continue }  // blank line
             if fields != columns {
-                return Chunk(rows: rows, error: (rowLine, "row has \(fields) fields, the header has \(columns)"))
+                return Chunk(rows: rows, error: (rowLine, nil, .malformed, "row has \(fields) fields, the header has \(columns)"))
             }
             lines[rows] = rowLine
             rows += 1
@@ -323,19 +398,40 @@ public struct CSVTable: Sendable {
         return Chunk(rows: rows, error: nil)
     }
 
-    /// The general parser (RFC 4180 quoting): used when the file contains a quote character.
-    static func parseGeneral(_ bytes: [UInt8], file: String) throws(DataError) -> Parsed {
+    /// The general parser (RFC 4180 quoting), from byte `from` (after a byte-order mark): used
+    /// when the file contains a quote character. A quoted field keeps its embedded line breaks
+    /// (CRLF included) as written; after its closing quote only a comma, a line break or the
+    /// end of the file may follow.
+    static func parseGeneral(_ bytes: [UInt8], from: Int = 0, file: String) throws(DataError) -> Parsed {
         var bounds: [Int32] = []
         var lines: [Int32] = []
         var quotedRows = Set<Int>()
         var header: [String] = []
         var line: Int32 = 1
-        var i = 0
+        var i = from
         let n = bytes.count
         var rowFields: [Int32] = []
         var rowHasQuote = false
         var rowStartLine: Int32 = 1
         var rowIndex = -1  // -1 while reading the header
+
+        /// An error in field `field` (0-based) of the current row.
+        func fieldError(_ code: DataError.Code, _ message: String, field: Int) -> DataError {
+            if rowIndex < 0 { return DataError(code: code, file: file, line: Int(rowStartLine), message: "header " + message) }
+            return DataError(code: code, file: file, line: Int(rowStartLine), column: field < header.count ? header[field] : nil, message: message)
+        }
+
+        /// Checks the field `bytes[start..<end]` (its size, and its encoding when `bits`, its
+        /// bytes or-ed, say it is not ASCII), then adds it to the row.
+        func addField(_ start: Int, _ end: Int, bits: UInt8) throws(DataError) {
+            if end - start > maxFieldBytes || bits >= 0x80 {
+                let problem = bytes.withUnsafeBufferPointer { b in
+                    b.baseAddress.flatMap { fieldProblem($0, start: start, end: end, field: rowFields.count / 2, checkEncoding: bits >= 0x80) }
+                }
+                if let problem { throw fieldError(problem.code, problem.message, field: rowFields.count / 2) }
+            }
+            rowFields.append(Int32(start)); rowFields.append(Int32(end))
+        }
 
         func finishRow() throws(DataError) {
             // A blank line (one empty field) is skipped.
@@ -363,31 +459,45 @@ public struct CSVTable: Sendable {
             rowStartLine = line
             // Parse one record.
             while true {
+                var bits: UInt8 = 0
                 if i < n && bytes[i] == UInt8(ascii: "\"") {
                     rowHasQuote = true
                     let start = i + 1
                     i += 1
                     var closed = false
                     while i < n {
-                        if bytes[i] == UInt8(ascii: "\"") {
+                        let c = bytes[i]
+                        if c == UInt8(ascii: "\"") {
                             if i + 1 < n && bytes[i + 1] == UInt8(ascii: "\"") { i += 2; continue }
                             closed = true
                             break
                         }
-                        if bytes[i] == UInt8(ascii: "\n") { line += 1 }
+                        if c == UInt8(ascii: "\n") { line += 1 }
+                        bits |= c
                         i += 1
                     }
                     if !closed {
-                        throw DataError(code: .malformed, file: file, line: Int(rowStartLine), message: "quoted field is not closed")
+                        throw fieldError(.malformed, "field \(rowFields.count / 2 + 1): quoted field is not closed", field: rowFields.count / 2)
                     }
-                    rowFields.append(Int32(start)); rowFields.append(Int32(i))
+                    try addField(start, i, bits: bits)
                     i += 1  // closing quote
+                    let atEnd = i == n || bytes[i] == UInt8(ascii: ",") || bytes[i] == UInt8(ascii: "\n")
+                        || (bytes[i] == UInt8(ascii: "\r") && (i + 1 == n || bytes[i + 1] == UInt8(ascii: "\n")))
+                    if !atEnd {
+                        // `"a"b,`: RFC 4180 has no reading of it; guessing would shift the columns.
+                        throw fieldError(.malformed, "field \(rowFields.count / 2): text after the closing quote", field: rowFields.count / 2 - 1)
+                    }
                 } else {
                     let start = i
-                    while i < n && bytes[i] != UInt8(ascii: ",") && bytes[i] != UInt8(ascii: "\n") { i += 1 }
+                    while i < n {
+                        let c = bytes[i]
+                        if c == UInt8(ascii: ",") || c == UInt8(ascii: "\n") { break }
+                        bits |= c
+                        i += 1
+                    }
                     var end = i
                     if end > start && bytes[end - 1] == UInt8(ascii: "\r") && (i == n || bytes[i] == UInt8(ascii: "\n")) { end -= 1 }
-                    rowFields.append(Int32(start)); rowFields.append(Int32(end))
+                    try addField(start, end, bits: bits)
                 }
                 if i < n && bytes[i] == UInt8(ascii: ",") { i += 1; continue }
                 if i < n && bytes[i] == UInt8(ascii: "\r") { i += 1 }

@@ -25,6 +25,10 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFinite = "not_finite"
         /// A timestamp does not match the spec's format.
         case badTimestamp = "bad_timestamp"
+        /// A CSV field is not valid UTF-8 (files only; raw records arrive as decoded texts).
+        case badEncoding = "bad_encoding"
+        /// A CSV field is longer than ``CSVTable/maxFieldBytes`` (files only).
+        case fieldTooLong = "field_too_long"
     }
 
     /// The kind of problem.

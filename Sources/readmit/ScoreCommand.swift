@@ -52,6 +52,9 @@ struct ScoreCommand: ParsableCommand {
     @Flag(name: .customLong("missing-fields-ok"), help: "With --records: a required field absent from the file is missing for every row, with a warning.")
     var missingFieldsOk = false
 
+    @Option(name: .long, help: "With --records: also write every error and warning as CSV to this file: row (0-based data row, empty for the whole file), line, field, severity, code, message (the daemon's RECORDS messages, in its order).")
+    var messages: String?
+
     @Option(name: .long, help: "Output CSV (- for standard output; only a regular file is ever replaced).")
     var out: String
 
@@ -61,10 +64,12 @@ struct ScoreCommand: ParsableCommand {
         try runReportingErrors {
             let console = Console(label: "readmit.score", level: global.logLevel, totalSteps: 3)
             let loaded = try ReadmitModel.load(path: model)
+            if records == nil, messages != nil { throw ValidationError("--messages goes with --records") }
             if let records {
                 guard data == nil, dataDirectory == nil, history == nil else {
                     throw ValidationError("--records scores a flat file alone, its history fields as columns; leave out --data, --data-dir and --history")
                 }
+                if messages == out { throw ValidationError("--messages and --out name the same file") }
                 try scoreRecords(loaded, path: records, console: console)
                 return
             }
@@ -172,6 +177,15 @@ extension ScoreCommand {
             lines.append(line)
         }
         try OutputFile.write(lines.joined(separator: "\n") + "\n", to: out)
+        if let messages {
+            var text = "row,line,field,severity,code,message\n"
+            for m in result.messages {
+                let place = m.row < 0 ? "," : "\(m.row),\(csv.line(ofRow: m.row))"
+                text += [place, CSVField.quote(m.field), m.severity == .error ? "error" : "warning", CSVField.quote(m.code),
+                         CSVField.quote(m.message)].joined(separator: ",") + "\n"
+            }
+            try OutputFile.write(text, to: messages)
+        }
         console.progress("write done")
         console.finishProgress()
         let failed = result.tier.filter { $0 == 255 }.count

@@ -35,7 +35,13 @@ final class CLITests: XCTestCase {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        // Both pipes at once: a large stderr (an error quoting a huge field) must not block the child.
+        nonisolated(unsafe) var e = Data()
+        let errorRead = DispatchGroup()
+        errorRead.enter()
+        DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); errorRead.leave() }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        errorRead.wait()
         p.waitUntilExit()
         return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
@@ -322,6 +328,116 @@ final class CLITests: XCTestCase {
         let derived = dir.appendingPathComponent("d.csv").path
         XCTAssertEqual(try run(["score", "--model", model, "--data", input, "--history", "derive", "--out", derived]).status, 0)
         XCTAssertNotEqual(try risks(derived), try risks(viaTables), "history changes some risks")
+    }
+
+    /// LF, CRLF and a byte-order mark before CRLF give the same models, metrics, scores and
+    /// raw-record scores (docs/DATASET_SPEC.md, "CSV files"): the encoding of the file is not data.
+    func testLineEndingsAndByteOrderMarkGiveIdenticalResults() throws {
+        let dir = temporaryDirectory()
+        let rows = try subset(2500)
+        let variants: [(name: String, encode: ([String]) -> String)] = [
+            ("lf", { $0.joined(separator: "\n") + "\n" }),
+            ("crlf", { $0.joined(separator: "\r\n") + "\r\n" }),
+            ("bom-crlf", { "\u{FEFF}" + $0.joined(separator: "\r\n") + "\r\n" }),
+        ]
+        var outputs: [[String: String]] = []
+        for v in variants {
+            let data = dir.appendingPathComponent("\(v.name).csv").path
+            try Data(v.encode(rows).utf8).write(to: URL(fileURLWithPath: data))
+            let out = dir.appendingPathComponent(v.name)
+            var r = try run(["train", "--data", data, "--out", out.path, "--quick", "--no-report", "--threads", "1"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let model = out.appendingPathComponent("model.readmit").path
+            func file(_ name: String) throws -> String { try String(contentsOfFile: dir.appendingPathComponent(name).path, encoding: .utf8) }
+            var result: [String: String] = [:]
+            // The metrics, less what names the input file's bytes (its path, its hash and the model
+            // id derived from it), the time and the stage timings.
+            let varying: Set<String> = ["model_id", "training_data_sha256", "created_at", "stage_seconds", "data"]
+            func json(_ data: Data) throws -> String {
+                let object = try JSONSerialization.jsonObject(with: data)
+                return String(decoding: try JSONSerialization.data(withJSONObject: Self.dropping(object, varying), options: [.sortedKeys]), as: UTF8.self)
+            }
+            result["metrics"] = try json(Data(contentsOf: out.appendingPathComponent("metrics.json")))
+            let evalJSON = dir.appendingPathComponent("\(v.name)-eval.json")
+            r = try run(["evaluate", "--model", model, "--data", data, "--json", evalJSON.path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            result["evaluate"] = r.stdout.split(separator: "\n").dropFirst().joined(separator: "\n")  // after "Model ID on FILE"
+            result["evaluate.json"] = try json(Data(contentsOf: evalJSON))
+            r = try run(["score", "--model", model, "--data", data, "--history", "derive", "--out", dir.appendingPathComponent("\(v.name)-score.csv").path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            result["score"] = try file("\(v.name)-score.csv")
+            // Raw records: `readmit history` writes LF; the same records are re-encoded like the table.
+            let flat = dir.appendingPathComponent("\(v.name)-flat.csv").path
+            r = try run(["history", "--model", model, "--data", data, "--out", flat])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let flatRows = try String(contentsOfFile: flat, encoding: .utf8).split(separator: "\n").map(String.init)
+            try Data(v.encode(flatRows).utf8).write(to: URL(fileURLWithPath: flat))
+            r = try run(["score", "--model", model, "--records", flat, "--out", dir.appendingPathComponent("\(v.name)-records.csv").path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            result["records"] = try file("\(v.name)-records.csv")
+            outputs.append(result)
+        }
+        XCTAssertTrue(outputs[0]["records"]?.hasPrefix("encounter_id,risk,") == true, outputs[0]["records"]?.prefix(80).description ?? "")
+        XCTAssertGreaterThan(outputs[0]["score"]?.split(separator: "\n").count ?? 0, 2000)
+        for k in 1..<outputs.count {
+            for key in outputs[0].keys.sorted() {
+                XCTAssertEqual(outputs[k][key], outputs[0][key], "\(variants[k].name) vs lf: \(key)")
+            }
+        }
+    }
+
+    /// `json` without the keys `keys`, at any depth.
+    static func dropping(_ json: Any, _ keys: Set<String>) -> Any {
+        if let d = json as? [String: Any] {
+            return d.filter { !keys.contains($0.key) }.mapValues { dropping($0, keys) }
+        }
+        if let a = json as? [Any] { return a.map { dropping($0, keys) } }
+        return json
+    }
+
+    /// Invalid UTF-8 and a field over 1 MiB fail `train` and `score --records` with the file,
+    /// the first bad line and the column; nothing is written.
+    func testInvalidUTF8AndOversizedFieldsNameFileLineAndColumn() throws {
+        let dir = temporaryDirectory()
+        let rows = try subset(300)
+        let header = rows[0].components(separatedBy: ",")
+        func replaced(_ line: Int, _ column: Int, _ value: [UInt8]) -> [UInt8] {
+            var bytes: [UInt8] = []
+            for (k, row) in rows.enumerated() {
+                if k + 1 == line {
+                    var fields = row.components(separatedBy: ",").map { Array($0.utf8) }
+                    fields[column] = value
+                    bytes += Array(fields.joined(separator: [UInt8(ascii: ",")]))
+                } else {
+                    bytes += Array(row.utf8)
+                }
+                bytes += [13, 10]
+            }
+            return bytes
+        }
+        let big = [UInt8](repeating: UInt8(ascii: "7"), count: (1 << 20) + 1)
+        let cases: [(name: String, bytes: [UInt8], expected: String)] = [
+            ("latin1.csv", replaced(7, 2, Array("Cauc".utf8) + [0xE1] + Array("sian".utf8)),
+             "latin1.csv:7: column '\(header[2])': field 3 is not valid UTF-8 (byte 0xE1 at byte 5 of the field)"),
+            ("big.csv", replaced(12, 9, big),
+             "big.csv:12: column '\(header[9])': field 10 is \(big.count) bytes long, over the limit of 1048576 bytes (1 MiB)"),
+        ]
+        let modelDir = dir.appendingPathComponent("model")
+        XCTAssertEqual(try run(["train", "--data", try write(try subset(2500), "train.csv", dir), "--out", modelDir.path, "--quick", "--no-report"]).status, 0)
+        for c in cases {
+            let path = dir.appendingPathComponent(c.name).path
+            try Data(c.bytes).write(to: URL(fileURLWithPath: path))
+            let out = dir.appendingPathComponent("out-\(c.name)").path
+            for args in [["train", "--data", path, "--out", out, "--quick", "--no-report"],
+                         ["score", "--model", modelDir.appendingPathComponent("model.readmit").path, "--records", path, "--out", out + ".csv"]] {
+                let r = try run(args)
+                XCTAssertNotEqual(r.status, 0, args[0])
+                XCTAssertTrue(r.stderr.contains(dir.appendingPathComponent(c.expected).path), "\(args[0]) stderr: \(r.stderr)")
+                XCTAssertFalse(r.stderr.contains("Fatal error"))
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.readmit"))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".csv"))
+        }
     }
 
     /// An output is only ever a regular file: a directory is refused and kept; `-` is standard output.

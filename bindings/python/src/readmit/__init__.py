@@ -2,7 +2,7 @@
 
 >>> import readmit
 >>> with readmit.Client("tcp://127.0.0.1:5555") as cl:
-...     frame = readmit.read_csv("patients.csv")  # raw fields, every value as written
+...     frame = readmit.read_records("patients.csv")  # raw fields as the CLI reads them
 ...     out = cl.score_records(frame, k=3)     # risk, atypicality, tier, error, warnings per row
 ...     risk = cl.score(frame)                 # numpy array of probabilities
 ...     full = cl.score_frame(frame)           # risk, atypicality, tier
@@ -16,17 +16,17 @@ The package talks to the daemon through libreadmit (the project's C shim, built 
 package); errors are :class:`ReadmitError` subclasses carrying the daemon's message.
 """
 from .client import Client, version
-from .errors import (DataWarningError, EncodingError, ForbiddenError, InvalidArgumentError, InvalidFeatureError,
+from .errors import (DataFileError, DataWarningError, EncodingError, ForbiddenError, InvalidArgumentError, InvalidFeatureError,
                      NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
                      ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError,
                      UnavailableError)
-from .io import read_csv
+from .io import read_csv, read_records
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "version", "read_csv", "ReadmitError", "ReadmitTimeout", "ReadmitConnectionError", "UnavailableError",
-    "ProtocolError",
+    "Client", "version", "read_records", "read_csv", "ReadmitError", "DataFileError", "ReadmitTimeout",
+    "ReadmitConnectionError", "UnavailableError", "ProtocolError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
     "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning",
     "DataWarningError",

@@ -582,6 +582,7 @@ class Client:
         frame = pd.DataFrame({name: pd.Series(values, index=index, dtype=object) if values.dtype == object
                               else pd.Series(values, index=index) for name, values in columns.items()}, index=index)
         frame.attrs["request_messages"] = [m for m in messages if m["row"] is None]
+        frame.attrs["messages"] = messages  # every error and warning, with its row (0-based) and code
         return frame, messages
 
 def _messages(result) -> List[Dict[str, Any]]:

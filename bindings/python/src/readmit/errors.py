@@ -108,6 +108,25 @@ class DataWarningError(ReadmitError, ValueError):
         self.messages = list(messages or [])
 
 
+class DataFileError(ReadmitError, ValueError):
+    """A CSV file that :func:`readmit.read_records` refuses, by the rules of ``readmit``'s own
+    reader (docs/DATASET_SPEC.md, "CSV files"): not valid UTF-8 (``kind`` ``"bad_encoding"``),
+    a field over 1 MiB (``"field_too_long"``), a row whose field count differs from the header's
+    or a broken quote (``"malformed"``). ``path``, ``line`` (1-based, the header is line 1; the
+    first bad line of the file) and ``field`` (the column's name, None in the header) say where.
+    """
+
+    def __init__(self, message: str, path: str, line: Optional[int] = None, field: Optional[str] = None,
+                 kind: Optional[str] = None):
+        super().__init__(message, code=0, field=field)
+        #: The file.
+        self.path = path
+        #: 1-based line of the file (the header is line 1).
+        self.line = line
+        #: ``"bad_encoding"``, ``"field_too_long"`` or ``"malformed"`` (the CLI's error codes).
+        self.kind = kind
+
+
 class ReadmitDataWarning(UserWarning):
     """Warnings the daemon reported about the data of :meth:`readmit.Client.score_records`
     (unknown levels, absent history or required fields, unused columns, values read as

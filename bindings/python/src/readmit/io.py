@@ -1,21 +1,121 @@
-"""Reading a CSV of raw records with every value kept as written."""
+"""Reading CSVs of raw records: as the ``readmit`` CLI reads them, or through pandas as written."""
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import os
-from typing import Any, Union
+from typing import Any, List, Union
 
 import pandas as pd
 
+from .errors import DataFileError
+
+#: The longest field :func:`read_records` accepts, in bytes (the CLI's ``CSVTable.maxFieldBytes``).
+MAX_FIELD_BYTES = 1 << 20
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
+    """Reads a CSV of raw records (gzip allowed) exactly as ``readmit score --records`` reads it.
+
+    Every column is text as written (``None``, ``NA``, ``?`` stay texts; which texts are missing is
+    the model's dataset spec's business, applied by the daemon, and an empty field is missing
+    there). The rules are those of the CLI (docs/DATASET_SPEC.md, "CSV files"): UTF-8, a byte-order
+    mark at the start ignored, LF or CRLF line endings, RFC 4180 quotes (a quoted field keeps its
+    line breaks as written), blank lines skipped. The result goes to
+    :meth:`Client.score_records` as it is.
+
+    Raises:
+        DataFileError: with ``path``, ``line`` and ``field`` (the column) of the first bad line:
+            invalid UTF-8, a field over :data:`MAX_FIELD_BYTES`, a row with more or fewer fields
+            than the header, text after a closing quote or a quote not closed.
+        FileNotFoundError: no such file.
+    """
+    name = os.fspath(path)
+    with open(name, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    if data.startswith(_BOM):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line, field, column, offset = _locate(data, e.start)
+        where = f"column '{column}': field" if column is not None else "header field"
+        raise DataFileError(f"{name}:{line}: {where} {field + 1} is not valid UTF-8 (byte 0x{data[e.start]:02X} at byte "
+                            f"{offset} of the field)", name, line, column, "bad_encoding") from None
+    # The csv module's own limit (128 Ki characters by default) is raised to ours, process-wide
+    # (it is a global of the module): a field it still refuses is over 1 MiB.
+    if csv.field_size_limit() < MAX_FIELD_BYTES + 1:
+        csv.field_size_limit(MAX_FIELD_BYTES + 1)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: List[str] = []
+    rows: List[List[str]] = []
+    line = 1  # the line on which the next record starts
+    try:
+        for record in reader:
+            start, line = line, reader.line_num + 1
+            if not record:  # a blank line
+                continue
+            for k, value in enumerate(record):
+                if len(value) * 4 > MAX_FIELD_BYTES and len(value.encode("utf-8")) > MAX_FIELD_BYTES:
+                    column = header[k] if header and k < len(header) else None
+                    raise DataFileError(f"{name}:{start}: {_where(column)}field {k + 1} is {len(value.encode('utf-8'))} "
+                                        f"bytes long, over the limit of {MAX_FIELD_BYTES} bytes (1 MiB)",
+                                        name, start, column, "field_too_long")
+            if not header:
+                header = record
+            elif len(record) != len(header):
+                raise DataFileError(f"{name}:{start}: row has {len(record)} fields, the header has {len(header)}",
+                                    name, start, None, "malformed")
+            else:
+                rows.append(record)
+    except csv.Error as e:
+        if "field limit" in str(e):
+            raise DataFileError(f"{name}:{line}: a field is over the limit of {MAX_FIELD_BYTES} bytes (1 MiB)",
+                                name, line, None, "field_too_long") from None
+        raise DataFileError(f"{name}:{line}: {e}", name, line, None, "malformed") from None
+    if not header:
+        raise DataFileError(f"{name}: file is empty (no header line)", name, None, None, "empty")
+    columns = {h: [r[k] for r in rows] for k, h in enumerate(header)} if len(set(header)) == len(header) else None
+    if columns is None:
+        return pd.DataFrame(rows, columns=header, dtype=object)
+    return pd.DataFrame({h: pd.Series(v, dtype=object) for h, v in columns.items()}, columns=header)
+
+
+def _where(column: Any) -> str:
+    return f"column '{column}': " if column is not None else ""
+
+
+def _locate(data: bytes, offset: int):
+    """Where byte ``offset`` of ``data`` (the first invalid UTF-8 byte) is, as the CLI says it:
+    (line on which its record starts, 0-based field, column name or None in the header, 1-based
+    byte within the field). The valid text before it is parsed with a one-byte stand-in for it."""
+    reader = csv.reader(io.StringIO(data[:offset].decode("utf-8") + "Z", newline=""))
+    records, line = [], 1
+    for record in reader:
+        records.append((line, record))
+        line = reader.line_num + 1
+    start, partial = records[-1]
+    header = next((r for _, r in records[:-1] if r), None)
+    field = len(partial) - 1
+    column = header[field] if header is not None and field < len(header) else None
+    return start, field, column, len(partial[-1].encode("utf-8"))
+
 
 def read_csv(path: Union[str, "os.PathLike[str]"], **kwargs: Any) -> pd.DataFrame:
-    """Reads a CSV (gzip allowed) with every column as text, exactly as written.
+    """Reads a CSV (gzip allowed) through pandas with every column as text, exactly as written.
 
     This is ``pandas.read_csv(path, dtype=str, keep_default_na=False, na_values=[])`` (keyword
     arguments override those): no text becomes missing here, so a level written ``None`` or
     ``NA`` stays a level and numbers keep their written form. Which texts mean "missing" is the
     business of the model's dataset spec, applied by the daemon (for Diabetes 130, ``?`` and
-    empty fields are missing there). The result goes to :meth:`Client.score_records` (or
-    ``score``, ``score_frame``, ``explain``) as it is.
+    empty fields are missing there). Unlike :func:`read_records` it takes pandas' options and
+    pandas' leniency (a short row is padded with empty fields); prefer :func:`read_records` to
+    get the CLI's reading.
     """
     options = {"dtype": str, "keep_default_na": False, "na_values": []}
     options.update(kwargs)

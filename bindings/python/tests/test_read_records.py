@@ -1,0 +1,56 @@
+"""readmit.read_records reads raw records as `readmit score --records` does (no daemon needed)."""
+import gzip
+
+import pytest
+
+import readmit
+
+BOM = b"\xef\xbb\xbf"
+
+
+def write(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_line_endings_and_byte_order_mark_read_the_same(tmp_path):
+    rows = [b"id,race,n", b"1,None,3", b"", b"2,?,", b'3,"Mar,tian ""x""",12']
+    lf = b"\n".join(rows) + b"\n"
+    crlf = b"\r\n".join(rows) + b"\r\n"
+    frames = [readmit.read_records(write(tmp_path, f"{k}.csv", data))
+              for k, data in enumerate([lf, crlf, BOM + crlf, BOM + crlf[:-2]])]
+    frames.append(readmit.read_records(write(tmp_path, "z.csv.gz", gzip.compress(BOM + crlf))))
+    for f in frames:
+        assert list(f.columns) == ["id", "race", "n"]
+        assert f.values.tolist() == [["1", "None", "3"], ["2", "?", ""], ["3", 'Mar,tian "x"', "12"]]
+        assert all(dtype == object for dtype in f.dtypes)
+
+
+def test_quoted_fields_keep_their_line_breaks(tmp_path):
+    f = readmit.read_records(write(tmp_path, "q.csv", b'a,b\r\n"two\r\nlines",x\r\n'))
+    assert f["a"].tolist() == ["two\r\nlines"]
+
+
+@pytest.mark.parametrize("data, line, field, kind, text", [
+    (b"a,b\n1,2\n3,4\xff5\n6,\xc3\n", 3, "b", "bad_encoding",
+     "column 'b': field 2 is not valid UTF-8 (byte 0xFF at byte 2 of the field)"),
+    (b"a,\xffb\n1,2\n", 1, None, "bad_encoding", "header field 2 is not valid UTF-8 (byte 0xFF at byte 1 of the field)"),
+    (b"a,b\n1,2\n3\n4,5,6\n", 3, None, "malformed", "row has 1 fields, the header has 2"),
+    (b'a,b\n1,2\n"x"y,2\n', 3, None, "malformed", None),
+    (b"a,b\r\n1,2\r\n3," + b"7" * ((1 << 20) + 1) + b"\r\n", 3, "b", "field_too_long",
+     "column 'b': field 2 is 1048577 bytes long, over the limit of 1048576 bytes (1 MiB)"),
+])
+def test_bad_files_name_path_first_bad_line_and_column(tmp_path, data, line, field, kind, text):
+    path = write(tmp_path, "bad.csv", data)
+    with pytest.raises(readmit.DataFileError) as e:
+        readmit.read_records(path)
+    assert isinstance(e.value, ValueError)
+    assert (e.value.path, e.value.line, e.value.field, e.value.kind) == (str(path), line, field, kind)
+    if text:
+        assert str(e.value) == f"{path}:{line}: {text}"
+
+
+def test_a_field_at_the_limit_is_read(tmp_path):
+    f = readmit.read_records(write(tmp_path, "big.csv", b"a,b\n1,\"" + b"7" * (1 << 20) + b"\"\n"))
+    assert len(f["b"].iloc[0]) == 1 << 20

@@ -1,0 +1,35 @@
+# readmit_read_records reads raw records as `readmit score --records` does (no daemon needed).
+
+write_bytes <- function(bytes) {
+  path <- tempfile(fileext = ".csv")
+  writeBin(bytes, path)
+  path
+}
+
+test_that("LF, CRLF, a byte-order mark and gzip read the same, every value as written", {
+  rows <- c("id,race,n", "1,None,3", "", "2,?,", "3,\"Mar,tian \"\"x\"\"\",12")
+  lf <- charToRaw(paste0(paste(rows, collapse = "\n"), "\n"))
+  crlf <- charToRaw(paste0(paste(rows, collapse = "\r\n"), "\r\n"))
+  bom <- as.raw(c(0xef, 0xbb, 0xbf))
+  gz <- tempfile(fileext = ".csv.gz")
+  con <- gzfile(gz, "wb"); writeBin(c(bom, crlf), con); close(con)
+  for (path in c(write_bytes(lf), write_bytes(crlf), write_bytes(c(bom, crlf)), gz)) {
+    f <- readmit_read_records(path)
+    expect_identical(names(f), c("id", "race", "n"))
+    expect_identical(f$race, c("None", "?", "Mar,tian \"x\""))
+    expect_identical(f$n, c("3", "", "12"))
+  }
+})
+
+test_that("bad files name the first bad line, the column and the kind", {
+  bad <- function(bytes) tryCatch(readmit_read_records(write_bytes(bytes)), readmit_data_file_error = identity)
+  e <- bad(c(charToRaw("a,b\n1,2\n3,4"), as.raw(0xff), charToRaw("5\n6,"), as.raw(0xc3), charToRaw("\n")))
+  expect_s3_class(e, "readmit_input_error")
+  expect_identical(list(e$line, e$column, e$kind), list(3L, "b", "bad_encoding"))
+  expect_match(conditionMessage(e), ":3: column 'b': field 2 is not valid UTF-8 (byte 0xFF at byte 2 of the field)", fixed = TRUE)
+  e <- bad(charToRaw("a,b\r\n1,\"x\r\ny\"\r\n\r\n3\r\n4,5,6\r\n"))
+  expect_identical(list(e$line, e$kind), list(5L, "malformed"))   # read.csv would pad it silently
+  e <- bad(c(charToRaw("a,b\n1,"), rep(charToRaw("7"), 1048577L), charToRaw("\n")))
+  expect_identical(list(e$column, e$kind), list("b", "field_too_long"))
+  expect_identical(bad(raw(0))$kind, "empty")
+})
