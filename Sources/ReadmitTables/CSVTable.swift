@@ -382,6 +382,14 @@ public struct CSVTable: Sendable {
                     }
                     rowFields.append(Int32(start)); rowFields.append(Int32(i))
                     i += 1  // closing quote
+                    // Only a comma or the end of the record may follow: anything else would
+                    // otherwise start a new record in the middle of the line.
+                    let crlf = i + 1 < n && bytes[i] == UInt8(ascii: "\r") && bytes[i + 1] == UInt8(ascii: "\n")
+                    let crEnd = i + 1 == n && bytes[i] == UInt8(ascii: "\r")
+                    guard i == n || bytes[i] == UInt8(ascii: ",") || bytes[i] == UInt8(ascii: "\n") || crlf || crEnd else {
+                        throw DataError(code: .malformed, file: file, line: Int(line),
+                                        message: "text after the closing quote of a field (a quote inside a quoted field is written \"\")")
+                    }
                 } else {
                     let start = i
                     while i < n && bytes[i] != UInt8(ascii: ",") && bytes[i] != UInt8(ascii: "\n") { i += 1 }
