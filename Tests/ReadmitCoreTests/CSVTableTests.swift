@@ -23,10 +23,10 @@ final class CSVTableTests: XCTestCase {
     }
 
     /// Found by fuzz/swift/FuzzCSV.swift: text after a closing quote used to end the record
-    /// there, so `"x"y,1` on line 2 became two rows, the second starting mid-line (its line
-    /// number wrong, its fields shifted). It is now a malformed line.
+    /// there and started a new record mid-line: `a\n"x"y\n` read as two rows ("x" and "y") and
+    /// `"a"b\n1\n` as a header "a" with a data row "b" on line 1. Now a malformed line.
     func testTextAfterAClosingQuoteIsMalformed() {
-        for text in ["a,b\n\"x\"y,1\n", "a,b\n1,\"x\" \n", "a,b\n1,\"x\"\ry\n", "\"a\"b\n1\n"] {
+        for text in ["a\n\"x\"y\n", "a,b\n\"x\"y,1\n", "a,b\n1,\"x\" \n", "a,b\n1,\"x\"\ry\n", "\"a\"b\n1\n"] {
             XCTAssertThrowsError(try CSVTable(bytes: Array(text.utf8), file: "q.csv"), text.debugDescription) { error in
                 let e = error as? DataError
                 XCTAssertEqual(e?.code, .malformed)
