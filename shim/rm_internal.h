@@ -219,6 +219,11 @@ void rm_transport_disconnect(readmit_client *client);
  * options; never waits longer than (retries + 1) * timeout_ms. */
 int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *reply);
 void rm_reply_close(rm_reply *reply);
+/* Validates a received reply (frames[0..n_frames] held): header size, magic, version, op and
+ * request id; an error reply is decoded into the client's error state and its code returned.
+ * On any result but READMIT_OK the reply is closed. Touches no socket (the fuzz target calls
+ * it on frames built in memory). */
+int rm_reply_validate(readmit_client *client, uint8_t op, uint64_t id, rm_reply *reply);
 /* Validates that the reply has exactly `n` frames after the header. */
 int rm_reply_expect_frames(readmit_client *client, const rm_reply *reply, size_t n);
 
@@ -238,5 +243,15 @@ int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n
 int rm_result_from_messages(readmit_client *client, const char *json, size_t json_len, size_t n_rows,
                             uint64_t model_version, const char *const *fields, const size_t *field_lens,
                             size_t n_fields, readmit_result **out);
+
+/* ---- HISTORY reply (rm_records.c) ---- */
+/* Validates a HISTORY success reply for a request of n_rows rows: the counts frame, then per
+ * field a unique 1..256-byte UTF-8 name without NUL and a type-1 values frame of n_rows float64
+ * (names/name_lens/values, RM_MAX_HISTORY_FIELDS entries, point into the reply), then the JSON
+ * messages (*messages). Touches no socket and changes no records. Returns READMIT_OK,
+ * READMIT_EPROTO (recorded) or READMIT_ENOMEM. */
+int rm_history_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t *n_fields,
+                          const char **names, size_t *name_lens, const unsigned char **values,
+                          readmit_result **messages);
 
 #endif /* RM_INTERNAL_H */

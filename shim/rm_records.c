@@ -571,6 +571,45 @@ static int rm_column_put_frame(readmit_records *r, const char *name, size_t len,
         goto done;                                                                                 \
     } while (0)
 
+int rm_history_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t *n_fields_out,
+                          const char **names, size_t *name_lens, const unsigned char **values,
+                          readmit_result **messages) {
+    int rc = READMIT_OK;
+    size_t n_fields = 0;
+    *messages = NULL;
+    *n_fields_out = 0;
+    /* zmq_msg_data/size take a non-const message; they do not change it. */
+    zmq_msg_t *frames = (zmq_msg_t *)reply->frames;
+    if (reply->n_frames < 2 || zmq_msg_size(&frames[1]) != 8)
+        RM_BAD_HISTORY("%zu frames, or no 8-byte counts frame", reply->n_frames);
+    const unsigned char *counts = zmq_msg_data(&frames[1]);
+    if (rm_get_u32(counts) != n_rows) RM_BAD_HISTORY("%u rows for a request of %zu", rm_get_u32(counts), n_rows);
+    n_fields = rm_get_u32(counts + 4);
+    if (n_fields > RM_MAX_HISTORY_FIELDS || reply->n_frames != 2 + 2 * n_fields)
+        RM_BAD_HISTORY("%zu history fields in %zu frames (at most %d fields, 2 frames each)", n_fields,
+                       reply->n_frames, RM_MAX_HISTORY_FIELDS);
+    for (size_t f = 0; f < n_fields; f++) {
+        names[f] = zmq_msg_data(&frames[2 + 2 * f]);
+        name_lens[f] = zmq_msg_size(&frames[2 + 2 * f]);
+        values[f] = zmq_msg_data(&frames[3 + 2 * f]);
+        if (name_lens[f] == 0 || name_lens[f] > RM_FIELD_NAME_MAX || memchr(names[f], '\0', name_lens[f]) ||
+            !rm_utf8_valid(names[f], name_lens[f]))
+            RM_BAD_HISTORY("field %zu: the name is not 1 to %d bytes of UTF-8 without NUL", f, RM_FIELD_NAME_MAX);
+        for (size_t g = 0; g < f; g++)
+            if (name_lens[g] == name_lens[f] && memcmp(names[g], names[f], name_lens[f]) == 0)
+                RM_BAD_HISTORY("field %zu: the name '%.*s' comes twice", f, (int)name_lens[f], names[f]);
+        if (zmq_msg_size(&frames[3 + 2 * f]) != 1 + 8 * n_rows || values[f][0] != RM_COLUMN_NUMBERS)
+            RM_BAD_HISTORY("field '%.*s': the values frame is not type 1 and %zu float64", (int)name_lens[f],
+                           names[f], n_rows);
+    }
+    rc = rm_result_from_messages(client, zmq_msg_data(&frames[reply->n_frames]),
+                                 zmq_msg_size(&frames[reply->n_frames]), n_rows, reply->model_version, names,
+                                 name_lens, n_fields, messages);
+    if (rc == READMIT_OK) *n_fields_out = n_fields;
+done:
+    return rc;
+}
+
 int readmit_derive_history(readmit_client *client, readmit_records *records, unsigned options,
                            readmit_result **messages) {
     if (!client) return READMIT_EINVAL;
@@ -579,37 +618,13 @@ int readmit_derive_history(readmit_client *client, readmit_records *records, uns
     rm_reply reply;
     int rc = rm_records_call(client, records, RM_OP_HISTORY, 0, options, &reply);
     if (rc != READMIT_OK) return rc;
-    size_t n_rows = records->n_rows, n_fields = 0;
+    size_t n_fields = 0;
     const char *names[RM_MAX_HISTORY_FIELDS];
     size_t name_lens[RM_MAX_HISTORY_FIELDS];
     const unsigned char *values[RM_MAX_HISTORY_FIELDS];
     readmit_result *result = NULL;
     /* The whole reply is checked before the records change. */
-    if (reply.n_frames < 2 || zmq_msg_size(&reply.frames[1]) != 8)
-        RM_BAD_HISTORY("%zu frames, or no 8-byte counts frame", reply.n_frames);
-    const unsigned char *counts = zmq_msg_data(&reply.frames[1]);
-    if (rm_get_u32(counts) != n_rows) RM_BAD_HISTORY("%u rows for a request of %zu", rm_get_u32(counts), n_rows);
-    n_fields = rm_get_u32(counts + 4);
-    if (n_fields > RM_MAX_HISTORY_FIELDS || reply.n_frames != 2 + 2 * n_fields)
-        RM_BAD_HISTORY("%zu history fields in %zu frames (at most %d fields, 2 frames each)", n_fields,
-                       reply.n_frames, RM_MAX_HISTORY_FIELDS);
-    for (size_t f = 0; f < n_fields; f++) {
-        names[f] = zmq_msg_data(&reply.frames[2 + 2 * f]);
-        name_lens[f] = zmq_msg_size(&reply.frames[2 + 2 * f]);
-        values[f] = zmq_msg_data(&reply.frames[3 + 2 * f]);
-        if (name_lens[f] == 0 || name_lens[f] > RM_FIELD_NAME_MAX || memchr(names[f], '\0', name_lens[f]) ||
-            !rm_utf8_valid(names[f], name_lens[f]))
-            RM_BAD_HISTORY("field %zu: the name is not 1 to %d bytes of UTF-8 without NUL", f, RM_FIELD_NAME_MAX);
-        for (size_t g = 0; g < f; g++)
-            if (name_lens[g] == name_lens[f] && memcmp(names[g], names[f], name_lens[f]) == 0)
-                RM_BAD_HISTORY("field %zu: the name '%.*s' comes twice", f, (int)name_lens[f], names[f]);
-        if (zmq_msg_size(&reply.frames[3 + 2 * f]) != 1 + 8 * n_rows || values[f][0] != RM_COLUMN_NUMBERS)
-            RM_BAD_HISTORY("field '%.*s': the values frame is not type 1 and %zu float64", (int)name_lens[f],
-                           names[f], n_rows);
-    }
-    rc = rm_result_from_messages(client, zmq_msg_data(&reply.frames[reply.n_frames]),
-                                 zmq_msg_size(&reply.frames[reply.n_frames]), n_rows, reply.model_version, names,
-                                 name_lens, n_fields, &result);
+    rc = rm_history_from_reply(client, &reply, records->n_rows, &n_fields, names, name_lens, values, &result);
     if (rc != READMIT_OK) goto done;
     for (size_t f = 0; f < n_fields; f++) {
         rc = rm_column_put_frame(records, names[f], name_lens[f], values[f]);

@@ -362,6 +362,11 @@ static int rm_receive_reply(readmit_client *client, const rm_request *req, uint6
         return rc;
     }
     reply->n_frames = n - 1;
+    return rm_reply_validate(client, req->op, id, reply);
+}
+
+int rm_reply_validate(readmit_client *client, uint8_t op, uint64_t id, rm_reply *reply) {
+    int rc = READMIT_OK;
     const unsigned char *h = zmq_msg_data(&reply->frames[0]);
     if (zmq_msg_size(&reply->frames[0]) != RM_REP_HEADER_SIZE)
         rc = rm_fail(client, READMIT_EPROTO, "malformed reply: header of %zu bytes, expected %d",
@@ -381,8 +386,8 @@ static int rm_receive_reply(readmit_client *client, const rm_request *req, uint6
     reply->model_version = rm_get_u64(h + 16);
     /* op 0 / id 0 is the daemon saying it could not read our header at all (an error). */
     int unread = reply->op == 0 && reply->request_id == 0 && reply->status != 0;
-    if (!unread && reply->op != req->op)
-        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: op %u to a request of op %u", reply->op, req->op);
+    if (!unread && reply->op != op)
+        rc = rm_fail(client, READMIT_EPROTO, "malformed reply: op %u to a request of op %u", reply->op, op);
     else if (!unread && reply->request_id != id)
         rc = rm_fail(client, READMIT_EPROTO, "malformed reply: request id %llu, expected %llu",
                      (unsigned long long)reply->request_id, (unsigned long long)id);

@@ -22,6 +22,24 @@ final class CSVTableTests: XCTestCase {
         }
     }
 
+    /// Found by fuzz/swift/FuzzCSV.swift: text after a closing quote used to end the record
+    /// there and started a new record mid-line: `a\n"x"y\n` read as two rows ("x" and "y") and
+    /// `"a"b\n1\n` as a header "a" with a data row "b" on line 1. Now a malformed line.
+    func testTextAfterAClosingQuoteIsMalformed() {
+        for text in ["a\n\"x\"y\n", "a,b\n\"x\"y,1\n", "a,b\n1,\"x\" \n", "a,b\n1,\"x\"\ry\n", "\"a\"b\n1\n"] {
+            XCTAssertThrowsError(try CSVTable(bytes: Array(text.utf8), file: "q.csv"), text.debugDescription) { error in
+                let e = error as? DataError
+                XCTAssertEqual(e?.code, .malformed)
+                XCTAssertEqual(e?.line, text.hasPrefix("\"a\"") ? 1 : 2)
+                XCTAssertEqual(e?.file, "q.csv")
+            }
+        }
+        // What may follow a closing quote: a comma, LF, CRLF, or the end of the file.
+        let ok = try? CSVTable(bytes: Array("a,b\n\"x\",\"y\"\r\n\"1\",2\n3,\"4\"".utf8), file: "q.csv")
+        XCTAssertEqual(ok?.rowCount, 3)
+        XCTAssertEqual(ok?.string(row: 2, column: 1), "4")
+    }
+
     func testEmptyAndMissingFiles() {
         XCTAssertThrowsError(try CSVTable(bytes: [], file: "empty.csv")) { XCTAssertEqual(($0 as? DataError)?.code, .empty) }
         XCTAssertThrowsError(try CSVTable(path: "/nonexistent/x.csv")) { XCTAssertEqual(($0 as? DataError)?.code, .fileNotFound) }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libreadmit (the C shim): builds it with make (C compiler only), checks that the shared library
 # does not depend on the Swift runtime, runs the C tests against a real readmitd (the tests
-# start it on free ports), then runs them again under valgrind (no leak, no invalid access)
+# start it on free ports), then runs them again under valgrind (no leak, no invalid access) and under ASan + UBSan,
 # and checks `make install` + pkg-config into a scratch prefix.
 set -euo pipefail
 cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
@@ -29,6 +29,9 @@ make -j"$JOBS" test
 
 echo "--- C tests under valgrind"
 make check-valgrind
+
+echo "--- C tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+make check-asan
 
 echo "--- make install + pkg-config"
 prefix=$(mktemp -d)
