@@ -81,9 +81,15 @@ static char *rm_dup(const char *s) {
     return d;
 }
 
-/* The shortest text that reads back as `x` ("6" for 6.0, "0.1", "1e+300"). */
+/* The text of a raw number as the CLI writes it: a whole number below 1e15 in plain digits
+ * ("10", not the equally short "1e+01"), anything else the shortest text that reads back as `x`
+ * ("0.1", "1e+300"). */
 static char *rm_number_text(double x) {
     char buf[40];
+    if (x == floor(x) && fabs(x) < 1e15) {
+        snprintf(buf, sizeof buf, "%.0f", x == 0 ? 0.0 : x); /* -0 is written 0 */
+        return rm_dup(buf);
+    }
     for (int precision = 1; precision <= 17; precision++) {
         snprintf(buf, sizeof buf, "%.*g", precision, x);
         if (strtod(buf, NULL) == x) break;

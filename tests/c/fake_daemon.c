@@ -93,7 +93,7 @@ static void send_records(fake_daemon *f, uint32_t rows, uint32_t k, int more) {
     double *risk = calloc(rows + 1, sizeof *risk), *aty = calloc(rows + 1, sizeof *aty);
     unsigned char *tier = calloc(rows + 1, 1);
     for (uint32_t i = 0; i < rows; i++) risk[i] = 0.25, aty[i] = 0.5, tier[i] = 1;
-    static const char *entries[3] = {"{\"feature\":\"age\",\"contribution\":-0.5,\"value\":6}",
+    static const char *entries[3] = {"{\"feature\":\"age\",\"contribution\":-0.5,\"value\":10}",
                                      "{\"feature\":\"race\",\"contribution\":0.25,\"value\":\"B\\u00e9\"}",
                                      "{\"feature\":\"x\",\"contribution\":0.125,\"value\":null}"};
     size_t cap = 64 + (size_t)rows * 200, len = 0;
