@@ -170,7 +170,15 @@ final class WireClient {
 
     /// Sends `frames`, returns the raw reply frames; throws ``ReplyTimeout`` on timeout.
     func raw(_ frames: [[UInt8]]) throws -> [[UInt8]] {
-        try socket.send(frames)
+        let sent = Result { () throws(ZMQError) in try socket.send(frames) }
+        if case .failure(let error) = sent {
+            guard error.code == EAGAIN else { throw error }
+            // No peer took the request within the timeout (a refused handshake can leave the
+            // REQ socket without a pipe for a while): nothing came back, as for a receive timeout.
+            socket.close()
+            socket = try WireClient.open(endpoint, timeoutMs, curve)
+            throw ReplyTimeout()
+        }
         guard let reply = try socket.receive() else {
             socket.close()
             socket = try WireClient.open(endpoint, timeoutMs, curve)
