@@ -86,8 +86,8 @@ static char *rm_dup(const char *s) {
  * ("0.1", "1e+300"). */
 static char *rm_number_text(double x) {
     char buf[40];
-    if (x == floor(x) && fabs(x) < 1e15) {
-        snprintf(buf, sizeof buf, "%.0f", x == 0 ? 0.0 : x); /* -0 is written 0 */
+    if (x > -1e15 && x < 1e15 && (double)(long long)x == x) { /* no libm: the shim links libc and libzmq only */
+        snprintf(buf, sizeof buf, "%lld", (long long)x);         /* -0 is written 0 */
         return rm_dup(buf);
     }
     for (int precision = 1; precision <= 17; precision++) {
