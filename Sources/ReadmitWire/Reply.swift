@@ -66,11 +66,13 @@ public enum ReplyDecoder {
         case .explain:
             guard rest.count == 3, rest[0].count == 8 else { throw ReplyDecodeError("EXPLAIN reply needs 4 frames") }
             let (rows, k) = rest[0].withUnsafeBytes { (Int($0.leUInt32(at: 0)), Int($0.leUInt32(at: 4))) }
-            guard rest[1].count == rows * k * 4, rest[2].count == rows * k * 8 else {
+            // Two untrusted u32s: their product (up to 2^64) overflows Int, so it is checked.
+            let (cells, overflow) = rows.multipliedReportingOverflow(by: k)
+            guard !overflow, cells <= Int.max / 8, rest[1].count == cells * 4, rest[2].count == cells * 8 else {
                 throw ReplyDecodeError("EXPLAIN reply frame sizes do not match \(rows) x \(k)")
             }
             let indices = rest[1].withUnsafeBytes { raw in
-                (0..<(rows * k)).map { Int32(bitPattern: raw.leUInt32(at: $0 * 4)) }
+                (0..<cells).map { Int32(bitPattern: raw.leUInt32(at: $0 * 4)) }
             }
             return Reply(header: header, body: .explain(rows: rows, k: k, featureIndex: indices, contribution: doubles(rest[2])))
         case .records:

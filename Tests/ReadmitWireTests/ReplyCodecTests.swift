@@ -37,6 +37,18 @@ final class ReplyCodecTests: XCTestCase {
         XCTAssertThrowsError(try ReplyDecoder.decode([header.encoded(), counts, [], [], []]))
     }
 
+    /// An EXPLAIN reply whose counts multiply past Int (2^32-1 rows x 2^32-1 explanations) is
+    /// a decode error, not an arithmetic-overflow trap (found by fuzz/ `wire` in CI).
+    func testExplainReplyWithHugeCountsIsAnError() {
+        var counts: [UInt8] = []
+        counts.appendLE(UInt32.max); counts.appendLE(UInt32.max)
+        let header = ReplyHeader(op: 2, status: 0, requestID: 1, modelVersion: 2)
+        XCTAssertThrowsError(try ReplyDecoder.decode([header.encoded(), counts, [0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]))
+        counts = []
+        counts.appendLE(UInt32(1) << 31); counts.appendLE(UInt32(1) << 31)
+        XCTAssertThrowsError(try ReplyDecoder.decode([header.encoded(), counts, [], []]))
+    }
+
     func testStatusNamesMatchTheDocument() {
         XCTAssertEqual(Status.allCases.count, 16)
         XCTAssertEqual(Status.tooManyRows.rawValue, 9)
