@@ -83,11 +83,11 @@ public enum ModelFile {
     }
 
     /// JSON has no NaN: the header spells it (and infinities) as strings.
-    static let nonConformingFloats = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    package static let nonConformingFloats = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
 
     /// The encoder of the header and its members: sorted keys (so the same parameters give the
     /// same bytes), non-finite numbers as strings.
-    static func jsonEncoder() -> JSONEncoder {
+    package static func jsonEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -194,7 +194,9 @@ public enum ModelFile {
         }
         let payloadStart = preambleSize + Int(headerLength)
         func section(_ key: String) throws(ModelFileError) -> ArraySlice<UInt8> {
-            guard let s = header.sections[key], s.offset >= 0, s.length >= 0, s.offset + s.length <= Int(payloadLength) else {
+            // The offsets come from the file: checked without arithmetic that could overflow.
+            guard let s = header.sections[key], s.offset >= 0, s.length >= 0, s.offset <= Int(payloadLength),
+                  s.length <= Int(payloadLength) - s.offset else {
                 throw ModelFileError(code: .malformed, message: "\(name) lacks a valid section '\(key)'")
             }
             return bytes[(payloadStart + s.offset)..<(payloadStart + s.offset + s.length)]

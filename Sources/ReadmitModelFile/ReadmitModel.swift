@@ -67,12 +67,13 @@ public final class ReadmitModel: Sendable {
         recordFields = RecordFields.fields(spec: parameters.dataset, schema: parameters.schema)
         levelIndex = LevelIndex(schema: parameters.schema)
         self.booster = booster
-        guard parameters.forest.isStructurallyValid(), parameters.forest.columns == parameters.layout.width,
-              parameters.layout.slots.count == parameters.schema.count,
-              parameters.detector.histograms.count == parameters.schema.count,
-              !parameters.tiers.isEmpty, !parameters.atypicalityReference.isEmpty
-        else {
-            throw ModelFileError(code: .malformed, message: "model parts do not fit together (schema, layout, forest, detector, tiers)")
+        for (fits, part) in [(parameters.layout.fits(parameters.schema), "the input layout does not fit the feature schema"),
+                             (parameters.forest.isStructurallyValid() && parameters.forest.columns == parameters.layout.width,
+                              "the isolation forest is not a valid forest over the input layout"),
+                             (parameters.detector.fits(parameters.schema), "the per-feature detector does not fit the feature schema"),
+                             (!parameters.tiers.isEmpty, "the model has no risk tiers"),
+                             (!parameters.atypicalityReference.isEmpty, "the atypicality reference is empty")] where !fits {
+            throw ModelFileError(code: .malformed, message: "model parts do not fit together: \(part)")
         }
         forest = CompiledForest(forest: parameters.forest, layout: parameters.layout)
         if let compiled { trees = compiled } else { trees = try Self.compileTrees(parameters.boosterBytes, booster: booster) }

@@ -72,6 +72,16 @@ public struct HistogramDetector: Codable, Sendable, Equatable {
         }
     }
 
+    /// Whether the detector fits `schema`, as one read from a file must before it scores: a
+    /// histogram per feature, each with a finite non-negative bin width, and bins and a finite
+    /// lower edge when the width is not 0 (``contribution(feature:value:)`` relies on these to
+    /// stay in bounds; a categorical feature with no levels has no bins).
+    public func fits(_ schema: FeatureSchema) -> Bool {
+        histograms.count == schema.count && histograms.allSatisfy { h in
+            h.width.isFinite && h.width >= 0 && (h.width == 0 || (h.low.isFinite && !h.cost.isEmpty))
+        }
+    }
+
     /// The contribution of feature `j` with value `v` to the score.
     @inline(__always)
     public func contribution(feature j: Int, value v: Double) -> Double {

@@ -46,7 +46,7 @@ public struct IsolationForest: Sendable, Equatable {
         let n = data.rows
         let maxSamples = min(maxSamples, max(n, 1))
         self.maxSamples = maxSamples
-        let depthLimit = Int(Foundation.ceil(Foundation.log2(Double(max(maxSamples, 2)))))
+        let depthLimit = Self.depthLimit(maxSamples: maxSamples)
         var rng = SplitMix64(seed: seed)
         var feature: [Int32] = [], value: [Double] = [], left: [Int32] = [], roots: [Int32] = []
         var sample = [Int](repeating: 0, count: maxSamples)
@@ -124,13 +124,34 @@ public struct IsolationForest: Sendable, Equatable {
     /// Number of trees.
     public var treeCount: Int { roots.count }
 
-    /// Checks that every child index and feature is in range, so that scoring cannot read out of bounds.
+    /// The depth at which fitting stops splitting: no leaf of a fitted forest lies deeper.
+    public static func depthLimit(maxSamples: Int) -> Int {
+        Int(Foundation.ceil(Foundation.log2(Double(max(maxSamples, 2)))))
+    }
+
+    /// The largest subsample a forest read from a file may declare (fitting uses 256): it bounds
+    /// the depth, and so the size of the complete trees ``CompiledForest`` builds.
+    public static let maxSamplesLimit = 1 << 16
+
+    /// Checks that every child index and feature is in range, so that scoring cannot read out of
+    /// bounds, and that no leaf lies deeper than fitting puts one (``depthLimit(maxSamples:)``),
+    /// so that compiling the trees stays small. The depth walk stops at the first path past the
+    /// limit, so a file whose nodes share children cannot make it long.
     public func isStructurallyValid() -> Bool {
         let n = feature.count
-        guard value.count == n, left.count == n, maxSamples >= 1 else { return false }
+        guard value.count == n, left.count == n, maxSamples >= 1, maxSamples <= Self.maxSamplesLimit, columns >= 0 else { return false }
         for r in roots where r < 0 || Int(r) >= n { return false }
         for i in 0..<n where feature[i] >= 0 {
             if Int(feature[i]) >= columns || left[i] <= Int32(i) || Int(left[i]) + 1 >= n { return false }
+        }
+        let limit = Self.depthLimit(maxSamples: maxSamples)
+        for root in roots {
+            var stack = [(Int(root), 0)]
+            while let (i, depth) = stack.popLast() {
+                guard depth <= limit else { return false }
+                if feature[i] < 0 { continue }
+                stack.append((Int(left[i]), depth + 1)); stack.append((Int(left[i]) + 1, depth + 1))
+            }
         }
         return true
     }

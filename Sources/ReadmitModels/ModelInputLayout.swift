@@ -108,6 +108,22 @@ public struct ModelInputLayout: Codable, Sendable, Equatable {
         }
     }
 
+    /// Whether the layout fits `schema`, as one read from a file must before it is used (scoring
+    /// indexes by it without further checks): one slot per feature, laid end to end over
+    /// ``width`` columns; an indicator slot exactly as wide as its feature's levels, any other one
+    /// column; a level rank per level or none; a name and a feature per column.
+    public func fits(_ schema: FeatureSchema) -> Bool {
+        guard slots.count == schema.count, columnNames.count == width, columnFeature.count == width else { return false }
+        var offset = 0
+        for (slot, feature) in zip(slots, schema.features) {
+            let levels = feature.kind == .categorical ? feature.levels.count : 0
+            guard slot.offset == offset, slot.width == (slot.oneHot ? levels : 1), !slot.oneHot || feature.kind == .categorical,
+                  slot.levelRank.isEmpty || slot.levelRank.count == levels else { return false }
+            offset += slot.width  // cannot overflow: each width is at most a level count
+        }
+        return offset == width && columnFeature.allSatisfy { $0 >= 0 && $0 < schema.count }
+    }
+
     /// Writes the booster's columns of one schema row into `out` (one per schema feature).
     @inline(__always)
     public func boosterRow(_ row: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {

@@ -57,6 +57,66 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try ReadmitModel.load(path: "/nonexistent/model.readmit")) { XCTAssertEqual(($0 as? ModelFileError)?.code, .notFound) }
     }
 
+    /// Found by the model-file fuzz target (fuzz/README.md): parts of a checksum-valid file that
+    /// do not fit together trapped while the model was built (a layout offset past the input
+    /// width) instead of being refused; each is now a `malformed` error naming the part.
+    func testRefusesPartsThatDoNotFitTogether() throws {
+        let (result, _, _) = try model()
+        func message(_ change: (inout ModelParameters) -> Void) -> String? {
+            var p = result.parameters
+            change(&p)
+            do { _ = try ReadmitModel(parameters: p); return nil } catch {
+                XCTAssertEqual(error.code, .malformed)
+                return error.message
+            }
+        }
+        XCTAssertNil(message { _ in })
+        XCTAssertEqual(message { $0.layout.slots[1].offset += 1000 }, "model parts do not fit together: the input layout does not fit the feature schema")
+        XCTAssertEqual(message { $0.layout.slots[0].levelRank = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] },
+                       "model parts do not fit together: the input layout does not fit the feature schema")
+        XCTAssertEqual(message { $0.detector.histograms[0].width = .nan },
+                       "model parts do not fit together: the per-feature detector does not fit the feature schema")
+        XCTAssertEqual(message { $0.detector.histograms[0] = .init(low: .infinity, width: 1, cost: [1], missingCost: 0, outsideCost: 1) },
+                       "model parts do not fit together: the per-feature detector does not fit the feature schema")
+        XCTAssertEqual(message { $0.tiers = [] }, "model parts do not fit together: the model has no risk tiers")
+    }
+
+    /// A forest read from a file may not be deeper than fitting makes one: the compiled trees are
+    /// complete binary trees of that depth, so a deep chain would ask for 2^depth nodes per tree.
+    func testForestDeeperThanFittingIsInvalid() {
+        // A chain of 40 splits, each leaf's sibling splitting again (limit for 4 samples: 2).
+        let depth = 40, n = 2 * depth + 1
+        var feature = [Int32](repeating: -1, count: n), left = [Int32](repeating: -1, count: n)
+        for d in 0..<depth { feature[2 * d] = 0; left[2 * d] = Int32(2 * d + 1) }
+        let deep = IsolationForest(columns: 1, maxSamples: 4, feature: feature, value: [Double](repeating: 0.5, count: n), left: left, roots: [0])
+        XCTAssertFalse(deep.isStructurallyValid())
+        let shallow = IsolationForest(columns: 1, maxSamples: 4, feature: [0, -1, -1], value: [0.5, 1, 1], left: [1, -1, -1], roots: [0])
+        XCTAssertTrue(shallow.isStructurallyValid())
+        let tooManySamples = IsolationForest(columns: 1, maxSamples: IsolationForest.maxSamplesLimit + 1, feature: [-1], value: [1], left: [-1], roots: [0])
+        XCTAssertFalse(tooManySamples.isStructurallyValid())
+    }
+
+    /// A section whose offset plus length overflows is refused (the sum was computed unchecked).
+    func testSectionOffsetsThatOverflowAreRefused() throws {
+        let (_, _, path) = try model()
+        let good = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        func u64(at offset: Int) -> Int { (0..<8).reduce(0) { $0 | Int(good[offset + $1]) << (8 * $1) } }
+        let headerLength = u64(at: 16), payloadLength = u64(at: 24)
+        var header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(good[32..<(32 + headerLength)])) as? [String: Any])
+        var sections = try XCTUnwrap(header["sections"] as? [String: [String: Int]])
+        sections["forest.roots"] = ["offset": 8, "length": Int.max]
+        header["sections"] = sections
+        let newHeader = Array(try JSONSerialization.data(withJSONObject: header))
+        var body = Array(good[0..<16])
+        for value in [UInt64(newHeader.count), UInt64(payloadLength)] { withUnsafeBytes(of: value.littleEndian) { body += $0 } }
+        body += newHeader + good[(32 + headerLength)..<(32 + headerLength + payloadLength)]
+        body += Array(SHA256.hash(data: body))
+        XCTAssertThrowsError(try ModelFile.decode(body)) { error in
+            XCTAssertEqual((error as? ModelFileError)?.code, .malformed)
+            XCTAssertEqual((error as? ModelFileError)?.message, "model file lacks a valid section 'forest.roots'")
+        }
+    }
+
     func testAllMissingRowIsValidAndBadValuesNameRowAndFeature() throws {
         let (_, model, _) = try model()
         let m = model.schema.count
