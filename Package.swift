@@ -17,6 +17,9 @@
 //   ReadmitKeys               CURVE key pairs and key files (libzmq's key functions only)
 //   ReadmitServer             the daemon's machinery (sockets, workers, reload, auth, stats, INFO)
 //   readmit, readmitd         executables: argument parsing and process wiring only
+//   FuzzSpec, FuzzModelFile   libFuzzer targets (fuzz/targets/, fuzz/README.md): in a normal build,
+//                             replayers of their corpus; built with -D READMIT_LIBFUZZER and
+//                             -sanitize=fuzzer they are the fuzzers (fuzz/build.sh)
 import PackageDescription
 
 let package = Package(
@@ -77,6 +80,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .target(name: "CLibFuzzer", path: "fuzz/targets/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "fuzz/targets/FuzzSupport"),
+        .executableTarget(name: "FuzzSpec", dependencies: ["FuzzSupport", "ReadmitSpec", "ReadmitModelFile"], path: "fuzz/targets/FuzzSpec"),
+        .executableTarget(
+            name: "FuzzModelFile",
+            dependencies: ["FuzzSupport", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTables", .product(name: "Crypto", package: "swift-crypto")],
+            path: "fuzz/targets/FuzzModelFile"
         ),
         .testTarget(name: "ReadmitSpecTests", dependencies: ["ReadmitSpec"]),
         .testTarget(

@@ -127,6 +127,16 @@ public final class XGBoostBooster: @unchecked Sendable {
         try setThreads(1)
     }
 
+    /// A booster with no trees (XGBoost's defaults), for a caller that scores with compiled trees
+    /// only and never asks XGBoost to predict: the model-file fuzz target builds every model
+    /// around one, so that what it exercises is readmit's code, not XGBoost's model parser.
+    package static func untrained() throws(BoosterError) -> XGBoostBooster {
+        var h: BoosterHandle?
+        try check(XGBoosterCreate(nil, 0, &h), "create booster")
+        guard let h else { throw BoosterError(operation: "create booster", message: "no handle") }
+        return XGBoostBooster(handle: h)
+    }
+
     deinit { XGBoosterFree(handle) }
 
     /// Sets the number of threads prediction may use (1 for serving threads).

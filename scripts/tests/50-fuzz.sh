@@ -8,7 +8,7 @@ set -euo pipefail
 cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
 export PATH="/opt/swift/usr/bin:$PATH"
 seconds=${FUZZ_SECONDS:-60}
-targets=(wire c_reply c_json csv)
+targets=(wire c_reply c_json csv spec model)
 export FUZZ_OUT="$PWD/.build/fuzz"
 # The Swift runtime's own backtracer would race ASan for the crash report.
 export SWIFT_BACKTRACE=enable=no
@@ -16,6 +16,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 start=$(date +%s)
+# The normal build's replayers run the committed spec and model corpora first: a seed that no
+# longer reaches the deep code (a spec accepted, a model scored) would make the fuzzing shallow.
+spec_replay=$(.build/release/FuzzSpec fuzz/corpus/spec) && echo "$spec_replay"
+model_replay=$(.build/release/FuzzModelFile fuzz/corpus/model) && echo "$model_replay"
+grep -q ' accepted' <<<"$spec_replay" || { echo "50-fuzz: no spec seed is accepted" >&2; exit 1; }
+grep -q ' scored' <<<"$model_replay" || { echo "50-fuzz: no model seed loads and scores" >&2; exit 1; }
 bash fuzz/build.sh "${targets[@]}"
 echo "50-fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s"
 
