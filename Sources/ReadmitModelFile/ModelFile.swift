@@ -237,6 +237,8 @@ enum LittleEndian {
     static func array<T: FixedWidthInteger>(_ slice: ArraySlice<UInt8>) -> [T] {
         let size = MemoryLayout<T>.size
         let n = slice.count / size
+        // Never Array(unsafeUninitializedCapacity: 0): see XGBoostTreeJSON's typedNumbers.
+        guard n > 0 else { return [] }
         #if _endian(little)
         return [T](unsafeUninitializedCapacity: n) { out, initialized in
             slice.withUnsafeBytes { raw in

@@ -406,6 +406,10 @@ package struct XGBoostTreeJSON {
         /// arrays are most of the model: a per-element `number(_:)` call was most of the parse).
         mutating func typedNumbers(_ type: UInt8, width: Int, count n: Int) throws(CompiledBooster.FormatError) -> [Double] {
             guard n <= (bytes.count - i) / width else { throw fail("unexpected end") }
+            // Array(unsafeUninitializedCapacity: 0) writes a count into the empty-array
+            // singleton that every thread shares: ThreadSanitizer reports it when a reload parses
+            // a model while other threads read empty arrays.
+            guard n > 0 else { return [] }
             let start = i
             let numbers = [Double](unsafeUninitializedCapacity: n) { out, initialized in
                 bytes.withUnsafeBytes { raw in
