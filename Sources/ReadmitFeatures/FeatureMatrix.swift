@@ -30,25 +30,42 @@ public struct FeatureMatrix: Sendable {
     }
 }
 
-/// The one encoder: raw features -> feature vectors in schema order, by the spec and what
-/// training learned (the schema's levels). Training, `readmit score` and the daemon all call it.
 /// Each feature's level -> index map (empty for a numeric feature), built once per schema: a
 /// one-row request would otherwise rebuild hundreds of entries to look up a few texts.
 public struct LevelIndex: Sendable {
     let maps: [[String: Double]]
+    /// Per feature, the index of the spec's `other` level (NaN: none), when built with the spec.
+    let others: [Double]?
 
     /// The maps of `schema`'s features (a repeated level maps to its last index, as
     /// ``FeatureEncoder`` always read them).
     public init(schema: FeatureSchema) {
         maps = schema.features.map { f in Dictionary(f.levels.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { _, last in last }) }
+        others = nil
+    }
+
+    /// The maps, and where each feature's `other` level is (``FeatureEncoder/otherLevel(_:_:)``).
+    public init(spec: DatasetSpec, schema: FeatureSchema) {
+        maps = LevelIndex(schema: schema).maps
+        others = schema.features.enumerated().map { j, f in
+            j < spec.features.count ? FeatureEncoder.otherLevel(spec.features[j], f) : .nan
+        }
     }
 
     /// Feature `j`'s map.
     func map(_ j: Int, levels: [String]) -> [String: Double] {
         j < maps.count ? maps[j] : Dictionary(levels.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { _, last in last })
     }
+
+    /// Feature `j`'s `other` level index (NaN: none).
+    func other(_ j: Int, _ definition: FeatureDefinition, _ feature: FeatureSpec) -> Double {
+        if let others, j < others.count { return others[j] }
+        return FeatureEncoder.otherLevel(definition, feature)
+    }
 }
 
+/// The one encoder: raw features -> feature vectors in schema order, by the spec and what
+/// training learned (the schema's levels). Training, `readmit score` and the daemon all call it.
 public enum FeatureEncoder {
     /// Encodes every encounter row.
     public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema) -> FeatureMatrix {
@@ -73,7 +90,7 @@ public enum FeatureEncoder {
                 for r in 0..<n { values[r * m + j] = v[r] }
             case .texts(let column):
                 let index = levels.map(j, levels: feature.levels)
-                let other = definition.other.flatMap { feature.levels.firstIndex(of: $0) }.map(Double.init) ?? .nan
+                let other = levels.other(j, definition, feature)
                 // Each distinct text is looked up once; rows then copy its level.
                 let level = column.interned.values.enumerated().map { c, text in
                     column.isMissing[c] ? .nan : (index[text] ?? (definition.kind == .ordinal ? .nan : other))
@@ -109,6 +126,11 @@ public enum FeatureEncoder {
             }
         }
         return FeatureMatrix(rows: n, columns: m, values: values)
+    }
+
+    /// The level index of the spec's `other` level of a categorical feature, NaN when it has none.
+    static func otherLevel(_ definition: FeatureDefinition, _ feature: FeatureSpec) -> Double {
+        definition.other.flatMap { feature.levels.firstIndex(of: $0) }.map(Double.init) ?? .nan
     }
 
     static func count(_ raw: RawFeature) -> Int {
