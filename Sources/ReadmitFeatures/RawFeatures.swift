@@ -30,46 +30,49 @@ public struct RawFeatures: Sendable {
             try EventIndex(table: t, source: spec.events[i], key: "events[\(i)]", records: records)
         }
         unmatchedEvents = events.map(\.unmatched)
-        for (i, f) in spec.features.enumerated() where f.kind != .history {
+        // By index, not `enumerated()`: a feature definition is a dozen strings and arrays, and
+        // copying each one per request showed in a one-row request's profile.
+        let definitions = spec.features
+        for i in definitions.indices where definitions[i].kind != .history {
             // Spec keys name a bad column in errors only: built on that path (a one-row request
             // would otherwise format one per feature).
             func key() -> String { "features[\(i)]" }
-            switch f.kind {
+            switch definitions[i].kind {
             case .numeric:
-                out[i] = .numbers(try Self.numbers(tables, records, f, key: key(), strict: strict, errors: &errors))
+                out[i] = .numbers(try Self.numbers(tables, records, definitions[i], key: key(), strict: strict, errors: &errors))
             case .categorical, .ordinal:
-                out[i] = .texts(try Self.texts(tables, records, f, key: key()))
+                out[i] = .texts(try Self.texts(tables, records, definitions[i], key: key()))
             case .diagnosis:
-                if let name = f.events, let index = events.first(where: { $0.source.name == name }) {
+                if let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) {
                     out[i] = try index.principal(records: records)
-                } else if tables.isRecords, let name = f.events {
-                    out[i] = try Self.recordCodes(tables, f, source: spec.eventSource(named: name), key: key(), strict: strict, errors: &errors)
+                } else if tables.isRecords, let name = definitions[i].events {
+                    out[i] = try Self.recordCodes(tables, definitions[i], source: spec.eventSource(named: name), key: key(), strict: strict, errors: &errors)
                 } else {
-                    let column = try Self.texts(tables, records, f, key: key())
-                    out[i] = .codes(column, systems: Array(repeating: f.system ?? .icd9, count: column.interned.values.count))
+                    let column = try Self.texts(tables, records, definitions[i], key: key())
+                    out[i] = .codes(column, systems: Array(repeating: definitions[i].system ?? .icd9, count: column.interned.values.count))
                 }
             case .derived:
-                out[i] = .numbers(try Self.derived(tables, records, f, key: key()))
+                out[i] = .numbers(try Self.derived(tables, records, definitions[i], key: key()))
             case .event:
                 if tables.isRecords {
                     // Raw records carry the caller's aggregate, named after the feature.
-                    out[i] = .numbers(try tables.encounters.numbers(f.name, key: key(), strict: strict, errors: &errors))
+                    out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: key(), strict: strict, errors: &errors))
                     continue
                 }
-                guard let name = f.events, let index = events.first(where: { $0.source.name == name }) else { continue }
-                out[i] = .numbers(try index.aggregate(f, key: key(), records: records))
+                guard let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) else { continue }
+                out[i] = .numbers(try index.aggregate(definitions[i], key: key(), records: records))
             case .history:
                 break
             }
         }
-        for (i, f) in spec.features.enumerated() where f.kind == .history {
+        for i in definitions.indices where definitions[i].kind == .history {
             if tables.rowsStandAlone {
                 // History is an input of raw records, never derived from the other rows (a
                 // HISTORY request, whose rows are one patient file, derives it below).
-                out[i] = .numbers(try tables.encounters.numbers(f.name, key: "features[\(i)]", strict: strict, errors: &errors))
+                out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: "features[\(i)]", strict: strict, errors: &errors))
                 continue
             }
-            out[i] = .numbers(try History.compute(f, key: "features[\(i)]", tables: tables, records: records, labels: labels,
+            out[i] = .numbers(try History.compute(definitions[i], key: "features[\(i)]", tables: tables, records: records, labels: labels,
                                                   computed: out, strict: strict, errors: &errors))
         }
         features = out.map { $0 ?? .numbers(Array(repeating: .nan, count: records.count)) }

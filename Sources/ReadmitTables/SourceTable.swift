@@ -142,7 +142,8 @@ public struct SourceTable: Sendable {
         if case .columns(let columns, _, let rows) = backing {
             guard let column = columns[name] else { throw missingColumn(name, key: key()) }
             guard case .numbers(let values) = column else {
-                return try texts(column, rows: rows).numbers(table: self, name: name, strict: strict, errors: &errors)
+                guard case .texts(let values, let codes) = column else { preconditionFailure("a column holds numbers or texts") }
+                return try numbers(texts: values, codes: codes, name: name, strict: strict, errors: &errors)
             }
             var out = values
             for (r, v) in values.enumerated() where !v.isNaN && !v.isFinite {
@@ -154,6 +155,39 @@ public struct SourceTable: Sendable {
             return out
         }
         return try texts(name, key: key()).numbers(table: self, name: name, strict: strict, errors: &errors)
+    }
+
+    /// Texts sent as numbers, read as ``TextColumn/numbers(table:name:strict:errors:)`` reads a
+    /// file's column (the same rules: missing tokens, ``number(_:)``, ``badNumber(_:row:column:)``),
+    /// without building the text column first: a one-row request reads dozens of these.
+    private func numbers(texts values: [String], codes: [Int32], name: String, strict: Bool,
+                         errors: inout RowErrors) throws(DataError) -> [Double] {
+        // Per distinct text: its number, NaN when missing, nil when it is not a number.
+        let parsed: [Double?] = values.map { $0.isEmpty || missing.contains($0) ? .nan : Self.number($0) }
+        var out = [Double](repeating: .nan, count: codes.count)
+        for (r, code) in codes.enumerated() where code >= 0 {
+            if let v = parsed[Int(code)] {
+                out[r] = v
+            } else {
+                let error = badNumber(values[Int(code)], row: r, column: name)
+                if strict { throw error }
+                errors.report(error, row: r)
+            }
+        }
+        return out
+    }
+
+    /// A text read as a number: a finite `Double`, else nil.
+    static func number(_ text: String) -> Double? {
+        guard let v = Double(text), v.isFinite else { return nil }
+        return v
+    }
+
+    /// The error for a text that is not a number.
+    func badNumber(_ text: String, row: Int, column: String) -> DataError {
+        let written = missing.sorted().map { "'\($0)'" }.joined(separator: " or ")
+        return error(.badNumber, row: row, column: column,
+                     message: "'\(text)' is not a number" + (written.isEmpty ? "" : " (missing values are written \(written))"))
     }
 
     /// The shortest text that reads back as `v` (`6` for 6.0, `0.1` for 0.1).
@@ -204,15 +238,13 @@ public struct TextColumn: Sendable {
         var parsed = [Double](repeating: .nan, count: interned.values.count)
         var bad = [Bool](repeating: false, count: interned.values.count)
         for (c, text) in interned.values.enumerated() where !isMissing[c] {
-            if let v = Double(text), v.isFinite { parsed[c] = v } else { bad[c] = true }
+            if let v = SourceTable.number(text) { parsed[c] = v } else { bad[c] = true }
         }
         var out = [Double](repeating: .nan, count: count)
         for r in 0..<count {
             let c = Int(interned.codes[r])
             if bad[c] {
-                let written = table.missing.sorted().map { "'\($0)'" }.joined(separator: " or ")
-                let error = table.error(.badNumber, row: r, column: name,
-                                        message: "'\(interned.values[c])' is not a number" + (written.isEmpty ? "" : " (missing values are written \(written))"))
+                let error = table.badNumber(interned.values[c], row: r, column: name)
                 if strict { throw error }
                 errors.report(error, row: r)
             } else {
