@@ -30,25 +30,42 @@ public struct FeatureMatrix: Sendable {
     }
 }
 
-/// The one encoder: raw features -> feature vectors in schema order, by the spec and what
-/// training learned (the schema's levels). Training, `readmit score` and the daemon all call it.
 /// Each feature's level -> index map (empty for a numeric feature), built once per schema: a
 /// one-row request would otherwise rebuild hundreds of entries to look up a few texts.
 public struct LevelIndex: Sendable {
     let maps: [[String: Double]]
+    /// Per feature, the index of the spec's `other` level (NaN: none), when built with the spec.
+    let others: [Double]?
 
     /// The maps of `schema`'s features (a repeated level maps to its last index, as
     /// ``FeatureEncoder`` always read them).
     public init(schema: FeatureSchema) {
         maps = schema.features.map { f in Dictionary(f.levels.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { _, last in last }) }
+        others = nil
+    }
+
+    /// The maps, and where each feature's `other` level is (``FeatureEncoder/otherLevel(_:_:)``).
+    public init(spec: DatasetSpec, schema: FeatureSchema) {
+        maps = LevelIndex(schema: schema).maps
+        others = schema.features.enumerated().map { j, f in
+            j < spec.features.count ? FeatureEncoder.otherLevel(spec.features[j], f) : .nan
+        }
     }
 
     /// Feature `j`'s map.
     func map(_ j: Int, levels: [String]) -> [String: Double] {
         j < maps.count ? maps[j] : Dictionary(levels.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { _, last in last })
     }
+
+    /// Feature `j`'s `other` level index (NaN: none), or nil when not prepared.
+    func other(_ j: Int) -> Double? {
+        guard let others, j < others.count else { return nil }
+        return others[j]
+    }
 }
 
+/// The one encoder: raw features -> feature vectors in schema order, by the spec and what
+/// training learned (the schema's levels). Training, `readmit score` and the daemon all call it.
 public enum FeatureEncoder {
     /// Encodes every encounter row.
     public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema) -> FeatureMatrix {
@@ -66,39 +83,41 @@ public enum FeatureEncoder {
         let m = schema.count
         let n = raw.features.first.map(count) ?? 0
         var values = [Double](repeating: .nan, count: n * m)
-        for (j, feature) in schema.features.enumerated() where j < raw.features.count {
-            let definition = spec.features[j]
+        // By index: binding each schema feature and spec definition copied a dozen strings and
+        // arrays per feature per request.
+        let features = schema.features, definitions = spec.features
+        for j in features.indices where j < raw.features.count {
             switch raw.features[j] {
             case .numbers(let v):
                 for r in 0..<n { values[r * m + j] = v[r] }
             case .texts(let column):
-                let index = levels.map(j, levels: feature.levels)
-                let other = definition.other.flatMap { feature.levels.firstIndex(of: $0) }.map(Double.init) ?? .nan
+                let index = levels.map(j, levels: features[j].levels)
+                let other = levels.other(j) ?? otherLevel(definitions[j], features[j])
                 // Each distinct text is looked up once; rows then copy its level.
                 let level = column.interned.values.enumerated().map { c, text in
-                    column.isMissing[c] ? .nan : (index[text] ?? (definition.kind == .ordinal ? .nan : other))
+                    column.isMissing[c] ? .nan : (index[text] ?? (definitions[j].kind == .ordinal ? .nan : other))
                 }
                 for r in 0..<n { values[r * m + j] = level[Int(column.interned.codes[r])] }
                 // A level outside the vocabulary is declared behaviour where the spec has an
                 // `other` level (rare values go there); where it becomes missing, say so.
-                if warnUnknownLevels && (definition.kind == .ordinal || other.isNaN) {
+                if warnUnknownLevels && (definitions[j].kind == .ordinal || other.isNaN) {
                     let unknown = column.interned.values.enumerated().map { c, text in !column.isMissing[c] && index[text] == nil }
                     if unknown.contains(true) {
-                        let field = definition.column ?? definition.name
+                        let field = definitions[j].column ?? definitions[j].name
                         let outcome = "read as missing"
                         for r in 0..<n where unknown[Int(column.interned.codes[r])] {
                             let text = column.interned[r]
-                            let near = feature.levels.first { $0.lowercased() == text.lowercased() }.map { "; did you mean '\($0)'?" } ?? ""
+                            let near = features[j].levels.first { $0.lowercased() == text.lowercased() }.map { "; did you mean '\($0)'?" } ?? ""
                             warnings.warn(DataWarning(row: r, field: field, code: "unknown_level",
-                                                      message: "'\(text)' is not a level of \(feature.name) learned in training: \(outcome)\(near)"))
+                                                      message: "'\(text)' is not a level of \(features[j].name) learned in training: \(outcome)\(near)"))
                         }
                     }
                 }
             case .codes(let column, let systems):
                 let level: [Double]
-                if feature.transform == .icdCategory {
-                    let index = levels.map(j, levels: feature.levels)
-                    let other = Double(feature.levels.count - 1)
+                if features[j].transform == .icdCategory {
+                    let index = levels.map(j, levels: features[j].levels)
+                    let other = Double(features[j].levels.count - 1)
                     level = FeatureSchemaBuilder.categories(column, systems: systems).map { $0.map { index[$0] ?? other } ?? .nan }
                 } else {
                     level = column.interned.values.enumerated().map { c, text in
@@ -109,6 +128,11 @@ public enum FeatureEncoder {
             }
         }
         return FeatureMatrix(rows: n, columns: m, values: values)
+    }
+
+    /// The level index of the spec's `other` level of a categorical feature, NaN when it has none.
+    static func otherLevel(_ definition: FeatureDefinition, _ feature: FeatureSpec) -> Double {
+        definition.other.flatMap { feature.levels.firstIndex(of: $0) }.map(Double.init) ?? .nan
     }
 
     static func count(_ raw: RawFeature) -> Int {

@@ -30,69 +30,74 @@ public struct RawFeatures: Sendable {
             try EventIndex(table: t, source: spec.events[i], key: "events[\(i)]", records: records)
         }
         unmatchedEvents = events.map(\.unmatched)
-        for (i, f) in spec.features.enumerated() where f.kind != .history {
-            let key = "features[\(i)]"
-            switch f.kind {
+        // By index, not `enumerated()`: a feature definition is a dozen strings and arrays, and
+        // copying each one per request showed in a one-row request's profile.
+        let definitions = spec.features
+        for i in definitions.indices where definitions[i].kind != .history {
+            // Spec keys name a bad column in errors only: built on that path (a one-row request
+            // would otherwise format one per feature).
+            func key() -> String { "features[\(i)]" }
+            switch definitions[i].kind {
             case .numeric:
-                out[i] = .numbers(try Self.numbers(tables, records, f, key: key, strict: strict, errors: &errors))
+                out[i] = .numbers(try Self.numbers(tables, records, definitions[i], key: key(), strict: strict, errors: &errors))
             case .categorical, .ordinal:
-                out[i] = .texts(try Self.texts(tables, records, f, key: key))
+                out[i] = .texts(try Self.texts(tables, records, definitions[i], key: key()))
             case .diagnosis:
-                if let name = f.events, let index = events.first(where: { $0.source.name == name }) {
+                if let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) {
                     out[i] = try index.principal(records: records)
-                } else if tables.isRecords, let name = f.events {
-                    out[i] = try Self.recordCodes(tables, f, source: spec.eventSource(named: name), key: key, strict: strict, errors: &errors)
+                } else if tables.isRecords, let name = definitions[i].events {
+                    out[i] = try Self.recordCodes(tables, definitions[i], source: spec.eventSource(named: name), key: key(), strict: strict, errors: &errors)
                 } else {
-                    let column = try Self.texts(tables, records, f, key: key)
-                    out[i] = .codes(column, systems: Array(repeating: f.system ?? .icd9, count: column.interned.values.count))
+                    let column = try Self.texts(tables, records, definitions[i], key: key())
+                    out[i] = .codes(column, systems: Array(repeating: definitions[i].system ?? .icd9, count: column.interned.values.count))
                 }
             case .derived:
-                out[i] = .numbers(try Self.derived(tables, records, f, key: key))
+                out[i] = .numbers(try Self.derived(tables, records, definitions[i], key: key()))
             case .event:
                 if tables.isRecords {
                     // Raw records carry the caller's aggregate, named after the feature.
-                    out[i] = .numbers(try tables.encounters.numbers(f.name, key: key, strict: strict, errors: &errors))
+                    out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: key(), strict: strict, errors: &errors))
                     continue
                 }
-                guard let name = f.events, let index = events.first(where: { $0.source.name == name }) else { continue }
-                out[i] = .numbers(try index.aggregate(f, key: key, records: records))
+                guard let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) else { continue }
+                out[i] = .numbers(try index.aggregate(definitions[i], key: key(), records: records))
             case .history:
                 break
             }
         }
-        for (i, f) in spec.features.enumerated() where f.kind == .history {
+        for i in definitions.indices where definitions[i].kind == .history {
             if tables.rowsStandAlone {
                 // History is an input of raw records, never derived from the other rows (a
                 // HISTORY request, whose rows are one patient file, derives it below).
-                out[i] = .numbers(try tables.encounters.numbers(f.name, key: "features[\(i)]", strict: strict, errors: &errors))
+                out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: "features[\(i)]", strict: strict, errors: &errors))
                 continue
             }
-            out[i] = .numbers(try History.compute(f, key: "features[\(i)]", tables: tables, records: records, labels: labels,
+            out[i] = .numbers(try History.compute(definitions[i], key: "features[\(i)]", tables: tables, records: records, labels: labels,
                                                   computed: out, strict: strict, errors: &errors))
         }
         features = out.map { $0 ?? .numbers(Array(repeating: .nan, count: records.count)) }
     }
 
-    static func texts(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: String) throws(DataError) -> TextColumn {
+    static func texts(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String) throws(DataError) -> TextColumn {
         let column = f.column ?? f.name
         if f.table == .patients, let p = tables.patients, let rows = records.patientRow {
-            return try p.texts(column, key: key + ".column").joined(rows)
+            return try p.texts(column, key: key() + ".column").joined(rows)
         }
-        return try tables.encounters.texts(column, key: key + ".column")
+        return try tables.encounters.texts(column, key: key() + ".column")
     }
 
-    static func numbers(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: String, strict: Bool,
+    static func numbers(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String, strict: Bool,
                         errors: inout RowErrors) throws(DataError) -> [Double] {
         let column = f.column ?? f.name
         if f.table == .patients, let p = tables.patients, let rows = records.patientRow {
             var ignored = RowErrors()
-            let values = try p.numbers(column, key: key + ".column", strict: true, errors: &ignored)
+            let values = try p.numbers(column, key: key() + ".column", strict: true, errors: &ignored)
             return rows.map { $0 >= 0 ? values[$0] : .nan }
         }
-        return try tables.encounters.numbers(column, key: key + ".column", strict: strict, errors: &errors)
+        return try tables.encounters.numbers(column, key: key() + ".column", strict: strict, errors: &errors)
     }
 
-    static func derived(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: String) throws(DataError) -> [Double] {
+    static func derived(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String) throws(DataError) -> [Double] {
         guard let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: .nan, count: records.count) }
         switch f.derive {
         case .lengthOfStayDays, .none:
@@ -101,8 +106,8 @@ public struct RawFeatures: Sendable {
             // Raw records carry the patient's fields inline.
             guard let ageColumn = f.ageColumn, let yearColumn = f.yearColumn else { return Array(repeating: .nan, count: records.count) }
             var ignored = RowErrors()
-            let age = try tables.encounters.numbers(ageColumn, key: key + ".age", strict: false, errors: &ignored)
-            let year = try tables.encounters.numbers(yearColumn, key: key + ".year", strict: false, errors: &ignored)
+            let age = try tables.encounters.numbers(ageColumn, key: key() + ".age", strict: false, errors: &ignored)
+            let year = try tables.encounters.numbers(yearColumn, key: key() + ".year", strict: false, errors: &ignored)
             return (0..<records.count).map { r in
                 admitted[r].isNaN ? .nan : age[r] + Double(TimestampFormat.year(ofSeconds: Int64(admitted[r]))) - year[r]
             }
@@ -111,8 +116,8 @@ public struct RawFeatures: Sendable {
                 return Array(repeating: .nan, count: records.count)
             }
             var ignored = RowErrors()
-            let age = try p.numbers(ageColumn, key: key + ".age", strict: true, errors: &ignored)
-            let year = try p.numbers(yearColumn, key: key + ".year", strict: true, errors: &ignored)
+            let age = try p.numbers(ageColumn, key: key() + ".age", strict: true, errors: &ignored)
+            let year = try p.numbers(yearColumn, key: key() + ".year", strict: true, errors: &ignored)
             return (0..<records.count).map { r in
                 let row = rows[r]
                 guard row >= 0, !admitted[r].isNaN else { return .nan }
@@ -126,15 +131,15 @@ extension RawFeatures {
     /// The principal diagnosis of raw records: the code in a field named after the feature, its
     /// ICD revision in `<feature>_system` (`icd9`/`icd10`, or the events table's own texts for
     /// them), unless the events table declares one revision for every code.
-    static func recordCodes(_ tables: DatasetTables, _ f: FeatureDefinition, source: EventSource?, key: String, strict: Bool,
+    static func recordCodes(_ tables: DatasetTables, _ f: FeatureDefinition, source: EventSource?, key: @autoclosure () -> String, strict: Bool,
                             errors: inout RowErrors) throws(DataError) -> RawFeature {
         let table = tables.encounters
-        let codes = try table.texts(f.name, key: key)
+        let codes = try table.texts(f.name, key: key())
         if let fixed = source?.codeSystem {
             return .codes(codes, systems: Array(repeating: fixed, count: codes.interned.values.count))
         }
         let systemField = f.name + "_system"
-        let systemColumn = try table.texts(systemField, key: key)
+        let systemColumn = try table.texts(systemField, key: key())
         let nine = Set(["icd9"] + (source?.icd9Values ?? [])), ten = Set(["icd10"] + (source?.icd10Values ?? []))
         // Interned by (system, code), as the events path does.
         var valueOf: [String: Int32] = [:]

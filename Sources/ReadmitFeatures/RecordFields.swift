@@ -98,24 +98,29 @@ public enum RecordBatch {
     /// absent field it may leave out. Throws `missingColumn` for an absent required field.
     public static func table(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, schema: FeatureSchema,
                              options: Options, warnings: inout RowErrors) throws(DataError) -> SourceTable {
-        try table(columns: columns, rows: rows, spec: spec, fields: RecordFields.fields(spec: spec, schema: schema), options: options, warnings: &warnings)
+        try table(columns: columns, rows: rows, spec: spec, plan: RecordPlan(spec: spec, schema: schema), options: options, warnings: &warnings)
     }
 
-    /// As ``table(columns:rows:spec:schema:options:warnings:)`` with the model's fields
-    /// (``RecordFields/fields(spec:schema:)``) computed once by the caller.
-    public static func table(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, fields: [RecordField],
+    /// As ``table(columns:rows:spec:schema:options:warnings:)`` with the model's ``RecordPlan``
+    /// prepared once by the caller: each request column is looked up once, and nothing the
+    /// request does not change is rebuilt.
+    public static func table(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, plan: RecordPlan,
                              options: Options, warnings: inout RowErrors) throws(DataError) -> SourceTable {
-        let sent = Set(columns.map(\.name))
-        let known = Set(fields.map(\.name)).union([spec.encounters.encounterID, spec.encounters.patientID])
+        let fields = plan.fields
+        var sent = [Bool](repeating: false, count: fields.count)
+        for c in columns {
+            guard let index = plan.fieldIndex[c.name] else {
+                warnings.warn(DataWarning(row: nil, field: c.name, code: "unused_field", message: "field '\(c.name)' is not read by this model; ignored"))
+                continue
+            }
+            if index >= 0 { sent[index] = true }
+        }
+        for (i, f) in fields.enumerated() where f.history && !sent[i] {
+            warnings.warn(DataWarning(row: nil, field: f.name, code: "history_unknown",
+                                      message: "history field '\(f.name)' is absent: unknown for every row (not a first encounter's value)"))
+        }
         var all = columns
-        for c in columns where !known.contains(c.name) {
-            warnings.warn(DataWarning(row: nil, field: c.name, code: "unused_field", message: "field '\(c.name)' is not read by this model; ignored"))
-        }
-        for name in fields.filter({ $0.history && !sent.contains($0.name) }).map(\.name) {
-            warnings.warn(DataWarning(row: nil, field: name, code: "history_unknown",
-                                      message: "history field '\(name)' is absent: unknown for every row (not a first encounter's value)"))
-        }
-        for f in fields where !sent.contains(f.name) {
+        for (i, f) in fields.enumerated() where !sent[i] {
             if f.required {
                 guard options.missingFieldsOk else {
                     throw DataError(code: .missingColumn, file: "request", column: f.name,
@@ -129,6 +134,29 @@ public enum RecordBatch {
             all.append((f.name, column))
         }
         return SourceTable(columns: all, rows: rows, missing: spec.encounters.missing)
+    }
+}
+
+/// A model's reading of raw records, prepared once from its spec and schema (the daemon keeps
+/// one per loaded model): the fields (``RecordFields/fields(spec:schema:)``), each field's
+/// position by name, and the level index of each feature. Everything here is derived from the
+/// same definitions the unprepared calls use; it only saves a one-row request from rebuilding
+/// them.
+public struct RecordPlan: Sendable {
+    /// The raw fields, as INFO lists them.
+    public let fields: [RecordField]
+    /// Field name -> index in ``fields``; the encounter and patient ids (read but not fields) -> -1.
+    let fieldIndex: [String: Int]
+    /// The level index of the schema's features.
+    public let levels: LevelIndex
+
+    /// Prepares the plan of `spec` with the levels learned in `schema`.
+    public init(spec: DatasetSpec, schema: FeatureSchema) {
+        fields = RecordFields.fields(spec: spec, schema: schema)
+        var index: [String: Int] = [spec.encounters.encounterID: -1, spec.encounters.patientID: -1]
+        for (i, f) in fields.enumerated() { index[f.name] = i }
+        fieldIndex = index
+        levels = LevelIndex(spec: spec, schema: schema)
     }
 }
 

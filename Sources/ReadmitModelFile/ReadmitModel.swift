@@ -35,10 +35,9 @@ public final class ReadmitModel: Sendable {
     /// once, so that validating a value does not touch the schema's strings and arrays).
     private let levelLimits: [Double]
 
-    /// The raw fields a request may send and each feature's level index, computed once: a
-    /// one-row `RECORDS` request would otherwise spend most of its time rebuilding them.
-    package let recordFields: [RecordField]
-    package let levelIndex: LevelIndex
+    /// How raw records are read (the raw fields by name, each feature's level index), prepared
+    /// once: a one-row `RECORDS` request would otherwise spend most of its time rebuilding it.
+    package let recordPlan: RecordPlan
 
     /// Rows scored per chunk: bounds the scratch memory of a large batch.
     static let chunkRows = 512
@@ -64,8 +63,7 @@ public final class ReadmitModel: Sendable {
         self.parameters = parameters
         modelVersion = UInt64(parameters.metadata.modelID, radix: 16) ?? 0
         levelLimits = parameters.schema.features.map { $0.kind == .categorical ? Double($0.levels.count) : -1 }
-        recordFields = RecordFields.fields(spec: parameters.dataset, schema: parameters.schema)
-        levelIndex = LevelIndex(schema: parameters.schema)
+        recordPlan = RecordPlan(spec: parameters.dataset, schema: parameters.schema)
         self.booster = booster
         for (fits, part) in [(parameters.layout.fits(parameters.schema), "the input layout does not fit the feature schema"),
                              (parameters.forest.isStructurallyValid() && parameters.forest.columns == parameters.layout.width,

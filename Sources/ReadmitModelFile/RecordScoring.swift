@@ -102,11 +102,11 @@ extension ReadmitModel {
     func encode(columns: [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
                 problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, matrix: FeatureMatrix) {
         let spec = parameters.dataset
-        let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, fields: recordFields, options: options, warnings: &problems)
+        let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, plan: recordPlan, options: options, warnings: &problems)
         let tables = DatasetTables(spec: spec, records: table)
         let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
         let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: rows), strict: false, errors: &problems)
-        return (raw, FeatureEncoder.encode(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: levelIndex))
+        return (raw, FeatureEncoder.encode(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: recordPlan.levels))
     }
 
     /// The feature vectors of raw records as the daemon computes them before scoring (what a

@@ -42,6 +42,7 @@ public struct SourceTable: Sendable {
     /// A table of `rows` rows held as named columns (in `header` order).
     public init(columns: [(name: String, column: RecordColumn)], rows: Int, missing: [String], name: String = "request") {
         var byName: [String: RecordColumn] = [:]
+        byName.reserveCapacity(columns.count)
         for (n, c) in columns { byName[n] = c }
         backing = .columns(byName, header: columns.map(\.name), rows: rows)
         self.missing = Set(missing)
@@ -86,53 +87,64 @@ public struct SourceTable: Sendable {
     }
 
     /// An error naming the file, the column and the spec key that asked for it, when `name` is absent.
-    public func requireColumn(_ name: String, key: String) throws(DataError) {
-        guard has(name) else {
-            if isRecords {
-                throw DataError(code: .missingColumn, file: file, column: name, message: "required field '\(name)' (spec key \(key)) is not in the request")
-            }
-            throw DataError(code: .missingColumn, file: file, line: 1, column: name,
-                            message: "column '\(name)' (spec key \(key)) is not in the header")
+    /// `key` is built only for the error (an autoclosure, as in ``texts(_:key:)`` and
+    /// ``numbers(_:key:strict:errors:)``): a one-row request reads dozens of columns.
+    public func requireColumn(_ name: String, key: @autoclosure () -> String) throws(DataError) {
+        guard has(name) else { throw missingColumn(name, key: key()) }
+    }
+
+    private func missingColumn(_ name: String, key: String) -> DataError {
+        if isRecords {
+            return DataError(code: .missingColumn, file: file, column: name, message: "required field '\(name)' (spec key \(key)) is not in the request")
         }
+        return DataError(code: .missingColumn, file: file, line: 1, column: name, message: "column '\(name)' (spec key \(key)) is not in the header")
     }
 
     /// A text column with its missing values marked. Numbers of a raw-records column become
     /// their shortest text (6.0 is `6`).
-    public func texts(_ name: String, key: String) throws(DataError) -> TextColumn {
-        try requireColumn(name, key: key)
+    public func texts(_ name: String, key: @autoclosure () -> String) throws(DataError) -> TextColumn {
         switch backing {
         case .csv(let t):
-            guard let index = t.header.firstIndex(of: name) else { preconditionFailure("checked by requireColumn") }
+            guard let index = t.header.firstIndex(of: name) else { throw missingColumn(name, key: key()) }
             return TextColumn(t.internedColumn(index), missing: missing)
         case .columns(let columns, _, let rows):
-            switch columns[name] {
-            case .texts(let values, let codes)?:
-                let absent = Int32(values.count)
-                return TextColumn(InternedColumn(values: values + [""], codes: codes.map { $0 < 0 ? absent : $0 }), missing: missing)
-            case .numbers(let numbers)?:
-                var valueOf: [UInt64: Int32] = [:]
-                var values: [String] = []
-                var codes = [Int32](repeating: 0, count: rows)
-                for (r, v) in numbers.enumerated() {
-                    let key = v.isNaN ? Double.nan.bitPattern : v.bitPattern
-                    if let c = valueOf[key] { codes[r] = c; continue }
-                    let c = Int32(values.count)
-                    valueOf[key] = c
-                    values.append(v.isNaN ? "" : Self.shortestText(v))
-                    codes[r] = c
-                }
-                return TextColumn(InternedColumn(values: values, codes: codes), missing: missing)
-            case nil:
-                preconditionFailure("checked by requireColumn")
+            // One lookup by name (a one-row request reads every column once).
+            guard let column = columns[name] else { throw missingColumn(name, key: key()) }
+            return texts(column, rows: rows)
+        }
+    }
+
+    private func texts(_ column: RecordColumn, rows: Int) -> TextColumn {
+        switch column {
+        case .texts(let values, let codes):
+            let absent = Int32(values.count)
+            return TextColumn(InternedColumn(values: values + [""], codes: codes.map { $0 < 0 ? absent : $0 }), missing: missing)
+        case .numbers(let numbers):
+            var valueOf: [UInt64: Int32] = [:]
+            var values: [String] = []
+            var codes = [Int32](repeating: 0, count: rows)
+            for (r, v) in numbers.enumerated() {
+                let key = v.isNaN ? Double.nan.bitPattern : v.bitPattern
+                if let c = valueOf[key] { codes[r] = c; continue }
+                let c = Int32(values.count)
+                valueOf[key] = c
+                values.append(v.isNaN ? "" : Self.shortestText(v))
+                codes[r] = c
             }
+            return TextColumn(InternedColumn(values: values, codes: codes), missing: missing)
         }
     }
 
     /// A numeric column: NaN where missing; a value that is not a finite number is recorded in
     /// `errors` (lenient; a warning and missing under `errors.badValuesMissing`) or thrown
     /// (strict), naming the file and line, or the row, and the column.
-    public func numbers(_ name: String, key: String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
-        if case .columns(let columns, _, _) = backing, case .numbers(let values)? = columns[name] {
+    public func numbers(_ name: String, key: @autoclosure () -> String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
+        if case .columns(let columns, _, let rows) = backing {
+            guard let column = columns[name] else { throw missingColumn(name, key: key()) }
+            guard case .numbers(let values) = column else {
+                guard case .texts(let values, let codes) = column else { preconditionFailure("a column holds numbers or texts") }
+                return try numbers(texts: values, codes: codes, name: name, strict: strict, errors: &errors)
+            }
             var out = values
             for (r, v) in values.enumerated() where !v.isNaN && !v.isFinite {
                 let e = error(.notFinite, row: r, column: name, message: "\(v) is not a finite number")
@@ -142,7 +154,40 @@ public struct SourceTable: Sendable {
             }
             return out
         }
-        return try texts(name, key: key).numbers(table: self, name: name, strict: strict, errors: &errors)
+        return try texts(name, key: key()).numbers(table: self, name: name, strict: strict, errors: &errors)
+    }
+
+    /// Texts sent as numbers, read as ``TextColumn/numbers(table:name:strict:errors:)`` reads a
+    /// file's column (the same rules: missing tokens, ``number(_:)``, ``badNumber(_:row:column:)``),
+    /// without building the text column first: a one-row request reads dozens of these.
+    private func numbers(texts values: [String], codes: [Int32], name: String, strict: Bool,
+                         errors: inout RowErrors) throws(DataError) -> [Double] {
+        // Per distinct text: its number, NaN when missing, nil when it is not a number.
+        let parsed: [Double?] = values.map { $0.isEmpty || missing.contains($0) ? .nan : Self.number($0) }
+        var out = [Double](repeating: .nan, count: codes.count)
+        for (r, code) in codes.enumerated() where code >= 0 {
+            if let v = parsed[Int(code)] {
+                out[r] = v
+            } else {
+                let error = badNumber(values[Int(code)], row: r, column: name)
+                if strict { throw error }
+                errors.report(error, row: r)
+            }
+        }
+        return out
+    }
+
+    /// A text read as a number: a finite `Double`, else nil.
+    static func number(_ text: String) -> Double? {
+        guard let v = Double(text), v.isFinite else { return nil }
+        return v
+    }
+
+    /// The error for a text that is not a number.
+    func badNumber(_ text: String, row: Int, column: String) -> DataError {
+        let written = missing.sorted().map { "'\($0)'" }.joined(separator: " or ")
+        return error(.badNumber, row: row, column: column,
+                     message: "'\(text)' is not a number" + (written.isEmpty ? "" : " (missing values are written \(written))"))
     }
 
     /// The shortest text that reads back as `v` (`6` for 6.0, `0.1` for 0.1).
@@ -193,15 +238,13 @@ public struct TextColumn: Sendable {
         var parsed = [Double](repeating: .nan, count: interned.values.count)
         var bad = [Bool](repeating: false, count: interned.values.count)
         for (c, text) in interned.values.enumerated() where !isMissing[c] {
-            if let v = Double(text), v.isFinite { parsed[c] = v } else { bad[c] = true }
+            if let v = SourceTable.number(text) { parsed[c] = v } else { bad[c] = true }
         }
         var out = [Double](repeating: .nan, count: count)
         for r in 0..<count {
             let c = Int(interned.codes[r])
             if bad[c] {
-                let written = table.missing.sorted().map { "'\($0)'" }.joined(separator: " or ")
-                let error = table.error(.badNumber, row: r, column: name,
-                                        message: "'\(interned.values[c])' is not a number" + (written.isEmpty ? "" : " (missing values are written \(written))"))
+                let error = table.badNumber(interned.values[c], row: r, column: name)
                 if strict { throw error }
                 errors.report(error, row: r)
             } else {

@@ -14,6 +14,17 @@ extension UnsafeRawBufferPointer {
     func leUInt64(at offset: Int) -> UInt64 {
         UInt64(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
+
+    /// The bytes as a `String` when they are valid UTF-8, else nil. ASCII (field names and
+    /// most values) is checked with a plain byte loop and copied; anything else goes through
+    /// the standard library's validation. `String(validating:as:)` alone is generic and
+    /// unspecialized here: on a one-row request its metadata lookups cost more than the copy.
+    func utf8String() -> String? {
+        var ascii = true
+        for b in self where b >= 0x80 { ascii = false; break }
+        if ascii { return String(decoding: self, as: UTF8.self) }
+        return String(validating: self, as: UTF8.self)
+    }
 }
 
 /// Little-endian appends for building frames.

@@ -68,11 +68,12 @@ extension RequestDecoder {
             return .failure(WireError(.badFrames, "\(op.name) with \(columnCount) columns takes \(2 + 2 * columnCount) frames (header, counts, a name and a values frame per column), got \(frames.count)"))
         }
         var columns: [(name: String, column: RecordsRequest.Column)] = []
-        var names = Set<String>()
+        var names = Set<String>(minimumCapacity: columnCount)
+        columns.reserveCapacity(columnCount)
         for c in 0..<columnCount {
             let nameFrame = frames[2 + 2 * c], valueFrame = frames[3 + 2 * c]
             guard nameFrame.count >= 1, nameFrame.count <= RecordsRequest.maxNameBytes,
-                  let name = String(validating: nameFrame, as: UTF8.self), !name.contains("\0") else {
+                  !nameFrame.contains(0), let name = nameFrame.utf8String() else {
                 return .failure(WireError(.badArgument, "column \(c): the name must be 1 to \(RecordsRequest.maxNameBytes) bytes of UTF-8 without NUL"))
             }
             guard names.insert(name).inserted else {
@@ -114,7 +115,7 @@ extension RequestDecoder {
                 let length = Int(frame.leUInt32(at: offset))
                 offset += 4
                 guard length <= frame.count - offset else { return .failure(ColumnError(message: "text \(i) of \(length) bytes runs past the frame")) }
-                guard let text = String(validating: UnsafeRawBufferPointer(rebasing: frame[offset..<(offset + length)]), as: UTF8.self) else {
+                guard let text = UnsafeRawBufferPointer(rebasing: frame[offset..<(offset + length)]).utf8String() else {
                     return .failure(ColumnError(message: "text \(i) is not valid UTF-8"))
                 }
                 values.append(text)

@@ -109,6 +109,58 @@ final class RecordsTests: XCTestCase {
         }
     }
 
+    /// The model's ``RecordPlan`` (prepared once at load: fields by name, level and `other`
+    /// indices) gives the vectors and messages of the unprepared path (everything rebuilt from
+    /// the spec and schema on each call, the encoder without a level index), bit for bit: on
+    /// test-split rows sent as numbers and as texts, with an unknown level, a bad number, an
+    /// unused field and an absent history field.
+    func testPreparedPlanEncodesAsTheUnpreparedPath() throws {
+        let spec = model.parameters.dataset, schema = model.schema
+        let fields = RecordFields.fields(spec: spec, schema: schema)
+        // A text field whose unknown level is missing with a warning (no `other` level).
+        let text = try XCTUnwrap(fields.first { f in
+            f.type == .text && !(f.levels ?? []).isEmpty && f.feature.flatMap { schema.index(of: $0) }.map { schema.features[$0].transform == .level } == true
+        }).name
+        let number = try XCTUnwrap(fields.first { $0.type == .number && !$0.history }).name
+        let history = try XCTUnwrap(fields.first { $0.history }).name
+        for asText in [false, true] {
+            let n = 200
+            var columns: [(name: String, column: RecordColumn)] = try sample(count: n, seed: 5, numbersAsText: asText).columns.compactMap { name, c in
+                if name == history { return nil }
+                switch c {
+                case .numbers(let v): return (name, .numbers(v))
+                case .texts(var values, var codes):
+                    if name == text { values.append("Martian"); codes[3] = Int32(values.count - 1) }
+                    if name == number { values.append("three"); codes[5] = Int32(values.count - 1) }
+                    return (name, .texts(values: values, codes: codes))
+                }
+            }
+            if !asText, let i = columns.firstIndex(where: { $0.name == number }), case .numbers(var v) = columns[i].column {
+                v[7] = .infinity
+                columns[i].column = .numbers(v)
+            }
+            columns.append(("not_a_field", .numbers([Double](repeating: 1, count: n))))
+
+            var problems = RowErrors()
+            let table = try RecordBatch.table(columns: columns, rows: n, spec: spec, schema: schema, options: .init(), warnings: &problems)
+            let tables = DatasetTables(spec: spec, records: table)
+            let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
+            let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: n), strict: false, errors: &problems)
+            let unprepared = FeatureEncoder.encode(raw: raw, spec: spec, schema: schema, warnings: &problems)
+            let prepared = try model.encodeRecords(columns: columns, rows: n, options: .init())
+
+            XCTAssertFalse(problems.byRow.isEmpty, "the dirty values must give row errors")
+            for r in 0..<n where problems.byRow[r] == nil {
+                XCTAssertEqual(prepared.matrix.row(r).map(\.bitPattern), unprepared.row(r).map(\.bitPattern), "row \(r), numbers as text: \(asText)")
+            }
+            let expected = problems.warnings.map { "\($0.row ?? -1) \($0.field) \($0.code)" }
+                + problems.byRow.map { "\($0.key) \($0.value.column ?? "") \($0.value.code.rawValue)" }
+            XCTAssertEqual(prepared.messages.map { "\($0.row) \($0.field) \($0.code)" }.sorted(), expected.sorted())
+            XCTAssertTrue(expected.contains { $0.hasSuffix("unknown_level") } && expected.contains { $0.hasSuffix("history_unknown") }
+                          && expected.contains { $0.hasSuffix("unused_field") }, "\(expected)")
+        }
+    }
+
     /// Bad values: the documented outcome per row, the other rows scored, rows and fields named.
     func testDirtyValuesHaveOneDocumentedOutcome() throws {
         let s = try sample(count: 6, seed: 3, numbersAsText: true)
