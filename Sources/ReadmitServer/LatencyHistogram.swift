@@ -44,6 +44,13 @@ struct LatencyHistogram: Sendable {
         return Double(maxNanos)
     }
 
+    /// A copy that shares no storage with `self`: the snapshot STATS reads outside the lock.
+    func detached() -> LatencyHistogram {
+        var copy = self
+        copy.buckets = buckets.map { $0 }
+        return copy
+    }
+
     /// Adds another histogram's samples.
     mutating func merge(_ other: LatencyHistogram) {
         for i in buckets.indices { buckets[i] += other.buckets[i] }

@@ -17,6 +17,18 @@ public final class ServerStats: @unchecked Sendable {
         var keyFilesSkipped = 0
         var maxQueuedBytes = 0
 
+        /// A copy that shares no array storage with `self`, made under the lock. A plain copy
+        /// shares the arrays' buffers: the STATS thread would read them after the lock while
+        /// a worker, seeing the buffer unique again once the reader lets go, writes into it
+        /// in place (ThreadSanitizer reports it; the Swift runtime's reference counts, which
+        /// order the two, are not instrumented).
+        func detached() -> State {
+            var copy = self
+            copy.counts = counts.map { $0 }
+            copy.latencies = latencies.map { $0.detached() }
+            return copy
+        }
+
         static let opSlots = (Operation.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
         static let statusSlots = (Status.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
 
@@ -95,7 +107,7 @@ public final class ServerStats: @unchecked Sendable {
 
     /// The STATS JSON.
     public func json(store: ModelStore, workers: Int, queued: Int) -> String {
-        let s = state.current
+        let s = state.withLock { $0.detached() }
         let byOpStatus = s.byOpStatus, latency = s.latency
         let model = store.current()
         var out = "{"
@@ -143,7 +155,7 @@ public final class ServerStats: @unchecked Sendable {
 
     /// The STATS Prometheus text exposition.
     public func prometheus(store: ModelStore, workers: Int, queued: Int) -> String {
-        let s = state.current
+        let s = state.withLock { $0.detached() }
         let byOpStatus = s.byOpStatus, latency = s.latency
         var lines: [String] = []
         lines.append("# HELP readmitd_requests_total Replies sent, by operation and status.")

@@ -231,6 +231,37 @@ def test_dealer_with_several_requests_in_flight(daemon, schema):
     assert ids == set(range(100, 105))
 
 
+def test_stats_while_workers_record(daemon, schema):
+    """STATS (JSON and Prometheus) read the counters while workers record replies: under
+    ThreadSanitizer (stage 55) this found the snapshot sharing array storage with the live
+    counters. 600 requests, 12 in flight, every third one STATS."""
+    cols = schema["n_features"]
+    dealer = daemon.ctx.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.setsockopt(zmq.RCVTIMEO, 10000)
+    dealer.connect(daemon.endpoint)
+    row = matrix_rows(schema, 1)
+    sent = answered = 0
+    try:
+        for n in range(600):
+            if n % 3 == 2:
+                dealer.send_multipart([b"", header(OPS["STATS"], 1000 + n, flags=n % 2)])
+            else:
+                dealer.send_multipart([b""] + score_request(1000 + n, 1, cols, row))
+            sent += 1
+            while sent - answered >= 12:
+                frames = dealer.recv_multipart()
+                assert parse_reply(frames[1:])["status"] == 0
+                answered += 1
+        while answered < sent:
+            frames = dealer.recv_multipart()
+            assert parse_reply(frames[1:])["status"] == 0
+            answered += 1
+    finally:
+        dealer.close()
+    assert json.loads(daemon.call([header(OPS["STATS"], 2000)])["frames"][0])["requests_total"] >= 600
+
+
 def records_request(request_id, rows, columns, k=0, options=0):
     """RECORDS frames of docs/PROTOCOL.md: columns is a list of (name, values); values are floats
     (type 1, NaN missing) or str/None (type 2, dictionary-encoded, -1 missing)."""
