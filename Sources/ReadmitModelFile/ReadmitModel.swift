@@ -22,6 +22,9 @@ public final class ReadmitModel: Sendable {
     /// The booster's trees for scoring (XGBoost itself computes explanations).
     let trees: CompiledBooster
 
+    /// The number of trees the booster sums (its boosting rounds kept).
+    public var boosterTreeCount: Int { trees.trees }
+
     /// The input feature schema.
     public var schema: FeatureSchema { parameters.schema }
     /// The model id: 16 lowercase hex digits derived from the fitted parameters.

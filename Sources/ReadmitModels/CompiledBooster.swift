@@ -16,7 +16,8 @@ import ReadmitTables
 public struct CompiledBooster: Sendable {
     let depth: Int
     let internalCount: Int, leafCount: Int
-    let trees: Int
+    /// The number of trees (boosting rounds) summed.
+    public let trees: Int
     /// Per internal node: the feature index, with ``defaultRightFlag`` when a missing value goes right.
     private var feature: [Int32]
     /// Per internal node: the split value (left when `x < split`).

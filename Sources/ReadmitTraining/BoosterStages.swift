@@ -105,6 +105,8 @@ struct BoosterRefit {
     let tiers: [RiskTier]
     /// The refit's rows and rounds.
     let rows: [Int], rounds: Int
+    /// The rounds (trees) the booster keeps: the best on the calibration patients, at most `rounds`.
+    let keptRounds: Int
 
     init(search: BoosterSearch, split: TrainingSplit, options: TrainingOptions, progress: (String) -> Void) throws {
         rows = (split.fit + split.validation).sorted()
@@ -112,12 +114,14 @@ struct BoosterRefit {
         progress("booster: refit with max_depth \(search.depth), \(rounds) rounds")
         let xCalib = search.input.selecting(rows: split.calibration)
         let (xTrain, yTrain) = search.trainingSet(rows, split: split)
-        (booster, _) = try XGBoostBooster.train(
+        let trace: XGBoostBooster.TrainingTrace
+        (booster, trace) = try XGBoostBooster.train(
             train: xTrain, labels: yTrain,
             validation: xCalib, validationLabels: split.labels(split.calibration),
             parameters: BoosterSearch.parameters(depth: search.depth, minChild: search.minChild, eta: search.eta,
                                                  prevalence: search.prevalence, seed: options.seed),
             maxRounds: rounds, patience: rounds + 1, threads: options.threads)
+        keptRounds = trace.bestRounds
         let calibrator = PlattCalibrator(margins: try booster.predict(xCalib, kind: .margin), labels: split.labels(split.calibration))
         self.calibrator = calibrator
         let heldOut = split.validation + split.calibration

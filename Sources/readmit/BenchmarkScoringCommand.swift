@@ -65,7 +65,7 @@ struct BenchmarkScoringCommand: ParsableCommand {
             }
             func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
             let object: [String: Any] = [
-                "rows": rows, "repeats": repeats, "threads": 1,
+                "rows": rows, "repeats": repeats, "threads": 1, "booster_trees": loaded.boosterTreeCount,
                 "clock": "thread CPU time (CLOCK_THREAD_CPUTIME_ID); wall-clock medians alongside",
                 "isolation_forest_wall_seconds_median": median(wall["isolation_forest"] ?? [0]),
                 "risk_model_wall_seconds_median": median(wall["risk_model"] ?? [0]),

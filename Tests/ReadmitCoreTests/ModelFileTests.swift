@@ -18,6 +18,11 @@ final class ModelFileTests: XCTestCase {
         let reloaded = try ReadmitModel.load(path: path)
         XCTAssertEqual(reloaded.modelID, model.modelID)
         XCTAssertEqual(reloaded.schema, result.parameters.schema)
+        // The summary's `trees` is the booster's tree count (what benchmarks match on), within
+        // the rounds the refit was allowed.
+        let summary = result.parameters.trainingSummary
+        XCTAssertEqual(summary["trees"], String(reloaded.boosterTreeCount))
+        XCTAssertLessThanOrEqual(reloaded.boosterTreeCount, Int(summary["rounds"] ?? "") ?? -1)
         let inMemory = try ReadmitModel(parameters: result.parameters)
         let rows = 50
         var rng = SplitMix64(seed: 4)

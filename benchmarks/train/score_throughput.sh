@@ -29,15 +29,24 @@ if [ -z "$DIR" ]; then
   "$BIN" train --out "$DIR" --no-report >"$WORK/train.log" 2>&1 || { cat "$WORK/train.log" >&2; exit 1; }
 fi
 echo "machine: $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); date: $(date -u +%Y-%m-%dT%H:%M:%SZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The Python booster gets as many rounds as the model holds trees: `trees` (the refit keeps its
+# best rounds on the calibration patients; `rounds` is what the refit was allowed). Models
+# written before `trees` was recorded fall back to `rounds`, and the Swift side's tree count
+# (below) is checked against it.
 read -r DEPTH MCW ETA ROUNDS < <("$PYTHON" -c '
 import json, sys
 t = json.load(open(sys.argv[1]))["model"]["training_summary"]
-print(t["max_depth"], t["min_child_weight"], t["eta"], t["rounds"])' "$DIR/metrics.json")
+print(t["max_depth"], t["min_child_weight"], t["eta"], t.get("trees", t["rounds"]))' "$DIR/metrics.json")
 
 SWIFT_JSON=""
 if "$BIN" benchmark-scoring --help 2>&1 | grep -q -- '--rows'; then
   "$BIN" benchmark-scoring --model "$DIR/model.readmit" --rows "$ROWS" --repeats "$REPEATS" >"$WORK/swift.json"
   SWIFT_JSON=$WORK/swift.json
+  TREES=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("booster_trees", ""))' "$SWIFT_JSON")
+  if [ -n "$TREES" ] && [ "$TREES" != "$ROUNDS" ]; then
+    echo "score_throughput: the model holds $TREES trees, metrics.json says $ROUNDS: the sides would not score the same amount of model" >&2
+    exit 1
+  fi
 else
   echo "score_throughput: $BIN has no benchmark-scoring subcommand; Python side only" >&2
 fi
