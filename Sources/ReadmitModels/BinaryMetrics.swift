@@ -115,6 +115,17 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
         public var observedRate: Double
         /// Rows in the bin.
         public var count: Int
+        /// Wilson 95% interval of the observed rate.
+        public var observedLow: Double, observedHigh: Double
+    }
+
+    /// The Wilson score interval of a binomial proportion (`z` 1.96: 95%); (0, 1) for n = 0.
+    public static func wilsonInterval(successes: Double, n: Double, z: Double = 1.959964) -> (low: Double, high: Double) {
+        guard n > 0 else { return (0, 1) }
+        let p = successes / n, z2 = z * z
+        let center = (p + z2 / (2 * n)) / (1 + z2 / n)
+        let half = z / (1 + z2 / n) * (p * (1 - p) / n + z2 / (4 * n * n)).squareRoot()
+        return (max(0, center - half), min(1, center + half))
     }
 
     /// Non-empty equal-width probability bins.
@@ -126,7 +137,10 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
             if labels[i] { pos[b] += 1 }
         }
         return (0..<bins).compactMap { b in
-            cnt[b] == 0 ? nil : CalibrationBin(meanPredicted: sum[b] / Double(cnt[b]), observedRate: pos[b] / Double(cnt[b]), count: cnt[b])
+            guard cnt[b] > 0 else { return nil }
+            let interval = wilsonInterval(successes: pos[b], n: Double(cnt[b]))
+            return CalibrationBin(meanPredicted: sum[b] / Double(cnt[b]), observedRate: pos[b] / Double(cnt[b]), count: cnt[b],
+                                  observedLow: interval.low, observedHigh: interval.high)
         }
     }
 
@@ -146,50 +160,42 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
     }
 
     /// A patient-clustered bootstrap percentile interval of the ROC AUC: patients (not rows) are
-    /// resampled with replacement, so repeat encounters of one patient move together.
+    /// resampled with replacement (``PatientBootstrap``), so repeat encounters of one patient
+    /// move together.
     ///
-    /// A replicate is a weighting of the original rows (each row weighs as many times as its
-    /// patient was drawn), so the rows are sorted once and each replicate's AUC is one pass:
-    /// the weighted Mann-Whitney statistic with ties counted one half.
+    /// A replicate is a weighting of the original rows, so the rows are sorted once and each
+    /// replicate's AUC is one pass: the weighted Mann-Whitney statistic with ties counted one half.
     public static func bootstrapAUC(scores: [Double], labels: [Bool], patients: [Int], replicates: Int = 1000,
                                     level: Double = 0.95, seed: UInt64) -> (low: Double, high: Double) {
-        var patientIndex: [Int: Int] = [:]
-        let group = patients.map { p -> Int in
-            if let g = patientIndex[p] { return g }
-            let g = patientIndex.count
-            patientIndex[p] = g
-            return g
-        }
-        let groups = patientIndex.count
         let order = scores.indices.sorted { scores[$0] < scores[$1] }
-        var rng = SplitMix64(seed: seed)
-        var draws = [Double](repeating: 0, count: groups)
+        var bootstrap = PatientBootstrap(patients: patients, seed: seed)
         var aucs: [Double] = []
         aucs.reserveCapacity(replicates)
         for _ in 0..<replicates {
-            for g in 0..<groups { draws[g] = 0 }
-            for _ in 0..<groups { draws[Int(rng.next() % UInt64(groups))] += 1 }
-            // Walk tie blocks in increasing score: each positive outranks the negatives below its block.
-            var negativesBelow = 0.0, pairs = 0.0, positives = 0.0
-            var i = 0
-            while i < order.count {
-                var j = i, blockPos = 0.0, blockNeg = 0.0
-                while j < order.count && scores[order[j]] == scores[order[i]] {
-                    let w = draws[group[order[j]]]
-                    if labels[order[j]] { blockPos += w } else { blockNeg += w }
-                    j += 1
-                }
-                pairs += blockPos * (negativesBelow + 0.5 * blockNeg)
-                positives += blockPos
-                negativesBelow += blockNeg
-                i = j
-            }
-            if positives > 0 && negativesBelow > 0 { aucs.append(pairs / (positives * negativesBelow)) }
+            let weight = bootstrap.nextWeights()
+            aucs.append(weightedAUC(scores: scores, labels: labels, order: order, weights: weight))
         }
-        aucs.sort()
-        guard !aucs.isEmpty else { return (.nan, .nan) }
-        let lo = aucs[Int(Double(aucs.count - 1) * (1 - level) / 2)]
-        let hi = aucs[Int(Double(aucs.count - 1) * (1 + level) / 2)]
-        return (lo, hi)
+        return PatientBootstrap.interval(aucs, level: level)
+    }
+
+    /// The ROC AUC with case weights, given the rows in increasing score (`order`); NaN
+    /// without weight on both outcomes.
+    public static func weightedAUC(scores: [Double], labels: [Bool], order: [Int], weights: [Double]) -> Double {
+        // Walk tie blocks in increasing score: each positive outranks the negatives below its block.
+        var negativesBelow = 0.0, pairs = 0.0, positives = 0.0
+        var i = 0
+        while i < order.count {
+            var j = i, blockPos = 0.0, blockNeg = 0.0
+            while j < order.count && scores[order[j]] == scores[order[i]] {
+                let w = weights[order[j]]
+                if labels[order[j]] { blockPos += w } else { blockNeg += w }
+                j += 1
+            }
+            pairs += blockPos * (negativesBelow + 0.5 * blockNeg)
+            positives += blockPos
+            negativesBelow += blockNeg
+            i = j
+        }
+        return positives > 0 && negativesBelow > 0 ? pairs / (positives * negativesBelow) : .nan
     }
 }

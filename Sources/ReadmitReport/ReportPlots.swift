@@ -30,6 +30,10 @@ enum ReportPlots {
         }
         builders += [{ gain(ordered, served, input.prevalence) }, { lift(ordered, served) }, { topFactors(input) }]
         var used: Set<String> = ["roc", "pr", "calibration", "gain", "lift", "top_factors"]
+        if let clinical = input.clinical {
+            builders.append { decisionCurve(ordered, served, clinical, input.prevalence) }
+            used.insert("decision_curve")
+        }
         if served.scoreHistogram != nil { used.insert("risk_distribution") }
         for d in input.featureDistributions {
             var name = "feature_" + TextEscaping.fileSafe(d.feature)
@@ -116,6 +120,12 @@ enum ReportPlots {
         }
         series.append(LineSeries(name: "Perfect calibration", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
                                  color: Palette.reference, width: 1.25, dash: "6 4"))
+        // The served model's per-bin 95% intervals of the observed rate, as whiskers.
+        for b in served.reliability where b.count > 0 {
+            guard let ci = b.observedInterval else { continue }
+            series.append(LineSeries(name: "", points: [CurvePoint(b.meanPredicted, min(ci.lower, upper)), CurvePoint(b.meanPredicted, min(ci.upper, upper))],
+                                     color: Palette.series[0], width: 1.25, inLegend: false))
+        }
         let strip = CountStrip(
             label: "Records per bin (served model)",
             bins: served.reliability.map { ($0.lower, $0.upper, $0.count) }, color: Palette.series[0])
@@ -125,7 +135,33 @@ enum ReportPlots {
             xLabel: "Mean predicted probability", yLabel: "Observed rate",
             xDomain: 0...upper, yDomain: 0...upper, series: series,
             strip: served.reliability.isEmpty ? nil : strip, height: 560)
-        return plot("calibration", "Calibration", "Observed rate against mean predicted probability per bin; points on the diagonal are well calibrated. Bars: records per bin of the served model. Models whose score is not a probability are left out.", chart.svg)
+        let whiskers = served.reliability.contains { $0.observedInterval != nil } ? " Whiskers: 95% interval (Wilson) of the served model's observed rate per bin." : ""
+        return plot("calibration", "Calibration", "Observed rate against mean predicted probability per bin; points on the diagonal are well calibrated. Bars: records per bin of the served model. Models whose score is not a probability are left out." + whiskers, chart.svg)
+    }
+
+    static func decisionCurve(_ models: [ModelCurves], _ served: ModelCurves, _ c: ClinicalInput, _ prevalence: Double) -> RenderedPlot {
+        let t = c.thresholds
+        let values = models.compactMap { c.netBenefit[$0.key] }.flatMap { $0 }.filter(\.isFinite)
+        let upper = AxisTicks.niceUpper(max(prevalence, values.max() ?? 0) * 1.1)
+        // Below a small negative floor a strategy does harm; the chart stops there (treat-all
+        // falls far below zero at high thresholds).
+        let floor = -0.25 * upper
+        func line(_ ys: [Double]) -> [CurvePoint] {
+            zip(t, ys).filter { $0.1.isFinite && $0.1 >= floor }.map { CurvePoint($0.0, $0.1) }
+        }
+        var series = models.enumerated().compactMap { i, m -> LineSeries? in
+            guard let nb = c.netBenefit[m.key] else { return nil }
+            let (color, width) = style(i, m, served)
+            return LineSeries(name: short(m), points: line(nb), color: color, width: width)
+        }
+        series.append(LineSeries(name: "Treat all", points: line(c.treatAll), color: Palette.reference, width: 1.5, dash: "2 3"))
+        series.append(LineSeries(name: "Treat none", points: t.map { CurvePoint($0, 0) }, color: Palette.reference, width: 1.25, dash: "6 4"))
+        let chart = LineChart(
+            id: "plot-decision_curve", title: "Decision curve (test split)",
+            summary: "Net benefit of acting on each model's risk over threshold probabilities from \(NumberFormat.percent(t.first ?? 0, 0)) to \(NumberFormat.percent(t.last ?? 0, 0)), against treating everyone or no one.",
+            xLabel: "Threshold probability", yLabel: "Net benefit (true positives per patient)",
+            xDomain: (t.first ?? 0)...(t.last ?? 1), yDomain: floor...upper, series: series, xPercent: true)
+        return plot("decision_curve", "Decision curve", "Net benefit of treating the patients whose risk is at least the threshold, a false positive weighing threshold/(1-threshold) of a true positive; a model is useful where its curve lies above both treat-all and treat-none.", chart.svg)
     }
 
     static func riskDistribution(_ served: ModelCurves, _ h: ScoreHistogram, _ input: ReportInput) -> RenderedPlot {

@@ -31,6 +31,20 @@ enum ReportValidation {
         for f in input.topRiskFactors where !f.importance.isFinite {
             throw invalid("top risk factor '\(f.feature)' has a non-finite importance")
         }
+        if let c = input.clinical {
+            guard !c.thresholds.isEmpty, c.thresholds.allSatisfy({ $0 > 0 && $0 < 1 }), zip(c.thresholds, c.thresholds.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw invalid("clinical thresholds must be ascending and inside (0, 1)")
+            }
+            guard c.treatAll.count == c.thresholds.count else {
+                throw invalid("clinical treatAll has \(c.treatAll.count) values for \(c.thresholds.count) thresholds")
+            }
+            for (key, values) in c.netBenefit.sorted(by: { $0.key < $1.key }) where values.count != c.thresholds.count {
+                throw invalid("clinical netBenefit of '\(key)' has \(values.count) values for \(c.thresholds.count) thresholds")
+            }
+            for row in c.calibration where !seen.contains(row.modelKey) {
+                throw invalid("clinical calibration row '\(row.modelKey)' is not the key of any model")
+            }
+        }
         for d in input.featureDistributions {
             let what = "feature distribution '\(d.feature)'"
             switch d.kind {

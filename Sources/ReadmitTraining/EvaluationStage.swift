@@ -11,6 +11,7 @@ import ReadmitTables
 struct EvaluationStage {
     let evaluations: [ModelEvaluation]
     let interval: (low: Double, high: Double)
+    let clinical: ClinicalEvaluation
     let firstEncounters: [Int]
     let firstMetrics: BinaryMetrics
     let importance: [(feature: String, meanAbsContribution: Double)]
@@ -49,7 +50,7 @@ struct EvaluationStage {
     }
 
     init(data: PreparedData, features: FeatureStage, search: BoosterSearch, refit: BoosterRefit, split: TrainingSplit,
-         risk: [Double], riskWithheld: [Double]?, references: [ModelEvaluation], options: TrainingOptions) throws {
+         risk: [Double], atypicality: [Double], riskWithheld: [Double]?, references: [ModelEvaluation], options: TrainingOptions) throws {
         let cohort = data.cohort, schema = features.schema
         let yTest = split.labels(split.test)
         evaluations = [ModelEvaluation(key: "risk_model", name: "Risk model (XGBoost + anomaly scores, Platt-calibrated)", probabilities: risk, labels: yTest)]
@@ -58,6 +59,9 @@ struct EvaluationStage {
             + references
         interval = BinaryMetrics.bootstrapAUC(scores: risk, labels: yTest, patients: split.test.map { cohort.patients[$0] },
                                               replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed)
+        clinical = ClinicalEvaluation(models: evaluations.map { ($0.key, $0.probabilities) }, labels: yTest, atypicality: atypicality,
+                                      patients: split.test.map { cohort.patients[$0] }, tiers: refit.tiers.map { ($0.name, $0.minRisk) },
+                                      replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed &+ 0x5EED)
         let firstIdx = split.test.indices.filter { cohort.isFirstEncounter[split.test[$0]] }
         firstEncounters = firstIdx
         firstMetrics = BinaryMetrics(scores: firstIdx.map { risk[$0] }, labels: firstIdx.map { yTest[$0] }, probabilities: true)

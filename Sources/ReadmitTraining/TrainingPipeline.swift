@@ -49,7 +49,8 @@ public enum TrainingPipeline {
                                          search: search, refit: refit, split: split, options: options)
         stage("model assembly")
         let xTest = features.x.selecting(rows: split.test)
-        let risk = try assembly.model.score(xTest).risk
+        let served = try assembly.model.score(xTest)
+        let risk = served.risk
         // The same test encounters with their history withheld: what a caller that does not
         // send history gets.
         let withholding = HistoryWithholding(schema: features.schema)
@@ -58,7 +59,8 @@ public enum TrainingPipeline {
                                                     options: options, progress: progress)
         stage("references")
         let evaluation = try EvaluationStage(data: data, features: features, search: search, refit: refit, split: split,
-                                             risk: risk, riskWithheld: riskWithheld, references: references, options: options)
+                                             risk: risk, atypicality: served.atypicality, riskWithheld: riskWithheld, references: references,
+                                             options: options)
         stage("evaluation")
 
         let cohort = data.cohort, spec = tables.spec
@@ -72,7 +74,7 @@ public enum TrainingPipeline {
             testFirstEncounters: evaluation.firstEncounters.count, fitRows: refit.rows.count, validationRows: split.validation.count,
             calibrationRows: split.calibration.count)
         return TrainingResult(modelFile: assembly.modelFile, cohort: counts, evaluations: evaluation.evaluations,
-                              riskModelAUCInterval: evaluation.interval, firstEncounterMetrics: evaluation.firstMetrics, trials: search.trials,
+                              riskModelAUCInterval: evaluation.interval, clinical: evaluation.clinical, firstEncounterMetrics: evaluation.firstMetrics, trials: search.trials,
                               missingness: evaluation.missingness, importance: evaluation.importance, distributions: evaluation.distributions,
                               testLabels: split.labels(split.test), stageSeconds: stages)
     }

@@ -114,6 +114,8 @@ public struct TrainingResult: Sendable {
     public var evaluations: [ModelEvaluation]
     /// Patient-level bootstrap 95% interval of the risk model's test ROC AUC.
     public var riskModelAUCInterval: (low: Double, high: Double)
+    /// Calibration intercept and slope, decision curve and atypicality validation.
+    public var clinical: ClinicalEvaluation
     /// The risk model on each test patient's first encounter only.
     public var firstEncounterMetrics: BinaryMetrics
     /// Hyperparameter trials on the validation patients, in the order tried.

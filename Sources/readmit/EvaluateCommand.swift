@@ -26,10 +26,19 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .long, help: "Use only the test patients of the fixed split.")
     var testSplit = false
 
+    @Option(name: .long, help: "Patient-bootstrap replicates behind the intervals (calibration, atypicality).")
+    var replicates = 1000
+
     @Option(name: .long, help: "Also write the metrics as JSON to this file.")
     var json: String?
 
     @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard (1...100_000).contains(replicates) else {
+            throw ValidationError("--replicates must be between 1 and 100000, not \(replicates)")
+        }
+    }
 
     func run() throws {
         try runReportingErrors {
@@ -41,8 +50,14 @@ struct EvaluateCommand: ParsableCommand {
             let keep = cohort.rows.indices.filter { !testSplit || cohort.isTest[$0] }
             guard !keep.isEmpty else { throw ValidationError("no eligible encounters to evaluate in \(data)") }
             let x = encoded.matrix.selecting(rows: keep.map { cohort.rows[$0] })
-            let risk = try loaded.score(x).risk
+            let scores = try loaded.score(x)
+            let risk = scores.risk
             let labels = keep.map { cohort.labels[$0] }
+            // Calibration intercept and slope, net benefit and atypicality on these encounters,
+            // as `readmit train` reports them on its test patients (external validation).
+            let clinical = ClinicalEvaluation(models: [("risk_model", risk)], labels: labels, atypicality: scores.atypicality,
+                                              patients: keep.map { cohort.patients[$0] }, tiers: loaded.parameters.tiers.map { ($0.name, $0.minRisk) },
+                                              replicates: replicates, seed: 42)
             let all = BinaryMetrics(scores: risk, labels: labels, probabilities: true)
             let firstIdx = keep.indices.filter { cohort.isFirstEncounter[keep[$0]] }
             let first = BinaryMetrics(scores: firstIdx.map { risk[$0] }, labels: firstIdx.map { labels[$0] }, probabilities: true)
@@ -53,9 +68,25 @@ struct EvaluateCommand: ParsableCommand {
             print("Model \(loaded.modelID) on \(data)\(testSplit ? " (test patients)" : "")")
             print(TextTable.render(header: ["encounters", "n", "prevalence", "ROC AUC", "PR AUC", "Brier", "ECE", "prec@10%", "recall@10%"],
                                    rows: [row("all eligible", all), row("first per patient", first)]))
+            if let fit = clinical.calibration["risk_model"] {
+                let (i, sl) = (clinical.interceptInterval, clinical.slopeInterval)
+                print("calibration: intercept \(Format.f(fit.intercept)) (95% CI \(Format.f(i.low)) - \(Format.f(i.high)); ideal 0), slope \(Format.f(fit.slope)) (\(Format.f(sl.low)) - \(Format.f(sl.high)); ideal 1)")
+            }
+            for t in clinical.atTiers {
+                print("net benefit acting on \(t.tier) and above (risk >= \(Format.f(t.threshold, 3))): \(Format.f(t.model, 4)); treat all \(Format.f(t.treatAll, 4)); treat none 0")
+            }
+            print("atypicality: \(clinical.atypicality.verdict)")
             if let json {
+                var model = MetricsJSON.metrics(all)
+                if let fit = clinical.calibration["risk_model"] {
+                    model["calibration_intercept"] = fit.intercept
+                    model["calibration_slope"] = fit.slope
+                    model["calibration_intercept_ci95"] = [clinical.interceptInterval.low, clinical.interceptInterval.high]
+                    model["calibration_slope_ci95"] = [clinical.slopeInterval.low, clinical.slopeInterval.high]
+                }
                 let object: [String: Any] = ["model_id": loaded.modelID, "data": data, "test_split": testSplit,
-                                             "risk_model": MetricsJSON.metrics(all), "first_encounter": ["risk_model": MetricsJSON.metrics(first)]]
+                                             "risk_model": model, "first_encounter": ["risk_model": MetricsJSON.metrics(first)],
+                                             "decision_curve": MetricsJSON.decisionCurve(clinical), "atypicality_validation": MetricsJSON.atypicality(clinical)]
                 let bytes = try JSONSerialization.data(withJSONObject: MetricsJSON.sanitized(object), options: [.prettyPrinted, .sortedKeys])
                 try bytes.write(to: URL(fileURLWithPath: json), options: .atomic)
             }

@@ -19,8 +19,22 @@ enum MetricsJSON {
             var m = metrics(e.metrics)
             m["name"] = e.name
             if e.key == "risk_model" { m["roc_auc_ci95"] = [r.riskModelAUCInterval.low, r.riskModelAUCInterval.high] }
+            if let fit = r.clinical.calibration[e.key] {
+                m["calibration_intercept"] = fit.intercept
+                m["calibration_slope"] = fit.slope
+            }
+            if e.key == "risk_model" {
+                m["calibration_intercept_ci95"] = [r.clinical.interceptInterval.low, r.clinical.interceptInterval.high]
+                m["calibration_slope_ci95"] = [r.clinical.slopeInterval.low, r.clinical.slopeInterval.high]
+                m["reliability"] = e.calibration.map { b in
+                    ["mean_predicted": b.meanPredicted, "observed": b.observedRate, "n": b.count,
+                     "observed_ci95": [b.observedLow, b.observedHigh]] as [String: Any]
+                }
+            }
             root[e.key] = m
         }
+        root["decision_curve"] = decisionCurve(r.clinical)
+        root["atypicality_validation"] = atypicality(r.clinical)
         let c = r.cohort
         root["first_encounter"] = ["risk_model": metrics(r.firstEncounterMetrics), "description": "test patients' first encounter only"]
         root["cohort"] = [
@@ -45,6 +59,35 @@ enum MetricsJSON {
         root["top_risk_factors"] = r.importance.prefix(15).map { ["feature": $0.feature, "mean_abs_contribution": $0.meanAbsContribution] as [String: Any] }
         root["stage_seconds"] = Dictionary(stages.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
         return root
+    }
+
+    /// Net benefit per threshold of each model, treat-all and treat-none, and at the tier thresholds.
+    static func decisionCurve(_ c: ClinicalEvaluation) -> [String: Any] {
+        [
+            "description": "net benefit (true positives per patient, a false positive weighing t/(1-t)) of treating test patients with risk >= t",
+            "thresholds": c.thresholds, "treat_all": c.treatAll, "treat_none": c.thresholds.map { _ in 0.0 },
+            "models": c.netBenefit,
+            "at_tiers": c.atTiers.map { ["tier": $0.tier, "threshold": $0.threshold, "risk_model": $0.model, "treat_all": $0.treatAll,
+                                         "treat_none": 0.0] as [String: Any] },
+        ]
+    }
+
+    /// Performance by atypicality third and the verdict.
+    static func atypicality(_ c: ClinicalEvaluation) -> [String: Any] {
+        let a = c.atypicality
+        return [
+            "groups": a.groups.map { g in
+                ["name": g.name, "atypicality_range": [g.lowest, g.highest], "n": g.count, "events": g.events,
+                 "observed": g.observedRate, "mean_predicted": g.meanPredicted, "roc_auc": g.rocAUC, "brier": g.brier, "scaled_brier": g.scaledBrier,
+                 "calibration_error": g.calibrationError] as [String: Any]
+            },
+            "scaled_brier_difference_highest_minus_lowest": a.scaledBrierDifference,
+            "scaled_brier_difference_ci95": [a.scaledBrierDifferenceInterval.low, a.scaledBrierDifferenceInterval.high],
+            "roc_auc_difference_highest_minus_lowest": a.aucDifference,
+            "roc_auc_difference_ci95": [a.aucDifferenceInterval.low, a.aucDifferenceInterval.high],
+            "larger_error_with_higher_atypicality": a.largerErrorWithHigherAtypicality,
+            "verdict": a.verdict, "bootstrap_replicates": c.replicates,
+        ]
     }
 
     /// JSON has no NaN or infinity: such values become null.

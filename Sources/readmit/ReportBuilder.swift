@@ -27,7 +27,8 @@ enum ReportBuilder {
                 precisionRecall: e.precisionRecall.map { CurvePoint($0.recall, $0.precision) },
                 reliability: e.calibration.map { b in
                     let lower = (b.meanPredicted * 10).rounded(.down) / 10
-                    return ReliabilityBin(lower: lower, upper: lower + 0.1, meanPredicted: b.meanPredicted, observedRate: b.observedRate, count: b.count)
+                    return ReliabilityBin(lower: lower, upper: lower + 0.1, meanPredicted: b.meanPredicted, observedRate: b.observedRate, count: b.count,
+                                          observedInterval: e.key == "risk_model" ? ConfidenceInterval(lower: b.observedLow, upper: b.observedHigh) : nil)
                 },
                 cumulativeGain: e.gain.map { CurvePoint($0.share, $0.gain) },
                 scoreHistogram: histogram,
@@ -70,7 +71,30 @@ enum ReportBuilder {
                 "Anomaly scores alone are close to chance for readmission; they are served as atypicality (how unlike the training cohort a record is), not as risk.",
                 "History features come from the patient's earlier encounters only (those that ended before the admission, as the dataset spec orders them); nothing from later encounters is used.",
             ] + (r.evaluations.contains { $0.key == "lace" } ? ["The LACE-like index lacks the Charlson comorbidity index and uses the comorbidity features the spec declares instead; it is a simple reference, not a validated LACE score."] : []),
-            modelFileInfo: modelInfo)
+            modelFileInfo: modelInfo,
+            clinical: clinical(r))
+    }
+
+    /// The clinical section: calibration fits, decision curve, atypicality by third.
+    static func clinical(_ r: TrainingResult) -> ClinicalInput {
+        let c = r.clinical
+        func interval(_ i: (low: Double, high: Double)) -> ConfidenceInterval? {
+            i.low.isFinite && i.high.isFinite ? ConfidenceInterval(lower: i.low, upper: i.high) : nil
+        }
+        let rows = r.evaluations.compactMap { e -> CalibrationRow? in
+            guard let fit = c.calibration[e.key] else { return nil }
+            let served = e.key == "risk_model"
+            return CalibrationRow(modelKey: e.key, intercept: fit.intercept, interceptInterval: served ? interval(c.interceptInterval) : nil,
+                                  slope: fit.slope, slopeInterval: served ? interval(c.slopeInterval) : nil)
+        }
+        return ClinicalInput(
+            calibration: rows, thresholds: c.thresholds, netBenefit: c.netBenefit, treatAll: c.treatAll,
+            atTiers: c.atTiers.map { TierNetBenefit(tier: $0.tier, threshold: $0.threshold, model: $0.model, treatAll: $0.treatAll) },
+            atypicalityGroups: c.atypicality.groups.map {
+                AtypicalityGroupRow(name: $0.name, lowest: $0.lowest, highest: $0.highest, count: $0.count, events: $0.events, observedRate: $0.observedRate,
+                                    meanPredicted: $0.meanPredicted, rocAUC: $0.rocAUC, brier: $0.brier, scaledBrier: $0.scaledBrier, calibrationError: $0.calibrationError)
+            },
+            atypicalityVerdict: c.atypicality.verdict)
     }
 
     static func shortName(_ key: String) -> String {

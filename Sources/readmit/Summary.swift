@@ -44,6 +44,17 @@ enum Summary {
                                     }))
         let ci = r.riskModelAUCInterval
         out.append("risk_model ROC AUC 95% patient-bootstrap interval: \(Format.f(ci.low)) - \(Format.f(ci.high))")
+        let clinical = r.clinical
+        if let fit = clinical.calibration["risk_model"] {
+            let (i, sl) = (clinical.interceptInterval, clinical.slopeInterval)
+            out.append("risk_model calibration: intercept \(Format.f(fit.intercept)) (95% CI \(Format.f(i.low)) - \(Format.f(i.high)); ideal 0), slope \(Format.f(fit.slope)) (\(Format.f(sl.low)) - \(Format.f(sl.high)); ideal 1)")
+        }
+        if !clinical.atTiers.isEmpty {
+            out.append("Net benefit of acting on the tiers (treat all / none in brackets): " + clinical.atTiers.map {
+                "\($0.tier) and above (risk >= \(Format.f($0.threshold, 3))): \(Format.f($0.model, 4)) (\(Format.f($0.treatAll, 4)) / 0)"
+            }.joined(separator: "; "))
+        }
+        out.append("Atypicality: " + clinical.atypicality.verdict)
         out.append("risk_model on first encounters only: ROC AUC \(Format.f(r.firstEncounterMetrics.rocAUC)), Brier \(Format.f(r.firstEncounterMetrics.brier)) (\(Format.int(r.firstEncounterMetrics.count)) encounters)")
         out.append("Hyperparameters (chosen on validation patients): " + r.trials.map { "\($0.description): logloss \(Format.f($0.validationLogLoss, 5)), AUC \(Format.f($0.validationAUC)), \($0.rounds) rounds" }.joined(separator: "; "))
         if c.testEncounters < 1000 {

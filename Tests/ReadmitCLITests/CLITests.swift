@@ -204,6 +204,18 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(cohort?["test_encounters"] as? Int, 65)
         let ci = (metrics?["risk_model"] as? [String: Any])?["roc_auc_ci95"] as? [Double]
         XCTAssertEqual(ci?.count, 2)
+        // The clinical sections are generic: the second dataset has them too.
+        let risk = metrics?["risk_model"] as? [String: Any]
+        XCTAssertNotNil(risk?["calibration_slope"] as? Double)
+        XCTAssertEqual((risk?["calibration_slope_ci95"] as? [Any])?.count, 2)
+        let curve = metrics?["decision_curve"] as? [String: Any]
+        XCTAssertEqual((curve?["thresholds"] as? [Double])?.count, 46)
+        XCTAssertEqual(((curve?["models"] as? [String: Any])?["risk_model"] as? [Double])?.count, 46)
+        let atypicality = metrics?["atypicality_validation"] as? [String: Any]
+        XCTAssertEqual((atypicality?["groups"] as? [[String: Any]])?.map { $0["n"] as? Int ?? 0 }.reduce(0, +), 65)
+        XCTAssertNotNil(atypicality?["verdict"] as? String)
+        let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("id=\"clinical\"") && html.contains("id=\"fig-decision_curve\""))
     }
 
     /// A model file of format 1 (before models carried their spec) is refused with advice.
@@ -379,6 +391,11 @@ final class CLITests: XCTestCase {
         }
         XCTAssertTrue(outputs[0]["records"]?.hasPrefix("encounter_id,risk,") == true, outputs[0]["records"]?.prefix(80).description ?? "")
         XCTAssertGreaterThan(outputs[0]["score"]?.split(separator: "\n").count ?? 0, 2000)
+        // External validation reports calibration, net benefit and atypicality like training.
+        for key in ["\"calibration_slope\"", "\"calibration_intercept_ci95\"", "\"decision_curve\"", "\"atypicality_validation\"", "\"verdict\""] {
+            XCTAssertTrue(outputs[0]["evaluate.json"]?.contains(key) == true, key)
+        }
+        XCTAssertTrue(outputs[0]["evaluate"]?.contains("calibration: intercept") == true, outputs[0]["evaluate"] ?? "")
         for k in 1..<outputs.count {
             for key in outputs[0].keys.sorted() {
                 XCTAssertEqual(outputs[k][key], outputs[0][key], "\(variants[k].name) vs lf: \(key)")

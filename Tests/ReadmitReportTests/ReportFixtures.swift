@@ -103,6 +103,28 @@ enum ReportFixtures {
                              RiskFactor(feature: "age", importance: 0.05)],
             notes: ["Synthetic fixture: curves come from a fixed-seed generator, not from the data set.",
                     "Importance is association, not causation; <b>markup</b> is shown as text."],
-            modelFileInfo: [SummaryRow("Path", "output/model.readmit"), SummaryRow("Model id", "0123456789abcdef")])
+            modelFileInfo: [SummaryRow("Path", "output/model.readmit"), SummaryRow("Model id", "0123456789abcdef")],
+            clinical: clinical(prevalence: 0.1137))
+    }
+
+    /// A clinical section with a falling net benefit and treat-all's exact line.
+    static func clinical(prevalence: Double) -> ClinicalInput {
+        let thresholds = (5...50).map { Double($0) / 100 }
+        let treatAll = thresholds.map { prevalence - (1 - prevalence) * $0 / (1 - $0) }
+        return ClinicalInput(
+            calibration: [CalibrationRow(modelKey: "risk_model", intercept: -0.041, interceptInterval: ConfidenceInterval(lower: -0.09, upper: 0.005),
+                                         slope: 0.943, slopeInterval: ConfidenceInterval(lower: 0.886, upper: 1.006)),
+                          CalibrationRow(modelKey: "logistic_regression", intercept: -0.04, slope: .nan)],
+            thresholds: thresholds,
+            netBenefit: ["risk_model": thresholds.map { 0.07 * exp(-8 * ($0 - 0.05)) }, "logistic_regression": thresholds.map { 0.065 * exp(-9 * ($0 - 0.05)) }],
+            treatAll: treatAll,
+            atTiers: [TierNetBenefit(tier: "medium", threshold: 0.1317, model: 0.0257, treatAll: -0.0207)],
+            atypicalityGroups: [
+                AtypicalityGroupRow(name: "lowest third", lowest: 0, highest: 0.33, count: 6532, events: 607, observedRate: 0.093, meanPredicted: 0.096,
+                                    rocAUC: 0.64, brier: 0.0819, scaledBrier: 0.029, calibrationError: 0.0035),
+                AtypicalityGroupRow(name: "highest third", lowest: 0.67, highest: 1, count: 6533, events: 893, observedRate: 0.137, meanPredicted: 0.144,
+                                    rocAUC: 0.72, brier: 0.1089, scaledBrier: 0.077, calibrationError: 0.0069),
+            ],
+            atypicalityVerdict: "Higher atypicality does not go with larger error <here>.")
     }
 }

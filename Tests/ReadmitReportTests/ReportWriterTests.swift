@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ReportWriterTests {
     static let expectedPlots = ["roc", "pr", "calibration", "risk_distribution", "gain", "lift", "top_factors",
-                                "feature_number_inpatient", "feature_age", "feature_A1Cresult"]
+                                "decision_curve", "feature_number_inpatient", "feature_age", "feature_A1Cresult"]
 
     func temporaryDirectory() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("readmit-report-\(UUID().uuidString)")
@@ -37,9 +37,10 @@ import Testing
         #expect(html.contains("&lt;b&gt;markup&lt;/b&gt;"))
         #expect(!html.contains("<b>"))
         #expect(xml.text.contains("<test & \"sample\">"))
-        // Every plot is inlined, the served model's row is highlighted, once.
+        // Every plot is inlined, the served model's row is highlighted once per model table
+        // (metrics, calibration intercept and slope).
         #expect(xml.named("svg").count == Self.expectedPlots.count)
-        #expect(xml.elements.filter { $0.attributes["class"] == "served" }.count == 1)
+        #expect(xml.elements.filter { $0.attributes["class"] == "served" }.count == 2)
         #expect(html.contains("<tr class=\"served\"><th scope=\"row\">Risk model (XGBoost, calibrated) <span class=\"tag\">served</span>"))
         #expect(html.contains("0.689–0.712"))
         // Element ids are unique across the inlined charts.

@@ -25,6 +25,25 @@ import Testing
         expectInvalid({ $0.featureDistributions[0].binEdges = [0, 2, 1, 3, 5, 10, 21] }, mentioning: "ascending")
         expectInvalid({ $0.featureDistributions[1].levels.removeLast() }, mentioning: "age")
         expectInvalid({ $0.topRiskFactors[0].importance = .infinity }, mentioning: "number_inpatient")
+        expectInvalid({ $0.clinical?.treatAll.removeLast() }, mentioning: "treatAll")
+        expectInvalid({ $0.clinical?.netBenefit["risk_model"]?.removeLast() }, mentioning: "netBenefit of 'risk_model'")
+        expectInvalid({ $0.clinical?.thresholds[0] = 0.9 }, mentioning: "ascending")
+        expectInvalid({ $0.clinical?.calibration[0].modelKey = "gone" }, mentioning: "'gone'")
+    }
+
+    /// The clinical section renders its tables, the decision curve and the verdict (escaped),
+    /// and a report without it has neither the section nor the plot.
+    @Test func clinicalSectionIsRenderedOnlyWhenGiven() throws {
+        let with = try ReportWriter.render(ReportFixtures.sample(n: 300))
+        #expect(with.plots.contains { $0.name == "decision_curve" })
+        #expect(with.html.contains("id=\"clinical\"") && with.html.contains("id=\"fig-decision_curve\""))
+        #expect(with.html.contains("larger error &lt;here&gt;."))
+        #expect(with.html.contains("0.943") && with.html.contains("0.886–1.006"))
+        var input = ReportFixtures.sample(n: 300)
+        input.clinical = nil
+        let without = try ReportWriter.render(input)
+        #expect(!without.plots.contains { $0.name == "decision_curve" })
+        #expect(!without.html.contains("id=\"clinical\""))
     }
 
     @Test func servedModelWithoutHistogramSkipsOnlyThatPlot() throws {

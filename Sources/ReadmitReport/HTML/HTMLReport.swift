@@ -12,7 +12,7 @@ enum HTMLReport {
         h += "<h1>\(e(input.title))</h1>\n"
         h += "<p class=\"meta\">Generated \(e(input.generatedAt))</p>\n"
         h += "<p>\(e(input.datasetDescription))</p>\n"
-        h += "<nav><a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · <a href=\"#factors\">Risk factors</a> · <a href=\"#features\">Features</a> · <a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
+        h += "<nav><a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · \(input.clinical == nil ? "" : "<a href=\"#clinical\">Calibration, net benefit, atypicality</a> · ")<a href=\"#factors\">Risk factors</a> · <a href=\"#features\">Features</a> · <a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
 
         h += "<section id=\"cohort\">\n<h2>Cohort</h2>\n" + summaryTable(input.cohortSummary) + "</section>\n"
         h += "<section id=\"metrics\">\n<h2>Model performance on the test split</h2>\n" + metricsTable(input) + "</section>\n"
@@ -23,6 +23,7 @@ enum HTMLReport {
             if let p = byName[name] { h += figure(p) }
         }
         h += "</div>\n</section>\n"
+        if let clinical = input.clinical { h += clinicalSection(clinical, input: input, plot: byName["decision_curve"]) }
         h += "<section id=\"factors\">\n<h2>Top risk factors</h2>\n"
         if let p = byName["top_factors"] { h += figure(p) }
         h += "</section>\n"
@@ -70,6 +71,52 @@ enum HTMLReport {
         t += "</tbody>\n</table>\n"
         t += "<p class=\"small\">Brier and ECE are shown only for scores that are probabilities (–: not applicable). Test-split prevalence: \(F.fixed(input.prevalence, 4)).</p>\n"
         return t
+    }
+
+    /// Calibration intercept and slope, the decision curve with net benefit at the tiers, and
+    /// performance by atypicality third with the verdict.
+    static func clinicalSection(_ c: ClinicalInput, input: ReportInput, plot: RenderedPlot?) -> String {
+        func num(_ x: Double, _ d: Int) -> String { x.isFinite ? F.fixed(x, d) : "–" }
+        func ci(_ i: ConfidenceInterval?, _ d: Int) -> String { i.map { "\(num($0.lower, d))–\(num($0.upper, d))" } ?? "–" }
+        let names = Dictionary(input.models.map { ($0.key, $0.displayName) }, uniquingKeysWith: { a, _ in a })
+        var h = "<section id=\"clinical\">\n<h2>Calibration, net benefit and atypicality</h2>\n<h3>Calibration intercept and slope</h3>\n"
+        h += "<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Model</th>"
+        for col in ["Intercept (ideal 0)", "95% CI", "Slope (ideal 1)", "95% CI"] { h += "<th scope=\"col\" class=\"num\">\(col)</th>" }
+        h += "</tr></thead>\n<tbody>\n"
+        for row in c.calibration {
+            h += row.modelKey == input.servedModelKey ? "<tr class=\"served\">" : "<tr>"
+            h += "<th scope=\"row\">\(e(names[row.modelKey] ?? row.modelKey))</th>"
+            for v in [num(row.intercept, 3), ci(row.interceptInterval, 3), num(row.slope, 3), ci(row.slopeInterval, 3)] {
+                h += "<td class=\"num\">\(e(v))</td>"
+            }
+            h += "</tr>\n"
+        }
+        h += "</tbody>\n</table>\n"
+        h += "<p class=\"small\">Logistic recalibration of the test outcomes on the logit of each model's risk: the intercept with the slope fixed at 1 (calibration-in-the-large; negative: risks too high on average) and the slope (below 1: risks too extreme; above 1: too modest). Intervals: patient bootstrap, 95%.</p>\n"
+        h += "<h3>Decision curve</h3>\n"
+        if let plot { h += figure(plot) }
+        if !c.atTiers.isEmpty {
+            h += "<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Act on tier and above</th><th scope=\"col\" class=\"num\">Threshold</th>"
+            h += "<th scope=\"col\" class=\"num\">Net benefit: risk model</th><th scope=\"col\" class=\"num\">Treat all</th><th scope=\"col\" class=\"num\">Treat none</th></tr></thead>\n<tbody>\n"
+            for r in c.atTiers {
+                h += "<tr><th scope=\"row\">\(e(r.tier))</th><td class=\"num\">\(F.percent(r.threshold, 1))</td><td class=\"num\">\(num(r.model, 4))</td>"
+                h += "<td class=\"num\">\(num(r.treatAll, 4))</td><td class=\"num\">0</td></tr>\n"
+            }
+            h += "</tbody>\n</table>\n"
+        }
+        h += "<h3>Does atypicality go with larger error?</h3>\n<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Test patients by atypicality</th>"
+        for col in ["Atypicality", "n", "Events", "Observed", "Mean predicted", "|Obs − pred|", "ROC AUC", "Brier", "Scaled Brier"] { h += "<th scope=\"col\" class=\"num\">\(col)</th>" }
+        h += "</tr></thead>\n<tbody>\n"
+        for g in c.atypicalityGroups {
+            h += "<tr><th scope=\"row\">\(e(g.name))</th>"
+            for v in ["\(num(g.lowest, 3))–\(num(g.highest, 3))", F.grouped(g.count), F.grouped(g.events), num(g.observedRate, 4), num(g.meanPredicted, 4),
+                      num(g.calibrationError, 4), num(g.rocAUC, 3), num(g.brier, 4), num(g.scaledBrier, 3)] {
+                h += "<td class=\"num\">\(e(v))</td>"
+            }
+            h += "</tr>\n"
+        }
+        h += "</tbody>\n</table>\n<p class=\"small\">Scaled Brier score: 1 − Brier / (o(1 − o)) with o the third's observed rate, the share of the outcome's variance the risk explains. The raw Brier score grows with the event rate, so it cannot compare groups readmitted at different rates. The finding below is read from the scaled score.</p>\n<p>\(e(c.atypicalityVerdict))</p>\n</section>\n"
+        return h
     }
 
     static func missingnessTable(_ rows: [MissingnessRow]) -> String {

@@ -24,14 +24,18 @@ public struct ReliabilityBin: Sendable, Codable, Equatable {
     public var observedRate: Double
     /// Number of records in the bin (bins with 0 records are not drawn).
     public var count: Int
+    /// 95% interval of the observed rate, when computed (drawn as a whisker).
+    public var observedInterval: ConfidenceInterval?
 
     /// Creates a bin.
-    public init(lower: Double, upper: Double, meanPredicted: Double, observedRate: Double, count: Int) {
+    public init(lower: Double, upper: Double, meanPredicted: Double, observedRate: Double, count: Int,
+                observedInterval: ConfidenceInterval? = nil) {
         self.lower = lower
         self.upper = upper
         self.meanPredicted = meanPredicted
         self.observedRate = observedRate
         self.count = count
+        self.observedInterval = observedInterval
     }
 }
 

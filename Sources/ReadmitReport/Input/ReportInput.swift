@@ -36,6 +36,8 @@ public struct ReportInput: Sendable, Codable, Equatable {
     public var notes: [String]
     /// Model file facts: path, model id, format version, size, checksum.
     public var modelFileInfo: [SummaryRow]
+    /// Calibration intercept and slope, decision curve, atypicality validation (nil: no such section).
+    public var clinical: ClinicalInput?
 
     /// Creates a report input; the outcome labels and risk-factor measure have defaults.
     public init(
@@ -53,7 +55,8 @@ public struct ReportInput: Sendable, Codable, Equatable {
         positiveLabel: String = "Readmitted <30 days",
         negativeLabel: String = "Not readmitted <30 days",
         notes: [String],
-        modelFileInfo: [SummaryRow]
+        modelFileInfo: [SummaryRow],
+        clinical: ClinicalInput? = nil
     ) {
         self.title = title
         self.generatedAt = generatedAt
@@ -70,5 +73,6 @@ public struct ReportInput: Sendable, Codable, Equatable {
         self.negativeLabel = negativeLabel
         self.notes = notes
         self.modelFileInfo = modelFileInfo
+        self.clinical = clinical
     }
 }

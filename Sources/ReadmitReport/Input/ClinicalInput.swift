@@ -1,0 +1,96 @@
+/// Calibration intercept and slope of one model.
+public struct CalibrationRow: Sendable, Codable, Equatable {
+    /// `key` of the model in `ReportInput.models`.
+    public var modelKey: String
+    /// Calibration-in-the-large (ideal 0) and its interval, when computed (the served model).
+    public var intercept: Double, interceptInterval: ConfidenceInterval?
+    /// Calibration slope (ideal 1) and its interval, when computed.
+    public var slope: Double, slopeInterval: ConfidenceInterval?
+
+    /// Creates a row.
+    public init(modelKey: String, intercept: Double, interceptInterval: ConfidenceInterval? = nil, slope: Double,
+                slopeInterval: ConfidenceInterval? = nil) {
+        self.modelKey = modelKey
+        self.intercept = intercept
+        self.interceptInterval = interceptInterval
+        self.slope = slope
+        self.slopeInterval = slopeInterval
+    }
+}
+
+/// Net benefit at one of the served model's tier thresholds.
+public struct TierNetBenefit: Sendable, Codable, Equatable {
+    /// Tier name and its lower risk bound (the threshold probability).
+    public var tier: String, threshold: Double
+    /// Net benefit of the served model and of treating everyone (treat-none is 0).
+    public var model: Double, treatAll: Double
+
+    /// Creates a row.
+    public init(tier: String, threshold: Double, model: Double, treatAll: Double) {
+        self.tier = tier
+        self.threshold = threshold
+        self.model = model
+        self.treatAll = treatAll
+    }
+}
+
+/// Test performance within one atypicality group.
+public struct AtypicalityGroupRow: Sendable, Codable, Equatable {
+    /// "lowest third", ...
+    public var name: String
+    /// The group's atypicality range.
+    public var lowest: Double, highest: Double
+    /// Encounters and events.
+    public var count: Int, events: Int
+    /// Observed rate, mean predicted risk, ROC AUC, Brier score, |observed - predicted|.
+    public var observedRate: Double, meanPredicted: Double, rocAUC: Double, brier: Double, calibrationError: Double
+    /// Scaled Brier score, `1 - brier / (o(1-o))`.
+    public var scaledBrier: Double
+
+    /// Creates a row.
+    public init(name: String, lowest: Double, highest: Double, count: Int, events: Int, observedRate: Double,
+                meanPredicted: Double, rocAUC: Double, brier: Double, scaledBrier: Double, calibrationError: Double) {
+        self.name = name
+        self.lowest = lowest
+        self.highest = highest
+        self.count = count
+        self.events = events
+        self.observedRate = observedRate
+        self.meanPredicted = meanPredicted
+        self.rocAUC = rocAUC
+        self.brier = brier
+        self.scaledBrier = scaledBrier
+        self.calibrationError = calibrationError
+    }
+}
+
+/// The report's clinical section: calibration intercept and slope, the decision curve, and the
+/// validation of atypicality.
+public struct ClinicalInput: Sendable, Codable, Equatable {
+    /// One row per model, table order.
+    public var calibration: [CalibrationRow]
+    /// Threshold probabilities of the decision curve, ascending, in (0, 1).
+    public var thresholds: [Double]
+    /// Net benefit per threshold, by model key (models absent here are not drawn).
+    public var netBenefit: [String: [Double]]
+    /// Net benefit of treating everyone, per threshold.
+    public var treatAll: [Double]
+    /// Net benefit at the served model's tier thresholds.
+    public var atTiers: [TierNetBenefit]
+    /// Performance by atypicality group, lowest first.
+    public var atypicalityGroups: [AtypicalityGroupRow]
+    /// What the groups show about atypicality, in words.
+    public var atypicalityVerdict: String
+
+    /// Creates the section.
+    public init(calibration: [CalibrationRow], thresholds: [Double], netBenefit: [String: [Double]], treatAll: [Double],
+                atTiers: [TierNetBenefit], atypicalityGroups: [AtypicalityGroupRow], atypicalityVerdict: String) {
+        self.calibration = calibration
+        self.thresholds = thresholds
+        self.netBenefit = netBenefit
+        self.treatAll = treatAll
+        self.atTiers = atTiers
+        self.atypicalityGroups = atypicalityGroups
+        self.atypicalityVerdict = atypicalityVerdict
+    }
+}

@@ -1,0 +1,96 @@
+import ReadmitCore
+import XCTest
+@testable import ReadmitTraining
+
+/// Calibration intercept and slope, net benefit, Wilson intervals and the atypicality check:
+/// each against a case whose answer is known.
+final class ClinicalEvaluationTests: XCTestCase {
+    /// Outcomes drawn from `sigmoid(a + b logit(p))`: the fit recovers (a, b) within sampling error.
+    func testCalibrationFitRecoversAKnownMiscalibration() {
+        var rng = SplitMix64(seed: 11)
+        func draw(a: Double, b: Double, n: Int) -> (p: [Double], y: [Bool]) {
+            var p: [Double] = [], y: [Bool] = []
+            for _ in 0..<n {
+                let risk = 0.02 + 0.6 * rng.nextUnit()
+                let z = log(risk / (1 - risk))
+                p.append(risk)
+                y.append(rng.nextUnit() < 1 / (1 + exp(-(a + b * z))))
+            }
+            return (p, y)
+        }
+        let calibrated = draw(a: 0, b: 1, n: 40_000)
+        let fit = CalibrationFit(probabilities: calibrated.p, labels: calibrated.y)
+        XCTAssertEqual(fit.intercept, 0, accuracy: 0.04)
+        XCTAssertEqual(fit.slope, 1, accuracy: 0.06)
+        // Risks too extreme (true slope 0.5).
+        let paired = draw(a: 0, b: 0.5, n: 40_000)
+        XCTAssertEqual(CalibrationFit(probabilities: paired.p, labels: paired.y).slope, 0.5, accuracy: 0.06)
+        // Risks too high on average by 0.4 on the log-odds scale: calibration-in-the-large -0.4.
+        let high = draw(a: -0.4, b: 1, n: 40_000)
+        let fitHigh = CalibrationFit(probabilities: high.p, labels: high.y)
+        XCTAssertEqual(fitHigh.intercept, -0.4, accuracy: 0.05)
+        XCTAssertEqual(fitHigh.slope, 1, accuracy: 0.06)
+        // One class only: no coefficients.
+        XCTAssertTrue(CalibrationFit(probabilities: [0.1, 0.2], labels: [false, false]).slope.isNaN)
+    }
+
+    /// A weight of 2 is the row twice (what the patient bootstrap relies on).
+    func testCalibrationWeightsEqualDuplicatedRows() {
+        let p = [0.1, 0.3, 0.2, 0.7, 0.4, 0.05, 0.6]
+        let y = [false, true, false, true, false, false, false]
+        let w: [Double] = [1, 2, 1, 0, 3, 1, 2]
+        var dp: [Double] = [], dy: [Bool] = []
+        for i in p.indices { for _ in 0..<Int(w[i]) { dp.append(p[i]); dy.append(y[i]) } }
+        let weighted = CalibrationFit(probabilities: p, labels: y, weights: w)
+        let duplicated = CalibrationFit(probabilities: dp, labels: dy)
+        XCTAssertEqual(weighted.intercept, duplicated.intercept, accuracy: 1e-9)
+        XCTAssertEqual(weighted.slope, duplicated.slope, accuracy: 1e-9)
+    }
+
+    /// Net benefit by hand: 10 patients, 3 events.
+    func testNetBenefitByHand() {
+        let p = [0.9, 0.8, 0.6, 0.4, 0.3, 0.2, 0.2, 0.1, 0.1, 0.05]
+        let y = [true, false, true, false, true, false, false, false, false, false]
+        // t = 0.5: treated 0.9, 0.8, 0.6: TP 2, FP 1; 2/10 - 1/10 * 1 = 0.1.
+        XCTAssertEqual(DecisionCurve.netBenefit(probabilities: p, labels: y, threshold: 0.5), 0.1, accuracy: 1e-12)
+        // t = 0.25: treated the first 5: TP 3, FP 2; 0.3 - 0.2 / 3.
+        XCTAssertEqual(DecisionCurve.netBenefit(probabilities: p, labels: y, threshold: 0.25), 0.3 - 0.2 / 3, accuracy: 1e-12)
+        XCTAssertEqual(DecisionCurve.treatAll(prevalence: 0.3, threshold: 0.25), 0.3 - 0.7 / 3, accuracy: 1e-12)
+        // A perfect ranking treated above its own threshold: net benefit = prevalence.
+        let perfect = y.map { $0 ? 1.0 : 0.0 }
+        XCTAssertEqual(DecisionCurve.netBenefit(probabilities: perfect, labels: y, threshold: 0.3), 0.3, accuracy: 1e-12)
+    }
+
+    /// Wilson's interval for 5 of 10 and its edges.
+    func testWilsonInterval() {
+        let i = BinaryMetrics.wilsonInterval(successes: 5, n: 10)
+        XCTAssertEqual(i.low, 0.2366, accuracy: 1e-4)
+        XCTAssertEqual(i.high, 0.7634, accuracy: 1e-4)
+        XCTAssertEqual(BinaryMetrics.wilsonInterval(successes: 0, n: 20).low, 0)
+        XCTAssertEqual(BinaryMetrics.calibrationBins(scores: [0.15, 0.12], labels: [true, false]).first?.observedHigh ?? 0,
+                       BinaryMetrics.wilsonInterval(successes: 1, n: 2).high)
+    }
+
+    /// When the risk of atypical rows is noise, the check says atypicality goes with larger
+    /// error; when it is as good as for typical rows, it says it does not.
+    func testAtypicalityVerdictFollowsTheErrors() {
+        var rng = SplitMix64(seed: 5)
+        let n = 6000
+        var truth: [Double] = [], labels: [Bool] = [], atypicality: [Double] = []
+        for i in 0..<n {
+            let t = 0.05 + 0.4 * rng.nextUnit()
+            truth.append(t)
+            labels.append(rng.nextUnit() < t)
+            atypicality.append(Double(i) / Double(n))
+        }
+        let patients = Array(0..<n)
+        let noisy = truth.enumerated().map { i, t in atypicality[i] > 0.66 ? 0.05 + 0.4 * rng.nextUnit() : t }
+        let bad = AtypicalityValidation(risk: noisy, labels: labels, atypicality: atypicality, patients: patients, replicates: 200, seed: 1)
+        XCTAssertTrue(bad.largerErrorWithHigherAtypicality, bad.verdict)
+        XCTAssertTrue(bad.verdict.hasPrefix("Higher atypicality goes with larger error"))
+        XCTAssertEqual(bad.groups.map(\.count), [2000, 2000, 2000])
+        let good = AtypicalityValidation(risk: truth, labels: labels, atypicality: atypicality, patients: patients, replicates: 200, seed: 1)
+        XCTAssertFalse(good.largerErrorWithHigherAtypicality, good.verdict)
+        XCTAssertTrue(good.verdict.contains("not a measure of how certain its risk is"))
+    }
+}
