@@ -300,6 +300,11 @@ extension Broker {
     /// is at `ZMQ_SNDHWM`) or has gone loses it, counted and logged at most every 10 s.
     private func deliver(_ frames: [ZMQFrame]) throws {
         if try front.trySend(frames) { return }
+        // The send side learns how far libzmq's I/O thread has read only from commands it
+        // processes at most once a millisecond while sending: a burst of replies to a client
+        // that is reading can look like a full queue. Reading ZMQ_EVENTS processes them now.
+        _ = try? front.get(ZMQ_EVENTS)
+        if try front.trySend(frames) { return }
         handler.stats.recordReplyDropped()
         droppedSinceLog += 1
         let now = DispatchTime.now().uptimeNanoseconds

@@ -18,8 +18,11 @@ public struct ServerConfiguration: Sendable {
     /// which a request larger than 64 KiB gets OVERLOADED.
     public var maxQueuedBytes: Int = 256 << 20
     /// Replies queued for one client connection (ZMQ_SNDHWM on the front socket); further
-    /// replies to a client that does not read them are dropped and counted.
-    public var maxRepliesPerClient: Int = 16
+    /// replies to a client that does not read them are dropped and counted. libzmq's own
+    /// default: its reader acknowledges in batches of half the mark, so a client reading its
+    /// replies can keep about half of it in flight without losing any. Large replies are
+    /// bounded by bytes (`maxQueuedBytes`), not by this count.
+    public var maxRepliesPerClient: Int = 1000
     /// Seconds to let requests in flight finish on SIGTERM before exiting anyway.
     public var drainTimeout: Double = 30
     /// The daemon's CURVE secret key file (enables CURVE).

@@ -39,7 +39,7 @@ struct Readmitd: ParsableCommand {
     @Option(help: "Bytes of requests admitted and not yet answered plus large replies not yet sent, past which requests over 64 KiB get OVERLOADED (default 268435456).")
     var maxQueuedBytes: Int?
 
-    @Option(help: "Replies queued for one client connection; further replies to a client that is not reading them are dropped and counted (default 16).")
+    @Option(help: "Replies queued for one client connection; further replies to a client that is not reading them are dropped and counted (default 1000; a client reading its replies can keep about half that many requests in flight).")
     var maxRepliesPerClient: Int?
 
     @Option(help: "Seconds to let requests in flight finish on SIGTERM (default 30).")

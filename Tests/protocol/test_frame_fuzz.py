@@ -145,7 +145,7 @@ def test_fuzzed_frames_leave_the_daemon_serving_bit_identical_scores(served):
             window.append(frames)
             if len(window) < 8 and n + 1 < COUNT:
                 continue
-            # 8 requests in flight (under --max-replies-per-client, 16: docs/PROTOCOL.md), then every
+            # 8 requests in flight (well under half of --max-replies-per-client: docs/PROTOCOL.md), then every
             # reply, each within 10 s of the last.
             while answered < sent and sock.poll(10000, zmq.POLLIN):
                 reply = sock.recv_multipart()
