@@ -35,6 +35,16 @@ public struct CalibrationFit: Sendable, Equatable {
                                                 from: (from?.interceptOfSlopeFit ?? 0, from?.slope ?? 1))
     }
 
+    /// Calibration-in-the-large alone (no slope fit): NaN with one class only.
+    public static func interceptInTheLarge(probabilities: [Double], labels: [Bool], weights: [Double]? = nil, start: Double = 0) -> Double {
+        precondition(probabilities.count == labels.count && (weights?.count ?? labels.count) == labels.count)
+        var positives = 0.0, total = 0.0
+        for i in labels.indices { let w = weights?[i] ?? 1; total += w; if labels[i] { positives += w } }
+        guard positives > 0, positives < total else { return .nan }
+        let z = probabilities.map { p -> Double in let q = min(max(p, 1e-12), 1 - 1e-12); return log(q / (1 - q)) }
+        return fit(z: z, y: labels.map { $0 ? 1.0 : 0.0 }, weights: weights, slopeFixed: true, from: (start.isFinite ? start : 0, 1)).intercept
+    }
+
     private static func sigmoid(_ t: Double) -> Double { t >= 0 ? 1 / (1 + exp(-t)) : exp(t) / (1 + exp(t)) }
 
     /// log(1 + e^t) without overflow.

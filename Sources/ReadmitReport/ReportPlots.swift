@@ -33,6 +33,10 @@ enum ReportPlots {
         if let clinical = input.clinical {
             builders.append { decisionCurve(ordered, served, clinical, input.prevalence) }
             used.insert("decision_curve")
+            if !clinical.subgroups.isEmpty {
+                builders.append { subgroups(clinical.subgroups) }
+                used.insert("subgroups")
+            }
         }
         if served.scoreHistogram != nil { used.insert("risk_distribution") }
         for d in input.featureDistributions {
@@ -162,6 +166,34 @@ enum ReportPlots {
             xLabel: "Threshold probability", yLabel: "Net benefit (true positives per patient)",
             xDomain: (t.first ?? 0)...(t.last ?? 1), yDomain: floor...upper, series: series, xPercent: true)
         return plot("decision_curve", "Decision curve", "Net benefit of treating the patients whose risk is at least the threshold, a false positive weighing threshold/(1-threshold) of a true positive; a model is useful where its curve lies above both treat-all and treat-none.", chart.svg)
+    }
+
+    /// Observed against mean predicted rate per subgroup: one marker colour per feature, the
+    /// observed rate's 95% interval as a whisker, the diagonal as perfect calibration.
+    static func subgroups(_ tables: [SubgroupTable]) -> RenderedPlot {
+        // The axes fit the points; a tiny group's whisker (up to 0.8 for one patient) is cut at the edge.
+        let values = tables.flatMap { $0.groups.flatMap { [$0.meanPredicted, $0.observedRate] } }.filter(\.isFinite)
+        let upper = min(1, AxisTicks.niceUpper(max(values.max() ?? 1, 0.01) * 1.25))
+        var series: [LineSeries] = []
+        for (i, t) in tables.enumerated() {
+            let color = Palette.series[i % Palette.series.count]
+            let points = t.groups.filter { $0.meanPredicted.isFinite && $0.observedRate.isFinite }.map { CurvePoint($0.meanPredicted, $0.observedRate) }
+            // Markers only: the groups of a feature have no order to join.
+            series.append(LineSeries(name: "by \(TextEscaping.truncate(t.feature, 30)) (\(t.groups.count) groups)", points: points, color: color,
+                                     width: 0, markers: true))
+            for g in t.groups {
+                guard let ci = g.observedInterval, g.meanPredicted.isFinite else { continue }
+                series.append(LineSeries(name: "", points: [CurvePoint(g.meanPredicted, min(ci.lower, upper)), CurvePoint(g.meanPredicted, min(ci.upper, upper))],
+                                         color: color, width: 1, inLegend: false))
+            }
+        }
+        series.append(LineSeries(name: "Perfect calibration", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
+                                 color: Palette.reference, width: 1.25, dash: "6 4"))
+        let chart = LineChart(
+            id: "plot-subgroups", title: "Observed against predicted by subgroup (test split)",
+            summary: "Observed readmission rate against mean predicted risk for each group of \(tables.count) subgroup features.",
+            xLabel: "Mean predicted risk", yLabel: "Observed rate", xDomain: 0...upper, yDomain: 0...upper, series: series)
+        return plot("subgroups", "Calibration by subgroup", "Each marker is one group (the tables below name them); whiskers: 95% interval of its observed rate, cut at the chart's edge. Points on the diagonal are calibrated for their group.", chart.svg)
     }
 
     static func riskDistribution(_ served: ModelCurves, _ h: ScoreHistogram, _ input: ReportInput) -> RenderedPlot {

@@ -41,6 +41,11 @@ enum ReportValidation {
             for (key, values) in c.netBenefit.sorted(by: { $0.key < $1.key }) where values.count != c.thresholds.count {
                 throw invalid("clinical netBenefit of '\(key)' has \(values.count) values for \(c.thresholds.count) thresholds")
             }
+            for t in c.subgroups {
+                for g in t.groups where !(g.count > 0 && (0...g.count).contains(g.events)) {
+                    throw invalid("subgroup '\(t.feature)' group '\(g.name)' has \(g.events) events in \(g.count) encounters")
+                }
+            }
             for row in c.calibration where !seen.contains(row.modelKey) {
                 throw invalid("clinical calibration row '\(row.modelKey)' is not the key of any model")
             }

@@ -30,6 +30,9 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     public var lace: LACEDefinition?
     /// Features whose distributions by outcome the report charts.
     public var reportDistributions: [String]
+    /// Features by whose values the report breaks down performance and calibration (nil: none
+    /// declared; specs stored before subgroups existed read back as nil).
+    public var reportSubgroups: [SubgroupDefinition]? = nil
 
     /// Whether the encounters carry admission and discharge timestamps.
     public var hasDates: Bool { encounters.admitted != nil && encounters.discharged != nil }
@@ -43,6 +46,23 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, description, search, encounters, patients, events, label, exclusions, split, features, lace
         case firstEncounterOnly = "first_encounter_only", reportDistributions = "report_distributions"
+        case reportSubgroups = "report_subgroups"
+    }
+}
+
+/// A subgroup breakdown of the report: the test patients grouped by one feature's value (each
+/// level of a categorical feature, or bands of a numeric one), plus those missing it.
+public struct SubgroupDefinition: Codable, Sendable, Equatable {
+    /// The feature.
+    public var feature: String
+    /// For a numeric feature: ascending cut points; the groups are `< b1`, `b1 to < b2`, ...,
+    /// `>= bk`. Nil for a categorical feature (one group per level).
+    public var bands: [Double]?
+
+    /// Creates a definition.
+    public init(feature: String, bands: [Double]? = nil) {
+        self.feature = feature
+        self.bands = bands
     }
 }
 

@@ -293,14 +293,32 @@ final class NodeReader {
             try r.finish()
         }
         var distributions: [String] = []
+        var subgroups: [SubgroupDefinition]?
         if let r = try top.object("report") {
             distributions = try r.strings("distributions") ?? []
+            if r.has("subgroups") {
+                subgroups = []
+                for o in try r.list("subgroups") {
+                    var bands: [Double]?
+                    if let texts = try o.strings("bands") {
+                        bands = []
+                        for (i, t) in texts.enumerated() {
+                            guard let b = Double(t), b.isFinite else {
+                                throw error(.badValue, o.sub("bands[\(i)]"), o.node, "'\(t)' is not a finite number")
+                            }
+                            bands?.append(b)
+                        }
+                    }
+                    subgroups?.append(SubgroupDefinition(feature: try o.requireString("feature"), bands: bands))
+                    try o.finish()
+                }
+            }
             try r.finish()
         }
         try top.finish()
         return DatasetSpec(name: name, description: description, search: search, encounters: encounters, patients: patients, events: events,
                            label: label, exclusions: exclusions, split: split, firstEncounterOnly: firstOnly, features: features,
-                           lace: lace, reportDistributions: distributions)
+                           lace: lace, reportDistributions: distributions, reportSubgroups: subgroups)
     }
 
     func feature(_ o: Object) throws(SpecError) -> FeatureDefinition {

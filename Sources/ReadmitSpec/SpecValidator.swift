@@ -81,5 +81,23 @@ struct SpecValidator {
         for name in spec.reportDistributions where spec.feature(named: name) == nil {
             throw fail("report.distributions", "no feature is called '\(name)'")
         }
+        var seenSubgroups = Set<String>()
+        for (i, group) in (spec.reportSubgroups ?? []).enumerated() {
+            let key = "report.subgroups[\(i)]"
+            guard let feature = spec.feature(named: group.feature) else { throw fail(key, "no feature is called '\(group.feature)'") }
+            guard seenSubgroups.insert(group.feature).inserted else { throw fail(key, "feature '\(group.feature)' is listed twice") }
+            // Categorical kinds are grouped by level; the others are numbers, grouped by bands.
+            let byLevel: Set<FeatureDefinition.Kind> = [.categorical, .ordinal, .diagnosis]
+            if byLevel.contains(feature.kind) {
+                if group.bands != nil { throw fail(key, "feature '\(group.feature)' is \(feature.kind.rawValue): grouped by its levels, without bands") }
+            } else {
+                guard let bands = group.bands, !bands.isEmpty else {
+                    throw fail(key, "feature '\(group.feature)' is \(feature.kind.rawValue): give bands (ascending cut points)")
+                }
+                guard zip(bands, bands.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                    throw fail(key, "bands of '\(group.feature)' must be strictly ascending")
+                }
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ struct EvaluationStage {
     let evaluations: [ModelEvaluation]
     let interval: (low: Double, high: Double)
     let clinical: ClinicalEvaluation
+    let subgroups: [SubgroupEvaluation]
     let firstEncounters: [Int]
     let firstMetrics: BinaryMetrics
     let importance: [(feature: String, meanAbsContribution: Double)]
@@ -62,6 +63,9 @@ struct EvaluationStage {
         clinical = ClinicalEvaluation(models: evaluations.map { ($0.key, $0.probabilities) }, labels: yTest, atypicality: atypicality,
                                       patients: split.test.map { cohort.patients[$0] }, tiers: refit.tiers.map { ($0.name, $0.minRisk) },
                                       replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed &+ 0x5EED)
+        subgroups = SubgroupEvaluation.all(data.spec.reportSubgroups ?? [], schema: schema, x: features.x.selecting(rows: split.test), risk: risk,
+                                           labels: yTest, patients: split.test.map { cohort.patients[$0] },
+                                           replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed &+ 0x5B6)
         let firstIdx = split.test.indices.filter { cohort.isFirstEncounter[split.test[$0]] }
         firstEncounters = firstIdx
         firstMetrics = BinaryMetrics(scores: firstIdx.map { risk[$0] }, labels: firstIdx.map { yTest[$0] }, probabilities: true)

@@ -74,7 +74,7 @@ public enum TrainingPipeline {
             testFirstEncounters: evaluation.firstEncounters.count, fitRows: refit.rows.count, validationRows: split.validation.count,
             calibrationRows: split.calibration.count)
         return TrainingResult(modelFile: assembly.modelFile, cohort: counts, evaluations: evaluation.evaluations,
-                              riskModelAUCInterval: evaluation.interval, clinical: evaluation.clinical, firstEncounterMetrics: evaluation.firstMetrics, trials: search.trials,
+                              riskModelAUCInterval: evaluation.interval, clinical: evaluation.clinical, subgroups: evaluation.subgroups, firstEncounterMetrics: evaluation.firstMetrics, trials: search.trials,
                               missingness: evaluation.missingness, importance: evaluation.importance, distributions: evaluation.distributions,
                               testLabels: split.labels(split.test), stageSeconds: stages)
     }

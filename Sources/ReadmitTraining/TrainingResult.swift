@@ -116,6 +116,8 @@ public struct TrainingResult: Sendable {
     public var riskModelAUCInterval: (low: Double, high: Double)
     /// Calibration intercept and slope, decision curve and atypicality validation.
     public var clinical: ClinicalEvaluation
+    /// Performance and calibration per subgroup the spec declares, in spec order.
+    public var subgroups: [SubgroupEvaluation]
     /// The risk model on each test patient's first encounter only.
     public var firstEncounterMetrics: BinaryMetrics
     /// Hyperparameter trials on the validation patients, in the order tried.

@@ -35,6 +35,13 @@ enum MetricsJSON {
         }
         root["decision_curve"] = decisionCurve(r.clinical)
         root["atypicality_validation"] = atypicality(r.clinical)
+        root["subgroups"] = r.subgroups.map { s in
+            ["feature": s.feature, "groups": s.groups.map { g in
+                ["name": g.name, "n": g.count, "events": g.events, "observed": g.observedRate, "observed_ci95": [g.observedInterval.low, g.observedInterval.high],
+                 "mean_predicted": g.meanPredicted, "roc_auc": g.rocAUC, "roc_auc_ci95": [g.rocAUCInterval.low, g.rocAUCInterval.high],
+                 "calibration_intercept": g.intercept, "calibration_intercept_ci95": [g.interceptInterval.low, g.interceptInterval.high]] as [String: Any]
+            }] as [String: Any]
+        }
         let c = r.cohort
         root["first_encounter"] = ["risk_model": metrics(r.firstEncounterMetrics), "description": "test patients' first encounter only"]
         root["cohort"] = [

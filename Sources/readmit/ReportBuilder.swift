@@ -94,7 +94,14 @@ enum ReportBuilder {
                 AtypicalityGroupRow(name: $0.name, lowest: $0.lowest, highest: $0.highest, count: $0.count, events: $0.events, observedRate: $0.observedRate,
                                     meanPredicted: $0.meanPredicted, rocAUC: $0.rocAUC, brier: $0.brier, scaledBrier: $0.scaledBrier, calibrationError: $0.calibrationError)
             },
-            atypicalityVerdict: c.atypicality.verdict)
+            atypicalityVerdict: c.atypicality.verdict,
+            subgroups: r.subgroups.map { s in
+                SubgroupTable(feature: s.feature, groups: s.groups.map { g in
+                    SubgroupRow(name: g.name, count: g.count, events: g.events, observedRate: g.observedRate, observedInterval: interval(g.observedInterval),
+                                meanPredicted: g.meanPredicted, rocAUC: g.rocAUC, rocAUCInterval: interval(g.rocAUCInterval),
+                                intercept: g.intercept, interceptInterval: interval(g.interceptInterval))
+                })
+            })
     }
 
     static func shortName(_ key: String) -> String {

@@ -214,8 +214,17 @@ final class CLITests: XCTestCase {
         let atypicality = metrics?["atypicality_validation"] as? [String: Any]
         XCTAssertEqual((atypicality?["groups"] as? [[String: Any]])?.map { $0["n"] as? Int ?? 0 }.reduce(0, +), 65)
         XCTAssertNotNil(atypicality?["verdict"] as? String)
+        // Subgroups as the spec declares them: every test encounter in one group of each.
+        let subgroups = metrics?["subgroups"] as? [[String: Any]]
+        XCTAssertEqual(subgroups?.map { $0["feature"] as? String ?? "" }, ["gender", "insurance", "age"])
+        for s in subgroups ?? [] {
+            let groups = s["groups"] as? [[String: Any]] ?? []
+            XCTAssertEqual(groups.map { $0["n"] as? Int ?? 0 }.reduce(0, +), 65, "\(s["feature"] ?? "")")
+            XCTAssertTrue(groups.allSatisfy { ($0["roc_auc_ci95"] as? [Any])?.count == 2 })
+        }
+        XCTAssertEqual((subgroups?.last?["groups"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.first, "< 45")
         let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
-        XCTAssertTrue(html.contains("id=\"clinical\"") && html.contains("id=\"fig-decision_curve\""))
+        XCTAssertTrue(html.contains("id=\"clinical\"") && html.contains("id=\"fig-decision_curve\"") && html.contains("id=\"fig-subgroups\""))
     }
 
     /// A model file of format 1 (before models carried their spec) is refused with advice.

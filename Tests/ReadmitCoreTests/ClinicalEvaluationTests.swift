@@ -94,3 +94,34 @@ final class ClinicalEvaluationTests: XCTestCase {
         XCTAssertTrue(good.verdict.contains("not a measure of how certain its risk is"))
     }
 }
+
+/// Subgroups: levels and bands by hand, empty levels dropped, the missing group kept.
+final class SubgroupEvaluationTests: XCTestCase {
+    func testGroupsByLevelAndBandWithCountsAndRates() {
+        let schema = FeatureSchema(features: [
+            FeatureSpec(name: "sex", kind: .categorical, levels: ["F", "M", "X"], source: "sex", transform: .level, missing: "nan", description: ""),
+            FeatureSpec(name: "age", kind: .numeric, source: "age", transform: .number, missing: "nan", description: ""),
+        ])
+        // 8 rows: sex F F M M M nan F M; age 30 50 70 90 64.9 65 nan 10.
+        let sex: [Double] = [0, 0, 1, 1, 1, .nan, 0, 1], age: [Double] = [30, 50, 70, 90, 64.9, 65, .nan, 10]
+        let x = FeatureMatrix(rows: 8, columns: 2, values: (0..<8).flatMap { [sex[$0], age[$0]] })
+        let risk = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+        let labels = [false, true, false, true, true, false, true, false]
+        let patients = Array(0..<8)
+        let out = SubgroupEvaluation.all([SubgroupDefinition(feature: "sex"), SubgroupDefinition(feature: "age", bands: [45, 65]),
+                                          SubgroupDefinition(feature: "absent")],
+                                         schema: schema, x: x, risk: risk, labels: labels, patients: patients, replicates: 20, seed: 3)
+        XCTAssertEqual(out.map(\.feature), ["sex", "age"])
+        let bySex = out[0].groups
+        XCTAssertEqual(bySex.map(\.name), ["F", "M", "missing"])  // X has no test patient: dropped
+        XCTAssertEqual(bySex.map(\.count), [3, 4, 1])
+        XCTAssertEqual(bySex.map(\.events), [2, 2, 0])
+        XCTAssertEqual(bySex[0].meanPredicted, (0.1 + 0.2 + 0.7) / 3, accuracy: 1e-12)
+        XCTAssertEqual(bySex[0].rocAUC, 1.0)            // events 0.2 and 0.7 above the non-event 0.1
+        XCTAssertTrue(bySex[2].rocAUC.isNaN && bySex[2].intercept.isNaN)  // one outcome only
+        let byAge = out[1].groups
+        XCTAssertEqual(byAge.map(\.name), ["< 45", "45 to < 65", ">= 65", "missing"])
+        XCTAssertEqual(byAge.map(\.count), [2, 2, 3, 1])  // 30, 10 | 50, 64.9 | 70, 90, 65 | nan
+        XCTAssertEqual(byAge.map(\.count).reduce(0, +), 8)
+    }
+}

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ReportWriterTests {
     static let expectedPlots = ["roc", "pr", "calibration", "risk_distribution", "gain", "lift", "top_factors",
-                                "decision_curve", "feature_number_inpatient", "feature_age", "feature_A1Cresult"]
+                                "decision_curve", "subgroups", "feature_number_inpatient", "feature_age", "feature_A1Cresult"]
 
     func temporaryDirectory() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("readmit-report-\(UUID().uuidString)")

@@ -29,6 +29,7 @@ import Testing
         expectInvalid({ $0.clinical?.netBenefit["risk_model"]?.removeLast() }, mentioning: "netBenefit of 'risk_model'")
         expectInvalid({ $0.clinical?.thresholds[0] = 0.9 }, mentioning: "ascending")
         expectInvalid({ $0.clinical?.calibration[0].modelKey = "gone" }, mentioning: "'gone'")
+        expectInvalid({ $0.clinical?.subgroups[0].groups[0].events = 20_000 }, mentioning: "group 'Female'")
     }
 
     /// The clinical section renders its tables, the decision curve and the verdict (escaped),
@@ -39,10 +40,13 @@ import Testing
         #expect(with.html.contains("id=\"clinical\"") && with.html.contains("id=\"fig-decision_curve\""))
         #expect(with.html.contains("larger error &lt;here&gt;."))
         #expect(with.html.contains("0.943") && with.html.contains("0.886–1.006"))
+        // A one-patient subgroup is shown, its missing figures as dashes, its name escaped.
+        #expect(with.plots.contains { $0.name == "subgroups" } && with.html.contains("id=\"subgroups\""))
+        #expect(with.html.contains("<th scope=\"row\">Unknown/Invalid &lt;x&gt;</th><td class=\"num\">1</td>"))
         var input = ReportFixtures.sample(n: 300)
         input.clinical = nil
         let without = try ReportWriter.render(input)
-        #expect(!without.plots.contains { $0.name == "decision_curve" })
+        #expect(!without.plots.contains { $0.name == "decision_curve" || $0.name == "subgroups" })
         #expect(!without.html.contains("id=\"clinical\""))
     }
 

@@ -72,6 +72,27 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertEqual(error(Self.minimal + "\nreport: {distributions: [nope]}\n")?.key, "report.distributions")
     }
 
+    /// Subgroups: a categorical feature by level, a numeric one by ascending bands; anything
+    /// else is refused naming the entry.
+    func testSubgroupsAreReadAndChecked() throws {
+        let withCategory = Self.minimal + "\n  - {name: sex, kind: categorical, column: sex}\n"
+        let spec = try parse(withCategory + "report:\n  subgroups: [{feature: sex}, {feature: x, bands: [18, 65.5]}]\n")
+        XCTAssertEqual(spec.reportSubgroups, [SubgroupDefinition(feature: "sex"), SubgroupDefinition(feature: "x", bands: [18, 65.5])])
+        XCTAssertNil(try parse(Self.minimal).reportSubgroups)
+        func key(_ report: String) -> String? { error(withCategory + "report:\n  subgroups: \(report)\n")?.key }
+        XCTAssertEqual(key("[{feature: nope}]"), "report.subgroups[0]")
+        XCTAssertEqual(key("[{feature: sex}, {feature: x}]"), "report.subgroups[1]")  // numeric without bands
+        XCTAssertEqual(key("[{feature: sex, bands: [1]}]"), "report.subgroups[0]")   // categorical with bands
+        XCTAssertEqual(key("[{feature: x, bands: [5, 5]}]"), "report.subgroups[0]")  // not ascending
+        XCTAssertEqual(key("[{feature: x, bands: [a]}]"), "report.subgroups[0].bands[0]")
+        XCTAssertEqual(key("[{feature: sex}, {feature: sex}]"), "report.subgroups[1]")
+        XCTAssertEqual(key("[{feature: sex, colour: red}]"), "report.subgroups[0].colour")
+        // The spec round-trips through the model file's JSON, with and without subgroups.
+        for s in [spec, try parse(Self.minimal)] {
+            XCTAssertEqual(try JSONDecoder().decode(DatasetSpec.self, from: try JSONEncoder().encode(s)), s)
+        }
+    }
+
     func testBadTimestampFormatIsRejected() throws {
         let dated = Self.minimal.replacingOccurrences(of: "order: id}", with: #"admitted: {column: a, format: "%Y-%q"}, discharged: {column: d, format: "%Y-%m-%d"}}"#)
         XCTAssertEqual(error(dated)?.key, "encounters.admitted.format")

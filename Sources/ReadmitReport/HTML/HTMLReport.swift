@@ -12,7 +12,7 @@ enum HTMLReport {
         h += "<h1>\(e(input.title))</h1>\n"
         h += "<p class=\"meta\">Generated \(e(input.generatedAt))</p>\n"
         h += "<p>\(e(input.datasetDescription))</p>\n"
-        h += "<nav><a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · \(input.clinical == nil ? "" : "<a href=\"#clinical\">Calibration, net benefit, atypicality</a> · ")<a href=\"#factors\">Risk factors</a> · <a href=\"#features\">Features</a> · <a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
+        h += "<nav><a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · \(input.clinical == nil ? "" : "<a href=\"#clinical\">Calibration, net benefit, atypicality</a> · ")\(input.clinical?.subgroups.isEmpty ?? true ? "" : "<a href=\"#subgroups\">Subgroups</a> · ")<a href=\"#factors\">Risk factors</a> · <a href=\"#features\">Features</a> · <a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
 
         h += "<section id=\"cohort\">\n<h2>Cohort</h2>\n" + summaryTable(input.cohortSummary) + "</section>\n"
         h += "<section id=\"metrics\">\n<h2>Model performance on the test split</h2>\n" + metricsTable(input) + "</section>\n"
@@ -23,7 +23,10 @@ enum HTMLReport {
             if let p = byName[name] { h += figure(p) }
         }
         h += "</div>\n</section>\n"
-        if let clinical = input.clinical { h += clinicalSection(clinical, input: input, plot: byName["decision_curve"]) }
+        if let clinical = input.clinical {
+            h += clinicalSection(clinical, input: input, plot: byName["decision_curve"])
+            if !clinical.subgroups.isEmpty { h += subgroupSection(clinical.subgroups, plot: byName["subgroups"]) }
+        }
         h += "<section id=\"factors\">\n<h2>Top risk factors</h2>\n"
         if let p = byName["top_factors"] { h += figure(p) }
         h += "</section>\n"
@@ -117,6 +120,35 @@ enum HTMLReport {
         }
         h += "</tbody>\n</table>\n<p class=\"small\">Scaled Brier score: 1 − Brier / (o(1 − o)) with o the third's observed rate, the share of the outcome's variance the risk explains. The raw Brier score grows with the event rate, so it cannot compare groups readmitted at different rates. The finding below is read from the scaled score.</p>\n<p>\(e(c.atypicalityVerdict))</p>\n</section>\n"
         return h
+    }
+
+    /// One table per subgroup feature, every group shown with its intervals, and the chart.
+    static func subgroupSection(_ tables: [SubgroupTable], plot: RenderedPlot?) -> String {
+        func num(_ x: Double, _ d: Int) -> String { x.isFinite ? F.fixed(x, d) : "–" }
+        func ci(_ i: ConfidenceInterval?, _ d: Int) -> String {
+            guard let i, i.lower.isFinite, i.upper.isFinite else { return "–" }
+            return "\(num(i.lower, d))–\(num(i.upper, d))"
+        }
+        var h = "<section id=\"subgroups\">\n<h2>Performance by subgroup (test split)</h2>\n"
+        h += "<p class=\"small\">Every group is shown, however small: read its intervals (patient bootstrap, 95%; observed rate: Wilson). –: not computable (one outcome only). Calibration-in-the-large: negative when the model predicts too high a risk for the group.</p>\n"
+        if let plot { h += figure(plot) }
+        for t in tables {
+            h += "<h3>By \(e(t.feature))</h3>\n<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Group</th>"
+            for col in ["n", "Events", "Observed", "95% CI", "Mean predicted", "ROC AUC", "95% CI", "Calibration-in-the-large", "95% CI"] {
+                h += "<th scope=\"col\" class=\"num\">\(col)</th>"
+            }
+            h += "</tr></thead>\n<tbody>\n"
+            for g in t.groups {
+                h += "<tr><th scope=\"row\">\(e(g.name))</th>"
+                for v in [F.grouped(g.count), F.grouped(g.events), num(g.observedRate, 4), ci(g.observedInterval, 3), num(g.meanPredicted, 4),
+                          num(g.rocAUC, 3), ci(g.rocAUCInterval, 3), num(g.intercept, 3), ci(g.interceptInterval, 3)] {
+                    h += "<td class=\"num\">\(e(v))</td>"
+                }
+                h += "</tr>\n"
+            }
+            h += "</tbody>\n</table>\n"
+        }
+        return h + "</section>\n"
     }
 
     static func missingnessTable(_ rows: [MissingnessRow]) -> String {

@@ -64,6 +64,47 @@ public struct AtypicalityGroupRow: Sendable, Codable, Equatable {
     }
 }
 
+/// One group of a subgroup breakdown.
+public struct SubgroupRow: Sendable, Codable, Equatable {
+    /// The level, band or `missing`.
+    public var name: String
+    /// Encounters and events.
+    public var count: Int, events: Int
+    /// Observed rate (with its interval) and mean predicted risk.
+    public var observedRate: Double, observedInterval: ConfidenceInterval?, meanPredicted: Double
+    /// ROC AUC and calibration-in-the-large, with intervals (NaN: one outcome only).
+    public var rocAUC: Double, rocAUCInterval: ConfidenceInterval?, intercept: Double, interceptInterval: ConfidenceInterval?
+
+    /// Creates a row.
+    public init(name: String, count: Int, events: Int, observedRate: Double, observedInterval: ConfidenceInterval?, meanPredicted: Double,
+                rocAUC: Double, rocAUCInterval: ConfidenceInterval?, intercept: Double, interceptInterval: ConfidenceInterval?) {
+        self.name = name
+        self.count = count
+        self.events = events
+        self.observedRate = observedRate
+        self.observedInterval = observedInterval
+        self.meanPredicted = meanPredicted
+        self.rocAUC = rocAUC
+        self.rocAUCInterval = rocAUCInterval
+        self.intercept = intercept
+        self.interceptInterval = interceptInterval
+    }
+}
+
+/// The groups of one subgroup feature.
+public struct SubgroupTable: Sendable, Codable, Equatable {
+    /// The feature.
+    public var feature: String
+    /// Its groups, in order.
+    public var groups: [SubgroupRow]
+
+    /// Creates a table.
+    public init(feature: String, groups: [SubgroupRow]) {
+        self.feature = feature
+        self.groups = groups
+    }
+}
+
 /// The report's clinical section: calibration intercept and slope, the decision curve, and the
 /// validation of atypicality.
 public struct ClinicalInput: Sendable, Codable, Equatable {
@@ -81,10 +122,13 @@ public struct ClinicalInput: Sendable, Codable, Equatable {
     public var atypicalityGroups: [AtypicalityGroupRow]
     /// What the groups show about atypicality, in words.
     public var atypicalityVerdict: String
+    /// Performance by subgroup, one table per declared feature.
+    public var subgroups: [SubgroupTable]
 
     /// Creates the section.
     public init(calibration: [CalibrationRow], thresholds: [Double], netBenefit: [String: [Double]], treatAll: [Double],
-                atTiers: [TierNetBenefit], atypicalityGroups: [AtypicalityGroupRow], atypicalityVerdict: String) {
+                atTiers: [TierNetBenefit], atypicalityGroups: [AtypicalityGroupRow], atypicalityVerdict: String,
+                subgroups: [SubgroupTable] = []) {
         self.calibration = calibration
         self.thresholds = thresholds
         self.netBenefit = netBenefit
@@ -92,5 +136,6 @@ public struct ClinicalInput: Sendable, Codable, Equatable {
         self.atTiers = atTiers
         self.atypicalityGroups = atypicalityGroups
         self.atypicalityVerdict = atypicalityVerdict
+        self.subgroups = subgroups
     }
 }
