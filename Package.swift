@@ -42,20 +42,21 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        .target(name: "ReadmitFiles"),
         .target(name: "ReadmitSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables"]),
         .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "CXGBoost"]),
         .target(
             name: "ReadmitModelFile",
-            dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["ReadmitFiles", "ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "ReadmitTraining", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile"]),
         .target(
             name: "ReadmitCore",
             dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTraining"]
         ),
-        .target(name: "ReadmitReport"),
+        .target(name: "ReadmitReport", dependencies: ["ReadmitFiles"]),
         .target(name: "ReadmitWire"),
         .target(name: "ReadmitKeys", dependencies: ["CZeroMQ"]),
         .target(
@@ -68,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "readmit",
             dependencies: [
-                "ReadmitSpec", "ReadmitCore", "ReadmitReport", "ReadmitKeys",
+                "ReadmitFiles", "ReadmitSpec", "ReadmitCore", "ReadmitReport", "ReadmitKeys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -92,7 +93,7 @@ let package = Package(
         .testTarget(name: "ReadmitSpecTests", dependencies: ["ReadmitSpec"]),
         .testTarget(
             name: "ReadmitCoreTests",
-            dependencies: ["ReadmitCore", "ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTraining"]
+            dependencies: ["ReadmitCore", "ReadmitFiles", "ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTraining"]
         ),
         .testTarget(name: "ReadmitCLITests", dependencies: ["ReadmitCore", "ReadmitSpec"]),
         .testTarget(name: "ReadmitReportTests", dependencies: ["ReadmitReport"]),

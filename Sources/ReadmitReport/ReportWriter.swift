@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ReadmitFiles
 
 /// The files of a report, rendered in memory.
 public struct RenderedReport: Sendable, Equatable {
@@ -46,33 +47,13 @@ public enum ReportWriter {
         return files.map(\.1)
     }
 
-    /// Writes `text` to a temporary file beside `url`, then renames it over `url`, so readers
-    /// see the old file or the new one, never a partial one. (POSIX calls rather than
-    /// `Data.write(options: .atomic)`, which on Linux costs about a millisecond per file.)
+    /// Writes `text` durably (``DurableFile``): readers see the old file or the new one, never a
+    /// partial one, and only a regular file is ever replaced.
     private static func writeFile(_ text: String, to url: URL) throws(ReportError) {
-        let path = url.path
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        func failure(_ what: String) -> ReportError {
-            ReportError(.cannotWriteFile, "cannot write \(path): \(what): \(String(cString: strerror(errno)))")
+        do {
+            try DurableFile.write(text.utf8, to: url.path)
+        } catch {
+            throw ReportError(.cannotWriteFile, "cannot write \(error.message)")
         }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw failure("cannot create a temporary file") }
-        var copy = text
-        let ok = copy.withUTF8 { bytes -> Bool in
-            var done = 0
-            while done < bytes.count {
-                guard let base = bytes.baseAddress else { return true }
-                let n = posixWrite(fd, base + done, bytes.count - done)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                done += n
-            }
-            return true
-        }
-        if !ok { let error = failure("write failed"); close(fd); unlink(tmp); throw error }
-        guard close(fd) == 0 else { let error = failure("close failed"); unlink(tmp); throw error }
-        guard rename(tmp, path) == 0 else { let error = failure("cannot move the file into place"); unlink(tmp); throw error }
     }
 }
-
-/// write(2) (inside ``ReportWriter`` the name means its own `write`).
-private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(fd, bytes, count) }

@@ -88,7 +88,7 @@ struct EvaluateCommand: ParsableCommand {
                                              "risk_model": model, "first_encounter": ["risk_model": MetricsJSON.metrics(first)],
                                              "decision_curve": MetricsJSON.decisionCurve(clinical), "atypicality_validation": MetricsJSON.atypicality(clinical)]
                 let bytes = try JSONSerialization.data(withJSONObject: MetricsJSON.sanitized(object), options: [.prettyPrinted, .sortedKeys])
-                try bytes.write(to: URL(fileURLWithPath: json), options: .atomic)
+                try OutputFile.write(bytes: Array(bytes), to: json)
             }
         }
     }

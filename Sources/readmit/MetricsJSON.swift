@@ -109,6 +109,6 @@ enum MetricsJSON {
 
     static func write(_ r: TrainingResult, stages: [(String, Double)], to url: URL) throws {
         let data = try JSONSerialization.data(withJSONObject: sanitized(object(r, stages: stages)), options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: url, options: .atomic)
+        try OutputFile.write(bytes: Array(data), to: url.path)
     }
 }

@@ -9,12 +9,19 @@ enum PNGExport {
         var written = 0
         for svg in svgs {
             let png = svg.deletingPathExtension().appendingPathExtension("png")
+            // The tool writes to a pipe, not to the path: the PNG is then written like every
+            // other output (only over a regular file, fsynced, renamed into place).
             let p = Process()
+            let out = Pipe()
             p.executableURL = URL(fileURLWithPath: tool)
-            p.arguments = [svg.path, "-o", png.path]
+            p.arguments = [svg.path]
+            p.standardOutput = out
             p.standardError = FileHandle.nullDevice
-            do { try p.run(); p.waitUntilExit() } catch { continue }
-            if p.terminationStatus == 0 { written += 1 }
+            do { try p.run() } catch { continue }
+            let bytes = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0, !bytes.isEmpty else { continue }
+            if (try? OutputFile.write(bytes: Array(bytes), to: png.path)) != nil { written += 1 }
         }
         return written
     }

@@ -44,6 +44,29 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(s1.map(\.bitPattern), s2.map(\.bitPattern))
     }
 
+    /// A model file replaces only a regular file: a directory or a symbolic link at the path is
+    /// refused with `writeFailed` naming it, and stays as it was.
+    func testWriteReplacesOnlyARegularFile() throws {
+        let (result, _, _) = try model()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("modelwrite-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder + "/dir", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: folder + "/dir/keep.txt"))
+        try Data("target".utf8).write(to: URL(fileURLWithPath: folder + "/target"))
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link", withDestinationPath: folder + "/target")
+        for path in [folder + "/dir", folder + "/link"] {
+            XCTAssertThrowsError(try ModelFile.write(result.parameters, to: path)) { error in
+                XCTAssertEqual((error as? ModelFileError)?.code, .writeFailed)
+                XCTAssertTrue("\(error)".contains(path), "\(error)")
+            }
+        }
+        XCTAssertEqual(try String(contentsOfFile: folder + "/dir/keep.txt", encoding: .utf8), "keep")
+        XCTAssertEqual(try String(contentsOfFile: folder + "/target", encoding: .utf8), "target")
+        try ModelFile.write(result.parameters, to: folder + "/model.readmit")
+        XCTAssertNoThrow(try ModelFile.read(path: folder + "/model.readmit"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".tmp-") }, [])
+    }
+
     func testRejectsWrongMagicTruncationCorruptionAndVersion() throws {
         let (_, _, path) = try model()
         let good = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
