@@ -69,6 +69,26 @@ public final class XGBoostBooster: @unchecked Sendable {
         public var bestRounds: Int
     }
 
+    /// Trains a booster on `train` for exactly `rounds` rounds, with no evaluation set: for a
+    /// refit whose round count was chosen beforehand on other patients, so that no patient
+    /// outside `train` (in particular none of the calibration patients) takes part in choosing it.
+    public static func train(train: FeatureMatrix, labels: [Bool], parameters: [(String, String)], rounds: Int,
+                             threads: Int) throws(BoosterError) -> XGBoostBooster {
+        let dtrain = try DMatrix(train, labels: labels.map { $0 ? 1 : 0 }, threads: threads)
+        var h: BoosterHandle?
+        var matrices: [DMatrixHandle?] = [dtrain.handle]
+        try check(matrices.withUnsafeMutableBufferPointer { XGBoosterCreate($0.baseAddress, 1, &h) }, "create booster")
+        guard let h else { throw BoosterError(operation: "create booster", message: "no handle") }
+        let booster = XGBoostBooster(handle: h)
+        for (k, v) in parameters { try check(XGBoosterSetParam(h, k, v), "set \(k)") }
+        try check(XGBoosterSetParam(h, "nthread", String(threads)), "set nthread")
+        for round in 0..<max(rounds, 1) {
+            try check(XGBoosterUpdateOneIter(h, Int32(round), dtrain.handle), "update")
+        }
+        try booster.setThreads(1)
+        return booster
+    }
+
     /// Trains a booster on `train`, stopping when the validation log loss has not improved for
     /// `patience` rounds, and keeps the best rounds.
     public static func train(train: FeatureMatrix, labels: [Bool], validation: FeatureMatrix, validationLabels: [Bool],
@@ -142,6 +162,13 @@ public final class XGBoostBooster: @unchecked Sendable {
     /// Sets the number of threads prediction may use (1 for serving threads).
     public func setThreads(_ n: Int) throws(BoosterError) {
         try Self.check(XGBoosterSetParam(handle, "nthread", String(n)), "set nthread")
+    }
+
+    /// The rounds the booster holds (one tree per round for binary logistic boosting).
+    public func boostedRounds() throws(BoosterError) -> Int {
+        var out: Int32 = 0
+        try Self.check(XGBoosterBoostedRounds(handle, &out), "count rounds")
+        return Int(out)
     }
 
     /// A new booster with the first `rounds` rounds.

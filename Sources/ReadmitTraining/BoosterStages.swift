@@ -94,8 +94,9 @@ struct BoosterSearch: Sendable {
 }
 
 /// The booster refitted on fit + validation patients with the chosen setting and a round count
-/// scaled to the larger training set, calibrated on the calibration patients (who took no part
-/// in fitting), and the risk tiers from held-out risk.
+/// chosen on the validation patients and scaled to the larger training set, calibrated on the
+/// calibration patients, who take part in nothing else (neither fitting nor choosing rounds),
+/// and the risk tiers from the calibrated risk of those same held-out patients.
 struct BoosterRefit {
     /// The refitted booster.
     let booster: XGBoostBooster
@@ -105,28 +106,27 @@ struct BoosterRefit {
     let tiers: [RiskTier]
     /// The refit's rows and rounds.
     let rows: [Int], rounds: Int
-    /// The rounds (trees) the booster keeps: the best on the calibration patients, at most `rounds`.
+    /// The rounds (trees) the booster keeps: all `rounds` (kept as its own figure because
+    /// `metrics.json` states what the model file holds).
     let keptRounds: Int
 
     init(search: BoosterSearch, split: TrainingSplit, options: TrainingOptions, progress: (String) -> Void) throws {
         rows = (split.fit + split.validation).sorted()
-        rounds = Int((Double(search.rounds) * Double(rows.count) / Double(split.fit.count)).rounded())
+        rounds = max(1, Int((Double(search.rounds) * Double(rows.count) / Double(split.fit.count)).rounded()))
         progress("booster: refit with max_depth \(search.depth), \(rounds) rounds")
         let xCalib = search.input.selecting(rows: split.calibration)
         let (xTrain, yTrain) = search.trainingSet(rows, split: split)
-        let trace: XGBoostBooster.TrainingTrace
-        (booster, trace) = try XGBoostBooster.train(
+        booster = try XGBoostBooster.train(
             train: xTrain, labels: yTrain,
-            validation: xCalib, validationLabels: split.labels(split.calibration),
             parameters: BoosterSearch.parameters(depth: search.depth, minChild: search.minChild, eta: search.eta,
                                                  prevalence: search.prevalence, seed: options.seed),
-            maxRounds: rounds, patience: rounds + 1, threads: options.threads)
-        keptRounds = trace.bestRounds
-        let calibrator = PlattCalibrator(margins: try booster.predict(xCalib, kind: .margin), labels: split.labels(split.calibration))
+            rounds: rounds, threads: options.threads)
+        keptRounds = try booster.boostedRounds()
+        let margins = try booster.predict(xCalib, kind: .margin)
+        let calibrator = PlattCalibrator(margins: margins, labels: split.labels(split.calibration))
         self.calibrator = calibrator
-        let heldOut = split.validation + split.calibration
-        let heldOutRisk = try booster.predict(search.input.selecting(rows: heldOut), kind: .margin)
-            .map { calibrator.probability(margin: $0) }.sorted()
+        // Tiers from patients the booster never saw (the validation patients are in the refit).
+        let heldOutRisk = margins.map { calibrator.probability(margin: $0) }.sorted()
         func quantile(_ q: Double) -> Double { heldOutRisk[min(heldOutRisk.count - 1, Int(Double(heldOutRisk.count) * q))] }
         tiers = [RiskTier(name: "low", minRisk: 0), RiskTier(name: "medium", minRisk: quantile(0.70)), RiskTier(name: "high", minRisk: quantile(0.90))]
     }
