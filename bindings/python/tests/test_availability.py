@@ -65,9 +65,12 @@ def test_invalid_endpoint_is_named(endpoint):
 
 
 CHILD = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     import numpy as np
     import readmit
+    # Python installs its Ctrl-C handler only where SIGINT was not ignored at startup, and a
+    # shell ignores it for background jobs (a CI run started with '&'): install it here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     endpoint, n_features = sys.argv[1], int(sys.argv[2])
     c = readmit.Client(endpoint, timeout_ms=60000, retries=0)
     x = np.zeros((1, n_features))
