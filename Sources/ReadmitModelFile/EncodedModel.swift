@@ -19,10 +19,12 @@ public struct EncodedModel: Sendable {
     let payload: [UInt8]
     let sections: [String: ModelFile.Section]
     let members: HeaderMembers
+    /// The JSON of the model card, when there is one (not part of the model id).
+    private var modelCardJSON: [UInt8]?
 
-    /// The JSON of the header members other than `metadata` and `sections`, split where those two
-    /// go (keys sorted: calibrator, dataset, detector, forest, layout | metadata | schema | sections |
-    /// tiers, training_summary).
+    /// The JSON of the header members other than `metadata`, `model_card` and `sections`, split
+    /// where those go (keys sorted: calibrator, dataset, detector, forest, layout | metadata |
+    /// model_card | schema | sections | tiers, training_summary).
     package struct HeaderMembers: Sendable {
         /// `"calibrator":…,"dataset":…,"detector":…,"forest":…,"layout":…`
         var beforeMetadata: [UInt8]
@@ -60,10 +62,22 @@ public struct EncodedModel: Sendable {
         self.parameters = parameters
         self.members = members
         (payload, sections) = ModelFile.payloadAndSections(parameters)
+        modelCardJSON = parameters.modelCard.flatMap { try? ModelFile.jsonEncoder().encode($0) }.map(Array.init)
+    }
+
+    /// The same encoding carrying `card` (training writes it once the model is evaluated; the
+    /// model id does not change).
+    public func withModelCard(_ card: ModelCard) throws(ModelFileError) -> EncodedModel {
+        var copy = self
+        do { copy.modelCardJSON = Array(try ModelFile.jsonEncoder().encode(card)) } catch {
+            throw ModelFileError(code: .writeFailed, message: "cannot encode the model card: \(error)")
+        }
+        copy.parameters.modelCard = card
+        return copy
     }
 
     /// The header JSON with `metadata` and `sections` as given.
-    func header(metadata: ModelParameters.Metadata, sections: [String: ModelFile.Section]) throws(ModelFileError) -> [UInt8] {
+    func header(metadata: ModelParameters.Metadata, sections: [String: ModelFile.Section], card: Bool = true) throws(ModelFileError) -> [UInt8] {
         let metadataJSON: [UInt8], sectionsJSON: [UInt8]
         do {
             let encoder = ModelFile.jsonEncoder()
@@ -76,6 +90,7 @@ public struct EncodedModel: Sendable {
         out.reserveCapacity(members.beforeMetadata.count + members.schema.count + members.afterSections.count + metadataJSON.count + sectionsJSON.count + 48)
         out += members.beforeMetadata
         out += Array(",\"metadata\":".utf8) + metadataJSON
+        if card, let modelCardJSON { out += Array(",\"model_card\":".utf8) + modelCardJSON }
         out += Array(",\"schema\":".utf8) + members.schema
         out += Array(",\"sections\":".utf8) + sectionsJSON
         out += [UInt8(ascii: ",")] + members.afterSections
@@ -84,15 +99,15 @@ public struct EncodedModel: Sendable {
     }
 
     /// The model id of the parameters: the first 8 bytes, in hex, of the SHA-256 of the payload
-    /// and of the header without `model_id`, `created_at` and sections (so the same training
-    /// gives the same id).
+    /// and of the header without `model_id`, `created_at`, sections and the model card (so the
+    /// same training gives the same id, and the id names what was fitted, not its description).
     public func modelID() throws(ModelFileError) -> String {
         var anonymous = parameters.metadata
         anonymous.modelID = ""
         anonymous.createdAt = ""
         var hasher = SHA256()
         hasher.update(data: payload)
-        hasher.update(data: try header(metadata: anonymous, sections: [:]))
+        hasher.update(data: try header(metadata: anonymous, sections: [:], card: false))
         return hasher.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 

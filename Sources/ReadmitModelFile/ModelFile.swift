@@ -42,10 +42,12 @@ public enum ModelFile {
         var forest: ForestHeader
         var trainingSummary: [String: String]
         var sections: [String: Section]
+        /// Absent in files written before model cards existed, and while the id is hashed.
+        var modelCard: ModelCard?
 
         enum CodingKeys: String, CodingKey {
             case metadata, dataset, schema, layout, detector, calibrator, tiers, forest, sections
-            case trainingSummary = "training_summary"
+            case trainingSummary = "training_summary", modelCard = "model_card"
         }
     }
 
@@ -101,7 +103,7 @@ public enum ModelFile {
         let header = Header(metadata: p.metadata, dataset: p.dataset, schema: p.schema, layout: p.layout, detector: p.detector, calibrator: p.calibrator,
                             tiers: p.tiers,
                             forest: ForestHeader(columns: p.forest.columns, maxSamples: p.forest.maxSamples, trees: p.forest.treeCount, nodes: p.forest.feature.count),
-                            trainingSummary: p.trainingSummary, sections: sections)
+                            trainingSummary: p.trainingSummary, sections: sections, modelCard: p.modelCard)
         return Array(try jsonEncoder().encode(header))
     }
 
@@ -190,7 +192,8 @@ public enum ModelFile {
         return ModelParameters(metadata: header.metadata, dataset: header.dataset, schema: header.schema, layout: header.layout, forest: forest,
                                atypicalityReference: LittleEndian.array(try section("atypicality_reference")),
                                detector: header.detector, boosterBytes: Array(try section("booster.ubj")),
-                               calibrator: header.calibrator, tiers: header.tiers, trainingSummary: header.trainingSummary)
+                               calibrator: header.calibrator, tiers: header.tiers, trainingSummary: header.trainingSummary,
+                               modelCard: header.modelCard)
     }
 }
 

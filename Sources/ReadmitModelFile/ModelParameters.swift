@@ -58,10 +58,14 @@ public struct ModelParameters: Sendable {
     public var tiers: [RiskTier]
     /// Training-time facts worth keeping with the model (hyperparameters, split sizes).
     public var trainingSummary: [String: String]
+    /// The model card training wrote after evaluating the model (nil in files written before
+    /// model cards existed). Documentation: it is not part of the model id.
+    public var modelCard: ModelCard?
 
     /// Creates a parameter set.
     public init(metadata: Metadata, dataset: DatasetSpec, schema: FeatureSchema, layout: ModelInputLayout, forest: IsolationForest, atypicalityReference: [Double],
-                detector: HistogramDetector, boosterBytes: [UInt8], calibrator: PlattCalibrator, tiers: [RiskTier], trainingSummary: [String: String]) {
+                detector: HistogramDetector, boosterBytes: [UInt8], calibrator: PlattCalibrator, tiers: [RiskTier], trainingSummary: [String: String],
+                modelCard: ModelCard? = nil) {
         self.metadata = metadata
         self.dataset = dataset
         self.schema = schema
@@ -73,5 +77,6 @@ public struct ModelParameters: Sendable {
         self.calibrator = calibrator
         self.tiers = tiers
         self.trainingSummary = trainingSummary
+        self.modelCard = modelCard
     }
 }

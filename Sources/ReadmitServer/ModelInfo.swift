@@ -6,8 +6,8 @@ import ReadmitWire
 /// The `INFO` reply: rendered here, by the daemon, from the model's plain parameters (the core
 /// knows nothing of the wire protocol).
 extension ReadmitModel {
-    /// The `INFO` JSON of `docs/PROTOCOL.md`: metadata, the feature schema, and the raw fields
-    /// the model's dataset spec reads.
+    /// The `INFO` JSON of `docs/PROTOCOL.md`: metadata, the feature schema, the raw fields the
+    /// model's dataset spec reads, and the model card.
     public func infoJSON() -> String {
         let meta = parameters.metadata
         var features: [[String: Any]] = []
@@ -18,7 +18,7 @@ extension ReadmitModel {
             features.append(d)
         }
         let dataset = parameters.dataset
-        let info: [String: Any] = [
+        var info: [String: Any] = [
             "protocol_version": Int(WireFormat.version),
             "model_id": meta.modelID,
             "model_version": meta.modelID,
@@ -36,6 +36,8 @@ extension ReadmitModel {
             "raw_fields": RawFieldList.fields(dataset: dataset, schema: schema),
             "history_inputs": RawFieldList.historyInputs(dataset: dataset, schema: schema),
         ]
+        // The card as Markdown text (null for a model file written before model cards existed).
+        info["model_card"] = parameters.modelCard.map { $0.markdown(title: "Model card: \(dataset.name) model \(meta.modelID)") } ?? NSNull()
         guard let data = try? JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }

@@ -33,6 +33,9 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     /// Features by whose values the report breaks down performance and calibration (nil: none
     /// declared; specs stored before subgroups existed read back as nil).
     public var reportSubgroups: [SubgroupDefinition]? = nil
+    /// What the spec's author states for the model card (nil: nothing stated; specs stored
+    /// before model cards existed read back as nil).
+    public var modelCard: ModelCardStatement? = nil
 
     /// Whether the encounters carry admission and discharge timestamps.
     public var hasDates: Bool { encounters.admitted != nil && encounters.discharged != nil }
@@ -46,7 +49,36 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, description, search, encounters, patients, events, label, exclusions, split, features, lace
         case firstEncounterOnly = "first_encounter_only", reportDistributions = "report_distributions"
-        case reportSubgroups = "report_subgroups"
+        case reportSubgroups = "report_subgroups", modelCard = "model_card"
+    }
+}
+
+/// The parts of a model card that only the people who know the data can write: what the model
+/// is for, where the data comes from and when, and the limits they know of. Training adds the
+/// cohort, features, design and figures it measured.
+public struct ModelCardStatement: Codable, Sendable, Equatable {
+    /// Who the model is for and the decision it supports.
+    public var intendedUse: String?
+    /// Uses it was not built or evaluated for.
+    public var outOfScope: String?
+    /// Where the data comes from (source, licence, how it was extracted).
+    public var dataSource: String?
+    /// The period the data covers.
+    public var period: String?
+    /// Known limits, one statement each.
+    public var limitations: [String]
+
+    /// Creates a statement.
+    public init(intendedUse: String? = nil, outOfScope: String? = nil, dataSource: String? = nil, period: String? = nil, limitations: [String] = []) {
+        self.intendedUse = intendedUse
+        self.outOfScope = outOfScope
+        self.dataSource = dataSource
+        self.period = period
+        self.limitations = limitations
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case intendedUse = "intended_use", outOfScope = "out_of_scope", dataSource = "data_source", period, limitations
     }
 }
 

@@ -315,10 +315,17 @@ final class NodeReader {
             }
             try r.finish()
         }
+        var card: ModelCardStatement?
+        if let c = try top.object("model_card") {
+            card = ModelCardStatement(intendedUse: try c.string("intended_use"), outOfScope: try c.string("out_of_scope"),
+                                      dataSource: try c.string("data_source"), period: try c.string("period"),
+                                      limitations: try c.strings("limitations") ?? [])
+            try c.finish()
+        }
         try top.finish()
         return DatasetSpec(name: name, description: description, search: search, encounters: encounters, patients: patients, events: events,
                            label: label, exclusions: exclusions, split: split, firstEncounterOnly: firstOnly, features: features,
-                           lace: lace, reportDistributions: distributions, reportSubgroups: subgroups)
+                           lace: lace, reportDistributions: distributions, reportSubgroups: subgroups, modelCard: card)
     }
 
     func feature(_ o: Object) throws(SpecError) -> FeatureDefinition {

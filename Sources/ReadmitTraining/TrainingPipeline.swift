@@ -73,7 +73,12 @@ public enum TrainingPipeline {
             trainPositives: split.labels(split.train).filter { $0 }.count, testPositives: split.labels(split.test).filter { $0 }.count,
             testFirstEncounters: evaluation.firstEncounters.count, fitRows: refit.rows.count, validationRows: split.validation.count,
             calibrationRows: split.calibration.count)
-        return TrainingResult(modelFile: assembly.modelFile, cohort: counts, evaluations: evaluation.evaluations,
+        let card = ModelCardWriter.card(.init(
+            spec: spec, cohort: counts, schemaCount: features.schema.count, search: search, refit: refit,
+            evaluations: evaluation.evaluations, aucInterval: evaluation.interval, firstEncounter: evaluation.firstMetrics,
+            clinical: evaluation.clinical, subgroups: evaluation.subgroups,
+            trainingDataFile: tables.fileNames, trainingDataSHA256: dataHash))
+        return TrainingResult(modelFile: try assembly.modelFile.withModelCard(card), cohort: counts, evaluations: evaluation.evaluations,
                               riskModelAUCInterval: evaluation.interval, clinical: evaluation.clinical, subgroups: evaluation.subgroups, firstEncounterMetrics: evaluation.firstMetrics, trials: search.trials,
                               missingness: evaluation.missingness, importance: evaluation.importance, distributions: evaluation.distributions,
                               testLabels: split.labels(split.test), stageSeconds: stages)

@@ -72,7 +72,8 @@ enum ReportBuilder {
                 "History features come from the patient's earlier encounters only (those that ended before the admission, as the dataset spec orders them); nothing from later encounters is used.",
             ] + (r.evaluations.contains { $0.key == "lace" } ? ["The LACE-like index lacks the Charlson comorbidity index and uses the comorbidity features the spec declares instead; it is a simple reference, not a validated LACE score."] : []),
             modelFileInfo: modelInfo,
-            clinical: clinical(r))
+            clinical: clinical(r),
+            modelCard: r.parameters.modelCard?.sections.map { ModelCardSection(title: $0.title, items: $0.items) })
     }
 
     /// The clinical section: calibration fits, decision curve, atypicality by third.

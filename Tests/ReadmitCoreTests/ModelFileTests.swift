@@ -226,9 +226,11 @@ final class EncodedModelTests: XCTestCase {
         let encoded = try EncodedModel(p)
         XCTAssertEqual(try encoded.header(metadata: p.metadata, sections: encoded.sections), try ModelFile.headerJSON(p, sections: encoded.sections))
 
+        XCTAssertNotNil(p.modelCard, "training writes a model card")
         var anonymous = p
         anonymous.metadata.modelID = ""
         anonymous.metadata.createdAt = ""
+        anonymous.modelCard = nil  // the card describes the model; the id names what was fitted
         var hasher = SHA256()
         hasher.update(data: encoded.payload)
         hasher.update(data: try ModelFile.headerJSON(anonymous, sections: [:]))

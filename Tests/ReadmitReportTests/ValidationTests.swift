@@ -50,6 +50,24 @@ import Testing
         #expect(!without.html.contains("id=\"clinical\""))
     }
 
+    /// The model card comes first, linked from the navigation, each item escaped; a report
+    /// without a card has no such section.
+    @Test func modelCardIsRenderedFirstWhenGiven() throws {
+        var input = ReportFixtures.sample(n: 200)
+        input.modelCard = [ModelCardSection(title: "Intended use", items: ["Research <only>."]),
+                           ModelCardSection(title: "Known limits", items: ["Old data.", "One region & one vendor."])]
+        let html = try ReportWriter.render(input).html
+        #expect(html.contains("<a href=\"#model-card\">Model card</a>"))
+        #expect(html.contains("<h3>Intended use</h3>\n<ul>\n<li>Research &lt;only&gt;.</li>"))
+        #expect(html.contains("<li>One region &amp; one vendor.</li>"))
+        let card = try #require(html.range(of: "id=\"model-card\""))
+        let cohort = try #require(html.range(of: "id=\"cohort\""))
+        #expect(card.lowerBound < cohort.lowerBound)
+        input.modelCard = nil
+        let without = try ReportWriter.render(input).html
+        #expect(!without.contains("model-card"))
+    }
+
     @Test func servedModelWithoutHistogramSkipsOnlyThatPlot() throws {
         var input = ReportFixtures.sample(n: 200)
         input.models[3].scoreHistogram = nil

@@ -93,6 +93,17 @@ final class SpecReaderTests: XCTestCase {
         }
     }
 
+    func testModelCardStatementIsReadAndChecked() throws {
+        let card = "\nmodel_card:\n  intended_use: flag patients for a follow-up call\n  period: 2001-2003\n  limitations: [one hospital, \"no dates\"]\n"
+        let spec = try parse(Self.minimal + card)
+        XCTAssertEqual(spec.modelCard, ModelCardStatement(intendedUse: "flag patients for a follow-up call", period: "2001-2003",
+                                                          limitations: ["one hospital", "no dates"]))
+        XCTAssertNil(try parse(Self.minimal).modelCard)
+        XCTAssertEqual(error(Self.minimal + "\nmodel_card:\n  audience: everyone\n")?.key, "model_card.audience")
+        XCTAssertEqual(error(Self.minimal + "\nmodel_card:\n  intended_use: [a, b]\n")?.key, "model_card.intended_use")
+        XCTAssertEqual(try JSONDecoder().decode(DatasetSpec.self, from: try JSONEncoder().encode(spec)), spec)
+    }
+
     func testBadTimestampFormatIsRejected() throws {
         let dated = Self.minimal.replacingOccurrences(of: "order: id}", with: #"admitted: {column: a, format: "%Y-%q"}, discharged: {column: d, format: "%Y-%m-%d"}}"#)
         XCTAssertEqual(error(dated)?.key, "encounters.admitted.format")

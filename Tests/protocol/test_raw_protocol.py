@@ -134,6 +134,17 @@ def test_info_schema(schema):
         assert f["index"] == i and f["kind"] in ("numeric", "categorical") and f["source"]
 
 
+def test_info_carries_the_model_card(schema):
+    """The model card training wrote into the model file comes back as Markdown text, with every
+    part docs/MODEL_FORMAT.md lists and the figures of this model."""
+    card = schema["model_card"]
+    assert card.startswith(f"# Model card: {schema['dataset']['name']} model {schema['model_id']}\n")
+    for title in ("Intended use", "Cohort and exclusions", "Data source and dates", "Features",
+                  "Training and evaluation design", "Performance on the test patients", "Known limits"):
+        assert f"\n## {title}\n" in card, title
+    assert "ROC AUC" in card and "Calibration intercept" in card and "Net benefit" in card
+
+
 def test_score(daemon, schema):
     cols = schema["n_features"]
     reply = daemon.call(score_request(5, 3, cols, matrix_rows(schema, 3)))

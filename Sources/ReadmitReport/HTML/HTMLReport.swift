@@ -12,8 +12,10 @@ enum HTMLReport {
         h += "<h1>\(e(input.title))</h1>\n"
         h += "<p class=\"meta\">Generated \(e(input.generatedAt))</p>\n"
         h += "<p>\(e(input.datasetDescription))</p>\n"
-        h += "<nav><a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · \(input.clinical == nil ? "" : "<a href=\"#clinical\">Calibration, net benefit, atypicality</a> · ")\(input.clinical?.subgroups.isEmpty ?? true ? "" : "<a href=\"#subgroups\">Subgroups</a> · ")<a href=\"#factors\">Risk factors</a> · <a href=\"#features\">Features</a> · <a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
+        let card = input.modelCard ?? []
+        h += "<nav>\(card.isEmpty ? "" : "<a href=\"#model-card\">Model card</a> · ")<a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · \(input.clinical == nil ? "" : "<a href=\"#clinical\">Calibration, net benefit, atypicality</a> · ")\(input.clinical?.subgroups.isEmpty ?? true ? "" : "<a href=\"#subgroups\">Subgroups</a> · ")<a href=\"#factors\">Risk factors</a> · <a href=\"#features\">Features</a> · <a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
 
+        if !card.isEmpty { h += modelCardSection(card) }
         h += "<section id=\"cohort\">\n<h2>Cohort</h2>\n" + summaryTable(input.cohortSummary) + "</section>\n"
         h += "<section id=\"metrics\">\n<h2>Model performance on the test split</h2>\n" + metricsTable(input) + "</section>\n"
 
@@ -43,6 +45,19 @@ enum HTMLReport {
         h += "<footer>Every chart is also saved as <code>plots/&lt;name&gt;.svg</code> next to this page.</footer>\n"
         h += "</main>\n</body>\n</html>\n"
         return h
+    }
+
+    /// The model card: what the model is for, its cohort, data, design, figures and limits, as
+    /// training wrote them into the model file (the same text `INFO` returns).
+    static func modelCardSection(_ card: [ModelCardSection]) -> String {
+        var h = "<section id=\"model-card\">\n<h2>Model card</h2>\n"
+        h += "<p class=\"small\">Written by training into the model file; the daemon's <code>INFO</code> returns the same text.</p>\n"
+        for s in card {
+            h += "<h3>\(e(s.title))</h3>\n<ul>\n"
+            for item in s.items { h += "<li>\(e(item))</li>\n" }
+            h += "</ul>\n"
+        }
+        return h + "</section>\n"
     }
 
     static func summaryTable(_ rows: [SummaryRow]) -> String {

@@ -38,6 +38,8 @@ public struct ReportInput: Sendable, Codable, Equatable {
     public var modelFileInfo: [SummaryRow]
     /// Calibration intercept and slope, decision curve, atypicality validation (nil: no such section).
     public var clinical: ClinicalInput?
+    /// The model card (nil or empty: no such section).
+    public var modelCard: [ModelCardSection]?
 
     /// Creates a report input; the outcome labels and risk-factor measure have defaults.
     public init(
@@ -56,7 +58,8 @@ public struct ReportInput: Sendable, Codable, Equatable {
         negativeLabel: String = "Not readmitted <30 days",
         notes: [String],
         modelFileInfo: [SummaryRow],
-        clinical: ClinicalInput? = nil
+        clinical: ClinicalInput? = nil,
+        modelCard: [ModelCardSection]? = nil
     ) {
         self.title = title
         self.generatedAt = generatedAt
@@ -74,5 +77,6 @@ public struct ReportInput: Sendable, Codable, Equatable {
         self.notes = notes
         self.modelFileInfo = modelFileInfo
         self.clinical = clinical
+        self.modelCard = modelCard
     }
 }
