@@ -13,6 +13,7 @@ APT_PACKAGES=(
   valgrind             # C shim memory checks
   librsvg2-bin         # PNG copies of the report plots (rsvg-convert)
   time                 # GNU time (/usr/bin/time -v): peak memory in benchmarks/train
+  chromium             # headless: the report test opens the report as a browser renders it
 )
 PIP_PACKAGES=(numpy pandas pyzmq pytest scikit-learn xgboost)
 

@@ -55,9 +55,9 @@ struct LegendEntry: Sendable, Equatable {
         for (i, e) in entries.enumerated() {
             let cy = y + Double(i) * 20
             if e.box {
-                svg.rect(x, cy - 6, 14, 12, fill: e.color)
+                svg.rect(x, cy - 6, 14, 12, fill: e.color, legend: true)
             } else {
-                svg.line(x, cy, x + 22, cy, stroke: e.color, width: 3, dash: e.dash)
+                svg.line(x, cy, x + 22, cy, stroke: e.color, width: 3, dash: e.dash)  // a line: never counted as data
             }
             svg.text(x + 28, cy + 4, TextEscaping.truncate(e.name, maxChars), size: 12)
         }

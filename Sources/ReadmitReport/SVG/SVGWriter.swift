@@ -32,11 +32,15 @@ struct SVGWriter {
         elements.append(s + "/>")
     }
 
-    /// A filled rectangle; negative sizes are normalised so the markup stays valid.
+    /// A filled rectangle; negative sizes are normalised so the markup stays valid. `legend`
+    /// marks a legend's colour sample (`class="legend"`), so that a check of the rendered page
+    /// (Tests/report) can tell the data drawn from the legend.
     mutating func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double,
-                       fill: String, opacity: Double? = nil, stroke: String? = nil, label: String? = nil) {
+                       fill: String, opacity: Double? = nil, stroke: String? = nil, label: String? = nil, legend: Bool = false) {
         let x0 = w < 0 ? x + w : x, y0 = h < 0 ? y + h : y
-        var s = "<rect x=\"\(F.coord(x0))\" y=\"\(F.coord(y0))\" width=\"\(F.coord(abs(w)))\" height=\"\(F.coord(abs(h)))\" fill=\"\(fill)\""
+        var s = "<rect"
+        if legend { s += " class=\"legend\"" }
+        s += " x=\"\(F.coord(x0))\" y=\"\(F.coord(y0))\" width=\"\(F.coord(abs(w)))\" height=\"\(F.coord(abs(h)))\" fill=\"\(fill)\""
         if let opacity { s += " fill-opacity=\"\(F.coord(opacity))\"" }
         if let stroke { s += " stroke=\"\(stroke)\"" }
         if let label {
