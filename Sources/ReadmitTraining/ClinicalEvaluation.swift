@@ -21,10 +21,13 @@ public struct ClinicalEvaluation: Sendable {
     public var atTiers: [(tier: String, threshold: Double, model: Double, treatAll: Double)]
     /// Performance by atypicality third.
     public var atypicality: AtypicalityValidation
+    /// Coverage and width of the served model's risk intervals (nil: the model has none).
+    public var interval: IntervalValidation?
 
     /// Evaluates `models` (key, test probabilities; the served model first) against `labels`.
     public init(models: [(key: String, probabilities: [Double])], labels: [Bool], atypicality: [Double], patients: [Int],
-                tiers: [(name: String, minRisk: Double)], replicates: Int, seed: UInt64) {
+                tiers: [(name: String, minRisk: Double)], replicates: Int, seed: UInt64,
+                interval: (low: [Double], high: [Double])? = nil) {
         let served = models[0].probabilities
         calibration = Dictionary(models.map { ($0.key, CalibrationFit(probabilities: $0.probabilities, labels: labels)) },
                                  uniquingKeysWith: { a, _ in a })
@@ -50,6 +53,7 @@ public struct ClinicalEvaluation: Sendable {
             (tier.name, tier.minRisk, DecisionCurve.netBenefit(probabilities: served, labels: labels, threshold: tier.minRisk),
              DecisionCurve.treatAll(prevalence: prevalence, threshold: tier.minRisk))
         }
+        self.interval = interval.map { IntervalValidation(risk: served, low: $0.low, high: $0.high, labels: labels) }
         self.atypicality = AtypicalityValidation(risk: served, labels: labels, atypicality: atypicality, patients: patients,
                                                  replicates: replicates, seed: seed &+ 1)
     }

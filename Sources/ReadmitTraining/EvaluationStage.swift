@@ -51,7 +51,8 @@ struct EvaluationStage {
     }
 
     init(data: PreparedData, features: FeatureStage, search: BoosterSearch, refit: BoosterRefit, split: TrainingSplit,
-         risk: [Double], atypicality: [Double], riskWithheld: [Double]?, references: [ModelEvaluation], options: TrainingOptions) throws {
+         risk: [Double], atypicality: [Double], riskInterval: (low: [Double], high: [Double])?, riskWithheld: [Double]?,
+         references: [ModelEvaluation], options: TrainingOptions) throws {
         let cohort = data.cohort, schema = features.schema
         let yTest = split.labels(split.test)
         evaluations = [ModelEvaluation(key: "risk_model", name: "Risk model (XGBoost + anomaly scores, Platt-calibrated)", probabilities: risk, labels: yTest)]
@@ -62,7 +63,8 @@ struct EvaluationStage {
                                               replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed)
         clinical = ClinicalEvaluation(models: evaluations.map { ($0.key, $0.probabilities) }, labels: yTest, atypicality: atypicality,
                                       patients: split.test.map { cohort.patients[$0] }, tiers: refit.tiers.map { ($0.name, $0.minRisk) },
-                                      replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed &+ 0x5EED)
+                                      replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed &+ 0x5EED,
+                                      interval: riskInterval)
         subgroups = SubgroupEvaluation.all(data.spec.reportSubgroups ?? [], schema: schema, x: features.x.selecting(rows: split.test), risk: risk,
                                            labels: yTest, patients: split.test.map { cohort.patients[$0] },
                                            replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed &+ 0x5B6)

@@ -93,6 +93,8 @@ enum ModelCardWriter {
         }
         sections.append(.init(title: "Performance on the test patients", items: figures))
 
+        if let interval = f.clinical.interval { figures.append("Risk intervals (Venn-Abers): " + interval.verdict) }
+
         var limits = stated.limitations
         limits.append(f.clinical.atypicality.verdict)
         let small = f.subgroups.flatMap { s in s.groups.filter { $0.events < Self.smallGroupEvents }.map { "\(s.feature) \($0.name)" } }

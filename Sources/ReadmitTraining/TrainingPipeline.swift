@@ -59,7 +59,9 @@ public enum TrainingPipeline {
                                                     options: options, progress: progress)
         stage("references")
         let evaluation = try EvaluationStage(data: data, features: features, search: search, refit: refit, split: split,
-                                             risk: risk, atypicality: served.atypicality, riskWithheld: riskWithheld, references: references,
+                                             risk: risk, atypicality: served.atypicality,
+                                             riskInterval: assembly.model.hasInterval ? (served.intervalLow, served.intervalHigh) : nil,
+                                             riskWithheld: riskWithheld, references: references,
                                              options: options)
         stage("evaluation")
 

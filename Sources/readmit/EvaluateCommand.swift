@@ -57,7 +57,8 @@ struct EvaluateCommand: ParsableCommand {
             // as `readmit train` reports them on its test patients (external validation).
             let clinical = ClinicalEvaluation(models: [("risk_model", risk)], labels: labels, atypicality: scores.atypicality,
                                               patients: keep.map { cohort.patients[$0] }, tiers: loaded.parameters.tiers.map { ($0.name, $0.minRisk) },
-                                              replicates: replicates, seed: 42)
+                                              replicates: replicates, seed: 42,
+                                              interval: loaded.hasInterval ? (scores.intervalLow, scores.intervalHigh) : nil)
             let all = BinaryMetrics(scores: risk, labels: labels, probabilities: true)
             let firstIdx = keep.indices.filter { cohort.isFirstEncounter[keep[$0]] }
             let first = BinaryMetrics(scores: firstIdx.map { risk[$0] }, labels: firstIdx.map { labels[$0] }, probabilities: true)
@@ -76,6 +77,7 @@ struct EvaluateCommand: ParsableCommand {
                 print("net benefit acting on \(t.tier) and above (risk >= \(Format.f(t.threshold, 3))): \(Format.f(t.model, 4)); treat all \(Format.f(t.treatAll, 4)); treat none 0")
             }
             print("atypicality: \(clinical.atypicality.verdict)")
+            if let interval = clinical.interval { print("risk intervals: \(interval.verdict)") }
             if let json {
                 var model = MetricsJSON.metrics(all)
                 if let fit = clinical.calibration["risk_model"] {
@@ -86,7 +88,8 @@ struct EvaluateCommand: ParsableCommand {
                 }
                 let object: [String: Any] = ["model_id": loaded.modelID, "data": data, "test_split": testSplit,
                                              "risk_model": model, "first_encounter": ["risk_model": MetricsJSON.metrics(first)],
-                                             "decision_curve": MetricsJSON.decisionCurve(clinical), "atypicality_validation": MetricsJSON.atypicality(clinical)]
+                                             "decision_curve": MetricsJSON.decisionCurve(clinical), "atypicality_validation": MetricsJSON.atypicality(clinical),
+                                             "interval_validation": MetricsJSON.intervalValidation(clinical) ?? NSNull()]
                 let bytes = try JSONSerialization.data(withJSONObject: MetricsJSON.sanitized(object), options: [.prettyPrinted, .sortedKeys])
                 try OutputFile.write(bytes: Array(bytes), to: json)
             }

@@ -35,6 +35,7 @@ enum MetricsJSON {
         }
         root["decision_curve"] = decisionCurve(r.clinical)
         root["atypicality_validation"] = atypicality(r.clinical)
+        if let v = intervalValidation(r.clinical) { root["interval_validation"] = v }
         root["subgroups"] = r.subgroups.map { s in
             ["feature": s.feature, "groups": s.groups.map { g in
                 ["name": g.name, "n": g.count, "events": g.events, "observed": g.observedRate, "observed_ci95": [g.observedInterval.low, g.observedInterval.high],
@@ -94,6 +95,24 @@ enum MetricsJSON {
             "roc_auc_difference_ci95": [a.aucDifferenceInterval.low, a.aucDifferenceInterval.high],
             "larger_error_with_higher_atypicality": a.largerErrorWithHigherAtypicality,
             "verdict": a.verdict, "bootstrap_replicates": c.replicates,
+        ]
+    }
+
+    /// Coverage and width against error of the risk intervals (nil: the model has none).
+    static func intervalValidation(_ c: ClinicalEvaluation) -> [String: Any]? {
+        guard let v = c.interval else { return nil }
+        return [
+            "method": "venn_abers",
+            "coverage": v.coverage, "risk_tenths_inside_mean_interval": v.binsInside, "median_width": v.medianWidth, "tenth_observed_rate_sampling_error": v.sampling,
+            "risk_tenths": v.bins.map { b in
+                ["n": b.count, "events": b.events, "observed": b.observedRate, "mean_predicted": b.meanPredicted,
+                 "mean_low": b.meanLow, "mean_high": b.meanHigh, "coverage": b.coverage] as [String: Any]
+            },
+            "width_thirds": v.widthGroups.map { g in
+                ["name": g.name, "width_range": [g.narrowest, g.widest], "mean_width": g.meanWidth, "n": g.count, "events": g.events,
+                 "observed": g.observedRate, "mean_predicted": g.meanPredicted, "calibration_error": g.calibrationError, "brier": g.brier] as [String: Any]
+            },
+            "verdict": v.verdict,
         ]
     }
 

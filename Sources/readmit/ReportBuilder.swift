@@ -102,6 +102,15 @@ enum ReportBuilder {
                                 meanPredicted: g.meanPredicted, rocAUC: g.rocAUC, rocAUCInterval: interval(g.rocAUCInterval),
                                 intercept: g.intercept, interceptInterval: interval(g.interceptInterval))
                 })
+            },
+            interval: c.interval.map { v in
+                IntervalInput(coverage: v.coverage,
+                              bins: v.bins.map { IntervalInput.RiskBin(count: $0.count, events: $0.events, observedRate: $0.observedRate, meanPredicted: $0.meanPredicted,
+                                                                       meanLow: $0.meanLow, meanHigh: $0.meanHigh, coverage: $0.coverage) },
+                              widthGroups: v.widthGroups.map { IntervalInput.WidthGroup(name: $0.name, narrowest: $0.narrowest, widest: $0.widest, meanWidth: $0.meanWidth,
+                                                                                        count: $0.count, events: $0.events, observedRate: $0.observedRate,
+                                                                                        meanPredicted: $0.meanPredicted, calibrationError: $0.calibrationError, brier: $0.brier) },
+                              verdict: v.verdict)
             })
     }
 

@@ -46,6 +46,9 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .long, help: "With --records: explain each row's risk by its k largest feature contributions.")
     var explain: Int = 0
 
+    @Flag(name: .long, help: "Add each risk's interval (columns risk_low, risk_high after tier; docs/PROTOCOL.md, \"Risk intervals\").")
+    var interval = false
+
     @Flag(name: .customLong("bad-values-missing"), help: "With --records: a value that cannot be read is missing with a warning, not an error for its row.")
     var badValuesMissing = false
 
@@ -65,6 +68,9 @@ struct ScoreCommand: ParsableCommand {
             let console = Console(label: "readmit.score", level: global.logLevel, totalSteps: 3)
             let loaded = try ReadmitModel.load(path: model)
             if records == nil, messages != nil { throw ValidationError("--messages goes with --records") }
+            if interval && !loaded.hasInterval {
+                throw ValidationError("model \(loaded.modelID) has no risk interval (it was trained before intervals existed); retrain it, or leave out --interval")
+            }
             if let records {
                 guard data == nil, dataDirectory == nil, history == nil else {
                     throw ValidationError("--records scores a flat file alone, its history fields as columns; leave out --data, --data-dir and --history")
@@ -94,12 +100,15 @@ struct ScoreCommand: ParsableCommand {
             let table = tables.encounters
             console.progress("read done")
             let n = table.rowCount
-            var risk = [Double](repeating: .nan, count: n), atyp = risk
+            var risk = [Double](repeating: .nan, count: n), atyp = risk, low = risk, high = risk
             var tier = [UInt8](repeating: 0, count: n)
             let good = (0..<n).filter { rowErrors[$0] == nil }
             let xs = x.selecting(rows: good)
             let scores = try loaded.score(xs)
-            for (k, i) in good.enumerated() { risk[i] = scores.risk[k]; atyp[i] = scores.atypicality[k]; tier[i] = scores.tier[k] }
+            for (k, i) in good.enumerated() {
+                risk[i] = scores.risk[k]; atyp[i] = scores.atypicality[k]; tier[i] = scores.tier[k]
+                low[i] = scores.intervalLow[k]; high[i] = scores.intervalHigh[k]
+            }
             console.progress("score done")
             // Which values make each record unusual: the histogram detector's largest terms.
             let names = loaded.schema.features.map(\.name)
@@ -111,14 +120,14 @@ struct ScoreCommand: ParsableCommand {
             }
             var unusualByRow = [String](repeating: "", count: n)
             for (k, i) in good.enumerated() { unusualByRow[i] = unusual[k] }
-            var lines = [CSVField.quote(tables.spec.encounters.encounterID) + ",risk,atypicality,tier,unusual_features,error"]
+            var lines = [CSVField.quote(tables.spec.encounters.encounterID) + ",risk,atypicality,tier" + (interval ? ",risk_low,risk_high" : "") + ",unusual_features,error"]
             lines.reserveCapacity(n + 1)
             for i in 0..<n {
                 var line = CSVField.quote(ids.text(i) ?? "") + ","
                 if let error = rowErrors[i] {
-                    line += ",,,," + CSVField.quote(Self.place(error) + (error.column.map { "column '\($0)': " } ?? "") + error.message)
+                    line += ",,,," + (interval ? ",," : "") + CSVField.quote(Self.place(error) + (error.column.map { "column '\($0)': " } ?? "") + error.message)
                 } else {
-                    line += "\(risk[i]),\(atyp[i]),\(loaded.tierNames[Int(tier[i])]),\(unusualByRow[i]),"
+                    line += "\(risk[i]),\(atyp[i]),\(loaded.tierNames[Int(tier[i])])," + (interval ? "\(low[i]),\(high[i])," : "") + "\(unusualByRow[i]),"
                 }
                 lines.append(line)
             }
@@ -153,13 +162,15 @@ extension ScoreCommand {
         }
         let idColumn = model.parameters.dataset.encounters.encounterID
         let id = csv.header.firstIndex(of: idColumn)
-        var lines = [(id != nil ? CSVField.quote(idColumn) + "," : "") + "risk,atypicality,tier" + (explain > 0 ? ",explanation" : "") + ",warnings,error"]
+        var lines = [(id != nil ? CSVField.quote(idColumn) + "," : "") + "risk,atypicality,tier" + (interval ? ",risk_low,risk_high" : "")
+                     + (explain > 0 ? ",explanation" : "") + ",warnings,error"]
         for r in 0..<csv.rowCount {
             var line = id.map { CSVField.quote(csv.string(row: r, column: $0)) + "," } ?? ""
             if result.tier[r] == 255 {
-                line += ",,"
+                line += ",," + (interval ? ",," : "")
             } else {
                 line += "\(result.risk[r]),\(result.atypicality[r]),\(model.tierNames[Int(result.tier[r])])"
+                if interval { line += ",\(result.intervalLow[r]),\(result.intervalHigh[r])" }
             }
             if explain > 0 {
                 let terms = result.explanations[r].map { t -> String in

@@ -55,6 +55,7 @@ enum Summary {
             }.joined(separator: "; "))
         }
         out.append("Atypicality: " + clinical.atypicality.verdict)
+        if let interval = clinical.interval { out.append("Risk intervals (Venn-Abers): " + interval.verdict) }
         out.append("risk_model on first encounters only: ROC AUC \(Format.f(r.firstEncounterMetrics.rocAUC)), Brier \(Format.f(r.firstEncounterMetrics.brier)) (\(Format.int(r.firstEncounterMetrics.count)) encounters)")
         out.append("Hyperparameters (chosen on validation patients): " + r.trials.map { "\($0.description): logloss \(Format.f($0.validationLogLoss, 5)), AUC \(Format.f($0.validationAUC)), \($0.rounds) rounds" }.joined(separator: "; "))
         if c.testEncounters < 1000 {

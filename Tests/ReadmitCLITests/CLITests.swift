@@ -272,6 +272,22 @@ final class CLITests: XCTestCase {
             let a = try risks(viaRecords), b = try risks(viaTables)
             XCTAssertGreaterThan(a.count, 200)
             XCTAssertEqual(a, b)
+            // --interval adds risk_low and risk_high after tier, the same through both paths.
+            r = try run(["score", "--model", model, "--records", flat, "--interval", "--out", viaRecords])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            r = try run(["score", "--model", model] + source + ["--history", "derive", "--interval", "--out", viaTables])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            func intervals(_ path: String) throws -> [[String]] {
+                let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                XCTAssertTrue(lines.first?.contains(",risk,atypicality,tier,risk_low,risk_high,") ?? false, "\(lines.first ?? "")")
+                return lines.dropFirst().map { Array($0.components(separatedBy: ",")[1...5]) }
+            }
+            let ia = try intervals(viaRecords), ib = try intervals(viaTables)
+            XCTAssertEqual(ia, ib)
+            for row in ia where !row[0].isEmpty {
+                let (low, high) = (Double(row[3]) ?? .nan, Double(row[4]) ?? .nan)
+                XCTAssertTrue(0 <= low && low <= high && high <= 1, "\(row)")
+            }
         }
     }
 

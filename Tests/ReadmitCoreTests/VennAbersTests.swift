@@ -1,6 +1,7 @@
 import Foundation
 import ReadmitTables
 @testable import ReadmitModels
+@testable import ReadmitTraining
 import XCTest
 
 /// The inductive Venn-Abers predictor against a plain recomputation: isotonic regression of
@@ -53,5 +54,37 @@ final class VennAbersTests: XCTestCase {
         XCTAssertNil(VennAbersCalibrator(margins: [1, 0], low: [0, 0, 0.2, 0.3, 0.4], high: [0.5, 0.5, 0.6, 0.7, 1]), "order")
         XCTAssertNil(VennAbersCalibrator(margins: [0, 1], low: [0, 0.6, 0.2, 0.3, 0.4], high: [0.5, 0.5, 0.6, 0.7, 1]), "low > high")
         XCTAssertNil(VennAbersCalibrator(margins: [], labels: []))
+    }
+}
+
+/// The interval measurements of the report on hand-made cases.
+final class IntervalValidationTests: XCTestCase {
+    func testCoverageAndWidthGroups() {
+        let n = 300
+        let risk = (0..<n).map { Double($0) / Double(n) * 0.5 }
+        let labels = (0..<n).map { $0 % 4 == 0 }
+        // Intervals that hold everything: full coverage.
+        let wide = IntervalValidation(risk: risk, low: risk.map { _ in 0 }, high: risk.map { _ in 1 }, labels: labels)
+        XCTAssertEqual(wide.coverage, 1)
+        XCTAssertEqual(wide.bins.count, 10)
+        XCTAssertEqual(wide.bins.map(\.count).reduce(0, +), n)
+        let point = IntervalValidation(risk: risk, low: risk, high: risk, labels: labels)
+        // A zero-width interval holds its tenth's observed rate only where the risk equals it exactly.
+        let exact = point.bins.indices.map { k in
+            (n * k / 10..<n * (k + 1) / 10).filter { risk[$0] == point.bins[k].observedRate }.count
+        }.reduce(0, +)
+        XCTAssertEqual(point.coverage, Double(exact) / Double(n), accuracy: 1e-12)
+        XCTAssertLessThan(point.coverage, 0.05)
+        XCTAssertEqual(point.medianWidth, 0)
+        // Widths growing with the risk: the thirds are ordered by width and cover every row.
+        let grow = IntervalValidation(risk: risk, low: risk.map { $0 / 2 }, high: risk.map { $0 * 1.5 }, labels: labels)
+        XCTAssertEqual(grow.widthGroups.map(\.name), ["narrowest third", "middle third", "widest third"])
+        XCTAssertEqual(grow.widthGroups.map(\.count).reduce(0, +), n)
+        XCTAssertLessThan(grow.widthGroups[0].meanWidth, grow.widthGroups[2].meanWidth)
+        XCTAssertFalse(grow.verdict.isEmpty)
+        // Rows with a NaN interval (rows with an error) are left out.
+        var low = risk, high = risk
+        low[0] = .nan; high[0] = .nan
+        XCTAssertEqual(IntervalValidation(risk: risk, low: low, high: high, labels: labels).bins.map(\.count).reduce(0, +), n - 1)
     }
 }

@@ -133,8 +133,40 @@ enum HTMLReport {
             }
             h += "</tr>\n"
         }
-        h += "</tbody>\n</table>\n<p class=\"small\">Scaled Brier score: 1 − Brier / (o(1 − o)) with o the third's observed rate, the share of the outcome's variance the risk explains. The raw Brier score grows with the event rate, so it cannot compare groups readmitted at different rates. The finding below is read from the scaled score.</p>\n<p>\(e(c.atypicalityVerdict))</p>\n</section>\n"
-        return h
+        h += "</tbody>\n</table>\n<p class=\"small\">Scaled Brier score: 1 − Brier / (o(1 − o)) with o the third's observed rate, the share of the outcome's variance the risk explains. The raw Brier score grows with the event rate, so it cannot compare groups readmitted at different rates. The finding below is read from the scaled score.</p>\n<p>\(e(c.atypicalityVerdict))</p>\n"
+        if let v = c.interval { h += intervalTables(v) }
+        return h + "</section>\n"
+    }
+
+    /// The risk intervals: coverage by tenth of predicted risk, and error by third of width.
+    static func intervalTables(_ v: IntervalInput) -> String {
+        func num(_ x: Double, _ d: Int) -> String { x.isFinite ? F.fixed(x, d) : "–" }
+        var h = "<h3 id=\"intervals\">Per-patient risk intervals (Venn-Abers)</h3>\n"
+        h += "<p class=\"small\">Every served risk comes with an interval from the calibration patients (docs/PROTOCOL.md, \u{201C}Risk intervals\u{201D}). A patient's true probability is never observed, so this measures what can be: within each tenth of predicted risk, the share of its patients whose interval holds the tenth's observed rate (coverage), and whether wider intervals go with larger calibration error.</p>\n"
+        h += "<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Tenth of predicted risk</th>"
+        for col in ["n", "Events", "Observed", "Mean predicted", "Mean interval", "Coverage"] { h += "<th scope=\"col\" class=\"num\">\(col)</th>" }
+        h += "</tr></thead>\n<tbody>\n"
+        for (i, b) in v.bins.enumerated() {
+            h += "<tr><th scope=\"row\">\(i + 1)</th>"
+            for cell in [F.grouped(b.count), F.grouped(b.events), num(b.observedRate, 4), num(b.meanPredicted, 4),
+                         "\(num(b.meanLow, 4))–\(num(b.meanHigh, 4))", b.coverage.isFinite ? F.percent(b.coverage, 1) : "–"] {
+                h += "<td class=\"num\">\(e(cell))</td>"
+            }
+            h += "</tr>\n"
+        }
+        h += "</tbody>\n</table>\n<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Evaluated patients by interval width</th>"
+        for col in ["Width", "Mean width", "n", "Events", "Observed", "Mean predicted", "Calibration error", "Brier"] { h += "<th scope=\"col\" class=\"num\">\(col)</th>" }
+        h += "</tr></thead>\n<tbody>\n"
+        for g in v.widthGroups {
+            h += "<tr><th scope=\"row\">\(e(g.name))</th>"
+            for cell in ["\(num(g.narrowest, 4))–\(num(g.widest, 4))", num(g.meanWidth, 4), F.grouped(g.count), F.grouped(g.events),
+                         num(g.observedRate, 4), num(g.meanPredicted, 4), num(g.calibrationError, 4), num(g.brier, 4)] {
+                h += "<td class=\"num\">\(e(cell))</td>"
+            }
+            h += "</tr>\n"
+        }
+        h += "</tbody>\n</table>\n<p class=\"small\">Calibration error: the size-weighted mean of |observed − mean predicted| over five risk bins within the third.</p>\n"
+        return h + "<p>\(e(v.verdict))</p>\n"
     }
 
     /// One table per subgroup feature, every group shown with its intervals, and the chart.

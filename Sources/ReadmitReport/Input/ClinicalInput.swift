@@ -124,11 +124,13 @@ public struct ClinicalInput: Sendable, Codable, Equatable {
     public var atypicalityVerdict: String
     /// Performance by subgroup, one table per declared feature.
     public var subgroups: [SubgroupTable]
+    /// Coverage and width of the risk intervals (nil: the model serves none).
+    public var interval: IntervalInput?
 
     /// Creates the section.
     public init(calibration: [CalibrationRow], thresholds: [Double], netBenefit: [String: [Double]], treatAll: [Double],
                 atTiers: [TierNetBenefit], atypicalityGroups: [AtypicalityGroupRow], atypicalityVerdict: String,
-                subgroups: [SubgroupTable] = []) {
+                subgroups: [SubgroupTable] = [], interval: IntervalInput? = nil) {
         self.calibration = calibration
         self.thresholds = thresholds
         self.netBenefit = netBenefit
@@ -137,5 +139,6 @@ public struct ClinicalInput: Sendable, Codable, Equatable {
         self.atypicalityGroups = atypicalityGroups
         self.atypicalityVerdict = atypicalityVerdict
         self.subgroups = subgroups
+        self.interval = interval
     }
 }
