@@ -30,7 +30,7 @@ public struct SubgroupEvaluation: Sendable {
     public var groups: [Group]
 
     /// Evaluates every declared subgroup present in `schema` (one thread per subgroup).
-    static func all(_ definitions: [SubgroupDefinition], schema: FeatureSchema, x: FeatureMatrix, risk: [Double], labels: [Bool],
+    public static func all(_ definitions: [SubgroupDefinition], schema: FeatureSchema, x: FeatureMatrix, risk: [Double], labels: [Bool],
                     patients: [Int], replicates: Int, seed: UInt64) -> [SubgroupEvaluation] {
         let present = definitions.filter { schema.index(of: $0.feature) != nil }
         var out = [SubgroupEvaluation?](repeating: nil, count: present.count)

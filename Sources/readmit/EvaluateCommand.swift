@@ -78,6 +78,14 @@ struct EvaluateCommand: ParsableCommand {
             }
             print("atypicality: \(clinical.atypicality.verdict)")
             if let interval = clinical.interval { print("risk intervals: \(interval.verdict)") }
+            // By the subgroups the model's spec declares, as the training report shows them.
+            let subgroups = SubgroupEvaluation.all(loaded.parameters.dataset.reportSubgroups ?? [], schema: loaded.schema, x: x, risk: risk, labels: labels,
+                                                   patients: keep.map { cohort.patients[$0] }, replicates: replicates, seed: 43)
+            for s in subgroups {
+                print("by \(s.feature): " + s.groups.map { g in
+                    "\(g.name) n \(Format.int(g.count)), observed \(Format.f(g.observedRate, 3)), predicted \(Format.f(g.meanPredicted, 3)), ROC AUC \(Format.f(g.rocAUC))"
+                }.joined(separator: "; "))
+            }
             if let json {
                 var model = MetricsJSON.metrics(all)
                 if let fit = clinical.calibration["risk_model"] {
@@ -89,7 +97,8 @@ struct EvaluateCommand: ParsableCommand {
                 let object: [String: Any] = ["model_id": loaded.modelID, "data": data, "test_split": testSplit,
                                              "risk_model": model, "first_encounter": ["risk_model": MetricsJSON.metrics(first)],
                                              "decision_curve": MetricsJSON.decisionCurve(clinical), "atypicality_validation": MetricsJSON.atypicality(clinical),
-                                             "interval_validation": MetricsJSON.intervalValidation(clinical) ?? NSNull()]
+                                             "interval_validation": MetricsJSON.intervalValidation(clinical) ?? NSNull(),
+                                             "subgroups": MetricsJSON.subgroups(subgroups)]
                 let bytes = try JSONSerialization.data(withJSONObject: MetricsJSON.sanitized(object), options: [.prettyPrinted, .sortedKeys])
                 try OutputFile.write(bytes: Array(bytes), to: json)
             }

@@ -36,13 +36,7 @@ enum MetricsJSON {
         root["decision_curve"] = decisionCurve(r.clinical)
         root["atypicality_validation"] = atypicality(r.clinical)
         if let v = intervalValidation(r.clinical) { root["interval_validation"] = v }
-        root["subgroups"] = r.subgroups.map { s in
-            ["feature": s.feature, "groups": s.groups.map { g in
-                ["name": g.name, "n": g.count, "events": g.events, "observed": g.observedRate, "observed_ci95": [g.observedInterval.low, g.observedInterval.high],
-                 "mean_predicted": g.meanPredicted, "roc_auc": g.rocAUC, "roc_auc_ci95": [g.rocAUCInterval.low, g.rocAUCInterval.high],
-                 "calibration_intercept": g.intercept, "calibration_intercept_ci95": [g.interceptInterval.low, g.interceptInterval.high]] as [String: Any]
-            }] as [String: Any]
-        }
+        root["subgroups"] = subgroups(r.subgroups)
         let c = r.cohort
         root["first_encounter"] = ["risk_model": metrics(r.firstEncounterMetrics), "description": "test patients' first encounter only"]
         root["cohort"] = [
@@ -96,6 +90,17 @@ enum MetricsJSON {
             "larger_error_with_higher_atypicality": a.largerErrorWithHigherAtypicality,
             "verdict": a.verdict, "bootstrap_replicates": c.replicates,
         ]
+    }
+
+    /// Performance and calibration per subgroup the spec declares.
+    static func subgroups(_ all: [SubgroupEvaluation]) -> [[String: Any]] {
+        all.map { s in
+            ["feature": s.feature, "groups": s.groups.map { g in
+                ["name": g.name, "n": g.count, "events": g.events, "observed": g.observedRate, "observed_ci95": [g.observedInterval.low, g.observedInterval.high],
+                 "mean_predicted": g.meanPredicted, "roc_auc": g.rocAUC, "roc_auc_ci95": [g.rocAUCInterval.low, g.rocAUCInterval.high],
+                 "calibration_intercept": g.intercept, "calibration_intercept_ci95": [g.interceptInterval.low, g.interceptInterval.high]] as [String: Any]
+            }] as [String: Any]
+        }
     }
 
     /// Coverage and width against error of the risk intervals (nil: the model has none).

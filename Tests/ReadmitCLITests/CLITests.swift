@@ -416,11 +416,13 @@ final class CLITests: XCTestCase {
         }
         XCTAssertTrue(outputs[0]["records"]?.hasPrefix("encounter_id,risk,") == true, outputs[0]["records"]?.prefix(80).description ?? "")
         XCTAssertGreaterThan(outputs[0]["score"]?.split(separator: "\n").count ?? 0, 2000)
-        // External validation reports calibration, net benefit and atypicality like training.
-        for key in ["\"calibration_slope\"", "\"calibration_intercept_ci95\"", "\"decision_curve\"", "\"atypicality_validation\"", "\"verdict\""] {
+        // External validation reports calibration, net benefit, atypicality, intervals and subgroups like training.
+        for key in ["\"calibration_slope\"", "\"calibration_intercept_ci95\"", "\"decision_curve\"", "\"atypicality_validation\"", "\"verdict\"",
+                    "\"interval_validation\"", "\"coverage\"", "\"subgroups\"", "\"gender\"", "\"roc_auc_ci95\""] {
             XCTAssertTrue(outputs[0]["evaluate.json"]?.contains(key) == true, key)
         }
         XCTAssertTrue(outputs[0]["evaluate"]?.contains("calibration: intercept") == true, outputs[0]["evaluate"] ?? "")
+        XCTAssertTrue(outputs[0]["evaluate"]?.contains("by payer_code: ") == true, outputs[0]["evaluate"] ?? "")
         for k in 1..<outputs.count {
             for key in outputs[0].keys.sorted() {
                 XCTAssertEqual(outputs[k][key], outputs[0][key], "\(variants[k].name) vs lf: \(key)")
