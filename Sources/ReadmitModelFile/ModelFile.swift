@@ -82,6 +82,11 @@ public enum ModelFile {
         add("forest.roots", LittleEndian.bytes(p.forest.roots))
         add("atypicality_reference", LittleEndian.bytes(p.atypicalityReference))
         add("booster.ubj", p.boosterBytes)
+        if let va = p.vennAbers {
+            add("venn_abers.margins", LittleEndian.bytes(va.margins))
+            add("venn_abers.low", LittleEndian.bytes(va.low))
+            add("venn_abers.high", LittleEndian.bytes(va.high))
+        }
         return (payload, sections)
     }
 
@@ -189,11 +194,21 @@ public enum ModelFile {
                                      value: LittleEndian.array(try section("forest.value")),
                                      left: LittleEndian.array(try section("forest.left")),
                                      roots: LittleEndian.array(try section("forest.roots")))
+        // Optional: files written before intervals existed have none of the three sections.
+        var vennAbers: VennAbersCalibrator?
+        if header.sections["venn_abers.margins"] != nil || header.sections["venn_abers.low"] != nil || header.sections["venn_abers.high"] != nil {
+            guard let va = VennAbersCalibrator(margins: LittleEndian.array(try section("venn_abers.margins")),
+                                               low: LittleEndian.array(try section("venn_abers.low")),
+                                               high: LittleEndian.array(try section("venn_abers.high"))) else {
+                throw ModelFileError(code: .malformed, message: "\(name) has Venn-Abers sections that do not fit together (lengths, order or values outside [0, 1])")
+            }
+            vennAbers = va
+        }
         return ModelParameters(metadata: header.metadata, dataset: header.dataset, schema: header.schema, layout: header.layout, forest: forest,
                                atypicalityReference: LittleEndian.array(try section("atypicality_reference")),
                                detector: header.detector, boosterBytes: Array(try section("booster.ubj")),
                                calibrator: header.calibrator, tiers: header.tiers, trainingSummary: header.trainingSummary,
-                               modelCard: header.modelCard)
+                               modelCard: header.modelCard, vennAbers: vennAbers)
     }
 }
 

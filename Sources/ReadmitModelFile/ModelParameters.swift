@@ -54,6 +54,9 @@ public struct ModelParameters: Sendable {
     public var boosterBytes: [UInt8]
     /// Platt scaling of the booster's margin.
     public var calibrator: PlattCalibrator
+    /// The Venn-Abers interval of each risk, from the same calibration patients (nil in files
+    /// written before intervals existed: such a model serves no interval).
+    public var vennAbers: VennAbersCalibrator?
     /// Risk tiers in increasing order.
     public var tiers: [RiskTier]
     /// Training-time facts worth keeping with the model (hyperparameters, split sizes).
@@ -65,7 +68,7 @@ public struct ModelParameters: Sendable {
     /// Creates a parameter set.
     public init(metadata: Metadata, dataset: DatasetSpec, schema: FeatureSchema, layout: ModelInputLayout, forest: IsolationForest, atypicalityReference: [Double],
                 detector: HistogramDetector, boosterBytes: [UInt8], calibrator: PlattCalibrator, tiers: [RiskTier], trainingSummary: [String: String],
-                modelCard: ModelCard? = nil) {
+                modelCard: ModelCard? = nil, vennAbers: VennAbersCalibrator? = nil) {
         self.metadata = metadata
         self.dataset = dataset
         self.schema = schema
@@ -78,5 +81,6 @@ public struct ModelParameters: Sendable {
         self.tiers = tiers
         self.trainingSummary = trainingSummary
         self.modelCard = modelCard
+        self.vennAbers = vennAbers
     }
 }

@@ -134,20 +134,35 @@ public final class ReadmitModel: Sendable {
         }
     }
 
-    /// Validates then scores `rows` row-major feature vectors into the caller's buffers.
+    /// Whether the model serves an interval with each risk (models trained before intervals
+    /// existed do not).
+    public var hasInterval: Bool { parameters.vennAbers != nil }
+
+    /// Validates then scores `rows` row-major feature vectors into the caller's buffers; with
+    /// `interval`, also each risk's Venn-Abers interval (NaN when the model has none).
     public func score(_ features: UnsafeBufferPointer<Double>, rows: Int,
                       risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
-                      tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError) {
+                      tier: UnsafeMutableBufferPointer<UInt8>,
+                      interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)? = nil) throws(FeatureVectorError) {
         try validate(features, rows: rows)
-        guard risk.count >= rows, atypicality.count >= rows, tier.count >= rows else {
+        guard risk.count >= rows, atypicality.count >= rows, tier.count >= rows,
+              (interval.map { $0.low.count >= rows && $0.high.count >= rows } ?? true) else {
             throw FeatureVectorError(code: .shape, message: "output buffers hold fewer than \(rows) rows")
         }
+        let vennAbers = parameters.vennAbers
         try forEachChunk(features, rows: rows, kind: .margin) { start, count, input, output in
             for i in 0..<count {
                 let p = parameters.calibrator.probability(margin: output[i])
                 risk[start + i] = p
                 atypicality[start + i] = percentile(ofForestScore: input[i * boosterWidth + boosterWidth - 2])
                 tier[start + i] = tierIndex(p)
+            }
+            if let interval {
+                for i in 0..<count {
+                    let range = vennAbers?.interval(margin: output[i]) ?? (.nan, .nan)
+                    interval.low[start + i] = range.low
+                    interval.high[start + i] = range.high
+                }
             }
         }
     }
@@ -160,17 +175,23 @@ public final class ReadmitModel: Sendable {
         public var atypicality: [Double]
         /// Tier index per row (see ``tierNames``).
         public var tier: [UInt8]
+        /// The Venn-Abers interval of each risk (NaN when the model has none).
+        public var intervalLow: [Double], intervalHigh: [Double]
     }
 
     /// Validates then scores every row of `matrix` (schema order).
     public func score(_ matrix: FeatureMatrix) throws(FeatureVectorError) -> Scores {
-        var out = Scores(risk: [Double](repeating: 0, count: matrix.rows), atypicality: [Double](repeating: 0, count: matrix.rows),
-                         tier: [UInt8](repeating: 0, count: matrix.rows))
+        let zeros = [Double](repeating: 0, count: matrix.rows)
+        var out = Scores(risk: zeros, atypicality: zeros, tier: [UInt8](repeating: 0, count: matrix.rows), intervalLow: zeros, intervalHigh: zeros)
         try matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
             try out.risk.withUnsafeMutableBufferPointer { r throws(FeatureVectorError) in
                 try out.atypicality.withUnsafeMutableBufferPointer { a throws(FeatureVectorError) in
                     try out.tier.withUnsafeMutableBufferPointer { t throws(FeatureVectorError) in
-                        try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t)
+                        try out.intervalLow.withUnsafeMutableBufferPointer { lo throws(FeatureVectorError) in
+                            try out.intervalHigh.withUnsafeMutableBufferPointer { hi throws(FeatureVectorError) in
+                                try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t, interval: (lo, hi))
+                            }
+                        }
                     }
                 }
             }

@@ -42,6 +42,8 @@ public struct RecordsResult: Sendable {
     public var messages: [RecordMessage]
     /// Per row, up to `k` explanation terms (empty for a row with an error, or when k is 0).
     public var explanations: [[RecordExplanation]]
+    /// Each risk's interval; NaN for a row with an error (and when the model has none).
+    public var intervalLow: [Double] = [], intervalHigh: [Double] = []
 
     /// Creates a result.
     public init(risk: [Double], atypicality: [Double], tier: [UInt8], messages: [RecordMessage], explanations: [[RecordExplanation]]) {
@@ -64,11 +66,16 @@ extension ReadmitModel {
         let good = (0..<rows).filter { problems.byRow[$0] == nil }
         var result = RecordsResult(risk: [Double](repeating: .nan, count: rows), atypicality: [Double](repeating: .nan, count: rows),
                                    tier: [UInt8](repeating: 255, count: rows), messages: [], explanations: Array(repeating: [], count: rows))
+        result.intervalLow = [Double](repeating: .nan, count: rows)
+        result.intervalHigh = result.intervalLow
         if !good.isEmpty {
             let xs = good.count == rows ? x : x.selecting(rows: good)
             do {
                 let scores = try score(xs)
-                for (i, r) in good.enumerated() { result.risk[r] = scores.risk[i]; result.atypicality[r] = scores.atypicality[i]; result.tier[r] = scores.tier[i] }
+                for (i, r) in good.enumerated() {
+                    result.risk[r] = scores.risk[i]; result.atypicality[r] = scores.atypicality[i]; result.tier[r] = scores.tier[i]
+                    result.intervalLow[r] = scores.intervalLow[i]; result.intervalHigh[r] = scores.intervalHigh[i]
+                }
                 if k > 0 {
                     let kk = min(k, schema.count)
                     var index = [Int32](repeating: -1, count: good.count * kk), contribution = [Double](repeating: 0, count: good.count * kk)

@@ -36,6 +36,11 @@ extension ReadmitModel {
             "raw_fields": RawFieldList.fields(dataset: dataset, schema: schema),
             "history_inputs": RawFieldList.historyInputs(dataset: dataset, schema: schema),
         ]
+        info["interval"] = parameters.vennAbers.map { va -> [String: Any] in
+            ["method": "venn_abers", "calibration_encounters": Int(parameters.trainingSummary["calibration_rows"] ?? "") ?? 0,
+             "calibration_margins": va.margins.count,
+             "description": "inductive Venn-Abers interval of the probability of the outcome, from the calibration patients (SCORE flag bit 1, RECORDS option bit 2; docs/PROTOCOL.md)"]
+        } ?? NSNull()
         // The card as Markdown text (null for a model file written before model cards existed).
         info["model_card"] = parameters.modelCard.map { $0.markdown(title: "Model card: \(dataset.name) model \(meta.modelID)") } ?? NSNull()
         guard let data = try? JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]) else { return "{}" }

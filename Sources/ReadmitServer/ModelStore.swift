@@ -113,7 +113,7 @@ public final class ModelStore: @unchecked Sendable {
             try risk.withUnsafeMutableBufferPointer { r throws(FeatureVectorError) in
                 try atyp.withUnsafeMutableBufferPointer { a throws(FeatureVectorError) in
                     try tier.withUnsafeMutableBufferPointer { t throws(FeatureVectorError) in
-                        try candidate.scoreRows(x, rows: 1, risk: r, atypicality: a, tier: t)
+                        try candidate.scoreRows(x, rows: 1, risk: r, atypicality: a, tier: t, interval: nil)
                     }
                 }
             }

@@ -15,11 +15,12 @@ extension ReadmitModel: ServingModel {
         try validate(features, rows: rows)
     }
 
-    /// Forwards to ``ReadmitModel/score(_:rows:risk:atypicality:tier:)``.
+    /// Forwards to ``ReadmitModel/score(_:rows:risk:atypicality:tier:interval:)``.
     public func scoreRows(_ features: UnsafeBufferPointer<Double>, rows: Int,
                           risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
-                          tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError) {
-        try score(features, rows: rows, risk: risk, atypicality: atypicality, tier: tier)
+                          tier: UnsafeMutableBufferPointer<UInt8>,
+                          interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)?) throws(FeatureVectorError) {
+        try score(features, rows: rows, risk: risk, atypicality: atypicality, tier: tier, interval: interval)
     }
 
     /// Forwards to ``ReadmitModel/scoreRecords(columns:rows:k:options:)`` with the wire's columns.

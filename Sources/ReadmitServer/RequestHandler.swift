@@ -70,12 +70,16 @@ struct RequestHandler: Sendable {
                 }
             case .score(let rows, _):
                 guard let model else { return fail(Self.notReady) }
-                return try score(model, body[Request.matrixFrameIndex], rows: rows, ok: ok)
+                let interval = request.header.flags & WireFormat.flagInterval != 0
+                if interval && !model.hasInterval { return fail(Self.noInterval(model)) }
+                return try score(model, body[Request.matrixFrameIndex], rows: rows, interval: interval, ok: ok)
             case .explain(let rows, _, let k):
                 guard let model else { return fail(Self.notReady) }
                 return try explain(model, body[Request.matrixFrameIndex], rows: rows, k: min(k, model.featureCount), ok: ok)
             case .records(let records):
                 guard let model else { return fail(Self.notReady) }
+                let interval = records.options & RecordsRequest.optionInterval != 0
+                if interval && !model.hasInterval { return fail(Self.noInterval(model)) }
                 let result: RecordsResult
                 do { result = try scoreRecordsInChunks(model, records) } catch {
                     return fail(WireError(.badArgument, error.description))
@@ -83,9 +87,12 @@ struct RequestHandler: Sendable {
                 var counts: [UInt8] = []
                 counts.append(contentsOf: withUnsafeBytes(of: UInt32(records.rows).littleEndian, Array.init))
                 counts.append(contentsOf: withUnsafeBytes(of: UInt32(records.k).littleEndian, Array.init))
-                return ok([.bytes(counts), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
-                           .bytes(result.tier), .bytes(Array(RecordsJSON.render(result, k: records.k).utf8))],
-                          rows: records.rows, version: model.servingVersion)
+                var frames: [OutgoingFrame] = [.bytes(counts), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
+                                               .bytes(result.tier), .bytes(Array(RecordsJSON.render(result, k: records.k).utf8))]
+                if interval {
+                    frames += [.bytes(RequestEncoder.matrixBytes(result.intervalLow)), .bytes(RequestEncoder.matrixBytes(result.intervalHigh))]
+                }
+                return ok(frames, rows: records.rows, version: model.servingVersion)
             case .history(let records):
                 guard let model else { return fail(Self.notReady) }
                 // One call over the whole request: a row's history depends on its patient's
@@ -122,6 +129,10 @@ struct RequestHandler: Sendable {
 
     static let notReady = WireError(.notReady, "no model is loaded (start readmitd with --model, or RELOAD one)")
 
+    static func noInterval(_ model: any ServingModel) -> WireError {
+        WireError(.badArgument, "model \(model.servingID) has no risk interval (it was trained before intervals existed); retrain it, or ask without the interval")
+    }
+
     /// Maps the core's validation error to the wire's typed error, keeping row and feature.
     static func wireError(_ error: FeatureVectorError) -> WireError {
         let status: Status = switch error.code {
@@ -133,24 +144,32 @@ struct RequestHandler: Sendable {
         return WireError(status, row: Int32(clamping: error.row ?? -1), feature: Int32(clamping: error.feature ?? -1), error.message)
     }
 
-    private func score(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int,
+    private func score(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int, interval: Bool,
                        ok: ([OutgoingFrame], Int, UInt64) -> Outcome) throws -> Outcome {
         let n = UInt32(rows)
         let counts: [UInt8] = [UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n >> 16),
                                UInt8(truncatingIfNeeded: n >> 24), 0, 0, 0, 0]  // n_rows, then 0 (u32 LE each)
         let risk = try ZMQFrame(size: rows * 8), atyp = try ZMQFrame(size: rows * 8), tier = try ZMQFrame(size: rows)
+        let low = try ZMQFrame(size: interval ? rows * 8 : 0), high = try ZMQFrame(size: interval ? rows * 8 : 0)
         if rows > 0 {
             try withDoubles(matrix) { x throws(FeatureVectorError) in
                 try withOutput(risk, Double.self) { r throws(FeatureVectorError) in
                     try withOutput(atyp, Double.self) { a throws(FeatureVectorError) in
                         try withOutput(tier, UInt8.self) { t throws(FeatureVectorError) in
-                            try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t)
+                            guard interval else { return try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: nil) }
+                            try withOutput(low, Double.self) { lo throws(FeatureVectorError) in
+                                try withOutput(high, Double.self) { hi throws(FeatureVectorError) in
+                                    try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: (lo, hi))
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        return ok([.bytes(counts), .message(risk), .message(atyp), .message(tier)], rows, model.servingVersion)
+        var frames: [OutgoingFrame] = [.bytes(counts), .message(risk), .message(atyp), .message(tier)]
+        if interval { frames += [.message(low), .message(high)] }
+        return ok(frames, rows, model.servingVersion)
     }
 
     private func explain(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int, k: Int,
@@ -185,14 +204,16 @@ private let availableCores = ProcessInfo.processInfo.activeProcessorCount
 /// error names the first bad row of the full request (not of its chunk).
 private func scoreInChunks(_ model: any ServingModel, _ x: UnsafeBufferPointer<Double>, rows: Int,
                            risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
-                           tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError) {
+                           tier: UnsafeMutableBufferPointer<UInt8>,
+                           interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)?) throws(FeatureVectorError) {
     guard rows >= 2 * chunkRows, availableCores > 1, let base = x.baseAddress else {
-        return try model.scoreRows(x, rows: rows, risk: risk, atypicality: atypicality, tier: tier)
+        return try model.scoreRows(x, rows: rows, risk: risk, atypicality: atypicality, tier: tier, interval: interval)
     }
     let columns = x.count / rows
     let chunks = (rows + chunkRows - 1) / chunkRows
     let failure = Locked<FeatureVectorError?>(nil)
     nonisolated(unsafe) let (r, a, t) = (risk, atypicality, tier)
+    nonisolated(unsafe) let range = interval
     nonisolated(unsafe) let input = base
     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
         let start = chunk * chunkRows, count = min(chunkRows, rows - start)
@@ -200,7 +221,9 @@ private func scoreInChunks(_ model: any ServingModel, _ x: UnsafeBufferPointer<D
             try model.scoreRows(UnsafeBufferPointer(start: input + start * columns, count: count * columns), rows: count,
                                 risk: UnsafeMutableBufferPointer(rebasing: r[start..<(start + count)]),
                                 atypicality: UnsafeMutableBufferPointer(rebasing: a[start..<(start + count)]),
-                                tier: UnsafeMutableBufferPointer(rebasing: t[start..<(start + count)]))
+                                tier: UnsafeMutableBufferPointer(rebasing: t[start..<(start + count)]),
+                                interval: range.map { (UnsafeMutableBufferPointer(rebasing: $0.low[start..<(start + count)]),
+                                                       UnsafeMutableBufferPointer(rebasing: $0.high[start..<(start + count)])) })
         } catch {
             failure.withLock { $0 = $0 ?? error }
         }
@@ -272,6 +295,8 @@ private func scoreRecordsInChunks(_ model: any ServingModel, _ request: RecordsR
         merged.atypicality += part.atypicality
         merged.tier += part.tier
         merged.explanations += part.explanations
+        merged.intervalLow += part.intervalLow
+        merged.intervalHigh += part.intervalHigh
         for var m in part.messages {
             if m.row < 0 {
                 if chunk == 0 { merged.messages.append(m) }

@@ -14,10 +14,14 @@ public protocol ServingModel: AnyObject, Sendable {
     func infoJSON() -> String
     /// Checks every value (finite or NaN; categorical values are level indices) without scoring.
     func validateRows(_ features: UnsafeBufferPointer<Double>, rows: Int) throws(FeatureVectorError)
-    /// Validates and scores `rows` row-major rows into the caller-allocated outputs.
+    /// Whether the model serves an interval with each risk.
+    var hasInterval: Bool { get }
+    /// Validates and scores `rows` row-major rows into the caller-allocated outputs; with
+    /// `interval`, each risk's interval too.
     func scoreRows(_ features: UnsafeBufferPointer<Double>, rows: Int,
                    risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
-                   tier: UnsafeMutableBufferPointer<UInt8>) throws(FeatureVectorError)
+                   tier: UnsafeMutableBufferPointer<UInt8>,
+                   interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)?) throws(FeatureVectorError)
     /// Encodes raw records by the model's spec and scores them (`RECORDS`); throws for a
     /// problem of the whole request.
     func scoreRecords(_ request: RecordsRequest) throws(DataError) -> RecordsResult

@@ -102,6 +102,8 @@ struct BoosterRefit {
     let booster: XGBoostBooster
     /// Platt scaling of its margin.
     let calibrator: PlattCalibrator
+    /// The Venn-Abers interval of each risk, from the same calibration patients.
+    let vennAbers: VennAbersCalibrator?
     /// Risk tiers: medium from the 70th, high from the 90th percentile of held-out risk.
     let tiers: [RiskTier]
     /// The refit's rows and rounds.
@@ -125,6 +127,7 @@ struct BoosterRefit {
         let margins = try booster.predict(xCalib, kind: .margin)
         let calibrator = PlattCalibrator(margins: margins, labels: split.labels(split.calibration))
         self.calibrator = calibrator
+        vennAbers = VennAbersCalibrator(margins: margins, labels: split.labels(split.calibration))
         // Tiers from patients the booster never saw (the validation patients are in the refit).
         let heldOutRisk = margins.map { calibrator.probability(margin: $0) }.sorted()
         func quantile(_ q: Double) -> Double { heldOutRisk[min(heldOutRisk.count - 1, Int(Double(heldOutRisk.count) * q))] }

@@ -27,7 +27,7 @@ struct ModelAssembly {
                             trainingDataFile: tables.fileNames, seed: options.seed, readmitVersion: TrainingPipeline.readmitVersion),
             dataset: spec, schema: features.schema, layout: features.layout, forest: anomalies.forest,
             atypicalityReference: anomalies.reference, detector: anomalies.detector,
-            boosterBytes: [], calibrator: refit.calibrator, tiers: refit.tiers, trainingSummary: summary)
+            boosterBytes: [], calibrator: refit.calibrator, tiers: refit.tiers, trainingSummary: summary, vennAbers: refit.vennAbers)
         let booster = refit.booster
         // XGBoost's serialization of the booster and the JSON of the model file's header do not
         // depend on each other (about 2 ms each): one thread each.

@@ -13,6 +13,8 @@ public struct RecordsRequest: Sendable, Equatable {
     public static let optionMissingFieldsOk: UInt32 = 1
     /// Options bit 1: a value that cannot be read is missing with a warning, not a row error.
     public static let optionBadValuesMissing: UInt32 = 2
+    /// Options bit 2: the reply carries each risk's interval (two more frames).
+    public static let optionInterval: UInt32 = 4
     /// The longest column name, in bytes.
     public static let maxNameBytes = 256
     /// Size of the counts frame: `u32 n_rows, u32 n_columns, u32 k, u32 options`.
@@ -54,6 +56,7 @@ extension RequestDecoder {
         let rows = Int(counts.leUInt32(at: 0)), columnCount = Int(counts.leUInt32(at: 4))
         let k = Int(counts.leUInt32(at: 8)), options = counts.leUInt32(at: 12)
         let known = RecordsRequest.optionMissingFieldsOk | RecordsRequest.optionBadValuesMissing
+            | (op == .records ? RecordsRequest.optionInterval : 0)
         guard options & ~known == 0 else {
             return .failure(WireError(.badArgument, "\(op.name) options 0x\(String(options, radix: 16)) has unknown bits (known: 0x\(String(known, radix: 16)))"))
         }

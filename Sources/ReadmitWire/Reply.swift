@@ -4,6 +4,8 @@ public struct Reply: Sendable, Equatable {
     public var header: ReplyHeader
     /// The operation-specific content, or the error.
     public var body: Body
+    /// Each risk's interval, when the request asked for it (SCORE flag bit 1, RECORDS option bit 2).
+    public var intervalLow: [Double]?, intervalHigh: [Double]?
 
     /// The content of a reply.
     public enum Body: Sendable, Equatable {
@@ -57,12 +59,15 @@ public enum ReplyDecoder {
         }
         switch Operation(rawValue: header.op) {
         case .score:
-            guard rest.count == 4, rest[0].count == 8 else { throw ReplyDecodeError("SCORE reply needs 5 frames") }
+            guard rest.count == 4 || rest.count == 6, rest[0].count == 8 else { throw ReplyDecodeError("SCORE reply needs 5 frames (7 with intervals)") }
             let rows = Int(rest[0].withUnsafeBytes { $0.leUInt32(at: 0) })
-            guard rest[1].count == rows * 8, rest[2].count == rows * 8, rest[3].count == rows else {
+            guard rest[1].count == rows * 8, rest[2].count == rows * 8, rest[3].count == rows,
+                  rest.count == 4 || (rest[4].count == rows * 8 && rest[5].count == rows * 8) else {
                 throw ReplyDecodeError("SCORE reply frame sizes do not match \(rows) rows")
             }
-            return Reply(header: header, body: .score(risk: doubles(rest[1]), atypicality: doubles(rest[2]), tier: rest[3]))
+            var reply = Reply(header: header, body: .score(risk: doubles(rest[1]), atypicality: doubles(rest[2]), tier: rest[3]))
+            if rest.count == 6 { (reply.intervalLow, reply.intervalHigh) = (doubles(rest[4]), doubles(rest[5])) }
+            return reply
         case .explain:
             guard rest.count == 3, rest[0].count == 8 else { throw ReplyDecodeError("EXPLAIN reply needs 4 frames") }
             let (rows, k) = rest[0].withUnsafeBytes { (Int($0.leUInt32(at: 0)), Int($0.leUInt32(at: 4))) }
@@ -76,13 +81,16 @@ public enum ReplyDecoder {
             }
             return Reply(header: header, body: .explain(rows: rows, k: k, featureIndex: indices, contribution: doubles(rest[2])))
         case .records:
-            guard rest.count == 5, rest[0].count == 8 else { throw ReplyDecodeError("RECORDS reply needs 6 frames") }
+            guard rest.count == 5 || rest.count == 7, rest[0].count == 8 else { throw ReplyDecodeError("RECORDS reply needs 6 frames (8 with intervals)") }
             let (rows, k) = rest[0].withUnsafeBytes { (Int($0.leUInt32(at: 0)), Int($0.leUInt32(at: 4))) }
-            guard rest[1].count == rows * 8, rest[2].count == rows * 8, rest[3].count == rows else {
+            guard rest[1].count == rows * 8, rest[2].count == rows * 8, rest[3].count == rows,
+                  rest.count == 5 || (rest[5].count == rows * 8 && rest[6].count == rows * 8) else {
                 throw ReplyDecodeError("RECORDS reply frame sizes do not match \(rows) rows")
             }
-            return Reply(header: header, body: .records(risk: doubles(rest[1]), atypicality: doubles(rest[2]), tier: rest[3], k: k,
-                                                        json: String(decoding: rest[4], as: UTF8.self)))
+            var reply = Reply(header: header, body: .records(risk: doubles(rest[1]), atypicality: doubles(rest[2]), tier: rest[3], k: k,
+                                                             json: String(decoding: rest[4], as: UTF8.self)))
+            if rest.count == 7 { (reply.intervalLow, reply.intervalHigh) = (doubles(rest[5]), doubles(rest[6])) }
+            return reply
         case .history:
             switch HistoryReply.decode(rest) {
             case .success(let r): return Reply(header: header, body: .history(rows: r.rows, columns: r.columns, json: r.json))

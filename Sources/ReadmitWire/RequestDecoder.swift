@@ -38,7 +38,12 @@ public struct RequestDecoder: Sendable {
         guard let op = Operation(rawValue: header.op) else {
             return fail(WireError(.badOp, "unknown operation code \(header.op)"))
         }
-        if header.flags & ~WireFormat.flagPrometheus != 0 || (header.flags != 0 && op != .stats) {
+        let allowed: UInt16 = switch op {
+        case .stats: WireFormat.flagPrometheus
+        case .score: WireFormat.flagInterval
+        default: 0
+        }
+        if header.flags & ~allowed != 0 {
             return fail(WireError(.badArgument, "flags 0x\(String(header.flags, radix: 16)) are not valid for \(op.name)"))
         }
         let body: Result<Request.Body, WireError>

@@ -1,11 +1,12 @@
 /// Builds request frames (after the delimiter) for clients: tests, benchmarks and the CLI.
 public enum RequestEncoder {
-    /// `SCORE` of a row-major matrix of `rows` rows; `matrix.count` must be `rows * columns`.
-    public static func score(requestID: UInt64, rows: Int, columns: Int, matrix: [Double]) -> [[UInt8]] {
+    /// `SCORE` of a row-major matrix of `rows` rows; `matrix.count` must be `rows * columns`;
+    /// `interval` asks for each risk's interval too.
+    public static func score(requestID: UInt64, rows: Int, columns: Int, matrix: [Double], interval: Bool = false) -> [[UInt8]] {
         var counts: [UInt8] = []
         counts.appendLE(UInt32(truncatingIfNeeded: rows))
         counts.appendLE(UInt32(truncatingIfNeeded: columns))
-        return [RequestHeader(operation: .score, requestID: requestID).encoded(), counts, matrixBytes(matrix)]
+        return [RequestHeader(operation: .score, flags: interval ? WireFormat.flagInterval : 0, requestID: requestID).encoded(), counts, matrixBytes(matrix)]
     }
 
     /// `EXPLAIN` of a row-major matrix with top-`k` contributions per row.

@@ -16,6 +16,8 @@ public enum WireFormat {
     public static let errorLocationSize = 8
     /// Request flag bit 0: STATS replies in Prometheus text format.
     public static let flagPrometheus: UInt16 = 1
+    /// Request flag bit 1: SCORE replies carry each risk's interval (two more frames).
+    public static let flagInterval: UInt16 = 2
     /// The default `--max-rows`.
     public static let defaultMaxRows = 1_000_000
 }

@@ -109,6 +109,67 @@ final class RecordsTests: XCTestCase {
         }
     }
 
+    /// Risk intervals over the wire: SCORE (flag bit 1) and RECORDS (option bit 2) return the
+    /// in-process Venn-Abers interval bit for bit, the same for a row alone or in a batch, with
+    /// low <= high in [0, 1]; a row with an error gets NaN; without the flag or option the
+    /// replies are as before; a model without intervals refuses the flag with BAD_ARGUMENT.
+    func testIntervalsOverTheWireEqualInProcessAndStandAlone() throws {
+        let s = try sample(count: 200, seed: 21)
+        let local = try model.score(s.matrix)
+        XCTAssertTrue(model.hasInterval)
+        let numeric = try client.call(RequestEncoder.score(requestID: 1, rows: 200, columns: model.schema.count, matrix: s.matrix.values, interval: true))
+        XCTAssertEqual(numeric.intervalLow?.map(\.bitPattern), local.intervalLow.map(\.bitPattern))
+        XCTAssertEqual(numeric.intervalHigh?.map(\.bitPattern), local.intervalHigh.map(\.bitPattern))
+        for (lo, hi) in zip(local.intervalLow, local.intervalHigh) { XCTAssertTrue(0 <= lo && lo <= hi && hi <= 1, "\(lo) \(hi)") }
+        XCTAssertGreaterThan(zip(local.intervalLow, local.intervalHigh).filter { $0 < $1 }.count, 0, "some interval has a width")
+        let plain = try client.call(RequestEncoder.score(requestID: 2, rows: 200, columns: model.schema.count, matrix: s.matrix.values))
+        XCTAssertNil(plain.intervalLow)
+        let batch = try client.call(RequestEncoder.records(requestID: 3, rows: 200, options: RecordsRequest.optionInterval, columns: s.columns))
+        XCTAssertEqual(batch.intervalLow?.map(\.bitPattern), local.intervalLow.map(\.bitPattern))
+        XCTAssertEqual(batch.intervalHigh?.map(\.bitPattern), local.intervalHigh.map(\.bitPattern))
+        XCTAssertNil(try client.call(RequestEncoder.records(requestID: 4, rows: 200, columns: s.columns)).intervalLow)
+        for r in [0, 57, 199] {
+            let one = try client.call(RequestEncoder.records(requestID: 5, rows: 1, options: RecordsRequest.optionInterval, columns: Self.slice(s.columns, [r])))
+            XCTAssertEqual(one.intervalLow?.map(\.bitPattern), [local.intervalLow[r].bitPattern])
+            XCTAssertEqual(one.intervalHigh?.map(\.bitPattern), [local.intervalHigh[r].bitPattern])
+        }
+        // A row with an error: NaN interval.
+        var bad = Self.slice(s.columns, [0, 1])
+        let numberField = try XCTUnwrap(RecordFields.fields(spec: model.parameters.dataset, schema: model.schema).first { $0.type == .number && !$0.history })
+        let j = try XCTUnwrap(bad.firstIndex { $0.name == numberField.name })
+        bad[j].column = .texts(values: ["three", "4"], codes: [0, 1])
+        let mixed = try client.call(RequestEncoder.records(requestID: 6, rows: 2, options: RecordsRequest.optionInterval, columns: bad))
+        XCTAssertTrue(mixed.intervalLow?[0].isNaN ?? false, "\(String(describing: mixed.intervalLow))")
+        XCTAssertFalse(mixed.intervalLow?[1].isNaN ?? true)
+        // INFO says the model has one.
+        guard case .text(let info) = try client.call(RequestEncoder.simple(.info, requestID: 7)).body else { return XCTFail() }
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])
+        XCTAssertEqual((object["interval"] as? [String: Any])?["method"] as? String, "venn_abers")
+    }
+
+    /// A model file written without intervals (as before they existed) still serves, and says
+    /// BAD_ARGUMENT, naming the model, to a request for one.
+    func testAModelWithoutIntervalsRefusesToGiveOne() throws {
+        var p = model.parameters
+        p.vennAbers = nil
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nointerval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("old.readmit").path
+        try ModelFile.write(p, to: path)
+        let old = try DaemonProcess(arguments: ["--model", path, "--workers", "1"])
+        defer { old.stop() }
+        let c = try WireClient(endpoint: old.endpoint)
+        let x = TestRows.make(model.schema, rows: 2)
+        XCTAssertEqual(try c.call(RequestEncoder.score(requestID: 1, rows: 2, columns: model.schema.count, matrix: x)).header.status, 0)
+        let refused = try c.call(RequestEncoder.score(requestID: 2, rows: 2, columns: model.schema.count, matrix: x, interval: true))
+        guard case .error(let e) = refused.body else { return XCTFail("\(refused.body)") }
+        XCTAssertEqual(e.status, .badArgument)
+        XCTAssertTrue(e.message.contains("no risk interval"), e.message)
+        guard case .text(let info) = try c.call(RequestEncoder.simple(.info, requestID: 3)).body else { return XCTFail() }
+        XCTAssertTrue(info.contains("\"interval\":null"), info)
+    }
+
     /// The model's ``RecordPlan`` (prepared once at load: fields by name, level and `other`
     /// indices) gives the vectors and messages of the unprepared path (everything rebuilt from
     /// the spec and schema on each call, the encoder without a level index), bit for bit: on

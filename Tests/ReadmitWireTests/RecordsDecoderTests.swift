@@ -40,7 +40,7 @@ final class RecordsDecoderTests: XCTestCase {
         frames[1] = Array(frames[1].prefix(12))
         XCTAssertEqual(error(frames)?.status, .badFrames)
         frames = valid
-        frames[1][12] = 4  // an unknown option bit
+        frames[1][12] = 8  // an unknown option bit (0x4 is interval)
         XCTAssertEqual(error(frames)?.status, .badArgument)
         frames = valid
         frames[1][0] = 101  // over --max-rows

@@ -35,6 +35,14 @@ final class ReplyCodecTests: XCTestCase {
                                              RequestEncoder.matrixBytes([1, 2]), [0, 2]])
         XCTAssertEqual(reply.body, .score(risk: [0.5, 0.25], atypicality: [1, 2], tier: [0, 2]))
         XCTAssertThrowsError(try ReplyDecoder.decode([header.encoded(), counts, [], [], []]))
+        // With intervals: two more frames of n_rows float64; wrong sizes are an error.
+        let base = [header.encoded(), counts, RequestEncoder.matrixBytes([0.5, 0.25]), RequestEncoder.matrixBytes([1, 2]), [0, 2]]
+        let withInterval = try ReplyDecoder.decode(base + [RequestEncoder.matrixBytes([0.4, 0.2]), RequestEncoder.matrixBytes([0.6, 0.3])])
+        XCTAssertEqual(withInterval.intervalLow, [0.4, 0.2])
+        XCTAssertEqual(withInterval.intervalHigh, [0.6, 0.3])
+        XCTAssertNil(reply.intervalLow)
+        XCTAssertThrowsError(try ReplyDecoder.decode(base + [RequestEncoder.matrixBytes([0.4]), RequestEncoder.matrixBytes([0.6, 0.3])]))
+        XCTAssertThrowsError(try ReplyDecoder.decode(base + [RequestEncoder.matrixBytes([0.4, 0.2])]))
     }
 
     /// An EXPLAIN reply whose counts multiply past Int (2^32-1 rows x 2^32-1 explanations) is

@@ -64,6 +64,20 @@ final class RequestDecoderTests: XCTestCase {
     func testFlags() {
         XCTAssertEqual(error(RequestEncoder.simple(.info, requestID: 1, flags: 1))?.error.status, .badArgument)
         XCTAssertEqual(error(RequestEncoder.simple(.stats, requestID: 1, flags: 2))?.error.status, .badArgument)
+        // Bit 1 (interval) is SCORE's only flag.
+        let interval = RequestEncoder.score(requestID: 1, rows: 1, columns: 2, matrix: [0, 0], interval: true)
+        XCTAssertEqual(try decoder.decode(interval).get().header.flags, WireFormat.flagInterval)
+        var prometheusScore = interval
+        prometheusScore[0] = RequestHeader(operation: .score, flags: 1, requestID: 1).encoded()
+        XCTAssertEqual(error(prometheusScore)?.error.status, .badArgument)
+        var explain = RequestEncoder.explain(requestID: 1, rows: 1, columns: 2, k: 1, matrix: [0, 0])
+        explain[0] = RequestHeader(operation: .explain, flags: WireFormat.flagInterval, requestID: 1).encoded()
+        XCTAssertEqual(error(explain)?.error.status, .badArgument)
+        // RECORDS takes option bit 2 (interval); HISTORY does not.
+        let column: [(name: String, column: RecordsRequest.Column)] = [("x", .numbers([1]))]
+        XCTAssertNotNil(try? decoder.decode(RequestEncoder.records(requestID: 1, rows: 1, options: RecordsRequest.optionInterval, columns: column)).get())
+        XCTAssertEqual(error(RequestEncoder.history(requestID: 1, rows: 1, options: RecordsRequest.optionInterval, columns: column))?.error.status, .badArgument)
+        XCTAssertEqual(error(RequestEncoder.records(requestID: 1, rows: 1, options: 8, columns: column))?.error.status, .badArgument)
     }
 
     func testWrongFrameCounts() {
