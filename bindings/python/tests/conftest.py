@@ -41,13 +41,13 @@ def free_port() -> int:
 class Daemon:
     """A readmitd child process."""
 
-    def __init__(self, port: int = 0, *extra: str):
-        for p in (READMITD, MODEL):
+    def __init__(self, port: int = 0, *extra: str, model: Path = MODEL):
+        for p in (READMITD, model):
             if not p.exists():
                 pytest.fail(f"{p} does not exist: run scripts/tests/00-build.sh (or set READMITD_BIN/READMIT_TEST_MODEL)")
         self.port = port or free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([str(READMITD), "--model", str(MODEL), "--endpoint", self.endpoint, *extra],
+        self.proc = subprocess.Popen([str(READMITD), "--model", str(model), "--endpoint", self.endpoint, *extra],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         with readmit.Client(self.endpoint, timeout_ms=250, retries=0) as probe:

@@ -5,13 +5,15 @@ for a row with an error, results without ``interval`` unchanged, and IntervalUna
 from a model without an interval."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
-import pandas as pd
 import pytest
 
 import readmit
 
-from conftest import schema_matrix
+from conftest import MODEL, ROOT, Daemon, schema_matrix
 
 
 def bits(values) -> list:
@@ -39,9 +41,32 @@ def test_info_describes_the_interval(client):
     assert interval is None or (isinstance(interval, dict) and interval), interval
 
 
-def test_a_model_without_interval_raises_a_typed_error(client):
-    if client.info().get("interval") is not None:
-        pytest.skip("the fixture model has an interval (test_interval_absent.py serves one without)")
+@pytest.fixture(scope="module")
+def without_interval(daemon, tmp_path_factory):
+    """A client of a daemon whose model has no interval: the fixture model without its
+    venn_abers sections (tests/tools/model_without_interval.py: a file as written before
+    intervals existed), or the fixture daemon itself when its model has none."""
+    with readmit.Client(daemon.endpoint, timeout_ms=20000, retries=0) as probe:
+        has_interval = probe.info().get("interval") is not None
+    if not has_interval:
+        with readmit.Client(daemon.endpoint, timeout_ms=20000, retries=0) as c:
+            yield c
+        return
+    copy = tmp_path_factory.mktemp("model") / "no-interval.readmit"
+    subprocess.run([sys.executable, str(ROOT / "tests/tools/model_without_interval.py"), str(MODEL), str(copy)],
+                   check=True)
+    d = Daemon(model=copy)
+    try:
+        with readmit.Client(d.endpoint, timeout_ms=20000, retries=0) as c:
+            yield c
+    finally:
+        d.stop()
+
+
+def test_a_model_without_interval_raises_a_typed_error(without_interval, client):
+    client, served = without_interval, client
+    assert client.info()["interval"] is None
+    assert client.info()["model_id"] == served.info()["model_id"]  # the same model, less its interval
     x, records = schema_matrix(client.info(), 3, seed=1)
     for call in (lambda: client.score(x, interval=True), lambda: client.score_frame(x, interval=True),
                  lambda: client.score_records(records, missing_fields="missing", warn=False, interval=True),
