@@ -82,6 +82,12 @@ def main():
             "records": (OPS["RECORDS"], rows, 2, call(records_request(1, rows, columns, k=2))),
             "records-row-errors": (OPS["RECORDS"], rows, 0, call(records_request(1, rows, bad))),
             "history": (HISTORY, rows, 0, call(history)),
+            # Risk intervals (the k byte's bit 3 says the request asked for them).
+            "records-interval": (OPS["RECORDS"], rows, 2 | 8, call(records_request(1, rows, bad, k=2, options=4))),
+            "score-interval": (OPS["SCORE"], rows, 8, call([header(OPS["SCORE"], 1, flags=2),
+                                                            struct.pack("<II", rows, len(schema["features"])),
+                                                            struct.pack("<d", float("nan")) * rows
+                                                            * len(schema["features"])])),
             "error-bad-frames": (OPS["SCORE"], 1, 0, call([header(OPS["SCORE"], 1)])),
             "error-unreadable-header": (OPS["HEALTH"], 0, 0, call([b"XXXX"])),
             "health": (OPS["HEALTH"], 0, 0, call([header(OPS["HEALTH"], 1)])),

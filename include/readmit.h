@@ -63,11 +63,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 3
+#define READMIT_VERSION_MINOR 4
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.3.0"
+#define READMIT_VERSION "0.4.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -309,6 +309,26 @@ READMIT_EXPORT int readmit_score_full(readmit_client *client, const double *feat
                                       size_t n_rows, size_t n_cols, double *risk,
                                       double *atypicality, uint8_t *tier);
 
+/** Scores like readmit_score_full and also returns each risk's interval (docs/PROTOCOL.md,
+ *  "Risk intervals"): low[r] <= high[r], both in [0, 1], the inductive Venn-Abers interval of
+ *  the model's calibration patients at row r's margin (wide where they say little about such a
+ *  margin). The served risk usually lies inside it but need not. `low` and `high` must each
+ *  have room for n_rows values (they may be NULL only when n_rows is 0); `risk`, `atypicality`
+ *  and `tier` may be NULL. A row's interval, like its risk, never depends on the other rows. A
+ *  model without an interval (INFO "interval" null, see readmit_has_interval) makes the call
+ *  fail with READMIT_EBADARGUMENT. The reply is checked in full (6 frames, their sizes, every
+ *  interval ordered and in [0, 1]; READMIT_EPROTO otherwise). On error the outputs are
+ *  unspecified. Same thread rules as the client. Since 0.4.0. */
+READMIT_EXPORT int readmit_score_interval(readmit_client *client, const double *features,
+                                          size_t n_rows, size_t n_cols, double *risk,
+                                          double *atypicality, uint8_t *tier, double *low,
+                                          double *high);
+
+/** Asks the daemon (INFO) whether its model has risk intervals (*has_interval 1 or 0: INFO's
+ *  "interval" is an object or null) and refreshes the client's cached schema. Same thread
+ *  rules as the client. Since 0.4.0. */
+READMIT_EXPORT int readmit_has_interval(readmit_client *client, int *has_interval);
+
 /** Explains n_rows rows: the top-k features per row by absolute contribution to the log-odds.
  *  `feature_index` and `contribution` each have room for n_rows * k values and are written
  *  row-major with stride k: feature_index[r * k + j] is the schema index of row r's j-th
@@ -501,6 +521,10 @@ READMIT_EXPORT int readmit_records_set_codes(readmit_records *records, const cha
 /** A value that cannot be read (a text that is not a number in a number field, an infinite
  *  number, ...) is missing with a warning, instead of an error for its row. */
 #define READMIT_RECORDS_BAD_VALUES_MISSING 0x2u
+/** The result also holds each scored row's risk interval (readmit_result_interval); a model
+ *  without an interval makes readmit_score_records fail with READMIT_EBADARGUMENT. Only for
+ *  readmit_score_records (readmit_derive_history gives READMIT_EINVAL). Since 0.4.0. */
+#define READMIT_RECORDS_INTERVAL 0x4u
 
 /** The result of readmit_score_records (opaque, immutable): per row the risk, atypicality
  *  and tier, the messages (errors and warnings) and, when asked, the explanations. Strings
@@ -546,6 +570,24 @@ READMIT_EXPORT int readmit_result_row(const readmit_result *result, size_t row, 
  *  may be NULL), as readmit_score_full does. Rows with an error have NaN, NaN and 255. */
 READMIT_EXPORT int readmit_result_scores(const readmit_result *result, double *risk,
                                          double *atypicality, uint8_t *tier);
+
+/** 1 when the result holds risk intervals (it was made with READMIT_RECORDS_INTERVAL), else 0
+ *  (also for NULL). Thread-safe. Since 0.4.0. */
+READMIT_EXPORT int readmit_result_has_interval(const readmit_result *result);
+
+/** Row `row`'s risk interval: *low <= *high, both in [0, 1] (see readmit_score_interval), or
+ *  NaN and NaN for a row with an error. Either output may be NULL. READMIT_ENOTFOUND for a row
+ *  out of range; READMIT_EINVAL for a NULL result or one made without READMIT_RECORDS_INTERVAL
+ *  (readmit_result_has_interval tells them apart), and then the outputs are not written.
+ *  Thread-safe. Since 0.4.0. */
+READMIT_EXPORT int readmit_result_interval(const readmit_result *result, size_t row, double *low,
+                                           double *high);
+
+/** Copies every row's interval (each output has room for n_rows values and may be NULL); rows
+ *  with an error have NaN, NaN. READMIT_EINVAL as for readmit_result_interval. Thread-safe.
+ *  Since 0.4.0. */
+READMIT_EXPORT int readmit_result_intervals(const readmit_result *result, double *low,
+                                            double *high);
 
 /** The number of messages (errors and warnings, in the daemon's order: by row). */
 READMIT_EXPORT size_t readmit_result_n_messages(const readmit_result *result);

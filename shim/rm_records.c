@@ -479,6 +479,9 @@ done:
 static int rm_records_call(readmit_client *client, const readmit_records *records, uint8_t op, size_t k,
                            unsigned options, rm_reply *reply) {
     unsigned known = READMIT_RECORDS_MISSING_FIELDS_OK | READMIT_RECORDS_BAD_VALUES_MISSING;
+    if (op == RM_OP_HISTORY && (options & READMIT_RECORDS_INTERVAL))
+        return rm_fail(client, READMIT_EINVAL, "READMIT_RECORDS_INTERVAL is for scoring: history has no risks");
+    if (op == RM_OP_RECORDS) known |= READMIT_RECORDS_INTERVAL;
     if (options & ~known)
         return rm_fail(client, READMIT_EINVAL, "unknown option bits 0x%x (known: READMIT_RECORDS_*)", options & ~known);
     if (k > UINT32_MAX) return rm_fail(client, READMIT_EINVAL, "k (%zu) must fit in 32 bits", k);
@@ -533,7 +536,7 @@ int readmit_score_records(readmit_client *client, const readmit_records *records
     rm_reply reply;
     int rc = rm_records_call(client, records, RM_OP_RECORDS, k, options, &reply);
     if (rc == READMIT_OK) {
-        rc = rm_result_from_reply(client, &reply, records->n_rows, k, out);
+        rc = rm_result_from_reply(client, &reply, records->n_rows, k, (options & READMIT_RECORDS_INTERVAL) != 0, out);
         rm_reply_close(&reply);
     }
     return rc;

@@ -9,7 +9,9 @@
  * (NaN, NaN, 255) and failed exactly when an error message names it; the JSON frame (UTF-8
  * without NUL, an object with a "messages" array of well-formed messages whose rows are -1 or
  * in range, and "explanations" with one list per row of at most k well-formed entries, empty
- * for a failed row). Anything else is READMIT_EPROTO with a message saying what was wrong.
+ * for a failed row); with the interval option, 7 frames, the low and high frames (8 * n_rows
+ * bytes each) and each row's interval either 0 <= low <= high <= 1 (scored) or NaN, NaN
+ * (failed). Anything else is READMIT_EPROTO with a message saying what was wrong.
  */
 #include <math.h>
 #include <stdio.h>
@@ -39,6 +41,8 @@ struct readmit_result {
     double *risk;
     double *atypicality;
     uint8_t *tier;
+    double *low;  /* NULL unless the result was asked with READMIT_RECORDS_INTERVAL */
+    double *high;
     rm_message *messages;
     size_t n_messages;
     size_t *first; /* n_rows + 1 offsets: row r's explanations are first[r] .. first[r + 1] */
@@ -71,6 +75,8 @@ void readmit_result_free(readmit_result *result) {
     free(result->risk);
     free(result->atypicality);
     free(result->tier);
+    free(result->low);
+    free(result->high);
     free(result);
 }
 
@@ -203,10 +209,10 @@ done:
     return rc;
 }
 
-int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t k,
+int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t k, int interval,
                          readmit_result **out) {
     *out = NULL;
-    int rc = rm_reply_expect_frames(client, reply, 5);
+    int rc = rm_reply_expect_frames(client, reply, interval ? 7 : 5);
     if (rc != READMIT_OK) return rc;
     readmit_result *res = NULL;
     unsigned char *row_error = NULL;
@@ -223,6 +229,11 @@ int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n
         if (zmq_msg_size((zmq_msg_t *)&reply->frames[f + 1]) != sizes[f])
             RM_BAD("%s frame of %zu bytes for %zu rows", names[f], zmq_msg_size((zmq_msg_t *)&reply->frames[f + 1]),
                    n_rows);
+    if (interval)
+        for (int f = 6; f <= 7; f++)
+            if (zmq_msg_size((zmq_msg_t *)&reply->frames[f]) != 8 * n_rows)
+                RM_BAD("interval %s frame of %zu bytes for %zu rows", f == 6 ? "low" : "high",
+                       zmq_msg_size((zmq_msg_t *)&reply->frames[f]), n_rows);
     const char *json = zmq_msg_data((zmq_msg_t *)&reply->frames[5]);
     size_t json_len = zmq_msg_size((zmq_msg_t *)&reply->frames[5]);
     if (memchr(json, '\0', json_len)) RM_BAD("NUL byte in the JSON frame");
@@ -246,6 +257,24 @@ int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n
         rm_copy_f64_le(res->risk, zmq_msg_data((zmq_msg_t *)&reply->frames[2]), n_rows);
         rm_copy_f64_le(res->atypicality, zmq_msg_data((zmq_msg_t *)&reply->frames[3]), n_rows);
         memcpy(res->tier, zmq_msg_data((zmq_msg_t *)&reply->frames[4]), n_rows);
+    }
+    if (interval) {
+        res->low = malloc(cells * sizeof *res->low);
+        res->high = malloc(cells * sizeof *res->high);
+        if (!res->low || !res->high) RM_OOM();
+        if (n_rows > 0) {
+            rm_copy_f64_le(res->low, zmq_msg_data((zmq_msg_t *)&reply->frames[6]), n_rows);
+            rm_copy_f64_le(res->high, zmq_msg_data((zmq_msg_t *)&reply->frames[7]), n_rows);
+        }
+        for (size_t r = 0; r < n_rows; r++) {
+            double lo = res->low[r], hi = res->high[r];
+            if (res->tier[r] == RM_TIER_FAILED) {
+                if (!isnan(lo) || !isnan(hi))
+                    RM_BAD("row %zu has tier 255 (an error) but the interval [%g, %g], not NaN", r, lo, hi);
+            } else if (!(lo >= 0 && lo <= hi && hi <= 1)) {
+                RM_BAD("row %zu has the interval [%g, %g], not 0 <= low <= high <= 1", r, lo, hi);
+            }
+        }
     }
     for (size_t r = 0; r < n_rows; r++) {
         double risk = res->risk[r], aty = res->atypicality[r];
@@ -350,6 +379,25 @@ int readmit_result_scores(const readmit_result *result, double *risk, double *at
     if (risk) memcpy(risk, result->risk, n * sizeof *risk);
     if (atypicality) memcpy(atypicality, result->atypicality, n * sizeof *atypicality);
     if (tier) memcpy(tier, result->tier, n);
+    return READMIT_OK;
+}
+
+int readmit_result_has_interval(const readmit_result *result) { return result && result->low ? 1 : 0; }
+
+int readmit_result_interval(const readmit_result *result, size_t row, double *low, double *high) {
+    if (!result || !result->low) return READMIT_EINVAL;
+    if (row >= result->n_rows) return READMIT_ENOTFOUND;
+    if (low) *low = result->low[row];
+    if (high) *high = result->high[row];
+    return READMIT_OK;
+}
+
+int readmit_result_intervals(const readmit_result *result, double *low, double *high) {
+    if (!result || !result->low) return READMIT_EINVAL;
+    size_t n = result->n_rows;
+    if (n == 0) return READMIT_OK;
+    if (low) memcpy(low, result->low, n * sizeof *low);
+    if (high) memcpy(high, result->high, n * sizeof *high);
     return READMIT_OK;
 }
 

@@ -1,10 +1,11 @@
 /* libFuzzer target: the C client's reply handling, on frames built in memory (no socket).
  *
- * Input: byte 0 the request's op, byte 1 its n_rows (mod 16), byte 2 its k (mod 8), then the
- * reply's frames, each a little-endian u16 length and that many bytes (a length past the end
- * takes what is left). The reply goes through rm_reply_validate (header, op, request id 1,
- * error replies), then the parser of its op: RECORDS (rm_result_from_reply and the result
- * accessors), HISTORY (rm_history_from_reply), INFO (rm_schema_from_info).
+ * Input: byte 0 the request's op, byte 1 its n_rows (mod 16), byte 2 its k (mod 8; bit 3: the
+ * request asked for risk intervals), then the reply's frames, each a little-endian u16 length
+ * and that many bytes (a length past the end takes what is left). The reply goes through
+ * rm_reply_validate (header, op, request id 1, error replies), then the parser of its op: SCORE
+ * (rm_score_from_reply), RECORDS (rm_result_from_reply and the result accessors), HISTORY
+ * (rm_history_from_reply), INFO (rm_schema_from_info).
  * Deterministic; writes no file. */
 #include "readmit.h"
 #include "rm_internal.h"
@@ -25,6 +26,12 @@ static void touch_result(const readmit_result *res) {
         int has_error;
         size_t ne = 0;
         if (readmit_result_row(res, r, &risk, &aty, &tier, &has_error) == READMIT_OK) sink += tier + (size_t)has_error;
+        double low, high;
+        if (readmit_result_interval(res, r, &low, &high) == READMIT_OK) {
+            /* The oracle of the validation: a scored row's interval is ordered within [0, 1]. */
+            if (!has_error && !(low >= 0 && low <= high && high <= 1)) abort();
+            sink += low <= high;
+        }
         if (readmit_result_n_explanations(res, r, &ne) == READMIT_OK)
             for (size_t i = 0; i < ne; i++) {
                 const char *feature = NULL, *value = NULL;
@@ -45,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 3) return 0;
     uint8_t op = data[0];
     size_t n_rows = data[1] % 16, k = data[2] % 8;
+    int interval = (data[2] >> 3) & 1;
     data += 3;
     size -= 3;
     readmit_client *client = calloc(1, sizeof *client);
@@ -70,9 +78,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     reply.n_frames = n - 1;
     if (rm_reply_validate(client, op, 1, &reply) == READMIT_OK) {
-        if (op == RM_OP_RECORDS) {
+        if (op == RM_OP_SCORE) {
+            double risk[16], aty[16], low[16], high[16];
+            uint8_t tier[16];
+            if (rm_score_from_reply(client, &reply, n_rows, interval, risk, aty, tier, low, high) == READMIT_OK)
+                for (size_t r = 0; interval && r < n_rows; r++)
+                    if (!(low[r] >= 0 && low[r] <= high[r] && high[r] <= 1)) abort();
+        } else if (op == RM_OP_RECORDS) {
             readmit_result *res = NULL;
-            if (rm_result_from_reply(client, &reply, n_rows, k, &res) == READMIT_OK) touch_result(res);
+            if (rm_result_from_reply(client, &reply, n_rows, k, interval, &res) == READMIT_OK) touch_result(res);
             readmit_result_free(res);
         } else if (op == RM_OP_HISTORY) {
             const char *names[RM_MAX_HISTORY_FIELDS];

@@ -85,7 +85,7 @@ static void send_frame(void *s, const void *data, size_t n, int more) {
 }
 
 /* The valid RECORDS reply frames after the header (see fake_daemon.h). */
-static void send_records(fake_daemon *f, uint32_t rows, uint32_t k, int more) {
+static void send_records(fake_daemon *f, uint32_t rows, uint32_t k, int interval, int more) {
     uint32_t kk = k > 3 ? 3 : k;
     unsigned char cnt[8];
     put32(cnt, rows);
@@ -109,7 +109,12 @@ static void send_records(fake_daemon *f, uint32_t rows, uint32_t k, int more) {
     send_frame(f->sock, risk, (size_t)rows * 8, 1);
     send_frame(f->sock, aty, (size_t)rows * 8, 1);
     send_frame(f->sock, tier, rows, 1);
-    send_frame(f->sock, json, len, more);
+    send_frame(f->sock, json, len, more || interval);
+    if (interval) { /* [0.2, 0.3] per row */
+        for (uint32_t i = 0; i < rows; i++) risk[i] = 0.2, aty[i] = 0.3;
+        send_frame(f->sock, risk, (size_t)rows * 8, 1);
+        send_frame(f->sock, aty, (size_t)rows * 8, more);
+    }
     free(risk), free(aty), free(tier), free(json);
 }
 
@@ -124,6 +129,10 @@ static void answer(fake_daemon *f, zmq_msg_t *parts, int n) {
     unsigned op = req[5];
     uint64_t id = get64(req + 8);
     uint32_t rows = 0, k = 0;
+    int interval = 0; /* SCORE flag bit 1, RECORDS option bit 2 */
+    if (op == 1) interval = (req[6] & 0x2) != 0;
+    if (op == 7 && n >= 4 && zmq_msg_size(&parts[3]) >= 16)
+        interval = (get32((const unsigned char *)zmq_msg_data(&parts[3]) + 12) & 0x4) != 0;
     if ((op == 1 || op == 2) && n >= 4 && zmq_msg_size(&parts[3]) >= 8) rows = get32(zmq_msg_data(&parts[3]));
     if ((op == 2 || op == 7) && n >= 4 && zmq_msg_size(&parts[3]) >= 12)
         k = get32((const unsigned char *)zmq_msg_data(&parts[3]) + 8);
@@ -166,8 +175,14 @@ static void answer(fake_daemon *f, zmq_msg_t *parts, int n) {
         for (size_t i = 0; i < nr; i++) risk[i] = 0.25;
         send_frame(f->sock, cnt, 8, 1);
         send_frame(f->sock, risk, nr * 8, 1);
-        send_frame(f->sock, risk, rows * 8 > nr * 8 ? nr * 8 : rows * 8, mode != FAKE_MISSING_FRAME || tail);
-        if (mode != FAKE_MISSING_FRAME) send_frame(f->sock, tier, rows, tail);
+        send_frame(f->sock, risk, rows * 8 > nr * 8 ? nr * 8 : rows * 8, mode != FAKE_MISSING_FRAME || tail || interval);
+        if (mode != FAKE_MISSING_FRAME) send_frame(f->sock, tier, rows, tail || interval);
+        if (interval) { /* [0.2, 0.3] per row */
+            for (size_t i = 0; i < nr; i++) risk[i] = 0.2;
+            send_frame(f->sock, risk, nr * 8, 1);
+            for (size_t i = 0; i < nr; i++) risk[i] = 0.3;
+            send_frame(f->sock, risk, nr * 8, tail);
+        }
         free(risk);
         free(tier);
     } else if (op == 2) {
@@ -182,7 +197,7 @@ static void answer(fake_daemon *f, zmq_msg_t *parts, int n) {
         send_frame(f->sock, buf, cells * 8, tail);
         free(buf);
     } else if (op == 7) {
-        send_records(f, rows, k, tail);
+        send_records(f, rows, k, interval, tail);
     } else if (op == 3 || op == 4) {
         const char *text = mode == FAKE_BAD_JSON ? "{\"features\": [" :
                            op == 3 ? k_info : "{\"live\": true, \"ready\": true, \"model_version\": \"ff\"}";

@@ -35,7 +35,8 @@ typedef enum {
     FAKE_SCRIPTED          /* status 0, then the frames given to fake_script (any op) */
 } fake_mode;
 
-/* The valid RECORDS reply: risk 0.25, atypicality 0.5 and tier 1 for every row, no messages,
+/* With the interval flag (SCORE) or option (RECORDS), a valid reply carries the interval
+ * [0.2, 0.3] for every row. The valid RECORDS reply: risk 0.25, atypicality 0.5 and tier 1 for every row, no messages,
  * and min(k, 3) explanations per row: {"age", -0.5, 6}, {"race", 0.25, "B\u00e9"} and
  * {"x", 0.125, null} (so the reply's k is the request's clamped to 3). */
 

@@ -5,7 +5,10 @@
  * after a restart, and independent clients on several threads. Raw records (RECORDS): one
  * encounter scored from the raw fields INFO lists, row alone = row in a batch bit for bit,
  * row-level errors and warnings, request-level outcomes; these skip (with a message) while the
- * daemon answers RECORDS with BAD_OP, and must pass once it implements it.
+ * daemon answers RECORDS with BAD_OP, and must pass once it implements it. Risk intervals
+ * (SCORE flag bit 1, READMIT_RECORDS_INTERVAL): ordered within [0, 1], NaN for a row with an
+ * error, a row alone equal to the row in a batch, SCORE equal to RECORDS for the same rows, and
+ * BAD_ARGUMENT from the fixture model without its interval (tests/tools/model_without_interval.py).
  */
 #include <math.h>
 #include <pthread.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "rm_internal.h" /* the shim's JSON reader, to check tiers against INFO */
@@ -963,6 +967,282 @@ static void test_records_large_batch(void) {
     readmit_close(c);
 }
 
+/* ---- risk intervals (SCORE flag bit 1, RECORDS option READMIT_RECORDS_INTERVAL) ---- */
+
+static int has_interval; /* INFO's "interval" is an object */
+
+/* 1 when every row's interval is 0 <= low <= high <= 1. */
+static int intervals_ok(const double *low, const double *high, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!(low[i] >= 0 && low[i] <= high[i] && high[i] <= 1)) {
+            fprintf(stderr, "   row %zu: interval [%g, %g]\n", i, low[i], high[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* A model without an interval answers BAD_ARGUMENT to both ways of asking for one. */
+static void interval_absent_at(const char *endpoint) {
+    readmit_client *c = th_open(endpoint, 10000, 0);
+    int has = -1;
+    CHECK_RC(c, readmit_has_interval(c, &has), READMIT_OK);
+    CHECK(has == 0, "INFO \"interval\" is null: %d", has);
+    double *x = malloc(2 * nf * sizeof *x), low[2], high[2];
+    th_fill_rows(c, x, 2, nf, 9);
+    CHECK_RC(c, readmit_score_interval(c, x, 2, nf, NULL, NULL, NULL, low, high), READMIT_EBADARGUMENT);
+    readmit_records *r = NULL;
+    readmit_result *res = NULL;
+    readmit_records_new(1, &r);
+    CHECK_RC(c, readmit_score_records(c, r, 0, READMIT_RECORDS_INTERVAL | READMIT_RECORDS_MISSING_FIELDS_OK, &res),
+             READMIT_EBADARGUMENT);
+    CHECK(res == NULL, "no result");
+    CHECK(strlen(readmit_errmsg(c)) > 0, "the daemon says why");
+    readmit_records_free(r);
+    double risk[2];
+    CHECK_RC(c, readmit_score(c, x, 2, nf, risk), READMIT_OK); /* without the interval: served */
+    free(x);
+    readmit_close(c);
+}
+
+static void test_interval_absent(void) { interval_absent_at(daemon_.endpoint); }
+
+/* The fixture model without its interval (tests/tools/model_without_interval.py drops the
+ * venn_abers sections, as in a file written before intervals existed), served by a second
+ * readmitd: the same model id, no interval, BAD_ARGUMENT when one is asked for. */
+static void test_interval_absent_model(void) {
+    const char *model = getenv("READMIT_TEST_MODEL");
+    if (!model || !*model) model = ".build/fixtures/model.readmit";
+    char copy[] = "/tmp/readmit-no-interval-XXXXXX";
+    int fd = mkstemp(copy);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0) return;
+    close(fd);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "python3 tests/tools/model_without_interval.py '%s' '%s'", model, copy);
+    int rc = system(cmd);
+    CHECK(rc == 0, "%s: %d", cmd, rc);
+    char *saved = getenv("READMIT_TEST_MODEL") ? strdup(getenv("READMIT_TEST_MODEL")) : NULL;
+    setenv("READMIT_TEST_MODEL", copy, 1);
+    th_daemon d2;
+    int up = rc == 0 && th_daemon_start(&d2, 0, (const char *)NULL);
+    if (saved) setenv("READMIT_TEST_MODEL", saved, 1);
+    else unsetenv("READMIT_TEST_MODEL");
+    free(saved);
+    CHECK(up, "readmitd serves the copy without an interval");
+    if (up) {
+        interval_absent_at(d2.endpoint);
+        readmit_client *a = client(), *b = th_open(d2.endpoint, 10000, 0);
+        uint64_t va = 0, vb = 1;
+        readmit_health(a, NULL, &va);
+        readmit_health(b, NULL, &vb);
+        CHECK(va == vb && va != 0, "the same model id: %llx, %llx", (unsigned long long)va, (unsigned long long)vb);
+        readmit_close(a);
+        readmit_close(b);
+        th_daemon_stop(&d2);
+    }
+    unlink(copy);
+}
+
+/* SCORE with intervals: every interval ordered within [0, 1]; the risks, atypicality and tiers
+ * those of readmit_score_full bit for bit; a row alone gets the interval it gets in a batch. */
+static void test_score_interval(void) {
+    readmit_client *c = client();
+    size_t rows = slow ? 60 : 300;
+    double *x = malloc(rows * nf * sizeof *x), *risk = malloc(rows * sizeof *risk), *risk2 = malloc(rows * sizeof *risk2);
+    double *aty = malloc(rows * sizeof *aty), *aty2 = malloc(rows * sizeof *aty2);
+    double *low = malloc(rows * sizeof *low), *high = malloc(rows * sizeof *high);
+    uint8_t *tier = malloc(rows), *tier2 = malloc(rows);
+    th_fill_rows(c, x, rows, nf, 21);
+    for (size_t j = 0; j < nf; j++) x[j] = NAN; /* row 0: every feature missing */
+    CHECK_RC(c, readmit_score_interval(c, x, rows, nf, risk, aty, tier, low, high), READMIT_OK);
+    CHECK(intervals_ok(low, high, rows), "every interval is 0 <= low <= high <= 1");
+    CHECK_RC(c, readmit_score_full(c, x, rows, nf, risk2, aty2, tier2), READMIT_OK);
+    CHECK(memcmp(risk, risk2, rows * sizeof *risk) == 0 && memcmp(aty, aty2, rows * sizeof *aty) == 0 &&
+              memcmp(tier, tier2, rows) == 0,
+          "asking for the interval changes neither risk, atypicality nor tier");
+    int distinct = 0, inside = 0;
+    for (size_t i = 0; i < rows; i++) {
+        if (low[i] != low[0] || high[i] != high[0]) distinct = 1;
+        if (risk[i] >= low[i] && risk[i] <= high[i]) inside++;
+    }
+    CHECK(distinct, "different patients get different intervals");
+    fprintf(stderr, "   %d of %zu risks inside their interval\n", inside, rows);
+    /* Row i alone, and rows in another batch order, get the same interval bit for bit. */
+    int same = 1;
+    for (size_t i = 0; i < 12; i++) {
+        double l, h, rk;
+        if (readmit_score_interval(c, x + i * nf, 1, nf, &rk, NULL, NULL, &l, &h) != READMIT_OK ||
+            memcmp(&l, &low[i], sizeof l) != 0 || memcmp(&h, &high[i], sizeof h) != 0 ||
+            memcmp(&rk, &risk[i], sizeof rk) != 0) {
+            same = 0;
+            fprintf(stderr, "   row %zu alone: [%g, %g], in the batch [%g, %g]\n", i, l, h, low[i], high[i]);
+        }
+    }
+    CHECK(same, "a row alone gets its batch interval bit for bit");
+    double l2[2], h2[2];
+    CHECK_RC(c, readmit_score_interval(c, x + (rows - 2) * nf, 2, nf, NULL, NULL, NULL, l2, h2), READMIT_OK);
+    CHECK(memcmp(l2, low + rows - 2, sizeof l2) == 0 && memcmp(h2, high + rows - 2, sizeof h2) == 0,
+          "the last two rows as a batch of their own");
+    CHECK_RC(c, readmit_score_interval(c, NULL, 0, nf, NULL, NULL, NULL, NULL, NULL), READMIT_OK);
+    /* An invalid row is still the whole call's error, as without the flag. */
+    x[3 * nf] = INFINITY;
+    CHECK_RC(c, readmit_score_interval(c, x, rows, nf, NULL, NULL, NULL, low, high), READMIT_EBADVALUE);
+    CHECK(readmit_error_row(c) == 3, "row %d", readmit_error_row(c));
+    free(x), free(risk), free(risk2), free(aty), free(aty2), free(low), free(high), free(tier), free(tier2);
+    readmit_close(c);
+}
+
+/* RECORDS with intervals: scored rows ordered within [0, 1], a row with an error NaN/NaN and
+ * tier 255; everything else as without the option; a row alone equals the row in the batch. */
+static void test_records_interval(void) {
+    const raw_field *num = find_raw(READMIT_FIELD_NUMBER, 0, 0);
+    readmit_client *c = client();
+    size_t rows = slow ? 8 : 24;
+    readmit_records *batch = NULL;
+    readmit_result *with = NULL, *without = NULL;
+    /* Every field as fill_row sets it, but `num` as texts, and row 2's cannot be read. */
+    size_t num_i = (size_t)(num - raw);
+    const char **texts = calloc(rows, sizeof *texts);
+    char (*buf)[32] = calloc(rows, sizeof *buf);
+    for (size_t i = 0; i < rows; i++) {
+        cell v;
+        if (cell_for(num_i, 300 + (unsigned)i, &v) && !v.missing)
+            snprintf(buf[i], sizeof buf[i], "%.0f", v.number), texts[i] = buf[i];
+    }
+    texts[2] = "three";
+    readmit_records_new(rows, &batch);
+    for (size_t i = 0; i < n_raw; i++)
+        if (i != num_i)
+            for (size_t row = 0; row < rows; row++) set_cell(batch, i, row, 300 + (unsigned)row);
+    CHECK(readmit_records_set_texts(batch, num->name, texts) == READMIT_OK, "%s", readmit_records_errmsg(batch));
+    CHECK_RC(c, readmit_score_records(c, batch, 3, READMIT_RECORDS_INTERVAL, &with), READMIT_OK);
+    CHECK_RC(c, readmit_score_records(c, batch, 3, 0, &without), READMIT_OK);
+    if (with && without) {
+        CHECK(readmit_result_has_interval(with) && !readmit_result_has_interval(without), "has_interval");
+        double *low = malloc(rows * sizeof *low), *high = malloc(rows * sizeof *high);
+        CHECK(readmit_result_intervals(with, low, high) == READMIT_OK, "intervals");
+        int ok = 1, same = 1;
+        for (size_t i = 0; i < rows; i++) {
+            int err = -1;
+            uint8_t tier = 0;
+            readmit_result_row(with, i, NULL, NULL, &tier, &err);
+            if (err) {
+                if (!(isnan(low[i]) && isnan(high[i]) && tier == 255)) ok = 0;
+            } else if (!(low[i] >= 0 && low[i] <= high[i] && high[i] <= 1)) {
+                ok = 0;
+            }
+            if (!same_row(with, i, without, i)) same = 0;
+        }
+        int err2 = 0;
+        readmit_result_row(with, 2, NULL, NULL, NULL, &err2);
+        CHECK(err2 == 1, "row 2 has an error");
+        CHECK(ok, "scored rows: 0 <= low <= high <= 1; the row with an error: NaN, NaN, tier 255");
+        CHECK(same, "the option changes no risk, atypicality, tier or explanation");
+        double l = 0, h = 0;
+        CHECK(readmit_result_interval(without, 0, &l, &h) == READMIT_EINVAL, "no interval without the option");
+        /* Each row alone. */
+        int alone_same = 1;
+        for (size_t i = 0; i < rows; i++) {
+            readmit_records *one = NULL;
+            readmit_result *alone = NULL;
+            readmit_records_new(1, &one);
+            for (size_t f = 0; f < n_raw; f++)
+                if (f != num_i) set_cell(one, f, 0, 300 + (unsigned)i);
+            readmit_records_set_text(one, num->name, 0, texts[i]);
+            int rc = readmit_score_records(c, one, 3, READMIT_RECORDS_INTERVAL, &alone);
+            double la = 0, ha = 0;
+            if (rc != READMIT_OK || readmit_result_interval(alone, 0, &la, &ha) != READMIT_OK ||
+                memcmp(&la, &low[i], sizeof la) != 0 || memcmp(&ha, &high[i], sizeof ha) != 0 ||
+                !same_row(alone, 0, with, i)) {
+                alone_same = 0;
+                fprintf(stderr, "   row %zu alone: [%g, %g], in the batch [%g, %g] (%s)\n", i, la, ha, low[i], high[i],
+                        readmit_strerror(rc));
+            }
+            readmit_result_free(alone);
+            readmit_records_free(one);
+        }
+        CHECK(alone_same, "every row alone gets its batch interval bit for bit (NaN for the row with an error)");
+        free(low), free(high);
+    }
+    readmit_result_free(with);
+    readmit_result_free(without);
+    readmit_records_free(batch);
+    free(texts), free(buf);
+    readmit_close(c);
+}
+
+/* A matrix built from INFO's schema alone and the same rows as raw records (the Python tests'
+ * schema_matrix): categorical features read as a level of their field get a level index and
+ * that level's text, numeric features read as a number get a small integer, every other feature
+ * NaN with its field left out. SCORE and RECORDS then give the same risks and intervals. */
+static void test_interval_score_equals_records(void) {
+    readmit_client *c = client();
+    size_t rows = slow ? 20 : 120;
+    char *json = NULL;
+    CHECK_RC(c, readmit_info_json_alloc(c, &json), READMIT_OK);
+    rm_json *info = json ? rm_json_parse(json, strlen(json), NULL) : NULL;
+    const rm_json *features = rm_json_get(info, "features");
+    double *x = malloc(rows * nf * sizeof *x);
+    readmit_records *r = NULL;
+    readmit_records_new(rows, &r);
+    unsigned state = 12345;
+    size_t used = 0;
+    for (size_t j = 0; features && j < features->length && j < nf; j++) {
+        const rm_json *f = features->items[j];
+        const rm_json *kind = rm_json_get(f, "kind"), *transform = rm_json_get(f, "transform");
+        const rm_json *source = rm_json_get(f, "source"), *levels = rm_json_get(f, "levels");
+        const char *k = kind && kind->type == RM_JSON_STRING ? kind->string : "";
+        const char *t = transform && transform->type == RM_JSON_STRING ? transform->string : "";
+        const char *src = source && source->type == RM_JSON_STRING ? source->string : NULL;
+        int level = strcmp(k, "categorical") == 0 && (strcmp(t, "level") == 0 || strcmp(t, "level_or_other") == 0) &&
+                    levels && levels->type == RM_JSON_ARRAY && levels->length > 0;
+        int number = strcmp(k, "numeric") == 0 && (strcmp(t, "number") == 0 || strcmp(t, "history") == 0);
+        for (size_t i = 0; i < rows; i++) {
+            state = state * 1103515245u + 12345u;
+            unsigned v = state >> 8;
+            double value = NAN;
+            if (src && level) {
+                size_t li = v % levels->length;
+                value = (double)li;
+                if (readmit_records_set_text(r, src, i, levels->items[li]->string) != READMIT_OK) value = NAN;
+            } else if (src && number) {
+                value = (double)(v % 10);
+                if (readmit_records_set_number(r, src, i, value) != READMIT_OK) value = NAN;
+            }
+            x[i * nf + j] = value;
+        }
+        used += level || number;
+    }
+    CHECK(used > 0, "some features are read straight from a raw field");
+    double *risk = malloc(rows * sizeof *risk), *low = malloc(rows * sizeof *low), *high = malloc(rows * sizeof *high);
+    double *rrisk = malloc(rows * sizeof *rrisk), *rlow = malloc(rows * sizeof *rlow), *rhigh = malloc(rows * sizeof *rhigh);
+    readmit_result *res = NULL;
+    CHECK_RC(c, readmit_score_interval(c, x, rows, nf, risk, NULL, NULL, low, high), READMIT_OK);
+    CHECK_RC(c, readmit_score_records(c, r, 0, READMIT_RECORDS_INTERVAL | READMIT_RECORDS_MISSING_FIELDS_OK, &res),
+             READMIT_OK);
+    if (res) {
+        readmit_result_scores(res, rrisk, NULL, NULL);
+        readmit_result_intervals(res, rlow, rhigh);
+        int failed = 0;
+        for (size_t i = 0; i < rows; i++) {
+            int err = 0;
+            readmit_result_row(res, i, NULL, NULL, NULL, &err);
+            failed += err;
+        }
+        CHECK(failed == 0, "%d rows failed", failed);
+        if (failed) print_messages(res);
+        CHECK(memcmp(risk, rrisk, rows * sizeof *risk) == 0, "SCORE and RECORDS risks equal bit for bit");
+        CHECK(memcmp(low, rlow, rows * sizeof *low) == 0 && memcmp(high, rhigh, rows * sizeof *high) == 0,
+              "SCORE and RECORDS intervals equal bit for bit");
+    }
+    readmit_result_free(res);
+    readmit_records_free(r);
+    rm_json_free(info);
+    readmit_free(json);
+    free(x), free(risk), free(low), free(high), free(rrisk), free(rlow), free(rhigh);
+    readmit_close(c);
+}
+
 int main(void) {
     slow = getenv("READMIT_TEST_SLOW") != NULL;
     if (!th_daemon_start(&daemon_, 0, (const char *)NULL)) {
@@ -981,6 +1261,18 @@ int main(void) {
         RUN(test_large_batch);
         RUN(test_threads);
         RUN(test_curve);
+        c = client();
+        CHECK_RC(c, readmit_has_interval(c, &has_interval), READMIT_OK);
+        readmit_close(c);
+        if (!has_interval) {
+            fprintf(stderr, "SKIP the interval tests but test_interval_absent: the model has no risk interval "
+                            "(INFO \"interval\" is null: a model file older than intervals; scripts/tests/00-build.sh "
+                            "retrains it)\n");
+            RUN(test_interval_absent);
+        } else {
+            RUN(test_score_interval);
+            RUN(test_interval_absent_model);
+        }
         if (records_supported()) {
             c = client();
             read_raw_fields(c);
@@ -994,6 +1286,10 @@ int main(void) {
                 RUN(test_records_request_level);
                 RUN(test_records_large_batch);
                 RUN(test_history);
+                if (has_interval) {
+                    RUN(test_records_interval);
+                    RUN(test_interval_score_equals_records);
+                }
             }
             free_raw_fields();
         }

@@ -77,6 +77,10 @@ static void test_valid_fake_and_schema(void) {
     size_t nf = 0, need = 0, nl = 0;
     CHECK_RC(c, readmit_n_features(c, &nf), READMIT_OK);
     CHECK(nf == 2, "n_features %zu", nf);
+    int has_interval = -1;
+    CHECK_RC(c, readmit_has_interval(c, &has_interval), READMIT_OK);
+    CHECK(has_interval == 0, "an INFO without \"interval\" has none: %d", has_interval);
+    CHECK_RC(c, readmit_has_interval(c, NULL), READMIT_EINVAL);
     char buf[64];
     CHECK_RC(c, readmit_feature_name(c, 1, NULL, 0, &need), READMIT_ERANGE);
     CHECK(need == 5, "needed %zu for \"race\"", need);
@@ -482,9 +486,9 @@ static void test_records_request_bytes(void) {
     /* Argument checks: nothing is sent. */
     int before = fake_requests(fake);
     res = (readmit_result *)&before; /* set to NULL on failure */
-    CHECK_RC(c, readmit_score_records(c, r, 0, 4, &res), READMIT_EINVAL);
+    CHECK_RC(c, readmit_score_records(c, r, 0, 8, &res), READMIT_EINVAL);
     CHECK(res == NULL, "*out is NULL after a failure");
-    CHECK(strstr(readmit_errmsg(c), "0x4") != NULL, "message names the unknown bit: %s", readmit_errmsg(c));
+    CHECK(strstr(readmit_errmsg(c), "0x8") != NULL, "message names the unknown bit: %s", readmit_errmsg(c));
     CHECK_RC(c, readmit_score_records(c, NULL, 0, 0, &res), READMIT_EINVAL);
     CHECK_RC(c, readmit_score_records(c, r, 0, 0, NULL), READMIT_EINVAL);
     CHECK_RC(c, readmit_score_records(c, r, (size_t)UINT32_MAX + 1, 0, &res), READMIT_EINVAL);
@@ -609,6 +613,9 @@ typedef struct {
     size_t risk_size, aty_size, tier_size, count_size;
     const char *json;
     int n_frames;
+    unsigned options; /* READMIT_RECORDS_INTERVAL: frames 6 and 7 hold low and high */
+    double low[2], high[2];
+    size_t low_size, high_size;
 } script;
 
 static script good_script(void) {
@@ -617,7 +624,16 @@ static script good_script(void) {
                 "\"message\": \"no history\"}, {\"row\": 1, \"field\": \"age\", \"severity\": \"error\", \"code\": "
                 "\"bad_number\", \"message\": \"row 1, field 'age': 'three' is not a number\"}], "
                 "\"explanations\": [[{\"feature\": \"age\", \"contribution\": 0.5, \"value\": 70}], []]}",
-                5};
+                5, 0, {0, 0}, {0, 0}, 16, 16};
+    return s;
+}
+
+/* The good script asked and answered with intervals: row 0 [0.05, 0.2], row 1 (an error) NaN. */
+static script interval_script(void) {
+    script s = good_script();
+    s.n_frames = 7;
+    s.options = READMIT_RECORDS_INTERVAL;
+    s.low[0] = 0.05, s.high[0] = 0.2, s.low[1] = s.high[1] = NAN;
     return s;
 }
 
@@ -626,15 +642,17 @@ static int run_script(readmit_client *c, const script *s, readmit_result **res) 
     for (int i = 0; i < 4; i++) cnt[i] = (unsigned char)(s->rows >> (8 * i)), cnt[4 + i] = (unsigned char)(s->k >> (8 * i));
     double risk[4] = {s->risk[0], s->risk[1], 0.5, 0.5}, aty[4] = {s->aty[0], s->aty[1], 0.5, 0.5};
     unsigned char tier[4] = {s->tier[0], s->tier[1], 0, 0};
-    const void *frames[5] = {cnt, risk, aty, tier, s->json};
-    size_t sizes[5] = {s->count_size, s->risk_size, s->aty_size, s->tier_size, strlen(s->json)};
+    double low[4] = {s->low[0], s->low[1], 0.5, 0.5}, high[4] = {s->high[0], s->high[1], 0.5, 0.5};
+    const void *frames[7] = {cnt, risk, aty, tier, s->json, low, high};
+    size_t sizes[7] = {s->count_size, s->risk_size, s->aty_size, s->tier_size, strlen(s->json), s->low_size,
+                       s->high_size};
     fake_script(fake, (size_t)s->n_frames, frames, sizes);
     fake_set_mode(fake, FAKE_SCRIPTED);
     readmit_records *r = NULL;
     readmit_records_new(2, &r);
     readmit_records_set_number(r, "age", 0, 70);
     *res = NULL;
-    int rc = readmit_score_records(c, r, 2, 0, res);
+    int rc = readmit_score_records(c, r, 2, s->options, res);
     readmit_records_free(r);
     fake_set_mode(fake, FAKE_VALID);
     return rc;
@@ -763,6 +781,145 @@ static void test_records_malformed_replies(void) {
     expect_rejected(FAKE_WRONG_OP, 7, READMIT_EPROTO, "RECORDS reply with another op");
 }
 
+/* SCORE with intervals against the fake: the flag goes out, a good reply is copied, and each
+ * malformed interval reply is READMIT_EPROTO with the outputs untouched by half-valid data. */
+static void test_score_interval_replies(void) {
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_client *c = th_open(fake_endpoint(fake), 1000, 0);
+    double x[6] = {1, 0, 2, 1, NAN, NAN}, risk[3], low[3] = {-1, -1, -1}, high[3] = {-1, -1, -1};
+    uint8_t tier[3];
+    CHECK_RC(c, readmit_score_interval(c, x, 3, 2, risk, NULL, tier, low, high), READMIT_OK);
+    CHECK(low[0] == 0.2 && high[2] == 0.3 && risk[1] == 0.25, "low %g high %g risk %g", low[0], high[2], risk[1]);
+    size_t size = 0;
+    const unsigned char *h = fake_last_frame(fake, 0, &size);
+    CHECK(h && size == 16 && h[5] == 1 && h[6] == 0x2 && h[7] == 0, "SCORE header flags bit 1: %02x %02x",
+          h ? h[6] : 0, h ? h[7] : 0);
+    CHECK_RC(c, readmit_score_full(c, x, 3, 2, risk, NULL, NULL), READMIT_OK);
+    h = fake_last_frame(fake, 0, &size);
+    CHECK(h && h[6] == 0 && h[7] == 0, "plain SCORE sends no flag");
+    CHECK_RC(c, readmit_score_interval(c, x, 3, 2, risk, NULL, NULL, NULL, high), READMIT_EINVAL);
+    CHECK(strstr(readmit_errmsg(c), "low") != NULL, "%s", readmit_errmsg(c));
+    CHECK_RC(c, readmit_score_interval(c, x, 3, 2, NULL, NULL, NULL, low, NULL), READMIT_EINVAL);
+    CHECK_RC(c, readmit_score_interval(c, x, 0, 2, NULL, NULL, NULL, NULL, NULL), READMIT_OK);
+    CHECK(readmit_score_interval(NULL, x, 1, 2, risk, NULL, NULL, low, high) == READMIT_EINVAL, "NULL client");
+
+    /* Scripted replies for a 2-row request: count, risk, atypicality, tier, low, high. */
+    struct {
+        double low[2], high[2];
+        size_t low_size, high_size, n_frames;
+        const char *needle, *what;
+    } bad[] = {
+        {{0.1, 0.1}, {0.2, 0.2}, 16, 16, 4, "4 frames", "no interval frames"},
+        {{0.1, 0.1}, {0.2, 0.2}, 16, 16, 5, "5 frames", "no high frame"},
+        {{0.1, 0.1}, {0.2, 0.2}, 8, 16, 6, "interval frames", "low frame one row short"},
+        {{0.1, 0.1}, {0.2, 0.2}, 16, 24, 6, "interval frames", "high frame one row long"},
+        {{0.1, 0.3}, {0.2, 0.2}, 16, 16, 6, "row 1", "low over high"},
+        {{0.1, 0.1}, {0.2, 1.5}, 16, 16, 6, "row 1", "high over 1"},
+        {{-0.1, 0.1}, {0.2, 0.2}, 16, 16, 6, "row 0", "low under 0"},
+        {{NAN, 0.1}, {0.2, 0.2}, 16, 16, 6, "row 0", "NaN low"},
+        {{0.1, 0.1}, {0.2, NAN}, 16, 16, 6, "row 1", "NaN high"},
+    };
+    unsigned char cnt[8] = {2, 0, 0, 0, 0, 0, 0, 0};
+    double r2[3] = {0.1, 0.9, 0.5};
+    unsigned char t2[3] = {0, 2, 0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double lo[3] = {bad[i].low[0], bad[i].low[1], 0.1}, hi[3] = {bad[i].high[0], bad[i].high[1], 0.2};
+        const void *frames[6] = {cnt, r2, r2, t2, lo, hi};
+        size_t sizes[6] = {8, 16, 16, 2, bad[i].low_size, bad[i].high_size};
+        fake_script(fake, bad[i].n_frames, frames, sizes);
+        fake_set_mode(fake, FAKE_SCRIPTED);
+        double out_low[2] = {-7, -7}, out_high[2] = {-7, -7};
+        int rc = readmit_score_interval(c, x, 2, 2, NULL, NULL, NULL, out_low, out_high);
+        CHECK(rc == READMIT_EPROTO, "%s: got %d (%s), want READMIT_EPROTO", bad[i].what, rc, readmit_errmsg(c));
+        CHECK(strstr(readmit_errmsg(c), bad[i].needle) != NULL, "%s: '%s' should mention '%s'", bad[i].what,
+              readmit_errmsg(c), bad[i].needle);
+        CHECK(out_low[0] == -7 && out_high[1] == -7, "%s: nothing copied from a rejected reply", bad[i].what);
+        fake_set_mode(fake, FAKE_VALID);
+        CHECK_RC(c, score_rc(c, 1), READMIT_OK);
+    }
+    /* The same 6 frames without the flag asked: two frames too many. */
+    double lo[2] = {0.1, 0.1}, hi[2] = {0.2, 0.2};
+    const void *frames[6] = {cnt, r2, r2, t2, lo, hi};
+    size_t sizes[6] = {8, 16, 16, 2, 16, 16};
+    fake_script(fake, 6, frames, sizes);
+    fake_set_mode(fake, FAKE_SCRIPTED);
+    double risk2[2];
+    CHECK_RC(c, readmit_score(c, x, 2, 2, risk2), READMIT_EPROTO);
+    /* And the good one with the flag: copied. */
+    double out_low[2], out_high[2];
+    CHECK_RC(c, readmit_score_interval(c, x, 2, 2, NULL, NULL, NULL, out_low, out_high), READMIT_OK);
+    CHECK(out_low[1] == 0.1 && out_high[0] == 0.2, "scripted interval copied: %g %g", out_low[1], out_high[0]);
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_close(c);
+}
+
+/* RECORDS with intervals: the option bit goes out, the accessors, and every malformed interval
+ * part of the reply is READMIT_EPROTO. */
+static void test_records_interval_replies(void) {
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_client *c = th_open(fake_endpoint(fake), 1000, 0);
+    readmit_records *r = NULL;
+    readmit_records_new(2, &r);
+    readmit_records_set_number(r, "age", 0, 6);
+    readmit_result *res = NULL;
+    CHECK_RC(c, readmit_score_records(c, r, 0, READMIT_RECORDS_INTERVAL | READMIT_RECORDS_MISSING_FIELDS_OK, &res),
+             READMIT_OK);
+    size_t size = 0;
+    const unsigned char *counts = fake_last_frame(fake, 1, &size);
+    CHECK(counts && size == 16 && counts[12] == 0x5, "options frame %02x", counts ? counts[12] : 0);
+    double low = -1, high = -1, lows[2] = {0}, highs[2] = {0};
+    CHECK(readmit_result_has_interval(res) == 1, "has interval");
+    CHECK(readmit_result_interval(res, 1, &low, &high) == READMIT_OK && low == 0.2 && high == 0.3, "[%g, %g]", low,
+          high);
+    CHECK(readmit_result_interval(res, 2, &low, &high) == READMIT_ENOTFOUND, "row 2 out of range");
+    CHECK(readmit_result_intervals(res, lows, highs) == READMIT_OK && lows[0] == 0.2 && highs[1] == 0.3, "bulk");
+    CHECK(readmit_result_intervals(res, NULL, highs) == READMIT_OK, "NULL output allowed");
+    readmit_result_free(res);
+    res = NULL;
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+    low = high = -1;
+    CHECK(readmit_result_has_interval(res) == 0, "no interval without the option");
+    CHECK(readmit_result_interval(res, 0, &low, &high) == READMIT_EINVAL && low == -1 && high == -1,
+          "asking the interval of a result made without the option is EINVAL, nothing written");
+    CHECK(readmit_result_intervals(res, lows, highs) == READMIT_EINVAL, "bulk without the option");
+    CHECK(readmit_result_interval(NULL, 0, &low, &high) == READMIT_EINVAL && readmit_result_has_interval(NULL) == 0,
+          "NULL result");
+    readmit_result_free(res);
+    CHECK_RC(c, readmit_derive_history(c, r, READMIT_RECORDS_INTERVAL, NULL), READMIT_EINVAL);
+    CHECK(strstr(readmit_errmsg(c), "INTERVAL") != NULL, "%s", readmit_errmsg(c));
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0x8, &res), READMIT_EINVAL);
+    readmit_records_free(r);
+
+    /* Scripted: the good script with intervals, then each broken part. */
+    script g = interval_script();
+    res = NULL;
+    CHECK_RC(c, run_script(c, &g, &res), READMIT_OK);
+    CHECK(readmit_result_interval(res, 0, &low, &high) == READMIT_OK && low == 0.05 && high == 0.2, "row 0");
+    CHECK(readmit_result_interval(res, 1, &low, &high) == READMIT_OK && isnan(low) && isnan(high),
+          "a failed row's interval is NaN");
+    readmit_result_free(res);
+    script s = g;
+    s.n_frames = 5;
+    expect_bad_records(c, s, "5 frames", "interval asked, none sent");
+    s = g, s.n_frames = 6;
+    expect_bad_records(c, s, "6 frames", "high frame missing");
+    s = good_script(), s.n_frames = 7;
+    expect_bad_records(c, s, "7 frames", "interval frames not asked for");
+    s = g, s.low_size = 8;
+    expect_bad_records(c, s, "low frame", "low frame one row short");
+    s = g, s.high_size = 24;
+    expect_bad_records(c, s, "high frame", "high frame one row long");
+    s = g, s.low[0] = 0.3;
+    expect_bad_records(c, s, "row 0", "low over high");
+    s = g, s.high[0] = 1.01;
+    expect_bad_records(c, s, "row 0", "high over 1");
+    s = g, s.low[0] = NAN;
+    expect_bad_records(c, s, "row 0", "NaN low for a scored row");
+    s = g, s.low[1] = 0.1;
+    expect_bad_records(c, s, "row 1", "a failed row with an interval");
+    readmit_close(c);
+}
+
 static void test_raw_fields(void) {
     fake_set_mode(fake, FAKE_VALID);
     readmit_client *c = th_open(fake_endpoint(fake), 1000, 0);
@@ -855,6 +1012,8 @@ int main(void) {
     RUN(test_records_large);
     RUN(test_records_result);
     RUN(test_records_malformed_replies);
+    RUN(test_score_interval_replies);
+    RUN(test_records_interval_replies);
     RUN(test_raw_fields);
     fake_stop(fake);
     return th_finish("test_reply_validation");

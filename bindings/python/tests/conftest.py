@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 
@@ -41,13 +41,14 @@ def free_port() -> int:
 class Daemon:
     """A readmitd child process."""
 
-    def __init__(self, port: int = 0, *extra: str):
-        for p in (READMITD, MODEL):
+    def __init__(self, port: int = 0, *extra: str, model: Optional[Path] = None):
+        model = model or MODEL  # looked up now: a test may point conftest.MODEL elsewhere
+        for p in (READMITD, model):
             if not p.exists():
                 pytest.fail(f"{p} does not exist: run scripts/tests/00-build.sh (or set READMITD_BIN/READMIT_TEST_MODEL)")
         self.port = port or free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([str(READMITD), "--model", str(MODEL), "--endpoint", self.endpoint, *extra],
+        self.proc = subprocess.Popen([str(READMITD), "--model", str(model), "--endpoint", self.endpoint, *extra],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         with readmit.Client(self.endpoint, timeout_ms=250, retries=0) as probe:

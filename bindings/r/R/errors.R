@@ -59,6 +59,39 @@ check_failure <- function(x, call = sys.call(-1)) {
   ))
 }
 
+# TRUE when `x` is a "readmit_failure" of BAD_ARGUMENT from a model that has no risk interval
+# (INFO "interval" is null): what the daemon answers when one is asked of such a model.
+no_interval_failure <- function(cl, x) {
+  if (!inherits(x, "readmit_failure") || x$code != 14L) return(FALSE)
+  info <- tryCatch(readmit_info(cl, refresh = TRUE), readmit_error = function(e) NULL)
+  !is.null(info) && is.null(info$interval)
+}
+
+# Signals that failure as an error of class readmit_no_interval (also a readmit_bad_argument,
+# so handlers of that class still catch it).
+stop_no_interval <- function(x, call) {
+  stop(readmit_condition(
+    sprintf("%s: the serving model has no risk interval (INFO \"interval\" is null; retrain it to get one): %s",
+            x$name, x$message),
+    class = c("readmit_no_interval", "readmit_bad_argument", "readmit_daemon_error"),
+    call = call, code = x$code, name = x$name, row = NA_integer_, feature = NA_integer_
+  ))
+}
+
+# check_failure for a call that asked for risk intervals.
+check_interval_failure <- function(cl, x, call = sys.call(-1)) {
+  if (no_interval_failure(cl, x)) stop_no_interval(x, call)
+  check_failure(x, call)
+}
+
+# A single TRUE or FALSE, or a readmit_invalid_argument error naming the argument.
+check_flag <- function(x, what, call) {
+  if (!is.logical(x) || length(x) != 1L || is.na(x)) {
+    readmit_abort(sprintf("'%s' must be TRUE or FALSE", what), class = "readmit_invalid_argument", call = call)
+  }
+  x
+}
+
 # Ctrl-C during a call: the C glue consumed R's interrupt to abandon the call cleanly, so it is
 # signalled again here, as an "interrupt" condition (also of class readmit_interrupted):
 # tryCatch(interrupt = ) and withCallingHandlers see it as they would a plain Ctrl-C, and

@@ -65,8 +65,12 @@ readmit_raw_fields <- function(cl) {
 #' @param missing_fields \code{"error"}: a required field absent from \code{data} fails the
 #'   call with a \code{readmit_bad_argument} error naming it; \code{"missing"}: it is missing
 #'   for every row, with a warning.
+#' @param interval \code{TRUE}: also return each risk's interval as \code{risk_low} and
+#'   \code{risk_high} (\code{NaN} for a row with an error; see \code{\link{readmit_score}}). A
+#'   model without an interval signals \code{readmit_no_interval}.
 #' @return a data frame with one row per input row: \code{risk} (calibrated probability of
-#'   readmission within 30 days), \code{atypicality}, \code{tier} (a factor with the model's
+#'   readmission within 30 days), with \code{interval = TRUE} \code{risk_low} and
+#'   \code{risk_high}, \code{atypicality}, \code{tier} (a factor with the model's
 #'   tier names), \code{error} (the row's error message, \code{NA} when the row was scored;
 #'   a row with an error has \code{NA} risk, atypicality and tier), \code{warnings} (the
 #'   row's warnings joined by \code{"; "}, \code{""} when none) and, when \code{k > 0},
@@ -105,17 +109,20 @@ readmit_raw_fields <- function(cl) {
 #' }
 #' @export
 readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "missing"),
-                                  missing_fields = c("error", "missing")) {
+                                  missing_fields = c("error", "missing"), interval = FALSE) {
   call <- sys.call()
   ptr <- client_ptr(cl)
   k <- check_count(k, "k", min = 0)
+  interval <- check_flag(interval, "interval", call)
   bad_values <- match.arg(bad_values)
   missing_fields <- match.arg(missing_fields)
   cols <- records_columns(data, call)
   info <- readmit_info(cl)
   names(cols$cols) <- unmangle_names(names(cols$cols), client_schema(cl)$raw_fields)
-  options <- (if (missing_fields == "missing") 1L else 0L) + (if (bad_values == "missing") 2L else 0L)
+  options <- (if (missing_fields == "missing") 1L else 0L) + (if (bad_values == "missing") 2L else 0L) +
+    (if (interval) 4L else 0L)
   res <- .Call(rreadmit_score_records, ptr, names(cols$cols), unname(cols$cols), cols$n, k, options)
+  if (interval && no_interval_failure(cl, res)) stop_no_interval(res, call)
   if (inherits(res, "readmit_failure")) {
     # The daemon names an absent required field ("required field 'age' is absent"): the
     # condition carries it as `field`.
@@ -125,6 +132,10 @@ readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "mis
     stop(err)
   }
   if (!same_version(res$model_version, info$model_version)) info <- readmit_info(cl, refresh = TRUE)
+  if (interval && is.null(res$risk_low)) {
+    readmit_abort("the reply holds no intervals", class = c("readmit_protocol_error", "readmit_client_error"),
+                  call = call)
+  }
   records_frame(res, cols$n, k, tier_names(info), call)
 }
 
@@ -303,6 +314,10 @@ records_frame <- function(res, n, k, tiers, call) {
     warnings = warnings,
     stringsAsFactors = FALSE
   )
+  if (!is.null(res$risk_low)) {
+    out <- data.frame(out[1L], risk_low = res$risk_low, risk_high = res$risk_high, out[-1L],
+                      stringsAsFactors = FALSE)
+  }
   if (k > 0L) {
     e <- res$explanations
     ex <- data.frame(row = e$row + 1L, rank = e$rank, feature = e$feature,

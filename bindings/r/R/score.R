@@ -89,7 +89,9 @@ score_records_checked <- function(cl, x, k, call, ...) {
 #'   numeric feature matrix in schema order (\code{\link{readmit_schema}}), scored as it is.
 #' @param ... for raw records, further arguments of \code{\link{readmit_score_records}}
 #'   (\code{bad_values}, \code{missing_fields}).
-#' @return a numeric vector of risks, one per row.
+#' @param interval \code{TRUE}: also return each risk's interval (see Details).
+#' @return a numeric vector of risks, one per row; with \code{interval = TRUE} a data frame
+#'   with one row per input row: \code{risk}, \code{risk_low} and \code{risk_high}.
 #' @details Raw records without the history fields have unknown history: the daemon scores
 #'   them as missing and says so in the call's \code{readmit_data_warning}. A row the daemon
 #'   cannot score (an unreadable value) gets \code{NA}, reported in one warning of class
@@ -101,6 +103,15 @@ score_records_checked <- function(cl, x, k, call, ...) {
 #'   raw records without a required field (named in the condition's \code{field}),
 #'   \code{readmit_bad_value} for an infinite value in a matrix (with the 1-based \code{row}
 #'   and \code{feature} in the condition).
+#'
+#'   The interval (\code{interval = TRUE}; the protocol's "Risk intervals") is the inductive
+#'   Venn-Abers interval of the model's calibration patients at the row's margin:
+#'   \code{risk_low <= risk_high}, both in [0, 1], wide where those patients say little about
+#'   such a row. It is a statement about the calibration data, not a confidence interval of
+#'   the patient's true probability; the risk usually lies inside it but need not. The risks
+#'   are the same as without it, and a row's interval never depends on the other rows. A model
+#'   without an interval signals \code{readmit_no_interval} (also a
+#'   \code{readmit_bad_argument}).
 #' @seealso \code{\link{readmit_score_frame}} for atypicality and risk tier.
 #' @examples
 #' \dontrun{
@@ -110,20 +121,30 @@ score_records_checked <- function(cl, x, k, call, ...) {
 #' risk <- readmit_score(cl, recs)
 #' }
 #' @export
-readmit_score <- function(cl, x, ...) {
+readmit_score <- function(cl, x, ..., interval = FALSE) {
   call <- sys.call()
-  if (is_records(x)) return(score_records_checked(cl, x, k = 0L, call = call, ...)$risk)
-  score_matrix(cl, x, full = FALSE, call = call)$risk
+  interval <- check_flag(interval, "interval", call)
+  res <- if (is_records(x)) {
+    score_records_checked(cl, x, k = 0L, call = call, interval = interval, ...)
+  } else {
+    score_matrix(cl, x, full = interval, call = call, interval = interval)
+  }
+  if (!interval) return(res$risk)
+  data.frame(risk = res$risk, risk_low = res$risk_low, risk_high = res$risk_high)
 }
 
 # Scores a numeric feature matrix. Returns the C result: list(risk, atypicality, tier,
 # model_version). If the reply says another model scored the rows (the daemon reloaded a model
 # meanwhile), the cached schema is refreshed and a warning says the matrix may have been built
 # for the old model.
-score_matrix <- function(cl, x, full, call) {
+score_matrix <- function(cl, x, full, call, interval = FALSE) {
   ptr <- client_ptr(cl)
   info <- readmit_info(cl)
-  res <- check_failure(.Call(rreadmit_score, ptr, as_feature_matrix(cl, x, call), full), call)
+  res <- if (interval) {
+    check_interval_failure(cl, .Call(rreadmit_score_interval, ptr, as_feature_matrix(cl, x, call)), call)
+  } else {
+    check_failure(.Call(rreadmit_score, ptr, as_feature_matrix(cl, x, call), full), call)
+  }
   if (!same_version(res$model_version, info$model_version)) {
     readmit_info(cl, refresh = TRUE)
     warning(sprintf("the daemon now serves model %s, not %s: the matrix may have been built for the old model",
@@ -147,12 +168,15 @@ same_version <- function(a, b) {
 #'   model's tier names, \code{low}, \code{medium}, \code{high}). For raw records, also
 #'   \code{error} and \code{warnings} per row and the attributes of
 #'   \code{\link{readmit_score_records}} (it is its result). The attribute
-#'   \code{model_version} names the model that scored the rows.
+#'   \code{model_version} names the model that scored the rows. With \code{interval = TRUE}
+#'   also \code{risk_low} and \code{risk_high} after \code{risk} (see
+#'   \code{\link{readmit_score}}).
 #' @export
-readmit_score_frame <- function(cl, x, ...) {
+readmit_score_frame <- function(cl, x, ..., interval = FALSE) {
   call <- sys.call()
-  if (is_records(x)) return(score_records_checked(cl, x, k = 0L, call = call, ...))
-  res <- score_matrix(cl, x, full = TRUE, call = call)
+  interval <- check_flag(interval, "interval", call)
+  if (is_records(x)) return(score_records_checked(cl, x, k = 0L, call = call, interval = interval, ...))
+  res <- score_matrix(cl, x, full = TRUE, call = call, interval = interval)
   tiers <- tier_names(readmit_info(cl))
   out <- data.frame(
     risk = res$risk,
@@ -160,6 +184,7 @@ readmit_score_frame <- function(cl, x, ...) {
     tier = factor(tiers[res$tier + 1L], levels = tiers),
     stringsAsFactors = FALSE
   )
+  if (interval) out <- data.frame(out[1L], risk_low = res$risk_low, risk_high = res$risk_high, out[-1L])
   attr(out, "model_version") <- res$model_version
   out
 }

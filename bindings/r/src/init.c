@@ -15,6 +15,7 @@ static const R_CallMethodDef call_methods[] = {
     {"rreadmit_stats", (DL_FUNC)&rreadmit_stats, 2},
     {"rreadmit_reload", (DL_FUNC)&rreadmit_reload, 2},
     {"rreadmit_score", (DL_FUNC)&rreadmit_score, 3},
+    {"rreadmit_score_interval", (DL_FUNC)&rreadmit_score_interval, 2},
     {"rreadmit_explain", (DL_FUNC)&rreadmit_explain, 3},
     {"rreadmit_lib_version", (DL_FUNC)&rreadmit_lib_version, 0},
     {"rreadmit_schema", (DL_FUNC)&rreadmit_schema, 1},

@@ -275,9 +275,45 @@ static int rm_matrix_frame(readmit_client *client, const double *features, size_
     return READMIT_OK;
 }
 
-int readmit_score_full(readmit_client *client, const double *features, size_t n_rows,
-                       size_t n_cols, double *risk, double *atypicality, uint8_t *tier) {
-    if (!client) return READMIT_EINVAL;
+int rm_score_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, int interval,
+                        double *risk, double *atypicality, uint8_t *tier, double *low, double *high) {
+    zmq_msg_t *f = (zmq_msg_t *)reply->frames;
+    int rc = rm_reply_expect_frames(client, reply, interval ? 6 : 4);
+    if (rc != READMIT_OK) return rc;
+    const unsigned char *cnt = zmq_msg_data(&f[1]);
+    if (zmq_msg_size(&f[1]) != 8 || rm_get_u32(cnt) != n_rows || rm_get_u32(cnt + 4) != 0)
+        return rm_fail(client, READMIT_EPROTO, "malformed SCORE reply: bad row count frame");
+    if (zmq_msg_size(&f[2]) != n_rows * 8 || zmq_msg_size(&f[3]) != n_rows * 8 || zmq_msg_size(&f[4]) != n_rows)
+        return rm_fail(client, READMIT_EPROTO, "malformed SCORE reply: result frames do not hold %zu rows", n_rows);
+    if (interval) {
+        if (zmq_msg_size(&f[5]) != n_rows * 8 || zmq_msg_size(&f[6]) != n_rows * 8)
+            return rm_fail(client, READMIT_EPROTO,
+                           "malformed SCORE reply: interval frames of %zu and %zu bytes for %zu rows",
+                           zmq_msg_size(&f[5]), zmq_msg_size(&f[6]), n_rows);
+        /* Checked before anything is copied: the outputs hold nothing half-valid. */
+        const unsigned char *lo = zmq_msg_data(&f[5]), *hi = zmq_msg_data(&f[6]);
+        for (size_t r = 0; r < n_rows; r++) {
+            double l, h;
+            rm_copy_f64_le(&l, lo + 8 * r, 1);
+            rm_copy_f64_le(&h, hi + 8 * r, 1);
+            if (!(l >= 0 && l <= h && h <= 1))
+                return rm_fail(client, READMIT_EPROTO,
+                               "malformed SCORE reply: row %zu has the interval [%g, %g], not 0 <= low <= high <= 1",
+                               r, l, h);
+        }
+    }
+    if (n_rows == 0) return READMIT_OK;
+    if (risk) rm_copy_f64_le(risk, zmq_msg_data(&f[2]), n_rows);
+    if (atypicality) rm_copy_f64_le(atypicality, zmq_msg_data(&f[3]), n_rows);
+    if (tier) memcpy(tier, zmq_msg_data(&f[4]), n_rows);
+    if (interval && low) rm_copy_f64_le(low, zmq_msg_data(&f[5]), n_rows);
+    if (interval && high) rm_copy_f64_le(high, zmq_msg_data(&f[6]), n_rows);
+    return READMIT_OK;
+}
+
+/* SCORE, with the interval flag when `interval` is set. */
+static int rm_score(readmit_client *client, const double *features, size_t n_rows, size_t n_cols, int interval,
+                    double *risk, double *atypicality, uint8_t *tier, double *low, double *high) {
     const void *data;
     size_t size;
     void *owned;
@@ -288,27 +324,27 @@ int readmit_score_full(readmit_client *client, const double *features, size_t n_
     rm_put_u32(counts + 4, (uint32_t)n_cols);
     const void *parts[2] = {counts, data};
     size_t sizes[2] = {sizeof counts, size};
-    rm_request req = {RM_OP_SCORE, 0, 2, parts, sizes};
+    rm_request req = {RM_OP_SCORE, interval ? RM_FLAG_INTERVAL : 0, 2, parts, sizes};
     rm_reply reply;
     rc = rm_transport_call(client, &req, &reply);
     free(owned);
     if (rc != READMIT_OK) return rc;
-    rc = rm_reply_expect_frames(client, &reply, 4);
-    if (rc == READMIT_OK) {
-        const unsigned char *cnt = zmq_msg_data(&reply.frames[1]);
-        if (zmq_msg_size(&reply.frames[1]) != 8 || rm_get_u32(cnt) != n_rows || rm_get_u32(cnt + 4) != 0)
-            rc = rm_fail(client, READMIT_EPROTO, "malformed SCORE reply: bad row count frame");
-        else if (zmq_msg_size(&reply.frames[2]) != n_rows * 8 || zmq_msg_size(&reply.frames[3]) != n_rows * 8 ||
-                 zmq_msg_size(&reply.frames[4]) != n_rows)
-            rc = rm_fail(client, READMIT_EPROTO, "malformed SCORE reply: result frames do not hold %zu rows", n_rows);
-    }
-    if (rc == READMIT_OK && n_rows > 0) {
-        if (risk) rm_copy_f64_le(risk, zmq_msg_data(&reply.frames[2]), n_rows);
-        if (atypicality) rm_copy_f64_le(atypicality, zmq_msg_data(&reply.frames[3]), n_rows);
-        if (tier) memcpy(tier, zmq_msg_data(&reply.frames[4]), n_rows);
-    }
+    rc = rm_score_from_reply(client, &reply, n_rows, interval, risk, atypicality, tier, low, high);
     rm_reply_close(&reply);
     return rc;
+}
+
+int readmit_score_full(readmit_client *client, const double *features, size_t n_rows,
+                       size_t n_cols, double *risk, double *atypicality, uint8_t *tier) {
+    if (!client) return READMIT_EINVAL;
+    return rm_score(client, features, n_rows, n_cols, 0, risk, atypicality, tier, NULL, NULL);
+}
+
+int readmit_score_interval(readmit_client *client, const double *features, size_t n_rows, size_t n_cols,
+                           double *risk, double *atypicality, uint8_t *tier, double *low, double *high) {
+    if (!client) return READMIT_EINVAL;
+    if (n_rows > 0 && (!low || !high)) return rm_fail(client, READMIT_EINVAL, "low and high must not be NULL");
+    return rm_score(client, features, n_rows, n_cols, 1, risk, atypicality, tier, low, high);
 }
 
 int readmit_score(readmit_client *client, const double *features, size_t n_rows, size_t n_cols,
@@ -465,6 +501,17 @@ int readmit_info_json_alloc(readmit_client *client, char **out) {
     if (!out) return rm_fail(client, READMIT_EINVAL, "out is NULL");
     *out = NULL;
     return rm_fetch_info(client, out, NULL);
+}
+
+int readmit_has_interval(readmit_client *client, int *has_interval) {
+    if (!client) return READMIT_EINVAL;
+    if (!has_interval) return rm_fail(client, READMIT_EINVAL, "has_interval is NULL");
+    int rc = rm_fetch_info(client, NULL, NULL);
+    if (rc != READMIT_OK) return rc;
+    if (client->schema->has_interval < 0)
+        return rm_fail(client, READMIT_EPROTO, "malformed INFO reply: \"interval\" is neither an object nor null");
+    *has_interval = client->schema->has_interval;
+    return rc;
 }
 
 int rm_schema_ensure(readmit_client *client) {

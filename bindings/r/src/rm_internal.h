@@ -32,7 +32,9 @@
 #define RM_STATUS_MAX_KNOWN 15
 /* The most history fields a HISTORY reply may carry (a model with more is refused as EPROTO). */
 #define RM_MAX_HISTORY_FIELDS 64
-/* A valid reply never has more frames than this (RECORDS: header + 5; HISTORY: header, counts,
+/* Request flag bit 1 on SCORE, option bit 2 on RECORDS: the reply carries risk intervals. */
+#define RM_FLAG_INTERVAL 0x2u
+/* A valid reply never has more frames than this (RECORDS: header + 7; HISTORY: header, counts,
  * a name and a values frame per history field, JSON). */
 #define RM_MAX_FRAMES (3 + 2 * RM_MAX_HISTORY_FIELDS)
 /* Request payloads at least this big are sent without copying (see rm_transport.c). */
@@ -106,6 +108,8 @@ typedef struct {
     /* Why "raw_fields" could not be read (static text), or NULL. A bad "raw_fields" fails only
      * the raw-field calls, not the feature schema. */
     const char *raw_error;
+    /* INFO "interval": 1 an object (the model has risk intervals), 0 null or absent, -1 neither. */
+    int has_interval;
 } rm_schema;
 
 /* Builds the schema from INFO JSON text. Returns READMIT_OK, READMIT_EPROTO (with a reason in
@@ -231,12 +235,20 @@ int rm_reply_expect_frames(readmit_client *client, const rm_reply *reply, size_t
 /* Fetches INFO if nothing is cached yet (the schema is then client->schema). */
 int rm_schema_ensure(readmit_client *client);
 
+/* ---- SCORE reply (rm_client.c) ---- */
+/* Validates a SCORE success reply for a request of n_rows rows (4 frames; 6 with `interval`:
+ * sizes, and each interval ordered within [0, 1]) and copies it into the outputs that are not
+ * NULL (room for n_rows each). Touches no socket. Returns READMIT_OK or READMIT_EPROTO
+ * (recorded on the client). */
+int rm_score_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, int interval,
+                        double *risk, double *atypicality, uint8_t *tier, double *low, double *high);
+
 /* ---- RECORDS reply (rm_result.c) ---- */
-/* Validates a RECORDS success reply (frames 1..5) against the request's n_rows and k and
- * builds the result. Returns READMIT_OK, READMIT_EPROTO (recorded on the client) or
- * READMIT_ENOMEM. */
+/* Validates a RECORDS success reply (frames 1..5, and 6..7 with `interval`) against the
+ * request's n_rows and k and builds the result. Returns READMIT_OK, READMIT_EPROTO (recorded on
+ * the client) or READMIT_ENOMEM. */
 int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t k,
-                         readmit_result **out);
+                         int interval, readmit_result **out);
 /* Builds a messages-only result (HISTORY) from the reply's JSON frame: every row unscored,
  * has_error from the error messages, `fields` (n_fields names, copied) the history fields set.
  * Returns READMIT_OK, READMIT_EPROTO (recorded) or READMIT_ENOMEM. */

@@ -190,6 +190,10 @@ int rm_schema_from_info(const char *json, size_t len, rm_schema **out, const cha
         *err = "INFO JSON \"n_features\" differs from the length of \"features\"";
         goto done;
     }
+    /* "interval": an object, or null (also absent: a daemon older than intervals); anything
+     * else fails readmit_has_interval only. */
+    const rm_json *interval = rm_json_get(root, "interval");
+    s->has_interval = !interval || interval->type == RM_JSON_NULL ? 0 : interval->type == RM_JSON_OBJECT ? 1 : -1;
     const char *raw_err = NULL;
     rc = rm_raw_fields_from_info(root, s, &raw_err);
     if (rc == READMIT_ENOMEM) { *err = raw_err; goto done; }

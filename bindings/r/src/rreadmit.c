@@ -306,6 +306,41 @@ SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full) {
     return score_rows(holder, rows, n, m, Rf_asLogical(full) == TRUE);
 }
 
+/* Scores a feature matrix with each risk's interval (SCORE flag bit 1). Returns list(risk,
+ * atypicality, tier (0-based), risk_low, risk_high, model_version), or a "readmit_failure"
+ * (a model without an interval: READMIT_EBADARGUMENT). */
+SEXP rreadmit_score_interval(SEXP xp, SEXP x) {
+    rclient *holder = get_rclient(xp);
+    readmit_client *c = holder->client;
+    size_t n, m;
+    check_matrix(x, &n, &m);
+    const double *rows = row_major(holder, x, n, m);
+    const char *names[] = {"risk", "atypicality", "tier", "risk_low", "risk_high", "model_version", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP risk = Rf_allocVector(REALSXP, (R_xlen_t)n);
+    SET_VECTOR_ELT(out, 0, risk);
+    SEXP atyp = Rf_allocVector(REALSXP, (R_xlen_t)n);
+    SET_VECTOR_ELT(out, 1, atyp);
+    SEXP tier = Rf_allocVector(INTSXP, (R_xlen_t)n);
+    SET_VECTOR_ELT(out, 2, tier);
+    SEXP low = Rf_allocVector(REALSXP, (R_xlen_t)n);
+    SET_VECTOR_ELT(out, 3, low);
+    SEXP high = Rf_allocVector(REALSXP, (R_xlen_t)n);
+    SET_VECTOR_ELT(out, 4, high);
+    uint8_t *tier8 = (uint8_t *)R_alloc(n > 0 ? n : 1, 1);
+    double dummy = 0.0;
+    int rc = readmit_score_interval(c, rows != NULL ? rows : &dummy, n, m, REAL(risk), REAL(atyp), tier8, REAL(low),
+                                    REAL(high));
+    if (rc != READMIT_OK) {
+        UNPROTECT(1);
+        return failure(c, rc, NULL);
+    }
+    for (size_t i = 0; i < n; i++) INTEGER(tier)[i] = tier8[i];
+    SET_VECTOR_ELT(out, 5, hex_version(readmit_last_model_version(c)));
+    UNPROTECT(1);
+    return out;
+}
+
 SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k_) {
     rclient *holder = get_rclient(xp);
     readmit_client *c = holder->client;

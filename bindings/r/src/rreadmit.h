@@ -16,6 +16,7 @@ SEXP rreadmit_health(SEXP xp);
 SEXP rreadmit_stats(SEXP xp, SEXP prometheus);
 SEXP rreadmit_reload(SEXP xp, SEXP path);
 SEXP rreadmit_score(SEXP xp, SEXP x, SEXP full);
+SEXP rreadmit_score_interval(SEXP xp, SEXP x);
 SEXP rreadmit_explain(SEXP xp, SEXP x, SEXP k);
 SEXP rreadmit_lib_version(void);
 SEXP rreadmit_schema(SEXP xp);

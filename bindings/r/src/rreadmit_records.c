@@ -160,7 +160,8 @@ static SEXP result_messages(const readmit_result *res, int *rc) {
 }
 
 /* Scores raw records. Returns list(risk, atypicality, tier (0-based; NA for a row with an
- * error), messages = list(row (0-based; -1 = the request), field, severity, code, message),
+ * error), risk_low, risk_high (with the interval option, NaN for a row with an error; else
+ * NULL), messages = list(row (0-based; -1 = the request), field, severity, code, message),
  * explanations = list(row (0-based), rank (1-based), feature, contribution, value),
  * model_version), or a "readmit_failure". */
 SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k_,
@@ -270,9 +271,8 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     }
 
     SEXP version = PROTECT(rreadmit_hex_version(readmit_result_model_version(res)));
-    result_finalizer(resxp);
     const char *names_out[] = {"risk", "atypicality", "tier", "messages", "explanations",
-                               "model_version", ""};
+                               "model_version", "risk_low", "risk_high", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names_out));
     SET_VECTOR_ELT(out, 0, risk);
     SET_VECTOR_ELT(out, 1, atyp);
@@ -280,6 +280,19 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     SET_VECTOR_ELT(out, 3, msgs);
     SET_VECTOR_ELT(out, 4, expl);
     SET_VECTOR_ELT(out, 5, version);
+    if (readmit_result_has_interval(res)) {
+        SEXP low = Rf_allocVector(REALSXP, (R_xlen_t)n);
+        SET_VECTOR_ELT(out, 6, low);
+        SEXP high = Rf_allocVector(REALSXP, (R_xlen_t)n);
+        SET_VECTOR_ELT(out, 7, high);
+        rc = n > 0 ? readmit_result_intervals(res, REAL(low), REAL(high)) : READMIT_OK;
+        if (rc != READMIT_OK) {
+            result_finalizer(resxp);
+            UNPROTECT(9);
+            return rreadmit_failure(NULL, rc, "cannot read the intervals of the result");
+        }
+    }
+    result_finalizer(resxp);
     UNPROTECT(9);
     return out;
 }

@@ -6,6 +6,7 @@
 ...     out = cl.score_records(frame, k=3)     # risk, atypicality, tier, error, warnings per row
 ...     risk = cl.score(frame)                 # numpy array of probabilities
 ...     full = cl.score_frame(frame)           # risk, atypicality, tier
+...     band = cl.score_frame(frame, interval=True)  # also risk_low, risk_high
 ...     why = cl.explain(frame.head(3), k=5)   # top features per row
 
 Raw records go to the daemon as they are (the protocol's RECORDS) and the daemon encodes them
@@ -15,9 +16,9 @@ schema order goes to score, score_frame and explain as it is (the protocol's SCO
 The package talks to the daemon through libreadmit (the project's C shim, built into the
 package); errors are :class:`ReadmitError` subclasses carrying the daemon's message.
 """
-from .client import Client, version
-from .errors import (DataFileError, DataWarningError, EncodingError, ForbiddenError, InvalidArgumentError, InvalidFeatureError,
-                     NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
+from .client import Client, ScoredIntervals, version
+from .errors import (DataFileError, DataWarningError, EncodingError, ForbiddenError, IntervalUnavailableError, InvalidArgumentError,
+                     InvalidFeatureError, NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
                      ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError,
                      UnavailableError)
 from .io import read_csv, read_records
@@ -25,9 +26,9 @@ from .io import read_csv, read_records
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "version", "read_records", "read_csv", "ReadmitError", "DataFileError", "ReadmitTimeout",
+    "Client", "ScoredIntervals", "version", "read_records", "read_csv", "ReadmitError", "DataFileError", "ReadmitTimeout",
     "ReadmitConnectionError", "UnavailableError", "ProtocolError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
     "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning",
-    "DataWarningError",
+    "DataWarningError", "IntervalUnavailableError",
 ]

@@ -39,6 +39,7 @@ FIELD_TYPE_NAMES = {FIELD_NUMBER: "number", FIELD_TEXT: "text", FIELD_TIMESTAMP:
                     FIELD_DIAGNOSIS_CODE: "diagnosis_code", FIELD_OTHER: "other"}
 RECORDS_MISSING_FIELDS_OK = 0x1
 RECORDS_BAD_VALUES_MISSING = 0x2
+RECORDS_INTERVAL = 0x4
 SEVERITY_WARNING, SEVERITY_ERROR = 1, 2
 TIER_ERROR = 255
 
@@ -144,6 +145,13 @@ def _load() -> ctypes.CDLL:
         "readmit_n_features": (c_int, [ClientP, POINTER(c_size_t)]),
         "readmit_score": (c_int, [ClientP, c_void_p, c_size_t, c_size_t, c_void_p]),
         "readmit_score_full": (c_int, [ClientP, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p]),
+        # Risk intervals (0.4.0): low and high are float64 buffers of n_rows.
+        "readmit_score_interval": (c_int, [ClientP, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p,
+                                           c_void_p, c_void_p]),
+        "readmit_has_interval": (c_int, [ClientP, POINTER(c_int)]),
+        "readmit_result_has_interval": (c_int, [ResultP]),
+        "readmit_result_interval": (c_int, [ResultP, c_size_t, POINTER(c_double), POINTER(c_double)]),
+        "readmit_result_intervals": (c_int, [ResultP, c_void_p, c_void_p]),
         "readmit_explain": (c_int, [ClientP, c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_void_p,
                                     POINTER(c_size_t)]),
         "readmit_info_json_alloc": (c_int, [ClientP, POINTER(c_void_p)]),

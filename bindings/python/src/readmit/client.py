@@ -7,15 +7,15 @@ import re
 import threading
 import warnings
 from ctypes import byref, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _native
 from ._native import LIB, _check_call, take_string
-from .errors import (DataWarningError, EncodingError, InvalidArgumentError, ProtocolError, ReadmitDataWarning,
-                     ReadmitError)
+from .errors import (DataWarningError, EncodingError, IntervalUnavailableError, InvalidArgumentError,
+                     InvalidFeatureError, ProtocolError, ReadmitDataWarning, ReadmitError)
 
 RecordsLike = Union[pd.DataFrame, pd.Series, Mapping[str, Any]]
 #: What score, score_frame and explain take: raw records (sent through RECORDS) or a feature matrix.
@@ -28,6 +28,22 @@ _QUOTED_NAME = re.compile(r"'([^']+)'")
 
 def _b(text: Optional[str]) -> Optional[bytes]:
     return None if text is None else text.encode("utf-8")
+
+
+class ScoredIntervals(NamedTuple):
+    """What :meth:`Client.score` returns with ``interval=True``: three float64 arrays with one
+    value per row, unpackable as ``risk, low, high = client.score(x, interval=True)``.
+    ``risk_low <= risk_high``, both in [0, 1] (docs/PROTOCOL.md, "Risk intervals")."""
+
+    risk: np.ndarray
+    risk_low: np.ndarray
+    risk_high: np.ndarray
+
+
+def _check_interval_flag(interval: Any) -> bool:
+    if not isinstance(interval, (bool, np.bool_)):
+        raise InvalidArgumentError(f"interval must be True or False, not {interval!r}")
+    return bool(interval)
 
 
 class Client:
@@ -246,13 +262,29 @@ class Client:
         return a
 
     def _every_row(self, data: RecordsLike, k: int, bad_values: str, missing_fields: str,
-                   warn: Union[bool, str]) -> pd.DataFrame:
+                   warn: Union[bool, str], interval: bool = False) -> pd.DataFrame:
         """score_records for score, score_frame and explain, which return no per-row errors:
         a row with an error raises EncodingError."""
-        return self._records(data, k, bad_values, missing_fields, warn, stacklevel=4, raise_row_errors=True)
+        return self._records(data, k, bad_values, missing_fields, warn, stacklevel=4, raise_row_errors=True,
+                             interval=interval)
+
+    def _check_interval_call(self, rc: int, h) -> None:
+        """_check_call for a call that asked for intervals: a BAD_ARGUMENT from a model that
+        has none (INFO "interval" null) becomes IntervalUnavailableError. Called under the lock."""
+        try:
+            _check_call(rc, h)
+        except InvalidFeatureError as e:
+            if e.code != _native.EBADARGUMENT:
+                raise
+            has = c_int(1)
+            if LIB.readmit_has_interval(h, byref(has)) == _native.OK and not has.value:
+                raise IntervalUnavailableError(
+                    f"the serving model has no risk interval (INFO \"interval\" is null; retrain it to get one): "
+                    f"{e}", code=e.code, row=e.row, feature=e.feature) from None
+            raise
 
     def score(self, data: DataLike, *, bad_values: str = "error", missing_fields: str = "error",
-              warn: Union[bool, str] = True) -> np.ndarray:
+              warn: Union[bool, str] = True, interval: bool = False) -> Union[np.ndarray, ScoredIntervals]:
         """Calibrated 30-day readmission risk per row (float64 array of probabilities).
 
         ``data``: raw records (a DataFrame, a dict of field -> values, or one encounter as a
@@ -262,12 +294,33 @@ class Client:
         sent as it is (the protocol's ``SCORE``). Raises :class:`readmit.EncodingError` (with
         ``row`` and ``field``) when a record has an error; :meth:`score_records` returns such
         errors per row instead.
+
+        With ``interval=True`` returns a :class:`readmit.ScoredIntervals` of three arrays,
+        ``(risk, risk_low, risk_high)``: each risk's interval, the inductive Venn-Abers interval
+        of the model's calibration patients (docs/PROTOCOL.md, "Risk intervals"; wide where they
+        say little about such a patient). The risks are the same as without it. A model without
+        an interval raises :class:`readmit.IntervalUnavailableError`.
         """
+        interval = _check_interval_flag(interval)
         if _is_records(data):
-            return self._every_row(data, 0, bad_values, missing_fields, warn)["risk"].to_numpy()
+            frame = self._every_row(data, 0, bad_values, missing_fields, warn, interval)
+            if interval:
+                return ScoredIntervals(frame["risk"].to_numpy(), frame["risk_low"].to_numpy(),
+                                       frame["risk_high"].to_numpy())
+            return frame["risk"].to_numpy()
         x = self._check_matrix(data)
         n = x.shape[0]
         risk = np.empty(n, dtype=np.float64)
+        if interval:
+            low = np.empty(n, dtype=np.float64)
+            high = np.empty(n, dtype=np.float64)
+            with self._lock:
+                h = self._h()
+                rc = LIB.readmit_score_interval(h, x.ctypes.data, n, x.shape[1], risk.ctypes.data, None, None,
+                                                low.ctypes.data, high.ctypes.data)
+                self._check_interval_call(rc, h)
+            self._track_model()
+            return ScoredIntervals(risk, low, high)
         with self._lock:
             h = self._h()
             _check_call(LIB.readmit_score(h, x.ctypes.data, n, x.shape[1], risk.ctypes.data), h)
@@ -275,31 +328,45 @@ class Client:
         return risk
 
     def score_frame(self, data: DataLike, *, bad_values: str = "error", missing_fields: str = "error",
-                    warn: Union[bool, str] = True) -> pd.DataFrame:
+                    warn: Union[bool, str] = True, interval: bool = False) -> pd.DataFrame:
         """Risk, atypicality and tier per row, as a DataFrame (index of ``data`` when it is one).
 
         ``data`` and the options as for :meth:`score`. ``atypicality`` says how unlike the
         training patients a row is; ``tier`` is a categorical of the tier names in INFO (low,
-        medium, high).
+        medium, high). With ``interval=True`` also ``risk_low`` and ``risk_high`` (after
+        ``risk``): each risk's interval, as for :meth:`score`.
         """
+        interval = _check_interval_flag(interval)
+        columns = ["risk", "risk_low", "risk_high", "atypicality", "tier"] if interval else \
+            ["risk", "atypicality", "tier"]
         if _is_records(data):
-            return self._every_row(data, 0, bad_values, missing_fields, warn)[["risk", "atypicality", "tier"]]
+            return self._every_row(data, 0, bad_values, missing_fields, warn, interval)[columns]
         x = self._check_matrix(data)
         n = x.shape[0]
         risk = np.empty(n, dtype=np.float64)
         atypicality = np.empty(n, dtype=np.float64)
         tier = np.empty(n, dtype=np.uint8)
+        low = np.empty(n, dtype=np.float64)
+        high = np.empty(n, dtype=np.float64)
         with self._lock:
             h = self._h()
-            _check_call(LIB.readmit_score_full(h, x.ctypes.data, n, x.shape[1], risk.ctypes.data,
-                                               atypicality.ctypes.data, tier.ctypes.data), h)
+            if interval:
+                rc = LIB.readmit_score_interval(h, x.ctypes.data, n, x.shape[1], risk.ctypes.data,
+                                                atypicality.ctypes.data, tier.ctypes.data, low.ctypes.data,
+                                                high.ctypes.data)
+                self._check_interval_call(rc, h)
+            else:
+                _check_call(LIB.readmit_score_full(h, x.ctypes.data, n, x.shape[1], risk.ctypes.data,
+                                                   atypicality.ctypes.data, tier.ctypes.data), h)
         self._track_model()
         names = [t["name"] for t in (self._info or self.info()).get("tiers", [])] or ["low", "medium", "high"]
         return pd.DataFrame({
             "risk": risk,
+            "risk_low": low,
+            "risk_high": high,
             "atypicality": atypicality,
             "tier": pd.Categorical.from_codes(tier.astype(np.int64), categories=names, ordered=True),
-        })
+        })[columns]
 
     def explain(self, data: DataLike, k: int = 5, *, bad_values: str = "error", missing_fields: str = "error",
                 warn: Union[bool, str] = True) -> pd.DataFrame:
@@ -355,7 +422,8 @@ class Client:
     # -- raw records -------------------------------------------------------------------------
 
     def score_records(self, data: RecordsLike, k: int = 0, *, bad_values: str = "error",
-                      missing_fields: str = "error", warn: Union[bool, str] = True) -> pd.DataFrame:
+                      missing_fields: str = "error", warn: Union[bool, str] = True,
+                      interval: bool = False) -> pd.DataFrame:
         """Scores encounters given as their raw fields; the daemon encodes them with the model's
         own dataset spec (the protocol's ``RECORDS``; :meth:`raw_fields` lists the fields).
 
@@ -381,6 +449,9 @@ class Client:
                 daemon's warnings and quotes the first few; False: none; ``"error"``: raise
                 :class:`readmit.DataWarningError` (``row``, ``field``, ``kind`` of the first
                 warning) when there is any.
+            interval: also return each risk's interval as ``risk_low`` and ``risk_high`` (the
+                protocol's ``interval`` option; NaN for a row with an error); a model without
+                one raises :class:`readmit.IntervalUnavailableError`.
 
         Returns a DataFrame indexed like ``data`` (one row for a single encounter) with
         ``risk``, ``atypicality``, ``tier`` (categorical of the tier names in INFO), ``error``
@@ -391,17 +462,20 @@ class Client:
         log-odds contribution first; ``value`` is the raw value read, as text, or None).
         Warnings about the whole request (absent fields, unused columns) are in the
         ReadmitDataWarning and in ``result.attrs["request_messages"]``. Row errors never raise.
+        With ``interval=True``, ``risk_low`` and ``risk_high`` follow ``risk``.
         """
-        return self._records(data, k, bad_values, missing_fields, warn, stacklevel=3)
+        return self._records(data, k, bad_values, missing_fields, warn, stacklevel=3, interval=interval)
 
     def _records(self, data: RecordsLike, k: int, bad_values: str, missing_fields: str, warn: Union[bool, str],
-                 stacklevel: int, raise_row_errors: bool = False) -> pd.DataFrame:
+                 stacklevel: int, raise_row_errors: bool = False, interval: bool = False) -> pd.DataFrame:
         """score_records; with ``raise_row_errors`` the first row error raises EncodingError.
         ``stacklevel`` attributes the ReadmitDataWarning to the caller's line."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidArgumentError(f"k must be a non-negative integer, not {k!r}")
         k = int(k)
         options = self._options(bad_values, missing_fields, warn)
+        if _check_interval_flag(interval):
+            options |= _native.RECORDS_INTERVAL
 
         columns, n_rows, index = _records_columns(data)
         records = _native.RecordsP()
@@ -415,7 +489,12 @@ class Client:
                 rc = LIB.readmit_score_records(h, records, k, options, byref(result))
                 error: Optional[ReadmitError] = None
                 try:
-                    _check_call(rc, h)
+                    if interval:
+                        self._check_interval_call(rc, h)
+                    else:
+                        _check_call(rc, h)
+                except IntervalUnavailableError:
+                    raise
                 except ReadmitError as e:
                     error = e
             if error is not None:
@@ -569,13 +648,20 @@ class Client:
         names = [t["name"] for t in info.get("tiers", [])] or ["low", "medium", "high"]
         codes = tier.astype(np.int64)
         codes[tier == _native.TIER_ERROR] = -1
-        columns: Dict[str, Any] = {
-            "risk": risk,
+        columns: Dict[str, Any] = {"risk": risk}
+        if LIB.readmit_result_has_interval(result):
+            low = np.empty(n, dtype=np.float64)
+            high = np.empty(n, dtype=np.float64)
+            if n:
+                _check_call(LIB.readmit_result_intervals(result, low.ctypes.data, high.ctypes.data))
+            columns["risk_low"] = low  # NaN for a row with an error, as its risk
+            columns["risk_high"] = high
+        columns.update({
             "atypicality": atypicality,
             "tier": pd.Categorical.from_codes(codes, categories=names, ordered=True),  # NaN for an error row
             "error": _sparse_object_array(n, row_error, lambda: None),
             "warnings": _sparse_object_array(n, row_warnings, list),
-        }
+        })
         if k > 0:
             columns["explanation"] = _object_array(_explanations(result, n))
         # Object columns stay object (pandas 3 would infer a string dtype and turn None into NaN).
@@ -796,4 +882,4 @@ def version() -> str:
 
 
 # ctypes is imported for callers that pass raw pointers in tests.
-__all__ = ["Client", "version", "ctypes"]
+__all__ = ["Client", "ScoredIntervals", "version", "ctypes"]

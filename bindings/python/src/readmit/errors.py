@@ -75,6 +75,12 @@ class InvalidFeatureError(ServerError, ValueError):
     a wrong column count, too many rows, or another bad argument (``row``/``feature`` say where)."""
 
 
+class IntervalUnavailableError(InvalidFeatureError):
+    """A risk interval was asked for (``interval=True``) and the serving model has none (its
+    INFO ``"interval"`` is null: a model trained before intervals existed). The daemon answered
+    ``BAD_ARGUMENT``; scoring without ``interval`` works. Retrain the model to get intervals."""
+
+
 class NotReadyError(ServerError):
     """The daemon has no model loaded."""
 
