@@ -312,7 +312,7 @@ READMIT_EXPORT int readmit_score_full(readmit_client *client, const double *feat
 /** Scores like readmit_score_full and also returns each risk's interval (docs/PROTOCOL.md,
  *  "Risk intervals"): low[r] <= high[r], both in [0, 1], the inductive Venn-Abers interval of
  *  the model's calibration patients at row r's margin (wide where they say little about such a
- *  margin). The served risk usually lies inside it but need not. `low` and `high` must each
+ *  margin). The served risk (Platt-scaled) is often outside it. `low` and `high` must each
  *  have room for n_rows values (they may be NULL only when n_rows is 0); `risk`, `atypicality`
  *  and `tier` may be NULL. A row's interval, like its risk, never depends on the other rows. A
  *  model without an interval (INFO "interval" null, see readmit_has_interval) makes the call

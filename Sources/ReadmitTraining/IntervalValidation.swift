@@ -46,6 +46,8 @@ public struct IntervalValidation: Sendable {
     public var medianWidth: Double
     /// Mean over the tenths of sqrt(o(1-o)/n): the sampling error of a tenth's observed rate.
     public var sampling: Double
+    /// Share of the evaluated patients whose served (Platt) risk lies inside their interval.
+    public var riskInside: Double
     /// The thirds by width, narrowest first.
     public var widthGroups: [WidthGroup]
     /// The findings in a few sentences, for the report and `metrics.json`.
@@ -71,6 +73,7 @@ public struct IntervalValidation: Sendable {
         }
         coverage = n > 0 ? Double(covered) / Double(n) : .nan
         binsInside = bins.isEmpty ? .nan : Double(bins.filter { $0.meanLow <= $0.observedRate && $0.observedRate <= $0.meanHigh }.count) / Double(bins.count)
+        riskInside = n > 0 ? Double(rows.filter { low[$0] <= risk[$0] && risk[$0] <= high[$0] }.count) / Double(n) : .nan
         let width = risk.indices.map { high[$0] - low[$0] }
         let byWidth = rows.sorted { width[$0] < width[$1] }
         medianWidth = byWidth.isEmpty ? .nan : width[byWidth[byWidth.count / 2]]
@@ -98,7 +101,8 @@ public struct IntervalValidation: Sendable {
         sampling = noise
         var text = "Within tenths of predicted risk, \(f(100 * coverage, 1))% of the evaluated patients' intervals hold their tenth's observed rate"
             + " (the mean interval holds it in \(f(100 * binsInside, 0))% of the tenths); median width \(f(medianWidth, 4)), against a sampling error of"
-            + " \(f(noise, 4)) for a tenth's observed rate itself."
+            + " \(f(noise, 4)) for a tenth's observed rate itself. The served risk (Platt scaling) lies inside its own interval (isotonic, from the same"
+            + " calibration patients) for \(f(100 * riskInside, 1))% of them."
         if medianWidth < noise {
             text += " The intervals state how closely the calibration patients pin down the calibration map at each risk; they are narrower than the noise of a tenth's observed rate, so they are not confidence intervals for it."
         }

@@ -108,7 +108,7 @@ enum MetricsJSON {
         guard let v = c.interval else { return nil }
         return [
             "method": "venn_abers",
-            "coverage": v.coverage, "risk_tenths_inside_mean_interval": v.binsInside, "median_width": v.medianWidth, "tenth_observed_rate_sampling_error": v.sampling,
+            "coverage": v.coverage, "risk_tenths_inside_mean_interval": v.binsInside, "median_width": v.medianWidth, "tenth_observed_rate_sampling_error": v.sampling, "risk_inside_interval": v.riskInside,
             "risk_tenths": v.bins.map { b in
                 ["n": b.count, "events": b.events, "observed": b.observedRate, "mean_predicted": b.meanPredicted,
                  "mean_low": b.meanLow, "mean_high": b.meanHigh, "coverage": b.coverage] as [String: Any]

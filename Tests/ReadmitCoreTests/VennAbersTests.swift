@@ -66,6 +66,8 @@ final class IntervalValidationTests: XCTestCase {
         // Intervals that hold everything: full coverage.
         let wide = IntervalValidation(risk: risk, low: risk.map { _ in 0 }, high: risk.map { _ in 1 }, labels: labels)
         XCTAssertEqual(wide.coverage, 1)
+        XCTAssertEqual(wide.riskInside, 1)
+        XCTAssertEqual(IntervalValidation(risk: risk, low: risk.map { $0 + 0.01 }, high: risk.map { $0 + 0.02 }, labels: labels).riskInside, 0)
         XCTAssertEqual(wide.bins.count, 10)
         XCTAssertEqual(wide.bins.map(\.count).reduce(0, +), n)
         let point = IntervalValidation(risk: risk, low: risk, high: risk, labels: labels)

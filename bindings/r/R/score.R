@@ -108,7 +108,8 @@ score_records_checked <- function(cl, x, k, call, ...) {
 #'   Venn-Abers interval of the model's calibration patients at the row's margin:
 #'   \code{risk_low <= risk_high}, both in [0, 1], wide where those patients say little about
 #'   such a row. It is a statement about the calibration data, not a confidence interval of
-#'   the patient's true probability; the risk usually lies inside it but need not. The risks
+#'   the patient's true probability; the risk (Platt-scaled) is often outside its own interval
+#'   (isotonic). The risks
 #'   are the same as without it, and a row's interval never depends on the other rows. A model
 #'   without an interval signals \code{readmit_no_interval} (also a
 #'   \code{readmit_bad_argument}).
