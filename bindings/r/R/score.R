@@ -165,7 +165,8 @@ same_version <- function(a, b) {
 #' @inheritParams readmit_score
 #' @return a data frame with one row per input row: \code{risk} (calibrated probability of
 #'   readmission within 30 days), \code{atypicality} (how unlike the training patients the
-#'   row is; a high value means the risk is less certain) and \code{tier} (a factor with the
+#'   row is; on the shipped data a high value does not mean a less certain risk: see the
+#'   training report's atypicality section) and \code{tier} (a factor with the
 #'   model's tier names, \code{low}, \code{medium}, \code{high}). For raw records, also
 #'   \code{error} and \code{warnings} per row and the attributes of
 #'   \code{\link{readmit_score_records}} (it is its result). The attribute
