@@ -29,7 +29,10 @@ private func checkRoundTrip(_ request: Request, _ frames: [[UInt8]]) {
     var expected: [[UInt8]]
     switch request.body {
     case .score(let rows, let columns):
-        expected = RequestEncoder.score(requestID: h.requestID, rows: rows, columns: columns, matrix: [])
+        // Flag bit 1 (interval) is SCORE's only flag; the decoder refuses any other.
+        guard h.flags & ~WireFormat.flagInterval == 0 else { fatalError("SCORE flags 0x\(String(h.flags, radix: 16)) not checked") }
+        expected = RequestEncoder.score(requestID: h.requestID, rows: rows, columns: columns, matrix: [],
+                                        interval: h.flags & WireFormat.flagInterval != 0)
         expected[2] = frames[2]
         guard frames[2].count == rows * columns * 8 else { fatalError("SCORE matrix size not checked") }
     case .explain(let rows, let columns, let k):
