@@ -8,7 +8,8 @@ import ReadmitTables
 /// and encounters that overlap this one, never feed its features: they would leak the outcome.
 /// Every row of the encounter table counts as history, excluded ones included (a stay ending in
 /// hospice is still a stay). A first encounter has count 0, sum 0 and count_positive 0; previous
-/// and days since the last discharge are missing.
+/// and days since the last discharge are missing. A count with `equals` counts the earlier stays
+/// whose `of` is one of them, and is unknown when one of those stays has `of` missing.
 enum History {
     static func compute(_ f: FeatureDefinition, key: String, tables: DatasetTables, records: EncounterRecords, labels: [Bool?],
                         computed: [RawFeature?], strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
@@ -21,6 +22,10 @@ enum History {
             let source: RawFeature
             if let j = tables.spec.features.firstIndex(where: { $0.name == of }), let raw = computed[j] {
                 source = raw
+            } else if !f.equals.isEmpty, tables.spec.labelColumn == of, !tables.encounters.has(of) {
+                // The label column of earlier stays is optional where history is derived for
+                // scoring (as for count_positive): without it the feature is unknown, not 0.
+                source = .numbers(Array(repeating: .nan, count: tables.encounters.rowCount))
             } else if !f.equals.isEmpty {
                 source = .texts(try tables.encounters.texts(of, key: key + ".of"))
             } else {
@@ -47,17 +52,22 @@ enum History {
                 // i can have ended before r began (unless they overlap it). The window, when
                 // declared, limits count, sum and count_positive; previous and days since the
                 // last discharge look at the last stay whatever its age.
-                var count = 0.0, sum = 0.0, positives = 0.0, labelKnown = true
+                var count = 0.0, sum = 0.0, positives = 0.0, labelKnown = true, matchesKnown = true
                 var previous = -1
                 for p in sorted[..<i] where records.endedBefore(p, r) {
                     if previous < 0 || Self.endsLater(p, than: previous, records) { previous = p }
                     if let window, let d = records.discharged, let a = records.admitted, a[r] - d[p] > window { continue }
-                    count += 1
+                    if let matches {
+                        // count with `equals`: only the earlier stays whose value matches.
+                        if let m = matches[p] { count += m ? 1 : 0 } else { matchesKnown = false }
+                    } else {
+                        count += 1
+                    }
                     if let numbers, !numbers[p].isNaN { sum += numbers[p] }
                     if let label = labels[p] { positives += label ? 1 : 0 } else { labelKnown = false }
                 }
                 switch kind {
-                case .count: out[r] = count
+                case .count: out[r] = matchesKnown ? count : .nan
                 case .sum: out[r] = sum
                 case .countPositive: out[r] = labelKnown ? positives : .nan
                 case .previous:

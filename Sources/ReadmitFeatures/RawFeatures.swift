@@ -51,6 +51,8 @@ public struct RawFeatures: Sendable {
                     let column = try Self.texts(tables, records, definitions[i], key: key())
                     out[i] = .codes(column, systems: Array(repeating: definitions[i].system ?? .icd9, count: column.interned.values.count))
                 }
+            case .derived where definitions[i].derive == .countOf || definitions[i].derive == .sumOf:
+                out[i] = .numbers(try Self.combined(tables, records, definitions[i], key: key(), strict: strict, errors: &errors))
             case .derived:
                 out[i] = .numbers(try Self.derived(tables, records, definitions[i], key: key()))
             case .event:
@@ -97,9 +99,46 @@ public struct RawFeatures: Sendable {
         return try tables.encounters.numbers(column, key: key() + ".column", strict: strict, errors: &errors)
     }
 
+    /// `count_of` and `sum_of`: one value per row from several columns of the row. A `count_of`
+    /// counts the columns holding one of `values` (a missing value counts as no match) and is
+    /// missing only when every column is; a `sum_of` is missing when any term is (an unknown
+    /// term makes the total unknown, not smaller).
+    static func combined(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String,
+                         strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
+        let columns = f.columns ?? []
+        var one = f
+        if f.derive == .sumOf {
+            var total = [Double](repeating: 0, count: records.count)
+            for (c, name) in columns.enumerated() {
+                one.column = name
+                let values = try numbers(tables, records, one, key: key() + ".columns[\(c)]", strict: strict, errors: &errors)
+                for r in 0..<records.count { total[r] += values[r] }
+            }
+            return total
+        }
+        let wanted = Set(f.values ?? [])
+        var count = [Double](repeating: 0, count: records.count)
+        var seen = [Bool](repeating: false, count: records.count)
+        for (c, name) in columns.enumerated() {
+            one.column = name
+            let column = try texts(tables, records, one, key: key() + ".columns[\(c)]")
+            // Matched once per distinct text, not per row.
+            let hit = column.interned.values.enumerated().map { !column.isMissing[$0.offset] && wanted.contains($0.element) }
+            let present = column.isMissing.map { !$0 }
+            for r in 0..<records.count {
+                let code = Int(column.interned.codes[r])
+                if present[code] { seen[r] = true }
+                if hit[code] { count[r] += 1 }
+            }
+        }
+        return (0..<records.count).map { seen[$0] ? count[$0] : .nan }
+    }
+
     static func derived(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String) throws(DataError) -> [Double] {
         guard let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: .nan, count: records.count) }
         switch f.derive {
+        case .countOf, .sumOf:
+            return Array(repeating: .nan, count: records.count)  // computed by combined(...)
         case .lengthOfStayDays, .none:
             return (0..<records.count).map { (discharged[$0] - admitted[$0]) / 86_400 }
         case .ageAtAdmission where tables.isRecords:

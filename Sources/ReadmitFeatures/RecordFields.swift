@@ -56,6 +56,10 @@ public enum RecordFields {
                     add(RecordField(name: f.column ?? f.name, type: .diagnosisCode, required: true, history: false, feature: f.name,
                                     system: f.system?.rawValue, table: table))
                 }
+            case .derived where f.derive == .countOf || f.derive == .sumOf:
+                for column in f.columns ?? [] {
+                    add(RecordField(name: column, type: f.derive == .sumOf ? .number : .text, required: true, history: false, feature: f.name, table: table))
+                }
             case .derived:
                 if let a = spec.encounters.admitted {
                     add(RecordField(name: a.column, type: .timestamp, required: true, history: false, format: a.format, table: "encounters"))
@@ -164,7 +168,8 @@ extension RecordBatch {
     /// What a `HISTORY` request must carry to place each row among its patient's stays and
     /// compute the history features: the patient id, the order column or the dates, and the
     /// raw fields each history feature's `of` reads. The label column (when the spec's label
-    /// is one) is optional: without it `count_positive` is unknown past a first stay.
+    /// is one) is optional: without it `count_positive`, and a history feature whose `of` is the
+    /// label column, are unknown past a first stay.
     public static func historyInputs(spec: DatasetSpec, schema: FeatureSchema) -> (required: [String], label: String?) {
         let fields = RecordFields.fields(spec: spec, schema: schema)
         var required: [String] = []
@@ -172,13 +177,16 @@ extension RecordBatch {
         add(spec.encounters.patientID)
         if let order = spec.encounters.order { add(order) }
         if let a = spec.encounters.admitted, let d = spec.encounters.discharged { add(a.column); add(d.column) }
+        var labelRead = spec.features.contains { $0.history == .countPositive }
         for f in spec.features where f.kind == .history {
             guard let of = f.of else { continue }
+            // The label column of earlier stays is optional, as for count_positive.
+            if of == spec.labelColumn { labelRead = true; continue }
             let inputs = fields.filter { $0.feature == of && !$0.history }.map(\.name)
             if spec.features.contains(where: { $0.name == of }) { inputs.forEach(add) } else { add(of) }
         }
         var label: String?
-        if case .column(let name, _, _) = spec.label, spec.features.contains(where: { $0.history == .countPositive }) { label = name }
+        if let name = spec.labelColumn, labelRead { label = name }
         return (required, label)
     }
 
@@ -206,7 +214,7 @@ extension RecordBatch {
         }
         if let label = inputs.label, !sent.contains(label) {
             warnings.warn(DataWarning(row: nil, field: label, code: "label_absent",
-                                      message: "label field '\(label)' is absent: count_positive history is unknown for every row after a patient's first stay"))
+                                      message: "label field '\(label)' is absent: the history features read from it (count_positive, and any whose `of` is the label) are unknown for every row after a patient's first stay"))
         }
         let present = Set(all.map(\.name))
         for f in fields where !present.contains(f.name) {

@@ -33,6 +33,9 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     /// Features by whose values the report breaks down performance and calibration (nil: none
     /// declared; specs stored before subgroups existed read back as nil).
     public var reportSubgroups: [SubgroupDefinition]? = nil
+    /// Groups of features the report withholds one at a time to show what each adds (nil: one
+    /// group per feature kind that has features).
+    public var reportAblation: [AblationGroup]? = nil
     /// What the spec's author states for the model card (nil: nothing stated; specs stored
     /// before model cards existed read back as nil).
     public var modelCard: ModelCardStatement? = nil
@@ -43,13 +46,42 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     /// The feature called `name`, if any.
     public func feature(named name: String) -> FeatureDefinition? { features.first { $0.name == name } }
 
+    /// The label's column, when the label is read from one (nil when it is derived from dates).
+    public var labelColumn: String? {
+        if case .column(let name, _, _) = label { return name }
+        return nil
+    }
+
     /// The events table called `name`, if any.
     public func eventSource(named name: String) -> EventSource? { events.first { $0.name == name } }
 
     enum CodingKeys: String, CodingKey {
         case name, description, search, encounters, patients, events, label, exclusions, split, features, lace
         case firstEncounterOnly = "first_encounter_only", reportDistributions = "report_distributions"
-        case reportSubgroups = "report_subgroups", modelCard = "model_card"
+        case reportSubgroups = "report_subgroups", modelCard = "model_card", reportAblation = "report_ablation"
+    }
+
+    /// The ablation groups the report uses: the declared ones, else one per feature kind that
+    /// has features (in the order kinds first appear).
+    public var ablationGroups: [AblationGroup] {
+        if let reportAblation { return reportAblation }
+        var kinds: [FeatureDefinition.Kind] = []
+        for f in features where !kinds.contains(f.kind) { kinds.append(f.kind) }
+        return kinds.map { kind in AblationGroup(name: "\(kind.rawValue) features", features: features.filter { $0.kind == kind }.map(\.name)) }
+    }
+}
+
+/// Features withheld together in the report's ablation (``DatasetSpec/reportAblation``).
+public struct AblationGroup: Codable, Sendable, Equatable {
+    /// Name for people.
+    public var name: String
+    /// The features withheld.
+    public var features: [String]
+
+    /// Creates a group.
+    public init(name: String, features: [String]) {
+        self.name = name
+        self.features = features
     }
 }
 
@@ -239,6 +271,13 @@ public struct FeatureDefinition: Codable, Sendable, Equatable {
     public enum Derivation: String, Codable, Sendable, Equatable, CaseIterable {
         case lengthOfStayDays = "length_of_stay_days"
         case ageAtAdmission = "age_at_admission"
+        /// How many of ``FeatureDefinition/columns`` hold one of ``FeatureDefinition/values``.
+        case countOf = "count_of"
+        /// The sum of the numeric ``FeatureDefinition/columns``.
+        case sumOf = "sum_of"
+
+        /// Whether the derivation reads the encounter's dates.
+        public var needsDates: Bool { self == .lengthOfStayDays || self == .ageAtAdmission }
     }
     /// How an events table is aggregated within a stay.
     public enum Aggregate: String, Codable, Sendable, Equatable, CaseIterable {
@@ -277,6 +316,10 @@ public struct FeatureDefinition: Codable, Sendable, Equatable {
     public var derive: Derivation?
     /// Derived age: the patient-table columns of the anchor age and year.
     public var ageColumn: String?, yearColumn: String?
+    /// Derived `count_of` / `sum_of`: the columns read (of ``table``); nil for other kinds.
+    public var columns: [String]?
+    /// Derived `count_of`: the texts counted.
+    public var values: [String]?
     /// Event and diagnosis-by-events: the events table.
     public var events: String?
     /// Event: the aggregation.
@@ -311,6 +354,7 @@ public struct FeatureDefinition: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, kind, description, column, table, other, levels, system, grouping, derive, events, aggregate, codes, group, history, of, equals
+        case columns, values
         case minCount = "min_count", maxLevels = "max_levels", ageColumn = "age_column", yearColumn = "year_column", windowDays = "window_days"
     }
 }

@@ -294,8 +294,16 @@ final class NodeReader {
         }
         var distributions: [String] = []
         var subgroups: [SubgroupDefinition]?
+        var ablation: [AblationGroup]?
         if let r = try top.object("report") {
             distributions = try r.strings("distributions") ?? []
+            if r.has("ablation") {
+                ablation = []
+                for o in try r.list("ablation") {
+                    ablation?.append(AblationGroup(name: try o.requireString("group"), features: try o.strings("features") ?? []))
+                    try o.finish()
+                }
+            }
             if r.has("subgroups") {
                 subgroups = []
                 for o in try r.list("subgroups") {
@@ -325,7 +333,7 @@ final class NodeReader {
         try top.finish()
         return DatasetSpec(name: name, description: description, search: search, encounters: encounters, patients: patients, events: events,
                            label: label, exclusions: exclusions, split: split, firstEncounterOnly: firstOnly, features: features,
-                           lace: lace, reportDistributions: distributions, reportSubgroups: subgroups, modelCard: card)
+                           lace: lace, reportDistributions: distributions, reportSubgroups: subgroups, reportAblation: ablation, modelCard: card)
     }
 
     func feature(_ o: Object) throws(SpecError) -> FeatureDefinition {
@@ -370,9 +378,21 @@ final class NodeReader {
                 throw error(.missingKey, o.sub("derive"), o.node, "required key 'derive' is missing")
             }
             f.derive = derive
-            if derive == .ageAtAdmission {
+            switch derive {
+            case .ageAtAdmission:
                 f.ageColumn = try o.requireString("age")
                 f.yearColumn = try o.requireString("year")
+            case .countOf, .sumOf:
+                let columns = try o.strings("columns") ?? []
+                if columns.isEmpty { throw error(.missingKey, o.sub("columns"), o.node, "\(derive.rawValue) needs 'columns' (a list of column names)") }
+                f.columns = columns
+                if derive == .countOf {
+                    let values = try o.strings("values") ?? []
+                    if values.isEmpty { throw error(.missingKey, o.sub("values"), o.node, "count_of needs 'values' (the texts counted)") }
+                    f.values = values
+                }
+            case .lengthOfStayDays:
+                break
             }
         case .event:
             f.events = try o.requireString("events")

@@ -58,7 +58,10 @@ struct SpecValidator {
             }
             switch f.kind {
             case .derived:
-                if !spec.hasDates { throw fail("\(key).derive", "\(f.derive?.rawValue ?? "") needs encounters.admitted and encounters.discharged") }
+                if f.derive?.needsDates ?? true, !spec.hasDates {
+                    throw fail("\(key).derive", "\(f.derive?.rawValue ?? "") needs encounters.admitted and encounters.discharged")
+                }
+                if let columns = f.columns, Set(columns).count != columns.count { throw fail("\(key).columns", "a column is listed twice") }
                 if f.derive == .ageAtAdmission && spec.patients == nil { throw fail("\(key).derive", "age_at_admission needs a patients table") }
             case .history:
                 guard let h = f.history else { break }
@@ -68,7 +71,8 @@ struct SpecValidator {
                 if let of = f.of, let target = spec.feature(named: of), target.kind == .history {
                     throw fail("\(key).of", "'\(of)' is a history feature; history is computed from raw columns or other features")
                 }
-                if !f.equals.isEmpty && h != .previous { throw fail("\(key).equals", "equals is used with history: previous") }
+                if !f.equals.isEmpty && h != .previous && h != .count { throw fail("\(key).equals", "equals is used with history: previous or count") }
+                if h == .count && (f.of == nil) != f.equals.isEmpty { throw fail("\(key).equals", "history count takes 'of' and 'equals' together (or neither)") }
             default: break
             }
         }
@@ -80,6 +84,11 @@ struct SpecValidator {
         }
         for name in spec.reportDistributions where spec.feature(named: name) == nil {
             throw fail("report.distributions", "no feature is called '\(name)'")
+        }
+        for (i, group) in (spec.reportAblation ?? []).enumerated() {
+            let key = "report.ablation[\(i)]"
+            if group.features.isEmpty { throw fail("\(key).features", "group '\(group.name)' lists no feature") }
+            for name in group.features where spec.feature(named: name) == nil { throw fail("\(key).features", "no feature is called '\(name)'") }
         }
         var seenSubgroups = Set<String>()
         for (i, group) in (spec.reportSubgroups ?? []).enumerated() {

@@ -19,6 +19,9 @@ public struct TrainingOptions: Sendable {
     /// Share of training encounters added again with their history withheld, so that unknown
     /// history (a caller that does not send it) is a state the booster has seen; 0 disables.
     public var historyWithheldShare = 0.1
+    /// Whether to retrain without each ablation group of the spec (``DatasetSpec/ablationGroups``)
+    /// to show what it adds.
+    public var ablation = true
     /// Bootstrap replicates for the AUC interval.
     public var bootstrapReplicates = 1000
 

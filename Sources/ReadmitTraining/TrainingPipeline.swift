@@ -64,6 +64,11 @@ public enum TrainingPipeline {
                                              riskWithheld: riskWithheld, references: references,
                                              options: options)
         stage("evaluation")
+        let ablation = options.ablation
+            ? try FeatureAblation.run(groups: tables.spec.ablationGroups, schema: features.schema, search: search, refit: refit, split: split,
+                                      served: evaluation.evaluations[0].metrics, options: options, progress: progress)
+            : []
+        if options.ablation { stage("ablation") }
 
         let cohort = data.cohort, spec = tables.spec
         let patients = { (idx: [Int]) in Set(idx.map { cohort.patients[$0] }).count }
@@ -82,7 +87,7 @@ public enum TrainingPipeline {
             trainingDataFile: tables.fileNames, trainingDataSHA256: dataHash))
         return TrainingResult(modelFile: try assembly.modelFile.withModelCard(card), cohort: counts, evaluations: evaluation.evaluations,
                               riskModelAUCInterval: evaluation.interval, clinical: evaluation.clinical, subgroups: evaluation.subgroups, firstEncounterMetrics: evaluation.firstMetrics, trials: search.trials,
-                              missingness: evaluation.missingness, importance: evaluation.importance, distributions: evaluation.distributions,
+                              ablation: ablation, missingness: evaluation.missingness, importance: evaluation.importance, distributions: evaluation.distributions,
                               testLabels: split.labels(split.test), stageSeconds: stages)
     }
 

@@ -122,6 +122,9 @@ public struct TrainingResult: Sendable {
     public var firstEncounterMetrics: BinaryMetrics
     /// Hyperparameter trials on the validation patients, in the order tried.
     public var trials: [HyperparameterTrial]
+    /// What each feature group adds: the model retrained without it, in the spec's order (empty
+    /// when the ablation was not run).
+    public var ablation: [AblationResult]
     /// Missing share of each feature in the eligible cohort.
     public var missingness: [(column: String, fraction: Double)]
     /// Mean absolute contribution (log-odds) of each schema feature on test rows, largest first.

@@ -66,6 +66,11 @@ enum Format {
         guard let x, x.isFinite else { return "-" }
         return String(format: "%.\(digits)f", x)
     }
+    /// With its sign always written (`+0.0042`, `-0.0010`): a difference.
+    static func signed(_ x: Double?, _ digits: Int = 4) -> String {
+        guard let x, x.isFinite else { return "-" }
+        return String(format: "%+.\(digits)f", x)
+    }
     static func pct(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f%%", 100 * x) }
     static func int(_ n: Int) -> String {
         let s = String(n)

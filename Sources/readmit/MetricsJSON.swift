@@ -37,6 +37,15 @@ enum MetricsJSON {
         root["atypicality_validation"] = atypicality(r.clinical)
         if let v = intervalValidation(r.clinical) { root["interval_validation"] = v }
         root["subgroups"] = subgroups(r.subgroups)
+        if !r.ablation.isEmpty {
+            root["ablation"] = [
+                "description": "the booster retrained without each group (its columns missing in every row; hyperparameters, rounds and seed fixed), Platt-calibrated on the calibration patients, on the test split",
+                "groups": r.ablation.map {
+                    ["group": $0.group, "features": $0.features, "roc_auc": $0.rocAUC, "brier": $0.brier,
+                     "roc_auc_added": $0.aucAdded, "brier_reduced": $0.brierReduced] as [String: Any]
+                },
+            ] as [String: Any]
+        }
         let c = r.cohort
         root["first_encounter"] = ["risk_model": metrics(r.firstEncounterMetrics), "description": "test patients' first encounter only"]
         root["cohort"] = [

@@ -111,6 +111,9 @@ enum ReportBuilder {
                                                                                         count: $0.count, events: $0.events, observedRate: $0.observedRate,
                                                                                         meanPredicted: $0.meanPredicted, calibrationError: $0.calibrationError, brier: $0.brier) },
                               verdict: v.verdict)
+            },
+            ablation: r.ablation.map {
+                AblationRow(group: $0.group, features: $0.features, rocAUC: $0.rocAUC, brier: $0.brier, aucAdded: $0.aucAdded, brierReduced: $0.brierReduced)
             })
     }
 

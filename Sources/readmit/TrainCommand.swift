@@ -35,6 +35,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "A fast run (one hyperparameter set, fewer rounds): for tests, not for use.")
     var quick = false
 
+    @Flag(name: .long, help: "Skip the feature-group ablation (the booster retrained without each group the spec's report.ablation declares).")
+    var noAblation = false
+
     @Flag(name: .long, help: "Skip the HTML report and plots (metrics.json and the model are still written).")
     var noReport = false
 
@@ -76,6 +79,7 @@ struct TrainCommand: ParsableCommand {
             var options = TrainingOptions()
             options.seed = seed
             options.quick = quick
+            options.ablation = !noAblation
             options.threads = max(1, threads)
             guard (0...1).contains(historyWithheldShare) else { throw ValidationError("--history-withheld-share must be between 0 and 1") }
             options.historyWithheldShare = historyWithheldShare

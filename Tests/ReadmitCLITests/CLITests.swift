@@ -225,6 +225,17 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((subgroups?.last?["groups"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.first, "< 45")
         let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("id=\"clinical\"") && html.contains("id=\"fig-decision_curve\"") && html.contains("id=\"fig-subgroups\""))
+        // The ablation: without report.ablation in its spec, one group per feature kind, each a
+        // real refit (its own figures, the difference from the served model stated).
+        let ablation = (metrics?["ablation"] as? [String: Any])?["groups"] as? [[String: Any]] ?? []
+        let spec = try SpecReader.read(path: Self.mimicSpecPath)
+        XCTAssertEqual(ablation.compactMap { $0["group"] as? String }, spec.ablationGroups.map(\.name))
+        let served = (risk?["roc_auc"] as? Double) ?? .nan
+        for g in ablation {
+            let auc = g["roc_auc"] as? Double ?? .nan, added = g["roc_auc_added"] as? Double ?? .nan
+            XCTAssertTrue(auc.isFinite && (served - auc - added).magnitude < 1e-12, "\(g)")
+        }
+        XCTAssertTrue(html.contains("id=\"ablation\"") && html.contains("Without history features"), "ablation section")
     }
 
     /// A model file of format 1 (before models carried their spec) is refused with advice.

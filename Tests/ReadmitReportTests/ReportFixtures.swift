@@ -134,6 +134,9 @@ enum ReportFixtures {
                     SubgroupRow(name: "Unknown/Invalid <x>", count: 1, events: 0, observedRate: 0, observedInterval: ConfidenceInterval(lower: 0, upper: 0.79),
                                 meanPredicted: 0.05, rocAUC: .nan, rocAUCInterval: nil, intercept: .nan, interceptInterval: nil),
                 ]),
-            ])
+            ],
+            ablation: [AblationRow(group: "earlier stays <h>", features: ["prior_encounters", "prev_number_inpatient"], rocAUC: 0.6712, brier: 0.09521,
+                                   aucAdded: 0.0246, brierReduced: 0.00071),
+                       AblationRow(group: "noise", features: ["x"], rocAUC: 0.6961, brier: 0.09449, aucAdded: -0.0003, brierReduced: -0.00001)])
     }
 }

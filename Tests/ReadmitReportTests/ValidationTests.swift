@@ -43,11 +43,14 @@ import Testing
         // A one-patient subgroup is shown, its missing figures as dashes, its name escaped.
         #expect(with.plots.contains { $0.name == "subgroups" } && with.html.contains("id=\"subgroups\""))
         #expect(with.html.contains("<th scope=\"row\">Unknown/Invalid &lt;x&gt;</th><td class=\"num\">1</td>"))
+        // The ablation table: each group's figures and signed differences, its name escaped.
+        #expect(with.html.contains("id=\"ablation\"") && with.html.contains("<th scope=\"row\">Without earlier stays &lt;h&gt;</th><td>prior_encounters, prev_number_inpatient</td><td class=\"num\">0.6712</td><td class=\"num\">0.09521</td><td class=\"num\">+0.0246</td><td class=\"num\">+0.00071</td>"))
+        #expect(with.html.contains("<td class=\"num\">-0.0003</td><td class=\"num\">-0.00001</td>"))
         var input = ReportFixtures.sample(n: 300)
         input.clinical = nil
         let without = try ReportWriter.render(input)
         #expect(!without.plots.contains { $0.name == "decision_curve" || $0.name == "subgroups" })
-        #expect(!without.html.contains("id=\"clinical\""))
+        #expect(!without.html.contains("id=\"clinical\"") && !without.html.contains("id=\"ablation\""))
     }
 
     /// The model card comes first, linked from the navigation, each item escaped; a report

@@ -109,10 +109,27 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertEqual(error(dated)?.key, "encounters.admitted.format")
     }
 
+    /// Ablation groups: declared ones are read and checked; without them, one group per kind.
+    func testAblationGroupsAreReadAndChecked() throws {
+        let withCategory = Self.minimal + "\n  - {name: sex, kind: categorical, column: sex}\n"
+        let spec = try parse(withCategory + "report:\n  ablation: [{group: who, features: [sex]}, {group: all, features: [x, sex]}]\n")
+        XCTAssertEqual(spec.ablationGroups, [AblationGroup(name: "who", features: ["sex"]), AblationGroup(name: "all", features: ["x", "sex"])])
+        let byKind = try parse(withCategory)
+        XCTAssertNil(byKind.reportAblation)
+        XCTAssertEqual(byKind.ablationGroups, [AblationGroup(name: "numeric features", features: ["x"]),
+                                               AblationGroup(name: "categorical features", features: ["sex"])])
+        func key(_ report: String) -> String? { error(withCategory + "report:\n  ablation: \(report)\n")?.key }
+        XCTAssertEqual(key("[{group: g, features: [nope]}]"), "report.ablation[0].features")
+        XCTAssertEqual(key("[{group: g, features: []}]"), "report.ablation[0].features")
+        XCTAssertEqual(key("[{features: [sex]}]"), "report.ablation[0].group")
+        XCTAssertEqual(key("[{group: g, features: [sex], colour: red}]"), "report.ablation[0].colour")
+        XCTAssertEqual(try JSONDecoder().decode(DatasetSpec.self, from: try JSONEncoder().encode(spec)), spec)
+    }
+
     func testShippedSpecsRead() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let diabetes = try SpecReader.read(path: root.appendingPathComponent("data/diabetes130/dataset.yaml").path)
-        XCTAssertEqual(diabetes.features.count, 52)
+        XCTAssertEqual(diabetes.features.count, 60)
         XCTAssertEqual(diabetes.exclusions.count, 2)
         let mimic = try SpecReader.read(path: root.appendingPathComponent("data/mimic-iv-demo/dataset.yaml").path)
         XCTAssertTrue(mimic.hasDates)

@@ -105,6 +105,29 @@ public struct SubgroupTable: Sendable, Codable, Equatable {
     }
 }
 
+/// One row of the ablation table: the model retrained without a group of features.
+public struct AblationRow: Sendable, Codable, Equatable {
+    /// The group's name.
+    public var group: String
+    /// The features withheld.
+    public var features: [String]
+    /// Test ROC AUC and Brier score without the group.
+    public var rocAUC: Double, brier: Double
+    /// What the group adds: the served model's ROC AUC minus this one's, and this one's Brier
+    /// score minus the served model's.
+    public var aucAdded: Double, brierReduced: Double
+
+    /// Creates a row.
+    public init(group: String, features: [String], rocAUC: Double, brier: Double, aucAdded: Double, brierReduced: Double) {
+        self.group = group
+        self.features = features
+        self.rocAUC = rocAUC
+        self.brier = brier
+        self.aucAdded = aucAdded
+        self.brierReduced = brierReduced
+    }
+}
+
 /// The report's clinical section: calibration intercept and slope, the decision curve, and the
 /// validation of atypicality.
 public struct ClinicalInput: Sendable, Codable, Equatable {
@@ -126,11 +149,13 @@ public struct ClinicalInput: Sendable, Codable, Equatable {
     public var subgroups: [SubgroupTable]
     /// Coverage and width of the risk intervals (nil: the model serves none).
     public var interval: IntervalInput?
+    /// What each feature group adds (empty: not run).
+    public var ablation: [AblationRow] = []
 
     /// Creates the section.
     public init(calibration: [CalibrationRow], thresholds: [Double], netBenefit: [String: [Double]], treatAll: [Double],
                 atTiers: [TierNetBenefit], atypicalityGroups: [AtypicalityGroupRow], atypicalityVerdict: String,
-                subgroups: [SubgroupTable] = [], interval: IntervalInput? = nil) {
+                subgroups: [SubgroupTable] = [], interval: IntervalInput? = nil, ablation: [AblationRow] = []) {
         self.calibration = calibration
         self.thresholds = thresholds
         self.netBenefit = netBenefit
@@ -140,5 +165,6 @@ public struct ClinicalInput: Sendable, Codable, Equatable {
         self.atypicalityVerdict = atypicalityVerdict
         self.subgroups = subgroups
         self.interval = interval
+        self.ablation = ablation
     }
 }

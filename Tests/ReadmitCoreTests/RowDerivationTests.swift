@@ -1,0 +1,104 @@
+import Foundation
+import ReadmitCore
+import ReadmitSpec
+import XCTest
+
+/// Features derived from several columns of one row (`count_of`, `sum_of`) and history read
+/// from the label of earlier stays (`count` and `previous` with `of: <label>` and `equals`), on
+/// a small undated extract written by hand; and the spec errors of their keys.
+final class RowDerivationTests: XCTestCase {
+    static let encounters = """
+        enc,pat,drug_a,drug_b,drug_c,visits_a,visits_b,outcome
+        1,7,No,Up,Steady,1,2,>30
+        2,7,Down,?,No,0,?,<30
+        3,7,?,?,?,3,4,NO
+        4,7,Up,Up,Up,0,0,>30
+        5,8,Steady,No,No,2,2,NO
+
+        """
+
+    static func spec(extra: String = "") -> String {
+        """
+        name: rows
+        encounters: {file: enc.csv, encounter_id: enc, patient_id: pat, order: enc, missing: ["?"]}
+        label: {column: outcome, positive: ["<30"], negative: ["NO", ">30"]}
+        split: {method: patient_hash}
+        features:
+          - {name: drugs_given, kind: derived, derive: count_of, columns: [drug_a, drug_b, drug_c], values: [Steady, Up, Down]}
+          - {name: drugs_changed, kind: derived, derive: count_of, columns: [drug_a, drug_b, drug_c], values: [Up, Down]}
+          - {name: visits, kind: derived, derive: sum_of, columns: [visits_a, visits_b]}
+          - {name: prior_after_30, kind: history, history: count, of: outcome, equals: [">30"]}
+          - {name: prev_after_30, kind: history, history: previous, of: outcome, equals: [">30"]}
+          - {name: prior, kind: history, history: count}
+        \(extra)
+        """
+    }
+
+    func load(_ specText: String, encounters: String = encounters) throws -> PreparedData {
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.write(encounters, name: "enc.csv", in: dir)
+        let spec = try SpecReader.parse(specText, file: "rows.yaml")
+        return try PreparedData(tables: DatasetTables(spec: spec, folders: [dir.path]))
+    }
+
+    func values(_ data: PreparedData, _ name: String) -> [Double] {
+        let schema = FeatureSchemaBuilder.build(spec: data.spec, raw: data.raw, trainingRows: Array(0..<data.records.count))
+        let x = FeatureEncoder.encode(raw: data.raw, spec: data.spec, schema: schema)
+        let j = schema.index(of: name)!
+        return (0..<x.rows).map { x.values[$0 * x.columns + j] }
+    }
+
+    /// NaN-aware equality of two columns (XCTAssertEqual fails on NaN == NaN).
+    func assertSame(_ a: [Double], _ b: [Double], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.map { $0.isNaN ? "nan" : String($0) }, b.map { $0.isNaN ? "nan" : String($0) }, file: file, line: line)
+    }
+
+    func testCountOfCountsMatchingColumnsAndIsMissingOnlyWhenAllAre() throws {
+        let data = try load(Self.spec())
+        // Row 2: "Down" counts, the missing drug_b counts as no match. Row 3: all missing.
+        assertSame(values(data, "drugs_given"), [2, 1, .nan, 3, 1])
+        assertSame(values(data, "drugs_changed"), [1, 1, .nan, 3, 0])
+    }
+
+    func testSumOfIsMissingWhenATermIs() throws {
+        let data = try load(Self.spec())
+        assertSame(values(data, "visits"), [3, .nan, 7, 0, 4])
+    }
+
+    func testHistoryOfTheLabelCountsOnlyEarlierMatchingStays() throws {
+        let data = try load(Self.spec())
+        // Patient 7's stays in order 1, 2, 3, 4 with outcomes >30, <30, NO, >30; the row's own
+        // outcome never counts (it is not known at its discharge).
+        assertSame(values(data, "prior_after_30"), [0, 1, 1, 1, 0])
+        assertSame(values(data, "prev_after_30"), [.nan, 1, 0, 0, .nan])
+        assertSame(values(data, "prior"), [0, 1, 2, 3, 0])
+        // An earlier stay whose outcome is missing makes the count unknown, not smaller.
+        let unknown = Self.encounters.replacingOccurrences(of: "1,7,No,Up,Steady,1,2,>30", with: "1,7,No,Up,Steady,1,2,?")
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.write(unknown, name: "enc.csv", in: dir)
+        var errors = RowErrors()
+        // As `readmit history` derives it (lenient: the unknown label is not an error there).
+        let derived = try DerivedHistory(tables: DatasetTables(spec: SpecReader.parse(Self.spec(), file: "rows.yaml"), folders: [dir.path]), errors: &errors)
+        assertSame(derived.fields.first { $0.name == "prior_after_30" }?.values ?? [], [0, .nan, .nan, .nan, 0])
+        assertSame(derived.fields.first { $0.name == "prev_after_30" }?.values ?? [], [.nan, .nan, 0, 0, .nan])
+    }
+
+    func testSpecErrorsNameTheKey() {
+        func message(_ feature: String) -> String {
+            let text = Self.spec().replacingOccurrences(of: "features:\n", with: "features:\n  \(feature)\n")
+            do {
+                _ = try SpecReader.parse(text, file: "rows.yaml")  // parses and validates
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        XCTAssertTrue(message("- {name: x, kind: derived, derive: count_of, columns: [drug_a]}").contains("features[0].values"))
+        XCTAssertTrue(message("- {name: x, kind: derived, derive: sum_of}").contains("features[0].columns"))
+        XCTAssertTrue(message("- {name: x, kind: derived, derive: sum_of, columns: [a, a]}").contains("listed twice"))
+        XCTAssertTrue(message("- {name: x, kind: history, history: count, of: outcome}").contains("features[0].equals"))
+        XCTAssertTrue(message("- {name: x, kind: history, history: sum, of: visits_a, equals: [\"1\"]}").contains("features[0].equals"))
+        // A derivation that reads no dates needs none.
+        XCTAssertEqual(message("- {name: x, kind: derived, derive: sum_of, columns: [visits_a]}"), "no error")
+    }
+}
