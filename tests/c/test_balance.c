@@ -366,6 +366,32 @@ static void killed_mid_run(int split_rows) {
 static void test_killed_mid_run(void) { killed_mid_run(0); }
 static void test_killed_mid_run_split(void) { killed_mid_run(slack > 1 ? 200 : 1000); }
 
+/* A stopped daemon (SIGSTOP: connected, never answers): the request waiting on it times out and
+ * is resent to another daemon; the stopped one is held out of rotation, so only one call waits. */
+static void test_stopped_daemon_is_held_out(void) {
+    int timeout = 400 * slack;
+    readmit_client *c = open_all(0, timeout);
+    double *x = rows(1, 9), ref, risk;
+    CHECK_RC(c, readmit_score(c, x, 1, nf, &ref), READMIT_OK);
+    th_daemon_signal(&d[2], SIGSTOP);
+    int failed = 0, slow = 0, n = 30;
+    for (int k = 0; k < n; k++) {
+        long long t0 = th_now_ms();
+        int rc = readmit_score(c, x, 1, nf, &risk);
+        failed += rc != READMIT_OK || risk != ref;
+        slow += th_now_ms() - t0 >= timeout;
+    }
+    int up = 1;
+    uint64_t fails = 0;
+    readmit_endpoint_status(c, 2, &up, NULL, &fails);
+    th_daemon_signal(&d[2], SIGCONT);
+    CHECK(failed == 0, "%d of %d calls failed with one daemon stopped", failed, n);
+    CHECK(slow == 1 && fails == 1 && up == 0, "%d calls waited out the timeout, %llu failures there, in rotation %d",
+          slow, (unsigned long long)fails, up);
+    free(x);
+    readmit_close(c);
+}
+
 /* ---- rolling reload and rolling restart under load ----------------------------------------- */
 
 typedef struct {
@@ -442,6 +468,7 @@ int main(void) {
         RUN(test_split_records_identical);
         RUN(test_killed_mid_run);
         RUN(test_killed_mid_run_split);
+        RUN(test_stopped_daemon_is_held_out);
         RUN(test_rolling_reload);
     }
     for (int i = 0; i < N_DAEMONS; i++) th_daemon_stop(&d[i]);
