@@ -397,6 +397,7 @@ static void test_stopped_daemon_is_held_out(void) {
 typedef struct {
     atomic_int stop;
     atomic_int calls, failed;
+    pthread_mutex_t lock; /* guards last_error */
     char last_error[512];
 } load;
 
@@ -409,7 +410,9 @@ static void *load_thread(void *arg) {
         atomic_fetch_add(&l->calls, 1);
         if (rc != READMIT_OK) {
             atomic_fetch_add(&l->failed, 1);
+            pthread_mutex_lock(&l->lock);
             snprintf(l->last_error, sizeof l->last_error, "%s: %s", readmit_strerror(rc), readmit_errmsg(c));
+            pthread_mutex_unlock(&l->lock);
         }
     }
     free(x);
@@ -420,6 +423,7 @@ static void *load_thread(void *arg) {
 static void test_rolling_reload(void) {
     load l;
     memset(&l, 0, sizeof l);
+    pthread_mutex_init(&l.lock, NULL);
     pthread_t t[2];
     for (int k = 0; k < 2; k++) pthread_create(&t[k], NULL, load_thread, &l);
     th_sleep_ms(200);
@@ -447,6 +451,7 @@ static void test_rolling_reload(void) {
           before_restart, calls - before_restart);
     fprintf(stderr, "   rolling SIGHUP reload then rolling restart of %d daemons: %d calls, %d failed\n", N_DAEMONS,
             calls, failed);
+    pthread_mutex_destroy(&l.lock);
 }
 
 int main(void) {
