@@ -420,6 +420,7 @@ static int rm_score(readmit_client *client, const double *features, size_t n_row
     rm_request req = {RM_OP_SCORE, interval ? RM_FLAG_INTERVAL : 0, 2, parts, sizes, 0};
     rm_reply reply;
     rc = rm_transport_call(client, &req, &reply);
+    client->deadline_cap = 0;
     free(owned);
     if (rc != READMIT_OK) return rc;
     rc = rm_score_from_reply(client, &reply, n_rows, interval, risk, atypicality, tier, low, high);

@@ -641,6 +641,7 @@ int readmit_score_records(readmit_client *client, const readmit_records *records
     }
     rm_reply reply;
     rc = rm_records_call(client, records, RM_OP_RECORDS, k, options, &reply);
+    client->deadline_cap = 0; /* used by that call, unless it failed before sending */
     if (rc == READMIT_OK) {
         rc = rm_result_from_reply(client, &reply, records->n_rows, k, (options & READMIT_RECORDS_INTERVAL) != 0, out);
         rm_reply_close(&reply);
