@@ -292,6 +292,61 @@ static void test_split_records_identical(void) {
     readmit_close(split);
 }
 
+/* Two daemons serving two model versions (the fixture model under another id, as during a
+ * rolling update): the two chunks of a split batch come back from different versions, so the
+ * batch is scored whole on one daemon (a third answer) and carries that one version. */
+static void test_split_mixed_versions(void) {
+    const char *model = getenv("READMIT_TEST_MODEL");
+    if (!model || !*model) model = ".build/fixtures/model.readmit";
+    char copy[] = "/tmp/readmit-other-id-XXXXXX", cmd[2048];
+    int fd = mkstemp(copy);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0) return;
+    close(fd);
+    snprintf(cmd, sizeof cmd, "python3 tests/tools/model_with_id.py '%s' '%s' 00000000000000aa", model, copy);
+    int rc = system(cmd);
+    CHECK(rc == 0, "%s: %d", cmd, rc);
+    char *saved = getenv("READMIT_TEST_MODEL") ? strdup(getenv("READMIT_TEST_MODEL")) : NULL;
+    setenv("READMIT_TEST_MODEL", copy, 1);
+    th_daemon other;
+    int up = rc == 0 && th_daemon_start(&other, 0, (const char *)NULL);
+    if (saved) setenv("READMIT_TEST_MODEL", saved, 1);
+    else unsetenv("READMIT_TEST_MODEL");
+    free(saved);
+    CHECK(up, "readmitd serves the model under another id");
+    if (up) {
+        size_t n = slack > 1 ? 2000 : 8000;
+        double *x = rows(n, 5), *r1 = malloc(n * sizeof *r1), *r2 = malloc(n * sizeof *r2);
+        readmit_client *one = th_open(d[0].endpoint, 10000, 0);
+        CHECK_RC(one, readmit_score(one, x, n, nf, r1), READMIT_OK);
+        uint64_t v0 = readmit_last_model_version(one);
+        readmit_options *o = NULL;
+        readmit_client *split = NULL;
+        readmit_options_new(&o);
+        readmit_options_set_timeout_ms(o, 10000);
+        readmit_options_set_split_rows(o, n / 2);
+        readmit_options_add_endpoint(o, d[0].endpoint);
+        readmit_options_add_endpoint(o, other.endpoint);
+        CHECK(readmit_open_ex(NULL, o, &split) == READMIT_OK, "open");
+        readmit_options_free(o);
+        CHECK_RC(split, readmit_score(split, x, n, nf, r2), READMIT_OK);
+        uint64_t a = 0, b = 0, v = readmit_last_model_version(split);
+        readmit_endpoint_status(split, 0, NULL, &a, NULL);
+        readmit_endpoint_status(split, 1, NULL, &b, NULL);
+        CHECK(memcmp(r1, r2, n * sizeof *r1) == 0, "same risks");
+        CHECK(a + b == 3 && a >= 1 && b >= 1, "two chunks from two versions, then the whole batch: %llu + %llu answers",
+              (unsigned long long)a, (unsigned long long)b);
+        CHECK(v == v0 || v == 0xaa, "the call's version %016llx is one of the two", (unsigned long long)v);
+        fprintf(stderr, "   chunks from %016llx and 00000000000000aa: scored whole (%llu + %llu answers)\n",
+                (unsigned long long)v0, (unsigned long long)a, (unsigned long long)b);
+        free(x), free(r1), free(r2);
+        readmit_close(one);
+        readmit_close(split);
+        th_daemon_stop(&other);
+    }
+    unlink(copy);
+}
+
 /* ---- a daemon killed mid-run, and restarted ------------------------------------------------ */
 
 typedef struct {
@@ -471,6 +526,7 @@ int main(void) {
         RUN(test_spreading);
         RUN(test_split_score_identical);
         RUN(test_split_records_identical);
+        RUN(test_split_mixed_versions);
         RUN(test_killed_mid_run);
         RUN(test_killed_mid_run_split);
         RUN(test_stopped_daemon_is_held_out);
