@@ -19,7 +19,16 @@
  *     the full timeout and gives READMIT_ETIMEDOUT. After either the client reopens its socket
  *     (Lazy Pirate), so a later call succeeds once the daemon is back. A caller-installed check
  *     (readmit_options_set_interrupt) can abandon a waiting call: READMIT_EINTERRUPTED.
- *   - Thread-safety: a readmit_client wraps a ZeroMQ socket and must not be used from two
+ *   - Several endpoints (several readmitd serving the same model) are load-balanced: requests
+ *     go round robin to the daemons that are up, a daemon that dies is taken out of rotation
+ *     within about a second and put back when it answers again, and a request that fails on
+ *     one daemon is resent to another. Every scoring request of this library is idempotent (a
+ *     score is a pure function of the request and the model), so resending it is always safe.
+ *     A large batch can be split over the daemons (readmit_options_set_split_rows); results
+ *     are identical to one daemon's. Calls about one daemon (readmit_health, readmit_stats_alloc,
+ *     readmit_reload) go to the next daemon in rotation: open a client per endpoint to reach a
+ *     given daemon.
+ *   - Thread-safety: a readmit_client wraps ZeroMQ sockets and must not be used from two
  *     threads at once (serialise with your own lock, or open one client per thread). Distinct
  *     clients are fully independent and may be used concurrently. Functions that take no
  *     client (readmit_version, readmit_strerror, readmit_free, the readmit_options_* calls
@@ -63,11 +72,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 4
+#define READMIT_VERSION_MINOR 5
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.4.0"
+#define READMIT_VERSION "0.5.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -193,9 +202,20 @@ READMIT_EXPORT int readmit_options_set_retries(readmit_options *options, int ret
  *  address, PORT 1 to 65535) or "ipc://PATH" (a Unix socket path, at most 107 bytes; "@name"
  *  for Linux's abstract namespace). Anything else gives READMIT_EINVAL, with
  *  readmit_open_errmsg() saying e.g. "invalid endpoint 'localhost:5555': expected
- *  tcp://HOST:PORT or ipc://PATH". With several endpoints the client talks to one at a time,
- *  starting with the first; after a timeout, or at once when an endpoint is unavailable, it
- *  reconnects to the next one (failover, round robin). */
+ *  tcp://HOST:PORT or ipc://PATH".
+ *
+ *  With several endpoints (daemons serving the same model) the client load-balances: it keeps
+ *  a connection to each, and sends each request to the next daemon in rotation (round robin
+ *  over the daemons that are up; clients opened together start at different ones). A daemon
+ *  whose connection fails or drops (it died or was stopped) is taken out of rotation at the
+ *  next call, within about a second; while calls are made it is probed every 200 ms and put
+ *  back once it accepts a connection again. A request that finds its daemon unavailable, gets
+ *  no reply within timeout_ms, or is answered READMIT_ENOTREADY or READMIT_EOVERLOADED is
+ *  resent to another daemon (every request is idempotent, so this is safe; unavailable
+ *  daemons use no retry, timeouts do); a daemon that timed out stays out of rotation for
+ *  max(timeout_ms, 1 s). Only when every endpoint is unavailable does a call fail with
+ *  READMIT_EUNAVAILABLE (naming each). Before 0.5.0 the endpoints were tried one at a time
+ *  (failover only). */
 READMIT_EXPORT int readmit_options_add_endpoint(readmit_options *options, const char *endpoint);
 
 /** Enables CURVE encryption and authentication. Each key is 40 characters of Z85 text (as
@@ -211,6 +231,23 @@ READMIT_EXPORT int readmit_options_set_curve(readmit_options *options,
 /** Sets the largest reply accepted, in bytes (>= 1024). Larger replies fail with
  *  READMIT_ETOOBIG (or, for one frame over the limit, READMIT_ETIMEDOUT: libzmq drops it). */
 READMIT_EXPORT int readmit_options_set_max_reply_bytes(readmit_options *options, size_t max_bytes);
+
+/** Splits large batches over several daemons (0, the default, turns it off). With rows > 0,
+ *  a readmit_score, readmit_score_full, readmit_score_interval or readmit_score_records call
+ *  of more than `rows` rows, on a client with at least two daemons in rotation, is cut into
+ *  chunks of `rows` rows sent to the daemons at once (one chunk in flight per daemon; a daemon
+ *  that answers gets the next chunk, so a faster one takes more) and reassembled in order. A
+ *  chunk that fails on one daemon is resent to another. The result is the same, bit for bit,
+ *  as one daemon's for the whole batch: a row's score never depends on the other rows, and
+ *  whenever the chunks cannot give that answer (a daemon reports an error, which names a row
+ *  of the whole batch; two chunks scored by different model versions, as during a rolling
+ *  reload; a malformed reply) the whole batch is sent to one daemon as without the option,
+ *  in the time left of the call. Explanations (readmit_explain) and history
+ *  (readmit_derive_history, whose rows depend on each other) are never split. Pick rows so
+ *  that a chunk takes a few milliseconds or more (e.g. 2000 rows). Returns READMIT_OK or
+ *  READMIT_EINVAL (NULL options, rows > 2^32-1). Same thread rules as the other
+ *  readmit_options_* calls. Since 0.5.0. */
+READMIT_EXPORT int readmit_options_set_split_rows(readmit_options *options, size_t rows);
 
 /** An interrupt check: returns non-zero to abandon the call in progress. */
 typedef int (*readmit_interrupt_fn)(void *user);
@@ -256,6 +293,21 @@ READMIT_EXPORT int readmit_open_ex(const char *endpoint, const readmit_options *
 /** Closes the client and frees everything it holds (pending messages are discarded). NULL is a
  *  no-op. The client must not be in use by another thread. */
 READMIT_EXPORT void readmit_close(readmit_client *client);
+
+/** The number of endpoints of the client in *n. READMIT_EINVAL for a NULL argument. Same thread
+ *  rules as the client. Since 0.5.0. */
+READMIT_EXPORT int readmit_n_endpoints(const readmit_client *client, size_t *n);
+
+/** What the client knows of endpoint `index` (in the order given to readmit_open_ex: the
+ *  `endpoint` argument first, then the options' endpoints): *in_rotation 1 when requests go to
+ *  it now, 0 while it is out of rotation (unavailable, or held after a timeout); *requests the
+ *  requests (or split chunks) it has answered; *failures the attempts that failed there
+ *  (unavailable or timed out). The state is updated by the client's calls (there is no
+ *  background thread). Any output may be NULL. READMIT_ENOTFOUND for an index out of range,
+ *  READMIT_EINVAL for a NULL client. Same thread rules as the client. Since 0.5.0. */
+READMIT_EXPORT int readmit_endpoint_status(const readmit_client *client, size_t index,
+                                           int *in_rotation, uint64_t *requests,
+                                           uint64_t *failures);
 
 /** The message of the client's last failed call ("" after a success). For daemon errors this is
  *  the daemon's message (e.g. "row 3, feature 'age' (index 5): value inf is not finite"). The

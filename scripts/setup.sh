@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libzmq3-dev          # ZeroMQ: daemon and C shim
   libxgboost-dev       # gradient-boosted risk model (C API)
   r-base-dev r-cran-testthat   # R binding and its tests
+  r-cran-future r-cran-future.apply   # R: readmit_score_parallel (chunks on future workers) and its test
   valgrind             # C shim memory checks
   librsvg2-bin         # PNG copies of the report plots (rsvg-convert)
   time                 # GNU time (/usr/bin/time -v): peak memory in benchmarks/train

@@ -439,3 +439,84 @@ size_t readmit_result_n_history_fields(const readmit_result *result) { return re
 const char *readmit_result_history_field(const readmit_result *result, size_t index) {
     return result && index < result->n_fields ? result->fields[index] : NULL;
 }
+
+/* Copies one message, moving its row by `offset` (a row of -1 stays -1). */
+static int rm_message_copy(rm_message *dst, const rm_message *src, size_t offset) {
+    dst->row = src->row < 0 ? src->row : src->row + (int)offset;
+    dst->severity = src->severity;
+    dst->field = src->field ? rm_dup(src->field) : NULL;
+    dst->code = rm_dup(src->code);
+    dst->message = rm_dup(src->message);
+    return (!src->field || dst->field) && dst->code && dst->message;
+}
+
+int rm_result_concat(readmit_client *client, readmit_result *const *parts, size_t n, readmit_result **out) {
+    *out = NULL;
+    size_t rows = 0, n_messages = 0, n_explanations = 0;
+    int interval = n > 0 && parts[0]->low != NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i]->n_rows > (size_t)INT32_MAX - rows)
+            return rm_fail(client, READMIT_EINVAL, "too many rows to join");
+        rows += parts[i]->n_rows;
+        n_explanations += parts[i]->n_explanations;
+        for (size_t m = 0; m < parts[i]->n_messages; m++)
+            if (i == 0 || parts[i]->messages[m].row >= 0) n_messages++;
+    }
+    size_t cells = rows ? rows : 1;
+    readmit_result *res = calloc(1, sizeof *res);
+    if (!res) return rm_fail(client, READMIT_ENOMEM, "out of memory joining %zu chunks", n);
+    res->n_rows = rows;
+    res->k = n > 0 ? parts[0]->k : 0;
+    res->model_version = n > 0 ? parts[0]->model_version : 0;
+    res->risk = malloc(cells * sizeof *res->risk);
+    res->atypicality = malloc(cells * sizeof *res->atypicality);
+    res->tier = malloc(cells);
+    res->row_error = calloc(cells, 1);
+    res->first = calloc(rows + 1, sizeof *res->first);
+    if (interval) {
+        res->low = malloc(cells * sizeof *res->low);
+        res->high = malloc(cells * sizeof *res->high);
+    }
+    if (n_messages) res->messages = calloc(n_messages, sizeof *res->messages);
+    if (n_explanations) res->explanations = calloc(n_explanations, sizeof *res->explanations);
+    int ok = res->risk && res->atypicality && res->tier && res->row_error && res->first &&
+             (!interval || (res->low && res->high)) && (!n_messages || res->messages) &&
+             (!n_explanations || res->explanations);
+    /* The messages about the whole request (row -1) come first, once; then each chunk's rows. */
+    for (size_t m = 0; ok && n > 0 && m < parts[0]->n_messages; m++)
+        if (parts[0]->messages[m].row < 0) ok = rm_message_copy(&res->messages[res->n_messages++], &parts[0]->messages[m], 0);
+    size_t at = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        const readmit_result *p = parts[i];
+        memcpy(res->risk + at, p->risk, p->n_rows * sizeof *res->risk);
+        memcpy(res->atypicality + at, p->atypicality, p->n_rows * sizeof *res->atypicality);
+        memcpy(res->tier + at, p->tier, p->n_rows);
+        memcpy(res->row_error + at, p->row_error, p->n_rows);
+        if (interval) {
+            memcpy(res->low + at, p->low, p->n_rows * sizeof *res->low);
+            memcpy(res->high + at, p->high, p->n_rows * sizeof *res->high);
+        }
+        for (size_t m = 0; ok && m < p->n_messages; m++)
+            if (p->messages[m].row >= 0) ok = rm_message_copy(&res->messages[res->n_messages++], &p->messages[m], at);
+        for (size_t r = 0; ok && r < p->n_rows; r++) {
+            res->first[at + r] = res->n_explanations;
+            size_t end = p->first ? p->first[r + 1] : 0;
+            for (size_t e = p->first ? p->first[r] : 0; ok && e < end; e++) {
+                rm_explanation *dst = &res->explanations[res->n_explanations++];
+                const rm_explanation *src = &p->explanations[e];
+                dst->contribution = src->contribution;
+                dst->feature = rm_dup(src->feature);
+                dst->value = src->value ? rm_dup(src->value) : NULL;
+                ok = dst->feature && (!src->value || dst->value);
+            }
+        }
+        at += p->n_rows;
+    }
+    if (!ok) {
+        readmit_result_free(res);
+        return rm_fail(client, READMIT_ENOMEM, "out of memory joining %zu chunks", n);
+    }
+    res->first[rows] = res->n_explanations;
+    *out = res;
+    return READMIT_OK;
+}

@@ -4,8 +4,18 @@
  * Reliability (the "Lazy Pirate" pattern of the ZeroMQ guide): every send and receive is
  * bounded by ZMQ_SNDTIMEO/ZMQ_RCVTIMEO set to the time left of the attempt; on a timeout the
  * REQ socket (stuck waiting for its reply) is closed with linger 0 and a fresh one is
- * connected, to the next endpoint when there are several, and the request is resent while
- * retries remain. Every reply is validated before anything reads it: frame count, header size,
+ * connected, to another endpoint when there are several, and the request is resent while
+ * retries remain.
+ *
+ * Several endpoints (load balancing): the client holds one REQ socket per endpoint (a "peer").
+ * Each request goes to the next peer in rotation (round robin over the peers that are up). A
+ * peer whose connection fails or drops (the monitor below says so within about a second of a
+ * daemon's death) is taken out of rotation, its socket closed; it is probed again with a fresh
+ * socket every RM_PROBE_MS while calls are made, and comes back into rotation when that
+ * connects. A request that fails on one peer (unavailable, timed out, or the daemon not ready
+ * or overloaded) is resent to another: every request is idempotent (a pure function of its
+ * frames and the serving model), so resending is safe. rm_transport_split sends the chunks of
+ * a large batch to several peers at once (zmq_poll over their sockets). Every reply is validated before anything reads it: frame count, header size,
  * magic, version, op, request id, total size; payload sizes are checked by the callers against
  * what they asked for.
  *
@@ -26,6 +36,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -55,109 +66,132 @@ static void rm_release_payload(void *data, void *hint) {
  * so this never cuts short the wait for a live daemon. */
 #define RM_CONNECT_TIMEOUT_MS 1000
 /* The monitor events the link state needs. */
+/* A peer taken out of rotation is probed (a fresh socket connects) no more often than this. */
+#define RM_PROBE_MS 200
+/* After a timeout a peer is held out of rotation this long (at least), while others are up. */
+#define RM_HOLD_MIN_MS 1000
 #define RM_MONITOR_EVENTS \
     (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CLOSED | ZMQ_EVENT_DISCONNECTED)
 
 /* Outcomes of a bounded wait (sending or receiving). */
 enum { RM_WAIT_ERROR = -1, RM_WAIT_TIMEOUT = 0, RM_WAIT_DONE = 1, RM_WAIT_UNAVAILABLE = 2, RM_WAIT_INTERRUPTED = 3 };
 
-static void rm_link_poll(readmit_client *client);
+static void rm_link_poll(readmit_client *client, size_t i);
 
-void rm_transport_disconnect(readmit_client *client) {
-    if (client->socket) {
+static void rm_peer_close(readmit_client *client, size_t i) {
+    rm_peer *p = &client->peers[i];
+    if (p->socket) {
         /* The monitor is stopped while our end of its pair is still open, after reading what it
          * sent. libzmq's I/O thread sends each event with a blocking send while it holds the
          * socket's monitor lock, so an event sent towards a closed pair (or a full one) blocks
          * that thread for good, and the stop waits on the lock for ever: readmit_close hung so
          * in a CI run under valgrind (an event for 'tcp://localhost:1' between the two closes). */
-        rm_link_poll(client);
-        zmq_socket_monitor(client->socket, NULL, 0);
-        zmq_close(client->socket);
-        client->socket = NULL;
+        rm_link_poll(client, i);
+        zmq_socket_monitor(p->socket, NULL, 0);
+        zmq_close(p->socket);
+        p->socket = NULL;
     }
-    if (client->monitor) {
-        zmq_close(client->monitor);
-        client->monitor = NULL;
+    if (p->monitor) {
+        zmq_close(p->monitor);
+        p->monitor = NULL;
     }
-    memset(&client->link, 0, sizeof client->link);
+    memset(&p->link, 0, sizeof p->link);
 }
 
-/* Closes the socket and, when libzmq may still hold a caller's zero-copy buffer, terminates the
- * context: zmq_ctx_term returns only after every pending message is released, so the caller's
- * buffer is never touched after the call returns. `held` counts the zero-copy frames not yet
- * released. */
-static void rm_reset(readmit_client *client, atomic_int *held, int zero_copy) {
-    rm_transport_disconnect(client);
+void rm_transport_disconnect(readmit_client *client) {
+    for (size_t i = 0; client->peers && i < client->n_endpoints; i++) rm_peer_close(client, i);
+}
+
+/* Closes peer i's socket and, when libzmq may still hold a caller's zero-copy buffer,
+ * terminates the context (after closing every socket): zmq_ctx_term returns only after every
+ * pending message is released, so the caller's buffer is never touched after the call
+ * returns. `held` counts the zero-copy frames not yet released. */
+static void rm_reset(readmit_client *client, size_t i, atomic_int *held, int zero_copy) {
+    rm_peer_close(client, i);
     if (zero_copy && atomic_load(held) != 0 && client->context) {
+        rm_transport_disconnect(client);
         zmq_ctx_term(client->context);
         client->context = NULL;
     }
 }
 
-static int rm_setopt(readmit_client *client, int option, const void *value, size_t size,
+static int rm_setopt(readmit_client *client, size_t i, int option, const void *value, size_t size,
                      const char *name) {
-    if (zmq_setsockopt(client->socket, option, value, size) != 0) {
+    if (zmq_setsockopt(client->peers[i].socket, option, value, size) != 0) {
         int e = zmq_errno();
-        rm_transport_disconnect(client);
+        rm_peer_close(client, i);
         return rm_fail(client, READMIT_EZMQ, "cannot set %s on the socket: %s", name, zmq_strerror(e));
     }
     return READMIT_OK;
 }
 
-int rm_transport_connect(readmit_client *client) {
-    if (client->socket) return READMIT_OK;
+/* Opens peer i's socket if it is closed (ZeroMQ connects in the background). */
+static int rm_peer_open(readmit_client *client, size_t i) {
+    rm_peer *p = &client->peers[i];
+    if (p->socket) return READMIT_OK;
     if (!client->context) {
         client->context = zmq_ctx_new();
         if (!client->context)
             return rm_fail(client, READMIT_EZMQ, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
     }
-    client->socket = zmq_socket(client->context, ZMQ_REQ);
-    if (!client->socket)
+    p->socket = zmq_socket(client->context, ZMQ_REQ);
+    if (!p->socket)
         return rm_fail(client, READMIT_EZMQ, "cannot create a ZeroMQ REQ socket: %s", zmq_strerror(zmq_errno()));
     int linger = 0;
     int64_t max_msg = client->max_reply_bytes > (size_t)INT64_MAX ? -1 : (int64_t)client->max_reply_bytes;
-    int rc = rm_setopt(client, ZMQ_LINGER, &linger, sizeof linger, "ZMQ_LINGER");
-    if (rc == READMIT_OK) rc = rm_setopt(client, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg, "ZMQ_MAXMSGSIZE");
+    int rc = rm_setopt(client, i, ZMQ_LINGER, &linger, sizeof linger, "ZMQ_LINGER");
+    if (rc == READMIT_OK) rc = rm_setopt(client, i, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg, "ZMQ_MAXMSGSIZE");
     if (rc == READMIT_OK && client->curve) {
-        rc = rm_setopt(client, ZMQ_CURVE_SERVERKEY, client->server_public_key, 41, "ZMQ_CURVE_SERVERKEY");
+        rc = rm_setopt(client, i, ZMQ_CURVE_SERVERKEY, client->server_public_key, 41, "ZMQ_CURVE_SERVERKEY");
         if (rc == READMIT_OK)
-            rc = rm_setopt(client, ZMQ_CURVE_PUBLICKEY, client->client_public_key, 41, "ZMQ_CURVE_PUBLICKEY");
+            rc = rm_setopt(client, i, ZMQ_CURVE_PUBLICKEY, client->client_public_key, 41, "ZMQ_CURVE_PUBLICKEY");
         if (rc == READMIT_OK)
-            rc = rm_setopt(client, ZMQ_CURVE_SECRETKEY, client->client_secret_key, 41, "ZMQ_CURVE_SECRETKEY");
+            rc = rm_setopt(client, i, ZMQ_CURVE_SECRETKEY, client->client_secret_key, 41, "ZMQ_CURVE_SECRETKEY");
     }
     int connect_timeout = RM_CONNECT_TIMEOUT_MS;
     if (rc == READMIT_OK)
-        rc = rm_setopt(client, ZMQ_CONNECT_TIMEOUT, &connect_timeout, sizeof connect_timeout, "ZMQ_CONNECT_TIMEOUT");
+        rc = rm_setopt(client, i, ZMQ_CONNECT_TIMEOUT, &connect_timeout, sizeof connect_timeout, "ZMQ_CONNECT_TIMEOUT");
     if (rc != READMIT_OK) return rc;
     /* The monitor is attached before connecting, so no connection event is missed. */
     char address[64];
     snprintf(address, sizeof address, "inproc://readmit-monitor-%u", client->monitor_seq++);
-    if (zmq_socket_monitor(client->socket, address, RM_MONITOR_EVENTS) != 0) {
+    if (zmq_socket_monitor(p->socket, address, RM_MONITOR_EVENTS) != 0) {
         int e = zmq_errno();
-        rm_transport_disconnect(client);
+        rm_peer_close(client, i);
         return rm_fail(client, READMIT_EZMQ, "cannot monitor the socket: %s", zmq_strerror(e));
     }
-    client->monitor = zmq_socket(client->context, ZMQ_PAIR);
-    if (!client->monitor || zmq_setsockopt(client->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(client->monitor, address) != 0) {
+    p->monitor = zmq_socket(client->context, ZMQ_PAIR);
+    if (!p->monitor || zmq_setsockopt(p->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_connect(p->monitor, address) != 0) {
         int e = zmq_errno();
-        rm_transport_disconnect(client);
+        rm_peer_close(client, i);
         return rm_fail(client, READMIT_EZMQ, "cannot connect the socket monitor: %s", zmq_strerror(e));
     }
-    memset(&client->link, 0, sizeof client->link);
-    client->link.since_ms = rm_now_ms();
-    const char *endpoint = client->endpoints[client->current];
-    if (zmq_connect(client->socket, endpoint) != 0) {
+    memset(&p->link, 0, sizeof p->link);
+    p->link.since_ms = rm_now_ms();
+    const char *endpoint = client->endpoints[i];
+    if (zmq_connect(p->socket, endpoint) != 0) {
         int e = zmq_errno();
-        rm_transport_disconnect(client);
+        rm_peer_close(client, i);
         return rm_fail(client, READMIT_EZMQ, "cannot connect to '%s': %s", endpoint, zmq_strerror(e));
     }
     return READMIT_OK;
 }
 
+int rm_transport_connect(readmit_client *client) {
+    if (!client->peers) {
+        client->peers = calloc(client->n_endpoints ? client->n_endpoints : 1, sizeof *client->peers);
+        if (!client->peers) return rm_fail(client, READMIT_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < client->n_endpoints; i++) {
+        int rc = rm_peer_open(client, i);
+        if (rc != READMIT_OK) return rc;
+    }
+    return READMIT_OK;
+}
+
 /* Why the current attempt to connect to `endpoint` failed, from what the monitor saw. */
-static void rm_link_reason(readmit_client *client, const char *endpoint, int64_t now) {
-    rm_link *l = &client->link;
+static void rm_link_reason(rm_link *l, const char *endpoint, int64_t now) {
     const char *why;
     if (now - l->since_ms >= RM_CONNECT_TIMEOUT_MS) {
         snprintf(l->reason, sizeof l->reason, "no answer to connect within %d ms", RM_CONNECT_TIMEOUT_MS);
@@ -176,15 +210,16 @@ static void rm_link_reason(readmit_client *client, const char *endpoint, int64_t
     snprintf(l->reason, sizeof l->reason, "%s%s", l->lost ? "connection lost, reconnecting: " : "", why);
 }
 
-/* Reads the monitor events that arrived (without waiting) into client->link. A failed
+/* Reads the monitor events of peer i that arrived (without waiting) into its link. A failed
  * connection attempt while no connection is up marks the endpoint unavailable. */
-static void rm_link_poll(readmit_client *client) {
-    if (!client->monitor) return;
-    rm_link *l = &client->link;
+static void rm_link_poll(readmit_client *client, size_t i) {
+    rm_peer *p = &client->peers[i];
+    if (!p->monitor) return;
+    rm_link *l = &p->link;
     for (;;) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, client->monitor, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&msg, p->monitor, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&msg);
             return;
         }
@@ -194,7 +229,7 @@ static void rm_link_poll(readmit_client *client) {
         zmq_msg_close(&msg);
         while (more) { /* the second frame: the endpoint */
             zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, client->monitor, ZMQ_DONTWAIT) < 0) more = 0;
+            if (zmq_msg_recv(&msg, p->monitor, ZMQ_DONTWAIT) < 0) more = 0;
             else more = zmq_msg_more(&msg);
             zmq_msg_close(&msg);
         }
@@ -203,6 +238,7 @@ static void rm_link_poll(readmit_client *client) {
         case ZMQ_EVENT_CONNECTED:
             l->up = 1;
             l->failed = l->lost = l->skip_retry = l->closed = 0;
+            p->suspect = 0; /* back in rotation */
             break;
         case ZMQ_EVENT_DISCONNECTED:
             if (l->up) l->lost = 1;
@@ -217,7 +253,7 @@ static void rm_link_poll(readmit_client *client) {
                 l->skip_retry = 0;
             } else if (!l->up && !l->failed) {
                 l->failed = 1;
-                rm_link_reason(client, client->endpoints[client->current], now);
+                rm_link_reason(l, client->endpoints[i], now);
             }
             l->since_ms = now;
             l->closed = 0;
@@ -228,10 +264,66 @@ static void rm_link_poll(readmit_client *client) {
     }
 }
 
-/* Between two slices of a wait: 0 to keep waiting, or RM_WAIT_UNAVAILABLE / RM_WAIT_INTERRUPTED. */
-static int rm_wait_check(readmit_client *client) {
-    rm_link_poll(client);
-    if (client->link.failed && !client->link.up) return RM_WAIT_UNAVAILABLE;
+/* Takes peer i out of rotation (its socket is closed; it is probed again after RM_PROBE_MS). */
+static void rm_peer_down(readmit_client *client, size_t i) {
+    rm_peer_close(client, i);
+    client->peers[i].suspect = 1;
+    client->peers[i].retry_at = rm_now_ms() + RM_PROBE_MS;
+}
+
+/* Brings every peer's state up to date: reads the monitors, takes out of rotation the peers
+ * whose connection failed or dropped, and probes (reopens) the peers out of rotation whose
+ * time has come; such a peer is back in rotation once its new connection succeeds. */
+static void rm_peers_refresh(readmit_client *client) {
+    int64_t now = rm_now_ms();
+    for (size_t i = 0; i < client->n_endpoints; i++) {
+        rm_peer *p = &client->peers[i];
+        if (p->socket) {
+            rm_link_poll(client, i);
+            if (!p->link.up && (p->link.failed || p->link.lost)) rm_peer_down(client, i);
+        }
+        if (!p->socket && p->suspect && now >= p->retry_at) {
+            if (rm_peer_open(client, i) != READMIT_OK) p->retry_at = now + RM_PROBE_MS;
+        }
+    }
+}
+
+/* 1 when peer i is in rotation now. */
+static int rm_peer_in_rotation(const readmit_client *client, size_t i, int64_t now) {
+    const rm_peer *p = &client->peers[i];
+    return !p->suspect && now >= p->hold_until;
+}
+
+/* The next peer for a request: the next one in rotation not in `skip` (round robin), else
+ * (none in rotation) the next one not in `skip`; -1 when every peer is in `skip`. */
+static long rm_peer_pick(readmit_client *client, const unsigned char *skip) {
+    size_t n = client->n_endpoints;
+    int64_t now = rm_now_ms();
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < n; k++) {
+            size_t i = (client->next_peer + k) % n;
+            if (skip[i] || (pass == 0 && !rm_peer_in_rotation(client, i, now))) continue;
+            client->next_peer = (i + 1) % n;
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+int rm_split_wanted(readmit_client *client, size_t n_rows) {
+    if (client->split_rows == 0 || n_rows <= client->split_rows || client->n_endpoints < 2) return 0;
+    rm_peers_refresh(client);
+    int64_t now = rm_now_ms();
+    size_t up = 0;
+    for (size_t i = 0; i < client->n_endpoints; i++) up += (size_t)rm_peer_in_rotation(client, i, now);
+    return up >= 2;
+}
+
+/* Between two slices of a wait on peer i: 0 to keep waiting, or RM_WAIT_UNAVAILABLE /
+ * RM_WAIT_INTERRUPTED. */
+static int rm_wait_check(readmit_client *client, size_t i) {
+    rm_link_poll(client, i);
+    if (client->peers[i].link.failed && !client->peers[i].link.up) return RM_WAIT_UNAVAILABLE;
     if (client->interrupt && client->interrupt(client->interrupt_user) != 0) return RM_WAIT_INTERRUPTED;
     return 0;
 }
@@ -258,21 +350,22 @@ static int rm_left_ms(int64_t deadline) {
 /* Bounds the next blocking send or receive by the time left, cut to one slice
  * (ZMQ_SNDTIMEO/ZMQ_RCVTIMEO: libzmq then waits on its own mailbox, which costs less per call
  * than a separate zmq_poll; a reply that arrives ends the wait at once). */
-static void rm_set_timeout(readmit_client *client, int option, int64_t deadline) {
+static void rm_set_timeout(void *socket, int option, int64_t deadline) {
     int left = rm_left_ms(deadline);
     if (left > READMIT_INTERRUPT_SLICE_MS) left = READMIT_INTERRUPT_SLICE_MS;
     if (left == 0) left = 1; /* 0 would mean "do not wait at all": still allow a ready message */
-    zmq_setsockopt(client->socket, option, &left, sizeof left);
+    zmq_setsockopt(socket, option, &left, sizeof left);
 }
 
-/* Sends one frame without blocking past the deadline: an RM_WAIT_* outcome (RM_WAIT_DONE when
- * sent; an error is recorded). The message is always consumed (sent or closed). */
-static int rm_send_frame(readmit_client *client, zmq_msg_t *msg, int more, int64_t deadline) {
+/* Sends one frame to peer i without blocking past the deadline: an RM_WAIT_* outcome
+ * (RM_WAIT_DONE when sent; an error is recorded). The message is always consumed. */
+static int rm_send_frame(readmit_client *client, size_t i, zmq_msg_t *msg, int more, int64_t deadline) {
+    void *socket = client->peers[i].socket;
     for (;;) {
-        rm_set_timeout(client, ZMQ_SNDTIMEO, deadline);
-        if (zmq_msg_send(msg, client->socket, more ? ZMQ_SNDMORE : 0) >= 0) return RM_WAIT_DONE;
+        rm_set_timeout(socket, ZMQ_SNDTIMEO, deadline);
+        if (zmq_msg_send(msg, socket, more ? ZMQ_SNDMORE : 0) >= 0) return RM_WAIT_DONE;
         int e = zmq_errno(), why = 0;
-        if ((e == EINTR || e == EAGAIN) && (why = rm_wait_check(client)) == 0 && rm_left_ms(deadline) > 0) continue;
+        if ((e == EINTR || e == EAGAIN) && (why = rm_wait_check(client, i)) == 0 && rm_left_ms(deadline) > 0) continue;
         zmq_msg_close(msg);
         if (why) return why;
         if (e == EAGAIN || e == EINTR) return RM_WAIT_TIMEOUT;
@@ -281,9 +374,9 @@ static int rm_send_frame(readmit_client *client, zmq_msg_t *msg, int more, int64
     }
 }
 
-/* Sends the whole request: an RM_WAIT_* outcome. *zero_copy is set when libzmq was handed a
- * caller's payload without a copy (*held counts those it has not released yet). */
-static int rm_send_request(readmit_client *client, const rm_request *req, uint64_t id,
+/* Sends the whole request to peer i: an RM_WAIT_* outcome. *zero_copy is set when libzmq was
+ * handed a caller's payload without a copy (*held counts those it has not released yet). */
+static int rm_send_request(readmit_client *client, size_t i, const rm_request *req, uint64_t id,
                            int64_t deadline, atomic_int *held, int *zero_copy) {
     unsigned char header[RM_REQ_HEADER_SIZE];
     rm_build_request_header(header, req->op, req->flags, id);
@@ -293,14 +386,14 @@ static int rm_send_request(readmit_client *client, const rm_request *req, uint64
         return RM_WAIT_ERROR;
     }
     memcpy(zmq_msg_data(&msg), header, sizeof header);
-    int r = rm_send_frame(client, &msg, req->n_parts > 0, deadline);
-    for (size_t i = 0; r == RM_WAIT_DONE && i < req->n_parts; i++) {
-        int more = i + 1 < req->n_parts;
-        size_t size = req->sizes[i];
-        if (size >= RM_ZERO_COPY_MIN_BYTES) {
+    int r = rm_send_frame(client, i, &msg, req->n_parts > 0, deadline);
+    for (size_t k = 0; r == RM_WAIT_DONE && k < req->n_parts; k++) {
+        int more = k + 1 < req->n_parts;
+        size_t size = req->sizes[k];
+        if (size >= RM_ZERO_COPY_MIN_BYTES && !req->copy) {
             /* Large matrices go without a copy; rm_reset/the caller wait for the release. */
             atomic_fetch_add(held, 1);
-            if (zmq_msg_init_data(&msg, (void *)req->parts[i], size, rm_release_payload, held) != 0) {
+            if (zmq_msg_init_data(&msg, (void *)req->parts[k], size, rm_release_payload, held) != 0) {
                 atomic_fetch_sub(held, 1);
                 rm_fail(client, READMIT_ENOMEM, "out of memory for a request frame");
                 return RM_WAIT_ERROR;
@@ -311,23 +404,24 @@ static int rm_send_request(readmit_client *client, const rm_request *req, uint64
                 rm_fail(client, READMIT_ENOMEM, "out of memory for a request frame of %zu bytes", size);
                 return RM_WAIT_ERROR;
             }
-            if (size > 0) memcpy(zmq_msg_data(&msg), req->parts[i], size);
+            if (size > 0) memcpy(zmq_msg_data(&msg), req->parts[k], size);
         }
-        r = rm_send_frame(client, &msg, more, deadline);
+        r = rm_send_frame(client, i, &msg, more, deadline);
     }
     return r;
 }
 
-/* Waits until the deadline for the first frame of the reply, into reply->frames[0]: an
+/* Waits until the deadline for the first frame of peer i's reply, into reply->frames[0]: an
  * RM_WAIT_* outcome (RM_WAIT_DONE when received; an error is recorded). */
-static int rm_receive_first(readmit_client *client, int64_t deadline, rm_reply *reply) {
+static int rm_receive_first(readmit_client *client, size_t i, int64_t deadline, rm_reply *reply) {
+    void *socket = client->peers[i].socket;
     zmq_msg_init(&reply->frames[0]);
     reply->held = 1;
     for (;;) {
-        rm_set_timeout(client, ZMQ_RCVTIMEO, deadline);
-        if (zmq_msg_recv(&reply->frames[0], client->socket, 0) >= 0) return RM_WAIT_DONE;
+        rm_set_timeout(socket, ZMQ_RCVTIMEO, deadline);
+        if (zmq_msg_recv(&reply->frames[0], socket, 0) >= 0) return RM_WAIT_DONE;
         int e = zmq_errno(), why = 0;
-        if ((e == EINTR || e == EAGAIN) && (why = rm_wait_check(client)) == 0 && rm_left_ms(deadline) > 0) continue;
+        if ((e == EINTR || e == EAGAIN) && (why = rm_wait_check(client, i)) == 0 && rm_left_ms(deadline) > 0) continue;
         rm_reply_close(reply);
         if (why) return why;
         if (e == EAGAIN || e == EINTR) return RM_WAIT_TIMEOUT;
@@ -336,11 +430,10 @@ static int rm_receive_first(readmit_client *client, int64_t deadline, rm_reply *
     }
 }
 
-/* Receives the remaining parts of the reply whose first frame has arrived (a multipart
+/* Receives the remaining parts of peer i's reply whose first frame has arrived (a multipart
  * message arrives whole) and validates its header. Returns READMIT_OK, a client error, or the
  * daemon's status code. */
-static int rm_receive_reply(readmit_client *client, const rm_request *req, uint64_t id,
-                            rm_reply *reply) {
+static int rm_receive_reply(readmit_client *client, size_t i, uint8_t op, uint64_t id, rm_reply *reply) {
     size_t n = 1, total = zmq_msg_size(&reply->frames[0]);
     int more = zmq_msg_more(&reply->frames[0]), rc = READMIT_OK;
     while (more) {
@@ -348,10 +441,10 @@ static int rm_receive_reply(readmit_client *client, const rm_request *req, uint6
         zmq_msg_t *m = n < RM_MAX_FRAMES ? &reply->frames[n] : &extra;
         zmq_msg_init(m);
         if (n < RM_MAX_FRAMES) reply->held = (int)n + 1;
-        if (zmq_msg_recv(m, client->socket, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(m, client->peers[i].socket, ZMQ_DONTWAIT) < 0) {
             int e = zmq_errno();
             if (m == &extra) zmq_msg_close(m);
-            rm_transport_disconnect(client); /* the REQ state is unknown now: start afresh */
+            rm_peer_close(client, i); /* the REQ state is unknown now: start afresh */
             rm_reply_close(reply);
             return rm_fail(client, READMIT_EPROTO, "cannot receive the reply: %s", zmq_strerror(e));
         }
@@ -370,7 +463,7 @@ static int rm_receive_reply(readmit_client *client, const rm_request *req, uint6
         return rc;
     }
     reply->n_frames = n - 1;
-    return rm_reply_validate(client, req->op, id, reply);
+    return rm_reply_validate(client, op, id, reply);
 }
 
 int rm_reply_validate(readmit_client *client, uint8_t op, uint64_t id, rm_reply *reply) {
@@ -438,6 +531,16 @@ static void rm_note_unavailable(char *list, size_t size, const char *endpoint, c
         snprintf(list + used, size - used, "%s%s (%s)", used ? "; " : "", endpoint, reason);
 }
 
+/* Daemon statuses after which another daemon may well answer: no model (yet), queue full. */
+static int rm_status_elsewhere(int rc) { return rc == READMIT_ENOTREADY || rc == READMIT_EOVERLOADED; }
+
+/* Holds peer i out of rotation after a timeout there (only worth it with another peer). */
+static void rm_peer_hold(readmit_client *client, size_t i) {
+    if (client->n_endpoints < 2) return;
+    int hold = client->timeout_ms > RM_HOLD_MIN_MS ? client->timeout_ms : RM_HOLD_MIN_MS;
+    client->peers[i].hold_until = rm_now_ms() + hold;
+}
+
 int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *reply) {
     memset(reply, 0, sizeof *reply);
     uint64_t id = client->next_request_id++;
@@ -446,71 +549,278 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
     /* Unavailable endpoints are skipped without using an attempt; this bounds the whole call
      * by (retries + 1) * timeout_ms all the same. */
     int64_t call_deadline = start + (int64_t)attempts * client->timeout_ms;
+    if (client->deadline_cap > 0 && client->deadline_cap < call_deadline) call_deadline = client->deadline_cap;
+    client->deadline_cap = 0;
+    size_t n = client->n_endpoints;
+    unsigned char *skip = calloc(n, 1); /* endpoints not to try again in this call (for now) */
+    if (!skip) return rm_fail(client, READMIT_ENOMEM, "out of memory");
     size_t unavailable = 0; /* endpoints found unavailable in a row */
+    int status = READMIT_OK; /* a "try elsewhere" daemon status met in this call */
     char unavailable_list[sizeof client->errmsg - 64] = "";
+    int rc = READMIT_OK;
+    rm_peers_refresh(client);
     while (used < attempts) {
-        /* A connection that failed or dropped while the client was idle is replaced, so the
-         * verdict comes from a fresh attempt rather than from old (possibly dropped) events. */
-        if (client->socket) {
-            rm_link_poll(client);
-            if (!client->link.up && (client->link.failed || client->link.lost)) rm_transport_disconnect(client);
+        long pick = rm_peer_pick(client, skip);
+        if (pick < 0) { /* every endpoint said "not ready" or "overloaded", or was unavailable */
+            rc = status;
+            goto done;
         }
-        int rc = rm_transport_connect(client);
-        if (rc != READMIT_OK) return rc;
+        size_t i = (size_t)pick;
+        client->current = i;
+        rm_peer *p = &client->peers[i];
+        rc = rm_peer_open(client, i);
+        if (rc != READMIT_OK) goto done;
         int64_t deadline = rm_now_ms() + client->timeout_ms;
         if (deadline > call_deadline) deadline = call_deadline;
         atomic_int held;
         atomic_init(&held, 0);
         int zero_copy = 0;
-        int outcome = rm_send_request(client, req, id, deadline, &held, &zero_copy);
-        if (outcome == RM_WAIT_DONE) outcome = rm_receive_first(client, deadline, reply);
+        int outcome = rm_send_request(client, i, req, id, deadline, &held, &zero_copy);
+        if (outcome == RM_WAIT_DONE) outcome = rm_receive_first(client, i, deadline, reply);
         if (outcome == RM_WAIT_ERROR) {
-            rm_reset(client, &held, zero_copy);
-            return client->errcode;
+            rm_reset(client, i, &held, zero_copy);
+            rc = client->errcode;
+            goto done;
         }
         if (outcome == RM_WAIT_DONE) {
-            rc = rm_receive_reply(client, req, id, reply);
+            rc = rm_receive_reply(client, i, req->op, id, reply);
             if (zero_copy) {
                 /* The daemon answered, so it read the whole payload; libzmq releases it right
                  * after writing it. Wait briefly for that, else reset (which waits for sure). */
-                for (int i = 0; i < 2000 && atomic_load(&held) != 0; i++) rm_sleep_us(50);
-                if (atomic_load(&held) != 0) rm_reset(client, &held, zero_copy);
+                for (int k = 0; k < 2000 && atomic_load(&held) != 0; k++) rm_sleep_us(50);
+                if (atomic_load(&held) != 0) rm_reset(client, i, &held, zero_copy);
             }
+            p->requests++;
             if (rc == READMIT_OK) rm_ok(client);
-            return rc;
+            if (rm_status_elsewhere(rc) && n > 1 && rm_left_ms(call_deadline) > 0) {
+                /* Another daemon may take it (a rolling restart, a full queue): a new id, so a
+                 * late reply of this one is never mistaken for it. */
+                status = rc;
+                skip[i] = 1;
+                id = client->next_request_id++;
+                continue;
+            }
+            goto done;
         }
-        const char *endpoint = client->endpoints[client->current];
+        const char *endpoint = client->endpoints[i];
         if (outcome == RM_WAIT_INTERRUPTED) {
             /* The REQ socket still expects the abandoned reply: replace it, as after a timeout. */
-            rm_reset(client, &held, zero_copy);
-            return rm_fail(client, READMIT_EINTERRUPTED, "interrupted after %lld ms waiting for %s",
-                           (long long)(rm_now_ms() - start), endpoint);
+            rm_reset(client, i, &held, zero_copy);
+            rc = rm_fail(client, READMIT_EINTERRUPTED, "interrupted after %lld ms waiting for %s",
+                         (long long)(rm_now_ms() - start), endpoint);
+            goto done;
         }
+        p->failures++;
         if (outcome == RM_WAIT_UNAVAILABLE) {
-            rm_note_unavailable(unavailable_list, sizeof unavailable_list, endpoint, client->link.reason);
-            rm_reset(client, &held, zero_copy);
-            client->current = (client->current + 1) % client->n_endpoints;
-            if (++unavailable >= client->n_endpoints) {
-                if (client->n_endpoints == 1)
-                    return rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at %s", unavailable_list);
-                return rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at any of %zu endpoints: %s",
-                               client->n_endpoints, unavailable_list);
+            rm_note_unavailable(unavailable_list, sizeof unavailable_list, endpoint, p->link.reason);
+            rm_reset(client, i, &held, zero_copy);
+            rm_peer_down(client, i);
+            skip[i] = 1;
+            if (++unavailable >= n) {
+                if (n == 1) rc = rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at %s", unavailable_list);
+                else rc = rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at any of %zu endpoints: %s", n,
+                                  unavailable_list);
+                goto done;
             }
             if (rm_left_ms(call_deadline) == 0) break;
             continue;
         }
         /* Timed out: the REQ socket cannot send again before a reply, so drop it (Lazy
-         * Pirate) and fail over to the next endpoint. */
-        rm_reset(client, &held, zero_copy);
-        client->current = (client->current + 1) % client->n_endpoints;
+         * Pirate) and fail over to another endpoint. */
+        rm_reset(client, i, &held, zero_copy);
+        rm_peer_hold(client, i);
         used++;
         unavailable = 0;
         unavailable_list[0] = '\0';
+        memset(skip, 0, n);
         if (rm_left_ms(call_deadline) == 0) break;
     }
-    if (client->n_endpoints == 1)
-        return rm_fail(client, READMIT_ETIMEDOUT, "no reply from %s within %d ms (%d attempt%s)",
-                       client->endpoints[0], client->timeout_ms, used, used == 1 ? "" : "s");
-    return rm_fail(client, READMIT_ETIMEDOUT, "no reply from any of %zu endpoints within %d ms (%d attempts)",
-                   client->n_endpoints, client->timeout_ms, used);
+    if (n == 1)
+        rc = rm_fail(client, READMIT_ETIMEDOUT, "no reply from %s within %d ms (%d attempt%s)", client->endpoints[0],
+                     client->timeout_ms, used, used == 1 ? "" : "s");
+    else
+        rc = rm_fail(client, READMIT_ETIMEDOUT, "no reply from any of %zu endpoints within %d ms (%d attempts)", n,
+                     client->timeout_ms, used);
+done:
+    free(skip);
+    return rc;
+}
+
+/* ---- split batches ---- */
+
+typedef struct {
+    long chunk;       /* the chunk in flight on this peer, or -1 */
+    uint64_t id;      /* its request id */
+    int64_t deadline; /* when it times out */
+} rm_flight;
+
+enum { RM_CHUNK_PENDING = 0, RM_CHUNK_SENT = 1, RM_CHUNK_DONE = 2 };
+
+/* Puts peer i's chunk back in the queue after a failure there (`why`: an RM_WAIT_* outcome). */
+static void rm_flight_fail(readmit_client *client, size_t i, rm_flight *fl, unsigned char *state, int why) {
+    state[fl[i].chunk] = RM_CHUNK_PENDING;
+    fl[i].chunk = -1;
+    client->peers[i].failures++;
+    if (why == RM_WAIT_UNAVAILABLE) {
+        rm_peer_down(client, i);
+    } else {
+        rm_peer_close(client, i);
+        rm_peer_hold(client, i);
+    }
+}
+
+int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *job) {
+    size_t n = client->n_endpoints, nc = job->n_chunks, done = 0;
+    int64_t call_deadline = rm_now_ms() + (int64_t)(client->retries + 1) * client->timeout_ms;
+    rm_flight *fl = malloc(n * sizeof *fl);
+    zmq_pollitem_t *items = malloc(n * sizeof *items);
+    size_t *item_peer = malloc(n * sizeof *item_peer);
+    unsigned char *state = calloc(nc ? nc : 1, 1);
+    int result = READMIT_OK;
+    uint64_t version = 0;
+    int have_version = 0;
+    if (!fl || !items || !item_peer || !state) {
+        result = rm_fail(client, READMIT_ENOMEM, "out of memory splitting a batch into %zu chunks", nc);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) fl[i].chunk = -1;
+    size_t first_pending = 0;
+    while (done < nc) {
+        int64_t now = rm_now_ms();
+        if (now >= call_deadline) {
+            result = RM_SPLIT_WHOLE;
+            goto out;
+        }
+        rm_peers_refresh(client);
+        size_t in_rotation = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (fl[i].chunk >= 0 && !client->peers[i].socket) rm_flight_fail(client, i, fl, state, RM_WAIT_UNAVAILABLE);
+            in_rotation += (size_t)rm_peer_in_rotation(client, i, now);
+        }
+        /* Every idle peer in rotation gets the first pending chunk. */
+        for (size_t i = 0; i < n; i++) {
+            if (fl[i].chunk >= 0 || !rm_peer_in_rotation(client, i, now)) continue;
+            while (first_pending < nc && state[first_pending] != RM_CHUNK_PENDING) first_pending++;
+            size_t c = first_pending;
+            for (size_t k = 0; k < first_pending; k++)
+                if (state[k] == RM_CHUNK_PENDING) { c = k; break; }
+            if (c >= nc) break;
+            if (rm_peer_open(client, i) != READMIT_OK) {
+                rm_peer_down(client, i);
+                continue;
+            }
+            rm_request req;
+            void *owned = NULL;
+            int rc = job->build(client, job->ctx, c, &req, &owned);
+            if (rc != READMIT_OK) {
+                result = rc;
+                goto out;
+            }
+            uint64_t id = client->next_request_id++;
+            int64_t deadline = now + client->timeout_ms;
+            if (deadline > call_deadline) deadline = call_deadline;
+            atomic_int held;
+            atomic_init(&held, 0);
+            int zero_copy = 0; /* stays 0: build() sets req.copy */
+            int w = rm_send_request(client, i, &req, id, deadline, &held, &zero_copy);
+            if (job->release) job->release(owned);
+            fl[i].chunk = (long)c;
+            fl[i].id = id;
+            fl[i].deadline = deadline;
+            state[c] = RM_CHUNK_SENT;
+            if (w == RM_WAIT_DONE) continue;
+            if (w == RM_WAIT_INTERRUPTED) {
+                result = rm_fail(client, READMIT_EINTERRUPTED, "interrupted waiting for %s", client->endpoints[i]);
+                goto out;
+            }
+            if (w == RM_WAIT_ERROR) {
+                result = client->errcode == READMIT_ENOMEM ? READMIT_ENOMEM : RM_SPLIT_WHOLE;
+                goto out;
+            }
+            rm_flight_fail(client, i, fl, state, w);
+        }
+        size_t m = 0;
+        int64_t wake = now + READMIT_INTERRUPT_SLICE_MS;
+        for (size_t i = 0; i < n; i++) {
+            if (fl[i].chunk < 0) continue;
+            items[m].socket = client->peers[i].socket;
+            items[m].fd = 0;
+            items[m].events = ZMQ_POLLIN;
+            items[m].revents = 0;
+            item_peer[m++] = i;
+            if (fl[i].deadline < wake) wake = fl[i].deadline;
+        }
+        if (m == 0) {
+            if (in_rotation == 0) { /* nothing to send the chunks to: the whole batch goes its usual way */
+                result = RM_SPLIT_WHOLE;
+                goto out;
+            }
+            continue;
+        }
+        long wait = (long)(wake - rm_now_ms());
+        if (wait < 1) wait = 1;
+        int polled = zmq_poll(items, (int)m, wait);
+        if (polled < 0 && zmq_errno() != EINTR) {
+            result = RM_SPLIT_WHOLE;
+            goto out;
+        }
+        for (size_t k = 0; k < m; k++) {
+            size_t i = item_peer[k];
+            if (polled > 0 && (items[k].revents & ZMQ_POLLIN)) {
+                rm_reply reply;
+                memset(&reply, 0, sizeof reply);
+                zmq_msg_init(&reply.frames[0]);
+                reply.held = 1;
+                if (zmq_msg_recv(&reply.frames[0], client->peers[i].socket, ZMQ_DONTWAIT) < 0) {
+                    rm_reply_close(&reply);
+                    continue;
+                }
+                size_t c = (size_t)fl[i].chunk;
+                int rc = rm_receive_reply(client, i, op, fl[i].id, &reply);
+                fl[i].chunk = -1;
+                client->peers[i].requests++;
+                if (rm_status_elsewhere(rc)) { /* another daemon may take the chunk */
+                    state[c] = RM_CHUNK_PENDING;
+                    rm_peer_hold(client, i);
+                    continue;
+                }
+                if (rc == READMIT_OK && have_version && reply.model_version != version) {
+                    rm_reply_close(&reply);
+                    rc = RM_SPLIT_WHOLE; /* a reload under way: one model must score the batch */
+                }
+                if (rc == READMIT_OK) {
+                    version = reply.model_version;
+                    have_version = 1;
+                    rc = job->take(client, job->ctx, c, &reply);
+                    rm_reply_close(&reply);
+                }
+                if (rc != READMIT_OK) {
+                    result = rc == READMIT_ENOMEM ? READMIT_ENOMEM : RM_SPLIT_WHOLE;
+                    goto out;
+                }
+                state[c] = RM_CHUNK_DONE;
+                done++;
+                continue;
+            }
+            int why = rm_wait_check(client, i);
+            if (why == RM_WAIT_INTERRUPTED) {
+                result = rm_fail(client, READMIT_EINTERRUPTED, "interrupted waiting for %s", client->endpoints[i]);
+                goto out;
+            }
+            if (why == RM_WAIT_UNAVAILABLE) rm_flight_fail(client, i, fl, state, why);
+            else if (rm_now_ms() >= fl[i].deadline) rm_flight_fail(client, i, fl, state, RM_WAIT_TIMEOUT);
+        }
+    }
+out:
+    /* A REQ socket with a request in flight cannot send again: replace it. */
+    for (size_t i = 0; fl && i < n; i++)
+        if (fl[i].chunk >= 0) rm_peer_close(client, i);
+    free(fl);
+    free(items);
+    free(item_peer);
+    free(state);
+    if (result == RM_SPLIT_WHOLE) client->deadline_cap = call_deadline;
+    else client->deadline_cap = 0;
+    if (result == READMIT_OK) rm_ok(client);
+    return result;
 }

@@ -9,8 +9,11 @@
 #' garbage collected or when R exits.
 #'
 #' @param endpoint the daemon's endpoint, e.g. \code{"tcp://127.0.0.1:5555"} or
-#'   \code{"ipc:///run/readmit.sock"}; several endpoints give failover (the client moves to
-#'   the next one after a timeout).
+#'   \code{"ipc:///run/readmit.sock"}; or several endpoints of daemons serving the same model:
+#'   requests are then spread over the daemons that are up (round robin), a daemon that dies
+#'   is taken out of rotation within about a second and put back when it answers again, and a
+#'   request that fails on one daemon is resent to another (scoring is idempotent). See
+#'   \code{\link{readmit_endpoint_status}}.
 #' @param timeout_ms per-attempt timeout of a request in milliseconds; a call returns within
 #'   \code{(retries + 1) * timeout_ms}.
 #' @param retries how many times a timed-out request is resent on a fresh socket
@@ -19,6 +22,10 @@
 #'   written by \code{readmit keys}): the daemon's public key and this client's key pair. All
 #'   three or none.
 #' @param max_reply_bytes largest reply accepted (\code{NULL}: the library default, 512 MiB).
+#' @param split_rows with several endpoints, a scoring call of more than \code{split_rows}
+#'   rows is cut into chunks of \code{split_rows} rows scored by several daemons at once and
+#'   reassembled in order; the result is bit-identical to one daemon's. 0 (the default) never
+#'   splits; a few thousand (e.g. 2000) is a good start.
 #' @return a \code{readmit_client}.
 #' @seealso \code{\link{readmit_score}}, \code{\link{readmit_info}}, \code{\link{readmit_close}}
 #' @examples
@@ -30,7 +37,7 @@
 #' @export
 readmit_connect <- function(endpoint, timeout_ms = 5000, retries = NULL,
                             server_public_key = NULL, public_key = NULL, secret_key = NULL,
-                            max_reply_bytes = NULL) {
+                            max_reply_bytes = NULL, split_rows = 0) {
   if (!is.character(endpoint) || length(endpoint) < 1L || anyNA(endpoint) || any(!nzchar(endpoint))) {
     readmit_abort("'endpoint' must be a non-empty character vector, e.g. \"tcp://127.0.0.1:5555\"",
                   class = "readmit_invalid_argument")
@@ -53,7 +60,9 @@ readmit_connect <- function(endpoint, timeout_ms = 5000, retries = NULL,
     keys
   } else NULL
   max_reply <- if (is.null(max_reply_bytes)) NA_real_ else as.numeric(max_reply_bytes)
-  ptr <- check_failure(.Call(rreadmit_connect, endpoint, timeout_ms, retries, curve, max_reply))
+  split_rows <- as.numeric(check_count(split_rows, "split_rows", min = 0))
+  ptr <- check_failure(.Call(rreadmit_connect, endpoint, timeout_ms, retries, curve, max_reply,
+                             split_rows))
   cl <- new.env(parent = emptyenv())
   cl$ptr <- ptr
   cl$endpoint <- endpoint
@@ -99,6 +108,26 @@ readmit_close <- function(cl) {
   }
   if (!is.null(cl$ptr)) .Call(rreadmit_close, cl$ptr)
   invisible(cl)
+}
+
+#' Per-endpoint state of a client
+#'
+#' What the client knows of each of its endpoints (updated by its calls; no daemon is asked).
+#'
+#' @param cl a client from \code{\link{readmit_connect}}.
+#' @return a data.frame with one row per endpoint, in the order given: \code{endpoint},
+#'   \code{in_rotation} (requests go to it now), \code{requests} (requests or split chunks it
+#'   answered) and \code{failures} (attempts that failed there: unavailable or timed out).
+#' @examples
+#' \dontrun{
+#' cl <- readmit_connect(c("tcp://10.0.0.1:5555", "tcp://10.0.0.2:5555"))
+#' readmit_endpoint_status(cl)
+#' }
+#' @export
+readmit_endpoint_status <- function(cl) {
+  s <- check_failure(.Call(rreadmit_endpoint_status, client_ptr(cl)))
+  data.frame(endpoint = cl$endpoint, in_rotation = s[[1]], requests = s[[2]], failures = s[[3]],
+             stringsAsFactors = FALSE)
 }
 
 #' @export

@@ -7,7 +7,8 @@
 
 static const R_CallMethodDef call_methods[] = {
     {"rreadmit_json_parse", (DL_FUNC)&rreadmit_json_parse, 1},
-    {"rreadmit_connect", (DL_FUNC)&rreadmit_connect, 5},
+    {"rreadmit_connect", (DL_FUNC)&rreadmit_connect, 6},
+    {"rreadmit_endpoint_status", (DL_FUNC)&rreadmit_endpoint_status, 1},
     {"rreadmit_close", (DL_FUNC)&rreadmit_close, 1},
     {"rreadmit_is_open", (DL_FUNC)&rreadmit_is_open, 1},
     {"rreadmit_info_json", (DL_FUNC)&rreadmit_info_json, 1},

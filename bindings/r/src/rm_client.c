@@ -143,6 +143,13 @@ int readmit_options_set_max_reply_bytes(readmit_options *options, size_t max_byt
     return READMIT_OK;
 }
 
+int readmit_options_set_split_rows(readmit_options *options, size_t rows) {
+    if (!options) return rm_fail_open(READMIT_EINVAL, "options is NULL");
+    if (rows > UINT32_MAX) return rm_fail_open(READMIT_EINVAL, "split_rows must be 0 to 2^32-1, not %zu", rows);
+    options->split_rows = rows;
+    return READMIT_OK;
+}
+
 int readmit_options_set_interrupt(readmit_options *options, readmit_interrupt_fn check, void *user) {
     if (!options) return rm_fail_open(READMIT_EINVAL, "options is NULL");
     options->interrupt = check;
@@ -187,6 +194,7 @@ int readmit_open_ex(const char *endpoint, const readmit_options *options, readmi
     if (options) {
         c->interrupt = options->interrupt;
         c->interrupt_user = options->interrupt_user;
+        c->split_rows = options->split_rows;
     }
     if (options && options->curve) {
         if (!zmq_has("curve")) {
@@ -210,6 +218,8 @@ int readmit_open_ex(const char *endpoint, const readmit_options *options, readmi
     c->next_request_id = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16) ^
                          (uint64_t)(uintptr_t)c;
     if (c->next_request_id == 0) c->next_request_id = 1;
+    /* Clients opened at the same moment start their rotation at different endpoints. */
+    c->next_peer = (size_t)((c->next_request_id >> 7) % c->n_endpoints);
     c->context = zmq_ctx_new();
     if (!c->context) {
         readmit_close(c);
@@ -244,7 +254,28 @@ void readmit_close(readmit_client *client) {
     for (size_t i = 0; i < client->n_endpoints; i++) free(client->endpoints[i]);
     free(client->endpoints);
     rm_schema_free(client->schema);
+    free(client->peers);
     free(client);
+}
+
+int readmit_n_endpoints(const readmit_client *client, size_t *n) {
+    if (!client || !n) return READMIT_EINVAL;
+    *n = client->n_endpoints;
+    return READMIT_OK;
+}
+
+int readmit_endpoint_status(const readmit_client *client, size_t index, int *in_rotation, uint64_t *requests,
+                            uint64_t *failures) {
+    if (!client) return READMIT_EINVAL;
+    if (index >= client->n_endpoints || !client->peers) return READMIT_ENOTFOUND;
+    const rm_peer *p = &client->peers[index];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (in_rotation) *in_rotation = !p->suspect && now >= p->hold_until;
+    if (requests) *requests = p->requests;
+    if (failures) *failures = p->failures;
+    return READMIT_OK;
 }
 
 void readmit_free(void *ptr) { free(ptr); }
@@ -311,6 +342,58 @@ int rm_score_from_reply(readmit_client *client, const rm_reply *reply, size_t n_
     return READMIT_OK;
 }
 
+/* A SCORE matrix cut into chunks of chunk_rows rows (rm_transport_split). */
+typedef struct {
+    const double *features;
+    size_t n_rows, n_cols, chunk_rows;
+    int interval;
+    double *risk, *atypicality, *low, *high;
+    uint8_t *tier;
+} rm_score_chunks;
+
+/* What a chunk's request points into until it is sent. */
+typedef struct {
+    const void *parts[2];
+    size_t sizes[2];
+    unsigned char counts[8];
+    void *converted; /* the chunk in little-endian order (big-endian hosts only) */
+} rm_score_chunk_req;
+
+static void rm_score_chunk_release(void *owned) {
+    rm_score_chunk_req *r = owned;
+    if (r) free(r->converted);
+    free(r);
+}
+
+static int rm_score_chunk_build(readmit_client *client, void *ctx, size_t chunk, rm_request *req, void **owned) {
+    rm_score_chunks *s = ctx;
+    size_t first = chunk * s->chunk_rows, rows = s->n_rows - first < s->chunk_rows ? s->n_rows - first : s->chunk_rows;
+    rm_score_chunk_req *r = calloc(1, sizeof *r);
+    if (!r) return rm_fail(client, READMIT_ENOMEM, "out of memory for a chunk of %zu rows", rows);
+    int rc = rm_matrix_frame(client, s->features + first * s->n_cols, rows, s->n_cols, &r->parts[1], &r->sizes[1],
+                             &r->converted);
+    if (rc != READMIT_OK) {
+        free(r);
+        return rc;
+    }
+    rm_put_u32(r->counts, (uint32_t)rows);
+    rm_put_u32(r->counts + 4, (uint32_t)s->n_cols);
+    r->parts[0] = r->counts;
+    r->sizes[0] = sizeof r->counts;
+    rm_request q = {RM_OP_SCORE, s->interval ? RM_FLAG_INTERVAL : 0, 2, r->parts, r->sizes, 1};
+    *req = q;
+    *owned = r;
+    return READMIT_OK;
+}
+
+static int rm_score_chunk_take(readmit_client *client, void *ctx, size_t chunk, const rm_reply *reply) {
+    rm_score_chunks *s = ctx;
+    size_t first = chunk * s->chunk_rows, rows = s->n_rows - first < s->chunk_rows ? s->n_rows - first : s->chunk_rows;
+    return rm_score_from_reply(client, reply, rows, s->interval, s->risk ? s->risk + first : NULL,
+                               s->atypicality ? s->atypicality + first : NULL, s->tier ? s->tier + first : NULL,
+                               s->low ? s->low + first : NULL, s->high ? s->high + first : NULL);
+}
+
 /* SCORE, with the interval flag when `interval` is set. */
 static int rm_score(readmit_client *client, const double *features, size_t n_rows, size_t n_cols, int interval,
                     double *risk, double *atypicality, uint8_t *tier, double *low, double *high) {
@@ -319,14 +402,25 @@ static int rm_score(readmit_client *client, const double *features, size_t n_row
     void *owned;
     int rc = rm_matrix_frame(client, features, n_rows, n_cols, &data, &size, &owned);
     if (rc != READMIT_OK) return rc;
+    if (rm_split_wanted(client, n_rows)) {
+        rm_score_chunks s = {features, n_rows, n_cols, client->split_rows, interval, risk, atypicality, low, high, tier};
+        rm_split_job job = {(n_rows + client->split_rows - 1) / client->split_rows, &s, rm_score_chunk_build,
+                            rm_score_chunk_release, rm_score_chunk_take};
+        rc = rm_transport_split(client, RM_OP_SCORE, &job);
+        if (rc != RM_SPLIT_WHOLE) {
+            free(owned);
+            return rc;
+        }
+    }
     unsigned char counts[8];
     rm_put_u32(counts, (uint32_t)n_rows);
     rm_put_u32(counts + 4, (uint32_t)n_cols);
     const void *parts[2] = {counts, data};
     size_t sizes[2] = {sizeof counts, size};
-    rm_request req = {RM_OP_SCORE, interval ? RM_FLAG_INTERVAL : 0, 2, parts, sizes};
+    rm_request req = {RM_OP_SCORE, interval ? RM_FLAG_INTERVAL : 0, 2, parts, sizes, 0};
     rm_reply reply;
     rc = rm_transport_call(client, &req, &reply);
+    client->deadline_cap = 0;
     free(owned);
     if (rc != READMIT_OK) return rc;
     rc = rm_score_from_reply(client, &reply, n_rows, interval, risk, atypicality, tier, low, high);
@@ -372,7 +466,7 @@ int readmit_explain(readmit_client *client, const double *features, size_t n_row
     rm_put_u32(counts + 12, 0);
     const void *parts[2] = {counts, data};
     size_t sizes[2] = {sizeof counts, size};
-    rm_request req = {RM_OP_EXPLAIN, 0, 2, parts, sizes};
+    rm_request req = {RM_OP_EXPLAIN, 0, 2, parts, sizes, 0};
     rm_reply reply;
     rc = rm_transport_call(client, &req, &reply);
     free(owned);
@@ -416,7 +510,7 @@ static int rm_text_call(readmit_client *client, uint8_t op, uint16_t flags, cons
                         char **out, size_t *out_len) {
     const void *parts[1] = {arg};
     size_t sizes[1] = {arg ? strlen(arg) : 0};
-    rm_request req = {op, flags, arg ? 1 : 0, parts, sizes};
+    rm_request req = {op, flags, arg ? 1 : 0, parts, sizes, 0};
     rm_reply reply;
     int rc = rm_transport_call(client, &req, &reply);
     if (rc != READMIT_OK) return rc;

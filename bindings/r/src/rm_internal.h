@@ -130,6 +130,7 @@ struct readmit_options {
     char client_secret_key[41];
     readmit_interrupt_fn interrupt;
     void *interrupt_user;
+    size_t split_rows;
 };
 
 /* One received reply: header fields and the frames after the header. */
@@ -154,17 +155,33 @@ typedef struct {
     char reason[96];    /* why the endpoint is unavailable, when failed */
 } rm_link;
 
+/* One endpoint of a client (rm_transport.c): its REQ socket and what is known of its daemon.
+ * A peer is in rotation unless it is down (suspect: its connection failed or dropped, or a
+ * request found nothing there; it leaves that state when a connection succeeds again) or held
+ * (a request timed out there: not chosen again before hold_until while another peer can be). */
+typedef struct {
+    void *socket;           /* NULL until needed, after a failure, and while down */
+    void *monitor;          /* PAIR socket receiving the REQ socket's monitor events */
+    rm_link link;
+    int suspect;            /* down: taken out of rotation until a connection succeeds */
+    int64_t retry_at;       /* a down peer's socket is reopened (probed) no sooner than this */
+    int64_t hold_until;     /* after a timeout: not chosen before this while others are in rotation */
+    uint64_t requests;      /* requests (or chunks) answered by this endpoint */
+    uint64_t failures;      /* attempts that failed here (unavailable or timed out) */
+} rm_peer;
+
 struct readmit_client {
     void *context;
-    void *socket;           /* NULL until needed, and after a timeout (reopened lazily) */
-    void *monitor;          /* PAIR socket receiving the REQ socket's monitor events */
     unsigned monitor_seq;   /* makes each monitor's inproc address unique in the context */
-    rm_link link;
     readmit_interrupt_fn interrupt;
     void *interrupt_user;
     char **endpoints;
     size_t n_endpoints;
-    size_t current;         /* index of the endpoint the socket talks to */
+    rm_peer *peers;         /* n_endpoints peers, one per endpoint */
+    size_t current;         /* index of the endpoint of the attempt under way */
+    size_t next_peer;       /* round robin: where the next choice starts */
+    size_t split_rows;      /* > 0: batches of more rows are split over the endpoints */
+    int64_t deadline_cap;   /* > 0: rm_transport_call ends by then (a split call's fallback) */
     int timeout_ms;
     int retries;
     size_t max_reply_bytes;
@@ -204,24 +221,54 @@ int rm_endpoint_valid(const char *endpoint, char *why, size_t why_size);
 /* ---- transport (rm_transport.c) ---- */
 /* A request: the op, its flags and the payload frames after the header (n_parts pointers and
  * sizes; parts of RM_ZERO_COPY_MIN_BYTES or more are sent without a copy and must stay valid
- * until rm_transport_call returns). */
+ * until rm_transport_call returns, unless `copy` is set: then every part is copied). */
 typedef struct {
     uint8_t op;
     uint16_t flags;
     size_t n_parts;
     const void *const *parts;
     const size_t *sizes;
+    int copy;
 } rm_request;
 
-/* Opens the socket to the current endpoint if it is closed. */
+/* Allocates the client's peers and opens a socket to every endpoint (connecting in the
+ * background). */
 int rm_transport_connect(readmit_client *client);
-/* Closes the socket (discarding anything pending). */
+/* Closes every socket (discarding anything pending). */
 void rm_transport_disconnect(readmit_client *client);
 /* Sends `req` and receives a validated reply (header checked: magic, version, op, request id;
  * size limit; error replies decoded into the client's error state and returned as their code).
- * On READMIT_OK the caller owns `reply` and must call rm_reply_close. Retries per the client's
- * options; never waits longer than (retries + 1) * timeout_ms. */
+ * On READMIT_OK the caller owns `reply` and must call rm_reply_close. With several endpoints
+ * the request goes to the next endpoint in rotation and, where it fails (unavailable, timed
+ * out, not ready or overloaded), to another. Retries per the client's options; never waits
+ * longer than (retries + 1) * timeout_ms. */
 int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *reply);
+
+/* A batch cut into chunks for rm_transport_split. build() makes chunk i's request (every part
+ * copied when sent: set req->copy) and *owned, what release() frees once it is sent; take()
+ * reads chunk i's validated success reply (READMIT_OK, or an error recorded on the client). */
+typedef struct {
+    size_t n_chunks;
+    void *ctx;
+    int (*build)(readmit_client *client, void *ctx, size_t chunk, rm_request *req, void **owned);
+    void (*release)(void *owned);
+    int (*take)(readmit_client *client, void *ctx, size_t chunk, const rm_reply *reply);
+} rm_split_job;
+/* rm_transport_split's answer when the batch must be sent whole instead (see rm_split_call). */
+#define RM_SPLIT_WHOLE (-1)
+/* 1 when a batch of n_rows rows is to be split: split_rows set, n_rows above it, and at least
+ * two endpoints in rotation. */
+int rm_split_wanted(readmit_client *client, size_t n_rows);
+/* Sends the chunks of `job` to the endpoints in rotation at once (one chunk in flight per
+ * endpoint; an endpoint that answers gets the next chunk) and hands each reply to take().
+ * A chunk that fails on one endpoint (unavailable, timed out) is sent to another. Returns
+ * READMIT_OK when every chunk was answered by the same model version; READMIT_EINTERRUPTED or
+ * READMIT_ENOMEM; or RM_SPLIT_WHOLE when the batch must be sent whole: a daemon refused a
+ * chunk (a daemon error names a row of its chunk: only the whole batch reports it as one
+ * daemon would), chunks came from different model versions (a reload under way), a reply was
+ * malformed, or no endpoint could take the chunks in time. Then client->deadline_cap holds the
+ * end of the call's time, for the whole-batch request. */
+int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *job);
 void rm_reply_close(rm_reply *reply);
 /* Validates a received reply (frames[0..n_frames] held): header size, magic, version, op and
  * request id; an error reply is decoded into the client's error state and its code returned.
@@ -249,6 +296,12 @@ int rm_score_from_reply(readmit_client *client, const rm_reply *reply, size_t n_
  * the client) or READMIT_ENOMEM. */
 int rm_result_from_reply(readmit_client *client, const rm_reply *reply, size_t n_rows, size_t k,
                          int interval, readmit_result **out);
+/* Joins the results of consecutive chunks of one batch (n results, in row order) into one, as
+ * one daemon would have answered the whole batch: rows in order, the messages about the whole
+ * request (row -1) once, from the first chunk, then each chunk's row messages with their rows
+ * moved by the chunk's first row. Takes ownership of nothing (the parts stay the caller's).
+ * Returns READMIT_OK or READMIT_ENOMEM (recorded). */
+int rm_result_concat(readmit_client *client, readmit_result *const *parts, size_t n, readmit_result **out);
 /* Builds a messages-only result (HISTORY) from the reply's JSON frame: every row unscored,
  * has_error from the error messages, `fields` (n_fields names, copied) the history fields set.
  * Returns READMIT_OK, READMIT_EPROTO (recorded) or READMIT_ENOMEM. */

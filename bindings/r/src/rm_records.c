@@ -432,17 +432,19 @@ int readmit_records_set_codes(readmit_records *records, const char *field, size_
 
 /* ---- the RECORDS request ---- */
 
-/* Builds the values frame of a text column: type byte 2, u32 n_distinct, each distinct text
- * used by some row (u32 length + bytes) in the order of its first row, then n_rows i32 codes. */
-static unsigned char *rm_text_frame(const rm_column *c, size_t n_rows, size_t *size) {
+/* Builds the values frame of a text column for rows first .. first + n_rows - 1: type byte 2,
+ * u32 n_distinct, each distinct text used by those rows (u32 length + bytes) in the order of its
+ * first row, then n_rows i32 codes. */
+static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_rows, size_t *size) {
     int32_t *remap = malloc((c->n_dict ? c->n_dict : 1) * sizeof *remap);
     size_t *order = malloc((c->n_dict ? c->n_dict : 1) * sizeof *order);
+    const int32_t *codes = c->codes + first;
     unsigned char *frame = NULL;
     if (!remap || !order) goto done;
     for (size_t i = 0; i < c->n_dict; i++) remap[i] = -1;
     size_t n_used = 0, bytes = 1 + 4 + 4 * n_rows;
     for (size_t row = 0; row < n_rows; row++) {
-        int32_t code = c->codes[row];
+        int32_t code = codes[row];
         if (code >= 0 && remap[code] < 0) {
             remap[code] = (int32_t)n_used;
             order[n_used++] = (size_t)code;
@@ -463,7 +465,7 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t n_rows, size_t *s
         p += 4 + len;
     }
     for (size_t row = 0; row < n_rows; row++) {
-        int32_t code = c->codes[row] < 0 ? -1 : remap[c->codes[row]];
+        int32_t code = codes[row] < 0 ? -1 : remap[codes[row]];
         rm_put_u32(p, (uint32_t)code);
         p += 4;
     }
@@ -474,10 +476,26 @@ done:
     return frame;
 }
 
-/* Sends `records` as a RECORDS or HISTORY request (the same layout) and receives the reply.
- * On READMIT_OK the caller owns `reply` (rm_reply_close). */
-static int rm_records_call(readmit_client *client, const readmit_records *records, uint8_t op, size_t k,
-                           unsigned options, rm_reply *reply) {
+/* A RECORDS or HISTORY request for rows first .. first + n_rows - 1 of a batch, and what its
+ * frames point into. */
+typedef struct {
+    rm_request req;
+    const void **parts;
+    size_t *sizes;
+    unsigned char **owned; /* per column: a frame built for the request, or NULL */
+    size_t n_cols;
+    unsigned char counts[16];
+} rm_records_req;
+
+static void rm_records_req_free(rm_records_req *r) {
+    for (size_t i = 0; r->owned && i < r->n_cols; i++) free(r->owned[i]);
+    free(r->owned);
+    free(r->parts);
+    free(r->sizes);
+}
+
+/* Checks the options of a RECORDS or HISTORY request. */
+static int rm_records_check(readmit_client *client, uint8_t op, size_t k, unsigned options) {
     unsigned known = READMIT_RECORDS_MISSING_FIELDS_OK | READMIT_RECORDS_BAD_VALUES_MISSING;
     if (op == RM_OP_HISTORY && (options & READMIT_RECORDS_INTERVAL))
         return rm_fail(client, READMIT_EINVAL, "READMIT_RECORDS_INTERVAL is for scoring: history has no risks");
@@ -485,45 +503,127 @@ static int rm_records_call(readmit_client *client, const readmit_records *record
     if (options & ~known)
         return rm_fail(client, READMIT_EINVAL, "unknown option bits 0x%x (known: READMIT_RECORDS_*)", options & ~known);
     if (k > UINT32_MAX) return rm_fail(client, READMIT_EINVAL, "k (%zu) must fit in 32 bits", k);
-    size_t n_rows = records->n_rows, n_cols = records->n_columns, n_parts = 1 + 2 * n_cols;
-    const void **parts = calloc(n_parts, sizeof *parts);
-    size_t *sizes = calloc(n_parts, sizeof *sizes);
-    unsigned char **owned = calloc(n_cols ? n_cols : 1, sizeof *owned);
-    int rc = READMIT_OK;
-    if (!parts || !sizes || !owned) {
-        rc = rm_fail(client, READMIT_ENOMEM, "out of memory building a request of %zu fields", n_cols);
-        goto done;
+    return READMIT_OK;
+}
+
+/* Builds the request for rows first .. first + n_rows - 1 into *r (the whole batch: 0, n_rows;
+ * its number columns are then sent from the batch itself). */
+static int rm_records_build(readmit_client *client, const readmit_records *records, uint8_t op, size_t k,
+                            unsigned options, size_t first, size_t n_rows, rm_records_req *r) {
+    size_t n_cols = records->n_columns, n_parts = 1 + 2 * n_cols;
+    int whole = first == 0 && n_rows == records->n_rows;
+    memset(r, 0, sizeof *r);
+    r->n_cols = n_cols;
+    r->parts = calloc(n_parts, sizeof *r->parts);
+    r->sizes = calloc(n_parts, sizeof *r->sizes);
+    r->owned = calloc(n_cols ? n_cols : 1, sizeof *r->owned);
+    if (!r->parts || !r->sizes || !r->owned) {
+        rm_records_req_free(r);
+        return rm_fail(client, READMIT_ENOMEM, "out of memory building a request of %zu fields", n_cols);
     }
-    unsigned char counts[16];
-    rm_put_u32(counts, (uint32_t)n_rows);
-    rm_put_u32(counts + 4, (uint32_t)n_cols);
-    rm_put_u32(counts + 8, (uint32_t)k);
-    rm_put_u32(counts + 12, options);
-    parts[0] = counts;
-    sizes[0] = sizeof counts;
+    rm_put_u32(r->counts, (uint32_t)n_rows);
+    rm_put_u32(r->counts + 4, (uint32_t)n_cols);
+    rm_put_u32(r->counts + 8, (uint32_t)k);
+    rm_put_u32(r->counts + 12, options);
+    r->parts[0] = r->counts;
+    r->sizes[0] = sizeof r->counts;
     for (size_t i = 0; i < n_cols; i++) {
         const rm_column *c = &records->columns[i];
-        parts[1 + 2 * i] = c->name;
-        sizes[1 + 2 * i] = c->name_len;
-        if (c->kind == RM_COLUMN_NUMBERS) {
-            parts[2 + 2 * i] = c->numbers;
-            sizes[2 + 2 * i] = 1 + 8 * n_rows;
-        } else {
-            owned[i] = rm_text_frame(c, n_rows, &sizes[2 + 2 * i]);
-            if (!owned[i]) {
-                rc = rm_fail(client, READMIT_ENOMEM, "out of memory encoding the texts of field '%s'", c->name);
-                goto done;
-            }
-            parts[2 + 2 * i] = owned[i];
+        r->parts[1 + 2 * i] = c->name;
+        r->sizes[1 + 2 * i] = c->name_len;
+        r->sizes[2 + 2 * i] = 1 + 8 * n_rows;
+        if (c->kind == RM_COLUMN_NUMBERS && whole) {
+            r->parts[2 + 2 * i] = c->numbers;
+            continue;
         }
+        if (c->kind == RM_COLUMN_NUMBERS) {
+            r->owned[i] = malloc(1 + 8 * n_rows);
+            if (r->owned[i]) {
+                r->owned[i][0] = c->numbers[0];
+                memcpy(r->owned[i] + 1, c->numbers + 1 + 8 * first, 8 * n_rows);
+            }
+        } else {
+            r->owned[i] = rm_text_frame(c, first, n_rows, &r->sizes[2 + 2 * i]);
+        }
+        if (!r->owned[i]) {
+            int rc = rm_fail(client, READMIT_ENOMEM, "out of memory encoding field '%s'", c->name);
+            rm_records_req_free(r);
+            return rc;
+        }
+        r->parts[2 + 2 * i] = r->owned[i];
     }
-    rm_request req = {op, 0, n_parts, parts, sizes};
-    rc = rm_transport_call(client, &req, reply);
-done:
-    for (size_t i = 0; owned && i < n_cols; i++) free(owned[i]);
+    rm_request q = {op, 0, n_parts, r->parts, r->sizes, !whole};
+    r->req = q;
+    return READMIT_OK;
+}
+
+/* Sends `records` as a RECORDS or HISTORY request (the same layout) and receives the reply.
+ * On READMIT_OK the caller owns `reply` (rm_reply_close). */
+static int rm_records_call(readmit_client *client, const readmit_records *records, uint8_t op, size_t k,
+                           unsigned options, rm_reply *reply) {
+    int rc = rm_records_check(client, op, k, options);
+    if (rc != READMIT_OK) return rc;
+    rm_records_req r;
+    rc = rm_records_build(client, records, op, k, options, 0, records->n_rows, &r);
+    if (rc != READMIT_OK) return rc;
+    rc = rm_transport_call(client, &r.req, reply);
+    rm_records_req_free(&r);
+    return rc;
+}
+
+/* A RECORDS batch cut into chunks of chunk_rows rows (rm_transport_split). */
+typedef struct {
+    const readmit_records *records;
+    size_t k, chunk_rows;
+    unsigned options;
+    readmit_result **parts; /* one result per chunk */
+} rm_records_chunks;
+
+static size_t rm_chunk_rows(const rm_records_chunks *s, size_t chunk) {
+    size_t first = chunk * s->chunk_rows, left = s->records->n_rows - first;
+    return left < s->chunk_rows ? left : s->chunk_rows;
+}
+
+static int rm_records_chunk_build(readmit_client *client, void *ctx, size_t chunk, rm_request *req, void **owned) {
+    rm_records_chunks *s = ctx;
+    rm_records_req *r = malloc(sizeof *r);
+    if (!r) return rm_fail(client, READMIT_ENOMEM, "out of memory for a chunk");
+    int rc = rm_records_build(client, s->records, RM_OP_RECORDS, s->k, s->options, chunk * s->chunk_rows,
+                              rm_chunk_rows(s, chunk), r);
+    if (rc != READMIT_OK) {
+        free(r);
+        return rc;
+    }
+    *req = r->req;
+    *owned = r;
+    return READMIT_OK;
+}
+
+static void rm_records_chunk_release(void *owned) {
+    if (!owned) return;
+    rm_records_req_free(owned);
     free(owned);
-    free(parts);
-    free(sizes);
+}
+
+static int rm_records_chunk_take(readmit_client *client, void *ctx, size_t chunk, const rm_reply *reply) {
+    rm_records_chunks *s = ctx;
+    readmit_result_free(s->parts[chunk]);
+    s->parts[chunk] = NULL;
+    return rm_result_from_reply(client, reply, rm_chunk_rows(s, chunk), s->k,
+                                (s->options & READMIT_RECORDS_INTERVAL) != 0, &s->parts[chunk]);
+}
+
+/* readmit_score_records over several daemons: RM_SPLIT_WHOLE when the batch must go whole. */
+static int rm_score_records_split(readmit_client *client, const readmit_records *records, size_t k,
+                                  unsigned options, readmit_result **out) {
+    size_t n_chunks = (records->n_rows + client->split_rows - 1) / client->split_rows;
+    rm_records_chunks s = {records, k, client->split_rows, options, calloc(n_chunks, sizeof(readmit_result *))};
+    if (!s.parts) return rm_fail(client, READMIT_ENOMEM, "out of memory for %zu chunks", n_chunks);
+    rm_split_job job = {n_chunks, &s, rm_records_chunk_build, rm_records_chunk_release, rm_records_chunk_take};
+    int rc = rm_transport_split(client, RM_OP_RECORDS, &job);
+    if (rc == READMIT_OK) rc = rm_result_concat(client, s.parts, n_chunks, out);
+    for (size_t i = 0; i < n_chunks; i++) readmit_result_free(s.parts[i]);
+    free(s.parts);
     return rc;
 }
 
@@ -533,8 +633,15 @@ int readmit_score_records(readmit_client *client, const readmit_records *records
     if (!out) return rm_fail(client, READMIT_EINVAL, "out is NULL");
     *out = NULL;
     if (!records) return rm_fail(client, READMIT_EINVAL, "records is NULL");
+    int rc = rm_records_check(client, RM_OP_RECORDS, k, options);
+    if (rc != READMIT_OK) return rc;
+    if (rm_split_wanted(client, records->n_rows)) {
+        rc = rm_score_records_split(client, records, k, options, out);
+        if (rc != RM_SPLIT_WHOLE) return rc;
+    }
     rm_reply reply;
-    int rc = rm_records_call(client, records, RM_OP_RECORDS, k, options, &reply);
+    rc = rm_records_call(client, records, RM_OP_RECORDS, k, options, &reply);
+    client->deadline_cap = 0; /* used by that call, unless it failed before sending */
     if (rc == READMIT_OK) {
         rc = rm_result_from_reply(client, &reply, records->n_rows, k, (options & READMIT_RECORDS_INTERVAL) != 0, out);
         rm_reply_close(&reply);

@@ -103,7 +103,7 @@ static int interrupt_pending(void *unused) {
 }
 
 SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
-                      SEXP max_reply_bytes) {
+                      SEXP max_reply_bytes, SEXP split_rows) {
     if (TYPEOF(endpoints) != STRSXP || XLENGTH(endpoints) < 1)
         Rf_error("'endpoint' must be a non-empty character vector");
     readmit_options *opt = NULL;
@@ -128,6 +128,8 @@ SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
                                        Rf_translateCharUTF8(STRING_ELT(curve, 2)));
     if (rc == READMIT_OK && !ISNAN(Rf_asReal(max_reply_bytes)))
         rc = readmit_options_set_max_reply_bytes(opt, (size_t)Rf_asReal(max_reply_bytes));
+    if (rc == READMIT_OK && !ISNAN(Rf_asReal(split_rows)))
+        rc = readmit_options_set_split_rows(opt, (size_t)Rf_asReal(split_rows));
     if (rc == READMIT_OK) rc = readmit_options_set_interrupt(opt, interrupt_pending, NULL);
     if (rc != READMIT_OK) {
         readmit_options_free(opt);
@@ -154,6 +156,28 @@ SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
     R_SetExternalPtrAddr(xp, holder);
     UNPROTECT(1);
     return xp;
+}
+
+/* Per endpoint: in rotation (logical), requests answered and failed attempts (doubles). */
+SEXP rreadmit_endpoint_status(SEXP xp) {
+    readmit_client *c = get_client(xp);
+    size_t n = 0;
+    int rc = readmit_n_endpoints(c, &n);
+    if (rc != READMIT_OK) return failure(c, rc, "cannot read the endpoints");
+    SEXP out = PROTECT(Rf_allocVector(VECSXP, 3));
+    SEXP up = SET_VECTOR_ELT(out, 0, Rf_allocVector(LGLSXP, (R_xlen_t)n));
+    SEXP req = SET_VECTOR_ELT(out, 1, Rf_allocVector(REALSXP, (R_xlen_t)n));
+    SEXP fail = SET_VECTOR_ELT(out, 2, Rf_allocVector(REALSXP, (R_xlen_t)n));
+    for (size_t i = 0; i < n; i++) {
+        int in_rotation = 0;
+        uint64_t r = 0, f = 0;
+        readmit_endpoint_status(c, i, &in_rotation, &r, &f);
+        LOGICAL(up)[i] = in_rotation;
+        REAL(req)[i] = (double)r;
+        REAL(fail)[i] = (double)f;
+    }
+    UNPROTECT(1);
+    return out;
 }
 
 SEXP rreadmit_close(SEXP xp) {

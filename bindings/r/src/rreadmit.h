@@ -8,7 +8,8 @@
 
 SEXP rreadmit_json_parse(SEXP text);
 SEXP rreadmit_connect(SEXP endpoints, SEXP timeout_ms, SEXP retries, SEXP curve,
-                      SEXP max_reply_bytes);
+                      SEXP max_reply_bytes, SEXP split_rows);
+SEXP rreadmit_endpoint_status(SEXP xp);
 SEXP rreadmit_close(SEXP xp);
 SEXP rreadmit_is_open(SEXP xp);
 SEXP rreadmit_info_json(SEXP xp);

@@ -133,6 +133,10 @@ def _load() -> ctypes.CDLL:
         "readmit_options_set_curve": (c_int, [OptionsP, c_char_p, c_char_p, c_char_p]),
         "readmit_options_set_max_reply_bytes": (c_int, [OptionsP, c_size_t]),
         "readmit_options_set_interrupt": (c_int, [OptionsP, INTERRUPT_FN, c_void_p]),
+        # Load balancing (0.5.0): split batches over several daemons; per-endpoint state.
+        "readmit_options_set_split_rows": (c_int, [OptionsP, c_size_t]),
+        "readmit_n_endpoints": (c_int, [ClientP, POINTER(c_size_t)]),
+        "readmit_endpoint_status": (c_int, [ClientP, c_size_t, POINTER(c_int), POINTER(c_uint64), POINTER(c_uint64)]),
         "readmit_open_errmsg": (c_char_p, []),
         "readmit_open": (c_int, [c_char_p, POINTER(ClientP)]),
         "readmit_open_ex": (c_int, [c_char_p, OptionsP, POINTER(ClientP)]),

@@ -50,8 +50,12 @@ class Client:
     """A connection to a running ``readmitd``.
 
     Args:
-        endpoint: ``"tcp://host:port"`` or ``"ipc://path"``, or a list of endpoints (the client
-            talks to one at a time and fails over to the next after a timeout).
+        endpoint: ``"tcp://host:port"`` or ``"ipc://path"``, or a list of endpoints of daemons
+            serving the same model: requests are then spread over the daemons that are up
+            (round robin), a daemon that dies is taken out of rotation within about a second
+            and put back when it answers again, and a request that fails on one daemon is
+            resent to another (scoring is idempotent, so this is safe). See
+            :meth:`endpoint_status`.
         timeout_ms: per-attempt timeout; a call waits at most ``(retries + 1) * timeout_ms``
             and then raises :class:`readmit.ReadmitTimeout`. When nothing listens at the
             endpoint (no daemon, or it died) a call raises :class:`readmit.UnavailableError`
@@ -61,6 +65,11 @@ class Client:
         server_public_key, client_public_key, client_secret_key: Z85 CURVE keys (40 characters)
             when the daemon requires CURVE; all three or none.
         max_reply_bytes: the largest reply accepted.
+        split_rows: with several endpoints, a :meth:`score` or :meth:`score_records` call of
+            more than ``split_rows`` rows is cut into chunks of ``split_rows`` rows scored by
+            several daemons at once and reassembled in order; the result is bit-identical to
+            one daemon's. 0 (the default) never splits. A few thousand rows per chunk is a
+            good start (e.g. 2000).
 
     A client may be shared between Python threads (calls are serialised by a lock; the GIL is
     released while waiting on the daemon). Use it as a context manager, or call :meth:`close`.
@@ -69,7 +78,7 @@ class Client:
     def __init__(self, endpoint: Union[str, Sequence[str]] = "tcp://127.0.0.1:5555", *, timeout_ms: int = 5000,
                  retries: int = 2, server_public_key: Optional[str] = None,
                  client_secret_key: Optional[str] = None, client_public_key: Optional[str] = None,
-                 max_reply_bytes: Optional[int] = None):
+                 max_reply_bytes: Optional[int] = None, split_rows: int = 0):
         self._handle = None
         self._lock = threading.Lock()
         self._info: Optional[Dict[str, Any]] = None
@@ -88,6 +97,9 @@ class Client:
                 raise InvalidArgumentError(f"retries must be a non-negative integer, not {retries!r}")
             _check_call(LIB.readmit_options_set_timeout_ms(opts, timeout_ms), opening=True)
             _check_call(LIB.readmit_options_set_retries(opts, retries), opening=True)
+            if isinstance(split_rows, bool) or not isinstance(split_rows, int) or split_rows < 0:
+                raise InvalidArgumentError(f"split_rows must be a non-negative integer, not {split_rows!r}")
+            _check_call(LIB.readmit_options_set_split_rows(opts, split_rows), opening=True)
             for e in endpoints:
                 _check_call(LIB.readmit_options_add_endpoint(opts, _b(e)), opening=True)
             if server_public_key is not None:
@@ -109,6 +121,7 @@ class Client:
         self.endpoints = endpoints
         self.timeout_ms = timeout_ms
         self.retries = retries
+        self.split_rows = split_rows
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -212,6 +225,21 @@ class Client:
             h = self._h()
             _check_call(LIB.readmit_health(h, byref(ready), byref(version)), h)
         return {"live": True, "ready": bool(ready.value), "model_version": f"{version.value:016x}"}
+
+    def endpoint_status(self) -> List[Dict[str, Any]]:
+        """What this client knows of each endpoint, in order: ``{"endpoint": str,
+        "in_rotation": bool, "requests": int, "failures": int}`` (requests or split chunks
+        answered there; attempts that failed there). Updated by the client's calls; asks no
+        daemon."""
+        with self._lock:
+            h = self._h()
+            out = []
+            for i, e in enumerate(self.endpoints):
+                up, req, fail = c_int(), c_uint64(), c_uint64()
+                _check_call(LIB.readmit_endpoint_status(h, i, byref(up), byref(req), byref(fail)), h)
+                out.append({"endpoint": e, "in_rotation": bool(up.value), "requests": req.value,
+                            "failures": fail.value})
+        return out
 
     def stats(self, prometheus: bool = False) -> Union[Dict[str, Any], str]:
         """The daemon's counters (a dict), or its Prometheus text."""

@@ -1,0 +1,50 @@
+# readmit_score_parallel: chunks of a data frame scored on future workers over two real
+# readmitd, joined into exactly what readmit_score_records gives for the whole frame.
+
+daemons <- list(start_daemon(), start_daemon())
+
+# The value and the one readmit_data_warning of a call.
+with_warning <- function(expr) {
+  w <- NULL
+  value <- withCallingHandlers(expr, readmit_data_warning = function(cond) {
+    w <<- cond
+    invokeRestart("muffleWarning")
+  })
+  list(value = value, warning = w)
+}
+
+test_that("parallel chunks over two daemons equal one call on the whole frame", {
+  for (d in daemons) skip_without_daemon(d)
+  skip_if_not_installed("future.apply")
+  eps <- vapply(daemons, function(d) d$endpoint, character(1))
+  recs <- utils::read.csv(test_path("fixtures", "sample_flat.csv"), colClasses = "character",
+                          na.strings = character(0))
+  recs$time_in_hospital[c(3, 200)] <- "three"       # row errors in two chunks
+  cl <- readmit_connect(eps[1], timeout_ms = 20000)
+  on.exit(readmit_close(cl), add = TRUE)
+  whole <- with_warning(readmit_score_records(cl, recs, k = 2))
+  before <- vapply(daemons, function(d) {
+    c1 <- readmit_connect(d$endpoint); on.exit(readmit_close(c1)); readmit_stats(c1)$requests_total
+  }, numeric(1))
+  old <- future::plan(future::multisession, workers = 2)
+  on.exit(future::plan(old), add = TRUE)
+  par <- with_warning(readmit_score_parallel(eps, recs, chunk_rows = 40, k = 2))
+  expect_identical(par$value, whole$value)
+  expect_s3_class(par$warning, "readmit_data_warning")
+  expect_identical(conditionMessage(par$warning), conditionMessage(whole$warning))
+  expect_identical(which(!is.na(par$value$error)), c(3L, 200L))
+  after <- vapply(daemons, function(d) {
+    c1 <- readmit_connect(d$endpoint); on.exit(readmit_close(c1)); readmit_stats(c1)$requests_total
+  }, numeric(1))
+  expect_true(all(after - before >= 2))              # 7 chunks reached both daemons
+})
+
+test_that("readmit_score_parallel checks its arguments", {
+  for (d in daemons) skip_without_daemon(d)
+  skip_if_not_installed("future.apply")
+  expect_error(readmit_score_parallel(daemons[[1]]$endpoint, list(a = 1)), class = "readmit_invalid_argument")
+  expect_error(readmit_score_parallel(daemons[[1]]$endpoint, data.frame(a = 1), chunk_rows = 0),
+               class = "readmit_invalid_argument")
+})
+
+for (d in daemons) stop_daemon(d)
