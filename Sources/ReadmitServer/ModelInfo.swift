@@ -15,6 +15,12 @@ extension ReadmitModel {
             var d: [String: Any] = ["index": i, "name": f.name, "kind": f.kind.rawValue, "source": f.source,
                                     "transform": f.transform.rawValue, "missing": f.missing, "description": f.description]
             if f.kind == .categorical { d["levels"] = f.levels; d["ordinal"] = f.ordinal }
+            // A feature derived from several raw fields names them (and what it counts).
+            if let definition = parameters.dataset.feature(named: f.name), let derive = definition.derive, let columns = definition.columns {
+                d["derive"] = derive.rawValue
+                d["columns"] = columns
+                if let values = definition.values { d["values"] = values }
+            }
             features.append(d)
         }
         let dataset = parameters.dataset

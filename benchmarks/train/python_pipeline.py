@@ -57,9 +57,11 @@ AGE_LEVELS = [f"[{i * 10}-{i * 10 + 10})" for i in range(10)]
 CHAPTERS = ["circulatory", "respiratory", "digestive", "diabetes", "injury",
             "musculoskeletal", "genitourinary", "neoplasms", "other"]
 HISTORY = ["prior_encounters", "prior_days_in_hospital", "prev_number_inpatient",
-           "prev_time_in_hospital", "prev_discharged_home", "prior_readmitted_within_30"]
+           "prev_time_in_hospital", "prev_discharged_home", "prior_readmitted_within_30",
+           "prior_readmitted_after_30", "prev_readmitted_after_30"]
 EXCLUDED = {"11", "13", "14", "19", "20"}
-TOP_SPECIALTIES = 20
+MIN_SPECIALTY_ROWS = 100   # medical_specialty: min_count 100, other: Other
+MIN_CATEGORY_ROWS = 100    # diag_N_category: grouping category, min_count 100
 HBOS_BINS = 20
 
 
@@ -102,6 +104,12 @@ def icd9_chapter(codes):
     return out
 
 
+def icd9_category(codes):
+    """The three-character category as the Swift grouping writes it (`icd9:428`), None when missing."""
+    s = codes.astype("string")
+    return ("icd9:" + s.str.split(".").str[0].str[:3].str.upper()).where(s.notna(), None)
+
+
 def history_features(df):
     """History features from each patient's earlier encounters (lower encounter_id)."""
     h = df[["patient_nbr", "encounter_id", "time_in_hospital", "number_inpatient", "discharge_disposition_id", "readmitted"]].copy()
@@ -118,6 +126,10 @@ def history_features(df):
     out["prev_discharged_home"] = np.where(prev_disp.isna(), np.nan, (prev_disp == "1").astype(float))
     pos = (h["readmitted"] == "<30").astype(float)
     out["prior_readmitted_within_30"] = pos.groupby(h["patient_nbr"], sort=False).cumsum() - pos
+    after = (h["readmitted"] == ">30").astype(float)
+    out["prior_readmitted_after_30"] = after.groupby(h["patient_nbr"], sort=False).cumsum() - after
+    prev_label = g["readmitted"].shift(1)
+    out["prev_readmitted_after_30"] = np.where(prev_label.isna(), np.nan, (prev_label == ">30").astype(float))
     out.index = h["_row"].to_numpy()
     return out.sort_index()
 
@@ -133,10 +145,17 @@ class Schema:
             levels = sorted_levels(tr[n].dropna().astype(str).unique().tolist())
             self.features.append((n, "categorical", levels, n, "level"))
         counts = tr["medical_specialty"].dropna().value_counts()
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SPECIALTIES]
-        self.features.append(("medical_specialty", "categorical", [k for k, _ in top] + ["Other"], "medical_specialty", "level_or_other"))
+        kept = [k for k, n in counts.items() if n >= MIN_SPECIALTY_ROWS and k != "Other"]
+        self.features.append(("medical_specialty", "categorical", sorted_levels(kept) + ["Other"], "medical_specialty", "level_or_other"))
         for d in ["diag_1", "diag_2", "diag_3"]:
             self.features.append((f"{d}_chapter", "categorical", CHAPTERS, d, "icd9_chapter"))
+        for d in ["diag_1", "diag_2", "diag_3"]:
+            counts = icd9_category(tr[d]).dropna().value_counts()
+            kept = [k for k, n in counts.items() if n >= MIN_CATEGORY_ROWS]
+            self.features.append((f"{d}_category", "categorical", sorted_levels(kept) + ["other"], d, "icd9_category"))
+        self.features += [("medications_used", "numeric", [], "medications_used", "derived"),
+                          ("medications_changed", "numeric", [], "medications_changed", "derived"),
+                          ("visits_in_prior_year", "numeric", [], "visits_in_prior_year", "derived")]
         self.features += [(n, "numeric", [], n, "history") for n in HISTORY]
         self.names = [f[0] for f in self.features]
 
@@ -155,6 +174,20 @@ class Schema:
                 cols.append(codes)
             elif transform == "icd9_chapter":
                 cols.append(icd9_chapter(df[source]))
+            elif transform == "icd9_category":
+                category = icd9_category(df[source])
+                codes = pd.Categorical(category, categories=levels).codes.astype(float)
+                codes[(codes < 0) & category.notna().to_numpy()] = len(levels) - 1
+                codes[category.isna().to_numpy()] = np.nan
+                cols.append(codes)
+            elif transform == "derived":
+                meds = df[MEDICATIONS]
+                if name == "medications_used":
+                    cols.append(meds.isin(["Steady", "Up", "Down"]).sum(axis=1).to_numpy(dtype=float))
+                elif name == "medications_changed":
+                    cols.append(meds.isin(["Up", "Down"]).sum(axis=1).to_numpy(dtype=float))
+                else:
+                    cols.append((df["number_outpatient"] + df["number_emergency"] + df["number_inpatient"]).to_numpy(dtype=float))
             else:
                 cols.append(history[source].to_numpy(dtype=float))
         return np.column_stack(cols)

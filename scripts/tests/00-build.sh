@@ -7,6 +7,6 @@ export PATH="/opt/swift/usr/bin:$PATH"
 swift build -c release
 mkdir -p .build/fixtures
 if [ ! -s .build/fixtures/model.readmit ] || [ .build/release/readmit -nt .build/fixtures/model.readmit ]; then
-  .build/release/readmit train --quick --out .build/fixtures/train --no-report
+  .build/release/readmit train --quick --no-ablation --out .build/fixtures/train --no-report
   cp .build/fixtures/train/model.readmit .build/fixtures/model.readmit
 fi

@@ -107,15 +107,22 @@ def schema_matrix(info: dict, n: int, seed: int = 0):
     """A feature matrix of ``n`` rows built from INFO's schema alone (no dataset knowledge), and
     the same rows as raw records: numeric features get small integers, categorical features
     valid level indices (their records the level's text). Features that are not a field's
-    number or level (a derived one, such as an ICD-9 chapter) are NaN, their fields missing."""
+    number or level (a derived one, such as an ICD-9 chapter), and those whose field a derived
+    feature also reads, are NaN, their fields missing."""
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(seed)
     x = np.empty((n, len(info["features"])), dtype=np.float64)
     records = {}
+    # Fields that a derived feature also reads (INFO's `columns`) stay missing, so that the
+    # derived feature is missing too (count_of and sum_of of missing fields are NaN).
+    derived_inputs = {c for f in info["features"] for c in f.get("columns", [])}
     for j, f in enumerate(info["features"]):
-        if f["kind"] == "categorical" and f["transform"] in ("level", "level_or_other"):
+        if f["source"] in derived_inputs:
+            x[:, j] = np.nan
+            records[f["source"]] = [None] * n
+        elif f["kind"] == "categorical" and f["transform"] in ("level", "level_or_other"):
             index = rng.integers(0, len(f["levels"]), n)
             x[:, j] = index
             records[f["source"]] = [f["levels"][i] for i in index]

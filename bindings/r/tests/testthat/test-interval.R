@@ -27,9 +27,13 @@ schema_rows <- function(cl, n, seed = 7) {
   features <- readmit_info(cl)$features
   x <- matrix(NA_real_, n, length(features))
   records <- list()
+  # Fields a derived feature also reads (INFO's columns) stay missing, and so does it.
+  derived_inputs <- unlist(lapply(features, function(f) f$columns))
   for (j in seq_along(features)) {
     f <- features[[j]]
-    if (f$kind == "categorical" && f$transform %in% c("level", "level_or_other")) {
+    if (f$source %in% derived_inputs) {
+      next
+    } else if (f$kind == "categorical" && f$transform %in% c("level", "level_or_other")) {
       i <- sample.int(length(f$levels), n, replace = TRUE)
       x[, j] <- i - 1
       records[[f$source]] <- f$levels[i]
