@@ -91,10 +91,14 @@ public enum RecordBatch {
         public var missingFieldsOk = false
         /// A value that cannot be read is missing with a warning, not an error for its row.
         public var badValuesMissing = false
+        /// Each risk's interval is computed (NaN otherwise: a caller that does not ask for it
+        /// does not pay for it).
+        public var interval = false
         /// Creates options.
-        public init(missingFieldsOk: Bool = false, badValuesMissing: Bool = false) {
+        public init(missingFieldsOk: Bool = false, badValuesMissing: Bool = false, interval: Bool = false) {
             self.missingFieldsOk = missingFieldsOk
             self.badValuesMissing = badValuesMissing
+            self.interval = interval
         }
     }
 

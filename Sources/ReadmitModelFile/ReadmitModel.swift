@@ -179,10 +179,25 @@ public final class ReadmitModel: Sendable {
         public var intervalLow: [Double], intervalHigh: [Double]
     }
 
-    /// Validates then scores every row of `matrix` (schema order).
-    public func score(_ matrix: FeatureMatrix) throws(FeatureVectorError) -> Scores {
+    /// Validates then scores every row of `matrix` (schema order); with `interval`, also each
+    /// risk's interval (else the interval arrays are NaN: the search is not paid for unasked).
+    public func score(_ matrix: FeatureMatrix, interval: Bool = true) throws(FeatureVectorError) -> Scores {
         let zeros = [Double](repeating: 0, count: matrix.rows)
-        var out = Scores(risk: zeros, atypicality: zeros, tier: [UInt8](repeating: 0, count: matrix.rows), intervalLow: zeros, intervalHigh: zeros)
+        let nans = [Double](repeating: .nan, count: matrix.rows)
+        var out = Scores(risk: zeros, atypicality: zeros, tier: [UInt8](repeating: 0, count: matrix.rows),
+                         intervalLow: interval ? zeros : nans, intervalHigh: interval ? zeros : nans)
+        guard interval else {
+            try matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
+                try out.risk.withUnsafeMutableBufferPointer { r throws(FeatureVectorError) in
+                    try out.atypicality.withUnsafeMutableBufferPointer { a throws(FeatureVectorError) in
+                        try out.tier.withUnsafeMutableBufferPointer { t throws(FeatureVectorError) in
+                            try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t, interval: nil)
+                        }
+                    }
+                }
+            }
+            return out
+        }
         try matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
             try out.risk.withUnsafeMutableBufferPointer { r throws(FeatureVectorError) in
                 try out.atypicality.withUnsafeMutableBufferPointer { a throws(FeatureVectorError) in

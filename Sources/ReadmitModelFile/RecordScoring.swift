@@ -71,7 +71,7 @@ extension ReadmitModel {
         if !good.isEmpty {
             let xs = good.count == rows ? x : x.selecting(rows: good)
             do {
-                let scores = try score(xs)
+                let scores = try score(xs, interval: options.interval)
                 for (i, r) in good.enumerated() {
                     result.risk[r] = scores.risk[i]; result.atypicality[r] = scores.atypicality[i]; result.tier[r] = scores.tier[i]
                     result.intervalLow[r] = scores.intervalLow[i]; result.intervalHigh[r] = scores.intervalHigh[i]

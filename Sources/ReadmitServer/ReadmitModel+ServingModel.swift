@@ -44,7 +44,8 @@ extension ReadmitModel: ServingModel {
 
     static func options(_ request: RecordsRequest) -> RecordBatch.Options {
         RecordBatch.Options(missingFieldsOk: request.options & RecordsRequest.optionMissingFieldsOk != 0,
-                            badValuesMissing: request.options & RecordsRequest.optionBadValuesMissing != 0)
+                            badValuesMissing: request.options & RecordsRequest.optionBadValuesMissing != 0,
+                            interval: request.options & RecordsRequest.optionInterval != 0)
     }
 
     /// Forwards to ``ReadmitModel/explain(_:rows:k:featureIndex:contribution:)``.

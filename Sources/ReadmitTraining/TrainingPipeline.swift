@@ -54,7 +54,7 @@ public enum TrainingPipeline {
         // The same test encounters with their history withheld: what a caller that does not
         // send history gets.
         let withholding = HistoryWithholding(schema: features.schema)
-        let riskWithheld = withholding.columns.isEmpty ? nil : try assembly.model.score(withholding.withheld(xTest)).risk
+        let riskWithheld = withholding.columns.isEmpty ? nil : try assembly.model.score(withholding.withheld(xTest), interval: false).risk
         let references = EvaluationStage.references(data: data, features: features, anomalies: anomalies, split: split,
                                                     options: options, progress: progress)
         stage("references")

@@ -104,7 +104,7 @@ struct ScoreCommand: ParsableCommand {
             var tier = [UInt8](repeating: 0, count: n)
             let good = (0..<n).filter { rowErrors[$0] == nil }
             let xs = x.selecting(rows: good)
-            let scores = try loaded.score(xs)
+            let scores = try loaded.score(xs, interval: interval)
             for (k, i) in good.enumerated() {
                 risk[i] = scores.risk[k]; atyp[i] = scores.atypicality[k]; tier[i] = scores.tier[k]
                 low[i] = scores.intervalLow[k]; high[i] = scores.intervalHigh[k]
@@ -152,7 +152,7 @@ extension ScoreCommand {
         }
         console.progress("read done")
         let result = try model.scoreRecords(columns: columns, rows: csv.rowCount, k: max(0, explain),
-                                            options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing))
+                                            options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing, interval: interval))
         console.progress("score done")
         var errors: [Int: String] = [:], warnings: [Int: [String]] = [:]
         for m in result.messages {
