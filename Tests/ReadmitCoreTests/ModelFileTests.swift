@@ -300,7 +300,8 @@ final class CompiledBoosterTests: XCTestCase {
             }
         }
         XCTAssertEqual(single.map(\.bitPattern), batch.map(\.bitPattern))
-        XCTAssertEqual(Set(batch).count, rows, "the rows should not all share a margin")
+        // Random rows through a few shallow trees can share a leaf path: most must differ.
+        XCTAssertGreaterThan(Set(batch).count, rows / 2, "the rows should not all share a margin")
     }
 }
 

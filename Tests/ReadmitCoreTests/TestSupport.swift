@@ -60,6 +60,7 @@ enum TestSupport {
         var options = TrainingOptions()
         options.quick = true
         options.bootstrapReplicates = 20
+        options.ablation = false
         let result = try TrainingPipeline.run(tables: tables(csv), options: options)
         let path = dir.appendingPathComponent("model.readmit").path
         try ModelFile.write(result.parameters, to: path)

@@ -30,7 +30,7 @@ final class XGBoostTreeJSONTests: XCTestCase {
         let (_, model, _) = try TestSupport.smallModel.get()
         let json = try model.booster.jsonModel()
         let expected = try Self.foundationReading(json)
-        XCTAssertGreaterThan(expected.trees.count, 10)
+        XCTAssertGreaterThanOrEqual(expected.trees.count, 5, "a model of several trees")
         let ubjson = model.parameters.boosterBytes
         XCTAssertTrue(XGBoostTreeJSON.isUBJSON(ubjson))
         XCTAssertFalse(XGBoostTreeJSON.isUBJSON(json))

@@ -14,7 +14,7 @@ from report_in_chromium import chromium, problems, render
 ROOT = os.environ.get("READMIT_ROOT", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 READMIT = os.environ.get("READMIT_BIN", os.path.join(ROOT, ".build", "release", "readmit"))
 
-SECTIONS = ["model-card", "cohort", "metrics", "curves", "clinical", "subgroups", "factors", "features", "notes", "model-file"]
+SECTIONS = ["model-card", "cohort", "metrics", "curves", "clinical", "subgroups", "ablation", "factors", "features", "notes", "model-file"]
 FIGURES = ["roc", "pr", "calibration", "risk_distribution", "gain", "lift", "decision_curve", "subgroups", "top_factors"]
 DATASETS = {
     "diabetes130": ["--quick"],
