@@ -57,6 +57,19 @@ def test_intervals(cluster, daemon, frame):
     assert_same(out, reference, interval=True)
 
 
+def test_only_the_named_columns_are_sent_and_kept(cluster, daemon, frame, reference):
+    sent = [c for c in frame.columns if c != "row"]
+    scored = readmit.dask.score(dd.from_pandas(frame, npartitions=2), endpoints=daemon.endpoint, columns=sent,
+                                keep=["row"])
+    assert list(scored.columns) == ["row", "risk", "atypicality", "tier", "error"]
+    out = scored.compute()
+    assert out["row"].tolist() == list(range(len(frame)))
+    assert_same(out, reference)
+    with pytest.raises(readmit.InvalidFeatureError, match="time_in_hospital"):
+        readmit.dask.score(dd.from_pandas(frame, npartitions=2), endpoints=daemon.endpoint,
+                           columns=[c for c in sent if c != "time_in_hospital"]).compute()
+
+
 def test_a_dead_endpoint_beside_a_live_one(cluster, daemon, frame, reference):
     stopped = Daemon()
     stopped.stop()

@@ -83,6 +83,24 @@ def test_two_daemons_give_the_binding_s_scores_in_order(spark, daemon, second, f
     assert opened["clients"].max() == 1, opened
 
 
+def plan(scored) -> str:
+    return scored._jdf.queryExecution().toString()
+
+
+def test_a_date_column_takes_the_pandas_path_with_the_same_scores(spark, daemon, frame, reference):
+    from pyspark.sql import functions as F
+
+    df = spark.createDataFrame(frame)
+    assert "MapInArrow" in plan(readmit.spark.score(df, endpoints=daemon.endpoint))
+    dated = df.withColumn("admitted", F.to_date(F.lit("2026-12-03"))).withColumn("flag", F.lit(True))
+    scored = readmit.spark.score(dated, endpoints=daemon.endpoint, keep=["row", "admitted"])
+    assert "MapInPandas" in plan(scored)
+    out = collect(scored)
+    assert list(out.columns) == ["row", "admitted", "risk", "atypicality", "tier", "error"]
+    assert out["row"].tolist() == list(range(len(frame)))
+    assert_same(out, reference)  # the unused columns change nothing
+
+
 def test_intervals_and_a_repartitioned_frame(spark, daemon, frame):
     reference = direct(daemon.endpoint, frame, interval=True)
     df = spark.createDataFrame(frame).repartition(3)  # a shuffle: rows keyed by their id now
@@ -98,6 +116,15 @@ def test_only_the_named_columns_are_sent(spark, daemon, frame, reference):
     # The row number is not sent; the result is the same (the daemon ignores unused columns).
     sent = [c for c in frame.columns if c != "row"]
     out = collect(readmit.spark.score(df, endpoints=daemon.endpoint, columns=sent))
+    assert_same(out, reference)
+    # Only an id kept, and a column neither sent nor kept, which Spark then does not read.
+    noted = df.withColumn("unused_note", df["row"])
+    slim = readmit.spark.score(noted, endpoints=daemon.endpoint, keep=["row"], columns=sent)
+    assert "unused_note" not in plan(slim).split("== Optimized Logical Plan ==")[1]
+    assert "unused_note" in plan(readmit.spark.score(noted, endpoints=daemon.endpoint, columns=sent))
+    out = collect(slim)
+    assert list(out.columns) == ["row", "risk", "atypicality", "tier", "error"]
+    assert out["row"].tolist() == list(range(len(frame)))
     assert_same(out, reference)
     # Without a required field, the request fails as a whole: the job fails and names the field.
     with pytest.raises(Exception, match="time_in_hospital"):

@@ -35,6 +35,7 @@ class JobOptions:
 
     endpoints: Tuple[str, ...]
     columns: Optional[Tuple[str, ...]]  # the columns sent; None: every column
+    keep: Optional[Tuple[str, ...]]  # the input columns the result carries; None: every column
     interval: bool
     bad_values: str
     missing_fields: str
@@ -47,13 +48,30 @@ class JobOptions:
         return INTERVAL_COLUMNS if self.interval else RESULT_COLUMNS
 
 
+def _column_names(value: Optional[Sequence[str]], argument: str, names: List[str],
+                  allow_empty: bool) -> Optional[Tuple[str, ...]]:
+    """``value`` as a tuple of column names of the frame (None stays None), or InvalidArgumentError."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise InvalidArgumentError(f"{argument} must be a list of column names, not the string {value!r}")
+    chosen = tuple(str(c) for c in value)
+    if not chosen and not allow_empty:
+        raise InvalidArgumentError(f"{argument} is empty: name the columns to send, or None to send every column")
+    unknown = [c for c in chosen if c not in names]
+    if unknown:
+        raise InvalidArgumentError(f"{argument} names '{unknown[0]}', which the frame does not have", field=unknown[0])
+    return chosen
+
+
 def job_options(input_columns: Sequence[str], endpoints: Union[str, Sequence[str]], *, columns: Optional[Sequence[str]],
-                interval: bool, bad_values: str, missing_fields: str, request_errors: str, batch_rows: int,
+                keep: Optional[Sequence[str]], interval: bool, bad_values: str, missing_fields: str, request_errors: str, batch_rows: int,
                 client_options: Dict[str, Any]) -> JobOptions:
     """Checks a job's options on the driver, before anything runs on a worker.
 
     Raises InvalidArgumentError naming what was wrong: endpoints, an option's value, a column
-    to send that the frame does not have, or a result column the frame already has. The client
+    to send or keep that the frame does not have, or a result column that a kept column already
+    has. The client
     options are checked by opening a client with them (which sends nothing)."""
     names = [str(c) for c in input_columns]
     if isinstance(endpoints, str):
@@ -71,23 +89,15 @@ def job_options(input_columns: Sequence[str], endpoints: Union[str, Sequence[str
         raise InvalidArgumentError(f"request_errors must be 'raise' or 'column', not {request_errors!r}")
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, (int, np.integer)) or batch_rows <= 0:
         raise InvalidArgumentError(f"batch_rows must be a positive integer, not {batch_rows!r}")
-    sent: Optional[Tuple[str, ...]] = None
-    if columns is not None:
-        if isinstance(columns, str):
-            raise InvalidArgumentError(f"columns must be a list of column names, not the string {columns!r}")
-        sent = tuple(str(c) for c in columns)
-        if not sent:
-            raise InvalidArgumentError("columns is empty: name the columns to send, or None to send every column")
-        unknown = [c for c in sent if c not in names]
-        if unknown:
-            raise InvalidArgumentError(f"columns names '{unknown[0]}', which the frame does not have", field=unknown[0])
+    sent = _column_names(columns, "columns", names, allow_empty=False)
+    kept = _column_names(keep, "keep", names, allow_empty=True)
     result = INTERVAL_COLUMNS if interval else RESULT_COLUMNS
-    clash = [c for c in result if c in names]
+    clash = [c for c in result if c in (names if kept is None else kept)]
     if clash:
         raise InvalidArgumentError(
             f"the frame already has a column '{clash[0]}', which scoring adds: rename or drop it first", field=clash[0])
     Client(endpoints, **client_options).close()  # checks endpoints and keys; connects to nothing yet
-    return JobOptions(tuple(endpoints), sent, bool(interval), bad_values, missing_fields, request_errors,
+    return JobOptions(tuple(endpoints), sent, kept, bool(interval), bad_values, missing_fields, request_errors,
                       int(batch_rows), tuple(sorted(client_options.items())))
 
 
@@ -137,30 +147,30 @@ def _close_all() -> None:
 # -- scoring one batch ---------------------------------------------------------------------------
 
 def empty_results(frame: pd.DataFrame, options: JobOptions) -> pd.DataFrame:
-    """``frame`` with the result columns added, all missing (the shape of a result)."""
+    """``frame``'s kept columns with the result columns added, all missing (the shape of a result)."""
     n = len(frame)
-    out = frame.copy(deep=False)
+    out = frame.copy(deep=False) if options.keep is None else frame[list(options.keep)].copy(deep=False)
     for name in options.result_columns:
         out[name] = pd.Series(np.full(n, None, dtype=object) if name in TEXT_COLUMNS else np.full(n, np.nan),
                               index=frame.index, dtype=object if name in TEXT_COLUMNS else np.float64)
     return out
 
 
-def score_batch(batch: pd.DataFrame, options: JobOptions) -> pd.DataFrame:
-    """``batch`` (its own columns and index untouched) with the result columns added.
+def score_rows(sent: pd.DataFrame, options: JobOptions) -> Dict[str, np.ndarray]:
+    """The result columns of the rows of ``sent`` (the columns to send): float64 arrays, and
+    object arrays of texts or None.
 
     The rows go to the daemon in requests of at most ``options.batch_rows`` rows, through this
     thread's client. A row the daemon cannot score has NaN risk, no tier and its error in
     ``error``. A request that fails as a whole (no daemon, a timeout, a required field absent)
     raises its :class:`readmit.ReadmitError`, or with ``request_errors="column"`` puts
     ``"request failed: ..."`` in the error column of each of its rows."""
-    out = empty_results(batch, options)
-    n = len(batch)
+    n = len(sent)
+    values: Dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) if name in TEXT_COLUMNS else np.full(n, np.nan)
+                                     for name in options.result_columns}
     if n == 0:
-        return out
-    sent = batch if options.columns is None else batch[list(options.columns)]
+        return values
     client = client_for(options)
-    values: Dict[str, np.ndarray] = {name: out[name].to_numpy(copy=True) for name in options.result_columns}
     for start in range(0, n, options.batch_rows):
         stop = min(n, start + options.batch_rows)
         chunk = sent.iloc[start:stop]
@@ -181,6 +191,67 @@ def score_batch(batch: pd.DataFrame, options: JobOptions) -> pd.DataFrame:
                 values[name][start:stop] = column.to_numpy(dtype=object)
             else:
                 values[name][start:stop] = column.to_numpy(dtype=np.float64)
-    for name, v in values.items():
+    return values
+
+
+def score_batch(batch: pd.DataFrame, options: JobOptions) -> pd.DataFrame:
+    """``batch``'s kept columns (all by default; as they are, with its index) with the result
+    columns added (:func:`score_rows`)."""
+    out = empty_results(batch, options)
+    sent = batch if options.columns is None else batch[list(options.columns)]
+    for name, v in score_rows(sent, options).items():
         out[name] = pd.Series(v, index=batch.index, dtype=object if name in TEXT_COLUMNS else np.float64)
     return out
+
+
+# -- Arrow batches (Spark's mapInArrow) ------------------------------------------------------------
+
+def arrow_column_kind(type_) -> Optional[str]:
+    """How a column of this Arrow type goes to the daemon without pandas' per-value objects:
+    ``"text"`` (strings: as a categorical of its distinct texts and int32 codes), ``"number"``
+    (integers, floats: as float64, null = NaN), ``"bool"`` (as the texts ``True``/``False``,
+    as pandas sends a bool column); None for any other type."""
+    import pyarrow as pa
+
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return "text"
+    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
+        return "number"
+    if pa.types.is_boolean(type_):
+        return "bool"
+    return None
+
+
+def _arrow_to_pandas(column) -> Any:
+    """One Arrow column as the binding sends the same values from pandas (see arrow_column_kind)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = arrow_column_kind(column.type)
+    if kind == "text":
+        encoded = pc.dictionary_encode(column)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return pd.Categorical.from_codes(codes, categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object))
+    if kind == "number":
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN
+    if kind == "bool":
+        return column.to_pandas().to_numpy(dtype=object)  # True, False, None: sent as texts
+    raise InvalidArgumentError(f"an Arrow column of type {column.type} has no direct path (arrow_column_kind)")
+
+
+def score_arrow_batch(batch, options: JobOptions):
+    """An Arrow RecordBatch's kept columns (as they are, not converted) with the result columns
+    added, as a RecordBatch; the sent columns (strings, numbers, bools only: arrow_column_kind)
+    go to the daemon as pandas would send them, so the risks are those of :func:`score_batch`."""
+    import pyarrow as pa
+
+    names = batch.schema.names
+    sent_names = list(options.columns) if options.columns is not None else names
+    sent = pd.DataFrame({name: _arrow_to_pandas(batch.column(names.index(name))) for name in sent_names})
+    values = score_rows(sent, options)
+    kept = list(options.keep) if options.keep is not None else names
+    arrays = [batch.column(names.index(name)) for name in kept]
+    for name in options.result_columns:
+        arrays.append(pa.array(values[name], type=pa.string()) if name in TEXT_COLUMNS
+                      else pa.array(values[name], type=pa.float64(), from_pandas=True))  # NaN: null, as from pandas
+    return pa.RecordBatch.from_arrays(arrays, names=kept + list(options.result_columns))

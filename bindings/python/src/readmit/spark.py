@@ -5,8 +5,9 @@
 >>> scored.select("encounter_id", "risk", "tier", "error").write.parquet("scores/")
 
 Each Python worker opens one :class:`readmit.Client` to the endpoints at its first batch and
-reuses it for every later batch (``mapInPandas``); the DataFrame's columns go to the daemon as
-they are, as raw records (the protocol's ``RECORDS``: the daemon encodes them with the model's
+reuses it for every later batch (``mapInArrow`` when the columns sent are strings, numbers and
+booleans, else ``mapInPandas``); the DataFrame's columns go to the daemon as they are, as raw
+records (the protocol's ``RECORDS``: the daemon encodes them with the model's
 dataset spec), and the results come back as new columns. pyspark is imported when
 :func:`score` is called: ``import readmit.spark`` works without it.
 """
@@ -23,11 +24,11 @@ __all__ = ["score"]
 
 
 def score(df: "DataFrame", endpoints: Union[str, Sequence[str]], *, columns: Optional[Sequence[str]] = None,
-          interval: bool = False, bad_values: str = "error", missing_fields: str = "error",
+          keep: Optional[Sequence[str]] = None, interval: bool = False, bad_values: str = "error", missing_fields: str = "error",
           request_errors: str = "raise", batch_rows: int = 20000, timeout_ms: int = 60000, retries: int = 1,
           **client_options: Any) -> "DataFrame":
-    """Scores every row of a Spark DataFrame; returns a new (lazy) DataFrame: every column of
-    ``df`` as it is, followed by ``risk`` (double), ``atypicality`` (double), ``tier`` (string:
+    """Scores every row of a Spark DataFrame; returns a new (lazy) DataFrame: the columns of
+    ``df`` as they are (all, or those named by ``keep``), followed by ``risk`` (double), ``atypicality`` (double), ``tier`` (string:
     the tier name in INFO) and ``error`` (string: the row's error as ``"field: message"``, else
     null), as :meth:`readmit.Client.score_records` gives them. With ``interval=True`` also
     ``risk_low`` and ``risk_high`` after ``risk``.
@@ -41,6 +42,10 @@ def score(df: "DataFrame", endpoints: Union[str, Sequence[str]], *, columns: Opt
             with several, each worker's client uses them as that client does.
         columns: the columns to send (default: every column; a column the model does not read
             is ignored by the daemon).
+        keep: the columns of ``df`` the result carries, in this order (default: every column).
+            Spark cannot leave out of the Python workers' output a column that a later
+            ``select`` drops, so name here only what is needed (an id): each column kept
+            crosses from the Python workers back to the JVM.
         interval, bad_values, missing_fields: as for :meth:`readmit.Client.score_records`.
         request_errors: ``"raise"`` (default): a request that fails as a whole (no daemon
             answers, a timeout, a required field absent) fails the task with its
@@ -52,20 +57,40 @@ def score(df: "DataFrame", endpoints: Union[str, Sequence[str]], *, columns: Opt
             (CURVE keys, ``max_reply_bytes``).
 
     Raises :class:`readmit.InvalidArgumentError` at once (on the driver) for a bad option, a
-    column to send that ``df`` lacks, or a result column ``df`` already has; ImportError
-    without pyspark.
+    column to send or keep that ``df`` lacks, or a result column that a kept column already
+    has; ImportError without pyspark.
     """
     try:
-        from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+        from pyspark.sql.types import (BooleanType, ByteType, DoubleType, FloatType, IntegerType, LongType, ShortType,
+                                       StringType, StructField, StructType)
     except ImportError as e:
         raise ImportError(f"readmit.spark.score needs pyspark (pip install pyspark): {e}") from e
-    options = _engines.job_options(df.columns, endpoints, columns=columns, interval=interval, bad_values=bad_values,
+    options = _engines.job_options(df.columns, endpoints, columns=columns, keep=keep, interval=interval, bad_values=bad_values,
                                    missing_fields=missing_fields, request_errors=request_errors,
                                    batch_rows=batch_rows,
                                    client_options=dict(client_options, timeout_ms=timeout_ms, retries=retries))
     added = [StructField(name, StringType() if name in _engines.TEXT_COLUMNS else DoubleType(), True)
              for name in options.result_columns]
-    schema = StructType(list(df.schema.fields) + added)
+    kept = [f for f in df.schema.fields if options.keep is None or f.name in options.keep]
+    if options.keep is not None:
+        kept.sort(key=lambda f: options.keep.index(f.name))
+    schema = StructType(kept + added)
+
+    needed = [c for c in df.columns if (options.columns is None or c in options.columns)
+              or (options.keep is None or c in options.keep)]
+    if len(needed) < len(df.columns):  # the others are neither sent nor kept: Spark need not read them
+        from pyspark.sql.functions import col
+        df = df.select(*[col("`" + c.replace("`", "``") + "`") for c in needed])
+    sent = [f for f in df.schema.fields if options.columns is None or f.name in options.columns]
+    direct_types = (StringType, BooleanType, ByteType, ShortType, IntegerType, LongType, FloatType, DoubleType)
+    if hasattr(df, "mapInArrow") and all(isinstance(f.dataType, direct_types) for f in sent):
+        # Strings, numbers and bools go from Arrow to the binding without a pandas object per
+        # value (the cost of mapInPandas on wide text data), as pandas would send them.
+        def score_arrow_batches(batches):
+            for batch in batches:
+                yield _engines.score_arrow_batch(batch, options)
+
+        return df.mapInArrow(score_arrow_batches, schema)
 
     def score_batches(batches):
         for batch in batches:
