@@ -15,7 +15,8 @@ import readmit
 from conftest import Daemon
 
 #: Rows whose values the daemon must refuse, by position: (column, text).
-DIRTY = {7: ("time_in_hospital", "three"), 301: ("num_medications", "2020-01-01"), 1207: ("num_lab_procedures", "1e999")}
+DIRTY = {7: ("time_in_hospital", "three"), 301: ("num_medications", "2020-01-01"),
+         1207: ("num_lab_procedures", "1e999")}
 
 
 def bits(values) -> list:

@@ -96,3 +96,5 @@ def test_options_are_checked_at_once(daemon, frame):
         readmit.dask.score(ddf, endpoints=daemon.endpoint, batch_rows=0)
     with pytest.raises(readmit.InvalidArgumentError, match="'nope'"):
         readmit.dask.score(ddf, endpoints=daemon.endpoint, columns=["nope"])
+    with pytest.raises(readmit.InvalidArgumentError, match="'row' twice"):
+        readmit.dask.score(ddf, endpoints=daemon.endpoint, keep=["row", "row"])

@@ -61,11 +61,15 @@ def _column_names(value: Optional[Sequence[str]], argument: str, names: List[str
     unknown = [c for c in chosen if c not in names]
     if unknown:
         raise InvalidArgumentError(f"{argument} names '{unknown[0]}', which the frame does not have", field=unknown[0])
+    twice = [c for i, c in enumerate(chosen) if c in chosen[:i]]
+    if twice:
+        raise InvalidArgumentError(f"{argument} names '{twice[0]}' twice", field=twice[0])
     return chosen
 
 
 def job_options(input_columns: Sequence[str], endpoints: Union[str, Sequence[str]], *, columns: Optional[Sequence[str]],
-                keep: Optional[Sequence[str]], interval: bool, bad_values: str, missing_fields: str, request_errors: str, batch_rows: int,
+                keep: Optional[Sequence[str]], interval: bool, bad_values: str, missing_fields: str,
+                request_errors: str, batch_rows: int,
                 client_options: Dict[str, Any]) -> JobOptions:
     """Checks a job's options on the driver, before anything runs on a worker.
 
@@ -166,8 +170,9 @@ def score_rows(sent: pd.DataFrame, options: JobOptions) -> Dict[str, np.ndarray]
     raises its :class:`readmit.ReadmitError`, or with ``request_errors="column"`` puts
     ``"request failed: ..."`` in the error column of each of its rows."""
     n = len(sent)
-    values: Dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) if name in TEXT_COLUMNS else np.full(n, np.nan)
-                                     for name in options.result_columns}
+    values: Dict[str, np.ndarray] = {
+        name: np.full(n, None, dtype=object) if name in TEXT_COLUMNS else np.full(n, np.nan)
+        for name in options.result_columns}
     if n == 0:
         return values
     client = client_for(options)

@@ -24,8 +24,8 @@ __all__ = ["score"]
 
 def score(ddf: "dd.DataFrame", endpoints: Union[str, Sequence[str]], *, columns: Optional[Sequence[str]] = None,
           keep: Optional[Sequence[str]] = None, interval: bool = False, bad_values: str = "error",
-          missing_fields: str = "error", request_errors: str = "raise", batch_rows: int = 20000, timeout_ms: int = 60000, retries: int = 1,
-          **client_options: Any) -> "dd.DataFrame":
+          missing_fields: str = "error", request_errors: str = "raise", batch_rows: int = 20000,
+          timeout_ms: int = 60000, retries: int = 1, **client_options: Any) -> "dd.DataFrame":
     """Scores every row of a Dask DataFrame; returns a new (lazy) Dask DataFrame with the same
     partitions and index: the columns of ``ddf`` as they are (all, or those named by ``keep``),
     followed by ``risk`` (float64), ``atypicality`` (float64), ``tier`` (the tier name in INFO,
@@ -45,9 +45,9 @@ def score(ddf: "dd.DataFrame", endpoints: Union[str, Sequence[str]], *, columns:
     except ImportError as e:
         raise ImportError(f"readmit.dask.score needs dask's DataFrame (pip install 'dask[distributed,dataframe]'): "
                           f"{e}") from e
-    options = _engines.job_options(ddf.columns, endpoints, columns=columns, keep=keep, interval=interval, bad_values=bad_values,
-                                   missing_fields=missing_fields, request_errors=request_errors,
-                                   batch_rows=batch_rows,
+    options = _engines.job_options(ddf.columns, endpoints, columns=columns, keep=keep, interval=interval,
+                                   bad_values=bad_values, missing_fields=missing_fields,
+                                   request_errors=request_errors, batch_rows=batch_rows,
                                    client_options=dict(client_options, timeout_ms=timeout_ms, retries=retries))
     meta = _engines.empty_results(ddf._meta, options)
     return ddf.map_partitions(_engines.score_batch, options, meta=meta)

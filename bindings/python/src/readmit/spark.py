@@ -24,13 +24,14 @@ __all__ = ["score"]
 
 
 def score(df: "DataFrame", endpoints: Union[str, Sequence[str]], *, columns: Optional[Sequence[str]] = None,
-          keep: Optional[Sequence[str]] = None, interval: bool = False, bad_values: str = "error", missing_fields: str = "error",
-          request_errors: str = "raise", batch_rows: int = 20000, timeout_ms: int = 60000, retries: int = 1,
-          **client_options: Any) -> "DataFrame":
+          keep: Optional[Sequence[str]] = None, interval: bool = False, bad_values: str = "error",
+          missing_fields: str = "error", request_errors: str = "raise", batch_rows: int = 20000,
+          timeout_ms: int = 60000, retries: int = 1, **client_options: Any) -> "DataFrame":
     """Scores every row of a Spark DataFrame; returns a new (lazy) DataFrame: the columns of
-    ``df`` as they are (all, or those named by ``keep``), followed by ``risk`` (double), ``atypicality`` (double), ``tier`` (string:
-    the tier name in INFO) and ``error`` (string: the row's error as ``"field: message"``, else
-    null), as :meth:`readmit.Client.score_records` gives them. With ``interval=True`` also
+    ``df`` as they are (all, or those named by ``keep``), followed by ``risk`` (double),
+    ``atypicality`` (double), ``tier`` (string: the tier name in INFO) and ``error`` (string:
+    the row's error as ``"field: message"``, else null), as :meth:`readmit.Client.score_records`
+    gives them. With ``interval=True`` also
     ``risk_low`` and ``risk_high`` after ``risk``.
 
     Rows keep ``df``'s partitioning and their order within each partition; carry an id column
@@ -65,9 +66,9 @@ def score(df: "DataFrame", endpoints: Union[str, Sequence[str]], *, columns: Opt
                                        StringType, StructField, StructType)
     except ImportError as e:
         raise ImportError(f"readmit.spark.score needs pyspark (pip install pyspark): {e}") from e
-    options = _engines.job_options(df.columns, endpoints, columns=columns, keep=keep, interval=interval, bad_values=bad_values,
-                                   missing_fields=missing_fields, request_errors=request_errors,
-                                   batch_rows=batch_rows,
+    options = _engines.job_options(df.columns, endpoints, columns=columns, keep=keep, interval=interval,
+                                   bad_values=bad_values, missing_fields=missing_fields,
+                                   request_errors=request_errors, batch_rows=batch_rows,
                                    client_options=dict(client_options, timeout_ms=timeout_ms, retries=retries))
     added = [StructField(name, StringType() if name in _engines.TEXT_COLUMNS else DoubleType(), True)
              for name in options.result_columns]
