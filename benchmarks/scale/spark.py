@@ -19,7 +19,7 @@ every row as raw records (the protocol's RECORDS) and writes (encounter_id, risk
   Client.score_records in requests of 100,000 rows from one process (one client, the first
   endpoint), to_parquet;
 * spark: spark.read.parquet, readmit.spark.score (mapInArrow, one client per Python worker,
-  requests of 20,000 rows), write.parquet;
+  Arrow batches and requests of --spark-batch-rows, default 20,000), write.parquet;
 * dask: dask.dataframe.read_parquet, readmit.dask.score, to_parquet;
 * spark-floor: Spark's own cost, nothing scored: the same columns through mapInArrow to the
   Python workers, (encounter_id, 0.0) back, write.parquet.
@@ -108,9 +108,10 @@ def run_direct(inputs: Path, output: Path, endpoint: str) -> None:
         .to_parquet(output, index=False)
 
 
-def run_spark(spark, inputs: Path, output: Path, endpoints) -> None:
+def run_spark(spark, inputs: Path, output: Path, endpoints, batch_rows: int) -> None:
     import readmit.spark
-    scored = readmit.spark.score(spark.read.parquet(str(inputs)), endpoints=endpoints, keep=["encounter_id"])
+    scored = readmit.spark.score(spark.read.parquet(str(inputs)), endpoints=endpoints, keep=["encounter_id"],
+                                 batch_rows=batch_rows)
     scored.select("encounter_id", "risk").write.parquet(str(output))
 
 
@@ -124,7 +125,8 @@ def run_spark_floor(spark, inputs: Path, output: Path) -> None:
             ids = batch.column(batch.schema.names.index("encounter_id"))
             yield pa.RecordBatch.from_arrays([ids, pa.array(np.zeros(batch.num_rows))], names=["encounter_id", "risk"])
 
-    spark.read.parquet(str(inputs)).mapInArrow(passthrough, "encounter_id string, risk double").write.parquet(str(output))
+    floor = spark.read.parquet(str(inputs)).mapInArrow(passthrough, "encounter_id string, risk double")
+    floor.write.parquet(str(output))
 
 
 def run_dask(inputs: Path, output: Path, endpoints) -> None:
@@ -146,7 +148,7 @@ def same_bits(a: pd.Series, b: pd.Series) -> bool:
     return bool(np.array_equal(a.to_numpy().view(np.uint64), b.to_numpy().view(np.uint64)))
 
 
-def spark_session(work: Path):
+def spark_session(work: Path, batch_rows: int):
     from pyspark.sql import SparkSession
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -158,7 +160,7 @@ def spark_session(work: Path):
              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .config("spark.local.dir", str(work / "spark-local"))
              .config("spark.sql.files.maxPartitionBytes", str(4 << 20))  # several tasks per core
-             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "20000")
+             .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_rows))
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -171,6 +173,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--spark-batch-rows", type=int, default=20000,
+                    help="Spark's Arrow batch (spark.sql.execution.arrow.maxRecordsPerBatch) and request size")
     args = ap.parse_args()
 
     wait_ready(args.endpoints)
@@ -180,7 +184,7 @@ def main() -> None:
         t0 = time.perf_counter()
         prepare(args.data, args.rows, args.endpoints[0], inputs)
         print(f"prepared in {time.perf_counter() - t0:.1f} s")
-        spark = spark_session(work)
+        spark = spark_session(work, args.spark_batch_rows)
         cluster = client = None
         contenders = ["direct", "spark", "spark-floor"]
         if not args.no_dask:
@@ -192,7 +196,7 @@ def main() -> None:
         # A warm-up of each engine on a small slice (JVM, Python workers, clients).
         warm = work / "warm"
         spark.read.parquet(str(inputs)).limit(1000).write.parquet(str(warm / "in"))
-        run_spark(spark, warm / "in", warm / "spark", args.endpoints)
+        run_spark(spark, warm / "in", warm / "spark", args.endpoints, args.spark_batch_rows)
         if client is not None:
             run_dask(warm / "in", warm / "dask", args.endpoints)
 
@@ -206,7 +210,7 @@ def main() -> None:
                 if name == "direct":
                     run_direct(inputs, output, args.endpoints[0])
                 elif name == "spark":
-                    run_spark(spark, inputs, output, args.endpoints)
+                    run_spark(spark, inputs, output, args.endpoints, args.spark_batch_rows)
                 elif name == "spark-floor":
                     run_spark_floor(spark, inputs, output)
                 else:
