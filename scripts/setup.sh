@@ -15,8 +15,12 @@ APT_PACKAGES=(
   librsvg2-bin         # PNG copies of the report plots (rsvg-convert)
   time                 # GNU time (/usr/bin/time -v): peak memory in benchmarks/train
   chromium             # headless: the report test opens the report as a browser renders it
+  openjdk-17-jre-headless      # Java for pyspark (readmit.spark's tests run Spark in local mode)
 )
-PIP_PACKAGES=(numpy pandas pyzmq pytest scikit-learn xgboost)
+# pyspark, pyarrow and dask are the engines readmit.spark and readmit.dask run on (tests only:
+# the readmit package does not depend on them); pinned to versions tested together.
+PIP_PACKAGES=(numpy pandas pyzmq pytest scikit-learn xgboost
+              pyspark==4.1.1 pyarrow==26.0.1 'dask[dataframe,distributed]==2026.8.0')
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -32,7 +36,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import numpy, pandas, zmq, pytest, sklearn, xgboost' >/dev/null 2>&1; then
+if ! "$PYTHON" -c 'import numpy, pandas, zmq, pytest, sklearn, xgboost, pyspark, pyarrow, dask.dataframe, distributed' \
+    >/dev/null 2>&1; then
   echo "setup: installing Python packages: ${PIP_PACKAGES[*]}"
   "$PYTHON" -m pip install -q "${PIP_PACKAGES[@]}" || "$PYTHON" -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
 fi

@@ -13,6 +13,12 @@ pip_install() { "$PYTHON" -m pip install -q "$@" || "$PYTHON" -m pip install -q 
 # Build isolation fetches setuptools from PyPI; fall back to the installed one when offline.
 pip_install --force-reinstall --no-deps ./bindings/python || pip_install --no-build-isolation --force-reinstall --no-deps ./bindings/python
 
+# The engine tests (tests/test_spark.py, tests/test_dask.py) skip without their engine: here
+# the engines must be there (scripts/setup.sh installs them, and Java for Spark).
+"$PYTHON" -c 'import pyspark, pyarrow, dask.dataframe, dask.distributed' || {
+  echo "30-python: pyspark, pyarrow or dask is missing (run scripts/setup.sh)" >&2; exit 1; }
+java -version >/dev/null 2>&1 || { echo "30-python: no java for pyspark (run scripts/setup.sh)" >&2; exit 1; }
+
 # Import from site-packages, not the source tree, so the test proves the installed package works.
 (cd /tmp && env -u LD_LIBRARY_PATH "$PYTHON" -c 'import readmit, sys; print("readmit", readmit.__version__, "libreadmit", readmit.version(), "at", readmit.__file__)')
 (cd bindings/python && env -u LD_LIBRARY_PATH "$PYTHON" -m pytest -q -p no:cacheprovider tests)

@@ -9,6 +9,9 @@
 ...     band = cl.score_frame(frame, interval=True)  # also risk_low, risk_high
 ...     why = cl.explain(frame.head(3), k=5)   # top features per row
 
+A Spark or Dask DataFrame is scored on the engine's own workers by :func:`readmit.spark.score`
+and :func:`readmit.dask.score` (one client per worker; pyspark or dask needed only there).
+
 Raw records go to the daemon as they are (the protocol's RECORDS) and the daemon encodes them
 with the model's own dataset spec; nothing is encoded in Python. A numpy feature matrix in
 schema order goes to score, score_frame and explain as it is (the protocol's SCORE).
@@ -24,6 +27,17 @@ from .errors import (DataFileError, DataWarningError, EncodingError, ForbiddenEr
 from .io import read_csv, read_records
 
 __version__ = "0.1.0"
+
+#: Submodules imported on first use (``readmit.spark``, ``readmit.dask``): importing readmit
+#: needs neither pyspark nor dask, and importing these needs them only when scoring.
+_LAZY_SUBMODULES = ("spark", "dask")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'readmit' has no attribute {name!r}")
 
 __all__ = [
     "Client", "ScoredIntervals", "version", "read_records", "read_csv", "ReadmitError", "DataFileError", "ReadmitTimeout",
