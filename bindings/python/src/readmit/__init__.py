@@ -26,7 +26,7 @@ from .errors import (DataFileError, DataWarningError, EncodingError, ForbiddenEr
                      UnavailableError)
 from .io import read_csv, read_records
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Submodules imported on first use (``readmit.spark``, ``readmit.dask``): importing readmit
 #: needs neither pyspark nor dask, and importing these needs them only when scoring.
