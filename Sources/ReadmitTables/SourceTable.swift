@@ -266,6 +266,10 @@ public struct RowErrors: Sendable {
     public private(set) var warnings: [DataWarning] = []
     /// Treat a value that cannot be read as missing, with a warning, instead of a row error.
     public var badValuesMissing = false
+    /// (row, field, code) of the values already warned about: a column that two features read
+    /// (a number and a `sum_of` over it) is warned about once per row.
+    private var warned: Set<WarnedValue> = []
+    private struct WarnedValue: Hashable, Sendable { let row: Int, field: String, code: String }
 
     /// Creates an empty record.
     public init(badValuesMissing: Bool = false) { self.badValuesMissing = badValuesMissing }
@@ -279,7 +283,9 @@ public struct RowErrors: Sendable {
     /// ``badValuesMissing`` a warning (the value is then missing).
     public mutating func report(_ error: DataError, row: Int) {
         if badValuesMissing {
-            warnings.append(DataWarning(row: row, field: error.column ?? "", code: error.code.rawValue, message: error.message + "; read as missing"))
+            let field = error.column ?? ""
+            guard warned.insert(WarnedValue(row: row, field: field, code: error.code.rawValue)).inserted else { return }
+            warnings.append(DataWarning(row: row, field: field, code: error.code.rawValue, message: error.message + "; read as missing"))
         } else {
             record(row: row, error)
         }

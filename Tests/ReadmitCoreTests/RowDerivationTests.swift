@@ -65,6 +65,21 @@ final class RowDerivationTests: XCTestCase {
         assertSame(values(data, "visits"), [3, .nan, 7, 0, 4])
     }
 
+    /// A bad value in a column two features read (a number and a sum over it) is one row error,
+    /// or under bad-values-missing one warning, not one per feature.
+    func testABadValueReadTwiceIsReportedOnce() {
+        let error = DataError(code: .badValue, file: "enc.csv", line: 3, column: "visits_a", message: "'x' is not a number")
+        var lenient = RowErrors(badValuesMissing: true)
+        lenient.report(error, row: 1)
+        lenient.report(error, row: 1)
+        lenient.report(error, row: 2)
+        XCTAssertEqual(lenient.warnings.map(\.row), [1, 2])
+        var strict = RowErrors()
+        strict.report(error, row: 1)
+        strict.report(error, row: 1)
+        XCTAssertEqual(strict.byRow.count, 1)
+    }
+
     func testHistoryOfTheLabelCountsOnlyEarlierMatchingStays() throws {
         let data = try load(Self.spec())
         // Patient 7's stays in order 1, 2, 3, 4 with outcomes >30, <30, NO, >30; the row's own
