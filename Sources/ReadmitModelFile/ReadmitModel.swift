@@ -186,25 +186,13 @@ public final class ReadmitModel: Sendable {
         let nans = [Double](repeating: .nan, count: matrix.rows)
         var out = Scores(risk: zeros, atypicality: zeros, tier: [UInt8](repeating: 0, count: matrix.rows),
                          intervalLow: interval ? zeros : nans, intervalHigh: interval ? zeros : nans)
-        guard interval else {
-            try matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
-                try out.risk.withUnsafeMutableBufferPointer { r throws(FeatureVectorError) in
-                    try out.atypicality.withUnsafeMutableBufferPointer { a throws(FeatureVectorError) in
-                        try out.tier.withUnsafeMutableBufferPointer { t throws(FeatureVectorError) in
-                            try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t, interval: nil)
-                        }
-                    }
-                }
-            }
-            return out
-        }
         try matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
             try out.risk.withUnsafeMutableBufferPointer { r throws(FeatureVectorError) in
                 try out.atypicality.withUnsafeMutableBufferPointer { a throws(FeatureVectorError) in
                     try out.tier.withUnsafeMutableBufferPointer { t throws(FeatureVectorError) in
                         try out.intervalLow.withUnsafeMutableBufferPointer { lo throws(FeatureVectorError) in
                             try out.intervalHigh.withUnsafeMutableBufferPointer { hi throws(FeatureVectorError) in
-                                try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t, interval: (lo, hi))
+                                try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t, interval: interval ? (lo, hi) : nil)
                             }
                         }
                     }
