@@ -86,3 +86,52 @@ def frame(sample_csv) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def reference(daemon, frame) -> pd.DataFrame:
     return direct(daemon.endpoint, frame)
+
+
+def replicated(frame: pd.DataFrame, copies: int) -> pd.DataFrame:
+    """``copies`` copies of ``frame`` one after another, renumbered in ``row``: a job long
+    enough to kill a daemon in its middle. Each row's score is its original's (row
+    independence), so the reference is the original reference repeated."""
+    out = pd.concat([frame] * copies, ignore_index=True)
+    out["row"] = np.arange(len(out), dtype=np.int64)
+    return out
+
+
+def rows_scored(endpoint: str) -> int:
+    with readmit.Client(endpoint, timeout_ms=2000, retries=0) as c:
+        return int(c.stats()["rows_scored"])
+
+
+def kill_mid_job(job, victim: Daemon, survivor: Daemon, min_rows: int = 2000, budget_s: float = 120.0):
+    """Runs ``job()`` (an engine job over both daemons) in a thread, SIGKILLs ``victim`` once it
+    has scored ``min_rows`` rows while the job still runs, and returns the job's result.
+
+    Fails if the job ended before the kill (the test then proves nothing), or if the survivor
+    scored nothing after the kill. Every wait is bounded by ``budget_s``."""
+    import threading
+    import time
+
+    result: Dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            result["out"] = job()
+        except BaseException as e:  # reported in the test's thread
+            result["error"] = e
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + budget_s
+    while time.monotonic() < deadline and worker.is_alive() and rows_scored(victim.endpoint) < min_rows:
+        time.sleep(0.01)
+    assert worker.is_alive(), "the job ended before the daemon could be killed: make it longer"
+    assert time.monotonic() < deadline, f"the victim never scored {min_rows} rows"
+    survivor_before = rows_scored(survivor.endpoint)
+    victim.proc.kill()
+    victim.proc.wait(10)
+    worker.join(max(1.0, deadline - time.monotonic()))
+    assert not worker.is_alive(), f"the job did not finish within {budget_s} s after the kill"
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    assert rows_scored(survivor.endpoint) > survivor_before, "nothing was scored after the kill"
+    return result["out"]

@@ -21,7 +21,7 @@ import readmit
 import readmit.dask
 
 from conftest import Daemon, free_port
-from engine_cases import DIRTY, assert_same, direct, dirty_errors, text_or_none
+from engine_cases import DIRTY, assert_same, direct, dirty_errors, kill_mid_job, replicated, text_or_none
 from engine_cases import frame, reference, second  # noqa: F401  (fixtures)
 
 
@@ -76,6 +76,23 @@ def test_a_dead_endpoint_beside_a_live_one(cluster, daemon, frame, reference):
     endpoints = [stopped.endpoint, f"tcp://127.0.0.1:{free_port()}", daemon.endpoint]
     out = readmit.dask.score(dd.from_pandas(frame, npartitions=4), endpoints=endpoints, timeout_ms=5000).compute()
     assert_same(out, reference)
+
+
+@pytest.mark.filterwarnings("ignore:Sending large graph")  # the test's own frame, shipped to the workers
+def test_a_daemon_killed_mid_job_costs_no_row(cluster, frame, reference):
+    # As for Spark: one of the two daemons is SIGKILLed while the partitions are scored.
+    victim, survivor = Daemon(), Daemon()
+    try:
+        copies = 20
+        ddf = dd.from_pandas(replicated(frame, copies), npartitions=8)
+        endpoints = [victim.endpoint, survivor.endpoint]
+        out = kill_mid_job(lambda: readmit.dask.score(ddf, endpoints=endpoints, batch_rows=250,
+                                                      timeout_ms=5000).compute(), victim, survivor)
+        assert out["row"].tolist() == list(range(copies * len(frame)))
+        assert_same(out.reset_index(drop=True), pd.concat([reference] * copies, ignore_index=True))
+    finally:
+        victim.stop()
+        survivor.stop()
 
 
 def test_no_daemon_raises_or_fills_the_error_column(cluster, frame):

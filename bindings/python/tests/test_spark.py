@@ -21,7 +21,7 @@ import readmit
 import readmit.spark
 
 from conftest import Daemon, free_port
-from engine_cases import DIRTY, assert_same, direct, dirty_errors, text_or_none
+from engine_cases import DIRTY, assert_same, direct, dirty_errors, kill_mid_job, replicated, text_or_none
 from engine_cases import frame, reference, second  # noqa: F401  (fixtures)
 
 LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
@@ -138,6 +138,23 @@ def test_a_dead_endpoint_beside_a_live_one(spark, daemon, frame, reference):
     endpoints = [stopped.endpoint, f"tcp://127.0.0.1:{free_port()}", daemon.endpoint]
     out = collect(readmit.spark.score(spark.createDataFrame(frame), endpoints=endpoints, timeout_ms=5000))
     assert_same(out, reference)
+
+
+def test_a_daemon_killed_mid_job_costs_no_row(spark, frame, reference):
+    # Two daemons of this test's own; one is SIGKILLed while the job runs. Its in-flight
+    # requests are retried on the other, so every row comes back with the binding's score.
+    victim, survivor = Daemon(), Daemon()
+    try:
+        copies = 20
+        df = spark.createDataFrame(replicated(frame, copies))
+        endpoints = [victim.endpoint, survivor.endpoint]
+        out = kill_mid_job(lambda: collect(readmit.spark.score(df, endpoints=endpoints, batch_rows=250,
+                                                                timeout_ms=5000)), victim, survivor)
+        assert out["row"].tolist() == list(range(copies * len(frame)))
+        assert_same(out, pd.concat([reference] * copies, ignore_index=True))
+    finally:
+        victim.stop()
+        survivor.stop()
 
 
 def test_no_daemon_fails_the_job_or_fills_the_error_column(spark, frame):
