@@ -223,7 +223,8 @@ struct EventIndex {
         self.source = source
         self.key = key
         var rowOfID: [String: Int] = [:]
-        for r in 0..<records.count { if let id = records.encounterIDs.text(r) { rowOfID[id] = r } }
+        let encounterIDs = records.encounterIDs  // read once: raw records read their ids on demand
+        for r in 0..<records.count { if let id = encounterIDs.text(r) { rowOfID[id] = r } }
         let ids = try table.texts(source.encounterID, key: key + ".encounter_id")
         let rowOfText = ids.interned.values.enumerated().map { ids.isMissing[$0.offset] ? -1 : (rowOfID[$0.element] ?? -1) }
         encounterRow = ids.interned.codes.map { rowOfText[Int($0)] }

@@ -6,7 +6,19 @@ public struct EncounterRecords: Sendable {
     /// Number of encounter rows.
     public let count: Int
     /// The encounter id text per row (nil when missing).
-    public let encounterIDs: TextColumn
+    public var encounterIDs: TextColumn {
+        switch ids {
+        case .read(let column): return column
+        case .deferred(let table, let name): return Self.optionalIDs(table, name, count: count)
+        }
+    }
+    /// Raw records read their ids only when asked: scoring never needs them, and interning a
+    /// column of 100,000 distinct texts was an eighth of a large RECORDS request's time.
+    private let ids: IDs
+    private enum IDs: Sendable {
+        case read(TextColumn)
+        case deferred(SourceTable, String)
+    }
     /// A key per patient: the id itself when it is an integer, else the FNV-1a hash of its text.
     public let patientKeys: [Int]
     /// The ordering value per row (data without dates), NaN when missing.
@@ -27,12 +39,12 @@ public struct EncounterRecords: Sendable {
         if tables.rowsStandAlone {
             // Raw records: each row stands alone (history is an input), so ids are optional and
             // every row is its own patient.
-            encounterIDs = Self.optionalIDs(table, spec.encounters.encounterID, count: count)
+            ids = .deferred(table, spec.encounters.encounterID)
             patientKeys = Array(0..<count)
         } else if tables.isRecords {
             // Raw records of one patient file (HISTORY): the patient id links the rows; the
             // encounter id is not needed to derive history.
-            encounterIDs = Self.optionalIDs(table, spec.encounters.encounterID, count: count)
+            ids = .deferred(table, spec.encounters.encounterID)
             let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
             for r in 0..<count where patientIDs.text(r) == nil {
                 let e = table.error(.badValue, row: r, column: spec.encounters.patientID, message: "the patient id is missing")
@@ -42,7 +54,8 @@ public struct EncounterRecords: Sendable {
             let keyOfText = patientIDs.interned.values.map(Self.patientKey)
             patientKeys = patientIDs.interned.codes.map { keyOfText[Int($0)] }
         } else {
-            encounterIDs = try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
+            let encounterIDs = try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
+            ids = .read(encounterIDs)
             let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
             for r in 0..<count {
                 for (column, name) in [(encounterIDs, spec.encounters.encounterID), (patientIDs, spec.encounters.patientID)] where column.text(r) == nil {
@@ -98,7 +111,7 @@ public struct EncounterRecords: Sendable {
         }
         patientGroups = Self.groups(patientKeys: patientKeys, admitted: admitted, order: order)
         if strict {
-
+            let encounterIDs = self.encounterIDs
             var seen = Set<String>()
             for r in 0..<count {
                 if let id = encounterIDs.text(r), !seen.insert(id).inserted {

@@ -687,7 +687,7 @@ class Client:
         columns.update({
             "atypicality": atypicality,
             "tier": pd.Categorical.from_codes(codes, categories=names, ordered=True),  # NaN for an error row
-            "error": _sparse_object_array(n, row_error, lambda: None),
+            "error": _sparse_object_array(n, row_error, None),
             "warnings": _sparse_object_array(n, row_warnings, list),
         })
         if k > 0:
@@ -728,11 +728,16 @@ def _object_array(items: List[Any]) -> np.ndarray:
     return out
 
 
-def _sparse_object_array(n: int, items: Dict[int, Any], default: Callable[[], Any]) -> np.ndarray:
-    """A 1-d object array of n entries: items[i] where given, else a new default() each."""
-    if not items:
-        return np.fromiter((default() for _ in range(n)), dtype=object, count=n)
-    return np.fromiter((items[i] if i in items else default() for i in range(n)), dtype=object, count=n)
+def _sparse_object_array(n: int, items: Dict[int, Any], default: Optional[Callable[[], Any]]) -> np.ndarray:
+    """A 1-d object array of n entries: items[i] where given, else None (``default`` None) or a
+    new default() each (a list per row: rows must not share a mutable default)."""
+    if default is None:
+        out = np.full(n, None, dtype=object)  # no Python call per row: most rows have no message
+    else:
+        out = np.fromiter((default() for _ in range(n)), dtype=object, count=n)
+    for i, item in items.items():
+        out[i] = item
+    return out
 
 
 def _explanations(result, n: int) -> List[List[Tuple[str, float, Optional[str]]]]:
