@@ -8,6 +8,7 @@ ships), and checks that the counters moved by exactly what was sent.
 import http.client
 import json
 import signal
+import struct
 import subprocess
 import time
 
@@ -259,6 +260,41 @@ def test_a_failed_reload_keeps_ready_and_is_counted():
         assert value(samples, "readmitd_last_reload_success") == 0
     finally:
         assert d.stop() == 0
+
+
+def test_draining_is_live_and_not_ready():
+    """After SIGTERM with a long request in flight: /readyz 503 (draining), /healthz still 200,
+    and the request still gets its answer."""
+    import threading
+    d = Daemon("--model", fixture_model(), "--workers", "1")
+    wait_http(d.proc, d.http_port, "/readyz", 200)
+    schema = json.loads(d.call([header(OPS["INFO"], 1)])["frames"][0])
+    cols, rows = schema["n_features"], 6000  # EXPLAIN of 6,000 rows: seconds of work
+    values = matrix_rows(schema, rows)
+    request = [header(OPS["EXPLAIN"], 2), struct.pack("<IIII", rows, cols, 3, 0), struct.pack(f"<{len(values)}d", *values)]
+    replies = []
+    worker = threading.Thread(target=lambda: replies.append(d.call(request)))
+    worker.start()
+    deadline = time.time() + 10
+    while True:  # until the request is at the worker (the queue is empty and one is busy)
+        _, samples, _ = scrape(d.http_port)
+        if value(samples, "readmitd_queued_bytes") > 0:
+            break
+        assert time.time() < deadline, "the EXPLAIN never reached the daemon"
+        time.sleep(0.005)
+    d.proc.send_signal(signal.SIGTERM)
+    deadline = time.time() + 10
+    while True:  # the signal thread asks the broker to stop; it notices within 100 ms
+        readyz = get(d.http_port, "/readyz")
+        if readyz[0] != 200 or time.time() > deadline:
+            break
+        time.sleep(0.005)
+    healthz = get(d.http_port, "/healthz")
+    worker.join(timeout=60)
+    assert replies and replies[0]["status"] == 0, "the request in flight was not answered"
+    assert d.stop() == 0
+    assert (readyz[0], readyz[2]) == (503, "not ready: draining\n")
+    assert (healthz[0], healthz[2]) == (200, "ok: draining\n")
 
 
 def test_http_listener_stops_with_the_daemon():
