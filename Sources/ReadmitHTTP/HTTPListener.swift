@@ -15,14 +15,18 @@ public final class HTTPListener: Sendable {
         public var description: String { message }
     }
 
+    /// Whether it listens: FlyingFox's own error lines are logged only then (a failed start
+    /// is reported by the caller, and closing the socket at stop ends its accept loop with one).
+    enum State { case starting, listening, stopping }
+
     private let server: HTTPServer
-    private let stopping: Locked<Bool>
+    private let state: Locked<State>
     /// The address bound (the port the system chose for port 0).
     public let boundAddress: String
 
-    private init(server: HTTPServer, stopping: Locked<Bool>, boundAddress: String) {
+    private init(server: HTTPServer, state: Locked<State>, boundAddress: String) {
         self.server = server
-        self.stopping = stopping
+        self.state = state
         self.boundAddress = boundAddress
     }
 
@@ -32,8 +36,8 @@ public final class HTTPListener: Sendable {
                              timeout: Double = 10) throws(StartError) -> HTTPListener {
         let server: HTTPServer
         let handler = ProbeHandler(routes: routes)
-        let stopping = Locked(false)
-        let log = SwiftLogAdapter(logger: logger, stopping: stopping)
+        let state = Locked(State.starting)
+        let log = SwiftLogAdapter(logger: logger, state: state)
         do {
             if address.isIPv6 {
                 server = HTTPServer(address: try sockaddr_in6.inet6(ip6: address.host, port: address.port),
@@ -61,7 +65,10 @@ public final class HTTPListener: Sendable {
                 try await server.run()
             } catch {
                 settle(.failure(StartError(message: "--http \(address): cannot listen: \(error)")))
-                if !stopping.current { logger.error("HTTP listener stopped: \(error)", metadata: ["address": "\(address)"]) }
+                // After it listened and before stop(): the probes are gone, so say so.
+                if state.current == .listening {
+                    logger.error("HTTP listener stopped: \(error)", metadata: ["address": "\(address)"])
+                }
             }
         }
         Task {
@@ -82,14 +89,16 @@ public final class HTTPListener: Sendable {
             throw StartError(message: "--http \(address): not listening after \(timeout) s")
         }
         switch result {
-        case .success(let bound): return HTTPListener(server: server, stopping: stopping, boundAddress: bound)
+        case .success(let bound):
+            state.withLock { $0 = .listening }
+            return HTTPListener(server: server, state: state, boundAddress: bound)
         case .failure(let error): throw error
         }
     }
 
     /// Closes the listening socket and waits (up to a second) for open connections to finish.
     public func stop() {
-        stopping.withLock { $0 = true }
+        state.withLock { $0 = .stopping }
         let done = DispatchSemaphore(value: 0)
         let server = self.server
         Task {
@@ -114,11 +123,11 @@ private struct ProbeHandler: HTTPHandler {
 }
 
 /// FlyingFox's log lines into the daemon's logger: its per-connection and per-request lines
-/// (info there) at debug, so a scrape every few seconds does not fill the log; and, once the
-/// listener is being stopped, its errors too (closing the socket ends its accept loop with one).
+/// (info there) at debug, so a scrape every few seconds does not fill the log; its errors at
+/// error only while the listener is up (see ``HTTPListener/State``).
 private struct SwiftLogAdapter: FlyingSocks.Logging {
     let logger: Logger
-    let stopping: Locked<Bool>
+    let state: Locked<HTTPListener.State>
 
     func logDebug(_ debug: @autoclosure () -> String) { logger.trace("http: \(debug())") }
     func logInfo(_ info: @autoclosure () -> String) { logger.debug("http: \(info())") }
@@ -127,6 +136,6 @@ private struct SwiftLogAdapter: FlyingSocks.Logging {
     func logCritical(_ critical: @autoclosure () -> String) { problem(critical()) }
 
     private func problem(_ message: String) {
-        if stopping.current { logger.debug("http (stopping): \(message)") } else { logger.error("http: \(message)") }
+        if state.current == .listening { logger.error("http: \(message)") } else { logger.debug("http: \(message)") }
     }
 }
