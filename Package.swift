@@ -16,6 +16,7 @@
 //   ReadmitWire               the wire protocol codec (pure, no sockets)
 //   ReadmitKeys               CURVE key pairs and key files (libzmq's key functions only)
 //   ReadmitServer             the daemon's machinery (sockets, workers, reload, auth, stats, INFO)
+//   ReadmitHTTP               readmitd's optional HTTP listener: /metrics, /healthz, /readyz (FlyingFox)
 //   readmit, readmitd         executables: argument parsing and process wiring only
 //   FuzzSpec, FuzzModelFile   libFuzzer targets (fuzz/targets/, fuzz/README.md): in a normal build,
 //                             replayers of their corpus; built with -D READMIT_LIBFUZZER and
@@ -36,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         // YAML for dataset specs: libyaml underneath, and nodes that keep their line and column.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The optional HTTP listener for probes and metrics (readmitd --http): small, no dependencies.
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
@@ -74,10 +77,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "ReadmitHTTP",
+            dependencies: [
+                "ReadmitServer",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "readmitd",
             dependencies: [
-                "ReadmitServer", "ReadmitCore",
+                "ReadmitServer", "ReadmitHTTP", "ReadmitCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

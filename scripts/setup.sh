@@ -19,7 +19,8 @@ APT_PACKAGES=(
 )
 # pyspark, pyarrow and dask are the engines readmit.spark and readmit.dask run on (tests only:
 # the readmit package does not depend on them); pinned to versions tested together.
-PIP_PACKAGES=(numpy pandas pyzmq pytest scikit-learn xgboost
+# prometheus_client's parser checks readmitd's /metrics exposition (Tests/protocol/test_http_probes.py).
+PIP_PACKAGES=(numpy pandas pyzmq pytest scikit-learn xgboost prometheus_client
               pyspark==4.1.1 pyarrow==26.0.1 'dask[dataframe,distributed]==2026.8.0')
 
 SUDO=""
@@ -36,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c 'import numpy, pandas, zmq, pytest, sklearn, xgboost, pyspark, pyarrow, dask.dataframe, distributed' \
+if ! "$PYTHON" -c 'import numpy, pandas, zmq, pytest, sklearn, xgboost, prometheus_client, pyspark, pyarrow, dask.dataframe, distributed' \
     >/dev/null 2>&1; then
   echo "setup: installing Python packages: ${PIP_PACKAGES[*]}"
   "$PYTHON" -m pip install -q "${PIP_PACKAGES[@]}" || "$PYTHON" -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"

@@ -36,6 +36,7 @@ final class Broker {
     private let authorizedKeys: Locked<AuthorizedKeys>?
     private let workers: Int
     private let drainTimeout: Double
+    private let phase: Locked<ServerPhase>
     private let logger: Logger
 
     private var idle: [[UInt8]] = []
@@ -58,7 +59,7 @@ final class Broker {
 
     init(front: ZMQSocket, backend: ZMQSocket, control: ZMQSocket, handler: RequestHandler,
          workers: Int, maxQueued: Int, maxQueuedBytes: Int, authorizedKeys: Locked<AuthorizedKeys>?,
-         drainTimeout: Double, logger: Logger) {
+         drainTimeout: Double, phase: Locked<ServerPhase>, logger: Logger) {
         self.front = front
         self.backend = backend
         self.control = control
@@ -68,19 +69,24 @@ final class Broker {
         self.maxQueuedBytes = maxQueuedBytes
         self.authorizedKeys = authorizedKeys
         self.drainTimeout = drainTimeout
+        self.phase = phase
         self.logger = logger
     }
 
     private var queuedCount: Int { pending.count - pendingHead }
 
-    /// Serves until a message arrives on the control socket, then drains and returns.
+    /// Serves until a message arrives on the control socket, then drains and returns. Keeps
+    /// `phase` up to date: serving once every worker is known, draining from the stop, stopped
+    /// on return.
     func run() {
+        defer { phase.withLock { $0 = .stopped } }
         var stopping = false
         var deadline = Date.distantFuture
         // Wait for every worker to announce itself before serving, so none is missed at stop.
         while known.count < workers {
             if pollReadable([backend], timeoutMs: 100)[0] { _ = try? drainBackend() }
         }
+        phase.withLock { $0 = .serving }
         while true {
             returnMemoryIfIdle()
             if stopping && queuedCount == 0 && idle.count == workers { break }
@@ -92,6 +98,7 @@ final class Broker {
                 func beginStop() {
                     guard !stopping else { return }
                     stopping = true
+                    phase.withLock { $0 = .draining }
                     deadline = Date().addingTimeInterval(drainTimeout)
                     logger.info("stopping: finishing requests in flight", metadata: [
                         "running": "\(workers - idle.count)", "queued": "\(queuedCount)",

@@ -44,6 +44,14 @@ struct LatencyHistogram: Sendable {
         return Double(maxNanos)
     }
 
+    /// Samples below 2^`exponent` nanoseconds (`exponent` at least 3): exact, since every
+    /// power of two from 8 ns up is a bucket boundary. The cumulative counts of the Prometheus
+    /// histogram, which, unlike quantiles, add up across daemons.
+    func count(belowPowerOfTwo exponent: Int) -> UInt64 {
+        precondition(exponent >= 3 && exponent < 64, "exponent \(exponent) is not a bucket boundary")
+        return buckets[..<(exponent * 8)].reduce(0, +)
+    }
+
     /// A copy that shares no storage with `self`: the snapshot STATS reads outside the lock.
     func detached() -> LatencyHistogram {
         var copy = self

@@ -36,6 +36,7 @@ public final class ModelStore: @unchecked Sendable {
     private let reloadLock = NSLock()
     private let outcome = Locked<ReloadOutcome?>(nil)
     private let reloadCount = Locked<(ok: Int, failed: Int)>((0, 0))
+    private let swappedInAt = Locked<Date?>(nil)
     /// The model path SIGHUP and a path-less RELOAD re-read (nil: none configured).
     public let configuredPath: String?
     private let loader: ModelLoader
@@ -62,6 +63,9 @@ public final class ModelStore: @unchecked Sendable {
 
     /// The last load's outcome.
     public var lastOutcome: ReloadOutcome? { outcome.current }
+
+    /// When the model serving now was swapped in (nil: none serves).
+    public var loadedAt: Date? { swappedInAt.current }
 
     /// Successful and failed reloads since start.
     public var reloadCounts: (ok: Int, failed: Int) { reloadCount.current }
@@ -90,6 +94,7 @@ public final class ModelStore: @unchecked Sendable {
         let previous = model.withLock { current -> (any ServingModel)? in
             let old = current
             current = loaded
+            swappedInAt.withLock { $0 = Date() }
             return old
         }
         logger.info("model loaded", metadata: [

@@ -24,6 +24,9 @@ public final class Server: @unchecked Sendable {
     public let store: ModelStore
     /// Counters and latencies.
     public let stats = ServerStats()
+    /// Requests waiting for a worker (the broker's queue depth, kept by the request handler).
+    private let queued = Locked(0)
+    private let phaseState = Locked(ServerPhase.starting)
     private let context: ZMQContext
     private let authorizedKeys = Locked(AuthorizedKeys(keys: [:]))
     private let zapStop = Locked(false)
@@ -118,7 +121,7 @@ public final class Server: @unchecked Sendable {
 
         let handler = RequestHandler(store: store, stats: stats, decoder: RequestDecoder(maxRows: config.maxRows),
                                      allowReloadPath: config.allowReloadPath, workers: config.workers,
-                                     queued: Locked(0), logger: logger)
+                                     queued: queued, logger: logger)
         for i in 0..<config.workers {
             let (ctx, endpoint, logger) = (context, backendEndpoint, logger)
             threads.append(JoinableThread(name: "readmitd-worker-\(i)") {
@@ -129,7 +132,7 @@ public final class Server: @unchecked Sendable {
                                       workers: config.workers, maxQueued: config.maxQueued,
                                       maxQueuedBytes: config.maxQueuedBytes,
                                       authorizedKeys: config.authorizedKeysDirectory == nil ? nil : authorizedKeys,
-                                      drainTimeout: config.drainTimeout, logger: logger))
+                                      drainTimeout: config.drainTimeout, phase: phaseState, logger: logger))
         brokerThread = JoinableThread(name: "readmitd-broker") {
             let b = broker.take()
             b.run()
@@ -138,6 +141,15 @@ public final class Server: @unchecked Sendable {
             "endpoints": "\(config.endpoints.joined(separator: ","))", "workers": "\(config.workers)",
             "curve": "\(curve)", "model_version": "\(hexVersion(store.current()?.servingVersion ?? 0))",
         ])
+    }
+
+    /// Where the daemon is in its life (starting, serving, draining, stopped).
+    public var phase: ServerPhase { phaseState.current }
+
+    /// The Prometheus text exposition of the counters: the same text as STATS with the
+    /// Prometheus flag.
+    public func prometheusText() -> String {
+        stats.prometheus(store: store, workers: config.workers, queued: queued.current)
     }
 
     /// Re-reads the authorized keys (with CURVE) and the configured model: SIGHUP. Keys come

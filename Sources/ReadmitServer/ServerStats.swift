@@ -175,6 +175,18 @@ public final class ServerStats: @unchecked Sendable {
             lines.append("readmitd_request_duration_seconds_sum{op=\"\(op)\"} \(Double(h.sumNanos) / 1e9)")
             lines.append("readmitd_request_duration_seconds_count{op=\"\(op)\"} \(h.count)")
         }
+        lines.append("# HELP readmitd_request_latency_seconds Service time of a request, from receipt to reply (bounds are powers of two nanoseconds; these add up across daemons, the quantiles above do not).")
+        lines.append("# TYPE readmitd_request_latency_seconds histogram")
+        for op in latency.keys.sorted() {
+            guard let h = latency[op] else { continue }
+            for exponent in Self.latencyBucketExponents {
+                let le = Double(UInt64(1) << UInt64(exponent)) / 1e9
+                lines.append("readmitd_request_latency_seconds_bucket{op=\"\(op)\",le=\"\(le)\"} \(h.count(belowPowerOfTwo: exponent))")
+            }
+            lines.append("readmitd_request_latency_seconds_bucket{op=\"\(op)\",le=\"+Inf\"} \(h.count)")
+            lines.append("readmitd_request_latency_seconds_sum{op=\"\(op)\"} \(Double(h.sumNanos) / 1e9)")
+            lines.append("readmitd_request_latency_seconds_count{op=\"\(op)\"} \(h.count)")
+        }
         let model = store.current()
         let counts = store.reloadCounts
         lines += [
@@ -201,6 +213,11 @@ public final class ServerStats: @unchecked Sendable {
             "# HELP readmitd_model_info The model serving now (absent: none).", "# TYPE readmitd_model_info gauge",
         ]
         if let model { lines.append("readmitd_model_info{model_id=\"\(model.servingID)\"} 1") }
+        lines += ["# HELP readmitd_model_loaded_timestamp_seconds When the model serving now was swapped in (Unix time; absent: none).",
+                  "# TYPE readmitd_model_loaded_timestamp_seconds gauge"]
+        if model != nil, let at = store.loadedAt {
+            lines.append("readmitd_model_loaded_timestamp_seconds \(at.timeIntervalSince1970)")
+        }
         lines += [
             "# HELP readmitd_ready Whether a model is loaded.", "# TYPE readmitd_ready gauge", "readmitd_ready \(model == nil ? 0 : 1)",
             "# HELP readmitd_workers Worker threads.", "# TYPE readmitd_workers gauge", "readmitd_workers \(workers)",
@@ -210,6 +227,12 @@ public final class ServerStats: @unchecked Sendable {
         ]
         return lines.joined(separator: "\n") + "\n"
     }
+}
+
+extension ServerStats {
+    /// The histogram's bucket bounds, 2^10 ns (about 1 µs) to 2^34 ns (about 17 s), one per
+    /// factor of four: 13 buckets and +Inf per op.
+    static let latencyBucketExponents = Array(stride(from: 10, through: 34, by: 2))
 }
 
 /// A JSON string literal for `s`.

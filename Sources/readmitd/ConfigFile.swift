@@ -9,7 +9,7 @@ struct ConfigFile {
 
     static let known: Set<String> = [
         "model", "endpoint", "workers", "max-rows", "max-message-bytes", "max-queued", "max-queued-bytes", "max-replies-per-client", "drain-timeout",
-        "curve-secret-key", "authorized-keys", "insecure", "allow-reload-path", "log-level",
+        "curve-secret-key", "authorized-keys", "insecure", "allow-reload-path", "log-level", "http", "http-allow-remote",
     ]
 
     /// Parses the file at `path`, naming the line of any error.

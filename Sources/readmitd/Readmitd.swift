@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReadmitCore
+import ReadmitHTTP
 import ReadmitServer
 
 /// `readmitd`: serves a readmission model over ZeroMQ until SIGTERM/SIGINT.
@@ -14,7 +15,9 @@ struct Readmitd: ParsableCommand {
         Stops on SIGTERM or SIGINT after finishing the requests in flight (exit 0). SIGHUP re-reads \
         the model file (and the authorized keys): the new model is validated and warmed up, then \
         swapped in atomically; if it fails to load, the old model keeps serving. Non-loopback tcp \
-        endpoints need CURVE (--curve-secret-key with --authorized-keys) or --insecure.
+        endpoints need CURVE (--curve-secret-key with --authorized-keys) or --insecure. With \
+        --http, GET /metrics (Prometheus text), /healthz and /readyz are served over HTTP; a \
+        non-loopback --http address needs --http-allow-remote.
         """
     )
 
@@ -56,6 +59,12 @@ struct Readmitd: ParsableCommand {
 
     @Flag(help: "Allow RELOAD requests that name a model file path.")
     var allowReloadPath = false
+
+    @Option(help: ArgumentHelp("Serve GET /metrics, /healthz and /readyz over HTTP on PORT (127.0.0.1), HOST:PORT or [IPV6]:PORT (off by default).", valueName: "address"))
+    var http: String?
+
+    @Flag(help: "Allow --http on a non-loopback address (the listener has no authentication; it serves no patient data).")
+    var httpAllowRemote = false
 
     @Option(help: "Settings file of 'name = value' lines with these flags' names; flags win.")
     var config: String?
@@ -100,11 +109,30 @@ struct Readmitd: ParsableCommand {
             throw ValidationError("--max-queued-bytes and --max-replies-per-client must be at least 1")
         }
 
-        let server = try Server(configuration: settings, loader: { path in try ReadmitModel.load(path: path) }, logger: logger)
+        let httpAddress: HTTPBindAddress?
         do {
+            let allowRemote = try httpAllowRemote || (file.bool("http-allow-remote") ?? false)
+            httpAddress = try (http ?? file.string("http")).map { value throws(HTTPBindAddress.Invalid) in
+                try HTTPBindAddress.parse(value, allowRemote: allowRemote)
+            }
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+
+        let server = try Server(configuration: settings, loader: { path in try ReadmitModel.load(path: path) }, logger: logger)
+        // The HTTP listener starts first, so /readyz answers 503 (and /healthz 503 "starting")
+        // while the model loads.
+        var listener: HTTPListener?
+        do {
+            if let httpAddress {
+                listener = try HTTPListener.start(address: httpAddress, routes: ProbeRoutes(server: server), logger: logger)
+                logger.info("HTTP probes and metrics listening", metadata: ["address": "\(listener?.boundAddress ?? "")"])
+            }
             try server.start()
         } catch {
             logger.critical("cannot start: \(error)")
+            listener?.stop()
             throw ExitCode(1)
         }
         SignalWatcher.start(onStop: { signal in
@@ -112,5 +140,6 @@ struct Readmitd: ParsableCommand {
             server.requestStop()
         }, onReload: { server.reloadFromSignal() })
         server.wait()
+        listener?.stop()
     }
 }
