@@ -1,3 +1,4 @@
+import CTreeWalk
 import Foundation
 import ReadmitFeatures
 import ReadmitSpec
@@ -85,6 +86,12 @@ public struct CompiledForest: Sendable {
         self.normaliser = IsolationForest.averagePathLength(forest.maxSamples)
     }
 
+    /// Every test of a real node (pass-through nodes left out) as (schema feature, threshold or
+    /// level, whether it is an indicator test): for tests that put values exactly on them.
+    package var tests: [(feature: Int, value: Double, indicator: Bool)] {
+        zip(feature, value).filter { !$0.1.isNaN }.map { (Int($0.0 & ~Self.levelFlag), $0.1, $0.0 & Self.levelFlag != 0) }
+    }
+
     /// 1 when value `x` goes right at a node testing `code` against `value`: for an indicator
     /// test, `x == value` (the row has that level); otherwise `x > value`. (An explicitly
     /// branch-free form measured no faster here.)
@@ -94,16 +101,49 @@ public struct CompiledForest: Sendable {
     }
 
     /// Scores `count` valid schema rows (row-major, one column per schema feature) into `out`;
-    /// `scratch` holds at least `count * features` values.
-    public func score(rows: UnsafePointer<Double>, count: Int, scratch: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+    /// `scratch` holds at least `min(count, chunkRows) * features` values. Rows are imputed and
+    /// walked `chunkRows` at a time (rounded down to a multiple of 8), so the input stays in
+    /// cache whatever `count` is; every `walk` gives the same bits.
+    public func score(rows: UnsafePointer<Double>, count: Int, scratch: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>,
+                      walk: TreeWalk = .selected, chunkRows: Int = TreeWalk.chunkRows) {
         let m = medians.count
-        for r in 0..<count {
-            for j in 0..<m {
-                let v = rows[r * m + j]
-                scratch[r * m + j] = v.isNaN && !medians[j].isNaN ? medians[j] : v
+        let chunk = max(8, chunkRows - chunkRows % 8)
+        var start = 0
+        while start < count {
+            let n = min(chunk, count - start)
+            let x = rows + start * m, sums = out + start
+            for r in 0..<n {
+                for j in 0..<m {
+                    let v = x[r * m + j]
+                    scratch[r * m + j] = v.isNaN && !medians[j].isNaN ? medians[j] : v
+                }
+                sums[r] = 0
             }
-            out[r] = 0
+            var done = 0
+            if walk == .avx2 && walk.isSupported && n >= 8 {
+                done = feature.withUnsafeBufferPointer { f in
+                    value.withUnsafeBufferPointer { v in
+                        leaf.withUnsafeBufferPointer { l in
+                            var forest = rtw_forest(feature: f.baseAddress, value: v.baseAddress, leaf: l.baseAddress,
+                                                    trees: Int32(trees), depth: Int32(depth))
+                            return rtw_forest_add_avx2(&forest, scratch, n, m, sums, chunk)
+                        }
+                    }
+                }
+            }
+            if done < n { scalarWalk(scratch + done * m, count: n - done, into: sums + done) }
+            start += n
         }
+        // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c) by
+        // exp2. Not pow(2, x): optimised builds turn that into exp2, unoptimised ones do not,
+        // and the two differ in the last bit, so a debug and a release build would disagree.
+        for r in 0..<count { out[r] = Foundation.exp2(-(out[r] / Double(trees)) / normaliser) }
+    }
+
+    /// The reference walk: adds each tree's path length, in tree order, onto `out` (zeroed) for
+    /// `count` imputed rows.
+    private func scalarWalk(_ scratch: UnsafeMutablePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) {
+        let m = medians.count
         let depth = self.depth, internalCount = self.internalCount, leafCount = self.leafCount
         feature.withUnsafeBufferPointer { fAll in
             value.withUnsafeBufferPointer { vAll in
@@ -174,9 +214,5 @@ public struct CompiledForest: Sendable {
                 }
             }
         }
-        // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c) by
-        // exp2. Not pow(2, x): optimised builds turn that into exp2, unoptimised ones do not,
-        // and the two differ in the last bit, so a debug and a release build would disagree.
-        for r in 0..<count { out[r] = Foundation.exp2(-(out[r] / Double(trees)) / normaliser) }
     }
 }

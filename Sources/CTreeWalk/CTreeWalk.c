@@ -1,0 +1,271 @@
+// Vectorised walks of readmit's compiled trees: see include/CTreeWalk.h.
+//
+// Each walk mirrors the Swift reference step for step. A level of a complete tree moves a
+// node index i to 2i + 1 + right, where right is the node's comparison on the row's value;
+// eight rows (booster: one AVX2 vector of floats) or four (forest: doubles) move together,
+// and the leaf each row reaches is added onto that row's running sum, tree after tree, in
+// tree order: the same additions in the same order as the Swift walk, so the same bits.
+// No -ffast-math and no FMA: only compares, integer arithmetic, and one add per tree.
+#include "CTreeWalk.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define RTW_X86 1
+#include <immintrin.h>
+#endif
+
+#ifdef RTW_X86
+
+int rtw_cpu_supports_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+#define AVX2 __attribute__((target("avx2")))
+// Measurement knobs (benchmarks/train/README.md): -DNO_PERMUTE=1 gathers every level's node
+// fields; BOOSTER_GROUPS and FOREST_GROUPS set how many row groups walk a tree together.
+#ifndef NO_PERMUTE
+#define NO_PERMUTE 0
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Booster: float comparisons, 8 rows per vector.
+
+/// Row groups (of 8 rows) walked together: independent gathers overlap.
+#ifndef BOOSTER_GROUPS
+#define BOOSTER_GROUPS 4
+#endif
+
+/// The node fields at level `k` for node indices `n` (all on that level): from registers for
+/// the top levels (one to four vector loads of the level's nodes and a permute), by gather
+/// below (`byPermute` 0: the caller checked that the permute's loads stay inside the tree).
+AVX2 static inline void booster_node(const int32_t *f, const float *s, int k, int byPermute, __m256i n,
+                                     __m256i *code, __m256 *split) {
+    if (!byPermute) {
+        *code = _mm256_i32gather_epi32(f, n, 4);
+        *split = _mm256_i32gather_ps(s, n, 4);
+        return;
+    }
+    const int first = (1 << k) - 1;
+    const __m256i idx = _mm256_sub_epi32(n, _mm256_set1_epi32(first));
+    __m256i c = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(f + first)), idx);
+    __m256 v = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + first), idx);
+    if (k >= 4) {
+        // 16 or 32 nodes: bit 3 (and bit 4) of the offset pick the block of eight.
+        const __m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28));
+        __m256i c1 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(f + first + 8)), idx);
+        __m256 v1 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + first + 8), idx);
+        c = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(c), _mm256_castsi256_ps(c1), b3));
+        v = _mm256_blendv_ps(v, v1, b3);
+        if (k == 5) {
+            __m256i c2 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(f + first + 16)), idx);
+            __m256 v2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + first + 16), idx);
+            __m256i c3 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(f + first + 24)), idx);
+            __m256 v3 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + first + 24), idx);
+            c2 = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(c2), _mm256_castsi256_ps(c3), b3));
+            v2 = _mm256_blendv_ps(v2, v3, b3);
+            const __m256 b4 = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 27));
+            c = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(c), _mm256_castsi256_ps(c2), b4));
+            v = _mm256_blendv_ps(v, v2, b4);
+        }
+    }
+    *code = c;
+    *split = v;
+}
+
+/// One level for one group: n -> 2n + 1 + right, right = (x >= split) | (x missing & default right).
+AVX2 static inline __m256i booster_step(__m256i n, __m256i code, __m256 split, const float *rows, __m256i laneOffset) {
+    const __m256i column = _mm256_andnot_si256(_mm256_set1_epi32(1 << 30), code);
+    const __m256 x = _mm256_i32gather_ps(rows, _mm256_add_epi32(laneOffset, column), 4);
+    const __m256 ge = _mm256_cmp_ps(x, split, _CMP_GE_OQ);
+    const __m256 missing = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    const __m256 defaultRight = _mm256_castsi256_ps(_mm256_srai_epi32(_mm256_slli_epi32(code, 1), 31));
+    const __m256i right = _mm256_castps_si256(_mm256_or_ps(ge, _mm256_and_ps(missing, defaultRight)));
+    // right is 0 or -1.
+    return _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(n, n), _mm256_set1_epi32(1)), right);
+}
+
+/// `groups` groups of 8 rows (starting at `rows`, `columns` floats each) through every tree.
+AVX2 static inline void booster_groups(const rtw_booster *b, const float *rows, size_t columns, float *acc,
+                                       int groups, const int *byPermute) {
+    const int depth = b->depth;
+    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
+    const __m256i laneOffset = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)columns));
+    const __m256i firstLeaf = _mm256_set1_epi32((int)internal);
+    __m256 sum[BOOSTER_GROUPS];
+    for (int g = 0; g < groups; g++) sum[g] = _mm256_loadu_ps(acc + 8 * g);
+    for (int32_t t = 0; t < b->trees; t++) {
+        const int32_t *f = b->feature + (size_t)t * internal;
+        const float *s = b->split + (size_t)t * internal;
+        const float *l = b->leaf + (size_t)t * leaves;
+        __m256i n[BOOSTER_GROUPS];
+        for (int g = 0; g < groups; g++) n[g] = _mm256_setzero_si256();
+        for (int k = 0; k < depth; k++) {
+            for (int g = 0; g < groups; g++) {
+                __m256i code;
+                __m256 split;
+                booster_node(f, s, k, byPermute[k], n[g], &code, &split);
+                n[g] = booster_step(n[g], code, split, rows + (size_t)g * 8 * columns, laneOffset);
+            }
+        }
+        for (int g = 0; g < groups; g++)
+            sum[g] = _mm256_add_ps(sum[g], _mm256_i32gather_ps(l, _mm256_sub_epi32(n[g], firstLeaf), 4));
+    }
+    for (int g = 0; g < groups; g++) _mm256_storeu_ps(acc + 8 * g, sum[g]);
+}
+
+AVX2 static void booster_chunk(const rtw_booster *b, const float *rows, size_t count, size_t columns, float *acc,
+                               const int *byPermute) {
+    size_t r = 0;
+    for (; r + 8 * BOOSTER_GROUPS <= count; r += 8 * BOOSTER_GROUPS)
+        booster_groups(b, rows + r * columns, columns, acc + r, BOOSTER_GROUPS, byPermute);
+    for (; r + 8 <= count; r += 8) booster_groups(b, rows + r * columns, columns, acc + r, 1, byPermute);
+}
+
+AVX2 static size_t booster_add(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                               float *scratch, size_t chunk) {
+    const size_t done = count - count % 8;
+    if (done == 0 || b->depth <= 0 || b->depth > 24 || b->trees <= 0 || chunk < 8 || columns > (1u << 24)) return 0;
+    chunk -= chunk % 8;
+    // Which levels read their nodes by permute: level k's nodes are [2^k - 1, 2^(k+1) - 1);
+    // the loads read max(8, 2^k) of them, which must lie inside the tree's internal nodes.
+    int byPermute[32] = {0};
+    const size_t internal = ((size_t)1 << b->depth) - 1;
+    for (int k = 0; k < b->depth && k < 32; k++) {
+        const size_t width = (size_t)1 << k, first = width - 1;
+        byPermute[k] = !NO_PERMUTE && width <= 32 && first + (width < 8 ? 8 : width) <= internal;
+    }
+    for (size_t start = 0; start < done; start += chunk) {
+        const size_t n = done - start < chunk ? done - start : chunk;
+        // Each value as a float, converted once per chunk (the Swift walk converts it at
+        // each comparison: the same rounding).
+        const double *src = x + start * columns;
+        for (size_t i = 0; i < n * columns; i++) scratch[i] = (float)src[i];
+        booster_chunk(b, scratch, n, columns, acc + start, byPermute);
+    }
+    return done;
+}
+
+size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                            float *scratch, size_t chunk) {
+    if (!rtw_cpu_supports_avx2()) return 0;
+    return booster_add(b, x, count, columns, acc, scratch, chunk);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Isolation forest: double comparisons, 4 rows per vector, node indices in 64-bit lanes.
+
+#ifndef FOREST_GROUPS
+#define FOREST_GROUPS 4
+#endif
+
+/// The node fields at level `k` for node indices `n` (64-bit lanes, all on that level): from
+/// registers for the top levels (up to 8 nodes: one or two loads of four and a permute), by
+/// gather below.
+AVX2 static inline void forest_node(const int32_t *f, const double *v, int k, int byPermute, __m256i n,
+                                    __m256i *code, __m256d *value) {
+    if (!byPermute) {
+        *code = _mm256_cvtepi32_epi64(_mm256_i64gather_epi32((const int *)f, n, 4));
+        *value = _mm256_i64gather_pd(v, n, 8);
+        return;
+    }
+    const int first = (1 << k) - 1;
+    const __m256i idx = _mm256_sub_epi64(n, _mm256_set1_epi64x(first));
+    // A double's two 32-bit halves: 2i and 2i + 1 (the permute reads the low 3 bits).
+    const __m256i twice = _mm256_slli_epi64(idx, 1);
+    const __m256i pair = _mm256_or_si256(twice, _mm256_slli_epi64(_mm256_add_epi64(twice, _mm256_set1_epi64x(1)), 32));
+    __m256i c = _mm256_permutevar8x32_epi32(_mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(f + first))), pair);
+    __m256d x = _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(v + first)), pair));
+    if (k == 3) {
+        const __m256d b2 = _mm256_castsi256_pd(_mm256_slli_epi64(idx, 61));
+        __m256i c1 = _mm256_permutevar8x32_epi32(_mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(f + first + 4))), pair);
+        __m256d x1 = _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(v + first + 4)), pair));
+        c = _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(c), _mm256_castsi256_pd(c1), b2));
+        x = _mm256_blendv_pd(x, x1, b2);
+    }
+    *code = c;
+    *value = x;
+}
+
+AVX2 static inline __m256i forest_step(__m256i n, __m256i code, __m256d value, const double *rows, __m256i laneOffset) {
+    const __m256i column = _mm256_andnot_si256(_mm256_set1_epi64x(1 << 30), code);
+    const __m256d x = _mm256_i64gather_pd(rows, _mm256_add_epi64(laneOffset, column), 8);
+    const __m256d equal = _mm256_cmp_pd(x, value, _CMP_EQ_OQ);       // indicator: x == level
+    const __m256d greater = _mm256_cmp_pd(x, value, _CMP_NLE_UQ);    // numeric: !(x <= value)
+    const __m256d indicator = _mm256_castsi256_pd(_mm256_slli_epi64(code, 33));  // bit 30 -> sign
+    const __m256i right = _mm256_castpd_si256(_mm256_blendv_pd(greater, equal, indicator));
+    return _mm256_sub_epi64(_mm256_add_epi64(_mm256_add_epi64(n, n), _mm256_set1_epi64x(1)), right);
+}
+
+AVX2 static inline void forest_groups(const rtw_forest *fo, const double *rows, size_t columns, double *sum, int groups,
+                                      const int *byPermute) {
+    const int depth = fo->depth;
+    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
+    const __m256i laneOffset = _mm256_setr_epi64x(0, (long long)columns, 2 * (long long)columns, 3 * (long long)columns);
+    const __m256i firstLeaf = _mm256_set1_epi64x((long long)internal);
+    __m256d acc[FOREST_GROUPS];
+    for (int g = 0; g < groups; g++) acc[g] = _mm256_loadu_pd(sum + 4 * g);
+    for (int32_t t = 0; t < fo->trees; t++) {
+        const int32_t *f = fo->feature + (size_t)t * internal;
+        const double *v = fo->value + (size_t)t * internal;
+        const double *l = fo->leaf + (size_t)t * leaves;
+        __m256i n[FOREST_GROUPS];
+        for (int g = 0; g < groups; g++) n[g] = _mm256_setzero_si256();
+        for (int k = 0; k < depth; k++)
+            for (int g = 0; g < groups; g++) {
+                __m256i code;
+                __m256d value;
+                forest_node(f, v, k, byPermute[k], n[g], &code, &value);
+                n[g] = forest_step(n[g], code, value, rows + (size_t)g * 4 * columns, laneOffset);
+            }
+        for (int g = 0; g < groups; g++)
+            acc[g] = _mm256_add_pd(acc[g], _mm256_i64gather_pd(l, _mm256_sub_epi64(n[g], firstLeaf), 8));
+    }
+    for (int g = 0; g < groups; g++) _mm256_storeu_pd(sum + 4 * g, acc[g]);
+}
+
+AVX2 static size_t forest_add(const rtw_forest *fo, const double *x, size_t count, size_t columns, double *sum, size_t chunk) {
+    const size_t done = count - count % 8;
+    if (done == 0 || fo->depth <= 0 || fo->depth > 24 || fo->trees <= 0 || chunk < 8 || columns > (1u << 24)) return 0;
+    chunk -= chunk % 8;
+    // Levels 0-3 read their nodes by permute where the loads (four nodes at least) stay
+    // inside the tree's internal nodes.
+    int byPermute[32] = {0};
+    const size_t internal = ((size_t)1 << fo->depth) - 1;
+    for (int k = 0; k < fo->depth && k < 32; k++) {
+        const size_t width = (size_t)1 << k, first = width - 1;
+        byPermute[k] = !NO_PERMUTE && width <= 8 && first + (width < 4 ? 4 : width) <= internal;
+    }
+    for (size_t start = 0; start < done; start += chunk) {
+        const size_t n = done - start < chunk ? done - start : chunk;
+        const double *rows = x + start * columns;
+        size_t r = 0;
+        for (; r + 4 * FOREST_GROUPS <= n; r += 4 * FOREST_GROUPS)
+            forest_groups(fo, rows + r * columns, columns, sum + start + r, FOREST_GROUPS, byPermute);
+        for (; r + 4 <= n; r += 4) forest_groups(fo, rows + r * columns, columns, sum + start + r, 1, byPermute);
+    }
+    return done;
+}
+
+size_t rtw_forest_add_avx2(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum, size_t chunk) {
+    if (!rtw_cpu_supports_avx2()) return 0;
+    return forest_add(f, x, count, columns, sum, chunk);
+}
+
+#else  // not x86-64: no vector kernels; the Swift walk does everything.
+
+int rtw_cpu_supports_avx2(void) { return 0; }
+
+size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                            float *scratch, size_t chunk) {
+    (void)b; (void)x; (void)count; (void)columns; (void)acc; (void)scratch; (void)chunk;
+    return 0;
+}
+
+size_t rtw_forest_add_avx2(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum, size_t chunk) {
+    (void)f; (void)x; (void)count; (void)columns; (void)sum; (void)chunk;
+    return 0;
+}
+
+#endif
