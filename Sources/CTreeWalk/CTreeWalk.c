@@ -37,53 +37,57 @@ int rtw_cpu_supports_avx2(void) {
 #define BOOSTER_GROUPS 4
 #endif
 
-/// The node fields at level `k` for node indices `n` (all on that level): from registers for
-/// the top levels (one to four vector loads of the level's nodes and a permute), by gather
-/// below (`byPermute` 0: the caller checked that the permute's loads stay inside the tree).
-AVX2 static inline void booster_node(const int32_t *f, const float *s, int k, int byPermute, __m256i n,
-                                     __m256i *code, __m256 *split) {
-    if (!byPermute) {
-        *code = _mm256_i32gather_epi32(f, n, 4);
-        *split = _mm256_i32gather_ps(s, n, 4);
-        return;
-    }
-    const int first = (1 << k) - 1;
-    const __m256i idx = _mm256_sub_epi32(n, _mm256_set1_epi32(first));
-    __m256i c = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(f + first)), idx);
-    __m256 v = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + first), idx);
-    if (k >= 4) {
-        // 16 or 32 nodes: bit 3 (and bit 4) of the offset pick the block of eight.
-        const __m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28));
-        __m256i c1 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(f + first + 8)), idx);
-        __m256 v1 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + first + 8), idx);
-        c = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(c), _mm256_castsi256_ps(c1), b3));
-        v = _mm256_blendv_ps(v, v1, b3);
-        if (k == 5) {
-            __m256i c2 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(f + first + 16)), idx);
-            __m256 v2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + first + 16), idx);
-            __m256i c3 = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(f + first + 24)), idx);
-            __m256 v3 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + first + 24), idx);
-            c2 = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(c2), _mm256_castsi256_ps(c3), b3));
-            v2 = _mm256_blendv_ps(v2, v3, b3);
-            const __m256 b4 = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 27));
-            c = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(c), _mm256_castsi256_ps(c2), b4));
-            v = _mm256_blendv_ps(v, v2, b4);
-        }
-    }
-    *code = c;
-    *split = v;
+/// Within a tree the walk tracks m = i + 1 for node index i: a level is then m -> 2m + right,
+/// and on level k (nodes 2^k - 1 to 2^(k+1) - 2, m from 2^k to 2^(k+1) - 1) the node's offset
+/// in its level is m's low k bits, which is what the permutes and blends below read.
+
+/// Eight 32-bit values from `p`: lane j takes p[m_j mod 8].
+AVX2 static inline __m256i pick8(const int32_t *p, __m256i m) {
+    return _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)p), m);
 }
 
-/// One level for one group: n -> 2n + 1 + right, right = (x >= split) | (x missing & default right).
-AVX2 static inline __m256i booster_step(__m256i n, __m256i code, __m256 split, const float *rows, __m256i laneOffset) {
+/// Lanes j take p[m_j mod 2^k] for a level of `2^k` = 8 << `blockBits` nodes at `p` (k = 3, 4
+/// or 5): a permute per block of eight, then blends on bit 3 (and bit 4) of m.
+AVX2 static inline __m256 pickLevel(const int32_t *p, __m256i m, int blockBits) {
+    __m256 v = _mm256_castsi256_ps(pick8(p, m));
+    if (blockBits == 0) return v;
+    const __m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(m, 28));
+    v = _mm256_blendv_ps(v, _mm256_castsi256_ps(pick8(p + 8, m)), b3);
+    if (blockBits == 1) return v;
+    const __m256 upper = _mm256_blendv_ps(_mm256_castsi256_ps(pick8(p + 16, m)), _mm256_castsi256_ps(pick8(p + 24, m)), b3);
+    return _mm256_blendv_ps(v, upper, _mm256_castsi256_ps(_mm256_slli_epi32(m, 27)));
+}
+
+/// The node fields at level `k` for m (see above): levels 0-2 by a permute of the tree's first
+/// eight nodes shifted by one (`top*`: lane j holds node j - 1), levels 3-5 by `pickLevel`
+/// where `byPermute[k]` (the caller checked that the loads stay inside the tree), else by gather.
+AVX2 static inline void booster_node(const int32_t *f, const float *s, int k, int byPermute, __m256i topCode, __m256 topSplit,
+                                     __m256i m, __m256i *code, __m256 *split) {
+    if (!byPermute) {
+        const __m256i i = _mm256_sub_epi32(m, _mm256_set1_epi32(1));
+        *code = _mm256_i32gather_epi32(f, i, 4);
+        *split = _mm256_i32gather_ps(s, i, 4);
+    } else if (k < 3) {
+        *code = _mm256_permutevar8x32_epi32(topCode, m);
+        *split = _mm256_permutevar8x32_ps(topSplit, m);
+    } else {
+        const int first = (1 << k) - 1;
+        *code = _mm256_castps_si256(pickLevel(f + first, m, k - 3));
+        *split = pickLevel((const int32_t *)(s + first), m, k - 3);
+    }
+}
+
+/// One level for one group: m -> 2m + right, right = x >= split, or x missing and the node's
+/// default is right: the ordered compare (NaN false) for default-left nodes, the unordered
+/// not-less-than (NaN true) for default-right ones (bit 30 of the code, shifted to the sign).
+AVX2 static inline __m256i booster_step(__m256i m, __m256i code, __m256 split, const float *rows, __m256i laneOffset) {
     const __m256i column = _mm256_andnot_si256(_mm256_set1_epi32(1 << 30), code);
     const __m256 x = _mm256_i32gather_ps(rows, _mm256_add_epi32(laneOffset, column), 4);
     const __m256 ge = _mm256_cmp_ps(x, split, _CMP_GE_OQ);
-    const __m256 missing = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    const __m256 defaultRight = _mm256_castsi256_ps(_mm256_srai_epi32(_mm256_slli_epi32(code, 1), 31));
-    const __m256i right = _mm256_castps_si256(_mm256_or_ps(ge, _mm256_and_ps(missing, defaultRight)));
+    const __m256 notLess = _mm256_cmp_ps(x, split, _CMP_NLT_UQ);
+    const __m256i right = _mm256_castps_si256(_mm256_blendv_ps(ge, notLess, _mm256_castsi256_ps(_mm256_slli_epi32(code, 1))));
     // right is 0 or -1.
-    return _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(n, n), _mm256_set1_epi32(1)), right);
+    return _mm256_sub_epi32(_mm256_add_epi32(m, m), right);
 }
 
 /// `groups` groups of 8 rows (starting at `rows`, `columns` floats each) through every tree.
@@ -92,25 +96,34 @@ AVX2 static inline void booster_groups(const rtw_booster *b, const float *rows, 
     const int depth = b->depth;
     const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
     const __m256i laneOffset = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)columns));
-    const __m256i firstLeaf = _mm256_set1_epi32((int)internal);
+    const __m256i leafOffset = _mm256_set1_epi32((int)leaves);  // leaf index = m - 2^depth
+    const __m256i shiftUp = _mm256_setr_epi32(7, 0, 1, 2, 3, 4, 5, 6);
     __m256 sum[BOOSTER_GROUPS];
     for (int g = 0; g < groups; g++) sum[g] = _mm256_loadu_ps(acc + 8 * g);
     for (int32_t t = 0; t < b->trees; t++) {
         const int32_t *f = b->feature + (size_t)t * internal;
         const float *s = b->split + (size_t)t * internal;
         const float *l = b->leaf + (size_t)t * leaves;
-        __m256i n[BOOSTER_GROUPS];
-        for (int g = 0; g < groups; g++) n[g] = _mm256_setzero_si256();
+        __m256i topCode = _mm256_setzero_si256();
+        __m256 topSplit = _mm256_setzero_ps();
+        if (byPermute[0]) {
+            topCode = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)f), shiftUp);
+            topSplit = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s), shiftUp);
+        }
+        __m256i m[BOOSTER_GROUPS];
+        for (int g = 0; g < groups; g++) m[g] = _mm256_set1_epi32(1);
         for (int k = 0; k < depth; k++) {
             for (int g = 0; g < groups; g++) {
                 __m256i code;
                 __m256 split;
-                booster_node(f, s, k, byPermute[k], n[g], &code, &split);
-                n[g] = booster_step(n[g], code, split, rows + (size_t)g * 8 * columns, laneOffset);
+                booster_node(f, s, k, byPermute[k], topCode, topSplit, m[g], &code, &split);
+                m[g] = booster_step(m[g], code, split, rows + (size_t)g * 8 * columns, laneOffset);
             }
         }
+        // (The leaves by permute and blends, like the top levels' nodes, measured 3% slower;
+        // so did the forest's 16- and 32-node levels by permute.)
         for (int g = 0; g < groups; g++)
-            sum[g] = _mm256_add_ps(sum[g], _mm256_i32gather_ps(l, _mm256_sub_epi32(n[g], firstLeaf), 4));
+            sum[g] = _mm256_add_ps(sum[g], _mm256_i32gather_ps(l, _mm256_sub_epi32(m[g], leafOffset), 4));
     }
     for (int g = 0; g < groups; g++) _mm256_storeu_ps(acc + 8 * g, sum[g]);
 }
@@ -128,13 +141,14 @@ AVX2 static size_t booster_add(const rtw_booster *b, const double *x, size_t cou
     const size_t done = count - count % 8;
     if (done == 0 || b->depth <= 0 || b->depth > 24 || b->trees <= 0 || chunk < 8 || columns > (1u << 24)) return 0;
     chunk -= chunk % 8;
-    // Which levels read their nodes by permute: level k's nodes are [2^k - 1, 2^(k+1) - 1);
-    // the loads read max(8, 2^k) of them, which must lie inside the tree's internal nodes.
+    // Which levels read their nodes by permute: levels 0-2 from the tree's first eight nodes,
+    // level k = 3 to 5 from its 2^k nodes starting at 2^k - 1; the loads must lie inside the
+    // tree's internal nodes.
     int byPermute[32] = {0};
     const size_t internal = ((size_t)1 << b->depth) - 1;
     for (int k = 0; k < b->depth && k < 32; k++) {
         const size_t width = (size_t)1 << k, first = width - 1;
-        byPermute[k] = !NO_PERMUTE && width <= 32 && first + (width < 8 ? 8 : width) <= internal;
+        byPermute[k] = !NO_PERMUTE && (k < 3 ? 8 <= internal : width <= 32 && first + width <= internal);
     }
     for (size_t start = 0; start < done; start += chunk) {
         const size_t n = done - start < chunk ? done - start : chunk;
