@@ -120,8 +120,7 @@ AVX2 static inline void booster_groups(const rtw_booster *b, const float *rows, 
                 m[g] = booster_step(m[g], code, split, rows + (size_t)g * 8 * columns, laneOffset);
             }
         }
-        // (The leaves by permute and blends, like the top levels' nodes, measured 3% slower;
-        // so did the forest's 16- and 32-node levels by permute.)
+        // (The leaves by permute and blends, like the top levels' nodes, measured 3% slower.)
         for (int g = 0; g < groups; g++)
             sum[g] = _mm256_add_ps(sum[g], _mm256_i32gather_ps(l, _mm256_sub_epi32(m[g], leafOffset), 4));
     }
