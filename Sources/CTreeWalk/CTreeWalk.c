@@ -266,7 +266,93 @@ size_t rtw_forest_add_avx2(const rtw_forest *f, const double *x, size_t count, s
     return forest_add(f, x, count, columns, sum, chunk);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Isolation forest on float-exact rows: the booster's layout (int32 codes, float values), eight
+// rows per vector; only the path lengths (doubles) are summed in two halves of four.
+
+/// One level for one group: m -> 2m + right; right = x == level for an indicator node (bit 30
+/// of the code, shifted to the sign), else !(x <= value) (NaN goes right).
+AVX2 static inline __m256i forest_float_step(__m256i m, __m256i code, __m256 value, const float *rows, __m256i laneOffset) {
+    const __m256i column = _mm256_andnot_si256(_mm256_set1_epi32(1 << 30), code);
+    const __m256 x = _mm256_i32gather_ps(rows, _mm256_add_epi32(laneOffset, column), 4);
+    const __m256 equal = _mm256_cmp_ps(x, value, _CMP_EQ_OQ);
+    const __m256 greater = _mm256_cmp_ps(x, value, _CMP_NLE_UQ);
+    const __m256i right = _mm256_castps_si256(_mm256_blendv_ps(greater, equal, _mm256_castsi256_ps(_mm256_slli_epi32(code, 1))));
+    return _mm256_sub_epi32(_mm256_add_epi32(m, m), right);
+}
+
+AVX2 static inline void forest_float_groups(const rtw_forest_float *fo, const float *rows, size_t columns, double *sum,
+                                            int groups, const int *byPermute) {
+    const int depth = fo->depth;
+    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
+    const __m256i laneOffset = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)columns));
+    const __m256i leafOffset = _mm256_set1_epi32((int)leaves);
+    const __m256i shiftUp = _mm256_setr_epi32(7, 0, 1, 2, 3, 4, 5, 6);
+    __m256d lo[BOOSTER_GROUPS], hi[BOOSTER_GROUPS];
+    for (int g = 0; g < groups; g++) {
+        lo[g] = _mm256_loadu_pd(sum + 8 * g);
+        hi[g] = _mm256_loadu_pd(sum + 8 * g + 4);
+    }
+    for (int32_t t = 0; t < fo->trees; t++) {
+        const int32_t *f = fo->feature + (size_t)t * internal;
+        const float *v = fo->valueFloat + (size_t)t * internal;
+        const double *l = fo->leaf + (size_t)t * leaves;
+        __m256i topCode = _mm256_setzero_si256();
+        __m256 topValue = _mm256_setzero_ps();
+        if (byPermute[0]) {
+            topCode = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)f), shiftUp);
+            topValue = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), shiftUp);
+        }
+        __m256i m[BOOSTER_GROUPS];
+        for (int g = 0; g < groups; g++) m[g] = _mm256_set1_epi32(1);
+        for (int k = 0; k < depth; k++) {
+            for (int g = 0; g < groups; g++) {
+                __m256i code;
+                __m256 value;
+                booster_node(f, v, k, byPermute[k], topCode, topValue, m[g], &code, &value);
+                m[g] = forest_float_step(m[g], code, value, rows + (size_t)g * 8 * columns, laneOffset);
+            }
+        }
+        for (int g = 0; g < groups; g++) {
+            const __m256i leaf = _mm256_sub_epi32(m[g], leafOffset);
+            lo[g] = _mm256_add_pd(lo[g], _mm256_i32gather_pd(l, _mm256_castsi256_si128(leaf), 8));
+            hi[g] = _mm256_add_pd(hi[g], _mm256_i32gather_pd(l, _mm256_extracti128_si256(leaf, 1), 8));
+        }
+    }
+    for (int g = 0; g < groups; g++) {
+        _mm256_storeu_pd(sum + 8 * g, lo[g]);
+        _mm256_storeu_pd(sum + 8 * g + 4, hi[g]);
+    }
+}
+
+AVX2 static size_t forest_float_add(const rtw_forest_float *fo, const float *x, size_t count, size_t columns, double *sum) {
+    const size_t done = count - count % 8;
+    if (done == 0 || fo->depth <= 0 || fo->depth > 24 || fo->trees <= 0 || columns > (1u << 24)) return 0;
+    int byPermute[32] = {0};
+    const size_t internal = ((size_t)1 << fo->depth) - 1;
+    for (int k = 0; k < fo->depth && k < 32; k++) {
+        const size_t width = (size_t)1 << k, first = width - 1;
+        byPermute[k] = !NO_PERMUTE && (k < 3 ? 8 <= internal : width <= 32 && first + width <= internal);
+    }
+    size_t r = 0;
+    for (; r + 8 * BOOSTER_GROUPS <= done; r += 8 * BOOSTER_GROUPS)
+        forest_float_groups(fo, x + r * columns, columns, sum + r, BOOSTER_GROUPS, byPermute);
+    for (; r < done; r += 8) forest_float_groups(fo, x + r * columns, columns, sum + r, 1, byPermute);
+    return done;
+}
+
+size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum) {
+    if (!rtw_cpu_supports_avx2()) return 0;
+    return forest_float_add(f, x, count, columns, sum);
+}
+
 #else  // not x86-64: no vector kernels; the Swift walk does everything.
+
+size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum) {
+    (void)f; (void)x; (void)count; (void)columns; (void)sum;
+    return 0;
+}
+
 
 int rtw_cpu_supports_avx2(void) { return 0; }
 

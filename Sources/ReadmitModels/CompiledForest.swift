@@ -30,6 +30,10 @@ public struct CompiledForest: Sendable {
     private var value: [Double]
     /// Per leaf: the path length `depth + c(size)` of the original leaf.
     private var leaf: [Double]
+    /// ``value`` as floats for the AVX2 walk of float-exact rows: a level as is, a threshold
+    /// rounded down to the largest float not above it (so `!(x <= t)` keeps its answer for every
+    /// float `x`), NaN as is.
+    private var valueFloat: [Float]
     private let trees: Int
     private let medians: [Double]
     private let normaliser: Double
@@ -82,6 +86,11 @@ public struct CompiledForest: Sendable {
         self.feature = feature
         self.value = value
         self.leaf = leaf
+        self.valueFloat = value.map { v in
+            var f = Float(v)
+            if Double(f) > v { f = f.nextDown }  // NaN compares false: stays NaN
+            return f
+        }
         self.medians = layout.slots.map { $0.oneHot ? .nan : $0.median }
         self.normaliser = IsolationForest.averagePathLength(forest.maxSamples)
     }
@@ -121,6 +130,9 @@ public struct CompiledForest: Sendable {
             }
             var done = 0
             if walk == .avx2 && walk.isSupported && n >= 8 {
+                done = floatWalk(scratch, count: n, into: sums)
+            }
+            if walk == .avx2 && walk.isSupported && n >= 8 && done == 0 {
                 done = feature.withUnsafeBufferPointer { f in
                     value.withUnsafeBufferPointer { v in
                         leaf.withUnsafeBufferPointer { l in
@@ -138,6 +150,29 @@ public struct CompiledForest: Sendable {
         // exp2. Not pow(2, x): optimised builds turn that into exp2, unoptimised ones do not,
         // and the two differ in the last bit, so a debug and a release build would disagree.
         for r in 0..<count { out[r] = Foundation.exp2(-(out[r] / Double(trees)) / normaliser) }
+    }
+
+    /// The AVX2 walk over floats, eight rows per vector, when every imputed value of the `count`
+    /// rows is a float (NaN included): then each comparison has the same answer as in doubles
+    /// (see ``valueFloat``). Returns the rows done (0 when some value is not a float).
+    private func floatWalk(_ scratch: UnsafeMutablePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) -> Int {
+        let m = medians.count, n = count * m
+        for i in 0..<n {
+            let v = scratch[i]
+            if Double(Float(v)) != v && !v.isNaN { return 0 }
+        }
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { rows.deallocate() }
+        for i in 0..<n { rows[i] = Float(scratch[i]) }
+        return feature.withUnsafeBufferPointer { f in
+            valueFloat.withUnsafeBufferPointer { v in
+                leaf.withUnsafeBufferPointer { l in
+                    var forest = rtw_forest_float(feature: f.baseAddress, valueFloat: v.baseAddress, leaf: l.baseAddress,
+                                                  trees: Int32(trees), depth: Int32(depth))
+                    return rtw_forest_add_float_avx2(&forest, rows, count, m, out)
+                }
+            }
+        }
     }
 
     /// The reference walk: adds each tree's path length, in tree order, onto `out` (zeroed) for

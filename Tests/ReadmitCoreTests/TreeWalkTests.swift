@@ -134,6 +134,17 @@ final class TreeWalkTests: XCTestCase {
         return edgeRows(perColumn, period: 7)
     }
 
+    /// As ``forestEdgeRows(_:columns:)`` with float values only (each threshold's nearest float,
+    /// the floats either side of it, levels, NaN, +-inf): rows the AVX2 walk compares in floats.
+    private func forestFloatEdgeRows(_ compiled: CompiledForest, columns: Int) -> [Double] {
+        var perColumn = [[Double]](repeating: [], count: columns)
+        for (f, v, indicator) in compiled.tests where f < columns {
+            let near = Float(v)
+            perColumn[f] += indicator ? [v, v + 1] : [Double(near), Double(near.nextUp), Double(near.nextDown)]
+        }
+        return edgeRows(perColumn, period: 7)
+    }
+
     private func forestScores(_ compiled: CompiledForest, _ x: [Double], rows: Int, columns: Int, walk: TreeWalk, chunkRows: Int) -> [UInt64] {
         var out = [Double](repeating: 0, count: rows)
         var scratch = [Double](repeating: 0, count: rows * columns)
@@ -162,7 +173,14 @@ final class TreeWalkTests: XCTestCase {
         let fitted = p.forest.score(p.layout.expand(data, imputed: true)).map(\.bitPattern)
         XCTAssertEqual(forestScores(compiled, data.values, rows: data.rows, columns: columns, walk: .scalar, chunkRows: 512), fitted)
         let edge = forestEdgeRows(compiled, columns: columns)
-        for (name, x) in [("data rows", data.values), ("edge rows", edge)] {
+        let floatEdge = forestFloatEdgeRows(compiled, columns: columns)
+        // The AVX2 walk compares rows whose values are all floats in floats, others in doubles:
+        // the data and the float edge rows take the first, the edge rows (a double step either
+        // side of each threshold) the second.
+        func allFloats(_ x: [Double]) -> Bool { x.allSatisfy { $0.isNaN || Double(Float($0)) == $0 } }
+        XCTAssertTrue(allFloats(data.values) && allFloats(floatEdge), "the data and float edge rows should hold floats only")
+        XCTAssertFalse(allFloats(edge), "the edge rows should hold values between floats")
+        for (name, x) in [("data rows", data.values), ("edge rows", edge), ("float edge rows", floatEdge)] {
             let rows = x.count / columns
             XCTAssertGreaterThan(rows, 20, name)
             let reference = forestScores(compiled, x, rows: rows, columns: columns, walk: .scalar, chunkRows: 512)

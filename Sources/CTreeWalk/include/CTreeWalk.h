@@ -53,6 +53,23 @@ typedef struct {
 size_t rtw_forest_add_avx2(const rtw_forest *f, const double *x, size_t count, size_t columns,
                            double *sum, size_t chunk);
 
+/// The forest with each node's value as a float (`valueFloat`: an indicator's level as is,
+/// a numeric threshold rounded down to the largest float not above it). For rows whose every
+/// value is a float (`(double)(float)x == x`, or NaN), `!(x <= t)` in doubles equals
+/// `!(xf <= tf)` in floats (tf the largest float <= t), and `x == level` equals `xf == level`.
+typedef struct {
+    const int32_t *feature;
+    const float *valueFloat;
+    const double *leaf;
+    int32_t trees;
+    int32_t depth;
+} rtw_forest_float;
+
+/// As rtw_forest_add_avx2 (eight rows per vector), for `count` rows of `columns` floats that
+/// the caller checked are its rows' exact values. Returns the number of rows done (a multiple
+/// of 8).
+size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum);
+
 #ifdef __cplusplus
 }
 #endif
