@@ -2,7 +2,8 @@
 //
 // Each walk mirrors the Swift reference step for step. A level of a complete tree moves a
 // node index i to 2i + 1 + right, where right is the node's comparison on the row's value;
-// eight rows (booster: one AVX2 vector of floats) or four (forest: doubles) move together,
+// eight rows (one AVX2 vector of floats: the booster, and the forest on rows of floats) or four
+// (the forest on rows of doubles) move together,
 // and the leaf each row reaches is added onto that row's running sum, tree after tree, in
 // tree order: the same additions in the same order as the Swift walk, so the same bits.
 // No -ffast-math and no FMA: only compares, integer arithmetic, and one add per tree.
