@@ -5,6 +5,8 @@
 // Module layout (one job each; data flows one way):
 //   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
 //   CMalloc                   glibc's malloc_trim (the daemon hands memory back after a burst)
+//   CTreeWalk                 AVX2 walks of the compiled trees (chosen at run time; the Swift walk
+//                             is the reference and the fallback; READMIT_TREE_WALK forces one)
 //   ReadmitSpec               the dataset spec: its types and its YAML reader (pure)
 //   ReadmitTables             tables read through a spec; the cohort, its label and split (pure)
 //   ReadmitFeatures           raw features and the one encoder training and serving share (pure)
@@ -45,11 +47,12 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        .target(name: "CTreeWalk"),
         .target(name: "ReadmitFiles"),
         .target(name: "ReadmitSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables"]),
-        .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "CXGBoost"]),
+        .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "CXGBoost", "CTreeWalk"]),
         .target(
             name: "ReadmitModelFile",
             dependencies: ["ReadmitFiles", "ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", .product(name: "Crypto", package: "swift-crypto")]

@@ -42,8 +42,9 @@ public final class ReadmitModel: Sendable {
     /// once: a one-row `RECORDS` request would otherwise spend most of its time rebuilding it.
     package let recordPlan: RecordPlan
 
-    /// Rows scored per chunk: bounds the scratch memory of a large batch.
-    static let chunkRows = 512
+    /// Rows scored per chunk: bounds the scratch memory of a large batch and keeps each chunk's
+    /// input in cache while every tree walks it (the measured choice, ``TreeWalk/chunkRows``).
+    static var chunkRows: Int { TreeWalk.chunkRows }
 
     /// Builds a model from its parameters (validating that they fit together).
     public convenience init(parameters: ModelParameters) throws(ModelFileError) {
@@ -139,18 +140,21 @@ public final class ReadmitModel: Sendable {
     public var hasInterval: Bool { parameters.vennAbers != nil }
 
     /// Validates then scores `rows` row-major feature vectors into the caller's buffers; with
-    /// `interval`, also each risk's Venn-Abers interval (NaN when the model has none).
+    /// `interval`, also each risk's Venn-Abers interval (NaN when the model has none). `walk`
+    /// picks the tree walk (every walk gives the same bits; benchmarks and tests compare them),
+    /// `chunkRows` the rows scored per chunk.
     public func score(_ features: UnsafeBufferPointer<Double>, rows: Int,
                       risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
                       tier: UnsafeMutableBufferPointer<UInt8>,
-                      interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)? = nil) throws(FeatureVectorError) {
+                      interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)? = nil,
+                      walk: TreeWalk = .selected, chunkRows: Int = TreeWalk.chunkRows) throws(FeatureVectorError) {
         try validate(features, rows: rows)
         guard risk.count >= rows, atypicality.count >= rows, tier.count >= rows,
               (interval.map { $0.low.count >= rows && $0.high.count >= rows } ?? true) else {
             throw FeatureVectorError(code: .shape, message: "output buffers hold fewer than \(rows) rows")
         }
         let vennAbers = parameters.vennAbers
-        try forEachChunk(features, rows: rows, kind: .margin) { start, count, input, output in
+        try forEachChunk(features, rows: rows, kind: .margin, walk: walk, chunkRows: chunkRows) { start, count, input, output in
             for i in 0..<count {
                 let p = parameters.calibrator.probability(margin: output[i])
                 risk[start + i] = p
@@ -181,7 +185,7 @@ public final class ReadmitModel: Sendable {
 
     /// Validates then scores every row of `matrix` (schema order); with `interval`, also each
     /// risk's interval (else the interval arrays are NaN: the search is not paid for unasked).
-    public func score(_ matrix: FeatureMatrix, interval: Bool = true) throws(FeatureVectorError) -> Scores {
+    public func score(_ matrix: FeatureMatrix, interval: Bool = true, walk: TreeWalk = .selected) throws(FeatureVectorError) -> Scores {
         let zeros = [Double](repeating: 0, count: matrix.rows)
         let nans = [Double](repeating: .nan, count: matrix.rows)
         var out = Scores(risk: zeros, atypicality: zeros, tier: [UInt8](repeating: 0, count: matrix.rows),
@@ -192,7 +196,7 @@ public final class ReadmitModel: Sendable {
                     try out.tier.withUnsafeMutableBufferPointer { t throws(FeatureVectorError) in
                         try out.intervalLow.withUnsafeMutableBufferPointer { lo throws(FeatureVectorError) in
                             try out.intervalHigh.withUnsafeMutableBufferPointer { hi throws(FeatureVectorError) in
-                                try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t, interval: interval ? (lo, hi) : nil)
+                                try score(f, rows: matrix.rows, risk: r, atypicality: a, tier: t, interval: interval ? (lo, hi) : nil, walk: walk)
                             }
                         }
                     }
@@ -244,10 +248,11 @@ public final class ReadmitModel: Sendable {
 
     /// Raw isolation-forest scores (2^(-E[h]/c(256)), before the percentile) of valid rows: the
     /// forest alone, as the scoring benchmark and the report measure it.
-    public func isolationForestScores(_ features: UnsafeBufferPointer<Double>, rows: Int) throws(FeatureVectorError) -> [Double] {
+    public func isolationForestScores(_ features: UnsafeBufferPointer<Double>, rows: Int, walk: TreeWalk = .selected,
+                                      chunkRows: Int = TreeWalk.chunkRows) throws(FeatureVectorError) -> [Double] {
         try validate(features, rows: rows)
         guard let base = features.baseAddress else { return [] }
-        let block = min(rows, Self.chunkRows)
+        let block = min(rows, max(8, chunkRows))
         let scratch = UnsafeMutablePointer<Double>.allocate(capacity: max(block, 1) * schema.count)
         defer { scratch.deallocate() }
         var out = [Double](repeating: 0, count: rows)
@@ -256,9 +261,40 @@ public final class ReadmitModel: Sendable {
             var start = 0
             while start < rows {
                 let count = min(block, rows - start)
-                forest.score(rows: base + start * schema.count, count: count, scratch: scratch, into: ob + start)
+                forest.score(rows: base + start * schema.count, count: count, scratch: scratch, into: ob + start, walk: walk, chunkRows: block)
                 start += count
             }
+        }
+        return out
+    }
+
+    /// The booster's input rows of valid schema rows (each row's features in the layout's
+    /// order, then its isolation forest and detector scores): what the tree walks read, for
+    /// benchmarks and tests of the walks alone.
+    package func boosterInput(_ features: UnsafeBufferPointer<Double>, rows: Int) throws(FeatureVectorError) -> [Double] {
+        let forestScores = try isolationForestScores(features, rows: rows, walk: .scalar)
+        guard let base = features.baseAddress else { return [] }
+        let width = boosterWidth, m = schema.count
+        var input = [Double](repeating: 0, count: rows * width)
+        input.withUnsafeMutableBufferPointer { out in
+            guard let dst = out.baseAddress else { return }
+            for i in 0..<rows {
+                let row = base + i * m
+                parameters.layout.boosterRow(row, into: dst + i * width)
+                dst[i * width + width - 2] = forestScores[i]
+                dst[i * width + width - 1] = parameters.detector.score(row)
+            }
+        }
+        return input
+    }
+
+    /// The booster's margins of `rows` booster input rows (``boosterInput(_:rows:)``) by `walk`.
+    package func treeMargins(_ input: UnsafeBufferPointer<Double>, rows: Int, walk: TreeWalk,
+                             chunkRows: Int = TreeWalk.chunkRows) -> [Double] {
+        var out = [Double](repeating: 0, count: rows)
+        guard let x = input.baseAddress, input.count >= rows * boosterWidth else { return out }
+        out.withUnsafeMutableBufferPointer { o in
+            if let ob = o.baseAddress { trees.margins(x, count: rows, columns: boosterWidth, into: ob, walk: walk, chunkRows: chunkRows) }
         }
         return out
     }
@@ -269,10 +305,11 @@ public final class ReadmitModel: Sendable {
     /// Builds the booster input for chunks of rows and runs one prediction per chunk.
     /// `body(start, count, boosterInput, prediction)`.
     private func forEachChunk(_ features: UnsafeBufferPointer<Double>, rows: Int, kind: XGBoostBooster.PredictionKind,
+                              walk: TreeWalk = .selected, chunkRows: Int = TreeWalk.chunkRows,
                               _ body: (Int, Int, UnsafePointer<Double>, UnsafePointer<Double>) -> Void) throws(FeatureVectorError) {
         guard rows > 0, let base = features.baseAddress else { return }
         let m = schema.count, width = boosterWidth, layout = parameters.layout
-        let chunk = min(rows, Self.chunkRows)
+        let chunk = min(rows, max(8, chunkRows))
         let outWidth = kind == .contributions ? width + 1 : 1
         // One allocation for the four scratch areas (a one-row request notices each malloc).
         let buffer = UnsafeMutablePointer<Double>.allocate(capacity: chunk * (width + m + 1 + outWidth))
@@ -282,7 +319,7 @@ public final class ReadmitModel: Sendable {
         var start = 0
         while start < rows {
             let count = min(chunk, rows - start)
-            forest.score(rows: base + start * m, count: count, scratch: scratch, into: forestScores)
+            forest.score(rows: base + start * m, count: count, scratch: scratch, into: forestScores, walk: walk, chunkRows: chunk)
             for i in 0..<count {
                 let row = base + (start + i) * m
                 let dst = input + i * width
@@ -291,7 +328,7 @@ public final class ReadmitModel: Sendable {
                 dst[width - 1] = parameters.detector.score(row)
             }
             if kind == .margin {
-                trees.margins(input, count: count, columns: width, into: output)
+                trees.margins(input, count: count, columns: width, into: output, walk: walk, chunkRows: chunk)
             } else {
                 do {
                     try booster.predict(input, rows: count, columns: width, kind: kind, into: output)

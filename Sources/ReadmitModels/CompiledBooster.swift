@@ -1,3 +1,4 @@
+import CTreeWalk
 import Foundation
 import ReadmitFeatures
 import ReadmitSpec
@@ -83,6 +84,12 @@ public struct CompiledBooster: Sendable {
         self.leaf = leaf
     }
 
+    /// Every split of a real node (pass-through nodes left out) as (feature, split value): for
+    /// tests that put values exactly on the thresholds.
+    package var splits: [(feature: Int, split: Float)] {
+        zip(feature, split).filter { $0.1 != .infinity }.map { (Int($0.0 & ~Self.defaultRightFlag), $0.1) }
+    }
+
     /// The largest feature index any split reads (for validating against the input width).
     package var maxFeatureIndex: Int { feature.map { Int($0 & ~Self.defaultRightFlag) }.max() ?? 0 }
 
@@ -95,11 +102,42 @@ public struct CompiledBooster: Sendable {
         Int(truncatingIfNeeded: (v >= split ? 1 : 0) | ((code >> 30) & (v.isNaN ? 1 : 0)))
     }
 
-    /// Margins (log-odds) of `count` rows of `columns` doubles into `out`.
-    package func margins(_ x: UnsafePointer<Double>, count: Int, columns: Int, into out: UnsafeMutablePointer<Double>) {
-        let acc = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+    /// Margins (log-odds) of `count` rows of `columns` doubles into `out`, by `walk` (every
+    /// walk gives the same bits), `chunkRows` rows at a time (rounded down to a multiple of 8):
+    /// every tree walks a chunk while its input is in cache, whatever `count` is.
+    package func margins(_ x: UnsafePointer<Double>, count: Int, columns: Int, into out: UnsafeMutablePointer<Double>,
+                         walk: TreeWalk = .selected, chunkRows: Int = TreeWalk.chunkRows) {
+        guard count > 0 else { return }
+        let chunk = max(8, chunkRows - chunkRows % 8)
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: count)
         defer { acc.deallocate() }
         acc.initialize(repeating: baseMargin, count: count)
+        var done = 0
+        if walk == .avx2 && walk.isSupported && count >= 8 {
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, count) * columns)
+            defer { scratch.deallocate() }
+            done = feature.withUnsafeBufferPointer { f in
+                split.withUnsafeBufferPointer { s in
+                    leaf.withUnsafeBufferPointer { l in
+                        var b = rtw_booster(feature: f.baseAddress, split: s.baseAddress, leaf: l.baseAddress,
+                                            trees: Int32(trees), depth: Int32(depth))
+                        return rtw_booster_add_avx2(&b, x, count, columns, acc, scratch, chunk)
+                    }
+                }
+            }
+        }
+        // The scalar walk: all rows, or the last count % 8 after the vector walk.
+        var start = done
+        while start < count {
+            let n = min(chunk, count - start)
+            scalarWalk(x + start * columns, count: n, columns: columns, acc: acc + start)
+            start += n
+        }
+        for r in 0..<count { out[r] = Double(acc[r]) }
+    }
+
+    /// The reference walk: adds each tree's leaf, in tree order, onto `acc` for `count` rows.
+    private func scalarWalk(_ x: UnsafePointer<Double>, count: Int, columns: Int, acc: UnsafeMutablePointer<Float>) {
         let depth = self.depth, internalCount = self.internalCount, leafCount = self.leafCount
         feature.withUnsafeBufferPointer { fAll in
             split.withUnsafeBufferPointer { sAll in
@@ -175,6 +213,5 @@ public struct CompiledBooster: Sendable {
                 }
             }
         }
-        for r in 0..<count { out[r] = Double(acc[r]) }
     }
 }

@@ -1,3 +1,4 @@
+import CTreeWalk
 import Foundation
 import ReadmitFeatures
 import ReadmitSpec
@@ -29,6 +30,10 @@ public struct CompiledForest: Sendable {
     private var value: [Double]
     /// Per leaf: the path length `depth + c(size)` of the original leaf.
     private var leaf: [Double]
+    /// ``value`` as floats for the AVX2 walk of float-exact rows: a level as is, a threshold
+    /// rounded down to the largest float not above it (so `!(x <= t)` keeps its answer for every
+    /// float `x`), NaN as is.
+    private var valueFloat: [Float]
     private let trees: Int
     private let medians: [Double]
     private let normaliser: Double
@@ -81,8 +86,19 @@ public struct CompiledForest: Sendable {
         self.feature = feature
         self.value = value
         self.leaf = leaf
+        self.valueFloat = value.map { v in
+            var f = Float(v)
+            if Double(f) > v { f = f.nextDown }  // NaN compares false: stays NaN
+            return f
+        }
         self.medians = layout.slots.map { $0.oneHot ? .nan : $0.median }
         self.normaliser = IsolationForest.averagePathLength(forest.maxSamples)
+    }
+
+    /// Every test of a real node (pass-through nodes left out) as (schema feature, threshold or
+    /// level, whether it is an indicator test): for tests that put values exactly on them.
+    package var tests: [(feature: Int, value: Double, indicator: Bool)] {
+        zip(feature, value).filter { !$0.1.isNaN }.map { (Int($0.0 & ~Self.levelFlag), $0.1, $0.0 & Self.levelFlag != 0) }
     }
 
     /// 1 when value `x` goes right at a node testing `code` against `value`: for an indicator
@@ -94,16 +110,75 @@ public struct CompiledForest: Sendable {
     }
 
     /// Scores `count` valid schema rows (row-major, one column per schema feature) into `out`;
-    /// `scratch` holds at least `count * features` values.
-    public func score(rows: UnsafePointer<Double>, count: Int, scratch: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+    /// `scratch` holds at least `min(count, chunkRows) * features` values. Rows are imputed and
+    /// walked `chunkRows` at a time (rounded down to a multiple of 8), so the input stays in
+    /// cache whatever `count` is; every `walk` gives the same bits.
+    public func score(rows: UnsafePointer<Double>, count: Int, scratch: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>,
+                      walk: TreeWalk = .selected, chunkRows: Int = TreeWalk.chunkRows) {
         let m = medians.count
-        for r in 0..<count {
-            for j in 0..<m {
-                let v = rows[r * m + j]
-                scratch[r * m + j] = v.isNaN && !medians[j].isNaN ? medians[j] : v
+        let chunk = max(8, chunkRows - chunkRows % 8)
+        var start = 0
+        while start < count {
+            let n = min(chunk, count - start)
+            let x = rows + start * m, sums = out + start
+            for r in 0..<n {
+                for j in 0..<m {
+                    let v = x[r * m + j]
+                    scratch[r * m + j] = v.isNaN && !medians[j].isNaN ? medians[j] : v
+                }
+                sums[r] = 0
             }
-            out[r] = 0
+            var done = 0
+            if walk == .avx2 && walk.isSupported && n >= 8 {
+                done = floatWalk(scratch, count: n, into: sums)
+            }
+            if walk == .avx2 && walk.isSupported && n >= 8 && done == 0 {
+                done = feature.withUnsafeBufferPointer { f in
+                    value.withUnsafeBufferPointer { v in
+                        leaf.withUnsafeBufferPointer { l in
+                            var forest = rtw_forest(feature: f.baseAddress, value: v.baseAddress, leaf: l.baseAddress,
+                                                    trees: Int32(trees), depth: Int32(depth))
+                            return rtw_forest_add_avx2(&forest, scratch, n, m, sums, chunk)
+                        }
+                    }
+                }
+            }
+            if done < n { scalarWalk(scratch + done * m, count: n - done, into: sums + done) }
+            start += n
         }
+        // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c) by
+        // exp2. Not pow(2, x): optimised builds turn that into exp2, unoptimised ones do not,
+        // and the two differ in the last bit, so a debug and a release build would disagree.
+        for r in 0..<count { out[r] = Foundation.exp2(-(out[r] / Double(trees)) / normaliser) }
+    }
+
+    /// The AVX2 walk over floats, eight rows per vector, when every imputed value of the `count`
+    /// rows is a float (NaN included): then each comparison has the same answer as in doubles
+    /// (see ``valueFloat``). Returns the rows done (0 when some value is not a float).
+    private func floatWalk(_ scratch: UnsafeMutablePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) -> Int {
+        let m = medians.count, n = count * m
+        for i in 0..<n {
+            let v = scratch[i]
+            if Double(Float(v)) != v && !v.isNaN { return 0 }
+        }
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { rows.deallocate() }
+        for i in 0..<n { rows[i] = Float(scratch[i]) }
+        return feature.withUnsafeBufferPointer { f in
+            valueFloat.withUnsafeBufferPointer { v in
+                leaf.withUnsafeBufferPointer { l in
+                    var forest = rtw_forest_float(feature: f.baseAddress, valueFloat: v.baseAddress, leaf: l.baseAddress,
+                                                  trees: Int32(trees), depth: Int32(depth))
+                    return rtw_forest_add_float_avx2(&forest, rows, count, m, out)
+                }
+            }
+        }
+    }
+
+    /// The reference walk: adds each tree's path length, in tree order, onto `out` (zeroed) for
+    /// `count` imputed rows.
+    private func scalarWalk(_ scratch: UnsafeMutablePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) {
+        let m = medians.count
         let depth = self.depth, internalCount = self.internalCount, leafCount = self.leafCount
         feature.withUnsafeBufferPointer { fAll in
             value.withUnsafeBufferPointer { vAll in
@@ -174,9 +249,5 @@ public struct CompiledForest: Sendable {
                 }
             }
         }
-        // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c) by
-        // exp2. Not pow(2, x): optimised builds turn that into exp2, unoptimised ones do not,
-        // and the two differ in the last bit, so a debug and a release build would disagree.
-        for r in 0..<count { out[r] = Foundation.exp2(-(out[r] / Double(trees)) / normaliser) }
     }
 }

@@ -47,6 +47,8 @@ extension ReadmitModel {
              "calibration_margins": va.margins.count,
              "description": "inductive Venn-Abers interval of the probability of the outcome, from the calibration patients (SCORE flag bit 1, RECORDS option bit 2; docs/PROTOCOL.md)"]
         } ?? NSNull()
+        // How this process walks the trees (every walk gives the same bits; READMIT_TREE_WALK).
+        info["tree_walk"] = TreeWalk.selected.rawValue
         // The card as Markdown text (null for a model file written before model cards existed).
         info["model_card"] = parameters.modelCard.map { $0.markdown(title: "Model card: \(dataset.name) model \(meta.modelID)") } ?? NSNull()
         guard let data = try? JSONSerialization.data(withJSONObject: info, options: [.sortedKeys]) else { return "{}" }

@@ -1,6 +1,7 @@
 import CZeroMQ
 import Foundation
 import Logging
+import ReadmitCore
 import ReadmitKeys
 import ReadmitWire
 
@@ -137,9 +138,13 @@ public final class Server: @unchecked Sendable {
             let b = broker.take()
             b.run()
         }
+        if let problem = TreeWalk.environmentProblem {
+            logger.warning("\(problem); scoring with the \(TreeWalk.selected.rawValue) tree walk")
+        }
         logger.info("readmitd serving", metadata: [
             "endpoints": "\(config.endpoints.joined(separator: ","))", "workers": "\(config.workers)",
             "curve": "\(curve)", "model_version": "\(hexVersion(store.current()?.servingVersion ?? 0))",
+            "tree_walk": "\(TreeWalk.selected.rawValue)",
         ])
     }
 

@@ -22,8 +22,12 @@ struct BenchmarkScoringCommand: ParsableCommand {
     @Option(name: .long, help: "Repetitions (the median is reported).")
     var repeats: Int = 5
 
+    @Option(name: .customLong("chunk-rows"), help: "Rows per scoring chunk (default: the built-in choice).")
+    var chunkRows: Int = TreeWalk.chunkRows
+
     func run() throws {
         try runReportingErrors {
+            if let problem = TreeWalk.environmentProblem { FileHandle.standardError.write(Data("warning: \(problem); using \(TreeWalk.selected.rawValue)\n".utf8)) }
             let loaded = try ReadmitModel.load(path: model)
             let (_, tables) = try source.load()
             let data = try PreparedData(tables: tables)
@@ -31,6 +35,7 @@ struct BenchmarkScoringCommand: ParsableCommand {
             let test = cohort.rows.indices.filter { cohort.isTest[$0] }.map { cohort.rows[$0] }
             let all = FeatureEncoder.encode(raw: data.raw, spec: tables.spec, schema: loaded.schema)
             let x = all.selecting(rows: (0..<rows).map { test[$0 % test.count] })
+            let boosterInput = try x.values.withUnsafeBufferPointer { f in try loaded.boosterInput(f, rows: rows) }
             var risk = [Double](repeating: 0, count: rows), atyp = risk
             var tier = [UInt8](repeating: 0, count: rows)
             // Thread CPU time, not wall time: on a shared machine, time spent waiting for a core
@@ -40,43 +45,76 @@ struct BenchmarkScoringCommand: ParsableCommand {
                 clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
                 return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
             }
-            var wall: [String: [Double]] = [:]
-            var key = ""
-            func seconds(_ body: () throws -> Void) rethrows -> Double {
-                let start = ContinuousClock.now, cpu = cpuNow()
+            var cpu: [String: [Double]] = [:], wall: [String: [Double]] = [:]
+            func time(_ key: String, _ body: () throws -> Void) rethrows {
+                let start = ContinuousClock.now, c = cpuNow()
                 try body()
-                let used = cpuNow() - cpu
+                cpu[key, default: []].append(cpuNow() - c)
                 let d = ContinuousClock.now - start
                 wall[key, default: []].append(Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
-                return used
             }
-            var forestTimes: [Double] = [], modelTimes: [Double] = []
+            // Every walk the CPU supports, alternated (the order reversed every other repeat),
+            // on the same rows; their outputs must agree to the bit.
+            let walks = TreeWalk.supported
+            var reference: (forest: [Double], margins: [Double], risk: [Double])? = nil
+            var identical = true
             var checksum = 0.0
-            for _ in 0..<max(1, repeats) {
-                try x.values.withUnsafeBufferPointer { f in
-                    key = "isolation_forest"
-                    forestTimes.append(try seconds { checksum += try loaded.isolationForestScores(f, rows: rows).reduce(0, +) })
-                    try risk.withUnsafeMutableBufferPointer { r in try atyp.withUnsafeMutableBufferPointer { a in try tier.withUnsafeMutableBufferPointer { t in
-                        key = "risk_model"
-                        modelTimes.append(try seconds { try loaded.score(f, rows: rows, risk: r, atypicality: a, tier: t) })
-                    } } }
+            for repeatIndex in 0..<max(1, repeats) {
+                for walk in repeatIndex % 2 == 0 ? walks : walks.reversed() {
+                    let name = walk.rawValue
+                    var forest: [Double] = [], margins: [Double] = []
+                    try x.values.withUnsafeBufferPointer { f in
+                        try time("isolation_forest.\(name)") { forest = try loaded.isolationForestScores(f, rows: rows, walk: walk, chunkRows: chunkRows) }
+                        boosterInput.withUnsafeBufferPointer { input in
+                            time("booster.\(name)") { margins = loaded.treeMargins(input, rows: rows, walk: walk, chunkRows: chunkRows) }
+                        }
+                        try risk.withUnsafeMutableBufferPointer { r in try atyp.withUnsafeMutableBufferPointer { a in try tier.withUnsafeMutableBufferPointer { t in
+                            try time("risk_model.\(name)") { try loaded.score(f, rows: rows, risk: r, atypicality: a, tier: t, walk: walk, chunkRows: chunkRows) }
+                        } } }
+                    }
+                    checksum += forest.reduce(0, +) + risk.reduce(0, +)
+                    if let reference {
+                        let same = zip(reference.forest, forest).allSatisfy { $0.bitPattern == $1.bitPattern }
+                            && zip(reference.margins, margins).allSatisfy { $0.bitPattern == $1.bitPattern }
+                            && zip(reference.risk, risk).allSatisfy { $0.bitPattern == $1.bitPattern }
+                        identical = identical && same
+                    } else {
+                        reference = (forest, margins, risk)
+                    }
                 }
-                checksum += risk.reduce(0, +)
             }
-            func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+            func median(_ v: [Double]?) -> Double { guard let v, !v.isEmpty else { return .nan }; let s = v.sorted(); return s[s.count / 2] }
+            let boosterTrees = loaded.boosterTreeCount, forestTrees = loaded.parameters.forest.treeCount
+            var perWalk: [String: Any] = [:]
+            for walk in walks {
+                let name = walk.rawValue
+                let f = median(cpu["isolation_forest.\(name)"]), b = median(cpu["booster.\(name)"]), m = median(cpu["risk_model.\(name)"])
+                perWalk[name] = [
+                    "isolation_forest_seconds_median": f, "isolation_forest_rows_per_second": Double(rows) / f,
+                    "isolation_forest_ns_per_row_per_tree": f / Double(rows) / Double(forestTrees) * 1e9,
+                    "booster_seconds_median": b, "booster_rows_per_second": Double(rows) / b,
+                    "booster_ns_per_row_per_tree": b / Double(rows) / Double(boosterTrees) * 1e9,
+                    "risk_model_seconds_median": m, "risk_model_rows_per_second": Double(rows) / m,
+                    "risk_model_wall_seconds_median": median(wall["risk_model.\(name)"]),
+                ] as [String: Any]
+            }
+            let selected = TreeWalk.selected.rawValue
             let object: [String: Any] = [
-                "rows": rows, "repeats": repeats, "threads": 1, "booster_trees": loaded.boosterTreeCount,
+                "rows": rows, "repeats": repeats, "threads": 1, "booster_trees": boosterTrees, "isolation_forest_trees": forestTrees,
+                "chunk_rows": chunkRows,
                 "clock": "thread CPU time (CLOCK_THREAD_CPUTIME_ID); wall-clock medians alongside",
-                "isolation_forest_wall_seconds_median": median(wall["isolation_forest"] ?? [0]),
-                "risk_model_wall_seconds_median": median(wall["risk_model"] ?? [0]),
-                "isolation_forest_seconds_median": median(forestTimes),
-                "isolation_forest_rows_per_second": Double(rows) / median(forestTimes),
-                "risk_model_seconds_median": median(modelTimes),
-                "risk_model_rows_per_second": Double(rows) / median(modelTimes),
+                "tree_walk": selected, "tree_walks": perWalk, "tree_walks_bit_identical": identical,
+                "isolation_forest_wall_seconds_median": median(wall["isolation_forest.\(selected)"]),
+                "risk_model_wall_seconds_median": median(wall["risk_model.\(selected)"]),
+                "isolation_forest_seconds_median": median(cpu["isolation_forest.\(selected)"]),
+                "isolation_forest_rows_per_second": Double(rows) / median(cpu["isolation_forest.\(selected)"]),
+                "risk_model_seconds_median": median(cpu["risk_model.\(selected)"]),
+                "risk_model_rows_per_second": Double(rows) / median(cpu["risk_model.\(selected)"]),
                 "checksum": checksum,
             ]
             let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: json, as: UTF8.self))
+            guard identical else { throw ValidationError("the tree walks disagree (\(walks.map(\.rawValue).joined(separator: ", "))): a bug") }
         }
     }
 }

@@ -96,6 +96,8 @@ final class RoundTripTests: XCTestCase {
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         XCTAssertEqual(object["model_id"] as? String, model.modelID)
         XCTAssertEqual((object["features"] as? [Any])?.count, model.schema.count)
+        // The daemon inherits this process's environment, so it chose the same tree walk.
+        XCTAssertEqual(object["tree_walk"] as? String, TreeWalk.selected.rawValue)
     }
 
     func testHealthIsReady() throws {
@@ -198,5 +200,6 @@ final class RoundTripTests: XCTestCase {
         daemon.stop()
         XCTAssertFalse(daemon.log.contains("98765"), daemon.log)
         XCTAssertTrue(daemon.log.contains("readmitd serving"), daemon.log)
+        XCTAssertTrue(daemon.log.contains("tree_walk=\(TreeWalk.selected.rawValue)"), daemon.log)
     }
 }

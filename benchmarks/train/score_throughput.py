@@ -94,6 +94,9 @@ def main():
     t_if_exp = timed(lambda: forest.score_samples(layout.imputed_onehot(xs)))
     t_pp = timed(lambda: pp.platt_apply(ab, booster.predict(xgb.DMatrix(bs, missing=np.nan, nthread=1), output_margin=True)))
     t_full = timed(full)
+    # XGBoost's own fastest path for margins on a dense array (no DMatrix), one thread: the
+    # reference for readmit's booster walk alone (issue 15).
+    t_inplace = timed(lambda: booster.inplace_predict(bs, predict_type="margin", missing=np.nan))
     n = args.rows
     print(json.dumps({
         "rows": n, "repeats": args.repeats, "threads": 1, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
@@ -102,6 +105,8 @@ def main():
         "isolation_forest_with_expansion_rows_per_second": n / t_if_exp,
         "xgboost_platt_predict_proba_rows_per_second": n / t_pp,
         "risk_model_rows_per_second": n / t_full,
+        "xgboost_inplace_predict_margin_rows_per_second": n / t_inplace,
+        "xgboost_inplace_predict_ns_per_row_per_tree": t_inplace / n / args.rounds * 1e9,
         "versions": {"xgboost": xgb.__version__, "scikit-learn": __import__("sklearn").__version__},
     }, indent=1))
 

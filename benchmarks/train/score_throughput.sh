@@ -67,4 +67,15 @@ row("isolation forest (sklearn score_samples, expanded)", s.get("isolation_fores
 row("isolation forest (incl. one-hot expansion)", s.get("isolation_forest_rows_per_second"), p["isolation_forest_with_expansion_rows_per_second"])
 row("risk model, full served path (schema rows in)", s.get("risk_model_rows_per_second"), p["risk_model_rows_per_second"])
 row("  Python: XGBoost predict + Platt only", None, p["xgboost_platt_predict_proba_rows_per_second"])
+# Every tree walk the CPU supports (issue 15), measured alternately in the same Swift run.
+walks = s.get("tree_walks", {})
+if walks:
+    print(f"Swift tree walks (selected: {s['tree_walk']}; bit-identical: {s['tree_walks_bit_identical']}; chunk {s['chunk_rows']} rows)")
+    print(f"{'walk':<10}{'forest rows/s':>15}{'ns/row/tree':>13}{'booster rows/s':>16}{'ns/row/tree':>13}{'served rows/s':>15}")
+    for name, w in sorted(walks.items()):
+        print(f"{name:<10}{w['isolation_forest_rows_per_second']:15.0f}{w['isolation_forest_ns_per_row_per_tree']:13.2f}"
+              f"{w['booster_rows_per_second']:16.0f}{w['booster_ns_per_row_per_tree']:13.2f}{w['risk_model_rows_per_second']:15.0f}")
+    if "xgboost_inplace_predict_margin_rows_per_second" in p:
+        print(f"booster reference, XGBoost {p['versions']['xgboost']} inplace_predict (margins, nthread=1): "
+              f"{p['xgboost_inplace_predict_margin_rows_per_second']:.0f} rows/s, {p['xgboost_inplace_predict_ns_per_row_per_tree']:.2f} ns/row/tree")
 PY

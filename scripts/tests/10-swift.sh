@@ -7,3 +7,22 @@ export READMIT_TEST_MODEL="$PWD/.build/fixtures/model.readmit"
 export READMITD_BIN="$PWD/.build/release/readmitd"
 export READMIT_BIN="$PWD/.build/release/readmit"
 swift test --parallel --num-workers 2
+
+# The tree walks (issue 15): TreeWalkTests above ran every walk this CPU supports against the
+# Swift reference in a debug build. The release build compiles the vector kernels with
+# optimisation, so check its walks too: `benchmark-scoring` scores the fixture rows by every
+# supported walk and fails unless they agree to the bit; READMIT_TREE_WALK=scalar must be obeyed.
+if [ -x "$READMIT_BIN" ] && [ -s "$READMIT_TEST_MODEL" ]; then
+  walks_json=$(READMIT_TREE_WALK=scalar "$READMIT_BIN" benchmark-scoring --model "$READMIT_TEST_MODEL" --rows 4099 --repeats 1 --chunk-rows 256)
+  python3 - "$walks_json" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["tree_walk"] == "scalar", f"READMIT_TREE_WALK=scalar was not obeyed: {d['tree_walk']}"
+assert d["tree_walks_bit_identical"] is True, "the tree walks disagree"
+flags = next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "").split()
+walks = sorted(d["tree_walks"])
+if "avx2" in flags:
+    assert "avx2" in walks, f"this CPU has AVX2 but only {walks} were run"
+print(f"tree walks bit-identical in the release build: {', '.join(walks)}")
+PY
+fi

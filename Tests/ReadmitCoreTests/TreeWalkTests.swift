@@ -1,0 +1,218 @@
+import Foundation
+import XCTest
+
+@testable import ReadmitCore
+@testable import ReadmitModelFile
+@testable import ReadmitModels
+
+/// Every tree walk this CPU supports (``TreeWalk/supported``) against the Swift reference walk
+/// (`.scalar`): the same bits for the booster's margins, the forest's scores and the whole served
+/// result, on data rows and on edge rows (all missing, NaN, +-inf, values exactly on each
+/// threshold and one float step either side), for row counts that are and are not multiples of
+/// eight and for several chunk sizes.
+final class TreeWalkTests: XCTestCase {
+    /// Fails naming the first row whose bits differ (and how many differ).
+    private func assertSameBits(_ got: [UInt64], _ expected: ArraySlice<UInt64>, _ what: String, line: UInt = #line) {
+        XCTAssertEqual(got.count, expected.count, "\(what): row count", line: line)
+        let differing = zip(got, expected).enumerated().filter { $0.element.0 != $0.element.1 }
+        if let first = differing.first {
+            XCTFail("\(what): \(differing.count) of \(got.count) rows differ; first row \(first.offset): \(Double(bitPattern: first.element.0)) instead of \(Double(bitPattern: first.element.1))", line: line)
+        }
+    }
+
+    /// The CPU's flags as the kernel reports them (Linux), so that a machine with AVX2 cannot
+    /// silently test the scalar walk alone.
+    private func cpuHasAVX2() -> Bool? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        return flags.split(separator: " ").contains("avx2")
+    }
+
+    func testSupportedWalksFollowTheCPU() throws {
+        XCTAssertEqual(TreeWalk.supported.first, .scalar, "the reference walk is always supported")
+        #if arch(x86_64)
+        if let avx2 = cpuHasAVX2() {
+            XCTAssertEqual(TreeWalk.supported.contains(.avx2), avx2, "the AVX2 walk's availability should follow /proc/cpuinfo")
+        }
+        #endif
+        print("tree walks supported here: \(TreeWalk.supported.map(\.rawValue)); selected: \(TreeWalk.selected.rawValue)")
+    }
+
+    func testEnvironmentValuesAreResolvedOrRefusedByName() throws {
+        XCTAssertEqual(try TreeWalk.resolve("scalar"), .scalar)
+        XCTAssertEqual(try TreeWalk.resolve(nil), TreeWalk.best)
+        XCTAssertEqual(try TreeWalk.resolve("auto"), TreeWalk.best)
+        XCTAssertThrowsError(try TreeWalk.resolve("avx9")) { error in
+            XCTAssertTrue("\(error)".contains("READMIT_TREE_WALK=avx9"), "\(error)")
+        }
+        if TreeWalk.avx2.isSupported {
+            XCTAssertEqual(try TreeWalk.resolve("avx2"), .avx2)
+        } else {
+            XCTAssertThrowsError(try TreeWalk.resolve("avx2"))
+        }
+    }
+
+    /// Rows all missing, all +inf, all -inf, then rows that give each column its values in turn
+    /// (`perColumn[j]`), every third of them with some columns missing or infinite instead.
+    private func edgeRows(_ perColumn: [[Double]], period: Int) -> [Double] {
+        let columns = perColumn.count
+        let longest = max(1, perColumn.map(\.count).max() ?? 1)
+        var x: [Double] = []
+        x += [Double](repeating: .nan, count: columns)
+        x += [Double](repeating: .infinity, count: columns)
+        x += [Double](repeating: -.infinity, count: columns)
+        for k in 0..<longest {
+            for j in 0..<columns {
+                let values = perColumn[j]
+                switch (k + j) % period {
+                case 0 where k % 3 == 2: x.append(.nan)
+                case 1 where k % 3 == 2: x.append(k % 2 == 0 ? .infinity : -.infinity)
+                default: x.append(values.isEmpty ? .nan : values[k % values.count])
+                }
+            }
+        }
+        return x
+    }
+
+    /// Booster input rows whose values sit exactly on every split (and one float step either side,
+    /// and a double just below the split that rounds to it as a float), mixed with missing and
+    /// infinite values, plus rows all missing, all +inf, all -inf.
+    private func boosterEdgeRows(_ compiled: CompiledBooster, columns: Int) -> [Double] {
+        var perColumn = [[Double]](repeating: [], count: columns)
+        for (f, s) in compiled.splits where f < columns {
+            let d = Double(s)
+            perColumn[f] += [d, Double(s.nextUp), Double(s.nextDown), d.nextDown, d.nextUp]
+        }
+        return edgeRows(perColumn, period: 9)
+    }
+
+    /// Margins of `rows` rows by `walk` and chunk size.
+    private func margins(_ compiled: CompiledBooster, _ x: [Double], rows: Int, columns: Int, walk: TreeWalk, chunkRows: Int) -> [UInt64] {
+        var out = [Double](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { o in
+                compiled.margins(xb.baseAddress!, count: rows, columns: columns, into: o.baseAddress!, walk: walk, chunkRows: chunkRows)
+            }
+        }
+        return out.map(\.bitPattern)
+    }
+
+    func testBoosterWalksGiveTheReferenceBits() throws {
+        let (result, model, _) = try TestSupport.smallModel.get()
+        let compiled = try CompiledBooster(json: try XGBoostBooster(serialized: result.parameters.boosterBytes).jsonModel())
+        let columns = result.parameters.schema.count + 2
+        XCTAssertGreaterThan(compiled.splits.count, 100, "the fixture booster should have splits to test")
+        // Data rows (with a share of values made missing), as the served path builds them.
+        let dir = TestSupport.temporaryDirectory()
+        var data = try TestSupport.encode(try TestSupport.subsetCSV(rows: 603, in: dir), schema: result.parameters.schema)
+        for i in stride(from: 0, to: data.values.count, by: 13) { data.values[i] = .nan }
+        let input = try data.values.withUnsafeBufferPointer { try model.boosterInput($0, rows: data.rows) }
+        let edge = boosterEdgeRows(compiled, columns: columns)
+        for (name, x) in [("data rows", input), ("edge rows", edge)] {
+            let rows = x.count / columns
+            XCTAssertGreaterThan(rows, 20, name)
+            let reference = margins(compiled, x, rows: rows, columns: columns, walk: .scalar, chunkRows: 512)
+            XCTAssertGreaterThan(Set(reference).count, rows / 10, "\(name): the rows should reach different leaves")
+            for walk in TreeWalk.supported {
+                for chunk in [8, 24, 512, 100_000] {
+                    for count in [rows, rows - 1, 13, 8, 7, 1] where count <= rows {
+                        let got = margins(compiled, x, rows: count, columns: columns, walk: walk, chunkRows: chunk)
+                        assertSameBits(got, reference[0..<count], "\(name): \(walk) walk, chunk \(chunk), \(count) rows")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Schema rows with each forest test's value exactly (numeric thresholds, one step either
+    /// side; indicator levels), mixed with missing and infinite values.
+    private func forestEdgeRows(_ compiled: CompiledForest, columns: Int) -> [Double] {
+        var perColumn = [[Double]](repeating: [], count: columns)
+        for (f, v, indicator) in compiled.tests where f < columns {
+            perColumn[f] += indicator ? [v, v + 1] : [v, v.nextUp, v.nextDown]
+        }
+        return edgeRows(perColumn, period: 7)
+    }
+
+    /// As ``forestEdgeRows(_:columns:)`` with float values only (each threshold's nearest float,
+    /// the floats either side of it, levels, NaN, +-inf): rows the AVX2 walk compares in floats.
+    private func forestFloatEdgeRows(_ compiled: CompiledForest, columns: Int) -> [Double] {
+        var perColumn = [[Double]](repeating: [], count: columns)
+        for (f, v, indicator) in compiled.tests where f < columns {
+            let near = Float(v)
+            perColumn[f] += indicator ? [v, v + 1] : [Double(near), Double(near.nextUp), Double(near.nextDown)]
+        }
+        return edgeRows(perColumn, period: 7)
+    }
+
+    private func forestScores(_ compiled: CompiledForest, _ x: [Double], rows: Int, columns: Int, walk: TreeWalk, chunkRows: Int) -> [UInt64] {
+        var out = [Double](repeating: 0, count: rows)
+        var scratch = [Double](repeating: 0, count: rows * columns)
+        x.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { o in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    compiled.score(rows: xb.baseAddress!, count: rows, scratch: s.baseAddress!, into: o.baseAddress!, walk: walk, chunkRows: chunkRows)
+                }
+            }
+        }
+        return out.map(\.bitPattern)
+    }
+
+    func testForestWalksGiveTheReferenceBits() throws {
+        let (result, _, _) = try TestSupport.smallModel.get()
+        let p = result.parameters
+        let compiled = CompiledForest(forest: p.forest, layout: p.layout)
+        let columns = p.schema.count
+        XCTAssertGreaterThan(compiled.tests.count, 100, "the fixture forest should have tests")
+        XCTAssertTrue(compiled.tests.contains { $0.indicator } && compiled.tests.contains { !$0.indicator },
+                      "the fixture forest should test both levels and numbers")
+        let dir = TestSupport.temporaryDirectory()
+        var data = try TestSupport.encode(try TestSupport.subsetCSV(rows: 603, in: dir), schema: p.schema)
+        for i in stride(from: 0, to: data.values.count, by: 7) { data.values[i] = .nan }
+        // The reference itself is checked against the fitted forest on the expanded rows.
+        let fitted = p.forest.score(p.layout.expand(data, imputed: true)).map(\.bitPattern)
+        XCTAssertEqual(forestScores(compiled, data.values, rows: data.rows, columns: columns, walk: .scalar, chunkRows: 512), fitted)
+        let edge = forestEdgeRows(compiled, columns: columns)
+        let floatEdge = forestFloatEdgeRows(compiled, columns: columns)
+        // The AVX2 walk compares rows whose values are all floats in floats, others in doubles:
+        // the data and the float edge rows take the first, the edge rows (a double step either
+        // side of each threshold) the second.
+        func allFloats(_ x: [Double]) -> Bool { x.allSatisfy { $0.isNaN || Double(Float($0)) == $0 } }
+        XCTAssertTrue(allFloats(data.values) && allFloats(floatEdge), "the data and float edge rows should hold floats only")
+        XCTAssertFalse(allFloats(edge), "the edge rows should hold values between floats")
+        for (name, x) in [("data rows", data.values), ("edge rows", edge), ("float edge rows", floatEdge)] {
+            let rows = x.count / columns
+            XCTAssertGreaterThan(rows, 20, name)
+            let reference = forestScores(compiled, x, rows: rows, columns: columns, walk: .scalar, chunkRows: 512)
+            XCTAssertGreaterThan(Set(reference).count, rows / 10, "\(name): the rows should reach different leaves")
+            for walk in TreeWalk.supported {
+                for chunk in [8, 24, 512, 100_000] {
+                    for count in [rows, rows - 1, 13, 8, 7, 1] where count <= rows {
+                        let got = forestScores(compiled, x, rows: count, columns: columns, walk: walk, chunkRows: chunk)
+                        assertSameBits(got, reference[0..<count], "\(name): \(walk) walk, chunk \(chunk), \(count) rows")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The whole served result (risk, interval, atypicality, tier) by every walk, on data rows
+    /// and all-missing rows.
+    func testServedScoresAreTheSameByEveryWalk() throws {
+        let (result, model, _) = try TestSupport.smallModel.get()
+        let dir = TestSupport.temporaryDirectory()
+        var x = try TestSupport.encode(try TestSupport.subsetCSV(rows: 517, in: dir), schema: result.parameters.schema)
+        for i in stride(from: 0, to: x.values.count, by: 11) { x.values[i] = .nan }
+        for j in 0..<x.columns { x.values[5 * x.columns + j] = .nan }  // one row all missing
+        let reference = try model.score(x, interval: true, walk: .scalar)
+        XCTAssertGreaterThan(Set(reference.risk).count, x.rows / 4, "the rows should not share a risk")
+        for walk in TreeWalk.supported {
+            let got = try model.score(x, interval: true, walk: walk)
+            XCTAssertEqual(got.risk.map(\.bitPattern), reference.risk.map(\.bitPattern), "\(walk): risk")
+            XCTAssertEqual(got.atypicality.map(\.bitPattern), reference.atypicality.map(\.bitPattern), "\(walk): atypicality")
+            XCTAssertEqual(got.tier, reference.tier, "\(walk): tier")
+            XCTAssertEqual(got.intervalLow.map(\.bitPattern), reference.intervalLow.map(\.bitPattern), "\(walk): interval low")
+            XCTAssertEqual(got.intervalHigh.map(\.bitPattern), reference.intervalHigh.map(\.bitPattern), "\(walk): interval high")
+        }
+    }
+}
