@@ -35,7 +35,7 @@ def request(endpoint, op, timeout_ms=500):
     s.setsockopt(zmq.RCVTIMEO, timeout_ms)
     s.connect(endpoint)
     try:
-        s.send(b"RDMT" + bytes([1, op]) + struct.pack("<HQ", 0, 1))
+        s.send(b"RDMT" + bytes([2, op]) + struct.pack("<HQ", 0, 1))
         return s.recv_multipart()
     finally:
         s.close()
@@ -137,7 +137,7 @@ def wait_ready_sk(endpoint, proc, cols):
         s.setsockopt(zmq.RCVTIMEO, 1000)
         s.connect(endpoint)
         try:
-            s.send_multipart([b"RDMT" + bytes([1, 1]) + struct.pack("<HQ", 0, 1), struct.pack("<II", 1, cols), bytes(8 * cols)])
+            s.send_multipart([b"RDMT" + bytes([2, 1]) + struct.pack("<HQ", 0, 1), struct.pack("<II", 1, cols), bytes(8 * cols)])
             s.recv_multipart()
             return
         except zmq.Again:

@@ -40,7 +40,7 @@ typedef struct { uint8_t header[16]; uint32_t counts[2]; double *matrix; size_t 
 
 static void make_request(request_t *r, size_t rows, size_t cols) {
     memcpy(r->header, "RDMT", 4);
-    r->header[4] = 1; r->header[5] = 1;  /* version 1, SCORE */
+    r->header[4] = 2; r->header[5] = 1;  /* protocol version 2, SCORE */
     memset(r->header + 6, 0, 10);
     r->counts[0] = (uint32_t)rows; r->counts[1] = (uint32_t)cols;
     r->rows = rows; r->cols = cols;

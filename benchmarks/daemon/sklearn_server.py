@@ -28,7 +28,7 @@ def main():
         atypicality = -forest.score_samples(x)
         risk = 1.0 / (1.0 + np.exp(-atypicality))
         tier = np.where(risk > 0.6, 2, np.where(risk > 0.55, 1, 0)).astype(np.uint8)
-        header = b"RDMT" + bytes([1, 1]) + struct.pack("<H", 0) + request_id + struct.pack("<Q", 1)
+        header = b"RDMT" + bytes([2, 1]) + struct.pack("<H", 0) + request_id + struct.pack("<Q", 1)
         rep.send_multipart([header, struct.pack("<II", rows, 0), risk.astype("<f8").tobytes(),
                             atypicality.astype("<f8").tobytes(), tier.tobytes()])
 
