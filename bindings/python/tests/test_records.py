@@ -142,6 +142,28 @@ def test_row_alone_equals_row_in_batch(client, sample_csv):
     assert shuffled.loc[frame.index[7], "error"].startswith("time_in_hospital:")
 
 
+def test_column_dtypes_send_the_same_texts(client, sample_csv):
+    """pandas' string dtype, object columns and categoricals (text or integer categories) take
+    different paths to the wire; the same texts give the same results, to the bit."""
+    frame = pd.read_csv(sample_csv, dtype=str, keep_default_na=False).iloc[:400].copy()
+    frame.loc[3, "gender"] = None  # missing in every dtype below
+    frame.loc[9, "race"] = None
+    as_str = frame.astype("str")
+    as_object = frame.astype(object)
+    as_category = frame.astype("category")
+    ids = pd.to_numeric(frame["encounter_id"])
+    numeric_ids = as_category.copy()
+    numeric_ids["encounter_id"] = ids.astype("category")  # int64 categories: sent as str() of each
+    assert isinstance(as_str["gender"].dtype, pd.StringDtype) and as_str["gender"].isna().sum() == 1
+    want = client.score_records(as_object, warn=False)
+    for variant in (as_str, as_category, numeric_ids):
+        got = client.score_records(variant, warn=False)
+        assert bits(got["risk"]) == bits(want["risk"])
+        assert bits(got["atypicality"]) == bits(want["atypicality"])
+        assert got["error"].tolist() == want["error"].tolist()
+        assert got["warnings"].tolist() == want["warnings"].tolist()
+
+
 # -- (c) dirty data ----------------------------------------------------------------------------
 
 def test_clean_frame_has_no_warning(client, clean):

@@ -7,7 +7,7 @@ import re
 import threading
 import warnings
 from ctypes import byref, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -484,8 +484,8 @@ class Client:
         Returns a DataFrame indexed like ``data`` (one row for a single encounter) with
         ``risk``, ``atypicality``, ``tier`` (categorical of the tier names in INFO), ``error``
         (the row's error as ``"field: message"``, or None; such a row has NaN risk and
-        atypicality and no tier), ``warnings`` (list of the row's warnings, ``"field:
-        message"``, as ``readmit score --records`` writes them) and, with ``k > 0``,
+        atypicality and no tier), ``warnings`` (tuple of the row's warnings, ``"field:
+        message"``, as ``readmit score --records`` writes them; empty for most rows) and, with ``k > 0``,
         ``explanation`` (list of ``(feature, contribution, value)``, the largest absolute
         log-odds contribution first; ``value`` is the raw value read, as text, or None).
         Warnings about the whole request (absent fields, unused columns) are in the
@@ -667,7 +667,7 @@ class Client:
                 if m["severity"] == "error":
                     row_error.setdefault(r, line)
                 else:
-                    row_warnings.setdefault(r, []).append(line)
+                    row_warnings[r] = row_warnings.get(r, ()) + (line,)
 
         version = f"{LIB.readmit_result_model_version(result):016x}"
         info = self._info
@@ -688,7 +688,7 @@ class Client:
             "atypicality": atypicality,
             "tier": pd.Categorical.from_codes(codes, categories=names, ordered=True),  # NaN for an error row
             "error": _sparse_object_array(n, row_error, None),
-            "warnings": _sparse_object_array(n, row_warnings, list),
+            "warnings": _sparse_object_array(n, row_warnings, ()),
         })
         if k > 0:
             columns["explanation"] = _object_array(_explanations(result, n))
@@ -728,13 +728,13 @@ def _object_array(items: List[Any]) -> np.ndarray:
     return out
 
 
-def _sparse_object_array(n: int, items: Dict[int, Any], default: Optional[Callable[[], Any]]) -> np.ndarray:
-    """A 1-d object array of n entries: items[i] where given, else None (``default`` None) or a
-    new default() each (a list per row: rows must not share a mutable default)."""
-    if default is None:
-        out = np.full(n, None, dtype=object)  # no Python call per row: most rows have no message
-    else:
-        out = np.fromiter((default() for _ in range(n)), dtype=object, count=n)
+def _sparse_object_array(n: int, items: Dict[int, Any], default: Any) -> np.ndarray:
+    """A 1-d object array of n entries: items[i] where given, else ``default`` (None, or the
+    empty tuple: immutable, so every row without a message shares it). No Python object is
+    made per row: most rows have no message, and 100,000 new lists cost more than the rest of
+    the result frame."""
+    out = np.empty(n, dtype=object)
+    out.fill(default)
     for i, item in items.items():
         out[i] = item
     return out
@@ -871,14 +871,23 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
 def _texts(column: pd.Series, name: str) -> Tuple[List[str], np.ndarray]:
     """The distinct texts of a column and each row's code into them (-1 = missing)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy(dtype=np.int64)
+        codes = np.asarray(column.array.codes)  # int8/16/32 as pandas holds them; -1 = missing
         categories = column.cat.categories
         if categories.inferred_type == "string":
             uniques = list(categories)
+        elif pd.api.types.is_integer_dtype(categories.dtype):
+            # str() of Python ints: about twice as fast as astype(str), which builds an Arrow
+            # string array in pandas 3 (an id column has as many categories as rows).
+            uniques = list(map(str, categories.tolist()))
         elif pd.api.types.is_numeric_dtype(categories.dtype):
             uniques = categories.astype(str).tolist()  # vectorised; the same texts as str()
         else:
             uniques = [str(c) for c in categories]
+    elif isinstance(column.dtype, pd.StringDtype):
+        # pandas' own string columns (the default for texts in pandas 3) factorize in place,
+        # missing values as -1, without a Python object per row.
+        codes, found = pd.factorize(column)
+        uniques = list(found)
     else:
         values = column.to_numpy(dtype=object)
         if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
