@@ -167,4 +167,21 @@ final class TimestampAndICDTests: XCTestCase {
         XCTAssertEqual(ICDChapters.category(of: "428.0", system: .icd9), "icd9:428")
         XCTAssertEqual(ICDChapters.category(of: "I5032", system: .icd10), "icd10:I50")
     }
+
+    /// The byte-level path for ASCII codes gives what the String-level definition gives, edge
+    /// cases included (the definition is restated here as the reference).
+    func testCategoryFastPathMatchesTheDefinition() {
+        func reference(_ code: String, _ system: CodeSystem) -> String? {
+            if code.isEmpty { return nil }
+            let head = code.split(separator: ".").first.map(String.init) ?? code
+            return "\(system.rawValue):\(head.prefix(3).uppercased())"
+        }
+        let codes = ["428.0", "428", "42", "4", "4.28", "42.8", "V57.89", "v57", "e878.1", "E8781", "I5032", "i50.3", " 42", "4 2.1",
+                     ".5", "..", ".", "428..1", "abc.def", "ab", "42.\u{301}x", "4\u{301}2", "é12", "42\r\n", "\u{1F600}1", "1.", "12.3.4"]
+        for code in codes {
+            for system in [CodeSystem.icd9, .icd10] {
+                XCTAssertEqual(ICDChapters.category(of: code, system: system), reference(code, system), "code \(code.debugDescription)")
+            }
+        }
+    }
 }
