@@ -111,6 +111,7 @@ extension ReadmitModel {
         let spec = parameters.dataset
         let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, plan: recordPlan, options: options, warnings: &problems)
         let tables = DatasetTables(spec: spec, records: table)
+        try Self.markExcluded(tables, rows: rows, problems: &problems)
         let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
         let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: rows), strict: false, errors: &problems)
         return (raw, FeatureEncoder.encode(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: recordPlan.levels))
@@ -129,6 +130,16 @@ extension ReadmitModel {
         return (x, Self.messages(problems))
     }
 
+    /// Gives each row that the spec's cohort leaves out (an `exclusions` value in a column the
+    /// request carries: a death or hospice discharge) an `excluded` error naming the reason,
+    /// whatever the options and whatever else is wrong with the row (``Cohort/exclusions(tables:patientRow:rows:requireColumns:)``).
+    static func markExcluded(_ tables: DatasetTables, rows: Int, problems: inout RowErrors) throws(DataError) {
+        let reason = try Cohort.exclusions(tables: tables, patientRow: nil, rows: rows, requireColumns: false)
+        for r in 0..<rows where reason[r] >= 0 {
+            problems.replace(row: r, Cohort.exclusionError(tables: tables, exclusion: reason[r], row: r, patientRow: nil))
+        }
+    }
+
     /// The raw value of one feature in one row, for an explanation.
     static func rawValue(_ feature: RawFeature, row: Int) -> RecordExplanation.Value {
         switch feature {
@@ -139,7 +150,9 @@ extension ReadmitModel {
 
     /// Errors and warnings in row order, those about the whole request first.
     static func messages(_ problems: RowErrors) -> [RecordMessage] {
-        var out = problems.warnings.map {
+        // A row out of the cohort is not read any further: warnings about its values (its
+        // disposition is not a level learned in training, by design) would only repeat why.
+        var out = problems.warnings.filter { w in w.row.map { problems.byRow[$0]?.code != .excluded } ?? true }.map {
             RecordMessage(row: $0.row ?? -1, field: $0.field, severity: .warning, code: $0.code, message: $0.message)
         }
         out += problems.byRow.map { row, e in

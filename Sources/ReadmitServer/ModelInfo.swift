@@ -38,7 +38,9 @@ extension ReadmitModel {
             "atypicality": "isolation-forest score as a percentile of the training cohort (0..1, higher is more unusual)",
             "n_features": schema.count,
             "features": features,
-            "dataset": ["name": dataset.name, "description": dataset.description] as [String: Any],
+            "dataset": ["name": dataset.name, "description": dataset.description,
+                        // Raw records holding one of these values are not scored (`excluded`).
+                        "exclusions": dataset.exclusions.map { ["reason": $0.reason, "column": $0.column, "values": $0.values] as [String: Any] }] as [String: Any],
             "raw_fields": RawFieldList.fields(dataset: dataset, schema: schema),
             "history_inputs": RawFieldList.historyInputs(dataset: dataset, schema: schema),
         ]

@@ -37,19 +37,9 @@ public struct Cohort: Sendable {
     public init(tables: DatasetTables, records: EncounterRecords, labels rowLabels: [Bool?]) throws(DataError) {
         let spec = tables.spec
         let n = records.count
-        var excludedReason = [Int](repeating: -1, count: n)
+        let excludedReason = try Self.exclusions(tables: tables, patientRow: records.patientRow, rows: n, requireColumns: true)
         var counts = [Int](repeating: 0, count: spec.exclusions.count)
-        for (k, x) in spec.exclusions.enumerated() {
-            let source = x.table == .patients ? tables.patients : tables.encounters
-            guard let source else { continue }
-            let column = try source.texts(x.column, key: "exclusions[\(k)].column")
-            let values = Set(x.values)
-            let hit = column.interned.values.enumerated().map { values.contains($0.element) && !column.isMissing[$0.offset] }
-            for r in 0..<n where excludedReason[r] < 0 {
-                let row = x.table == .patients ? (records.patientRow?[r] ?? -1) : r
-                if row >= 0 && hit[Int(column.interned.codes[row])] { excludedReason[r] = k; counts[k] += 1 }
-            }
-        }
+        for k in excludedReason where k >= 0 { counts[k] += 1 }
         var eligible: [Int] = []
         eligible.reserveCapacity(n)
         for r in 0..<n where excludedReason[r] < 0 && rowLabels[r] != nil { eligible.append(r) }
@@ -104,5 +94,44 @@ public struct Cohort: Sendable {
         }
         exclusions = byReason
         notFirstEncounter = notFirst
+    }
+}
+
+extension Cohort {
+    /// Per encounter row, the index of the first spec exclusion that leaves it out of the cohort
+    /// (a death, a hospice discharge), or -1: the one reading of `exclusions` that training, table
+    /// scoring and raw records share. Raw records carry patient-table columns inline; without
+    /// `requireColumns` an exclusion whose column the data lacks is not tested (scoring does not
+    /// need it), with it the column's absence is an error (training must apply every rule).
+    public static func exclusions(tables: DatasetTables, patientRow: [Int]?, rows n: Int, requireColumns: Bool) throws(DataError) -> [Int] {
+        var reason = [Int](repeating: -1, count: n)
+        for (k, x) in tables.spec.exclusions.enumerated() {
+            let viaPatients = x.table == .patients && !tables.isRecords
+            guard let source = viaPatients ? tables.patients : tables.encounters else { continue }
+            if !requireColumns && !source.has(x.column) { continue }
+            let column = try source.texts(x.column, key: "exclusions[\(k)].column")
+            let values = Set(x.values)
+            // Matched once per distinct text, not per row.
+            let hit = column.interned.values.enumerated().map { values.contains($0.element) && !column.isMissing[$0.offset] }
+            guard hit.contains(true) else { continue }
+            for r in 0..<n where reason[r] < 0 {
+                let row = viaPatients ? (patientRow?[r] ?? -1) : r
+                if row >= 0 && hit[Int(column.interned.codes[row])] { reason[r] = k }
+            }
+        }
+        return reason
+    }
+
+    /// The error of a row that exclusion `k` leaves out, for the scoring paths: the model was
+    /// not trained on such stays, and a risk of readmission for them would mean nothing.
+    public static func exclusionError(tables: DatasetTables, exclusion k: Int, row: Int, patientRow: [Int]?) -> DataError {
+        let x = tables.spec.exclusions[k]
+        let viaPatients = x.table == .patients && !tables.isRecords
+        let source = (viaPatients ? tables.patients : nil) ?? tables.encounters
+        let sourceRow = viaPatients ? (patientRow?[row] ?? row) : row
+        let text = (try? source.texts(x.column, key: "exclusions[\(k)].column"))?.text(sourceRow) ?? ""
+        let message = "'\(text)' (\(x.reason)) is excluded from the model's cohort by its dataset spec: the model does not apply to this stay"
+        return viaPatients ? DataError(code: .excluded, file: source.file, column: x.column, message: message)
+                           : source.error(.excluded, row: row, column: x.column, message: message)
     }
 }

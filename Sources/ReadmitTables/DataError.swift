@@ -29,6 +29,9 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case badEncoding = "bad_encoding"
         /// A CSV field is longer than ``CSVTable/maxFieldBytes`` (files only).
         case fieldTooLong = "field_too_long"
+        /// A raw record the spec's cohort leaves out (its `exclusions`: a death or hospice
+        /// discharge): the model does not apply to it, so it is not scored.
+        case excluded
     }
 
     /// The kind of problem.

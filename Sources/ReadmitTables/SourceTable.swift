@@ -291,6 +291,10 @@ public struct RowErrors: Sendable {
         }
     }
 
+    /// Makes `error` the row's error, whatever was recorded before (a stay out of the cohort:
+    /// that is why it is not scored, whatever else is wrong with it).
+    public mutating func replace(row: Int, _ error: DataError) { byRow[row] = error }
+
     /// Adds a warning.
     public mutating func warn(_ warning: DataWarning) { warnings.append(warning) }
 }

@@ -90,7 +90,13 @@ struct ScoreCommand: ParsableCommand {
             }
             let tables = try DatasetTables(spec: spec, folders: [folder], encountersFile: data)
             let encoded = try EncodedRows(tables: tables, schema: loaded.schema, requireLabel: false, strict: false)
-            let rowErrors = encoded.errors.byRow
+            var rowErrors = encoded.errors.byRow
+            // Stays the cohort excludes are not scored, as in RECORDS.
+            let patientRow = encoded.records.patientRow
+            let excluded = try Cohort.exclusions(tables: tables, patientRow: patientRow, rows: encoded.records.count, requireColumns: false)
+            for r in excluded.indices where excluded[r] >= 0 {
+                rowErrors[r] = Cohort.exclusionError(tables: tables, exclusion: excluded[r], row: r, patientRow: patientRow)
+            }
             let ids = encoded.records.encounterIDs
             var x = encoded.matrix
             if history == .unknown {

@@ -138,7 +138,16 @@ final class CLITests: XCTestCase {
         let x = try EncodedRows(tables: tables, schema: model.schema, requireLabel: false, strict: false).matrix
         let scores = try model.score(x)
         let (risk, atyp, tier) = (scores.risk, scores.atypicality, scores.tier)
-        for i in 0..<200 where i != 6 {
+        // Stays the cohort excludes (died, hospice: discharge_disposition_id, column 7) are not
+        // scored: an `excluded` error naming the line, the column and the reason.
+        let excluded = Set((0..<200).filter { ["11", "13", "14", "19", "20"].contains(lines[$0 + 1].components(separatedBy: ",")[7]) })
+        XCTAssertFalse(excluded.isEmpty, "the first 200 rows hold stays the cohort excludes")
+        for i in excluded {
+            XCTAssertEqual(rows[i + 1][1], "")
+            XCTAssertTrue(rows[i + 1][5].contains("line \(i + 2): column 'discharge_disposition_id'")
+                          && rows[i + 1][5].contains("is excluded from the model's cohort"), rows[i + 1].joined(separator: ","))
+        }
+        for i in 0..<200 where i != 6 && !excluded.contains(i) {
             XCTAssertEqual(Double(rows[i + 1][1])?.bitPattern, risk[i].bitPattern, "row \(i)")
             XCTAssertEqual(Double(rows[i + 1][2])?.bitPattern, atyp[i].bitPattern, "row \(i)")
             XCTAssertEqual(rows[i + 1][3], model.tierNames[Int(tier[i])])
@@ -333,10 +342,16 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bytes.count, rows * n * 8)
         let x = (0..<(rows * n)).map { i in Double(bitPattern: bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }) }
         XCTAssertTrue(x[(2 * n)..<(3 * n)].allSatisfy(\.isNaN), "the row with an error is all missing")
-        let good = (0..<rows).filter { $0 != 2 }
+        // Stays the cohort excludes are errors too (all missing, no risk).
+        let disposition = try XCTUnwrap(header.firstIndex(of: "discharge_disposition_id"))
+        let excluded = (0..<rows).filter { ["11", "13", "14", "19", "20"].contains(lines[$0 + 1].components(separatedBy: ",")[disposition]) }
+        XCTAssertFalse(excluded.isEmpty)
+        for r in excluded { XCTAssertTrue(x[(r * n)..<((r + 1) * n)].allSatisfy(\.isNaN), "excluded row \(r + 1)") }
+        let good = (0..<rows).filter { $0 != 2 && !excluded.contains($0) }
         let scored = try loaded.score(FeatureMatrix(rows: rows, columns: n, values: x).selecting(rows: good))
         let viaRecords = try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",")[1] }
         XCTAssertEqual(viaRecords[2], "")
+        for r in excluded { XCTAssertEqual(viaRecords[r], "", "excluded row \(r + 1)") }
         for (k, r) in good.enumerated() { XCTAssertEqual(viaRecords[r], "\(scored.risk[k])", "row \(r + 1)") }
     }
 

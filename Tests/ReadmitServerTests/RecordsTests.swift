@@ -271,6 +271,36 @@ final class RecordsTests: XCTestCase {
         XCTAssertTrue(inf.risk[1].isNaN)
     }
 
+    /// A stay the spec's cohort excludes (Diabetes 130: discharged to hospice, died) is not
+    /// scored: an `excluded` error naming the field and the reason, under every option, and no
+    /// warning about its values; the other rows are as they are alone.
+    func testStaysOutOfTheCohortAreNotScored() throws {
+        let s = try sample(count: 5, seed: 9, numbersAsText: true)
+        var columns = s.columns
+        let i = try XCTUnwrap(columns.firstIndex { $0.name == "discharge_disposition_id" })
+        guard case .texts(let values, let codes) = columns[i].column else { return XCTFail("not a text column") }
+        var texts: [String?] = codes.map { $0 < 0 ? nil : values[Int($0)] }
+        texts[1] = "11"  // expired
+        texts[3] = "13"  // hospice
+        columns[i].column = RequestEncoder.textColumn(texts)
+        let clean = try records(s.columns, rows: 5)
+        for options in [UInt32(0), RecordsRequest.optionBadValuesMissing] {
+            let out = try records(columns, rows: 5, k: 2, options: options)
+            let messages = try XCTUnwrap(out.json["messages"] as? [[String: Any]])
+            XCTAssertEqual(messages.map { $0["row"] as? Int }, [1, 3], "\(messages)")
+            for m in messages {
+                XCTAssertEqual(m["severity"] as? String, "error")
+                XCTAssertEqual(m["code"] as? String, "excluded")
+                XCTAssertEqual(m["field"] as? String, "discharge_disposition_id")
+            }
+            XCTAssertTrue((messages[0]["message"] as? String)?.contains("died in hospital") ?? false, "\(messages)")
+            XCTAssertTrue((messages[1]["message"] as? String)?.contains("hospice") ?? false, "\(messages)")
+            XCTAssertTrue(out.risk[1].isNaN && out.risk[3].isNaN)
+            XCTAssertEqual([out.tier[1], out.tier[3]], [255, 255])
+            for r in [0, 2, 4] { XCTAssertEqual(out.risk[r].bitPattern, clean.risk[r].bitPattern) }
+        }
+    }
+
     /// Absent fields: a required one fails the request unless the caller opts in; absent history
     /// is unknown history (a warning), never a first encounter; unknown fields are ignored with a warning.
     func testAbsentFieldsAndHistory() throws {

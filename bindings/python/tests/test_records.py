@@ -198,6 +198,27 @@ def test_text_in_number_field_is_a_row_error(client, clean):
     assert bits(relaxed["risk"]) == bits(client.score_records(missing)["risk"])
 
 
+def test_stays_out_of_the_cohort_are_not_scored(client, clean):
+    """A stay the spec's cohort excludes (died, hospice) gets an `excluded` error under every
+    option, no warning, no score; the other rows are unchanged; score() raises for it."""
+    base = client.score_records(clean)
+    dirty = clean.copy()
+    dirty.iloc[2, dirty.columns.get_loc("discharge_disposition_id")] = "11"  # expired
+    dirty.iloc[5, dirty.columns.get_loc("discharge_disposition_id")] = "14"  # hospice
+    for bad_values in ("error", "missing"):
+        out = client.score_records(dirty, bad_values=bad_values, warn="error")  # errors are not warnings
+        assert out["error"].notna().tolist() == [i in (2, 5) for i in range(len(dirty))]
+        assert out["error"].iloc[2].startswith("discharge_disposition_id: '11' (died in hospital)")
+        assert "hospice" in out["error"].iloc[5]
+        assert [m["code"] for m in out.attrs["messages"]] == ["excluded", "excluded"]
+        assert out["warnings"].iloc[2] == () and np.isnan(out["risk"].iloc[[2, 5]]).all()
+        others = [i for i in range(len(dirty)) if i not in (2, 5)]
+        assert bits(out["risk"].iloc[others]) == bits(base["risk"].iloc[others])
+    with pytest.raises(readmit.EncodingError) as e:
+        client.score(dirty)
+    assert (e.value.row, e.value.field) == (2, "discharge_disposition_id")
+
+
 def test_unknown_level_is_missing_with_a_warning(client, clean):
     dirty = clean.copy()
     dirty.iloc[2, dirty.columns.get_loc("gender")] = "female"

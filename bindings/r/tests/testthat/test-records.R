@@ -213,6 +213,28 @@ test_that("dirty values: row errors and warnings name the 1-based row and the fi
   expect_match(lenient$warnings[2], "time_in_hospital", fixed = TRUE)
 })
 
+test_that("a stay the spec's cohort excludes (died, hospice) is not scored, under every option", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture(check.names = FALSE)[1:6, ]
+  clean <- score_quiet(cl, recs)
+  out_of_cohort <- recs
+  out_of_cohort$discharge_disposition_id[2] <- "11"   # expired
+  out_of_cohort$discharge_disposition_id[5] <- "13"   # hospice
+  for (bad in c("error", "missing")) {
+    res <- score_quiet(cl, out_of_cohort, bad_values = bad)
+    expect_identical(which(!is.na(res$error)), c(2L, 5L))
+    expect_match(res$error[2], "discharge_disposition_id (excluded): '11' (died in hospital)", fixed = TRUE)
+    expect_match(res$error[5], "hospice", fixed = TRUE)
+    expect_true(all(is.na(res$risk[c(2, 5)])) && all(is.na(res$tier[c(2, 5)])))
+    m <- attr(res, "messages")
+    expect_identical(m$code[m$severity == "error"], c("excluded", "excluded"))
+    expect_false(any(m$row %in% c(2L, 5L) & m$severity == "warning"))
+    expect_identical(bits(res$risk[-c(2, 5)]), bits(clean$risk[-c(2, 5)]))
+  }
+})
+
 test_that("TRUE or a Date in a number field is bad_number for its row", {
   skip_without_daemon(daemon)
   cl <- connect_to(daemon)
@@ -325,8 +347,11 @@ test_that("MIMIC-IV demo: R scores of `readmit history` records equal `readmit s
   expect_gt(nrow(res), 200)
   ok <- is.na(ref$scores$error)
   expect_identical(is.na(res$error), ok)
-  expect_identical(bits(res$risk), bits(ref$scores$risk))
-  expect_identical(bits(res$atypicality), bits(ref$scores$atypicality))
+  expect_true(any(!ok))   # stays the cohort excludes (died, hospice): not scored, in both
+  expect_true(all(grepl("(excluded)", res$error[!ok], fixed = TRUE)))
+  expect_true(all(is.na(res$risk[!ok])) && all(is.na(ref$scores$risk[!ok])))
+  expect_identical(bits(res$risk[ok]), bits(ref$scores$risk[ok]))
+  expect_identical(bits(res$atypicality[ok]), bits(ref$scores$atypicality[ok]))
   expect_identical(as.character(res$tier), ref$scores$tier)
 })
 
