@@ -132,12 +132,9 @@ extension ReadmitModel {
 
     /// Gives each row that the spec's cohort leaves out (an `exclusions` value in a column the
     /// request carries: a death or hospice discharge) an `excluded` error naming the reason,
-    /// whatever the options and whatever else is wrong with the row (``Cohort/exclusions(tables:patientRow:rows:requireColumns:)``).
+    /// whatever the options and whatever else is wrong with the row (``Cohort/exclusionErrors(tables:patientRow:rows:)``).
     static func markExcluded(_ tables: DatasetTables, rows: Int, problems: inout RowErrors) throws(DataError) {
-        let reason = try Cohort.exclusions(tables: tables, patientRow: nil, rows: rows, requireColumns: false)
-        for r in 0..<rows where reason[r] >= 0 {
-            problems.replace(row: r, Cohort.exclusionError(tables: tables, exclusion: reason[r], row: r, patientRow: nil))
-        }
+        for (r, error) in try Cohort.exclusionErrors(tables: tables, patientRow: nil, rows: rows) { problems.replace(row: r, error) }
     }
 
     /// The raw value of one feature in one row, for an explanation.

@@ -105,6 +105,30 @@ extension Cohort {
     /// need it), with it the column's absence is an error (training must apply every rule).
     public static func exclusions(tables: DatasetTables, patientRow: [Int]?, rows n: Int, requireColumns: Bool) throws(DataError) -> [Int] {
         var reason = [Int](repeating: -1, count: n)
+        try forEachExcluded(tables: tables, patientRow: patientRow, rows: n, requireColumns: requireColumns) { r, k, _, _ in reason[r] = k }
+        return reason
+    }
+
+    /// The error of each row the spec's exclusions leave out, for the scoring paths: the model
+    /// was not trained on such stays, and a risk of readmission for them would mean nothing.
+    /// The message names the column, the value and the reason.
+    public static func exclusionErrors(tables: DatasetTables, patientRow: [Int]?, rows n: Int) throws(DataError) -> [(row: Int, error: DataError)] {
+        var out: [(row: Int, error: DataError)] = []
+        try forEachExcluded(tables: tables, patientRow: patientRow, rows: n, requireColumns: false) { r, k, text, source in
+            let x = tables.spec.exclusions[k]
+            let message = "'\(text)' (\(x.reason)) is excluded from the model's cohort by its dataset spec: the model does not apply to this stay"
+            let viaPatients = x.table == .patients && !tables.isRecords
+            out.append((r, viaPatients ? DataError(code: .excluded, file: source.file, column: x.column, message: message)
+                                       : source.error(.excluded, row: r, column: x.column, message: message)))
+        }
+        return out
+    }
+
+    /// Calls `body(row, exclusion, value, table)` once for each excluded row, with the first
+    /// rule that excludes it; each rule's column is read once.
+    private static func forEachExcluded(tables: DatasetTables, patientRow: [Int]?, rows n: Int, requireColumns: Bool,
+                                        _ body: (Int, Int, String, SourceTable) -> Void) throws(DataError) {
+        var done = [Bool](repeating: false, count: n)
         for (k, x) in tables.spec.exclusions.enumerated() {
             let viaPatients = x.table == .patients && !tables.isRecords
             guard let source = viaPatients ? tables.patients : tables.encounters else { continue }
@@ -114,24 +138,15 @@ extension Cohort {
             // Matched once per distinct text, not per row.
             let hit = column.interned.values.enumerated().map { values.contains($0.element) && !column.isMissing[$0.offset] }
             guard hit.contains(true) else { continue }
-            for r in 0..<n where reason[r] < 0 {
+            for r in 0..<n where !done[r] {
                 let row = viaPatients ? (patientRow?[r] ?? -1) : r
-                if row >= 0 && hit[Int(column.interned.codes[row])] { reason[r] = k }
+                guard row >= 0 else { continue }
+                let code = Int(column.interned.codes[row])
+                if hit[code] {
+                    done[r] = true
+                    body(r, k, column.interned.values[code], source)
+                }
             }
         }
-        return reason
-    }
-
-    /// The error of a row that exclusion `k` leaves out, for the scoring paths: the model was
-    /// not trained on such stays, and a risk of readmission for them would mean nothing.
-    public static func exclusionError(tables: DatasetTables, exclusion k: Int, row: Int, patientRow: [Int]?) -> DataError {
-        let x = tables.spec.exclusions[k]
-        let viaPatients = x.table == .patients && !tables.isRecords
-        let source = (viaPatients ? tables.patients : nil) ?? tables.encounters
-        let sourceRow = viaPatients ? (patientRow?[row] ?? row) : row
-        let text = (try? source.texts(x.column, key: "exclusions[\(k)].column"))?.text(sourceRow) ?? ""
-        let message = "'\(text)' (\(x.reason)) is excluded from the model's cohort by its dataset spec: the model does not apply to this stay"
-        return viaPatients ? DataError(code: .excluded, file: source.file, column: x.column, message: message)
-                           : source.error(.excluded, row: row, column: x.column, message: message)
     }
 }

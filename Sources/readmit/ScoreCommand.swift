@@ -92,10 +92,8 @@ struct ScoreCommand: ParsableCommand {
             let encoded = try EncodedRows(tables: tables, schema: loaded.schema, requireLabel: false, strict: false)
             var rowErrors = encoded.errors.byRow
             // Stays the cohort excludes are not scored, as in RECORDS.
-            let patientRow = encoded.records.patientRow
-            let excluded = try Cohort.exclusions(tables: tables, patientRow: patientRow, rows: encoded.records.count, requireColumns: false)
-            for r in excluded.indices where excluded[r] >= 0 {
-                rowErrors[r] = Cohort.exclusionError(tables: tables, exclusion: excluded[r], row: r, patientRow: patientRow)
+            for (r, error) in try Cohort.exclusionErrors(tables: tables, patientRow: encoded.records.patientRow, rows: encoded.records.count) {
+                rowErrors[r] = error
             }
             let ids = encoded.records.encounterIDs
             var x = encoded.matrix
