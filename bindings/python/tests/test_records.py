@@ -153,7 +153,13 @@ def test_column_dtypes_send_the_same_texts(client, sample_csv):
     as_category = frame.astype("category")
     ids = pd.to_numeric(frame["encounter_id"])
     numeric_ids = as_category.copy()
-    numeric_ids["encounter_id"] = ids.astype("category")  # int64 categories: sent as str() of each
+    numeric_ids["encounter_id"] = ids.astype("category")  # int64 categories: sent as numbers
+    for name in frame.columns:  # every all-integer column (text fields among them) as int categories
+        values = frame[name].dropna()
+        if len(values) and values.str.fullmatch(r"-?[0-9]+").all():
+            numeric_ids[name] = pd.to_numeric(frame[name]).astype("Int64").astype("category")
+    assert isinstance(numeric_ids["admission_type_id"].dtype, pd.CategoricalDtype)
+    assert pd.api.types.is_integer_dtype(numeric_ids["admission_type_id"].cat.categories.dtype)
     assert isinstance(as_str["gender"].dtype, pd.StringDtype) and as_str["gender"].isna().sum() == 1
     want = client.score_records(as_object, warn=False)
     for variant in (as_str, as_category, numeric_ids):
