@@ -44,6 +44,43 @@ int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, co
     return bad == 0;
 }
 
+/// Feature j's detector term for value v: see rtw_detector in the header.
+static inline double detector_term(const rtw_detector *d, size_t j, double v) {
+    const double x = (v - d->offset[j]) / d->scale[j];
+    const int inside = (x >= d->low[j]) & (x <= d->high[j]);
+    const int64_t n = d->bins[j];
+    int64_t bin = (int64_t)(inside ? x : 0);
+    bin = bin > n - 1 ? n - 1 : bin;
+    const int64_t index = v != v ? n + 1 : (inside ? bin : n);
+    return d->table[d->start[j] + index];
+}
+
+void rtw_detector_scores(const rtw_detector *d, const double *x, size_t rows, size_t m, double *out, size_t outStride) {
+    size_t r = 0;
+    // Four rows side by side: each row's terms are added in feature order (one chain of
+    // dependent additions per row), four chains overlapping.
+    for (; r + 4 <= rows; r += 4) {
+        const double *x0 = x + r * m, *x1 = x0 + m, *x2 = x1 + m, *x3 = x2 + m;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (size_t j = 0; j < m; j++) {
+            s0 += detector_term(d, j, x0[j]);
+            s1 += detector_term(d, j, x1[j]);
+            s2 += detector_term(d, j, x2[j]);
+            s3 += detector_term(d, j, x3[j]);
+        }
+        out[r * outStride] = s0;
+        out[(r + 1) * outStride] = s1;
+        out[(r + 2) * outStride] = s2;
+        out[(r + 3) * outStride] = s3;
+    }
+    for (; r < rows; r++) {
+        const double *row = x + r * m;
+        double s = 0;
+        for (size_t j = 0; j < m; j++) s += detector_term(d, j, row[j]);
+        out[r * outStride] = s;
+    }
+}
+
 #ifdef RTW_X86
 
 int rtw_cpu_supports_avx2(void) {

@@ -4,11 +4,13 @@ import CTreeWalk
 /// a schema row's values, the booster's columns of it (``ModelInputLayout/boosterRow(_:into:)``)
 /// and its histogram detector score (``HistogramDetector/score(_:)``).
 ///
-/// The layout and the detector keep an array per feature inside an array of structs; reading
-/// them per value costs a retain and a release each, which made this work about a quarter of
-/// the served path's time once the trees were walked by vector (issue 15). Here every per-feature
-/// field lives in one buffer, read through pointers. The results are the same bits: the same
-/// operations in the same order (tests compare them with the layout's and the detector's own).
+/// Once the trees were walked by vector this work was about a sixth of the served path's time
+/// (issue 15): the input check called libm's `floor` for every value, and the detector's terms
+/// branched on each value and were summed as one chain of dependent additions per row. Here every
+/// per-feature field lives in one flat buffer; the check and the detector run in C without
+/// branches on the values (`rtw_rows_valid`, `rtw_detector_scores`). The results are the same
+/// bits: the same operations in the same order (tests compare them with the layout's and the
+/// detector's own code, and the check with the per-value rule).
 public final class CompiledRowWork: @unchecked Sendable {  // immutable after init
     /// Schema features per row.
     public let features: Int
@@ -22,15 +24,14 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
     // The booster column: the value, or its level rank at ranks[rankStart + Int(v)] (-1: none).
     private let rankStart: UnsafeMutablePointer<Int>
     private let ranks: UnsafeMutablePointer<Double>
-    // The detector: kind 0 constant (one bin at `binLow`), 1 categorical, 2 numeric bins.
-    private let kind: UnsafeMutablePointer<Int>
+    // The detector, as `rtw_detector` (Sources/CTreeWalk) reads it.
+    private let offset: UnsafeMutablePointer<Double>
+    private let scale: UnsafeMutablePointer<Double>
     private let binLow: UnsafeMutablePointer<Double>
-    private let binWidth: UnsafeMutablePointer<Double>
-    private let costStart: UnsafeMutablePointer<Int>
-    private let costCount: UnsafeMutablePointer<Int>
-    private let missingCost: UnsafeMutablePointer<Double>
-    private let outsideCost: UnsafeMutablePointer<Double>
-    private let costs: UnsafeMutablePointer<Double>
+    private let binHigh: UnsafeMutablePointer<Double>
+    private let tableStart: UnsafeMutablePointer<Int64>
+    private let bins: UnsafeMutablePointer<Int64>
+    private let table: UnsafeMutablePointer<Double>
 
     /// `levelCounts[j]`: the number of levels of categorical feature j, nil for a numeric one.
     /// The layout and the detector must fit the schema (``ModelInputLayout/fits(_:)``,
@@ -59,25 +60,45 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
         }
         rankStart = ints(starts)
         ranks = doubles(flatRanks)
-        var kinds: [Int] = [], costStarts: [Int] = [], flatCosts: [Double] = []
+        // Per histogram (as HistogramDetector.contribution reads it): one bin (width 0, one
+        // cost): inside when v - value is 0, that is v == value; a categorical feature (width
+        // 0): the level Int(v) in 0..<n, that is -1 < v < n, as an inclusive range of doubles;
+        // numeric: (v - low) / width in 0...n. An empty range where there are no bins.
+        var offsets: [Double] = [], scales: [Double] = [], lows: [Double] = [], highs: [Double] = []
+        var starts64: [Int64] = [], binCounts: [Int64] = [], flatTable: [Double] = []
         for h in detector.histograms {
-            kinds.append(h.width == 0 && h.cost.count == 1 ? 0 : (h.width == 0 ? 1 : 2))
-            costStarts.append(flatCosts.count)
-            flatCosts += h.cost
+            let n = h.cost.count
+            if h.width == 0 && n == 1 {
+                offsets.append(h.low); scales.append(1); lows.append(0); highs.append(0)
+            } else if h.width == 0 {
+                offsets.append(0); scales.append(1); lows.append((-1.0).nextUp); highs.append(Double(n).nextDown)
+            } else {
+                offsets.append(h.low); scales.append(h.width); lows.append(0); highs.append(Double(n))
+            }
+            if n == 0 { lows[lows.count - 1] = 1; highs[highs.count - 1] = 0 }
+            starts64.append(Int64(flatTable.count))
+            binCounts.append(Int64(n))
+            flatTable += h.cost + [h.outsideCost, h.missingCost]
         }
-        kind = ints(kinds)
-        binLow = doubles(detector.histograms.map(\.low))
-        binWidth = doubles(detector.histograms.map(\.width))
-        costStart = ints(costStarts)
-        costCount = ints(detector.histograms.map(\.cost.count))
-        missingCost = doubles(detector.histograms.map(\.missingCost))
-        outsideCost = doubles(detector.histograms.map(\.outsideCost))
-        costs = doubles(flatCosts)
+        func int64s(_ values: [Int64]) -> UnsafeMutablePointer<Int64> {
+            let p = UnsafeMutablePointer<Int64>.allocate(capacity: max(values.count, 1))
+            p.initialize(from: values, count: values.count)
+            return p
+        }
+        offset = doubles(offsets)
+        scale = doubles(scales)
+        binLow = doubles(lows)
+        binHigh = doubles(highs)
+        tableStart = int64s(starts64)
+        bins = int64s(binCounts)
+        table = doubles(flatTable)
     }
 
     deinit {
-        for p in [low, high, integral, ranks, binLow, binWidth, missingCost, outsideCost, costs] { p.deallocate() }
-        for p in [rankStart, kind, costStart, costCount] { p.deallocate() }
+        for p in [low, high, integral, ranks, offset, scale, binLow, binHigh, table] { p.deallocate() }
+        rankStart.deallocate()
+        tableStart.deallocate()
+        bins.deallocate()
     }
 
     /// Whether every value of `rows` rows at `values` is valid: NaN, or finite and, for a
@@ -97,57 +118,20 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
         }
     }
 
-    /// Feature j's term of the histogram detector for value v (as
-    /// ``HistogramDetector/contribution(feature:value:)``), without branches on the value
-    /// (whether a value is missing varies from row to row): every kind's bin position is
-    /// computed, then the feature's is selected.
-    @inline(__always)
-    private func detectorTerm(_ j: Int, _ v: Double) -> Double {
-        let k = kind[j], n = costCount[j]
-        // The position among the bins and whether it is inside them: numeric,
-        // (v - low) / width in 0...n (n: the last bin's upper edge); categorical, the level
-        // Int(v) in 0..<n, that is -1 < v < n; constant, inside when v is the constant.
-        let numeric = (v - binLow[j]) / binWidth[j]
-        let x = k == 2 ? numeric : (k == 1 ? v : 0)
-        let inside = n > 0 && (k == 2 ? (x >= 0 && x <= Double(n)) : (k == 1 ? (x > -1 && x < Double(n)) : v == binLow[j]))
-        let bin = Swift.min(Int(inside ? x : 0), n - 1)
-        let term = inside ? costs[costStart[j] + bin] : outsideCost[j]
-        return v.isNaN ? missingCost[j] : term
+    /// The detector scores of `count` valid schema rows (row-major) into `out[i * outStride]`
+    /// (as ``HistogramDetector/score(_:)``: each row's terms summed in feature order). In C
+    /// (`rtw_detector_scores`): each term without a branch on the value (whether a value is
+    /// missing varies from row to row), four rows' sums side by side (one row's sum is a chain
+    /// of dependent additions, which bounded the one-row form).
+    public func detectorScores(_ rows: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>, outStride: Int) {
+        var d = rtw_detector(offset: offset, scale: scale, low: binLow, high: binHigh, start: tableStart, bins: bins, table: table)
+        rtw_detector_scores(&d, rows, count, features, out, outStride)
     }
 
-    /// The histogram detector's score of one valid schema row (as ``HistogramDetector/score(_:)``:
-    /// the same terms summed in the same order).
+    /// The histogram detector's score of one valid schema row.
     public func detectorScore(_ row: UnsafePointer<Double>) -> Double {
         var s = 0.0
-        for j in 0..<features { s += detectorTerm(j, row[j]) }
+        detectorScores(row, count: 1, into: &s, outStride: 1)
         return s
-    }
-
-    /// The detector scores of `count` valid schema rows (row-major) into `out[i * outStride]`.
-    /// Each row's terms are summed in feature order, as ``detectorScore(_:)`` sums them; four
-    /// rows are summed side by side, so that four chains of additions overlap (one row's sum is
-    /// a chain of dependent additions, which bounded the one-row form).
-    public func detectorScores(_ rows: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>, outStride: Int) {
-        let m = features
-        var r = 0
-        while r + 4 <= count {
-            let x0 = rows + r * m, x1 = x0 + m, x2 = x1 + m, x3 = x2 + m
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-            for j in 0..<m {
-                s0 += detectorTerm(j, x0[j])
-                s1 += detectorTerm(j, x1[j])
-                s2 += detectorTerm(j, x2[j])
-                s3 += detectorTerm(j, x3[j])
-            }
-            out[r * outStride] = s0
-            out[(r + 1) * outStride] = s1
-            out[(r + 2) * outStride] = s2
-            out[(r + 3) * outStride] = s3
-            r += 4
-        }
-        while r < count {
-            out[r * outStride] = detectorScore(rows + r * m)
-            r += 1
-        }
     }
 }

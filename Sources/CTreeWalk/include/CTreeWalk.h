@@ -20,6 +20,25 @@ extern "C" {
 /// most 2^52). Portable C (the compiler vectorises it), for readmit's input check.
 int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral);
 
+/// readmit's histogram detector (HistogramDetector) laid out for scoring without branches. Per
+/// feature j: the position x = (v - offset[j]) / scale[j] (numeric: the lower edge and bin
+/// width; categorical: 0 and 1; one bin: the value and 1) is inside the bins when
+/// low[j] <= x <= high[j], its bin then min((int64)x, bins[j] - 1); table[start[j] + i] holds
+/// bin i's cost for i < bins[j], then the cost outside the bins, then the cost of a missing value.
+typedef struct {
+    const double *offset;
+    const double *scale;
+    const double *low;
+    const double *high;
+    const int64_t *start;
+    const int64_t *bins;
+    const double *table;
+} rtw_detector;
+
+/// The detector score of each of `rows` rows of `m` values at `x` (each row's terms added in
+/// feature order) into out[r * outStride]. Portable C.
+void rtw_detector_scores(const rtw_detector *d, const double *x, size_t rows, size_t m, double *out, size_t outStride);
+
 /// 1 when this CPU (and this build's compiler) can run the AVX2 kernels, else 0.
 int rtw_cpu_supports_avx2(void);
 
