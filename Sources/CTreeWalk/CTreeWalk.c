@@ -2,8 +2,8 @@
 //
 // Each walk mirrors the Swift reference step for step. A level of a complete tree moves a
 // node index i to 2i + 1 + right, where right is the node's comparison on the row's value;
-// eight rows (one AVX2 vector of floats: the booster, and the forest on rows of floats) or four
-// (the forest on rows of doubles) move together,
+// eight rows (one AVX2 vector: the booster on integer keys of its floats, and the forest on
+// rows of floats) or four (the forest on rows of doubles) move together,
 // and the leaf each row reaches is added onto that row's running sum, tree after tree, in
 // tree order: the same additions in the same order as the Swift walk, so the same bits.
 // No -ffast-math and no FMA: only compares, integer arithmetic, and one add per tree.
@@ -16,6 +16,71 @@
 #include <immintrin.h>
 #endif
 
+void rtw_booster_keys(const int32_t *feature, const float *split, size_t nodes, int32_t *node, int32_t *threshold) {
+    for (size_t i = 0; i < nodes; i++) {
+        const int32_t code = feature[i];
+        node[i] = 2 * (code & ~(1 << 30)) + ((code >> 30) & 1 ? 0 : 1);
+        float s = split[i] + 0.0f;
+        int32_t bits;
+        memcpy(&bits, &s, 4);
+        threshold[i] = s != s ? INT32_MAX - 1 : (bits ^ ((bits >> 31) & 0x7fffffff)) - 1;
+    }
+}
+
+int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral) {
+    // Branch-free so that the compiler vectorises the inner loop. v - v is 0 exactly when v is
+    // finite; (v + 2^52) - 2^52 is v rounded to an integer for 0 <= v < 2^52 (no floor: a libm
+    // call on baseline x86-64), equal to v exactly when v is an integer (-0 included).
+    long bad = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const double *row = x + r * m;
+        for (size_t j = 0; j < m; j++) {
+            const double v = row[j];
+            const double rounded = (v + 0x1p52) - 0x1p52;
+            const int ok = ((v - v == 0) & (v >= low[j]) & (v < high[j]) & ((rounded == v) | (integral[j] == 0))) | (v != v);
+            bad |= !ok;
+        }
+    }
+    return bad == 0;
+}
+
+/// Feature j's detector term for value v: see rtw_detector in the header.
+static inline double detector_term(const rtw_detector *d, size_t j, double v) {
+    const double x = (v - d->offset[j]) / d->scale[j];
+    const int inside = (x >= d->low[j]) & (x <= d->high[j]);
+    const int64_t n = d->bins[j];
+    int64_t bin = (int64_t)(inside ? x : 0);
+    bin = bin > n - 1 ? n - 1 : bin;
+    const int64_t index = v != v ? n + 1 : (inside ? bin : n);
+    return d->table[d->start[j] + index];
+}
+
+void rtw_detector_scores(const rtw_detector *d, const double *x, size_t rows, size_t m, double *out, size_t outStride) {
+    size_t r = 0;
+    // Four rows side by side: each row's terms are added in feature order (one chain of
+    // dependent additions per row), four chains overlapping.
+    for (; r + 4 <= rows; r += 4) {
+        const double *x0 = x + r * m, *x1 = x0 + m, *x2 = x1 + m, *x3 = x2 + m;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (size_t j = 0; j < m; j++) {
+            s0 += detector_term(d, j, x0[j]);
+            s1 += detector_term(d, j, x1[j]);
+            s2 += detector_term(d, j, x2[j]);
+            s3 += detector_term(d, j, x3[j]);
+        }
+        out[r * outStride] = s0;
+        out[(r + 1) * outStride] = s1;
+        out[(r + 2) * outStride] = s2;
+        out[(r + 3) * outStride] = s3;
+    }
+    for (; r < rows; r++) {
+        const double *row = x + r * m;
+        double s = 0;
+        for (size_t j = 0; j < m; j++) s += detector_term(d, j, row[j]);
+        out[r * outStride] = s;
+    }
+}
+
 #ifdef RTW_X86
 
 int rtw_cpu_supports_avx2(void) {
@@ -25,15 +90,16 @@ int rtw_cpu_supports_avx2(void) {
 
 #define AVX2 __attribute__((target("avx2")))
 // Measurement knobs (benchmarks/train/README.md): -DNO_PERMUTE=1 gathers every level's node
-// fields; BOOSTER_GROUPS and FOREST_GROUPS set how many row groups walk a tree together.
+// fields; KEY_GROUPS, BOOSTER_GROUPS (the forest's float walk) and FOREST_GROUPS set how many
+// row groups walk a tree together; KEY_ROWS how many rows the booster keys at a time.
 #ifndef NO_PERMUTE
 #define NO_PERMUTE 0
 #endif
 
 // ---------------------------------------------------------------------------------------------
-// Booster: float comparisons, 8 rows per vector.
+// Node reads shared by the booster's walk and the forest's float walk, 8 rows per vector.
 
-/// Row groups (of 8 rows) walked together: independent gathers overlap.
+/// Row groups (of 8 rows) walked together by the forest's float walk: independent gathers overlap.
 #ifndef BOOSTER_GROUPS
 #define BOOSTER_GROUPS 4
 #endif
@@ -59,112 +125,138 @@ AVX2 static inline __m256 pickLevel(const int32_t *p, __m256i m, int blockBits) 
     return _mm256_blendv_ps(v, upper, _mm256_castsi256_ps(_mm256_slli_epi32(m, 27)));
 }
 
-/// The node fields at level `k` for m (see above): levels 0-2 by a permute of the tree's first
-/// eight nodes shifted by one (`top*`: lane j holds node j - 1), levels 3-5 by `pickLevel`
+// ---------------------------------------------------------------------------------------------
+// Booster on integer keys: each float maps to a 32-bit integer of the same order, so a node's
+// test is one integer compare (see rtw_booster_keys in the header).
+
+#ifndef KEY_GROUPS
+#define KEY_GROUPS 4
+#endif
+#ifndef KEY_ROWS
+#define KEY_ROWS 256
+#endif
+
+/// The node fields (two 32-bit fields: the booster's key column and threshold, or the forest's
+/// code and float value) at level `k` for m (see above): levels 0-2 by a permute of the tree's
+/// first eight nodes shifted by one (`top*`: lane j holds node j - 1), levels 3-5 by `pickLevel`
 /// where `byPermute[k]` (the caller checked that the loads stay inside the tree), else by gather.
-AVX2 static inline void booster_node(const int32_t *f, const float *s, int k, int byPermute, __m256i topCode, __m256 topSplit,
-                                     __m256i m, __m256i *code, __m256 *split) {
+AVX2 static inline void key_node(const int32_t *nd, const int32_t *th, int k, int byPermute, __m256i topNode, __m256i topThr,
+                                 __m256i m, __m256i *node, __m256i *thr) {
     if (!byPermute) {
         const __m256i i = _mm256_sub_epi32(m, _mm256_set1_epi32(1));
-        *code = _mm256_i32gather_epi32(f, i, 4);
-        *split = _mm256_i32gather_ps(s, i, 4);
+        *node = _mm256_i32gather_epi32(nd, i, 4);
+        *thr = _mm256_i32gather_epi32(th, i, 4);
     } else if (k < 3) {
-        *code = _mm256_permutevar8x32_epi32(topCode, m);
-        *split = _mm256_permutevar8x32_ps(topSplit, m);
+        *node = _mm256_permutevar8x32_epi32(topNode, m);
+        *thr = _mm256_permutevar8x32_epi32(topThr, m);
     } else {
         const int first = (1 << k) - 1;
-        *code = _mm256_castps_si256(pickLevel(f + first, m, k - 3));
-        *split = pickLevel((const int32_t *)(s + first), m, k - 3);
+        *node = _mm256_castps_si256(pickLevel(nd + first, m, k - 3));
+        *thr = _mm256_castps_si256(pickLevel(th + first, m, k - 3));
     }
 }
 
-/// One level for one group: m -> 2m + right, right = x >= split, or x missing and the node's
-/// default is right: the ordered compare (NaN false) for default-left nodes, the unordered
-/// not-less-than (NaN true) for default-right ones (bit 30 of the code, shifted to the sign).
-AVX2 static inline __m256i booster_step(__m256i m, __m256i code, __m256 split, const float *rows, __m256i laneOffset) {
-    const __m256i column = _mm256_andnot_si256(_mm256_set1_epi32(1 << 30), code);
-    const __m256 x = _mm256_i32gather_ps(rows, _mm256_add_epi32(laneOffset, column), 4);
-    const __m256 ge = _mm256_cmp_ps(x, split, _CMP_GE_OQ);
-    const __m256 notLess = _mm256_cmp_ps(x, split, _CMP_NLT_UQ);
-    const __m256i right = _mm256_castps_si256(_mm256_blendv_ps(ge, notLess, _mm256_castsi256_ps(_mm256_slli_epi32(code, 1))));
-    // right is 0 or -1.
-    return _mm256_sub_epi32(_mm256_add_epi32(m, m), right);
-}
-
-/// `groups` groups of 8 rows (starting at `rows`, `columns` floats each) through every tree.
-AVX2 static inline void booster_groups(const rtw_booster *b, const float *rows, size_t columns, float *acc,
-                                       int groups, const int *byPermute) {
+/// `groups` groups of 8 rows of keys (2 * `columns` per row) through every tree.
+AVX2 static inline void key_groups(const rtw_booster *b, const int32_t *rows, size_t columns, float *acc, int groups,
+                                   const int *byPermute) {
     const int depth = b->depth;
     const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
-    const __m256i laneOffset = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)columns));
-    const __m256i leafOffset = _mm256_set1_epi32((int)leaves);  // leaf index = m - 2^depth
+    const __m256i laneOffset = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(2 * columns)));
+    const __m256i leafOffset = _mm256_set1_epi32((int)leaves);
     const __m256i shiftUp = _mm256_setr_epi32(7, 0, 1, 2, 3, 4, 5, 6);
-    __m256 sum[BOOSTER_GROUPS];
+    __m256 sum[KEY_GROUPS];
     for (int g = 0; g < groups; g++) sum[g] = _mm256_loadu_ps(acc + 8 * g);
     for (int32_t t = 0; t < b->trees; t++) {
-        const int32_t *f = b->feature + (size_t)t * internal;
-        const float *s = b->split + (size_t)t * internal;
+        const int32_t *nd = b->node + (size_t)t * internal;
+        const int32_t *th = b->threshold + (size_t)t * internal;
         const float *l = b->leaf + (size_t)t * leaves;
-        __m256i topCode = _mm256_setzero_si256();
-        __m256 topSplit = _mm256_setzero_ps();
+        __m256i topNode = _mm256_setzero_si256(), topThr = _mm256_setzero_si256();
         if (byPermute[0]) {
-            topCode = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)f), shiftUp);
-            topSplit = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s), shiftUp);
+            topNode = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)nd), shiftUp);
+            topThr = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)th), shiftUp);
         }
-        __m256i m[BOOSTER_GROUPS];
+        __m256i m[KEY_GROUPS];
         for (int g = 0; g < groups; g++) m[g] = _mm256_set1_epi32(1);
         for (int k = 0; k < depth; k++) {
             for (int g = 0; g < groups; g++) {
-                __m256i code;
-                __m256 split;
-                booster_node(f, s, k, byPermute[k], topCode, topSplit, m[g], &code, &split);
-                m[g] = booster_step(m[g], code, split, rows + (size_t)g * 8 * columns, laneOffset);
+                __m256i node, thr;
+                key_node(nd, th, k, byPermute[k], topNode, topThr, m[g], &node, &thr);
+                const __m256i x = _mm256_i32gather_epi32(rows + (size_t)g * 16 * columns, _mm256_add_epi32(laneOffset, node), 4);
+                m[g] = _mm256_sub_epi32(_mm256_add_epi32(m[g], m[g]), _mm256_cmpgt_epi32(x, thr));
             }
         }
-        // (The leaves by permute and blends, like the top levels' nodes, measured 3% slower.)
         for (int g = 0; g < groups; g++)
             sum[g] = _mm256_add_ps(sum[g], _mm256_i32gather_ps(l, _mm256_sub_epi32(m[g], leafOffset), 4));
     }
     for (int g = 0; g < groups; g++) _mm256_storeu_ps(acc + 8 * g, sum[g]);
 }
 
-AVX2 static void booster_chunk(const rtw_booster *b, const float *rows, size_t count, size_t columns, float *acc,
-                               const int *byPermute) {
-    size_t r = 0;
-    for (; r + 8 * BOOSTER_GROUPS <= count; r += 8 * BOOSTER_GROUPS)
-        booster_groups(b, rows + r * columns, columns, acc + r, BOOSTER_GROUPS, byPermute);
-    for (; r + 8 <= count; r += 8) booster_groups(b, rows + r * columns, columns, acc + r, 1, byPermute);
+/// The key of a float: its bits as a signed integer, the magnitude bits flipped for negative
+/// values, after -0 became +0 (x + 0.0f): then a < b as floats iff key(a) < key(b) as integers
+/// (NaN aside).
+static inline int32_t float_key(float f) {
+    f += 0.0f;
+    int32_t bits;
+    memcpy(&bits, &f, 4);
+    return bits ^ ((bits >> 31) & 0x7fffffff);
 }
 
-AVX2 static size_t booster_add(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
-                               float *scratch, size_t chunk) {
+/// Each value of `n` doubles as two keys of its float: [2i] a missing value above every
+/// threshold (INT32_MAX), [2i + 1] below every one (INT32_MIN).
+AVX2 static void row_keys(const double *x, size_t n, int32_t *out) {
+    size_t i = 0;
+    const __m256i magnitude = _mm256_set1_epi32(0x7fffffff);
+    const __m256i high = _mm256_set1_epi32(INT32_MAX), low = _mm256_set1_epi32(INT32_MIN);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 f = _mm256_add_ps(_mm256_setr_m128(_mm256_cvtpd_ps(_mm256_loadu_pd(x + i)), _mm256_cvtpd_ps(_mm256_loadu_pd(x + i + 4))),
+                                       _mm256_setzero_ps());
+        const __m256i bits = _mm256_castps_si256(f);
+        const __m256i key = _mm256_xor_si256(bits, _mm256_and_si256(_mm256_srai_epi32(bits, 31), magnitude));
+        const __m256 nan = _mm256_cmp_ps(f, f, _CMP_UNORD_Q);
+        const __m256i right = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(key), _mm256_castsi256_ps(high), nan));
+        const __m256i left = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(key), _mm256_castsi256_ps(low), nan));
+        // Interleave: right0 left0 right1 left1 ...
+        const __m256i a = _mm256_unpacklo_epi32(right, left), b = _mm256_unpackhi_epi32(right, left);
+        _mm256_storeu_si256((__m256i *)(out + 2 * i), _mm256_permute2x128_si256(a, b, 0x20));
+        _mm256_storeu_si256((__m256i *)(out + 2 * i + 8), _mm256_permute2x128_si256(a, b, 0x31));
+    }
+    for (; i < n; i++) {
+        const float f = (float)x[i];
+        const int32_t key = float_key(f);
+        out[2 * i] = f != f ? INT32_MAX : key;
+        out[2 * i + 1] = f != f ? INT32_MIN : key;
+    }
+}
+
+AVX2 static size_t key_add(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                           int32_t *scratch, size_t chunk) {
     const size_t done = count - count % 8;
-    if (done == 0 || b->depth <= 0 || b->depth > 24 || b->trees <= 0 || chunk < 8 || columns > (1u << 24)) return 0;
+    if (done == 0 || b->depth <= 0 || b->depth > 24 || b->trees <= 0 || chunk < 8 || columns > (1u << 22)) return 0;
     chunk -= chunk % 8;
-    // Which levels read their nodes by permute: levels 0-2 from the tree's first eight nodes,
-    // level k = 3 to 5 from its 2^k nodes starting at 2^k - 1; the loads must lie inside the
-    // tree's internal nodes.
     int byPermute[32] = {0};
     const size_t internal = ((size_t)1 << b->depth) - 1;
     for (int k = 0; k < b->depth && k < 32; k++) {
         const size_t width = (size_t)1 << k, first = width - 1;
         byPermute[k] = !NO_PERMUTE && (k < 3 ? 8 <= internal : width <= 32 && first + width <= internal);
     }
+    // Two keys per value: the rows of a chunk take twice the floats' room, so they are keyed
+    // and walked at most KEY_ROWS at a time to keep them in cache beside the trees.
+    if (chunk > KEY_ROWS) chunk = KEY_ROWS;
     for (size_t start = 0; start < done; start += chunk) {
         const size_t n = done - start < chunk ? done - start : chunk;
-        // Each value as a float, converted once per chunk (the Swift walk converts it at
-        // each comparison: the same rounding).
-        const double *src = x + start * columns;
-        for (size_t i = 0; i < n * columns; i++) scratch[i] = (float)src[i];
-        booster_chunk(b, scratch, n, columns, acc + start, byPermute);
+        row_keys(x + start * columns, n * columns, scratch);
+        size_t r = 0;
+        for (; r + 8 * KEY_GROUPS <= n; r += 8 * KEY_GROUPS)
+            key_groups(b, scratch + 2 * r * columns, columns, acc + start + r, KEY_GROUPS, byPermute);
+        for (; r + 8 <= n; r += 8) key_groups(b, scratch + 2 * r * columns, columns, acc + start + r, 1, byPermute);
     }
     return done;
 }
 
 size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
-                            float *scratch, size_t chunk) {
+                            int32_t *scratch, size_t chunk) {
     if (!rtw_cpu_supports_avx2()) return 0;
-    return booster_add(b, x, count, columns, acc, scratch, chunk);
+    return key_add(b, x, count, columns, acc, scratch, chunk);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,19 +391,19 @@ AVX2 static inline void forest_float_groups(const rtw_forest_float *fo, const fl
         const float *v = fo->valueFloat + (size_t)t * internal;
         const double *l = fo->leaf + (size_t)t * leaves;
         __m256i topCode = _mm256_setzero_si256();
-        __m256 topValue = _mm256_setzero_ps();
+        __m256i topValue = _mm256_setzero_si256();
         if (byPermute[0]) {
             topCode = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)f), shiftUp);
-            topValue = _mm256_permutevar8x32_ps(_mm256_loadu_ps(v), shiftUp);
+            topValue = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)v), shiftUp);
         }
         __m256i m[BOOSTER_GROUPS];
         for (int g = 0; g < groups; g++) m[g] = _mm256_set1_epi32(1);
         for (int k = 0; k < depth; k++) {
             for (int g = 0; g < groups; g++) {
                 __m256i code;
-                __m256 value;
-                booster_node(f, v, k, byPermute[k], topCode, topValue, m[g], &code, &value);
-                m[g] = forest_float_step(m[g], code, value, rows + (size_t)g * 8 * columns, laneOffset);
+                __m256i value;
+                key_node(f, (const int32_t *)v, k, byPermute[k], topCode, topValue, m[g], &code, &value);
+                m[g] = forest_float_step(m[g], code, _mm256_castsi256_ps(value), rows + (size_t)g * 8 * columns, laneOffset);
             }
         }
         for (int g = 0; g < groups; g++) {
@@ -349,6 +441,12 @@ size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size
 
 #else  // not x86-64: no vector kernels; the Swift walk does everything.
 
+size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                            int32_t *scratch, size_t chunk) {
+    (void)b; (void)x; (void)count; (void)columns; (void)acc; (void)scratch; (void)chunk;
+    return 0;
+}
+
 size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum) {
     (void)f; (void)x; (void)count; (void)columns; (void)sum;
     return 0;
@@ -357,11 +455,6 @@ size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size
 
 int rtw_cpu_supports_avx2(void) { return 0; }
 
-size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
-                            float *scratch, size_t chunk) {
-    (void)b; (void)x; (void)count; (void)columns; (void)acc; (void)scratch; (void)chunk;
-    return 0;
-}
 
 size_t rtw_forest_add_avx2(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum, size_t chunk) {
     (void)f; (void)x; (void)count; (void)columns; (void)sum; (void)chunk;

@@ -25,6 +25,11 @@ public struct CompiledBooster: Sendable {
     private var split: [Float]
     /// Per leaf: the leaf value.
     private var leaf: [Float]
+    /// Per internal node, for the AVX2 walk on integer keys (`rtw_booster_keys`: a float's key
+    /// orders as the float does, so a node's test is one integer compare): the key column
+    /// (2 * feature, + 1 when a missing value goes left) and the split's key minus 1.
+    private var keyNode: [Int32]
+    private var keyThreshold: [Int32]
     /// The base margin (`logit(base_score)`), where the sum starts.
     let baseMargin: Float
     static let defaultRightFlag: Int32 = 1 << 30
@@ -82,6 +87,10 @@ public struct CompiledBooster: Sendable {
         self.feature = feature
         self.split = split
         self.leaf = leaf
+        var keyNode = [Int32](repeating: 0, count: feature.count), keyThreshold = keyNode
+        rtw_booster_keys(feature, split, feature.count, &keyNode, &keyThreshold)
+        self.keyNode = keyNode
+        self.keyThreshold = keyThreshold
     }
 
     /// Every split of a real node (pass-through nodes left out) as (feature, split value): for
@@ -114,12 +123,12 @@ public struct CompiledBooster: Sendable {
         acc.initialize(repeating: baseMargin, count: count)
         var done = 0
         if walk == .avx2 && walk.isSupported && count >= 8 {
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, count) * columns)
+            let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * min(chunk, count, 256) * columns)
             defer { scratch.deallocate() }
-            done = feature.withUnsafeBufferPointer { f in
-                split.withUnsafeBufferPointer { s in
+            done = keyNode.withUnsafeBufferPointer { n in
+                keyThreshold.withUnsafeBufferPointer { th in
                     leaf.withUnsafeBufferPointer { l in
-                        var b = rtw_booster(feature: f.baseAddress, split: s.baseAddress, leaf: l.baseAddress,
+                        var b = rtw_booster(node: n.baseAddress, threshold: th.baseAddress, leaf: l.baseAddress,
                                             trees: Int32(trees), depth: Int32(depth))
                         return rtw_booster_add_avx2(&b, x, count, columns, acc, scratch, chunk)
                     }

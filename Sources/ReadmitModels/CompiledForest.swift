@@ -117,20 +117,44 @@ public struct CompiledForest: Sendable {
                       walk: TreeWalk = .selected, chunkRows: Int = TreeWalk.chunkRows) {
         let m = medians.count
         let chunk = max(8, chunkRows - chunkRows % 8)
+        let vector = walk == .avx2 && walk.isSupported && count >= 8
+        // The imputed rows as floats for the AVX2 float walk, filled in the same pass.
+        let floats = UnsafeMutablePointer<Float>.allocate(capacity: vector ? min(chunk, count) * m : 1)
+        defer { floats.deallocate() }
+        medians.withUnsafeBufferPointer { med in
         var start = 0
         while start < count {
             let n = min(chunk, count - start)
             let x = rows + start * m, sums = out + start
-            for r in 0..<n {
-                for j in 0..<m {
-                    let v = x[r * m + j]
-                    scratch[r * m + j] = v.isNaN && !medians[j].isNaN ? medians[j] : v
-                }
-                sums[r] = 0
-            }
             var done = 0
-            if walk == .avx2 && walk.isSupported && n >= 8 {
-                done = floatWalk(scratch, count: n, into: sums)
+            @inline(__always) func impute(_ rowRange: Range<Int>) {
+                for r in rowRange {
+                    for j in 0..<m {
+                        let v = x[r * m + j], median = med[j]
+                        scratch[r * m + j] = v.isNaN && !median.isNaN ? median : v
+                    }
+                }
+            }
+            for r in 0..<n { sums[r] = 0 }
+            if vector && n >= 8 {
+                // Imputed as floats, checking that each is exact (NaN included), in one pass; the
+                // doubles are written only for the rows the float walk leaves (or for all of them
+                // when some value is not a float), so that a chunk's cache holds less.
+                var notFloat = 0
+                for r in 0..<n {
+                    let row = x + r * m, out = floats + r * m
+                    for j in 0..<m {
+                        let v = row[j], median = med[j]
+                        let imputed = v.isNaN && !median.isNaN ? median : v
+                        let f = Float(imputed)
+                        out[j] = f
+                        notFloat |= (Double(f) != imputed && !imputed.isNaN) ? 1 : 0
+                    }
+                }
+                if notFloat == 0 { done = floatWalk(floats, count: n, into: sums) }
+                impute(done..<n)
+            } else {
+                impute(0..<n)
             }
             if walk == .avx2 && walk.isSupported && n >= 8 && done == 0 {
                 done = feature.withUnsafeBufferPointer { f in
@@ -146,24 +170,18 @@ public struct CompiledForest: Sendable {
             if done < n { scalarWalk(scratch + done * m, count: n - done, into: sums + done) }
             start += n
         }
+        }
         // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c) by
         // exp2. Not pow(2, x): optimised builds turn that into exp2, unoptimised ones do not,
         // and the two differ in the last bit, so a debug and a release build would disagree.
         for r in 0..<count { out[r] = Foundation.exp2(-(out[r] / Double(trees)) / normaliser) }
     }
 
-    /// The AVX2 walk over floats, eight rows per vector, when every imputed value of the `count`
-    /// rows is a float (NaN included): then each comparison has the same answer as in doubles
-    /// (see ``valueFloat``). Returns the rows done (0 when some value is not a float).
-    private func floatWalk(_ scratch: UnsafeMutablePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) -> Int {
-        let m = medians.count, n = count * m
-        for i in 0..<n {
-            let v = scratch[i]
-            if Double(Float(v)) != v && !v.isNaN { return 0 }
-        }
-        let rows = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        defer { rows.deallocate() }
-        for i in 0..<n { rows[i] = Float(scratch[i]) }
+    /// The AVX2 walk over floats, eight rows per vector, for `count` imputed rows whose every
+    /// value is a float (NaN included), given as floats: then each comparison has the same answer
+    /// as in doubles (see ``valueFloat``). Returns the rows done.
+    private func floatWalk(_ rows: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Double>) -> Int {
+        let m = medians.count
         return feature.withUnsafeBufferPointer { f in
             valueFloat.withUnsafeBufferPointer { v in
                 leaf.withUnsafeBufferPointer { l in

@@ -1,3 +1,4 @@
+import CTreeWalk
 import Foundation
 import XCTest
 
@@ -83,6 +84,8 @@ final class TreeWalkTests: XCTestCase {
             let d = Double(s)
             perColumn[f] += [d, Double(s.nextUp), Double(s.nextDown), d.nextDown, d.nextUp]
         }
+        // Both zeros everywhere: the key walk maps -0 to +0 before comparing.
+        for j in 0..<columns { perColumn[j] += [-0.0, 0.0] }
         return edgeRows(perColumn, period: 9)
     }
 
@@ -213,6 +216,49 @@ final class TreeWalkTests: XCTestCase {
             XCTAssertEqual(got.tier, reference.tier, "\(walk): tier")
             XCTAssertEqual(got.intervalLow.map(\.bitPattern), reference.intervalLow.map(\.bitPattern), "\(walk): interval low")
             XCTAssertEqual(got.intervalHigh.map(\.bitPattern), reference.intervalHigh.map(\.bitPattern), "\(walk): interval high")
+        }
+    }
+
+    /// The key walk's comparison against the reference rule on every pair of edge values: one
+    /// node (feature 0, split s, missing going left or right) whose two leaves say which way
+    /// each row went. Values: both zeros, +-inf, NaN (both signs), the smallest subnormal and
+    /// normal floats, the largest float, doubles that round to a float or overflow to inf, and
+    /// 1 with its neighbours; splits: the same floats, NaN included.
+    func testKeyWalkComparesAsTheReferenceOnEdgeValues() throws {
+        guard TreeWalk.avx2.isSupported else { throw XCTSkip("no AVX2 on this CPU") }
+        let floats: [Float] = [0, -0.0, .infinity, -.infinity, .nan, -Float.nan, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                               .leastNormalMagnitude, -.leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                               1, Float(1).nextUp, Float(1).nextDown, -1, Float(-1).nextUp, Float(-1).nextDown, 0.5, -2.5e-20]
+        var values = floats.map(Double.init)
+        values += [(1.0).nextUp, (1.0).nextDown, 1e300, -1e300, Double.leastNonzeroMagnitude, -Double.leastNonzeroMagnitude]
+        for split in floats {
+            for defaultRight in [false, true] {
+                let feature: [Int32] = [defaultRight ? CompiledBooster.defaultRightFlag : 0]
+                var node: [Int32] = [0], threshold: [Int32] = [0]
+                rtw_booster_keys(feature, [split], 1, &node, &threshold)
+                let leaf: [Float] = [0, 1]
+                // Each value for 8 rows in a row group of its own (two columns: the second unused),
+                // so that a row count not a multiple of 8 is also covered.
+                let rows = values.count * 8 + 5
+                var x = [Double](repeating: 7, count: rows * 2)
+                for r in 0..<rows { x[2 * r] = values[(r / 8) % values.count] }
+                var acc = [Float](repeating: 0, count: rows)
+                var scratch = [Int32](repeating: 0, count: 2 * rows * 2)
+                let done = node.withUnsafeBufferPointer { n in
+                    threshold.withUnsafeBufferPointer { th in
+                        leaf.withUnsafeBufferPointer { l in
+                            var b = rtw_booster(node: n.baseAddress, threshold: th.baseAddress, leaf: l.baseAddress, trees: 1, depth: 1)
+                            return rtw_booster_add_avx2(&b, x, rows, 2, &acc, &scratch, 16)
+                        }
+                    }
+                }
+                XCTAssertEqual(done, rows - rows % 8)
+                for r in 0..<done {
+                    let v = Float(x[2 * r])
+                    let right = CompiledBooster.goesRight(v, split, feature[0])
+                    XCTAssertEqual(acc[r], Float(right), "value \(x[2 * r]) against split \(split), missing goes \(defaultRight ? "right" : "left")")
+                }
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 // Microbenchmark of the CTreeWalk kernels on random complete trees (issue 15): a plain C
 // reference walk (one row at a time, the Swift walk's comparisons) against the AVX2 walks,
 // bit-checked, median of repeats. Not the served model: `readmit benchmark-scoring` measures
-// that. Used to choose the kernel's knobs (NO_PERMUTE, BOOSTER_GROUPS, FOREST_GROUPS):
+// that. Used to choose the kernel's knobs (NO_PERMUTE, KEY_GROUPS, KEY_ROWS, FOREST_GROUPS):
 //   benchmarks/treewalk/run.sh [ROWS] [CHUNK] [REPEATS] [extra cc flags, e.g. -DNO_PERMUTE=1]
 #include "CTreeWalk.h"
 #include <math.h>
@@ -12,13 +12,13 @@
 static uint64_t st = 42;
 static double rnd(void) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; return (st >> 11) * 0x1.0p-53; }
 static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-static void ref_booster(const rtw_booster *b, const double *x, size_t count, size_t cols, float *acc) {
+static void ref_booster(const rtw_booster *b, const int32_t *feature, const float *split, const double *x, size_t count, size_t cols, float *acc) {
   int ni = (1 << b->depth) - 1, nl = 1 << b->depth;
   for (size_t r = 0; r < count; r++) for (int t = 0; t < b->trees; t++) {
     int i = 0;
     for (int k = 0; k < b->depth; k++) {
-      int32_t code = b->feature[t * ni + i]; float v = (float)x[r * cols + (code & ~(1 << 30))];
-      int right = (v >= b->split[t * ni + i]) | ((code >> 30) & (v != v));
+      int32_t code = feature[t * ni + i]; float v = (float)x[r * cols + (code & ~(1 << 30))];
+      int right = (v >= split[t * ni + i]) | ((code >> 30) & (v != v));
       i = 2 * i + 1 + right;
     }
     acc[r] += b->leaf[t * nl + i - ni];
@@ -46,7 +46,9 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < rows * C; i++) { double u = rnd(); x[i] = u < 0.2 ? NAN : (u < 0.25 ? floor(rnd() * 4) : rnd() * 10 - 5); }
   for (int i = 0; i < T * ni; i++) { bf[i] = (int)(rnd() * C) | (rnd() < 0.5 ? 1 << 30 : 0); bs[i] = rnd() < 0.1 ? INFINITY : (rnd() < 0.2 ? floorf(rnd()*4) : (float)(rnd() * 10 - 5)); if (bs[i]==INFINITY) bf[i] = 0; }
   for (int i = 0; i < T * nl; i++) bl[i] = (float)(rnd() * 0.02 - 0.01);
-  rtw_booster b = {bf, bs, bl, T, D};
+  int32_t *bn = malloc(4 * T * ni), *bt = malloc(4 * T * ni);
+  rtw_booster_keys(bf, bs, (size_t)T * ni, bn, bt);
+  rtw_booster b = {bn, bt, bl, T, D};
   int FT = 100, FD = 8, FC = 63; int fni = (1 << FD) - 1, fnl = 1 << FD;
   int32_t *ff = malloc(4 * FT * fni); double *fv = malloc(8 * FT * fni), *fl = malloc(8 * FT * fnl);
   for (int i = 0; i < FT * fni; i++) { int ind = rnd() < 0.4; ff[i] = (int)(rnd() * FC) | (ind ? 1 << 30 : 0); fv[i] = ind ? floor(rnd() * 4) : rnd() * 10 - 5; if (rnd() < 0.1) { ff[i] = 1 << 30; fv[i] = NAN; } }
@@ -54,12 +56,12 @@ int main(int argc, char **argv) {
   double *fx = malloc(8 * rows * FC);
   for (size_t i = 0; i < rows * FC; i++) { double u = rnd(); fx[i] = u < 0.3 ? floor(rnd() * 4) : (u < 0.32 ? NAN : rnd() * 10 - 5); }
   rtw_forest fo = {ff, fv, fl, FT, FD};
-  float *a1 = calloc(rows, 4), *a2 = calloc(rows, 4), *scratch = malloc(4 * chunk * C);
+  float *a1 = calloc(rows, 4), *a2 = calloc(rows, 4); int32_t *scratch = malloc(8 * chunk * C);
   double *s1 = calloc(rows, 8), *s2 = calloc(rows, 8);
   double tb[2][20], tf[2][20];
   for (int rep = 0; rep < reps; rep++) {
     for (size_t r = 0; r < rows; r++) { a1[r] = a2[r] = 0.25f; s1[r] = s2[r] = 0; }
-    double t0 = now(); ref_booster(&b, x, rows, C, a1); double t1 = now();
+    double t0 = now(); ref_booster(&b, bf, bs, x, rows, C, a1); double t1 = now();
     size_t done = rtw_booster_add_avx2(&b, x, rows, C, a2, scratch, chunk); double t2 = now();
     ref_forest(&fo, fx, rows, FC, s1); double t3 = now();
     rtw_forest_add_avx2(&fo, fx, rows, FC, s2, chunk); double t4 = now();

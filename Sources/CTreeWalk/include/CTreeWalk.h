@@ -14,27 +14,65 @@
 extern "C" {
 #endif
 
+/// 1 when each of the `rows` rows of `m` doubles at `x` is valid, else 0: value j of a row is
+/// valid when NaN, or when finite, low[j] <= v < high[j] and, where integral[j] is not 0, v is
+/// an integer (-0 included; the caller keeps such a feature's low at 0 or above, and high at
+/// most 2^52). Portable C (the compiler vectorises it), for readmit's input check.
+int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral);
+
+/// readmit's histogram detector (HistogramDetector) laid out for scoring without branches. Per
+/// feature j: the position x = (v - offset[j]) / scale[j] (numeric: the lower edge and bin
+/// width; categorical: 0 and 1; one bin: the value and 1) is inside the bins when
+/// low[j] <= x <= high[j], its bin then min((int64)x, bins[j] - 1); table[start[j] + i] holds
+/// bin i's cost for i < bins[j], then the cost outside the bins, then the cost of a missing value.
+typedef struct {
+    const double *offset;
+    const double *scale;
+    const double *low;
+    const double *high;
+    const int64_t *start;
+    const int64_t *bins;
+    const double *table;
+} rtw_detector;
+
+/// The detector score of each of `rows` rows of `m` values at `x` (each row's terms added in
+/// feature order) into out[r * outStride]. Portable C.
+void rtw_detector_scores(const rtw_detector *d, const double *x, size_t rows, size_t m, double *out, size_t outStride);
+
 /// 1 when this CPU (and this build's compiler) can run the AVX2 kernels, else 0.
 int rtw_cpu_supports_avx2(void);
 
-/// The booster's complete trees, as CompiledBooster lays them out: per tree `2^depth - 1`
-/// internal nodes (feature index, bit 30 set when a missing value goes right; split value,
-/// right when `x >= split`) and `2^depth` leaves.
+/// The booster's complete trees, as CompiledBooster lays them out for this walk: per tree
+/// `2^depth - 1` internal nodes and `2^depth` leaves. Each node holds the key column it reads
+/// and its split's key minus one (rtw_booster_keys); a row goes right when its key is greater.
 typedef struct {
-    const int32_t *feature;
-    const float *split;
+    const int32_t *node;
+    const int32_t *threshold;
     const float *leaf;
     int32_t trees;
     int32_t depth;
 } rtw_booster;
 
+/// The node fields of `nodes` internal nodes given as XGBoost splits: `feature` the feature
+/// index, bit 30 set when a missing value goes right; `split` the split value (right when
+/// `x >= split`, x compared as a float, as XGBoost does).
+///
+/// A float's key is its bits as a signed integer with the magnitude bits flipped when negative,
+/// taken after -0 became +0: floats compare as their keys do. A row's value gives two keys, at
+/// 2 * feature (NaN: INT32_MAX, above every threshold) and 2 * feature + 1 (NaN: INT32_MIN);
+/// `node` picks the one of the node's default direction, and `x >= split` becomes
+/// key(x) > key(split) - 1 (a NaN split: INT32_MAX - 1, which only a missing value going right
+/// exceeds, as `x >= NaN` is false).
+void rtw_booster_keys(const int32_t *feature, const float *split, size_t nodes, int32_t *node, int32_t *threshold);
+
 /// Adds every tree's leaf, in tree order, onto `acc[r]` (float) for the first
 /// `count - count % 8` rows of `x` (row-major, `columns` doubles per row; each value is
-/// compared as a float, as XGBoost does). `scratch` holds at least `chunk * columns` floats
-/// and `chunk` is a positive multiple of 8: rows are walked `chunk` at a time, so the input
-/// stays in cache whatever `count` is. Returns the number of rows done.
-size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns,
-                            float *acc, float *scratch, size_t chunk);
+/// compared as a float, as XGBoost does, by its keys). `scratch` holds at least
+/// `2 * min(chunk, 256) * columns` keys and `chunk` is a positive multiple of 8: rows are keyed
+/// and walked at most `chunk` (and 256) at a time, so the input stays in cache whatever `count`
+/// is. Returns the number of rows done.
+size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                            int32_t *scratch, size_t chunk);
 
 /// The isolation forest's complete trees, as CompiledForest lays them out: per internal node
 /// a schema feature (bit 30 set for an indicator test, right when `x == value`; otherwise
