@@ -237,6 +237,11 @@ extension ServerStats {
 
 /// A JSON string literal for `s`.
 func jsonString(_ s: String) -> String {
+    // Most texts (field names, messages) need no escape: copied whole, not scalar by scalar
+    // (the per-scalar append was most of a one-row RECORDS reply's JSON cost).
+    if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        return "\"" + s + "\""
+    }
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {

@@ -135,6 +135,28 @@ public struct SourceTable: Sendable {
         }
     }
 
+    /// A `count_of` term: reads column `name` by the rules of ``texts(_:key:)`` and, per row,
+    /// adds 1 to `count` where it holds one of `wanted` and sets `seen` where it holds any
+    /// present value. A request's text column is read as it came, without building its
+    /// ``TextColumn`` first (a count over 23 medications, twice, showed in a one-row request's
+    /// profile).
+    public func countMatches(_ name: String, in wanted: [String], key: @autoclosure () -> String,
+                             count: inout [Double], seen: inout [Bool]) throws(DataError) {
+        guard case .columns(let columns, _, _) = backing, case .texts(let values, let codes)? = columns[name] else {
+            return try texts(name, key: key()).countMatches(in: wanted, count: &count, seen: &seen)
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: values.count) { status in
+            // Per distinct text: 0 missing, 1 present, 2 one of `wanted` (a handful of levels: a scan).
+            for (c, text) in values.enumerated() {
+                status[c] = text.isEmpty || missing.contains(text) ? 0 : (wanted.contains(text) ? 2 : 1)
+            }
+            for (r, code) in codes.enumerated() where code >= 0 && status[Int(code)] > 0 {
+                seen[r] = true
+                if status[Int(code)] == 2 { count[r] += 1 }
+            }
+        }
+    }
+
     /// A numeric column: NaN where missing; a value that is not a finite number is recorded in
     /// `errors` (lenient; a warning and missing under `errors.badValuesMissing`) or thrown
     /// (strict), naming the file and line, or the row, and the column.
@@ -231,6 +253,18 @@ public struct TextColumn: Sendable {
     public func text(_ row: Int) -> String? {
         let c = Int(interned.codes[row])
         return isMissing[c] ? nil : interned.values[c]
+    }
+
+    /// Per row, adds 1 to `count` where the text is one of `wanted` and sets `seen` where it is
+    /// present (``SourceTable/countMatches(_:in:key:count:seen:)``).
+    public func countMatches(in wanted: [String], count: inout [Double], seen: inout [Bool]) {
+        // Matched once per distinct text, not per row.
+        let hit = interned.values.indices.map { !isMissing[$0] && wanted.contains(interned.values[$0]) }
+        for r in 0..<Swift.min(self.count, count.count) {
+            let code = Int(interned.codes[r])
+            if !isMissing[code] { seen[r] = true }
+            if hit[code] { count[r] += 1 }
+        }
     }
 
     /// The column read as numbers (each distinct text parsed once).

@@ -1,6 +1,7 @@
 import Foundation
 import ReadmitCore
 import ReadmitSpec
+import ReadmitTables
 import XCTest
 
 /// Features derived from several columns of one row (`count_of`, `sum_of`) and history read
@@ -58,6 +59,31 @@ final class RowDerivationTests: XCTestCase {
         // Row 2: "Down" counts, the missing drug_b counts as no match. Row 3: all missing.
         assertSame(values(data, "drugs_given"), [2, 1, .nan, 3, 1])
         assertSame(values(data, "drugs_changed"), [1, 1, .nan, 3, 0])
+    }
+
+    /// A `count_of` term reads a request's text column as it came (no text column is built for
+    /// it) by the rules it reads a file's column with: missing tokens, empty texts and absent
+    /// codes never count; numbers sent for a text field count as their shortest text.
+    func testCountOfReadsRecordsAsItReadsAFile() throws {
+        let csv = try CSVTable(bytes: Array("id,d\n1,Up\n2,No\n3,?\n4,\n5,Down\n6,Up\n".utf8), file: "f.csv")
+        let file = SourceTable(csv: csv, missing: ["?"])
+        let sent = SourceTable(columns: [("d", .texts(values: ["Up", "No", "?", "", "Down"], codes: [0, 1, 2, 3, 4, 0])),
+                                         ("absent", .texts(values: ["Up", "No", "Down"], codes: [0, 1, -1, -1, 2, 0])),
+                                         ("n", .numbers([1, 2, .nan, .nan, 1, 1.5]))],
+                               rows: 6, missing: ["?"])
+        func counts(_ table: SourceTable, _ name: String, _ wanted: [String]) throws -> [String] {
+            var count = [Double](repeating: 0, count: 6), seen = [Bool](repeating: false, count: 6)
+            try table.countMatches(name, in: wanted, key: "features[0].columns[0]", count: &count, seen: &seen)
+            return zip(count, seen).map { "\($0.0)/\($0.1)" }
+        }
+        let expected = try counts(file, "d", ["Up", "Down"])
+        XCTAssertEqual(expected, ["1.0/true", "0.0/true", "0.0/false", "0.0/false", "1.0/true", "1.0/true"])
+        XCTAssertEqual(try counts(sent, "d", ["Up", "Down"]), expected)
+        XCTAssertEqual(try counts(sent, "absent", ["Up", "Down"]), expected)
+        XCTAssertEqual(try counts(sent, "n", ["1"]), ["1.0/true", "0.0/true", "0.0/false", "0.0/false", "1.0/true", "0.0/true"])
+        XCTAssertThrowsError(try counts(sent, "missing_column", ["Up"])) { error in
+            XCTAssertTrue("\(error)".contains("features[0].columns[0]"), "\(error)")
+        }
     }
 
     func testSumOfIsMissingWhenATermIs() throws {

@@ -315,11 +315,14 @@ final class RecordsTests: XCTestCase {
         XCTAssertTrue((optedIn.json["messages"] as? [[String: Any]])?.contains { $0["code"] as? String == "missing_field" } ?? false)
 
         let historyNames = Set(RecordFields.fields(spec: model.parameters.dataset, schema: model.schema).filter(\.history).map(\.name))
-        let noHistory = s.columns.filter { !historyNames.contains($0.name) } + [("shoe_size", .numbers([1, 2, 3, 4]))]
+        // A name that JSON must escape (quote, backslash, control characters) comes back as sent.
+        let oddName = "shoe \"size\"\\\n\t\u{1}é"
+        let noHistory = s.columns.filter { !historyNames.contains($0.name) } + [("shoe_size", .numbers([1, 2, 3, 4])), (oddName, .numbers([1, 2, 3, 4]))]
         let unknown = try records(noHistory, rows: 4)
         let messages = try XCTUnwrap(unknown.json["messages"] as? [[String: Any]])
         XCTAssertTrue(messages.contains { $0["code"] as? String == "history_unknown" && $0["row"] as? Int == -1 }, "\(messages)")
         XCTAssertTrue(messages.contains { $0["code"] as? String == "unused_field" && $0["field"] as? String == "shoe_size" })
+        XCTAssertTrue(messages.contains { $0["code"] as? String == "unused_field" && $0["field"] as? String == oddName }, "\(messages)")
         // Unknown history is scored as NaN history, not as a first encounter's zeros.
         var nanHistory = s.matrix
         for r in 0..<4 { for name in historyNames { nanHistory.values[r * nanHistory.columns + model.schema.index(of: name)!] = .nan } }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmark: the instructions the daemon executes per raw encounter (RECORDS of one row sent
+# through libreadmit), against those a raw libzmq echo server executes per echo of the same
+# request bytes, both counted by valgrind's callgrind in one run. Instruction counts do not
+# move with the load of a shared machine, so this compares two builds where the wall-clock
+# ratio of run_records.sh cannot (it stays the figure the target is stated in). Reproduce from
+# the repository root (after scripts/tests/00-build.sh):
+#   bash benchmarks/shim/records_instructions.sh [--calls N]
+# READMITD_BIN=... compares another build; MODEL=... another model. Needs valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+READMITD_BIN=${READMITD_BIN:-.build/release/readmitd}
+READMIT_BIN=${READMIT_BIN:-.build/release/readmit}
+MODEL=${MODEL:-${READMIT_TEST_MODEL:-.build/fixtures/model.readmit}}
+WORK=${BENCH_OUT:-output/bench-records}
+CALLS=300
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --calls) CALLS=$2; shift 2 ;;
+    *) echo "usage: records_instructions.sh [--calls N]" >&2; exit 2 ;;
+  esac
+done
+command -v valgrind >/dev/null || { echo "records_instructions.sh: valgrind is needed (scripts/setup.sh installs it)" >&2; exit 1; }
+bash benchmarks/shim/prepare.sh "$READMIT_BIN" "$MODEL" "$WORK"
+# valgrind cannot read the DWARF 5 that Swift writes: count a copy without debug sections (the
+# symbol table stays, so callgrind_annotate still names functions).
+strip -g -o "$WORK/readmitd.counted" "$READMITD_BIN"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+dport=$(port); eport=$(port)
+rm -f "$WORK"/callgrind.daemon.* "$WORK"/callgrind.echo.*
+valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.daemon" "$WORK/readmitd.counted" --model "$MODEL" \
+  --endpoint "tcp://127.0.0.1:$dport" >"$WORK/callgrind.daemon.log" 2>&1 &
+dpid=$!
+valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.echo" build/echo_server "tcp://127.0.0.1:$eport" \
+  >"$WORK/callgrind.echo.log" 2>&1 &
+epid=$!
+trap 'kill $dpid $epid 2>/dev/null || true; wait $dpid $epid 2>/dev/null || true' EXIT
+for _ in $(seq 240); do  # bounded: 120 s for both to start under valgrind
+  if grep -q "readmitd serving" "$WORK/callgrind.daemon.log" && listening "$eport"; then break; fi
+  sleep 0.5
+done
+grep -q "readmitd serving" "$WORK/callgrind.daemon.log" || { cat "$WORK/callgrind.daemon.log" >&2; exit 1; }
+callgrind_control -z $dpid >/dev/null 2>&1
+callgrind_control -z $epid >/dev/null 2>&1
+# One pair of CALLS calls each side after CALLS warm-up calls each: the daemon answers
+# 2 * CALLS + 2 requests (one shim and one hand-built request are compared first), the echo
+# server 2 * CALLS.
+build/records_latency "tcp://127.0.0.1:$dport" "tcp://127.0.0.1:$eport" "$WORK/row.tsv" --pairs 1 --calls "$CALLS" | head -1
+callgrind_control -d $dpid >/dev/null 2>&1
+callgrind_control -d $epid >/dev/null 2>&1
+total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }'; }
+daemon=$(total "$WORK/callgrind.daemon.1"); echo_ir=$(total "$WORK/callgrind.echo.1")
+python3 - "$daemon" "$echo_ir" "$CALLS" "$READMITD_BIN" <<'PY'
+import sys
+daemon, echo, calls, binary = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+per_daemon, per_echo = daemon / (2 * calls + 2), echo / (2 * calls)
+print(f"readmitd ({binary}): {per_daemon:,.0f} instructions per raw encounter (all threads)")
+print(f"raw libzmq echo server: {per_echo:,.0f} instructions per echo of the same request bytes")
+print(f"ratio: {per_daemon / per_echo:.2f}x")
+PY
