@@ -61,6 +61,13 @@ def rss_mb(pid):
     return float("nan")
 
 
+def cpu_and_faults(pid):
+    """The process's CPU seconds (user + system) and minor page faults so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
+
+
 def run_client(*args):
     out = subprocess.run([CLIENT, *map(str, args)], capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
@@ -105,7 +112,13 @@ def main():
         results["score1_median_us"] = statistics.median(lat_daemon)
         results["score1_p99_us"] = statistics.median(p99_daemon)
         results["batch1k_rows_per_s"] = statistics.median(run_client("batch", daemon_ep, cols, 1000, 100)["rows_per_s"] for _ in range(ROUNDS))
+        # The daemon's own CPU time and page faults per 100,000-row request (all its threads),
+        # from /proc around these runs: they do not depend on the client's share of the machine.
+        cpu0, faults0 = cpu_and_faults(daemon.pid)
         results["batch100k_rows_per_s"] = statistics.median(run_client("batch", daemon_ep, cols, 100000, 10)["rows_per_s"] for _ in range(ROUNDS))
+        cpu1, faults1 = cpu_and_faults(daemon.pid)
+        results["batch100k_daemon_cpu_s"] = (cpu1 - cpu0) / (10 * ROUNDS)
+        results["batch100k_daemon_faults"] = (faults1 - faults0) / (10 * ROUNDS)
         par = [run_client("parallel", daemon_ep, cols, 16, 300) for _ in range(ROUNDS)]
         results["parallel16_req_per_s"] = statistics.median(p["requests_per_s"] for p in par)
         results["parallel16_p50_us"] = statistics.median(p["p50_us"] for p in par)
@@ -155,8 +168,8 @@ def report(r):
         "",
         "| measure | readmitd | reference | ratio (readmitd / reference) | target |",
         "|---|---|---|---|---|",
-        f"| 1-row SCORE round trip, median | {r['score1_median_us']:.1f} us | raw libzmq REQ/REP echo {r['echo_median_us']:.1f} us | {ratio(r['score1_median_us'], r['echo_median_us'])} | <= 1.2x |",
-        f"| 1-row SCORE / echo, median of {r['latency_pairs']} alternating pairs (quartiles) | | | {r['pair_ratio_median']:.2f}x ({r['pair_ratio_quartiles'][0]:.2f}-{r['pair_ratio_quartiles'][2]:.2f}) | <= 1.2x |",
+        f"| 1-row SCORE round trip, median | {r['score1_median_us']:.1f} us | raw libzmq REQ/REP echo {r['echo_median_us']:.1f} us | {ratio(r['score1_median_us'], r['echo_median_us'])} | <= 1.10x |",
+        f"| 1-row SCORE / echo, median of {r['latency_pairs']} alternating pairs (quartiles) | | | {r['pair_ratio_median']:.2f}x ({r['pair_ratio_quartiles'][0]:.2f}-{r['pair_ratio_quartiles'][2]:.2f}) | <= 1.10x |",
         f"| 1-row SCORE round trip, p99 | {r['score1_p99_us']:.1f} us | echo {r['echo_p99_us']:.1f} us | {ratio(r['score1_p99_us'], r['echo_p99_us'])} | |",
     ]
     if "sklearn_score1_median_us" in r:
@@ -168,6 +181,7 @@ def report(r):
         lines.append(f"| 100,000-row batch | {r['batch100k_rows_per_s']:,.0f} rows/s | | | >= 1,000,000 rows/s |")
     lines += [
         f"| 16 concurrent clients, 1-row SCORE | {r['parallel16_req_per_s']:,.0f} req/s, p50 {r['parallel16_p50_us']:.0f} us, p99 {r['parallel16_p99_us']:.0f} us | | | |",
+        f"| 100,000-row batch: the daemon's CPU time and minor page faults per request | {r['batch100k_daemon_cpu_s']:.3f} s, {r['batch100k_daemon_faults']:,.0f} faults | | | |",
         f"| daemon RSS (model loaded / after the run) | {r['rss_start_mb']:.1f} MB / {r['rss_after_mb']:.1f} MB | | | < 50 MB |",
         "",
         "Reproduce: bash benchmarks/daemon/run.sh [MODEL]",
