@@ -20,6 +20,28 @@ MODEL = os.environ["BENCH_MODEL"]
 CLIENT = os.path.join(OUT, "load_client")
 ECHO = os.path.join(OUT, "echo_server")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+READMIT = os.environ.get("READMIT_BIN", ".build/release/readmit")
+# Real rows (default): the model's own encoding of the shipped data's encounters; "synthetic":
+# one made-up row (every feature 0.0, every 5th missing), as before 2026-12-03.
+ROWS = os.environ.get("BENCH_ROWS", "real")
+DATA_DIR = os.environ.get("BENCH_DATA_DIR", "../shared/data/diabetes130")
+
+
+def real_rows(cols):
+    """Writes the feature vectors of the data's encounters as the daemon encodes them
+    (`readmit history` then `readmit encode --format f64`, stays out of the cohort left out)
+    and returns the file's path, for load_client's LOAD_ROWS_F64."""
+    import numpy as np
+    flat, vectors = os.path.join(OUT, "flat.csv"), os.path.join(OUT, "rows.f64")
+    for args in ([READMIT, "history", "--model", MODEL, "--data-dir", DATA_DIR, "--out", flat],
+                 [READMIT, "encode", "--model", MODEL, "--records", flat, "--format", "f64", "--out", vectors]):
+        out = subprocess.run(args, capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            sys.exit(f"{' '.join(args)} failed (BENCH_ROWS=synthetic skips real rows): {out.stderr[-2000:]}")
+    x = np.fromfile(vectors, dtype="<f8").reshape(-1, cols)
+    x = x[~np.isnan(x).all(axis=1)]  # a row with an error (a stay out of the cohort) is all missing
+    x.tofile(vectors)
+    return vectors, len(x)
 
 
 def free_endpoint():
@@ -92,7 +114,9 @@ def main():
             procs.append(sk)
             wait_ready_sk(sk_ep, sk, cols)
 
-        results = {"cols": cols, "workers": os.cpu_count(), "rss_start_mb": rss_start, "rounds": ROUNDS}
+        results = {"cols": cols, "workers": os.cpu_count(), "rss_start_mb": rss_start, "rounds": ROUNDS, "rows": ROWS}
+        if ROWS == "real":
+            os.environ["LOAD_ROWS_F64"], results["real_rows"] = real_rows(cols)
         lat_echo, lat_daemon, p99_echo, p99_daemon, pair_ratios = [], [], [], [], []
         # Short runs, alternating which side goes first: this machine's round-trip floor drifts
         # (the echo's median has ranged from 47 to 113 us between runs), so each pair's ratio is
@@ -164,7 +188,9 @@ def report(r):
     def ratio(a, b):
         return f"{a / b:.2f}x" if b else "n/a"
     lines = [
-        f"readmitd benchmark ({r['cols']} features, {r['workers']} cores, loopback tcp, medians of {r['rounds']} rounds)",
+        f"readmitd benchmark ({r['cols']} features, {r['workers']} cores, loopback tcp, medians of {r['rounds']} rounds; "
+        + (f"rows: {r['real_rows']:,} encounters of the data as the model encodes them, in order)" if r["rows"] == "real"
+           else "rows: one synthetic row, every feature 0.0 and every 5th missing)"),
         "",
         "| measure | readmitd | reference | ratio (readmitd / reference) | target |",
         "|---|---|---|---|---|",

@@ -5,6 +5,9 @@
  *   load_client batch    ENDPOINT COLS ROWS N      ROWS-row SCORE: median seconds, rows/s
  *   load_client parallel ENDPOINT COLS CLIENTS N   CLIENTS threads x N one-row SCOREs: req/s, p50, p99
  *
+ * Rows: the feature vectors in LOAD_ROWS_F64 when it is set (rows x COLS little-endian float64,
+ * `readmit encode --format f64`; a batch takes them in order, starting again at the first when
+ * it is longer), else a synthetic row (every feature 0.0, every 5th value missing).
  * Every loop is bounded by N; every receive has a 60 s timeout. Prints one JSON line. */
 #include <math.h>
 #include <pthread.h>
@@ -38,6 +41,29 @@ static double quantile(double *v, int n, double q) {
 
 typedef struct { uint8_t header[16]; uint32_t counts[2]; double *matrix; size_t rows, cols; } request_t;
 
+/* Real feature vectors (LOAD_ROWS_F64: rows x cols little-endian float64, as `readmit encode
+ * --format f64` writes them), read once; NULL without the variable. */
+static double *real_rows;
+static size_t n_real_rows;
+
+static void load_real_rows(size_t cols) {
+    const char *path = getenv("LOAD_ROWS_F64");
+    if (!path || !*path) return;
+    FILE *f = fopen(path, "rb");
+    if (!f) { fprintf(stderr, "cannot open LOAD_ROWS_F64 %s\n", path); exit(2); }
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (bytes <= 0 || (size_t)bytes % (cols * sizeof(double)) != 0) {
+        fprintf(stderr, "LOAD_ROWS_F64 %s: %ld bytes is not a whole number of %zu-column rows\n", path, bytes, cols);
+        exit(2);
+    }
+    n_real_rows = (size_t)bytes / (cols * sizeof(double));
+    real_rows = malloc((size_t)bytes);
+    if (!real_rows || fread(real_rows, 1, (size_t)bytes, f) != (size_t)bytes) { fprintf(stderr, "cannot read %s\n", path); exit(2); }
+    fclose(f);
+}
+
 static void make_request(request_t *r, size_t rows, size_t cols) {
     memcpy(r->header, "RDMT", 4);
     r->header[4] = 2; r->header[5] = 1;  /* protocol version 2, SCORE */
@@ -45,6 +71,10 @@ static void make_request(request_t *r, size_t rows, size_t cols) {
     r->counts[0] = (uint32_t)rows; r->counts[1] = (uint32_t)cols;
     r->rows = rows; r->cols = cols;
     r->matrix = malloc(rows * cols * sizeof(double) + 8);
+    if (real_rows) {  /* the file's rows in order, from its start again when a batch is longer */
+        for (size_t i = 0; i < rows; i++) memcpy(r->matrix + i * cols, real_rows + (i % n_real_rows) * cols, cols * sizeof(double));
+        return;
+    }
     /* 0.0 is valid for every feature (a value, or categorical level 0); every 5th value missing. */
     for (size_t i = 0; i < rows * cols; i++) r->matrix[i] = (i % 5 == 0) ? NAN : 0.0;
 }
@@ -104,6 +134,7 @@ int main(int argc, char **argv) {
     const char *mode = argv[1], *endpoint = argv[2];
     size_t cols = strtoul(argv[3], NULL, 10);
     int failures = 0;
+    load_real_rows(cols);
     if (strcmp(mode, "latency") == 0) {
         int n = atoi(argv[4]);
         void *s = connect_req(endpoint);

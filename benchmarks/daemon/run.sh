@@ -3,10 +3,13 @@
 #   raw libzmq REQ/REP echo in C (round-trip floor), pyzmq + scikit-learn IsolationForest server.
 # Usage: bash benchmarks/daemon/run.sh [MODEL]
 #   env: READMITD_BIN (default .build/release/readmitd), BENCH_OUT (default output/bench-daemon),
-#        BENCH_ROUNDS (default 3), BENCH_SKLEARN=0 to skip the scikit-learn reference.
+#        BENCH_ROUNDS (default 3), BENCH_SKLEARN=0 to skip the scikit-learn reference,
+#        BENCH_ROWS=synthetic to send one made-up row instead of the data's encounters as the
+#        model encodes them (READMIT_BIN, BENCH_DATA_DIR: default ../shared/data/diabetes130).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export READMITD_BIN="${READMITD_BIN:-$PWD/.build/release/readmitd}"
+export READMIT_BIN="${READMIT_BIN:-$PWD/.build/release/readmit}"
 export BENCH_MODEL="${1:-${READMIT_TEST_MODEL:-$PWD/.build/fixtures/model.readmit}}"
 export BENCH_OUT="${BENCH_OUT:-$PWD/output/bench-daemon}"
 mkdir -p "$BENCH_OUT"
