@@ -150,7 +150,10 @@ public struct SourceTable: Sendable {
             for (c, text) in values.enumerated() {
                 status[c] = text.isEmpty || missing.contains(text) ? 0 : (wanted.contains(text) ? 2 : 1)
             }
-            for (r, code) in codes.enumerated() where code >= 0 && status[Int(code)] > 0 {
+            for (r, code) in codes.enumerated() where code >= 0 {
+                // The wire decoder refuses a code past the texts; an in-process caller's is a bug.
+                precondition(Int(code) < values.count, "column '\(name)': code \(code) of row \(r) is past its \(values.count) texts")
+                guard status[Int(code)] > 0 else { continue }
                 seen[r] = true
                 if status[Int(code)] == 2 { count[r] += 1 }
             }
