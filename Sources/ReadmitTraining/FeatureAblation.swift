@@ -39,8 +39,7 @@ enum FeatureAblation {
             progress("ablation: without \(group.name)")
             let booster = try XGBoostBooster.train(
                 train: withheld(xTrain, columns), labels: yTrain,
-                parameters: BoosterSearch.parameters(depth: search.depth, minChild: search.minChild, eta: search.eta,
-                                                     prevalence: search.prevalence, seed: options.seed),
+                parameters: BoosterSearch.parameters(search.setting, prevalence: search.prevalence, seed: options.seed),
                 rounds: refit.rounds, threads: options.threads)
             let platt = PlattCalibrator(margins: try booster.predict(withheld(xCalib, columns), kind: .margin), labels: yCalib)
             let risk = try booster.predict(withheld(xTest, columns), kind: .margin).map { platt.probability(margin: $0) }

@@ -17,6 +17,7 @@ struct ModelAssembly {
          search: BoosterSearch, refit: BoosterRefit, split: TrainingSplit, options: TrainingOptions) throws {
         var summary = [
             "max_depth": String(search.depth), "min_child_weight": String(search.minChild), "eta": String(search.eta),
+            "subsample": String(search.setting.subsample), "colsample_bytree": String(search.setting.colsample), "lambda": String(search.setting.lambda),
             "rounds": String(refit.rounds), "trees": String(refit.keptRounds), "fit_rows": String(refit.rows.count), "calibration_rows": String(split.calibration.count),
             "tier_rule": "medium: at least the 70th percentile of held-out risk; high: at least the 90th",
             "quick": String(options.quick),

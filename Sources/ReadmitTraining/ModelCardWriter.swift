@@ -62,7 +62,7 @@ enum ModelCardWriter {
 
         sections.append(.init(title: "Training and evaluation design", items: [
             "Training patients are divided by patient into fit (\(count(c.fitRows - c.validationRows)) encounters), validation (\(count(c.validationRows))) and calibration (\(count(c.calibrationRows))) sets; no patient is in two of them, and no test patient is in any.",
-            "Gradient-boosted trees (XGBoost): max_depth \(f.search.depth), min_child_weight \(f.search.minChild), eta \(f.search.eta) and the round count chosen on the validation patients' log loss; refitted on fit and validation patients with \(f.refit.rounds) rounds.",
+            "Gradient-boosted trees (XGBoost): \(f.search.setting.description.replacingOccurrences(of: "=", with: " ")) and the round count chosen on the validation patients' log loss; refitted on fit and validation patients with \(f.refit.rounds) rounds.",
             "Platt scaling and the tier thresholds (medium from the 70th, high from the 90th percentile of held-out risk) fitted on the calibration patients only.",
             "Evaluated once on the test patients, never used for a choice; intervals are 95% patient-bootstrap intervals (\(f.clinical.replicates) replicates).",
         ]))

@@ -12,6 +12,9 @@ public struct TrainingOptions: Sendable {
     public var quick = false
     /// Threads XGBoost may use for training.
     public var threads = 2
+    /// The booster settings a full run tries on the validation patients (the one with the lowest
+    /// validation log loss is refitted); nil: ``BoosterSetting/defaultGrid``. A quick run ignores it.
+    public var boosterGrid: [BoosterSetting]? = nil
     /// Isolation forest size.
     public var forestTrees = 100
     /// Isolation forest subsample per tree.

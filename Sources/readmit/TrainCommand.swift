@@ -32,6 +32,10 @@ struct TrainCommand: ParsableCommand {
             help: "Share of training encounters added again with their history withheld (unknown history is then a state the model has seen); 0 disables.")
     var historyWithheldShare: Double = TrainingOptions().historyWithheldShare
 
+    @Option(name: .customLong("booster-grid"),
+            help: "Booster settings to try on the validation patients instead of the default grid: comma-separated depth:min_child_weight[:eta[:subsample[:colsample_bytree[:lambda]]]].")
+    var boosterGrid: String?
+
     @Flag(name: .long, help: "A fast run (one hyperparameter set, fewer rounds): for tests, not for use.")
     var quick = false
 
@@ -83,6 +87,13 @@ struct TrainCommand: ParsableCommand {
             options.threads = max(1, threads)
             guard (0...1).contains(historyWithheldShare) else { throw ValidationError("--history-withheld-share must be between 0 and 1") }
             options.historyWithheldShare = historyWithheldShare
+            if let boosterGrid {
+                let settings = boosterGrid.split(separator: ",").map { BoosterSetting(parsing: $0) }
+                guard !settings.isEmpty, settings.allSatisfy({ $0 != nil }) else {
+                    throw ValidationError("--booster-grid \(boosterGrid): expected comma-separated depth:min_child_weight[:eta[:subsample[:colsample_bytree[:lambda]]]]")
+                }
+                options.boosterGrid = settings.compactMap { $0 }
+            }
             console.logger.info("training on \(tables.encounters.file) through \(specPath)")
             let result = try TrainingPipeline.run(tables: tables, options: options, progress: console.progress)
             console.finishProgress()

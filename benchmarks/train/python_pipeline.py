@@ -379,8 +379,10 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--bootstrap", type=int, default=1000)
-    ap.add_argument("--grid", default="4:5,5:5,6:10", help="max_depth:min_child_weight pairs (run.sh passes the grid readmit train tried)")
-    ap.add_argument("--eta", type=float, default=0.03)
+    ap.add_argument("--grid", default="4:5,5:5,6:10,5:5:0.02:0.8:0.5",
+                    help="max_depth:min_child_weight[:eta[:subsample[:colsample_bytree[:lambda]]]] settings, as readmit train "
+                         "--booster-grid (run.sh passes the grid readmit train tried)")
+    ap.add_argument("--eta", type=float, default=0.02, help="eta of grid settings that do not state one")
     ap.add_argument("--quick", action="store_true", help="one grid point, eta 0.1, 120 rounds (as readmit train --quick)")
     args = ap.parse_args()
     stages = {}
@@ -438,36 +440,42 @@ def main():
     booster_input = np.column_stack([layout.booster_columns(x), forest_scores, hbos_scores])
     prevalence = float(y[train_idx].mean())
 
-    def params(depth, min_child, eta, nthread):
+    def params(setting, nthread):
+        depth, min_child, eta, subsample, colsample, lam = setting
         return {"booster": "gbtree", "objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist",
-                "max_depth": depth, "eta": eta, "min_child_weight": min_child, "subsample": 0.8, "colsample_bytree": 0.8,
-                "lambda": 1, "alpha": 0, "gamma": 0, "max_bin": 256, "base_score": prevalence, "seed": args.seed,
+                "max_depth": depth, "eta": eta, "min_child_weight": min_child, "subsample": subsample, "colsample_bytree": colsample,
+                "lambda": lam, "alpha": 0, "gamma": 0, "max_bin": 256, "base_score": prevalence, "seed": args.seed,
                 "seed_per_iteration": False, "max_delta_step": 0, "scale_pos_weight": 1, "sampling_method": "uniform",
                 "grow_policy": "depthwise", "verbosity": 1, "nthread": nthread}
 
-    grid = [(4, 5)] if args.quick else [tuple(int(v) for v in g.split(":")) for g in args.grid.split(",")]
-    eta = 0.1 if args.quick else args.eta
+    def setting(text):
+        f = text.split(":")
+        rest = [float(v) for v in f[2:]] + [args.eta, 0.8, 0.8, 1.0][len(f) - 2:]
+        return (int(f[0]), int(f[1]), *rest)
+
+    grid = [(4, 5, 0.1, 0.8, 0.8, 1.0)] if args.quick else [setting(g) for g in args.grid.split(",")]
     max_rounds, patience = (120, 20) if args.quick else (2000, 80)
     d_fit = xgb.DMatrix(booster_input[fit_idx], label=y[fit_idx], missing=np.nan, nthread=args.threads)
     d_valid = xgb.DMatrix(booster_input[valid_idx], label=y[valid_idx], missing=np.nan, nthread=args.threads)
     trials, best = [], None
-    for depth, mcw in grid:
+    for g in grid:
         ev = {}
-        b = xgb.train(params(depth, mcw, eta, args.threads), d_fit, num_boost_round=max_rounds, evals=[(d_valid, "valid")],
+        b = xgb.train(params(g, args.threads), d_fit, num_boost_round=max_rounds, evals=[(d_valid, "valid")],
                       early_stopping_rounds=patience, evals_result=ev, verbose_eval=False)
         rounds = b.best_iteration + 1
         loss = ev["valid"]["logloss"][rounds - 1]
         auc = roc_auc_score(y[valid_idx], b.predict(d_valid, iteration_range=(0, rounds)))
-        trials.append({"max_depth": depth, "min_child_weight": mcw, "eta": eta, "rounds": rounds, "validation_logloss": loss, "validation_auc": auc})
-        if best is None or loss < best[3]:
-            best = (depth, mcw, rounds, loss)
+        trials.append({"max_depth": g[0], "min_child_weight": g[1], "eta": g[2], "subsample": g[3], "colsample_bytree": g[4],
+                       "lambda": g[5], "rounds": rounds, "validation_logloss": loss, "validation_auc": auc})
+        if best is None or loss < best[2]:
+            best = (g, rounds, loss)
     stage("booster search")
 
     refit_idx = np.sort(np.concatenate([fit_idx, valid_idx]))
-    refit_rounds = int(round(best[2] * len(refit_idx) / len(fit_idx)))
+    refit_rounds = int(round(best[1] * len(refit_idx) / len(fit_idx)))
     d_refit = xgb.DMatrix(booster_input[refit_idx], label=y[refit_idx], missing=np.nan, nthread=args.threads)
     d_calib = xgb.DMatrix(booster_input[calib_idx], label=y[calib_idx], missing=np.nan, nthread=args.threads)
-    booster = xgb.train(params(best[0], best[1], eta, args.threads), d_refit, num_boost_round=refit_rounds,
+    booster = xgb.train(params(best[0], args.threads), d_refit, num_boost_round=refit_rounds,
                         evals=[(d_calib, "calib")], verbose_eval=False)
     calibrator = platt(booster.predict(d_calib, output_margin=True), y[calib_idx])
     held = np.concatenate([valid_idx, calib_idx])
@@ -479,7 +487,8 @@ def main():
     model = {"schema": schema.features, "layout": {"rank": layout.rank, "median": layout.median, "onehot": layout.onehot_cols},
              "forest": forest, "reference": reference, "hbos": hbos.h, "booster": bytes(booster.save_raw("ubj")),
              "calibrator": calibrator, "tiers": tiers, "data_sha256": data_hash, "seed": args.seed,
-             "summary": {"max_depth": best[0], "min_child_weight": best[1], "eta": eta, "rounds": refit_rounds}}
+             "summary": {"max_depth": best[0][0], "min_child_weight": best[0][1], "eta": best[0][2], "subsample": best[0][3],
+                         "colsample_bytree": best[0][4], "lambda": best[0][5], "rounds": refit_rounds}}
     blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     model["model_id"] = hashlib.sha256(blob).hexdigest()[:16]
     served = xgb.Booster(model_file=bytearray(model["booster"]))

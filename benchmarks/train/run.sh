@@ -31,7 +31,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ); readmit: $BIN; threads: $THREADS; runs: $N"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-GRID=""; ETA=0.03
+GRID=""
 for i in $(seq 1 "$N"); do
   # Swift first on odd runs, Python first on even runs, so drift in machine load hits both.
   for side in $( [ $((i % 2)) -eq 1 ] && echo "swift python" || echo "python swift"); do
@@ -41,19 +41,19 @@ for i in $(seq 1 "$N"); do
         || { cat "$WORK/swift-$i.log" >&2; exit 1; }
       if [ -z "$GRID" ]; then
         # The Python side tries exactly the grid readmit tried (from its metrics.json).
-        read -r GRID ETA < <("$PYTHON" - "$WORK/swift-$i/metrics.json" <<'PY'
+        read -r GRID < <("$PYTHON" - "$WORK/swift-$i/metrics.json" <<'PY'
 import json, re, sys
 m = json.load(open(sys.argv[1]))
-pairs = [re.search(r"max_depth=(\d+), min_child_weight=(\d+), eta=([0-9.]+)", t["parameters"]).groups() for t in m["hyperparameter_search"]]
-print(",".join(f"{d}:{c}" for d, c, _ in pairs), pairs[0][2])
+names = ["max_depth", "min_child_weight", "eta", "subsample", "colsample_bytree", "lambda"]
+print(",".join(":".join(re.search(rf"\b{n}=([0-9.]+)", t["parameters"]).group(1) for n in names) for t in m["hyperparameter_search"]))
 PY
 )
       fi
     else
-      [ -n "$GRID" ] || GRID="4:5,5:5,6:10"
-      echo "run $i: python pipeline (grid $GRID, eta $ETA; $(cut -d' ' -f1 /proc/loadavg) load)" >&2
+      [ -n "$GRID" ] || GRID="4:5,5:5,6:10,5:5:0.02:0.8:0.5"
+      echo "run $i: python pipeline (grid $GRID; $(cut -d' ' -f1 /proc/loadavg) load)" >&2
       /usr/bin/time -v -o "$WORK/python-$i.time" "$PYTHON" benchmarks/train/python_pipeline.py --out "$WORK/python-$i" \
-        --threads "$THREADS" --grid "$GRID" --eta "$ETA" >"$WORK/python-$i.json" 2>"$WORK/python-$i.err" \
+        --threads "$THREADS" --grid "$GRID" >"$WORK/python-$i.json" 2>"$WORK/python-$i.err" \
         || { cat "$WORK/python-$i.err" >&2; exit 1; }
     fi
   done

@@ -35,7 +35,8 @@ for s in seeds:
 print("| seed | test ROC AUC | Brier | ROC AUC, history withheld | Brier, history withheld | setting |")
 print("|---|---|---|---|---|---|")
 for s, auc, brier, ua, ub, summary in rows:
-    setting = f"depth {summary['max_depth']}, min_child_weight {summary['min_child_weight']}, {summary['trees']} trees"
+    extra = "".join(f", {k} {summary[k]}" for k in ("eta", "colsample_bytree") if k in summary)
+    setting = f"depth {summary['max_depth']}, min_child_weight {summary['min_child_weight']}{extra}, {summary['trees']} trees"
     print(f"| {s} | {auc:.4f} | {brier:.5f} | {ua:.4f} | {ub:.5f} | {setting} |")
 aucs, briers = [r[1] for r in rows], [r[2] for r in rows]
 print(f"| mean | {statistics.mean(aucs):.4f} | {statistics.mean(briers):.5f} | {statistics.mean(r[3] for r in rows):.4f} | {statistics.mean(r[4] for r in rows):.5f} | |")
