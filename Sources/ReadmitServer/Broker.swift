@@ -132,7 +132,7 @@ final class Broker {
             }
         }
         for id in known {
-            try? backend.send([ZMQFrame(id), ZMQFrame(Worker.stop)])
+            try? backend.send([ZMQFrame.make(id), ZMQFrame.make(Worker.stop)])
         }
     }
 
@@ -170,7 +170,7 @@ final class Broker {
 
     private func forward(_ frames: [ZMQFrame], to worker: [UInt8]) {
         do {
-            try backend.send([try ZMQFrame(worker)] + frames)
+            try backend.send([try ZMQFrame.make(worker)] + frames)
         } catch {
             logger.error("broker: cannot hand a request to a worker: \(error)")
         }

@@ -9,7 +9,7 @@ enum OutgoingFrame {
     /// The frame as an owned message.
     func toMessage() throws(ZMQError) -> ZMQFrame {
         switch self {
-        case .bytes(let bytes): try ZMQFrame(bytes)
+        case .bytes(let bytes): try ZMQFrame.make(bytes)
         case .message(let frame): frame
         }
     }

@@ -149,8 +149,8 @@ struct RequestHandler: Sendable {
         let n = UInt32(rows)
         let counts: [UInt8] = [UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n >> 16),
                                UInt8(truncatingIfNeeded: n >> 24), 0, 0, 0, 0]  // n_rows, then 0 (u32 LE each)
-        let risk = try ZMQFrame(size: rows * 8), atyp = try ZMQFrame(size: rows * 8), tier = try ZMQFrame(size: rows)
-        let low = try ZMQFrame(size: interval ? rows * 8 : 0), high = try ZMQFrame(size: interval ? rows * 8 : 0)
+        let risk = try ZMQFrame.make(size: rows * 8), atyp = try ZMQFrame.make(size: rows * 8), tier = try ZMQFrame.make(size: rows)
+        let low = try ZMQFrame.make(size: interval ? rows * 8 : 0), high = try ZMQFrame.make(size: interval ? rows * 8 : 0)
         if rows > 0 {
             try withDoubles(matrix) { x throws(FeatureVectorError) in
                 try withOutput(risk, Double.self) { r throws(FeatureVectorError) in
@@ -177,7 +177,7 @@ struct RequestHandler: Sendable {
         var counts: [UInt8] = []
         counts.append(contentsOf: withUnsafeBytes(of: UInt32(rows).littleEndian, Array.init))
         counts.append(contentsOf: withUnsafeBytes(of: UInt32(k).littleEndian, Array.init))
-        let index = try ZMQFrame(size: rows * k * 4), contribution = try ZMQFrame(size: rows * k * 8)
+        let index = try ZMQFrame.make(size: rows * k * 4), contribution = try ZMQFrame.make(size: rows * k * 8)
         if rows > 0 {
             try withDoubles(matrix) { x throws(FeatureVectorError) in
                 try withOutput(index, Int32.self) { i throws(FeatureVectorError) in

@@ -68,7 +68,7 @@ public final class ZMQSocket {
         var frames: [ZMQFrame] = []
         frames.reserveCapacity(4)  // identity, delimiter, header, payload: one allocation, not three
         while true {
-            let frame = ZMQFrame()
+            let frame = ZMQFrame.empty()
             let rc = zmq_msg_recv(frame.msg, handle, dontWait && frames.isEmpty ? ZMQ_DONTWAIT : 0)
             if rc < 0 {
                 let error = ZMQError("receive")
@@ -113,7 +113,7 @@ public final class ZMQSocket {
     /// Sends byte arrays as one multipart message (copies; for small frames).
     public func send(_ frames: [[UInt8]]) throws(ZMQError) {
         var owned: [ZMQFrame] = []
-        for bytes in frames { owned.append(try ZMQFrame(bytes)) }
+        for bytes in frames { owned.append(try ZMQFrame.make(bytes)) }
         try send(owned)
     }
 }
