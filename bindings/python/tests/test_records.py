@@ -148,6 +148,7 @@ def test_column_dtypes_send_the_same_texts(client, sample_csv):
     frame = pd.read_csv(sample_csv, dtype=str, keep_default_na=False).iloc[:400].copy()
     frame.loc[3, "gender"] = None  # missing in every dtype below
     frame.loc[9, "race"] = None
+    frame.loc[5, "num_medications"] = None  # a missing value in an integer category column too
     as_str = frame.astype("str")
     as_object = frame.astype(object)
     as_category = frame.astype("category")
@@ -160,6 +161,7 @@ def test_column_dtypes_send_the_same_texts(client, sample_csv):
             numeric_ids[name] = pd.to_numeric(frame[name]).astype("Int64").astype("category")
     assert isinstance(numeric_ids["admission_type_id"].dtype, pd.CategoricalDtype)
     assert pd.api.types.is_integer_dtype(numeric_ids["admission_type_id"].cat.categories.dtype)
+    assert numeric_ids["num_medications"].cat.codes[5] == -1
     assert isinstance(as_str["gender"].dtype, pd.StringDtype) and as_str["gender"].isna().sum() == 1
     want = client.score_records(as_object, warn=False)
     for variant in (as_str, as_category, numeric_ids):

@@ -703,14 +703,19 @@ def _messages(result) -> List[Dict[str, Any]]:
     """The messages of a readmit_result as dicts (row None: the whole request)."""
     messages: List[Dict[str, Any]] = []
     row, field, severity, code, text = c_int(), c_char_p(), c_int(), c_char_p(), c_char_p()
+    # The byref objects once, not per message; field names and codes repeat (a 100,000-row
+    # batch can carry thousands of messages about a few fields), so each is decoded once.
+    refs = (byref(row), byref(field), byref(severity), byref(code), byref(text))
+    names: Dict[Optional[bytes], Optional[str]] = {None: None}
+    read, error = LIB.readmit_result_message, _native.SEVERITY_ERROR
     for i in range(LIB.readmit_result_n_messages(result)):
-        _check_call(LIB.readmit_result_message(result, i, byref(row), byref(field), byref(severity), byref(code),
-                                               byref(text)))
+        _check_call(read(result, i, *refs))
+        f, c = field.value, code.value
         messages.append({
             "row": row.value if row.value >= 0 else None,
-            "field": _text(field.value),
-            "severity": "error" if severity.value == _native.SEVERITY_ERROR else "warning",
-            "code": _text(code.value),
+            "field": names[f] if f in names else names.setdefault(f, _text(f)),
+            "severity": "error" if severity.value == error else "warning",
+            "code": names[c] if c in names else names.setdefault(c, _text(c)),
             "message": _text(text.value) or "",
         })
     return messages
@@ -855,10 +860,9 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
             # does: the daemon reads a number in a text field as its shortest text, str() of
             # the integer (exact below 2**53). An id column has as many categories as rows, and
             # 100,000 texts cost more to make, pack, copy and decode than the rest of a frame.
-            codes = np.asarray(column.array.codes)
-            values = np.full(len(codes), np.nan)
-            present = codes >= 0
-            values[present] = integers[codes[present]]
+            # One gather: code -1 (missing) indexes the NaN appended after the categories.
+            # Boolean masks and a filled array cost about 6x as much for 100,000 rows.
+            values = np.append(integers, np.nan)[np.asarray(column.array.codes)]
         else:
             values = np.ascontiguousarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
         rc = LIB.readmit_records_set_numbers(records, name_b, values.ctypes.data if n else None)
