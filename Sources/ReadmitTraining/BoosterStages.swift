@@ -24,22 +24,9 @@ public struct BoosterSetting: Sendable, Equatable {
         "max_depth=\(depth), min_child_weight=\(minChild), eta=\(eta), subsample=\(subsample), colsample_bytree=\(colsample), lambda=\(lambda)"
     }
 
-    /// Parses `depth:min_child_weight[:eta[:subsample[:colsample_bytree[:lambda]]]]`
-    /// (omitted fields: eta 0.02, subsample 0.8, colsample_bytree 0.8, lambda 1); nil when malformed or out of range.
+    /// ``parsed(_:)``, or nil when malformed or out of range.
     public init?(parsing text: Substring) {
-        let f = text.split(separator: ":", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard (2...6).contains(f.count), let d = Int(f[0]), let m = Int(f[1]), (1...16).contains(d), m >= 0 else { return nil }
-        var s = BoosterSetting(depth: d, minChild: m)
-        func value(_ i: Int, _ range: ClosedRange<Double>) -> Double?? {
-            guard i < f.count else { return .some(nil) }
-            guard let v = Double(f[i]), range.contains(v) else { return nil }
-            return .some(v)
-        }
-        guard let eta = value(2, 0.001...1), let sub = value(3, 0.05...1), let col = value(4, 0.05...1), let lam = value(5, 0...1000) else { return nil }
-        if let eta { s.eta = eta }
-        if let sub { s.subsample = sub }
-        if let col { s.colsample = col }
-        if let lam { s.lambda = lam }
+        guard let s = try? Self.parsed(text) else { return nil }
         self = s
     }
 

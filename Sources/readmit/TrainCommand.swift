@@ -77,6 +77,16 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("--out \(out): cannot make the output folder: \(problem)")
             }
             guard access(out, W_OK) == 0 else { throw ValidationError("--out \(out): the output folder is not writable") }
+            // Options are checked before the data is read: a typo fails at once.
+            guard (0...1).contains(historyWithheldShare) else { throw ValidationError("--history-withheld-share must be between 0 and 1") }
+            var grid: [BoosterSetting]?
+            if let boosterGrid {
+                do {
+                    grid = try BoosterSetting.parsedGrid(boosterGrid)
+                } catch {
+                    throw ValidationError("--booster-grid \(boosterGrid): \(error)")
+                }
+            }
             let start = ContinuousClock.now
             let (specPath, tables) = try source.load()
             let loading = ContinuousClock.now - start
@@ -85,15 +95,8 @@ struct TrainCommand: ParsableCommand {
             options.quick = quick
             options.ablation = !noAblation
             options.threads = max(1, threads)
-            guard (0...1).contains(historyWithheldShare) else { throw ValidationError("--history-withheld-share must be between 0 and 1") }
             options.historyWithheldShare = historyWithheldShare
-            if let boosterGrid {
-                let settings = boosterGrid.split(separator: ",").map { BoosterSetting(parsing: $0) }
-                guard !settings.isEmpty, settings.allSatisfy({ $0 != nil }) else {
-                    throw ValidationError("--booster-grid \(boosterGrid): expected comma-separated depth:min_child_weight[:eta[:subsample[:colsample_bytree[:lambda]]]]")
-                }
-                options.boosterGrid = settings.compactMap { $0 }
-            }
+            options.boosterGrid = grid
             console.logger.info("training on \(tables.encounters.file) through \(specPath)")
             let result = try TrainingPipeline.run(tables: tables, options: options, progress: console.progress)
             console.finishProgress()

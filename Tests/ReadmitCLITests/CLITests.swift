@@ -96,6 +96,11 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--out \(blocker)/sub: cannot make the output folder: Not a directory (\(blocker) is a file)"), r.stderr)
         XCTAssertFalse(r.stderr.contains("NSCocoaErrorDomain") || r.stderr.contains("training on"), r.stderr)
+        // A bad --booster-grid names the item and the field, before anything is read.
+        let grid = try run(["train", "--data", try write(try subset(50), "ok.csv", dir), "--out", out, "--booster-grid", "4:5,5:x"])
+        XCTAssertNotEqual(grid.status, 0)
+        XCTAssertTrue(grid.stderr.contains("--booster-grid 4:5,5:x: item 2 of 2: '5:x': min_child_weight 'x' is not a whole number"), grid.stderr)
+        XCTAssertFalse(grid.stderr.contains("training on"), grid.stderr)
     }
 
     func testEveryCommandHasHelp() throws {
