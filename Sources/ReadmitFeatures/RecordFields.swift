@@ -1,3 +1,4 @@
+import Synchronization
 import ReadmitSpec
 import ReadmitTables
 
@@ -115,20 +116,20 @@ public enum RecordBatch {
     public static func table(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, plan: RecordPlan,
                              options: Options, warnings: inout RowErrors) throws(DataError) -> SourceTable {
         let fields = plan.fields
-        var sent = [Bool](repeating: false, count: fields.count)
-        for c in columns {
-            guard let index = plan.fieldIndex[c.name] else {
-                warnings.warn(DataWarning(row: nil, field: c.name, code: "unused_field", message: "field '\(c.name)' is not read by this model; ignored"))
-                continue
-            }
-            if index >= 0 { sent[index] = true }
+        let layout = plan.layout(of: columns)
+        for (i, c) in columns.enumerated() where layout.field[i] == RequestLayout.unused {
+            warnings.warn(DataWarning(row: nil, field: c.name, code: "unused_field", message: "field '\(c.name)' is not read by this model; ignored"))
         }
-        for (i, f) in fields.enumerated() where f.history && !sent[i] {
+        for i in layout.absent where fields[i].history {
+            let f = fields[i]
             warnings.warn(DataWarning(row: nil, field: f.name, code: "history_unknown",
                                       message: "history field '\(f.name)' is absent: unknown for every row (not a first encounter's value)"))
         }
-        var all = columns
-        for (i, f) in fields.enumerated() where !sent[i] {
+        var all: [RecordColumn] = []
+        all.reserveCapacity(columns.count + layout.absent.count)
+        for c in columns { all.append(c.column) }
+        for i in layout.absent {
+            let f = fields[i]
             if f.required {
                 guard options.missingFieldsOk else {
                     throw DataError(code: .missingColumn, file: "request", column: f.name,
@@ -136,12 +137,66 @@ public enum RecordBatch {
                 }
                 warnings.warn(DataWarning(row: nil, field: f.name, code: "missing_field", message: "required field '\(f.name)' is absent: missing for every row"))
             }
-            let column: RecordColumn = f.type == .number
+            all.append(f.type == .number
                 ? .numbers([Double](repeating: .nan, count: rows))
-                : .texts(values: [], codes: [Int32](repeating: -1, count: rows))
-            all.append((f.name, column))
+                : .texts(values: [], codes: [Int32](repeating: -1, count: rows)))
         }
-        return SourceTable(columns: all, rows: rows, missing: spec.encounters.missing)
+        return SourceTable(columns: all, layout: layout.columns, rows: rows, missing: spec.encounters.missing)
+    }
+}
+
+/// What a request's column names mean to a model: each column's raw field, the fields it
+/// leaves out, and the table's ``ColumnLayout`` (the request's columns, then one all-missing
+/// column per absent field). It depends only on the names, so a daemon keeps the last one per
+/// model and reuses it while clients send the same columns (they do: one program, one layout),
+/// instead of hashing every name into two dictionaries per request.
+struct RequestLayout: Sendable {
+    /// ``field`` of a request column the model does not read.
+    static let unused = -2
+    /// The request's column names, in order (what the layout is for).
+    let names: [String]
+    /// Per request column: its index in ``RecordPlan/fields``, -1 for the encounter and patient
+    /// ids (read but not fields), or ``unused``.
+    let field: [Int]
+    /// The indices of the fields the request does not send, in field order.
+    let absent: [Int]
+    /// The table's layout: the request's names, then the absent fields' names.
+    let columns: ColumnLayout
+
+    init(names: [String], plan: RecordPlan) {
+        self.names = names
+        var sent = [Bool](repeating: false, count: plan.fields.count)
+        var field: [Int] = []
+        field.reserveCapacity(names.count)
+        for name in names {
+            let index = plan.fieldIndex[name] ?? Self.unused
+            if index >= 0 { sent[index] = true }
+            field.append(index)
+        }
+        self.field = field
+        absent = plan.fields.indices.filter { !sent[$0] }
+        columns = ColumnLayout(header: names + absent.map { plan.fields[$0].name })
+    }
+
+    /// Whether this is the layout of `columns` (a plain comparison of the names: no hashing).
+    func matches(_ columns: [(name: String, column: RecordColumn)]) -> Bool {
+        guard names.count == columns.count else { return false }
+        for i in names.indices where names[i] != columns[i].name { return false }
+        return true
+    }
+}
+
+/// The last ``RequestLayout`` a model built, shared by the daemon's workers.
+final class RequestLayoutCache: Sendable {
+    private let last = Mutex<RequestLayout?>(nil)
+
+    /// The layout of `columns`: the cached one when the names are the same, else a new one,
+    /// which replaces it.
+    func layout(of columns: [(name: String, column: RecordColumn)], plan: RecordPlan) -> RequestLayout {
+        if let cached = last.withLock({ $0 }), cached.matches(columns) { return cached }
+        let layout = RequestLayout(names: columns.map(\.name), plan: plan)
+        last.withLock { $0 = layout }
+        return layout
     }
 }
 
@@ -157,6 +212,8 @@ public struct RecordPlan: Sendable {
     let fieldIndex: [String: Int]
     /// The level index of the schema's features.
     public let levels: LevelIndex
+    /// The layout of the last request's column names (``RequestLayout``).
+    private let layouts = RequestLayoutCache()
 
     /// Prepares the plan of `spec` with the levels learned in `schema`.
     public init(spec: DatasetSpec, schema: FeatureSchema) {
@@ -165,6 +222,11 @@ public struct RecordPlan: Sendable {
         for (i, f) in fields.enumerated() { index[f.name] = i }
         fieldIndex = index
         levels = LevelIndex(spec: spec, schema: schema)
+    }
+
+    /// The layout of a request's `columns` (cached while requests send the same names).
+    func layout(of columns: [(name: String, column: RecordColumn)]) -> RequestLayout {
+        layouts.layout(of: columns, plan: self)
     }
 }
 

@@ -8,18 +8,46 @@ public enum RecordColumn: Sendable, Equatable {
     case texts(values: [String], codes: [Int32])
 }
 
+/// The names of a table's columns held in memory: the header, and each name's position (the
+/// last column of a name wins, as a dictionary built from the header would have it).
+public struct ColumnLayout: Sendable {
+    /// The names, in column order.
+    public let header: [String]
+    let position: [String: Int]
+
+    /// The layout of columns named `header`.
+    public init(header: [String]) {
+        self.header = header
+        var position: [String: Int] = [:]
+        position.reserveCapacity(header.count)
+        for (i, name) in header.enumerated() { position[name] = i }
+        self.position = position
+    }
+}
+
+/// Columns held in memory, looked up by name through a shared ``ColumnLayout``.
+struct NamedColumns: Sendable {
+    let columns: [RecordColumn]
+    let position: [String: Int]
+
+    subscript(name: String) -> RecordColumn? {
+        guard let i = position[name] else { return nil }
+        return columns[i]
+    }
+}
+
 /// A table read through a spec's rules: its missing-value tokens, and errors that name the
 /// spec key a column came from. Backed by a CSV file, or by columns in memory (raw records
 /// sent to the daemon), which are read by the same rules.
 public struct SourceTable: Sendable {
     enum Backing: Sendable {
         case csv(CSVTable)
-        case columns([String: RecordColumn], header: [String], rows: Int)
+        case columns(NamedColumns, header: [String], rows: Int)
     }
 
     let backing: Backing
     /// Texts read as missing in every column (an empty field is always missing).
-    public let missing: Set<String>
+    public let missing: MissingTexts
     /// The raw bytes as read (decompressed), for the training data hash.
     public let bytes: [UInt8]
     /// The file name (or `request` for raw records).
@@ -34,18 +62,24 @@ public struct SourceTable: Sendable {
     /// Wraps an already parsed table.
     public init(csv: CSVTable, missing: [String], bytes: [UInt8] = []) {
         backing = .csv(csv)
-        self.missing = Set(missing)
+        self.missing = MissingTexts(missing)
         self.bytes = bytes
         file = csv.file
     }
 
     /// A table of `rows` rows held as named columns (in `header` order).
     public init(columns: [(name: String, column: RecordColumn)], rows: Int, missing: [String], name: String = "request") {
-        var byName: [String: RecordColumn] = [:]
-        byName.reserveCapacity(columns.count)
-        for (n, c) in columns { byName[n] = c }
-        backing = .columns(byName, header: columns.map(\.name), rows: rows)
-        self.missing = Set(missing)
+        self.init(columns: columns.map(\.column), layout: ColumnLayout(header: columns.map(\.name)), rows: rows,
+                  missing: missing, name: name)
+    }
+
+    /// A table of `rows` rows held as `columns`, named by `layout` (in its header order). A
+    /// caller that reads many tables of the same columns (the daemon: one per request) builds
+    /// the layout once and shares it, instead of hashing every name again per table.
+    public init(columns: [RecordColumn], layout: ColumnLayout, rows: Int, missing: [String], name: String = "request") {
+        precondition(columns.count == layout.header.count, "a column per name of the layout")
+        backing = .columns(NamedColumns(columns: columns, position: layout.position), header: layout.header, rows: rows)
+        self.missing = MissingTexts(missing)
         bytes = []
         file = name
     }
@@ -117,8 +151,21 @@ public struct SourceTable: Sendable {
     private func texts(_ column: RecordColumn, rows: Int) -> TextColumn {
         switch column {
         case .texts(let values, let codes):
+            // A missing code (-1) points at one more text, "", marked missing. Built by
+            // reserve-and-append: `+` and `map` allocate through the standard library's
+            // unspecialised entry point, which looks up type metadata on every call (a one-row
+            // request reads dozens of columns).
             let absent = Int32(values.count)
-            return TextColumn(InternedColumn(values: values + [""], codes: codes.map { $0 < 0 ? absent : $0 }), missing: missing)
+            var all = values
+            all.append("")
+            var isMissing: [Bool] = []
+            isMissing.reserveCapacity(all.count)
+            for v in values { isMissing.append(missing.contains(v)) }
+            isMissing.append(true)
+            var mapped: [Int32] = []
+            mapped.reserveCapacity(codes.count)
+            for c in codes { mapped.append(c < 0 ? absent : c) }
+            return TextColumn(InternedColumn(values: all, codes: mapped), isMissing: isMissing)
         case .numbers(let numbers):
             var valueOf: [UInt64: Int32] = [:]
             var values: [String] = []
@@ -148,7 +195,7 @@ public struct SourceTable: Sendable {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: values.count) { status in
             // Per distinct text: 0 missing, 1 present, 2 one of `wanted` (a handful of levels: a scan).
             for (c, text) in values.enumerated() {
-                status[c] = text.isEmpty || missing.contains(text) ? 0 : (wanted.contains(text) ? 2 : 1)
+                status[c] = missing.contains(text) ? 0 : (wanted.contains(text) ? 2 : 1)
             }
             for (r, code) in codes.enumerated() where code >= 0 {
                 // The wire decoder refuses a code past the texts; an in-process caller's is a bug.
@@ -164,7 +211,7 @@ public struct SourceTable: Sendable {
     /// `errors` (lenient; a warning and missing under `errors.badValuesMissing`) or thrown
     /// (strict), naming the file and line, or the row, and the column.
     public func numbers(_ name: String, key: @autoclosure () -> String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
-        if case .columns(let columns, _, let rows) = backing {
+        if case .columns(let columns, _, _) = backing {
             guard let column = columns[name] else { throw missingColumn(name, key: key()) }
             guard case .numbers(let values) = column else {
                 guard case .texts(let values, let codes) = column else { preconditionFailure("a column holds numbers or texts") }
@@ -188,15 +235,21 @@ public struct SourceTable: Sendable {
     private func numbers(texts values: [String], codes: [Int32], name: String, strict: Bool,
                          errors: inout RowErrors) throws(DataError) -> [Double] {
         // Per distinct text: its number, NaN when missing, nil when it is not a number.
-        let parsed: [Double?] = values.map { $0.isEmpty || missing.contains($0) ? .nan : Self.number($0) }
-        var out = [Double](repeating: .nan, count: codes.count)
-        for (r, code) in codes.enumerated() where code >= 0 {
+        // Reserve-and-append, not map or Array(repeating:) (see texts(_:rows:)).
+        var parsed: [Double?] = []
+        parsed.reserveCapacity(values.count)
+        for v in values { parsed.append(missing.contains(v) ? .nan : Self.number(v)) }
+        var out: [Double] = []
+        out.reserveCapacity(codes.count)
+        for (r, code) in codes.enumerated() {
+            guard code >= 0 else { out.append(.nan); continue }
             if let v = parsed[Int(code)] {
-                out[r] = v
+                out.append(v)
             } else {
                 let error = badNumber(values[Int(code)], row: r, column: name)
                 if strict { throw error }
                 errors.report(error, row: r)
+                out.append(.nan)
             }
         }
         return out
@@ -210,7 +263,7 @@ public struct SourceTable: Sendable {
 
     /// The error for a text that is not a number.
     func badNumber(_ text: String, row: Int, column: String) -> DataError {
-        let written = missing.sorted().map { "'\($0)'" }.joined(separator: " or ")
+        let written = missing.tokens.sorted().map { "'\($0)'" }.joined(separator: " or ")
         return error(.badNumber, row: row, column: column,
                      message: "'\(text)' is not a number" + (written.isEmpty ? "" : " (missing values are written \(written))"))
     }
@@ -230,9 +283,9 @@ public struct TextColumn: Sendable {
     public let isMissing: [Bool]
 
     /// Marks the missing texts of `interned`.
-    public init(_ interned: InternedColumn, missing: Set<String>) {
+    public init(_ interned: InternedColumn, missing: MissingTexts) {
         self.interned = interned
-        isMissing = interned.values.map { $0.isEmpty || missing.contains($0) }
+        isMissing = interned.values.map { missing.contains($0) }
     }
 
     /// A column with its missing texts given per distinct value.
