@@ -27,6 +27,94 @@ void rtw_booster_keys(const int32_t *feature, const float *split, size_t nodes, 
     }
 }
 
+/// A float's key (rtw_booster_keys): portable, for the row walk below.
+static inline int32_t rtw_float_key(float f) {
+    f += 0.0f;
+    int32_t bits;
+    memcpy(&bits, &f, 4);
+    return bits ^ ((bits >> 31) & 0x7fffffff);
+}
+
+size_t rtw_booster_add_rows(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc, int32_t *keys) {
+    if (b->depth < 0 || b->depth > 24 || b->trees < 0) return 0;
+    const size_t internal = ((size_t)1 << b->depth) - 1, leaves = (size_t)1 << b->depth;
+    const int depth = b->depth;
+    const int32_t trees = b->trees;
+    for (size_t r = 0; r < count; r++) {
+        const double *row = x + r * columns;
+        for (size_t j = 0; j < columns; j++) {  // the row's keys once: two per value
+            const float f = (float)row[j];
+            const int32_t key = rtw_float_key(f);
+            keys[2 * j] = f != f ? INT32_MAX : key;
+            keys[2 * j + 1] = f != f ? INT32_MIN : key;
+        }
+        float sum = acc[r];
+        int32_t t = 0;
+        // Eight trees walk together (their loads are independent and overlap); each node is one
+        // integer compare. The leaves are then added in tree order.
+        for (; t + 8 <= trees; t += 8) {
+            const int32_t *node = b->node + (size_t)t * internal, *threshold = b->threshold + (size_t)t * internal;
+            size_t i[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (int k = 0; k < depth; k++)
+                for (size_t q = 0; q < 8; q++) {
+                    const size_t at = q * internal + i[q];
+                    i[q] = 2 * i[q] + 1 + (size_t)(keys[node[at]] > threshold[at]);
+                }
+            const float *leaf = b->leaf + (size_t)t * leaves;
+            for (size_t q = 0; q < 8; q++) sum += leaf[q * leaves + i[q] - internal];
+        }
+        for (; t < trees; t++) {
+            const int32_t *node = b->node + (size_t)t * internal, *threshold = b->threshold + (size_t)t * internal;
+            size_t i = 0;
+            for (int k = 0; k < depth; k++) i = 2 * i + 1 + (size_t)(keys[node[i]] > threshold[i]);
+            sum += b->leaf[(size_t)t * leaves + i - internal];
+        }
+        acc[r] = sum;
+    }
+    return count;
+}
+
+size_t rtw_forest_add_rows(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum) {
+    if (f->depth < 0 || f->depth > 24 || f->trees < 0) return 0;
+    const size_t internal = ((size_t)1 << f->depth) - 1, leaves = (size_t)1 << f->depth;
+    const int depth = f->depth;
+    const int32_t trees = f->trees, indicator = 1 << 30;
+    for (size_t r = 0; r < count; r++) {
+        const double *row = x + r * columns;
+        double s = sum[r];
+        int32_t t = 0;
+        // As the booster's row walk: eight trees together, path lengths added in tree order.
+        for (; t + 8 <= trees; t += 8) {
+            const int32_t *feature = f->feature + (size_t)t * internal;
+            const double *value = f->value + (size_t)t * internal;
+            size_t i[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (int k = 0; k < depth; k++)
+                for (size_t q = 0; q < 8; q++) {
+                    const size_t at = q * internal + i[q];
+                    const int32_t code = feature[at];
+                    const double v = row[code & ~indicator], level = value[at];
+                    const size_t right = (code & indicator) ? (size_t)(v == level) : (size_t)!(v <= level);
+                    i[q] = 2 * i[q] + 1 + right;
+                }
+            const double *leaf = f->leaf + (size_t)t * leaves;
+            for (size_t q = 0; q < 8; q++) s += leaf[q * leaves + i[q] - internal];
+        }
+        for (; t < trees; t++) {
+            const int32_t *feature = f->feature + (size_t)t * internal;
+            const double *value = f->value + (size_t)t * internal;
+            size_t i = 0;
+            for (int k = 0; k < depth; k++) {
+                const int32_t code = feature[i];
+                const double v = row[code & ~indicator], level = value[i];
+                i = 2 * i + 1 + ((code & indicator) ? (size_t)(v == level) : (size_t)!(v <= level));
+            }
+            s += f->leaf[(size_t)t * leaves + i - internal];
+        }
+        sum[r] = s;
+    }
+    return count;
+}
+
 int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral) {
     // Branch-free so that the compiler vectorises the inner loop. v - v is 0 exactly when v is
     // finite; (v + 2^52) - 2^52 is v rounded to an integer for 0 <= v < 2^52 (no floor: a libm

@@ -167,6 +167,19 @@ public struct CompiledForest: Sendable {
                     }
                 }
             }
+            if done < n && walk == .avx2 && walk.isSupported {
+                // The rows the vector walks leave (all of them below eight rows), one at a time
+                // in C, eight trees together: about a third of the Swift walk's instructions.
+                done += feature.withUnsafeBufferPointer { f in
+                    value.withUnsafeBufferPointer { v in
+                        leaf.withUnsafeBufferPointer { l in
+                            var forest = rtw_forest(feature: f.baseAddress, value: v.baseAddress, leaf: l.baseAddress,
+                                                    trees: Int32(trees), depth: Int32(depth))
+                            return rtw_forest_add_rows(&forest, scratch + done * m, n - done, m, sums + done)
+                        }
+                    }
+                }
+            }
             if done < n { scalarWalk(scratch + done * m, count: n - done, into: sums + done) }
             start += n
         }

@@ -74,6 +74,13 @@ void rtw_booster_keys(const int32_t *feature, const float *split, size_t nodes, 
 size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
                             int32_t *scratch, size_t chunk);
 
+/// Adds every tree's leaf, in tree order, onto `acc[r]` for all `count` rows of `x` (row-major,
+/// `columns` doubles per row), one row at a time on the same integer keys as
+/// rtw_booster_add_avx2 (so the same bits), eight trees walking together: for the rows the
+/// vector walk leaves, and above all the one-row request. `keys` holds `2 * columns` int32.
+/// Returns `count`, or 0 (nothing done) for a depth outside 0-24. Portable C.
+size_t rtw_booster_add_rows(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc, int32_t *keys);
+
 /// The isolation forest's complete trees, as CompiledForest lays them out: per internal node
 /// a schema feature (bit 30 set for an indicator test, right when `x == value`; otherwise
 /// right when `!(x <= value)`) and a value; per leaf a path length.
@@ -90,6 +97,13 @@ typedef struct {
 /// `chunk` rows at a time (a positive multiple of 8). Returns the number of rows done.
 size_t rtw_forest_add_avx2(const rtw_forest *f, const double *x, size_t count, size_t columns,
                            double *sum, size_t chunk);
+
+/// Adds every tree's path length, in tree order, onto `sum[r]` for all `count` rows of `x`
+/// (row-major, `columns` imputed doubles), one row at a time, eight trees walking together: for
+/// the rows the vector walks leave, above all the one-row request. The same comparisons as the
+/// Swift walk (CompiledForest.goesRight), so the same bits. Returns `count`, or 0 (nothing
+/// done) for a depth outside 0-24. Portable C.
+size_t rtw_forest_add_rows(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum);
 
 /// The forest with each node's value as a float (`valueFloat`: an indicator's level as is,
 /// a numeric threshold rounded down to the largest float not above it). For rows whose every
