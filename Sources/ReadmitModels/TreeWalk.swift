@@ -4,7 +4,8 @@ import Foundation
 /// Which walk scores the compiled trees (``CompiledBooster`` and ``CompiledForest``).
 ///
 /// `scalar` is the Swift walk: the reference, and the fallback on every CPU. `avx2` walks eight
-/// rows per vector in C (`Sources/CTreeWalk`), on CPUs that have AVX2; it gives bit-identical
+/// rows per vector in C (`Sources/CTreeWalk`), on CPUs that have AVX2, and the rows left over
+/// (a one-row request's only row) one at a time in portable C; it gives bit-identical
 /// results (the same comparisons, each row's leaves summed in tree order; a test checks every
 /// supported walk on test rows and edge rows). The walk is chosen once per process: the fastest
 /// the CPU supports, or the one `READMIT_TREE_WALK` names (`scalar`, `avx2` or `auto`).
