@@ -170,3 +170,5 @@ test_that("raw records get the matrix's intervals, NaN for a row with an error",
   framed <- quiet(readmit_score_frame(cl, good, interval = TRUE))
   expect_identical(bits(framed$risk_high), bits(out$risk_high[!failed]))
 })
+
+stop_daemon(daemon)
