@@ -50,27 +50,11 @@ export LOAD_ROWS_F64=$OUT/si-rows.f64
 # valgrind cannot read the DWARF 5 that Swift writes: count a copy without debug sections (the
 # symbol table stays, so functions are still named).
 strip -g -o "$OUT/readmitd.counted" "$READMITD_BIN"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-dport=$(port); eport=$(port)
-rm -f "$OUT"/callgrind.score.* "$OUT"/callgrind.echo.*
-valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.score" "$OUT/readmitd.counted" --model "$MODEL" \
-  --endpoint "tcp://127.0.0.1:$dport" >"$OUT/callgrind.score.log" 2>&1 &
-dpid=$!
-valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.echo" "$OUT/echo_server" "tcp://127.0.0.1:$eport" \
-  >"$OUT/callgrind.echo.log" 2>&1 &
-epid=$!
-trap 'kill $dpid $epid 2>/dev/null || true; wait $dpid $epid 2>/dev/null || true' EXIT
-for _ in $(seq 240); do  # bounded: 120 s for both to start under valgrind
-  if grep -q "readmitd serving" "$OUT/callgrind.score.log" && listening "$eport"; then break; fi
-  sleep 0.5
-done
-grep -q "readmitd serving" "$OUT/callgrind.score.log" || { cat "$OUT/callgrind.score.log" >&2; exit 1; }
-callgrind_control -z $dpid >/dev/null 2>&1
-callgrind_control -z $epid >/dev/null 2>&1
+source benchmarks/callgrind_pair.sh
+callgrind_pair_start "$OUT" "$OUT/readmitd.counted" "$MODEL" "$OUT/echo_server"
+callgrind_pair_zero
 # load_client sends 200 warm-up calls, then CALLS timed ones: both counted.
 "$OUT/load_client" latency "tcp://127.0.0.1:$dport" "$COLS" "$CALLS" >/dev/null
 "$OUT/load_client" latency "tcp://127.0.0.1:$eport" "$COLS" "$CALLS" >/dev/null
-callgrind_control -d $dpid >/dev/null 2>&1
-callgrind_control -d $epid >/dev/null 2>&1
-python3 benchmarks/daemon/callgrind_split.py "$OUT/callgrind.score.1" "$OUT/callgrind.echo.1" $((CALLS + 200)) "$READMITD_BIN" "$COLS"
+callgrind_pair_dump
+python3 benchmarks/daemon/callgrind_split.py "$OUT/callgrind.daemon.1" "$OUT/callgrind.echo.1" $((CALLS + 200)) "$READMITD_BIN" "$COLS"

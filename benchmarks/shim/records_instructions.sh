@@ -25,30 +25,14 @@ bash benchmarks/shim/prepare.sh "$READMIT_BIN" "$MODEL" "$WORK"
 # valgrind cannot read the DWARF 5 that Swift writes: count a copy without debug sections (the
 # symbol table stays, so callgrind_annotate still names functions).
 strip -g -o "$WORK/readmitd.counted" "$READMITD_BIN"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-dport=$(port); eport=$(port)
-rm -f "$WORK"/callgrind.daemon.* "$WORK"/callgrind.echo.*
-valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.daemon" "$WORK/readmitd.counted" --model "$MODEL" \
-  --endpoint "tcp://127.0.0.1:$dport" >"$WORK/callgrind.daemon.log" 2>&1 &
-dpid=$!
-valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.echo" build/echo_server "tcp://127.0.0.1:$eport" \
-  >"$WORK/callgrind.echo.log" 2>&1 &
-epid=$!
-trap 'kill $dpid $epid 2>/dev/null || true; wait $dpid $epid 2>/dev/null || true' EXIT
-for _ in $(seq 240); do  # bounded: 120 s for both to start under valgrind
-  if grep -q "readmitd serving" "$WORK/callgrind.daemon.log" && listening "$eport"; then break; fi
-  sleep 0.5
-done
-grep -q "readmitd serving" "$WORK/callgrind.daemon.log" || { cat "$WORK/callgrind.daemon.log" >&2; exit 1; }
-callgrind_control -z $dpid >/dev/null 2>&1
-callgrind_control -z $epid >/dev/null 2>&1
+source benchmarks/callgrind_pair.sh
+callgrind_pair_start "$WORK" "$WORK/readmitd.counted" "$MODEL" build/echo_server
+callgrind_pair_zero
 # One pair of CALLS calls each side after CALLS warm-up calls each: the daemon answers
 # 2 * CALLS + 2 requests (one shim and one hand-built request are compared first), the echo
 # server 2 * CALLS.
 build/records_latency "tcp://127.0.0.1:$dport" "tcp://127.0.0.1:$eport" "$WORK/row.tsv" --pairs 1 --calls "$CALLS" | head -1
-callgrind_control -d $dpid >/dev/null 2>&1
-callgrind_control -d $epid >/dev/null 2>&1
+callgrind_pair_dump
 total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }'; }
 daemon=$(total "$WORK/callgrind.daemon.1"); echo_ir=$(total "$WORK/callgrind.echo.1")
 python3 - "$daemon" "$echo_ir" "$CALLS" "$READMITD_BIN" <<'PY'
