@@ -368,12 +368,40 @@ static void test_records_builder(void) {
     CHECK(readmit_records_set_codes(r, "age", 2, levels, (const int32_t[3]){0, 1, -1}) == READMIT_EINVAL, "codes into a number column");
     CHECK(readmit_records_set_codes(r, "codes", 0, NULL, (const int32_t[3]){-1, -1, -1}) == READMIT_OK, "no levels, all missing: %s",
           readmit_records_errmsg(r));
+    /* Texts from one buffer with offsets: the offsets are a range of the buffer, each text
+     * valid UTF-8 without NUL (checked once per distinct text; the first bad row is named). */
+    const char *buf = "ab\xff" "cd\0e";
+    CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, NULL, NULL) == READMIT_EINVAL, "NULL offsets");
+    CHECK(readmit_records_set_text_buffer(r, "buf", NULL, 7, (const int64_t[4]){0, 0, 0, 0}, NULL) == READMIT_EINVAL, "NULL data");
+    CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){0, 2, 1, 3}, NULL) == READMIT_EINVAL,
+          "decreasing offsets");
+    CHECK(strstr(readmit_records_errmsg(r), "row 1") != NULL, "%s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){0, 1, 2, 8}, NULL) == READMIT_EINVAL,
+          "an offset past the buffer");
+    CHECK(strstr(readmit_records_errmsg(r), "row 2") && strstr(readmit_records_errmsg(r), "7-byte"), "%s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){-1, 1, 2, 3}, NULL) == READMIT_EINVAL,
+          "a negative offset");
+    CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){0, 2, 2, 3}, NULL) == READMIT_EINVAL,
+          "bad UTF-8 in row 2");
+    CHECK(strstr(readmit_records_errmsg(r), "'buf', row 2") && strstr(readmit_records_errmsg(r), "UTF-8"), "%s",
+          readmit_records_errmsg(r));
+    CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){0, 2, 2, 3}, (const uint8_t[3]){1, 1, 0}) ==
+              READMIT_OK, "a bad text in a missing row is not read: %s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){0, 3, 5, 7}, NULL) == READMIT_EINVAL,
+          "a NUL in row 2 (and bad UTF-8 in row 0)");
+    CHECK(strstr(readmit_records_errmsg(r), "row 0") != NULL, "%s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){3, 5, 5, 7}, NULL) == READMIT_EINVAL,
+          "a NUL in row 2");
+    CHECK(strstr(readmit_records_errmsg(r), "row 2") && strstr(readmit_records_errmsg(r), "NUL"), "%s", readmit_records_errmsg(r));
+    CHECK(readmit_records_set_text_buffer(r, "age", "a", 1, (const int64_t[4]){0, 1, 1, 1}, NULL) == READMIT_EINVAL,
+          "texts into a number column");
     readmit_records_free(r);
 
     /* Zero rows: NULL column arrays are fine. */
     CHECK(readmit_records_new(0, &r) == READMIT_OK, "0 rows");
     CHECK(readmit_records_set_numbers(r, "age", NULL) == READMIT_OK, "0-row numbers");
     CHECK(readmit_records_set_texts(r, "race", NULL) == READMIT_OK, "0-row texts");
+    CHECK(readmit_records_set_text_buffer(r, "buf", NULL, 0, (const int64_t[1]){0}, NULL) == READMIT_OK, "0-row text buffer");
     CHECK(readmit_records_set_number(r, "age", 0, 1) == READMIT_ENOTFOUND, "no row 0");
     readmit_records_free(r);
 }
@@ -461,8 +489,31 @@ static void test_records_request_bytes(void) {
     CHECK_RC(c, readmit_score_records(c, r2, 2, READMIT_RECORDS_BAD_VALUES_MISSING, &res), READMIT_OK);
     readmit_result_free(res);
     for (size_t i = 1; i < n1 && i < 12; i++) check_frame(i, copy[i], sizes[i], "same cells, another order");
-    for (size_t i = 0; i < n1 && i < 12; i++) free(copy[i]);
     readmit_records_free(r2);
+
+    /* ... and so do columns set from one buffer of texts with offsets (Arrow's layout); a
+     * failed set leaves the column as it was. */
+    readmit_records *r3 = NULL;
+    readmit_records_new(3, &r3);
+    readmit_records_set_number(r3, "age", 0, 1.5);
+    readmit_records_set_number(r3, "age", 2, -2.0);
+    const int64_t race_offsets[4] = {2, 3, 7, 8}; /* row 1 is missing: its bytes are ignored */
+    CHECK(readmit_records_set_text_buffer(r3, "race", "..Y\xff\xff\0xZ", 9, race_offsets, (const uint8_t[3]){1, 0, 1}) ==
+              READMIT_OK, "%s", readmit_records_errmsg(r3));
+    const int64_t bad_offsets[4] = {0, 1, 2, 3};
+    CHECK(readmit_records_set_text_buffer(r3, "race", "AB\xff", 3, bad_offsets, NULL) == READMIT_EINVAL, "a bad text");
+    CHECK(strstr(readmit_records_errmsg(r3), "row 2") && strstr(readmit_records_errmsg(r3), "UTF-8"), "%s",
+          readmit_records_errmsg(r3));
+    CHECK(readmit_records_set_text_buffer(r3, "g\xc3\xa9", "FMF", 3, (const int64_t[4]){0, 1, 2, 3}, NULL) == READMIT_OK,
+          "%s", readmit_records_errmsg(r3));
+    readmit_records_set_numbers(r3, "prior", prior);
+    CHECK(readmit_records_set_text_buffer(r3, "empty", NULL, 0, (const int64_t[4]){0, 0, 0, 0}, (const uint8_t[3]){0, 0, 0}) ==
+              READMIT_OK, "%s", readmit_records_errmsg(r3));
+    CHECK_RC(c, readmit_score_records(c, r3, 2, READMIT_RECORDS_BAD_VALUES_MISSING, &res), READMIT_OK);
+    readmit_result_free(res);
+    for (size_t i = 1; i < n1 && i < 12; i++) check_frame(i, copy[i], sizes[i], "the same cells from text buffers");
+    readmit_records_free(r3);
+    for (size_t i = 0; i < n1 && i < 12; i++) free(copy[i]);
 
     /* Options and k travel in the counts frame; every option bit known. */
     CHECK_RC(c, readmit_score_records(c, r, 0, READMIT_RECORDS_MISSING_FIELDS_OK | READMIT_RECORDS_BAD_VALUES_MISSING, &res),

@@ -172,6 +172,43 @@ def test_column_dtypes_send_the_same_texts(client, sample_csv):
         assert got["warnings"].tolist() == want["warnings"].tolist()
 
 
+def test_arrow_string_columns_send_the_same_texts(client, sample_csv):
+    """Texts held in Arrow memory go to the library as buffers and offsets
+    (readmit_records_set_text_buffer): large and small offsets, a slice (an Arrow offset into
+    the buffers), several chunks, nulls, non-ASCII texts; pandas' Python-held strings go
+    through factorize. Every one gives the object columns' results, to the bit."""
+    pa = pytest.importorskip("pyarrow")
+    frame = pd.read_csv(sample_csv, dtype=str, keep_default_na=False).iloc[:300].astype(object)
+    frame.loc[3, "gender"] = None
+    frame.loc[9, "race"] = None
+    frame.loc[11, "payer_code"] = "caf\u00e9 \U0001F600"  # an unknown level: a warning, the same in each
+    want = client.score_records(frame, warn=False)
+    large = frame.astype(pd.ArrowDtype(pa.large_string()))
+    small = frame.astype(pd.ArrowDtype(pa.string()))  # int32 offsets, widened
+    chunked = pd.concat([large.iloc[:120], large.iloc[120:]])
+    assert chunked["race"].array.__arrow_array__().num_chunks == 2
+    variants = {"large": (large, want), "small": (small, want), "chunked": (chunked, want),
+                "python": (frame.astype("string[python]"), want),
+                "slice": (large.iloc[7:], want.iloc[7:])}  # its buffers start 7 rows in
+    for name, (variant, expected) in variants.items():
+        got = client.score_records(variant, warn=False)
+        assert bits(got["risk"]) == bits(expected["risk"]), name
+        assert bits(got["atypicality"]) == bits(expected["atypicality"]), name
+        assert got["error"].tolist() == expected["error"].tolist(), name
+        assert got["warnings"].tolist() == expected["warnings"].tolist(), name
+    assert any("caf" in str(w) for w in want["warnings"][11]), "the unknown level was sent"
+
+
+def test_a_nul_in_a_text_is_an_error_naming_the_field(client, sample_csv):
+    pa = pytest.importorskip("pyarrow")
+    frame = pd.read_csv(sample_csv, dtype=str, keep_default_na=False).iloc[:20].astype(object)
+    frame.loc[4, "race"] = "Cauca\0sian"
+    for variant in (frame, frame.astype(pd.ArrowDtype(pa.large_string()))):
+        with pytest.raises(readmit.InvalidArgumentError, match="race") as info:
+            client.score_records(variant, warn=False)
+        assert info.value.field == "race"
+
+
 # -- (c) dirty data ----------------------------------------------------------------------------
 
 def test_clean_frame_has_no_warning(client, clean):

@@ -72,11 +72,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 5
+#define READMIT_VERSION_MINOR 6
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.5.0"
+#define READMIT_VERSION "0.6.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -565,6 +565,20 @@ READMIT_EXPORT int readmit_records_set_texts(readmit_records *records, const cha
 READMIT_EXPORT int readmit_records_set_codes(readmit_records *records, const char *field,
                                              size_t n_levels, const char *const *levels,
                                              const int32_t *codes);
+
+/** Sets the whole column `field` to n_rows texts held in one buffer, laid out as an Apache
+ *  Arrow `large_string` column (pyarrow, pandas' Arrow-backed strings, Spark's Arrow batches):
+ *  row i's text is the bytes data[offsets[i]] .. data[offsets[i + 1] - 1] (UTF-8, no NUL, not
+ *  NUL-terminated) for the n_rows + 1 non-decreasing `offsets`, each from 0 to `data_len`.
+ *  `valid` is NULL (every row has a text) or n_rows bytes, 0 meaning missing (its offsets
+ *  still count). Nothing is copied per row: each distinct text is checked and stored once, the
+ *  rows become codes, and the batch sends the same bytes as readmit_records_set_texts. Returns
+ *  READMIT_EINVAL (nothing changed) for a NULL `offsets`, offsets that are not a range of the
+ *  buffer, or a text that is not valid UTF-8 or holds a NUL (the message names the field and
+ *  the first such row); otherwise as readmit_records_set_texts. Since 0.6.0. */
+READMIT_EXPORT int readmit_records_set_text_buffer(readmit_records *records, const char *field,
+                                                   const char *data, size_t data_len,
+                                                   const int64_t *offsets, const uint8_t *valid);
 
 /* Option bits of readmit_score_records (the protocol's RECORDS options). */
 /** A required field absent from the batch is sent as missing for every row (one warning),

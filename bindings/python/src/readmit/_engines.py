@@ -213,7 +213,7 @@ def score_batch(batch: pd.DataFrame, options: JobOptions) -> pd.DataFrame:
 
 def arrow_column_kind(type_) -> Optional[str]:
     """How a column of this Arrow type goes to the daemon without pandas' per-value objects:
-    ``"text"`` (strings: as a categorical of its distinct texts and int32 codes), ``"number"``
+    ``"text"`` (strings: their Arrow buffers, dictionary-encoded by the library), ``"number"``
     (integers, floats: as float64, null = NaN), ``"bool"`` (as the texts ``True``/``False``,
     as pandas sends a bool column); None for any other type."""
     import pyarrow as pa
@@ -230,13 +230,12 @@ def arrow_column_kind(type_) -> Optional[str]:
 def _arrow_to_pandas(column) -> Any:
     """One Arrow column as the binding sends the same values from pandas (see arrow_column_kind)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     kind = arrow_column_kind(column.type)
     if kind == "text":
-        encoded = pc.dictionary_encode(column)
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return pd.Categorical.from_codes(codes, categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object))
+        # Held as it is (no copy): the binding hands the Arrow buffers to the library, which
+        # dictionary-encodes the rows in C (readmit_records_set_text_buffer).
+        return pd.arrays.ArrowExtensionArray(column)
     if kind == "number":
         return column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN
     if kind == "bool":

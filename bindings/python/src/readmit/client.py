@@ -866,6 +866,14 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
         else:
             values = np.ascontiguousarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
         rc = LIB.readmit_records_set_numbers(records, name_b, values.ctypes.data if n else None)
+    elif (arrow := _arrow_strings(column)) is not None:
+        # Texts pandas holds in Arrow memory (pandas 3's default string dtype with pyarrow, and
+        # the Arrow batches of Spark and Dask): the library reads the buffer and its offsets as
+        # they are and hashes each row in C, about 10x faster than pandas' factorize.
+        data, offsets, valid = arrow
+        rc = LIB.readmit_records_set_text_buffer(records, name_b, data.address if data is not None and data.size else None,
+                                                 data.size if data is not None else 0, offsets.ctypes.data,
+                                                 valid.ctypes.data if valid is not None else None)
     else:
         # Dictionary-encoded, as pandas holds it after factorize (or as a categorical's codes): each
         # distinct text crosses into C once, the rows as int32 codes (-1 = missing).
@@ -881,6 +889,41 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
         message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
         cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError
         raise cls(message, code=rc, field=name)
+
+
+def _arrow_strings(column: pd.Series) -> Optional[Tuple[Any, np.ndarray, Optional[np.ndarray]]]:
+    """A string column held in Arrow memory as (data buffer, int64 offsets of its rows, uint8
+    validity or None), the layout of readmit_records_set_text_buffer; None for any other column."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype):
+        if dtype.storage != "pyarrow":
+            return None
+    elif not (isinstance(dtype, pd.ArrowDtype) and str(dtype.pyarrow_dtype) in _ARROW_STRING_TYPES):
+        return None
+    import pyarrow as pa
+
+    chunked = column.array.__arrow_array__()
+    if isinstance(chunked, pa.ChunkedArray):  # combine_chunks copies even one chunk
+        array = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+    else:
+        array = chunked
+    if not (pa.types.is_large_string(array.type) or pa.types.is_string(array.type)):
+        array = array.cast(pa.large_string())  # string_view and friends: one copy
+    n = len(array)
+    _, offsets_buffer, data = array.buffers()
+    if n == 0 or offsets_buffer is None:
+        return data, np.zeros(n + 1, dtype=np.int64), None
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset:array.offset + n + 1]
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)  # int32 offsets (Arrow `string`) widened
+    valid = None
+    if array.null_count:
+        valid = np.ascontiguousarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8)
+    return data, offsets, valid
+
+
+# Arrow types whose values go through _arrow_strings (a cast makes the views large_string).
+_ARROW_STRING_TYPES = ("string", "large_string", "string_view")
 
 
 def _integer_categories(column: pd.Series) -> Optional[np.ndarray]:
