@@ -71,29 +71,57 @@ static size_t check_columns(SEXP names, SEXP cols, SEXP n_rows_) {
  * per distinct string (its global cache), so the rows are grouped by CHARSXP address in a hash
  * table and each distinct text is translated to UTF-8 once, not once per row. Two CHARSXPs of
  * the same text in different encodings become two equal levels, which the library accepts.
- * Scratch memory is R_alloc'ed and released when the column is done. */
+ * The table and the level list start small and double as levels come: sized for n rows up
+ * front, they cost 4 MB of fresh (faulted, zeroed) memory per 100,000-row column even for a
+ * column of three levels. Scratch memory is R_alloc'ed and released when the column is done. */
+static size_t charsxp_slot(SEXP s, size_t cap) { /* cap: a power of two */
+    return (size_t)((((uintptr_t)s >> 4) * (uintptr_t)0x9E3779B97F4A7C15ull) >> 16) & (cap - 1);
+}
+
 static int set_text_column(readmit_records *recs, const char *name, SEXP col, size_t n) {
     const void *vmax = vmaxget();
-    size_t cap = 16;
-    while (cap < 2 * n + 2) cap *= 2;
+    size_t cap = 64, levels_cap = 32, n_levels = 0;
     SEXP *slot = (SEXP *)R_alloc(cap, sizeof(SEXP));
     int32_t *slot_code = (int32_t *)R_alloc(cap, sizeof(int32_t));
+    const char **levels = (const char **)R_alloc(levels_cap, sizeof(const char *));
     int32_t *codes = (int32_t *)R_alloc(n ? n : 1, sizeof(int32_t));
-    const char **levels = (const char **)R_alloc(n ? n : 1, sizeof(const char *));
     for (size_t i = 0; i < cap; i++) slot[i] = NULL;
-    size_t n_levels = 0;
+    SEXP last = NULL; /* the previous row's text: runs of one text skip the table */
+    int32_t last_code = -1;
     for (size_t row = 0; row < n; row++) {
         SEXP s = STRING_ELT(col, (R_xlen_t)row);
         if (s == NA_STRING) { codes[row] = -1; continue; }
-        uintptr_t h = ((uintptr_t)s >> 4) * (uintptr_t)0x9E3779B97F4A7C15ull;
-        size_t i = (size_t)(h >> 16) & (cap - 1);
+        if (s == last) { codes[row] = last_code; continue; }
+        size_t i = charsxp_slot(s, cap);
         while (slot[i] != NULL && slot[i] != s) i = (i + 1) & (cap - 1);
         if (slot[i] == NULL) {
+            if ((n_levels + 1) * 2 > cap) { /* keep the table at most half full: double it */
+                size_t grown = cap * 2;
+                SEXP *gslot = (SEXP *)R_alloc(grown, sizeof(SEXP));
+                int32_t *gcode = (int32_t *)R_alloc(grown, sizeof(int32_t));
+                for (size_t k = 0; k < grown; k++) gslot[k] = NULL;
+                for (size_t k = 0; k < cap; k++) {
+                    if (slot[k] == NULL) continue;
+                    size_t g = charsxp_slot(slot[k], grown);
+                    while (gslot[g] != NULL) g = (g + 1) & (grown - 1);
+                    gslot[g] = slot[k];
+                    gcode[g] = slot_code[k];
+                }
+                slot = gslot, slot_code = gcode, cap = grown;
+                i = charsxp_slot(s, cap);
+                while (slot[i] != NULL) i = (i + 1) & (cap - 1);
+            }
+            if (n_levels == levels_cap) {
+                const char **more = (const char **)R_alloc(levels_cap * 2, sizeof(const char *));
+                memcpy(more, levels, n_levels * sizeof *levels);
+                levels = more, levels_cap *= 2;
+            }
             slot[i] = s;
             slot_code[i] = (int32_t)n_levels;
             levels[n_levels++] = Rf_translateCharUTF8(s);
         }
-        codes[row] = slot_code[i];
+        codes[row] = last_code = slot_code[i];
+        last = s;
     }
     int rc = readmit_records_set_codes(recs, name, n_levels, levels, codes);
     vmaxset(vmax);

@@ -140,6 +140,33 @@ test_that("R scores of `readmit history` records equal `readmit score --records`
   expect_identical(names(empty), names(res))
 })
 
+test_that("character columns of many distinct texts, runs and NA send what factors send", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture()
+  # 3,000 rows: ids distinct (the C side's table grows from 64 slots), rows in runs of one
+  # text (sorted by race), NA scattered, a text in two encodings of one CHARSXP each.
+  big <- recs[rep(seq_len(nrow(recs)), length.out = 3000), ]
+  big$encounter_id <- sprintf("%d", 500000L + seq_len(nrow(big)))
+  big$patient_nbr <- sprintf("%d", 900000L + seq_len(nrow(big)) %/% 3L)
+  big <- big[order(big$race), ]
+  big$payer_code[seq(5, nrow(big), by = 97)] <- NA
+  big$medical_specialty[seq(7, nrow(big), by = 89)] <- enc2native("Caf\u00e9")
+  big$medical_specialty[seq(8, nrow(big), by = 89)] <- enc2utf8("Caf\u00e9")
+  as_text <- score_warned(cl, big)
+  as_factor <- big
+  for (f in names(big)) as_factor[[f]] <- factor(big[[f]])
+  got <- score_warned(cl, as_factor)
+  expect_identical(bits(got$value$risk), bits(as_text$value$risk))
+  expect_identical(got$value$warnings, as_text$value$warnings)
+  expect_identical(got$warning$messages, as_text$warning$messages)
+  # Each row as it scores alone (a few): the batch's grouping of texts does not matter.
+  for (i in c(1L, 1500L, 3000L)) {
+    expect_identical(bits(score_quiet(cl, big[i, ])$risk), bits(as_text$value$risk[i]))
+  }
+})
+
 test_that("each row alone scores as in the batch, bit for bit", {
   skip_without_daemon(daemon)
   cl <- connect_to(daemon)
