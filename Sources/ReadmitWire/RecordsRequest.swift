@@ -106,9 +106,9 @@ extension RequestDecoder {
             // standard library's unspecialised entry point, which looks up the array storage's
             // type metadata at run time on every call (about 3% of a raw encounter's
             // instructions over its 54 columns, benchmarks/shim/records_instructions.sh).
-            var numbers: [Double] = []
-            numbers.reserveCapacity(rows)
-            for r in 0..<rows { numbers.append(Double(bitPattern: frame.leUInt64(at: 1 + 8 * r))) }
+            let numbers = littleEndianArray(UnsafeRawBufferPointer(rebasing: frame[1...]), count: rows) { bytes, r in
+                Double(bitPattern: bytes.leUInt64(at: 8 * r))
+            }
             return .success(.numbers(numbers))
         case 2:
             guard frame.count >= 5 else { return .failure(ColumnError(message: "texts need a u32 count of distinct texts after the type byte")) }
@@ -135,14 +135,15 @@ extension RequestDecoder {
             guard !overflow, frame.count - offset == codeBytes else {
                 return .failure(ColumnError(message: "after the distinct texts, n_rows * 4 = \(overflow ? "too many" : String(codeBytes)) bytes of codes are expected, got \(frame.count - offset)"))
             }
-            var codes: [Int32] = []  // reserved, as the numbers above
-            codes.reserveCapacity(rows)
-            for r in 0..<rows {
-                let code = Int32(bitPattern: frame.leUInt32(at: offset + 4 * r))
-                guard code >= -1, Int(code) < distinct else {
-                    return .failure(ColumnError(message: "row \(r): code \(code) is not -1 (missing) or an index below \(distinct)"))
-                }
-                codes.append(code)
+            let codes = littleEndianArray(UnsafeRawBufferPointer(rebasing: frame[offset...]), count: rows) { bytes, r in
+                Int32(bitPattern: bytes.leUInt32(at: 4 * r))
+            }
+            // code + 1 is 0 (missing) to `distinct` for a valid code, as unsigned: one
+            // branch-free pass over the rows; the failing row is looked for only on failure.
+            var worst: UInt32 = 0
+            codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
+            if Int(worst) > distinct, let r = codes.firstIndex(where: { $0 < -1 || Int($0) >= distinct }) {
+                return .failure(ColumnError(message: "row \(r): code \(codes[r]) is not -1 (missing) or an index below \(distinct)"))
             }
             return .success(.texts(values: values, codes: codes))
         default:
@@ -198,5 +199,24 @@ extension RequestEncoder {
             return c
         }
         return .texts(values: values, codes: codes)
+    }
+}
+
+/// `count` values read from little-endian `bytes` (at least `count` values long): one copy of
+/// the bytes on a little-endian host, `load(bytes, index)` per value elsewhere. A 100,000-row
+/// request's columns went through a load and a checked append per value, 20 instructions each
+/// (4.8% of the daemon's instructions for the request).
+private func littleEndianArray<T>(_ bytes: UnsafeRawBufferPointer, count: Int,
+                                  load: (UnsafeRawBufferPointer, Int) -> T) -> [T] {
+    [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        #if _endian(little)
+        if count > 0, let destination = buffer.baseAddress, let source = bytes.baseAddress {
+            UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<T>.stride)
+            initialized = count
+            return
+        }
+        #endif
+        for i in 0..<count { buffer.initializeElement(at: i, to: load(bytes, i)) }
+        initialized = count
     }
 }

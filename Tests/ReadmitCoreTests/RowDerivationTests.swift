@@ -86,6 +86,30 @@ final class RowDerivationTests: XCTestCase {
         }
     }
 
+    /// A number column read as texts: one text per distinct bit pattern (every NaN missing),
+    /// through a table that grows past its first size, each row's text the one its value
+    /// gives alone.
+    func testNumbersReadAsTextsKeepEveryDistinctValue() throws {
+        var numbers: [Double] = []
+        for i in 0..<6000 { numbers.append(i % 7 == 0 ? .nan : Double(i % 2500) * 0.25 - 100) }
+        numbers += [0.0, -0.0, .infinity, Double(bitPattern: 0x7FF8_0000_0000_0001), 1e300, 6, 0.1]
+        let table = SourceTable(columns: [("n", .numbers(numbers))], rows: numbers.count, missing: ["?"])
+        let column = try table.texts("n", key: "features[0]")
+        XCTAssertEqual(column.count, numbers.count)
+        var alone: [UInt64: String?] = [:]
+        for (r, v) in numbers.enumerated() {
+            let expected = try alone[v.bitPattern] ?? SourceTable(columns: [("n", .numbers([v]))], rows: 1, missing: ["?"])
+                .texts("n", key: "features[0]").text(0)
+            alone[v.bitPattern] = expected
+            XCTAssertEqual(column.text(r), expected, "row \(r)")
+            XCTAssertEqual(column.text(r) == nil, v.isNaN, "row \(r)")
+        }
+        XCTAssertEqual(column.text(numbers.count - 2), "6")
+        XCTAssertEqual(column.text(numbers.count - 1), "0.1")
+        let distinct = Set(numbers.filter { !$0.isNaN }.map(\.bitPattern)).count + 1  // + the one NaN
+        XCTAssertEqual(column.interned.values.count, distinct)
+    }
+
     func testSumOfIsMissingWhenATermIs() throws {
         let data = try load(Self.spec())
         assertSame(values(data, "visits"), [3, .nan, 7, 0, 4])

@@ -67,6 +67,9 @@ final class RecordsDecoderTests: XCTestCase {
         frames[5][frames[5].count - 4] = 7  // a code past the distinct texts
         XCTAssertTrue(error(frames)?.message.contains("code 7") ?? false)
         frames = valid
+        frames[5].replaceSubrange((frames[5].count - 4)..., with: [0xFE, 0xFF, 0xFF, 0xFF])  // -2 in the last row
+        XCTAssertTrue(error(frames)?.message.contains("row 2: code -2 is not -1") ?? false, "\(String(describing: error(frames)))")
+        frames = valid
         frames[7] = [2, 0xFF, 0xFF, 0xFF, 0xFF]  // 2^32 - 1 distinct texts announced in 5 bytes
         XCTAssertEqual(error(frames)?.status, .badPayloadSize)
     }
