@@ -162,15 +162,7 @@ public struct SourceTable: Sendable {
             isMissing.reserveCapacity(all.count)
             for v in values { isMissing.append(missing.contains(v)) }
             isMissing.append(true)
-            // One select per row over plain buffers (it vectorises); a checked append per row
-            // was 3% of a 100,000-row request's instructions.
-            let mapped = [Int32](unsafeUninitializedCapacity: codes.count) { buffer, initialized in
-                codes.withUnsafeBufferPointer { source in
-                    for (r, c) in source.enumerated() { buffer.initializeElement(at: r, to: c < 0 ? absent : c) }
-                }
-                initialized = codes.count
-            }
-            return TextColumn(InternedColumn(values: all, codes: mapped), isMissing: isMissing)
+            return TextColumn(InternedColumn(values: all, codes: Self.remapped(codes, missingTo: absent)), isMissing: isMissing)
         case .numbers(let numbers):
             var codeOf = BitPatternCodes()
             var values: [String] = []
@@ -183,6 +175,25 @@ public struct SourceTable: Sendable {
                 }
             }
             return TextColumn(InternedColumn(values: values, codes: codes), missing: missing)
+        }
+    }
+
+    /// `codes` with -1 replaced by `absent`. A large column takes one select per row over plain
+    /// buffers (it vectorises; a checked append per row was 3% of a 100,000-row request's
+    /// instructions); a short one is appended, as `unsafeUninitializedCapacity` looks up type
+    /// metadata at run time (about 1,000 instructions, a one-row request's whole column).
+    private static func remapped(_ codes: [Int32], missingTo absent: Int32) -> [Int32] {
+        guard codes.count >= 256 else {
+            var mapped: [Int32] = []
+            mapped.reserveCapacity(codes.count)
+            for c in codes { mapped.append(c < 0 ? absent : c) }
+            return mapped
+        }
+        return [Int32](unsafeUninitializedCapacity: codes.count) { buffer, initialized in
+            codes.withUnsafeBufferPointer { source in
+                for (r, c) in source.enumerated() { buffer.initializeElement(at: r, to: c < 0 ? absent : c) }
+            }
+            initialized = codes.count
         }
     }
 
@@ -453,8 +464,15 @@ struct BitPatternCodes {
     private mutating func grow() {
         let (oldKeys, oldCodes) = (keys, codes)
         let capacity = Swift.max(16, codes.count * 2)
-        keys = [UInt64](repeating: 0, count: capacity)
-        codes = [Int32](repeating: -1, count: capacity)
+        // Appended, not `Array(repeating:)`, which looks up type metadata at run time.
+        keys = []
+        keys.reserveCapacity(capacity)
+        codes = []
+        codes.reserveCapacity(capacity)
+        for _ in 0..<capacity {
+            keys.append(0)
+            codes.append(-1)
+        }
         let mask = capacity - 1
         for (key, code) in zip(oldKeys, oldCodes) where code >= 0 {
             var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask

@@ -31,15 +31,15 @@ public enum RequestEncoder {
 
     /// Little-endian float64 bytes of `values`.
     public static func matrixBytes(_ values: [Double]) -> [UInt8] {
-        #if _endian(little)
-        // The doubles' bytes are already the wire's: one copy (an append per value was two
-        // calls per row of a large reply).
-        return values.withUnsafeBytes { [UInt8]($0) }
-        #else
         var bytes: [UInt8] = []
         bytes.reserveCapacity(values.count * 8)
+        #if _endian(little)
+        // The doubles' bytes are already the wire's: one append (one per value was two calls
+        // per row of a large reply).
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
         for value in values { bytes.appendLE(value.bitPattern) }
-        return bytes
         #endif
+        return bytes
     }
 }
