@@ -46,4 +46,13 @@ final class TrainingBoosterSettingTests: XCTestCase {
         XCTAssertNil(TrainingOptions().boosterGrid)
         XCTAssertFalse(BoosterSetting.defaultGrid.isEmpty)
     }
+
+    /// The default grid is the one chosen on leak-free validation figures (benchmarks/train/README.md):
+    /// `--booster-grid` with this text searches the same settings.
+    func testDefaultGridIsTheOneChosenOnValidation() throws {
+        XCTAssertEqual(BoosterSetting.defaultGrid,
+                       try BoosterSetting.parsedGrid("5:5:0.02:0.8:0.5,6:10:0.02:0.8:0.5,5:5:0.02:0.8:0.3,6:10:0.02:0.8:0.3"))
+        XCTAssertEqual(Set(BoosterSetting.defaultGrid.map(\.eta)), [0.02])
+        XCTAssertEqual(Set(BoosterSetting.defaultGrid.map(\.subsample)), [0.8])
+    }
 }
