@@ -99,7 +99,7 @@ public enum FeatureEncoder {
         for j in features.indices where j < raw.features.count {
             switch raw.features[j] {
             case .numbers(let v):
-                for r in 0..<n { values[r * m + j] = v[r] }
+                Self.scatter(v, column: j, into: &values, columns: m)
             case .texts(let column):
                 let index = levels.map(j, levels: features[j].levels)
                 let other = levels.other(j) ?? otherLevel(definitions[j], features[j])
@@ -107,7 +107,7 @@ public enum FeatureEncoder {
                 let level = column.interned.values.enumerated().map { c, text in
                     column.isMissing[c] ? .nan : (index[text] ?? (definitions[j].kind == .ordinal ? .nan : other))
                 }
-                for r in 0..<n { values[r * m + j] = level[Int(column.interned.codes[r])] }
+                Self.scatter(level, codes: column.interned.codes, column: j, into: &values, columns: m)
                 // A level outside the vocabulary is declared behaviour where the spec has an
                 // `other` level (rare values go there); where it becomes missing, say so.
                 if warnUnknownLevels && (definitions[j].kind == .ordinal || other.isNaN) {
@@ -115,11 +115,17 @@ public enum FeatureEncoder {
                     if unknown.contains(true) {
                         let field = definitions[j].column ?? definitions[j].name
                         let outcome = "read as missing"
+                        // One message per distinct text (the near-match search lowercases every
+                        // level), shared by its rows.
+                        var message = [String?](repeating: nil, count: unknown.count)
                         for r in 0..<n where unknown[Int(column.interned.codes[r])] {
-                            let text = column.interned[r]
-                            let near = features[j].levels.first { $0.lowercased() == text.lowercased() }.map { "; did you mean '\($0)'?" } ?? ""
-                            warnings.warn(DataWarning(row: r, field: field, code: "unknown_level",
-                                                      message: "'\(text)' is not a level of \(features[j].name) learned in training: \(outcome)\(near)"))
+                            let c = Int(column.interned.codes[r])
+                            if message[c] == nil {
+                                let text = column.interned.values[c], lowered = text.lowercased()
+                                let near = features[j].levels.first { $0.lowercased() == lowered }.map { "; did you mean '\($0)'?" } ?? ""
+                                message[c] = "'\(text)' is not a level of \(features[j].name) learned in training: \(outcome)\(near)"
+                            }
+                            warnings.warn(DataWarning(row: r, field: field, code: "unknown_level", message: message[c] ?? ""))
                         }
                     }
                 }
@@ -134,10 +140,44 @@ public enum FeatureEncoder {
                         column.isMissing[c] ? .nan : ICDChapters.chapter(of: text, system: systems[c]).map(Double.init) ?? .nan
                     }
                 }
-                for r in 0..<n { values[r * m + j] = level[Int(column.interned.codes[r])] }
+                Self.scatter(level, codes: column.interned.codes, column: j, into: &values, columns: m)
             }
         }
         return FeatureMatrix(rows: n, columns: m, values: values)
+    }
+
+    /// Writes `v` into column `column` of the row-major `values` (`columns` wide).
+    static func scatter(_ v: [Double], column: Int, into values: inout [Double], columns: Int) {
+        // Through buffers: the indexed loop's bounds and overflow checks were most of the
+        // encoder's own instructions for a 100,000-row request.
+        let n = min(v.count, columns > 0 ? values.count / columns : 0)
+        guard column < columns else { return }
+        v.withUnsafeBufferPointer { v in
+            values.withUnsafeMutableBufferPointer { out in
+                guard let src = v.baseAddress, var dst = out.baseAddress.map({ $0 + column }) else { return }
+                for r in 0..<n { dst.pointee = src[r]; dst += columns }
+            }
+        }
+    }
+
+    /// Writes `level[codes[r]]` into column `column` of each row `r` of the row-major `values`.
+    /// Codes index `level` (they come from the column that made it); one outside it traps.
+    static func scatter(_ level: [Double], codes: [Int32], column: Int, into values: inout [Double], columns: Int) {
+        let n = min(codes.count, columns > 0 ? values.count / columns : 0)
+        guard column < columns else { return }
+        codes.withUnsafeBufferPointer { codes in
+            // One branch-free pass checks every code (a negative one wraps to a large UInt32).
+            var worst: UInt32 = 0
+            for code in codes { worst = max(worst, UInt32(bitPattern: code)) }
+            precondition(codes.isEmpty || Int(worst) < level.count, "a code is outside its column's \(level.count) texts")
+            level.withUnsafeBufferPointer { level in
+                values.withUnsafeMutableBufferPointer { out in
+                    guard let base = out.baseAddress else { return }
+                    var dst = base + column
+                    for r in 0..<n { dst.pointee = level[Int(codes[r])]; dst += columns }
+                }
+            }
+        }
     }
 
     /// The level index of the spec's `other` level of a categorical feature, NaN when it has none.

@@ -62,42 +62,53 @@ extension ReadmitModel {
     public func scoreRecords(columns: [(name: String, column: RecordColumn)], rows: Int, k: Int,
                              options: RecordBatch.Options) throws(DataError) -> RecordsResult {
         var problems = RowErrors(badValuesMissing: options.badValuesMissing)
-        let (raw, x) = try encode(columns: columns, rows: rows, options: options, problems: &problems)
-        let good = (0..<rows).filter { problems.byRow[$0] == nil }
-        var result = RecordsResult(risk: [Double](repeating: .nan, count: rows), atypicality: [Double](repeating: .nan, count: rows),
-                                   tier: [UInt8](repeating: 255, count: rows), messages: [], explanations: Array(repeating: [], count: rows))
-        result.intervalLow = [Double](repeating: .nan, count: rows)
-        result.intervalHigh = result.intervalLow
-        if !good.isEmpty {
-            let xs = good.count == rows ? x : x.selecting(rows: good)
+        // One variable, so that clearing rows in place does not copy the matrix.
+        var encoded = try encode(columns: columns, rows: rows, options: options, problems: &problems)
+        // Every row is scored, the rows with an error as all missing (their vectors are
+        // unspecified, and an infinity would fail validation), and their results are then
+        // cleared: copying the other rows into a new matrix cost more than scoring the few
+        // error rows (rows are independent, so the others' results are the same bits).
+        let failed = problems.byRow.keys.filter { $0 >= 0 && $0 < rows }
+        let m = encoded.matrix.columns
+        encoded.matrix.values.withUnsafeMutableBufferPointer { v in
+            for r in failed { for j in 0..<m { v[r * m + j] = .nan } }
+        }
+        var result = RecordsResult(risk: [], atypicality: [], tier: [], messages: [], explanations: Array(repeating: [], count: rows))
+        if failed.count < rows {
             do {
-                let scores = try score(xs, interval: options.interval)
-                for (i, r) in good.enumerated() {
-                    result.risk[r] = scores.risk[i]; result.atypicality[r] = scores.atypicality[i]; result.tier[r] = scores.tier[i]
-                    result.intervalLow[r] = scores.intervalLow[i]; result.intervalHigh[r] = scores.intervalHigh[i]
-                }
+                let scores = try score(encoded.matrix, interval: options.interval)
+                result.risk = scores.risk; result.atypicality = scores.atypicality; result.tier = scores.tier
+                result.intervalLow = scores.intervalLow; result.intervalHigh = scores.intervalHigh
                 if k > 0 {
                     let kk = min(k, schema.count)
-                    var index = [Int32](repeating: -1, count: good.count * kk), contribution = [Double](repeating: 0, count: good.count * kk)
-                    try xs.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
+                    var index = [Int32](repeating: -1, count: rows * kk), contribution = [Double](repeating: 0, count: rows * kk)
+                    try encoded.matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
                         try index.withUnsafeMutableBufferPointer { ib throws(FeatureVectorError) in
                             try contribution.withUnsafeMutableBufferPointer { cb throws(FeatureVectorError) in
-                                try explain(f, rows: good.count, k: kk, featureIndex: ib, contribution: cb)
+                                try explain(f, rows: rows, k: kk, featureIndex: ib, contribution: cb)
                             }
                         }
                     }
-                    for (i, r) in good.enumerated() {
+                    for r in 0..<rows where problems.byRow[r] == nil {
                         result.explanations[r] = (0..<kk).compactMap { t in
-                            let j = Int(index[i * kk + t])
+                            let j = Int(index[r * kk + t])
                             guard j >= 0 else { return nil }
-                            return RecordExplanation(feature: schema.features[j].name, contribution: contribution[i * kk + t],
-                                                     value: Self.rawValue(raw.features[j], row: r))
+                            return RecordExplanation(feature: schema.features[j].name, contribution: contribution[r * kk + t],
+                                                     value: Self.rawValue(encoded.raw.features[j], row: r))
                         }
                     }
                 }
             } catch {
                 throw DataError(code: .badValue, file: "request", message: "the encoded rows could not be scored: \(error.message)")
             }
+            for r in failed {
+                result.risk[r] = .nan; result.atypicality[r] = .nan; result.tier[r] = 255
+                result.intervalLow[r] = .nan; result.intervalHigh[r] = .nan
+            }
+        } else {
+            result.risk = [Double](repeating: .nan, count: rows); result.atypicality = result.risk
+            result.tier = [UInt8](repeating: 255, count: rows)
+            result.intervalLow = result.risk; result.intervalHigh = result.risk
         }
         result.messages = Self.messages(problems)
         return result
