@@ -88,7 +88,7 @@ struct RequestHandler: Sendable {
                 counts.append(contentsOf: withUnsafeBytes(of: UInt32(records.rows).littleEndian, Array.init))
                 counts.append(contentsOf: withUnsafeBytes(of: UInt32(records.k).littleEndian, Array.init))
                 var frames: [OutgoingFrame] = [.bytes(counts), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
-                                               .bytes(result.tier), .bytes(Array(RecordsJSON.render(result, k: records.k).utf8))]
+                                               .bytes(result.tier), .bytes(RecordsJSON.render(result, k: records.k))]
                 if interval {
                     frames += [.bytes(RequestEncoder.matrixBytes(result.intervalLow)), .bytes(RequestEncoder.matrixBytes(result.intervalHigh))]
                 }
@@ -191,39 +191,35 @@ struct RequestHandler: Sendable {
     }
 }
 
-/// Rows per chunk when a large batch is split across cores.
-private let chunkRows = 8192
-
 /// Read once: on Linux, Foundation's `activeProcessorCount` reads cgroup files on every call,
 /// which would cost a one-row request more than its scoring.
 private let availableCores = ProcessInfo.processInfo.activeProcessorCount
 
-/// Scores a large batch in chunks on all cores (rows are independent, so the results are
-/// bit-identical to one call); small batches in one call on this thread. Each chunk validates
-/// its own rows; if one fails, the whole matrix is validated again on this thread so that the
-/// error names the first bad row of the full request (not of its chunk).
+/// Scores a large batch in chunks on all cores (``GuidedChunks``; rows are independent, so the
+/// results are bit-identical to one call); small batches in one call on this thread. Each chunk
+/// validates its own rows; if one fails, the whole matrix is validated again on this thread so
+/// that the error names the first bad row of the full request (not of its chunk).
 private func scoreInChunks(_ model: any ServingModel, _ x: UnsafeBufferPointer<Double>, rows: Int,
                            risk: UnsafeMutableBufferPointer<Double>, atypicality: UnsafeMutableBufferPointer<Double>,
                            tier: UnsafeMutableBufferPointer<UInt8>,
                            interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)?) throws(FeatureVectorError) {
-    guard rows >= 2 * chunkRows, availableCores > 1, let base = x.baseAddress else {
+    guard rows >= GuidedChunks.parallelThreshold, availableCores > 1, let base = x.baseAddress else {
         return try model.scoreRows(x, rows: rows, risk: risk, atypicality: atypicality, tier: tier, interval: interval)
     }
     let columns = x.count / rows
-    let chunks = (rows + chunkRows - 1) / chunkRows
     let failure = Locked<FeatureVectorError?>(nil)
     nonisolated(unsafe) let (r, a, t) = (risk, atypicality, tier)
     nonisolated(unsafe) let range = interval
     nonisolated(unsafe) let input = base
-    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-        let start = chunk * chunkRows, count = min(chunkRows, rows - start)
+    GuidedChunks.forEach(rows: rows, threads: availableCores) { rows in
+        let start = rows.lowerBound, count = rows.count
         do throws(FeatureVectorError) {
             try model.scoreRows(UnsafeBufferPointer(start: input + start * columns, count: count * columns), rows: count,
-                                risk: UnsafeMutableBufferPointer(rebasing: r[start..<(start + count)]),
-                                atypicality: UnsafeMutableBufferPointer(rebasing: a[start..<(start + count)]),
-                                tier: UnsafeMutableBufferPointer(rebasing: t[start..<(start + count)]),
-                                interval: range.map { (UnsafeMutableBufferPointer(rebasing: $0.low[start..<(start + count)]),
-                                                       UnsafeMutableBufferPointer(rebasing: $0.high[start..<(start + count)])) })
+                                risk: UnsafeMutableBufferPointer(rebasing: r[rows]),
+                                atypicality: UnsafeMutableBufferPointer(rebasing: a[rows]),
+                                tier: UnsafeMutableBufferPointer(rebasing: t[rows]),
+                                interval: range.map { (UnsafeMutableBufferPointer(rebasing: $0.low[rows]),
+                                                       UnsafeMutableBufferPointer(rebasing: $0.high[rows])) })
         } catch {
             failure.withLock { $0 = $0 ?? error }
         }
@@ -267,30 +263,28 @@ private func withOutput<E, T>(_ frame: ZMQFrame, _ type: E.Type,
 /// Scores a large `RECORDS` request in row chunks on all cores, as ``scoreInChunks`` does for
 /// SCORE: each row is encoded and scored on its own, so the results are bit-identical to one
 /// call. Messages about the whole request are the same in every chunk and kept once (the
-/// first chunk's); row messages get their chunk's offset.
+/// first chunk's); row messages get their chunk's offset. A request-level error is the first
+/// chunk's (by row) that has one.
 private func scoreRecordsInChunks(_ model: any ServingModel, _ request: RecordsRequest) throws(DataError) -> RecordsResult {
     let rows = request.rows
-    guard rows >= 2 * chunkRows, availableCores > 1 else { return try model.scoreRecords(request) }
-    let chunks = (rows + chunkRows - 1) / chunkRows
+    guard rows >= GuidedChunks.parallelThreshold, availableCores > 1 else { return try model.scoreRecords(request) }
     let results = Locked<[Int: Result<RecordsResult, DataError>]>([:])
-    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-        let start = chunk * chunkRows, end = min(rows, start + chunkRows)
-        let part = RecordsRequest(rows: end - start, k: request.k, options: request.options, columns: request.columns.map { name, column in
+    GuidedChunks.forEach(rows: rows, threads: availableCores) { range in
+        let part = RecordsRequest(rows: range.count, k: request.k, options: request.options, columns: request.columns.map { name, column in
             switch column {
-            case .numbers(let v): return (name, .numbers(Array(v[start..<end])))
-            case .texts(let values, let codes): return (name, .texts(values: values, codes: Array(codes[start..<end])))
+            case .numbers(let v): return (name, .numbers(Array(v[range])))
+            case .texts(let values, let codes): return (name, .texts(values: values, codes: Array(codes[range])))
             }
         })
         let outcome = Result { () throws(DataError) -> RecordsResult in try model.scoreRecords(part) }
-        results.withLock { $0[chunk] = outcome }
+        results.withLock { $0[range.lowerBound] = outcome }
     }
     let all = results.current
     var merged = RecordsResult(risk: [], atypicality: [], tier: [], messages: [], explanations: [])
     merged.risk.reserveCapacity(rows); merged.atypicality.reserveCapacity(rows); merged.tier.reserveCapacity(rows)
-    for chunk in 0..<chunks {
-        guard let outcome = all[chunk] else { preconditionFailure("concurrentPerform ran every chunk") }
+    for offset in all.keys.sorted() {
+        guard let outcome = all[offset] else { preconditionFailure("a chunk's own key") }
         let part = try outcome.get()
-        let offset = chunk * chunkRows
         merged.risk += part.risk
         merged.atypicality += part.atypicality
         merged.tier += part.tier
@@ -299,12 +293,13 @@ private func scoreRecordsInChunks(_ model: any ServingModel, _ request: RecordsR
         merged.intervalHigh += part.intervalHigh
         for var m in part.messages {
             if m.row < 0 {
-                if chunk == 0 { merged.messages.append(m) }
+                if offset == 0 { merged.messages.append(m) }
             } else {
                 m.row += offset
                 merged.messages.append(m)
             }
         }
     }
+    precondition(merged.risk.count == rows, "the chunks cover every row once")
     return merged
 }

@@ -86,6 +86,78 @@ final class RecordsTests: XCTestCase {
         }
     }
 
+    /// A batch large enough to be split across the daemon's cores (RECORDS and SCORE) gives
+    /// each row the bits, messages and explanation that the same rows get in small batches,
+    /// which are scored in one call: where the chunks start never shows.
+    func testALargeBatchSplitAcrossCoresEqualsSmallBatches() throws {
+        let n = 20_000, part = 1_000
+        let s = try sample(count: n, seed: 21, numbersAsText: true)
+        var columns = s.columns
+        func edit(_ field: String, every stride: Int, to text: String) throws {
+            let i = try XCTUnwrap(columns.firstIndex { $0.name == field })
+            guard case .texts(let values, let codes) = columns[i].column else { return XCTFail("\(field) is not a text column") }
+            var texts: [String?] = codes.map { $0 < 0 ? nil : values[Int($0)] }
+            for r in Swift.stride(from: 5, to: n, by: stride) { texts[r] = text }
+            columns[i].column = RequestEncoder.textColumn(texts)
+        }
+        try edit("discharge_disposition_id", every: 997, to: "11")  // excluded: an error row
+        try edit("race", every: 1_009, to: "caucasian")             // an unknown level: a warning
+        try edit("num_lab_procedures", every: 2_003, to: "many")    // a bad number: an error row
+        typealias Message = [String]
+        func messages(_ json: [String: Any], offset: Int) throws -> [Message] {
+            try XCTUnwrap(json["messages"] as? [[String: Any]]).map { m in
+                [String((m["row"] as? Int).map { $0 < 0 ? $0 : $0 + offset } ?? -2), "\(m["field"] ?? "")", "\(m["severity"] ?? "")",
+                 "\(m["code"] ?? "")", "\(m["message"] ?? "")"]
+            }
+        }
+        let whole = try records(columns, rows: n, k: 2)
+        var risk: [UInt64] = [], atyp: [UInt64] = [], tier: [UInt8] = [], rowMessages: [Message] = [], explanations: [String] = []
+        for start in Swift.stride(from: 0, to: n, by: part) {
+            let small = try records(Self.slice(columns, Array(start..<(start + part))), rows: part, k: 2)
+            risk += small.risk.map(\.bitPattern); atyp += small.atyp.map(\.bitPattern); tier += small.tier
+            rowMessages += try messages(small.json, offset: start).filter { $0[0] != "-1" }
+            explanations += try Self.explanationTexts(small.json)
+        }
+        // The first difference, not two 20,000-element arrays.
+        func same<T: Equatable>(_ a: [T], _ b: [T], _ what: String) {
+            XCTAssertEqual(a.count, b.count, what)
+            if let i = (0..<min(a.count, b.count)).first(where: { a[$0] != b[$0] }) { XCTFail("\(what) differ first at \(i): \(a[i]) vs \(b[i])") }
+        }
+        same(whole.risk.map(\.bitPattern), risk, "risks")
+        same(whole.atyp.map(\.bitPattern), atyp, "atypicalities")
+        same(whole.tier, tier, "tiers")
+        let wholeMessages = try messages(whole.json, offset: 0)
+        same(wholeMessages.filter { $0[0] != "-1" }, rowMessages, "row messages")
+        XCTAssertEqual(Set(wholeMessages.filter { $0[0] == "-1" }.map { $0[3] }).count, wholeMessages.filter { $0[0] == "-1" }.count,
+                       "a request-level message is kept once, not once per chunk")
+        same(try Self.explanationTexts(whole.json), explanations, "explanations")
+        XCTAssertEqual(whole.risk.filter(\.isNaN).count, (n - 5 + 996) / 997 + (n - 5 + 2_002) / 2_003 - 1, "the error rows, and only they, are not scored")
+        XCTAssertTrue(rowMessages.contains { $0[3] == "unknown_level" })
+        // SCORE: the encoder's vectors of the same rows, whole and in small batches.
+        let x = s.matrix.values, m = model.schema.count
+        let numeric = try client.call(RequestEncoder.score(requestID: 11, rows: n, columns: m, matrix: x))
+        guard case .score(let wholeRisk, let wholeAtyp, let wholeTier) = numeric.body else { return XCTFail("\(numeric.body)") }
+        var smallRisk: [UInt64] = [], smallAtyp: [UInt64] = [], smallTier: [UInt8] = []
+        for start in Swift.stride(from: 0, to: n, by: part) {
+            let reply = try client.call(RequestEncoder.score(requestID: 12, rows: part, columns: m, matrix: Array(x[(start * m)..<((start + part) * m)])))
+            guard case .score(let r, let a, let t) = reply.body else { return XCTFail("\(reply.body)") }
+            smallRisk += r.map(\.bitPattern); smallAtyp += a.map(\.bitPattern); smallTier += t
+        }
+        same(wholeRisk.map(\.bitPattern), smallRisk, "SCORE risks")
+        same(wholeAtyp.map(\.bitPattern), smallAtyp, "SCORE atypicalities")
+        same(wholeTier, smallTier, "SCORE tiers")
+    }
+
+    /// Each row's explanation as one comparable text (feature, contribution bits, raw value).
+    static func explanationTexts(_ json: [String: Any]) throws -> [String] {
+        try XCTUnwrap(json["explanations"] as? [[[String: Any]]]).map { terms in
+            terms.map { t in
+                let contribution = (t["contribution"] as? Double)?.bitPattern ?? 0
+                return "\(t["feature"] ?? "?")|\(contribution)|\(t["value"].map { "\($0)" } ?? "?")"
+            }.joined(separator: ";")
+        }
+    }
+
     /// Raw fields with history supplied give exactly the numeric SCORE of the encoder's vectors;
     /// numbers sent as texts give the same; every row alone equals the row in the batch.
     func testRecordsEqualScoreAndEveryRowStandsAlone() throws {
@@ -334,7 +406,7 @@ final class RecordsTests: XCTestCase {
     func testLargeBatchSplitAcrossCoresIsBitIdentical() throws {
         let s = try sample(count: 300, seed: 13, numbersAsText: true)
         let alone = try records(s.columns, rows: 300)
-        let copies = 67, rows = 300 * copies  // 20,100 rows: three chunks of 8,192
+        let copies = 67, rows = 300 * copies  // 20,100 rows: split across cores (GuidedChunks)
         var tiled = Self.slice(s.columns, (0..<rows).map { $0 % 300 })
         let i = try XCTUnwrap(tiled.firstIndex { $0.name == "num_medications" })
         guard case .texts(var values, var codes) = tiled[i].column else { return XCTFail("num_medications is not a text column") }
