@@ -110,9 +110,16 @@ extension RequestDecoder {
                 Double(bitPattern: bytes.leUInt64(at: 8 * r))
             }
             return .success(.numbers(numbers))
-        case 2:
+        case 2, 3, 4:
+            // 2: i32 codes (-1 missing); 3: u8 codes (255 missing, at most 255 texts); 4: u16
+            // codes (65535 missing, at most 65535 texts). The narrow ones keep a large batch of
+            // a few distinct values a quarter or half the size; all decode to the same column.
+            let width = type == 2 ? 4 : (type == 3 ? 1 : 2)
             guard frame.count >= 5 else { return .failure(ColumnError(message: "texts need a u32 count of distinct texts after the type byte")) }
             let distinct = Int(frame.leUInt32(at: 1))
+            if width < 4, distinct >= 1 << (8 * width) {
+                return .failure(ColumnError(message: "\(distinct) distinct texts do not fit \(8 * width)-bit codes (type \(type) takes at most \((1 << (8 * width)) - 1))"))
+            }
             var offset = 5
             var values: [String] = []
             // Each distinct text takes at least 4 bytes, so the count is bounded by the frame.
@@ -131,12 +138,16 @@ extension RequestDecoder {
                 values.append(text)
                 offset += length
             }
-            let (codeBytes, overflow) = rows.multipliedReportingOverflow(by: 4)
+            let (codeBytes, overflow) = rows.multipliedReportingOverflow(by: width)
             guard !overflow, frame.count - offset == codeBytes else {
-                return .failure(ColumnError(message: "after the distinct texts, n_rows * 4 = \(overflow ? "too many" : String(codeBytes)) bytes of codes are expected, got \(frame.count - offset)"))
+                return .failure(ColumnError(message: "after the distinct texts, n_rows * \(width) = \(overflow ? "too many" : String(codeBytes)) bytes of codes are expected, got \(frame.count - offset)"))
             }
-            let codes = littleEndianArray(UnsafeRawBufferPointer(rebasing: frame[offset...]), count: rows) { bytes, r in
-                Int32(bitPattern: bytes.leUInt32(at: 4 * r))
+            let codeFrame = UnsafeRawBufferPointer(rebasing: frame[offset...])
+            let codes: [Int32]
+            switch width {
+            case 1: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes[r]; return c == 0xFF ? -1 : Int32(c) }
+            case 2: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes.leUInt16(at: 2 * r); return c == 0xFFFF ? -1 : Int32(c) }
+            default: codes = littleEndianArray(codeFrame, count: rows) { bytes, r in Int32(bitPattern: bytes.leUInt32(at: 4 * r)) }
             }
             // code + 1 is 0 (missing) to `distinct` for a valid code, as unsigned: one
             // branch-free pass over the rows; the failing row is looked for only on failure.
@@ -147,7 +158,7 @@ extension RequestDecoder {
             }
             return .success(.texts(values: values, codes: codes))
         default:
-            return .failure(ColumnError(message: "unknown values type \(type) (1: numbers, 2: texts)"))
+            return .failure(ColumnError(message: "unknown values type \(type) (1: numbers, 2-4: texts with 32-, 8- or 16-bit codes)"))
         }
     }
 }
@@ -159,9 +170,11 @@ extension RequestEncoder {
         records(requestID: requestID, rows: rows, options: options, columns: columns, operation: .history)
     }
 
-    /// `RECORDS` of named columns, each `rows` long.
+    /// `RECORDS` of named columns, each `rows` long. Text columns go with the narrowest codes
+    /// their distinct texts allow (8, 16 or 32 bits); `narrowCodes: false` sends 32-bit codes.
     public static func records(requestID: UInt64, rows: Int, k: Int = 0, options: UInt32 = 0,
-                               columns: [(name: String, column: RecordsRequest.Column)], operation: Operation = .records) -> [[UInt8]] {
+                               columns: [(name: String, column: RecordsRequest.Column)], operation: Operation = .records,
+                               narrowCodes: Bool = true) -> [[UInt8]] {
         var counts: [UInt8] = []
         counts.appendLE(UInt32(truncatingIfNeeded: rows))
         counts.appendLE(UInt32(truncatingIfNeeded: columns.count))
@@ -176,10 +189,15 @@ extension RequestEncoder {
                 bytes.append(1)
                 for v in values { bytes.appendLE(v.bitPattern) }
             case .texts(let values, let codes):
-                bytes.append(2)
+                let width = !narrowCodes ? 4 : (values.count < 0xFF ? 1 : (values.count < 0xFFFF ? 2 : 4))
+                bytes.append(width == 4 ? 2 : (width == 1 ? 3 : 4))
                 bytes.appendLE(UInt32(truncatingIfNeeded: values.count))
                 for v in values { bytes.appendLE(UInt32(truncatingIfNeeded: v.utf8.count)); bytes.append(contentsOf: v.utf8) }
-                for c in codes { bytes.appendLE(UInt32(bitPattern: c)) }
+                switch width {
+                case 1: for c in codes { bytes.append(c < 0 ? 0xFF : UInt8(truncatingIfNeeded: c)) }
+                case 2: for c in codes { bytes.appendLE(c < 0 ? UInt16(0xFFFF) : UInt16(truncatingIfNeeded: c)) }
+                default: for c in codes { bytes.appendLE(UInt32(bitPattern: c)) }
+                }
             }
             frames.append(bytes)
         }
@@ -212,6 +230,21 @@ let wholeCopyRows = 256
 /// Short columns (a one-row request's) are appended value by value: `unsafeUninitializedCapacity`
 /// allocates through the standard library's unspecialised entry point, which looks up the
 /// storage's type metadata at run time (about 1,000 instructions a column).
+/// Narrow codes widened to `Int32` (the missing code to -1) by `load`; appended below
+/// ``wholeCopyRows`` rows, as ``littleEndianArray`` does.
+private func widenedCodes(_ bytes: UnsafeRawBufferPointer, count: Int, load: (UnsafeRawBufferPointer, Int) -> Int32) -> [Int32] {
+    if count < wholeCopyRows {
+        var values: [Int32] = []
+        values.reserveCapacity(count)
+        for i in 0..<count { values.append(load(bytes, i)) }
+        return values
+    }
+    return [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for i in 0..<count { buffer.initializeElement(at: i, to: load(bytes, i)) }
+        initialized = count
+    }
+}
+
 private func littleEndianArray<T>(_ bytes: UnsafeRawBufferPointer, count: Int,
                                   load: (UnsafeRawBufferPointer, Int) -> T) -> [T] {
     if count < wholeCopyRows {

@@ -34,7 +34,7 @@ final class RecordsDecoderTests: XCTestCase {
     }
 
     func testMalformedFramesAreTypedErrors() {
-        let valid = RequestEncoder.records(requestID: 1, rows: 3, columns: columns)
+        let valid = RequestEncoder.records(requestID: 1, rows: 3, columns: columns, narrowCodes: false)
         XCTAssertEqual(error(Array(valid.dropLast()))?.status, .badFrames)
         var frames = valid
         frames[1] = Array(frames[1].prefix(12))
@@ -72,6 +72,42 @@ final class RecordsDecoderTests: XCTestCase {
         frames = valid
         frames[7] = [2, 0xFF, 0xFF, 0xFF, 0xFF]  // 2^32 - 1 distinct texts announced in 5 bytes
         XCTAssertEqual(error(frames)?.status, .badPayloadSize)
+    }
+
+    /// A text column with 8-bit (type 3), 16-bit (type 4) or 32-bit codes (type 2) decodes to
+    /// the same column; a narrow code past the texts, too many texts for the width, or a frame
+    /// of the wrong size is a typed error naming the column.
+    func testNarrowCodesDecodeAsWideOnes() throws {
+        let many = (0..<300).map { "level \($0)" }
+        let wide: [(name: String, column: RecordsRequest.Column)] = columns + [
+            ("many", .texts(values: many, codes: [299, -1, 254])),
+            ("few", .texts(values: ["a", "b"], codes: [1, -1, 0])),
+        ]
+        let narrow = RequestEncoder.records(requestID: 1, rows: 3, columns: wide)
+        let plain = RequestEncoder.records(requestID: 1, rows: 3, columns: wide, narrowCodes: false)
+        XCTAssertEqual(narrow[5][0], 3, "a column of one text goes with 8-bit codes")
+        XCTAssertEqual(narrow[9][0], 4, "300 texts go with 16-bit codes")
+        XCTAssertEqual(plain[5][0], 2)
+        XCTAssertLessThan(narrow[5].count, plain[5].count)
+        guard case .records(let a) = try decode(narrow).get().body, case .records(let b) = try decode(plain).get().body else {
+            return XCTFail("not RECORDS")
+        }
+        XCTAssertEqual(a.columns.map(\.name), b.columns.map(\.name))
+        for c in 1..<a.columns.count { XCTAssertEqual(a.columns[c].column, b.columns[c].column, a.columns[c].name) }  // 0: NaN
+        XCTAssertEqual(a.columns[3].column, .texts(values: many, codes: [299, -1, 254]))
+        XCTAssertEqual(a.columns[4].column, .texts(values: ["a", "b"], codes: [1, -1, 0]))
+        var frames = narrow
+        frames[11][frames[11].count - 1] = 2  // 8-bit code 2 of two texts
+        XCTAssertTrue(error(frames)?.message.contains("column 'few': row 2: code 2") ?? false, "\(String(describing: error(frames)))")
+        frames = narrow
+        frames[9].replaceSubrange((frames[9].count - 2)..., with: [0x2C, 0x01])  // 16-bit code 300 of 300 texts
+        XCTAssertTrue(error(frames)?.message.contains("code 300") ?? false, "\(String(describing: error(frames)))")
+        frames = narrow
+        frames[11].removeLast()
+        XCTAssertTrue(error(frames)?.message.contains("n_rows * 1") ?? false, "\(String(describing: error(frames)))")
+        frames = narrow
+        frames[9][0] = 3  // 300 texts announced with 8-bit codes
+        XCTAssertTrue(error(frames)?.message.contains("do not fit 8-bit codes") ?? false, "\(String(describing: error(frames)))")
     }
 
     /// rows * columns * 8 past Int.max is a size error, not an arithmetic trap (it was one).
