@@ -554,19 +554,29 @@ int readmit_records_set_codes(readmit_records *records, const char *field, size_
 
 /* Builds the values frame of a text column for rows first .. first + n_rows - 1: type byte 2,
  * u32 n_distinct, each distinct text used by those rows (u32 length + bytes) in the order of its
- * first row, then n_rows i32 codes. */
+ * first row, then n_rows i32 codes.
+ *
+ * The order of first rows is found by a scan that stops once every text of the column has been
+ * seen (a column of a few levels: within its first rows, not all 100,000). When that order is
+ * the column's own (codes 0, 1, 2... first appear in that order: the usual case for codes set by
+ * readmit_records_set_codes from a factorize), the codes go as they are, one memcpy on a
+ * little-endian host; otherwise each goes through one table read without a branch
+ * (remap[code + 1], remap[0] = -1 for missing). The bytes are the same either way. */
 static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_rows, size_t *size) {
-    int32_t *remap = malloc((c->n_dict ? c->n_dict : 1) * sizeof *remap);
-    size_t *order = malloc((c->n_dict ? c->n_dict : 1) * sizeof *order);
+    size_t n_dict = c->n_dict;
+    int32_t *remap = malloc((n_dict + 1) * sizeof *remap);
+    size_t *order = malloc((n_dict ? n_dict : 1) * sizeof *order);
     const int32_t *codes = c->codes + first;
     unsigned char *frame = NULL;
     if (!remap || !order) goto done;
-    for (size_t i = 0; i < c->n_dict; i++) remap[i] = -1;
+    for (size_t i = 0; i <= n_dict; i++) remap[i] = -1;
     size_t n_used = 0, bytes = 1 + 4 + 4 * n_rows;
-    for (size_t row = 0; row < n_rows; row++) {
+    int identity = 1; /* the i-th text to appear is code i, so far */
+    for (size_t row = 0; row < n_rows && n_used < n_dict; row++) {
         int32_t code = codes[row];
-        if (code >= 0 && remap[code] < 0) {
-            remap[code] = (int32_t)n_used;
+        if (code >= 0 && remap[code + 1] < 0) {
+            identity &= (size_t)code == n_used;
+            remap[code + 1] = (int32_t)n_used;
             order[n_used++] = (size_t)code;
             if (bytes > SIZE_MAX - 4 - c->dict_len[code]) goto done;
             bytes += 4 + c->dict_len[code];
@@ -584,16 +594,31 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
         memcpy(p + 4, c->dict[order[i]], len);
         p += 4 + len;
     }
-    for (size_t row = 0; row < n_rows; row++) {
-        int32_t code = codes[row] < 0 ? -1 : remap[codes[row]];
-        rm_put_u32(p, (uint32_t)code);
-        p += 4;
+    if (!rm_host_is_little_endian()) {
+        for (size_t row = 0; row < n_rows; row++) rm_put_u32(p + 4 * row, (uint32_t)remap[codes[row] + 1]);
+    } else if (identity) {
+        if (n_rows > 0) memcpy(p, codes, 4 * n_rows);
+    } else {
+        for (size_t row = 0; row < n_rows; row++) {
+            int32_t code = remap[codes[row] + 1];
+            memcpy(p + 4 * row, &code, 4);
+        }
     }
     *size = bytes;
 done:
     free(remap);
     free(order);
     return frame;
+}
+
+unsigned char *rm_records_text_frame(const readmit_records *records, const char *field, size_t first, size_t n_rows,
+                                     size_t *size) {
+    size_t len = strlen(field);
+    size_t i = rm_strtab_find(&records->column_index, records, rm_column_key, field, len, rm_hash(field, len));
+    if (i == SIZE_MAX || records->columns[i].kind != RM_COLUMN_TEXTS || first > records->n_rows ||
+        n_rows > records->n_rows - first)
+        return NULL;
+    return rm_text_frame(&records->columns[i], first, n_rows, size);
 }
 
 /* A RECORDS or HISTORY request for rows first .. first + n_rows - 1 of a batch, and what its
