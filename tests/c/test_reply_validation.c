@@ -658,6 +658,26 @@ static void test_records_text_frames(void) {
         CHECK(readmit_records_set_texts(r, "texts", cells) == READMIT_OK, "%s", readmit_records_errmsg(r));
         CHECK(readmit_records_set_text_buffer(r, "buffer", buffer, total, offsets, valid) == READMIT_OK, "%s",
               readmit_records_errmsg(r));
+        /* A code out of range anywhere (blocks of eight rows and the rest are checked apart) fails
+         * naming its row, and leaves the column as it was (checked by the frames below). */
+        size_t bad_rows[] = {0, 7, 8, 1234, N - 1};
+        for (size_t b = 0; b < sizeof bad_rows / sizeof bad_rows[0]; b++)
+            for (int kind = 0; kind < 2; kind++) {
+                size_t at = bad_rows[b], n_rows = kind ? N - 3 : N; /* N - 3: a tail of 5 rows */
+                if (at >= n_rows) at = n_rows - 1;
+                readmit_records *short_r = NULL;
+                readmit_records_new(n_rows, &short_r);
+                int32_t saved = codes[at];
+                codes[at] = kind ? -2 : (int32_t)n_levels;
+                CHECK(readmit_records_set_codes(kind ? short_r : r, "first-row order", n_levels, levels, codes) ==
+                          READMIT_EINVAL, "%s: code %d at row %zu of %zu", variants[v], codes[at], at, n_rows);
+                char want_row[32];
+                snprintf(want_row, sizeof want_row, "row %zu:", at);
+                CHECK(strstr(readmit_records_errmsg(kind ? short_r : r), want_row) != NULL, "%s",
+                      readmit_records_errmsg(kind ? short_r : r));
+                codes[at] = saved;
+                readmit_records_free(short_r);
+            }
         const char *fields[5] = {"first-row order", "another order", "cell by cell", "texts", "buffer"};
         for (size_t s = 0; s < sizeof slices / sizeof slices[0]; s++) {
             size_t first = slices[s][0], n = slices[s][1], want_size = 0;
