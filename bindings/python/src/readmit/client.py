@@ -693,8 +693,12 @@ class Client:
         if k > 0:
             columns["explanation"] = _object_array(_explanations(result, n))
         # Object columns stay object (pandas 3 would infer a string dtype and turn None into NaN).
-        frame = pd.DataFrame({name: pd.Series(values, index=index, dtype=object) if values.dtype == object
-                              else pd.Series(values, index=index) for name, values in columns.items()}, index=index)
+        # Every array here is new and referenced nowhere else: the frame takes them without a
+        # copy (pandas 3 copies a NumPy array given to Series by default, and the DataFrame
+        # copied again into consolidated blocks: about 9 ms for 100,000 rows).
+        frame = pd.DataFrame({name: pd.Series(values, index=index, dtype=object, copy=False) if values.dtype == object
+                              else pd.Series(values, index=index, copy=False) for name, values in columns.items()},
+                             index=index, copy=False)
         frame.attrs["request_messages"] = [m for m in messages if m["row"] is None]
         frame.attrs["messages"] = messages  # every error and warning, with its row (0-based) and code
         return frame, messages
