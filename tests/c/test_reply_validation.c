@@ -14,6 +14,7 @@
 
 #include "fake_daemon.h"
 #include "harness.h"
+#include "rm_internal.h" /* rm_records_text_frame: a text column's frame for any rows */
 
 static fake_daemon *fake;
 
@@ -549,6 +550,178 @@ static void test_records_request_bytes(void) {
     readmit_close(c);
 }
 
+/* A text column's values frame as docs/PROTOCOL.md says, written here from the cells alone (NULL
+ * = missing): type 2, u32 count of the distinct texts of the rows in the order of their first
+ * row (u32 length + bytes each), then one i32 LE code per row (-1 missing). malloc'd. */
+static unsigned char *spec_text_frame(const char *const *cells, size_t n, size_t *size) {
+    const char **seen = malloc((n ? n : 1) * sizeof *seen);
+    int32_t *code = malloc((n ? n : 1) * sizeof *code);
+    size_t n_seen = 0, total = 1 + 4 + 4 * n;
+    for (size_t row = 0; row < n; row++) {
+        code[row] = -1;
+        if (!cells[row]) continue;
+        size_t j = 0;
+        while (j < n_seen && strcmp(seen[j], cells[row]) != 0) j++;
+        if (j == n_seen) {
+            seen[n_seen++] = cells[row];
+            total += 4 + strlen(cells[row]);
+        }
+        code[row] = (int32_t)j;
+    }
+    unsigned char *f = malloc(total), *p = f;
+    *p++ = 2;
+    for (int b = 0; b < 4; b++) *p++ = (unsigned char)(n_seen >> (8 * b));
+    for (size_t j = 0; j < n_seen; j++) {
+        size_t len = strlen(seen[j]);
+        for (int b = 0; b < 4; b++) *p++ = (unsigned char)(len >> (8 * b));
+        memcpy(p, seen[j], len);
+        p += len;
+    }
+    for (size_t row = 0; row < n; row++)
+        for (int b = 0; b < 4; b++) *p++ = (unsigned char)((uint32_t)code[row] >> (8 * b));
+    free(seen);
+    free(code);
+    *size = total;
+    return f;
+}
+
+/* The text frames of any rows of a column equal the protocol's layout, however the column was
+ * set: levels in the order of their first row (the frame keeps the codes as they are), levels
+ * in another order, with repeats and unused levels (codes remapped), cell by cell from the last
+ * row up, from one text buffer; a level first used near the end (the scan for first rows cannot
+ * stop early), every row missing, as many texts as rows; slices as the split path sends them. */
+static void test_records_text_frames(void) {
+    enum { N = 3000, POOL = 7 };
+    static const char *pool[POOL] = {"No", "Steady", "", "Up", "Down", "\xc3\xa9t\xc3\xa9", "late"};
+    static char ids[N][8];
+    const char *cells[N];
+    const char *variants[5] = {"few levels", "a level first used at row 2990", "every row missing",
+                               "a text per row", "a level unused by the first half"};
+    uint32_t seed = 12345;
+    size_t slices[][2] = {{0, N}, {0, 1}, {1, N - 1}, {N / 2, N / 2}, {N - 1, 1}, {17, 100}, {2980, 20}, {5, 0}};
+    for (int v = 0; v < 5; v++) {
+        for (size_t row = 0; row < N; row++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned x = (seed >> 16) % 9;
+            cells[row] = x >= 6 ? NULL : pool[x]; /* "late" (pool[6]) only where placed below */
+            if (v == 1 && row == 2990) cells[row] = pool[6];
+            if (v == 2) cells[row] = NULL;
+            if (v == 3) {
+                snprintf(ids[row], sizeof ids[row], "%zu", (row * 7919) % N);
+                cells[row] = ids[row];
+            }
+            if (v == 4 && row < N / 2 && cells[row] == pool[0]) cells[row] = pool[1];
+        }
+        /* The distinct texts in the order of their first row, and each row's index into them. */
+        const char **levels = malloc(N * sizeof *levels);
+        int32_t *codes = malloc(N * sizeof *codes), *shuffled_codes = malloc(N * sizeof *codes);
+        size_t n_levels = 0;
+        for (size_t row = 0; row < N; row++) {
+            codes[row] = -1;
+            if (!cells[row]) continue;
+            size_t j = 0;
+            while (j < n_levels && strcmp(levels[j], cells[row]) != 0) j++;
+            if (j == n_levels) levels[n_levels++] = cells[row];
+            codes[row] = (int32_t)j;
+        }
+        /* Another order: reversed, then a repeat of level 0 and an unused level at the end. */
+        const char **shuffled = malloc((n_levels + 2) * sizeof *shuffled);
+        for (size_t j = 0; j < n_levels; j++) shuffled[j] = levels[n_levels - 1 - j];
+        size_t n_shuffled = n_levels;
+        if (n_levels > 0) shuffled[n_shuffled++] = levels[0];
+        shuffled[n_shuffled++] = "never used";
+        for (size_t row = 0; row < N; row++) {
+            int32_t c = codes[row];
+            shuffled_codes[row] = c < 0 ? -1 : c == 0 && row % 2 ? (int32_t)n_levels : (int32_t)(n_levels - 1 - (size_t)c);
+        }
+        /* One buffer with offsets (Arrow's layout), missing rows marked invalid. */
+        size_t total = 0;
+        for (size_t row = 0; row < N; row++) total += cells[row] ? strlen(cells[row]) : 3;
+        char *buffer = malloc(total + 1);
+        int64_t *offsets = malloc((N + 1) * sizeof *offsets);
+        uint8_t *valid = malloc(N);
+        offsets[0] = 0;
+        for (size_t row = 0; row < N; row++) {
+            const char *t = cells[row] ? cells[row] : "xyz"; /* a missing row's bytes are ignored */
+            memcpy(buffer + offsets[row], t, strlen(t));
+            offsets[row + 1] = offsets[row] + (int64_t)strlen(t);
+            valid[row] = cells[row] != NULL;
+        }
+        readmit_records *r = NULL;
+        CHECK(readmit_records_new(N, &r) == READMIT_OK, "new");
+        CHECK(readmit_records_set_codes(r, "first-row order", n_levels, levels, codes) == READMIT_OK, "%s",
+              readmit_records_errmsg(r));
+        CHECK(readmit_records_set_codes(r, "another order", n_shuffled, shuffled, shuffled_codes) == READMIT_OK, "%s",
+              readmit_records_errmsg(r));
+        for (size_t row = N; row-- > 0;)
+            CHECK(readmit_records_set_text(r, "cell by cell", row, cells[row]) == READMIT_OK, "%s", readmit_records_errmsg(r));
+        CHECK(readmit_records_set_texts(r, "texts", cells) == READMIT_OK, "%s", readmit_records_errmsg(r));
+        CHECK(readmit_records_set_text_buffer(r, "buffer", buffer, total, offsets, valid) == READMIT_OK, "%s",
+              readmit_records_errmsg(r));
+        /* A code out of range anywhere (blocks of eight rows and the rest are checked apart) fails
+         * naming its row, and leaves the column as it was (checked by the frames below). */
+        size_t bad_rows[] = {0, 7, 8, 1234, N - 1};
+        for (size_t b = 0; b < sizeof bad_rows / sizeof bad_rows[0]; b++)
+            for (int kind = 0; kind < 2; kind++) {
+                size_t at = bad_rows[b], n_rows = kind ? N - 3 : N; /* N - 3: a tail of 5 rows */
+                if (at >= n_rows) at = n_rows - 1;
+                readmit_records *short_r = NULL;
+                readmit_records_new(n_rows, &short_r);
+                int32_t saved = codes[at];
+                codes[at] = kind ? -2 : (int32_t)n_levels;
+                CHECK(readmit_records_set_codes(kind ? short_r : r, "first-row order", n_levels, levels, codes) ==
+                          READMIT_EINVAL, "%s: code %d at row %zu of %zu", variants[v], codes[at], at, n_rows);
+                char want_row[32];
+                snprintf(want_row, sizeof want_row, "row %zu:", at);
+                CHECK(strstr(readmit_records_errmsg(kind ? short_r : r), want_row) != NULL, "%s",
+                      readmit_records_errmsg(kind ? short_r : r));
+                codes[at] = saved;
+                readmit_records_free(short_r);
+            }
+        const char *fields[5] = {"first-row order", "another order", "cell by cell", "texts", "buffer"};
+        for (size_t s = 0; s < sizeof slices / sizeof slices[0]; s++) {
+            size_t first = slices[s][0], n = slices[s][1], want_size = 0;
+            unsigned char *want = spec_text_frame(cells + first, n, &want_size);
+            for (int f = 0; f < 5; f++) {
+                size_t size = 0;
+                unsigned char *got = rm_records_text_frame(r, fields[f], first, n, &size);
+                CHECK(got && size == want_size && memcmp(got, want, size) == 0,
+                      "%s, column set '%s', rows %zu..%zu: %zu bytes, want %zu%s", variants[v], fields[f], first,
+                      first + n, size, want_size, got && size == want_size ? " (bytes differ)" : "");
+                free(got);
+            }
+            free(want);
+        }
+        size_t size = 0;
+        CHECK(rm_records_text_frame(r, "no such field", 0, N, &size) == NULL, "no such column");
+        CHECK(rm_records_text_frame(r, "texts", N - 1, 2, &size) == NULL, "rows past the end");
+
+        /* The whole column as sent (the request's frame 3 + 2 * column). */
+        fake_set_mode(fake, FAKE_VALID);
+        readmit_client *c = th_open(fake_endpoint(fake), 5000, 0);
+        readmit_result *res = NULL;
+        CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+        readmit_result_free(res);
+        size_t want_size = 0;
+        unsigned char *want = spec_text_frame(cells, N, &want_size);
+        for (int f = 0; f < 5; f++) {
+            char what[96];
+            snprintf(what, sizeof what, "%s: column '%s' as sent", variants[v], fields[f]);
+            check_frame(3 + 2 * (size_t)f, want, want_size, what);
+        }
+        free(want);
+        readmit_close(c);
+        readmit_records_free(r);
+        free(levels);
+        free(codes);
+        free(shuffled_codes);
+        free(shuffled);
+        free(buffer);
+        free(offsets);
+        free(valid);
+    }
+}
+
 /* A large batch (number frames sent without a copy, texts encoded): the bytes arrive intact. */
 static void test_records_large(void) {
     fake_set_mode(fake, FAKE_VALID);
@@ -1060,6 +1233,7 @@ int main(void) {
     RUN(test_zero_copy_timeout);
     RUN(test_records_builder);
     RUN(test_records_request_bytes);
+    RUN(test_records_text_frames);
     RUN(test_records_large);
     RUN(test_records_result);
     RUN(test_records_malformed_replies);

@@ -309,6 +309,13 @@ int rm_result_from_messages(readmit_client *client, const char *json, size_t jso
                             uint64_t model_version, const char *const *fields, const size_t *field_lens,
                             size_t n_fields, readmit_result **out);
 
+/* ---- RECORDS request (rm_records.c) ---- */
+/* The values frame that text column `field` of `records` sends for rows first .. first +
+ * n_rows - 1 (malloc'd, *size bytes; NULL when there is no such text column or rows, or out of
+ * memory): for the C tests, which compare it with the protocol's layout byte for byte. */
+unsigned char *rm_records_text_frame(const readmit_records *records, const char *field, size_t first, size_t n_rows,
+                                     size_t *size);
+
 /* ---- HISTORY reply (rm_records.c) ---- */
 /* Validates a HISTORY success reply for a request of n_rows rows: the counts frame, then per
  * field a unique 1..256-byte UTF-8 name without NUL and a type-1 values frame of n_rows float64

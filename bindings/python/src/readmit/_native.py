@@ -216,6 +216,14 @@ def _load() -> ctypes.CDLL:
 
 LIB = _load()
 
+# readmit_result_message again, with every pointer as void * (the result as c_void_p, the outputs
+# as the c_void_p addresses of ctypes objects): a typed call checks each argument against its
+# POINTER type, which cost as much as the rest of reading a message (a 100,000-row batch can carry
+# thousands). For client._messages only.
+result_message_untyped = LIB["readmit_result_message"]
+result_message_untyped.restype = c_int
+result_message_untyped.argtypes = [c_void_p, c_size_t, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p]
+
 
 def strerror(code: int) -> str:
     """The library's name and description of a result code."""
