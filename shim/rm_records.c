@@ -8,8 +8,9 @@
  *     missing), sent as is (without a copy when large);
  *   - texts: dictionary-encoded as they are set (each distinct text stored once, found again
  *     through a hash table; one int32 code per row, -1 = missing). The values frame is built at
- *     request time with only the texts some row uses, in the order of their first row, so the
- *     same cells always give the same bytes whatever the order they were set in.
+ *     request time with only the texts some row uses, in the order of their first row, and the
+ *     narrowest codes they allow (8, 16 or 32 bits: type byte 3, 4 or 2), so the same cells
+ *     always give the same bytes whatever the order they were set in.
  * Column names are found through a hash table too, so setting cells one by one costs O(1) each.
  */
 #include <math.h>
@@ -21,6 +22,8 @@
 
 #define RM_COLUMN_NUMBERS 1 /* the protocol's type bytes */
 #define RM_COLUMN_TEXTS 2
+#define RM_COLUMN_TEXTS_U8 3  /* the values frame of texts with 8-bit codes (PROTOCOL.md) */
+#define RM_COLUMN_TEXTS_U16 4 /* ... with 16-bit codes */
 #define RM_FIELD_NAME_MAX 256
 
 /* ---- a small open-addressing hash table of strings held elsewhere ---- */
@@ -579,9 +582,10 @@ int readmit_records_set_codes(readmit_records *records, const char *field, size_
 
 /* ---- the RECORDS request ---- */
 
-/* Builds the values frame of a text column for rows first .. first + n_rows - 1: type byte 2,
+/* Builds the values frame of a text column for rows first .. first + n_rows - 1: a type byte,
  * u32 n_distinct, each distinct text used by those rows (u32 length + bytes) in the order of its
- * first row, then n_rows i32 codes.
+ * first row, then n_rows codes: u8 (type 3, 255 missing) below 255 texts, u16 (type 4, 65535
+ * missing) below 65,535, else i32 (type 2, -1 missing).
  *
  * The order of first rows is found by a scan that stops once every text of the column has been
  * seen (a column of a few levels: within its first rows, not all 100,000). When that order is
@@ -597,7 +601,7 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
     unsigned char *frame = NULL;
     if (!remap || !order) goto done;
     for (size_t i = 0; i <= n_dict; i++) remap[i] = -1;
-    size_t n_used = 0, bytes = 1 + 4 + 4 * n_rows;
+    size_t n_used = 0, bytes = 1 + 4;
     int identity = 1; /* the i-th text to appear is code i, so far */
     for (size_t row = 0; row < n_rows && n_used < n_dict; row++) {
         int32_t code = codes[row];
@@ -609,10 +613,15 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
             bytes += 4 + c->dict_len[code];
         }
     }
+    /* The narrowest codes the used texts allow (types 3 and 4: a column of a few levels takes a
+     * byte a row, not four; the all-ones code is missing); n_rows * 4 was allocated, so fits. */
+    size_t width = n_used < 0xFF ? 1 : (n_used < 0xFFFF ? 2 : 4);
+    if (bytes > SIZE_MAX - width * n_rows) goto done;
+    bytes += width * n_rows;
     frame = malloc(bytes);
     if (!frame) goto done;
     unsigned char *p = frame;
-    *p++ = RM_COLUMN_TEXTS;
+    *p++ = width == 1 ? RM_COLUMN_TEXTS_U8 : (width == 2 ? RM_COLUMN_TEXTS_U16 : RM_COLUMN_TEXTS);
     rm_put_u32(p, (uint32_t)n_used);
     p += 4;
     for (size_t i = 0; i < n_used; i++) {
@@ -621,7 +630,15 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
         memcpy(p + 4, c->dict[order[i]], len);
         p += 4 + len;
     }
-    if (!rm_host_is_little_endian()) {
+    if (width == 1) {
+        for (size_t row = 0; row < n_rows; row++) p[row] = (unsigned char)remap[codes[row] + 1]; /* -1: 0xFF */
+    } else if (width == 2) {
+        for (size_t row = 0; row < n_rows; row++) {
+            uint16_t code = (uint16_t)remap[codes[row] + 1]; /* -1: 0xFFFF */
+            p[2 * row] = (unsigned char)code;
+            p[2 * row + 1] = (unsigned char)(code >> 8);
+        }
+    } else if (!rm_host_is_little_endian()) {
         for (size_t row = 0; row < n_rows; row++) rm_put_u32(p + 4 * row, (uint32_t)remap[codes[row] + 1]);
     } else if (identity) {
         if (n_rows > 0) memcpy(p, codes, 4 * n_rows);

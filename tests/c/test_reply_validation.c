@@ -446,13 +446,13 @@ static void test_records_request_bytes(void) {
     check_frame(3, x.b, x.n, "numbers: type 1, float64 LE, unset = NaN");
     check_frame(4, "race", 4, "name of column 1");
     x.n = 0;
-    put_u8(&x, 2), put_u32(&x, 2), put_text(&x, "Y"), put_text(&x, "Z");
-    put_u32(&x, 0), put_u32(&x, UINT32_MAX), put_u32(&x, 1);
-    check_frame(5, x.b, x.n, "texts: type 2, used texts by first row, codes with -1");
+    put_u8(&x, 3), put_u32(&x, 2), put_text(&x, "Y"), put_text(&x, "Z"); /* two texts: 8-bit codes */
+    put_u8(&x, 0), put_u8(&x, 255), put_u8(&x, 1);
+    check_frame(5, x.b, x.n, "texts: type 3, used texts by first row, u8 codes with 255 missing");
     check_frame(6, "g\xc3\xa9", 3, "UTF-8 name");
     x.n = 0;
-    put_u8(&x, 2), put_u32(&x, 2), put_text(&x, "F"), put_text(&x, "M");
-    put_u32(&x, 0), put_u32(&x, 1), put_u32(&x, 0);
+    put_u8(&x, 3), put_u32(&x, 2), put_text(&x, "F"), put_text(&x, "M");
+    put_u8(&x, 0), put_u8(&x, 1), put_u8(&x, 0);
     check_frame(7, x.b, x.n, "whole text column");
     check_frame(8, "prior", 5, "name of column 3");
     size_t psize = 0;
@@ -462,7 +462,7 @@ static void test_records_request_bytes(void) {
     CHECK(p && psize == 25 && p[0] == 1 && back[0] == 0 && isnan(back[1]) && back[2] == 4, "whole number column");
     check_frame(10, "empty", 5, "name of column 4");
     x.n = 0;
-    put_u8(&x, 2), put_u32(&x, 0), put_u32(&x, UINT32_MAX), put_u32(&x, UINT32_MAX), put_u32(&x, UINT32_MAX);
+    put_u8(&x, 3), put_u32(&x, 0), put_u8(&x, 255), put_u8(&x, 255), put_u8(&x, 255);
     check_frame(11, x.b, x.n, "a text column without texts");
 
     /* The same cells set in another order give the same bytes. */
@@ -551,12 +551,14 @@ static void test_records_request_bytes(void) {
 }
 
 /* A text column's values frame as docs/PROTOCOL.md says, written here from the cells alone (NULL
- * = missing): type 2, u32 count of the distinct texts of the rows in the order of their first
- * row (u32 length + bytes each), then one i32 LE code per row (-1 missing). malloc'd. */
+ * = missing): a type byte, u32 count of the distinct texts of the rows in the order of their
+ * first row (u32 length + bytes each), then one code per row in the narrowest width the count
+ * allows (type 3: u8, 255 missing, below 255 texts; type 4: u16 LE, 65535 missing, below
+ * 65,535; type 2: i32 LE, -1 missing). malloc'd. */
 static unsigned char *spec_text_frame(const char *const *cells, size_t n, size_t *size) {
     const char **seen = malloc((n ? n : 1) * sizeof *seen);
     int32_t *code = malloc((n ? n : 1) * sizeof *code);
-    size_t n_seen = 0, total = 1 + 4 + 4 * n;
+    size_t n_seen = 0, total = 1 + 4;
     for (size_t row = 0; row < n; row++) {
         code[row] = -1;
         if (!cells[row]) continue;
@@ -568,8 +570,10 @@ static unsigned char *spec_text_frame(const char *const *cells, size_t n, size_t
         }
         code[row] = (int32_t)j;
     }
+    int width = n_seen < 255 ? 1 : (n_seen < 65535 ? 2 : 4);
+    total += (size_t)width * n;
     unsigned char *f = malloc(total), *p = f;
-    *p++ = 2;
+    *p++ = width == 1 ? 3 : (width == 2 ? 4 : 2);
     for (int b = 0; b < 4; b++) *p++ = (unsigned char)(n_seen >> (8 * b));
     for (size_t j = 0; j < n_seen; j++) {
         size_t len = strlen(seen[j]);
@@ -578,7 +582,7 @@ static unsigned char *spec_text_frame(const char *const *cells, size_t n, size_t
         p += len;
     }
     for (size_t row = 0; row < n; row++)
-        for (int b = 0; b < 4; b++) *p++ = (unsigned char)((uint32_t)code[row] >> (8 * b));
+        for (int b = 0; b < width; b++) *p++ = (unsigned char)((uint32_t)code[row] >> (8 * b));
     free(seen);
     free(code);
     *size = total;
@@ -747,13 +751,11 @@ static void test_records_large(void) {
     CHECK(ok, "20,000 numbers arrive intact");
     p = fake_last_frame(fake, 5, &size);
     size_t dict = 1 + 4 + 3 * 4 + strlen("alpha") + strlen("beta") + strlen("gamma");
-    ok = p && size == dict + 4 * rows && p[0] == 2 && p[1] == 3;
+    ok = p && size == dict + rows && p[0] == 3 && p[1] == 3; /* three texts: 8-bit codes */
     /* first rows: 0 missing, 1 beta, 2 gamma, 3 alpha: codes beta 0, gamma 1, alpha 2 */
     for (size_t i = 0; ok && i < rows; i++) {
-        int32_t code;
-        memcpy(&code, p + dict + 4 * i, 4);
-        int32_t want = i % 7 == 0 ? -1 : (int32_t)((i % 3 + 2) % 3);
-        ok = code == want;
+        int want = i % 7 == 0 ? 255 : (int)((i % 3 + 2) % 3);
+        ok = p[dict + i] == want;
     }
     CHECK(ok, "20,000 codes arrive intact");
     CHECK(res && readmit_result_n_rows(res) == rows, "rows");

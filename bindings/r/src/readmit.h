@@ -72,11 +72,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 6
+#define READMIT_VERSION_MINOR 7
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.6.0"
+#define READMIT_VERSION "0.7.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
