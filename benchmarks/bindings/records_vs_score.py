@@ -10,11 +10,13 @@ with their history fields); VECTORS_F64 their feature vectors as the daemon enco
 client with ready vectors sends with SCORE. Before timing, every risk of the two paths must be
 equal to the bit: both sides score the same rows.
 
-The raw side is timed on two DataFrames of the same rows: `pandas.read_csv(dtype=str,
-keep_default_na=False)` (object columns: the binding factorizes each) and
-`readmit.read_records`-style categorical columns (`dtype="category"`: the codes are sent as they
-are). Prints each run, then the medians and the ratios numeric / raw time (raw throughput as a
-share of the numeric path's).
+The raw side is timed on three DataFrames of the same rows: `pandas.read_csv(dtype=str,
+keep_default_na=False)` (every column text, numbers included: pandas 3's Arrow-backed strings
+go as text buffers, the daemon parses the numbers), `readmit.read_records`-style categorical
+columns (`dtype="category"`: the codes are sent as they are) and `pandas.read_csv(
+keep_default_na=False)` with pandas' own dtypes (numbers as int64/float64, texts as strings).
+Prints each run, then the medians and the ratios numeric / raw time (raw throughput as a share
+of the numeric path's).
 """
 import statistics
 import sys
@@ -32,6 +34,7 @@ def main():
     frames = {
         "records(object)": pd.read_csv(flat, dtype=str, keep_default_na=False),
         "records(category)": pd.read_csv(flat, dtype="category", keep_default_na=False),
+        "records(read_csv)": pd.read_csv(flat, keep_default_na=False),
     }
     rows = len(frames["records(object)"])
     with readmit.Client(endpoint, timeout_ms=120000) as cl:

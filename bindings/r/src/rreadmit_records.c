@@ -58,7 +58,7 @@ static size_t check_columns(SEXP names, SEXP cols, SEXP n_rows_) {
     for (R_xlen_t j = 0; j < XLENGTH(cols); j++) {
         SEXP col = VECTOR_ELT(cols, j);
         if (STRING_ELT(names, j) == NA_STRING) Rf_error("a column name is NA");
-        if (TYPEOF(col) != REALSXP && TYPEOF(col) != STRSXP)
+        if (TYPEOF(col) != REALSXP && TYPEOF(col) != STRSXP && !Rf_isFactor(col))
             Rf_error("internal: column %d is neither numbers nor texts", (int)j + 1);
         if ((size_t)XLENGTH(col) != n)
             Rf_error("column '%s' has %.0f values, not %.0f", Rf_translateChar(STRING_ELT(names, j)),
@@ -128,6 +128,33 @@ static int set_text_column(readmit_records *recs, const char *name, SEXP col, si
     return rc;
 }
 
+/* Sets a factor column from its codes and levels as they are (readmit_records_set_codes): the
+ * cells are the factor's labels, as as.character(x) gives them (an NA code, an NA level or a
+ * code outside the levels is missing), without a character vector of n rows first. Each level
+ * is translated to UTF-8 once; two levels of the same text in different encodings become two
+ * equal levels, which the library accepts. */
+static int set_factor_column(readmit_records *recs, const char *name, SEXP col, size_t n) {
+    const void *vmax = vmaxget();
+    SEXP levels = Rf_getAttrib(col, R_LevelsSymbol);
+    R_xlen_t n_levels = TYPEOF(levels) == STRSXP ? XLENGTH(levels) : 0;
+    const char **texts = (const char **)R_alloc(n_levels ? (size_t)n_levels : 1, sizeof(const char *));
+    int32_t *code_of = (int32_t *)R_alloc((size_t)n_levels + 1, sizeof(int32_t)); /* by R code - 1 */
+    for (R_xlen_t i = 0; i < n_levels; i++) {
+        SEXP s = STRING_ELT(levels, i);
+        texts[i] = s == NA_STRING ? "" : Rf_translateCharUTF8(s);
+        code_of[i] = s == NA_STRING ? -1 : (int32_t)i;
+    }
+    int32_t *codes = (int32_t *)R_alloc(n ? n : 1, sizeof(int32_t));
+    const int *x = INTEGER(col);
+    for (size_t row = 0; row < n; row++) {
+        int v = x[row];
+        codes[row] = (v == NA_INTEGER || v < 1 || v > n_levels) ? -1 : code_of[v - 1];
+    }
+    int rc = readmit_records_set_codes(recs, name, (size_t)n_levels, texts, codes);
+    vmaxset(vmax);
+    return rc;
+}
+
 /* A failure of a records setter: the batch's own message, copied before the batch is freed. */
 static SEXP records_failure(SEXP rxp, readmit_records *recs, int rc) {
     SEXP f = PROTECT(rreadmit_failure(NULL, rc, readmit_records_errmsg(recs)));
@@ -145,6 +172,8 @@ static int set_columns(readmit_records *recs, SEXP names, SEXP cols, size_t n) {
         int rc;
         if (TYPEOF(col) == REALSXP) {
             rc = readmit_records_set_numbers(recs, name, n > 0 ? REAL(col) : NULL);
+        } else if (Rf_isFactor(col)) {
+            rc = set_factor_column(recs, name, col, n);
         } else {
             rc = set_text_column(recs, name, col, n);
         }

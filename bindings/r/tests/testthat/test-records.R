@@ -157,6 +157,10 @@ test_that("character columns of many distinct texts, runs and NA send what facto
   as_text <- score_warned(cl, big)
   as_factor <- big
   for (f in names(big)) as_factor[[f]] <- factor(big[[f]])
+  # Factors go to C as codes and levels: an NA level, an unused level and levels in another
+  # order send the labels all the same.
+  as_factor$payer_code <- addNA(as_factor$payer_code)
+  as_factor$race <- factor(big$race, levels = c("unused", rev(sort(unique(big$race)))))
   got <- score_warned(cl, as_factor)
   expect_identical(bits(got$value$risk), bits(as_text$value$risk))
   expect_identical(got$value$warnings, as_text$value$warnings)
