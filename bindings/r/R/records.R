@@ -48,7 +48,8 @@ readmit_raw_fields <- function(cl) {
 #' The columns are sent as they are, without any encoding in R: numeric and integer columns
 #' as numbers (\code{NA} is missing); every other column (character, factor (its labels),
 #' logical, \code{Date}, \code{POSIXct}, ...) as texts, through \code{as.character}
-#' (\code{NA} is missing). The daemon then reads them by the rules of
+#' (\code{NA} is missing; a factor goes as its codes and levels, the same texts without a
+#' character vector per column). The daemon then reads them by the rules of
 #' \code{docs/PROTOCOL.md}: a text that is not a number in a number field (\code{"three"},
 #' \code{TRUE}, a date) is an error of its row (\code{bad_number}), a text that is not a level
 #' learned in training is missing with a warning (\code{unknown_level}), the spec's missing
