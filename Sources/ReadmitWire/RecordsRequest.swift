@@ -170,18 +170,27 @@ extension RequestEncoder {
         records(requestID: requestID, rows: rows, options: options, columns: columns, operation: .history)
     }
 
-    /// `RECORDS` of named columns, each `rows` long. Text columns go with the narrowest codes
-    /// their distinct texts allow (8, 16 or 32 bits); `narrowCodes: false` sends 32-bit codes.
+    /// How wide a text column's codes go on the wire (value types 3, 4 and 2).
+    public enum TextCodeWidth: Sendable {
+        /// The narrowest the column's distinct texts allow (8 bits below 255, 16 below 65,535).
+        case narrowest
+        /// Always 32 bits (type 2).
+        case wide
+        /// Per column, in bytes (1, 2 or 4; ignored for number columns), as a request sent them.
+        case perColumn([Int])
+    }
+
+    /// `RECORDS` of named columns, each `rows` long, text columns with codes as `codeWidth` says.
     public static func records(requestID: UInt64, rows: Int, k: Int = 0, options: UInt32 = 0,
                                columns: [(name: String, column: RecordsRequest.Column)], operation: Operation = .records,
-                               narrowCodes: Bool = true) -> [[UInt8]] {
+                               codeWidth: TextCodeWidth = .narrowest) -> [[UInt8]] {
         var counts: [UInt8] = []
         counts.appendLE(UInt32(truncatingIfNeeded: rows))
         counts.appendLE(UInt32(truncatingIfNeeded: columns.count))
         counts.appendLE(UInt32(truncatingIfNeeded: k))
         counts.appendLE(options)
         var frames = [RequestHeader(operation: operation, requestID: requestID).encoded(), counts]
-        for (name, column) in columns {
+        for (c, (name, column)) in columns.enumerated() {
             frames.append(Array(name.utf8))
             var bytes: [UInt8] = []
             switch column {
@@ -189,7 +198,12 @@ extension RequestEncoder {
                 bytes.append(1)
                 for v in values { bytes.appendLE(v.bitPattern) }
             case .texts(let values, let codes):
-                let width = !narrowCodes ? 4 : (values.count < 0xFF ? 1 : (values.count < 0xFFFF ? 2 : 4))
+                let width: Int
+                switch codeWidth {
+                case .narrowest: width = values.count < 0xFF ? 1 : (values.count < 0xFFFF ? 2 : 4)
+                case .wide: width = 4
+                case .perColumn(let widths): width = c < widths.count && [1, 2].contains(widths[c]) ? widths[c] : 4
+                }
                 bytes.append(width == 4 ? 2 : (width == 1 ? 3 : 4))
                 bytes.appendLE(UInt32(truncatingIfNeeded: values.count))
                 for v in values { bytes.appendLE(UInt32(truncatingIfNeeded: v.utf8.count)); bytes.append(contentsOf: v.utf8) }

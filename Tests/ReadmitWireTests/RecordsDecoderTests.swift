@@ -34,7 +34,7 @@ final class RecordsDecoderTests: XCTestCase {
     }
 
     func testMalformedFramesAreTypedErrors() {
-        let valid = RequestEncoder.records(requestID: 1, rows: 3, columns: columns, narrowCodes: false)
+        let valid = RequestEncoder.records(requestID: 1, rows: 3, columns: columns, codeWidth: .wide)
         XCTAssertEqual(error(Array(valid.dropLast()))?.status, .badFrames)
         var frames = valid
         frames[1] = Array(frames[1].prefix(12))
@@ -84,7 +84,7 @@ final class RecordsDecoderTests: XCTestCase {
             ("few", .texts(values: ["a", "b"], codes: [1, -1, 0])),
         ]
         let narrow = RequestEncoder.records(requestID: 1, rows: 3, columns: wide)
-        let plain = RequestEncoder.records(requestID: 1, rows: 3, columns: wide, narrowCodes: false)
+        let plain = RequestEncoder.records(requestID: 1, rows: 3, columns: wide, codeWidth: .wide)
         XCTAssertEqual(narrow[5][0], 3, "a column of one text goes with 8-bit codes")
         XCTAssertEqual(narrow[9][0], 4, "300 texts go with 16-bit codes")
         XCTAssertEqual(plain[5][0], 2)

@@ -45,11 +45,22 @@ private func checkRoundTrip(_ request: Request, _ frames: [[UInt8]]) {
         expected = path.map { RequestEncoder.reload(requestID: h.requestID, path: $0) }
             ?? RequestEncoder.simple(.reload, requestID: h.requestID)
     case .records(let r):
-        expected = RequestEncoder.records(requestID: h.requestID, rows: r.rows, k: r.k, options: r.options, columns: r.columns)
+        expected = RequestEncoder.records(requestID: h.requestID, rows: r.rows, k: r.k, options: r.options, columns: r.columns,
+                                          codeWidth: .perColumn(codeWidths(frames, columns: r.columns.count)))
     case .history(let r):
-        expected = RequestEncoder.history(requestID: h.requestID, rows: r.rows, options: r.options, columns: r.columns)
+        expected = RequestEncoder.records(requestID: h.requestID, rows: r.rows, options: r.options, columns: r.columns,
+                                          operation: .history, codeWidth: .perColumn(codeWidths(frames, columns: r.columns.count)))
     }
     guard expected == frames else {
         fatalError("decoded \(request.operation) does not re-encode to the frames sent")
+    }
+}
+
+/// Each column's code width in bytes as the request sent it (value type 3: 1, 4: 2, else 4):
+/// a column of few texts may come with wider codes than the encoder would pick.
+private func codeWidths(_ frames: [[UInt8]], columns: Int) -> [Int] {
+    (0..<columns).map { c in
+        let frame = frames[3 + 2 * c]
+        return frame.first == 3 ? 1 : (frame.first == 4 ? 2 : 4)
     }
 }
