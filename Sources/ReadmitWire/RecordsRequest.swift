@@ -237,13 +237,6 @@ extension RequestEncoder {
 /// Columns of at least this many rows are copied whole.
 let wholeCopyRows = 256
 
-/// `count` values read from little-endian `bytes` (at least `count` values long): one copy of
-/// the bytes on a little-endian host, `load(bytes, index)` per value elsewhere. A 100,000-row
-/// request's columns went through a load and a checked append per value, 20 instructions each
-/// (4.8% of the daemon's instructions for the request).
-/// Short columns (a one-row request's) are appended value by value: `unsafeUninitializedCapacity`
-/// allocates through the standard library's unspecialised entry point, which looks up the
-/// storage's type metadata at run time (about 1,000 instructions a column).
 /// Narrow codes widened to `Int32` (the missing code to -1) by `load`; appended below
 /// ``wholeCopyRows`` rows, as ``littleEndianArray`` does.
 private func widenedCodes(_ bytes: UnsafeRawBufferPointer, count: Int, load: (UnsafeRawBufferPointer, Int) -> Int32) -> [Int32] {
@@ -259,6 +252,13 @@ private func widenedCodes(_ bytes: UnsafeRawBufferPointer, count: Int, load: (Un
     }
 }
 
+/// `count` values read from little-endian `bytes` (at least `count` values long): one copy of
+/// the bytes on a little-endian host, `load(bytes, index)` per value elsewhere. A 100,000-row
+/// request's columns went through a load and a checked append per value, 20 instructions each
+/// (4.8% of the daemon's instructions for the request).
+/// Short columns (a one-row request's) are appended value by value: `unsafeUninitializedCapacity`
+/// allocates through the standard library's unspecialised entry point, which looks up the
+/// storage's type metadata at run time (about 1,000 instructions a column).
 private func littleEndianArray<T>(_ bytes: UnsafeRawBufferPointer, count: Int,
                                   load: (UnsafeRawBufferPointer, Int) -> T) -> [T] {
     if count < wholeCopyRows {
