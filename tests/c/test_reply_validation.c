@@ -599,14 +599,31 @@ static void test_records_text_frames(void) {
     static const char *pool[POOL] = {"No", "Steady", "", "Up", "Down", "\xc3\xa9t\xc3\xa9", "late"};
     static char ids[N][8];
     const char *cells[N];
-    const char *variants[5] = {"few levels", "a level first used at row 2990", "every row missing",
-                               "a text per row", "a level unused by the first half"};
+    const char *variants[6] = {"few levels", "a level first used at row 2990", "every row missing",
+                               "a text per row", "a level unused by the first half",
+                               "texts of 0 to 20 bytes differing in their last byte"};
+    /* Variant 5's texts: every length around the buffer path's 8- and 16-byte words, and the
+     * same texts with the last byte changed, so two texts differ only past a word's end. */
+    static char sized[41][24];
+    for (int len = 0; len <= 20; len++) {
+        memcpy(sized[len], "abcdefghijklmnopqrstu", (size_t)len);
+        sized[len][len] = '\0';
+        if (len > 0) {
+            memcpy(sized[20 + len], sized[len], (size_t)len + 1);
+            sized[20 + len][len - 1] = 'X';
+        }
+    }
     uint32_t seed = 12345;
     size_t slices[][2] = {{0, N}, {0, 1}, {1, N - 1}, {N / 2, N / 2}, {N - 1, 1}, {17, 100}, {2980, 20}, {5, 0}};
-    for (int v = 0; v < 5; v++) {
+    for (int v = 0; v < 6; v++) {
         for (size_t row = 0; row < N; row++) {
             seed = seed * 1103515245u + 12345u;
             unsigned x = (seed >> 16) % 9;
+            if (v == 5) {
+                unsigned k = (seed >> 16) % 45; /* one row in 11 missing */
+                cells[row] = k >= 41 ? NULL : sized[k];
+                continue;
+            }
             cells[row] = x >= 6 ? NULL : pool[x]; /* "late" (pool[6]) only where placed below */
             if (v == 1 && row == 2990) cells[row] = pool[6];
             if (v == 2) cells[row] = NULL;
