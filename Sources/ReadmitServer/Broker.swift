@@ -162,6 +162,7 @@ final class Broker {
             }
             handler.queued.withLock { $0 = queuedCount }
             atWorker[worker] = next.bytes
+            handler.stats.setRunningRequests(atWorker.count)
             forward(next.frames, to: worker)
         } else {
             idle.append(worker)
@@ -249,6 +250,7 @@ final class Broker {
         } else if let worker = idle.popLast() {
             hold(bytes)
             atWorker[worker] = bytes
+            handler.stats.setRunningRequests(atWorker.count)
             forward(frames, to: worker)
         } else if queuedCount < maxQueued {
             hold(bytes)
@@ -298,6 +300,7 @@ extension Broker {
     /// Releases the bytes of the request `worker` has just answered.
     private func release(_ worker: [UInt8]) {
         guard let bytes = atWorker.removeValue(forKey: worker) else { return }
+        handler.stats.setRunningRequests(atWorker.count)
         heldRequestBytes -= bytes
         peakSinceTrim = max(peakSinceTrim, heldRequestBytes + OutgoingMemory.current)
         handler.stats.setHeldRequestBytes(heldRequestBytes)

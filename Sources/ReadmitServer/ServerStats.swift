@@ -13,6 +13,7 @@ public final class ServerStats: @unchecked Sendable {
         var revokedKeyRequests: UInt64 = 0
         var repliesDropped: UInt64 = 0
         var heldRequestBytes = 0
+        var runningRequests = 0
         var authorizedKeys = 0
         var keyFilesSkipped = 0
         var maxQueuedBytes = 0
@@ -84,6 +85,9 @@ public final class ServerStats: @unchecked Sendable {
     /// Sets the bytes of requests admitted and not yet answered (the broker's count).
     func setHeldRequestBytes(_ bytes: Int) { state.withLock { $0.heldRequestBytes = bytes } }
 
+    /// Sets the number of requests a worker is handling now (the broker's count), reported in STATS.
+    func setRunningRequests(_ count: Int) { state.withLock { $0.runningRequests = count } }
+
     /// Sets the size of the authorized key set and how many key files were skipped.
     func setKeys(authorized: Int, skipped: Int) { state.withLock { $0.authorizedKeys = authorized; $0.keyFilesSkipped = skipped } }
 
@@ -114,7 +118,7 @@ public final class ServerStats: @unchecked Sendable {
         out += "\"uptime_seconds\": \(String(format: "%.3f", Date().timeIntervalSince(startedAt)))"
         out += ", \"model_version\": \(jsonString(hexVersion(model?.servingVersion ?? 0)))"
         out += ", \"model_id\": \(model.map { jsonString($0.servingID) } ?? "null")"
-        out += ", \"workers\": \(workers), \"queued\": \(queued)"
+        out += ", \"workers\": \(workers), \"running\": \(s.runningRequests), \"queued\": \(queued)"
         var total: UInt64 = 0, errors: UInt64 = 0
         var errorsByStatus: [String: UInt64] = [:]
         for (_, statuses) in byOpStatus {
@@ -221,6 +225,8 @@ public final class ServerStats: @unchecked Sendable {
         lines += [
             "# HELP readmitd_ready Whether a model is loaded.", "# TYPE readmitd_ready gauge", "readmitd_ready \(model == nil ? 0 : 1)",
             "# HELP readmitd_workers Worker threads.", "# TYPE readmitd_workers gauge", "readmitd_workers \(workers)",
+            "# HELP readmitd_running_requests Requests a worker is handling now.", "# TYPE readmitd_running_requests gauge",
+            "readmitd_running_requests \(s.runningRequests)",
             "# HELP readmitd_queued_requests Requests waiting for a worker.", "# TYPE readmitd_queued_requests gauge", "readmitd_queued_requests \(queued)",
             "# HELP readmitd_uptime_seconds Seconds since start.", "# TYPE readmitd_uptime_seconds gauge",
             "readmitd_uptime_seconds \(Date().timeIntervalSince(startedAt))",

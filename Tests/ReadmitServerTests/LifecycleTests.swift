@@ -24,8 +24,23 @@ final class LifecycleTests: XCTestCase {
         for id in 0..<requests {
             try dealer.send([[]] + RequestEncoder.score(requestID: UInt64(id), rows: rows, columns: model.schema.count, matrix: matrix))
         }
-        // Let the requests reach the daemon, then stop it while they run or wait in the queue.
-        usleep(150_000)
+        // Stop the daemon once it holds every request (running, queued or answered), while they
+        // run or wait in the queue. A fixed pause was not enough on a loaded machine: the 58 MB
+        // had not all arrived, and a request not yet read is not in flight.
+        let stats = try WireClient(endpoint: daemon.endpoint)
+        let deadline = Date().addingTimeInterval(30)
+        var held = 0
+        while held < requests && Date() < deadline {
+            let reply = try stats.call(RequestEncoder.simple(.stats, requestID: 100))
+            guard case .text(let json) = reply.body,
+                  let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+                return XCTFail("\(reply.body)")
+            }
+            let answered = (object["requests"] as? [String: [String: Int]])?["SCORE"]?["OK"] ?? 0
+            held = (object["running"] as? Int ?? 0) + (object["queued"] as? Int ?? 0) + answered
+            if held < requests { usleep(5_000) }
+        }
+        XCTAssertEqual(held, requests, "the daemon did not receive every request in 30 s")
         daemon.send(SIGTERM)
         var ids = Set<UInt64>()
         for _ in 0..<requests {

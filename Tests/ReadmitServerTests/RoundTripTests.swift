@@ -121,10 +121,13 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual((object["errors"] as? [String: Int])?["BAD_COLUMNS"], 1)
         XCTAssertNotNil((object["latency"] as? [String: Any])?["INFO"])
         XCTAssertEqual(object["model_version"] as? String, model.modelID)
+        XCTAssertEqual(object["running"] as? Int, 0)  // STATS is answered on the front thread
+        XCTAssertEqual(object["queued"] as? Int, 0)
         let prom = try client.call(RequestEncoder.simple(.stats, requestID: 7, flags: 1))
         guard case .text(let text) = prom.body else { return XCTFail("\(prom.body)") }
         XCTAssertTrue(text.contains("readmitd_requests_total{op=\"INFO\",status=\"OK\"} 3"), text)
         XCTAssertTrue(text.contains("readmitd_request_duration_seconds{op=\"INFO\",quantile=\"0.99\"}"), text)
+        XCTAssertTrue(text.contains("readmitd_running_requests 0\n"), text)
     }
 
     func testReloadOfConfiguredPath() throws {
