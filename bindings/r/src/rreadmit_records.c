@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <R.h>
 #include <Rinternals.h>
@@ -71,58 +72,73 @@ static size_t check_columns(SEXP names, SEXP cols, SEXP n_rows_) {
  * per distinct string (its global cache), so the rows are grouped by CHARSXP address in a hash
  * table and each distinct text is translated to UTF-8 once, not once per row. Two CHARSXPs of
  * the same text in different encodings become two equal levels, which the library accepts.
- * The table and the level list start small and double as levels come: sized for n rows up
- * front, they cost 4 MB of fresh (faulted, zeroed) memory per 100,000-row column even for a
- * column of three levels. Scratch memory is R_alloc'ed and released when the column is done. */
+ * The table starts small and doubles as levels come: sized for n rows up front, it would cost
+ * megabytes of fresh (faulted, zeroed) memory per 100,000-row column even for three levels.
+ * It is malloc'ed, not R_alloc'ed: an id column's table grows to megabytes, and R's heap
+ * growing by that much set off a collection that marks every string of the caller's
+ * data.frame. No R function that can raise an error is called while it is held (STRING_ELT
+ * cannot); the levels are translated after it is freed. `codes` and `distinct` are the
+ * caller's scratch of n rows. */
 static size_t charsxp_slot(SEXP s, size_t cap) { /* cap: a power of two */
     return (size_t)((((uintptr_t)s >> 4) * (uintptr_t)0x9E3779B97F4A7C15ull) >> 16) & (cap - 1);
 }
 
-static int set_text_column(readmit_records *recs, const char *name, SEXP col, size_t n) {
-    const void *vmax = vmaxget();
-    size_t cap = 64, levels_cap = 32, n_levels = 0;
-    SEXP *slot = (SEXP *)R_alloc(cap, sizeof(SEXP));
-    int32_t *slot_code = (int32_t *)R_alloc(cap, sizeof(int32_t));
-    const char **levels = (const char **)R_alloc(levels_cap, sizeof(const char *));
-    int32_t *codes = (int32_t *)R_alloc(n ? n : 1, sizeof(int32_t));
-    for (size_t i = 0; i < cap; i++) slot[i] = NULL;
+/* Doubles a CHARSXP table (kept at most half full); 0 when out of memory (the table unchanged). */
+static int charsxp_table_grow(SEXP **slot, int32_t **slot_code, size_t *cap) {
+    size_t grown = *cap * 2;
+    SEXP *gslot = calloc(grown, sizeof *gslot);
+    int32_t *gcode = malloc(grown * sizeof *gcode);
+    if (!gslot || !gcode) {
+        free(gslot);
+        free(gcode);
+        return 0;
+    }
+    for (size_t k = 0; k < *cap; k++) {
+        if ((*slot)[k] == NULL) continue;
+        size_t g = charsxp_slot((*slot)[k], grown);
+        while (gslot[g] != NULL) g = (g + 1) & (grown - 1);
+        gslot[g] = (*slot)[k];
+        gcode[g] = (*slot_code)[k];
+    }
+    free(*slot);
+    free(*slot_code);
+    *slot = gslot, *slot_code = gcode, *cap = grown;
+    return 1;
+}
+
+static int set_text_column(readmit_records *recs, const char *name, SEXP col, size_t n, int32_t *codes,
+                           SEXP *distinct) {
+    size_t cap = 64, n_levels = 0;
+    SEXP *slot = calloc(cap, sizeof *slot);
+    int32_t *slot_code = malloc(cap * sizeof *slot_code);
+    int ok = slot && slot_code;
     SEXP last = NULL; /* the previous row's text: runs of one text skip the table */
     int32_t last_code = -1;
-    for (size_t row = 0; row < n; row++) {
+    for (size_t row = 0; ok && row < n; row++) {
         SEXP s = STRING_ELT(col, (R_xlen_t)row);
         if (s == NA_STRING) { codes[row] = -1; continue; }
         if (s == last) { codes[row] = last_code; continue; }
         size_t i = charsxp_slot(s, cap);
         while (slot[i] != NULL && slot[i] != s) i = (i + 1) & (cap - 1);
         if (slot[i] == NULL) {
-            if ((n_levels + 1) * 2 > cap) { /* keep the table at most half full: double it */
-                size_t grown = cap * 2;
-                SEXP *gslot = (SEXP *)R_alloc(grown, sizeof(SEXP));
-                int32_t *gcode = (int32_t *)R_alloc(grown, sizeof(int32_t));
-                for (size_t k = 0; k < grown; k++) gslot[k] = NULL;
-                for (size_t k = 0; k < cap; k++) {
-                    if (slot[k] == NULL) continue;
-                    size_t g = charsxp_slot(slot[k], grown);
-                    while (gslot[g] != NULL) g = (g + 1) & (grown - 1);
-                    gslot[g] = slot[k];
-                    gcode[g] = slot_code[k];
-                }
-                slot = gslot, slot_code = gcode, cap = grown;
+            if ((n_levels + 1) * 2 > cap) {
+                if (!(ok = charsxp_table_grow(&slot, &slot_code, &cap))) break;
                 i = charsxp_slot(s, cap);
                 while (slot[i] != NULL) i = (i + 1) & (cap - 1);
             }
-            if (n_levels == levels_cap) {
-                const char **more = (const char **)R_alloc(levels_cap * 2, sizeof(const char *));
-                memcpy(more, levels, n_levels * sizeof *levels);
-                levels = more, levels_cap *= 2;
-            }
             slot[i] = s;
             slot_code[i] = (int32_t)n_levels;
-            levels[n_levels++] = Rf_translateCharUTF8(s);
+            distinct[n_levels++] = s; /* at most n */
         }
         codes[row] = last_code = slot_code[i];
         last = s;
     }
+    free(slot);
+    free(slot_code);
+    if (!ok) return READMIT_ENOMEM;
+    const void *vmax = vmaxget();
+    const char **levels = (const char **)R_alloc(n_levels ? n_levels : 1, sizeof(const char *));
+    for (size_t j = 0; j < n_levels; j++) levels[j] = Rf_translateCharUTF8(distinct[j]);
     int rc = readmit_records_set_codes(recs, name, n_levels, levels, codes);
     vmaxset(vmax);
     return rc;
@@ -133,7 +149,7 @@ static int set_text_column(readmit_records *recs, const char *name, SEXP col, si
  * code outside the levels is missing), without a character vector of n rows first. Each level
  * is translated to UTF-8 once; two levels of the same text in different encodings become two
  * equal levels, which the library accepts. */
-static int set_factor_column(readmit_records *recs, const char *name, SEXP col, size_t n) {
+static int set_factor_column(readmit_records *recs, const char *name, SEXP col, size_t n, int32_t *codes) {
     const void *vmax = vmaxget();
     SEXP levels = Rf_getAttrib(col, R_LevelsSymbol);
     R_xlen_t n_levels = TYPEOF(levels) == STRSXP ? XLENGTH(levels) : 0;
@@ -144,7 +160,6 @@ static int set_factor_column(readmit_records *recs, const char *name, SEXP col, 
         texts[i] = s == NA_STRING ? "" : Rf_translateCharUTF8(s);
         code_of[i] = s == NA_STRING ? -1 : (int32_t)i;
     }
-    int32_t *codes = (int32_t *)R_alloc(n ? n : 1, sizeof(int32_t));
     const int *x = INTEGER(col);
     for (size_t row = 0; row < n; row++) {
         int v = x[row];
@@ -166,20 +181,27 @@ static SEXP records_failure(SEXP rxp, readmit_records *recs, int rc) {
 /* Sets the prepared columns (checked by check_columns) in the batch; a library code on failure
  * (the batch's message says why). */
 static int set_columns(readmit_records *recs, SEXP names, SEXP cols, size_t n) {
-    for (R_xlen_t j = 0; j < XLENGTH(cols); j++) {
+    /* One scratch of row codes (and distinct strings) for every text and factor column (the
+     * library copies them): a 400 kB R_alloc per 100,000-row column made R's heap grow by
+     * megabytes per call, and each growth set off a collection that marks every string of the
+     * caller's data.frame. */
+    const void *vmax = vmaxget();
+    int32_t *codes = (int32_t *)R_alloc(n ? n : 1, sizeof(int32_t));
+    SEXP *distinct = (SEXP *)R_alloc(n ? n : 1, sizeof(SEXP)); /* a text column's CHARSXPs */
+    int rc = READMIT_OK;
+    for (R_xlen_t j = 0; j < XLENGTH(cols) && rc == READMIT_OK; j++) {
         SEXP col = VECTOR_ELT(cols, j);
         const char *name = Rf_translateCharUTF8(STRING_ELT(names, j));
-        int rc;
         if (TYPEOF(col) == REALSXP) {
             rc = readmit_records_set_numbers(recs, name, n > 0 ? REAL(col) : NULL);
         } else if (Rf_isFactor(col)) {
-            rc = set_factor_column(recs, name, col, n);
+            rc = set_factor_column(recs, name, col, n, codes);
         } else {
-            rc = set_text_column(recs, name, col, n);
+            rc = set_text_column(recs, name, col, n, codes, distinct);
         }
-        if (rc != READMIT_OK) return rc;
     }
-    return READMIT_OK;
+    vmaxset(vmax);
+    return rc;
 }
 
 /* The messages of a result: list(row (0-based; -1 = the request), field, severity, code,
