@@ -169,6 +169,18 @@ test_that("character columns of many distinct texts, runs and NA send what facto
   for (i in c(1L, 1500L, 3000L)) {
     expect_identical(bits(score_quiet(cl, big[i, ])$risk), bits(as_text$value$risk[i]))
   }
+  # A latin1 string is sent as its UTF-8 text (the C side translates each distinct string; its
+  # bytes as they are would be invalid UTF-8, an error).
+  latin <- recs[1, , drop = FALSE]
+  latin$medical_specialty <- iconv("Caf\u00e9", "UTF-8", "latin1")
+  expect_identical(Encoding(latin$medical_specialty), "latin1")
+  utf <- latin
+  utf$medical_specialty <- enc2utf8("Caf\u00e9")
+  a <- score_warned(cl, latin)
+  b <- score_warned(cl, utf)
+  expect_identical(bits(a$value$risk), bits(b$value$risk))
+  expect_identical(a$warning$messages, b$warning$messages)
+  expect_false(is.na(a$value$risk))
 })
 
 test_that("each row alone scores as in the batch, bit for bit", {
