@@ -114,7 +114,8 @@ def main():
             procs.append(sk)
             wait_ready_sk(sk_ep, sk, cols)
 
-        results = {"cols": cols, "workers": os.cpu_count(), "rss_start_mb": rss_start, "rounds": ROUNDS, "rows": ROWS}
+        results = {"cols": cols, "workers": os.cpu_count(), "rss_start_mb": rss_start, "rounds": ROUNDS, "rows": ROWS,
+                   "cpu_flags": vector_flags()}
         if ROWS == "real":
             os.environ["LOAD_ROWS_F64"], results["real_rows"] = real_rows(cols)
         lat_echo, lat_daemon, p99_echo, p99_daemon, pair_ratios = [], [], [], [], []
@@ -184,11 +185,24 @@ def wait_ready_sk(endpoint, proc, cols):
     sys.exit("sklearn server did not answer")
 
 
+def vector_flags():
+    """The CPU's vector flags the tree walks choose by (AVX2; AVX-512 named when present)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return "unknown"
+    wanted = ["avx", "avx2", "fma", "bmi2", "avx512f", "avx512bw", "avx512vl"]
+    have = [x for x in wanted if x in flags]
+    return " ".join(have) + ("" if "avx512f" in have else " (no avx512f)")
+
+
 def report(r):
     def ratio(a, b):
         return f"{a / b:.2f}x" if b else "n/a"
     lines = [
-        f"readmitd benchmark ({r['cols']} features, {r['workers']} cores, loopback tcp, medians of {r['rounds']} rounds; "
+        f"readmitd benchmark ({r['cols']} features, {r['workers']} cores, CPU flags {r.get('cpu_flags', 'unknown')}, "
+        f"loopback tcp, medians of {r['rounds']} rounds; "
         + (f"rows: {r['real_rows']:,} encounters of the data as the model encodes them, in order)" if r["rows"] == "real"
            else "rows: one synthetic row, every feature 0.0 and every 5th missing)"),
         "",

@@ -28,7 +28,10 @@ if [ -z "$DIR" ]; then
   echo "score_throughput: training a model (readmit train --no-report)" >&2
   "$BIN" train --out "$DIR" --no-report >"$WORK/train.log" 2>&1 || { cat "$WORK/train.log" >&2; exit 1; }
 fi
-echo "machine: $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); date: $(date -u +%Y-%m-%dT%H:%M:%SZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The vector flags the tree walks choose by (AVX2 here; AVX-512 named when present).
+FLAGS=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|avx2|fma|bmi2|avx512f|avx512bw|avx512vl)$' | sort -u | tr '\n' ' ')
+case " $FLAGS" in *" avx512f "*) ;; *) FLAGS="${FLAGS}(no avx512f)" ;; esac
+echo "machine: $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); CPU flags: $FLAGS; date: $(date -u +%Y-%m-%dT%H:%M:%SZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The Python booster gets as many rounds as the model holds trees: `trees` (the refit keeps its
 # best rounds on the calibration patients; `rounds` is what the refit was allowed). Models
 # written before `trees` was recorded fall back to `rounds`, and the Swift side's tree count
