@@ -135,7 +135,9 @@ static int set_text_column(readmit_records *recs, const char *name, SEXP col, si
     }
     free(slot);
     free(slot_code);
-    if (!ok) return READMIT_ENOMEM;
+    /* An R error, as R_alloc's own when out of memory (the batch is the caller's protected
+     * external pointer: its finalizer frees it). */
+    if (!ok) Rf_error("out of memory grouping the texts of field '%s'", name);
     const void *vmax = vmaxget();
     const char **levels = (const char **)R_alloc(n_levels ? n_levels : 1, sizeof(const char *));
     for (size_t j = 0; j < n_levels; j++) levels[j] = Rf_translateCharUTF8(distinct[j]);
