@@ -49,9 +49,10 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         .target(name: "CTreeWalk"),
         .target(name: "ReadmitFiles"),
+        .target(name: "ReadmitTextIndex"),
         .target(name: "ReadmitSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables"]),
+        .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "ReadmitTextIndex", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitTextIndex"]),
         .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "CXGBoost", "CTreeWalk"]),
         .target(
             name: "ReadmitModelFile",
@@ -63,7 +64,7 @@ let package = Package(
             dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTraining"]
         ),
         .target(name: "ReadmitReport", dependencies: ["ReadmitFiles"]),
-        .target(name: "ReadmitWire"),
+        .target(name: "ReadmitWire", dependencies: ["ReadmitTextIndex"]),
         .target(name: "ReadmitKeys", dependencies: ["CZeroMQ"]),
         .target(
             name: "ReadmitServer",
@@ -113,6 +114,7 @@ let package = Package(
         .testTarget(name: "ReadmitCLITests", dependencies: ["ReadmitCore", "ReadmitSpec"]),
         .testTarget(name: "ReadmitReportTests", dependencies: ["ReadmitReport"]),
         .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),
+        .testTarget(name: "ReadmitTextIndexTests", dependencies: ["ReadmitTextIndex"]),
         .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitWire", "ReadmitCore", "ReadmitSpec", "ReadmitKeys", "CZeroMQ"]),
     ]
 )

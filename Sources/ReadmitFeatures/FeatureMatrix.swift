@@ -1,4 +1,5 @@
 import ReadmitSpec
+import ReadmitTextIndex
 import ReadmitTables
 
 /// A dense row-major matrix of `Double`: feature vectors in schema order, NaN for missing.
@@ -43,14 +44,14 @@ public struct FeatureMatrix: Sendable {
 /// Each feature's level -> index map (empty for a numeric feature), built once per schema: a
 /// one-row request would otherwise rebuild hundreds of entries to look up a few texts.
 public struct LevelIndex: Sendable {
-    let maps: [[String: Double]]
+    let maps: [LevelMap]
     /// Per feature, the index of the spec's `other` level (NaN: none), when built with the spec.
     let others: [Double]?
 
     /// The maps of `schema`'s features (a repeated level maps to its last index, as
     /// ``FeatureEncoder`` always read them).
     public init(schema: FeatureSchema) {
-        maps = schema.features.map { f in Dictionary(f.levels.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { _, last in last }) }
+        maps = schema.features.map { LevelMap($0.levels) }
         others = nil
     }
 
@@ -62,9 +63,9 @@ public struct LevelIndex: Sendable {
         }
     }
 
-    /// Feature `j`'s map.
-    func map(_ j: Int, levels: [String]) -> [String: Double] {
-        j < maps.count ? maps[j] : Dictionary(levels.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { _, last in last })
+    /// Feature `j`'s map, or nil when not prepared.
+    func map(_ j: Int) -> LevelMap? {
+        j < maps.count ? maps[j] : nil
     }
 
     /// Feature `j`'s `other` level index (NaN: none), or nil when not prepared.
@@ -72,6 +73,29 @@ public struct LevelIndex: Sendable {
         guard let others, j < others.count else { return nil }
         return others[j]
     }
+}
+
+/// One feature's levels by text: a text's level index (a repeated level maps to its last index).
+struct LevelMap: Sendable {
+    private let texts: TextIndex
+    /// Per distinct text of ``texts``, the index of its last occurrence among the levels.
+    private let level: [Double]
+
+    init(_ levels: [String]) {
+        var texts = TextIndex(capacity: levels.count)
+        var level: [Double] = []
+        level.reserveCapacity(levels.count)
+        for (i, text) in levels.enumerated() {
+            let (position, inserted) = texts.insert(text)
+            if inserted { level.append(Double(i)) } else { level[position] = Double(i) }
+        }
+        self.texts = texts
+        self.level = level
+    }
+
+    /// The level index of `text`, or nil when it is not a level.
+    @inline(__always)
+    subscript(text: String) -> Double? { texts[text].map { level[$0] } }
 }
 
 /// The one encoder: raw features -> feature vectors in schema order, by the spec and what
@@ -101,38 +125,45 @@ public enum FeatureEncoder {
             case .numbers(let v):
                 Self.scatter(v, column: j, into: &values, columns: m)
             case .texts(let column):
-                let index = levels.map(j, levels: features[j].levels)
+                let index = levels.map(j) ?? LevelMap(features[j].levels)
                 let other = levels.other(j) ?? otherLevel(definitions[j], features[j])
-                // Each distinct text is looked up once; rows then copy its level.
-                let level = column.interned.values.enumerated().map { c, text in
-                    column.isMissing[c] ? .nan : (index[text] ?? (definitions[j].kind == .ordinal ? .nan : other))
+                let unknownTo = definitions[j].kind == .ordinal ? .nan : other
+                // Each distinct text is looked up once; rows then copy its level. The levels go
+                // in a temporary buffer (on the stack for a short column: a one-row request
+                // encodes dozens of these), and unknown texts are only flagged in this pass.
+                let texts = column.interned.values, isMissing = column.isMissing
+                let anyUnknown = withUnsafeTemporaryAllocation(of: Double.self, capacity: texts.count) { level in
+                    var anyUnknown = false
+                    for c in 0..<texts.count {
+                        if isMissing[c] { level[c] = .nan; continue }
+                        if let found = index[texts[c]] { level[c] = found } else { level[c] = unknownTo; anyUnknown = true }
+                    }
+                    Self.scatter(UnsafeBufferPointer(level), codes: column.interned.codes, column: j, into: &values, columns: m)
+                    return anyUnknown
                 }
-                Self.scatter(level, codes: column.interned.codes, column: j, into: &values, columns: m)
                 // A level outside the vocabulary is declared behaviour where the spec has an
                 // `other` level (rare values go there); where it becomes missing, say so.
-                if warnUnknownLevels && (definitions[j].kind == .ordinal || other.isNaN) {
+                if anyUnknown && warnUnknownLevels && (definitions[j].kind == .ordinal || other.isNaN) {
                     let unknown = column.interned.values.enumerated().map { c, text in !column.isMissing[c] && index[text] == nil }
-                    if unknown.contains(true) {
-                        let field = definitions[j].column ?? definitions[j].name
-                        let outcome = "read as missing"
-                        // One message per distinct text (the near-match search lowercases every
-                        // level), shared by its rows.
-                        var message = [String?](repeating: nil, count: unknown.count)
-                        for r in 0..<n where unknown[Int(column.interned.codes[r])] {
-                            let c = Int(column.interned.codes[r])
-                            if message[c] == nil {
-                                let text = column.interned.values[c], lowered = text.lowercased()
-                                let near = features[j].levels.first { $0.lowercased() == lowered }.map { "; did you mean '\($0)'?" } ?? ""
-                                message[c] = "'\(text)' is not a level of \(features[j].name) learned in training: \(outcome)\(near)"
-                            }
-                            warnings.warn(DataWarning(row: r, field: field, code: "unknown_level", message: message[c] ?? ""))
+                    let field = definitions[j].column ?? definitions[j].name
+                    let outcome = "read as missing"
+                    // One message per distinct text (the near-match search lowercases every
+                    // level), shared by its rows.
+                    var message = [String?](repeating: nil, count: unknown.count)
+                    for r in 0..<n where unknown[Int(column.interned.codes[r])] {
+                        let c = Int(column.interned.codes[r])
+                        if message[c] == nil {
+                            let text = column.interned.values[c], lowered = text.lowercased()
+                            let near = features[j].levels.first { $0.lowercased() == lowered }.map { "; did you mean '\($0)'?" } ?? ""
+                            message[c] = "'\(text)' is not a level of \(features[j].name) learned in training: \(outcome)\(near)"
                         }
+                        warnings.warn(DataWarning(row: r, field: field, code: "unknown_level", message: message[c] ?? ""))
                     }
                 }
             case .codes(let column, let systems):
                 let level: [Double]
                 if features[j].transform == .icdCategory {
-                    let index = levels.map(j, levels: features[j].levels)
+                    let index = levels.map(j) ?? LevelMap(features[j].levels)
                     let other = Double(features[j].levels.count - 1)
                     level = FeatureSchemaBuilder.categories(column, systems: systems).map { $0.map { index[$0] ?? other } ?? .nan }
                 } else {
@@ -163,6 +194,11 @@ public enum FeatureEncoder {
     /// Writes `level[codes[r]]` into column `column` of each row `r` of the row-major `values`.
     /// Codes index `level` (they come from the column that made it); one outside it traps.
     static func scatter(_ level: [Double], codes: [Int32], column: Int, into values: inout [Double], columns: Int) {
+        level.withUnsafeBufferPointer { scatter($0, codes: codes, column: column, into: &values, columns: columns) }
+    }
+
+    /// As ``scatter(_:codes:column:into:columns:)-([Double],_,_,_,_)``, from a buffer of levels.
+    static func scatter(_ level: UnsafeBufferPointer<Double>, codes: [Int32], column: Int, into values: inout [Double], columns: Int) {
         let n = min(codes.count, columns > 0 ? values.count / columns : 0)
         guard column < columns else { return }
         codes.withUnsafeBufferPointer { codes in
@@ -170,12 +206,10 @@ public enum FeatureEncoder {
             var worst: UInt32 = 0
             for code in codes { worst = max(worst, UInt32(bitPattern: code)) }
             precondition(codes.isEmpty || Int(worst) < level.count, "a code is outside its column's \(level.count) texts")
-            level.withUnsafeBufferPointer { level in
-                values.withUnsafeMutableBufferPointer { out in
-                    guard let base = out.baseAddress else { return }
-                    var dst = base + column
-                    for r in 0..<n { dst.pointee = level[Int(codes[r])]; dst += columns }
-                }
+            values.withUnsafeMutableBufferPointer { out in
+                guard let base = out.baseAddress else { return }
+                var dst = base + column
+                for r in 0..<n { dst.pointee = level[Int(codes[r])]; dst += columns }
             }
         }
     }

@@ -37,11 +37,19 @@ public struct RawFeatures: Sendable {
             // Spec keys name a bad column in errors only: built on that path (a one-row request
             // would otherwise format one per feature).
             func key() -> String { "features[\(i)]" }
-            switch definitions[i].kind {
-            case .numeric:
-                out[i] = .numbers(try Self.numbers(tables, records, definitions[i], key: key(), strict: strict, errors: &errors))
-            case .categorical, .ordinal:
-                out[i] = .texts(try Self.texts(tables, records, definitions[i], key: key()))
+            let kind = definitions[i].kind
+            if kind == .numeric || kind == .categorical || kind == .ordinal {
+                // The column and table only: passing the whole definition copied it (a retain
+                // and a release of each of its strings and arrays) for every feature.
+                let column = definitions[i].column ?? definitions[i].name, table = definitions[i].table
+                out[i] = kind == .numeric
+                    ? .numbers(try Self.numbers(tables, records, column: column, table: table, key: key() + ".column", strict: strict, errors: &errors))
+                    : .texts(try Self.texts(tables, records, column: column, table: table, key: key() + ".column"))
+                continue
+            }
+            switch kind {
+            case .numeric, .categorical, .ordinal:
+                break
             case .diagnosis:
                 if let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) {
                     out[i] = try index.principal(records: records)
@@ -91,11 +99,6 @@ public struct RawFeatures: Sendable {
             return try p.texts(column, key: key()).joined(rows)
         }
         return try tables.encounters.texts(column, key: key())
-    }
-
-    static func numbers(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String, strict: Bool,
-                        errors: inout RowErrors) throws(DataError) -> [Double] {
-        try numbers(tables, records, column: f.column ?? f.name, table: f.table, key: key() + ".column", strict: strict, errors: &errors)
     }
 
     /// The numbers of `column` of the encounters, or of the patients joined to them.

@@ -129,14 +129,21 @@ extension Cohort {
     private static func forEachExcluded(tables: DatasetTables, patientRow: [Int]?, rows n: Int, requireColumns: Bool,
                                         _ body: (Int, Int, String, SourceTable) -> Void) throws(DataError) {
         var done = [Bool](repeating: false, count: n)
-        for (k, x) in tables.spec.exclusions.enumerated() {
-            let viaPatients = x.table == .patients && !tables.isRecords
+        // By index: binding each rule copied its strings and arrays (a one-row request checks
+        // every rule).
+        let rules = tables.spec.exclusions
+        for k in rules.indices {
+            let viaPatients = rules[k].table == .patients && !tables.isRecords
             guard let source = viaPatients ? tables.patients : tables.encounters else { continue }
-            if !requireColumns && !source.has(x.column) { continue }
-            let column = try source.texts(x.column, key: "exclusions[\(k)].column")
-            let values = Set(x.values)
-            // Matched once per distinct text, not per row.
-            let hit = column.interned.values.enumerated().map { values.contains($0.element) && !column.isMissing[$0.offset] }
+            let name = rules[k].column
+            if !requireColumns && !source.has(name) { continue }
+            let column = try source.texts(name, key: "exclusions[\(k)].column")
+            // Matched once per distinct text, not per row; a rule's few values by a scan (a Set
+            // of them hashed every value on every request), a long list through a Set.
+            let values = rules[k].values, valueSet = values.count > 16 ? Set(values) : nil
+            let hit = column.interned.values.enumerated().map { c, text in
+                (valueSet?.contains(text) ?? values.contains(text)) && !column.isMissing[c]
+            }
             guard hit.contains(true) else { continue }
             for r in 0..<n where !done[r] {
                 let row = viaPatients ? (patientRow?[r] ?? -1) : r

@@ -1,4 +1,5 @@
 import ReadmitSpec
+import ReadmitTextIndex
 
 /// One column of an in-memory table (a `RECORDS` request): numbers, or dictionary-encoded texts.
 public enum RecordColumn: Sendable, Equatable {
@@ -13,25 +14,37 @@ public enum RecordColumn: Sendable, Equatable {
 public struct ColumnLayout: Sendable {
     /// The names, in column order.
     public let header: [String]
-    let position: [String: Int]
+    /// The distinct names (``TextIndex``: a one-row request looks up dozens of names).
+    let names: TextIndex
+    /// Per distinct name, the last column of that name.
+    let column: [Int]
 
     /// The layout of columns named `header`.
     public init(header: [String]) {
         self.header = header
-        var position: [String: Int] = [:]
-        position.reserveCapacity(header.count)
-        for (i, name) in header.enumerated() { position[name] = i }
-        self.position = position
+        var names = TextIndex(capacity: header.count)
+        var column: [Int] = []
+        column.reserveCapacity(header.count)
+        for (i, name) in header.enumerated() {
+            let (position, inserted) = names.insert(name)
+            if inserted { column.append(i) } else { column[position] = i }
+        }
+        self.names = names
+        self.column = column
     }
+
+    /// The column named `name` (the last one of that name), or nil.
+    @inline(__always)
+    func position(of name: String) -> Int? { names[name].map { column[$0] } }
 }
 
 /// Columns held in memory, looked up by name through a shared ``ColumnLayout``.
 struct NamedColumns: Sendable {
     let columns: [RecordColumn]
-    let position: [String: Int]
+    let layout: ColumnLayout
 
     subscript(name: String) -> RecordColumn? {
-        guard let i = position[name] else { return nil }
+        guard let i = layout.position(of: name) else { return nil }
         return columns[i]
     }
 }
@@ -78,7 +91,7 @@ public struct SourceTable: Sendable {
     /// the layout once and shares it, instead of hashing every name again per table.
     public init(columns: [RecordColumn], layout: ColumnLayout, rows: Int, missing: [String], name: String = "request") {
         precondition(columns.count == layout.header.count, "a column per name of the layout")
-        backing = .columns(NamedColumns(columns: columns, position: layout.position), header: layout.header, rows: rows)
+        backing = .columns(NamedColumns(columns: columns, layout: layout), header: layout.header, rows: rows)
         self.missing = MissingTexts(missing)
         bytes = []
         file = name
@@ -151,10 +164,19 @@ public struct SourceTable: Sendable {
     private func texts(_ column: RecordColumn, rows: Int) -> TextColumn {
         switch column {
         case .texts(let values, let codes):
-            // A missing code (-1) points at one more text, "", marked missing. Built by
-            // reserve-and-append: `+` and `map` allocate through the standard library's
+            // Built by reserve-and-append: `+` and `map` allocate through the standard library's
             // unspecialised entry point, which looks up type metadata on every call (a one-row
             // request reads dozens of columns).
+            var lowest: Int32 = 0
+            codes.withUnsafeBufferPointer { for code in $0 { lowest = Swift.min(lowest, code) } }
+            if lowest >= 0 {
+                // No row missing (the usual one-row request): the texts and codes as they came.
+                var isMissing: [Bool] = []
+                isMissing.reserveCapacity(values.count)
+                for v in values { isMissing.append(missing.contains(v)) }
+                return TextColumn(InternedColumn(values: values, codes: codes), isMissing: isMissing)
+            }
+            // A missing code (-1) points at one more text, "", marked missing.
             let absent = Int32(values.count)
             var all = values
             all.append("")
@@ -260,22 +282,28 @@ public struct SourceTable: Sendable {
     /// without building the text column first: a one-row request reads dozens of these.
     private func numbers(texts values: [String], codes: [Int32], name: String, strict: Bool,
                          errors: inout RowErrors) throws(DataError) -> [Double] {
-        // Per distinct text: its number, NaN when missing, nil when it is not a number.
-        // Reserve-and-append, not map or Array(repeating:) (see texts(_:rows:)).
-        var parsed: [Double?] = []
-        parsed.reserveCapacity(values.count)
-        for v in values { parsed.append(missing.contains(v) ? .nan : Self.number(v)) }
+        // Per distinct text: its number, NaN when missing, nil when it is not a number, in a
+        // temporary buffer (on the stack for a short column: a one-row request reads dozens).
+        // The output by reserve-and-append, not map or Array(repeating:) (see texts(_:rows:)).
+        // The wire decoder refuses a code past the texts; an in-process caller's is a bug (the
+        // buffer below is not bounds-checked).
+        var worst: UInt32 = 0
+        codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
+        precondition(Int(worst) <= values.count, "column '\(name)': a code is past its \(values.count) texts")
         var out: [Double] = []
         out.reserveCapacity(codes.count)
-        for (r, code) in codes.enumerated() {
-            guard code >= 0 else { out.append(.nan); continue }
-            if let v = parsed[Int(code)] {
-                out.append(v)
-            } else {
-                let error = badNumber(values[Int(code)], row: r, column: name)
-                if strict { throw error }
-                errors.report(error, row: r)
-                out.append(.nan)
+        try withUnsafeTemporaryAllocation(of: Double?.self, capacity: values.count) { parsed throws(DataError) in
+            for (c, v) in values.enumerated() { parsed.initializeElement(at: c, to: missing.contains(v) ? .nan : Self.number(v)) }
+            for (r, code) in codes.enumerated() {
+                guard code >= 0 else { out.append(.nan); continue }
+                if let v = parsed[Int(code)] {
+                    out.append(v)
+                } else {
+                    let error = badNumber(values[Int(code)], row: r, column: name)
+                    if strict { throw error }
+                    errors.report(error, row: r)
+                    out.append(.nan)
+                }
             }
         }
         return out
