@@ -594,6 +594,45 @@ static unsigned char *spec_text_frame(const char *const *cells, size_t n, size_t
  * in another order, with repeats and unused levels (codes remapped), cell by cell from the last
  * row up, from one text buffer; a level first used near the end (the scan for first rows cannot
  * stop early), every row missing, as many texts as rows; slices as the split path sends them. */
+/* Field names either side of the length kept in the column itself (31 and 32 bytes, and the
+ * longest, 256), texts either side of the length kept in a dictionary entry (15 and 16 bytes),
+ * and more fields than the batch first has room for (70): each goes with its own name and text. */
+static void test_records_names_and_texts_by_length(void) {
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_client *c = th_open(fake_endpoint(fake), 2000, 0);
+    enum { FIELDS = 70 };
+    char names[FIELDS][260], texts[FIELDS][24];
+    readmit_records *r = NULL;
+    CHECK(readmit_records_new(1, &r) == READMIT_OK, "new");
+    for (int f = 0; f < FIELDS; f++) {
+        size_t name_len = f == 0 ? 31 : f == 1 ? 32 : f == 2 ? 256 : 2 + (size_t)f % 40;
+        memset(names[f], 'a' + f % 26, name_len);
+        names[f][0] = (char)('0' + f / 10), names[f][1] = (char)('0' + f % 10); /* distinct */
+        names[f][name_len] = '\0';
+        size_t text_len = (size_t)(f % 2 ? 15 : 16) + (f % 3 == 0 ? 4 : 0);
+        for (size_t i = 0; i < text_len; i++) texts[f][i] = (char)('A' + (f * 7 + (int)i) % 26);
+        texts[f][text_len] = '\0';
+        CHECK(readmit_records_set_text(r, names[f], 0, texts[f]) == READMIT_OK, "field %d: %s", f, readmit_records_errmsg(r));
+        /* Set twice: the second finds the same column and the same text. */
+        CHECK(readmit_records_set_text(r, names[f], 0, texts[f]) == READMIT_OK, "field %d again: %s", f, readmit_records_errmsg(r));
+    }
+    readmit_result *res = NULL;
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+    readmit_result_free(res);
+    CHECK(fake_last_n_frames(fake) == 2 + 2 * FIELDS, "%zu request frames", fake_last_n_frames(fake));
+    for (int f = 0; f < FIELDS; f++) {
+        char what[64];
+        snprintf(what, sizeof what, "name of field %d (%zu bytes)", f, strlen(names[f]));
+        check_frame(2 + 2 * (size_t)f, names[f], strlen(names[f]), what);
+        bytes x = {{0}, 0};
+        put_u8(&x, 3), put_u32(&x, 1), put_text(&x, texts[f]), put_u8(&x, 0);
+        snprintf(what, sizeof what, "text of field %d (%zu bytes)", f, strlen(texts[f]));
+        check_frame(3 + 2 * (size_t)f, x.b, x.n, what);
+    }
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
 static void test_records_text_frames(void) {
     enum { N = 3000, POOL = 7 };
     static const char *pool[POOL] = {"No", "Steady", "", "Up", "Down", "\xc3\xa9t\xc3\xa9", "late"};
@@ -1252,6 +1291,7 @@ int main(void) {
     RUN(test_zero_copy_timeout);
     RUN(test_records_builder);
     RUN(test_records_request_bytes);
+    RUN(test_records_names_and_texts_by_length);
     RUN(test_records_text_frames);
     RUN(test_records_large);
     RUN(test_records_result);

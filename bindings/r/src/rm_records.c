@@ -113,14 +113,28 @@ static void rm_strtab_clear(rm_strtab *t) {
 
 /* ---- the batch ---- */
 
+/* One distinct text of a column: a short one (a level, a code, an id: nearly all) is held in
+ * the entry itself, a longer one in its own allocation. One allocation a text, plus two arrays
+ * a column, made a one-row batch cost three mallocs per field. */
 typedef struct {
-    char *name;
+    size_t len;
+    char *heap;     /* the text when it is RM_TEXT_SHORT bytes or more (NUL-terminated), else NULL */
+    char short_[16]; /* ... else the text, NUL-terminated */
+} rm_text;
+
+#define RM_TEXT_SHORT sizeof(((rm_text *)0)->short_)
+
+/* A distinct text's bytes (NUL-terminated). */
+static const char *rm_text_bytes(const rm_text *t) { return t->heap ? t->heap : t->short_; }
+
+typedef struct {
+    char *name;             /* a name of RM_NAME_SHORT bytes or more (malloc'd), else NULL ... */
+    char name_short[32];    /* ... and the name is here: no allocation for a usual field name */
     size_t name_len;
     int kind;               /* RM_COLUMN_NUMBERS or RM_COLUMN_TEXTS */
     unsigned char *numbers; /* numbers: the values frame (1 + 8 * n_rows bytes) */
     int32_t *codes;         /* texts: n_rows codes into dict, -1 = missing */
-    char **dict;            /* texts: the distinct texts set so far */
-    size_t *dict_len;
+    rm_text *dict;          /* texts: the distinct texts set so far */
     size_t n_dict, cap_dict;
     rm_strtab dict_index;
 } rm_column;
@@ -133,16 +147,21 @@ struct readmit_records {
     char errmsg[512];
 };
 
+#define RM_NAME_SHORT sizeof(((rm_column *)0)->name_short)
+
+/* A column's name (NUL-terminated). */
+static const char *rm_column_name(const rm_column *c) { return c->name ? c->name : c->name_short; }
+
 static const char *rm_column_key(const void *owner, size_t index, size_t *len) {
     const rm_column *c = &((const readmit_records *)owner)->columns[index];
     *len = c->name_len;
-    return c->name;
+    return rm_column_name(c);
 }
 
 static const char *rm_dict_key(const void *owner, size_t index, size_t *len) {
     const rm_column *c = owner;
-    *len = c->dict_len[index];
-    return c->dict[index];
+    *len = c->dict[index].len;
+    return rm_text_bytes(&c->dict[index]);
 }
 
 static int rm_records_fail(readmit_records *r, int code, const char *fmt, ...)
@@ -201,11 +220,9 @@ int readmit_records_new(size_t n_rows, readmit_records **out) {
 }
 
 static void rm_column_clear_texts(rm_column *c) {
-    for (size_t i = 0; i < c->n_dict; i++) free(c->dict[i]);
+    for (size_t i = 0; i < c->n_dict; i++) free(c->dict[i].heap);
     free(c->dict);
-    free(c->dict_len);
     c->dict = NULL;
-    c->dict_len = NULL;
     c->n_dict = c->cap_dict = 0;
     rm_strtab_clear(&c->dict_index);
 }
@@ -267,7 +284,9 @@ static int rm_column_get_taking(readmit_records *r, const char *field, size_t le
     }
     if (r->n_columns >= UINT32_MAX / 2) return rm_records_fail(r, READMIT_EINVAL, "too many fields");
     if (r->n_columns == r->cap_columns) {
-        size_t cap = r->cap_columns ? r->cap_columns * 2 : 16;
+        /* Room for a whole encounter's fields at once (Diabetes 130 sends 54): growing from 16
+         * cost three reallocs, each copying the columns, per batch. */
+        size_t cap = r->cap_columns ? r->cap_columns * 2 : 64;
         rm_column *cols = realloc(r->columns, cap * sizeof *cols);
         if (!cols) return rm_records_fail(r, READMIT_ENOMEM, "out of memory adding field '%s'", field);
         r->columns = cols;
@@ -277,7 +296,7 @@ static int rm_column_get_taking(readmit_records *r, const char *field, size_t le
     memset(&c, 0, sizeof c);
     c.kind = kind;
     c.name_len = len;
-    c.name = malloc(len + 1);
+    if (len >= RM_NAME_SHORT) c.name = malloc(len + 1);
     size_t n = r->n_rows;
     if (kind == RM_COLUMN_NUMBERS) {
         c.numbers = malloc(1 + 8 * n);
@@ -296,14 +315,14 @@ static int rm_column_get_taking(readmit_records *r, const char *field, size_t le
         if (c.codes && !unset)
             for (size_t row = 0; row < n; row++) c.codes[row] = -1;
     }
-    if (!c.name || (kind == RM_COLUMN_NUMBERS ? !c.numbers : !c.codes) ||
+    if ((len >= RM_NAME_SHORT && !c.name) || (kind == RM_COLUMN_NUMBERS ? !c.numbers : !c.codes) ||
         !rm_strtab_add(&r->column_index, h, r->n_columns)) {
         free(c.name);
         free(c.numbers);
         if (c.codes != codes) free(c.codes);
         return rm_records_fail(r, READMIT_ENOMEM, "out of memory adding field '%s'", field);
     }
-    memcpy(c.name, field, len + 1);
+    memcpy(c.name ? c.name : c.name_short, field, len + 1);
     r->columns[r->n_columns] = c;
     *col = r->n_columns++;
     return READMIT_OK;
@@ -330,30 +349,47 @@ static int rm_check_text(readmit_records *r, const char *field, size_t row, cons
     return READMIT_OK;
 }
 
+/* A dictionary of at most this many texts is searched by a scan of lengths and bytes; its hash
+ * table is built when it grows past them. A one-row batch has one text a column: the table
+ * (a zeroed allocation of 16 slots) and the hash were most of the cost of setting it. */
+#define RM_DICT_SCAN 8
+
 /* The code of `text` in the column's dictionary, adding it if new. -1 on out of memory. */
 static int32_t rm_intern(rm_column *c, const char *text, size_t len) {
-    uint64_t h = rm_hash(text, len);
-    size_t i = rm_strtab_find(&c->dict_index, c, rm_dict_key, text, len, h);
-    if (i != SIZE_MAX) return (int32_t)i;
+    uint64_t h = 0;
+    if (c->dict_index.cap == 0 && c->n_dict <= RM_DICT_SCAN) {
+        for (size_t i = 0; i < c->n_dict; i++)
+            if (c->dict[i].len == len && memcmp(rm_text_bytes(&c->dict[i]), text, len) == 0) return (int32_t)i;
+        if (c->n_dict == RM_DICT_SCAN) { /* the text is new and the scan is full: index them all */
+            for (size_t i = 0; i < c->n_dict; i++)
+                if (!rm_strtab_add(&c->dict_index, rm_hash(rm_text_bytes(&c->dict[i]), c->dict[i].len), i)) {
+                    rm_strtab_clear(&c->dict_index);
+                    return -1;
+                }
+        }
+    } else {
+        h = rm_hash(text, len);
+        size_t i = rm_strtab_find(&c->dict_index, c, rm_dict_key, text, len, h);
+        if (i != SIZE_MAX) return (int32_t)i;
+    }
     if (c->n_dict >= INT32_MAX) return -1;
     if (c->n_dict == c->cap_dict) {
         size_t cap = c->cap_dict ? c->cap_dict * 2 : 8;
-        char **dict = realloc(c->dict, cap * sizeof *dict);
+        if (cap > SIZE_MAX / sizeof(rm_text)) return -1;
+        rm_text *dict = realloc(c->dict, cap * sizeof *dict);
         if (!dict) return -1;
         c->dict = dict;
-        size_t *lens = realloc(c->dict_len, cap * sizeof *lens);
-        if (!lens) return -1;
-        c->dict_len = lens;
         c->cap_dict = cap;
     }
-    char *copy = malloc(len + 1);
-    if (!copy) return -1;
+    rm_text *entry = &c->dict[c->n_dict];
+    entry->len = len;
+    entry->heap = NULL;
+    char *copy = entry->short_;
+    if (len >= RM_TEXT_SHORT && !(copy = entry->heap = malloc(len + 1))) return -1;
     memcpy(copy, text, len); /* `text` need not end at len (readmit_records_set_text_buffer) */
     copy[len] = '\0';
-    c->dict[c->n_dict] = copy;
-    c->dict_len[c->n_dict] = len;
-    if (!rm_strtab_add(&c->dict_index, h, c->n_dict)) {
-        free(copy);
+    if (c->dict_index.cap != 0 && !rm_strtab_add(&c->dict_index, h ? h : rm_hash(text, len), c->n_dict)) {
+        free(entry->heap);
         return -1;
     }
     return (int32_t)c->n_dict++;
@@ -573,7 +609,6 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
     if (c->codes != fresh.codes) free(c->codes); /* an existing column: its codes are replaced */
     c->codes = fresh.codes;
     c->dict = fresh.dict;
-    c->dict_len = fresh.dict_len;
     c->n_dict = fresh.n_dict;
     c->cap_dict = fresh.cap_dict;
     c->dict_index = fresh.dict_index;
@@ -671,8 +706,12 @@ int readmit_records_set_codes(readmit_records *records, const char *field, size_
  * (remap[code + 1], remap[0] = -1 for missing). The bytes are the same either way. */
 static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_rows, size_t *size) {
     size_t n_dict = c->n_dict;
-    int32_t *remap = malloc((n_dict + 1) * sizeof *remap);
-    size_t *order = malloc((n_dict ? n_dict : 1) * sizeof *order);
+    /* A column of a few texts (every column of a one-row batch) uses the stack for its tables. */
+    int32_t small_remap[RM_DICT_SCAN + 1];
+    size_t small_order[RM_DICT_SCAN];
+    int small = n_dict <= RM_DICT_SCAN;
+    int32_t *remap = small ? small_remap : malloc((n_dict + 1) * sizeof *remap);
+    size_t *order = small ? small_order : malloc((n_dict ? n_dict : 1) * sizeof *order);
     const int32_t *codes = c->codes + first;
     unsigned char *frame = NULL;
     if (!remap || !order) goto done;
@@ -685,8 +724,8 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
             identity &= (size_t)code == n_used;
             remap[code + 1] = (int32_t)n_used;
             order[n_used++] = (size_t)code;
-            if (bytes > SIZE_MAX - 4 - c->dict_len[code]) goto done;
-            bytes += 4 + c->dict_len[code];
+            if (bytes > SIZE_MAX - 4 - c->dict[code].len) goto done;
+            bytes += 4 + c->dict[code].len;
         }
     }
     /* The narrowest codes the used texts allow (types 3 and 4: a column of a few levels takes a
@@ -701,9 +740,9 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
     rm_put_u32(p, (uint32_t)n_used);
     p += 4;
     for (size_t i = 0; i < n_used; i++) {
-        size_t len = c->dict_len[order[i]];
+        size_t len = c->dict[order[i]].len;
         rm_put_u32(p, (uint32_t)len);
-        memcpy(p + 4, c->dict[order[i]], len);
+        memcpy(p + 4, rm_text_bytes(&c->dict[order[i]]), len);
         p += 4 + len;
     }
     if (width == 1) {
@@ -726,8 +765,10 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
     }
     *size = bytes;
 done:
-    free(remap);
-    free(order);
+    if (!small) {
+        free(remap);
+        free(order);
+    }
     return frame;
 }
 
@@ -794,7 +835,7 @@ static int rm_records_build(readmit_client *client, const readmit_records *recor
     r->sizes[0] = sizeof r->counts;
     for (size_t i = 0; i < n_cols; i++) {
         const rm_column *c = &records->columns[i];
-        r->parts[1 + 2 * i] = c->name;
+        r->parts[1 + 2 * i] = rm_column_name(c);
         r->sizes[1 + 2 * i] = c->name_len;
         r->sizes[2 + 2 * i] = 1 + 8 * n_rows;
         if (c->kind == RM_COLUMN_NUMBERS && whole) {
@@ -811,7 +852,7 @@ static int rm_records_build(readmit_client *client, const readmit_records *recor
             r->owned[i] = rm_text_frame(c, first, n_rows, &r->sizes[2 + 2 * i]);
         }
         if (!r->owned[i]) {
-            int rc = rm_fail(client, READMIT_ENOMEM, "out of memory encoding field '%s'", c->name);
+            int rc = rm_fail(client, READMIT_ENOMEM, "out of memory encoding field '%s'", rm_column_name(c));
             rm_records_req_free(r);
             return rc;
         }

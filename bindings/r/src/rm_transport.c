@@ -542,7 +542,7 @@ static void rm_peer_hold(readmit_client *client, size_t i) {
 }
 
 int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *reply) {
-    memset(reply, 0, sizeof *reply);
+    rm_reply_init(reply);
     uint64_t id = client->next_request_id++;
     int attempts = client->retries + 1, used = 0;
     int64_t start = rm_now_ms();
@@ -556,7 +556,8 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
     if (!skip) return rm_fail(client, READMIT_ENOMEM, "out of memory");
     size_t unavailable = 0; /* endpoints found unavailable in a row */
     int status = READMIT_OK; /* a "try elsewhere" daemon status met in this call */
-    char unavailable_list[sizeof client->errmsg - 64] = "";
+    char unavailable_list[sizeof client->errmsg - 64];
+    unavailable_list[0] = '\0'; /* not `= ""`, which clears every byte on every call */
     int rc = READMIT_OK;
     rm_peers_refresh(client);
     while (used < attempts) {
@@ -768,7 +769,7 @@ int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *j
             size_t i = item_peer[k];
             if (polled > 0 && (items[k].revents & ZMQ_POLLIN)) {
                 rm_reply reply;
-                memset(&reply, 0, sizeof reply);
+                rm_reply_init(&reply);
                 zmq_msg_init(&reply.frames[0]);
                 reply.held = 1;
                 if (zmq_msg_recv(&reply.frames[0], client->peers[i].socket, ZMQ_DONTWAIT) < 0) {
