@@ -3,7 +3,7 @@
 # run over the sources it tests plus its entry in fuzz/swift/ (-sanitize=fuzzer,address; the
 # normal `swift build` is untouched), each C target one clang run over shim/*.c plus its entry
 # in fuzz/c/ (-fsanitize=fuzzer,address,undefined). Arguments: target names (default: all).
-#   wire  Sources/ReadmitWire            RequestDecoder (all ops, RECORDS, HISTORY), ReplyDecoder
+#   wire  Sources/ReadmitWire (+ ReadmitTextIndex)  RequestDecoder (all ops, RECORDS, HISTORY), ReplyDecoder
 #   c_reply  shim/ reply validation, RECORDS and HISTORY replies, INFO schema
 #   c_json   shim/ JSON parser, INFO schema reader, reply messages
 #   csv   Sources/ReadmitTables/CSVTable.swift (with DataError, CompressedFile)
@@ -28,8 +28,13 @@ for t in "${targets[@]}"; do
   echo "fuzz/build: $t"
   case "$t" in
     wire)
-      "${SWIFTC[@]}" -module-name FuzzWire Sources/ReadmitWire/*.swift fuzz/swift/FuzzFrames.swift \
-        fuzz/swift/FuzzWire.swift -o "$out/fuzz_wire" ;;
+      # The decoder's module with the one it imports (ReadmitTextIndex) built as one module:
+      # the copies drop that import.
+      src=$(mktemp -d)
+      for f in Sources/ReadmitWire/*.swift; do sed '/^import ReadmitTextIndex$/d' "$f" > "$src/$(basename "$f")"; done
+      "${SWIFTC[@]}" -module-name FuzzWire "$src"/*.swift Sources/ReadmitTextIndex/*.swift fuzz/swift/FuzzFrames.swift \
+        fuzz/swift/FuzzWire.swift -o "$out/fuzz_wire"
+      rm -rf "$src" ;;
     csv)
       # CSVTable's module imports ReadmitSpec only for names it does not use here; the copies
       # drop that import so the three files build alone.

@@ -197,7 +197,7 @@ public enum FeatureEncoder {
         level.withUnsafeBufferPointer { scatter($0, codes: codes, column: column, into: &values, columns: columns) }
     }
 
-    /// As ``scatter(_:codes:column:into:columns:)-([Double],_,_,_,_)``, from a buffer of levels.
+    /// As the scatter of a `[Double]` of levels above, from a buffer of them.
     static func scatter(_ level: UnsafeBufferPointer<Double>, codes: [Int32], column: Int, into values: inout [Double], columns: Int) {
         let n = min(codes.count, columns > 0 ? values.count / columns : 0)
         guard column < columns else { return }
