@@ -82,15 +82,9 @@ struct LevelMap: Sendable {
     private let level: [Double]
 
     init(_ levels: [String]) {
-        var texts = TextIndex(capacity: levels.count)
-        var level: [Double] = []
-        level.reserveCapacity(levels.count)
-        for (i, text) in levels.enumerated() {
-            let (position, inserted) = texts.insert(text)
-            if inserted { level.append(Double(i)) } else { level[position] = Double(i) }
-        }
+        let (texts, last) = TextIndex.lastOccurrences(levels)
         self.texts = texts
-        self.level = level
+        level = last.map(Double.init)
     }
 
     /// The level index of `text`, or nil when it is not a level.

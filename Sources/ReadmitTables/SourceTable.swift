@@ -22,15 +22,7 @@ public struct ColumnLayout: Sendable {
     /// The layout of columns named `header`.
     public init(header: [String]) {
         self.header = header
-        var names = TextIndex(capacity: header.count)
-        var column: [Int] = []
-        column.reserveCapacity(header.count)
-        for (i, name) in header.enumerated() {
-            let (position, inserted) = names.insert(name)
-            if inserted { column.append(i) } else { column[position] = i }
-        }
-        self.names = names
-        self.column = column
+        (names, column) = TextIndex.lastOccurrences(header)
     }
 
     /// The column named `name` (the last one of that name), or nil.
@@ -219,6 +211,15 @@ public struct SourceTable: Sendable {
         }
     }
 
+    /// Traps unless every code is -1 (missing) or an index below `count`: the wire decoder
+    /// refuses any other, so one here is an in-process caller's bug, and the readers that call
+    /// this index unchecked buffers with the codes. One branch-free pass (code + 1 as unsigned).
+    private static func requireCodes(_ codes: [Int32], within count: Int, column name: String) {
+        var worst: UInt32 = 0
+        codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
+        precondition(Int(worst) <= count, "column '\(name)': a code is past its \(count) texts")
+    }
+
     /// A `count_of` term: reads column `name` by the rules of ``texts(_:key:)`` and, per row,
     /// adds 1 to `count` where it holds one of `wanted` and sets `seen` where it holds any
     /// present value. A request's text column is read as it came, without building its
@@ -229,11 +230,8 @@ public struct SourceTable: Sendable {
         guard case .columns(let columns, _, _) = backing, case .texts(let values, let codes)? = columns[name] else {
             return try texts(name, key: key()).countMatches(in: wanted, count: &count, seen: &seen)
         }
-        // The wire decoder refuses a code past the texts; an in-process caller's is a bug.
-        var worst: UInt32 = 0
-        codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
-        precondition(Int(worst) <= values.count && codes.count <= count.count && codes.count <= seen.count,
-                     "column '\(name)': a code is past its \(values.count) texts or the rows")
+        Self.requireCodes(codes, within: values.count, column: name)
+        precondition(codes.count <= count.count && codes.count <= seen.count, "column '\(name)': more codes than rows")
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: values.count + 1) { status in
             // Per code + 1: 0 missing (code -1, or a missing token), 1 present, 2 one of `wanted`
             // (a handful of levels: a scan). The rows then take one table read each, no bounds check.
@@ -285,11 +283,7 @@ public struct SourceTable: Sendable {
         // Per distinct text: its number, NaN when missing, nil when it is not a number, in a
         // temporary buffer (on the stack for a short column: a one-row request reads dozens).
         // The output by reserve-and-append, not map or Array(repeating:) (see texts(_:rows:)).
-        // The wire decoder refuses a code past the texts; an in-process caller's is a bug (the
-        // buffer below is not bounds-checked).
-        var worst: UInt32 = 0
-        codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
-        precondition(Int(worst) <= values.count, "column '\(name)': a code is past its \(values.count) texts")
+        Self.requireCodes(codes, within: values.count, column: name)
         var out: [Double] = []
         out.reserveCapacity(codes.count)
         try withUnsafeTemporaryAllocation(of: Double?.self, capacity: values.count) { parsed throws(DataError) in

@@ -39,6 +39,20 @@ public struct TextIndex: Sendable {
         for t in texts { insert(t) }
     }
 
+    /// An index of `texts` and, per distinct text (by its position in the index), the position
+    /// of its last occurrence in `texts`: a repeated name or level resolves to its last
+    /// occurrence, as a `Dictionary` built from the list would.
+    public static func lastOccurrences(_ texts: [String]) -> (index: TextIndex, last: [Int]) {
+        var index = TextIndex(capacity: texts.count)
+        var last: [Int] = []
+        last.reserveCapacity(texts.count)
+        for (i, text) in texts.enumerated() {
+            let (position, inserted) = index.insert(text)
+            if inserted { last.append(i) } else { last[position] = i }
+        }
+        return (index, last)
+    }
+
     /// The number of distinct texts.
     public var count: Int { keys.count }
 

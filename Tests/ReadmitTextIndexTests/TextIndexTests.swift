@@ -20,6 +20,15 @@ final class TextIndexTests: XCTestCase {
         XCTAssertEqual(TextIndex(["x", "y", "x"]).keys, ["x", "y"])
     }
 
+    func testLastOccurrencesResolveARepeatToItsLastPosition() {
+        let (index, last) = TextIndex.lastOccurrences(["a", "b", "a", "c", "b", "a"])
+        XCTAssertEqual(index.keys, ["a", "b", "c"])
+        XCTAssertEqual(last, [5, 4, 3])
+        let empty = TextIndex.lastOccurrences([])
+        XCTAssertEqual(empty.index.count, 0)
+        XCTAssertEqual(empty.last, [])
+    }
+
     func testTextsOfEveryLengthAndTheirOneByteNeighboursAreDistinct() {
         // Lengths 0 to 40 cross the hash's 4- and 8-byte reads and the overlapping last word;
         // each text also appears with its last byte changed, and with a byte changed in the middle.
