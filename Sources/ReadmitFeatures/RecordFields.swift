@@ -156,7 +156,7 @@ struct RequestLayout: Sendable {
     /// The request's column names, in order (what the layout is for).
     let names: [String]
     /// Per request column: its index in ``RecordPlan/fields``, -1 for the encounter and patient
-    /// ids (read but not fields), or ``unused``.
+    /// ids and the exclusion columns that are not fields (read but not fields), or ``unused``.
     let field: [Int]
     /// The indices of the fields the request does not send, in field order.
     let absent: [Int]
@@ -208,7 +208,8 @@ final class RequestLayoutCache: Sendable {
 public struct RecordPlan: Sendable {
     /// The raw fields, as INFO lists them.
     public let fields: [RecordField]
-    /// Field name -> index in ``fields``; the encounter and patient ids (read but not fields) -> -1.
+    /// Field name -> index in ``fields``; the encounter and patient ids and the exclusion
+    /// columns that are not fields (read but not fields) -> -1.
     let fieldIndex: [String: Int]
     /// The level index of the schema's features.
     public let levels: LevelIndex
@@ -219,6 +220,9 @@ public struct RecordPlan: Sendable {
     public init(spec: DatasetSpec, schema: FeatureSchema) {
         fields = RecordFields.fields(spec: spec, schema: schema)
         var index: [String: Int] = [spec.encounters.encounterID: -1, spec.encounters.patientID: -1]
+        // The cohort's exclusion columns are read too (a stay they exclude gets its `excluded`
+        // error), whether or not a feature reads them: MIMIC-IV's hospital_expire_flag is one.
+        for rule in spec.exclusions { index[rule.column] = -1 }
         for (i, f) in fields.enumerated() { index[f.name] = i }
         fieldIndex = index
         levels = LevelIndex(spec: spec, schema: schema)

@@ -373,6 +373,27 @@ final class RecordsTests: XCTestCase {
         }
     }
 
+    /// An exclusion column that no feature reads (as MIMIC-IV's hospital_expire_flag) is read by
+    /// the cohort check: it is not an unused field, while a column nothing reads is.
+    func testAnExclusionColumnIsReadNotUnused() throws {
+        var spec = model.parameters.dataset
+        let rule = #"{"reason": "left against advice", "column": "against_advice", "table": "encounters", "values": ["1"]}"#
+        spec.exclusions.append(try JSONDecoder().decode(Exclusion.self, from: Data(rule.utf8)))
+        let s = try sample(count: 3, seed: 4)
+        let columns: [(name: String, column: RecordColumn)] = s.columns.map { name, c in
+            switch c {
+            case .numbers(let v): return (name, .numbers(v))
+            case .texts(let values, let codes): return (name, .texts(values: values, codes: codes))
+            }
+        } + [("against_advice", .texts(values: ["0", "1"], codes: [0, 1, -1])), ("shoe_size", .numbers([1, 2, 3]))]
+        for spec in [model.parameters.dataset, spec] {
+            var warnings = RowErrors()
+            _ = try RecordBatch.table(columns: columns, rows: 3, spec: spec, schema: model.schema, options: .init(), warnings: &warnings)
+            let unused = warnings.warnings.filter { $0.code == "unused_field" }.map(\.field)
+            XCTAssertEqual(unused, spec.exclusions.contains { $0.column == "against_advice" } ? ["shoe_size"] : ["against_advice", "shoe_size"])
+        }
+    }
+
     /// Absent fields: a required one fails the request unless the caller opts in; absent history
     /// is unknown history (a warning), never a first encounter; unknown fields are ignored with a warning.
     func testAbsentFieldsAndHistory() throws {
