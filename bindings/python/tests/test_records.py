@@ -15,7 +15,6 @@ import pytest
 
 import readmit
 
-import conftest
 from conftest import MODEL, READMIT, ROOT, Daemon
 
 
@@ -220,6 +219,19 @@ def test_clean_frame_has_no_warning(client, clean):
     assert out.attrs["request_messages"] == []
     names = [t["name"] for t in client.info()["tiers"]]
     assert list(out["tier"].cat.categories) == names
+
+
+def test_columns_the_model_does_not_read(client, clean):
+    # An id column and a column of any type that RECORDS does not read: the binding sends them
+    # without their values (INFO's raw_fields are what it reads); the daemon still warns about
+    # the one that is not an id, and every risk is the one of the frame without them.
+    extra = clean.assign(encounter_id=[f"e{i:09d}" for i in range(len(clean))], weight=[[i] for i in range(len(clean))])
+    with pytest.warns(readmit.ReadmitDataWarning, match="'weight' is not read by this model"):
+        out = client.score_records(extra)
+    unused = [m for m in out.attrs["request_messages"] if m["code"] == "unused_field"]
+    assert [(m["field"], m["row"], m["severity"]) for m in unused] == [("weight", None, "warning")]
+    assert (out["warnings"].map(len) == 0).all()
+    assert bits(out["risk"]) == bits(client.score_records(clean, warn="error")["risk"])
 
 
 def test_text_in_number_field_is_a_row_error(client, clean):
@@ -431,17 +443,20 @@ def test_mimic_demo_equals_readmit_score_records(tmp_path):
     run_cli("history", "--model", str(model), "--data-dir", str(data_dir), "--out", str(flat))
     cli = cli_score_records(model, flat, tmp_path / "out.csv")
     frame = pd.read_csv(flat, dtype=str, keep_default_na=False)
-    # The conftest daemon, started on this model instead of the fixture model.
-    saved = conftest.MODEL
-    conftest.MODEL = model
-    try:
-        daemon = Daemon()
-    finally:
-        conftest.MODEL = saved
+    # A daemon on the fixture (Diabetes 130) model, reloaded with the MIMIC-IV one by another
+    # client after this client read INFO: the binding sends the columns INFO says the model
+    # does not read without their values, so the reply from the reloaded model must make it
+    # send the request again, in full (none of MIMIC's fields are Diabetes 130's).
+    daemon = Daemon(0, "--allow-reload-path")
     try:
         with readmit.Client(daemon.endpoint, timeout_ms=20000, retries=0) as c:
-            assert any(f["type"] == "timestamp" for f in c.raw_fields())
+            stale = {f["name"] for f in c.info()["raw_fields"]}
+            with readmit.Client(daemon.endpoint, timeout_ms=20000, retries=0) as admin:
+                admin.reload(str(model))
+            assert set(frame.columns) - stale, "the test needs columns the first model does not read"
             ours = c.score_records(frame, warn=False)
+            assert any(f["type"] == "timestamp" for f in c.raw_fields())
+            assert c.score_records(frame, warn=False).equals(ours)  # INFO of the new model cached
     finally:
         daemon.stop()
     assert len(frame) > 100

@@ -122,7 +122,19 @@ readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "mis
   names(cols$cols) <- unmangle_names(names(cols$cols), client_schema(cl)$raw_fields)
   options <- (if (missing_fields == "missing") 1L else 0L) + (if (bad_values == "missing") 2L else 0L) +
     (if (interval) 4L else 0L)
-  res <- .Call(rreadmit_score_records, ptr, names(cols$cols), unname(cols$cols), cols$n, k, options)
+  # Columns the model does not read (an id column, the label) go without their values: the
+  # daemon only warns about them (unused_field), and an id column's 100,000 distinct texts cost
+  # more to send and decode than the rest of a frame. Valid only for the model INFO described:
+  # a reply from another one (a reload in between) sends again, in full.
+  read <- records_read(info)
+  unread <- if (is.null(read)) character(0) else setdiff(names(cols$cols), read)
+  sent <- cols$cols
+  sent[unread] <- list(rep(NA_character_, cols$n))
+  res <- .Call(rreadmit_score_records, ptr, names(sent), unname(sent), cols$n, k, options)
+  if (length(unread) && !is.na(res$model_version) && !same_version(res$model_version, info$model_version)) {
+    info <- readmit_info(cl, refresh = TRUE)
+    res <- .Call(rreadmit_score_records, ptr, names(cols$cols), unname(cols$cols), cols$n, k, options)
+  }
   if (interval && no_interval_failure(cl, res)) stop_no_interval(res, call)
   if (inherits(res, "readmit_failure")) {
     # The daemon names an absent required field ("required field 'age' is absent"): the
@@ -371,4 +383,12 @@ format_exact <- function(x) {
     out[redo] <- sprintf(paste0("%+.", d, "g"), x[redo])
   }
   out
+}
+
+# The names of the columns a RECORDS request reads (docs/PROTOCOL.md): INFO's raw fields and
+# its cohort's exclusion columns. Every name when INFO lists none (an older daemon).
+records_read <- function(info) {
+  if (is.null(info$raw_fields)) return(NULL)
+  c(vapply(info$raw_fields, function(f) f$name, ""),
+    vapply(if (is.null(info$dataset$exclusions)) list() else info$dataset$exclusions, function(e) e$column, ""))
 }

@@ -55,9 +55,11 @@ static readmit_client *get_client(SEXP xp) { return get_rclient(xp)->client; }
 
 readmit_client *rreadmit_get_client(SEXP xp) { return get_client(xp); }
 
+static SEXP hex_version(uint64_t v);
+
 /* Describes a failed library call for the R side (R/errors.R signals it). */
 static SEXP failure(const readmit_client *c, int rc, const char *fallback) {
-    const char *names[] = {"code", "name", "message", "row", "feature", ""};
+    const char *names[] = {"code", "name", "message", "row", "feature", "model_version", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     const char *strerr = readmit_strerror(rc);
     const char *msg = (c != NULL) ? readmit_errmsg(c) : NULL;
@@ -69,6 +71,10 @@ static SEXP failure(const readmit_client *c, int rc, const char *fallback) {
     SET_VECTOR_ELT(out, 2, Rf_ScalarString(Rf_mkCharCE(msg, CE_UTF8)));
     SET_VECTOR_ELT(out, 3, Rf_ScalarInteger(c != NULL ? readmit_error_row(c) : -1));
     SET_VECTOR_ELT(out, 4, Rf_ScalarInteger(c != NULL ? readmit_error_feature(c) : -1));
+    /* The model of the daemon's error reply (a status below READMIT_EINVAL), else NA: a call
+     * that sent columns the cached INFO said the model does not read checks it was that model. */
+    SET_VECTOR_ELT(out, 5, (c != NULL && rc > 0 && rc < READMIT_EINVAL) ? hex_version(readmit_last_model_version(c))
+                                                                        : Rf_ScalarString(NA_STRING));
     Rf_setAttrib(out, R_ClassSymbol, Rf_mkString("readmit_failure"));
     UNPROTECT(1);
     return out;

@@ -181,6 +181,19 @@ class Client:
             if version != str(self._info.get("model_version", version)).lower().rjust(16, "0"):
                 self._info = None
 
+    def _read_fields(self) -> Tuple[int, Optional[frozenset]]:
+        """The serving model's version and the names of the columns RECORDS reads (INFO's
+        raw_fields and its cohort's exclusion columns, docs/PROTOCOL.md), from INFO fetched once
+        and again after a reply from another model; None when INFO does not list them."""
+        info = self._info if self._info is not None else self.info()
+        fields, exclusions = info.get("raw_fields"), (info.get("dataset") or {}).get("exclusions", [])
+        try:
+            version = int(str(info.get("model_version", "")), 16)
+            names = {f["name"] for f in fields} | {rule["column"] for rule in exclusions}
+        except (TypeError, KeyError, ValueError):  # an INFO without them: every column goes in full
+            return 0, None
+        return version, frozenset(names)
+
     @property
     def feature_names(self) -> List[str]:
         """Feature names in schema order (the columns of a feature matrix)."""
@@ -506,32 +519,49 @@ class Client:
             options |= _native.RECORDS_INTERVAL
 
         columns, n_rows, index = _records_columns(data)
-        records = _native.RecordsP()
-        _check_call(LIB.readmit_records_new(n_rows, byref(records)))
-        result = _native.ResultP()
-        try:
-            for name, column in columns:
-                _set_column(records, name, column, n_rows)
-            with self._lock:
-                h = self._h()
-                rc = LIB.readmit_score_records(h, records, k, options, byref(result))
-                error: Optional[ReadmitError] = None
-                try:
-                    if interval:
-                        self._check_interval_call(rc, h)
+        version, read = self._read_fields()
+        # Columns the model does not read (an id column, the label) go without their values:
+        # the daemon only warns about them (unused_field), and an id column's 100,000 distinct
+        # texts cost more to hash, send and decode than the rest of a frame. Valid only for the
+        # model INFO described: a reply from another one (a reload in between) sends again, in full.
+        unread = frozenset(name for name, _ in columns if read is not None and name not in read)
+        while True:
+            records = _native.RecordsP()
+            _check_call(LIB.readmit_records_new(n_rows, byref(records)))
+            result = _native.ResultP()
+            try:
+                for name, column in columns:
+                    if name in unread:
+                        _set_unread_column(records, name, n_rows)
                     else:
-                        _check_call(rc, h)
-                except IntervalUnavailableError:
-                    raise
-                except ReadmitError as e:
-                    error = e
-            if error is not None:
-                error.field = self._field_named(str(error), [name for name, _ in columns])
-                raise error
-            frame, messages = self._records_result(result, n_rows, index, k)
-        finally:
-            LIB.readmit_result_free(result)
-            LIB.readmit_records_free(records)
+                        _set_column(records, name, column, n_rows)
+                with self._lock:
+                    h = self._h()
+                    rc = LIB.readmit_score_records(h, records, k, options, byref(result))
+                    answered = rc < _native.EINVAL  # a daemon reply (OK or its status), not a client-side failure
+                    if unread and answered and LIB.readmit_last_model_version(h) != version:
+                        self._info = None
+                        unread = frozenset()
+                        continue  # the finally below frees this attempt's records and result
+                    self._track_model()
+                    error: Optional[ReadmitError] = None
+                    try:
+                        if interval:
+                            self._check_interval_call(rc, h)
+                        else:
+                            _check_call(rc, h)
+                    except IntervalUnavailableError:
+                        raise
+                    except ReadmitError as e:
+                        error = e
+                if error is not None:
+                    error.field = self._field_named(str(error), [name for name, _ in columns])
+                    raise error
+                frame, messages = self._records_result(result, n_rows, index, k)
+                break
+            finally:
+                LIB.readmit_result_free(result)
+                LIB.readmit_records_free(records)
 
         if raise_row_errors:
             failed = [m for m in messages if m["severity"] == "error" and m["row"] is not None]
@@ -898,6 +928,21 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
         rc = LIB.readmit_records_set_codes(records, name_b, len(levels), pointers.ctypes.data if len(levels) else None,
                                            codes.ctypes.data if n else None)
         del packed  # the library copied the texts
+    if rc != _native.OK:
+        message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
+        cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError
+        raise cls(message, code=rc, field=name)
+
+
+def _set_unread_column(records, name: str, n: int) -> None:
+    """Sets a column the model does not read: its name, every row missing (no texts), so that
+    the daemon still answers its unused_field warning."""
+    try:
+        name_b = name.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidArgumentError(f"column name {name!r} is not valid UTF-8: {e}", field=name) from None
+    codes = np.full(n, -1, dtype=np.int32)
+    rc = LIB.readmit_records_set_codes(records, name_b, 0, None, codes.ctypes.data if n else None)
     if rc != _native.OK:
         message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
         cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError

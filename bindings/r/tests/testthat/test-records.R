@@ -376,16 +376,26 @@ test_that("MIMIC-IV demo: R scores of `readmit history` records equal `readmit s
                                   stdout = TRUE, stderr = TRUE))
   model <- file.path(out, "model.readmit")
   if (!file.exists(model)) stop("readmit train failed:\n", paste(log, collapse = "\n"))
-  d <- start_daemon(model = model)
+  # A daemon on the fixture (Diabetes 130) model, reloaded with the MIMIC-IV one by another
+  # client after `cl` read INFO: the binding sends the columns INFO says the model does not
+  # read without their values, so the reply from the reloaded model must make it send the
+  # request again, in full.
+  d <- start_daemon(extra_args = "--allow-reload-path")
   on.exit(stop_daemon(d))
   cl <- connect_to(d)
   on.exit(readmit_close(cl), add = TRUE)
+  stale <- vapply(readmit_info(cl)$raw_fields, function(f) f$name, "")
+  admin <- connect_to(d)
+  readmit_reload(admin, model)
+  readmit_close(admin)
+  ref <- cli_records(cli, model, c("--data-dir", normalizePath(dirs[1])))
+  recs <- read_flat(ref$flat)
+  expect_true(length(setdiff(names(recs), stale)) > 0)
+  res <- score_quiet(cl, recs)
   expect_identical(readmit_info(cl)$dataset$name, "mimic-iv-demo")
   fields <- readmit_raw_fields(cl)
   expect_true(all(c("timestamp", "diagnosis_code") %in% fields$type))
-  ref <- cli_records(cli, model, c("--data-dir", normalizePath(dirs[1])))
-  recs <- read_flat(ref$flat)
-  res <- score_quiet(cl, recs)
+  expect_identical(score_quiet(cl, recs), res)   # INFO of the new model cached: the same result
   expect_identical(nrow(res), nrow(ref$scores))
   expect_gt(nrow(res), 200)
   ok <- is.na(ref$scores$error)
