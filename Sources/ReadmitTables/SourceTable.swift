@@ -163,6 +163,10 @@ public struct SourceTable: Sendable {
             codes.withUnsafeBufferPointer { for code in $0 { lowest = Swift.min(lowest, code) } }
             if lowest >= 0 {
                 // No row missing (the usual one-row request): the texts and codes as they came.
+                if values.count == 1 {  // one text (every one-row column): a shared flag array, no allocation
+                    return TextColumn(InternedColumn(values: values, codes: codes),
+                                      isMissing: missing.contains(values[0]) ? Self.oneMissing : Self.onePresent)
+                }
                 var isMissing: [Bool] = []
                 isMissing.reserveCapacity(values.count)
                 for v in values { isMissing.append(missing.contains(v)) }
@@ -191,6 +195,9 @@ public struct SourceTable: Sendable {
             return TextColumn(InternedColumn(values: values, codes: codes), missing: missing)
         }
     }
+
+    /// The missing flags of a column of one text, shared (see ``texts(_:rows:)``).
+    private static let oneMissing = [true], onePresent = [false]
 
     /// `codes` with -1 replaced by `absent`. A large column takes one select per row over plain
     /// buffers (it vectorises; a checked append per row was 3% of a 100,000-row request's

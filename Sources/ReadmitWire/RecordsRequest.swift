@@ -146,6 +146,9 @@ extension RequestDecoder {
                 return .failure(ColumnError(message: "after the distinct texts, n_rows * \(width) = \(overflow ? "too many" : String(codeBytes)) bytes of codes are expected, got \(frame.count - offset)"))
             }
             let codeFrame = UnsafeRawBufferPointer(rebasing: frame[offset...])
+            if rows == 1, distinct <= 1, let code = oneRowCode(codeFrame, width: width, distinct: distinct) {
+                return .success(.texts(values: values, codes: code))
+            }
             let codes: [Int32]
             switch width {
             case 1: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes[r]; return c == 0xFF ? -1 : Int32(c) }
@@ -242,6 +245,26 @@ let wholeCopyRows = 256
 
 /// Narrow codes widened to `Int32` (the missing code to -1) by `load`; appended below
 /// ``wholeCopyRows`` rows, as ``littleEndianArray`` does.
+/// The codes of a one-row column of at most one distinct text, when its code is valid (missing,
+/// or 0 with one text): one array shared by every request instead of an allocation per column
+/// (a raw encounter's dozens of text columns each had one, and its free when the request ended).
+private func oneRowCode(_ bytes: UnsafeRawBufferPointer, width: Int, distinct: Int) -> [Int32]? {
+    let code: UInt32
+    switch width {
+    case 1: code = bytes[0] == 0xFF ? UInt32.max : UInt32(bytes[0])
+    case 2: let c = bytes.leUInt16(at: 0); code = c == 0xFFFF ? UInt32.max : UInt32(c)
+    default: code = bytes.leUInt32(at: 0)
+    }
+    switch code {
+    case 0 where distinct == 1: return sharedCodeZero
+    case UInt32.max: return sharedCodeMissing
+    default: return nil  // invalid: the general path names the row
+    }
+}
+
+private let sharedCodeZero: [Int32] = [0]
+private let sharedCodeMissing: [Int32] = [-1]
+
 private func widenedCodes(_ bytes: UnsafeRawBufferPointer, count: Int, load: (UnsafeRawBufferPointer, Int) -> Int32) -> [Int32] {
     if count < wholeCopyRows {
         var values: [Int32] = []

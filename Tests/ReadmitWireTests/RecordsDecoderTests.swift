@@ -110,6 +110,28 @@ final class RecordsDecoderTests: XCTestCase {
         XCTAssertTrue(error(frames)?.message.contains("do not fit 8-bit codes") ?? false, "\(String(describing: error(frames)))")
     }
 
+    /// A one-row column of at most one text (a raw encounter's every text column) decodes to the
+    /// same column through its shared codes, in each code width; an invalid code is still an
+    /// error naming the row.
+    func testOneRowColumnsOfEachWidth() throws {
+        let one: [(name: String, column: RecordsRequest.Column)] = [
+            ("race", .texts(values: ["Caucasian"], codes: [0])),
+            ("unread", .texts(values: [], codes: [-1])),
+            ("sent_missing", .texts(values: ["?"], codes: [-1])),
+        ]
+        for width in [1, 2, 4] {
+            let frames = RequestEncoder.records(requestID: 2, rows: 1, columns: one, codeWidth: .perColumn([width, width, width]))
+            XCTAssertEqual(frames[3][0], width == 1 ? 3 : (width == 2 ? 4 : 2))
+            guard case .records(let r) = try decode(frames).get().body else { return XCTFail("not RECORDS") }
+            XCTAssertEqual(r.columns.map(\.column), one.map(\.column), "width \(width)")
+            for (column, code) in [(3, [UInt8](repeating: 0, count: width - 1) + [1]), (5, [UInt8](repeating: 0, count: width))] {
+                var bad = frames
+                bad[column].replaceSubrange((bad[column].count - width)..., with: code.reversed())  // little-endian 1, or 0 of no text
+                XCTAssertTrue(error(bad)?.message.contains("row 0: code") ?? false, "width \(width): \(String(describing: error(bad)))")
+            }
+        }
+    }
+
     /// rows * columns * 8 past Int.max is a size error, not an arithmetic trap (it was one).
     func testHugeScoreCountsDoNotOverflow() {
         let big = RequestDecoder(maxRows: Int(UInt32.max))
