@@ -5,7 +5,7 @@
 // Module layout (one job each; data flows one way):
 //   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
 //   CMalloc                   glibc's malloc_trim (the daemon hands memory back after a burst)
-//   CTreeWalk                 AVX2 walks of the compiled trees (chosen at run time; the Swift walk
+//   CTreeWalk                 AVX2 and AVX-512 walks of the compiled trees (chosen at run time; the Swift walk
 //                             is the reference and the fallback; READMIT_TREE_WALK forces one)
 //   ReadmitSpec               the dataset spec: its types and its YAML reader (pure)
 //   ReadmitTables             tables read through a spec; the cohort, its label and split (pure)

@@ -3,7 +3,8 @@
 // Each walk mirrors the Swift reference step for step. A level of a complete tree moves a
 // node index i to 2i + 1 + right, where right is the node's comparison on the row's value;
 // eight rows (one AVX2 vector: the booster on integer keys of its floats, and the forest on
-// rows of floats) or four (the forest on rows of doubles) move together,
+// rows of floats) or four (the forest on rows of doubles) move together, sixteen or eight with
+// AVX-512,
 // and the leaf each row reaches is added onto that row's running sum, tree after tree, in
 // tree order: the same additions in the same order as the Swift walk, so the same bits.
 // No -ffast-math and no FMA: only compares, integer arithmetic, and one add per tree.
@@ -527,6 +528,220 @@ size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size
     return forest_float_add(f, x, count, columns, sum);
 }
 
+// ---------------------------------------------------------------------------------------------
+// AVX-512: sixteen rows per vector (the booster on integer keys, the forest on floats) or eight
+// (the forest on doubles), the same steps as the AVX2 walks above, so the same bits. A node's
+// test becomes a mask and `m` moves by a masked add; the top six levels' nodes (up to 32) come
+// from one or two masked loads and a permute, deeper ones by gather.
+
+#define AVX512 __attribute__((target("avx512f")))
+
+int rtw_cpu_supports_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+
+/// Groups of 16 rows walked together by the AVX-512 booster walk (8: its gathers overlap more;
+/// measured 3.75-3.80M rows/s against 3.06-3.43M with 2 or 4 on a Zen 4), and of 16 (or 8)
+/// rows by the forest walks (4: 1.25-1.31M rows/s against 1.07M with 8).
+#ifndef KEY_GROUPS512
+#define KEY_GROUPS512 8
+#endif
+#ifndef GROUPS512
+#define GROUPS512 4
+#endif
+
+/// A level of a tree's two 32-bit node fields (the booster's key column and threshold, the
+/// forest's code and float value) for permutes: level k's 2^k nodes (k <= 5) of each field in
+/// `lo` (and `hi` for k = 5); lanes past the level are zero (a masked load reads nothing past
+/// the tree). Deeper levels are gathered (pick512).
+typedef struct {
+    int k;
+    __m512i lo[2], hi[2];
+} rtw_level512;
+
+AVX512 static inline rtw_level512 level512(const int32_t *a, const int32_t *b, int k) {
+    rtw_level512 level = {k, {_mm512_setzero_si512(), _mm512_setzero_si512()}, {_mm512_setzero_si512(), _mm512_setzero_si512()}};
+    if (k > 5) return level;
+    const size_t first = ((size_t)1 << k) - 1;
+    const int width = 1 << k;
+    const __mmask16 lanes = (__mmask16)(width >= 16 ? 0xFFFF : (1u << width) - 1);
+    const int32_t *field[2] = {a + first, b + first};
+    for (int f = 0; f < 2; f++) {
+        level.lo[f] = _mm512_maskz_loadu_epi32(lanes, field[f]);
+        level.hi[f] = k == 5 ? _mm512_loadu_si512((const void *)(field[f] + 16)) : level.lo[f];
+    }
+    return level;
+}
+
+/// Field f (0: of `a`, 1: of `b`) of node m - 1 per lane (m on the level): by permute from the
+/// level's registers for k <= 5, else by gather from the tree's nodes at `tree`.
+AVX512 static inline __m512i pick512(const rtw_level512 *level, int f, const int32_t *tree, __m512i m) {
+    const int k = level->k;
+    if (k > 5) return _mm512_i32gather_epi32(_mm512_sub_epi32(m, _mm512_set1_epi32(1)), tree, 4);
+    const __m512i index = _mm512_sub_epi32(m, _mm512_set1_epi32(1 << k));
+    return k == 5 ? _mm512_permutex2var_epi32(level->lo[f], index, level->hi[f]) : _mm512_permutexvar_epi32(index, level->lo[f]);
+}
+
+/// `groups` groups of 16 rows of keys (2 * `columns` per row) through every tree (key_groups).
+AVX512 static void key_groups512(const rtw_booster *b, const int32_t *rows, size_t columns, float *acc, int groups) {
+    const int depth = b->depth;
+    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i laneOffset = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)(2 * columns)));
+    const __m512i leafOffset = _mm512_set1_epi32((int)leaves), one = _mm512_set1_epi32(1);
+    __m512 sum[KEY_GROUPS512];
+    for (int g = 0; g < groups; g++) sum[g] = _mm512_loadu_ps(acc + 16 * g);
+    for (int32_t t = 0; t < b->trees; t++) {
+        const int32_t *nd = b->node + (size_t)t * internal;
+        const int32_t *th = b->threshold + (size_t)t * internal;
+        const float *l = b->leaf + (size_t)t * leaves;
+        __m512i m[KEY_GROUPS512];
+        for (int g = 0; g < groups; g++) m[g] = one;
+        for (int k = 0; k < depth; k++) {
+            const rtw_level512 level = level512(nd, th, k);
+            for (int g = 0; g < groups; g++) {
+                const __m512i node = pick512(&level, 0, nd, m[g]);
+                const __m512i thr = pick512(&level, 1, th, m[g]);
+                const __m512i x = _mm512_i32gather_epi32(_mm512_add_epi32(laneOffset, node), rows + (size_t)g * 32 * columns, 4);
+                const __m512i twice = _mm512_add_epi32(m[g], m[g]);
+                m[g] = _mm512_mask_add_epi32(twice, _mm512_cmpgt_epi32_mask(x, thr), twice, one);
+            }
+        }
+        for (int g = 0; g < groups; g++)
+            sum[g] = _mm512_add_ps(sum[g], _mm512_i32gather_ps(_mm512_sub_epi32(m[g], leafOffset), l, 4));
+    }
+    for (int g = 0; g < groups; g++) _mm512_storeu_ps(acc + 16 * g, sum[g]);
+}
+
+AVX512 static size_t key_add512(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                                int32_t *scratch, size_t chunk) {
+    const size_t done = count - count % 16;
+    if (done == 0 || b->depth <= 0 || b->depth > 24 || b->trees <= 0 || chunk < 16 || columns > (1u << 22)) return 0;
+    chunk -= chunk % 16;
+    if (chunk > KEY_ROWS) chunk = KEY_ROWS;  // as key_add: the keys of a chunk stay in cache
+    for (size_t start = 0; start < done; start += chunk) {
+        const size_t n = done - start < chunk ? done - start : chunk;
+        row_keys(x + start * columns, n * columns, scratch);
+        size_t r = 0;
+        for (; r + 16 * KEY_GROUPS512 <= n; r += 16 * KEY_GROUPS512)
+            key_groups512(b, scratch + 2 * r * columns, columns, acc + start + r, KEY_GROUPS512);
+        for (; r + 16 <= n; r += 16) key_groups512(b, scratch + 2 * r * columns, columns, acc + start + r, 1);
+    }
+    return done;
+}
+
+size_t rtw_booster_add_avx512(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                              int32_t *scratch, size_t chunk) {
+    if (!rtw_cpu_supports_avx512()) return 0;
+    return key_add512(b, x, count, columns, acc, scratch, chunk);
+}
+
+/// forest_float_groups with 16 rows per vector; the path lengths summed in two halves of 8.
+AVX512 static void forest_float_groups512(const rtw_forest_float *fo, const float *rows, size_t columns, double *sum, int groups) {
+    const int depth = fo->depth;
+    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i laneOffset = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)columns));
+    const __m512i leafOffset = _mm512_set1_epi32((int)leaves), one = _mm512_set1_epi32(1);
+    const __m512i indicatorBit = _mm512_set1_epi32(1 << 30);
+    __m512d lo[GROUPS512], hi[GROUPS512];
+    for (int g = 0; g < groups; g++) {
+        lo[g] = _mm512_loadu_pd(sum + 16 * g);
+        hi[g] = _mm512_loadu_pd(sum + 16 * g + 8);
+    }
+    for (int32_t t = 0; t < fo->trees; t++) {
+        const int32_t *f = fo->feature + (size_t)t * internal;
+        const int32_t *v = (const int32_t *)(fo->valueFloat + (size_t)t * internal);
+        const double *l = fo->leaf + (size_t)t * leaves;
+        __m512i m[GROUPS512];
+        for (int g = 0; g < groups; g++) m[g] = one;
+        for (int k = 0; k < depth; k++) {
+            const rtw_level512 level = level512(f, v, k);
+            for (int g = 0; g < groups; g++) {
+                const __m512i code = pick512(&level, 0, f, m[g]);
+                const __m512 value = _mm512_castsi512_ps(pick512(&level, 1, v, m[g]));
+                const __m512i column = _mm512_andnot_si512(indicatorBit, code);
+                const __m512 x = _mm512_i32gather_ps(_mm512_add_epi32(laneOffset, column), rows + (size_t)g * 16 * columns, 4);
+                // Indicator (bit 30): right when x == level; numeric: right when !(x <= value) (NaN right).
+                const __mmask16 indicator = _mm512_test_epi32_mask(code, indicatorBit);
+                const __mmask16 right = (__mmask16)((indicator & _mm512_cmp_ps_mask(x, value, _CMP_EQ_OQ))
+                                                    | (~indicator & _mm512_cmp_ps_mask(x, value, _CMP_NLE_UQ)));
+                const __m512i twice = _mm512_add_epi32(m[g], m[g]);
+                m[g] = _mm512_mask_add_epi32(twice, right, twice, one);
+            }
+        }
+        for (int g = 0; g < groups; g++) {
+            const __m512i leaf = _mm512_sub_epi32(m[g], leafOffset);
+            lo[g] = _mm512_add_pd(lo[g], _mm512_i32gather_pd(_mm512_castsi512_si256(leaf), l, 8));
+            hi[g] = _mm512_add_pd(hi[g], _mm512_i32gather_pd(_mm512_extracti64x4_epi64(leaf, 1), l, 8));
+        }
+    }
+    for (int g = 0; g < groups; g++) {
+        _mm512_storeu_pd(sum + 16 * g, lo[g]);
+        _mm512_storeu_pd(sum + 16 * g + 8, hi[g]);
+    }
+}
+
+size_t rtw_forest_add_float_avx512(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum) {
+    if (!rtw_cpu_supports_avx512()) return 0;
+    const size_t done = count - count % 16;
+    if (done == 0 || f->depth <= 0 || f->depth > 24 || f->trees <= 0 || columns > (1u << 24)) return 0;
+    size_t r = 0;
+    for (; r + 16 * GROUPS512 <= done; r += 16 * GROUPS512) forest_float_groups512(f, x + r * columns, columns, sum + r, GROUPS512);
+    for (; r < done; r += 16) forest_float_groups512(f, x + r * columns, columns, sum + r, 1);
+    return done;
+}
+
+/// forest_groups with 8 rows per vector (64-bit node indices), nodes by gather.
+AVX512 static void forest_groups512(const rtw_forest *fo, const double *rows, size_t columns, double *sum, int groups) {
+    const int depth = fo->depth;
+    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
+    const long long c = (long long)columns;
+    const __m512i laneOffset = _mm512_setr_epi64(0, c, 2 * c, 3 * c, 4 * c, 5 * c, 6 * c, 7 * c);
+    const __m512i firstLeaf = _mm512_set1_epi64((long long)internal), one = _mm512_set1_epi64(1);
+    const __m512i indicatorBit = _mm512_set1_epi64(1 << 30);
+    __m512d acc[GROUPS512];
+    for (int g = 0; g < groups; g++) acc[g] = _mm512_loadu_pd(sum + 8 * g);
+    for (int32_t t = 0; t < fo->trees; t++) {
+        const int32_t *f = fo->feature + (size_t)t * internal;
+        const double *v = fo->value + (size_t)t * internal;
+        const double *l = fo->leaf + (size_t)t * leaves;
+        __m512i n[GROUPS512];
+        for (int g = 0; g < groups; g++) n[g] = _mm512_setzero_si512();
+        for (int k = 0; k < depth; k++)
+            for (int g = 0; g < groups; g++) {
+                const __m512i code = _mm512_cvtepi32_epi64(_mm512_i64gather_epi32(n[g], f, 4));
+                const __m512d value = _mm512_i64gather_pd(n[g], v, 8);
+                const __m512i column = _mm512_andnot_si512(indicatorBit, code);
+                const __m512d x = _mm512_i64gather_pd(_mm512_add_epi64(laneOffset, column), rows + (size_t)g * 8 * columns, 8);
+                const __mmask8 indicator = _mm512_test_epi64_mask(code, indicatorBit);
+                const __mmask8 right = (__mmask8)((indicator & _mm512_cmp_pd_mask(x, value, _CMP_EQ_OQ))
+                                                  | (~indicator & _mm512_cmp_pd_mask(x, value, _CMP_NLE_UQ)));
+                const __m512i next = _mm512_add_epi64(_mm512_add_epi64(n[g], n[g]), one);
+                n[g] = _mm512_mask_add_epi64(next, right, next, one);
+            }
+        for (int g = 0; g < groups; g++)
+            acc[g] = _mm512_add_pd(acc[g], _mm512_i64gather_pd(_mm512_sub_epi64(n[g], firstLeaf), l, 8));
+    }
+    for (int g = 0; g < groups; g++) _mm512_storeu_pd(sum + 8 * g, acc[g]);
+}
+
+size_t rtw_forest_add_avx512(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum, size_t chunk) {
+    if (!rtw_cpu_supports_avx512()) return 0;
+    const size_t done = count - count % 8;
+    if (done == 0 || f->depth <= 0 || f->depth > 24 || f->trees <= 0 || chunk < 8 || columns > (1u << 24)) return 0;
+    chunk -= chunk % 8;
+    for (size_t start = 0; start < done; start += chunk) {
+        const size_t n = done - start < chunk ? done - start : chunk;
+        const double *rows = x + start * columns;
+        size_t r = 0;
+        for (; r + 8 * GROUPS512 <= n; r += 8 * GROUPS512) forest_groups512(f, rows + r * columns, columns, sum + start + r, GROUPS512);
+        for (; r + 8 <= n; r += 8) forest_groups512(f, rows + r * columns, columns, sum + start + r, 1);
+    }
+    return done;
+}
+
 #else  // not x86-64: no vector kernels; the Swift walk does everything.
 
 size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
@@ -545,6 +760,24 @@ int rtw_cpu_supports_avx2(void) { return 0; }
 
 
 size_t rtw_forest_add_avx2(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum, size_t chunk) {
+    (void)f; (void)x; (void)count; (void)columns; (void)sum; (void)chunk;
+    return 0;
+}
+
+int rtw_cpu_supports_avx512(void) { return 0; }
+
+size_t rtw_booster_add_avx512(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                              int32_t *scratch, size_t chunk) {
+    (void)b; (void)x; (void)count; (void)columns; (void)acc; (void)scratch; (void)chunk;
+    return 0;
+}
+
+size_t rtw_forest_add_float_avx512(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum) {
+    (void)f; (void)x; (void)count; (void)columns; (void)sum;
+    return 0;
+}
+
+size_t rtw_forest_add_avx512(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum, size_t chunk) {
     (void)f; (void)x; (void)count; (void)columns; (void)sum; (void)chunk;
     return 0;
 }

@@ -122,10 +122,10 @@ public struct CompiledBooster: Sendable {
         defer { acc.deallocate() }
         acc.initialize(repeating: baseMargin, count: count)
         var done = 0
-        if walk == .avx2 && walk.isSupported {
-            // Eight rows per vector, then the rows left (count % 8: all of them for a one-row
-            // request) one at a time on the same integer keys, eight trees together
-            // (rtw_booster_add_rows: about a third of the Swift walk's instructions per row).
+        if walk.isVector {
+            // Sixteen rows per vector (avx512), then eight, then the rows left (count % 8: all of
+            // them for a one-row request) one at a time on the same integer keys, eight trees
+            // together (rtw_booster_add_rows: about a third of the Swift walk's instructions per row).
             let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * max(1, min(chunk, count, 256)) * columns)
             defer { scratch.deallocate() }
             done = keyNode.withUnsafeBufferPointer { n in
@@ -133,7 +133,10 @@ public struct CompiledBooster: Sendable {
                     leaf.withUnsafeBufferPointer { l in
                         var b = rtw_booster(node: n.baseAddress, threshold: th.baseAddress, leaf: l.baseAddress,
                                             trees: Int32(trees), depth: Int32(depth))
-                        let vector = count >= 8 ? rtw_booster_add_avx2(&b, x, count, columns, acc, scratch, chunk) : 0
+                        var vector = walk == .avx512 && count >= 16 ? rtw_booster_add_avx512(&b, x, count, columns, acc, scratch, chunk) : 0
+                        if count - vector >= 8 {
+                            vector += rtw_booster_add_avx2(&b, x + vector * columns, count - vector, columns, acc + vector, scratch, chunk)
+                        }
                         guard vector < count else { return vector }
                         return vector + rtw_booster_add_rows(&b, x + vector * columns, count - vector, columns, acc + vector, scratch)
                     }

@@ -117,8 +117,8 @@ public struct CompiledForest: Sendable {
                       walk: TreeWalk = .selected, chunkRows: Int = TreeWalk.chunkRows) {
         let m = medians.count
         let chunk = max(8, chunkRows - chunkRows % 8)
-        let vector = walk == .avx2 && walk.isSupported && count >= 8
-        // The imputed rows as floats for the AVX2 float walk, filled in the same pass.
+        let vector = walk.isVector && count >= 8
+        // The imputed rows as floats for the vector float walk, filled in the same pass.
         let floats = UnsafeMutablePointer<Float>.allocate(capacity: vector ? min(chunk, count) * m : 1)
         defer { floats.deallocate() }
         medians.withUnsafeBufferPointer { med in
@@ -151,23 +151,24 @@ public struct CompiledForest: Sendable {
                         notFloat |= (Double(f) != imputed && !imputed.isNaN) ? 1 : 0
                     }
                 }
-                if notFloat == 0 { done = floatWalk(floats, count: n, into: sums) }
+                if notFloat == 0 { done = floatWalk(floats, count: n, into: sums, walk: walk) }
                 impute(done..<n)
             } else {
                 impute(0..<n)
             }
-            if walk == .avx2 && walk.isSupported && n >= 8 && done == 0 {
+            if walk.isVector && n >= 8 && done == 0 {
                 done = feature.withUnsafeBufferPointer { f in
                     value.withUnsafeBufferPointer { v in
                         leaf.withUnsafeBufferPointer { l in
                             var forest = rtw_forest(feature: f.baseAddress, value: v.baseAddress, leaf: l.baseAddress,
                                                     trees: Int32(trees), depth: Int32(depth))
-                            return rtw_forest_add_avx2(&forest, scratch, n, m, sums, chunk)
+                            return walk == .avx512 ? rtw_forest_add_avx512(&forest, scratch, n, m, sums, chunk)
+                                                   : rtw_forest_add_avx2(&forest, scratch, n, m, sums, chunk)
                         }
                     }
                 }
             }
-            if done < n && walk == .avx2 && walk.isSupported {
+            if done < n && walk.isVector {
                 // The rows the vector walks leave (all of them below eight rows), one at a time
                 // in C, eight trees together: about a third of the Swift walk's instructions.
                 done += feature.withUnsafeBufferPointer { f in
@@ -190,17 +191,19 @@ public struct CompiledForest: Sendable {
         for r in 0..<count { out[r] = Foundation.exp2(-(out[r] / Double(trees)) / normaliser) }
     }
 
-    /// The AVX2 walk over floats, eight rows per vector, for `count` imputed rows whose every
-    /// value is a float (NaN included), given as floats: then each comparison has the same answer
-    /// as in doubles (see ``valueFloat``). Returns the rows done.
-    private func floatWalk(_ rows: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Double>) -> Int {
+    /// The vector walk over floats (sixteen rows per vector for `avx512`, then eight), for
+    /// `count` imputed rows whose every value is a float (NaN included), given as floats: then
+    /// each comparison has the same answer as in doubles (see ``valueFloat``). Returns the rows done.
+    private func floatWalk(_ rows: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Double>, walk: TreeWalk) -> Int {
         let m = medians.count
         return feature.withUnsafeBufferPointer { f in
             valueFloat.withUnsafeBufferPointer { v in
                 leaf.withUnsafeBufferPointer { l in
                     var forest = rtw_forest_float(feature: f.baseAddress, valueFloat: v.baseAddress, leaf: l.baseAddress,
                                                   trees: Int32(trees), depth: Int32(depth))
-                    return rtw_forest_add_float_avx2(&forest, rows, count, m, out)
+                    var done = walk == .avx512 ? rtw_forest_add_float_avx512(&forest, rows, count, m, out) : 0
+                    if count - done >= 8 { done += rtw_forest_add_float_avx2(&forest, rows + done * m, count - done, m, out + done) }
+                    return done
                 }
             }
         }

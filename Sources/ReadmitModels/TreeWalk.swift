@@ -5,13 +5,16 @@ import Foundation
 ///
 /// `scalar` is the Swift walk: the reference, and the fallback on every CPU. `avx2` walks eight
 /// rows per vector in C (`Sources/CTreeWalk`), on CPUs that have AVX2, and the rows left over
-/// (a one-row request's only row) one at a time in portable C; it gives bit-identical
-/// results (the same comparisons, each row's leaves summed in tree order; a test checks every
-/// supported walk on test rows and edge rows). The walk is chosen once per process: the fastest
-/// the CPU supports, or the one `READMIT_TREE_WALK` names (`scalar`, `avx2` or `auto`).
+/// (a one-row request's only row) one at a time in portable C; `avx512` walks sixteen rows per
+/// vector (the forest on doubles eight), on CPUs with AVX-512, then the rest as `avx2` does.
+/// Every walk gives bit-identical results (the same comparisons, each row's leaves summed in
+/// tree order; a test checks every supported walk on test rows and edge rows). The walk is
+/// chosen once per process: ``best`` (`avx2` where supported), or the one `READMIT_TREE_WALK`
+/// names (`scalar`, `avx2`, `avx512` or `auto`).
 public enum TreeWalk: String, Sendable, CaseIterable {
     case scalar
     case avx2
+    case avx512
 
     /// The environment variable that forces a walk.
     public static let environmentVariable = "READMIT_TREE_WALK"
@@ -21,16 +24,24 @@ public enum TreeWalk: String, Sendable, CaseIterable {
         switch self {
         case .scalar: true
         case .avx2: Self.cpuHasAVX2
+        case .avx512: Self.cpuHasAVX2 && Self.cpuHasAVX512
         }
     }
 
+    /// Whether the walk runs the C vector kernels (then the rows they leave go one at a time in C).
+    public var isVector: Bool { self != .scalar && isSupported }
+
     private static let cpuHasAVX2 = rtw_cpu_supports_avx2() != 0
+    private static let cpuHasAVX512 = rtw_cpu_supports_avx512() != 0
 
     /// The walks this CPU supports, the reference first.
     public static var supported: [TreeWalk] { allCases.filter(\.isSupported) }
 
-    /// The fastest walk this CPU supports.
-    public static var best: TreeWalk { supported.last ?? .scalar }
+    /// The walk `auto` takes: AVX2 where the CPU has it, else the Swift walk. Not `avx512`: on
+    /// the only AVX-512 CPU measured (AMD Zen 4, which runs a 512-bit gather as two halves) it
+    /// scored 10-15% fewer rows/s than `avx2` (benchmarks/train/README.md), so it is taken only
+    /// when `READMIT_TREE_WALK=avx512` asks for it.
+    public static var best: TreeWalk { TreeWalk.avx2.isSupported ? .avx2 : .scalar }
 
     /// An unusable `READMIT_TREE_WALK` value.
     public struct SelectionError: Error, Sendable, CustomStringConvertible {

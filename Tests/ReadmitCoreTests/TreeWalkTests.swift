@@ -23,17 +23,18 @@ final class TreeWalkTests: XCTestCase {
 
     /// The CPU's flags as the kernel reports them (Linux), so that a machine with AVX2 cannot
     /// silently test the scalar walk alone.
-    private func cpuHasAVX2() -> Bool? {
+    private func cpuHas(_ flag: String) -> Bool? {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let flags = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
-        return flags.split(separator: " ").contains("avx2")
+        return flags.split(separator: " ").contains(Substring(flag))
     }
 
     func testSupportedWalksFollowTheCPU() throws {
         XCTAssertEqual(TreeWalk.supported.first, .scalar, "the reference walk is always supported")
         #if arch(x86_64)
-        if let avx2 = cpuHasAVX2() {
+        if let avx2 = cpuHas("avx2"), let avx512 = cpuHas("avx512f") {
             XCTAssertEqual(TreeWalk.supported.contains(.avx2), avx2, "the AVX2 walk's availability should follow /proc/cpuinfo")
+            XCTAssertEqual(TreeWalk.supported.contains(.avx512), avx2 && avx512, "the AVX-512 walk's availability should follow /proc/cpuinfo")
         }
         #endif
         print("tree walks supported here: \(TreeWalk.supported.map(\.rawValue)); selected: \(TreeWalk.selected.rawValue)")
@@ -46,10 +47,12 @@ final class TreeWalkTests: XCTestCase {
         XCTAssertThrowsError(try TreeWalk.resolve("avx9")) { error in
             XCTAssertTrue("\(error)".contains("READMIT_TREE_WALK=avx9"), "\(error)")
         }
-        if TreeWalk.avx2.isSupported {
-            XCTAssertEqual(try TreeWalk.resolve("avx2"), .avx2)
-        } else {
-            XCTAssertThrowsError(try TreeWalk.resolve("avx2"))
+        for walk in [TreeWalk.avx2, .avx512] {
+            if walk.isSupported {
+                XCTAssertEqual(try TreeWalk.resolve(walk.rawValue), walk)
+            } else {
+                XCTAssertThrowsError(try TreeWalk.resolve(walk.rawValue))
+            }
         }
     }
 
@@ -242,21 +245,24 @@ final class TreeWalkTests: XCTestCase {
                 let rows = values.count * 8 + 5
                 var x = [Double](repeating: 7, count: rows * 2)
                 for r in 0..<rows { x[2 * r] = values[(r / 8) % values.count] }
-                var acc = [Float](repeating: 0, count: rows)
-                var scratch = [Int32](repeating: 0, count: 2 * rows * 2)
-                let done = node.withUnsafeBufferPointer { n in
-                    threshold.withUnsafeBufferPointer { th in
-                        leaf.withUnsafeBufferPointer { l in
-                            var b = rtw_booster(node: n.baseAddress, threshold: th.baseAddress, leaf: l.baseAddress, trees: 1, depth: 1)
-                            return rtw_booster_add_avx2(&b, x, rows, 2, &acc, &scratch, 16)
+                for walk in TreeWalk.supported where walk.isVector {
+                    var acc = [Float](repeating: 0, count: rows)
+                    var scratch = [Int32](repeating: 0, count: 2 * rows * 2)
+                    let done = node.withUnsafeBufferPointer { n in
+                        threshold.withUnsafeBufferPointer { th in
+                            leaf.withUnsafeBufferPointer { l in
+                                var b = rtw_booster(node: n.baseAddress, threshold: th.baseAddress, leaf: l.baseAddress, trees: 1, depth: 1)
+                                return walk == .avx512 ? rtw_booster_add_avx512(&b, x, rows, 2, &acc, &scratch, 16)
+                                                       : rtw_booster_add_avx2(&b, x, rows, 2, &acc, &scratch, 16)
+                            }
                         }
                     }
-                }
-                XCTAssertEqual(done, rows - rows % 8)
-                for r in 0..<done {
-                    let v = Float(x[2 * r])
-                    let right = CompiledBooster.goesRight(v, split, feature[0])
-                    XCTAssertEqual(acc[r], Float(right), "value \(x[2 * r]) against split \(split), missing goes \(defaultRight ? "right" : "left")")
+                    XCTAssertEqual(done, rows - rows % (walk == .avx512 ? 16 : 8), "\(walk)")
+                    for r in 0..<done {
+                        let v = Float(x[2 * r])
+                        let right = CompiledBooster.goesRight(v, split, feature[0])
+                        XCTAssertEqual(acc[r], Float(right), "\(walk): value \(x[2 * r]) against split \(split), missing goes \(defaultRight ? "right" : "left")")
+                    }
                 }
             }
         }

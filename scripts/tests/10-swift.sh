@@ -23,6 +23,8 @@ flags = next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "").sp
 walks = sorted(d["tree_walks"])
 if "avx2" in flags:
     assert "avx2" in walks, f"this CPU has AVX2 but only {walks} were run"
+if "avx2" in flags and "avx512f" in flags:
+    assert "avx512" in walks, f"this CPU has AVX-512 but only {walks} were run"
 print(f"tree walks bit-identical in the release build: {', '.join(walks)}")
 PY
 fi

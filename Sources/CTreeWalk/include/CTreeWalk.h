@@ -2,8 +2,9 @@
 //
 // The Swift walks in Sources/ReadmitModels/Compiled*.swift are the reference and the fallback;
 // these functions give bit-identical results (same comparisons, leaves summed per row in tree
-// order) and are called only where rtw_cpu_supports_avx2() says the CPU can run them. The
-// rest of the build needs no -mavx2: the kernels carry __attribute__((target("avx2"))).
+// order) and are called only where rtw_cpu_supports_avx2() (rtw_cpu_supports_avx512()) says the
+// CPU can run them. The rest of the build needs no -mavx2: the kernels carry
+// __attribute__((target("avx2"))) or __attribute__((target("avx512f"))).
 #ifndef READMIT_CTREEWALK_H
 #define READMIT_CTREEWALK_H
 
@@ -41,6 +42,9 @@ void rtw_detector_scores(const rtw_detector *d, const double *x, size_t rows, si
 
 /// 1 when this CPU (and this build's compiler) can run the AVX2 kernels, else 0.
 int rtw_cpu_supports_avx2(void);
+
+/// 1 when this CPU (and its operating system) can run the AVX-512 (AVX512F) kernels, else 0.
+int rtw_cpu_supports_avx512(void);
 
 /// The booster's complete trees, as CompiledBooster lays them out for this walk: per tree
 /// `2^depth - 1` internal nodes and `2^depth` leaves. Each node holds the key column it reads
@@ -116,6 +120,16 @@ typedef struct {
     int32_t trees;
     int32_t depth;
 } rtw_forest_float;
+
+/// The AVX-512 walks: as the AVX2 ones of the same name (the same bits), sixteen rows per vector
+/// for the booster and the float forest, so they do the first `count - count % 16` rows (the
+/// caller gives the AVX2 walk the rest); eight for the double forest (`count - count % 8`).
+/// Each returns the number of rows done, 0 where rtw_cpu_supports_avx512() is 0.
+size_t rtw_booster_add_avx512(const rtw_booster *b, const double *x, size_t count, size_t columns, float *acc,
+                              int32_t *scratch, size_t chunk);
+size_t rtw_forest_add_avx512(const rtw_forest *f, const double *x, size_t count, size_t columns,
+                             double *sum, size_t chunk);
+size_t rtw_forest_add_float_avx512(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum);
 
 /// As rtw_forest_add_avx2 (eight rows per vector), for `count` rows of `columns` floats that
 /// the caller checked are its rows' exact values. Returns the number of rows done (a multiple
