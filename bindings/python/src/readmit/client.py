@@ -889,12 +889,25 @@ def _is_number_dtype(dtype: Any) -> bool:
         and not pd.api.types.is_bool_dtype(dtype)
 
 
-def _set_column(records, name: str, column: pd.Series, n: int) -> None:
-    """Sets one column of a readmit_records: numbers for int/float dtypes, texts otherwise."""
+def _field_name(name: str) -> bytes:
+    """A column name as the library takes it (UTF-8), or InvalidArgumentError naming it."""
     try:
-        name_b = name.encode("utf-8")
+        return name.encode("utf-8")
     except UnicodeEncodeError as e:
         raise InvalidArgumentError(f"column name {name!r} is not valid UTF-8: {e}", field=name) from None
+
+
+def _check_set(records, rc: int, name: str) -> None:
+    """Raises for a failed readmit_records_set_* of column `name`, with the batch's message."""
+    if rc != _native.OK:
+        message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
+        cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError
+        raise cls(message, code=rc, field=name)
+
+
+def _set_column(records, name: str, column: pd.Series, n: int) -> None:
+    """Sets one column of a readmit_records: numbers for int/float dtypes, texts otherwise."""
+    name_b = _field_name(name)
     categorical = isinstance(column.dtype, pd.CategoricalDtype)
     integers = _integer_categories(column) if categorical else None
     if integers is not None or (not categorical and _is_number_dtype(column.dtype)):
@@ -928,25 +941,14 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
         rc = LIB.readmit_records_set_codes(records, name_b, len(levels), pointers.ctypes.data if len(levels) else None,
                                            codes.ctypes.data if n else None)
         del packed  # the library copied the texts
-    if rc != _native.OK:
-        message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
-        cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError
-        raise cls(message, code=rc, field=name)
+    _check_set(records, rc, name)
 
 
 def _set_unread_column(records, name: str, n: int) -> None:
     """Sets a column the model does not read: its name, every row missing (no texts), so that
     the daemon still answers its unused_field warning."""
-    try:
-        name_b = name.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise InvalidArgumentError(f"column name {name!r} is not valid UTF-8: {e}", field=name) from None
     codes = np.full(n, -1, dtype=np.int32)
-    rc = LIB.readmit_records_set_codes(records, name_b, 0, None, codes.ctypes.data if n else None)
-    if rc != _native.OK:
-        message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
-        cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError
-        raise cls(message, code=rc, field=name)
+    _check_set(records, LIB.readmit_records_set_codes(records, _field_name(name), 0, None, codes.ctypes.data if n else None), name)
 
 
 def _arrow_strings(column: pd.Series) -> Optional[Tuple[Any, np.ndarray, Optional[np.ndarray]]]:
