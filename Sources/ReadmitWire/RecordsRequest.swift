@@ -243,8 +243,6 @@ extension RequestEncoder {
 /// Columns of at least this many rows are copied whole.
 let wholeCopyRows = 256
 
-/// Narrow codes widened to `Int32` (the missing code to -1) by `load`; appended below
-/// ``wholeCopyRows`` rows, as ``littleEndianArray`` does.
 /// The codes of a one-row column of at most one distinct text, when its code is valid (missing,
 /// or 0 with one text): one array shared by every request instead of an allocation per column
 /// (a raw encounter's dozens of text columns each had one, and its free when the request ended).
@@ -265,6 +263,8 @@ private func oneRowCode(_ bytes: UnsafeRawBufferPointer, width: Int, distinct: I
 private let sharedCodeZero: [Int32] = [0]
 private let sharedCodeMissing: [Int32] = [-1]
 
+/// Narrow codes widened to `Int32` (the missing code to -1) by `load`; appended below
+/// ``wholeCopyRows`` rows, as ``littleEndianArray`` does.
 private func widenedCodes(_ bytes: UnsafeRawBufferPointer, count: Int, load: (UnsafeRawBufferPointer, Int) -> Int32) -> [Int32] {
     if count < wholeCopyRows {
         var values: [Int32] = []

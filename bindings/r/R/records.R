@@ -386,7 +386,8 @@ format_exact <- function(x) {
 }
 
 # The names of the columns a RECORDS request reads (docs/PROTOCOL.md): INFO's raw fields and
-# its cohort's exclusion columns. Every name when INFO lists none (an older daemon).
+# its cohort's exclusion columns; NULL when INFO lists none (an older daemon), and then every
+# column is sent in full.
 records_read <- function(info) {
   if (is.null(info$raw_fields)) return(NULL)
   c(vapply(info$raw_fields, function(f) f$name, ""),
