@@ -4,7 +4,8 @@
 //
 // Module layout (one job each; data flows one way):
 //   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
-//   CMalloc                   glibc's malloc_trim (the daemon hands memory back after a burst)
+//   CMalloc                   glibc's malloc_trim and mallopt (large request buffers stay in the arenas; the
+//                             daemon hands memory back after a burst)
 //   CTreeWalk                 AVX2 and AVX-512 walks of the compiled trees (chosen at run time; the Swift walk
 //                             is the reference and the fallback; READMIT_TREE_WALK forces one)
 //   ReadmitSpec               the dataset spec: its types and its YAML reader (pure)

@@ -191,8 +191,10 @@ final class Broker {
     /// refused or admitted, one at a time.
     static let batchBytes = 1 << 20
 
-    /// Memory is handed back to the system (`malloc_trim`) after at least this much was held.
-    static let trimAfterBytes = 64 << 20
+    /// Memory is handed back to the system (`malloc_trim`) after at least this much was held:
+    /// half of ``ArenaPolicy/mmapThresholdBytes``, so a request kept in the arenas is handed
+    /// back once it, or a burst of them, has passed.
+    static let trimAfterBytes = 32 << 20
 
     /// Whether a request is cheap enough to answer here rather than hand to a worker.
     private static func isSmall(_ header: RequestHeader?, _ body: ArraySlice<ZMQFrame>) -> Bool {

@@ -42,6 +42,10 @@ public final class Server: @unchecked Sendable {
     public init(configuration: ServerConfiguration, loader: @escaping ModelLoader, logger: Logger) throws {
         config = configuration
         self.logger = logger
+        // Before libzmq's and the workers' threads exist: they then share the one arena.
+        if !ArenaPolicy.apply() {
+            logger.debug("large request buffers stay with the allocator's default (mapped and unmapped per request)")
+        }
         store = ModelStore(configuredPath: configuration.modelPath, loader: loader, logger: logger)
         context = try ZMQContext(ioThreads: 1)
     }

@@ -240,6 +240,42 @@ def test_memory_stays_bounded_for_a_client_that_never_reads(daemons):
     assert after <= baseline + 64 * MIB, f"RSS {after / MIB:.0f} MiB after the client left (baseline {baseline / MIB:.0f} MiB)"
 
 
+KEPT_REQUEST_BYTES = 48_000_000  # under the 64 MiB up to which readmitd keeps request buffers in its heap
+
+
+def test_request_buffers_kept_for_the_next_request_are_handed_back_when_idle(daemons):
+    """readmitd keeps a large request's buffer for the next one (ArenaPolicy.swift: no page
+    faults per request); once the client stops, the broker's malloc_trim must hand it back."""
+    d = daemons(["--workers", "2"])
+    cols = schema_of(d)["n_features"]
+    pid = d.proc.pid
+    small = score_request(10, 3, cols, matrix_rows(schema_of(d), 3))
+    assert d.call(small)["status"] == 0
+    baseline = rss_bytes(pid)
+    rows = KEPT_REQUEST_BYTES // (8 * cols)
+    big = [header(OPS["SCORE"], 1), rows.to_bytes(4, "little") + cols.to_bytes(4, "little"), NAN * (rows * cols)]
+    s = d.socket(timeout_ms=60000)
+    peak = baseline
+    try:
+        for i in range(6):
+            s.send_multipart(big, copy=False)
+            reply = parse_reply(s.recv_multipart())
+            assert reply["status"] == 0, reply
+            peak = max(peak, rss_bytes(pid))
+    finally:
+        s.close()
+    after = rss_bytes(pid)
+    deadline = time.time() + 10
+    while time.time() < deadline and after > baseline + 16 * MIB:
+        time.sleep(0.25)
+        after = rss_bytes(pid)
+    print(f"\nmemory: baseline {baseline / MIB:.0f} MiB, peak {peak / MIB:.0f} MiB, 10 s after the last request "
+          f"{after / MIB:.0f} MiB (6 requests of {KEPT_REQUEST_BYTES / 1e6:.0f} MB)")
+    assert peak >= baseline + KEPT_REQUEST_BYTES // 2, "the requests were in memory (else this test shows nothing)"
+    assert after <= baseline + 16 * MIB, f"RSS {after / MIB:.0f} MiB 10 s after the last request (baseline {baseline / MIB:.0f} MiB)"
+    assert d.call(small)["status"] == 0
+
+
 def test_overloaded_reply_names_the_byte_budget(daemons):
     d = daemons(["--workers", "1", "--max-queued-bytes", str(4 * MIB)])
     cols = schema_of(d)["n_features"]
