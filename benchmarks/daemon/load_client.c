@@ -1,7 +1,8 @@
 /* Load client for readmitd and its references (raw echo, pyzmq + scikit-learn server).
  * Speaks docs/PROTOCOL.md with raw libzmq REQ sockets.
  *
- *   load_client latency  ENDPOINT COLS N           one-row SCORE round trips: median, p99 (us)
+ *   load_client latency  ENDPOINT COLS N [ROWS]    one-row SCORE round trips: median, p99 (us); ROWS 0
+ *                                                  sends a SCORE of no row (the daemon's fixed cost)
  *   load_client batch    ENDPOINT COLS ROWS N      ROWS-row SCORE: median seconds, rows/s
  *   load_client parallel ENDPOINT COLS CLIENTS N   CLIENTS threads x N one-row SCOREs: req/s, p50, p99
  *
@@ -149,7 +150,7 @@ int main(int argc, char **argv) {
         int n = atoi(argv[4]);
         void *s = connect_req(endpoint);
         request_t r;
-        make_request(&r, 1, cols);
+        make_request(&r, argc > 5 ? strtoul(argv[5], NULL, 10) : 1, cols);
         for (int i = 0; i < 200; i++) round_trip(s, &r, 0);  /* warm up */
         double *lat = malloc(n * sizeof *lat);
         for (int i = 0; i < n; i++) {
