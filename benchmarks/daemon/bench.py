@@ -118,33 +118,31 @@ def main():
                    "cpu_flags": vector_flags()}
         if ROWS == "real":
             os.environ["LOAD_ROWS_F64"], results["real_rows"] = real_rows(cols)
-        lat_echo, lat_daemon, p99_echo, p99_daemon, pair_ratios = [], [], [], [], []
         # Short runs, alternating which side goes first: this machine's round-trip floor drifts
         # (the echo's median has ranged from 47 to 113 us between runs), so each pair's ratio is
         # taken from two runs a second apart, and the median of those ratios is the figure.
-        for k in range(4 * ROUNDS):
-            order = [("echo", echo_ep), ("daemon", daemon_ep)]
-            got = {name: run_client("latency", ep, cols, 1500) for name, ep in (order if k % 2 == 0 else order[::-1])}
-            e, d = got["echo"], got["daemon"]
-            lat_echo.append(e["median_us"]); p99_echo.append(e["p99_us"])
-            lat_daemon.append(d["median_us"]); p99_daemon.append(d["p99_us"])
-            pair_ratios.append(d["median_us"] / e["median_us"])
+        def alternating_pairs(count, rows):
+            pairs = []
+            for k in range(count):
+                order = [("echo", echo_ep), ("daemon", daemon_ep)]
+                got = {name: run_client("latency", ep, cols, 1500, rows) for name, ep in (order if k % 2 == 0 else order[::-1])}
+                pairs.append((got["echo"], got["daemon"]))
+            return pairs
+
+        pairs = alternating_pairs(4 * ROUNDS, 1)
+        pair_ratios = [d["median_us"] / e["median_us"] for e, d in pairs]
         results["latency_pairs"] = len(pair_ratios)
         results["pair_ratio_median"] = statistics.median(pair_ratios)
         results["pair_ratio_quartiles"] = statistics.quantiles(pair_ratios, n=4)
-        results["echo_median_us"] = statistics.median(lat_echo)
-        results["echo_p99_us"] = statistics.median(p99_echo)
-        results["score1_median_us"] = statistics.median(lat_daemon)
-        results["score1_p99_us"] = statistics.median(p99_daemon)
-        # The same pairs with a SCORE of no row: what the daemon costs beyond the echo before it
-        # scores anything (parsing, the reply, the broker), so the 1-row gap can be split.
-        zero_pairs = []
-        for k in range(2 * ROUNDS):
-            order = [("echo", echo_ep), ("daemon", daemon_ep)]
-            got = {name: run_client("latency", ep, cols, 1500, 0) for name, ep in (order if k % 2 == 0 else order[::-1])}
-            zero_pairs.append(got["daemon"]["median_us"] / got["echo"]["median_us"])
-        results["zero_row_pairs"] = len(zero_pairs)
-        results["zero_row_pair_ratio_median"] = statistics.median(zero_pairs)
+        results["echo_median_us"] = statistics.median(e["median_us"] for e, _ in pairs)
+        results["echo_p99_us"] = statistics.median(e["p99_us"] for e, _ in pairs)
+        results["score1_median_us"] = statistics.median(d["median_us"] for _, d in pairs)
+        results["score1_p99_us"] = statistics.median(d["p99_us"] for _, d in pairs)
+        # The same with a SCORE of no row: what the daemon costs beyond the echo before it scores
+        # anything (parsing, the reply, the broker), so the 1-row gap can be split.
+        zero_ratios = [d["median_us"] / e["median_us"] for e, d in alternating_pairs(2 * ROUNDS, 0)]
+        results["zero_row_pairs"] = len(zero_ratios)
+        results["zero_row_pair_ratio_median"] = statistics.median(zero_ratios)
         results["batch1k_rows_per_s"] = statistics.median(run_client("batch", daemon_ep, cols, 1000, 100)["rows_per_s"] for _ in range(ROUNDS))
         # The daemon's own CPU time and page faults per 100,000-row request (all its threads),
         # from /proc around these runs: they do not depend on the client's share of the machine.
