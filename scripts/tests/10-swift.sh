@@ -13,12 +13,13 @@ swift test --parallel --num-workers 2
 # optimisation, so check its walks too: `benchmark-scoring` scores the fixture rows by every
 # supported walk and fails unless they agree to the bit; READMIT_TREE_WALK=scalar must be obeyed.
 if [ -x "$READMIT_BIN" ] && [ -s "$READMIT_TEST_MODEL" ]; then
-  walks_json=$(READMIT_TREE_WALK=scalar "$READMIT_BIN" benchmark-scoring --model "$READMIT_TEST_MODEL" --rows 4099 --repeats 1 --chunk-rows 256)
+  walks_json=$(READMIT_TREE_WALK=scalar "$READMIT_BIN" benchmark-scoring --model "$READMIT_TEST_MODEL" --rows 4099 --repeats 1 --chunk-rows 256 --evict-kb 64)
   python3 - "$walks_json" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
 assert d["tree_walk"] == "scalar", f"READMIT_TREE_WALK=scalar was not obeyed: {d['tree_walk']}"
 assert d["tree_walks_bit_identical"] is True, "the tree walks disagree"
+assert d["evict_kb"] == 64 and all(v >= 0 for v in d["timer_overhead_seconds"].values()), "benchmark-scoring's --evict-kb or timer overhead"
 flags = next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "").split()
 walks = sorted(d["tree_walks"])
 if "avx2" in flags:
@@ -27,4 +28,9 @@ if "avx2" in flags and "avx512f" in flags:
     assert "avx512" in walks, f"this CPU has AVX-512 but only {walks} were run"
 print(f"tree walks bit-identical in the release build: {', '.join(walks)}")
 PY
+  # A bad --evict-kb is refused before anything is read, naming the option.
+  if out=$("$READMIT_BIN" benchmark-scoring --model "$READMIT_TEST_MODEL" --evict-kb=-1 2>&1); then
+    echo "benchmark-scoring accepted --evict-kb=-1" >&2; exit 1
+  fi
+  grep -q -- "--evict-kb must be" <<<"$out" || { echo "benchmark-scoring's error does not name --evict-kb: $out" >&2; exit 1; }
 fi
