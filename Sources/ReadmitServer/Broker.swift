@@ -56,6 +56,8 @@ final class Broker {
     private var revokedLogged: [String: UInt64] = [:]
     /// When the fast path last looked at the control socket (uptime nanoseconds).
     private var lastControlCheck: UInt64 = 0
+    /// Frames of answered requests, received into again (optional: as ``ZMQSocket`` takes it).
+    private var framePool: FramePool? = FramePool()
 
     init(front: ZMQSocket, backend: ZMQSocket, control: ZMQSocket, handler: RequestHandler,
          workers: Int, maxQueued: Int, maxQueuedBytes: Int, authorizedKeys: Locked<AuthorizedKeys>?,
@@ -114,8 +116,12 @@ final class Broker {
                         lastControlCheck = now
                         if try control.receive(dontWait: true) != nil { beginStop(); continue }
                     }
-                    guard let first = try front.receive() else { lastControlCheck = 0; continue }  // ZMQ_RCVTIMEO
-                    try drainFront(first: first)
+                    guard var first = try front.receive(pool: &framePool) else { lastControlCheck = 0; continue }  // ZMQ_RCVTIMEO
+                    // A small request is answered before looking for more, so a lone client's
+                    // round trip does not include that look.
+                    try route(first, inlineIfSmall: true)
+                    framePool?.recycle(&first)
+                    try drainFront()
                     continue
                 }
                 let readable = pollReadable(stopping ? [backend, control] : [backend, control, front], timeoutMs: stopping ? 100 : 1000)
@@ -206,21 +212,19 @@ final class Broker {
         }
     }
 
-    /// Handles what the front has queued (bounded), after `first` when one was already received
-    /// (then no worker is busy, and a small `first` is answered before looking for more, so a
-    /// lone client's round trip does not include that look).
-    private func drainFront(first: [ZMQFrame]? = nil) throws {
-        if let first { try route(first, inlineIfSmall: true) }
+    /// Handles what the front has queued (bounded).
+    private func drainFront() throws {
         // Everything readable now, so the last small one can be kept for this thread.
         var arrived: [[ZMQFrame]] = []
         var arrivedBytes = 0
-        while arrived.count < 256, arrivedBytes < Self.batchBytes, let frames = try front.receive(dontWait: true) {
+        while arrived.count < 256, arrivedBytes < Self.batchBytes, let frames = try front.receive(dontWait: true, pool: &framePool) {
             arrivedBytes += frames.reduce(0) { $0 + $1.count }
             arrived.append(frames)
         }
         for (position, frames) in arrived.enumerated() {
             try route(frames, inlineIfSmall: position == arrived.count - 1 || idle.isEmpty)
         }
+        for i in arrived.indices { framePool?.recycle(&arrived[i]) }
     }
 
     /// Answers one request here (small ones, when `inlineIfSmall`), hands it to an idle worker,

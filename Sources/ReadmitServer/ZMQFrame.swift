@@ -71,6 +71,13 @@ public final class ZMQFrame: ManagedBuffer<Void, zmq_msg_t> {
         zmq_msg_close(msg)
     }
 
+    /// Closes the message and re-initialises it empty, as a new frame from ``empty()``: for
+    /// ``FramePool``, which reuses a frame nothing else references.
+    func reset() {
+        zmq_msg_close(msg)
+        zmq_msg_init(msg)
+    }
+
     /// The message's bytes (valid while the frame lives and has not been sent).
     public var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: zmq_msg_data(msg), count: zmq_msg_size(msg))

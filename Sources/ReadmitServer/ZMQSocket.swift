@@ -65,13 +65,20 @@ public final class ZMQSocket {
 
     /// Receives one multipart message; `nil` on timeout (`ZMQ_RCVTIMEO`) or with `dontWait` and nothing queued.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [ZMQFrame]? {
+        var noPool: FramePool? = nil
+        return try receive(dontWait: dontWait, pool: &noPool)
+    }
+
+    /// As ``receive(dontWait:)``, taking the frames to receive into from `pool` when there is one.
+    func receive(dontWait: Bool = false, pool: inout FramePool?) throws(ZMQError) -> [ZMQFrame]? {
         var frames: [ZMQFrame] = []
         frames.reserveCapacity(4)  // identity, delimiter, header, payload: one allocation, not three
         while true {
-            let frame = ZMQFrame.empty()
+            let frame = pool?.take() ?? ZMQFrame.empty()
             let rc = zmq_msg_recv(frame.msg, handle, dontWait && frames.isEmpty ? ZMQ_DONTWAIT : 0)
             if rc < 0 {
                 let error = ZMQError("receive")
+                pool?.put(frame)  // still empty: a failed receive leaves the message as it was
                 if error.interrupted { continue }
                 if error.code == EAGAIN && frames.isEmpty { return nil }
                 throw error
