@@ -1,4 +1,8 @@
 import ReadmitTextIndex
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The arguments of a `RECORDS` request: encounters as named columns (`docs/PROTOCOL.md`,
 /// "Raw records").
@@ -73,23 +77,33 @@ extension RequestDecoder {
             return .failure(WireError(.badFrames, "\(op.name) with \(columnCount) columns takes \(2 + 2 * columnCount) frames (header, counts, a name and a values frame per column), got \(frames.count)"))
         }
         var columns: [(name: String, column: RecordsRequest.Column)] = []
+        // The names of the last request when these are the same bytes (they were checked then);
+        // otherwise each name is checked, and kept for the next request.
+        let sentBefore = columnNames.names(of: frames, columns: columnCount)
         // TextIndex, not Set: one hash of each name by the cheaper function (see TextIndex).
-        var names = TextIndex(capacity: columnCount)
+        var names = TextIndex(capacity: sentBefore == nil ? columnCount : 0)
         columns.reserveCapacity(columnCount)
         for c in 0..<columnCount {
             let nameFrame = frames[2 + 2 * c], valueFrame = frames[3 + 2 * c]
-            guard nameFrame.count >= 1, nameFrame.count <= RecordsRequest.maxNameBytes,
-                  !nameFrame.contains(0), let name = nameFrame.utf8String() else {
-                return .failure(WireError(.badArgument, "column \(c): the name must be 1 to \(RecordsRequest.maxNameBytes) bytes of UTF-8 without NUL"))
-            }
-            guard names.insert(name).inserted else {
-                return .failure(WireError(.badArgument, "column \(c): the name '\(name)' is sent twice"))
+            let name: String
+            if let sentBefore {
+                name = sentBefore[c]
+            } else {
+                guard nameFrame.count >= 1, nameFrame.count <= RecordsRequest.maxNameBytes,
+                      !nameFrame.contains(0), let text = nameFrame.utf8String() else {
+                    return .failure(WireError(.badArgument, "column \(c): the name must be 1 to \(RecordsRequest.maxNameBytes) bytes of UTF-8 without NUL"))
+                }
+                guard names.insert(text).inserted else {
+                    return .failure(WireError(.badArgument, "column \(c): the name '\(text)' is sent twice"))
+                }
+                name = text
             }
             switch Self.decodeColumn(valueFrame, rows: rows) {
             case .success(let column): columns.append((name, column))
             case .failure(let error): return .failure(WireError(.badPayloadSize, "column '\(name)': \(error.message)"))
             }
         }
+        if sentBefore == nil { columnNames.keep(names.keys) }
         let request = RecordsRequest(rows: rows, k: k, options: options, columns: columns)
         return .success(op == .history ? .history(request) : .records(request))
     }
@@ -303,5 +317,55 @@ private func littleEndianArray<T>(_ bytes: UnsafeRawBufferPointer, count: Int,
         #endif
         for i in 0..<count { buffer.initializeElement(at: i, to: load(bytes, i)) }
         initialized = count
+    }
+}
+
+/// The column names of the last `RECORDS` or `HISTORY` request a decoder read, with their bytes,
+/// shared by the daemon's threads. A client sends the same names in every request (one program,
+/// one layout): when a request's name frames are those bytes, the names checked then are used
+/// again, instead of checking each name's UTF-8, making a `String` of it and hashing it for
+/// repeats (about 25,000 of the daemon's instructions for a one-row request of 54 columns,
+/// `benchmarks/shim/records_instructions.sh`).
+final class ColumnNameCache: Sendable {
+    /// Requests of more columns are not kept (their names would stay in memory).
+    static let maxColumns = 1024
+
+    private struct Names {
+        var names: [String]
+        /// Every name's UTF-8, one after another; ``ends`` gives where each ends.
+        var bytes: [UInt8]
+        var ends: [Int]
+    }
+
+    private let last = Mutex<Names?>(nil)
+
+    init() {}
+
+    /// The last names kept, when the name frames of `frames` (`frames[2 + 2 * c]`, as a
+    /// `RECORDS` request lays them out) are exactly their bytes; nil otherwise.
+    func names(of frames: [UnsafeRawBufferPointer], columns: Int) -> [String]? {
+        guard let kept = last.withLock({ $0 }), kept.names.count == columns, frames.count >= 2 + 2 * columns else { return nil }
+        return kept.bytes.withUnsafeBytes { all -> [String]? in
+            var start = 0
+            for c in 0..<columns {
+                let frame = frames[2 + 2 * c], end = kept.ends[c]
+                guard frame.count == end - start, let sent = frame.baseAddress, let stored = all.baseAddress,
+                      memcmp(sent, stored + start, frame.count) == 0 else { return nil }
+                start = end
+            }
+            return kept.names
+        }
+    }
+
+    /// Keeps `names` (checked: valid, distinct) for the next request.
+    func keep(_ names: [String]) {
+        guard names.count <= Self.maxColumns else { return }
+        var bytes: [UInt8] = [], ends: [Int] = []
+        ends.reserveCapacity(names.count)
+        for name in names {
+            bytes.append(contentsOf: name.utf8)
+            ends.append(bytes.count)
+        }
+        last.withLock { $0 = Names(names: names, bytes: bytes, ends: ends) }
     }
 }

@@ -7,6 +7,8 @@
 public struct RequestDecoder: Sendable {
     /// The largest `n_rows` accepted (`--max-rows`).
     public var maxRows: Int
+    /// The last request's column names (``ColumnNameCache``).
+    let columnNames = ColumnNameCache()
 
     /// Creates a decoder with a row limit.
     public init(maxRows: Int = WireFormat.defaultMaxRows) {

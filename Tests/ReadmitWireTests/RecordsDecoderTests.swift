@@ -33,6 +33,33 @@ final class RecordsDecoderTests: XCTestCase {
         XCTAssertTrue(v[1].isNaN)
     }
 
+    /// A decoder reuses the last request's column names when the name frames are the same
+    /// bytes (ColumnNameCache): the names decoded are those sent, whatever came before, and a
+    /// repeated or invalid name is still refused after a valid request was decoded.
+    func testNamesOfTheLastRequestAreReusedOnlyForTheSameBytes() throws {
+        func names(_ sent: [String]) throws -> [String] {
+            let frames = RequestEncoder.records(requestID: 1, rows: 1, columns: sent.map { ($0, .numbers([1])) })
+            guard case .records(let r) = try decode(frames).get().body else { throw XCTSkip("not RECORDS") }
+            return r.columns.map(\.name)
+        }
+        XCTAssertEqual(try names(["ab", "c", "race"]), ["ab", "c", "race"])
+        XCTAssertEqual(try names(["ab", "c", "race"]), ["ab", "c", "race"])   // the kept names
+        XCTAssertEqual(try names(["a", "c", "race"]), ["a", "c", "race"])     // a kept name's prefix
+        XCTAssertEqual(try names(["ab", "c", "race"]), ["ab", "c", "race"])
+        XCTAssertEqual(try names(["a", "bc", "race"]), ["a", "bc", "race"])   // the same bytes, split elsewhere
+        XCTAssertEqual(try names(["a", "bc", "rack"]), ["a", "bc", "rack"])   // one byte differs
+        XCTAssertEqual(try names(["a", "bc"]), ["a", "bc"])                   // fewer columns
+        XCTAssertEqual(try names(["a", "bc", "rack", "gender"]), ["a", "bc", "rack", "gender"])
+        var frames = RequestEncoder.records(requestID: 1, rows: 1, columns: [("a", .numbers([1])), ("bc", .numbers([1]))])
+        frames[4] = frames[2]  // the same name twice, after a request that kept both names
+        XCTAssertTrue(error(frames)?.message.contains("'a' is sent twice") ?? false)
+        XCTAssertEqual(try names(["a", "bc"]), ["a", "bc"])
+        frames = RequestEncoder.records(requestID: 1, rows: 1, columns: [("a", .numbers([1])), ("bc", .numbers([1]))])
+        frames[4] = [0x62, 0xFF]  // not UTF-8, after the same names were kept
+        XCTAssertTrue(error(frames)?.message.contains("column 1: the name must be") ?? false)
+        XCTAssertEqual(try names(["a", "bc"]), ["a", "bc"])
+    }
+
     func testMalformedFramesAreTypedErrors() {
         let valid = RequestEncoder.records(requestID: 1, rows: 3, columns: columns, codeWidth: .wide)
         XCTAssertEqual(error(Array(valid.dropLast()))?.status, .badFrames)
