@@ -185,11 +185,29 @@ public struct SourceTable: Sendable {
             var codeOf = BitPatternCodes()
             var values: [String] = []
             var codes = [Int32](repeating: 0, count: rows)
-            for (r, v) in numbers.enumerated() {
-                let key = v.isNaN ? Double.nan.bitPattern : v.bitPattern
-                codes[r] = codeOf.code(of: key) {
-                    values.append(v.isNaN ? "" : Self.shortestText(v))
-                    return Int32(values.count - 1)
+            // Whole numbers 0-255 (the ids of a categorical column sent as numbers: admission
+            // types, dispositions) are coded through a direct table; any other value through
+            // the hash of its bits. Codes go to texts in order of first appearance either way.
+            // The table pays for itself only over many rows (a one-row request reads dozens
+            // of columns).
+            let smallTable = rows >= 64 ? 256 : 0
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: smallTable) { small in
+                small.initialize(repeating: -1)
+                for (r, v) in numbers.enumerated() {
+                    // +0 to 255 exactly (-0 has other bits, so it goes by the hash, as before).
+                    if smallTable > 0, v >= 0, v < 256, v.sign == .plus, let whole = Int(exactly: v) {
+                        if small[whole] < 0 {
+                            values.append(Self.shortestText(v))
+                            small[whole] = Int32(values.count - 1)
+                        }
+                        codes[r] = small[whole]
+                        continue
+                    }
+                    let key = v.isNaN ? Double.nan.bitPattern : v.bitPattern
+                    codes[r] = codeOf.code(of: key) {
+                        values.append(v.isNaN ? "" : Self.shortestText(v))
+                        return Int32(values.count - 1)
+                    }
                 }
             }
             return TextColumn(InternedColumn(values: values, codes: codes), missing: missing)
