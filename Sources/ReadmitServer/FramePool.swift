@@ -3,8 +3,8 @@ import CZeroMQ
 /// Received frames kept for the next request, on the broker's thread only.
 ///
 /// A raw encounter arrives as about 110 frames, each a ``ZMQFrame`` object: allocating and
-/// freeing them was about 50,000 of the daemon's 610,000 instructions per one-row `RECORDS`
-/// (`benchmarks/shim/records_instructions.sh`). A frame that nothing else references once its
+/// freeing them was about 50,000 of the daemon's 610,000 instructions per one-row `RECORDS`,
+/// and reusing them takes 29,000 off (`benchmarks/shim/records_instructions.sh`). A frame that nothing else references once its
 /// request is answered has its message closed and re-initialised empty (what `deinit` and
 /// ``ZMQFrame/empty()`` do) and is kept here, up to ``capacity`` frames. A frame still
 /// referenced elsewhere (a request queued for a worker, a buffer a reply kept) is simply left
