@@ -1,4 +1,4 @@
-import Synchronization
+import Foundation
 import ReadmitSpec
 import ReadmitTables
 
@@ -187,15 +187,19 @@ struct RequestLayout: Sendable {
 }
 
 /// The last ``RequestLayout`` a model built, shared by the daemon's workers.
-final class RequestLayoutCache: Sendable {
-    private let last = Mutex<RequestLayout?>(nil)
+final class RequestLayoutCache: @unchecked Sendable {
+    /// Guards ``last``. An `NSLock` (a pthread mutex), not the Synchronization module's `Mutex`,
+    /// whose locking ThreadSanitizer does not see (`scripts/tests/55-tsan.sh` reported a value
+    /// guarded that way, `ReadmitWire.ColumnNameCache`'s, as a data race).
+    private let lock = NSLock()
+    private var last: RequestLayout?
 
     /// The layout of `columns`: the cached one when the names are the same, else a new one,
     /// which replaces it.
     func layout(of columns: [(name: String, column: RecordColumn)], plan: RecordPlan) -> RequestLayout {
-        if let cached = last.withLock({ $0 }), cached.matches(columns) { return cached }
+        if let cached = lock.withLock({ last }), cached.matches(columns) { return cached }
         let layout = RequestLayout(names: columns.map(\.name), plan: plan)
-        last.withLock { $0 = layout }
+        lock.withLock { last = layout }
         return layout
     }
 }
