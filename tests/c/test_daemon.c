@@ -771,6 +771,114 @@ static void test_records_batch_equals_single(void) {
     readmit_close(c);
 }
 
+/* Every sendable raw field of rows 0..rows-1 for seeds s0, s0 + 1, ... set a whole column at a
+ * time (readmit_records_set_numbers and _set_texts), the cells fill_row sets one by one. */
+static int fill_columns(readmit_records *r, size_t rows, unsigned s0) {
+    double *numbers = malloc(rows * sizeof *numbers);
+    const char **texts = malloc(rows * sizeof *texts);
+    int rc = numbers && texts ? READMIT_OK : READMIT_ENOMEM;
+    for (size_t i = 0; i < n_raw && rc == READMIT_OK; i++) {
+        cell x;
+        if (!cell_for(i, s0, &x)) continue;
+        for (size_t row = 0; row < rows; row++) {
+            cell_for(i, s0 + (unsigned)row, &x);
+            numbers[row] = x.number;
+            texts[row] = x.missing ? NULL : x.text;
+        }
+        rc = raw[i].type == READMIT_FIELD_NUMBER ? readmit_records_set_numbers(r, raw[i].name, numbers)
+                                                 : readmit_records_set_texts(r, raw[i].name, texts);
+    }
+    free(numbers);
+    free(texts);
+    return rc;
+}
+
+/* Whether every row of `got` equals the same row of a new batch filled by fill_row with seeds
+ * s0, s0 + 1, ... and scored now, bit for bit. */
+static int same_as_new_batch(readmit_client *c, const readmit_result *got, size_t rows, unsigned s0) {
+    readmit_records *fresh = NULL;
+    readmit_result *want = NULL;
+    readmit_records_new(rows, &fresh);
+    for (size_t row = 0; row < rows; row++) fill_row(fresh, row, s0 + (unsigned)row);
+    int same = readmit_score_records(c, fresh, 3, 0, &want) == READMIT_OK && got != NULL &&
+               readmit_result_n_rows(got) == rows;
+    for (size_t row = 0; same && row < rows; row++) same = same_row(got, row, want, row);
+    readmit_result_free(want);
+    readmit_records_free(fresh);
+    return same;
+}
+
+/* readmit_records_clear: the batch is as new (a field of the last frame that is not set again
+ * is absent, not sent with its old values), whatever setters filled it before and after, and
+ * the kind of a field can change; its rows score as a new batch's, bit for bit. */
+static void test_records_clear(void) {
+    const raw_field *num = find_raw(READMIT_FIELD_NUMBER, 0, 0);
+    if (!num) return;
+    readmit_client *c = client();
+    size_t rows = 40;
+    readmit_records *r = NULL;
+    readmit_result *res = NULL;
+    CHECK(readmit_records_clear(NULL) == READMIT_EINVAL, "clear(NULL) is EINVAL");
+    CHECK(readmit_records_new(rows, &r) == READMIT_OK, "new");
+    for (size_t row = 0; row < rows; row++) fill_row(r, row, 300 + (unsigned)row);
+    CHECK_RC(c, readmit_score_records(c, r, 3, 0, &res), READMIT_OK);
+    CHECK(same_as_new_batch(c, res, rows, 300), "a batch filled cell by cell scores as a new one");
+    readmit_result_free(res);
+    res = NULL;
+
+    /* Cleared, then filled a column at a time with other encounters. */
+    CHECK(readmit_records_clear(r) == READMIT_OK, "clear");
+    double got[1];
+    CHECK(readmit_records_get_numbers(r, num->name, got) == READMIT_ENOTFOUND, "a cleared field is gone");
+    CHECK(fill_columns(r, rows, 500) == READMIT_OK, "columns set after clear: %s", readmit_records_errmsg(r));
+    CHECK_RC(c, readmit_score_records(c, r, 3, 0, &res), READMIT_OK);
+    CHECK(same_as_new_batch(c, res, rows, 500), "after clear, whole columns score as a new batch of the same cells");
+    readmit_result_free(res);
+    res = NULL;
+
+    /* Cleared, then one required field left out: the daemon names it, as for a new batch. */
+    CHECK(readmit_records_clear(r) == READMIT_OK, "clear again");
+    for (size_t i = 0; i < n_raw; i++)
+        if (&raw[i] != num)
+            for (size_t row = 0; row < rows; row++) set_cell(r, i, row, 700 + (unsigned)row);
+    int rc = readmit_score_records(c, r, 0, 0, &res);
+    CHECK(rc != READMIT_OK && strstr(readmit_errmsg(c), num->name) != NULL,
+          "a field of the last frame not set again is absent: %s (%s)", readmit_strerror(rc), readmit_errmsg(c));
+    readmit_result_free(res);
+    res = NULL;
+
+    /* Cleared, then the number field set as texts (its kind was numbers): "7" reads as 7. */
+    CHECK(readmit_records_clear(r) == READMIT_OK, "clear a third time");
+    for (size_t row = 0; row < rows; row++) fill_row(r, row, 900 + (unsigned)row);
+    CHECK(readmit_records_clear(r) == READMIT_OK, "clear a filled batch before scoring it");
+    readmit_records *want_r = NULL;
+    readmit_result *want = NULL;
+    readmit_records_new(rows, &want_r);
+    int texts_set = 1;
+    for (size_t i = 0; i < n_raw; i++) {
+        for (size_t row = 0; row < rows; row++) {
+            if (&raw[i] != num) {
+                set_cell(r, i, row, 900 + (unsigned)row);
+                set_cell(want_r, i, row, 900 + (unsigned)row);
+            } else {
+                texts_set &= readmit_records_set_text(r, num->name, row, "7") == READMIT_OK;
+                readmit_records_set_number(want_r, num->name, row, 7.0);
+            }
+        }
+    }
+    CHECK(texts_set, "texts in a cleared number field: %s", readmit_records_errmsg(r));
+    CHECK_RC(c, readmit_score_records(c, r, 3, 0, &res), READMIT_OK);
+    CHECK_RC(c, readmit_score_records(c, want_r, 3, 0, &want), READMIT_OK);
+    int same = res && want;
+    for (size_t row = 0; same && row < rows; row++) same = same_row(res, row, want, row);
+    CHECK(same, "a field whose kind changed after clear scores as in a new batch");
+    readmit_result_free(want);
+    readmit_records_free(want_r);
+    readmit_result_free(res);
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
 /* A non-number in a number field is an error of that row alone, naming row and field; with
  * READMIT_RECORDS_BAD_VALUES_MISSING it is a missing value with a warning. */
 static void test_records_bad_number(void) {
@@ -1295,6 +1403,7 @@ int main(void) {
             if (n_raw > 0 && find_raw(READMIT_FIELD_NUMBER, 0, 0)) {
                 RUN(test_records_one_encounter);
                 RUN(test_records_batch_equals_single);
+                RUN(test_records_clear);
                 RUN(test_records_bad_number);
                 RUN(test_records_unknown_level);
                 RUN(test_records_request_level);

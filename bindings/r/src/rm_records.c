@@ -139,11 +139,19 @@ typedef struct {
     rm_strtab dict_index;
 } rm_column;
 
+/* Row-sized buffers of the fields removed by readmit_records_clear, for the fields set next:
+ * every one is n_rows long (a numbers frame, or n_rows codes), so any serves any field. */
+typedef struct {
+    void **buffers;
+    size_t count, cap;
+} rm_spares;
+
 struct readmit_records {
     size_t n_rows;
     rm_column *columns;
     size_t n_columns, cap_columns;
     rm_strtab column_index;
+    rm_spares spare_numbers, spare_codes;
     char errmsg[512];
 };
 
@@ -227,6 +235,34 @@ static void rm_column_clear_texts(rm_column *c) {
     rm_strtab_clear(&c->dict_index);
 }
 
+/* A spare row-sized buffer, or a new one of `bytes` (NULL when out of memory). */
+static void *rm_spare_take(rm_spares *s, size_t bytes) {
+    return s->count > 0 ? s->buffers[--s->count] : malloc(bytes);
+}
+
+/* Keeps `buffer` (NULL: nothing) for a field set later, or frees it when it cannot be kept. */
+static void rm_spare_keep(rm_spares *s, void *buffer) {
+    if (!buffer) return;
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        void **grown = cap <= SIZE_MAX / sizeof *grown ? realloc(s->buffers, cap * sizeof *grown) : NULL;
+        if (!grown) {
+            free(buffer);
+            return;
+        }
+        s->buffers = grown;
+        s->cap = cap;
+    }
+    s->buffers[s->count++] = buffer;
+}
+
+static void rm_spares_free(rm_spares *s) {
+    for (size_t i = 0; i < s->count; i++) free(s->buffers[i]);
+    free(s->buffers);
+    s->buffers = NULL;
+    s->count = s->cap = 0;
+}
+
 void readmit_records_free(readmit_records *records) {
     if (!records) return;
     for (size_t i = 0; i < records->n_columns; i++) {
@@ -238,7 +274,23 @@ void readmit_records_free(readmit_records *records) {
     }
     free(records->columns);
     rm_strtab_clear(&records->column_index);
+    rm_spares_free(&records->spare_numbers);
+    rm_spares_free(&records->spare_codes);
     free(records);
+}
+
+int readmit_records_clear(readmit_records *records) {
+    if (!records) return READMIT_EINVAL;
+    for (size_t i = 0; i < records->n_columns; i++) {
+        rm_column *c = &records->columns[i];
+        free(c->name);
+        rm_spare_keep(&records->spare_numbers, c->numbers);
+        rm_spare_keep(&records->spare_codes, c->codes);
+        rm_column_clear_texts(c);
+    }
+    records->n_columns = 0;
+    rm_strtab_clear(&records->column_index);
+    return rm_records_ok(records);
 }
 
 const char *readmit_records_errmsg(const readmit_records *records) {
@@ -299,7 +351,7 @@ static int rm_column_get_taking(readmit_records *r, const char *field, size_t le
     if (len >= RM_NAME_SHORT) c.name = malloc(len + 1);
     size_t n = r->n_rows;
     if (kind == RM_COLUMN_NUMBERS) {
-        c.numbers = malloc(1 + 8 * n);
+        c.numbers = rm_spare_take(&r->spare_numbers, 1 + 8 * n);
         if (c.numbers) c.numbers[0] = RM_COLUMN_NUMBERS;
         if (c.numbers && !unset) {
             /* NaN's wire bytes once, then a fixed 8-byte copy per row (a plain store): a call
@@ -311,15 +363,15 @@ static int rm_column_get_taking(readmit_records *r, const char *field, size_t le
     } else if (codes) {
         c.codes = codes;
     } else {
-        c.codes = malloc(n ? 4 * n : 1);
+        c.codes = rm_spare_take(&r->spare_codes, n ? 4 * n : 1);
         if (c.codes && !unset)
             for (size_t row = 0; row < n; row++) c.codes[row] = -1;
     }
     if ((len >= RM_NAME_SHORT && !c.name) || (kind == RM_COLUMN_NUMBERS ? !c.numbers : !c.codes) ||
         !rm_strtab_add(&r->column_index, h, r->n_columns)) {
         free(c.name);
-        free(c.numbers);
-        if (c.codes != codes) free(c.codes);
+        rm_spare_keep(&r->spare_numbers, c.numbers);
+        if (c.codes != codes) rm_spare_keep(&r->spare_codes, c.codes);
         return rm_records_fail(r, READMIT_ENOMEM, "out of memory adding field '%s'", field);
     }
     memcpy(c.name ? c.name : c.name_short, field, len + 1);
@@ -536,7 +588,7 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
      * text nothing of the batch changes; on success the column takes the new texts. */
     rm_column fresh;
     memset(&fresh, 0, sizeof fresh);
-    fresh.codes = malloc(n ? 4 * n : 1);
+    fresh.codes = rm_spare_take(&records->spare_codes, n ? 4 * n : 1);
     if (!fresh.codes) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
     const char *previous = NULL; /* the last row's text: runs of one text skip the hash */
     size_t previous_len = 0;
@@ -577,7 +629,7 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
 #if RM_SHORT_TEXTS
             free(cache);
 #endif
-            free(fresh.codes);
+            rm_spare_keep(&records->spare_codes, fresh.codes);
             rm_column_clear_texts(&fresh);
             if (code == -1) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
             return rm_records_fail(records, READMIT_EINVAL, "field '%s', row %zu: %s", field, row,
@@ -600,13 +652,13 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
 #endif
     rc = rm_column_get_taking(records, field, name_len, RM_COLUMN_TEXTS, fresh.codes, 0, &col);
     if (rc != READMIT_OK) {
-        free(fresh.codes);
+        rm_spare_keep(&records->spare_codes, fresh.codes);
         rm_column_clear_texts(&fresh);
         return rc;
     }
     rm_column *c = &records->columns[col];
     rm_column_clear_texts(c);
-    if (c->codes != fresh.codes) free(c->codes); /* an existing column: its codes are replaced */
+    if (c->codes != fresh.codes) rm_spare_keep(&records->spare_codes, c->codes); /* an existing column's codes are replaced */
     c->codes = fresh.codes;
     c->dict = fresh.dict;
     c->n_dict = fresh.n_dict;
@@ -965,11 +1017,11 @@ static int rm_column_put_frame(readmit_records *r, const char *name, size_t len,
     uint64_t h = rm_hash(name, len);
     size_t i = rm_strtab_find(&r->column_index, r, rm_column_key, name, len, h);
     if (i != SIZE_MAX && r->columns[i].kind == RM_COLUMN_TEXTS) {
-        unsigned char *numbers = malloc(bytes);
+        unsigned char *numbers = rm_spare_take(&r->spare_numbers, bytes);
         if (!numbers) return READMIT_ENOMEM;
         rm_column *c = &r->columns[i];
         rm_column_clear_texts(c);
-        free(c->codes);
+        rm_spare_keep(&r->spare_codes, c->codes);
         c->codes = NULL;
         c->numbers = numbers;
         c->kind = RM_COLUMN_NUMBERS;
