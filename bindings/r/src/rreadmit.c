@@ -1,6 +1,7 @@
 /* .Call glue between R and libreadmit (the C shim compiled into this package).
  *
- * A client is an external pointer to an rclient (the readmit_client and a scratch buffer) with
+ * A client is an external pointer to an rclient (the readmit_client, a scratch buffer and the
+ * last raw-records batch, kept for reuse) with
  * a C finalizer, so a client the user forgets to close is closed when it is garbage collected
  * or when R exits.
  *
@@ -23,11 +24,14 @@
 
 /* A client as R holds it. The scratch buffer holds the row-major copy of the last feature
  * matrix: reusing it spares a fresh allocation (and its page faults) on every scoring call of
- * a large batch. It is freed with the client. */
+ * a large batch. The batch is the last raw-records call's, cleared, for the next call of as
+ * many rows (rreadmit_take_batch), for the same reason. Both are freed with the client. */
 typedef struct {
     readmit_client *client;
     double *scratch;
     size_t scratch_len;   /* in doubles */
+    readmit_records *batch;
+    size_t batch_rows;
 } rclient;
 
 static SEXP client_tag(void) { return Rf_install("readmit_client"); }
@@ -38,6 +42,7 @@ static void client_finalizer(SEXP xp) {
         R_ClearExternalPtr(xp);
         readmit_close(rc->client);
         free(rc->scratch);
+        readmit_records_free(rc->batch);
         free(rc);
     }
 }
@@ -54,6 +59,27 @@ static rclient *get_rclient(SEXP xp) {
 static readmit_client *get_client(SEXP xp) { return get_rclient(xp)->client; }
 
 readmit_client *rreadmit_get_client(SEXP xp) { return get_client(xp); }
+
+readmit_records *rreadmit_take_batch(SEXP xp, size_t n_rows) {
+    rclient *rc = get_rclient(xp);
+    readmit_records *batch = rc->batch;
+    rc->batch = NULL;
+    if (batch != NULL && rc->batch_rows != n_rows) {
+        readmit_records_free(batch);
+        batch = NULL;
+    }
+    return batch;
+}
+
+void rreadmit_keep_batch(SEXP xp, readmit_records *records, size_t n_rows) {
+    rclient *rc = TYPEOF(xp) == EXTPTRSXP ? (rclient *)R_ExternalPtrAddr(xp) : NULL;
+    if (rc == NULL || rc->batch != NULL || readmit_records_clear(records) != READMIT_OK) {
+        readmit_records_free(records);
+        return;
+    }
+    rc->batch = records;
+    rc->batch_rows = n_rows;
+}
 
 static SEXP hex_version(uint64_t v);
 

@@ -257,8 +257,8 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     /* The batch: owned by rxp from its first moment. */
     SEXP rxp = PROTECT(R_MakeExternalPtr(NULL, records_tag(), R_NilValue));
     R_RegisterCFinalizerEx(rxp, records_finalizer, TRUE);
-    readmit_records *recs = NULL;
-    int rc = readmit_records_new(n, &recs);
+    readmit_records *recs = rreadmit_take_batch(xp, n);
+    int rc = recs != NULL ? READMIT_OK : readmit_records_new(n, &recs);
     if (rc != READMIT_OK) {
         UNPROTECT(1);
         return rreadmit_failure(NULL, rc, "cannot allocate the records batch");
@@ -277,7 +277,9 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     readmit_result *res = NULL;
     rc = readmit_score_records(c, recs, (size_t)k, (unsigned)options, &res);
     if (res != NULL) R_SetExternalPtrAddr(resxp, res);
-    records_finalizer(rxp);   /* the batch is not needed any more */
+    /* The batch is not needed any more: the client keeps it (cleared) for its next call. */
+    R_ClearExternalPtr(rxp);
+    rreadmit_keep_batch(xp, recs, n);
     if (rc != READMIT_OK) {
         SEXP f = PROTECT(rreadmit_failure(c, rc, NULL));
         result_finalizer(resxp);

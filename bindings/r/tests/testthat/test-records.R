@@ -334,6 +334,35 @@ test_that("an absent required field fails the call naming it, or is missing on r
   expect_identical(nrow(score_quiet(cl, recs, missing_fields = "missing")), 3L)
 })
 
+test_that("a client's next call of as many rows sends only its own fields, with their own values", {
+  skip_without_daemon(daemon)
+  # The client keeps its last batch of raw records for a call of as many rows
+  # (readmit_records_clear): nothing of one call may reach the next.
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture(check.names = FALSE)[1:40, ]
+  other <- flat_fixture(check.names = FALSE)[41:80, ]
+  fresh <- connect_to(daemon)
+  want <- score_quiet(fresh, other)
+  readmit_close(fresh)
+  first <- score_quiet(cl, recs)
+  again <- score_quiet(cl, other)
+  expect_identical(bits(again$risk), bits(want$risk))
+  expect_identical(bits(again$atypicality), bits(want$atypicality))
+  expect_identical(again$tier, want$tier)
+  # A field of the last call left out of this one is absent, not sent with its old values.
+  err <- tryCatch(readmit_score_records(cl, other[, names(other) != "age"]), error = identity)
+  expect_s3_class(err, "readmit_bad_argument")
+  expect_identical(err$field, "age")
+  # A field whose kind changes (texts, then numbers) reads as a new client reads it.
+  as_numbers <- other
+  as_numbers$num_medications <- as.numeric(as_numbers$num_medications)
+  expect_identical(bits(score_quiet(cl, as_numbers)$risk), bits(want$risk))
+  expect_identical(bits(score_quiet(cl, recs)$risk), bits(first$risk))
+  # Another row count takes a new batch.
+  expect_identical(bits(score_quiet(cl, other[1:7, ])$risk), bits(want$risk[1:7]))
+})
+
 test_that("k > 0 adds explanations; bad arguments and a closed client are classed errors", {
   skip_without_daemon(daemon)
   cl <- connect_to(daemon)
