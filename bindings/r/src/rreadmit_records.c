@@ -59,7 +59,7 @@ static size_t check_columns(SEXP names, SEXP cols, SEXP n_rows_) {
     for (R_xlen_t j = 0; j < XLENGTH(cols); j++) {
         SEXP col = VECTOR_ELT(cols, j);
         if (STRING_ELT(names, j) == NA_STRING) Rf_error("a column name is NA");
-        if (TYPEOF(col) != REALSXP && TYPEOF(col) != STRSXP && !Rf_isFactor(col))
+        if (TYPEOF(col) != REALSXP && TYPEOF(col) != INTSXP && TYPEOF(col) != STRSXP && !Rf_isFactor(col))
             Rf_error("internal: column %d is neither numbers nor texts", (int)j + 1);
         if ((size_t)XLENGTH(col) != n)
             Rf_error("column '%s' has %.0f values, not %.0f", Rf_translateChar(STRING_ELT(names, j)),
@@ -190,12 +190,19 @@ static int set_columns(readmit_records *recs, SEXP names, SEXP cols, size_t n) {
     const void *vmax = vmaxget();
     int32_t *codes = (int32_t *)R_alloc(n ? n : 1, sizeof(int32_t));
     SEXP *distinct = (SEXP *)R_alloc(n ? n : 1, sizeof(SEXP)); /* a text column's CHARSXPs */
+    double *numbers = NULL; /* an integer column as doubles, allocated at the first one */
     int rc = READMIT_OK;
     for (R_xlen_t j = 0; j < XLENGTH(cols) && rc == READMIT_OK; j++) {
         SEXP col = VECTOR_ELT(cols, j);
         const char *name = Rf_translateCharUTF8(STRING_ELT(names, j));
         if (TYPEOF(col) == REALSXP) {
             rc = readmit_records_set_numbers(recs, name, n > 0 ? REAL(col) : NULL);
+        } else if (TYPEOF(col) == INTSXP && !Rf_isFactor(col)) {
+            /* Plain integers (read.csv's whole-number columns): NA_integer_ is missing. */
+            if (!numbers) numbers = (double *)R_alloc(n ? n : 1, sizeof(double));
+            const int *x = INTEGER(col);
+            for (size_t row = 0; row < n; row++) numbers[row] = x[row] == NA_INTEGER ? NAN : (double)x[row];
+            rc = readmit_records_set_numbers(recs, name, n > 0 ? numbers : NULL);
         } else if (Rf_isFactor(col)) {
             rc = set_factor_column(recs, name, col, n, codes);
         } else {
