@@ -214,6 +214,13 @@ test_that("one encounter as a named list scores as its row; numbers may be numbe
   one$time_in_hospital <- as.numeric(one$time_in_hospital)
   one$num_medications <- as.integer(one$num_medications)
   expect_identical(bits(score_quiet(cl, one)$risk), bits(batch$risk[5]))
+  # An integer column goes as numbers, NA_integer_ missing as NA_real_ is.
+  ints <- recs[1:6, ]
+  ints$num_medications <- as.integer(ints$num_medications)
+  ints$num_medications[2] <- NA_integer_
+  dbl <- ints
+  dbl$num_medications <- as.numeric(dbl$num_medications)
+  expect_identical(bits(score_quiet(cl, ints)$risk), bits(score_quiet(cl, dbl)$risk))
   expect_error(readmit_score_records(cl, c(one, list(race = c("A", "B")))), class = "readmit_invalid_argument")
   expect_error(readmit_score_records(cl, 1:3), class = "readmit_invalid_argument")
   expect_error(readmit_score_records(cl, list(1, 2)), class = "readmit_invalid_argument")
