@@ -678,6 +678,17 @@ READMIT_EXPORT int readmit_result_message(const readmit_result *result, size_t i
                                           const char **field, int *severity, const char **code,
                                           const char **message);
 
+/** Every message at once (since 0.8.0), into caller-owned arrays of readmit_result_n_messages
+ *  entries each, any of them NULL: rows[i], severities[i], fields[i], codes[i] and messages[i]
+ *  as readmit_result_message gives message i. Equal strings of one result are one pointer
+ *  (the result holds each distinct field, code and message text once), so a caller that
+ *  converts strings converts each distinct pointer once: a 100,000-row batch can carry
+ *  thousands of messages in a few wordings. The strings belong to the result. Returns
+ *  READMIT_OK, or READMIT_EINVAL for a NULL result. Thread-safe (the result is immutable). */
+READMIT_EXPORT int readmit_result_messages(const readmit_result *result, int *rows, int *severities,
+                                           const char **fields, const char **codes,
+                                           const char **messages);
+
 /** The number of explanations of row `row` in *n (at most readmit_result_k; 0 for a row with
  *  an error or when k was 0). READMIT_ENOTFOUND for a row out of range. */
 READMIT_EXPORT int readmit_result_n_explanations(const readmit_result *result, size_t row,

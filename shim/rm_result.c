@@ -23,10 +23,22 @@
 typedef struct {
     int row;
     int severity;
-    char *field; /* NULL when the message names no field */
-    char *code;
-    char *message;
+    const char *field; /* NULL when the message names no field; the strings are the pool's */
+    const char *code;
+    const char *message;
 } rm_message;
+
+/* The distinct strings of a result's messages, each held once. A 100,000-row reply can carry
+ * thousands of messages (a cohort's excluded rows) in a few fields, codes and wordings: a copy
+ * per message cost three allocations each, and a reader that converts strings (the Python
+ * binding) converts each distinct pointer once (readmit_result_messages). The slots, an
+ * open-addressing table of index + 1 by hash, are only needed while the result is built. */
+typedef struct {
+    char **strings;
+    size_t count, cap;
+    size_t *slots;
+    size_t n_slots; /* a power of two, at least twice count; 0 before the first string */
+} rm_pool;
 
 typedef struct {
     char *feature;
@@ -45,6 +57,7 @@ struct readmit_result {
     double *high;
     rm_message *messages;
     size_t n_messages;
+    rm_pool pool; /* the messages' strings */
     size_t *first; /* n_rows + 1 offsets: row r's explanations are first[r] .. first[r + 1] */
     rm_explanation *explanations;
     size_t n_explanations;
@@ -55,13 +68,61 @@ struct readmit_result {
 
 #define RM_TIER_FAILED 255
 
+static void rm_pool_free(rm_pool *p) {
+    for (size_t i = 0; i < p->count; i++) free(p->strings[i]);
+    free(p->strings);
+    free(p->slots);
+    memset(p, 0, sizeof *p);
+}
+
+/* FNV-1a: a pool holds a few distinct strings of a few dozen bytes; the hash only places them
+ * in this table. */
+static uint64_t rm_pool_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+/* The pool's copy of `s` (added when new), or NULL when out of memory. */
+static const char *rm_pool_intern(rm_pool *p, const char *s) {
+    uint64_t h = rm_pool_hash(s);
+    if (p->n_slots > 0)
+        for (size_t i = (size_t)h & (p->n_slots - 1); p->slots[i] != 0; i = (i + 1) & (p->n_slots - 1))
+            if (strcmp(p->strings[p->slots[i] - 1], s) == 0) return p->strings[p->slots[i] - 1];
+    if ((p->count + 1) * 2 > p->n_slots) {
+        size_t n = p->n_slots ? p->n_slots * 2 : 16;
+        size_t *slots = n <= SIZE_MAX / sizeof *slots ? calloc(n, sizeof *slots) : NULL;
+        if (!slots) return NULL;
+        for (size_t k = 0; k < p->count; k++) {
+            size_t i = (size_t)rm_pool_hash(p->strings[k]) & (n - 1);
+            while (slots[i] != 0) i = (i + 1) & (n - 1);
+            slots[i] = k + 1;
+        }
+        free(p->slots);
+        p->slots = slots;
+        p->n_slots = n;
+    }
+    if (p->count == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        char **strings = cap <= SIZE_MAX / sizeof *strings ? realloc(p->strings, cap * sizeof *strings) : NULL;
+        if (!strings) return NULL;
+        p->strings = strings;
+        p->cap = cap;
+    }
+    size_t len = strlen(s) + 1;
+    char *copy = malloc(len);
+    if (!copy) return NULL;
+    memcpy(copy, s, len);
+    size_t i = (size_t)h & (p->n_slots - 1);
+    while (p->slots[i] != 0) i = (i + 1) & (p->n_slots - 1);
+    p->slots[i] = p->count + 1;
+    p->strings[p->count++] = copy;
+    return copy;
+}
+
 void readmit_result_free(readmit_result *result) {
     if (!result) return;
-    for (size_t i = 0; i < result->n_messages; i++) {
-        free(result->messages[i].field);
-        free(result->messages[i].code);
-        free(result->messages[i].message);
-    }
+    rm_pool_free(&result->pool);
     for (size_t i = 0; i < result->n_explanations; i++) {
         free(result->explanations[i].feature);
         free(result->explanations[i].value);
@@ -148,9 +209,9 @@ static int rm_read_messages(readmit_client *client, const rm_json *root, readmit
         rm_message *dst = &res->messages[res->n_messages++];
         dst->row = (int)row->number;
         dst->severity = severity[0] == 'e' ? READMIT_SEVERITY_ERROR : READMIT_SEVERITY_WARNING;
-        dst->code = rm_dup(code);
-        dst->message = rm_dup(text);
-        dst->field = field && field->type == RM_JSON_STRING ? rm_dup(field->string) : NULL;
+        dst->code = rm_pool_intern(&res->pool, code);
+        dst->message = rm_pool_intern(&res->pool, text);
+        dst->field = field && field->type == RM_JSON_STRING ? rm_pool_intern(&res->pool, field->string) : NULL;
         if (!dst->code || !dst->message || (field && field->type == RM_JSON_STRING && !dst->field)) RM_OOM();
         if (dst->severity == READMIT_SEVERITY_ERROR && dst->row >= 0) row_error[dst->row] = 1;
     }
@@ -416,6 +477,20 @@ int readmit_result_message(const readmit_result *result, size_t index, int *row,
     return READMIT_OK;
 }
 
+int readmit_result_messages(const readmit_result *result, int *rows, int *severities, const char **fields,
+                            const char **codes, const char **messages) {
+    if (!result) return READMIT_EINVAL;
+    for (size_t i = 0; i < result->n_messages; i++) {
+        const rm_message *m = &result->messages[i];
+        if (rows) rows[i] = m->row;
+        if (severities) severities[i] = m->severity;
+        if (fields) fields[i] = m->field;
+        if (codes) codes[i] = m->code;
+        if (messages) messages[i] = m->message;
+    }
+    return READMIT_OK;
+}
+
 int readmit_result_n_explanations(const readmit_result *result, size_t row, size_t *n) {
     if (!result || !n) return READMIT_EINVAL;
     if (row >= result->n_rows) return READMIT_ENOTFOUND;
@@ -440,13 +515,15 @@ const char *readmit_result_history_field(const readmit_result *result, size_t in
     return result && index < result->n_fields ? result->fields[index] : NULL;
 }
 
-/* Copies one message, moving its row by `offset` (a row of -1 stays -1). */
-static int rm_message_copy(rm_message *dst, const rm_message *src, size_t offset) {
+/* Copies one message into `res` (its strings into res's pool), moving its row by `offset` (a
+ * row of -1 stays -1). */
+static int rm_message_copy(readmit_result *res, const rm_message *src, size_t offset) {
+    rm_message *dst = &res->messages[res->n_messages++];
     dst->row = src->row < 0 ? src->row : src->row + (int)offset;
     dst->severity = src->severity;
-    dst->field = src->field ? rm_dup(src->field) : NULL;
-    dst->code = rm_dup(src->code);
-    dst->message = rm_dup(src->message);
+    dst->field = src->field ? rm_pool_intern(&res->pool, src->field) : NULL;
+    dst->code = rm_pool_intern(&res->pool, src->code);
+    dst->message = rm_pool_intern(&res->pool, src->message);
     return (!src->field || dst->field) && dst->code && dst->message;
 }
 
@@ -484,7 +561,7 @@ int rm_result_concat(readmit_client *client, readmit_result *const *parts, size_
              (!n_explanations || res->explanations);
     /* The messages about the whole request (row -1) come first, once; then each chunk's rows. */
     for (size_t m = 0; ok && n > 0 && m < parts[0]->n_messages; m++)
-        if (parts[0]->messages[m].row < 0) ok = rm_message_copy(&res->messages[res->n_messages++], &parts[0]->messages[m], 0);
+        if (parts[0]->messages[m].row < 0) ok = rm_message_copy(res, &parts[0]->messages[m], 0);
     size_t at = 0;
     for (size_t i = 0; ok && i < n; i++) {
         const readmit_result *p = parts[i];
@@ -497,7 +574,7 @@ int rm_result_concat(readmit_client *client, readmit_result *const *parts, size_
             memcpy(res->high + at, p->high, p->n_rows * sizeof *res->high);
         }
         for (size_t m = 0; ok && m < p->n_messages; m++)
-            if (p->messages[m].row >= 0) ok = rm_message_copy(&res->messages[res->n_messages++], &p->messages[m], at);
+            if (p->messages[m].row >= 0) ok = rm_message_copy(res, &p->messages[m], at);
         for (size_t r = 0; ok && r < p->n_rows; r++) {
             res->first[at + r] = res->n_explanations;
             size_t end = p->first ? p->first[r + 1] : 0;

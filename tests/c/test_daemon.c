@@ -879,6 +879,57 @@ static void test_records_clear(void) {
     readmit_close(c);
 }
 
+/* readmit_result_messages gives every message as readmit_result_message does, and equal strings
+ * of a result as one pointer (three bad_number errors share their field and code). */
+static void test_records_messages_at_once(void) {
+    const raw_field *num = find_raw(READMIT_FIELD_NUMBER, 0, 0);
+    if (!num) return;
+    readmit_client *c = client();
+    size_t rows = 6;
+    readmit_records *r = NULL;
+    readmit_result *res = NULL;
+    readmit_records_new(rows, &r);
+    for (size_t i = 0; i < n_raw; i++)
+        if (&raw[i] != num)
+            for (size_t row = 0; row < rows; row++) set_cell(r, i, row, 40 + (unsigned)row);
+    const char *values[6] = {"3", "three", "4", "three", "5", "three"};
+    CHECK(readmit_records_set_texts(r, num->name, values) == READMIT_OK, "%s", readmit_records_errmsg(r));
+    readmit_records_set_text(r, "not_a_field_of_the_model", 0, "x"); /* a request-level warning */
+    CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+    size_t n = readmit_result_n_messages(res);
+    CHECK(readmit_result_messages(NULL, NULL, NULL, NULL, NULL, NULL) == READMIT_EINVAL, "NULL result: EINVAL");
+    CHECK(res && readmit_result_messages(res, NULL, NULL, NULL, NULL, NULL) == READMIT_OK, "every output NULL");
+    int *mrows = calloc(n + 1, sizeof *mrows), *sev = calloc(n + 1, sizeof *sev);
+    const char **fields = calloc(n + 1, sizeof *fields), **codes = calloc(n + 1, sizeof *codes),
+               **texts = calloc(n + 1, sizeof *texts);
+    if (res && mrows && sev && fields && codes && texts) {
+        CHECK(readmit_result_messages(res, mrows, sev, fields, codes, texts) == READMIT_OK, "all at once");
+        int same = 1, bad = 0;
+        const char *bad_field = NULL, *bad_code = NULL;
+        for (size_t i = 0; i < n; i++) {
+            int row, severity;
+            const char *field, *code, *text;
+            readmit_result_message(res, i, &row, &field, &severity, &code, &text);
+            same &= row == mrows[i] && severity == sev[i] && field == fields[i] && code == codes[i] && text == texts[i];
+            for (size_t j = 0; j < i; j++) /* equal texts are one pointer, different ones are not */
+                same &= (strcmp(texts[i], texts[j]) == 0) == (texts[i] == texts[j]) &&
+                        (strcmp(codes[i], codes[j]) == 0) == (codes[i] == codes[j]);
+            if (sev[i] == READMIT_SEVERITY_ERROR && codes[i] && strcmp(codes[i], "bad_number") == 0) {
+                if (bad++ == 0) bad_field = fields[i], bad_code = codes[i];
+                same &= fields[i] == bad_field && codes[i] == bad_code;
+            }
+        }
+        CHECK(same, "the same messages as one by one, equal strings one pointer");
+        CHECK(bad == 3, "three bad_number errors (got %d)", bad);
+        CHECK(find_message(res, -1, "not_a_field_of_the_model", READMIT_SEVERITY_WARNING, NULL) >= 0,
+              "a request-level warning among them");
+    }
+    free(mrows), free(sev), free(fields), free(codes), free(texts);
+    readmit_result_free(res);
+    readmit_records_free(r);
+    readmit_close(c);
+}
+
 /* A non-number in a number field is an error of that row alone, naming row and field; with
  * READMIT_RECORDS_BAD_VALUES_MISSING it is a missing value with a warning. */
 static void test_records_bad_number(void) {
@@ -1404,6 +1455,7 @@ int main(void) {
                 RUN(test_records_one_encounter);
                 RUN(test_records_batch_equals_single);
                 RUN(test_records_clear);
+                RUN(test_records_messages_at_once);
                 RUN(test_records_bad_number);
                 RUN(test_records_unknown_level);
                 RUN(test_records_request_level);
