@@ -177,6 +177,7 @@ def _load() -> ctypes.CDLL:
         # n_rows `const char *` (NULL = missing), both as raw addresses.
         "readmit_records_new": (c_int, [c_size_t, POINTER(RecordsP)]),
         "readmit_records_free": (None, [RecordsP]),
+        "readmit_records_clear": (c_int, [RecordsP]),
         "readmit_records_errmsg": (c_char_p, [RecordsP]),
         "readmit_records_set_number": (c_int, [RecordsP, c_char_p, c_size_t, c_double]),
         "readmit_records_set_text": (c_int, [RecordsP, c_char_p, c_size_t, c_char_p]),
@@ -203,6 +204,8 @@ def _load() -> ctypes.CDLL:
         "readmit_result_n_messages": (c_size_t, [ResultP]),
         "readmit_result_message": (c_int, [ResultP, c_size_t, POINTER(c_int), POINTER(c_char_p), POINTER(c_int),
                                            POINTER(c_char_p), POINTER(c_char_p)]),
+        # Every message at once (0.8.0): n ints, n ints, and three arrays of n `const char *`.
+        "readmit_result_messages": (c_int, [ResultP, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p]),
         "readmit_result_n_explanations": (c_int, [ResultP, c_size_t, POINTER(c_size_t)]),
         "readmit_result_explanation": (c_int, [ResultP, c_size_t, c_size_t, POINTER(c_char_p), POINTER(c_double),
                                                POINTER(c_char_p)]),
@@ -215,14 +218,6 @@ def _load() -> ctypes.CDLL:
 
 
 LIB = _load()
-
-# readmit_result_message again, with every pointer as void * (the result as c_void_p, the outputs
-# as the c_void_p addresses of ctypes objects): a typed call checks each argument against its
-# POINTER type, which cost as much as the rest of reading a message (a 100,000-row batch can carry
-# thousands). For client._messages only.
-result_message_untyped = LIB["readmit_result_message"]
-result_message_untyped.restype = c_int
-result_message_untyped.argtypes = [c_void_p, c_size_t, c_void_p, c_void_p, c_void_p, c_void_p, c_void_p]
 
 
 def strerror(code: int) -> str:

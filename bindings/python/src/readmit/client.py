@@ -735,32 +735,24 @@ class Client:
 
 def _messages(result) -> List[Dict[str, Any]]:
     """The messages of a readmit_result as dicts (row None: the whole request)."""
-    messages: List[Dict[str, Any]] = []
     n = LIB.readmit_result_n_messages(result)
     if n == 0:
-        return messages
-    row, field, severity, code, text = c_int(), c_char_p(), c_int(), c_char_p(), c_char_p()
-    # The output addresses once, not per message, passed untyped (_native.result_message_untyped);
-    # `result` stays referenced by the cast. Field names, codes and texts repeat (a 100,000-row
-    # batch can carry thousands of messages about a few fields, in a few wordings), so each
-    # distinct one is decoded once.
-    outs = tuple(c_void_p(ctypes.addressof(x)) for x in (row, field, severity, code, text))
-    handle = ctypes.cast(result, c_void_p)
-    texts: Dict[Optional[bytes], Optional[str]] = {None: None}
-    read, error = _native.result_message_untyped, _native.SEVERITY_ERROR
-    for i in range(n):
-        rc = read(handle, i, *outs)
-        if rc != _native.OK:
-            _check_call(rc)
-        r, f, c, t = row.value, field.value, code.value, text.value
-        messages.append({
-            "row": r if r >= 0 else None,
-            "field": texts[f] if f in texts else texts.setdefault(f, _text(f)),
-            "severity": "error" if severity.value == error else "warning",
-            "code": texts[c] if c in texts else texts.setdefault(c, _text(c)),
-            "message": (texts[t] if t in texts else texts.setdefault(t, _text(t))) or "",
-        })
-    return messages
+        return []
+    rows = np.empty(n, dtype=np.intc)
+    severities = np.empty(n, dtype=np.intc)
+    strings = np.empty((3, n), dtype=np.uintp)  # each message's field, code and text
+    _check_call(LIB.readmit_result_messages(result, rows.ctypes.data, severities.ctypes.data, strings[0].ctypes.data,
+                                            strings[1].ctypes.data, strings[2].ctypes.data))
+    # Equal strings of a result are one pointer (a 100,000-row batch can carry thousands of
+    # messages in a few wordings): each distinct one is decoded once. NULL (0) is None.
+    text: Dict[int, Optional[str]] = {0: None}
+    for address in set(strings.ravel().tolist()):
+        if address:
+            text[address] = ctypes.string_at(address).decode("utf-8", "replace")
+    error = _native.SEVERITY_ERROR
+    return [{"row": r if r >= 0 else None, "field": text[f], "severity": "error" if v == error else "warning",
+             "code": text[c], "message": text[t] or ""}
+            for r, v, f, c, t in zip(rows.tolist(), severities.tolist(), *strings.tolist())]
 
 
 def _text(value: Optional[bytes]) -> Optional[str]:
