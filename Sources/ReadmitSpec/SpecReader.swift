@@ -44,9 +44,28 @@ public enum SpecReader {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
             return SpecError(code: .syntax, file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return duplicatedKeys(duplicates, at: context.mark, file: file)
         default:
             return SpecError(code: .syntax, file: file, message: "not valid YAML: \(error)")
         }
+    }
+
+    /// A mapping that repeats keys. Yams places the error at the first duplicated key in the
+    /// order of its key nodes, which it sorts: keys that do not sort (a mapping or a list used
+    /// as a key, which Yams names `<uncovertable>`, or one text under two tags) come out in the
+    /// order of a dictionary, which changes from one parse to the next, and so did the line (the
+    /// spec fuzzer found it: one file, two errors). The line and column are given only when every
+    /// repeated key is a distinct text, and the names always in sorted order. Yams' context is
+    /// left out: it quotes the whole mapping (a whole spec file for a repeated top-level key).
+    static func duplicatedKeys(_ duplicates: [String], at mark: Mark, file: String) -> SpecError {
+        let notText = "<uncovertable>"
+        let placed = !duplicates.contains(notText) && Set(duplicates).count == duplicates.count
+        let others = duplicates.filter { $0 == notText }.count
+        let names = duplicates.filter { $0 != notText }.sorted().map { "'\($0)'" }
+            + (others == 0 ? [] : [others == 1 ? "a key that is not a text" : "\(others) keys that are not texts"])
+        return SpecError(code: .syntax, file: file, line: placed ? mark.line : nil, column: placed ? mark.column : nil,
+                         message: "not valid YAML: a mapping repeats the key\(names.count == 1 ? "" : "s") \(names.joined(separator: ", "))")
     }
 }
 

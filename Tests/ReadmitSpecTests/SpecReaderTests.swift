@@ -63,6 +63,27 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertEqual(error("")?.code, .syntax)
     }
 
+    func testRepeatedKeysAreOneErrorWhateverTheParse() throws {
+        // A repeated text key is placed at its first occurrence (Yams' choice, sound for texts).
+        let e = error(Self.minimal + "\nname: u\n")
+        XCTAssertEqual(e?.code, .syntax)
+        XCTAssertEqual(e?.message, "not valid YAML: a mapping repeats the key 'name'")
+        XCTAssertEqual(e?.line, 1)
+        XCTAssertEqual(e?.column, 1)
+        // With a key that is not a text among the repeated ones, Yams' place changed between
+        // parses of one text (found by fuzz/ `spec`): the error is the same every time, without
+        // a place, and never quotes the whole file.
+        let keys = (0..<12).map { "k\($0)" }
+        let twice = keys.map { "\($0): x\n" }.joined()
+        let repeated = Self.minimal + "\n" + twice + "? {missing: [\"\"]}\n: 1\n" + twice + "? {missing: [\"\"]}\n: 2\n"
+        let first = error(repeated)
+        XCTAssertEqual(first?.code, .syntax)
+        XCTAssertNil(first?.line)
+        XCTAssertEqual(first?.message, "not valid YAML: a mapping repeats the keys " + keys.sorted().map { "'\($0)'" }.joined(separator: ", ")
+                       + ", a key that is not a text")
+        for _ in 0..<20 { XCTAssertEqual(error(repeated), first) }
+    }
+
     func testCrossReferencesAreChecked() throws {
         // A label from dates needs dates; a history window needs dates; a feature may be declared once.
         XCTAssertEqual(error(Self.minimal.replacingOccurrences(of: #"{column: y, positive: ["1"], negative: ["0"]}"#, with: "{readmission_within_days: 30}"))?.code, .inconsistent)
