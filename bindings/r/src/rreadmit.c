@@ -71,9 +71,15 @@ readmit_records *rreadmit_take_batch(SEXP xp, size_t n_rows) {
     return batch;
 }
 
-void rreadmit_keep_batch(SEXP xp, readmit_records *records, size_t n_rows) {
+/* The most memory a kept batch may hold, counted as 8 bytes a cell: 100,000 rows of 167
+ * columns. A larger call's batch is freed at its end, as before, rather than held until the
+ * client closes (10 million rows of the flat Diabetes 130 records would keep about 3 GB). */
+#define RREADMIT_KEPT_BATCH_MAX ((size_t)128 << 20)
+
+void rreadmit_keep_batch(SEXP xp, readmit_records *records, size_t n_rows, size_t n_columns) {
     rclient *rc = TYPEOF(xp) == EXTPTRSXP ? (rclient *)R_ExternalPtrAddr(xp) : NULL;
-    if (rc == NULL || rc->batch != NULL || readmit_records_clear(records) != READMIT_OK) {
+    int too_large = n_columns > 0 && n_rows > RREADMIT_KEPT_BATCH_MAX / 8 / n_columns;
+    if (rc == NULL || rc->batch != NULL || too_large || readmit_records_clear(records) != READMIT_OK) {
         readmit_records_free(records);
         return;
     }

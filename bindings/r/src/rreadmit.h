@@ -30,10 +30,11 @@ SEXP rreadmit_raw_fields(SEXP xp);
 readmit_client *rreadmit_get_client(SEXP xp);
 /* The batch the client kept from its last raw-records call, cleared, when it has n_rows rows
  * (the client keeps none until it is given back: an R error in between frees it with its
- * owner), else NULL; and the giving back (cleared and kept, or freed). A new batch per call
- * took fresh memory for every field: about 3,000 page faults per 100,000-row call. */
+ * owner), else NULL; and the giving back (cleared and kept, or freed when its n_rows by
+ * n_columns cells pass 128 MiB at 8 bytes each). A new batch per call took fresh memory for
+ * every field: about 3,000 page faults per 100,000-row call. */
 readmit_records *rreadmit_take_batch(SEXP xp, size_t n_rows);
-void rreadmit_keep_batch(SEXP xp, readmit_records *records, size_t n_rows);
+void rreadmit_keep_batch(SEXP xp, readmit_records *records, size_t n_rows, size_t n_columns);
 SEXP rreadmit_failure(const readmit_client *c, int rc, const char *fallback);
 SEXP rreadmit_hex_version(uint64_t v);
 

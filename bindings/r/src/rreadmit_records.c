@@ -286,7 +286,7 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     if (res != NULL) R_SetExternalPtrAddr(resxp, res);
     /* The batch is not needed any more: the client keeps it (cleared) for its next call. */
     R_ClearExternalPtr(rxp);
-    rreadmit_keep_batch(xp, recs, n);
+    rreadmit_keep_batch(xp, recs, n, (size_t)XLENGTH(cols));
     if (rc != READMIT_OK) {
         SEXP f = PROTECT(rreadmit_failure(c, rc, NULL));
         result_finalizer(resxp);
