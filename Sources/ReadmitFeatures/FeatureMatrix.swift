@@ -107,34 +107,63 @@ public enum FeatureEncoder {
     /// many requests).
     public static func encode(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema, warnings: inout RowErrors,
                               warnUnknownLevels: Bool = true, levels: LevelIndex? = nil) -> FeatureMatrix {
+        matrix(features(raw: raw, spec: spec, schema: schema, warnings: &warnings, warnUnknownLevels: warnUnknownLevels, levels: levels))
+    }
+
+    /// Every row of `encoded` in one matrix.
+    public static func matrix(_ encoded: EncodedFeatures) -> FeatureMatrix {
+        let n = encoded.rows, m = encoded.columns
+        // Every value is written by `write` (a feature without a source as NaN).
+        let values = [Double](unsafeUninitializedCapacity: n * m) { buffer, count in
+            encoded.write(rows: 0..<n, into: buffer)
+            count = n * m
+        }
+        return FeatureMatrix(rows: n, columns: m, values: values)
+    }
+
+    /// Does the per-text work of encoding (each distinct text looked up once; the
+    /// `unknown_level` warnings as ``encode(raw:spec:schema:warnings:warnUnknownLevels:levels:)``
+    /// gives them) and returns the rows ready to be written a block at a time
+    /// (``EncodedFeatures/write(rows:into:)``): the daemon scores each block of a large request
+    /// while its vectors are still in cache.
+    public static func features(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema, warnings: inout RowErrors,
+                                warnUnknownLevels: Bool = true, levels: LevelIndex? = nil) -> EncodedFeatures {
         let levels = levels ?? LevelIndex(schema: FeatureSchema(features: []))
         let m = schema.count
         let n = raw.features.first.map(count) ?? 0
-        var values = [Double](repeating: .nan, count: n * m)
         // By index: binding each schema feature and spec definition copied a dozen strings and
         // arrays per feature per request.
         let features = schema.features, definitions = spec.features
-        for j in features.indices where j < raw.features.count {
+        var sources: [EncodedFeatures.Source] = []
+        sources.reserveCapacity(m)
+        // Every categorical feature's level per distinct text, in one buffer (one allocation: a
+        // one-row request encodes dozens of these).
+        var table: [Double] = []
+        table.reserveCapacity(raw.features.prefix(m).reduce(0) { total, feature in
+            switch feature {
+            case .numbers: return total
+            case .texts(let c), .codes(let c, _): return total + c.interned.values.count
+            }
+        })
+        for j in features.indices {
+            guard j < raw.features.count else { sources.append(.missing); continue }
             switch raw.features[j] {
-            case .numbers(let v):
-                Self.scatter(v, column: j, into: &values, columns: m)
+            case .numbers:
+                sources.append(.numbers(raw: j))
             case .texts(let column):
                 let index = levels.map(j) ?? LevelMap(features[j].levels)
                 let other = levels.other(j) ?? otherLevel(definitions[j], features[j])
                 let unknownTo = definitions[j].kind == .ordinal ? .nan : other
-                // Each distinct text is looked up once; rows then copy its level. The levels go
-                // in a temporary buffer (on the stack for a short column: a one-row request
-                // encodes dozens of these), and unknown texts are only flagged in this pass.
+                // Each distinct text is looked up once; rows then copy its level. Unknown texts
+                // are only flagged in this pass.
                 let texts = column.interned.values, isMissing = column.isMissing
-                let anyUnknown = withUnsafeTemporaryAllocation(of: Double.self, capacity: texts.count) { level in
-                    var anyUnknown = false
-                    for c in 0..<texts.count {
-                        if isMissing[c] { level[c] = .nan; continue }
-                        if let found = index[texts[c]] { level[c] = found } else { level[c] = unknownTo; anyUnknown = true }
-                    }
-                    Self.scatter(UnsafeBufferPointer(level), codes: column.interned.codes, column: j, into: &values, columns: m)
-                    return anyUnknown
+                let start = table.count
+                var anyUnknown = false
+                for c in 0..<texts.count {
+                    if isMissing[c] { table.append(.nan); continue }
+                    if let found = index[texts[c]] { table.append(found) } else { table.append(unknownTo); anyUnknown = true }
                 }
+                sources.append(EncodedFeatures.levels(start: start, count: texts.count, raw: j, codes: column.interned.codes))
                 // A level outside the vocabulary is declared behaviour where the spec has an
                 // `other` level (rare values go there); where it becomes missing, say so.
                 if anyUnknown && warnUnknownLevels && (definitions[j].kind == .ordinal || other.isNaN) {
@@ -155,57 +184,20 @@ public enum FeatureEncoder {
                     }
                 }
             case .codes(let column, let systems):
-                let level: [Double]
+                let start = table.count
                 if features[j].transform == .icdCategory {
                     let index = levels.map(j) ?? LevelMap(features[j].levels)
                     let other = Double(features[j].levels.count - 1)
-                    level = FeatureSchemaBuilder.categories(column, systems: systems).map { $0.map { index[$0] ?? other } ?? .nan }
+                    table += FeatureSchemaBuilder.categories(column, systems: systems).map { $0.map { index[$0] ?? other } ?? .nan }
                 } else {
-                    level = column.interned.values.enumerated().map { c, text in
+                    table += column.interned.values.enumerated().map { c, text in
                         column.isMissing[c] ? .nan : ICDChapters.chapter(of: text, system: systems[c]).map(Double.init) ?? .nan
                     }
                 }
-                Self.scatter(level, codes: column.interned.codes, column: j, into: &values, columns: m)
+                sources.append(EncodedFeatures.levels(start: start, count: table.count - start, raw: j, codes: column.interned.codes))
             }
         }
-        return FeatureMatrix(rows: n, columns: m, values: values)
-    }
-
-    /// Writes `v` into column `column` of the row-major `values` (`columns` wide).
-    static func scatter(_ v: [Double], column: Int, into values: inout [Double], columns: Int) {
-        // Through buffers: the indexed loop's bounds and overflow checks were most of the
-        // encoder's own instructions for a 100,000-row request.
-        let n = min(v.count, columns > 0 ? values.count / columns : 0)
-        guard column < columns else { return }
-        v.withUnsafeBufferPointer { v in
-            values.withUnsafeMutableBufferPointer { out in
-                guard let src = v.baseAddress, var dst = out.baseAddress.map({ $0 + column }) else { return }
-                for r in 0..<n { dst.pointee = src[r]; dst += columns }
-            }
-        }
-    }
-
-    /// Writes `level[codes[r]]` into column `column` of each row `r` of the row-major `values`.
-    /// Codes index `level` (they come from the column that made it); one outside it traps.
-    static func scatter(_ level: [Double], codes: [Int32], column: Int, into values: inout [Double], columns: Int) {
-        level.withUnsafeBufferPointer { scatter($0, codes: codes, column: column, into: &values, columns: columns) }
-    }
-
-    /// As the scatter of a `[Double]` of levels above, from a buffer of them.
-    static func scatter(_ level: UnsafeBufferPointer<Double>, codes: [Int32], column: Int, into values: inout [Double], columns: Int) {
-        let n = min(codes.count, columns > 0 ? values.count / columns : 0)
-        guard column < columns else { return }
-        codes.withUnsafeBufferPointer { codes in
-            // One branch-free pass checks every code (a negative one wraps to a large UInt32).
-            var worst: UInt32 = 0
-            for code in codes { worst = max(worst, UInt32(bitPattern: code)) }
-            precondition(codes.isEmpty || Int(worst) < level.count, "a code is outside its column's \(level.count) texts")
-            values.withUnsafeMutableBufferPointer { out in
-                guard let base = out.baseAddress else { return }
-                var dst = base + column
-                for r in 0..<n { dst.pointee = level[Int(codes[r])]; dst += columns }
-            }
-        }
+        return EncodedFeatures(rows: n, columns: m, raw: raw.features, sources: sources, table: table)
     }
 
     /// The level index of the spec's `other` level of a categorical feature, NaN when it has none.

@@ -62,44 +62,39 @@ extension ReadmitModel {
     public func scoreRecords(columns: [(name: String, column: RecordColumn)], rows: Int, k: Int,
                              options: RecordBatch.Options) throws(DataError) -> RecordsResult {
         var problems = RowErrors(badValuesMissing: options.badValuesMissing)
-        // One variable, so that clearing rows in place does not copy the matrix.
-        var encoded = try encode(columns: columns, rows: rows, options: options, problems: &problems)
+        let (raw, features) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems)
         // Every row is scored, the rows with an error as all missing (their vectors are
         // unspecified, and an infinity would fail validation), and their results are then
-        // cleared: copying the other rows into a new matrix cost more than scoring the few
-        // error rows (rows are independent, so the others' results are the same bits).
-        let failed = problems.byRow.keys.filter { $0 >= 0 && $0 < rows }
-        let m = encoded.matrix.columns
-        encoded.matrix.values.withUnsafeMutableBufferPointer { v in
-            for r in failed { for j in 0..<m { v[r * m + j] = .nan } }
-        }
+        // cleared: leaving them out cost more than scoring the few error rows (rows are
+        // independent, so the others' results are the same bits).
+        let failed = problems.byRow.keys.filter { $0 >= 0 && $0 < rows }.sorted()
         var result = RecordsResult(risk: [], atypicality: [], tier: [], messages: [], explanations: Array(repeating: [], count: rows))
+        let kk = min(k, schema.count)
+        var index: [Int32] = [], contribution: [Double] = []
         if failed.count < rows {
             do {
-                let scores = try score(encoded.matrix, interval: options.interval)
-                result.risk = scores.risk; result.atypicality = scores.atypicality; result.tier = scores.tier
-                result.intervalLow = scores.intervalLow; result.intervalHigh = scores.intervalHigh
-                if k > 0 {
-                    let kk = min(k, schema.count)
-                    var index = [Int32](repeating: -1, count: rows * kk), contribution = [Double](repeating: 0, count: rows * kk)
-                    try encoded.matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
-                        try index.withUnsafeMutableBufferPointer { ib throws(FeatureVectorError) in
-                            try contribution.withUnsafeMutableBufferPointer { cb throws(FeatureVectorError) in
-                                try explain(f, rows: rows, k: kk, featureIndex: ib, contribution: cb)
-                            }
-                        }
-                    }
-                    for r in 0..<rows where problems.byRow[r] == nil {
-                        result.explanations[r] = (0..<kk).compactMap { t in
-                            let j = Int(index[r * kk + t])
-                            guard j >= 0 else { return nil }
-                            return RecordExplanation(feature: schema.features[j].name, contribution: contribution[r * kk + t],
-                                                     value: Self.rawValue(encoded.raw.features[j], row: r))
-                        }
-                    }
-                }
+                try scoreInBlocks(features, failed: failed, interval: options.interval, k: kk, into: &result,
+                                  featureIndex: &index, contribution: &contribution)
             } catch {
-                throw DataError(code: .badValue, file: "request", message: "the encoded rows could not be scored: \(error.message)")
+                // Not expected (the encoder writes finite values and level indices): the whole
+                // matrix is checked again, so that the message names the row of the request.
+                var x = FeatureEncoder.matrix(features)
+                Self.clear(rows: failed, of: &x)
+                var reason = error
+                do {
+                    try x.values.withUnsafeBufferPointer { v throws(FeatureVectorError) in try validate(v, rows: rows) }
+                } catch let whole {
+                    reason = whole
+                }
+                throw DataError(code: .badValue, file: "request", message: "the encoded rows could not be scored: \(reason.message)")
+            }
+            for r in 0..<rows where kk > 0 && problems.byRow[r] == nil {
+                result.explanations[r] = (0..<kk).compactMap { t in
+                    let j = Int(index[r * kk + t])
+                    guard j >= 0 else { return nil }
+                    return RecordExplanation(feature: schema.features[j].name, contribution: contribution[r * kk + t],
+                                             value: Self.rawValue(raw.features[j], row: r))
+                }
             }
             for r in failed {
                 result.risk[r] = .nan; result.atypicality[r] = .nan; result.tier[r] = 255
@@ -114,18 +109,83 @@ extension ReadmitModel {
         return result
     }
 
+    /// Rows scored (and explained) per block: ``EncodedFeatures`` writes a block's vectors, which
+    /// are checked and scored while they are still in cache (the tree walks' own chunk).
+    static var scoringBlockRows: Int { chunkRows }
+
+    /// Writes, checks and scores `features` a block of rows at a time, appending to `result`'s
+    /// risk, atypicality, tier and interval (NaN when not asked for) and, with `k` > 0, to
+    /// `featureIndex` and `contribution` each row's top-`k` terms; the rows in `failed` (sorted)
+    /// are scored as all missing.
+    private func scoreInBlocks(_ features: EncodedFeatures, failed: [Int], interval: Bool, k: Int, into result: inout RecordsResult,
+                               featureIndex: inout [Int32], contribution: inout [Double]) throws(FeatureVectorError) {
+        let rows = features.rows, m = features.columns, blockRows = max(1, min(rows, Self.scoringBlockRows))
+        // A block's vectors, then its risk, atypicality, interval and contributions; its tiers
+        // and feature indices.
+        let doubles = UnsafeMutableBufferPointer<Double>.allocate(capacity: blockRows * (m + 4 + k))
+        let tiers = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: blockRows)
+        let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, blockRows * k))
+        defer { doubles.deallocate(); tiers.deallocate(); indices.deallocate() }
+        func area(_ at: Int, _ count: Int) -> UnsafeMutableBufferPointer<Double> {
+            UnsafeMutableBufferPointer(rebasing: doubles[at..<(at + count)])
+        }
+        result.risk.reserveCapacity(rows); result.atypicality.reserveCapacity(rows); result.tier.reserveCapacity(rows)
+        result.intervalLow.reserveCapacity(rows); result.intervalHigh.reserveCapacity(rows)
+        featureIndex.reserveCapacity(rows * k); contribution.reserveCapacity(rows * k)
+        var start = 0, nextFailed = 0
+        while start < rows {
+            let count = min(blockRows, rows - start), end = start + count
+            let x = area(0, count * m)
+            features.write(rows: start..<end, into: x)
+            while nextFailed < failed.count && failed[nextFailed] < end {
+                area((failed[nextFailed] - start) * m, m).update(repeating: .nan)
+                nextFailed += 1
+            }
+            let risk = area(blockRows * m, count), atypicality = area(blockRows * (m + 1), count)
+            let low = area(blockRows * (m + 2), count), high = area(blockRows * (m + 3), count)
+            let tier = UnsafeMutableBufferPointer(rebasing: tiers[0..<count])
+            if !interval { low.update(repeating: .nan); high.update(repeating: .nan) }
+            try score(UnsafeBufferPointer(x), rows: count, risk: risk, atypicality: atypicality, tier: tier,
+                      interval: interval ? (low, high) : nil)
+            result.risk.append(contentsOf: risk); result.atypicality.append(contentsOf: atypicality); result.tier.append(contentsOf: tier)
+            result.intervalLow.append(contentsOf: low); result.intervalHigh.append(contentsOf: high)
+            if k > 0 {
+                let index = UnsafeMutableBufferPointer(rebasing: indices[0..<(count * k)]), terms = area(blockRows * (m + 4), count * k)
+                try explain(UnsafeBufferPointer(x), rows: count, k: k, featureIndex: index, contribution: terms)
+                featureIndex.append(contentsOf: index); contribution.append(contentsOf: terms)
+            }
+            start = end
+        }
+    }
+
+    /// Sets every value of `rows` of `matrix` to NaN.
+    static func clear(rows: [Int], of matrix: inout FeatureMatrix) {
+        let m = matrix.columns
+        matrix.values.withUnsafeMutableBufferPointer { v in
+            for r in rows where r >= 0 && r < matrix.rows { for j in 0..<m { v[r * m + j] = .nan } }
+        }
+    }
+
     /// Encodes raw records into feature vectors (schema order; level indices; NaN = missing) with
     /// the model's spec, as ``scoreRecords(columns:rows:k:options:)`` does before scoring. A row
     /// with an error (in `problems.byRow`) has an unspecified vector.
     func encode(columns: [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
                 problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, matrix: FeatureMatrix) {
+        let (raw, features) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems)
+        return (raw, FeatureEncoder.matrix(features))
+    }
+
+    /// The raw features of raw records and their feature vectors ready to be written
+    /// (``EncodedFeatures``), the records' errors and warnings in `problems`.
+    func encodedFeatures(columns: [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
+                         problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, features: EncodedFeatures) {
         let spec = parameters.dataset
         let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, plan: recordPlan, options: options, warnings: &problems)
         let tables = DatasetTables(spec: spec, records: table)
         try Self.markExcluded(tables, rows: rows, problems: &problems)
         let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
         let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: rows), strict: false, errors: &problems)
-        return (raw, FeatureEncoder.encode(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: recordPlan.levels))
+        return (raw, FeatureEncoder.features(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: recordPlan.levels))
     }
 
     /// The feature vectors of raw records as the daemon computes them before scoring (what a
@@ -135,9 +195,7 @@ extension ReadmitModel {
                               options: RecordBatch.Options) throws(DataError) -> (matrix: FeatureMatrix, messages: [RecordMessage]) {
         var problems = RowErrors(badValuesMissing: options.badValuesMissing)
         var x = try encode(columns: columns, rows: rows, options: options, problems: &problems).matrix
-        for r in problems.byRow.keys where r >= 0 && r < rows {
-            for j in 0..<x.columns { x.values[r * x.columns + j] = .nan }
-        }
+        Self.clear(rows: Array(problems.byRow.keys), of: &x)
         return (x, Self.messages(problems))
     }
 

@@ -422,6 +422,66 @@ final class RecordsTests: XCTestCase {
         XCTAssertEqual(unknown.risk.map(\.bitPattern), try model.score(nanHistory).risk.map(\.bitPattern))
     }
 
+    /// A request of several scoring blocks (``EncodedFeatures``: written and scored 512 rows at
+    /// a time, in process) gives every row what the whole encoded matrix gives, bit for bit:
+    /// risk, atypicality, tier, interval and explanation, with error rows on either side of
+    /// each block boundary and in the last, partial block; and every message.
+    func testScoringBlocksGiveTheWholeMatrixResults() throws {
+        let n = 1_300, k = 3
+        let blocks = [511, 512, 1_023, 1_024, 1_025]
+        var columns: [(name: String, column: RecordColumn)] = try sample(count: n, seed: 17, numbersAsText: true).columns.map { name, c in
+            switch c {
+            case .numbers(let v): return (name, .numbers(v))
+            case .texts(var values, var codes):
+                if name == "num_lab_procedures" {
+                    values.append("many")  // a bad number: an error row
+                    for r in [0] + blocks + [n - 1] { codes[r] = Int32(values.count - 1) }
+                }
+                if name == "num_medications" {
+                    // Sent as numbers, two infinite: error rows whose vectors must not reach the trees.
+                    var v = codes.map { $0 < 0 ? Double.nan : Double(values[Int($0)]) ?? .nan }
+                    v[700] = .infinity; v[n - 1] = -.infinity
+                    return (name, .numbers(v))
+                }
+                if name == "race" {
+                    values.append("Martian")  // an unknown level: a warning, the row scored
+                    for r in [510, 513, n - 2] { codes[r] = Int32(values.count - 1) }
+                }
+                return (name, .texts(values: values, codes: codes))
+            }
+        }
+        columns.append(("not_a_field", .numbers([Double](repeating: 1, count: n))))
+        let options = RecordBatch.Options(interval: true)
+        let result = try model.scoreRecords(columns: columns, rows: n, k: k, options: options)
+        // The whole matrix, as the encoder gives it (error rows NaN), scored and explained at once.
+        let whole = try model.encodeRecords(columns: columns, rows: n, options: options)
+        let scores = try model.score(whole.matrix, interval: true)
+        var index = [Int32](repeating: -1, count: n * k), contribution = [Double](repeating: 0, count: n * k)
+        try whole.matrix.values.withUnsafeBufferPointer { x in
+            try index.withUnsafeMutableBufferPointer { i in
+                try contribution.withUnsafeMutableBufferPointer { c in try model.explain(x, rows: n, k: k, featureIndex: i, contribution: c) }
+            }
+        }
+        let failed = Set(whole.messages.filter { $0.severity == .error }.map(\.row))
+        XCTAssertEqual(failed, Set([0, 700] + blocks + [n - 1]), "the bad numbers, and only they, are error rows")
+        XCTAssertTrue(whole.messages.contains { $0.code == "unknown_level" && $0.row == 513 }, "\(whole.messages)")
+        XCTAssertEqual(result.messages, whole.messages)
+        for r in 0..<n {
+            if failed.contains(r) {
+                XCTAssertTrue(result.risk[r].isNaN && result.atypicality[r].isNaN && result.tier[r] == 255, "error row \(r)")
+                XCTAssertTrue(result.intervalLow[r].isNaN && result.intervalHigh[r].isNaN && result.explanations[r].isEmpty, "error row \(r)")
+                continue
+            }
+            let same = result.risk[r].bitPattern == scores.risk[r].bitPattern && result.atypicality[r].bitPattern == scores.atypicality[r].bitPattern
+                && result.tier[r] == scores.tier[r] && result.intervalLow[r].bitPattern == scores.intervalLow[r].bitPattern
+                && result.intervalHigh[r].bitPattern == scores.intervalHigh[r].bitPattern
+            let terms = (0..<k).filter { index[r * k + $0] >= 0 }
+            let explained = result.explanations[r].map { "\($0.feature) \($0.contribution.bitPattern)" }
+                == terms.map { "\(model.schema.features[Int(index[r * k + $0])].name) \(contribution[r * k + $0].bitPattern)" }
+            if !same || !explained { return XCTFail("row \(r) differs from the whole matrix's (scores \(same), explanation \(explained))") }
+        }
+    }
+
     /// A batch large enough to be split across cores gives every row the result it has alone,
     /// and an error in its last row names that row of the whole request.
     func testLargeBatchSplitAcrossCoresIsBitIdentical() throws {
