@@ -390,6 +390,45 @@ static void test_records_builder(void) {
               READMIT_OK, "a bad text in a missing row is not read: %s", readmit_records_errmsg(r));
     CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){0, 3, 5, 7}, NULL) == READMIT_EINVAL,
           "a NUL in row 2 (and bad UTF-8 in row 0)");
+    {
+        /* The same checks on a column long enough for the short-text cache (256 rows or more),
+         * where rows of texts seen before take its fast loop: an offset out of order or past
+         * the buffer after many such rows is named by its row, also in a missing row, and the
+         * column keeps what it held. */
+        enum { ROWS = 300 };
+        readmit_records *big = NULL;
+        CHECK(readmit_records_new(ROWS, &big) == READMIT_OK, "new");
+        char text[ROWS * 6];
+        int64_t off[ROWS + 1];
+        uint8_t valid[ROWS];
+        off[0] = 0;
+        for (size_t row = 0; row < ROWS; row++) {
+            const char *t = row % 3 ? "No" : "Steady";
+            memcpy(text + off[row], t, strlen(t));
+            off[row + 1] = off[row] + (int64_t)strlen(t);
+            valid[row] = 1;
+        }
+        size_t len = (size_t)off[ROWS];
+        CHECK(readmit_records_set_text_buffer(big, "med", text, len, off, NULL) == READMIT_OK, "%s", readmit_records_errmsg(big));
+        int64_t saved = off[281];
+        off[281] = off[280] - 1;
+        CHECK(readmit_records_set_text_buffer(big, "med", text, len, off, NULL) == READMIT_EINVAL, "decreasing at row 280");
+        CHECK(strstr(readmit_records_errmsg(big), "'med', row 280:") != NULL, "%s", readmit_records_errmsg(big));
+        valid[280] = 0;
+        CHECK(readmit_records_set_text_buffer(big, "med", text, len, off, valid) == READMIT_EINVAL, "decreasing in a missing row");
+        CHECK(strstr(readmit_records_errmsg(big), "'med', row 280:") != NULL, "%s", readmit_records_errmsg(big));
+        off[281] = saved;
+        CHECK(readmit_records_set_text_buffer(big, "med", text, len - 1, off, NULL) == READMIT_EINVAL, "past the buffer");
+        CHECK(strstr(readmit_records_errmsg(big), "'med', row 299:") != NULL, "%s", readmit_records_errmsg(big));
+        size_t size = 0;
+        unsigned char *frame = rm_records_text_frame(big, "med", 0, ROWS, &size);
+        /* Type 3, two texts in the order of their first row, then a code a row. */
+        CHECK(frame && size == 1 + 4 + 4 + 6 + 4 + 2 + ROWS && frame[0] == 3 && frame[1] == 2 && memcmp(frame + 9, "Steady", 6) == 0,
+              "the column is the first one set");
+        for (size_t row = 0; frame && row < ROWS; row++) CHECK(frame[21 + row] == (row % 3 ? 1 : 0), "row %zu", row);
+        free(frame);
+        readmit_records_free(big);
+    }
     CHECK(strstr(readmit_records_errmsg(r), "row 0") != NULL, "%s", readmit_records_errmsg(r));
     CHECK(readmit_records_set_text_buffer(r, "buf", buf, 7, (const int64_t[4]){3, 5, 5, 7}, NULL) == READMIT_EINVAL,
           "a NUL in row 2");
@@ -631,6 +670,52 @@ static void test_records_names_and_texts_by_length(void) {
     }
     readmit_records_free(r);
     readmit_close(c);
+}
+
+/* A column set whole from texts keeps them in the order of their first row with every one
+ * used, so its frame is taken as it is (no scan): after a cell is replaced, which leaves a text
+ * unused or moves where one first appears, the frame again holds only the texts used, in the
+ * order of their first row; and a slice's frame holds only its own texts. */
+static void test_records_text_frames_after_a_cell_changes(void) {
+    enum { N = 400 };
+    const char *cells[N];
+    char buffer[N * 8];
+    int64_t offsets[N + 1];
+    offsets[0] = 0;
+    for (size_t row = 0; row < N; row++) {
+        cells[row] = row == 5 ? "Rare" : row % 4 ? "No" : "Steady";
+        memcpy(buffer + offsets[row], cells[row], strlen(cells[row]));
+        offsets[row + 1] = offsets[row] + (int64_t)strlen(cells[row]);
+    }
+    for (int setter = 0; setter < 2; setter++) {
+        readmit_records *r = NULL;
+        CHECK(readmit_records_new(N, &r) == READMIT_OK, "new");
+        if (setter == 0)
+            CHECK(readmit_records_set_text_buffer(r, "med", buffer, (size_t)offsets[N], offsets, NULL) == READMIT_OK, "%s",
+                  readmit_records_errmsg(r));
+        else
+            CHECK(readmit_records_set_texts(r, "med", cells) == READMIT_OK, "%s", readmit_records_errmsg(r));
+        const char *edits[][2] = {{"5", "No"}, {"0", "No"}, {"1", "Up"}};
+        for (size_t e = 0; e <= 3; e++) {
+            if (e > 0) {
+                size_t row = (size_t)atoi(edits[e - 1][0]);
+                cells[row] = edits[e - 1][1];
+                CHECK(readmit_records_set_text(r, "med", row, cells[row]) == READMIT_OK, "%s", readmit_records_errmsg(r));
+            }
+            size_t slices[][2] = {{0, N}, {0, 3}, {4, 10}};
+            for (size_t s = 0; s < 3; s++) {
+                size_t want_size = 0, size = 0;
+                unsigned char *want = spec_text_frame(cells + slices[s][0], slices[s][1], &want_size);
+                unsigned char *got = rm_records_text_frame(r, "med", slices[s][0], slices[s][1], &size);
+                CHECK(got && size == want_size && memcmp(got, want, size) == 0, "setter %d, after %zu edits, rows %zu + %zu",
+                      setter, e, slices[s][0], slices[s][1]);
+                free(want);
+                free(got);
+            }
+        }
+        readmit_records_free(r);
+        cells[5] = "Rare", cells[0] = "Steady", cells[1] = "No";
+    }
 }
 
 static void test_records_text_frames(void) {
@@ -1293,6 +1378,7 @@ int main(void) {
     RUN(test_records_request_bytes);
     RUN(test_records_names_and_texts_by_length);
     RUN(test_records_text_frames);
+    RUN(test_records_text_frames_after_a_cell_changes);
     RUN(test_records_large);
     RUN(test_records_result);
     RUN(test_records_malformed_replies);
