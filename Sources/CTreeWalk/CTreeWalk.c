@@ -529,6 +529,81 @@ size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size
 }
 
 // ---------------------------------------------------------------------------------------------
+// One float-exact row, eight trees in the lanes of a vector (issue 15's "trees spread over
+// vector lanes" for single rows): per level, each group of eight trees' node codes and values,
+// then the row's values they test, are gathered; the leaves are added onto the row's sum in
+// tree order, so the same bits as the walks above.
+
+/// Groups of eight trees walked at once: independent gathers overlap (1, 2 and 4 groups: 2.1,
+/// 1.4 and 1.2 us a row for 100 trees of depth 8, against 2.7 us for rtw_forest_add_rows).
+#ifndef ROW_TREE_GROUPS
+#define ROW_TREE_GROUPS 4
+#endif
+
+AVX2 static size_t forest_float_row(const rtw_forest_float *fo, const float *row, size_t columns, double *sum) {
+    const int depth = fo->depth;
+    if (depth <= 0 || depth > 24 || fo->trees < 0 || columns > (1u << 24)) return 0;
+    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
+    const int32_t trees = fo->trees;
+    // Lane j of group g walks tree t + 8g + j: its nodes start (8g + j) * internal after tree t's.
+    __m256i nodeBase[ROW_TREE_GROUPS], leafBase[ROW_TREE_GROUPS];
+    for (int g = 0; g < ROW_TREE_GROUPS; g++) {
+        const __m256i lane = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(8 * g));
+        nodeBase[g] = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)internal));
+        leafBase[g] = _mm256_sub_epi32(_mm256_mullo_epi32(lane, _mm256_set1_epi32((int)leaves)), _mm256_set1_epi32((int)internal));
+    }
+    const __m256i one = _mm256_set1_epi32(1);
+    const __m256i indicator = _mm256_set1_epi32(1 << 30);
+    double s = *sum;
+    int32_t t = 0;
+    for (; t + 8 * ROW_TREE_GROUPS <= trees; t += 8 * ROW_TREE_GROUPS) {
+        const int32_t *f = fo->feature + (size_t)t * internal;
+        const float *v = fo->valueFloat + (size_t)t * internal;
+        __m256i i[ROW_TREE_GROUPS];
+        for (int g = 0; g < ROW_TREE_GROUPS; g++) i[g] = _mm256_setzero_si256();
+        for (int k = 0; k < depth; k++) {
+            for (int g = 0; g < ROW_TREE_GROUPS; g++) {
+                const __m256i at = _mm256_add_epi32(nodeBase[g], i[g]);
+                const __m256i code = _mm256_i32gather_epi32(f, at, 4);
+                const __m256 value = _mm256_i32gather_ps(v, at, 4);
+                const __m256 x = _mm256_i32gather_ps(row, _mm256_andnot_si256(indicator, code), 4);
+                const __m256 equal = _mm256_cmp_ps(x, value, _CMP_EQ_OQ);
+                const __m256 greater = _mm256_cmp_ps(x, value, _CMP_NLE_UQ);
+                // right is all ones (-1) where the row goes right: i -> 2i + 1 + 1.
+                const __m256i right = _mm256_castps_si256(_mm256_blendv_ps(greater, equal, _mm256_castsi256_ps(_mm256_slli_epi32(code, 1))));
+                i[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(i[g], i[g]), one), right);
+            }
+        }
+        const double *l = fo->leaf + (size_t)t * leaves;
+        for (int g = 0; g < ROW_TREE_GROUPS; g++) {
+            const __m256i at = _mm256_add_epi32(leafBase[g], i[g]);
+            double leaf[8];
+            _mm256_storeu_pd(leaf, _mm256_i32gather_pd(l, _mm256_castsi256_si128(at), 8));
+            _mm256_storeu_pd(leaf + 4, _mm256_i32gather_pd(l, _mm256_extracti128_si256(at, 1), 8));
+            for (int q = 0; q < 8; q++) s += leaf[q];
+        }
+    }
+    for (; t < trees; t++) {  // the last trees, one at a time, as the lanes compare
+        const int32_t *f = fo->feature + (size_t)t * internal;
+        const float *v = fo->valueFloat + (size_t)t * internal;
+        size_t i = 0;
+        for (int k = 0; k < depth; k++) {
+            const int32_t code = f[i];
+            const float x = row[code & ~(1 << 30)], value = v[i];
+            i = 2 * i + 1 + ((code & (1 << 30)) ? (size_t)(x == value) : (size_t)!(x <= value));
+        }
+        s += fo->leaf[(size_t)t * leaves + i - internal];
+    }
+    *sum = s;
+    return 1;
+}
+
+size_t rtw_forest_float_row_avx2(const rtw_forest_float *f, const float *row, size_t columns, double *sum) {
+    if (!rtw_cpu_supports_avx2()) return 0;
+    return forest_float_row(f, row, columns, sum);
+}
+
+// ---------------------------------------------------------------------------------------------
 // AVX-512: sixteen rows per vector (the booster on integer keys, the forest on floats) or eight
 // (the forest on doubles), the same steps as the AVX2 walks above, so the same bits. A node's
 // test becomes a mask and `m` moves by a masked add; the top six levels' nodes (up to 32) come
@@ -752,6 +827,11 @@ size_t rtw_booster_add_avx2(const rtw_booster *b, const double *x, size_t count,
 
 size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum) {
     (void)f; (void)x; (void)count; (void)columns; (void)sum;
+    return 0;
+}
+
+size_t rtw_forest_float_row_avx2(const rtw_forest_float *f, const float *row, size_t columns, double *sum) {
+    (void)f; (void)row; (void)columns; (void)sum;
     return 0;
 }
 

@@ -202,6 +202,31 @@ final class TreeWalkTests: XCTestCase {
         }
     }
 
+    /// The C row walks (a float-exact row's trees in vector lanes, any other row eight trees
+    /// together) add the reference walk's bits for every row alone, also on values imputation
+    /// never leaves (NaN, +-inf) and on each threshold's nearest floats and doubles.
+    func testRowWalksGiveTheReferenceBitsOnEveryValue() throws {
+        guard TreeWalk.avx2.isSupported else { throw XCTSkip("no AVX2 on this CPU: the row walks are not used") }
+        let (result, _, _) = try TestSupport.smallModel.get()
+        let p = result.parameters
+        let compiled = CompiledForest(forest: p.forest, layout: p.layout)
+        let columns = p.schema.count
+        for (name, rows) in [("float edge rows", forestFloatEdgeRows(compiled, columns: columns)), ("edge rows", forestEdgeRows(compiled, columns: columns))] {
+            var x = rows
+            XCTAssertTrue(x.contains { $0.isNaN } || name == "edge rows", name)
+            let n = x.count / columns
+            var reference = [Double](repeating: 0, count: n), got = [Double](repeating: 0, count: n)
+            x.withUnsafeMutableBufferPointer { xb in
+                reference.withUnsafeMutableBufferPointer { compiled.scalarWalk(xb.baseAddress!, count: n, into: $0.baseAddress!) }
+                got.withUnsafeMutableBufferPointer { XCTAssertEqual(compiled.rowWalk(xb.baseAddress!, count: n, into: $0.baseAddress!), n, name) }
+            }
+            XCTAssertGreaterThan(Set(reference).count, n / 10, "\(name): the rows should reach different leaves")
+            if let r = (0..<n).first(where: { got[$0].bitPattern != reference[$0].bitPattern }) {
+                XCTFail("\(name): row \(r) of \(n): \(got[r]) instead of \(reference[r])")
+            }
+        }
+    }
+
     /// The whole served result (risk, interval, atypicality, tier) by every walk, on data rows
     /// and all-missing rows.
     func testServedScoresAreTheSameByEveryWalk() throws {

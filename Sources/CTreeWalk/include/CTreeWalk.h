@@ -136,6 +136,12 @@ size_t rtw_forest_add_float_avx512(const rtw_forest_float *f, const float *x, si
 /// of 8).
 size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum);
 
+/// Adds every tree's path length, in tree order, onto `*sum` for one row of `columns` floats
+/// (its exact imputed values), the trees walking eight to a vector's lanes, 32 at a time:
+/// for the rows the vector walks leave, above all the one-row request. Returns 1, or 0
+/// (nothing done) where rtw_cpu_supports_avx2() is 0 or the depth is outside 1-24.
+size_t rtw_forest_float_row_avx2(const rtw_forest_float *f, const float *row, size_t columns, double *sum);
+
 #ifdef __cplusplus
 }
 #endif
