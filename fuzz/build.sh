@@ -6,6 +6,7 @@
 #   wire  Sources/ReadmitWire (+ ReadmitTextIndex)  RequestDecoder (all ops, RECORDS, HISTORY), ReplyDecoder
 #   c_reply  shim/ reply validation, RECORDS and HISTORY replies, INFO schema
 #   c_json   shim/ JSON parser, INFO schema reader, reply messages
+#   c_texts  shim/ texts from one buffer with offsets against one C string per row
 #   csv   Sources/ReadmitTables/CSVTable.swift (with DataError, CompressedFile)
 #   spec  fuzz/targets/FuzzSpec: the dataset-spec reader (Yams, node walk, validator)
 #   model fuzz/targets/FuzzModelFile: the model-file loader and the records encoder it drives
@@ -19,7 +20,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 out=${FUZZ_OUT:-.build/fuzz}
 mkdir -p "$out"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(wire c_reply c_json csv spec model)
+[ ${#targets[@]} -gt 0 ] || targets=(wire c_reply c_json c_texts csv spec model)
 # lld: gold warns about every ASan symbol it cannot export.
 SWIFTC=(swiftc -O -g -sanitize=fuzzer,address -parse-as-library -use-ld=lld)
 CLANG=(clang -std=c11 -g -O1 -fuse-ld=lld -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -49,7 +50,7 @@ for t in "${targets[@]}"; do
         grep -v 'prohibited flag' "$out/build-$t.log" | tail -n 40; exit 1
       fi
       cp .build/fuzz-swiftpm/release/"$product" "$out/fuzz_$t" ;;
-    c_reply|c_json)
+    c_reply|c_json|c_texts)
       "${CLANG[@]}" -o "$out/fuzz_$t" "fuzz/c/fuzz_${t#c_}.c" shim/*.c $(pkg-config --libs libzmq 2>/dev/null || echo -lzmq) -lm ;;
     *) echo "fuzz/build: unknown target $t" >&2; exit 2 ;;
   esac

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
 export PATH="/opt/swift/usr/bin:$PATH"
 seconds=${FUZZ_SECONDS:-60}
-targets=(wire c_reply c_json csv spec model)
+targets=(wire c_reply c_json c_texts csv spec model)
 export FUZZ_OUT="$PWD/.build/fuzz"
 # The Swift runtime's own backtracer would race ASan for the crash report.
 export SWIFT_BACKTRACE=enable=no
