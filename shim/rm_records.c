@@ -88,10 +88,11 @@ static void rm_strtab_put(rm_strtab *t, uint64_t h, size_t index) {
     t->count++;
 }
 
-/* Adds string `index` (hash h), growing the table to stay at most half full. 0: out of memory. */
-static int rm_strtab_add(rm_strtab *t, uint64_t h, size_t index) {
+/* Adds string `index` (hash h), growing the table to stay at most half full (first to
+ * `first_cap` slots, a power of two). 0: out of memory. */
+static int rm_strtab_add(rm_strtab *t, uint64_t h, size_t index, size_t first_cap) {
     if ((t->count + 1) * 2 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
+        size_t cap = t->cap ? t->cap * 2 : first_cap;
         if (cap > SIZE_MAX / sizeof(rm_slot)) return 0;
         rm_slot *slots = calloc(cap, sizeof *slots);
         if (!slots) return 0;
@@ -109,6 +110,75 @@ static void rm_strtab_clear(rm_strtab *t) {
     free(t->slots);
     t->slots = NULL;
     t->cap = t->count = 0;
+}
+
+/* ---- an arena: many small buffers from a few blocks, freed together ---- */
+
+/* A one-row encounter of 54 fields asked for about 400 mallocs, reallocs and frees between its
+ * setters and its request (a code and a dictionary a text field, a values frame a column):
+ * over two fifths of the client's instructions for the call. Those buffers live as long as the
+ * batch or the request, so they are carved from blocks and freed with them. */
+typedef struct rm_block {
+    struct rm_block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+} rm_block;
+
+typedef struct {
+    rm_block *head; /* the block being filled; older ones follow */
+} rm_arena;
+
+#define RM_ARENA_BLOCK 4096
+
+/* `bytes` (rounded up to 16) from the arena; NULL when out of memory. */
+static void *rm_arena_alloc(rm_arena *a, size_t bytes) {
+    if (bytes > SIZE_MAX - 15) return NULL;
+    bytes = (bytes + 15) & ~(size_t)15;
+    rm_block *b = a->head;
+    if (!b || b->cap - b->used < bytes) {
+        size_t cap = bytes > RM_ARENA_BLOCK ? bytes : RM_ARENA_BLOCK;
+        if (cap > SIZE_MAX - sizeof *b || !(b = malloc(sizeof *b + cap))) return NULL;
+        b->next = a->head;
+        b->used = 0;
+        b->cap = cap;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += bytes;
+    return p;
+}
+
+/* Gives back `bytes` at p when they are the arena's last allocation (else they stay until the
+ * arena is emptied). */
+static void rm_arena_pop(rm_arena *a, const void *p, size_t bytes) {
+    rm_block *b = a->head;
+    bytes = (bytes + 15) & ~(size_t)15;
+    if (b && b->used >= bytes && (const unsigned char *)p == b->data + b->used - bytes) b->used -= bytes;
+}
+
+/* 1 when p was carved from the arena. */
+static int rm_arena_owns(const rm_arena *a, const void *p) {
+    const unsigned char *q = p;
+    for (const rm_block *b = a->head; b; b = b->next)
+        if (q >= b->data && q < b->data + b->cap) return 1;
+    return 0;
+}
+
+/* Frees every block but the newest, which is emptied for reuse (keep = 1), or all (keep = 0). */
+static void rm_arena_reset(rm_arena *a, int keep) {
+    rm_block *b = a->head, *rest = b ? b->next : NULL;
+    if (!keep) {
+        rest = b;
+        a->head = NULL;
+    } else if (b) {
+        b->used = 0;
+        b->next = NULL;
+    }
+    while (rest) {
+        rm_block *next = rest->next;
+        free(rest);
+        rest = next;
+    }
 }
 
 /* ---- the batch ---- */
@@ -140,6 +210,9 @@ typedef struct {
     int ordered;            /* texts: every text is used, and codes 0, 1, 2... first appear in that
                              * order (a whole-column setter interned them row by row): a frame of
                              * every row is the column as it is (rm_text_frame) */
+    rm_arena *arena;        /* a small batch's arena, for this column's first dictionary; NULL once
+                             * that dictionary is left (so a column takes at most one from it) */
+    int dict_in_arena;      /* dict was carved from `arena`: never freed or reallocated itself */
 } rm_column;
 
 /* Row-sized buffers of the fields removed by readmit_records_clear, for the fields set next:
@@ -155,10 +228,21 @@ struct readmit_records {
     size_t n_columns, cap_columns;
     rm_strtab column_index;
     rm_spares spare_numbers, spare_codes;
+    rm_arena arena; /* a batch of at most RM_ARENA_ROWS rows: its row-sized buffers and first
+                     * dictionaries (all of them freed by readmit_records_clear and _free) */
     char errmsg[512];
 };
 
+/* Batches of at most this many rows (an encounter or a few) take their columns' buffers from
+ * their arena; larger ones from malloc, where a column's buffer is large anyway. */
+#define RM_ARENA_ROWS 16
+/* The first dictionary of a small batch's text column: room for this many texts. */
+#define RM_ARENA_DICT 2
+
 #define RM_NAME_SHORT sizeof(((rm_column *)0)->name_short)
+/* The column index's first size: a whole encounter's fields (Diabetes 130 sends 54) without
+ * growing it (from 16 slots, three more callocs and rehashes a batch). */
+#define RM_COLUMN_SLOTS 128
 
 /* A column's name (NUL-terminated). */
 static const char *rm_column_name(const rm_column *c) { return c->name ? c->name : c->name_short; }
@@ -230,28 +314,61 @@ int readmit_records_new(size_t n_rows, readmit_records **out) {
     return READMIT_OK;
 }
 
+/* Drops the column's texts. A dictionary from the arena is kept, emptied, for the next ones. */
 static void rm_column_clear_texts(rm_column *c) {
     for (size_t i = 0; i < c->n_dict; i++) free(c->dict[i].heap);
-    free(c->dict);
-    c->dict = NULL;
-    c->n_dict = c->cap_dict = 0;
+    if (!c->dict_in_arena) {
+        free(c->dict);
+        c->dict = NULL;
+        c->cap_dict = 0;
+    }
+    c->n_dict = 0;
     c->ordered = 0;
     rm_strtab_clear(&c->dict_index);
 }
 
-/* A spare row-sized buffer, or a new one of `bytes` (NULL when out of memory). */
-static void *rm_spare_take(rm_spares *s, size_t bytes) {
-    return s->count > 0 ? s->buffers[--s->count] : malloc(bytes);
+/* Drops the texts of a column that was never added to the batch (a setter that failed). */
+static void rm_column_discard_texts(rm_column *c) {
+    rm_column_clear_texts(c); /* keeps a dictionary from the arena: given back here */
+    if (c->dict_in_arena) {
+        rm_arena_pop(c->arena, c->dict, c->cap_dict * sizeof *c->dict);
+        c->dict = NULL;
+        c->cap_dict = 0;
+        c->dict_in_arena = 0;
+    }
+}
+
+/* Gives the column `texts`' dictionary (interned into a column of their own), dropping its own. */
+static void rm_column_take_texts(rm_column *c, const rm_column *texts) {
+    rm_column_clear_texts(c);
+    if (c->dict_in_arena) c->arena = NULL; /* its arena dictionary is left: never another */
+    c->dict = texts->dict;
+    c->n_dict = texts->n_dict;
+    c->cap_dict = texts->cap_dict;
+    c->dict_in_arena = texts->dict_in_arena;
+    c->dict_index = texts->dict_index;
+}
+
+/* A spare row-sized buffer, or a new one of `bytes` (NULL when out of memory): from the arena
+ * for a small batch. */
+static void *rm_spare_take(readmit_records *r, rm_spares *s, size_t bytes) {
+    if (s->count > 0) return s->buffers[--s->count];
+    return r->n_rows <= RM_ARENA_ROWS ? rm_arena_alloc(&r->arena, bytes) : malloc(bytes);
+}
+
+/* Frees a row-sized buffer unless the arena holds it. */
+static void rm_rows_free(readmit_records *r, void *buffer) {
+    if (buffer && !rm_arena_owns(&r->arena, buffer)) free(buffer);
 }
 
 /* Keeps `buffer` (NULL: nothing) for a field set later, or frees it when it cannot be kept. */
-static void rm_spare_keep(rm_spares *s, void *buffer) {
+static void rm_spare_keep(readmit_records *r, rm_spares *s, void *buffer) {
     if (!buffer) return;
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         void **grown = cap <= SIZE_MAX / sizeof *grown ? realloc(s->buffers, cap * sizeof *grown) : NULL;
         if (!grown) {
-            free(buffer);
+            rm_rows_free(r, buffer);
             return;
         }
         s->buffers = grown;
@@ -260,11 +377,15 @@ static void rm_spare_keep(rm_spares *s, void *buffer) {
     s->buffers[s->count++] = buffer;
 }
 
-static void rm_spares_free(rm_spares *s) {
-    for (size_t i = 0; i < s->count; i++) free(s->buffers[i]);
-    free(s->buffers);
-    s->buffers = NULL;
-    s->count = s->cap = 0;
+/* Empties the spares (keep_lists = 0: frees their lists too). */
+static void rm_spares_free(readmit_records *r, rm_spares *s, int keep_list) {
+    for (size_t i = 0; i < s->count; i++) rm_rows_free(r, s->buffers[i]);
+    s->count = 0;
+    if (!keep_list) {
+        free(s->buffers);
+        s->buffers = NULL;
+        s->cap = 0;
+    }
 }
 
 void readmit_records_free(readmit_records *records) {
@@ -272,28 +393,36 @@ void readmit_records_free(readmit_records *records) {
     for (size_t i = 0; i < records->n_columns; i++) {
         rm_column *c = &records->columns[i];
         free(c->name);
-        free(c->numbers);
-        free(c->codes);
+        rm_rows_free(records, c->numbers);
+        rm_rows_free(records, c->codes);
         rm_column_clear_texts(c);
     }
     free(records->columns);
     rm_strtab_clear(&records->column_index);
-    rm_spares_free(&records->spare_numbers);
-    rm_spares_free(&records->spare_codes);
+    rm_spares_free(records, &records->spare_numbers, 0);
+    rm_spares_free(records, &records->spare_codes, 0);
+    rm_arena_reset(&records->arena, 0);
     free(records);
 }
 
 int readmit_records_clear(readmit_records *records) {
     if (!records) return READMIT_EINVAL;
+    int small = records->n_rows <= RM_ARENA_ROWS;
     for (size_t i = 0; i < records->n_columns; i++) {
         rm_column *c = &records->columns[i];
         free(c->name);
-        rm_spare_keep(&records->spare_numbers, c->numbers);
-        rm_spare_keep(&records->spare_codes, c->codes);
         rm_column_clear_texts(c);
+        if (small) continue; /* the arena is emptied below */
+        rm_spare_keep(records, &records->spare_numbers, c->numbers);
+        rm_spare_keep(records, &records->spare_codes, c->codes);
     }
     records->n_columns = 0;
     rm_strtab_clear(&records->column_index);
+    if (small) { /* every buffer of the batch came from the arena: it is reused from the start */
+        rm_spares_free(records, &records->spare_numbers, 1);
+        rm_spares_free(records, &records->spare_codes, 1);
+        rm_arena_reset(&records->arena, 1);
+    }
     return rm_records_ok(records);
 }
 
@@ -355,7 +484,7 @@ static int rm_column_get_taking(readmit_records *r, const char *field, size_t le
     if (len >= RM_NAME_SHORT) c.name = malloc(len + 1);
     size_t n = r->n_rows;
     if (kind == RM_COLUMN_NUMBERS) {
-        c.numbers = rm_spare_take(&r->spare_numbers, 1 + 8 * n);
+        c.numbers = rm_spare_take(r, &r->spare_numbers, 1 + 8 * n);
         if (c.numbers) c.numbers[0] = RM_COLUMN_NUMBERS;
         if (c.numbers && !unset) {
             /* NaN's wire bytes once, then a fixed 8-byte copy per row (a plain store): a call
@@ -367,18 +496,19 @@ static int rm_column_get_taking(readmit_records *r, const char *field, size_t le
     } else if (codes) {
         c.codes = codes;
     } else {
-        c.codes = rm_spare_take(&r->spare_codes, n ? 4 * n : 1);
+        c.codes = rm_spare_take(r, &r->spare_codes, n ? 4 * n : 1);
         if (c.codes && !unset)
             for (size_t row = 0; row < n; row++) c.codes[row] = -1;
     }
     if ((len >= RM_NAME_SHORT && !c.name) || (kind == RM_COLUMN_NUMBERS ? !c.numbers : !c.codes) ||
-        !rm_strtab_add(&r->column_index, h, r->n_columns)) {
+        !rm_strtab_add(&r->column_index, h, r->n_columns, RM_COLUMN_SLOTS)) {
         free(c.name);
-        rm_spare_keep(&r->spare_numbers, c.numbers);
-        if (c.codes != codes) rm_spare_keep(&r->spare_codes, c.codes);
+        rm_spare_keep(r, &r->spare_numbers, c.numbers);
+        if (c.codes != codes) rm_spare_keep(r, &r->spare_codes, c.codes);
         return rm_records_fail(r, READMIT_ENOMEM, "out of memory adding field '%s'", field);
     }
     memcpy(c.name ? c.name : c.name_short, field, len + 1);
+    if (n <= RM_ARENA_ROWS) c.arena = &r->arena;
     r->columns[r->n_columns] = c;
     *col = r->n_columns++;
     return READMIT_OK;
@@ -418,7 +548,7 @@ static int32_t rm_intern(rm_column *c, const char *text, size_t len) {
             if (c->dict[i].len == len && memcmp(rm_text_bytes(&c->dict[i]), text, len) == 0) return (int32_t)i;
         if (c->n_dict == RM_DICT_SCAN) { /* the text is new and the scan is full: index them all */
             for (size_t i = 0; i < c->n_dict; i++)
-                if (!rm_strtab_add(&c->dict_index, rm_hash(rm_text_bytes(&c->dict[i]), c->dict[i].len), i)) {
+                if (!rm_strtab_add(&c->dict_index, rm_hash(rm_text_bytes(&c->dict[i]), c->dict[i].len), i, 32)) {
                     rm_strtab_clear(&c->dict_index);
                     return -1;
                 }
@@ -430,10 +560,25 @@ static int32_t rm_intern(rm_column *c, const char *text, size_t len) {
     }
     if (c->n_dict >= INT32_MAX) return -1;
     if (c->n_dict == c->cap_dict) {
-        size_t cap = c->cap_dict ? c->cap_dict * 2 : 8;
-        if (cap > SIZE_MAX / sizeof(rm_text)) return -1;
-        rm_text *dict = realloc(c->dict, cap * sizeof *dict);
-        if (!dict) return -1;
+        size_t cap;
+        rm_text *dict;
+        if (c->cap_dict == 0 && c->arena) { /* a small batch's first texts */
+            cap = RM_ARENA_DICT;
+            if (!(dict = rm_arena_alloc(c->arena, cap * sizeof *dict))) return -1;
+            c->dict_in_arena = 1;
+        } else {
+            cap = c->cap_dict ? c->cap_dict * 2 : 8;
+            if (cap > SIZE_MAX / sizeof(rm_text)) return -1;
+            if (c->dict_in_arena) { /* outgrown: moved to the heap, and the arena is not asked again */
+                if (!(dict = malloc(cap * sizeof *dict))) return -1;
+                memcpy(dict, c->dict, c->n_dict * sizeof *dict);
+                rm_arena_pop(c->arena, c->dict, c->cap_dict * sizeof *c->dict); /* when it was the last */
+                c->dict_in_arena = 0;
+                c->arena = NULL;
+            } else if (!(dict = realloc(c->dict, cap * sizeof *dict))) {
+                return -1;
+            }
+        }
         c->dict = dict;
         c->cap_dict = cap;
     }
@@ -444,7 +589,7 @@ static int32_t rm_intern(rm_column *c, const char *text, size_t len) {
     if (len >= RM_TEXT_SHORT && !(copy = entry->heap = malloc(len + 1))) return -1;
     memcpy(copy, text, len); /* `text` need not end at len (readmit_records_set_text_buffer) */
     copy[len] = '\0';
-    if (c->dict_index.cap != 0 && !rm_strtab_add(&c->dict_index, h ? h : rm_hash(text, len), c->n_dict)) {
+    if (c->dict_index.cap != 0 && !rm_strtab_add(&c->dict_index, h ? h : rm_hash(text, len), c->n_dict, 32)) {
         free(entry->heap);
         return -1;
     }
@@ -622,7 +767,12 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
      * text nothing of the batch changes; on success the column takes the new texts. */
     rm_column fresh;
     memset(&fresh, 0, sizeof fresh);
-    fresh.codes = rm_spare_take(&records->spare_codes, n ? 4 * n : 1);
+    /* A new column of a small batch takes its one dictionary from the arena (an existing one
+     * has had its own, and a column takes at most one). */
+    if (n <= RM_ARENA_ROWS && rm_strtab_find(&records->column_index, records, rm_column_key, field, name_len,
+                                             rm_hash(field, name_len)) == SIZE_MAX)
+        fresh.arena = &records->arena;
+    fresh.codes = rm_spare_take(records, &records->spare_codes, n ? 4 * n : 1);
     if (!fresh.codes) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
     const char *previous = NULL; /* the last row's text: runs of one text skip the hash */
     size_t previous_len = 0;
@@ -640,8 +790,8 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
 #if RM_SHORT_TEXTS
             free(cache);
 #endif
-            rm_spare_keep(&records->spare_codes, fresh.codes);
-            rm_column_clear_texts(&fresh);
+            rm_spare_keep(records, &records->spare_codes, fresh.codes);
+            rm_column_discard_texts(&fresh);
             return rm_records_fail(records, READMIT_EINVAL,
                                    "field '%s', row %zu: offsets %lld to %lld are not a range of the %zu-byte buffer",
                                    field, row, (long long)offsets[row], (long long)offsets[row + 1], data_len);
@@ -676,8 +826,8 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
 #if RM_SHORT_TEXTS
             free(cache);
 #endif
-            rm_spare_keep(&records->spare_codes, fresh.codes);
-            rm_column_clear_texts(&fresh);
+            rm_spare_keep(records, &records->spare_codes, fresh.codes);
+            rm_column_discard_texts(&fresh);
             if (code == -1) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
             return rm_records_fail(records, READMIT_EINVAL, "field '%s', row %zu: %s", field, row,
                                    code == -2 ? "text is too long" : memchr(text, '\0', len) ? "text holds a NUL byte"
@@ -699,18 +849,14 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
 #endif
     rc = rm_column_get_taking(records, field, name_len, RM_COLUMN_TEXTS, fresh.codes, 0, &col);
     if (rc != READMIT_OK) {
-        rm_spare_keep(&records->spare_codes, fresh.codes);
-        rm_column_clear_texts(&fresh);
+        rm_spare_keep(records, &records->spare_codes, fresh.codes);
+        rm_column_discard_texts(&fresh);
         return rc;
     }
     rm_column *c = &records->columns[col];
-    rm_column_clear_texts(c);
-    if (c->codes != fresh.codes) rm_spare_keep(&records->spare_codes, c->codes); /* an existing column's codes are replaced */
+    if (c->codes != fresh.codes) rm_spare_keep(records, &records->spare_codes, c->codes); /* an existing column's codes are replaced */
     c->codes = fresh.codes;
-    c->dict = fresh.dict;
-    c->n_dict = fresh.n_dict;
-    c->cap_dict = fresh.cap_dict;
-    c->dict_index = fresh.dict_index;
+    rm_column_take_texts(c, &fresh);
     c->ordered = 1; /* interned row by row */
     return rm_records_ok(records);
 }
@@ -804,7 +950,8 @@ int readmit_records_set_codes(readmit_records *records, const char *field, size_
  * readmit_records_set_codes from a factorize), the codes go as they are, one memcpy on a
  * little-endian host; otherwise each goes through one table read without a branch
  * (remap[code + 1], remap[0] = -1 for missing). The bytes are the same either way. */
-static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_rows, int whole, size_t *size) {
+static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_rows, int whole, rm_arena *arena,
+                                    size_t *size) {
     size_t n_dict = c->n_dict;
     /* A column of a few texts (every column of a one-row batch) uses the stack for its tables. */
     int32_t small_remap[RM_DICT_SCAN + 1];
@@ -841,7 +988,7 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
     size_t width = n_used < 0xFF ? 1 : (n_used < 0xFFFF ? 2 : 4);
     if (bytes > SIZE_MAX - width * n_rows) goto done;
     bytes += width * n_rows;
-    frame = malloc(bytes);
+    frame = arena ? rm_arena_alloc(arena, bytes) : malloc(bytes);
     if (!frame) goto done;
     unsigned char *p = frame;
     *p++ = width == 1 ? RM_COLUMN_TEXTS_U8 : (width == 2 ? RM_COLUMN_TEXTS_U16 : RM_COLUMN_TEXTS);
@@ -891,7 +1038,7 @@ unsigned char *rm_records_text_frame(const readmit_records *records, const char 
     if (i == SIZE_MAX || records->columns[i].kind != RM_COLUMN_TEXTS || first > records->n_rows ||
         n_rows > records->n_rows - first)
         return NULL;
-    return rm_text_frame(&records->columns[i], first, n_rows, first == 0 && n_rows == records->n_rows, size);
+    return rm_text_frame(&records->columns[i], first, n_rows, first == 0 && n_rows == records->n_rows, NULL, size);
 }
 
 /* A RECORDS or HISTORY request for rows first .. first + n_rows - 1 of a batch, and what its
@@ -900,17 +1047,11 @@ typedef struct {
     rm_request req;
     const void **parts;
     size_t *sizes;
-    unsigned char **owned; /* per column: a frame built for the request, or NULL */
-    size_t n_cols;
+    rm_arena arena; /* the parts and sizes, and the frames built for the request */
     unsigned char counts[16];
 } rm_records_req;
 
-static void rm_records_req_free(rm_records_req *r) {
-    for (size_t i = 0; r->owned && i < r->n_cols; i++) free(r->owned[i]);
-    free(r->owned);
-    free(r->parts);
-    free(r->sizes);
-}
+static void rm_records_req_free(rm_records_req *r) { rm_arena_reset(&r->arena, 0); }
 
 /* Checks the options of a RECORDS or HISTORY request. */
 static int rm_records_check(readmit_client *client, uint8_t op, size_t k, unsigned options) {
@@ -931,11 +1072,11 @@ static int rm_records_build(readmit_client *client, const readmit_records *recor
     size_t n_cols = records->n_columns, n_parts = 1 + 2 * n_cols;
     int whole = first == 0 && n_rows == records->n_rows;
     memset(r, 0, sizeof *r);
-    r->n_cols = n_cols;
-    r->parts = calloc(n_parts, sizeof *r->parts);
-    r->sizes = calloc(n_parts, sizeof *r->sizes);
-    r->owned = calloc(n_cols ? n_cols : 1, sizeof *r->owned);
-    if (!r->parts || !r->sizes || !r->owned) {
+    if (n_parts > SIZE_MAX / 2 / sizeof *r->parts)
+        return rm_fail(client, READMIT_ENOMEM, "a request of %zu fields is too large", n_cols);
+    r->parts = rm_arena_alloc(&r->arena, n_parts * sizeof *r->parts);
+    r->sizes = r->parts ? rm_arena_alloc(&r->arena, n_parts * sizeof *r->sizes) : NULL;
+    if (!r->parts || !r->sizes) {
         rm_records_req_free(r);
         return rm_fail(client, READMIT_ENOMEM, "out of memory building a request of %zu fields", n_cols);
     }
@@ -954,21 +1095,22 @@ static int rm_records_build(readmit_client *client, const readmit_records *recor
             r->parts[2 + 2 * i] = c->numbers;
             continue;
         }
+        unsigned char *frame;
         if (c->kind == RM_COLUMN_NUMBERS) {
-            r->owned[i] = malloc(1 + 8 * n_rows);
-            if (r->owned[i]) {
-                r->owned[i][0] = c->numbers[0];
-                memcpy(r->owned[i] + 1, c->numbers + 1 + 8 * first, 8 * n_rows);
+            frame = rm_arena_alloc(&r->arena, 1 + 8 * n_rows);
+            if (frame) {
+                frame[0] = c->numbers[0];
+                memcpy(frame + 1, c->numbers + 1 + 8 * first, 8 * n_rows);
             }
         } else {
-            r->owned[i] = rm_text_frame(c, first, n_rows, whole, &r->sizes[2 + 2 * i]);
+            frame = rm_text_frame(c, first, n_rows, whole, &r->arena, &r->sizes[2 + 2 * i]);
         }
-        if (!r->owned[i]) {
+        if (!frame) {
             int rc = rm_fail(client, READMIT_ENOMEM, "out of memory encoding field '%s'", rm_column_name(c));
             rm_records_req_free(r);
             return rc;
         }
-        r->parts[2 + 2 * i] = r->owned[i];
+        r->parts[2 + 2 * i] = frame;
     }
     rm_request q = {op, 0, n_parts, r->parts, r->sizes, !whole};
     r->req = q;
@@ -1077,11 +1219,11 @@ static int rm_column_put_frame(readmit_records *r, const char *name, size_t len,
     uint64_t h = rm_hash(name, len);
     size_t i = rm_strtab_find(&r->column_index, r, rm_column_key, name, len, h);
     if (i != SIZE_MAX && r->columns[i].kind == RM_COLUMN_TEXTS) {
-        unsigned char *numbers = rm_spare_take(&r->spare_numbers, bytes);
+        unsigned char *numbers = rm_spare_take(r, &r->spare_numbers, bytes);
         if (!numbers) return READMIT_ENOMEM;
         rm_column *c = &r->columns[i];
         rm_column_clear_texts(c);
-        rm_spare_keep(&r->spare_codes, c->codes);
+        rm_spare_keep(r, &r->spare_codes, c->codes);
         c->codes = NULL;
         c->numbers = numbers;
         c->kind = RM_COLUMN_NUMBERS;

@@ -8,7 +8,9 @@
  * layout), every malformed reply rejected, the builder's argument checks, and INFO's
  * raw_fields read and validated.
  */
+#include <malloc.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -718,6 +720,107 @@ static void test_records_text_frames_after_a_cell_changes(void) {
     }
 }
 
+/* The heap in use now (glibc), or 0 where it cannot be read (then the bound below holds). */
+static size_t heap_in_use(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    return mallinfo2().uordblks;
+#else
+    return 0;
+#endif
+}
+
+/* A batch of at most RM_ARENA_ROWS rows takes its buffers from an arena (rm_records.c): the
+ * frames must be those of any batch, a dictionary that outgrows the arena must move to the
+ * heap intact, and setters repeated on one batch (also failing ones, also across
+ * readmit_records_clear) must not grow it without bound. Run under valgrind and ASan, which
+ * see a free of an arena buffer or a read of a freed one. */
+static void test_records_small_batches(void) {
+    static char texts[40][8];
+    for (int i = 0; i < 40; i++) snprintf(texts[i], sizeof texts[i], "t%d", i);
+    size_t sizes[] = {1, 2, 16, 17};
+    for (size_t v = 0; v < sizeof sizes / sizeof *sizes; v++) {
+        size_t n = sizes[v];
+        const char *cells[17] = {0};
+        readmit_records *r = NULL;
+        CHECK(readmit_records_new(n, &r) == READMIT_OK, "new(%zu)", n);
+        /* Forty texts through one cell: the dictionary grows past the arena's two. */
+        for (int i = 0; i < 40; i++) {
+            size_t row = (size_t)i % n;
+            cells[row] = texts[i];
+            CHECK(readmit_records_set_text(r, "race", row, cells[row]) == READMIT_OK, "%s", readmit_records_errmsg(r));
+            size_t want_size = 0, size = 0;
+            unsigned char *want = spec_text_frame(cells, n, &want_size);
+            unsigned char *got = rm_records_text_frame(r, "race", 0, n, &size);
+            CHECK(got && size == want_size && memcmp(got, want, size) == 0, "%zu rows, after %d texts", n, i + 1);
+            free(want);
+            free(got);
+        }
+        /* A whole-column setter on new columns and then again on the same ones. */
+        const char *g[17];
+        char buffer[17 * 4];
+        int64_t offsets[18] = {0};
+        for (size_t row = 0; row < n; row++) {
+            g[row] = texts[row % 3];
+            memcpy(buffer + offsets[row], g[row], strlen(g[row]));
+            offsets[row + 1] = offsets[row] + (int64_t)strlen(g[row]);
+        }
+        for (int again = 0; again < 3; again++) {
+            CHECK(readmit_records_set_texts(r, "g", g) == READMIT_OK, "%s", readmit_records_errmsg(r));
+            CHECK(readmit_records_set_text_buffer(r, "b", buffer, (size_t)offsets[n], offsets, NULL) == READMIT_OK, "%s",
+                  readmit_records_errmsg(r));
+            const char *fields[2] = {"g", "b"};
+            for (int f = 0; f < 2; f++) {
+                size_t want_size = 0, size = 0;
+                unsigned char *want = spec_text_frame(g, n, &want_size);
+                unsigned char *got = rm_records_text_frame(r, fields[f], 0, n, &size);
+                CHECK(got && size == want_size && memcmp(got, want, size) == 0, "%zu rows, column %s, set %d times", n,
+                      fields[f], again + 1);
+                free(want);
+                free(got);
+            }
+        }
+        /* Setters that fail, and setters that replace a column, many times over: bounded. */
+        int64_t bad[18];
+        memcpy(bad, offsets, sizeof bad);
+        bad[n] = offsets[n] + 1000; /* past the buffer */
+        size_t before = heap_in_use();
+        int failures = 0;
+        for (int i = 0; i < 20000; i++) {
+            failures += readmit_records_set_text_buffer(r, "new", buffer, (size_t)offsets[n], bad, NULL) == READMIT_EINVAL;
+            readmit_records_set_text_buffer(r, "b", buffer, (size_t)offsets[n], offsets, NULL);
+            readmit_records_set_texts(r, "g", g);
+            readmit_records_set_text(r, "race", 0, texts[i % 40]);
+        }
+        size_t after = heap_in_use();
+        CHECK(failures == 20000, "%d of 20000 bad buffers refused", failures);
+        CHECK(after < before + 65536, "%zu rows: the heap grew from %zu to %zu bytes over 20000 rounds of setters", n,
+              before, after);
+        /* Cleared and refilled many times: bounded, and the frames are those of a new batch. */
+        before = heap_in_use();
+        for (int i = 0; i < 20000; i++) {
+            CHECK(readmit_records_clear(r) == READMIT_OK, "clear");
+            for (int f = 0; f < 8; f++) {
+                char name[16];
+                snprintf(name, sizeof name, "f%d", f);
+                readmit_records_set_text(r, name, 0, texts[(i + f) % 40]);
+                readmit_records_set_number(r, "n", n - 1, (double)i);
+            }
+            readmit_records_set_text_buffer(r, "b", buffer, (size_t)offsets[n], offsets, NULL);
+        }
+        after = heap_in_use();
+        CHECK(after < before + 65536, "%zu rows: the heap grew from %zu to %zu bytes over 20000 clears", n, before, after);
+        const char *last[17] = {0};
+        last[0] = texts[(19999 + 7) % 40];
+        size_t want_size = 0, size = 0;
+        unsigned char *want = spec_text_frame(last, n, &want_size);
+        unsigned char *got = rm_records_text_frame(r, "f7", 0, n, &size);
+        CHECK(got && size == want_size && memcmp(got, want, size) == 0, "%zu rows: f7 after the clears", n);
+        free(want);
+        free(got);
+        readmit_records_free(r);
+    }
+}
+
 static void test_records_text_frames(void) {
     enum { N = 3000, POOL = 7 };
     static const char *pool[POOL] = {"No", "Steady", "", "Up", "Down", "\xc3\xa9t\xc3\xa9", "late"};
@@ -1379,6 +1482,7 @@ int main(void) {
     RUN(test_records_names_and_texts_by_length);
     RUN(test_records_text_frames);
     RUN(test_records_text_frames_after_a_cell_changes);
+    RUN(test_records_small_batches);
     RUN(test_records_large);
     RUN(test_records_result);
     RUN(test_records_malformed_replies);
