@@ -326,9 +326,10 @@ public final class ReadmitModel: Sendable {
         let m = schema.count, width = boosterWidth, rowWork = rowWork
         let chunk = min(rows, max(8, chunkRows))
         let outWidth = kind == .contributions ? width + 1 : 1
-        // One allocation for the four scratch areas (a one-row request notices each malloc).
-        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: chunk * (width + m + 1 + outWidth))
-        defer { buffer.deallocate() }
+        // One area for the four scratch areas: on the stack when small (a one-row request
+        // noticed each malloc), else the heap.
+        try withUnsafeTemporaryAllocation(of: Double.self, capacity: chunk * (width + m + 1 + outWidth)) { (area) throws(FeatureVectorError) in
+        guard let buffer = area.baseAddress else { return }
         let input = buffer, scratch = buffer + chunk * width
         let forestScores = scratch + chunk * m, output = forestScores + chunk
         var start = 0
@@ -345,7 +346,7 @@ public final class ReadmitModel: Sendable {
             if kind == .margin {
                 trees.margins(input, count: count, columns: width, into: output, walk: walk, chunkRows: chunk)
             } else {
-                do {
+                do throws(BoosterError) {
                     try booster.predict(input, rows: count, columns: width, kind: kind, into: output)
                 } catch {
                     throw FeatureVectorError(code: .badArgument, message: "prediction failed: \(error.message)")
@@ -353,6 +354,7 @@ public final class ReadmitModel: Sendable {
             }
             body(start, count, input, output)
             start += count
+        }
         }
     }
 

@@ -118,16 +118,17 @@ public struct CompiledBooster: Sendable {
                          walk: TreeWalk = .selected, chunkRows: Int = TreeWalk.chunkRows) {
         guard count > 0 else { return }
         let chunk = max(8, chunkRows - chunkRows % 8)
-        let acc = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { acc.deallocate() }
+        // The sums and the vector walks' keys on the stack when small (a one-row request noticed
+        // each malloc), else the heap.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { sums in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: walk.isVector ? 2 * max(1, min(chunk, count, 256)) * columns : 1) { keys in
+        guard let acc = sums.baseAddress, let scratch = keys.baseAddress else { return }
         acc.initialize(repeating: baseMargin, count: count)
         var done = 0
         if walk.isVector {
             // Sixteen rows per vector (avx512), then eight, then the rows left (count % 8: all of
             // them for a one-row request) one at a time on the same integer keys, eight trees
             // together (rtw_booster_add_rows: about a third of the Swift walk's instructions per row).
-            let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * max(1, min(chunk, count, 256)) * columns)
-            defer { scratch.deallocate() }
             done = keyNode.withUnsafeBufferPointer { n in
                 keyThreshold.withUnsafeBufferPointer { th in
                     leaf.withUnsafeBufferPointer { l in
@@ -151,6 +152,8 @@ public struct CompiledBooster: Sendable {
             start += n
         }
         for r in 0..<count { out[r] = Double(acc[r]) }
+        }
+        }
     }
 
     /// The reference walk: adds each tree's leaf, in tree order, onto `acc` for `count` rows.

@@ -119,8 +119,9 @@ public struct CompiledForest: Sendable {
         let chunk = max(8, chunkRows - chunkRows % 8)
         let vector = walk.isVector && count >= 8
         // The imputed rows as floats for the vector float walk, filled in the same pass.
-        let floats = UnsafeMutablePointer<Float>.allocate(capacity: vector ? min(chunk, count) * m : 1)
-        defer { floats.deallocate() }
+        // On the stack when small (a one-row request noticed each malloc), else the heap.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: vector ? min(chunk, count) * m : 1) { floatArea in
+        guard let floats = floatArea.baseAddress else { return }
         medians.withUnsafeBufferPointer { med in
         var start = 0
         while start < count {
@@ -177,6 +178,7 @@ public struct CompiledForest: Sendable {
             }
             if done < n { scalarWalk(scratch + done * m, count: n - done, into: sums + done) }
             start += n
+        }
         }
         }
         // Same arithmetic as IsolationForest.score: sum in tree order, mean, then 2^(-h/c) by

@@ -236,23 +236,23 @@ final class Broker {
             let header = delimiter.flatMap { $0 + 1 < frames.count ? RequestHeader.peek(frames[$0 + 1].bytes) : nil }
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
                                              version: handler.store.current()?.servingVersion ?? 0, refusal)
-            return try reply(envelope: Array(frames[...(delimiter ?? 0)]), outcome, started: started)
+            return try reply(envelope: frames[...(delimiter ?? 0)], outcome, started: started)
         }
         guard let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 }) else {
             // A DEALER that forgot the empty delimiter: answer on its identity, without one.
             let outcome = handler.errorReply(op: 0, requestID: 0, version: handler.store.current()?.servingVersion ?? 0,
                 WireError(.badFrames, "missing the empty delimiter frame before the request header (DEALER clients must send it)"))
-            return try reply(envelope: [frames[0]], outcome, started: started)
+            return try reply(envelope: frames[...0], outcome, started: started)
         }
         let body = frames[(delimiter + 1)...]
         let header = body.first.flatMap { RequestHeader.peek($0.bytes) }
         let bytes = body.reduce(0) { $0 + $1.count }
         if inlineIfSmall && Self.isSmall(header, body) {
-            try reply(envelope: Array(frames[...delimiter]), handler.handle(Array(body)), started: started)
+            try reply(envelope: frames[...delimiter], handler.handle(Array(body)), started: started)
         } else if let refusal = admissionRefusal(bytes) {
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
                                              version: handler.store.current()?.servingVersion ?? 0, WireError(.overloaded, refusal))
-            try reply(envelope: Array(frames[...delimiter]), outcome, started: started)
+            try reply(envelope: frames[...delimiter], outcome, started: started)
         } else if let worker = idle.popLast() {
             hold(bytes)
             atWorker[worker] = bytes
@@ -266,13 +266,15 @@ final class Broker {
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
                 version: handler.store.current()?.servingVersion ?? 0,
                 WireError(.overloaded, "all \(workers) workers are busy and \(maxQueued) requests are queued; retry later"))
-            try reply(envelope: Array(frames[...delimiter]), outcome, started: started)
+            try reply(envelope: frames[...delimiter], outcome, started: started)
         }
     }
 
-    private func reply(envelope: [ZMQFrame], _ outcome: RequestHandler.Outcome, started: UInt64) throws {
-        var frames = envelope
+    private func reply(envelope: ArraySlice<ZMQFrame>, _ outcome: RequestHandler.Outcome, started: UInt64) throws {
+        // One allocation for the reply's frames.
+        var frames: [ZMQFrame] = []
         frames.reserveCapacity(envelope.count + outcome.frames.count)
+        frames.append(contentsOf: envelope)
         for frame in outcome.frames { frames.append(try frame.toMessage()) }
         try deliver(frames)
         handler.stats.record(op: outcome.op, status: outcome.status, rows: outcome.rows,

@@ -39,7 +39,7 @@ struct RequestHandler: Sendable {
         func ok(_ frames: [OutgoingFrame], rows: Int = 0, version: UInt64 = version) -> Outcome {
             var all: [OutgoingFrame] = []
             all.reserveCapacity(1 + frames.count)  // one allocation (`[header] + frames` made two)
-            all.append(.bytes(ReplyHeader(op: op, status: 0, requestID: id, modelVersion: version).encoded()))
+            all.append(.header(ReplyHeader(op: op, status: 0, requestID: id, modelVersion: version)))
             all.append(contentsOf: frames)
             return Outcome(frames: all, op: op, status: .ok, rows: rows)
         }
@@ -84,10 +84,7 @@ struct RequestHandler: Sendable {
                 do { result = try scoreRecordsInChunks(model, records) } catch {
                     return fail(WireError(.badArgument, error.description))
                 }
-                var counts: [UInt8] = []
-                counts.append(contentsOf: withUnsafeBytes(of: UInt32(records.rows).littleEndian, Array.init))
-                counts.append(contentsOf: withUnsafeBytes(of: UInt32(records.k).littleEndian, Array.init))
-                var frames: [OutgoingFrame] = [.bytes(counts), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
+                var frames: [OutgoingFrame] = [.counts(UInt32(truncatingIfNeeded: records.rows), UInt32(truncatingIfNeeded: records.k)), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
                                                .bytes(result.tier), .bytes(RecordsJSON.render(result, k: records.k))]
                 if interval {
                     frames += [.bytes(RequestEncoder.matrixBytes(result.intervalLow)), .bytes(RequestEncoder.matrixBytes(result.intervalHigh))]
@@ -123,7 +120,7 @@ struct RequestHandler: Sendable {
     /// An error reply.
     func errorReply(op: UInt8, requestID: UInt64, version: UInt64, _ error: WireError) -> Outcome {
         let header = ReplyHeader(op: op, status: error.status.rawValue, requestID: requestID, modelVersion: version)
-        return Outcome(frames: [.bytes(header.encoded()), .bytes(error.locationFrame()), .bytes(error.messageFrame())],
+        return Outcome(frames: [.header(header), .bytes(error.locationFrame()), .bytes(error.messageFrame())],
                        op: op, status: error.status, rows: 0)
     }
 
@@ -146,17 +143,14 @@ struct RequestHandler: Sendable {
 
     private func score(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int, interval: Bool,
                        ok: ([OutgoingFrame], Int, UInt64) -> Outcome) throws -> Outcome {
-        let n = UInt32(rows)
-        let counts: [UInt8] = [UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n >> 16),
-                               UInt8(truncatingIfNeeded: n >> 24), 0, 0, 0, 0]  // n_rows, then 0 (u32 LE each)
         let risk = try ZMQFrame.make(size: rows * 8), atyp = try ZMQFrame.make(size: rows * 8), tier = try ZMQFrame.make(size: rows)
-        let low = try ZMQFrame.make(size: interval ? rows * 8 : 0), high = try ZMQFrame.make(size: interval ? rows * 8 : 0)
+        let low = interval ? try ZMQFrame.make(size: rows * 8) : nil, high = interval ? try ZMQFrame.make(size: rows * 8) : nil
         if rows > 0 {
             try withDoubles(matrix) { x throws(FeatureVectorError) in
                 try withOutput(risk, Double.self) { r throws(FeatureVectorError) in
                     try withOutput(atyp, Double.self) { a throws(FeatureVectorError) in
                         try withOutput(tier, UInt8.self) { t throws(FeatureVectorError) in
-                            guard interval else { return try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: nil) }
+                            guard let low, let high else { return try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: nil) }
                             try withOutput(low, Double.self) { lo throws(FeatureVectorError) in
                                 try withOutput(high, Double.self) { hi throws(FeatureVectorError) in
                                     try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: (lo, hi))
@@ -167,16 +161,13 @@ struct RequestHandler: Sendable {
                 }
             }
         }
-        var frames: [OutgoingFrame] = [.bytes(counts), .message(risk), .message(atyp), .message(tier)]
-        if interval { frames += [.message(low), .message(high)] }
+        var frames: [OutgoingFrame] = [.counts(UInt32(truncatingIfNeeded: rows), 0), .message(risk), .message(atyp), .message(tier)]
+        if let low, let high { frames += [.message(low), .message(high)] }
         return ok(frames, rows, model.servingVersion)
     }
 
     private func explain(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int, k: Int,
                          ok: ([OutgoingFrame], Int, UInt64) -> Outcome) throws -> Outcome {
-        var counts: [UInt8] = []
-        counts.append(contentsOf: withUnsafeBytes(of: UInt32(rows).littleEndian, Array.init))
-        counts.append(contentsOf: withUnsafeBytes(of: UInt32(k).littleEndian, Array.init))
         let index = try ZMQFrame.make(size: rows * k * 4), contribution = try ZMQFrame.make(size: rows * k * 8)
         if rows > 0 {
             try withDoubles(matrix) { x throws(FeatureVectorError) in
@@ -187,7 +178,7 @@ struct RequestHandler: Sendable {
                 }
             }
         }
-        return ok([.bytes(counts), .message(index), .message(contribution)], rows, model.servingVersion)
+        return ok([.counts(UInt32(truncatingIfNeeded: rows), UInt32(truncatingIfNeeded: k)), .message(index), .message(contribution)], rows, model.servingVersion)
     }
 }
 
@@ -239,9 +230,12 @@ private func withDoubles<T>(_ frame: ZMQFrame, _ body: (UnsafeBufferPointer<Doub
     if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Double>.alignment == 0 {
         return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Double.self), count: n))
     }
-    var copy = [Double](repeating: 0, count: n)
-    copy.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 8)])) }
-    return try copy.withUnsafeBufferPointer { (b) throws(FeatureVectorError) -> T in try body(b) }
+    // A frame that arrived unaligned (libzmq's decoder places small messages anywhere in its
+    // buffer): copied, on the stack when small.
+    return try withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { (copy) throws(FeatureVectorError) -> T in
+        UnsafeMutableRawBufferPointer(copy).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 8)]))
+        return try body(UnsafeBufferPointer(copy))
+    }
 }
 
 /// Lets the model write straight into the reply message when aligned, else through a copy.

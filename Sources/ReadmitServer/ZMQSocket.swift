@@ -72,7 +72,7 @@ public final class ZMQSocket {
     /// As ``receive(dontWait:)``, taking the frames to receive into from `pool` when there is one.
     func receive(dontWait: Bool = false, pool: inout FramePool?) throws(ZMQError) -> [ZMQFrame]? {
         var frames: [ZMQFrame] = []
-        frames.reserveCapacity(4)  // identity, delimiter, header, payload: one allocation, not three
+        frames.reserveCapacity(8)  // identity, delimiter, header, counts, matrix: one allocation, not three
         while true {
             let frame = pool?.take() ?? ZMQFrame.empty()
             let rc = zmq_msg_recv(frame.msg, handle, dontWait && frames.isEmpty ? ZMQ_DONTWAIT : 0)

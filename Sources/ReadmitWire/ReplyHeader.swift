@@ -22,27 +22,28 @@ public struct ReplyHeader: Sendable, Equatable {
 
     /// The 24 bytes on the wire.
     public func encoded() -> [UInt8] {
-        var bytes = WireFormat.magic
-        bytes.reserveCapacity(WireFormat.replyHeaderSize)
-        bytes.append(WireFormat.version)
-        bytes.append(op)
-        bytes.appendLE(status)
-        bytes.appendLE(requestID)
-        bytes.appendLE(modelVersion)
-        return bytes
+        [UInt8](unsafeUninitializedCapacity: WireFormat.replyHeaderSize) { buffer, initialized in
+            write(to: UnsafeMutableRawBufferPointer(buffer))
+            initialized = WireFormat.replyHeaderSize
+        }
     }
 
-    /// Writes the 24 bytes into `buffer` (at least 24 bytes), for zero-copy message building.
+    /// Writes the 24 bytes into `buffer` (at least 24 bytes), for zero-copy message building:
+    /// the daemon writes every reply's header straight into its message.
     public func write(to buffer: UnsafeMutableRawBufferPointer) {
         precondition(buffer.count >= WireFormat.replyHeaderSize, "reply header buffer too small")
-        let bytes = encoded()
-        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        for (i, byte) in WireFormat.magic.enumerated() { buffer[i] = byte }
+        buffer[4] = WireFormat.version
+        buffer[5] = op
+        buffer.storeBytes(of: status.littleEndian, toByteOffset: 6, as: UInt16.self)
+        buffer.storeBytes(of: requestID.littleEndian, toByteOffset: 8, as: UInt64.self)
+        buffer.storeBytes(of: modelVersion.littleEndian, toByteOffset: 16, as: UInt64.self)
     }
 
     /// Reads a reply header; `nil` when the frame is not 24 bytes starting with `RDMT`.
     public static func decode(_ frame: UnsafeRawBufferPointer) -> ReplyHeader? {
         guard frame.count == WireFormat.replyHeaderSize,
-              Array(frame[0..<4]) == WireFormat.magic,
+              frame[0..<4].elementsEqual(WireFormat.magic),
               frame[4] == WireFormat.version else { return nil }
         return ReplyHeader(op: frame[5], status: frame.leUInt16(at: 6),
                            requestID: frame.leUInt64(at: 8), modelVersion: frame.leUInt64(at: 16))

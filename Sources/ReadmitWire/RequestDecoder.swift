@@ -22,7 +22,7 @@ public struct RequestDecoder: Sendable {
         guard let first = frames.first else {
             return .failure(.init(op: 0, requestID: 0, error: WireError(.badFrames, "empty request: no header frame")))
         }
-        guard first.count >= 4, Array(first[0..<4]) == WireFormat.magic else {
+        guard first.count >= 4, first[0..<4].elementsEqual(WireFormat.magic) else {
             return .failure(.init(op: 0, requestID: 0,
                                   error: WireError(.badMagic, "request header does not start with 'RDMT'")))
         }

@@ -35,7 +35,7 @@ extension RequestHeader {
     /// Reads a header without validating version, op or flags (for routing and for echoing
     /// op and id in an early error); `nil` unless the frame is 16 bytes starting with `RDMT`.
     public static func peek(_ frame: UnsafeRawBufferPointer) -> RequestHeader? {
-        guard frame.count == WireFormat.requestHeaderSize, Array(frame[0..<4]) == WireFormat.magic else { return nil }
+        guard frame.count == WireFormat.requestHeaderSize, frame[0..<4].elementsEqual(WireFormat.magic) else { return nil }
         return RequestHeader(op: frame[5], flags: frame.leUInt16(at: 6), requestID: frame.leUInt64(at: 8))
     }
 }
