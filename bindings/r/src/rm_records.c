@@ -346,6 +346,7 @@ static void rm_column_take_texts(rm_column *c, const rm_column *texts) {
     c->n_dict = texts->n_dict;
     c->cap_dict = texts->cap_dict;
     c->dict_in_arena = texts->dict_in_arena;
+    if (c->dict_in_arena) c->arena = texts->arena; /* the arena it came from, to give it back */
     c->dict_index = texts->dict_index;
 }
 
