@@ -248,7 +248,7 @@ final class Broker {
         let header = body.first.flatMap { RequestHeader.peek($0.bytes) }
         let bytes = body.reduce(0) { $0 + $1.count }
         if inlineIfSmall && Self.isSmall(header, body) {
-            try reply(envelope: frames[...delimiter], handler.handle(Array(body)), started: started)
+            try reply(envelope: frames[...delimiter], handler.handle(body), started: started)
         } else if let refusal = admissionRefusal(bytes) {
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
                                              version: handler.store.current()?.servingVersion ?? 0, WireError(.overloaded, refusal))
@@ -273,8 +273,9 @@ final class Broker {
     private func reply(envelope: ArraySlice<ZMQFrame>, _ outcome: RequestHandler.Outcome, started: UInt64) throws {
         // One allocation for the reply's frames.
         var frames: [ZMQFrame] = []
-        frames.reserveCapacity(envelope.count + outcome.frames.count)
+        frames.reserveCapacity(envelope.count + 1 + outcome.frames.count)
         frames.append(contentsOf: envelope)
+        frames.append(try OutgoingFrame.header(outcome.header).toMessage())
         for frame in outcome.frames { frames.append(try frame.toMessage()) }
         try deliver(frames)
         handler.stats.record(op: outcome.op, status: outcome.status, rows: outcome.rows,

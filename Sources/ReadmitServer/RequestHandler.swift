@@ -20,6 +20,9 @@ struct RequestHandler: Sendable {
 
     /// The outcome of one request, for the reply and the counters.
     struct Outcome {
+        /// The reply's header (its first frame).
+        var header: ReplyHeader
+        /// The frames after the header.
         var frames: [OutgoingFrame]
         var op: UInt8
         var status: Status
@@ -27,7 +30,7 @@ struct RequestHandler: Sendable {
     }
 
     /// Handles `body`; never throws: every failure becomes a typed error reply.
-    func handle(_ body: [ZMQFrame]) -> Outcome {
+    func handle(_ body: ArraySlice<ZMQFrame>) -> Outcome {
         let model = store.current()
         let version = model?.servingVersion ?? 0
         let request: Request
@@ -37,11 +40,8 @@ struct RequestHandler: Sendable {
         }
         let op = request.header.op, id = request.header.requestID
         func ok(_ frames: [OutgoingFrame], rows: Int = 0, version: UInt64 = version) -> Outcome {
-            var all: [OutgoingFrame] = []
-            all.reserveCapacity(1 + frames.count)  // one allocation (`[header] + frames` made two)
-            all.append(.header(ReplyHeader(op: op, status: 0, requestID: id, modelVersion: version)))
-            all.append(contentsOf: frames)
-            return Outcome(frames: all, op: op, status: .ok, rows: rows)
+            Outcome(header: ReplyHeader(op: op, status: 0, requestID: id, modelVersion: version), frames: frames,
+                    op: op, status: .ok, rows: rows)
         }
         func fail(_ error: WireError) -> Outcome { errorReply(op: op, requestID: id, version: version, error) }
         func text(_ s: String) -> [OutgoingFrame] { [.bytes(Array(s.utf8))] }
@@ -72,10 +72,10 @@ struct RequestHandler: Sendable {
                 guard let model else { return fail(Self.notReady) }
                 let interval = request.header.flags & WireFormat.flagInterval != 0
                 if interval && !model.hasInterval { return fail(Self.noInterval(model)) }
-                return try score(model, body[Request.matrixFrameIndex], rows: rows, interval: interval, ok: ok)
+                return try score(model, body[body.startIndex + Request.matrixFrameIndex], rows: rows, interval: interval, ok: ok)
             case .explain(let rows, _, let k):
                 guard let model else { return fail(Self.notReady) }
-                return try explain(model, body[Request.matrixFrameIndex], rows: rows, k: min(k, model.featureCount), ok: ok)
+                return try explain(model, body[body.startIndex + Request.matrixFrameIndex], rows: rows, k: min(k, model.featureCount), ok: ok)
             case .records(let records):
                 guard let model else { return fail(Self.notReady) }
                 let interval = records.options & RecordsRequest.optionInterval != 0
@@ -120,7 +120,7 @@ struct RequestHandler: Sendable {
     /// An error reply.
     func errorReply(op: UInt8, requestID: UInt64, version: UInt64, _ error: WireError) -> Outcome {
         let header = ReplyHeader(op: op, status: error.status.rawValue, requestID: requestID, modelVersion: version)
-        return Outcome(frames: [.header(header), .bytes(error.locationFrame()), .bytes(error.messageFrame())],
+        return Outcome(header: header, frames: [.bytes(error.locationFrame()), .bytes(error.messageFrame())],
                        op: op, status: error.status, rows: 0)
     }
 

@@ -26,10 +26,11 @@ enum Worker {
                 let started = DispatchTime.now().uptimeNanoseconds
                 // The broker guarantees an empty delimiter frame is present.
                 let delimiter = frames.firstIndex { $0.count == 0 } ?? 0
-                let outcome = handler.handle(Array(frames[(delimiter + 1)...]))
+                let outcome = handler.handle(frames[(delimiter + 1)...])
                 var reply: [ZMQFrame] = []
-                reply.reserveCapacity(delimiter + 1 + outcome.frames.count)
+                reply.reserveCapacity(delimiter + 2 + outcome.frames.count)
                 reply.append(contentsOf: frames[...delimiter])
+                reply.append(try OutgoingFrame.header(outcome.header).toMessage())
                 for frame in outcome.frames { reply.append(try frame.toMessage()) }
                 try socket.send(reply)
                 let nanos = DispatchTime.now().uptimeNanoseconds &- started
