@@ -24,15 +24,17 @@ public struct RawFeatures: Sendable {
     /// Computes the raw features. Strict: the first bad value throws; lenient: encounter-table
     /// problems are recorded per row in `errors` (the other tables are always strict).
     public init(tables: DatasetTables, records: EncounterRecords, labels: [Bool?], strict: Bool, errors: inout RowErrors) throws(DataError) {
-        let spec = tables.spec
-        var out: [RawFeature?] = Array(repeating: nil, count: spec.features.count)
+        // The spec read in place (`tables.spec.`), not bound: see EncounterRecords.init.
+        var out: [RawFeature?] = Array(repeating: nil, count: tables.spec.features.count)
         let events = try tables.events.enumerated().map { (i, t) throws(DataError) in
-            try EventIndex(table: t, source: spec.events[i], key: "events[\(i)]", records: records)
+            try EventIndex(table: t, source: tables.spec.events[i], key: "events[\(i)]", records: records)
         }
         unmatchedEvents = events.map(\.unmatched)
-        // By index, not `enumerated()`: a feature definition is a dozen strings and arrays, and
-        // copying each one per request showed in a one-row request's profile.
-        let definitions = spec.features
+        // By index through the buffer, not `enumerated()`: a feature definition is a dozen
+        // strings and arrays, and each one bound or passed on was copied (a retain and a release
+        // of each), which showed in a one-row request's profile. The fields are read where they
+        // lie, and the functions below take the fields they use, not the definition.
+        try tables.spec.features.withUnsafeBufferPointer { (definitions) throws(DataError) in
         for i in definitions.indices where definitions[i].kind != .history {
             // Spec keys name a bad column in errors only: built on that path (a one-row request
             // would otherwise format one per feature).
@@ -54,15 +56,21 @@ public struct RawFeatures: Sendable {
                 if let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) {
                     out[i] = try index.principal(records: records)
                 } else if tables.isRecords, let name = definitions[i].events {
-                    out[i] = try Self.recordCodes(tables, definitions[i], source: spec.eventSource(named: name), key: key(), strict: strict, errors: &errors)
+                    out[i] = try Self.recordCodes(tables, name: definitions[i].name, source: tables.spec.eventSource(named: name), key: key(),
+                                                  strict: strict, errors: &errors)
                 } else {
-                    let column = try Self.texts(tables, records, definitions[i], key: key())
+                    // The fields it reads, not the definition: see the loop's comment.
+                    let column = try Self.texts(tables, records, column: definitions[i].column ?? definitions[i].name, table: definitions[i].table,
+                                                key: key() + ".column")
                     out[i] = .codes(column, systems: Array(repeating: definitions[i].system ?? .icd9, count: column.interned.values.count))
                 }
             case .derived where definitions[i].derive == .countOf || definitions[i].derive == .sumOf:
-                out[i] = .numbers(try Self.combined(tables, records, definitions[i], key: key(), strict: strict, errors: &errors))
+                out[i] = .numbers(try Self.combined(tables, records, columns: definitions[i].columns ?? [], values: definitions[i].values ?? [],
+                                                    sum: definitions[i].derive == .sumOf, table: definitions[i].table,
+                                                    key: key(), strict: strict, errors: &errors))
             case .derived:
-                out[i] = .numbers(try Self.derived(tables, records, definitions[i], key: key()))
+                out[i] = .numbers(try Self.derived(tables, records, derive: definitions[i].derive, ageColumn: definitions[i].ageColumn,
+                                                   yearColumn: definitions[i].yearColumn, key: key()))
             case .event:
                 if tables.isRecords {
                     // Raw records carry the caller's aggregate, named after the feature.
@@ -85,11 +93,13 @@ public struct RawFeatures: Sendable {
             out[i] = .numbers(try History.compute(definitions[i], key: "features[\(i)]", tables: tables, records: records, labels: labels,
                                                   computed: out, strict: strict, errors: &errors))
         }
-        features = out.map { $0 ?? .numbers(Array(repeating: .nan, count: records.count)) }
-    }
-
-    static func texts(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String) throws(DataError) -> TextColumn {
-        try texts(tables, records, column: f.column ?? f.name, table: f.table, key: key() + ".column")
+        }
+        // Each feature moved out of `out` (`take()`), not copied: `map` retained and released
+        // each one's arrays.
+        var all: [RawFeature] = []
+        all.reserveCapacity(out.count)
+        for i in out.indices { all.append(out[i].take() ?? .numbers(Array(repeating: .nan, count: records.count))) }
+        features = all
     }
 
     /// The texts of `column` of the encounters, or of the patients joined to them.
@@ -116,24 +126,22 @@ public struct RawFeatures: Sendable {
     /// counts the columns holding one of `values` (a missing value counts as no match) and is
     /// missing only when every column is; a `sum_of` is missing when any term is (an unknown
     /// term makes the total unknown, not smaller).
-    static func combined(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String,
-                         strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
+    static func combined(_ tables: DatasetTables, _ records: EncounterRecords, columns: [String], values wanted: [String], sum: Bool,
+                         table: TableRole, key: @autoclosure () -> String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
         // Each column is read by name: copying the definition per column showed in a one-row
         // request's profile (a count over 23 medications, twice).
-        let columns = f.columns ?? []
-        if f.derive == .sumOf {
+        if sum {
             var total = [Double](repeating: 0, count: records.count)
             for (c, name) in columns.enumerated() {
-                let values = try numbers(tables, records, column: name, table: f.table, key: key() + ".columns[\(c)]", strict: strict, errors: &errors)
+                let values = try numbers(tables, records, column: name, table: table, key: key() + ".columns[\(c)]", strict: strict, errors: &errors)
                 for r in 0..<records.count { total[r] += values[r] }
             }
             return total
         }
-        let wanted = f.values ?? []
         var count = [Double](repeating: 0, count: records.count)
         var seen = [Bool](repeating: false, count: records.count)
         for (c, name) in columns.enumerated() {
-            if f.table == .patients, let p = tables.patients, let rows = records.patientRow {
+            if table == .patients, let p = tables.patients, let rows = records.patientRow {
                 try p.texts(name, key: key() + ".columns[\(c)]").joined(rows).countMatches(in: wanted, count: &count, seen: &seen)
             } else {
                 try tables.encounters.countMatches(name, in: wanted, key: key() + ".columns[\(c)]", count: &count, seen: &seen)
@@ -142,16 +150,17 @@ public struct RawFeatures: Sendable {
         return (0..<records.count).map { seen[$0] ? count[$0] : .nan }
     }
 
-    static func derived(_ tables: DatasetTables, _ records: EncounterRecords, _ f: FeatureDefinition, key: @autoclosure () -> String) throws(DataError) -> [Double] {
+    static func derived(_ tables: DatasetTables, _ records: EncounterRecords, derive: FeatureDefinition.Derivation?, ageColumn: String?,
+                        yearColumn: String?, key: @autoclosure () -> String) throws(DataError) -> [Double] {
         guard let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: .nan, count: records.count) }
-        switch f.derive {
+        switch derive {
         case .countOf, .sumOf:
             return Array(repeating: .nan, count: records.count)  // computed by combined(...)
         case .lengthOfStayDays, .none:
             return (0..<records.count).map { (discharged[$0] - admitted[$0]) / 86_400 }
         case .ageAtAdmission where tables.isRecords:
             // Raw records carry the patient's fields inline.
-            guard let ageColumn = f.ageColumn, let yearColumn = f.yearColumn else { return Array(repeating: .nan, count: records.count) }
+            guard let ageColumn, let yearColumn else { return Array(repeating: .nan, count: records.count) }
             var ignored = RowErrors()
             let age = try tables.encounters.numbers(ageColumn, key: key() + ".age", strict: false, errors: &ignored)
             let year = try tables.encounters.numbers(yearColumn, key: key() + ".year", strict: false, errors: &ignored)
@@ -159,7 +168,7 @@ public struct RawFeatures: Sendable {
                 admitted[r].isNaN ? .nan : age[r] + Double(TimestampFormat.year(ofSeconds: Int64(admitted[r]))) - year[r]
             }
         case .ageAtAdmission:
-            guard let p = tables.patients, let rows = records.patientRow, let ageColumn = f.ageColumn, let yearColumn = f.yearColumn else {
+            guard let p = tables.patients, let rows = records.patientRow, let ageColumn, let yearColumn else {
                 return Array(repeating: .nan, count: records.count)
             }
             var ignored = RowErrors()
@@ -178,14 +187,14 @@ extension RawFeatures {
     /// The principal diagnosis of raw records: the code in a field named after the feature, its
     /// ICD revision in `<feature>_system` (`icd9`/`icd10`, or the events table's own texts for
     /// them), unless the events table declares one revision for every code.
-    static func recordCodes(_ tables: DatasetTables, _ f: FeatureDefinition, source: EventSource?, key: @autoclosure () -> String, strict: Bool,
+    static func recordCodes(_ tables: DatasetTables, name: String, source: EventSource?, key: @autoclosure () -> String, strict: Bool,
                             errors: inout RowErrors) throws(DataError) -> RawFeature {
         let table = tables.encounters
-        let codes = try table.texts(f.name, key: key())
+        let codes = try table.texts(name, key: key())
         if let fixed = source?.codeSystem {
             return .codes(codes, systems: Array(repeating: fixed, count: codes.interned.values.count))
         }
-        let systemField = f.name + "_system"
+        let systemField = name + "_system"
         let systemColumn = try table.texts(systemField, key: key())
         let nine = Set(["icd9"] + (source?.icd9Values ?? [])), ten = Set(["icd10"] + (source?.icd10Values ?? []))
         // Interned by (system, code), as the events path does.

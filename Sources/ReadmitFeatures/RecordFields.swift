@@ -175,7 +175,14 @@ struct RequestLayout: Sendable {
         }
         self.field = field
         absent = plan.fields.indices.filter { !sent[$0] }
-        columns = ColumnLayout(header: names + absent.map { plan.fields[$0].name })
+        // A field's column is named by the plan's own string (equal to the request's), which
+        // the spec's lookups of it share: comparing two strings of one storage is a check of
+        // their bits, where two copies of a name longer than 15 bytes were compared byte by byte.
+        var header: [String] = []
+        header.reserveCapacity(names.count + absent.count)
+        for (i, name) in names.enumerated() { header.append(field[i] >= 0 ? plan.fields[field[i]].name : name) }
+        for i in absent { header.append(plan.fields[i].name) }
+        columns = ColumnLayout(header: header)
     }
 
     /// Whether this is the layout of `columns` (a plain comparison of the names: no hashing).

@@ -114,10 +114,13 @@ extension Cohort {
     /// The message names the column, the value and the reason.
     public static func exclusionErrors(tables: DatasetTables, patientRow: [Int]?, rows n: Int) throws(DataError) -> [(row: Int, error: DataError)] {
         var out: [(row: Int, error: DataError)] = []
+        // What the closure reads, taken out first: capturing `tables` copied the whole of it
+        // (the spec's strings and arrays, a retain and a release each) on every request.
+        let rules = tables.spec.exclusions, isRecords = tables.isRecords
         try forEachExcluded(tables: tables, patientRow: patientRow, rows: n, requireColumns: false) { r, k, text, source in
-            let x = tables.spec.exclusions[k]
+            let x = rules[k]
             let message = "'\(text)' (\(x.reason)) is excluded from the model's cohort by its dataset spec: the model does not apply to this stay"
-            let viaPatients = x.table == .patients && !tables.isRecords
+            let viaPatients = x.table == .patients && !isRecords
             out.append((r, viaPatients ? DataError(code: .excluded, file: source.file, column: x.column, message: message)
                                        : source.error(.excluded, row: r, column: x.column, message: message)))
         }

@@ -36,32 +36,34 @@ public struct EncounterRecords: Sendable {
     private let groups: [[Int]]?
 
     /// Reads the roles. Strict: the first bad value throws; lenient: recorded in `errors`.
-    public init(tables: DatasetTables, strict: Bool, errors: inout RowErrors) throws(DataError) {
-        let spec = tables.spec, table = tables.encounters
+    public init(tables: borrowing DatasetTables, strict: Bool, errors: inout RowErrors) throws(DataError) {
+        // The spec read in place (`tables.spec.`), not bound: a copy of it retains and
+        // releases each of its strings and arrays, which a one-row request noticed.
+        let table = tables.encounters
         count = table.rowCount
         if tables.rowsStandAlone {
             // Raw records: each row stands alone (history is an input), so ids are optional and
             // every row is its own patient.
-            ids = .deferred(table, spec.encounters.encounterID)
+            ids = .deferred(table, tables.spec.encounters.encounterID)
             patientKeys = Array(0..<count)
         } else if tables.isRecords {
             // Raw records of one patient file (HISTORY): the patient id links the rows; the
             // encounter id is not needed to derive history.
-            ids = .deferred(table, spec.encounters.encounterID)
-            let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
+            ids = .deferred(table, tables.spec.encounters.encounterID)
+            let patientIDs = try table.texts(tables.spec.encounters.patientID, key: "encounters.patient_id")
             for r in 0..<count where patientIDs.text(r) == nil {
-                let e = table.error(.badValue, row: r, column: spec.encounters.patientID, message: "the patient id is missing")
+                let e = table.error(.badValue, row: r, column: tables.spec.encounters.patientID, message: "the patient id is missing")
                 if strict { throw e }
                 errors.record(row: r, e)
             }
             let keyOfText = patientIDs.interned.values.map(Self.patientKey)
             patientKeys = patientIDs.interned.codes.map { keyOfText[Int($0)] }
         } else {
-            let encounterIDs = try table.texts(spec.encounters.encounterID, key: "encounters.encounter_id")
+            let encounterIDs = try table.texts(tables.spec.encounters.encounterID, key: "encounters.encounter_id")
             ids = .read(encounterIDs)
-            let patientIDs = try table.texts(spec.encounters.patientID, key: "encounters.patient_id")
+            let patientIDs = try table.texts(tables.spec.encounters.patientID, key: "encounters.patient_id")
             for r in 0..<count {
-                for (column, name) in [(encounterIDs, spec.encounters.encounterID), (patientIDs, spec.encounters.patientID)] where column.text(r) == nil {
+                for (column, name) in [(encounterIDs, tables.spec.encounters.encounterID), (patientIDs, tables.spec.encounters.patientID)] where column.text(r) == nil {
                     let e = table.error(.badValue, row: r, column: name, message: "the id is missing")
                     if strict { throw e }
                     errors.record(row: r, e)
@@ -70,7 +72,7 @@ public struct EncounterRecords: Sendable {
             let keyOfText = patientIDs.interned.values.map(Self.patientKey)
             patientKeys = patientIDs.interned.codes.map { keyOfText[Int($0)] }
         }
-        if let o = spec.encounters.order, !tables.rowsStandAlone {
+        if let o = tables.spec.encounters.order, !tables.rowsStandAlone {
             let order = try table.numbers(o, key: "encounters.order", strict: strict, errors: &errors)
             if tables.linksPatients {
                 // A row of a patient file without its place in the patient's sequence would
@@ -83,7 +85,7 @@ public struct EncounterRecords: Sendable {
             }
             self.order = order
         } else { order = nil }
-        if let a = spec.encounters.admitted, let d = spec.encounters.discharged, !tables.isRecords || (table.has(a.column) && table.has(d.column)) {
+        if let a = tables.spec.encounters.admitted, let d = tables.spec.encounters.discharged, !tables.isRecords || (table.has(a.column) && table.has(d.column)) {
             let admitted = try Self.timestamps(table, a, key: "encounters.admitted", strict: strict, errors: &errors)
             let discharged = try Self.timestamps(table, d, key: "encounters.discharged", strict: strict, errors: &errors)
             for r in 0..<count where discharged[r] < admitted[r] {
@@ -97,7 +99,7 @@ public struct EncounterRecords: Sendable {
             admitted = nil
             discharged = nil
         }
-        if let p = tables.patients, let source = spec.patients, !tables.isRecords {
+        if let p = tables.patients, let source = tables.spec.patients, !tables.isRecords {
             let ids = try p.texts(source.patientID, key: "patients.patient_id")
             var rowOfKey: [Int: Int] = [:]
             for r in 0..<p.rowCount { if let t = ids.text(r) { rowOfKey[Self.patientKey(t)] = r } }
@@ -106,7 +108,7 @@ public struct EncounterRecords: Sendable {
             unmatchedPatients = rows.filter { $0 < 0 }.count
             if !rows.isEmpty && unmatchedPatients == rows.count {
                 throw DataError(code: .badValue, file: p.file, column: source.patientID,
-                                message: "no patient id of this table matches an encounter's \(spec.encounters.patientID)")
+                                message: "no patient id of this table matches an encounter's \(tables.spec.encounters.patientID)")
             }
         } else {
             patientRow = nil
@@ -118,7 +120,7 @@ public struct EncounterRecords: Sendable {
             var seen = Set<String>()
             for r in 0..<count {
                 if let id = encounterIDs.text(r), !seen.insert(id).inserted {
-                    throw table.error(.badValue, row: r, column: spec.encounters.encounterID, message: "encounter id '\(id)' appears on more than one row")
+                    throw table.error(.badValue, row: r, column: tables.spec.encounters.encounterID, message: "encounter id '\(id)' appears on more than one row")
                 }
             }
         }

@@ -257,6 +257,15 @@ public struct SourceTable: Sendable {
         }
         Self.requireCodes(codes, within: values.count, column: name)
         precondition(codes.count <= count.count && codes.count <= seen.count, "column '\(name)': more codes than rows")
+        if codes.count == 1 {
+            // One row (a one-row request reads 46 of these): its text alone, without the tables.
+            let code = Int(codes[0])
+            if code >= 0, !missing.contains(values[code]) {
+                seen[0] = true
+                if wanted.contains(values[code]) { count[0] += 1 }
+            }
+            return
+        }
         // Per code + 1: whether the text is present (not code -1, not a missing token), and 1
         // where it is one of `wanted` (a handful of levels: a scan), else 0. The rows then take
         // two table reads each and no branch: a count over 23 medications, twice, tested each

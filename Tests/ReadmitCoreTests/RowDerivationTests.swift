@@ -81,6 +81,17 @@ final class RowDerivationTests: XCTestCase {
         XCTAssertEqual(try counts(sent, "d", ["Up", "Down"]), expected)
         XCTAssertEqual(try counts(sent, "absent", ["Up", "Down"]), expected)
         XCTAssertEqual(try counts(sent, "n", ["1"]), ["1.0/true", "0.0/true", "0.0/false", "0.0/false", "1.0/true", "0.0/true"])
+        // Each row alone (a one-row request takes a path of its own), also onto a count that
+        // already holds 2, as the second of several columns does.
+        let values = ["Up", "No", "?", "", "Down"], codes: [Int32] = [0, 1, 2, 3, 4, 0, -1]
+        for (r, code) in codes.enumerated() {
+            let alone = SourceTable(columns: [("d", .texts(values: values, codes: [code]))], rows: 1, missing: ["?"])
+            var count: [Double] = [2], seen = [false]
+            try alone.countMatches("d", in: ["Up", "Down"], key: "features[0].columns[0]", count: &count, seen: &seen)
+            let want = r < 6 ? expected[r] : "0.0/false"
+            let wantCount = 2 + (Double(want.split(separator: "/")[0]) ?? -1)
+            XCTAssertEqual("\(count[0])/\(seen[0])", "\(wantCount)/\(want.hasSuffix("true"))", "row \(r) alone")
+        }
         XCTAssertThrowsError(try counts(sent, "missing_column", ["Up"])) { error in
             XCTAssertTrue("\(error)".contains("features[0].columns[0]"), "\(error)")
         }
