@@ -35,64 +35,64 @@ public struct RawFeatures: Sendable {
         // of each), which showed in a one-row request's profile. The fields are read where they
         // lie, and the functions below take the fields they use, not the definition.
         try tables.spec.features.withUnsafeBufferPointer { (definitions) throws(DataError) in
-        for i in definitions.indices where definitions[i].kind != .history {
-            // Spec keys name a bad column in errors only: built on that path (a one-row request
-            // would otherwise format one per feature).
-            func key() -> String { "features[\(i)]" }
-            let kind = definitions[i].kind
-            if kind == .numeric || kind == .categorical || kind == .ordinal {
-                // The column and table only: passing the whole definition copied it (a retain
-                // and a release of each of its strings and arrays) for every feature.
-                let column = definitions[i].column ?? definitions[i].name, table = definitions[i].table
-                out[i] = kind == .numeric
-                    ? .numbers(try Self.numbers(tables, records, column: column, table: table, key: key() + ".column", strict: strict, errors: &errors))
-                    : .texts(try Self.texts(tables, records, column: column, table: table, key: key() + ".column"))
-                continue
-            }
-            switch kind {
-            case .numeric, .categorical, .ordinal:
-                break
-            case .diagnosis:
-                if let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) {
-                    out[i] = try index.principal(records: records)
-                } else if tables.isRecords, let name = definitions[i].events {
-                    out[i] = try Self.recordCodes(tables, name: definitions[i].name, source: tables.spec.eventSource(named: name), key: key(),
-                                                  strict: strict, errors: &errors)
-                } else {
-                    // The fields it reads, not the definition: see the loop's comment.
-                    let column = try Self.texts(tables, records, column: definitions[i].column ?? definitions[i].name, table: definitions[i].table,
-                                                key: key() + ".column")
-                    out[i] = .codes(column, systems: Array(repeating: definitions[i].system ?? .icd9, count: column.interned.values.count))
-                }
-            case .derived where definitions[i].derive == .countOf || definitions[i].derive == .sumOf:
-                out[i] = .numbers(try Self.combined(tables, records, columns: definitions[i].columns ?? [], values: definitions[i].values ?? [],
-                                                    sum: definitions[i].derive == .sumOf, table: definitions[i].table,
-                                                    key: key(), strict: strict, errors: &errors))
-            case .derived:
-                out[i] = .numbers(try Self.derived(tables, records, derive: definitions[i].derive, ageColumn: definitions[i].ageColumn,
-                                                   yearColumn: definitions[i].yearColumn, key: key()))
-            case .event:
-                if tables.isRecords {
-                    // Raw records carry the caller's aggregate, named after the feature.
-                    out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: key(), strict: strict, errors: &errors))
+            for i in definitions.indices where definitions[i].kind != .history {
+                // Spec keys name a bad column in errors only: built on that path (a one-row request
+                // would otherwise format one per feature).
+                func key() -> String { "features[\(i)]" }
+                let kind = definitions[i].kind
+                if kind == .numeric || kind == .categorical || kind == .ordinal {
+                    // The column and table only: passing the whole definition copied it (a retain
+                    // and a release of each of its strings and arrays) for every feature.
+                    let column = definitions[i].column ?? definitions[i].name, table = definitions[i].table
+                    out[i] = kind == .numeric
+                        ? .numbers(try Self.numbers(tables, records, column: column, table: table, key: key() + ".column", strict: strict, errors: &errors))
+                        : .texts(try Self.texts(tables, records, column: column, table: table, key: key() + ".column"))
                     continue
                 }
-                guard let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) else { continue }
-                out[i] = .numbers(try index.aggregate(definitions[i], key: key(), records: records))
-            case .history:
-                break
+                switch kind {
+                case .numeric, .categorical, .ordinal:
+                    break
+                case .diagnosis:
+                    if let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) {
+                        out[i] = try index.principal(records: records)
+                    } else if tables.isRecords, let name = definitions[i].events {
+                        out[i] = try Self.recordCodes(tables, name: definitions[i].name, source: tables.spec.eventSource(named: name), key: key(),
+                                                      strict: strict, errors: &errors)
+                    } else {
+                        // The fields it reads, not the definition: see the loop's comment.
+                        let column = try Self.texts(tables, records, column: definitions[i].column ?? definitions[i].name, table: definitions[i].table,
+                                                    key: key() + ".column")
+                        out[i] = .codes(column, systems: Array(repeating: definitions[i].system ?? .icd9, count: column.interned.values.count))
+                    }
+                case .derived where definitions[i].derive == .countOf || definitions[i].derive == .sumOf:
+                    out[i] = .numbers(try Self.combined(tables, records, columns: definitions[i].columns ?? [], values: definitions[i].values ?? [],
+                                                        sum: definitions[i].derive == .sumOf, table: definitions[i].table,
+                                                        key: key(), strict: strict, errors: &errors))
+                case .derived:
+                    out[i] = .numbers(try Self.derived(tables, records, derive: definitions[i].derive, ageColumn: definitions[i].ageColumn,
+                                                       yearColumn: definitions[i].yearColumn, key: key()))
+                case .event:
+                    if tables.isRecords {
+                        // Raw records carry the caller's aggregate, named after the feature.
+                        out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: key(), strict: strict, errors: &errors))
+                        continue
+                    }
+                    guard let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) else { continue }
+                    out[i] = .numbers(try index.aggregate(definitions[i], key: key(), records: records))
+                case .history:
+                    break
+                }
             }
-        }
-        for i in definitions.indices where definitions[i].kind == .history {
-            if tables.rowsStandAlone {
-                // History is an input of raw records, never derived from the other rows (a
-                // HISTORY request, whose rows are one patient file, derives it below).
-                out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: "features[\(i)]", strict: strict, errors: &errors))
-                continue
+            for i in definitions.indices where definitions[i].kind == .history {
+                if tables.rowsStandAlone {
+                    // History is an input of raw records, never derived from the other rows (a
+                    // HISTORY request, whose rows are one patient file, derives it below).
+                    out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: "features[\(i)]", strict: strict, errors: &errors))
+                    continue
+                }
+                out[i] = .numbers(try History.compute(definitions[i], key: "features[\(i)]", tables: tables, records: records, labels: labels,
+                                                      computed: out, strict: strict, errors: &errors))
             }
-            out[i] = .numbers(try History.compute(definitions[i], key: "features[\(i)]", tables: tables, records: records, labels: labels,
-                                                  computed: out, strict: strict, errors: &errors))
-        }
         }
         // Each feature moved out of `out` (`take()`), not copied: `map` retained and released
         // each one's arrays.

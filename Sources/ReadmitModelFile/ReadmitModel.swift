@@ -329,32 +329,32 @@ public final class ReadmitModel: Sendable {
         // One area for the four scratch areas: on the stack when small (a one-row request
         // noticed each malloc), else the heap.
         try withUnsafeTemporaryAllocation(of: Double.self, capacity: chunk * (width + m + 1 + outWidth)) { (area) throws(FeatureVectorError) in
-        guard let buffer = area.baseAddress else { return }
-        let input = buffer, scratch = buffer + chunk * width
-        let forestScores = scratch + chunk * m, output = forestScores + chunk
-        var start = 0
-        while start < rows {
-            let count = min(chunk, rows - start)
-            forest.score(rows: base + start * m, count: count, scratch: scratch, into: forestScores, walk: walk, chunkRows: chunk)
-            for i in 0..<count {
-                let row = base + (start + i) * m
-                let dst = input + i * width
-                rowWork.boosterRow(row, into: dst)
-                dst[width - 2] = forestScores[i]
-            }
-            rowWork.detectorScores(base + start * m, count: count, into: input + width - 1, outStride: width)
-            if kind == .margin {
-                trees.margins(input, count: count, columns: width, into: output, walk: walk, chunkRows: chunk)
-            } else {
-                do throws(BoosterError) {
-                    try booster.predict(input, rows: count, columns: width, kind: kind, into: output)
-                } catch {
-                    throw FeatureVectorError(code: .badArgument, message: "prediction failed: \(error.message)")
+            guard let buffer = area.baseAddress else { return }
+            let input = buffer, scratch = buffer + chunk * width
+            let forestScores = scratch + chunk * m, output = forestScores + chunk
+            var start = 0
+            while start < rows {
+                let count = min(chunk, rows - start)
+                forest.score(rows: base + start * m, count: count, scratch: scratch, into: forestScores, walk: walk, chunkRows: chunk)
+                for i in 0..<count {
+                    let row = base + (start + i) * m
+                    let dst = input + i * width
+                    rowWork.boosterRow(row, into: dst)
+                    dst[width - 2] = forestScores[i]
                 }
+                rowWork.detectorScores(base + start * m, count: count, into: input + width - 1, outStride: width)
+                if kind == .margin {
+                    trees.margins(input, count: count, columns: width, into: output, walk: walk, chunkRows: chunk)
+                } else {
+                    do throws(BoosterError) {
+                        try booster.predict(input, rows: count, columns: width, kind: kind, into: output)
+                    } catch {
+                        throw FeatureVectorError(code: .badArgument, message: "prediction failed: \(error.message)")
+                    }
+                }
+                body(start, count, input, output)
+                start += count
             }
-            body(start, count, input, output)
-            start += count
-        }
         }
     }
 

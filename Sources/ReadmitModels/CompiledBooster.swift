@@ -121,38 +121,38 @@ public struct CompiledBooster: Sendable {
         // The sums and the vector walks' keys on the stack when small (a one-row request noticed
         // each malloc), else the heap.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { sums in
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: walk.isVector ? 2 * max(1, min(chunk, count, 256)) * columns : 1) { keys in
-        guard let acc = sums.baseAddress, let scratch = keys.baseAddress else { return }
-        acc.initialize(repeating: baseMargin, count: count)
-        var done = 0
-        if walk.isVector {
-            // Sixteen rows per vector (avx512), then eight, then the rows left (count % 8: all of
-            // them for a one-row request) one at a time on the same integer keys, eight trees
-            // together (rtw_booster_add_rows: about a third of the Swift walk's instructions per row).
-            done = keyNode.withUnsafeBufferPointer { n in
-                keyThreshold.withUnsafeBufferPointer { th in
-                    leaf.withUnsafeBufferPointer { l in
-                        var b = rtw_booster(node: n.baseAddress, threshold: th.baseAddress, leaf: l.baseAddress,
-                                            trees: Int32(trees), depth: Int32(depth))
-                        var vector = walk == .avx512 && count >= 16 ? rtw_booster_add_avx512(&b, x, count, columns, acc, scratch, chunk) : 0
-                        if count - vector >= 8 {
-                            vector += rtw_booster_add_avx2(&b, x + vector * columns, count - vector, columns, acc + vector, scratch, chunk)
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: walk.isVector ? 2 * max(1, min(chunk, count, 256)) * columns : 1) { keys in
+                guard let acc = sums.baseAddress, let scratch = keys.baseAddress else { return }
+                acc.initialize(repeating: baseMargin, count: count)
+                var done = 0
+                if walk.isVector {
+                    // Sixteen rows per vector (avx512), then eight, then the rows left (count % 8: all of
+                    // them for a one-row request) one at a time on the same integer keys, eight trees
+                    // together (rtw_booster_add_rows: about a third of the Swift walk's instructions per row).
+                    done = keyNode.withUnsafeBufferPointer { n in
+                        keyThreshold.withUnsafeBufferPointer { th in
+                            leaf.withUnsafeBufferPointer { l in
+                                var b = rtw_booster(node: n.baseAddress, threshold: th.baseAddress, leaf: l.baseAddress,
+                                                    trees: Int32(trees), depth: Int32(depth))
+                                var vector = walk == .avx512 && count >= 16 ? rtw_booster_add_avx512(&b, x, count, columns, acc, scratch, chunk) : 0
+                                if count - vector >= 8 {
+                                    vector += rtw_booster_add_avx2(&b, x + vector * columns, count - vector, columns, acc + vector, scratch, chunk)
+                                }
+                                guard vector < count else { return vector }
+                                return vector + rtw_booster_add_rows(&b, x + vector * columns, count - vector, columns, acc + vector, scratch)
+                            }
                         }
-                        guard vector < count else { return vector }
-                        return vector + rtw_booster_add_rows(&b, x + vector * columns, count - vector, columns, acc + vector, scratch)
                     }
                 }
+                // The scalar walk: all rows, or the last count % 8 after the vector walk.
+                var start = done
+                while start < count {
+                    let n = min(chunk, count - start)
+                    scalarWalk(x + start * columns, count: n, columns: columns, acc: acc + start)
+                    start += n
+                }
+                for r in 0..<count { out[r] = Double(acc[r]) }
             }
-        }
-        // The scalar walk: all rows, or the last count % 8 after the vector walk.
-        var start = done
-        while start < count {
-            let n = min(chunk, count - start)
-            scalarWalk(x + start * columns, count: n, columns: columns, acc: acc + start)
-            start += n
-        }
-        for r in 0..<count { out[r] = Double(acc[r]) }
-        }
         }
     }
 
