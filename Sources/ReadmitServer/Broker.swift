@@ -56,6 +56,9 @@ final class Broker {
     private var revokedLogged: [String: UInt64] = [:]
     /// When the fast path last looked at the control socket (uptime nanoseconds).
     private var lastControlCheck: UInt64 = 0
+    /// The ROUTER identity of the last request received on the fast path: while requests keep
+    /// coming from one peer, nothing else can be waiting behind them that a worker could take.
+    private var lastFastPeer: [UInt8] = []
     /// Frames of answered requests, received into again (optional: as ``ZMQSocket`` takes it).
     private var framePool: FramePool? = FramePool()
 
@@ -120,8 +123,15 @@ final class Broker {
                     // A small request is answered before looking for more, so a lone client's
                     // round trip does not include that look.
                     try route(first, inlineIfSmall: true)
+                    // Another peer's requests may have queued behind this one: hand them to the
+                    // workers now. A lone client (a REQ socket waits for each reply) cannot have
+                    // one queued, and looking would cost two more system calls (a dontWait
+                    // receive polls libzmq's mailbox, and the next blocking receive polls it
+                    // again before it waits) on every round trip.
+                    let samePeer = first[0].bytes.elementsEqual(lastFastPeer)
+                    if !samePeer { lastFastPeer = first[0].array }
                     framePool?.recycle(&first)
-                    try drainFront()
+                    if !samePeer { try drainFront() }
                     continue
                 }
                 let readable = pollReadable(stopping ? [backend, control] : [backend, control, front], timeoutMs: stopping ? 100 : 1000)
