@@ -133,6 +133,28 @@ int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, co
     return bad == 0;
 }
 
+void rtw_impute_rows(const double *x, size_t rows, size_t m, const double *median, double *out) {
+    for (size_t r = 0; r < rows; r++) {
+        const double *row = x + r * m;
+        double *to = out + r * m;
+        for (size_t j = 0; j < m; j++) {
+            const double v = row[j], med = median[j];
+            to[j] = (v != v) & (med == med) ? med : v;
+        }
+    }
+}
+
+int rtw_row_floats(const double *x, size_t m, float *out) {
+    int inexact = 0;
+    for (size_t j = 0; j < m; j++) {
+        const double v = x[j];
+        const float f = (float)v;
+        out[j] = f;
+        inexact |= ((double)f != v) & (v == v);
+    }
+    return !inexact;
+}
+
 /// Feature j's detector term for value v: see rtw_detector in the header.
 static inline double detector_term(const rtw_detector *d, size_t j, double v) {
     const double x = (v - d->offset[j]) / d->scale[j];

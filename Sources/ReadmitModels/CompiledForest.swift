@@ -129,12 +129,8 @@ public struct CompiledForest: Sendable {
             let x = rows + start * m, sums = out + start
             var done = 0
             @inline(__always) func impute(_ rowRange: Range<Int>) {
-                for r in rowRange {
-                    for j in 0..<m {
-                        let v = x[r * m + j], median = med[j]
-                        scratch[r * m + j] = v.isNaN && !median.isNaN ? median : v
-                    }
-                }
+                guard !rowRange.isEmpty, let medianBase = med.baseAddress else { return }
+                rtw_impute_rows(x + rowRange.lowerBound * m, rowRange.count, m, medianBase, scratch + rowRange.lowerBound * m)
             }
             for r in 0..<n { sums[r] = 0 }
             if vector && n >= 8 {
@@ -223,13 +219,7 @@ public struct CompiledForest: Sendable {
                             var done = 0
                             for r in 0..<count {
                                 let x = rows + r * m
-                                var notFloat = false
-                                for j in 0..<m {
-                                    let f = Float(x[j])
-                                    row[j] = f
-                                    notFloat = notFloat || (Double(f) != x[j] && !x[j].isNaN)
-                                }
-                                if !notFloat && rtw_forest_float_row_avx2(&floatForest, rowBase, m, out + r) == 1 {
+                                if rtw_row_floats(x, m, rowBase) == 1 && rtw_forest_float_row_avx2(&floatForest, rowBase, m, out + r) == 1 {
                                     done += 1
                                 } else if rtw_forest_add_rows(&forest, x, 1, m, out + r) == 1 {
                                     done += 1

@@ -21,6 +21,15 @@ extern "C" {
 /// most 2^52). Portable C (the compiler vectorises it), for readmit's input check.
 int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral);
 
+/// The isolation forest's imputation of `rows` rows of `m` doubles: out = median[j] where
+/// x is NaN and median[j] is not, else x (out may be x). Portable C, branch-free so that the
+/// compiler vectorises it: a one-row request's 60 values took about 600 instructions in Swift.
+void rtw_impute_rows(const double *x, size_t rows, size_t m, const double *median, double *out);
+
+/// The `m` doubles at `x` as floats in `out`; 1 when each is exact as a float (NaN included:
+/// the float walks compare NaN as the double walks do), else 0. Portable C, vectorised.
+int rtw_row_floats(const double *x, size_t m, float *out);
+
 /// readmit's histogram detector (HistogramDetector) laid out for scoring without branches. Per
 /// feature j: the position x = (v - offset[j]) / scale[j] (numeric: the lower edge and bin
 /// width; categorical: 0 and 1; one bin: the value and 1) is inside the bins when
