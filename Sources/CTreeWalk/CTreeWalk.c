@@ -116,7 +116,12 @@ size_t rtw_forest_add_rows(const rtw_forest *f, const double *x, size_t count, s
     return count;
 }
 
-int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral) {
+// The loops below are written once (inline bodies) and compiled twice: portable (SSE2 on x86-64,
+// two doubles a step) and, in the x86-64 section, for AVX2 (four), chosen by the caller. They
+// only compare, select and convert, so both give the same bits.
+#define RTW_BODY static inline __attribute__((always_inline))
+
+RTW_BODY int rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral) {
     // Branch-free so that the compiler vectorises the inner loop. v - v is 0 exactly when v is
     // finite; (v + 2^52) - 2^52 is v rounded to an integer for 0 <= v < 2^52 (no floor: a libm
     // call on baseline x86-64), equal to v exactly when v is an integer (-0 included).
@@ -133,13 +138,33 @@ int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, co
     return bad == 0;
 }
 
+int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral) {
+    return rows_valid(x, rows, m, low, high, integral);
+}
+
+RTW_BODY int impute_floats(const double *x, size_t rows, size_t m, const double *median, float *out) {
+    int inexact = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const double *row = x + r * m;
+        float *to = out + r * m;
+        for (size_t j = 0; j < m; j++) {
+            const double v = row[j], med = median[j];
+            const double imputed = ((v != v) & (med == med)) ? med : v;
+            const float f = (float)imputed;
+            to[j] = f;
+            inexact |= ((double)f != imputed) & (imputed == imputed);
+        }
+    }
+    return !inexact;
+}
+
 void rtw_impute_rows(const double *x, size_t rows, size_t m, const double *median, double *out) {
     for (size_t r = 0; r < rows; r++) {
         const double *row = x + r * m;
         double *to = out + r * m;
         for (size_t j = 0; j < m; j++) {
             const double v = row[j], med = median[j];
-            to[j] = (v != v) & (med == med) ? med : v;
+            to[j] = ((v != v) & (med == med)) ? med : v;
         }
     }
 }
@@ -197,6 +222,15 @@ void rtw_detector_scores(const rtw_detector *d, const double *x, size_t rows, si
 int rtw_cpu_supports_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+__attribute__((target("avx2"))) int rtw_rows_valid_avx2(const double *x, size_t rows, size_t m, const double *low,
+                                                          const double *high, const double *integral) {
+    return rows_valid(x, rows, m, low, high, integral);
+}
+
+__attribute__((target("avx2"))) int rtw_impute_floats_avx2(const double *x, size_t rows, size_t m, const double *median, float *out) {
+    return impute_floats(x, rows, m, median, out);
 }
 
 #define AVX2 __attribute__((target("avx2")))
@@ -859,6 +893,14 @@ size_t rtw_forest_float_row_avx2(const rtw_forest_float *f, const float *row, si
 
 
 int rtw_cpu_supports_avx2(void) { return 0; }
+
+int rtw_rows_valid_avx2(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral) {
+    return rows_valid(x, rows, m, low, high, integral);
+}
+
+int rtw_impute_floats_avx2(const double *x, size_t rows, size_t m, const double *median, float *out) {
+    return impute_floats(x, rows, m, median, out);
+}
 
 
 size_t rtw_forest_add_avx2(const rtw_forest *f, const double *x, size_t count, size_t columns, double *sum, size_t chunk) {

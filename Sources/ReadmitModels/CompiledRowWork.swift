@@ -104,9 +104,12 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
     /// Whether every value of `rows` rows at `values` is valid: NaN, or finite and, for a
     /// categorical feature, a level index (an integer in 0..<levels). The caller finds which
     /// value is not, and says why, only when this is false.
-    public func allValid(_ values: UnsafePointer<Double>, rows: Int) -> Bool {
+    /// `walk` picks the loop: the AVX2 one where the walk is a vector one (as the tree walks,
+    /// `READMIT_TREE_WALK=scalar` gives the portable one); both give the same answer.
+    public func allValid(_ values: UnsafePointer<Double>, rows: Int, walk: TreeWalk = .selected) -> Bool {
         // In C (Sources/CTreeWalk): written the same way in Swift it was not vectorised.
-        rtw_rows_valid(values, rows, features, low, high, integral) != 0
+        walk.isVector ? rtw_rows_valid_avx2(values, rows, features, low, high, integral) != 0
+                      : rtw_rows_valid(values, rows, features, low, high, integral) != 0
     }
 
     /// The booster's columns of one valid schema row (as ``ModelInputLayout/boosterRow(_:into:)``).

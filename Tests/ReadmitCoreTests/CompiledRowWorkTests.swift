@@ -94,7 +94,9 @@ final class CompiledRowWorkTests: XCTestCase {
                 let expected = v.isNaN || (v.isFinite && (spec.kind != .categorical ||
                                                           (v >= 0 && v < Double(spec.levels.count) && v == v.rounded(.down))))
                 try rows.withUnsafeBufferPointer { xb in
-                    XCTAssertEqual(model.rowWork.allValid(xb.baseAddress!, rows: 3), expected, "feature \(j) (\(spec.kind)) value \(v)")
+                    for walk in TreeWalk.supported {  // the portable loop and the AVX2 one
+                        XCTAssertEqual(model.rowWork.allValid(xb.baseAddress!, rows: 3, walk: walk), expected, "feature \(j) (\(spec.kind)) value \(v), \(walk)")
+                    }
                     if expected {
                         XCTAssertNoThrow(try model.validate(xb, rows: 3))
                     } else {

@@ -21,6 +21,10 @@ extern "C" {
 /// most 2^52). Portable C (the compiler vectorises it), for readmit's input check.
 int rtw_rows_valid(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral);
 
+/// rtw_rows_valid compiled for AVX2 (four values a step; the same answers). Call it only where
+/// rtw_cpu_supports_avx2() is 1 (off x86-64 it is the portable loop).
+int rtw_rows_valid_avx2(const double *x, size_t rows, size_t m, const double *low, const double *high, const double *integral);
+
 /// The isolation forest's imputation of `rows` rows of `m` doubles: out = median[j] where
 /// x is NaN and median[j] is not, else x (out may be x). Portable C, branch-free so that the
 /// compiler vectorises it: a one-row request's 60 values took about 600 instructions in Swift.
@@ -29,6 +33,12 @@ void rtw_impute_rows(const double *x, size_t rows, size_t m, const double *media
 /// The `m` doubles at `x` as floats in `out`; 1 when each is exact as a float (NaN included:
 /// the float walks compare NaN as the double walks do), else 0. Portable C, vectorised.
 int rtw_row_floats(const double *x, size_t m, float *out);
+
+/// rtw_impute_rows and rtw_row_floats in one pass, for the vector float walks: the imputed
+/// values of `rows` rows as floats in `out`; 1 when each is exact as a float (NaN included),
+/// else 0 (the caller then walks the doubles). Compiled for AVX2: call it only where
+/// rtw_cpu_supports_avx2() is 1 (off x86-64 it is the portable loop).
+int rtw_impute_floats_avx2(const double *x, size_t rows, size_t m, const double *median, float *out);
 
 /// readmit's histogram detector (HistogramDetector) laid out for scoring without branches. Per
 /// feature j: the position x = (v - offset[j]) / scale[j] (numeric: the lower edge and bin
