@@ -336,13 +336,9 @@ public final class ReadmitModel: Sendable {
             while start < rows {
                 let count = min(chunk, rows - start)
                 forest.score(rows: base + start * m, count: count, scratch: scratch, into: forestScores, walk: walk, chunkRows: chunk)
-                for i in 0..<count {
-                    let row = base + (start + i) * m
-                    let dst = input + i * width
-                    rowWork.boosterRow(row, into: dst)
-                    dst[width - 2] = forestScores[i]
-                }
-                rowWork.detectorScores(base + start * m, count: count, into: input + width - 1, outStride: width)
+                rowWork.boosterRows(base + start * m, count: count, into: input, stride: width, walk: walk)
+                for i in 0..<count { input[i * width + width - 2] = forestScores[i] }
+                rowWork.detectorScores(base + start * m, count: count, into: input + width - 1, outStride: width, walk: walk)
                 if kind == .margin {
                     trees.margins(input, count: count, columns: width, into: output, walk: walk, chunkRows: chunk)
                 } else {

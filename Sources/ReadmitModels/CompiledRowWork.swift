@@ -7,8 +7,9 @@ import CTreeWalk
 /// Once the trees were walked by vector this work was about a sixth of the served path's time
 /// (issue 15): the input check called libm's `floor` for every value, and the detector's terms
 /// branched on each value and were summed as one chain of dependent additions per row. Here every
-/// per-feature field lives in one flat buffer; the check and the detector run in C without
-/// branches on the values (`rtw_rows_valid`, `rtw_detector_scores`). The results are the same
+/// per-feature field lives in one flat buffer; the check, the booster's columns and the detector
+/// run in C without branches on the values (`rtw_rows_valid`, `rtw_booster_columns`,
+/// `rtw_detector_scores`; AVX2 forms where the tree walk is a vector one). The results are the same
 /// bits: the same operations in the same order (tests compare them with the layout's and the
 /// detector's own code, and the check with the per-value rule).
 public final class CompiledRowWork: @unchecked Sendable {  // immutable after init
@@ -22,7 +23,7 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
     private let high: UnsafeMutablePointer<Double>
     private let integral: UnsafeMutablePointer<Double>
     // The booster column: the value, or its level rank at ranks[rankStart + Int(v)] (-1: none).
-    private let rankStart: UnsafeMutablePointer<Int>
+    private let rankStart: UnsafeMutablePointer<Int64>
     private let ranks: UnsafeMutablePointer<Double>
     // The detector, as `rtw_detector` (Sources/CTreeWalk) reads it.
     private let offset: UnsafeMutablePointer<Double>
@@ -43,10 +44,11 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
         func doubles(_ values: [Double]) -> UnsafeMutablePointer<Double> {
             let p = UnsafeMutablePointer<Double>.allocate(capacity: max(values.count, 1))
             p.initialize(from: values, count: values.count)
+            if values.isEmpty { p.initialize(to: 0) }  // rtw_booster_columns reads ranks[0] even when there are none
             return p
         }
-        func ints(_ values: [Int]) -> UnsafeMutablePointer<Int> {
-            let p = UnsafeMutablePointer<Int>.allocate(capacity: max(values.count, 1))
+        func int64s(_ values: [Int64]) -> UnsafeMutablePointer<Int64> {
+            let p = UnsafeMutablePointer<Int64>.allocate(capacity: max(values.count, 1))
             p.initialize(from: values, count: values.count)
             return p
         }
@@ -58,7 +60,7 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
             starts.append(slot.levelRank.isEmpty ? -1 : flatRanks.count)
             flatRanks += slot.levelRank
         }
-        rankStart = ints(starts)
+        rankStart = int64s(starts.map(Int64.init))
         ranks = doubles(flatRanks)
         // Per histogram (as HistogramDetector.contribution reads it): one bin (width 0, one
         // cost): inside when v - value is 0, that is v == value; a categorical feature (width
@@ -79,11 +81,6 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
             starts64.append(Int64(flatTable.count))
             binCounts.append(Int64(n))
             flatTable += h.cost + [h.outsideCost, h.missingCost]
-        }
-        func int64s(_ values: [Int64]) -> UnsafeMutablePointer<Int64> {
-            let p = UnsafeMutablePointer<Int64>.allocate(capacity: max(values.count, 1))
-            p.initialize(from: values, count: values.count)
-            return p
         }
         offset = doubles(offsets)
         scale = doubles(scales)
@@ -113,11 +110,18 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
     }
 
     /// The booster's columns of one valid schema row (as ``ModelInputLayout/boosterRow(_:into:)``).
-    @inline(__always)
-    public func boosterRow(_ row: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
-        for j in 0..<features {
-            let v = row[j], start = rankStart[j]
-            out[j] = (start < 0 || v.isNaN) ? v : ranks[start + Int(v)]
+    public func boosterRow(_ row: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, walk: TreeWalk = .selected) {
+        boosterRows(row, count: 1, into: out, stride: features, walk: walk)
+    }
+
+    /// The booster's columns of `count` valid schema rows (row-major), row r's at
+    /// `out + r * stride`. In C (`rtw_booster_columns`; AVX2 where the walk is a vector one).
+    public func boosterRows(_ rows: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>, stride: Int,
+                            walk: TreeWalk = .selected) {
+        if walk.isVector {
+            rtw_booster_columns_avx2(rows, count, features, rankStart, ranks, out, stride)
+        } else {
+            rtw_booster_columns(rows, count, features, rankStart, ranks, out, stride)
         }
     }
 
@@ -126,9 +130,16 @@ public final class CompiledRowWork: @unchecked Sendable {  // immutable after in
     /// (`rtw_detector_scores`): each term without a branch on the value (whether a value is
     /// missing varies from row to row), four rows' sums side by side (one row's sum is a chain
     /// of dependent additions, which bounded the one-row form).
-    public func detectorScores(_ rows: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>, outStride: Int) {
+    /// Where `walk` is a vector one, four rows at a time in the lanes of an AVX2 vector
+    /// (`rtw_detector_scores_avx2`; the same bits).
+    public func detectorScores(_ rows: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>, outStride: Int,
+                               walk: TreeWalk = .selected) {
         var d = rtw_detector(offset: offset, scale: scale, low: binLow, high: binHigh, start: tableStart, bins: bins, table: table)
-        rtw_detector_scores(&d, rows, count, features, out, outStride)
+        if walk.isVector {
+            rtw_detector_scores_avx2(&d, rows, count, features, out, outStride)
+        } else {
+            rtw_detector_scores(&d, rows, count, features, out, outStride)
+        }
     }
 
     /// The histogram detector's score of one valid schema row.

@@ -58,21 +58,35 @@ final class CompiledRowWorkTests: XCTestCase {
                 var distinctScores = Set<UInt64>()
                 for r in 0..<rows {
                     let row = xb.baseAddress! + r * m
-                    work.boosterRow(row, into: &flat)
                     p.layout.boosterRow(row, into: &reference)
-                    XCTAssertEqual(flat.map(\.bitPattern), reference.map(\.bitPattern), "\(name): row \(r) booster columns")
+                    for walk in TreeWalk.supported {  // the portable loop and the AVX2 gathers
+                        work.boosterRow(row, into: &flat, walk: walk)
+                        XCTAssertEqual(flat.map(\.bitPattern), reference.map(\.bitPattern), "\(name): row \(r) booster columns, \(walk)")
+                    }
                     let score = work.detectorScore(row), expected = p.detector.score(row)
                     XCTAssertEqual(score.bitPattern, expected.bitPattern, "\(name): row \(r) detector score \(score) instead of \(expected)")
                     distinctScores.insert(expected.bitPattern)
                 }
                 XCTAssertGreaterThan(distinctScores.count, rows / 10, "\(name): the rows should score differently")
-                // Four rows side by side, then the rest one by one: every count, written with a stride.
-                for count in [rows, rows - 1, rows - 2, rows - 3, 5, 3, 1] {
-                    var batch = [Double](repeating: -1, count: 2 * count)
-                    work.detectorScores(xb.baseAddress!, count: count, into: &batch, outStride: 2)
-                    for r in 0..<count {
-                        XCTAssertEqual(batch[2 * r].bitPattern, p.detector.score(xb.baseAddress! + r * m).bitPattern, "\(name): \(count) rows, row \(r)")
-                        XCTAssertEqual(batch[2 * r + 1], -1, "\(name): the stride's gaps stay untouched")
+                // Four rows side by side (in the lanes of a vector for the AVX2 loop), then the
+                // rest one by one: every count, written with a stride, by each loop.
+                for walk in TreeWalk.supported {
+                    for count in [rows, rows - 1, rows - 2, rows - 3, 5, 3, 1] {
+                        var batch = [Double](repeating: -1, count: 2 * count)
+                        work.detectorScores(xb.baseAddress!, count: count, into: &batch, outStride: 2, walk: walk)
+                        for r in 0..<count {
+                            XCTAssertEqual(batch[2 * r].bitPattern, p.detector.score(xb.baseAddress! + r * m).bitPattern, "\(name): \(count) rows, row \(r), \(walk)")
+                            XCTAssertEqual(batch[2 * r + 1], -1, "\(name): the stride's gaps stay untouched")
+                        }
+                    }
+                    // The booster's columns of every row at once, with a stride.
+                    var columns = [Double](repeating: -1, count: rows * (m + 1))
+                    work.boosterRows(xb.baseAddress!, count: rows, into: &columns, stride: m + 1, walk: walk)
+                    var reference = [Double](repeating: 0, count: m)
+                    for r in 0..<rows {
+                        p.layout.boosterRow(xb.baseAddress! + r * m, into: &reference)
+                        XCTAssertEqual(columns[(r * (m + 1))..<(r * (m + 1) + m)].map(\.bitPattern), reference.map(\.bitPattern), "\(name): row \(r) of all, \(walk)")
+                        XCTAssertEqual(columns[r * (m + 1) + m], -1, "\(name): the stride's gap stays untouched")
                     }
                 }
             }
