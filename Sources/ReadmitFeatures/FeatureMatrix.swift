@@ -45,6 +45,9 @@ public struct FeatureMatrix: Sendable {
 /// one-row request would otherwise rebuild hundreds of entries to look up a few texts.
 public struct LevelIndex: Sendable {
     let maps: [LevelMap]
+    /// Per feature, its ICD category levels by ``ICDChapters/categoryKey(ofCategory:)`` (empty
+    /// for other features).
+    let categoryKeys: [[UInt64: Double]]
     /// Per feature, the index of the spec's `other` level (NaN: none), when built with the spec.
     let others: [Double]?
 
@@ -52,20 +55,37 @@ public struct LevelIndex: Sendable {
     /// ``FeatureEncoder`` always read them).
     public init(schema: FeatureSchema) {
         maps = schema.features.map { LevelMap($0.levels) }
+        categoryKeys = schema.features.map { Self.categoryKeys($0.levels) }
         others = nil
     }
 
     /// The maps, and where each feature's `other` level is (``FeatureEncoder/otherLevel(_:_:)``).
     public init(spec: DatasetSpec, schema: FeatureSchema) {
-        maps = LevelIndex(schema: schema).maps
+        let plain = LevelIndex(schema: schema)
+        maps = plain.maps
+        categoryKeys = plain.categoryKeys
         others = schema.features.enumerated().map { j, f in
             j < spec.features.count ? FeatureEncoder.otherLevel(spec.features[j], f) : .nan
         }
     }
 
+    /// The levels that are ICD category texts, by key; a repeated level maps to its last index.
+    static func categoryKeys(_ levels: [String]) -> [UInt64: Double] {
+        var keys: [UInt64: Double] = [:]
+        for (i, level) in levels.enumerated() {
+            if let key = ICDChapters.categoryKey(ofCategory: level) { keys[key] = Double(i) }
+        }
+        return keys
+    }
+
     /// Feature `j`'s map, or nil when not prepared.
     func map(_ j: Int) -> LevelMap? {
         j < maps.count ? maps[j] : nil
+    }
+
+    /// Feature `j`'s ICD category levels by key, or nil when not prepared.
+    func categoryKeys(_ j: Int) -> [UInt64: Double]? {
+        j < categoryKeys.count ? categoryKeys[j] : nil
     }
 
     /// Feature `j`'s `other` level index (NaN: none), or nil when not prepared.
@@ -187,8 +207,19 @@ public enum FeatureEncoder {
                 let start = table.count
                 if features[j].transform == .icdCategory {
                     let index = levels.map(j) ?? LevelMap(features[j].levels)
+                    let keys = levels.categoryKeys(j) ?? LevelIndex.categoryKeys(features[j].levels)
                     let other = Double(features[j].levels.count - 1)
-                    table += FeatureSchemaBuilder.categories(column, systems: systems).map { $0.map { index[$0] ?? other } ?? .nan }
+                    // Each distinct code's category level: by key for a printable-ASCII code
+                    // (the same level as by text; ICDChapters.categoryKey), else by its text.
+                    for (c, text) in column.interned.values.enumerated() {
+                        if column.isMissing[c] {
+                            table.append(.nan)
+                        } else if let key = ICDChapters.categoryKey(of: text, system: systems[c]) {
+                            table.append(keys[key] ?? other)
+                        } else {
+                            table.append(ICDChapters.category(of: text, system: systems[c]).map { index[$0] ?? other } ?? .nan)
+                        }
+                    }
                 } else {
                     table += column.interned.values.enumerated().map { c, text in
                         column.isMissing[c] ? .nan : ICDChapters.chapter(of: text, system: systems[c]).map(Double.init) ?? .nan

@@ -189,6 +189,36 @@ final class TimestampAndICDTests: XCTestCase {
         XCTAssertEqual(ICDChapters.category(of: "I5032", system: .icd10), "icd10:I50")
     }
 
+    /// The category key the encoder looks levels up by: two codes it accepts share a key
+    /// exactly when they share a category, a category text's key is its codes' key, and the
+    /// codes it refuses (and the texts no accepted code writes) take the text path.
+    func testCategoryKeyIdentifiesTheCategory() {
+        let codes = ["428.0", "428", "4281", "428.1", "42", "4", "4.28", "42.8", "V57.89", "v57", "V57", "e878.1", "E8781", "E878",
+                     "I5032", "i50.3", "I50", "i5", "I5", " 42", "4 2.1", "abc.def", "ABC", "ab", "a b", "!#$", "~~~~", "1.", "12.3.4",
+                     ".5", "..", ".", "", "42.\u{301}x", "4\u{301}2", "é12", "42\r\n", "\u{1F600}1", "428é"]
+        for system in CodeSystem.allCases {
+            var categoryOfKey: [UInt64: String] = [:], keyOfCategory: [String: UInt64] = [:]
+            for code in codes {
+                let category = ICDChapters.category(of: code, system: system)
+                guard let key = ICDChapters.categoryKey(of: code, system: system) else {
+                    XCTAssertTrue(code.isEmpty || code.hasPrefix(".") || !code.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F },
+                                  "\(code.debugDescription) should have a key")
+                    continue
+                }
+                guard let category else { XCTFail("\(code.debugDescription): a key but no category"); continue }
+                XCTAssertEqual(ICDChapters.categoryKey(ofCategory: category), key, "\(code.debugDescription) in \(system): its category's key")
+                XCTAssertEqual(categoryOfKey[key, default: category], category, "\(code.debugDescription): one key, two categories")
+                XCTAssertEqual(keyOfCategory[category, default: key], key, "\(code.debugDescription): one category, two keys")
+                categoryOfKey[key] = category
+                keyOfCategory[category] = key
+            }
+            XCTAssertGreaterThan(categoryOfKey.count, 15, "\(system): the codes cover many categories")
+        }
+        for text in ["icd9:", "icd9:4281", "icd9:42.", "icd9:abc", "icd11:428", "ICD9:428", "icd9428", "icd9:é", "icd10"] {
+            XCTAssertNil(ICDChapters.categoryKey(ofCategory: text), text)
+        }
+    }
+
     /// The byte-level path for ASCII codes gives what the String-level definition gives, edge
     /// cases included (the definition is restated here as the reference).
     func testCategoryFastPathMatchesTheDefinition() {
