@@ -80,16 +80,23 @@ public enum ICDChapters {
     /// A large request reads a few thousand distinct codes per part, and building and hashing
     /// each one's category text took about 1,300 instructions.
     public static func categoryKey(of code: String, system: CodeSystem) -> UInt64? {
-        let bytes = code.utf8
-        guard let first = bytes.first, first != UInt8(ascii: "."), bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
-        var key: UInt64 = 0, count: UInt64 = 0
-        for byte in bytes.prefix(3) {
-            if byte == UInt8(ascii: ".") { break }
-            let upper = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte
-            key |= UInt64(upper) << (8 * count)
-            count += 1
+        // Over the code's contiguous bytes (a short string's are copied to the stack): walking
+        // its UTF8View cost about 400 instructions a code.
+        var code = code
+        return code.withUTF8 { bytes -> UInt64? in
+            guard let first = bytes.first, first != UInt8(ascii: ".") else { return nil }
+            var printable = true
+            for byte in bytes { printable = printable && byte >= 0x20 && byte < 0x7F }
+            guard printable else { return nil }
+            var key: UInt64 = 0, count: UInt64 = 0
+            for byte in bytes.prefix(3) {
+                if byte == UInt8(ascii: ".") { break }
+                let upper = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte
+                key |= UInt64(upper) << (8 * count)
+                count += 1
+            }
+            return key | count << 24 | systemNumber(system) << 32
         }
-        return key | count << 24 | systemNumber(system) << 32
     }
 
     /// The key (``categoryKey(of:system:)``) of a category text as ``category(of:system:)``

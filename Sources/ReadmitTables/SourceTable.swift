@@ -198,11 +198,14 @@ public struct SourceTable: Sendable {
                     numbers.withUnsafeBufferPointer { source in
                         for (r, v) in source.enumerated() {
                             // +0 to 255 exactly (-0 has other bits, so it goes by the hash, as
-                            // before). Int(v) is safe in 0..<256, and its round trip tests for
-                            // a whole number without Int(exactly:)'s call to libm's trunc (a
-                            // call per row and column: 3% of a 100,000-row request).
-                            if smallTable > 0, v >= 0, v < 256, v.sign == .plus, Double(Int(v)) == v {
-                                let whole = Int(v)
+                            // before). For 0 <= v < 2^52, v + 2^52 rounds v to a whole number
+                            // held in the low bits of its significand: equal to v after
+                            // subtracting 2^52 back exactly when v is whole, then those bits are
+                            // v. No libm call (Int(exactly:) called trunc for every row and
+                            // column) and no trapping conversion.
+                            let shifted = v + 0x1p52
+                            if smallTable > 0, v >= 0, v < 256, v.sign == .plus, shifted - 0x1p52 == v {
+                                let whole = Int(shifted.bitPattern & 0xFF)
                                 if small[whole] < 0 {
                                     values.append(Self.shortestText(v))
                                     small[whole] = Int32(values.count - 1)
