@@ -120,17 +120,18 @@ final class Broker {
                         if try control.receive(dontWait: true) != nil { beginStop(); continue }
                     }
                     guard var first = try front.receive(pool: &framePool) else { lastControlCheck = 0; continue }  // ZMQ_RCVTIMEO
+                    // Read before routing: a reply sends the envelope's frames, which empties them.
+                    let samePeer = first[0].bytes.elementsEqual(lastFastPeer)
+                    if !samePeer { lastFastPeer = first[0].array }
                     // A small request is answered before looking for more, so a lone client's
                     // round trip does not include that look.
                     try route(first, inlineIfSmall: true)
+                    framePool?.recycle(&first)
                     // Another peer's requests may have queued behind this one: hand them to the
                     // workers now. A lone client (a REQ socket waits for each reply) cannot have
                     // one queued, and looking would cost two more system calls (a dontWait
                     // receive polls libzmq's mailbox, and the next blocking receive polls it
                     // again before it waits) on every round trip.
-                    let samePeer = first[0].bytes.elementsEqual(lastFastPeer)
-                    if !samePeer { lastFastPeer = first[0].array }
-                    framePool?.recycle(&first)
                     if !samePeer { try drainFront() }
                     continue
                 }
