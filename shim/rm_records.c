@@ -20,6 +20,10 @@
 
 #include "rm_internal.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h> /* rm_narrow_codes: SSE2 is in every x86-64 CPU */
+#endif
+
 #define RM_COLUMN_NUMBERS 1 /* the protocol's type bytes */
 #define RM_COLUMN_TEXTS 2
 #define RM_COLUMN_TEXTS_U8 3  /* the values frame of texts with 8-bit codes (PROTOCOL.md) */
@@ -886,7 +890,7 @@ static uint32_t rm_codes_max_shifted(const int32_t *codes, size_t n) {
 int readmit_records_set_codes(readmit_records *records, const char *field, size_t n_levels,
                               const char *const *levels, const int32_t *codes) {
     if (!records) return READMIT_EINVAL;
-    size_t n = records->n_rows, name_len, len, col;
+    size_t n = records->n_rows, name_len, col;
     int rc = rm_check_field(records, field, &name_len);
     if (rc != READMIT_OK) return rc;
     if (n_levels > INT32_MAX) return rm_records_fail(records, READMIT_EINVAL, "field '%s': %zu levels is too many", field, n_levels);
@@ -910,35 +914,67 @@ int readmit_records_set_codes(readmit_records *records, const char *field, size_
     if (rc != READMIT_OK) return rc;
     rm_column *c = &records->columns[col];
     rm_column_clear_texts(c);
-    /* remap[code + 1] is the column's code of the caller's code (remap[0] = -1: missing), so
-     * each row is one table read without a branch. Equal levels share one code. */
+    /* remap[code + 1] is the column's code of the caller's code (remap[0] = -1: missing; -2: a
+     * level not met yet). Levels are interned in the order of their first rows, so the column's
+     * codes first appear in order (0, 1, 2, ...) and every text is used: the request's frame is
+     * then the codes narrowed, in one pass that vectorises (rm_text_frame), instead of a scan for
+     * the order of first rows and a table read per row there. Equal levels share one code. */
     int32_t *remap = malloc((n_levels + 1) * sizeof *remap);
     if (!remap) {
         for (size_t row = 0; row < n; row++) c->codes[row] = -1;
         return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
     }
     remap[0] = -1;
-    int identity = 1;
-    for (size_t i = 0; i < n_levels; i++) {
-        len = strlen(levels[i]);
-        remap[i + 1] = rm_intern(c, levels[i], len);
-        if (remap[i + 1] < 0) {
+    for (size_t i = 0; i < n_levels; i++) remap[i + 1] = -2;
+    /* The first rows of the levels: a scan that stops once every level has been met (a column
+     * of a few levels, within its first rows; one with an unused level, all of them). */
+    size_t met = 0;
+    for (size_t row = 0; row < n && met < n_levels; row++) {
+        int32_t code = codes[row];
+        if (code < 0 || remap[code + 1] != -2) continue;
+        remap[code + 1] = rm_intern(c, levels[code], strlen(levels[code]));
+        if (remap[code + 1] < 0) {
             free(remap);
-            for (size_t row = 0; row < n; row++) c->codes[row] = -1;
+            for (size_t r = 0; r < n; r++) c->codes[r] = -1;
+            rm_column_clear_texts(c);
             return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
         }
-        identity &= remap[i + 1] == (int32_t)i;
+        met++;
     }
-    if (identity) { /* distinct levels (the usual case): the codes are the caller's */
+    /* Every code of the rows is now mapped (a level still -2 is in no row). */
+    int identity = met == n_levels;
+    for (size_t i = 0; i < n_levels && identity; i++) identity = remap[i + 1] == (int32_t)i;
+    if (identity) { /* levels distinct, all used, in the order of their first rows: the caller's codes */
         if (n > 0) memcpy(c->codes, codes, n * sizeof *codes);
     } else {
         for (size_t row = 0; row < n; row++) c->codes[row] = remap[codes[row] + 1];
     }
     free(remap);
+    c->ordered = 1;
     return rm_records_ok(records);
 }
 
 /* ---- the RECORDS request ---- */
+
+/* p[row] = the low byte of codes[row] (-1, missing, becomes 0xFF), for codes -1 to 254: the
+ * codes of a column of fewer than 255 texts narrowed to the wire's u8 codes. GCC 12 at -O2 left
+ * the plain loop scalar (five instructions a row, 5.4 million rows for a 54-column
+ * 100,000-row batch); with SSE2, sixteen rows take a dozen instructions. */
+static void rm_narrow_codes(unsigned char *p, const int32_t *codes, size_t n) {
+    size_t row = 0;
+#if defined(__SSE2__)
+    const __m128i low = _mm_set1_epi32(0xFF);
+    for (; row + 16 <= n; row += 16) {
+        /* Masked to 0-255 first, so both packs are exact (no saturation). */
+        __m128i a = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(codes + row)), low);
+        __m128i b = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(codes + row + 4)), low);
+        __m128i c = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(codes + row + 8)), low);
+        __m128i d = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(codes + row + 12)), low);
+        _mm_storeu_si128((__m128i *)(void *)(p + row), _mm_packus_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d)));
+    }
+#endif
+    for (; row < n; row++) p[row] = (unsigned char)codes[row];
+}
 
 /* Builds the values frame of a text column for rows first .. first + n_rows - 1: a type byte,
  * u32 n_distinct, each distinct text used by those rows (u32 length + bytes) in the order of its
@@ -1003,8 +1039,8 @@ static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_r
     }
     if (width == 1 && identity) {
         /* Each code is its own frame code, narrowed (-1 truncates to 0xFF, missing): no table
-         * read per row, and the loop vectorises. */
-        for (size_t row = 0; row < n_rows; row++) p[row] = (unsigned char)codes[row];
+         * read per row. */
+        rm_narrow_codes(p, codes, n_rows);
     } else if (width == 1) {
         for (size_t row = 0; row < n_rows; row++) p[row] = (unsigned char)remap[codes[row] + 1]; /* -1: 0xFF */
     } else if (width == 2) {
