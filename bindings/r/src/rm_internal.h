@@ -71,12 +71,14 @@ struct rm_json {
     size_t length;    /* number of items (array) or members (object) */
     rm_json **items;  /* array items, or object values */
     char **keys;      /* object keys */
+    void *arena;      /* the root only: the blocks every node and string of the tree lie in */
 };
 
 /* Parses `len` bytes of JSON text (not NUL-terminated). Returns NULL on malformed input or out
  * of memory; *err (may be NULL) then gets a static reason. */
 rm_json *rm_json_parse(const char *text, size_t len, const char **err);
-void rm_json_free(rm_json *value);
+/* Frees a tree returned by rm_json_parse (its root; NULL is a no-op). */
+void rm_json_free(rm_json *root);
 /* The member `key` of an object, or NULL. */
 const rm_json *rm_json_get(const rm_json *object, const char *key);
 
