@@ -908,10 +908,12 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
             # does: the daemon reads a number in a text field as its shortest text, str() of
             # the integer (exact below 2**53). An id column has as many categories as rows, and
             # 100,000 texts cost more to make, pack, copy and decode than the rest of a frame.
-            # One gather: code -1 (missing) wraps to the NaN appended after the categories.
-            # Boolean masks and a filled array cost about 6x as much for 100,000 rows; take()
-            # costs less than indexing with the codes.
-            values = np.take(np.append(integers, np.nan), np.asarray(column.array.codes), mode="wrap")
+            # One gather: code -1 (missing) is the last entry, the NaN appended after the
+            # categories (take() reads a negative index from the end, as Python does; pandas'
+            # codes are -1 to n - 1). Boolean masks and a filled array cost about 6x as much for
+            # 100,000 rows; take() costs less than indexing with the codes, and its default mode
+            # a quarter of mode="wrap" (a modulo per row: 670 against 184 us for 100,000 rows).
+            values = np.take(np.append(integers, np.nan), np.asarray(column.array.codes))
         else:
             values = np.ascontiguousarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
         rc = LIB.readmit_records_set_numbers(records, name_b, values.ctypes.data if n else None)
