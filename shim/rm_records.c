@@ -751,22 +751,109 @@ static size_t rm_short_hits(const rm_short_slot *cache, const char *data, size_t
 #define RM_SHORT_TEXTS 0
 #endif
 
-int readmit_records_set_text_buffer(readmit_records *records, const char *field, const char *data, size_t data_len,
-                                    const int64_t *offsets, const uint8_t *valid) {
-    if (!records) return READMIT_EINVAL;
-    size_t n = records->n_rows, name_len, col;
-    int rc = rm_check_field(records, field, &name_len);
-    if (rc != READMIT_OK) return rc;
-    if (!offsets) return rm_records_fail(records, READMIT_EINVAL, "field '%s': offsets is NULL", field);
-    if (!data && data_len > 0) return rm_records_fail(records, READMIT_EINVAL, "field '%s': data is NULL", field);
+/* One Arrow chunk of a text column: its `rows` rows (data, data_len, rows + 1 offsets, valid or
+ * NULL) become fresh's codes from `base` on. `cache` (or NULL) is the column's short-text cache,
+ * shared by its chunks. `chunk` names the chunk in messages (SIZE_MAX: the column is one
+ * buffer, readmit_records_set_text_buffer). Returns READMIT_OK, or the failure (with the batch's
+ * message naming the field and the batch's row), leaving fresh for the caller to discard. */
+static int rm_text_chunk(readmit_records *records, const char *field, size_t chunk, rm_column *fresh,
+                         void *cache_slots, size_t base, size_t rows, const char *data, size_t data_len,
+                         const int64_t *offsets, const uint8_t *valid) {
+    char where[48] = "";
+    if (chunk != SIZE_MAX) snprintf(where, sizeof where, ", chunk %zu", chunk);
+    if (!offsets) return rm_records_fail(records, READMIT_EINVAL, "field '%s'%s: offsets is NULL", field, where);
+    if (!data && data_len > 0) return rm_records_fail(records, READMIT_EINVAL, "field '%s'%s: data is NULL", field, where);
     /* Offsets are checked before any text is read: non-decreasing, within the buffer. */
     if (offsets[0] < 0 || (uint64_t)offsets[0] > data_len)
-        return rm_records_fail(records, READMIT_EINVAL, "field '%s': offset 0 (%lld) is outside the %zu-byte buffer",
-                               field, (long long)offsets[0], data_len);
+        return rm_records_fail(records, READMIT_EINVAL, "field '%s'%s: offset 0 (%lld) is outside the %zu-byte buffer",
+                               field, where, (long long)offsets[0], data_len);
     /* Every later offset is checked in the loop below, before its row's text is read: a row's
      * end at or after its start (so, from offset 0, never negative) and inside the buffer. A
      * pass of its own cost a tenth of the column's time: a 64-bit compare does not vectorise
      * on baseline x86-64 (SSE2). */
+    int32_t *codes = fresh->codes + base;
+    const char *previous = NULL; /* the last row's text: runs of one text skip the hash */
+    size_t previous_len = 0;
+    int32_t previous_code = -1;
+#if RM_SHORT_TEXTS
+    rm_short_slot *cache = data ? cache_slots : NULL;
+#else
+    (void)cache_slots;
+#endif
+    for (size_t row = 0; row < rows; row++) {
+#if RM_SHORT_TEXTS
+        if (cache && (row = rm_short_hits(cache, data, data_len, offsets, valid, row, rows, codes)) == rows) break;
+#endif
+        if (offsets[row + 1] < offsets[row] || (uint64_t)offsets[row + 1] > data_len)
+            return rm_records_fail(records, READMIT_EINVAL,
+                                   "field '%s', row %zu: offsets %lld to %lld are not a range of the %zu-byte buffer%s",
+                                   field, base + row, (long long)offsets[row], (long long)offsets[row + 1], data_len,
+                                   where);
+        if (valid && !valid[row]) {
+            codes[row] = -1;
+            continue;
+        }
+        const char *text = data ? data + offsets[row] : "";
+        size_t len = (size_t)(offsets[row + 1] - offsets[row]);
+#if RM_SHORT_TEXTS
+        rm_short_slot *slot = NULL;
+        uint64_t lo = 0, hi = 0;
+        if (cache && len <= 16) {
+            rm_short_key(data, data_len, (size_t)offsets[row], len, &lo, &hi);
+            slot = &cache[rm_short_slot_of(lo, hi, len)];
+            if (slot->len == len && slot->lo == lo && slot->hi == hi) {
+                codes[row] = slot->code;
+                continue;
+            }
+        } else
+#endif
+        if (previous && len == previous_len && memcmp(text, previous, len) == 0) {
+            codes[row] = previous_code;
+            continue;
+        }
+        size_t before = fresh->n_dict;
+        int32_t code = len > UINT32_MAX ? -2 : rm_intern(fresh, text, len);
+        if (code >= 0 && fresh->n_dict > before && (memchr(text, '\0', len) || !rm_utf8_valid(text, len)))
+            code = -3;
+        if (code < 0) {
+            if (code == -1) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
+            return rm_records_fail(records, READMIT_EINVAL, "field '%s', row %zu: %s", field, base + row,
+                                   code == -2 ? "text is too long" : memchr(text, '\0', len) ? "text holds a NUL byte"
+                                                                                              : "text is not valid UTF-8");
+        }
+        codes[row] = code;
+#if RM_SHORT_TEXTS
+        if (slot) {
+            slot->lo = lo, slot->hi = hi, slot->len = (uint32_t)len, slot->code = code;
+            continue;
+        }
+#endif
+        previous = text;
+        previous_len = len;
+        previous_code = code;
+    }
+    return READMIT_OK;
+}
+
+/* readmit_records_set_text_chunks; readmit_records_set_text_buffer is one chunk (chunk_names 0). */
+static int rm_set_text_chunks(readmit_records *records, const char *field, size_t n_chunks, const size_t *chunk_rows,
+                              const char *const *data, const size_t *data_len, const int64_t *const *offsets,
+                              const uint8_t *const *valid, int chunk_names) {
+    if (!records) return READMIT_EINVAL;
+    size_t n = records->n_rows, name_len, col;
+    int rc = rm_check_field(records, field, &name_len);
+    if (rc != READMIT_OK) return rc;
+    if (n_chunks > 0 && (!chunk_rows || !data || !data_len || !offsets))
+        return rm_records_fail(records, READMIT_EINVAL, "field '%s': chunk_rows, data, data_len or offsets is NULL", field);
+    size_t total = 0;
+    for (size_t j = 0; j < n_chunks; j++) {
+        if (chunk_rows[j] > n - total)
+            return rm_records_fail(records, READMIT_EINVAL, "field '%s': the chunks hold more than the batch's %zu rows",
+                                   field, n);
+        total += chunk_rows[j];
+    }
+    if (total != n)
+        return rm_records_fail(records, READMIT_EINVAL, "field '%s': the chunks hold %zu rows, the batch %zu", field, total, n);
     /* The texts are interned into a column of their own, and each new distinct text is checked
      * (UTF-8, no NUL, length) as it is added: once per distinct text, not per row. On a bad
      * text nothing of the batch changes; on success the column takes the new texts. */
@@ -779,80 +866,17 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
         fresh.arena = &records->arena;
     fresh.codes = rm_spare_take(records, &records->spare_codes, n ? 4 * n : 1);
     if (!fresh.codes) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
-    const char *previous = NULL; /* the last row's text: runs of one text skip the hash */
-    size_t previous_len = 0;
-    int32_t previous_code = -1;
+    void *cache = NULL;
 #if RM_SHORT_TEXTS
-    rm_short_slot *cache = NULL;
-    if (n >= RM_SHORT_MIN_ROWS && data && (cache = malloc(RM_SHORT_SLOTS * sizeof *cache)) != NULL)
-        for (size_t i = 0; i < RM_SHORT_SLOTS; i++) cache[i].len = UINT32_MAX;
+    if (n >= RM_SHORT_MIN_ROWS && (cache = malloc(RM_SHORT_SLOTS * sizeof(rm_short_slot))) != NULL)
+        for (size_t i = 0; i < RM_SHORT_SLOTS; i++) ((rm_short_slot *)cache)[i].len = UINT32_MAX;
 #endif
-    for (size_t row = 0; row < n; row++) {
-#if RM_SHORT_TEXTS
-        if (cache && (row = rm_short_hits(cache, data, data_len, offsets, valid, row, n, fresh.codes)) == n) break;
-#endif
-        if (offsets[row + 1] < offsets[row] || (uint64_t)offsets[row + 1] > data_len) {
-#if RM_SHORT_TEXTS
-            free(cache);
-#endif
-            rm_spare_keep(records, &records->spare_codes, fresh.codes);
-            rm_column_discard_texts(&fresh);
-            return rm_records_fail(records, READMIT_EINVAL,
-                                   "field '%s', row %zu: offsets %lld to %lld are not a range of the %zu-byte buffer",
-                                   field, row, (long long)offsets[row], (long long)offsets[row + 1], data_len);
-        }
-        if (valid && !valid[row]) {
-            fresh.codes[row] = -1;
-            continue;
-        }
-        const char *text = data ? data + offsets[row] : "";
-        size_t len = (size_t)(offsets[row + 1] - offsets[row]);
-#if RM_SHORT_TEXTS
-        rm_short_slot *slot = NULL;
-        uint64_t lo = 0, hi = 0;
-        if (cache && len <= 16) {
-            rm_short_key(data, data_len, (size_t)offsets[row], len, &lo, &hi);
-            slot = &cache[rm_short_slot_of(lo, hi, len)];
-            if (slot->len == len && slot->lo == lo && slot->hi == hi) {
-                fresh.codes[row] = slot->code;
-                continue;
-            }
-        } else
-#endif
-        if (previous && len == previous_len && memcmp(text, previous, len) == 0) {
-            fresh.codes[row] = previous_code;
-            continue;
-        }
-        size_t before = fresh.n_dict;
-        int32_t code = len > UINT32_MAX ? -2 : rm_intern(&fresh, text, len);
-        if (code >= 0 && fresh.n_dict > before && (memchr(text, '\0', len) || !rm_utf8_valid(text, len)))
-            code = -3;
-        if (code < 0) {
-#if RM_SHORT_TEXTS
-            free(cache);
-#endif
-            rm_spare_keep(records, &records->spare_codes, fresh.codes);
-            rm_column_discard_texts(&fresh);
-            if (code == -1) return rm_records_fail(records, READMIT_ENOMEM, "out of memory setting field '%s'", field);
-            return rm_records_fail(records, READMIT_EINVAL, "field '%s', row %zu: %s", field, row,
-                                   code == -2 ? "text is too long" : memchr(text, '\0', len) ? "text holds a NUL byte"
-                                                                                              : "text is not valid UTF-8");
-        }
-        fresh.codes[row] = code;
-#if RM_SHORT_TEXTS
-        if (slot) {
-            slot->lo = lo, slot->hi = hi, slot->len = (uint32_t)len, slot->code = code;
-            continue;
-        }
-#endif
-        previous = text;
-        previous_len = len;
-        previous_code = code;
-    }
-#if RM_SHORT_TEXTS
+    rc = READMIT_OK;
+    for (size_t j = 0, base = 0; j < n_chunks && rc == READMIT_OK; base += chunk_rows[j], j++)
+        rc = rm_text_chunk(records, field, chunk_names ? j : SIZE_MAX, &fresh, cache, base, chunk_rows[j], data[j],
+                           data_len[j], offsets[j], valid ? valid[j] : NULL);
     free(cache);
-#endif
-    rc = rm_column_get_taking(records, field, name_len, RM_COLUMN_TEXTS, fresh.codes, 0, &col);
+    if (rc == READMIT_OK) rc = rm_column_get_taking(records, field, name_len, RM_COLUMN_TEXTS, fresh.codes, 0, &col);
     if (rc != READMIT_OK) {
         rm_spare_keep(records, &records->spare_codes, fresh.codes);
         rm_column_discard_texts(&fresh);
@@ -864,6 +888,19 @@ int readmit_records_set_text_buffer(readmit_records *records, const char *field,
     rm_column_take_texts(c, &fresh);
     c->ordered = 1; /* interned row by row */
     return rm_records_ok(records);
+}
+
+int readmit_records_set_text_buffer(readmit_records *records, const char *field, const char *data, size_t data_len,
+                                    const int64_t *offsets, const uint8_t *valid) {
+    if (!records) return READMIT_EINVAL;
+    size_t rows = records->n_rows;
+    return rm_set_text_chunks(records, field, 1, &rows, &data, &data_len, &offsets, &valid, 0);
+}
+
+int readmit_records_set_text_chunks(readmit_records *records, const char *field, size_t n_chunks, const size_t *chunk_rows,
+                                    const char *const *data, const size_t *data_len, const int64_t *const *offsets,
+                                    const uint8_t *const *valid) {
+    return rm_set_text_chunks(records, field, n_chunks, chunk_rows, data, data_len, offsets, valid, 1);
 }
 
 /* The largest (uint32_t)codes[row] + 1 over n rows (0 for none). Eight running maxima, row

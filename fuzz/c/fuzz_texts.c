@@ -1,6 +1,7 @@
 /* libFuzzer target: readmit_records_set_text_buffer (texts from one buffer with offsets, the
  * layout of Arrow string columns) against readmit_records_set_texts (one C string per row) on
- * the same cells.
+ * the same cells, and readmit_records_set_text_chunks (the same buffer cut in two chunks)
+ * against readmit_records_set_text_buffer.
  *
  * The input's first byte picks the row count (256 or more, where the short-text cache and its
  * loop of hits run, or a few rows) and what may go wrong (an offset out of order or past the
@@ -9,6 +10,7 @@
  * in the buffer's last 16 bytes). Then:
  *   - bad offsets: set_text_buffer fails with READMIT_EINVAL;
  *   - a NUL inside a text: it fails with READMIT_EINVAL (set_texts cannot be given one);
+ *   - with good offsets, the two chunks give set_text_buffer's result code and frames;
  *   - otherwise both setters give the same result code (bad UTF-8 fails both), and when both
  *     succeed, the same frames (every row, and two slices) and the frames of a batch set the
  *     one way and then the other way.
@@ -78,6 +80,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (memchr(buffer + offsets[row], '\0', l)) nul = 1;
             texts[row] = copies + 21 * row;
         }
+        /* The same cells as two Arrow chunks (readmit_records_set_text_chunks), cut at a row the
+         * input picks, each chunk in a buffer of its own exact size (a read past a chunk is a
+         * sanitizer report): the same result code, and the same frames. */
+        size_t cut = len ? (size_t)(unsigned char)buffer[len / 2] % (n + 1) : n / 2;
+        size_t rows[2] = {cut, n - cut}, lens[2] = {(size_t)offsets[cut], (size_t)(offsets[n] - offsets[cut])};
+        char *own[2] = {malloc(lens[0] + 1), malloc(lens[1] + 1)};
+        int64_t *second = malloc((n - cut + 1) * sizeof *second);
+        if (!own[0] || !own[1] || !second) abort();
+        memcpy(own[0], buffer, lens[0]);
+        memcpy(own[1], buffer + offsets[cut], lens[1]);
+        for (size_t row = 0; row <= n - cut; row++) second[row] = offsets[cut + row] - offsets[cut];
+        const char *chunk_data[2] = {lens[0] ? own[0] : NULL, lens[1] ? own[1] : NULL};
+        const int64_t *chunk_offsets[2] = {offsets, second};
+        const uint8_t *chunk_valid[2] = {valid, valid + cut};
+        readmit_records *c = NULL;
+        if (readmit_records_new(n, &c) != READMIT_OK) abort();
+        int rc = readmit_records_set_text_chunks(c, "t", 2, rows, chunk_data, lens, chunk_offsets,
+                                                 with_valid ? chunk_valid : NULL);
+        if (rc != ra || (ra == READMIT_OK && !same_frames(a, c, 0, n))) abort();
+        readmit_records_free(c);
+        free(own[0]);
+        free(own[1]);
+        free(second);
         if (nul) {
             if (ra != READMIT_EINVAL) abort();
         } else {

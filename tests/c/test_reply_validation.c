@@ -906,6 +906,53 @@ static void test_records_text_frames(void) {
         CHECK(readmit_records_set_texts(r, "texts", cells) == READMIT_OK, "%s", readmit_records_errmsg(r));
         CHECK(readmit_records_set_text_buffer(r, "buffer", buffer, total, offsets, valid) == READMIT_OK, "%s",
               readmit_records_errmsg(r));
+        /* The same buffer as Arrow chunks (readmit_records_set_text_chunks): three of them, the
+         * middle one empty, each with its own bytes and offsets from 0 (a chunk of a ChunkedArray
+         * points into its own buffers), and the validity of the last one left out where it has
+         * no missing row. */
+        size_t cut[4] = {0, N / 3, N / 3, N}, chunk_rows[3], chunk_len[3];
+        const char *chunk_data[3];
+        const int64_t *chunk_offsets[3];
+        const uint8_t *chunk_valid[3];
+        char *chunk_bytes[3];
+        int64_t *chunk_offsets_own[3];
+        for (int j = 0; j < 3; j++) {
+            chunk_rows[j] = cut[j + 1] - cut[j];
+            chunk_len[j] = (size_t)(offsets[cut[j + 1]] - offsets[cut[j]]);
+            chunk_bytes[j] = malloc(chunk_len[j] + 1);
+            memcpy(chunk_bytes[j], buffer + offsets[cut[j]], chunk_len[j]);
+            chunk_offsets_own[j] = malloc((chunk_rows[j] + 1) * sizeof *offsets);
+            for (size_t row = 0; row <= chunk_rows[j]; row++)
+                chunk_offsets_own[j][row] = offsets[cut[j] + row] - offsets[cut[j]];
+            chunk_data[j] = chunk_bytes[j];
+            chunk_offsets[j] = chunk_offsets_own[j];
+            chunk_valid[j] = valid + cut[j];
+            if (j == 2 && memchr(valid + cut[j], 0, chunk_rows[j]) == NULL) chunk_valid[j] = NULL;
+        }
+        CHECK(readmit_records_set_text_chunks(r, "chunks", 3, chunk_rows, chunk_data, chunk_len, chunk_offsets,
+                                              chunk_valid) == READMIT_OK,
+              "%s", readmit_records_errmsg(r));
+        {   /* Rows that do not add up to the batch's, and a bad offset in the last chunk, which
+             * the message places at the batch's row: nothing changes (the frames below). */
+            size_t short_rows[3] = {chunk_rows[0], chunk_rows[1], chunk_rows[2] - 1};
+            CHECK(readmit_records_set_text_chunks(r, "chunks", 3, short_rows, chunk_data, chunk_len, chunk_offsets,
+                                                  chunk_valid) == READMIT_EINVAL &&
+                      strstr(readmit_records_errmsg(r), "the chunks hold") != NULL,
+                  "%s", readmit_records_errmsg(r));
+            int64_t saved = chunk_offsets_own[2][5];
+            chunk_offsets_own[2][5] = (int64_t)chunk_len[2] + 1;
+            char want_row[48];
+            snprintf(want_row, sizeof want_row, "row %zu: offsets", cut[2] + 4);
+            CHECK(readmit_records_set_text_chunks(r, "chunks", 3, chunk_rows, chunk_data, chunk_len, chunk_offsets,
+                                                  chunk_valid) == READMIT_EINVAL &&
+                      strstr(readmit_records_errmsg(r), want_row) != NULL && strstr(readmit_records_errmsg(r), "chunk 2"),
+                  "%s (want %s)", readmit_records_errmsg(r), want_row);
+            chunk_offsets_own[2][5] = saved;
+        }
+        for (int j = 0; j < 3; j++) {
+            free(chunk_bytes[j]);
+            free(chunk_offsets_own[j]);
+        }
         /* A code out of range anywhere (blocks of eight rows and the rest are checked apart) fails
          * naming its row, and leaves the column as it was (checked by the frames below). */
         size_t bad_rows[] = {0, 7, 8, 1234, N - 1};
@@ -926,11 +973,11 @@ static void test_records_text_frames(void) {
                 codes[at] = saved;
                 readmit_records_free(short_r);
             }
-        const char *fields[5] = {"first-row order", "another order", "cell by cell", "texts", "buffer"};
+        const char *fields[6] = {"first-row order", "another order", "cell by cell", "texts", "buffer", "chunks"};
         for (size_t s = 0; s < sizeof slices / sizeof slices[0]; s++) {
             size_t first = slices[s][0], n = slices[s][1], want_size = 0;
             unsigned char *want = spec_text_frame(cells + first, n, &want_size);
-            for (int f = 0; f < 5; f++) {
+            for (int f = 0; f < 6; f++) {
                 size_t size = 0;
                 unsigned char *got = rm_records_text_frame(r, fields[f], first, n, &size);
                 CHECK(got && size == want_size && memcmp(got, want, size) == 0,
@@ -952,7 +999,7 @@ static void test_records_text_frames(void) {
         readmit_result_free(res);
         size_t want_size = 0;
         unsigned char *want = spec_text_frame(cells, N, &want_size);
-        for (int f = 0; f < 5; f++) {
+        for (int f = 0; f < 6; f++) {
             char what[96];
             snprintf(what, sizeof what, "%s: column '%s' as sent", variants[v], fields[f]);
             check_frame(3 + 2 * (size_t)f, want, want_size, what);

@@ -202,10 +202,15 @@ def test_a_nul_in_a_text_is_an_error_naming_the_field(client, sample_csv):
     pa = pytest.importorskip("pyarrow")
     frame = pd.read_csv(sample_csv, dtype=str, keep_default_na=False).iloc[:20].astype(object)
     frame.loc[4, "race"] = "Cauca\0sian"
-    for variant in (frame, frame.astype(pd.ArrowDtype(pa.large_string()))):
+    arrow = frame.astype(pd.ArrowDtype(pa.large_string()))
+    chunked = pd.concat([arrow.iloc[:3], arrow.iloc[3:]])  # the NUL in the second chunk
+    assert chunked["race"].array.__arrow_array__().num_chunks == 2
+    for variant in (frame, arrow, chunked):
         with pytest.raises(readmit.InvalidArgumentError, match="race") as info:
             client.score_records(variant, warn=False)
         assert info.value.field == "race"
+        if variant is not frame:  # Arrow buffers: the library names the batch's row, not the chunk's
+            assert "row 4" in str(info.value)
 
 
 # -- (c) dirty data ----------------------------------------------------------------------------

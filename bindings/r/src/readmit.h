@@ -72,11 +72,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 8
+#define READMIT_VERSION_MINOR 9
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.8.0"
+#define READMIT_VERSION "0.9.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -589,6 +589,21 @@ READMIT_EXPORT int readmit_records_set_codes(readmit_records *records, const cha
 READMIT_EXPORT int readmit_records_set_text_buffer(readmit_records *records, const char *field,
                                                    const char *data, size_t data_len,
                                                    const int64_t *offsets, const uint8_t *valid);
+
+/** Sets the whole column `field` to n_rows texts held in several Arrow chunks, as a pyarrow
+ *  ChunkedArray holds them (pandas' `read_csv` gives its string columns in several), without
+ *  joining them first: chunk j holds chunk_rows[j] rows laid out as for
+ *  readmit_records_set_text_buffer (data[j] of data_len[j] bytes, chunk_rows[j] + 1 offsets[j]
+ *  into it, and valid[j], or NULL when `valid` is NULL or every row of the chunk has a text), and
+ *  the chunks' rows add up to n_rows. The column and the batch's bytes are what
+ *  readmit_records_set_text_buffer gives for the chunks joined. READMIT_EINVAL (nothing changed)
+ *  when the rows do not add up, or as readmit_records_set_text_buffer (the message names the
+ *  batch's row and the chunk); otherwise as readmit_records_set_texts. Since 0.9.0. */
+READMIT_EXPORT int readmit_records_set_text_chunks(readmit_records *records, const char *field,
+                                                   size_t n_chunks, const size_t *chunk_rows,
+                                                   const char *const *data, const size_t *data_len,
+                                                   const int64_t *const *offsets,
+                                                   const uint8_t *const *valid);
 
 /* Option bits of readmit_score_records (the protocol's RECORDS options). */
 /** A required field absent from the batch is sent as missing for every row (one warning),

@@ -188,6 +188,10 @@ def _load() -> ctypes.CDLL:
         # set_text_buffer (0.6.0): Arrow's large_string layout: data, its length, n_rows + 1
         # int64 offsets, NULL or n_rows validity bytes (0 = missing).
         "readmit_records_set_text_buffer": (c_int, [RecordsP, c_char_p, c_void_p, c_size_t, c_void_p, c_void_p]),
+        # set_text_chunks (0.9.0): the same per chunk of an Arrow ChunkedArray: n_chunks, then
+        # arrays of n_chunks rows, data pointers, their lengths, offsets pointers, validity or NULL.
+        "readmit_records_set_text_chunks": (c_int, [RecordsP, c_char_p, c_size_t, c_void_p, c_void_p, c_void_p,
+                                                    c_void_p, c_void_p]),
         "readmit_score_records": (c_int, [ClientP, RecordsP, c_size_t, c_uint, POINTER(ResultP)]),
         # History (HISTORY): sets the history columns in the records; get_numbers reads them back.
         "readmit_derive_history": (c_int, [ClientP, RecordsP, c_uint, POINTER(ResultP)]),
