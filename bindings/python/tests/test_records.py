@@ -466,3 +466,33 @@ def test_mimic_demo_equals_readmit_score_records(tmp_path):
         daemon.stop()
     assert len(frame) > 100
     assert_same_as_cli(ours, cli)
+
+
+def test_a_kept_batch_scores_as_a_new_one(client, daemon, sample_csv):
+    """A client reuses its last raw-records batch (emptied) for a call of as many rows: fields
+    of the last call are gone, another row count takes a new batch, a failed call leaves it
+    reusable. Every result equals a fresh client's, to the bit."""
+    frame = pd.read_csv(sample_csv, dtype=str, keep_default_na=False).iloc[:60].copy()
+    fewer = frame.drop(columns=["race", "num_medications"])  # fields of the last call left out
+    other_rows = frame.iloc[:25]
+    bad = frame.copy()
+    bad.loc[2, "race"] = "Cauca\0sian"  # fails setting its columns, before anything is sent
+
+    def fresh(data, **kw):
+        with readmit.Client(daemon.endpoint) as c:
+            return c.score_records(data, warn=False, **kw)
+
+    for data, kw in [(frame, {}), (fewer, {"missing_fields": "missing"}), (other_rows, {}), (frame, {}),
+                     (bad, {}), (frame, {}), (fewer, {"missing_fields": "missing"})]:
+        if data is bad:
+            with pytest.raises(readmit.InvalidArgumentError):
+                client.score_records(data, warn=False)
+            continue
+        got, want = client.score_records(data, warn=False, **kw), fresh(data, **kw)
+        assert bits(got["risk"]) == bits(want["risk"])
+        assert got["error"].tolist() == want["error"].tolist()
+        assert got["warnings"].tolist() == want["warnings"].tolist()
+        assert got.attrs["request_messages"] == want.attrs["request_messages"]
+    with pytest.raises(readmit.InvalidFeatureError) as e:  # the kept batch holds no field of earlier calls
+        client.score_records(fewer, warn=False)
+    assert e.value.field in ("race", "num_medications")
