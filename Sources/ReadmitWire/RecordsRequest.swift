@@ -164,15 +164,19 @@ extension RequestDecoder {
                 return .success(.texts(values: values, codes: code))
             }
             let codes: [Int32]
+            // code + 1 is 0 (missing) to `distinct` for a valid code, as unsigned: one
+            // branch-free pass over the rows; the failing row is looked for only on failure.
+            var worst: UInt32 = 0
             switch width {
+            case 1 where rows >= wholeCopyRows:
+                (codes, worst) = widenedByteCodes(codeFrame, count: rows)
             case 1: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes[r]; return c == 0xFF ? -1 : Int32(c) }
             case 2: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes.leUInt16(at: 2 * r); return c == 0xFFFF ? -1 : Int32(c) }
             default: codes = littleEndianArray(codeFrame, count: rows) { bytes, r in Int32(bitPattern: bytes.leUInt32(at: 4 * r)) }
             }
-            // code + 1 is 0 (missing) to `distinct` for a valid code, as unsigned: one
-            // branch-free pass over the rows; the failing row is looked for only on failure.
-            var worst: UInt32 = 0
-            codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
+            if width != 1 || rows < wholeCopyRows {
+                codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
+            }
             if Int(worst) > distinct, let r = codes.firstIndex(where: { $0 < -1 || Int($0) >= distinct }) {
                 return .failure(ColumnError(message: "row \(r): code \(codes[r]) is not -1 (missing) or an index below \(distinct)"))
             }
@@ -290,6 +294,22 @@ private func widenedCodes(_ bytes: UnsafeRawBufferPointer, count: Int, load: (Un
         for i in 0..<count { buffer.initializeElement(at: i, to: load(bytes, i)) }
         initialized = count
     }
+}
+
+/// A large column's 8-bit codes (255 missing) widened to `Int32` (-1 missing), with the
+/// largest code + 1 (0 for missing), as the check after decoding takes it. Both in loops the
+/// compiler vectorises: `c &+ 1` wraps 255 to 0, so the code is `Int32(c &+ 1) - 1` without a
+/// branch, and the maximum is taken over bytes. The closure-based loop of ``widenedCodes`` and
+/// the check's pass over the widened codes took about six instructions a row, serially, before
+/// a 100,000-row request's parts went to the cores (4.3 million rows of 8-bit codes).
+private func widenedByteCodes(_ bytes: UnsafeRawBufferPointer, count: Int) -> (codes: [Int32], worst: UInt32) {
+    var worst: UInt8 = 0
+    let codes = [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for i in 0..<count { worst = Swift.max(worst, bytes[i] &+ 1) }
+        for i in 0..<count { buffer.initializeElement(at: i, to: Int32(bytes[i] &+ 1) &- 1) }
+        initialized = count
+    }
+    return (codes, UInt32(worst))
 }
 
 /// `count` values read from little-endian `bytes` (at least `count` values long): one copy of

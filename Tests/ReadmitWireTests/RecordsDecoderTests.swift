@@ -4,11 +4,15 @@ import XCTest
 /// RECORDS decoding: a round trip, and every malformed frame a typed error naming it.
 final class RecordsDecoderTests: XCTestCase {
     private let decoder = RequestDecoder(maxRows: 100)
+    /// For columns long enough for the decoder's whole-column loops.
+    private let largeDecoder = RequestDecoder(maxRows: 10_000)
 
-    private func decode(_ frames: [[UInt8]]) -> Result<Request, RequestDecodeError> { decoder.decode(frames) }
+    private func decode(_ frames: [[UInt8]], large: Bool = false) -> Result<Request, RequestDecodeError> {
+        (large ? largeDecoder : decoder).decode(frames)
+    }
 
-    private func error(_ frames: [[UInt8]]) -> WireError? {
-        if case .failure(let e) = decode(frames) { return e.error }
+    private func error(_ frames: [[UInt8]], large: Bool = false) -> WireError? {
+        if case .failure(let e) = decode(frames, large: large) { return e.error }
         return nil
     }
 
@@ -135,6 +139,30 @@ final class RecordsDecoderTests: XCTestCase {
         frames = narrow
         frames[9][0] = 3  // 300 texts announced with 8-bit codes
         XCTAssertTrue(error(frames)?.message.contains("do not fit 8-bit codes") ?? false, "\(String(describing: error(frames)))")
+    }
+
+    /// A large column's 8-bit codes (the vectorised path, from 256 rows) decode as the same
+    /// column's 32-bit codes: every code from 0 to 253 of 254 texts and missing rows (byte 255),
+    /// and a code past the texts is still an error naming its row, anywhere in the column.
+    func testLargeColumnsOfByteCodesDecodeAsWideOnes() throws {
+        let levels = (0..<254).map { "t\($0)" }
+        let rows = 1_000
+        var codes = (0..<rows).map { Int32($0 % 255) - 1 }  // -1 (missing), then 0 ... 253, again
+        codes.swapAt(3, 600)
+        let wide: [(name: String, column: RecordsRequest.Column)] = [("c", .texts(values: levels, codes: codes))]
+        let narrow = RequestEncoder.records(requestID: 1, rows: rows, columns: wide)
+        let plain = RequestEncoder.records(requestID: 1, rows: rows, columns: wide, codeWidth: .wide)
+        XCTAssertEqual(narrow[3][0], 3, "254 texts go with 8-bit codes")
+        guard case .records(let a) = try decode(narrow, large: true).get().body, case .records(let b) = try decode(plain, large: true).get().body else {
+            return XCTFail("not RECORDS")
+        }
+        XCTAssertEqual(a.columns[0].column, b.columns[0].column)
+        XCTAssertEqual(a.columns[0].column, .texts(values: levels, codes: codes))
+        for row in [0, 500, 777, rows - 1] {
+            var frames = narrow
+            frames[3][frames[3].count - rows + row] = 254
+            XCTAssertTrue(error(frames, large: true)?.message.contains("row \(row): code 254") ?? false, "\(String(describing: error(frames, large: true)))")
+        }
     }
 
     /// A one-row column of at most one text (a raw encounter's every text column) decodes to the
