@@ -40,7 +40,8 @@ public struct RecordsResult: Sendable {
     public var tier: [UInt8]
     /// Every error and warning, in row order (request-level first).
     public var messages: [RecordMessage]
-    /// Per row, up to `k` explanation terms (empty for a row with an error, or when k is 0).
+    /// Per row, up to `k` explanation terms (empty for a row with an error); when k is 0, no
+    /// rows at all: a large request's 100,000 empty lists were made, merged and freed for nothing.
     public var explanations: [[RecordExplanation]]
     /// Each risk's interval; NaN for a row with an error (and when the model has none).
     public var intervalLow: [Double] = [], intervalHigh: [Double] = []
@@ -68,8 +69,8 @@ extension ReadmitModel {
         // cleared: leaving them out cost more than scoring the few error rows (rows are
         // independent, so the others' results are the same bits).
         let failed = problems.byRow.keys.filter { $0 >= 0 && $0 < rows }.sorted()
-        var result = RecordsResult(risk: [], atypicality: [], tier: [], messages: [], explanations: Array(repeating: [], count: rows))
         let kk = min(k, schema.count)
+        var result = RecordsResult(risk: [], atypicality: [], tier: [], messages: [], explanations: kk > 0 ? Array(repeating: [], count: rows) : [])
         var index: [Int32] = [], contribution: [Double] = []
         if failed.count < rows {
             do {
