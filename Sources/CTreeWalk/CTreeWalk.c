@@ -167,17 +167,24 @@ void rtw_booster_columns(const double *x, size_t rows, size_t m, const int64_t *
     booster_columns(x, rows, m, start, ranks, out, stride);
 }
 
+// The forest's imputation, one value: a missing value (NaN) takes its feature's median, unless
+// the median is NaN too (a feature never seen in training). Branch-free (a select).
+RTW_BODY double imputed_value(double v, double median) { return ((v != v) & (median == median)) ? median : v; }
+
+// 1 when v, not NaN, changes on its way to a float: the caller then walks the doubles (NaN
+// counts as exact, the float walks comparing it as the double walks do).
+RTW_BODY int float_inexact(double v, float f) { return ((double)f != v) & (v == v); }
+
 RTW_BODY int impute_floats(const double *x, size_t rows, size_t m, const double *median, float *out) {
     int inexact = 0;
     for (size_t r = 0; r < rows; r++) {
         const double *row = x + r * m;
         float *to = out + r * m;
         for (size_t j = 0; j < m; j++) {
-            const double v = row[j], med = median[j];
-            const double imputed = ((v != v) & (med == med)) ? med : v;
+            const double imputed = imputed_value(row[j], median[j]);
             const float f = (float)imputed;
             to[j] = f;
-            inexact |= ((double)f != imputed) & (imputed == imputed);
+            inexact |= float_inexact(imputed, f);
         }
     }
     return !inexact;
@@ -187,20 +194,16 @@ void rtw_impute_rows(const double *x, size_t rows, size_t m, const double *media
     for (size_t r = 0; r < rows; r++) {
         const double *row = x + r * m;
         double *to = out + r * m;
-        for (size_t j = 0; j < m; j++) {
-            const double v = row[j], med = median[j];
-            to[j] = ((v != v) & (med == med)) ? med : v;
-        }
+        for (size_t j = 0; j < m; j++) to[j] = imputed_value(row[j], median[j]);
     }
 }
 
 int rtw_row_floats(const double *x, size_t m, float *out) {
     int inexact = 0;
     for (size_t j = 0; j < m; j++) {
-        const double v = x[j];
-        const float f = (float)v;
+        const float f = (float)x[j];
         out[j] = f;
-        inexact |= ((double)f != v) & (v == v);
+        inexact |= float_inexact(x[j], f);
     }
     return !inexact;
 }
