@@ -113,7 +113,7 @@ public enum RecordBatch {
     /// As ``table(columns:rows:spec:schema:options:warnings:)`` with the model's ``RecordPlan``
     /// prepared once by the caller: each request column is looked up once, and nothing the
     /// request does not change is rebuilt.
-    public static func table(columns: [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, plan: RecordPlan,
+    public static func table(columns: consuming [(name: String, column: RecordColumn)], rows: Int, spec: DatasetSpec, plan: RecordPlan,
                              options: Options, warnings: inout RowErrors) throws(DataError) -> SourceTable {
         let fields = plan.fields
         let layout = plan.layout(of: columns)
@@ -127,7 +127,15 @@ public enum RecordBatch {
         }
         var all: [RecordColumn] = []
         all.reserveCapacity(columns.count + layout.absent.count)
-        for c in columns { all.append(c.column) }
+        // Each column moved out of `columns` (consumed), an empty one (no object to count)
+        // left in its place: copying retained and released each column's arrays. A buffer
+        // shared with another owner is copied first, so the table is the same either way.
+        columns.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for i in 0..<buffer.count {
+                all.append((base + i).pointee.column.take())
+            }
+        }
         for i in layout.absent {
             let f = fields[i]
             if f.required {

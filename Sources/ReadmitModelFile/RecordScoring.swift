@@ -60,7 +60,7 @@ extension ReadmitModel {
     /// Scores raw records: named columns encoded by the model's own spec through the encoder
     /// training uses. Each row is encoded and scored on its own: a row's result never depends
     /// on the other rows. Throws for a problem of the whole request (a required field absent).
-    public func scoreRecords(columns: [(name: String, column: RecordColumn)], rows: Int, k: Int,
+    public func scoreRecords(columns: consuming [(name: String, column: RecordColumn)], rows: Int, k: Int,
                              options: RecordBatch.Options) throws(DataError) -> RecordsResult {
         var problems = RowErrors(badValuesMissing: options.badValuesMissing)
         let (raw, features) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems)
@@ -178,7 +178,7 @@ extension ReadmitModel {
 
     /// The raw features of raw records and their feature vectors ready to be written
     /// (``EncodedFeatures``), the records' errors and warnings in `problems`.
-    func encodedFeatures(columns: [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
+    func encodedFeatures(columns: consuming [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
                          problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, features: EncodedFeatures) {
         let spec = parameters.dataset
         let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, plan: recordPlan, options: options, warnings: &problems)

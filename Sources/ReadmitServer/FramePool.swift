@@ -36,8 +36,10 @@ struct FramePool {
     mutating func recycle(_ frames: inout [ZMQFrame]) {
         while var frame = frames.popLast() {
             guard free.count < Self.capacity, isKnownUniquelyReferenced(&frame) else { continue }
-            frame.reset()
-            free.append(frame)
+            // Moved, not copied, into the pool (a copy retained and released every frame).
+            let kept = consume frame
+            kept.reset()
+            free.append(consume kept)
         }
     }
 }

@@ -34,7 +34,7 @@ struct RequestHandler: Sendable {
         let model = store.current()
         let version = model?.servingVersion ?? 0
         let request: Request
-        switch decoder.decode(body.map(\.bytes), expectedColumns: model?.featureCount) {
+        switch decoder.decode(ZMQFrame.bytes(of: body), expectedColumns: model?.featureCount) {
         case .success(let r): request = r
         case .failure(let e): return errorReply(op: e.op, requestID: e.requestID, version: version, e.error)
         }
@@ -47,7 +47,10 @@ struct RequestHandler: Sendable {
         func text(_ s: String) -> [OutgoingFrame] { [.bytes(Array(s.utf8))] }
 
         do {
-            switch request.body {
+            // The body taken out of the request (consumed), so that a RECORDS request's columns
+            // are its own and move on without copies (ReadmitModel.columns(_:)).
+            let flags = request.header.flags
+            switch (consume request).body {
             case .health:
                 return ok(text(healthJSON(model)))
             case .stats(let prometheus):
@@ -70,7 +73,7 @@ struct RequestHandler: Sendable {
                 }
             case .score(let rows, _):
                 guard let model else { return fail(Self.notReady) }
-                let interval = request.header.flags & WireFormat.flagInterval != 0
+                let interval = flags & WireFormat.flagInterval != 0
                 if interval && !model.hasInterval { return fail(Self.noInterval(model)) }
                 return try score(model, body[body.startIndex + Request.matrixFrameIndex], rows: rows, interval: interval, ok: ok)
             case .explain(let rows, _, let k):
@@ -80,16 +83,18 @@ struct RequestHandler: Sendable {
                 guard let model else { return fail(Self.notReady) }
                 let interval = records.options & RecordsRequest.optionInterval != 0
                 if interval && !model.hasInterval { return fail(Self.noInterval(model)) }
+                let rows = records.rows, k = records.k
                 let result: RecordsResult
-                do { result = try scoreRecordsInChunks(model, records) } catch {
+                // The request is handed over, not copied (see ReadmitModel.columns(_:)).
+                do { result = try scoreRecordsInChunks(model, consume records) } catch {
                     return fail(WireError(.badArgument, error.description))
                 }
-                var frames: [OutgoingFrame] = [.counts(UInt32(truncatingIfNeeded: records.rows), UInt32(truncatingIfNeeded: records.k)), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
-                                               .bytes(result.tier), .bytes(RecordsJSON.render(result, k: records.k))]
+                var frames: [OutgoingFrame] = [.counts(UInt32(truncatingIfNeeded: rows), UInt32(truncatingIfNeeded: k)), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
+                                               .bytes(result.tier), .bytes(RecordsJSON.render(result, k: k))]
                 if interval {
                     frames += [.bytes(RequestEncoder.matrixBytes(result.intervalLow)), .bytes(RequestEncoder.matrixBytes(result.intervalHigh))]
                 }
-                return ok(frames, rows: records.rows, version: model.servingVersion)
+                return ok(frames, rows: rows, version: model.servingVersion)
             case .history(let records):
                 guard let model else { return fail(Self.notReady) }
                 // One call over the whole request: a row's history depends on its patient's
@@ -259,12 +264,13 @@ private func withOutput<E, T>(_ frame: ZMQFrame, _ type: E.Type,
 /// call. Messages about the whole request are the same in every chunk and kept once (the
 /// first chunk's); row messages get their chunk's offset. A request-level error is the first
 /// chunk's (by row) that has one.
-private func scoreRecordsInChunks(_ model: any ServingModel, _ request: RecordsRequest) throws(DataError) -> RecordsResult {
+private func scoreRecordsInChunks(_ model: any ServingModel, _ request: consuming RecordsRequest) throws(DataError) -> RecordsResult {
     let rows = request.rows
     guard rows >= GuidedChunks.parallelThreshold, availableCores > 1 else { return try model.scoreRecords(request) }
+    let whole = request  // the chunks read it from every core
     let results = Locked<[Int: Result<RecordsResult, DataError>]>([:])
     GuidedChunks.forEach(rows: rows, threads: availableCores) { range in
-        let part = RecordsRequest(rows: range.count, k: request.k, options: request.options, columns: request.columns.map { name, column in
+        let part = RecordsRequest(rows: range.count, k: whole.k, options: whole.options, columns: whole.columns.map { name, column in
             switch column {
             case .numbers(let v): return (name, .numbers(Array(v[range])))
             case .texts(let values, let codes): return (name, .texts(values: values, codes: Array(codes[range])))

@@ -24,7 +24,7 @@ public protocol ServingModel: AnyObject, Sendable {
                    interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)?) throws(FeatureVectorError)
     /// Encodes raw records by the model's spec and scores them (`RECORDS`); throws for a
     /// problem of the whole request.
-    func scoreRecords(_ request: RecordsRequest) throws(DataError) -> RecordsResult
+    func scoreRecords(_ request: consuming RecordsRequest) throws(DataError) -> RecordsResult
     /// Derives the history fields of raw records holding a patient file (`HISTORY`); throws
     /// for a problem of the whole request.
     func deriveHistory(_ request: RecordsRequest) throws(DataError) -> HistoryResult

@@ -91,6 +91,28 @@ public final class ZMQFrame: ManagedBuffer<Void, zmq_msg_t> {
     /// The number of bytes.
     public var count: Int { zmq_msg_size(msg) }
 
+    /// The bytes of each of `frames` (valid while they live and have not been sent).
+    ///
+    /// Each frame is read through an unretained reference, which `frames` keeps alive for the
+    /// call: reading ``bytes`` from an array's element retained the frame and released it
+    /// around the two libzmq calls (Swift cannot see that they leave it alone), an atomic
+    /// increment and decrement for each of a raw encounter's 110 frames.
+    static func bytes(of frames: ArraySlice<ZMQFrame>) -> [UnsafeRawBufferPointer] {
+        var parts: [UnsafeRawBufferPointer] = []
+        parts.reserveCapacity(frames.count)
+        frames.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            // A class reference and `Unmanaged` (one `unowned(unsafe)` reference) have the
+            // same representation; loading the latter from raw memory copies no reference.
+            let raw = UnsafeRawPointer(base), stride = MemoryLayout<ZMQFrame>.stride
+            for i in 0..<buffer.count {
+                let frame = raw.load(fromByteOffset: i * stride, as: Unmanaged<ZMQFrame>.self)
+                parts.append(frame._withUnsafeGuaranteedRef { $0.bytes })
+            }
+        }
+        return parts
+    }
+
     /// A copy of the bytes.
     public var array: [UInt8] { Array(bytes) }
 

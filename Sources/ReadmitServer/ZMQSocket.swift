@@ -83,8 +83,11 @@ public final class ZMQSocket {
                 if error.code == EAGAIN && frames.isEmpty { return nil }
                 throw error
             }
-            frames.append(frame)
-            if zmq_msg_more(frame.msg) == 0 { return frames }
+            // Read before the append, which then moves the frame into the array instead of
+            // copying it (a retain and a release per frame).
+            let more = zmq_msg_more(frame.msg)
+            frames.append(consume frame)
+            if more == 0 { return frames }
         }
     }
 

@@ -9,6 +9,17 @@ public enum RecordColumn: Sendable, Equatable {
     case texts(values: [String], codes: [Int32])
 }
 
+extension RecordColumn {
+    /// The column, leaving an empty column of numbers in its place (the empty array is a
+    /// static the runtime does not count): moves a column out of an array's element without
+    /// a copy, which would retain and release its arrays.
+    public mutating func take() -> RecordColumn {
+        let column = consume self
+        self = .numbers([])
+        return column
+    }
+}
+
 /// The names of a table's columns held in memory: the header, and each name's position (the
 /// last column of a name wins, as a dictionary built from the header would have it).
 public struct ColumnLayout: Sendable {
