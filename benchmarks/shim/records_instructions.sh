@@ -35,11 +35,27 @@ build/records_latency "tcp://127.0.0.1:$dport" "tcp://127.0.0.1:$eport" "$WORK/r
 callgrind_pair_dump
 total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }'; }
 daemon=$(total "$WORK/callgrind.daemon.1"); echo_ir=$(total "$WORK/callgrind.echo.1")
-python3 - "$daemon" "$echo_ir" "$CALLS" "$READMITD_BIN" <<'PY'
-import sys
+python3 - "$daemon" "$echo_ir" "$CALLS" "$READMITD_BIN" "$WORK/callgrind.daemon.1" <<'PY'
+import collections, re, sys
 daemon, echo, calls, binary = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-per_daemon, per_echo = daemon / (2 * calls + 2), echo / (2 * calls)
+requests = 2 * calls + 2
+per_daemon, per_echo = daemon / requests, echo / (2 * calls)
 print(f"readmitd ({binary}): {per_daemon:,.0f} instructions per raw encounter (all threads)")
 print(f"raw libzmq echo server: {per_echo:,.0f} instructions per echo of the same request bytes")
 print(f"ratio: {per_daemon / per_echo:.2f}x")
+# Calls into the Swift runtime's reference counting (each an atomic read-modify-write unless
+# the object is immortal) and allocator, per request: the callgrind file's `calls=` lines,
+# by callee (names are compressed as "(id) name" on first use, "(id)" after).
+names, counts, callee = {}, collections.Counter(), None
+for line in open(sys.argv[5], errors="replace"):
+    if line.startswith("cfn="):
+        m = re.match(r"\((\d+)\)(?: (.*))?", line[4:].strip())
+        if m and m.group(2): names[m.group(1)] = m.group(2)
+        callee = names.get(m.group(1)) if m else line[4:].strip()
+    elif line.startswith("calls=") and callee:
+        counts[callee.split("'")[0]] += int(line.split()[0][6:])
+retains = counts["swift_retain"]
+releases = counts["swift_release"]
+print(f"per raw encounter: {retains / requests:,.0f} swift_retain, {releases / requests:,.0f} swift_release, "
+      f"{counts['swift_allocObject'] / requests:,.0f} swift_allocObject calls")
 PY
