@@ -352,6 +352,17 @@ public struct SourceTable: Sendable {
         // temporary buffer (on the stack for a short column: a one-row request reads dozens).
         // The output by reserve-and-append, not map or Array(repeating:) (see texts(_:rows:)).
         Self.requireCodes(codes, within: values.count, column: name)
+        if codes.count == 1 {
+            // One row (a one-row request reads a dozen of these): its value as a one-element
+            // literal; reserve-and-append took the array's general growth path.
+            let code = Int(codes[0])
+            guard code >= 0, !missing.contains(values[code]) else { return [.nan] }
+            if let v = Self.number(values[code]) { return [v] }
+            let error = badNumber(values[code], row: 0, column: name)
+            if strict { throw error }
+            errors.report(error, row: 0)
+            return [.nan]
+        }
         var out: [Double] = []
         out.reserveCapacity(codes.count)
         try withUnsafeTemporaryAllocation(of: Double?.self, capacity: values.count) { parsed throws(DataError) in
@@ -373,8 +384,32 @@ public struct SourceTable: Sendable {
 
     /// A text read as a number: a finite `Double`, else nil.
     static func number(_ text: String) -> Double? {
+        if let whole = wholeNumber(text) { return whole }
         guard let v = Double(text), v.isFinite else { return nil }
         return v
+    }
+
+    /// A text of 1 to 15 ASCII digits after an optional `-`, read without the general parser
+    /// (`Double(_:)` calls `strtod`, about 350 instructions for `"3"`): such an integer is
+    /// below 2^53, so it is a `Double` exactly, which is what a correctly rounded parse gives,
+    /// bit for bit (`-0` is -0.0 either way). Anything else is nil, for ``number(_:)``'s
+    /// general path. Most numbers of EHR extracts are counts and codes like these.
+    @inline(__always)
+    static func wholeNumber(_ text: String) -> Double? {
+        let parsed = text.utf8.withContiguousStorageIfAvailable { bytes -> Double? in
+            let negative = bytes.first == UInt8(ascii: "-")
+            let start = negative ? 1 : 0
+            guard bytes.count - start >= 1, bytes.count - start <= 15 else { return nil }
+            var value: Int64 = 0
+            for i in start..<bytes.count {
+                let digit = bytes[i] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ Int64(digit)  // at most 15 digits: no overflow
+            }
+            let magnitude = Double(value)
+            return negative ? -magnitude : magnitude
+        }
+        return parsed ?? nil
     }
 
     /// The error for a text that is not a number.

@@ -37,6 +37,35 @@ final class FastReadTests: XCTestCase {
         XCTAssertEqual(ModelFile.sha256Hex(data), "0689e7ec031237dc63031b938805c48377748761a3b26acab621567afa24df97")
     }
 
+    /// Whole numbers read without the general parser give `Double(_:)`'s bits (the sign of
+    /// zero too), and every other text is left to it.
+    func testWholeNumbersReadAsTheGeneralParserReadsThem() {
+        func same(_ text: String, line: UInt = #line) {
+            guard let fast = SourceTable.wholeNumber(text) else { return XCTFail("'\(text)' not read as a whole number", line: line) }
+            guard let general = Double(text) else { return XCTFail("Double('\(text)') is nil", line: line) }
+            XCTAssertEqual(fast.bitPattern, general.bitPattern, "'\(text)'", line: line)
+            XCTAssertEqual(SourceTable.number(text)?.bitPattern, general.bitPattern, "'\(text)'", line: line)
+        }
+        for v in 0...100_000 { same(String(v)); same("-\(v)") }
+        for text in ["0", "-0", "00", "-000", "007", "999999999999999", "-999999999999999", "100000000000000",
+                     "9007199254740", "123456789012345", "000000000000001"] {
+            same(text)
+        }
+        var rng = SplitMix64(seed: 15)
+        for _ in 0..<20_000 {
+            let digits = 1 + Int(rng.next() % 15)
+            let text = (rng.next() % 2 == 0 ? "-" : "") + String((0..<digits).map { _ in Character(String(rng.next() % 10)) })
+            same(text)
+        }
+        // Left to Double(_:): 16 digits and more, fractions, exponents, signs other than a
+        // leading '-', spaces, non-ASCII digits, nothing.
+        for text in ["", "-", "+5", " 5", "5 ", "1.0", "1e3", "0x10", "1234567890123456", "-1234567890123456", "--1",
+                     "1-", "٣", "５", "NaN", "inf", "1_000"] {
+            XCTAssertNil(SourceTable.wholeNumber(text), "'\(text)'")
+            XCTAssertEqual(SourceTable.number(text)?.bitPattern, Double(text).flatMap { $0.isFinite ? $0 : nil }?.bitPattern, "'\(text)'")
+        }
+    }
+
     /// Parsed with the two-thread path, the one-thread path and the general (quote-aware) parser.
     func assertSameParses(_ bytes: [UInt8], file: String = "t.csv", line: UInt = #line) throws {
         let parallel = try CSVTable(bytes: bytes, file: file, parallel: true)
