@@ -138,6 +138,10 @@ public struct RawFeatures: Sendable {
             }
             return total
         }
+        let joined = table == .patients && tables.patients != nil && records.patientRow != nil
+        if !joined, let counted = try tables.encounters.countOf(columns, in: wanted, key: { key() + ".columns[\($0)]" }) {
+            return counted
+        }
         var count = [Double](repeating: 0, count: records.count)
         var seen = [Bool](repeating: false, count: records.count)
         for (c, name) in columns.enumerated() {

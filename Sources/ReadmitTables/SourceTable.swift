@@ -321,6 +321,72 @@ public struct SourceTable: Sendable {
         }
     }
 
+    /// A whole `count_of` over the request's text columns `names` in one pass per column: per
+    /// row, the number of them holding one of `wanted`, NaN where none holds a present value,
+    /// as ``countMatches(_:in:key:count:seen:)`` called for each name in turn and then read
+    /// would give it (the counts are whole numbers, so adding them at once is the same bits).
+    /// nil, with nothing read, unless the table is raw records, every named column holds
+    /// texts, and there are at most 255 of them; a name the request lacks throws as
+    /// ``texts(_:key:)`` does, naming `key` of its index.
+    ///
+    /// Why: a `count_of` over 23 medication columns, twice, read each column in its own call,
+    /// and each row's running count and flag were loaded and stored per column (about 12
+    /// instructions a row and column, 57 million for a 100,000-row request). Here each row
+    /// takes one table read and one add per column into a 16-bit total: matches in its low
+    /// byte, present values in its high byte (at most 255 columns keep them apart).
+    public func countOf(_ names: [String], in wanted: [String], key: (Int) -> String) throws(DataError) -> [Double]? {
+        guard case .columns(let columns, _, let rows) = backing, names.count <= 255 else { return nil }
+        var positions: [Int] = []
+        positions.reserveCapacity(names.count)
+        for (c, name) in names.enumerated() {
+            guard let i = columns.layout.position(of: name) else { throw missingColumn(name, key: key(c)) }
+            guard case .texts = columns.columns[i] else { return nil }
+            positions.append(i)
+        }
+        if rows == 1 {
+            // One row (a one-row request): its texts alone, and a one-element literal.
+            var matches = 0, present = false
+            for (c, i) in positions.enumerated() {
+                guard case .texts(let values, let codes) = columns.columns[i] else { continue }
+                Self.requireCodes(codes, within: values.count, column: names[c])
+                precondition(codes.count == 1, "column '\(names[c])': one code for one row")
+                let code = Int(codes[0])
+                guard code >= 0, !missing.contains(values[code]) else { continue }
+                present = true
+                if wanted.contains(values[code]) { matches += 1 }
+            }
+            return [present ? Double(matches) : .nan]
+        }
+        var totals = [UInt16](repeating: 0, count: rows)
+        totals.withUnsafeMutableBufferPointer { totals in
+            for (c, i) in positions.enumerated() {
+                guard case .texts(let values, let codes) = columns.columns[i] else { continue }
+                Self.requireCodes(codes, within: values.count, column: names[c])
+                precondition(codes.count == rows, "column '\(names[c])': a code per row")
+                // Per code + 1 (code -1 is missing): 0x100 for a present text, + 1 where it is
+                // one of `wanted` (a handful of levels: a scan), once per distinct text.
+                withUnsafeTemporaryAllocation(of: UInt16.self, capacity: values.count + 1) { entry in
+                    entry[0] = 0
+                    for (v, text) in values.enumerated() {
+                        entry[v + 1] = missing.contains(text) ? 0 : (wanted.contains(text) ? 0x101 : 0x100)
+                    }
+                    codes.withUnsafeBufferPointer { codes in
+                        for r in 0..<rows { totals[r] &+= entry[Int(codes[r]) &+ 1] }
+                    }
+                }
+            }
+        }
+        return [Double](unsafeUninitializedCapacity: rows) { out, initialized in
+            totals.withUnsafeBufferPointer { totals in
+                for r in 0..<rows {
+                    let total = totals[r]
+                    out.initializeElement(at: r, to: total >= 0x100 ? Double(total & 0xFF) : .nan)
+                }
+            }
+            initialized = rows
+        }
+    }
+
     /// A numeric column: NaN where missing; a value that is not a finite number is recorded in
     /// `errors` (lenient; a warning and missing under `errors.badValuesMissing`) or thrown
     /// (strict), naming the file and line, or the row, and the column.

@@ -97,6 +97,46 @@ final class RowDerivationTests: XCTestCase {
         }
     }
 
+    /// A whole `count_of` over a request's columns at once (``SourceTable/countOf(_:in:key:)``)
+    /// gives the bits of the column-by-column count (``SourceTable/countMatches(_:in:key:count:seen:)``
+    /// then NaN where nothing was seen), for batches of many rows and for each row alone; it
+    /// declines a file, a column of numbers and more than 255 columns, and names a missing
+    /// column's key.
+    func testCountOfAllColumnsAtOnceEqualsColumnByColumn() throws {
+        var rng = SplitMix64(seed: 2026)
+        let pool = ["Up", "Down", "Steady", "No", "?", "", "up", "Up "]
+        func columnByColumn(_ table: SourceTable, _ names: [String], _ wanted: [String], rows: Int) throws -> [UInt64] {
+            var count = [Double](repeating: 0, count: rows), seen = [Bool](repeating: false, count: rows)
+            for (c, name) in names.enumerated() {
+                try table.countMatches(name, in: wanted, key: "features[1].columns[\(c)]", count: &count, seen: &seen)
+            }
+            return (0..<rows).map { seen[$0] ? count[$0].bitPattern : Double.nan.bitPattern }
+        }
+        for trial in 0..<200 {
+            let rows = trial % 4 == 0 ? 1 : 1 + Int(rng.next() % 300), width = 1 + Int(rng.next() % 6)
+            var columns: [(name: String, column: RecordColumn)] = []
+            for c in 0..<width {
+                let values = (0..<(1 + Int(rng.next() % 6))).map { _ in pool[Int(rng.next() % UInt64(pool.count))] }
+                let codes = (0..<rows).map { _ in Int32(Int(rng.next() % UInt64(values.count + 1)) - 1) }
+                columns.append(("c\(c)", .texts(values: values, codes: codes)))
+            }
+            let table = SourceTable(columns: columns, rows: rows, missing: ["?"])
+            let names = columns.map(\.name).shuffled(using: &rng)
+            let wanted = trial % 2 == 0 ? ["Up", "Down"] : ["Steady", "", "?"]
+            let expected = try columnByColumn(table, names, wanted, rows: rows)
+            let counted = try XCTUnwrap(try table.countOf(names, in: wanted, key: { "features[1].columns[\($0)]" }), "trial \(trial)")
+            XCTAssertEqual(counted.map(\.bitPattern), expected, "trial \(trial): \(rows) rows, \(width) columns")
+        }
+        let sent = SourceTable(columns: [("a", .texts(values: ["Up"], codes: [0, -1])), ("n", .numbers([1, 2]))], rows: 2, missing: [])
+        XCTAssertNil(try sent.countOf(["a", "n"], in: ["Up"], key: { "k\($0)" }), "a column of numbers")
+        XCTAssertNil(try sent.countOf(Array(repeating: "a", count: 256), in: ["Up"], key: { "k\($0)" }), "256 columns")
+        let file = SourceTable(csv: try CSVTable(bytes: Array("a\nUp\n".utf8), file: "f.csv"), missing: [])
+        XCTAssertNil(try file.countOf(["a"], in: ["Up"], key: { "k\($0)" }), "a file")
+        XCTAssertThrowsError(try sent.countOf(["a", "absent"], in: ["Up"], key: { "features[4].columns[\($0)]" })) { error in
+            XCTAssertTrue("\(error)".contains("features[4].columns[1]"), "\(error)")
+        }
+    }
+
     /// A number column read as texts: one text per distinct bit pattern (every NaN missing),
     /// through a table that grows past its first size, each row's text the one its value
     /// gives alone.
