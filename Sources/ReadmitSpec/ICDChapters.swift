@@ -22,9 +22,13 @@ public enum ICDChapters {
         if first == UInt8(ascii: "V") || first == UInt8(ascii: "E") { return 8 }
         // MIMIC writes codes without the dot ("4280"): the category is the first three digits.
         let category: Int
-        // A byte scan: Foundation's `contains` cost more than the rest of the grouping.
-        if code.utf8.contains(UInt8(ascii: ".")) || code.count <= 3 {
-            guard let x = Double(code), x.isFinite else { return 8 }
+        if let whole = plainCategory(code) {
+            category = whole
+        } else if code.utf8.contains(UInt8(ascii: ".")) || code.count <= 3 {  // a byte scan: Foundation's `contains` cost more
+            // Every chapter's categories lie in 0..<1000; a number outside them (a code of 20
+            // digits, "1e300") is "other" like any code the grouping does not know. Converting it
+            // to Int first trapped past Int.max: one such code stopped the daemon.
+            guard let x = Double(code), x >= 0, x < 1000 else { return 8 }
             category = Int(x.rounded(.down))
         } else {
             guard let x = Int(code.prefix(3)) else { return 8 }
@@ -41,6 +45,36 @@ public enum ICDChapters {
         case 140...239: return 7
         default: return 8
         }
+    }
+
+    /// The category of a plain code, as ``icd9(_:)``'s general rule reads it, without its parse:
+    /// for digits with a dot and more digits ("250.83", "250."), or at most three digits
+    /// ("38"), 15 digits in all at most, the whole part. `Double(code)` rounded down gives the
+    /// same (the fraction is at least 10^-m below the next whole number for m fraction digits,
+    /// more than half an ulp of a value of 15 significant digits, so it never rounds up to it).
+    /// nil for anything else, which takes the general rule. Why: the general rule's `strtod`,
+    /// and `String.count` (a count of grapheme clusters), were most of the grouping of each
+    /// distinct code of a large request.
+    static func plainCategory(_ code: String) -> Int? {
+        var whole = 0, wholeDigits = 0, fractionDigits = 0, dot = false
+        for byte in code.utf8 {
+            if byte == UInt8(ascii: ".") {
+                if dot { return nil }
+                dot = true
+                continue
+            }
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            if dot {
+                fractionDigits += 1
+            } else {
+                whole = whole &* 10 &+ Int(digit)
+                wholeDigits += 1
+            }
+            if wholeDigits + fractionDigits > 15 { return nil }
+        }
+        guard wholeDigits >= 1, dot || wholeDigits <= 3 else { return nil }
+        return whole
     }
 
     /// ICD-10-CM by chapter letters: I circulatory, J respiratory, K digestive, E08-E13

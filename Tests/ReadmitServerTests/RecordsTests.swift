@@ -343,6 +343,28 @@ final class RecordsTests: XCTestCase {
         XCTAssertTrue(inf.risk[1].isNaN)
     }
 
+    /// Diagnosis codes that are numbers past every ICD-9 category (20 digits, an exponent)
+    /// are the chapter "other", as any code the grouping does not know: the rows are scored,
+    /// each as it is alone, and the daemon goes on serving. One such code stopped the daemon
+    /// (a conversion to Int trapped).
+    func testDiagnosisCodesPastEveryCategoryAreOther() throws {
+        let s = try sample(count: 4, seed: 21, numbersAsText: true)
+        var columns = s.columns
+        let huge = ["99999999999999999999.5", "1e300", "-1e300", "9223372036854775808.0"]
+        for field in ["diag_1", "diag_2", "diag_3"] {
+            let i = try XCTUnwrap(columns.firstIndex { $0.name == field })
+            columns[i].column = RequestEncoder.textColumn(huge)
+        }
+        let all = try records(columns, rows: 4)
+        for r in 0..<4 {
+            XCTAssertFalse(all.risk[r].isNaN, "row \(r)")
+            let alone = try records(Self.slice(columns, [r]), rows: 1)
+            XCTAssertEqual(alone.risk[0].bitPattern, all.risk[r].bitPattern, "row \(r)")
+        }
+        // The daemon still serves the rows as they were.
+        XCTAssertEqual(try records(s.columns, rows: 4).risk.count, 4)
+    }
+
     /// A stay the spec's cohort excludes (Diabetes 130: discharged to hospice, died) is not
     /// scored: an `excluded` error naming the field and the reason, under every option, and no
     /// warning about its values; the other rows are as they are alone.

@@ -189,6 +189,52 @@ final class TimestampAndICDTests: XCTestCase {
         XCTAssertEqual(ICDChapters.category(of: "I5032", system: .icd10), "icd10:I50")
     }
 
+    /// An ICD-9 code's chapter with the plain codes' shortcut (``ICDChapters/plainCategory(_:)``)
+    /// is the chapter of the rule without it (`Double` rounded down, or the first three digits),
+    /// for random codes of digits and dots around the shortcut's limits and for odd texts.
+    func testICD9ChapterOfPlainCodesEqualsTheGeneralRule() {
+        func general(_ code: String) -> Int? {
+            guard let first = code.utf8.first else { return nil }
+            if first == UInt8(ascii: "V") || first == UInt8(ascii: "E") { return 8 }
+            let category: Int
+            if code.utf8.contains(UInt8(ascii: ".")) || code.count <= 3 {
+                guard let x = Double(code), x.isFinite else { return 8 }
+                guard let whole = Int(exactly: x.rounded(.down)) else { return 8 }  // past Int: no chapter's
+                category = whole
+            } else {
+                guard let x = Int(code.prefix(3)) else { return 8 }
+                category = x
+            }
+            switch category {
+            case 250: return 3
+            case 390...459, 785: return 0
+            case 460...519, 786: return 1
+            case 520...579, 787: return 2
+            case 800...999: return 4
+            case 710...739: return 5
+            case 580...629, 788: return 6
+            case 140...239: return 7
+            default: return 8
+            }
+        }
+        var state: UInt64 = 9
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        var codes = ["250.83", "250.", "250", "038", "4280", "V57", "E878.1", ".5", "..", "1..2", "12.3.4", "", "-250", "+250",
+                     "2.5e2", "250 ", " 250", "٢٥٠", "249.99999999999999999", "249.9999999999999", "249.999999999999", "389.9999999999999",
+                     "999999999999999", "9999999999999999", "459.99999999999", "0", "000", "0000", "00.0"]
+        for _ in 0..<50_000 {
+            let length = 1 + Int(next() % 20)
+            codes.append(String((0..<length).map { _ in Array("0123456789.9994.")[Int(next() % 16)] }))
+        }
+        for code in codes {
+            XCTAssertEqual(ICDChapters.chapter(of: code, system: .icd9), general(code), "'\(code)'")
+        }
+        // Numbers past every category are "other", not a trap (one stopped the daemon).
+        for code in ["99999999999999999999.5", "9223372036854775808.0", "1e300", "-1e300", "1e19", "1000.0", "-0.5", "nan", "inf"] {
+            XCTAssertEqual(ICDChapters.chapter(of: code, system: .icd9), 8, "'\(code)'")
+        }
+    }
+
     /// The category key the encoder looks levels up by: two codes it accepts share a key
     /// exactly when they share a category, a category text's key is its codes' key, and the
     /// codes it refuses (and the texts no accepted code writes) take the text path.
