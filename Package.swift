@@ -21,7 +21,8 @@
 //   ReadmitServer             the daemon's machinery (sockets, workers, reload, auth, stats, INFO)
 //   ReadmitHTTP               readmitd's optional HTTP listener: /metrics, /healthz, /readyz (FlyingFox)
 //   readmit, readmitd         executables: argument parsing and process wiring only
-//   FuzzSpec, FuzzModelFile   libFuzzer targets (fuzz/targets/, fuzz/README.md): in a normal build,
+//   FuzzSpec, FuzzModelFile,  libFuzzer targets (fuzz/targets/, fuzz/README.md): in a normal build,
+//   FuzzRecords
 //                             replayers of their corpus; built with -D READMIT_LIBFUZZER and
 //                             -sanitize=fuzzer they are the fuzzers (fuzz/build.sh)
 import PackageDescription
@@ -106,6 +107,11 @@ let package = Package(
             name: "FuzzModelFile",
             dependencies: ["FuzzSupport", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTables", .product(name: "Crypto", package: "swift-crypto")],
             path: "fuzz/targets/FuzzModelFile"
+        ),
+        .executableTarget(
+            name: "FuzzRecords",
+            dependencies: ["FuzzSupport", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTables"],
+            path: "fuzz/targets/FuzzRecords"
         ),
         .testTarget(name: "ReadmitSpecTests", dependencies: ["ReadmitSpec"]),
         .testTarget(

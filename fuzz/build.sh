@@ -10,7 +10,8 @@
 #   csv   Sources/ReadmitTables/CSVTable.swift (with DataError, CompressedFile)
 #   spec  fuzz/targets/FuzzSpec: the dataset-spec reader (Yams, node walk, validator)
 #   model fuzz/targets/FuzzModelFile: the model-file loader and the records encoder it drives
-# spec and model need Yams, swift-crypto and the core modules, so they are SwiftPM products
+#   records  fuzz/targets/FuzzRecords: raw records a client chooses through a real model's spec
+# spec, model and records need Yams, swift-crypto and the core modules, so they are SwiftPM products
 # (Package.swift) built in their own scratch folder (.build/fuzz-swiftpm, so the normal build's
 # folder is untouched) with -D READMIT_LIBFUZZER, which swaps their corpus-replay main for the
 # libFuzzer entry point. (lld: gold stops with an internal error on the sanitized objects.)
@@ -20,7 +21,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 out=${FUZZ_OUT:-.build/fuzz}
 mkdir -p "$out"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(wire c_reply c_json c_texts csv spec model)
+[ ${#targets[@]} -gt 0 ] || targets=(wire c_reply c_json c_texts csv spec model records)
 # lld: gold warns about every ASan symbol it cannot export.
 SWIFTC=(swiftc -O -g -sanitize=fuzzer,address -parse-as-library -use-ld=lld)
 CLANG=(clang -std=c11 -g -O1 -fuse-ld=lld -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -43,8 +44,8 @@ for t in "${targets[@]}"; do
       for f in CSVTable DataError CompressedFile; do sed '/^import ReadmitSpec$/d' "Sources/ReadmitTables/$f.swift" > "$src/$f.swift"; done
       "${SWIFTC[@]}" -module-name FuzzCSV -I Sources/CDeflate "$src"/*.swift fuzz/swift/FuzzCSV.swift -ldeflate -o "$out/fuzz_csv"
       rm -rf "$src" ;;
-    spec|model)
-      product=$([ "$t" = spec ] && echo FuzzSpec || echo FuzzModelFile)
+    spec|model|records)
+      product=$(case "$t" in spec) echo FuzzSpec ;; model) echo FuzzModelFile ;; *) echo FuzzRecords ;; esac)
       if ! swift build -c release --scratch-path .build/fuzz-swiftpm --product "$product" \
              -Xswiftc -sanitize=fuzzer,address -Xswiftc -DREADMIT_LIBFUZZER -Xswiftc -use-ld=lld > "$out/build-$t.log" 2>&1; then
         grep -v 'prohibited flag' "$out/build-$t.log" | tail -n 40; exit 1

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
 export PATH="/opt/swift/usr/bin:$PATH"
 seconds=${FUZZ_SECONDS:-60}
-targets=(wire c_reply c_json c_texts csv spec model)
+targets=(wire c_reply c_json c_texts csv spec model records)
 export FUZZ_OUT="$PWD/.build/fuzz"
 # The Swift runtime's own backtracer would race ASan for the crash report.
 export SWIFT_BACKTRACE=enable=no
@@ -20,8 +20,12 @@ start=$(date +%s)
 # longer reaches the deep code (a spec accepted, a model scored) would make the fuzzing shallow.
 spec_replay=$(.build/release/FuzzSpec fuzz/corpus/spec) && echo "$spec_replay"
 model_replay=$(.build/release/FuzzModelFile fuzz/corpus/model) && echo "$model_replay"
+records_replay=$(.build/release/FuzzRecords fuzz/corpus/records) && echo "$records_replay"
 grep -q ' accepted' <<<"$spec_replay" || { echo "50-fuzz: no spec seed is accepted" >&2; exit 1; }
 grep -q ' scored' <<<"$model_replay" || { echo "50-fuzz: no model seed loads and scores" >&2; exit 1; }
+grep -q ' scored' <<<"$records_replay" || { echo "50-fuzz: no records seed is scored" >&2; exit 1; }
+# The records target runs from a scratch folder: it finds its model by an absolute path.
+export FUZZ_RECORDS_MODEL="$PWD/fuzz/corpus/model/small.readmit"
 bash fuzz/build.sh "${targets[@]}"
 echo "50-fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s"
 
