@@ -23,6 +23,9 @@ export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_pat
 export READMITD_BIN="$PWD/.build/tsan/release/readmitd"
 export READMIT_TEST_MODEL="$PWD/.build/fixtures/model.readmit"
 export READMIT_ROOT="$PWD"
+# A ThreadSanitizer daemon is several times slower: the tests' default wait for a reply (10 s)
+# was reached by a 20,000-row RECORDS with explanations while the machine was busy.
+export READMIT_TEST_REPLY_TIMEOUT_MS=60000
 status=0
 swift test --skip-build --filter ReadmitServerTests || status=$?
 if [ "$status" -eq 0 ]; then
