@@ -9,8 +9,8 @@ import Foundation
 /// vector (the forest on doubles eight), on CPUs with AVX-512, then the rest as `avx2` does.
 /// Every walk gives bit-identical results (the same comparisons, each row's leaves summed in
 /// tree order; a test checks every supported walk on test rows and edge rows). The walk is
-/// chosen once per process: ``best`` (`avx2` where supported), or the one `READMIT_TREE_WALK`
-/// names (`scalar`, `avx2`, `avx512` or `auto`).
+/// chosen once per process: ``best`` (`avx512` on an Intel CPU that has it, else `avx2` where
+/// supported), or the one `READMIT_TREE_WALK` names (`scalar`, `avx2`, `avx512` or `auto`).
 public enum TreeWalk: String, Sendable, CaseIterable {
     case scalar
     case avx2
@@ -33,15 +33,20 @@ public enum TreeWalk: String, Sendable, CaseIterable {
 
     private static let cpuHasAVX2 = rtw_cpu_supports_avx2() != 0
     private static let cpuHasAVX512 = rtw_cpu_supports_avx512() != 0
+    private static let cpuIsIntel = rtw_cpu_is_intel() != 0
 
     /// The walks this CPU supports, the reference first.
     public static var supported: [TreeWalk] { allCases.filter(\.isSupported) }
 
-    /// The walk `auto` takes: AVX2 where the CPU has it, else the Swift walk. Not `avx512`: on
-    /// the only AVX-512 CPU measured (AMD Zen 4, which runs a 512-bit gather as two halves) it
-    /// scored 10-15% fewer rows/s than `avx2` (benchmarks/train/README.md), so it is taken only
-    /// when `READMIT_TREE_WALK=avx512` asks for it.
-    public static var best: TreeWalk { TreeWalk.avx2.isSupported ? .avx2 : .scalar }
+    /// The walk `auto` takes: AVX-512 on an Intel CPU that has it, else AVX2 where the CPU has
+    /// it, else the Swift walk. By vendor, as measured (benchmarks/train/README.md): on an Intel
+    /// Xeon (family 6, model 207) the AVX-512 walk scored 1.16-1.17x the AVX2 walk's rows on
+    /// the served path (booster 1.12-1.14x, forest 1.22-1.26x); on AMD Zen 4, which runs a
+    /// 512-bit gather as two halves, 0.91-0.99x. Elsewhere `READMIT_TREE_WALK=avx512` asks for it.
+    public static var best: TreeWalk {
+        if cpuIsIntel && TreeWalk.avx512.isSupported { return .avx512 }
+        return TreeWalk.avx2.isSupported ? .avx2 : .scalar
+    }
 
     /// An unusable `READMIT_TREE_WALK` value.
     public struct SelectionError: Error, Sendable, CustomStringConvertible {

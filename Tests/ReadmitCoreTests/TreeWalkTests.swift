@@ -35,6 +35,13 @@ final class TreeWalkTests: XCTestCase {
         if let avx2 = cpuHas("avx2"), let avx512 = cpuHas("avx512f") {
             XCTAssertEqual(TreeWalk.supported.contains(.avx2), avx2, "the AVX2 walk's availability should follow /proc/cpuinfo")
             XCTAssertEqual(TreeWalk.supported.contains(.avx512), avx2 && avx512, "the AVX-512 walk's availability should follow /proc/cpuinfo")
+            // The default by vendor (TreeWalk.best: the AVX-512 walk was faster only on Intel's).
+            if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+               let vendor = text.split(separator: "\n").first(where: { $0.hasPrefix("vendor_id") }) {
+                let intel = vendor.hasSuffix("GenuineIntel")
+                XCTAssertEqual(TreeWalk.best, intel && avx2 && avx512 ? .avx512 : (avx2 ? .avx2 : .scalar),
+                               "the default walk for \(vendor) with avx2 \(avx2), avx512f \(avx512)")
+            }
         }
         #endif
         print("tree walks supported here: \(TreeWalk.supported.map(\.rawValue)); selected: \(TreeWalk.selected.rawValue)")

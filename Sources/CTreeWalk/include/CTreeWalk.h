@@ -80,6 +80,9 @@ int rtw_cpu_supports_avx2(void);
 /// 1 when this CPU (and its operating system) can run the AVX-512 (AVX512F) kernels, else 0.
 int rtw_cpu_supports_avx512(void);
 
+/// 1 when this CPU is Intel's (its AVX-512 gathers run at full width), else 0 (also off x86-64).
+int rtw_cpu_is_intel(void);
+
 /// The booster's complete trees, as CompiledBooster lays them out for this walk: per tree
 /// `2^depth - 1` internal nodes and `2^depth` leaves. Each node holds the key column it reads
 /// and its split's key minus one (rtw_booster_keys); a row goes right when its key is greater.
