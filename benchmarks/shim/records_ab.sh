@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark: two builds of the client (records_latency.c linked with two libreadmit.a) on one
+# raw encounter, alternated against one daemon and one echo server, so that a client change is
+# seen through run_records.sh's own figure (the median of its pair ratios raw / echo) with the
+# machine's load shared by both builds. Reproduce from the repository root (after
+# benchmarks/shim/prepare.sh, which builds build/records_latency):
+#   bash benchmarks/shim/records_ab.sh ROUNDS CLIENT_A CLIENT_B [--pairs 10] [--calls 1000]
+# CLIENT_A / CLIENT_B: records_latency binaries (for an older libreadmit: check it out in a
+# worktree, `make -s all` there, and link benchmarks/shim/records_latency.c with its
+# build/libreadmit.a as prepare.sh does). READMITD_BIN and MODEL as for run_records.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:?ROUNDS}; a=${2:?CLIENT_A}; b=${3:?CLIENT_B}; shift 3
+READMITD_BIN=${READMITD_BIN:-.build/release/readmitd}
+MODEL=${MODEL:-${READMIT_TEST_MODEL:-.build/fixtures/model.readmit}}
+ROW=${BENCH_OUT:-output/bench-records}/row.tsv
+[ -s "$ROW" ] || { echo "records_ab.sh: no $ROW (run benchmarks/shim/prepare.sh first)" >&2; exit 1; }
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+dport=$(port); eport=$(port)
+"$READMITD_BIN" --model "$MODEL" --endpoint "tcp://127.0.0.1:$dport" >/dev/null 2>&1 &
+dpid=$!
+build/echo_server "tcp://127.0.0.1:$eport" &
+epid=$!
+trap 'kill $dpid $epid 2>/dev/null || true; wait $dpid $epid 2>/dev/null || true' EXIT
+sleep 1
+declare -A ratios
+for r in $(seq "$rounds"); do
+  for client in "$a" "$b"; do
+    line=$("$client" "tcp://127.0.0.1:$dport" "tcp://127.0.0.1:$eport" "$ROW" "$@" | grep '^ratio')
+    ratio=$(sed -E 's/.*pair ratios: ([0-9.]+)x.*/\1/' <<<"$line")
+    ratios[$client]="${ratios[$client]:-} $ratio"
+    echo "round $r $client: $line"
+  done
+done
+for client in "$a" "$b"; do
+  python3 -c "import statistics, sys; v = [float(x) for x in sys.argv[2:]]; print(f'{sys.argv[1]}: ratios {\" \".join(sys.argv[2:])}; median {statistics.median(v):.3f}')" "$client" ${ratios[$client]}
+done
