@@ -10,6 +10,109 @@ public enum RecordColumn: Sendable, Equatable {
 }
 
 extension RecordColumn {
+    /// What a one-row column gives a `count_of` (``SourceTable/countOf(_:in:key:)``).
+    enum OneRowCount { case numbers, missing, present(match: Bool) }
+
+    /// A one-row column of texts: its text missing, or present and whether it is one of
+    /// `wanted`; `.numbers` for a column of numbers. Read in place (see the caller).
+    func oneRowCount(missing: MissingTexts, wanted: [String]) -> OneRowCount {
+        guard case .texts(let values, let codes) = self else { return .numbers }
+        precondition(codes.count == 1, "a code for the one row")
+        let code = Int(codes[0])
+        precondition(code >= -1 && code < values.count, "a code is past its \(values.count) texts")
+        guard code >= 0, !missing.contains(values[code]) else { return .missing }
+        return .present(match: wanted.contains(values[code]))
+    }
+
+    /// The values of a column of numbers; nil for texts.
+    var numberValues: [Double]? {
+        guard case .numbers(let values) = self else { return nil }
+        return values
+    }
+
+    /// The distinct texts and codes of a column of texts; nil for numbers.
+    var textParts: (values: [String], codes: [Int32])? {
+        guard case .texts(let values, let codes) = self else { return nil }
+        return (values, codes)
+    }
+
+    /// The column as a ``TextColumn`` with its missing values marked by `missing` (numbers
+    /// become their shortest text, 6.0 is `6`): ``SourceTable/texts(_:key:)`` of a column held
+    /// in memory.
+    @inline(__always)  // its one caller's copy of the element is left out only when inlined
+    func textColumn(rows: Int, missing: MissingTexts) -> TextColumn {
+        switch self {
+        case .texts(let values, let codes):
+            // Built by reserve-and-append: `+` and `map` allocate through the standard library's
+            // unspecialised entry point, which looks up type metadata on every call (a one-row
+            // request reads dozens of columns).
+            var lowest: Int32 = 0
+            codes.withUnsafeBufferPointer { for code in $0 { lowest = Swift.min(lowest, code) } }
+            if lowest >= 0 {
+                // No row missing (the usual one-row request): the texts and codes as they came.
+                if values.count == 1 {  // one text (every one-row column): a shared flag array, no allocation
+                    return TextColumn(InternedColumn(values: values, codes: codes),
+                                      isMissing: missing.contains(values[0]) ? SourceTable.oneMissing : SourceTable.onePresent)
+                }
+                var isMissing: [Bool] = []
+                isMissing.reserveCapacity(values.count)
+                for v in values { isMissing.append(missing.contains(v)) }
+                return TextColumn(InternedColumn(values: values, codes: codes), isMissing: isMissing)
+            }
+            // A missing code (-1) points at one more text, "", marked missing.
+            let absent = Int32(values.count)
+            var all = values
+            all.append("")
+            var isMissing: [Bool] = []
+            isMissing.reserveCapacity(all.count)
+            for v in values { isMissing.append(missing.contains(v)) }
+            isMissing.append(true)
+            return TextColumn(InternedColumn(values: all, codes: SourceTable.remapped(codes, missingTo: absent)), isMissing: isMissing)
+        case .numbers(let numbers):
+            var codeOf = BitPatternCodes()
+            var values: [String] = []
+            var codes = [Int32](repeating: 0, count: rows)
+            // Whole numbers 0-255 (the ids of a categorical column sent as numbers: admission
+            // types, dispositions) are coded through a direct table; any other value through
+            // the hash of its bits. Codes go to texts in order of first appearance either way.
+            // The table pays for itself only over many rows (a one-row request reads dozens
+            // of columns).
+            let smallTable = rows >= 64 ? 256 : 0
+            precondition(numbers.count <= rows, "a records column holds more values than rows")
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: smallTable) { small in
+                small.initialize(repeating: -1)
+                codes.withUnsafeMutableBufferPointer { out in
+                    numbers.withUnsafeBufferPointer { source in
+                        for (r, v) in source.enumerated() {
+                            // +0 to 255 exactly (-0 has other bits, so it goes by the hash, as
+                            // before). For 0 <= v < 2^52, v + 2^52 rounds v to a whole number
+                            // held in the low bits of its significand: equal to v after
+                            // subtracting 2^52 back exactly when v is whole, then those bits are
+                            // v. No libm call (Int(exactly:) called trunc for every row and
+                            // column) and no trapping conversion.
+                            let shifted = v + 0x1p52
+                            if smallTable > 0, v >= 0, v < 256, v.sign == .plus, shifted - 0x1p52 == v {
+                                let whole = Int(shifted.bitPattern & 0xFF)
+                                if small[whole] < 0 {
+                                    values.append(SourceTable.shortestText(v))
+                                    small[whole] = Int32(values.count - 1)
+                                }
+                                out[r] = small[whole]
+                                continue
+                            }
+                            let key = v.isNaN ? Double.nan.bitPattern : v.bitPattern
+                            out[r] = codeOf.code(of: key) {
+                                values.append(v.isNaN ? "" : SourceTable.shortestText(v))
+                                return Int32(values.count - 1)
+                            }
+                        }
+                    }
+                }
+            }
+            return TextColumn(InternedColumn(values: values, codes: codes), missing: missing)
+        }
+    }
+
     /// The column, leaving an empty column of numbers in its place (the empty array is a
     /// static the runtime does not count): moves a column out of an array's element without
     /// a copy, which would retain and release its arrays.
@@ -159,92 +262,21 @@ public struct SourceTable: Sendable {
             return TextColumn(t.internedColumn(index), missing: missing)
         case .columns(let columns, _, let rows):
             // One lookup by name (a one-row request reads every column once).
-            guard let column = columns[name] else { throw missingColumn(name, key: key()) }
-            return texts(column, rows: rows)
+            // The column read where it lies (a method on the array's element): a copy retained
+            // and released its two arrays.
+            guard let i = columns.layout.position(of: name) else { throw missingColumn(name, key: key()) }
+            return columns.columns[i].textColumn(rows: rows, missing: missing)
         }
     }
 
-    private func texts(_ column: RecordColumn, rows: Int) -> TextColumn {
-        switch column {
-        case .texts(let values, let codes):
-            // Built by reserve-and-append: `+` and `map` allocate through the standard library's
-            // unspecialised entry point, which looks up type metadata on every call (a one-row
-            // request reads dozens of columns).
-            var lowest: Int32 = 0
-            codes.withUnsafeBufferPointer { for code in $0 { lowest = Swift.min(lowest, code) } }
-            if lowest >= 0 {
-                // No row missing (the usual one-row request): the texts and codes as they came.
-                if values.count == 1 {  // one text (every one-row column): a shared flag array, no allocation
-                    return TextColumn(InternedColumn(values: values, codes: codes),
-                                      isMissing: missing.contains(values[0]) ? Self.oneMissing : Self.onePresent)
-                }
-                var isMissing: [Bool] = []
-                isMissing.reserveCapacity(values.count)
-                for v in values { isMissing.append(missing.contains(v)) }
-                return TextColumn(InternedColumn(values: values, codes: codes), isMissing: isMissing)
-            }
-            // A missing code (-1) points at one more text, "", marked missing.
-            let absent = Int32(values.count)
-            var all = values
-            all.append("")
-            var isMissing: [Bool] = []
-            isMissing.reserveCapacity(all.count)
-            for v in values { isMissing.append(missing.contains(v)) }
-            isMissing.append(true)
-            return TextColumn(InternedColumn(values: all, codes: Self.remapped(codes, missingTo: absent)), isMissing: isMissing)
-        case .numbers(let numbers):
-            var codeOf = BitPatternCodes()
-            var values: [String] = []
-            var codes = [Int32](repeating: 0, count: rows)
-            // Whole numbers 0-255 (the ids of a categorical column sent as numbers: admission
-            // types, dispositions) are coded through a direct table; any other value through
-            // the hash of its bits. Codes go to texts in order of first appearance either way.
-            // The table pays for itself only over many rows (a one-row request reads dozens
-            // of columns).
-            let smallTable = rows >= 64 ? 256 : 0
-            precondition(numbers.count <= rows, "a records column holds more values than rows")
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: smallTable) { small in
-                small.initialize(repeating: -1)
-                codes.withUnsafeMutableBufferPointer { out in
-                    numbers.withUnsafeBufferPointer { source in
-                        for (r, v) in source.enumerated() {
-                            // +0 to 255 exactly (-0 has other bits, so it goes by the hash, as
-                            // before). For 0 <= v < 2^52, v + 2^52 rounds v to a whole number
-                            // held in the low bits of its significand: equal to v after
-                            // subtracting 2^52 back exactly when v is whole, then those bits are
-                            // v. No libm call (Int(exactly:) called trunc for every row and
-                            // column) and no trapping conversion.
-                            let shifted = v + 0x1p52
-                            if smallTable > 0, v >= 0, v < 256, v.sign == .plus, shifted - 0x1p52 == v {
-                                let whole = Int(shifted.bitPattern & 0xFF)
-                                if small[whole] < 0 {
-                                    values.append(Self.shortestText(v))
-                                    small[whole] = Int32(values.count - 1)
-                                }
-                                out[r] = small[whole]
-                                continue
-                            }
-                            let key = v.isNaN ? Double.nan.bitPattern : v.bitPattern
-                            out[r] = codeOf.code(of: key) {
-                                values.append(v.isNaN ? "" : Self.shortestText(v))
-                                return Int32(values.count - 1)
-                            }
-                        }
-                    }
-                }
-            }
-            return TextColumn(InternedColumn(values: values, codes: codes), missing: missing)
-        }
-    }
-
-    /// The missing flags of a column of one text, shared (see ``texts(_:rows:)``).
-    private static let oneMissing = [true], onePresent = [false]
+    /// The missing flags of a column of one text, shared (see ``RecordColumn/textColumn(rows:missing:)``).
+    static let oneMissing = [true], onePresent = [false]
 
     /// `codes` with -1 replaced by `absent`. A large column takes one select per row over plain
     /// buffers (it vectorises; a checked append per row was 3% of a 100,000-row request's
     /// instructions); a short one is appended, as `unsafeUninitializedCapacity` looks up type
     /// metadata at run time (about 1,000 instructions, a one-row request's whole column).
-    private static func remapped(_ codes: [Int32], missingTo absent: Int32) -> [Int32] {
+    static func remapped(_ codes: [Int32], missingTo absent: Int32) -> [Int32] {
         guard codes.count >= 256 else {
             var mapped: [Int32] = []
             mapped.reserveCapacity(codes.count)
@@ -336,26 +368,31 @@ public struct SourceTable: Sendable {
     /// byte, present values in its high byte (at most 255 columns keep them apart).
     public func countOf(_ names: [String], in wanted: [String], key: (Int) -> String) throws(DataError) -> [Double]? {
         guard case .columns(let columns, _, let rows) = backing, names.count <= 255 else { return nil }
+        if rows == 1 {
+            // One row (a one-row request): one pass, each column read where it lies (a match
+            // of the enum's payload copied its two arrays, two retains and two releases a
+            // column, and the pass to check the kinds first did it again), and a one-element
+            // literal. The first column in order that is absent throws, or that holds numbers
+            // gives nil, as in the general path.
+            var matches = 0, present = false
+            for (c, name) in names.enumerated() {
+                guard let i = columns.layout.position(of: name) else { throw missingColumn(name, key: key(c)) }
+                switch columns.columns[i].oneRowCount(missing: missing, wanted: wanted) {
+                case .numbers: return nil
+                case .missing: continue
+                case .present(let match):
+                    present = true
+                    if match { matches += 1 }
+                }
+            }
+            return [present ? Double(matches) : .nan]
+        }
         var positions: [Int] = []
         positions.reserveCapacity(names.count)
         for (c, name) in names.enumerated() {
             guard let i = columns.layout.position(of: name) else { throw missingColumn(name, key: key(c)) }
             guard case .texts = columns.columns[i] else { return nil }
             positions.append(i)
-        }
-        if rows == 1 {
-            // One row (a one-row request): its texts alone, and a one-element literal.
-            var matches = 0, present = false
-            for (c, i) in positions.enumerated() {
-                guard case .texts(let values, let codes) = columns.columns[i] else { continue }
-                Self.requireCodes(codes, within: values.count, column: names[c])
-                precondition(codes.count == 1, "column '\(names[c])': one code for one row")
-                let code = Int(codes[0])
-                guard code >= 0, !missing.contains(values[code]) else { continue }
-                present = true
-                if wanted.contains(values[code]) { matches += 1 }
-            }
-            return [present ? Double(matches) : .nan]
         }
         var totals = [UInt16](repeating: 0, count: rows)
         totals.withUnsafeMutableBufferPointer { totals in
@@ -392,9 +429,10 @@ public struct SourceTable: Sendable {
     /// (strict), naming the file and line, or the row, and the column.
     public func numbers(_ name: String, key: @autoclosure () -> String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
         if case .columns(let columns, _, _) = backing {
-            guard let column = columns[name] else { throw missingColumn(name, key: key()) }
-            guard case .numbers(let values) = column else {
-                guard case .texts(let values, let codes) = column else { preconditionFailure("a column holds numbers or texts") }
+            // The column read where it lies (methods on the array's element), as in texts(_:key:).
+            guard let i = columns.layout.position(of: name) else { throw missingColumn(name, key: key()) }
+            guard let values = columns.columns[i].numberValues else {
+                guard let (values, codes) = columns.columns[i].textParts else { preconditionFailure("a column holds numbers or texts") }
                 return try numbers(texts: values, codes: codes, name: name, strict: strict, errors: &errors)
             }
             var out = values
@@ -416,7 +454,7 @@ public struct SourceTable: Sendable {
                          errors: inout RowErrors) throws(DataError) -> [Double] {
         // Per distinct text: its number, NaN when missing, nil when it is not a number, in a
         // temporary buffer (on the stack for a short column: a one-row request reads dozens).
-        // The output by reserve-and-append, not map or Array(repeating:) (see texts(_:rows:)).
+        // The output by reserve-and-append, not map or Array(repeating:) (see RecordColumn.textColumn(rows:missing:)).
         Self.requireCodes(codes, within: values.count, column: name)
         if codes.count == 1 {
             // One row (a one-row request reads a dozen of these): its value as a one-element

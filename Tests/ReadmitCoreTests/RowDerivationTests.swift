@@ -135,6 +135,17 @@ final class RowDerivationTests: XCTestCase {
         XCTAssertThrowsError(try sent.countOf(["a", "absent"], in: ["Up"], key: { "features[4].columns[\($0)]" })) { error in
             XCTAssertTrue("\(error)".contains("features[4].columns[1]"), "\(error)")
         }
+        // The same outcomes on one row (its own pass): the first column in order that is absent
+        // throws, or that holds numbers gives nil.
+        let one = SourceTable(columns: [("a", .texts(values: ["Up"], codes: [0])), ("n", .numbers([1]))], rows: 1, missing: [])
+        XCTAssertNil(try one.countOf(["a", "n"], in: ["Up"], key: { "k\($0)" }), "one row, a column of numbers")
+        XCTAssertNil(try one.countOf(["n", "absent"], in: ["Up"], key: { "k\($0)" }), "one row, numbers before an absent column")
+        XCTAssertEqual(try one.countOf(["a", "a"], in: ["Up"], key: { "k\($0)" }), [2])
+        for names in [["a", "absent"], ["absent", "n"]] {
+            XCTAssertThrowsError(try one.countOf(names, in: ["Up"], key: { "features[4].columns[\($0)]" }), "\(names)") { error in
+                XCTAssertTrue("\(error)".contains("features[4].columns[\(names.firstIndex(of: "absent") ?? -1)]"), "\(error)")
+            }
+        }
     }
 
     /// A number column read as texts: one text per distinct bit pattern (every NaN missing),

@@ -7,7 +7,9 @@
 #   bash benchmarks/shim/records_ab.sh ROUNDS CLIENT_A CLIENT_B [--pairs 10] [--calls 1000]
 # CLIENT_A / CLIENT_B: records_latency binaries (for an older libreadmit: check it out in a
 # worktree, `make -s all` there, and link benchmarks/shim/records_latency.c with its
-# build/libreadmit.a as prepare.sh does). READMITD_BIN and MODEL as for run_records.sh.
+# build/libreadmit.a as prepare.sh does). READMITD_BIN and MODEL as for run_records.sh;
+# READMITD_A and READMITD_B (both) give each client its own daemon build instead, started side
+# by side, so that a client and daemon pair is compared with another (the echo stays shared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:?ROUNDS}; a=${2:?CLIENT_A}; b=${3:?CLIENT_B}; shift 3
@@ -16,16 +18,24 @@ MODEL=${MODEL:-${READMIT_TEST_MODEL:-.build/fixtures/model.readmit}}
 ROW=${BENCH_OUT:-output/bench-records}/row.tsv
 [ -s "$ROW" ] || { echo "records_ab.sh: no $ROW (run benchmarks/shim/prepare.sh first)" >&2; exit 1; }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-dport=$(port); eport=$(port)
-"$READMITD_BIN" --model "$MODEL" --endpoint "tcp://127.0.0.1:$dport" >/dev/null 2>&1 &
-dpid=$!
+daemon_a=${READMITD_A:-$READMITD_BIN} daemon_b=${READMITD_B:-$READMITD_BIN}
+aport=$(port); eport=$(port)
+"$daemon_a" --model "$MODEL" --endpoint "tcp://127.0.0.1:$aport" >/dev/null 2>&1 &
+pids=($!)
+bport=$aport
+if [ "$daemon_b" != "$daemon_a" ]; then
+  bport=$(port)
+  "$daemon_b" --model "$MODEL" --endpoint "tcp://127.0.0.1:$bport" >/dev/null 2>&1 &
+  pids+=($!)
+fi
 build/echo_server "tcp://127.0.0.1:$eport" &
-epid=$!
-trap 'kill $dpid $epid 2>/dev/null || true; wait $dpid $epid 2>/dev/null || true' EXIT
+pids+=($!)
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true' EXIT
 sleep 1
 declare -A ratios
 for r in $(seq "$rounds"); do
   for client in "$a" "$b"; do
+    dport=$([ "$client" = "$a" ] && echo "$aport" || echo "$bport")
     line=$("$client" "tcp://127.0.0.1:$dport" "tcp://127.0.0.1:$eport" "$ROW" "$@" | grep '^ratio')
     ratio=$(sed -E 's/.*pair ratios: ([0-9.]+)x.*/\1/' <<<"$line")
     ratios[$client]="${ratios[$client]:-} $ratio"
