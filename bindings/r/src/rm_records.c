@@ -286,6 +286,16 @@ static int rm_records_ok(readmit_records *r) {
  * U+10FFFF). */
 static int rm_utf8_valid(const char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    /* ASCII (nearly every field name, level and code) eight bytes at a time: the byte loop took
+     * about 100 instructions a field name, and a raw encounter checks 54 names and 54 texts. The
+     * first word holding a byte past ASCII goes to the byte loop from its start, a character
+     * boundary, as every byte before it is ASCII. */
+    while ((size_t)(end - p) >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        if (word & 0x8080808080808080ull) break;
+        p += 8;
+    }
     while (p < end) {
         unsigned c = *p++;
         if (c < 0x80) continue;
@@ -1027,6 +1037,24 @@ static void rm_narrow_codes(unsigned char *p, const int32_t *codes, size_t n) {
 static unsigned char *rm_text_frame(const rm_column *c, size_t first, size_t n_rows, int whole, rm_arena *arena,
                                     size_t *size) {
     size_t n_dict = c->n_dict;
+    if (n_rows == 1 && !(whole && c->ordered)) {
+        /* One row (every column of a raw encounter): the scan below finds its one text, or
+         * none; the same bytes without its tables (about 180 instructions a column). */
+        int32_t code = c->codes[first];
+        size_t len = code >= 0 ? c->dict[code].len : 0, bytes = code >= 0 ? 1 + 4 + 4 + len + 1 : 1 + 4 + 1;
+        if (code >= 0 && len > SIZE_MAX - 10) return NULL;
+        unsigned char *frame = arena ? rm_arena_alloc(arena, bytes) : malloc(bytes);
+        if (!frame) return NULL;
+        frame[0] = RM_COLUMN_TEXTS_U8;
+        rm_put_u32(frame + 1, code >= 0 ? 1u : 0u);
+        if (code >= 0) {
+            rm_put_u32(frame + 5, (uint32_t)len);
+            memcpy(frame + 9, rm_text_bytes(&c->dict[code]), len);
+        }
+        frame[bytes - 1] = code >= 0 ? 0 : 0xFF;
+        *size = bytes;
+        return frame;
+    }
     /* A column of a few texts (every column of a one-row batch) uses the stack for its tables. */
     int32_t small_remap[RM_DICT_SCAN + 1];
     size_t small_order[RM_DICT_SCAN];
