@@ -442,6 +442,12 @@ public struct SourceTable: Sendable {
                 errors.report(e, row: r)
                 out[r] = .nan
             }
+            // A number is read as its shortest text would be in a file (as in a text field,
+            // textColumn(rows:missing:)): one whose text is a missing token (`-1` where the spec
+            // lists `-1`) is missing, as the token is when training reads the file.
+            if !missing.numbers.isEmpty {
+                for (r, v) in out.enumerated() where !v.isNaN && missing.contains(number: v) { out[r] = .nan }
+            }
             return out
         }
         return try texts(name, key: key()).numbers(table: self, name: name, strict: strict, errors: &errors)
@@ -523,8 +529,9 @@ public struct SourceTable: Sendable {
                      message: "'\(text)' is not a number" + (written.isEmpty ? "" : " (missing values are written \(written))"))
     }
 
-    /// The shortest text that reads back as `v` (`6` for 6.0, `0.1` for 0.1).
-    static func shortestText(_ v: Double) -> String {
+    /// The shortest text that reads back as `v` (`6` for 6.0, `0.1` for 0.1): how a number sent
+    /// in a raw-records column is read, in a text field and against the missing tokens.
+    public static func shortestText(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
     }

@@ -172,6 +172,86 @@ final class RowDerivationTests: XCTestCase {
         XCTAssertEqual(column.interned.values.count, distinct)
     }
 
+    /// A number sent in a raw-records column is read as its shortest text would be in a file
+    /// (as a number sent for a text field already was): where that text is one of the spec's
+    /// missing tokens (`-1`, `999`, `0`), the number is missing in a number field too, as the
+    /// token is when training reads the file. Checked against the rule written out, for each
+    /// value alone, in a batch, sent as texts, and read from a CSV file of the same texts.
+    func testANumberWhoseShortestTextIsAMissingTokenIsMissing() throws {
+        let tokens = ["?", "-1", "999", "0", "1e3", "-1.0", "0.5", "NA", ""]
+        let missing = MissingTexts(tokens)
+        // `1e3` and `-1.0` are no number's shortest text (1000 is `1000`, -1 is `-1`).
+        XCTAssertEqual(missing.numbers.map(\.bitPattern), [-1.0, 999, 0, 0.5].map(\.bitPattern))
+        XCTAssertEqual(MissingTexts(["?", ""]).numbers, [], "the shipped specs' tokens: no number is missing")
+        var values: [Double] = [-1, 999, 0, -0.0, 1000, -1.5, 0.5, 7, .nan, 1e15, 999.0000000001, -999, 0.25]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 { values.append(Double(Int.random(in: -3...1001, using: &generator)) * [1, 0.5, 0.1][Int.random(in: 0...2, using: &generator)]) }
+        func expected(_ v: Double) -> Double { v.isNaN || missing.contains(SourceTable.shortestText(v)) ? .nan : v }
+        func bits(_ column: [Double]) -> [UInt64] { column.map { $0.isNaN ? Double.nan.bitPattern : $0.bitPattern } }
+        let want = bits(values.map(expected))
+        func check(_ got: [Double], _ what: String, line: UInt = #line) {
+            XCTAssertEqual(got.count, want.count, what, line: line)
+            if let r = zip(bits(got), want).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                XCTFail("\(what): row \(r) (\(values[r])) reads \(got[r])", line: line)
+            }
+        }
+        XCTAssertTrue(want.contains(Double.nan.bitPattern) && want.contains(7.0.bitPattern))
+        var errors = RowErrors()
+        let batch = SourceTable(columns: [("n", .numbers(values))], rows: values.count, missing: tokens)
+        check(try batch.numbers("n", key: "features[0]", strict: true, errors: &errors), "numbers sent")
+        for (r, v) in values.enumerated() {
+            let alone = SourceTable(columns: [("n", .numbers([v]))], rows: 1, missing: tokens)
+            XCTAssertEqual(bits(try alone.numbers("n", key: "features[0]", strict: true, errors: &errors)), [want[r]], "\(v) alone")
+            // The same number in a text field: the text column marks it missing alike.
+            XCTAssertEqual(try alone.texts("n", key: "features[0]").text(0) == nil, want[r] == Double.nan.bitPattern, "\(v) as a text")
+        }
+        // The shortest texts, sent as texts and written in a file, read as numbers alike.
+        let texts = values.map { $0.isNaN ? "" : SourceTable.shortestText($0) }
+        var distinct: [String] = [], codes: [Int32] = []
+        for t in texts {
+            if let i = distinct.firstIndex(of: t) { codes.append(Int32(i)) } else { distinct.append(t); codes.append(Int32(distinct.count - 1)) }
+        }
+        let sent = SourceTable(columns: [("n", .texts(values: distinct, codes: codes))], rows: values.count, missing: tokens)
+        check(try sent.numbers("n", key: "features[0]", strict: true, errors: &errors), "texts sent")
+        // NaN as `?` in the file (an empty line would be no row at all).
+        let lines = texts.map { $0.isEmpty ? "?" : $0 }.joined(separator: "\n")
+        let csv = try CSVTable(bytes: Array(("n\n" + lines + "\n").utf8), file: "f.csv")
+        check(try SourceTable(csv: csv, missing: tokens).numbers("n", key: "features[0]", strict: true, errors: &errors), "a file")
+        XCTAssertTrue(errors.byRow.isEmpty)
+    }
+
+    /// The rule above through the encoder: a spec that writes `-1` for missing gives a file's
+    /// `-1` and a `-1` sent as a number the same feature (`sum_of` is missing when a term is).
+    func testASpecsNumericMissingTokenReadsTheSameFromAFileAndFromNumbers() throws {
+        // The features of rows alone (history is a field a request sends, so none here).
+        let spec = Self.spec().replacingOccurrences(of: "missing: [\"?\"]", with: "missing: [\"?\", \"-1\"]")
+            .split(separator: "\n").filter { !$0.contains("kind: history") }.joined(separator: "\n")
+            + "\n  - {name: visits_b, kind: numeric, column: visits_b}\n"
+        let encounters = Self.encounters.replacingOccurrences(of: "1,7,No,Up,Steady,1,2,>30", with: "1,7,No,Up,Steady,1,-1,>30")
+        let file = try load(spec, encounters: encounters)
+        assertSame(values(file, "visits"), [.nan, .nan, 7, 0, 4])
+        assertSame(values(file, "visits_b"), [.nan, .nan, 4, 0, 2])
+        let parsed = try SpecReader.parse(spec, file: "rows.yaml")
+        func text(_ values: [String]) -> RecordColumn {
+            var distinct: [String] = [], codes: [Int32] = []
+            for v in values {
+                if let i = distinct.firstIndex(of: v) { codes.append(Int32(i)) } else { distinct.append(v); codes.append(Int32(distinct.count - 1)) }
+            }
+            return .texts(values: distinct, codes: codes)
+        }
+        let columns: [(name: String, column: RecordColumn)] = [
+            ("enc", .numbers([1, 2, 3, 4, 5])), ("pat", .numbers([7, 7, 7, 7, 8])),
+            ("drug_a", text(["No", "Down", "?", "Up", "Steady"])), ("drug_b", text(["Up", "?", "?", "Up", "No"])),
+            ("drug_c", text(["Steady", "No", "?", "Up", "No"])),
+            ("visits_a", .numbers([1, 0, 3, 0, 2])), ("visits_b", .numbers([-1, .nan, 4, 0, 2])),
+            ("outcome", text([">30", "<30", "NO", ">30", "NO"])),
+        ]
+        let table = SourceTable(columns: columns, rows: 5, missing: parsed.encounters.missing)
+        let sent = try PreparedData(tables: DatasetTables(spec: parsed, encounters: table))
+        assertSame(values(sent, "visits"), values(file, "visits"))
+        assertSame(values(sent, "visits_b"), values(file, "visits_b"))
+    }
+
     func testSumOfIsMissingWhenATermIs() throws {
         let data = try load(Self.spec())
         assertSame(values(data, "visits"), [3, .nan, 7, 0, 4])
