@@ -220,6 +220,43 @@ final class RowDerivationTests: XCTestCase {
         XCTAssertTrue(errors.byRow.isEmpty)
     }
 
+    /// Texts sent for a number field, many rows at once, read as each row alone reads (the
+    /// one-row path is separate code): the same numbers, bit for bit, and the same rows with a
+    /// `bad_number` error (a text that is not a finite number), in row order; strict reading
+    /// throws the first of them.
+    func testTextsSentForANumberFieldReadAsEachRowAlone() throws {
+        let texts = ["5", "three", "?", "", "-2.5", " 7", "1e999", "-1", "0x10", "12", "nan", "7.25"]
+        var generator = SystemRandomNumberGenerator()
+        let codes = (0..<3000).map { _ in Int32.random(in: -1..<Int32(texts.count), using: &generator) }
+        let tokens = ["?", "-1"]
+        var lenient = RowErrors()
+        let batch = try SourceTable(columns: [("n", .texts(values: texts, codes: codes))], rows: codes.count, missing: tokens)
+            .numbers("n", key: "features[0]", strict: false, errors: &lenient)
+        XCTAssertEqual(batch.count, codes.count)
+        var firstBad: Int?, badRows = 0
+        for (r, code) in codes.enumerated() {
+            var alone = RowErrors()
+            let one = try SourceTable(columns: [("n", .texts(values: texts, codes: [code]))], rows: 1, missing: tokens)
+                .numbers("n", key: "features[0]", strict: false, errors: &alone)
+            XCTAssertEqual(one.count, 1)
+            XCTAssertEqual(batch[r].isNaN ? Double.nan.bitPattern : batch[r].bitPattern,
+                           one[0].isNaN ? Double.nan.bitPattern : one[0].bitPattern, "row \(r) (\(code))")
+            XCTAssertEqual(lenient.byRow[r]?.message, alone.byRow[0]?.message, "row \(r) (\(code))")
+            if alone.byRow[0] != nil {
+                badRows += 1
+                if firstBad == nil { firstBad = r }
+            }
+        }
+        XCTAssertEqual(lenient.byRow.count, badRows, "the rows read alone with an error, and no other")
+        XCTAssertGreaterThan(badRows, 100)
+        XCTAssertGreaterThan(batch.filter { !$0.isNaN }.count, 1000)
+        var strict = RowErrors()
+        XCTAssertThrowsError(try SourceTable(columns: [("n", .texts(values: texts, codes: codes))], rows: codes.count, missing: tokens)
+            .numbers("n", key: "features[0]", strict: true, errors: &strict)) { error in
+            XCTAssertEqual((error as? DataError)?.row, firstBad)
+        }
+    }
+
     /// The rule above through the encoder: a spec that writes `-1` for missing gives a file's
     /// `-1` and a `-1` sent as a number the same feature (`sum_of` is missing when a term is).
     func testASpecsNumericMissingTokenReadsTheSameFromAFileAndFromNumbers() throws {
