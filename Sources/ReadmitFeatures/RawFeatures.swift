@@ -65,12 +65,20 @@ public struct RawFeatures: Sendable {
                         out[i] = .codes(column, systems: Array(repeating: definitions[i].system ?? .icd9, count: column.interned.values.count))
                     }
                 case .derived where definitions[i].derive == .countOf || definitions[i].derive == .sumOf:
-                    out[i] = .numbers(try Self.combined(tables, records, columns: definitions[i].columns ?? [], values: definitions[i].values ?? [],
-                                                        sum: definitions[i].derive == .sumOf, table: definitions[i].table,
-                                                        key: key(), strict: strict, errors: &errors))
+                    let sum = definitions[i].derive == .sumOf
+                    var values = try Self.combined(tables, records, columns: definitions[i].columns ?? [], values: definitions[i].values ?? [],
+                                                   sum: sum, table: definitions[i].table, key: key(), strict: strict, errors: &errors)
+                    if sum {
+                        try Self.requireFinite(&values, tables.encounters, name: definitions[i].name, key: key(),
+                                               what: "the sum of \((definitions[i].columns ?? []).joined(separator: ", "))", strict: strict, errors: &errors)
+                    }
+                    out[i] = .numbers(values)
                 case .derived:
-                    out[i] = .numbers(try Self.derived(tables, records, derive: definitions[i].derive, ageColumn: definitions[i].ageColumn,
-                                                       yearColumn: definitions[i].yearColumn, key: key()))
+                    var values = try Self.derived(tables, records, derive: definitions[i].derive, ageColumn: definitions[i].ageColumn,
+                                                  yearColumn: definitions[i].yearColumn, key: key())
+                    try Self.requireFinite(&values, tables.encounters, name: definitions[i].name, key: key(), what: "the derived value",
+                                           strict: strict, errors: &errors)
+                    out[i] = .numbers(values)
                 case .event:
                     if tables.isRecords {
                         // Raw records carry the caller's aggregate, named after the feature.
@@ -78,7 +86,10 @@ public struct RawFeatures: Sendable {
                         continue
                     }
                     guard let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) else { continue }
-                    out[i] = .numbers(try index.aggregate(definitions[i], key: key(), records: records))
+                    var values = try index.aggregate(definitions[i], key: key(), records: records)
+                    try Self.requireFinite(&values, tables.encounters, name: definitions[i].name, key: key(),
+                                           what: "the \(definitions[i].aggregate?.rawValue ?? "aggregate") of its events", strict: strict, errors: &errors)
+                    out[i] = .numbers(values)
                 case .history:
                     break
                 }
@@ -90,8 +101,11 @@ public struct RawFeatures: Sendable {
                     out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: "features[\(i)]", strict: strict, errors: &errors))
                     continue
                 }
-                out[i] = .numbers(try History.compute(definitions[i], key: "features[\(i)]", tables: tables, records: records, labels: labels,
-                                                      computed: out, strict: strict, errors: &errors))
+                var values = try History.compute(definitions[i], key: "features[\(i)]", tables: tables, records: records, labels: labels,
+                                                 computed: out, strict: strict, errors: &errors)
+                try Self.requireFinite(&values, tables.encounters, name: definitions[i].name, key: "features[\(i)]",
+                                       what: "the history value", strict: strict, errors: &errors)
+                out[i] = .numbers(values)
             }
         }
         // Each feature moved out of `out` (`take()`), not copied: `map` retained and released
@@ -100,6 +114,22 @@ public struct RawFeatures: Sendable {
         all.reserveCapacity(out.count)
         for i in out.indices { all.append(out[i].take() ?? .numbers(Array(repeating: .nan, count: records.count))) }
         features = all
+    }
+
+    /// A derived value that is not finite (a `sum_of` of 1e308 and 1e308 overflows) is a bad
+    /// value of its row, as an infinite number sent is (`not_finite`): an error of the row, or
+    /// missing with a warning under bad_values_missing; strict reading throws. Infinity is no
+    /// feature value (SCORE refuses it): left in, one such row failed a whole request's scoring.
+    static func requireFinite(_ values: inout [Double], _ table: SourceTable, name: String, key: String, what: @autoclosure () -> String,
+                              strict: Bool, errors: inout RowErrors) throws(DataError) {
+        guard values.contains(where: { $0.isInfinite }) else { return }
+        for r in values.indices where values[r].isInfinite {
+            let error = table.error(.notFinite, row: r, column: name,
+                                    message: "\(what()) is \(values[r]), not a finite number (spec key \(key))")
+            if strict { throw error }
+            errors.report(error, row: r)
+            values[r] = .nan
+        }
     }
 
     /// The texts of `column` of the encounters, or of the patients joined to them.

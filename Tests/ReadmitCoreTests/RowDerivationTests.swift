@@ -294,6 +294,41 @@ final class RowDerivationTests: XCTestCase {
         assertSame(values(data, "visits"), [3, .nan, 7, 0, 4])
     }
 
+    /// A `sum_of` whose terms overflow (1e308 + 1e308) is a `not_finite` bad value of its row,
+    /// naming the feature and its spec key, as an infinite number sent is: an error of that row
+    /// alone when reading leniently (the other rows keep their values), missing with a warning
+    /// under bad-values-missing, and the first such row thrown when reading strictly (training).
+    /// Infinity was left in before, and one such row failed a whole request's scoring.
+    func testASumThatOverflowsIsABadValueOfItsRow() throws {
+        let encounters = Self.encounters.replacingOccurrences(of: "3,7,?,?,?,3,4,NO", with: "3,7,?,?,?,1e308,1e308,NO")
+        XCTAssertThrowsError(try load(Self.spec(), encounters: encounters)) { error in
+            let error = error as? DataError
+            XCTAssertEqual(error?.code, .notFinite)
+            XCTAssertEqual(error?.line, 4)
+            XCTAssertEqual(error?.column, "visits")
+            XCTAssertTrue(error?.message.contains("the sum of visits_a, visits_b is inf") == true, "\(String(describing: error))")
+            XCTAssertTrue(error?.message.contains("features[2]") == true, "\(String(describing: error))")
+        }
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.write(encounters, name: "enc.csv", in: dir)
+        let spec = try SpecReader.parse(Self.spec(), file: "rows.yaml")
+        for missing in [false, true] {
+            let tables = try DatasetTables(spec: spec, folders: [dir.path])
+            var errors = RowErrors(badValuesMissing: missing)
+            let records = try EncounterRecords(tables: tables, strict: false, errors: &errors)
+            let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: records.count), strict: false, errors: &errors)
+            guard case .numbers(let visits) = raw.features[2] else { return XCTFail("visits is numbers") }
+            assertSame(visits, [3, .nan, .nan, 0, 4])
+            if missing {
+                XCTAssertTrue(errors.byRow.isEmpty)
+                XCTAssertEqual(errors.warnings.count, 1)
+            } else {
+                XCTAssertEqual(Array(errors.byRow.keys), [2])
+                XCTAssertEqual(errors.byRow[2]?.code, .notFinite)
+            }
+        }
+    }
+
     /// A bad value in a column two features read (a number and a sum over it) is one row error,
     /// or under bad-values-missing one warning, not one per feature.
     func testABadValueReadTwiceIsReportedOnce() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dirty-data parity of the four interfaces: one dirty CSV of raw records (unknown and
-# differently-cased levels, "three", a date, inf and 1e400 in number fields, None levels, a
+# differently-cased levels, "three", a date, inf and 1e400 in number fields, a sum_of whose terms
+# overflow (1e308 + 1e308), None levels, a
 # required field absent, a quoted level with a comma), its CRLF and byte-order-mark copies and
 # a one-row file, scored by `readmit score --records` (in process), the C program
 # tests/dirty-parity/score_csv.c, Python (read_records + score_records) and R
