@@ -75,7 +75,7 @@ public struct RawFeatures: Sendable {
                     out[i] = .numbers(values)
                 case .derived:
                     var values = try Self.derived(tables, records, derive: definitions[i].derive, ageColumn: definitions[i].ageColumn,
-                                                  yearColumn: definitions[i].yearColumn, key: key())
+                                                  yearColumn: definitions[i].yearColumn, key: key(), strict: strict, errors: &errors)
                     try Self.requireFinite(&values, tables.encounters, name: definitions[i].name, key: key(), what: "the derived value",
                                            strict: strict, errors: &errors)
                     out[i] = .numbers(values)
@@ -185,7 +185,7 @@ public struct RawFeatures: Sendable {
     }
 
     static func derived(_ tables: DatasetTables, _ records: EncounterRecords, derive: FeatureDefinition.Derivation?, ageColumn: String?,
-                        yearColumn: String?, key: @autoclosure () -> String) throws(DataError) -> [Double] {
+                        yearColumn: String?, key: @autoclosure () -> String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
         guard let admitted = records.admitted, let discharged = records.discharged else { return Array(repeating: .nan, count: records.count) }
         switch derive {
         case .countOf, .sumOf:
@@ -193,11 +193,12 @@ public struct RawFeatures: Sendable {
         case .lengthOfStayDays, .none:
             return (0..<records.count).map { (discharged[$0] - admitted[$0]) / 86_400 }
         case .ageAtAdmission where tables.isRecords:
-            // Raw records carry the patient's fields inline.
+            // Raw records carry the patient's fields inline, read by the one policy for bad
+            // values (a text that is not a number is its row's error, or missing with a warning):
+            // they were read into a scratch list, so a bad age made the feature missing unsaid.
             guard let ageColumn, let yearColumn else { return Array(repeating: .nan, count: records.count) }
-            var ignored = RowErrors()
-            let age = try tables.encounters.numbers(ageColumn, key: key() + ".age", strict: false, errors: &ignored)
-            let year = try tables.encounters.numbers(yearColumn, key: key() + ".year", strict: false, errors: &ignored)
+            let age = try tables.encounters.numbers(ageColumn, key: key() + ".age", strict: strict, errors: &errors)
+            let year = try tables.encounters.numbers(yearColumn, key: key() + ".year", strict: strict, errors: &errors)
             return (0..<records.count).map { r in
                 admitted[r].isNaN ? .nan : age[r] + Double(TimestampFormat.year(ofSeconds: Int64(admitted[r]))) - year[r]
             }

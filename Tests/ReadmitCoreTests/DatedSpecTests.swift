@@ -1,6 +1,7 @@
 import Foundation
 import ReadmitCore
 import ReadmitSpec
+import ReadmitTables
 import XCTest
 
 /// A small dated extract written by hand (admissions, patients, labs in long format, ICD-9 and
@@ -165,6 +166,44 @@ final class DatedSpecTests: XCTestCase {
         let byColumn = try load(Self.spec(split: "{method: column, column: fold, test: [b], train: [a]}"))
         XCTAssertEqual(byColumn.cohort.isTest, [false, false, true, true, false, true, false, true])
         XCTAssertEqual(byColumn.cohort.patientsOnBothSides, 2)
+    }
+
+    /// Raw records carry a patient's anchor age and year inline: a value there that is not a
+    /// number is its row's `bad_number` error (missing with a warning under bad-values-missing),
+    /// by the policy of every number field; it made the age missing without a word before.
+    func testRawRecordsAgeFieldsReadByTheBadValuePolicy() throws {
+        let spec = try SpecReader.parse(Self.spec().components(separatedBy: "\nfeatures:")[0] + """
+
+            features:
+              - {name: los, kind: derived, derive: length_of_stay_days}
+              - {name: age, kind: derived, derive: age_at_admission, age: anchor_age, year: anchor_year}
+            """, file: "dated.yaml")
+        func texts(_ v: [String]) -> RecordColumn { .texts(values: v, codes: (0..<Int32(v.count)).map { $0 }) }
+        let table = SourceTable(columns: [
+            ("hadm_id", .numbers([101, 102, 103])), ("subject_id", .numbers([1, 2, 3])),
+            ("admittime", texts(["2100-01-01 10:00:00", "2100-01-05 10:00:00", "2100-01-20 00:00:00"])),
+            ("dischtime", texts(["2100-01-05 10:00:00", "2100-01-08 10:00:00", "2100-01-25 00:00:00"])),
+            ("anchor_age", texts(["50", "fifty", "70"])), ("anchor_year", texts(["2098", "2100", "inf"])),
+        ], rows: 3, missing: spec.encounters.missing)
+        for missing in [false, true] {
+            let tables = DatasetTables(spec: spec, records: table)
+            var errors = RowErrors(badValuesMissing: missing)
+            let records = try EncounterRecords(tables: tables, strict: false, errors: &errors)
+            let raw = try RawFeatures(tables: tables, records: records, labels: [nil, nil, nil], strict: false, errors: &errors)
+            guard case .numbers(let age) = raw.features[1] else { return XCTFail("age is numbers") }
+            XCTAssertEqual(age[0], 52)
+            XCTAssertTrue(age[1].isNaN && age[2].isNaN)
+            if missing {
+                XCTAssertTrue(errors.byRow.isEmpty)
+                XCTAssertEqual(errors.warnings.map(\.row), [1, 2])
+                XCTAssertEqual(errors.warnings.map(\.field), ["anchor_age", "anchor_year"])
+            } else {
+                XCTAssertEqual(errors.byRow.keys.sorted(), [1, 2])
+                XCTAssertEqual(errors.byRow[1]?.column, "anchor_age")
+                XCTAssertEqual(errors.byRow[1]?.code, .badNumber)
+                XCTAssertEqual(errors.byRow[2]?.column, "anchor_year")
+            }
+        }
     }
 
     func testBadDataNamesFileLineAndColumn() throws {
