@@ -120,12 +120,13 @@ public struct RawFeatures: Sendable {
     /// value of its row, as an infinite number sent is (`not_finite`): an error of the row, or
     /// missing with a warning under bad_values_missing; strict reading throws. Infinity is no
     /// feature value (SCORE refuses it): left in, one such row failed a whole request's scoring.
-    static func requireFinite(_ values: inout [Double], _ table: SourceTable, name: String, key: String, what: @autoclosure () -> String,
-                              strict: Bool, errors: inout RowErrors) throws(DataError) {
+    /// The table, name, key and text are taken only for an error (a one-row request checks a few).
+    static func requireFinite(_ values: inout [Double], _ table: @autoclosure () -> SourceTable, name: @autoclosure () -> String, key: @autoclosure () -> String,
+                              what: @autoclosure () -> String, strict: Bool, errors: inout RowErrors) throws(DataError) {
         guard values.contains(where: { $0.isInfinite }) else { return }
         for r in values.indices where values[r].isInfinite {
-            let error = table.error(.notFinite, row: r, column: name,
-                                    message: "\(what()) is \(values[r]), not a finite number (spec key \(key))")
+            let error = table().error(.notFinite, row: r, column: name(),
+                                    message: "\(what()) is \(values[r]), not a finite number (spec key \(key()))")
             if strict { throw error }
             errors.report(error, row: r)
             values[r] = .nan
