@@ -9,9 +9,9 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Read a dataset through its spec without training, and report what was found and every problem with its place.",
         discussion: """
-            Prints rows per table, the cohort (encounters, patients, exclusions per reason, label \\
-            prevalence, the split), date ranges, missingness per feature, levels per categorical feature, \\
-            and each problem with its file, line and column. Exits 1 when the spec or the data has a problem \\
+            Prints rows per table, the cohort (encounters, patients, exclusions per reason, label \
+            prevalence, the split), date ranges, missingness per feature, levels per categorical feature, \
+            and each problem with its file, line and column. Exits 1 when the spec or the data has a problem \
             that training would stop at.
             """
     )

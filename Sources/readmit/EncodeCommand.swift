@@ -10,10 +10,10 @@ struct EncodeCommand: ParsableCommand {
         commandName: "encode",
         abstract: "Write the feature vectors of raw records, encoded by the model's own spec.",
         discussion: """
-            Reads a flat raw-records file (as `readmit score --records` does, with the same per-row outcomes) \\
-            and writes one feature vector per row in the model's schema order (`INFO`'s features): numbers \\
-            as they are, categorical features as level indices, missing as empty (csv) or NaN (f64). \\
-            `SCORE` of these vectors gives the scores of `RECORDS` of the rows, bit for bit. A row with an \\
+            Reads a flat raw-records file (as `readmit score --records` does, with the same per-row outcomes) \
+            and writes one feature vector per row in the model's schema order (`INFO`'s features): numbers \
+            as they are, categorical features as level indices, missing as empty (csv) or NaN (f64). \
+            `SCORE` of these vectors gives the scores of `RECORDS` of the rows, bit for bit. A row with an \
             error is written as all missing and its message goes to standard error.
             """
     )

@@ -10,11 +10,11 @@ struct HistoryCommand: ParsableCommand {
         commandName: "history",
         abstract: "Write the tables as flat raw records with their history fields derived from earlier encounters.",
         discussion: """
-            Reads the tables of the model's dataset spec and writes one row per encounter: the encounter \\
-            table's own columns, then every other raw field the model reads (docs/PROTOCOL.md, "Raw \\
-            records"): the patient's fields, each events feature's aggregate, the principal diagnosis and \\
-            its ICD revision, and the history features computed from the same patient's encounters that \\
-            ended before this one (docs/DATASET_SPEC.md). `readmit score --records` on the result gives the \\
+            Reads the tables of the model's dataset spec and writes one row per encounter: the encounter \
+            table's own columns, then every other raw field the model reads (docs/PROTOCOL.md, "Raw \
+            records"): the patient's fields, each events feature's aggregate, the principal diagnosis and \
+            its ICD revision, and the history features computed from the same patient's encounters that \
+            ended before this one (docs/DATASET_SPEC.md). `readmit score --records` on the result gives the \
             scores of `readmit score --data --history derive` on the tables, bit for bit.
             """
     )

@@ -104,10 +104,13 @@ final class CLITests: XCTestCase {
     }
 
     func testEveryCommandHasHelp() throws {
-        for command in ["train", "check", "evaluate", "score", "history", "keys"] {
+        for command in ["train", "check", "evaluate", "score", "encode", "history", "keys", "benchmark-scoring"] {
             let r = try run([command, "--help"])
             XCTAssertEqual(r.status, 0, command)
             XCTAssertTrue(r.stdout.contains("USAGE"), command)
+            // A discussion's line breaks are Swift's `\` continuations; a doubled one printed a
+            // literal backslash mid-sentence (check, encode and history did).
+            XCTAssertFalse(r.stdout.contains("\\"), "\(command) --help prints a backslash:\n\(r.stdout)")
         }
     }
 
