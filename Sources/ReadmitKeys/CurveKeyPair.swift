@@ -39,23 +39,46 @@ public struct CurveKeyPair: Sendable, Equatable {
         self.secretKey = secretKey
     }
 
+    /// The comment that opens a secret key file; ``holdsSecretKey(path:)`` looks for it.
+    static let secretKeyComment = "# readmit CURVE secret key"
+
     /// Writes `<base>.pub` (the public key) and `<base>.key` (the secret key, mode 0600);
-    /// refuses to overwrite existing files. Returns the two paths.
+    /// refuses to overwrite existing files. Returns the two paths. All or nothing: when either
+    /// file cannot be made or written in full, the file this call made is removed, so a failed
+    /// run leaves no lone secret key (which would also block the next run).
     @discardableResult
     public func write(basePath: String) throws(KeyFileError) -> (publicKeyPath: String, secretKeyPath: String) {
         let pubPath = basePath + ".pub", secPath = basePath + ".key"
-        try Self.writeNew(secPath, "# readmit CURVE secret key: keep private (readmitd --curve-secret-key, or a client's key pair)\n\(secretKey)\n", mode: 0o600)
-        try Self.writeNew(pubPath, "# readmit CURVE public key: share (a client's goes in readmitd --authorized-keys DIR)\n\(publicKey)\n", mode: 0o644)
+        try Self.writeNew(secPath, "\(Self.secretKeyComment): keep private (readmitd --curve-secret-key, or a client's key pair)\n\(secretKey)\n", mode: 0o600)
+        do {
+            try Self.writeNew(pubPath, "# readmit CURVE public key: share (a client's goes in readmitd --authorized-keys DIR)\n\(publicKey)\n", mode: 0o644)
+        } catch {
+            unlink(secPath)
+            throw error
+        }
         return (pubPath, secPath)
     }
 
+    /// Creates `path` (never an existing file) holding `text`; a file left short is removed.
     private static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(KeyFileError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
         guard fd >= 0 else { throw KeyFileError("cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw KeyFileError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        let writeError = errno
+        guard close(fd) == 0, written == bytes.count else {
+            let reason = String(cString: strerror(written == bytes.count ? errno : writeError))
+            unlink(path)
+            throw KeyFileError("cannot write \(path): \(reason)")
+        }
+    }
+
+    /// Whether the file at `path` is a secret key file as ``write(basePath:)`` makes it (its
+    /// opening comment says so). The daemon skips such a file in `--authorized-keys`: a secret
+    /// key there is a leak, and the client it belongs to is not authorised by it.
+    public static func holdsSecretKey(path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        return text.split(whereSeparator: \.isNewline).contains { $0.hasPrefix(secretKeyComment) }
     }
 
     /// Reads the Z85 key from a key file (first line that is neither empty nor a comment).

@@ -20,7 +20,7 @@ public struct AuthorizedKeys: Sendable {
     public let keys: [[UInt8]: String]
     /// The same keys by their canonical Z85 text (what the ZAP handler sets as `User-Id`).
     private let z85Keys: Set<String>
-    /// Files in the directory that hold no valid key (unreadable or malformed).
+    /// Files in the directory that hold no valid key (unreadable, malformed, or a secret key).
     public let skipped: [SkippedFile]
 
     /// Loads every key file in `directory`. A file that cannot be read or holds no valid key
@@ -38,6 +38,10 @@ public struct AuthorizedKeys: Sendable {
             let path = (directory as NSString).appendingPathComponent(name)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+            guard !CurveKeyPair.holdsSecretKey(path: path) else {
+                skipped.append(SkippedFile(name: name, reason: "a secret key file: copy the client's .pub file here, and keep its .key private"))
+                continue
+            }
             do {
                 let z85 = try CurveKeyPair.readKey(path: path)
                 guard let raw = CurveKeyPair.z85Decode(z85) else {

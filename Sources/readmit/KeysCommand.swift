@@ -19,6 +19,15 @@ struct KeysCommand: ParsableCommand {
     @Option(name: .long, help: "Base name of the key files.")
     var name: String = "readmit"
 
+    func validate() throws {
+        // The name is a file name in --out, not a path: an empty one made `--out`'s own name
+        // the base (`dir.pub` beside `dir/`), and the daemon skips hidden files in
+        // --authorized-keys, so a name starting with "." would never be read there.
+        guard !name.isEmpty, !name.contains("/"), !name.hasPrefix("."), !name.contains("\0") else {
+            throw ValidationError("--name '\(name)': a file name is needed, without '/' and not starting with '.' (the directory goes in --out)")
+        }
+    }
+
     func run() throws {
         try runReportingErrors {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

@@ -548,5 +548,25 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("server.pub").path))
         XCTAssertNotEqual(try run(["keys", "--out", dir.path, "--name", "server"]).status, 0)
+
+        // A failed run leaves nothing: with only `client.pub` in the way, no lone `client.key`.
+        try "someone else's key\n".write(to: dir.appendingPathComponent("client.pub"), atomically: false, encoding: .utf8)
+        let blocked = try run(["keys", "--out", dir.path, "--name", "client"])
+        XCTAssertNotEqual(blocked.status, 0)
+        XCTAssertTrue(blocked.stderr.contains("client.pub: File exists"), blocked.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("client.key").path))
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("client.pub"), encoding: .utf8), "someone else's key\n")
+
+        // The name is a file name: an empty one wrote `<out>.pub` beside the folder, a path
+        // wrote elsewhere, and a hidden one is never read from --authorized-keys.
+        let nested = dir.appendingPathComponent("keys")
+        for name in ["", "../server2", "a/b", ".hidden"] {
+            let bad = try run(["keys", "--out", nested.path, "--name", name])
+            XCTAssertEqual(bad.status, 64, "--name '\(name)': \(bad.stderr)")
+            XCTAssertTrue(bad.stderr.contains("--name '\(name)': a file name is needed"), bad.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: nested.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: nested.path + ".pub"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("server2.key").path))
     }
 }

@@ -45,6 +45,25 @@ final class CurveTests: XCTestCase {
         XCTAssertTrue(daemon.log.contains(stranger.publicKey), "the refused key is named in the log")
     }
 
+    /// A secret key file copied into --authorized-keys by mistake is skipped with a reason that
+    /// says what to copy instead; it authorises no one (its text is not the client's public key).
+    func testASecretKeyFileIsNotAnAuthorizedKey() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-keys-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let alice = try CurveKeyPair.generate(), bob = try CurveKeyPair.generate()
+        try alice.write(basePath: dir + "/alice")
+        try bob.write(basePath: dir + "/bob")
+        try FileManager.default.removeItem(atPath: dir + "/bob.pub")
+        XCTAssertFalse(CurveKeyPair.holdsSecretKey(path: dir + "/alice.pub"))
+        XCTAssertTrue(CurveKeyPair.holdsSecretKey(path: dir + "/alice.key"))
+
+        let keys = try AuthorizedKeys.load(directory: dir)
+        XCTAssertEqual(Set(keys.keys.values), ["alice.pub"])
+        XCTAssertEqual(keys.skipped.map(\.name), ["alice.key", "bob.key"])
+        XCTAssertTrue(keys.skipped.allSatisfy { $0.reason.hasPrefix("a secret key file") }, "\(keys.skipped)")
+    }
+
     func testCurveFlagsMustComeTogether() throws {
         let daemon = try DaemonProcess(arguments: ["--curve-secret-key", "/nonexistent"], waitForHealth: false)
         XCTAssertEqual(daemon.waitForExit(seconds: 15), 1)
