@@ -15,6 +15,14 @@ public enum EndpointPolicy {
         guard endpoint.hasPrefix("tcp://") else {
             throw Refusal(message: "endpoint \(endpoint): only tcp:// and ipc:// endpoints are supported")
         }
+        // libzmq reads the port with strtoul and keeps its low 16 bits: `:99999` bound port
+        // 34463 while the log said 99999, and a client given the same text reached that port.
+        guard let (_, port) = hostAndPort(endpoint) else {
+            throw Refusal(message: "endpoint \(endpoint): expected tcp://HOST:PORT (a port is required)")
+        }
+        guard port == "*" || (port.allSatisfy(\.isASCIIDigitCharacter) && UInt16(port) != nil) else {
+            throw Refusal(message: "endpoint \(endpoint): port '\(port)' is not a number from 0 to 65535 (or * for any free port)")
+        }
         if curve || insecure || isLoopback(endpoint) { return }
         throw Refusal(message: "endpoint \(endpoint) is not a loopback address: refusing to serve it without CURVE (--curve-secret-key and --authorized-keys), or pass --insecure explicitly")
     }
@@ -78,4 +86,9 @@ public enum EndpointPolicy {
         guard let colon = rest.lastIndex(of: ":") else { return nil }
         return (rest[..<colon], rest[rest.index(after: colon)...])
     }
+}
+
+private extension Character {
+    /// `0`-`9` only (`isNumber` also takes other scripts' digits, which `UInt16(_:)` refuses anyway).
+    var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) }
 }

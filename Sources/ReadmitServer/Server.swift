@@ -103,12 +103,15 @@ public final class Server: @unchecked Sendable {
             try front.set(ZMQ_CURVE_SECRETKEY, string: serverKeys.secretKey)
             try front.set(ZMQ_ZAP_DOMAIN, string: ZAPHandler.domain)
         }
+        // What each bind resolved to, for the start line: a `*` port becomes the port chosen.
+        var boundEndpoints: [String] = []
         for endpoint in config.endpoints {
             for form in EndpointPolicy.bindForms(endpoint) {
                 // libzmq binds an IPv6 address only on a socket with ZMQ_IPV6 set; it is read at bind time.
                 try front.set(ZMQ_IPV6, form.ipv6 ? 1 : 0)
                 do {
                     try front.bind(form.endpoint)
+                    boundEndpoints.append(try front.lastEndpoint())
                 } catch {
                     guard form.optional else { throw error }
                     logger.info("\(endpoint): not also bound on \(form.endpoint) (\(error)); no IPv6 loopback here?")
@@ -146,7 +149,8 @@ public final class Server: @unchecked Sendable {
             logger.warning("\(problem); scoring with the \(TreeWalk.selected.rawValue) tree walk")
         }
         logger.info("readmitd serving", metadata: [
-            "endpoints": "\(config.endpoints.joined(separator: ","))", "workers": "\(config.workers)",
+            "endpoints": "\(config.endpoints.joined(separator: ","))", "bound": "\(boundEndpoints.joined(separator: ","))",
+            "workers": "\(config.workers)",
             "curve": "\(curve)", "model_version": "\(hexVersion(store.current()?.servingVersion ?? 0))",
             "tree_walk": "\(TreeWalk.selected.rawValue)",
         ])

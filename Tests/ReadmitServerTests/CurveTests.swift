@@ -92,5 +92,37 @@ final class CurveTests: XCTestCase {
         XCTAssertEqual(EndpointPolicy.bindForms("tcp://127.0.0.1:5555"), [.init(endpoint: "tcp://127.0.0.1:5555", ipv6: false, optional: false)])
         XCTAssertEqual(EndpointPolicy.bindForms("ipc:///tmp/x.sock").map(\.endpoint), ["ipc:///tmp/x.sock"])
         XCTAssertFalse(EndpointPolicy.isLoopback("tcp://localhost.evil.com:5555"))
+        // A port libzmq would wrap (it keeps the low 16 bits: 99999 is 34463) or cannot read.
+        for endpoint in ["tcp://127.0.0.1:99999", "tcp://127.0.0.1:65536", "tcp://127.0.0.1:", "tcp://127.0.0.1",
+                         "tcp://127.0.0.1:+80", "tcp://127.0.0.1:5555x", "tcp://[::1]", "tcp://*:99999"] {
+            XCTAssertThrowsError(try EndpointPolicy.check(endpoint, curve: false, insecure: true), endpoint) {
+                XCTAssertTrue("\($0)".hasPrefix("endpoint \(endpoint): "), "\($0)")
+            }
+        }
+        for endpoint in ["tcp://127.0.0.1:0", "tcp://127.0.0.1:65535", "tcp://127.0.0.1:*", "tcp://[::1]:*", "tcp://localhost:5555"] {
+            XCTAssertNoThrow(try EndpointPolicy.check(endpoint, curve: false, insecure: false), endpoint)
+        }
+    }
+
+    /// A port out of range stops the start with the endpoint named (it bound a wrapped port and
+    /// logged the given one); a `*` port is logged as the port the system chose.
+    func testTheDaemonBindsTheGivenPortOrRefuses() throws {
+        let wrapped = try DaemonProcess(arguments: ["--endpoint", "tcp://127.0.0.1:99999"], waitForHealth: false)
+        XCTAssertEqual(wrapped.waitForExit(seconds: 15), 1)
+        XCTAssertTrue(wrapped.log.contains("endpoint tcp://127.0.0.1:99999: port '99999' is not a number from 0 to 65535"), wrapped.log)
+
+        let any = try DaemonProcess(arguments: ["--endpoint", "tcp://127.0.0.1:*"], endpoint: "tcp://127.0.0.1:*", waitForHealth: false)
+        defer { any.stop() }
+        var bound: String?
+        for _ in 0..<100 where bound == nil {
+            if let range = any.log.range(of: #"bound=tcp://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+                bound = String(any.log[range].dropFirst("bound=".count))
+            } else {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        let endpoint = try XCTUnwrap(bound, any.log)
+        let reply = try WireClient(endpoint: endpoint, timeoutMs: 5000).call(RequestEncoder.simple(.health, requestID: 1))
+        XCTAssertEqual(reply.header.status, 0)
     }
 }
