@@ -60,6 +60,12 @@ public final class Server: @unchecked Sendable {
         }
         guard !config.endpoints.isEmpty else { throw StartError(message: "no --endpoint given") }
         guard config.workers >= 1 else { throw StartError(message: "--workers must be at least 1") }
+        // 0 rows refused every request but HEALTH, STATS and INFO while the daemon looked well.
+        guard config.maxRows >= 1 else { throw StartError(message: "--max-rows must be at least 1, got \(config.maxRows)") }
+        // A NaN deadline never passes, so the drain would wait for ever (and inf means that too).
+        guard config.drainTimeout.isFinite, config.drainTimeout >= 0 else {
+            throw StartError(message: "--drain-timeout must be a number of seconds, 0 or more, got \(config.drainTimeout)")
+        }
         guard config.maxQueuedBytes >= 1 else { throw StartError(message: "--max-queued-bytes must be at least 1") }
         guard config.maxRepliesPerClient >= 1, config.maxRepliesPerClient <= Int(Int32.max) else {
             throw StartError(message: "--max-replies-per-client must be at least 1")

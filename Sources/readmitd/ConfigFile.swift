@@ -6,6 +6,8 @@ import Foundation
 struct ConfigFile {
     /// Values by flag name, in file order.
     var values: [String: [String]] = [:]
+    /// Where the last value of each name was set (`path:line`), for errors about it.
+    var places: [String: String] = [:]
 
     static let known: Set<String> = [
         "model", "endpoint", "workers", "max-rows", "max-message-bytes", "max-queued", "max-queued-bytes", "max-replies-per-client", "drain-timeout",
@@ -32,6 +34,7 @@ struct ConfigFile {
                 throw ConfigError("\(path):\(number + 1): unknown setting '\(name)' (known: \(known.sorted().joined(separator: ", ")))")
             }
             config.values[name, default: []].append(value)
+            config.places[name] = "\(path):\(number + 1)"
         }
         return config
     }
@@ -39,20 +42,33 @@ struct ConfigFile {
     /// The last value of `name`, if set.
     func string(_ name: String) -> String? { values[name]?.last }
 
-    /// An integer setting, or an error naming it.
+    /// `path:line: name = value`, the start of an error about a setting.
+    private func place(_ name: String, _ value: String) -> String {
+        "\(places[name] ?? "config"): \(name) = \(value)"
+    }
+
+    /// An integer setting, or an error naming its file and line.
     func int(_ name: String) throws -> Int? {
         guard let s = string(name) else { return nil }
-        guard let v = Int(s.replacingOccurrences(of: "_", with: "")) else { throw ConfigError("config: \(name) = \(s) is not an integer") }
+        guard let v = Int(s.replacingOccurrences(of: "_", with: "")) else { throw ConfigError("\(place(name, s)) is not an integer") }
+        return v
+    }
+
+    /// A number of seconds (a decimal number, finite and not negative), or an error naming its
+    /// file and line. A value that did not read used to fall back to the default unannounced.
+    func seconds(_ name: String) throws -> Double? {
+        guard let s = string(name) else { return nil }
+        guard let v = Double(s), v.isFinite, v >= 0 else { throw ConfigError("\(place(name, s)) is not a number of seconds (0 or more)") }
         return v
     }
 
     /// A boolean setting (`true`/`false`/`yes`/`no`/`1`/`0`).
     func bool(_ name: String) throws -> Bool? {
-        guard let s = string(name)?.lowercased() else { return nil }
-        switch s {
+        guard let raw = string(name) else { return nil }
+        switch raw.lowercased() {
         case "true", "yes", "1", "on": return true
         case "false", "no", "0", "off": return false
-        default: throw ConfigError("config: \(name) = \(s) is not true or false")
+        default: throw ConfigError("\(place(name, raw)) is not true or false")
         }
     }
 }

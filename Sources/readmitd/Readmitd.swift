@@ -97,13 +97,13 @@ struct Readmitd: ParsableCommand {
         settings.maxQueued = try maxQueued ?? file.int("max-queued") ?? settings.maxQueued
         settings.maxQueuedBytes = try maxQueuedBytes ?? file.int("max-queued-bytes") ?? settings.maxQueuedBytes
         settings.maxRepliesPerClient = try maxRepliesPerClient ?? file.int("max-replies-per-client") ?? settings.maxRepliesPerClient
-        settings.drainTimeout = drainTimeout ?? file.string("drain-timeout").flatMap(Double.init) ?? settings.drainTimeout
+        settings.drainTimeout = try drainTimeout ?? file.seconds("drain-timeout") ?? settings.drainTimeout
         settings.curveSecretKeyPath = curveSecretKey ?? file.string("curve-secret-key")
         settings.authorizedKeysDirectory = authorizedKeys ?? file.string("authorized-keys")
         settings.insecure = try insecure || (file.bool("insecure") ?? false)
         settings.allowReloadPath = try allowReloadPath || (file.bool("allow-reload-path") ?? false)
-        guard settings.maxRows >= 0, settings.maxMessageBytes > 0, settings.maxQueued >= 0 else {
-            throw ValidationError("--max-rows, --max-message-bytes and --max-queued must not be negative")
+        guard settings.maxMessageBytes > 0, settings.maxQueued >= 0 else {
+            throw ValidationError("--max-message-bytes must be at least 1 and --max-queued must not be negative")
         }
         guard settings.maxQueuedBytes > 0, (1...Int(Int32.max)).contains(settings.maxRepliesPerClient) else {
             throw ValidationError("--max-queued-bytes and --max-replies-per-client must be at least 1")

@@ -86,4 +86,32 @@ final class LifecycleTests: XCTestCase {
         let reply = try client.call(RequestEncoder.score(requestID: 1, rows: 8, columns: 1, matrix: Array(repeating: 0, count: 8)))
         XCTAssertEqual(reply.header.knownStatus, .tooManyRows, "max-rows from the config file applies")
     }
+
+    /// A setting that cannot work stops the start with its place named: a config value that does
+    /// not read (a drain timeout of "thirty" used to become the default 30 s unannounced), a
+    /// row limit of 0 (every SCORE refused by a daemon that looked healthy), a NaN drain timeout
+    /// (a deadline that never passes).
+    func testUnworkableSettingsStopTheStart() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-bad-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cases: [(file: String?, flags: [String], says: String)] = [
+            ("workers = 1\n# why\ndrain-timeout = thirty\n", [], "bad.conf:3: drain-timeout = thirty is not a number of seconds"),
+            ("insecure = maybe\n", [], "bad.conf:1: insecure = maybe is not true or false"),
+            ("\nworkers = two\n", [], "bad.conf:2: workers = two is not an integer"),
+            ("max-rows = 0\n", [], "cannot start: --max-rows must be at least 1, got 0"),
+            (nil, ["--drain-timeout=nan"], "cannot start: --drain-timeout must be a number of seconds, 0 or more, got nan"),
+            (nil, ["--drain-timeout=-1"], "cannot start: --drain-timeout must be a number of seconds, 0 or more, got -1"),
+        ]
+        for (file, flags, says) in cases {
+            var arguments = flags
+            if let file {
+                try file.write(toFile: dir + "/bad.conf", atomically: true, encoding: .utf8)
+                arguments += ["--config", dir + "/bad.conf"]
+            }
+            let daemon = try DaemonProcess(arguments: arguments, waitForHealth: false)
+            XCTAssertEqual(daemon.waitForExit(seconds: 15), 1, says)
+            XCTAssertTrue(daemon.log.contains(says), "\(says):\n\(daemon.log)")
+        }
+    }
 }
