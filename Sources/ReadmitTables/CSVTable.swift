@@ -189,6 +189,15 @@ public struct CSVTable: Sendable {
         if parsed.header.isEmpty || parsed.header == [""] {
             throw DataError(code: .empty, file: file, message: "file is empty (no header line)")
         }
+        // A name twice is ambiguous: the tables took its first column, raw records its last, and
+        // the wire refuses it. Unnamed columns (a spreadsheet's trailing commas) are never read.
+        var firstField: [String: Int] = [:]
+        for (field, name) in parsed.header.enumerated() where !name.isEmpty {
+            if let first = firstField.updateValue(field, forKey: name) {
+                throw DataError(code: .malformed, file: file, line: Int(parsed.headerLine), column: name,
+                                message: "header names column '\(name)' twice (fields \(first + 1) and \(field + 1)): rename or drop one")
+            }
+        }
         self.file = file
         self.bytes = bytes
         self.header = parsed.header
@@ -204,6 +213,8 @@ public struct CSVTable: Sendable {
         var bounds: [Int32]
         var lines: [Int32]
         var quotedRows: Set<Int>
+        /// The 1-based line of the header (after any blank lines).
+        var headerLine: Int32 = 1
     }
 
     /// The fast parse of a file without quotes (see ``init(bytes:file:parallel:)``), from byte
@@ -213,7 +224,7 @@ public struct CSVTable: Sendable {
         return try bytes.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(DataError) -> Parsed in
             guard let base = b.baseAddress, n > from else { return Parsed(header: [], bounds: [], lines: [], quotedRows: []) }
             // Header: the first line that is not blank.
-            var i = from, line: Int32 = 1
+            var i = from, line: Int32 = 1, headerLine: Int32 = 1
             var header: [String] = []
             while i < n {
                 let end = newline(base, from: i, to: n)
@@ -222,6 +233,7 @@ public struct CSVTable: Sendable {
                 let lineStart = i
                 i = end < n ? end + 1 : n
                 if fieldsEnd == lineStart { line += 1; continue }  // blank line
+                headerLine = line
                 var start = lineStart
                 for k in lineStart...fieldsEnd where k == fieldsEnd || base[k] == UInt8(ascii: ",") {
                     if let problem = fieldProblem(base, start: start, end: k, field: header.count, checkEncoding: true) {
@@ -285,7 +297,7 @@ public struct CSVTable: Sendable {
                 }
             }
             lines.removeLast(capacityRows - bounds.count / (2 * columns))
-            return Parsed(header: header, bounds: bounds, lines: lines, quotedRows: [])
+            return Parsed(header: header, bounds: bounds, lines: lines, quotedRows: [], headerLine: headerLine)
         }
     }
 
@@ -414,6 +426,7 @@ public struct CSVTable: Sendable {
         var rowHasQuote = false
         var rowStartLine: Int32 = 1
         var rowIndex = -1  // -1 while reading the header
+        var headerLine: Int32 = 1
 
         /// An error in field `field` (0-based) of the current row.
         func fieldError(_ code: DataError.Code, _ message: String, field: Int) -> DataError {
@@ -437,6 +450,7 @@ public struct CSVTable: Sendable {
             // A blank line (one empty field) is skipped.
             if rowFields.count == 2 && rowFields[0] == rowFields[1] && !rowHasQuote { rowFields.removeAll(keepingCapacity: true); return }
             if rowIndex < 0 {
+                headerLine = rowStartLine
                 header = stride(from: 0, to: rowFields.count, by: 2).map {
                     String(decoding: bytes[Int(rowFields[$0])..<Int(rowFields[$0 + 1])], as: UTF8.self)
                 }
@@ -506,7 +520,7 @@ public struct CSVTable: Sendable {
             }
             try finishRow()
         }
-        return Parsed(header: header, bounds: bounds, lines: lines, quotedRows: quotedRows)
+        return Parsed(header: header, bounds: bounds, lines: lines, quotedRows: quotedRows, headerLine: headerLine)
     }
 
     /// Reads and parses a CSV file (gzip-compressed or plain).

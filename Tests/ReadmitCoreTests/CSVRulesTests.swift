@@ -142,6 +142,31 @@ final class CSVRulesTests: XCTestCase {
         XCTAssertEqual(e?.column, "a")
         XCTAssertEqual(error(Array("a,b\n1,\"2\"\r3\n".utf8))?.line, 2)  // a lone CR is not a line break
     }
+
+    /// A name the header gives twice is an error naming the header's line, the name and both
+    /// fields, in every parser: the tables read a name's first column and raw records its last,
+    /// so the same file gave two answers. Unnamed columns may repeat (they are never read).
+    func testAHeaderNameGivenTwiceIsAnError() throws {
+        let files: [(text: String, line: Int)] = [
+            ("id,race,age,race\n1,A,3,B\n", 1),
+            ("\n\r\nid,race,age,race\r\n1,A,3,B\r\n", 3),
+            ("\u{FEFF}id,race,age,race\n1,\"A\",3,B\n", 1),
+            ("id,\"race\",age,race\n1,A,3,B\n", 1),
+        ]
+        for (text, line) in files {
+            for parallel in [true, false] {
+                XCTAssertThrowsError(try CSVTable(bytes: Array(text.utf8), file: "d.csv", parallel: parallel), text) {
+                    let e = $0 as? DataError
+                    XCTAssertEqual(e?.code, .malformed)
+                    XCTAssertEqual(e?.line, line, text)
+                    XCTAssertEqual(e?.column, "race")
+                    XCTAssertEqual(e?.message, "header names column 'race' twice (fields 2 and 4): rename or drop one")
+                }
+            }
+        }
+        let unnamed = try CSVTable(bytes: Array("id,,race,\n1,,A,\n".utf8), file: "d.csv")
+        XCTAssertEqual(unnamed.header, ["id", "", "race", ""])
+    }
 }
 
 private extension Array where Element == UInt8 {
