@@ -136,10 +136,39 @@ public enum ModelFile {
 
     /// Reads and validates a model file.
     public static func read(path: String) throws(ModelFileError) -> ModelParameters {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelFileError(code: .notFound, message: "cannot read model file \(path) (does it exist?)")
+        try decode(readBytes(path: path), name: path)
+    }
+
+    /// The bytes of the file at `path`, for ``decode(_:name:)``. Only a regular file is read (a
+    /// FIFO would block, a device never end), and one that does not start with ``magic`` only as
+    /// far as its first bytes: `RELOAD` may name any path (with `--allow-reload-path`), and a
+    /// large file that is not a model must not be read into the daemon's memory to find that out.
+    /// Errors say why: Foundation's read said "does it exist?" for a missing file, a directory
+    /// and a permission error alike.
+    static func readBytes(path: String) throws(ModelFileError) -> [UInt8] {
+        func failure(_ what: String) -> ModelFileError {
+            ModelFileError(code: .notFound, message: "cannot read model file \(path): \(what)")
         }
-        return try decode(Array(data), name: path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw failure(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure(String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw failure("not a regular file (a directory, device or pipe)") }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(max(0, Int(info.st_size)))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let want = bytes.count < magic.count ? magic.count - bytes.count : chunk.count
+            let got = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, want) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw failure(String(cString: strerror(errno)))
+            }
+            if got == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<got])
+            if bytes.count == magic.count && bytes != magic { return bytes }  // decode names it
+        }
     }
 
     /// Decodes and validates file contents; `name` is used in messages.

@@ -85,6 +85,32 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try ReadmitModel.load(path: "/nonexistent/model.readmit")) { XCTAssertEqual(($0 as? ModelFileError)?.code, .notFound) }
     }
 
+    /// Only a regular file is read, and one that is not a model only as far as its magic bytes
+    /// (`RELOAD` may name any path); each refusal says why.
+    func testOnlyARegularModelFileIsRead() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("modelfile-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertEqual(mkfifo(dir + "/fifo", 0o600), 0)
+        let cases = [(dir + "/missing", "No such file or directory"), (dir, "not a regular file"),
+                     (dir + "/fifo", "not a regular file"), ("/dev/zero", "not a regular file")]
+        for (path, why) in cases {
+            XCTAssertThrowsError(try ModelFile.read(path: path), path) {
+                let e = $0 as? ModelFileError
+                XCTAssertEqual(e?.code, .notFound, path)
+                XCTAssertEqual(e?.message, "cannot read model file \(path): \(why)" + (why.hasPrefix("not") ? " (a directory, device or pipe)" : ""))
+            }
+        }
+        // A large file that is not a model: eight bytes read, then refused by its magic.
+        let big = dir + "/data.csv"
+        try Data(repeating: UInt8(ascii: "x"), count: 3 << 20).write(to: URL(fileURLWithPath: big))
+        XCTAssertEqual(try ModelFile.readBytes(path: big).count, ModelFile.magic.count)
+        XCTAssertThrowsError(try ModelFile.read(path: big)) { XCTAssertEqual(($0 as? ModelFileError)?.code, .badMagic) }
+        // A model is read whole, byte for byte.
+        let (_, _, path) = try model()
+        XCTAssertEqual(try ModelFile.readBytes(path: path), Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+    }
+
     /// Found by the model-file fuzz target (fuzz/README.md): parts of a checksum-valid file that
     /// do not fit together trapped while the model was built (a layout offset past the input
     /// width) instead of being refused; each is now a `malformed` error naming the part.
