@@ -1,12 +1,15 @@
 import Foundation
+import ReadmitFiles
 
 /// PNG copies of the SVG plots, where cheap: made by librsvg's `rsvg-convert` when it is
 /// installed (`scripts/setup.sh` installs it); skipped otherwise, since the SVGs are complete.
 enum PNGExport {
-    /// Converts each SVG to a PNG beside it; returns how many were written.
-    static func convert(_ svgs: [URL]) -> Int {
-        guard let tool = locate("rsvg-convert") else { return 0 }
+    /// Converts each SVG to a PNG beside it; returns how many were written, and why each PNG
+    /// that was made could not be written (a link or folder in its place: never replaced).
+    static func convert(_ svgs: [URL]) -> (written: Int, refused: [String]) {
+        guard let tool = locate("rsvg-convert") else { return (0, []) }
         var written = 0
+        var refused: [String] = []
         for svg in svgs {
             let png = svg.deletingPathExtension().appendingPathExtension("png")
             // The tool writes to a pipe, not to the path: the PNG is then written like every
@@ -21,9 +24,14 @@ enum PNGExport {
             let bytes = out.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
             guard p.terminationStatus == 0, !bytes.isEmpty else { continue }
-            if (try? OutputFile.write(bytes: Array(bytes), to: png.path)) != nil { written += 1 }
+            do {
+                try DurableFile.write(bytes, to: png.path)
+                written += 1
+            } catch {
+                refused.append(error.message)
+            }
         }
-        return written
+        return (written, refused)
     }
 
     static func locate(_ name: String) -> String? {

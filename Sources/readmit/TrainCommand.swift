@@ -13,7 +13,8 @@ struct TrainCommand: ParsableCommand {
             130 spec), builds the cohort (exclusions, label and split as the spec says), learns the features \
             from the training patients, fits the isolation forest, the per-feature detector and the calibrated \
             XGBoost risk model, evaluates everything on the test patients, and writes DIR/report.html, \
-            DIR/plots/, DIR/metrics.json and DIR/model.readmit (which carries the spec).
+            DIR/plots/, DIR/metrics.json and DIR/model.readmit (which carries the spec). Only a regular \
+            file is ever replaced: a link or folder in the place of an output stops the run before training.
             """
     )
 
@@ -67,6 +68,22 @@ struct TrainCommand: ParsableCommand {
         return nil
     }
 
+    /// The first of the outputs with a fixed name that could not be written because something
+    /// other than a regular file is in its place (a link, a folder, a device), or nil. Checked
+    /// before training: the writes refuse such a path anyway, but only after minutes of work
+    /// and with the outputs before it already replaced.
+    static func blockedOutput(in folder: String, report: Bool) -> String? {
+        var st = stat()
+        for name in ["model.readmit", "metrics.json"] + (report ? ["report.html"] : [])
+        where lstat(folder + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+            return "\(folder)/\(name): refusing to replace it: not a regular file (a directory, device or link)"
+        }
+        if report, lstat(folder + "/plots", &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR {
+            return "\(folder)/plots: the plots go in a folder of this name, and something else is there"
+        }
+        return nil
+    }
+
     func run() throws {
         try runReportingErrors {
             let console = Console(label: "readmit.train", level: global.logLevel, totalSteps: 8)
@@ -77,6 +94,9 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("--out \(out): cannot make the output folder: \(problem)")
             }
             guard access(out, W_OK) == 0 else { throw ValidationError("--out \(out): the output folder is not writable") }
+            if let blocked = Self.blockedOutput(in: outDir.path, report: !noReport) {
+                throw ValidationError("--out \(out): \(blocked)")
+            }
             // Options are checked before the data is read: a typo fails at once.
             guard (0...1).contains(historyWithheldShare) else { throw ValidationError("--history-withheld-share must be between 0 and 1") }
             var grid: [BoosterSetting]?
@@ -117,8 +137,9 @@ struct TrainCommand: ParsableCommand {
             if !noReport {
                 let written = try ReportWriter.write(ReportBuilder.input(result), to: outDir)
                 stage("report")
-                let pngs = PNGExport.convert(written.filter { $0.pathExtension == "svg" })
-                if pngs == 0 { console.logger.info("PNG copies of the plots skipped (rsvg-convert not found; the SVGs are complete)") }
+                let (pngs, refused) = PNGExport.convert(written.filter { $0.pathExtension == "svg" })
+                for reason in refused { console.logger.warning("PNG copy not written: \(reason)") }
+                if pngs == 0 && refused.isEmpty { console.logger.info("PNG copies of the plots skipped (rsvg-convert not found; the SVGs are complete)") }
                 stage("png copies")
             }
             let total = ContinuousClock.now - start

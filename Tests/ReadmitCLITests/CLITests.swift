@@ -96,6 +96,16 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--out \(blocker)/sub: cannot make the output folder: Not a directory (\(blocker) is a file)"), r.stderr)
         XCTAssertFalse(r.stderr.contains("NSCocoaErrorDomain") || r.stderr.contains("training on"), r.stderr)
+        // An output that is not a regular file (here a link) stops the run before training,
+        // with nothing replaced: it used to fail after the model and the report were written.
+        let linked = dir.appendingPathComponent("linked").path
+        try FileManager.default.createDirectory(atPath: linked, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: linked + "/metrics.json", withDestinationPath: blocker)
+        let link = try run(["train", "--data", try write(try subset(50), "ok.csv", dir), "--out", linked, "--quick"])
+        XCTAssertNotEqual(link.status, 0)
+        XCTAssertTrue(link.stderr.contains("--out \(linked): \(linked)/metrics.json: refusing to replace it: not a regular file"), link.stderr)
+        XCTAssertFalse(link.stderr.contains("training on"), link.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: linked), ["metrics.json"])
         // A bad --booster-grid names the item and the field, before anything is read.
         let grid = try run(["train", "--data", try write(try subset(50), "ok.csv", dir), "--out", out, "--booster-grid", "4:5,5:x"])
         XCTAssertNotEqual(grid.status, 0)
