@@ -50,8 +50,10 @@ struct EncodeCommand: ParsableCommand {
             let columns: [(name: String, column: RecordColumn)] = csv.header.enumerated().map { c, name in
                 (name, .texts(values: interned[c].values, codes: interned[c].codes))
             }
-            let (x, messages) = try loaded.encodeRecords(columns: columns, rows: csv.rowCount,
-                                                         options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing))
+            let (x, messages) = try ScoreCommand.namingTheFile(records) {
+                try loaded.encodeRecords(columns: columns, rows: csv.rowCount,
+                                         options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing))
+            }
             for m in messages where m.severity == .error || m.row < 0 {
                 let place = m.row < 0 ? "" : "line \(csv.line(ofRow: m.row)): "
                 FileHandle.standardError.write(Data("\(m.severity.rawValue): \(place)\(m.field.isEmpty ? "" : "\(m.field): ")\(m.message)\n".utf8))

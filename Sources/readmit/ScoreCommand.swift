@@ -145,6 +145,20 @@ struct ScoreCommand: ParsableCommand {
 }
 
 extension ScoreCommand {
+    /// Runs `body` over the records of the file at `path`, and words a field absent from the
+    /// whole file as the file's problem: the encoder, shared with the daemon, says "absent from
+    /// the request (send it, or set the option ...)", and the CLI's user has a header and a flag.
+    static func namingTheFile<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DataError where error.code == .missingColumn && error.file == "request" {
+            let name = error.column ?? ""
+            throw DataError(code: .missingColumn, file: path, line: 1, column: error.column,
+                            message: "field '\(name)', which the model reads, is not in the header "
+                                + "(add the column, or pass --missing-fields-ok to read it as missing in every row)")
+        }
+    }
+
     /// `--records`: a flat file scored row by row through the model's spec, with the per-row
     /// outcomes of the daemon's `RECORDS` (the same code).
     func scoreRecords(_ model: ReadmitModel, path: String, console: Console) throws {
@@ -155,8 +169,10 @@ extension ScoreCommand {
             (name, .texts(values: interned[c].values, codes: interned[c].codes))
         }
         console.progress("read done")
-        let result = try model.scoreRecords(columns: columns, rows: csv.rowCount, k: max(0, explain),
-                                            options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing, interval: interval))
+        let result = try Self.namingTheFile(path) {
+            try model.scoreRecords(columns: columns, rows: csv.rowCount, k: max(0, explain),
+                                   options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing, interval: interval))
+        }
         console.progress("score done")
         var errors: [Int: String] = [:], warnings: [Int: [String]] = [:]
         for m in result.messages {

@@ -371,6 +371,17 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(viaRecords[2], "")
         for r in excluded { XCTAssertEqual(viaRecords[r], "", "excluded row \(r + 1)") }
         for (k, r) in good.enumerated() { XCTAssertEqual(viaRecords[r], "\(scored.risk[k])", "row \(r + 1)") }
+
+        // A field absent from the whole file is the file's problem, worded for the CLI (the
+        // daemon's "absent from the request ... set the option" named neither).
+        let dropped = lines.map { $0.components(separatedBy: ",").enumerated().filter { $0.offset != column }.map(\.element).joined(separator: ",") }
+        let narrow = try write(dropped, "narrow.csv", dir)
+        for command in [["score", "--out", scores], ["encode", "--out", vectors]] {
+            let r = try run([command[0], "--model", model, "--records", narrow] + command.dropFirst())
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("error: \(narrow):1: column '\(numeric.name)': field '\(numeric.name)', which the model reads, is not in the header (add the column, or pass --missing-fields-ok"), r.stderr)
+            XCTAssertEqual(try run([command[0], "--model", model, "--records", narrow, "--missing-fields-ok"] + command.dropFirst()).status, 0)
+        }
     }
 
     /// History is never derived unasked: `score --data` without `--history` is refused, and
