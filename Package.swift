@@ -6,6 +6,7 @@
 //   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
 //   CMalloc                   glibc's malloc_trim and mallopt (large request buffers stay in the arenas; the
 //                             daemon hands memory back after a burst)
+//   ReadmitParallel           indexed work on GCD's threads, each result in its own slot (concurrentMap)
 //   CTreeWalk                 AVX2 and AVX-512 walks of the compiled trees (chosen at run time; the Swift walk
 //                             is the reference and the fallback; READMIT_TREE_WALK forces one)
 //   ReadmitSpec               the dataset spec: its types and its YAML reader (pure)
@@ -51,21 +52,22 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         .target(name: "CTreeWalk"),
         .target(name: "ReadmitFiles"),
+        .target(name: "ReadmitParallel"),
         .target(name: "ReadmitTextIndex"),
         .target(name: "ReadmitSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "ReadmitTextIndex", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitTextIndex"]),
-        .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "CXGBoost", "CTreeWalk"]),
+        .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitParallel", "CXGBoost", "CTreeWalk"]),
         .target(
             name: "ReadmitModelFile",
             dependencies: ["ReadmitFiles", "ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "ReadmitTraining", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile"]),
+        .target(name: "ReadmitTraining", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitParallel"]),
         .target(
             name: "ReadmitCore",
             dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitModels", "ReadmitModelFile", "ReadmitTraining"]
         ),
-        .target(name: "ReadmitReport", dependencies: ["ReadmitFiles"]),
+        .target(name: "ReadmitReport", dependencies: ["ReadmitFiles", "ReadmitParallel"]),
         .target(name: "ReadmitWire", dependencies: ["ReadmitTextIndex"]),
         .target(name: "ReadmitKeys", dependencies: ["CZeroMQ"]),
         .target(
@@ -122,6 +124,7 @@ let package = Package(
         .testTarget(name: "ReadmitReportTests", dependencies: ["ReadmitReport"]),
         .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),
         .testTarget(name: "ReadmitTextIndexTests", dependencies: ["ReadmitTextIndex"]),
+        .testTarget(name: "ReadmitParallelTests", dependencies: ["ReadmitParallel"]),
         .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitWire", "ReadmitCore", "ReadmitSpec", "ReadmitKeys", "CZeroMQ"]),
     ]
 )

@@ -1,6 +1,6 @@
-import Dispatch
 import Foundation
 import ReadmitFeatures
+import ReadmitParallel
 import ReadmitSpec
 import ReadmitTables
 
@@ -248,22 +248,12 @@ public struct LogisticRegression: Sendable {
         /// merged in chunk order.
         func sums(c: Double, v: [Double], y: [Double], hessian: Bool, threads: Int) -> Sums {
             let chunks = max(1, (count + LogisticRegression.chunkRows - 1) / LogisticRegression.chunkRows)
-            let parts = UnsafeMutableBufferPointer<Sums?>.allocate(capacity: chunks)
-            parts.initialize(repeating: nil)
-            defer { parts.deinitialize(); parts.deallocate() }
-            // Each chunk writes only its own slot.
-            nonisolated(unsafe) let out = parts
-            let work = { @Sendable (chunk: Int) in
+            let parts = concurrentMap(chunks, parallel: threads > 1) { chunk in
                 let lo = chunk * LogisticRegression.chunkRows, hi = min(count, lo + LogisticRegression.chunkRows)
-                out[chunk] = chunkSums(rows: lo..<hi, c: c, v: v, y: y, hessian: hessian)
-            }
-            if threads > 1 && chunks > 1 {
-                DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
-            } else {
-                for chunk in 0..<chunks { work(chunk) }
+                return chunkSums(rows: lo..<hi, c: c, v: v, y: y, hessian: hessian)
             }
             var total = Sums(k: columns, hessian: hessian)
-            for chunk in 0..<chunks { if let s = parts[chunk] { total.add(s) } }
+            for part in parts { total.add(part) }
             return total
         }
 

@@ -1,4 +1,4 @@
-import Dispatch
+import ReadmitParallel
 
 /// One finished chart of the report.
 public struct RenderedPlot: Sendable, Equatable {
@@ -51,13 +51,7 @@ enum ReportPlots {
             let fileName = name
             builders.append { feature(d, name: fileName, input: input) }
         }
-        let out = UnsafeMutableBufferPointer<RenderedPlot?>.allocate(capacity: builders.count)
-        out.initialize(repeating: nil)
-        defer { out.deinitialize(); out.deallocate() }
-        nonisolated(unsafe) let slots = out
-        let work = builders
-        DispatchQueue.concurrentPerform(iterations: work.count) { k in slots[k] = work[k]() }
-        return out.compactMap { $0 }
+        return concurrentMap(builders.count) { k in builders[k]() }.compactMap { $0 }
     }
 
     private static func plot(_ name: String, _ title: String, _ caption: String,

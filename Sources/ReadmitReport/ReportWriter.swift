@@ -1,6 +1,6 @@
-import Dispatch
 import Foundation
 import ReadmitFiles
+import ReadmitParallel
 
 /// The files of a report, rendered in memory.
 public struct RenderedReport: Sendable, Equatable {
@@ -36,14 +36,7 @@ public enum ReportWriter {
         let files = [(report.html, directory.appendingPathComponent("report.html"))]
             + report.plots.map { ($0.svg, plotsDir.appendingPathComponent("\($0.name).svg")) }
         // The files are independent: written on all cores; the first failure in file order is reported.
-        let failures = UnsafeMutableBufferPointer<ReportError?>.allocate(capacity: files.count)
-        failures.initialize(repeating: nil)
-        defer { failures.deinitialize(); failures.deallocate() }
-        nonisolated(unsafe) let slots = failures
-        DispatchQueue.concurrentPerform(iterations: files.count) { k in
-            do throws(ReportError) { try writeFile(files[k].0, to: files[k].1) } catch { slots[k] = error }
-        }
-        if let failure = failures.compactMap({ $0 }).first { throw failure }
+        _ = try concurrentMap(files.count) { k throws(ReportError) in try writeFile(files[k].0, to: files[k].1) }
         return files.map(\.1)
     }
 

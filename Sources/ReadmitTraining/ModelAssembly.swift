@@ -1,7 +1,7 @@
-import Dispatch
 import ReadmitFeatures
 import ReadmitModelFile
 import ReadmitModels
+import ReadmitParallel
 import ReadmitSpec
 import ReadmitTables
 
@@ -32,7 +32,7 @@ struct ModelAssembly {
         let booster = refit.booster
         // XGBoost's serialization of the booster and the JSON of the model file's header do not
         // depend on each other (about 2 ms each): one thread each.
-        let (boosterBytes, headerMembers) = try TrainingPipeline.concurrently(
+        let (boosterBytes, headerMembers) = try concurrently(
             { () throws(BoosterError) in try booster.serialized() },
             { [params] () throws(ModelFileError) in
                 do { return try EncodedModel.HeaderMembers(params) } catch {
@@ -41,7 +41,7 @@ struct ModelAssembly {
             })
         params.boosterBytes = boosterBytes
         // The scoring trees are compiled from those bytes while the model id is hashed.
-        let (trees, modelFile) = try TrainingPipeline.concurrently(
+        let (trees, modelFile) = try concurrently(
             { () throws(ModelFileError) in try ReadmitModel.compileTrees(boosterBytes, booster: booster) },
             { [params] () throws(ModelFileError) in
                 let unnamed = EncodedModel(params, members: headerMembers)

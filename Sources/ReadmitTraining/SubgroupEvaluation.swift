@@ -1,4 +1,4 @@
-import Dispatch
+import ReadmitParallel
 import ReadmitFeatures
 import ReadmitModels
 import ReadmitSpec
@@ -33,15 +33,10 @@ public struct SubgroupEvaluation: Sendable {
     public static func all(_ definitions: [SubgroupDefinition], schema: FeatureSchema, x: FeatureMatrix, risk: [Double], labels: [Bool],
                     patients: [Int], replicates: Int, seed: UInt64) -> [SubgroupEvaluation] {
         let present = definitions.filter { schema.index(of: $0.feature) != nil }
-        var out = [SubgroupEvaluation?](repeating: nil, count: present.count)
-        out.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let slots = slots
-            DispatchQueue.concurrentPerform(iterations: present.count) { k in
-                slots[k] = SubgroupEvaluation(present[k], schema: schema, x: x, risk: risk, labels: labels, patients: patients,
-                                              replicates: replicates, seed: seed &+ UInt64(k))
-            }
-        }
-        return out.compactMap { $0 }
+        return concurrentMap(present.count) { k in
+            SubgroupEvaluation(present[k], schema: schema, x: x, risk: risk, labels: labels, patients: patients,
+                               replicates: replicates, seed: seed &+ UInt64(k))
+        }.compactMap { $0 }
     }
 
     /// Evaluates one subgroup definition; nil when the feature is not in `schema`.

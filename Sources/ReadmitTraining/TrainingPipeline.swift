@@ -100,20 +100,6 @@ public enum TrainingPipeline {
         }
     }
 
-    /// Runs `first` and `second` at the same time (two iterations of `concurrentPerform`: the
-    /// calling thread and one of GCD's); returns both results, or throws `first`'s error if it
-    /// failed, else `second`'s.
-    static func concurrently<A: Sendable, B: Sendable, E1: Error, E2: Error>(
-        _ first: @Sendable () throws(E1) -> A, _ second: @Sendable () throws(E2) -> B
-    ) throws -> (A, B) {
-        nonisolated(unsafe) var a: Result<A, E1>?
-        nonisolated(unsafe) var b: Result<B, E2>?
-        DispatchQueue.concurrentPerform(iterations: 2) { k in
-            if k == 0 { a = Result { () throws(E1) in try first() } } else { b = Result { () throws(E2) in try second() } }
-        }
-        guard let a, let b else { preconditionFailure("concurrentPerform ran every iteration") }
-        return (try a.get(), try b.get())
-    }
 }
 /// A value written by one task and read after waiting for it.
 final class ResultBox<Value: Sendable>: @unchecked Sendable {
