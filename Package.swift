@@ -6,7 +6,8 @@
 //   CDeflate, CZeroMQ, CXGBoost  thin system-library targets over C libraries
 //   CMalloc                   glibc's malloc_trim and mallopt (large request buffers stay in the arenas; the
 //                             daemon hands memory back after a burst)
-//   ReadmitParallel           indexed work on GCD's threads, each result in its own slot (concurrentMap)
+//   ReadmitParallel           indexed work on GCD's threads, each result in its own slot (concurrentMap),
+//                             and Locked, the one mutex-guarded value
 //   CTreeWalk                 AVX2 and AVX-512 walks of the compiled trees (chosen at run time; the Swift walk
 //                             is the reference and the fallback; READMIT_TREE_WALK forces one)
 //   ReadmitSpec               the dataset spec: its types and its YAML reader (pure)
@@ -73,7 +74,7 @@ let package = Package(
         .target(
             name: "ReadmitServer",
             dependencies: [
-                "ReadmitSpec", "ReadmitCore", "ReadmitWire", "ReadmitKeys", "CZeroMQ", "CMalloc",
+                "ReadmitSpec", "ReadmitCore", "ReadmitWire", "ReadmitKeys", "ReadmitParallel", "CZeroMQ", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -88,7 +89,7 @@ let package = Package(
         .target(
             name: "ReadmitHTTP",
             dependencies: [
-                "ReadmitServer",
+                "ReadmitServer", "ReadmitParallel",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,6 +126,6 @@ let package = Package(
         .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),
         .testTarget(name: "ReadmitTextIndexTests", dependencies: ["ReadmitTextIndex"]),
         .testTarget(name: "ReadmitParallelTests", dependencies: ["ReadmitParallel"]),
-        .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitWire", "ReadmitCore", "ReadmitSpec", "ReadmitKeys", "CZeroMQ"]),
+        .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitParallel", "ReadmitWire", "ReadmitCore", "ReadmitSpec", "ReadmitKeys", "CZeroMQ"]),
     ]
 )

@@ -2,6 +2,7 @@ import FlyingFox
 import FlyingSocks
 import Foundation
 import Logging
+import ReadmitParallel
 import ReadmitServer
 
 /// readmitd's optional HTTP listener (`--http`): serves ``ProbeRoutes`` with FlyingFox on its

@@ -4,6 +4,7 @@ import Foundation
 import CMalloc
 #endif
 import Logging
+import ReadmitParallel
 import ReadmitWire
 
 /// The front of the daemon: a ROUTER bound on every endpoint, load-balancing requests to idle

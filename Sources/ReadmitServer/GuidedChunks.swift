@@ -1,4 +1,5 @@
 import Dispatch
+import ReadmitParallel
 
 /// Splits a large batch's rows among the cores by guided self-scheduling: each thread takes the
 /// next `remaining / (2 * threads)` rows (at least `minimumRows`) until none are left, so the

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReadmitCore
+import ReadmitParallel
 
 /// Holds the model that serves requests and swaps in a new one atomically.
 ///

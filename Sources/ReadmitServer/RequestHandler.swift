@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReadmitCore
+import ReadmitParallel
 import ReadmitWire
 
 #if _endian(big)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ReadmitCore
 import ReadmitKeys
+import ReadmitParallel
 import ReadmitWire
 
 /// The daemon: loads the model, binds the front socket, starts the broker, the workers and

@@ -1,4 +1,5 @@
 import Foundation
+import ReadmitParallel
 import ReadmitWire
 
 /// Request counters and latency histograms shared by the broker and the workers.

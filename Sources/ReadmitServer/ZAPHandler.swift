@@ -1,6 +1,7 @@
 import CZeroMQ
 import Foundation
 import Logging
+import ReadmitParallel
 
 /// The ZAP (ZeroMQ authentication protocol, RFC 27) handler: libzmq asks it about every CURVE
 /// handshake on the front socket. It accepts only the daemon's ZAP domain, the CURVE

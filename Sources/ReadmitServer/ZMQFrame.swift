@@ -1,6 +1,7 @@
 import CZeroMQ
 #if canImport(Glibc)
 import Glibc
+import ReadmitParallel
 #endif
 
 /// One owned ZeroMQ message part (`zmq_msg_t`). Sending it hands its buffer to libzmq

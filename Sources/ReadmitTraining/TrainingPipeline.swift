@@ -2,6 +2,7 @@ import Foundation
 import ReadmitFeatures
 import ReadmitModelFile
 import ReadmitModels
+import ReadmitParallel
 import ReadmitSpec
 import ReadmitTables
 
@@ -27,8 +28,8 @@ public enum TrainingPipeline {
 
         // The data hash is needed only in the model file: it runs in the background until the
         // model is assembled.
-        let hashing = DispatchGroup(), dataHashBox = ResultBox<String>()
-        DispatchQueue.global().async(group: hashing) { dataHashBox.value = tables.sha256Hex() }
+        let hashing = DispatchGroup(), dataHashBox = Locked<String?>(nil)
+        DispatchQueue.global().async(group: hashing) { let hash = tables.sha256Hex(); dataHashBox.withLock { $0 = hash } }
         let data = try PreparedData(tables: tables)
         try data.requireTrainable()
         stage("read")
@@ -42,7 +43,7 @@ public enum TrainingPipeline {
         let refit = try BoosterRefit(search: search, split: split, options: options, progress: progress)
         stage("booster refit and calibration")
         hashing.wait()
-        guard let dataHash = dataHashBox.value else {
+        guard let dataHash = dataHashBox.current else {
             throw DataError(code: .unreadable, file: tables.encounters.file, message: "cannot hash the data")
         }
         let assembly = try ModelAssembly(spec: tables.spec, tables: tables, dataHash: dataHash, features: features, anomalies: anomalies,
@@ -100,16 +101,6 @@ public enum TrainingPipeline {
         }
     }
 
-}
-/// A value written by one task and read after waiting for it.
-final class ResultBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value?
-    /// The value, once set.
-    var value: Value? {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
-    }
 }
 
 /// The current time (or `seconds` since 1970) as ISO 8601 UTC (`2026-11-25T12:00:00Z`, as `ISO8601DateFormatter` writes

@@ -1,4 +1,5 @@
 @testable import ReadmitServer
+import ReadmitParallel
 import XCTest
 
 /// The hand-written JSON of RECORDS replies gives the bytes the String-based writer gave, and

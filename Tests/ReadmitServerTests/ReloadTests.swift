@@ -1,5 +1,6 @@
 import Foundation
 import ReadmitCore
+import ReadmitParallel
 import ReadmitServer
 import ReadmitWire
 import XCTest
