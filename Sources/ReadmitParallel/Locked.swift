@@ -1,20 +1,24 @@
 import Foundation
 
 /// A value guarded by a mutex, shared between threads.
+///
+/// An `NSLock` (a pthread mutex), not the Synchronization module's `Mutex`, whose locking
+/// ThreadSanitizer does not see. `@inlinable`, so that callers in other modules (the daemon's
+/// per-request counters) get the specialised code they had when this lived beside them.
 public final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
+    @usableFromInline let lock = NSLock()
+    @usableFromInline var value: Value
 
     /// Wraps `value`.
-    public init(_ value: Value) { self.value = value }
+    @inlinable public init(_ value: Value) { self.value = value }
 
     /// Runs `body` with exclusive access.
-    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    @inlinable public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)
     }
 
     /// A copy of the value.
-    public var current: Value { withLock { $0 } }
+    @inlinable public var current: Value { withLock { $0 } }
 }
