@@ -116,8 +116,17 @@ final class NodeReader {
         func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
 
         func require(_ key: String) throws(SpecError) -> Node {
-            guard let v = value(key) else { throw reader.error(.missingKey, sub(key), node, "required key '\(key)' is missing") }
+            guard let v = value(key) else { throw missing(key) }
             return v
+        }
+
+        /// The error for a required `key` that is absent. A misspelt key is the usual cause:
+        /// when one is written, it is named, at its own line, as the place to fix.
+        func missing(_ key: String) -> SpecError {
+            if let near = pairs.first(where: { $0.key != key && editDistance($0.key, key, atMost: 2) != nil }) {
+                return reader.error(.missingKey, sub(key), near.keyNode, "required key '\(key)' is missing (is '\(near.key)' a misspelling of it?)")
+            }
+            return reader.error(.missingKey, sub(key), node, "required key '\(key)' is missing")
         }
 
         func string(_ key: String) throws(SpecError) -> String? {
@@ -170,10 +179,19 @@ final class NodeReader {
             return out
         }
 
-        /// Rejects keys that were never read.
+        /// Rejects keys that were never read, suggesting the nearest key this mapping reads
+        /// (every key looked up by then, written or not) when one is close.
         func finish() throws(SpecError) {
             for pair in pairs where !used.contains(pair.key) {
-                throw reader.error(.unknownKey, sub(pair.key), pair.keyNode, "unknown key '\(pair.key)'")
+                let written = Set(pairs.map(\.key))
+                var best: (key: String, distance: Int)?
+                for known in used.subtracting(written).sorted() {
+                    guard let distance = editDistance(pair.key, known, atMost: 2) else { continue }
+                    if let found = best, found.distance <= distance { continue }
+                    best = (known, distance)
+                }
+                let hint = best.map { " (did you mean '\($0.key)'?)" } ?? ""
+                throw reader.error(.unknownKey, sub(pair.key), pair.keyNode, "unknown key '\(pair.key)'" + hint)
             }
         }
     }
@@ -358,7 +376,7 @@ final class NodeReader {
     func feature(_ o: Object) throws(SpecError) -> FeatureDefinition {
         let name = try o.requireString("name")
         guard let kind = try o.choice("kind", FeatureDefinition.Kind.self) else {
-            throw error(.missingKey, o.sub("kind"), o.node, "required key 'kind' is missing")
+            throw o.missing("kind")
         }
         var f = FeatureDefinition(name: name, kind: kind)
         f.description = try o.string("description") ?? name
@@ -394,7 +412,7 @@ final class NodeReader {
             }
         case .derived:
             guard let derive = try o.choice("derive", FeatureDefinition.Derivation.self) else {
-                throw error(.missingKey, o.sub("derive"), o.node, "required key 'derive' is missing")
+                throw o.missing("derive")
             }
             f.derive = derive
             switch derive {
@@ -424,7 +442,7 @@ final class NodeReader {
             f.group = try o.string("group")
         case .history:
             guard let history = try o.choice("history", FeatureDefinition.HistoryKind.self) else {
-                throw error(.missingKey, o.sub("history"), o.node, "required key 'history' is missing")
+                throw o.missing("history")
             }
             f.history = history
             f.of = try o.string("of")
@@ -434,4 +452,23 @@ final class NodeReader {
         try o.finish()
         return f
     }
+}
+
+/// The Levenshtein distance between `a` and `b` when it is at most `limit`, else nil: enough to
+/// tell a misspelt spec key from another key (a dozen short names; no library needed for that).
+func editDistance(_ a: String, _ b: String, atMost limit: Int) -> Int? {
+    let a = Array(a), b = Array(b)
+    guard abs(a.count - b.count) <= limit else { return nil }
+    var previous = Array(0...b.count)
+    for (i, x) in a.enumerated() {
+        var current = [i + 1]
+        current.reserveCapacity(b.count + 1)
+        for (j, y) in b.enumerated() {
+            let substitution = previous[j] + (x == y ? 0 : 1)
+            current.append(Swift.min(previous[j + 1] + 1, current[j] + 1, substitution))
+        }
+        previous = current
+    }
+    let distance = previous[b.count]
+    return distance <= limit ? distance : nil
 }

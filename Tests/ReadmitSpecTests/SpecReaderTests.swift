@@ -43,6 +43,27 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertEqual(e?.description.hasPrefix("spec.yaml:8:5: key 'features[0].colum':"), true)
     }
 
+    /// A misspelt key is named as the cause: a required key that is absent points at the near
+    /// miss written in its place, and an unknown key suggests the nearest key its mapping reads.
+    func testMisspeltKeysAreNamed() throws {
+        let required = error(Self.minimal.replacingOccurrences(of: "column: y,", with: "colum: y,"))
+        XCTAssertEqual(required?.code, .missingKey)
+        XCTAssertEqual(required?.key, "label.column")
+        XCTAssertEqual(required?.line, 3)
+        XCTAssertEqual(required?.column, 9, "the place of 'colum', not of the mapping")
+        XCTAssertEqual(required?.message, "required key 'column' is missing (is 'colum' a misspelling of it?)")
+        let kind = error(Self.minimal.replacingOccurrences(of: "kind: numeric", with: "knd: numeric"))
+        XCTAssertEqual(kind?.message, "required key 'kind' is missing (is 'knd' a misspelling of it?)")
+        XCTAssertEqual(kind?.line, 6)
+        let unknown = error(Self.minimal + "\nexclusion:\n  - {reason: r, column: c, values: [\"1\"]}\n")
+        XCTAssertEqual(unknown?.code, .unknownKey)
+        XCTAssertEqual(unknown?.message, "unknown key 'exclusion' (did you mean 'exclusions'?)")
+        // Nothing near: no guess.
+        XCTAssertEqual(error(Self.minimal + "\nzzz: 1\n")?.message, "unknown key 'zzz'")
+        XCTAssertEqual(error(Self.minimal.replacingOccurrences(of: "column: y,", with: "target: y,"))?.message,
+                       "required key 'column' is missing")
+    }
+
     func testKeyOfAnotherKindIsUnknown() throws {
         let e = error(Self.minimal + "\n    levels: [a]\n")
         XCTAssertEqual(e?.code, .unknownKey)
