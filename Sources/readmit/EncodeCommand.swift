@@ -40,6 +40,7 @@ struct EncodeCommand: ParsableCommand {
 
     func validate() throws {
         guard format == "csv" || format == "f64" else { throw ValidationError("--format must be csv or f64, not '\(format)'") }
+        try OutputFile.refuseInputs(("--out", out), [("--model", model), ("--records", records)])
     }
 
     func run() throws {

@@ -38,6 +38,7 @@ struct EvaluateCommand: ParsableCommand {
         guard (1...100_000).contains(replicates) else {
             throw ValidationError("--replicates must be between 1 and 100000, not \(replicates)")
         }
+        if let json { try OutputFile.refuseInputs(("--json", json), [("--model", model), ("--data", data)]) }
     }
 
     func run() throws {

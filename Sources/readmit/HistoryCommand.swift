@@ -33,6 +33,10 @@ struct HistoryCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        try OutputFile.refuseInputs(("--out", out), [("--model", model), ("--data", data)])
+    }
+
     func run() throws {
         try runReportingErrors {
             let loaded = try ReadmitModel.load(path: model)

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import ReadmitFiles
 
@@ -9,6 +10,29 @@ enum OutputFile {
 
     static func write(_ text: String, to path: String) throws {
         try write(bytes: Array(text.utf8), to: path)
+    }
+
+    /// Refuses an output that is one of the command's inputs, however the path is written
+    /// (`x.csv`, `./x.csv`, a link to it): the output would replace the data it is made from
+    /// (`score --records x.csv --out x.csv` did). Files are compared by device and inode; a
+    /// path that does not exist yet is compared by its absolute, standardised form.
+    /// - Parameters:
+    ///   - output: the output's option and path (`-` is standard output, never an input).
+    ///   - inputs: each input's option and path, nil when not given.
+    static func refuseInputs(_ output: (option: String, path: String), _ inputs: [(option: String, path: String?)]) throws {
+        guard output.path != "-" else { return }
+        var out = stat()
+        let exists = stat(output.path, &out) == 0
+        let outName = URL(fileURLWithPath: output.path).standardizedFileURL.path
+        for case let (option, path?) in inputs where path != "-" {
+            var input = stat()
+            let same = exists
+                ? stat(path, &input) == 0 && input.st_dev == out.st_dev && input.st_ino == out.st_ino
+                : URL(fileURLWithPath: path).standardizedFileURL.path == outName
+            if same {
+                throw ValidationError("\(output.option) \(output.path) is the file of \(option) \(path): writing it would replace that; name another file")
+            }
+        }
     }
 
     /// Writes bytes with the same guarantees.

@@ -63,6 +63,15 @@ struct ScoreCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        let inputs: [(option: String, path: String?)] = [("--model", model), ("--data", data), ("--records", records)]
+        try OutputFile.refuseInputs(("--out", out), inputs)
+        if let messages {
+            if messages == "-" && out == "-" { throw ValidationError("--messages and --out name the same file (standard output)") }
+            try OutputFile.refuseInputs(("--messages", messages), inputs + [("--out", out)])
+        }
+    }
+
     func run() throws {
         try runReportingErrors {
             let console = Console(label: "readmit.score", level: global.logLevel, totalSteps: 3)
@@ -75,7 +84,6 @@ struct ScoreCommand: ParsableCommand {
                 guard data == nil, dataDirectory == nil, history == nil else {
                     throw ValidationError("--records scores a flat file alone, its history fields as columns; leave out --data, --data-dir and --history")
                 }
-                if messages == out { throw ValidationError("--messages and --out name the same file") }
                 try scoreRecords(loaded, path: records, console: console)
                 return
             }

@@ -561,6 +561,32 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "-"))
     }
 
+    /// An output path that names an input (however written) is refused before anything is read
+    /// or written: `score --records x.csv --out x.csv` replaced the records with their scores.
+    func testAnOutputNeverReplacesAnInput() throws {
+        let dir = temporaryDirectory()
+        let data = try write(try subset(30), "enc.csv", dir)
+        let model = dir.appendingPathComponent("model.readmit").path
+        try "not read: the refusal comes first".write(toFile: model, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link.csv").path, withDestinationPath: data)
+        let before = try Data(contentsOf: URL(fileURLWithPath: data))
+        let cases: [([String], String)] = [
+            (["score", "--model", model, "--records", data, "--out", data], "--out \(data) is the file of --records \(data)"),
+            (["score", "--model", model, "--records", data, "--out", dir.appendingPathComponent("link.csv").path], "is the file of --records \(data)"),
+            (["score", "--model", model, "--records", data, "--out", "s.csv", "--messages", "./s.csv"], "--messages ./s.csv is the file of --out s.csv"),
+            (["score", "--model", model, "--data", data, "--history", "unknown", "--out", model], "--out \(model) is the file of --model \(model)"),
+            (["encode", "--model", model, "--records", data, "--out", data], "--out \(data) is the file of --records \(data)"),
+            (["history", "--model", model, "--data", data, "--out", data], "--out \(data) is the file of --data \(data)"),
+            (["evaluate", "--model", model, "--data", data, "--json", data], "--json \(data) is the file of --data \(data)"),
+        ]
+        for (arguments, says) in cases {
+            let r = try run(arguments)
+            XCTAssertEqual(r.status, 64, "\(arguments): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(says) && r.stderr.contains("writing it would replace that"), r.stderr)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: data)), before)
+    }
+
     func testKeysWritesAPairAndNeverOverwrites() throws {
         let dir = temporaryDirectory()
         let r = try run(["keys", "--out", dir.path, "--name", "server"])
