@@ -205,12 +205,24 @@ def test_a_nul_in_a_text_is_an_error_naming_the_field(client, sample_csv):
     arrow = frame.astype(pd.ArrowDtype(pa.large_string()))
     chunked = pd.concat([arrow.iloc[:3], arrow.iloc[3:]])  # the NUL in the second chunk
     assert chunked["race"].array.__arrow_array__().num_chunks == 2
-    for variant in (frame, arrow, chunked):
+    for variant in (frame, arrow, chunked, frame.astype({"race": "category"})):
         with pytest.raises(readmit.InvalidArgumentError, match="race") as info:
             client.score_records(variant, warn=False)
+        # Each path names the same row and field, in the message and as attributes (the
+        # dictionary path named neither row: the library's Arrow path did, in its message).
         assert info.value.field == "race"
-        if variant is not frame:  # Arrow buffers: the library names the batch's row, not the chunk's
-            assert "row 4" in str(info.value)
+        assert info.value.row == 4
+        assert str(info.value).startswith("field 'race', row 4: text holds a NUL byte"), str(info.value)
+
+
+def test_a_lone_surrogate_is_an_error_naming_the_row_and_field(client, sample_csv):
+    # A str with a lone surrogate (from decoding with errors="surrogateescape") has no UTF-8.
+    frame = pd.read_csv(sample_csv, dtype=str, keep_default_na=False).iloc[:20].astype(object)
+    frame.loc[6, "race"] = b"Cauca\xffsian".decode("utf-8", "surrogateescape")
+    with pytest.raises(readmit.InvalidArgumentError) as info:
+        client.score_records(frame, warn=False)
+    assert (info.value.row, info.value.field) == (6, "race")
+    assert str(info.value).startswith("field 'race', row 6: text is not valid UTF-8"), str(info.value)
 
 
 # -- (c) dirty data ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  * translated) or an interrupt between two R allocations never leaks them; on every normal path
  * they are freed explicitly (the finalizer then finds a cleared pointer). Library failures are
  * returned as "readmit_failure" lists, as in src/rreadmit.c. */
+#include <langinfo.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -36,6 +37,65 @@ static void result_finalizer(SEXP xp) {
         R_ClearExternalPtr(xp);
         readmit_result_free(r);
     }
+}
+
+/* A text of a column that cannot be sent (set_text_column, set_factor_column): the message
+ * records_failure reports instead of the library's, with its 0-based row (-1: none). R calls
+ * .Call on one thread, so one slot serves. */
+static char bad_text_message[400];
+static int bad_text_row = -1;
+
+/* Whether s[0..len) is well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF). Written here because R's API has no such check and the library's is internal;
+ * the library applies the same rule to the texts it is given. */
+static int utf8_valid(const unsigned char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 0;
+        if (n == 0 || c > 0xF4 || len - i <= n) return 0;
+        for (size_t k = 1; k <= n; k++)
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+        if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) || (c == 0xF0 && s[i + 1] < 0x90) ||
+            (c == 0xF4 && s[i + 1] > 0x8F))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+/* Whether this session's native encoding is UTF-8 (as l10n_info()$`UTF-8` says). */
+static int native_is_utf8(void) {
+#ifdef _WIN32
+    return 0; /* translated by R, as before */
+#else
+    const char *set = nl_langinfo(CODESET);
+    return set != NULL && (strcmp(set, "UTF-8") == 0 || strcmp(set, "utf8") == 0);
+#endif
+}
+
+/* The UTF-8 text to send for the string `s`, or NULL when it has none: a string marked UTF-8,
+ * or native in a UTF-8 session, whose bytes are not UTF-8 (Rf_translateCharUTF8 would have
+ * sent "Cauc<ff>sian", an unknown level where the CLI, C and Python report an error), or one
+ * marked "bytes" that is not UTF-8 (R refuses to translate it, with an unclassed error).
+ * Latin-1 and other native encodings are translated by R. */
+static const char *utf8_text(SEXP s) {
+    cetype_t ce = Rf_getCharCE(s);
+    const char *raw = CHAR(s);
+    if (ce == CE_UTF8 || ce == CE_BYTES || (ce == CE_NATIVE && native_is_utf8()))
+        return utf8_valid((const unsigned char *)raw, (size_t)LENGTH(s)) ? raw : NULL;
+    return Rf_translateCharUTF8(s);
+}
+
+/* Records the first row of level `level` of `field` as the bad text (see bad_text_message). */
+static int bad_text(const char *field, const int32_t *codes, size_t n, int32_t level) {
+    size_t row = 0;
+    while (row < n && codes[row] != level) row++;
+    bad_text_row = row < n ? (int)row : -1;
+    snprintf(bad_text_message, sizeof bad_text_message, "field '%.200s', row %zu: text is not valid UTF-8", field,
+             row + 1);
+    return READMIT_EINVAL;
 }
 
 /* An R string from a library string (NULL gives NA). */
@@ -140,7 +200,12 @@ static int set_text_column(readmit_records *recs, const char *name, SEXP col, si
     if (!ok) Rf_error("out of memory grouping the texts of field '%s'", name);
     const void *vmax = vmaxget();
     const char **levels = (const char **)R_alloc(n_levels ? n_levels : 1, sizeof(const char *));
-    for (size_t j = 0; j < n_levels; j++) levels[j] = Rf_translateCharUTF8(distinct[j]);
+    for (size_t j = 0; j < n_levels; j++) {
+        if (!(levels[j] = utf8_text(distinct[j]))) {
+            vmaxset(vmax);
+            return bad_text(name, codes, n, (int32_t)j);
+        }
+    }
     int rc = readmit_records_set_codes(recs, name, n_levels, levels, codes);
     vmaxset(vmax);
     return rc;
@@ -159,13 +224,19 @@ static int set_factor_column(readmit_records *recs, const char *name, SEXP col, 
     int32_t *code_of = (int32_t *)R_alloc((size_t)n_levels + 1, sizeof(int32_t)); /* by R code - 1 */
     for (R_xlen_t i = 0; i < n_levels; i++) {
         SEXP s = STRING_ELT(levels, i);
-        texts[i] = s == NA_STRING ? "" : Rf_translateCharUTF8(s);
+        texts[i] = s == NA_STRING ? "" : utf8_text(s);
         code_of[i] = s == NA_STRING ? -1 : (int32_t)i;
     }
     const int *x = INTEGER(col);
     for (size_t row = 0; row < n; row++) {
         int v = x[row];
         codes[row] = (v == NA_INTEGER || v < 1 || v > n_levels) ? -1 : code_of[v - 1];
+    }
+    for (R_xlen_t i = 0; i < n_levels; i++) {
+        if (texts[i] == NULL) {
+            vmaxset(vmax);
+            return bad_text(name, codes, n, (int32_t)i);
+        }
     }
     int rc = readmit_records_set_codes(recs, name, (size_t)n_levels, texts, codes);
     vmaxset(vmax);
@@ -174,7 +245,11 @@ static int set_factor_column(readmit_records *recs, const char *name, SEXP col, 
 
 /* A failure of a records setter: the batch's own message, copied before the batch is freed. */
 static SEXP records_failure(SEXP rxp, readmit_records *recs, int rc) {
-    SEXP f = PROTECT(rreadmit_failure(NULL, rc, readmit_records_errmsg(recs)));
+    SEXP f = PROTECT(rreadmit_failure(NULL, rc, bad_text_message[0] ? bad_text_message : readmit_records_errmsg(recs)));
+    if (bad_text_message[0]) {
+        SET_VECTOR_ELT(f, 3, Rf_ScalarInteger(bad_text_row)); /* "row": 0-based, as the library's */
+        bad_text_message[0] = '\0';
+    }
     records_finalizer(rxp);
     UNPROTECT(1);
     return f;

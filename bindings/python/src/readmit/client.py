@@ -932,7 +932,10 @@ def _check_set(records, rc: int, name: str) -> None:
     if rc != _native.OK:
         message = (LIB.readmit_records_errmsg(records) or b"").decode("utf-8", "replace") or _native.strerror(rc)
         cls = InvalidArgumentError if rc in (_native.EINVAL, _native.ENOTFOUND) else ReadmitError
-        raise cls(message, code=rc, field=name)
+        # The library names a bad text's row in its message ("field 'x', row 7: ..."); the
+        # exception carries it too, as the texts checked here in Python do.
+        row = re.match(r"field '.*', row (\d+): ", message)
+        raise cls(message, code=rc, field=name, row=int(row.group(1)) if row else None)
 
 
 def _set_column(records, name: str, column: pd.Series, n: int) -> None:
@@ -977,7 +980,7 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
         # Dictionary-encoded, as pandas holds it after factorize (or as a categorical's codes): each
         # distinct text crosses into C once, the rows as int32 codes (-1 = missing).
         levels, codes = _texts(column, name)
-        packed, starts = _pack_levels(levels, name)
+        packed, starts = _pack_levels(levels, name, codes)
         pointers = np.frombuffer(packed, dtype=np.uint8).ctypes.data + starts  # one address per level
         pointers = np.ascontiguousarray(pointers, dtype=np.uintp)
         rc = LIB.readmit_records_set_codes(records, name_b, len(levels), pointers.ctypes.data if len(levels) else None,
@@ -1092,21 +1095,36 @@ def _texts(column: pd.Series, name: str) -> Tuple[List[str], np.ndarray]:
     return uniques, np.ascontiguousarray(codes, dtype=np.int32)
 
 
-def _pack_levels(levels: List[str], name: str) -> Tuple[bytes, np.ndarray]:
+def _pack_levels(levels: List[str], name: str, codes: np.ndarray) -> Tuple[bytes, np.ndarray]:
     """The levels as one UTF-8 buffer of NUL-terminated texts, and each one's start offset.
 
     One join and one encode for the whole column instead of one bytes object per level: an ID
-    column has as many levels as rows."""
+    column has as many levels as rows. A text that cannot be sent (a lone surrogate, which has
+    no UTF-8; a NUL) raises InvalidArgumentError naming the field and the first row that holds
+    it (0-based, as the daemon's row errors), found from ``codes`` only on that path."""
+    def refuse(level: int, why: str) -> InvalidArgumentError:
+        rows = np.flatnonzero(codes == level)
+        row = int(rows[0]) if len(rows) else None
+        return InvalidArgumentError(f"field '{name}', row {row}: {why}: {levels[level]!r}", row=row, field=name)
+
     try:
         packed = ("\0".join(levels) + "\0").encode("utf-8") if levels else b"\0"
-    except UnicodeEncodeError as e:
-        raise InvalidArgumentError(f"column '{name}' holds a text that is not valid UTF-8: {e}", field=name) from None
+    except UnicodeEncodeError:
+        bad = next(k for k, u in enumerate(levels) if not _encodable(u))
+        raise refuse(bad, "text is not valid UTF-8 (a lone surrogate has no UTF-8 form)") from None
     ends = np.flatnonzero(np.frombuffer(packed, dtype=np.uint8) == 0)
     if len(levels) and len(ends) != len(levels):  # a NUL inside a text: name the first one
-        bad = next(u for u in levels if "\0" in u)
-        raise InvalidArgumentError(f"column '{name}' holds a text with a NUL character: {bad!r}", field=name)
+        raise refuse(next(k for k, u in enumerate(levels) if "\0" in u), "text holds a NUL byte")
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.uintp) if len(levels) else np.zeros(0, dtype=np.uintp)
     return packed, starts
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def version() -> str:

@@ -181,6 +181,30 @@ test_that("character columns of many distinct texts, runs and NA send what facto
   expect_identical(bits(a$value$risk), bits(b$value$risk))
   expect_identical(a$warning$messages, b$warning$messages)
   expect_false(is.na(a$value$risk))
+  # Bytes that are not UTF-8 fail the call naming the 1-based row and the field, as in C and
+  # Python (R's own translation sent "Caf<e9>", an unknown level; a string marked "bytes" gave
+  # an unclassed R error), in a character column and in a factor alike.
+  bad <- recs[1:4, , drop = FALSE]
+  native <- rawToChar(as.raw(c(0x43, 0x61, 0x66, 0xe9)))
+  marked <- native
+  Encoding(marked) <- "bytes"
+  for (text in list(native, marked)) {
+    bad$medical_specialty <- c(recs$medical_specialty[1:2], text, recs$medical_specialty[4])
+    # (factor() cannot sort a string marked "bytes": the factor case is the native string's.)
+    variants <- if (identical(Encoding(text), "bytes")) list(bad) else list(bad, transform(bad, medical_specialty = factor(medical_specialty)))
+    for (variant in variants) {
+      err <- tryCatch(readmit_score_records(cl, variant), readmit_invalid_argument = function(e) e)
+      expect_s3_class(err, "readmit_invalid_argument")
+      expect_identical(err$row, 3L)
+      expect_match(conditionMessage(err), "field 'medical_specialty', row 3: text is not valid UTF-8", fixed = TRUE)
+    }
+  }
+  # Bytes that are UTF-8, marked "bytes", are sent as they are.
+  fine <- recs[1, , drop = FALSE]
+  text <- enc2utf8("Caf\u00e9")
+  Encoding(text) <- "bytes"
+  fine$medical_specialty <- text
+  expect_identical(bits(score_warned(cl, fine)$value$risk), bits(b$value$risk))
 })
 
 test_that("each row alone scores as in the batch, bit for bit", {
