@@ -64,6 +64,13 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
+        // The options of --records only: given with --data they were ignored without a word.
+        if records == nil {
+            let stray = [(explain != 0, "--explain"), (badValuesMissing, "--bad-values-missing"),
+                         (missingFieldsOk, "--missing-fields-ok"), (messages != nil, "--messages")].filter(\.0).map(\.1)
+            if let first = stray.first { throw ValidationError("\(first) goes with --records (the flat file scored row by row)") }
+        }
+        guard explain >= 0 else { throw ValidationError("--explain must be 0 or more, not \(explain)") }
         let inputs: [(option: String, path: String?)] = [("--model", model), ("--data", data), ("--records", records)]
         try OutputFile.refuseInputs(("--out", out), inputs)
         if let messages {
@@ -76,7 +83,6 @@ struct ScoreCommand: ParsableCommand {
         try runReportingErrors {
             let console = Console(label: "readmit.score", level: global.logLevel, totalSteps: 3)
             let loaded = try ReadmitModel.load(path: model)
-            if records == nil, messages != nil { throw ValidationError("--messages goes with --records") }
             if interval && !loaded.hasInterval {
                 throw ValidationError("model \(loaded.modelID) has no risk interval (it was trained before intervals existed); retrain it, or leave out --interval")
             }
@@ -178,7 +184,7 @@ extension ScoreCommand {
         }
         console.progress("read done")
         let result = try Self.namingTheFile(path) {
-            try model.scoreRecords(columns: columns, rows: csv.rowCount, k: max(0, explain),
+            try model.scoreRecords(columns: columns, rows: csv.rowCount, k: explain,
                                    options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing, interval: interval))
         }
         console.progress("score done")

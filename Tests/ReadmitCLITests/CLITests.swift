@@ -587,6 +587,17 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: data)), before)
     }
 
+    /// The options of `score --records` given with `--data` are refused, not ignored.
+    func testRecordsOptionsAreRefusedWithoutRecords() throws {
+        let dir = temporaryDirectory()
+        let data = try write(try subset(30), "enc.csv", dir)
+        for option in [["--explain", "3"], ["--bad-values-missing"], ["--missing-fields-ok"], ["--messages", "m.csv"]] {
+            let r = try run(["score", "--model", "unread.readmit", "--data", data, "--history", "unknown", "--out", "-"] + option)
+            XCTAssertEqual(r.status, 64, "\(option): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("\(option[0]) goes with --records"), r.stderr)
+        }
+    }
+
     func testKeysWritesAPairAndNeverOverwrites() throws {
         let dir = temporaryDirectory()
         let r = try run(["keys", "--out", dir.path, "--name", "server"])
