@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 
 import readmit
@@ -62,6 +63,25 @@ def test_killed_daemon_is_unavailable_fast():
 def test_invalid_endpoint_is_named(endpoint):
     with pytest.raises(readmit.InvalidArgumentError, match=f"invalid endpoint '{endpoint}'"):
         readmit.Client(endpoint)
+
+
+@pytest.mark.parametrize("option, value, says", [
+    ("timeout_ms", 2**40, "timeout_ms must be a whole number from 1 to 2147483647"),  # was "not 0"
+    ("timeout_ms", 0, "timeout_ms must be a whole number from 1 to 2147483647"),
+    ("timeout_ms", True, "timeout_ms must be a whole number"),
+    ("timeout_ms", 1.5, "timeout_ms must be a whole number"),
+    ("retries", 2**32 + 1, "retries must be a whole number from 0 to 1000"),  # was accepted as 1
+    ("retries", -1, "retries must be a whole number from 0 to 1000"),
+    ("split_rows", -3, "split_rows must be a non-negative whole number"),
+    ("max_reply_bytes", -1, "max_reply_bytes must be a whole number of bytes, at least 1024"),  # was 2**64 - 1
+    ("max_reply_bytes", 4096.7, "max_reply_bytes must be a whole number of bytes"),
+])
+def test_options_out_of_the_c_types_range_are_refused(option, value, says):
+    # Checked before ctypes, which keeps an int's low bits without a word.
+    with pytest.raises(readmit.InvalidArgumentError, match=says):
+        readmit.Client("tcp://127.0.0.1:5555", **{option: value})
+    assert readmit.Client("tcp://127.0.0.1:5555", timeout_ms=np.int64(1000), retries=np.int32(0),
+                          max_reply_bytes=1024).timeout_ms == 1000
 
 
 CHILD = textwrap.dedent("""

@@ -59,7 +59,7 @@ readmit_connect <- function(endpoint, timeout_ms = 5000, retries = NULL,
     }, character(1))
     keys
   } else NULL
-  max_reply <- if (is.null(max_reply_bytes)) NA_real_ else as.numeric(max_reply_bytes)
+  max_reply <- if (is.null(max_reply_bytes)) NA_real_ else check_bytes(max_reply_bytes, "max_reply_bytes")
   split_rows <- as.numeric(check_count(split_rows, "split_rows", min = 0))
   ptr <- check_failure(.Call(rreadmit_connect, endpoint, timeout_ms, retries, curve, max_reply,
                              split_rows))
@@ -80,6 +80,17 @@ check_count <- function(x, name, min = 0) {
                   class = "readmit_invalid_argument", call = sys.call(-1))
   }
   as.integer(x)
+}
+
+# A byte count of at least 1024 (the library's floor) that a double holds exactly, as a double,
+# or a classed error: as.numeric() let "abc" through as NA (the default, with a coercion warning)
+# and -1 reach C as a negative size (undefined in the conversion to size_t).
+check_bytes <- function(x, name) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x) || x != floor(x) || x < 1024 || x > 2^53) {
+    readmit_abort(sprintf("'%s' must be a whole number of bytes, at least 1024", name),
+                  class = "readmit_invalid_argument", call = sys.call(-1))
+  }
+  as.numeric(x)
 }
 
 # The external pointer of an open client, or a classed error.

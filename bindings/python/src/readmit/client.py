@@ -96,15 +96,18 @@ class Client:
         opts = _native.OptionsP()
         _check_call(LIB.readmit_options_new(byref(opts)))
         try:
-            if not isinstance(timeout_ms, int) or timeout_ms <= 0:
-                raise InvalidArgumentError(f"timeout_ms must be a positive integer, not {timeout_ms!r}")
-            if not isinstance(retries, int) or retries < 0:
-                raise InvalidArgumentError(f"retries must be a non-negative integer, not {retries!r}")
+            # Checked here against the C types' ranges: ctypes keeps an int's low 32 bits, so
+            # retries=2**32 + 1 became 1 and timeout_ms=2**40 became 0 ("must be > 0, not 0").
+            if not _whole(timeout_ms) or not 0 < timeout_ms <= _INT_MAX:
+                raise InvalidArgumentError(f"timeout_ms must be a whole number from 1 to {_INT_MAX}, not {timeout_ms!r}")
+            if not _whole(retries) or not 0 <= retries <= 1000:
+                raise InvalidArgumentError(f"retries must be a whole number from 0 to 1000, not {retries!r}")
+            timeout_ms, retries = int(timeout_ms), int(retries)
             _check_call(LIB.readmit_options_set_timeout_ms(opts, timeout_ms), opening=True)
             _check_call(LIB.readmit_options_set_retries(opts, retries), opening=True)
-            if isinstance(split_rows, bool) or not isinstance(split_rows, int) or split_rows < 0:
-                raise InvalidArgumentError(f"split_rows must be a non-negative integer, not {split_rows!r}")
-            _check_call(LIB.readmit_options_set_split_rows(opts, split_rows), opening=True)
+            if not _whole(split_rows) or not 0 <= split_rows <= _SIZE_MAX:
+                raise InvalidArgumentError(f"split_rows must be a non-negative whole number, not {split_rows!r}")
+            _check_call(LIB.readmit_options_set_split_rows(opts, int(split_rows)), opening=True)
             for e in endpoints:
                 _check_call(LIB.readmit_options_add_endpoint(opts, _b(e)), opening=True)
             if server_public_key is not None:
@@ -113,6 +116,8 @@ class Client:
                 if rc != _native.OK:
                     raise InvalidArgumentError("CURVE keys must be 40-character Z85 strings", code=rc)
             if max_reply_bytes is not None:
+                if not _whole(max_reply_bytes) or not 1024 <= max_reply_bytes <= _SIZE_MAX:
+                    raise InvalidArgumentError(f"max_reply_bytes must be a whole number of bytes, at least 1024, not {max_reply_bytes!r}")
                 _check_call(LIB.readmit_options_set_max_reply_bytes(opts, int(max_reply_bytes)), opening=True)
             # Ctrl-C interrupts a call that waits for the daemon (see readmit._native).
             _check_call(LIB.readmit_options_set_interrupt(opts, _native.INTERRUPT_CHECK, None), opening=True)
@@ -1117,6 +1122,15 @@ def _pack_levels(levels: List[str], name: str, codes: np.ndarray) -> Tuple[bytes
         raise refuse(next(k for k, u in enumerate(levels) if "\0" in u), "text holds a NUL byte")
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.uintp) if len(levels) else np.zeros(0, dtype=np.uintp)
     return packed, starts
+
+
+_INT_MAX = 2**31 - 1
+_SIZE_MAX = 2**(8 * ctypes.sizeof(ctypes.c_size_t)) - 1
+
+
+def _whole(value: Any) -> bool:
+    """An int or NumPy integer, not a bool (True is an int to Python, not a count)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _encodable(text: str) -> bool:

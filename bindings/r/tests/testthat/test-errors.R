@@ -31,6 +31,13 @@ test_that("bad arguments are classed errors naming the argument", {
   expect_error(readmit_connect("tcp://127.0.0.1:1", timeout_ms = 0), "timeout_ms")
   expect_error(readmit_connect("tcp://127.0.0.1:1", retries = -1), "retries")
   expect_error(readmit_connect("tcp://127.0.0.1:1", server_public_key = "x"), "CURVE")
+  # max_reply_bytes went through as.numeric(): "abc" became NA (the default) and -1 a negative
+  # size in C; both are now refused, as in Python.
+  for (bad in list("abc", -1, 100, 1e30, 2048.5, c(2048, 4096))) {
+    expect_error(readmit_connect("tcp://127.0.0.1:1", max_reply_bytes = bad),
+                 "'max_reply_bytes' must be a whole number of bytes, at least 1024", class = "readmit_invalid_argument")
+  }
+  expect_error(readmit_connect("tcp://127.0.0.1:1", retries = 2^31), "retries", class = "readmit_invalid_argument")
   err <- tryCatch(readmit_connect("no-such-transport://x"), error = identity)
   expect_s3_class(err, "readmit_error")
   expect_true(nzchar(conditionMessage(err)))
