@@ -80,6 +80,8 @@ final class Broker {
     }
 
     private var queuedCount: Int { pending.count - pendingHead }
+    /// Requests read from the front (published to STATS with the next count it takes).
+    private var received: UInt64 = 0
 
     /// Serves until a message arrives on the control socket, then drains and returns. Keeps
     /// `phase` up to date: serving once every worker is known, draining from the stop, stopped
@@ -178,9 +180,8 @@ final class Broker {
                 pending.removeFirst(pendingHead)
                 pendingHead = 0
             }
-            handler.queued.withLock { $0 = queuedCount }
             atWorker[worker] = next.bytes
-            handler.stats.setRunningRequests(atWorker.count)
+            handler.stats.setLoad(atWorker: atWorker.count, queued: queuedCount, received: received)
             forward(next.frames, to: worker)
         } else {
             idle.append(worker)
@@ -243,6 +244,7 @@ final class Broker {
     /// queues it, or refuses it as overloaded.
     private func route(_ frames: [ZMQFrame], inlineIfSmall: Bool) throws {
         let started = DispatchTime.now().uptimeNanoseconds
+        received &+= 1
         if authorizedKeys != nil, let refusal = revokedKeyRefusal(frames) {
             let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 })
             let header = delimiter.flatMap { $0 + 1 < frames.count ? RequestHeader.peek(frames[$0 + 1].bytes) : nil }
@@ -260,6 +262,8 @@ final class Broker {
         let header = body.first.flatMap { RequestHeader.peek($0.bytes) }
         let bytes = body.reduce(0) { $0 + $1.count }
         if inlineIfSmall && Self.isSmall(header, body) {
+            // A STATS counts itself as received, as it does when a worker answers it.
+            if header?.op == Operation.stats.rawValue { handler.stats.setReceived(received) }
             try reply(envelope: frames[...delimiter], handler.handle(body), started: started)
         } else if let refusal = admissionRefusal(bytes) {
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
@@ -268,12 +272,12 @@ final class Broker {
         } else if let worker = idle.popLast() {
             hold(bytes)
             atWorker[worker] = bytes
-            handler.stats.setRunningRequests(atWorker.count)
+            handler.stats.setLoad(atWorker: atWorker.count, queued: queuedCount, received: received)
             forward(frames, to: worker)
         } else if queuedCount < maxQueued {
             hold(bytes)
             pending.append((frames, bytes))
-            handler.queued.withLock { $0 = queuedCount }
+            handler.stats.setLoad(atWorker: atWorker.count, queued: queuedCount, received: received)
         } else {
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
                 version: handler.store.current()?.servingVersion ?? 0,
@@ -289,9 +293,10 @@ final class Broker {
         frames.append(contentsOf: envelope)
         frames.append(try OutgoingFrame.header(outcome.header).toMessage())
         for frame in outcome.frames { frames.append(try frame.toMessage()) }
+        // Counted before it is sent, as the workers do.
+        handler.stats.recordAtBroker(op: outcome.op, status: outcome.status, rows: outcome.rows,
+                                     nanos: DispatchTime.now().uptimeNanoseconds &- started, received: received)
         try deliver(frames)
-        handler.stats.record(op: outcome.op, status: outcome.status, rows: outcome.rows,
-                             nanos: DispatchTime.now().uptimeNanoseconds &- started)
     }
 }
 
@@ -321,7 +326,7 @@ extension Broker {
     /// Releases the bytes of the request `worker` has just answered.
     private func release(_ worker: [UInt8]) {
         guard let bytes = atWorker.removeValue(forKey: worker) else { return }
-        handler.stats.setRunningRequests(atWorker.count)
+        handler.stats.setLoad(atWorker: atWorker.count, queued: queuedCount, received: received, takingBack: true)
         heldRequestBytes -= bytes
         peakSinceTrim = max(peakSinceTrim, heldRequestBytes + OutgoingMemory.current)
         handler.stats.setHeldRequestBytes(heldRequestBytes)

@@ -16,7 +16,6 @@ struct RequestHandler: Sendable {
     let decoder: RequestDecoder
     let allowReloadPath: Bool
     let workers: Int
-    let queued: Locked<Int>
     let logger: Logger
 
     /// The outcome of one request, for the reply and the counters.
@@ -55,9 +54,8 @@ struct RequestHandler: Sendable {
             case .health:
                 return ok(text(healthJSON(model)))
             case .stats(let prometheus):
-                let depth = queued.current
-                return ok(text(prometheus ? stats.prometheus(store: store, workers: workers, queued: depth)
-                                          : stats.json(store: store, workers: workers, queued: depth)))
+                return ok(text(prometheus ? stats.prometheus(store: store, workers: workers)
+                                          : stats.json(store: store, workers: workers)))
             case .info:
                 guard let model else { return fail(Self.notReady) }
                 return ok(text(store.info(for: model)))

@@ -26,8 +26,6 @@ public final class Server: @unchecked Sendable {
     public let store: ModelStore
     /// Counters and latencies.
     public let stats = ServerStats()
-    /// Requests waiting for a worker (the broker's queue depth, kept by the request handler).
-    private let queued = Locked(0)
     private let phaseState = Locked(ServerPhase.starting)
     private let context: ZMQContext
     private let authorizedKeys = Locked(AuthorizedKeys(keys: [:]))
@@ -135,8 +133,7 @@ public final class Server: @unchecked Sendable {
         try control.bind(controlEndpoint)
 
         let handler = RequestHandler(store: store, stats: stats, decoder: RequestDecoder(maxRows: config.maxRows),
-                                     allowReloadPath: config.allowReloadPath, workers: config.workers,
-                                     queued: queued, logger: logger)
+                                     allowReloadPath: config.allowReloadPath, workers: config.workers, logger: logger)
         for i in 0..<config.workers {
             let (ctx, endpoint, logger) = (context, backendEndpoint, logger)
             threads.append(JoinableThread(name: "readmitd-worker-\(i)") {
@@ -169,7 +166,7 @@ public final class Server: @unchecked Sendable {
     /// The Prometheus text exposition of the counters: the same text as STATS with the
     /// Prometheus flag.
     public func prometheusText() -> String {
-        stats.prometheus(store: store, workers: config.workers, queued: queued.current)
+        stats.prometheus(store: store, workers: config.workers)
     }
 
     /// Re-reads the authorized keys (with CURVE) and the configured model: SIGHUP. Keys come

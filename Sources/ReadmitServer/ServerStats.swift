@@ -14,7 +14,17 @@ public final class ServerStats: @unchecked Sendable {
         var revokedKeyRequests: UInt64 = 0
         var repliesDropped: UInt64 = 0
         var heldRequestBytes = 0
-        var runningRequests = 0
+        /// Requests at a worker (the broker's count, including those answered and not yet
+        /// handed back: see `answeredAtWorker`).
+        var requestsAtWorker = 0
+        /// Requests a worker has answered (and counted) that the broker has not yet taken back.
+        /// Reported running requests leave them out, so one request is never both running and
+        /// answered in one snapshot.
+        var answeredAtWorker = 0
+        var queuedRequests = 0
+        /// Requests read from clients (the broker's count): with the replies counted, what is
+        /// in the daemon's hands.
+        var requestsReceived: UInt64 = 0
         var authorizedKeys = 0
         var keyFilesSkipped = 0
         var maxQueuedBytes = 0
@@ -29,6 +39,16 @@ public final class ServerStats: @unchecked Sendable {
             copy.counts = counts.map { $0 }
             copy.latencies = latencies.map { $0.detached() }
             return copy
+        }
+
+        /// Requests a worker is handling now.
+        var runningRequests: Int { max(0, requestsAtWorker - answeredAtWorker) }
+
+        mutating func count(op: UInt8, status: Status, rows: Int, nanos: UInt64) {
+            let slot = State.opSlot(op)
+            counts[slot * State.statusSlots + Int(status.rawValue)] += 1
+            latencies[slot].record(nanos: nanos)
+            if status == .ok { rowsScored += UInt64(rows) }
         }
 
         static let opSlots = (Operation.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
@@ -66,11 +86,25 @@ public final class ServerStats: @unchecked Sendable {
 
     /// Records one reply: its op (name, `UNKNOWN` when unreadable), status, rows and service time.
     public func record(op: UInt8, status: Status, rows: Int = 0, nanos: UInt64) {
-        let slot = State.opSlot(op)
+        state.withLock { $0.count(op: op, status: status, rows: rows, nanos: nanos) }
+    }
+
+    /// Records one reply the broker is about to send itself, with its count of requests
+    /// received (this one included), in one step.
+    func recordAtBroker(op: UInt8, status: Status, rows: Int, nanos: UInt64, received: UInt64) {
         state.withLock { s in
-            s.counts[slot * State.statusSlots + Int(status.rawValue)] += 1
-            s.latencies[slot].record(nanos: nanos)
-            if status == .ok { s.rowsScored += UInt64(rows) }
+            s.count(op: op, status: status, rows: rows, nanos: nanos)
+            s.requestsReceived = received
+        }
+    }
+
+    /// Records one reply a worker is about to send: it stops counting as running in the same
+    /// step as it starts counting as answered, until the broker takes it back
+    /// (``setLoad(atWorker:queued:takingBack:)``).
+    func recordAtWorker(op: UInt8, status: Status, rows: Int, nanos: UInt64) {
+        state.withLock { s in
+            s.count(op: op, status: status, rows: rows, nanos: nanos)
+            s.answeredAtWorker += 1
         }
     }
 
@@ -86,8 +120,20 @@ public final class ServerStats: @unchecked Sendable {
     /// Sets the bytes of requests admitted and not yet answered (the broker's count).
     func setHeldRequestBytes(_ bytes: Int) { state.withLock { $0.heldRequestBytes = bytes } }
 
-    /// Sets the number of requests a worker is handling now (the broker's count), reported in STATS.
-    func setRunningRequests(_ count: Int) { state.withLock { $0.runningRequests = count } }
+    /// Sets the count of requests read from clients (the broker's count).
+    func setReceived(_ received: UInt64) { state.withLock { $0.requestsReceived = received } }
+
+    /// Sets the requests at workers and waiting for one (the broker's counts), in one step so
+    /// that a STATS snapshot never sees a request in both places or in neither;
+    /// `takingBack` when the broker has just taken back a request a worker answered.
+    func setLoad(atWorker: Int, queued: Int, received: UInt64, takingBack: Bool = false) {
+        state.withLock { s in
+            s.requestsReceived = received
+            s.requestsAtWorker = atWorker
+            s.queuedRequests = queued
+            if takingBack { s.answeredAtWorker = max(0, s.answeredAtWorker - 1) }
+        }
+    }
 
     /// Sets the size of the authorized key set and how many key files were skipped.
     func setKeys(authorized: Int, skipped: Int) { state.withLock { $0.authorizedKeys = authorized; $0.keyFilesSkipped = skipped } }
@@ -111,7 +157,7 @@ public final class ServerStats: @unchecked Sendable {
     public var authFailures: UInt64 { state.withLock { $0.authFailures } }
 
     /// The STATS JSON.
-    public func json(store: ModelStore, workers: Int, queued: Int) -> String {
+    public func json(store: ModelStore, workers: Int) -> String {
         let s = state.withLock { $0.detached() }
         let byOpStatus = s.byOpStatus, latency = s.latency
         let model = store.current()
@@ -119,7 +165,7 @@ public final class ServerStats: @unchecked Sendable {
         out += "\"uptime_seconds\": \(String(format: "%.3f", Date().timeIntervalSince(startedAt)))"
         out += ", \"model_version\": \(jsonString(hexVersion(model?.servingVersion ?? 0)))"
         out += ", \"model_id\": \(model.map { jsonString($0.servingID) } ?? "null")"
-        out += ", \"workers\": \(workers), \"running\": \(s.runningRequests), \"queued\": \(queued)"
+        out += ", \"workers\": \(workers), \"running\": \(s.runningRequests), \"queued\": \(s.queuedRequests)"
         var total: UInt64 = 0, errors: UInt64 = 0
         var errorsByStatus: [String: UInt64] = [:]
         for (_, statuses) in byOpStatus {
@@ -128,7 +174,7 @@ public final class ServerStats: @unchecked Sendable {
                 if status != Status.ok.name { errors += n; errorsByStatus[status, default: 0] += n }
             }
         }
-        out += ", \"requests_total\": \(total), \"errors_total\": \(errors)"
+        out += ", \"requests_received\": \(s.requestsReceived), \"requests_total\": \(total), \"errors_total\": \(errors)"
         out += ", \"rows_scored\": \(s.rowsScored), \"auth_failures\": \(s.authFailures)"
         out += ", \"revoked_key_requests\": \(s.revokedKeyRequests), \"authorized_keys\": \(s.authorizedKeys), \"key_files_skipped\": \(s.keyFilesSkipped)"
         out += ", \"queued_bytes\": \(s.heldRequestBytes + OutgoingMemory.current), \"max_queued_bytes\": \(s.maxQueuedBytes)"
@@ -159,7 +205,7 @@ public final class ServerStats: @unchecked Sendable {
     }
 
     /// The STATS Prometheus text exposition.
-    public func prometheus(store: ModelStore, workers: Int, queued: Int) -> String {
+    public func prometheus(store: ModelStore, workers: Int) -> String {
         let s = state.withLock { $0.detached() }
         let byOpStatus = s.byOpStatus, latency = s.latency
         var lines: [String] = []
@@ -195,6 +241,8 @@ public final class ServerStats: @unchecked Sendable {
         let model = store.current()
         let counts = store.reloadCounts
         lines += [
+            "# HELP readmitd_requests_received_total Requests read from clients; those not yet in readmitd_requests_total are being handled or queued.",
+            "# TYPE readmitd_requests_received_total counter", "readmitd_requests_received_total \(s.requestsReceived)",
             "# HELP readmitd_rows_scored_total Rows scored successfully.", "# TYPE readmitd_rows_scored_total counter",
             "readmitd_rows_scored_total \(s.rowsScored)",
             "# HELP readmitd_auth_failures_total Clients refused by the CURVE authenticator.", "# TYPE readmitd_auth_failures_total counter",
@@ -228,7 +276,7 @@ public final class ServerStats: @unchecked Sendable {
             "# HELP readmitd_workers Worker threads.", "# TYPE readmitd_workers gauge", "readmitd_workers \(workers)",
             "# HELP readmitd_running_requests Requests a worker is handling now.", "# TYPE readmitd_running_requests gauge",
             "readmitd_running_requests \(s.runningRequests)",
-            "# HELP readmitd_queued_requests Requests waiting for a worker.", "# TYPE readmitd_queued_requests gauge", "readmitd_queued_requests \(queued)",
+            "# HELP readmitd_queued_requests Requests waiting for a worker.", "# TYPE readmitd_queued_requests gauge", "readmitd_queued_requests \(s.queuedRequests)",
             "# HELP readmitd_uptime_seconds Seconds since start.", "# TYPE readmitd_uptime_seconds gauge",
             "readmitd_uptime_seconds \(Date().timeIntervalSince(startedAt))",
         ]

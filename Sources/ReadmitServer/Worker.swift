@@ -32,9 +32,11 @@ enum Worker {
                 reply.append(contentsOf: frames[...delimiter])
                 reply.append(try OutgoingFrame.header(outcome.header).toMessage())
                 for frame in outcome.frames { reply.append(try frame.toMessage()) }
-                try socket.send(reply)
+                // Counted before it is sent: a client that has its reply and asks for STATS
+                // finds its request among the answered ones, and not among the running.
                 let nanos = DispatchTime.now().uptimeNanoseconds &- started
-                handler.stats.record(op: outcome.op, status: outcome.status, rows: outcome.rows, nanos: nanos)
+                handler.stats.recordAtWorker(op: outcome.op, status: outcome.status, rows: outcome.rows, nanos: nanos)
+                try socket.send(reply)
                 if outcome.status != .ok {
                     // Status and location only: error messages may quote a feature value.
                     logger.debug("request refused", metadata: ["op": "\(outcome.op)", "status": "\(outcome.status.name)"])
