@@ -21,7 +21,7 @@
 //   ReadmitWire               the wire protocol codec (pure, no sockets)
 //   ReadmitKeys               CURVE key pairs and key files (libzmq's key functions only)
 //   ReadmitServer             the daemon's machinery (sockets, workers, reload, auth, stats, INFO)
-//   ReadmitHTTP               readmitd's optional HTTP listener: /metrics, /healthz, /readyz (FlyingFox)
+//   ReadmitHTTP               readmitd's optional HTTP listener: /metrics, /healthz, /readyz (poll(2), bounded)
 //   readmit, readmitd         executables: argument parsing and process wiring only
 //   FuzzSpec, FuzzModelFile,  libFuzzer targets (fuzz/targets/, fuzz/README.md): in a normal build,
 //   FuzzRecords
@@ -43,8 +43,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         // YAML for dataset specs: libyaml underneath, and nodes that keep their line and column.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        // The optional HTTP listener for probes and metrics (readmitd --http): small, no dependencies.
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
@@ -90,8 +88,6 @@ let package = Package(
             name: "ReadmitHTTP",
             dependencies: [
                 "ReadmitServer", "ReadmitParallel",
-                .product(name: "FlyingFox", package: "FlyingFox"),
-                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -126,6 +122,7 @@ let package = Package(
         .testTarget(name: "ReadmitWireTests", dependencies: ["ReadmitWire"]),
         .testTarget(name: "ReadmitTextIndexTests", dependencies: ["ReadmitTextIndex"]),
         .testTarget(name: "ReadmitParallelTests", dependencies: ["ReadmitParallel"]),
+        .testTarget(name: "ReadmitHTTPTests", dependencies: ["ReadmitHTTP"]),
         .testTarget(name: "ReadmitServerTests", dependencies: ["ReadmitServer", "ReadmitParallel", "ReadmitWire", "ReadmitCore", "ReadmitSpec", "ReadmitKeys", "CZeroMQ"]),
     ]
 )

@@ -7,7 +7,9 @@ ships), and checks that the counters moved by exactly what was sent.
 """
 import http.client
 import json
+import os
 import signal
+import socket
 import struct
 import subprocess
 import time
@@ -108,15 +110,12 @@ def requests_total(samples):
     return sum(v for (n, _), v in samples.items() if n == "readmitd_requests_total")
 
 
-def scrape_until_counted(port, total, seconds=5):
-    """Scrapes until `readmitd_requests_total` sums to `total` (bounded): the daemon counts a
-    request just after sending its reply, so a scrape right after the reply may precede it."""
-    deadline = time.time() + seconds
-    while True:
-        scraped = scrape(port)
-        if requests_total(scraped[1]) >= total or time.time() > deadline:
-            return scraped
-        time.sleep(0.01)
+def scrape_counted(port, total):
+    """Scrapes once; `readmitd_requests_total` must already sum to `total`: the daemon counts a
+    request before sending its reply, so a client that has every reply finds them all counted."""
+    scraped = scrape(port)
+    assert requests_total(scraped[1]) == total, scraped[2]
+    return scraped
 
 
 def test_exposition_is_strict_prometheus_text(served):
@@ -149,7 +148,7 @@ def test_counters_move_by_what_was_sent(served):
     schema_reply = served.call([header(OPS["INFO"], 1)])
     schema = json.loads(schema_reply["frames"][0])
     cols = schema["n_features"]
-    _, before, _ = scrape_until_counted(served.http_port, served.sent)
+    _, before, _ = scrape_counted(served.http_port, served.sent)
     assert requests_total(before) == served.sent
 
     for i in range(3):
@@ -159,7 +158,7 @@ def test_counters_move_by_what_was_sent(served):
     bad = served.call(score_request(30, 1, cols + 1, [0.0] * (cols + 1)))
     assert bad["status"] == STATUS["BAD_COLUMNS"]
 
-    families, after, body = scrape_until_counted(served.http_port, served.sent)
+    families, after, body = scrape_counted(served.http_port, served.sent)
 
     def delta(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
@@ -239,7 +238,7 @@ def test_not_ready_without_a_model_then_ready_after_reload():
         assert reply["status"] == 0
         status, _, body = get(d.http_port, "/readyz")
         assert (status, body) == (200, "ready\n")
-        _, samples, _ = scrape_until_counted(d.http_port, d.sent)
+        _, samples, _ = scrape_counted(d.http_port, d.sent)
         assert value(samples, "readmitd_ready") == 1
         assert value(samples, "readmitd_reloads_total", result="ok") == 1
         assert value(samples, "readmitd_requests_total", op="RELOAD", status="OK") == 1
@@ -332,3 +331,115 @@ def test_http_port_in_use_fails_the_start():
                                "--http", f"127.0.0.1:{port}"], capture_output=True, timeout=30)
     assert proc.returncode == 1
     assert "cannot listen" in proc.stderr.decode(), proc.stderr.decode()
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw_exchange(port, data, seconds=5):
+    """Sends `data` on a fresh connection and reads until the daemon closes it or `seconds`
+    pass: the bytes received, and whether the daemon closed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=seconds) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed after answering the part it read; the answer is still to be read
+        received, deadline = b"", time.time() + seconds
+        while time.time() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                return received, True
+            received += chunk
+        return received, False
+
+
+def test_a_huge_request_head_is_refused_at_once_and_costs_nothing_after(served):
+    """A head past 8 KiB is answered 431 and its connection closed. The listener before this one
+    (FlyingFox) compared a line's whole suffix after each byte: 3 MB of header kept a core busy
+    for hours after the client had gone."""
+    pid = served.proc.pid
+    before = cpu_seconds(pid)
+    answer, closed = raw_exchange(served.http_port, b"GET /metrics HTTP/1.1\r\nX: " + b"a" * (3 << 20))
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), answer[:200]
+    assert closed
+    time.sleep(0.5)
+    assert cpu_seconds(pid) - before < 1.0, "the listener kept working on a refused request"
+    assert get(served.http_port, "/healthz")[0] == 200
+
+
+@pytest.mark.parametrize("request_bytes,status", [
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"\x00\x01\x02\r\n\r\n", 400),
+    (b"GET /metrics HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+    (b"GET /metrics HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
+    (b"GET /healthz HTTP/2.0\r\n\r\n", 505),
+    (b"POST /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000, 405),
+])
+def test_malformed_requests_are_answered_and_closed(served, request_bytes, status):
+    answer, closed = raw_exchange(served.http_port, request_bytes)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
+    assert b"\r\nConnection: close\r\n" in answer
+    assert closed
+
+
+def test_keep_alive_pipelining_and_http_1_0(served):
+    """Two requests sent at once on one connection get two answers in order; HTTP/1.0 closes."""
+    answer, closed = raw_exchange(served.http_port,
+                                  b"GET /healthz HTTP/1.1\r\n\r\nGET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert closed
+    first, second = answer.split(b"HTTP/1.1 ", 2)[1:]
+    assert first.startswith(b"200 OK\r\n") and first.endswith(b"\r\n\r\nok: serving\n"), answer
+    assert second.startswith(b"200 OK\r\n") and second.endswith(b"\r\n\r\nready\n"), answer
+    answer, closed = raw_exchange(served.http_port, b"GET /healthz HTTP/1.0\r\n\r\n")
+    assert closed and answer.endswith(b"ok: serving\n"), answer
+    # http.client on one kept-alive connection, as Prometheus scrapes.
+    conn = http.client.HTTPConnection("127.0.0.1", served.http_port, timeout=5)
+    try:
+        for path in ("/metrics", "/healthz", "/readyz", "/metrics"):
+            conn.request("GET", path)
+            r = conn.getresponse()
+            assert r.status == 200 and r.read()
+        conn.request("HEAD", "/metrics")
+        r = conn.getresponse()
+        assert r.status == 405 and r.read() == b"" and int(r.getheader("Content-Length")) > 0
+        conn.request("GET", "/healthz")  # the HEAD's answer had no body to misread as the next answer
+        assert conn.getresponse().read() == b"ok: serving\n"
+    finally:
+        conn.close()
+
+
+def test_silent_connections_neither_block_probes_nor_stay():
+    """Clients that connect and send nothing (or half a head): a probe still gets in (the
+    longest-waiting idle connection is closed to make room past 64), and each silent one is
+    closed within the 10 s request timeout. FlyingFox kept them open forever."""
+    d = Daemon("--model", fixture_model())
+    silent = []
+    try:
+        wait_http(d.proc, d.http_port, "/readyz", 200)
+        for i in range(80):
+            s = socket.create_connection(("127.0.0.1", d.http_port), timeout=15)
+            if i % 2:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x")  # a head never finished
+            silent.append(s)
+        started = time.time()
+        status, _, body = get(d.http_port, "/readyz")
+        assert (status, body) == (200, "ready\n")
+        assert time.time() - started < 2
+        for s in silent:
+            try:
+                assert s.recv(1) == b""  # closed by the daemon, nothing sent
+            except ConnectionResetError:
+                pass
+        assert time.time() - started < 14, "silent connections were kept past the request timeout"
+        assert get(d.http_port, "/healthz")[0] == 200
+    finally:
+        for s in silent:
+            s.close()
+        assert d.stop() == 0
