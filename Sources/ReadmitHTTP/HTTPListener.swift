@@ -156,6 +156,8 @@ private final class ConnectionLoop: @unchecked Sendable {
     let logger: Logger
     private var connections: [Connection] = []
     private var readBuffer = [UInt8](repeating: 0, count: 16 << 10)
+    /// Most answers queued on one connection at once.
+    static let maxPipelined = 16
 
     init(listening: Int32, wake: Int32, routes: ProbeRoutes, logger: Logger) {
         self.listening = listening
@@ -252,8 +254,10 @@ private final class ConnectionLoop: @unchecked Sendable {
 
     /// Answers every complete head received (pipelined requests in order), then writes.
     private func answerWhatArrived(_ index: Int) -> Bool {
-        var consumed = 0
-        while !connections[index].closeAfterAnswer {
+        var consumed = 0, answered = 0
+        // At most `maxPipelined` answers are queued at once (the rest once they are written), so
+        // a read of many tiny requests does not become megabytes of answers held here.
+        while !connections[index].closeAfterAnswer && answered < Self.maxPipelined {
             let received = connections[index].received
             switch HTTPRequestHead.parse(received[consumed...]) {
             case .incomplete:
@@ -268,6 +272,7 @@ private final class ConnectionLoop: @unchecked Sendable {
                       body: "\(version.prefix(32)) is not supported: HTTP/1.1 or HTTP/1.0\n", close: true)
             case .head(let head):
                 consumed += head.length
+                answered += 1
                 let answer = routes.respond(method: head.method, path: head.path)
                 // A HEAD's answer has the headers a GET's would have, and no body (RFC 9110).
                 queue(index, status: answer.status, reason: answer.reason, body: answer.body,
@@ -320,9 +325,10 @@ private final class ConnectionLoop: @unchecked Sendable {
             connections[index].deadline = Self.now() + HTTPListener.lingerTimeout
             return true
         }
-        // Answered: the next request's time starts now.
+        // Answered: the next request's time starts now, and requests already received
+        // (pipelined past `maxPipelined`) are answered.
         connections[index].deadline = Self.now() + HTTPListener.requestTimeout
-        return true
+        return connections[index].received.isEmpty ? true : answerWhatArrived(index)
     }
 }
 

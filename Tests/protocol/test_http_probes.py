@@ -397,6 +397,11 @@ def test_keep_alive_pipelining_and_http_1_0(served):
     first, second = answer.split(b"HTTP/1.1 ", 2)[1:]
     assert first.startswith(b"200 OK\r\n") and first.endswith(b"\r\n\r\nok: serving\n"), answer
     assert second.startswith(b"200 OK\r\n") and second.endswith(b"\r\n\r\nready\n"), answer
+    # Many at once: answered in order, at most 16 queued at a time (the rest as those are written).
+    answer, closed = raw_exchange(served.http_port, b"GET /healthz HTTP/1.1\r\n\r\n" * 700
+                                  + b"GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert closed and answer.count(b"HTTP/1.1 200 OK\r\n") == 701 and answer.count(b"ok: serving\n") == 700
+    assert answer.endswith(b"ready\n")
     answer, closed = raw_exchange(served.http_port, b"GET /healthz HTTP/1.0\r\n\r\n")
     assert closed and answer.endswith(b"ok: serving\n"), answer
     # http.client on one kept-alive connection, as Prometheus scrapes.
