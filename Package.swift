@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "ReadmitFiles"),
         .target(name: "ReadmitParallel"),
         .target(name: "ReadmitTextIndex"),
-        .target(name: "ReadmitSpec", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "ReadmitSpec", dependencies: ["ReadmitFiles", .product(name: "Yams", package: "Yams")]),
         .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "ReadmitTextIndex", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitTextIndex"]),
         .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitParallel", "CXGBoost", "CTreeWalk"]),
@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(name: "ReadmitReport", dependencies: ["ReadmitFiles", "ReadmitParallel"]),
         .target(name: "ReadmitWire", dependencies: ["ReadmitTextIndex"]),
-        .target(name: "ReadmitKeys", dependencies: ["CZeroMQ"]),
+        .target(name: "ReadmitKeys", dependencies: ["CZeroMQ", "ReadmitFiles"]),
         .target(
             name: "ReadmitServer",
             dependencies: [
@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "readmitd",
             dependencies: [
-                "ReadmitServer", "ReadmitHTTP", "ReadmitCore",
+                "ReadmitServer", "ReadmitHTTP", "ReadmitCore", "ReadmitFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

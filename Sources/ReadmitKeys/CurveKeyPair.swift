@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import ReadmitFiles
 
 /// A CURVE key pair in Z85 text (40 characters each), as libzmq and the key files use it.
 ///
@@ -77,15 +78,18 @@ public struct CurveKeyPair: Sendable, Equatable {
     /// opening comment says so). The daemon skips such a file in `--authorized-keys`: a secret
     /// key there is a leak, and the client it belongs to is not authorised by it.
     public static func holdsSecretKey(path: String) -> Bool {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        guard let text = try? RegularFile.readText(path: path, maxBytes: maxKeyFileBytes) else { return false }
         return text.split(whereSeparator: \.isNewline).contains { $0.hasPrefix(secretKeyComment) }
     }
+
+    /// The largest key file read: one is a comment and a 40-character key.
+    static let maxKeyFileBytes = 64 << 10
 
     /// Reads the Z85 key from a key file (first line that is neither empty nor a comment).
     public static func readKey(path: String) throws(KeyFileError) -> String {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw KeyFileError("cannot read key file \(path): \(error.localizedDescription)")
+        do { text = try RegularFile.readText(path: path, maxBytes: maxKeyFileBytes) } catch {
+            throw KeyFileError("cannot read key file \(path): \(error.reason)")
         }
         guard let line = text.split(whereSeparator: \.isNewline)
             .map({ $0.trimmingCharacters(in: .whitespaces) })

@@ -1,4 +1,5 @@
 import Foundation
+import ReadmitFiles
 import Yams
 
 /// Reads a dataset spec from YAML (`docs/DATASET_SPEC.md`).
@@ -8,13 +9,15 @@ import Yams
 /// path, an unknown key is an error rather than ignored, and scalars are read as the text written
 /// (YAML 1.1 would turn `NO`, a Diabetes 130 label value, into `false`).
 public enum SpecReader {
+    /// The largest spec file read: a spec with every table, exclusion and feature of a large
+    /// EHR extract is tens of kilobytes.
+    public static let maxSpecBytes = 16 << 20
+
     /// Reads and validates the spec at `path`.
     public static func read(path: String) throws(SpecError) -> DatasetSpec {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpecError(code: .unreadable, file: path, message: "cannot read the spec file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw SpecError(code: .unreadable, file: path, message: "the spec file is not UTF-8 text")
+        let text: String
+        do { text = try RegularFile.readText(path: path, maxBytes: maxSpecBytes) } catch {
+            throw SpecError(code: .unreadable, file: path, message: "cannot read the spec file: \(error.reason)")
         }
         return try parse(text, file: path)
     }

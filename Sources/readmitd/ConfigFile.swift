@@ -1,4 +1,5 @@
 import Foundation
+import ReadmitFiles
 
 /// A `readmitd --config FILE`: `name = value` lines using the long flag names without dashes
 /// (`model = /var/lib/readmit/model.readmit`, `endpoint = ...` may repeat, `insecure = true`);
@@ -17,8 +18,8 @@ struct ConfigFile {
     /// Parses the file at `path`, naming the line of any error.
     static func load(path: String) throws -> ConfigFile {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigError("cannot read config file \(path): \(error.localizedDescription)")
+        do { text = try RegularFile.readText(path: path, maxBytes: 1 << 20) } catch {
+            throw ConfigError("cannot read config file \(path): \(error.reason)")
         }
         var config = ConfigFile()
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -113,6 +113,10 @@ final class LifecycleTests: XCTestCase {
             (nil, ["--drain-timeout=nan"], "cannot start: --drain-timeout must be a number of seconds, 0 or more, got nan"),
             (nil, ["--drain-timeout=-1"], "cannot start: --drain-timeout must be a number of seconds, 0 or more, got -1"),
         ]
+        // A config path that is not a file (a FIFO would have blocked the start) says what it is.
+        let notAFile = try DaemonProcess(arguments: ["--config", dir], waitForHealth: false)
+        XCTAssertEqual(notAFile.waitForExit(seconds: 15), 1)
+        XCTAssertTrue(notAFile.log.contains("cannot read config file \(dir): not a regular file (a directory)"), notAFile.log)
         for (file, flags, says) in cases {
             var arguments = flags
             if let file {

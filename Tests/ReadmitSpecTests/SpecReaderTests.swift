@@ -178,6 +178,18 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertEqual(mimic.label, .readmissionWithinDays(30))
         XCTAssertEqual(mimic.events.map(\.name), ["diagnoses", "labs"])
     }
+
+    /// A path that is not a spec file says what it is (Foundation's read said only "cannot read").
+    func testAPathThatIsNotASpecFileIsNamed() {
+        let folder = FileManager.default.temporaryDirectory.path
+        for (path, reason) in [(folder, "not a regular file (a directory)"), ("/dev/null", "not a regular file (a device)"),
+                               (folder + "/absent-\(UUID().uuidString).yaml", "No such file or directory")] {
+            XCTAssertThrowsError(try SpecReader.read(path: path)) { error in
+                XCTAssertEqual((error as? SpecError)?.code, .unreadable)
+                XCTAssertTrue("\(error)".contains("\(path): cannot read the spec file: \(reason)"), "\(error)")
+            }
+        }
+    }
 }
 
 final class TimestampAndICDTests: XCTestCase {
