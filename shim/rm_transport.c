@@ -151,6 +151,11 @@ static int rm_peer_open(readmit_client *client, size_t i) {
     int connect_timeout = RM_CONNECT_TIMEOUT_MS;
     if (rc == READMIT_OK)
         rc = rm_setopt(client, i, ZMQ_CONNECT_TIMEOUT, &connect_timeout, sizeof connect_timeout, "ZMQ_CONNECT_TIMEOUT");
+    /* libzmq connects to an IPv6 address only from a socket with ZMQ_IPV6 (tcp://[::1]:5555
+     * failed as "cannot resolve the host"); set for a bracketed IPv6 host only, so that a
+     * host name still resolves to IPv4 as the daemon binds it (tcp://127.0.0.1, localhost). */
+    int ipv6 = rm_endpoint_is_ipv6(client->endpoints[i]);
+    if (rc == READMIT_OK && ipv6) rc = rm_setopt(client, i, ZMQ_IPV6, &ipv6, sizeof ipv6, "ZMQ_IPV6");
     if (rc != READMIT_OK) return rc;
     /* The monitor is attached before connecting, so no connection event is missed. */
     char address[64];

@@ -11,10 +11,12 @@
  * BAD_ARGUMENT from the fixture model without its interval (tests/tools/model_without_interval.py).
  */
 #include <math.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,6 +132,47 @@ static void test_score(void) {
     CHECK_RC(c, readmit_score(c, NULL, 0, nf, NULL), READMIT_OK);
     free(x), free(risk), free(risk2), free(aty), free(tier);
     readmit_close(c);
+}
+
+/* Whether this host has the IPv6 loopback (a container may not). */
+static int have_ipv6_loopback(void) {
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    struct sockaddr_in6 sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin6_family = AF_INET6;
+    sa.sin6_addr = in6addr_loopback;
+    int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+/* A daemon on tcp://[::1]:PORT (the daemon binds it; the README names ::1 as a loopback
+ * target): the client reaches it and gets the same scores as over 127.0.0.1. The shim did
+ * not set ZMQ_IPV6, so libzmq never resolved the address ("cannot resolve the host"). */
+static void test_ipv6_endpoint(void) {
+    if (!have_ipv6_loopback()) {
+        fprintf(stderr, "SKIP test_ipv6_endpoint: no IPv6 loopback on this host\n");
+        return;
+    }
+    char v6[64];
+    snprintf(v6, sizeof v6, "tcp://[::1]:%d", th_free_port());
+    th_daemon d;
+    CHECK(th_daemon_start(&d, 0, "--endpoint", v6, (const char *)NULL), "start a daemon on %s too", v6);
+    readmit_client *over4 = th_open(d.endpoint, 10000, 0), *over6 = th_open(v6, 10000, 0);
+    int ready = 0;
+    CHECK_RC(over6, readmit_health(over6, &ready, NULL), READMIT_OK);
+    CHECK(ready, "HEALTH over %s says ready", v6);
+    size_t rows = 20;
+    double *x = malloc(rows * nf * sizeof *x), *risk4 = malloc(rows * sizeof *risk4), *risk6 = malloc(rows * sizeof *risk6);
+    th_fill_rows(over4, x, rows, nf, 3);
+    CHECK_RC(over4, readmit_score(over4, x, rows, nf, risk4), READMIT_OK);
+    CHECK_RC(over6, readmit_score(over6, x, rows, nf, risk6), READMIT_OK);
+    CHECK(memcmp(risk4, risk6, rows * sizeof *risk4) == 0, "the same risks over IPv6 as over IPv4");
+    free(x), free(risk4), free(risk6);
+    readmit_close(over4);
+    readmit_close(over6);
+    th_daemon_stop(&d);
 }
 
 static void test_daemon_errors(void) {
@@ -1429,6 +1472,7 @@ int main(void) {
     RUN(test_info_and_schema);
     if (nf > 0) {
         RUN(test_score);
+        RUN(test_ipv6_endpoint);
         RUN(test_daemon_errors);
         RUN(test_explain);
         RUN(test_large_batch);

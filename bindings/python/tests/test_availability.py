@@ -59,6 +59,32 @@ def test_killed_daemon_is_unavailable_fast():
         d.stop()
 
 
+def _have_ipv6_loopback() -> bool:
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _have_ipv6_loopback(), reason="no IPv6 loopback on this host")
+def test_an_ipv6_loopback_endpoint_is_reached():
+    """A daemon also on tcp://[::1]:PORT answers there with the same risks as over 127.0.0.1
+    (the library did not set ZMQ_IPV6, so the address never resolved)."""
+    v6 = f"tcp://[::1]:{free_port()}"
+    d = Daemon(0, "--endpoint", v6)
+    try:
+        with readmit.Client(d.endpoint) as over4, readmit.Client(v6, timeout_ms=5000, retries=0) as over6:
+            assert over6.health()["ready"]
+            n = over4.n_features
+            x = np.zeros((3, n))
+            assert np.array_equal(over4.score(x), over6.score(x))
+    finally:
+        d.stop()
+
+
 @pytest.mark.parametrize("endpoint", ["localhost:5555", "tcp://127.0.0.1:0", "ipc://"])
 def test_invalid_endpoint_is_named(endpoint):
     with pytest.raises(readmit.InvalidArgumentError, match=f"invalid endpoint '{endpoint}'"):

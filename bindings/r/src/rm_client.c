@@ -63,6 +63,10 @@ static char *rm_strdup(const char *s) {
 /* sockaddr_un.sun_path holds 108 bytes on Linux (104 on BSDs), with the terminating NUL. */
 #define RM_IPC_PATH_MAX 107
 
+int rm_endpoint_is_ipv6(const char *endpoint) {
+    return strncmp(endpoint, "tcp://[", 7) == 0;
+}
+
 int rm_endpoint_valid(const char *endpoint, char *why, size_t why_size) {
     const char *reason = NULL;
     char detail[96];
@@ -169,8 +173,9 @@ int readmit_open(const char *endpoint, readmit_client **out) {
 static int rm_check_endpoint(void *context, const char *endpoint, int *zerr) {
     void *s = zmq_socket(context, ZMQ_REQ);
     if (!s) { *zerr = zmq_errno(); return 0; }
-    int linger = 0;
+    int linger = 0, ipv6 = rm_endpoint_is_ipv6(endpoint);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (ipv6) zmq_setsockopt(s, ZMQ_IPV6, &ipv6, sizeof ipv6);
     int ok = zmq_connect(s, endpoint) == 0;
     if (!ok) *zerr = zmq_errno();
     zmq_close(s);

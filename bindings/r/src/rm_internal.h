@@ -245,6 +245,10 @@ typedef struct {
     int copy;
 } rm_request;
 
+/* Whether a tcp endpoint's host is a bracketed IPv6 address (tcp://[::1]:5555): its socket
+ * needs ZMQ_IPV6. */
+int rm_endpoint_is_ipv6(const char *endpoint);
+
 /* Allocates the client's peers and opens a socket to every endpoint (connecting in the
  * background). */
 int rm_transport_connect(readmit_client *client);

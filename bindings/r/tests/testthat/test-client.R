@@ -217,4 +217,19 @@ test_that("a daemon that goes away gives readmit_unavailable_error at once, not 
   expect_lt(as.numeric(Sys.time() - t0, units = "secs"), 1.5)
 })
 
+test_that("a daemon on the IPv6 loopback is reached, with the same risks as over 127.0.0.1", {
+  skip_without_daemon(daemon)
+  # The library did not set ZMQ_IPV6, so tcp://[::1]:PORT never resolved.
+  v6 <- sprintf("tcp://[::1]:%d", free_port())
+  d2 <- tryCatch(start_daemon(c("--endpoint", v6)), error = function(e) NULL)
+  skip_if(is.null(d2), "no IPv6 loopback on this host (the daemon could not bind ::1)")
+  on.exit(stop_daemon(d2), add = TRUE)
+  over4 <- readmit_connect(d2$endpoint, timeout_ms = 10000)
+  over6 <- readmit_connect(v6, timeout_ms = 5000, retries = 0)
+  on.exit({ readmit_close(over4); readmit_close(over6) }, add = TRUE)
+  expect_true(readmit_health(over6)$ready)
+  x <- feature_matrix(over4, 5)
+  expect_identical(readmit_score(over6, x), readmit_score(over4, x))
+})
+
 stop_daemon(daemon)
