@@ -117,7 +117,7 @@ def dirty_files(a, work):
     put(9, texts[0]["name"], "Mar,tian \"x\"")       # quoted: a comma and quotes in a level
     put(10, texts[0]["name"], "Café")                # non-ASCII unknown level
     put(10, numbers[1], "")                          # empty: missing
-    put(11, numbers[2], "0x10")
+    put(11, numbers[2], "0x10")                      # hexadecimal: not a decimal number
     # Terms whose sum_of overflows (1e308 + 1e308): a not_finite error of that row alone (it
     # failed the whole batch before), the others' scores unchanged.
     if sums and all(c in col for c in sums[0][:2]):
