@@ -18,13 +18,15 @@ public enum CompressedFile {
         return try gunzip(raw, file: path)
     }
 
-    /// The file's bytes, unchanged.
+    /// The file's bytes, unchanged; `-` is standard input (read to its end), as `--out -` is
+    /// standard output, so an export can be piped in.
     static func readRaw(path: String) throws(DataError) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
+        let standardInput = path == "-"
+        let fd = standardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw DataError(code: .fileNotFound, file: path, message: "cannot open file (does it exist and is it readable?)")
         }
-        defer { close(fd) }
+        defer { if !standardInput { close(fd) } }
         var info = stat()
         // One read of the known size (plus one byte, to see the end); a pipe or a growing file
         // doubles the buffer until read returns 0.

@@ -21,7 +21,7 @@ struct EncodeCommand: ParsableCommand {
     @Option(name: .long, help: "Model file written by `readmit train`.")
     var model: String
 
-    @Option(name: .long, help: "Raw records (CSV or CSV.gz): one flat row per encounter (docs/PROTOCOL.md, \"Raw records\").")
+    @Option(name: .long, help: "Raw records (CSV or CSV.gz; - for standard input): one flat row per encounter (docs/PROTOCOL.md, \"Raw records\").")
     var records: String
 
     @Option(name: .long, help: "csv (a header of feature names, then one row per record) or f64 (rows x features little-endian float64, row-major, no header).")

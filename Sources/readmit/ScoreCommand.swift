@@ -40,7 +40,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .long, help: "With --data, for a model with history features: derive (from the earlier encounters in the tables) or unknown.")
     var history: HistorySource?
 
-    @Option(name: .long, help: "Raw records to score instead (CSV or CSV.gz): one flat row per encounter, each scored alone, history fields as columns (docs/PROTOCOL.md, \"Raw records\"; `readmit history` derives them).")
+    @Option(name: .long, help: "Raw records to score instead (CSV or CSV.gz; - for standard input): one flat row per encounter, each scored alone, history fields as columns (docs/PROTOCOL.md, \"Raw records\"; `readmit history` derives them).")
     var records: String?
 
     @Option(name: .long, help: "With --records: explain each row's risk by its k largest feature contributions.")

@@ -27,14 +27,22 @@ final class CLITests: XCTestCase {
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
-    func run(_ args: [String]) throws -> Run {
+    func run(_ args: [String], standardInput: Data? = nil) throws -> Run {
         let bin = try XCTUnwrap(Self.binary, "build the readmit executable first (swift build)")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: bin)
         p.arguments = args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
+        let input = standardInput.map { _ in Pipe() }
+        if let input { p.standardInput = input }
         try p.run()
+        if let input, let standardInput {
+            DispatchQueue.global().async {
+                input.fileHandleForWriting.write(standardInput)
+                try? input.fileHandleForWriting.close()
+            }
+        }
         // Both pipes at once: a large stderr (an error quoting a huge field) must not block the child.
         nonisolated(unsafe) var e = Data()
         let errorRead = DispatchGroup()
@@ -371,6 +379,10 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(viaRecords[2], "")
         for r in excluded { XCTAssertEqual(viaRecords[r], "", "excluded row \(r + 1)") }
         for (k, r) in good.enumerated() { XCTAssertEqual(viaRecords[r], "\(scored.risk[k])", "row \(r + 1)") }
+        // `--records -` reads standard input, as `--out -` writes standard output: the same scores.
+        let piped = try run(["score", "--model", model, "--records", "-", "--out", "-"], standardInput: try Data(contentsOf: URL(fileURLWithPath: flat)))
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertEqual(piped.stdout, try String(contentsOfFile: scores, encoding: .utf8))
 
         // A field absent from the whole file is the file's problem, worded for the CLI (the
         // daemon's "absent from the request ... set the option" named neither).
