@@ -26,8 +26,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of every random choice; the same seed gives the same model.")
     var seed: UInt64 = 42
 
-    @Option(name: .long, help: "Threads for XGBoost training.")
+    @Option(name: .long, help: "Threads for training, 1 to 1024 (default: the machine's cores).")
     var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// The most `--threads`: far past any machine's cores, and well below what breaks a
+    /// thread pool.
+    static let maxThreads = 1024
 
     @Option(name: .customLong("history-withheld-share"),
             help: "Share of training encounters added again with their history withheld (unknown history is then a state the model has seen); 0 disables.")
@@ -99,6 +103,10 @@ struct TrainCommand: ParsableCommand {
             }
             // Options are checked before the data is read: a typo fails at once.
             guard (0...1).contains(historyWithheldShare) else { throw ValidationError("--history-withheld-share must be between 0 and 1") }
+            // 0 was raised to 1 unannounced; 100000 crashed XGBoost's thread pool (SIGSEGV).
+            guard (1...Self.maxThreads).contains(threads) else {
+                throw ValidationError("--threads must be from 1 to \(Self.maxThreads), not \(threads) (this machine has \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+            }
             var grid: [BoosterSetting]?
             if let boosterGrid {
                 do {
@@ -114,7 +122,7 @@ struct TrainCommand: ParsableCommand {
             options.seed = seed
             options.quick = quick
             options.ablation = !noAblation
-            options.threads = max(1, threads)
+            options.threads = threads
             options.historyWithheldShare = historyWithheldShare
             options.boosterGrid = grid
             console.logger.info("training on \(tables.encounters.file) through \(specPath)")

@@ -119,6 +119,13 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(grid.status, 0)
         XCTAssertTrue(grid.stderr.contains("--booster-grid 4:5,5:x: item 2 of 2: '5:x': min_child_weight 'x' is not a whole number"), grid.stderr)
         XCTAssertFalse(grid.stderr.contains("training on"), grid.stderr)
+        // --threads out of range (100000 crashed XGBoost's thread pool; 0 became 1 unannounced).
+        for threads in ["0", "100000"] {
+            let r = try run(["train", "--data", try write(try subset(50), "ok.csv", dir), "--out", out, "--threads", threads])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("--threads must be from 1 to 1024, not \(threads)"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("training on"), r.stderr)
+        }
     }
 
     func testEveryCommandHasHelp() throws {
