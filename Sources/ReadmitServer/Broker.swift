@@ -36,6 +36,8 @@ final class Broker {
     private let maxQueuedBytes: Int
     private let authorizedKeys: Locked<AuthorizedKeys>?
     private let workers: Int
+    /// Why a worker could not start, set by that worker: the start then fails.
+    private let workerFailure: Locked<String?>
     private let drainTimeout: Double
     private let phase: Locked<ServerPhase>
     private let logger: Logger
@@ -64,13 +66,14 @@ final class Broker {
     private var framePool: FramePool? = FramePool()
 
     init(front: ZMQSocket, backend: ZMQSocket, control: ZMQSocket, handler: RequestHandler,
-         workers: Int, maxQueued: Int, maxQueuedBytes: Int, authorizedKeys: Locked<AuthorizedKeys>?,
+         workers: Int, workerFailure: Locked<String?>, maxQueued: Int, maxQueuedBytes: Int, authorizedKeys: Locked<AuthorizedKeys>?,
          drainTimeout: Double, phase: Locked<ServerPhase>, logger: Logger) {
         self.front = front
         self.backend = backend
         self.control = control
         self.handler = handler
         self.workers = workers
+        self.workerFailure = workerFailure
         self.maxQueued = maxQueued
         self.maxQueuedBytes = maxQueuedBytes
         self.authorizedKeys = authorizedKeys
@@ -90,8 +93,10 @@ final class Broker {
         defer { phase.withLock { $0 = .stopped } }
         var stopping = false
         var deadline = Date.distantFuture
-        // Wait for every worker to announce itself before serving, so none is missed at stop.
+        // Wait for every worker to announce itself before serving, so none is missed at stop;
+        // a worker that failed to start never will (the start fails on it).
         while known.count < workers {
+            if workerFailure.current != nil { return }
             if pollReadable([backend], timeoutMs: 100)[0] { _ = try? drainBackend() }
         }
         phase.withLock { $0 = .serving }

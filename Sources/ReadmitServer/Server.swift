@@ -58,7 +58,9 @@ public final class Server: @unchecked Sendable {
             throw StartError(message: "--curve-secret-key and --authorized-keys must be given together")
         }
         guard !config.endpoints.isEmpty else { throw StartError(message: "no --endpoint given") }
-        guard config.workers >= 1 else { throw StartError(message: "--workers must be at least 1") }
+        guard (1...ServerConfiguration.maxWorkers).contains(config.workers) else {
+            throw StartError(message: "--workers must be from 1 to \(ServerConfiguration.maxWorkers), got \(config.workers)")
+        }
         // 0 rows refused every request but HEALTH, STATS and INFO while the daemon looked well.
         guard config.maxRows >= 1 else { throw StartError(message: "--max-rows must be at least 1, got \(config.maxRows)") }
         // A NaN deadline never passes, so the drain would wait for ever (and inf means that too).
@@ -134,20 +136,29 @@ public final class Server: @unchecked Sendable {
 
         let handler = RequestHandler(store: store, stats: stats, decoder: RequestDecoder(maxRows: config.maxRows),
                                      allowReloadPath: config.allowReloadPath, workers: config.workers, logger: logger)
+        let workerFailure = Locked<String?>(nil)
         for i in 0..<config.workers {
             let (ctx, endpoint, logger) = (context, backendEndpoint, logger)
             threads.append(JoinableThread(name: "readmitd-worker-\(i)") {
-                Worker.run(index: i, context: ctx, backend: endpoint, handler: handler, logger: logger)
+                Worker.run(index: i, context: ctx, backend: endpoint, handler: handler, logger: logger) { failure in
+                    workerFailure.withLock { $0 = $0 ?? failure }
+                }
             })
         }
         let broker = SocketBox(Broker(front: front, backend: backend, control: control, handler: handler,
-                                      workers: config.workers, maxQueued: config.maxQueued,
+                                      workers: config.workers, workerFailure: workerFailure, maxQueued: config.maxQueued,
                                       maxQueuedBytes: config.maxQueuedBytes,
                                       authorizedKeys: config.authorizedKeysDirectory == nil ? nil : authorizedKeys,
                                       drainTimeout: config.drainTimeout, phase: phaseState, logger: logger))
         brokerThread = JoinableThread(name: "readmitd-broker") {
             let b = broker.take()
             b.run()
+        }
+        // The broker serves once every worker has announced itself; a worker that could not
+        // open its socket never will, and the start fails naming why (it waited for ever).
+        while phase == .starting && workerFailure.current == nil { usleep(1_000) }
+        if let failure = workerFailure.current {
+            throw StartError(message: failure)
         }
         if let problem = TreeWalk.environmentProblem {
             logger.warning("\(problem); scoring with the \(TreeWalk.selected.rawValue) tree walk")

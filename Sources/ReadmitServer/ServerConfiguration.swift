@@ -8,6 +8,9 @@ public struct ServerConfiguration: Sendable {
     public var endpoints: [String] = ["tcp://127.0.0.1:5555"]
     /// Worker threads.
     public var workers: Int = 2
+    /// The most worker threads: each holds a ZeroMQ socket, and libzmq allows 1023 per context
+    /// (past about 1020 workers the rest could not start and the daemon waited for them for ever).
+    public static let maxWorkers = 512
     /// Largest `n_rows` accepted.
     public var maxRows: Int = WireFormat.defaultMaxRows
     /// ZMQ_MAXMSGSIZE on the front socket: larger frames make libzmq drop the peer.

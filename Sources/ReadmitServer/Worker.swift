@@ -12,14 +12,27 @@ enum Worker {
     static let ready: [UInt8] = Array("R".utf8)
     static let stop: [UInt8] = Array("STOP".utf8)
 
-    /// Runs the worker loop until told to stop or the context ends.
-    static func run(index: Int, context: ZMQContext, backend: String, handler: RequestHandler, logger: Logger) {
+    /// Runs the worker loop until told to stop or the context ends; `failedToStart` is called
+    /// (instead of announcing the worker) when its socket cannot be opened.
+    static func run(index: Int, context: ZMQContext, backend: String, handler: RequestHandler, logger: Logger,
+                    failedToStart: @Sendable (String) -> Void) {
+        let socket: ZMQSocket
         do {
-            let socket = try ZMQSocket(context, type: ZMQ_DEALER)
-            defer { socket.close() }
+            socket = try ZMQSocket(context, type: ZMQ_DEALER)
+        } catch {
+            failedToStart("worker \(index) cannot open its socket: \(error)")
+            return
+        }
+        defer { socket.close() }
+        do {
             try socket.set(ZMQ_LINGER, 0)
             try socket.set(ZMQ_ROUTING_ID, bytes: Array("w\(index)".utf8))
             try socket.connect(backend)
+        } catch {
+            failedToStart("worker \(index) cannot connect its socket: \(error)")
+            return
+        }
+        do {
             try socket.send([ready])
             while let frames = try socket.receive() {
                 if frames.count == 1 && frames[0].count == stop.count && frames[0].array == stop { break }

@@ -27,7 +27,7 @@ struct Readmitd: ParsableCommand {
     @Option(help: "Endpoint to bind, tcp:// or ipc:// (repeatable; default tcp://127.0.0.1:5555).")
     var endpoint: [String] = []
 
-    @Option(help: "Worker threads (default: the number of cores).")
+    @Option(help: "Worker threads, 1 to 512 (default: the number of cores).")
     var workers: Int?
 
     @Option(help: "Largest n_rows accepted in one request (default 1000000).")

@@ -84,6 +84,29 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(daemon.log.contains("/nonexistent/model.readmit"), daemon.log)
     }
 
+    /// A worker that cannot open its socket (here: too few file descriptors) fails the start,
+    /// naming it; the daemon waited for it for ever, logging "serving" and answering nothing.
+    func testAWorkerThatCannotStartFailsTheStart() throws {
+        let port = try DaemonProcess.freePort()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "ulimit -n 60 && exec \"$0\" --workers 100 --endpoint tcp://127.0.0.1:\(port)", try DaemonProcess.binary()]
+        let log = Pipe()
+        p.standardOutput = log
+        p.standardError = log
+        let exited = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in exited.signal() }
+        try p.run()
+        if exited.wait(timeout: .now() + 30) == .timedOut {
+            kill(p.processIdentifier, SIGKILL)  // it does not stop on SIGTERM while it waits
+            p.waitUntilExit()
+            return XCTFail("the daemon did not exit within 30 s: \(String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        }
+        let output = log.fileHandleForReading.readDataToEndOfFile()
+        XCTAssertEqual(p.terminationStatus, 1)
+        XCTAssertTrue(String(decoding: output, as: UTF8.self).contains("cannot open its socket"), String(decoding: output, as: UTF8.self))
+    }
+
     func testIpcEndpointAndConfigFile() throws {
         let dir = NSTemporaryDirectory() + "readmitd-cfg-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -112,6 +135,7 @@ final class LifecycleTests: XCTestCase {
             ("max-rows = 0\n", [], "cannot start: --max-rows must be at least 1, got 0"),
             (nil, ["--drain-timeout=nan"], "cannot start: --drain-timeout must be a number of seconds, 0 or more, got nan"),
             (nil, ["--drain-timeout=-1"], "cannot start: --drain-timeout must be a number of seconds, 0 or more, got -1"),
+            (nil, ["--workers=513"], "cannot start: --workers must be from 1 to 512, got 513"),
         ]
         // A config path that is not a file (a FIFO would have blocked the start) says what it is.
         let notAFile = try DaemonProcess(arguments: ["--config", dir], waitForHealth: false)
