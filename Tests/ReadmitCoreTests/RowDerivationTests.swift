@@ -249,7 +249,7 @@ final class RowDerivationTests: XCTestCase {
         }
         XCTAssertEqual(lenient.byRow.count, badRows, "the rows read alone with an error, and no other")
         XCTAssertGreaterThan(badRows, 100)
-        XCTAssertGreaterThan(batch.filter { !$0.isNaN }.count, 1000)
+        XCTAssertGreaterThan(batch.filter { !$0.isNaN }.count, 700)  // 4 of the 13 codes are numbers (not 0x10): about 920
         var strict = RowErrors()
         XCTAssertThrowsError(try SourceTable(columns: [("n", .texts(values: texts, codes: codes))], rows: codes.count, missing: tokens)
             .numbers("n", key: "features[0]", strict: true, errors: &strict)) { error in
