@@ -7,7 +7,7 @@
 #   c_reply  shim/ reply validation, RECORDS and HISTORY replies, INFO schema
 #   c_json   shim/ JSON parser, INFO schema reader, reply messages
 #   c_texts  shim/ texts from one buffer with offsets against one C string per row
-#   csv   Sources/ReadmitTables/CSVTable.swift (with DataError, CompressedFile)
+#   csv   Sources/ReadmitTables/CSVTable.swift (with DataError, CompressedFile, DecimalText)
 #   spec  fuzz/targets/FuzzSpec: the dataset-spec reader (Yams, node walk, validator)
 #   model fuzz/targets/FuzzModelFile: the model-file loader and the records encoder it drives
 #   records  fuzz/targets/FuzzRecords: raw records a client chooses through a real model's spec
@@ -39,9 +39,9 @@ for t in "${targets[@]}"; do
       rm -rf "$src" ;;
     csv)
       # CSVTable's module imports ReadmitSpec only for names it does not use here; the copies
-      # drop that import so the three files build alone.
+      # drop that import so the four files build alone.
       src=$(mktemp -d)
-      for f in CSVTable DataError CompressedFile; do sed '/^import ReadmitSpec$/d' "Sources/ReadmitTables/$f.swift" > "$src/$f.swift"; done
+      for f in CSVTable DataError CompressedFile DecimalText; do sed '/^import ReadmitSpec$/d' "Sources/ReadmitTables/$f.swift" > "$src/$f.swift"; done
       "${SWIFTC[@]}" -module-name FuzzCSV -I Sources/CDeflate "$src"/*.swift fuzz/swift/FuzzCSV.swift -ldeflate -o "$out/fuzz_csv"
       rm -rf "$src" ;;
     spec|model|records)

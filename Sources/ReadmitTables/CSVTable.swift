@@ -639,7 +639,7 @@ public struct CSVTable: Sendable {
         if let v = plainInteger(row: row, column: column) { return Double(v) }
         let text = string(row: row, column: column)
         if text == missing || text.isEmpty { return nil }
-        guard SourceTable.isDecimal(text), let value = Double(text), value.isFinite else {
+        guard DecimalText.isDecimal(text), let value = Double(text), value.isFinite else {
             throw DataError(code: .badNumber, file: file, line: line(ofRow: row), column: header[column],
                             message: "'\(text)' is not a number")
         }

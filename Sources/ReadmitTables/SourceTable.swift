@@ -508,34 +508,8 @@ public struct SourceTable: Sendable {
     /// A text read as a number: a finite decimal `Double`, else nil.
     static func number(_ text: String) -> Double? {
         if let whole = wholeNumber(text) { return whole }
-        guard isDecimal(text), let v = Double(text), v.isFinite else { return nil }
+        guard DecimalText.isDecimal(text), let v = Double(text), v.isFinite else { return nil }
         return v
-    }
-
-    /// Whether `text` is a decimal number as EHR extracts write them: an optional sign, digits
-    /// with an optional decimal point (at least one digit), an optional exponent (`2.5e-3`).
-    /// `Double(_:)` (`strtod`) also reads hexadecimal (`0x29` as 41, `0x1p3` as 8), which in a
-    /// lab count is a garbled field, not a number; it is an error as `three` is.
-    public static func isDecimal(_ text: String) -> Bool {
-        var bytes = text.utf8[...]
-        if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-        func digits() -> Int {
-            let count = bytes.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
-            bytes = bytes.dropFirst(count)
-            return count
-        }
-        var mantissa = digits()
-        if bytes.first == UInt8(ascii: ".") {
-            bytes = bytes.dropFirst()
-            mantissa += digits()
-        }
-        guard mantissa > 0 else { return false }
-        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
-            bytes = bytes.dropFirst()
-            if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-            guard digits() > 0 else { return false }
-        }
-        return bytes.isEmpty
     }
 
     /// A text of 1 to 15 ASCII digits after an optional `-`, read without the general parser

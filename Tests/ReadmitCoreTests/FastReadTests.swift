@@ -70,14 +70,14 @@ final class FastReadTests: XCTestCase {
     /// EHR field is a garbled value, an error as `three` is.
     func testOnlyDecimalTextsAreNumbers() throws {
         for text in ["41", "-41", "+41", "41.", ".5", "-.5", "4.1e1", "4.1E+1", "1e-400", "0.000", "1234567890123456789", "-0"] {
-            XCTAssertTrue(SourceTable.isDecimal(text), "'\(text)'")
+            XCTAssertTrue(DecimalText.isDecimal(text), "'\(text)'")
             XCTAssertEqual(SourceTable.number(text)?.bitPattern, Double(text)?.bitPattern, "'\(text)'")
         }
         for text in ["0x29", "0X29", "-0x1p3", "0x1.8p1", "", ".", "+", "-.", "e5", "1e", "1e+", "1.2.3", "1e5.5", " 41", "41 ",
                      "nan", "inf", "Infinity", "1_000", "4,1", "٤١", "1e309"] {
             XCTAssertNil(SourceTable.number(text), "'\(text)'")
         }
-        XCTAssertFalse(SourceTable.isDecimal("0x29"))
+        XCTAssertFalse(DecimalText.isDecimal("0x29"))
         // The training tables read numbers by the same rule.
         let table = try CSVTable(bytes: Array("id,n\n1,0x29\n2,41\n".utf8), file: "t.csv")
         XCTAssertEqual(try table.double(row: 1, column: 1), 41)
