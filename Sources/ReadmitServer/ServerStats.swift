@@ -84,11 +84,6 @@ public final class ServerStats: @unchecked Sendable {
     /// Creates empty statistics.
     public init() {}
 
-    /// Records one reply: its op (name, `UNKNOWN` when unreadable), status, rows and service time.
-    public func record(op: UInt8, status: Status, rows: Int = 0, nanos: UInt64) {
-        state.withLock { $0.count(op: op, status: status, rows: rows, nanos: nanos) }
-    }
-
     /// Records one reply the broker is about to send itself, with its count of requests
     /// received (this one included), in one step.
     func recordAtBroker(op: UInt8, status: Status, rows: Int, nanos: UInt64, received: UInt64) {
@@ -100,7 +95,7 @@ public final class ServerStats: @unchecked Sendable {
 
     /// Records one reply a worker is about to send: it stops counting as running in the same
     /// step as it starts counting as answered, until the broker takes it back
-    /// (``setLoad(atWorker:queued:takingBack:)``).
+    /// (``setLoad(atWorker:queued:received:takingBack:)``).
     func recordAtWorker(op: UInt8, status: Status, rows: Int, nanos: UInt64) {
         state.withLock { s in
             s.count(op: op, status: status, rows: rows, nanos: nanos)
