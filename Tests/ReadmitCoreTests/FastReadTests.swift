@@ -160,4 +160,15 @@ final class FastReadTests: XCTestCase {
             for r in Swift.stride(from: 0, to: data.rowCount, by: 97) { XCTAssertEqual(interned[k][r], data.string(row: r, column: c)) }
         }
     }
+
+    /// The short-text table starts small (a file of 10^6 columns has one per column) and grows:
+    /// 5,000 distinct short texts, each seen twice, intern to 5,000 values in order.
+    func testInterningGrowsFromASmallTable() throws {
+        let texts = (0..<5_000).map { "v\($0)" }
+        let text = "c\n" + (texts + texts).joined(separator: "\n") + "\n"
+        let t = try CSVTable(bytes: Array(text.utf8), file: "g.csv")
+        let column = t.internedColumn(0)
+        XCTAssertEqual(column.values, texts)
+        XCTAssertEqual(column.codes, (0..<10_000).map { Int32($0 % 5_000) })
+    }
 }
