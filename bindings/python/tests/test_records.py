@@ -225,6 +225,25 @@ def test_a_lone_surrogate_is_an_error_naming_the_row_and_field(client, sample_cs
     assert str(info.value).startswith("field 'race', row 6: text is not valid UTF-8"), str(info.value)
 
 
+def test_bytes_are_read_as_utf8_texts(client, sample_csv):
+    # A NumPy "S" column (h5py, some database drivers) holds bytes: str(b"x") is "b'x'", which
+    # was sent as an unknown level (race) or a non-number (time_in_hospital).
+    frame = pd.read_csv(sample_csv, dtype=str, keep_default_na=False).iloc[:20].astype(object)
+    want = client.score_records(frame, warn=False)
+    as_bytes = frame.copy()
+    as_bytes["race"] = np.array([t.encode() for t in frame["race"]])  # dtype S
+    as_bytes["time_in_hospital"] = [t.encode() for t in frame["time_in_hospital"]]
+    as_bytes["gender"] = pd.Categorical([t.encode() for t in frame["gender"]])
+    got = client.score_records(as_bytes, warn=False)
+    assert got["risk"].tolist() == want["risk"].tolist()
+    assert got["warnings"].tolist() == want["warnings"].tolist()
+    as_bytes.loc[3, "race"] = b"Cauca\xffsian"
+    with pytest.raises(readmit.InvalidArgumentError) as info:
+        client.score_records(as_bytes, warn=False)
+    assert (info.value.row, info.value.field) == (3, "race")
+    assert str(info.value).startswith("field 'race', row 3: bytes are not valid UTF-8"), str(info.value)
+
+
 # -- (c) dirty data ----------------------------------------------------------------------------
 
 def test_clean_frame_has_no_warning(client, clean):

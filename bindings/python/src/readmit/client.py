@@ -1081,7 +1081,7 @@ def _texts(column: pd.Series, name: str) -> Tuple[List[str], np.ndarray]:
         elif pd.api.types.is_numeric_dtype(categories.dtype):
             uniques = categories.astype(str).tolist()  # vectorised; the same texts as str()
         else:
-            uniques = [str(c) for c in categories]
+            uniques = [_text_of(c, name, None) for c in categories]
     elif isinstance(column.dtype, pd.StringDtype):
         # pandas' own string columns (the default for texts in pandas 3) factorize in place,
         # missing values as -1, without a Python object per row.
@@ -1094,10 +1094,26 @@ def _texts(column: pd.Series, name: str) -> Tuple[List[str], np.ndarray]:
         else:
             missing = pd.isna(values)
             strings = np.empty(len(values), dtype=object)
-            strings[~missing] = [str(v) for v in values[~missing]]
+            present = np.flatnonzero(~missing)
+            strings[present] = [_text_of(v, name, int(r)) for v, r in zip(values[present], present)]
             codes, found = pd.factorize(strings)
         uniques = list(found)
     return uniques, np.ascontiguousarray(codes, dtype=np.int32)
+
+
+def _text_of(value: Any, name: str, row: Optional[int]) -> str:
+    """A value's text: bytes (a NumPy ``S`` column, h5py, a database driver) decoded as UTF-8,
+    as the C API reads every text, not ``str(b'x')``, which is ``"b'x'"``; anything else by
+    ``str``. Bytes that are not UTF-8 raise InvalidArgumentError naming the field and row."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError as error:
+            where = f", row {row}" if row is not None else ""
+            raise InvalidArgumentError(f"field '{name}'{where}: bytes are not valid UTF-8 "
+                                       f"({error.reason} at byte {error.start}): {bytes(value)!r}",
+                                       row=row, field=name) from None
+    return str(value)
 
 
 def _pack_levels(levels: List[str], name: str, codes: np.ndarray) -> Tuple[bytes, np.ndarray]:
