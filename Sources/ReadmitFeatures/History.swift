@@ -9,7 +9,10 @@ import ReadmitTables
 /// Every row of the encounter table counts as history, excluded ones included (a stay ending in
 /// hospice is still a stay). A first encounter has count 0, sum 0 and count_positive 0; previous
 /// and days since the last discharge are missing. A count with `equals` counts the earlier stays
-/// whose `of` is one of them, and is unknown when one of those stays has `of` missing.
+/// whose `of` is one of them, and is unknown when one of those stays has `of` missing. An
+/// encounter whose admission time (or order) is missing has unknown history (every history
+/// feature missing: not a first encounter's), and one whose times are missing is nobody's
+/// earlier stay.
 package enum History {
     static func compute(_ f: FeatureDefinition, key: String, tables: DatasetTables, records: EncounterRecords, labels: [Bool?],
                         computed: [RawFeature?], strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
@@ -73,6 +76,15 @@ package enum History {
             return false
         }
 
+        /// Whether `r`'s place among the patient's stays is known: its admission time (with
+        /// dates) or its order; without either, true (no stay is known to be earlier).
+        @inline(__always)
+        func startKnown(_ r: Int) -> Bool {
+            if let admitted, discharged != nil { return !admitted[r].isNaN }
+            if let order { return !order[r].isNaN }
+            return true
+        }
+
         /// Whether `a` ended after `b` (discharge time, or order; ties by file order).
         @inline(__always)
         func endsLater(_ a: Int, than b: Int) -> Bool {
@@ -95,42 +107,44 @@ package enum History {
     }
 
     /// Writes the history feature of one patient's encounters (`sorted`: by admission time or
-    /// order, then file order) into `out`. The earlier encounters of the one at position `i`
-    /// are those before it that ended before it began; when, as is usual, end times (or
-    /// orders) rise with the positions, they are the first `m` positions, and each value comes
-    /// from running totals in O(1) (with a window, the sum adds its stays one by one, in the
-    /// same order, so every value is the reference's bit for bit). Otherwise (overlapping or
-    /// missing times), ``fillByVisiting`` looks at every earlier position: O(k^2) for k
-    /// encounters, which for a placeholder patient id shared by 50,000 rows took 135 s.
+    /// order, then file order, missing ones last: ``EncounterRecords/sortStays(_:keys:)``)
+    /// into `out`. The earlier encounters of the one at position `i` are those before it that
+    /// ended before it began. When, as is usual, the end times (or orders) of the stays whose
+    /// times are known rise with the positions, those are the first `m` of them, and each value
+    /// comes from running totals in O(1) (with a window, the sum adds its stays one by one, in
+    /// the same order, so every value is the reference's bit for bit). Otherwise (overlapping
+    /// stays), ``fillByVisiting`` looks at every earlier position: O(k^2) for k encounters,
+    /// which for a placeholder patient id shared by 50,000 rows took 135 s.
     package static func fill(_ kind: FeatureDefinition.HistoryKind, sorted: [Int], times: Times, window: Double?,
                              values: Values, reference: Bool = false, out: inout [Double]) {
-        let k = sorted.count
-        guard !reference, k > 1, let ends = prefixEnds(sorted, times) else {
+        guard !reference, sorted.count > 1, let plan = PrefixPlan(sorted, times) else {
             return fillByVisiting(kind, sorted: sorted, times: times, window: window, values: values, out: &out)
         }
-        // Running totals over positions [0, m): counts as integers (exact), the sum added in
-        // position order as the reference adds it, and the last-ending stay so far.
+        let known = plan.known, k = known.count
+        // Running totals over the first m known stays: counts as integers (exact), the sum
+        // added in position order as the reference adds it, and the last-ending stay so far.
         var matched = [Int](repeating: 0, count: k + 1), unknownMatch = matched, positives = matched, unknownLabel = matched
         var sums = [Double](repeating: 0, count: k + 1)
         var latest = [Int](repeating: -1, count: k + 1)
-        for (position, p) in sorted.enumerated() {
+        for (j, p) in known.enumerated() {
             let match = values.matches?[p]
-            matched[position + 1] = matched[position] + (match == true ? 1 : 0)
-            unknownMatch[position + 1] = unknownMatch[position] + (values.matches != nil && match == nil ? 1 : 0)
-            positives[position + 1] = positives[position] + (values.labels[p] == true ? 1 : 0)
-            unknownLabel[position + 1] = unknownLabel[position] + (values.labels[p] == nil ? 1 : 0)
+            matched[j + 1] = matched[j] + (match == true ? 1 : 0)
+            unknownMatch[j + 1] = unknownMatch[j] + (values.matches != nil && match == nil ? 1 : 0)
+            positives[j + 1] = positives[j] + (values.labels[p] == true ? 1 : 0)
+            unknownLabel[j + 1] = unknownLabel[j] + (values.labels[p] == nil ? 1 : 0)
             let x = values.numbers?[p] ?? .nan
-            sums[position + 1] = x.isNaN ? sums[position] : sums[position] + x
-            let best = latest[position]
-            latest[position + 1] = best < 0 || times.endsLater(p, than: best) ? p : best
+            sums[j + 1] = x.isNaN ? sums[j] : sums[j] + x
+            let best = latest[j]
+            latest[j + 1] = best < 0 || times.endsLater(p, than: best) ? p : best
         }
         for (i, r) in sorted.enumerated() {
-            let m = min(i, ends(r))
+            guard times.startKnown(r) else { out[r] = .nan; continue }
+            let m = min(plan.knownBefore[i], plan.endedBefore(r))
             // The window (with dates) drops the earliest of them: those that ended more than
             // `window` before this admission, a prefix since end times rise.
             var w = 0
             if let window, let d = times.discharged, let a = times.admitted {
-                w = partition(m) { a[r] - d[sorted[$0]] > window }
+                w = partition(m) { a[r] - d[known[$0]] > window }
             }
             switch kind {
             case .count:
@@ -144,7 +158,7 @@ package enum History {
                     out[r] = sums[m]
                 } else {
                     var sum = 0.0
-                    for position in w..<m { if let x = values.numbers?[sorted[position]], !x.isNaN { sum += x } }
+                    for j in w..<m { if let x = values.numbers?[known[j]], !x.isNaN { sum += x } }
                     out[r] = sum
                 }
             case .countPositive:
@@ -161,27 +175,53 @@ package enum History {
         }
     }
 
-    /// When the stays that ended before each encounter began are a prefix of the positions:
-    /// a function giving, for a row, how many positions ended before it began. Nil when they
-    /// are not (a time or order missing, or end times that fall back: an overlap).
-    package static func prefixEnds(_ sorted: [Int], _ times: Times) -> ((Int) -> Int)? {
-        if let a = times.admitted, let d = times.discharged {
-            var previous = -Double.infinity
+    /// When the stays that ended before each encounter began are a prefix of the stays that
+    /// can have ended before any (their times known: `known`, in position order): for each
+    /// position, how many known stays come before it, and for a row, how many known stays
+    /// ended before it began. Nil when they are not a prefix: end times (or orders) that fall
+    /// back (an overlap), or a stay whose place is unknown before one whose place is known
+    /// (not the order ``EncounterRecords/sortStays(_:keys:)`` gives).
+    package struct PrefixPlan {
+        /// The stays that may be someone's earlier stay, in position order.
+        package let known: [Int]
+        /// Per position, the known stays before it.
+        package let knownBefore: [Int]
+        /// For a row, the known stays that ended before it began.
+        package let endedBefore: (Int) -> Int
+
+        package init?(_ sorted: [Int], _ times: Times) {
+            var known: [Int] = [], knownBefore: [Int] = []
+            known.reserveCapacity(sorted.count)
+            knownBefore.reserveCapacity(sorted.count)
+            var previous = -Double.infinity, unknownStartSeen = false
             for p in sorted {
-                guard a[p].isFinite, d[p].isFinite, d[p] >= previous else { return nil }
-                previous = d[p]
+                knownBefore.append(known.count)
+                if !times.startKnown(p) { unknownStartSeen = true; continue }
+                if unknownStartSeen { return nil }
+                // The time that says when p ended, when p can be anyone's earlier stay.
+                let end: Double
+                if times.admitted != nil, let d = times.discharged {
+                    guard !d[p].isNaN else { continue }  // never ended before anything: d <= a is false
+                    end = d[p]
+                } else if let order = times.order {
+                    end = order[p]
+                } else {
+                    continue  // no times: no stay is known to be earlier
+                }
+                guard end >= previous else { return nil }
+                previous = end
+                known.append(p)
             }
-            return { r in partition(sorted.count) { d[sorted[$0]] <= a[r] } }
-        }
-        if let order = times.order {
-            var previous = -Double.infinity
-            for p in sorted {
-                guard order[p].isFinite, order[p] >= previous else { return nil }
-                previous = order[p]
+            self.known = known
+            self.knownBefore = knownBefore
+            if let a = times.admitted, let d = times.discharged {
+                endedBefore = { r in partition(known.count) { d[known[$0]] <= a[r] } }
+            } else if let order = times.order {
+                endedBefore = { r in partition(known.count) { order[known[$0]] < order[r] } }
+            } else {
+                endedBefore = { _ in 0 }
             }
-            return { r in partition(sorted.count) { order[sorted[$0]] < order[r] } }
         }
-        return { _ in 0 }  // no times: no stay is known to be earlier
     }
 
     /// The number of leading positions in 0..<count for which `holds` is true (it holds for a
@@ -199,6 +239,7 @@ package enum History {
     static func fillByVisiting(_ kind: FeatureDefinition.HistoryKind, sorted: [Int], times: Times, window: Double?,
                                values: Values, out: inout [Double]) {
         for (i, r) in sorted.enumerated() {
+            guard times.startKnown(r) else { out[r] = .nan; continue }
             // Earlier encounters of the patient: sorted by start, only those before position
             // i can have ended before r began (unless they overlap it). The window, when
             // declared, limits count, sum and count_positive; previous and days since the

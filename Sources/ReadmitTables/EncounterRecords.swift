@@ -143,9 +143,21 @@ public struct EncounterRecords: Sendable {
         }
         let keys = patientKeys.indices.map { admitted?[$0] ?? order?[$0] ?? Double($0) }
         for g in groups.indices where groups[g].count > 1 {
-            groups[g].sort { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : $0 < $1 }
+            sortStays(&groups[g], keys: keys)
         }
         return groups
+    }
+
+    /// Sorts one patient's rows by `keys` (admission time or order), then file order; a row
+    /// whose key is missing (NaN) goes last. NaN compares neither less nor greater than any
+    /// number, so a plain `<` is no ordering: [3, NaN, 1] stayed as it was, and the stay with
+    /// order 3 lost its earlier stay 1 (a missing order in a lenient `readmit history`).
+    package static func sortStays(_ rows: inout [Int], keys: [Double]) {
+        rows.sort { x, y in
+            let kx = keys[x], ky = keys[y]
+            if kx.isNaN || ky.isNaN { return kx.isNaN == ky.isNaN ? x < y : ky.isNaN }
+            return kx != ky ? kx < ky : x < y
+        }
     }
 
     /// Seconds per row of a timestamp column (NaN when missing or, lenient, unparseable).

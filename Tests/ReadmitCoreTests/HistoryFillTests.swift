@@ -33,18 +33,18 @@ final class HistoryFillTests: XCTestCase {
             }
             admitted = starts
             discharged = ends
-            if pick(8) == 0 { discharged?[pick(UInt64(k))] = .nan }
-            if pick(8) == 0 { admitted?[pick(UInt64(k))] = .nan }
+            for _ in 0..<pick(4) where pick(3) == 0 { discharged?[pick(UInt64(k))] = .nan }
+            for _ in 0..<pick(4) where pick(3) == 0 { admitted?[pick(UInt64(k))] = .nan }
         } else if mode == 3 {
             order = starts.map { $0 / 86_400 }
-            if pick(8) == 0 { order?[pick(UInt64(k))] = .nan }
+            for _ in 0..<pick(4) where pick(3) == 0 { order?[pick(UInt64(k))] = .nan }
             if pick(3) == 0 { admitted = starts }  // admission without discharge: the order decides
         }
         // Rows of the patient in a shuffled file order, sorted as EncounterRecords sorts them.
         var rows = Array(0..<k)
         for i in stride(from: k - 1, to: 0, by: -1) { rows.swapAt(i, pick(UInt64(i + 1))) }
-        let key: (Int) -> Double = { admitted?[$0] ?? order?[$0] ?? Double($0) }
-        let sorted = rows.sorted { key($0) != key($1) ? key($0) < key($1) : $0 < $1 }
+        var sorted = rows
+        EncounterRecords.sortStays(&sorted, keys: (0..<k).map { admitted?[$0] ?? order?[$0] ?? Double($0) })
         let numbers: [Double]? = pick(4) == 0 ? nil : (0..<k).map { _ in pick(6) == 0 ? .nan : Double(pick(1000)) / 7 }
         let matches: [Bool?]? = pick(2) == 0 ? nil : (0..<k).map { _ in pick(20) == 0 ? nil : pick(2) == 0 }
         let labels: [Bool?] = (0..<k).map { _ in pick(20) == 0 ? nil : pick(3) == 0 }
@@ -58,7 +58,7 @@ final class HistoryFillTests: XCTestCase {
         for trial in 0..<2_000 {
             let k = 1 + Int(rng.next() % (trial % 10 == 0 ? 200 : 12))
             let c = randomCase(k, &rng)
-            if History.prefixEnds(c.sorted, c.times) != nil { fast += 1 }
+            if History.PrefixPlan(c.sorted, c.times) != nil { fast += 1 }
             for window in [nil, 86_400.0, 3 * 86_400.0] {
                 for kind in FeatureDefinition.HistoryKind.allCases {
                     var expected = [Double](repeating: .nan, count: k), got = expected
@@ -73,5 +73,29 @@ final class HistoryFillTests: XCTestCase {
         }
         XCTAssertGreaterThan(cases, 25_000)
         XCTAssertGreaterThan(fast, 1_000, "most random patients take the running totals")
+    }
+
+    /// Stays whose times are missing sort last, in file order; the rest by time, then file order.
+    func testStaysWithoutATimeSortLast() {
+        var rows = [0, 1, 2, 3, 4, 5]
+        EncounterRecords.sortStays(&rows, keys: [3, .nan, 1, 3, .nan, 2])
+        XCTAssertEqual(rows, [2, 5, 0, 3, 1, 4])
+    }
+
+    /// A patient whose every stay but one is in sequence, that one without a discharge time
+    /// (or an order) in the middle: still the running totals, not the O(k^2) reference.
+    func testAStayWithoutATimeKeepsTheRunningTotals() {
+        let k = 1_000
+        var admitted = (0..<k).map { Double($0) * 86_400 }, discharged = admitted.map { $0 + 3_600 }
+        discharged[k / 2] = .nan
+        admitted[k / 3] = .nan
+        var sorted = Array(0..<k)
+        EncounterRecords.sortStays(&sorted, keys: admitted)
+        XCTAssertNotNil(History.PrefixPlan(sorted, History.Times(admitted: admitted, discharged: discharged, order: nil)))
+        var order = (0..<k).map(Double.init)
+        order[7] = .nan
+        var byOrder = Array(0..<k)
+        EncounterRecords.sortStays(&byOrder, keys: order)
+        XCTAssertNotNil(History.PrefixPlan(byOrder, History.Times(admitted: nil, discharged: nil, order: order)))
     }
 }

@@ -362,6 +362,28 @@ final class RowDerivationTests: XCTestCase {
         assertSame(derived.fields.first { $0.name == "prev_after_30" }?.values ?? [], [.nan, .nan, 0, 0, .nan])
     }
 
+    /// A stay whose order is missing has unknown history (not a first encounter's) and hides
+    /// no other stay: the rows were sorted with `<`, which NaN breaks, so [3, NaN, 1] stayed
+    /// as it was and the stay with order 3 lost its earlier stay (prior 0, not 1).
+    func testAStayWithoutItsOrderHasUnknownHistoryAndHidesNoOtherStay() throws {
+        let text = """
+            enc,pat,seq,drug_a,drug_b,drug_c,visits_a,visits_b,outcome
+            1,7,3,No,Up,Steady,1,2,>30
+            2,7,?,Down,?,No,0,?,<30
+            3,7,1,?,?,?,3,4,>30
+            4,8,?,No,No,No,1,1,NO
+
+            """
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.write(text, name: "enc.csv", in: dir)
+        let spec = try SpecReader.parse(Self.spec().replacingOccurrences(of: "order: enc", with: "order: seq"), file: "rows.yaml")
+        var errors = RowErrors()
+        let derived = try DerivedHistory(tables: DatasetTables(spec: spec, folders: [dir.path]), errors: &errors)
+        assertSame(derived.fields.first { $0.name == "prior" }?.values ?? [], [1, .nan, 0, .nan])
+        assertSame(derived.fields.first { $0.name == "prior_after_30" }?.values ?? [], [1, .nan, 0, .nan])
+        assertSame(derived.fields.first { $0.name == "prev_after_30" }?.values ?? [], [1, .nan, .nan, .nan])
+    }
+
     func testSpecErrorsNameTheKey() {
         func message(_ feature: String) -> String {
             let text = Self.spec().replacingOccurrences(of: "features:\n", with: "features:\n  \(feature)\n")
