@@ -38,9 +38,15 @@ public enum Labels {
             for (_, rows) in byPatient {
                 let sorted = rows.sorted { admitted[$0] != admitted[$1] ? admitted[$0] < admitted[$1] : $0 < $1 }
                 for r in sorted where !discharged[r].isNaN {
-                    // The first admission that starts strictly after this discharge.
-                    let next = sorted.first { admitted[$0] > discharged[r] }
-                    out[r] = next.map { admitted[$0] - discharged[r] <= window } ?? false
+                    // The first admission that starts strictly after this discharge: a binary
+                    // search of the admissions in order (a scan from the first was O(k^2) for a
+                    // patient's k stays).
+                    var low = 0, high = sorted.count
+                    while low < high {
+                        let mid = low + (high - low) / 2
+                        if admitted[sorted[mid]] > discharged[r] { high = mid } else { low = mid + 1 }
+                    }
+                    out[r] = low < sorted.count ? admitted[sorted[low]] - discharged[r] <= window : false
                 }
             }
             return out
