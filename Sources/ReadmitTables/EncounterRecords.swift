@@ -187,9 +187,12 @@ public struct EncounterRecords: Sendable {
         return out
     }
 
-    /// The patient key of an id text: the integer itself, or the 64-bit FNV-1a hash of its UTF-8.
+    /// The patient key of an id text: the integer itself when the text is one as Swift writes
+    /// it (`123`, `-7`), else the 64-bit FNV-1a hash of its UTF-8. `0123` and `+123` are other
+    /// ids than `123` (medical record numbers keep their leading zeros): read as the integer,
+    /// they were one patient, who shared history and the patients table's row.
     public static func patientKey(_ text: String) -> Int {
-        if let v = Int(text) { return v }
+        if let v = Int(text), String(v) == text { return v }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return Int(bitPattern: UInt(h))

@@ -384,6 +384,27 @@ final class RowDerivationTests: XCTestCase {
         assertSame(derived.fields.first { $0.name == "prev_after_30" }?.values ?? [], [1, .nan, .nan, .nan])
     }
 
+    /// Patient ids `0123`, `123` and `+123` are three patients (a medical record number keeps
+    /// its leading zeros); read as integers they were one, who shared history.
+    func testPatientIdsAreTheirTextsNotTheirIntegers() throws {
+        XCTAssertEqual(EncounterRecords.patientKey("123"), 123)
+        XCTAssertEqual(EncounterRecords.patientKey("-7"), -7)
+        XCTAssertEqual(Set(["0123", "123", "+123", "00123"].map(EncounterRecords.patientKey)).count, 4)
+        let text = """
+            enc,pat,drug_a,drug_b,drug_c,visits_a,visits_b,outcome
+            1,0123,No,Up,Steady,1,2,>30
+            2,123,Down,?,No,0,?,<30
+            3,+123,?,?,?,3,4,>30
+            4,123,No,No,No,1,1,NO
+
+            """
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.write(text, name: "enc.csv", in: dir)
+        var errors = RowErrors()
+        let derived = try DerivedHistory(tables: DatasetTables(spec: SpecReader.parse(Self.spec(), file: "rows.yaml"), folders: [dir.path]), errors: &errors)
+        assertSame(derived.fields.first { $0.name == "prior" }?.values ?? [], [0, 0, 0, 1])
+    }
+
     func testSpecErrorsNameTheKey() {
         func message(_ feature: String) -> String {
             let text = Self.spec().replacingOccurrences(of: "features:\n", with: "features:\n  \(feature)\n")
