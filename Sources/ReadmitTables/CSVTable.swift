@@ -192,6 +192,15 @@ public struct CSVTable: Sendable {
         if parsed.header.isEmpty || parsed.header == [""] {
             throw DataError(code: .empty, file: file, message: "file is empty (no header line)")
         }
+        // A file from a tool that writes another separator (a spreadsheet in a locale with a
+        // decimal comma writes ';') reads as one column, and every field the spec names was
+        // reported missing with no word of why.
+        if parsed.header.count == 1, let separator = [";", "\t", "|"].first(where: { parsed.header[0].contains($0) }) {
+            let shown = separator == "\t" ? "tab" : "'\(separator)'"
+            throw DataError(code: .malformed, file: file, line: Int(parsed.headerLine),
+                            message: "the header is one field that holds \(shown) characters: the file looks \(shown)-separated; "
+                                + "readmit reads comma-separated files (RFC 4180)")
+        }
         // A name twice is ambiguous: the tables took its first column, raw records its last, and
         // the wire refuses it. Unnamed columns (a spreadsheet's trailing commas) are never read.
         var firstField: [String: Int] = [:]

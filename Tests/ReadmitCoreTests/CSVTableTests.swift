@@ -40,6 +40,22 @@ final class CSVTableTests: XCTestCase {
         XCTAssertEqual(ok?.string(row: 2, column: 1), "4")
     }
 
+    /// A semicolon- or tab-separated file (a spreadsheet's export in a locale with a decimal
+    /// comma) reads as one column: it is refused as such, not as every field missing.
+    func testAnotherSeparatorIsNamed() {
+        for (text, shown) in [("enc;pat;age\n1;2;3\n", "';'"), ("enc\tpat\n1\t2\n", "tab"), ("\"enc;pat\"\n1\n", "';'")] {
+            XCTAssertThrowsError(try CSVTable(bytes: Array(text.utf8), file: "s.csv"), text.debugDescription) { error in
+                let e = error as? DataError
+                XCTAssertEqual(e?.code, .malformed)
+                XCTAssertEqual(e?.line, 1)
+                XCTAssertEqual(e?.message, "the header is one field that holds \(shown) characters: the file looks \(shown)-separated; "
+                                   + "readmit reads comma-separated files (RFC 4180)")
+            }
+        }
+        // One column whose name holds none of them is a table.
+        XCTAssertEqual(try? CSVTable(bytes: Array("enc\n1\n".utf8), file: "s.csv").rowCount, 1)
+    }
+
     func testEmptyAndMissingFiles() {
         XCTAssertThrowsError(try CSVTable(bytes: [], file: "empty.csv")) { XCTAssertEqual(($0 as? DataError)?.code, .empty) }
         XCTAssertThrowsError(try CSVTable(path: "/nonexistent/x.csv")) { XCTAssertEqual(($0 as? DataError)?.code, .fileNotFound) }

@@ -38,6 +38,12 @@ def test_quoted_fields_keep_their_line_breaks(tmp_path):
     (b"a,\xffb\n1,2\n", 1, None, "bad_encoding", "header field 2 is not valid UTF-8 (byte 0xFF at byte 1 of the field)"),
     (b"a,b\n1,2\n3\n4,5,6\n", 3, None, "malformed", "row has 1 fields, the header has 2"),
     (b'a,b\n1,2\n"x"y,2\n', 3, None, "malformed", None),
+    (b"enc;pat;age\n1;2;3\n", 1, None, "malformed",
+     "the header is one field that holds ';' characters: the file looks ';'-separated; readmit reads comma-separated "
+     "files (RFC 4180)"),
+    (b"\nenc\tpat\n1\t2\n", 2, None, "malformed",
+     "the header is one field that holds tab characters: the file looks tab-separated; readmit reads comma-separated "
+     "files (RFC 4180)"),
     (b"a,b\r\n1,2\r\n3," + b"7" * ((1 << 20) + 1) + b"\r\n", 3, "b", "field_too_long",
      "column 'b': field 2 is 1048577 bytes long, over the limit of 1048576 bytes (1 MiB)"),
 ])

@@ -90,6 +90,17 @@ readmit_read_records <- function(path) {
     start <- max(previous[previous < bad[1]]) + 1L
     fail(start, sprintf("row has %d fields, the header has %d", counts[bad[1]], counts[ends[1]]), "malformed")
   }
+  # A header of one field holding ';', tabs or '|' (a spreadsheet's export in a locale with a
+  # decimal comma): refused as the CLI refuses it, not sent as one column of every field.
+  if (counts[ends[1]] == 1L) {
+    first <- sub("\r$", "", strsplit(text, "\n", fixed = TRUE)[[1]][ends[1]])
+    separator <- Filter(function(s) grepl(s, first, fixed = TRUE), c(";", "\t", "|"))
+    if (length(separator)) {
+      shown <- if (separator[1] == "\t") "tab" else sprintf("'%s'", separator[1])
+      fail(ends[1], sprintf("the header is one field that holds %s characters: the file looks %s-separated; readmit reads comma-separated files (RFC 4180)",
+                            shown, shown), "malformed")
+    }
+  }
   frame <- tryCatch(
     utils::read.csv(text = text, colClasses = "character", na.strings = character(0), check.names = FALSE,
                     encoding = "UTF-8", fill = FALSE, strip.white = FALSE, comment.char = "", quote = "\"",

@@ -68,6 +68,7 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
                                         name, start, column, "field_too_long")
             if not header:
                 header = record
+                _refuse_another_separator(name, start, header)
             elif len(record) != len(header):
                 raise DataFileError(f"{name}:{start}: row has {len(record)} fields, the header has {len(header)}",
                                     name, start, None, "malformed")
@@ -84,6 +85,18 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
     if columns is None:
         return pd.DataFrame(rows, columns=header, dtype=object)
     return pd.DataFrame({h: pd.Series(v, dtype=object) for h, v in columns.items()}, columns=header)
+
+
+def _refuse_another_separator(name: str, line: int, header: List[str]) -> None:
+    """A header of one field holding ';', tabs or '|' (a spreadsheet's export in a locale with a
+    decimal comma): refused as the CLI refuses it, not sent as one column of every field."""
+    if len(header) != 1:
+        return
+    separator = next((s for s in (";", "\t", "|") if s in header[0]), None)
+    if separator is not None:
+        shown = "tab" if separator == "\t" else f"'{separator}'"
+        raise DataFileError(f"{name}:{line}: the header is one field that holds {shown} characters: the file looks "
+                            f"{shown}-separated; readmit reads comma-separated files (RFC 4180)", name, line, None, "malformed")
 
 
 def _where(column: Any) -> str:

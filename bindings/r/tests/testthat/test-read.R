@@ -32,4 +32,9 @@ test_that("bad files name the first bad line, the column and the kind", {
   e <- bad(c(charToRaw("a,b\n1,"), rep(charToRaw("7"), 1048577L), charToRaw("\n")))
   expect_identical(list(e$column, e$kind), list("b", "field_too_long"))
   expect_identical(bad(raw(0))$kind, "empty")
+  # Another separator is named, as the CLI and Python name it (line 2: a blank line first).
+  e <- bad(charToRaw("\nenc;pat;age\n1;2;3\n"))
+  expect_identical(list(e$line, e$kind), list(2L, "malformed"))
+  expect_match(conditionMessage(e), ":2: the header is one field that holds ';' characters: the file looks ';'-separated; readmit reads comma-separated files (RFC 4180)", fixed = TRUE)
+  expect_match(conditionMessage(bad(charToRaw("enc\tpat\n1\t2\n"))), "holds tab characters", fixed = TRUE)
 })
