@@ -102,7 +102,15 @@ public struct EncounterRecords: Sendable {
         if let p = tables.patients, let source = tables.spec.patients, !tables.isRecords {
             let ids = try p.texts(source.patientID, key: "patients.patient_id")
             var rowOfKey: [Int: Int] = [:]
-            for r in 0..<p.rowCount { if let t = ids.text(r) { rowOfKey[Self.patientKey(t)] = r } }
+            for r in 0..<p.rowCount {
+                guard let t = ids.text(r) else { continue }
+                // Two rows of one patient: which one holds the patient's age and sex would be a
+                // guess (the last one was taken, silently).
+                if let first = rowOfKey.updateValue(r, forKey: Self.patientKey(t)) {
+                    throw p.error(.badValue, row: r, column: source.patientID,
+                                  message: "patient id '\(t)' is on more than one row of the patients table (also \(p.place(ofRow: first)))")
+                }
+            }
             let rows = patientKeys.map { rowOfKey[$0] ?? -1 }
             patientRow = rows
             unmatchedPatients = rows.filter { $0 < 0 }.count

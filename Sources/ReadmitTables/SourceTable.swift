@@ -230,6 +230,15 @@ public struct SourceTable: Sendable {
         }
     }
 
+    /// Where row `row` (0-based) is, for a message: `line N` of the file, or for raw records
+    /// `row N`.
+    public func place(ofRow row: Int) -> String {
+        switch backing {
+        case .csv(let t): return "line \(t.line(ofRow: row))"
+        case .columns: return "row \(row)"
+        }
+    }
+
     /// A problem at row `row` (0-based) of column `column`: placed by its file line, or for raw
     /// records by the row.
     public func error(_ code: DataError.Code, row: Int, column: String, message: String) -> DataError {

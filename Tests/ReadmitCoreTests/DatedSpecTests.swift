@@ -73,9 +73,9 @@ final class DatedSpecTests: XCTestCase {
         """
     }
 
-    func load(_ specText: String, labs: String = labs, admissions: String = admissions) throws -> PreparedData {
+    func load(_ specText: String, labs: String = labs, admissions: String = admissions, patients: String = patients) throws -> PreparedData {
         let dir = TestSupport.temporaryDirectory()
-        for (name, text) in [("admissions.csv", admissions), ("patients.csv", Self.patients), ("labs.csv", labs), ("dx.csv", Self.diagnoses)] {
+        for (name, text) in [("admissions.csv", admissions), ("patients.csv", patients), ("labs.csv", labs), ("dx.csv", Self.diagnoses)] {
             _ = try TestSupport.write(text, name: name, in: dir)
         }
         let spec = try SpecReader.parse(specText, file: "dated.yaml")
@@ -217,6 +217,14 @@ final class DatedSpecTests: XCTestCase {
         let unmatched = "hadm_id,itemid,valuenum,charttime\n999,50912,1,2100-01-01 00:00:00\n"
         XCTAssertThrowsError(try load(Self.spec(), labs: unmatched)) { error in
             XCTAssertTrue((error as? DataError)?.message.contains("matches an encounter id") ?? false, "\(error)")
+        }
+        // A patient on two rows of the patients table: which age and sex are the patient's
+        // would be a guess (the last row was taken).
+        XCTAssertThrowsError(try load(Self.spec(), patients: Self.patients + "2,F,41,2100\n")) { error in
+            let e = error as? DataError
+            XCTAssertEqual(e?.line, 5)
+            XCTAssertEqual(e?.column, "subject_id")
+            XCTAssertEqual(e?.message, "patient id '2' is on more than one row of the patients table (also line 3)")
         }
         // A label rule that gives no positive: training refuses it, naming the label.
         let lonely = Self.admissions.split(separator: "\n").enumerated().filter { [0, 1, 6].contains($0.offset) }.map { String($0.element) }.joined(separator: "\n") + "\n"
