@@ -55,9 +55,9 @@ struct EncodeCommand: ParsableCommand {
                 try loaded.encodeRecords(columns: columns, rows: csv.rowCount,
                                          options: RecordBatch.Options(missingFieldsOk: missingFieldsOk, badValuesMissing: badValuesMissing))
             }
-            for m in messages where m.severity == .error || m.row < 0 {
-                let place = m.row < 0 ? "" : "line \(csv.line(ofRow: m.row)): "
-                FileHandle.standardError.write(Data("\(m.severity.rawValue): \(place)\(m.field.isEmpty ? "" : "\(m.field): ")\(m.message)\n".utf8))
+            for line in RequestMessages.lines(messages) { FileHandle.standardError.write(Data("\(line.severity.rawValue): \(line.text)\n".utf8)) }
+            for m in messages where m.severity == .error && m.row >= 0 {
+                FileHandle.standardError.write(Data("error: line \(csv.line(ofRow: m.row)): \(m.field.isEmpty ? "" : "\(m.field): ")\(m.message)\n".utf8))
             }
             if format == "f64" {
                 var bytes = [UInt8]()

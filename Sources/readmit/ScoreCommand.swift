@@ -189,9 +189,11 @@ extension ScoreCommand {
         }
         console.progress("score done")
         var errors: [Int: String] = [:], warnings: [Int: [String]] = [:]
-        for m in result.messages {
+        for line in RequestMessages.lines(result.messages) {
+            if line.severity == .error { console.logger.error("\(line.text)") } else { console.logger.warning("\(line.text)") }
+        }
+        for m in result.messages where m.row >= 0 {
             let text = (m.field.isEmpty ? "" : "\(m.field): ") + m.message
-            if m.row < 0 { console.logger.warning("\(m.code): \(text)"); continue }
             if m.severity == .error { errors[m.row] = "line \(csv.line(ofRow: m.row)): " + text } else { warnings[m.row, default: []].append(text) }
         }
         let idColumn = model.parameters.dataset.encounters.encounterID

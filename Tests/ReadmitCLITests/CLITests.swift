@@ -401,6 +401,21 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("error: \(narrow):1: column '\(numeric.name)': field '\(numeric.name)', which the model reads, is not in the header (add the column, or pass --missing-fields-ok"), r.stderr)
             XCTAssertEqual(try run([command[0], "--model", model, "--records", narrow, "--missing-fields-ok"] + command.dropFirst()).status, 0)
         }
+        // Columns the model does not read: one console line naming them (150 unread columns
+        // printed 150 lines on every run), and `--messages` still lists each.
+        let extra = (0..<20).map { "extra\($0)" }
+        let wide = try write(lines.enumerated().map { $0.element + "," + ($0.offset == 0 ? extra : extra.map { _ in "x" }).joined(separator: ",") },
+                             "wide.csv", dir)
+        let messagesFile = dir.appendingPathComponent("messages.csv").path
+        let widely = try run(["score", "--model", model, "--records", wide, "--out", scores, "--messages", messagesFile])
+        XCTAssertEqual(widely.status, 0, widely.stderr)
+        let listed = try String(contentsOfFile: messagesFile, encoding: .utf8).split(separator: "\n").filter { $0.contains(",unused_field,") }
+        XCTAssertGreaterThanOrEqual(listed.count, 20)
+        XCTAssertEqual(widely.stderr.components(separatedBy: "unused_field").count - 1, 1, widely.stderr)
+        XCTAssertTrue(widely.stderr.contains("unused_field for \(listed.count) fields: ") && widely.stderr.contains(" and \(listed.count - 8) more ("),
+                      widely.stderr)
+        let encodedWide = try run(["encode", "--model", model, "--records", wide, "--out", vectors])
+        XCTAssertEqual(encodedWide.stderr.components(separatedBy: "unused_field").count - 1, 1, encodedWide.stderr)
     }
 
     /// History is never derived unasked: `score --data` without `--history` is refused, and
