@@ -158,8 +158,12 @@ public enum ModelFile {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(max(0, Int(info.st_size)))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // The magic first, then the preamble and as many bytes as a checksum (what decode
+        // needs to name a wrong version), then the rest.
+        let head = preambleSize + checksumSize
+        var announced = UInt64.max
         while true {
-            let want = bytes.count < magic.count ? magic.count - bytes.count : chunk.count
+            let want = bytes.count < magic.count ? magic.count - bytes.count : (bytes.count < head ? head - bytes.count : chunk.count)
             let got = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, want) }
             if got < 0 {
                 if errno == EINTR { continue }
@@ -168,6 +172,25 @@ public enum ModelFile {
             if got == 0 { return bytes }
             bytes.append(contentsOf: chunk[0..<got])
             if bytes.count == magic.count && bytes != magic { return bytes }  // decode names it
+            if bytes.count == head {
+                // A file of another version is named by decode; one of this version whose size is
+                // not the one its preamble announces is refused here, before the rest is read (a
+                // model with gigabytes appended, or a sparse file, filled the daemon's memory).
+                guard LittleEndian.read(bytes, at: 8) as UInt32 == formatVersion else { return bytes }
+                let (sum1, o1) = UInt64(preambleSize).addingReportingOverflow(LittleEndian.read(bytes, at: 16) as UInt64)
+                let (sum2, o2) = sum1.addingReportingOverflow(LittleEndian.read(bytes, at: 24) as UInt64)
+                let (total, o3) = sum2.addingReportingOverflow(UInt64(checksumSize))
+                let size = UInt64(max(0, info.st_size))
+                if o1 || o2 || o3 || total > size {
+                    throw ModelFileError(code: .truncated, message: "\(path) is truncated: its header announces "
+                                            + (o1 || o2 || o3 ? "more than 2^64" : "\(total)") + " bytes, the file has \(size)")
+                }
+                if total < size {
+                    throw ModelFileError(code: .malformed, message: "\(path) has \(size - total) unexpected trailing bytes")
+                }
+                announced = total
+            }
+            if UInt64(bytes.count) > announced { return bytes }  // grown while read: decode names it
         }
     }
 

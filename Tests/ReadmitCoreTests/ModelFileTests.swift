@@ -108,7 +108,29 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try ModelFile.read(path: big)) { XCTAssertEqual(($0 as? ModelFileError)?.code, .badMagic) }
         // A model is read whole, byte for byte.
         let (_, _, path) = try model()
-        XCTAssertEqual(try ModelFile.readBytes(path: path), Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        let good = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        XCTAssertEqual(try ModelFile.readBytes(path: path), good)
+        // A model whose size is not the one its preamble announces is refused after its first
+        // 64 bytes: 8 GiB appended (a sparse file) was read into memory to find that out.
+        let grown = dir + "/grown.readmit"
+        try Data(good).write(to: URL(fileURLWithPath: grown))
+        XCTAssertEqual(truncate(grown, off_t(8) << 30), 0)
+        XCTAssertThrowsError(try ModelFile.readBytes(path: grown)) {
+            XCTAssertEqual(($0 as? ModelFileError)?.code, .malformed)
+            XCTAssertEqual(($0 as? ModelFileError)?.message, "\(grown) has \((UInt64(8) << 30) - UInt64(good.count)) unexpected trailing bytes")
+        }
+        let cut = dir + "/cut.readmit"
+        try Data(good.prefix(good.count - 1)).write(to: URL(fileURLWithPath: cut))
+        XCTAssertThrowsError(try ModelFile.read(path: cut)) {
+            XCTAssertEqual(($0 as? ModelFileError)?.code, .truncated)
+            XCTAssertEqual(($0 as? ModelFileError)?.message, "\(cut) is truncated: its header announces \(good.count) bytes, the file has \(good.count - 1)")
+        }
+        // Another version is still named by the version, not by its size.
+        var older = good
+        older[8] = 1
+        let old = dir + "/old.readmit"
+        try Data(older + [0, 0, 0]).write(to: URL(fileURLWithPath: old))
+        XCTAssertThrowsError(try ModelFile.read(path: old)) { XCTAssertEqual(($0 as? ModelFileError)?.code, .unsupportedVersion) }
     }
 
     /// Found by the model-file fuzz target (fuzz/README.md): parts of a checksum-valid file that
