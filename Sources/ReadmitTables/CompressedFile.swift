@@ -11,16 +11,34 @@ import ReadmitSpec
 /// decompressed one after another; bytes after the last member that do not start another member
 /// are ignored, as `gzread` ignores them.
 public enum CompressedFile {
-    /// Returns the (decompressed) bytes of the file at `path`.
+    /// The most bytes a file may hold, decompressed: a table keeps its byte offsets as 32-bit
+    /// integers (``CSVTable``). A larger file is refused before it is read or inflated past
+    /// this, not after: the full MIMIC-IV `labevents.csv.gz` (about 2.5 GB) inflates to 18 GB,
+    /// which was all decompressed into memory to be refused.
+    public static let maxBytes = Int(Int32.max) - 1
+
+    /// Returns the (decompressed) bytes of the file at `path`, at most ``maxBytes``.
     public static func readAll(path: String) throws(DataError) -> [UInt8] {
-        let raw = try readRaw(path: path)
+        try readAll(path: path, maxBytes: maxBytes)
+    }
+
+    /// Returns the (decompressed) bytes of the file at `path`, at most `maxBytes`.
+    public static func readAll(path: String, maxBytes: Int) throws(DataError) -> [UInt8] {
+        let raw = try readRaw(path: path, maxBytes: maxBytes)
         guard raw.count >= 2, raw[0] == 0x1f, raw[1] == 0x8b else { return raw }
-        return try gunzip(raw, file: path)
+        return try gunzip(raw, file: path, maxBytes: maxBytes)
+    }
+
+    static func tooLarge(_ file: String, _ maxBytes: Int, decompressed: Bool) -> DataError {
+        let size = maxBytes >= Int(Int32.max) - 1 ? "2 GiB" : "\(maxBytes) bytes"
+        return DataError(code: .unreadable, file: file,
+                         message: decompressed ? "file decompresses to more than \(size), which is not supported"
+                                               : "file larger than \(size) is not supported")
     }
 
     /// The file's bytes, unchanged; `-` is standard input (read to its end), as `--out -` is
     /// standard output, so an export can be piped in.
-    static func readRaw(path: String) throws(DataError) -> [UInt8] {
+    static func readRaw(path: String, maxBytes: Int = maxBytes) throws(DataError) -> [UInt8] {
         let standardInput = path == "-"
         let fd = standardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -30,7 +48,9 @@ public enum CompressedFile {
         var info = stat()
         // One read of the known size (plus one byte, to see the end); a pipe or a growing file
         // doubles the buffer until read returns 0.
-        var capacity = fstat(fd, &info) == 0 && info.st_size > 0 ? Int(info.st_size) + 1 : 1 << 20
+        let known = fstat(fd, &info) == 0 && info.st_size > 0
+        if known && info.st_size > maxBytes { throw tooLarge(path, maxBytes, decompressed: false) }
+        var capacity = known ? Int(info.st_size) + 1 : min(1 << 20, maxBytes + 1)
         var out: [UInt8] = []
         while true {
             let previous = out
@@ -51,12 +71,13 @@ public enum CompressedFile {
                 throw DataError(code: .unreadable, file: path, message: "cannot read or decompress: \(String(cString: strerror(failure)))")
             }
             if filled < capacity { return out }
-            capacity *= 2
+            if capacity > maxBytes { throw tooLarge(path, maxBytes, decompressed: false) }
+            capacity = min(capacity * 2, maxBytes + 1)
         }
     }
 
     /// Decompresses the gzip members in `input`.
-    static func gunzip(_ input: [UInt8], file: String) throws(DataError) -> [UInt8] {
+    static func gunzip(_ input: [UInt8], file: String, maxBytes: Int = maxBytes) throws(DataError) -> [UInt8] {
         guard let decompressor = libdeflate_alloc_decompressor() else {
             throw DataError(code: .unreadable, file: file, message: "cannot read or decompress: out of memory")
         }
@@ -70,6 +91,9 @@ public enum CompressedFile {
             var guess = tail > offset ? Int(UInt32(input[tail]) | UInt32(input[tail + 1]) << 8 | UInt32(input[tail + 2]) << 16 | UInt32(input[tail + 3]) << 24) : 0
             // DEFLATE expands at most 1032-fold: a corrupt trailer cannot ask for more.
             guess = min(max(guess, 4 * (input.count - offset), 1 << 16), 1032 * (input.count - offset) + (1 << 16))
+            // No more than the limit allows, plus one byte to see that it is passed.
+            let room = maxBytes - out.count + 1
+            guess = min(guess, room)
             var member: [UInt8] = []
             var consumed = 0
             while true {
@@ -84,10 +108,12 @@ public enum CompressedFile {
                     initialized = result == LIBDEFLATE_SUCCESS ? produced : 0
                 }
                 if result == LIBDEFLATE_SUCCESS { break }
-                if result == LIBDEFLATE_INSUFFICIENT_SPACE && guess < 1032 * (input.count - offset) + (1 << 16) { guess *= 2; continue }
+                if result == LIBDEFLATE_INSUFFICIENT_SPACE && guess >= room { throw tooLarge(file, maxBytes, decompressed: true) }
+                if result == LIBDEFLATE_INSUFFICIENT_SPACE && guess < 1032 * (input.count - offset) + (1 << 16) { guess = min(guess * 2, room); continue }
                 throw DataError(code: .unreadable, file: file, message: "cannot read or decompress: invalid or truncated gzip data")
             }
             if out.isEmpty { out = member } else { out.append(contentsOf: member) }
+            if out.count > maxBytes { throw tooLarge(file, maxBytes, decompressed: true) }
             offset += consumed
         }
         return out

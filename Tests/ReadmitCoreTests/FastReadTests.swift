@@ -31,6 +31,17 @@ final class FastReadTests: XCTestCase {
             XCTAssertEqual(($0 as? DataError)?.code, .fileNotFound)
         }
         XCTAssertThrowsError(try CompressedFile.readAll(path: dir.path)) { XCTAssertEqual(($0 as? DataError)?.code, .unreadable) }
+        // The size limit, before the file is read or inflated past it: exactly at it is read.
+        func refusal(_ path: String, _ maxBytes: Int) -> String? {
+            do { _ = try CompressedFile.readAll(path: path, maxBytes: maxBytes); return nil } catch { return error.message }
+        }
+        let plain = try file(Array("x,y\n".utf8), "plain4.csv")
+        XCTAssertNil(refusal(plain, 4))
+        XCTAssertEqual(refusal(plain, 3), "file larger than 3 bytes is not supported")
+        let inflated = try CompressedFile.readAll(path: TestSupport.dataPath).count  // 3 MB of gzip
+        XCTAssertNil(refusal(TestSupport.dataPath, inflated))
+        XCTAssertEqual(refusal(TestSupport.dataPath, inflated - 1), "file decompresses to more than \(inflated - 1) bytes, which is not supported")
+        XCTAssertEqual(refusal(TestSupport.dataPath, 4 << 20), "file decompresses to more than 4194304 bytes, which is not supported")
         // The shipped file: as many bytes as gzip's trailer says, and the known hash.
         let data = try CompressedFile.readAll(path: TestSupport.dataPath)
         XCTAssertEqual(data.count, 19_159_383)
