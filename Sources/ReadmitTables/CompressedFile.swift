@@ -13,8 +13,8 @@ import ReadmitSpec
 public enum CompressedFile {
     /// The most bytes a file may hold, decompressed: a table keeps its byte offsets as 32-bit
     /// integers (``CSVTable``). A larger file is refused before it is read or inflated past
-    /// this, not after: the full MIMIC-IV `labevents.csv.gz` (about 2.5 GB) inflates to 18 GB,
-    /// which was all decompressed into memory to be refused.
+    /// this, not after: a gzip that inflates to many gigabytes (the full MIMIC-IV `labevents`)
+    /// was all decompressed into memory to be refused.
     public static let maxBytes = Int(Int32.max) - 1
 
     /// Returns the (decompressed) bytes of the file at `path`, at most ``maxBytes``.
