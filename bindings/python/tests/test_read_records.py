@@ -60,3 +60,26 @@ def test_bad_files_name_path_first_bad_line_and_column(tmp_path, data, line, fie
 def test_a_field_at_the_limit_is_read(tmp_path):
     f = readmit.read_records(write(tmp_path, "big.csv", b"a,b\n1,\"" + b"7" * (1 << 20) + b"\"\n"))
     assert len(f["b"].iloc[0]) == 1 << 20
+
+
+def test_gzip_is_read_as_the_cli_reads_it(tmp_path):
+    text = b"a,b\n1,2\n3,4\n"
+    whole = gzip.compress(text[:8]) + gzip.compress(text[8:])
+    # Members one after another; bytes after the last that start no member are ignored.
+    assert readmit.read_records(write(tmp_path, "two.csv.gz", whole + b"\0\0"))["b"].tolist() == ["2", "4"]
+    # A cut download is an error (gzip.decompress raised EOFError), as the CLI says it.
+    cut = write(tmp_path, "cut.csv.gz", whole[:-5])
+    with pytest.raises(readmit.DataFileError) as e:
+        readmit.read_records(cut)
+    assert (e.value.kind, str(e.value)) == ("unreadable", f"{cut}: cannot read or decompress: invalid or truncated gzip data")
+    # The size limit (the CLI's 2 GiB), before the file is read or inflated past it.
+    from readmit.io import _read_bytes
+    long = b"a,b\n" + b"1,2\n" * 50_000  # 200,004 bytes; its gzip, about 1 KB
+    packed = str(write(tmp_path, "long.csv.gz", gzip.compress(long)))
+    assert _read_bytes(packed, len(long)) == long
+    with pytest.raises(readmit.DataFileError, match="file decompresses to more than 200003 bytes, which is not supported"):
+        _read_bytes(packed, len(long) - 1)
+    plain = str(write(tmp_path, "p.csv", text))
+    assert _read_bytes(plain, len(text)) == text
+    with pytest.raises(readmit.DataFileError, match="file larger than 11 bytes is not supported"):
+        _read_bytes(plain, len(text) - 1)

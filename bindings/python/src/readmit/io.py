@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
+import zlib
 from typing import Any, List, Union
 
 import pandas as pd
@@ -13,6 +13,8 @@ from .errors import DataFileError
 
 #: The longest field :func:`read_records` accepts, in bytes (the CLI's ``CSVTable.maxFieldBytes``).
 MAX_FIELD_BYTES = 1 << 20
+#: The most bytes a file may hold, decompressed (the CLI's ``CompressedFile.maxBytes``).
+MAX_FILE_BYTES = 2**31 - 2
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -34,10 +36,7 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
         FileNotFoundError: no such file.
     """
     name = os.fspath(path)
-    with open(name, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+    data = _read_bytes(name, MAX_FILE_BYTES)
     if data.startswith(_BOM):
         data = data[3:]
     try:
@@ -85,6 +84,40 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
     if columns is None:
         return pd.DataFrame(rows, columns=header, dtype=object)
     return pd.DataFrame({h: pd.Series(v, dtype=object) for h, v in columns.items()}, columns=header)
+
+
+def _read_bytes(name: str, limit: int) -> bytes:
+    """The file's bytes, gzip decompressed as the CLI decompresses it (every member in turn,
+    bytes after the last one that start no member ignored), at most ``limit``: a larger file, a
+    truncated or corrupt gzip stream raise DataFileError (``gzip.decompress`` raised EOFError,
+    and inflated a file of any size into memory first)."""
+    size_text = "2 GiB" if limit >= MAX_FILE_BYTES else f"{limit} bytes"
+
+    def refuse(message: str) -> DataFileError:
+        return DataFileError(f"{name}: {message}", name, None, None, "unreadable")
+
+    with open(name, "rb") as f:
+        if os.fstat(f.fileno()).st_size > limit:
+            raise refuse(f"file larger than {size_text} is not supported")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise refuse(f"file larger than {size_text} is not supported")
+    if data[:2] != b"\x1f\x8b":
+        return data
+    out = bytearray()
+    rest = data
+    while rest[:2] == b"\x1f\x8b":
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += member.decompress(rest, limit + 1 - len(out))
+        except zlib.error:
+            raise refuse("cannot read or decompress: invalid or truncated gzip data") from None
+        if len(out) > limit or member.unconsumed_tail:
+            raise refuse(f"file decompresses to more than {size_text}, which is not supported")
+        if not member.eof:
+            raise refuse("cannot read or decompress: invalid or truncated gzip data")
+        rest = member.unused_data
+    return bytes(out)
 
 
 def _refuse_another_separator(name: str, line: int, header: List[str]) -> None:
