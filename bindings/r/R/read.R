@@ -46,15 +46,7 @@ readmit_read_records <- function(path) {
                   call = call, path = path, line = line, column = column, kind = kind)
   }
   if (!file.exists(path) || dir.exists(path)) fail(NA_integer_, "cannot open file (does it exist and is it readable?)", "file_not_found")
-  con <- gzfile(path, "rb")  # reads plain files too
-  chunks <- list()
-  repeat {
-    b <- readBin(con, "raw", 8L * 1048576L)
-    if (!length(b)) break
-    chunks[[length(chunks) + 1L]] <- b
-  }
-  close(con)
-  bytes <- if (length(chunks)) unlist(chunks, use.names = FALSE) else raw(0)
+  bytes <- read_file_bytes(path, .readmit_max_file_bytes, function(message) fail(NA_integer_, message, "unreadable"))
   if (length(bytes) >= 3L && identical(bytes[1:3], as.raw(c(0xef, 0xbb, 0xbf)))) bytes <- bytes[-(1:3)]
   feeds <- which(bytes == as.raw(10L))
   line_of <- function(offset) sum(feeds < offset) + 1L  # the 1-based line of byte `offset`
@@ -146,4 +138,37 @@ first_invalid_utf8 <- function(bytes) {
     }
   }
   length(bytes)
+}
+
+# The most bytes a file may hold, decompressed: the CLI's CompressedFile.maxBytes.
+.readmit_max_file_bytes <- 2147483646
+
+# The bytes of the file at `path` (a plain file, or gzip decompressed as the CLI decompresses it:
+# every member, a truncated or corrupt stream refused), at most `limit`; `fail(message)` raises.
+# Not gzfile(): it returns what it could inflate of a truncated file without a word.
+read_file_bytes <- function(path, limit, fail) {
+  size <- file.size(path)
+  gib <- if (limit >= .readmit_max_file_bytes) "2 GiB" else sprintf("%.0f bytes", limit)
+  if (!is.na(size) && size > limit) fail(sprintf("file larger than %s is not supported", gib))
+  con <- file(path, "rb", raw = TRUE)
+  chunks <- list()
+  total <- 0
+  repeat {
+    b <- readBin(con, "raw", 8L * 1048576L)
+    if (!length(b)) break
+    total <- total + length(b)
+    if (total > limit) { close(con); fail(sprintf("file larger than %s is not supported", gib)) }
+    chunks[[length(chunks) + 1L]] <- b
+  }
+  close(con)
+  bytes <- if (length(chunks)) unlist(chunks, use.names = FALSE) else raw(0)
+  if (length(bytes) < 2L || bytes[1] != as.raw(0x1f) || bytes[2] != as.raw(0x8b)) return(bytes)
+  out <- .Call(rreadmit_gunzip, bytes, as.double(limit))
+  if (is.character(out)) {
+    fail(switch(out,
+                too_large = sprintf("file decompresses to more than %s, which is not supported", gib),
+                out_of_memory = "cannot read or decompress: out of memory",
+                "cannot read or decompress: invalid or truncated gzip data"))
+  }
+  out
 }

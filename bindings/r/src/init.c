@@ -23,6 +23,7 @@ static const R_CallMethodDef call_methods[] = {
     {"rreadmit_score_records", (DL_FUNC)&rreadmit_score_records, 6},
     {"rreadmit_derive_history", (DL_FUNC)&rreadmit_derive_history, 5},
     {"rreadmit_raw_fields", (DL_FUNC)&rreadmit_raw_fields, 1},
+    {"rreadmit_gunzip", (DL_FUNC)&rreadmit_gunzip, 2},
     {NULL, NULL, 0}
 };
 

@@ -24,6 +24,7 @@ SEXP rreadmit_schema(SEXP xp);
 SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows, SEXP k, SEXP options);
 SEXP rreadmit_derive_history(SEXP xp, SEXP names, SEXP cols, SEXP n_rows, SEXP options);
 SEXP rreadmit_raw_fields(SEXP xp);
+SEXP rreadmit_gunzip(SEXP input, SEXP limit);
 
 /* Shared by the glue files (src/rreadmit.c): the open client behind a handle (or an R error),
  * a "readmit_failure" list describing a failed library call, and a model version in hex. */

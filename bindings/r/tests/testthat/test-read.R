@@ -38,3 +38,28 @@ test_that("bad files name the first bad line, the column and the kind", {
   expect_match(conditionMessage(e), ":2: the header is one field that holds ';' characters: the file looks ';'-separated; readmit reads comma-separated files (RFC 4180)", fixed = TRUE)
   expect_match(conditionMessage(bad(charToRaw("enc\tpat\n1\t2\n"))), "holds tab characters", fixed = TRUE)
 })
+
+test_that("gzip is read as the CLI reads it: members in turn, a cut file refused, the size limit", {
+  text <- charToRaw("a,b\n1,2\n3,4\n")
+  gz <- function(bytes) {  # a gzip member (memCompress(type = "gzip") writes zlib's format)
+    p <- tempfile()
+    con <- gzfile(p, "wb")
+    writeBin(bytes, con)
+    close(con)
+    readBin(p, "raw", file.size(p))
+  }
+  whole <- c(gz(text[1:8]), gz(text[9:12]))
+  expect_identical(readmit_read_records(write_bytes(c(whole, as.raw(c(0, 0)))))$b, c("2", "4"))
+  # A cut download: gzfile() gave what it could inflate without a word.
+  cut <- write_bytes(whole[seq_len(length(whole) - 5L)])
+  e <- tryCatch(readmit_read_records(cut), readmit_data_file_error = identity)
+  expect_identical(e$kind, "unreadable")
+  expect_identical(conditionMessage(e), sprintf("%s: cannot read or decompress: invalid or truncated gzip data", cut))
+  fail <- function(message) stop(message, call. = FALSE)
+  long <- charToRaw(paste0("a,b\n", strrep("1,2\n", 50000L)))  # 200,004 bytes; its gzip, about 1 KB
+  packed <- write_bytes(gz(long))
+  expect_identical(readmit:::read_file_bytes(packed, 200004, fail), long)
+  expect_error(readmit:::read_file_bytes(packed, 200003, fail), "file decompresses to more than 200003 bytes, which is not supported", fixed = TRUE)
+  expect_identical(readmit:::read_file_bytes(write_bytes(text), 12, fail), text)
+  expect_error(readmit:::read_file_bytes(write_bytes(text), 11, fail), "file larger than 11 bytes is not supported", fixed = TRUE)
+})
