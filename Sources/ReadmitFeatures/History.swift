@@ -279,8 +279,8 @@ package enum History {
         let byEnd = known.sorted { ends[$0] != ends[$1] ? ends[$0] < ends[$1] : $0 < $1 }
         var rank = [Int: Int](minimumCapacity: byEnd.count)
         for (i, p) in byEnd.enumerated() { rank[p] = i }
-        var all = Fenwick(byEnd.count), matched = all, unknownMatch = all, positives = all, unknownLabel = all
-        var sums = FenwickSum(byEnd.count)
+        var all = Fenwick<Int>(byEnd.count), matched = all, unknownMatch = all, positives = all, unknownLabel = all
+        var sums = Fenwick<Double>(byEnd.count)
         var latest = FenwickMax(byEnd.count)
         for r in sorted {
             if times.startKnown(r) {
@@ -343,37 +343,22 @@ package enum History {
         return magnitude <= 9_007_199_254_740_992  // 2^53
     }
 
-    /// Counts by rank, with prefix sums in O(log n) (a Fenwick tree).
-    private struct Fenwick {
-        private var tree: [Int]
-        init(_ n: Int) { tree = [Int](repeating: 0, count: n + 1) }
-        mutating func add(_ i: Int, _ v: Int) {
+    /// Totals by rank, with prefix sums in O(log n) (a Fenwick tree): counts, or sums of whole
+    /// numbers (exact: ``wholeNumbers(_:_:)`` checked them and their total).
+    private struct Fenwick<Value: AdditiveArithmetic> {
+        private var tree: [Value]
+        init(_ n: Int) { tree = [Value](repeating: .zero, count: n + 1) }
+        mutating func add(_ i: Int, _ v: Value) {
             var j = i + 1
             while j < tree.count { tree[j] += v; j += j & -j }
         }
         /// The total over ranks [0, n).
-        func prefix(_ n: Int) -> Int {
-            var j = n, total = 0
+        func prefix(_ n: Int) -> Value {
+            var j = n, total = Value.zero
             while j > 0 { total += tree[j]; j -= j & -j }
             return total
         }
-        func sum(_ low: Int, _ high: Int) -> Int { high > low ? prefix(high) - prefix(low) : 0 }
-    }
-
-    /// Integer-valued sums by rank (exact: the caller checked the values and their total).
-    private struct FenwickSum {
-        private var tree: [Double]
-        init(_ n: Int) { tree = [Double](repeating: 0, count: n + 1) }
-        mutating func add(_ i: Int, _ v: Double) {
-            var j = i + 1
-            while j < tree.count { tree[j] += v; j += j & -j }
-        }
-        func prefix(_ n: Int) -> Double {
-            var j = n, total = 0.0
-            while j > 0 { total += tree[j]; j -= j & -j }
-            return total
-        }
-        func sum(_ low: Int, _ high: Int) -> Double { high > low ? prefix(high) - prefix(low) : 0 }
+        func sum(_ low: Int, _ high: Int) -> Value { high > low ? prefix(high) - prefix(low) : .zero }
     }
 
     /// The highest rank inserted below a bound (ranks are only ever inserted), -1 for none.
