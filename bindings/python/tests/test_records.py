@@ -456,6 +456,16 @@ def test_bad_arguments(client, clean):
             client.score_records(clean, **kwargs)
     with pytest.raises(readmit.InvalidArgumentError):
         client.score_records([[1, 2, 3]])
+    two_level = clean.copy()
+    two_level.columns = pd.MultiIndex.from_tuples([("encounter", c) for c in clean.columns])
+    with pytest.raises(readmit.InvalidArgumentError, match="MultiIndex") as raised:
+        client.score_records(two_level)
+    assert raised.value.field == str(("encounter", clean.columns[0]))
+    flat = two_level.copy()
+    flat.columns = flat.columns.get_level_values(-1)
+    assert client.score_records(flat)["risk"].tolist() == client.score_records(clean)["risk"].tolist()
+    with pytest.raises(readmit.InvalidArgumentError, match="MultiIndex"):
+        client.score_records({("encounter", c): clean[c].tolist() for c in clean.columns})
     empty = client.score_records(clean.iloc[:0])
     assert len(empty) == 0 and list(empty.columns) == ["risk", "atypicality", "tier", "error", "warnings"]
 

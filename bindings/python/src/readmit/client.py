@@ -883,15 +883,15 @@ def _is_column(value: Any) -> bool:
 def _records_columns(data: RecordsLike) -> Tuple[List[Tuple[str, pd.Series]], int, Any]:
     """(name, values) per column, the number of rows and the result's index."""
     if isinstance(data, pd.DataFrame):
-        columns = [(str(label), values) for label, values in data.items()]  # by position: about 2x iloc's speed
+        columns = [(_label_name(label), values) for label, values in data.items()]  # by position: 2x iloc's speed
         names = [name for name, _ in columns]
         n, index = len(data), data.index
     elif isinstance(data, pd.Series):  # one encounter: field -> value
-        names = [str(c) for c in data.index]
+        names = [_label_name(c) for c in data.index]
         columns = [(name, pd.Series([value])) for name, value in zip(names, data.tolist())]
         n, index = 1, pd.Index([data.name]) if data.name is not None else pd.RangeIndex(1)
     elif isinstance(data, Mapping):
-        names = [str(c) for c in data.keys()]
+        names = [_label_name(c) for c in data.keys()]
         values = list(data.values())
         if values and all(_is_column(v) for v in values):
             columns = [(name, v if isinstance(v, pd.Series) else pd.Series(v)) for name, v in zip(names, values)]
@@ -917,6 +917,18 @@ def _records_columns(data: RecordsLike) -> Tuple[List[Tuple[str, pd.Series]], in
             raise InvalidArgumentError(f"column '{name}' appears twice", field=name)
         seen.add(name)
     return columns, n, index
+
+
+def _label_name(label: Any) -> str:
+    """A column label as the field name sent: ``str(label)``, except that a tuple (a label of a
+    MultiIndex, as ``pivot``, ``groupby().agg`` or a two-row header give) is refused: its text
+    ``"('demo', 'age')"`` would name no field, and the daemon would answer that every required
+    field is absent, which hides the cause."""
+    if isinstance(label, tuple):
+        raise InvalidArgumentError(
+            f"column label {label!r} is a tuple (a MultiIndex); the labels must be the model's field names: "
+            "flatten them first, e.g. data.columns = data.columns.get_level_values(-1)", field=str(label))
+    return str(label)
 
 
 def _is_number_dtype(dtype: Any) -> bool:
