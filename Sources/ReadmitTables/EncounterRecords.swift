@@ -123,14 +123,44 @@ public struct EncounterRecords: Sendable {
             unmatchedPatients = 0
         }
         groups = tables.rowsStandAlone ? nil : Self.groups(patientKeys: patientKeys, admitted: admitted, order: order)
-        if strict {
-            let encounterIDs = self.encounterIDs
-            var seen = Set<String>()
-            for r in 0..<count {
-                if let id = encounterIDs.text(r), !seen.insert(id).inserted {
-                    throw table.error(.badValue, row: r, column: tables.spec.encounters.encounterID, message: "encounter id '\(id)' appears on more than one row")
-                }
-            }
+        if strict || !tables.isRecords {
+            try Self.refuseRepeatedIDs(encounterIDs, table: table, column: tables.spec.encounters.encounterID, strict: strict, errors: &errors)
+        }
+    }
+
+    /// An encounter id on two rows of the encounters table: training stops at it; lenient
+    /// readers (`check`, `score --data`, `history`) give every row of the id a row error naming
+    /// another. Why every row: an events table joins by this id, and which stay its diagnoses
+    /// and labs belong to is unknown (they went to the last row, and the other stays were read
+    /// as stays without any, silently). Raw records are not checked: each row stands alone.
+    static func refuseRepeatedIDs(_ ids: TextColumn, table: SourceTable, column: String, strict: Bool,
+                                  errors: inout RowErrors) throws(DataError) {
+        // One code per text, in case a column's distinct values are not distinct.
+        var codeOfText: [String: Int] = [:]
+        for (c, text) in ids.interned.values.enumerated() where codeOfText[text] == nil { codeOfText[text] = c }
+        let canonical = ids.interned.values.map { codeOfText[$0] ?? 0 }
+        var firstRow = [Int](repeating: -1, count: ids.interned.values.count)
+        var repeated: [Int] = []  // codes seen on more than one row
+        for (r, code) in ids.interned.codes.enumerated() where !ids.isMissing[Int(code)] {
+            let c = canonical[Int(code)]
+            if firstRow[c] < 0 { firstRow[c] = r; continue }
+            if firstRow[c] == r { continue }
+            let message = "encounter id '\(ids.interned.values[c])' appears on more than one row (also \(table.place(ofRow: firstRow[c])))"
+            if strict { throw table.error(.badValue, row: r, column: column, message: message) }
+            errors.record(row: r, table.error(.badValue, row: r, column: column, message: message))
+            repeated.append(c)
+        }
+        guard !repeated.isEmpty else { return }
+        // The first row of each repeated id, named by its second.
+        var secondRow = [Int](repeating: -1, count: ids.interned.values.count)
+        for (r, code) in ids.interned.codes.enumerated() where !ids.isMissing[Int(code)] {
+            let c = canonical[Int(code)]
+            if firstRow[c] >= 0 && firstRow[c] != r && secondRow[c] < 0 { secondRow[c] = r }
+        }
+        for c in Set(repeated) {
+            let r = firstRow[c]
+            errors.record(row: r, table.error(.badValue, row: r, column: column,
+                                              message: "encounter id '\(ids.interned.values[c])' appears on more than one row (also \(table.place(ofRow: secondRow[c])))"))
         }
     }
 

@@ -78,8 +78,12 @@ struct HistoryCommand: ParsableCommand {
             lines.reserveCapacity(records.count + 1)
             for r in 0..<records.count { lines.append(columns.map { CSVField.quote($0.value(r)) }.joined(separator: ",")) }
             try OutputFile.write(lines.joined(separator: "\n") + "\n", to: out)
+            // A row with a problem is written as read; its derived fields are not to be trusted.
             for (row, error) in errors.byRow.sorted(by: { $0.key < $1.key }).prefix(5) {
                 FileHandle.standardError.write(Data("warning: row \(row + 1): \(error.description)\n".utf8))
+            }
+            if errors.byRow.count > 5 {
+                FileHandle.standardError.write(Data("warning: and \(errors.byRow.count - 5) more rows with a problem (`readmit check` lists them)\n".utf8))
             }
         }
     }

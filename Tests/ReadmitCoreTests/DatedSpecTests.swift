@@ -226,6 +226,24 @@ final class DatedSpecTests: XCTestCase {
             XCTAssertEqual(e?.column, "subject_id")
             XCTAssertEqual(e?.message, "patient id '2' is on more than one row of the patients table (also line 3)")
         }
+        // An admission on two rows: training stops at it; the lenient readers (`check`, `score
+        // --data`, `history`) give both rows an error naming the other. Before, they read the
+        // first row as a stay with no labs or diagnoses (the events went to the last row).
+        let twice = Self.admissions + "102,1,2100-01-05 10:00:00,2100-01-08 10:00:00,EW,a\n"
+        XCTAssertThrowsError(try load(Self.spec(), admissions: twice)) { error in
+            let e = error as? DataError
+            XCTAssertEqual(e?.line, 10)
+            XCTAssertEqual(e?.column, "hadm_id")
+            XCTAssertEqual(e?.message, "encounter id '102' appears on more than one row (also line 3)")
+        }
+        let dir = TestSupport.temporaryDirectory()
+        for (name, text) in [("admissions.csv", twice), ("patients.csv", Self.patients), ("labs.csv", Self.labs), ("dx.csv", Self.diagnoses)] {
+            _ = try TestSupport.write(text, name: name, in: dir)
+        }
+        let lenient = try PreparedData(tables: DatasetTables(spec: SpecReader.parse(Self.spec(), file: "dated.yaml"), folders: [dir.path]), strict: false)
+        XCTAssertEqual(lenient.errors.byRow.keys.sorted(), [1, 8])
+        XCTAssertEqual(lenient.errors.byRow[1]?.message, "encounter id '102' appears on more than one row (also line 10)")
+        XCTAssertEqual(lenient.errors.byRow[8]?.line, 10)
         // A label rule that gives no positive: training refuses it, naming the label.
         let lonely = Self.admissions.split(separator: "\n").enumerated().filter { [0, 1, 6].contains($0.offset) }.map { String($0.element) }.joined(separator: "\n") + "\n"
         let data = try load(Self.spec(), admissions: lonely)
