@@ -95,10 +95,13 @@ public struct AtypicalityValidation: Sendable {
         aucDifference = groups[2].rocAUC - groups[0].rocAUC
         aucDifferenceInterval = PatientBootstrap.interval(aucDiffs)
         largerErrorWithHigherAtypicality = scaledBrierDifferenceInterval.high < 0
-        func f(_ x: Double) -> String { String(format: "%.3f", x) }
+        func f(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "-" }  // "-": undefined, as in the tables
         let (low, high) = (groups[0], groups[2])
         let figures = "scaled Brier score \(f(high.scaledBrier)) in the highest third against \(f(low.scaledBrier)) in the lowest (difference \(f(scaledBrierDifference)), 95% CI \(f(scaledBrierDifferenceInterval.low)) to \(f(scaledBrierDifferenceInterval.high))); ROC AUC \(f(high.rocAUC)) against \(f(low.rocAUC)) (difference 95% CI \(f(aucDifferenceInterval.low)) to \(f(aucDifferenceInterval.high))); readmitted \(f(high.observedRate)) against \(f(low.observedRate))"
-        if largerErrorWithHigherAtypicality {
+        if scaledBrierDifference.isNaN || scaledBrierDifferenceInterval.high.isNaN {
+            // Too few patients, or thirds without both outcomes: neither claim has evidence.
+            verdict = "Whether higher atypicality goes with larger error cannot be judged on the evaluated patients (too few, or a third without both outcomes): \(figures). Atypicality says how unlike the training cohort a record is; it is not a measure of how certain its risk is."
+        } else if largerErrorWithHigherAtypicality {
             verdict = "Higher atypicality goes with larger error on the evaluated patients: \(figures). A high atypicality marks a risk to read with more caution."
         } else {
             verdict = "Higher atypicality does not go with larger error on the evaluated patients: \(figures). Atypicality says how unlike the training cohort a record is; it is not a measure of how certain its risk is."

@@ -92,6 +92,13 @@ final class ClinicalEvaluationTests: XCTestCase {
         let good = AtypicalityValidation(risk: truth, labels: labels, atypicality: atypicality, patients: patients, replicates: 200, seed: 1)
         XCTAssertFalse(good.largerErrorWithHigherAtypicality, good.verdict)
         XCTAssertTrue(good.verdict.contains("not a measure of how certain its risk is"))
+        // No readmission among the evaluated patients: the error's difference is undefined, and
+        // the verdict claimed "does not go with larger error" with "nan" for every figure.
+        let none = AtypicalityValidation(risk: Array(truth.prefix(9)), labels: Array(repeating: false, count: 9),
+                                         atypicality: Array(atypicality.prefix(9)), patients: Array(0..<9), replicates: 50, seed: 1)
+        XCTAssertFalse(none.largerErrorWithHigherAtypicality)
+        XCTAssertTrue(none.verdict.hasPrefix("Whether higher atypicality goes with larger error cannot be judged"), none.verdict)
+        XCTAssertFalse(none.verdict.contains("nan"), none.verdict)
     }
 }
 
