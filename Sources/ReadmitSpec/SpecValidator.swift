@@ -37,6 +37,17 @@ struct SpecValidator {
             if f.name.isEmpty { throw fail("\(key).name", "a feature needs a name") }
             if !names.insert(f.name).inserted { throw fail("\(key).name", "feature '\(f.name)' is declared twice") }
             if f.table == .patients && spec.patients == nil { throw fail("\(key).table", "no patients table is declared") }
+            // A stay's own outcome is not known at its discharge: a feature that reads it would
+            // score every training row with its answer (a test ROC AUC near 1) and could not be
+            // sent by a caller. History features read earlier stays' outcomes, which are settled.
+            if f.kind != .history, f.table == .encounters, let label = spec.labelColumn {
+                if f.column == label {
+                    throw fail("\(key).column", "feature '\(f.name)' reads the label column '\(label)': a stay's own outcome is not known at its discharge (leakage); earlier stays' outcomes are history features (count_positive, or of: \(label) with equals)")
+                }
+                if let j = f.columns?.firstIndex(of: label) {
+                    throw fail("\(key).columns[\(j)]", "feature '\(f.name)' reads the label column '\(label)': a stay's own outcome is not known at its discharge (leakage)")
+                }
+            }
             if let events = f.events {
                 guard let source = spec.eventSource(named: events) else {
                     throw fail("\(key).events", "no events table is called '\(events)' (declared: \(spec.events.map(\.name).joined(separator: ", ")))")

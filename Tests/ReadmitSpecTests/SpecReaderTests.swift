@@ -114,6 +114,21 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertEqual(error(Self.minimal + "\nreport: {distributions: [nope]}\n")?.key, "report.distributions")
     }
 
+    /// A feature that reads the stay's own label is leakage: refused, naming the key. A history
+    /// feature of the label (an earlier stay's settled outcome) and a patient-table column that
+    /// happens to share the label's name are not.
+    func testAFeatureOfTheLabelColumnIsRefused() throws {
+        let leak = error(Self.minimal + "\n  - {name: outcome, kind: categorical, column: y}\n")
+        XCTAssertEqual(leak?.code, .inconsistent)
+        XCTAssertEqual(leak?.key, "features[1].column")
+        XCTAssertTrue(leak?.message.contains("reads the label column 'y'") ?? false, "\(String(describing: leak))")
+        XCTAssertEqual(error(Self.minimal + "\n  - {name: n, kind: derived, derive: count_of, columns: [x, y], values: [\"1\"]}\n")?.key,
+                       "features[1].columns[1]")
+        XCTAssertNoThrow(try parse(Self.minimal + "\n  - {name: p, kind: history, history: previous, of: y, equals: [\"1\"]}\n"))
+        XCTAssertNoThrow(try parse(Self.minimal.replacingOccurrences(of: "order: id}", with: "order: id}\npatients: {file: p.csv, patient_id: pid}")
+                                   + "\n  - {name: py, kind: numeric, column: y, table: patients}\n"))
+    }
+
     /// Subgroups: a categorical feature by level, a numeric one by ascending bands; anything
     /// else is refused naming the entry.
     func testSubgroupsAreReadAndChecked() throws {
