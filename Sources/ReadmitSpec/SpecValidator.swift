@@ -24,6 +24,18 @@ struct SpecValidator {
         if case .column(_, let test, _) = spec.split, test.isEmpty {
             throw fail("split.test", "a column split needs the values that mean test")
         }
+        // One value with two meanings: which one applied was the reader's order, silently.
+        if case .column(_, let positive, let negative) = spec.label, let j = negative.firstIndex(where: positive.contains) {
+            throw fail("label.negative[\(j)]", "'\(negative[j])' is also a positive value")
+        }
+        if case .column(_, let test, let train) = spec.split, let j = train.firstIndex(where: test.contains) {
+            throw fail("split.train[\(j)]", "'\(train[j])' is also a test value")
+        }
+        for (i, ev) in spec.events.enumerated() {
+            if let j = ev.icd10Values.firstIndex(where: ev.icd9Values.contains) {
+                throw fail("events[\(i)].code_system.icd10[\(j)]", "'\(ev.icd10Values[j])' is also an icd9 value")
+            }
+        }
         for (i, x) in spec.exclusions.enumerated() where x.table == .patients && spec.patients == nil {
             throw fail("exclusions[\(i)].table", "no patients table is declared")
         }
@@ -37,6 +49,10 @@ struct SpecValidator {
             if f.name.isEmpty { throw fail("\(key).name", "a feature needs a name") }
             if !names.insert(f.name).inserted { throw fail("\(key).name", "feature '\(f.name)' is declared twice") }
             if f.table == .patients && spec.patients == nil { throw fail("\(key).table", "no patients table is declared") }
+            if let j = f.levels.indices.first(where: { f.levels[..<$0].contains(f.levels[$0]) }) {
+                // An ordinal's index is its level's place: a level twice has two places.
+                throw fail("\(key).levels[\(j)]", "level '\(f.levels[j])' is listed twice")
+            }
             // A stay's own outcome is not known at its discharge: a feature that reads it would
             // score every training row with its answer (a test ROC AUC near 1) and could not be
             // sent by a caller. History features read earlier stays' outcomes, which are settled.

@@ -114,6 +114,20 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertEqual(error(Self.minimal + "\nreport: {distributions: [nope]}\n")?.key, "report.distributions")
     }
 
+    /// A value with two meanings (positive and negative, test and train, ICD-9 and ICD-10) and an
+    /// ordinal level listed twice are refused, naming the second place.
+    func testAValueWithTwoMeaningsIsRefused() throws {
+        XCTAssertEqual(error(Self.minimal.replacingOccurrences(of: #"negative: ["0"]"#, with: #"negative: ["0", "1"]"#))?.key, "label.negative[1]")
+        XCTAssertEqual(error(Self.minimal + "\nsplit: {method: column, column: fold, test: [a, b], train: [c, b]}\n")?.key, "split.train[1]")
+        XCTAssertEqual(error(Self.minimal + "\n  - {name: o, kind: ordinal, column: o, levels: [low, mid, low]}\n")?.key, "features[1].levels[2]")
+        XCTAssertEqual(error(Self.minimal + """
+
+            events:
+              - {name: dx, file: dx.csv, encounter_id: id, code: c, code_system: {column: v, icd9: ["9"], icd10: ["10", "9"]}}
+            """)?.key, "events[0].code_system.icd10[1]")
+        XCTAssertNoThrow(try parse(Self.minimal + "\n  - {name: o, kind: ordinal, column: o, levels: [low, mid, high]}\n"))
+    }
+
     /// A feature that reads the stay's own label is leakage: refused, naming the key. A history
     /// feature of the label (an earlier stay's settled outcome) and a patient-table column that
     /// happens to share the label's name are not.
