@@ -108,7 +108,7 @@ public struct IntervalValidation: Sendable {
         }
         if let narrow = widthGroups.first, let wide = widthGroups.last, widthGroups.count == 3 {
             text += " The widest third's calibration error is \(f(wide.calibrationError, 4)) against \(f(narrow.calibrationError, 4)) for the narrowest"
-                + (wide.calibrationError > narrow.calibrationError ? " (larger, as a wider interval should mean" : " (not larger, though a wider interval should mean")
+                + (wide.calibrationError > narrow.calibrationError ? " (larger, as wider intervals should go with larger errors" : " (not larger, although wider intervals should go with larger errors")
                 + "; no interval is computed for this difference)."
         }
         verdict = text
