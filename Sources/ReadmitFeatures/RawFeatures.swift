@@ -20,6 +20,8 @@ public struct RawFeatures: Sendable {
     public let features: [RawFeature]
     /// Events whose encounter id is missing or matches no encounter, per events table.
     public let unmatchedEvents: [Int]
+    /// Events timed after their stay's discharge, left out (not known at discharge), per events table.
+    public let eventsAfterDischarge: [Int]
 
     /// Computes the raw features. Strict: the first bad value throws; lenient: encounter-table
     /// problems are recorded per row in `errors` (the other tables are always strict).
@@ -30,6 +32,7 @@ public struct RawFeatures: Sendable {
             try EventIndex(table: t, source: tables.spec.events[i], key: "events[\(i)]", records: records)
         }
         unmatchedEvents = events.map(\.unmatched)
+        eventsAfterDischarge = events.map(\.afterDischarge)
         // By index through the buffer, not `enumerated()`: a feature definition is a dozen
         // strings and arrays, and each one bound or passed on was copied (a retain and a release
         // of each), which showed in a one-row request's profile. The fields are read where they
@@ -270,6 +273,8 @@ struct EventIndex {
     let encounterRow: [Int]
     /// Events whose encounter id is missing or unknown.
     let unmatched: Int
+    /// Events of a known encounter timed after its discharge: left out (see init).
+    let afterDischarge: Int
 
     init(table: SourceTable, source: EventSource, key: String, records: EncounterRecords) throws(DataError) {
         self.table = table
@@ -280,12 +285,25 @@ struct EventIndex {
         for r in 0..<records.count { if let id = encounterIDs.text(r) { rowOfID[id] = r } }
         let ids = try table.texts(source.encounterID, key: key + ".encounter_id")
         let rowOfText = ids.interned.values.enumerated().map { ids.isMissing[$0.offset] ? -1 : (rowOfID[$0.element] ?? -1) }
-        encounterRow = ids.interned.codes.map { rowOfText[Int($0)] }
-        unmatched = encounterRow.filter { $0 < 0 }.count
+        var rows = ids.interned.codes.map { rowOfText[Int($0)] }
+        unmatched = rows.filter { $0 < 0 }.count
         if table.rowCount > 0 && unmatched == table.rowCount {
             throw DataError(code: .badValue, file: table.file, column: source.encounterID,
                             message: "no id in this events table (spec key \(key).encounter_id) matches an encounter id")
         }
+        // A risk is given at discharge: an event charted after it (MIMIC-IV's demo has labs up
+        // to 7 hours after) is not known then, and counting it would teach the model from the
+        // future. An event or a stay without a time is kept: nothing says it came later.
+        var late = 0
+        if let time = source.time, let discharged = records.discharged {
+            let t = try EncounterRecords.eventTimes(table, time, key: key + ".time")
+            for e in rows.indices where rows[e] >= 0 && t[e] > discharged[rows[e]] {
+                rows[e] = -1
+                late += 1
+            }
+        }
+        encounterRow = rows
+        afterDischarge = late
     }
 
     /// The ICD revision of each event row.
@@ -298,12 +316,12 @@ struct EventIndex {
         return column.interned.codes.map { byValue[Int($0)] }
     }
 
-    /// Event rows in the order first/last use: by time (then file order), else file order.
+    /// Event rows in the order first/last use: by time (then file order), else file order. NaN
+    /// for an event without a time: it cannot be placed, so first/last pass it by (any event
+    /// without a time failed the whole table before, whatever its code).
     func ordering() throws(DataError) -> [Double] {
         guard let t = source.time else { return (0..<table.rowCount).map(Double.init) }
-        var ignored = RowErrors()
-        let records = try EncounterRecords.timestamps(table, t, key: key + ".time", strict: true, errors: &ignored)
-        return records
+        return try EncounterRecords.eventTimes(table, t, key: key + ".time")
     }
 
     /// The principal diagnosis per encounter: the code with the lowest sequence (file order without one).
@@ -375,8 +393,8 @@ struct EventIndex {
                 let v = values[e]
                 guard r >= 0, !v.isNaN, keep[Int(codes.interned.codes[e])] else { continue }
                 switch f.aggregate {
-                case .first: if at[r].isNaN || order[e] < at[r] { at[r] = order[e]; out[r] = v }
-                case .last: if at[r].isNaN || order[e] >= at[r] { at[r] = order[e]; out[r] = v }
+                case .first: if !order[e].isNaN && (at[r].isNaN || order[e] < at[r]) { at[r] = order[e]; out[r] = v }
+                case .last: if !order[e].isNaN && (at[r].isNaN || order[e] >= at[r]) { at[r] = order[e]; out[r] = v }
                 case .min: out[r] = out[r].isNaN ? v : Swift.min(out[r], v)
                 case .max: out[r] = out[r].isNaN ? v : Swift.max(out[r], v)
                 default: out[r] = (out[r].isNaN ? 0 : out[r]) + v; seen[r] += 1

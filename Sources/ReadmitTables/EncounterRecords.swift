@@ -200,6 +200,18 @@ public struct EncounterRecords: Sendable {
 
     /// Seconds per row of a timestamp column (NaN when missing or, lenient, unparseable).
     package static func timestamps(_ table: SourceTable, _ ts: TimestampColumn, key: String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
+        try timestamps(table, ts, key: key, strict: strict, missingIsError: true, errors: &errors)
+    }
+
+    /// Seconds per row of an events table's time column: NaN when missing (an event without a
+    /// time is still an event of its stay); a value that does not match the format throws.
+    package static func eventTimes(_ table: SourceTable, _ ts: TimestampColumn, key: String) throws(DataError) -> [Double] {
+        var ignored = RowErrors()
+        return try timestamps(table, ts, key: key, strict: true, missingIsError: false, errors: &ignored)
+    }
+
+    private static func timestamps(_ table: SourceTable, _ ts: TimestampColumn, key: String, strict: Bool, missingIsError: Bool,
+                                   errors: inout RowErrors) throws(DataError) -> [Double] {
         let column = try table.texts(ts.column, key: key + ".column")
         var parsed = [Double](repeating: .nan, count: column.interned.values.count)
         var bad = [Bool](repeating: false, count: parsed.count)
@@ -215,6 +227,7 @@ public struct EncounterRecords: Sendable {
                 if strict { throw e }
                 errors.report(e, row: r)
             } else if column.isMissing[c] {
+                guard missingIsError else { continue }
                 let e = table.error(.badTimestamp, row: r, column: ts.column, message: "the timestamp is missing")
                 if strict { throw e }
                 errors.report(e, row: r)

@@ -99,6 +99,9 @@ struct CheckCommand: ParsableCommand {
             for (i, n) in data.raw.unmatchedEvents.enumerated() where n > 0 {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) match no encounter (empty or unknown \(spec.events[i].encounterID)); they are left out")
             }
+            for (i, n) in data.raw.eventsAfterDischarge.enumerated() where n > 0 {
+                print("note: \(Format.int(n)) rows of \(tables.events[i].file) are timed after their stay's discharge; they are left out (not known at discharge)")
+            }
             let sorted = data.errors.byRow.sorted { $0.key < $1.key }
             for (_, error) in sorted.prefix(max(0, problems)) { failures.append(error.description) }
             if sorted.count > problems { failures.append("... and \(Format.int(sorted.count - problems)) more rows with a problem") }

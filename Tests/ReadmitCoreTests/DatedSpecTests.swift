@@ -149,6 +149,33 @@ final class DatedSpecTests: XCTestCase {
         XCTAssertEqual(v(2, "dx_count"), 2)
     }
 
+    /// An event charted after its stay's discharge is not known at discharge: left out of every
+    /// aggregate (it was the stay's last creatinine, and counted). One at the discharge instant
+    /// is kept; one without a time counts, but is neither first nor last (it failed the table).
+    func testEventsAfterDischargeAreLeftOut() throws {
+        let labs = Self.labs + """
+            103,50912,3.0,2100-01-25 00:00:00
+            103,50912,9.0,2100-01-25 06:00:00
+            103,51222,8.0,2100-01-26 00:00:00
+            101,51222,4.0,
+            101,50912,5.0,
+
+            """
+        let data = try load(Self.spec(), labs: labs)
+        let (schema, x) = features(data)
+        func v(_ row: Int, _ name: String) -> Double { x.values[row * x.columns + schema.index(of: name)!] }
+        XCTAssertEqual(v(2, "creat_last"), 3.0)
+        XCTAssertEqual(v(2, "creat_max"), 3.0)
+        XCTAssertEqual(v(2, "creat_mean"), 7.5 / 4)
+        XCTAssertEqual(v(2, "lab_count"), 5)
+        XCTAssertEqual(v(0, "lab_count"), 3)
+        // 101's creatinine without a time is counted and averaged, but is no first or last.
+        XCTAssertEqual(v(0, "creat_mean"), 5.0)
+        XCTAssertTrue(v(0, "creat_last").isNaN && v(0, "creat_first").isNaN)
+        XCTAssertEqual(data.raw.eventsAfterDischarge, [2, 0])
+        XCTAssertEqual(data.raw.unmatchedEvents, [2, 0])
+    }
+
     func testExclusionsOnThePatientTableAndFirstEncounterOnly() throws {
         let data = try load(Self.spec(extra: "cohort: {first_encounter_only: true}", exclusions: "{reason: test, column: gender, table: patients, values: [X]}"))
         XCTAssertEqual(data.cohort.exclusions.map(\.count), [1])
