@@ -76,7 +76,7 @@ readmit_connect <- function(endpoint, timeout_ms = 5000, retries = NULL,
 # A whole number >= min, as an integer; otherwise an error naming the argument.
 check_count <- function(x, name, min = 0) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || x != floor(x) || x < min || x > .Machine$integer.max) {
-    readmit_abort(sprintf("'%s' must be a whole number >= %d", name, min),
+    readmit_abort(sprintf("'%s' must be a whole number from %d to %d", name, min, .Machine$integer.max),
                   class = "readmit_invalid_argument", call = sys.call(-1))
   }
   as.integer(x)

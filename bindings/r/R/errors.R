@@ -92,6 +92,17 @@ check_flag <- function(x, what, call) {
   x
 }
 
+# One of `choices` (the default, the whole vector, is its first), or a classed error:
+# match.arg() signalled a plain simpleError ("'arg' must be NULL or a character vector").
+check_choice <- function(x, choices, what, call) {
+  if (identical(x, choices)) return(choices[[1L]])
+  if (!is.character(x) || length(x) != 1L || is.na(x) || !x %in% choices) {
+    readmit_abort(sprintf("'%s' must be one of %s", what, paste(sprintf("\"%s\"", choices), collapse = ", ")),
+                  class = "readmit_invalid_argument", call = call)
+  }
+  x
+}
+
 # Ctrl-C during a call: the C glue consumed R's interrupt to abandon the call cleanly, so it is
 # signalled again here, as an "interrupt" condition (also of class readmit_interrupted):
 # tryCatch(interrupt = ) and withCallingHandlers see it as they would a plain Ctrl-C, and

@@ -48,8 +48,8 @@ readmit_score_parallel <- function(endpoint, data, chunk_rows = 10000L, k = 0L,
   }
   chunk_rows <- check_count(chunk_rows, "chunk_rows", min = 1)
   k <- check_count(k, "k", min = 0)
-  bad_values <- match.arg(bad_values)
-  missing_fields <- match.arg(missing_fields)
+  bad_values <- check_choice(bad_values, c("error", "missing"), "bad_values", call)
+  missing_fields <- check_choice(missing_fields, c("error", "missing"), "missing_fields", call)
   n <- nrow(data)
   starts <- if (n == 0L) 1L else seq.int(1L, n, by = chunk_rows)
   chunks <- lapply(starts, function(s) data[seq.int(s, length.out = min(chunk_rows, max(n - s + 1L, 0L))), ,
@@ -96,6 +96,7 @@ readmit_score_parallel <- function(endpoint, data, chunk_rows = 10000L, k = 0L,
     p
   }))
   rownames(out) <- NULL
+  if (.row_names_info(data) > 0L) row.names(out) <- row.names(data)  # as readmit_score_records
   if (k > 0L) attr(out, "explanations") <- expl
   attr(out, "messages") <- msgs
   attr(out, "model_version") <- model_version

@@ -58,8 +58,8 @@ readmit_raw_fields <- function(cl) {
 #' field's name; columns the model does not read are ignored with a warning.
 #'
 #' @param cl a client from \code{\link{readmit_connect}}.
-#' @param data a data frame of encounters (one row each), or a named list of scalars for one
-#'   encounter.
+#' @param data a data frame of encounters (one row each), or a named list: single values for
+#'   one encounter, or fields of one length for several.
 #' @param k the number of explanations per row (0: none).
 #' @param bad_values \code{"error"}: a value that cannot be read is an error of its row (the
 #'   row is not scored); \code{"missing"}: it is missing, with a warning.
@@ -115,8 +115,8 @@ readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "mis
   ptr <- client_ptr(cl)
   k <- check_count(k, "k", min = 0)
   interval <- check_flag(interval, "interval", call)
-  bad_values <- match.arg(bad_values)
-  missing_fields <- match.arg(missing_fields)
+  bad_values <- check_choice(bad_values, c("error", "missing"), "bad_values", call)
+  missing_fields <- check_choice(missing_fields, c("error", "missing"), "missing_fields", call)
   cols <- records_columns(data, call)
   info <- readmit_info(cl)
   names(cols$cols) <- unmangle_names(names(cols$cols), client_schema(cl)$raw_fields)
@@ -149,7 +149,10 @@ readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "mis
     readmit_abort("the reply holds no intervals", class = c("readmit_protocol_error", "readmit_client_error"),
                   call = call)
   }
-  records_frame(res, cols$n, k, tier_names(info), call)
+  out <- records_frame(res, cols$n, k, tier_names(info), call)
+  # A frame's own row names (patient or encounter ids) name its results, as a pandas index does.
+  if (is.data.frame(data) && .row_names_info(data) > 0L) row.names(out) <- row.names(data)
+  out
 }
 
 #' Derive history fields from a patient file
@@ -189,8 +192,8 @@ readmit_derive_history <- function(cl, data, bad_values = c("error", "missing"),
                                    missing_fields = c("error", "missing")) {
   call <- sys.call()
   ptr <- client_ptr(cl)
-  bad_values <- match.arg(bad_values)
-  missing_fields <- match.arg(missing_fields)
+  bad_values <- check_choice(bad_values, c("error", "missing"), "bad_values", call)
+  missing_fields <- check_choice(missing_fields, c("error", "missing"), "missing_fields", call)
   if (!is.data.frame(data)) {
     readmit_abort("'data' must be a data frame of encounters (a patient file)",
                   class = "readmit_invalid_argument", call = call)
@@ -232,12 +235,15 @@ records_columns <- function(data, call) {
     n <- nrow(data)
     cols <- as.list(data)
   } else if (is.list(data) && !is.object(data)) {
+    # A named list is one encounter (single values) or several as columns of one length, as
+    # as.data.frame() would take them and as Python takes a dict of lists.
     cols <- data
-    n <- 1L
-    bad <- names(cols)[lengths(cols) != 1L]
-    if (length(bad)) {
-      readmit_abort(sprintf("one encounter is a named list of single values; %s",
-                            paste(sprintf("'%s' has %d", bad, lengths(cols)[lengths(cols) != 1L]), collapse = ", ")),
+    len <- lengths(cols)
+    n <- if (length(cols)) len[[1L]] else 1L
+    if (any(len != n)) {
+      shown <- utils::head(which(!duplicated(len)), 3L)
+      readmit_abort(sprintf("the fields of 'data' have different lengths (%s); give one encounter as single values, or several as a data frame or fields of one length",
+                            paste(sprintf("'%s' has %d", names(cols)[shown], len[shown]), collapse = ", ")),
                     class = "readmit_invalid_argument", call = call)
     }
   } else {

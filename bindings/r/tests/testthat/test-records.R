@@ -246,6 +246,19 @@ test_that("one encounter as a named list scores as its row; numbers may be numbe
   dbl$num_medications <- as.numeric(dbl$num_medications)
   expect_identical(bits(score_quiet(cl, ints)$risk), bits(score_quiet(cl, dbl)$risk))
   expect_error(readmit_score_records(cl, c(one, list(race = c("A", "B")))), class = "readmit_invalid_argument")
+  # Several encounters as a named list of fields of one length, as a data frame's columns
+  # (and as Python's dict of lists); fields of different lengths are refused, naming two.
+  six <- score_quiet(cl, as.list(recs[1:6, ]))
+  expect_identical(bits(six$risk), bits(batch$risk[1:6]))
+  uneven <- as.list(recs[1:6, ])
+  uneven$race <- uneven$race[1:2]
+  expect_error(readmit_score_records(cl, uneven), "different lengths .*'race' has 2", class = "readmit_invalid_argument")
+  # A frame's own row names name the results (a data frame's automatic ones stay automatic).
+  named <- recs[3:5, ]
+  row.names(named) <- c("enc-a", "enc-b", "enc-c")
+  expect_identical(row.names(score_quiet(cl, named)), c("enc-a", "enc-b", "enc-c"))
+  expect_identical(row.names(score_quiet(cl, recs[3:5, ])), c("3", "4", "5"))
+  expect_identical(row.names(batch), as.character(seq_len(nrow(recs))))
   expect_error(readmit_score_records(cl, 1:3), class = "readmit_invalid_argument")
   expect_error(readmit_score_records(cl, list(1, 2)), class = "readmit_invalid_argument")
 })
@@ -413,7 +426,12 @@ test_that("k > 0 adds explanations; bad arguments and a closed client are classe
   # The same scores as without explanations.
   expect_identical(bits(res$risk), bits(score_quiet(cl, recs)$risk))
   expect_error(readmit_score_records(cl, recs, k = -1), class = "readmit_invalid_argument")
-  expect_error(readmit_score_records(cl, recs, bad_values = "drop"), "should be one of")
+  expect_error(readmit_score_records(cl, recs, bad_values = "drop"), "must be one of \"error\", \"missing\"",
+               class = "readmit_invalid_argument")
+  # match.arg() signalled a plain error for these
+  expect_error(readmit_score_records(cl, recs, bad_values = NA), class = "readmit_invalid_argument")
+  expect_error(readmit_score_records(cl, recs, missing_fields = c("missing", "error")), class = "readmit_invalid_argument")
+  expect_error(readmit_score_records(cl, recs, k = 1e10), "from 0 to 2147483647", class = "readmit_invalid_argument")
   readmit_close(cl)
   expect_error(readmit_score_records(cl, recs), class = "readmit_closed")
   expect_error(readmit_raw_fields(cl), class = "readmit_closed")
