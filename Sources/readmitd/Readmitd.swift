@@ -8,6 +8,9 @@ import ReadmitServer
 /// `readmitd`: serves a readmission model over ZeroMQ until SIGTERM/SIGINT.
 @main
 struct Readmitd: ParsableCommand {
+    /// The smallest --max-message-bytes accepted.
+    static let minimumMessageBytes: Int64 = 4096
+
     static let configuration = CommandConfiguration(
         commandName: "readmitd",
         abstract: "Serve a readmit model over ZeroMQ (wire protocol: docs/PROTOCOL.md).",
@@ -102,8 +105,13 @@ struct Readmitd: ParsableCommand {
         settings.authorizedKeysDirectory = authorizedKeys ?? file.string("authorized-keys")
         settings.insecure = try insecure || (file.bool("insecure") ?? false)
         settings.allowReloadPath = try allowReloadPath || (file.bool("allow-reload-path") ?? false)
-        guard settings.maxMessageBytes > 0, settings.maxQueued >= 0 else {
-            throw ValidationError("--max-message-bytes must be at least 1 and --max-queued must not be negative")
+        // Below a few KiB libzmq drops the peer of a one-row request (a Diabetes 130 RECORDS
+        // frame of one encounter is about 1.5 KiB), and the client sees only a timeout.
+        guard settings.maxMessageBytes >= Self.minimumMessageBytes else {
+            throw ValidationError("--max-message-bytes must be at least \(Self.minimumMessageBytes) (smaller frames would drop one-row requests), got \(settings.maxMessageBytes)")
+        }
+        guard settings.maxQueued >= 0 else {
+            throw ValidationError("--max-queued must not be negative, got \(settings.maxQueued)")
         }
         guard settings.maxQueuedBytes > 0, (1...Int(Int32.max)).contains(settings.maxRepliesPerClient) else {
             throw ValidationError("--max-queued-bytes and --max-replies-per-client must be at least 1")

@@ -151,5 +151,10 @@ final class LifecycleTests: XCTestCase {
             XCTAssertEqual(daemon.waitForExit(seconds: 15), 1, says)
             XCTAssertTrue(daemon.log.contains(says), "\(says):\n\(daemon.log)")
         }
+        // A frame limit of 10 bytes started a daemon whose every client timed out (libzmq drops
+        // the peer of a larger frame): now a usage error, as the other limits are.
+        let tiny = try DaemonProcess(arguments: ["--max-message-bytes=10"], waitForHealth: false)
+        XCTAssertEqual(tiny.waitForExit(seconds: 15), 64)
+        XCTAssertTrue(tiny.log.contains("--max-message-bytes must be at least 4096"), tiny.log)
     }
 }
