@@ -201,6 +201,14 @@ public struct CSVTable: Sendable {
                             message: "the header is one field that holds \(shown) characters: the file looks \(shown)-separated; "
                                 + "readmit reads comma-separated files (RFC 4180)")
         }
+        // A file whose lines end with a carriage return alone (classic Mac OS; Excel for Mac's
+        // "CSV" before 2016) is one line here, as a lone CR is data: its header was every row,
+        // reported as a name twice or as every spec field missing. Said as what it is.
+        if let field = parsed.header.firstIndex(where: { $0.utf8.contains(13) }) {
+            throw DataError(code: .malformed, file: file, line: Int(parsed.headerLine),
+                            message: "header field \(field + 1) holds a carriage return that ends no line: lines ended by a carriage "
+                                + "return alone (classic Mac OS) are not line breaks in a CSV file; convert the file to LF or CRLF line endings")
+        }
         // A name twice is ambiguous: the tables took its first column, raw records its last, and
         // the wire refuses it. Unnamed columns (a spreadsheet's trailing commas) are never read.
         var firstField: [String: Int] = [:]

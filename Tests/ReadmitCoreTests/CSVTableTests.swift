@@ -56,6 +56,25 @@ final class CSVTableTests: XCTestCase {
         XCTAssertEqual(try? CSVTable(bytes: Array("enc\n1\n".utf8), file: "s.csv").rowCount, 1)
     }
 
+    /// Lines ended by a carriage return alone (classic Mac OS) are one line: the header held
+    /// every row, and the file was refused as "header names column '1' twice". Now named as
+    /// what it is. A lone CR in a data row is data, and one at the end of the file ends it.
+    func testLinesEndedByACarriageReturnAloneAreNamed() throws {
+        for (text, field) in [("enc,age\r1,2\r3,4\r", 2), ("\n\"enc\",age\r1,\"2\"\r", 2), ("a\rb,c\n1,2\n", 1)] {
+            XCTAssertThrowsError(try CSVTable(bytes: Array(text.utf8), file: "mac.csv"), text.debugDescription) { error in
+                let e = error as? DataError
+                XCTAssertEqual(e?.code, .malformed)
+                XCTAssertEqual(e?.line, text.hasPrefix("\n") ? 2 : 1)
+                XCTAssertEqual(e?.message, "header field \(field) holds a carriage return that ends no line: lines ended by a carriage "
+                                   + "return alone (classic Mac OS) are not line breaks in a CSV file; convert the file to LF or CRLF line endings")
+            }
+        }
+        let t = try CSVTable(bytes: Array("a,b\r\n1,x\ry\r\n2,z\r".utf8), file: "cr.csv")
+        XCTAssertEqual(t.rowCount, 2)
+        XCTAssertEqual(t.string(row: 0, column: 1), "x\ry")
+        XCTAssertEqual(t.string(row: 1, column: 1), "z")
+    }
+
     func testEmptyAndMissingFiles() {
         XCTAssertThrowsError(try CSVTable(bytes: [], file: "empty.csv")) { XCTAssertEqual(($0 as? DataError)?.code, .empty) }
         XCTAssertThrowsError(try CSVTable(path: "/nonexistent/x.csv")) { XCTAssertEqual(($0 as? DataError)?.code, .fileNotFound) }

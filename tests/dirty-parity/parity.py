@@ -81,9 +81,16 @@ def via_r(a, path, options, out):
                    check=True)
 
 
+def _lines(text):
+    """The normalized output's lines: split at LF only (a message may quote a lone carriage
+    return, which str.splitlines would take for a line break)."""
+    return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+
+
 def dirty_files(a, work):
     """Whether a row is a stay the cohort excludes, and the dirty CSV (LF), its CRLF and BOM+CRLF
-    copies, and a one-row file."""
+    copies, and a one-row file. Row 11 holds a lone carriage return, unquoted: data to the CLI,
+    which the csv module and read.csv would have taken for a line break."""
     with readmit.Client(a.endpoint, timeout_ms=20000) as cl:
         fields = cl.raw_fields()
         info = cl.info()
@@ -118,6 +125,7 @@ def dirty_files(a, work):
     put(10, texts[0]["name"], "Café")                # non-ASCII unknown level
     put(10, numbers[1], "")                          # empty: missing
     put(11, numbers[2], "0x10")                      # hexadecimal: not a decimal number
+    put(11, texts[1]["name"], "Cau\rcasian")          # a lone carriage return (unquoted below): data
     # Terms whose sum_of overflows (1e308 + 1e308): a not_finite error of that row alone (it
     # failed the whole batch before), the others' scores unchanged.
     if sums and all(c in col for c in sums[0][:2]):
@@ -139,7 +147,9 @@ def dirty_files(a, work):
         buf = io.StringIO()
         csv.writer(buf, lineterminator=ending).writerows(lines)
         path = work / name
-        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buf.getvalue().encode("utf-8"))
+        # The csv module quotes the lone carriage return; the readers must take it unquoted too.
+        data = buf.getvalue().encode("utf-8").replace(b'"Cau\rcasian"', b"Cau\rcasian")
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
         return path
 
     return excluded is not None, {
@@ -167,7 +177,7 @@ def main():
             for name, run in interfaces.items():
                 out = work / f"{variant}-{options}-{name}.tsv"
                 run(a, path, options, out)
-                outputs[name] = out.read_text(encoding="utf-8")
+                outputs[name] = out.read_bytes().decode("utf-8")  # read_text would turn a lone CR into LF
             base = outputs["cli"]
             for name, text in outputs.items():
                 if text != base:
@@ -181,11 +191,11 @@ def main():
                 print(f"MISMATCH options={options}: {variant} differs from lf", file=sys.stderr)
             if variant == "one-row":
                 # The one-row file holds row 3 of the dirty file: the same outcome, alone.
-                row3 = next(l for l in reference.splitlines() if l.startswith("3\t")).split("\t", 1)[1]
-                if base.splitlines()[0].split("\t", 1)[1] != row3:
+                row3 = next(l for l in _lines(reference) if l.startswith("3\t")).split("\t", 1)[1]
+                if _lines(base)[0].split("\t", 1)[1] != row3:
                     failures += 1
                     print(f"MISMATCH options={options}: the one-row file differs from its row in the dirty file", file=sys.stderr)
-        lines = reference.splitlines()
+        lines = _lines(reference)
         errors = sum(1 for l in lines[:-1] if l.split("\t")[1] == "")
         codes = sorted({t.split("|")[2] for l in lines for t in l.split("\t")[3].split(" || ") if t})
         print(f"45-dirty-parity: options={options}: {len(lines) - 1} rows, {errors} row errors, codes {codes}: "

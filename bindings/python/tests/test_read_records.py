@@ -32,6 +32,12 @@ def test_quoted_fields_keep_their_line_breaks(tmp_path):
     assert f["a"].tolist() == ["two\r\nlines"]
 
 
+def test_a_lone_carriage_return_is_data_as_in_the_cli(tmp_path):
+    # The csv module ended a line there: 'x\ry' was two records (a row of 1 field).
+    f = readmit.read_records(write(tmp_path, "cr.csv", b'a,b\r\n1,x\ry\r\n2,"q\rr"\r\n3,z\r'))
+    assert f.values.tolist() == [["1", "x\ry"], ["2", "q\rr"], ["3", "z"]]
+
+
 @pytest.mark.parametrize("data, line, field, kind, text", [
     (b"a,b\n1,2\n3,4\xff5\n6,\xc3\n", 3, "b", "bad_encoding",
      "column 'b': field 2 is not valid UTF-8 (byte 0xFF at byte 2 of the field)"),
@@ -44,6 +50,11 @@ def test_quoted_fields_keep_their_line_breaks(tmp_path):
     (b"\nenc\tpat\n1\t2\n", 2, None, "malformed",
      "the header is one field that holds tab characters: the file looks tab-separated; readmit reads comma-separated "
      "files (RFC 4180)"),
+    # Lines ended by a carriage return alone (classic Mac OS): one line for the CLI, refused as such
+    # (the csv module read them as rows the CLI would not score).
+    (b"enc,age\r1,2\r3,4\r", 1, None, "malformed",
+     "header field 2 holds a carriage return that ends no line: lines ended by a carriage return alone (classic Mac "
+     "OS) are not line breaks in a CSV file; convert the file to LF or CRLF line endings"),
     (b"a,b\r\n1,2\r\n3," + b"7" * ((1 << 20) + 1) + b"\r\n", 3, "b", "field_too_long",
      "column 'b': field 2 is 1048577 bytes long, over the limit of 1048576 bytes (1 MiB)"),
 ])

@@ -11,7 +11,8 @@
 #' (\code{None} is a level of Diabetes 130, and which texts are missing, such as \code{"?"}, is
 #' the model's dataset spec's business, applied by the daemon; an empty field is missing
 #' there). Column names are kept as written (no \code{make.names}). The rules are the CLI's:
-#' UTF-8 text, a byte-order mark at the start ignored, LF or CRLF line endings, RFC 4180
+#' UTF-8 text, a byte-order mark at the start ignored, LF or CRLF line endings (a lone carriage
+#' return is data; a file whose lines end with one alone is refused), RFC 4180
 #' quotes, blank lines skipped, gzip files read as well. The result goes to
 #' \code{\link{readmit_score_records}} as it is.
 #'
@@ -69,6 +70,17 @@ readmit_read_records <- function(path) {
     fail(line, sprintf("%sfield %d is not valid UTF-8 (byte 0x%s at byte %d of the field)", if (line == 1L) "header " else "",
                        field, toupper(as.character(bytes[bad])), at), "bad_encoding", column)
   }
+  # R's readers end a line at a lone carriage return, where the CLI reads it as data: such a
+  # return stands in as a character the text does not hold while they parse, and is put back.
+  lone_cr <- NA_character_
+  if (grepl("\r(?!\n|\\z)", text, perl = TRUE)) {
+    for (code in 0xE000:0xF8FF) {
+      candidate <- intToUtf8(code)
+      if (!grepl(candidate, text, fixed = TRUE)) { lone_cr <- candidate; break }
+    }
+    text <- gsub("\r(?!\n|\\z)", lone_cr, text, perl = TRUE)
+    Encoding(text) <- "UTF-8"
+  }
   # Field counts per line (NA for all but the last line of a record with a quoted line break; 0
   # for a blank line): a record whose count differs from the header's is reported at the line
   # where it starts, as the CLI does (read.csv itself would pad a short row silently).
@@ -99,6 +111,16 @@ readmit_read_records <- function(path) {
                     blank.lines.skip = TRUE, stringsAsFactors = FALSE),
     error = function(e) fail(NA_integer_, conditionMessage(e), "malformed"),
     warning = function(w) fail(NA_integer_, conditionMessage(w), "malformed"))
+  if (!is.na(lone_cr)) {
+    # A header holding one: a file whose lines end with CR alone (classic Mac OS), one line for
+    # the CLI, which refuses it as such.
+    field <- which(grepl(lone_cr, names(frame), fixed = TRUE))
+    if (length(field)) {
+      fail(ends[1], sprintf("header field %d holds a carriage return that ends no line: lines ended by a carriage return alone (classic Mac OS) are not line breaks in a CSV file; convert the file to LF or CRLF line endings",
+                            field[1]), "malformed")
+    }
+    frame[] <- lapply(frame, function(v) gsub(lone_cr, "\r", v, fixed = TRUE))
+  }
   sizes <- c(list(nchar(names(frame), type = "bytes")), lapply(frame, nchar, type = "bytes"))
   over <- vapply(sizes, function(n) { k <- which(n > .readmit_max_field_bytes); if (length(k)) k[1] else NA_integer_ }, 0L)
   if (any(!is.na(over))) {

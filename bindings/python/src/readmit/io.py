@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import zlib
 from typing import Any, List, Union
 
@@ -17,6 +18,9 @@ MAX_FIELD_BYTES = 1 << 20
 MAX_FILE_BYTES = 2**31 - 2
 
 _BOM = b"\xef\xbb\xbf"
+# A carriage return that ends no line (neither before a line feed nor at the end of the file):
+# data for the CLI, a line break for the csv module.
+_LONE_CR = re.compile(r"\r(?!\n|\Z)")
 
 
 def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
@@ -25,7 +29,8 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
     Every column is text as written (``None``, ``NA``, ``?`` stay texts; which texts are missing is
     the model's dataset spec's business, applied by the daemon, and an empty field is missing
     there). The rules are those of the CLI (docs/DATASET_SPEC.md, "CSV files"): UTF-8, a byte-order
-    mark at the start ignored, LF or CRLF line endings, RFC 4180 quotes (a quoted field keeps its
+    mark at the start ignored, LF or CRLF line endings (a lone carriage return is data; a file whose
+    lines end with one alone is refused), RFC 4180 quotes (a quoted field keeps its
     line breaks as written), blank lines skipped. The result goes to
     :meth:`Client.score_records` as it is.
 
@@ -50,6 +55,12 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
     # (it is a global of the module): a field it still refuses is over 1 MiB.
     if csv.field_size_limit() < MAX_FIELD_BYTES + 1:
         csv.field_size_limit(MAX_FIELD_BYTES + 1)
+    # The csv module ends a line at a lone carriage return, where the CLI reads it as data: such
+    # a return stands in as a character the text does not hold while csv parses, and is put back.
+    lone_cr = None
+    if "\r" in text and _LONE_CR.search(text):
+        lone_cr = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+        text = _LONE_CR.sub(lone_cr, text)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: List[str] = []
     rows: List[List[str]] = []
@@ -68,6 +79,8 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
             if not header:
                 header = record
                 _refuse_another_separator(name, start, header)
+                if lone_cr is not None:
+                    _refuse_lone_carriage_returns(name, start, header, lone_cr)
             elif len(record) != len(header):
                 raise DataFileError(f"{name}:{start}: row has {len(record)} fields, the header has {len(header)}",
                                     name, start, None, "malformed")
@@ -80,6 +93,8 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
         raise DataFileError(f"{name}:{line}: {e}", name, line, None, "malformed") from None
     if not header:
         raise DataFileError(f"{name}: file is empty (no header line)", name, None, None, "empty")
+    if lone_cr is not None:
+        rows = [[v.replace(lone_cr, "\r") for v in r] for r in rows]
     columns = {h: [r[k] for r in rows] for k, h in enumerate(header)} if len(set(header)) == len(header) else None
     if columns is None:
         return pd.DataFrame(rows, columns=header, dtype=object)
@@ -130,6 +145,16 @@ def _refuse_another_separator(name: str, line: int, header: List[str]) -> None:
         shown = "tab" if separator == "\t" else f"'{separator}'"
         raise DataFileError(f"{name}:{line}: the header is one field that holds {shown} characters: the file looks "
                             f"{shown}-separated; readmit reads comma-separated files (RFC 4180)", name, line, None, "malformed")
+
+
+def _refuse_lone_carriage_returns(name: str, line: int, header: List[str], lone_cr: str) -> None:
+    """A header holding a carriage return that ends no line: a file whose lines end with CR alone
+    (classic Mac OS), refused as the CLI refuses it (it is one line there, not rows)."""
+    field = next((k for k, h in enumerate(header) if lone_cr in h), None)
+    if field is not None:
+        raise DataFileError(f"{name}:{line}: header field {field + 1} holds a carriage return that ends no line: lines ended "
+                            "by a carriage return alone (classic Mac OS) are not line breaks in a CSV file; convert the file "
+                            "to LF or CRLF line endings", name, line, None, "malformed")
 
 
 def _where(column: Any) -> str:

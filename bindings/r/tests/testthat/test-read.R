@@ -37,6 +37,17 @@ test_that("bad files name the first bad line, the column and the kind", {
   expect_identical(list(e$line, e$kind), list(2L, "malformed"))
   expect_match(conditionMessage(e), ":2: the header is one field that holds ';' characters: the file looks ';'-separated; readmit reads comma-separated files (RFC 4180)", fixed = TRUE)
   expect_match(conditionMessage(bad(charToRaw("enc\tpat\n1\t2\n"))), "holds tab characters", fixed = TRUE)
+  # Lines ended by a carriage return alone (classic Mac OS): one line for the CLI, refused as
+  # such (read.csv read them as rows).
+  e <- bad(charToRaw("enc,age\r1,2\r3,4\r"))
+  expect_identical(list(e$line, e$kind), list(1L, "malformed"))
+  expect_match(conditionMessage(e), ":1: header field 2 holds a carriage return that ends no line: lines ended by a carriage return alone (classic Mac OS) are not line breaks in a CSV file; convert the file to LF or CRLF line endings", fixed = TRUE)
+})
+
+test_that("a lone carriage return in a row is data, as the CLI reads it", {
+  f <- readmit_read_records(write_bytes(charToRaw("a,b\r\n1,x\ry\r\n2,\"q\rr\"\r\n3,z\r")))
+  expect_identical(f$b, c("x\ry", "q\rr", "z"))
+  expect_identical(f$a, c("1", "2", "3"))
 })
 
 test_that("gzip is read as the CLI reads it: members in turn, a cut file refused, the size limit", {
