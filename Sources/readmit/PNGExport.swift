@@ -4,11 +4,11 @@ import ReadmitFiles
 /// PNG copies of the SVG plots, where cheap: made by librsvg's `rsvg-convert` when it is
 /// installed (`scripts/setup.sh` installs it); skipped otherwise, since the SVGs are complete.
 enum PNGExport {
-    /// Converts each SVG to a PNG beside it; returns how many were written, and why each PNG
+    /// Converts each SVG to a PNG beside it; returns the PNGs written, and why each PNG
     /// that was made could not be written (a link or folder in its place: never replaced).
-    static func convert(_ svgs: [URL]) -> (written: Int, refused: [String]) {
-        guard let tool = locate("rsvg-convert") else { return (0, []) }
-        var written = 0
+    static func convert(_ svgs: [URL]) -> (written: [URL], refused: [String]) {
+        guard let tool = locate("rsvg-convert") else { return ([], []) }
+        var written: [URL] = []
         var refused: [String] = []
         for svg in svgs {
             let png = svg.deletingPathExtension().appendingPathExtension("png")
@@ -26,7 +26,7 @@ enum PNGExport {
             guard p.terminationStatus == 0, !bytes.isEmpty else { continue }
             do {
                 try DurableFile.write(bytes, to: png.path)
-                written += 1
+                written.append(png)
             } catch {
                 refused.append(error.message)
             }

@@ -14,7 +14,9 @@ struct TrainCommand: ParsableCommand {
             from the training patients, fits the isolation forest, the per-feature detector and the calibrated \
             XGBoost risk model, evaluates everything on the test patients, and writes DIR/report.html, \
             DIR/plots/, DIR/metrics.json and DIR/model.readmit (which carries the spec). Only a regular \
-            file is ever replaced: a link or folder in the place of an output stops the run before training.
+            file is ever replaced: a link or folder in the place of an output stops the run before training. \
+            An earlier run's report.html and plots (*.svg, *.png in DIR/plots/) that this run does not write \
+            (all of them with --no-report) are removed, so the report beside a model is always its own.
             """
     )
 
@@ -88,6 +90,28 @@ struct TrainCommand: ParsableCommand {
         return nil
     }
 
+    /// Removes what an earlier run's report left in `folder` that this run did not write: its
+    /// `report.html` (this run has `--no-report`) and plots it no longer draws (another spec's
+    /// features, PNG copies not made again). Left there, they described another model beside
+    /// this run's model file and metrics. Only regular files of the report's own names go
+    /// (`report.html`, `plots/*.svg`, `plots/*.png`); `plots/` goes too when that empties it.
+    /// Returns the paths removed.
+    static func removeStaleReport(in folder: String, keeping written: Set<String>) -> [String] {
+        var removed: [String] = []
+        func removeIfStale(_ path: String) {
+            var st = stat()
+            guard !written.contains(path), lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, unlink(path) == 0 else { return }
+            removed.append(path)
+        }
+        removeIfStale(folder + "/report.html")
+        let plots = folder + "/plots"
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: plots) {
+            for name in names.sorted() where name.hasSuffix(".svg") || name.hasSuffix(".png") { removeIfStale(plots + "/" + name) }
+            if (try? FileManager.default.contentsOfDirectory(atPath: plots))?.isEmpty == true { rmdir(plots) }
+        }
+        return removed
+    }
+
     func run() throws {
         try runReportingErrors {
             let console = Console(label: "readmit.train", level: global.logLevel, totalSteps: 8)
@@ -142,13 +166,19 @@ struct TrainCommand: ParsableCommand {
             let modelPath = outDir.appendingPathComponent("model.readmit").path
             try ModelFile.write(result.modelFile, to: modelPath)
             stage("model file")
+            var reportFiles: Set<String> = []
             if !noReport {
                 let written = try ReportWriter.write(ReportBuilder.input(result), to: outDir)
                 stage("report")
                 let (pngs, refused) = PNGExport.convert(written.filter { $0.pathExtension == "svg" })
                 for reason in refused { console.logger.warning("PNG copy not written: \(reason)") }
-                if pngs == 0 && refused.isEmpty { console.logger.info("PNG copies of the plots skipped (rsvg-convert not found; the SVGs are complete)") }
+                if pngs.isEmpty && refused.isEmpty { console.logger.info("PNG copies of the plots skipped (rsvg-convert not found; the SVGs are complete)") }
                 stage("png copies")
+                reportFiles = Set(written.map(\.path) + pngs.map(\.path))
+            }
+            let stale = Self.removeStaleReport(in: outDir.path, keeping: reportFiles)
+            if !stale.isEmpty {
+                console.logger.info("removed \(stale.count) file(s) of an earlier run's report that this run did not write: \(stale.prefix(3).joined(separator: ", "))\(stale.count > 3 ? ", ..." : "")")
             }
             let total = ContinuousClock.now - start
             stages.append(("total", Double(total.components.seconds) + Double(total.components.attoseconds) * 1e-18))

@@ -73,6 +73,28 @@ final class CLITests: XCTestCase {
     }
 
     /// Training on bad input fails with the file, line and column, a non-zero status, and no model file.
+    /// A run's outputs are one set: an earlier run's report.html and plots this run did not
+    /// write are removed (a --no-report run left the old report beside the new model), and
+    /// nothing else in the folder is touched.
+    func testAnEarlierReportDoesNotOutliveItsRun() throws {
+        let dir = temporaryDirectory()
+        let data = try write(try subset(300), "train.csv", dir)
+        let out = dir.appendingPathComponent("out").path
+        XCTAssertEqual(try run(["train", "--data", data, "--out", out, "--quick", "--no-ablation"]).status, 0)
+        let fm = FileManager.default
+        XCTAssertTrue(fm.fileExists(atPath: out + "/plots/roc.svg"))
+        try "<svg/>".write(toFile: out + "/plots/feature_gone.svg", atomically: true, encoding: .utf8)
+        try "mine".write(toFile: out + "/plots/notes.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(["train", "--data", data, "--out", out, "--quick", "--no-ablation"]).status, 0)
+        XCTAssertFalse(fm.fileExists(atPath: out + "/plots/feature_gone.svg"))
+        XCTAssertTrue(fm.fileExists(atPath: out + "/plots/roc.svg") && fm.fileExists(atPath: out + "/report.html"))
+        let bare = try run(["train", "--data", data, "--out", out, "--quick", "--no-ablation", "--no-report"])
+        XCTAssertEqual(bare.status, 0)
+        XCTAssertTrue(bare.stderr.contains("removed") && bare.stderr.contains("earlier run's report"), bare.stderr)
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: out).sorted(), ["metrics.json", "model.readmit", "plots"])
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: out + "/plots"), ["notes.txt"])
+    }
+
     func testTrainRejectsBadInputClearly() throws {
         let dir = temporaryDirectory()
         var lines = try subset(50)
