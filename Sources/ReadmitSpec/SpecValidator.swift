@@ -95,6 +95,14 @@ struct SpecValidator {
                 if (h == .sum || h == .previous) && f.of == nil { throw fail("\(key).of", "history \(h.rawValue) needs 'of' (a column or feature)") }
                 if h == .daysSinceLastDischarge && !spec.hasDates { throw fail("\(key).history", "days_since_last_discharge needs dates") }
                 if f.windowDays != nil && !spec.hasDates { throw fail("\(key).window_days", "a window in days needs dates") }
+                // Keys a kind does not read were ignored without a word: `previous` with a window
+                // is still the last earlier stay, whatever its age.
+                if f.windowDays != nil && (h == .previous || h == .daysSinceLastDischarge) {
+                    throw fail("\(key).window_days", "history \(h.rawValue) looks at the last earlier stay whatever its age; window_days is used with count, sum and count_positive")
+                }
+                if f.of != nil && (h == .countPositive || h == .daysSinceLastDischarge) {
+                    throw fail("\(key).of", "history \(h.rawValue) takes no 'of'" + (h == .countPositive ? " (it counts earlier stays whose label is positive)" : ""))
+                }
                 if let of = f.of, let target = spec.feature(named: of), target.kind == .history {
                     throw fail("\(key).of", "'\(of)' is a history feature; history is computed from raw columns or other features")
                 }

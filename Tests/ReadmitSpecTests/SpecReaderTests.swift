@@ -128,6 +128,17 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertNoThrow(try parse(Self.minimal + "\n  - {name: o, kind: ordinal, column: o, levels: [low, mid, high]}\n"))
     }
 
+    /// A history key its kind does not read is refused (it was ignored: `previous` with a
+    /// window was still the last stay, whatever its age; `count_positive` with `of` counted labels).
+    func testHistoryKeysTheKindDoesNotReadAreRefused() throws {
+        let dated = Self.minimal.replacingOccurrences(of: "order: id}", with: #"admitted: {column: a, format: "%Y-%m-%d"}, discharged: {column: d, format: "%Y-%m-%d"}}"#)
+        XCTAssertEqual(error(dated + "\n  - {name: h, kind: history, history: previous, of: x, window_days: 30}\n")?.key, "features[1].window_days")
+        XCTAssertEqual(error(dated + "\n  - {name: h, kind: history, history: days_since_last_discharge, window_days: 30}\n")?.key, "features[1].window_days")
+        XCTAssertEqual(error(Self.minimal + "\n  - {name: h, kind: history, history: count_positive, of: x}\n")?.key, "features[1].of")
+        XCTAssertEqual(error(dated + "\n  - {name: h, kind: history, history: days_since_last_discharge, of: x}\n")?.key, "features[1].of")
+        XCTAssertNoThrow(try parse(dated + "\n  - {name: h, kind: history, history: count_positive, window_days: 365}\n"))
+    }
+
     /// A feature that reads the stay's own label is leakage: refused, naming the key. A history
     /// feature of the label (an earlier stay's settled outcome) and a patient-table column that
     /// happens to share the label's name are not.
