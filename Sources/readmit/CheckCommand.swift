@@ -73,6 +73,7 @@ struct CheckCommand: ParsableCommand {
             let schema = FeatureSchemaBuilder.build(spec: spec, raw: data.raw, trainingRows: trainingRows)
             let x = FeatureEncoder.encode(raw: data.raw, spec: spec, schema: schema)
             var featureRows: [[String]] = []
+            var empty: [String] = []  // features without a value in the cohort (history aside: a first stay has none)
             for (j, f) in schema.features.enumerated() {
                 var values: [Double] = []
                 for r in c.rows { values.append(x.values[r * x.columns + j]) }
@@ -90,12 +91,16 @@ struct CheckCommand: ParsableCommand {
                     detail = "no values"
                 }
                 featureRows.append([f.name, spec.features[j].kind.rawValue, Format.pct(Double(missing) / Double(max(values.count, 1)), 1), detail])
+                if present.isEmpty && !values.isEmpty && spec.features[j].kind != .history { empty.append(f.name) }
             }
             print("Features (cohort encounters; levels learned from the training split)")
             print(TextTable.render(header: ["feature", "kind", "missing", "values"], rows: featureRows))
             print()
 
             var failures: [String] = []
+            if !empty.isEmpty {
+                print("note: \(empty.count == 1 ? "feature" : "features") \(empty.map { "'\($0)'" }.joined(separator: ", ")) \(empty.count == 1 ? "has" : "have") no value in any cohort encounter and cannot inform the model (a categorical one that keeps no level: see its min_count and max_levels)")
+            }
             for (i, n) in data.raw.unmatchedEvents.enumerated() where n > 0 {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) match no encounter (empty or unknown \(spec.events[i].encounterID)); they are left out")
             }

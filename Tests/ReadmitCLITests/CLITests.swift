@@ -223,6 +223,18 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(mimic.status, 0, mimic.stderr)
         XCTAssertTrue(mimic.stdout.contains("255 / 93"), mimic.stdout)
         XCTAssertTrue(mimic.stdout.contains("match no encounter"), mimic.stdout)
+        XCTAssertTrue(mimic.stdout.contains("note: 199 rows of") && mimic.stdout.contains("are timed after their stay's discharge"), mimic.stdout)
+        XCTAssertFalse(diabetes.stdout.contains("no value in any cohort encounter"), diabetes.stdout)
+        // A categorical feature whose min_count keeps no level: named, as a note.
+        let dir = temporaryDirectory()
+        var text = try String(contentsOfFile: Self.specPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: "{name: payer_code, kind: categorical, column: payer_code", with: "{name: payer_code, kind: categorical, column: payer_code, min_count: 1000000")
+        text = text.replacingOccurrences(of: #"search: ["../../../shared/data/diabetes130"]"#, with: "search: [\"\(URL(fileURLWithPath: Self.dataPath).deletingLastPathComponent().path)\"]")
+        let spec = dir.appendingPathComponent("rare.yaml").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: spec))
+        let rare = try run(["check", "--dataset", spec, "--data", try write(try subset(300), "d.csv", dir)])
+        XCTAssertEqual(rare.status, 0, rare.stderr)
+        XCTAssertTrue(rare.stdout.contains("note: feature 'payer_code' has no value in any cohort encounter"), rare.stdout)
     }
 
     /// A wrong spec fails in `check` and `train` with the spec file, line, column and key, exit
