@@ -47,7 +47,9 @@ readmit_raw_fields <- function(cl) {
 #'
 #' The columns are sent as they are, without any encoding in R: numeric and integer columns
 #' as numbers (\code{NA} is missing); every other column (character, factor (its labels),
-#' logical, \code{Date}, \code{POSIXct}, ...) as texts, through \code{as.character}
+#' logical, \code{Date}, ...) as texts, through \code{as.character} (a \code{POSIXct} or
+#' \code{POSIXlt} value as \code{"\%Y-\%m-\%d \%H:\%M:\%S"} in its time zone, the time always
+#' written, with microseconds when it has a fraction of a second, as Python writes it)
 #' (\code{NA} is missing; a factor goes as its codes and levels, the same texts without a
 #' character vector per column). The daemon then reads them by the rules of
 #' \code{docs/PROTOCOL.md}: a text that is not a number in a number field (\code{"three"},
@@ -266,6 +268,18 @@ records_columns <- function(data, call) {
 # One column as sent: plain numbers as doubles (NA/NaN: missing), everything else as texts
 # through as.character (NA: missing). No value is changed beyond that.
 record_column <- function(x, name, call) {
+  # Date-times each with their time, as Python's str(Timestamp) writes them: as.character()
+  # drops the time of a column whose every value is at midnight, so a row's text (and whether
+  # it matched the spec's timestamp format) depended on the other rows sent with it.
+  if (inherits(x, "POSIXt")) {
+    x <- as.POSIXct(x)
+    secs <- unclass(x)
+    out <- format(x, "%Y-%m-%d %H:%M:%S")
+    part <- !is.na(secs) & secs != floor(secs)
+    if (any(part)) out[part] <- format(x[part], "%Y-%m-%d %H:%M:%OS6")
+    out[is.na(secs)] <- NA_character_
+    return(out)
+  }
   if (!is.null(dim(x)) && length(dim(x)) > 1L) {
     readmit_abort(sprintf("column '%s' is a matrix; give one vector per field", name),
                   class = "readmit_invalid_argument", call = call)

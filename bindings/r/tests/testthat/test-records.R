@@ -484,6 +484,19 @@ test_that("MIMIC-IV demo: R scores of `readmit history` records equal `readmit s
   expect_identical(bits(res$risk[ok]), bits(ref$scores$risk[ok]))
   expect_identical(bits(res$atypicality[ok]), bits(ref$scores$atypicality[ok]))
   expect_identical(as.character(res$tier), ref$scores$tier)
+  # Date-times as R holds them (POSIXct, POSIXlt) score as their texts do; a stay admitted at
+  # midnight scores alone as in its batch (as.character() wrote "2153-09-17" for a column
+  # whose every value is at midnight: a bad timestamp for that row alone).
+  timed <- recs
+  timed$admittime <- as.POSIXct(timed$admittime, tz = "UTC")
+  timed$dischtime <- as.POSIXlt(timed$dischtime, tz = "UTC")
+  expect_identical(score_quiet(cl, timed), res)
+  batch <- timed[ok, ][1:3, ]
+  batch$admittime[2] <- as.POSIXct(format(batch$admittime[2], "%Y-%m-%d 00:00:00"), tz = "UTC")
+  both <- score_quiet(cl, batch)
+  alone <- score_quiet(cl, batch[2, ])
+  expect_true(is.na(alone$error))
+  expect_identical(bits(alone$risk), bits(both$risk[2]))
 })
 
 
