@@ -503,6 +503,17 @@ def test_mimic_demo_equals_readmit_score_records(tmp_path):
             ours = c.score_records(frame, warn=False)
             assert any(f["type"] == "timestamp" for f in c.raw_fields())
             assert c.score_records(frame, warn=False).equals(ours)  # INFO of the new model cached
+            # Date-times as pandas holds them, naive or zone-aware (str() added '+00:00' to the
+            # latter: a bad timestamp on every row), score as their texts do, as in R.
+            for zone in (None, "UTC", "America/New_York"):
+                timed = frame.copy()
+                for column in ("admittime", "dischtime"):
+                    times = pd.to_datetime(frame[column])
+                    timed[column] = times if zone is None else times.dt.tz_localize(zone, ambiguous="NaT",
+                                                                                   nonexistent="NaT")
+                kept = timed["admittime"].notna() & timed["dischtime"].notna()
+                got = c.score_records(timed[kept], warn=False)
+                assert got.equals(ours[kept.to_numpy()]), zone
     finally:
         daemon.stop()
     assert len(frame) > 100

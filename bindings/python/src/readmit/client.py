@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import datetime
 import json
 import re
 import threading
@@ -516,7 +517,9 @@ class Client:
         encounters), or one encounter as a dict of field -> scalar or a Series. Columns are sent
         as they are, with no encoding here: an integer or float column as numbers (NaN and
         ``pd.NA`` missing), every other column (object, string, category, bool, datetime, ...)
-        as the texts ``str(value)`` (None, NaN, ``pd.NA``, NaT missing). The daemon then applies
+        as the texts ``str(value)`` (None, NaN, ``pd.NA``, NaT missing; a date-time as
+        ``%Y-%m-%d %H:%M:%S`` in its own time zone, with ``.%f`` when it has a fraction of a
+        second, as the R binding writes a ``POSIXct``). The daemon then applies
         its one policy: a text that is not a number in a number field (``"three"``, ``True``, a
         date) is a ``bad_number`` error of its row, an infinite number ``not_finite``, an unknown
         level is missing with an ``unknown_level`` warning, and so on (docs/PROTOCOL.md, "Raw
@@ -1125,6 +1128,16 @@ def _text_of(value: Any, name: str, row: Optional[int]) -> str:
             raise InvalidArgumentError(f"field '{name}'{where}: bytes are not valid UTF-8 "
                                        f"({error.reason} at byte {error.start}): {bytes(value)!r}",
                                        row=row, field=name) from None
+    if isinstance(value, np.datetime64):
+        if np.datetime_data(value.dtype)[0] in ("Y", "M", "W", "D"):
+            return str(value)  # a date: '2153-09-17', as R writes a Date
+        value = pd.Timestamp(value)
+    if isinstance(value, datetime.datetime):
+        # Wall-clock time in the value's own zone, without an offset, as R formats a POSIXct;
+        # str() added '+00:00' to a zone-aware one (a bad timestamp in every spec format) and
+        # 'T' to a NumPy datetime64.
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        return f"{text}.{value.microsecond:06d}" if value.microsecond or getattr(value, "nanosecond", 0) else text
     return str(value)
 
 
