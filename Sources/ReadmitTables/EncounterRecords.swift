@@ -144,7 +144,6 @@ public struct EncounterRecords: Sendable {
         for (r, code) in ids.interned.codes.enumerated() where !ids.isMissing[Int(code)] {
             let c = canonical[Int(code)]
             if firstRow[c] < 0 { firstRow[c] = r; continue }
-            if firstRow[c] == r { continue }
             let message = "encounter id '\(ids.interned.values[c])' appears on more than one row (also \(table.place(ofRow: firstRow[c])))"
             if strict { throw table.error(.badValue, row: r, column: column, message: message) }
             errors.record(row: r, table.error(.badValue, row: r, column: column, message: message))
@@ -155,7 +154,7 @@ public struct EncounterRecords: Sendable {
         var secondRow = [Int](repeating: -1, count: ids.interned.values.count)
         for (r, code) in ids.interned.codes.enumerated() where !ids.isMissing[Int(code)] {
             let c = canonical[Int(code)]
-            if firstRow[c] >= 0 && firstRow[c] != r && secondRow[c] < 0 { secondRow[c] = r }
+            if firstRow[c] != r && secondRow[c] < 0 { secondRow[c] = r }
         }
         for c in Set(repeated) {
             let r = firstRow[c]

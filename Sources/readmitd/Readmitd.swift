@@ -105,10 +105,11 @@ struct Readmitd: ParsableCommand {
         settings.authorizedKeysDirectory = authorizedKeys ?? file.string("authorized-keys")
         settings.insecure = try insecure || (file.bool("insecure") ?? false)
         settings.allowReloadPath = try allowReloadPath || (file.bool("allow-reload-path") ?? false)
-        // Below a few KiB libzmq drops the peer of a one-row request (a Diabetes 130 RECORDS
-        // frame of one encounter is about 1.5 KiB), and the client sees only a timeout.
+        // libzmq drops the peer of a larger frame, and its client sees only a timeout: 10 bytes
+        // dropped every request. 4 KiB holds the one-row SCORE matrix of a model of 512
+        // features (8 bytes each); a smaller limit bounds nothing that --max-rows does not.
         guard settings.maxMessageBytes >= Self.minimumMessageBytes else {
-            throw ValidationError("--max-message-bytes must be at least \(Self.minimumMessageBytes) (smaller frames would drop one-row requests), got \(settings.maxMessageBytes)")
+            throw ValidationError("--max-message-bytes must be at least \(Self.minimumMessageBytes) (the one-row request of a model of 512 features), got \(settings.maxMessageBytes)")
         }
         guard settings.maxQueued >= 0 else {
             throw ValidationError("--max-queued must not be negative, got \(settings.maxQueued)")
