@@ -259,6 +259,12 @@ extension RecordBatch {
     /// raw fields each history feature's `of` reads. The label column (when the spec's label
     /// is one) is optional: without it `count_positive`, and a history feature whose `of` is the
     /// label column, are unknown past a first stay.
+    /// What deriving history without the label column means, in the words HISTORY, `readmit
+    /// history` and `readmit score --history derive` all use.
+    public static func labelAbsentMessage(_ label: String) -> String {
+        "label field '\(label)' is absent: the history features read from it (count_positive, and any whose `of` is the label) are unknown for every row after a patient's first stay"
+    }
+
     public static func historyInputs(spec: DatasetSpec, schema: FeatureSchema) -> (required: [String], label: String?) {
         let fields = RecordFields.fields(spec: spec, schema: schema)
         var required: [String] = []
@@ -302,8 +308,7 @@ extension RecordBatch {
             all.append((name, .texts(values: [], codes: [Int32](repeating: -1, count: rows))))
         }
         if let label = inputs.label, !sent.contains(label) {
-            warnings.warn(DataWarning(row: nil, field: label, code: "label_absent",
-                                      message: "label field '\(label)' is absent: the history features read from it (count_positive, and any whose `of` is the label) are unknown for every row after a patient's first stay"))
+            warnings.warn(DataWarning(row: nil, field: label, code: "label_absent", message: labelAbsentMessage(label)))
         }
         let present = Set(all.map(\.name))
         for f in fields where !present.contains(f.name) {

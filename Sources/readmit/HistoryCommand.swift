@@ -45,6 +45,10 @@ struct HistoryCommand: ParsableCommand {
             }
             let spec = loaded.parameters.dataset
             let tables = try DatasetTables(spec: spec, folders: [folder], encountersFile: data)
+            // As HISTORY warns (label_absent): deriving without the label leaves some history unknown.
+            if let label = RecordBatch.historyInputs(spec: spec, schema: loaded.schema).label, !tables.encounters.has(label) {
+                FileHandle.standardError.write(Data("warning: \(RecordBatch.labelAbsentMessage(label))\n".utf8))
+            }
             var errors = RowErrors()
             // The same derivation as training's and the daemon's HISTORY (DerivedHistory).
             let derived = try DerivedHistory(tables: tables, errors: &errors)

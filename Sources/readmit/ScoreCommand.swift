@@ -103,6 +103,10 @@ struct ScoreCommand: ParsableCommand {
                 throw ValidationError("this model reads history features (\(names)): pass --history derive to compute them from the earlier encounters of each patient in these tables (as `readmit history` does), or --history unknown to score every row without history")
             }
             let tables = try DatasetTables(spec: spec, folders: [folder], encountersFile: data)
+            // As HISTORY warns (label_absent): deriving without the label leaves some history unknown.
+            if history == .derive, let label = RecordBatch.historyInputs(spec: spec, schema: loaded.schema).label, !tables.encounters.has(label) {
+                console.logger.warning("\(RecordBatch.labelAbsentMessage(label))")
+            }
             let encoded = try EncodedRows(tables: tables, schema: loaded.schema, requireLabel: false, strict: false)
             var rowErrors = encoded.errors.byRow
             // Stays the cohort excludes are not scored, as in RECORDS.

@@ -210,6 +210,17 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(rows[i + 1][4].split(separator: ";").allSatisfy { model.schema.index(of: String($0)) != nil })
             XCTAssertEqual(rows[i + 1][5], "")
         }
+        // Without the label column, history derived by the CLI says what HISTORY says
+        // (label_absent): count_positive is unknown after a patient's first stay. It said nothing.
+        let unlabelled = try write(lines.map { $0.components(separatedBy: ",").dropLast().joined(separator: ",") }, "unlabelled.csv", dir)
+        let says = "label field 'readmitted' is absent: the history features read from it (count_positive"
+        let scored = try run(["score", "--model", modelPath, "--data", unlabelled, "--history", "derive", "--out", output])
+        XCTAssertEqual(scored.status, 0, scored.stderr)
+        XCTAssertTrue(scored.stderr.contains(says), scored.stderr)
+        let derived = try run(["history", "--model", modelPath, "--data", unlabelled, "--out", dir.appendingPathComponent("flat.csv").path])
+        XCTAssertEqual(derived.status, 0, derived.stderr)
+        XCTAssertTrue(derived.stderr.contains("warning: " + says), derived.stderr)
+        XCTAssertFalse(r.stderr.contains(says), r.stderr)
     }
 
     /// `readmit check` reads both shipped specs without training and reports the cohort.
