@@ -12,6 +12,18 @@ public struct RenderedReport: Sendable, Equatable {
 
 /// Writes the training report: `report.html` and `plots/*.svg`.
 public enum ReportWriter {
+    /// The names (without extension) of the plots a report can hold: these, and `feature_`
+    /// followed by a feature's file-safe name. `readmit train` removes an earlier run's plots
+    /// by these names only, so that nothing else a user keeps in `plots/` is touched.
+    public static let plotNames: Set<String> = [
+        "roc", "pr", "calibration", "decision_curve", "subgroups", "risk_distribution", "gain", "lift", "top_factors",
+    ]
+
+    /// Whether `name` (without extension) is one a report's plot can have.
+    public static func isPlotName(_ name: String) -> Bool {
+        plotNames.contains(name) || (name.hasPrefix("feature_") && name.count > "feature_".count)
+    }
+
     /// Validates `input` and renders the page and charts without touching the file system.
     /// Same input, same bytes.
     public static func render(_ input: ReportInput) throws(ReportError) -> RenderedReport {

@@ -15,8 +15,9 @@ struct TrainCommand: ParsableCommand {
             XGBoost risk model, evaluates everything on the test patients, and writes DIR/report.html, \
             DIR/plots/, DIR/metrics.json and DIR/model.readmit (which carries the spec). Only a regular \
             file is ever replaced: a link or folder in the place of an output stops the run before training. \
-            An earlier run's report.html and plots (*.svg, *.png in DIR/plots/) that this run does not write \
-            (all of them with --no-report) are removed, so the report beside a model is always its own.
+            An earlier run's report.html and plots (DIR/plots/ SVGs and PNGs named as the report names them) \
+            that this run does not write (all of them with --no-report) are removed, so the report beside a \
+            model is always its own; no other file is touched.
             """
     )
 
@@ -94,7 +95,8 @@ struct TrainCommand: ParsableCommand {
     /// `report.html` (this run has `--no-report`) and plots it no longer draws (another spec's
     /// features, PNG copies not made again). Left there, they described another model beside
     /// this run's model file and metrics. Only regular files of the report's own names go
-    /// (`report.html`, `plots/*.svg`, `plots/*.png`); `plots/` goes too when that empties it.
+    /// (`report.html`, and in `plots/` the SVGs and PNGs named as a report's plots are,
+    /// ``ReportWriter/isPlotName(_:)``); `plots/` goes too when that empties it.
     /// Returns the paths removed.
     static func removeStaleReport(in folder: String, keeping written: Set<String>) -> [String] {
         var removed: [String] = []
@@ -106,7 +108,9 @@ struct TrainCommand: ParsableCommand {
         removeIfStale(folder + "/report.html")
         let plots = folder + "/plots"
         if let names = try? FileManager.default.contentsOfDirectory(atPath: plots) {
-            for name in names.sorted() where name.hasSuffix(".svg") || name.hasSuffix(".png") { removeIfStale(plots + "/" + name) }
+            for name in names.sorted() where name.hasSuffix(".svg") || name.hasSuffix(".png") {
+                if ReportWriter.isPlotName(String(name.dropLast(4))) { removeIfStale(plots + "/" + name) }
+            }
             if (try? FileManager.default.contentsOfDirectory(atPath: plots))?.isEmpty == true { rmdir(plots) }
         }
         return removed

@@ -85,6 +85,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(fm.fileExists(atPath: out + "/plots/roc.svg"))
         try "<svg/>".write(toFile: out + "/plots/feature_gone.svg", atomically: true, encoding: .utf8)
         try "mine".write(toFile: out + "/plots/notes.txt", atomically: true, encoding: .utf8)
+        try "<svg/>".write(toFile: out + "/plots/my_sketch.svg", atomically: true, encoding: .utf8)
         XCTAssertEqual(try run(["train", "--data", data, "--out", out, "--quick", "--no-ablation"]).status, 0)
         XCTAssertFalse(fm.fileExists(atPath: out + "/plots/feature_gone.svg"))
         XCTAssertTrue(fm.fileExists(atPath: out + "/plots/roc.svg") && fm.fileExists(atPath: out + "/report.html"))
@@ -92,7 +93,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bare.status, 0)
         XCTAssertTrue(bare.stderr.contains("removed") && bare.stderr.contains("earlier run's report"), bare.stderr)
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: out).sorted(), ["metrics.json", "model.readmit", "plots"])
-        XCTAssertEqual(try fm.contentsOfDirectory(atPath: out + "/plots"), ["notes.txt"])
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: out + "/plots").sorted(), ["my_sketch.svg", "notes.txt"])
     }
 
     func testTrainRejectsBadInputClearly() throws {

@@ -74,6 +74,9 @@ import Testing
             let svg = try String(contentsOf: url, encoding: .utf8)
             #expect(XMLElements.parse(svg) != nil, "\(name).svg")
         }
+        // Every plot is one `readmit train` would remove as stale by its name, and no other name is.
+        for plot in try ReportWriter.render(ReportFixtures.sample()).plots { #expect(ReportWriter.isPlotName(plot.name), "\(plot.name)") }
+        #expect(!ReportWriter.isPlotName("my_sketch") && !ReportWriter.isPlotName("feature_") && !ReportWriter.isPlotName("rocs"))
     }
 
     @Test func unwritableDirectoryIsATypedError() throws {
