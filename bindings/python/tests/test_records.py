@@ -365,6 +365,16 @@ def test_absent_required_field(client, clean):
     with pytest.raises(readmit.DataWarningError) as e:
         client.score_records(without, missing_fields="missing", warn="error")
     assert e.value.row is None and e.value.field == "age" and e.value.kind == "missing_field"
+    # A frame of feature vectors (as `readmit encode` writes them) is read as raw records; the
+    # message says so, instead of naming only a raw field the frame was never meant to hold.
+    features = pd.DataFrame(np.zeros((2, client.n_features)), columns=client.feature_names)
+    with pytest.raises(readmit.InvalidFeatureError, match=r"the columns of data are the model's feature names") as e:
+        client.score(features)
+    assert e.value.field is not None and str(e.value) == e.value.message
+    assert len(client.score(features[client.feature_names].to_numpy())) == 2
+    with pytest.raises(readmit.InvalidFeatureError) as e:
+        client.score_records(without)
+    assert "feature names" not in str(e.value)
 
 
 def test_python_bools_in_a_number_field(client, clean):

@@ -143,7 +143,16 @@ readmit_score_records <- function(cl, data, k = 0L, bad_values = c("error", "mis
     # condition carries it as `field`.
     field <- regmatches(res$message, regexec("required field '([^']+)'", res$message))[[1]]
     err <- tryCatch(check_failure(res, call), readmit_error = identity)
-    if (length(field) == 2L) err$field <- field[2]
+    if (length(field) == 2L) {
+      err$field <- field[2]
+      # A frame of feature vectors (`readmit encode`'s output) read as raw records: the daemon
+      # names a raw field, which hides the cause.
+      if (all(client_schema(cl)$name %in% names(cols$cols))) {
+        err$message <- paste0(err$message, "; the columns of 'data' are the model's feature names: a feature matrix goes to ",
+                              "readmit_score, readmit_score_frame or readmit_explain as a numeric matrix, ",
+                              "as.matrix(data[readmit_schema(cl)$name])")
+      }
+    }
     stop(err)
   }
   if (!same_version(res$model_version, info$model_version)) info <- readmit_info(cl, refresh = TRUE)

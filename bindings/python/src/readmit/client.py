@@ -601,7 +601,15 @@ class Client:
                     except ReadmitError as e:
                         error = e
                 if error is not None:
-                    error.field = self._field_named(str(error), [name for name, _ in columns])
+                    names = [name for name, _ in columns]
+                    error.field = self._field_named(str(error), names)
+                    if error.field is not None and "absent from the request" in error.message \
+                            and set(self.feature_names) <= set(names):
+                        # A frame of feature vectors (`readmit encode`'s output) read as raw
+                        # records: the daemon names a raw field, which hides the cause.
+                        error.message += ("; the columns of data are the model's feature names: a feature matrix goes to "
+                                          "score, score_frame or explain as numbers, data[client.feature_names].to_numpy()")
+                        error.args = (error.message,)
                     raise error
                 frame, messages = self._records_result(result, n_rows, index, k)
                 break

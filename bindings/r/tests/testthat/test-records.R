@@ -376,6 +376,15 @@ test_that("an absent required field fails the call naming it, or is missing on r
   expect_match(conditionMessage(got$warning), "request, age", fixed = TRUE)
   # The client works after the failure.
   expect_identical(nrow(score_quiet(cl, recs, missing_fields = "missing")), 3L)
+  expect_false(grepl("feature names", conditionMessage(err), fixed = TRUE))
+  # A frame of feature vectors (as `readmit encode` writes them) is read as raw records; the
+  # message says so, instead of naming only a raw field the frame was never meant to hold.
+  names <- readmit_schema(cl)$name
+  features <- as.data.frame(matrix(0, 2, length(names), dimnames = list(NULL, names)), check.names = FALSE)
+  err <- tryCatch(readmit_score(cl, features), error = identity)
+  expect_s3_class(err, "readmit_bad_argument")
+  expect_match(conditionMessage(err), "the columns of 'data' are the model's feature names", fixed = TRUE)
+  expect_length(readmit_score(cl, as.matrix(features[names])), 2L)
 })
 
 test_that("a client's next call of as many rows sends only its own fields, with their own values", {
