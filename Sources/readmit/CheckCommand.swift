@@ -23,6 +23,11 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        // -1 listed none and counted one row too many ("... and 3 more" of 2).
+        guard problems >= 0 else { throw ValidationError("--problems must be 0 or more, not \(problems)") }
+    }
+
     func run() throws {
         try runReportingErrors {
             let (specPath, tables) = try source.load()
@@ -108,7 +113,7 @@ struct CheckCommand: ParsableCommand {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) are timed after their stay's discharge; they are left out (not known at discharge)")
             }
             let sorted = data.errors.byRow.sorted { $0.key < $1.key }
-            for (_, error) in sorted.prefix(max(0, problems)) { failures.append(error.description) }
+            for (_, error) in sorted.prefix(problems) { failures.append(error.description) }
             if sorted.count > problems { failures.append("... and \(Format.int(sorted.count - problems)) more rows with a problem") }
             do throws(DataError) { try data.requireTrainable() } catch { failures.append(error.description) }
             if failures.isEmpty {

@@ -247,6 +247,9 @@ final class CLITests: XCTestCase {
         let rare = try run(["check", "--dataset", spec, "--data", try write(try subset(300), "d.csv", dir)])
         XCTAssertEqual(rare.status, 0, rare.stderr)
         XCTAssertTrue(rare.stdout.contains("note: feature 'payer_code' has no value in any cohort encounter"), rare.stdout)
+        let negative = try run(["check", "--dataset", spec, "--problems=-1"])
+        XCTAssertNotEqual(negative.status, 0)
+        XCTAssertTrue(negative.stderr.contains("--problems must be 0 or more, not -1"), negative.stderr)
     }
 
     /// A wrong spec fails in `check` and `train` with the spec file, line, column and key, exit
