@@ -30,6 +30,11 @@ struct BenchmarkScoringCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...(1 << 20)).contains(evictKB) else { throw ValidationError("--evict-kb must be 0 to 1048576 KiB (1 GiB), not \(evictKB)") }
+        // 0 rows wrote inf rows/s into the JSON (a Foundation error), 0 repeats or chunk rows
+        // an empty result, and 10^11 rows a crash allocating 800 GB.
+        guard (1...10_000_000).contains(rows) else { throw ValidationError("--rows must be 1 to 10000000, not \(rows)") }
+        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1 to 1000, not \(repeats)") }
+        guard (1...1_000_000).contains(chunkRows) else { throw ValidationError("--chunk-rows must be 1 to 1000000, not \(chunkRows)") }
     }
 
     func run() throws {
@@ -40,6 +45,7 @@ struct BenchmarkScoringCommand: ParsableCommand {
             let data = try PreparedData(tables: tables)
             let cohort = data.cohort
             let test = cohort.rows.indices.filter { cohort.isTest[$0] }.map { cohort.rows[$0] }
+            guard !test.isEmpty else { throw ValidationError("the data has no encounter in the test split to score") }
             let all = FeatureEncoder.encode(raw: data.raw, spec: tables.spec, schema: loaded.schema)
             let x = all.selecting(rows: (0..<rows).map { test[$0 % test.count] })
             let boosterInput = try x.values.withUnsafeBufferPointer { f in try loaded.boosterInput(f, rows: rows) }
