@@ -33,7 +33,7 @@ struct BenchmarkScoringCommand: ParsableCommand {
         // 0 rows wrote inf rows/s into the JSON (a Foundation error), 0 repeats or chunk rows
         // an empty result, and 10^11 rows a crash allocating 800 GB.
         guard (1...10_000_000).contains(rows) else { throw ValidationError("--rows must be 1 to 10000000, not \(rows)") }
-        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1 to 1000, not \(repeats)") }
+        guard (1...1_000_000).contains(repeats) else { throw ValidationError("--repeats must be 1 to 1000000, not \(repeats)") }
         guard (1...1_000_000).contains(chunkRows) else { throw ValidationError("--chunk-rows must be 1 to 1000000, not \(chunkRows)") }
     }
 
