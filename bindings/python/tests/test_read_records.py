@@ -32,6 +32,17 @@ def test_quoted_fields_keep_their_line_breaks(tmp_path):
     assert f["a"].tolist() == ["two\r\nlines"]
 
 
+def test_unnamed_columns_are_left_out_and_a_name_twice_is_refused(tmp_path):
+    # A spreadsheet's trailing commas: never read by the CLI; kept, their empty names failed
+    # score_records ("column '' appears twice").
+    f = readmit.read_records(write(tmp_path, "trail.csv", b"a,,b,,\n1,x,2,,\n"))
+    assert list(f.columns) == ["a", "b"] and f.values.tolist() == [["1", "2"]]
+    with pytest.raises(readmit.DataFileError) as e:
+        readmit.read_records(write(tmp_path, "dup.csv", b"\na,race,race,b\n1,2,3,4\n"))
+    assert (e.value.line, e.value.field, e.value.kind) == (2, "race", "malformed")
+    assert str(e.value).endswith(":2: column 'race': header names column 'race' twice (fields 2 and 3): rename or drop one")
+
+
 def test_a_lone_carriage_return_is_data_as_in_the_cli(tmp_path):
     # The csv module ended a line there: 'x\ry' was two records (a row of 1 field).
     f = readmit.read_records(write(tmp_path, "cr.csv", b'a,b\r\n1,x\ry\r\n2,"q\rr"\r\n3,z\r'))

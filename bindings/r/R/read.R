@@ -27,7 +27,7 @@
 #'   line 1; the first bad line), \code{column} (the column name, \code{NA} when unknown) and
 #'   \code{kind} (the CLI's code): \code{"bad_encoding"} (not valid UTF-8),
 #'   \code{"field_too_long"} (a field over 1 MiB), \code{"malformed"} (a row whose field count
-#'   differs from the header's, a broken quote, a NUL byte), \code{"empty"}.
+#'   differs from the header's, a broken quote, a NUL byte, a column name twice; unnamed columns are left out), \code{"empty"}.
 #' @seealso \code{\link{readmit_score_records}}
 #' @examples
 #' \dontrun{
@@ -111,6 +111,16 @@ readmit_read_records <- function(path) {
                     blank.lines.skip = TRUE, stringsAsFactors = FALSE),
     error = function(e) fail(NA_integer_, conditionMessage(e), "malformed"),
     warning = function(w) fail(NA_integer_, conditionMessage(w), "malformed"))
+  # A column name twice: which one to read would be a guess; refused as the CLI refuses it
+  # (unnamed columns, a spreadsheet's trailing commas, may repeat, and are left out: never read).
+  named <- which(nzchar(names(frame)))
+  twice <- named[duplicated(names(frame)[named])]
+  if (length(twice)) {
+    column <- names(frame)[twice[1]]
+    first <- named[names(frame)[named] == column][1]
+    fail(ends[1], sprintf("header names column '%s' twice (fields %d and %d): rename or drop one", column, first, twice[1]),
+         "malformed", column)
+  }
   if (!is.na(lone_cr)) {
     # A header holding one: a file whose lines end with CR alone (classic Mac OS), one line for
     # the CLI, which refuses it as such.
@@ -133,7 +143,7 @@ readmit_read_records <- function(path) {
     fail(NA_integer_, sprintf("row %d: field %d is %d bytes long, over the limit of %d bytes (1 MiB)", row, first - 1L,
                               sizes[[first]][row], .readmit_max_field_bytes), "field_too_long", names(frame)[first - 1L])
   }
-  frame
+  frame[named]
 }
 
 # The 1-based offset of the first byte of `bytes` that is not part of a valid UTF-8 sequence

@@ -37,7 +37,8 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
     Raises:
         DataFileError: with ``path``, ``line`` and ``field`` (the column) of the first bad line:
             invalid UTF-8, a field over :data:`MAX_FIELD_BYTES`, a row with more or fewer fields
-            than the header, text after a closing quote or a quote not closed.
+            than the header, text after a closing quote or a quote not closed, a column name
+            twice in the header (unnamed columns, a spreadsheet's trailing commas, are left out).
         FileNotFoundError: no such file.
     """
     name = os.fspath(path)
@@ -81,6 +82,7 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
                 _refuse_another_separator(name, start, header)
                 if lone_cr is not None:
                     _refuse_lone_carriage_returns(name, start, header, lone_cr)
+                _refuse_a_name_twice(name, start, header)
             elif len(record) != len(header):
                 raise DataFileError(f"{name}:{start}: row has {len(record)} fields, the header has {len(header)}",
                                     name, start, None, "malformed")
@@ -95,10 +97,11 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
         raise DataFileError(f"{name}: file is empty (no header line)", name, None, None, "empty")
     if lone_cr is not None:
         rows = [[v.replace(lone_cr, "\r") for v in r] for r in rows]
-    columns = {h: [r[k] for r in rows] for k, h in enumerate(header)} if len(set(header)) == len(header) else None
-    if columns is None:
-        return pd.DataFrame(rows, columns=header, dtype=object)
-    return pd.DataFrame({h: pd.Series(v, dtype=object) for h, v in columns.items()}, columns=header)
+    # Unnamed columns (a spreadsheet's trailing commas) are never read, as by the CLI: left out
+    # (kept, their empty names failed score_records as a name given twice).
+    named = [k for k, h in enumerate(header) if h]
+    return pd.DataFrame({header[k]: pd.Series([r[k] for r in rows], dtype=object) for k in named},
+                        columns=[header[k] for k in named])
 
 
 def _read_bytes(name: str, limit: int) -> bytes:
@@ -155,6 +158,17 @@ def _refuse_lone_carriage_returns(name: str, line: int, header: List[str], lone_
         raise DataFileError(f"{name}:{line}: header field {field + 1} holds a carriage return that ends no line: lines ended "
                             "by a carriage return alone (classic Mac OS) are not line breaks in a CSV file; convert the file "
                             "to LF or CRLF line endings", name, line, None, "malformed")
+
+
+def _refuse_a_name_twice(name: str, line: int, header: List[str]) -> None:
+    """A column name twice in the header: which one to read would be a guess; refused as the CLI
+    refuses it (unnamed columns may repeat)."""
+    first: dict = {}
+    for k, h in enumerate(header):
+        if h and h in first:
+            raise DataFileError(f"{name}:{line}: column '{h}': header names column '{h}' twice (fields {first[h] + 1} "
+                                f"and {k + 1}): rename or drop one", name, line, h, "malformed")
+        first.setdefault(h, k)
 
 
 def _where(column: Any) -> str:

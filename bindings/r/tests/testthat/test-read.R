@@ -44,6 +44,17 @@ test_that("bad files name the first bad line, the column and the kind", {
   expect_match(conditionMessage(e), ":1: header field 2 holds a carriage return that ends no line: lines ended by a carriage return alone (classic Mac OS) are not line breaks in a CSV file; convert the file to LF or CRLF line endings", fixed = TRUE)
 })
 
+test_that("unnamed columns are left out and a name twice is refused, as by the CLI", {
+  # A spreadsheet's trailing commas: never read by the CLI; kept, their empty names failed
+  # readmit_score_records ("every column of 'data' needs a name").
+  f <- readmit_read_records(write_bytes(charToRaw("a,,b,,\n1,x,2,,\n")))
+  expect_identical(names(f), c("a", "b"))
+  expect_identical(unname(unlist(f[1, ])), c("1", "2"))
+  e <- tryCatch(readmit_read_records(write_bytes(charToRaw("\na,race,race,b\n1,2,3,4\n"))), readmit_data_file_error = identity)
+  expect_identical(list(e$line, e$column, e$kind), list(2L, "race", "malformed"))
+  expect_match(conditionMessage(e), ":2: column 'race': header names column 'race' twice (fields 2 and 3): rename or drop one", fixed = TRUE)
+})
+
 test_that("a lone carriage return in a row is data, as the CLI reads it", {
   f <- readmit_read_records(write_bytes(charToRaw("a,b\r\n1,x\ry\r\n2,\"q\rr\"\r\n3,z\r")))
   expect_identical(f$b, c("x\ry", "q\rr", "z"))
