@@ -37,6 +37,7 @@ def test_unnamed_columns_are_left_out_and_a_name_twice_is_refused(tmp_path):
     # score_records ("column '' appears twice").
     f = readmit.read_records(write(tmp_path, "trail.csv", b"a,,b,,\n1,x,2,,\n"))
     assert list(f.columns) == ["a", "b"] and f.values.tolist() == [["1", "2"]]
+    assert len(readmit.read_records(write(tmp_path, "none.csv", b",,\n1,2,\n3,4,\n"))) == 2  # the rows stay
     with pytest.raises(readmit.DataFileError) as e:
         readmit.read_records(write(tmp_path, "dup.csv", b"\na,race,race,b\n1,2,3,4\n"))
     assert (e.value.line, e.value.field, e.value.kind) == (2, "race", "malformed")

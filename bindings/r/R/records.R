@@ -277,7 +277,7 @@ records_columns <- function(data, call) {
 # One column as sent: plain numbers as doubles (NA/NaN: missing), everything else as texts
 # through as.character (NA: missing). No value is changed beyond that.
 record_column <- function(x, name, call) {
-  # Date-times each with their time, as Python's str(Timestamp) writes them: as.character()
+  # Date-times each with their time, as the Python binding writes a Timestamp: as.character()
   # drops the time of a column whose every value is at midnight, so a row's text (and whether
   # it matched the spec's timestamp format) depended on the other rows sent with it.
   if (inherits(x, "POSIXt")) {

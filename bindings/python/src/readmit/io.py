@@ -101,7 +101,7 @@ def read_records(path: Union[str, "os.PathLike[str]"]) -> pd.DataFrame:
     # (kept, their empty names failed score_records as a name given twice).
     named = [k for k, h in enumerate(header) if h]
     return pd.DataFrame({header[k]: pd.Series([r[k] for r in rows], dtype=object) for k in named},
-                        columns=[header[k] for k in named])
+                        columns=[header[k] for k in named], index=pd.RangeIndex(len(rows)))
 
 
 def _read_bytes(name: str, limit: int) -> bytes:
