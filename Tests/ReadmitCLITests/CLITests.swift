@@ -66,6 +66,18 @@ final class CLITests: XCTestCase {
         return Array(text.components(separatedBy: "\r\n").prefix(rows + 1))
     }
 
+    /// The shipped Diabetes 130 spec with one edit, its `search` pointing at the data, written
+    /// as `dir/name`; returns its path.
+    func editedSpec(replacing target: String, with replacement: String, as name: String, in dir: URL) throws -> String {
+        var text = try String(contentsOfFile: Self.specPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: target, with: replacement)
+        text = text.replacingOccurrences(of: #"search: ["../../../shared/data/diabetes130"]"#,
+                                         with: "search: [\"\(URL(fileURLWithPath: Self.dataPath).deletingLastPathComponent().path)\"]")
+        let spec = dir.appendingPathComponent(name).path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: spec))
+        return spec
+    }
+
     func write(_ lines: [String], _ name: String, _ dir: URL) throws -> String {
         let path = dir.appendingPathComponent(name).path
         try Data((lines.joined(separator: "\r\n") + "\r\n").utf8).write(to: URL(fileURLWithPath: path))
@@ -239,11 +251,8 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(diabetes.stdout.contains("no value in any cohort encounter"), diabetes.stdout)
         // A categorical feature whose min_count keeps no level: named, as a note.
         let dir = temporaryDirectory()
-        var text = try String(contentsOfFile: Self.specPath, encoding: .utf8)
-        text = text.replacingOccurrences(of: "{name: payer_code, kind: categorical, column: payer_code", with: "{name: payer_code, kind: categorical, column: payer_code, min_count: 1000000")
-        text = text.replacingOccurrences(of: #"search: ["../../../shared/data/diabetes130"]"#, with: "search: [\"\(URL(fileURLWithPath: Self.dataPath).deletingLastPathComponent().path)\"]")
-        let spec = dir.appendingPathComponent("rare.yaml").path
-        try Data(text.utf8).write(to: URL(fileURLWithPath: spec))
+        let spec = try editedSpec(replacing: "{name: payer_code, kind: categorical, column: payer_code",
+                                  with: "{name: payer_code, kind: categorical, column: payer_code, min_count: 1000000", as: "rare.yaml", in: dir)
         let rare = try run(["check", "--dataset", spec, "--data", try write(try subset(300), "d.csv", dir)])
         XCTAssertEqual(rare.status, 0, rare.stderr)
         XCTAssertTrue(rare.stdout.contains("note: feature 'payer_code' has no value in any cohort encounter"), rare.stdout)
@@ -256,11 +265,7 @@ final class CLITests: XCTestCase {
     /// code 1, and no model file; a data problem found by `check` names its file, line and column.
     func testBadSpecFailsClearlyEverywhere() throws {
         let dir = temporaryDirectory()
-        var text = try String(contentsOfFile: Self.specPath, encoding: .utf8)
-        text = text.replacingOccurrences(of: "  order: encounter_id", with: "  oder: encounter_id")
-        text = text.replacingOccurrences(of: #"search: ["../../../shared/data/diabetes130"]"#, with: "search: [\"\(URL(fileURLWithPath: Self.dataPath).deletingLastPathComponent().path)\"]")
-        let spec = dir.appendingPathComponent("typo.yaml").path
-        try Data(text.utf8).write(to: URL(fileURLWithPath: spec))
+        let spec = try editedSpec(replacing: "  order: encounter_id", with: "  oder: encounter_id", as: "typo.yaml", in: dir)
         let out = dir.appendingPathComponent("out").path
         for args in [["check", "--dataset", spec], ["train", "--dataset", spec, "--out", out, "--quick"]] {
             let r = try run(args)
