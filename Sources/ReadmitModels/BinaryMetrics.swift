@@ -7,15 +7,16 @@ import ReadmitTables
 public struct BinaryMetrics: Codable, Sendable, Equatable {
     /// Area under the ROC curve (ties count one half).
     public var rocAUC: Double
-    /// Area under the precision-recall curve (average precision, as scikit-learn computes it).
+    /// Area under the precision-recall curve (average precision, as scikit-learn computes it);
+    /// NaN without a positive row (no recall to step through: 0 would read as the worst model).
     public var prAUC: Double
     /// Mean squared error of the scores as probabilities (nil when the scores are not probabilities).
     public var brier: Double?
     /// Expected calibration error over 10 equal-width bins (nil when the scores are not probabilities).
     public var ece: Double?
-    /// Precision among the 10% highest scores.
+    /// Precision among the 10% highest scores (NaN without rows).
     public var precisionAt10: Double
-    /// Share of all positives found among the 10% highest scores.
+    /// Share of all positives found among the 10% highest scores (NaN without a positive row).
     public var recallAt10: Double
     /// Number of rows.
     public var count: Int
@@ -35,7 +36,7 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
         self.count = count
         positives = labels.filter { $0 }.count
         rocAUC = Self.rocAUC(scores: scores, labels: labels)
-        prAUC = Self.averagePrecision(scores: scores, labels: labels)
+        prAUC = positives > 0 ? Self.averagePrecision(scores: scores, labels: labels) : .nan
         if probabilities {
             var s = 0.0
             for i in 0..<scores.count { let d = scores[i] - (labels[i] ? 1 : 0); s += d * d }
@@ -45,8 +46,8 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let top = max(1, Int((Double(count) * 0.1).rounded()))
         let hits = order.prefix(top).filter { labels[$0] }.count
-        precisionAt10 = Double(hits) / Double(top)
-        recallAt10 = positives > 0 ? Double(hits) / Double(positives) : 0
+        precisionAt10 = count > 0 ? Double(hits) / Double(top) : .nan
+        recallAt10 = positives > 0 ? Double(hits) / Double(positives) : .nan
     }
 
     /// ROC AUC by the rank-sum (Mann-Whitney) formula with midranks for ties.

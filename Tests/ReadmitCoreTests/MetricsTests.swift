@@ -18,6 +18,17 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(m.recallAt10, 0.5)
     }
 
+    func testFiguresWithoutAPositiveAreUndefinedNotZero() {
+        // A month of a small ward can hold no readmission: PR AUC and recall have nothing to find,
+        // and 0 would read as the worst model (evaluate printed 0.0000 for both).
+        let m = BinaryMetrics(scores: [0.9, 0.2, 0.1], labels: [false, false, false], probabilities: true)
+        XCTAssertTrue(m.prAUC.isNaN)
+        XCTAssertTrue(m.recallAt10.isNaN)
+        XCTAssertTrue(m.rocAUC.isNaN)
+        XCTAssertEqual(m.precisionAt10, 0)  // one row flagged, not readmitted: defined
+        XCTAssertTrue(BinaryMetrics(scores: [], labels: [], probabilities: true).precisionAt10.isNaN)
+    }
+
     func testECEOfPerfectCalibrationIsSmall() {
         var rng = SplitMix64(seed: 5)
         var s: [Double] = [], y: [Bool] = []
