@@ -49,7 +49,10 @@ struct EvaluateCommand: ParsableCommand {
             let encoded = try EncodedRows(tables: tables, schema: loaded.schema, requireLabel: true, strict: true)
             let cohort = try Cohort(tables: tables, records: encoded.records, labels: encoded.labels)
             let keep = cohort.rows.indices.filter { !testSplit || cohort.isTest[$0] }
-            guard !keep.isEmpty else { throw ValidationError("no eligible encounters to evaluate in \(data)") }
+            guard !cohort.rows.isEmpty else { throw ValidationError("no eligible encounters to evaluate in \(data)") }
+            guard !keep.isEmpty else {
+                throw ValidationError("none of the \(cohort.rows.count) eligible encounters in \(data) belongs to a test patient of the spec's split; leave out --test-split to evaluate them all")
+            }
             let x = encoded.matrix.selecting(rows: keep.map { cohort.rows[$0] })
             let scores = try loaded.score(x)
             let risk = scores.risk

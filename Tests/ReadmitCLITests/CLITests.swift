@@ -675,6 +675,29 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: data)), before)
     }
 
+    /// `evaluate --test-split` on an extract of training patients only says so (it said "no
+    /// eligible encounters", as if the cohort rules had left none), and points at the way out.
+    func testEvaluateSaysWhenNoTestPatientIsInTheExtract() throws {
+        let dir = temporaryDirectory()
+        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            ?? { () -> String? in
+                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
+                return FileManager.default.fileExists(atPath: p) ? p : nil
+            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let lines = try subset(300)
+        let patient = try XCTUnwrap(lines[0].components(separatedBy: ",").firstIndex(of: "patient_nbr"))
+        let training = lines.dropFirst().filter { line in
+            Int(line.components(separatedBy: ",")[patient]).map { !Cohort.isTestPatient($0) } ?? false
+        }
+        XCTAssertGreaterThan(training.count, 100)
+        let data = try write([lines[0]] + training, "training-patients.csv", dir)
+        let r = try run(["evaluate", "--model", model, "--data", data, "--test-split"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("none of the ") && r.stderr.contains(" eligible encounters in \(data) belongs"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("belongs to a test patient of the spec's split; leave out --test-split"), r.stderr)
+        XCTAssertEqual(try run(["evaluate", "--model", model, "--data", data]).status, 0)
+    }
+
     /// The options of `score --records` given with `--data` are refused, not ignored.
     func testRecordsOptionsAreRefusedWithoutRecords() throws {
         let dir = temporaryDirectory()
