@@ -138,7 +138,8 @@ public final class ModelStore: @unchecked Sendable {
         case .failure(let error):
             reloadCount.withLock { $0.failed += 1 }
             outcome.withLock { $0 = ReloadOutcome(at: Date(), succeeded: false, path: path, modelVersion: serving, error: error.message) }
-            logger.error("model load failed; the previous model keeps serving", metadata: [
+            // At start there is no previous model: the daemon stops (Readmitd says why).
+            logger.error(current() == nil ? "model load failed" : "model load failed; the previous model keeps serving", metadata: [
                 "error": "\(error.message)", "serving_model_version": "\(hexVersion(serving))",
             ])
         }

@@ -3,7 +3,9 @@ import ReadmitFiles
 
 /// A `readmitd --config FILE`: `name = value` lines using the long flag names without dashes
 /// (`model = /var/lib/readmit/model.readmit`, `endpoint = ...` may repeat, `insecure = true`);
-/// `#` starts a comment. Flags on the command line win over the file.
+/// `#` starts a comment. Lines end in LF or CRLF; a UTF-8 byte-order mark is skipped. Any other
+/// setting given twice is an error (the last one won unannounced). Flags on the command line
+/// win over the file.
 struct ConfigFile {
     /// Values by flag name, in file order.
     var values: [String: [String]] = [:]
@@ -14,6 +16,8 @@ struct ConfigFile {
         "model", "endpoint", "workers", "max-rows", "max-message-bytes", "max-queued", "max-queued-bytes", "max-replies-per-client", "drain-timeout",
         "curve-secret-key", "authorized-keys", "insecure", "allow-reload-path", "log-level", "http", "http-allow-remote",
     ]
+    /// Settings that may be given on several lines (as their flags may repeat).
+    static let repeatable: Set<String> = ["endpoint"]
 
     /// Parses the file at `path`, naming the line of any error.
     static func load(path: String) throws -> ConfigFile {
@@ -22,7 +26,11 @@ struct ConfigFile {
             throw ConfigError("cannot read config file \(path): \(error.reason)")
         }
         var config = ConfigFile()
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // By Character, "\r\n" is one line break (split on "\n" alone never matched it: a CRLF
+        // file was one line, every later setting part of the first value); an editor's BOM is
+        // not part of the first name.
+        let body = text.hasPrefix("\u{FEFF}") ? text.dropFirst() : Substring(text)
+        for (number, raw) in body.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
@@ -33,6 +41,9 @@ struct ConfigFile {
             let value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             guard known.contains(name) else {
                 throw ConfigError("\(path):\(number + 1): unknown setting '\(name)' (known: \(known.sorted().joined(separator: ", ")))")
+            }
+            if let earlier = config.places[name], !repeatable.contains(name) {
+                throw ConfigError("\(path):\(number + 1): \(name) is set again (first at \(earlier)); give it once")
             }
             config.values[name, default: []].append(value)
             config.places[name] = "\(path):\(number + 1)"

@@ -128,15 +128,30 @@ final class LifecycleTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "readmitd-bad-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ipc = "ipc://\(dir)/readmitd.sock"
         let cases: [(file: String?, flags: [String], says: String)] = [
             ("workers = 1\n# why\ndrain-timeout = thirty\n", [], "bad.conf:3: drain-timeout = thirty is not a number of seconds"),
             ("insecure = maybe\n", [], "bad.conf:1: insecure = maybe is not true or false"),
             ("\nworkers = two\n", [], "bad.conf:2: workers = two is not an integer"),
             ("max-rows = 0\n", [], "cannot start: --max-rows must be at least 1, got 0"),
+            // A setting twice: the last one won unannounced.
+            ("workers = 1\nmodel = a.readmit\n\nmodel = b.readmit\n", [], "bad.conf:4: model is set again (first at \(dir)/bad.conf:2); give it once"),
+            // A model that does not load at start: no "previous model" to keep serving.
+            ("model = \(dir)/absent.readmit\n", [], "[ReadmitServer] model load failed\n"),
             (nil, ["--drain-timeout=nan"], "cannot start: --drain-timeout must be a number of seconds, 0 or more, got nan"),
             (nil, ["--drain-timeout=-1"], "cannot start: --drain-timeout must be a number of seconds, 0 or more, got -1"),
             (nil, ["--workers=513"], "cannot start: --workers must be from 1 to 512, got 513"),
         ]
+        // CRLF line ends (split on "\n" alone, the file was one line whose first value held
+        // every later setting) and an editor's byte-order mark read as LF files do.
+        for (name, text) in [("crlf.conf", "# crlf\r\nendpoint = \(ipc)\r\nmax-rows = 7\r\n"),
+                             ("bom.conf", "\u{FEFF}endpoint = \(ipc)\nmax-rows = 7\n")] {
+            try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+            let daemon = try DaemonProcess(arguments: ["--config", dir + "/" + name], endpoint: ipc)
+            defer { daemon.stop() }
+            let reply = try WireClient(endpoint: ipc).call(RequestEncoder.score(requestID: 1, rows: 8, columns: 1, matrix: Array(repeating: 0, count: 8)))
+            XCTAssertEqual(reply.header.knownStatus, .tooManyRows, "\(name): max-rows from the config file applies")
+        }
         // A config path that is not a file (a FIFO would have blocked the start) says what it is.
         let notAFile = try DaemonProcess(arguments: ["--config", dir], waitForHealth: false)
         XCTAssertEqual(notAFile.waitForExit(seconds: 15), 1)
