@@ -3,7 +3,9 @@ import ReadmitServer
 /// What the HTTP listener answers, without any socket: `GET /metrics` (the Prometheus text
 /// of the daemon's counters, the same as STATS with the Prometheus flag), `GET /healthz`
 /// (200 while the serving loop runs), `GET /readyz` (200 only while requests can be scored);
-/// 405 for another method on those paths, 404 for any other path.
+/// `HEAD` as `GET` (the listener leaves the body out: RFC 9110 asks every server for both, and
+/// monitors that check with `curl -I` saw a healthy daemon as 405); 405 for another method on
+/// those paths, 404 for any other path.
 public struct ProbeRoutes: Sendable {
     /// One answer: status code, reason phrase, content type and body.
     public struct Response: Sendable, Equatable {
@@ -48,9 +50,9 @@ public struct ProbeRoutes: Sendable {
     public func respond(method: String, path: String) -> Response {
         let known = ["/metrics", "/healthz", "/readyz"]
         guard known.contains(path) else { return Response(status: 404, reason: "Not Found", contentType: Self.plain, body: "not found: \(path) (serving /metrics, /healthz, /readyz)\n") }
-        guard method == "GET" else {
+        guard method == "GET" || method == "HEAD" else {
             return Response(status: 405, reason: "Method Not Allowed", contentType: Self.plain,
-                            body: "method \(method) not allowed on \(path): GET only\n", headers: ["Allow": "GET"])
+                            body: "method \(method) not allowed on \(path): GET or HEAD only\n", headers: ["Allow": "GET, HEAD"])
         }
         switch path {
         case "/metrics":

@@ -214,10 +214,15 @@ def test_probes_and_errors(served):
     assert status == 200 and "readmitd_requests_total" in body
     for path in ("/", "/metric", "/healthz/x", "/stats"):
         assert get(served.http_port, path)[0] == 404, path
-    for method in ("POST", "PUT", "DELETE", "HEAD"):
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
         for path in ("/metrics", "/healthz", "/readyz"):
             status, headers, _ = get(served.http_port, path, method)
-            assert status == 405 and headers.get("allow") == "GET", (method, path)
+            assert status == 405 and headers.get("allow") == "GET, HEAD", (method, path)
+    # HEAD answers as GET does, without the body (a monitor's `curl -I` got 405 from a healthy daemon).
+    for path in ("/healthz", "/readyz"):
+        status, headers, body = get(served.http_port, path, "HEAD")
+        assert (status, body) == (200, ""), path
+        assert int(headers["content-length"]) == len(get(served.http_port, path)[2]), path
     # The daemon still serves ZeroMQ after all of that.
     assert served.call([header(OPS["HEALTH"], 99)])["status"] == 0
 
@@ -413,7 +418,7 @@ def test_keep_alive_pipelining_and_http_1_0(served):
             assert r.status == 200 and r.read()
         conn.request("HEAD", "/metrics")
         r = conn.getresponse()
-        assert r.status == 405 and r.read() == b"" and int(r.getheader("Content-Length")) > 0
+        assert r.status == 200 and r.read() == b"" and int(r.getheader("Content-Length")) > 0
         conn.request("GET", "/healthz")  # the HEAD's answer had no body to misread as the next answer
         assert conn.getresponse().read() == b"ok: serving\n"
     finally:
