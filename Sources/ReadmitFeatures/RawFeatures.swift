@@ -22,6 +22,10 @@ public struct RawFeatures: Sendable {
     public let unmatchedEvents: [Int]
     /// Events timed after their stay's discharge, left out (not known at discharge), per events table.
     public let eventsAfterDischarge: [Int]
+    /// Per events table, the events a value aggregate reads whose value is not a number (a
+    /// lab's `<5`, `NEG`, `___`): left out of `first`/`last`/`min`/`max`/`mean`, still counted
+    /// by `count` and `any`. `first` is the earliest row's error, for its place.
+    public let eventValuesNotNumbers: [(count: Int, first: DataError?)]
 
     /// Computes the raw features. Strict: the first bad value throws; lenient: encounter-table
     /// problems are recorded per row in `errors` (the other tables are always strict).
@@ -33,6 +37,8 @@ public struct RawFeatures: Sendable {
         }
         unmatchedEvents = events.map(\.unmatched)
         eventsAfterDischarge = events.map(\.afterDischarge)
+        // Per events table, its rows whose value is not a number, over every feature reading it.
+        var notNumbers = [[Int: DataError]](repeating: [:], count: events.count)
         // By index through the buffer, not `enumerated()`: a feature definition is a dozen
         // strings and arrays, and each one bound or passed on was copied (a retain and a release
         // of each), which showed in a one-row request's profile. The fields are read where they
@@ -88,8 +94,8 @@ public struct RawFeatures: Sendable {
                         out[i] = .numbers(try tables.encounters.numbers(definitions[i].name, key: key(), strict: strict, errors: &errors))
                         continue
                     }
-                    guard let name = definitions[i].events, let index = events.first(where: { $0.source.name == name }) else { continue }
-                    var values = try index.aggregate(definitions[i], key: key(), records: records)
+                    guard let name = definitions[i].events, let t = events.firstIndex(where: { $0.source.name == name }) else { continue }
+                    var values = try events[t].aggregate(definitions[i], key: key(), records: records, notNumbers: &notNumbers[t])
                     try Self.requireFinite(&values, tables.encounters, name: definitions[i].name, key: key(),
                                            what: "the \(definitions[i].aggregate?.rawValue ?? "aggregate") of its events", strict: strict, errors: &errors)
                     out[i] = .numbers(values)
@@ -111,6 +117,7 @@ public struct RawFeatures: Sendable {
                 out[i] = .numbers(values)
             }
         }
+        eventValuesNotNumbers = notNumbers.map { rows in (rows.count, rows.min { $0.key < $1.key }?.value) }
         // Each feature moved out of `out` (`take()`), not copied: `map` retained and released
         // each one's arrays.
         var all: [RawFeature] = []
@@ -355,8 +362,12 @@ struct EventIndex {
         return .codes(column, systems: valueSystems + [.icd9])
     }
 
-    /// One aggregation of the events per encounter.
-    func aggregate(_ f: FeatureDefinition, key featureKey: String, records: EncounterRecords) throws(DataError) -> [Double] {
+    /// One aggregation of the events per encounter. An event it reads whose value is not a
+    /// number goes into `notNumbers` (event row to its error) and is left out; only when none
+    /// of the events it reads has a number is that an error (the spec's `value` names a text
+    /// column, not a lab whose results are sometimes texts).
+    func aggregate(_ f: FeatureDefinition, key featureKey: String, records: EncounterRecords,
+                   notNumbers: inout [Int: DataError]) throws(DataError) -> [Double] {
         let n = records.count
         let codes = try table.texts(source.code, key: key + ".code")
         let wanted = Set(f.codes)
@@ -384,14 +395,26 @@ struct EventIndex {
             return f.aggregate == .any ? count.map { $0 > 0 ? 1 : 0 } : count
         default:
             guard let valueColumn = source.value else { return Array(repeating: .nan, count: n) }
-            var ignored = RowErrors()
-            let values = try table.numbers(valueColumn, key: key + ".value", strict: true, errors: &ignored)
+            // Lenient: a lab result is sometimes a text (`<5`, `NEG`, MIMIC-IV's redacted `___`),
+            // and the first one anywhere in the table, even of a lab no feature reads, stopped
+            // every read of it. Such values are missing here and counted for `check`.
+            var texts = RowErrors()
+            let values = try table.numbers(valueColumn, key: key + ".value", strict: false, errors: &texts)
             let order = (f.aggregate == .first || f.aggregate == .last) ? try ordering() : []
             var out = [Double](repeating: .nan, count: n), at = [Double](repeating: .nan, count: n), seen = [Double](repeating: 0, count: n)
+            var numbersRead = 0, firstText: DataError?
             for e in 0..<table.rowCount {
                 let r = encounterRow[e]
                 let v = values[e]
-                guard r >= 0, !v.isNaN, keep[Int(codes.interned.codes[e])] else { continue }
+                guard r >= 0, keep[Int(codes.interned.codes[e])] else { continue }
+                if v.isNaN {
+                    if let error = texts.byRow[e] {
+                        notNumbers[e] = error
+                        if firstText == nil { firstText = error }
+                    }
+                    continue
+                }
+                numbersRead += 1
                 switch f.aggregate {
                 case .first: if !order[e].isNaN && (at[r].isNaN || order[e] < at[r]) { at[r] = order[e]; out[r] = v }
                 case .last: if !order[e].isNaN && (at[r].isNaN || order[e] >= at[r]) { at[r] = order[e]; out[r] = v }
@@ -399,6 +422,10 @@ struct EventIndex {
                 case .max: out[r] = out[r].isNaN ? v : Swift.max(out[r], v)
                 default: out[r] = (out[r].isNaN ? 0 : out[r]) + v; seen[r] += 1
                 }
+            }
+            if numbersRead == 0, var error = firstText {
+                error.message += "; no event that feature '\(f.name)' (\(featureKey)) reads has a number in this column (spec key \(key).value)"
+                throw error
             }
             if f.aggregate == .mean { for r in 0..<n where seen[r] > 0 { out[r] /= seen[r] } }
             return out

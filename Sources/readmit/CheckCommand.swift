@@ -109,6 +109,10 @@ struct CheckCommand: ParsableCommand {
             for (i, n) in data.raw.unmatchedEvents.enumerated() where n > 0 {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) match no encounter (empty or unknown \(spec.events[i].encounterID)); they are left out")
             }
+            for (i, skipped) in data.raw.eventValuesNotNumbers.enumerated() where skipped.count > 0 {
+                let first = skipped.first.map { e in " (the first: line \(e.line.map(String.init) ?? "?"), \(e.message))" } ?? ""
+                print("note: \(Format.int(skipped.count)) rows of \(tables.events[i].file) that features read have a \(spec.events[i].value ?? "value") that is not a number\(first); they count as events but are left out of first, last, min, max and mean")
+            }
             for (i, n) in data.raw.eventsAfterDischarge.enumerated() where n > 0 {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) are timed after their stay's discharge; they are left out (not known at discharge)")
             }

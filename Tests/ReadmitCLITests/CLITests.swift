@@ -248,6 +248,22 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(mimic.stdout.contains("255 / 93"), mimic.stdout)
         XCTAssertTrue(mimic.stdout.contains("match no encounter"), mimic.stdout)
         XCTAssertTrue(mimic.stdout.contains("note: 199 rows of") && mimic.stdout.contains("are timed after their stay's discharge"), mimic.stdout)
+        // MIMIC-IV's text result column instead of `valuenum`: its redacted `___` results are
+        // counted and left out (the first one stopped the read); glucose, every result of which
+        // is redacted there, is an error naming the feature.
+        let textDir = temporaryDirectory()
+        let mimicData = Self.root.deletingLastPathComponent().appendingPathComponent("shared/data/mimic-iv-demo").path
+        let shipped = try String(contentsOfFile: Self.mimicSpecPath, encoding: .utf8).replacingOccurrences(of: "value: valuenum", with: "value: value")
+        let textSpec = textDir.appendingPathComponent("text-values.yaml").path
+        try shipped.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("name: glucose_last") }
+            .joined(separator: "\n").write(toFile: textSpec, atomically: true, encoding: .utf8)
+        let texts = try run(["check", "--dataset", textSpec, "--data-dir", mimicData])
+        XCTAssertEqual(texts.status, 0, texts.stdout + texts.stderr)
+        XCTAssertTrue(texts.stdout.contains("note: 646 rows of") && texts.stdout.contains("that features read have a value that is not a number (the first: line 20, '___' is not a number"), texts.stdout)
+        try shipped.write(toFile: textSpec, atomically: true, encoding: .utf8)
+        let glucose = try run(["check", "--dataset", textSpec, "--data-dir", mimicData])
+        XCTAssertEqual(glucose.status, 1)
+        XCTAssertTrue((glucose.stdout + glucose.stderr).contains("no event that feature 'glucose_last' (features[18]) reads has a number in this column (spec key events[1].value)"), glucose.stdout + glucose.stderr)
         XCTAssertFalse(diabetes.stdout.contains("no value in any cohort encounter"), diabetes.stdout)
         // A categorical feature whose min_count keeps no level: named, as a note.
         let dir = temporaryDirectory()

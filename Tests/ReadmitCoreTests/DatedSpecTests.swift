@@ -176,6 +176,41 @@ final class DatedSpecTests: XCTestCase {
         XCTAssertEqual(data.raw.unmatchedEvents, [2, 0])
     }
 
+    /// A lab result written as a text (`<0.5`, `NEG`, MIMIC-IV's redacted `___`) counts as an
+    /// event and is left out of the value aggregates, counted with its place; a text of a lab no
+    /// feature reads is not looked at. The first such text anywhere stopped every read before.
+    /// Only a value column without a number for a feature's events is an error.
+    func testLabResultsWrittenAsTextsAreLeftOutOfValues() throws {
+        let labs = Self.labs + """
+            103,50912,<0.5,2100-01-24 00:00:00
+            103,51222,NEG,2100-01-22 00:00:00
+            101,50912,___,2100-01-03 00:00:00
+
+            """
+        let data = try load(Self.spec(), labs: labs)
+        let (schema, x) = features(data)
+        func v(_ row: Int, _ name: String) -> Double { x.values[row * x.columns + schema.index(of: name)!] }
+        XCTAssertEqual(v(2, "creat_last"), 2.0)  // the last number, as for an empty value
+        XCTAssertEqual(v(2, "creat_mean"), 1.5)
+        XCTAssertEqual(v(2, "lab_count"), 6)
+        XCTAssertTrue(v(0, "creat_last").isNaN)
+        XCTAssertEqual(v(0, "lab_count"), 2)
+        let skipped = data.raw.eventValuesNotNumbers
+        XCTAssertEqual(skipped.map(\.count), [2, 0])  // NEG is of 51222, which no value feature reads
+        XCTAssertEqual(skipped[0].first?.line, 9)
+        XCTAssertEqual(skipped[0].first?.column, "valuenum")
+        XCTAssertEqual(skipped[0].first?.message, "'<0.5' is not a number (missing values are written '')")
+
+        // No number at all for a feature's events: the value column is a text column.
+        let texts = "hadm_id,itemid,valuenum,charttime\n103,50912,high,2100-01-23 00:00:00\n101,51222,4.0,2100-01-02 00:00:00\n"
+        XCTAssertThrowsError(try load(Self.spec(), labs: texts)) { error in
+            let e = error as? DataError
+            XCTAssertEqual(e?.line, 2)
+            XCTAssertEqual(e?.column, "valuenum")
+            XCTAssertEqual(e?.message, "'high' is not a number (missing values are written ''); no event that feature 'creat_last' (features[4]) reads has a number in this column (spec key events[0].value)")
+        }
+    }
+
     func testExclusionsOnThePatientTableAndFirstEncounterOnly() throws {
         let data = try load(Self.spec(extra: "cohort: {first_encounter_only: true}", exclusions: "{reason: test, column: gender, table: patients, values: [X]}"))
         XCTAssertEqual(data.cohort.exclusions.map(\.count), [1])
