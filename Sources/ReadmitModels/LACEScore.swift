@@ -47,10 +47,11 @@ public struct LACEScore: Sendable {
             }
         }
         var a = 0.0
-        if let acute, !row[acute].isNaN, acuteLevel[Int(row[acute])] { a = 3 }
+        // The spec validator gives acute a leveled feature; a value outside its levels scores 0.
+        if let acute, !row[acute].isNaN, let i = Int(exactly: row[acute]), acuteLevel.indices.contains(i), acuteLevel[i] { a = 3 }
         var c = 0.0
         for (j, levels, values) in comorbidity where !row[j].isNaN {
-            if levels.isEmpty ? values.contains(row[j]) : levels[Int(row[j])] { c += 1 }
+            if levels.isEmpty ? values.contains(row[j]) : (Int(exactly: row[j]).map { levels.indices.contains($0) && levels[$0] } ?? false) { c += 1 }
         }
         var e = 0.0
         if let emergency, !row[emergency].isNaN { e = min(row[emergency], 4) }

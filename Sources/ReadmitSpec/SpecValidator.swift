@@ -116,14 +116,37 @@ struct SpecValidator {
             for name in named where spec.feature(named: name) == nil {
                 throw fail("references.lace", "no feature is called '\(name)'")
             }
+            // L and E are numbers of days and visits; A is a level. A feature of the other sort
+            // was read anyway: a level's index as days, or (acute on a number) a crash.
+            let leveled: Set<FeatureDefinition.Kind> = [.categorical, .ordinal, .diagnosis]
+            for (key, name) in [("length_of_stay", lace.lengthOfStay), ("emergency_visits", lace.emergencyVisits)] {
+                if let name, let f = spec.feature(named: name), leveled.contains(f.kind) {
+                    throw fail("references.lace.\(key)", "feature '\(name)' is \(f.kind.rawValue): \(key) is a number (a numeric, derived, event or history feature)")
+                }
+            }
+            if let name = lace.acuteFeature, let f = spec.feature(named: name), !leveled.contains(f.kind) {
+                throw fail("references.lace.acute.feature", "feature '\(name)' is \(f.kind.rawValue): the acute admission is a level of a categorical, ordinal or diagnosis feature")
+            }
+            if lace.acuteFeature != nil && lace.acuteLevels.isEmpty {
+                throw fail("references.lace.acute.levels", "no acute level is listed: no admission would score the acute points")
+            }
         }
-        for name in spec.reportDistributions where spec.feature(named: name) == nil {
-            throw fail("report.distributions", "no feature is called '\(name)'")
+        var seenDistributions = Set<String>()
+        for name in spec.reportDistributions {
+            guard spec.feature(named: name) != nil else { throw fail("report.distributions", "no feature is called '\(name)'") }
+            guard seenDistributions.insert(name).inserted else { throw fail("report.distributions", "feature '\(name)' is listed twice") }
         }
+        var seenGroups = Set<String>()
         for (i, group) in (spec.reportAblation ?? []).enumerated() {
             let key = "report.ablation[\(i)]"
+            // The group's name keys its row in the report and metrics.json.
+            guard seenGroups.insert(group.name).inserted else { throw fail("\(key).group", "group '\(group.name)' is declared twice") }
             if group.features.isEmpty { throw fail("\(key).features", "group '\(group.name)' lists no feature") }
-            for name in group.features where spec.feature(named: name) == nil { throw fail("\(key).features", "no feature is called '\(name)'") }
+            var seen = Set<String>()
+            for name in group.features {
+                guard spec.feature(named: name) != nil else { throw fail("\(key).features", "no feature is called '\(name)'") }
+                guard seen.insert(name).inserted else { throw fail("\(key).features", "feature '\(name)' is listed twice in group '\(group.name)'") }
+            }
         }
         var seenSubgroups = Set<String>()
         for (i, group) in (spec.reportSubgroups ?? []).enumerated() {

@@ -106,6 +106,7 @@ struct CheckCommand: ParsableCommand {
             if !empty.isEmpty {
                 print("note: \(empty.count == 1 ? "feature" : "features") \(empty.map { "'\($0)'" }.joined(separator: ", ")) \(empty.count == 1 ? "has" : "have") no value in any cohort encounter and cannot inform the model (a categorical one that keeps no level: see its min_count and max_levels)")
             }
+            for note in Self.unlearnedLACELevels(spec.lace, schema: schema) { print("note: " + note) }
             for (i, n) in data.raw.unmatchedEvents.enumerated() where n > 0 {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) match no encounter (empty or unknown \(spec.events[i].encounterID)); they are left out")
             }
@@ -128,6 +129,29 @@ struct CheckCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+
+    /// The LACE reference's acute and comorbidity levels that no listed feature learned: they
+    /// never score (a typo, `Emergency` where the extract writes `1`, or a level under
+    /// `min_count`), and the reference is weaker than the spec reads without a word.
+    static func unlearnedLACELevels(_ lace: LACEDefinition?, schema: FeatureSchema) -> [String] {
+        guard let lace else { return [] }
+        var notes: [String] = []
+        if let name = lace.acuteFeature, let j = schema.index(of: name) {
+            let learned = schema.features[j].levels
+            let absent = lace.acuteLevels.filter { !learned.contains($0) }
+            if !absent.isEmpty {
+                notes.append("references.lace.acute.levels: \(absent.map { "'\($0)'" }.joined(separator: ", ")) \(absent.count == 1 ? "is not a level" : "are not levels") of '\(name)' in the training split, so no stay scores points for \(absent.count == 1 ? "it" : "them") (its levels: \(learned.prefix(12).joined(separator: ", "))\(learned.count > 12 ? ", ..." : ""))")
+            }
+        }
+        let features = lace.comorbidityFeatures.compactMap { schema.index(of: $0) }.map { schema.features[$0] }
+        let absent = lace.comorbidityLevels.filter { level in
+            !features.contains { $0.kind == .categorical ? $0.levels.contains(level) : Double(level) != nil }
+        }
+        if !absent.isEmpty && !features.isEmpty {
+            notes.append("references.lace.comorbidity.levels: \(absent.map { "'\($0)'" }.joined(separator: ", ")) \(absent.count == 1 ? "is a level" : "are levels") of none of \(lace.comorbidityFeatures.joined(separator: ", ")) in the training split, so no stay scores points for \(absent.count == 1 ? "it" : "them")")
+        }
+        return notes
     }
 
     static func date(_ seconds: Double) -> String {

@@ -272,6 +272,13 @@ final class CLITests: XCTestCase {
         let rare = try run(["check", "--dataset", spec, "--data", try write(try subset(300), "d.csv", dir)])
         XCTAssertEqual(rare.status, 0, rare.stderr)
         XCTAssertTrue(rare.stdout.contains("note: feature 'payer_code' has no value in any cohort encounter"), rare.stdout)
+        XCTAssertFalse(rare.stdout.contains("references.lace"), rare.stdout)
+        // A LACE level the extract does not write never scores: named, as a note.
+        let typo = try editedSpec(replacing: #"acute: {feature: admission_type_id, levels: ["1"]}"#,
+                                  with: #"acute: {feature: admission_type_id, levels: ["Emergency", "1"]}"#, as: "typo.yaml", in: dir)
+        let typoCheck = try run(["check", "--dataset", typo, "--data", try write(try subset(300), "d.csv", dir)])
+        XCTAssertEqual(typoCheck.status, 0, typoCheck.stderr)
+        XCTAssertTrue(typoCheck.stdout.contains("note: references.lace.acute.levels: 'Emergency' is not a level of 'admission_type_id' in the training split, so no stay scores points for it (its levels: 1, "), typoCheck.stdout)
         let negative = try run(["check", "--dataset", spec, "--problems=-1"])
         XCTAssertNotEqual(negative.status, 0)
         XCTAssertTrue(negative.stderr.contains("--problems must be 0 or more, not -1"), negative.stderr)

@@ -154,6 +154,24 @@ final class SpecReaderTests: XCTestCase {
                                    + "\n  - {name: py, kind: numeric, column: y, table: patients}\n"))
     }
 
+    /// The LACE reference reads L and E as numbers and A as a level: a feature of the other
+    /// sort is refused (an acute feature that was a number crashed training; a categorical
+    /// length of stay scored level indices as days). Report lists name a feature once.
+    func testReferencesAndReportListsAreChecked() throws {
+        let spec = Self.minimal + "\n  - {name: kind, kind: categorical, column: kind}\n  - {name: o, kind: ordinal, column: o, levels: [a, b]}\n"
+        func lace(_ body: String) -> String { spec + "references:\n  lace: {\(body)}\n" }
+        XCTAssertEqual(error(lace("acute: {feature: x, levels: [\"1\"]}"))?.key, "references.lace.acute.feature")
+        XCTAssertEqual(error(lace("acute: {feature: kind, levels: []}"))?.key, "references.lace.acute.levels")
+        XCTAssertEqual(error(lace("length_of_stay: o"))?.key, "references.lace.length_of_stay")
+        XCTAssertEqual(error(lace("emergency_visits: kind"))?.message,
+                       "feature 'kind' is categorical: emergency_visits is a number (a numeric, derived, event or history feature)")
+        XCTAssertNoThrow(try parse(lace("length_of_stay: x, emergency_visits: x, acute: {feature: o, levels: [b]}")))
+        XCTAssertEqual(error(spec + "report:\n  distributions: [x, kind, x]\n")?.message, "feature 'x' is listed twice")
+        XCTAssertEqual(error(spec + "report:\n  ablation:\n    - {group: g, features: [x, kind, x]}\n")?.key, "report.ablation[0].features")
+        XCTAssertEqual(error(spec + "report:\n  ablation:\n    - {group: g, features: [x]}\n    - {group: g, features: [kind]}\n")?.key,
+                       "report.ablation[1].group")
+    }
+
     /// Subgroups: a categorical feature by level, a numeric one by ascending bands; anything
     /// else is refused naming the entry.
     func testSubgroupsAreReadAndChecked() throws {
