@@ -15,7 +15,8 @@ struct HistoryCommand: ParsableCommand {
             records"): the patient's fields, each events feature's aggregate, the principal diagnosis and \
             its ICD revision, and the history features computed from the same patient's encounters that \
             ended before this one (docs/DATASET_SPEC.md). `readmit score --records` on the result gives the \
-            scores of `readmit score --data --history derive` on the tables, bit for bit.
+            scores of `readmit score --data --history derive` on the tables, bit for bit. A row with a \
+            problem (named on standard error) keeps its own columns and has its derived fields empty.
             """
     )
 
@@ -78,13 +79,20 @@ struct HistoryCommand: ParsableCommand {
                     columns.append((field.name, { rows[$0] >= 0 ? (text.text(rows[$0]) ?? "") : "" }))
                 }
             }
+            // A row with a problem keeps its own columns as read, and every field derived for it
+            // is written empty, unknown, as HISTORY gives it: they were written as computed, a
+            // stay without its patient id as a first encounter (prior_encounters 0), the first
+            // copy of a repeated id as a stay without labs (lab count 0).
+            let derivedFrom = header.count
             var lines = [columns.map { CSVField.quote($0.name) }.joined(separator: ",")]
             lines.reserveCapacity(records.count + 1)
-            for r in 0..<records.count { lines.append(columns.map { CSVField.quote($0.value(r)) }.joined(separator: ",")) }
+            for r in 0..<records.count {
+                let unknown = errors.byRow[r] != nil
+                lines.append(columns.indices.map { c in unknown && c >= derivedFrom ? "" : CSVField.quote(columns[c].value(r)) }.joined(separator: ","))
+            }
             try OutputFile.write(lines.joined(separator: "\n") + "\n", to: out)
-            // A row with a problem is written as read; its derived fields are not to be trusted.
             for (row, error) in errors.byRow.sorted(by: { $0.key < $1.key }).prefix(5) {
-                FileHandle.standardError.write(Data("warning: row \(row + 1): \(error.description)\n".utf8))
+                FileHandle.standardError.write(Data("warning: row \(row + 1): \(error.description); its derived fields are written empty (unknown)\n".utf8))
             }
             if errors.byRow.count > 5 {
                 FileHandle.standardError.write(Data("warning: and \(errors.byRow.count - 5) more rows with a problem (`readmit check` lists them)\n".utf8))

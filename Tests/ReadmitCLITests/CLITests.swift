@@ -374,6 +374,41 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("format version 1") && r.stderr.contains("retrain it with this version"), r.stderr)
     }
 
+    /// A row `readmit history` cannot place (no patient id; an encounter id on two rows) keeps
+    /// its own columns and has every derived field empty, unknown, as the daemon's HISTORY
+    /// gives it. The CLI wrote them as computed: a stay without its patient id as a first
+    /// encounter (prior_encounters 0), which `score --records` then scored as one.
+    func testHistoryLeavesTheDerivedFieldsOfARowInErrorUnknown() throws {
+        let dir = temporaryDirectory()
+        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            ?? { () -> String? in
+                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
+                return FileManager.default.fileExists(atPath: p) ? p : nil
+            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        var lines = try subset(100)
+        let header = lines[0].components(separatedBy: ",")
+        let patient = try XCTUnwrap(header.firstIndex(of: "patient_nbr"))
+        var cells = lines[5].components(separatedBy: ",")
+        cells[patient] = "?"
+        lines[5] = cells.joined(separator: ",")
+        lines.append(lines[9])  // row 9's encounter id again, on line 102
+        let flat = dir.appendingPathComponent("flat.csv").path
+        let r = try run(["history", "--model", model, "--data", try write(lines, "s.csv", dir), "--out", flat])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: row 5: ") && r.stderr.contains("the id is missing; its derived fields are written empty (unknown)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: row 101: ") && r.stderr.contains("appears on more than one row (also line 10)"), r.stderr)
+        let written = try String(contentsOfFile: flat, encoding: .utf8).split(separator: "\n").map { $0.components(separatedBy: ",") }
+        XCTAssertEqual(written[0].prefix(header.count).joined(separator: ","), lines[0])
+        let derived = written[0].count - header.count
+        XCTAssertGreaterThan(derived, 5)
+        for row in [5, 9, 101] {
+            XCTAssertEqual(written[row].prefix(header.count).joined(separator: ","), lines[row], "row \(row)'s own columns as read")
+            XCTAssertEqual(Array(written[row].suffix(derived)), Array(repeating: "", count: derived), "row \(row)")
+        }
+        let prior = try XCTUnwrap(written[0].firstIndex(of: "prior_encounters"))
+        XCTAssertEqual(written[4][prior], "0")  // a first encounter next to them is still one
+    }
+
     /// `readmit history` then `readmit score --records` (each row alone, history as an input)
     /// gives `readmit score --data`'s scores bit for bit, for both declared datasets.
     func testHistoryThenRecordsEqualsTableScoring() throws {
