@@ -47,6 +47,7 @@ struct EncodeCommand: ParsableCommand {
         try runReportingErrors {
             let loaded = try ReadmitModel.load(path: model)
             let csv = try CSVTable(path: records)
+            if csv.rowCount == 0 { FileHandle.standardError.write(Data("warning: \(records) has a header but no data rows: nothing to encode\n".utf8)) }
             let interned = csv.internedColumns(Array(csv.header.indices))
             let columns: [(name: String, column: RecordColumn)] = csv.header.enumerated().map { c, name in
                 (name, .texts(values: interned[c].values, codes: interned[c].codes))

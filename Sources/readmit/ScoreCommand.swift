@@ -181,7 +181,10 @@ extension ScoreCommand {
     /// outcomes of the daemon's `RECORDS` (the same code).
     func scoreRecords(_ model: ReadmitModel, path: String, console: Console) throws {
         let csv = try CSVTable(path: path)
-        guard csv.rowCount > 0 else { throw DataError(code: .empty, file: path, message: "file has a header but no data rows") }
+        // A header without rows is an empty batch, as RECORDS, the C shim, Python and R take it
+        // (and `readmit encode`): the header of an empty result, with a warning. It was an error
+        // here alone, which stopped a nightly job on a day without discharges.
+        if csv.rowCount == 0 { console.logger.warning("\(path) has a header but no data rows: nothing to score") }
         let interned = csv.internedColumns(Array(csv.header.indices))
         let columns: [(name: String, column: RecordColumn)] = csv.header.enumerated().map { c, name in
             (name, .texts(values: interned[c].values, codes: interned[c].codes))

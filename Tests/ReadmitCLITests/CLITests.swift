@@ -502,6 +502,17 @@ final class CLITests: XCTestCase {
         let piped = try run(["score", "--model", model, "--records", "-", "--out", "-"], standardInput: try Data(contentsOf: URL(fileURLWithPath: flat)))
         XCTAssertEqual(piped.status, 0, piped.stderr)
         XCTAssertEqual(piped.stdout, try String(contentsOfFile: scores, encoding: .utf8))
+        // A header without rows is an empty batch, as RECORDS takes it (and encode did): the
+        // result's header and a warning; score alone called it an error.
+        let empty = try write([lines[0]], "empty.csv", dir)
+        let none = try run(["score", "--model", model, "--records", empty, "--out", "-"])
+        XCTAssertEqual(none.status, 0, none.stderr)
+        XCTAssertEqual(none.stdout, try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n")[0] + "\n")
+        XCTAssertTrue(none.stderr.contains("has a header but no data rows: nothing to score"), none.stderr)
+        let noVectors = try run(["encode", "--model", model, "--records", empty, "--format", "f64", "--out", "-"])
+        XCTAssertEqual(noVectors.status, 0, noVectors.stderr)
+        XCTAssertEqual(noVectors.stdout, "")
+        XCTAssertTrue(noVectors.stderr.contains("has a header but no data rows: nothing to encode"), noVectors.stderr)
 
         // A field absent from the whole file is the file's problem, worded for the CLI (the
         // daemon's "absent from the request ... set the option" named neither).
