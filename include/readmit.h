@@ -16,7 +16,8 @@
  *   - Every network call returns within (retries + 1) * timeout_ms, never hangs. When nothing
  *     listens at the endpoint (no daemon, or it died) the call fails fast, in well under a
  *     second, with READMIT_EUNAVAILABLE; a daemon that is connected but slow or stopped gets
- *     the full timeout and gives READMIT_ETIMEDOUT. After either the client reopens its socket
+ *     the full timeout and gives READMIT_ETIMEDOUT; a daemon that refuses the client's CURVE
+ *     handshake gives READMIT_EAUTH, as fast. After any of these the client reopens its socket
  *     (Lazy Pirate), so a later call succeeds once the daemon is back. A caller-installed check
  *     (readmit_options_set_interrupt) can abandon a waiting call: READMIT_EINTERRUPTED.
  *   - Several endpoints (several readmitd serving the same model) are load-balanced: requests
@@ -72,11 +73,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 9
+#define READMIT_VERSION_MINOR 10
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.9.0"
+#define READMIT_VERSION "0.10.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -161,6 +162,13 @@ READMIT_EXPORT int readmit_version_number(void);
 /** The caller's interrupt check (readmit_options_set_interrupt) asked to abandon the call.
  *  Since 0.3.0. */
 #define READMIT_EINTERRUPTED 110
+/** The daemon refused this client's security handshake: its CURVE public key is not among the
+ *  daemon's authorized keys, the server public key given is not the daemon's, or only one side
+ *  uses CURVE. Detected within about a second, without waiting for the timeout (before 0.10.0
+ *  each was READMIT_ETIMEDOUT after every retry); readmit_errmsg names the endpoint and which,
+ *  e.g. "refused by tcp://10.0.0.5:5555 (the daemon refused this client's CURVE public key
+ *  (ZAP status 400): it is not in the daemon's --authorized-keys)". Since 0.10.0. */
+#define READMIT_EAUTH 111
 
 /** A static English name and description of a result code, e.g.
  *  "READMIT_ETIMEDOUT: no reply within the timeout". Never NULL; thread-safe. */

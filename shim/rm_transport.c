@@ -70,11 +70,21 @@ static void rm_release_payload(void *data, void *hint) {
 #define RM_PROBE_MS 200
 /* After a timeout a peer is held out of rotation this long (at least), while others are up. */
 #define RM_HOLD_MIN_MS 1000
+/* The security handshake's outcomes (libzmq 4.3): a daemon that refuses this client's CURVE key,
+ * a wrong server key or CURVE on one side only were a plain timeout, after every retry. */
 #define RM_MONITOR_EVENTS \
-    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CLOSED | ZMQ_EVENT_DISCONNECTED)
+    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CLOSED | ZMQ_EVENT_DISCONNECTED | \
+     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+/* A CURVE handshake the daemon closes without an error is a wrong server key (the daemon cannot
+ * read the HELLO) or a daemon without CURVE; once could be a daemon going down mid-handshake. */
+#define RM_HANDSHAKE_DROPS_REFUSED 2
 
 /* Outcomes of a bounded wait (sending or receiving). */
-enum { RM_WAIT_ERROR = -1, RM_WAIT_TIMEOUT = 0, RM_WAIT_DONE = 1, RM_WAIT_UNAVAILABLE = 2, RM_WAIT_INTERRUPTED = 3 };
+enum {
+    RM_WAIT_ERROR = -1, RM_WAIT_TIMEOUT = 0, RM_WAIT_DONE = 1, RM_WAIT_UNAVAILABLE = 2, RM_WAIT_INTERRUPTED = 3,
+    RM_WAIT_REFUSED = 4
+};
 
 static void rm_link_poll(readmit_client *client, size_t i);
 
@@ -229,7 +239,9 @@ static void rm_link_poll(readmit_client *client, size_t i) {
             return;
         }
         uint16_t event = 0;
+        uint32_t value = 0; /* the event's value: a ZAP status, a protocol error code, an errno */
         if (zmq_msg_size(&msg) >= 2) memcpy(&event, zmq_msg_data(&msg), sizeof event); /* host order */
+        if (zmq_msg_size(&msg) >= 6) memcpy(&value, (const char *)zmq_msg_data(&msg) + 2, sizeof value);
         int more = zmq_msg_more(&msg);
         zmq_msg_close(&msg);
         while (more) { /* the second frame: the endpoint */
@@ -240,6 +252,31 @@ static void rm_link_poll(readmit_client *client, size_t i) {
         }
         int64_t now = rm_now_ms();
         switch (event) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            l->refused = l->handshake_drops = 0;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: /* the daemon's ZAP handler said no (status 400) */
+            l->refused = 1;
+            snprintf(l->reason, sizeof l->reason,
+                     "the daemon refused this client's CURVE public key (ZAP status %u): it is not in the daemon's --authorized-keys",
+                     (unsigned)value);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            l->refused = 1;
+            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+                snprintf(l->reason, sizeof l->reason, "%s",
+                         client->curve ? "this client uses CURVE and the daemon does not"
+                                       : "the daemon requires CURVE: give the client the daemon's public key and a client key pair");
+            else
+                snprintf(l->reason, sizeof l->reason, "the security handshake failed (ZeroMQ protocol error 0x%x)", (unsigned)value);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            if (client->curve && ++l->handshake_drops >= RM_HANDSHAKE_DROPS_REFUSED) {
+                l->refused = 1;
+                snprintf(l->reason, sizeof l->reason, "%s",
+                         "the daemon closed every CURVE handshake: the server public key is not the daemon's, or the daemon does not use CURVE");
+            }
+            break;
         case ZMQ_EVENT_CONNECTED:
             l->up = 1;
             l->failed = l->lost = l->skip_retry = l->closed = 0;
@@ -256,7 +293,7 @@ static void rm_link_poll(readmit_client *client, size_t i) {
         case ZMQ_EVENT_CONNECT_RETRIED:
             if (l->skip_retry) {
                 l->skip_retry = 0;
-            } else if (!l->up && !l->failed) {
+            } else if (!l->up && !l->failed && !l->refused) {
                 l->failed = 1;
                 rm_link_reason(l, client->endpoints[i], now);
             }
@@ -285,7 +322,7 @@ static void rm_peers_refresh(readmit_client *client) {
         rm_peer *p = &client->peers[i];
         if (p->socket) {
             rm_link_poll(client, i);
-            if (!p->link.up && (p->link.failed || p->link.lost)) rm_peer_down(client, i);
+            if (p->link.refused || (!p->link.up && (p->link.failed || p->link.lost))) rm_peer_down(client, i);
         }
         if (!p->socket && p->suspect && now >= p->retry_at) {
             if (rm_peer_open(client, i) != READMIT_OK) p->retry_at = now + RM_PROBE_MS;
@@ -324,10 +361,11 @@ int rm_split_wanted(readmit_client *client, size_t n_rows) {
     return up >= 2;
 }
 
-/* Between two slices of a wait on peer i: 0 to keep waiting, or RM_WAIT_UNAVAILABLE /
- * RM_WAIT_INTERRUPTED. */
+/* Between two slices of a wait on peer i: 0 to keep waiting, or RM_WAIT_REFUSED /
+ * RM_WAIT_UNAVAILABLE / RM_WAIT_INTERRUPTED. */
 static int rm_wait_check(readmit_client *client, size_t i) {
     rm_link_poll(client, i);
+    if (client->peers[i].link.refused) return RM_WAIT_REFUSED;
     if (client->peers[i].link.failed && !client->peers[i].link.up) return RM_WAIT_UNAVAILABLE;
     if (client->interrupt && client->interrupt(client->interrupt_user) != 0) return RM_WAIT_INTERRUPTED;
     return 0;
@@ -569,7 +607,8 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
     size_t n = client->n_endpoints;
     unsigned char *skip = calloc(n, 1); /* endpoints not to try again in this call (for now) */
     if (!skip) return rm_fail(client, READMIT_ENOMEM, "out of memory");
-    size_t unavailable = 0; /* endpoints found unavailable in a row */
+    size_t unavailable = 0; /* endpoints found unavailable (or refusing this client) in a row */
+    size_t refused = 0;     /* of those, the ones whose security handshake failed */
     int status = READMIT_OK; /* a "try elsewhere" daemon status met in this call */
     char unavailable_list[sizeof client->errmsg - 64];
     unavailable_list[0] = '\0'; /* not `= ""`, which clears every byte on every call */
@@ -627,13 +666,19 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
             goto done;
         }
         p->failures++;
-        if (outcome == RM_WAIT_UNAVAILABLE) {
+        if (outcome == RM_WAIT_UNAVAILABLE || outcome == RM_WAIT_REFUSED) {
+            /* A refusal is the endpoint's answer to this client: another daemon may take it. */
             rm_note_unavailable(unavailable_list, sizeof unavailable_list, endpoint, p->link.reason);
+            if (outcome == RM_WAIT_REFUSED) refused++;
             rm_reset(client, i, &held, zero_copy);
             rm_peer_down(client, i);
             skip[i] = 1;
             if (++unavailable >= n) {
-                if (n == 1) rc = rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at %s", unavailable_list);
+                if (refused == n && n == 1) rc = rm_fail(client, READMIT_EAUTH, "refused by %s", unavailable_list);
+                else if (refused == n) rc = rm_fail(client, READMIT_EAUTH, "refused by all %zu endpoints: %s", n, unavailable_list);
+                else if (refused > 0) rc = rm_fail(client, READMIT_EAUTH, "no daemon at %zu of %zu endpoints, refused by the others: %s",
+                                                   n - refused, n, unavailable_list);
+                else if (n == 1) rc = rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at %s", unavailable_list);
                 else rc = rm_fail(client, READMIT_EUNAVAILABLE, "no daemon at any of %zu endpoints: %s", n,
                                   unavailable_list);
                 goto done;
@@ -646,7 +691,7 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
         rm_reset(client, i, &held, zero_copy);
         rm_peer_hold(client, i);
         used++;
-        unavailable = 0;
+        unavailable = refused = 0;
         unavailable_list[0] = '\0';
         memset(skip, 0, n);
         if (rm_left_ms(call_deadline) == 0) break;
@@ -823,7 +868,7 @@ int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *j
                 result = rm_fail(client, READMIT_EINTERRUPTED, "interrupted waiting for %s", client->endpoints[i]);
                 goto out;
             }
-            if (why == RM_WAIT_UNAVAILABLE) rm_flight_fail(client, i, fl, state, why);
+            if (why == RM_WAIT_UNAVAILABLE || why == RM_WAIT_REFUSED) rm_flight_fail(client, i, fl, state, RM_WAIT_UNAVAILABLE);
             else if (rm_now_ms() >= fl[i].deadline) rm_flight_fail(client, i, fl, state, RM_WAIT_TIMEOUT);
         }
     }

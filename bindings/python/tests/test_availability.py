@@ -6,6 +6,8 @@
   gets SIGINT raises KeyboardInterrupt there within 200 ms (CLOCK_MONOTONIC is shared by the
   processes), and the client works afterwards.
 - Malformed endpoints: InvalidArgumentError naming the input.
+- A refused CURVE handshake (key not authorized, wrong server key, CURVE on one side only):
+  :class:`readmit.AuthenticationError` at once, saying which.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pytest
 
 import readmit
 
+import conftest
 from conftest import Daemon, free_port
 
 
@@ -160,3 +163,51 @@ def test_ctrl_c_interrupts_a_waiting_call():
             child.wait()
         d.proc.send_signal(signal.SIGCONT)
         d.stop()
+
+
+def test_a_refused_curve_handshake_is_an_authentication_error(tmp_path, daemon):
+    """A CURVE key the daemon does not authorize, a wrong server key, a plain client of a CURVE
+    daemon and a CURVE client of a plain daemon each raise AuthenticationError at once, saying
+    which (each was a ReadmitTimeout after every retry: 15 s with the defaults)."""
+    import zmq
+    server_pub, server_sec = (k.decode() for k in zmq.curve_keypair())
+    client_pub, client_sec = (k.decode() for k in zmq.curve_keypair())
+    other_pub, other_sec = (k.decode() for k in zmq.curve_keypair())
+    (tmp_path / "clients").mkdir()
+    (tmp_path / "clients" / "client.pub").write_text(client_pub + "\n")
+    (tmp_path / "server.key").write_text(server_sec + "\n")
+    port = free_port()
+    endpoint = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(conftest.READMITD), "--model", str(conftest.MODEL), "--endpoint", endpoint,
+                             "--curve-secret-key", str(tmp_path / "server.key"),
+                             "--authorized-keys", str(tmp_path / "clients")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        keys = dict(server_public_key=server_pub, client_public_key=client_pub, client_secret_key=client_sec)
+        with readmit.Client(endpoint, timeout_ms=250, retries=0, **keys) as good:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    assert good.health()["ready"]
+                    break
+                except (readmit.UnavailableError, readmit.ReadmitTimeout):
+                    assert time.monotonic() < deadline and proc.poll() is None
+                    time.sleep(0.05)
+        cases = [
+            ("key not authorized", endpoint, dict(keys, client_public_key=other_pub, client_secret_key=other_sec),
+             "refused this client's CURVE public key (ZAP status 400)"),
+            ("wrong server key", endpoint, dict(keys, server_public_key=other_pub), "the server public key is not the daemon's"),
+            ("plain client", endpoint, {}, "the daemon requires CURVE"),
+            ("CURVE client, plain daemon", daemon.endpoint, keys, "the daemon does not"),
+        ]
+        for what, where, options, says in cases:
+            with readmit.Client(where, **options) as c:  # 5 s timeout, 2 retries
+                t0 = time.monotonic()
+                with pytest.raises(readmit.AuthenticationError) as e:
+                    c.health()
+                assert time.monotonic() - t0 < 3, what
+            assert says in str(e.value) and f"refused by {where}" in str(e.value), (what, str(e.value))
+            assert e.value.code == 111 and isinstance(e.value, (readmit.ReadmitConnectionError, PermissionError))
+    finally:
+        proc.terminate()
+        proc.wait(10)

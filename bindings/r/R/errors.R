@@ -13,7 +13,7 @@
   "102" = "readmit_timeout", "103" = "readmit_zmq_error", "104" = "readmit_protocol_error",
   "105" = "readmit_reply_too_big", "106" = "readmit_buffer_too_small",
   "107" = "readmit_unknown_status", "108" = "readmit_not_found",
-  "109" = "readmit_unavailable_error", "110" = "readmit_interrupted"
+  "109" = "readmit_unavailable_error", "110" = "readmit_interrupted", "111" = "readmit_auth_error"
 )
 
 # READMIT_EINTERRUPTED: the call was abandoned because R had a user interrupt pending.

@@ -20,7 +20,9 @@
 #'     daemon named them;
 #'   \item from the client library (class \code{readmit_client_error}):
 #'     \code{readmit_timeout} (no reply in time), \code{readmit_unavailable_error} (no daemon
-#'     at the endpoint, within about a second), \code{readmit_zmq_error},
+#'     at the endpoint, within about a second), \code{readmit_auth_error} (the daemon refused
+#'     the client's CURVE handshake: key not authorized, wrong server key, CURVE on one side
+#'     only; as fast), \code{readmit_zmq_error},
 #'     \code{readmit_protocol_error}, ...;
 #'   \item Ctrl-C during a call: the call returns at once and R's interrupt is signalled again
 #'     (class \code{c("readmit_interrupted", "interrupt", "condition")});

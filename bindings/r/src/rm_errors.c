@@ -39,6 +39,7 @@ const char *readmit_strerror(int code) {
     case READMIT_ENOTFOUND: return "READMIT_ENOTFOUND: index out of range";
     case READMIT_EUNAVAILABLE: return "READMIT_EUNAVAILABLE: no daemon at the endpoint";
     case READMIT_EINTERRUPTED: return "READMIT_EINTERRUPTED: the call was interrupted";
+    case READMIT_EAUTH: return "READMIT_EAUTH: the daemon refused the client's security handshake";
     default: return "unknown readmit result code";
     }
 }

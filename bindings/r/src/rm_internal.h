@@ -166,7 +166,9 @@ typedef struct {
     int lost;           /* a connection dropped since the last CONNECTED */
     int closed;         /* the attempt under way opened a socket (CLOSED before CONNECT_RETRIED) */
     int64_t since_ms;   /* when the current connection attempt began (to tell refusal from silence) */
-    char reason[96];    /* why the endpoint is unavailable, when failed */
+    int refused;        /* the security handshake failed for good (READMIT_EAUTH); reason says how */
+    int handshake_drops; /* CURVE handshakes the daemon closed without a word, in a row */
+    char reason[160];   /* why the endpoint is unavailable (failed) or refused us (refused) */
 } rm_link;
 
 /* One endpoint of a client (rm_transport.c): its REQ socket and what is known of its daemon.

@@ -20,7 +20,7 @@ The package talks to the daemon through libreadmit (the project's C shim, built 
 package); errors are :class:`ReadmitError` subclasses carrying the daemon's message.
 """
 from .client import Client, ScoredIntervals, version
-from .errors import (DataFileError, DataWarningError, EncodingError, ForbiddenError, IntervalUnavailableError, InvalidArgumentError,
+from .errors import (AuthenticationError, DataFileError, DataWarningError, EncodingError, ForbiddenError, IntervalUnavailableError, InvalidArgumentError,
                      InvalidFeatureError, NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
                      ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError,
                      UnavailableError)
@@ -41,7 +41,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "Client", "ScoredIntervals", "version", "read_records", "read_csv", "ReadmitError", "DataFileError", "ReadmitTimeout",
-    "ReadmitConnectionError", "UnavailableError", "ProtocolError",
+    "ReadmitConnectionError", "UnavailableError", "AuthenticationError", "ProtocolError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
     "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning",
     "DataWarningError", "IntervalUnavailableError",

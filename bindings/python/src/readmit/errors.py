@@ -44,6 +44,14 @@ class UnavailableError(ReadmitConnectionError):
     A daemon that is connected but slow or stopped gives :class:`ReadmitTimeout` instead."""
 
 
+class AuthenticationError(ReadmitConnectionError, PermissionError):
+    """The daemon refused this client's security handshake: its CURVE public key is not among
+    the daemon's authorized keys, ``server_public_key`` is not the daemon's, or only one side
+    uses CURVE. Raised within about a second, without waiting for the timeout; the message names
+    the endpoint and which ("refused by tcp://... (the daemon refused this client's CURVE public
+    key (ZAP status 400): it is not in the daemon's --authorized-keys)")."""
+
+
 class ProtocolError(ReadmitError):
     """The daemon's reply was malformed, oversized, or carried an unknown status."""
 

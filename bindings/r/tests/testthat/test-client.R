@@ -217,6 +217,23 @@ test_that("a daemon that goes away gives readmit_unavailable_error at once, not 
   expect_lt(as.numeric(Sys.time() - t0, units = "secs"), 1.5)
 })
 
+test_that("a refused CURVE handshake is readmit_auth_error at once, not a timeout", {
+  skip_without_daemon(daemon)
+  # CurveZMQ's published example key pairs (rfc.zeromq.org, spec 26): this daemon has no CURVE.
+  cl <- readmit_connect(daemon$endpoint, timeout_ms = 5000, retries = 2,
+                        server_public_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+                        public_key = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
+                        secret_key = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs")
+  on.exit(readmit_close(cl))
+  t0 <- Sys.time()
+  err <- tryCatch(readmit_health(cl), error = identity)
+  expect_lt(as.numeric(Sys.time() - t0, units = "secs"), 3)
+  expect_s3_class(err, c("readmit_auth_error", "readmit_client_error", "readmit_error"))
+  expect_identical(err$code, 111L)
+  expect_match(conditionMessage(err), paste0("refused by ", daemon$endpoint), fixed = TRUE)
+  expect_match(conditionMessage(err), "the daemon does not", fixed = TRUE)
+})
+
 test_that("a daemon on the IPv6 loopback is reached, with the same risks as over 127.0.0.1", {
   skip_without_daemon(daemon)
   # The library did not set ZMQ_IPV6, so tcp://[::1]:PORT never resolved.
