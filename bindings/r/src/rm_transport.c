@@ -255,11 +255,13 @@ static void rm_link_poll(readmit_client *client, size_t i) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             l->refused = l->handshake_drops = 0;
             break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: /* the daemon's ZAP handler said no (status 400) */
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: /* the daemon's ZAP handler said no */
             l->refused = 1;
-            snprintf(l->reason, sizeof l->reason,
-                     "the daemon refused this client's CURVE public key (ZAP status %u): it is not in the daemon's --authorized-keys",
-                     (unsigned)value);
+            if (value == 400)
+                snprintf(l->reason, sizeof l->reason, "%s",
+                         "the daemon refused this client's CURVE public key (ZAP status 400): it is not in the daemon's --authorized-keys");
+            else
+                snprintf(l->reason, sizeof l->reason, "the daemon's authentication failed (ZAP status %u)", (unsigned)value);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
             l->refused = 1;
