@@ -168,7 +168,7 @@ typedef struct {
     int64_t since_ms;   /* when the current connection attempt began (to tell refusal from silence) */
     int refused;        /* the security handshake failed for good (READMIT_EAUTH); reason says how */
     int handshake_drops; /* CURVE handshakes the daemon closed without a word, in a row */
-    char reason[160];   /* why the endpoint is unavailable (failed) or refused us (refused) */
+    char reason[200];   /* why the endpoint is unavailable (failed) or refused us (refused) */
 } rm_link;
 
 /* One endpoint of a client (rm_transport.c): its REQ socket and what is known of its daemon.

@@ -211,3 +211,45 @@ def test_a_refused_curve_handshake_is_an_authentication_error(tmp_path, daemon):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_an_endpoint_that_closes_every_handshake_is_refused_at_once():
+    """A TCP service that is not readmitd (it answers the greeting with HTTP and closes) looks to
+    the client like a CURVE daemon that closed the handshake: it says both at once, instead of
+    timing out after every retry."""
+    import socket
+    import threading
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.recv(64)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with readmit.Client(f"tcp://127.0.0.1:{port}") as c:  # 5 s timeout, 2 retries
+            t0 = time.monotonic()
+            with pytest.raises(readmit.AuthenticationError) as e:
+                c.health()
+            assert time.monotonic() - t0 < 3
+        assert "the peer closed every ZeroMQ handshake: the daemon requires CURVE" in str(e.value), str(e.value)
+        assert "or this is not a readmitd endpoint" in str(e.value), str(e.value)
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()

@@ -164,7 +164,8 @@ READMIT_EXPORT int readmit_version_number(void);
 #define READMIT_EINTERRUPTED 110
 /** The daemon refused this client's security handshake: its CURVE public key is not among the
  *  daemon's authorized keys, the server public key given is not the daemon's, or only one side
- *  uses CURVE. Detected within about a second, without waiting for the timeout (before 0.10.0
+ *  uses CURVE (a peer that closes every handshake, which may also be a service that is not
+ *  ZeroMQ, is reported so, saying both). Detected within about a second, without waiting for the timeout (before 0.10.0
  *  each was READMIT_ETIMEDOUT after every retry); readmit_errmsg names the endpoint and which,
  *  e.g. "refused by tcp://10.0.0.5:5555 (the daemon refused this client's CURVE public key
  *  (ZAP status 400): it is not in the daemon's --authorized-keys)". Since 0.10.0. */

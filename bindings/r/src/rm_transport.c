@@ -76,9 +76,11 @@ static void rm_release_payload(void *data, void *hint) {
     (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CLOSED | ZMQ_EVENT_DISCONNECTED | \
      ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | \
      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-/* A CURVE handshake the daemon closes without an error is a wrong server key (the daemon cannot
- * read the HELLO) or a daemon without CURVE; once could be a daemon going down mid-handshake. */
-#define RM_HANDSHAKE_DROPS_REFUSED 2
+/* A handshake the peer closes without an error: with CURVE a wrong server key (the daemon cannot
+ * read the HELLO) or a daemon without CURVE; without, a daemon with CURVE (when it saw the
+ * mismatch first) or a peer that does not speak ZeroMQ. Once could be a daemon going down
+ * mid-handshake. */
+#define RM_HANDSHAKE_DROPS_REFUSED 3
 
 /* Outcomes of a bounded wait (sending or receiving). */
 enum {
@@ -264,20 +266,30 @@ static void rm_link_poll(readmit_client *client, size_t i) {
                 snprintf(l->reason, sizeof l->reason, "the daemon's authentication failed (ZAP status %u)", (unsigned)value);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-            l->refused = 1;
-            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+                l->refused = 1;
                 snprintf(l->reason, sizeof l->reason, "%s",
                          client->curve ? "this client uses CURVE and the daemon does not"
                                        : "the daemon requires CURVE: give the client the daemon's public key and a client key pair");
-            else
-                snprintf(l->reason, sizeof l->reason, "the security handshake failed (ZeroMQ protocol error 0x%x)", (unsigned)value);
+            } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC || (value & 0xF0000000u) == 0x20000000u /* ZAP */) {
+                l->refused = 1;
+                snprintf(l->reason, sizeof l->reason, "the CURVE handshake failed (ZeroMQ protocol error 0x%x)", (unsigned)value);
+            } else { /* not ZeroMQ as readmitd speaks it: nothing to wait for there */
+                l->failed = 1;
+                snprintf(l->reason, sizeof l->reason,
+                         "the peer broke ZeroMQ's handshake (protocol error 0x%x): is this a readmitd endpoint?", (unsigned)value);
+            }
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            if (client->curve && ++l->handshake_drops >= RM_HANDSHAKE_DROPS_REFUSED) {
-                l->refused = 1;
-                snprintf(l->reason, sizeof l->reason, "%s",
-                         "the daemon closed every CURVE handshake: the server public key is not the daemon's, or the daemon does not use CURVE");
-            }
+            /* Whichever side sees a mechanism mismatch first closes: the other may see only
+             * this, so a mismatch event, when it comes, words the reason more precisely. */
+            if (++l->handshake_drops < RM_HANDSHAKE_DROPS_REFUSED || l->refused) break;
+            l->refused = 1;
+            snprintf(l->reason, sizeof l->reason, "%s",
+                     client->curve ? "the peer closed every CURVE handshake: the server public key is not the daemon's, the "
+                                     "daemon does not use CURVE, or this is not a readmitd endpoint"
+                                   : "the peer closed every ZeroMQ handshake: the daemon requires CURVE (give the client the "
+                                     "daemon's public key and a client key pair), or this is not a readmitd endpoint");
             break;
         case ZMQ_EVENT_CONNECTED:
             l->up = 1;
