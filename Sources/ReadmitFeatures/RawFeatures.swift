@@ -38,7 +38,7 @@ public struct RawFeatures: Sendable {
         unmatchedEvents = events.map(\.unmatched)
         eventsAfterDischarge = events.map(\.afterDischarge)
         // Per events table, its rows whose value is not a number, over every feature reading it.
-        var notNumbers = [[Int: DataError]](repeating: [:], count: events.count)
+        var notNumbers = [EventTexts](repeating: EventTexts(), count: events.count)
         // By index through the buffer, not `enumerated()`: a feature definition is a dozen
         // strings and arrays, and each one bound or passed on was copied (a retain and a release
         // of each), which showed in a one-row request's profile. The fields are read where they
@@ -117,7 +117,7 @@ public struct RawFeatures: Sendable {
                 out[i] = .numbers(values)
             }
         }
-        eventValuesNotNumbers = notNumbers.map { rows in (rows.count, rows.min { $0.key < $1.key }?.value) }
+        eventValuesNotNumbers = notNumbers.map { ($0.count, $0.first?.error) }
         // Each feature moved out of `out` (`take()`), not copied: `map` retained and released
         // each one's arrays.
         var all: [RawFeature] = []
@@ -271,6 +271,27 @@ extension RawFeatures {
     }
 }
 
+/// The events of one table whose value is not a number, over every feature that reads them:
+/// marked per event row (a table of lab results can hold millions; one error each did not scale),
+/// with the earliest one's error for its place.
+struct EventTexts {
+    /// Per event row, whether it was counted (sized on the first one).
+    var marked: [Bool] = []
+    /// Rows marked.
+    var count = 0
+    /// The earliest row marked, with its error.
+    var first: (row: Int, error: DataError)?
+
+    /// Counts event row `row` of `rows` once, `error` describing it if it is the earliest.
+    mutating func mark(_ row: Int, of rows: Int, _ error: @autoclosure () -> DataError) {
+        if marked.isEmpty { marked = [Bool](repeating: false, count: rows) }
+        guard !marked[row] else { return }
+        marked[row] = true
+        count += 1
+        if first.map({ row < $0.row }) ?? true { first = (row, error()) }
+    }
+}
+
 /// An events table indexed by encounter: which encounter row each event belongs to.
 struct EventIndex {
     let table: SourceTable
@@ -363,11 +384,11 @@ struct EventIndex {
     }
 
     /// One aggregation of the events per encounter. An event it reads whose value is not a
-    /// number goes into `notNumbers` (event row to its error) and is left out; only when none
-    /// of the events it reads has a number is that an error (the spec's `value` names a text
-    /// column, not a lab whose results are sometimes texts).
+    /// number is marked in `notNumbers` and left out; only when none of the events it reads has
+    /// a number is that an error (the spec's `value` names a text column, not a lab whose
+    /// results are sometimes texts).
     func aggregate(_ f: FeatureDefinition, key featureKey: String, records: EncounterRecords,
-                   notNumbers: inout [Int: DataError]) throws(DataError) -> [Double] {
+                   notNumbers: inout EventTexts) throws(DataError) -> [Double] {
         let n = records.count
         let codes = try table.texts(source.code, key: key + ".code")
         let wanted = Set(f.codes)
@@ -398,19 +419,20 @@ struct EventIndex {
             // Lenient: a lab result is sometimes a text (`<5`, `NEG`, MIMIC-IV's redacted `___`),
             // and the first one anywhere in the table, even of a lab no feature reads, stopped
             // every read of it. Such values are missing here and counted for `check`.
-            var texts = RowErrors()
-            let values = try table.numbers(valueColumn, key: key + ".value", strict: false, errors: &texts)
+            let column = try table.texts(valueColumn, key: key + ".value")
+            let (values, notNumber) = column.numbersLeavingTexts()
             let order = (f.aggregate == .first || f.aggregate == .last) ? try ordering() : []
             var out = [Double](repeating: .nan, count: n), at = [Double](repeating: .nan, count: n), seen = [Double](repeating: 0, count: n)
-            var numbersRead = 0, firstText: DataError?
+            var numbersRead = 0, firstText = -1
             for e in 0..<table.rowCount {
                 let r = encounterRow[e]
                 let v = values[e]
                 guard r >= 0, keep[Int(codes.interned.codes[e])] else { continue }
                 if v.isNaN {
-                    if let error = texts.byRow[e] {
-                        notNumbers[e] = error
-                        if firstText == nil { firstText = error }
+                    let c = Int(column.interned.codes[e])
+                    if notNumber[c] {
+                        notNumbers.mark(e, of: table.rowCount, table.badNumber(column.interned.values[c], row: e, column: valueColumn))
+                        if firstText < 0 { firstText = e }
                     }
                     continue
                 }
@@ -423,7 +445,8 @@ struct EventIndex {
                 default: out[r] = (out[r].isNaN ? 0 : out[r]) + v; seen[r] += 1
                 }
             }
-            if numbersRead == 0, var error = firstText {
+            if numbersRead == 0, firstText >= 0 {
+                var error = table.badNumber(column.interned[firstText], row: firstText, column: valueColumn)
                 error.message += "; no event that feature '\(f.name)' (\(featureKey)) reads has a number in this column (spec key \(key).value)"
                 throw error
             }

@@ -545,7 +545,7 @@ public struct SourceTable: Sendable {
     }
 
     /// The error for a text that is not a number.
-    func badNumber(_ text: String, row: Int, column: String) -> DataError {
+    public func badNumber(_ text: String, row: Int, column: String) -> DataError {
         let written = missing.tokens.sorted().map { "'\($0)'" }.joined(separator: " or ")
         return error(.badNumber, row: row, column: column,
                      message: "'\(text)' is not a number" + (written.isEmpty ? "" : " (missing values are written \(written))"))
@@ -605,6 +605,18 @@ public struct TextColumn: Sendable {
             if !isMissing[code] { seen[r] = true }
             if hit[code] { count[r] += 1 }
         }
+    }
+
+    /// The column read as numbers where it holds them, each distinct text parsed once: NaN where
+    /// missing or not a number, and per distinct text whether it is a text that is not a number
+    /// (an events table's lab result written as `<5`: left out and counted, not an error per row).
+    public func numbersLeavingTexts() -> (numbers: [Double], notNumber: [Bool]) {
+        var parsed = [Double](repeating: .nan, count: interned.values.count)
+        var notNumber = [Bool](repeating: false, count: interned.values.count)
+        for (c, text) in interned.values.enumerated() where !isMissing[c] {
+            if let v = SourceTable.number(text) { parsed[c] = v } else { notNumber[c] = true }
+        }
+        return (interned.codes.map { parsed[Int($0)] }, notNumber)
     }
 
     /// The column read as numbers (each distinct text parsed once).

@@ -119,7 +119,7 @@ struct CheckCommand: ParsableCommand {
             }
             let sorted = data.errors.byRow.sorted { $0.key < $1.key }
             for (_, error) in sorted.prefix(problems) { failures.append(error.description) }
-            if sorted.count > problems { failures.append("... and \(Format.int(sorted.count - problems)) more rows with a problem") }
+            if sorted.count > problems { failures.append("... and \(Format.int(sorted.count - problems)) more \(sorted.count - problems == 1 ? "row" : "rows") with a problem") }
             do throws(DataError) { try data.requireTrainable() } catch { failures.append(error.description) }
             if failures.isEmpty {
                 print("No problems found: `readmit train --dataset \(specPath)` can train on this.")
