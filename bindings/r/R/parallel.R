@@ -18,6 +18,9 @@
 #' @param chunk_rows rows per chunk (each chunk is one request of one worker).
 #' @param k,bad_values,missing_fields,interval as for \code{\link{readmit_score_records}}.
 #' @param timeout_ms,retries as for \code{\link{readmit_connect}}, per chunk.
+#' @param server_public_key,public_key,secret_key CURVE keys, as for
+#'   \code{\link{readmit_connect}}: each worker's client uses them (so the secret key is sent
+#'   to the workers of the plan). Checked before any chunk is sent.
 #' @return the data frame of \code{\link{readmit_score_records}} for all of \code{data}.
 #' @details Needs the \code{future.apply} package (Debian: \code{r-cran-future.apply});
 #'   without it the call fails with an error of class \code{readmit_invalid_argument}. Workers
@@ -37,7 +40,8 @@
 readmit_score_parallel <- function(endpoint, data, chunk_rows = 10000L, k = 0L,
                                    bad_values = c("error", "missing"),
                                    missing_fields = c("error", "missing"), interval = FALSE,
-                                   timeout_ms = 60000, retries = NULL) {
+                                   timeout_ms = 60000, retries = NULL,
+                                   server_public_key = NULL, public_key = NULL, secret_key = NULL) {
   call <- sys.call()
   if (!requireNamespace("future.apply", quietly = TRUE)) {
     readmit_abort("readmit_score_parallel() needs the 'future.apply' package (Debian: r-cran-future.apply)",
@@ -50,12 +54,19 @@ readmit_score_parallel <- function(endpoint, data, chunk_rows = 10000L, k = 0L,
   k <- check_count(k, "k", min = 0)
   bad_values <- check_choice(bad_values, c("error", "missing"), "bad_values", call)
   missing_fields <- check_choice(missing_fields, c("error", "missing"), "missing_fields", call)
+  # The endpoints, timeout and keys checked here, once, not as an error from every worker
+  # (a client opens without a daemon: ZeroMQ connects in the background).
+  readmit_close(readmit_connect(endpoint, timeout_ms = timeout_ms, retries = retries,
+                                server_public_key = server_public_key, public_key = public_key,
+                                secret_key = secret_key))
   n <- nrow(data)
   starts <- if (n == 0L) 1L else seq.int(1L, n, by = chunk_rows)
   chunks <- lapply(starts, function(s) data[seq.int(s, length.out = min(chunk_rows, max(n - s + 1L, 0L))), ,
                                              drop = FALSE])
   score_chunk <- function(chunk) {
-    cl <- readmit::readmit_connect(endpoint, timeout_ms = timeout_ms, retries = retries)
+    cl <- readmit::readmit_connect(endpoint, timeout_ms = timeout_ms, retries = retries,
+                                   server_public_key = server_public_key, public_key = public_key,
+                                   secret_key = secret_key)
     on.exit(readmit::readmit_close(cl))
     # The call's one warning is made from all chunks' messages below.
     withCallingHandlers(

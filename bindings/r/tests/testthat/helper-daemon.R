@@ -48,8 +48,9 @@ process_alive <- function(pid) {
 
 # Starts readmitd on a free loopback port and waits until it is ready (HEALTH says a model is
 # loaded). Returns NULL when the daemon or model is not configured. `model` serves another
-# model file than READMIT_TEST_MODEL.
-start_daemon <- function(extra_args = character(), timeout_s = 60, model = NULL) {
+# model file than READMIT_TEST_MODEL; `curve` (a list of readmit_connect's three key
+# arguments) is what the readiness probe connects with to a daemon started with CURVE.
+start_daemon <- function(extra_args = character(), timeout_s = 60, model = NULL, curve = NULL) {
   p <- daemon_paths()
   if (!is.null(model)) p$model <- model
   if (!nzchar(p$bin) || !file.exists(p$bin) || !nzchar(p$model) || !file.exists(p$model)) return(NULL)
@@ -75,7 +76,7 @@ start_daemon <- function(extra_args = character(), timeout_s = 60, model = NULL)
         if (is.na(d$pid)) { Sys.sleep(0.02); next }           # the shell has not written it yet
       }
       if (!process_alive(d$pid)) break                         # exited: port taken? retry
-      cl <- readmit_connect(endpoint, timeout_ms = 250, retries = 0)
+      cl <- do.call(readmit_connect, c(list(endpoint, timeout_ms = 250, retries = 0), curve))
       ready <- tryCatch(isTRUE(readmit_health(cl)$ready), readmit_error = function(e) FALSE)
       readmit_close(cl)
       if (ready) return(d)

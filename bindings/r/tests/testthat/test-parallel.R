@@ -48,3 +48,36 @@ test_that("readmit_score_parallel checks its arguments", {
 })
 
 for (d in daemons) stop_daemon(d)
+
+test_that("parallel chunks reach a CURVE daemon with the caller's keys; wrong keys fail before any chunk", {
+  skip_if_not_installed("future.apply")
+  # CurveZMQ's published example key pairs (rfc.zeromq.org, spec 26).
+  keys <- list(server_public_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+               public_key = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
+               secret_key = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs")
+  dir <- tempfile("readmit-curve-")
+  dir.create(file.path(dir, "clients"), recursive = TRUE)
+  writeLines("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6", file.path(dir, "server.key"))
+  writeLines(keys$public_key, file.path(dir, "clients", "client.pub"))
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  secure <- start_daemon(c("--curve-secret-key", file.path(dir, "server.key"),
+                           "--authorized-keys", file.path(dir, "clients")), curve = keys)
+  skip_without_daemon(secure)
+  on.exit(stop_daemon(secure), add = TRUE)
+  recs <- utils::read.csv(test_path("fixtures", "sample_flat.csv"), colClasses = "character",
+                          na.strings = character(0))[1:90, ]
+  cl <- do.call(readmit_connect, c(list(secure$endpoint, timeout_ms = 20000), keys))
+  on.exit(readmit_close(cl), add = TRUE)
+  whole <- with_warning(readmit_score_records(cl, recs))
+  old <- future::plan(future::multisession, workers = 2)
+  on.exit(future::plan(old), add = TRUE)
+  par <- with_warning(do.call(readmit_score_parallel, c(list(secure$endpoint, recs, chunk_rows = 40), keys)))
+  expect_identical(par$value, whole$value)
+  # Without keys every worker's client is refused: the caller gets the classed error.
+  expect_error(readmit_score_parallel(secure$endpoint, recs, chunk_rows = 40, timeout_ms = 5000),
+               class = "readmit_auth_error")
+  # Two keys of three: refused before any chunk is sent.
+  expect_error(readmit_score_parallel(secure$endpoint, recs, server_public_key = keys$server_public_key,
+                                      public_key = keys$public_key),
+               "CURVE needs all of", class = "readmit_invalid_argument")
+})
