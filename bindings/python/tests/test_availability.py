@@ -171,7 +171,8 @@ def test_a_refused_curve_handshake_is_an_authentication_error(tmp_path, daemon):
     which (each was a ReadmitTimeout after every retry: 15 s with the defaults)."""
     import zmq
     server_pub, server_sec = (k.decode() for k in zmq.curve_keypair())
-    client_pub, client_sec = (k.decode() for k in zmq.curve_keypair())
+    client_pub_bytes, client_sec_bytes = zmq.curve_keypair()
+    client_pub, client_sec = client_pub_bytes.decode(), client_sec_bytes.decode()
     other_pub, other_sec = (k.decode() for k in zmq.curve_keypair())
     (tmp_path / "clients").mkdir()
     (tmp_path / "clients" / "client.pub").write_text(client_pub + "\n")
@@ -193,6 +194,12 @@ def test_a_refused_curve_handshake_is_an_authentication_error(tmp_path, daemon):
                 except (readmit.UnavailableError, readmit.ReadmitTimeout):
                     assert time.monotonic() < deadline and proc.poll() is None
                     time.sleep(0.05)
+        # Keys as pyzmq gives them (bytes) work as str ones do (they raised AttributeError).
+        with readmit.Client(endpoint, timeout_ms=5000, server_public_key=server_pub.encode(),
+                            client_public_key=client_pub_bytes, client_secret_key=client_sec_bytes) as as_bytes:
+            assert as_bytes.health()["ready"]
+        with pytest.raises(readmit.InvalidArgumentError, match="client_secret_key must be a 40-character Z85 key"):
+            readmit.Client(endpoint, server_public_key=server_pub, client_public_key=client_pub, client_secret_key=42)
         cases = [
             ("key not authorized", endpoint, dict(keys, client_public_key=other_pub, client_secret_key=other_sec),
              "refused this client's CURVE public key (ZAP status 400)"),

@@ -31,6 +31,16 @@ def _b(text: Optional[str]) -> Optional[bytes]:
     return None if text is None else text.encode("utf-8")
 
 
+def _key(key: Union[str, bytes], name: str) -> bytes:
+    """A Z85 CURVE key as given: a str, or bytes as pyzmq's ``zmq.curve_keypair()`` returns
+    them (which raised AttributeError)."""
+    if isinstance(key, (bytes, bytearray)):
+        return bytes(key)
+    if isinstance(key, str):
+        return key.encode("utf-8")
+    raise InvalidArgumentError(f"{name} must be a 40-character Z85 key (str or bytes), not {type(key).__name__}")
+
+
 class ScoredIntervals(NamedTuple):
     """What :meth:`Client.score` returns with ``interval=True``: three float64 arrays with one
     value per row, unpackable as ``risk, low, high = client.score(x, interval=True)``.
@@ -63,8 +73,9 @@ class Client:
             within about a second instead. Ctrl-C interrupts a waiting call within 50 ms
             (KeyboardInterrupt); the client stays usable.
         retries: how often a timed-out request is resent on a fresh socket.
-        server_public_key, client_public_key, client_secret_key: Z85 CURVE keys (40 characters)
-            when the daemon requires CURVE; all three or none.
+        server_public_key, client_public_key, client_secret_key: Z85 CURVE keys (40 characters,
+            str or bytes as ``zmq.curve_keypair()`` gives them) when the daemon requires CURVE;
+            all three or none.
         max_reply_bytes: the largest reply accepted.
         split_rows: with several endpoints, a :meth:`score` or :meth:`score_records` call of
             more than ``split_rows`` rows is cut into chunks of ``split_rows`` rows scored by
@@ -79,8 +90,9 @@ class Client:
     """
 
     def __init__(self, endpoint: Union[str, Sequence[str]] = "tcp://127.0.0.1:5555", *, timeout_ms: int = 5000,
-                 retries: int = 2, server_public_key: Optional[str] = None,
-                 client_secret_key: Optional[str] = None, client_public_key: Optional[str] = None,
+                 retries: int = 2, server_public_key: Optional[Union[str, bytes]] = None,
+                 client_secret_key: Optional[Union[str, bytes]] = None,
+                 client_public_key: Optional[Union[str, bytes]] = None,
                  max_reply_bytes: Optional[int] = None, split_rows: int = 0):
         self._handle = None
         self._lock = threading.Lock()
@@ -112,8 +124,9 @@ class Client:
             for e in endpoints:
                 _check_call(LIB.readmit_options_add_endpoint(opts, _b(e)), opening=True)
             if server_public_key is not None:
-                rc = LIB.readmit_options_set_curve(opts, _b(server_public_key), _b(client_public_key),
-                                                   _b(client_secret_key))
+                rc = LIB.readmit_options_set_curve(opts, _key(server_public_key, "server_public_key"),
+                                                   _key(client_public_key, "client_public_key"),
+                                                   _key(client_secret_key, "client_secret_key"))
                 if rc != _native.OK:
                     raise InvalidArgumentError("CURVE keys must be 40-character Z85 strings", code=rc)
             if max_reply_bytes is not None:
