@@ -230,8 +230,9 @@ READMIT_EXPORT int readmit_options_add_endpoint(readmit_options *options, const 
 /** Enables CURVE encryption and authentication. Each key is 40 characters of Z85 text (as
  *  printed by `readmit keys` or zmq_curve_keypair): the daemon's public key and this client's
  *  key pair, whose public key must be authorized by the daemon. A daemon that refuses the key
- *  never answers, so the calls give READMIT_ETIMEDOUT. Returns READMIT_EINVAL for a malformed
- *  key; readmit_open_ex gives READMIT_EZMQ if libzmq was built without CURVE. */
+ *  (or a key that is not the daemon's) gives READMIT_EAUTH within about a second (before
+ *  0.10.0: READMIT_ETIMEDOUT after every retry). Returns READMIT_EINVAL for a malformed key;
+ *  readmit_open_ex gives READMIT_EZMQ if libzmq was built without CURVE. */
 READMIT_EXPORT int readmit_options_set_curve(readmit_options *options,
                                              const char *server_public_key,
                                              const char *client_public_key,
