@@ -39,6 +39,11 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
     /// What the spec's author states for the model card (nil: nothing stated; specs stored
     /// before model cards existed read back as nil).
     public var modelCard: ModelCardStatement? = nil
+    /// Where the extract's follow-up ends, for a label derived from dates: a date `YYYY-MM-DD`
+    /// (the last day the extract covers) or `latest_admission` (the latest admission in it).
+    /// Stays whose window runs past it leave the cohort: a readmission there cannot be seen,
+    /// so "not readmitted" would be a guess. Nil: not declared (every stay is labelled).
+    public var labelFollowUpEnd: String? = nil
 
     /// Whether the encounters carry admission and discharge timestamps.
     public var hasDates: Bool { encounters.admitted != nil && encounters.discharged != nil }
@@ -59,7 +64,11 @@ public struct DatasetSpec: Codable, Sendable, Equatable {
         case name, description, search, encounters, patients, events, label, exclusions, split, features, lace
         case firstEncounterOnly = "first_encounter_only", reportDistributions = "report_distributions"
         case reportSubgroups = "report_subgroups", modelCard = "model_card", reportAblation = "report_ablation"
+        case labelFollowUpEnd = "label_follow_up_end"
     }
+
+    /// The value of `label.follow_up_end` that takes the latest admission of the extract.
+    public static let followUpEndLatestAdmission = "latest_admission"
 
     /// The ablation groups the report uses: the declared ones, else one per feature kind that
     /// has features (in the order kinds first appear).

@@ -269,10 +269,22 @@ final class NodeReader {
 
         let l = try Object(self, try top.require("label"), path: "label")
         let label: LabelRule
+        var followUpEnd: String?
         if l.has("readmission_within_days") {
             guard let days = try l.int("readmission_within_days", min: 1) else { preconditionFailure("checked by has()") }
             label = .readmissionWithinDays(days)
+            if let end = try l.string("follow_up_end") {
+                guard end == DatasetSpec.followUpEndLatestAdmission || TimestampFormat.parse(end, format: "%Y-%m-%d") != nil else {
+                    throw error(.badValue, "label.follow_up_end", l.value("follow_up_end"),
+                                "'\(end)' is neither a date YYYY-MM-DD nor \(DatasetSpec.followUpEndLatestAdmission)")
+                }
+                followUpEnd = end
+            }
         } else {
+            if l.has("follow_up_end") {
+                throw error(.inconsistent, "label.follow_up_end", l.value("follow_up_end"),
+                            "follow_up_end goes with readmission_within_days (a label column states each outcome itself)")
+            }
             label = .column(name: try l.requireString("column"), positive: try l.strings("positive") ?? [],
                             negative: try l.strings("negative") ?? [])
             if case .column(_, let pos, _) = label, pos.isEmpty {
@@ -373,7 +385,8 @@ final class NodeReader {
         try top.finish()
         return DatasetSpec(name: name, description: description, search: search, encounters: encounters, patients: patients, events: events,
                            label: label, exclusions: exclusions, split: split, firstEncounterOnly: firstOnly, features: features,
-                           lace: lace, reportDistributions: distributions, reportSubgroups: subgroups, reportAblation: ablation, modelCard: card)
+                           lace: lace, reportDistributions: distributions, reportSubgroups: subgroups, reportAblation: ablation, modelCard: card,
+                           labelFollowUpEnd: followUpEnd)
     }
 
     func feature(_ o: Object) throws(SpecError) -> FeatureDefinition {

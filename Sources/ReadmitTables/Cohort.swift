@@ -37,8 +37,17 @@ public struct Cohort: Sendable {
     public init(tables: DatasetTables, records: EncounterRecords, labels rowLabels: [Bool?]) throws(DataError) {
         let spec = tables.spec
         let n = records.count
-        let excludedReason = try Self.exclusions(tables: tables, patientRow: records.patientRow, rows: n, requireColumns: true)
-        var counts = [Int](repeating: 0, count: spec.exclusions.count)
+        var excludedReason = try Self.exclusions(tables: tables, patientRow: records.patientRow, rows: n, requireColumns: true)
+        // Stays whose label window runs past the end of the extract's follow-up: a readmission
+        // there is not in the extract, so their "not readmitted" would be a guess (and keeping
+        // only those readmitted early would bias the other way). Counted as the last reason.
+        let followUp = Self.followUpEnd(spec, records)
+        if let followUp {
+            for r in 0..<n where excludedReason[r] < 0 && rowLabels[r] != nil && !(followUp.discharged[r] + followUp.window <= followUp.end) {
+                excludedReason[r] = spec.exclusions.count
+            }
+        }
+        var counts = [Int](repeating: 0, count: spec.exclusions.count + 1)
         for k in excludedReason where k >= 0 { counts[k] += 1 }
         var eligible: [Int] = []
         eligible.reserveCapacity(n)
@@ -92,8 +101,27 @@ public struct Cohort: Sendable {
         for (k, x) in spec.exclusions.enumerated() {
             if let i = byReason.firstIndex(where: { $0.reason == x.reason }) { byReason[i].count += counts[k] } else { byReason.append((x.reason, counts[k])) }
         }
+        if let followUp { byReason.append((followUp.reason, counts[spec.exclusions.count])) }
         exclusions = byReason
         notFirstEncounter = notFirst
+    }
+
+    /// The end of follow-up a spec declares for its dated label (``DatasetSpec/labelFollowUpEnd``),
+    /// as an instant, with the label's window and the exclusion's reason; nil without one.
+    static func followUpEnd(_ spec: DatasetSpec, _ records: EncounterRecords)
+        -> (end: Double, window: Double, discharged: [Double], reason: String)? {
+        guard let declared = spec.labelFollowUpEnd, case .readmissionWithinDays(let days) = spec.label,
+              let admitted = records.admitted, let discharged = records.discharged else { return nil }
+        let end: Double, after: String
+        if declared == DatasetSpec.followUpEndLatestAdmission {
+            end = admitted.reduce(-Double.infinity) { $1.isNaN ? $0 : Swift.max($0, $1) }
+            after = "its window runs past the latest admission in the extract"
+        } else {
+            // The declared day is covered to its end.
+            end = Double(TimestampFormat.parse(declared, format: "%Y-%m-%d") ?? 0) + 86_400
+            after = "its window runs past the end of follow-up, \(declared)"
+        }
+        return (end, Double(days) * 86_400, discharged, "follow-up shorter than the label's \(days) days (\(after))")
     }
 }
 

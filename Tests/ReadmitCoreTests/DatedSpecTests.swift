@@ -97,6 +97,30 @@ final class DatedSpecTests: XCTestCase {
         XCTAssertEqual(data.labels, [true, true, false, false, false, false, true, false])
     }
 
+    /// With the end of follow-up declared, a stay whose 30-day window runs past it leaves the
+    /// cohort (its "not readmitted" would be a guess), counted as the last exclusion; a window
+    /// that ends exactly at the end stays. Without it, every stay is labelled, as before.
+    func testStaysWithoutAFullFollowUpLeaveTheCohort() throws {
+        func spec(_ end: String) -> String {
+            Self.spec().replacingOccurrences(of: "label: {readmission_within_days: 30}", with: "label: {readmission_within_days: 30, follow_up_end: \(end)}")
+        }
+        // 301 is discharged 2100-06-01 00:00: its window ends 07-01 00:00, the end of 06-30.
+        let byDate = try load(spec("\"2100-06-30\""))
+        XCTAssertEqual(byDate.cohort.rows, [0, 1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(byDate.cohort.exclusions.last?.reason, "follow-up shorter than the label's 30 days (its window runs past the end of follow-up, 2100-06-30)")
+        XCTAssertEqual(byDate.cohort.exclusions.last?.count, 1)
+        let dayEarlier = try load(spec("\"2100-06-29\""))
+        XCTAssertEqual(dayEarlier.cohort.rows, [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(dayEarlier.cohort.excludedCount, 2)
+        // The latest admission, 302's on 07-01 00:00, ends the follow-up at the same instant.
+        let latest = try load(spec("latest_admission"))
+        XCTAssertEqual(latest.cohort.rows, [0, 1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(latest.cohort.exclusions.last?.reason, "follow-up shorter than the label's 30 days (its window runs past the latest admission in the extract)")
+        XCTAssertEqual(try load(Self.spec()).cohort.rows.count, 8)
+        // Labels are the same: only the cohort changes.
+        XCTAssertEqual(latest.labels, try load(Self.spec()).labels)
+    }
+
     func testHistoryFromDatesNeverLooksAtLaterOrOverlappingStays() throws {
         let data = try load(Self.spec())
         let (schema, x) = features(data)

@@ -154,6 +154,19 @@ final class SpecReaderTests: XCTestCase {
                                    + "\n  - {name: py, kind: numeric, column: y, table: patients}\n"))
     }
 
+    /// `label.follow_up_end` is a date or `latest_admission`, and goes with a label from dates.
+    func testFollowUpEndIsReadAndChecked() throws {
+        let dated = Self.minimal.replacingOccurrences(of: "order: id}", with: #"admitted: {column: a, format: "%Y-%m-%d"}, discharged: {column: d, format: "%Y-%m-%d"}}"#)
+            .replacingOccurrences(of: #"label: {column: y, positive: ["1"], negative: ["0"]}"#, with: "label: {readmission_within_days: 30, follow_up_end: END}")
+        XCTAssertEqual(try parse(dated.replacingOccurrences(of: "END", with: "\"2024-06-30\"")).labelFollowUpEnd, "2024-06-30")
+        XCTAssertEqual(try parse(dated.replacingOccurrences(of: "END", with: "latest_admission")).labelFollowUpEnd, "latest_admission")
+        XCTAssertEqual(error(dated.replacingOccurrences(of: "END", with: "\"2024-02-30\""))?.key, "label.follow_up_end")
+        XCTAssertEqual(error(dated.replacingOccurrences(of: "END", with: "latest"))?.key, "label.follow_up_end")
+        let column = Self.minimal.replacingOccurrences(of: #"negative: ["0"]}"#, with: #"negative: ["0"], follow_up_end: "2024-06-30"}"#)
+        XCTAssertEqual(error(column)?.message, "follow_up_end goes with readmission_within_days (a label column states each outcome itself)")
+        XCTAssertNil(try parse(Self.minimal).labelFollowUpEnd)
+    }
+
     /// The LACE reference reads L and E as numbers and A as a level: a feature of the other
     /// sort is refused (an acute feature that was a number crashed training; a categorical
     /// length of stay scored level indices as days). Report lists name a feature once.
