@@ -621,21 +621,14 @@ public struct TextColumn: Sendable {
 
     /// The column read as numbers (each distinct text parsed once).
     func numbers(table: SourceTable, name: String, strict: Bool, errors: inout RowErrors) throws(DataError) -> [Double] {
-        var parsed = [Double](repeating: .nan, count: interned.values.count)
-        var bad = [Bool](repeating: false, count: interned.values.count)
-        for (c, text) in interned.values.enumerated() where !isMissing[c] {
-            if let v = SourceTable.number(text) { parsed[c] = v } else { bad[c] = true }
-        }
-        var out = [Double](repeating: .nan, count: count)
+        let (out, bad) = numbersLeavingTexts()
+        guard bad.contains(true) else { return out }
         for r in 0..<count {
             let c = Int(interned.codes[r])
-            if bad[c] {
-                let error = table.badNumber(interned.values[c], row: r, column: name)
-                if strict { throw error }
-                errors.report(error, row: r)
-            } else {
-                out[r] = parsed[c]
-            }
+            guard bad[c] else { continue }
+            let error = table.badNumber(interned.values[c], row: r, column: name)
+            if strict { throw error }
+            errors.report(error, row: r)
         }
         return out
     }
