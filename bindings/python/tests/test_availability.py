@@ -260,3 +260,26 @@ def test_an_endpoint_that_closes_every_handshake_is_refused_at_once():
         stop.set()
         thread.join(5)
         server.close()
+
+
+def test_read_curve_key_reads_the_files_readmit_keys_writes(tmp_path):
+    """`readmit keys` writes a comment line and the key; read_curve_key gives the key as the
+    daemon reads it, and names the file and line of one that holds none."""
+    out = subprocess.run([str(conftest.READMIT), "keys", "--out", str(tmp_path), "--name", "client"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    public, secret = readmit.read_curve_key(tmp_path / "client.pub"), readmit.read_curve_key(str(tmp_path / "client.key"))
+    assert len(public) == 40 and len(secret) == 40 and public != secret
+    assert (tmp_path / "client.pub").read_text().splitlines()[-1].strip() == public
+    import zmq
+    assert zmq.curve_public(secret.encode()).decode() == public  # the pair belongs together
+    (tmp_path / "broken.pub").write_text("# a comment\n\nnot a key\n")
+    with pytest.raises(readmit.DataFileError, match=r"broken\.pub:3: not a 40-character Z85 CURVE key") as e:
+        readmit.read_curve_key(tmp_path / "broken.pub")
+    assert e.value.line == 3 and e.value.kind == "bad_key"
+    (tmp_path / "empty.pub").write_text("# only a comment\n")
+    with pytest.raises(readmit.DataFileError, match="holds no key"):
+        readmit.read_curve_key(tmp_path / "empty.pub")
+    with pytest.raises(readmit.DataFileError, match="cannot read the key file") as e:
+        readmit.read_curve_key(tmp_path / "absent.pub")
+    assert e.value.kind == "unreadable"

@@ -25,6 +25,7 @@ from .errors import (AuthenticationError, DataFileError, DataWarningError, Encod
                      ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError,
                      UnavailableError)
 from .io import read_csv, read_records
+from .keys import read_curve_key
 
 __version__ = "0.2.0"
 
@@ -40,7 +41,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'readmit' has no attribute {name!r}")
 
 __all__ = [
-    "Client", "ScoredIntervals", "version", "read_records", "read_csv", "ReadmitError", "DataFileError", "ReadmitTimeout",
+    "Client", "ScoredIntervals", "version", "read_records", "read_csv", "read_curve_key", "ReadmitError", "DataFileError", "ReadmitTimeout",
     "ReadmitConnectionError", "UnavailableError", "AuthenticationError", "ProtocolError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
     "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning",

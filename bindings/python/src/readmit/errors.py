@@ -128,6 +128,8 @@ class DataFileError(ReadmitError, ValueError):
     a field over 1 MiB (``"field_too_long"``), a row whose field count differs from the header's
     or a broken quote (``"malformed"``). ``path``, ``line`` (1-based, the header is line 1; the
     first bad line of the file) and ``field`` (the column's name, None in the header) say where.
+    Also a CURVE key file that :func:`readmit.read_curve_key` refuses (``"bad_key"``,
+    ``"unreadable"``).
     """
 
     def __init__(self, message: str, path: str, line: Optional[int] = None, field: Optional[str] = None,
@@ -137,7 +139,8 @@ class DataFileError(ReadmitError, ValueError):
         self.path = path
         #: 1-based line of the file (the header is line 1).
         self.line = line
-        #: ``"bad_encoding"``, ``"field_too_long"`` or ``"malformed"`` (the CLI's error codes).
+        #: ``"bad_encoding"``, ``"field_too_long"`` or ``"malformed"`` (the CLI's error codes);
+        #: ``"bad_key"`` or ``"unreadable"`` for a key file.
         self.kind = kind
 
 

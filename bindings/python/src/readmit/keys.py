@@ -1,0 +1,46 @@
+"""CURVE key files as ``readmit keys`` writes them: a comment line, then the 40-character Z85 key."""
+from __future__ import annotations
+
+import os
+import re
+from typing import Union
+
+from .errors import DataFileError
+
+# Z85's alphabet (ZeroMQ RFC 32): a CURVE key is 32 bytes, 40 characters of it.
+_Z85_KEY = re.compile(r"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}")
+# The daemon reads at most this much of a key file (ReadmitKeys' maxKeyFileBytes).
+_MAX_BYTES = 64 << 10
+
+
+def read_curve_key(path: Union[str, "os.PathLike[str]"]) -> str:
+    """The Z85 key of a key file, as the daemon reads one: the first line that is neither empty
+    nor a comment (``#``), stripped of spaces. ``readmit keys --name client`` writes
+    ``client.pub`` and ``client.key``; pass them, with the daemon's ``server.pub``, to
+    :class:`readmit.Client`::
+
+        readmit.Client(endpoint, server_public_key=readmit.read_curve_key("server.pub"),
+                       client_public_key=readmit.read_curve_key("client.pub"),
+                       client_secret_key=readmit.read_curve_key("client.key"))
+
+    Raises:
+        DataFileError: naming ``path`` when the file cannot be read, holds no key, or its key is
+            not 40 Z85 characters.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            data = f.read(_MAX_BYTES + 1)
+    except OSError as e:
+        raise DataFileError(f"{name}: cannot read the key file: {e.strerror or e}", path=name, kind="unreadable") from e
+    if len(data) > _MAX_BYTES:
+        raise DataFileError(f"{name}: a key file holds one 40-character key, not {len(data)}+ bytes", path=name,
+                            kind="bad_key")
+    for number, raw in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+        line = raw.strip(" \t")
+        if not line or line.startswith("#"):
+            continue
+        if not _Z85_KEY.fullmatch(line):
+            raise DataFileError(f"{name}:{number}: not a 40-character Z85 CURVE key", path=name, line=number, kind="bad_key")
+        return line
+    raise DataFileError(f"{name}: holds no key (only comments or blank lines)", path=name, kind="bad_key")
