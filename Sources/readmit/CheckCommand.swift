@@ -107,6 +107,7 @@ struct CheckCommand: ParsableCommand {
                 print("note: \(empty.count == 1 ? "feature" : "features") \(empty.map { "'\($0)'" }.joined(separator: ", ")) \(empty.count == 1 ? "has" : "have") no value in any cohort encounter and cannot inform the model (a categorical one that keeps no level: see its min_count and max_levels)")
             }
             for note in Self.unlearnedLACELevels(spec.lace, schema: schema) { print("note: " + note) }
+            if let note = Self.shortFollowUp(spec, data.records, cohortRows: c.rows) { print("note: " + note) }
             for (i, n) in data.raw.unmatchedEvents.enumerated() where n > 0 {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) match no encounter (empty or unknown \(spec.events[i].encounterID)); they are left out")
             }
@@ -152,6 +153,19 @@ struct CheckCommand: ParsableCommand {
             notes.append("references.lace.comorbidity.levels: \(absent.map { "'\($0)'" }.joined(separator: ", ")) \(absent.count == 1 ? "is a level" : "are levels") of none of \(lace.comorbidityFeatures.joined(separator: ", ")) in the training split, so no stay scores points for \(absent.count == 1 ? "it" : "them")")
         }
         return notes
+    }
+
+    /// A dated label without a declared end of follow-up: the cohort stays whose window runs
+    /// past the latest admission in the extract, labelled "not readmitted" unless readmitted
+    /// within what the extract covers. Said once, with the way to leave them out.
+    static func shortFollowUp(_ spec: DatasetSpec, _ records: EncounterRecords, cohortRows: [Int]) -> String? {
+        guard spec.labelFollowUpEnd == nil, case .readmissionWithinDays(let days) = spec.label,
+              let admitted = records.admitted, let discharged = records.discharged,
+              let latest = admitted.filter({ !$0.isNaN }).max() else { return nil }
+        let window = Double(days) * 86_400
+        let short = cohortRows.filter { discharged[$0] + window > latest }.count
+        guard short > 0 else { return nil }
+        return "\(Format.int(short)) cohort \(short == 1 ? "stay's" : "stays'") \(days)-day label \(short == 1 ? "window runs" : "windows run") past the latest admission in the extract (\(date(latest))): if the extract ends there, a readmission after it is not seen; label.follow_up_end leaves such stays out (docs/DATASET_SPEC.md, label)"
     }
 
     static func date(_ seconds: Double) -> String {

@@ -248,6 +248,9 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(mimic.stdout.contains("255 / 93"), mimic.stdout)
         XCTAssertTrue(mimic.stdout.contains("match no encounter"), mimic.stdout)
         XCTAssertTrue(mimic.stdout.contains("note: 199 rows of") && mimic.stdout.contains("are timed after their stay's discharge"), mimic.stdout)
+        // A label from dates without a declared end of follow-up: the stays it may mislabel are counted.
+        XCTAssertTrue(mimic.stdout.contains("note: 2 cohort stays' 30-day label windows run past the latest admission in the extract (2201-12-11)"), mimic.stdout)
+        XCTAssertFalse(diabetes.stdout.contains("label window"), diabetes.stdout)
         // MIMIC-IV's text result column instead of `valuenum`: its redacted `___` results are
         // counted and left out (the first one stopped the read); glucose, every result of which
         // is redacted there, is an error naming the feature.
