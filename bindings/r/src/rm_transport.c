@@ -736,7 +736,7 @@ static void rm_flight_fail(readmit_client *client, size_t i, rm_flight *fl, unsi
     state[fl[i].chunk] = RM_CHUNK_PENDING;
     fl[i].chunk = -1;
     client->peers[i].failures++;
-    if (why == RM_WAIT_UNAVAILABLE) {
+    if (why == RM_WAIT_UNAVAILABLE || why == RM_WAIT_REFUSED) {
         rm_peer_down(client, i);
     } else {
         rm_peer_close(client, i);
@@ -882,7 +882,7 @@ int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *j
                 result = rm_fail(client, READMIT_EINTERRUPTED, "interrupted waiting for %s", client->endpoints[i]);
                 goto out;
             }
-            if (why == RM_WAIT_UNAVAILABLE || why == RM_WAIT_REFUSED) rm_flight_fail(client, i, fl, state, RM_WAIT_UNAVAILABLE);
+            if (why == RM_WAIT_UNAVAILABLE || why == RM_WAIT_REFUSED) rm_flight_fail(client, i, fl, state, why);
             else if (rm_now_ms() >= fl[i].deadline) rm_flight_fail(client, i, fl, state, RM_WAIT_TIMEOUT);
         }
     }
