@@ -78,6 +78,15 @@ final class CLITests: XCTestCase {
         return spec
     }
 
+    /// The fixture model file: env `READMIT_TEST_MODEL`, else `.build/fixtures/model.readmit`.
+    func fixtureModel() throws -> String {
+        try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            ?? { () -> String? in
+                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
+                return FileManager.default.fileExists(atPath: p) ? p : nil
+            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+    }
+
     func write(_ lines: [String], _ name: String, _ dir: URL) throws -> String {
         let path = dir.appendingPathComponent(name).path
         try Data((lines.joined(separator: "\r\n") + "\r\n").utf8).write(to: URL(fileURLWithPath: path))
@@ -363,11 +372,7 @@ final class CLITests: XCTestCase {
     /// A model file of format 1 (before models carried their spec) is refused with advice.
     func testVersionOneModelFileSaysRetrain() throws {
         let dir = temporaryDirectory()
-        let source = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-            ?? { () -> String? in
-                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
-                return FileManager.default.fileExists(atPath: p) ? p : nil
-            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let source = try fixtureModel()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: source))
         bytes[8] = 1
         let old = dir.appendingPathComponent("old.readmit").path
@@ -383,11 +388,7 @@ final class CLITests: XCTestCase {
     /// encounter (prior_encounters 0), which `score --records` then scored as one.
     func testHistoryLeavesTheDerivedFieldsOfARowInErrorUnknown() throws {
         let dir = temporaryDirectory()
-        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-            ?? { () -> String? in
-                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
-                return FileManager.default.fileExists(atPath: p) ? p : nil
-            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let model = try fixtureModel()
         var lines = try subset(100)
         let header = lines[0].components(separatedBy: ",")
         let patient = try XCTUnwrap(header.firstIndex(of: "patient_nbr"))
@@ -463,11 +464,7 @@ final class CLITests: XCTestCase {
     /// gives `score --records`' risks bit for bit, and a row with an error is all missing.
     func testEncodeWritesTheVectorsRecordsScores() throws {
         let dir = temporaryDirectory()
-        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-            ?? { () -> String? in
-                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
-                return FileManager.default.fileExists(atPath: p) ? p : nil
-            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let model = try fixtureModel()
         let flat = dir.appendingPathComponent("flat.csv").path
         XCTAssertEqual(try run(["history", "--model", model, "--data", try write(try subset(300), "s.csv", dir), "--out", flat]).status, 0)
         // Row 3 gets a non-number in its first numeric field.
@@ -549,11 +546,7 @@ final class CLITests: XCTestCase {
     /// history fields (the daemon's rule), bit for bit.
     func testScoreDataNeverDerivesHistoryUnasked() throws {
         let dir = temporaryDirectory()
-        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-            ?? { () -> String? in
-                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
-                return FileManager.default.fileExists(atPath: p) ? p : nil
-            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let model = try fixtureModel()
         let input = try write(try subset(300), "s.csv", dir)
         let refused = try run(["score", "--model", model, "--data", input, "--out", dir.appendingPathComponent("x.csv").path])
         XCTAssertEqual(refused.status, 1)
@@ -702,11 +695,7 @@ final class CLITests: XCTestCase {
     /// An output is only ever a regular file: a directory is refused and kept; `-` is standard output.
     func testOutputNeverReplacesADirectory() throws {
         let dir = temporaryDirectory()
-        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-            ?? { () -> String? in
-                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
-                return FileManager.default.fileExists(atPath: p) ? p : nil
-            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let model = try fixtureModel()
         let input = try write(try subset(20), "s.csv", dir)
         let keep = dir.appendingPathComponent("keep")
         try FileManager.default.createDirectory(at: keep, withIntermediateDirectories: true)
@@ -751,11 +740,7 @@ final class CLITests: XCTestCase {
     /// eligible encounters", as if the cohort rules had left none), and points at the way out.
     func testEvaluateSaysWhenNoTestPatientIsInTheExtract() throws {
         let dir = temporaryDirectory()
-        let model = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_TEST_MODEL"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
-            ?? { () -> String? in
-                let p = Self.root.appendingPathComponent(".build/fixtures/model.readmit").path
-                return FileManager.default.fileExists(atPath: p) ? p : nil
-            }(), "no fixture model (scripts/tests/00-build.sh trains one)")
+        let model = try fixtureModel()
         let lines = try subset(300)
         let patient = try XCTUnwrap(lines[0].components(separatedBy: ",").firstIndex(of: "patient_nbr"))
         let training = lines.dropFirst().filter { line in
