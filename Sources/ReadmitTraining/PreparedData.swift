@@ -39,7 +39,10 @@ public struct PreparedData: Sendable {
     }
 
     /// Checks that the cohort can be trained on: encounters on both sides of the split, and
-    /// both outcomes among them.
+    /// both outcomes among them, and among the validation patients (who choose the booster's
+    /// rounds), the calibration patients (who calibrate the risk) and the test split (which
+    /// evaluates it). Without both outcomes in each, training ran to the end and wrote a model
+    /// whose risk was one constant, with a report of undefined figures.
     public func requireTrainable() throws(DataError) {
         let file = tables.encounters.file
         let positives = cohort.labels.filter { $0 }.count
@@ -49,6 +52,18 @@ public struct PreparedData: Sendable {
         let train = cohort.isTest.filter { !$0 }.count, test = cohort.isTest.count - train
         guard train > 0, test > 0 else {
             throw DataError(code: .empty, file: file, message: "the cohort needs encounters in both the training and the test split (train \(train), test \(test); spec key split)")
+        }
+        let split = TrainingSplit(cohort: cohort)
+        let groups: [(name: String, purpose: String, rows: [Int])] = [
+            ("the validation patients of the training split hold", "choose the booster's rounds", split.validation),
+            ("the calibration patients of the training split hold", "calibrate the risk", split.calibration),
+            ("the test split holds", "evaluate the model", split.test),
+        ]
+        for group in groups {
+            let readmitted = split.labels(group.rows).filter { $0 }.count
+            guard readmitted == 0 || readmitted == group.rows.count else { continue }
+            let outcome = readmitted == 0 ? "none readmitted" : "every one readmitted"
+            throw DataError(code: .empty, file: file, message: "the cohort is too small to train on: \(group.name) \(group.rows.count) \(group.rows.count == 1 ? "encounter" : "encounters"), \(outcome), and need both outcomes to \(group.purpose) (cohort: \(cohort.labels.count) encounters, \(positives) readmitted; the training split's patients go about 80% to fitting, 10% to validation and 10% to calibration)")
         }
     }
 }

@@ -142,6 +142,15 @@ final class CLITests: XCTestCase {
         fields[49] = "soon"
         lines[5] = fields.joined(separator: ",")
         try assertFails(try write(lines, "badlabel.csv", dir), "badlabel.csv:6: column 'readmitted': label value 'soon' is neither positive (<30) nor negative (NO, >30)")
+        // A cohort too small for each stage to see both outcomes: training wrote a model whose
+        // risk was one constant (test ROC AUC 0.5000, interval 0.5000-0.5000); now it refuses,
+        // naming the stage, and `check` says the same.
+        let small = try write(try subset(200), "small.csv", dir)
+        let tooSmall = "small.csv: the cohort is too small to train on: the validation patients of the training split hold 15 encounters, none readmitted, and need both outcomes to choose the booster's rounds (cohort: 193 encounters, 16 readmitted;"
+        try assertFails(small, tooSmall)
+        let smallCheck = try run(["check", "--data", small])
+        XCTAssertEqual(smallCheck.status, 1, smallCheck.stderr)
+        XCTAssertTrue(smallCheck.stdout.contains(tooSmall), smallCheck.stdout)
         // An --out that cannot be a folder fails before training, naming it (not a Foundation dump).
         let blocker = try write(["x"], "a-file", dir)
         let r = try run(["train", "--data", try write(try subset(50), "ok.csv", dir), "--out", blocker + "/sub", "--quick"])
