@@ -73,11 +73,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 10
+#define READMIT_VERSION_MINOR 11
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.10.0"
+#define READMIT_VERSION "0.11.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -282,7 +282,12 @@ READMIT_EXPORT int readmit_options_set_interrupt(readmit_options *options, readm
 /* ---------------------------------------------------------------------------------------- */
 
 /** A connection to readmitd (opaque). Not thread-safe: use one client from one thread at a
- *  time. Distinct clients are independent. */
+ *  time. Distinct clients are independent. A client may be used in a process forked from the
+ *  one that opened it (R's parallel::mclapply, a Python pool with the fork start method): its
+ *  first call there opens that process's own sockets and leaves the parent's untouched (a
+ *  ZeroMQ socket does not survive fork), and readmit_close there releases only what the child
+ *  opened. Fork while no other thread is using the client. Since 0.11.0 (before, a call in the
+ *  child waited out every retry). */
 typedef struct readmit_client readmit_client;
 
 /** Opens a client to the daemon at `endpoint` with the default options. ZeroMQ connects in the

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rm_internal.h"
 
@@ -108,6 +109,48 @@ static void rm_peer_close(readmit_client *client, size_t i) {
         p->monitor = NULL;
     }
     memset(&p->link, 0, sizeof p->link);
+}
+
+/* A ZeroMQ context and its sockets do not survive fork(): the child has none of the parent's
+ * I/O threads, and a lock one of them held at the fork stays taken for good, so even closing
+ * an inherited socket may hang. A client used in a forked child (R's parallel::mclapply, a
+ * Python multiprocessing pool with the fork start method) waited out every retry before
+ * this, with "no reply within 5000 ms". The child therefore never touches the inherited
+ * objects: it forgets them (their memory is the parent's pages, copied on write; libzmq's
+ * descriptors are close-on-exec) and opens its own context and sockets at its first request,
+ * as redis-py's connection pools do after a fork. getpid() is one system call per request,
+ * against a round trip of 100 us or more. */
+typedef struct rm_inherited {
+    void *context;
+    struct rm_inherited *next;
+} rm_inherited;
+
+/* The contexts this process inherited and forgot: kept reachable, not freed (they are the
+ * parent's, and libzmq cannot free one outside its process), so that a leak checker in the
+ * child (valgrind follows forks) does not report them as lost. */
+static _Atomic(rm_inherited *) rm_inherited_contexts;
+
+void rm_transport_adopt(readmit_client *client) {
+    pid_t self = getpid();
+    if (client->owner_pid == self) return;
+    client->owner_pid = self;
+    if (client->context) {
+        rm_inherited *node = malloc(sizeof *node);
+        if (node) {
+            node->context = client->context;
+            node->next = atomic_load(&rm_inherited_contexts);
+            while (!atomic_compare_exchange_weak(&rm_inherited_contexts, &node->next, node)) {}
+        }
+    }
+    client->context = NULL;
+    for (size_t i = 0; client->peers && i < client->n_endpoints; i++) {
+        rm_peer *p = &client->peers[i];
+        p->socket = NULL;
+        p->monitor = NULL;
+        memset(&p->link, 0, sizeof p->link);
+        p->suspect = 0;
+        p->retry_at = 0;
+    }
 }
 
 void rm_transport_disconnect(readmit_client *client) {
@@ -610,6 +653,7 @@ static void rm_peer_hold(readmit_client *client, size_t i) {
 
 int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *reply) {
     rm_reply_init(reply);
+    rm_transport_adopt(client);
     uint64_t id = client->next_request_id++;
     int attempts = client->retries + 1, used = 0;
     int64_t start = rm_now_ms();
@@ -745,6 +789,7 @@ static void rm_flight_fail(readmit_client *client, size_t i, rm_flight *fl, unsi
 }
 
 int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *job) {
+    rm_transport_adopt(client);
     size_t n = client->n_endpoints, nc = job->n_chunks, done = 0;
     int64_t call_deadline = rm_now_ms() + (int64_t)(client->retries + 1) * client->timeout_ms;
     rm_flight *fl = malloc(n * sizeof *fl);

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -294,18 +296,6 @@ static void write_key(const char *path, const char *key) {
     fclose(f);
 }
 
-static readmit_client *curve_client(const char *endpoint, const char *server_pub, const char *pub, const char *sec) {
-    readmit_options *o;
-    readmit_client *c = NULL;
-    readmit_options_new(&o);
-    readmit_options_set_timeout_ms(o, 1000);
-    readmit_options_set_retries(o, 0);
-    CHECK(readmit_options_set_curve(o, server_pub, pub, sec) == READMIT_OK, "curve keys accepted");
-    CHECK(readmit_open_ex(endpoint, o, &c) == READMIT_OK, "open with CURVE");
-    readmit_options_free(o);
-    return c;
-}
-
 /* CURVE: an authorised key pair scores; an unknown key, a wrong server key, a plain client,
  * and a CURVE client of a plain daemon are each refused with READMIT_EAUTH, fast, saying which
  * (each was READMIT_ETIMEDOUT after every retry). */
@@ -423,6 +413,53 @@ static void test_threads(void) {
         free(jobs[i].risk);
     }
     free(x), free(want);
+}
+
+/* Scores `x` in a forked child with the parent's client (when `use`), then closes it there; the
+ * child's exit status says whether it got `want` bit for bit within two seconds. */
+static int fork_and_score(readmit_client *c, const double *x, size_t rows, const double *want, int use) {
+    pid_t pid = fork();
+    if (pid < 0) return 0;
+    if (pid == 0) {
+        int ok = 1;
+        if (use) {
+            double *risk = malloc(rows * sizeof *risk);
+            long long t0 = th_now_ms();
+            int rc = risk ? readmit_score(c, x, rows, nf, risk) : READMIT_ENOMEM;
+            long long took = th_now_ms() - t0;
+            if (rc != READMIT_OK || memcmp(risk, want, rows * sizeof *want) != 0 || took > 2000) {
+                fprintf(stderr, "child: rc %s (%s), %lld ms\n", readmit_strerror(rc), readmit_errmsg(c), took);
+                ok = 0;
+            }
+            free(risk);
+        }
+        readmit_close(c);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* A client used in a forked child (R's parallel::mclapply, a Python pool with the fork start
+ * method) opens the child's own sockets and scores at once; before 0.11.0 it waited out every
+ * retry ("no reply within 10000 ms"). The parent's client keeps working, whether the child
+ * used the inherited client, only closed it, or did both. */
+static void test_fork(void) {
+    readmit_client *c = th_open(daemon_.endpoint, 10000, 0);
+    size_t rows = 20;
+    double *x = malloc(rows * nf * sizeof *x), *want = malloc(rows * sizeof *want), *again = malloc(rows * sizeof *again);
+    th_fill_rows(c, x, rows, nf, 8);
+    CHECK_RC(c, readmit_score(c, x, rows, nf, want), READMIT_OK);
+    CHECK(fork_and_score(c, x, rows, want, 1), "a forked child scores with the parent's client, at once, to the bit");
+    CHECK_RC(c, readmit_score(c, x, rows, nf, again), READMIT_OK);
+    CHECK(memcmp(again, want, rows * sizeof *want) == 0, "the parent scores the same after the child");
+    CHECK(fork_and_score(c, x, rows, want, 0), "a forked child closes the parent's client without using it");
+    CHECK(fork_and_score(c, x, rows, want, 1), "a second child too");
+    CHECK_RC(c, readmit_score(c, x, rows, nf, again), READMIT_OK);
+    CHECK(memcmp(again, want, rows * sizeof *want) == 0, "the parent scores the same after three children");
+    readmit_close(c);
+    free(x), free(want), free(again);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1503,6 +1540,7 @@ int main(void) {
         RUN(test_explain);
         RUN(test_large_batch);
         RUN(test_threads);
+        RUN(test_fork);
         RUN(test_curve);
         c = client();
         CHECK_RC(c, readmit_has_interval(c, &has_interval), READMIT_OK);

@@ -192,6 +192,7 @@ int readmit_open_ex(const char *endpoint, const readmit_options *options, readmi
     if (endpoint && !rm_endpoint_valid(endpoint, why, sizeof why)) return rm_fail_open(READMIT_EINVAL, "%s", why);
     readmit_client *c = calloc(1, sizeof *c);
     if (!c) return rm_fail_open(READMIT_ENOMEM, "out of memory");
+    c->owner_pid = getpid();
     c->error_row = c->error_feature = -1;
     c->timeout_ms = options ? options->timeout_ms : READMIT_DEFAULT_TIMEOUT_MS;
     c->retries = options ? options->retries : READMIT_DEFAULT_RETRIES;
@@ -254,6 +255,7 @@ int readmit_open_ex(const char *endpoint, const readmit_options *options, readmi
 
 void readmit_close(readmit_client *client) {
     if (!client) return;
+    rm_transport_adopt(client); /* in a forked child: leave the parent's sockets alone */
     rm_transport_disconnect(client);
     if (client->context) zmq_ctx_term(client->context);
     for (size_t i = 0; i < client->n_endpoints; i++) free(client->endpoints[i]);

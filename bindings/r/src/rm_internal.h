@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <zmq.h>
 
 #include "readmit.h"
@@ -188,6 +189,7 @@ typedef struct {
 
 struct readmit_client {
     void *context;
+    pid_t owner_pid;        /* the process whose ZeroMQ objects these are (see rm_transport_adopt) */
     unsigned monitor_seq;   /* makes each monitor's inproc address unique in the context */
     readmit_interrupt_fn interrupt;
     void *interrupt_user;
@@ -254,6 +256,10 @@ int rm_endpoint_is_ipv6(const char *endpoint);
 /* Allocates the client's peers and opens a socket to every endpoint (connecting in the
  * background). */
 int rm_transport_connect(readmit_client *client);
+/* In a process forked from the one that opened the client, forgets the ZeroMQ context and
+ * sockets inherited from the parent (without touching them) so that the next request opens
+ * this process's own; a no-op in the owning process. */
+void rm_transport_adopt(readmit_client *client);
 /* Closes every socket (discarding anything pending). */
 void rm_transport_disconnect(readmit_client *client);
 /* Sends `req` and receives a validated reply (header checked: magic, version, op, request id;

@@ -4,9 +4,11 @@ from __future__ import annotations
 import ctypes
 import datetime
 import json
+import os
 import re
 import threading
 import warnings
+import weakref
 from ctypes import byref, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -57,6 +59,23 @@ def _check_interval_flag(interval: Any) -> bool:
     return bool(interval)
 
 
+#: Every client not yet collected, for _after_fork_in_child.
+_OPEN_CLIENTS: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """Gives each client a fresh lock in a forked child: a thread of the parent that was in a
+    call at the fork held the lock, and that thread does not exist in the child, so the
+    child's first call waited for it for ever. The shim itself opens the child's sockets
+    (``readmit.h``, readmit_client)."""
+    for client in list(_OPEN_CLIENTS):
+        client._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Client:
     """A connection to a running ``readmitd``.
 
@@ -84,7 +103,10 @@ class Client:
             good start (e.g. 2000).
 
     A client may be shared between Python threads (calls are serialised by a lock; the GIL is
-    released while waiting on the daemon). Use it as a context manager, or call :meth:`close`.
+    released while waiting on the daemon), and used in a process forked from the one that
+    opened it (a ``multiprocessing`` pool with the fork start method): there its first call
+    opens the child's own connection (a ZeroMQ socket does not survive a fork), and the
+    parent's client is unaffected. Use it as a context manager, or call :meth:`close`.
     It keeps the memory of its last :meth:`score_records` batch (about 36 MB for 100,000 rows of
     58 fields) for its next call of as many rows, as the R package does; :meth:`close` frees it.
     """
@@ -96,6 +118,7 @@ class Client:
                  max_reply_bytes: Optional[int] = None, split_rows: int = 0):
         self._handle = None
         self._lock = threading.Lock()
+        _OPEN_CLIENTS.add(self)
         self._info: Optional[Dict[str, Any]] = None
         # One raw-records batch kept, emptied, for the next call of the same row count
         # (readmit_records_clear): (n_rows, batch) or None. See _take_records.

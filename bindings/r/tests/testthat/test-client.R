@@ -249,4 +249,24 @@ test_that("a daemon on the IPv6 loopback is reached, with the same risks as over
   expect_identical(readmit_score(over6, x), readmit_score(over4, x))
 })
 
+test_that("a client made before parallel::mclapply scores in the forked workers, at once, to the bit", {
+  skip_without_daemon(daemon)
+  skip_on_os("windows") # no fork
+  cl <- connect()
+  on.exit(readmit_close(cl))
+  x <- feature_matrix(cl, 120, seed = 20261206)
+  want <- readmit_score(cl, x)
+  chunks <- split(seq_len(nrow(x)), rep(1:4, each = 30))
+  started <- Sys.time()
+  # Before libreadmit 0.11.0 each worker waited out every retry (a ZeroMQ socket does not
+  # survive fork) and failed with readmit_timeout_error.
+  parts <- parallel::mclapply(chunks, function(i) readmit_score(cl, x[i, , drop = FALSE]), mc.cores = 2)
+  took <- as.numeric(difftime(Sys.time(), started, units = "secs"))
+  for (p in parts) expect_false(inherits(p, "try-error"), info = as.character(p))
+  expect_identical(unlist(parts, use.names = FALSE), want)
+  expect_lt(took, 10)
+  # The workers' closes and exits left the parent's connection alone.
+  expect_identical(readmit_score(cl, x), want)
+})
+
 stop_daemon(daemon)
