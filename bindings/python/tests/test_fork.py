@@ -1,6 +1,7 @@
 """A client used in a forked process (a ``multiprocessing`` pool with the fork start method, a
 plain ``os.fork``) scores at once with the parent's results to the bit, against a real readmitd;
-before libreadmit 0.11.0 the child waited out every retry and raised ReadmitTimeout."""
+before libreadmit 0.11.0 the child waited out every retry and raised ReadmitTimeout. A client
+that would travel by pickle is refused with a TypeError that says what to do."""
 from __future__ import annotations
 
 import multiprocessing
@@ -108,3 +109,16 @@ def test_a_fork_pool_shares_a_client_made_before_it(daemon):
     finally:
         _shared.close()
         _shared = None
+
+
+def test_a_client_refuses_to_be_pickled_saying_why(daemon):
+    # It said only "ctypes objects containing pointers cannot be pickled" (a dask.distributed or
+    # spawn-pool user who captured a client in a task).
+    import copy
+    import pickle
+
+    with readmit.Client(daemon.endpoint) as client:
+        for attempt in (lambda: pickle.dumps(client), lambda: copy.copy(client)):
+            with pytest.raises(TypeError, match="cannot be pickled or copied: its connection to the daemon does not travel"):
+                attempt()
+        assert client.health()["ready"]

@@ -99,9 +99,16 @@ client_ptr <- function(cl) {
     readmit_abort("'cl' must be a client from readmit_connect()", class = "readmit_invalid_argument",
                   call = sys.call(-1))
   }
-  if (is.null(cl$ptr) || !.Call(rreadmit_is_open, cl$ptr)) {
-    readmit_abort("the readmit client is closed", class = "readmit_closed", call = sys.call(-1))
+  open <- if (is.null(cl$ptr)) FALSE else .Call(rreadmit_is_open, cl$ptr)
+  if (is.na(open)) {
+    # It said "the readmit client is closed", which the user never did.
+    readmit_abort(paste("the readmit client was made in another R process or session and read back",
+                        "(serialize, saveRDS, a future multisession or PSOCK worker): its connection does not",
+                        "travel; open one in this process with readmit_connect() (forked mclapply workers may use",
+                        "the parent's client)"),
+                  class = c("readmit_not_connected", "readmit_closed"), call = sys.call(-1))
   }
+  if (!open) readmit_abort("the readmit client is closed", class = "readmit_closed", call = sys.call(-1))
   cl$ptr
 }
 
@@ -143,9 +150,10 @@ readmit_endpoint_status <- function(cl) {
 
 #' @export
 print.readmit_client <- function(x, ...) {
-  open <- !is.null(x$ptr) && .Call(rreadmit_is_open, x$ptr)
+  open <- if (is.null(x$ptr)) FALSE else .Call(rreadmit_is_open, x$ptr)
   cat(sprintf("<readmit_client %s (%s)>\n", paste(x$endpoint, collapse = ", "),
-              if (open) "open" else "closed"))
+              if (is.na(open)) "not connected: made in another process" else if (open) "open" else "closed"))
+  open <- isTRUE(open)
   if (open && !is.null(x$info)) {
     cat(sprintf("  model %s, %d features\n", x$info$model_id, length(x$schema$name)))
   }

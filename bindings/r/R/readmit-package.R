@@ -27,7 +27,9 @@
 #'   \item Ctrl-C during a call: the call returns at once and R's interrupt is signalled again
 #'     (class \code{c("readmit_interrupted", "interrupt", "condition")});
 #'   \item from the R side: \code{readmit_bad_shape},
-#'     \code{readmit_invalid_argument}, \code{readmit_closed}.
+#'     \code{readmit_invalid_argument}, \code{readmit_closed} (and \code{readmit_not_connected}, also a
+#'     \code{readmit_closed}, for a client read back in another process: a connection does not
+#'     survive \code{serialize}; forked \code{mclapply} workers may use the parent's client).
 #' }
 #' Every condition carries the message of the library or daemon; library and daemon errors
 #' also carry \code{code} (the \code{READMIT_E*} number) and \code{name}.

@@ -218,15 +218,25 @@ SEXP rreadmit_endpoint_status(SEXP xp) {
     return out;
 }
 
+/* Marks a handle closed by readmit_close. The mark is the pointer's protected value, which
+ * serialize() keeps while it drops the address: a handle read back without its address and
+ * without the mark was open when it was saved, or sent to another R process. */
+static SEXP closed_mark(void) { return Rf_install("readmit_closed"); }
+
 SEXP rreadmit_close(SEXP xp) {
     if (TYPEOF(xp) != EXTPTRSXP || R_ExternalPtrTag(xp) != client_tag())
         Rf_error("not a readmit client handle");
     client_finalizer(xp);
+    R_SetExternalPtrProtected(xp, closed_mark());
     return R_NilValue;
 }
 
+/* TRUE for an open client, FALSE for one closed by readmit_close, NA for one that lost its
+ * address without being closed (serialized: saveRDS, a multisession worker). */
 SEXP rreadmit_is_open(SEXP xp) {
-    return Rf_ScalarLogical(TYPEOF(xp) == EXTPTRSXP && R_ExternalPtrAddr(xp) != NULL);
+    if (TYPEOF(xp) != EXTPTRSXP) return Rf_ScalarLogical(FALSE);
+    if (R_ExternalPtrAddr(xp) != NULL) return Rf_ScalarLogical(TRUE);
+    return Rf_ScalarLogical(R_ExternalPtrProtected(xp) == closed_mark() ? FALSE : NA_LOGICAL);
 }
 
 SEXP rreadmit_info_json(SEXP xp) {

@@ -200,6 +200,14 @@ class Client:
         except Exception:  # interpreter shutdown
             pass
 
+    def __reduce__(self) -> Any:
+        # Pickling reached the ctypes handle and said only "ctypes objects containing pointers
+        # cannot be pickled". A connection cannot travel to another process, and the CURVE
+        # secret key should not travel inside a pickle: refuse, saying what to do instead.
+        raise TypeError("a readmit.Client cannot be pickled or copied: its connection to the daemon does not "
+                        "travel to another process; open a Client in each process (readmit.dask and readmit.spark "
+                        "open one per worker), or fork after making it (see readmit.Client)")
+
     def __repr__(self) -> str:
         state = "open" if self._handle else "closed"
         return f"readmit.Client({self.endpoints!r}, timeout_ms={self.timeout_ms}, retries={self.retries}) [{state}]"

@@ -269,4 +269,26 @@ test_that("a client made before parallel::mclapply scores in the forked workers,
   expect_identical(readmit_score(cl, x), want)
 })
 
+test_that("a client read back in another process says its connection did not travel", {
+  skip_without_daemon(daemon)
+  cl <- connect()
+  on.exit(readmit_close(cl))
+  # As a future multisession worker or readRDS() gets it; it said "the readmit client is
+  # closed", which nobody had done.
+  copy <- unserialize(serialize(cl, NULL))
+  err <- tryCatch(readmit_health(copy), error = identity)
+  expect_s3_class(err, c("readmit_not_connected", "readmit_closed", "readmit_error"))
+  expect_match(conditionMessage(err), "made in another R process or session and read back", fixed = TRUE)
+  expect_output(print(copy), "not connected: made in another process", fixed = TRUE)
+  expect_true(readmit_health(cl)$ready)
+  readmit_close(copy)
+  expect_error(readmit_health(copy), "the readmit client is closed", class = "readmit_closed")
+  # A client closed before it was saved reads back closed.
+  gone <- connect()
+  readmit_close(gone)
+  err <- tryCatch(readmit_health(unserialize(serialize(gone, NULL))), error = identity)
+  expect_s3_class(err, "readmit_closed")
+  expect_false(inherits(err, "readmit_not_connected"))
+})
+
 stop_daemon(daemon)
