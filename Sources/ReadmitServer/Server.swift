@@ -34,6 +34,8 @@ public final class Server: @unchecked Sendable {
     private var threads: [JoinableThread] = []
     private var brokerThread: JoinableThread?
     private var zapThread: JoinableThread?
+    /// The socket files of the ipc:// endpoints bound, removed at the stop.
+    private var ipcFiles: [IPCSocketFile] = []
     private let controlEndpoint = "inproc://readmitd-control"
     private let backendEndpoint = "inproc://readmitd-workers"
 
@@ -112,18 +114,30 @@ public final class Server: @unchecked Sendable {
         }
         // What each bind resolved to, for the start line: a `*` port becomes the port chosen.
         var boundEndpoints: [String] = []
-        for endpoint in config.endpoints {
-            for form in EndpointPolicy.bindForms(endpoint) {
-                // libzmq binds an IPv6 address only on a socket with ZMQ_IPV6 set; it is read at bind time.
-                try front.set(ZMQ_IPV6, form.ipv6 ? 1 : 0)
-                do {
-                    try front.bind(form.endpoint)
-                    boundEndpoints.append(try front.lastEndpoint())
-                } catch {
-                    guard form.optional else { throw error }
-                    logger.info("\(endpoint): not also bound on \(form.endpoint) (\(error)); no IPv6 loopback here?")
+        do {
+            for endpoint in config.endpoints {
+                for form in EndpointPolicy.bindForms(endpoint) {
+                    // libzmq binds an IPv6 address only on a socket with ZMQ_IPV6 set; it is read at bind time.
+                    try front.set(ZMQ_IPV6, form.ipv6 ? 1 : 0)
+                    let file = IPCSocketFile(endpoint: form.endpoint)
+                    try file?.checkBeforeBind()
+                    do {
+                        try front.bind(form.endpoint)
+                        boundEndpoints.append(try front.lastEndpoint())
+                    } catch {
+                        guard form.optional else { throw error }
+                        logger.info("\(endpoint): not also bound on \(form.endpoint) (\(error)); no IPv6 loopback here?")
+                        continue
+                    }
+                    if var file {
+                        file.recordBound()
+                        ipcFiles.append(file)
+                    }
                 }
             }
+        } catch {
+            removeIPCFiles() // the ones bound before the failure
+            throw error
         }
         let backend = try ZMQSocket(context, type: ZMQ_ROUTER)
         try backend.set(ZMQ_LINGER, 0)
@@ -158,6 +172,7 @@ public final class Server: @unchecked Sendable {
         // open its socket never will, and the start fails naming why (it waited for ever).
         while phase == .starting && workerFailure.current == nil { usleep(1_000) }
         if let failure = workerFailure.current {
+            removeIPCFiles()
             throw StartError(message: failure)
         }
         if let problem = TreeWalk.environmentProblem {
@@ -229,7 +244,15 @@ public final class Server: @unchecked Sendable {
         zapStop.withLock { $0 = true }
         zapThread?.join(timeout: 5)
         context.terminate()
+        removeIPCFiles()
         logger.info("readmitd stopped", metadata: ["requests": "\(stats.totalRequests)"])
+    }
+
+    /// Removes the socket files of the ipc:// endpoints this daemon bound (each only while it
+    /// is still the socket bound: ``IPCSocketFile/removeIfOurs()``).
+    private func removeIPCFiles() {
+        for file in ipcFiles { file.removeIfOurs() }
+        ipcFiles = []
     }
 }
 

@@ -120,6 +120,48 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(reply.header.knownStatus, .tooManyRows, "max-rows from the config file applies")
     }
 
+    /// An ipc:// path is a socket file this daemon owns: libzmq's bind deleted a regular file
+    /// given by mistake, and a second daemon took over the socket of one still serving (a tcp
+    /// port gets "Address already in use"). Both now stop the start, naming the path; a socket
+    /// left by a killed daemon is replaced, and a clean stop removes the daemon's socket file.
+    func testIpcPathsAreNeverTakenFromAFileOrALiveDaemon() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-ipc-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/folder", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/extract.csv"
+        try "patient,risk\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.sock", withDestinationPath: file)
+        for (path, what) in [(file, "a regular file"), (dir + "/folder", "a directory"), (dir + "/link.sock", "a symbolic link")] {
+            let refused = try DaemonProcess(arguments: ["--endpoint", "ipc://" + path], waitForHealth: false)
+            XCTAssertEqual(refused.waitForExit(seconds: 15), 1, path)
+            XCTAssertTrue(refused.log.contains("endpoint ipc://\(path): \(path) is \(what), not a socket; refusing to bind there"), refused.log)
+        }
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), "patient,risk\n", "the file is untouched")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: dir + "/link.sock"), file)
+
+        let socket = dir + "/readmitd.sock", endpoint = "ipc://" + socket
+        let first = try DaemonProcess(arguments: [], endpoint: endpoint)
+        let second = try DaemonProcess(arguments: ["--endpoint", endpoint], waitForHealth: false)
+        XCTAssertEqual(second.waitForExit(seconds: 15), 1)
+        XCTAssertTrue(second.log.contains("endpoint \(endpoint): another process accepts connections on \(socket)"), second.log)
+        // The first daemon still has its socket; a second endpoint that fails leaves no socket of its own behind.
+        XCTAssertNoThrow(try WireClient(endpoint: endpoint, timeoutMs: 5000).call(RequestEncoder.simple(.health, requestID: 1)))
+        let other = dir + "/other.sock"
+        let half = try DaemonProcess(arguments: ["--endpoint", "ipc://" + other, "--endpoint", "ipc://" + file], waitForHealth: false)
+        XCTAssertEqual(half.waitForExit(seconds: 15), 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: other), "the socket bound before the refusal is removed")
+
+        // A daemon killed outright leaves its socket: the next one replaces it.
+        first.send(SIGKILL)
+        _ = first.waitForExit(seconds: 10)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: socket))
+        let next = try DaemonProcess(arguments: [], endpoint: endpoint)
+        XCTAssertNoThrow(try WireClient(endpoint: endpoint, timeoutMs: 5000).call(RequestEncoder.simple(.health, requestID: 1)))
+        // A clean stop removes the socket file (libzmq left it).
+        next.stop()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socket))
+    }
+
     /// A setting that cannot work stops the start with its place named: a config value that does
     /// not read (a drain timeout of "thirty" used to become the default 30 s unannounced), a
     /// row limit of 0 (every SCORE refused by a daemon that looked healthy), a NaN drain timeout
