@@ -102,6 +102,25 @@ public struct CurveKeyPair: Sendable, Equatable {
         return line
     }
 
+    /// Reads a secret key file (as ``readKey(path:)``) after checking that no user outside its
+    /// owner and group can read or change it, and that its group cannot change it: readmitd
+    /// served with a key file of mode 0644 (a key written by hand under the usual umask), and any
+    /// local user could read the key and pose as the daemon. As ssh and PostgreSQL refuse such
+    /// a key file, readmitd does, saying how to fix it.
+    public static func readSecretKey(path: String) throws(KeyFileError) -> String {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+            var open: [String] = []
+            if info.st_mode & 0o004 != 0 { open.append("read by other users") }
+            if info.st_mode & 0o002 != 0 { open.append("changed by other users") }
+            if info.st_mode & 0o020 != 0 { open.append("changed by its group") }
+            if !open.isEmpty {
+                throw KeyFileError("secret key file \(path) can be \(open.joined(separator: " and ")) (mode 0\(String(info.st_mode & 0o777, radix: 8))): make it private (chmod 600 \(path); in Kubernetes, the secret volume's defaultMode: 0400)")
+            }
+        }
+        return try readKey(path: path)
+    }
+
     /// The 32 raw bytes of a Z85 key, or nil if it is not one.
     public static func z85Decode(_ key: String) -> [UInt8]? {
         guard key.utf8.count == 40 else { return nil }

@@ -86,7 +86,7 @@ public final class Server: @unchecked Sendable {
         // CURVE: the ZAP handler must be bound before the front socket binds.
         var serverKeys: CurveKeyPair?
         if let keyPath = config.curveSecretKeyPath, let dir = config.authorizedKeysDirectory {
-            serverKeys = try CurveKeyPair.fromSecret(CurveKeyPair.readKey(path: keyPath))
+            serverKeys = try CurveKeyPair.fromSecret(CurveKeyPair.readSecretKey(path: keyPath))
             let keys = try AuthorizedKeys.load(directory: dir)
             install(keys)
             logger.info("CURVE enabled", metadata: ["authorized_keys": "\(keys.keys.count)", "server_public_key": "\(serverKeys?.publicKey ?? "")"])

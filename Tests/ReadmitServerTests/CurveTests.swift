@@ -64,6 +64,34 @@ final class CurveTests: XCTestCase {
         XCTAssertTrue(keys.skipped.allSatisfy { $0.reason.hasPrefix("a secret key file") }, "\(keys.skipped)")
     }
 
+    /// A secret key file other users can read (a key written by hand under umask 022) or
+    /// change stops the start, saying how to fix it; readmitd served with it before. A file
+    /// its group may read (a Kubernetes secret with fsGroup) is accepted.
+    func testASecretKeyOtherUsersCanReadIsRefused() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-keymode-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/authorized", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try CurveKeyPair.generate(), client = try CurveKeyPair.generate()
+        let (_, secret) = try server.write(basePath: dir + "/server")
+        try client.write(basePath: dir + "/client")
+        try FileManager.default.copyItem(atPath: dir + "/client.pub", toPath: dir + "/authorized/client.pub")
+        let arguments = ["--workers", "1", "--curve-secret-key", secret, "--authorized-keys", dir + "/authorized"]
+        for (mode, says) in [(0o644, "can be read by other users (mode 0644)"), (0o602, "can be changed by other users (mode 0602)"),
+                             (0o660, "can be changed by its group (mode 0660)")] {
+            chmod(secret, mode_t(mode))
+            let refused = try DaemonProcess(arguments: arguments, waitForHealth: false)
+            XCTAssertEqual(refused.waitForExit(seconds: 15), 1, says)
+            XCTAssertTrue(refused.log.contains("secret key file \(secret) \(says): make it private (chmod 600 \(secret)"), refused.log)
+        }
+        XCTAssertThrowsError(try CurveKeyPair.readSecretKey(path: secret))
+        chmod(secret, 0o640)
+        XCTAssertEqual(try CurveKeyPair.readSecretKey(path: secret), server.secretKey)
+        let keys = CurveClientKeys(client: client, serverPublicKey: server.publicKey)
+        let served = try DaemonProcess(arguments: arguments, curveClient: keys)
+        defer { served.stop() }
+        XCTAssertEqual(try WireClient(endpoint: served.endpoint, curve: keys).call(RequestEncoder.simple(.health, requestID: 1)).header.status, 0)
+    }
+
     func testCurveFlagsMustComeTogether() throws {
         let daemon = try DaemonProcess(arguments: ["--curve-secret-key", "/nonexistent"], waitForHealth: false)
         XCTAssertEqual(daemon.waitForExit(seconds: 15), 1)

@@ -313,6 +313,7 @@ static void test_curve(void) {
     write_key(path, cpub);
     snprintf(path, sizeof path, "%s/server.key", dir);
     write_key(path, ssec);
+    chmod(path, 0600); /* readmitd refuses a secret key file other users can read */
     th_daemon secure;
     /* The harness probes HEALTH without CURVE, so start without waiting and probe with keys. */
     CHECK(th_daemon_spawn_args(&secure, "--curve-secret-key", path, "--authorized-keys", keys, (const char *)NULL), "spawn CURVE daemon");

@@ -177,6 +177,7 @@ def test_a_refused_curve_handshake_is_an_authentication_error(tmp_path, daemon):
     (tmp_path / "clients").mkdir()
     (tmp_path / "clients" / "client.pub").write_text(client_pub + "\n")
     (tmp_path / "server.key").write_text(server_sec + "\n")
+    (tmp_path / "server.key").chmod(0o600)  # readmitd refuses a secret key file other users can read
     port = free_port()
     endpoint = f"tcp://127.0.0.1:{port}"
     proc = subprocess.Popen([str(conftest.READMITD), "--model", str(conftest.MODEL), "--endpoint", endpoint,

@@ -58,6 +58,7 @@ test_that("parallel chunks reach a CURVE daemon with the caller's keys; wrong ke
   dir <- tempfile("readmit-curve-")
   dir.create(file.path(dir, "clients"), recursive = TRUE)
   writeLines("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6", file.path(dir, "server.key"))
+  Sys.chmod(file.path(dir, "server.key"), "0600") # readmitd refuses a secret key other users can read
   writeLines(keys$public_key, file.path(dir, "clients", "client.pub"))
   on.exit(unlink(dir, recursive = TRUE), add = TRUE)
   secure <- start_daemon(c("--curve-secret-key", file.path(dir, "server.key"),
