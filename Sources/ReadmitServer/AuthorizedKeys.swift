@@ -26,8 +26,15 @@ public struct AuthorizedKeys: Sendable {
     /// Loads every key file in `directory`. A file that cannot be read or holds no valid key
     /// is skipped and listed in ``skipped`` (the caller logs it by name): one bad file must not
     /// keep the rest of the set, and so a revocation, from taking effect. Throws only when the
-    /// directory itself cannot be listed.
+    /// directory itself cannot be listed, or other users may write to it.
     public static func load(directory: String) throws(KeyFileError) -> AuthorizedKeys {
+        // A directory any local user may write to lets anyone authorise a key of their own
+        // (ssh's StrictModes refuses such an authorized_keys for the same reason).
+        var info = stat()
+        if stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & 0o002 != 0,
+           !CurveKeyPair.onReadOnlyFileSystem(directory) {
+            throw KeyFileError("--authorized-keys directory \(directory) can be written by other users (mode 0\(String(info.st_mode & 0o7777, radix: 8))), so anyone on this host could authorize a key: chmod o-w \(directory)")
+        }
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
             throw KeyFileError("cannot list --authorized-keys directory \(directory): \(error.localizedDescription)")
@@ -38,6 +45,10 @@ public struct AuthorizedKeys: Sendable {
             let path = (directory as NSString).appendingPathComponent(name)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+            if stat(path, &info) == 0, info.st_mode & 0o002 != 0, !CurveKeyPair.onReadOnlyFileSystem(path) {
+                skipped.append(SkippedFile(name: name, reason: "can be changed by other users (mode 0\(String(info.st_mode & 0o777, radix: 8))), who could put their own key in it: chmod o-w it"))
+                continue
+            }
             guard !CurveKeyPair.holdsSecretKey(path: path) else {
                 skipped.append(SkippedFile(name: name, reason: "a secret key file: copy the client's .pub file here, and keep its .key private"))
                 continue

@@ -62,6 +62,20 @@ final class CurveTests: XCTestCase {
         XCTAssertEqual(Set(keys.keys.values), ["alice.pub"])
         XCTAssertEqual(keys.skipped.map(\.name), ["alice.key", "bob.key"])
         XCTAssertTrue(keys.skipped.allSatisfy { $0.reason.hasPrefix("a secret key file") }, "\(keys.skipped)")
+
+        // A key file anyone may change is no authorization; a directory anyone may write to
+        // would let anyone add one, and stops the load (the start, or SIGHUP keeps the old set).
+        chmod(dir + "/alice.pub", 0o646)
+        let open = try AuthorizedKeys.load(directory: dir)
+        XCTAssertTrue(open.keys.isEmpty)
+        XCTAssertEqual(open.skipped.first { $0.name == "alice.pub" }?.description, "alice.pub: can be changed by other users (mode 0646), who could put their own key in it: chmod o-w it")
+        chmod(dir + "/alice.pub", 0o644)
+        chmod(dir, 0o777)
+        XCTAssertThrowsError(try AuthorizedKeys.load(directory: dir)) {
+            XCTAssertEqual(($0 as? KeyFileError)?.message, "--authorized-keys directory \(dir) can be written by other users (mode 0777), so anyone on this host could authorize a key: chmod o-w \(dir)")
+        }
+        chmod(dir, 0o755)
+        XCTAssertEqual(try AuthorizedKeys.load(directory: dir).keys.count, 1)
     }
 
     /// A secret key file other users can read (a key written by hand under umask 022) or
