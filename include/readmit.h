@@ -145,7 +145,12 @@ READMIT_EXPORT int readmit_version_number(void);
 #define READMIT_EZMQ 103
 /** The reply is malformed (magic, version, op, request id, frame count or a frame size). */
 #define READMIT_EPROTO 104
-/** The reply is larger than the client's maximum reply size. */
+/** The reply is larger than the client's maximum reply size. Also (since 0.11.0) when the
+ *  connection dropped while the request was out on every attempt, as ZeroMQ drops it for a
+ *  reply frame over max_reply_bytes or a request frame over the daemon's --max-message-bytes
+ *  (before, READMIT_ETIMEDOUT after every retry); readmit_errmsg names both limits. A drop
+ *  on some attempts only (a daemon restart) is retried at once, without waiting out the
+ *  timeout. */
 #define READMIT_ETOOBIG 105
 /** A caller-provided buffer is too small; the size needed was reported. */
 #define READMIT_ERANGE 106

@@ -86,7 +86,8 @@ static void rm_release_payload(void *data, void *hint) {
 /* Outcomes of a bounded wait (sending or receiving). */
 enum {
     RM_WAIT_ERROR = -1, RM_WAIT_TIMEOUT = 0, RM_WAIT_DONE = 1, RM_WAIT_UNAVAILABLE = 2, RM_WAIT_INTERRUPTED = 3,
-    RM_WAIT_REFUSED = 4
+    RM_WAIT_REFUSED = 4,
+    RM_WAIT_DROPPED = 5 /* the connection dropped while a request was out: its reply can never come */
 };
 
 static void rm_link_poll(readmit_client *client, size_t i);
@@ -299,6 +300,7 @@ static void rm_link_poll(readmit_client *client, size_t i) {
         switch (event) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             l->refused = l->handshake_drops = 0;
+            l->ready = 1;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: /* the daemon's ZAP handler said no */
             l->refused = 1;
@@ -336,11 +338,14 @@ static void rm_link_poll(readmit_client *client, size_t i) {
             break;
         case ZMQ_EVENT_CONNECTED:
             l->up = 1;
+            l->ready = 0;
             l->failed = l->lost = l->skip_retry = l->closed = 0;
             p->suspect = 0; /* back in rotation */
             break;
         case ZMQ_EVENT_DISCONNECTED:
             if (l->up) l->lost = 1;
+            if (l->ready) l->drops++; /* not a handshake refused: that is a refusal, above */
+            l->ready = 0;
             l->up = 0;
             l->skip_retry = 1; /* libzmq announces the reconnect it schedules as a retry */
             break;
@@ -419,11 +424,16 @@ int rm_split_wanted(readmit_client *client, size_t n_rows) {
 }
 
 /* Between two slices of a wait on peer i: 0 to keep waiting, or RM_WAIT_REFUSED /
- * RM_WAIT_UNAVAILABLE / RM_WAIT_INTERRUPTED. */
+ * RM_WAIT_UNAVAILABLE / RM_WAIT_DROPPED / RM_WAIT_INTERRUPTED. */
 static int rm_wait_check(readmit_client *client, size_t i) {
     rm_link_poll(client, i);
     if (client->peers[i].link.refused) return RM_WAIT_REFUSED;
     if (client->peers[i].link.failed && !client->peers[i].link.up) return RM_WAIT_UNAVAILABLE;
+    /* A request's reply comes back on the connection it went out on, or never: libzmq drops a
+     * connection whose reply frame is over ZMQ_MAXMSGSIZE (max_reply_bytes), the daemon drops
+     * one whose request frame is over its --max-message-bytes, and a daemon restart drops them
+     * all. Each was a wait to the timeout after every retry. */
+    if (client->peers[i].awaiting && client->peers[i].link.drops != client->peers[i].drops_at_send) return RM_WAIT_DROPPED;
     if (client->interrupt && client->interrupt(client->interrupt_user) != 0) return RM_WAIT_INTERRUPTED;
     return 0;
 }
@@ -644,6 +654,13 @@ static void rm_note_unavailable(char *list, size_t size, const char *endpoint, c
 /* Daemon statuses after which another daemon may well answer: no model (yet), queue full. */
 static int rm_status_elsewhere(int rc) { return rc == READMIT_ENOTREADY || rc == READMIT_EOVERLOADED; }
 
+/* The bytes of a request's frames after the header. */
+static size_t rm_request_bytes(const rm_request *req) {
+    size_t total = 0;
+    for (size_t k = 0; k < req->n_parts; k++) total += req->sizes[k];
+    return total;
+}
+
 /* Holds peer i out of rotation after a timeout there (only worth it with another peer). */
 static void rm_peer_hold(readmit_client *client, size_t i) {
     if (client->n_endpoints < 2) return;
@@ -671,6 +688,8 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
     char unavailable_list[sizeof client->errmsg - 64];
     unavailable_list[0] = '\0'; /* not `= ""`, which clears every byte on every call */
     int rc = READMIT_OK;
+    int dropped = 0;        /* attempts whose connection dropped while the request was out */
+    size_t dropped_at = 0;  /* the endpoint of the last of those */
     rm_peers_refresh(client);
     while (used < attempts) {
         long pick = rm_peer_pick(client, skip);
@@ -688,14 +707,19 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
         atomic_int held;
         atomic_init(&held, 0);
         int zero_copy = 0;
+        rm_link_poll(client, i); /* drops until now are not this request's */
+        p->drops_at_send = p->link.drops;
+        p->awaiting = 1;
         int outcome = rm_send_request(client, i, req, id, deadline, &held, &zero_copy);
         if (outcome == RM_WAIT_DONE) outcome = rm_receive_first(client, i, deadline, reply);
+        p->awaiting = 0;
         if (outcome == RM_WAIT_ERROR) {
             rm_reset(client, i, &held, zero_copy);
             rc = client->errcode;
             goto done;
         }
         if (outcome == RM_WAIT_DONE) {
+            p->lost_request = 0;
             rc = rm_receive_reply(client, i, req->op, id, reply);
             if (zero_copy) {
                 /* The daemon answered, so it read the whole payload; libzmq releases it right
@@ -726,7 +750,11 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
         p->failures++;
         if (outcome == RM_WAIT_UNAVAILABLE || outcome == RM_WAIT_REFUSED) {
             /* A refusal is the endpoint's answer to this client: another daemon may take it. */
-            rm_note_unavailable(unavailable_list, sizeof unavailable_list, endpoint, p->link.reason);
+            char reason[sizeof p->link.reason + 40];
+            snprintf(reason, sizeof reason, "%s%s", p->lost_request && !strstr(p->link.reason, "connection lost") ?
+                     "connection lost, reconnecting: " : "", p->link.reason);
+            p->lost_request = 0;
+            rm_note_unavailable(unavailable_list, sizeof unavailable_list, endpoint, reason);
             if (outcome == RM_WAIT_REFUSED) refused++;
             rm_reset(client, i, &held, zero_copy);
             rm_peer_down(client, i);
@@ -744,17 +772,34 @@ int rm_transport_call(readmit_client *client, const rm_request *req, rm_reply *r
             if (rm_left_ms(call_deadline) == 0) break;
             continue;
         }
-        /* Timed out: the REQ socket cannot send again before a reply, so drop it (Lazy
-         * Pirate) and fail over to another endpoint. */
+        /* Timed out, or the connection dropped under the request: the REQ socket cannot send
+         * again before a reply, so drop it (Lazy Pirate) and fail over to another endpoint (a
+         * drop at once, with no hold: the daemon may well be back). */
         rm_reset(client, i, &held, zero_copy);
-        rm_peer_hold(client, i);
+        if (outcome == RM_WAIT_DROPPED) {
+            dropped++;
+            dropped_at = i;
+            p->lost_request = 1;
+        } else {
+            rm_peer_hold(client, i);
+        }
         used++;
         unavailable = refused = 0;
         unavailable_list[0] = '\0';
         memset(skip, 0, n);
         if (rm_left_ms(call_deadline) == 0) break;
     }
-    if (n == 1)
+    if (dropped > 0 && dropped == used) {
+        /* The same request lost its connection on every attempt: its size, most likely. */
+        char attempts_text[40];
+        if (used == 1) snprintf(attempts_text, sizeof attempts_text, "its one attempt");
+        else snprintf(attempts_text, sizeof attempts_text, "each of %d attempts", used);
+        rc = rm_fail(client, READMIT_ETOOBIG,
+                     "the connection to %s dropped while the request was out, on %s: ZeroMQ drops a connection "
+                     "whose reply frame is over this client's max_reply_bytes (%zu) or whose request frame is over the "
+                     "daemon's --max-message-bytes (this request: %zu bytes in all); otherwise the daemon restarted each time",
+                     client->endpoints[dropped_at], attempts_text, client->max_reply_bytes, rm_request_bytes(req));
+    } else if (n == 1)
         rc = rm_fail(client, READMIT_ETIMEDOUT, "no reply from %s within %d ms (%d attempt%s)", client->endpoints[0],
                      client->timeout_ms, used, used == 1 ? "" : "s");
     else

@@ -416,6 +416,28 @@ static void test_threads(void) {
     free(x), free(want);
 }
 
+/* A request frame over the daemon's --max-message-bytes makes libzmq drop the connection
+ * there. It was READMIT_ETIMEDOUT after every retry (3 x 3 s here); now READMIT_ETOOBIG as soon
+ * as the drop is seen, naming the daemon's limit, and the daemon serves on. */
+static void test_request_over_the_daemons_frame_limit(void) {
+    th_daemon d;
+    CHECK(th_daemon_start(&d, 0, "--max-message-bytes", "4096", (const char *)NULL), "start a daemon with a 4096-byte frame limit");
+    readmit_client *c = th_open(d.endpoint, 3000, 2);
+    size_t rows = 100; /* 100 x nf x 8 bytes: far over 4096 */
+    double *x = malloc(rows * nf * sizeof *x), *risk = malloc(rows * sizeof *risk);
+    th_fill_rows(c, x, rows, nf, 4);
+    long long t0 = th_now_ms();
+    CHECK_RC(c, readmit_score(c, x, rows, nf, risk), READMIT_ETOOBIG);
+    long long took = th_now_ms() - t0;
+    CHECK(took < 3000, "READMIT_ETOOBIG after %lld ms, within one timeout", took);
+    CHECK(strstr(readmit_errmsg(c), "--max-message-bytes") != NULL && strstr(readmit_errmsg(c), "each of 3 attempts") != NULL,
+          "the message names the limit: %s", readmit_errmsg(c));
+    CHECK_RC(c, readmit_score(c, x, 1, nf, risk), READMIT_OK); /* one row fits: the daemon serves on */
+    free(x), free(risk);
+    readmit_close(c);
+    th_daemon_stop(&d);
+}
+
 /* Scores `x` in a forked child with the parent's client (when `use`), then closes it there; the
  * child's exit status says whether it got `want` bit for bit within two seconds. */
 static int fork_and_score(readmit_client *c, const double *x, size_t rows, const double *want, int use) {
@@ -1542,6 +1564,7 @@ int main(void) {
         RUN(test_large_batch);
         RUN(test_threads);
         RUN(test_fork);
+        RUN(test_request_over_the_daemons_frame_limit);
         RUN(test_curve);
         c = client();
         CHECK_RC(c, readmit_has_interval(c, &has_interval), READMIT_OK);

@@ -170,7 +170,30 @@ static void test_malformed_replies(void) {
     expect_rejected(FAKE_EXTRA_FRAMES, 3, READMIT_EPROTO, "extra frames after INFO");
     expect_rejected(FAKE_HUGE, 3, READMIT_ETOOBIG, "reply over max_reply_bytes");
     expect_rejected(FAKE_HUGE, 1, READMIT_ETOOBIG, "SCORE reply over max_reply_bytes");
-    expect_rejected(FAKE_HUGE_FRAME, 3, READMIT_ETIMEDOUT, "one frame over max_reply_bytes (dropped by libzmq)");
+    /* One frame over max_reply_bytes: libzmq drops the connection. That was READMIT_ETIMEDOUT
+     * after every retry; now READMIT_ETOOBIG as soon as the drop is seen, naming the limit. */
+    {
+        readmit_options *o = NULL;
+        readmit_options_new(&o);
+        readmit_options_set_timeout_ms(o, 3000);
+        readmit_options_set_retries(o, 1);
+        readmit_options_set_max_reply_bytes(o, 1 << 20);
+        readmit_client *c = NULL;
+        readmit_open_ex(fake_endpoint(fake), o, &c);
+        readmit_options_free(o);
+        fake_set_mode(fake, FAKE_HUGE_FRAME);
+        size_t nf = 0;
+        long long t0 = th_now_ms();
+        CHECK_RC(c, readmit_n_features(c, &nf), READMIT_ETOOBIG);
+        long long took = th_now_ms() - t0;
+        CHECK(took < 2000, "one frame over max_reply_bytes: READMIT_ETOOBIG after %lld ms, not the 6000 ms of two timeouts", took);
+        CHECK(strstr(readmit_errmsg(c), "dropped while the request was out, on each of 2 attempts") != NULL &&
+                  strstr(readmit_errmsg(c), "max_reply_bytes (1048576)") != NULL,
+              "the message names the drop and the limit: %s", readmit_errmsg(c));
+        fake_set_mode(fake, FAKE_VALID);
+        CHECK_RC(c, score_rc(c, 2), READMIT_OK);
+        readmit_close(c);
+    }
     expect_rejected(FAKE_ERROR_NO_MESSAGE, 1, READMIT_EPROTO, "error reply without message");
     expect_rejected(FAKE_BAD_JSON, 3, READMIT_EPROTO, "INFO not JSON");
     expect_rejected(FAKE_BAD_JSON, 4, READMIT_EPROTO, "HEALTH not JSON");

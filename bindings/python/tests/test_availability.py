@@ -284,3 +284,17 @@ def test_read_curve_key_reads_the_files_readmit_keys_writes(tmp_path):
     with pytest.raises(readmit.DataFileError, match="cannot read the key file") as e:
         readmit.read_curve_key(tmp_path / "absent.pub")
     assert e.value.kind == "unreadable"
+
+
+def test_a_reply_over_max_reply_bytes_is_too_big_at_once(daemon):
+    """libzmq drops the connection of a reply frame over max_reply_bytes: that was a
+    ReadmitTimeout after every retry (here 2 x 3 s); now the call raises as soon as the drop is
+    seen, naming the limit, and the client works again with a larger one."""
+    with readmit.Client(daemon.endpoint, timeout_ms=3000, retries=1, max_reply_bytes=4096) as small:
+        started = time.monotonic()
+        with pytest.raises(readmit.ProtocolError, match=r"dropped while the request was out, on each of 2 attempts.*max_reply_bytes \(4096\)") as caught:
+            small.info()  # INFO's JSON is larger than 4096 bytes
+        assert caught.value.code == 105
+        assert time.monotonic() - started < 3.0
+    with readmit.Client(daemon.endpoint, timeout_ms=3000) as large:
+        assert large.health()["ready"]

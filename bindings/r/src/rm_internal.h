@@ -169,6 +169,8 @@ typedef struct {
     int64_t since_ms;   /* when the current connection attempt began (to tell refusal from silence) */
     int refused;        /* the security handshake failed for good (READMIT_EAUTH); reason says how */
     int handshake_drops; /* CURVE handshakes the daemon closed without a word, in a row */
+    int ready;          /* the current connection's ZeroMQ handshake succeeded */
+    unsigned drops;     /* connections that dropped after their handshake succeeded */
     char reason[200];   /* why the endpoint is unavailable (failed) or refused us (refused) */
 } rm_link;
 
@@ -185,6 +187,9 @@ typedef struct {
     int64_t hold_until;     /* after a timeout: not chosen before this while others are in rotation */
     uint64_t requests;      /* requests (or chunks) answered by this endpoint */
     uint64_t failures;      /* attempts that failed here (unavailable or timed out) */
+    int awaiting;           /* a request is out: a connection drop from now on loses it */
+    unsigned drops_at_send; /* link.drops when that request was sent */
+    int lost_request;       /* the last attempt here ended with its connection dropped */
 } rm_peer;
 
 struct readmit_client {

@@ -291,4 +291,18 @@ test_that("a client read back in another process says its connection did not tra
   expect_false(inherits(err, "readmit_not_connected"))
 })
 
+test_that("a reply over max_reply_bytes is readmit_reply_too_big at once, not a timeout", {
+  skip_without_daemon(daemon)
+  # libzmq drops the connection of a reply frame over the limit: that was readmit_timeout after
+  # every retry (here 2 x 3 s).
+  small <- readmit_connect(daemon$endpoint, timeout_ms = 3000, retries = 1, max_reply_bytes = 4096)
+  on.exit(readmit_close(small))
+  t0 <- Sys.time()
+  err <- tryCatch(readmit_info(small), error = identity) # INFO's JSON is over 4096 bytes
+  expect_lt(as.numeric(Sys.time() - t0, units = "secs"), 3)
+  expect_s3_class(err, c("readmit_reply_too_big", "readmit_client_error", "readmit_error"))
+  expect_identical(err$code, 105L)
+  expect_match(conditionMessage(err), "max_reply_bytes (4096)", fixed = TRUE)
+})
+
 stop_daemon(daemon)
