@@ -271,6 +271,18 @@ static void rm_link_reason(rm_link *l, const char *endpoint, int64_t now) {
     snprintf(l->reason, sizeof l->reason, "%s%s", l->lost ? "connection lost, reconnecting: " : "", why);
 }
 
+/* One more connection of the link closed during its handshake. Three in a row are a refusal:
+ * the peer will not speak ZeroMQ with this client as it is set up. */
+static void rm_link_handshake_dropped(const readmit_client *client, rm_link *l) {
+    if (++l->handshake_drops < RM_HANDSHAKE_DROPS_REFUSED || l->refused) return;
+    l->refused = 1;
+    snprintf(l->reason, sizeof l->reason, "%s",
+             client->curve ? "the peer closed every CURVE handshake: the server public key is not the daemon's, the "
+                             "daemon does not use CURVE, or this is not a readmitd endpoint"
+                           : "the peer closed every ZeroMQ handshake: the daemon requires CURVE (give the client the "
+                             "daemon's public key and a client key pair), or this is not a readmitd endpoint");
+}
+
 /* Reads the monitor events of peer i that arrived (without waiting) into its link. A failed
  * connection attempt while no connection is up marks the endpoint unavailable. */
 static void rm_link_poll(readmit_client *client, size_t i) {
@@ -300,9 +312,10 @@ static void rm_link_poll(readmit_client *client, size_t i) {
         switch (event) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             l->refused = l->handshake_drops = 0;
-            l->ready = 1;
+            l->ready = l->handshake_said = 1;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: /* the daemon's ZAP handler said no */
+            l->handshake_said = 1;
             l->refused = 1;
             if (value == 400)
                 snprintf(l->reason, sizeof l->reason, "%s",
@@ -311,6 +324,7 @@ static void rm_link_poll(readmit_client *client, size_t i) {
                 snprintf(l->reason, sizeof l->reason, "the daemon's authentication failed (ZAP status %u)", (unsigned)value);
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            l->handshake_said = 1;
             if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
                 l->refused = 1;
                 snprintf(l->reason, sizeof l->reason, "%s",
@@ -328,23 +342,27 @@ static void rm_link_poll(readmit_client *client, size_t i) {
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
             /* Whichever side sees a mechanism mismatch first closes: the other may see only
              * this, so a mismatch event, when it comes, words the reason more precisely. */
-            if (++l->handshake_drops < RM_HANDSHAKE_DROPS_REFUSED || l->refused) break;
-            l->refused = 1;
-            snprintf(l->reason, sizeof l->reason, "%s",
-                     client->curve ? "the peer closed every CURVE handshake: the server public key is not the daemon's, the "
-                                     "daemon does not use CURVE, or this is not a readmitd endpoint"
-                                   : "the peer closed every ZeroMQ handshake: the daemon requires CURVE (give the client the "
-                                     "daemon's public key and a client key pair), or this is not a readmitd endpoint");
+            l->handshake_said = 1;
+            rm_link_handshake_dropped(client, l);
             break;
         case ZMQ_EVENT_CONNECTED:
             l->up = 1;
-            l->ready = 0;
+            l->ready = l->handshake_said = 0;
             l->failed = l->lost = l->skip_retry = l->closed = 0;
             p->suspect = 0; /* back in rotation */
             break;
         case ZMQ_EVENT_DISCONNECTED:
             if (l->up) l->lost = 1;
             if (l->ready) l->drops++; /* not a handshake refused: that is a refusal, above */
+            /* A connection closed during the handshake without a handshake event: a CURVE
+             * client's greeting answered by a service that is not ZeroMQ (an HTTP server's
+             * "400 Bad Request") ends so, and libzmq then ends the session for good (a protocol
+             * error is not retried), so the call waited out every timeout. */
+            else if (l->up && !l->handshake_said) {
+                l->failed = 1;
+                snprintf(l->reason, sizeof l->reason, "%s",
+                         "the peer ended the connection during ZeroMQ's handshake without a ZeroMQ answer: is this a readmitd endpoint?");
+            }
             l->ready = 0;
             l->up = 0;
             l->skip_retry = 1; /* libzmq announces the reconnect it schedules as a retry */

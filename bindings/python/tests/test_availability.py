@@ -223,8 +223,8 @@ def test_a_refused_curve_handshake_is_an_authentication_error(tmp_path, daemon):
 
 def test_an_endpoint_that_closes_every_handshake_is_refused_at_once():
     """A TCP service that is not readmitd (it answers the greeting with HTTP and closes) looks to
-    the client like a CURVE daemon that closed the handshake: it says both at once, instead of
-    timing out after every retry."""
+    a plain client like a CURVE daemon that closed the handshake: it says both at once, instead
+    of timing out after every retry. A CURVE client finds it unavailable, as fast."""
     import socket
     import threading
     server = socket.socket()
@@ -257,6 +257,18 @@ def test_an_endpoint_that_closes_every_handshake_is_refused_at_once():
             assert time.monotonic() - t0 < 3
         assert "the peer closed every ZeroMQ handshake: the daemon requires CURVE" in str(e.value), str(e.value)
         assert "or this is not a readmitd endpoint" in str(e.value), str(e.value)
+        # A CURVE client's greeting answered so: libzmq ends the session without a handshake
+        # event and never reconnects, and the call waited out every timeout (15 s).
+        import zmq
+        public, secret = (k.decode() for k in zmq.curve_keypair())
+        server_public = zmq.curve_keypair()[0].decode()
+        with readmit.Client(f"tcp://127.0.0.1:{port}", server_public_key=server_public, client_public_key=public,
+                            client_secret_key=secret) as c:
+            t0 = time.monotonic()
+            with pytest.raises(readmit.UnavailableError, match="ended the connection during ZeroMQ's handshake without "
+                                                               "a ZeroMQ answer: is this a readmitd endpoint"):
+                c.health()
+            assert time.monotonic() - t0 < 3
     finally:
         stop.set()
         thread.join(5)

@@ -170,6 +170,7 @@ typedef struct {
     int refused;        /* the security handshake failed for good (READMIT_EAUTH); reason says how */
     int handshake_drops; /* CURVE handshakes the daemon closed without a word, in a row */
     int ready;          /* the current connection's ZeroMQ handshake succeeded */
+    int handshake_said; /* a handshake event (failed or succeeded) came for the current connection */
     unsigned drops;     /* connections that dropped after their handshake succeeded */
     char reason[200];   /* why the endpoint is unavailable (failed) or refused us (refused) */
 } rm_link;
