@@ -114,16 +114,22 @@ static void test_valid_fake_and_schema(void) {
     readmit_close(c);
 }
 
-/* Each malformed reply: the right code, a message, and the next (valid) call works. */
-static void expect_rejected(fake_mode mode, int op, int want, const char *what) {
+/* A client of the fake daemon accepting replies of up to 1 MiB. */
+static readmit_client *fake_client(int timeout_ms, int retries) {
     readmit_options *o;
     readmit_options_new(&o);
-    readmit_options_set_timeout_ms(o, 1000);
-    readmit_options_set_retries(o, 0);
+    readmit_options_set_timeout_ms(o, timeout_ms);
+    readmit_options_set_retries(o, retries);
     readmit_options_set_max_reply_bytes(o, 1 << 20);
     readmit_client *c = NULL;
     readmit_open_ex(fake_endpoint(fake), o, &c);
     readmit_options_free(o);
+    return c;
+}
+
+/* Each malformed reply: the right code, a message, and the next (valid) call works. */
+static void expect_rejected(fake_mode mode, int op, int want, const char *what) {
+    readmit_client *c = fake_client(1000, 0);
     fake_set_mode(fake, mode);
     int rc;
     if (op == 1) {
@@ -173,14 +179,7 @@ static void test_malformed_replies(void) {
     /* One frame over max_reply_bytes: libzmq drops the connection. That was READMIT_ETIMEDOUT
      * after every retry; now READMIT_ETOOBIG as soon as the drop is seen, naming the limit. */
     {
-        readmit_options *o = NULL;
-        readmit_options_new(&o);
-        readmit_options_set_timeout_ms(o, 3000);
-        readmit_options_set_retries(o, 1);
-        readmit_options_set_max_reply_bytes(o, 1 << 20);
-        readmit_client *c = NULL;
-        readmit_open_ex(fake_endpoint(fake), o, &c);
-        readmit_options_free(o);
+        readmit_client *c = fake_client(3000, 1);
         fake_set_mode(fake, FAKE_HUGE_FRAME);
         size_t nf = 0;
         long long t0 = th_now_ms();
