@@ -75,6 +75,19 @@ public enum FeatureSchemaBuilder {
     }
 
     /// How many of `rows` hold each present text of `column`.
+    /// The categorical features whose `other` text is also a value of their column in the
+    /// training rows (`other: Caucasian`): those rows and the rare levels' share one level,
+    /// which the spec may mean, but more often is a slip (`readmit check` notes it).
+    public static func otherLevelsInData(spec: DatasetSpec, raw: RawFeatures, trainingRows: [Int]) -> [(feature: String, other: String, rows: Int)] {
+        var found: [(feature: String, other: String, rows: Int)] = []
+        for (j, f) in spec.features.enumerated() where f.kind == .categorical {
+            guard let other = f.other, case .texts(let column) = raw.features[j],
+                  let rows = presentCounts(column, rows: trainingRows)[other] else { continue }
+            found.append((f.name, other, rows))
+        }
+        return found
+    }
+
     static func presentCounts(_ column: TextColumn, rows: [Int]) -> [String: Int] {
         var byCode = [Int](repeating: 0, count: column.interned.values.count)
         for r in rows { byCode[Int(column.interned.codes[r])] += 1 }

@@ -107,6 +107,9 @@ struct CheckCommand: ParsableCommand {
                 print("note: \(empty.count == 1 ? "feature" : "features") \(empty.map { "'\($0)'" }.joined(separator: ", ")) \(empty.count == 1 ? "has" : "have") no value in any cohort encounter and cannot inform the model (a categorical one that keeps no level: see its min_count and max_levels)")
             }
             for note in Self.unlearnedLACELevels(spec.lace, schema: schema) { print("note: " + note) }
+            for o in FeatureSchemaBuilder.otherLevelsInData(spec: spec, raw: data.raw, trainingRows: trainingRows) {
+                print("note: feature '\(o.feature)': other: '\(o.other)' is also a value of its column in \(Format.int(o.rows)) training \(o.rows == 1 ? "row" : "rows"), so the rare levels are merged with that level (name 'other' a text the column never holds to keep them apart)")
+            }
             if let note = Self.shortFollowUp(spec, data.records, cohortRows: c.rows) { print("note: " + note) }
             for (i, n) in data.raw.unmatchedEvents.enumerated() where n > 0 {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) match no encounter (empty or unknown \(spec.events[i].encounterID)); they are left out")

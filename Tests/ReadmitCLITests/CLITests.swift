@@ -300,6 +300,12 @@ final class CLITests: XCTestCase {
         let typoCheck = try run(["check", "--dataset", typo, "--data", try write(try subset(300), "d.csv", dir)])
         XCTAssertEqual(typoCheck.status, 0, typoCheck.stderr)
         XCTAssertTrue(typoCheck.stdout.contains("note: references.lace.acute.levels: 'Emergency' is not a level of 'admission_type_id' in the training split, so no stay scores points for it (its levels: 1, "), typoCheck.stdout)
+        // An `other` text that is also a real value merges the rare levels into it, unannounced.
+        let merged = try editedSpec(replacing: "    other: Other            #", with: "    other: Cardiology       #", as: "merged.yaml", in: dir)
+        let mergedCheck = try run(["check", "--dataset", merged, "--data", try write(try subset(3000), "d3k.csv", dir)])
+        XCTAssertEqual(mergedCheck.status, 0, mergedCheck.stderr)
+        XCTAssertTrue(mergedCheck.stdout.contains("note: feature 'medical_specialty': other: 'Cardiology' is also a value of its column in 299 training rows, so the rare levels are merged with that level"), mergedCheck.stdout)
+        XCTAssertFalse(typoCheck.stdout.contains("is also a value of its column"), typoCheck.stdout)
         let negative = try run(["check", "--dataset", spec, "--problems=-1"])
         XCTAssertNotEqual(negative.status, 0)
         XCTAssertTrue(negative.stderr.contains("--problems must be 0 or more, not -1"), negative.stderr)
