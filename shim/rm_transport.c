@@ -110,6 +110,7 @@ static void rm_peer_close(readmit_client *client, size_t i) {
         p->monitor = NULL;
     }
     memset(&p->link, 0, sizeof p->link);
+    p->awaiting = 0;
 }
 
 /* A ZeroMQ context and its sockets do not survive fork(): the child has none of the parent's
@@ -847,7 +848,7 @@ static void rm_flight_fail(readmit_client *client, size_t i, rm_flight *fl, unsi
         rm_peer_down(client, i);
     } else {
         rm_peer_close(client, i);
-        rm_peer_hold(client, i);
+        if (why != RM_WAIT_DROPPED) rm_peer_hold(client, i);
     }
 }
 
@@ -859,10 +860,11 @@ int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *j
     zmq_pollitem_t *items = malloc(n * sizeof *items);
     size_t *item_peer = malloc(n * sizeof *item_peer);
     unsigned char *state = calloc(nc ? nc : 1, 1);
+    unsigned char *drops = calloc(nc ? nc : 1, 1); /* connection drops under each chunk */
     int result = READMIT_OK;
     uint64_t version = 0;
     int have_version = 0;
-    if (!fl || !items || !item_peer || !state) {
+    if (!fl || !items || !item_peer || !state || !drops) {
         result = rm_fail(client, READMIT_ENOMEM, "out of memory splitting a batch into %zu chunks", nc);
         goto out;
     }
@@ -905,6 +907,9 @@ int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *j
             atomic_int held;
             atomic_init(&held, 0);
             int zero_copy = 0; /* stays 0: build() sets req.copy */
+            rm_link_poll(client, i); /* drops until now are not this chunk's */
+            client->peers[i].drops_at_send = client->peers[i].link.drops;
+            client->peers[i].awaiting = 1;
             int w = rm_send_request(client, i, &req, id, deadline, &held, &zero_copy);
             if (job->release) job->release(owned);
             fl[i].chunk = (long)c;
@@ -959,6 +964,7 @@ int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *j
                     continue;
                 }
                 size_t c = (size_t)fl[i].chunk;
+                client->peers[i].awaiting = 0;
                 int rc = rm_receive_reply(client, i, op, fl[i].id, &reply);
                 fl[i].chunk = -1;
                 client->peers[i].requests++;
@@ -990,7 +996,14 @@ int rm_transport_split(readmit_client *client, uint8_t op, const rm_split_job *j
                 result = rm_fail(client, READMIT_EINTERRUPTED, "interrupted waiting for %s", client->endpoints[i]);
                 goto out;
             }
-            if (why == RM_WAIT_UNAVAILABLE || why == RM_WAIT_REFUSED) rm_flight_fail(client, i, fl, state, why);
+            if (why == RM_WAIT_DROPPED && ++drops[fl[i].chunk] >= 2) {
+                /* A chunk that lost its connection twice is most likely too large for a frame
+                 * limit: resending it would only repeat that. The whole call's path reports it. */
+                result = RM_SPLIT_WHOLE;
+                goto out;
+            }
+            if (why == RM_WAIT_UNAVAILABLE || why == RM_WAIT_REFUSED || why == RM_WAIT_DROPPED)
+                rm_flight_fail(client, i, fl, state, why);
             else if (rm_now_ms() >= fl[i].deadline) rm_flight_fail(client, i, fl, state, RM_WAIT_TIMEOUT);
         }
     }
@@ -1002,6 +1015,7 @@ out:
     free(items);
     free(item_peer);
     free(state);
+    free(drops);
     if (result == RM_SPLIT_WHOLE) client->deadline_cap = call_deadline;
     else client->deadline_cap = 0;
     if (result == READMIT_OK) rm_ok(client);

@@ -295,6 +295,39 @@ static void test_split_records_identical(void) {
 /* Two daemons serving two model versions (the fixture model under another id, as during a
  * rolling update): the two chunks of a split batch come back from different versions, so the
  * batch is scored whole on one daemon (a third answer) and carries that one version. */
+/* Chunks over the daemons' --max-message-bytes: libzmq drops each chunk's connection there. A
+ * chunk dropped twice ends the split, and the whole call reports READMIT_ETOOBIG within one
+ * timeout, naming the limits (it waited out the timeouts before), and the daemons serve on. */
+static void test_split_chunks_over_the_frame_limit(void) {
+    th_daemon small[2];
+    int up = th_daemon_start(&small[0], 0, "--max-message-bytes", "4096", (const char *)NULL) &&
+             th_daemon_start(&small[1], 0, "--max-message-bytes", "4096", (const char *)NULL);
+    CHECK(up, "two daemons with a 4096-byte frame limit");
+    if (!up) return;
+    readmit_options *o = NULL;
+    readmit_client *c = NULL;
+    readmit_options_new(&o);
+    readmit_options_set_timeout_ms(o, 5000);
+    readmit_options_set_retries(o, 1);
+    readmit_options_set_split_rows(o, 100);
+    readmit_options_add_endpoint(o, small[0].endpoint);
+    readmit_options_add_endpoint(o, small[1].endpoint);
+    CHECK(readmit_open_ex(NULL, o, &c) == READMIT_OK, "open");
+    readmit_options_free(o);
+    size_t n = 1000; /* chunks of 100 rows: 100 x nf x 8 bytes each, far over 4096 */
+    double *x = rows(n, 9), *risk = malloc(n * sizeof *risk);
+    long long t0 = th_now_ms();
+    CHECK_RC(c, readmit_score(c, x, n, nf, risk), READMIT_ETOOBIG);
+    long long took = th_now_ms() - t0;
+    CHECK(took < 4000 * slack, "READMIT_ETOOBIG after %lld ms, within one timeout", took);
+    CHECK(strstr(readmit_errmsg(c), "--max-message-bytes") != NULL, "names the limit: %s", readmit_errmsg(c));
+    CHECK_RC(c, readmit_score(c, x, 1, nf, risk), READMIT_OK);
+    readmit_close(c);
+    free(x), free(risk);
+    th_daemon_stop(&small[0]);
+    th_daemon_stop(&small[1]);
+}
+
 static void test_split_mixed_versions(void) {
     const char *model = getenv("READMIT_TEST_MODEL");
     if (!model || !*model) model = ".build/fixtures/model.readmit";
@@ -527,6 +560,7 @@ int main(void) {
         RUN(test_split_score_identical);
         RUN(test_split_records_identical);
         RUN(test_split_mixed_versions);
+        RUN(test_split_chunks_over_the_frame_limit);
         RUN(test_killed_mid_run);
         RUN(test_killed_mid_run_split);
         RUN(test_stopped_daemon_is_held_out);
