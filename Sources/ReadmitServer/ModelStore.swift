@@ -103,12 +103,30 @@ public final class ModelStore: @unchecked Sendable {
             "previous_model_id": "\(previous?.servingID ?? "none")",
             "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
         ])
+        if let exposure = Self.openToOtherUsers(path) {
+            logger.warning("\(exposure): any user of this host could replace the model served from the next reload on (chmod o-w)", metadata: ["path": "\(path)"])
+        }
         // Loading parses the booster's JSON and warms the model up; hand the freed memory back
         // to the OS so that the daemon's resident size reflects the model, not the load.
         #if os(Linux)
         _ = glibcMallocTrim(0)
         #endif
         return record(.success(loaded), path: path)
+    }
+
+    /// Whether other users may change the model file or replace it in its folder (a folder
+    /// they may write to without the sticky bit), said in words; nil when neither. Only warned
+    /// about: the risks served are the file's, and the key files' checks refuse outright.
+    static func openToOtherUsers(_ path: String) -> String? {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o002 != 0 {
+            return "the model file can be changed by other users (mode 0\(String(info.st_mode & 0o777, radix: 8)))"
+        }
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        if stat(folder, &info) == 0, info.st_mode & 0o002 != 0, info.st_mode & S_ISVTX == 0 {
+            return "the model file's folder \(folder) can be written by other users (mode 0\(String(info.st_mode & 0o7777, radix: 8)))"
+        }
+        return nil
     }
 
     /// Scores one all-missing row (valid for every schema) through both entry points.

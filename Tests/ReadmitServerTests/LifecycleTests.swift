@@ -162,6 +162,28 @@ final class LifecycleTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: socket))
     }
 
+    /// A model file other users may change, or in a folder they may write to, is served with a
+    /// warning naming it (they could swap the model in at the next reload); a private one is not.
+    func testAModelOtherUsersCanReplaceIsWarnedAbout() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-modelmode-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = dir + "/model.readmit"
+        try FileManager.default.copyItem(atPath: try DaemonProcess.fixtureModel(), toPath: model)
+        chmod(dir, 0o755)
+        for (mode, warned) in [(0o644, false), (0o666, true)] {
+            chmod(model, mode_t(mode))
+            let daemon = try DaemonProcess(arguments: ["--model", model, "--workers", "1"])
+            daemon.stop()
+            XCTAssertEqual(daemon.log.contains("the model file can be changed by other users (mode 0\(String(mode, radix: 8))): any user of this host could replace the model"), warned, daemon.log)
+        }
+        chmod(model, 0o644)
+        chmod(dir, 0o777)
+        let daemon = try DaemonProcess(arguments: ["--model", model, "--workers", "1"])
+        daemon.stop()
+        XCTAssertTrue(daemon.log.contains("the model file's folder \(dir) can be written by other users (mode 0777)"), daemon.log)
+    }
+
     /// A setting that cannot work stops the start with its place named: a config value that does
     /// not read (a drain timeout of "thirty" used to become the default 30 s unannounced), a
     /// row limit of 0 (every SCORE refused by a daemon that looked healthy), a NaN drain timeout
