@@ -304,9 +304,9 @@ def test_a_reply_over_max_reply_bytes_is_too_big_at_once(daemon):
     seen, naming the limit, and the client works again with a larger one."""
     with readmit.Client(daemon.endpoint, timeout_ms=3000, retries=1, max_reply_bytes=4096) as small:
         started = time.monotonic()
-        with pytest.raises(readmit.ProtocolError, match=r"dropped while the request was out, on each of 2 attempts.*max_reply_bytes \(4096\)") as caught:
+        with pytest.raises(readmit.MessageTooLargeError, match=r"dropped while the request was out, on each of 2 attempts.*max_reply_bytes \(4096\)") as caught:
             small.info()  # INFO's JSON is larger than 4096 bytes
-        assert caught.value.code == 105
+        assert caught.value.code == 105 and isinstance(caught.value, readmit.ProtocolError)
         assert time.monotonic() - started < 3.0
     with readmit.Client(daemon.endpoint, timeout_ms=3000) as large:
         assert large.health()["ready"]

@@ -21,7 +21,7 @@ package); errors are :class:`ReadmitError` subclasses carrying the daemon's mess
 """
 from .client import Client, ScoredIntervals, version
 from .errors import (AuthenticationError, DataFileError, DataWarningError, EncodingError, ForbiddenError, IntervalUnavailableError, InvalidArgumentError,
-                     InvalidFeatureError, NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
+                     InvalidFeatureError, MessageTooLargeError, NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
                      ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError,
                      UnavailableError)
 from .io import read_csv, read_records
@@ -42,7 +42,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "Client", "ScoredIntervals", "version", "read_records", "read_csv", "read_curve_key", "ReadmitError", "DataFileError", "ReadmitTimeout",
-    "ReadmitConnectionError", "UnavailableError", "AuthenticationError", "ProtocolError",
+    "ReadmitConnectionError", "UnavailableError", "AuthenticationError", "ProtocolError", "MessageTooLargeError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
     "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning",
     "DataWarningError", "IntervalUnavailableError",

@@ -49,7 +49,7 @@ _ERROR_CLASSES = {
     EAUTH: errors.AuthenticationError,
     EZMQ: errors.ReadmitConnectionError,
     EPROTO: errors.ProtocolError,
-    ETOOBIG: errors.ProtocolError,
+    ETOOBIG: errors.MessageTooLargeError,
     ESTATUS: errors.ProtocolError,
     EINVAL: errors.InvalidArgumentError,
     ENOMEM: errors.ReadmitError,

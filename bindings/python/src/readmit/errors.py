@@ -56,6 +56,12 @@ class ProtocolError(ReadmitError):
     """The daemon's reply was malformed, oversized, or carried an unknown status."""
 
 
+class MessageTooLargeError(ProtocolError):
+    """A reply over the client's ``max_reply_bytes``, or a message ZeroMQ dropped the connection
+    for on every attempt (a reply frame over ``max_reply_bytes``, a request frame over the
+    daemon's ``--max-message-bytes``); the message names both limits (``READMIT_ETOOBIG``)."""
+
+
 class InvalidArgumentError(ReadmitError, ValueError):
     """An argument was rejected before anything was sent (shape, dtype, k, ...)."""
 
