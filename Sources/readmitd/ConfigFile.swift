@@ -5,10 +5,14 @@ import ReadmitFiles
 /// (`model = /var/lib/readmit/model.readmit`, `endpoint = ...` may repeat, `insecure = true`);
 /// `#` starts a comment. Lines end in LF or CRLF; a UTF-8 byte-order mark is skipped. Any other
 /// setting given twice is an error (the last one won unannounced). Flags on the command line
-/// win over the file.
+/// win over the file. A relative path in the file (model, keys, an ipc:// endpoint) is relative
+/// to the file's folder, as Prometheus and Compose read theirs: it was relative to the daemon's
+/// working directory, `/` under systemd, so `model = model.readmit` beside the file failed.
 struct ConfigFile {
     /// Values by flag name, in file order.
     var values: [String: [String]] = [:]
+    /// The folder of the file (absolute), against which relative paths in it are read.
+    var directory: String = FileManager.default.currentDirectoryPath
     /// Where the last value of each name was set (`path:line`), for errors about it.
     var places: [String: String] = [:]
 
@@ -26,6 +30,8 @@ struct ConfigFile {
             throw ConfigError("cannot read config file \(path): \(error.reason)")
         }
         var config = ConfigFile()
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        config.directory = (absolute as NSString).deletingLastPathComponent
         // By Character, "\r\n" is one line break (split on "\n" alone never matched it: a CRLF
         // file was one line, every later setting part of the first value); an editor's BOM is
         // not part of the first name.
@@ -53,6 +59,24 @@ struct ConfigFile {
 
     /// The last value of `name`, if set.
     func string(_ name: String) -> String? { values[name]?.last }
+
+    /// The last value of the path setting `name`, relative paths read against the file's folder.
+    func path(_ name: String) -> String? { string(name).map(resolved) }
+
+    /// The endpoints set in the file, a relative `ipc://` path read against the file's folder
+    /// (`ipc://*` and an abstract `ipc://@name` are left as they are).
+    var endpoints: [String] {
+        (values["endpoint"] ?? []).map { endpoint in
+            guard endpoint.hasPrefix("ipc://") else { return endpoint }
+            let rest = String(endpoint.dropFirst("ipc://".count))
+            guard !rest.isEmpty, rest != "*", !rest.hasPrefix("@"), !rest.hasPrefix("/") else { return endpoint }
+            return "ipc://" + resolved(rest)
+        }
+    }
+
+    private func resolved(_ path: String) -> String {
+        path.isEmpty || path.hasPrefix("/") ? path : directory + "/" + path
+    }
 
     /// `path:line: name = value`, the start of an error about a setting.
     private func place(_ name: String, _ value: String) -> String {

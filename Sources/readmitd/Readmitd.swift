@@ -69,7 +69,7 @@ struct Readmitd: ParsableCommand {
     @Flag(help: "Allow --http on a non-loopback address (the listener has no authentication; it serves no patient data).")
     var httpAllowRemote = false
 
-    @Option(help: "Settings file of 'name = value' lines with these flags' names; flags win.")
+    @Option(help: "Settings file of 'name = value' lines with these flags' names; flags win. Relative paths in it are read against its folder.")
     var config: String?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
@@ -91,8 +91,8 @@ struct Readmitd: ParsableCommand {
         let logger = Logger(label: "readmitd")
 
         var settings = ServerConfiguration()
-        settings.modelPath = model ?? file.string("model")
-        let endpoints = endpoint.isEmpty ? (file.values["endpoint"] ?? []) : endpoint
+        settings.modelPath = model ?? file.path("model")
+        let endpoints = endpoint.isEmpty ? file.endpoints : endpoint
         if !endpoints.isEmpty { settings.endpoints = endpoints }
         settings.workers = try workers ?? file.int("workers") ?? ProcessInfo.processInfo.activeProcessorCount
         settings.maxRows = try maxRows ?? file.int("max-rows") ?? settings.maxRows
@@ -101,8 +101,8 @@ struct Readmitd: ParsableCommand {
         settings.maxQueuedBytes = try maxQueuedBytes ?? file.int("max-queued-bytes") ?? settings.maxQueuedBytes
         settings.maxRepliesPerClient = try maxRepliesPerClient ?? file.int("max-replies-per-client") ?? settings.maxRepliesPerClient
         settings.drainTimeout = try drainTimeout ?? file.seconds("drain-timeout") ?? settings.drainTimeout
-        settings.curveSecretKeyPath = curveSecretKey ?? file.string("curve-secret-key")
-        settings.authorizedKeysDirectory = authorizedKeys ?? file.string("authorized-keys")
+        settings.curveSecretKeyPath = curveSecretKey ?? file.path("curve-secret-key")
+        settings.authorizedKeysDirectory = authorizedKeys ?? file.path("authorized-keys")
         settings.insecure = try insecure || (file.bool("insecure") ?? false)
         settings.allowReloadPath = try allowReloadPath || (file.bool("allow-reload-path") ?? false)
         // libzmq drops the peer of a larger frame, and its client sees only a timeout: 10 bytes

@@ -184,6 +184,23 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(daemon.log.contains("the model file's folder \(dir) can be written by other users (mode 0777)"), daemon.log)
     }
 
+    /// Relative paths in a config file are read against the file's folder: they were read
+    /// against the daemon's working directory (`/` under systemd), so `model = model.readmit`
+    /// beside the file failed to load.
+    func testConfigFilePathsAreRelativeToTheFile() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-relcfg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: try DaemonProcess.fixtureModel(), toPath: dir + "/beside.readmit")
+        try "model = beside.readmit\nendpoint = ipc://beside.sock\nworkers = 1\n".write(toFile: dir + "/readmitd.conf", atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(FileManager.default.currentDirectoryPath, dir)
+        let daemon = try DaemonProcess(arguments: ["--config", dir + "/readmitd.conf"], endpoint: "ipc://\(dir)/beside.sock")
+        defer { daemon.stop() }
+        let reply = try WireClient(endpoint: "ipc://\(dir)/beside.sock").call(RequestEncoder.simple(.health, requestID: 1))
+        XCTAssertEqual(reply.header.status, 0)
+        XCTAssertTrue(daemon.log.contains("path=\(dir)/beside.readmit"), daemon.log)
+    }
+
     /// A setting that cannot work stops the start with its place named: a config value that does
     /// not read (a drain timeout of "thirty" used to become the default 30 s unannounced), a
     /// row limit of 0 (every SCORE refused by a daemon that looked healthy), a NaN drain timeout
