@@ -108,26 +108,16 @@ public struct CurveKeyPair: Sendable, Equatable {
     /// local user could read the key and pose as the daemon. As ssh and PostgreSQL refuse such
     /// a key file, readmitd does, saying how to fix it.
     public static func readSecretKey(path: String) throws(KeyFileError) -> String {
-        var info = stat()
-        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+        if let exposure = FileExposure(path: path), exposure.isRegularFile {
             var open: [String] = []
-            if info.st_mode & 0o004 != 0 { open.append("read by other users") }
-            if !onReadOnlyFileSystem(path) {
-                if info.st_mode & 0o002 != 0 { open.append("changed by other users") }
-                if info.st_mode & 0o020 != 0 { open.append("changed by its group") }
-            }
+            if exposure.othersRead { open.append("read by other users") }
+            if exposure.othersWrite { open.append("changed by other users") }
+            if exposure.groupWrite { open.append("changed by its group") }
             if !open.isEmpty {
-                throw KeyFileError("secret key file \(path) can be \(open.joined(separator: " and ")) (mode 0\(String(info.st_mode & 0o777, radix: 8))): make it private (chmod 600 \(path); in Kubernetes, the secret volume's defaultMode: 0400)")
+                throw KeyFileError("secret key file \(path) can be \(open.joined(separator: " and ")) (mode \(exposure.octal)): make it private (chmod 600 \(path); in Kubernetes, the secret volume's defaultMode: 0400)")
             }
         }
         return try readKey(path: path)
-    }
-
-    /// Whether `path` is on a file system mounted read-only (a Kubernetes secret or configMap
-    /// volume mounted `readOnly`), where the mode's write bits grant nothing.
-    public static func onReadOnlyFileSystem(_ path: String) -> Bool {
-        var info = statvfs()
-        return statvfs(path, &info) == 0 && info.f_flag & UInt(ST_RDONLY) != 0
     }
 
     /// The 32 raw bytes of a Z85 key, or nil if it is not one.

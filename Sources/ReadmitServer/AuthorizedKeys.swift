@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import ReadmitFiles
 import ReadmitKeys
 
 /// The client public keys allowed to connect: every key file in a directory (hidden files
@@ -30,10 +31,8 @@ public struct AuthorizedKeys: Sendable {
     public static func load(directory: String) throws(KeyFileError) -> AuthorizedKeys {
         // A directory any local user may write to lets anyone authorise a key of their own
         // (ssh's StrictModes refuses such an authorized_keys for the same reason).
-        var info = stat()
-        if stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & 0o002 != 0,
-           !CurveKeyPair.onReadOnlyFileSystem(directory) {
-            throw KeyFileError("--authorized-keys directory \(directory) can be written by other users (mode 0\(String(info.st_mode & 0o7777, radix: 8))), so anyone on this host could authorize a key: chmod o-w \(directory)")
+        if let exposure = FileExposure(path: directory), exposure.isDirectory, exposure.othersWrite {
+            throw KeyFileError("--authorized-keys directory \(directory) can be written by other users (mode \(exposure.octal)), so anyone on this host could authorize a key: chmod o-w \(directory)")
         }
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
@@ -45,8 +44,8 @@ public struct AuthorizedKeys: Sendable {
             let path = (directory as NSString).appendingPathComponent(name)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
-            if stat(path, &info) == 0, info.st_mode & 0o002 != 0, !CurveKeyPair.onReadOnlyFileSystem(path) {
-                skipped.append(SkippedFile(name: name, reason: "can be changed by other users (mode 0\(String(info.st_mode & 0o777, radix: 8))), who could put their own key in it: chmod o-w it"))
+            if let exposure = FileExposure(path: path), exposure.othersWrite {
+                skipped.append(SkippedFile(name: name, reason: "can be changed by other users (mode \(exposure.octal)), who could put their own key in it: chmod o-w it"))
                 continue
             }
             guard !CurveKeyPair.holdsSecretKey(path: path) else {

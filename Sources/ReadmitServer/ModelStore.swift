@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReadmitFiles
 import ReadmitCore
 import ReadmitParallel
 
@@ -118,13 +119,12 @@ public final class ModelStore: @unchecked Sendable {
     /// they may write to without the sticky bit), said in words; nil when neither. Only warned
     /// about: the risks served are the file's, and the key files' checks refuse outright.
     static func openToOtherUsers(_ path: String) -> String? {
-        var info = stat()
-        if stat(path, &info) == 0, info.st_mode & 0o002 != 0 {
-            return "the model file can be changed by other users (mode 0\(String(info.st_mode & 0o777, radix: 8)))"
+        if let file = FileExposure(path: path), file.othersWrite {
+            return "the model file can be changed by other users (mode \(file.octal))"
         }
         let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        if stat(folder, &info) == 0, info.st_mode & 0o002 != 0, info.st_mode & S_ISVTX == 0 {
-            return "the model file's folder \(folder) can be written by other users (mode 0\(String(info.st_mode & 0o7777, radix: 8)))"
+        if let exposure = FileExposure(path: folder), exposure.othersWrite, !exposure.sticky {
+            return "the model file's folder \(folder) can be written by other users (mode \(exposure.octal))"
         }
         return nil
     }
