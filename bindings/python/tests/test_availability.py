@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -286,6 +287,15 @@ def test_read_curve_key_reads_the_files_readmit_keys_writes(tmp_path):
     assert (tmp_path / "client.pub").read_text().splitlines()[-1].strip() == public
     import zmq
     assert zmq.curve_public(secret.encode()).decode() == public  # the pair belongs together
+    # A secret key other users can read is read, with a warning pointing at the caller's line
+    # (readmitd refuses such a file for its own key); a public key file of that mode is not.
+    (tmp_path / "client.key").chmod(0o644)
+    with pytest.warns(readmit.ReadmitKeyWarning, match=r"client\.key: this secret key file can be read by other users \(mode 0644\)") as w:
+        assert readmit.read_curve_key(tmp_path / "client.key") == secret
+    assert w[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        readmit.read_curve_key(tmp_path / "client.pub")
     (tmp_path / "broken.pub").write_text("# a comment\n\nnot a key\n")
     with pytest.raises(readmit.DataFileError, match=r"broken\.pub:3: not a 40-character Z85 CURVE key") as e:
         readmit.read_curve_key(tmp_path / "broken.pub")

@@ -11,7 +11,9 @@
 #' @return the key, a string of 40 characters.
 #' @details A file that cannot be read, holds no key, or whose key is not 40 Z85 characters is
 #'   an error of class \code{readmit_data_file_error} with \code{path}, \code{line} and
-#'   \code{kind} (\code{"bad_key"}, \code{"unreadable"}).
+#'   \code{kind} (\code{"bad_key"}, \code{"unreadable"}). A secret key file (marked so by
+#'   \code{readmit keys}) that other users can read is read with a warning of class
+#'   \code{readmit_key_warning}, as readmitd refuses such a file for its own key.
 #' @examples
 #' \dontrun{
 #' cl <- readmit_connect("tcp://10.0.0.5:5555",
@@ -35,6 +37,17 @@ readmit_read_key <- function(path) {
   if (file.size(path) > 65536) fail(NA_integer_, "a key file holds one 40-character key, not over 64 KiB", "bad_key")
   lines <- tryCatch(readLines(path, warn = FALSE, encoding = "UTF-8"),
                     error = function(e) fail(NA_integer_, paste("cannot read the key file:", conditionMessage(e)), "unreadable"))
+  # A secret key file (marked so by `readmit keys`) other users can read: readmitd refuses such
+  # a file for its own key; a client's is read, with a classed warning.
+  if (any(startsWith(lines, "# readmit CURVE secret key"))) {
+    mode <- file.mode(path)
+    if (!is.na(mode) && bitwAnd(as.integer(mode), 4L) != 0L) {
+      warning(structure(class = c("readmit_key_warning", "warning", "condition"), list(
+        message = sprintf("%s: this secret key file can be read by other users (mode 0%s); any of them could pose as its owner: make it private (chmod 600 %s)",
+                          path, format(mode), path),
+        call = call)))
+    }
+  }
   for (i in seq_along(lines)) {
     line <- gsub("^[ \t]+|[ \t\r]+$", "", lines[[i]])
     if (!nzchar(line) || startsWith(line, "#")) next

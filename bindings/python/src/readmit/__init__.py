@@ -22,7 +22,7 @@ package); errors are :class:`ReadmitError` subclasses carrying the daemon's mess
 from .client import Client, ScoredIntervals, version
 from .errors import (AuthenticationError, DataFileError, DataWarningError, EncodingError, ForbiddenError, IntervalUnavailableError, InvalidArgumentError,
                      InvalidFeatureError, MessageTooLargeError, NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
-                     ReadmitEncodingWarning, ReadmitError, ReadmitTimeout, ReloadFailedError, ServerError,
+                     ReadmitEncodingWarning, ReadmitError, ReadmitKeyWarning, ReadmitTimeout, ReloadFailedError, ServerError,
                      UnavailableError)
 from .io import read_csv, read_records
 from .keys import read_curve_key
@@ -44,6 +44,6 @@ __all__ = [
     "Client", "ScoredIntervals", "version", "read_records", "read_csv", "read_curve_key", "ReadmitError", "DataFileError", "ReadmitTimeout",
     "ReadmitConnectionError", "UnavailableError", "AuthenticationError", "ProtocolError", "MessageTooLargeError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
-    "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning",
+    "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning", "ReadmitKeyWarning",
     "DataWarningError", "IntervalUnavailableError",
 ]

@@ -150,6 +150,11 @@ class DataFileError(ReadmitError, ValueError):
         self.kind = kind
 
 
+class ReadmitKeyWarning(UserWarning):
+    """A secret key file (as ``readmit keys`` writes it) that other users can read: any of them
+    could pose as its owner. :func:`readmit.read_curve_key` still returns the key."""
+
+
 class ReadmitDataWarning(UserWarning):
     """Warnings the daemon reported about the data of :meth:`readmit.Client.score_records`
     (unknown levels, absent history or required fields, unused columns, values read as

@@ -88,4 +88,16 @@ test_that("readmit_read_key reads a key file as the daemon does, and names a bad
   expect_error(readmit_read_key(file.path(dir, "empty.pub")), "holds no key", class = "readmit_data_file_error")
   expect_error(readmit_read_key(file.path(dir, "absent.pub")), "cannot read the key file", class = "readmit_data_file_error")
   expect_error(readmit_read_key(c("a", "b")), class = "readmit_invalid_argument")
+  # A secret key file other users can read is read, with a classed warning (readmitd refuses
+  # such a file for its own key); a private one, or a public key of that mode, gives none.
+  secret <- "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+  writeLines(c("# readmit CURVE secret key: keep private", secret), file.path(dir, "client.key"))
+  Sys.chmod(file.path(dir, "client.key"), "0644")
+  expect_warning(got <- readmit_read_key(file.path(dir, "client.key")),
+                 "this secret key file can be read by other users (mode 0644)", fixed = TRUE, class = "readmit_key_warning")
+  expect_identical(got, secret)
+  Sys.chmod(file.path(dir, "client.key"), "0600")
+  expect_no_warning(readmit_read_key(file.path(dir, "client.key")))
+  Sys.chmod(file.path(dir, "server.pub"), "0644")
+  expect_no_warning(readmit_read_key(file.path(dir, "server.pub")))
 })
