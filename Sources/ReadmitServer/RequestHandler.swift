@@ -63,6 +63,11 @@ struct RequestHandler: Sendable {
                 if path != nil && !allowReloadPath {
                     return fail(WireError(.forbidden, "RELOAD with a path needs readmitd --allow-reload-path; send RELOAD without a path to re-read the configured model"))
                 }
+                // A relative path would be read against the daemon's working directory, which
+                // the client neither knows nor chose.
+                if let path, !path.hasPrefix("/") {
+                    return fail(WireError(.badArgument, "RELOAD path '\(path)' is relative: give an absolute path (the daemon would read it against its own working directory)"))
+                }
                 switch store.reload(path: path) {
                 case .success(let loaded):
                     return ok(text("{\"model_version\": \(jsonString(hexVersion(loaded.servingVersion))), \"model_id\": \(jsonString(loaded.servingID))}"),

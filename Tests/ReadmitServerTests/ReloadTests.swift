@@ -101,6 +101,20 @@ final class ReloadTests: XCTestCase {
         XCTAssertEqual(seen.current, versions, "load ran across both models")
     }
 
+    /// A RELOAD path that is relative is refused with BAD_ARGUMENT naming it: the daemon read it
+    /// against its own working directory, which the client does not know.
+    func testARelativeReloadPathIsRefused() throws {
+        let daemon = try DaemonProcess(arguments: ["--model", served, "--workers", "1", "--allow-reload-path"])
+        defer { daemon.stop() }
+        let client = try WireClient(endpoint: daemon.endpoint)
+        let reply = try client.call(RequestEncoder.reload(requestID: 1, path: "b.readmit"))
+        guard case .error(let error) = reply.body else { return XCTFail("a relative path reloaded: \(reply.body)") }
+        XCTAssertEqual(error.status, .badArgument)
+        XCTAssertEqual(error.message, "RELOAD path 'b.readmit' is relative: give an absolute path (the daemon would read it against its own working directory)")
+        XCTAssertEqual(reply.header.modelVersion, modelA.modelVersion)
+        XCTAssertEqual(try client.call(RequestEncoder.reload(requestID: 2, path: pathB)).header.status, 0)
+    }
+
     /// A corrupt file on RELOAD (and on SIGHUP) fails with RELOAD_FAILED; the old model keeps serving.
     func testCorruptModelFileLeavesTheOldModel() throws {
         let daemon = try DaemonProcess(arguments: ["--model", served, "--workers", "1"])
