@@ -63,7 +63,7 @@ public struct PreparedData: Sendable {
             let readmitted = split.labels(group.rows).filter { $0 }.count
             guard readmitted == 0 || readmitted == group.rows.count else { continue }
             let outcome = readmitted == 0 ? "none readmitted" : "every one readmitted"
-            throw DataError(code: .empty, file: file, message: "the cohort is too small to train on: \(group.name) \(group.rows.count) \(group.rows.count == 1 ? "encounter" : "encounters"), \(outcome), and need both outcomes to \(group.purpose) (cohort: \(cohort.labels.count) encounters, \(positives) readmitted; the training split's patients go about 80% to fitting, 10% to validation and 10% to calibration)")
+            throw DataError(code: .empty, file: file, message: "the cohort is too small to train on: \(group.name) \(group.rows.count) \(group.rows.count == 1 ? "encounter" : "encounters"), \(outcome); both outcomes are needed to \(group.purpose) (cohort: \(cohort.labels.count) encounters, \(positives) readmitted; the training split's patients go about 80% to fitting, 10% to validation and 10% to calibration)")
         }
     }
 }

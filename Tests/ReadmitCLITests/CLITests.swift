@@ -146,7 +146,7 @@ final class CLITests: XCTestCase {
         // risk was one constant (test ROC AUC 0.5000, interval 0.5000-0.5000); now it refuses,
         // naming the stage, and `check` says the same.
         let small = try write(try subset(200), "small.csv", dir)
-        let tooSmall = "small.csv: the cohort is too small to train on: the validation patients of the training split hold 15 encounters, none readmitted, and need both outcomes to choose the booster's rounds (cohort: 193 encounters, 16 readmitted;"
+        let tooSmall = "small.csv: the cohort is too small to train on: the validation patients of the training split hold 15 encounters, none readmitted; both outcomes are needed to choose the booster's rounds (cohort: 193 encounters, 16 readmitted;"
         try assertFails(small, tooSmall)
         let smallCheck = try run(["check", "--data", small])
         XCTAssertEqual(smallCheck.status, 1, smallCheck.stderr)
