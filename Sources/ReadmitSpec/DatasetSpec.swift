@@ -124,17 +124,34 @@ public struct ModelCardStatement: Codable, Sendable, Equatable {
 }
 
 /// A subgroup breakdown of the report: the test patients grouped by one feature's value (each
-/// level of a categorical feature, or bands of a numeric one), plus those missing it.
+/// level of a categorical feature, or bands of a numeric one), or by the value of a column the
+/// model does not read (an audit by race or ethnicity that are deliberately not inputs), plus
+/// those missing it. Exactly one of ``feature`` and ``column`` is set.
 public struct SubgroupDefinition: Codable, Sendable, Equatable {
-    /// The feature.
-    public var feature: String
-    /// For a numeric feature: ascending cut points; the groups are `< b1`, `b1 to < b2`, ...,
-    /// `>= bk`. Nil for a categorical feature (one group per level).
+    /// The feature (nil for a column subgroup). Optional since column subgroups: a model file
+    /// of an earlier version stores only this key.
+    public var feature: String?
+    /// A column of ``table`` read as it is written (nil for a feature subgroup).
+    public var column: String?
+    /// The table of ``column`` (nil: the encounter table).
+    public var table: TableRole?
+    /// Ascending cut points; the groups are `< b1`, `b1 to < b2`, ..., `>= bk`. For a numeric
+    /// feature, or a column of numbers. Nil: one group per level (or per distinct text).
     public var bands: [Double]?
 
-    /// Creates a definition.
+    /// The feature's or the column's name, as reports and `metrics.json` show it.
+    public var name: String { feature ?? column ?? "" }
+
+    /// A subgroup by a feature of the spec.
     public init(feature: String, bands: [Double]? = nil) {
         self.feature = feature
+        self.bands = bands
+    }
+
+    /// A subgroup by a column the model need not read.
+    public init(column: String, table: TableRole = .encounters, bands: [Double]? = nil) {
+        self.column = column
+        self.table = table == .encounters ? nil : table
         self.bands = bands
     }
 }

@@ -369,7 +369,21 @@ final class NodeReader {
                             bands?.append(b)
                         }
                     }
-                    subgroups?.append(SubgroupDefinition(feature: try o.requireString("feature"), bands: bands))
+                    // A feature of the spec, or a column the model need not read (its table
+                    // then, `table`, is read only here: with `feature` it is an unknown key).
+                    switch (o.has("feature"), o.has("column")) {
+                    case (true, true):
+                        throw error(.badValue, o.sub("column"), o.node, "give either 'feature' or 'column', not both")
+                    case (false, true):
+                        subgroups?.append(SubgroupDefinition(column: try o.requireString("column"),
+                                                             table: try o.choice("table", TableRole.self) ?? .encounters, bands: bands))
+                    case (true, false), (false, false):
+                        if !o.has("feature") && o.pairs.allSatisfy({ editDistance($0.key, "feature", atMost: 2) == nil }) {
+                            throw error(.missingKey, o.sub("feature"), o.node,
+                                        "a subgroup needs 'feature' (a feature of this spec) or 'column' (a column of the encounters or patients table)")
+                        }
+                        subgroups?.append(SubgroupDefinition(feature: try o.requireString("feature"), bands: bands))
+                    }
                     try o.finish()
                 }
             }

@@ -151,19 +151,27 @@ struct SpecValidator {
         var seenSubgroups = Set<String>()
         for (i, group) in (spec.reportSubgroups ?? []).enumerated() {
             let key = "report.subgroups[\(i)]"
-            guard let feature = spec.feature(named: group.feature) else { throw fail(key, "no feature is called '\(group.feature)'") }
-            guard seenSubgroups.insert(group.feature).inserted else { throw fail(key, "feature '\(group.feature)' is listed twice") }
+            guard seenSubgroups.insert(group.name).inserted else { throw fail(key, "'\(group.name)' is listed twice") }
+            if let bands = group.bands {
+                guard !bands.isEmpty else { throw fail("\(key).bands", "give at least one cut point, or leave 'bands' out") }
+                guard zip(bands, bands.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                    throw fail(key, "bands of '\(group.name)' must be strictly ascending")
+                }
+            }
+            guard let name = group.feature else {
+                // A column: its texts are read from the table when training reads the data.
+                if group.table == .patients && spec.patients == nil {
+                    throw fail("\(key).table", "'patients' names the patients table, which this spec does not declare")
+                }
+                continue
+            }
+            guard let feature = spec.feature(named: name) else { throw fail(key, "no feature is called '\(name)' (a column the model does not read is given as 'column')") }
             // Categorical kinds are grouped by level; the others are numbers, grouped by bands.
             let byLevel: Set<FeatureDefinition.Kind> = [.categorical, .ordinal, .diagnosis]
             if byLevel.contains(feature.kind) {
-                if group.bands != nil { throw fail(key, "feature '\(group.feature)' is \(feature.kind.rawValue): grouped by its levels, without bands") }
-            } else {
-                guard let bands = group.bands, !bands.isEmpty else {
-                    throw fail(key, "feature '\(group.feature)' is \(feature.kind.rawValue): give bands (ascending cut points)")
-                }
-                guard zip(bands, bands.dropFirst()).allSatisfy({ $0 < $1 }) else {
-                    throw fail(key, "bands of '\(group.feature)' must be strictly ascending")
-                }
+                if group.bands != nil { throw fail(key, "feature '\(name)' is \(feature.kind.rawValue): grouped by its levels, without bands") }
+            } else if group.bands == nil {
+                throw fail(key, "feature '\(name)' is \(feature.kind.rawValue): give bands (ascending cut points)")
             }
         }
     }

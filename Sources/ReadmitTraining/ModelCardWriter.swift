@@ -89,7 +89,7 @@ enum ModelCardWriter {
             // The range over groups large enough to say something; the report lists them all.
             let rated = s.groups.filter { $0.rocAUC.isFinite && $0.events >= Self.smallGroupEvents }
             guard let low = rated.min(by: { $0.rocAUC < $1.rocAUC }), let high = rated.max(by: { $0.rocAUC < $1.rocAUC }) else { continue }
-            figures.append("By \(s.feature), over the \(rated.count) of \(s.groups.count) groups with at least \(Self.smallGroupEvents) readmissions: ROC AUC from \(fixed(low.rocAUC, 3)) (\(low.name), n \(count(low.count))) to \(fixed(high.rocAUC, 3)) (\(high.name), n \(count(high.count))).")
+            figures.append("By \(s.name), over the \(rated.count) of \(s.groups.count) groups with at least \(Self.smallGroupEvents) readmissions: ROC AUC from \(fixed(low.rocAUC, 3)) (\(low.name), n \(count(low.count))) to \(fixed(high.rocAUC, 3)) (\(high.name), n \(count(high.count))).")
         }
         sections.append(.init(title: "Performance on the test patients", items: figures))
 
@@ -97,7 +97,7 @@ enum ModelCardWriter {
 
         var limits = stated.limitations
         limits.append(f.clinical.atypicality.verdict)
-        let small = f.subgroups.flatMap { s in s.groups.filter { $0.events < Self.smallGroupEvents }.map { "\(s.feature) \($0.name)" } }
+        let small = f.subgroups.flatMap { s in s.groups.filter { $0.events < Self.smallGroupEvents }.map { "\(s.name) \($0.name)" } }
         if !small.isEmpty {
             limits.append("Subgroups with fewer than \(Self.smallGroupEvents) readmissions have wide intervals and say little: \(small.joined(separator: ", ")).")
         }

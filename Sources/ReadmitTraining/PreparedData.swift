@@ -19,6 +19,8 @@ public struct PreparedData: Sendable {
     public let raw: RawFeatures
     /// Lenient reading: each row's first problem (rows with one leave the cohort).
     public let errors: RowErrors
+    /// The columns of the report's column subgroups (`report.subgroups` with `column`).
+    public let subgroupColumns: [SubgroupColumn]
 
     /// The spec.
     public var spec: DatasetSpec { tables.spec }
@@ -36,6 +38,8 @@ public struct PreparedData: Sendable {
         self.labels = labels
         cohort = try Cohort(tables: tables, records: records, labels: labels)
         self.errors = errors
+        // Read before training, so that a misnamed column stops `train` (and `check`) at once.
+        subgroupColumns = try SubgroupColumn.all(tables: tables, patientRow: records.patientRow)
     }
 
     /// Checks that the cohort can be trained on: encounters on both sides of the split, and

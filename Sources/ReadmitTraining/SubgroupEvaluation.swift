@@ -2,10 +2,12 @@ import ReadmitParallel
 import ReadmitFeatures
 import ReadmitModels
 import ReadmitSpec
+import ReadmitTables
 
 /// Performance and calibration of the served risk in each subgroup the spec declares
-/// (`report.subgroups`): the test patients grouped by one feature's level or band, those
-/// missing it in a group of their own. Every group is reported, however small, with
+/// (`report.subgroups`): the test patients grouped by one feature's level or band, or by the
+/// texts (or bands) of a column the model need not read, those missing it in a group of their
+/// own. Every group is reported, however small, with
 /// patient-bootstrap 95% intervals of its ROC AUC and calibration-in-the-large.
 public struct SubgroupEvaluation: Sendable {
     /// One group.
@@ -24,45 +26,83 @@ public struct SubgroupEvaluation: Sendable {
         public var intercept: Double, interceptInterval: (low: Double, high: Double)
     }
 
-    /// The feature.
-    public var feature: String
+    /// The feature's or the column's name.
+    public var name: String
+    /// Whether the groups are a column's values (a column the model need not read) rather
+    /// than a feature's.
+    public var isColumn: Bool
+    /// The column's table (nil for a feature, or the encounter table).
+    public var table: TableRole?
     /// Its groups: levels (or bands) in order, then `missing` when any row lacks the feature.
     public var groups: [Group]
 
-    /// Evaluates every declared subgroup present in `schema` (one thread per subgroup).
-    public static func all(_ definitions: [SubgroupDefinition], schema: FeatureSchema, x: FeatureMatrix, risk: [Double], labels: [Bool],
-                    patients: [Int], replicates: Int, seed: UInt64) -> [SubgroupEvaluation] {
-        let present = definitions.filter { schema.index(of: $0.feature) != nil }
+    /// Evaluates every declared subgroup present in `schema` or in `columns` (one thread per
+    /// subgroup). `tableRows` gives each evaluated row's encounter-table row, where `columns`
+    /// are read.
+    public static func all(_ definitions: [SubgroupDefinition], schema: FeatureSchema, x: FeatureMatrix,
+                           columns: [SubgroupColumn] = [], tableRows: [Int] = [], risk: [Double], labels: [Bool],
+                           patients: [Int], replicates: Int, seed: UInt64) -> [SubgroupEvaluation] {
+        let present: [(definition: SubgroupDefinition, column: SubgroupColumn?)] = definitions.enumerated().compactMap { k, d in
+            if d.feature != nil { return schema.index(of: d.name) != nil ? (d, nil) : nil }
+            return columns.first { $0.index == k }.map { (d, $0) }
+        }
         return concurrentMap(present.count) { k in
-            SubgroupEvaluation(present[k], schema: schema, x: x, risk: risk, labels: labels, patients: patients,
-                               replicates: replicates, seed: seed &+ UInt64(k))
+            SubgroupEvaluation(present[k].definition, column: present[k].column, schema: schema, x: x, tableRows: tableRows, risk: risk,
+                               labels: labels, patients: patients, replicates: replicates, seed: seed &+ UInt64(k))
         }.compactMap { $0 }
     }
 
-    /// Evaluates one subgroup definition; nil when the feature is not in `schema`.
-    init?(_ definition: SubgroupDefinition, schema: FeatureSchema, x: FeatureMatrix, risk: [Double], labels: [Bool], patients: [Int],
-          replicates: Int, seed: UInt64) {
-        guard let j = schema.index(of: definition.feature) else { return nil }
-        precondition(x.rows == risk.count && risk.count == labels.count && labels.count == patients.count)
-        feature = definition.feature
-        let spec = schema.features[j]
-        var names: [String]
-        var groupOf: (Double) -> Int
+    /// The group of each row (`names.count`: missing) and the groups' names.
+    private static func assign(_ definition: SubgroupDefinition, column: SubgroupColumn?, schema: FeatureSchema, x: FeatureMatrix,
+                               tableRows: [Int]) -> (names: [String], group: [Int])? {
+        var names: [String] = []
+        var bandOf: ((Double) -> Int)?
         if let bands = definition.bands {
             func f(_ b: Double) -> String { b == b.rounded() && abs(b) < 1e15 ? String(Int(b)) : String(b) }
             names = ["< \(f(bands[0]))"] + zip(bands, bands.dropFirst()).map { "\(f($0)) to < \(f($1))" } + [">= \(f(bands[bands.count - 1]))"]
-            groupOf = { v in bands.firstIndex { v < $0 } ?? bands.count }
-        } else {
-            names = spec.levels
-            groupOf = { v in Int(v) }
+            bandOf = { v in bands.firstIndex { v < $0 } ?? bands.count }
         }
+        if let column {
+            precondition(tableRows.count == x.rows)
+            let texts = tableRows.map { column.text(row: $0) }
+            if let bandOf {
+                // A present text that is not a number has a group of its own, after the bands.
+                let notANumber = names.count
+                names.append("not a number")
+                let group = texts.map { t -> Int in
+                    guard let t else { return notANumber + 1 }
+                    guard let v = Double(t), !v.isNaN else { return notANumber }
+                    return bandOf(v)
+                }
+                return (names, group)
+            }
+            names = Set(texts.compactMap { $0 }).sorted()
+            let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+            return (names, texts.map { $0.flatMap { index[$0] } ?? names.count })
+        }
+        guard let j = schema.index(of: definition.name) else { return nil }
+        let levels = schema.features[j].levels
+        if bandOf == nil { names = levels }
+        let group = (0..<x.rows).map { r -> Int in
+            let v = x.values[r * x.columns + j]
+            if v.isNaN { return names.count }
+            if let bandOf { return bandOf(v) }
+            return v >= 0 && v < Double(names.count) ? Int(v) : names.count
+        }
+        return (names, group)
+    }
+
+    /// Evaluates one subgroup definition; nil when its feature is not in `schema`.
+    init?(_ definition: SubgroupDefinition, column: SubgroupColumn?, schema: FeatureSchema, x: FeatureMatrix, tableRows: [Int],
+          risk: [Double], labels: [Bool], patients: [Int], replicates: Int, seed: UInt64) {
+        precondition(x.rows == risk.count && risk.count == labels.count && labels.count == patients.count)
+        guard case (var names, let group)? = Self.assign(definition, column: column, schema: schema, x: x, tableRows: tableRows) else { return nil }
+        name = definition.name
+        isColumn = column != nil
+        table = column == nil ? nil : definition.table
         let missingGroup = names.count
         var members = [[Int]](repeating: [], count: names.count + 1)
-        for r in 0..<x.rows {
-            let v = x.values[r * x.columns + j]
-            let g = v.isNaN ? missingGroup : groupOf(v)
-            members[(0..<names.count).contains(g) ? g : missingGroup].append(r)
-        }
+        for (r, g) in group.enumerated() { members[g].append(r) }
         names.append("missing")
         if members[missingGroup].isEmpty { members.removeLast(); names.removeLast() }
         // Empty levels are dropped (a level of the training data no test patient has); small

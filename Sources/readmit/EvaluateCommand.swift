@@ -48,6 +48,9 @@ struct EvaluateCommand: ParsableCommand {
             let tables = try DatasetTables(spec: loaded.parameters.dataset, folders: [folder], encountersFile: data)
             let encoded = try EncodedRows(tables: tables, schema: loaded.schema, requireLabel: true, strict: true)
             let cohort = try Cohort(tables: tables, records: encoded.records, labels: encoded.labels)
+            // A column subgroup this extract lacks is left out with a note: it breaks the
+            // figures down, it does not decide them.
+            let (columns, skipped) = SubgroupColumn.available(tables: tables, patientRow: encoded.records.patientRow)
             let keep = cohort.rows.indices.filter { !testSplit || cohort.isTest[$0] }
             guard !cohort.rows.isEmpty else { throw ValidationError("no eligible encounters to evaluate in \(data)") }
             guard !keep.isEmpty else {
@@ -83,10 +86,12 @@ struct EvaluateCommand: ParsableCommand {
             print("atypicality: \(clinical.atypicality.verdict)")
             if let interval = clinical.interval { print("risk intervals: \(interval.verdict)") }
             // By the subgroups the model's spec declares, as the training report shows them.
-            let subgroups = SubgroupEvaluation.all(loaded.parameters.dataset.reportSubgroups ?? [], schema: loaded.schema, x: x, risk: risk, labels: labels,
+            let subgroups = SubgroupEvaluation.all(loaded.parameters.dataset.reportSubgroups ?? [], schema: loaded.schema, x: x,
+                                                   columns: columns, tableRows: keep.map { cohort.rows[$0] }, risk: risk, labels: labels,
                                                    patients: keep.map { cohort.patients[$0] }, replicates: replicates, seed: 43)
+            for error in skipped { print("note: no breakdown by this column: \(error)") }
             for s in subgroups {
-                print("by \(s.feature): " + s.groups.map { g in
+                print("by \(s.name)\(s.isColumn ? " (column)" : ""): " + s.groups.map { g in
                     "\(g.name) n \(Format.int(g.count)), observed \(Format.f(g.observedRate, 3)), predicted \(Format.f(g.meanPredicted, 3)), ROC AUC \(Format.f(g.rocAUC))"
                 }.joined(separator: "; "))
             }
@@ -102,7 +107,8 @@ struct EvaluateCommand: ParsableCommand {
                                              "risk_model": model, "first_encounter": ["risk_model": MetricsJSON.metrics(first)],
                                              "decision_curve": MetricsJSON.decisionCurve(clinical), "atypicality_validation": MetricsJSON.atypicality(clinical),
                                              "interval_validation": MetricsJSON.intervalValidation(clinical) ?? NSNull(),
-                                             "subgroups": MetricsJSON.subgroups(subgroups)]
+                                             "subgroups": MetricsJSON.subgroups(subgroups),
+                                             "subgroups_left_out": skipped.map { ["column": $0.column ?? "", "reason": $0.description] }]
                 let bytes = try JSONSerialization.data(withJSONObject: MetricsJSON.sanitized(object), options: [.prettyPrinted, .sortedKeys])
                 try OutputFile.write(bytes: Array(bytes), to: json)
             }

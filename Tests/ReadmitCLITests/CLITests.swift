@@ -254,6 +254,78 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(r.stderr.contains(says), r.stderr)
     }
 
+    /// A subgroup by a column the model does not read: a misnamed column, or one of ids, stops
+    /// `check` and `train` before anything is trained, naming the spec key; a patients-table
+    /// column is read through the patient; `evaluate` breaks its figures down the same way.
+    func testSubgroupColumnsAreReadAsWrittenAndChecked() throws {
+        let dir = temporaryDirectory()
+        let mimicData = Self.root.deletingLastPathComponent().appendingPathComponent("shared/data/mimic-iv-demo").path
+        let shipped = try String(contentsOfFile: Self.mimicSpecPath, encoding: .utf8)
+        XCTAssertTrue(shipped.contains("    - {column: race}\n"))
+        func spec(_ entry: String, _ name: String, renamingGender: Bool = false) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            var text = shipped.replacingOccurrences(of: "    - {column: race}\n", with: "    - \(entry)\n")
+            if renamingGender {  // a feature and a column of one name would be one table twice
+                text = text.replacingOccurrences(of: "{name: gender, kind: categorical", with: "{name: sex, kind: categorical")
+                    .replacingOccurrences(of: "{feature: gender}", with: "{feature: sex}")
+            }
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let misnamed = try spec("{column: ethnicity}", "misnamed.yaml")
+        for command in ["check", "train"] {
+            let out = dir.appendingPathComponent("out-\(command)")
+            let r = try run([command, "--dataset", misnamed, "--data-dir", mimicData] + (command == "train" ? ["--out", out.path, "--quick"] : []))
+            XCTAssertEqual(r.status, 1, command)
+            XCTAssertTrue((r.stdout + r.stderr).contains("admissions.csv.gz:1: column 'ethnicity': column 'ethnicity' (spec key report.subgroups[3].column) is not in the header"),
+                          command + ": " + r.stdout + r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("model.readmit").path))
+        }
+        let ids = try run(["check", "--dataset", try spec("{column: hadm_id}", "ids.yaml"), "--data-dir", mimicData])
+        XCTAssertEqual(ids.status, 1)
+        XCTAssertTrue((ids.stdout + ids.stderr).contains("column 'hadm_id' (spec key report.subgroups[3].column) holds 275 distinct values; a subgroup column may hold at most 50"),
+                      ids.stdout + ids.stderr)
+        XCTAssertTrue((try run(["check", "--dataset", try spec("{column: gender, table: patients}", "twice.yaml"), "--data-dir", mimicData])).stderr
+            .contains("key 'report.subgroups[3]': 'gender' is listed twice"))
+        // The patients table's gender, through each admission's patient: the feature's groups.
+        let out = dir.appendingPathComponent("patients")
+        let trained = try run(["train", "--dataset", try spec("{column: gender, table: patients}\n    - {column: race}", "patients.yaml", renamingGender: true),
+                               "--data-dir", mimicData, "--out", out.path, "--quick", "--no-ablation"])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [String: Any]
+        let subgroups = metrics?["subgroups"] as? [[String: Any]] ?? []
+        XCTAssertEqual(subgroups.count, 5)
+        func groups(_ s: [String: Any]) -> [String] { (s["groups"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? ""):\($0["n"] ?? ""):\($0["events"] ?? "")" } }
+        XCTAssertEqual(subgroups.count > 3 ? subgroups[3]["table"] as? String : nil, "patients")
+        XCTAssertEqual(subgroups.count > 3 ? groups(subgroups[3]) : [], groups(subgroups[0]))  // gender column == gender feature
+        // `evaluate` on the same tables, test split: the same groups, printed and in its JSON.
+        let json = dir.appendingPathComponent("evaluate.json").path
+        let evaluated = try run(["evaluate", "--model", out.appendingPathComponent("model.readmit").path,
+                                 "--data", mimicData + "/hosp/admissions.csv.gz", "--data-dir", mimicData, "--test-split", "--replicates", "50", "--json", json])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        XCTAssertTrue(evaluated.stdout.contains("by race (column): BLACK/AFRICAN AMERICAN n 12,"), evaluated.stdout)
+        let external = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        let externalRace = (external?["subgroups"] as? [[String: Any]])?.first { $0["column"] as? String == "race" }
+        XCTAssertEqual(externalRace.map(groups), subgroups.last.map(groups))
+        // An extract without the column (another hospital's): evaluated all the same, the
+        // breakdown left out with a note naming the column.
+        let admissions = String(decoding: try CompressedFile.readAll(path: mimicData + "/hosp/admissions.csv.gz"), as: UTF8.self)
+        let lines = admissions.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let race = try XCTUnwrap(lines.first?.firstIndex(of: "race"))
+        let noRace = try write(lines.map { fields in fields.enumerated().filter { $0.offset != race }.map { String($0.element) }.joined(separator: ",") },
+                               "admissions.csv", dir)
+        let noRaceJSON = dir.appendingPathComponent("no-race.json").path
+        let without = try run(["evaluate", "--model", out.appendingPathComponent("model.readmit").path, "--data", noRace, "--data-dir", mimicData,
+                               "--test-split", "--replicates", "20", "--json", noRaceJSON])
+        XCTAssertEqual(without.status, 0, without.stderr)
+        XCTAssertTrue(without.stdout.contains("note: no breakdown by this column: \(noRace):1: column 'race': column 'race' (spec key report.subgroups[4].column) is not in the header"),
+                      without.stdout)
+        XCTAssertTrue(without.stdout.contains("by gender (column): F n 48,") && !without.stdout.contains("by race"), without.stdout)
+        let leftOut = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: noRaceJSON))) as? [String: Any])?["subgroups_left_out"] as? [[String: Any]]
+        XCTAssertEqual(leftOut?.map { $0["column"] as? String }, ["race"])
+        XCTAssertEqual((external?["subgroups_left_out"] as? [Any])?.count, 0)
+    }
+
     /// `readmit check` reads both shipped specs without training and reports the cohort.
     func testCheckReportsBothShippedDatasets() throws {
         let diabetes = try run(["check", "--dataset", Self.specPath])
@@ -362,14 +434,22 @@ final class CLITests: XCTestCase {
         XCTAssertNotNil(atypicality?["verdict"] as? String)
         // Subgroups as the spec declares them: every test encounter in one group of each.
         let subgroups = metrics?["subgroups"] as? [[String: Any]]
-        XCTAssertEqual(subgroups?.map { $0["feature"] as? String ?? "" }, ["gender", "insurance", "age"])
+        // Race is not a feature of this spec: its subgroup reads the admissions table's column.
+        XCTAssertEqual(subgroups?.map { ($0["feature"] ?? $0["column"]) as? String ?? "" }, ["gender", "insurance", "age", "race"])
+        XCTAssertEqual(subgroups?.last?["column"] as? String, "race")
+        XCTAssertEqual(subgroups?.last?["table"] as? String, "encounters")
+        XCTAssertNil(subgroups?.last?["feature"])
         for s in subgroups ?? [] {
             let groups = s["groups"] as? [[String: Any]] ?? []
-            XCTAssertEqual(groups.map { $0["n"] as? Int ?? 0 }.reduce(0, +), 65, "\(s["feature"] ?? "")")
+            XCTAssertEqual(groups.map { $0["n"] as? Int ?? 0 }.reduce(0, +), 65, "\(s["feature"] ?? s["column"] ?? "")")
             XCTAssertTrue(groups.allSatisfy { ($0["roc_auc_ci95"] as? [Any])?.count == 2 })
         }
-        XCTAssertEqual((subgroups?.last?["groups"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.first, "< 45")
+        XCTAssertEqual((subgroups?[2]["groups"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.first, "< 45")
+        // The column's texts as written, in order; the demo's test admissions hold these six.
+        XCTAssertEqual((subgroups?.last?["groups"] as? [[String: Any]])?.compactMap { $0["name"] as? String },
+                       ["BLACK/AFRICAN AMERICAN", "HISPANIC/LATINO - SALVADORAN", "OTHER", "UNABLE TO OBTAIN", "UNKNOWN", "WHITE"])
         let html = try String(contentsOf: dir.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<h3>By race <span class=\"small\">(grouped by the encounters table's column as written)</span></h3>"))
         XCTAssertTrue(html.contains("id=\"clinical\"") && html.contains("id=\"fig-decision_curve\"") && html.contains("id=\"fig-subgroups\""))
         // The ablation: without report.ablation in its spec, one group per feature kind, each a
         // real refit (its own figures, the difference from the served model stated).

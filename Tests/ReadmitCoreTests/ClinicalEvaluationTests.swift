@@ -118,7 +118,7 @@ final class SubgroupEvaluationTests: XCTestCase {
         let out = SubgroupEvaluation.all([SubgroupDefinition(feature: "sex"), SubgroupDefinition(feature: "age", bands: [45, 65]),
                                           SubgroupDefinition(feature: "absent")],
                                          schema: schema, x: x, risk: risk, labels: labels, patients: patients, replicates: 20, seed: 3)
-        XCTAssertEqual(out.map(\.feature), ["sex", "age"])
+        XCTAssertEqual(out.map(\.name), ["sex", "age"])
         let bySex = out[0].groups
         XCTAssertEqual(bySex.map(\.name), ["F", "M", "missing"])  // X has no test patient: dropped
         XCTAssertEqual(bySex.map(\.count), [3, 4, 1])
@@ -130,5 +130,37 @@ final class SubgroupEvaluationTests: XCTestCase {
         XCTAssertEqual(byAge.map(\.name), ["< 45", "45 to < 65", ">= 65", "missing"])
         XCTAssertEqual(byAge.map(\.count), [2, 2, 3, 1])  // 30, 10 | 50, 64.9 | 70, 90, 65 | nan
         XCTAssertEqual(byAge.map(\.count).reduce(0, +), 8)
+    }
+
+    /// A column's groups: its texts as written, sorted, the missing (a missing token, or no
+    /// row of the patients table) last; with bands, its numbers banded and a text that is not a
+    /// number in a group of its own. Rows are found through their encounter-table rows.
+    func testGroupsByAColumnTheModelDoesNotRead() {
+        let schema = FeatureSchema(features: [FeatureSpec(name: "age", kind: .numeric, source: "age", transform: .number, missing: "nan", description: "")])
+        // Table rows 0..5: race White, Black, ?, White, Asian, Black; the 6 evaluated rows are table rows 3 1 0 2 5 1.
+        let race = TextColumn(InternedColumn(values: ["White", "Black", "?", "Asian"], codes: [0, 1, 2, 0, 3, 1]), isMissing: [false, false, true, false])
+        let bmi = TextColumn(InternedColumn(values: ["31.5", "22", "", "n/a"], codes: [0, 1, 2, 3, 0, 1]), isMissing: [false, false, true, false])
+        // Via the patients table: encounter row -> patient row (-1: none).
+        let ethnicity = TextColumn(InternedColumn(values: ["Hispanic", "Not Hispanic"], codes: [0, 1]), isMissing: [false, false])
+        let definitions = [SubgroupDefinition(column: "race"), SubgroupDefinition(column: "bmi", bands: [30]),
+                           SubgroupDefinition(column: "ethnicity", table: .patients), SubgroupDefinition(column: "unread")]
+        let columns = [SubgroupColumn(index: 0, definition: definitions[0], texts: race, patientRow: nil),
+                       SubgroupColumn(index: 1, definition: definitions[1], texts: bmi, patientRow: nil),
+                       SubgroupColumn(index: 2, definition: definitions[2], texts: ethnicity, patientRow: [0, 1, -1, 1, 0, 0])]
+        let x = FeatureMatrix(rows: 6, columns: 1, values: [Double](repeating: 50, count: 6))
+        let out = SubgroupEvaluation.all(definitions, schema: schema, x: x, columns: columns, tableRows: [3, 1, 0, 2, 5, 1],
+                                         risk: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], labels: [false, true, false, true, true, false],
+                                         patients: Array(0..<6), replicates: 10, seed: 1)
+        XCTAssertEqual(out.map(\.name), ["race", "bmi", "ethnicity"])  // a column nobody read is left out, as an absent feature is
+        XCTAssertTrue(out.allSatisfy(\.isColumn))
+        XCTAssertEqual(out[2].table, .patients)
+        XCTAssertEqual(out[0].groups.map(\.name), ["Black", "White", "missing"])  // Asian: no evaluated row
+        XCTAssertEqual(out[0].groups.map(\.count), [3, 2, 1])                     // rows 1 4 5 | 0 2 | 3
+        XCTAssertEqual(out[0].groups.map(\.events), [2, 0, 1])
+        XCTAssertEqual(out[1].groups.map(\.name), ["< 30", ">= 30", "not a number", "missing"])
+        XCTAssertEqual(out[1].groups.map(\.count), [3, 1, 1, 1])                   // 22 x3 (rows 1 4 5) | 31.5 | n/a | ""
+        XCTAssertEqual(out[2].groups.map(\.name), ["Hispanic", "Not Hispanic", "missing"])
+        XCTAssertEqual(out[2].groups.map(\.count), [2, 3, 1])                      // rows 2 4 | 0 1 5 | 3
+        XCTAssertEqual(out[2].groups[0].meanPredicted, (0.3 + 0.5) / 2, accuracy: 1e-12)  // table rows 0 and 5: patient row 0
     }
 }

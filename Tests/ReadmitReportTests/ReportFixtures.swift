@@ -134,6 +134,11 @@ enum ReportFixtures {
                     SubgroupRow(name: "Unknown/Invalid <x>", count: 1, events: 0, observedRate: 0, observedInterval: ConfidenceInterval(lower: 0, upper: 0.79),
                                 meanPredicted: 0.05, rocAUC: .nan, rocAUCInterval: nil, intercept: .nan, interceptInterval: nil),
                 ]),
+                SubgroupTable(feature: "race <r>", columnTable: "patients", groups: [
+                    SubgroupRow(name: "WHITE", count: 40, events: 12, observedRate: 0.3, observedInterval: ConfidenceInterval(lower: 0.18, upper: 0.45),
+                                meanPredicted: 0.28, rocAUC: 0.61, rocAUCInterval: ConfidenceInterval(lower: 0.4, upper: 0.8),
+                                intercept: 0.1, interceptInterval: ConfidenceInterval(lower: -0.5, upper: 0.7)),
+                ]),
             ],
             ablation: [AblationRow(group: "earlier stays <h>", features: ["prior_encounters", "prev_number_inpatient"], rocAUC: 0.6712, brier: 0.09521,
                                    aucAdded: 0.0246, brierReduced: 0.00071),

@@ -43,6 +43,9 @@ import Testing
         // A one-patient subgroup is shown, its missing figures as dashes, its name escaped.
         #expect(with.plots.contains { $0.name == "subgroups" } && with.html.contains("id=\"subgroups\""))
         #expect(with.html.contains("<th scope=\"row\">Unknown/Invalid &lt;x&gt;</th><td class=\"num\">1</td>"))
+        // A column's table says where its groups come from; a feature's heading is its name alone.
+        #expect(with.html.contains("<h3>By race &lt;r&gt; <span class=\"small\">(grouped by the patients table's column as written)</span></h3>"))
+        #expect(with.html.contains("<h3>By gender</h3>"))
         // The ablation table: each group's figures and signed differences, its name escaped.
         #expect(with.html.contains("id=\"ablation\"") && with.html.contains("<th scope=\"row\">Without earlier stays &lt;h&gt;</th><td>prior_encounters, prev_number_inpatient</td><td class=\"num\">0.6712</td><td class=\"num\">0.09521</td><td class=\"num\">+0.0246</td><td class=\"num\">+0.00071</td>"))
         #expect(with.html.contains("<td class=\"num\">-0.0003</td><td class=\"num\">-0.00001</td>"))

@@ -200,8 +200,32 @@ final class SpecReaderTests: XCTestCase {
         XCTAssertEqual(key("[{feature: x, bands: [a]}]"), "report.subgroups[0].bands[0]")
         XCTAssertEqual(key("[{feature: sex}, {feature: sex}]"), "report.subgroups[1]")
         XCTAssertEqual(key("[{feature: sex, colour: red}]"), "report.subgroups[0].colour")
-        // The spec round-trips through the model file's JSON, with and without subgroups.
-        for s in [spec, try parse(Self.minimal)] {
+        XCTAssertEqual(key("[{feature: x, bands: []}]"), "report.subgroups[0].bands")
+        XCTAssertEqual(error(withCategory + "report:\n  subgroups: [{feature: race}]\n")?.message,
+                       "no feature is called 'race' (a column the model does not read is given as 'column')")
+
+        // A column the model need not read (race kept out of the inputs, audited all the same):
+        // its texts as written, or bands of its numbers; from the patients table when declared.
+        let withPatients = withCategory.replacingOccurrences(of: "order: id}", with: "order: id}\npatients: {file: p.csv, patient_id: pid}")
+        let columns = try parse(withPatients + "report:\n  subgroups: [{column: race}, {column: ethnicity, table: patients}, {column: bmi, bands: [30]}, {feature: sex}]\n")
+        XCTAssertEqual(columns.reportSubgroups, [SubgroupDefinition(column: "race"), SubgroupDefinition(column: "ethnicity", table: .patients),
+                                                 SubgroupDefinition(column: "bmi", bands: [30]), SubgroupDefinition(feature: "sex")])
+        XCTAssertEqual(columns.reportSubgroups?.map(\.name), ["race", "ethnicity", "bmi", "sex"])
+        XCTAssertEqual(key("[{feature: sex, column: race}]"), "report.subgroups[0].column")          // both
+        XCTAssertEqual(error(withCategory + "report:\n  subgroups: [{bands: [1]}]\n")?.message,
+                       "a subgroup needs 'feature' (a feature of this spec) or 'column' (a column of the encounters or patients table)")
+        XCTAssertEqual(key("[{featur: sex}]"), "report.subgroups[0].feature")                       // misspelt: named at its line
+        XCTAssertEqual(key("[{feature: sex, table: patients}]"), "report.subgroups[0].table")       // a feature has its own table
+        XCTAssertEqual(key("[{column: race, table: patients}]"), "report.subgroups[0].table")       // no patients table declared
+        XCTAssertEqual(key("[{column: race, table: wards}]"), "report.subgroups[0].table")
+        XCTAssertEqual(key("[{column: sex}, {feature: sex}]"), "report.subgroups[1]")               // one name, one table in the report
+        XCTAssertEqual(key("[{column: age, bands: [65, 18]}]"), "report.subgroups[0]")
+        // The spec round-trips through the model file's JSON, with and without subgroups; a
+        // feature subgroup is written as before column subgroups existed (old readers, old files).
+        XCTAssertEqual(String(decoding: try JSONEncoder().encode(SubgroupDefinition(feature: "sex")), as: UTF8.self), #"{"feature":"sex"}"#)
+        XCTAssertEqual(try JSONDecoder().decode(SubgroupDefinition.self, from: Data(#"{"feature":"age","bands":[45]}"#.utf8)),
+                       SubgroupDefinition(feature: "age", bands: [45]))
+        for s in [spec, columns, try parse(Self.minimal)] {
             XCTAssertEqual(try JSONDecoder().decode(DatasetSpec.self, from: try JSONEncoder().encode(s)), s)
         }
     }

@@ -181,7 +181,8 @@ enum HTMLReport {
         h += "<p class=\"small\">Every group is shown, however small: read its intervals (patient bootstrap, 95%; observed rate: Wilson). –: not computable (one outcome only). Calibration-in-the-large: negative when the model predicts too high a risk for the group.</p>\n"
         if let plot { h += figure(plot) }
         for t in tables {
-            h += "<h3>By \(e(t.feature))</h3>\n<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Group</th>"
+            let source = t.columnTable.map { " <span class=\"small\">(grouped by the \(e($0)) table's column as written)</span>" } ?? ""
+            h += "<h3>By \(e(t.feature))\(source)</h3>\n<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Group</th>"
             for col in ["n", "Events", "Observed", "95% CI", "Mean predicted", "ROC AUC", "95% CI", "Calibration-in-the-large", "95% CI"] {
                 h += "<th scope=\"col\" class=\"num\">\(col)</th>"
             }

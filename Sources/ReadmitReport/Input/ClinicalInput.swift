@@ -91,16 +91,20 @@ public struct SubgroupRow: Sendable, Codable, Equatable {
     }
 }
 
-/// The groups of one subgroup feature.
+/// The groups of one subgroup feature, or of one column read as written.
 public struct SubgroupTable: Sendable, Codable, Equatable {
-    /// The feature.
+    /// The feature's or the column's name.
     public var feature: String
+    /// For a column's groups, the table it is read from (`encounters`, `patients`); nil for a
+    /// feature's.
+    public var columnTable: String?
     /// Its groups, in order.
     public var groups: [SubgroupRow]
 
     /// Creates a table.
-    public init(feature: String, groups: [SubgroupRow]) {
+    public init(feature: String, columnTable: String? = nil, groups: [SubgroupRow]) {
         self.feature = feature
+        self.columnTable = columnTable
         self.groups = groups
     }
 }
