@@ -42,7 +42,9 @@ public enum CompressedFile {
         let standardInput = path == "-"
         let fd = standardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw DataError(code: .fileNotFound, file: path, message: "cannot open file (does it exist and is it readable?)")
+            let absent = errno == ENOENT
+            throw DataError(code: .fileNotFound, file: path,
+                            message: "cannot open file (does it exist and is it readable?)" + (absent ? DatasetTables.otherCompression(of: path) : ""))
         }
         defer { if !standardInput { close(fd) } }
         var info = stat()

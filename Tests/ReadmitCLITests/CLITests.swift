@@ -129,6 +129,12 @@ final class CLITests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.readmit"), file: file, line: line)
         }
         try assertFails(dir.appendingPathComponent("missing.csv").path, "missing.csv: data file not found")
+        // The name people type for the shipped `diabetic_data.csv.gz`: the file that is there is named.
+        let gz = try write([lines[0], lines[1]], "extract.csv.gz", dir)
+        try assertFails(dir.appendingPathComponent("extract.csv").path, "extract.csv: data file not found; there is '\(gz)': give that path")
+        let scored = try run(["score", "--model", try fixtureModel(), "--records", dir.appendingPathComponent("extract.csv").path, "--out", "-"])
+        XCTAssertEqual(scored.status, 1)
+        XCTAssertTrue(scored.stderr.contains("extract.csv: cannot open file (does it exist and is it readable?); there is '\(gz)': give that path"), scored.stderr)
         try assertFails(try write([], "empty.csv", dir), "empty.csv: file is empty")
         try assertFails(try write([lines[0]], "header-only.csv", dir), "header-only.csv: file has a header but no data rows")
         let noLabel = lines.map { $0.components(separatedBy: ",").dropLast().joined(separator: ",") }
