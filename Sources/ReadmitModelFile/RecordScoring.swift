@@ -16,6 +16,15 @@ public struct RecordMessage: Sendable, Equatable {
     public var code: String
     /// For people.
     public var message: String
+
+    /// Creates a message.
+    public init(row: Int, field: String, severity: Severity, code: String, message: String) {
+        self.row = row
+        self.field = field
+        self.severity = severity
+        self.code = code
+        self.message = message
+    }
 }
 
 /// One term of a row's explanation: the feature, its contribution and the raw value as sent.

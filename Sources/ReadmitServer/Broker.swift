@@ -300,7 +300,8 @@ final class Broker {
         for frame in outcome.frames { frames.append(try frame.toMessage()) }
         // Counted before it is sent, as the workers do.
         handler.stats.recordAtBroker(op: outcome.op, status: outcome.status, rows: outcome.rows,
-                                     nanos: DispatchTime.now().uptimeNanoseconds &- started, received: received)
+                                     nanos: DispatchTime.now().uptimeNanoseconds &- started, received: received,
+                                     served: outcome.served, messages: outcome.servedMessages)
         try deliver(frames)
     }
 }

@@ -27,6 +27,10 @@ struct RequestHandler: Sendable {
         var op: UInt8
         var status: Status
         var rows: Int
+        /// What a SCORE or RECORDS reply scored, in aggregate (STATS `served`), and a RECORDS
+        /// reply's messages by kind.
+        var served: ServedRows? = nil
+        var servedMessages: ServedRows.MessageCounts? = nil
     }
 
     /// Handles `body`; never throws: every failure becomes a typed error reply.
@@ -98,7 +102,16 @@ struct RequestHandler: Sendable {
                 if interval {
                     frames += [.bytes(RequestEncoder.matrixBytes(result.intervalLow)), .bytes(RequestEncoder.matrixBytes(result.intervalHigh))]
                 }
-                return ok(frames, rows: rows, version: model.servingVersion)
+                var outcome = ok(frames, rows: rows, version: model.servingVersion)
+                var served = ServedRows()
+                result.risk.withUnsafeBufferPointer { r in
+                    result.atypicality.withUnsafeBufferPointer { a in
+                        result.tier.withUnsafeBufferPointer { t in served.add(risk: r, atypicality: a, tier: t) }
+                    }
+                }
+                if !result.messages.isEmpty { outcome.servedMessages = ServedRows.count(result.messages) }
+                outcome.served = served
+                return outcome
             case .history(let records):
                 guard let model else { return fail(Self.notReady) }
                 // One call over the whole request: a row's history depends on its patient's
@@ -154,17 +167,22 @@ struct RequestHandler: Sendable {
                        ok: ([OutgoingFrame], Int, UInt64) -> Outcome) throws -> Outcome {
         let risk = try ZMQFrame.make(size: rows * 8), atyp = try ZMQFrame.make(size: rows * 8), tier = try ZMQFrame.make(size: rows)
         let low = interval ? try ZMQFrame.make(size: rows * 8) : nil, high = interval ? try ZMQFrame.make(size: rows * 8) : nil
+        var served = ServedRows()
         if rows > 0 {
             try withDoubles(matrix) { x throws(FeatureVectorError) in
                 try withOutput(risk, Double.self) { r throws(FeatureVectorError) in
                     try withOutput(atyp, Double.self) { a throws(FeatureVectorError) in
                         try withOutput(tier, UInt8.self) { t throws(FeatureVectorError) in
-                            guard let low, let high else { return try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: nil) }
-                            try withOutput(low, Double.self) { lo throws(FeatureVectorError) in
-                                try withOutput(high, Double.self) { hi throws(FeatureVectorError) in
-                                    try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: (lo, hi))
+                            if let low, let high {
+                                try withOutput(low, Double.self) { lo throws(FeatureVectorError) in
+                                    try withOutput(high, Double.self) { hi throws(FeatureVectorError) in
+                                        try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: (lo, hi))
+                                    }
                                 }
+                            } else {
+                                try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: nil)
                             }
+                            served.add(risk: UnsafeBufferPointer(r), atypicality: UnsafeBufferPointer(a), tier: UnsafeBufferPointer(t))
                         }
                     }
                 }
@@ -172,7 +190,9 @@ struct RequestHandler: Sendable {
         }
         var frames: [OutgoingFrame] = [.counts(UInt32(truncatingIfNeeded: rows), 0), .message(risk), .message(atyp), .message(tier)]
         if let low, let high { frames += [.message(low), .message(high)] }
-        return ok(frames, rows, model.servingVersion)
+        var outcome = ok(frames, rows, model.servingVersion)
+        outcome.served = served
+        return outcome
     }
 
     private func explain(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int, k: Int,

@@ -10,6 +10,7 @@ public final class ServerStats: @unchecked Sendable {
         var counts = [UInt64](repeating: 0, count: State.opSlots * State.statusSlots)
         var latencies = [LatencyHistogram](repeating: LatencyHistogram(), count: State.opSlots)
         var rowsScored: UInt64 = 0
+        var served = ServedTotals()
         var authFailures: UInt64 = 0
         var revokedKeyRequests: UInt64 = 0
         var repliesDropped: UInt64 = 0
@@ -38,17 +39,19 @@ public final class ServerStats: @unchecked Sendable {
             var copy = self
             copy.counts = counts.map { $0 }
             copy.latencies = latencies.map { $0.detached() }
+            copy.served = served.detached()
             return copy
         }
 
         /// Requests a worker is handling now.
         var runningRequests: Int { max(0, requestsAtWorker - answeredAtWorker) }
 
-        mutating func count(op: UInt8, status: Status, rows: Int, nanos: UInt64) {
+        mutating func count(op: UInt8, status: Status, rows: Int, nanos: UInt64, served: ServedRows?, messages: ServedRows.MessageCounts?) {
             let slot = State.opSlot(op)
             counts[slot * State.statusSlots + Int(status.rawValue)] += 1
             latencies[slot].record(nanos: nanos)
             if status == .ok { rowsScored += UInt64(rows) }
+            if status == .ok, let served { self.served.add(served, messages: messages) }
         }
 
         static let opSlots = (Operation.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
@@ -86,9 +89,10 @@ public final class ServerStats: @unchecked Sendable {
 
     /// Records one reply the broker is about to send itself, with its count of requests
     /// received (this one included), in one step.
-    func recordAtBroker(op: UInt8, status: Status, rows: Int, nanos: UInt64, received: UInt64) {
+    func recordAtBroker(op: UInt8, status: Status, rows: Int, nanos: UInt64, received: UInt64,
+                        served: ServedRows? = nil, messages: ServedRows.MessageCounts? = nil) {
         state.withLock { s in
-            s.count(op: op, status: status, rows: rows, nanos: nanos)
+            s.count(op: op, status: status, rows: rows, nanos: nanos, served: served, messages: messages)
             s.requestsReceived = received
         }
     }
@@ -96,9 +100,9 @@ public final class ServerStats: @unchecked Sendable {
     /// Records one reply a worker is about to send: it stops counting as running in the same
     /// step as it starts counting as answered, until the broker takes it back
     /// (``setLoad(atWorker:queued:received:takingBack:)``).
-    func recordAtWorker(op: UInt8, status: Status, rows: Int, nanos: UInt64) {
+    func recordAtWorker(op: UInt8, status: Status, rows: Int, nanos: UInt64, served: ServedRows? = nil, messages: ServedRows.MessageCounts? = nil) {
         state.withLock { s in
-            s.count(op: op, status: status, rows: rows, nanos: nanos)
+            s.count(op: op, status: status, rows: rows, nanos: nanos, served: served, messages: messages)
             s.answeredAtWorker += 1
         }
     }
@@ -187,6 +191,7 @@ public final class ServerStats: @unchecked Sendable {
             return "{\"count\": \(h.count), \"p50_us\": \(us(h.quantile(0.5))), \"p90_us\": \(us(h.quantile(0.9))), \"p99_us\": \(us(h.quantile(0.99))), \"max_us\": \(us(Double(h.maxNanos)))}"
         }
         out += ", \"latency\": {\"ALL\": \(latencyJSON(all))" + latency.keys.sorted().map { ", \(jsonString($0)): \(latencyJSON(latency[$0] ?? LatencyHistogram()))" }.joined() + "}"
+        out += ", \"served\": " + Self.servedJSON(s.served, tierNames: model?.tierNames ?? [])
         let counts = store.reloadCounts
         out += ", \"reloads\": {\"ok\": \(counts.ok), \"failed\": \(counts.failed)}"
         if let last = store.lastOutcome {
@@ -261,6 +266,7 @@ public final class ServerStats: @unchecked Sendable {
             "# HELP readmitd_model_info The model serving now (absent: none).", "# TYPE readmitd_model_info gauge",
         ]
         if let model { lines.append("readmitd_model_info{model_id=\"\(model.servingID)\"} 1") }
+        lines += Self.servedPrometheus(s.served, tierNames: model?.tierNames ?? [])
         lines += ["# HELP readmitd_model_loaded_timestamp_seconds When the model serving now was swapped in (Unix time; absent: none).",
                   "# TYPE readmitd_model_loaded_timestamp_seconds gauge"]
         if model != nil, let at = store.loadedAt {
@@ -280,6 +286,63 @@ public final class ServerStats: @unchecked Sendable {
 }
 
 extension ServerStats {
+    /// A tier's name by index, from the model serving now (`tier_N` past its list; the last
+    /// slot counts every tier past the seventh).
+    static func tierName(_ i: Int, _ names: [String]) -> String { i < names.count ? names[i] : (i == 7 ? "tier_7_and_above" : "tier_\(i)") }
+
+    /// STATS `served`: what was scored since the start, in aggregate.
+    static func servedJSON(_ t: ServedTotals, tierNames: [String]) -> String {
+        let tiers = (0..<8).filter { t.tiers[$0] > 0 || $0 < tierNames.count }
+            .map { "\(jsonString(tierName($0, tierNames))): \(t.tiers[$0])" }.joined(separator: ", ")
+        let messages = t.sortedMessages.map {
+            "{\"severity\": \(jsonString($0.kind.severity)), \"field\": \(jsonString($0.kind.field)), \"code\": \(jsonString($0.kind.code)), \"count\": \($0.count)}"
+        }.joined(separator: ", ")
+        return "{\"rows\": \(t.scored), \"error_rows\": \(t.errorRows), \"tiers\": {\(tiers)}"
+            + ", \"risk_tenths\": [\((0..<10).map { String(t.riskTenths[$0]) }.joined(separator: ", "))]"
+            + ", \"risk_mean\": \(t.scored > 0 ? String(t.riskSum / Double(t.scored)) : "null")"
+            + ", \"atypicality_tenths\": [\((0..<10).map { String(t.atypicalityTenths[$0]) }.joined(separator: ", "))]"
+            + ", \"atypicality_mean\": \(t.scored > 0 ? String(t.atypicalitySum / Double(t.scored)) : "null")"
+            + ", \"messages\": [\(messages)]}"
+    }
+
+    /// A Prometheus label value: backslash, double quote and line feed escaped.
+    static func labelValue(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    /// `/metrics`'s `readmitd_served_*`: the same counts as STATS `served`.
+    static func servedPrometheus(_ t: ServedTotals, tierNames: [String]) -> [String] {
+        var lines = ["# HELP readmitd_served_rows_total Rows scored, by the tier they were given (the cut points are the 70th and 90th percentiles of held-out training patients' risk: on patients like them, about 70% low, 20% medium, 10% high).",
+                     "# TYPE readmitd_served_rows_total counter"]
+        for i in 0..<8 where t.tiers[i] > 0 || i < tierNames.count {
+            lines.append("readmitd_served_rows_total{tier=\"\(labelValue(tierName(i, tierNames)))\"} \(t.tiers[i])")
+        }
+        func histogram(_ name: String, _ help: String, _ tenths: SIMD16<UInt64>, sum: Double) {
+            lines += ["# HELP \(name) \(help)", "# TYPE \(name) histogram"]
+            var cumulative: UInt64 = 0
+            for k in 0..<9 {
+                cumulative &+= tenths[k]
+                lines.append("\(name)_bucket{le=\"0.\(k + 1)\"} \(cumulative)")
+            }
+            lines.append("\(name)_bucket{le=\"+Inf\"} \(t.scored)")
+            lines.append("\(name)_sum \(sum)")
+            lines.append("\(name)_count \(t.scored)")
+        }
+        // The upper bounds are inclusive in Prometheus and exclusive here ([0.1, 0.2) is one
+        // tenth): a risk of exactly 0.1 counts under le="0.2". Said in docs/OPERATIONS.md.
+        histogram("readmitd_served_risk", "Served risks, by tenth ([0, 0.1), [0.1, 0.2), ...); the mean is _sum / _count.", t.riskTenths, sum: t.riskSum)
+        histogram("readmitd_served_atypicality", "Served atypicality (a percentile of the training cohort: each tenth holds about a tenth of rows like it), by tenth.",
+                  t.atypicalityTenths, sum: t.atypicalitySum)
+        lines += ["# HELP readmitd_served_error_rows_total Rows of RECORDS requests not scored (an error of their own).",
+                  "# TYPE readmitd_served_error_rows_total counter", "readmitd_served_error_rows_total \(t.errorRows)",
+                  "# HELP readmitd_record_messages_total RECORDS errors and warnings, by severity, raw field and code.",
+                  "# TYPE readmitd_record_messages_total counter"]
+        for m in t.sortedMessages {
+            lines.append("readmitd_record_messages_total{severity=\"\(m.kind.severity)\",field=\"\(labelValue(m.kind.field))\",code=\"\(labelValue(m.kind.code))\"} \(m.count)")
+        }
+        return lines
+    }
+
     /// The histogram's bucket bounds, 2^10 ns (about 1 µs) to 2^34 ns (about 17 s), one per
     /// factor of four: 13 buckets and +Inf per op.
     static let latencyBucketExponents = Array(stride(from: 10, through: 34, by: 2))

@@ -16,6 +16,8 @@ public protocol ServingModel: AnyObject, Sendable {
     func validateRows(_ features: UnsafeBufferPointer<Double>, rows: Int) throws(FeatureVectorError)
     /// Whether the model serves an interval with each risk.
     var hasInterval: Bool { get }
+    /// The risk tiers' names, by tier index (STATS reads them; not on a request's path).
+    var tierNames: [String] { get }
     /// Validates and scores `rows` row-major rows into the caller-allocated outputs; with
     /// `interval`, each risk's interval too.
     func scoreRows(_ features: UnsafeBufferPointer<Double>, rows: Int,

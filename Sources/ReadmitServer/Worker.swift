@@ -48,7 +48,8 @@ enum Worker {
                 // Counted before it is sent: a client that has its reply and asks for STATS
                 // finds its request among the answered ones, and not among the running.
                 let nanos = DispatchTime.now().uptimeNanoseconds &- started
-                handler.stats.recordAtWorker(op: outcome.op, status: outcome.status, rows: outcome.rows, nanos: nanos)
+                handler.stats.recordAtWorker(op: outcome.op, status: outcome.status, rows: outcome.rows, nanos: nanos,
+                                             served: outcome.served, messages: outcome.servedMessages)
                 try socket.send(reply)
                 if outcome.status != .ok {
                     // Status and location only: error messages may quote a feature value.

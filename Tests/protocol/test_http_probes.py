@@ -19,7 +19,7 @@ import zmq
 from prometheus_client.parser import text_string_to_metric_families
 
 from test_hardening import binary, model as fixture_model
-from test_raw_protocol import OPS, STATUS, Client, free_port, header, matrix_rows, score_request
+from test_raw_protocol import OPS, STATUS, Client, free_port, header, matrix_rows, one_encounter, records_request, score_request
 
 
 def get(port, path, method="GET"):
@@ -196,13 +196,84 @@ def test_metrics_carry_no_feature_values(served):
     families, samples, body = scrape(served.http_port)
     assert "31337" not in body
     allowed = {"op": set(OPS) | {"HISTORY", "UNKNOWN"}, "status": set(STATUS), "result": {"ok", "failed"},
-               "model_id": {schema["model_id"]}, "quantile": {"0.5", "0.9", "0.99"}}
+               "model_id": {schema["model_id"]}, "quantile": {"0.5", "0.9", "0.99"},
+               # What was served, in aggregate: tier names, and RECORDS messages by raw field
+               # (the model's, or a column name a client sent) and code; never a value.
+               "tier": {t["name"] for t in schema["tiers"]}, "severity": {"error", "warning"},
+               "field": {f["name"] for f in schema["raw_fields"]} | {UNUSED_COLUMN},
+               "code": {"bad_number", "unknown_level", "unused_field", "history_unknown", "not_finite"}}
     for name, labels in samples:
         for label, v in labels:
             if label == "le":
                 float(v)
             else:
                 assert v in allowed[label], (name, label, v)
+
+
+UNUSED_COLUMN = "favourite_colour"
+
+
+def test_served_rows_are_counted_as_the_replies_said(served):
+    """readmitd_served_*: the tiers, tenths of risk and atypicality, error rows and RECORDS
+    messages of what was scored, equal to what the replies themselves said; refused requests
+    add nothing. The same counts in STATS `served`."""
+    schema = json.loads(served.call([header(OPS["INFO"], 5)])["frames"][0])
+    cols, tiers = schema["n_features"], [t["name"] for t in schema["tiers"]]
+    _, before, _ = scrape_counted(served.http_port, served.sent)
+    stats_before = json.loads(served.call([header(OPS["STATS"], 6)])["frames"][0])["served"]
+    risks, atyps, tier_of = [], [], []
+
+    def add(reply, rows):
+        assert reply["status"] == 0
+        risk = struct.unpack(f"<{rows}d", reply["frames"][1])
+        atyp = struct.unpack(f"<{rows}d", reply["frames"][2])
+        for r in range(rows):
+            if reply["frames"][3][r] != 255:
+                risks.append(risk[r]); atyps.append(atyp[r]); tier_of.append(reply["frames"][3][r])
+
+    add(served.call(score_request(40, 37, cols, matrix_rows(schema, 37))), 37)
+    add(served.call(score_request(41, 1, cols, matrix_rows(schema, 1))), 1)
+    assert served.call(score_request(42, 1, cols, [float("inf")] * cols))["status"] == STATUS["BAD_VALUE"]
+    # RECORDS: row 1 a bad number (an error row), row 2 an unknown level, and an unused column.
+    one = one_encounter(schema)
+    number_field = next(f["name"] for f in schema["raw_fields"] if f["type"] == "number" and not f["history"])
+    text_field = next(f["name"] for f in schema["raw_fields"] if f["type"] == "text")
+    columns = [(n, ["1", "three", "1"] if n == number_field else (["Martian" if i == 2 else v for i in range(3)] if n == text_field else [v] * 3))
+               for n, v in one.items()] + [(UNUSED_COLUMN, ["blue", "red", None])]
+    reply = served.call(records_request(43, 3, columns))
+    add(reply, 3)
+    messages = json.loads(reply["frames"][4])["messages"]
+    families, after, body = scrape_counted(served.http_port, served.sent)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert len(risks) == 37 + 1 + 2
+    for i, name in enumerate(tiers):
+        assert delta("readmitd_served_rows_total", tier=name) == tier_of.count(i), name
+    assert delta("readmitd_served_risk_count") == len(risks) == delta("readmitd_served_atypicality_count")
+    assert abs(delta("readmitd_served_risk_sum") - sum(risks)) < 1e-9
+    for k in range(1, 10):
+        le = f"0.{k}"
+        assert delta("readmitd_served_risk_bucket", le=le) == sum(1 for r in risks if r < k / 10), le
+        assert delta("readmitd_served_atypicality_bucket", le=le) == sum(1 for a in atyps if a < k / 10), le
+    assert delta("readmitd_served_error_rows_total") == 1
+    kinds = {}
+    for m in messages:
+        key = (m["severity"], m["field"], m["code"])
+        kinds[key] = kinds.get(key, 0) + 1
+    assert ("error", number_field, "bad_number") in kinds and ("warning", text_field, "unknown_level") in kinds
+    assert ("warning", UNUSED_COLUMN, "unused_field") in kinds
+    for (severity, field, code), n in kinds.items():
+        assert delta("readmitd_record_messages_total", severity=severity, field=field, code=code) == n, (field, code)
+    assert families["readmitd_served_risk"].type == "histogram" and families["readmitd_record_messages"].type == "counter"
+    # STATS `served` counts the same.
+    stats = json.loads(served.call([header(OPS["STATS"], 7)])["frames"][0])["served"]
+    assert stats["rows"] - stats_before["rows"] == len(risks)
+    assert stats["error_rows"] - stats_before["error_rows"] == 1
+    assert [a - b for a, b in zip(stats["risk_tenths"], stats_before["risk_tenths"])] == \
+        [sum(1 for r in risks if min(int(r * 10), 9) == k) for k in range(10)]
+    assert {n: stats["tiers"][n] - stats_before["tiers"].get(n, 0) for n in tiers} == {n: tier_of.count(i) for i, n in enumerate(tiers)}
 
 
 def test_probes_and_errors(served):
