@@ -8,7 +8,7 @@ import ReadmitSpec
 /// says so, rather than being left out.
 enum ModelCardWriter {
     /// Below this many readmissions a subgroup's figures are too uncertain to summarise.
-    static let smallGroupEvents = 20
+    static let smallGroupEvents = SubgroupEvaluation.smallGroupEvents
 
     /// What the card is written from.
     struct Facts {

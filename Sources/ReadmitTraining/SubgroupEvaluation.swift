@@ -52,6 +52,29 @@ public struct SubgroupEvaluation: Sendable {
         }.compactMap { $0 }
     }
 
+    /// Below this many readmissions a group's figures are too uncertain to summarise (the
+    /// model card leaves it out of its ranges; `readmit check` names it).
+    public static let smallGroupEvents = 20
+
+    /// Each declared subgroup's groups over the given rows, with their encounters and events,
+    /// without the figures: what `readmit check` shows before training (the report's groups,
+    /// the same way assigned). Empty groups are left out, the missing last, as in the report.
+    public static func sizes(_ definitions: [SubgroupDefinition], schema: FeatureSchema, x: FeatureMatrix, columns: [SubgroupColumn],
+                             tableRows: [Int], labels: [Bool]) -> [(name: String, isColumn: Bool, groups: [(name: String, count: Int, events: Int)])] {
+        definitions.enumerated().compactMap { k, d in
+            let column = d.feature == nil ? columns.first { $0.index == k } : nil
+            if d.feature == nil && column == nil { return nil }
+            guard case (var names, let group)? = assign(d, column: column, schema: schema, x: x, tableRows: tableRows) else { return nil }
+            names.append("missing")
+            var count = [Int](repeating: 0, count: names.count), events = count
+            for (r, g) in group.enumerated() {
+                count[g] += 1
+                if labels[r] { events[g] += 1 }
+            }
+            return (d.name, column != nil, names.indices.filter { count[$0] > 0 }.map { (names[$0], count[$0], events[$0]) })
+        }
+    }
+
     /// The group of each row (`names.count`: missing) and the groups' names.
     private static func assign(_ definition: SubgroupDefinition, column: SubgroupColumn?, schema: FeatureSchema, x: FeatureMatrix,
                                tableRows: [Int]) -> (names: [String], group: [Int])? {

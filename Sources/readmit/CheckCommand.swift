@@ -102,6 +102,20 @@ struct CheckCommand: ParsableCommand {
             print(TextTable.render(header: ["feature", "kind", "missing", "values"], rows: featureRows))
             print()
 
+            // The report's subgroups over the test encounters, before a long training: a group
+            // with few readmissions will have wide intervals.
+            let testIndices = c.rows.indices.filter { c.isTest[$0] }
+            let subgroupSizes = SubgroupEvaluation.sizes(spec.reportSubgroups ?? [], schema: schema, x: x.selecting(rows: testIndices.map { c.rows[$0] }),
+                                                         columns: data.subgroupColumns, tableRows: testIndices.map { c.rows[$0] }, labels: testIndices.map { c.labels[$0] })
+            if !subgroupSizes.isEmpty {
+                print("Report subgroups (test encounters: encounters / readmitted per group)")
+                print(TextTable.render(header: ["subgroup", "of", "groups"], rows: subgroupSizes.map { s in
+                    [s.name, s.isColumn ? "column" : "feature",
+                     s.groups.map { "\($0.name) \(Format.int($0.count))/\(Format.int($0.events))" }.joined(separator: ", ")]
+                }))
+                print()
+            }
+
             var failures: [String] = []
             if !empty.isEmpty {
                 print("note: \(empty.count == 1 ? "feature" : "features") \(empty.map { "'\($0)'" }.joined(separator: ", ")) \(empty.count == 1 ? "has" : "have") no value in any cohort encounter and cannot inform the model (a categorical one that keeps no level: see its min_count and max_levels)")
@@ -111,6 +125,11 @@ struct CheckCommand: ParsableCommand {
                 print("note: feature '\(o.feature)': other: '\(o.other)' is also a value of its column in \(Format.int(o.rows)) training \(o.rows == 1 ? "row" : "rows"), so the rare levels are merged with that level (name 'other' a text the column never holds to keep them apart)")
             }
             if let note = Self.shortFollowUp(spec, data.records, cohortRows: c.rows) { print("note: " + note) }
+            for s in subgroupSizes {
+                let small = s.groups.filter { $0.events < SubgroupEvaluation.smallGroupEvents }
+                guard !small.isEmpty else { continue }
+                print("note: subgroup '\(s.name)': \(small.count) of its \(s.groups.count) groups \(small.count == 1 ? "has" : "have") fewer than \(SubgroupEvaluation.smallGroupEvents) readmissions among the test encounters (\(small.prefix(5).map(\.name).joined(separator: ", "))\(small.count > 5 ? ", ..." : "")); the report shows \(small.count == 1 ? "it" : "them") with wide intervals")
+            }
             for (i, n) in data.raw.unmatchedEvents.enumerated() where n > 0 {
                 print("note: \(Format.int(n)) rows of \(tables.events[i].file) match no encounter (empty or unknown \(spec.events[i].encounterID)); they are left out")
             }

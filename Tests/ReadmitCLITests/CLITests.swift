@@ -342,6 +342,15 @@ final class CLITests: XCTestCase {
         let mimic = try run(["check", "--dataset", Self.mimicSpecPath])
         XCTAssertEqual(mimic.status, 0, mimic.stderr)
         XCTAssertTrue(mimic.stdout.contains("255 / 93"), mimic.stdout)
+        // The report's subgroups over the test encounters, before training: a column's texts,
+        // a feature's levels, and a note for the groups too small to say much.
+        func row(_ out: String, _ name: String, _ of: String, _ groups: String) -> Bool {
+            out.split(separator: "\n").contains { $0.hasPrefix(name + " ") && $0.contains(" \(of)  ") && $0.contains(groups) }
+        }
+        XCTAssertTrue(row(mimic.stdout, "race", "column", "BLACK/AFRICAN AMERICAN 12/4, HISPANIC/LATINO - SALVADORAN 1/0, OTHER 1/0, UNABLE TO OBTAIN 2/0, UNKNOWN 9/4, WHITE 40/12"), mimic.stdout)
+        XCTAssertTrue(mimic.stdout.contains("note: subgroup 'race': 6 of its 6 groups have fewer than 20 readmissions among the test encounters (BLACK/AFRICAN AMERICAN, HISPANIC/LATINO - SALVADORAN, OTHER, UNABLE TO OBTAIN, UNKNOWN, ...)"), mimic.stdout)
+        XCTAssertTrue(row(diabetes.stdout, "gender", "feature", "Female 10,558/1,182, Male 9,038/1,046, Unknown/Invalid 1/0"), diabetes.stdout)
+        XCTAssertTrue(diabetes.stdout.contains("note: subgroup 'gender': 1 of its 3 groups has fewer than 20 readmissions among the test encounters (Unknown/Invalid); the report shows it with wide intervals"), diabetes.stdout)
         XCTAssertTrue(mimic.stdout.contains("match no encounter"), mimic.stdout)
         XCTAssertTrue(mimic.stdout.contains("note: 199 rows of") && mimic.stdout.contains("are timed after their stay's discharge"), mimic.stdout)
         // A label from dates without a declared end of follow-up: the stays it may mislabel are counted.
