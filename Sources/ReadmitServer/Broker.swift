@@ -301,7 +301,7 @@ final class Broker {
         // Counted before it is sent, as the workers do.
         handler.stats.recordAtBroker(op: outcome.op, status: outcome.status, rows: outcome.rows,
                                      nanos: DispatchTime.now().uptimeNanoseconds &- started, received: received,
-                                     served: outcome.served, messages: outcome.servedMessages)
+                                     served: outcome.served, messages: outcome.servedMessages, version: outcome.header.modelVersion)
         try deliver(frames)
     }
 }

@@ -78,6 +78,10 @@ struct ServedTotals {
     static let maxMessageKinds = 1000
     /// The field the kinds past ``maxMessageKinds`` are counted under.
     static let otherFields = "(other fields)"
+    /// The models whose counts are kept: those served last. A reload starts the new model's
+    /// counts apart (its atypicality is a percentile of its own training cohort, its tiers its
+    /// own); the oldest past this many are dropped.
+    static let modelsKept = 4
 
     // Vectors as in ServedRows: adding a reply's counts is three vector adds under the stats
     // lock, not 28 checked ones.

@@ -10,7 +10,9 @@ public final class ServerStats: @unchecked Sendable {
         var counts = [UInt64](repeating: 0, count: State.opSlots * State.statusSlots)
         var latencies = [LatencyHistogram](repeating: LatencyHistogram(), count: State.opSlots)
         var rowsScored: UInt64 = 0
-        var served = ServedTotals()
+        /// What each model served, by model version, oldest first: the models served last
+        /// (``ServedTotals/modelsKept``), so that a reload starts the new model's counts apart.
+        var served: [(version: UInt64, totals: ServedTotals)] = []
         var authFailures: UInt64 = 0
         var revokedKeyRequests: UInt64 = 0
         var repliesDropped: UInt64 = 0
@@ -39,19 +41,36 @@ public final class ServerStats: @unchecked Sendable {
             var copy = self
             copy.counts = counts.map { $0 }
             copy.latencies = latencies.map { $0.detached() }
-            copy.served = served.detached()
+            copy.served = served.map { ($0.version, $0.totals.detached()) }
             return copy
+        }
+
+        mutating func addServed(_ rows: ServedRows, messages: ServedRows.MessageCounts?, version: UInt64) {
+            // The model serving now is nearly always the last one.
+            if let last = served.indices.last, served[last].version == version {
+                served[last].totals.add(rows, messages: messages)
+                return
+            }
+            if let i = served.firstIndex(where: { $0.version == version }) {
+                served[i].totals.add(rows, messages: messages)
+                return
+            }
+            var totals = ServedTotals()
+            totals.add(rows, messages: messages)
+            served.append((version, totals))
+            if served.count > ServedTotals.modelsKept { served.removeFirst() }
         }
 
         /// Requests a worker is handling now.
         var runningRequests: Int { max(0, requestsAtWorker - answeredAtWorker) }
 
-        mutating func count(op: UInt8, status: Status, rows: Int, nanos: UInt64, served: ServedRows?, messages: ServedRows.MessageCounts?) {
+        mutating func count(op: UInt8, status: Status, rows: Int, nanos: UInt64, served: ServedRows?, messages: ServedRows.MessageCounts?,
+                            version: UInt64) {
             let slot = State.opSlot(op)
             counts[slot * State.statusSlots + Int(status.rawValue)] += 1
             latencies[slot].record(nanos: nanos)
             if status == .ok { rowsScored += UInt64(rows) }
-            if status == .ok, let served { self.served.add(served, messages: messages) }
+            if status == .ok, let served { addServed(served, messages: messages, version: version) }
         }
 
         static let opSlots = (Operation.allCases.map { Int($0.rawValue) }.max() ?? 0) + 1
@@ -90,9 +109,9 @@ public final class ServerStats: @unchecked Sendable {
     /// Records one reply the broker is about to send itself, with its count of requests
     /// received (this one included), in one step.
     func recordAtBroker(op: UInt8, status: Status, rows: Int, nanos: UInt64, received: UInt64,
-                        served: ServedRows? = nil, messages: ServedRows.MessageCounts? = nil) {
+                        served: ServedRows? = nil, messages: ServedRows.MessageCounts? = nil, version: UInt64 = 0) {
         state.withLock { s in
-            s.count(op: op, status: status, rows: rows, nanos: nanos, served: served, messages: messages)
+            s.count(op: op, status: status, rows: rows, nanos: nanos, served: served, messages: messages, version: version)
             s.requestsReceived = received
         }
     }
@@ -100,9 +119,10 @@ public final class ServerStats: @unchecked Sendable {
     /// Records one reply a worker is about to send: it stops counting as running in the same
     /// step as it starts counting as answered, until the broker takes it back
     /// (``setLoad(atWorker:queued:received:takingBack:)``).
-    func recordAtWorker(op: UInt8, status: Status, rows: Int, nanos: UInt64, served: ServedRows? = nil, messages: ServedRows.MessageCounts? = nil) {
+    func recordAtWorker(op: UInt8, status: Status, rows: Int, nanos: UInt64, served: ServedRows? = nil, messages: ServedRows.MessageCounts? = nil,
+                        version: UInt64 = 0) {
         state.withLock { s in
-            s.count(op: op, status: status, rows: rows, nanos: nanos, served: served, messages: messages)
+            s.count(op: op, status: status, rows: rows, nanos: nanos, served: served, messages: messages, version: version)
             s.answeredAtWorker += 1
         }
     }
@@ -191,7 +211,12 @@ public final class ServerStats: @unchecked Sendable {
             return "{\"count\": \(h.count), \"p50_us\": \(us(h.quantile(0.5))), \"p90_us\": \(us(h.quantile(0.9))), \"p99_us\": \(us(h.quantile(0.99))), \"max_us\": \(us(Double(h.maxNanos)))}"
         }
         out += ", \"latency\": {\"ALL\": \(latencyJSON(all))" + latency.keys.sorted().map { ", \(jsonString($0)): \(latencyJSON(latency[$0] ?? LatencyHistogram()))" }.joined() + "}"
-        out += ", \"served\": " + Self.servedJSON(s.served, tierNames: model?.tierNames ?? [])
+        // `served`: the model serving now (nothing served yet: zeros); `served_by_model`: each
+        // model kept, oldest first.
+        let names = model?.tierNames ?? []
+        let current = model.map { m in s.served.first { $0.version == m.servingVersion }?.totals ?? ServedTotals() } ?? ServedTotals()
+        out += ", \"served\": " + Self.servedJSON(current, modelVersion: model?.servingVersion, tierNames: names)
+        out += ", \"served_by_model\": [" + s.served.map { Self.servedJSON($0.totals, modelVersion: $0.version, tierNames: names) }.joined(separator: ", ") + "]"
         let counts = store.reloadCounts
         out += ", \"reloads\": {\"ok\": \(counts.ok), \"failed\": \(counts.failed)}"
         if let last = store.lastOutcome {
@@ -291,13 +316,13 @@ extension ServerStats {
     static func tierName(_ i: Int, _ names: [String]) -> String { i < names.count ? names[i] : (i == 7 ? "tier_7_and_above" : "tier_\(i)") }
 
     /// STATS `served`: what was scored since the start, in aggregate.
-    static func servedJSON(_ t: ServedTotals, tierNames: [String]) -> String {
+    static func servedJSON(_ t: ServedTotals, modelVersion: UInt64?, tierNames: [String]) -> String {
         let tiers = (0..<8).filter { t.tiers[$0] > 0 || $0 < tierNames.count }
             .map { "\(jsonString(tierName($0, tierNames))): \(t.tiers[$0])" }.joined(separator: ", ")
         let messages = t.sortedMessages.map {
             "{\"severity\": \(jsonString($0.kind.severity)), \"field\": \(jsonString($0.kind.field)), \"code\": \(jsonString($0.kind.code)), \"count\": \($0.count)}"
         }.joined(separator: ", ")
-        return "{\"rows\": \(t.scored), \"error_rows\": \(t.errorRows), \"tiers\": {\(tiers)}"
+        return "{\"model_id\": \(modelVersion.map { jsonString(hexVersion($0)) } ?? "null"), \"rows\": \(t.scored), \"error_rows\": \(t.errorRows), \"tiers\": {\(tiers)}"
             + ", \"risk_tenths\": [\((0..<10).map { String(t.riskTenths[$0]) }.joined(separator: ", "))]"
             + ", \"risk_mean\": \(t.scored > 0 ? String(t.riskSum / Double(t.scored)) : "null")"
             + ", \"atypicality_tenths\": [\((0..<10).map { String(t.atypicalityTenths[$0]) }.joined(separator: ", "))]"
@@ -310,35 +335,45 @@ extension ServerStats {
         s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 
-    /// `/metrics`'s `readmitd_served_*`: the same counts as STATS `served`.
-    static func servedPrometheus(_ t: ServedTotals, tierNames: [String]) -> [String] {
-        var lines = ["# HELP readmitd_served_rows_total Rows scored, by the tier they were given (the cut points are the 70th and 90th percentiles of held-out training patients' risk: on patients like them, about 70% low, 20% medium, 10% high).",
+    /// `/metrics`'s `readmitd_served_*`: the same counts as STATS `served_by_model`, one series
+    /// per model (label `model_id`), each family declared once.
+    static func servedPrometheus(_ all: [(version: UInt64, totals: ServedTotals)], tierNames: [String]) -> [String] {
+        let models = all.map { (id: hexVersion($0.version), t: $0.totals) }
+        var lines = ["# HELP readmitd_served_rows_total Rows scored, by model and the tier they were given (the cut points are the 70th and 90th percentiles of held-out training patients' risk: on patients like them, about 70% low, 20% medium, 10% high).",
                      "# TYPE readmitd_served_rows_total counter"]
-        for i in 0..<8 where t.tiers[i] > 0 || i < tierNames.count {
-            lines.append("readmitd_served_rows_total{tier=\"\(labelValue(tierName(i, tierNames)))\"} \(t.tiers[i])")
-        }
-        func histogram(_ name: String, _ help: String, _ tenths: SIMD16<UInt64>, sum: Double) {
-            lines += ["# HELP \(name) \(help)", "# TYPE \(name) histogram"]
-            var cumulative: UInt64 = 0
-            for k in 0..<9 {
-                cumulative &+= tenths[k]
-                lines.append("\(name)_bucket{le=\"0.\(k + 1)\"} \(cumulative)")
+        for (id, t) in models {
+            for i in 0..<8 where t.tiers[i] > 0 || i < tierNames.count {
+                lines.append("readmitd_served_rows_total{model_id=\"\(id)\",tier=\"\(labelValue(tierName(i, tierNames)))\"} \(t.tiers[i])")
             }
-            lines.append("\(name)_bucket{le=\"+Inf\"} \(t.scored)")
-            lines.append("\(name)_sum \(sum)")
-            lines.append("\(name)_count \(t.scored)")
+        }
+        func histogram(_ name: String, _ help: String, _ tenths: (ServedTotals) -> SIMD16<UInt64>, sum: (ServedTotals) -> Double) {
+            lines += ["# HELP \(name) \(help)", "# TYPE \(name) histogram"]
+            for (id, t) in models {
+                var cumulative: UInt64 = 0
+                let counts = tenths(t)
+                for k in 0..<9 {
+                    cumulative &+= counts[k]
+                    lines.append("\(name)_bucket{model_id=\"\(id)\",le=\"0.\(k + 1)\"} \(cumulative)")
+                }
+                lines.append("\(name)_bucket{model_id=\"\(id)\",le=\"+Inf\"} \(t.scored)")
+                lines.append("\(name)_sum{model_id=\"\(id)\"} \(sum(t))")
+                lines.append("\(name)_count{model_id=\"\(id)\"} \(t.scored)")
+            }
         }
         // The upper bounds are inclusive in Prometheus and exclusive here ([0.1, 0.2) is one
         // tenth): a risk of exactly 0.1 counts under le="0.2". Said in docs/OPERATIONS.md.
-        histogram("readmitd_served_risk", "Served risks, by tenth ([0, 0.1), [0.1, 0.2), ...); the mean is _sum / _count.", t.riskTenths, sum: t.riskSum)
-        histogram("readmitd_served_atypicality", "Served atypicality (a percentile of the training cohort: each tenth holds about a tenth of rows like it), by tenth.",
-                  t.atypicalityTenths, sum: t.atypicalitySum)
-        lines += ["# HELP readmitd_served_error_rows_total Rows of RECORDS requests not scored (an error of their own).",
-                  "# TYPE readmitd_served_error_rows_total counter", "readmitd_served_error_rows_total \(t.errorRows)",
-                  "# HELP readmitd_record_messages_total RECORDS errors and warnings, by severity, raw field and code.",
+        histogram("readmitd_served_risk", "Served risks by model, by tenth ([0, 0.1), [0.1, 0.2), ...); the mean is _sum / _count.", { $0.riskTenths }, sum: { $0.riskSum })
+        histogram("readmitd_served_atypicality", "Served atypicality by model (a percentile of the training cohort: each tenth holds about a tenth of rows like it), by tenth.",
+                  { $0.atypicalityTenths }, sum: { $0.atypicalitySum })
+        lines += ["# HELP readmitd_served_error_rows_total Rows of RECORDS requests not scored (an error of their own), by model.",
+                  "# TYPE readmitd_served_error_rows_total counter"]
+        for (id, t) in models { lines.append("readmitd_served_error_rows_total{model_id=\"\(id)\"} \(t.errorRows)") }
+        lines += ["# HELP readmitd_record_messages_total RECORDS errors and warnings, by model, severity, raw field and code.",
                   "# TYPE readmitd_record_messages_total counter"]
-        for m in t.sortedMessages {
-            lines.append("readmitd_record_messages_total{severity=\"\(m.kind.severity)\",field=\"\(labelValue(m.kind.field))\",code=\"\(labelValue(m.kind.code))\"} \(m.count)")
+        for (id, t) in models {
+            for m in t.sortedMessages {
+                lines.append("readmitd_record_messages_total{model_id=\"\(id)\",severity=\"\(m.kind.severity)\",field=\"\(labelValue(m.kind.field))\",code=\"\(labelValue(m.kind.code))\"} \(m.count)")
+            }
         }
         return lines
     }

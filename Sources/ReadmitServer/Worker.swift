@@ -49,7 +49,7 @@ enum Worker {
                 // finds its request among the answered ones, and not among the running.
                 let nanos = DispatchTime.now().uptimeNanoseconds &- started
                 handler.stats.recordAtWorker(op: outcome.op, status: outcome.status, rows: outcome.rows, nanos: nanos,
-                                             served: outcome.served, messages: outcome.servedMessages)
+                                             served: outcome.served, messages: outcome.servedMessages, version: outcome.header.modelVersion)
                 try socket.send(reply)
                 if outcome.status != .ok {
                     // Status and location only: error messages may quote a feature value.

@@ -95,12 +95,17 @@ final class ServedRowsTests: XCTestCase {
         let stats = ServerStats()
         let s = served(risk: [0.05, 0.15, 0.95], atypicality: [0.5, 0.5, 0.95], tier: [0, 1, 2])
         let m = ServedRows.count([RecordMessage(row: 0, field: "a \"quoted\"\\field", severity: .warning, code: "unknown_level", message: "m")])
-        stats.recordAtWorker(op: Operation.records.rawValue, status: .ok, rows: 3, nanos: 1_000, served: s, messages: m)
-        stats.recordAtBroker(op: Operation.score.rawValue, status: .ok, rows: 3, nanos: 1_000, received: 2, served: s, messages: m)
-        stats.recordAtWorker(op: Operation.score.rawValue, status: .badValue, rows: 0, nanos: 1_000, served: s, messages: m)
+        stats.recordAtWorker(op: Operation.records.rawValue, status: .ok, rows: 3, nanos: 1_000, served: s, messages: m, version: 0xab)
+        stats.recordAtBroker(op: Operation.score.rawValue, status: .ok, rows: 3, nanos: 1_000, received: 2, served: s, messages: m, version: 0xab)
+        stats.recordAtWorker(op: Operation.score.rawValue, status: .badValue, rows: 0, nanos: 1_000, served: s, messages: m, version: 0xab)
         let json = stats.json(store: store, workers: 2)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        let served = try XCTUnwrap(object["served"] as? [String: Any], json)
+        // No model serves now: `served` is empty, and the counts are the model's that served them.
+        XCTAssertEqual((object["served"] as? [String: Any])?["rows"] as? Int, 0, json)
+        let byModel = try XCTUnwrap(object["served_by_model"] as? [[String: Any]], json)
+        XCTAssertEqual(byModel.count, 1)
+        let served = byModel[0]
+        XCTAssertEqual(served["model_id"] as? String, "00000000000000ab")
         XCTAssertEqual(served["rows"] as? Int, 6)
         XCTAssertEqual(served["tiers"] as? [String: Int], ["tier_0": 2, "tier_1": 2, "tier_2": 2])  // no model: tiers by index
         XCTAssertEqual(served["risk_tenths"] as? [Int], [2, 2, 0, 0, 0, 0, 0, 0, 0, 2])
@@ -111,11 +116,27 @@ final class ServedRowsTests: XCTestCase {
         XCTAssertEqual(messages.first?["field"] as? String, "a \"quoted\"\\field")
         XCTAssertEqual(messages.first?["count"] as? Int, 2)
         let text = stats.prometheus(store: store, workers: 2)
-        for line in ["readmitd_served_rows_total{tier=\"tier_1\"} 2", "readmitd_served_risk_bucket{le=\"0.1\"} 2",
-                     "readmitd_served_risk_bucket{le=\"0.9\"} 4", "readmitd_served_risk_bucket{le=\"+Inf\"} 6", "readmitd_served_risk_count 6",
-                     "readmitd_served_atypicality_bucket{le=\"0.6\"} 4", "readmitd_served_error_rows_total 0",
-                     #"readmitd_record_messages_total{severity="warning",field="a \"quoted\"\\field",code="unknown_level"} 2"#] {
+        let id = "model_id=\"00000000000000ab\""
+        for line in ["readmitd_served_rows_total{\(id),tier=\"tier_1\"} 2", "readmitd_served_risk_bucket{\(id),le=\"0.1\"} 2",
+                     "readmitd_served_risk_bucket{\(id),le=\"0.9\"} 4", "readmitd_served_risk_bucket{\(id),le=\"+Inf\"} 6",
+                     "readmitd_served_risk_count{\(id)} 6", "readmitd_served_atypicality_bucket{\(id),le=\"0.6\"} 4",
+                     "readmitd_served_atypicality_sum{\(id)} 3.9", "readmitd_served_error_rows_total{\(id)} 0",
+                     #"readmitd_record_messages_total{model_id="00000000000000ab",severity="warning",field="a \"quoted\"\\field",code="unknown_level"} 2"#] {
             XCTAssertTrue(text.contains("\n" + line + "\n"), line)
         }
+    }
+
+    /// A reload starts the new model's counts apart; the models served last are kept, the
+    /// oldest past ``ServedTotals/modelsKept`` dropped.
+    func testCountsAreKeptPerModel() throws {
+        let stats = ServerStats()
+        let one = served(risk: [0.05], atypicality: [0.5], tier: [0])
+        for version: UInt64 in [1, 2, 2, 1, 3, 4, 5] {
+            stats.recordAtWorker(op: Operation.score.rawValue, status: .ok, rows: 1, nanos: 1_000, served: one, version: version)
+        }
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stats.json(store: store, workers: 2).utf8)) as? [String: Any])
+        let byModel = try XCTUnwrap(object["served_by_model"] as? [[String: Any]])
+        XCTAssertEqual(byModel.map { $0["model_id"] as? String }, ["0000000000000002", "0000000000000003", "0000000000000004", "0000000000000005"])
+        XCTAssertEqual(byModel.map { $0["rows"] as? Int }, [2, 1, 1, 1])
     }
 }

@@ -246,6 +246,7 @@ def test_served_rows_are_counted_as_the_replies_said(served):
     families, after, body = scrape_counted(served.http_port, served.sent)
 
     def delta(name, **labels):
+        labels["model_id"] = schema["model_id"]  # the counts are per model
         return value(after, name, **labels) - value(before, name, **labels)
 
     assert len(risks) == 37 + 1 + 2
@@ -269,6 +270,7 @@ def test_served_rows_are_counted_as_the_replies_said(served):
     assert families["readmitd_served_risk"].type == "histogram" and families["readmitd_record_messages"].type == "counter"
     # STATS `served` counts the same.
     stats = json.loads(served.call([header(OPS["STATS"], 7)])["frames"][0])["served"]
+    assert stats["model_id"] == schema["model_id"]
     assert stats["rows"] - stats_before["rows"] == len(risks)
     assert stats["error_rows"] - stats_before["error_rows"] == 1
     assert [a - b for a, b in zip(stats["risk_tenths"], stats_before["risk_tenths"])] == \
@@ -318,6 +320,30 @@ def test_not_ready_without_a_model_then_ready_after_reload():
         assert value(samples, "readmitd_ready") == 1
         assert value(samples, "readmitd_reloads_total", result="ok") == 1
         assert value(samples, "readmitd_requests_total", op="RELOAD", status="OK") == 1
+    finally:
+        assert d.stop() == 0
+
+
+def test_served_counts_start_apart_after_a_reload(tmp_path):
+    """A reload to another model starts that model's served counts apart (its tiers and its
+    atypicality percentile are its own): the old model's series stay as they were."""
+    other = tmp_path / "other.readmit"
+    subprocess.run(["python3", os.path.join(os.path.dirname(__file__), "..", "..", "tests", "tools", "model_with_id.py"),
+                    fixture_model(), str(other), "00000000000000bb"], check=True)
+    d = Daemon("--model", fixture_model(), "--allow-reload-path")
+    try:
+        wait_http(d.proc, d.http_port, "/readyz", 200)
+        schema = json.loads(d.call([header(OPS["INFO"], 1)])["frames"][0])
+        cols, first = schema["n_features"], schema["model_id"]
+        assert d.call(score_request(2, 5, cols, matrix_rows(schema, 5)))["status"] == 0
+        assert d.call([header(OPS["RELOAD"], 3), str(other).encode()])["status"] == 0
+        assert d.call(score_request(4, 3, cols, matrix_rows(schema, 3)))["status"] == 0
+        _, samples, _ = scrape_counted(d.http_port, d.sent)
+        assert value(samples, "readmitd_served_risk_count", model_id=first) == 5
+        assert value(samples, "readmitd_served_risk_count", model_id="00000000000000bb") == 3
+        stats = json.loads(d.call([header(OPS["STATS"], 5)])["frames"][0])
+        assert (stats["served"]["model_id"], stats["served"]["rows"]) == ("00000000000000bb", 3)
+        assert [(m["model_id"], m["rows"]) for m in stats["served_by_model"]] == [(first, 5), ("00000000000000bb", 3)]
     finally:
         assert d.stop() == 0
 
