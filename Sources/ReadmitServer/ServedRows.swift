@@ -69,8 +69,8 @@ struct ServedRows {
     }
 }
 
-/// The daemon's totals of ``ServedRows`` since it started (STATS `served`, `/metrics`'s
-/// `readmitd_served_*`).
+/// One model's totals of ``ServedRows`` since it first served (STATS `served` and
+/// `served_by_model`, `/metrics`'s `readmitd_served_*`).
 struct ServedTotals {
     /// The most message kinds kept apart: a client sending columns of ever new names (each an
     /// `unused_field` warning) must not grow the daemon's memory or a scrape without bound;

@@ -80,7 +80,7 @@ public struct SubgroupEvaluation: Sendable {
                                tableRows: [Int]) -> (names: [String], group: [Int])? {
         var names: [String] = []
         var bandOf: ((Double) -> Int)?
-        if let bands = definition.bands {
+        if let bands = definition.bands, !bands.isEmpty {  // the spec's validator refuses empty bands
             func f(_ b: Double) -> String { b == b.rounded() && abs(b) < 1e15 ? String(Int(b)) : String(b) }
             names = ["< \(f(bands[0]))"] + zip(bands, bands.dropFirst()).map { "\(f($0)) to < \(f($1))" } + [">= \(f(bands[bands.count - 1]))"]
             bandOf = { v in bands.firstIndex { v < $0 } ?? bands.count }
