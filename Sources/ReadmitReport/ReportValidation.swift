@@ -45,6 +45,9 @@ enum ReportValidation {
                 for g in t.groups where !(g.count > 0 && (0...g.count).contains(g.events)) {
                     throw invalid("subgroup '\(t.feature)' group '\(g.name)' has \(g.events) events in \(g.count) encounters")
                 }
+                for g in t.groups where !(g.patients.map { (1...g.count).contains($0) } ?? true) {
+                    throw invalid("subgroup '\(t.feature)' group '\(g.name)' has \(g.patients ?? 0) patients for \(g.count) encounters")
+                }
             }
             for row in c.calibration where !seen.contains(row.modelKey) {
                 throw invalid("clinical calibration row '\(row.modelKey)' is not the key of any model")

@@ -14,8 +14,8 @@ public struct SubgroupEvaluation: Sendable {
     public struct Group: Sendable {
         /// The level, the band (`45 to < 65`), or `missing`.
         public var name: String
-        /// Encounters and events.
-        public var count: Int, events: Int
+        /// Encounters, events and distinct patients.
+        public var count: Int, events: Int, patients: Int
         /// Observed event rate and mean predicted risk.
         public var observedRate: Double, meanPredicted: Double
         /// Wilson 95% interval of the observed rate.
@@ -151,11 +151,16 @@ public struct SubgroupEvaluation: Sendable {
         groups = kept.enumerated().map { k, g in
             let rows = members[g]
             let events = rows.filter { labels[$0] }.count
-            return Group(name: names[g], count: rows.count, events: events, observedRate: Double(events) / Double(rows.count),
+            // A patient bootstrap resamples patients: a group of one patient's stays is the same
+            // in every resample that holds it, and its "interval" would be a point (the MIMIC
+            // demo's test split has such groups). Not computable, then.
+            let groupPatients = Set(rows.map { patients[$0] }).count
+            let unresampled = (low: Double.nan, high: Double.nan)
+            return Group(name: names[g], count: rows.count, events: events, patients: groupPatients, observedRate: Double(events) / Double(rows.count),
                          meanPredicted: rows.reduce(0) { $0 + risk[$1] } / Double(rows.count),
                          observedInterval: BinaryMetrics.wilsonInterval(successes: Double(events), n: Double(rows.count)),
-                         rocAUC: points[k].auc, rocAUCInterval: PatientBootstrap.interval(aucs[k]),
-                         intercept: points[k].intercept, interceptInterval: PatientBootstrap.interval(intercepts[k]))
+                         rocAUC: points[k].auc, rocAUCInterval: groupPatients < 2 ? unresampled : PatientBootstrap.interval(aucs[k]),
+                         intercept: points[k].intercept, interceptInterval: groupPatients < 2 ? unresampled : PatientBootstrap.interval(intercepts[k]))
         }
     }
 }

@@ -92,7 +92,7 @@ struct EvaluateCommand: ParsableCommand {
             for error in skipped { print("note: no breakdown by this column: \(error)") }
             for s in subgroups {
                 print("by \(s.name)\(s.isColumn ? " (column)" : ""): " + s.groups.map { g in
-                    "\(g.name) n \(Format.int(g.count)), observed \(Format.f(g.observedRate, 3)), predicted \(Format.f(g.meanPredicted, 3)), ROC AUC \(Format.f(g.rocAUC))"
+                    "\(g.name) n \(Format.int(g.count)), patients \(Format.int(g.patients)), observed \(Format.f(g.observedRate, 3)), predicted \(Format.f(g.meanPredicted, 3)), ROC AUC \(Format.f(g.rocAUC))"
                 }.joined(separator: "; "))
             }
             if let json {

@@ -105,7 +105,7 @@ enum MetricsJSON {
     static func subgroups(_ all: [SubgroupEvaluation]) -> [[String: Any]] {
         all.map { s in
             [s.isColumn ? "column" : "feature": s.name, "groups": s.groups.map { g in
-                ["name": g.name, "n": g.count, "events": g.events, "observed": g.observedRate, "observed_ci95": [g.observedInterval.low, g.observedInterval.high],
+                ["name": g.name, "n": g.count, "patients": g.patients, "events": g.events, "observed": g.observedRate, "observed_ci95": [g.observedInterval.low, g.observedInterval.high],
                  "mean_predicted": g.meanPredicted, "roc_auc": g.rocAUC, "roc_auc_ci95": [g.rocAUCInterval.low, g.rocAUCInterval.high],
                  "calibration_intercept": g.intercept, "calibration_intercept_ci95": [g.interceptInterval.low, g.interceptInterval.high]] as [String: Any]
             }].merging(s.isColumn ? ["table": (s.table ?? .encounters).rawValue] : [:]) { a, _ in a }

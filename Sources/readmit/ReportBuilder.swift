@@ -98,7 +98,7 @@ enum ReportBuilder {
             atypicalityVerdict: c.atypicality.verdict,
             subgroups: r.subgroups.map { s in
                 SubgroupTable(feature: s.name, columnTable: s.isColumn ? (s.table ?? .encounters).rawValue : nil, groups: s.groups.map { g in
-                    SubgroupRow(name: g.name, count: g.count, events: g.events, observedRate: g.observedRate, observedInterval: interval(g.observedInterval),
+                    SubgroupRow(name: g.name, count: g.count, events: g.events, patients: g.patients, observedRate: g.observedRate, observedInterval: interval(g.observedInterval),
                                 meanPredicted: g.meanPredicted, rocAUC: g.rocAUC, rocAUCInterval: interval(g.rocAUCInterval),
                                 intercept: g.intercept, interceptInterval: interval(g.interceptInterval))
                 })

@@ -163,4 +163,20 @@ final class SubgroupEvaluationTests: XCTestCase {
         XCTAssertEqual(out[2].groups.map(\.count), [2, 3, 1])                      // rows 2 4 | 0 1 5 | 3
         XCTAssertEqual(out[2].groups[0].meanPredicted, (0.3 + 0.5) / 2, accuracy: 1e-12)  // table rows 0 and 5: patient row 0
     }
+
+    /// A patient bootstrap cannot vary a group of one patient's stays: its intervals are not
+    /// computable (NaN), not a point; two patients give an interval.
+    func testAOnePatientGroupHasNoInterval() {
+        let schema = FeatureSchema(features: [FeatureSpec(name: "sex", kind: .categorical, levels: ["F", "M"], source: "sex", transform: .level, missing: "nan", description: "")])
+        // F: patient 7's four stays (two readmitted); M: patients 1..4, one stay each (two readmitted).
+        let sex: [Double] = [0, 0, 0, 0, 1, 1, 1, 1]
+        let out = SubgroupEvaluation.all([SubgroupDefinition(feature: "sex")], schema: schema, x: FeatureMatrix(rows: 8, columns: 1, values: sex),
+                                         risk: [0.1, 0.8, 0.3, 0.6, 0.2, 0.7, 0.4, 0.5], labels: [false, true, false, true, false, true, true, false],
+                                         patients: [7, 7, 7, 7, 1, 2, 3, 4], replicates: 200, seed: 5)
+        let f = out[0].groups[0], m = out[0].groups[1]
+        XCTAssertEqual([f.patients, m.patients], [1, 4])
+        XCTAssertEqual(f.rocAUC, 1.0)  // the point estimate stands
+        XCTAssertTrue(f.rocAUCInterval.low.isNaN && f.rocAUCInterval.high.isNaN && f.interceptInterval.low.isNaN)
+        XCTAssertTrue(m.rocAUCInterval.low.isFinite && m.rocAUCInterval.high.isFinite && m.rocAUCInterval.low <= m.rocAUCInterval.high)
+    }
 }

@@ -128,7 +128,7 @@ enum ReportFixtures {
             atypicalityVerdict: "Higher atypicality does not go with larger error <here>.",
             subgroups: [
                 SubgroupTable(feature: "gender", groups: [
-                    SubgroupRow(name: "Female", count: 10_500, events: 1_230, observedRate: 0.117, observedInterval: ConfidenceInterval(lower: 0.111, upper: 0.123),
+                    SubgroupRow(name: "Female", count: 10_500, events: 1_230, patients: 8_000, observedRate: 0.117, observedInterval: ConfidenceInterval(lower: 0.111, upper: 0.123),
                                 meanPredicted: 0.118, rocAUC: 0.69, rocAUCInterval: ConfidenceInterval(lower: 0.67, upper: 0.71),
                                 intercept: -0.01, interceptInterval: ConfidenceInterval(lower: -0.07, upper: 0.05)),
                     SubgroupRow(name: "Unknown/Invalid <x>", count: 1, events: 0, observedRate: 0, observedInterval: ConfidenceInterval(lower: 0, upper: 0.79),

@@ -30,6 +30,7 @@ import Testing
         expectInvalid({ $0.clinical?.thresholds[0] = 0.9 }, mentioning: "ascending")
         expectInvalid({ $0.clinical?.calibration[0].modelKey = "gone" }, mentioning: "'gone'")
         expectInvalid({ $0.clinical?.subgroups[0].groups[0].events = 20_000 }, mentioning: "group 'Female'")
+        expectInvalid({ $0.clinical?.subgroups[0].groups[0].patients = 10_501 }, mentioning: "10501 patients for 10500 encounters")
     }
 
     /// The clinical section renders its tables, the decision curve and the verdict (escaped),
@@ -42,7 +43,8 @@ import Testing
         #expect(with.html.contains("0.943") && with.html.contains("0.886–1.006"))
         // A one-patient subgroup is shown, its missing figures as dashes, its name escaped.
         #expect(with.plots.contains { $0.name == "subgroups" } && with.html.contains("id=\"subgroups\""))
-        #expect(with.html.contains("<th scope=\"row\">Unknown/Invalid &lt;x&gt;</th><td class=\"num\">1</td>"))
+        #expect(with.html.contains("<th scope=\"row\">Unknown/Invalid &lt;x&gt;</th><td class=\"num\">1</td><td class=\"num\">–</td>"))  // patients not given
+        #expect(with.html.contains("<th scope=\"row\">Female</th><td class=\"num\">10,500</td><td class=\"num\">8,000</td><td class=\"num\">1,230</td>"))
         // A column's table says where its groups come from; a feature's heading is its name alone.
         #expect(with.html.contains("<h3>By race &lt;r&gt; <span class=\"small\">(grouped by the patients table's column as written)</span></h3>"))
         #expect(with.html.contains("<h3>By gender</h3>"))

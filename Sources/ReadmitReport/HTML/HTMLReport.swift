@@ -178,18 +178,18 @@ enum HTMLReport {
             return "\(num(i.lower, d))–\(num(i.upper, d))"
         }
         var h = "<section id=\"subgroups\">\n<h2>Performance by subgroup (test split)</h2>\n"
-        h += "<p class=\"small\">Every group is shown, however small: read its intervals (patient bootstrap, 95%; observed rate: Wilson). –: not computable (one outcome only). Calibration-in-the-large: negative when the model predicts too high a risk for the group.</p>\n"
+        h += "<p class=\"small\">Every group is shown, however small: read its intervals (patient bootstrap, 95%; observed rate: Wilson). –: not computable (one outcome only, or for an interval one patient only: every resample holds the same stays). Calibration-in-the-large: negative when the model predicts too high a risk for the group.</p>\n"
         if let plot { h += figure(plot) }
         for t in tables {
             let source = t.columnTable.map { " <span class=\"small\">(grouped by the \(e($0)) table's column as written)</span>" } ?? ""
             h += "<h3>By \(e(t.feature))\(source)</h3>\n<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Group</th>"
-            for col in ["n", "Events", "Observed", "95% CI", "Mean predicted", "ROC AUC", "95% CI", "Calibration-in-the-large", "95% CI"] {
+            for col in ["n", "Patients", "Events", "Observed", "95% CI", "Mean predicted", "ROC AUC", "95% CI", "Calibration-in-the-large", "95% CI"] {
                 h += "<th scope=\"col\" class=\"num\">\(col)</th>"
             }
             h += "</tr></thead>\n<tbody>\n"
             for g in t.groups {
                 h += "<tr><th scope=\"row\">\(e(g.name))</th>"
-                for v in [F.grouped(g.count), F.grouped(g.events), num(g.observedRate, 4), ci(g.observedInterval, 3), num(g.meanPredicted, 4),
+                for v in [F.grouped(g.count), g.patients.map(F.grouped) ?? "–", F.grouped(g.events), num(g.observedRate, 4), ci(g.observedInterval, 3), num(g.meanPredicted, 4),
                           num(g.rocAUC, 3), ci(g.rocAUCInterval, 3), num(g.intercept, 3), ci(g.interceptInterval, 3)] {
                     h += "<td class=\"num\">\(e(v))</td>"
                 }

@@ -70,17 +70,20 @@ public struct SubgroupRow: Sendable, Codable, Equatable {
     public var name: String
     /// Encounters and events.
     public var count: Int, events: Int
+    /// Distinct patients (nil: not given, as in inputs written before it was).
+    public var patients: Int?
     /// Observed rate (with its interval) and mean predicted risk.
     public var observedRate: Double, observedInterval: ConfidenceInterval?, meanPredicted: Double
     /// ROC AUC and calibration-in-the-large, with intervals (NaN: one outcome only).
     public var rocAUC: Double, rocAUCInterval: ConfidenceInterval?, intercept: Double, interceptInterval: ConfidenceInterval?
 
     /// Creates a row.
-    public init(name: String, count: Int, events: Int, observedRate: Double, observedInterval: ConfidenceInterval?, meanPredicted: Double,
+    public init(name: String, count: Int, events: Int, patients: Int? = nil, observedRate: Double, observedInterval: ConfidenceInterval?, meanPredicted: Double,
                 rocAUC: Double, rocAUCInterval: ConfidenceInterval?, intercept: Double, interceptInterval: ConfidenceInterval?) {
         self.name = name
         self.count = count
         self.events = events
+        self.patients = patients
         self.observedRate = observedRate
         self.observedInterval = observedInterval
         self.meanPredicted = meanPredicted
