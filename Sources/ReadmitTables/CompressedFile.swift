@@ -36,6 +36,15 @@ public enum CompressedFile {
                                                : "file larger than \(size) is not supported")
     }
 
+    /// For a path that does not exist: a note naming the same file with or without `.gz` when
+    /// that one exists (the shipped data is `diabetic_data.csv.gz`; `diabetic_data.csv` is the
+    /// name people type), else "".
+    static func otherCompression(of path: String) -> String {
+        let other = path.hasSuffix(".gz") ? String(path.dropLast(3)) : path + ".gz"
+        guard FileManager.default.fileExists(atPath: other) else { return "" }
+        return "; there is '\(other)': give that path"
+    }
+
     /// The file's bytes, unchanged; `-` is standard input (read to its end), as `--out -` is
     /// standard output, so an export can be piped in.
     static func readRaw(path: String, maxBytes: Int = maxBytes) throws(DataError) -> [UInt8] {
@@ -44,7 +53,7 @@ public enum CompressedFile {
         guard fd >= 0 else {
             let absent = errno == ENOENT
             throw DataError(code: .fileNotFound, file: path,
-                            message: "cannot open file (does it exist and is it readable?)" + (absent ? DatasetTables.otherCompression(of: path) : ""))
+                            message: "cannot open file (does it exist and is it readable?)" + (absent ? otherCompression(of: path) : ""))
         }
         defer { if !standardInput { close(fd) } }
         var info = stat()

@@ -31,25 +31,16 @@ public struct DatasetTables: Sendable {
     public static func locate(_ file: String, key: String, in folders: [String]) throws(DataError) -> String {
         if file.hasPrefix("/") {
             if FileManager.default.fileExists(atPath: file) { return file }
-            throw DataError(code: .fileNotFound, file: file, message: "data file not found (spec key \(key))" + otherCompression(of: file))
+            throw DataError(code: .fileNotFound, file: file, message: "data file not found (spec key \(key))" + CompressedFile.otherCompression(of: file))
         }
         for folder in folders {
             let path = URL(fileURLWithPath: folder).appendingPathComponent(file).path
             if FileManager.default.fileExists(atPath: path) { return path }
         }
-        let hint = folders.lazy.map { otherCompression(of: URL(fileURLWithPath: $0).appendingPathComponent(file).path) }.first { !$0.isEmpty } ?? ""
+        let hint = folders.lazy.map { CompressedFile.otherCompression(of: URL(fileURLWithPath: $0).appendingPathComponent(file).path) }.first { !$0.isEmpty } ?? ""
         throw DataError(code: .fileNotFound, file: file,
                         message: "data file not found (spec key \(key)); looked in \(folders.joined(separator: ", ")). "
                             + "Put the file in one of these folders or pass --data-dir" + hint)
-    }
-
-    /// For a path that does not exist: a note naming the same file with or without `.gz` when
-    /// that one exists (the shipped data is `diabetic_data.csv.gz`; `diabetic_data.csv` is the
-    /// name people type), else "".
-    static func otherCompression(of path: String) -> String {
-        let other = path.hasSuffix(".gz") ? String(path.dropLast(3)) : path + ".gz"
-        guard FileManager.default.fileExists(atPath: other) else { return "" }
-        return "; there is '\(other)': give that path"
     }
 
     /// Reads every table of `spec`. `encountersFile`, when given, replaces the spec's encounters file.
@@ -58,7 +49,7 @@ public struct DatasetTables: Sendable {
         let encounterPath: String
         if let encountersFile {
             guard FileManager.default.fileExists(atPath: encountersFile) else {
-                throw DataError(code: .fileNotFound, file: encountersFile, message: "data file not found" + Self.otherCompression(of: encountersFile))
+                throw DataError(code: .fileNotFound, file: encountersFile, message: "data file not found" + CompressedFile.otherCompression(of: encountersFile))
             }
             encounterPath = encountersFile
         } else {
