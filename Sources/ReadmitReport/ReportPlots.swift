@@ -244,7 +244,7 @@ enum ReportPlots {
             summary: "The \(input.topRiskFactors.count) most important features of the served model by \(input.riskFactorMeasure).",
             valueLabel: input.riskFactorMeasure,
             labels: input.topRiskFactors.map(\.feature), values: input.topRiskFactors.map(\.importance))
-        return plot("top_factors", "Top risk factors", "Features ranked by \(input.riskFactorMeasure) in the served model; importance is association in this model, not causation.", chart.svg)
+        return plot("top_factors", "In the served model", "Features ranked by \(input.riskFactorMeasure) in the served model; importance is association in this model, not causation.", chart.svg)
     }
 
     static func feature(_ d: FeatureDistribution, name: String, input: ReportInput) -> RenderedPlot {

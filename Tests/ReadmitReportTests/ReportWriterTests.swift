@@ -48,6 +48,17 @@ import Testing
         #expect(Set(ids).count == ids.count)
     }
 
+    /// A figure brings its own heading: a section must not repeat it above the figure (the
+    /// report read "Decision curve" twice, and "Top risk factors" as its section and its figure).
+    @Test func noHeadingRepeatsTheOneBeforeIt() throws {
+        let html = try ReportWriter.render(ReportFixtures.sample()).html
+        let heading = try Regex(#"<h[23][^>]*>(.*?)</h[23]>"#)
+        let texts = html.matches(of: heading).map { String($0.output[1].substring ?? "") }
+        #expect(texts.count > 20)
+        for (a, b) in zip(texts, texts.dropFirst()) { #expect(a != b, "heading '\(a)' twice in a row") }
+        #expect(texts.contains("Decision curve") && texts.contains("Top risk factors"))
+    }
+
     @Test func outputIsDeterministic() throws {
         let a = try ReportWriter.render(ReportFixtures.sample())
         let b = try ReportWriter.render(ReportFixtures.sample())

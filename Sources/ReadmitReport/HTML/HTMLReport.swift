@@ -112,8 +112,9 @@ enum HTMLReport {
         }
         h += "</tbody>\n</table>\n"
         h += "<p class=\"small\">Logistic recalibration of the test outcomes on the logit of each model's risk: the intercept with the slope fixed at 1 (calibration-in-the-large; negative: risks too high on average) and the slope (below 1: risks too extreme; above 1: too modest). Intervals: patient bootstrap, 95%.</p>\n"
-        h += "<h3>Decision curve</h3>\n"
-        if let plot { h += figure(plot) }
+        // The figure carries its own "Decision curve" heading; the tier table below needs one
+        // only when there is no figure.
+        if let plot { h += figure(plot) } else { h += "<h3>Decision curve</h3>\n" }
         if !c.atTiers.isEmpty {
             h += "<table class=\"metrics\">\n<thead><tr><th scope=\"col\">Act on tier and above</th><th scope=\"col\" class=\"num\">Threshold</th>"
             h += "<th scope=\"col\" class=\"num\">Net benefit: risk model</th><th scope=\"col\" class=\"num\">Treat all</th><th scope=\"col\" class=\"num\">Treat none</th></tr></thead>\n<tbody>\n"
