@@ -24,10 +24,12 @@ public struct EncodedModel: Sendable {
 
     /// The JSON of the header members other than `metadata`, `model_card` and `sections`, split
     /// where those go (keys sorted: calibrator, dataset, detector, forest, layout | metadata |
-    /// model_card | schema | sections | tiers, training_summary).
+    /// model_card | recalibration | schema | sections | tiers, training_summary).
     package struct HeaderMembers: Sendable {
         /// `"calibrator":…,"dataset":…,"detector":…,"forest":…,"layout":…`
         var beforeMetadata: [UInt8]
+        /// The value of `recalibration`, when there is one.
+        var recalibration: [UInt8]?
         /// The value of `schema`.
         var schema: [UInt8]
         /// `"tiers":…,"training_summary":…`
@@ -42,6 +44,7 @@ public struct EncodedModel: Sendable {
             beforeMetadata = try member("calibrator", p.calibrator) + [UInt8(ascii: ",")] + member("dataset", p.dataset)
                 + [UInt8(ascii: ",")] + member("detector", p.detector)
                 + [UInt8(ascii: ",")] + member("forest", forest) + [UInt8(ascii: ",")] + member("layout", p.layout)
+            recalibration = try p.recalibration.map { try json($0) }
             schema = try json(p.schema)
             afterSections = try member("tiers", p.tiers) + [UInt8(ascii: ",")] + member("training_summary", p.trainingSummary)
         }
@@ -87,10 +90,11 @@ public struct EncodedModel: Sendable {
             throw ModelFileError(code: .writeFailed, message: "cannot encode the model header: \(error)")
         }
         var out: [UInt8] = [UInt8(ascii: "{")]
-        out.reserveCapacity(members.beforeMetadata.count + members.schema.count + members.afterSections.count + metadataJSON.count + sectionsJSON.count + 48)
+        out.reserveCapacity(members.beforeMetadata.count + (members.recalibration?.count ?? 0) + members.schema.count + members.afterSections.count + metadataJSON.count + sectionsJSON.count + 48)
         out += members.beforeMetadata
         out += Array(",\"metadata\":".utf8) + metadataJSON
         if card, let modelCardJSON { out += Array(",\"model_card\":".utf8) + modelCardJSON }
+        if let recalibration = members.recalibration { out += Array(",\"recalibration\":".utf8) + recalibration }
         out += Array(",\"schema\":".utf8) + members.schema
         out += Array(",\"sections\":".utf8) + sectionsJSON
         out += [UInt8(ascii: ",")] + members.afterSections

@@ -44,9 +44,11 @@ public enum ModelFile {
         var sections: [String: Section]
         /// Absent in files written before model cards existed, and while the id is hashed.
         var modelCard: ModelCard?
+        /// Absent for a model as trained (and in files written before recalibration existed).
+        var recalibration: Recalibration?
 
         enum CodingKeys: String, CodingKey {
-            case metadata, dataset, schema, layout, detector, calibrator, tiers, forest, sections
+            case metadata, dataset, schema, layout, detector, calibrator, tiers, forest, sections, recalibration
             case trainingSummary = "training_summary", modelCard = "model_card"
         }
     }
@@ -108,7 +110,7 @@ public enum ModelFile {
         let header = Header(metadata: p.metadata, dataset: p.dataset, schema: p.schema, layout: p.layout, detector: p.detector, calibrator: p.calibrator,
                             tiers: p.tiers,
                             forest: ForestHeader(columns: p.forest.columns, maxSamples: p.forest.maxSamples, trees: p.forest.treeCount, nodes: p.forest.feature.count),
-                            trainingSummary: p.trainingSummary, sections: sections, modelCard: p.modelCard)
+                            trainingSummary: p.trainingSummary, sections: sections, modelCard: p.modelCard, recalibration: p.recalibration)
         return Array(try jsonEncoder().encode(header))
     }
 
@@ -260,7 +262,7 @@ public enum ModelFile {
                                atypicalityReference: LittleEndian.array(try section("atypicality_reference")),
                                detector: header.detector, boosterBytes: Array(try section("booster.ubj")),
                                calibrator: header.calibrator, tiers: header.tiers, trainingSummary: header.trainingSummary,
-                               modelCard: header.modelCard, vennAbers: vennAbers)
+                               modelCard: header.modelCard, vennAbers: vennAbers, recalibration: header.recalibration)
     }
 }
 

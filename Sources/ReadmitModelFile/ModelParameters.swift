@@ -64,11 +64,13 @@ public struct ModelParameters: Sendable {
     /// The model card training wrote after evaluating the model (nil in files written before
     /// model cards existed). Documentation: it is not part of the model id.
     public var modelCard: ModelCard?
+    /// How the model was recalibrated on another hospital's data (nil for a model as trained).
+    public var recalibration: Recalibration?
 
     /// Creates a parameter set.
     public init(metadata: Metadata, dataset: DatasetSpec, schema: FeatureSchema, layout: ModelInputLayout, forest: IsolationForest, atypicalityReference: [Double],
                 detector: HistogramDetector, boosterBytes: [UInt8], calibrator: PlattCalibrator, tiers: [RiskTier], trainingSummary: [String: String],
-                modelCard: ModelCard? = nil, vennAbers: VennAbersCalibrator? = nil) {
+                modelCard: ModelCard? = nil, vennAbers: VennAbersCalibrator? = nil, recalibration: Recalibration? = nil) {
         self.metadata = metadata
         self.dataset = dataset
         self.schema = schema
@@ -82,5 +84,6 @@ public struct ModelParameters: Sendable {
         self.trainingSummary = trainingSummary
         self.modelCard = modelCard
         self.vennAbers = vennAbers
+        self.recalibration = recalibration
     }
 }

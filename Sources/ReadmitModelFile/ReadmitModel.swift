@@ -221,6 +221,19 @@ public final class ReadmitModel: Sendable {
         return out
     }
 
+    /// Validates `matrix` (schema order) and returns the booster's margin of every row: what the
+    /// calibrator turns into a risk (`readmit recalibrate` refits the calibrator on them).
+    public func margins(_ matrix: FeatureMatrix) throws(FeatureVectorError) -> [Double] {
+        var out = [Double](repeating: 0, count: matrix.rows)
+        try matrix.values.withUnsafeBufferPointer { f throws(FeatureVectorError) in
+            try validate(f, rows: matrix.rows)
+            try forEachChunk(f, rows: matrix.rows, kind: .margin) { start, count, _, output in
+                for i in 0..<count { out[start + i] = output[i] }
+            }
+        }
+        return out
+    }
+
     /// Top-`k` schema features per row by absolute contribution to the risk's log-odds (SHAP
     /// values of the booster, whose columns are the schema features plus the two anomaly scores;
     /// the anomaly scores are not input features and are left out). Rows with fewer

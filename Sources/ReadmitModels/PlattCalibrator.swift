@@ -64,6 +64,37 @@ public struct PlattCalibrator: Codable, Sendable, Equatable {
         self.b = b - a * mean / scale
     }
 
+    /// This calibrator with its intercept refitted on margins `m` and outcomes `y`, its slope
+    /// kept (recalibration-in-the-large: the risks' spread and ranking are kept, their level
+    /// moved to the outcomes'). The same loss as the two-parameter fit (Platt's smoothed
+    /// targets), minimised over `b` alone by Newton's method; `b` is unchanged without rows.
+    public func refittingIntercept(margins m: [Double], labels y: [Bool]) -> PlattCalibrator {
+        precondition(m.count == y.count)
+        guard !m.isEmpty else { return self }
+        let positives = Double(y.filter { $0 }.count), negatives = Double(y.count) - positives
+        let hi = (positives + 1) / (positives + 2), lo = 1 / (negatives + 2)
+        let u = m.map { a * $0 }
+        let target = y.reduce(0.0) { $0 + ($1 ? hi : lo) }
+        // The gradient sum(p_i) - target is increasing in b: Newton's method from the old
+        // intercept, each step kept inside a bracket that holds the root.
+        var b = self.b, low = -Double.infinity, high = Double.infinity
+        for _ in 0..<200 {
+            var g = -target, h = 0.0
+            for v in u {
+                let p = 1 / (1 + Foundation.exp(-(v + b)))
+                g += p; h += p * (1 - p)
+            }
+            if g > 0 { high = b } else { low = b }
+            var next = h > 0 ? b - g / h : b
+            if !(next > low && next < high) || !next.isFinite {
+                next = low.isFinite && high.isFinite ? (low + high) / 2 : (g > 0 ? b - 1 : b + 1)
+            }
+            if abs(next - b) <= 1e-12 * max(1, abs(b)) { b = next; break }
+            b = next
+        }
+        return PlattCalibrator(a: a, b: b)
+    }
+
     /// The calibrated probability of margin `m`.
     @inline(__always)
     public func probability(margin m: Double) -> Double { 1 / (1 + Foundation.exp(-(a * m + b))) }

@@ -44,8 +44,16 @@ extension ReadmitModel {
             "raw_fields": RawFieldList.fields(dataset: dataset, schema: schema),
             "history_inputs": RawFieldList.historyInputs(dataset: dataset, schema: schema),
         ]
+        // A recalibrated model (`readmit recalibrate`) says from which model, how and on what.
+        info["recalibration"] = parameters.recalibration.map { r -> [String: Any] in
+            func counts(_ c: Recalibration.Counts) -> [String: Any] { ["encounters": c.encounters, "patients": c.patients, "events": c.events] }
+            return ["from_model_id": r.fromModelID, "method": r.method.rawValue, "tiers": r.tiers.rawValue, "data_file": r.dataFile,
+                    "data_sha256": r.dataSHA256, "update": counts(r.update), "check": counts(r.check)]
+        } ?? NSNull()
+        // The intervals come from the calibration patients, or a recalibration's update patients.
+        let calibrationEncounters = parameters.recalibration?.update.encounters ?? Int(parameters.trainingSummary["calibration_rows"] ?? "") ?? 0
         info["interval"] = parameters.vennAbers.map { va -> [String: Any] in
-            ["method": "venn_abers", "calibration_encounters": Int(parameters.trainingSummary["calibration_rows"] ?? "") ?? 0,
+            ["method": "venn_abers", "calibration_encounters": calibrationEncounters,
              "calibration_margins": va.margins.count,
              "description": "inductive Venn-Abers interval of the probability of the outcome, from the calibration patients (SCORE flag bit 1, RECORDS option bit 2; docs/PROTOCOL.md)"]
         } ?? NSNull()

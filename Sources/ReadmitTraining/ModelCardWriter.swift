@@ -101,7 +101,7 @@ enum ModelCardWriter {
         if !small.isEmpty {
             limits.append("Subgroups with fewer than \(Self.smallGroupEvents) readmissions have wide intervals and say little: \(small.joined(separator: ", ")).")
         }
-        limits.append("The figures hold for patients like the cohort above; before use on another population or period, evaluate the model there (`readmit evaluate`) and recalibrate if its calibration differs.")
+        limits.append("The figures hold for patients like the cohort above; before use on another population or period, evaluate the model there (`readmit evaluate`) and, if its calibration differs, recalibrate it on local outcomes (`readmit recalibrate`).")
         sections.append(.init(title: "Known limits", items: limits))
         return ModelCard(sections: sections)
     }

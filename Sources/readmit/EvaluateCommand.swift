@@ -96,13 +96,7 @@ struct EvaluateCommand: ParsableCommand {
                 }.joined(separator: "; "))
             }
             if let json {
-                var model = MetricsJSON.metrics(all)
-                if let fit = clinical.calibration["risk_model"] {
-                    model["calibration_intercept"] = fit.intercept
-                    model["calibration_slope"] = fit.slope
-                    model["calibration_intercept_ci95"] = [clinical.interceptInterval.low, clinical.interceptInterval.high]
-                    model["calibration_slope_ci95"] = [clinical.slopeInterval.low, clinical.slopeInterval.high]
-                }
+                let model = MetricsJSON.metrics(all).merging(MetricsJSON.calibration(clinical)) { a, _ in a }
                 let object: [String: Any] = ["model_id": loaded.modelID, "data": data, "test_split": testSplit,
                                              "risk_model": model, "first_encounter": ["risk_model": MetricsJSON.metrics(first)],
                                              "decision_curve": MetricsJSON.decisionCurve(clinical), "atypicality_validation": MetricsJSON.atypicality(clinical),

@@ -73,6 +73,15 @@ enum MetricsJSON {
     }
 
     /// Net benefit per threshold of each model, treat-all and treat-none, and at the tier thresholds.
+    /// The served model's calibration intercept and slope with their patient-bootstrap
+    /// intervals, as `evaluate` and `recalibrate` write them beside ``metrics(_:)``'s keys.
+    static func calibration(_ c: ClinicalEvaluation) -> [String: Any] {
+        guard let fit = c.calibration["risk_model"] else { return [:] }
+        return ["calibration_intercept": fit.intercept, "calibration_slope": fit.slope,
+                "calibration_intercept_ci95": [c.interceptInterval.low, c.interceptInterval.high],
+                "calibration_slope_ci95": [c.slopeInterval.low, c.slopeInterval.high]]
+    }
+
     static func decisionCurve(_ c: ClinicalEvaluation) -> [String: Any] {
         [
             "description": "net benefit (true positives per patient, a false positive weighing t/(1-t)) of treating test patients with risk >= t",

@@ -188,7 +188,7 @@ final class CLITests: XCTestCase {
     }
 
     func testEveryCommandHasHelp() throws {
-        for command in ["train", "check", "evaluate", "score", "encode", "history", "keys", "benchmark-scoring"] {
+        for command in ["train", "check", "evaluate", "recalibrate", "score", "encode", "history", "keys", "benchmark-scoring"] {
             let r = try run([command, "--help"])
             XCTAssertEqual(r.status, 0, command)
             XCTAssertTrue(r.stdout.contains("USAGE"), command)
@@ -863,6 +863,102 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("none of the ") && r.stderr.contains(" eligible encounters in \(data) belongs"), r.stderr)
         XCTAssertTrue(r.stderr.contains("belongs to a test patient of the spec's split; leave out --test-split"), r.stderr)
         XCTAssertEqual(try run(["evaluate", "--model", model, "--data", data]).status, 0)
+    }
+
+    /// Another hospital, made from the shipped data by the README's example script
+    /// (`data/diabetes130/other_hospital.py`): the fixture model's test patients only (it never
+    /// trained on them), under other patient numbers (so the spec's split divides them anew),
+    /// with `keep` of the stays not readmitted within 30 days (a higher rate).
+    func otherHospital(keep: Double, in dir: URL) throws -> String {
+        let out = dir.appendingPathComponent("other-hospital.csv").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", Self.root.appendingPathComponent("data/diabetes130/other_hospital.py").path,
+                       "--data", Self.dataPath, "--keep", String(keep), "--out", out]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "other_hospital.py failed")
+        return out
+    }
+
+    /// `recalibrate` refits the calibration on another hospital's training-side patients, checks
+    /// it on its test-side patients (the figures `evaluate --test-split` gives for the file it
+    /// writes, to the bit), keeps everything else of the model, records what it did, and refuses
+    /// the model's own training data, too few readmissions and an output that is an input.
+    func testRecalibrateFitsOnOneSideAndChecksOnTheOther() throws {
+        let dir = temporaryDirectory()
+        let model = try fixtureModel()
+        let data = try otherHospital(keep: 0.5, in: dir)
+        let out = dir.appendingPathComponent("local.readmit").path, json = dir.appendingPathComponent("recalibrate.json").path
+        let r = try run(["recalibrate", "--model", model, "--data", data, "--out", out, "--json", json, "--replicates", "200"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("recalibrated (logistic)") && r.stdout.contains("tiers (local): medium from "), r.stdout)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let before = try XCTUnwrap(report["before"] as? [String: Any]), after = try XCTUnwrap(report["after"] as? [String: Any])
+        // Half the stays without a readmission dropped: the risks were far too low there.
+        let interceptBefore = try XCTUnwrap(before["calibration_intercept"] as? Double)
+        let interceptAfter = try XCTUnwrap(after["calibration_intercept"] as? Double)
+        XCTAssertGreaterThan(interceptBefore, 0.4)
+        XCTAssertLessThan(abs(interceptAfter), 0.15)
+        let ci = try XCTUnwrap(after["calibration_intercept_ci95"] as? [Double])
+        XCTAssertTrue(ci[0] < 0 && 0 < ci[1], "\(ci)")
+        XCTAssertLessThan(try XCTUnwrap(after["brier"] as? Double), try XCTUnwrap(before["brier"] as? Double))
+        XCTAssertEqual(before["roc_auc"] as? Double, after["roc_auc"] as? Double, "a recalibration keeps the ranking")
+
+        // The file written: only the calibration and the tiers changed, and it says so.
+        let original = try ModelFile.read(path: model), local = try ModelFile.read(path: out)
+        XCTAssertNotEqual(local.metadata.modelID, original.metadata.modelID)
+        XCTAssertEqual(report["model_id"] as? String, local.metadata.modelID)
+        XCTAssertEqual(local.boosterBytes, original.boosterBytes)
+        XCTAssertEqual(local.forest.feature, original.forest.feature)
+        XCTAssertEqual(local.atypicalityReference, original.atypicalityReference)
+        XCTAssertEqual(local.schema, original.schema)
+        XCTAssertNotEqual(local.calibrator, original.calibrator)
+        XCTAssertNotEqual(local.vennAbers, original.vennAbers)
+        let record = try XCTUnwrap(local.recalibration)
+        XCTAssertEqual(record.fromModelID, original.metadata.modelID)
+        XCTAssertEqual(record.previousCalibrator, original.calibrator)
+        XCTAssertEqual(record.previousTiers, original.tiers)
+        XCTAssertEqual(record.dataFile, "other-hospital.csv")
+        XCTAssertGreaterThan(record.update.events, 2 * record.check.events)
+        XCTAssertGreaterThan(local.tiers[1].minRisk, original.tiers[1].minRisk)
+        XCTAssertEqual(local.modelCard?.sections.last?.title, "Local recalibration")
+
+        // `evaluate --test-split` of the file written gives the check figures, to the bit.
+        let evalJSON = dir.appendingPathComponent("evaluate.json").path
+        let e = try run(["evaluate", "--model", out, "--data", data, "--test-split", "--json", evalJSON, "--replicates", "200"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let evaluated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: evalJSON))) as? [String: Any])
+        let riskModel = try XCTUnwrap(evaluated["risk_model"] as? [String: Any])
+        for key in ["calibration_intercept", "calibration_slope", "brier", "roc_auc", "ece"] {
+            XCTAssertEqual((riskModel[key] as? Double)?.bitPattern, (after[key] as? Double)?.bitPattern, key)
+        }
+
+        // The intercept alone, tiers kept: the slope and the thresholds are the model's.
+        let kept = dir.appendingPathComponent("intercept.readmit").path
+        let i = try run(["recalibrate", "--model", model, "--data", data, "--out", kept, "--method", "intercept", "--tiers", "kept", "--replicates", "50"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        let interceptOnly = try ModelFile.read(path: kept)
+        XCTAssertEqual(interceptOnly.calibrator.a, original.calibrator.a)
+        XCTAssertGreaterThan(interceptOnly.calibrator.b, original.calibrator.b)
+        XCTAssertEqual(interceptOnly.tiers, original.tiers)
+        XCTAssertEqual(interceptOnly.recalibration?.method, .intercept)
+
+        // Refusals, each naming what was wrong; nothing written.
+        let refused = dir.appendingPathComponent("refused.readmit").path
+        let own = try run(["recalibrate", "--model", model, "--data", Self.dataPath, "--out", refused])
+        XCTAssertEqual(own.status, 1)
+        XCTAssertTrue(own.stderr.contains("are those model \(original.metadata.modelID) was trained on"), own.stderr)
+        let few = try write(Array(try String(contentsOfFile: data, encoding: .utf8).components(separatedBy: "\r\n").prefix(201)), "few.csv", dir)
+        let small = try run(["recalibrate", "--model", model, "--data", few, "--out", refused])
+        XCTAssertEqual(small.status, 1)
+        XCTAssertTrue(small.stderr.contains("readmissions; at least 10 readmitted and 10 not are needed"), small.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: refused))
+        let overwrite = try run(["recalibrate", "--model", out, "--data", data, "--out", out])
+        XCTAssertNotEqual(overwrite.status, 0)
+        XCTAssertTrue(overwrite.stderr.contains("--out \(out) is the file of --model"), overwrite.stderr)
+        XCTAssertEqual(try ModelFile.read(path: out).metadata.modelID, local.metadata.modelID)
     }
 
     /// The options of `score --records` given with `--data` are refused, not ignored.

@@ -49,6 +49,28 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(platt.b, -1, accuracy: 0.05)
     }
 
+    /// Refitting the intercept alone keeps the slope and moves the intercept to where the mean
+    /// smoothed target equals the mean probability (the score equation of `b`), from either side,
+    /// and finds the outcomes' own intercept when the slope is right.
+    func testPlattInterceptRefitKeepsTheSlope() {
+        var rng = SplitMix64(seed: 7)
+        var m: [Double] = [], y: [Bool] = []
+        for _ in 0..<20_000 {
+            let x = rng.nextUnit() * 8 - 4
+            m.append(x); y.append(rng.nextUnit() < 1 / (1 + exp(-(0.5 * x + 0.7))))
+        }
+        let positives = Double(y.filter { $0 }.count), negatives = Double(y.count) - positives
+        let target = y.reduce(0.0) { $0 + ($1 ? (positives + 1) / (positives + 2) : 1 / (negatives + 2)) }
+        for start in [-6.0, -1.0, 0.7, 3.0, 40.0] {
+            let refit = PlattCalibrator(a: 0.5, b: start).refittingIntercept(margins: m, labels: y)
+            XCTAssertEqual(refit.a, 0.5)
+            XCTAssertEqual(refit.b, 0.7, accuracy: 0.05, "from \(start)")
+            let mean = m.reduce(0.0) { $0 + refit.probability(margin: $1) }
+            XCTAssertEqual(mean, target, accuracy: 1e-6 * Double(m.count), "from \(start)")
+        }
+        XCTAssertEqual(PlattCalibrator(a: 0.5, b: 2).refittingIntercept(margins: [], labels: []), PlattCalibrator(a: 0.5, b: 2))
+    }
+
     func testBootstrapIntervalContainsThePointEstimate() {
         var rng = SplitMix64(seed: 2)
         var s: [Double] = [], y: [Bool] = [], p: [Int] = []

@@ -296,6 +296,24 @@ final class EncodedModelTests: XCTestCase {
         let renamed = encoded.withModelID("00000000000000ff")
         XCTAssertEqual(try ModelFile.decode(try renamed.fileBytes()).metadata.modelID, "00000000000000ff")
         XCTAssertEqual(try renamed.modelID(), expectedID, "the id does not depend on the id")
+
+        // A recalibration record goes in its sorted place, is read back, and is part of the id.
+        var recalibrated = p
+        recalibrated.calibrator.b += 0.5
+        recalibrated.recalibration = Recalibration(
+            fromModelID: p.metadata.modelID, previousCalibrator: p.calibrator, previousTiers: p.tiers, method: .intercept, tiers: .kept,
+            dataFile: "local \"extract\".csv", dataSHA256: String(repeating: "ab", count: 32),
+            update: .init(encounters: 800, patients: 600, events: 90), check: .init(encounters: 200, patients: 150, events: 20))
+        let withRecord = try EncodedModel(recalibrated)
+        XCTAssertEqual(try withRecord.header(metadata: recalibrated.metadata, sections: withRecord.sections),
+                       try ModelFile.headerJSON(recalibrated, sections: withRecord.sections))
+        let read = try ModelFile.decode(try withRecord.fileBytes())
+        XCTAssertEqual(read.recalibration, recalibrated.recalibration)
+        XCTAssertEqual(read.calibrator, recalibrated.calibrator)
+        var recordOnly = recalibrated
+        recordOnly.recalibration?.dataFile = "another.csv"
+        XCTAssertNotEqual(try EncodedModel(recordOnly).modelID(), try withRecord.modelID())
+        XCTAssertNil(try ModelFile.decode(try encoded.fileBytes()).recalibration, "a model as trained has none")
     }
 }
 

@@ -100,6 +100,48 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(object["tree_walk"] as? String, TreeWalk.selected.rawValue)
     }
 
+    /// A recalibrated model's INFO says from which model, how and on what; the interval's
+    /// calibration encounters are the recalibration's update encounters. A model as trained says null.
+    func testInfoSaysWhetherTheModelWasRecalibrated() throws {
+        guard case .text(let plain) = try client.call(RequestEncoder.simple(.info, requestID: 4)).body else { return XCTFail("no INFO text") }
+        let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(plain.utf8)) as? [String: Any])
+        XCTAssertTrue(trained["recalibration"] is NSNull)
+
+        var p = model.parameters
+        p.recalibration = Recalibration(fromModelID: p.metadata.modelID, previousCalibrator: p.calibrator, previousTiers: p.tiers, method: .logistic,
+                                        tiers: .local, dataFile: "local.csv", dataSHA256: String(repeating: "0", count: 64),
+                                        update: .init(encounters: 812, patients: 640, events: 97), check: .init(encounters: 203, patients: 160, events: 25))
+        p.calibrator.b -= 0.25
+        p.metadata.modelID = try ModelFile.modelID(of: p)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("readmit-recalibrated-\(UUID().uuidString).readmit").path
+        try ModelFile.write(p, to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let recalibrated = try ReadmitModel.load(path: path)
+        let other = try DaemonProcess(arguments: ["--model", path, "--workers", "1"])
+        defer { other.stop() }
+        let otherClient = try WireClient(endpoint: other.endpoint)
+        guard case .text(let text) = try otherClient.call(RequestEncoder.simple(.info, requestID: 5)).body else { return XCTFail() }
+        let info = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        XCTAssertEqual(info["model_id"] as? String, recalibrated.modelID)
+        let record = try XCTUnwrap(info["recalibration"] as? [String: Any])
+        XCTAssertEqual(record["from_model_id"] as? String, model.modelID)
+        XCTAssertEqual(record["method"] as? String, "logistic")
+        XCTAssertEqual(record["tiers"] as? String, "local")
+        XCTAssertEqual((record["update"] as? [String: Any])?["events"] as? Int, 97)
+        XCTAssertEqual((record["check"] as? [String: Any])?["patients"] as? Int, 160)
+        if model.hasInterval {
+            XCTAssertEqual((info["interval"] as? [String: Any])?["calibration_encounters"] as? Int, 812)
+        }
+        // Served as any model: the wire's risks are the recalibrated model's in-process ones.
+        let matrix = TestRows.make(recalibrated.schema, rows: 64)
+        let expected = try TestRows.score(recalibrated, matrix, rows: 64)
+        guard case .score(let risk, _, let tier) = try otherClient.call(RequestEncoder.score(requestID: 6, rows: 64, columns: recalibrated.schema.count, matrix: matrix)).body
+        else { return XCTFail() }
+        XCTAssertEqual(risk.map(\.bitPattern), expected.risk.map(\.bitPattern))
+        XCTAssertEqual(tier, expected.tier)
+        XCTAssertNotEqual(risk.map(\.bitPattern), try TestRows.score(model, matrix, rows: 64).risk.map(\.bitPattern))
+    }
+
     func testHealthIsReady() throws {
         let reply = try client.call(RequestEncoder.simple(.health, requestID: 5))
         guard case .text(let json) = reply.body else { return XCTFail("\(reply.body)") }
