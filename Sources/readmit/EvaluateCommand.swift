@@ -79,6 +79,14 @@ struct EvaluateCommand: ParsableCommand {
             if let fit = clinical.calibration["risk_model"] {
                 let (i, sl) = (clinical.interceptInterval, clinical.slopeInterval)
                 print("calibration: intercept \(Format.f(fit.intercept)) (95% CI \(Format.f(i.low)) - \(Format.f(i.high)); ideal 0), slope \(Format.f(fit.slope)) (\(Format.f(sl.low)) - \(Format.f(sl.high)); ideal 1)")
+                // An interval that excludes 0: the risks' level is off on these data, which a
+                // recalibration on the hospital's own outcomes fixes without retraining.
+                if i.low > 0 || i.high < 0 {
+                    let mean = risk.reduce(0, +) / Double(max(risk.count, 1))
+                    print("note: the calibration intercept's interval excludes 0: the risks are too \(i.low > 0 ? "low" : "high") on average here "
+                          + "(mean risk \(Format.f(mean, 3)), readmitted \(Format.f(Double(all.positives) / Double(max(all.count, 1)), 3))); "
+                          + "`readmit recalibrate` refits the calibration on a hospital's own outcomes (README, \"Recalibrating for another hospital\")")
+                }
             }
             for t in clinical.atTiers {
                 print("net benefit acting on \(t.tier) and above (risk >= \(Format.f(t.threshold, 3))): \(Format.f(t.model, 4)); treat all \(Format.f(t.treatAll, 4)); treat none 0")

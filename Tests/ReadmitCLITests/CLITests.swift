@@ -929,6 +929,11 @@ final class CLITests: XCTestCase {
         let evalJSON = dir.appendingPathComponent("evaluate.json").path
         let e = try run(["evaluate", "--model", out, "--data", data, "--test-split", "--json", evalJSON, "--replicates", "200"])
         XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertFalse(e.stdout.contains("interval excludes 0"), e.stdout)
+        // The original, evaluated there, is said to be off, with the way to fix it.
+        let o = try run(["evaluate", "--model", model, "--data", data, "--test-split", "--replicates", "200"])
+        XCTAssertTrue(o.stdout.contains("note: the calibration intercept's interval excludes 0: the risks are too low on average here")
+                      && o.stdout.contains("`readmit recalibrate` refits"), o.stdout)
         let evaluated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: evalJSON))) as? [String: Any])
         let riskModel = try XCTUnwrap(evaluated["risk_model"] as? [String: Any])
         for key in ["calibration_intercept", "calibration_slope", "brier", "roc_auc", "ece"] {
