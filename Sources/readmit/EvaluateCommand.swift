@@ -26,6 +26,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .long, help: "Use only the test patients of the fixed split.")
     var testSplit = false
 
+    @Option(name: .long, help: "A second model file (a retrained or recalibrated one) evaluated on the same encounters: its figures and the paired differences from --model's, with patient-bootstrap intervals.")
+    var compare: String?
+
     @Option(name: .long, help: "Patient-bootstrap replicates behind the intervals (calibration, atypicality).")
     var replicates = 1000
 
@@ -38,7 +41,7 @@ struct EvaluateCommand: ParsableCommand {
         guard (1...100_000).contains(replicates) else {
             throw ValidationError("--replicates must be between 1 and 100000, not \(replicates)")
         }
-        if let json { try OutputFile.refuseInputs(("--json", json), [("--model", model), ("--data", data)]) }
+        if let json { try OutputFile.refuseInputs(("--json", json), [("--model", model), ("--data", data), ("--compare", compare)]) }
     }
 
     func run() throws {
@@ -103,6 +106,11 @@ struct EvaluateCommand: ParsableCommand {
                     "\(g.name) n \(Format.int(g.count)), patients \(Format.int(g.patients)), observed \(Format.f(g.observedRate, 3)), predicted \(Format.f(g.meanPredicted, 3)), ROC AUC \(Format.f(g.rocAUC))"
                 }.joined(separator: "; "))
             }
+            let comparison = try compare.map { path in
+                try ModelComparison(path: path, dataPath: data, folder: folder, testSplit: testSplit, first: loaded, cohort: cohort,
+                                    rows: keep, firstRisk: risk, replicates: replicates)
+            }
+            comparison?.print(firstID: loaded.modelID)
             if let json {
                 let model = MetricsJSON.metrics(all).merging(MetricsJSON.calibration(clinical)) { a, _ in a }
                 let object: [String: Any] = ["model_id": loaded.modelID, "data": data, "test_split": testSplit,
@@ -110,7 +118,8 @@ struct EvaluateCommand: ParsableCommand {
                                              "decision_curve": MetricsJSON.decisionCurve(clinical), "atypicality_validation": MetricsJSON.atypicality(clinical),
                                              "interval_validation": MetricsJSON.intervalValidation(clinical) ?? NSNull(),
                                              "subgroups": MetricsJSON.subgroups(subgroups),
-                                             "subgroups_left_out": skipped.map { ["column": $0.column ?? "", "reason": $0.description] }]
+                                             "subgroups_left_out": skipped.map { ["column": $0.column ?? "", "reason": $0.description] },
+                                             "compare": comparison?.json() ?? NSNull()]
                 let bytes = try JSONSerialization.data(withJSONObject: MetricsJSON.sanitized(object), options: [.prettyPrinted, .sortedKeys])
                 try OutputFile.write(bytes: Array(bytes), to: json)
             }

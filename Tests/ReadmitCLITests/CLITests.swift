@@ -940,6 +940,27 @@ final class CLITests: XCTestCase {
             XCTAssertEqual((riskModel[key] as? Double)?.bitPattern, (after[key] as? Double)?.bitPattern, key)
         }
 
+        // The two compared pair by pair on the check patients: the same ranking, better risks.
+        let compareJSON = dir.appendingPathComponent("compare.json").path
+        let c = try run(["evaluate", "--model", model, "--data", data, "--test-split", "--compare", out, "--json", compareJSON, "--replicates", "200"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("Compared with model \(local.metadata.modelID) (\(out)) on the \(record.check.encounters.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) encounters"), c.stdout)
+        XCTAssertTrue(c.stdout.contains("verdict: ROC AUC: no difference these encounters can show; Brier score: the --compare model's risks are nearer the outcomes"), c.stdout)
+        let compared = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: compareJSON))) as? [String: Any])?["compare"] as? [String: Any])
+        let difference = try XCTUnwrap(compared["difference"] as? [String: [String: Any]])
+        XCTAssertEqual(difference["roc_auc"]?["value"] as? Double ?? .nan, 0, accuracy: 1e-9)
+        XCTAssertLessThan(try XCTUnwrap((difference["brier"]?["ci95"] as? [Double])?.last), 0)
+        XCTAssertEqual(((compared["compare"] as? [String: Any])?["brier"] as? Double)?.bitPattern, (after["brier"] as? Double)?.bitPattern)
+        // A spec that labels the outcome otherwise (any readmission) cannot be compared with.
+        var relabelled = try ModelFile.read(path: model)
+        relabelled.dataset.label = .column(name: "readmitted", positive: ["<30", ">30"], negative: ["NO"])
+        relabelled.metadata.modelID = try ModelFile.modelID(of: relabelled)
+        let relabelledPath = dir.appendingPathComponent("any-readmission.readmit").path
+        try ModelFile.write(relabelled, to: relabelledPath)
+        let mismatch = try run(["evaluate", "--model", model, "--data", data, "--compare", relabelledPath])
+        XCTAssertEqual(mismatch.status, 1)
+        XCTAssertTrue(mismatch.stderr.contains("the two models' specs label ") && mismatch.stderr.contains("shared encounters differently: a comparison needs one outcome"), mismatch.stderr)
+
         // The intercept alone, tiers kept: the slope and the thresholds are the model's.
         let kept = dir.appendingPathComponent("intercept.readmit").path
         let i = try run(["recalibrate", "--model", model, "--data", data, "--out", kept, "--method", "intercept", "--tiers", "kept", "--replicates", "50"])

@@ -71,6 +71,33 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(PlattCalibrator(a: 0.5, b: 2).refittingIntercept(margins: [], labels: []), PlattCalibrator(a: 0.5, b: 2))
     }
 
+    /// Paired differences: a model against itself differs by exactly 0 in every replicate; a
+    /// model whose risks are the outcomes' shifted halfway towards them is better in Brier score
+    /// with an interval below 0, ranks identically (a monotone change: AUC difference 0), and a
+    /// worse-ranking model's AUC difference is the difference of the two AUCs.
+    func testPairedComparisonOfTwoModelsOnTheSameEncounters() {
+        var rng = SplitMix64(seed: 11)
+        var risk: [Double] = [], y: [Bool] = [], patients: [Int] = []
+        for i in 0..<4000 {
+            let p = 0.05 + 0.4 * rng.nextUnit()
+            risk.append(p); y.append(rng.nextUnit() < p * 1.5); patients.append(i / 3)
+        }
+        let same = PairedComparison(first: risk, second: risk, labels: y, patients: patients, replicates: 100, seed: 1)
+        for d in [same.rocAUC, same.brier, same.meanRisk] {
+            XCTAssertEqual(d.value, 0); XCTAssertEqual(d.interval.low, 0); XCTAssertEqual(d.interval.high, 0)
+        }
+        let raised = risk.map { min(1, $0 * 1.5) }
+        let better = PairedComparison(first: risk, second: raised, labels: y, patients: patients, replicates: 200, seed: 1)
+        XCTAssertEqual(better.rocAUC.value, 0, accuracy: 1e-12)
+        XCTAssertLessThan(better.brier.interval.high, 0)
+        XCTAssertGreaterThan(better.meanRisk.interval.low, 0)
+        let noisy = risk.map { _ in rng.nextUnit() }
+        let worse = PairedComparison(first: risk, second: noisy, labels: y, patients: patients, replicates: 200, seed: 1)
+        XCTAssertEqual(worse.rocAUC.value, BinaryMetrics.rocAUC(scores: noisy, labels: y) - BinaryMetrics.rocAUC(scores: risk, labels: y), accuracy: 1e-12)
+        XCTAssertLessThan(worse.rocAUC.interval.high, 0)
+        XCTAssertLessThan(worse.rocAUC.interval.low, worse.rocAUC.value)
+    }
+
     func testBootstrapIntervalContainsThePointEstimate() {
         var rng = SplitMix64(seed: 2)
         var s: [Double] = [], y: [Bool] = [], p: [Int] = []
