@@ -68,18 +68,20 @@ let package = Package(
         ),
         .target(name: "ReadmitReport", dependencies: ["ReadmitFiles", "ReadmitParallel"]),
         .target(name: "ReadmitWire", dependencies: ["ReadmitTextIndex"]),
+        // The INFO description of a model: rendered by the daemon and by `readmit inspect` alike.
+        .target(name: "ReadmitModelInfo", dependencies: ["ReadmitCore", "ReadmitSpec", "ReadmitWire"]),
         .target(name: "ReadmitKeys", dependencies: ["CZeroMQ", "ReadmitFiles"]),
         .target(
             name: "ReadmitServer",
             dependencies: [
-                "ReadmitSpec", "ReadmitCore", "ReadmitWire", "ReadmitKeys", "ReadmitParallel", "CZeroMQ", "CMalloc",
+                "ReadmitSpec", "ReadmitCore", "ReadmitWire", "ReadmitModelInfo", "ReadmitKeys", "ReadmitParallel", "CZeroMQ", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "readmit",
             dependencies: [
-                "ReadmitFiles", "ReadmitSpec", "ReadmitCore", "ReadmitReport", "ReadmitKeys",
+                "ReadmitFiles", "ReadmitSpec", "ReadmitCore", "ReadmitReport", "ReadmitKeys", "ReadmitModelInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

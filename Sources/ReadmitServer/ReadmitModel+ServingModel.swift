@@ -1,4 +1,5 @@
 import ReadmitCore
+import ReadmitModelInfo
 import ReadmitWire
 
 /// The core's model is what the daemon serves.

@@ -188,7 +188,7 @@ final class CLITests: XCTestCase {
     }
 
     func testEveryCommandHasHelp() throws {
-        for command in ["train", "check", "evaluate", "recalibrate", "score", "encode", "history", "keys", "benchmark-scoring"] {
+        for command in ["train", "check", "evaluate", "recalibrate", "inspect", "score", "encode", "history", "keys", "benchmark-scoring"] {
             let r = try run([command, "--help"])
             XCTAssertEqual(r.status, 0, command)
             XCTAssertTrue(r.stdout.contains("USAGE"), command)
@@ -924,6 +924,14 @@ final class CLITests: XCTestCase {
         XCTAssertGreaterThan(record.update.events, 2 * record.check.events)
         XCTAssertGreaterThan(local.tiers[1].minRisk, original.tiers[1].minRisk)
         XCTAssertEqual(local.modelCard?.sections.last?.title, "Local recalibration")
+        let inspected = try run(["inspect", "--model", out])
+        XCTAssertEqual(inspected.status, 0, inspected.stderr)
+        XCTAssertTrue(inspected.stdout.contains("recalibrated from model \(original.metadata.modelID) (logistic, tiers local) on other-hospital.csv"), inspected.stdout)
+        XCTAssertTrue(inspected.stdout.contains("## Local recalibration"), inspected.stdout)
+        XCTAssertTrue(try run(["inspect", "--model", model]).stdout.contains("recalibrated: no"))
+        let notAModel = try run(["inspect", "--model", data])
+        XCTAssertEqual(notAModel.status, 1)
+        XCTAssertTrue(notAModel.stderr.contains("is not a readmit model file"), notAModel.stderr)
 
         // `evaluate --test-split` of the file written gives the check figures, to the bit.
         let evalJSON = dir.appendingPathComponent("evaluate.json").path

@@ -101,7 +101,8 @@ final class RoundTripTests: XCTestCase {
     }
 
     /// A recalibrated model's INFO says from which model, how and on what; the interval's
-    /// calibration encounters are the recalibration's update encounters. A model as trained says null.
+    /// calibration encounters are the recalibration's update encounters. A model as trained says
+    /// null. `readmit inspect --json` prints the same INFO, and the file is served like any other.
     func testInfoSaysWhetherTheModelWasRecalibrated() throws {
         guard case .text(let plain) = try client.call(RequestEncoder.simple(.info, requestID: 4)).body else { return XCTFail("no INFO text") }
         let trained = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(plain.utf8)) as? [String: Any])
@@ -132,6 +133,20 @@ final class RoundTripTests: XCTestCase {
         if model.hasInterval {
             XCTAssertEqual((info["interval"] as? [String: Any])?["calibration_encounters"] as? Int, 812)
         }
+        // `readmit inspect --json` prints the daemon's INFO for the file, byte for byte.
+        let readmit = try XCTUnwrap(ProcessInfo.processInfo.environment["READMIT_BIN"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? [".build/release/readmit", ".build/debug/readmit"].map { DaemonProcess.packageRoot.appendingPathComponent($0).path }
+                .first { FileManager.default.isExecutableFile(atPath: $0) }, "no readmit binary: set READMIT_BIN or build it")
+        let inspect = Process(), pipe = Pipe()
+        inspect.executableURL = URL(fileURLWithPath: readmit)
+        inspect.arguments = ["inspect", "--model", path, "--json"]
+        inspect.standardOutput = pipe
+        try inspect.run()
+        let printed = pipe.fileHandleForReading.readDataToEndOfFile()
+        inspect.waitUntilExit()
+        XCTAssertEqual(inspect.terminationStatus, 0)
+        XCTAssertEqual(String(decoding: printed, as: UTF8.self), text + "\n")
+
         // Served as any model: the wire's risks are the recalibrated model's in-process ones.
         let matrix = TestRows.make(recalibrated.schema, rows: 64)
         let expected = try TestRows.score(recalibrated, matrix, rows: 64)

@@ -3,8 +3,8 @@ import ReadmitCore
 import ReadmitSpec
 import ReadmitWire
 
-/// The `INFO` reply: rendered here, by the daemon, from the model's plain parameters (the core
-/// knows nothing of the wire protocol).
+/// The `INFO` reply: rendered here from the model's plain parameters (the core knows nothing of
+/// the wire protocol), for the daemon's `INFO` and for `readmit inspect`, so both say the same.
 extension ReadmitModel {
     /// The `INFO` JSON of `docs/PROTOCOL.md`: metadata, the feature schema, the raw fields the
     /// model's dataset spec reads, and the model card.
