@@ -389,6 +389,9 @@ public final class ReadmitModel: Sendable {
         return Double(lo) / Double(ref.count)
     }
 
+    /// The index (in ``tierNames``) of the tier risk `p` falls in: the last whose lowest risk it reaches.
+    public func tier(ofRisk p: Double) -> Int { Int(tierIndex(p)) }
+
     @inline(__always)
     func tierIndex(_ p: Double) -> UInt8 {
         var t = 0

@@ -15,6 +15,9 @@ struct ModelComparison {
     let first: BinaryMetrics, second: BinaryMetrics
     let firstFit: CalibrationFit, secondFit: CalibrationFit
     let difference: PairedComparison
+    /// Tier names of each model, and the shared encounters counted by (first's tier, second's tier).
+    let firstTiers: [String], secondTiers: [String]
+    let tierCounts: [[Int]]
 
     /// - Parameters:
     ///   - cohort, rows: the first model's cohort and the indices into it that were evaluated.
@@ -53,6 +56,12 @@ struct ModelComparison {
         firstFit = CalibrationFit(probabilities: firstShared, labels: labels)
         secondFit = CalibrationFit(probabilities: second, labels: labels)
         difference = PairedComparison(first: firstShared, second: second, labels: labels, patients: patientsShared, replicates: replicates, seed: 44)
+        // What a switch would change for the people acting on the tiers.
+        firstTiers = model.tierNames
+        secondTiers = other.tierNames
+        var counts = [[Int]](repeating: [Int](repeating: 0, count: other.tierNames.count), count: model.tierNames.count)
+        for (a, b) in zip(firstShared, second) { counts[model.tier(ofRisk: a)][other.tier(ofRisk: b)] += 1 }
+        tierCounts = counts
     }
 
     func print(firstID: String) {
@@ -69,6 +78,10 @@ struct ModelComparison {
         Swift.print("difference (--compare minus --model, 95% patient-bootstrap CI): ROC AUC \(change(difference.rocAUC)), "
                     + "Brier \(change(difference.brier)), mean risk \(change(difference.meanRisk))")
         Swift.print("verdict: " + verdict)
+        Swift.print("tiers (rows: --model's; columns: --compare's):")
+        Swift.print(TextTable.render(header: [""] + secondTiers, rows: zip(firstTiers, tierCounts).map { [$0] + $1.map(Format.int) }))
+        let changed = encounters - tierCounts.indices.reduce(0) { $0 + ($1 < secondTiers.count && firstTiers[$1] == secondTiers[$1] ? tierCounts[$1][$1] : 0) }
+        Swift.print("encounters whose tier would change: \(Format.int(changed)) of \(Format.int(encounters)) (\(Format.pct(Double(changed) / Double(max(encounters, 1)))))")
     }
 
     /// What the intervals allow one to say, in words.
@@ -87,6 +100,7 @@ struct ModelComparison {
                 "model": MetricsJSON.metrics(first).merging(fit(firstFit)) { a, _ in a },
                 "compare": MetricsJSON.metrics(second).merging(fit(secondFit)) { a, _ in a },
                 "difference": ["roc_auc": d(difference.rocAUC), "brier": d(difference.brier), "mean_risk": d(difference.meanRisk)],
-                "replicates": difference.replicates, "verdict": verdict]
+                "replicates": difference.replicates, "verdict": verdict,
+                "tiers": ["model": firstTiers, "compare": secondTiers, "counts": tierCounts]]
     }
 }

@@ -959,6 +959,14 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(difference["roc_auc"]?["value"] as? Double ?? .nan, 0, accuracy: 1e-9)
         XCTAssertLessThan(try XCTUnwrap((difference["brier"]?["ci95"] as? [Double])?.last), 0)
         XCTAssertEqual(((compared["compare"] as? [String: Any])?["brier"] as? Double)?.bitPattern, (after["brier"] as? Double)?.bitPattern)
+        // Where each encounter's tier would go: every shared encounter counted once; the
+        // recalibrated risks are higher and their tiers are cut at the same percentiles, so the
+        // low tier keeps its encounters and some medium and high ones move down a tier.
+        let tiers = try XCTUnwrap(compared["tiers"] as? [String: Any])
+        let counts = try XCTUnwrap(tiers["counts"] as? [[Int]])
+        XCTAssertEqual(counts.joined().reduce(0, +), record.check.encounters)
+        XCTAssertEqual(counts[0][1] + counts[0][2], 0)
+        XCTAssertTrue(c.stdout.contains("encounters whose tier would change: "), c.stdout)
         // A spec that labels the outcome otherwise (any readmission) cannot be compared with.
         var relabelled = try ModelFile.read(path: model)
         relabelled.dataset.label = .column(name: "readmitted", positive: ["<30", ">30"], negative: ["NO"])
