@@ -97,7 +97,8 @@ public struct LocalRecalibration: Sendable {
         for (name, side, c) in [("update", "training", updateCounts), ("check", "test", checkCounts)] {
             guard c.events >= Self.minimumEvents, c.encounters - c.events >= Self.minimumEvents else {
                 throw RecalibrationError(code: .tooFew, message: "the \(side) side of the spec's split (the \(name) patients) holds \(c.encounters) eligible encounters "
-                                            + "of \(c.patients) patients with \(c.events) readmissions; at least \(Self.minimumEvents) readmitted and \(Self.minimumEvents) not are needed")
+                                            + "of \(c.patients) patients with \(c.events) readmissions; at least \(Self.minimumEvents) readmitted and \(Self.minimumEvents) not are needed "
+                                            + "(the spec splits \(TrainingPipeline.describeSplit(p.dataset.split)))")
             }
         }
         let updateMargins = update.map { margins[$0] }, updateLabels = update.map { cohort.labels[$0] }
