@@ -76,6 +76,12 @@ struct EvaluateCommand: ParsableCommand {
                 [name, Format.int(m.count), Format.pct(Double(m.positives) / Double(max(m.count, 1))), Format.f(m.rocAUC), Format.f(m.prAUC),
                  Format.f(m.brier), Format.f(m.ece), Format.f(m.precisionAt10), Format.f(m.recallAt10)]
             }
+            // The second model is read and scored before anything is printed: a file or spec it
+            // cannot read fails the command at once, named as the --compare model's.
+            let comparison = try compare.map { path in
+                try ModelComparison(path: path, dataPath: data, folder: folder, testSplit: testSplit, first: loaded, cohort: cohort,
+                                    rows: keep, firstRisk: risk, replicates: replicates)
+            }
             print("Model \(loaded.modelID) on \(data)\(testSplit ? " (test patients)" : "")")
             print(TextTable.render(header: ["encounters", "n", "prevalence", "ROC AUC", "PR AUC", "Brier", "ECE", "prec@10%", "recall@10%"],
                                    rows: [row("all eligible", all), row("first per patient", first)]))
@@ -105,10 +111,6 @@ struct EvaluateCommand: ParsableCommand {
                 print("by \(s.name)\(s.isColumn ? " (column)" : ""): " + s.groups.map { g in
                     "\(g.name) n \(Format.int(g.count)), patients \(Format.int(g.patients)), observed \(Format.f(g.observedRate, 3)), predicted \(Format.f(g.meanPredicted, 3)), ROC AUC \(Format.f(g.rocAUC))"
                 }.joined(separator: "; "))
-            }
-            let comparison = try compare.map { path in
-                try ModelComparison(path: path, dataPath: data, folder: folder, testSplit: testSplit, first: loaded, cohort: cohort,
-                                    rows: keep, firstRisk: risk, replicates: replicates)
             }
             comparison?.print(firstID: loaded.modelID)
             if let json {

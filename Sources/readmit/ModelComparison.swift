@@ -5,6 +5,14 @@ import ReadmitCore
 /// `readmit evaluate --compare`: a second model read through its own spec from the same
 /// tables, scored on the encounters eligible for both, and compared pair by pair.
 struct ModelComparison {
+    /// A failure while reading or scoring the second model, named as its.
+    struct Failure: Error, DataErrorDescribing {
+        let path: String, underlying: Error
+        var cliDescription: String {
+            "--compare \(path): " + ((underlying as? DataErrorDescribing)?.cliDescription ?? String(describing: underlying))
+        }
+    }
+
     let path: String
     let modelID: String
     /// Encounters and patients eligible for both models.
@@ -24,10 +32,15 @@ struct ModelComparison {
     ///   - firstRisk: the first model's risk of each of `rows`.
     init(path: String, dataPath: String, folder: String, testSplit: Bool, first model: ReadmitModel, cohort: Cohort, rows: [Int],
          firstRisk: [Double], replicates: Int) throws {
-        let other = try ReadmitModel.load(path: path)
-        let tables = try DatasetTables(spec: other.parameters.dataset, folders: [folder], encountersFile: dataPath)
-        let encoded = try EncodedRows(tables: tables, schema: other.schema, requireLabel: true, strict: true)
-        let otherCohort = try Cohort(tables: tables, records: encoded.records, labels: encoded.labels)
+        let other: ReadmitModel, encoded: EncodedRows, otherCohort: Cohort
+        do {
+            other = try ReadmitModel.load(path: path)
+            let tables = try DatasetTables(spec: other.parameters.dataset, folders: [folder], encountersFile: dataPath)
+            encoded = try EncodedRows(tables: tables, schema: other.schema, requireLabel: true, strict: true)
+            otherCohort = try Cohort(tables: tables, records: encoded.records, labels: encoded.labels)
+        } catch {
+            throw Failure(path: path, underlying: error)
+        }
         // The same encounters-table row is the same stay for both (one file, read once each).
         var position: [Int: Int] = [:]
         for (i, r) in otherCohort.rows.enumerated() where !testSplit || otherCohort.isTest[i] { position[r] = i }

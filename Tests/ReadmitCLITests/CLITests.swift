@@ -967,6 +967,11 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(counts.joined().reduce(0, +), record.check.encounters)
         XCTAssertEqual(counts[0][1] + counts[0][2], 0)
         XCTAssertTrue(c.stdout.contains("encounters whose tier would change: "), c.stdout)
+        // A second model that cannot be read fails the command before anything is printed.
+        let unreadable = try run(["evaluate", "--model", model, "--data", data, "--compare", data])
+        XCTAssertEqual(unreadable.status, 1)
+        XCTAssertEqual(unreadable.stdout, "")
+        XCTAssertTrue(unreadable.stderr.hasPrefix("error: --compare \(data): model file: ") && unreadable.stderr.contains("is not a readmit model file"), unreadable.stderr)
         // A spec that labels the outcome otherwise (any readmission) cannot be compared with.
         var relabelled = try ModelFile.read(path: model)
         relabelled.dataset.label = .column(name: "readmitted", positive: ["<30", ">30"], negative: ["NO"])
