@@ -21,20 +21,22 @@ enum ReportPlots {
         let served = input.models.first { $0.key == input.servedModelKey } ?? input.models[0]
         // The served model first: first colour, thickest line, drawn on top.
         let ordered = [served] + input.models.filter { $0.key != served.key }
+        let scope = input.evaluatedOn
         // Each chart is drawn independently (on all cores); the list keeps report order.
         var builders: [@Sendable () -> RenderedPlot] = [
-            { roc(ordered, served) }, { precisionRecall(ordered, served, input.prevalence) }, { calibration(ordered, served) },
+            { roc(ordered, served, scope) }, { precisionRecall(ordered, served, input.prevalence, scope) }, { calibration(ordered, served, scope) },
         ]
         if let h = served.scoreHistogram {
             builders.append { riskDistribution(served, h, input) }
         }
-        builders += [{ gain(ordered, served, input.prevalence) }, { lift(ordered, served) }, { topFactors(input) }]
-        var used: Set<String> = ["roc", "pr", "calibration", "gain", "lift", "top_factors"]
+        builders += [{ gain(ordered, served, input.prevalence, scope) }, { lift(ordered, served, scope) }]
+        if !input.topRiskFactors.isEmpty { builders.append { topFactors(input) } }
+        var used: Set<String> = ["roc", "pr", "calibration", "gain", "lift", "top_factors"]  // top_factors: reserved even when absent
         if let clinical = input.clinical {
-            builders.append { decisionCurve(ordered, served, clinical, input.prevalence) }
+            builders.append { decisionCurve(ordered, served, clinical, input.prevalence, scope) }
             used.insert("decision_curve")
             if !clinical.subgroups.isEmpty {
-                builders.append { subgroups(clinical.subgroups) }
+                builders.append { subgroups(clinical.subgroups, scope) }
                 used.insert("subgroups")
             }
         }
@@ -72,7 +74,7 @@ enum ReportPlots {
 
     private static func f3(_ x: Double) -> String { NumberFormat.fixed(x, 3) }
 
-    static func roc(_ models: [ModelCurves], _ served: ModelCurves) -> RenderedPlot {
+    static func roc(_ models: [ModelCurves], _ served: ModelCurves, _ scope: String) -> RenderedPlot {
         var series = models.enumerated().map { i, m in
             let (color, width) = style(i, m, served)
             return LineSeries(name: "\(short(m)) (AUC \(f3(m.metrics.rocAUC)))", points: m.roc,
@@ -81,14 +83,14 @@ enum ReportPlots {
         series.append(LineSeries(name: "Chance", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
                                  color: Palette.reference, width: 1.25, dash: "6 4"))
         let chart = LineChart(
-            id: "plot-roc", title: "ROC curves (test split)",
+            id: "plot-roc", title: "ROC curves (\(scope))",
             summary: "ROC curves of \(models.count) models; served model \(served.displayName) has ROC AUC \(f3(served.metrics.rocAUC)).",
             xLabel: "False-positive rate", yLabel: "True-positive rate",
             xDomain: 0...1, yDomain: 0...1, series: series)
         return plot("roc", "ROC curves", "True-positive against false-positive rate over all thresholds; the dashed diagonal is a random ranking.", chart.svg)
     }
 
-    static func precisionRecall(_ models: [ModelCurves], _ served: ModelCurves, _ prevalence: Double) -> RenderedPlot {
+    static func precisionRecall(_ models: [ModelCurves], _ served: ModelCurves, _ prevalence: Double, _ scope: String) -> RenderedPlot {
         var series = models.enumerated().map { i, m in
             let (color, width) = style(i, m, served)
             return LineSeries(name: "\(short(m)) (AP \(f3(m.metrics.prAUC)))", points: m.precisionRecall,
@@ -98,13 +100,13 @@ enum ReportPlots {
                                  points: [CurvePoint(0, prevalence), CurvePoint(1, prevalence)],
                                  color: Palette.reference, width: 1.25, dash: "6 4"))
         let chart = LineChart(
-            id: "plot-pr", title: "Precision-recall curves (test split)",
+            id: "plot-pr", title: "Precision-recall curves (\(scope))",
             summary: "Precision against recall of \(models.count) models; the baseline is the prevalence \(f3(prevalence)).",
             xLabel: "Recall", yLabel: "Precision", xDomain: 0...1, yDomain: 0...1, series: series)
         return plot("pr", "Precision-recall curves", "Precision against recall; the dashed line is the precision of a random ranking (the prevalence).", chart.svg)
     }
 
-    static func calibration(_ models: [ModelCurves], _ served: ModelCurves) -> RenderedPlot {
+    static func calibration(_ models: [ModelCurves], _ served: ModelCurves, _ scope: String) -> RenderedPlot {
         let calibrated = models.enumerated().filter { !$0.element.reliability.isEmpty }
         let maxValue = calibrated.flatMap { $0.element.reliability.filter { $0.count > 0 } }
             .flatMap { [$0.meanPredicted, $0.observedRate] }.max() ?? 1
@@ -128,7 +130,7 @@ enum ReportPlots {
             label: "Records per bin (served model)",
             bins: served.reliability.map { ($0.lower, $0.upper, $0.count) }, color: Palette.series[0])
         let chart = LineChart(
-            id: "plot-calibration", title: "Calibration (reliability diagram, test split)",
+            id: "plot-calibration", title: "Calibration (reliability diagram, \(scope))",
             summary: "Observed readmission rate against mean predicted probability per bin for \(calibrated.count) probabilistic models.",
             xLabel: "Mean predicted probability", yLabel: "Observed rate",
             xDomain: 0...upper, yDomain: 0...upper, series: series,
@@ -137,7 +139,7 @@ enum ReportPlots {
         return plot("calibration", "Calibration", "Observed rate against mean predicted probability per bin; points on the diagonal are well calibrated. Bars: records per bin of the served model. Models whose score is not a probability are left out." + whiskers, chart.svg)
     }
 
-    static func decisionCurve(_ models: [ModelCurves], _ served: ModelCurves, _ c: ClinicalInput, _ prevalence: Double) -> RenderedPlot {
+    static func decisionCurve(_ models: [ModelCurves], _ served: ModelCurves, _ c: ClinicalInput, _ prevalence: Double, _ scope: String) -> RenderedPlot {
         let t = c.thresholds
         let values = models.compactMap { c.netBenefit[$0.key] }.flatMap { $0 }.filter(\.isFinite)
         let upper = AxisTicks.niceUpper(max(prevalence, values.max() ?? 0) * 1.1)
@@ -155,7 +157,7 @@ enum ReportPlots {
         series.append(LineSeries(name: "Treat all", points: line(c.treatAll), color: Palette.reference, width: 1.5, dash: "2 3"))
         series.append(LineSeries(name: "Treat none", points: t.map { CurvePoint($0, 0) }, color: Palette.reference, width: 1.25, dash: "6 4"))
         let chart = LineChart(
-            id: "plot-decision_curve", title: "Decision curve (test split)",
+            id: "plot-decision_curve", title: "Decision curve (\(scope))",
             summary: "Net benefit of acting on each model's risk over threshold probabilities from \(NumberFormat.percent(t.first ?? 0, 0)) to \(NumberFormat.percent(t.last ?? 0, 0)), against treating everyone or no one.",
             xLabel: "Threshold probability", yLabel: "Net benefit (true positives per patient)",
             xDomain: (t.first ?? 0)...(t.last ?? 1), yDomain: floor...upper, series: series, xPercent: true)
@@ -164,7 +166,7 @@ enum ReportPlots {
 
     /// Observed against mean predicted rate per subgroup: one marker colour per feature, the
     /// observed rate's 95% interval as a whisker, the diagonal as perfect calibration.
-    static func subgroups(_ tables: [SubgroupTable]) -> RenderedPlot {
+    static func subgroups(_ tables: [SubgroupTable], _ scope: String) -> RenderedPlot {
         // The axes fit the points; a tiny group's whisker (up to 0.8 for one patient) is cut at the edge.
         let values = tables.flatMap { $0.groups.flatMap { [$0.meanPredicted, $0.observedRate] } }.filter(\.isFinite)
         let upper = min(1, AxisTicks.niceUpper(max(values.max() ?? 1, 0.01) * 1.25))
@@ -184,7 +186,7 @@ enum ReportPlots {
         series.append(LineSeries(name: "Perfect calibration", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
                                  color: Palette.reference, width: 1.25, dash: "6 4"))
         let chart = LineChart(
-            id: "plot-subgroups", title: "Observed against predicted by subgroup (test split)",
+            id: "plot-subgroups", title: "Observed against predicted by subgroup (\(scope))",
             summary: "Observed readmission rate against mean predicted risk for each group of \(tables.count) subgroup features.",
             xLabel: "Mean predicted risk", yLabel: "Observed rate", xDomain: 0...upper, yDomain: 0...upper, series: series)
         return plot("subgroups", "Calibration by subgroup", "Each marker is one group (the tables below name them); whiskers: 95% interval of its observed rate, cut at the chart's edge. Points on the diagonal are calibrated for their group.", chart.svg)
@@ -193,14 +195,14 @@ enum ReportPlots {
     static func riskDistribution(_ served: ModelCurves, _ h: ScoreHistogram, _ input: ReportInput) -> RenderedPlot {
         let chart = GroupedBarChart(
             id: "plot-risk_distribution", title: "Predicted risk by outcome (\(TextEscaping.truncate(served.displayName, 40)))",
-            summary: "Distribution of the served model's predicted risk on the test split, as a share of each outcome group.",
+            summary: "Distribution of the served model's predicted risk on the \(input.evaluatedOn), as a share of each outcome group.",
             xLabel: "Predicted risk", yLabel: "Share of outcome group",
             groups: binGroups(h.binEdges),
             series: outcomeSeries(h.positiveCounts, h.negativeCounts, input), yPercent: true)
         return plot("risk_distribution", "Risk score distribution", "Each outcome group as a share of its own size; the further apart the two shapes, the better the separation.", chart.svg)
     }
 
-    static func gain(_ models: [ModelCurves], _ served: ModelCurves, _ prevalence: Double) -> RenderedPlot {
+    static func gain(_ models: [ModelCurves], _ served: ModelCurves, _ prevalence: Double, _ scope: String) -> RenderedPlot {
         var series = models.enumerated().map { i, m in
             let (color, width) = style(i, m, served)
             return LineSeries(name: m.displayName, points: m.cumulativeGain, color: color, width: width)
@@ -210,14 +212,14 @@ enum ReportPlots {
         series.append(LineSeries(name: "Random", points: [CurvePoint(0, 0), CurvePoint(1, 1)],
                                  color: Palette.reference, width: 1.25, dash: "6 4"))
         let chart = LineChart(
-            id: "plot-gain", title: "Cumulative gain (test split)",
+            id: "plot-gain", title: "Cumulative gain (\(scope))",
             summary: "Share of all readmissions captured when targeting the highest-risk share of patients, for \(models.count) models.",
             xLabel: "Share of patients targeted (highest risk first)", yLabel: "Share of readmissions captured",
             xDomain: 0...1, yDomain: 0...1, series: series, xPercent: true, yPercent: true)
         return plot("gain", "Cumulative gain", "Share of readmissions captured when the highest-risk share of patients is targeted.", chart.svg)
     }
 
-    static func lift(_ models: [ModelCurves], _ served: ModelCurves) -> RenderedPlot {
+    static func lift(_ models: [ModelCurves], _ served: ModelCurves, _ scope: String) -> RenderedPlot {
         // Lift is noise below 1% of the population (a handful of records), so it starts there.
         let minShare = 0.01
         let lifts = models.map { m in
@@ -231,7 +233,7 @@ enum ReportPlots {
         series.append(LineSeries(name: "Random (lift 1)", points: [CurvePoint(0, 1), CurvePoint(1, 1)],
                                  color: Palette.reference, width: 1.25, dash: "6 4"))
         let chart = LineChart(
-            id: "plot-lift", title: "Lift (test split)",
+            id: "plot-lift", title: "Lift (\(scope))",
             summary: "Readmission rate among the targeted share divided by the overall rate, for \(models.count) models.",
             xLabel: "Share of patients targeted (highest risk first)", yLabel: "Lift over random",
             xDomain: 0...1, yDomain: 0...upper, series: series, xPercent: true)

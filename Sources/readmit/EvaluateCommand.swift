@@ -35,6 +35,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Also write the metrics as JSON to this file.")
     var json: String?
 
+    @Option(name: .long, help: "Also write an HTML report of the evaluation (report.html and plots/) in this folder, as training's report shows the test patients.")
+    var report: String?
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -42,10 +45,14 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--replicates must be between 1 and 100000, not \(replicates)")
         }
         if let json { try OutputFile.refuseInputs(("--json", json), [("--model", model), ("--data", data), ("--compare", compare)]) }
+        if let report {
+            try OutputFile.refuseInputs(("--report", report + "/report.html"), [("--model", model), ("--data", data), ("--compare", compare), ("--json", json)])
+        }
     }
 
     func run() throws {
         try runReportingErrors {
+            if let report { try EvaluationReport.prepare(folder: report) }
             let loaded = try ReadmitModel.load(path: model)
             let folder = dataDirectory ?? URL(fileURLWithPath: data).deletingLastPathComponent().path
             let tables = try DatasetTables(spec: loaded.parameters.dataset, folders: [folder], encountersFile: data)
@@ -63,9 +70,18 @@ struct EvaluateCommand: ParsableCommand {
             let scores = try loaded.score(x)
             let risk = scores.risk
             let labels = keep.map { cohort.labels[$0] }
+            // The second model is read and scored before anything is printed: a file or spec it
+            // cannot read fails the command at once, named as the --compare model's.
+            let comparison = try compare.map { path in
+                try ModelComparison(path: path, dataPath: data, folder: folder, testSplit: testSplit, first: loaded, cohort: cohort,
+                                    rows: keep, firstRisk: risk, replicates: replicates)
+            }
             // Calibration intercept and slope, net benefit and atypicality on these encounters,
             // as `readmit train` reports them on its test patients (external validation).
-            let clinical = ClinicalEvaluation(models: [("risk_model", risk)], labels: labels, atypicality: scores.atypicality,
+            // The compared model joins the calibration and decision-curve figures (and the
+            // report's curves) when it was scored on exactly these encounters.
+            let compared = comparison.flatMap { $0.leftOut == 0 ? [("compare", $0.secondRisk)] : nil } ?? []
+            let clinical = ClinicalEvaluation(models: [("risk_model", risk)] + compared, labels: labels, atypicality: scores.atypicality,
                                               patients: keep.map { cohort.patients[$0] }, tiers: loaded.parameters.tiers.map { ($0.name, $0.minRisk) },
                                               replicates: replicates, seed: 42,
                                               interval: loaded.hasInterval ? (scores.intervalLow, scores.intervalHigh) : nil)
@@ -75,12 +91,6 @@ struct EvaluateCommand: ParsableCommand {
             func row(_ name: String, _ m: BinaryMetrics) -> [String] {
                 [name, Format.int(m.count), Format.pct(Double(m.positives) / Double(max(m.count, 1))), Format.f(m.rocAUC), Format.f(m.prAUC),
                  Format.f(m.brier), Format.f(m.ece), Format.f(m.precisionAt10), Format.f(m.recallAt10)]
-            }
-            // The second model is read and scored before anything is printed: a file or spec it
-            // cannot read fails the command at once, named as the --compare model's.
-            let comparison = try compare.map { path in
-                try ModelComparison(path: path, dataPath: data, folder: folder, testSplit: testSplit, first: loaded, cohort: cohort,
-                                    rows: keep, firstRisk: risk, replicates: replicates)
             }
             print("Model \(loaded.modelID) on \(data)\(testSplit ? " (test patients)" : "")")
             print(TextTable.render(header: ["encounters", "n", "prevalence", "ROC AUC", "PR AUC", "Brier", "ECE", "prec@10%", "recall@10%"],
@@ -124,6 +134,13 @@ struct EvaluateCommand: ParsableCommand {
                                              "compare": comparison?.json() ?? NSNull()]
                 let bytes = try JSONSerialization.data(withJSONObject: MetricsJSON.sanitized(object), options: [.prettyPrinted, .sortedKeys])
                 try OutputFile.write(bytes: Array(bytes), to: json)
+            }
+            if let report {
+                let input = ReportBuilder.evaluation(
+                    model: loaded, dataPath: data, dataSHA256: tables.sha256Hex(), testSplit: testSplit, cohort: cohort, encounterCount: encoded.records.count,
+                    patientCount: Set(encoded.records.patientKeys).count, rows: keep, x: x, risk: risk, labels: labels,
+                    first: first, clinical: clinical, subgroups: subgroups, comparison: comparison, replicates: replicates)
+                try EvaluationReport.write(input, to: report)
             }
         }
     }

@@ -23,6 +23,8 @@ struct ModelComparison {
     let first: BinaryMetrics, second: BinaryMetrics
     let firstFit: CalibrationFit, secondFit: CalibrationFit
     let difference: PairedComparison
+    /// The second model's risks of the shared encounters, in the first model's row order.
+    let secondRisk: [Double]
     /// Tier names of each model, and the shared encounters counted by (first's tier, second's tier).
     let firstTiers: [String], secondTiers: [String]
     let tierCounts: [[Int]]
@@ -57,6 +59,7 @@ struct ModelComparison {
             throw ValidationError("the two models' specs label \(disagree) of the \(shared.count) shared encounters differently: a comparison needs one outcome")
         }
         let second = try other.score(encoded.matrix.selecting(rows: otherIndex.map { otherCohort.rows[$0] }), interval: false).risk
+        secondRisk = second
         let firstShared = shared.map { firstRisk[$0] }
         let patientsShared = shared.map { cohort.patients[rows[$0]] }
         self.path = path

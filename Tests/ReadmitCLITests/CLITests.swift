@@ -967,6 +967,21 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(counts.joined().reduce(0, +), record.check.encounters)
         XCTAssertEqual(counts[0][1] + counts[0][2], 0)
         XCTAssertTrue(c.stdout.contains("encounters whose tier would change: "), c.stdout)
+        // The same comparison as an HTML report: both models' curves on the check patients.
+        let reportDir = dir.appendingPathComponent("evaluation")
+        let withReport = try run(["evaluate", "--model", model, "--data", data, "--test-split", "--compare", out, "--replicates", "50", "--report", reportDir.path])
+        XCTAssertEqual(withReport.status, 0, withReport.stderr)
+        let html = try String(contentsOf: reportDir.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<h2>Model performance on the evaluated test patients</h2>") && html.contains("--compare \(local.metadata.modelID.prefix(8))"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: reportDir.appendingPathComponent("plots/decision_curve.svg").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: reportDir.appendingPathComponent("plots/top_factors.svg").path))
+        // A report.html that is not a regular file is refused before any work, and kept.
+        let blocked = dir.appendingPathComponent("blocked")
+        try FileManager.default.createDirectory(at: blocked.appendingPathComponent("report.html"), withIntermediateDirectories: true)
+        let refusedReport = try run(["evaluate", "--model", model, "--data", data, "--report", blocked.path])
+        XCTAssertEqual(refusedReport.status, 1)
+        XCTAssertEqual(refusedReport.stdout, "")
+        XCTAssertTrue(refusedReport.stderr.contains("report.html: refusing to replace it: not a regular file"), refusedReport.stderr)
         // A second model that cannot be read fails the command before anything is printed.
         let unreadable = try run(["evaluate", "--model", model, "--data", data, "--compare", data])
         XCTAssertEqual(unreadable.status, 1)

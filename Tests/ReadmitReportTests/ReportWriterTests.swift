@@ -59,6 +59,34 @@ import Testing
         #expect(texts.contains("Decision curve") && texts.contains("Top risk factors"))
     }
 
+    /// An evaluation's report (`readmit evaluate --report`) says what it was measured on in its
+    /// headings and chart titles, and leaves out the sections it has nothing for (risk factors,
+    /// feature distributions, missing values) with their links.
+    @Test func anEvaluationSaysWhatItMeasuredAndLeavesOutWhatItLacks() throws {
+        var input = ReportFixtures.sample()
+        input.evaluatedOn = "evaluated encounters"
+        input.topRiskFactors = []
+        input.featureDistributions = []
+        input.missingness = []
+        input.clinical?.ablation = []  // a retraining's: training's report only
+        let report = try ReportWriter.render(input)
+        #expect(!report.html.contains("test split"))
+        #expect(report.html.contains("<h2>Model performance on the evaluated encounters</h2>"))
+        #expect(report.html.contains("Evaluated encounters, prevalence: "))
+        for name in ["roc", "pr", "calibration", "gain", "lift", "decision_curve", "subgroups"] {
+            let plot = try #require(report.plots.first { $0.name == name })
+            #expect(plot.svg.contains("evaluated encounters)</title>"), "\(name)")
+        }
+        #expect(!report.plots.contains { $0.name == "top_factors" || $0.name.hasPrefix("feature_") })
+        for id in ["factors", "features"] {
+            #expect(!report.html.contains("id=\"\(id)\"") && !report.html.contains("href=\"#\(id)\""), "\(id)")
+        }
+        // Training's report is unchanged by the option: its sections and titles as before.
+        let training = try ReportWriter.render(ReportFixtures.sample())
+        #expect(training.html.contains("<h2>Model performance on the test split</h2>") && training.html.contains("href=\"#factors\""))
+        #expect(training.plots.first { $0.name == "roc" }?.svg.contains("ROC curves (test split)</title>") == true)
+    }
+
     @Test func outputIsDeterministic() throws {
         let a = try ReportWriter.render(ReportFixtures.sample())
         let b = try ReportWriter.render(ReportFixtures.sample())

@@ -13,11 +13,12 @@ enum HTMLReport {
         h += "<p class=\"meta\">Generated \(e(input.generatedAt))</p>\n"
         h += "<p>\(e(input.datasetDescription))</p>\n"
         let card = input.modelCard ?? []
-        h += "<nav>\(card.isEmpty ? "" : "<a href=\"#model-card\">Model card</a> · ")<a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · \(input.clinical == nil ? "" : "<a href=\"#clinical\">Calibration, net benefit, atypicality</a> · ")\(input.clinical?.subgroups.isEmpty ?? true ? "" : "<a href=\"#subgroups\">Subgroups</a> · ")\(input.clinical?.ablation.isEmpty ?? true ? "" : "<a href=\"#ablation\">Feature groups</a> · ")<a href=\"#factors\">Risk factors</a> · <a href=\"#features\">Features</a> · <a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
+        let hasFeatures = !input.missingness.isEmpty || !input.featureDistributions.isEmpty
+        h += "<nav>\(card.isEmpty ? "" : "<a href=\"#model-card\">Model card</a> · ")<a href=\"#cohort\">Cohort</a> · <a href=\"#metrics\">Metrics</a> · <a href=\"#curves\">Curves</a> · \(input.clinical == nil ? "" : "<a href=\"#clinical\">Calibration, net benefit, atypicality</a> · ")\(input.clinical?.subgroups.isEmpty ?? true ? "" : "<a href=\"#subgroups\">Subgroups</a> · ")\(input.clinical?.ablation.isEmpty ?? true ? "" : "<a href=\"#ablation\">Feature groups</a> · ")\(input.topRiskFactors.isEmpty ? "" : "<a href=\"#factors\">Risk factors</a> · ")\(hasFeatures ? "<a href=\"#features\">Features</a> · " : "")<a href=\"#notes\">Notes</a> · <a href=\"#model-file\">Model file</a></nav>\n"
 
         if !card.isEmpty { h += modelCardSection(card) }
         h += "<section id=\"cohort\">\n<h2>Cohort</h2>\n" + summaryTable(input.cohortSummary) + "</section>\n"
-        h += "<section id=\"metrics\">\n<h2>Model performance on the test split</h2>\n" + metricsTable(input) + "</section>\n"
+        h += "<section id=\"metrics\">\n<h2>Model performance on the \(e(input.evaluatedOn))</h2>\n" + metricsTable(input) + "</section>\n"
 
         let byName = Dictionary(plots.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         h += "<section id=\"curves\">\n<h2>Curves</h2>\n<div class=\"grid\">\n"
@@ -27,17 +28,21 @@ enum HTMLReport {
         h += "</div>\n</section>\n"
         if let clinical = input.clinical {
             h += clinicalSection(clinical, input: input, plot: byName["decision_curve"])
-            if !clinical.subgroups.isEmpty { h += subgroupSection(clinical.subgroups, plot: byName["subgroups"]) }
+            if !clinical.subgroups.isEmpty { h += subgroupSection(clinical.subgroups, plot: byName["subgroups"], scope: input.evaluatedOn) }
             if !clinical.ablation.isEmpty { h += ablationSection(clinical.ablation, served: input.models.first?.metrics) }
         }
-        h += "<section id=\"factors\">\n<h2>Top risk factors</h2>\n"
-        if let p = byName["top_factors"] { h += figure(p) }
-        h += "</section>\n"
+        if let p = byName["top_factors"] { h += "<section id=\"factors\">\n<h2>Top risk factors</h2>\n" + figure(p) + "</section>\n" }
 
-        h += "<section id=\"features\">\n<h2>Features</h2>\n<h3>Missing values</h3>\n" + missingnessTable(input.missingness)
-        h += "<h3>Distributions by outcome</h3>\n<div class=\"grid\">\n"
-        for p in plots where p.name.hasPrefix("feature_") { h += figure(p) }
-        h += "</div>\n</section>\n"
+        if hasFeatures {
+            h += "<section id=\"features\">\n<h2>Features</h2>\n"
+            if !input.missingness.isEmpty { h += "<h3>Missing values</h3>\n" + missingnessTable(input.missingness) }
+            if !input.featureDistributions.isEmpty {
+                h += "<h3>Distributions by outcome</h3>\n<div class=\"grid\">\n"
+                for p in plots where p.name.hasPrefix("feature_") { h += figure(p) }
+                h += "</div>\n"
+            }
+            h += "</section>\n"
+        }
 
         h += "<section id=\"notes\">\n<h2>Notes and caveats</h2>\n<ul>\n"
         for n in input.notes { h += "<li>\(e(n))</li>\n" }
@@ -88,7 +93,7 @@ enum HTMLReport {
             t += "</tr>\n"
         }
         t += "</tbody>\n</table>\n"
-        t += "<p class=\"small\">Brier and ECE are shown only for scores that are probabilities (–: not applicable). Test-split prevalence: \(F.fixed(input.prevalence, 4)).</p>\n"
+        t += "<p class=\"small\">Brier and ECE are shown only for scores that are probabilities (–: not applicable). \(e(input.evaluatedOn.prefix(1).uppercased() + input.evaluatedOn.dropFirst())), prevalence: \(F.fixed(input.prevalence, 4)).</p>\n"
         return t
     }
 
@@ -172,13 +177,13 @@ enum HTMLReport {
     }
 
     /// One table per subgroup feature, every group shown with its intervals, and the chart.
-    static func subgroupSection(_ tables: [SubgroupTable], plot: RenderedPlot?) -> String {
+    static func subgroupSection(_ tables: [SubgroupTable], plot: RenderedPlot?, scope: String) -> String {
         func num(_ x: Double, _ d: Int) -> String { x.isFinite ? F.fixed(x, d) : "–" }
         func ci(_ i: ConfidenceInterval?, _ d: Int) -> String {
             guard let i, i.lower.isFinite, i.upper.isFinite else { return "–" }
             return "\(num(i.lower, d))–\(num(i.upper, d))"
         }
-        var h = "<section id=\"subgroups\">\n<h2>Performance by subgroup (test split)</h2>\n"
+        var h = "<section id=\"subgroups\">\n<h2>Performance by subgroup (\(e(scope)))</h2>\n"
         h += "<p class=\"small\">Every group is shown, however small: read its intervals (patient bootstrap, 95%; observed rate: Wilson). –: not computable (one outcome only, or for an interval one patient only: every resample holds the same stays). Calibration-in-the-large: negative when the model predicts too high a risk for the group.</p>\n"
         if let plot { h += figure(plot) }
         for t in tables {

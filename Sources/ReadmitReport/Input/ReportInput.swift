@@ -40,6 +40,9 @@ public struct ReportInput: Sendable, Codable, Equatable {
     public var clinical: ClinicalInput?
     /// The model card (nil or empty: no such section).
     public var modelCard: [ModelCardSection]?
+    /// What the figures were measured on, as headings and chart titles say it: "test split"
+    /// (training's report) or, for `readmit evaluate --report`, the encounters evaluated.
+    public var evaluatedOn: String
 
     /// Creates a report input; the outcome labels and risk-factor measure have defaults.
     public init(
@@ -59,7 +62,8 @@ public struct ReportInput: Sendable, Codable, Equatable {
         notes: [String],
         modelFileInfo: [SummaryRow],
         clinical: ClinicalInput? = nil,
-        modelCard: [ModelCardSection]? = nil
+        modelCard: [ModelCardSection]? = nil,
+        evaluatedOn: String = "test split"
     ) {
         self.title = title
         self.generatedAt = generatedAt
@@ -78,5 +82,6 @@ public struct ReportInput: Sendable, Codable, Equatable {
         self.modelFileInfo = modelFileInfo
         self.clinical = clinical
         self.modelCard = modelCard
+        self.evaluatedOn = evaluatedOn
     }
 }
