@@ -84,7 +84,7 @@ enum MetricsJSON {
 
     static func decisionCurve(_ c: ClinicalEvaluation) -> [String: Any] {
         [
-            "description": "net benefit (true positives per patient, a false positive weighing t/(1-t)) of treating test patients with risk >= t",
+            "description": "net benefit (true positives per patient, a false positive weighing t/(1-t)) of treating the evaluated patients (training: the test patients) with risk >= t",
             "thresholds": c.thresholds, "treat_all": c.treatAll, "treat_none": c.thresholds.map { _ in 0.0 },
             "models": c.netBenefit,
             "at_tiers": c.atTiers.map { ["tier": $0.tier, "threshold": $0.threshold, "risk_model": $0.model, "treat_all": $0.treatAll,
