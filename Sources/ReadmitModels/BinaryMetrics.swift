@@ -129,6 +129,29 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
         return (max(0, center - half), min(1, center + half))
     }
 
+    /// The Wilson interval of the share of `labels` that are true when rows come in clusters
+    /// (`clusters[i]`: row i's patient), whose rows are not independent: the sample size is the
+    /// effective one, `n` times the binomial variance over the cluster-robust variance of the
+    /// share (`sum_j (y_j - p m_j)^2 / n^2` for a patient with `m_j` stays, `y_j` readmitted),
+    /// kept between the number of patients and `n` (Kish's design effect, as survey statistics
+    /// adjust a Wilson interval). With one stay per patient it is the plain Wilson interval; with
+    /// each patient's stays copies of one stay, the Wilson interval of one stay per patient. With
+    /// a share of 0 or 1 (no variance to estimate) the patients count once each.
+    public static func clusteredWilsonInterval(labels: [Bool], clusters: [Int], z: Double = 1.959964) -> (low: Double, high: Double) {
+        precondition(labels.count == clusters.count)
+        let n = Double(labels.count)
+        guard n > 0 else { return (0, 1) }
+        var stays: [Int: (m: Double, y: Double)] = [:]
+        for (label, c) in zip(labels, clusters) { stays[c, default: (0, 0)].m += 1; stays[c, default: (0, 0)].y += label ? 1 : 0 }
+        let events = labels.reduce(0.0) { $0 + ($1 ? 1 : 0) }
+        guard stays.count < labels.count else { return wilsonInterval(successes: events, n: n, z: z) }
+        let p = events / n, g = Double(stays.count)
+        let robust = stays.values.reduce(0.0) { $0 + ($1.y - p * $1.m) * ($1.y - p * $1.m) } / (n * n)
+        let binomial = p * (1 - p) / n
+        let effective = robust > 0 && binomial > 0 ? min(n, max(g, n * binomial / robust)) : g
+        return wilsonInterval(successes: p * effective, n: effective, z: z)
+    }
+
     /// Non-empty equal-width probability bins.
     public static func calibrationBins(scores: [Double], labels: [Bool], bins: Int = 10) -> [CalibrationBin] {
         var sum = [Double](repeating: 0, count: bins), pos = [Double](repeating: 0, count: bins), cnt = [Int](repeating: 0, count: bins)

@@ -18,7 +18,8 @@ public struct SubgroupEvaluation: Sendable {
         public var count: Int, events: Int, patients: Int
         /// Observed event rate and mean predicted risk.
         public var observedRate: Double, meanPredicted: Double
-        /// Wilson 95% interval of the observed rate.
+        /// Wilson 95% interval of the observed rate, its sample size adjusted for patients'
+        /// repeated stays (``BinaryMetrics/clusteredWilsonInterval(labels:clusters:z:)``).
         public var observedInterval: (low: Double, high: Double)
         /// ROC AUC (NaN with one outcome only) and its interval.
         public var rocAUC: Double, rocAUCInterval: (low: Double, high: Double)
@@ -158,7 +159,7 @@ public struct SubgroupEvaluation: Sendable {
             let unresampled = (low: Double.nan, high: Double.nan)
             return Group(name: names[g], count: rows.count, events: events, patients: groupPatients, observedRate: Double(events) / Double(rows.count),
                          meanPredicted: rows.reduce(0) { $0 + risk[$1] } / Double(rows.count),
-                         observedInterval: BinaryMetrics.wilsonInterval(successes: Double(events), n: Double(rows.count)),
+                         observedInterval: BinaryMetrics.clusteredWilsonInterval(labels: rows.map { labels[$0] }, clusters: rows.map { patients[$0] }),
                          rocAUC: points[k].auc, rocAUCInterval: groupPatients < 2 ? unresampled : PatientBootstrap.interval(aucs[k]),
                          intercept: points[k].intercept, interceptInterval: groupPatients < 2 ? unresampled : PatientBootstrap.interval(intercepts[k]))
         }

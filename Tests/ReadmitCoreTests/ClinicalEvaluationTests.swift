@@ -71,6 +71,33 @@ final class ClinicalEvaluationTests: XCTestCase {
                        BinaryMetrics.wilsonInterval(successes: 1, n: 2).high)
     }
 
+    /// The Wilson interval with patients' repeated stays: one stay each gives the plain
+    /// interval; each stay copied within its patient gives the interval of the stays once
+    /// (the copies add no information); independent outcomes within patients keep nearly the
+    /// plain width; a share of 0 counts each patient once; by hand for one small case.
+    func testClusteredWilsonInterval() {
+        var rng = SplitMix64(seed: 5)
+        let y = (0..<400).map { _ in rng.nextUnit() < 0.2 }
+        let events = Double(y.filter { $0 }.count)
+        let plain = BinaryMetrics.wilsonInterval(successes: events, n: 400)
+        let single = BinaryMetrics.clusteredWilsonInterval(labels: y, clusters: Array(0..<400))
+        XCTAssertEqual(single.low, plain.low); XCTAssertEqual(single.high, plain.high)
+        let copied = BinaryMetrics.clusteredWilsonInterval(labels: y.flatMap { [$0, $0, $0] }, clusters: (0..<400).flatMap { [$0, $0, $0] })
+        XCTAssertEqual(copied.low, plain.low, accuracy: 1e-12); XCTAssertEqual(copied.high, plain.high, accuracy: 1e-12)
+        let naive = BinaryMetrics.wilsonInterval(successes: 3 * events, n: 1200)
+        XCTAssertGreaterThan(copied.high - copied.low, 1.5 * (naive.high - naive.low))
+        let mixed = BinaryMetrics.clusteredWilsonInterval(labels: (0..<1200).map { _ in rng.nextUnit() < 0.2 }, clusters: (0..<1200).map { $0 / 3 })
+        XCTAssertLessThan(mixed.high - mixed.low, 1.3 * (naive.high - naive.low))
+        let none = BinaryMetrics.clusteredWilsonInterval(labels: [Bool](repeating: false, count: 12), clusters: [Int](repeating: 7, count: 12))
+        XCTAssertEqual(none.low, 0); XCTAssertEqual(none.high, BinaryMetrics.wilsonInterval(successes: 0, n: 1).high)
+        // Patients (stays, readmitted): A (2, 2), B (2, 0), C (1, 0): p = 0.4, robust variance
+        // ((2 - 0.8)^2 + (0 - 0.8)^2 + (0 - 0.4)^2) / 25 = 0.0896, binomial 0.048, n_eff = 5 *
+        // 0.048 / 0.0896 = 2.678... (between the 3 patients and 5 stays: 3).
+        let small = BinaryMetrics.clusteredWilsonInterval(labels: [true, true, false, false, false], clusters: [1, 1, 2, 2, 3])
+        let expected = BinaryMetrics.wilsonInterval(successes: 0.4 * 3, n: 3)
+        XCTAssertEqual(small.low, expected.low, accuracy: 1e-12); XCTAssertEqual(small.high, expected.high, accuracy: 1e-12)
+    }
+
     /// When the risk of atypical rows is noise, the check says atypicality goes with larger
     /// error; when it is as good as for typical rows, it says it does not.
     func testAtypicalityVerdictFollowsTheErrors() {
@@ -178,5 +205,12 @@ final class SubgroupEvaluationTests: XCTestCase {
         XCTAssertEqual(f.rocAUC, 1.0)  // the point estimate stands
         XCTAssertTrue(f.rocAUCInterval.low.isNaN && f.rocAUCInterval.high.isNaN && f.interceptInterval.low.isNaN)
         XCTAssertTrue(m.rocAUCInterval.low.isFinite && m.rocAUCInterval.high.isFinite && m.rocAUCInterval.low <= m.rocAUCInterval.high)
+        // The observed rate's interval counts patient 7's four stays as the one patient they are
+        // (two of four readmitted: p(1-p) spread over one cluster, n_eff clamped to 1), the four
+        // single stays of M as four.
+        let fOne = BinaryMetrics.clusteredWilsonInterval(labels: [false, true, false, true], clusters: [7, 7, 7, 7])
+        XCTAssertEqual(f.observedInterval.low, fOne.low); XCTAssertEqual(f.observedInterval.high, fOne.high)
+        XCTAssertEqual(fOne.high, BinaryMetrics.wilsonInterval(successes: 0.5, n: 1).high, accuracy: 1e-12)
+        XCTAssertEqual(m.observedInterval.high, BinaryMetrics.wilsonInterval(successes: 2, n: 4).high)
     }
 }

@@ -184,7 +184,7 @@ enum HTMLReport {
             return "\(num(i.lower, d))–\(num(i.upper, d))"
         }
         var h = "<section id=\"subgroups\">\n<h2>Performance by subgroup (\(e(scope)))</h2>\n"
-        h += "<p class=\"small\">Every group is shown, however small: read its intervals (patient bootstrap, 95%; observed rate: Wilson). –: not computable (one outcome only, or for an interval one patient only: every resample holds the same stays). Calibration-in-the-large: negative when the model predicts too high a risk for the group.</p>\n"
+        h += "<p class=\"small\">Every group is shown, however small: read its intervals (patient bootstrap, 95%; observed rate: Wilson, its sample size adjusted for patients' repeated stays). –: not computable (one outcome only, or for an interval one patient only: every resample holds the same stays). Calibration-in-the-large: negative when the model predicts too high a risk for the group.</p>\n"
         if let plot { h += figure(plot) }
         for t in tables {
             let source = t.columnTable.map { " <span class=\"small\">(grouped by the \(e($0)) table's column as written)</span>" } ?? ""
