@@ -152,17 +152,22 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
         return wilsonInterval(successes: p * effective, n: effective, z: z)
     }
 
-    /// Non-empty equal-width probability bins.
-    public static func calibrationBins(scores: [Double], labels: [Bool], bins: Int = 10) -> [CalibrationBin] {
+    /// Non-empty equal-width probability bins. With `clusters` (each row's patient), each bin's
+    /// interval counts a patient's repeated stays by their effective sample size
+    /// (``clusteredWilsonInterval(labels:clusters:z:)``); without, the stays as independent.
+    public static func calibrationBins(scores: [Double], labels: [Bool], bins: Int = 10, clusters: [Int]? = nil) -> [CalibrationBin] {
         var sum = [Double](repeating: 0, count: bins), pos = [Double](repeating: 0, count: bins), cnt = [Int](repeating: 0, count: bins)
         for i in 0..<scores.count {
             let b = min(max(Int(scores[i] * Double(bins)), 0), bins - 1)
             sum[b] += scores[i]; cnt[b] += 1
             if labels[i] { pos[b] += 1 }
         }
+        var members: [[Int]] = clusters == nil ? [] : [[Int]](repeating: [], count: bins)
+        if clusters != nil { for i in 0..<scores.count { members[min(max(Int(scores[i] * Double(bins)), 0), bins - 1)].append(i) } }
         return (0..<bins).compactMap { b in
             guard cnt[b] > 0 else { return nil }
-            let interval = wilsonInterval(successes: pos[b], n: Double(cnt[b]))
+            let interval = clusters.map { c in clusteredWilsonInterval(labels: members[b].map { labels[$0] }, clusters: members[b].map { c[$0] }) }
+                ?? wilsonInterval(successes: pos[b], n: Double(cnt[b]))
             return CalibrationBin(meanPredicted: sum[b] / Double(cnt[b]), observedRate: pos[b] / Double(cnt[b]), count: cnt[b],
                                   observedLow: interval.low, observedHigh: interval.high)
         }

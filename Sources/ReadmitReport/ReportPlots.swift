@@ -135,7 +135,7 @@ enum ReportPlots {
             xLabel: "Mean predicted probability", yLabel: "Observed rate",
             xDomain: 0...upper, yDomain: 0...upper, series: series,
             strip: served.reliability.isEmpty ? nil : strip, height: 560)
-        let whiskers = served.reliability.contains { $0.observedInterval != nil } ? " Whiskers: 95% interval (Wilson) of the served model's observed rate per bin." : ""
+        let whiskers = served.reliability.contains { $0.observedInterval != nil } ? " Whiskers: 95% interval (Wilson, its sample size adjusted for patients' repeated stays) of the served model's observed rate per bin." : ""
         return plot("calibration", "Calibration", "Observed rate against mean predicted probability per bin; points on the diagonal are well calibrated. Bars: records per bin of the served model. Models whose score is not a probability are left out." + whiskers, chart.svg)
     }
 

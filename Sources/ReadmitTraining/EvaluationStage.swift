@@ -55,7 +55,8 @@ struct EvaluationStage {
          references: [ModelEvaluation], options: TrainingOptions) throws {
         let cohort = data.cohort, schema = features.schema
         let yTest = split.labels(split.test)
-        evaluations = [ModelEvaluation(key: "risk_model", name: "Risk model (XGBoost + anomaly scores, Platt-calibrated)", probabilities: risk, labels: yTest)]
+        evaluations = [ModelEvaluation(key: "risk_model", name: "Risk model (XGBoost + anomaly scores, Platt-calibrated)", probabilities: risk, labels: yTest,
+                                       patients: split.test.map { cohort.patients[$0] })]
             + (riskWithheld.map { [ModelEvaluation(key: "risk_model_history_unknown", name: "Risk model, history withheld (a caller that does not send it)",
                                                    probabilities: $0, labels: yTest)] } ?? [])
             + references

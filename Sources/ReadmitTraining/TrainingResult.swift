@@ -23,15 +23,16 @@ public struct ModelEvaluation: Sendable {
     /// Calibrated test probabilities, per test row.
     public var probabilities: [Double]
 
-    /// Evaluates calibrated probabilities against labels.
-    public init(key: String, name: String, probabilities: [Double], labels: [Bool]) {
+    /// Evaluates calibrated probabilities against labels; with `patients` (each row's), the
+    /// reliability bins' intervals count a patient's repeated stays by their effective number.
+    public init(key: String, name: String, probabilities: [Double], labels: [Bool], patients: [Int]? = nil) {
         self.key = key
         self.name = name
         self.probabilities = probabilities
         metrics = BinaryMetrics(scores: probabilities, labels: labels, probabilities: true)
         roc = Self.thin(BinaryMetrics.rocCurve(scores: probabilities, labels: labels))
         precisionRecall = Self.thin(BinaryMetrics.precisionRecallCurve(scores: probabilities, labels: labels))
-        calibration = BinaryMetrics.calibrationBins(scores: probabilities, labels: labels)
+        calibration = BinaryMetrics.calibrationBins(scores: probabilities, labels: labels, clusters: patients)
         gain = BinaryMetrics.cumulativeGain(scores: probabilities, labels: labels)
     }
 

@@ -155,7 +155,7 @@ extension ReportBuilder {
         let prevalence = Double(positives) / Double(max(labels.count, 1))
         let scope = testSplit ? "evaluated test patients" : "evaluated encounters"
         let aucInterval = BinaryMetrics.bootstrapAUC(scores: risk, labels: labels, patients: patients, replicates: replicates, seed: 42)
-        var models = [curves(ModelEvaluation(key: "risk_model", name: "", probabilities: risk, labels: labels), labels: labels,
+        var models = [curves(ModelEvaluation(key: "risk_model", name: "", probabilities: risk, labels: labels, patients: patients), labels: labels,
                              aucInterval: aucInterval, histogram: true, displayName: "--model \(meta.modelID.prefix(8))")]
         var notes = [
             "External validation: model \(meta.modelID) was trained on \(meta.trainingDataFile); these figures are measured on \(URL(fileURLWithPath: dataPath).lastPathComponent), read through the model's own dataset spec (exclusions, label, history), and nothing about the model was chosen on them.",

@@ -88,6 +88,16 @@ final class ClinicalEvaluationTests: XCTestCase {
         XCTAssertGreaterThan(copied.high - copied.low, 1.5 * (naive.high - naive.low))
         let mixed = BinaryMetrics.clusteredWilsonInterval(labels: (0..<1200).map { _ in rng.nextUnit() < 0.2 }, clusters: (0..<1200).map { $0 / 3 })
         XCTAssertLessThan(mixed.high - mixed.low, 1.3 * (naive.high - naive.low))
+        // The reliability bins' intervals alike: copies within a patient add nothing.
+        let scores = (0..<400).map { _ in rng.nextUnit() * 0.5 }
+        let once = BinaryMetrics.calibrationBins(scores: scores, labels: y)
+        let thrice = BinaryMetrics.calibrationBins(scores: scores.flatMap { [$0, $0, $0] }, labels: y.flatMap { [$0, $0, $0] },
+                                                   clusters: (0..<400).flatMap { [$0, $0, $0] })
+        XCTAssertEqual(once.count, thrice.count)
+        for (a, b) in zip(once, thrice) {
+            XCTAssertEqual(a.observedLow, b.observedLow, accuracy: 1e-12); XCTAssertEqual(a.observedHigh, b.observedHigh, accuracy: 1e-12)
+            XCTAssertEqual(3 * a.count, b.count)
+        }
         let none = BinaryMetrics.clusteredWilsonInterval(labels: [Bool](repeating: false, count: 12), clusters: [Int](repeating: 7, count: 12))
         XCTAssertEqual(none.low, 0); XCTAssertEqual(none.high, BinaryMetrics.wilsonInterval(successes: 0, n: 1).high)
         // Patients (stays, readmitted): A (2, 2), B (2, 0), C (1, 0): p = 0.4, robust variance
