@@ -141,12 +141,20 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
         precondition(labels.count == clusters.count)
         let n = Double(labels.count)
         guard n > 0 else { return (0, 1) }
-        var stays: [Int: (m: Double, y: Double)] = [:]
-        for (label, c) in zip(labels, clusters) { stays[c, default: (0, 0)].m += 1; stays[c, default: (0, 0)].y += label ? 1 : 0 }
+        // Per patient, in order of first appearance (a dictionary's own order changes from one
+        // process to the next, and with it the last bits of the sum).
+        var index: [Int: Int] = [:], stays: [Double] = [], readmitted: [Double] = []
+        for (label, c) in zip(labels, clusters) {
+            let k = index[c] ?? { index[c] = stays.count; stays.append(0); readmitted.append(0); return stays.count - 1 }()
+            stays[k] += 1
+            readmitted[k] += label ? 1 : 0
+        }
         let events = labels.reduce(0.0) { $0 + ($1 ? 1 : 0) }
         guard stays.count < labels.count else { return wilsonInterval(successes: events, n: n, z: z) }
         let p = events / n, g = Double(stays.count)
-        let robust = stays.values.reduce(0.0) { $0 + ($1.y - p * $1.m) * ($1.y - p * $1.m) } / (n * n)
+        var squares = 0.0
+        for k in stays.indices { squares += (readmitted[k] - p * stays[k]) * (readmitted[k] - p * stays[k]) }
+        let robust = squares / (n * n)
         let binomial = p * (1 - p) / n
         let effective = robust > 0 && binomial > 0 ? min(n, max(g, n * binomial / robust)) : g
         return wilsonInterval(successes: p * effective, n: effective, z: z)
