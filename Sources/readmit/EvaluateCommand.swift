@@ -136,7 +136,7 @@ struct EvaluateCommand: ParsableCommand {
                 try OutputFile.write(bytes: Array(bytes), to: json)
             }
             if let report {
-                let input = ReportBuilder.evaluation(
+                let input = try ReportBuilder.evaluation(
                     model: loaded, dataPath: data, dataSHA256: tables.sha256Hex(), testSplit: testSplit, cohort: cohort, encounterCount: encoded.records.count,
                     patientCount: Set(encoded.records.patientKeys).count, rows: keep, x: x, risk: risk, labels: labels,
                     first: first, clinical: clinical, subgroups: subgroups, comparison: comparison, replicates: replicates)

@@ -144,11 +144,10 @@ enum ReportBuilder {
 extension ReportBuilder {
     /// The report of `readmit evaluate --report`: the model (and a compared one scored on the
     /// same encounters) on a labelled extract, with the sections training's report has on its
-    /// test patients, except what needs training (references, ablation, risk factors, feature
-    /// distributions).
+    /// test patients, except what needs training (references, ablation, feature distributions).
     static func evaluation(model: ReadmitModel, dataPath: String, dataSHA256: String, testSplit: Bool, cohort: Cohort, encounterCount: Int, patientCount: Int,
                            rows: [Int], x: FeatureMatrix, risk: [Double], labels: [Bool], first: BinaryMetrics, clinical: ClinicalEvaluation,
-                           subgroups: [SubgroupEvaluation], comparison: ModelComparison?, replicates: Int) -> ReportInput {
+                           subgroups: [SubgroupEvaluation], comparison: ModelComparison?, replicates: Int) throws -> ReportInput {
         let p = model.parameters, meta = p.metadata
         let patients = rows.map { cohort.patients[$0] }
         let positives = labels.filter { $0 }.count
@@ -160,8 +159,9 @@ extension ReportBuilder {
         var notes = [
             "External validation: model \(meta.modelID) was trained on \(meta.trainingDataFile); these figures are measured on \(URL(fileURLWithPath: dataPath).lastPathComponent), read through the model's own dataset spec (exclusions, label, history), and nothing about the model was chosen on them.",
             "Intervals are 95% patient-bootstrap intervals (\(replicates) replicates; a patient's encounters are drawn together), as in training's report.",
-            "Atypicality is measured against the training cohort; the risk-factor ranking and the feature distributions are in training's report.",
+            "Atypicality is measured against the training cohort; the feature distributions by outcome are in training's report.",
         ]
+        notes.append("Top risk factors: mean absolute contribution (SHAP, log-odds) over the first \(min(x.rows, 1000)) evaluated encounters.")
         if dataSHA256 == meta.trainingDataSHA256, !testSplit {
             notes.insert("These are the data the model was trained on, and not only its test patients: most of these encounters were fitted, so the figures flatter the model. Evaluate with --test-split.", at: 0)
         }
@@ -181,6 +181,22 @@ extension ReportBuilder {
         for r in 0..<x.rows { for j in 0..<x.columns where x.values[r * x.columns + j].isNaN { missing[j] += 1 } }
         let missingness = zip(p.schema.features, missing).filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }
             .map { MissingnessRow(feature: $0.0.name, fraction: Double($0.1) / Double(max(x.rows, 1))) }
+        // The risk factors of these encounters: mean |SHAP| per feature over the first (up to)
+        // 1,000 of them, as training ranks its test patients' (over 4,000 with all its threads;
+        // the served booster is single-threaded, about 4 ms a row for 574 trees).
+        let sample = min(x.rows, 1000), m = x.columns
+        var index = [Int32](repeating: -1, count: sample * m), contribution = [Double](repeating: 0, count: sample * m)
+        try x.values.withUnsafeBufferPointer { f in
+            try index.withUnsafeMutableBufferPointer { i in
+                try contribution.withUnsafeMutableBufferPointer { c in
+                    try model.explain(UnsafeBufferPointer(rebasing: f[0..<(sample * m)]), rows: sample, k: m, featureIndex: i, contribution: c)
+                }
+            }
+        }
+        var total = [Double](repeating: 0, count: m)
+        for (j, c) in zip(index, contribution) where j >= 0 { total[Int(j)] += abs(c) }
+        let factors = (0..<m).map { RiskFactor(feature: p.schema.features[$0].name, importance: total[$0] / Double(max(sample, 1))) }
+            .sorted { $0.importance > $1.importance }.prefix(15)
         let excluded = cohort.exclusions.map { SummaryRow("Excluded: \($0.reason)", Format.int($0.count)) }
         let summary = [
             SummaryRow("Encounters in file", Format.int(encounterCount)),
@@ -210,7 +226,7 @@ extension ReportBuilder {
             missingness: missingness,
             featureDistributions: [],
             models: models,
-            topRiskFactors: [],
+            topRiskFactors: Array(factors),
             notes: notes,
             modelFileInfo: info,
             clinical: self.clinical(clinical, keys: models.map(\.key), subgroups: subgroups, ablation: []),

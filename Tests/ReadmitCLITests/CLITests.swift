@@ -974,7 +974,8 @@ final class CLITests: XCTestCase {
         let html = try String(contentsOf: reportDir.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<h2>Model performance on the evaluated test patients</h2>") && html.contains("--compare \(local.metadata.modelID.prefix(8))"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: reportDir.appendingPathComponent("plots/decision_curve.svg").path))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: reportDir.appendingPathComponent("plots/top_factors.svg").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: reportDir.appendingPathComponent("plots/top_factors.svg").path))
+        XCTAssertFalse(html.contains("id=\"ablation\""), "an ablation needs a training")
         // A report.html that is not a regular file is refused before any work, and kept.
         let blocked = dir.appendingPathComponent("blocked")
         try FileManager.default.createDirectory(at: blocked.appendingPathComponent("report.html"), withIntermediateDirectories: true)
