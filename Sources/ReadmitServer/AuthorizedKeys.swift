@@ -19,8 +19,9 @@ public struct AuthorizedKeys: Sendable {
 
     /// Raw 32-byte public keys mapped to the file that authorised them.
     public let keys: [[UInt8]: String]
-    /// The same keys by their canonical Z85 text (what the ZAP handler sets as `User-Id`).
-    private let z85Keys: Set<String>
+    /// The same keys by their canonical Z85 text (what the ZAP handler sets as `User-Id`),
+    /// mapped to their files.
+    private let z85Keys: [String: String]
     /// Files in the directory that hold no valid key (unreadable, malformed, or a secret key).
     public let skipped: [SkippedFile]
 
@@ -70,11 +71,16 @@ public struct AuthorizedKeys: Sendable {
     public init(keys: [[UInt8]: String], skipped: [SkippedFile] = []) {
         self.keys = keys
         self.skipped = skipped
-        z85Keys = Set(keys.keys.compactMap(AuthorizedKeys.z85))
+        var byText: [String: String] = [:]
+        for (raw, name) in keys { if let text = AuthorizedKeys.z85(raw) { byText[text] = name } }
+        z85Keys = byText
     }
 
     /// Whether the key whose canonical Z85 text is `z85` is in the set.
-    public func contains(z85: String) -> Bool { z85Keys.contains(z85) }
+    public func contains(z85: String) -> Bool { z85Keys[z85] != nil }
+
+    /// The file that authorised the key whose canonical Z85 text is `z85`, if it is in the set.
+    public func file(z85: String) -> String? { z85Keys[z85] }
 
     /// The canonical Z85 text of a raw 32-byte key (nil if it is not 32 bytes).
     public static func z85(_ raw: [UInt8]) -> String? {

@@ -41,6 +41,11 @@ final class Broker {
     private let drainTimeout: Double
     private let phase: Locked<ServerPhase>
     private let logger: Logger
+    /// The access audit trail (`--audit-log`), if any.
+    private let audit: AuditLog?
+    /// With an audit log: what was known of each request handed to a worker (its client,
+    /// address, op and rows), until the worker's reply comes back through ``drainBackend()``.
+    private var auditPending: [AuditKey: [AuditLog.Request]] = [:]
 
     private var idle: [[UInt8]] = []
     private var known: Set<[UInt8]> = []
@@ -67,7 +72,7 @@ final class Broker {
 
     init(front: ZMQSocket, backend: ZMQSocket, control: ZMQSocket, handler: RequestHandler,
          workers: Int, workerFailure: Locked<String?>, maxQueued: Int, maxQueuedBytes: Int, authorizedKeys: Locked<AuthorizedKeys>?,
-         drainTimeout: Double, phase: Locked<ServerPhase>, logger: Logger) {
+         drainTimeout: Double, phase: Locked<ServerPhase>, logger: Logger, audit: AuditLog? = nil) {
         self.front = front
         self.backend = backend
         self.control = control
@@ -80,6 +85,7 @@ final class Broker {
         self.drainTimeout = drainTimeout
         self.phase = phase
         self.logger = logger
+        self.audit = audit
     }
 
     private var queuedCount: Int { pending.count - pendingHead }
@@ -170,7 +176,9 @@ final class Broker {
                 known.insert(worker)
             } else if frames.count > 1 {
                 release(worker)
-                try deliver(Array(frames.dropFirst()))
+                let reply = Array(frames.dropFirst())
+                if audit != nil { auditWorkerReply(reply) }
+                try deliver(reply)
             }
             dispatch(to: worker)
         }
@@ -250,48 +258,52 @@ final class Broker {
     private func route(_ frames: [ZMQFrame], inlineIfSmall: Bool) throws {
         let started = DispatchTime.now().uptimeNanoseconds
         received &+= 1
+        let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 })
+        let header = delimiter.flatMap { $0 + 1 < frames.count ? RequestHeader.peek(frames[$0 + 1].bytes) : nil }
+        // Who sent it, read before anything can answer it (only with an audit log).
+        let audited = audit == nil ? nil : auditRequest(frames, delimiter: delimiter, header: header, started: started)
         if authorizedKeys != nil, let refusal = revokedKeyRefusal(frames) {
-            let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 })
-            let header = delimiter.flatMap { $0 + 1 < frames.count ? RequestHeader.peek(frames[$0 + 1].bytes) : nil }
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
                                              version: handler.store.current()?.servingVersion ?? 0, refusal)
-            return try reply(envelope: frames[...(delimiter ?? 0)], outcome, started: started)
+            return try reply(envelope: frames[...(delimiter ?? 0)], outcome, started: started, audited: audited)
         }
-        guard let delimiter = frames.dropFirst().firstIndex(where: { $0.count == 0 }) else {
+        guard let delimiter else {
             // A DEALER that forgot the empty delimiter: answer on its identity, without one.
             let outcome = handler.errorReply(op: 0, requestID: 0, version: handler.store.current()?.servingVersion ?? 0,
                 WireError(.badFrames, "missing the empty delimiter frame before the request header (DEALER clients must send it)"))
-            return try reply(envelope: frames[...0], outcome, started: started)
+            return try reply(envelope: frames[...0], outcome, started: started, audited: audited)
         }
         let body = frames[(delimiter + 1)...]
-        let header = body.first.flatMap { RequestHeader.peek($0.bytes) }
         let bytes = body.reduce(0) { $0 + $1.count }
         if inlineIfSmall && Self.isSmall(header, body) {
             // A STATS counts itself as received, as it does when a worker answers it.
             if header?.op == Operation.stats.rawValue { handler.stats.setReceived(received) }
-            try reply(envelope: frames[...delimiter], handler.handle(body), started: started)
+            try reply(envelope: frames[...delimiter], handler.handle(body), started: started, audited: audited)
         } else if let refusal = admissionRefusal(bytes) {
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
                                              version: handler.store.current()?.servingVersion ?? 0, WireError(.overloaded, refusal))
-            try reply(envelope: frames[...delimiter], outcome, started: started)
+            try reply(envelope: frames[...delimiter], outcome, started: started, audited: audited)
         } else if let worker = idle.popLast() {
             hold(bytes)
             atWorker[worker] = bytes
             handler.stats.setLoad(atWorker: atWorker.count, queued: queuedCount, received: received)
+            if let audited { holdForAudit(audited, frames) }
             forward(frames, to: worker)
         } else if queuedCount < maxQueued {
             hold(bytes)
             pending.append((frames, bytes))
             handler.stats.setLoad(atWorker: atWorker.count, queued: queuedCount, received: received)
+            if let audited { holdForAudit(audited, frames) }
         } else {
             let outcome = handler.errorReply(op: header?.op ?? 0, requestID: header?.requestID ?? 0,
                 version: handler.store.current()?.servingVersion ?? 0,
                 WireError(.overloaded, "all \(workers) workers are busy and \(maxQueued) requests are queued; retry later"))
-            try reply(envelope: frames[...delimiter], outcome, started: started)
+            try reply(envelope: frames[...delimiter], outcome, started: started, audited: audited)
         }
     }
 
-    private func reply(envelope: ArraySlice<ZMQFrame>, _ outcome: RequestHandler.Outcome, started: UInt64) throws {
+    private func reply(envelope: ArraySlice<ZMQFrame>, _ outcome: RequestHandler.Outcome, started: UInt64,
+                       audited: AuditLog.Request? = nil) throws {
         // One allocation for the reply's frames.
         var frames: [ZMQFrame] = []
         frames.reserveCapacity(envelope.count + 1 + outcome.frames.count)
@@ -302,7 +314,66 @@ final class Broker {
         handler.stats.recordAtBroker(op: outcome.op, status: outcome.status, rows: outcome.rows,
                                      nanos: DispatchTime.now().uptimeNanoseconds &- started, received: received,
                                      served: outcome.served, messages: outcome.servedMessages, version: outcome.header.modelVersion)
+        if let audited, let audit {
+            audited.finish(op: outcome.header.op, status: outcome.header.status, modelVersion: outcome.header.modelVersion)
+            audit.record(audited)
+        }
         try deliver(frames)
+    }
+}
+
+// The access audit trail: who sent each request, and how it ended.
+extension Broker {
+    /// A request handed to a worker, by its connection (the ROUTER identity) and request id.
+    struct AuditKey: Hashable {
+        var identity: [UInt8]
+        var requestID: UInt64
+    }
+
+    /// What the audit trail says of a request before it is answered: its client key and that
+    /// key's file (with CURVE), its peer's address, its op and id, and the rows it sends.
+    private func auditRequest(_ frames: [ZMQFrame], delimiter: Int?, header: RequestHeader?, started: UInt64) -> AuditLog.Request {
+        let wire = frames.count > 1 ? frames[1] : nil  // frames[0] is the ROUTER's identity, made here
+        let client = authorizedKeys == nil ? nil : wire?.property("User-Id")
+        let keyFile = client.flatMap { key in authorizedKeys?.withLock { $0.file(z85: key) } }
+        let address = wire?.property("Peer-Address").flatMap { $0.isEmpty ? nil : $0 }
+        var rows: Int?
+        if let header, let delimiter, delimiter + 2 < frames.count,
+           [Operation.score, .explain, .records, .history].contains(where: { $0.rawValue == header.op }) {
+            let counts = frames[delimiter + 2].bytes
+            if counts.count >= 4 { rows = Int(UInt32(littleEndian: counts.loadUnaligned(as: UInt32.self))) }
+        }
+        return AuditLog.Request(client: client, keyFile: keyFile, address: address, op: header?.op ?? 0,
+                                requestID: header?.requestID ?? 0, rows: rows, started: started)
+    }
+
+    /// Keeps a request handed to a worker (or queued for one) until its reply comes back.
+    private func holdForAudit(_ entry: AuditLog.Request, _ frames: [ZMQFrame]) {
+        auditPending[AuditKey(identity: frames[0].array, requestID: entry.requestID), default: []].append(entry)
+    }
+
+    /// Records a worker's reply (envelope, delimiter, reply header, ...) with what was kept of
+    /// its request.
+    private func auditWorkerReply(_ reply: [ZMQFrame]) {
+        guard let audit, let delimiter = reply.dropFirst().firstIndex(where: { $0.count == 0 }),
+              delimiter + 1 < reply.count else { return }
+        let header = reply[delimiter + 1].bytes
+        guard header.count >= WireFormat.replyHeaderSize else { return }
+        let op = header[5]
+        let status = UInt16(littleEndian: header.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+        let requestID = UInt64(littleEndian: header.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let version = UInt64(littleEndian: header.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        let key = AuditKey(identity: reply[0].array, requestID: requestID)
+        let entry: AuditLog.Request
+        if var held = auditPending[key], !held.isEmpty {
+            entry = held.removeFirst()
+            auditPending[key] = held.isEmpty ? nil : held
+        } else {
+            // Not expected: every request handed to a worker is held. Said, not dropped.
+            entry = AuditLog.Request(client: nil, keyFile: nil, address: nil, op: op, requestID: requestID, rows: nil, started: 0)
+        }
+        entry.finish(op: op, status: status, modelVersion: version)
+        audit.record(entry)
     }
 }
 

@@ -43,6 +43,8 @@ public final class ModelStore: @unchecked Sendable {
     public let configuredPath: String?
     private let loader: ModelLoader
     private let logger: Logger
+    /// The access audit trail, told of every load (set by the server before the first).
+    let audit = Locked<AuditLog?>(nil)
 
     /// Creates an empty store; call ``reload(path:)`` to load the configured model.
     public init(configuredPath: String?, loader: @escaping ModelLoader, logger: Logger) {
@@ -115,6 +117,11 @@ public final class ModelStore: @unchecked Sendable {
         return record(.success(loaded), path: path)
     }
 
+    /// `path` against the working directory when relative (what the audit trail names).
+    static func absolute(_ path: String) -> String {
+        path.isEmpty || path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
     /// Whether other users may change the model file or replace it in its folder (a folder
     /// they may write to without the sticky bit), said in words; nil when neither. Only warned
     /// about: the risks served are the file's, and the key files' checks refuse outright.
@@ -150,10 +157,14 @@ public final class ModelStore: @unchecked Sendable {
     private func record(_ result: Result<any ServingModel, ReloadError>, path: String) -> Result<any ServingModel, ReloadError> {
         let serving = current()?.servingVersion ?? 0
         switch result {
-        case .success:
+        case .success(let loaded):
+            audit.current?.event("model_loaded", [("path", .text(Self.absolute(path))), ("model_id", .text(loaded.servingID)),
+                                                  ("model_version", .text(hexVersion(serving)))])
             reloadCount.withLock { $0.ok += 1 }
             outcome.withLock { $0 = ReloadOutcome(at: Date(), succeeded: true, path: path, modelVersion: serving, error: nil) }
         case .failure(let error):
+            audit.current?.event("model_load_failed", [("path", .text(Self.absolute(path))), ("error", .text(error.message)),
+                                                       ("serving_model_version", .text(hexVersion(serving)))])
             reloadCount.withLock { $0.failed += 1 }
             outcome.withLock { $0 = ReloadOutcome(at: Date(), succeeded: false, path: path, modelVersion: serving, error: error.message) }
             // At start there is no previous model: the daemon stops (Readmitd says why).

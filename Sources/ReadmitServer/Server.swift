@@ -34,6 +34,8 @@ public final class Server: @unchecked Sendable {
     private var threads: [JoinableThread] = []
     private var brokerThread: JoinableThread?
     private var zapThread: JoinableThread?
+    /// The access audit trail (`--audit-log`), open from the start.
+    private var audit: AuditLog?
     /// The socket files of the ipc:// endpoints bound, removed at the stop.
     private var ipcFiles: [IPCSocketFile] = []
     private let controlEndpoint = "inproc://readmitd-control"
@@ -76,7 +78,21 @@ public final class Server: @unchecked Sendable {
         for endpoint in config.endpoints {
             try EndpointPolicy.check(endpoint, curve: curve, insecure: config.insecure)
         }
+        // Opened first, so that the first model load is in it; a path that cannot be an
+        // append-only regular file stops the start (a trail that cannot be written is no trail).
+        if let path = config.auditLogPath {
+            do {
+                let log = try AuditLog(path: path, logger: logger)
+                log.start()
+                audit = log
+                store.audit.withLock { $0 = log }
+                stats.setAudit(log)
+            } catch {
+                throw StartError(message: error.message)
+            }
+        }
         if config.modelPath != nil, case .failure(let error) = store.reload() {
+            stopAudit(reason: "start failed")
             throw StartError(message: error.message)
         }
         if config.modelPath == nil {
@@ -91,8 +107,10 @@ public final class Server: @unchecked Sendable {
             install(keys)
             logger.info("CURVE enabled", metadata: ["authorized_keys": "\(keys.keys.count)", "server_public_key": "\(serverKeys?.publicKey ?? "")"])
             let zap = SocketBox(try ZAPHandler.bind(context: context))
-            let (keysRef, stats, stop, logger) = (authorizedKeys, stats, zapStop, logger)
-            zapThread = JoinableThread(name: "readmitd-zap") { ZAPHandler.run(socket: zap.take(), keys: keysRef, stats: stats, stop: stop, logger: logger) }
+            let (keysRef, stats, stop, logger, audit) = (authorizedKeys, stats, zapStop, logger, audit)
+            zapThread = JoinableThread(name: "readmitd-zap") {
+                ZAPHandler.run(socket: zap.take(), keys: keysRef, stats: stats, stop: stop, logger: logger, audit: audit)
+            }
         }
 
         let front = try ZMQSocket(context, type: ZMQ_ROUTER)
@@ -163,7 +181,7 @@ public final class Server: @unchecked Sendable {
                                       workers: config.workers, workerFailure: workerFailure, maxQueued: config.maxQueued,
                                       maxQueuedBytes: config.maxQueuedBytes,
                                       authorizedKeys: config.authorizedKeysDirectory == nil ? nil : authorizedKeys,
-                                      drainTimeout: config.drainTimeout, phase: phaseState, logger: logger))
+                                      drainTimeout: config.drainTimeout, phase: phaseState, logger: logger, audit: audit))
         brokerThread = JoinableThread(name: "readmitd-broker") {
             let b = broker.take()
             b.run()
@@ -173,6 +191,7 @@ public final class Server: @unchecked Sendable {
         while phase == .starting && workerFailure.current == nil { usleep(1_000) }
         if let failure = workerFailure.current {
             removeIPCFiles()
+            stopAudit(reason: "start failed")
             throw StartError(message: failure)
         }
         if let problem = TreeWalk.environmentProblem {
@@ -184,6 +203,16 @@ public final class Server: @unchecked Sendable {
             "curve": "\(curve)", "model_version": "\(hexVersion(store.current()?.servingVersion ?? 0))",
             "tree_walk": "\(TreeWalk.selected.rawValue)",
         ])
+        audit?.event("start", [("endpoints", .text(boundEndpoints.joined(separator: ","))), ("curve", .text(curve ? "on" : "off")),
+                               ("authorized_keys", curve ? .number(UInt64(authorizedKeys.current.keys.count)) : .null),
+                               ("model_version", .text(hexVersion(store.current()?.servingVersion ?? 0))),
+                               ("pid", .number(UInt64(getpid())))])
+    }
+
+    /// Writes the trail's last event and what is still buffered, and stops its writer.
+    private func stopAudit(reason: String) {
+        audit?.event("stop", [("reason", .text(reason)), ("requests", .number(stats.totalRequests))])
+        audit?.stop()
     }
 
     /// Where the daemon is in its life (starting, serving, draining, stopped).
@@ -203,6 +232,7 @@ public final class Server: @unchecked Sendable {
             do {
                 let keys = try AuthorizedKeys.load(directory: dir)
                 install(keys)
+                audit?.event("keys_loaded", [("authorized_keys", .number(UInt64(keys.keys.count))), ("skipped", .number(UInt64(keys.skipped.count)))])
                 logger.info("authorized keys reloaded", metadata: ["authorized_keys": "\(keys.keys.count)", "skipped": "\(keys.skipped.count)"])
             } catch {
                 logger.error("authorized keys not reloaded; the previous set stays: \(error)")
@@ -245,6 +275,7 @@ public final class Server: @unchecked Sendable {
         zapThread?.join(timeout: 5)
         context.terminate()
         removeIPCFiles()
+        stopAudit(reason: "stopped")
         logger.info("readmitd stopped", metadata: ["requests": "\(stats.totalRequests)"])
     }
 

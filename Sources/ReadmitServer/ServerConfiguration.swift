@@ -36,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     public var insecure = false
     /// Allow RELOAD with a path frame.
     public var allowReloadPath = false
+    /// The access audit trail's file (`--audit-log`; nil: none): a JSON line per request
+    /// answered, CURVE handshake refused, model load, start and stop (``AuditLog``).
+    public var auditLogPath: String?
 
     /// A configuration with the defaults.
     public init() {}

@@ -130,6 +130,12 @@ public final class ServerStats: @unchecked Sendable {
     /// Records a client refused by the CURVE authenticator.
     public func recordAuthFailure() { state.withLock { $0.authFailures += 1 } }
 
+    /// The access audit trail whose counts STATS reports (nil: none).
+    private let auditLog = Locked<AuditLog?>(nil)
+
+    /// Makes STATS report `log`'s counts.
+    func setAudit(_ log: AuditLog) { auditLog.withLock { $0 = log } }
+
     /// Records a request refused because its connection's key is no longer authorized.
     public func recordRevokedKeyRequest() { state.withLock { $0.revokedKeyRequests += 1 } }
 
@@ -198,6 +204,12 @@ public final class ServerStats: @unchecked Sendable {
         out += ", \"revoked_key_requests\": \(s.revokedKeyRequests), \"authorized_keys\": \(s.authorizedKeys), \"key_files_skipped\": \(s.keyFilesSkipped)"
         out += ", \"queued_bytes\": \(s.heldRequestBytes + OutgoingMemory.current), \"max_queued_bytes\": \(s.maxQueuedBytes)"
         out += ", \"replies_dropped\": \(s.repliesDropped)"
+        if let audit = auditLog.current {
+            let c = audit.counts
+            out += ", \"audit\": {\"path\": \(jsonString(audit.path)), \"entries_written\": \(c.written), \"entries_dropped\": \(c.dropped), \"write_failures\": \(c.writeFailures)}"
+        } else {
+            out += ", \"audit\": null"
+        }
         out += ", \"requests\": {" + byOpStatus.keys.sorted().map { op in
             jsonString(op) + ": {" + (byOpStatus[op] ?? [:]).keys.sorted().map { st in
                 "\(jsonString(st)): \(byOpStatus[op]?[st] ?? 0)"
@@ -306,6 +318,17 @@ public final class ServerStats: @unchecked Sendable {
             "# HELP readmitd_uptime_seconds Seconds since start.", "# TYPE readmitd_uptime_seconds gauge",
             "readmitd_uptime_seconds \(Date().timeIntervalSince(startedAt))",
         ]
+        if let audit = auditLog.current {
+            let c = audit.counts
+            lines += [
+                "# HELP readmitd_audit_entries_written_total Lines written to the audit log (--audit-log).", "# TYPE readmitd_audit_entries_written_total counter",
+                "readmitd_audit_entries_written_total \(c.written)",
+                "# HELP readmitd_audit_entries_dropped_total Audit entries dropped: the log could not be written and its buffer was full.",
+                "# TYPE readmitd_audit_entries_dropped_total counter", "readmitd_audit_entries_dropped_total \(c.dropped)",
+                "# HELP readmitd_audit_write_failures_total Failed writes of the audit log (retried).", "# TYPE readmitd_audit_write_failures_total counter",
+                "readmitd_audit_write_failures_total \(c.writeFailures)",
+            ]
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -24,7 +24,8 @@ enum ZAPHandler {
     }
 
     /// Answers ZAP requests until `stop` is set.
-    static func run(socket: ZMQSocket, keys: Locked<AuthorizedKeys>, stats: ServerStats, stop: Locked<Bool>, logger: Logger) {
+    static func run(socket: ZMQSocket, keys: Locked<AuthorizedKeys>, stats: ServerStats, stop: Locked<Bool>, logger: Logger,
+                    audit: AuditLog? = nil) {
         defer { socket.close() }
         while !stop.current {
             guard pollReadable([socket], timeoutMs: 200)[0] else { continue }
@@ -56,6 +57,7 @@ enum ZAPHandler {
                 stats.recordAuthFailure()
                 let z85 = parts.count >= 7 ? AuthorizedKeys.z85(parts[6]) ?? "" : ""
                 logger.warning("client refused", metadata: ["address": "\(address)", "reason": "\(text)", "client_key": "\(z85)"])
+                audit?.event("refused", [("client_key", z85.isEmpty ? .null : .text(z85)), ("address", .text(address)), ("reason", .text(text))])
             }
             try? socket.send([Array("1.0".utf8), requestID, Array(status.utf8), Array(text.utf8), Array(user.utf8), []])
         }

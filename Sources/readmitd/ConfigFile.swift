@@ -18,7 +18,7 @@ struct ConfigFile {
 
     static let known: Set<String> = [
         "model", "endpoint", "workers", "max-rows", "max-message-bytes", "max-queued", "max-queued-bytes", "max-replies-per-client", "drain-timeout",
-        "curve-secret-key", "authorized-keys", "insecure", "allow-reload-path", "log-level", "http", "http-allow-remote",
+        "curve-secret-key", "authorized-keys", "insecure", "allow-reload-path", "log-level", "http", "http-allow-remote", "audit-log",
     ]
     /// Settings that may be given on several lines (as their flags may repeat).
     static let repeatable: Set<String> = ["endpoint"]
