@@ -98,6 +98,8 @@ public final class AuditLog: @unchecked Sendable {
     private var thread: JoinableThread?
     /// The open file, owned by the writer thread after ``start()``.
     private var fd: Int32
+    /// When a failed reopen was last logged (the writer thread's).
+    private var lastReopenFailureLog: UInt64 = 0
 
     private struct State {
         var entries: [Entry] = []
@@ -167,37 +169,52 @@ public final class AuditLog: @unchecked Sendable {
     // MARK: The writer thread
 
     private func run() {
+        // Lines formatted and not yet written; when `midLine`, the file ends in the first of
+        // them (a write stopped inside it: a full disk, a file size limit).
         var pending: [UInt8] = []
+        var midLine = false
         var lastFailureLog: UInt64 = 0
+        let newline = UInt8(ascii: "\n")
         while true {
             _ = wake.wait(timeout: .now() + Self.flushInterval)
             let (entries, dropped, stopping) = state.withLock { s -> ([Entry], UInt64, Bool) in
                 defer { s.entries.removeAll(keepingCapacity: true); s.droppedToReport = 0 }
                 return (s.entries, s.droppedToReport, s.stopping)
             }
-            var lines = 0
             if dropped > 0 {
                 pending += Self.line(.event(time: Self.now(), name: "dropped", fields: [("entries", .number(dropped))]))
-                lines += 1
             }
-            for entry in entries { pending += Self.line(entry); lines += 1 }
+            for entry in entries { pending += Self.line(entry) }
             if !pending.isEmpty {
-                reopenIfRotated()
-                if writeAll(pending) {
+                if reopenIfRotated(), midLine, let end = pending.firstIndex(of: newline) {
+                    // The moved file ends in part of a line: its rest would begin the new file
+                    // as a fragment no reader could parse. Dropped, and said.
+                    pending.removeSubrange(...end)
+                    midLine = false
+                    state.withLock { $0.dropped += 1; $0.droppedToReport += 1 }
+                }
+                let (done, failure) = write(pending)
+                if done > 0 {
+                    let lines = pending[..<done].reduce(0) { $0 + ($1 == newline ? 1 : 0) }
                     state.withLock { $0.written += UInt64(lines) }
-                    pending.removeAll(keepingCapacity: pending.count < 1 << 20)
-                } else {
-                    let error = String(cString: strerror(errno))
+                    midLine = pending[done - 1] != newline
+                    pending.removeFirst(done)
+                    if pending.isEmpty && pending.capacity > 1 << 20 { pending = [] }
+                }
+                if let failure {
                     state.withLock { $0.writeFailures += 1 }
-                    // Kept for the next try, within the same bound as the entries in memory.
+                    // Kept for the next try, within the bound of the entries in memory; past it
+                    // the whole lines are dropped and counted (the rest of a line begun is kept).
                     if pending.count > Self.maxBufferedEntries * 128 {
+                        let keep = midLine ? (pending.firstIndex(of: newline).map { $0 + 1 } ?? pending.count) : 0
+                        let lines = pending[keep...].reduce(0) { $0 + ($1 == newline ? 1 : 0) }
+                        pending.removeSubrange(keep...)
                         state.withLock { $0.dropped += UInt64(lines); $0.droppedToReport += UInt64(lines) }
-                        pending.removeAll()
                     }
                     let now = DispatchTime.now().uptimeNanoseconds
                     if lastFailureLog == 0 || now &- lastFailureLog > 10_000_000_000 {
                         lastFailureLog = now
-                        logger.error("cannot write the audit log; its entries are kept in memory and retried", metadata: ["path": "\(path)", "error": "\(error)"])
+                        logger.error("cannot write the audit log; its entries are kept in memory and retried", metadata: ["path": "\(path)", "error": "\(failure)"])
                     }
                 }
             }
@@ -205,36 +222,45 @@ public final class AuditLog: @unchecked Sendable {
         }
     }
 
-    /// Writes every byte (a write may be partial or interrupted); false on an error.
-    private func writeAll(_ bytes: [UInt8]) -> Bool {
-        guard fd >= 0 else { errno = EBADF; return false }
-        return bytes.withUnsafeBytes { raw -> Bool in
+    /// Writes as much of `bytes` as the file takes (a write may be partial or interrupted):
+    /// the count written, and the error that stopped it before the end, if one did.
+    private func write(_ bytes: [UInt8]) -> (written: Int, failure: String?) {
+        guard fd >= 0 else { return (0, "the file is not open") }
+        return bytes.withUnsafeBytes { raw -> (Int, String?) in
+            guard let base = raw.baseAddress else { return (0, nil) }
             var offset = 0
             while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = Glibc.write(fd, base + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return false
+                    return (offset, String(cString: strerror(errno)))
                 }
                 offset += n
             }
-            return true
+            return (offset, nil)
         }
     }
 
-    /// Opens a new file at the path when the open one was moved away or removed (rotation).
-    private func reopenIfRotated() {
+    /// Opens a new file at the path when the open one was moved away or removed (rotation);
+    /// whether it did.
+    private func reopenIfRotated() -> Bool {
         var atPath = stat(), open = stat()
         let moved = lstat(path, &atPath) != 0 || (fd >= 0 && fstat(fd, &open) == 0
             && (atPath.st_ino != open.st_ino || atPath.st_dev != open.st_dev))
-        guard moved || fd < 0 else { return }
+        guard moved || fd < 0 else { return false }
         do {
             let new = try Self.open(path)
             if fd >= 0 { Glibc.close(fd) }
             fd = new
             logger.info("audit log reopened (rotated)", metadata: ["path": "\(path)"])
+            return true
         } catch {
-            logger.error("cannot reopen the rotated audit log; writing on to the moved file", metadata: ["error": "\(error.message)"])
+            let now = DispatchTime.now().uptimeNanoseconds
+            if lastReopenFailureLog == 0 || now &- lastReopenFailureLog > 10_000_000_000 {
+                lastReopenFailureLog = now
+                logger.error("cannot reopen the rotated audit log; writing on to the moved file", metadata: ["error": "\(error.message)"])
+            }
+            return false
         }
     }
 

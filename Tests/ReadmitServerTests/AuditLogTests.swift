@@ -92,6 +92,58 @@ final class AuditLogTests: XCTestCase {
         XCTAssertEqual(last?["reason"] as? String, "stopped")
     }
 
+    /// A file that cannot grow (a file size limit of 8 KiB standing for a full disk: writes
+    /// past it fail with EFBIG) delays no request; its entries wait in memory and go to the
+    /// new file once the full one is moved away. Only a line the full file holds part of is
+    /// dropped, and the trail says so.
+    func testAFullFileDelaysNoRequestAndItsEntriesWaitForRoom() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-audit-full-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let auditPath = dir + "/audit.log"
+        // SIGXFSZ ignored (inherited through exec), so a write past the limit fails (EFBIG).
+        let daemon = try DaemonProcess(arguments: ["--model", try DaemonProcess.fixtureModel(), "--workers", "1", "--audit-log", auditPath],
+                                       launcher: ["/bin/sh", "-c", "trap '' XFSZ && exec prlimit --fsize=8192 -- \"$0\" \"$@\""])
+        defer { daemon.stop() }
+        let client = try WireClient(endpoint: daemon.endpoint)
+        // About 13 KB of lines: more than the full file takes, less than the next one does.
+        let ids = 100..<150
+        for id in ids {
+            let started = Date()
+            XCTAssertEqual(try client.call(RequestEncoder.simple(.health, requestID: UInt64(id))).header.status, 0)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 2, "request \(id) waited on the audit log")
+        }
+        func audit() throws -> [String: Any] {
+            let reply = try client.call(RequestEncoder.simple(.stats, requestID: 1))
+            guard case .text(let json) = reply.body else { throw HarnessError("\(reply.body)") }
+            return try XCTUnwrap((JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["audit"] as? [String: Any])
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while try audit()["write_failures"] as? Int ?? 0 == 0 && Date() < deadline { usleep(50_000) }
+        XCTAssertGreaterThanOrEqual(try audit()["write_failures"] as? Int ?? 0, 1)
+        XCTAssertEqual(try audit()["entries_dropped"] as? Int, 0, "nothing is dropped while the entries fit in memory")
+        XCTAssertTrue(daemon.log.contains("cannot write the audit log"), daemon.log)
+
+        try FileManager.default.moveItem(atPath: auditPath, toPath: auditPath + ".1")
+        let fresh = try waitForLines(auditPath) { $0.contains { $0["request_id"] as? Int == ids.last } }
+        let old = try String(contentsOfFile: auditPath + ".1", encoding: .utf8)
+        let complete = old.hasSuffix("\n") ? Array(old.split(separator: "\n")) : Array(old.split(separator: "\n").dropLast())
+        let oldLines = try complete.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let seen = (oldLines + fresh).compactMap { $0["request_id"] as? Int }.filter(ids.contains)
+        XCTAssertEqual(seen.count, Set(seen).count, "no entry is written twice")
+        let dropped = try audit()["entries_dropped"] as? Int
+        if old.hasSuffix("\n") {
+            XCTAssertEqual(dropped, 0)
+            XCTAssertEqual(Set(seen), Set(ids))
+        } else {
+            XCTAssertEqual(dropped, 1, "the line the full file holds part of")
+            XCTAssertEqual(Set(ids).subtracting(seen).count, 1)
+            // Said at the next write after the drop.
+            let noted = try waitForLines(auditPath) { $0.contains { $0["event"] as? String == "dropped" } }
+            XCTAssertEqual(noted.first { $0["event"] as? String == "dropped" }?["entries"] as? Int, 1)
+        }
+    }
+
     func testAnAuditLogThatCannotBeARegularFileStopsTheStart() throws {
         let dir = NSTemporaryDirectory() + "readmitd-audit-bad-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir + "/folder", withIntermediateDirectories: true)
@@ -121,11 +173,13 @@ final class AuditLogTests: XCTestCase {
         }
     }
 
-    /// The file's lines once `done` holds of them (the writer flushes every 100 ms; 10 s at most).
+    /// The file's lines once `done` holds of them (the writer flushes every 100 ms; 10 s at most);
+    /// a line being written is not read yet.
     private func waitForLines(_ path: String, _ done: ([[String: Any]]) -> Bool) throws -> [[String: Any]] {
         let deadline = Date().addingTimeInterval(10)
         while true {
-            let lines = (try? readLines(path)) ?? []
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             if done(lines) || Date() > deadline { return lines }
             usleep(50_000)
         }

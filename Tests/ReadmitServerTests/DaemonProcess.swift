@@ -68,13 +68,20 @@ final class DaemonProcess {
     /// Starts `readmitd` with `arguments` (an `--endpoint` is added unless given) and waits
     /// until it answers HEALTH (or, with `waitForHealth: false`, returns right after spawning).
     init(arguments: [String], endpoint: String? = nil, waitForHealth: Bool = true,
-         curveClient: CurveClientKeys? = nil) throws {
+         curveClient: CurveClientKeys? = nil, launcher: [String] = []) throws {
         let chosen = try endpoint ?? "tcp://127.0.0.1:\(DaemonProcess.freePort())"
         self.endpoint = chosen
         logPath = NSTemporaryDirectory() + "readmitd-test-\(UUID().uuidString).log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: try DaemonProcess.binary())
-        process.arguments = arguments.contains("--endpoint") ? arguments : arguments + ["--endpoint", chosen]
+        let daemonArguments = arguments.contains("--endpoint") ? arguments : arguments + ["--endpoint", chosen]
+        if let first = launcher.first {
+            // A command that runs the daemon (its path and arguments follow the launcher's own).
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [try DaemonProcess.binary()] + daemonArguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: try DaemonProcess.binary())
+            process.arguments = daemonArguments
+        }
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = FileHandle.nullDevice
         try process.run()
