@@ -48,6 +48,11 @@ enum ReportValidation {
                 for g in t.groups where !(g.patients.map { (1...g.count).contains($0) } ?? true) {
                     throw invalid("subgroup '\(t.feature)' group '\(g.name)' has \(g.patients ?? 0) patients for \(g.count) encounters")
                 }
+                for g in t.groups {
+                    for f in g.atTiers ?? [] where !(0...g.count).contains(f.flagged) {
+                        throw invalid("subgroup '\(t.feature)' group '\(g.name)' has \(f.flagged) encounters flagged at tier '\(f.tier)' of \(g.count)")
+                    }
+                }
             }
             for row in c.calibration where !seen.contains(row.modelKey) {
                 throw invalid("clinical calibration row '\(row.modelKey)' is not the key of any model")

@@ -68,7 +68,7 @@ struct EvaluationStage {
                                       interval: riskInterval)
         subgroups = SubgroupEvaluation.all(data.spec.reportSubgroups ?? [], schema: schema, x: features.x.selecting(rows: split.test),
                                            columns: data.subgroupColumns, tableRows: split.test.map { cohort.rows[$0] }, risk: risk,
-                                           labels: yTest, patients: split.test.map { cohort.patients[$0] },
+                                           labels: yTest, patients: split.test.map { cohort.patients[$0] }, tiers: refit.tiers.map { ($0.name, $0.minRisk) },
                                            replicates: options.quick ? 50 : options.bootstrapReplicates, seed: options.seed &+ 0x5B6)
         let firstIdx = split.test.indices.filter { cohort.isFirstEncounter[split.test[$0]] }
         firstEncounters = firstIdx

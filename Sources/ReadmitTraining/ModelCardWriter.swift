@@ -90,6 +90,13 @@ enum ModelCardWriter {
             let rated = s.groups.filter { $0.rocAUC.isFinite && $0.events >= Self.smallGroupEvents }
             guard let low = rated.min(by: { $0.rocAUC < $1.rocAUC }), let high = rated.max(by: { $0.rocAUC < $1.rocAUC }) else { continue }
             figures.append("By \(s.name), over the \(rated.count) of \(s.groups.count) groups with at least \(Self.smallGroupEvents) readmissions: ROC AUC from \(fixed(low.rocAUC, 3)) (\(low.name), n \(count(low.count))) to \(fixed(high.rocAUC, 3)) (\(high.name), n \(count(high.count))).")
+            // Who has their readmissions caught by the top tier's flag, over the same groups.
+            if let tier = rated.first?.atTiers.last,
+               let missed = rated.min(by: { ($0.atTiers.last?.sensitivity ?? .nan) < ($1.atTiers.last?.sensitivity ?? .nan) }),
+               let caught = rated.max(by: { ($0.atTiers.last?.sensitivity ?? .nan) < ($1.atTiers.last?.sensitivity ?? .nan) }),
+               let lowFlag = missed.atTiers.last, let highFlag = caught.atTiers.last {
+                figures.append("Share of readmissions flagged at tier \(tier.tier) (risk >= \(fixed(tier.threshold, 3))), by \(s.name), over the same groups: from \(fixed(lowFlag.sensitivity, 3)) (\(missed.name)) to \(fixed(highFlag.sensitivity, 3)) (\(caught.name)).")
+            }
         }
         sections.append(.init(title: "Performance on the test patients", items: figures))
 

@@ -8,8 +8,45 @@ import ReadmitTables
 /// (`report.subgroups`): the test patients grouped by one feature's level or band, or by the
 /// texts (or bands) of a column the model need not read, those missing it in a group of their
 /// own. Every group is reported, however small, with
-/// patient-bootstrap 95% intervals of its ROC AUC and calibration-in-the-large.
+/// patient-bootstrap 95% intervals of its ROC AUC and calibration-in-the-large, and what the
+/// model's tiers flag in it (``TierFlag``).
 public struct SubgroupEvaluation: Sendable {
+    /// What acting on one tier and those above it (risk >= its lowest risk) does in a group:
+    /// the share of its stays flagged, the share of its readmissions flagged (sensitivity: a
+    /// group whose sensitivity is well below another's has its readmissions missed more often,
+    /// the "equal opportunity" question) and the share of its flagged stays readmitted
+    /// (positive predictive value: what a flag means for its patients), each with a Wilson 95%
+    /// interval whose sample size is adjusted for patients' repeated stays.
+    public struct TierFlag: Sendable {
+        /// The tier's name and its lowest risk.
+        public var tier: String, threshold: Double
+        /// Stays at or above the threshold, and their share of the group's.
+        public var flagged: Int, flaggedShare: Double
+        /// Flagged readmissions over readmissions (NaN: none), with its interval.
+        public var sensitivity: Double, sensitivityInterval: (low: Double, high: Double)
+        /// Readmissions among the flagged (NaN: none flagged), with its interval.
+        public var ppv: Double, ppvInterval: (low: Double, high: Double)
+
+        /// The flag at `threshold` over the rows of one group.
+        init(tier: String, threshold: Double, rows: [Int], risk: [Double], labels: [Bool], patients: [Int]) {
+            self.tier = tier
+            self.threshold = threshold
+            let flaggedRows = rows.filter { risk[$0] >= threshold }
+            let eventRows = rows.filter { labels[$0] }
+            flagged = flaggedRows.count
+            flaggedShare = rows.isEmpty ? .nan : Double(flaggedRows.count) / Double(rows.count)
+            let none = (low: Double.nan, high: Double.nan)
+            let caught = eventRows.map { risk[$0] >= threshold }
+            sensitivity = eventRows.isEmpty ? .nan : Double(caught.filter { $0 }.count) / Double(eventRows.count)
+            sensitivityInterval = eventRows.isEmpty ? none
+                : BinaryMetrics.clusteredWilsonInterval(labels: caught, clusters: eventRows.map { patients[$0] })
+            let readmitted = flaggedRows.map { labels[$0] }
+            ppv = flaggedRows.isEmpty ? .nan : Double(readmitted.filter { $0 }.count) / Double(flaggedRows.count)
+            ppvInterval = flaggedRows.isEmpty ? none
+                : BinaryMetrics.clusteredWilsonInterval(labels: readmitted, clusters: flaggedRows.map { patients[$0] })
+        }
+    }
+
     /// One group.
     public struct Group: Sendable {
         /// The level, the band (`45 to < 65`), or `missing`.
@@ -25,6 +62,8 @@ public struct SubgroupEvaluation: Sendable {
         public var rocAUC: Double, rocAUCInterval: (low: Double, high: Double)
         /// Calibration-in-the-large (NaN with one outcome only) and its interval.
         public var intercept: Double, interceptInterval: (low: Double, high: Double)
+        /// The flag of each tier above the lowest, in the model's order.
+        public var atTiers: [TierFlag] = []
     }
 
     /// The feature's or the column's name.
@@ -39,17 +78,18 @@ public struct SubgroupEvaluation: Sendable {
 
     /// Evaluates every declared subgroup present in `schema` or in `columns` (one thread per
     /// subgroup). `tableRows` gives each evaluated row's encounter-table row, where `columns`
-    /// are read.
+    /// are read. `tiers` are the model's, lowest first: each one above the lowest gets its
+    /// ``TierFlag`` in every group.
     public static func all(_ definitions: [SubgroupDefinition], schema: FeatureSchema, x: FeatureMatrix,
                            columns: [SubgroupColumn] = [], tableRows: [Int] = [], risk: [Double], labels: [Bool],
-                           patients: [Int], replicates: Int, seed: UInt64) -> [SubgroupEvaluation] {
+                           patients: [Int], tiers: [(name: String, minRisk: Double)] = [], replicates: Int, seed: UInt64) -> [SubgroupEvaluation] {
         let present: [(definition: SubgroupDefinition, column: SubgroupColumn?)] = definitions.enumerated().compactMap { k, d in
             if d.feature != nil { return schema.index(of: d.name) != nil ? (d, nil) : nil }
             return columns.first { $0.index == k }.map { (d, $0) }
         }
         return concurrentMap(present.count) { k in
             SubgroupEvaluation(present[k].definition, column: present[k].column, schema: schema, x: x, tableRows: tableRows, risk: risk,
-                               labels: labels, patients: patients, replicates: replicates, seed: seed &+ UInt64(k))
+                               labels: labels, patients: patients, tiers: tiers, replicates: replicates, seed: seed &+ UInt64(k))
         }.compactMap { $0 }
     }
 
@@ -118,7 +158,7 @@ public struct SubgroupEvaluation: Sendable {
 
     /// Evaluates one subgroup definition; nil when its feature is not in `schema`.
     init?(_ definition: SubgroupDefinition, column: SubgroupColumn?, schema: FeatureSchema, x: FeatureMatrix, tableRows: [Int],
-          risk: [Double], labels: [Bool], patients: [Int], replicates: Int, seed: UInt64) {
+          risk: [Double], labels: [Bool], patients: [Int], tiers: [(name: String, minRisk: Double)] = [], replicates: Int, seed: UInt64) {
         precondition(x.rows == risk.count && risk.count == labels.count && labels.count == patients.count)
         guard case (var names, let group)? = Self.assign(definition, column: column, schema: schema, x: x, tableRows: tableRows) else { return nil }
         name = definition.name
@@ -161,7 +201,8 @@ public struct SubgroupEvaluation: Sendable {
                          meanPredicted: rows.reduce(0) { $0 + risk[$1] } / Double(rows.count),
                          observedInterval: BinaryMetrics.clusteredWilsonInterval(labels: rows.map { labels[$0] }, clusters: rows.map { patients[$0] }),
                          rocAUC: points[k].auc, rocAUCInterval: groupPatients < 2 ? unresampled : PatientBootstrap.interval(aucs[k]),
-                         intercept: points[k].intercept, interceptInterval: groupPatients < 2 ? unresampled : PatientBootstrap.interval(intercepts[k]))
+                         intercept: points[k].intercept, interceptInterval: groupPatients < 2 ? unresampled : PatientBootstrap.interval(intercepts[k]),
+                         atTiers: tiers.dropFirst().map { TierFlag(tier: $0.name, threshold: $0.minRisk, rows: rows, risk: risk, labels: labels, patients: patients) })
         }
     }
 }

@@ -115,12 +115,22 @@ struct EvaluateCommand: ParsableCommand {
             // By the subgroups the model's spec declares, as the training report shows them.
             let subgroups = SubgroupEvaluation.all(loaded.parameters.dataset.reportSubgroups ?? [], schema: loaded.schema, x: x,
                                                    columns: columns, tableRows: keep.map { cohort.rows[$0] }, risk: risk, labels: labels,
-                                                   patients: keep.map { cohort.patients[$0] }, replicates: replicates, seed: 43)
+                                                   patients: keep.map { cohort.patients[$0] }, tiers: loaded.parameters.tiers.map { ($0.name, $0.minRisk) },
+                                                   replicates: replicates, seed: 43)
             for error in skipped { print("note: no breakdown by this column: \(error)") }
             for s in subgroups {
                 print("by \(s.name)\(s.isColumn ? " (column)" : ""): " + s.groups.map { g in
                     "\(g.name) n \(Format.int(g.count)), patients \(Format.int(g.patients)), observed \(Format.f(g.observedRate, 3)), predicted \(Format.f(g.meanPredicted, 3)), ROC AUC \(Format.f(g.rocAUC))"
                 }.joined(separator: "; "))
+                // What each tier flags in each group: who has their readmissions caught, and what a flag means.
+                for (t, first) in (s.groups.first?.atTiers ?? []).enumerated() {
+                    print("  flagged at \(first.tier) and above (risk >= \(Format.f(first.threshold, 3))): " + s.groups.map { g in
+                        let f = g.atTiers[t]
+                        let sensitivity = f.sensitivity.isFinite
+                            ? "\(Format.f(f.sensitivity, 3)) (\(Format.f(f.sensitivityInterval.low, 3))-\(Format.f(f.sensitivityInterval.high, 3)))" : "- (no readmission)"
+                        return "\(g.name) \(Format.pct(f.flaggedShare, 1)) flagged, sensitivity \(sensitivity), PPV \(f.ppv.isFinite ? Format.f(f.ppv, 3) : "- (none flagged)")"
+                    }.joined(separator: "; "))
+                }
             }
             comparison?.print(firstID: loaded.modelID)
             if let json {

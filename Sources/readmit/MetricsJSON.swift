@@ -116,7 +116,12 @@ enum MetricsJSON {
             [s.isColumn ? "column" : "feature": s.name, "groups": s.groups.map { g in
                 ["name": g.name, "n": g.count, "patients": g.patients, "events": g.events, "observed": g.observedRate, "observed_ci95": [g.observedInterval.low, g.observedInterval.high],
                  "mean_predicted": g.meanPredicted, "roc_auc": g.rocAUC, "roc_auc_ci95": [g.rocAUCInterval.low, g.rocAUCInterval.high],
-                 "calibration_intercept": g.intercept, "calibration_intercept_ci95": [g.interceptInterval.low, g.interceptInterval.high]] as [String: Any]
+                 "calibration_intercept": g.intercept, "calibration_intercept_ci95": [g.interceptInterval.low, g.interceptInterval.high],
+                 "at_tiers": g.atTiers.map { f in
+                     ["tier": f.tier, "threshold": f.threshold, "flagged": f.flagged, "flagged_share": f.flaggedShare,
+                      "sensitivity": f.sensitivity, "sensitivity_ci95": [f.sensitivityInterval.low, f.sensitivityInterval.high],
+                      "ppv": f.ppv, "ppv_ci95": [f.ppvInterval.low, f.ppvInterval.high]] as [String: Any]
+                 }] as [String: Any]
             }].merging(s.isColumn ? ["table": (s.table ?? .encounters).rawValue] : [:]) { a, _ in a }
         }
     }

@@ -113,7 +113,12 @@ enum ReportBuilder {
                 SubgroupTable(feature: s.name, columnTable: s.isColumn ? (s.table ?? .encounters).rawValue : nil, groups: s.groups.map { g in
                     SubgroupRow(name: g.name, count: g.count, events: g.events, patients: g.patients, observedRate: g.observedRate, observedInterval: interval(g.observedInterval),
                                 meanPredicted: g.meanPredicted, rocAUC: g.rocAUC, rocAUCInterval: interval(g.rocAUCInterval),
-                                intercept: g.intercept, interceptInterval: interval(g.interceptInterval))
+                                intercept: g.intercept, interceptInterval: interval(g.interceptInterval),
+                                atTiers: g.atTiers.map { f in
+                                    SubgroupTierRow(tier: f.tier, threshold: f.threshold, flagged: f.flagged, flaggedShare: f.flaggedShare,
+                                                    sensitivity: f.sensitivity, sensitivityInterval: interval(f.sensitivityInterval),
+                                                    ppv: f.ppv, ppvInterval: interval(f.ppvInterval))
+                                })
                 })
             },
             interval: c.interval.map { v in

@@ -313,6 +313,21 @@ final class CLITests: XCTestCase {
         let external = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
         let externalRace = (external?["subgroups"] as? [[String: Any]])?.first { $0["column"] as? String == "race" }
         XCTAssertEqual(externalRace.map(groups), subgroups.last.map(groups))
+        // What each tier flags: every subgroup partitions the same test stays, so its groups'
+        // flagged stays and flagged readmissions sum to the same totals; evaluate's are training's.
+        func flags(_ s: [String: Any]) -> [[Int]] {
+            (s["groups"] as? [[String: Any]] ?? []).map { g in
+                (g["at_tiers"] as? [[String: Any]] ?? []).flatMap { t -> [Int] in
+                    let events = g["events"] as? Int ?? 0, sensitivity = t["sensitivity"] as? Double ?? 0
+                    return [t["flagged"] as? Int ?? -1, events == 0 ? 0 : Int((sensitivity * Double(events)).rounded())]
+                }
+            }
+        }
+        let totals = subgroups.map { s in flags(s).reduce([Int](repeating: 0, count: 4)) { zip($0, $1).map(+) } }
+        XCTAssertEqual(flags(subgroups[0]).first?.count, 4, "medium and high, flagged and flagged readmissions")
+        XCTAssertTrue(totals.allSatisfy { $0 == totals[0] } && totals[0][0] >= totals[0][2] && totals[0][2] > 0, "\(totals)")
+        XCTAssertEqual(externalRace.map(flags), subgroups.last.map(flags))
+        XCTAssertTrue(evaluated.stdout.contains("  flagged at high and above (risk >= "), evaluated.stdout)
         // An extract without the column (another hospital's): evaluated all the same, the
         // breakdown left out with a note naming the column.
         let admissions = String(decoding: try CompressedFile.readAll(path: mimicData + "/hosp/admissions.csv.gz"), as: UTF8.self)

@@ -223,4 +223,48 @@ final class SubgroupEvaluationTests: XCTestCase {
         XCTAssertEqual(fOne.high, BinaryMetrics.wilsonInterval(successes: 0.5, n: 1).high, accuracy: 1e-12)
         XCTAssertEqual(m.observedInterval.high, BinaryMetrics.wilsonInterval(successes: 2, n: 4).high)
     }
+
+    /// What each tier above the lowest flags in each group, counted by hand: share flagged,
+    /// sensitivity (flagged readmissions over readmissions) and PPV (readmissions over flagged),
+    /// their intervals those of the stays counted, patients' repeated stays adjusted for; a
+    /// group without readmissions has no sensitivity, one without a flag no PPV.
+    func testEachTierFlagsInEachGroupCountedByHand() {
+        let schema = FeatureSchema(features: [FeatureSpec(name: "sex", kind: .categorical, levels: ["F", "M", "X"], source: "sex", transform: .level, missing: "nan", description: "")])
+        // F: rows 0-4, M: rows 5-8, X: row 9.
+        let sex: [Double] = [0, 0, 0, 0, 0, 1, 1, 1, 1, 2]
+        let risk = [0.05, 0.15, 0.25, 0.35, 0.12, 0.30, 0.21, 0.09, 0.50, 0.01]
+        let labels = [false, true, true, false, true, true, false, true, false, false]
+        let patients = [1, 2, 2, 3, 4, 5, 6, 7, 5, 8]  // patient 2 twice in F, patient 5 twice in M
+        let tiers = [(name: "low", minRisk: 0.0), (name: "medium", minRisk: 0.12), (name: "high", minRisk: 0.21)]
+        let out = SubgroupEvaluation.all([SubgroupDefinition(feature: "sex")], schema: schema, x: FeatureMatrix(rows: 10, columns: 1, values: sex),
+                                         risk: risk, labels: labels, patients: patients, tiers: tiers, replicates: 10, seed: 1)
+        let (f, m, x) = (out[0].groups[0], out[0].groups[1], out[0].groups[2])
+        XCTAssertEqual(f.atTiers.map(\.tier), ["medium", "high"], "the lowest tier flags everyone: left out")
+        // F at medium (>= 0.12): rows 1 2 3 4 flagged (4 of 5); readmitted 1 2 4, all flagged; flagged readmitted 3 of 4.
+        XCTAssertEqual(f.atTiers[0].flagged, 4)
+        XCTAssertEqual(f.atTiers[0].flaggedShare, 0.8)
+        XCTAssertEqual(f.atTiers[0].sensitivity, 1.0)
+        XCTAssertEqual(f.atTiers[0].ppv, 0.75)
+        // F at high (>= 0.21): rows 2 3; readmissions caught: row 2 of rows 1 2 4.
+        XCTAssertEqual(f.atTiers[1].flagged, 2)
+        XCTAssertEqual(f.atTiers[1].sensitivity, 1.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(f.atTiers[1].ppv, 0.5)
+        let caught = BinaryMetrics.clusteredWilsonInterval(labels: [false, true, false], clusters: [2, 2, 4])
+        XCTAssertEqual(f.atTiers[1].sensitivityInterval.low, caught.low)
+        XCTAssertEqual(f.atTiers[1].sensitivityInterval.high, caught.high)
+        let flaggedReadmitted = BinaryMetrics.clusteredWilsonInterval(labels: [true, false], clusters: [2, 3])
+        XCTAssertEqual(f.atTiers[1].ppvInterval.high, flaggedReadmitted.high)
+        // M at high: rows 5 (0.30), 6 (0.21, exactly on the threshold: flagged), 8 (0.50); readmitted 5 and 7.
+        XCTAssertEqual(m.atTiers[1].flagged, 3)
+        XCTAssertEqual(m.atTiers[1].sensitivity, 0.5)
+        XCTAssertEqual(m.atTiers[1].ppv, 1.0 / 3, accuracy: 1e-15)
+        // X: one stay, not readmitted, not flagged.
+        XCTAssertEqual(x.atTiers[0].flagged, 0)
+        XCTAssertTrue(x.atTiers[0].sensitivity.isNaN && x.atTiers[0].sensitivityInterval.low.isNaN)
+        XCTAssertTrue(x.atTiers[0].ppv.isNaN && x.atTiers[0].ppvInterval.high.isNaN)
+        // Without tiers, nothing.
+        let plain = SubgroupEvaluation.all([SubgroupDefinition(feature: "sex")], schema: schema, x: FeatureMatrix(rows: 10, columns: 1, values: sex),
+                                           risk: risk, labels: labels, patients: patients, replicates: 10, seed: 1)
+        XCTAssertTrue(plain[0].groups.allSatisfy(\.atTiers.isEmpty))
+    }
 }

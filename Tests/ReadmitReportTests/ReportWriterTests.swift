@@ -48,6 +48,21 @@ import Testing
         #expect(Set(ids).count == ids.count)
     }
 
+    /// Each subgroup's groups as the tiers flag them: one column group per tier above the
+    /// lowest, and per group its share flagged, sensitivity and PPV with intervals; a subgroup
+    /// table whose rows carry no tiers (an input written before them) has no such table.
+    @Test func subgroupsSayWhatEachTierFlags() throws {
+        let html = try ReportWriter.render(ReportFixtures.sample()).html
+        let xml = try #require(XMLElements.parse(html))
+        let caption = "Flagged by tier, by gender: sensitivity is the share of the group's readmissions flagged"
+        #expect(html.components(separatedBy: caption).count == 2, "one tier table, for gender")
+        #expect(!html.contains("Flagged by tier, by race"))
+        #expect(html.contains("<th scope=\"colgroup\" colspan=\"5\">high &lt;t&gt; and above (risk ≥ 0.216)</th>"))
+        #expect(html.contains("<tr><th scope=\"row\">Female</th><td class=\"num\">30.0%</td><td class=\"num\">0.542</td><td class=\"num\">0.510–0.574</td><td class=\"num\">0.212</td><td class=\"num\">0.187–0.218</td><td class=\"num\">10.1%</td><td class=\"num\">0.275</td>"))
+        #expect(html.contains("<tr><th scope=\"row\">Unknown/Invalid &lt;x&gt;</th><td class=\"num\">0.0%</td><td class=\"num\">–</td><td class=\"num\">–</td>"))
+        #expect(xml.text.contains("high <t> and above"))
+    }
+
     /// A figure brings its own heading: a section must not repeat it above the figure (the
     /// report read "Decision curve" twice, and "Top risk factors" as its section and its figure).
     @Test func noHeadingRepeatsTheOneBeforeIt() throws {

@@ -202,8 +202,37 @@ enum HTMLReport {
                 h += "</tr>\n"
             }
             h += "</tbody>\n</table>\n"
+            h += subgroupTierTable(t, num: num, ci: ci)
         }
         return h + "</section>\n"
+    }
+
+    /// What the model's tiers flag in each group of one subgroup table (nothing when the
+    /// input has no tiers): per tier, the share flagged, sensitivity and PPV with intervals.
+    static func subgroupTierTable(_ t: SubgroupTable, num: (Double, Int) -> String, ci: (ConfidenceInterval?, Int) -> String) -> String {
+        guard let tiers = t.groups.first?.atTiers, !tiers.isEmpty, t.groups.allSatisfy({ $0.atTiers?.count == tiers.count }) else { return "" }
+        var h = "<table class=\"metrics\">\n<caption>Flagged by tier, by \(e(t.feature)): sensitivity is the share of the group's readmissions flagged "
+            + "(a group far below another has its readmissions missed more often); PPV the share of its flagged stays readmitted</caption>\n"
+        h += "<thead><tr><td></td>"
+        for tier in tiers {
+            h += "<th scope=\"colgroup\" colspan=\"5\">\(e(tier.tier)) and above (risk ≥ \(num(tier.threshold, 3)))</th>"
+        }
+        h += "</tr>\n<tr><th scope=\"col\">Group</th>"
+        for _ in tiers {
+            for col in ["Flagged", "Sensitivity", "95% CI", "PPV", "95% CI"] { h += "<th scope=\"col\" class=\"num\">\(col)</th>" }
+        }
+        h += "</tr></thead>\n<tbody>\n"
+        for g in t.groups {
+            h += "<tr><th scope=\"row\">\(e(g.name))</th>"
+            for f in g.atTiers ?? [] {
+                let share = f.flaggedShare.isFinite ? F.percent(f.flaggedShare, 1) : "–"
+                for v in [share, num(f.sensitivity, 3), ci(f.sensitivityInterval, 3), num(f.ppv, 3), ci(f.ppvInterval, 3)] {
+                    h += "<td class=\"num\">\(e(v))</td>"
+                }
+            }
+            h += "</tr>\n"
+        }
+        return h + "</tbody>\n</table>\n"
     }
 
     /// What each feature group adds: the served model against the model retrained without it.

@@ -76,10 +76,14 @@ public struct SubgroupRow: Sendable, Codable, Equatable {
     public var observedRate: Double, observedInterval: ConfidenceInterval?, meanPredicted: Double
     /// ROC AUC and calibration-in-the-large, with intervals (NaN: one outcome only).
     public var rocAUC: Double, rocAUCInterval: ConfidenceInterval?, intercept: Double, interceptInterval: ConfidenceInterval?
+    /// What each tier above the lowest flags in the group (nil: not given, as in inputs
+    /// written before it was).
+    public var atTiers: [SubgroupTierRow]?
 
     /// Creates a row.
     public init(name: String, count: Int, events: Int, patients: Int? = nil, observedRate: Double, observedInterval: ConfidenceInterval?, meanPredicted: Double,
-                rocAUC: Double, rocAUCInterval: ConfidenceInterval?, intercept: Double, interceptInterval: ConfidenceInterval?) {
+                rocAUC: Double, rocAUCInterval: ConfidenceInterval?, intercept: Double, interceptInterval: ConfidenceInterval?,
+                atTiers: [SubgroupTierRow]? = nil) {
         self.name = name
         self.count = count
         self.events = events
@@ -91,6 +95,31 @@ public struct SubgroupRow: Sendable, Codable, Equatable {
         self.rocAUCInterval = rocAUCInterval
         self.intercept = intercept
         self.interceptInterval = interceptInterval
+        self.atTiers = atTiers
+    }
+}
+
+/// What acting on one tier and those above it does in one group: stays flagged, the share of
+/// its readmissions flagged (sensitivity) and of its flagged stays readmitted (PPV).
+public struct SubgroupTierRow: Sendable, Codable, Equatable {
+    /// The tier and its lowest risk.
+    public var tier: String, threshold: Double
+    /// Stays flagged and their share of the group's.
+    public var flagged: Int, flaggedShare: Double
+    /// Sensitivity (NaN: no readmission) and PPV (NaN: none flagged), with intervals.
+    public var sensitivity: Double, sensitivityInterval: ConfidenceInterval?, ppv: Double, ppvInterval: ConfidenceInterval?
+
+    /// Creates a row.
+    public init(tier: String, threshold: Double, flagged: Int, flaggedShare: Double, sensitivity: Double, sensitivityInterval: ConfidenceInterval?,
+                ppv: Double, ppvInterval: ConfidenceInterval?) {
+        self.tier = tier
+        self.threshold = threshold
+        self.flagged = flagged
+        self.flaggedShare = flaggedShare
+        self.sensitivity = sensitivity
+        self.sensitivityInterval = sensitivityInterval
+        self.ppv = ppv
+        self.ppvInterval = ppvInterval
     }
 }
 
