@@ -13,7 +13,7 @@ struct Readmit: ParsableCommand {
             and writes the report, metrics.json and model.readmit to output/. `readmitd` serves the model file.
             """,
         version: TrainingPipelineVersion.string,
-        subcommands: [TrainCommand.self, CheckCommand.self, EvaluateCommand.self, RecalibrateCommand.self, InspectCommand.self, ScoreCommand.self, EncodeCommand.self, HistoryCommand.self, KeysCommand.self, BenchmarkScoringCommand.self]
+        subcommands: [TrainCommand.self, CheckCommand.self, DraftSpecCommand.self, EvaluateCommand.self, RecalibrateCommand.self, InspectCommand.self, ScoreCommand.self, EncodeCommand.self, HistoryCommand.self, KeysCommand.self, BenchmarkScoringCommand.self]
     )
 }
 

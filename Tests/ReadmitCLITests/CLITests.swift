@@ -263,6 +263,70 @@ final class CLITests: XCTestCase {
     /// A subgroup by a column the model does not read: a misnamed column, or one of ids, stops
     /// `check` and `train` before anything is trained, naming the spec key; a patients-table
     /// column is read through the patient; `evaluate` breaks its figures down the same way.
+    /// `draft-spec` reads an extract into a spec `check` accepts: on Diabetes 130 the roles,
+    /// label, kinds and the columns left out that the shipped spec has by hand; on the MIMIC
+    /// demo's admissions the times, the label from them, the exclusions a column states in
+    /// words, a provider id left out, and a model trained on it. Bad names are refused naming
+    /// what the data holds, and the output is never one of the inputs.
+    func testDraftSpecReadsAnExtractIntoASpecCheckAccepts() throws {
+        let dir = temporaryDirectory()
+        let diabetes = dir.appendingPathComponent("diabetes.yaml").path
+        let drafted = try run(["draft-spec", "--data", Self.dataPath, "--label", "readmitted", "--positive", "<30", "--out", diabetes])
+        XCTAssertEqual(drafted.status, 0, drafted.stderr)
+        let text = try String(contentsOfFile: diabetes, encoding: .utf8)
+        for line in ["  missing: [\"?\"]", "  encounter_id: \"encounter_id\"", "  patient_id: \"patient_nbr\"", "  order: \"encounter_id\"",
+                     "  negative: [\"NO\", \">30\"]",
+                     "  - {name: \"age\", kind: ordinal, column: \"age\", levels: [\"[0-10)\", \"[10-20)\", \"[20-30)\"",
+                     "  - {name: \"admission_type_id\", kind: categorical, column: \"admission_type_id\"}",
+                     "  - {name: \"time_in_hospital\", kind: numeric, column: \"time_in_hospital\"}",
+                     "  - {name: \"diag_1_chapter\", kind: diagnosis, column: \"diag_1\", system: icd9, grouping: chapter}",
+                     "  - {name: \"medical_specialty\", kind: categorical, column: \"medical_specialty\", min_count: 100, other: Other}",
+                     "  # examide: \"No\" in every row that has it: says nothing, left out",
+                     "    - {feature: \"gender\"}"] {
+            XCTAssertTrue(text.contains(line), "\(line) not in:\n\(text)")
+        }
+        XCTAssertFalse(text.contains("column: \"readmitted\"}"), "the label is not a feature")
+        let checked = try run(["check", "--dataset", diabetes])
+        XCTAssertEqual(checked.status, 0, checked.stdout + checked.stderr)
+        XCTAssertTrue(checked.stdout.contains("No problems found"), checked.stdout)
+
+        let mimicData = Self.root.deletingLastPathComponent().appendingPathComponent("shared/data/mimic-iv-demo").path
+        let mimic = dir.appendingPathComponent("mimic.yaml").path
+        XCTAssertEqual(try run(["draft-spec", "--data", mimicData + "/hosp/admissions.csv.gz", "--label-within-days", "30", "--out", mimic]).status, 0)
+        let mimicText = try String(contentsOfFile: mimic, encoding: .utf8)
+        for line in ["  admitted: {column: \"admittime\", format: \"%Y-%m-%d %H:%M:%S\"}", "  readmission_within_days: 30",
+                     "  - {reason: died in hospital, column: \"discharge_location\", values: [\"DIED\"]}",
+                     "  - {reason: discharged to hospice, column: \"discharge_location\", values: [\"HOSPICE\"]}",
+                     "  # admit_provider_id: 170 distinct texts in 275 rows: an identifier or free text? left out",
+                     "  # hospital_expire_flag: \"0\" in every stay the exclusions keep: says nothing, left out",
+                     "  # deathtime: timestamps"] {
+            XCTAssertTrue(mimicText.contains(line), "\(line) not in:\n\(mimicText)")
+        }
+        let out = dir.appendingPathComponent("mimic-out")
+        let trained = try run(["train", "--dataset", mimic, "--out", out.path, "--quick", "--no-ablation", "--no-report"])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("model.readmit").path))
+
+        // Refusals, each naming what the data holds; nothing written.
+        let refused = dir.appendingPathComponent("refused.yaml").path
+        for (args, says) in [(["--label", "readmitted", "--positive", "<31"], "--positive <31: column readmitted never holds it (it holds: NO, >30, <30)"),
+                             (["--label", "readmited", "--positive", "<30"], "--label readmited: diabetic_data.csv.gz has no such column (its header: encounter_id, patient_nbr,"),
+                             (["--label", "readmitted", "--positive", "<30", "--patient-id", "encounter_id"], "--patient-id encounter_id is also the stay's id"),
+                             (["--label-within-days", "30"], "--label-within-days needs the stays' admission and discharge times")] {
+            let r = try run(["draft-spec", "--data", Self.dataPath, "--out", refused] + args)
+            XCTAssertEqual(r.status, 1, "\(args)")
+            XCTAssertTrue(r.stderr.contains(says), "\(args): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: refused))
+        }
+        XCTAssertNotEqual(try run(["draft-spec", "--data", Self.dataPath, "--out", refused]).status, 0, "no label")
+        let overInput = try run(["draft-spec", "--data", Self.dataPath, "--label", "readmitted", "--positive", "<30", "--out", Self.dataPath])
+        XCTAssertEqual(overInput.status, 1)
+        XCTAssertTrue(overInput.stderr.contains("writing it would replace that"), overInput.stderr)
+        let folder = try run(["draft-spec", "--data", Self.dataPath, "--label", "readmitted", "--positive", "<30", "--out", dir.path])
+        XCTAssertEqual(folder.status, 1)
+        XCTAssertTrue(folder.stderr.contains("not a regular file"), folder.stderr)
+    }
+
     func testSubgroupColumnsAreReadAsWrittenAndChecked() throws {
         let dir = temporaryDirectory()
         let mimicData = Self.root.deletingLastPathComponent().appendingPathComponent("shared/data/mimic-iv-demo").path
