@@ -112,10 +112,17 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Opens (or creates, mode 0600) `path` for appending. Throws naming the path when it is
     /// not a regular file or cannot be opened.
+    /// `-` writes the lines to standard output (which the daemon does not otherwise use): a
+    /// container's log, or journald under systemd, then keeps them.
     public init(path: String, logger: Logger) throws(OpenError) {
         self.path = path
         self.logger = logger
-        fd = try Self.open(path)
+        if path == "-" {
+            fd = dup(STDOUT_FILENO)
+            guard fd >= 0 else { throw OpenError(message: "cannot write the audit log to standard output: \(String(cString: strerror(errno)))") }
+        } else {
+            fd = try Self.open(path)
+        }
     }
 
     deinit { if fd >= 0 { Glibc.close(fd) } }
@@ -244,6 +251,7 @@ public final class AuditLog: @unchecked Sendable {
     /// Opens a new file at the path when the open one was moved away or removed (rotation);
     /// whether it did.
     private func reopenIfRotated() -> Bool {
+        guard path != "-" else { return false }
         var atPath = stat(), open = stat()
         let moved = lstat(path, &atPath) != 0 || (fd >= 0 && fstat(fd, &open) == 0
             && (atPath.st_ino != open.st_ino || atPath.st_dev != open.st_dev))

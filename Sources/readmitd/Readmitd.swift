@@ -69,7 +69,7 @@ struct Readmitd: ParsableCommand {
     @Flag(help: "Allow --http on a non-loopback address (the listener has no authentication; it serves no patient data).")
     var httpAllowRemote = false
 
-    @Option(help: ArgumentHelp("Append the access audit trail to FILE: a JSON line per request answered (time, client key, address, operation, rows, status, model), per CURVE client refused, and per start, model load and stop; never a patient's values. Created with mode 0600; a rotated (moved) file is reopened at the path.", valueName: "file"))
+    @Option(help: ArgumentHelp("Append the access audit trail to FILE (- for standard output): a JSON line per request answered (time, client key, address, operation, rows, status, model), per CURVE client refused, and per start, model load and stop; never a patient's values. Created with mode 0600; a rotated (moved) file is reopened at the path.", valueName: "file"))
     var auditLog: String?
 
     @Option(help: "Settings file of 'name = value' lines with these flags' names; flags win. Relative paths in it are read against its folder.")
@@ -108,7 +108,7 @@ struct Readmitd: ParsableCommand {
         settings.authorizedKeysDirectory = authorizedKeys ?? file.path("authorized-keys")
         settings.insecure = try insecure || (file.bool("insecure") ?? false)
         settings.allowReloadPath = try allowReloadPath || (file.bool("allow-reload-path") ?? false)
-        settings.auditLogPath = auditLog ?? file.path("audit-log")
+        settings.auditLogPath = auditLog ?? (file.string("audit-log") == "-" ? "-" : file.path("audit-log"))
         // libzmq drops the peer of a larger frame, and its client sees only a timeout: 10 bytes
         // dropped every request. 4 KiB holds the one-row SCORE matrix of a model of 512
         // features (8 bytes each); a smaller limit bounds nothing that --max-rows does not.

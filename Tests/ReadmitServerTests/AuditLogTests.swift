@@ -144,6 +144,24 @@ final class AuditLogTests: XCTestCase {
         }
     }
 
+    /// `--audit-log -`: the lines on standard output (here redirected to a file by the shell
+    /// that starts the daemon), nothing else there; the daemon's own log stays on stderr.
+    func testTheTrailCanGoToStandardOutput() throws {
+        let dir = NSTemporaryDirectory() + "readmitd-audit-stdout-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let captured = dir + "/stdout"
+        let daemon = try DaemonProcess(arguments: ["--model", try DaemonProcess.fixtureModel(), "--audit-log", "-"],
+                                       launcher: ["/bin/sh", "-c", "exec \"$0\" \"$@\" > '\(captured)'"])
+        let client = try WireClient(endpoint: daemon.endpoint)
+        XCTAssertEqual(try client.call(RequestEncoder.simple(.health, requestID: 21)).header.status, 0)
+        daemon.stop()
+        let lines = try readLines(captured)
+        XCTAssertEqual(lines.map { $0["event"] as? String ?? "?" }.filter { $0 != "request" }, ["model_loaded", "start", "stop"])
+        XCTAssertTrue(lines.contains { $0["request_id"] as? Int == 21 && $0["op"] as? String == "HEALTH" })
+        XCTAssertTrue(daemon.log.contains("readmitd serving"), "the daemon's own log stays on stderr")
+    }
+
     func testAnAuditLogThatCannotBeARegularFileStopsTheStart() throws {
         let dir = NSTemporaryDirectory() + "readmitd-audit-bad-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir + "/folder", withIntermediateDirectories: true)
