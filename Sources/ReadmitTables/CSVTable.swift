@@ -74,29 +74,55 @@ struct ShortKeyTable {
 ///
 /// A field of up to 7 bytes (almost every field of this data) is packed with its length into
 /// one 64-bit key looked up in a ``ShortKeyTable``; a longer one is hashed (FNV-1a) and
-/// compared byte for byte with the first field of that text.
+/// compared byte for byte with the first field of that text. A field of a row with a quoted
+/// field arrives unescaped, as a `String` (``add(text:row:)``), and goes through the same
+/// tables, so a text is one value whichever kind of row it is first seen in (it was two
+/// values, one per kind of row, when a row elsewhere quoted a field).
 struct ColumnInterner {
     var values: [String] = []
     var codes: [Int32]
     private var short = ShortKeyTable()
     private var byHash: [UInt64: [Int32]] = [:]
-    /// Per code, the byte range of its first field ((0, -1) for a text from a quoted row).
+    /// Per code, the byte range of its first field in the file ((0, -1): first seen
+    /// unescaped, compared through ``values``).
     private var firstSpan: [(Int, Int)] = []
-    private var quotedCodes: [String: Int32] = [:]
+    /// The file's bytes, which the spans index (set by every add from the file; valid for the
+    /// one pass ``CSVTable/internedColumns(_:)`` makes).
+    private var fileBase: UnsafePointer<UInt8>?
     private var lastHash: UInt64 = 0, lastCode: Int32 = -1
 
     init(rows: Int) { codes = [Int32](repeating: 0, count: rows) }
 
-    /// Adds row `row`'s field `base[start..<end]`.
+    /// Adds row `row`'s field `base[start..<end]` of the file.
     @inline(__always)
     mutating func add(_ base: UnsafePointer<UInt8>, start: Int, end: Int, row: Int) {
+        fileBase = base
+        add(base, start: start, end: end, row: row, inFile: true)
+    }
+
+    /// Adds row `row`'s (unescaped) text from a row with a quoted field.
+    mutating func add(text: String, row: Int) {
+        var text = text
+        text.withUTF8 { bytes in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(bytes.count, 1)) { copy in
+                // A pointer that stays valid through the add (the text's own may not be one for an empty text).
+                _ = copy.initialize(from: bytes)
+                guard let base = copy.baseAddress else { return }
+                add(UnsafePointer(base), start: 0, end: bytes.count, row: row, inFile: false)
+            }
+        }
+    }
+
+    @inline(__always)
+    private mutating func add(_ base: UnsafePointer<UInt8>, start: Int, end: Int, row: Int, inFile: Bool) {
         let length = end - start
+        let span = inFile ? (start, end) : (0, -1)
         if length <= 7 {
             var key = UInt64(length) << 56
             for i in 0..<length { key |= UInt64(base[start + i]) << UInt64(8 * i) }
             var found = short.find(key)
             if found < 0 {
-                found = newValue(String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self), span: (start, end))
+                found = newValue(String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self), span: span)
                 short.insert(key, found)
             }
             codes[row] = found
@@ -105,24 +131,16 @@ struct ColumnInterner {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for i in start..<end { h = (h ^ UInt64(base[i])) &* 0x100_0000_01b3 }
         // The previous long text first: runs of one value are common.
-        if h == lastHash && lastCode >= 0 && same(base, firstSpan[Int(lastCode)], start, length) { codes[row] = lastCode; return }
+        if h == lastHash && lastCode >= 0 && same(lastCode, base, start, length) { codes[row] = lastCode; return }
         var found: Int32 = -1
-        for c in byHash[h] ?? [] where same(base, firstSpan[Int(c)], start, length) { found = c; break }
+        for c in byHash[h] ?? [] where same(c, base, start, length) { found = c; break }
         if found < 0 {
-            found = newValue(String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self), span: (start, end))
+            found = newValue(String(decoding: UnsafeBufferPointer(start: base + start, count: length), as: UTF8.self), span: span)
             byHash[h, default: []].append(found)
         }
         lastHash = h
         lastCode = found
         codes[row] = found
-    }
-
-    /// Adds row `row`'s (unescaped) text from a quoted row.
-    mutating func add(text: String, row: Int) {
-        if let c = quotedCodes[text] { codes[row] = c; return }
-        let c = newValue(text, span: (0, -1))
-        quotedCodes[text] = c
-        codes[row] = c
     }
 
     private mutating func newValue(_ text: String, span: (Int, Int)) -> Int32 {
@@ -131,9 +149,15 @@ struct ColumnInterner {
         return Int32(values.count - 1)
     }
 
+    /// Whether value `code` is the bytes `base[start..<start+length]`.
     @inline(__always)
-    private func same(_ base: UnsafePointer<UInt8>, _ span: (Int, Int), _ start: Int, _ length: Int) -> Bool {
-        span.1 - span.0 == length && memcmp(base + span.0, base + start, length) == 0
+    private func same(_ code: Int32, _ base: UnsafePointer<UInt8>, _ start: Int, _ length: Int) -> Bool {
+        let span = firstSpan[Int(code)]
+        if span.1 >= 0, let fileBase {
+            return span.1 - span.0 == length && memcmp(fileBase + span.0, base + start, length) == 0
+        }
+        var text = values[Int(code)]
+        return text.withUTF8 { $0.count == length && ($0.baseAddress.map { memcmp($0, base + start, length) == 0 } ?? (length == 0)) }
     }
 }
 
@@ -472,7 +496,12 @@ public struct CSVTable: Sendable {
             if rowIndex < 0 {
                 headerLine = rowStartLine
                 header = stride(from: 0, to: rowFields.count, by: 2).map {
-                    String(decoding: bytes[Int(rowFields[$0])..<Int(rowFields[$0 + 1])], as: UTF8.self)
+                    let start = Int(rowFields[$0])
+                    let name = String(decoding: bytes[start..<Int(rowFields[$0 + 1])], as: UTF8.self)
+                    // A quoted name is unescaped as a quoted field is (`"x""y"` names x"y): the
+                    // spec names the column as a person reads it.
+                    let quoted = start > 0 && bytes[start - 1] == UInt8(ascii: "\"")
+                    return quoted ? name.replacingOccurrences(of: "\"\"", with: "\"") : name
                 }
             } else {
                 let expected = header.count

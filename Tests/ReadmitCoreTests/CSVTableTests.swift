@@ -13,6 +13,30 @@ final class CSVTableTests: XCTestCase {
         XCTAssertEqual(t.line(ofRow: 1), 3)
     }
 
+    /// A text is one interned value whether it is first seen in a row with a quoted field (read
+    /// unescaped) or in a plain row, short (7 bytes or fewer) or long: it was one value per kind
+    /// of row, so "no" of a row whose other field was quoted and "no" of a plain row were two.
+    func testATextIsOneValueInQuotedAndPlainRows() throws {
+        let text = "k,v,w\n\"q,1\",no,Surgery-General\nplain,no,Surgery-General\n\"q,2\",yes,Surgery-General\nplain,\"no\",\"\"\nplain,,\n"
+        let t = try CSVTable(bytes: Array(text.utf8), file: "t.csv")
+        let (v, w) = (t.internedColumn(1), t.internedColumn(2))
+        XCTAssertEqual(v.values, ["no", "yes", ""])
+        XCTAssertEqual(v.codes, [0, 0, 1, 0, 2])
+        XCTAssertEqual(w.values, ["Surgery-General", ""])
+        XCTAssertEqual(w.codes, [0, 0, 0, 1, 1])
+        // Seen first in a plain row, then in quoted ones.
+        let later = try CSVTable(bytes: Array("k,v\nplain,Surgery-General\n\"q,1\",Surgery-General\nx,\"Surgery-General\"\n".utf8), file: "u.csv")
+        XCTAssertEqual(later.internedColumn(1).values, ["Surgery-General"])
+        XCTAssertEqual(later.internedColumn(1).codes, [0, 0, 0])
+    }
+
+    /// A quoted header name is read as a quoted field is: a comma kept, a doubled quote one.
+    func testAQuotedHeaderNameIsUnescaped() throws {
+        let t = try CSVTable(bytes: Array("id,\"a,b\",\"x\"\"y\",plain\n1,2,3,4\n".utf8), file: "h.csv")
+        XCTAssertEqual(t.header, ["id", "a,b", "x\"y", "plain"])
+        XCTAssertEqual(try t.column("x\"y"), 2)
+    }
+
     func testWrongFieldCountNamesTheLine() {
         XCTAssertThrowsError(try CSVTable(bytes: Array("a,b\n1,2\n3\n".utf8), file: "f.csv")) { error in
             let e = error as? DataError
