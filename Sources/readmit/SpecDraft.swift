@@ -205,14 +205,22 @@ struct SpecDraft {
         y += "\nfeatures:\n"
         var subgroups: [String] = []
         var featureCount = 0
-        for p in profiles where !used.contains(p.name) {
+        var names: Set<String> = ["prior_encounters"]
+        for (index, p) in profiles.enumerated() where !used.contains(p.name) {
             // A column the exclusions leave one value in says nothing of the stays kept.
             let kept = p.values.filter { !(excluded[p.name] ?? []).contains($0.text) }
             if let out = excluded[p.name], !out.isEmpty, kept.count == 1 {
                 y += "  # \(p.name): \(Self.quote(kept[0].text)) in every stay the exclusions keep: says nothing, left out\n"
                 continue
             }
-            let (line, subgroup) = feature(p)
+            // A name of its own: letters, digits, `_` and `-`; a column named in other letters
+            // (`é`) is `column_N`, N its place in the header; a clash gets `_2`, `_3`, ...
+            var name = Self.featureName(p.name)
+            if !name.contains(where: { $0.isLetter || $0.isNumber }) { name = "column_\(index + 1)" }
+            var unique = name, n = 1
+            while names.contains(unique) || names.contains(unique + "_chapter") { n += 1; unique = "\(name)_\(n)" }
+            names.insert(unique)
+            let (line, subgroup) = feature(p, name: unique)
             y += line
             if line.hasPrefix("  - ") { featureCount += 1 }
             if let subgroup { subgroups.append(subgroup) }
@@ -230,8 +238,7 @@ struct SpecDraft {
     }
 
     /// A column's feature line (or a comment saying why it is not one), and its subgroup entry.
-    private func feature(_ p: Profile) -> (String, String?) {
-        let name = Self.featureName(p.name)
+    private func feature(_ p: Profile, name: String) -> (String, String?) {
         let q = Self.quote
         let missingNote = p.missing > 0 ? ", missing in \(Self.percent(Double(p.missing) / Double(max(p.rows, 1))))" : ""
         if p.distinct == 0 { return ("  # \(p.name): missing in every row: left out\n", nil) }

@@ -307,6 +307,22 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(trained.status, 0, trained.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("model.readmit").path))
 
+        // Names YAML must quote, a doubled quote in a quoted header, letters outside ASCII, and
+        // two columns whose feature names would clash: a spec check reads back, column for column.
+        var rows = ["encounter_id,patient_id,outcome,a: b,\"x\"\"y\",é,a_b,- [z] #1"]
+        for i in 0..<120 { rows.append("\(i + 1),\(i / 2 + 1),\(i % 3 == 0 ? "yes" : "no"),\(i % 2),\(i % 3 == 1 ? "\"u\"\"v\"" : "w"),\(i % 4 == 0 ? "ü" : "ß"),g\(i % 2),\(i % 5 == 0 ? "- a" : "[b]")") }
+        let weird = try write(rows, "weird.csv", dir)
+        let weirdSpec = dir.appendingPathComponent("weird.yaml").path
+        XCTAssertEqual(try run(["draft-spec", "--data", weird, "--label", "outcome", "--positive", "yes", "--out", weirdSpec]).status, 0)
+        let weirdText = try String(contentsOfFile: weirdSpec, encoding: .utf8)
+        for line in ["{name: \"a__b\", kind: numeric, column: \"a: b\"}", "{name: \"x_y\", kind: categorical, column: \"x\\\"y\"}",
+                     "{name: \"column_6\", kind: categorical, column: \"é\"}", "{name: \"a_b\", kind: categorical, column: \"a_b\"}",
+                     "{name: \"-__z___1\", kind: categorical, column: \"- [z] #1\"}"] {
+            XCTAssertTrue(weirdText.contains(line), "\(line) not in:\n\(weirdText)")
+        }
+        let weirdCheck = try run(["check", "--dataset", weirdSpec])
+        XCTAssertEqual(weirdCheck.status, 0, weirdCheck.stdout + weirdCheck.stderr)
+
         // Refusals, each naming what the data holds; nothing written.
         let refused = dir.appendingPathComponent("refused.yaml").path
         for (args, says) in [(["--label", "readmitted", "--positive", "<31"], "--positive <31: column readmitted never holds it (it holds: NO, >30, <30)"),
