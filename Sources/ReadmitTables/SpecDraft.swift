@@ -1,5 +1,4 @@
 import Foundation
-import ReadmitTables
 
 /// A first dataset spec for a hospital's own encounter extract, read from the data: every
 /// column profiled (missing cells, distinct values, numbers, dates, diagnosis codes) and given
@@ -9,27 +8,39 @@ import ReadmitTables
 /// It guesses; it does not know what a column means. What only the data's owners can say (a
 /// column recorded after discharge leaks the outcome; an id that is a code; who is out of the
 /// cohort) is left to them, and the file says so where it matters.
-struct SpecDraft {
+public struct SpecDraft {
     /// What the caller states (the rest is guessed).
-    struct Choices {
-        var name: String
-        var dataFile: String
+    public struct Choices {
+        public var name: String
+        public var dataFile: String
         /// The file as the spec names it: relative to the spec's folder when it lies under it.
-        var specFileReference: String
-        var label: Label
-        var encounterID: String?
-        var patientID: String?
-        var order: String?
+        public var specFileReference: String
+        public var label: Label
+        public var encounterID: String?, patientID: String?, order: String?
+
+        /// The caller's statements.
+        public init(name: String, dataFile: String, specFileReference: String, label: Label, encounterID: String?, patientID: String?, order: String?) {
+            self.name = name
+            self.dataFile = dataFile
+            self.specFileReference = specFileReference
+            self.label = label
+            self.encounterID = encounterID
+            self.patientID = patientID
+            self.order = order
+        }
     }
 
     /// The outcome: a column's values, or a readmission derived from the dates.
-    enum Label {
+    public enum Label {
         case column(String, positive: [String])
         case withinDays(Int)
     }
 
     /// Why no draft could be written (a name the data does not hold, a guess that needs help).
-    struct Refused: Error, CustomStringConvertible { let description: String }
+    public struct Refused: Error, CustomStringConvertible {
+        /// What was wrong, naming the option and what the data holds.
+        public let description: String
+    }
 
     /// One column as the data shows it.
     struct Profile {
@@ -56,7 +67,7 @@ struct SpecDraft {
     private(set) var tokensSeen: [String] = []
 
     /// Profiles every column of `table`.
-    init(table: CSVTable, choices: Choices) throws {
+    public init(table: CSVTable, choices: Choices) throws {
         self.table = table
         self.choices = choices
         let interned = table.internedColumns(Array(table.header.indices))
@@ -88,7 +99,7 @@ struct SpecDraft {
     }
 
     /// The spec's YAML text.
-    func render() throws -> String {
+    public func render() throws -> String {
         let byName = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         func profile(_ name: String, _ option: String) throws -> Profile {
             guard let p = byName[name] else {
