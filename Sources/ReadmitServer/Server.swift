@@ -91,8 +91,11 @@ public final class Server: @unchecked Sendable {
                 throw StartError(message: error.message)
             }
         }
+        // Whatever stops the start from here (a model, a key, a bind), the trail says so and
+        // what it holds is written before the daemon exits.
+        var serving = false
+        defer { if !serving { stopAudit(reason: "start failed") } }
         if config.modelPath != nil, case .failure(let error) = store.reload() {
-            stopAudit(reason: "start failed")
             throw StartError(message: error.message)
         }
         if config.modelPath == nil {
@@ -191,7 +194,6 @@ public final class Server: @unchecked Sendable {
         while phase == .starting && workerFailure.current == nil { usleep(1_000) }
         if let failure = workerFailure.current {
             removeIPCFiles()
-            stopAudit(reason: "start failed")
             throw StartError(message: failure)
         }
         if let problem = TreeWalk.environmentProblem {
@@ -207,6 +209,7 @@ public final class Server: @unchecked Sendable {
                                ("authorized_keys", curve ? .number(UInt64(authorizedKeys.current.keys.count)) : .null),
                                ("model_version", .text(hexVersion(store.current()?.servingVersion ?? 0))),
                                ("pid", .number(UInt64(getpid())))])
+        serving = true
     }
 
     /// Writes the trail's last event and what is still buffered, and stops its writer.

@@ -178,6 +178,15 @@ final class AuditLogTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/elsewhere"), "nothing is created through the link")
 
+        // A start that fails after the model loaded (here: its CURVE key cannot be read) says so
+        // in the trail, which is written before the daemon exits.
+        let failed = try DaemonProcess(arguments: ["--model", model, "--audit-log", dir + "/failed.log", "--curve-secret-key", dir + "/none.key",
+                                                   "--authorized-keys", dir + "/folder"], waitForHealth: false)
+        XCTAssertEqual(failed.waitForExit(seconds: 15), 1)
+        let trail = try readLines(dir + "/failed.log")
+        XCTAssertEqual(trail.map { $0["event"] as? String ?? "?" }, ["model_loaded", "stop"])
+        XCTAssertEqual(trail.last?["reason"] as? String, "start failed")
+
         // From a config file, relative to its folder.
         try "model = \(model)\naudit-log = trail.log\n".write(toFile: dir + "/readmitd.conf", atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(arguments: ["--config", dir + "/readmitd.conf"])
