@@ -97,6 +97,9 @@ final class AuditLogTests: XCTestCase {
     /// new file once the full one is moved away. Only a line the full file holds part of is
     /// dropped, and the trail says so.
     func testAFullFileDelaysNoRequestAndItsEntriesWaitForRoom() throws {
+        // ThreadSanitizer's runtime itself cannot start under an 8 KiB file size limit (it dies
+        // of SIGBUS before main); the audit log's threads are checked under it by the other tests.
+        try XCTSkipIf(ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil, "a ThreadSanitizer readmitd cannot run under RLIMIT_FSIZE")
         let dir = NSTemporaryDirectory() + "readmitd-audit-full-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
