@@ -89,29 +89,22 @@ struct RequestHandler: Sendable {
                 return try explain(model, body[body.startIndex + Request.matrixFrameIndex], rows: rows, k: min(k, model.featureCount), ok: ok)
             case .records(let records):
                 guard let model else { return fail(Self.notReady) }
-                let interval = records.options & RecordsRequest.optionInterval != 0
-                if interval && !model.hasInterval { return fail(Self.noInterval(model)) }
-                let rows = records.rows, k = records.k
+                if records.options & RecordsRequest.optionInterval != 0 && !model.hasInterval { return fail(Self.noInterval(model)) }
+                let rows = records.rows, k = records.k, options = records.options
                 let result: RecordsResult
                 // The request is handed over, not copied (see ReadmitModel.columns(_:)).
-                do { result = try scoreRecordsInChunks(model, consume records) } catch {
+                do { result = try model.scoreRecords(consume records) } catch {
                     return fail(WireError(.badArgument, error.description))
                 }
-                var frames: [OutgoingFrame] = [.counts(UInt32(truncatingIfNeeded: rows), UInt32(truncatingIfNeeded: k)), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
-                                               .bytes(result.tier), .bytes(RecordsJSON.render(result, k: k))]
-                if interval {
-                    frames += [.bytes(RequestEncoder.matrixBytes(result.intervalLow)), .bytes(RequestEncoder.matrixBytes(result.intervalHigh))]
+                return recordsReply(result, rows: rows, k: k, options: options, model: model, ok: ok)
+            case .deferredRecords(let records):
+                guard let model else { return fail(Self.notReady) }
+                if records.options & RecordsRequest.optionInterval != 0 && !model.hasInterval { return fail(Self.noInterval(model)) }
+                switch scoreRecordsInChunks(model, records) {
+                case .success(let result): return recordsReply(result, rows: records.rows, k: records.k, options: records.options, model: model, ok: ok)
+                case .failure(.wire(let error)): return fail(error)
+                case .failure(.data(let error)): return fail(WireError(.badArgument, error.description))
                 }
-                var outcome = ok(frames, rows: rows, version: model.servingVersion)
-                var served = ServedRows()
-                result.risk.withUnsafeBufferPointer { r in
-                    result.atypicality.withUnsafeBufferPointer { a in
-                        result.tier.withUnsafeBufferPointer { t in served.add(risk: r, atypicality: a, tier: t) }
-                    }
-                }
-                if !result.messages.isEmpty { outcome.servedMessages = ServedRows.count(result.messages) }
-                outcome.served = served
-                return outcome
             case .history(let records):
                 guard let model else { return fail(Self.notReady) }
                 // One call over the whole request: a row's history depends on its patient's
@@ -137,6 +130,26 @@ struct RequestHandler: Sendable {
     func healthJSON(_ model: (any ServingModel)?) -> String {
         let reason = model.map { "serving model \($0.servingID)" } ?? "no model loaded"
         return "{\"live\": true, \"ready\": \(model != nil), \"model_version\": \(jsonString(hexVersion(model?.servingVersion ?? 0))), \"reason\": \(jsonString(reason))}"
+    }
+
+    /// The reply to a `RECORDS` request that `model` scored.
+    private func recordsReply(_ result: RecordsResult, rows: Int, k: Int, options: UInt32, model: any ServingModel,
+                              ok: ([OutgoingFrame], Int, UInt64) -> Outcome) -> Outcome {
+        var frames: [OutgoingFrame] = [.counts(UInt32(truncatingIfNeeded: rows), UInt32(truncatingIfNeeded: k)), .bytes(RequestEncoder.matrixBytes(result.risk)), .bytes(RequestEncoder.matrixBytes(result.atypicality)),
+                                       .bytes(result.tier), .bytes(RecordsJSON.render(result, k: k))]
+        if options & RecordsRequest.optionInterval != 0 {
+            frames += [.bytes(RequestEncoder.matrixBytes(result.intervalLow)), .bytes(RequestEncoder.matrixBytes(result.intervalHigh))]
+        }
+        var outcome = ok(frames, rows, model.servingVersion)
+        var served = ServedRows()
+        result.risk.withUnsafeBufferPointer { r in
+            result.atypicality.withUnsafeBufferPointer { a in
+                result.tier.withUnsafeBufferPointer { t in served.add(risk: r, atypicality: a, tier: t) }
+            }
+        }
+        if !result.messages.isEmpty { outcome.servedMessages = ServedRows.count(result.messages) }
+        outcome.served = served
+        return outcome
     }
 
     /// An error reply.
@@ -283,32 +296,53 @@ private func withOutput<E, T>(_ frame: ZMQFrame, _ type: E.Type,
     return result
 }
 
+/// Why a large `RECORDS` request was not scored: a malformed column (the request's first, as
+/// decoding it whole names it) or the model's error.
+private enum RecordsFailure: Error {
+    case wire(WireError)
+    case data(DataError)
+}
+
+/// The rows from which the decoder leaves a `RECORDS` request's values in its frames for
+/// ``scoreRecordsInChunks`` to read a part per core; nil with one core (nothing to split).
+let deferredRecordsRows: Int? = availableCores > 1 ? GuidedChunks.parallelThreshold : nil
+
 /// Scores a large `RECORDS` request in row chunks on all cores, as ``scoreInChunks`` does for
-/// SCORE: each row is encoded and scored on its own, so the results are bit-identical to one
-/// call. Messages about the whole request are the same in every chunk and kept once (the
+/// SCORE: each chunk decodes its own rows from the request's frames and encodes and scores
+/// them, each row on its own, so the results are bit-identical to one call over the whole
+/// request. Messages about the whole request are the same in every chunk and kept once (the
 /// first chunk's); row messages get their chunk's offset. A request-level error is the first
-/// chunk's (by row) that has one.
-private func scoreRecordsInChunks(_ model: any ServingModel, _ request: consuming RecordsRequest) throws(DataError) -> RecordsResult {
-    let rows = request.rows
-    guard rows >= GuidedChunks.parallelThreshold, availableCores > 1 else { return try model.scoreRecords(request) }
-    let whole = request  // the chunks read it from every core
-    let results = Locked<[Int: Result<RecordsResult, DataError>]>([:])
+/// chunk's (by row) that has one; a malformed column fails the request with the error that
+/// decoding it whole gives (its first bad row), whatever the chunk that met it.
+private func scoreRecordsInChunks(_ model: any ServingModel, _ whole: DeferredRecords) -> Result<RecordsResult, RecordsFailure> {
+    let rows = whole.rows
+    let results = Locked<[Int: Result<RecordsResult, RecordsFailure>]>([:])
     GuidedChunks.forEach(rows: rows, threads: availableCores) { range in
-        let part = RecordsRequest(rows: range.count, k: whole.k, options: whole.options, columns: whole.columns.map { name, column in
-            switch column {
-            case .numbers(let v): return (name, .numbers(Array(v[range])))
-            case .texts(let values, let codes): return (name, .texts(values: values, codes: Array(codes[range])))
-            }
-        })
-        let outcome = Result { () throws(DataError) -> RecordsResult in try model.scoreRecords(part) }
+        let outcome: Result<RecordsResult, RecordsFailure>
+        switch whole.request(rows: range) {
+        case .success(let part):
+            outcome = Result { () throws(DataError) -> RecordsResult in try model.scoreRecords(part) }.mapError { .data($0) }
+        case .failure(let error):
+            outcome = .failure(.wire(error))
+        }
         results.withLock { $0[range.lowerBound] = outcome }
     }
     let all = results.current
+    for outcome in all.values {
+        if case .failure(.wire(let error)) = outcome {
+            guard case .failure(let first) = whole.request(rows: 0..<rows) else { return .failure(.wire(error)) }
+            return .failure(.wire(first))
+        }
+    }
     var merged = RecordsResult(risk: [], atypicality: [], tier: [], messages: [], explanations: [])
     merged.risk.reserveCapacity(rows); merged.atypicality.reserveCapacity(rows); merged.tier.reserveCapacity(rows)
     for offset in all.keys.sorted() {
         guard let outcome = all[offset] else { preconditionFailure("a chunk's own key") }
-        let part = try outcome.get()
+        let part: RecordsResult
+        switch outcome {
+        case .success(let result): part = result
+        case .failure(let error): return .failure(error)
+        }
         merged.risk += part.risk
         merged.atypicality += part.atypicality
         merged.tier += part.tier
@@ -325,5 +359,5 @@ private func scoreRecordsInChunks(_ model: any ServingModel, _ request: consumin
         }
     }
     precondition(merged.risk.count == rows, "the chunks cover every row once")
-    return merged
+    return .success(merged)
 }

@@ -169,7 +169,9 @@ public final class Server: @unchecked Sendable {
         try control.set(ZMQ_LINGER, 0)
         try control.bind(controlEndpoint)
 
-        let handler = RequestHandler(store: store, stats: stats, decoder: RequestDecoder(maxRows: config.maxRows),
+        var decoder = RequestDecoder(maxRows: config.maxRows)
+        decoder.deferredRecordsRows = deferredRecordsRows  // large RECORDS decoded a part per core
+        let handler = RequestHandler(store: store, stats: stats, decoder: decoder,
                                      allowReloadPath: config.allowReloadPath, workers: config.workers, logger: logger)
         let workerFailure = Locked<String?>(nil)
         for i in 0..<config.workers {

@@ -73,13 +73,25 @@ extension RequestDecoder {
         guard frames.count == 2 + 2 * columnCount else {
             return .failure(WireError(.badFrames, "\(op.name) with \(columnCount) columns takes \(2 + 2 * columnCount) frames (header, counts, a name and a values frame per column), got \(frames.count)"))
         }
+        // A large RECORDS is only checked here, its rows left in the frames (DeferredRecords).
+        let deferring = op == .records && deferredRecordsRows.map { rows >= $0 } ?? false
         var columns: [(name: String, column: RecordsRequest.Column)] = []
+        var layouts: [(name: String, layout: ColumnLayout)] = []
         // The names of the last request when these are the same bytes (they were checked then);
         // otherwise each name is checked, and kept for the next request.
         let sentBefore = columnNames.names(of: frames, columns: columnCount)
         // TextIndex, not Set: one hash of each name by the cheaper function (see TextIndex).
         var names = TextIndex(capacity: sentBefore == nil ? columnCount : 0)
-        columns.reserveCapacity(columnCount)
+        // A request refused while deferring is refused as decoding it whole refuses it: an
+        // earlier column's bad code (read only with the rows) comes before a later name's or
+        // layout's fault.
+        func refuse(_ error: WireError) -> Result<Request.Body, WireError> {
+            guard deferring else { return .failure(error) }
+            var whole = self
+            whole.deferredRecordsRows = nil
+            return whole.decodeRecords(frames, op: op)
+        }
+        if deferring { layouts.reserveCapacity(columnCount) } else { columns.reserveCapacity(columnCount) }
         for c in 0..<columnCount {
             let nameFrame = frames[2 + 2 * c], valueFrame = frames[3 + 2 * c]
             let name: String
@@ -88,19 +100,27 @@ extension RequestDecoder {
             } else {
                 guard nameFrame.count >= 1, nameFrame.count <= RecordsRequest.maxNameBytes,
                       !nameFrame.contains(0), let text = nameFrame.utf8String() else {
-                    return .failure(WireError(.badArgument, "column \(c): the name must be 1 to \(RecordsRequest.maxNameBytes) bytes of UTF-8 without NUL"))
+                    return refuse(WireError(.badArgument, "column \(c): the name must be 1 to \(RecordsRequest.maxNameBytes) bytes of UTF-8 without NUL"))
                 }
                 guard names.insert(text).inserted else {
-                    return .failure(WireError(.badArgument, "column \(c): the name '\(text)' is sent twice"))
+                    return refuse(WireError(.badArgument, "column \(c): the name '\(text)' is sent twice"))
                 }
                 name = text
             }
-            switch Self.decodeColumn(valueFrame, rows: rows) {
-            case .success(let column): columns.append((name, column))
-            case .failure(let error): return .failure(WireError(.badPayloadSize, "column '\(name)': \(error.message)"))
+            if deferring {
+                switch Self.layoutColumn(valueFrame, rows: rows) {
+                case .success(let layout): layouts.append((name, layout))
+                case .failure(let error): return refuse(WireError(.badPayloadSize, "column '\(name)': \(error.message)"))
+                }
+            } else {
+                switch Self.decodeColumn(valueFrame, rows: rows) {
+                case .success(let column): columns.append((name, column))
+                case .failure(let error): return .failure(WireError(.badPayloadSize, "column '\(name)': \(error.message)"))
+                }
             }
         }
         if sentBefore == nil { columnNames.keep(names.keys) }
+        if deferring { return .success(.deferredRecords(DeferredRecords(rows: rows, k: k, options: options, columns: layouts))) }
         let request = RecordsRequest(rows: rows, k: k, options: options, columns: columns)
         return .success(op == .history ? .history(request) : .records(request))
     }
@@ -109,6 +129,18 @@ extension RequestDecoder {
     struct ColumnError: Error { var message: String }
 
     static func decodeColumn(_ frame: UnsafeRawBufferPointer, rows: Int) -> Result<RecordsRequest.Column, ColumnError> {
+        // Both steps inlined: a one-row request's 54 columns then pay nothing for the layout
+        // between them (kept apart, it cost a raw encounter about 5% more instructions).
+        switch layoutColumn(frame, rows: rows) {
+        case .success(let layout): return decodeRows(layout, 0..<rows)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// Checks a values frame's layout (its type, sizes and distinct texts) for `rows` rows,
+    /// without reading the rows' values: ``decodeRows(_:_:)`` does, for any range of rows.
+    @inline(__always)
+    static func layoutColumn(_ frame: UnsafeRawBufferPointer, rows: Int) -> Result<ColumnLayout, ColumnError> {
         guard let type = frame.first else { return .failure(ColumnError(message: "the values frame is empty (it starts with a type byte)")) }
         switch type {
         case 1:
@@ -116,14 +148,7 @@ extension RequestDecoder {
             guard !overflow, frame.count == 1 + bytes else {
                 return .failure(ColumnError(message: "numbers take 1 + n_rows * 8 = \(overflow ? "too many" : String(1 + bytes)) bytes, got \(frame.count)"))
             }
-            // reserveCapacity + append, not map or Array(repeating:): those allocate through the
-            // standard library's unspecialised entry point, which looks up the array storage's
-            // type metadata at run time on every call (about 3% of a raw encounter's
-            // instructions over its 54 columns, benchmarks/shim/records_instructions.sh).
-            let numbers = littleEndianArray(UnsafeRawBufferPointer(rebasing: frame[1...]), count: rows) { bytes, r in
-                Double(bitPattern: bytes.leUInt64(at: 8 * r))
-            }
-            return .success(.numbers(numbers))
+            return .success(ColumnLayout(values: nil, bytes: UnsafeRawBufferPointer(rebasing: frame[1...]), width: 8))
         case 2, 3, 4:
             // 2: i32 codes (-1 missing); 3: u8 codes (255 missing, at most 255 texts); 4: u16
             // codes (65535 missing, at most 65535 texts). The narrow ones keep a large batch of
@@ -159,31 +184,114 @@ extension RequestDecoder {
             guard !overflow, frame.count - offset == codeBytes else {
                 return .failure(ColumnError(message: "after the distinct texts, n_rows * \(width) = \(overflow ? "too many" : String(codeBytes)) bytes of codes are expected, got \(frame.count - offset)"))
             }
-            let codeFrame = UnsafeRawBufferPointer(rebasing: frame[offset...])
-            if rows == 1, distinct <= 1, let code = oneRowCode(codeFrame, width: width, distinct: distinct) {
-                return .success(.texts(values: values, codes: code))
-            }
-            let codes: [Int32]
-            // code + 1 is 0 (missing) to `distinct` for a valid code, as unsigned: one
-            // branch-free pass over the rows; the failing row is looked for only on failure.
-            var worst: UInt32 = 0
-            switch width {
-            case 1 where rows >= wholeCopyRows:
-                (codes, worst) = widenedByteCodes(codeFrame, count: rows)
-            case 1: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes[r]; return c == 0xFF ? -1 : Int32(c) }
-            case 2: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes.leUInt16(at: 2 * r); return c == 0xFFFF ? -1 : Int32(c) }
-            default: codes = littleEndianArray(codeFrame, count: rows) { bytes, r in Int32(bitPattern: bytes.leUInt32(at: 4 * r)) }
-            }
-            if width != 1 || rows < wholeCopyRows {
-                codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
-            }
-            if Int(worst) > distinct, let r = codes.firstIndex(where: { $0 < -1 || Int($0) >= distinct }) {
-                return .failure(ColumnError(message: "row \(r): code \(codes[r]) is not -1 (missing) or an index below \(distinct)"))
-            }
-            return .success(.texts(values: values, codes: codes))
+            return .success(ColumnLayout(values: values, bytes: UnsafeRawBufferPointer(rebasing: frame[offset...]), width: width))
         default:
             return .failure(ColumnError(message: "unknown values type \(type) (1: numbers, 2-4: texts with 32-, 8- or 16-bit codes)"))
         }
+    }
+
+    /// The values of `range`'s rows of a column ``layoutColumn(_:rows:)`` checked: a code that is
+    /// neither missing nor below the count of distinct texts fails, naming its row (of the
+    /// whole request, not of the range).
+    @inline(__always)
+    static func decodeRows(_ layout: ColumnLayout, _ range: Range<Int>) -> Result<RecordsRequest.Column, ColumnError> {
+        let rows = range.count, all = layout.bytes, width = layout.width
+        guard let values = layout.values else {
+            // reserveCapacity + append, not map or Array(repeating:): those allocate through the
+            // standard library's unspecialised entry point, which looks up the array storage's
+            // type metadata at run time on every call (about 3% of a raw encounter's
+            // instructions over its 54 columns, benchmarks/shim/records_instructions.sh).
+            let bytes = UnsafeRawBufferPointer(rebasing: all[(8 * range.lowerBound)..<(8 * range.upperBound)])
+            let numbers = littleEndianArray(bytes, count: rows) { bytes, r in
+                Double(bitPattern: bytes.leUInt64(at: 8 * r))
+            }
+            return .success(.numbers(numbers))
+        }
+        let distinct = values.count
+        let codeFrame = UnsafeRawBufferPointer(rebasing: all[(width * range.lowerBound)..<(width * range.upperBound)])
+        if rows == 1, distinct <= 1, let code = oneRowCode(codeFrame, width: width, distinct: distinct) {
+            return .success(.texts(values: values, codes: code))
+        }
+        let codes: [Int32]
+        // code + 1 is 0 (missing) to `distinct` for a valid code, as unsigned: one
+        // branch-free pass over the rows; the failing row is looked for only on failure.
+        var worst: UInt32 = 0
+        switch width {
+        case 1 where rows >= wholeCopyRows:
+            (codes, worst) = widenedByteCodes(codeFrame, count: rows)
+        case 1: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes[r]; return c == 0xFF ? -1 : Int32(c) }
+        case 2: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes.leUInt16(at: 2 * r); return c == 0xFFFF ? -1 : Int32(c) }
+        default: codes = littleEndianArray(codeFrame, count: rows) { bytes, r in Int32(bitPattern: bytes.leUInt32(at: 4 * r)) }
+        }
+        if width != 1 || rows < wholeCopyRows {
+            codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
+        }
+        if Int(worst) > distinct, let r = codes.firstIndex(where: { $0 < -1 || Int($0) >= distinct }) {
+            return .failure(ColumnError(message: "row \(range.lowerBound + r): code \(codes[r]) is not -1 (missing) or an index below \(distinct)"))
+        }
+        return .success(.texts(values: values, codes: codes))
+    }
+}
+
+/// Where a column's values lie in its frame, checked for the request's row count
+/// (``RequestDecoder/layoutColumn(_:rows:)``); the rows themselves are read by
+/// ``RequestDecoder/decodeRows(_:_:)``.
+/// (A struct, not an enum of the two kinds: a one-row request's columns paid for the enum's
+/// outlined copies and destroys.)
+struct ColumnLayout: Equatable {
+    /// A text column's distinct texts; nil for numbers.
+    var values: [String]?
+    /// The rows' values: `n_rows` little-endian float64 numbers, or `n_rows` codes of `width` bytes.
+    var bytes: UnsafeRawBufferPointer
+    /// Bytes a row: 8 for numbers; 1, 2 or 4 for codes.
+    var width: Int
+
+    /// The same kind, texts and value bytes.
+    static func == (a: ColumnLayout, b: ColumnLayout) -> Bool {
+        a.values == b.values && a.width == b.width && a.bytes.elementsEqual(b.bytes)
+    }
+}
+
+/// A large `RECORDS` request checked in full except for its rows' values, which stay in the
+/// request's frames until ``request(rows:)`` reads a range of them: the daemon's cores each
+/// decode the rows they score, where decoding the whole request first took one thread about
+/// 5 ms of a 100,000-row request (every other core idle), and each core's part was then copied
+/// out of it again (``RequestDecoder/deferredRecordsRows``).
+///
+/// It points into the frames it was decoded from, and is valid only while they are: the
+/// daemon decodes and scores a request while it holds the request's frames. Reading it from
+/// several threads at once is safe (nothing in it changes).
+public struct DeferredRecords: @unchecked Sendable, Equatable {
+    /// Rows in every column.
+    public let rows: Int
+    /// Explanations per row (0: none).
+    public let k: Int
+    /// The option bits (``RecordsRequest/optionMissingFieldsOk`` and the others).
+    public let options: UInt32
+    let columns: [(name: String, layout: ColumnLayout)]
+
+    /// The request's arguments for the rows in `range` (a part of `0..<rows`), or the request's
+    /// first malformed column for them. A row's code is checked only when its range is read,
+    /// so a request is well-formed only when every range is; its error names a row of the
+    /// whole request.
+    public func request(rows range: Range<Int>) -> Result<RecordsRequest, WireError> {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) of \(rows)")
+        var parts: [(name: String, column: RecordsRequest.Column)] = []
+        parts.reserveCapacity(columns.count)
+        for (name, layout) in columns {
+            switch RequestDecoder.decodeRows(layout, range) {
+            case .success(let column): parts.append((name, column))
+            case .failure(let error): return .failure(WireError(.badPayloadSize, "column '\(name)': \(error.message)"))
+            }
+        }
+        return .success(RecordsRequest(rows: range.count, k: k, options: options, columns: parts))
+    }
+
+    /// Equal when the two hold the same counts, names and value bytes (NaN included, which
+    /// `RecordsRequest`'s `==` of decoded numbers never finds equal).
+    public static func == (a: DeferredRecords, b: DeferredRecords) -> Bool {
+        a.rows == b.rows && a.k == b.k && a.options == b.options && a.columns.count == b.columns.count
+            && zip(a.columns, b.columns).allSatisfy { $0.name == $1.name && $0.layout == $1.layout }
     }
 }
 

@@ -28,6 +28,9 @@ public struct Request: Sendable, Equatable {
         case reload(path: String?)
         /// Score raw records (named columns), encoded by the model's spec.
         case records(RecordsRequest)
+        /// `RECORDS` of at least ``RequestDecoder/deferredRecordsRows`` rows, checked but for
+        /// its rows' values, which the caller reads a range at a time from the frames.
+        case deferredRecords(DeferredRecords)
         /// Derive the history fields of raw records from the other rows of each patient (k is 0).
         case history(RecordsRequest)
     }
@@ -41,7 +44,7 @@ public struct Request: Sendable, Equatable {
         case .health: .health
         case .stats: .stats
         case .reload: .reload
-        case .records: .records
+        case .records, .deferredRecords: .records
         case .history: .history
         }
     }

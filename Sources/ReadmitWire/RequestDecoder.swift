@@ -9,6 +9,10 @@ public struct RequestDecoder: Sendable {
     public var maxRows: Int
     /// The last request's column names (``ColumnNameCache``).
     let columnNames = ColumnNameCache()
+    /// `RECORDS` requests of at least this many rows decode as ``Request/Body/deferredRecords(_:)``,
+    /// their rows' values left in the frames for the caller to read a range at a time
+    /// (``DeferredRecords``); nil (the default): every request decodes in full.
+    public var deferredRecordsRows: Int? = nil
 
     /// Creates a decoder with a row limit.
     public init(maxRows: Int = WireFormat.defaultMaxRows) {
@@ -127,12 +131,22 @@ public struct RequestDecoder: Sendable {
 }
 
 extension RequestDecoder {
-    /// Convenience for tests and clients holding frames as byte arrays.
+    /// Convenience for tests and clients holding frames as byte arrays. The request is decoded
+    /// in full whatever ``deferredRecordsRows`` says: a ``DeferredRecords`` would point into
+    /// byte arrays that only live for the call.
     public func decode(_ frames: [[UInt8]], expectedColumns: Int? = nil) -> Result<Request, RequestDecodeError> {
-        func go(_ index: Int, _ acc: [UnsafeRawBufferPointer]) -> Result<Request, RequestDecodeError> {
-            if index == frames.count { return decode(acc, expectedColumns: expectedColumns) }
-            return frames[index].withUnsafeBytes { go(index + 1, acc + [$0]) }
-        }
-        return go(0, [])
+        var whole = self
+        whole.deferredRecordsRows = nil
+        return withFrameBytes(of: frames) { whole.decode($0, expectedColumns: expectedColumns) }
     }
+}
+
+/// Calls `body` with the bytes of each of `frames`, valid for the call.
+public func withFrameBytes<T, E: Error>(of frames: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) throws(E) -> T) throws(E) -> T {
+    func go(_ index: Int, _ acc: [UnsafeRawBufferPointer]) throws(E) -> T {
+        if index == frames.count { return try body(acc) }
+        // Array.withUnsafeBytes rethrows untyped errors: the typed one goes through a Result.
+        return try frames[index].withUnsafeBytes { bytes in Result { () throws(E) -> T in try go(index + 1, acc + [bytes]) } }.get()
+    }
+    return try go(0, [])
 }

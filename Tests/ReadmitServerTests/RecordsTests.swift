@@ -148,6 +148,40 @@ final class RecordsTests: XCTestCase {
         same(wholeTier, smallTier, "SCORE tiers")
     }
 
+    /// A request large enough to be decoded a part per core (each core reads the rows it
+    /// scores) with malformed codes is refused as a whole request decoded at once would be: the
+    /// first bad column in request order, at its first bad row, whichever part met it first,
+    /// and nothing scored. Here the first column's bad row lies in the last part and the second
+    /// column's in the first.
+    func testALargeRequestWithABadCodeIsRefusedAsDecodedWhole() throws {
+        let n = 20_000
+        func texts(badAt row: Int) -> RecordsRequest.Column {
+            var codes = (0..<n).map { Int32($0 % 3) - 1 }
+            codes[row] = 7
+            return .texts(values: ["Female", "Male"], codes: codes)
+        }
+        let columns: [(name: String, column: RecordsRequest.Column)] = [
+            ("time_in_hospital", .numbers((0..<n).map { Double($0 % 14 + 1) })),
+            ("race", texts(badAt: 19_500)), ("gender", texts(badAt: 3)),
+        ]
+        let frames = RequestEncoder.records(requestID: 9, rows: n, columns: columns, codeWidth: .wide)
+        guard case .failure(let whole) = RequestDecoder(maxRows: n).decode(frames) else { return XCTFail("decoded") }
+        XCTAssertEqual(whole.error.message, "column 'race': row 19500: code 7 is not -1 (missing) or an index below 2")
+        let reply = try client.call(frames)
+        guard case .error(let refused) = reply.body else { return XCTFail("accepted: \(reply.body)") }
+        XCTAssertEqual(refused.status, .badPayloadSize)
+        XCTAssertEqual(refused.message, whole.error.message)
+        // The daemon still serves: the same request without the bad codes is decoded and read
+        // (and refused by the model for the fields it lacks, a request-level error).
+        let sound = RequestEncoder.records(requestID: 10, rows: n, columns: columns.map { name, column in
+            guard case .texts(let values, let codes) = column else { return (name, column) }
+            return (name, .texts(values: values, codes: codes.map { $0 > 1 ? -1 : $0 }))
+        }, codeWidth: .wide)
+        guard case .error(let absent) = try client.call(sound).body else { return XCTFail("scored without its fields") }
+        XCTAssertEqual(absent.status, .badArgument)
+        XCTAssertTrue(absent.message.contains("absent"), absent.message)
+    }
+
     /// Each row's explanation as one comparable text (feature, contribution bits, raw value).
     static func explanationTexts(_ json: [String: Any]) throws -> [String] {
         try XCTUnwrap(json["explanations"] as? [[[String: Any]]]).map { terms in

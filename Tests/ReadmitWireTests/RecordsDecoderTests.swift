@@ -165,6 +165,108 @@ final class RecordsDecoderTests: XCTestCase {
         }
     }
 
+    /// A request of at least `deferredRecordsRows` rows decodes with its rows left in the frames
+    /// (what readmitd does for a large RECORDS, a part per core): any range of rows reads as that
+    /// range of the request decoded whole, in every value type, and a code past the texts fails
+    /// exactly the ranges that hold its row, naming it as a row of the whole request, with the
+    /// message of the whole request's decoding. Smaller requests, HISTORY, and the byte-array
+    /// convenience decode in full.
+    func testDeferredRecordsReadAnyRangeAsTheWholeRequest() throws {
+        let rows = 1_000
+        var state: UInt64 = 99
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        func texts(_ n: Int) -> RecordsRequest.Column {
+            .texts(values: (0..<n).map { "level \($0)" }, codes: (0..<rows).map { _ in Int32(next() % UInt64(n + 1)) - 1 })
+        }
+        let columns: [(name: String, column: RecordsRequest.Column)] = [
+            ("numbers", .numbers((0..<rows).map { _ in next() % 7 == 0 ? .nan : Double(next() % 1_000) / 8 })),
+            ("narrow", texts(200)), ("middle", texts(300)), ("wide", texts(5)), ("none", .texts(values: [], codes: Array(repeating: -1, count: rows))),
+        ]
+        let frames = RequestEncoder.records(requestID: 4, rows: rows, k: 2, options: RecordsRequest.optionMissingFieldsOk,
+                                            columns: columns, codeWidth: .perColumn([0, 1, 2, 4, 1]))
+        XCTAssertEqual(frames.dropFirst(2).enumerated().filter { $0.offset % 2 == 1 }.map { $0.element[0] }, [1, 3, 4, 2, 3])
+        guard case .records(let whole) = try decode(frames, large: true).get().body else { return XCTFail("not RECORDS") }
+        func part(_ range: Range<Int>) -> RecordsRequest {
+            RecordsRequest(rows: range.count, k: 2, options: whole.options, columns: whole.columns.map { name, column in
+                switch column {
+                case .numbers(let v): return (name, .numbers(Array(v[range])))
+                case .texts(let values, let codes): return (name, .texts(values: values, codes: Array(codes[range])))
+                }
+            })
+        }
+        var deferring = RequestDecoder(maxRows: 10_000)
+        deferring.deferredRecordsRows = 500
+        guard case .records(let full) = try deferring.decode(frames).get().body else { return XCTFail("byte arrays are not decoded in full") }
+        XCTAssertTrue(Self.same(full, whole))
+        try withFrameBytes(of: frames) { bytes in
+            guard case .success(let request) = deferring.decode(bytes), case .deferredRecords(let d) = request.body else {
+                return XCTFail("not deferred")
+            }
+            XCTAssertEqual(request.operation, .records)
+            XCTAssertEqual([d.rows, d.k], [rows, 2])
+            XCTAssertEqual(d.options, RecordsRequest.optionMissingFieldsOk)
+            for range in [0..<rows, 0..<1, 0..<256, 255..<257, 999..<1000, 300..<700, 500..<500] {
+                XCTAssertTrue(Self.same(try d.request(rows: range).get(), part(range)), "rows \(range)")
+            }
+        }
+        // Below the threshold, and HISTORY of any size: in full.
+        let small = RequestEncoder.records(requestID: 5, rows: 499, columns: Self.slice(columns, 0..<499))
+        let history = RequestEncoder.history(requestID: 6, rows: rows, columns: columns)
+        for (frames, what) in [(small, "499 rows"), (history, "HISTORY")] {
+            withFrameBytes(of: frames) { bytes in
+                guard case .success(let request) = deferring.decode(bytes) else { return XCTFail(what) }
+                if case .deferredRecords = request.body { XCTFail("\(what) deferred") }
+            }
+        }
+        // A 16-bit code past the 300 texts at row 777.
+        var bad = frames
+        let middle = 2 + 2 * 2 + 1, at = bad[middle].count - 2 * (rows - 777)
+        bad[middle].replaceSubrange(at..<(at + 2), with: [0x2C, 0x01])  // 300
+        let expected = try XCTUnwrap(error(bad, large: true))
+        XCTAssertEqual(expected.message, "column 'middle': row 777: code 300 is not -1 (missing) or an index below 300")
+        try withFrameBytes(of: bad) { bytes in
+            guard case .success(let request) = deferring.decode(bytes), case .deferredRecords(let d) = request.body else {
+                return XCTFail("the layout is sound: deferred")
+            }
+            XCTAssertTrue(Self.same(try d.request(rows: 0..<777).get(), part(0..<777)))
+            XCTAssertTrue(Self.same(try d.request(rows: 778..<rows).get(), part(778..<rows)))
+            for range in [777..<778, 500..<1000, 0..<rows] {
+                guard case .failure(let e) = d.request(rows: range) else { return XCTFail("rows \(range) read") }
+                XCTAssertEqual(e, expected, "rows \(range)")
+            }
+        }
+        // A later column's malformed name or texts, met before any row is read, still yields
+        // to the earlier column's bad code, as decoding whole finds them (found by fuzz_wire).
+        for (frame, byte) in [(10, 0), (11, 0xFF)] {  // "none"'s name: a NUL; its values: an unknown type
+            var worse = bad
+            worse[frame][0] = UInt8(byte)
+            XCTAssertNotNil(error(worse, large: true))
+            withFrameBytes(of: worse) { bytes in
+                guard case .failure(let e) = deferring.decode(bytes) else { return XCTFail("frame \(frame) accepted") }
+                XCTAssertEqual(e.error, expected, "frame \(frame)")
+            }
+        }
+    }
+
+    /// The same request, numbers compared by their bits (NaN is missing, and equal to itself here).
+    private static func same(_ a: RecordsRequest, _ b: RecordsRequest) -> Bool {
+        func bits(_ c: RecordsRequest.Column) -> RecordsRequest.Column {
+            guard case .numbers(let v) = c else { return c }
+            return .texts(values: [], codes: v.flatMap { [Int32(truncatingIfNeeded: $0.bitPattern >> 32), Int32(truncatingIfNeeded: $0.bitPattern)] })
+        }
+        return a.rows == b.rows && a.k == b.k && a.options == b.options && a.columns.count == b.columns.count
+            && zip(a.columns, b.columns).allSatisfy { $0.name == $1.name && bits($0.column) == bits($1.column) }
+    }
+
+    private static func slice(_ columns: [(name: String, column: RecordsRequest.Column)], _ range: Range<Int>) -> [(name: String, column: RecordsRequest.Column)] {
+        columns.map { name, column in
+            switch column {
+            case .numbers(let v): return (name, .numbers(Array(v[range])))
+            case .texts(let values, let codes): return (name, .texts(values: values, codes: Array(codes[range])))
+            }
+        }
+    }
+
     /// A one-row column of at most one text (a raw encounter's every text column) decodes to the
     /// same column through its shared codes, in each code width; an invalid code is still an
     /// error naming the row.
