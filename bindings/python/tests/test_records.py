@@ -162,13 +162,20 @@ def test_column_dtypes_send_the_same_texts(client, sample_csv):
     assert pd.api.types.is_integer_dtype(numeric_ids["admission_type_id"].cat.categories.dtype)
     assert numeric_ids["num_medications"].cat.codes[5] == -1
     assert isinstance(as_str["gender"].dtype, pd.StringDtype) and as_str["gender"].isna().sum() == 1
-    want = client.score_records(as_object, warn=False)
-    for variant in (as_str, as_category, numeric_ids):
-        got = client.score_records(variant, warn=False)
+    # Integer categories go as the texts of the integers with the codes when they are few, as
+    # numbers past 65,535 categories or 1e15 in magnitude (an id column): both routes, and the
+    # explanations' raw values, read the same.
+    many = numeric_ids.copy()
+    many["encounter_id"] = many["encounter_id"].cat.add_categories(range(10**9, 10**9 + 70_000))
+    many["num_medications"] = many["num_medications"].cat.add_categories([10**15])
+    want = client.score_records(as_object, k=3, warn=False)
+    for variant in (as_str, as_category, numeric_ids, many):
+        got = client.score_records(variant, k=3, warn=False)
         assert bits(got["risk"]) == bits(want["risk"])
         assert bits(got["atypicality"]) == bits(want["atypicality"])
         assert got["error"].tolist() == want["error"].tolist()
         assert got["warnings"].tolist() == want["warnings"].tolist()
+        assert got["explanation"].tolist() == want["explanation"].tolist()
 
 
 def test_arrow_string_columns_send_the_same_texts(client, sample_csv):
