@@ -92,22 +92,37 @@ static void rm_strtab_put(rm_strtab *t, uint64_t h, size_t index) {
     t->count++;
 }
 
+/* Moves the table's strings into `cap` slots (a power of two, more than twice its count).
+ * 0: out of memory (the table is unchanged). */
+static int rm_strtab_resize(rm_strtab *t, size_t cap) {
+    if (cap > SIZE_MAX / sizeof(rm_slot)) return 0;
+    rm_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots) return 0;
+    rm_strtab grown = {slots, cap, 0};
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].index != 0) rm_strtab_put(&grown, t->slots[i].hash, t->slots[i].index - 1);
+    free(t->slots);
+    *t = grown;
+    return 1;
+}
+
 /* Adds string `index` (hash h), growing the table to stay at most half full (first to
  * `first_cap` slots, a power of two). 0: out of memory. */
 static int rm_strtab_add(rm_strtab *t, uint64_t h, size_t index, size_t first_cap) {
-    if ((t->count + 1) * 2 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : first_cap;
-        if (cap > SIZE_MAX / sizeof(rm_slot)) return 0;
-        rm_slot *slots = calloc(cap, sizeof *slots);
-        if (!slots) return 0;
-        rm_strtab grown = {slots, cap, 0};
-        for (size_t i = 0; i < t->cap; i++)
-            if (t->slots[i].index != 0) rm_strtab_put(&grown, t->slots[i].hash, t->slots[i].index - 1);
-        free(t->slots);
-        *t = grown;
-    }
+    if ((t->count + 1) * 2 > t->cap && !rm_strtab_resize(t, t->cap ? t->cap * 2 : first_cap)) return 0;
     rm_strtab_put(t, h, index);
     return 1;
+}
+
+/* Grows the table so that `total` strings fit at most half full, so that adding up to that
+ * many never allocates. 0: out of memory (the table is unchanged). */
+static int rm_strtab_reserve(rm_strtab *t, size_t total, size_t first_cap) {
+    size_t cap = t->cap ? t->cap : first_cap;
+    while (total > SIZE_MAX / 2 || total * 2 > cap) {
+        if (cap > SIZE_MAX / 2 / sizeof(rm_slot)) return 0;
+        cap *= 2;
+    }
+    return cap == t->cap || rm_strtab_resize(t, cap);
 }
 
 static void rm_strtab_clear(rm_strtab *t) {
@@ -999,6 +1014,93 @@ int readmit_records_set_codes(readmit_records *records, const char *field, size_
     free(remap);
     c->ordered = 1;
     return rm_records_ok(records);
+}
+
+/* Frees what rm_records_move_copy gave column d of `into` (never added to it). */
+static void rm_column_discard(readmit_records *into, rm_column *d) {
+    free(d->name);
+    rm_spare_keep(into, &into->spare_numbers, d->numbers);
+    rm_spare_keep(into, &into->spare_codes, d->codes);
+    rm_column_discard_texts(d);
+}
+
+/* Makes d (zeroed, not yet in `into`) a copy of column c of a small batch, its buffers taken
+ * as `into`'s own columns take theirs. READMIT_OK or READMIT_ENOMEM (d then discarded). */
+static int rm_records_move_copy(readmit_records *into, const rm_column *c, rm_column *d) {
+    size_t n = into->n_rows;
+    d->kind = c->kind;
+    d->name_len = c->name_len;
+    if (c->name_len >= RM_NAME_SHORT && !(d->name = malloc(c->name_len + 1))) return READMIT_ENOMEM;
+    memcpy(d->name ? d->name : d->name_short, rm_column_name(c), c->name_len + 1);
+    if (n <= RM_ARENA_ROWS) d->arena = &into->arena;
+    if (c->kind == RM_COLUMN_NUMBERS) {
+        if (!(d->numbers = rm_spare_take(into, &into->spare_numbers, 1 + 8 * n))) goto fail;
+        memcpy(d->numbers, c->numbers, 1 + 8 * n);
+        return READMIT_OK;
+    }
+    if (!(d->codes = rm_spare_take(into, &into->spare_codes, n ? 4 * n : 1))) goto fail;
+    if (n > 0) memcpy(d->codes, c->codes, n * sizeof *c->codes);
+    for (size_t i = 0; i < c->n_dict; i++) /* distinct texts, interned in their order */
+        if (rm_intern(d, rm_text_bytes(&c->dict[i]), c->dict[i].len) != (int32_t)i) goto fail;
+    d->ordered = c->ordered;
+    return READMIT_OK;
+fail:
+    rm_column_discard(into, d);
+    return READMIT_ENOMEM;
+}
+
+int readmit_records_move(readmit_records *into, readmit_records *from) {
+    if (!into || !from) return READMIT_EINVAL;
+    if (into == from) return rm_records_fail(into, READMIT_EINVAL, "readmit_records_move: the same batch twice");
+    if (into->n_rows != from->n_rows)
+        return rm_records_fail(into, READMIT_EINVAL, "readmit_records_move: the batches hold %zu and %zu rows",
+                               into->n_rows, from->n_rows);
+    size_t n = from->n_columns, base = into->n_columns;
+    for (size_t j = 0; j < n; j++) { /* everything is checked before either batch changes */
+        const rm_column *c = &from->columns[j];
+        if (rm_strtab_find(&into->column_index, into, rm_column_key, rm_column_name(c), c->name_len,
+                           rm_hash(rm_column_name(c), c->name_len)) != SIZE_MAX)
+            return rm_records_fail(into, READMIT_EINVAL, "readmit_records_move: field '%s' is in both batches",
+                                   rm_column_name(c));
+    }
+    if (n == 0) return rm_records_ok(into);
+    if (base > UINT32_MAX / 2 - n) return rm_records_fail(into, READMIT_EINVAL, "too many fields");
+    /* Room for the columns and their names first, so that nothing fails once they move. */
+    if (base + n > into->cap_columns) {
+        size_t cap = base + n;
+        rm_column *cols = cap <= SIZE_MAX / sizeof *cols ? realloc(into->columns, cap * sizeof *cols) : NULL;
+        if (!cols) return rm_records_fail(into, READMIT_ENOMEM, "out of memory moving %zu fields", n);
+        into->columns = cols;
+        into->cap_columns = cap;
+    }
+    if (!rm_strtab_reserve(&into->column_index, base + n, RM_COLUMN_SLOTS))
+        return rm_records_fail(into, READMIT_ENOMEM, "out of memory moving %zu fields", n);
+    if (from->n_rows <= RM_ARENA_ROWS) {
+        /* A small batch's values and first dictionaries lie in its arena, which stays with it:
+         * each column is copied (a few rows) into the slots after `into`'s columns, which
+         * count only once every copy is made. */
+        for (size_t j = 0; j < n; j++) {
+            rm_column *d = &into->columns[base + j];
+            memset(d, 0, sizeof *d);
+            if (rm_records_move_copy(into, &from->columns[j], d) != READMIT_OK) {
+                for (size_t i = 0; i < j; i++) rm_column_discard(into, &into->columns[base + i]);
+                return rm_records_fail(into, READMIT_ENOMEM, "out of memory moving field '%s'",
+                                       rm_column_name(&from->columns[j]));
+            }
+        }
+        readmit_records_clear(from);
+    } else {
+        /* A large batch's buffers are its own allocations: the columns move as they are. */
+        memcpy(into->columns + base, from->columns, n * sizeof *from->columns);
+        from->n_columns = 0;
+        rm_strtab_clear(&from->column_index);
+    }
+    for (size_t j = 0; j < n; j++) {
+        const rm_column *c = &into->columns[base + j];
+        rm_strtab_put(&into->column_index, rm_hash(rm_column_name(c), c->name_len), base + j);
+    }
+    into->n_columns = base + n;
+    return rm_records_ok(into);
 }
 
 /* ---- the RECORDS request ---- */

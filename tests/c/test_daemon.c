@@ -937,6 +937,90 @@ static int same_as_new_batch(readmit_client *c, const readmit_result *got, size_
     return same;
 }
 
+/* readmit_records_move: two batches filled with disjoint halves of the fields (on one thread
+ * each, as the Python package does) and joined score as one batch filled with all of them,
+ * bit for bit, for a small batch (its values in its arena: copied) and a large one (moved);
+ * `from` is left empty and usable; a field in both, differing row counts, NULL or the same
+ * batch are EINVAL with nothing changed. */
+static void test_records_move(void) {
+    const raw_field *num = find_raw(READMIT_FIELD_NUMBER, 0, 0);
+    if (!num) return;
+    readmit_client *c = client();
+    CHECK(readmit_records_move(NULL, NULL) == READMIT_EINVAL, "move(NULL, NULL) is EINVAL");
+    size_t sizes[] = {3, 40};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t rows = sizes[k];
+        unsigned s0 = 1100 + (unsigned)k * 50000;
+        readmit_records *whole = NULL, *a = NULL, *b = NULL, *other = NULL;
+        readmit_result *want = NULL, *got = NULL;
+        readmit_records_new(rows, &whole);
+        readmit_records_new(rows, &a);
+        readmit_records_new(rows, &b);
+        readmit_records_new(rows + 1, &other);
+        for (size_t row = 0; row < rows; row++) fill_row(whole, row, s0 + (unsigned)row);
+        for (size_t i = 0; i < n_raw; i++)
+            for (size_t row = 0; row < rows; row++) set_cell(i % 2 ? b : a, i, row, s0 + (unsigned)row);
+        CHECK(readmit_records_move(a, a) == READMIT_EINVAL, "%zu rows: the same batch twice is EINVAL", rows);
+        CHECK(readmit_records_move(NULL, b) == READMIT_EINVAL && readmit_records_move(a, NULL) == READMIT_EINVAL,
+              "%zu rows: NULL is EINVAL", rows);
+        CHECK(readmit_records_move(other, b) == READMIT_EINVAL && strstr(readmit_records_errmsg(other), "rows") != NULL,
+              "%zu rows: other row counts are EINVAL: %s", rows, readmit_records_errmsg(other));
+        /* A field in both: refused, naming it, and neither batch changes. */
+        readmit_records_set_number(other, num->name, 0, 1.0);
+        readmit_records *clash = NULL;
+        readmit_records_new(rows, &clash);
+        const raw_field *in_b = NULL; /* a number field of b's half */
+        for (size_t i = 1; i < n_raw && !in_b; i += 2)
+            if (raw[i].type == READMIT_FIELD_NUMBER) in_b = &raw[i];
+        double *before = calloc(rows, sizeof *before), *after = calloc(rows, sizeof *after);
+        if (in_b && before && after) { /* get_numbers writes every row */
+            readmit_records_set_number(clash, in_b->name, 0, 5.0);
+            readmit_records_get_numbers(b, in_b->name, before);
+            CHECK(readmit_records_move(clash, b) == READMIT_EINVAL && strstr(readmit_records_errmsg(clash), in_b->name) != NULL,
+                  "%zu rows: a field in both is EINVAL naming it: %s", rows, readmit_records_errmsg(clash));
+            CHECK(readmit_records_get_numbers(b, in_b->name, after) == READMIT_OK && !memcmp(before, after, rows * sizeof *before),
+                  "%zu rows: the refused move left `from` as it was", rows);
+        }
+        free(before);
+        free(after);
+        readmit_records_free(clash);
+        CHECK(readmit_records_move(a, b) == READMIT_OK, "%zu rows: move: %s", rows, readmit_records_errmsg(a));
+        double *probe = calloc(rows, sizeof *probe);
+        if (in_b && probe) {
+            CHECK(readmit_records_get_numbers(b, in_b->name, probe) == READMIT_ENOTFOUND, "%zu rows: `from` has no field left", rows);
+            CHECK(readmit_records_get_numbers(a, in_b->name, probe) == READMIT_OK, "%zu rows: `into` has the moved field: %s",
+                  rows, readmit_records_errmsg(a));
+        }
+        free(probe);
+        CHECK_RC(c, readmit_score_records(c, whole, 3, 0, &want), READMIT_OK);
+        CHECK_RC(c, readmit_score_records(c, a, 3, 0, &got), READMIT_OK);
+        int same = want && got && readmit_result_n_rows(got) == rows;
+        for (size_t row = 0; same && row < rows; row++) same = same_row(got, row, want, row);
+        CHECK(same, "%zu rows: two halves joined score as one batch of every field, bit for bit", rows);
+        readmit_result_free(got);
+        got = NULL;
+        /* `from` is usable again, and `into` can be cleared and refilled as any batch. */
+        for (size_t i = 0; i < n_raw; i++)
+            for (size_t row = 0; row < rows; row++) set_cell(i % 2 ? b : a, i, row, s0 + (unsigned)row);
+        CHECK(readmit_records_move(a, b) == READMIT_EINVAL, "%zu rows: refilled halves clash with the joined batch", rows);
+        CHECK(readmit_records_clear(a) == READMIT_OK, "clear");
+        for (size_t i = 0; i < n_raw; i += 2)
+            for (size_t row = 0; row < rows; row++) set_cell(a, i, row, s0 + (unsigned)row);
+        CHECK(readmit_records_move(a, b) == READMIT_OK, "%zu rows: move again: %s", rows, readmit_records_errmsg(a));
+        CHECK_RC(c, readmit_score_records(c, a, 3, 0, &got), READMIT_OK);
+        same = got && readmit_result_n_rows(got) == rows;
+        for (size_t row = 0; same && row < rows; row++) same = same_row(got, row, want, row);
+        CHECK(same, "%zu rows: a cleared batch joined again scores the same", rows);
+        readmit_result_free(got);
+        readmit_result_free(want);
+        readmit_records_free(other);
+        readmit_records_free(whole);
+        readmit_records_free(a);
+        readmit_records_free(b);
+    }
+    readmit_close(c);
+}
+
 /* readmit_records_clear: the batch is as new (a field of the last frame that is not set again
  * is absent, not sent with its old values), whatever setters filled it before and after, and
  * the kind of a field can change; its rows score as a new batch's, bit for bit. */
@@ -1587,6 +1671,7 @@ int main(void) {
                 RUN(test_records_one_encounter);
                 RUN(test_records_batch_equals_single);
                 RUN(test_records_clear);
+                RUN(test_records_move);
                 RUN(test_records_messages_at_once);
                 RUN(test_records_bad_number);
                 RUN(test_records_unknown_level);

@@ -565,3 +565,56 @@ def test_a_kept_batch_scores_as_a_new_one(client, daemon, sample_csv):
     with pytest.raises(readmit.InvalidFeatureError) as e:  # the kept batch holds no field of earlier calls
         client.score_records(fewer, warn=False)
     assert e.value.field in ("race", "num_medications")
+
+
+def test_a_large_frame_filled_in_two_parts_equals_one_pass(client, sample_csv, monkeypatch):
+    """From 16,384 rows a frame's columns are set on two threads, each part in its own batch,
+    joined by readmit_records_move: the results, every message and the messages' order are
+    those of one pass, and a bad value raises the error the columns in order meet first."""
+    import readmit.client as rc
+
+    base = pd.read_csv(sample_csv, dtype=str, keep_default_na=False)
+    frame = pd.concat([base] * (17_000 // len(base) + 1), ignore_index=True).iloc[:17_000].astype(object)
+    frame["ward"] = "B"  # a column the model does not read: a request-level warning
+    frame.loc[5, "race"] = "Martian"  # an unknown level: a row warning
+    frame.loc[7, "time_in_hospital"] = "three"  # a row error
+    frame["gender"] = frame["gender"].astype("category")
+    moves = []
+
+    class Spy:
+        def __getattr__(self, name):
+            fn = getattr(rc._native.LIB, name)
+            if name != "readmit_records_move":
+                return fn
+            return lambda into, part: moves.append(1) or fn(into, part)
+
+    monkeypatch.setattr(rc, "LIB", Spy())
+    two = client.score_records(frame, k=2, warn=False)
+    assert moves, "the frame was filled in two parts"
+    monkeypatch.setattr(rc, "_PARALLEL_FILL_ROWS", 10**9)
+    one = client.score_records(frame, k=2, warn=False)
+    assert len(moves) == 1, "and then in one"
+    assert bits(two["risk"]) == bits(one["risk"])
+    assert bits(two["atypicality"]) == bits(one["atypicality"])
+    for column in ("tier", "error", "warnings", "explanation"):
+        assert two[column].tolist() == one[column].tolist(), column
+    assert two.attrs["messages"] == one.attrs["messages"]
+    assert [m["field"] for m in two.attrs["request_messages"]] == [m["field"] for m in one.attrs["request_messages"]]
+    assert any(m["field"] == "ward" for m in two.attrs["request_messages"])
+    monkeypatch.setattr(rc, "_PARALLEL_FILL_ROWS", 16_384)
+    # A text with no UTF-8 in the second part alone, then in both: the first in column order.
+    bad = b"x\xffy".decode("utf-8", "surrogateescape")
+    late, early = frame.columns[-3], "race"  # a field of the second part, and one of the first
+    for cells, first in (([late], late), ([late, early], early)):
+        broken = frame.copy()
+        for name in cells:
+            broken[name] = broken[name].astype(object)
+            broken.loc[11, name] = bad
+        with pytest.raises(readmit.InvalidArgumentError) as info:
+            client.score_records(broken, warn=False)
+        assert (info.value.row, info.value.field) == (11, first), str(info.value)
+    assert len(moves) == 1, "a part that fails is never joined"
+    # The client still scores in two parts after the errors, from its kept batches.
+    again = client.score_records(frame, k=2, warn=False)
+    assert len(moves) == 2
+    assert bits(again["risk"]) == bits(one["risk"])

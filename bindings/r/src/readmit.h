@@ -73,11 +73,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 11
+#define READMIT_VERSION_MINOR 12
 /** Patch version of this header (fixes). */
 #define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.11.0"
+#define READMIT_VERSION "0.12.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -553,6 +553,17 @@ READMIT_EXPORT void readmit_records_free(readmit_records *records);
  *  fields). The kept memory is released by readmit_records_free. Returns READMIT_OK, or
  *  READMIT_EINVAL for NULL. Not thread-safe on one batch (as every setter). */
 READMIT_EXPORT int readmit_records_clear(readmit_records *records);
+
+/** Moves every field of `from` into `into` (after the fields `into` has, in `from`'s order),
+ *  without copying a large batch's values: `from` is left without fields, as after
+ *  readmit_records_clear, and keeps its row count. Distinct batches may be filled on
+ *  distinct threads at once, so a caller with a wide frame fills parts of its columns on
+ *  several threads, each part in its own batch, and then joins them with this call (the
+ *  Python package does, for 16,384 rows or more). Both batches must have the same row count,
+ *  and no field may be in both; otherwise READMIT_EINVAL with `into`'s message naming the
+ *  difference or the field, and neither batch changes (READMIT_ENOMEM likewise). NULL, or the
+ *  same batch twice, is READMIT_EINVAL. Not thread-safe on either batch. Since 0.12.0. */
+READMIT_EXPORT int readmit_records_move(readmit_records *into, readmit_records *from);
 
 /** The message of the records object's last failed call ("" after a success), e.g. "field
  *  'age' holds texts: cannot set a number". The string belongs to the object and stays valid

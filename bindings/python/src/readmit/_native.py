@@ -179,6 +179,8 @@ def _load() -> ctypes.CDLL:
         "readmit_records_new": (c_int, [c_size_t, POINTER(RecordsP)]),
         "readmit_records_free": (None, [RecordsP]),
         "readmit_records_clear": (c_int, [RecordsP]),
+        # move (0.12.0): every field of the second batch into the first (a frame filled in parts).
+        "readmit_records_move": (c_int, [RecordsP, RecordsP]),
         "readmit_records_errmsg": (c_char_p, [RecordsP]),
         "readmit_records_set_number": (c_int, [RecordsP, c_char_p, c_size_t, c_double]),
         "readmit_records_set_text": (c_int, [RecordsP, c_char_p, c_size_t, c_char_p]),

@@ -120,9 +120,10 @@ class Client:
         self._lock = threading.Lock()
         _OPEN_CLIENTS.add(self)
         self._info: Optional[Dict[str, Any]] = None
-        # One raw-records batch kept, emptied, for the next call of the same row count
-        # (readmit_records_clear): (n_rows, batch) or None. See _take_records.
-        self._kept_records: Optional[Tuple[int, Any]] = None
+        # Raw-records batches kept, emptied, for the next call of the same row count
+        # (readmit_records_clear): (n_rows, batch) each, at most two (a large frame is filled
+        # in two parts). See _take_records.
+        self._kept_records: List[Tuple[int, Any]] = []
         endpoints = [endpoint] if isinstance(endpoint, str) else list(endpoint)
         if not endpoints or not all(isinstance(e, str) and e for e in endpoints):
             raise InvalidArgumentError("endpoint must be a non-empty string or list of strings")
@@ -178,9 +179,9 @@ class Client:
             if self._handle:
                 LIB.readmit_close(self._handle)
                 self._handle = None
-            kept, self._kept_records = self._kept_records, None
-        if kept is not None:
-            LIB.readmit_records_free(kept[1])
+            kept, self._kept_records = self._kept_records, []
+        for _, records in kept:
+            LIB.readmit_records_free(records)
 
     def __enter__(self) -> "Client":
         return self
@@ -193,10 +194,10 @@ class Client:
             if getattr(self, "_handle", None):
                 LIB.readmit_close(self._handle)
                 self._handle = None
-            kept = getattr(self, "_kept_records", None)
-            if kept is not None:
-                self._kept_records = None
-                LIB.readmit_records_free(kept[1])
+            kept = getattr(self, "_kept_records", None) or []
+            self._kept_records = []
+            for _, records in kept:
+                LIB.readmit_records_free(records)
         except Exception:  # interpreter shutdown
             pass
 
@@ -225,7 +226,7 @@ class Client:
         for a 100,000-row frame of read_csv's dtypes (benchmarks/bindings/client_cpu_steps.py).
         Another thread's call takes a new batch meanwhile."""
         with self._lock:
-            kept, self._kept_records = self._kept_records, None
+            kept = self._kept_records.pop() if self._kept_records else None
         if kept is not None:
             if kept[0] == n_rows:
                 return kept[1]
@@ -236,11 +237,12 @@ class Client:
 
     def _keep_records(self, n_rows: int, records: Any) -> None:
         """Empties `records` (keeping its memory) for the next call, or frees it when the client
-        is closed or already keeps another."""
+        is closed or already keeps two."""
         if LIB.readmit_records_clear(records) == _native.OK:
             with self._lock:
-                if self._handle and self._kept_records is None:
-                    self._kept_records, records = (n_rows, records), None
+                if self._handle and len(self._kept_records) < 2:
+                    self._kept_records.append((n_rows, records))
+                    records = None
         if records is not None:
             LIB.readmit_records_free(records)
 
@@ -622,11 +624,7 @@ class Client:
             records = self._take_records(n_rows)
             result = _native.ResultP()
             try:
-                for name, column in columns:
-                    if name in unread:
-                        _set_unread_column(records, name, n_rows)
-                    else:
-                        _set_column(records, name, column, n_rows)
+                self._set_columns(records, columns, unread, n_rows)
                 with self._lock:
                     h = self._h()
                     rc = LIB.readmit_score_records(h, records, k, options, byref(result))
@@ -675,6 +673,48 @@ class Client:
         if warned and warn is True:
             warnings.warn(_warning_summary(warned), ReadmitDataWarning, stacklevel=stacklevel)
         return frame
+
+    def _set_columns(self, records: Any, columns: List[Tuple[str, pd.Series]], unread: frozenset, n_rows: int) -> None:
+        """Sets every column of the frame in `records` (an unread one without its values), in
+        order. A large frame is filled in two parts at once, the first on this thread and the
+        rest on another, each in its own batch, then joined (readmit_records_move): the
+        library's setters release the GIL, and hashing a 100,000-row column of texts takes
+        about half a millisecond, so a frame of 58 such columns took about 20 ms on one core
+        (benchmarks/bindings/README_python.md). The batch and its request are the same either
+        way; an error is the one the columns in order meet first."""
+        def fill(target: Any, part: List[Tuple[str, pd.Series]]) -> None:
+            for name, column in part:
+                if name in unread:
+                    _set_unread_column(target, name, n_rows)
+                else:
+                    _set_column(target, name, column, n_rows)
+
+        read = [i for i, (name, _) in enumerate(columns) if name not in unread]
+        if n_rows < _PARALLEL_FILL_ROWS or _CORES < 2 or len(read) < 4:
+            fill(records, columns)
+            return
+        split = read[len(read) // 2]  # half of the columns sent with values on each thread
+        second = self._take_records(n_rows)
+        failure: List[BaseException] = []
+
+        def fill_second() -> None:
+            try:
+                fill(second, columns[split:])
+            except BaseException as error:  # re-raised on the caller's thread below
+                failure.append(error)
+
+        helper = threading.Thread(target=fill_second, name="readmit-fill", daemon=True)
+        helper.start()
+        try:
+            try:
+                fill(records, columns[:split])  # its error, if any, comes first, as in one pass
+            finally:
+                helper.join()
+            if failure:
+                raise failure[0]
+            _check_set(records, LIB.readmit_records_move(records, second), columns[split][0])
+        finally:
+            self._keep_records(n_rows, second)
 
     def derive_history(self, data: RecordsLike, *, bad_values: str = "error", missing_fields: str = "error",
                        warn: Union[bool, str] = True) -> pd.DataFrame:
@@ -1069,6 +1109,11 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
         del packed  # the library copied the texts
     _check_set(records, rc, name)
 
+
+# A frame of at least this many rows is filled on two threads (Client._set_columns), on a
+# machine of two cores or more.
+_PARALLEL_FILL_ROWS = 16_384
+_CORES = os.cpu_count() or 1
 
 # Integer categoricals with at most this many categories are sent as texts and codes (above:
 # an id column, whose texts would cost more than its numbers).
