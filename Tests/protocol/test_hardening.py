@@ -235,7 +235,12 @@ def test_memory_stays_bounded_for_a_client_that_never_reads(daemons):
     assert peak[0] <= baseline + BUDGET + slack, f"peak RSS {peak[0] / MIB:.0f} MiB over the bound"
     assert failures == [], f"the other client's SCORE failed: {failures}"
     assert served[0] >= 5, "the other client kept being served while the large requests came in"
-    assert during["errors"].get("OVERLOADED", 0) >= 1, "large requests past --max-queued-bytes are refused OVERLOADED"
+    # Whether any large request found the queue full depends on how fast this machine scores
+    # against how fast it receives (a fast one keeps up with the flood), so the refusal itself
+    # is asserted deterministically in test_overloaded_reply_names_the_byte_budget; here, only
+    # that a refusal is the one error a flood may cause, and that the requests were really held.
+    assert set(during["errors"]) <= {"OVERLOADED"}, f"errors other than OVERLOADED: {during['errors']}"
+    assert peak[0] >= baseline + request_bytes // 2, "the large requests were in memory (else this test shows nothing)"
     assert during["max_queued_bytes"] == BUDGET
     assert after <= baseline + 64 * MIB, f"RSS {after / MIB:.0f} MiB after the client left (baseline {baseline / MIB:.0f} MiB)"
 
