@@ -59,6 +59,13 @@ public struct LevelIndex: Sendable {
         others = nil
     }
 
+    /// Only `maps` (a feature's map built on the spot).
+    init(maps: [LevelMap]) {
+        self.maps = maps
+        categoryKeys = []
+        others = nil
+    }
+
     /// The maps, and where each feature's `other` level is (``FeatureEncoder/otherLevel(_:_:)``).
     public init(spec: DatasetSpec, schema: FeatureSchema) {
         let plain = LevelIndex(schema: schema)
@@ -81,6 +88,23 @@ public struct LevelIndex: Sendable {
     /// Feature `j`'s map, or nil when not prepared.
     func map(_ j: Int) -> LevelMap? {
         j < maps.count ? maps[j] : nil
+    }
+
+    /// Appends to `table` the level of each of `texts` by feature `j`'s map (NaN for a
+    /// missing text, `unknownTo` for a text that is not a level) and returns whether any was
+    /// unknown; nil (nothing appended) when the map is not prepared. The map is read where it
+    /// lies: ``map(_:)`` returns a copy, a retain and a release of each of its four arrays, for
+    /// each of a one-row request's few dozen text features.
+    func appendLevels(_ j: Int, of texts: [String], isMissing: [Bool], unknownTo: Double, into table: inout [Double]) -> Bool? {
+        guard j < maps.count else { return nil }
+        return maps.withUnsafeBufferPointer { maps in
+            var anyUnknown = false
+            for c in texts.indices {
+                if isMissing[c] { table.append(.nan); continue }
+                if let found = maps[j][texts[c]] { table.append(found) } else { table.append(unknownTo); anyUnknown = true }
+            }
+            return anyUnknown
+        }
     }
 
     /// Feature `j`'s ICD category levels by key, or nil when not prepared.
@@ -171,22 +195,20 @@ public enum FeatureEncoder {
             case .numbers:
                 sources.append(.numbers(raw: j))
             case .texts(let column):
-                let index = levels.map(j) ?? LevelMap(features[j].levels)
                 let other = levels.other(j) ?? otherLevel(definitions[j], features[j])
                 let unknownTo = definitions[j].kind == .ordinal ? .nan : other
                 // Each distinct text is looked up once; rows then copy its level. Unknown texts
                 // are only flagged in this pass.
-                let texts = column.interned.values, isMissing = column.isMissing
-                let start = table.count
-                var anyUnknown = false
-                for c in 0..<texts.count {
-                    if isMissing[c] { table.append(.nan); continue }
-                    if let found = index[texts[c]] { table.append(found) } else { table.append(unknownTo); anyUnknown = true }
-                }
-                sources.append(EncodedFeatures.levels(start: start, count: texts.count, raw: j, codes: column.interned.codes))
+                let start = table.count, count = column.interned.values.count
+                let anyUnknown = levels.appendLevels(j, of: column.interned.values, isMissing: column.isMissing, unknownTo: unknownTo, into: &table)
+                    ?? LevelIndex(maps: [LevelMap(features[j].levels)]).appendLevels(0, of: column.interned.values, isMissing: column.isMissing,
+                                                                                     unknownTo: unknownTo, into: &table)
+                    ?? false
+                sources.append(EncodedFeatures.levels(start: start, count: count, raw: j, codes: column.interned.codes))
                 // A level outside the vocabulary is declared behaviour where the spec has an
                 // `other` level (rare values go there); where it becomes missing, say so.
                 if anyUnknown && warnUnknownLevels && (definitions[j].kind == .ordinal || other.isNaN) {
+                    let index = levels.map(j) ?? LevelMap(features[j].levels)
                     let unknown = column.interned.values.enumerated().map { c, text in !column.isMissing[c] && index[text] == nil }
                     let field = definitions[j].column ?? definitions[j].name
                     let outcome = "read as missing"

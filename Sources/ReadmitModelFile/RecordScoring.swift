@@ -54,6 +54,9 @@ public struct RecordsResult: Sendable {
     public var explanations: [[RecordExplanation]]
     /// Each risk's interval; NaN for a row with an error (and when the model has none).
     public var intervalLow: [Double] = [], intervalHigh: [Double] = []
+    /// What encoding the request built (its tables, raw features and vectors), no longer read:
+    /// held so that a server can free it after sending the reply (``RetiredInputs``).
+    public var retired: RetiredInputs? = nil
 
     /// Creates a result.
     public init(risk: [Double], atypicality: [Double], tier: [UInt8], messages: [RecordMessage], explanations: [[RecordExplanation]]) {
@@ -65,6 +68,30 @@ public struct RecordsResult: Sendable {
     }
 }
 
+/// The inputs of a scored request that nothing reads any more: its table (the columns), raw
+/// features and encoded vectors. Freeing them takes a one-row request's few dozen small arrays
+/// through the allocator and the runtime's generic destroy (about 9% of a raw encounter's
+/// instructions in the daemon, `benchmarks/shim/records_instructions.sh`); kept in the result,
+/// they are freed when the server drops it, after the reply has been sent, so the client's
+/// round trip does not wait for it. Never read: it only holds.
+public final class RetiredInputs: @unchecked Sendable {
+    // @unchecked: the values are never read or changed after init; the last release (on
+    // whichever thread drops the result) only frees them.
+    private let held: (EncodedFeatures, RawFeatures, SourceTable)
+    /// What the caller adds (``keep(_:)``) before the result is shared.
+    private var kept: (any Sendable)?
+
+    init(_ features: consuming EncodedFeatures, _ raw: consuming RawFeatures, _ table: consuming SourceTable) {
+        held = (features, raw, table)
+    }
+
+    /// Holds `value` too (the caller's own leftovers of the request), to be freed with the
+    /// rest. Call it before the result is shared with another thread.
+    public func keep(_ value: consuming any Sendable) {
+        kept = value
+    }
+}
+
 extension ReadmitModel {
     /// Scores raw records: named columns encoded by the model's own spec through the encoder
     /// training uses. Each row is encoded and scored on its own: a row's result never depends
@@ -72,7 +99,7 @@ extension ReadmitModel {
     public func scoreRecords(columns: consuming [(name: String, column: RecordColumn)], rows: Int, k: Int,
                              options: RecordBatch.Options) throws(DataError) -> RecordsResult {
         var problems = RowErrors(badValuesMissing: options.badValuesMissing)
-        let (raw, features) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems)
+        let (raw, features, table) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems)
         // Every row is scored, the rows with an error as all missing (their vectors are
         // unspecified, and an infinity would fail validation), and their results are then
         // cleared: leaving them out cost more than scoring the few error rows (rows are
@@ -116,6 +143,7 @@ extension ReadmitModel {
             result.intervalLow = result.risk; result.intervalHigh = result.risk
         }
         result.messages = Self.messages(problems)
+        result.retired = RetiredInputs(consume features, consume raw, consume table)  // moved, not retained
         return result
     }
 
@@ -181,21 +209,22 @@ extension ReadmitModel {
     /// with an error (in `problems.byRow`) has an unspecified vector.
     func encode(columns: [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
                 problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, matrix: FeatureMatrix) {
-        let (raw, features) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems)
+        let (raw, features, _) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems)
         return (raw, FeatureEncoder.matrix(features))
     }
 
     /// The raw features of raw records and their feature vectors ready to be written
     /// (``EncodedFeatures``), the records' errors and warnings in `problems`.
     func encodedFeatures(columns: consuming [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
-                         problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, features: EncodedFeatures) {
+                         problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, features: EncodedFeatures, table: SourceTable) {
         let spec = parameters.dataset
         let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, plan: recordPlan, options: options, warnings: &problems)
         let tables = DatasetTables(spec: spec, records: table)
         try Self.markExcluded(tables, rows: rows, problems: &problems)
         let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
         let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: rows), strict: false, errors: &problems)
-        return (raw, FeatureEncoder.features(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: recordPlan.levels))
+        let features = FeatureEncoder.features(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: recordPlan.levels)
+        return (raw, features, consume table)
     }
 
     /// The feature vectors of raw records as the daemon computes them before scoring (what a

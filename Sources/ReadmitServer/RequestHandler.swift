@@ -31,6 +31,8 @@ struct RequestHandler: Sendable {
         /// reply's messages by kind.
         var served: ServedRows? = nil
         var servedMessages: ServedRows.MessageCounts? = nil
+        /// A RECORDS request's encoded inputs, freed with the outcome after the reply is sent.
+        var retired: RetiredInputs? = nil
     }
 
     /// Handles `body`; never throws: every failure becomes a typed error reply.
@@ -149,6 +151,7 @@ struct RequestHandler: Sendable {
         }
         if !result.messages.isEmpty { outcome.servedMessages = ServedRows.count(result.messages) }
         outcome.served = served
+        outcome.retired = result.retired
         return outcome
     }
 
@@ -321,7 +324,13 @@ private func scoreRecordsInChunks(_ model: any ServingModel, _ whole: DeferredRe
         let outcome: Result<RecordsResult, RecordsFailure>
         switch whole.request(rows: range) {
         case .success(let part):
-            outcome = Result { () throws(DataError) -> RecordsResult in try model.scoreRecords(part) }.mapError { .data($0) }
+            // A part's encoded inputs are freed here, on its thread, as each part ends: kept
+            // until the merge, every part's would be in memory at once.
+            outcome = Result { () throws(DataError) -> RecordsResult in
+                var result = try model.scoreRecords(part)
+                result.retired = nil
+                return result
+            }.mapError { .data($0) }
         case .failure(let error):
             outcome = .failure(.wire(error))
         }

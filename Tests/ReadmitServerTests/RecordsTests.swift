@@ -509,6 +509,7 @@ final class RecordsTests: XCTestCase {
         columns.append(("not_a_field", .numbers([Double](repeating: 1, count: n))))
         let options = RecordBatch.Options(interval: true)
         let result = try model.scoreRecords(columns: columns, rows: n, k: k, options: options)
+        XCTAssertNotNil(result.retired, "the encoded inputs are held for the server to free after its reply")
         // The whole matrix, as the encoder gives it (error rows NaN), scored and explained at once.
         let whole = try model.encodeRecords(columns: columns, rows: n, options: options)
         let scores = try model.score(whole.matrix, interval: true)
