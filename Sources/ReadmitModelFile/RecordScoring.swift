@@ -54,7 +54,7 @@ public struct RecordsResult: Sendable {
     public var explanations: [[RecordExplanation]]
     /// Each risk's interval; NaN for a row with an error (and when the model has none).
     public var intervalLow: [Double] = [], intervalHigh: [Double] = []
-    /// What encoding the request built (its tables, raw features and vectors), no longer read:
+    /// What encoding the request built (its table, raw features and vectors), no longer read:
     /// held so that a server can free it after sending the reply (``RetiredInputs``).
     public var retired: RetiredInputs? = nil
 
@@ -75,8 +75,9 @@ public struct RecordsResult: Sendable {
 /// they are freed when the server drops it, after the reply has been sent, so the client's
 /// round trip does not wait for it. Never read: it only holds.
 public final class RetiredInputs: @unchecked Sendable {
-    // @unchecked: the values are never read or changed after init; the last release (on
-    // whichever thread drops the result) only frees them.
+    // @unchecked: the values are never read; `kept` is set once, by keep(_:), on the thread
+    // that made the result and before it is shared; the last release (on whichever thread
+    // drops the result) only frees them.
     private let held: (EncodedFeatures, RawFeatures, SourceTable)
     /// What the caller adds (``keep(_:)``) before the result is shared.
     private var kept: (any Sendable)?
