@@ -149,6 +149,17 @@ extension RequestDecoder {
                 return .failure(ColumnError(message: "numbers take 1 + n_rows * 8 = \(overflow ? "too many" : String(1 + bytes)) bytes, got \(frame.count)"))
             }
             return .success(ColumnLayout(values: nil, bytes: UnsafeRawBufferPointer(rebasing: frame[1...]), width: 8))
+        case 5, 6, 7:
+            // Integers of 8, 16 or 32 bits (the type's minimum is missing): numbers that a
+            // client found whole and small, sent in an eighth, a quarter or half the bytes of
+            // float64 (an integer column of 100,000 rows: 100 KB, not 800 KB); they decode to
+            // exactly the numbers type 1 would carry.
+            let width = type == 5 ? 1 : (type == 6 ? 2 : 4)
+            let (bytes, overflow) = rows.multipliedReportingOverflow(by: width)
+            guard !overflow, frame.count == 1 + bytes else {
+                return .failure(ColumnError(message: "\(8 * width)-bit integers take 1 + n_rows * \(width) = \(overflow ? "too many" : String(1 + bytes)) bytes, got \(frame.count)"))
+            }
+            return .success(ColumnLayout(values: nil, bytes: UnsafeRawBufferPointer(rebasing: frame[1...]), width: width))
         case 2, 3, 4:
             // 2: i32 codes (-1 missing); 3: u8 codes (255 missing, at most 255 texts); 4: u16
             // codes (65535 missing, at most 65535 texts). The narrow ones keep a large batch of
@@ -186,7 +197,7 @@ extension RequestDecoder {
             }
             return .success(ColumnLayout(values: values, bytes: UnsafeRawBufferPointer(rebasing: frame[offset...]), width: width))
         default:
-            return .failure(ColumnError(message: "unknown values type \(type) (1: numbers, 2-4: texts with 32-, 8- or 16-bit codes)"))
+            return .failure(ColumnError(message: "unknown values type \(type) (1: numbers, 2-4: texts with 32-, 8- or 16-bit codes, 5-7: numbers as 8-, 16- or 32-bit integers)"))
         }
     }
 
@@ -201,9 +212,19 @@ extension RequestDecoder {
             // standard library's unspecialised entry point, which looks up the array storage's
             // type metadata at run time on every call (about 3% of a raw encounter's
             // instructions over its 54 columns, benchmarks/shim/records_instructions.sh).
-            let bytes = UnsafeRawBufferPointer(rebasing: all[(8 * range.lowerBound)..<(8 * range.upperBound)])
-            let numbers = littleEndianArray(bytes, count: rows) { bytes, r in
-                Double(bitPattern: bytes.leUInt64(at: 8 * r))
+            let bytes = UnsafeRawBufferPointer(rebasing: all[(width * range.lowerBound)..<(width * range.upperBound)])
+            let numbers: [Double]
+            switch width {
+            case 1: numbers = widened(bytes, count: rows) { bytes, r in
+                let v = Int8(bitPattern: bytes[r]); return v == .min ? .nan : Double(v)
+            }
+            case 2: numbers = widened(bytes, count: rows) { bytes, r in
+                let v = Int16(bitPattern: bytes.leUInt16(at: 2 * r)); return v == .min ? .nan : Double(v)
+            }
+            case 4: numbers = widened(bytes, count: rows) { bytes, r in
+                let v = Int32(bitPattern: bytes.leUInt32(at: 4 * r)); return v == .min ? .nan : Double(v)
+            }
+            default: numbers = littleEndianArray(bytes, count: rows) { bytes, r in Double(bitPattern: bytes.leUInt64(at: 8 * r)) }
             }
             return .success(.numbers(numbers))
         }
@@ -219,8 +240,8 @@ extension RequestDecoder {
         switch width {
         case 1 where rows >= wholeCopyRows:
             (codes, worst) = widenedByteCodes(codeFrame, count: rows)
-        case 1: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes[r]; return c == 0xFF ? -1 : Int32(c) }
-        case 2: codes = widenedCodes(codeFrame, count: rows) { bytes, r in let c = bytes.leUInt16(at: 2 * r); return c == 0xFFFF ? -1 : Int32(c) }
+        case 1: codes = widened(codeFrame, count: rows) { bytes, r in let c = bytes[r]; return c == 0xFF ? -1 : Int32(c) }
+        case 2: codes = widened(codeFrame, count: rows) { bytes, r in let c = bytes.leUInt16(at: 2 * r); return c == 0xFFFF ? -1 : Int32(c) }
         default: codes = littleEndianArray(codeFrame, count: rows) { bytes, r in Int32(bitPattern: bytes.leUInt32(at: 4 * r)) }
         }
         if width != 1 || rows < wholeCopyRows {
@@ -241,9 +262,9 @@ extension RequestDecoder {
 struct ColumnLayout: Equatable {
     /// A text column's distinct texts; nil for numbers.
     var values: [String]?
-    /// The rows' values: `n_rows` little-endian float64 numbers, or `n_rows` codes of `width` bytes.
+    /// The rows' values: `n_rows` little-endian float64 numbers or integers, or `n_rows` codes, of `width` bytes.
     var bytes: UnsafeRawBufferPointer
-    /// Bytes a row: 8 for numbers; 1, 2 or 4 for codes.
+    /// Bytes a row: 8 for float64 numbers, 1, 2 or 4 for integers (`values` nil) or codes.
     var width: Int
 
     /// The same kind, texts and value bytes.
@@ -312,10 +333,39 @@ extension RequestEncoder {
         case perColumn([Int])
     }
 
-    /// `RECORDS` of named columns, each `rows` long, text columns with codes as `codeWidth` says.
+    /// How number columns go on the wire (value type 1, or 5, 6 and 7).
+    public enum NumberWidth: Sendable {
+        /// Always float64 (type 1).
+        case float64
+        /// As integers of 8, 16 or 32 bits where every value of the column is missing or a whole
+        /// number that fits (not -0, which goes as float64 to keep its sign), as libreadmit
+        /// sends them; float64 otherwise.
+        case narrowest
+        /// Per column, in bytes (1, 2 or 4: integers; anything else: float64; ignored for text
+        /// columns), as a request sent them. The values must fit.
+        case perColumn([Int])
+    }
+
+    /// Bytes a row the narrowest integers of `values` take (1, 2 or 4), or 8 (float64) where a
+    /// value is not a whole number of 32 bits (the type's minimum is the missing value), or is -0.
+    public static func narrowestNumberWidth(_ values: [Double]) -> Int {
+        var low = 0.0, high = 0.0
+        for v in values where !v.isNaN {
+            guard v == v.rounded(.towardZero), v > Double(Int32.min), v <= Double(Int32.max),
+                  !(v == 0 && v.sign == .minus) else { return 8 }
+            low = Swift.min(low, v)
+            high = Swift.max(high, v)
+        }
+        if low > Double(Int8.min), high <= Double(Int8.max) { return 1 }
+        if low > Double(Int16.min), high <= Double(Int16.max) { return 2 }
+        return 4
+    }
+
+    /// `RECORDS` of named columns, each `rows` long, text columns with codes as `codeWidth` says
+    /// and number columns as `numberWidth` says.
     public static func records(requestID: UInt64, rows: Int, k: Int = 0, options: UInt32 = 0,
                                columns: [(name: String, column: RecordsRequest.Column)], operation: Operation = .records,
-                               codeWidth: TextCodeWidth = .narrowest) -> [[UInt8]] {
+                               codeWidth: TextCodeWidth = .narrowest, numberWidth: NumberWidth = .float64) -> [[UInt8]] {
         var counts: [UInt8] = []
         counts.appendLE(UInt32(truncatingIfNeeded: rows))
         counts.appendLE(UInt32(truncatingIfNeeded: columns.count))
@@ -327,8 +377,27 @@ extension RequestEncoder {
             var bytes: [UInt8] = []
             switch column {
             case .numbers(let values):
-                bytes.append(1)
-                for v in values { bytes.appendLE(v.bitPattern) }
+                let width: Int
+                switch numberWidth {
+                case .float64: width = 8
+                case .narrowest: width = narrowestNumberWidth(values)
+                case .perColumn(let widths): width = c < widths.count && [1, 2, 4].contains(widths[c]) ? widths[c] : 8
+                }
+                // Missing (NaN) as the type's minimum; the values fit, as the caller promised.
+                switch width {
+                case 1:
+                    bytes.append(5)
+                    for v in values { bytes.append(UInt8(bitPattern: v.isNaN ? .min : Int8(v))) }
+                case 2:
+                    bytes.append(6)
+                    for v in values { bytes.appendLE(UInt16(bitPattern: v.isNaN ? .min : Int16(v))) }
+                case 4:
+                    bytes.append(7)
+                    for v in values { bytes.appendLE(UInt32(bitPattern: v.isNaN ? .min : Int32(v))) }
+                default:
+                    bytes.append(1)
+                    for v in values { bytes.appendLE(v.bitPattern) }
+                }
             case .texts(let values, let codes):
                 let width: Int
                 switch codeWidth {
@@ -389,16 +458,17 @@ private func oneRowCode(_ bytes: UnsafeRawBufferPointer, width: Int, distinct: I
 private let sharedCodeZero: [Int32] = [0]
 private let sharedCodeMissing: [Int32] = [-1]
 
-/// Narrow codes widened to `Int32` (the missing code to -1) by `load`; appended below
-/// ``wholeCopyRows`` rows, as ``littleEndianArray`` does.
-private func widenedCodes(_ bytes: UnsafeRawBufferPointer, count: Int, load: (UnsafeRawBufferPointer, Int) -> Int32) -> [Int32] {
+/// Narrow codes widened to `Int32` (the missing code to -1), or narrow integers to `Double`
+/// (the missing value to NaN), by `load`; appended below ``wholeCopyRows`` rows, as
+/// ``littleEndianArray`` does.
+private func widened<T>(_ bytes: UnsafeRawBufferPointer, count: Int, load: (UnsafeRawBufferPointer, Int) -> T) -> [T] {
     if count < wholeCopyRows {
-        var values: [Int32] = []
+        var values: [T] = []
         values.reserveCapacity(count)
         for i in 0..<count { values.append(load(bytes, i)) }
         return values
     }
-    return [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
+    return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
         for i in 0..<count { buffer.initializeElement(at: i, to: load(bytes, i)) }
         initialized = count
     }
@@ -407,7 +477,7 @@ private func widenedCodes(_ bytes: UnsafeRawBufferPointer, count: Int, load: (Un
 /// A large column's 8-bit codes (255 missing) widened to `Int32` (-1 missing), with the
 /// largest code + 1 (0 for missing), as the check after decoding takes it. Both in loops the
 /// compiler vectorises: `c &+ 1` wraps 255 to 0, so the code is `Int32(c &+ 1) - 1` without a
-/// branch, and the maximum is taken over bytes. The closure-based loop of ``widenedCodes`` and
+/// branch, and the maximum is taken over bytes. The closure-based loop of ``widened`` and
 /// the check's pass over the widened codes took about six instructions a row, serially, before
 /// a 100,000-row request's parts went to the cores (4.3 million rows of 8-bit codes).
 private func widenedByteCodes(_ bytes: UnsafeRawBufferPointer, count: Int) -> (codes: [Int32], worst: UInt32) {

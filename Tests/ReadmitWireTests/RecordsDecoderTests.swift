@@ -141,6 +141,65 @@ final class RecordsDecoderTests: XCTestCase {
         XCTAssertTrue(error(frames)?.message.contains("do not fit 8-bit codes") ?? false, "\(String(describing: error(frames)))")
     }
 
+    /// Number columns sent as 8-, 16- or 32-bit integers (value types 5, 6, 7; the type's
+    /// minimum is missing) decode to exactly the numbers of the same column sent as float64
+    /// (type 1), in a one-row, a short and a long column (the whole-column loop from 256 rows),
+    /// whole or deferred and read by ranges; a frame of the wrong size is a typed error naming
+    /// the column. The encoder picks the narrowest type the values allow, as libreadmit does.
+    func testIntegerNumbersDecodeAsFloat64Ones() throws {
+        XCTAssertEqual(RequestEncoder.narrowestNumberWidth([0, .nan, -127, 127]), 1)
+        XCTAssertEqual(RequestEncoder.narrowestNumberWidth([.nan, .nan]), 1)
+        XCTAssertEqual(RequestEncoder.narrowestNumberWidth([-128]), 2)
+        XCTAssertEqual(RequestEncoder.narrowestNumberWidth([128, -32767, 32767]), 2)
+        XCTAssertEqual(RequestEncoder.narrowestNumberWidth([-32768]), 4)
+        XCTAssertEqual(RequestEncoder.narrowestNumberWidth([2_147_483_647, -2_147_483_647]), 4)
+        for wide in [-2_147_483_648, 2_147_483_648, 0.5, -0.0, .infinity, -.infinity, 1e300] {
+            XCTAssertEqual(RequestEncoder.narrowestNumberWidth([1, wide]), 8, "\(wide)")
+        }
+        for rows in [1, 3, 1_000] {
+            var i8: [Double] = [], i16: [Double] = [], i32: [Double] = [], f64: [Double] = []
+            for r in 0..<rows {
+                let small: Int = r % 255 - 127, middle: Int = (r * 131) % 65_535 - 32_767
+                i8.append(r % 5 == 1 ? Double.nan : Double(small))
+                i16.append(r % 7 == 2 ? Double.nan : Double(middle))
+                i32.append(r % 3 == 0 ? -2_147_483_647.0 : Double(r * 2_000_003))
+                f64.append(Double(r) + 0.5)
+            }
+            let columns: [(name: String, column: RecordsRequest.Column)] = [
+                ("i8", .numbers(i8)), ("i16", .numbers(i16)), ("i32", .numbers(i32)), ("f64", .numbers(f64)),
+                ("t", .texts(values: ["a"], codes: Array(repeating: 0, count: rows))),
+            ]
+            let narrow = RequestEncoder.records(requestID: 1, rows: rows, columns: columns, numberWidth: .narrowest)
+            let plain = RequestEncoder.records(requestID: 1, rows: rows, columns: columns)
+            XCTAssertEqual([3, 5, 7, 9, 11].map { narrow[$0][0] }, [5, 6, 7, 1, 3], "\(rows) rows")
+            XCTAssertEqual([3, 5, 7].map { narrow[$0].count }, [1 + rows, 1 + 2 * rows, 1 + 4 * rows])
+            guard case .records(let a) = try decode(narrow, large: true).get().body,
+                  case .records(let b) = try decode(plain, large: true).get().body else { return XCTFail("not RECORDS") }
+            XCTAssertTrue(Self.same(a, b), "\(rows) rows")
+            XCTAssertTrue(Self.same(a, RecordsRequest(rows: rows, k: 0, options: 0, columns: columns)), "\(rows) rows")
+            // Deferred (a large request's parts): any range reads as that range of the whole.
+            var deferring = RequestDecoder(maxRows: 10_000)
+            deferring.deferredRecordsRows = 1
+            try withFrameBytes(of: narrow) { bytes in
+                guard case .success(let request) = deferring.decode(bytes), case .deferredRecords(let d) = request.body else {
+                    return XCTFail("not deferred")
+                }
+                for range in [0..<rows, 0..<(rows / 2), (rows / 2)..<rows] {
+                    XCTAssertTrue(Self.same(try d.request(rows: range).get(), RecordsRequest(rows: range.count, k: 0, options: 0,
+                                                                                             columns: Self.slice(columns, range))),
+                                  "rows \(range) of \(rows)")
+                }
+            }
+            for c in [3, 5, 7] {
+                var frames = narrow
+                frames[c].removeLast()
+                let e = error(frames, large: true)
+                XCTAssertEqual(e?.status, .badPayloadSize)
+                XCTAssertTrue(e?.message.contains("bit integers take 1 + n_rows * ") ?? false, "\(String(describing: e))")
+            }
+        }
+    }
+
     /// A large column's 8-bit codes (the vectorised path, from 256 rows) decode as the same
     /// column's 32-bit codes: every code from 0 to 253 of 254 texts and missing rows (byte 255),
     /// and a code past the texts is still an error naming its row, anywhere in the column.

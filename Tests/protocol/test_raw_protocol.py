@@ -362,3 +362,81 @@ def test_records(daemon, schema):
     # A required field absent: BAD_ARGUMENT naming it.
     absent = daemon.call(records_request(33, 1, [(n, v[:1]) for n, v in columns if n != text_field]))
     assert absent["status"] == STATUS["BAD_ARGUMENT"] and text_field in absent["frames"][1].decode()
+
+
+def integer_column(values):
+    """A number column's values frame as the narrowest of types 5, 6 and 7 (docs/PROTOCOL.md:
+    8-, 16- or 32-bit integers, the type's minimum missing), as libreadmit sends whole numbers."""
+    present = [int(v) for v in values if not math.isnan(v)]
+    low, high = min(present, default=0), max(present, default=0)
+    for type_byte, code, bits in ((5, "b", 8), (6, "h", 16), (7, "i", 32)):
+        if low > -(1 << (bits - 1)) and high < 1 << (bits - 1):
+            missing = -(1 << (bits - 1))
+            return bytes([type_byte]) + struct.pack(f"<{len(values)}{code}", *[missing if math.isnan(v) else int(v) for v in values])
+    raise ValueError("not 32-bit integers")
+
+
+@pytest.mark.parametrize("rows", [1, 37, 20_000])
+def test_records_integer_columns_answer_as_float64_ones(schema, rows):
+    """The same RECORDS sent twice, its whole-number columns once as float64 (type 1) and once
+    as 8-, 16- and 32-bit integers (types 5-7): every reply frame is the same bytes (risks,
+    atypicality, tiers, and the messages and explanations with their values), for one row, a
+    few, and a request large enough that the daemon decodes its rows in parts on its cores.
+    Number fields, history fields, text fields whose levels are numbers (sent as numbers, read
+    as their shortest texts), an excluded stay and missing values are all in it."""
+    import random
+
+    rng = random.Random(rows)
+    columns, widths = [], set()
+    for i, f in enumerate(schema["raw_fields"]):
+        levels = f.get("levels") or []
+        if f["type"] == "number":
+            scale = (100, 30_000, 3_000_000)[i % 3]  # 8, 16 and 32 bits
+            values = [math.nan if rng.random() < 0.05 else float(rng.randrange(-scale // 10, scale)) for _ in range(rows)]
+        elif levels and all(level.isdigit() for level in levels):  # a coded field such as admission_type_id
+            values = [math.nan if rng.random() < 0.05 else float(rng.choice(levels)) for _ in range(rows)]
+            if f["name"] == "discharge_disposition_id":
+                values[rows // 2] = 11.0  # died: excluded from the cohort
+        elif levels:
+            values = [None if rng.random() < 0.05 else rng.choice(levels) for _ in range(rows)]
+        elif f["type"] == "diagnosis_code":
+            values = [rng.choice(["428", "250.01", "V45", None]) for _ in range(rows)]
+        else:
+            continue
+        columns.append((f["name"], values))
+    plain = records_request(41, rows, columns, k=2, options=1)
+    narrow = list(plain)
+    for c, (_, values) in enumerate(columns):
+        if all(isinstance(v, float) for v in values):
+            narrow[3 + 2 * c] = integer_column(values)
+            widths.add(narrow[3 + 2 * c][0])
+    assert widths == {5, 6, 7}, "every integer type is sent"
+    binary = os.environ.get("READMITD_BIN", os.path.join(root(), ".build", "release", "readmitd"))
+    model = os.environ.get("READMIT_TEST_MODEL", os.path.join(root(), ".build", "fixtures", "model.readmit"))
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([binary, "--model", model, "--endpoint", endpoint, "--workers", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ctx = zmq.Context()
+    client = Client(ctx, endpoint)
+    try:
+        deadline = time.time() + 30
+        while True:  # the first call waits for the daemon to listen (REQ sends when connected)
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.time() < deadline, "readmitd did not start"
+            try:
+                want = client.call(plain)
+                break
+            except zmq.Again:
+                client.close()
+                client = Client(ctx, endpoint)
+        got = client.call(narrow)
+    finally:
+        client.close()
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
+        ctx.term()
+    assert want["status"] == 0, want["frames"]
+    assert got["status"] == 0 and got["frames"] == want["frames"]
+    messages = json.loads(want["frames"][4])["messages"]
+    if rows > 1:
+        assert any(m["code"] == "excluded" for m in messages)

@@ -87,12 +87,14 @@ private func checkRoundTrip(_ request: Request, _ frames: [[UInt8]]) {
             ?? RequestEncoder.simple(.reload, requestID: h.requestID)
     case .records(let r):
         expected = RequestEncoder.records(requestID: h.requestID, rows: r.rows, k: r.k, options: r.options, columns: r.columns,
-                                          codeWidth: .perColumn(codeWidths(frames, columns: r.columns.count)))
+                                          codeWidth: .perColumn(codeWidths(frames, columns: r.columns.count)),
+                                          numberWidth: .perColumn(numberWidths(frames, columns: r.columns.count)))
     case .deferredRecords:
         fatalError("the whole decoder deferred a request")
     case .history(let r):
         expected = RequestEncoder.records(requestID: h.requestID, rows: r.rows, options: r.options, columns: r.columns,
-                                          operation: .history, codeWidth: .perColumn(codeWidths(frames, columns: r.columns.count)))
+                                          operation: .history, codeWidth: .perColumn(codeWidths(frames, columns: r.columns.count)),
+                                          numberWidth: .perColumn(numberWidths(frames, columns: r.columns.count)))
     }
     guard expected == frames else {
         fatalError("decoded \(request.operation) does not re-encode to the frames sent")
@@ -105,5 +107,18 @@ private func codeWidths(_ frames: [[UInt8]], columns: Int) -> [Int] {
     (0..<columns).map { c in
         let frame = frames[3 + 2 * c]
         return frame.first == 3 ? 1 : (frame.first == 4 ? 2 : 4)
+    }
+}
+
+/// Each number column's width in bytes as the request sent it (value type 5: 1, 6: 2, 7: 4,
+/// else 8, float64): the decoder reads integers of any width the values fit.
+private func numberWidths(_ frames: [[UInt8]], columns: Int) -> [Int] {
+    (0..<columns).map { c in
+        switch frames[3 + 2 * c].first {
+        case 5: 1
+        case 6: 2
+        case 7: 4
+        default: 8
+        }
     }
 }

@@ -22,6 +22,10 @@ enum WireSeeds {
             ("reload", RequestEncoder.reload(requestID: 6, path: "/tmp/model.readmit")),
             ("records", RequestEncoder.records(requestID: 7, rows: 3, k: 2, options: 3, columns: columns)),
             ("history", RequestEncoder.history(requestID: 8, rows: 3, options: 1, columns: columns)),
+            // Number columns as 8-, 16- and 32-bit integers (value types 5-7), as libreadmit sends them.
+            ("records-integers", RequestEncoder.records(requestID: 9, rows: 3, columns: columns + [
+                ("i16", .numbers([-300, .nan, 32767])), ("i32", .numbers([70_000, -2_147_483_647, .nan])),
+            ], numberWidth: .narrowest)),
         ]
         for (name, frames) in seeds {
             try Data(FuzzFrames.join(frames)).write(to: URL(fileURLWithPath: "\(dir)/\(name)"))

@@ -312,6 +312,10 @@ static void put_f64(bytes *x, double v) {
     memcpy(&u, &v, 8);
     for (int i = 0; i < 8; i++) put_u8(x, (unsigned)(u >> (8 * i)) & 0xff);
 }
+static void put_u16(bytes *x, uint16_t v) {
+    put_u8(x, v & 0xff);
+    put_u8(x, (unsigned)(v >> 8) & 0xff);
+}
 static void put_text(bytes *x, const char *s) { /* u32 length + bytes */
     put_u32(x, (uint32_t)strlen(s));
     memcpy(x->b + x->n, s, strlen(s));
@@ -520,9 +524,8 @@ static void test_records_request_bytes(void) {
     check_frame(8, "prior", 5, "name of column 3");
     size_t psize = 0;
     const unsigned char *p = fake_last_frame(fake, 9, &psize);
-    double back[3] = {0, 0, 0};
-    if (p && psize == 25) memcpy(back, p + 1, 24);
-    CHECK(p && psize == 25 && p[0] == 1 && back[0] == 0 && isnan(back[1]) && back[2] == 4, "whole number column");
+    CHECK(p && psize == 4 && p[0] == 5 && p[1] == 0 && p[2] == 0x80 && p[3] == 4,
+          "whole number column of small whole numbers: type 5, 8-bit integers, -128 missing");
     check_frame(10, "empty", 5, "name of column 4");
     x.n = 0;
     put_u8(&x, 3), put_u32(&x, 0), put_u8(&x, 255), put_u8(&x, 255), put_u8(&x, 255);
@@ -660,6 +663,131 @@ static unsigned char *spec_text_frame(const char *const *cells, size_t n, size_t
 /* Field names either side of the length kept in the column itself (31 and 32 bytes, and the
  * longest, 256), texts either side of the length kept in a dictionary entry (15 and 16 bytes),
  * and more fields than the batch first has room for (70): each goes with its own name and text. */
+/* A number column goes as 8-, 16- or 32-bit integers (value types 5, 6, 7; the type's minimum
+ * is missing) when every value is missing or a whole number that fits above that minimum, and
+ * none is -0; as float64 (type 1) otherwise. */
+static void test_records_integer_frames(void) {
+    fake_set_mode(fake, FAKE_VALID);
+    readmit_client *c = th_open(fake_endpoint(fake), 2000, 0);
+    static const struct {
+        double v[3];
+        unsigned type; /* 1, 5, 6 or 7 */
+        const char *what;
+    } cases[] = {
+        {{0, NAN, 4}, 5, "small whole numbers and a missing one"},
+        {{-127, 127, NAN}, 5, "the 8-bit range above -128"},
+        {{NAN, NAN, NAN}, 5, "every row missing"},
+        {{-128, 0, 1}, 6, "-128 is the 8-bit missing value: 16 bits"},
+        {{128, NAN, 0}, 6, "128 is past 8 bits"},
+        {{-32767, 32767, 1}, 6, "the 16-bit range above -32768"},
+        {{-32768, 0, 0}, 7, "-32768 is the 16-bit missing value: 32 bits"},
+        {{2147483647.0, -2147483647.0, NAN}, 7, "the 32-bit range above -2^31"},
+        {{-2147483648.0, 0, 0}, 1, "-2^31 is the 32-bit missing value: float64"},
+        {{2147483648.0, 0, 0}, 1, "2^31 is past 32 bits"},
+        {{-0.0, 1, 2}, 1, "-0 keeps its sign as float64"},
+        {{0.5, 1, 2}, 1, "a fraction"},
+        {{INFINITY, 1, 2}, 1, "an infinite number (the daemon's not_finite)"},
+        {{1e300, 1, 2}, 1, "a large number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        readmit_records *r = NULL;
+        readmit_result *res = NULL;
+        readmit_records_new(3, &r);
+        CHECK(readmit_records_set_numbers(r, "n", cases[i].v) == READMIT_OK, "%s", readmit_records_errmsg(r));
+        CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+        readmit_result_free(res);
+        readmit_records_free(r);
+        bytes x = {{0}, 0};
+        put_u8(&x, cases[i].type);
+        for (int row = 0; row < 3; row++) {
+            double v = cases[i].v[row];
+            switch (cases[i].type) {
+            case 5: put_u8(&x, isnan(v) ? 0x80 : (unsigned)(uint8_t)(int8_t)v); break;
+            case 6: put_u16(&x, isnan(v) ? 0x8000 : (uint16_t)(int16_t)v); break;
+            case 7: put_u32(&x, isnan(v) ? 0x80000000u : (uint32_t)(int32_t)v); break;
+            default: put_f64(&x, v);
+            }
+        }
+        check_frame(3, x.b, x.n, cases[i].what);
+    }
+
+    /* Longer columns (the vectorised scan, four rows a step, and the frame, eight): one value
+     * that decides the width, at each position of a column of 8-bit values. */
+    static const struct {
+        double v;
+        unsigned type;
+    } edges[] = {{-127, 5}, {127, 5}, {NAN, 5}, {-128, 6}, {128, 6}, {32767, 6}, {-32767, 6}, {-32768, 7},
+                 {32768, 7}, {2147483647.0, 7}, {-2147483647.0, 7}, {-2147483648.0, 1}, {2147483648.0, 1},
+                 {-0.0, 1}, {0.5, 1}, {-1e-300, 1}, {INFINITY, 1}, {-INFINITY, 1}, {4503599627370497.0, 1},
+                 {1e300, 1}, {2251799813685248.5, 1}};
+    enum { LONG = 37 };
+    for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++) {
+        static const size_t at[] = {0, 3, 4, 17, 35, 36};
+        for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+            double v[LONG];
+            for (int row = 0; row < LONG; row++) v[row] = row % 11 == 5 ? NAN : row % 50 - 20;
+            v[at[k]] = edges[e].v;
+            readmit_records *r = NULL;
+            readmit_result *res = NULL;
+            readmit_records_new(LONG, &r);
+            readmit_records_set_numbers(r, "n", v);
+            CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+            readmit_result_free(res);
+            readmit_records_free(r);
+            bytes x = {{0}, 0};
+            put_u8(&x, edges[e].type);
+            for (int row = 0; row < LONG; row++) {
+                switch (edges[e].type) {
+                case 5: put_u8(&x, isnan(v[row]) ? 0x80 : (unsigned)(uint8_t)(int8_t)v[row]); break;
+                case 6: put_u16(&x, isnan(v[row]) ? 0x8000 : (uint16_t)(int16_t)v[row]); break;
+                case 7: put_u32(&x, isnan(v[row]) ? 0x80000000u : (uint32_t)(int32_t)v[row]); break;
+                default: put_f64(&x, v[row]);
+                }
+            }
+            char what[80];
+            snprintf(what, sizeof what, "%g at row %zu of %d", edges[e].v, at[k], LONG);
+            check_frame(3, x.b, x.n, what);
+        }
+    }
+
+    /* A large batch's column set whole keeps its integer frame, built by the setter; a cell set
+     * afterwards (or a column moved from another batch) gives the bytes of its new values. */
+    enum { N = 100 };
+    double v[N];
+    for (int row = 0; row < N; row++) v[row] = row % 9 == 0 ? NAN : row;
+    readmit_records *r = NULL, *other = NULL;
+    readmit_records_new(N, &r);
+    readmit_records_new(N, &other);
+    for (int step = 0; step < 4; step++) {
+        if (step == 0) readmit_records_set_numbers(r, "n", v);
+        if (step == 1) readmit_records_set_number(r, "n", 5, 300); /* 16 bits */
+        if (step == 2) readmit_records_set_number(r, "n", 6, 0.5); /* float64 */
+        if (step == 3) {
+            readmit_records_clear(r);
+            readmit_records_set_numbers(other, "n", v);
+            CHECK(readmit_records_move(r, other) == READMIT_OK, "%s", readmit_records_errmsg(r));
+        }
+        double got[N];
+        CHECK(readmit_records_get_numbers(r, "n", got) == READMIT_OK, "get numbers");
+        readmit_result *res = NULL;
+        CHECK_RC(c, readmit_score_records(c, r, 0, 0, &res), READMIT_OK);
+        readmit_result_free(res);
+        static const unsigned types[4] = {5, 6, 1, 5};
+        bytes x = {{0}, 0};
+        put_u8(&x, types[step]);
+        for (int row = 0; row < N; row++) {
+            if (types[step] == 5) put_u8(&x, isnan(got[row]) ? 0x80 : (unsigned)(uint8_t)(int8_t)got[row]);
+            if (types[step] == 6) put_u16(&x, isnan(got[row]) ? 0x8000 : (uint16_t)(int16_t)got[row]);
+            if (types[step] == 1) put_f64(&x, got[row]);
+        }
+        check_frame(3, x.b, x.n, step == 0 ? "a large column set whole" : step == 1 ? "then a cell past 8 bits"
+                                 : step == 2 ? "then a fraction" : "a large column moved from another batch");
+    }
+    readmit_records_free(r);
+    readmit_records_free(other);
+    readmit_close(c);
+}
+
 static void test_records_names_and_texts_by_length(void) {
     fake_set_mode(fake, FAKE_VALID);
     readmit_client *c = th_open(fake_endpoint(fake), 2000, 0);
@@ -1596,6 +1724,7 @@ int main(void) {
     RUN(test_zero_copy_timeout);
     RUN(test_records_builder);
     RUN(test_records_request_bytes);
+    RUN(test_records_integer_frames);
     RUN(test_records_names_and_texts_by_length);
     RUN(test_records_text_frames);
     RUN(test_records_text_frames_after_a_cell_changes);

@@ -73,11 +73,11 @@ extern "C" {
 /** Major version of this header (incompatible API changes). */
 #define READMIT_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define READMIT_VERSION_MINOR 12
+#define READMIT_VERSION_MINOR 13
 /** Patch version of this header (fixes). */
-#define READMIT_VERSION_PATCH 1
+#define READMIT_VERSION_PATCH 0
 /** The version as a string, "MAJOR.MINOR.PATCH". */
-#define READMIT_VERSION "0.12.1"
+#define READMIT_VERSION "0.13.0"
 /** Combines a version into one comparable integer: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define READMIT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 /** This header's version as one integer (compare with readmit_version_number()). */
@@ -592,7 +592,11 @@ READMIT_EXPORT int readmit_records_set_text(readmit_records *records, const char
                                             size_t row, const char *text);
 
 /** Sets the whole column `field` to n_rows numbers (`values` may be NULL when n_rows is 0).
- *  As readmit_records_set_number otherwise. */
+ *  As readmit_records_set_number otherwise. Since 0.13.0 a column whose values are all
+ *  missing or whole numbers of 32 bits (not -0) goes on the wire as 8-, 16- or 32-bit integers
+ *  (docs/PROTOCOL.md, value types 5-7; a readmitd older than those types refuses them); for
+ *  a batch of more than 16 rows this call builds that frame, on the caller's thread, so
+ *  several threads filling their own batches (readmit_records_move) share the work. */
 READMIT_EXPORT int readmit_records_set_numbers(readmit_records *records, const char *field,
                                                const double *values);
 

@@ -1076,6 +1076,10 @@ def _set_column(records, name: str, column: pd.Series, n: int) -> None:
             # 100,000 rows; take() costs less than indexing with the codes, and its default mode
             # a quarter of mode="wrap" (a modulo per row: 670 against 184 us for 100,000 rows).
             values = np.take(np.append(integers, np.nan), np.asarray(column.array.codes))
+        elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":
+            # NumPy integers hold no missing value: a plain cast, about half the time of to_numpy's
+            # na_value path (42 against 74 us for 100,000 rows; 15 such columns in Diabetes 130 read_csv'd).
+            values = np.ascontiguousarray(column.to_numpy(), dtype=np.float64)
         else:
             values = np.ascontiguousarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
         rc = LIB.readmit_records_set_numbers(records, name_b, values.ctypes.data if n else None)
