@@ -870,17 +870,9 @@ static void test_records_text_frames_after_a_cell_changes(void) {
     }
 }
 
-/* The heap in use now (glibc), or 0 where it cannot be read (then the bound below holds). */
+/* The memory malloc has handed out now (glibc: the heap's and the separately mapped large
+ * chunks'), or 0 where it cannot be read (then the bounds below hold). */
 static size_t heap_in_use(void) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-    return mallinfo2().uordblks;
-#else
-    return 0;
-#endif
-}
-
-/* The heap and the mapped chunks in use now (glibc), or 0 where they cannot be read. */
-static size_t memory_in_use(void) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
     struct mallinfo2 m = mallinfo2();
     return m.uordblks + m.hblkhd;
@@ -918,7 +910,7 @@ static void test_records_move_keeps_memory_bounded(void) {
         CHECK(readmit_records_get_numbers(into, "n3", got) == READMIT_OK && got[5] == 5, "frame %d: a moved field", frame);
         readmit_records_clear(from);
         readmit_records_clear(into);
-        size_t now = memory_in_use();
+        size_t now = heap_in_use();
         if (frame == 2) after_warm_up = now;
         if (frame > 2 && now > after_warm_up && now - after_warm_up > grown) grown = now - after_warm_up;
     }
