@@ -39,6 +39,8 @@ public struct RawFeatures: Sendable {
         eventsAfterDischarge = events.map(\.afterDischarge)
         // Per events table, its rows whose value is not a number, over every feature reading it.
         var notNumbers = [EventTexts](repeating: EventTexts(), count: events.count)
+        // `count_of`s computed with an earlier one over the same columns (countedTogether).
+        var counted: [(feature: Int, values: [Double])] = []
         // By index through the buffer, not `enumerated()`: a feature definition is a dozen
         // strings and arrays, and each one bound or passed on was copied (a retain and a release
         // of each), which showed in a one-row request's profile. The fields are read where they
@@ -75,6 +77,15 @@ public struct RawFeatures: Sendable {
                     }
                 case .derived where definitions[i].derive == .countOf || definitions[i].derive == .sumOf:
                     let sum = definitions[i].derive == .sumOf
+                    if !sum, let at = counted.firstIndex(where: { $0.feature == i }) {
+                        out[i] = .numbers(counted.remove(at: at).values)
+                        continue
+                    }
+                    if !sum, let group = try Self.countedTogether(definitions, from: i, tables, records, key: key()) {
+                        out[i] = .numbers(group[0].values)
+                        counted += group.dropFirst()
+                        continue
+                    }
                     var values = try Self.combined(tables, records, columns: definitions[i].columns ?? [], values: definitions[i].values ?? [],
                                                    sum: sum, table: definitions[i].table, key: key(), strict: strict, errors: &errors)
                     if sum {
@@ -193,6 +204,31 @@ public struct RawFeatures: Sendable {
             }
         }
         return (0..<records.count).map { seen[$0] ? count[$0] : .nan }
+    }
+
+    /// The `count_of` at `first` and every later one over the same columns of the same
+    /// encounters table, counted in one pass (``SourceTable/countsOf(_:in:key:)``), by feature
+    /// index in spec order; nil when no later one shares its columns or the table cannot count
+    /// them at once (then each is counted alone, by ``combined(_:_:columns:values:sum:table:key:strict:errors:)``).
+    /// A column the request lacks throws naming `first`'s key, as counting it alone would.
+    static func countedTogether(_ definitions: UnsafeBufferPointer<FeatureDefinition>, from first: Int, _ tables: DatasetTables,
+                                _ records: EncounterRecords, key: @autoclosure () -> String) throws(DataError) -> [(feature: Int, values: [Double])]? {
+        let table = definitions[first].table
+        if table == .patients && tables.patients != nil && records.patientRow != nil { return nil }  // joined: counted alone
+        guard let columns = definitions[first].columns else { return nil }
+        var members: [Int] = [], wanted: [[String]] = []
+        for j in first..<definitions.count
+        where definitions[j].kind == .derived && definitions[j].derive == .countOf && definitions[j].table == table
+            && (j == first || definitions[j].columns == columns) {
+            members.append(j)
+            wanted.append(definitions[j].values ?? [])
+        }
+        guard members.count > 1,
+              let values = try tables.encounters.countsOf(columns, in: wanted, key: { key() + ".columns[\($0)]" }) else { return nil }
+        var out: [(feature: Int, values: [Double])] = []
+        out.reserveCapacity(members.count)
+        for (m, feature) in members.enumerated() { out.append((feature, values[m])) }
+        return out
     }
 
     static func derived(_ tables: DatasetTables, _ records: EncounterRecords, derive: FeatureDefinition.Derivation?, ageColumn: String?,

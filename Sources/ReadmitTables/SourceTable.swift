@@ -10,18 +10,18 @@ public enum RecordColumn: Sendable, Equatable {
 }
 
 extension RecordColumn {
-    /// What a one-row column gives a `count_of` (``SourceTable/countOf(_:in:key:)``).
-    enum OneRowCount { case numbers, missing, present(match: Bool) }
+    /// What a one-row column gives a `count_of` (``SourceTable/countsOf(_:in:key:)``).
+    enum OneRowText { case numbers, missing, present(String) }
 
-    /// A one-row column of texts: its text missing, or present and whether it is one of
-    /// `wanted`; `.numbers` for a column of numbers. Read in place (see the caller).
-    func oneRowCount(missing: MissingTexts, wanted: [String]) -> OneRowCount {
+    /// A one-row column of texts: its text missing, or present (the text); `.numbers` for a
+    /// column of numbers. Read in place (see the caller).
+    func oneRowText(missing: MissingTexts) -> OneRowText {
         guard case .texts(let values, let codes) = self else { return .numbers }
         precondition(codes.count == 1, "a code for the one row")
         let code = Int(codes[0])
         precondition(code >= -1 && code < values.count, "a code is past its \(values.count) texts")
         guard code >= 0, !missing.contains(values[code]) else { return .missing }
-        return .present(match: wanted.contains(values[code]))
+        return .present(values[code])
     }
 
     /// The values of a column of numbers; nil for texts.
@@ -373,28 +373,46 @@ public struct SourceTable: Sendable {
     /// Why: a `count_of` over 23 medication columns, twice, read each column in its own call,
     /// and each row's running count and flag were loaded and stored per column (about 12
     /// instructions a row and column, 57 million for a 100,000-row request). Here each row
-    /// takes one table read and one add per column into a 16-bit total: matches in its low
-    /// byte, present values in its high byte (at most 255 columns keep them apart).
+    /// takes one table read and one add per column into a 32-bit total: present values in its
+    /// low byte, matches in the byte above (at most 255 columns keep them apart).
     public func countOf(_ names: [String], in wanted: [String], key: (Int) -> String) throws(DataError) -> [Double]? {
-        guard case .columns(let columns, _, let rows) = backing, names.count <= 255 else { return nil }
+        try countsOf(names, in: [wanted], key: key)?[0]
+    }
+
+    /// Several `count_of`s over the same columns `names` at once: per set of `wanted` texts,
+    /// what ``countOf(_:in:key:)`` gives for it (the same bits, nil and errors).
+    ///
+    /// Why: Diabetes 130 counts its 23 medication columns twice (the medications given, and
+    /// those whose dose changed); each count read every column again. Here each column is read
+    /// once for up to three sets: a row's 32-bit total holds its present values in the low
+    /// byte and each set's matches in a byte above, so one table read and one add per row and
+    /// column serve them all (a 100,000-row request: 18 million instructions fewer).
+    public func countsOf(_ names: [String], in wanted: [[String]], key: (Int) -> String) throws(DataError) -> [[Double]]? {
+        guard case .columns(let columns, _, let rows) = backing, names.count <= 255, !wanted.isEmpty else { return nil }
         if rows == 1 {
             // One row (a one-row request): one pass, each column read where it lies (a match
             // of the enum's payload copied its two arrays, two retains and two releases a
-            // column, and the pass to check the kinds first did it again), and a one-element
-            // literal. The first column in order that is absent throws, or that holds numbers
+            // column, and the pass to check the kinds first did it again), and one-element
+            // literals. The first column in order that is absent throws, or that holds numbers
             // gives nil, as in the general path.
-            var matches = 0, present = false
-            for (c, name) in names.enumerated() {
-                guard let i = columns.layout.position(of: name) else { throw missingColumn(name, key: key(c)) }
-                switch columns.columns[i].oneRowCount(missing: missing, wanted: wanted) {
-                case .numbers: return nil
-                case .missing: continue
-                case .present(let match):
-                    present = true
-                    if match { matches += 1 }
+            return try withUnsafeTemporaryAllocation(of: Int.self, capacity: wanted.count) { (matches) throws(DataError) -> [[Double]]? in
+                matches.initialize(repeating: 0)
+                var present = false
+                for (c, name) in names.enumerated() {
+                    guard let i = columns.layout.position(of: name) else { throw missingColumn(name, key: key(c)) }
+                    switch columns.columns[i].oneRowText(missing: missing) {
+                    case .numbers: return nil
+                    case .missing: continue
+                    case .present(let text):
+                        present = true
+                        for s in wanted.indices where wanted[s].contains(text) { matches[s] += 1 }
+                    }
                 }
+                var out: [[Double]] = []
+                out.reserveCapacity(wanted.count)
+                for s in wanted.indices { out.append([present ? Double(matches[s]) : .nan]) }
+                return out
             }
-            return [present ? Double(matches) : .nan]
         }
         var positions: [Int] = []
         positions.reserveCapacity(names.count)
@@ -403,34 +421,49 @@ public struct SourceTable: Sendable {
             guard case .texts = columns.columns[i] else { return nil }
             positions.append(i)
         }
-        var totals = [UInt16](repeating: 0, count: rows)
-        totals.withUnsafeMutableBufferPointer { totals in
-            for (c, i) in positions.enumerated() {
-                guard case .texts(let values, let codes) = columns.columns[i] else { continue }
-                Self.requireCodes(codes, within: values.count, column: names[c])
-                precondition(codes.count == rows, "column '\(names[c])': a code per row")
-                // Per code + 1 (code -1 is missing): 0x100 for a present text, + 1 where it is
-                // one of `wanted` (a handful of levels: a scan), once per distinct text.
-                withUnsafeTemporaryAllocation(of: UInt16.self, capacity: values.count + 1) { entry in
-                    entry[0] = 0
-                    for (v, text) in values.enumerated() {
-                        entry[v + 1] = missing.contains(text) ? 0 : (wanted.contains(text) ? 0x101 : 0x100)
-                    }
-                    codes.withUnsafeBufferPointer { codes in
-                        for r in 0..<rows { totals[r] &+= entry[Int(codes[r]) &+ 1] }
+        var out: [[Double]] = []
+        out.reserveCapacity(wanted.count)
+        var totals = [UInt32](repeating: 0, count: rows)
+        for first in stride(from: 0, to: wanted.count, by: 3) {
+            let sets = wanted[first..<Swift.min(first + 3, wanted.count)]
+            if first > 0 { totals.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+            totals.withUnsafeMutableBufferPointer { totals in
+                for (c, i) in positions.enumerated() {
+                    guard case .texts(let values, let codes) = columns.columns[i] else { continue }
+                    Self.requireCodes(codes, within: values.count, column: names[c])
+                    precondition(codes.count == rows, "column '\(names[c])': a code per row")
+                    // Per code + 1 (code -1 is missing): 1 for a present text, + 1 << (8 * (s + 1))
+                    // where it is one of set s (a handful of levels: a scan), once per distinct text.
+                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: values.count + 1) { entry in
+                        entry[0] = 0
+                        for (v, text) in values.enumerated() {
+                            var bits: UInt32 = 0
+                            if !missing.contains(text) {
+                                bits = 1
+                                for (s, set) in sets.enumerated() where set.contains(text) { bits |= 1 << (8 * (s + 1)) }
+                            }
+                            entry[v + 1] = bits
+                        }
+                        codes.withUnsafeBufferPointer { codes in
+                            for r in 0..<rows { totals[r] &+= entry[Int(codes[r]) &+ 1] }
+                        }
                     }
                 }
             }
-        }
-        return [Double](unsafeUninitializedCapacity: rows) { out, initialized in
-            totals.withUnsafeBufferPointer { totals in
-                for r in 0..<rows {
-                    let total = totals[r]
-                    out.initializeElement(at: r, to: total >= 0x100 ? Double(total & 0xFF) : .nan)
-                }
+            for s in sets.indices {
+                let shift = UInt32(8 * (s - first + 1))
+                out.append([Double](unsafeUninitializedCapacity: rows) { values, initialized in
+                    totals.withUnsafeBufferPointer { totals in
+                        for r in 0..<rows {
+                            let total = totals[r]
+                            values.initializeElement(at: r, to: total & 0xFF != 0 ? Double((total >> shift) & 0xFF) : .nan)
+                        }
+                    }
+                    initialized = rows
+                })
             }
-            initialized = rows
         }
+        return out
     }
 
     /// A numeric column: NaN where missing; a value that is not a finite number is recorded in

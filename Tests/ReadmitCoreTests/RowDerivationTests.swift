@@ -126,6 +126,15 @@ final class RowDerivationTests: XCTestCase {
             let expected = try columnByColumn(table, names, wanted, rows: rows)
             let counted = try XCTUnwrap(try table.countOf(names, in: wanted, key: { "features[1].columns[\($0)]" }), "trial \(trial)")
             XCTAssertEqual(counted.map(\.bitPattern), expected, "trial \(trial): \(rows) rows, \(width) columns")
+            // Several sets over the same columns at once (one to seven: the general path takes
+            // three a pass): each set's counts are its own count's bits.
+            let sets = (0..<(1 + trial % 7)).map { _ in pool.filter { _ in rng.next() % 2 == 0 } }
+            let together = try XCTUnwrap(try table.countsOf(names, in: sets, key: { "features[1].columns[\($0)]" }), "trial \(trial)")
+            XCTAssertEqual(together.count, sets.count, "trial \(trial)")
+            for (s, set) in sets.enumerated() {
+                XCTAssertEqual(together[s].map(\.bitPattern), try columnByColumn(table, names, set, rows: rows),
+                               "trial \(trial): set \(s) \(set) of \(sets.count), \(rows) rows, \(width) columns")
+            }
         }
         let sent = SourceTable(columns: [("a", .texts(values: ["Up"], codes: [0, -1])), ("n", .numbers([1, 2]))], rows: 2, missing: [])
         XCTAssertNil(try sent.countOf(["a", "n"], in: ["Up"], key: { "k\($0)" }), "a column of numbers")
@@ -144,6 +153,62 @@ final class RowDerivationTests: XCTestCase {
         for names in [["a", "absent"], ["absent", "n"]] {
             XCTAssertThrowsError(try one.countOf(names, in: ["Up"], key: { "features[4].columns[\($0)]" }), "\(names)") { error in
                 XCTAssertTrue("\(error)".contains("features[4].columns[\(names.firstIndex(of: "absent") ?? -1)]"), "\(error)")
+            }
+            XCTAssertThrowsError(try one.countsOf(names, in: [["Up"], ["Down"]], key: { "features[4].columns[\($0)]" }), "\(names)") { error in
+                XCTAssertTrue("\(error)".contains("features[4].columns[\(names.firstIndex(of: "absent") ?? -1)]"), "\(error)")
+            }
+        }
+        XCTAssertNil(try one.countsOf(["a", "n"], in: [["Up"], ["Down"]], key: { "k\($0)" }), "one row, a column of numbers")
+        XCTAssertNil(try sent.countsOf(["a", "n"], in: [["Up"], ["Down"]], key: { "k\($0)" }), "a column of numbers")
+        XCTAssertNil(try sent.countsOf(["a"], in: [], key: { "k\($0)" }), "no set")
+    }
+
+    /// Two `count_of`s over the same columns are counted together from raw records
+    /// (``SourceTable/countsOf(_:in:key:)``), and give the bits the file's column-by-column
+    /// counts give, for the whole batch and for each row alone; a column the records lack is
+    /// named with the first count's spec key, as counting it alone named it.
+    func testCountsOverTheSameColumnsReadTogetherFromRecords() throws {
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.write(Self.encounters, name: "enc.csv", in: dir)
+        let spec = try SpecReader.parse(Self.spec(), file: "rows.yaml")
+        func counts(_ tables: DatasetTables) throws -> [[UInt64]] {
+            var errors = RowErrors()
+            let records = try EncounterRecords(tables: tables, strict: false, errors: &errors)
+            let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: records.count), strict: false, errors: &errors)
+            return try [0, 1].map { i in
+                guard case .numbers(let values) = raw.features[i] else { throw XCTSkip("feature \(i) is not numbers") }
+                return values.map(\.bitPattern)
+            }
+        }
+        let file = try counts(DatasetTables(spec: spec, folders: [dir.path]))
+        XCTAssertEqual(file[0].map(Double.init(bitPattern:)).map { $0.isNaN ? -1 : $0 }, [2, 1, -1, 3, 1])
+        let csv = try CSVTable(bytes: Array(Self.encounters.utf8), file: "enc.csv")
+        let names = csv.header
+        func records(_ rows: [Int], drop: String? = nil) -> SourceTable {
+            var columns: [(name: String, column: RecordColumn)] = []
+            for (c, name) in names.enumerated() where name != drop {
+                var values: [String] = [], codes: [Int32] = []
+                for r in rows {
+                    let text = csv.string(row: r, column: c)
+                    if let at = values.firstIndex(of: text) { codes.append(Int32(at)) } else { codes.append(Int32(values.count)); values.append(text) }
+                }
+                columns.append((name, .texts(values: values, codes: codes)))
+            }
+            // History is an input of raw records: sent as unknown.
+            for name in ["prior_after_30", "prev_after_30", "prior"] {
+                columns.append((name, .texts(values: ["?"], codes: [Int32](repeating: 0, count: rows.count))))
+            }
+            return SourceTable(columns: columns, rows: rows.count, missing: ["?"])
+        }
+        let all = Array(0..<csv.rowCount)
+        XCTAssertEqual(try counts(DatasetTables(spec: spec, records: records(all))), file)
+        for r in all {
+            XCTAssertEqual(try counts(DatasetTables(spec: spec, records: records([r]))), file.map { [$0[r]] }, "row \(r) alone")
+        }
+        for rows in [all, [2]] {
+            XCTAssertThrowsError(try counts(DatasetTables(spec: spec, records: records(rows, drop: "drug_b")))) { error in
+                XCTAssertEqual((error as? DataError)?.code, .missingColumn)
+                XCTAssertTrue("\(error)".contains("features[0].columns[1]"), "\(error)")
             }
         }
     }
