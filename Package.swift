@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "ReadmitTextIndex"),
         .target(name: "ReadmitSpec", dependencies: ["ReadmitFiles", .product(name: "Yams", package: "Yams")]),
         .target(name: "ReadmitTables", dependencies: ["ReadmitSpec", "ReadmitTextIndex", "CDeflate", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitTextIndex"]),
+        .target(name: "ReadmitFeatures", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitTextIndex", "ReadmitParallel"]),
         .target(name: "ReadmitModels", dependencies: ["ReadmitSpec", "ReadmitTables", "ReadmitFeatures", "ReadmitParallel", "CXGBoost", "CTreeWalk"]),
         .target(
             name: "ReadmitModelFile",

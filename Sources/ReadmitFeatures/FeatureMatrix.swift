@@ -170,8 +170,10 @@ public enum FeatureEncoder {
     /// gives them) and returns the rows ready to be written a block at a time
     /// (``EncodedFeatures/write(rows:into:)``): the daemon scores each block of a large request
     /// while its vectors are still in cache.
+    /// With a `memo` (one per request), a column's per-text work done for another part of the
+    /// same request is taken from it (the same bits).
     public static func features(raw: RawFeatures, spec: DatasetSpec, schema: FeatureSchema, warnings: inout RowErrors,
-                                warnUnknownLevels: Bool = true, levels: LevelIndex? = nil) -> EncodedFeatures {
+                                warnUnknownLevels: Bool = true, levels: LevelIndex? = nil, memo: LevelTableMemo? = nil) -> EncodedFeatures {
         let levels = levels ?? LevelIndex(schema: FeatureSchema(features: []))
         let m = schema.count
         let n = raw.features.first.map(count) ?? 0
@@ -200,10 +202,17 @@ public enum FeatureEncoder {
                 // Each distinct text is looked up once; rows then copy its level. Unknown texts
                 // are only flagged in this pass.
                 let start = table.count, count = column.interned.values.count
-                let anyUnknown = levels.appendLevels(j, of: column.interned.values, isMissing: column.isMissing, unknownTo: unknownTo, into: &table)
-                    ?? LevelIndex(maps: [LevelMap(features[j].levels)]).appendLevels(0, of: column.interned.values, isMissing: column.isMissing,
-                                                                                     unknownTo: unknownTo, into: &table)
-                    ?? false
+                let anyUnknown: Bool
+                if let known = memo?.lookup(j, texts: column.interned.values, isMissing: column.isMissing, systems: nil) {
+                    table += known.table
+                    anyUnknown = known.anyUnknown
+                } else {
+                    anyUnknown = levels.appendLevels(j, of: column.interned.values, isMissing: column.isMissing, unknownTo: unknownTo, into: &table)
+                        ?? LevelIndex(maps: [LevelMap(features[j].levels)]).appendLevels(0, of: column.interned.values, isMissing: column.isMissing,
+                                                                                         unknownTo: unknownTo, into: &table)
+                        ?? false
+                    memo?.keep(j, texts: column.interned.values, isMissing: column.isMissing, systems: nil, table: table[start...], anyUnknown: anyUnknown)
+                }
                 sources.append(EncodedFeatures.levels(start: start, count: count, raw: j, codes: column.interned.codes))
                 // A level outside the vocabulary is declared behaviour where the spec has an
                 // `other` level (rare values go there); where it becomes missing, say so.
@@ -227,7 +236,10 @@ public enum FeatureEncoder {
                 }
             case .codes(let column, let systems):
                 let start = table.count
-                if features[j].transform == .icdCategory {
+                let known = memo?.lookup(j, texts: column.interned.values, isMissing: column.isMissing, systems: systems)
+                if let known {
+                    table += known.table
+                } else if features[j].transform == .icdCategory {
                     let index = levels.map(j) ?? LevelMap(features[j].levels)
                     let keys = levels.categoryKeys(j) ?? LevelIndex.categoryKeys(features[j].levels)
                     let other = Double(features[j].levels.count - 1)
@@ -246,6 +258,9 @@ public enum FeatureEncoder {
                     table += column.interned.values.enumerated().map { c, text in
                         column.isMissing[c] ? .nan : ICDChapters.chapter(of: text, system: systems[c]).map(Double.init) ?? .nan
                     }
+                }
+                if let memo, known == nil {
+                    memo.keep(j, texts: column.interned.values, isMissing: column.isMissing, systems: systems, table: table[start...], anyUnknown: false)
                 }
                 sources.append(EncodedFeatures.levels(start: start, count: table.count - start, raw: j, codes: column.interned.codes))
             }

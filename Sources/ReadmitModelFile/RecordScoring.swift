@@ -97,10 +97,12 @@ extension ReadmitModel {
     /// Scores raw records: named columns encoded by the model's own spec through the encoder
     /// training uses. Each row is encoded and scored on its own: a row's result never depends
     /// on the other rows. Throws for a problem of the whole request (a required field absent).
+    ///
+    /// `memo`: one per request whose rows are scored in parts (see ``LevelTableMemo``).
     public func scoreRecords(columns: consuming [(name: String, column: RecordColumn)], rows: Int, k: Int,
-                             options: RecordBatch.Options) throws(DataError) -> RecordsResult {
+                             options: RecordBatch.Options, memo: LevelTableMemo? = nil) throws(DataError) -> RecordsResult {
         var problems = RowErrors(badValuesMissing: options.badValuesMissing)
-        let (raw, features, table) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems)
+        let (raw, features, table) = try encodedFeatures(columns: columns, rows: rows, options: options, problems: &problems, memo: memo)
         // Every row is scored, the rows with an error as all missing (their vectors are
         // unspecified, and an infinity would fail validation), and their results are then
         // cleared: leaving them out cost more than scoring the few error rows (rows are
@@ -217,14 +219,14 @@ extension ReadmitModel {
     /// The raw features of raw records and their feature vectors ready to be written
     /// (``EncodedFeatures``), the records' errors and warnings in `problems`.
     func encodedFeatures(columns: consuming [(name: String, column: RecordColumn)], rows: Int, options: RecordBatch.Options,
-                         problems: inout RowErrors) throws(DataError) -> (raw: RawFeatures, features: EncodedFeatures, table: SourceTable) {
+                         problems: inout RowErrors, memo: LevelTableMemo? = nil) throws(DataError) -> (raw: RawFeatures, features: EncodedFeatures, table: SourceTable) {
         let spec = parameters.dataset
         let table = try RecordBatch.table(columns: columns, rows: rows, spec: spec, plan: recordPlan, options: options, warnings: &problems)
         let tables = DatasetTables(spec: spec, records: table)
         try Self.markExcluded(tables, rows: rows, problems: &problems)
         let records = try EncounterRecords(tables: tables, strict: false, errors: &problems)
         let raw = try RawFeatures(tables: tables, records: records, labels: Array(repeating: nil, count: rows), strict: false, errors: &problems)
-        let features = FeatureEncoder.features(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: recordPlan.levels)
+        let features = FeatureEncoder.features(raw: raw, spec: spec, schema: schema, warnings: &problems, levels: recordPlan.levels, memo: memo)
         return (raw, features, consume table)
     }
 

@@ -25,10 +25,10 @@ extension ReadmitModel: ServingModel {
     }
 
     /// Forwards to ``ReadmitModel/scoreRecords(columns:rows:k:options:)`` with the wire's columns.
-    public func scoreRecords(_ request: consuming RecordsRequest) throws(DataError) -> RecordsResult {
+    public func scoreRecords(_ request: consuming RecordsRequest, memo: LevelTableMemo?) throws(DataError) -> RecordsResult {
         let rows = request.rows, k = request.k, options = Self.options(request)
         let (columns, emptied) = Self.columns(request)
-        let result = try scoreRecords(columns: columns, rows: rows, k: k, options: options)
+        let result = try scoreRecords(columns: columns, rows: rows, k: k, options: options, memo: memo)
         // The emptied request is freed after the reply too (each of its elements goes through
         // the runtime's generic destroy: about 100 instructions a column).
         result.retired?.keep(emptied)

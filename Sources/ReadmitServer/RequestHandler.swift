@@ -95,7 +95,7 @@ struct RequestHandler: Sendable {
                 let rows = records.rows, k = records.k, options = records.options
                 let result: RecordsResult
                 // The request is handed over, not copied (see ReadmitModel.columns(_:)).
-                do { result = try model.scoreRecords(consume records) } catch {
+                do { result = try model.scoreRecords(consume records, memo: nil) } catch {
                     return fail(WireError(.badArgument, error.description))
                 }
                 return recordsReply(result, rows: rows, k: k, options: options, model: model, ok: ok)
@@ -320,6 +320,8 @@ let deferredRecordsRows: Int? = availableCores > 1 ? GuidedChunks.parallelThresh
 private func scoreRecordsInChunks(_ model: any ServingModel, _ whole: DeferredRecords) -> Result<RecordsResult, RecordsFailure> {
     let rows = whole.rows
     let results = Locked<[Int: Result<RecordsResult, RecordsFailure>]>([:])
+    // Every part carries the request's distinct texts: each is looked up once, not per part.
+    let memo = LevelTableMemo()
     GuidedChunks.forEach(rows: rows, threads: availableCores) { range in
         let outcome: Result<RecordsResult, RecordsFailure>
         switch whole.request(rows: range) {
@@ -327,7 +329,7 @@ private func scoreRecordsInChunks(_ model: any ServingModel, _ whole: DeferredRe
             // A part's encoded inputs are freed here, on its thread, as each part ends: kept
             // until the merge, every part's would be in memory at once.
             outcome = Result { () throws(DataError) -> RecordsResult in
-                var result = try model.scoreRecords(part)
+                var result = try model.scoreRecords(part, memo: memo)
                 result.retired = nil
                 return result
             }.mapError { .data($0) }

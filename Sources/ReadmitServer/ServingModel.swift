@@ -25,8 +25,9 @@ public protocol ServingModel: AnyObject, Sendable {
                    tier: UnsafeMutableBufferPointer<UInt8>,
                    interval: (low: UnsafeMutableBufferPointer<Double>, high: UnsafeMutableBufferPointer<Double>)?) throws(FeatureVectorError)
     /// Encodes raw records by the model's spec and scores them (`RECORDS`); throws for a
-    /// problem of the whole request.
-    func scoreRecords(_ request: consuming RecordsRequest) throws(DataError) -> RecordsResult
+    /// problem of the whole request. `memo`: shared by the parts of one request scored in
+    /// parts (``LevelTableMemo``), nil otherwise.
+    func scoreRecords(_ request: consuming RecordsRequest, memo: LevelTableMemo?) throws(DataError) -> RecordsResult
     /// Derives the history fields of raw records holding a patient file (`HISTORY`); throws
     /// for a problem of the whole request.
     func deriveHistory(_ request: RecordsRequest) throws(DataError) -> HistoryResult
