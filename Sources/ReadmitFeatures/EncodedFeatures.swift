@@ -43,10 +43,12 @@ public struct EncodedFeatures: Sendable {
     /// table; a code outside them traps here, before anything is written (they come from the
     /// column that made the levels).
     static func levels(start: Int, count: Int, raw index: Int, codes: [Int32]) -> Source {
-        // One branch-free pass checks every code (a negative one wraps to a large UInt32).
-        var worst: UInt32 = 0
-        codes.withUnsafeBufferPointer { for code in $0 { worst = max(worst, UInt32(bitPattern: code)) } }
-        precondition(codes.isEmpty || Int(worst) < count, "a code is outside its column's \(count) texts")
+        // One branch-free pass checks every code: the largest, and all OR-ed (negative when one
+        // is); signed reductions, which SSE2 vectorises (an unsigned maximum took about 3.5
+        // instructions a row, 14 million for a 100,000-row request).
+        var high: Int32 = -1, bits: Int32 = 0
+        codes.withUnsafeBufferPointer { for code in $0 { high = max(high, code); bits |= code } }
+        precondition(bits >= 0 && Int(high) < count, "a code is outside its column's \(count) texts")
         return .levels(start: start, raw: index)
     }
 

@@ -46,9 +46,11 @@ extension RecordColumn {
             // Built by reserve-and-append: `+` and `map` allocate through the standard library's
             // unspecialised entry point, which looks up type metadata on every call (a one-row
             // request reads dozens of columns).
-            var lowest: Int32 = 0
-            codes.withUnsafeBufferPointer { for code in $0 { lowest = Swift.min(lowest, code) } }
-            if lowest >= 0 {
+            // Whether any row is missing (code -1): the codes OR-ed are negative (an OR, which
+            // SSE2 vectorises in under one instruction a row; a minimum took about three).
+            var bits: Int32 = 0
+            codes.withUnsafeBufferPointer { for code in $0 { bits |= code } }
+            if bits >= 0 {
                 // No row missing (the usual one-row request): the texts and codes as they came.
                 if values.count == 1 {  // one text (every one-row column): a shared flag array, no allocation
                     return TextColumn(InternedColumn(values: values, codes: codes),
@@ -302,11 +304,14 @@ public struct SourceTable: Sendable {
 
     /// Traps unless every code is -1 (missing) or an index below `count`: the wire decoder
     /// refuses any other, so one here is an in-process caller's bug, and the readers that call
-    /// this index unchecked buffers with the codes. One branch-free pass (code + 1 as unsigned).
+    /// this index unchecked buffers with the codes. One branch-free pass: the largest code, and
+    /// every code + 1 OR-ed (negative when a code is below -1, or Int32.max wrapped); signed
+    /// reductions, which SSE2 vectorises in about 2.4 instructions a row, where the unsigned
+    /// maximum this replaced took about 3.5 (it runs over every text column of a request).
     private static func requireCodes(_ codes: [Int32], within count: Int, column name: String) {
-        var worst: UInt32 = 0
-        codes.withUnsafeBufferPointer { for code in $0 { worst = Swift.max(worst, UInt32(bitPattern: code) &+ 1) } }
-        precondition(Int(worst) <= count, "column '\(name)': a code is past its \(count) texts")
+        var high: Int32 = -1, bits: Int32 = 0
+        codes.withUnsafeBufferPointer { for code in $0 { high = Swift.max(high, code); bits |= code &+ 1 } }
+        precondition(bits >= 0 && Int(high) < count, "column '\(name)': a code is past its \(count) texts")
     }
 
     /// A `count_of` term: reads column `name` by the rules of ``texts(_:key:)`` and, per row,
