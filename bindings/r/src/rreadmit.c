@@ -24,14 +24,15 @@
 
 /* A client as R holds it. The scratch buffer holds the row-major copy of the last feature
  * matrix: reusing it spares a fresh allocation (and its page faults) on every scoring call of
- * a large batch. The batch is the last raw-records call's, cleared, for the next call of as
- * many rows (rreadmit_take_batch), for the same reason. Both are freed with the client. */
+ * a large batch. The batches are the last raw-records call's (the second is the one a large
+ * frame's second part is filled into, src/rreadmit_fill.c), cleared, for the next call of as
+ * many rows (rreadmit_take_batch), for the same reason. All are freed with the client. */
 typedef struct {
     readmit_client *client;
     double *scratch;
     size_t scratch_len;   /* in doubles */
-    readmit_records *batch;
-    size_t batch_rows;
+    readmit_records *batch[2];
+    size_t batch_rows[2];
 } rclient;
 
 static SEXP client_tag(void) { return Rf_install("readmit_client"); }
@@ -42,7 +43,8 @@ static void client_finalizer(SEXP xp) {
         R_ClearExternalPtr(xp);
         readmit_close(rc->client);
         free(rc->scratch);
-        readmit_records_free(rc->batch);
+        readmit_records_free(rc->batch[0]);
+        readmit_records_free(rc->batch[1]);
         free(rc);
     }
 }
@@ -60,11 +62,11 @@ static readmit_client *get_client(SEXP xp) { return get_rclient(xp)->client; }
 
 readmit_client *rreadmit_get_client(SEXP xp) { return get_client(xp); }
 
-readmit_records *rreadmit_take_batch(SEXP xp, size_t n_rows) {
+readmit_records *rreadmit_take_batch(SEXP xp, size_t n_rows, int slot) {
     rclient *rc = get_rclient(xp);
-    readmit_records *batch = rc->batch;
-    rc->batch = NULL;
-    if (batch != NULL && rc->batch_rows != n_rows) {
+    readmit_records *batch = rc->batch[slot];
+    rc->batch[slot] = NULL;
+    if (batch != NULL && rc->batch_rows[slot] != n_rows) {
         readmit_records_free(batch);
         batch = NULL;
     }
@@ -76,15 +78,15 @@ readmit_records *rreadmit_take_batch(SEXP xp, size_t n_rows) {
  * client closes (10 million rows of the flat Diabetes 130 records would keep about 3 GB). */
 #define RREADMIT_KEPT_BATCH_MAX ((size_t)128 << 20)
 
-void rreadmit_keep_batch(SEXP xp, readmit_records *records, size_t n_rows, size_t n_columns) {
+void rreadmit_keep_batch(SEXP xp, readmit_records *records, size_t n_rows, size_t n_columns, int slot) {
     rclient *rc = TYPEOF(xp) == EXTPTRSXP ? (rclient *)R_ExternalPtrAddr(xp) : NULL;
     int too_large = n_columns > 0 && n_rows > RREADMIT_KEPT_BATCH_MAX / 8 / n_columns;
-    if (rc == NULL || rc->batch != NULL || too_large || readmit_records_clear(records) != READMIT_OK) {
+    if (rc == NULL || rc->batch[slot] != NULL || too_large || readmit_records_clear(records) != READMIT_OK) {
         readmit_records_free(records);
         return;
     }
-    rc->batch = records;
-    rc->batch_rows = n_rows;
+    rc->batch[slot] = records;
+    rc->batch_rows[slot] = n_rows;
 }
 
 static SEXP hex_version(uint64_t v);

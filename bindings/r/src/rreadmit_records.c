@@ -1,6 +1,7 @@
 /* .Call glue for raw records (the protocol's RECORDS, docs/PROTOCOL.md "Raw records", and
  * HISTORY, "History"): the
- * columns prepared by R/records.R go into a readmit_records batch as they are, the daemon
+ * columns prepared by R/records.R go into a readmit_records batch as they are
+ * (src/rreadmit_fill.c), the daemon
  * encodes them with its model's own dataset spec, and the readmit_result comes back as plain R
  * vectors. Also the raw fields of INFO (readmit_raw_field_*).
  *
@@ -9,7 +10,6 @@
  * translated) or an interrupt between two R allocations never leaks them; on every normal path
  * they are freed explicitly (the finalizer then finds a cleared pointer). Library failures are
  * returned as "readmit_failure" lists, as in src/rreadmit.c. */
-#include <langinfo.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -37,65 +37,6 @@ static void result_finalizer(SEXP xp) {
         R_ClearExternalPtr(xp);
         readmit_result_free(r);
     }
-}
-
-/* A text of a column that cannot be sent (set_text_column, set_factor_column): the message
- * records_failure reports instead of the library's, with its 0-based row (-1: none). R calls
- * .Call on one thread, so one slot serves. */
-static char bad_text_message[400];
-static int bad_text_row = -1;
-
-/* Whether s[0..len) is well-formed UTF-8 (no overlong forms, surrogates or code points past
- * U+10FFFF). Written here because R's API has no such check and the library's is internal;
- * the library applies the same rule to the texts it is given. */
-static int utf8_valid(const unsigned char *s, size_t len) {
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) { i++; continue; }
-        size_t n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 0;
-        if (n == 0 || c > 0xF4 || len - i <= n) return 0;
-        for (size_t k = 1; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-        if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) || (c == 0xF0 && s[i + 1] < 0x90) ||
-            (c == 0xF4 && s[i + 1] > 0x8F))
-            return 0;
-        i += n + 1;
-    }
-    return 1;
-}
-
-/* Whether this session's native encoding is UTF-8 (as l10n_info()$`UTF-8` says). */
-static int native_is_utf8(void) {
-#ifdef _WIN32
-    return 0; /* translated by R, as before */
-#else
-    const char *set = nl_langinfo(CODESET);
-    return set != NULL && (strcmp(set, "UTF-8") == 0 || strcmp(set, "utf8") == 0);
-#endif
-}
-
-/* The UTF-8 text to send for the string `s`, or NULL when it has none: a string marked UTF-8,
- * or native in a UTF-8 session, whose bytes are not UTF-8 (Rf_translateCharUTF8 would have
- * sent "Cauc<ff>sian", an unknown level where the CLI, C and Python report an error), or one
- * marked "bytes" that is not UTF-8 (R refuses to translate it, with an unclassed error).
- * Latin-1 and other native encodings are translated by R. */
-static const char *utf8_text(SEXP s) {
-    cetype_t ce = Rf_getCharCE(s);
-    const char *raw = CHAR(s);
-    if (ce == CE_UTF8 || ce == CE_BYTES || (ce == CE_NATIVE && native_is_utf8()))
-        return utf8_valid((const unsigned char *)raw, (size_t)LENGTH(s)) ? raw : NULL;
-    return Rf_translateCharUTF8(s);
-}
-
-/* Records the first row of level `level` of `field` as the bad text (see bad_text_message). */
-static int bad_text(const char *field, const int32_t *codes, size_t n, int32_t level) {
-    size_t row = 0;
-    while (row < n && codes[row] != level) row++;
-    bad_text_row = row < n ? (int)row : -1;
-    snprintf(bad_text_message, sizeof bad_text_message, "field '%.200s', row %zu: text is not valid UTF-8", field,
-             row + 1);
-    return READMIT_EINVAL;
 }
 
 /* An R string from a library string (NULL gives NA). */
@@ -128,164 +69,17 @@ static size_t check_columns(SEXP names, SEXP cols, SEXP n_rows_) {
     return n;
 }
 
-/* Sets a character column dictionary-encoded (readmit_records_set_codes): R keeps one CHARSXP
- * per distinct string (its global cache), so the rows are grouped by CHARSXP address in a hash
- * table and each distinct text is translated to UTF-8 once, not once per row. Two CHARSXPs of
- * the same text in different encodings become two equal levels, which the library accepts.
- * The table starts small and doubles as levels come: sized for n rows up front, it would cost
- * megabytes of fresh (faulted, zeroed) memory per 100,000-row column even for three levels.
- * It is malloc'ed, not R_alloc'ed: an id column's table grows to megabytes, and R's heap
- * growing by that much set off a collection that marks every string of the caller's
- * data.frame. No R function that can raise an error is called while it is held (STRING_ELT
- * cannot); the levels are translated after it is freed. `codes` and `distinct` are the
- * caller's scratch of n rows. */
-static size_t charsxp_slot(SEXP s, size_t cap) { /* cap: a power of two */
-    return (size_t)((((uintptr_t)s >> 4) * (uintptr_t)0x9E3779B97F4A7C15ull) >> 16) & (cap - 1);
-}
-
-/* Doubles a CHARSXP table (kept at most half full); 0 when out of memory (the table unchanged). */
-static int charsxp_table_grow(SEXP **slot, int32_t **slot_code, size_t *cap) {
-    size_t grown = *cap * 2;
-    SEXP *gslot = calloc(grown, sizeof *gslot);
-    int32_t *gcode = malloc(grown * sizeof *gcode);
-    if (!gslot || !gcode) {
-        free(gslot);
-        free(gcode);
-        return 0;
-    }
-    for (size_t k = 0; k < *cap; k++) {
-        if ((*slot)[k] == NULL) continue;
-        size_t g = charsxp_slot((*slot)[k], grown);
-        while (gslot[g] != NULL) g = (g + 1) & (grown - 1);
-        gslot[g] = (*slot)[k];
-        gcode[g] = (*slot_code)[k];
-    }
-    free(*slot);
-    free(*slot_code);
-    *slot = gslot, *slot_code = gcode, *cap = grown;
-    return 1;
-}
-
-static int set_text_column(readmit_records *recs, const char *name, SEXP col, size_t n, int32_t *codes,
-                           SEXP *distinct) {
-    size_t cap = 64, n_levels = 0;
-    SEXP *slot = calloc(cap, sizeof *slot);
-    int32_t *slot_code = malloc(cap * sizeof *slot_code);
-    int ok = slot && slot_code;
-    SEXP last = NULL; /* the previous row's text: runs of one text skip the table */
-    int32_t last_code = -1;
-    for (size_t row = 0; ok && row < n; row++) {
-        SEXP s = STRING_ELT(col, (R_xlen_t)row);
-        if (s == NA_STRING) { codes[row] = -1; continue; }
-        if (s == last) { codes[row] = last_code; continue; }
-        size_t i = charsxp_slot(s, cap);
-        while (slot[i] != NULL && slot[i] != s) i = (i + 1) & (cap - 1);
-        if (slot[i] == NULL) {
-            if ((n_levels + 1) * 2 > cap) {
-                if (!(ok = charsxp_table_grow(&slot, &slot_code, &cap))) break;
-                i = charsxp_slot(s, cap);
-                while (slot[i] != NULL) i = (i + 1) & (cap - 1);
-            }
-            slot[i] = s;
-            slot_code[i] = (int32_t)n_levels;
-            distinct[n_levels++] = s; /* at most n */
-        }
-        codes[row] = last_code = slot_code[i];
-        last = s;
-    }
-    free(slot);
-    free(slot_code);
-    /* An R error, as R_alloc's own when out of memory (the batch is the caller's protected
-     * external pointer: its finalizer frees it). */
-    if (!ok) Rf_error("out of memory grouping the texts of field '%s'", name);
-    const void *vmax = vmaxget();
-    const char **levels = (const char **)R_alloc(n_levels ? n_levels : 1, sizeof(const char *));
-    for (size_t j = 0; j < n_levels; j++) {
-        if (!(levels[j] = utf8_text(distinct[j]))) {
-            vmaxset(vmax);
-            return bad_text(name, codes, n, (int32_t)j);
-        }
-    }
-    int rc = readmit_records_set_codes(recs, name, n_levels, levels, codes);
-    vmaxset(vmax);
-    return rc;
-}
-
-/* Sets a factor column from its codes and levels as they are (readmit_records_set_codes): the
- * cells are the factor's labels, as as.character(x) gives them (an NA code, an NA level or a
- * code outside the levels is missing), without a character vector of n rows first. Each level
- * is translated to UTF-8 once; two levels of the same text in different encodings become two
- * equal levels, which the library accepts. */
-static int set_factor_column(readmit_records *recs, const char *name, SEXP col, size_t n, int32_t *codes) {
-    const void *vmax = vmaxget();
-    SEXP levels = Rf_getAttrib(col, R_LevelsSymbol);
-    R_xlen_t n_levels = TYPEOF(levels) == STRSXP ? XLENGTH(levels) : 0;
-    const char **texts = (const char **)R_alloc(n_levels ? (size_t)n_levels : 1, sizeof(const char *));
-    int32_t *code_of = (int32_t *)R_alloc((size_t)n_levels + 1, sizeof(int32_t)); /* by R code - 1 */
-    for (R_xlen_t i = 0; i < n_levels; i++) {
-        SEXP s = STRING_ELT(levels, i);
-        texts[i] = s == NA_STRING ? "" : utf8_text(s);
-        code_of[i] = s == NA_STRING ? -1 : (int32_t)i;
-    }
-    const int *x = INTEGER(col);
-    for (size_t row = 0; row < n; row++) {
-        int v = x[row];
-        codes[row] = (v == NA_INTEGER || v < 1 || v > n_levels) ? -1 : code_of[v - 1];
-    }
-    for (R_xlen_t i = 0; i < n_levels; i++) {
-        if (texts[i] == NULL) {
-            vmaxset(vmax);
-            return bad_text(name, codes, n, (int32_t)i);
-        }
-    }
-    int rc = readmit_records_set_codes(recs, name, (size_t)n_levels, texts, codes);
-    vmaxset(vmax);
-    return rc;
-}
-
-/* A failure of a records setter: the batch's own message, copied before the batch is freed. */
+/* A failure of a records setter: the fill's message (a text that cannot be sent, or the
+ * second part's failure) or else the batch's own, copied before the batch is freed. */
 static SEXP records_failure(SEXP rxp, readmit_records *recs, int rc) {
-    SEXP f = PROTECT(rreadmit_failure(NULL, rc, bad_text_message[0] ? bad_text_message : readmit_records_errmsg(recs)));
-    if (bad_text_message[0]) {
-        SET_VECTOR_ELT(f, 3, Rf_ScalarInteger(bad_text_row)); /* "row": 0-based, as the library's */
-        bad_text_message[0] = '\0';
-    }
+    int row;
+    const char *message = rreadmit_fill_failure(&row);
+    SEXP f = PROTECT(rreadmit_failure(NULL, rc, message ? message : readmit_records_errmsg(recs)));
+    if (message) SET_VECTOR_ELT(f, 3, Rf_ScalarInteger(row)); /* "row": 0-based, as the library's */
+    rreadmit_fill_failure_clear();
     records_finalizer(rxp);
     UNPROTECT(1);
     return f;
-}
-
-/* Sets the prepared columns (checked by check_columns) in the batch; a library code on failure
- * (the batch's message says why). */
-static int set_columns(readmit_records *recs, SEXP names, SEXP cols, size_t n) {
-    /* One scratch of row codes (and distinct strings) for every text and factor column (the
-     * library copies them): a 400 kB R_alloc per 100,000-row column made R's heap grow by
-     * megabytes per call, and each growth set off a collection that marks every string of the
-     * caller's data.frame. */
-    const void *vmax = vmaxget();
-    int32_t *codes = (int32_t *)R_alloc(n ? n : 1, sizeof(int32_t));
-    SEXP *distinct = (SEXP *)R_alloc(n ? n : 1, sizeof(SEXP)); /* a text column's CHARSXPs */
-    double *numbers = NULL; /* an integer column as doubles, allocated at the first one */
-    int rc = READMIT_OK;
-    for (R_xlen_t j = 0; j < XLENGTH(cols) && rc == READMIT_OK; j++) {
-        SEXP col = VECTOR_ELT(cols, j);
-        const char *name = Rf_translateCharUTF8(STRING_ELT(names, j));
-        if (TYPEOF(col) == REALSXP) {
-            rc = readmit_records_set_numbers(recs, name, n > 0 ? REAL(col) : NULL);
-        } else if (TYPEOF(col) == INTSXP && !Rf_isFactor(col)) {
-            /* Plain integers (read.csv's whole-number columns): NA_integer_ is missing. */
-            if (!numbers) numbers = (double *)R_alloc(n ? n : 1, sizeof(double));
-            const int *x = INTEGER(col);
-            for (size_t row = 0; row < n; row++) numbers[row] = x[row] == NA_INTEGER ? NAN : (double)x[row];
-            rc = readmit_records_set_numbers(recs, name, n > 0 ? numbers : NULL);
-        } else if (Rf_isFactor(col)) {
-            rc = set_factor_column(recs, name, col, n, codes);
-        } else {
-            rc = set_text_column(recs, name, col, n, codes, distinct);
-        }
-    }
-    vmaxset(vmax);
-    return rc;
 }
 
 /* The messages of a result: list(row (0-based; -1 = the request), field, severity, code,
@@ -339,14 +133,14 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     /* The batch: owned by rxp from its first moment. */
     SEXP rxp = PROTECT(R_MakeExternalPtr(NULL, records_tag(), R_NilValue));
     R_RegisterCFinalizerEx(rxp, records_finalizer, TRUE);
-    readmit_records *recs = rreadmit_take_batch(xp, n);
+    readmit_records *recs = rreadmit_take_batch(xp, n, 0);
     int rc = recs != NULL ? READMIT_OK : readmit_records_new(n, &recs);
     if (rc != READMIT_OK) {
         UNPROTECT(1);
         return rreadmit_failure(NULL, rc, "cannot allocate the records batch");
     }
     R_SetExternalPtrAddr(rxp, recs);
-    rc = set_columns(recs, names, cols, n);
+    rc = rreadmit_set_columns(xp, recs, names, cols, n);
     if (rc != READMIT_OK) {
         SEXP f = records_failure(rxp, recs, rc);
         UNPROTECT(1);
@@ -361,7 +155,7 @@ SEXP rreadmit_score_records(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP k
     if (res != NULL) R_SetExternalPtrAddr(resxp, res);
     /* The batch is not needed any more: the client keeps it (cleared) for its next call. */
     R_ClearExternalPtr(rxp);
-    rreadmit_keep_batch(xp, recs, n, (size_t)XLENGTH(cols));
+    rreadmit_keep_batch(xp, recs, n, (size_t)XLENGTH(cols), 0);
     if (rc != READMIT_OK) {
         SEXP f = PROTECT(rreadmit_failure(c, rc, NULL));
         result_finalizer(resxp);
@@ -479,7 +273,7 @@ SEXP rreadmit_derive_history(SEXP xp, SEXP names, SEXP cols, SEXP n_rows_, SEXP 
         return rreadmit_failure(NULL, rc, "cannot allocate the records batch");
     }
     R_SetExternalPtrAddr(rxp, recs);
-    rc = set_columns(recs, names, cols, n);
+    rc = rreadmit_set_columns(R_NilValue, recs, names, cols, n);
     if (rc != READMIT_OK) {
         SEXP f = records_failure(rxp, recs, rc);
         UNPROTECT(1);

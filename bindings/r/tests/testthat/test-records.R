@@ -207,6 +207,72 @@ test_that("character columns of many distinct texts, runs and NA send what facto
   expect_identical(bits(score_warned(cl, fine)$value$risk), bits(b$value$risk))
 })
 
+test_that("a frame filled on two threads (16,384 rows or more) sends what smaller frames send", {
+  skip_without_daemon(daemon)
+  cl <- connect_to(daemon)
+  on.exit(readmit_close(cl))
+  recs <- flat_fixture()
+  n <- 20000L
+  big <- recs[rep(seq_len(nrow(recs)), length.out = n), ]
+  rownames(big) <- NULL
+  # Every kind of column in both parts (the split falls near the middle of the columns):
+  # numbers, integers, factors, texts, an ALTREP character vector (as.character of integers is
+  # a deferred string conversion: its elements come through R on R's thread), and texts that
+  # R must translate (latin1) early and late in the frame.
+  big$time_in_hospital <- as.numeric(big$time_in_hospital)
+  big$num_medications <- as.integer(big$num_medications)
+  big$num_lab_procedures <- as.character(as.integer(big$num_lab_procedures))
+  big$age <- factor(big$age)
+  big$insulin <- factor(big$insulin)
+  latin <- iconv("Caf\u00e9", "UTF-8", "latin1")
+  big$payer_code[seq(3, n, by = 101)] <- latin
+  big$metformin.pioglitazone[seq(5, n, by = 103)] <- latin
+  late <- which(names(big) == "metformin.pioglitazone")
+  expect_gt(late, ncol(big) / 2)
+  got <- score_warned(cl, big)
+  # The same rows in frames of 5,000 (one thread), with the latin1 texts as UTF-8.
+  utf <- big
+  utf$payer_code <- enc2utf8(utf$payer_code)
+  utf$metformin.pioglitazone <- enc2utf8(utf$metformin.pioglitazone)
+  parts <- lapply(split(seq_len(n), (seq_len(n) - 1L) %/% 5000L), function(i) score_quiet(cl, utf[i, ]))
+  expect_identical(bits(got$value$risk), bits(unlist(lapply(parts, `[[`, "risk"), use.names = FALSE)))
+  expect_identical(bits(got$value$atypicality), bits(unlist(lapply(parts, `[[`, "atypicality"), use.names = FALSE)))
+  expect_identical(got$value$tier, unlist(lapply(parts, `[[`, "tier"), use.names = FALSE))
+  expect_true(any(!is.na(got$value$risk)))
+  # The client keeps both batches for its next call of as many rows: nothing carries over.
+  again <- score_quiet(cl, utf)
+  expect_identical(bits(again$risk), bits(got$value$risk))
+  fewer <- score_quiet(cl, utf[, names(utf) != "metformin.pioglitazone"], missing_fields = "missing")
+  fresh <- connect_to(daemon)
+  expect_identical(bits(fewer$risk), bits(score_quiet(fresh, utf[, names(utf) != "metformin.pioglitazone"],
+                                                      missing_fields = "missing")$risk))
+  readmit_close(fresh)
+
+  # A text that is not UTF-8 fails the call naming its field and 1-based row, whichever part
+  # holds it; with bad texts in both parts the first column's is the one reported.
+  bad_bytes <- rawToChar(as.raw(c(0x43, 0x61, 0x66, 0xe9)))
+  expect_bad_text <- function(frame, field, row) {
+    err <- tryCatch(readmit_score_records(cl, frame), readmit_invalid_argument = function(e) e)
+    expect_s3_class(err, "readmit_invalid_argument")
+    expect_identical(err$row, row)
+    expect_match(conditionMessage(err), sprintf("field '%s', row %d: text is not valid UTF-8", field, row),
+                 fixed = TRUE)
+  }
+  late_bad <- utf
+  late_bad$metformin.pioglitazone[17000] <- bad_bytes
+  expect_bad_text(late_bad, "metformin-pioglitazone", 17000L)
+  both_bad <- late_bad
+  both_bad$medical_specialty[18000] <- bad_bytes
+  expect_bad_text(both_bad, "medical_specialty", 18000L)
+  # The first part stopping for R (latin1 texts) does not hide the second part's failure.
+  late_bad$payer_code[2] <- latin
+  expect_bad_text(late_bad, "metformin-pioglitazone", 17000L)
+  late_bad$insulin <- factor(late_bad$insulin, levels = c(levels(late_bad$insulin), bad_bytes))
+  late_bad$insulin[19000] <- bad_bytes
+  late_bad$metformin.pioglitazone[17000] <- "No"
+  expect_bad_text(late_bad, "insulin", 19000L)
+})
+
 test_that("each row alone scores as in the batch, bit for bit", {
   skip_without_daemon(daemon)
   cl <- connect_to(daemon)
