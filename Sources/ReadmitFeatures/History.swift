@@ -429,6 +429,8 @@ public struct DerivedHistory: Sendable {
 
     /// The encounters' roles (patient, dates or order).
     public let records: EncounterRecords
+    /// Each row's label (nil where the table has no label or the row's is unreadable).
+    public let labels: [Bool?]
     /// Every spec feature's raw values, history included.
     public let raw: RawFeatures
     /// The history fields, in spec order.
@@ -439,7 +441,7 @@ public struct DerivedHistory: Sendable {
     /// Lenient: a bad value is recorded in `errors` for its row.
     public init(tables: DatasetTables, errors: inout RowErrors) throws(DataError) {
         records = try EncounterRecords(tables: tables, strict: false, errors: &errors)
-        let labels = try Labels.compute(tables: tables, records: records, required: false, strict: false, errors: &errors)
+        labels = try Labels.compute(tables: tables, records: records, required: false, strict: false, errors: &errors)
         raw = try RawFeatures(tables: tables, records: records, labels: labels, strict: false, errors: &errors)
         var fields: [Field] = []
         for (j, f) in tables.spec.features.enumerated() where f.kind == .history {

@@ -16,7 +16,10 @@ struct HistoryCommand: ParsableCommand {
             its ICD revision, and the history features computed from the same patient's encounters that \
             ended before this one (docs/DATASET_SPEC.md). `readmit score --records` on the result gives the \
             scores of `readmit score --data --history derive` on the tables, bit for bit. A row with a \
-            problem (named on standard error) keeps its own columns and has its derived fields empty.
+            problem (named on standard error) keeps its own columns and has its derived fields empty. \
+            With --test-split only the encounters of the spec's test split are written (the eligible \
+            stays of test patients, as `readmit evaluate --test-split` takes them), their history still \
+            derived from every encounter in the tables.
             """
     )
 
@@ -31,6 +34,9 @@ struct HistoryCommand: ParsableCommand {
 
     @Option(name: .long, help: "Output CSV (- for standard output; only a regular file is ever replaced).")
     var out: String
+
+    @Flag(name: .customLong("test-split"), help: "Write only the encounters of the test split of the spec's cohort (history still derived from every encounter).")
+    var testSplit = false
 
     @OptionGroup var global: GlobalOptions
 
@@ -84,9 +90,19 @@ struct HistoryCommand: ParsableCommand {
             // stay without its patient id as a first encounter (prior_encounters 0), the first
             // copy of a repeated id as a stay without labs (lab count 0).
             let derivedFrom = header.count
+            var written = Array(0..<records.count)
+            if testSplit {
+                // The cohort's rules (exclusions, label, split) as training and `evaluate
+                // --test-split` apply them; rows in file order.
+                let cohort = try Cohort(tables: tables, records: records, labels: derived.labels)
+                written = cohort.rows.indices.filter { cohort.isTest[$0] }.map { cohort.rows[$0] }.sorted()
+                guard !written.isEmpty else {
+                    throw ValidationError("none of the \(records.count) encounters in the tables is an eligible stay of a test patient of the spec's split (is the label column there?); leave out --test-split to write them all")
+                }
+            }
             var lines = [columns.map { CSVField.quote($0.name) }.joined(separator: ",")]
-            lines.reserveCapacity(records.count + 1)
-            for r in 0..<records.count {
+            lines.reserveCapacity(written.count + 1)
+            for r in written {
                 let unknown = errors.byRow[r] != nil
                 lines.append(columns.indices.map { c in unknown && c >= derivedFrom ? "" : CSVField.quote(columns[c].value(r)) }.joined(separator: ","))
             }

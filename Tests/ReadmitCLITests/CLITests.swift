@@ -618,6 +618,48 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(written[4][prior], "0")  // a first encounter next to them is still one
     }
 
+    /// `readmit history --test-split` writes the rows `readmit evaluate --test-split` evaluates
+    /// (the eligible stays of test patients), each as the full output writes it: its history
+    /// derived from every encounter, the training patients' included.
+    func testHistoryTestSplitWritesTheTestPatientsStays() throws {
+        let dir = temporaryDirectory()
+        let model = try fixtureModel()
+        let data = try write(try subset(3000), "s.csv", dir)
+        let all = dir.appendingPathComponent("all.csv").path, test = dir.appendingPathComponent("test.csv").path
+        XCTAssertEqual(try run(["history", "--model", model, "--data", data, "--out", all]).status, 0)
+        var r = try run(["history", "--model", model, "--data", data, "--test-split", "--out", test])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let allLines = try String(contentsOfFile: all, encoding: .utf8).split(separator: "\n").map(String.init)
+        let testLines = try String(contentsOfFile: test, encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(testLines.first, allLines.first)
+        let header = allLines[0].components(separatedBy: ",")
+        let patient = try XCTUnwrap(header.firstIndex(of: "patient_nbr"))
+        let prior = try XCTUnwrap(header.firstIndex(of: "prior_encounters"))
+        // Every written row is its line of the full output, in file order, of a test patient.
+        var at = allLines.startIndex
+        for line in testLines.dropFirst() {
+            guard let found = allLines[at...].firstIndex(of: line) else { return XCTFail("not in the full output, in order: \(line)") }
+            at = found + 1
+            let key = try XCTUnwrap(Int(line.components(separatedBy: ",")[patient]))
+            XCTAssertTrue(Cohort.isTestPatient(key), line)
+        }
+        // As many as evaluate's test patients' stays; some with earlier stays counted.
+        let json = dir.appendingPathComponent("e.json").path
+        r = try run(["evaluate", "--model", model, "--data", data, "--test-split", "--json", json])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let evaluated = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        let n = try XCTUnwrap((evaluated?["risk_model"] as? [String: Any])?["n"] as? Int)
+        XCTAssertEqual(testLines.count - 1, n)
+        XCTAssertGreaterThan(n, 300)
+        XCTAssertLessThan(n, allLines.count - 1 - 1000)
+        XCTAssertTrue(testLines.dropFirst().contains { ($0.components(separatedBy: ",")[prior] as String) != "0" })
+        // Tables without the label have no cohort to split: an error that says so.
+        let unlabelled = try write(try subset(50).map { $0.components(separatedBy: ",").dropLast().joined(separator: ",") }, "u.csv", dir)
+        r = try run(["history", "--model", model, "--data", unlabelled, "--test-split", "--out", dir.appendingPathComponent("u-out.csv").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("test patient") && r.stderr.contains("--test-split"), r.stderr)
+    }
+
     /// `readmit history` then `readmit score --records` (each row alone, history as an input)
     /// gives `readmit score --data`'s scores bit for bit, for both declared datasets.
     func testHistoryThenRecordsEqualsTableScoring() throws {
