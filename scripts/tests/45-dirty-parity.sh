@@ -8,7 +8,9 @@
 # (readmit_read_records + readmit_score_records) against ONE readmitd serving the fixture
 # model, with default options and with bad values read as missing. The normalized results
 # (row, risk %.17g, tier, sorted severity|field|code|message) must be equal byte for byte
-# (tests/dirty-parity/parity.py). Installs the Python and R packages privately under
+# (tests/dirty-parity/parity.py). Then row independence in the same four interfaces: random
+# test-split rows (`readmit history --test-split`) scored as a batch, as a subset in another
+# order and one by one give each row the same line. Installs the Python and R packages privately under
 # .build/dirty-parity, so it needs no other stage but 00-build.sh.
 set -euo pipefail
 cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
@@ -39,8 +41,14 @@ port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 
+# Row independence over random subsets of the test split: the shipped data's test-split stays
+# as flat records (history derived from the whole table). PARITY_SEED=S repeats a run's subsets.
+DATA="$ROOT/data/diabetes130/diabetic_data.csv.gz"
+[ -e "$DATA" ] || DATA="$ROOT/../shared/data/diabetes130/diabetic_data.csv.gz"
+"$CLI" history --model "$MODEL" --data "$DATA" --test-split --out "$WORK/test-flat.csv" --log-level error
+
 (cd /tmp && PYTHONPATH="$WORK/py" R_LIBS="$WORK/rlib${R_LIBS:+:$R_LIBS}" env -u LD_LIBRARY_PATH "$PYTHON" "$ROOT/tests/dirty-parity/parity.py" \
   --endpoint "tcp://127.0.0.1:$port" --model "$MODEL" --cli "$CLI" --c "$WORK/score_csv" --rscript Rscript \
-  --flat "$FLAT" --work "$WORK/out")
+  --flat "$FLAT" --test-flat "$WORK/test-flat.csv" --work "$WORK/out" ${PARITY_SEED:+--seed "$PARITY_SEED"})
 kill -0 $pid || { echo "45-dirty-parity: readmitd died" >&2; cat "$WORK/readmitd.log" >&2; exit 1; }
 echo "45-dirty-parity: ok"

@@ -9,12 +9,18 @@ allowed in both). Every interface's result is normalized to the same text (row, 
 %.17g, tier, sorted "severity|field|code|message") and the texts must be equal byte for byte.
 No column is named here: the fields are chosen by type from the daemon's INFO.
 
-    python3 parity.py --endpoint E --model M --cli READMIT --c SCORE_CSV --rscript Rscript --flat FLAT.csv --work DIR
+Also row independence in the four interfaces: random subsets of the test split's records
+(`readmit history --test-split`), each row the same alone, in a subset and in the batch
+(row_independence).
+
+    python3 parity.py --endpoint E --model M --cli READMIT --c SCORE_CSV --rscript Rscript --flat FLAT.csv \
+        --test-flat TEST_FLAT.csv --work DIR [--seed S]
 """
 import argparse
 import csv
 import io
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -160,16 +166,65 @@ def dirty_files(a, work):
     }
 
 
+def row_independence(a, work, interfaces, seed):
+    """Row independence in every interface, over random subsets of the test split: a batch of
+    random test-split rows (`readmit history --test-split`: the eligible stays of test
+    patients, their history derived from the whole table), a random subset of that batch in
+    another order, and single rows of it, each scored through every interface. A row's line
+    (risk %.17g, tier, messages) must be the same in each file it is in, and every interface's
+    the CLI's. Returns the number of mismatches."""
+    rng = random.Random(seed)
+    with open(a.test_flat, newline="", encoding="utf-8") as f:
+        records = list(csv.reader(f))
+    header, rows = records[0], records[1:]
+    batch = rng.sample(range(len(rows)), min(300, len(rows)))  # random rows, in random order
+    subset = rng.sample(range(len(batch)), min(45, len(batch)))  # positions in the batch
+    singles = rng.sample(range(len(batch)), min(8, len(batch)))
+    files = {"batch": list(range(len(batch))), "subset": subset}
+    files.update({f"row-{i}": [i] for i in singles})
+    failures = 0
+    for name, positions in files.items():
+        path = work / f"independence-{name}.csv"
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows([header] + [rows[batch[i]] for i in positions])
+        outputs = {}
+        for interface, run in interfaces.items():
+            out = work / f"independence-{name}-{interface}.tsv"
+            run(a, path, 0, out)
+            outputs[interface] = [l.split("\t", 1)[1] for l in _lines(out.read_bytes().decode("utf-8"))[:-1]]
+            if len(outputs[interface]) != len(positions):
+                sys.exit(f"45-dirty-parity: {interface} gave {len(outputs[interface])} rows for {len(positions)} in {path}")
+        if name == "batch":
+            reference = outputs
+        for interface, lines in outputs.items():
+            for k, i in enumerate(positions):
+                if lines[k] != reference[interface][i]:
+                    failures += 1
+                    print(f"MISMATCH row independence (seed {seed}), {interface}: test-split row {batch[i] + 1} "
+                          f"gives {lines[k]!r} in {name} and {reference[interface][i]!r} in the batch", file=sys.stderr)
+            if lines != outputs["cli"]:
+                failures += 1
+                print(f"MISMATCH row independence (seed {seed}), {name}: {interface} differs from the CLI", file=sys.stderr)
+    scored = sum(1 for l in reference["cli"] if l.split("\t")[0])
+    print(f"45-dirty-parity: row independence on the test split (seed {seed}): {len(batch)} random test-split rows "
+          f"of {len(rows)} ({scored} scored), a subset of {len(subset)} and {len(singles)} rows alone: "
+          f"{len(interfaces)} interfaces agree, every row as in the batch" if not failures else "")
+    return failures
+
+
 def main():
     p = argparse.ArgumentParser()
-    for name in ("endpoint", "model", "cli", "c", "rscript", "flat", "work"):
+    for name in ("endpoint", "model", "cli", "c", "rscript", "flat", "test-flat", "work"):
         p.add_argument("--" + name, required=True)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the row-independence subsets (default: a new one, printed)")
     a = p.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     excluded, files = dirty_files(a, work)
     interfaces = {"cli": via_cli, "c": via_c, "python": via_python, "r": via_r}
-    failures = 0
+    seed = a.seed if a.seed is not None else random.SystemRandom().randrange(2**32)
+    failures = row_independence(a, work, interfaces, seed)
     for options in (MISSING_FIELDS_OK, MISSING_FIELDS_OK | BAD_VALUES_MISSING):
         reference = None
         for variant, path in files.items():
