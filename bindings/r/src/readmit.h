@@ -560,7 +560,7 @@ READMIT_EXPORT int readmit_records_clear(readmit_records *records);
  *  readmit_records_clear, and keeps its row count. Distinct batches may be filled on
  *  distinct threads at once, so a caller with a wide frame fills parts of its columns on
  *  several threads, each part in its own batch, and then joins them with this call (the
- *  Python package does, for 16,384 rows or more). Both batches must have the same row count,
+ *  Python and R packages do, for 16,384 rows or more). Both batches must have the same row count,
  *  and no field may be in both; otherwise READMIT_EINVAL with `into`'s message naming the
  *  difference or the field, and neither batch changes (READMIT_ENOMEM likewise). NULL, or the
  *  same batch twice, is READMIT_EINVAL. For a large batch, `from` takes as much of the memory
