@@ -19,6 +19,7 @@ READMITD = os.environ["READMITD_BIN"]
 MODEL = os.environ["BENCH_MODEL"]
 CLIENT = os.path.join(OUT, "load_client")
 ECHO = os.path.join(OUT, "echo_server")
+ROUTER = os.path.join(OUT, "router_server")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 READMIT = os.environ.get("READMIT_BIN", ".build/release/readmit")
 # Real rows (default): the model's own encoding of the shipped data's encounters; "synthetic":
@@ -100,8 +101,9 @@ def run_client(*args):
 def main():
     procs = []
     try:
-        echo_ep, daemon_ep, sk_ep = free_endpoint(), free_endpoint(), free_endpoint()
+        echo_ep, daemon_ep, sk_ep, router_ep = free_endpoint(), free_endpoint(), free_endpoint(), free_endpoint()
         procs.append(subprocess.Popen([ECHO, echo_ep]))
+        procs.append(subprocess.Popen([ROUTER, router_ep]))
         daemon = subprocess.Popen([READMITD, "--model", MODEL, "--endpoint", daemon_ep, "--log-level", "warning"])
         procs.append(daemon)
         wait_ready(daemon_ep, daemon, "readmitd")
@@ -143,6 +145,19 @@ def main():
         zero_ratios = [d["median_us"] / e["median_us"] for e, d in alternating_pairs(2 * ROUNDS, 0)]
         results["zero_row_pairs"] = len(zero_ratios)
         results["zero_row_pair_ratio_median"] = statistics.median(zero_ratios)
+        # Request by request: one client alternates single round trips between the daemon and
+        # the echo (which goes first swapped every pair), so both are timed in the same machine
+        # state; between its requests each sits idle while the other answers, so the daemon's
+        # code and trees are as cold as the echo's activity and the kernel leave them. The C
+        # ROUTER server (router_server.c: readmitd's socket options and reply frames, no work)
+        # is the share of the socket pattern. Medians of ROUNDS runs of 3,000 pairs each.
+        def interleaved(endpoint, rows):
+            runs = [run_client("interleaved", endpoint, cols, 3000, rows, echo_ep) for _ in range(ROUNDS)]
+            return {key: statistics.median(run[key] for run in runs)
+                    for key in ("median_us", "p99_us", "reference_median_us", "reference_p99_us", "median_ratio", "p99_ratio")}
+        results["interleaved_score1"] = interleaved(daemon_ep, 1)
+        results["interleaved_score0"] = interleaved(daemon_ep, 0)
+        results["interleaved_router"] = interleaved(router_ep, 1)
         results["batch1k_rows_per_s"] = statistics.median(run_client("batch", daemon_ep, cols, 1000, 100)["rows_per_s"] for _ in range(ROUNDS))
         # The daemon's own CPU time and page faults per 100,000-row request (all its threads),
         # from /proc around these runs: they do not depend on the client's share of the machine.
@@ -224,6 +239,13 @@ def report(r):
         f"| SCORE of no row / echo of its bytes, median of {r['zero_row_pairs']} alternating pairs | | | {r['zero_row_pair_ratio_median']:.2f}x | (the daemon's cost before scoring) |",
         f"| 1-row SCORE round trip, p99 | {r['score1_p99_us']:.1f} us | echo {r['echo_p99_us']:.1f} us | {ratio(r['score1_p99_us'], r['echo_p99_us'])} | |",
     ]
+    for key, label, target in (("interleaved_score1", "1-row SCORE / echo, interleaved request by request", "<= 1.10x"),
+                               ("interleaved_score0", "SCORE of no row / echo, interleaved", ""),
+                               ("interleaved_router", "C ROUTER server, readmitd's socket options and reply frames (router_server.c) / echo, interleaved", "")):
+        if key in r:
+            i = r[key]
+            lines.append(f"| {label}: median (p99) | {i['median_us']:.1f} us ({i['p99_us']:.1f}) | echo {i['reference_median_us']:.1f} us ({i['reference_p99_us']:.1f}) "
+                         f"| {i['median_ratio']:.3f}x (p99 {i['p99_ratio']:.2f}x) | {target} |")
     if "sklearn_score1_median_us" in r:
         lines.append(f"| 1-row SCORE, median vs pyzmq+sklearn | {r['score1_median_us']:.1f} us | {r['sklearn_score1_median_us']:.1f} us | {ratio(r['score1_median_us'], r['sklearn_score1_median_us'])} | |")
         lines.append(f"| 1,000-row batch | {r['batch1k_rows_per_s']:,.0f} rows/s | pyzmq+sklearn {r['sklearn_batch1k_rows_per_s']:,.0f} rows/s | {ratio(r['batch1k_rows_per_s'], r['sklearn_batch1k_rows_per_s'])} | |")

@@ -5,6 +5,13 @@
  *                                                  sends a SCORE of no row (the daemon's fixed cost)
  *   load_client batch    ENDPOINT COLS ROWS N      ROWS-row SCORE: median seconds, rows/s
  *   load_client parallel ENDPOINT COLS CLIENTS N   CLIENTS threads x N one-row SCOREs: req/s, p50, p99
+ *   load_client interleaved ENDPOINT COLS N ROWS REFERENCE
+ *                                                  N round trips to each of ENDPOINT and REFERENCE
+ *                                                  (an echo server), one after the other from one
+ *                                                  thread, the first of each pair swapped every pair:
+ *                                                  both medians and p99s and their ratios, so the two
+ *                                                  are timed in the same machine state, request by
+ *                                                  request, not run by run
  *
  * Rows: the feature vectors in LOAD_ROWS_F64 when it is set (rows x COLS little-endian float64,
  * `readmit encode --format f64`; a batch takes them in order, starting again at the first when
@@ -161,6 +168,28 @@ int main(int argc, char **argv) {
         printf("{\"mode\":\"latency\",\"n\":%d,\"median_us\":%.1f,\"p99_us\":%.1f,\"failures\":%d}\n",
                n, quantile(lat, n, 0.5) * 1e6, quantile(lat, n, 0.99) * 1e6, failures);
         zmq_close(s);
+    } else if (strcmp(mode, "interleaved") == 0 && argc >= 7) {
+        int n = atoi(argv[4]);
+        void *s = connect_req(endpoint), *ref = connect_req(argv[6]);
+        request_t r;
+        make_request(&r, strtoul(argv[5], NULL, 10), cols);
+        for (int i = 0; i < 200; i++) { round_trip(s, &r, 0); round_trip(ref, &r, 0); }  /* warm up */
+        double *lat = malloc(n * sizeof *lat), *refLat = malloc(n * sizeof *refLat);
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < 2; k++) {
+                const int daemonTurn = (i + k) % 2 == 0;  /* the daemon first in even pairs */
+                double t0 = now();
+                if (round_trip(daemonTurn ? s : ref, &r, (uint64_t)i) != 0) failures++;
+                (daemonTurn ? lat : refLat)[i] = now() - t0;
+            }
+        }
+        double med = quantile(lat, n, 0.5), refMed = quantile(refLat, n, 0.5);
+        double p99 = quantile(lat, n, 0.99), refP99 = quantile(refLat, n, 0.99);
+        printf("{\"mode\":\"interleaved\",\"n\":%d,\"median_us\":%.1f,\"p99_us\":%.1f,\"reference_median_us\":%.1f,"
+               "\"reference_p99_us\":%.1f,\"median_ratio\":%.4f,\"p99_ratio\":%.4f,\"failures\":%d}\n",
+               n, med * 1e6, p99 * 1e6, refMed * 1e6, refP99 * 1e6, med / refMed, p99 / refP99, failures);
+        zmq_close(s);
+        zmq_close(ref);
     } else if (strcmp(mode, "batch") == 0 && argc >= 6) {
         size_t rows = strtoul(argv[4], NULL, 10);
         int n = atoi(argv[5]);

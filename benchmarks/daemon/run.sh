@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # readmitd benchmark, side by side with its references in one run (loopback tcp):
-#   raw libzmq REQ/REP echo in C (round-trip floor), pyzmq + scikit-learn IsolationForest server.
+#   raw libzmq REQ/REP echo in C (round-trip floor), a C ROUTER server shaped like readmitd's front
+#   (router_server.c), pyzmq + scikit-learn IsolationForest server.
 # Usage: bash benchmarks/daemon/run.sh [MODEL]
 #   env: READMITD_BIN (default .build/release/readmitd), BENCH_OUT (default output/bench-daemon),
 #        BENCH_ROUNDS (default 3), BENCH_SKLEARN=0 to skip the scikit-learn reference,
@@ -16,5 +17,6 @@ mkdir -p "$BENCH_OUT"
 [ -x "$READMITD_BIN" ] || { echo "no readmitd at $READMITD_BIN (swift build -c release)" >&2; exit 1; }
 [ -f "$BENCH_MODEL" ] || { echo "no model at $BENCH_MODEL" >&2; exit 1; }
 cc -O2 -Wall -o "$BENCH_OUT/echo_server" benchmarks/daemon/echo_server.c -lzmq
+cc -O2 -Wall -o "$BENCH_OUT/router_server" benchmarks/daemon/router_server.c -lzmq
 cc -O2 -Wall -o "$BENCH_OUT/load_client" benchmarks/daemon/load_client.c -lzmq -lpthread -lm
 python3 benchmarks/daemon/bench.py
