@@ -21,13 +21,13 @@ package); errors are :class:`ReadmitError` subclasses carrying the daemon's mess
 """
 from .client import Client, ScoredIntervals, version
 from .errors import (AuthenticationError, DataFileError, DataWarningError, EncodingError, ForbiddenError, IntervalUnavailableError, InvalidArgumentError,
-                     InvalidFeatureError, MessageTooLargeError, NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
+                     InvalidFeatureError, LibraryError, MessageTooLargeError, NotReadyError, OverloadedError, ProtocolError, ReadmitConnectionError, ReadmitDataWarning,
                      ReadmitEncodingWarning, ReadmitError, ReadmitKeyWarning, ReadmitTimeout, ReloadFailedError, ServerError,
                      UnavailableError)
 from .io import read_csv, read_records
 from .keys import read_curve_key
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: Submodules imported on first use (``readmit.spark``, ``readmit.dask``): importing readmit
 #: needs neither pyspark nor dask, and importing these needs them only when scoring.
@@ -45,5 +45,5 @@ __all__ = [
     "ReadmitConnectionError", "UnavailableError", "AuthenticationError", "ProtocolError", "MessageTooLargeError",
     "InvalidArgumentError", "EncodingError", "ServerError", "InvalidFeatureError", "NotReadyError",
     "OverloadedError", "ReloadFailedError", "ForbiddenError", "ReadmitEncodingWarning", "ReadmitDataWarning", "ReadmitKeyWarning",
-    "DataWarningError", "IntervalUnavailableError",
+    "DataWarningError", "IntervalUnavailableError", "LibraryError",
 ]

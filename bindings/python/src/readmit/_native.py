@@ -120,8 +120,53 @@ def _library_path() -> str:
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "_libreadmit" + suffix)
 
 
+#: The oldest libreadmit this package works with (major, minor, patch): 0.12.0 added
+#: readmit_records_move (a large frame is filled on two threads), and 0.12.1 bounds the memory
+#: the two kept batches hold between calls (before, it grew with every call). The major
+#: version must be this one's too (a new major may change what a call means).
+MIN_LIBRARY_VERSION = (0, 12, 1)
+
+
+def _version_number(major: int, minor: int, patch: int) -> int:
+    return major * 10000 + minor * 100 + patch  # READMIT_MAKE_VERSION
+
+
+def _open_library(path: str) -> ctypes.CDLL:
+    """Loads libreadmit from ``path``, or raises :class:`errors.LibraryError` saying why."""
+    chosen = "READMIT_LIBRARY" if os.environ.get("READMIT_LIBRARY") else "the package's own build"
+    try:
+        return ctypes.CDLL(path)
+    except OSError as e:
+        raise errors.LibraryError(f"cannot load libreadmit from {path} ({chosen}): {e}") from None
+
+
+def _check_library(lib: ctypes.CDLL, path: str, needed) -> None:
+    """Raises :class:`errors.LibraryError` when ``lib`` is older than MIN_LIBRARY_VERSION, of
+    another major version, or lacks any of the functions ``needed``: a clear message at import
+    instead of an AttributeError naming one undefined symbol, or calls whose behaviour differs."""
+    hint = ("unset READMIT_LIBRARY to use the package's own build, or point it at a newer one"
+            if os.environ.get("READMIT_LIBRARY") else "reinstall the package (pip install ./bindings/python)")
+    found = "an unknown version"
+    number = None
+    if hasattr(lib, "readmit_version") and hasattr(lib, "readmit_version_number"):
+        lib.readmit_version.restype, lib.readmit_version.argtypes = c_char_p, []
+        lib.readmit_version_number.restype, lib.readmit_version_number.argtypes = c_int, []
+        found = (lib.readmit_version() or b"?").decode("utf-8", "replace")
+        number = lib.readmit_version_number()
+    wanted = ".".join(map(str, MIN_LIBRARY_VERSION))
+    missing = [name for name in needed if not hasattr(lib, name)]
+    if number is None or number < _version_number(*MIN_LIBRARY_VERSION) or number // 10000 != MIN_LIBRARY_VERSION[0] or missing:
+        why = ""
+        if missing:
+            named = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
+            why = f"; it lacks {len(missing)} function(s) this package calls: {named}"
+        raise errors.LibraryError(f"libreadmit at {path} is {found}; this package needs {wanted} or newer "
+                                  f"within major version {MIN_LIBRARY_VERSION[0]}{why}: {hint}")
+
+
 def _load() -> ctypes.CDLL:
-    lib = ctypes.CDLL(_library_path())
+    path = _library_path()
+    lib = _open_library(path)
     sig = {
         "readmit_version": (c_char_p, []),
         "readmit_version_number": (c_int, []),
@@ -217,6 +262,7 @@ def _load() -> ctypes.CDLL:
         "readmit_result_explanation": (c_int, [ResultP, c_size_t, c_size_t, POINTER(c_char_p), POINTER(c_double),
                                                POINTER(c_char_p)]),
     }
+    _check_library(lib, path, sig)
     for name, (restype, argtypes) in sig.items():
         fn = getattr(lib, name)
         fn.restype = restype

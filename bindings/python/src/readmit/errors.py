@@ -27,6 +27,12 @@ class ReadmitError(Exception):
         self.field = field
 
 
+class LibraryError(ReadmitError, ImportError):
+    """libreadmit could not be used: the file (the package's own build, or ``READMIT_LIBRARY``)
+    does not load, or it is a version whose functions or behaviour this package does not have.
+    Raised when ``readmit`` is imported; the message names the file and both versions."""
+
+
 class ReadmitTimeout(ReadmitError, TimeoutError):
     """No reply within the timeout after all retries (daemon down, frozen or too slow)."""
 
