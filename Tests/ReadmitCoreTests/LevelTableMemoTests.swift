@@ -60,7 +60,7 @@ final class LevelTableMemoTests: XCTestCase {
             var warnings = RowErrors()
             let features = FeatureEncoder.features(raw: raw, spec: spec, schema: schema, warnings: &warnings, memo: memo)
             return (FeatureEncoder.matrix(features).values.map(\.bitPattern),
-                    warnings.warnings.map { "\($0.row) \($0.field) \($0.code) \($0.message)" })
+                    warnings.warnings.map { "\($0.row.map(String.init) ?? "-") \($0.field) \($0.code) \($0.message)" })
         }
         let all = Array(0..<csv.rowCount)
         // Every part of one request carries the request's distinct texts.

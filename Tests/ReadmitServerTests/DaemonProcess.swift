@@ -72,7 +72,7 @@ final class DaemonProcess {
         let chosen = try endpoint ?? "tcp://127.0.0.1:\(DaemonProcess.freePort())"
         self.endpoint = chosen
         logPath = NSTemporaryDirectory() + "readmitd-test-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let daemonArguments = arguments.contains("--endpoint") ? arguments : arguments + ["--endpoint", chosen]
         if let first = launcher.first {
             // A command that runs the daemon (its path and arguments follow the launcher's own).
