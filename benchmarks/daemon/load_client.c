@@ -151,6 +151,11 @@ int main(int argc, char **argv) {
     ctx = zmq_ctx_new();
     const char *mode = argv[1], *endpoint = argv[2];
     size_t cols = strtoul(argv[3], NULL, 10);
+    /* N (the latency and interleaved modes' count) must be at least 1: the quantiles read it. */
+    if ((strcmp(mode, "latency") == 0 || strcmp(mode, "interleaved") == 0) && atoi(argv[4]) < 1) {
+        fprintf(stderr, "load_client %s: N must be at least 1\n", mode);
+        return 2;
+    }
     int failures = 0;
     load_real_rows(cols);
     if (strcmp(mode, "latency") == 0) {
@@ -177,10 +182,10 @@ int main(int argc, char **argv) {
         double *lat = malloc(n * sizeof *lat), *refLat = malloc(n * sizeof *refLat);
         for (int i = 0; i < n; i++) {
             for (int k = 0; k < 2; k++) {
-                const int daemonTurn = (i + k) % 2 == 0;  /* the daemon first in even pairs */
+                const int endpointTurn = (i + k) % 2 == 0;  /* ENDPOINT first in even pairs */
                 double t0 = now();
-                if (round_trip(daemonTurn ? s : ref, &r, (uint64_t)i) != 0) failures++;
-                (daemonTurn ? lat : refLat)[i] = now() - t0;
+                if (round_trip(endpointTurn ? s : ref, &r, (uint64_t)i) != 0) failures++;
+                (endpointTurn ? lat : refLat)[i] = now() - t0;
             }
         }
         double med = quantile(lat, n, 0.5), refMed = quantile(refLat, n, 0.5);
@@ -190,6 +195,9 @@ int main(int argc, char **argv) {
                n, med * 1e6, p99 * 1e6, refMed * 1e6, refP99 * 1e6, med / refMed, p99 / refP99, failures);
         zmq_close(s);
         zmq_close(ref);
+        free(lat);
+        free(refLat);
+        free(r.matrix);
     } else if (strcmp(mode, "batch") == 0 && argc >= 6) {
         size_t rows = strtoul(argv[4], NULL, 10);
         int n = atoi(argv[5]);
