@@ -925,7 +925,7 @@ static void test_records_move_keeps_memory_bounded(void) {
  * readmit_records_clear) must not grow it without bound. Run under valgrind and ASan, which
  * see a free of an arena buffer or a read of a freed one. */
 static void test_records_small_batches(void) {
-    static char texts[40][12];
+    static char texts[40][16];  /* "t" and any int, with its NUL */
     for (int i = 0; i < 40; i++) snprintf(texts[i], sizeof texts[i], "t%d", i);
     size_t sizes[] = {1, 2, 16, 17};
     for (size_t v = 0; v < sizeof sizes / sizeof *sizes; v++) {
