@@ -12,6 +12,99 @@
 
 #include <string.h>
 
+// ---------------------------------------------------------------------------------------------
+// The one-row forest walk's tiered copy of the nodes (rtw_forest_tiers in the header): a tree's
+// levels in tiers of three (the last tier holds the one to three levels left), a tier made of
+// blocks, each block one subtree: seven nodes and a spare slot (64 bytes) in a tier above the
+// last; in the last tier, its L levels' 2^L - 1 nodes followed by the 2^L leaves under them,
+// padded to 2^(L+1) slots. A slot is 8 bytes: a node's code then its float value, or a leaf's
+// double. Block b of a tier has its children's blocks at 8b .. 8b + 7 of the next.
+
+/// Where each tier of a tree starts and how far apart its blocks are, in slots.
+typedef struct {
+    int tiers;
+    int levels[8];
+    size_t start[8], stride[8];
+    size_t treeSlots;
+} tier_plan;
+
+/// Plans `depth` (1-24) for `trees` trees; 0 where the depth is outside that range or the
+/// copy would pass RTW_FOREST_TIERS_MAX_SLOTS slots (the walks' slot indexes are int32).
+static int plan_tiers(int32_t depth, int32_t trees, tier_plan *pl) {
+    if (depth < 1 || depth > 24 || trees < 0) return 0;
+    pl->tiers = (depth + 2) / 3;
+    size_t at = 0, blocks = 1;
+    for (int k = 0; k < pl->tiers; k++) {
+        const int last = k == pl->tiers - 1;
+        const int levels = last ? depth - 3 * k : 3;
+        pl->levels[k] = levels;
+        pl->stride[k] = last ? (size_t)2 << levels : 8;
+        pl->start[k] = at;
+        at += blocks * pl->stride[k];  // at most 8^7 * 16 + ...: no overflow for depth <= 24
+        blocks <<= levels;
+    }
+    pl->treeSlots = at;
+    if (trees > 0 && at > RTW_FOREST_TIERS_MAX_SLOTS / (size_t)trees) return 0;
+    return 1;
+}
+
+size_t rtw_forest_tiers_slots(int32_t depth, int32_t trees) {
+    tier_plan pl;
+    return plan_tiers(depth, trees, &pl) ? pl.treeSlots * (size_t)(trees > 0 ? trees : 0) : 0;
+}
+
+int rtw_forest_tiers_fill(const rtw_forest_float *f, uint64_t *slots, size_t count) {
+    tier_plan pl;
+    if (!plan_tiers(f->depth, f->trees, &pl) || count != pl.treeSlots * (size_t)f->trees) return 0;
+    const int depth = f->depth;
+    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
+    memset(slots, 0, count * sizeof(uint64_t));
+    for (int32_t t = 0; t < f->trees; t++) {
+        unsigned char *tree = (unsigned char *)(slots + (size_t)t * pl.treeSlots);
+        size_t n = 0;  // the node's index in the complete tree's breadth-first order
+        for (int level = 0; level < depth; level++) {
+            const int k = level / 3, l = level - 3 * k;  // its tier, and its level in the tier
+            for (size_t i = 0; i < ((size_t)1 << level); i++, n++) {
+                // Nodes at level l of a block: 2^l of them, after the 2^l - 1 above.
+                const size_t slot = pl.start[k] + (i >> l) * pl.stride[k] + ((size_t)1 << l) - 1 + (i & (((size_t)1 << l) - 1));
+                memcpy(tree + 8 * slot, &f->feature[(size_t)t * internal + n], 4);
+                memcpy(tree + 8 * slot + 4, &f->valueFloat[(size_t)t * internal + n], 4);
+            }
+        }
+        const int k = pl.tiers - 1, levels = pl.levels[k];
+        for (size_t q = 0; q < leaves; q++) {
+            const size_t slot = pl.start[k] + (q >> levels) * pl.stride[k] + ((size_t)1 << levels) - 1 + (q & (((size_t)1 << levels) - 1));
+            memcpy(tree + 8 * slot, &f->leaf[(size_t)t * leaves + q], 8);
+        }
+    }
+    return 1;
+}
+
+/// One tree's path length for a float row, on its tiered slots: the scalar form of the vector
+/// walk (the same comparisons as CompiledForest.goesRight in floats).
+static inline double tiers_tree_path(const uint64_t *tree, const tier_plan *pl, const float *row) {
+    const unsigned char *bytes = (const unsigned char *)tree;
+    size_t block = 0, first = 0, p = 0;
+    for (int k = 0; k < pl->tiers; k++) {
+        if (k > 0) {
+            block = 8 * block + (p - 7);
+            first = pl->start[k] + block * pl->stride[k];
+            p = 0;
+        }
+        for (int l = 0; l < pl->levels[k]; l++) {
+            int32_t code;
+            float value;
+            memcpy(&code, bytes + 8 * (first + p), 4);
+            memcpy(&value, bytes + 8 * (first + p) + 4, 4);
+            const float x = row[code & ~(1 << 30)];
+            p = 2 * p + 1 + ((code & (1 << 30)) ? (size_t)(x == value) : (size_t)!(x <= value));
+        }
+    }
+    double leaf;
+    memcpy(&leaf, bytes + 8 * (first + p), 8);
+    return leaf;
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #define RTW_X86 1
 #include <immintrin.h>
@@ -670,9 +763,10 @@ size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size
 
 // ---------------------------------------------------------------------------------------------
 // One float-exact row, eight trees in the lanes of a vector (issue 15's "trees spread over
-// vector lanes" for single rows): per level, each group of eight trees' node codes and values,
-// then the row's values they test, are gathered; the leaves are added onto the row's sum in
-// tree order, so the same bits as the walks above.
+// vector lanes" for single rows), on the tiered copy of the nodes (rtw_forest_tiers): per
+// level, each group of eight trees' node codes and values, then the row's values they test,
+// are gathered; the leaves are added onto the row's sum in tree order, so the same bits as the
+// walks above.
 
 /// Groups of eight trees walked at once: independent gathers overlap (1, 2 and 4 groups: 2.1,
 /// 1.4 and 1.2 us a row for 100 trees of depth 8, against 2.7 us for rtw_forest_add_rows).
@@ -680,67 +774,74 @@ size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size
 #define ROW_TREE_GROUPS 4
 #endif
 
-AVX2 static size_t forest_float_row(const rtw_forest_float *fo, const float *row, size_t columns, double *sum) {
-    const int depth = fo->depth;
-    if (depth <= 0 || depth > 24 || fo->trees < 0 || columns > (1u << 24)) return 0;
-    const size_t internal = ((size_t)1 << depth) - 1, leaves = (size_t)1 << depth;
-    const int32_t trees = fo->trees;
-    // Lane j of group g walks tree t + 8g + j: its nodes start (8g + j) * internal after tree t's.
-    __m256i nodeBase[ROW_TREE_GROUPS], leafBase[ROW_TREE_GROUPS];
-    for (int g = 0; g < ROW_TREE_GROUPS; g++) {
-        const __m256i lane = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(8 * g));
-        nodeBase[g] = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)internal));
-        leafBase[g] = _mm256_sub_epi32(_mm256_mullo_epi32(lane, _mm256_set1_epi32((int)leaves)), _mm256_set1_epi32((int)internal));
-    }
+AVX2 static size_t forest_tiers_row(const rtw_forest_tiers *ft, const float *row, size_t columns, double *sum) {
+    tier_plan pl;
+    if (ft->slots == NULL || columns > (1u << 24) || !plan_tiers(ft->depth, ft->trees, &pl)) return 0;
+    const int32_t trees = ft->trees;
     const __m256i one = _mm256_set1_epi32(1);
     const __m256i indicator = _mm256_set1_epi32(1 << 30);
+    // Lane j of group g walks tree t + 8g + j, whose slots start (8g + j) * treeSlots after tree t's.
+    __m256i treeBase[ROW_TREE_GROUPS];
+    for (int g = 0; g < ROW_TREE_GROUPS; g++) {
+        const __m256i lane = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(8 * g));
+        treeBase[g] = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)pl.treeSlots));
+    }
     double s = *sum;
     int32_t t = 0;
     for (; t + 8 * ROW_TREE_GROUPS <= trees; t += 8 * ROW_TREE_GROUPS) {
-        const int32_t *f = fo->feature + (size_t)t * internal;
-        const float *v = fo->valueFloat + (size_t)t * internal;
-        __m256i i[ROW_TREE_GROUPS];
-        for (int g = 0; g < ROW_TREE_GROUPS; g++) i[g] = _mm256_setzero_si256();
-        for (int k = 0; k < depth; k++) {
-            for (int g = 0; g < ROW_TREE_GROUPS; g++) {
-                const __m256i at = _mm256_add_epi32(nodeBase[g], i[g]);
-                const __m256i code = _mm256_i32gather_epi32(f, at, 4);
-                const __m256 value = _mm256_i32gather_ps(v, at, 4);
-                const __m256 x = _mm256_i32gather_ps(row, _mm256_andnot_si256(indicator, code), 4);
-                const __m256 equal = _mm256_cmp_ps(x, value, _CMP_EQ_OQ);
-                const __m256 greater = _mm256_cmp_ps(x, value, _CMP_NLE_UQ);
-                // right is all ones (-1) where the row goes right: i -> 2i + 1 + 1.
-                const __m256i right = _mm256_castps_si256(_mm256_blendv_ps(greater, equal, _mm256_castsi256_ps(_mm256_slli_epi32(code, 1))));
-                i[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(i[g], i[g]), one), right);
+        const uint64_t *base = ft->slots + (size_t)t * pl.treeSlots;
+        // A node's slot: its code in the first four bytes, its value in the next four.
+        const char *codes = (const char *)base, *values = (const char *)base + 4;
+        // Per lane: the node's block in its tier, the block's first slot, the node in the block.
+        __m256i block[ROW_TREE_GROUPS], first[ROW_TREE_GROUPS], p[ROW_TREE_GROUPS];
+        for (int g = 0; g < ROW_TREE_GROUPS; g++) {
+            block[g] = _mm256_setzero_si256();
+            first[g] = treeBase[g];
+            p[g] = _mm256_setzero_si256();
+        }
+        for (int k = 0; k < pl.tiers; k++) {
+            if (k > 0) {  // into the child block: after three levels p is 7 + which child
+                const __m256i start = _mm256_set1_epi32((int)pl.start[k]), stride = _mm256_set1_epi32((int)pl.stride[k]);
+                for (int g = 0; g < ROW_TREE_GROUPS; g++) {
+                    block[g] = _mm256_add_epi32(_mm256_slli_epi32(block[g], 3), _mm256_sub_epi32(p[g], _mm256_set1_epi32(7)));
+                    first[g] = _mm256_add_epi32(_mm256_add_epi32(treeBase[g], start), _mm256_mullo_epi32(block[g], stride));
+                    p[g] = _mm256_setzero_si256();
+                }
+            }
+            for (int l = 0; l < pl.levels[k]; l++) {
+                for (int g = 0; g < ROW_TREE_GROUPS; g++) {
+                    const __m256i at = _mm256_add_epi32(first[g], p[g]);
+                    const __m256i code = _mm256_i32gather_epi32((const int *)codes, at, 8);
+                    const __m256 value = _mm256_i32gather_ps((const float *)values, at, 8);
+                    const __m256 x = _mm256_i32gather_ps(row, _mm256_andnot_si256(indicator, code), 4);
+                    const __m256 equal = _mm256_cmp_ps(x, value, _CMP_EQ_OQ);
+                    const __m256 greater = _mm256_cmp_ps(x, value, _CMP_NLE_UQ);
+                    // right is all ones (-1) where the row goes right: p -> 2p + 1 + 1.
+                    const __m256i right = _mm256_castps_si256(_mm256_blendv_ps(greater, equal, _mm256_castsi256_ps(_mm256_slli_epi32(code, 1))));
+                    p[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(p[g], p[g]), one), right);
+                }
             }
         }
-        const double *l = fo->leaf + (size_t)t * leaves;
+        // The leaves follow the last tier's nodes in their block: the leaf reached is slot first + p.
+        const double *l = (const double *)base;
         for (int g = 0; g < ROW_TREE_GROUPS; g++) {
-            const __m256i at = _mm256_add_epi32(leafBase[g], i[g]);
+            const __m256i at = _mm256_add_epi32(first[g], p[g]);
             double leaf[8];
             _mm256_storeu_pd(leaf, _mm256_i32gather_pd(l, _mm256_castsi256_si128(at), 8));
             _mm256_storeu_pd(leaf + 4, _mm256_i32gather_pd(l, _mm256_extracti128_si256(at, 1), 8));
             for (int q = 0; q < 8; q++) s += leaf[q];
         }
     }
-    for (; t < trees; t++) {  // the last trees, one at a time, as the lanes compare
-        const int32_t *f = fo->feature + (size_t)t * internal;
-        const float *v = fo->valueFloat + (size_t)t * internal;
-        size_t i = 0;
-        for (int k = 0; k < depth; k++) {
-            const int32_t code = f[i];
-            const float x = row[code & ~(1 << 30)], value = v[i];
-            i = 2 * i + 1 + ((code & (1 << 30)) ? (size_t)(x == value) : (size_t)!(x <= value));
-        }
-        s += fo->leaf[(size_t)t * leaves + i - internal];
-    }
+    // The last trees one at a time, as the lanes compare (eight or fewer lanes of a last group
+    // measured slower: a whole vector's gathers for a few trees).
+    for (; t < trees; t++) s += tiers_tree_path(ft->slots + (size_t)t * pl.treeSlots, &pl, row);
     *sum = s;
     return 1;
 }
 
-size_t rtw_forest_float_row_avx2(const rtw_forest_float *f, const float *row, size_t columns, double *sum) {
+size_t rtw_forest_tiers_row_avx2(const rtw_forest_tiers *t, const float *row, size_t columns, double *sum) {
     if (!rtw_cpu_supports_avx2()) return 0;
-    return forest_float_row(f, row, columns, sum);
+    return forest_tiers_row(t, row, columns, sum);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -975,8 +1076,8 @@ size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size
     return 0;
 }
 
-size_t rtw_forest_float_row_avx2(const rtw_forest_float *f, const float *row, size_t columns, double *sum) {
-    (void)f; (void)row; (void)columns; (void)sum;
+size_t rtw_forest_tiers_row_avx2(const rtw_forest_tiers *t, const float *row, size_t columns, double *sum) {
+    (void)t; (void)row; (void)columns; (void)sum;
     return 0;
 }
 

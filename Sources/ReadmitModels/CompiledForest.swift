@@ -35,6 +35,9 @@ public struct CompiledForest: Sendable {
     /// float `x`), NaN as is.
     private var valueFloat: [Float]
     private let trees: Int
+    /// The nodes again in the one-row walk's layout, where the CPU has AVX2 (nil otherwise,
+    /// and for forests too deep or large for that layout).
+    private let tiers: ForestTiers?
     private let medians: [Double]
     private let normaliser: Double
     static let levelFlag: Int32 = 1 << 30
@@ -91,9 +94,23 @@ public struct CompiledForest: Sendable {
             if Double(f) > v { f = f.nextDown }  // NaN compares false: stays NaN
             return f
         }
+        let valueFloat = self.valueFloat, trees = self.trees
+        self.tiers = TreeWalk.avx2.isSupported
+            ? feature.withUnsafeBufferPointer { f in
+                valueFloat.withUnsafeBufferPointer { v in
+                    leaf.withUnsafeBufferPointer { l in
+                        ForestTiers(rtw_forest_float(feature: f.baseAddress, valueFloat: v.baseAddress, leaf: l.baseAddress,
+                                                     trees: Int32(trees), depth: Int32(maxDepth)))
+                    }
+                }
+            }
+            : nil
         self.medians = layout.slots.map { $0.oneHot ? .nan : $0.median }
         self.normaliser = IsolationForest.averagePathLength(forest.maxSamples)
     }
+
+    /// Whether one-row walks use the tiered copy of the nodes (for tests).
+    var usesTiers: Bool { tiers != nil }
 
     /// Every test of a real node (pass-through nodes left out) as (schema feature, threshold or
     /// level, whether it is an indicator test): for tests that put values exactly on them.
@@ -160,8 +177,9 @@ public struct CompiledForest: Sendable {
             if done < n && walk.isVector {
                 // The rows the vector walks leave (all of them below eight rows), one at a time
                 // in C: a row whose imputed values are all floats with its trees in the lanes of
-                // vectors (rtw_forest_float_row_avx2, about half the time of the next), any other
-                // eight trees together (about a third of the Swift walk's instructions).
+                // vectors, on the tiered copy of the nodes (``ForestTiers``; about half the time
+                // of the next), any other eight trees together (about a third of the Swift
+                // walk's instructions).
                 done += rowWalk(scratch + done * m, count: n - done, into: sums + done)
             }
             if done < n { scalarWalk(scratch + done * m, count: n - done, into: sums + done) }
@@ -200,27 +218,23 @@ public struct CompiledForest: Sendable {
         let m = medians.count
         return feature.withUnsafeBufferPointer { f in
             value.withUnsafeBufferPointer { v in
-                valueFloat.withUnsafeBufferPointer { vf in
-                    leaf.withUnsafeBufferPointer { l in
-                        var forest = rtw_forest(feature: f.baseAddress, value: v.baseAddress, leaf: l.baseAddress,
-                                                trees: Int32(trees), depth: Int32(depth))
-                        var floatForest = rtw_forest_float(feature: f.baseAddress, valueFloat: vf.baseAddress, leaf: l.baseAddress,
-                                                           trees: Int32(trees), depth: Int32(depth))
-                        return withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { row in
-                            guard let rowBase = row.baseAddress else { return 0 }
-                            var done = 0
-                            for r in 0..<count {
-                                let x = rows + r * m
-                                if rtw_row_floats(x, m, rowBase) == 1 && rtw_forest_float_row_avx2(&floatForest, rowBase, m, out + r) == 1 {
-                                    done += 1
-                                } else if rtw_forest_add_rows(&forest, x, 1, m, out + r) == 1 {
-                                    done += 1
-                                } else {
-                                    break
-                                }
+                leaf.withUnsafeBufferPointer { l in
+                    var forest = rtw_forest(feature: f.baseAddress, value: v.baseAddress, leaf: l.baseAddress,
+                                            trees: Int32(trees), depth: Int32(depth))
+                    return withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { row in
+                        guard let rowBase = row.baseAddress else { return 0 }
+                        var done = 0
+                        for r in 0..<count {
+                            let x = rows + r * m
+                            if let tiers, rtw_row_floats(x, m, rowBase) == 1 && tiers.addRow(rowBase, columns: m, onto: out + r) {
+                                done += 1
+                            } else if rtw_forest_add_rows(&forest, x, 1, m, out + r) == 1 {
+                                done += 1
+                            } else {
+                                break
                             }
-                            return done
                         }
+                        return done
                     }
                 }
             }

@@ -5,6 +5,7 @@ import XCTest
 @testable import ReadmitCore
 @testable import ReadmitModelFile
 @testable import ReadmitModels
+import ReadmitTables
 
 /// Every tree walk this CPU supports (``TreeWalk/supported``) against the Swift reference walk
 /// (`.scalar`): the same bits for the booster's margins, the forest's scores and the whole served
@@ -228,6 +229,92 @@ final class TreeWalkTests: XCTestCase {
                 got.withUnsafeMutableBufferPointer { XCTAssertEqual(compiled.rowWalk(xb.baseAddress!, count: n, into: $0.baseAddress!), n, name) }
             }
             XCTAssertGreaterThan(Set(reference).count, n / 10, "\(name): the rows should reach different leaves")
+            if let r = (0..<n).first(where: { got[$0].bitPattern != reference[$0].bitPattern }) {
+                XCTFail("\(name): row \(r) of \(n): \(got[r]) instead of \(reference[r])")
+            }
+        }
+    }
+
+    /// A forest of `trees` random trees exactly `depth` deep on `layout`'s expanded columns:
+    /// thresholds taken from `expanded`'s values (so rows go both ways), indicator tests at 0.5,
+    /// some leaves above the bottom (pass-through nodes in the compiled form), and every leaf a
+    /// different path length, so a row that reached a wrong leaf shows in its sum.
+    private func randomForest(trees: Int, depth: Int, expanded: FeatureMatrix, seed: UInt64) -> IsolationForest {
+        var random = SplitMix64(seed: seed)
+        var feature = [Int32](), value = [Double](), left = [Int32](), roots = [Int32]()
+        var leafValue = 1.0
+        func node(_ level: Int) -> Int {
+            let i = feature.count
+            feature.append(-1); value.append(0); left.append(0)
+            // The root always splits and one path always reaches `depth`; other nodes stop early
+            // one time in eight.
+            if level == depth || (level > 0 && Int.random(in: 0..<8, using: &random) == 0) {
+                value[i] = leafValue
+                leafValue += 0.001953125 * Double(Int.random(in: 1...7, using: &random))
+                return i
+            }
+            let c = Int.random(in: 0..<expanded.columns, using: &random)
+            feature[i] = Int32(c)
+            value[i] = expanded.values[Int.random(in: 0..<expanded.rows, using: &random) * expanded.columns + c]
+            // Children at consecutive indexes: reserve both, then fill them depth first.
+            let l = feature.count
+            left[i] = Int32(l)
+            feature += [-1, -1]; value += [0, 0]; left += [0, 0]
+            fill(l, level + 1); fill(l + 1, level + 1)
+            return i
+        }
+        func fill(_ at: Int, _ level: Int) {
+            // Builds a subtree elsewhere and moves its root into the reserved slot `at`.
+            let built = node(level)
+            feature[at] = feature[built]; value[at] = value[built]; left[at] = left[built]
+        }
+        for t in 0..<trees {
+            // The first tree reaches the full depth down its leftmost path.
+            let root = node(0)
+            if t == 0 {
+                var i = root, level = 0
+                while level < depth {
+                    if feature[i] < 0 {
+                        feature[i] = 0; value[i] = expanded.values[0]
+                        left[i] = Int32(feature.count)
+                        feature += [-1, -1]; value += [leafValue, leafValue + 0.5]; left += [0, 0]
+                        leafValue += 1
+                    }
+                    i = Int(left[i]); level += 1
+                }
+            }
+            roots.append(Int32(root))
+        }
+        return IsolationForest(columns: expanded.columns, maxSamples: 256, feature: feature, value: value, left: left, roots: roots)
+    }
+
+    /// The one-row walk on its tiered copy of the nodes (``ForestTiers``) at depths 1 to 10 (the
+    /// last tier holding one, two or three levels), with forests of fewer trees than a round of
+    /// 32 and more (so the lanes and the one-at-a-time trees both run): the reference walk's
+    /// bits on data rows and on float edge rows (NaN, +-inf, each threshold's nearest floats).
+    func testTieredRowWalkGivesTheReferenceBitsAtEveryDepth() throws {
+        guard TreeWalk.avx2.isSupported else { throw XCTSkip("no AVX2 on this CPU: the row walks are not used") }
+        let (result, _, _) = try TestSupport.smallModel.get()
+        let p = result.parameters
+        let columns = p.schema.count
+        let dir = TestSupport.temporaryDirectory()
+        let data = try TestSupport.encode(try TestSupport.subsetCSV(rows: 300, in: dir), schema: p.schema)
+        let expanded = p.layout.expand(data, imputed: true)
+        for (depth, trees) in [(1, 5), (2, 37), (3, 3), (4, 70), (5, 33), (6, 40), (7, 9), (8, 100), (9, 64), (10, 35)] {
+            let forest = randomForest(trees: trees, depth: depth, expanded: expanded, seed: UInt64(depth))
+            let compiled = CompiledForest(forest: forest, layout: p.layout)
+            let name = "\(trees) trees of depth \(compiled.depth)"
+            XCTAssertEqual(compiled.depth, depth, name)
+            XCTAssertTrue(compiled.usesTiers, "\(name): the tiered copy should be made")
+            // Not imputed: the walks must agree on values imputation never leaves too (NaN).
+            var x = data.values + forestFloatEdgeRows(compiled, columns: columns)
+            let n = x.count / columns
+            var reference = [Double](repeating: 0, count: n), got = [Double](repeating: 0, count: n)
+            x.withUnsafeMutableBufferPointer { xb in
+                reference.withUnsafeMutableBufferPointer { compiled.scalarWalk(xb.baseAddress!, count: n, into: $0.baseAddress!) }
+                got.withUnsafeMutableBufferPointer { XCTAssertEqual(compiled.rowWalk(xb.baseAddress!, count: n, into: $0.baseAddress!), n, name) }
+            }
+            XCTAssertGreaterThan(Set(reference).count, min(n / 10, 1 << depth), "\(name): the rows should reach different leaves")
             if let r = (0..<n).first(where: { got[$0].bitPattern != reference[$0].bitPattern }) {
                 XCTFail("\(name): row \(r) of \(n): \(got[r]) instead of \(reference[r])")
             }

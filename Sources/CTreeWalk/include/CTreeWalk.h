@@ -173,11 +173,38 @@ size_t rtw_forest_add_float_avx512(const rtw_forest_float *f, const float *x, si
 /// of 8).
 size_t rtw_forest_add_float_avx2(const rtw_forest_float *f, const float *x, size_t count, size_t columns, double *sum);
 
+/// The one-row walk's own copy of a float forest's nodes, laid out so that a row's path
+/// through a tree reads few cache lines (a lone request finds the trees out of cache): each
+/// tree's levels in tiers of three, a tier's subtrees of seven nodes each in a 64-byte line
+/// (8-byte slots: a node's code, then its float value), and each subtree of the last tier
+/// followed by its leaves (doubles). A path through a tree of depth 8 reads 3 lines instead
+/// of about 11 in the arrays of rtw_forest_float. `slots` holds
+/// rtw_forest_tiers_slots(depth, trees) slots filled by rtw_forest_tiers_fill, and is best
+/// aligned to 64 bytes.
+typedef struct {
+    const uint64_t *slots;
+    int32_t trees;
+    int32_t depth;
+} rtw_forest_tiers;
+
+/// The largest tiered copy made, in slots (64 MiB): beyond it a row walks the other arrays.
+#define RTW_FOREST_TIERS_MAX_SLOTS ((size_t)1 << 23)
+
+/// The slots a tiered copy of `trees` trees of `depth` takes, or 0 where none is made: a
+/// depth outside 1-24, no trees, or more than RTW_FOREST_TIERS_MAX_SLOTS slots.
+size_t rtw_forest_tiers_slots(int32_t depth, int32_t trees);
+
+/// Fills `count` slots (rtw_forest_tiers_slots(f->depth, f->trees)) with `f`'s tiered copy.
+/// Returns 1, or 0 (nothing written) where `count` is not that number or that number is 0.
+/// Portable C.
+int rtw_forest_tiers_fill(const rtw_forest_float *f, uint64_t *slots, size_t count);
+
 /// Adds every tree's path length, in tree order, onto `*sum` for one row of `columns` floats
-/// (its exact imputed values), the trees walking eight to a vector's lanes, 32 at a time:
-/// for the rows the vector walks leave, above all the one-row request. Returns 1, or 0
-/// (nothing done) where rtw_cpu_supports_avx2() is 0 or the depth is outside 1-24.
-size_t rtw_forest_float_row_avx2(const rtw_forest_float *f, const float *row, size_t columns, double *sum);
+/// (its exact imputed values; see rtw_forest_float), the trees walking eight to a vector's
+/// lanes, 32 at a time, on the tiered copy: for the rows the vector walks leave, above all the
+/// one-row request. Returns 1, or 0 (nothing done) where rtw_cpu_supports_avx2() is 0 or the
+/// copy's depth and trees have no tiered plan.
+size_t rtw_forest_tiers_row_avx2(const rtw_forest_tiers *t, const float *row, size_t columns, double *sum);
 
 #ifdef __cplusplus
 }
