@@ -23,7 +23,9 @@ import ReadmitWire
 /// Small requests (HEALTH, INFO, STATS, and SCOREs of at most ``inlineBytes`` of features) are
 /// answered on the broker's own thread: handing one to a worker and its reply back costs two
 /// thread wake-ups, several times the few microseconds of scoring a row, so a lone client's
-/// round trip would be dominated by the hand-off. When several requests arrive together, all
+/// round trip would be dominated by the hand-off. A SCORE of a few rows without flags takes a
+/// shorter path still (``RequestHandler/answerPlainScore(_:into:pool:)``): no request or
+/// outcome values, and the reply's frames taken from the pool of received ones. When several requests arrive together, all
 /// but the last go to idle workers first, so concurrent clients still use every core; large
 /// batches, EXPLAIN and RELOAD always go to a worker, so they never stall the front. On stop it reads no new requests, lets queued and
 /// running ones finish and forwards their replies, then stops the workers.
@@ -69,6 +71,9 @@ final class Broker {
     private var lastFastPeer: [UInt8] = []
     /// Frames of answered requests, received into again (optional: as ``ZMQSocket`` takes it).
     private var framePool: FramePool? = FramePool()
+    /// The frames of a reply answered by ``answerPlainScore(_:delimiter:started:audited:)``,
+    /// kept between requests so that each reply does not allocate its list.
+    private var plainReply: [ZMQFrame] = []
 
     init(front: ZMQSocket, backend: ZMQSocket, control: ZMQSocket, handler: RequestHandler,
          workers: Int, workerFailure: Locked<String?>, maxQueued: Int, maxQueuedBytes: Int, authorizedKeys: Locked<AuthorizedKeys>?,
@@ -276,6 +281,8 @@ final class Broker {
         let body = frames[(delimiter + 1)...]
         let bytes = body.reduce(0) { $0 + $1.count }
         if inlineIfSmall && Self.isSmall(header, body) {
+            if header?.op == Operation.score.rawValue,
+               try answerPlainScore(frames, delimiter: delimiter, started: started, audited: audited) { return }
             // A STATS counts itself as received, as it does when a worker answers it.
             if header?.op == Operation.stats.rawValue { handler.stats.setReceived(received) }
             try reply(envelope: frames[...delimiter], handler.handle(body), started: started, audited: audited)
@@ -300,6 +307,29 @@ final class Broker {
                 WireError(.overloaded, "all \(workers) workers are busy and \(maxQueued) requests are queued; retry later"))
             try reply(envelope: frames[...delimiter], outcome, started: started, audited: audited)
         }
+    }
+
+    /// Answers a small SCORE without flags on the short path of
+    /// ``RequestHandler/answerPlainScore(_:into:pool:)``, counted and audited as ``reply``
+    /// does; false when that path does not take the request (the general one then answers it).
+    private func answerPlainScore(_ frames: [ZMQFrame], delimiter: Int, started: UInt64, audited: AuditLog.Request?) throws -> Bool {
+        plainReply.removeAll(keepingCapacity: true)
+        // After the send (or a failure) the reply's own frames go back to the pool; the
+        // envelope's are still the request's, so the pool leaves them.
+        defer { framePool?.recycle(&plainReply) }
+        plainReply.append(contentsOf: frames[...delimiter])
+        guard let answer = handler.answerPlainScore(frames[(delimiter + 1)...], into: &plainReply, pool: &framePool) else {
+            return false
+        }
+        handler.stats.recordAtBroker(op: Operation.score.rawValue, status: .ok, rows: answer.rows,
+                                     nanos: DispatchTime.now().uptimeNanoseconds &- started, received: received,
+                                     served: answer.served, version: answer.version)
+        if let audited, let audit {
+            audited.finish(op: Operation.score.rawValue, status: 0, modelVersion: answer.version)
+            audit.record(audited)
+        }
+        try deliver(plainReply)
+        return true
     }
 
     private func reply(envelope: ArraySlice<ZMQFrame>, _ outcome: RequestHandler.Outcome, started: UInt64,

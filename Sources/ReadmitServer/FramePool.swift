@@ -25,6 +25,17 @@ struct FramePool {
         free.popLast() ?? ZMQFrame.empty()
     }
 
+    /// A frame of `size` uninitialised bytes to write a reply into (``ZMQFrame/make(size:)``),
+    /// made from a kept frame when there is one.
+    mutating func take(size: Int) throws(ZMQError) -> ZMQFrame {
+        let frame = take()
+        do { try frame.initialize(size: size) } catch {
+            put(frame)  // left empty by the failed initialisation
+            throw error
+        }
+        return frame
+    }
+
     /// Gives back a frame from ``take()`` that is still empty (a receive that failed).
     mutating func put(_ frame: ZMQFrame) {
         if free.count < Self.capacity { free.append(frame) }

@@ -128,6 +128,54 @@ struct RequestHandler: Sendable {
         }
     }
 
+    /// What ``answerPlainScore(_:into:pool:)`` answered: for the counters and the audit trail.
+    struct PlainScoreAnswer {
+        var rows: Int
+        var version: UInt64
+        var served: ServedRows
+    }
+
+    /// Answers a SCORE without flags (the daemon's most common request, usually of one row)
+    /// without the general ``Request`` and ``Outcome`` types, whose arrays, enums and
+    /// references a lone one-row request noticed: appends the reply's frames after the
+    /// envelope in `reply` (header, counts, risk, atypicality, tier, the same bytes as
+    /// ``handle(_:)``'s reply), made from `pool`'s kept frames.
+    ///
+    /// Nil, with `reply` left as it was, for every other request, and for one whose rows fail
+    /// validation: ``handle(_:)`` answers those with the reply it always gives (a failing row is
+    /// then validated again, which only costs the request that fails). Which requests this
+    /// takes is ``RequestDecoder/plainScoreRows(header:counts:matrixBytes:expectedColumns:)``'s
+    /// decision, tested to agree with the full decode.
+    func answerPlainScore(_ body: ArraySlice<ZMQFrame>, into reply: inout [ZMQFrame], pool: inout FramePool?) -> PlainScoreAnswer? {
+        guard body.count == 3, let model = store.current() else { return nil }
+        let start = body.startIndex, matrix = body[start + Request.matrixFrameIndex]
+        let header = body[start].bytes
+        guard let rows = decoder.plainScoreRows(header: header, counts: body[start + 1].bytes, matrixBytes: matrix.count,
+                                                expectedColumns: model.featureCount) else { return nil }
+        do {
+            let replyHeader = try pool?.take(size: WireFormat.replyHeaderSize) ?? ZMQFrame.make(size: WireFormat.replyHeaderSize)
+            let counts = try pool?.take(size: 8) ?? ZMQFrame.make(size: 8)
+            let risk = try pool?.take(size: rows * 8) ?? ZMQFrame.make(size: rows * 8)
+            let atyp = try pool?.take(size: rows * 8) ?? ZMQFrame.make(size: rows * 8)
+            let tier = try pool?.take(size: rows) ?? ZMQFrame.make(size: rows)
+            let served = try scoreFrames(model, matrix, rows: rows, risk: risk, atypicality: atyp, tier: tier, interval: nil)
+            let version = model.servingVersion
+            ReplyHeader(op: Operation.score.rawValue, status: 0, requestID: UInt64(littleEndian: header.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                        modelVersion: version)
+                .write(to: replyHeader.mutableBytes)
+            counts.mutableBytes.storeBytes(of: UInt32(truncatingIfNeeded: rows).littleEndian, toByteOffset: 0, as: UInt32.self)
+            counts.mutableBytes.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+            reply.append(replyHeader)
+            reply.append(counts)
+            reply.append(risk)
+            reply.append(atyp)
+            reply.append(tier)
+            return PlainScoreAnswer(rows: rows, version: version, served: served)
+        } catch {
+            return nil  // a row that fails validation, or a message libzmq could not make: handle() says which
+        }
+    }
+
     /// The HEALTH JSON.
     func healthJSON(_ model: (any ServingModel)?) -> String {
         let reason = model.map { "serving model \($0.servingID)" } ?? "no model loaded"
@@ -182,30 +230,10 @@ struct RequestHandler: Sendable {
     private func score(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int, interval: Bool,
                        ok: ([OutgoingFrame], Int, UInt64) -> Outcome) throws -> Outcome {
         let risk = try ZMQFrame.make(size: rows * 8), atyp = try ZMQFrame.make(size: rows * 8), tier = try ZMQFrame.make(size: rows)
-        let low = interval ? try ZMQFrame.make(size: rows * 8) : nil, high = interval ? try ZMQFrame.make(size: rows * 8) : nil
-        var served = ServedRows()
-        if rows > 0 {
-            try withDoubles(matrix) { x throws(FeatureVectorError) in
-                try withOutput(risk, Double.self) { r throws(FeatureVectorError) in
-                    try withOutput(atyp, Double.self) { a throws(FeatureVectorError) in
-                        try withOutput(tier, UInt8.self) { t throws(FeatureVectorError) in
-                            if let low, let high {
-                                try withOutput(low, Double.self) { lo throws(FeatureVectorError) in
-                                    try withOutput(high, Double.self) { hi throws(FeatureVectorError) in
-                                        try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: (lo, hi))
-                                    }
-                                }
-                            } else {
-                                try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: nil)
-                            }
-                            served.add(risk: UnsafeBufferPointer(r), atypicality: UnsafeBufferPointer(a), tier: UnsafeBufferPointer(t))
-                        }
-                    }
-                }
-            }
-        }
+        let range = interval ? (low: try ZMQFrame.make(size: rows * 8), high: try ZMQFrame.make(size: rows * 8)) : nil
+        let served = try scoreFrames(model, matrix, rows: rows, risk: risk, atypicality: atyp, tier: tier, interval: range)
         var frames: [OutgoingFrame] = [.counts(UInt32(truncatingIfNeeded: rows), 0), .message(risk), .message(atyp), .message(tier)]
-        if let low, let high { frames += [.message(low), .message(high)] }
+        if let range { frames += [.message(range.low), .message(range.high)] }
         var outcome = ok(frames, rows, model.servingVersion)
         outcome.served = served
         return outcome
@@ -225,6 +253,33 @@ struct RequestHandler: Sendable {
         }
         return ok([.counts(UInt32(truncatingIfNeeded: rows), UInt32(truncatingIfNeeded: k)), .message(index), .message(contribution)], rows, model.servingVersion)
     }
+}
+
+/// Scores the `rows` rows of a SCORE's matrix frame into its reply's messages (and the
+/// interval's, when given); returns what they served, for STATS.
+private func scoreFrames(_ model: any ServingModel, _ matrix: ZMQFrame, rows: Int, risk: ZMQFrame, atypicality: ZMQFrame,
+                         tier: ZMQFrame, interval: (low: ZMQFrame, high: ZMQFrame)?) throws(FeatureVectorError) -> ServedRows {
+    var served = ServedRows()
+    guard rows > 0 else { return served }
+    try withDoubles(matrix) { x throws(FeatureVectorError) in
+        try withOutput(risk, Double.self) { r throws(FeatureVectorError) in
+            try withOutput(atypicality, Double.self) { a throws(FeatureVectorError) in
+                try withOutput(tier, UInt8.self) { t throws(FeatureVectorError) in
+                    if let interval {
+                        try withOutput(interval.low, Double.self) { lo throws(FeatureVectorError) in
+                            try withOutput(interval.high, Double.self) { hi throws(FeatureVectorError) in
+                                try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: (lo, hi))
+                            }
+                        }
+                    } else {
+                        try scoreInChunks(model, x, rows: rows, risk: r, atypicality: a, tier: t, interval: nil)
+                    }
+                    served.add(risk: UnsafeBufferPointer(r), atypicality: UnsafeBufferPointer(a), tier: UnsafeBufferPointer(t))
+                }
+            }
+        }
+    }
+    return served
 }
 
 /// Read once: on Linux, Foundation's `activeProcessorCount` reads cgroup files on every call,

@@ -35,7 +35,13 @@ public final class ZMQFrame: ManagedBuffer<Void, zmq_msg_t> {
     /// slow clients.
     public static func make(size: Int) throws(ZMQError) -> ZMQFrame {
         let frame = allocate()
-        let msg = frame.msg
+        try frame.initialize(size: size)
+        return frame
+    }
+
+    /// Gives this frame's empty message (a new frame's, or a pooled one's from ``FramePool``)
+    /// `size` uninitialised bytes, as ``make(size:)`` describes; on failure it stays empty.
+    func initialize(size: Int) throws(ZMQError) {
         if size >= OutgoingMemory.trackedMinimum, let data = malloc(size) {
             OutgoingMemory.add(size)
             // The size travels in the hint (a pointer-sized integer, never 0 here), so the free
@@ -47,16 +53,16 @@ public final class ZMQFrame: ManagedBuffer<Void, zmq_msg_t> {
             guard rc == 0 else {
                 free(data)
                 OutgoingMemory.add(-size)
+                zmq_msg_init(msg)
                 throw ZMQError("zmq_msg_init_data(\(size))")
             }
-            return frame
+            return
         }
         // Re-initialising the empty message needs no close first: it owns no memory.
         guard zmq_msg_init_size(msg, size) == 0 else {
             zmq_msg_init(msg)
             throw ZMQError("zmq_msg_init_size(\(size))")
         }
-        return frame
     }
 
     /// A message holding a copy of `bytes`.

@@ -131,6 +131,33 @@ public struct RequestDecoder: Sendable {
 }
 
 extension RequestDecoder {
+    /// The rows of a well-formed `SCORE` without flags, read from its three
+    /// frames without building a ``Request``: for the daemon's path for small SCOREs, which
+    /// answers the common case on its own and hands everything else to ``decode(_:expectedColumns:)``.
+    ///
+    /// Returns a count exactly when `decode([header, counts, matrix], expectedColumns:)` would
+    /// return `.score(rows:columns:)` with that count and flags 0; nil otherwise,
+    /// whether the request is malformed (the full decode names the error) or just not that case.
+    /// `RequestDecoderTests` checks the equivalence on valid, mutated and random frames.
+    public func plainScoreRows(header: UnsafeRawBufferPointer, counts: UnsafeRawBufferPointer, matrixBytes: Int,
+                               expectedColumns: Int) -> Int? {
+        guard header.count == WireFormat.requestHeaderSize, header.leUInt32(at: 0) == Self.magicWord,
+              header[4] == WireFormat.version, header[5] == Operation.score.rawValue, header.leUInt16(at: 6) == 0,
+              counts.count == WireFormat.scoreCountsSize else { return nil }
+        let rows = Int(counts.leUInt32(at: 0)), columns = Int(counts.leUInt32(at: 4))
+        guard rows <= maxRows, columns == expectedColumns else { return nil }
+        let (cells, overflowCells) = rows.multipliedReportingOverflow(by: columns)
+        let (bytes, overflowBytes) = cells.multipliedReportingOverflow(by: 8)
+        guard !overflowCells, !overflowBytes, bytes == matrixBytes else { return nil }
+        return rows
+    }
+
+    /// ``WireFormat/magic`` (`RDMT`) as the little-endian word the header's first four bytes
+    /// make; a literal, not read from the array, so the check touches no global (tested equal).
+    static var magicWord: UInt32 { 0x544D_4452 }
+}
+
+extension RequestDecoder {
     /// Convenience for tests and clients holding frames as byte arrays. The request is decoded
     /// in full whatever ``deferredRecordsRows`` says: a ``DeferredRecords`` would point into
     /// byte arrays that only live for the call.

@@ -39,6 +39,36 @@ final class RoundTripTests: XCTestCase {
         XCTAssertTrue(risk.allSatisfy { $0 >= 0 && $0 <= 1 })
     }
 
+    /// SCOREs of a few rows are answered on the broker's own thread, on the short path for a
+    /// SCORE without flags (`RequestHandler.answerPlainScore`): the same bits as in process, the
+    /// request's id and the model's version in the header, and each row's score the same
+    /// alone as in the batch (and as a batch large enough to go to a worker, above).
+    func testSmallScoresOnTheBrokerEqualInProcessBitForBit() throws {
+        let columns = model.schema.count
+        let matrix = TestRows.make(model.schema, rows: 32, seed: 21)
+        let expected = try TestRows.score(model, matrix, rows: 32)
+        for (id, rows) in [1, 2, 7, 32].enumerated() {
+            let reply = try client.call(RequestEncoder.score(requestID: UInt64(100 + id), rows: rows, columns: columns,
+                                                             matrix: Array(matrix[..<(rows * columns)])))
+            XCTAssertEqual(reply.header.status, 0)
+            XCTAssertEqual(reply.header.op, Operation.score.rawValue)
+            XCTAssertEqual(reply.header.requestID, UInt64(100 + id))
+            XCTAssertEqual(reply.header.modelVersion, model.modelVersion)
+            guard case .score(let risk, let atyp, let tier) = reply.body else { return XCTFail("not a SCORE reply: \(reply.body)") }
+            XCTAssertEqual(risk.map(\.bitPattern), expected.risk[..<rows].map(\.bitPattern), "\(rows) rows")
+            XCTAssertEqual(atyp.map(\.bitPattern), expected.atyp[..<rows].map(\.bitPattern), "\(rows) rows")
+            XCTAssertEqual(tier, Array(expected.tier[..<rows]), "\(rows) rows")
+        }
+        // With the interval flag the general path answers; the scores agree.
+        if model.hasInterval {
+            let reply = try client.call(RequestEncoder.score(requestID: 200, rows: 2, columns: columns, matrix: Array(matrix[..<(2 * columns)]),
+                                                             interval: true))
+            guard case .score(let risk, _, _) = reply.body else { return XCTFail("not a SCORE reply: \(reply.body)") }
+            XCTAssertEqual(risk.map(\.bitPattern), expected.risk[..<2].map(\.bitPattern))
+            XCTAssertEqual(reply.intervalLow?.count, 2)
+        }
+    }
+
     /// Large batches are split across cores; the result must not change by a bit, and an
     /// error in a late row names that row of the whole request.
     func testLargeBatchSplitAcrossCoresIsBitIdentical() throws {

@@ -123,6 +123,66 @@ final class RequestDecoderTests: XCTestCase {
         XCTAssertEqual(error([RequestHeader(operation: .reload, requestID: 1).encoded(), []])?.error.status, .badArgument)
     }
 
+    /// The daemon's check for the common SCORE (``RequestDecoder/plainScoreRows``) accepts
+    /// exactly what the full decode returns as a SCORE without flags, with
+    /// the same row count: on valid requests, on each single-field change that makes them
+    /// invalid, and on random mutations of the header and counts frames and the matrix's size.
+    func testPlainScoreCheckAgreesWithTheFullDecode() {
+        func agree(_ frames: [[UInt8]], columns: Int, decoder: RequestDecoder, file: StaticString = #filePath,
+                   line: UInt = #line) -> Int? {
+            var expected: Int?
+            if case .success(let request) = decoder.decode(frames, expectedColumns: columns), request.header.flags == 0,
+               case .score(let rows, _) = request.body { expected = rows }
+            let plain = frames.count != 3 ? nil : frames[0].withUnsafeBytes { header in
+                frames[1].withUnsafeBytes { counts in
+                    decoder.plainScoreRows(header: header, counts: counts, matrixBytes: frames[2].count, expectedColumns: columns)
+                }
+            }
+            XCTAssertEqual(plain, expected, "frames \(frames.map { $0.count }) header \(frames.first ?? []) counts \(frames.count > 1 ? frames[1] : [])",
+                           file: file, line: line)
+            return plain
+        }
+        XCTAssertEqual(Array(withUnsafeBytes(of: RequestDecoder.magicWord.littleEndian) { Array($0) }), WireFormat.magic)
+        let valid = RequestEncoder.score(requestID: 7, rows: 2, columns: 3, matrix: [Double](repeating: 0.5, count: 6))
+        XCTAssertEqual(agree(valid, columns: 3, decoder: decoder), 2)
+        XCTAssertNil(agree(valid, columns: 4, decoder: decoder), "the model's feature count")
+        XCTAssertEqual(agree(RequestEncoder.score(requestID: 7, rows: 0, columns: 3, matrix: []), columns: 3, decoder: decoder), 0)
+        XCTAssertNil(agree(RequestEncoder.score(requestID: 7, rows: 101, columns: 1, matrix: [Double](repeating: 0, count: 101)),
+                           columns: 1, decoder: decoder), "over --max-rows")
+        for (frame, byte, value) in [(0, 0, 0x58), (0, 3, 0), (0, 4, 1), (0, 5, Operation.explain.rawValue), (0, 6, 2), (0, 7, 1),
+                                     (1, 0, 3), (1, 4, 2), (1, 7, 1)] {
+            var frames = valid
+            frames[frame][byte] = UInt8(value)
+            XCTAssertNil(agree(frames, columns: 3, decoder: decoder), "frame \(frame) byte \(byte) = \(value)")
+        }
+        // A product of rows and columns past Int.max (possible only with a limit that high).
+        let unlimited = RequestDecoder(maxRows: Int.max)
+        var huge = valid
+        huge[1] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+        XCTAssertNil(agree(huge, columns: Int(UInt32.max), decoder: unlimited))
+
+        var rng = SplitMix64(seed: 0x5C0E)
+        var accepted = 0, refused = 0
+        for _ in 0..<20_000 {
+            var frames = valid
+            for _ in 0..<Int(rng.next() % 3) + 1 where frames.count == 3 && !frames[0].isEmpty && !frames[1].isEmpty {
+                switch rng.next() % 8 {
+                case 0: frames[2].append(contentsOf: [UInt8](repeating: 0, count: Int(rng.next() % 17)))
+                case 1: frames[2].removeLast(Int(rng.next() % UInt64(frames[2].count + 1)))
+                case 2: frames[Int(rng.next() % 2)].removeLast()
+                case 3: frames[1][Int(rng.next() % UInt64(frames[1].count))] = UInt8(truncatingIfNeeded: rng.next() % 4)
+                case 4: frames[1] = [UInt8(rng.next() % 5), 0, 0, 0, UInt8(rng.next() % 5), 0, 0, 0]
+                        frames[2] = [UInt8](repeating: 0, count: Int(frames[1][0]) * Int(frames[1][4]) * 8)
+                case 5: if rng.next() % 4 == 0 { frames.append([]) } else { frames.removeLast() }
+                default: frames[0][Int(rng.next() % UInt64(frames[0].count))] = UInt8(truncatingIfNeeded: rng.next() % 4 == 0 ? rng.next() : rng.next() % 8)
+                }
+            }
+            if agree(frames, columns: 3, decoder: decoder) != nil { accepted += 1 } else { refused += 1 }
+        }
+        XCTAssertGreaterThan(accepted, 1_000, "the mutations leave many requests valid")
+        XCTAssertGreaterThan(refused, 1_000)
+    }
+
     /// Random frames never trap and always produce a request or a typed, non-OK error.
     func testFuzzNeverTraps() {
         var rng = SplitMix64(seed: 0x5EED)
