@@ -168,7 +168,9 @@ public final class ReadmitModel: Sendable {
               (interval.map { $0.low.count >= rows && $0.high.count >= rows } ?? true) else {
             throw FeatureVectorError(code: .shape, message: "output buffers hold fewer than \(rows) rows")
         }
-        let vennAbers = parameters.vennAbers
+        // Read only when asked for: a copy of the calibrator retains and releases each of its
+        // arrays, a dozen atomic operations on lines a lone request finds cold.
+        let vennAbers = interval == nil ? nil : parameters.vennAbers
         try forEachChunk(features, rows: rows, kind: .margin, walk: walk, chunkRows: chunkRows) { start, count, input, output in
             for i in 0..<count {
                 let p = parameters.calibrator.probability(margin: output[i])
