@@ -25,8 +25,8 @@ import ReadmitWire
 /// thread wake-ups, several times the few microseconds of scoring a row, so a lone client's
 /// round trip would be dominated by the hand-off. A SCORE of a few rows without flags takes a
 /// shorter path still (``RequestHandler/answerPlainScore(_:into:pool:)``): no request or
-/// outcome values, and the reply's frames taken from the pool of received ones. When several requests arrive together, all
-/// but the last go to idle workers first, so concurrent clients still use every core; large
+/// outcome values, and the reply's frames taken from the pool of received ones. When several
+/// requests arrive together, all but the last go to idle workers first, so concurrent clients still use every core; large
 /// batches, EXPLAIN and RELOAD always go to a worker, so they never stall the front. On stop it reads no new requests, lets queued and
 /// running ones finish and forwards their replies, then stops the workers.
 final class Broker {

@@ -131,13 +131,13 @@ public struct RequestDecoder: Sendable {
 }
 
 extension RequestDecoder {
-    /// The rows of a well-formed `SCORE` without flags, read from its three
-    /// frames without building a ``Request``: for the daemon's path for small SCOREs, which
-    /// answers the common case on its own and hands everything else to ``decode(_:expectedColumns:)``.
+    /// The rows of a well-formed `SCORE` without flags, read from its three frames without
+    /// building a ``Request``: for the daemon's path for small SCOREs, which answers the common
+    /// case on its own and hands everything else to ``decode(_:expectedColumns:)``.
     ///
     /// Returns a count exactly when `decode([header, counts, matrix], expectedColumns:)` would
-    /// return `.score(rows:columns:)` with that count and flags 0; nil otherwise,
-    /// whether the request is malformed (the full decode names the error) or just not that case.
+    /// return `.score(rows:columns:)` with that count and flags 0; nil otherwise, whether the
+    /// request is malformed (the full decode names the error) or just not that case.
     /// `RequestDecoderTests` checks the equivalence on valid, mutated and random frames.
     public func plainScoreRows(header: UnsafeRawBufferPointer, counts: UnsafeRawBufferPointer, matrixBytes: Int,
                                expectedColumns: Int) -> Int? {
