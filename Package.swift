@@ -29,6 +29,11 @@
 //                             -sanitize=fuzzer they are the fuzzers (fuzz/build.sh)
 import PackageDescription
 
+/// Whether the release readmitd links the Swift runtime and Foundation in (target readmitd,
+/// below). scripts/tests/55-tsan.sh sets READMIT_SHARED_SWIFT_RUNTIME for its ThreadSanitizer
+/// build: TSan's interceptors of libdispatch cannot take the calls of a static libdispatch.
+let linkSwiftRuntimeStatically = Context.environment["READMIT_SHARED_SWIFT_RUNTIME"] == nil
+
 let package = Package(
     name: "readmit",
     platforms: [.macOS(.v13)],
@@ -99,6 +104,22 @@ let package = Package(
                 "ReadmitServer", "ReadmitHTTP", "ReadmitCore", "ReadmitFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            // The release daemon links the Swift runtime and Foundation in (swiftc's
+            // -static-stdlib at the link alone, so the rest of the build and `readmit` are
+            // unchanged): a host that serves models needs no Swift toolchain, and a one-row
+            // SCORE's round trip is 1-2% shorter without the calls across shared libraries
+            // (benchmarks/daemon/README.md). SwiftPM's --static-swift-stdlib would do it for
+            // every product and recompile everything when a build without it came between.
+            linkerSettings: !linkSwiftRuntimeStatically ? [] : [
+                .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release)),
+                // Libraries the static Foundation needs that objects compiled against the
+                // shared Foundation do not name (those name only the shared libraries).
+                .linkedLibrary("CoreFoundation", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("_FoundationICU", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("swiftSynchronization", .when(platforms: [.linux], configuration: .release)),
             ]
         ),
         .target(name: "CLibFuzzer", path: "fuzz/targets/CLibFuzzer"),

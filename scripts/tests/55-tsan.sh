@@ -12,7 +12,9 @@ cd "${READMIT_ROOT:-$(dirname "$0")/../..}"
 export PATH="/opt/swift/usr/bin:$PATH"
 start=$(date +%s)
 log=$(mktemp)
-if ! swift build -c release --sanitize=thread --scratch-path .build/tsan --product readmitd > "$log" 2>&1; then
+# The Swift runtime stays shared here (Package.swift): TSan's interceptors of libdispatch do not
+# see the calls of a static libdispatch.
+if ! READMIT_SHARED_SWIFT_RUNTIME=1 swift build -c release --sanitize=thread --scratch-path .build/tsan --product readmitd > "$log" 2>&1; then
   grep -v 'prohibited flag' "$log" | tail -n 40; exit 1
 fi
 echo "55-tsan: built readmitd with -sanitize=thread in $(( $(date +%s) - start )) s"
