@@ -33,6 +33,7 @@ import PackageDescription
 /// below). scripts/tests/55-tsan.sh sets READMIT_SHARED_SWIFT_RUNTIME for its ThreadSanitizer
 /// build: TSan's interceptors of libdispatch cannot take the calls of a static libdispatch.
 let linkSwiftRuntimeStatically = Context.environment["READMIT_SHARED_SWIFT_RUNTIME"] == nil
+let releaseOnLinux = BuildSettingCondition.when(platforms: [.linux], configuration: .release)
 
 let package = Package(
     name: "readmit",
@@ -112,14 +113,14 @@ let package = Package(
             // (benchmarks/daemon/README.md). SwiftPM's --static-swift-stdlib would do it for
             // every product and recompile everything when a build without it came between.
             linkerSettings: !linkSwiftRuntimeStatically ? [] : [
-                .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release)),
+                .unsafeFlags(["-static-stdlib"], releaseOnLinux),
                 // Libraries the static Foundation needs that objects compiled against the
                 // shared Foundation do not name (those name only the shared libraries).
-                .linkedLibrary("CoreFoundation", .when(platforms: [.linux], configuration: .release)),
-                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux], configuration: .release)),
-                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),
-                .linkedLibrary("_FoundationICU", .when(platforms: [.linux], configuration: .release)),
-                .linkedLibrary("swiftSynchronization", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("CoreFoundation", releaseOnLinux),
+                .linkedLibrary("_FoundationCShims", releaseOnLinux),
+                .linkedLibrary("_FoundationCollections", releaseOnLinux),
+                .linkedLibrary("_FoundationICU", releaseOnLinux),
+                .linkedLibrary("swiftSynchronization", releaseOnLinux),
             ]
         ),
         .target(name: "CLibFuzzer", path: "fuzz/targets/CLibFuzzer"),
