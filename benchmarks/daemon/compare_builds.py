@@ -19,6 +19,9 @@ import bench  # noqa: E402  (reads BENCH_OUT, READMITD_BIN and BENCH_MODEL, set 
 INSTANCES = int(os.environ.get("COMPARE_INSTANCES", "4"))
 RUNS = int(os.environ.get("COMPARE_RUNS", "3"))
 PAIRS = int(os.environ.get("COMPARE_PAIRS", "3000"))
+# COMPARE_CPU=N keeps both daemons' threads on CPU N (bench.keep_on_cpu), out of the scheduler's
+# placement: two daemons of one build measured 0.998-0.999x (quartiles) that way, 0.998-1.005x not.
+ONE_CPU = os.environ.get("COMPARE_CPU")
 
 
 def start(binary):
@@ -40,6 +43,8 @@ def main():
             for binary in order:
                 started[binary] = start(binary)
             (ep_a, _), (ep_b, _) = started[build_a], started[build_b]
+            if ONE_CPU is not None:
+                bench.keep_on_cpu([proc.pid for _, proc in started.values()], int(ONE_CPU))
             if cols is None:
                 cols = json.loads(bench.request(ep_a, 3)[1])["n_features"]
                 if bench.ROWS == "real":
@@ -56,9 +61,10 @@ def main():
             for _, proc in started.values():
                 proc.terminate()
                 proc.wait(timeout=30)
-    summary = {"a": build_a, "b": build_b, "instances": INSTANCES, "runs": RUNS, "pairs": PAIRS, "cpu_flags": bench.vector_flags()}
-    print(f"A: {build_a}\nB: {build_b}\n{INSTANCES} pairs of fresh daemons x {RUNS} runs of {PAIRS} interleaved round trips; "
-          f"CPU flags {summary['cpu_flags']}")
+    summary = {"a": build_a, "b": build_b, "instances": INSTANCES, "runs": RUNS, "pairs": PAIRS, "cpu_flags": bench.vector_flags(),
+               "one_cpu": ONE_CPU}
+    print(f"A: {build_a}\nB: {build_b}\n{INSTANCES} pairs of fresh daemons x {RUNS} runs of {PAIRS} interleaved round trips"
+          + (f", the daemons' threads on CPU {ONE_CPU}" if ONE_CPU is not None else "") + f"; CPU flags {summary['cpu_flags']}")
     for rows in (1, 0):
         q = statistics.quantiles(ratios[rows], n=4) if len(ratios[rows]) > 1 else ratios[rows] * 3
         summary[f"rows_{rows}"] = {"ratios": ratios[rows], "median_ratio": statistics.median(ratios[rows]),

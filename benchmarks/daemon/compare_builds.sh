@@ -6,7 +6,8 @@
 # drift between runs. From the repository root, after scripts/tests/00-build.sh:
 #   bash benchmarks/daemon/compare_builds.sh BUILD_A BUILD_B [MODEL]
 # e.g. a base commit's build: git worktree add /tmp/base COMMIT && (cd /tmp/base && swift build -c release)
-#   env: COMPARE_INSTANCES (4), COMPARE_RUNS (3), COMPARE_PAIRS (3000), BENCH_OUT, BENCH_ROWS,
+#   env: COMPARE_INSTANCES (4), COMPARE_RUNS (3), COMPARE_PAIRS (3000), COMPARE_CPU (unset: the
+#        daemons run on any CPU; N: their threads kept on CPU N), BENCH_OUT, BENCH_ROWS,
 #        READMIT_BIN and BENCH_DATA_DIR as run.sh reads them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
