@@ -98,14 +98,17 @@ def tasks(pid):
 def keep_on_cpu(pids, cpu):
     """Sets every thread of the processes to run on CPU `cpu` only and returns what to restore.
     With a server's application thread and its ZeroMQ I/O thread on one CPU, the round trip does
-    not depend on where this VM's scheduler happens to place them (the two on different CPUs
-    made readmitd's one-row round trip 1.26x as long here, on one CPU 0.95x, as for the echo).
-    The client is left free."""
+    not depend on where this VM's scheduler happens to place them: with readmitd's two on
+    different CPUs its one-row round trip took 1.26x as long as free, with both on one CPU 0.95x
+    (the echo server's 0.95x too). The client is left free."""
     saved = {}
     for pid in pids:
         for tid in tasks(pid):
-            saved[tid] = os.sched_getaffinity(tid)
-            os.sched_setaffinity(tid, {cpu})
+            try:
+                saved[tid] = os.sched_getaffinity(tid)
+                os.sched_setaffinity(tid, {cpu})
+            except ProcessLookupError:  # a thread that ended meanwhile
+                saved.pop(tid, None)
     return saved
 
 
@@ -128,8 +131,8 @@ def main():
     procs = []
     try:
         echo_ep, daemon_ep, sk_ep, router_ep = free_endpoint(), free_endpoint(), free_endpoint(), free_endpoint()
-        procs.append(subprocess.Popen([ECHO, echo_ep]))
-        procs.append(subprocess.Popen([ROUTER, router_ep]))
+        echo, router = subprocess.Popen([ECHO, echo_ep]), subprocess.Popen([ROUTER, router_ep])
+        procs += [echo, router]
         daemon = subprocess.Popen([READMITD, "--model", MODEL, "--endpoint", daemon_ep, "--log-level", "warning"])
         procs.append(daemon)
         wait_ready(daemon_ep, daemon, "readmitd")
@@ -184,11 +187,13 @@ def main():
         results["interleaved_score1"] = interleaved(daemon_ep, 1)
         results["interleaved_score0"] = interleaved(daemon_ep, 0)
         results["interleaved_router"] = interleaved(router_ep, 1)
-        # The same three with each server's threads kept on one CPU (the same one for all, so the
-        # client, left free, runs on another): the daemon's own cost without the scheduler's
-        # placement of its threads, which moves a run's ratio by a few percent either way.
-        if os.cpu_count() and os.cpu_count() > 1:
-            saved = keep_on_cpu([daemon.pid, procs[0].pid, procs[1].pid], 0)
+        # The same three with each server's threads kept on one CPU (the same one for all, the
+        # first this process may use, so the client, left free, runs on another): the daemon's
+        # own cost without the scheduler's placement of its threads, which moves a run's ratio
+        # by a few percent either way.
+        allowed = sorted(os.sched_getaffinity(0))
+        if len(allowed) > 1:
+            saved = keep_on_cpu([daemon.pid, echo.pid, router.pid], allowed[0])
             try:
                 results["one_cpu_score1"] = interleaved(daemon_ep, 1)
                 results["one_cpu_score0"] = interleaved(daemon_ep, 0)
