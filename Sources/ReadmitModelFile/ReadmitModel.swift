@@ -330,7 +330,7 @@ public final class ReadmitModel: Sendable {
     }
 
     /// The booster's input width: one column per schema feature plus the two anomaly scores.
-    var boosterWidth: Int { parameters.schema.count + 2 }
+    package var boosterWidth: Int { parameters.schema.count + 2 }
 
     /// Builds the booster input for chunks of rows and runs one prediction per chunk.
     /// `body(start, count, boosterInput, prediction)`.

@@ -28,6 +28,11 @@ struct BenchmarkScoringCommand: ParsableCommand {
     @Option(name: .customLong("evict-kb"), help: "Write this many KiB of other memory before each timed call, to time it with cold caches (default 0: warm).")
     var evictKB: Int = 0
 
+    @Option(name: .customLong("export-booster"), help: ArgumentHelp(
+        "Also write the booster and its input rows to this folder, for other scorers to time on the same trees and rows.",
+        discussion: "booster.ubj (XGBoost's UBJSON, as the model file stores it), booster_input.f64 (the rows' booster columns, row-major little-endian doubles), booster_margins.f64 (this walk's margins) and booster_export.json (their shapes). Used by benchmarks/train/booster_references.py."))
+    var exportBooster: String?
+
     func validate() throws {
         guard (0...(1 << 20)).contains(evictKB) else { throw ValidationError("--evict-kb must be 0 to 1048576 KiB (1 GiB), not \(evictKB)") }
         // 0 rows wrote inf rows/s into the JSON (a Foundation error), 0 repeats or chunk rows
@@ -35,6 +40,10 @@ struct BenchmarkScoringCommand: ParsableCommand {
         guard (1...10_000_000).contains(rows) else { throw ValidationError("--rows must be 1 to 10000000, not \(rows)") }
         guard (1...1_000_000).contains(repeats) else { throw ValidationError("--repeats must be 1 to 1000000, not \(repeats)") }
         guard (1...1_000_000).contains(chunkRows) else { throw ValidationError("--chunk-rows must be 1 to 1000000, not \(chunkRows)") }
+        var isFolder: ObjCBool = false
+        if let exportBooster, FileManager.default.fileExists(atPath: exportBooster, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--export-booster \(exportBooster) is not a folder: name a folder (it is made if missing)")
+        }
     }
 
     func run() throws {
@@ -49,6 +58,7 @@ struct BenchmarkScoringCommand: ParsableCommand {
             let all = FeatureEncoder.encode(raw: data.raw, spec: tables.spec, schema: loaded.schema)
             let x = all.selecting(rows: (0..<rows).map { test[$0 % test.count] })
             let boosterInput = try x.values.withUnsafeBufferPointer { f in try loaded.boosterInput(f, rows: rows) }
+            if let exportBooster { try export(loaded, boosterInput, rows: rows, to: exportBooster) }
             var risk = [Double](repeating: 0, count: rows), atyp = risk
             var tier = [UInt8](repeating: 0, count: rows)
             // Thread CPU time, not wall time: on a shared machine, time spent waiting for a core
@@ -153,5 +163,34 @@ struct BenchmarkScoringCommand: ParsableCommand {
             print(String(decoding: json, as: UTF8.self))
             guard identical else { throw ValidationError("the tree walks disagree (\(walks.map(\.rawValue).joined(separator: ", "))): a bug") }
         }
+    }
+
+    /// Writes the booster (the model file's own bytes), its input rows and the selected walk's
+    /// margins of them, so XGBoost and tl2cgen are timed on the same trees and rows and checked
+    /// against the same margins (`benchmarks/train/booster_references.py`).
+    private func export(_ loaded: ReadmitModel, _ input: [Double], rows: Int, to folder: String) throws {
+        let width = loaded.boosterWidth
+        let margins = input.withUnsafeBufferPointer { loaded.treeMargins($0, rows: rows, walk: .selected) }
+        func littleEndianBytes(_ values: [Double]) -> [UInt8] {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(values.count * 8)
+            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+            return bytes
+        }
+        let shapes: [String: Any] = [
+            "rows": rows, "columns": width, "booster_trees": loaded.boosterTreeCount, "tree_walk": TreeWalk.selected.rawValue,
+            "files": ["booster": "booster.ubj", "input": "booster_input.f64", "margins": "booster_margins.f64"],
+        ]
+        let folderURL = URL(fileURLWithPath: folder)
+        do {
+            try FileManager.default.createDirectory(at: folderURL, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("--export-booster \(folder): the folder cannot be made (\(error.localizedDescription))")
+        }
+        try OutputFile.write(bytes: loaded.parameters.boosterBytes, to: folderURL.appendingPathComponent("booster.ubj").path)
+        try OutputFile.write(bytes: littleEndianBytes(input), to: folderURL.appendingPathComponent("booster_input.f64").path)
+        try OutputFile.write(bytes: littleEndianBytes(margins), to: folderURL.appendingPathComponent("booster_margins.f64").path)
+        let json = try JSONSerialization.data(withJSONObject: shapes, options: [.prettyPrinted, .sortedKeys])
+        try OutputFile.write(bytes: Array(json), to: folderURL.appendingPathComponent("booster_export.json").path)
     }
 }
