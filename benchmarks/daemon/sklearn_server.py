@@ -41,11 +41,9 @@ def main():
         head = frames[0]
         request_id = head[8:16]
         rows, ncols = struct.unpack("<II", frames[1])
-        x = np.frombuffer(frames[2], dtype="<f8").reshape(rows, ncols)
-        x = np.nan_to_num(x, nan=0.0)
-        atypicality = -forest.score_samples(x)
-        if booster is not None:
-            raw = np.frombuffer(frames[2], dtype="<f8").reshape(rows, ncols)  # NaN kept: XGBoost takes it as missing
+        raw = np.frombuffer(frames[2], dtype="<f8").reshape(rows, ncols)
+        atypicality = -forest.score_samples(np.nan_to_num(raw, nan=0.0))
+        if booster is not None:  # NaN kept: XGBoost takes it as missing
             margin = booster.inplace_predict(np.column_stack([raw, atypicality, np.zeros(rows)]), predict_type="margin")
             risk = 1.0 / (1.0 + np.exp(-np.asarray(margin, dtype=np.float64)))
         else:

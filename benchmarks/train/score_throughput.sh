@@ -46,8 +46,9 @@ print(t["max_depth"], t["min_child_weight"], t["eta"], t.get("trees", t["rounds"
 
 SWIFT_JSON=""
 if "$BIN" benchmark-scoring --help 2>&1 | grep -q -- '--rows'; then
-  "$BIN" benchmark-scoring --model "$DIR/model.readmit" --rows "$ROWS" --repeats "$REPEATS" \
-    --export-booster "$WORK/booster" >"$WORK/swift.json"
+  EXPORT=()  # a binary from before --export-booster is timed without the booster's references
+  if "$BIN" benchmark-scoring --help 2>&1 | grep -q -- '--export-booster'; then EXPORT=(--export-booster "$WORK/booster"); fi
+  "$BIN" benchmark-scoring --model "$DIR/model.readmit" --rows "$ROWS" --repeats "$REPEATS" "${EXPORT[@]}" >"$WORK/swift.json"
   SWIFT_JSON=$WORK/swift.json
   TREES=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("booster_trees", ""))' "$SWIFT_JSON")
   if [ -n "$TREES" ] && [ "$TREES" != "$ROUNDS" ]; then
@@ -63,7 +64,7 @@ fi
 # inplace_predict and tl2cgen's compiled C, one thread. tl2cgen comes from PyPI (not a Debian
 # package, and not needed by anything but this benchmark), so it is installed here if missing.
 REFS_JSON=""
-if [ -n "$SWIFT_JSON" ]; then
+if [ -n "$SWIFT_JSON" ] && [ -s "$WORK/booster/booster_export.json" ]; then
   if ! "$PYTHON" -c 'import tl2cgen, treelite' >/dev/null 2>&1; then
     echo "score_throughput: installing tl2cgen from PyPI (the booster's compiled-C reference)" >&2
     "$PYTHON" -m pip install -q tl2cgen >&2 || "$PYTHON" -m pip install -q --break-system-packages tl2cgen >&2 \
